@@ -1,0 +1,89 @@
+/**
+ * The vocabulary every entry point shares: decisions, reason kinds, requests and answers.
+ *
+ * `as const` objects with derived unions instead of TypeScript enums, so the values are plain
+ * strings on the wire (worker messages, audit records, NDJSON) and the types stay closed.
+ */
+
+/** What perso answers for a tool call. */
+export const Decision = Object.freeze({
+  Allow: 'Allow',
+  Deny: 'Deny',
+  Ask: 'Ask',
+} as const);
+/** What perso answers for a tool call: `Allow`, `Deny` or `Ask` (a person approves first). */
+export type Decision = (typeof Decision)[keyof typeof Decision];
+
+/**
+ * Why a decision was made. The first four are the original engine's outcomes; the rest are perso's
+ * extensions and faults. Every fault is a Deny.
+ */
+export const ReasonKind = Object.freeze({
+  /** No rule for the (tool, role) pair: the policy's `default_action` applies. */
+  NoRule: 'no_rule',
+  /** An Allow rule without a condition matched. */
+  NoCondition: 'no_condition',
+  /** An Allow rule matched and its condition held. */
+  ConditionPassed: 'condition_passed',
+  /** An Allow rule matched and its condition was false or unknown: Deny, whatever the default. */
+  ConditionFailed: 'condition_failed',
+  /** A rule with `effect: "Deny"` held. */
+  DeniedByRule: 'denied_by_rule',
+  /** A rule with `effect: "Ask"` held over what would otherwise be Allow. */
+  AskByRule: 'ask_by_rule',
+  /** A rule's `rate_limit` is used up for the current window. */
+  RateLimited: 'rate_limited',
+  /** The request itself is malformed (bad JSON, missing role, hostile keys...). */
+  InvalidRequest: 'invalid_request',
+  /** No valid policy is loaded. */
+  NoPolicy: 'no_policy',
+  /** The engine or its host failed (trap, crash, timeout, malformed reply...). */
+  EngineFault: 'engine_fault',
+} as const);
+/** Why a decision was made; see {@link ReasonKind}. */
+export type ReasonKind = (typeof ReasonKind)[keyof typeof ReasonKind];
+
+/** A JSON value, as the engine sees it. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+/** A JSON object (tool arguments, agent or resource attributes). */
+export type JsonObject = { [key: string]: JsonValue };
+
+/**
+ * A tool call to check, in the original Node SDK's shape. The role (and the attributes) belong to
+ * the host — from its session or JWT — never to the model.
+ */
+export interface ToolCall {
+  /** The tool's name, matched exactly and case-sensitively. */
+  tool: string;
+  /** The tool call's arguments (a JSON object; absent means `{}`). */
+  args?: unknown;
+  /** The principal's role, owned by the host. */
+  role: string;
+  /** Host-owned facts about the principal (user id, env, mfa...). */
+  agentAttributes?: JsonObject;
+  /** Host-owned facts about the target (owner id...). */
+  resourceAttributes?: JsonObject;
+  /** Seconds since the epoch, for `rate_limit` windows; the host's clock when absent. */
+  now?: number;
+}
+
+/** The answer to a {@link ToolCall}. Always a decision, never an exception: faults are Deny. */
+export interface DecisionResult {
+  /** Allow, Deny or Ask. */
+  decision: Decision;
+  /**
+   * For a person and for the model. Begins with the original engine's exact strings
+   * (`rule matched tool 'x' for role 'y'; condition failed`) and may add `: detail`.
+   */
+  reason: string;
+  /** Why, as a closed set; see {@link ReasonKind}. */
+  kind: ReasonKind;
+  /** The deciding rule: its `id`, or `rules[N]` when it has none; absent when no rule matched. */
+  rule?: string;
+  /** The loaded policy's `version` label; `null` when no policy is loaded. */
+  policyVersion: string | null;
+  /** False in shadow mode: the decision was computed and audited, but the call runs anyway. */
+  enforced: boolean;
+  /** For `rate_limited`: seconds until the call would be allowed again. */
+  retryAfter?: number;
+}
