@@ -1,0 +1,303 @@
+/**
+ * Policy integrity: host-pinned hashes (like Subresource Integrity), detached signatures over the
+ * exact policy bytes, and the policy's revision (for rollback protection).
+ *
+ * Formats, chosen so a policy can be published on any static host:
+ * - **Pinned hash**: `integrity: 'sha256-<base64>'`, exactly like SRI; several space-separated
+ *   tokens (`sha256-…`, `sha384-…`, `sha512-…`) mean "any of these".
+ * - **Signature**: a detached JSON file next to the policy, `<policy-url>.sig`:
+ *   `{"alg":"Ed25519","key_id":"release-2026","signature":"<base64>"}`, or several at once
+ *   `{"signatures":[{…Ed25519…},{…ES256…}]}` so one file serves browsers with and without Ed25519.
+ *   `alg` is `Ed25519` or `ES256` (ECDSA P-256 with SHA-256, the 64-byte r‖s form WebCrypto makes).
+ *   The signature is over the policy file's exact bytes: no canonicalization, no re-encoding.
+ * - **Revision**: a top-level non-negative integer `"revision"` inside the policy, so it is covered
+ *   by the signature; absent counts as 0 when comparing.
+ *
+ * Works wherever WebCrypto does: browsers, workers and Node 20+ (`signPolicy` and the key helpers are
+ * meant for a Node release script too).
+ */
+
+/** Signature algorithms perso verifies. */
+export const SignatureAlgorithm = Object.freeze({
+  Ed25519: 'Ed25519',
+  /** ECDSA over P-256 with SHA-256, for browsers without WebCrypto Ed25519. */
+  ES256: 'ES256',
+} as const);
+/** `Ed25519` or `ES256`; see {@link SignatureAlgorithm}. */
+export type SignatureAlgorithm = (typeof SignatureAlgorithm)[keyof typeof SignatureAlgorithm];
+
+/** One signature entry of a `.sig` file. */
+export interface PolicySignature {
+  /** `Ed25519` or `ES256`. */
+  alg: SignatureAlgorithm;
+  /** Names the public key the host configured under the same `keyId`. */
+  key_id: string;
+  /** Base64 signature over the exact policy bytes. */
+  signature: string;
+}
+
+/** A public key the host trusts to sign its policies. */
+export interface PolicyPublicKey {
+  /** Matches `key_id` in the `.sig` file. */
+  keyId: string;
+  /** `Ed25519` or `ES256`. */
+  alg: SignatureAlgorithm;
+  /** Base64 SPKI (DER), a JWK, or an already imported `CryptoKey`. */
+  publicKey: string | JsonWebKey | CryptoKey;
+}
+
+/** An answer that cannot throw: `{ok: true, value}` or `{ok: false, error}`. */
+export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** Bytes that WebCrypto accepts (an `ArrayBuffer`-backed view). */
+export type PolicyBytes = Uint8Array<ArrayBuffer>;
+
+const SRI_ALGORITHMS = Object.freeze({ sha256: 'SHA-256', sha384: 'SHA-384', sha512: 'SHA-512' } as const);
+type SriAlgorithm = keyof typeof SRI_ALGORITHMS;
+
+const NO_ED25519 =
+  'this browser has no WebCrypto Ed25519; publish an ES256 signature too and configure its public key';
+
+/** Encodes bytes as standard base64. */
+export function toBase64(bytes: Uint8Array): string {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}
+
+/** Decodes standard or URL-safe base64; `null` when the text is not base64. */
+export function fromBase64(text: string): PolicyBytes | null {
+  try {
+    const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/').replace(/\s+/g, ''));
+    const bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    return bytes;
+  } catch {
+    return null;
+  }
+}
+
+/** SHA-256 of the bytes, as lowercase hex (the form cache entries and audit records carry). */
+export async function sha256Hex(bytes: PolicyBytes): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  let hex = '';
+  for (const byte of digest) hex += byte.toString(16).padStart(2, '0');
+  return hex;
+}
+
+/** The SRI token (`sha256-<base64>`) for the bytes, to pin as `integrity`. */
+export async function integrityOf(bytes: PolicyBytes, algorithm: SriAlgorithm = 'sha256'): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest(SRI_ALGORITHMS[algorithm], bytes));
+  return `${algorithm}-${toBase64(digest)}`;
+}
+
+/**
+ * Checks the bytes against a pinned `integrity` value (SRI syntax; any one token may match).
+ * A value with no token perso understands is an error, never a pass.
+ */
+export async function verifyIntegrity(bytes: PolicyBytes, integrity: string): Promise<Checked<string>> {
+  const tokens = integrity.trim().split(/\s+/).filter((t) => t.length > 0);
+  const wanted: { algorithm: SriAlgorithm; digest: string }[] = [];
+  for (const token of tokens) {
+    const match = /^(sha256|sha384|sha512)-([A-Za-z0-9+/_-]+={0,2})(\?.*)?$/.exec(token);
+    if (match !== null) wanted.push({ algorithm: match[1] as SriAlgorithm, digest: match[2]! });
+  }
+  if (wanted.length === 0) {
+    return {
+      ok: false,
+      error: `integrity "${integrity}" has no sha256-, sha384- or sha512- token; pin it as "sha256-<base64>"`,
+    };
+  }
+  const actual = new Map<SriAlgorithm, string>();
+  for (const { algorithm, digest } of wanted) {
+    if (!actual.has(algorithm)) actual.set(algorithm, (await integrityOf(bytes, algorithm)).slice(algorithm.length + 1));
+    const expected = fromBase64(digest);
+    if (expected !== null && toBase64(expected) === actual.get(algorithm)) return { ok: true, value: `${algorithm}-${digest}` };
+  }
+  const first = wanted[0]!.algorithm;
+  return {
+    ok: false,
+    error: `policy bytes do not match the pinned integrity "${integrity}" (they hash to "${first}-${actual.get(first)}"); publish the pinned policy or update the pin`,
+  };
+}
+
+/**
+ * Reads the policy's top-level `"revision"`: `null` when absent, an error when it is not a
+ * non-negative integer or the text is not a JSON object.
+ */
+export function readRevision(text: string): Checked<number | null> {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, error: `policy is not valid JSON (${(error as Error).message}); fix the file` };
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    return { ok: false, error: 'policy is not a JSON object; fix the file' };
+  }
+  if (!Object.hasOwn(doc, 'revision')) return { ok: true, value: null };
+  const revision = (doc as { revision: unknown }).revision;
+  if (typeof revision !== 'number' || !Number.isSafeInteger(revision) || revision < 0) {
+    return { ok: false, error: `policy "revision" must be a non-negative integer, got ${JSON.stringify(revision)}` };
+  }
+  return { ok: true, value: revision };
+}
+
+/**
+ * Refuses a rollback: a revision lower than the highest one seen for the URL. An absent revision
+ * counts as 0, so a signed old policy without one cannot replace a newer revision either.
+ */
+export function checkRevision(revision: number | null, highestSeen: number | null): Checked<number | null> {
+  const current = revision ?? 0;
+  if (highestSeen !== null && current < highestSeen) {
+    return {
+      ok: false,
+      error: `policy revision ${current} is lower than revision ${highestSeen} already seen for this url (rollback refused); publish revision ${highestSeen} or higher`,
+    };
+  }
+  return { ok: true, value: revision };
+}
+
+/** Parses a `.sig` file: one signature object or `{"signatures": [...]}`. */
+export function parseSignatureFile(text: string): Checked<PolicySignature[]> {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return { ok: false, error: 'signature file is not valid JSON; publish {"alg","key_id","signature"}' };
+  }
+  const list = isObject(doc) && Array.isArray(doc['signatures']) ? (doc['signatures'] as unknown[]) : [doc];
+  const signatures: PolicySignature[] = [];
+  for (const [i, entry] of list.entries()) {
+    if (
+      !isObject(entry) ||
+      (entry['alg'] !== 'Ed25519' && entry['alg'] !== 'ES256') ||
+      typeof entry['key_id'] !== 'string' ||
+      typeof entry['signature'] !== 'string'
+    ) {
+      return {
+        ok: false,
+        error: `signature file entry ${i} must be {"alg": "Ed25519" | "ES256", "key_id": string, "signature": base64}`,
+      };
+    }
+    signatures.push({ alg: entry['alg'], key_id: entry['key_id'], signature: entry['signature'] });
+  }
+  if (signatures.length === 0) return { ok: false, error: 'signature file lists no signature' };
+  return { ok: true, value: signatures };
+}
+
+/**
+ * Verifies a `.sig` file over the exact policy bytes against the host's keys.
+ *
+ * Checklist (each a hard failure):
+ * - the file parses and lists at least one signature;
+ * - a signature made by a configured key that does not verify fails everything (a bad signature is
+ *   never outvoted by a good one);
+ * - at least one signature by a configured, usable key verifies; otherwise "unknown key";
+ * - a configured Ed25519 key this runtime cannot import is skipped (ES256 can stand in for it).
+ *
+ * @returns the `key_id` that verified
+ */
+export async function verifySignature(
+  bytes: PolicyBytes,
+  signatureFile: string,
+  keys: readonly PolicyPublicKey[],
+): Promise<Checked<string>> {
+  const parsed = parseSignatureFile(signatureFile);
+  if (!parsed.ok) return parsed;
+  let verifiedBy: string | null = null;
+  let unsupported = false;
+  for (const signature of parsed.value) {
+    const key = keys.find((k) => k.keyId === signature.key_id && k.alg === signature.alg);
+    if (key === undefined) continue;
+    const imported = await importPolicyPublicKey(key);
+    if (!imported.ok) {
+      if (imported.error === NO_ED25519) {
+        unsupported = true;
+        continue;
+      }
+      return imported;
+    }
+    const raw = fromBase64(signature.signature);
+    const valid = raw !== null && (await crypto.subtle.verify(algorithmParams(signature.alg), imported.value, raw, bytes));
+    if (!valid) {
+      return {
+        ok: false,
+        error: `bad ${signature.alg} signature by key "${signature.key_id}": the policy bytes were changed or signed with another key; re-sign the exact file`,
+      };
+    }
+    verifiedBy = signature.key_id;
+  }
+  if (verifiedBy !== null) return { ok: true, value: verifiedBy };
+  if (unsupported) return { ok: false, error: NO_ED25519 };
+  const seen = parsed.value.map((s) => `"${s.key_id}" (${s.alg})`).join(', ');
+  const known = keys.map((k) => `"${k.keyId}" (${k.alg})`).join(', ') || 'none';
+  return {
+    ok: false,
+    error: `policy is signed by unknown key ${seen}; configured keys: ${known}; configure the signer's public key`,
+  };
+}
+
+/** Imports a configured public key for verification; an error when it is malformed. */
+export async function importPolicyPublicKey(key: PolicyPublicKey): Promise<Checked<CryptoKey>> {
+  if (typeof CryptoKey !== 'undefined' && key.publicKey instanceof CryptoKey) return { ok: true, value: key.publicKey };
+  const params = importParams(key.alg);
+  try {
+    if (typeof key.publicKey === 'string') {
+      const spki = fromBase64(key.publicKey);
+      if (spki === null) throw new TypeError('not base64');
+      return { ok: true, value: await crypto.subtle.importKey('spki', spki, params, false, ['verify']) };
+    }
+    return { ok: true, value: await crypto.subtle.importKey('jwk', key.publicKey as JsonWebKey, params, false, ['verify']) };
+  } catch (error) {
+    if (key.alg === 'Ed25519' && (error as Error).name === 'NotSupportedError') return { ok: false, error: NO_ED25519 };
+    return {
+      ok: false,
+      error: `public key "${key.keyId}" is not a valid ${key.alg} key (${(error as Error).message}); configure base64 SPKI or a JWK`,
+    };
+  }
+}
+
+/** Imports a private signing key from base64 PKCS#8 or a JWK (for release scripts and tests). */
+export async function importPolicyPrivateKey(alg: SignatureAlgorithm, privateKey: string | JsonWebKey): Promise<CryptoKey> {
+  const params = importParams(alg);
+  if (typeof privateKey === 'string') {
+    const pkcs8 = fromBase64(privateKey);
+    if (pkcs8 === null) throw new TypeError(`private key for ${alg} is not base64 PKCS#8`);
+    return crypto.subtle.importKey('pkcs8', pkcs8, params, false, ['sign']);
+  }
+  return crypto.subtle.importKey('jwk', privateKey, params, false, ['sign']);
+}
+
+/** A fresh signing key pair; the public half as base64 SPKI, ready for `publicKeys`. */
+export async function generatePolicyKeyPair(
+  alg: SignatureAlgorithm,
+): Promise<{ privateKey: CryptoKey; publicKey: CryptoKey; publicKeySpki: string }> {
+  const pair = (await crypto.subtle.generateKey(importParams(alg), true, ['sign', 'verify'])) as CryptoKeyPair;
+  const spki = new Uint8Array(await crypto.subtle.exportKey('spki', pair.publicKey));
+  return { privateKey: pair.privateKey, publicKey: pair.publicKey, publicKeySpki: toBase64(spki) };
+}
+
+/**
+ * Signs the exact policy bytes. Publish `JSON.stringify(result)` (or several results as
+ * `{"signatures": [...]}`) at `<policy-url>.sig`.
+ */
+export async function signPolicy(bytes: PolicyBytes, privateKey: CryptoKey, keyId: string): Promise<PolicySignature> {
+  const alg: SignatureAlgorithm = privateKey.algorithm.name === 'ECDSA' ? 'ES256' : 'Ed25519';
+  const signature = new Uint8Array(await crypto.subtle.sign(algorithmParams(alg), privateKey, bytes));
+  return { alg, key_id: keyId, signature: toBase64(signature) };
+}
+
+function importParams(alg: SignatureAlgorithm): AlgorithmIdentifier | EcKeyImportParams {
+  return alg === 'ES256' ? { name: 'ECDSA', namedCurve: 'P-256' } : { name: 'Ed25519' };
+}
+
+function algorithmParams(alg: SignatureAlgorithm): AlgorithmIdentifier | EcdsaParams {
+  return alg === 'ES256' ? { name: 'ECDSA', hash: 'SHA-256' } : { name: 'Ed25519' };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
