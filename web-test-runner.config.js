@@ -1,6 +1,7 @@
 // Browser tests: real headless Chromium (Debian's /usr/bin/chromium, or CHROME_PATH), TypeScript through esbuild.
 import { chromeLauncher } from '@web/test-runner-chrome';
 import { esbuildPlugin } from '@web/dev-server-esbuild';
+import { persoTestServer } from './test/server/perso-test-server.js';
 
 const executablePath = process.env.CHROME_PATH ?? '/usr/bin/chromium';
 
@@ -10,6 +11,8 @@ export default {
   concurrency: 1,
   testFramework: { config: { timeout: 20000 } },
   testsFinishTimeout: 300000,
+  // scriptable policy files and audit sinks under /__perso__/ (policy loader and audit transport tests)
+  middleware: [persoTestServer()],
   plugins: [esbuildPlugin({ ts: true, target: 'es2022', tsconfig: 'test/tsconfig.json' })],
   browsers: [
     chromeLauncher({
