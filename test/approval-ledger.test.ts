@@ -1,0 +1,123 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { APPROVED_SUFFIX, ApprovalLedger, approved } from '../src/approval-ledger.ts';
+import type { ApprovableVerdict } from '../src/approval-ledger.ts';
+import type { ToolCall } from '../src/decision.ts';
+
+const call: ToolCall = { tool: 'delete_customer', role: 'agent', args: { id: 7, reason: 'dup' } };
+const ask: ApprovableVerdict = {
+  decision: 'Ask',
+  kind: 'ask_by_rule',
+  reason: "rule matched tool 'delete_customer' for role 'agent'; approval required by rule 'confirm'",
+  rule: 'confirm',
+};
+
+function ledgerAt(start = 1_000_000) {
+  const time = { now: start };
+  return { time, ledger: new ApprovalLedger({ ttlMs: 60_000, clock: () => time.now }) };
+}
+
+describe('ApprovalLedger', () => {
+  it('turns an Ask into Allow for the exact call, keeping the reason', () => {
+    const { ledger } = ledgerAt();
+    const ticket = ledger.offer(call);
+    assert.ok(ticket);
+    assert.match(ticket.nonce, /^[0-9a-f]{32}$/);
+    const result = ledger.approve(ticket.nonce, call, () => ask);
+    assert.equal(result.decision, 'Allow');
+    assert.equal(result.reason, ask.reason + APPROVED_SUFFIX);
+    assert.equal(result.rule, 'confirm');
+  });
+
+  it('binds canonical args: key order does not matter, values do', () => {
+    const { ledger } = ledgerAt();
+    const reordered = { ...call, args: { reason: 'dup', id: 7 } };
+    const first = ledger.offer(call);
+    assert.ok(first);
+    assert.equal(ledger.redeem(first.nonce, reordered).ok, true);
+    const second = ledger.offer(call);
+    assert.ok(second);
+    const check = ledger.redeem(second.nonce, { ...call, args: { id: 8, reason: 'dup' } });
+    assert.equal(check.ok, false);
+    assert.match(check.ok ? '' : check.reason, /different call to 'delete_customer'; ask the person again/);
+  });
+
+  it('fault: approval replayed — a ticket is single use', () => {
+    const { ledger } = ledgerAt();
+    const ticket = ledger.offer(call);
+    assert.ok(ticket);
+    assert.equal(ledger.approve(ticket.nonce, call, () => ask).decision, 'Allow');
+    const replay = ledger.approve(ticket.nonce, call, () => ask);
+    assert.equal(replay.decision, 'Deny');
+    assert.equal(replay.kind, 'invalid_request');
+    assert.match(replay.reason, /unknown or already used/);
+  });
+
+  it('fault: approval expired — denied after the ttl', () => {
+    const { time, ledger } = ledgerAt();
+    const ticket = ledger.offer(call);
+    assert.ok(ticket);
+    assert.equal(ticket.expiresAt, time.now + 60_000);
+    time.now += 60_000;
+    const result = ledger.approve(ticket.nonce, call, () => ask);
+    assert.equal(result.decision, 'Deny');
+    assert.match(result.reason, /expired after 60 s/);
+  });
+
+  it('fault: approval for another principal — the role is part of the binding', () => {
+    const { ledger } = ledgerAt();
+    const ticket = ledger.offer(call);
+    assert.ok(ticket);
+    assert.equal(ledger.redeem(ticket.nonce, { ...call, role: 'admin' }).ok, false);
+  });
+
+  it('fault: forged nonce — the main thread cannot mint an approval', () => {
+    const { ledger } = ledgerAt();
+    ledger.offer(call);
+    const forged = ledger.approve('0'.repeat(32), call, () => ask);
+    assert.equal(forged.decision, 'Deny');
+    assert.equal(ledger.approve(undefined as unknown as string, call, () => ask).decision, 'Deny');
+  });
+
+  it('fault: policy now denies — approval never lifts a Deny', () => {
+    const { ledger } = ledgerAt();
+    const ticket = ledger.offer(call);
+    assert.ok(ticket);
+    const deny: ApprovableVerdict = { decision: 'Deny', kind: 'denied_by_rule', reason: 'denied by rule' };
+    assert.equal(ledger.approve(ticket.nonce, call, () => deny), deny);
+  });
+
+  it('fault: args not plain JSON — no ticket is offered', () => {
+    const { ledger } = ledgerAt();
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    assert.equal(ledger.offer({ ...call, args: cyclic }), null);
+    assert.equal(ledger.offer({ ...call, args: { when: new Date(0) } }), null);
+    assert.equal(ledger.attach({ ...call, args: cyclic }, ask).approval, undefined);
+  });
+
+  it('attaches tickets to Ask verdicts only', () => {
+    const { ledger } = ledgerAt();
+    assert.ok(ledger.attach(call, ask).approval);
+    const allow: ApprovableVerdict = { decision: 'Allow', kind: 'no_condition', reason: 'ok' };
+    assert.equal(ledger.attach(call, allow), allow);
+  });
+
+  it('keeps at most capacity tickets, dropping the oldest', () => {
+    const ledger = new ApprovalLedger({ capacity: 2 });
+    const first = ledger.offer(call);
+    ledger.offer(call);
+    ledger.offer(call);
+    assert.equal(ledger.size, 2);
+    assert.ok(first);
+    assert.equal(ledger.redeem(first.nonce, call).ok, false);
+  });
+});
+
+describe('approved', () => {
+  it('lifts only Ask', () => {
+    assert.equal(approved(ask).decision, 'Allow');
+    const deny: ApprovableVerdict = { decision: 'Deny', kind: 'no_rule', reason: 'x' };
+    assert.equal(approved(deny), deny);
+  });
+});
