@@ -2,6 +2,7 @@
 import { chromeLauncher } from '@web/test-runner-chrome';
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { persoTestServer } from './test/server/perso-test-server.js';
+import { cspHeaderForTests } from './test/server/csp-header.js';
 
 const executablePath = process.env.CHROME_PATH ?? '/usr/bin/chromium';
 
@@ -12,7 +13,8 @@ export default {
   testFramework: { config: { timeout: 20000 } },
   testsFinishTimeout: 300000,
   // scriptable policy files and audit sinks under /__perso__/ (policy loader and audit transport tests)
-  middleware: [persoTestServer()],
+  // a CSP without 'wasm-unsafe-eval' on URLs marked perso-test-csp=no-wasm (worker fault tests)
+  middleware: [persoTestServer(), cspHeaderForTests()],
   plugins: [esbuildPlugin({ ts: true, target: 'es2022', tsconfig: 'test/tsconfig.json' })],
   browsers: [
     chromeLauncher({
