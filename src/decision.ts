@@ -86,4 +86,18 @@ export interface DecisionResult {
   enforced: boolean;
   /** For `rate_limited`: seconds until the call would be allowed again. */
   retryAfter?: number;
+  /** The condition leaf that failed, when a single one explains a denial (from the engine). */
+  failure?: ConditionFailure;
+}
+
+/** The condition leaf that made a call fail, as the engine reports it. */
+export interface ConditionFailure {
+  /** The field read, e.g. `Arguments.amount`. */
+  path: string;
+  /** The check: `Lte`, `In`, `FieldPresent`, `FieldEquals`, `Equals`... */
+  op: string;
+  /** What the policy wanted (the bound, the list, the other field's value, the literal). */
+  expected?: JsonValue;
+  /** What the call had; absent when the field is missing. */
+  actual?: JsonValue;
 }

@@ -1,0 +1,107 @@
+/**
+ * Audit records: one per decision, whatever the decision, for later review of what an agent did
+ * or was stopped from doing. Transports ship them (console, HTTP, IndexedDB, or your own).
+ *
+ * Checklist:
+ * - a record is built from the call and its decision only, after the decision is made;
+ * - a record is frozen: one transport cannot change what another one sees;
+ * - the args are the canonical JSON copy, or only its SHA-256 when the host asked for `hashArgs`.
+ */
+import type { Decision, DecisionResult, JsonValue, ReasonKind } from '../decision.ts';
+
+/** What perso records about one decision. */
+export interface AuditRecord {
+  /** A random UUID. */
+  id: string;
+  /** When the decision was made, ISO 8601. */
+  time: string;
+  /** The tool the agent called. */
+  tool: string;
+  /** The principal's role. */
+  role: string;
+  /** Allow, Deny or Ask. */
+  decision: Decision;
+  /** The reason given to the caller. */
+  reason: string;
+  /** Why, as a closed set. */
+  kind: ReasonKind;
+  /** The deciding rule (`id` or `rules[N]`), or `null` when no rule matched. */
+  rule: string | null;
+  /** The policy's `version` label, or `null` when none was loaded. */
+  policyVersion: string | null;
+  /** SHA-256 (hex) of the policy text, or `null` when none was loaded. */
+  policyHash: string | null;
+  /** False in shadow mode: the call ran whatever the decision. */
+  enforced: boolean;
+  /** The canonical arguments (absent when hashed or when they could not be read as JSON). */
+  args?: JsonValue;
+  /** SHA-256 (hex) of the canonical arguments' JSON text, when the host chose `hashArgs`. */
+  argsSha256?: string;
+}
+
+/**
+ * Where audit records go. `emit` must not block nor throw (perso catches a throw, warns once, and
+ * carries on); a transport that ships records asynchronously queues them and offers `flush`.
+ */
+export interface AuditTransport {
+  /** Takes one record; returns at once. */
+  emit(record: AuditRecord): void;
+  /** Delivers what is queued. */
+  flush?(): Promise<void>;
+  /** Delivers what is queued and releases resources. */
+  close?(): Promise<void>;
+}
+
+/** What a record carries beyond the call and its decision. */
+export interface AuditContext {
+  /** SHA-256 (hex) of the loaded policy text. */
+  policyHash: string | null;
+  /** The canonical arguments, when they are recorded in clear. */
+  args?: JsonValue;
+  /** SHA-256 (hex) of the canonical arguments' JSON, when they are recorded hashed. */
+  argsSha256?: string;
+}
+
+/**
+ * Builds the frozen audit record of one decision. `call.tool` and `call.role` are recorded as
+ * strings even when the request was malformed (a non-string is recorded as its JSON text).
+ */
+export function buildAuditRecord(
+  call: { readonly tool: unknown; readonly role: unknown },
+  decision: DecisionResult,
+  context: AuditContext,
+): AuditRecord {
+  const record: AuditRecord = {
+    id: crypto.randomUUID(),
+    time: new Date().toISOString(),
+    tool: asText(call.tool),
+    role: asText(call.role),
+    decision: decision.decision,
+    reason: decision.reason,
+    kind: decision.kind,
+    rule: decision.rule ?? null,
+    policyVersion: decision.policyVersion,
+    policyHash: context.policyHash,
+    enforced: decision.enforced,
+  };
+  if (context.argsSha256 !== undefined) record.argsSha256 = context.argsSha256;
+  else if (context.args !== undefined) record.args = context.args;
+  return Object.freeze(record);
+}
+
+/** SHA-256 of a text's UTF-8 bytes, as lowercase hex (WebCrypto: the same in Node and browsers). */
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+  let hex = '';
+  for (const byte of digest) hex += byte.toString(16).padStart(2, '0');
+  return hex;
+}
+
+function asText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  try {
+    return String(JSON.stringify(value));
+  } catch {
+    return '(unreadable)';
+  }
+}

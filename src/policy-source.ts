@@ -1,0 +1,205 @@
+/**
+ * Where a policy comes from: resolves the `policy` option to the policy's JSON text.
+ *
+ * Accepted inputs, tried in this order:
+ * 1. a policy object → its JSON text (`source: 'inline'`);
+ * 2. a string starting with `{` → JSON text as given (`inline`);
+ * 3. a `URL`, or a string starting with `http:`, `https:` or `file:` → fetched or read
+ *    (`network` or `file`);
+ * 4. any other string → a file path, relative to the working directory (`file`).
+ *
+ * Checklist:
+ * - never throws: every failure is `{ok: false, error}` saying what the input was taken for and why
+ *   it failed, so a host sees "read as a file path" rather than a bare ENOENT;
+ * - text is decoded as strict UTF-8 (invalid bytes are an error, not U+FFFD);
+ * - sizes are bounded and network fetches time out;
+ * - Node modules are imported lazily, so this module loads in a browser too, where URL policies
+ *   go through the policy cache instead (see {@link PolicySourceOptions.fetchPolicy}).
+ */
+import type { Policy } from './policy.ts';
+
+/** What a host may pass as a policy: an object, JSON text, a file path (Node) or a URL. */
+export type PolicyInput = Policy | string | URL;
+
+/** Where the loaded policy text came from. */
+export type PolicySourceKind = 'inline' | 'file' | 'network' | 'cache';
+
+/** The outcome of {@link resolvePolicySource}. */
+export type ResolvedPolicy =
+  | { ok: true; text: string; source: PolicySourceKind; location: string | null }
+  | { ok: false; error: string; source: PolicySourceKind | null; location: string | null };
+
+/** Options of {@link resolvePolicySource}. */
+export interface PolicySourceOptions {
+  /** Largest accepted policy, in bytes; default 1 MiB. */
+  maxBytes?: number;
+  /** Network timeout, in milliseconds; default 10 000. */
+  timeoutMs?: number;
+  /**
+   * Seam for the browser: fetches an `http(s)` policy URL instead of the plain `fetch` below
+   * (the browser's policy cache plugs in here: ETag revalidation, offline fallback, integrity).
+   */
+  fetchPolicy?: (url: URL) => Promise<ResolvedPolicy>;
+}
+
+const DEFAULT_MAX_BYTES = 1024 * 1024;
+const DEFAULT_TIMEOUT_MS = 10_000;
+const ACCEPTED = 'pass a policy object, JSON text, a file path, a file: URL or an http(s) URL';
+
+/** Resolves a policy input to its JSON text. Never throws. */
+export async function resolvePolicySource(input: unknown, options: PolicySourceOptions = {}): Promise<ResolvedPolicy> {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  try {
+    if (input instanceof URL) return await resolveUrl(input, options, maxBytes);
+    if (typeof input === 'string') {
+      const text = input.trimStart();
+      if (text.startsWith('{')) return inlineText(input, maxBytes);
+      if (text === '') return failure('inline', null, `policy: the text is empty; ${ACCEPTED}`);
+      const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]+):/.exec(text);
+      // One letter before the colon is a Windows drive (`C:\policy.json`), not a URL scheme.
+      if (scheme !== null) {
+        let url: URL;
+        try {
+          url = new URL(text);
+        } catch {
+          return failure('network', text, `policy ${quote(text)} was read as a URL but is not a valid one; ${ACCEPTED}`);
+        }
+        return await resolveUrl(url, options, maxBytes);
+      }
+      return await readPolicyFile(input, maxBytes);
+    }
+    if (input !== null && typeof input === 'object' && !Array.isArray(input)) return inlineObject(input, maxBytes);
+    return failure(null, null, `policy: expected a policy object, JSON text, a file path or a URL, got ${describe(input)}; ${ACCEPTED}`);
+  } catch (error) {
+    return failure(null, null, `policy: could not be resolved (${errorText(error)}); ${ACCEPTED}`);
+  }
+}
+
+function inlineObject(policy: object, maxBytes: number): ResolvedPolicy {
+  let text: string;
+  try {
+    text = JSON.stringify(policy);
+  } catch (error) {
+    return failure('inline', null, `policy: the policy object cannot be written as JSON (${errorText(error)}); pass plain JSON data`);
+  }
+  return inlineText(text, maxBytes);
+}
+
+function inlineText(text: string, maxBytes: number): ResolvedPolicy {
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: only long texts need the exact count.
+  if (text.length * 3 > maxBytes && new TextEncoder().encode(text).length > maxBytes) {
+    return failure('inline', null, `policy: the JSON text is larger than ${maxBytes} bytes; split or shorten the policy`);
+  }
+  return { ok: true, text, source: 'inline', location: null };
+}
+
+async function resolveUrl(url: URL, options: PolicySourceOptions, maxBytes: number): Promise<ResolvedPolicy> {
+  switch (url.protocol) {
+    case 'file:': {
+      const { fileURLToPath } = await import('node:url');
+      let path: string;
+      try {
+        path = fileURLToPath(url);
+      } catch (error) {
+        return failure('file', url.href, `policy ${quote(url.href)} was read as a file: URL but has no local path (${errorText(error)})`);
+      }
+      return await readPolicyFile(path, maxBytes, url.href);
+    }
+    case 'http:':
+    case 'https:':
+      if (options.fetchPolicy !== undefined) return await options.fetchPolicy(url);
+      return await fetchPolicy(url, options.timeoutMs ?? DEFAULT_TIMEOUT_MS, maxBytes);
+    default:
+      return failure(null, url.href, `policy ${quote(url.href)} has the unsupported scheme ${quote(url.protocol)}; ${ACCEPTED}`);
+  }
+}
+
+async function readPolicyFile(path: string, maxBytes: number, label: string = path): Promise<ResolvedPolicy> {
+  const what = `policy ${quote(label)} was read as a file path`;
+  if (typeof process === 'undefined' || typeof process.versions?.node !== 'string') {
+    return failure('file', label, `${what}, but files can only be read in Node; in a browser pass a URL or a policy object`);
+  }
+  const { readFile, stat } = await import('node:fs/promises');
+  const { resolve } = await import('node:path');
+  const absolute = resolve(path);
+  let bytes: Uint8Array;
+  try {
+    const info = await stat(absolute);
+    if (!info.isFile()) return failure('file', label, `${what}, but ${quote(absolute)} is not a file; ${ACCEPTED}`);
+    if (info.size > maxBytes) return failure('file', label, `${what}, but it is larger than ${maxBytes} bytes; split or shorten the policy`);
+    bytes = await readFile(absolute);
+  } catch (error) {
+    return failure('file', label, `${what}, but it cannot be read: ${fileErrorText(error, absolute)}`);
+  }
+  return decodeText(bytes, 'file', label, what);
+}
+
+async function fetchPolicy(url: URL, timeoutMs: number, maxBytes: number): Promise<ResolvedPolicy> {
+  const what = `policy ${quote(url.href)} was fetched as a URL`;
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      headers: { accept: 'application/json' },
+      redirect: 'follow',
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (error) {
+    const timedOut = error instanceof Error && error.name === 'TimeoutError';
+    const cause = timedOut ? `no answer within ${timeoutMs} ms` : errorText(error);
+    return failure('network', url.href, `${what}, but the request failed (${cause}); check the URL and that the server is up`);
+  }
+  if (!response.ok) {
+    await response.body?.cancel().catch(() => undefined);
+    return failure('network', url.href, `${what}, but the server answered HTTP ${response.status}; check the URL`);
+  }
+  const declared = Number(response.headers.get('content-length'));
+  if (declared > maxBytes) {
+    await response.body?.cancel().catch(() => undefined);
+    return failure('network', url.href, `${what}, but it is larger than ${maxBytes} bytes; split or shorten the policy`);
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await response.arrayBuffer());
+  } catch (error) {
+    return failure('network', url.href, `${what}, but the body could not be read (${errorText(error)}); retry or check the server`);
+  }
+  if (bytes.length > maxBytes) {
+    return failure('network', url.href, `${what}, but it is larger than ${maxBytes} bytes; split or shorten the policy`);
+  }
+  return decodeText(bytes, 'network', url.href, what);
+}
+
+function decodeText(bytes: Uint8Array, source: PolicySourceKind, location: string, what: string): ResolvedPolicy {
+  try {
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return { ok: true, text, source, location };
+  } catch {
+    return failure(source, location, `${what}, but it is not valid UTF-8; save the policy as UTF-8 JSON`);
+  }
+}
+
+function failure(source: PolicySourceKind | null, location: string | null, error: string): ResolvedPolicy {
+  return { ok: false, error, source, location };
+}
+
+function fileErrorText(error: unknown, path: string): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'ENOENT') return `no such file ${quote(path)}; check the path (relative paths start at the working directory)`;
+  if (code === 'EACCES' || code === 'EPERM') return `permission denied for ${quote(path)}`;
+  if (code === 'EISDIR') return `${quote(path)} is a directory`;
+  return errorText(error);
+}
+
+function quote(text: string): string {
+  return JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'undefined' ? 'nothing' : `a ${typeof value}`;
+}
+
+function errorText(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).toLowerCase().replace(/\.$/, '');
+}
