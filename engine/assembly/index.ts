@@ -1,14 +1,55 @@
-// Exports-only entry file of engine.wasm (skeleton; the evaluator lands in the next commit).
+// Exports-only entry file of engine.wasm. The original perso ABI (alloc, dealloc, init, evaluate)
+// plus the fast path (plan, region, reserve, decide, explain). See DESIGN §3 and abi.ts.
+
+import { decideFast, evaluateRaw, explainFast, initPolicy, planJson, regionPtr } from "./abi";
+import { reserve as reserveRegion } from "./decide";
 
 /** Version of the engine's host interface; hosts refuse a module whose version they do not know. */
 export const ABI_VERSION: i32 = 1;
 
 /** Reserves `len` bytes for the host to write an input into. */
 export function alloc(len: i32): i32 {
-  return <i32>heap.alloc(<usize>len);
+  if (len < 0 || len > (1 << 28)) return 0;
+  const n: i32 = len > 0 ? len : 1;
+  return <i32>heap.alloc(<usize>n);
 }
 
 /** Frees a buffer from `alloc`, or a response (length prefix included). */
 export function dealloc(ptr: i32, len: i32): void {
-  heap.free(<usize>ptr);
+  if (ptr != 0) heap.free(<usize>ptr);
+}
+
+/** Loads a policy (UTF-8 JSON); returns a response `{"ok":true,...}` or `{"error":...,"errors":[...]}`. */
+export function init(ptr: i32, len: i32): i32 {
+  return <i32>initPolicy(<usize>ptr, len);
+}
+
+/** Decides one call: tool name (UTF-8), arguments JSON, context JSON; returns a response. */
+export function evaluate(toolPtr: i32, toolLen: i32, argsPtr: i32, argsLen: i32, ctxPtr: i32, ctxLen: i32): i32 {
+  return <i32>evaluateRaw(<usize>toolPtr, toolLen, <usize>argsPtr, argsLen, <usize>ctxPtr, ctxLen);
+}
+
+/** The fast path's plan for the active policy: fields, rules and (tool, role) entries, as a response. */
+export function plan(): i32 {
+  return <i32>planJson();
+}
+
+/** Address of the request region the host writes field slots into. */
+export function region(): i32 {
+  return <i32>regionPtr();
+}
+
+/** Grows the region's data area to at least `bytes`; returns the (possibly moved) region address. */
+export function reserve(bytes: i32): i32 {
+  return <i32>reserveRegion(bytes);
+}
+
+/** Decides entry `entry` over the slots the host wrote; a packed code, or -1 for malformed slots. */
+export function decide(entry: i32, now: f64, hasNow: i32): i32 {
+  return decideFast(entry, now, hasNow);
+}
+
+/** The last decision as response JSON, in an engine-owned buffer valid until the next call. */
+export function explain(): i32 {
+  return <i32>explainFast();
 }

@@ -1,0 +1,224 @@
+// The byte-level entry points: the original ABI (init, evaluate) and the fast path (plan, decide,
+// explain). Every response is a little-endian u32 length N then N bytes of UTF-8 JSON.
+//
+// Invariants:
+// - a failed init leaves the active policy untouched
+// - every malformed input ends in an `{"error": ...}` response, never a trap
+// - the host frees what `init`, `evaluate` and `plan` return with `dealloc(ptr, 4 + N)`;
+//   `explain` answers in an engine-owned buffer that stays valid until the next call
+
+import { E_AGENT_ATTRS, E_ARGS_NOT_OBJECT, E_BAD_ENTRY, E_CTX_NOT_OBJECT, E_NOT_INITIALISED, E_NOW, E_RESOURCE_ATTRS, E_ROLE_MISSING, E_TOOL_EMPTY, E_TOOL_UTF8, E_INPUT_TOO_LARGE } from "./messages";
+import { JNULL, JNUMBER, JOBJECT, JSTRING, JFALSE, JTRUE, JARRAY, JValue, JsonParser, MAX_INPUT, decodeUtf8String, jsonString, toJson } from "./json";
+import { Compiler, Entry, Policy, SOURCE_NAMES, SRC_AGENT, SRC_ARGUMENTS, diagnosticsJson } from "./policy";
+import {
+  T_FALSE, T_JSON, T_MISSING, T_NULL, T_NUMBER, T_STRING, T_TRUE, REGION_HEADER, activate, active, dataStart, decide,
+  explainLast, noRuleReason, region, reserve, slotsValid,
+} from "./decide";
+
+/** Copies `s` into a fresh host-owned response buffer. */
+export function respond(s: string): usize {
+  const n = String.UTF8.byteLength(s);
+  const p = heap.alloc(<usize>n + 4);
+  store<u32>(p, <u32>n);
+  String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, p + 4);
+  return p;
+}
+
+function fail(message: string): usize {
+  return respond("{\"error\":" + jsonString(message) + "}");
+}
+
+/** `init`: compiles the policy at [ptr, ptr + len) and makes it active when valid. */
+export function initPolicy(ptr: usize, len: i32): usize {
+  const parser = new JsonParser(ptr, len);
+  const doc = parser.parse();
+  if (doc == null) {
+    const msg = parser.message();
+    return respond("{\"error\":" + jsonString("policy: " + msg) + ",\"errors\":[{\"path\":\"policy\",\"message\":" +
+      jsonString(msg) + "}],\"warnings\":[]}");
+  }
+  const c = new Compiler();
+  c.compile(doc);
+  if (c.errors.length > 0) {
+    const first = c.errors[0];
+    const more = c.errors.length > 1 ? " (and " + (c.errors.length - 1).toString() + " more)" : "";
+    return respond("{\"error\":" + jsonString("invalid policy: " + first.path + ": " + first.message + more) +
+      ",\"errors\":" + diagnosticsJson(c.errors) + ",\"warnings\":" + diagnosticsJson(c.warnings) + "}");
+  }
+  const p = c.policy;
+  activate(p);
+  return respond("{\"ok\":true,\"version\":" + jsonString(p.version) + ",\"mode\":\"" + (p.shadow ? "shadow" : "enforce") +
+    "\",\"default_action\":\"" + (p.defaultAllow ? "Allow" : "Deny") + "\",\"tools\":" + stringsJson(p.tools) +
+    ",\"roles\":" + stringsJson(p.roles) + ",\"rule_count\":" + p.ruleCount.toString() +
+    ",\"warnings\":" + diagnosticsJson(c.warnings) + "}");
+}
+
+function stringsJson(list: string[]): string {
+  const parts = new Array<string>(list.length);
+  for (let i = 0; i < list.length; i++) parts[i] = jsonString(list[i]);
+  return "[" + parts.join(",") + "]";
+}
+
+function resolve(root: JValue, path: string[]): JValue | null {
+  let v = root;
+  for (let i = 0; i < path.length; i++) {
+    if (v.kind != JOBJECT) return null;
+    const next = v.get(path[i]);
+    if (next == null) return null;
+    v = next;
+  }
+  return v;
+}
+
+/** Writes the entry's fields from parsed request values into the region's slots. */
+function fillSlots(p: Policy, e: Entry, args: JValue, agent: JValue, resource: JValue): void {
+  const fields = e.fields;
+  const n = fields.length;
+  const values = new Array<JValue | null>(n);
+  const texts = new Array<string>(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const f = p.fields[fields[i]];
+    const root = f.source == SRC_ARGUMENTS ? args : f.source == SRC_AGENT ? agent : resource;
+    const v = resolve(root, f.path);
+    values[i] = v;
+    texts[i] = "";
+    if (v == null) continue;
+    if (v.kind == JSTRING) texts[i] = v.str;
+    else if (v.kind == JARRAY || v.kind == JOBJECT) texts[i] = toJson(v);
+    total += String.UTF8.byteLength(texts[i]);
+  }
+  const base = reserve(total);
+  let at = dataStart;
+  for (let i = 0; i < n; i++) {
+    const s = base + <usize>REGION_HEADER + (<usize>fields[i] << 4);
+    const v = values[i];
+    if (v == null) {
+      store<u8>(s, T_MISSING);
+      continue;
+    }
+    switch (v.kind) {
+      case JNULL: store<u8>(s, T_NULL); break;
+      case JFALSE: store<u8>(s, T_FALSE); break;
+      case JTRUE: store<u8>(s, T_TRUE); break;
+      case JNUMBER: {
+        store<u8>(s, T_NUMBER);
+        store<f64>(s, v.num, 8);
+        break;
+      }
+      default: {
+        const t = texts[i];
+        const len = <i32>(String.UTF8.encodeUnsafe(changetype<usize>(t), t.length, base + <usize>at) );
+        store<u8>(s, v.kind == JSTRING ? T_STRING : T_JSON);
+        store<u32>(s, <u32>len, 4);
+        store<u32>(s, <u32>at, 8);
+        at += len;
+      }
+    }
+  }
+}
+
+function objectOrEmpty(v: JValue | null): JValue | null {
+  if (v == null || v.kind == JNULL) {
+    const o = new JValue(JOBJECT);
+    o.keys = [];
+    o.items = [];
+    return o;
+  }
+  return v.kind == JOBJECT ? v : null;
+}
+
+/** `evaluate`: the original ABI. Tool name raw UTF-8, arguments JSON, context JSON. */
+export function evaluateRaw(toolPtr: usize, toolLen: i32, argsPtr: usize, argsLen: i32, ctxPtr: usize, ctxLen: i32): usize {
+  const p = active;
+  if (p == null) return fail(E_NOT_INITIALISED);
+  if (toolLen <= 0) return fail(E_TOOL_EMPTY);
+  if (toolLen > MAX_INPUT) return fail(E_INPUT_TOO_LARGE);
+  const tool = decodeUtf8String(toolPtr, toolLen);
+  if (tool == null) return fail(E_TOOL_UTF8);
+  const ap = new JsonParser(argsPtr, argsLen);
+  const args = ap.parse();
+  if (args == null) return fail("arguments: " + ap.message());
+  if (args.kind != JOBJECT) return fail(E_ARGS_NOT_OBJECT);
+  const cp = new JsonParser(ctxPtr, ctxLen);
+  const ctx = cp.parse();
+  if (ctx == null) return fail("context: " + cp.message());
+  if (ctx.kind != JOBJECT) return fail(E_CTX_NOT_OBJECT);
+  const roleV = ctx.get("role");
+  if (roleV == null || roleV.kind != JSTRING || roleV.str.length == 0) return fail(E_ROLE_MISSING);
+  const agent = objectOrEmpty(ctx.get("agent_attrs"));
+  if (agent == null) return fail(E_AGENT_ATTRS);
+  const resource = objectOrEmpty(ctx.get("resource_attrs"));
+  if (resource == null) return fail(E_RESOURCE_ATTRS);
+  const nowV = ctx.get("now");
+  let now: f64 = 0;
+  let hasNow = false;
+  if (nowV != null && nowV.kind != JNULL) {
+    if (nowV.kind != JNUMBER) return fail(E_NOW);
+    now = nowV.num;
+    hasNow = true;
+  }
+  const role = roleV.str;
+  const e = p.lookup(tool, role);
+  if (e == null) {
+    return respond("{\"decision\":\"" + (p.defaultAllow ? "Allow" : "Deny") + "\",\"reason\":" +
+      jsonString(noRuleReason(tool, role)) + ",\"kind\":\"no_rule\"}");
+  }
+  fillSlots(p, e, args, agent, resource);
+  decide(p, e, now, hasNow);
+  return respond(explainLast(p));
+}
+
+/** `plan`: what the fast path needs to know about the active policy, as JSON. */
+export function planJson(): usize {
+  const p = active;
+  if (p == null) return fail(E_NOT_INITIALISED);
+  const fields = new Array<string>(p.fields.length);
+  for (let i = 0; i < p.fields.length; i++) {
+    const f = p.fields[i];
+    fields[i] = "{\"source\":\"" + SOURCE_NAMES[f.source] + "\",\"path\":" + stringsJson(f.path) + "}";
+  }
+  const entries = new Array<string>(p.entries.length);
+  for (let i = 0; i < p.entries.length; i++) {
+    const e = p.entries[i];
+    const ids = new Array<string>(e.fields.length);
+    for (let k = 0; k < e.fields.length; k++) ids[k] = e.fields[k].toString();
+    entries[i] = "{\"tool\":" + jsonString(e.tool) + ",\"role\":" + jsonString(e.role) + ",\"prefix\":" +
+      jsonString(e.prefix) + ",\"fields\":[" + ids.join(",") + "]}";
+  }
+  return respond("{\"dataStart\":" + dataStart.toString() + ",\"fields\":[" + fields.join(",") + "],\"rules\":" +
+    stringsJson(p.ruleNames) + ",\"entries\":[" + entries.join(",") + "]}");
+}
+
+/** `decide`: the fast path. Returns the packed decision code, or -1 when the slots are malformed. */
+export function decideFast(entry: i32, now: f64, hasNow: i32): i32 {
+  const p = active;
+  if (p == null || entry < 0 || entry >= p.entries.length) return -1;
+  const e = unchecked(p.entries[entry]);
+  if (!slotsValid(e)) return -1;
+  return decide(p, e, now, hasNow != 0);
+}
+
+let outBuf: usize = 0;
+let outCap: i32 = 0;
+
+/** `explain`: the last decision's response JSON in an engine-owned buffer (length-prefixed). */
+export function explainFast(): usize {
+  const p = active;
+  const s = p == null ? "{\"error\":" + jsonString(E_BAD_ENTRY) + "}" : explainLast(p);
+  const n = String.UTF8.byteLength(s);
+  if (n + 4 > outCap) {
+    let cap = outCap < 256 ? 256 : outCap;
+    while (cap < n + 4) cap <<= 1;
+    outBuf = outBuf == 0 ? heap.alloc(<usize>cap) : heap.realloc(outBuf, <usize>cap);
+    outCap = cap;
+  }
+  store<u32>(outBuf, <u32>n);
+  String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, outBuf + 4);
+  return outBuf;
+}
+
+/** The request region's address (changes after `reserve` grows it or a policy loads). */
+export function regionPtr(): usize {
+  return region;
+}

@@ -1,0 +1,608 @@
+// JSON values and a strict parser over UTF-8 bytes in linear memory.
+//
+// Invariants the parser enforces (each failure is an error with a line:column, never a trap):
+// - the bytes are valid UTF-8: no overlong forms, no encoded surrogates, nothing above U+10FFFF
+// - the grammar is RFC 8259's, with no extensions (no comments, trailing commas, NaN, leading zeros)
+// - numbers fit in a finite f64; string escapes pair their surrogates
+// - no object repeats a key; nesting stays within MAX_DEPTH; the input is at most MAX_INPUT bytes
+
+import {
+  J_BAD_ESCAPE, J_BAD_HEX, J_BAD_UTF8, J_CONTROL, J_DUPLICATE_KEY, J_EXPECTED_ARRAY_END,
+  J_EXPECTED_COLON, J_EXPECTED_DIGIT, J_EXPECTED_KEY, J_EXPECTED_KEY_AFTER_COMMA,
+  J_EXPECTED_OBJECT_END, J_EXPECTED_VALUE, J_LONE_SURROGATE, J_OUT_OF_RANGE, J_TOO_DEEP,
+  J_TRAILING, J_UNTERMINATED, E_EMPTY_INPUT, E_INPUT_TOO_LARGE,
+} from "./messages";
+
+/** Largest input (policy, arguments or context) the engine reads. */
+export const MAX_INPUT: i32 = 1 << 20;
+/** Deepest nesting of arrays and objects accepted. */
+export const MAX_DEPTH: i32 = 64;
+
+export const JNULL: i32 = 0;
+export const JFALSE: i32 = 1;
+export const JTRUE: i32 = 2;
+export const JNUMBER: i32 = 3;
+export const JSTRING: i32 = 4;
+export const JARRAY: i32 = 5;
+export const JOBJECT: i32 = 6;
+
+/** A parsed JSON value. Objects keep their keys in order, in `keys`, with values in `items`. */
+export class JValue {
+  kind: i32;
+  num: f64 = 0;
+  str: string = "";
+  items: JValue[] | null = null;
+  keys: string[] | null = null;
+  constructor(kind: i32) {
+    this.kind = kind;
+  }
+  /** The value under `key` of an object, or null when absent or not an object. */
+  get(key: string): JValue | null {
+    if (this.kind != JOBJECT) return null;
+    const keys = this.keys!;
+    for (let i = 0, n = keys.length; i < n; i++) {
+      if (keys[i] == key) return this.items![i];
+    }
+    return null;
+  }
+}
+
+/** A human name for a JSON kind, for messages. */
+export function kindName(kind: i32): string {
+  switch (kind) {
+    case JNULL: return "null";
+    case JFALSE: case JTRUE: return "boolean";
+    case JNUMBER: return "number";
+    case JSTRING: return "string";
+    case JARRAY: return "array";
+    default: return "object";
+  }
+}
+
+// Scratch buffer for decoded string contents (UTF-16 code units), reused across strings.
+let scratch: usize = 0;
+let scratchCap: i32 = 0;
+
+function ensureScratch(units: i32): void {
+  if (units <= scratchCap) return;
+  let cap = scratchCap < 64 ? 64 : scratchCap;
+  while (cap < units) cap <<= 1;
+  scratch = scratch == 0 ? heap.alloc(<usize>cap << 1) : heap.realloc(scratch, <usize>cap << 1);
+  scratchCap = cap;
+}
+
+/** A strict JSON parser; on failure `error` is set and `parse` returns null. */
+export class JsonParser {
+  ptr: usize;
+  len: i32;
+  i: i32 = 0;
+  depth: i32 = 0;
+  error: string | null = null;
+  errorAt: i32 = 0;
+
+  constructor(ptr: usize, len: i32) {
+    this.ptr = ptr;
+    this.len = len;
+  }
+
+  /** Parses the whole input as one JSON value. */
+  parse(): JValue | null {
+    if (this.len > MAX_INPUT) return this.fail(0, E_INPUT_TOO_LARGE);
+    this.skipWs();
+    if (this.i >= this.len) return this.fail(this.i, E_EMPTY_INPUT);
+    const v = this.value();
+    if (v == null) return null;
+    this.skipWs();
+    if (this.i < this.len) return this.fail(this.i, J_TRAILING);
+    return v;
+  }
+
+  /** The error with its position, e.g. `invalid JSON at 3:14: expected ':' after an object key`. */
+  message(): string {
+    let line = 1;
+    let col = 1;
+    for (let k = 0; k < this.errorAt && k < this.len; k++) {
+      const c = load<u8>(this.ptr + <usize>k);
+      if (c == 0x0a) {
+        line++;
+        col = 1;
+      } else if ((c & 0xc0) != 0x80) {
+        col++;
+      }
+    }
+    return "invalid JSON at " + line.toString() + ":" + col.toString() + ": " + this.error!;
+  }
+
+  private fail(at: i32, msg: string): JValue | null {
+    if (this.error == null) {
+      this.error = msg;
+      this.errorAt = at;
+    }
+    return null;
+  }
+
+  @inline private peek(): i32 {
+    return <i32>load<u8>(this.ptr + <usize>this.i);
+  }
+
+  private skipWs(): void {
+    while (this.i < this.len) {
+      const c = this.peek();
+      if (c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09) this.i++;
+      else break;
+    }
+  }
+
+  private value(): JValue | null {
+    this.skipWs();
+    if (this.i >= this.len) return this.fail(this.i, J_EXPECTED_VALUE);
+    const c = this.peek();
+    if (c == 0x7b) return this.object();
+    if (c == 0x5b) return this.array();
+    if (c == 0x22) {
+      const s = this.string();
+      if (s == null) return null;
+      const v = new JValue(JSTRING);
+      v.str = s;
+      return v;
+    }
+    if (c == 0x2d || (c >= 0x30 && c <= 0x39)) return this.number();
+    if (this.literal("true")) return new JValue(JTRUE);
+    if (this.literal("false")) return new JValue(JFALSE);
+    if (this.literal("null")) return new JValue(JNULL);
+    return this.fail(this.i, J_EXPECTED_VALUE);
+  }
+
+  private literal(word: string): bool {
+    const n = word.length;
+    if (this.i + n > this.len) return false;
+    for (let k = 0; k < n; k++) {
+      if (<i32>load<u8>(this.ptr + <usize>(this.i + k)) != word.charCodeAt(k)) return false;
+    }
+    this.i += n;
+    return true;
+  }
+
+  private object(): JValue | null {
+    if (++this.depth > MAX_DEPTH) return this.fail(this.i, J_TOO_DEEP);
+    this.i++;
+    const keys = new Array<string>();
+    const items = new Array<JValue>();
+    let seen: Set<string> | null = null;
+    this.skipWs();
+    if (this.i < this.len && this.peek() == 0x7d) {
+      this.i++;
+    } else {
+      while (true) {
+        this.skipWs();
+        if (this.i >= this.len || this.peek() != 0x22) {
+          return this.fail(this.i, keys.length == 0 ? J_EXPECTED_KEY : J_EXPECTED_KEY_AFTER_COMMA);
+        }
+        const keyAt = this.i;
+        const key = this.string();
+        if (key == null) return null;
+        // Duplicate keys make a request ambiguous ({"amount":1,"amount":900}): reject them.
+        let dup = false;
+        if (seen != null) {
+          dup = seen.has(key);
+        } else {
+          for (let k = 0, n = keys.length; k < n; k++) {
+            if (keys[k] == key) {
+              dup = true;
+              break;
+            }
+          }
+        }
+        if (dup) return this.fail(keyAt, J_DUPLICATE_KEY + quote(key, 64) + "; each key may appear once");
+        this.skipWs();
+        if (this.i >= this.len || this.peek() != 0x3a) return this.fail(this.i, J_EXPECTED_COLON);
+        this.i++;
+        const v = this.value();
+        if (v == null) return null;
+        keys.push(key);
+        items.push(v);
+        if (seen != null) {
+          seen.add(key);
+        } else if (keys.length >= 16) {
+          // Switch to a hash set so that a huge object cannot make the check quadratic.
+          const s = new Set<string>();
+          for (let k = 0, n = keys.length; k < n; k++) s.add(keys[k]);
+          seen = s;
+        }
+        this.skipWs();
+        if (this.i >= this.len) return this.fail(this.i, J_EXPECTED_OBJECT_END);
+        const c = this.peek();
+        if (c == 0x2c) {
+          this.i++;
+          continue;
+        }
+        if (c == 0x7d) {
+          this.i++;
+          break;
+        }
+        return this.fail(this.i, J_EXPECTED_OBJECT_END);
+      }
+    }
+    this.depth--;
+    const v = new JValue(JOBJECT);
+    v.keys = keys;
+    v.items = items;
+    return v;
+  }
+
+  private array(): JValue | null {
+    if (++this.depth > MAX_DEPTH) return this.fail(this.i, J_TOO_DEEP);
+    this.i++;
+    const items = new Array<JValue>();
+    this.skipWs();
+    if (this.i < this.len && this.peek() == 0x5d) {
+      this.i++;
+    } else {
+      while (true) {
+        const v = this.value();
+        if (v == null) return null;
+        items.push(v);
+        this.skipWs();
+        if (this.i >= this.len) return this.fail(this.i, J_EXPECTED_ARRAY_END);
+        const c = this.peek();
+        if (c == 0x2c) {
+          this.i++;
+          continue;
+        }
+        if (c == 0x5d) {
+          this.i++;
+          break;
+        }
+        return this.fail(this.i, J_EXPECTED_ARRAY_END);
+      }
+    }
+    this.depth--;
+    const v = new JValue(JARRAY);
+    v.items = items;
+    return v;
+  }
+
+  private hex4(at: i32): i32 {
+    if (at + 4 > this.len) return -1;
+    let v = 0;
+    for (let k = 0; k < 4; k++) {
+      const c = <i32>load<u8>(this.ptr + <usize>(at + k));
+      let d: i32;
+      if (c >= 0x30 && c <= 0x39) d = c - 0x30;
+      else if (c >= 0x61 && c <= 0x66) d = c - 0x57;
+      else if (c >= 0x41 && c <= 0x46) d = c - 0x37;
+      else return -1;
+      v = (v << 4) | d;
+    }
+    return v;
+  }
+
+  /** Parses a string starting at the opening quote; decodes it into a UTF-16 AssemblyScript string. */
+  string(): string | null {
+    const start = this.i;
+    this.i++;
+    let n = 0; // code units written
+    ensureScratch(this.len - this.i + 2);
+    const out = scratch;
+    while (true) {
+      if (this.i >= this.len) {
+        this.fail(start, J_UNTERMINATED);
+        return null;
+      }
+      const c = this.peek();
+      if (c == 0x22) {
+        this.i++;
+        break;
+      }
+      if (c < 0x20) {
+        this.fail(this.i, J_CONTROL);
+        return null;
+      }
+      if (c == 0x5c) {
+        if (this.i + 1 >= this.len) {
+          this.fail(this.i, J_BAD_ESCAPE);
+          return null;
+        }
+        const e = <i32>load<u8>(this.ptr + <usize>(this.i + 1));
+        let u: i32 = -1;
+        switch (e) {
+          case 0x22: u = 0x22; break;
+          case 0x5c: u = 0x5c; break;
+          case 0x2f: u = 0x2f; break;
+          case 0x62: u = 0x08; break;
+          case 0x66: u = 0x0c; break;
+          case 0x6e: u = 0x0a; break;
+          case 0x72: u = 0x0d; break;
+          case 0x74: u = 0x09; break;
+          case 0x75: {
+            const h = this.hex4(this.i + 2);
+            if (h < 0) {
+              this.fail(this.i, J_BAD_HEX);
+              return null;
+            }
+            if (h >= 0xdc00 && h <= 0xdfff) {
+              this.fail(this.i, J_LONE_SURROGATE);
+              return null;
+            }
+            if (h >= 0xd800 && h <= 0xdbff) {
+              const at = this.i;
+              const ok = this.i + 7 < this.len &&
+                load<u8>(this.ptr + <usize>(this.i + 6)) == 0x5c &&
+                load<u8>(this.ptr + <usize>(this.i + 7)) == 0x75;
+              const lo = ok ? this.hex4(this.i + 8) : -1;
+              if (lo < 0xdc00 || lo > 0xdfff) {
+                this.fail(at, J_LONE_SURROGATE);
+                return null;
+              }
+              store<u16>(out + (<usize>n << 1), <u16>h);
+              n++;
+              store<u16>(out + (<usize>n << 1), <u16>lo);
+              n++;
+              this.i += 12;
+              continue;
+            }
+            store<u16>(out + (<usize>n << 1), <u16>h);
+            n++;
+            this.i += 6;
+            continue;
+          }
+          default: {
+            this.fail(this.i, J_BAD_ESCAPE);
+            return null;
+          }
+        }
+        store<u16>(out + (<usize>n << 1), <u16>u);
+        n++;
+        this.i += 2;
+        continue;
+      }
+      if (c < 0x80) {
+        store<u16>(out + (<usize>n << 1), <u16>c);
+        n++;
+        this.i++;
+        continue;
+      }
+      const cp = decodeUtf8(this.ptr, this.i, this.len);
+      if (cp < 0) {
+        this.fail(this.i, J_BAD_UTF8);
+        return null;
+      }
+      this.i += utf8Width(c);
+      if (cp >= 0x10000) {
+        const v = cp - 0x10000;
+        store<u16>(out + (<usize>n << 1), <u16>(0xd800 | (v >> 10)));
+        n++;
+        store<u16>(out + (<usize>n << 1), <u16>(0xdc00 | (v & 0x3ff)));
+        n++;
+      } else {
+        store<u16>(out + (<usize>n << 1), <u16>cp);
+        n++;
+      }
+    }
+    return String.UTF16.decodeUnsafe(out, <usize>n << 1);
+  }
+
+  private number(): JValue | null {
+    const start = this.i;
+    let simple = true;
+    if (this.peek() == 0x2d) this.i++;
+    if (this.i >= this.len) return this.fail(this.i, J_EXPECTED_DIGIT);
+    let c = this.peek();
+    let intDigits = 0;
+    let acc: f64 = 0;
+    if (c == 0x30) {
+      this.i++;
+      intDigits = 1;
+    } else if (c >= 0x31 && c <= 0x39) {
+      while (this.i < this.len) {
+        c = this.peek();
+        if (c < 0x30 || c > 0x39) break;
+        acc = acc * 10 + <f64>(c - 0x30);
+        intDigits++;
+        this.i++;
+      }
+    } else {
+      return this.fail(this.i, J_EXPECTED_DIGIT);
+    }
+    if (this.i < this.len && this.peek() == 0x2e) {
+      simple = false;
+      this.i++;
+      let d = 0;
+      while (this.i < this.len) {
+        c = this.peek();
+        if (c < 0x30 || c > 0x39) break;
+        d++;
+        this.i++;
+      }
+      if (d == 0) return this.fail(this.i, J_EXPECTED_DIGIT);
+    }
+    if (this.i < this.len && (this.peek() == 0x65 || this.peek() == 0x45)) {
+      simple = false;
+      this.i++;
+      if (this.i < this.len && (this.peek() == 0x2b || this.peek() == 0x2d)) this.i++;
+      let d = 0;
+      while (this.i < this.len) {
+        c = this.peek();
+        if (c < 0x30 || c > 0x39) break;
+        d++;
+        this.i++;
+      }
+      if (d == 0) return this.fail(this.i, J_EXPECTED_DIGIT);
+    }
+    let x: f64;
+    if (simple && intDigits <= 15) {
+      // Exact: at most 15 decimal digits always fit in the 53-bit mantissa.
+      x = load<u8>(this.ptr + <usize>start) == 0x2d ? -acc : acc;
+    } else {
+      x = parseFloat(String.UTF8.decodeUnsafe(this.ptr + <usize>start, <usize>(this.i - start)));
+    }
+    if (!isFinite(x)) return this.fail(start, J_OUT_OF_RANGE);
+    const v = new JValue(JNUMBER);
+    v.num = x;
+    return v;
+  }
+}
+
+/** Byte length of a UTF-8 sequence from its lead byte. */
+@inline function utf8Width(lead: i32): i32 {
+  return lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
+}
+
+/** Decodes one strict UTF-8 sequence at `ptr + i` (lead byte ≥ 0x80); -1 when invalid. */
+export function decodeUtf8(ptr: usize, i: i32, len: i32): i32 {
+  const b0 = <i32>load<u8>(ptr + <usize>i);
+  let need: i32;
+  let lo: i32 = 0x80;
+  let hi: i32 = 0xbf;
+  let cp: i32;
+  if (b0 >= 0xc2 && b0 <= 0xdf) {
+    need = 1;
+    cp = b0 & 0x1f;
+  } else if (b0 >= 0xe0 && b0 <= 0xef) {
+    need = 2;
+    cp = b0 & 0x0f;
+    if (b0 == 0xe0) lo = 0xa0; // overlong
+    if (b0 == 0xed) hi = 0x9f; // surrogates
+  } else if (b0 >= 0xf0 && b0 <= 0xf4) {
+    need = 3;
+    cp = b0 & 0x07;
+    if (b0 == 0xf0) lo = 0x90; // overlong
+    if (b0 == 0xf4) hi = 0x8f; // above U+10FFFF
+  } else {
+    return -1;
+  }
+  if (i + need >= len) return -1; // truncated sequence
+  for (let k = 1; k <= need; k++) {
+    const b = <i32>load<u8>(ptr + <usize>(i + k));
+    if (k == 1) {
+      if (b < lo || b > hi) return -1;
+    } else if ((b & 0xc0) != 0x80) {
+      return -1;
+    }
+    cp = (cp << 6) | (b & 0x3f);
+  }
+  return cp;
+}
+
+/** Validates a whole byte range as UTF-8 and decodes it; null when invalid. */
+export function decodeUtf8String(ptr: usize, len: i32): string | null {
+  let i = 0;
+  while (i < len) {
+    const c = <i32>load<u8>(ptr + <usize>i);
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    if (decodeUtf8(ptr, i, len) < 0) return null;
+    i += utf8Width(c);
+  }
+  return String.UTF8.decodeUnsafe(ptr, <usize>len);
+}
+
+/** Writes `s` as a JSON string literal (quotes and escapes). */
+export function jsonString(s: string): string {
+  let simple = true;
+  for (let i = 0, n = s.length; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c == 0x22 || c == 0x5c) {
+      simple = false;
+      break;
+    }
+  }
+  if (simple) return "\"" + s + "\"";
+  const parts = new Array<string>();
+  parts.push("\"");
+  let from = 0;
+  for (let i = 0, n = s.length; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x20 && c != 0x22 && c != 0x5c) continue;
+    parts.push(s.substring(from, i));
+    if (c == 0x22) parts.push("\\\"");
+    else if (c == 0x5c) parts.push("\\\\");
+    else if (c == 0x0a) parts.push("\\n");
+    else if (c == 0x0d) parts.push("\\r");
+    else if (c == 0x09) parts.push("\\t");
+    else {
+      const h = c.toString(16);
+      parts.push(h.length == 1 ? "\\u000" + h : "\\u00" + h);
+    }
+    from = i + 1;
+  }
+  parts.push(s.substring(from));
+  parts.push("\"");
+  return parts.join("");
+}
+
+/** Truncates an attacker-controlled string to `max` UTF-16 units (never splitting a pair), marking the cut. */
+export function truncate(s: string, max: i32): string {
+  if (s.length <= max) return s;
+  let end = max;
+  const c = s.charCodeAt(end - 1);
+  if (c >= 0xd800 && c <= 0xdbff) end--;
+  return s.substring(0, end) + "…";
+}
+
+/** A string for a message: truncated, then JSON-quoted. */
+export function quote(s: string, max: i32): string {
+  return jsonString(truncate(s, max));
+}
+
+/** Formats a number as JavaScript and JSON do for the common cases (integers without `.0`). */
+export function formatNumber(x: f64): string {
+  if (x == Math.floor(x) && Math.abs(x) < 1e15) {
+    if (x == 0) return "0";
+    return (<i64>x).toString();
+  }
+  return x.toString();
+}
+
+/** Serialises a value as compact JSON. */
+export function toJson(v: JValue): string {
+  switch (v.kind) {
+    case JNULL: return "null";
+    case JFALSE: return "false";
+    case JTRUE: return "true";
+    case JNUMBER: return formatNumber(v.num);
+    case JSTRING: return jsonString(v.str);
+    case JARRAY: {
+      const items = v.items!;
+      const parts = new Array<string>(items.length);
+      for (let i = 0; i < items.length; i++) parts[i] = toJson(items[i]);
+      return "[" + parts.join(",") + "]";
+    }
+    default: {
+      const keys = v.keys!;
+      const items = v.items!;
+      const parts = new Array<string>(keys.length);
+      for (let i = 0; i < keys.length; i++) parts[i] = jsonString(keys[i]) + ":" + toJson(items[i]);
+      return "{" + parts.join(",") + "}";
+    }
+  }
+}
+
+/** Deep, type-strict equality; object key order does not matter. */
+export function deepEqual(a: JValue, b: JValue): bool {
+  if (a.kind != b.kind) return false;
+  switch (a.kind) {
+    case JNUMBER: return a.num == b.num;
+    case JSTRING: return a.str == b.str;
+    case JARRAY: {
+      const x = a.items!;
+      const y = b.items!;
+      if (x.length != y.length) return false;
+      for (let i = 0; i < x.length; i++) if (!deepEqual(x[i], y[i])) return false;
+      return true;
+    }
+    case JOBJECT: {
+      const ka = a.keys!;
+      if (ka.length != b.keys!.length) return false;
+      const va = a.items!;
+      for (let i = 0; i < ka.length; i++) {
+        const other = b.get(ka[i]);
+        if (other == null || !deepEqual(va[i], other)) return false;
+      }
+      return true;
+    }
+    default: return true;
+  }
+}

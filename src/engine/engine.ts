@@ -1,0 +1,536 @@
+/**
+ * The engine host: the only module that touches engine.wasm's memory and pointers.
+ *
+ * Two ways in:
+ * - `evaluateAbi` speaks the original ABI byte for byte (JSON in, length-prefixed JSON out);
+ * - `evaluate` is the fast path: at load the engine tells us, per (tool, role) entry, which fields
+ *   its rules read; per call we write only those fields (typed: tag + f64, or UTF-8 bytes) into
+ *   one reserved region, call `decide`, and expand the packed code. Constant answers come from a
+ *   per-entry cache; only answers with detail (failures, Deny/Ask rules, rate limits) cross back as
+ *   JSON. The engine stays the authority: every condition, rule and rate limit is evaluated in wasm.
+ *
+ * Invariants:
+ * - `evaluate` never throws; bad input is an `invalid_request` Deny, no policy a `no_policy` Deny
+ * - a trap (or any exception from the module) marks the instance dead; it then answers `engine_fault`
+ * - views over `memory.buffer` are refreshed whenever the memory may have grown
+ * - every buffer this host allocates in the module is freed before the call returns
+ */
+import type { JsonObject, ToolCall } from '../decision.ts';
+import type { Diagnostic, PolicyInfo, PolicyLoad, Verdict } from './types.ts';
+
+export type { Diagnostic, PolicyInfo, PolicyLoad, Verdict, VerdictFailure } from './types.ts';
+
+/** The engine ABI version this host speaks; `create` refuses a module exporting another. */
+export const ENGINE_ABI_VERSION = 1;
+
+/** The only imports an engine module may declare. */
+const ALLOWED_IMPORTS: ReadonlySet<string> = new Set(['env.abort']);
+
+interface EngineExports {
+  memory: WebAssembly.Memory;
+  ABI_VERSION: WebAssembly.Global;
+  alloc(len: number): number;
+  dealloc(ptr: number, len: number): void;
+  init(ptr: number, len: number): number;
+  evaluate(toolPtr: number, toolLen: number, argsPtr: number, argsLen: number, ctxPtr: number, ctxLen: number): number;
+  plan(): number;
+  region(): number;
+  reserve(bytes: number): number;
+  decide(entry: number, now: number, hasNow: number): number;
+  explain(): number;
+}
+
+const REQUIRED_EXPORTS = ['memory', 'ABI_VERSION', 'alloc', 'dealloc', 'init', 'evaluate', 'plan', 'region', 'reserve', 'decide', 'explain'] as const;
+
+// Slot layout (engine/assembly/decide.ts): 16 bytes per field after a 16-byte region header.
+const REGION_HEADER = 16;
+const T_MISSING = 0;
+const T_NULL = 1;
+const T_FALSE = 2;
+const T_TRUE = 3;
+const T_NUMBER = 4;
+const T_STRING = 5;
+const T_JSON = 6;
+const CODE_DETAIL = 1 << 6;
+
+const DECISIONS = ['Allow', 'Deny', 'Ask'] as const;
+const KINDS = ['no_rule', 'no_condition', 'condition_passed', 'condition_failed', 'denied_by_rule', 'ask_by_rule', 'rate_limited'] as const;
+const SOURCES: Record<string, number> = { Arguments: 0, AgentAttributes: 1, ResourceAttributes: 2 };
+
+interface FieldPlan {
+  /** Byte offset of the field's slot from the region start. */
+  readonly slot: number;
+  readonly source: number;
+  readonly path: readonly string[];
+}
+
+interface EntryPlan {
+  readonly index: number;
+  readonly tool: string;
+  readonly role: string;
+  readonly prefix: string;
+  readonly fields: readonly FieldPlan[];
+  /** Constant verdicts by packed code (no detail to render). */
+  readonly verdicts: Map<number, Verdict>;
+}
+
+interface LoadedState {
+  readonly info: PolicyInfo;
+  readonly entries: Map<string, Map<string, EntryPlan>>;
+  readonly ruleNames: readonly string[];
+  readonly dataStart: number;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+const EMPTY: JsonObject = Object.freeze({}) as JsonObject;
+
+/** Marks a field value the fast path cannot encode; the call is an `invalid_request` Deny. */
+class InvalidValue {
+  constructor(readonly message: string) {}
+}
+
+/** Truncates a name the way the engine does for reasons (64 UTF-16 units, no split pair). */
+function shown(s: string): string {
+  if (s.length <= 64) return s;
+  const c = s.charCodeAt(63);
+  return s.slice(0, c >= 0xd800 && c <= 0xdbff ? 63 : 64) + '…';
+}
+
+function noRuleReason(tool: string, role: string): string {
+  return `no rule matched tool '${shown(tool)}' for role '${shown(role)}'; applying default_action`;
+}
+
+function deny(kind: Verdict['kind'], reason: string): Verdict {
+  return { decision: 'Deny', reason, kind };
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Why a call is malformed, or null when it is well-formed. */
+function checkCall(call: ToolCall): string | null {
+  if (typeof call !== 'object' || call === null) return 'the call must be an object {tool, args, role}';
+  if (typeof call.tool !== 'string' || call.tool.length === 0) return 'tool must be a non-empty string';
+  if (typeof call.role !== 'string' || call.role.length === 0) return 'role must be a non-empty string; the host must pass the caller\'s role';
+  if (call.args !== undefined && call.args !== null && !isPlainObject(call.args)) return 'args must be a plain JSON object';
+  if (call.agentAttributes !== undefined && call.agentAttributes !== null && !isPlainObject(call.agentAttributes)) {
+    return 'agentAttributes must be a plain JSON object';
+  }
+  if (call.resourceAttributes !== undefined && call.resourceAttributes !== null && !isPlainObject(call.resourceAttributes)) {
+    return 'resourceAttributes must be a plain JSON object';
+  }
+  return null;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** True when `s` has no lone surrogate (it would not survive UTF-8 encoding unchanged). */
+function isWellFormed(s: string): boolean {
+  const native = (s as unknown as { isWellFormed?: () => boolean }).isWellFormed;
+  return native !== undefined ? native.call(s) : !LONE_SURROGATE.test(s);
+}
+
+function faultMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** A loaded engine.wasm instance with at most one active policy. */
+export class Engine {
+  /**
+   * Instantiates the module; refuses unknown imports or ABI version. Cheap: call again after a fault.
+   * @throws when the module imports anything but `env.abort`, lacks an export, or has another ABI version
+   */
+  static async create(module: WebAssembly.Module): Promise<Engine> {
+    for (const imp of WebAssembly.Module.imports(module)) {
+      const name = `${imp.module}.${imp.name}`;
+      if (!ALLOWED_IMPORTS.has(name)) {
+        throw new Error(`engine module imports "${name}"; only env.abort is allowed — rebuild engine.wasm with npm run build:engine`);
+      }
+    }
+    let engine: Engine | null = null;
+    const instance = await WebAssembly.instantiate(module, {
+      env: {
+        abort(msgPtr: number, filePtr: number, line: number, column: number): never {
+          throw new Error(`engine aborted: ${engine?.readAsString(msgPtr) ?? 'unknown'} at ${engine?.readAsString(filePtr) ?? '?'}:${line}:${column}`);
+        },
+      },
+    });
+    const exports = instance.exports as Record<string, unknown>;
+    for (const name of REQUIRED_EXPORTS) {
+      if (!(name in exports)) throw new Error(`engine module lacks the export "${name}"; rebuild engine.wasm with npm run build:engine`);
+    }
+    const version = (exports.ABI_VERSION as WebAssembly.Global).value;
+    if (version !== ENGINE_ABI_VERSION) {
+      throw new Error(`engine module has ABI version ${String(version)}; this host speaks ${ENGINE_ABI_VERSION} — use the engine.wasm built with this package`);
+    }
+    engine = new Engine(exports as unknown as EngineExports);
+    return engine;
+  }
+
+  readonly #x: EngineExports;
+  #u8: Uint8Array;
+  #dv: DataView;
+  #dead: string | null = null;
+  #state: LoadedState | null = null;
+  #region = 0;
+  #regionCap = 0;
+
+  private constructor(exports: EngineExports) {
+    this.#x = exports;
+    this.#u8 = new Uint8Array(exports.memory.buffer);
+    this.#dv = new DataView(exports.memory.buffer);
+  }
+
+  /** The loaded policy's facts, or null before the first successful load. */
+  get policy(): PolicyInfo | null {
+    return this.#state?.info ?? null;
+  }
+
+  /** Why this instance is dead (after a trap), or null while it works. */
+  get fault(): string | null {
+    return this.#dead;
+  }
+
+  #views(): void {
+    if (this.#u8.byteLength === 0 || this.#u8.buffer !== this.#x.memory.buffer) {
+      this.#u8 = new Uint8Array(this.#x.memory.buffer);
+      this.#dv = new DataView(this.#x.memory.buffer);
+    }
+  }
+
+  #kill(e: unknown): string {
+    this.#dead = `engine fault: ${faultMessage(e)}; this engine instance is discarded — create a new one`;
+    return this.#dead;
+  }
+
+  /** Reads an AssemblyScript string (UTF-16, byte length at ptr - 4), for abort messages. */
+  private readAsString(ptr: number): string {
+    try {
+      this.#views();
+      if (ptr < 4 || ptr >= this.#u8.byteLength) return '?';
+      const bytes = this.#dv.getUint32(ptr - 4, true);
+      const n = Math.min(bytes >>> 1, 256);
+      let s = '';
+      for (let i = 0; i < n; i++) s += String.fromCharCode(this.#dv.getUint16(ptr + 2 * i, true));
+      return s;
+    } catch {
+      return '?';
+    }
+  }
+
+  /** Copies bytes into a fresh module buffer; the caller frees it. */
+  #put(bytes: Uint8Array): number {
+    const ptr = this.#x.alloc(bytes.length);
+    if (ptr === 0) throw new Error(`engine could not allocate ${bytes.length} bytes`);
+    this.#views();
+    this.#u8.set(bytes, ptr);
+    return ptr;
+  }
+
+  /** Reads and frees a length-prefixed response. */
+  #take(ptr: number): string {
+    this.#views();
+    if (ptr <= 0 || ptr + 4 > this.#u8.byteLength) throw new Error('engine returned an invalid response pointer');
+    const n = this.#dv.getUint32(ptr, true);
+    if (ptr + 4 + n > this.#u8.byteLength) throw new Error('engine returned an invalid response length');
+    const text = decoder.decode(this.#u8.subarray(ptr + 4, ptr + 4 + n));
+    this.#x.dealloc(ptr, 4 + n);
+    return text;
+  }
+
+  /** Loads a policy (JSON text or UTF-8 bytes). A failed load keeps the previous policy. */
+  load(policy: string | Uint8Array): PolicyLoad {
+    if (this.#dead) return { ok: false, errors: [{ severity: 'error', path: 'policy', message: this.#dead }], warnings: [] };
+    const bytes = typeof policy === 'string' ? encoder.encode(policy) : policy;
+    let text: string;
+    let planText: string | null = null;
+    try {
+      const ptr = this.#put(bytes);
+      try {
+        text = this.#take(this.#x.init(ptr, bytes.length));
+      } finally {
+        this.#x.dealloc(ptr, bytes.length);
+      }
+      const reply = JSON.parse(text) as Record<string, unknown>;
+      if (reply.ok !== true) {
+        return {
+          ok: false,
+          errors: diagnostics(reply.errors, 'error', typeof reply.error === 'string' ? reply.error : 'the engine rejected the policy'),
+          warnings: diagnostics(reply.warnings, 'warning', null),
+        };
+      }
+      planText = this.#take(this.#x.plan());
+      const info: PolicyInfo = Object.freeze({
+        version: String(reply.version),
+        mode: reply.mode === 'shadow' ? 'shadow' : 'enforce',
+        defaultAction: reply.default_action === 'Allow' ? 'Allow' : 'Deny',
+        tools: Object.freeze([...(reply.tools as string[])]) as string[],
+        roles: Object.freeze([...(reply.roles as string[])]) as string[],
+        ruleCount: Number(reply.rule_count),
+      });
+      this.#state = buildState(info, JSON.parse(planText) as PlanJson);
+      this.#region = this.#x.region();
+      this.#views();
+      this.#regionCap = this.#dv.getUint32(this.#region + 8, true);
+      return { ok: true, policy: info, warnings: diagnostics(reply.warnings, 'warning', null) };
+    } catch (e) {
+      const message = this.#kill(e);
+      this.#state = null;
+      return { ok: false, errors: [{ severity: 'error', path: 'policy', message }], warnings: [] };
+    }
+  }
+
+  /** Decides one call. Never throws: bad input and traps are Deny (after a trap the instance is dead). */
+  evaluate(call: ToolCall, nowSeconds: number): Verdict {
+    if (this.#dead) return deny('engine_fault', this.#dead);
+    const bad = checkCall(call);
+    if (bad !== null) return deny('invalid_request', `invalid request: ${bad}`);
+    const state = this.#state;
+    if (state === null) return deny('no_policy', 'no policy loaded; load a valid policy first');
+    const entry = state.entries.get(call.tool)?.get(call.role);
+    if (entry === undefined) {
+      return { decision: state.info.defaultAction, reason: noRuleReason(call.tool, call.role), kind: 'no_rule' };
+    }
+    const now = typeof call.now === 'number' ? call.now : nowSeconds;
+    const hasNow = typeof now === 'number' && Number.isFinite(now) ? 1 : 0;
+    let code: number;
+    try {
+      const invalid = this.#writeFields(entry, call, state.dataStart);
+      if (invalid !== null) return deny('invalid_request', `invalid request: ${invalid.message}`);
+      code = this.#x.decide(entry.index, hasNow ? now : 0, hasNow);
+      if (code < 0) return deny('engine_fault', 'engine fault: the engine rejected the request slots');
+      if ((code & CODE_DETAIL) === 0) return entry.verdicts.get(code) ?? this.#constant(state, entry, code);
+      const ptr = this.#x.explain();
+      this.#views();
+      const n = this.#dv.getUint32(ptr, true);
+      return toVerdict(JSON.parse(decodeText(this.#u8, ptr + 4, n)) as Record<string, unknown>);
+    } catch (e) {
+      return deny('engine_fault', this.#kill(e));
+    }
+  }
+
+  /** Decides several calls in order (rate limits see them in that order). */
+  evaluateBatch(calls: readonly ToolCall[], nowSeconds: number): Verdict[] {
+    const out = new Array<Verdict>(calls.length);
+    for (let i = 0; i < calls.length; i++) out[i] = this.evaluate(calls[i]!, nowSeconds);
+    return out;
+  }
+
+  /** The original ABI, byte for byte: returns the response JSON text. */
+  evaluateAbi(tool: string, argsJson: string, contextJson: string): string {
+    if (this.#dead) return JSON.stringify({ error: this.#dead });
+    const t = encoder.encode(tool);
+    const a = encoder.encode(argsJson);
+    const c = encoder.encode(contextJson);
+    try {
+      const tp = this.#put(t);
+      const ap = this.#put(a);
+      const cp = this.#put(c);
+      try {
+        return this.#take(this.#x.evaluate(tp, t.length, ap, a.length, cp, c.length));
+      } finally {
+        this.#x.dealloc(tp, t.length);
+        this.#x.dealloc(ap, a.length);
+        this.#x.dealloc(cp, c.length);
+      }
+    } catch (e) {
+      return JSON.stringify({ error: this.#kill(e) });
+    }
+  }
+
+  #constant(state: LoadedState, entry: EntryPlan, code: number): Verdict {
+    const kind = KINDS[(code >> 2) & 15];
+    const decision = DECISIONS[code & 3];
+    if (kind === undefined || decision === undefined) throw new Error(`engine returned an unknown decision code ${code}`);
+    const ruleIndex = (code >> 8) - 1;
+    let reason: string;
+    if (kind === 'no_rule') reason = noRuleReason(entry.tool, entry.role);
+    else if (kind === 'no_condition') reason = `${entry.prefix}; no condition required`;
+    else if (kind === 'condition_passed') reason = `${entry.prefix}; condition passed`;
+    else throw new Error(`engine returned code ${code} without detail for kind ${kind}`);
+    const verdict: Verdict = { decision, reason, kind };
+    if (ruleIndex >= 0) {
+      const rule = state.ruleNames[ruleIndex];
+      if (rule === undefined) throw new Error(`engine returned an unknown rule index ${ruleIndex}`);
+      verdict.rule = rule;
+    }
+    Object.freeze(verdict);
+    entry.verdicts.set(code, verdict);
+    return verdict;
+  }
+
+  /** Writes the entry's fields into the region; an InvalidValue when one cannot be encoded. */
+  #writeFields(entry: EntryPlan, call: ToolCall, dataStart: number): InvalidValue | null {
+    this.#views();
+    const fields = entry.fields;
+    let region = this.#region;
+    let dv = this.#dv;
+    let at = dataStart;
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i]!;
+      const root = f.source === 0 ? call.args : f.source === 1 ? call.agentAttributes : call.resourceAttributes;
+      let v: unknown = root ?? EMPTY;
+      const path = f.path;
+      for (let k = 0; k < path.length; k++) {
+        if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.hasOwn(v, path[k]!)) {
+          v = undefined;
+          break;
+        }
+        v = (v as Record<string, unknown>)[path[k]!];
+      }
+      const s = region + f.slot;
+      switch (typeof v) {
+        case 'undefined':
+          dv.setUint8(s, T_MISSING);
+          continue;
+        case 'boolean':
+          dv.setUint8(s, v ? T_TRUE : T_FALSE);
+          continue;
+        case 'number':
+          if (!Number.isFinite(v)) return new InvalidValue(`${SOURCE_NAMES[f.source]}.${path.join('.')} is not a finite number`);
+          dv.setUint8(s, T_NUMBER);
+          dv.setFloat64(s + 8, v, true);
+          continue;
+        case 'string':
+        case 'object': {
+          let text: string;
+          let tag: number;
+          if (typeof v === 'string') {
+            if (!isWellFormed(v)) return new InvalidValue(`${SOURCE_NAMES[f.source]}.${path.join('.')} is not well-formed UTF-16`);
+            text = v;
+            tag = T_STRING;
+          } else if (v === null) {
+            dv.setUint8(s, T_NULL);
+            continue;
+          } else {
+            try {
+              text = JSON.stringify(v);
+            } catch {
+              return new InvalidValue(`${SOURCE_NAMES[f.source]}.${path.join('.')} is not JSON-serialisable`);
+            }
+            tag = T_JSON;
+          }
+          const max = text.length * 3;
+          if (at + max > this.#regionCap) {
+            region = this.#grow(at - dataStart + max);
+            dv = this.#dv;
+          }
+          const len = this.#encode(text, region + at);
+          const slot = region + f.slot;
+          dv.setUint8(slot, tag);
+          dv.setUint32(slot + 4, len, true);
+          dv.setUint32(slot + 8, at, true);
+          at += len;
+          continue;
+        }
+        default:
+          return new InvalidValue(`${SOURCE_NAMES[f.source]}.${path.join('.')} is a ${typeof v}, not a JSON value`);
+      }
+    }
+    return null;
+  }
+
+  #grow(dataBytes: number): number {
+    this.#region = this.#x.reserve(dataBytes);
+    this.#views();
+    this.#regionCap = this.#dv.getUint32(this.#region + 8, true);
+    if (this.#regionCap < dataBytes) throw new Error(`engine could not reserve ${dataBytes} bytes for the request`);
+    return this.#region;
+  }
+
+  /** UTF-8 encodes into memory at `ptr`; ASCII without allocation, the rest with encodeInto. */
+  #encode(text: string, ptr: number): number {
+    const u8 = this.#u8;
+    const n = text.length;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 0x80) break;
+      u8[ptr + i] = c;
+    }
+    if (i === n) return n;
+    const { written } = encoder.encodeInto(text.slice(i), u8.subarray(ptr + i, ptr + i + (n - i) * 3));
+    return i + written;
+  }
+}
+
+const SOURCE_NAMES = ['Arguments', 'AgentAttributes', 'ResourceAttributes'];
+
+interface PlanJson {
+  dataStart: number;
+  fields: { source: string; path: string[] }[];
+  rules: string[];
+  entries: { tool: string; role: string; prefix: string; fields: number[] }[];
+}
+
+function buildState(info: PolicyInfo, plan: PlanJson): LoadedState {
+  const fields: FieldPlan[] = plan.fields.map((f, i) => {
+    const source = SOURCES[f.source];
+    if (source === undefined) throw new Error(`engine plan names an unknown source "${f.source}"`);
+    return Object.freeze({ slot: REGION_HEADER + i * 16, source, path: Object.freeze([...f.path]) });
+  });
+  const entries = new Map<string, Map<string, EntryPlan>>();
+  plan.entries.forEach((e, index) => {
+    let roles = entries.get(e.tool);
+    if (roles === undefined) entries.set(e.tool, (roles = new Map()));
+    roles.set(e.role, {
+      index,
+      tool: e.tool,
+      role: e.role,
+      prefix: e.prefix,
+      fields: e.fields.map((id) => {
+        const f = fields[id];
+        if (f === undefined) throw new Error(`engine plan names an unknown field ${id}`);
+        return f;
+      }),
+      verdicts: new Map(),
+    });
+  });
+  return { info, entries, ruleNames: Object.freeze([...plan.rules]), dataStart: plan.dataStart };
+}
+
+function diagnostics(list: unknown, severity: Diagnostic['severity'], fallback: string | null): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  if (Array.isArray(list)) {
+    for (const d of list as { path?: unknown; message?: unknown }[]) {
+      out.push({ severity, path: String(d.path ?? 'policy'), message: String(d.message ?? '') });
+    }
+  }
+  if (out.length === 0 && fallback !== null) out.push({ severity, path: 'policy', message: fallback });
+  return out;
+}
+
+/** Decodes UTF-8 at [start, start + n): a plain loop for ASCII, TextDecoder otherwise. */
+function decodeText(u8: Uint8Array, start: number, n: number): string {
+  if (start + n > u8.length) throw new Error('engine returned an invalid explanation length');
+  let ascii = true;
+  for (let i = start, end = start + n; i < end; i++) {
+    if (u8[i]! >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  if (!ascii || n > 4096) return decoder.decode(u8.subarray(start, start + n));
+  let s = '';
+  for (let i = start, end = start + n; i < end; i += 1024) {
+    s += String.fromCharCode.apply(null, u8.subarray(i, Math.min(end, i + 1024)) as unknown as number[]);
+  }
+  return s;
+}
+
+function toVerdict(reply: Record<string, unknown>): Verdict {
+  const decision = reply.decision;
+  const kind = reply.kind;
+  if ((decision !== 'Allow' && decision !== 'Deny' && decision !== 'Ask') || typeof reply.reason !== 'string' || typeof kind !== 'string') {
+    throw new Error('engine returned a malformed explanation');
+  }
+  const v: Verdict = { decision, reason: reply.reason, kind: kind as Verdict['kind'] };
+  if (typeof reply.rule === 'string') v.rule = reply.rule;
+  if (typeof reply.retryAfter === 'number') v.retryAfter = reply.retryAfter;
+  if (typeof reply.failure === 'object' && reply.failure !== null) v.failure = reply.failure as Verdict['failure'] & object;
+  return v;
+}

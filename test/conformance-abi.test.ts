@@ -1,0 +1,105 @@
+// Every conformance case through the raw ABI (alloc/init/evaluate/dealloc by hand, response bytes
+// checked) and through Engine.evaluate; the two must agree on decision, reason, kind and rule.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { Engine } from '../src/engine/engine.ts';
+import { loadEngineModule } from '../src/engine/engine-module.ts';
+import type { ToolCall } from '../src/decision.ts';
+
+interface Case {
+  id: string;
+  policy: string | object;
+  request: ToolCall & { args?: object };
+  expect: string;
+  reasonPrefix: string;
+  why: string;
+}
+
+const fixturesUrl = new URL('./fixtures/conformance.json', import.meta.url);
+const fixtures = JSON.parse(readFileSync(fixturesUrl, 'utf8')) as { policies: Record<string, string>; cases: Case[] };
+
+function policyText(policy: string | object): string {
+  if (typeof policy !== 'string') return JSON.stringify(policy);
+  const file = fixtures.policies[policy];
+  assert.ok(file, `conformance policy "${policy}" is not in the policies map`);
+  return readFileSync(new URL(file, fixturesUrl), 'utf8');
+}
+
+function contextJson(r: Case['request']): string {
+  return JSON.stringify({ role: r.role, agent_attrs: r.agentAttributes ?? {}, resource_attrs: r.resourceAttributes ?? {} });
+}
+
+interface RawExports {
+  memory: WebAssembly.Memory;
+  alloc(n: number): number;
+  dealloc(p: number, n: number): void;
+  init(p: number, n: number): number;
+  evaluate(a: number, b: number, c: number, d: number, e: number, f: number): number;
+}
+
+/** A host written for the original perso.wasm: four exports, length-prefixed JSON. */
+class RawHost {
+  constructor(readonly x: RawExports) {}
+  put(text: string): [number, number] {
+    const bytes = new TextEncoder().encode(text);
+    const p = this.x.alloc(bytes.length);
+    new Uint8Array(this.x.memory.buffer).set(bytes, p);
+    return [p, bytes.length];
+  }
+  take(ptr: number): unknown {
+    const mem = new Uint8Array(this.x.memory.buffer);
+    assert.ok(ptr > 0 && ptr + 4 <= mem.length, 'response pointer inside memory');
+    const n = new DataView(this.x.memory.buffer).getUint32(ptr, true);
+    assert.ok(ptr + 4 + n <= mem.length, 'response length inside memory');
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(mem.subarray(ptr + 4, ptr + 4 + n));
+    this.x.dealloc(ptr, 4 + n);
+    return JSON.parse(text);
+  }
+  init(policy: string): Record<string, unknown> {
+    const [p, n] = this.put(policy);
+    const r = this.take(this.x.init(p, n)) as Record<string, unknown>;
+    this.x.dealloc(p, n);
+    return r;
+  }
+  evaluate(tool: string, args: string, ctx: string): Record<string, unknown> {
+    const t = this.put(tool);
+    const a = this.put(args);
+    const c = this.put(ctx);
+    const r = this.take(this.x.evaluate(t[0], t[1], a[0], a[1], c[0], c[1])) as Record<string, unknown>;
+    this.x.dealloc(...t);
+    this.x.dealloc(...a);
+    this.x.dealloc(...c);
+    return r;
+  }
+}
+
+const module = await loadEngineModule();
+const instance = await WebAssembly.instantiate(module, { env: { abort: () => { throw new Error('abort'); } } });
+const raw = new RawHost(instance.exports as unknown as RawExports);
+const engine = await Engine.create(module);
+
+test('the fixture file has cases', () => {
+  assert.ok(fixtures.cases.length >= 30, `expected at least 30 cases, found ${fixtures.cases.length}`);
+});
+
+for (const c of fixtures.cases) {
+  test(`conformance ${c.id}`, () => {
+    const text = policyText(c.policy);
+    const init = raw.init(text);
+    assert.equal(init.ok, true, `init: ${JSON.stringify(init)}`);
+    const r = c.request;
+    const abi = raw.evaluate(r.tool, JSON.stringify(r.args ?? {}), contextJson(r));
+    assert.equal(abi.decision, c.expect, `raw ABI (${c.why}): ${JSON.stringify(abi)}`);
+    assert.ok(String(abi.reason).startsWith(c.reasonPrefix), `raw ABI reason: ${String(abi.reason)}`);
+
+    const load = engine.load(text);
+    assert.equal(load.ok, true);
+    const v = engine.evaluate(r, 0);
+    assert.equal(v.decision, c.expect, `Engine.evaluate (${c.why}): ${JSON.stringify(v)}`);
+    assert.ok(v.reason.startsWith(c.reasonPrefix), `Engine.evaluate reason: ${v.reason}`);
+    // The fast path and the original ABI agree exactly.
+    assert.deepEqual({ ...v }, abi);
+    assert.deepEqual(JSON.parse(engine.evaluateAbi(r.tool, JSON.stringify(r.args ?? {}), contextJson(r))), abi);
+  });
+}
