@@ -1,7 +1,8 @@
 // A scriptable HTTP endpoint for the browser tests, mounted in the test runner's dev server under
 // /__perso__/ (Koa middleware). State is per name, so each test uses its own names.
 //
-//   PUT  /__perso__/file/<name>   {"body": "...", "etag": "\"v1\"" | null, "status": 200}  script a file
+//   PUT  /__perso__/file/<name>   {"body": "...", "etag": "\"v1\"" | null, "status": 200, "delayMs": 0}
+//                                 script a file; status "drop" closes the connection (fetch rejects)
 //   GET  /__perso__/file/<name>   serves it: ETag, 304 on a matching If-None-Match, or the scripted status
 //   GET  /__perso__/log/<name>    [{"ifNoneMatch": ..., "status": ...}] requests the file got
 //   PUT  /__perso__/sink/<name>   {"failures": 2, "status": 500, "delayMs": 0}  script an audit sink
@@ -12,7 +13,7 @@ const PREFIX = '/__perso__/';
 
 /** @returns {import('koa').Middleware} */
 export function persoTestServer() {
-  /** @type {Map<string, {body: string, etag: string | null, status: number}>} */
+  /** @type {Map<string, {body: string, etag: string | null, status: number | 'drop', delayMs: number}>} */
   const files = new Map();
   /** @type {Map<string, {ifNoneMatch: string | null, status: number}[]>} */
   const logs = new Map();
@@ -38,7 +39,7 @@ export function persoTestServer() {
 
     if (kind === 'file' && method === 'PUT') {
       const script = JSON.parse(await readBody(ctx.req));
-      files.set(name, { body: script.body ?? '', etag: script.etag ?? null, status: script.status ?? 200 });
+      files.set(name, { body: script.body ?? '', etag: script.etag ?? null, status: script.status ?? 200, delayMs: script.delayMs ?? 0 });
       return json(ctx, 200, { ok: true });
     }
     if (kind === 'file' && method === 'GET') {
@@ -49,6 +50,12 @@ export function persoTestServer() {
       let status = file === undefined ? 404 : file.status;
       if (status === 200 && file.etag !== null && ifNoneMatch === file.etag) status = 304;
       log.push({ ifNoneMatch, status });
+      if (file?.delayMs) await new Promise((resolve) => setTimeout(resolve, file.delayMs));
+      if (status === 'drop') {
+        ctx.req.socket.destroy();
+        ctx.respond = false;
+        return;
+      }
       ctx.status = status;
       ctx.set('Cache-Control', 'no-cache');
       if (file?.etag) ctx.set('ETag', file.etag);

@@ -1,0 +1,128 @@
+// Signed policies in real Chromium WebCrypto, loaded through the policy loader from a real server:
+// good, bad, missing and unknown-key signatures, both algorithms, and re-verification of the cache.
+import { expect } from 'chai';
+import { openDB } from 'idb';
+import { loadPolicy } from '../../src/policy-loader.ts';
+import type { PolicyFetchResult } from '../../src/policy-loader.ts';
+import { generatePolicyKeyPair, signPolicy, verifySignature } from '../../src/policy-integrity.ts';
+import type { PolicyPublicKey, SignatureAlgorithm } from '../../src/policy-integrity.ts';
+import type { PersoDBSchema } from '../../src/policy-store.ts';
+import { dropStores, fileUrl, freshStore, scriptFile, uniqueName } from './helpers/perso-server.ts';
+
+const encode = (text: string) => new TextEncoder().encode(text);
+const policyText = (revision: number) =>
+  `{\n  "version": "signed-${revision}",\n  "revision": ${revision},\n  "default_action": "Deny",\n  "tools": [],\n  "rules": []\n}\n`;
+
+function expectError(result: PolicyFetchResult, pattern: RegExp): void {
+  if (result.ok) throw new Error(`expected a refusal matching ${pattern}, got a policy from the ${result.source}`);
+  expect(result.error).to.match(pattern);
+}
+
+async function signer(alg: SignatureAlgorithm, keyId: string) {
+  const pair = await generatePolicyKeyPair(alg);
+  const key: PolicyPublicKey = { keyId, alg, publicKey: pair.publicKeySpki };
+  return { ...pair, key, sign: (text: string) => signPolicy(encode(text), pair.privateKey, keyId) };
+}
+
+/** Publishes a policy and its `.sig` (a JSON value, or raw text) on the test server. */
+async function publish(name: string, text: string, sig: unknown, etag = `"${uniqueName('e')}"`): Promise<string> {
+  await scriptFile(name, { body: text, etag });
+  if (sig !== undefined) await scriptFile(`${name}.sig`, { body: typeof sig === 'string' ? sig : JSON.stringify(sig) });
+  return fileUrl(name);
+}
+
+describe('policy-integrity (browser WebCrypto, through the loader)', () => {
+  afterEach(dropStores);
+
+  for (const alg of ['Ed25519', 'ES256'] as const) {
+    it(`${alg}: a policy signed over its exact bytes loads and names the key`, async () => {
+      const k = await signer(alg, `key-${alg}`);
+      const name = uniqueName('signed');
+      const url = await publish(name, policyText(1), await k.sign(policyText(1)));
+      const loaded = await loadPolicy(url, { store: freshStore(), publicKeys: [k.key] });
+      if (!loaded.ok) throw new Error(loaded.error);
+      expect(loaded.keyId).to.equal(`key-${alg}`);
+      expect(loaded.text).to.equal(policyText(1));
+    });
+  }
+
+  it('bad signature (signed bytes differ by one newline): refused and not cached', async () => {
+    const k = await signer('Ed25519', 'k1');
+    const name = uniqueName('bad-sig');
+    const store = freshStore();
+    const url = await publish(name, policyText(1), await k.sign(policyText(1).trimEnd()));
+    expectError(await loadPolicy(url, { store, publicKeys: [k.key] }), /bad Ed25519 signature by key "k1"/);
+    expect(await store.getPolicy(url)).to.equal(undefined);
+  });
+
+  it('missing signature (.sig answers 404): refused', async () => {
+    const k = await signer('Ed25519', 'k1');
+    const url = await publish(uniqueName('no-sig'), policyText(1), undefined);
+    expectError(await loadPolicy(url, { store: freshStore(), publicKeys: [k.key] }), /missing signature: ".*\.sig" answered 404/);
+  });
+
+  it('unknown key (signed by a key the host did not configure): refused', async () => {
+    const trusted = await signer('Ed25519', 'trusted');
+    const stranger = await signer('Ed25519', 'stranger');
+    const url = await publish(uniqueName('unknown-key'), policyText(1), await stranger.sign(policyText(1)));
+    expectError(await loadPolicy(url, { store: freshStore(), publicKeys: [trusted.key] }), /signed by unknown key "stranger" \(Ed25519\); configured keys: "trusted"/);
+  });
+
+  it('garbage signature file: refused', async () => {
+    const k = await signer('ES256', 'k1');
+    const url = await publish(uniqueName('garbage-sig'), policyText(1), 'not json');
+    expectError(await loadPolicy(url, { store: freshStore(), publicKeys: [k.key] }), /signature file is not valid JSON/);
+  });
+
+  it('a .sig with Ed25519 and ES256 signatures verifies with only the ES256 key (browsers without Ed25519)', async () => {
+    const ed = await signer('Ed25519', 'ed');
+    const ec = await signer('ES256', 'ec');
+    const text = policyText(1);
+    const url = await publish(uniqueName('both'), text, { signatures: [await ed.sign(text), await ec.sign(text)] });
+    const loaded = await loadPolicy(url, { store: freshStore(), publicKeys: [ec.key] });
+    expect(loaded.ok && loaded.keyId).to.equal('ec');
+  });
+
+  it('a JWK public key works like base64 SPKI', async () => {
+    const k = await signer('ES256', 'jwk');
+    const jwk = await crypto.subtle.exportKey('jwk', k.publicKey);
+    const sig = await k.sign(policyText(1));
+    expect(await verifySignature(encode(policyText(1)), JSON.stringify(sig), [{ keyId: 'jwk', alg: 'ES256', publicKey: jwk }])).to.deep.equal({ ok: true, value: 'jwk' });
+  });
+
+  it('signed rollback (an older, validly signed revision): refused', async () => {
+    const k = await signer('Ed25519', 'k1');
+    const name = uniqueName('signed-rollback');
+    const store = freshStore();
+    const url = await publish(name, policyText(3), await k.sign(policyText(3)));
+    expect((await loadPolicy(url, { store, publicKeys: [k.key] })).ok).to.equal(true);
+    await publish(name, policyText(2), await k.sign(policyText(2)));
+    expectError(await loadPolicy(url, { store, publicKeys: [k.key] }), /revision 2 is lower than revision 3/);
+  });
+
+  it('tampered cached signature (changed in IndexedDB) while offline: refused on re-verification', async () => {
+    const k = await signer('Ed25519', 'k1');
+    const name = uniqueName('tampered-sig');
+    const store = freshStore();
+    const url = await publish(name, policyText(1), await k.sign(policyText(1)));
+    expect((await loadPolicy(url, { store, publicKeys: [k.key] })).ok).to.equal(true);
+    const db = await openDB<PersoDBSchema>(store.name);
+    const entry = (await db.get('policies', url))!;
+    expect(entry.signature).to.be.a('string');
+    entry.signature = JSON.stringify(await k.sign(policyText(9)));
+    await db.put('policies', entry);
+    db.close();
+    await scriptFile(name, { status: 500 });
+    expectError(await loadPolicy(url, { store, publicKeys: [k.key] }), /server answered 500; cached copy refused: bad Ed25519 signature/);
+  });
+
+  it('cached unsigned copy when keys are configured later (offline): refused as missing signature', async () => {
+    const k = await signer('Ed25519', 'k1');
+    const name = uniqueName('unsigned-cache');
+    const store = freshStore();
+    const url = await publish(name, policyText(1), undefined);
+    expect((await loadPolicy(url, { store })).ok).to.equal(true);
+    await scriptFile(name, { status: 'drop' });
+    expectError(await loadPolicy(url, { store, publicKeys: [k.key] }), /missing signature: public keys are configured but no signature was stored/);
+  });
+});
