@@ -1,0 +1,209 @@
+/**
+ * The IndexedDB audit transport: a durable queue of audit records that survives reloads and
+ * crashes, exportable as NDJSON, and optionally forwarded to another transport (typically
+ * {@link httpTransport}) — deleting only what that transport confirmed.
+ *
+ * Checklist:
+ * - `emit` returns at once and never throws: records are buffered and written in one transaction
+ *   per microtask turn (a burst of decisions costs one write);
+ * - a record leaves IndexedDB only after the forward target confirmed it (`deliver` resolved true,
+ *   or `emit` + `flush` resolved for a plain transport). A reload mid-flush loses nothing: what was
+ *   not confirmed is still queued and the next page forwards it. Delivery is at least once (a
+ *   reload between the confirmation and the delete sends a batch again): deduplicate by `id`;
+ * - one forwarder at a time per database, across tabs too (Web Locks where available), so two
+ *   pages do not send the same batch;
+ * - no transaction is open while forwarding (read, deliver, then delete in a new transaction);
+ * - a failed write keeps the records in memory and retries them on the next write or flush.
+ *
+ * @example
+ * const audit = indexedDbTransport({ forward: httpTransport({ url: '/audit' }) });
+ * // later, for a support ticket:
+ * const ndjson = await audit.exportNdjson();
+ */
+import type { AuditRecord, AuditTransport } from './audit-record.ts';
+import { PolicyStore } from '../policy-store.ts';
+
+/** A forward target that confirms delivery of a batch (the HTTP transport is one). */
+export interface AuditDelivery {
+  /** Delivers the records; true only when they arrived. */
+  deliver(records: readonly AuditRecord[]): Promise<boolean>;
+}
+
+/** Options of {@link indexedDbTransport}. */
+export interface IndexedDbTransportOptions {
+  /** The perso database to queue in; default the `perso` database. */
+  store?: PolicyStore;
+  /** Where to forward queued records; without it records stay until exported or cleared. */
+  forward?: AuditDelivery | AuditTransport;
+  /** Records per forwarded batch; default 100. */
+  batchSize?: number;
+  /** Delay before forwarding newly written records, in ms; default 1000. */
+  forwardIntervalMs?: number;
+  /** First retry delay after a failed forward, in ms; doubles per failure; default 1000. */
+  retryBaseMs?: number;
+  /** Longest retry delay, in ms; default 60 000. */
+  retryMaxMs?: number;
+}
+
+/** The IndexedDB transport: a durable audit queue. */
+export interface IndexedDbTransport extends AuditTransport {
+  emit(record: AuditRecord): void;
+  /** Writes what was emitted, then forwards everything queued (when a target is set). */
+  flush(): Promise<void>;
+  /** Flushes, stops timers, and closes the database if this transport opened it. */
+  close(): Promise<void>;
+  /** Resolves when every record emitted so far is in IndexedDB. */
+  persisted(): Promise<void>;
+  /** The queued records, oldest first, one JSON object per line. */
+  exportNdjson(): Promise<string>;
+  /** How many records are queued in IndexedDB. */
+  count(): Promise<number>;
+}
+
+/** A durable audit queue in IndexedDB. */
+export function indexedDbTransport(options: IndexedDbTransportOptions = {}): IndexedDbTransport {
+  const ownsStore = options.store === undefined;
+  const store = options.store ?? new PolicyStore();
+  const forward = options.forward ?? null;
+  const batchSize = Math.max(1, options.batchSize ?? 100);
+  const forwardIntervalMs = options.forwardIntervalMs ?? 1000;
+  const retryBaseMs = options.retryBaseMs ?? 1000;
+  const retryMaxMs = options.retryMaxMs ?? 60_000;
+
+  let buffer: AuditRecord[] = [];
+  let writing: Promise<void> = Promise.resolve();
+  let writeScheduled = false;
+  let forwarding: Promise<void> | null = null;
+  let failures = 0;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let closed = false;
+  let warned = false;
+
+  function write(): Promise<void> {
+    writeScheduled = false;
+    const batch = buffer;
+    buffer = [];
+    writing = writing.then(async () => {
+      if (batch.length === 0) return;
+      try {
+        await store.appendAudit(batch);
+        if (forward !== null && failures === 0) scheduleForward(forwardIntervalMs);
+      } catch (error) {
+        buffer = batch.concat(buffer);
+        if (!warned) {
+          warned = true;
+          console.warn(`perso: could not write audit records to IndexedDB "${store.name}" (${String(error)}); they stay in memory and are retried`);
+        }
+      }
+    });
+    return writing;
+  }
+
+  function scheduleForward(delayMs: number): void {
+    if (closed || timer !== null) return;
+    timer = setTimeout(() => {
+      timer = null;
+      void forwardQueued();
+    }, delayMs);
+  }
+
+  function forwardQueued(): Promise<void> {
+    if (forward === null) return Promise.resolve();
+    forwarding ??= withForwardLock(store.name, () => forwardAll(forward)).finally(() => {
+      forwarding = null;
+    });
+    return forwarding;
+  }
+
+  async function forwardAll(target: AuditDelivery | AuditTransport): Promise<void> {
+    for (;;) {
+      let queued;
+      try {
+        queued = await store.readAudit(batchSize);
+      } catch {
+        return backOff();
+      }
+      if (queued.length === 0) {
+        failures = 0;
+        return;
+      }
+      const delivered = await deliverTo(target, queued.map((q) => q.record));
+      if (!delivered) return backOff();
+      try {
+        await store.deleteAudit(queued.map((q) => q.key));
+      } catch {
+        return backOff();
+      }
+      failures = 0;
+    }
+  }
+
+  function backOff(): void {
+    failures++;
+    const delay = Math.min(retryMaxMs, retryBaseMs * 2 ** (failures - 1));
+    scheduleForward(delay / 2 + (Math.random() * delay) / 2);
+  }
+
+  return Object.freeze({
+    emit(record: AuditRecord): void {
+      try {
+        if (closed) return;
+        buffer.push(record);
+        if (!writeScheduled) {
+          writeScheduled = true;
+          queueMicrotask(() => void write());
+        }
+      } catch {
+        // Never throw into the decision path.
+      }
+    },
+    async persisted(): Promise<void> {
+      await write();
+    },
+    async flush(): Promise<void> {
+      await write();
+      if (timer !== null) {
+        clearTimeout(timer);
+        timer = null;
+      }
+      if (forwarding !== null) await forwarding;
+      await forwardQueued();
+    },
+    async close(): Promise<void> {
+      await this.flush();
+      closed = true;
+      if (timer !== null) clearTimeout(timer);
+      if (ownsStore) await store.close();
+    },
+    async exportNdjson(): Promise<string> {
+      await write();
+      const queued = await store.readAudit();
+      return queued.map((q) => `${JSON.stringify(q.record)}\n`).join('');
+    },
+    async count(): Promise<number> {
+      await write();
+      return store.countAudit();
+    },
+  });
+}
+
+async function deliverTo(target: AuditDelivery | AuditTransport, records: AuditRecord[]): Promise<boolean> {
+  try {
+    if ('deliver' in target && typeof target.deliver === 'function') return (await target.deliver(records)) === true;
+    const transport = target as AuditTransport;
+    for (const record of records) transport.emit(record);
+    await transport.flush?.();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs `task` holding the database's forward lock; skips it when another page holds the lock. */
+async function withForwardLock(name: string, task: () => Promise<void>): Promise<void> {
+  const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
+  if (locks === undefined) return task();
+  await locks.request(`perso-audit-forward:${name}`, { ifAvailable: true }, async (lock) => {
+    if (lock !== null) await task();
+  });
+}
