@@ -1,0 +1,133 @@
+/**
+ * The default agent: a deterministic planner that runs in the page with no model and no network.
+ * It reads a message with a few patterns and proposes one CRM tool call, so the same message always
+ * gives the same call. It knows nothing about the policy: like a real model, it tries what it is
+ * asked to try, and perso decides.
+ */
+import type { JsonObject } from '../../src/decision.ts';
+import type { Agent, AgentStep, ProposedCall, ToolReport } from './agent.ts';
+import { CrmToolName } from './crm-tools.ts';
+import { UPDATABLE_FIELDS } from './crm-store.ts';
+
+/** Customer names the planner recognises, so "delete Priya's record" works like "delete C-9001". */
+const CUSTOMER_NAMES: ReadonlyArray<readonly [RegExp, string]> = [
+  [/\balice\b|\bhartwell\b/i, 'C-1042'],
+  [/\bdaniel\b|\bosei\b/i, 'C-2038'],
+  [/\bpriya\b|\bmenon\b/i, 'C-9001'],
+];
+
+const HELP =
+  'I can view, update or delete customers (C-1042, C-2038, C-9001), process refunds on orders ' +
+  '(ORD-8821, ORD-9910, ORD-5533), read PII, export data and run bulk updates. Try "Process a $200 ' +
+  'refund for order ORD-8821".';
+
+function customerIn(message: string): string | undefined {
+  const id = /\bC-\d{3,}\b/i.exec(message)?.[0];
+  if (id) return id.toUpperCase();
+  return CUSTOMER_NAMES.find(([pattern]) => pattern.test(message))?.[1];
+}
+
+function orderIn(message: string): string | undefined {
+  return /\bORD-\d{3,}\b/i.exec(message)?.[0].toUpperCase();
+}
+
+function amountIn(message: string): number | undefined {
+  const match = /\$\s?(\d[\d,]*(?:\.\d+)?)|(\d[\d,]*(?:\.\d+)?)\s?(?:usd|dollars?)\b/i.exec(message);
+  const digits = match?.[1] ?? match?.[2];
+  return digits === undefined ? undefined : Number(digits.replaceAll(',', ''));
+}
+
+function fieldIn(message: string): string | undefined {
+  return UPDATABLE_FIELDS.find((f) => new RegExp(`\\b${f}\\b`, 'i').test(message));
+}
+
+/** The value after "to", keeping quotes' content whole: `set plan to "Pro Plus"` → `Pro Plus`. */
+function newValueIn(message: string): string | undefined {
+  const match = /\bto\s+(?:"([^"]+)"|'([^']+)'|(\S+))/i.exec(message);
+  const value = match?.[1] ?? match?.[2] ?? match?.[3];
+  return value?.replace(/[.,;!?]+$/, '');
+}
+
+/** `where status = inactive` / `for plan = Starter` → `status = inactive`. */
+function filterIn(message: string): string | undefined {
+  const match = /\b(?:where|for|with)\s+(\w+)\s*(?:=|is)\s*(\w+)/i.exec(message);
+  return match ? `${match[1]!.toLowerCase()} = ${match[2]}` : undefined;
+}
+
+type Plan = { tool: CrmToolName; args: JsonObject } | { reply: string };
+
+/**
+ * Turns one message into one tool call (or a question back). Order matters: the most specific
+ * intents are tried first ("bulk update" before "update", "PII" before "view").
+ */
+export function planToolCall(message: string): Plan {
+  const customer = customerIn(message);
+
+  if (/\brefund/i.test(message)) {
+    const order = orderIn(message);
+    if (!order) return { reply: 'Which order should I refund? Orders: ORD-8821, ORD-9910, ORD-5533.' };
+    const amount = amountIn(message);
+    if (amount === undefined) return { reply: `How much should I refund on ${order}? Say e.g. "$200".` };
+    const reason = /\bbecause\s+(.+?)[.!]?$/i.exec(message)?.[1];
+    return { tool: CrmToolName.ProcessRefund, args: reason ? { order_id: order, amount, reason } : { order_id: order, amount } };
+  }
+  if (/\bbulk\b/i.test(message)) {
+    return {
+      tool: CrmToolName.BulkUpdate,
+      args: {
+        filter: filterIn(message) ?? 'status = inactive',
+        field: fieldIn(message.replace(/\b(?:where|for|with)\s+\w+\s*(?:=|is)\s*\w+/i, '')) ?? 'status',
+        value: newValueIn(message) ?? 'archived',
+      },
+    };
+  }
+  if (/\b(?:pii|ssn|social security|card number|personal (?:data|info))/i.test(message)) {
+    if (!customer) return { reply: 'Whose personal data? Customers: C-1042, C-2038, C-9001.' };
+    return { tool: CrmToolName.AccessPii, args: { customer_id: customer } };
+  }
+  if (/\b(?:delete|remove|erase)\b/i.test(message)) {
+    if (!customer) return { reply: 'Which customer should I delete? Customers: C-1042, C-2038, C-9001.' };
+    return { tool: CrmToolName.DeleteCustomer, args: { customer_id: customer } };
+  }
+  if (/\b(?:export|csv|download)\b/i.test(message)) {
+    const range = /\b(?:for|from|over)\s+((?:last|past)\s+\d+\s+\w+|\d{4}(?:-Q[1-4])?)/i.exec(message)?.[1];
+    const status = /\b(inactive|active)\b/i.exec(message)?.[1];
+    const report = status ? `${status.toLowerCase()} accounts` : 'all customers';
+    return { tool: CrmToolName.ExportData, args: range ? { report_type: report, date_range: range } : { report_type: report } };
+  }
+  if (/\b(?:update|change|set)\b/i.test(message)) {
+    const field = fieldIn(message);
+    const value = newValueIn(message);
+    if (!customer || !field || !value) {
+      return { reply: 'Tell me the customer, the field (email, phone, plan, status) and the new value, e.g. "Set C-1042 plan to Enterprise".' };
+    }
+    return { tool: CrmToolName.UpdateCustomer, args: { customer_id: customer, field, value } };
+  }
+  if (customer) return { tool: CrmToolName.ViewCustomer, args: { customer_id: customer } };
+  return { reply: HELP };
+}
+
+/** The planner as an {@link Agent}: one call per message, then a reply built from what happened. */
+export class PlannerAgent implements Agent {
+  readonly label = 'in-page planner (offline, deterministic)';
+  #calls = 0;
+
+  async receive(message: string): Promise<AgentStep> {
+    const plan = planToolCall(message);
+    if ('reply' in plan) return { kind: 'reply', text: plan.reply };
+    this.#calls += 1;
+    const call: ProposedCall = { id: `call-${this.#calls}`, tool: plan.tool, args: plan.args };
+    return { kind: 'call', call };
+  }
+
+  async report(report: ToolReport): Promise<AgentStep> {
+    // The planner repeats what it was told. For a denial that is perso's model-facing text, so the
+    // user reads the same explanation a model would have been given.
+    const text = report.ran ? `Done: ${report.text}.` : `I could not do that. ${report.text}`;
+    return { kind: 'reply', text };
+  }
+
+  reset(): void {
+    this.#calls = 0;
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * The one-click scenarios: the original demo's walkthrough, plus an Ask. Each sets the host-owned
+ * principal controls (as the page's own session would), then sends the prompt as the user.
+ */
+import type { Decision } from '../../src/decision.ts';
+import type { DemoRole, Environment } from './principal.ts';
+
+/** One scripted exchange and the decision it must produce with the demo policy. */
+export interface Scenario {
+  id: string;
+  title: string;
+  role: DemoRole;
+  env: Environment;
+  mfaVerified: boolean;
+  prompt: string;
+  expect: Decision;
+  /** What the scenario shows, in one line. */
+  point: string;
+}
+
+/** The scenarios, in the order of the original demo. */
+export const SCENARIOS: readonly Scenario[] = Object.freeze([
+  {
+    id: 'refund-200', title: '$200 refund', role: 'agent', env: 'production', mfaVerified: false,
+    prompt: 'Process a $200 refund for order ORD-8821', expect: 'Allow',
+    point: 'agents may refund up to $500',
+  },
+  {
+    id: 'refund-800', title: '$800 refund', role: 'agent', env: 'production', mfaVerified: false,
+    prompt: 'Try to process a $800 refund for order ORD-9910', expect: 'Deny',
+    point: 'over the agent cap: the NumericCheck fails',
+  },
+  {
+    id: 'refund-400-ask', title: '$400 refund (needs approval)', role: 'agent', env: 'production', mfaVerified: false,
+    prompt: 'Process a $400 refund for order ORD-5533', expect: 'Ask',
+    point: 'agent refunds over $300 wait for a person',
+  },
+  {
+    id: 'delete-own', title: 'Manager deletes own customer', role: 'manager', env: 'production', mfaVerified: false,
+    prompt: "Delete customer C-2038's record", expect: 'Allow',
+    point: 'mgr-001 owns C-2038: FieldEquals holds',
+  },
+  {
+    id: 'delete-other', title: "Manager deletes another's customer", role: 'manager', env: 'production', mfaVerified: false,
+    prompt: "Delete customer C-9001's record", expect: 'Deny',
+    point: 'C-9001 belongs to mgr-002: FieldEquals fails',
+  },
+  {
+    id: 'bulk-mfa', title: 'Admin bulk update, MFA on', role: 'admin', env: 'production', mfaVerified: true,
+    prompt: 'Run a bulk update: set status to archived where status = inactive', expect: 'Allow',
+    point: 'production and MFA verified: All holds',
+  },
+  {
+    id: 'bulk-no-mfa', title: 'Admin bulk update, no MFA', role: 'admin', env: 'production', mfaVerified: false,
+    prompt: 'Run a bulk update: set plan to Starter where plan = Enterprise', expect: 'Deny',
+    point: 'MFA not verified: All fails',
+  },
+  {
+    id: 'pii-mfa', title: 'PII access, MFA on', role: 'manager', env: 'production', mfaVerified: true,
+    prompt: 'Show me the PII for C-1042', expect: 'Allow',
+    point: 'managers read PII after MFA',
+  },
+  {
+    id: 'pii-no-mfa', title: 'PII access, no MFA', role: 'manager', env: 'production', mfaVerified: false,
+    prompt: 'Show me the PII for C-1042', expect: 'Deny',
+    point: 'no MFA, no PII',
+  },
+]);

@@ -1,0 +1,53 @@
+// The demo's in-page planner: the same message always gives the same tool call, with the original
+// demo's argument shapes. (The whole demo, guard included, is tested in Chromium by demo-e2e.)
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { planToolCall } from '../demo/src/planner-agent.ts';
+import { SCENARIOS } from '../demo/src/scenarios.ts';
+
+test('refund prompts become process_refund with a numeric amount', () => {
+  assert.deepEqual(planToolCall('Process a $200 refund for order ORD-8821'), {
+    tool: 'process_refund',
+    args: { order_id: 'ORD-8821', amount: 200 },
+  });
+  assert.deepEqual(planToolCall('refund 1,250.50 USD on ord-9910 because it arrived broken'), {
+    tool: 'process_refund',
+    args: { order_id: 'ORD-9910', amount: 1250.5, reason: 'it arrived broken' },
+  });
+});
+
+test('the same prompt always gives the same call', () => {
+  for (const scenario of SCENARIOS) {
+    assert.deepEqual(planToolCall(scenario.prompt), planToolCall(scenario.prompt), scenario.id);
+  }
+});
+
+test('every scenario prompt becomes a tool call, never a question back', () => {
+  const tools = SCENARIOS.map((s) => {
+    const plan = planToolCall(s.prompt);
+    assert.ok('tool' in plan, `${s.id}: got a reply instead of a call`);
+    return plan.tool;
+  });
+  assert.deepEqual(tools, [
+    'process_refund', 'process_refund', 'process_refund', 'delete_customer', 'delete_customer',
+    'bulk_update', 'bulk_update', 'access_pii', 'access_pii',
+  ]);
+});
+
+test('bulk updates carry filter, field and value; names resolve to customer ids', () => {
+  assert.deepEqual(planToolCall('Run a bulk update: set status to archived where status = inactive'), {
+    tool: 'bulk_update',
+    args: { filter: 'status = inactive', field: 'status', value: 'archived' },
+  });
+  assert.deepEqual(planToolCall("Delete Priya's record"), { tool: 'delete_customer', args: { customer_id: 'C-9001' } });
+  assert.deepEqual(planToolCall('Set C-2038 plan to "Pro Plus"'), {
+    tool: 'update_customer',
+    args: { customer_id: 'C-2038', field: 'plan', value: 'Pro Plus' },
+  });
+});
+
+test('a refund without an order or amount asks instead of guessing', () => {
+  assert.ok('reply' in planToolCall('Process a $200 refund'));
+  assert.ok('reply' in planToolCall('Refund order ORD-8821'));
+  assert.ok('reply' in planToolCall('hello'));
+});
