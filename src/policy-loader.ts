@@ -17,6 +17,7 @@
 import type { PolicyStore, PolicyEntry } from './policy-store.ts';
 import { checkRevision, readRevision, sha256Hex, verifyIntegrity, verifySignature } from './policy-integrity.ts';
 import type { Checked, PolicyBytes, PolicyPublicKey } from './policy-integrity.ts';
+import type { ResolvedPolicy } from './policy-source.ts';
 
 /** Where the policy text came from. */
 export type PolicySource = 'network' | 'cache';
@@ -94,6 +95,19 @@ export async function loadPolicy(url: string | URL, options: PolicyLoadOptions =
     // Nothing below should throw; if it does, it still ends in a refusal.
     return { ok: false, error: `policy "${href}": could not be loaded (${describe(error)})` };
   }
+}
+
+/**
+ * {@link loadPolicy} in the shape of `resolvePolicySource`'s `fetchPolicy` seam, so `Perso.load`
+ * sends URL policies in a browser through the cache. The loader's `notice` is dropped; the
+ * status's `source: 'cache'` says that the cached copy is in use.
+ */
+export function cachedPolicySource(options: PolicyLoadOptions): (url: URL) => Promise<ResolvedPolicy> {
+  return async (url) => {
+    const loaded = await loadPolicy(url, options);
+    if (!loaded.ok) return { ok: false, error: loaded.error, source: 'network', location: url.href };
+    return { ok: true, text: loaded.text, source: loaded.source, location: url.href };
+  };
 }
 
 async function loadFrom(href: string, options: PolicyLoadOptions): Promise<PolicyFetchResult> {

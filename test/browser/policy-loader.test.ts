@@ -2,7 +2,7 @@
 // IndexedDB and real WebCrypto: cache miss, hit, revalidation, offline, tampering, integrity, rollback.
 import { expect } from 'chai';
 import { openDB } from 'idb';
-import { loadPolicy } from '../../src/policy-loader.ts';
+import { cachedPolicySource, loadPolicy } from '../../src/policy-loader.ts';
 import type { PolicyFetchResult } from '../../src/policy-loader.ts';
 import { integrityOf } from '../../src/policy-integrity.ts';
 import type { PersoDBSchema } from '../../src/policy-store.ts';
@@ -215,5 +215,19 @@ describe('policy-loader', () => {
     expect((await fileLog(name))[0]!.ifNoneMatch).to.equal(null);
     await scriptFile(name, { status: 500 });
     expectError(await loadPolicy(fileUrl(name)), /no cached copy exists/);
+  });
+
+  it('cachedPolicySource: the resolvePolicySource seam answers network, then cache, then the refusal', async () => {
+    const name = uniqueName('seam');
+    const source = cachedPolicySource({ store: freshStore() });
+    await scriptFile(name, { body: policyText(1), etag: '"a1"' });
+    const url = new URL(fileUrl(name));
+    expect(await source(url)).to.deep.equal({ ok: true, text: policyText(1), source: 'network', location: url.href });
+    await scriptFile(name, { status: 502 });
+    expect(await source(url)).to.deep.include({ ok: true, source: 'cache' });
+    await scriptFile(name, { status: 404 });
+    const refused = await source(url);
+    expect(refused.ok).to.equal(false);
+    expect(!refused.ok && refused.error).to.match(/answered 404/);
   });
 });
