@@ -1,0 +1,442 @@
+/**
+ * `WorkerBackend`: the engine in a module Worker behind Comlink, seen from the main thread.
+ *
+ * Invariants, checked in this order on every call:
+ * - the Worker and its Comlink proxy live in private fields: nothing outside this class can reach
+ *   them, so page scripts cannot post to the worker or call the proxy;
+ * - the worker starts lazily, on the first call, and proves it is ready (engine compiled, last
+ *   good policy re-loaded) before any call reaches it;
+ * - every call is timed (`timeoutMs`, default 500) and every reply is validated as the tagged
+ *   union it must be (an Allow that names a fault is malformed too);
+ * - every fault (failed start, crash, `messageerror`, timeout, trap, malformed reply, wasm compile
+ *   failure) answers Deny with a reason naming it, settles all pending calls the same way,
+ *   terminates the worker and starts a fresh one that re-loads the last good policy;
+ * - nothing here throws: the promises resolve to verdicts.
+ */
+import { wrap } from 'comlink';
+import type { Remote } from 'comlink';
+import { Decision, ReasonKind } from './decision.ts';
+import type { JsonValue, ToolCall } from './decision.ts';
+import type { PolicyInfo, PolicyLoad, Verdict } from './engine/engine.ts';
+import type { EvaluatorBackend } from './evaluator-backend.ts';
+import type { EvaluatorApi, WorkerReply, WorkerStatus } from './worker/evaluator-api.ts';
+
+type Diagnostic = Extract<PolicyLoad, { ok: false }>['errors'][number];
+
+/** Options of {@link WorkerBackend}. */
+export interface WorkerBackendOptions {
+  /** How long one call may take before it is Deny and the worker is replaced; default 500 ms. */
+  timeoutMs?: number;
+  /**
+   * How long a fresh worker may take to compile the engine and re-load the policy; default
+   * 5000 ms (a cold start on a slow phone), and never less than `timeoutMs`.
+   */
+  startTimeoutMs?: number;
+  /**
+   * Test injection point: starts the worker. Tests use it to inject faults (a bad URL, a worker
+   * that never answers, one they terminate mid-call). Not part of the public API.
+   * @internal
+   */
+  createWorker?: () => Worker;
+}
+
+/** The worker the library ships; a literal `new Worker(new URL(...))` so bundlers emit it as a file. */
+function createEvaluatorWorker(): Worker {
+  return new Worker(new URL('./worker/evaluator.worker.ts', import.meta.url), {
+    type: 'module',
+    name: 'perso-evaluator',
+  });
+}
+
+/** One started worker; replaced as a whole on any fault. */
+interface Generation {
+  /** `null` when the worker could not even be constructed. */
+  readonly worker: Worker | null;
+  readonly remote: Remote<EvaluatorApi>;
+  /** Settles with `null` once ready, or with the reason it could not start. */
+  started: Promise<string | null>;
+  ready: boolean;
+  dead: boolean;
+  /** Aborts every call in flight on this worker with a reason. */
+  readonly pending: Set<(reason: string) => void>;
+}
+
+const REPLACED = 'the worker was replaced, retry the call';
+const CLOSED = 'the evaluator was closed; load a new Perso to evaluate calls';
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === 'object' && error !== null && 'message' in error) return String(error.message);
+  return String(error);
+}
+
+/** A Deny for a fault; engine faults say so first (`engine fault: <what happened>; <what next>`). */
+function faultVerdict(reason: string, kind: ReasonKind = ReasonKind.EngineFault): Verdict {
+  return { decision: Decision.Deny, reason: kind === ReasonKind.EngineFault ? `engine fault: ${reason}` : reason, kind };
+}
+
+function faultLoad(reason: string): PolicyLoad {
+  return {
+    ok: false,
+    errors: [{ severity: 'error', path: 'policy', message: `engine fault: ${reason}; the previous policy stays active` }],
+    warnings: [],
+  };
+}
+
+function compileFailure(error: string): string {
+  return `engine.wasm failed to compile in the evaluator worker ("${error}"); if the page sends a Content-Security-Policy, allow 'wasm-unsafe-eval' in script-src`;
+}
+
+// ---- reply validation: a reply is data from another realm, checked field by field ----
+
+const decisions: ReadonlySet<unknown> = new Set(Object.values(Decision));
+const kinds: ReadonlySet<unknown> = new Set(Object.values(ReasonKind));
+/** The only kinds an Allow may carry; an Allow naming any other kind (a fault) is malformed. */
+const allowKinds: ReadonlySet<unknown> = new Set([ReasonKind.NoRule, ReasonKind.NoCondition, ReasonKind.ConditionPassed]);
+/** Kinds that are always Deny. */
+const denyKinds: ReadonlySet<unknown> = new Set([
+  ReasonKind.ConditionFailed,
+  ReasonKind.DeniedByRule,
+  ReasonKind.RateLimited,
+  ReasonKind.InvalidRequest,
+  ReasonKind.NoPolicy,
+  ReasonKind.EngineFault,
+]);
+
+type Checked<T> = { ok: true; value: T } | { ok: false; problem: string };
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
+}
+
+/** A reply's envelope, opened: a value, the caller's bad request, a compile failure, or malformed. */
+type Opened =
+  | { ok: true; value: unknown }
+  | { ok: false; problem: string }
+  | { ok: false; badRequest: string }
+  | { ok: false; compileError: string };
+
+function openReply(reply: unknown): Opened {
+  if (!isRecord(reply)) return { ok: false, problem: `expected a reply object, got ${typeof reply}` };
+  if (reply.ok === true) return { ok: true, value: reply.value };
+  if (reply.ok !== false || typeof reply.error !== 'string') return { ok: false, problem: 'reply is neither ok nor a fault' };
+  if (reply.fault === 'bad_request') return { ok: false, badRequest: reply.error };
+  if (reply.fault === 'wasm_compile') return { ok: false, compileError: reply.error };
+  return { ok: false, problem: `unknown fault "${String(reply.fault)}"` };
+}
+
+function checkVerdict(value: unknown): Checked<Verdict> {
+  if (!isRecord(value)) return { ok: false, problem: 'verdict is not an object' };
+  const { decision, reason, kind, rule, retryAfter, failure } = value;
+  if (!decisions.has(decision)) return { ok: false, problem: `unknown decision "${String(decision)}"` };
+  if (typeof reason !== 'string' || reason === '') return { ok: false, problem: 'verdict has no reason' };
+  if (!kinds.has(kind)) return { ok: false, problem: `unknown kind "${String(kind)}"` };
+  if (decision === Decision.Allow && !allowKinds.has(kind)) return { ok: false, problem: `Allow with kind "${String(kind)}"` };
+  if (decision !== Decision.Deny && denyKinds.has(kind)) return { ok: false, problem: `${String(decision)} with kind "${String(kind)}"` };
+  if (rule !== undefined && typeof rule !== 'string') return { ok: false, problem: 'rule is not a string' };
+  if (retryAfter !== undefined && !(typeof retryAfter === 'number' && retryAfter >= 0)) {
+    return { ok: false, problem: 'retryAfter is not a number of seconds' };
+  }
+  if (failure !== undefined && !(isRecord(failure) && typeof failure.path === 'string' && typeof failure.op === 'string')) {
+    return { ok: false, problem: 'failure is not a {path, op} object' };
+  }
+  // Rebuilt field by field: whatever else the reply carried is dropped.
+  const verdict: Verdict = { decision: decision as Decision, reason, kind: kind as ReasonKind };
+  if (rule !== undefined) verdict.rule = rule;
+  if (retryAfter !== undefined) verdict.retryAfter = retryAfter;
+  if (isRecord(failure)) {
+    const copy: NonNullable<Verdict['failure']> = { path: failure.path as string, op: failure.op as string };
+    if (failure.expected !== undefined) copy.expected = failure.expected as JsonValue;
+    if (failure.actual !== undefined) copy.actual = failure.actual as JsonValue;
+    verdict.failure = copy;
+  }
+  return { ok: true, value: verdict };
+}
+
+function checkDiagnostics(value: unknown): Diagnostic[] | null {
+  if (!Array.isArray(value)) return null;
+  const out: Diagnostic[] = [];
+  for (const item of value) {
+    if (!isRecord(item)) return null;
+    const { severity, path, message } = item;
+    if ((severity !== 'error' && severity !== 'warning') || typeof path !== 'string' || typeof message !== 'string') return null;
+    out.push({ severity, path, message });
+  }
+  return out;
+}
+
+function checkPolicyInfo(value: unknown): PolicyInfo | null {
+  if (!isRecord(value)) return null;
+  const { version, mode, defaultAction, tools, roles, ruleCount } = value;
+  if (typeof version !== 'string' || (mode !== 'enforce' && mode !== 'shadow')) return null;
+  if ((defaultAction !== 'Allow' && defaultAction !== 'Deny') || typeof ruleCount !== 'number') return null;
+  if (!isStringArray(tools) || !isStringArray(roles)) return null;
+  return { version, mode, defaultAction, tools, roles, ruleCount };
+}
+
+function checkPolicyLoad(value: unknown): Checked<PolicyLoad> {
+  if (!isRecord(value)) return { ok: false, problem: 'policy load is not an object' };
+  const warnings = checkDiagnostics(value.warnings);
+  if (warnings === null) return { ok: false, problem: 'policy load warnings are not diagnostics' };
+  if (value.ok === true) {
+    const policy = checkPolicyInfo(value.policy);
+    if (policy === null) return { ok: false, problem: 'policy load has no valid policy info' };
+    return { ok: true, value: { ok: true, policy, warnings } };
+  }
+  const errors = checkDiagnostics(value.errors);
+  if (value.ok !== false || errors === null || errors.length === 0) return { ok: false, problem: 'failed policy load has no errors' };
+  return { ok: true, value: { ok: false, errors, warnings } };
+}
+
+function checkStatus(value: unknown): Checked<WorkerStatus> {
+  if (!isRecord(value) || typeof value.abiVersion !== 'number') return { ok: false, problem: 'status has no abiVersion' };
+  const policy = value.policy === null ? null : checkPolicyInfo(value.policy);
+  if (value.policy !== null && policy === null) return { ok: false, problem: 'status has malformed policy info' };
+  return { ok: true, value: { abiVersion: value.abiVersion, policy } };
+}
+
+function checkVerdicts(count: number): (value: unknown) => Checked<Verdict[]> {
+  return (value) => {
+    if (!Array.isArray(value) || value.length !== count) {
+      return { ok: false, problem: `expected ${count} verdicts, got ${Array.isArray(value) ? value.length : typeof value}` };
+    }
+    const verdicts: Verdict[] = new Array<Verdict>(count);
+    for (let i = 0; i < count; i++) {
+      const checked = checkVerdict(value[i]);
+      if (!checked.ok) return { ok: false, problem: `verdicts[${i}]: ${checked.problem}` };
+      verdicts[i] = checked.value;
+    }
+    return { ok: true, value: verdicts };
+  };
+}
+
+/** What one call needs: how to send it, check its answer, and answer a fault. */
+interface CallPlan<T> {
+  send(remote: Remote<EvaluatorApi>): Promise<WorkerReply<unknown>>;
+  check(value: unknown): Checked<T>;
+  fault(reason: string, kind?: ReasonKind): T;
+  /** True when an answer proves the engine instance is dead (a trap): the worker is replaced. */
+  trapped?(value: T): boolean;
+}
+
+/**
+ * The engine in a dedicated module Worker behind Comlink: the browser's default backend.
+ *
+ * Owns one worker at a time, in private fields; see the invariants at the top of this file.
+ */
+export class WorkerBackend implements EvaluatorBackend {
+  readonly #timeoutMs: number;
+  readonly #startTimeoutMs: number;
+  readonly #createWorker: () => Worker;
+  #generation: Generation | null = null;
+  /** The last policy text the engine accepted; a fresh worker re-loads it before any call. */
+  #lastGoodPolicy: string | null = null;
+  #closed = false;
+
+  /** Nothing starts until the first call. */
+  constructor(options: WorkerBackendOptions = {}) {
+    const timeoutMs = options.timeoutMs ?? 500;
+    this.#timeoutMs = Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : 500;
+    this.#startTimeoutMs = Math.max(options.startTimeoutMs ?? 5000, this.#timeoutMs);
+    this.#createWorker = options.createWorker ?? createEvaluatorWorker;
+  }
+
+  /** Loads a policy in the worker; a fault is a failed load, and the previous policy stays active. */
+  async load(policyText: string): Promise<PolicyLoad> {
+    const load = await this.#run<PolicyLoad>(
+      {
+        send: (remote) => remote.load(policyText),
+        check: checkPolicyLoad,
+        fault: faultLoad,
+      },
+      this.#startTimeoutMs,
+    );
+    if (load.ok) this.#lastGoodPolicy = policyText;
+    return load;
+  }
+
+  /** Decides one call in the worker; every fault is a Deny naming it. */
+  evaluate(call: ToolCall, nowSeconds: number): Promise<Verdict> {
+    return this.#run<Verdict>(
+      {
+        send: (remote) => remote.evaluate(call, nowSeconds),
+        check: checkVerdict,
+        fault: faultVerdict,
+        trapped: (verdict) => verdict.kind === ReasonKind.EngineFault,
+      },
+      this.#timeoutMs,
+    );
+  }
+
+  /** Decides many calls in one message; a fault denies all of them. */
+  evaluateBatch(calls: readonly ToolCall[], nowSeconds: number): Promise<Verdict[]> {
+    const count = calls.length;
+    if (count === 0) return Promise.resolve([]);
+    // A batch is one message; big ones get one more timeout per 10,000 calls.
+    const timeoutMs = this.#timeoutMs * Math.ceil(count / 10_000);
+    return this.#run<Verdict[]>(
+      {
+        send: (remote) => remote.evaluateBatch(calls, nowSeconds),
+        check: checkVerdicts(count),
+        fault: (reason, kind) => Array.from({ length: count }, () => faultVerdict(reason, kind)),
+        trapped: (verdicts) => verdicts.some((verdict) => verdict.kind === ReasonKind.EngineFault),
+      },
+      timeoutMs,
+    );
+  }
+
+  /** Terminates the worker; pending and later calls are Deny. */
+  close(): void {
+    this.#closed = true;
+    const generation = this.#generation;
+    if (generation !== null) this.#kill(generation, CLOSED);
+  }
+
+  /** Runs one call on a ready worker, starting one first if needed. */
+  async #run<T>(plan: CallPlan<T>, timeoutMs: number): Promise<T> {
+    if (this.#closed) return plan.fault(CLOSED);
+    const generation = this.#generation ?? this.#start();
+    if (!generation.ready) {
+      const failure = await generation.started;
+      if (failure !== null) return plan.fault(failure);
+    }
+    // Dead already (a fault between ready and now): #call answers Deny, the replacement is starting.
+    return this.#call(generation, plan, timeoutMs);
+  }
+
+  /** Sends one call and settles it exactly once: reply, fault of the worker, or timeout. */
+  #call<T>(generation: Generation, plan: CallPlan<T>, timeoutMs: number): Promise<T> {
+    if (generation.dead) return Promise.resolve(plan.fault(`the evaluator worker stopped; ${REPLACED}`));
+    return new Promise<T>((resolve) => {
+      let settled = false;
+      const settle = (value: T): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        generation.pending.delete(abort);
+        resolve(value);
+      };
+      const abort = (reason: string): void => settle(plan.fault(reason));
+      generation.pending.add(abort);
+      const timer = setTimeout(() => {
+        this.#replace(generation, `the evaluator worker did not answer within ${timeoutMs} ms (hung, crashed or terminated); ${REPLACED}`);
+      }, timeoutMs);
+
+      plan.send(generation.remote).then(
+        (reply) => {
+          if (settled) return;
+          const opened = openReply(reply);
+          if ('badRequest' in opened) {
+            settle(plan.fault(`invalid request: ${opened.badRequest}`, ReasonKind.InvalidRequest));
+            return;
+          }
+          if ('compileError' in opened) {
+            this.#replace(generation, compileFailure(opened.compileError));
+            return;
+          }
+          const checked = opened.ok ? plan.check(opened.value) : opened;
+          if (!checked.ok) {
+            this.#replace(generation, `malformed reply from the evaluator worker (${checked.problem}); ${REPLACED}`);
+            return;
+          }
+          settle(checked.value);
+          // A trap kills the engine instance: this answer stands, the worker is replaced for the next.
+          if (plan.trapped?.(checked.value)) this.#replace(generation, `the engine trapped; ${REPLACED}`);
+        },
+        (error: unknown) => {
+          // A value the structured clone cannot copy is the caller's fault, not the worker's.
+          if (error instanceof DOMException && error.name === 'DataCloneError') {
+            settle(plan.fault(`invalid request: the call cannot be sent to the worker (${describe(error)}); pass JSON values only`, ReasonKind.InvalidRequest));
+            return;
+          }
+          this.#replace(generation, `the evaluator worker rejected the call ("${describe(error)}"); ${REPLACED}`);
+        },
+      );
+    });
+  }
+
+  /** Starts a worker and its readiness check: engine compiled, last good policy re-loaded. */
+  #start(): Generation {
+    let worker: Worker;
+    try {
+      worker = this.#createWorker();
+    } catch (error) {
+      const reason = `the evaluator worker failed to start ("${describe(error)}"); check the worker URL and the page's worker-src`;
+      return { worker: null, remote: null!, started: Promise.resolve(reason), ready: false, dead: true, pending: new Set() };
+    }
+    const generation: Generation = {
+      worker,
+      remote: wrap<EvaluatorApi>(worker),
+      started: Promise.resolve(null),
+      ready: false,
+      dead: false,
+      pending: new Set(),
+    };
+    worker.addEventListener('error', (event: ErrorEvent | Event) => {
+      event.preventDefault();
+      const message = event instanceof ErrorEvent && event.message ? ` ("${event.message}")` : '';
+      this.#replace(
+        generation,
+        generation.ready
+          ? `the evaluator worker crashed${message}; ${REPLACED}`
+          : `the evaluator worker failed to start${message}; check that its script is served from the page's origin and that worker-src allows it`,
+      );
+    });
+    worker.addEventListener('messageerror', () => {
+      this.#replace(generation, `a message from the evaluator worker could not be read (messageerror); ${REPLACED}`);
+    });
+    this.#generation = generation;
+    generation.started = this.#prepare(generation);
+    return generation;
+  }
+
+  /** Waits for the engine in a fresh worker and re-loads the last good policy; `null` when ready. */
+  async #prepare(generation: Generation): Promise<string | null> {
+    // Each step answers its value, or the reason it failed (a string).
+    let failure: string | null = null;
+    const status = await this.#call<WorkerStatus | string>(
+      generation,
+      { send: (remote) => remote.status(), check: checkStatus, fault: (reason) => reason },
+      this.#startTimeoutMs,
+    );
+    if (typeof status === 'string') failure = status;
+    if (failure === null && this.#lastGoodPolicy !== null) {
+      const policyText = this.#lastGoodPolicy;
+      const load = await this.#call<PolicyLoad | string>(
+        generation,
+        { send: (remote) => remote.load(policyText), check: checkPolicyLoad, fault: (reason) => reason },
+        this.#startTimeoutMs,
+      );
+      if (typeof load === 'string') failure = load;
+      else if (!load.ok) failure = `the fresh evaluator worker refused the last good policy ("${load.errors[0]?.message ?? ''}")`;
+    }
+    if (failure !== null) {
+      this.#kill(generation, failure);
+      return failure;
+    }
+    generation.ready = true;
+    return null;
+  }
+
+  /** Ends a worker for `reason`, then starts its replacement if it had been working. */
+  #replace(generation: Generation, reason: string): void {
+    const wasReady = generation.ready;
+    this.#kill(generation, reason);
+    if (wasReady && !this.#closed && this.#generation === null) this.#start();
+  }
+
+  /** Terminates a worker and settles everything in flight on it with `reason`. */
+  #kill(generation: Generation, reason: string): void {
+    if (generation.dead) return;
+    generation.dead = true;
+    generation.ready = false;
+    generation.worker?.terminate();
+    if (this.#generation === generation) this.#generation = null;
+    for (const abort of [...generation.pending]) abort(reason);
+    generation.pending.clear();
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * The evaluator worker's interface: the only thing the main thread knows about the worker.
+ *
+ * Types only, with no worker globals, so both realms can import it: the worker implements
+ * {@link EvaluatorApi} (`evaluator.worker.ts`) and the bridge calls it through `Comlink.wrap`
+ * (`src/evaluator-bridge.ts`), validating every reply, since a reply is data from another realm.
+ */
+import type { PolicyInfo, PolicyLoad, Verdict } from '../engine/engine.ts';
+import type { ToolCall } from '../decision.ts';
+
+/**
+ * Why the worker could not answer a request with a value:
+ * - `wasm_compile`: engine.wasm could not be fetched, compiled or instantiated (e.g. a CSP
+ *   without `'wasm-unsafe-eval'`);
+ * - `bad_request`: the request's arguments do not have the types the function takes.
+ *
+ * A type only: this file exports nothing the main thread could import at run time.
+ */
+export type WorkerFault = 'wasm_compile' | 'bad_request';
+
+/** Every answer of the worker: a value, or a fault with a message. */
+export type WorkerReply<T> = { ok: true; value: T } | { ok: false; fault: WorkerFault; error: string };
+
+/** What `status()` reports: the engine is ready, and which policy (if any) it holds. */
+export interface WorkerStatus {
+  /** The engine host's ABI version, for the bridge to check. */
+  abiVersion: number;
+  /** The loaded policy, or `null` before the first successful load. */
+  policy: PolicyInfo | null;
+}
+
+/** The worker's whole interface, as the main thread sees it through `Comlink.wrap`. */
+export interface EvaluatorApi {
+  /** Loads a policy (JSON text); a failed load keeps the previous policy. */
+  load(policyText: string): Promise<WorkerReply<PolicyLoad>>;
+  /** Decides one call at `nowSeconds` (for rate limits). */
+  evaluate(call: ToolCall, nowSeconds: number): Promise<WorkerReply<Verdict>>;
+  /** Decides many calls in one message, in order. */
+  evaluateBatch(calls: readonly ToolCall[], nowSeconds: number): Promise<WorkerReply<Verdict[]>>;
+  /** Waits for the engine, then reports its ABI version and the loaded policy. */
+  status(): Promise<WorkerReply<WorkerStatus>>;
+}
+

@@ -1,0 +1,104 @@
+/**
+ * The evaluator worker: engine.wasm behind one small, frozen, Comlink-exposed object.
+ *
+ * This file exports types only ({@link EvaluatorApi}, declared in `evaluator-api.ts` so that the
+ * main thread's DOM realm can import them without this worker-realm code); `src/evaluator-bridge.ts`
+ * starts the worker and owns the proxy. Invariants:
+ * - one exposed object of four functions (load, evaluate, evaluateBatch, status), frozen along
+ *   with each function, with a null prototype so no path reaches `Object.prototype`;
+ * - only plain calls of those functions reach it (see `calls-only-endpoint.ts`);
+ * - every function answers a {@link WorkerReply}; nothing throws across the boundary;
+ * - the wasm is compiled here, from a standard `new URL(..., import.meta.url)` (no `data:` URL),
+ *   so the worker's own CSP decides (`'wasm-unsafe-eval'`); a compile failure is a reply, not a
+ *   crash;
+ * - the policy object never leaves the worker: callers see `PolicyInfo` and verdicts only.
+ */
+import { expose } from 'comlink';
+import { Engine, ENGINE_ABI_VERSION } from '../engine/engine.ts';
+import type { ToolCall } from '../decision.ts';
+import type { EvaluatorApi, WorkerReply } from './evaluator-api.ts';
+import { callsOnlyEndpoint } from './calls-only-endpoint.ts';
+
+export type { EvaluatorApi, WorkerFault, WorkerReply, WorkerStatus } from './evaluator-api.ts';
+
+declare const self: DedicatedWorkerGlobalScope;
+
+type EngineState = { ok: true; engine: Engine } | { ok: false; error: string };
+
+/** An error's message, whatever was thrown. */
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+const wasmUrl = new URL('../../engine/build/engine.wasm', import.meta.url);
+
+// Started at once so that the first call finds the module compiled (a few ms for a small wasm).
+let engine: Engine | null = null;
+const engineState: Promise<EngineState> = WebAssembly.compileStreaming(fetch(wasmUrl))
+  .then((module) => Engine.create(module))
+  .then(
+    (created): EngineState => {
+      engine = created;
+      return { ok: true, engine: created };
+    },
+    (error: unknown): EngineState => ({ ok: false, error: describe(error) }),
+  );
+
+/** The engine, once compiled; the hot path takes it without awaiting. */
+async function readyEngine(): Promise<EngineState> {
+  return engine !== null ? { ok: true, engine } : engineState;
+}
+
+function compileFault(error: string): WorkerReply<never> {
+  return { ok: false, fault: 'wasm_compile', error: `engine.wasm failed to load: ${error}` };
+}
+
+function badRequest(error: string): WorkerReply<never> {
+  return { ok: false, fault: 'bad_request', error };
+}
+
+function isNow(nowSeconds: unknown): nowSeconds is number {
+  return typeof nowSeconds === 'number' && Number.isFinite(nowSeconds);
+}
+
+function isCall(call: unknown): call is ToolCall {
+  return typeof call === 'object' && call !== null && !Array.isArray(call);
+}
+
+const methods: EvaluatorApi = {
+  async load(policyText) {
+    if (typeof policyText !== 'string') return badRequest('load takes the policy as JSON text');
+    const state = await readyEngine();
+    if (!state.ok) return compileFault(state.error);
+    return { ok: true, value: state.engine.load(policyText) };
+  },
+
+  async evaluate(call, nowSeconds) {
+    if (!isCall(call) || !isNow(nowSeconds)) return badRequest('evaluate takes a tool call object and a time in seconds');
+    if (engine !== null) return { ok: true, value: engine.evaluate(call, nowSeconds) };
+    const state = await readyEngine();
+    if (!state.ok) return compileFault(state.error);
+    return { ok: true, value: state.engine.evaluate(call, nowSeconds) };
+  },
+
+  async evaluateBatch(calls, nowSeconds) {
+    if (!Array.isArray(calls) || !calls.every(isCall) || !isNow(nowSeconds)) {
+      return badRequest('evaluateBatch takes an array of tool call objects and a time in seconds');
+    }
+    const state = await readyEngine();
+    if (!state.ok) return compileFault(state.error);
+    return { ok: true, value: state.engine.evaluateBatch(calls, nowSeconds) };
+  },
+
+  async status() {
+    const state = await readyEngine();
+    if (!state.ok) return compileFault(state.error);
+    return { ok: true, value: { abiVersion: ENGINE_ABI_VERSION, policy: state.engine.policy } };
+  },
+};
+
+// Frozen all the way down: the object (with no prototype to climb) and each function on it.
+for (const method of Object.values(methods)) Object.freeze(method);
+const api: EvaluatorApi = Object.freeze(Object.assign(Object.create(null) as EvaluatorApi, methods));
+
+expose(api, callsOnlyEndpoint(self, api));

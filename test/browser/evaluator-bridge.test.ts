@@ -1,0 +1,259 @@
+// WorkerBackend in real Chromium: a real module worker, real Comlink, real engine.wasm. Each fault
+// is injected for real (a bad URL, a terminated worker, a busy thread, an uncaught error, a trap
+// inside wasm, forged wire replies, a CSP without 'wasm-unsafe-eval') and each test is named after
+// the fault it injects.
+import { expect } from 'chai';
+import { WorkerBackend } from '../../src/evaluator-bridge.ts';
+import type { WorkerBackendOptions } from '../../src/evaluator-bridge.ts';
+import type { ToolCall } from '../../src/decision.ts';
+
+const EVALUATOR_URL = new URL('/src/worker/evaluator.worker.ts', location.origin);
+const FAULT_URL = new URL('./fixtures/fault-injection.worker.ts', import.meta.url);
+const FORGED_URL = new URL('./fixtures/forged-reply.worker.ts', import.meta.url);
+const SILENT_URL = new URL('./fixtures/silent.worker.ts', import.meta.url);
+const NO_WASM_CSP_URL = new URL('/src/worker/evaluator.worker.ts?perso-test-csp=no-wasm', location.origin);
+
+const view: ToolCall = { tool: 'view_customer', role: 'agent', args: { customer_id: 'C-1042' } };
+const refund = (amount: number, fault?: string): ToolCall => ({
+  tool: 'process_refund',
+  role: 'agent',
+  args: { order_id: 'ORD-1', amount },
+  agentAttributes: fault === undefined ? { user_id: 'agt-1' } : { user_id: 'agt-1', perso_fault: fault },
+});
+
+let demoPolicy = '';
+before(async () => {
+  demoPolicy = await (await fetch('/test/fixtures/perso-demo-policy.json')).text();
+});
+
+/** A backend whose workers come from `urls` in turn (the last one repeats), all kept for the test. */
+function backendWith(urls: readonly URL[], options: WorkerBackendOptions = {}) {
+  const workers: Worker[] = [];
+  const backend = new WorkerBackend({
+    ...options,
+    createWorker: () => {
+      const worker = new Worker(urls[Math.min(workers.length, urls.length - 1)]!, { type: 'module' });
+      workers.push(worker);
+      return worker;
+    },
+  });
+  return { backend, workers };
+}
+
+let opened: WorkerBackend[] = [];
+function track<T extends { backend: WorkerBackend }>(made: T): T {
+  opened.push(made.backend);
+  return made;
+}
+afterEach(() => {
+  for (const backend of opened) backend.close();
+  opened = [];
+});
+
+describe('WorkerBackend', () => {
+  it('starts no worker until the first call, then decides through it', async () => {
+    const { backend, workers } = track(backendWith([EVALUATOR_URL]));
+    expect(workers).to.have.length(0);
+    const load = await backend.load(demoPolicy);
+    expect(load.ok).to.equal(true);
+    if (load.ok) expect(load.policy.version).to.equal('perso-1.0.0');
+    expect(workers).to.have.length(1);
+
+    const allow = await backend.evaluate(view, 0);
+    expect(allow.decision).to.equal('Allow');
+    expect(allow.kind).to.equal('no_condition');
+    expect(allow.reason).to.match(/^rule matched tool 'view_customer' for role 'agent'; no condition required/);
+
+    const deny = await backend.evaluate(refund(800), 0);
+    expect(deny.decision).to.equal('Deny');
+    expect(deny.kind).to.equal('condition_failed');
+    expect(deny.failure?.path).to.equal('Arguments.amount');
+  });
+
+  it('decides a batch in order in one message', async () => {
+    const { backend } = track(backendWith([EVALUATOR_URL]));
+    await backend.load(demoPolicy);
+    const verdicts = await backend.evaluateBatch([refund(200), refund(800), view, { tool: 'nope', role: 'agent' }], 0);
+    expect(verdicts.map((v) => v.decision)).to.deep.equal(['Allow', 'Deny', 'Allow', 'Deny']);
+    expect(verdicts[3]!.kind).to.equal('no_rule');
+    expect(await backend.evaluateBatch([], 0)).to.deep.equal([]);
+  });
+
+  it('no policy loaded: every call is Deny with kind no_policy', async () => {
+    const { backend } = track(backendWith([EVALUATOR_URL]));
+    const verdict = await backend.evaluate(view, 0);
+    expect(verdict).to.include({ decision: 'Deny', kind: 'no_policy' });
+    expect(verdict.reason).to.match(/no policy/);
+    const batch = await backend.evaluateBatch([view, view], 0);
+    expect(batch.map((v) => v.kind)).to.deep.equal(['no_policy', 'no_policy']);
+  });
+
+  it('a failed load keeps the previous policy', async () => {
+    const { backend } = track(backendWith([EVALUATOR_URL]));
+    await backend.load(demoPolicy);
+    const bad = await backend.load('{"version": 1');
+    expect(bad.ok).to.equal(false);
+    expect((await backend.evaluate(view, 0)).decision).to.equal('Allow');
+  });
+
+  it('worker fails to start (bad URL): pending and later calls are Deny naming it', async () => {
+    const { backend, workers } = track(backendWith([new URL('/no-such-evaluator.worker.js', location.origin)]));
+    const [first, load] = await Promise.all([backend.evaluate(view, 0), backend.load(demoPolicy)]);
+    expect(first).to.include({ decision: 'Deny', kind: 'engine_fault' });
+    expect(first.reason).to.match(/^engine fault: the evaluator worker failed to start/);
+    expect(load.ok).to.equal(false);
+    if (!load.ok) expect(load.errors[0]!.message).to.match(/failed to start.*the previous policy stays active/);
+    const later = await backend.evaluate(view, 0);
+    expect(later.reason).to.match(/failed to start/);
+    expect(workers.length).to.equal(2, 'a later call tries a fresh worker');
+  });
+
+  it('worker factory throws: Deny naming it', async () => {
+    const backend = new WorkerBackend({
+      createWorker: () => {
+        throw new DOMException('blocked by worker-src', 'SecurityError');
+      },
+    });
+    const verdict = await backend.evaluate(view, 0);
+    expect(verdict).to.include({ decision: 'Deny', kind: 'engine_fault' });
+    expect(verdict.reason).to.match(/failed to start \("blocked by worker-src"\)/);
+  });
+
+  it('worker hangs before it is ready: Deny once the start timeout passes', async () => {
+    const { backend } = track(backendWith([SILENT_URL], { timeoutMs: 100, startTimeoutMs: 300 }));
+    const started = performance.now();
+    const verdict = await backend.evaluate(view, 0);
+    expect(verdict).to.include({ decision: 'Deny', kind: 'engine_fault' });
+    expect(verdict.reason).to.match(/did not answer within 300 ms/);
+    expect(performance.now() - started).to.be.within(250, 3000);
+  });
+
+  it('worker terminated mid-call: the call is Deny, a fresh worker re-loads the policy', async () => {
+    const { backend, workers } = track(backendWith([EVALUATOR_URL], { timeoutMs: 150 }));
+    await backend.load(demoPolicy);
+    const pending = backend.evaluate(view, 0);
+    workers[0]!.terminate();
+    const verdict = await pending;
+    expect(verdict).to.include({ decision: 'Deny', kind: 'engine_fault' });
+    expect(verdict.reason).to.match(/did not answer within 150 ms \(hung, crashed or terminated\); the worker was replaced, retry the call$/);
+    const later = await backend.evaluate(view, 0);
+    expect(later.decision).to.equal('Allow', later.reason);
+    expect(workers).to.have.length(2);
+  });
+
+  it('call timeout: a hung call and the calls queued behind it are Deny, then it recovers', async () => {
+    const { backend, workers } = track(backendWith([FAULT_URL, EVALUATOR_URL], { timeoutMs: 200 }));
+    await backend.load(demoPolicy);
+    const hung = backend.evaluate(refund(10, 'stall'), 0);
+    const queued = backend.evaluate(view, 0);
+    const [a, b] = await Promise.all([hung, queued]);
+    for (const verdict of [a, b]) {
+      expect(verdict).to.include({ decision: 'Deny', kind: 'engine_fault' });
+      expect(verdict.reason).to.match(/did not answer within 200 ms/);
+    }
+    const later = await backend.evaluate(refund(10), 0);
+    expect(later.decision).to.equal('Allow', later.reason);
+    expect(workers).to.have.length(2);
+  });
+
+  it('worker crashed (error event): pending call is Deny, then it recovers', async () => {
+    const { backend, workers } = track(backendWith([FAULT_URL, EVALUATOR_URL], { timeoutMs: 2000 }));
+    await backend.load(demoPolicy);
+    const started = performance.now();
+    const verdict = await backend.evaluate(refund(10, 'crash'), 0);
+    expect(verdict).to.include({ decision: 'Deny', kind: 'engine_fault' });
+    expect(verdict.reason).to.match(/the evaluator worker crashed \(".*injected crash"\); the worker was replaced/);
+    expect(performance.now() - started).to.be.below(1500, 'detected by the error event, not the timeout');
+    expect((await backend.evaluate(view, 0)).decision).to.equal('Allow');
+    expect(workers).to.have.length(2);
+  });
+
+  it('wasm trap: the call is Deny naming the trap, the worker is replaced', async () => {
+    const { backend, workers } = track(backendWith([FAULT_URL, EVALUATOR_URL]));
+    await backend.load(demoPolicy);
+    const verdict = await backend.evaluate(refund(10, 'trap'), 0);
+    expect(verdict).to.include({ decision: 'Deny', kind: 'engine_fault' });
+    expect(verdict.reason).to.match(/^engine fault: memory access out of bounds/);
+    const later = await backend.evaluate(refund(10), 0);
+    expect(later.decision).to.equal('Allow', later.reason);
+    expect(workers).to.have.length(2, 'a trapped engine is never used again');
+  });
+
+  it('wasm compile failure (CSP without wasm-unsafe-eval): Deny saying what to allow', async () => {
+    const { backend } = track(backendWith([NO_WASM_CSP_URL]));
+    const load = await backend.load(demoPolicy);
+    expect(load.ok).to.equal(false);
+    if (!load.ok) expect(load.errors[0]!.message).to.match(/engine\.wasm failed to compile/);
+    const verdict = await backend.evaluate(view, 0);
+    expect(verdict).to.include({ decision: 'Deny', kind: 'engine_fault' });
+    expect(verdict.reason).to.match(/engine\.wasm failed to compile in the evaluator worker/);
+    expect(verdict.reason).to.match(/allow 'wasm-unsafe-eval' in script-src$/);
+  });
+
+  it('malformed reply: every forgery is Deny, and a well-formed reply is rebuilt field by field', async () => {
+    const { backend, workers } = track(backendWith([FORGED_URL]));
+    expect((await backend.load(demoPolicy)).ok).to.equal(true);
+    const forgeries = [
+      'allow-with-fault-kind',
+      'allow-without-kind',
+      'lowercase-decision',
+      'no-envelope',
+      'bare-string',
+      'null',
+      'unknown-fault',
+      'empty-reason',
+      'rule-not-string',
+      'comlink-proxy',
+    ];
+    for (const tool of forgeries) {
+      const verdict = await backend.evaluate({ tool, role: 'r' }, 0);
+      expect(verdict.decision, tool).to.equal('Deny');
+      expect(verdict.kind, tool).to.equal('engine_fault');
+      expect(verdict.reason, tool).to.match(/^engine fault: malformed reply from the evaluator worker \(.+\); the worker was replaced/);
+    }
+    const thrown = await backend.evaluate({ tool: 'thrown-error', role: 'r' }, 0);
+    expect(thrown.reason).to.match(/rejected the call \("forged throw"\)/);
+    const batch = await backend.evaluateBatch([view, view], 0);
+    expect(batch.map((v) => v.decision)).to.deep.equal(['Deny', 'Deny']);
+    expect(batch[0]!.reason).to.match(/expected 2 verdicts, got 1/);
+    expect(workers.length).to.be.greaterThan(forgeries.length, 'each malformed reply replaced the worker');
+
+    const wellFormed = await backend.evaluate({ tool: 'well-formed-allow', role: 'r' }, 0);
+    expect(wellFormed).to.deep.equal({ decision: 'Allow', reason: 'forged but well formed', kind: 'no_condition' });
+  });
+
+  it('bad request: Deny invalid_request without replacing the worker', async () => {
+    const { backend, workers } = track(backendWith([EVALUATOR_URL]));
+    await backend.load(demoPolicy);
+    const uncloneable = await backend.evaluate({ tool: 'view_customer', role: 'agent', args: { f: () => 1 } }, 0);
+    expect(uncloneable).to.include({ decision: 'Deny', kind: 'invalid_request' });
+    expect(uncloneable.reason).to.match(/cannot be sent to the worker/);
+    const notACall = await backend.evaluate(null as unknown as ToolCall, 0);
+    expect(notACall).to.include({ decision: 'Deny', kind: 'invalid_request' });
+    const noNow = await backend.evaluate(view, Number.NaN);
+    expect(noNow.kind).to.equal('invalid_request');
+    expect((await backend.evaluate(view, 0)).decision).to.equal('Allow');
+    expect(workers).to.have.length(1);
+  });
+
+  it('close: pending and later calls are Deny, and the worker is gone', async () => {
+    const { backend } = track(backendWith([FAULT_URL], { timeoutMs: 5000 }));
+    await backend.load(demoPolicy);
+    const pending = backend.evaluate(refund(10, 'stall'), 0);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    backend.close();
+    const verdict = await pending;
+    expect(verdict).to.include({ decision: 'Deny', kind: 'engine_fault' });
+    expect(verdict.reason).to.match(/closed/);
+    expect((await backend.evaluate(view, 0)).reason).to.match(/closed/);
+    expect((await backend.load(demoPolicy)).ok).to.equal(false);
+  });
+
+  it('keeps the worker and proxy out of reach', () => {
+    const backend = new WorkerBackend();
+    expect(Reflect.ownKeys(backend)).to.deep.equal([]);
+    expect(Object.getOwnPropertyNames(WorkerBackend.prototype).sort()).to.deep.equal(
+      ['close', 'constructor', 'evaluate', 'evaluateBatch', 'load'].sort(),
+    );
+  });
+});
