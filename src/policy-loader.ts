@@ -137,22 +137,15 @@ async function loadFrom(href: string, options: PolicyLoadOptions): Promise<Polic
     }
   }
   if (fetched.kind === 'refused') return { ok: false, error: `${label}: ${fetched.error}` };
-  if (fetched.kind === 'unavailable') {
-    if (cached === undefined) {
-      const why = storeError ?? 'no cached copy exists (it is stored after the first successful load)';
-      return { ok: false, error: `${label}: ${fetched.error}, and ${why}; check the network and the server` };
-    }
-    const fromCache = await verifyCached(cached, highest, options);
-    if (!fromCache.ok) return { ok: false, error: `${label}: ${fetched.error}; ${fromCache.error}` };
-    return { ...fromCache, notice: `${fetched.error}; using the cached copy stored ${new Date(cached.storedAt).toISOString()}` };
-  }
+  if (fetched.kind === 'unavailable') return fallBack(label, fetched.error, cached, highest, storeError, options);
 
   // A fresh copy: verify, validate, store.
   let signature: string | null = null;
   if ((options.publicKeys?.length ?? 0) > 0) {
     const sig = await fetchSignature(href, options);
-    if (!sig.ok) return { ok: false, error: `${label}: ${sig.error}` };
-    signature = sig.value;
+    if (sig.kind === 'unavailable') return fallBack(label, sig.error, cached, highest, storeError, options);
+    if (sig.kind === 'refused') return { ok: false, error: `${label}: ${sig.error}` };
+    signature = sig.text;
   }
   const verified = await verify(fetched.bytes, signature, highest, options);
   if (!verified.ok) return { ok: false, error: `${label}: ${verified.error}` };
@@ -173,6 +166,24 @@ async function loadFrom(href: string, options: PolicyLoadOptions): Promise<Polic
     }
   }
   return result(text, sha256, 'network', revision, keyId, notice);
+}
+
+/** The network or server failed: the re-verified cached copy, or a refusal that says why there is none. */
+async function fallBack(
+  label: string,
+  failure: string,
+  cached: PolicyEntry | undefined,
+  highest: number | null,
+  storeError: string | null,
+  options: PolicyLoadOptions,
+): Promise<PolicyFetchResult> {
+  if (cached === undefined) {
+    const why = storeError ?? 'no cached copy exists (it is stored after the first successful load)';
+    return { ok: false, error: `${label}: ${failure}, and ${why}; check the network and the server` };
+  }
+  const fromCache = await verifyCached(cached, highest, options);
+  if (!fromCache.ok) return { ok: false, error: `${label}: ${failure}; ${fromCache.error}` };
+  return { ...fromCache, notice: `${failure}; using the cached copy stored ${new Date(cached.storedAt).toISOString()}` };
 }
 
 /** Re-verifies a cached entry: untrusted storage, checked like a fresh download and against its own hash. */
@@ -272,7 +283,10 @@ async function fetchPolicy(href: string, etag: string | null, options: PolicyLoa
   }
 }
 
-async function fetchSignature(href: string, options: PolicyLoadOptions): Promise<Checked<string>> {
+async function fetchSignature(
+  href: string,
+  options: PolicyLoadOptions,
+): Promise<{ kind: 'ok'; text: string } | { kind: 'unavailable'; error: string } | { kind: 'refused'; error: string }> {
   const sigUrl = new URL(options.signatureUrl ?? `${href}.sig`, href).href;
   try {
     const response = await (options.fetch ?? fetch)(sigUrl, {
@@ -280,12 +294,13 @@ async function fetchSignature(href: string, options: PolicyLoadOptions): Promise
       credentials: 'same-origin',
       signal: AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
     });
+    if (isTransient(response.status)) return { kind: 'unavailable', error: `the signature server answered ${response.status}` };
     if (response.status !== 200) {
-      return { ok: false, error: `missing signature: "${sigUrl}" answered ${response.status}; publish the signature file next to the policy` };
+      return { kind: 'refused', error: `missing signature: "${sigUrl}" answered ${response.status}; publish the signature file next to the policy` };
     }
-    return { ok: true, value: await response.text() };
+    return { kind: 'ok', text: await response.text() };
   } catch (error) {
-    return { ok: false, error: `missing signature: "${sigUrl}" could not be fetched (${describe(error)}); check the network` };
+    return { kind: 'unavailable', error: `the network failed while fetching the signature (${describe(error)})` };
   }
 }
 

@@ -125,4 +125,19 @@ describe('policy-integrity (browser WebCrypto, through the loader)', () => {
     await scriptFile(name, { status: 'drop' });
     expectError(await loadPolicy(url, { store, publicKeys: [k.key] }), /missing signature: public keys are configured but no signature was stored/);
   });
+
+  it('signature server fails (503) after a changed policy: the verified cached copy is used, not the unsigned new one', async () => {
+    const k = await signer('Ed25519', 'k1');
+    const name = uniqueName('sig-503');
+    const store = freshStore();
+    const url = await publish(name, policyText(1), await k.sign(policyText(1)));
+    expect((await loadPolicy(url, { store, publicKeys: [k.key] })).ok).to.equal(true);
+    await publish(name, policyText(2), undefined);
+    await scriptFile(`${name}.sig`, { status: 503 });
+    const loaded = await loadPolicy(url, { store, publicKeys: [k.key] });
+    if (!loaded.ok) throw new Error(loaded.error);
+    expect(loaded.source).to.equal('cache');
+    expect(loaded.revision).to.equal(1);
+    expect(loaded.notice).to.match(/signature server answered 503; using the cached copy/);
+  });
 });
