@@ -1,0 +1,97 @@
+// The evaluator worker on its own: the real module worker, wrapped with Comlink as the bridge
+// does, answering tagged unions from the real engine.wasm.
+import { expect } from 'chai';
+import { wrap } from 'comlink';
+import type { Remote } from 'comlink';
+import type { EvaluatorApi } from '../../src/worker/evaluator.worker.ts';
+import type { ToolCall } from '../../src/decision.ts';
+
+const EVALUATOR_URL = new URL('/src/worker/evaluator.worker.ts', location.origin);
+
+let worker: Worker;
+let remote: Remote<EvaluatorApi>;
+let demoPolicy = '';
+
+before(async () => {
+  demoPolicy = await (await fetch('/test/fixtures/perso-demo-policy.json')).text();
+});
+beforeEach(() => {
+  worker = new Worker(EVALUATOR_URL, { type: 'module' });
+  remote = wrap<EvaluatorApi>(worker);
+});
+afterEach(() => worker.terminate());
+
+const view: ToolCall = { tool: 'view_customer', role: 'agent', args: { customer_id: 'C-1042' } };
+
+describe('evaluator worker', () => {
+  it('reports its ABI version and no policy before the first load', async () => {
+    const status = await remote.status();
+    expect(status).to.deep.equal({ ok: true, value: { abiVersion: 1, policy: null } });
+  });
+
+  it('loads a policy and answers facts about it, never the policy itself', async () => {
+    const load = await remote.load(demoPolicy);
+    expect(load.ok).to.equal(true);
+    if (!load.ok || !load.value.ok) throw new Error('the demo policy should load');
+    expect(load.value.policy).to.deep.equal({
+      version: 'perso-1.0.0',
+      mode: 'enforce',
+      defaultAction: 'Deny',
+      tools: ['view_customer', 'update_customer', 'delete_customer', 'export_data', 'process_refund', 'access_pii', 'bulk_update'],
+      roles: ['agent', 'manager', 'admin'],
+      ruleCount: 8,
+    });
+    const status = await remote.status();
+    expect(status.ok && status.value.policy?.version).to.equal('perso-1.0.0');
+  });
+
+  it('evaluates one call and a batch, answering verdicts in a tagged union', async () => {
+    await remote.load(demoPolicy);
+    const one = await remote.evaluate(view, 0);
+    expect(one.ok).to.equal(true);
+    if (one.ok) expect(one.value).to.include({ decision: 'Allow', kind: 'no_condition' });
+    const batch = await remote.evaluateBatch([view, { tool: 'process_refund', role: 'agent', args: { amount: 800 } }], 0);
+    expect(batch.ok && batch.value.map((v) => v.decision)).to.deep.equal(['Allow', 'Deny']);
+  });
+
+  it('no policy loaded: the engine answers Deny no_policy', async () => {
+    const reply = await remote.evaluate(view, 0);
+    expect(reply.ok && reply.value).to.include({ decision: 'Deny', kind: 'no_policy' });
+  });
+
+  it('a failed load is an answer, and the previous policy stays active', async () => {
+    await remote.load(demoPolicy);
+    const bad = await remote.load('{"version": "x", "default_action": "Maybe"}');
+    expect(bad.ok).to.equal(true, 'a rejected policy is a value, not a fault');
+    if (bad.ok) expect(bad.value.ok).to.equal(false);
+    const status = await remote.status();
+    expect(status.ok && status.value.policy?.version).to.equal('perso-1.0.0');
+  });
+
+  it('bad request: arguments of the wrong types are a bad_request fault, not an exception', async () => {
+    const notText = await remote.load(42 as unknown as string);
+    expect(notText).to.deep.include({ ok: false, fault: 'bad_request' });
+    const notACall = await remote.evaluate('view_customer' as unknown as ToolCall, 0);
+    expect(notACall).to.deep.include({ ok: false, fault: 'bad_request' });
+    const noTime = await remote.evaluate(view, Number.POSITIVE_INFINITY);
+    expect(noTime).to.deep.include({ ok: false, fault: 'bad_request' });
+    const notABatch = await remote.evaluateBatch({ length: 1 } as unknown as ToolCall[], 0);
+    expect(notABatch).to.deep.include({ ok: false, fault: 'bad_request' });
+  });
+
+  it('wasm compile failure (CSP without wasm-unsafe-eval): every function answers the fault', async () => {
+    const blocked = new Worker(new URL('/src/worker/evaluator.worker.ts?perso-test-csp=no-wasm', location.origin), { type: 'module' });
+    try {
+      const api = wrap<EvaluatorApi>(blocked);
+      for (const reply of [await api.status(), await api.load(demoPolicy), await api.evaluate(view, 0)]) {
+        expect(reply.ok).to.equal(false);
+        if (!reply.ok) {
+          expect(reply.fault).to.equal('wasm_compile');
+          expect(reply.error).to.match(/engine\.wasm failed to load: CompileError: .*Content Security Policy/);
+        }
+      }
+    } finally {
+      blocked.terminate();
+    }
+  });
+});
