@@ -14,15 +14,9 @@
  * - the ledger holds at most `capacity` tickets; the oldest go first;
  * - an approval only lifts an Ask: the call is decided again and a Deny stays a Deny.
  */
-import type { Decision, ReasonKind, ToolCall } from './decision.ts';
+import type { ApprovalTicket, Decision, ReasonKind, ToolCall } from './decision.ts';
 
-/** What the backend hands out with an Ask: the nonce to send back once a person approved. */
-export interface ApprovalTicket {
-  /** 128 random bits, hex. */
-  readonly nonce: string;
-  /** When the ticket stops being honoured, in milliseconds since the epoch. */
-  readonly expiresAt: number;
-}
+export type { ApprovalTicket } from './decision.ts';
 
 /** The result of redeeming a ticket. */
 export type ApprovalCheck = { ok: true } | { ok: false; reason: string };

@@ -88,6 +88,19 @@ export interface DecisionResult {
   retryAfter?: number;
   /** The condition leaf that failed, when a single one explains a denial (from the engine). */
   failure?: ConditionFailure;
+  /**
+   * On an Ask: the ticket a person's approval is redeemed with (`perso.approve(call, nonce)`),
+   * bound to this exact call, single use, expiring. Issued where the engine runs.
+   */
+  approval?: ApprovalTicket;
+}
+
+/** An approval ticket for an Ask: the nonce to send back once a person approved, and its expiry. */
+export interface ApprovalTicket {
+  /** 128 random bits, hex. */
+  readonly nonce: string;
+  /** When the ticket stops being honoured, in milliseconds since the epoch. */
+  readonly expiresAt: number;
 }
 
 /** The condition leaf that made a call fail, as the engine reports it. */

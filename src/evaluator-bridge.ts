@@ -129,13 +129,30 @@ function openReply(reply: unknown): Opened {
   return { ok: false, problem: `unknown fault "${String(reply.fault)}"` };
 }
 
+/** An approval ticket: 32 hex digits and an expiry in ms. */
+function isTicket(value: unknown): value is { nonce: string; expiresAt: number } {
+  return isRecord(value) && typeof value.nonce === 'string' && /^[0-9a-f]{32}$/.test(value.nonce) && typeof value.expiresAt === 'number';
+}
+
+/** `approve` answers may also be an Ask a person approved: Allow with kind `ask_by_rule`. */
+function checkApprovedVerdict(value: unknown): Checked<Verdict> {
+  if (isRecord(value) && value.decision === Decision.Allow && value.kind === ReasonKind.AskByRule) {
+    const checked = checkVerdict({ ...value, decision: Decision.Ask });
+    return checked.ok ? { ok: true, value: { ...checked.value, decision: Decision.Allow } } : checked;
+  }
+  return checkVerdict(value);
+}
+
 function checkVerdict(value: unknown): Checked<Verdict> {
   if (!isRecord(value)) return { ok: false, problem: 'verdict is not an object' };
-  const { decision, reason, kind, rule, retryAfter, failure } = value;
+  const { decision, reason, kind, rule, retryAfter, failure, approval } = value;
   if (!decisions.has(decision)) return { ok: false, problem: `unknown decision "${String(decision)}"` };
   if (typeof reason !== 'string' || reason === '') return { ok: false, problem: 'verdict has no reason' };
   if (!kinds.has(kind)) return { ok: false, problem: `unknown kind "${String(kind)}"` };
   if (decision === Decision.Allow && !allowKinds.has(kind)) return { ok: false, problem: `Allow with kind "${String(kind)}"` };
+  if (approval !== undefined && (decision !== Decision.Ask || !isTicket(approval))) {
+    return { ok: false, problem: 'approval is not a ticket on an Ask' };
+  }
   if (decision !== Decision.Deny && denyKinds.has(kind)) return { ok: false, problem: `${String(decision)} with kind "${String(kind)}"` };
   if (rule !== undefined && typeof rule !== 'string') return { ok: false, problem: 'rule is not a string' };
   if (retryAfter !== undefined && !(typeof retryAfter === 'number' && retryAfter >= 0)) {
@@ -154,6 +171,7 @@ function checkVerdict(value: unknown): Checked<Verdict> {
     if (failure.actual !== undefined) copy.actual = failure.actual as JsonValue;
     verdict.failure = copy;
   }
+  if (isTicket(approval)) verdict.approval = Object.freeze({ nonce: approval.nonce, expiresAt: approval.expiresAt });
   return { ok: true, value: verdict };
 }
 
@@ -286,6 +304,22 @@ export class WorkerBackend implements EvaluatorBackend {
         trapped: (verdicts) => verdicts.some((verdict) => verdict.kind === ReasonKind.EngineFault),
       },
       timeoutMs,
+    );
+  }
+
+  /**
+   * Redeems a person's approval of an Ask in the worker, which decides the call again and lifts
+   * the Ask to Allow; a refused ticket or any fault is a Deny naming it.
+   */
+  approve(nonce: string, call: ToolCall, nowSeconds: number): Promise<Verdict> {
+    return this.#run<Verdict>(
+      {
+        send: (remote) => remote.approve(nonce, call, nowSeconds),
+        check: checkApprovedVerdict,
+        fault: faultVerdict,
+        trapped: (verdict) => verdict.kind === ReasonKind.EngineFault,
+      },
+      this.#timeoutMs,
     );
   }
 

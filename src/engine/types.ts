@@ -2,7 +2,7 @@
  * The engine host's answers: policy diagnostics, load results, policy facts and verdicts
  * (docs/architecture.md, "Engine host"). Plain data, safe to send across a worker boundary.
  */
-import type { Decision, JsonValue, ReasonKind } from '../decision.ts';
+import type { ApprovalTicket, Decision, JsonValue, ReasonKind } from '../decision.ts';
 
 /** A policy error or warning at a JSON path, shown as `${path}: ${message}`. */
 export interface Diagnostic {
@@ -61,4 +61,6 @@ export interface Verdict {
   retryAfter?: number;
   /** The failed leaf, when one explains a condition failure. */
   failure?: VerdictFailure;
+  /** On an Ask: the approval ticket the backend issued (see `src/approval-ledger.ts`). */
+  approval?: ApprovalTicket;
 }

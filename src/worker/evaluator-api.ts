@@ -39,5 +39,10 @@ export interface EvaluatorApi {
   evaluateBatch(calls: readonly ToolCall[], nowSeconds: number): Promise<WorkerReply<Verdict[]>>;
   /** Waits for the engine, then reports its ABI version and the loaded policy. */
   status(): Promise<WorkerReply<WorkerStatus>>;
+  /**
+   * Redeems a person's approval of an Ask (the `approval.nonce` an `evaluate` Ask carried) for
+   * this exact call, decides it again and lifts an Ask to Allow; a refused ticket is a Deny.
+   */
+  approve(nonce: string, call: ToolCall, nowSeconds: number): Promise<WorkerReply<Verdict>>;
 }
 

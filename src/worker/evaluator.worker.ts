@@ -4,16 +4,19 @@
  * This file exports types only ({@link EvaluatorApi}, declared in `evaluator-api.ts` so that the
  * main thread's DOM realm can import them without this worker-realm code); `src/evaluator-bridge.ts`
  * starts the worker and owns the proxy. Invariants:
- * - one exposed object of four functions (load, evaluate, evaluateBatch, status), frozen along
+ * - one exposed object of five functions (load, evaluate, evaluateBatch, status, approve), frozen along
  *   with each function, with a null prototype so no path reaches `Object.prototype`;
  * - only plain calls of those functions reach it (see `calls-only-endpoint.ts`);
  * - every function answers a {@link WorkerReply}; nothing throws across the boundary;
  * - the wasm is compiled here, from a standard `new URL(..., import.meta.url)` (no `data:` URL),
  *   so the worker's own CSP decides (`'wasm-unsafe-eval'`); a compile failure is a reply, not a
  *   crash;
- * - the policy object never leaves the worker: callers see `PolicyInfo` and verdicts only.
+ * - the policy object never leaves the worker: callers see `PolicyInfo` and verdicts only;
+ * - approvals of Ask decisions are issued and redeemed here (`ApprovalLedger`): the main thread
+ *   can send back a ticket it was given, never mint one or turn an Ask into Allow by itself.
  */
 import { expose } from 'comlink';
+import { ApprovalLedger } from '../approval-ledger.ts';
 import { Engine, ENGINE_ABI_VERSION } from '../engine/engine.ts';
 import type { ToolCall } from '../decision.ts';
 import type { EvaluatorApi, WorkerReply } from './evaluator-api.ts';
@@ -65,6 +68,9 @@ function isCall(call: unknown): call is ToolCall {
   return typeof call === 'object' && call !== null && !Array.isArray(call);
 }
 
+// Tickets for Ask decisions: offered with each Ask, redeemed at most once by `approve`.
+const approvals = new ApprovalLedger();
+
 const methods: EvaluatorApi = {
   async load(policyText) {
     if (typeof policyText !== 'string') return badRequest('load takes the policy as JSON text');
@@ -75,10 +81,10 @@ const methods: EvaluatorApi = {
 
   async evaluate(call, nowSeconds) {
     if (!isCall(call) || !isNow(nowSeconds)) return badRequest('evaluate takes a tool call object and a time in seconds');
-    if (engine !== null) return { ok: true, value: engine.evaluate(call, nowSeconds) };
+    if (engine !== null) return { ok: true, value: approvals.attach(call, engine.evaluate(call, nowSeconds)) };
     const state = await readyEngine();
     if (!state.ok) return compileFault(state.error);
-    return { ok: true, value: state.engine.evaluate(call, nowSeconds) };
+    return { ok: true, value: approvals.attach(call, state.engine.evaluate(call, nowSeconds)) };
   },
 
   async evaluateBatch(calls, nowSeconds) {
@@ -87,13 +93,23 @@ const methods: EvaluatorApi = {
     }
     const state = await readyEngine();
     if (!state.ok) return compileFault(state.error);
-    return { ok: true, value: state.engine.evaluateBatch(calls, nowSeconds) };
+    const verdicts = state.engine.evaluateBatch(calls, nowSeconds);
+    return { ok: true, value: verdicts.map((verdict, i) => approvals.attach(calls[i] as ToolCall, verdict)) };
   },
 
   async status() {
     const state = await readyEngine();
     if (!state.ok) return compileFault(state.error);
     return { ok: true, value: { abiVersion: ENGINE_ABI_VERSION, policy: state.engine.policy } };
+  },
+
+  async approve(nonce, call, nowSeconds) {
+    if (typeof nonce !== 'string' || !isCall(call) || !isNow(nowSeconds)) {
+      return badRequest('approve takes a nonce, a tool call object and a time in seconds');
+    }
+    const state = await readyEngine();
+    if (!state.ok) return compileFault(state.error);
+    return { ok: true, value: approvals.approve(nonce, call, (checked) => state.engine.evaluate(checked, nowSeconds)) };
   },
 };
 

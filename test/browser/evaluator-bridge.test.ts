@@ -253,7 +253,7 @@ describe('WorkerBackend', () => {
     const backend = new WorkerBackend();
     expect(Reflect.ownKeys(backend)).to.deep.equal([]);
     expect(Object.getOwnPropertyNames(WorkerBackend.prototype).sort()).to.deep.equal(
-      ['close', 'constructor', 'evaluate', 'evaluateBatch', 'load'].sort(),
+      ['approve', 'close', 'constructor', 'evaluate', 'evaluateBatch', 'load'].sort(),
     );
   });
 });
