@@ -12,8 +12,20 @@ import { JNULL, JNUMBER, JOBJECT, JSTRING, JFALSE, JTRUE, JARRAY, JValue, JsonPa
 import { Compiler, Entry, Policy, SOURCE_NAMES, SRC_AGENT, SRC_ARGUMENTS, diagnosticsJson } from "./policy";
 import {
   T_FALSE, T_JSON, T_MISSING, T_NULL, T_NUMBER, T_STRING, T_TRUE, REGION_HEADER, activate, active, dataStart, decide,
-  explainLast, noRuleReason, region, reserve, slotsValid,
+  explainLast, madeGarbage, noRuleReason, region, reserve, slotsValid,
 } from "./decide";
+
+// The minimal runtime collects only when asked. Exported functions call `collectSometimes` last,
+// when no managed reference lives on the wasm stack, so a collection can never free one in use.
+let garbageCalls: i32 = 0;
+
+/** Runs a full collection every 64 calls that made garbage: bounded memory, amortised cost. */
+export function collectSometimes(): void {
+  if (++garbageCalls >= 64) {
+    garbageCalls = 0;
+    __collect();
+  }
+}
 
 /** Copies `s` into a fresh host-owned response buffer. */
 export function respond(s: string): usize {
@@ -196,7 +208,12 @@ export function decideFast(entry: i32, now: f64, hasNow: i32): i32 {
   if (p == null || entry < 0 || entry >= p.entries.length) return -1;
   const e = unchecked(p.entries[entry]);
   if (!slotsValid(e)) return -1;
-  return decide(p, e, now, hasNow != 0);
+  const code = decide(p, e, now, hasNow != 0);
+  if (madeGarbage) {
+    madeGarbage = false;
+    collectSometimes();
+  }
+  return code;
 }
 
 let outBuf: usize = 0;

@@ -130,7 +130,11 @@ export function slotsValid(e: Entry): bool {
   return true;
 }
 
+/** Set when a decision allocated (JSON values, rate windows); the export then may collect. */
+export let madeGarbage = false;
+
 function parseSlot(f: i32): JValue | null {
+  madeGarbage = true;
   const p = new JsonParser(bytesAt(f), lenAt(f));
   return p.parse();
 }
@@ -319,7 +323,10 @@ export function decide(p: Policy, e: Entry, now: f64, hasNow: bool): i32 {
       return finish(D_DENY, K_RATE, allow);
     }
     const max = allow.rateMax;
-    if (e.times == null) e.times = new StaticArray<f64>(max);
+    if (e.times == null) {
+      madeGarbage = true;
+      e.times = new StaticArray<f64>(max);
+    }
     const times = e.times!;
     const floor = now - allow.ratePer;
     while (e.count > 0 && unchecked(times[e.head]) <= floor) {

@@ -1,7 +1,7 @@
 // Exports-only entry file of engine.wasm. The original perso ABI (alloc, dealloc, init, evaluate)
 // plus the fast path (plan, region, reserve, decide, explain). See DESIGN §3 and abi.ts.
 
-import { decideFast, evaluateRaw, explainFast, initPolicy, planJson, regionPtr } from "./abi";
+import { collectSometimes, decideFast, evaluateRaw, explainFast, initPolicy, planJson, regionPtr } from "./abi";
 import { reserve as reserveRegion } from "./decide";
 
 /** Version of the engine's host interface; hosts refuse a module whose version they do not know. */
@@ -21,17 +21,23 @@ export function dealloc(ptr: i32, len: i32): void {
 
 /** Loads a policy (UTF-8 JSON); returns a response `{"ok":true,...}` or `{"error":...,"errors":[...]}`. */
 export function init(ptr: i32, len: i32): i32 {
-  return <i32>initPolicy(<usize>ptr, len);
+  const r = <i32>initPolicy(<usize>ptr, len);
+  __collect();
+  return r;
 }
 
 /** Decides one call: tool name (UTF-8), arguments JSON, context JSON; returns a response. */
 export function evaluate(toolPtr: i32, toolLen: i32, argsPtr: i32, argsLen: i32, ctxPtr: i32, ctxLen: i32): i32 {
-  return <i32>evaluateRaw(<usize>toolPtr, toolLen, <usize>argsPtr, argsLen, <usize>ctxPtr, ctxLen);
+  const r = <i32>evaluateRaw(<usize>toolPtr, toolLen, <usize>argsPtr, argsLen, <usize>ctxPtr, ctxLen);
+  collectSometimes();
+  return r;
 }
 
 /** The fast path's plan for the active policy: fields, rules and (tool, role) entries, as a response. */
 export function plan(): i32 {
-  return <i32>planJson();
+  const r = <i32>planJson();
+  __collect();
+  return r;
 }
 
 /** Address of the request region the host writes field slots into. */
@@ -51,5 +57,7 @@ export function decide(entry: i32, now: f64, hasNow: i32): i32 {
 
 /** The last decision as response JSON, in an engine-owned buffer valid until the next call. */
 export function explain(): i32 {
-  return <i32>explainFast();
+  const r = <i32>explainFast();
+  collectSometimes();
+  return r;
 }

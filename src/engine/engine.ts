@@ -190,6 +190,11 @@ export class Engine {
     return this.#state?.info ?? null;
   }
 
+  /** Size of the engine's linear memory in bytes, for watching growth (no pointer leaves this module). */
+  get memoryBytes(): number {
+    return this.#x.memory.buffer.byteLength;
+  }
+
   /** Why this instance is dead (after a trap), or null while it works. */
   get fault(): string | null {
     return this.#dead;
