@@ -1,3 +1,29 @@
 // The public API: a list of named re-exports, nothing else.
 export { Decision, ReasonKind } from './decision.ts';
 export type { DecisionResult, JsonObject, JsonValue, ToolCall } from './decision.ts';
+export type { ConditionFailure } from './decision.ts';
+export { Perso } from './perso.ts';
+export type { PersoOptions, PolicyInput, PolicyStatus } from './perso.ts';
+export { PersoSession } from './session.ts';
+export type { GuardOptions, GuardOutcome, Principal, SessionCall } from './session.ts';
+export { DefaultAction, Effect, NumericOp, PolicyMode, Source, StringOp } from './policy.ts';
+export type {
+  Condition,
+  EqualsCheck,
+  Field,
+  FieldEquals,
+  FieldPresent,
+  NumericCheck,
+  Policy,
+  RateLimit,
+  Rule,
+  StringCheck,
+} from './policy.ts';
+export { canonicalizeArgs, canonicalizeJson } from './canonical-args.ts';
+export type { CanonicalArgs, CanonicalJson } from './canonical-args.ts';
+export { buildAuditRecord } from './audit/audit-record.ts';
+export type { AuditContext, AuditRecord, AuditTransport } from './audit/audit-record.ts';
+export { consoleTransport } from './audit/console-transport.ts';
+export type { ConsoleTransportOptions } from './audit/console-transport.ts';
+export type { EvaluatorBackend } from './evaluator-backend.ts';
+export type { Diagnostic, PolicyInfo } from './engine/types.ts';

@@ -1,0 +1,96 @@
+/**
+ * `perso eval POLICY`: NDJSON requests on stdin → one NDJSON decision per line on stdout, in order.
+ *
+ * Checklist:
+ * - an invalid policy exits 1 with its errors on stderr before any request is read;
+ * - input is streamed line by line (never read whole), output written with backpressure;
+ * - every non-blank line gets exactly one output line: a malformed line (bad JSON, not an object,
+ *   a duplicated key, a bad "now") is a Deny naming the line, and the run goes on.
+ */
+import { createInterface } from 'node:readline';
+import type { DecisionResult, JsonObject, ToolCall } from '../decision.ts';
+import { Perso } from '../perso.ts';
+import type { CliIo } from './cli-io.ts';
+import { ExitCode, write } from './cli-io.ts';
+import { findDuplicateKey } from './duplicate-key.ts';
+import { formatDiagnostic, policyLabel } from './validate-command.ts';
+
+/** Options of {@link evalCommand}. */
+export interface EvalOptions {
+  /** The policy argument as given (path, URL or JSON text). */
+  policy: string;
+}
+
+/** Runs `perso eval`; resolves to the exit code once stdin ends. */
+export async function evalCommand(options: EvalOptions, io: CliIo): Promise<ExitCode> {
+  const label = policyLabel(options.policy);
+  const perso = await Perso.load({ policy: options.policy, engine: 'inline' });
+  const status = perso.status();
+  if (!status.ok) {
+    const lines = status.errors.map((error) => `error: ${label}: ${formatDiagnostic(error)}`);
+    lines.push(`${label}: invalid policy; fix it (see "perso validate") and run again`);
+    await write(io.stderr, `${lines.join('\n')}\n`);
+    await perso.close();
+    return ExitCode.Failure;
+  }
+  for (const warning of status.warnings) await write(io.stderr, `warning: ${label}: ${formatDiagnostic(warning)}\n`);
+  const lines = createInterface({ input: io.stdin, crlfDelay: Infinity });
+  let lineNumber = 0;
+  try {
+    for await (const line of lines) {
+      lineNumber++;
+      if (line.trim() === '') continue;
+      const request = parseRequest(line, lineNumber);
+      const decision = 'error' in request ? malformed(perso, request.error, lineNumber) : await perso.evaluate(request.call);
+      await write(io.stdout, `${JSON.stringify(decision)}\n`);
+    }
+  } finally {
+    lines.close();
+    await perso.close();
+  }
+  return ExitCode.Ok;
+}
+
+type ParsedRequest = { call: ToolCall } | { error: string };
+
+function parseRequest(line: string, lineNumber: number): ParsedRequest {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    return { error: `line ${lineNumber}: invalid JSON (${detail}); write one JSON request per line` };
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { error: `line ${lineNumber}: expected a JSON object {"tool", "args", "role", ...}` };
+  }
+  const duplicate = findDuplicateKey(line);
+  if (duplicate !== null) return { error: `line ${lineNumber}: ${duplicate}: duplicate key; give each key once` };
+  const request = value as Record<string, unknown>;
+  const call: ToolCall = {
+    tool: request['tool'] as string,
+    args: request['args'],
+    role: request['role'] as string,
+    agentAttributes: request['agentAttributes'] as JsonObject | undefined,
+    resourceAttributes: request['resourceAttributes'] as JsonObject | undefined,
+  };
+  if ('now' in request) {
+    const now = request['now'];
+    if (typeof now !== 'number' || !Number.isFinite(now)) {
+      return { error: `line ${lineNumber}: now: expected seconds since the epoch as a number` };
+    }
+    call.now = now;
+  }
+  return { call };
+}
+
+function malformed(perso: Perso, error: string, lineNumber: number): DecisionResult & { line: number } {
+  return {
+    decision: 'Deny',
+    reason: `invalid request: ${error}`,
+    kind: 'invalid_request',
+    policyVersion: perso.policyVersion,
+    enforced: true,
+    line: lineNumber,
+  };
+}

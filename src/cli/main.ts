@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+/**
+ * The `perso` command: validate a policy, evaluate NDJSON requests, run policy test cases.
+ * Run `perso --help`; the manual is docs/cli.md.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { CliIo } from './cli-io.ts';
+import { ExitCode, write } from './cli-io.ts';
+import { evalCommand } from './eval-command.ts';
+import { testCommand } from './test-command.ts';
+import type { CommandName } from './usage.ts';
+import { commandHelp, isCommand, overview } from './usage.ts';
+import { validateCommand } from './validate-command.ts';
+
+/** Runs `perso` with the given arguments (without `node` and the script); resolves to the exit code. */
+async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+  const [first, ...rest] = argv;
+  if (first === undefined) return usageError(io, 'no command given');
+  if (first === '-h' || first === '--help') return printHelp(io, rest[0]);
+  if (first === '-v' || first === '--version') {
+    await write(io.stdout, `${packageVersion()}\n`);
+    return ExitCode.Ok;
+  }
+  if (!isCommand(first)) return usageError(io, `unknown ${first.startsWith('-') ? 'option' : 'command'} ${JSON.stringify(first)}`);
+  if (first === 'help') return printHelp(io, rest[0], rest.length > 1);
+
+  const parsed = parseCommandLine(first, rest);
+  if ('error' in parsed) return usageError(io, parsed.error, first);
+  if (parsed.values.help === true) return printHelp(io, first);
+  const [target, ...extra] = parsed.positionals;
+  const what = first === 'test' ? 'CASES.json' : 'POLICY';
+  if (target === undefined) return usageError(io, `missing ${what}`, first);
+  if (extra.length > 0) return usageError(io, `unexpected argument ${JSON.stringify(extra[0])}`, first);
+
+  switch (first) {
+    case 'validate':
+      return validateCommand({ policy: target, json: parsed.values.json === true }, io);
+    case 'eval':
+      return evalCommand({ policy: target }, io);
+    case 'test':
+      return testCommand({ cases: target, verbose: parsed.values.verbose === true }, io);
+  }
+}
+
+type ParsedCommandLine = { values: Record<string, string | boolean | undefined>; positionals: string[] } | { error: string };
+
+function parseCommandLine(command: Exclude<CommandName, 'help'>, args: string[]): ParsedCommandLine {
+  const options: Record<string, { type: 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
+  if (command === 'validate') options['json'] = { type: 'boolean' };
+  if (command === 'test') options['verbose'] = { type: 'boolean' };
+  try {
+    // `-` and words starting with `{` are positionals (stdin, inline JSON), never flags.
+    const { values, positionals } = parseArgs({ args, options, allowPositionals: true, strict: true });
+    return { values, positionals };
+  } catch (error) {
+    return { error: (error instanceof Error ? error.message : String(error)).replace(/\.$/, '').toLowerCase() };
+  }
+}
+
+async function printHelp(io: CliIo, topic: string | undefined, tooMany = false): Promise<ExitCode> {
+  if (tooMany) return usageError(io, 'help takes one command name');
+  if (topic === undefined) {
+    await write(io.stdout, overview());
+    return ExitCode.Ok;
+  }
+  if (!isCommand(topic)) return usageError(io, `no help for unknown command ${JSON.stringify(topic)}`);
+  await write(io.stdout, commandHelp(topic));
+  return ExitCode.Ok;
+}
+
+async function usageError(io: CliIo, problem: string, command?: CommandName): Promise<ExitCode> {
+  const help = command === undefined ? overview() : commandHelp(command);
+  const hint = command === undefined ? 'run "perso --help"' : `run "perso help ${command}"`;
+  await write(io.stderr, `perso: ${problem}; ${hint}\n\n${help}`);
+  return ExitCode.Usage;
+}
+
+function packageVersion(): string {
+  // The same relative path from src/cli/ (tsx) and from dist/cli/ (the installed bin).
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof manifest.version === 'string' ? manifest.version : 'unknown';
+}
+
+const io: CliIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+// A reader that went away (`perso eval p.json | head`) is not an error worth a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+});
+main(process.argv.slice(2), io).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`perso: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = ExitCode.Failure;
+  },
+);

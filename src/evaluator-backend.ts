@@ -1,0 +1,43 @@
+/**
+ * The backend seam: where the engine runs. `Perso` talks to an `EvaluatorBackend` only, so the
+ * same library runs the engine in this thread (`InlineBackend`, Node's default) or in a Web Worker
+ * behind Comlink (`WorkerBackend` in `evaluator-bridge.ts`, the browser's default).
+ *
+ * Contract (every implementation):
+ * - no method rejects or throws over a fault: a crash, trap, timeout or malformed reply is a
+ *   `Verdict` with decision Deny and a reason naming the fault (kind `engine_fault`);
+ * - `load` swaps the policy atomically and keeps the previous one when the new one is invalid;
+ * - after `close`, every call is a Deny.
+ */
+import type { ToolCall } from './decision.ts';
+import type { PolicyLoad, Verdict } from './engine/types.ts';
+
+/** Where the engine runs; see the module comment for the contract. */
+export interface EvaluatorBackend {
+  /** Loads a policy's JSON text. A failed load keeps the previous policy. */
+  load(policyText: string): Promise<PolicyLoad>;
+  /** Decides one call; `nowSeconds` is the rate-limit clock. */
+  evaluate(call: ToolCall, nowSeconds: number): Promise<Verdict>;
+  /** Decides many calls at one time `nowSeconds`, in order. */
+  evaluateBatch(calls: readonly ToolCall[], nowSeconds: number): Promise<Verdict[]>;
+  /** Releases the engine (and its worker); later calls are Deny. */
+  close(): void;
+}
+
+/**
+ * A backend that can also answer in the same turn (the engine runs in this thread). `Perso` uses
+ * these when present: no promise per decision, and a policy swap no evaluation can interleave with.
+ * An optional addition to the documented contract; the async methods stay the reference.
+ */
+export interface SyncEvaluatorBackend extends EvaluatorBackend {
+  /** `load`, answered at once. */
+  loadNow(policyText: string): PolicyLoad;
+  /** `evaluate`, answered at once. */
+  evaluateNow(call: ToolCall, nowSeconds: number): Verdict;
+}
+
+/** Whether a backend offers the same-turn methods of {@link SyncEvaluatorBackend}. */
+export function isSyncBackend(backend: EvaluatorBackend): backend is SyncEvaluatorBackend {
+  const candidate = backend as Partial<SyncEvaluatorBackend>;
+  return typeof candidate.evaluateNow === 'function' && typeof candidate.loadNow === 'function';
+}

@@ -1,0 +1,126 @@
+/**
+ * The engine in this thread: Node's default backend (the CLI, servers, MCP adapters).
+ *
+ * Checklist:
+ * - every answer is a `Verdict`; nothing here throws at a caller;
+ * - after a trap kills the instance (`engine.fault`), a fresh instance is built from the
+ *   same compiled module and the last good policy is loaded into it; until it is ready, calls
+ *   are Deny with a reason that says so (rate-limit windows restart with the new instance);
+ * - after `close`, every call is a Deny.
+ */
+import type { ToolCall } from './decision.ts';
+import { Engine } from './engine/engine.ts';
+import type { PolicyLoad, Verdict } from './engine/types.ts';
+import type { SyncEvaluatorBackend } from './evaluator-backend.ts';
+
+/** Options of {@link InlineBackend.create}. */
+export interface InlineBackendOptions {
+  /** The compiled engine; default: `engine/build/engine.wasm` read from disk (Node). */
+  module?: WebAssembly.Module;
+}
+
+/** Runs an {@link Engine} in this thread; see the module comment. */
+export class InlineBackend implements SyncEvaluatorBackend {
+  #module: WebAssembly.Module;
+  #engine: Engine | null;
+  #lastGoodPolicy: string | null = null;
+  #restarting: Promise<void> | null = null;
+  #closed = false;
+
+  private constructor(module: WebAssembly.Module, engine: Engine) {
+    this.#module = module;
+    this.#engine = engine;
+  }
+
+  /** Compiles (or takes) the engine module and starts an engine. Rejects when it cannot start. */
+  static async create(options: InlineBackendOptions = {}): Promise<InlineBackend> {
+    const module = options.module ?? (await defaultModule());
+    return new InlineBackend(module, await Engine.create(module));
+  }
+
+  /** Loads a policy at once; keeps the previous one when the new one is invalid. */
+  loadNow(policyText: string): PolicyLoad {
+    if (this.#closed || this.#engine === null) {
+      const message = this.#closed ? 'the evaluator is closed; create a new one' : 'the engine is restarting after a fault; retry';
+      return { ok: false, errors: [{ severity: 'error', path: 'policy', message }], warnings: [] };
+    }
+    const engine = this.#engine;
+    const result = engine.load(policyText);
+    if (result.ok) this.#lastGoodPolicy = policyText;
+    else if (engine.fault !== null) this.#restart();
+    return result;
+  }
+
+  /** Decides one call at once. */
+  evaluateNow(call: ToolCall, nowSeconds: number): Verdict {
+    const engine = this.#engine;
+    if (engine === null) {
+      this.#restart();
+      return this.#unavailable();
+    }
+    const verdict = engine.evaluate(call, nowSeconds);
+    if (engine.fault !== null) this.#restart();
+    return verdict;
+  }
+
+  /** {@inheritDoc EvaluatorBackend.load} */
+  load(policyText: string): Promise<PolicyLoad> {
+    return Promise.resolve(this.loadNow(policyText));
+  }
+
+  /** {@inheritDoc EvaluatorBackend.evaluate} */
+  evaluate(call: ToolCall, nowSeconds: number): Promise<Verdict> {
+    return Promise.resolve(this.evaluateNow(call, nowSeconds));
+  }
+
+  /** {@inheritDoc EvaluatorBackend.evaluateBatch} */
+  evaluateBatch(calls: readonly ToolCall[], nowSeconds: number): Promise<Verdict[]> {
+    const engine = this.#engine;
+    if (engine === null) return Promise.resolve(calls.map(() => this.#unavailable()));
+    const verdicts = engine.evaluateBatch(calls, nowSeconds);
+    if (engine.fault !== null) this.#restart();
+    return Promise.resolve(verdicts);
+  }
+
+  /** {@inheritDoc EvaluatorBackend.close} */
+  close(): void {
+    this.#closed = true;
+    this.#engine = null;
+  }
+
+  #unavailable(): Verdict {
+    const reason = this.#closed
+      ? 'engine fault: the evaluator is closed; load a new perso instance'
+      : 'engine fault: the engine is restarting after a fault; retry the call';
+    return { decision: 'Deny', reason, kind: 'engine_fault' };
+  }
+
+  // Replaces a faulted instance; a trap may have left its memory in any state.
+  #restart(): void {
+    if (this.#restarting !== null || this.#closed) return;
+    this.#engine = null;
+    this.#restarting = Engine.create(this.#module).then(
+      (engine) => {
+        this.#restarting = null;
+        if (this.#closed) return;
+        if (this.#lastGoodPolicy !== null) engine.load(this.#lastGoodPolicy);
+        this.#engine = engine;
+      },
+      () => {
+        // Stay unavailable (every call is Deny); the next call tries again.
+        this.#restarting = null;
+      },
+    );
+  }
+}
+
+let compiled: Promise<WebAssembly.Module> | null = null;
+
+// Node only: imported lazily so this module also loads in a browser (which passes `module`).
+function defaultModule(): Promise<WebAssembly.Module> {
+  compiled ??= import('./engine/engine-module.ts').then(({ loadEngineModule }) => loadEngineModule());
+  compiled.catch(() => {
+    compiled = null;
+  });
+  return compiled;
+}

@@ -1,0 +1,471 @@
+/**
+ * The public `Perso` API: load a policy, decide tool calls, bind principals, audit decisions.
+ *
+ * Checklist (the promises this class keeps):
+ * - `Perso.load` never rejects over a bad or missing policy: the instance it resolves to denies
+ *   every call (`no_policy`) with a reason that says why, and `status()` carries the errors;
+ * - `evaluate` always resolves to a `DecisionResult`: bad requests and engine faults are Deny,
+ *   never exceptions a caller could mistake for Allow;
+ * - `reload` swaps the policy atomically and keeps the last good one on failure; the reported
+ *   version changes only when a load succeeds;
+ * - shadow mode (the policy's `mode: "shadow"` or the `mode` option) decides and reports with
+ *   `enforced: false`; faults (`invalid_request`, `no_policy`, `engine_fault`) are always enforced;
+ * - with no audit transport the hot path does no JSON and no audit work: one engine call, one
+ *   result object; with transports, every decision becomes one record per transport, and
+ *   emitting never awaits nor throws into the decision path.
+ */
+import type { DecisionResult, JsonObject, ReasonKind, ToolCall } from './decision.ts';
+import type { AuditRecord, AuditTransport } from './audit/audit-record.ts';
+import { buildAuditRecord, sha256Hex } from './audit/audit-record.ts';
+import type { CanonicalArgs } from './canonical-args.ts';
+import { canonicalizeArgs } from './canonical-args.ts';
+import type { Diagnostic, PolicyLoad, Verdict } from './engine/types.ts';
+import type { EvaluatorBackend, SyncEvaluatorBackend } from './evaluator-backend.ts';
+import { isSyncBackend } from './evaluator-backend.ts';
+import { InlineBackend } from './inline-backend.ts';
+import type { PolicyMode } from './policy.ts';
+import type { PolicyInput, PolicySourceKind, ResolvedPolicy } from './policy-source.ts';
+import { resolvePolicySource } from './policy-source.ts';
+import { PersoSession } from './session.ts';
+import type { Principal, SessionHost } from './session.ts';
+
+export type { PolicyInput } from './policy-source.ts';
+
+/** Options of {@link Perso.load}. */
+export interface PersoOptions {
+  /** The policy: an object, JSON text, a file path (Node) or a URL. */
+  policy: PolicyInput;
+  /** When set, wins over the policy's own `mode`: `'shadow'` decides and reports but lets calls run. */
+  mode?: PolicyMode;
+  /** Where audit records go; none by default. */
+  audit?: AuditTransport | readonly AuditTransport[];
+  /** Audit records carry the SHA-256 of the canonical args instead of the args. */
+  hashArgs?: boolean;
+  /** The rate-limit clock, in seconds since the epoch; default `Date.now() / 1000`. */
+  clock?: () => number;
+  /** Where the engine runs: `'inline'` (this thread) or `'worker'` (a Web Worker, browsers). */
+  engine?: 'inline' | 'worker';
+  /** Worker calls: milliseconds before a call is a Deny and the worker is replaced; default 500. */
+  timeoutMs?: number;
+}
+
+/** The state of the loaded policy, and of the last load attempt. */
+export interface PolicyStatus {
+  /** Whether the last load attempt succeeded. */
+  ok: boolean;
+  /** The active policy's `version` label; `null` when none is active (everything is denied). */
+  version: string | null;
+  /** SHA-256 (hex) of the active policy's text. */
+  hash: string | null;
+  /** The mode decisions are made in (the `mode` option, else the policy's, else `enforce`). */
+  mode: PolicyMode;
+  /** Where the active policy came from. */
+  source: PolicySourceKind | null;
+  /** The last load attempt's errors (empty when it succeeded). */
+  errors: readonly Diagnostic[];
+  /** The last load attempt's warnings. */
+  warnings: readonly Diagnostic[];
+}
+
+const FAULT_KINDS: ReadonlySet<string> = new Set<ReasonKind>(['invalid_request', 'no_policy', 'engine_fault']);
+const MAX_ERRORS_IN_REASON = 3;
+
+/**
+ * A policy guard. `const perso = await Perso.load({ policy })`, then
+ * `await perso.evaluate({ tool, args, role, agentAttributes, resourceAttributes })`.
+ */
+export class Perso {
+  #backend: EvaluatorBackend | null = null;
+  #sync: SyncEvaluatorBackend | null = null;
+  #input: unknown;
+  #modeOption: PolicyMode | undefined;
+  #engineOption: 'inline' | 'worker' | undefined;
+  #timeoutMs: number | undefined;
+  #clock: (() => number) | null;
+  #transports: readonly AuditTransport[];
+  #auditing: boolean;
+  #hashArgs: boolean;
+  #warnedTransports = new WeakSet<AuditTransport>();
+  #auditChain: Promise<void> = Promise.resolve();
+  #reloading: Promise<unknown> = Promise.resolve();
+  #version: string | null = null;
+  #enforced = true;
+  #status: PolicyStatus;
+  #noPolicyReason = 'no valid policy loaded: none was given; pass a policy to Perso.load and reload';
+  #closed = false;
+  #host: SessionHost;
+
+  private constructor(options: Partial<PersoOptions>) {
+    this.#input = options.policy;
+    this.#modeOption = options.mode === 'shadow' || options.mode === 'enforce' ? options.mode : undefined;
+    this.#engineOption = options.engine;
+    this.#timeoutMs = options.timeoutMs;
+    this.#clock = typeof options.clock === 'function' ? options.clock : null;
+    const audit = options.audit;
+    this.#transports = Object.freeze(audit === undefined ? [] : Array.isArray(audit) ? [...audit] : [audit as AuditTransport]);
+    this.#auditing = this.#transports.length > 0;
+    this.#hashArgs = options.hashArgs === true;
+    this.#status = freezeStatus({
+      ok: false,
+      version: null,
+      hash: null,
+      mode: this.#modeOption ?? 'enforce',
+      source: null,
+      errors: [],
+      warnings: [],
+    });
+    this.#host = Object.freeze({
+      evaluate: (call: ToolCall) => this.evaluate(call),
+      decide: (call: ToolCall, canonical: CanonicalArgs) => this.#decide(call, canonical),
+      refuse: (call: { tool: unknown; role: unknown }, reason: string) => this.#refuse(call, reason),
+    });
+  }
+
+  /**
+   * Starts an engine and loads the policy. Never rejects over a bad or missing policy or a
+   * failed engine: the instance then denies every call, and `status()` says why.
+   */
+  static async load(options: PersoOptions): Promise<Perso> {
+    const given: Partial<PersoOptions> = options !== null && typeof options === 'object' ? options : {};
+    const perso = new Perso(given);
+    const problem = optionsProblem(options);
+    if (problem !== null) perso.#fail([problem], []);
+    else await perso.reload();
+    return perso;
+  }
+
+  /** The active policy's `version` label; `null` when no valid policy is loaded. */
+  get policyVersion(): string | null {
+    return this.#version;
+  }
+
+  /** The state of the loaded policy and of the last load attempt. */
+  status(): PolicyStatus {
+    return this.#status;
+  }
+
+  /**
+   * Decides one call. Always resolves to a decision: a bad request, no policy or an engine fault
+   * is a Deny with a reason saying so.
+   */
+  evaluate(call: ToolCall): Promise<DecisionResult> {
+    const sync = this.#sync;
+    if (!this.#auditing && sync !== null && this.#version !== null) {
+      // The hot path: one engine call, one result object, no JSON.
+      try {
+        const now = call.now ?? (this.#clock === null ? Date.now() / 1000 : this.#clock());
+        if (typeof now === 'number' && Number.isFinite(now)) return Promise.resolve(this.#result(sync.evaluateNow(call, now)));
+      } catch {
+        // A hostile or malformed call object: the checks below name the problem.
+      }
+    }
+    let canonical: CanonicalArgs | null = null;
+    if (this.#auditing) {
+      try {
+        canonical = canonicalizeArgs(call.args);
+      } catch (error) {
+        canonical = { ok: false, error: `args: cannot be read (${errorText(error)}); pass plain JSON data` };
+      }
+    }
+    return this.#decide(call, canonical);
+  }
+
+  /** Decides many calls, in order (one worker round trip for the worker engine). */
+  async evaluateBatch(calls: readonly ToolCall[]): Promise<DecisionResult[]> {
+    if (!Array.isArray(calls)) return [];
+    const backend = this.#backend;
+    const batchable =
+      backend !== null && this.#sync === null && !this.#auditing && this.#version !== null && !this.#closed &&
+      calls.every((call) => call !== null && typeof call === 'object' && call.now === undefined);
+    if (!batchable) return Promise.all(calls.map((call) => this.evaluate(call)));
+    let verdicts: Verdict[];
+    try {
+      verdicts = await backend.evaluateBatch(calls, this.#now());
+    } catch (error) {
+      verdicts = [];
+      const reason = `engine fault: the batch failed (${errorText(error)}); retry`;
+      for (let i = 0; i < calls.length; i++) verdicts.push({ decision: 'Deny', reason, kind: 'engine_fault' });
+    }
+    if (!Array.isArray(verdicts) || verdicts.length !== calls.length) {
+      const reason = 'engine fault: the engine answered a batch with the wrong number of decisions; retry';
+      return calls.map(() => this.#deny('engine_fault', reason));
+    }
+    return verdicts.map((verdict) => this.#result(verdict));
+  }
+
+  /**
+   * Binds a principal: the returned session is frozen, its role and a deep-frozen copy of its
+   * attributes fixed for good. Take the role from the host's session or token, never the model.
+   */
+  session(principal: Principal): PersoSession {
+    return new PersoSession(this.#host, principal);
+  }
+
+  /**
+   * Loads a policy (or the current source again, e.g. an edited file) and swaps it in
+   * atomically. On failure the last good policy stays active and the status carries the errors.
+   * Never rejects. Reloads run one at a time, in call order.
+   */
+  reload(policy?: PolicyInput): Promise<PolicyStatus> {
+    const run = (): Promise<PolicyStatus> => this.#load(policy === undefined ? this.#input : policy);
+    const next = this.#reloading.then(run, run);
+    this.#reloading = next;
+    return next;
+  }
+
+  /** Stops the engine; later calls are Deny. Waits for queued audit records and flushes transports. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#sync = null;
+    const backend = this.#backend;
+    this.#backend = null;
+    try {
+      backend?.close();
+    } catch {
+      // Closing is best effort; every later call is a Deny either way.
+    }
+    await this.#auditChain;
+    for (const transport of this.#transports) {
+      try {
+        await transport.flush?.();
+      } catch (error) {
+        this.#warnTransport(transport, error);
+      }
+    }
+  }
+
+  async #load(input: unknown): Promise<PolicyStatus> {
+    if (this.#closed) return this.#fail([{ severity: 'error', path: 'policy', message: 'perso is closed; load a new instance' }], []);
+    const resolved = await this.#resolve(input);
+    if (!resolved.ok) return this.#fail([{ severity: 'error', path: 'policy', message: resolved.error }], []);
+    const backend = await this.#ensureBackend();
+    if (typeof backend === 'string') return this.#fail([{ severity: 'error', path: 'engine', message: backend }], []);
+    const hash = await sha256Hex(resolved.text);
+    let load: PolicyLoad;
+    try {
+      // Same turn for the inline engine: no evaluation runs between the swap and the new state.
+      load = this.#sync !== null ? this.#sync.loadNow(resolved.text) : await backend.load(resolved.text);
+    } catch (error) {
+      return this.#fail([{ severity: 'error', path: 'engine', message: `the engine failed to load the policy (${errorText(error)})` }], []);
+    }
+    if (this.#closed) return this.#status;
+    if (!load.ok) return this.#fail(load.errors, load.warnings);
+    const mode = this.#modeOption ?? load.policy.mode;
+    this.#input = input;
+    this.#version = load.policy.version;
+    this.#enforced = mode !== 'shadow';
+    this.#status = freezeStatus({
+      ok: true,
+      version: load.policy.version,
+      hash,
+      mode,
+      source: resolved.source,
+      errors: [],
+      warnings: load.warnings,
+    });
+    return this.#status;
+  }
+
+  // Seam: URL policies in a browser go through the policy cache (policy-loader.ts) here.
+  #resolve(input: unknown): Promise<ResolvedPolicy> {
+    return resolvePolicySource(input);
+  }
+
+  async #ensureBackend(): Promise<EvaluatorBackend | string> {
+    if (this.#backend !== null) return this.#backend;
+    let backend: EvaluatorBackend;
+    try {
+      backend = await this.#createBackend();
+    } catch (error) {
+      return `the engine could not start (${errorText(error)}); rebuild it with "npm run build:engine" or reinstall perso`;
+    }
+    if (this.#closed) {
+      backend.close();
+      return 'perso is closed; load a new instance';
+    }
+    this.#backend = backend;
+    this.#sync = isSyncBackend(backend) ? backend : null;
+    return backend;
+  }
+
+  // Seam: `engine: 'worker'` (the browser default) lazily imports the WorkerBackend from
+  // './evaluator-bridge.ts' once it exists; until then the engine runs in this thread.
+  async #createBackend(): Promise<EvaluatorBackend> {
+    if (this.#engineOption !== undefined && this.#engineOption !== 'inline' && this.#engineOption !== 'worker') {
+      throw new Error(`unknown engine ${JSON.stringify(this.#engineOption)}; use "inline" or "worker"`);
+    }
+    void this.#timeoutMs;
+    return InlineBackend.create();
+  }
+
+  #fail(errors: readonly Diagnostic[], warnings: readonly Diagnostic[]): PolicyStatus {
+    this.#status = freezeStatus({ ...this.#status, ok: false, errors: [...errors], warnings: [...warnings] });
+    if (this.#version === null) this.#noPolicyReason = noPolicyReason(errors);
+    return this.#status;
+  }
+
+  async #decide(call: ToolCall, canonical: CanonicalArgs | null): Promise<DecisionResult> {
+    let result: DecisionResult;
+    if (canonical !== null && !canonical.ok) {
+      result = this.#deny('invalid_request', `invalid request: ${canonical.error}`);
+    } else {
+      const checked = canonical === null ? call : withArgs(call, canonical.value);
+      result = await this.#decideChecked(checked);
+    }
+    if (this.#auditing) this.#audit(call, result, canonical);
+    return result;
+  }
+
+  async #decideChecked(call: ToolCall): Promise<DecisionResult> {
+    if (this.#closed) return this.#deny('engine_fault', 'engine fault: perso is closed; load a new instance');
+    if (this.#version === null) return this.#deny('no_policy', this.#noPolicyReason);
+    if (call === null || typeof call !== 'object') {
+      return this.#deny('invalid_request', 'invalid request: expected an object {tool, args, role}; pass the call as an object');
+    }
+    let now: unknown;
+    try {
+      now = call.now ?? this.#now();
+    } catch (error) {
+      return this.#deny('invalid_request', `invalid request: the time cannot be read (${errorText(error)}); check the call's "now" and the clock option`);
+    }
+    if (typeof now !== 'number' || !Number.isFinite(now)) {
+      return this.#deny('invalid_request', `invalid request: now: expected seconds since the epoch as a finite number, got ${describe(now)}`);
+    }
+    try {
+      const sync = this.#sync;
+      const backend = this.#backend;
+      if (sync !== null) return this.#result(sync.evaluateNow(call, now));
+      if (backend === null) return this.#deny('engine_fault', 'engine fault: no engine is running; reload the policy');
+      return this.#result(await backend.evaluate(call, now));
+    } catch (error) {
+      return this.#deny('engine_fault', `engine fault: ${errorText(error)}; retry the call`);
+    }
+  }
+
+  #now(): number {
+    return this.#clock === null ? Date.now() / 1000 : this.#clock();
+  }
+
+  #result(verdict: Verdict): DecisionResult {
+    const kind = verdict.kind;
+    const result: DecisionResult = {
+      decision: verdict.decision,
+      reason: verdict.reason,
+      kind,
+      policyVersion: this.#version,
+      enforced: this.#enforced || FAULT_KINDS.has(kind),
+    };
+    if (verdict.rule !== undefined) result.rule = verdict.rule;
+    if (verdict.retryAfter !== undefined) result.retryAfter = verdict.retryAfter;
+    if (verdict.failure !== undefined) result.failure = verdict.failure;
+    return result;
+  }
+
+  #deny(kind: ReasonKind, reason: string): DecisionResult {
+    return { decision: 'Deny', reason, kind, policyVersion: this.#version, enforced: true };
+  }
+
+  #refuse(call: { tool: unknown; role: unknown }, reason: string): DecisionResult {
+    const result = this.#deny('invalid_request', reason);
+    if (this.#auditing) this.#audit(call, result, null);
+    return result;
+  }
+
+  #audit(call: { tool: unknown; role: unknown } | null, result: DecisionResult, canonical: CanonicalArgs | null): void {
+    let tool: unknown;
+    let role: unknown;
+    try {
+      tool = call?.tool;
+      role = call?.role;
+    } catch {
+      // An unreadable call is recorded with what could be read.
+    }
+    const checked = canonical !== null && canonical.ok ? canonical : null;
+    const context = { policyHash: this.#status.hash };
+    if (!this.#hashArgs) {
+      this.#emit(buildAuditRecord({ tool, role }, result, checked === null ? context : { ...context, args: checked.value }));
+      return;
+    }
+    const record = buildAuditRecord({ tool, role }, result, context);
+    const hash = checked === null ? Promise.resolve(undefined) : sha256Hex(checked.json).catch(() => undefined);
+    // Records leave in decision order even though hashing is asynchronous.
+    this.#auditChain = this.#auditChain
+      .then(() => hash)
+      .then((argsSha256) => this.#emit(argsSha256 === undefined ? record : Object.freeze({ ...record, argsSha256 })));
+  }
+
+  #emit(record: AuditRecord): void {
+    for (const transport of this.#transports) {
+      try {
+        const returned: unknown = transport.emit(record);
+        if (returned instanceof Promise) returned.catch((error: unknown) => this.#warnTransport(transport, error));
+      } catch (error) {
+        this.#warnTransport(transport, error);
+      }
+    }
+  }
+
+  #warnTransport(transport: AuditTransport, error: unknown): void {
+    if (this.#warnedTransports.has(transport)) return;
+    this.#warnedTransports.add(transport);
+    console.warn(
+      `perso: an audit transport failed (${errorText(error)}); its records are being lost — fix the transport (further failures of it are not reported)`,
+    );
+  }
+}
+
+function withArgs(call: ToolCall, args: Readonly<JsonObject>): ToolCall {
+  const checked: ToolCall = {
+    tool: call.tool,
+    args,
+    role: call.role,
+    agentAttributes: call.agentAttributes,
+    resourceAttributes: call.resourceAttributes,
+  };
+  if (call.now !== undefined) checked.now = call.now;
+  return checked;
+}
+
+function optionsProblem(options: unknown): Diagnostic | null {
+  if (options === null || typeof options !== 'object') {
+    return { severity: 'error', path: 'options', message: 'expected an object {policy, ...}; pass Perso.load({ policy })' };
+  }
+  const { policy, mode, engine } = options as Partial<PersoOptions>;
+  if (policy === undefined || policy === null) {
+    return { severity: 'error', path: 'options.policy', message: 'missing; pass a policy object, JSON text, a file path or a URL' };
+  }
+  if (mode !== undefined && mode !== 'enforce' && mode !== 'shadow') {
+    return { severity: 'error', path: 'options.mode', message: `unknown mode ${JSON.stringify(String(mode))}; expected "enforce" or "shadow"` };
+  }
+  if (engine !== undefined && engine !== 'inline' && engine !== 'worker') {
+    return { severity: 'error', path: 'options.engine', message: `unknown engine ${JSON.stringify(String(engine))}; expected "inline" or "worker"` };
+  }
+  return null;
+}
+
+function noPolicyReason(errors: readonly Diagnostic[]): string {
+  const shown = errors.slice(0, MAX_ERRORS_IN_REASON).map((error) => `${error.path}: ${error.message}`);
+  if (errors.length > MAX_ERRORS_IN_REASON) shown.push(`and ${errors.length - MAX_ERRORS_IN_REASON} more`);
+  const detail = shown.length > 0 ? shown.join('; ') : 'the policy was refused';
+  const next = errors.some((error) => error.path === 'engine') ? 'fix the engine and reload' : 'fix the policy and reload';
+  return `no valid policy loaded: ${detail}; ${next}`;
+}
+
+function freezeStatus(status: PolicyStatus): PolicyStatus {
+  return Object.freeze({
+    ...status,
+    errors: Object.freeze(status.errors.map((d) => Object.freeze({ ...d }))),
+    warnings: Object.freeze(status.warnings.map((d) => Object.freeze({ ...d }))),
+  });
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value.length > 32 ? `${value.slice(0, 32)}…` : value);
+  if (typeof value === 'number') return String(value);
+  return `a ${typeof value}`;
+}
+
+function errorText(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).replace(/\.$/, '');
+}

@@ -1,0 +1,189 @@
+/**
+ * A principal bound once: `perso.session({ role, agentAttributes })` → a frozen `PersoSession`
+ * whose role and attributes no later call can change, and `guard(tool, fn)` to wrap a tool so it
+ * runs only when the policy allows it.
+ *
+ * Checklist:
+ * - role and agentAttributes are copied (one JSON round trip) and deep-frozen at creation; a
+ *   principal that is not plain JSON makes a session that denies every call (`invalid_request`);
+ * - `guard` canonicalizes the args once, checks that copy, and passes that same frozen copy to the
+ *   tool (a getter in the args runs once; what ran is what was checked);
+ * - the tool runs only on Allow, on an Ask a person approved, or in shadow mode (where the
+ *   decision says `enforced: false`); never on a fault.
+ */
+import type { DecisionResult, JsonObject, ToolCall } from './decision.ts';
+import type { CanonicalArgs } from './canonical-args.ts';
+import { canonicalizeArgs } from './canonical-args.ts';
+
+/** What a guarded call came to: the tool's value, or the decision that kept it from running. */
+export type GuardOutcome<R> =
+  | { ok: true; value: R; decision: DecisionResult }
+  | { ok: false; decision: DecisionResult };
+
+/** Options of {@link PersoSession.guard}. */
+export interface GuardOptions<A> {
+  /**
+   * Host-owned facts about the call's target (e.g. the owner of the customer named in the args),
+   * or a function computing them from the canonical args. A function that throws or returns
+   * something that is not a JSON object makes the call a Deny.
+   */
+  resourceAttributes?: JsonObject | ((args: Readonly<A>) => JsonObject | Promise<JsonObject>);
+  /**
+   * Asks a person about an `Ask` decision, showing the exact canonical args. Only `true` runs
+   * the tool; `false`, anything else, a throw or a rejection leave it unrun. Without it, an Ask
+   * is not run and the outcome carries the Ask decision.
+   */
+  approve?: (decision: DecisionResult, args: Readonly<A>) => Promise<boolean>;
+}
+
+/** The principal a session binds; the role comes from the host's own session or token. */
+export interface Principal {
+  /** The principal's role. */
+  role: string;
+  /** Host-owned facts about the principal (user id, env, mfa...). */
+  agentAttributes?: JsonObject;
+}
+
+/** A call made through a session: the principal is the session's. */
+export interface SessionCall {
+  /** The tool's name. */
+  tool: string;
+  /** The tool call's arguments (a JSON object; absent means `{}`). */
+  args?: unknown;
+  /** Host-owned facts about the target. */
+  resourceAttributes?: JsonObject;
+  /** Seconds since the epoch, for rate limits; the host's clock when absent. */
+  now?: number;
+}
+
+/**
+ * How a session reaches its `Perso` (internal: `Perso` builds one, hosts never do).
+ * @internal
+ */
+export interface SessionHost {
+  /** `Perso.evaluate`. */
+  evaluate(call: ToolCall): Promise<DecisionResult>;
+  /** Decides a call whose args were already canonicalized; audits it with that copy. */
+  decide(call: ToolCall, canonical: CanonicalArgs): Promise<DecisionResult>;
+  /** An audited `invalid_request` Deny for a call that cannot be checked. */
+  refuse(call: { tool: unknown; role: unknown }, reason: string): DecisionResult;
+}
+
+/** A principal bound to a `Perso`; frozen. Create with `perso.session(...)`. */
+export class PersoSession {
+  /** The principal's role (empty when the principal given was invalid: every call is then a Deny). */
+  declare readonly role: string;
+  /** A deep-frozen copy of the principal's attributes. */
+  declare readonly agentAttributes: Readonly<JsonObject>;
+  #host: SessionHost;
+  #error: string | null;
+
+  /** @internal Use `perso.session(principal)`. */
+  constructor(host: SessionHost, principal: Principal) {
+    this.#host = host;
+    let role = '';
+    let attributes: Readonly<JsonObject> = Object.freeze({});
+    let error: string | null = null;
+    try {
+      const givenRole: unknown = principal?.role;
+      const canonical = canonicalizeArgs(principal?.agentAttributes, 'agentAttributes');
+      if (typeof givenRole !== 'string' || givenRole === '') {
+        error = 'session: role must be a non-empty string; bind the role from your own session or token';
+      } else if (!canonical.ok) {
+        error = `session: ${canonical.error}`;
+      } else {
+        role = givenRole;
+        attributes = canonical.value;
+      }
+    } catch (caught) {
+      error = `session: the principal cannot be read (${caught instanceof Error ? caught.message : String(caught)})`;
+    }
+    this.#error = error;
+    Object.defineProperty(this, 'role', { value: role, enumerable: true });
+    Object.defineProperty(this, 'agentAttributes', { value: attributes, enumerable: true });
+    Object.freeze(this);
+  }
+
+  /** Decides a call as this session's principal. Always a decision; faults are Deny. */
+  evaluate(call: SessionCall): Promise<DecisionResult> {
+    if (this.#error !== null) return Promise.resolve(this.#host.refuse({ tool: call?.tool, role: this.role }, this.#error));
+    let full: ToolCall;
+    try {
+      full = {
+        tool: call.tool,
+        args: call.args,
+        role: this.role,
+        agentAttributes: this.agentAttributes,
+        resourceAttributes: call.resourceAttributes,
+      };
+      if (call.now !== undefined) full.now = call.now;
+    } catch {
+      return Promise.resolve(this.#host.refuse({ tool: undefined, role: this.role }, 'invalid request: the call cannot be read; pass {tool, args}'));
+    }
+    return this.#host.evaluate(full);
+  }
+
+  /**
+   * Wraps a tool function: each call is checked first, and `fn` runs only on Allow (or on an Ask
+   * that `options.approve` approved, or in shadow mode), on the frozen canonical copy of the args.
+   * The returned function resolves to a {@link GuardOutcome}; it rejects only when `fn` itself
+   * throws after the call was allowed.
+   */
+  guard<A, R>(
+    tool: string,
+    fn: (args: A) => R | Promise<R>,
+    options: GuardOptions<A> = {},
+  ): (args: A) => Promise<GuardOutcome<R>> {
+    const host = this.#host;
+    const role = this.role;
+    const agentAttributes = this.agentAttributes;
+    const error = this.#error;
+    const { resourceAttributes, approve } = options;
+    return async (args: A): Promise<GuardOutcome<R>> => {
+      if (error !== null) return { ok: false, decision: host.refuse({ tool, role }, error) };
+      const canonical = canonicalizeArgs(args);
+      if (!canonical.ok) return { ok: false, decision: host.refuse({ tool, role }, `invalid request: ${canonical.error}`) };
+      const checkedArgs = canonical.value as unknown as Readonly<A>;
+      let resource: JsonObject | undefined;
+      if (resourceAttributes !== undefined) {
+        const attributes = await resolveResourceAttributes(resourceAttributes, checkedArgs);
+        if (!attributes.ok) return { ok: false, decision: host.refuse({ tool, role }, `invalid request: ${attributes.error}`) };
+        resource = attributes.value;
+      }
+      const decision = await host.decide({ tool, args: checkedArgs, role, agentAttributes, resourceAttributes: resource }, canonical);
+      if (!(await mayRun(decision, checkedArgs, approve))) return { ok: false, decision };
+      return { ok: true, value: await fn(checkedArgs as A), decision };
+    };
+  }
+}
+
+async function mayRun<A>(
+  decision: DecisionResult,
+  args: Readonly<A>,
+  approve: GuardOptions<A>['approve'],
+): Promise<boolean> {
+  // Faults are always enforced (Perso sets enforced: true for them), so shadow mode never runs them.
+  if (decision.enforced === false) return true;
+  if (decision.decision === 'Allow') return true;
+  if (decision.decision !== 'Ask' || approve === undefined) return false;
+  try {
+    return (await approve(decision, args)) === true;
+  } catch {
+    return false;
+  }
+}
+
+async function resolveResourceAttributes<A>(
+  given: NonNullable<GuardOptions<A>['resourceAttributes']>,
+  args: Readonly<A>,
+): Promise<CanonicalArgs> {
+  try {
+    const value = typeof given === 'function' ? await given(args) : given;
+    if (value === undefined || value === null) {
+      return { ok: false, error: 'resourceAttributes: expected a JSON object; return {} when there are none' };
+    }
+    return canonicalizeArgs(value, 'resourceAttributes');
+  } catch (caught) {
+    return { ok: false, error: `resourceAttributes: could not be computed (${caught instanceof Error ? caught.message : String(caught)})` };
+  }
+}

@@ -1,0 +1,73 @@
+// Every conformance case through the `perso` command: `perso test` on the fixtures file, and
+// `perso eval` fed every request (one run per distinct policy).
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+interface ConformanceCase {
+  id: string;
+  policy: string | object;
+  request: Record<string, unknown>;
+  expect: 'Allow' | 'Deny' | 'Ask';
+  reasonPrefix: string;
+  why: string;
+}
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const fixturesUrl = new URL('./fixtures/conformance.json', import.meta.url);
+const fixturesPath = fileURLToPath(fixturesUrl);
+const fixtures = JSON.parse(readFileSync(fixturesUrl, 'utf8')) as { policies: Record<string, string>; cases: ConformanceCase[] };
+
+async function perso(args: readonly string[], input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], { cwd: root });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stdin.end(input);
+  const [code] = (await once(child, 'close')) as [number | null];
+  return { code, stdout, stderr };
+}
+
+describe('conformance cases through the CLI', () => {
+  test('perso test on the fixtures file: every case passes', async () => {
+    const run = await perso(['test', fixturesPath]);
+    assert.equal(run.stderr, '');
+    assert.equal(run.stdout, `${fixtures.cases.length} passed, 0 failed\n`);
+    assert.equal(run.code, 0);
+  });
+
+  // Group the cases by policy: one `perso eval` run per distinct policy, fed all its requests.
+  const groups = new Map<string, { policyArg: string; cases: ConformanceCase[] }>();
+  for (const conformanceCase of fixtures.cases) {
+    const policyArg =
+      typeof conformanceCase.policy === 'string'
+        ? fileURLToPath(new URL(fixtures.policies[conformanceCase.policy]!, fixturesUrl))
+        : JSON.stringify(conformanceCase.policy);
+    const group = groups.get(policyArg) ?? { policyArg, cases: [] };
+    group.cases.push(conformanceCase);
+    groups.set(policyArg, group);
+  }
+
+  for (const { policyArg, cases } of groups.values()) {
+    test(`perso eval: ${cases.map((c) => c.id).join(', ')}`, async () => {
+      const input = cases.map((c) => JSON.stringify(c.request)).join('\n');
+      const run = await perso(['eval', policyArg], `${input}\n`);
+      assert.equal(run.code, 0, run.stderr);
+      const lines = run.stdout.trimEnd().split('\n');
+      assert.equal(lines.length, cases.length);
+      cases.forEach((conformanceCase, index) => {
+        const result = JSON.parse(lines[index]!) as { decision: string; reason: string };
+        assert.equal(result.decision, conformanceCase.expect, `${conformanceCase.id}: ${result.reason} — why: ${conformanceCase.why}`);
+        assert.ok(
+          result.reason.startsWith(conformanceCase.reasonPrefix),
+          `${conformanceCase.id}: ${JSON.stringify(result.reason)} does not start with ${JSON.stringify(conformanceCase.reasonPrefix)}`,
+        );
+      });
+    });
+  }
+});

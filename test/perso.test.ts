@@ -1,0 +1,487 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Perso } from '../src/perso.ts';
+import type { AuditRecord, AuditTransport } from '../src/audit/audit-record.ts';
+import type { Policy } from '../src/policy.ts';
+import type { ToolCall } from '../src/decision.ts';
+
+const demoPath = fileURLToPath(new URL('./fixtures/perso-demo-policy.json', import.meta.url));
+
+const refund = (amount: unknown): ToolCall => ({
+  tool: 'process_refund',
+  args: { order_id: 'ORD-8821', amount },
+  role: 'agent',
+  agentAttributes: { user_id: 'agt-099', env: 'staging' },
+});
+
+function policy(version: string, limit: number, extra: Partial<Policy> = {}): Policy {
+  return {
+    version,
+    default_action: 'Deny',
+    tools: ['process_refund', 'view_customer'],
+    roles: ['agent'],
+    rules: [
+      {
+        id: 'refund-cap',
+        tool_name: 'process_refund',
+        roles: ['agent'],
+        condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Lte', value: limit } },
+      },
+      { tool_name: 'view_customer', roles: ['agent'] },
+    ],
+    ...extra,
+  };
+}
+
+const badPolicy = {
+  version: 'bad',
+  default_action: 'Deny',
+  tools: ['t'],
+  rules: [{ tool_name: 't', roles: ['r'], condition: { NumericCheck: { source: 'Arguments', field: 'a', op: 'lte', value: 1 } } }],
+};
+
+/** A transport that keeps what it is given. */
+function memoryTransport(): AuditTransport & { records: AuditRecord[] } {
+  const records: AuditRecord[] = [];
+  return { records, emit: (record) => void records.push(record) };
+}
+
+/** Replaces console.warn for one test; returns what it was called with. */
+function captureWarnings(): { messages: string[]; restore: () => void } {
+  const original = console.warn;
+  const messages: string[] = [];
+  console.warn = (...args: unknown[]) => void messages.push(args.map(String).join(' '));
+  return { messages, restore: () => void (console.warn = original) };
+}
+
+describe('Perso.load and evaluate', () => {
+  test('loads a policy file: status, version, hash of the exact bytes, source', async () => {
+    const perso = await Perso.load({ policy: demoPath });
+    const status = perso.status();
+    assert.equal(status.ok, true);
+    assert.equal(status.version, 'perso-1.0.0');
+    assert.equal(perso.policyVersion, 'perso-1.0.0');
+    assert.equal(status.source, 'file');
+    assert.equal(status.mode, 'enforce');
+    assert.equal(status.hash, createHash('sha256').update(await readFile(demoPath)).digest('hex'));
+    assert.deepEqual(status.errors, []);
+    assert.ok(status.warnings.some((w) => w.path === 'rules[5].condition.FieldPresent.field'));
+    assert.ok(Object.isFrozen(status) && Object.isFrozen(status.warnings));
+    await perso.close();
+  });
+
+  test('evaluate returns one decision object with policyVersion, enforced and rule', async () => {
+    const perso = await Perso.load({ policy: policy('v1', 500) });
+    const allowed = await perso.evaluate(refund(200));
+    assert.deepEqual(allowed, {
+      decision: 'Allow',
+      reason: "rule matched tool 'process_refund' for role 'agent'; condition passed",
+      kind: 'condition_passed',
+      rule: 'refund-cap',
+      policyVersion: 'v1',
+      enforced: true,
+    });
+    const denied = await perso.evaluate(refund(800));
+    assert.equal(denied.decision, 'Deny');
+    assert.equal(denied.kind, 'condition_failed');
+    assert.match(denied.reason, /^rule matched tool 'process_refund' for role 'agent'; condition failed: .*800/);
+    assert.deepEqual(denied.failure, { path: 'Arguments.amount', op: 'Lte', expected: 500, actual: 800 });
+    await perso.close();
+  });
+
+  test('accepts JSON text as the policy', async () => {
+    const perso = await Perso.load({ policy: JSON.stringify(policy('from-text', 10)) });
+    assert.equal(perso.policyVersion, 'from-text');
+    assert.equal(perso.status().source, 'inline');
+    await perso.close();
+  });
+});
+
+describe('bad or missing policy: deny everything, never reject', () => {
+  test('invalid policy: status carries the errors, every call is a no_policy Deny with the reason', async () => {
+    const perso = await Perso.load({ policy: badPolicy as unknown as Policy });
+    const status = perso.status();
+    assert.equal(status.ok, false);
+    assert.equal(status.version, null);
+    assert.equal(perso.policyVersion, null);
+    assert.deepEqual(status.errors.map((e) => e.path), ['rules[0].condition.NumericCheck.op']);
+    const result = await perso.evaluate({ tool: 't', role: 'r', args: { a: 0 } });
+    assert.equal(result.decision, 'Deny');
+    assert.equal(result.kind, 'no_policy');
+    assert.equal(
+      result.reason,
+      'no valid policy loaded: rules[0].condition.NumericCheck.op: unknown op "lte"; expected one of Lte, Gte, Lt, Gt, Eq; fix the policy and reload',
+    );
+    assert.equal(result.policyVersion, null);
+    assert.equal(result.enforced, true);
+    await perso.close();
+  });
+
+  test('missing policy file: the reason says it was read as a file path', async () => {
+    const perso = await Perso.load({ policy: './no/such/policy.json' });
+    const result = await perso.evaluate(refund(1));
+    assert.equal(result.kind, 'no_policy');
+    assert.match(result.reason, /^no valid policy loaded: policy: policy "\.\/no\/such\/policy\.json" was read as a file path, but it cannot be read: no such file/);
+    assert.match(result.reason, /; fix the policy and reload$/);
+  });
+
+  test('invalid JSON text: deny everything with the parse error', async () => {
+    const perso = await Perso.load({ policy: '{"version": "x",' });
+    assert.equal(perso.status().ok, false);
+    const result = await perso.evaluate(refund(1));
+    assert.equal(result.kind, 'no_policy');
+    assert.match(result.reason, /^no valid policy loaded: .+; fix the policy and reload$/);
+  });
+
+  test('no options or no policy option: deny everything, say what to pass', async () => {
+    for (const options of [undefined, {}, { policy: null }]) {
+      const perso = await Perso.load(options as never);
+      const result = await perso.evaluate(refund(1));
+      assert.equal(result.decision, 'Deny');
+      assert.equal(result.kind, 'no_policy');
+      assert.match(result.reason, /^no valid policy loaded: options(\.policy)?: /);
+    }
+  });
+
+  test('unknown mode option: deny everything rather than guess', async () => {
+    const perso = await Perso.load({ policy: policy('v1', 500), mode: 'audit' as never });
+    assert.equal(perso.status().errors[0]?.path, 'options.mode');
+    assert.equal((await perso.evaluate(refund(1))).kind, 'no_policy');
+  });
+});
+
+describe('reload', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'perso-reload-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('failed reload keeps the last good policy and its version; a good one swaps in', async () => {
+    const perso = await Perso.load({ policy: policy('v1', 500) });
+    const hashV1 = perso.status().hash;
+    const failed = await perso.reload(badPolicy as unknown as Policy);
+    assert.equal(failed.ok, false);
+    assert.equal(failed.version, 'v1');
+    assert.equal(failed.hash, hashV1);
+    assert.equal(failed.errors[0]?.path, 'rules[0].condition.NumericCheck.op');
+    assert.equal(perso.policyVersion, 'v1');
+    const still = await perso.evaluate(refund(400));
+    assert.equal(still.decision, 'Allow');
+    assert.equal(still.policyVersion, 'v1');
+
+    const swapped = await perso.reload(policy('v2', 100));
+    assert.equal(swapped.ok, true);
+    assert.deepEqual(swapped.errors, []);
+    assert.notEqual(swapped.hash, hashV1);
+    const now = await perso.evaluate(refund(400));
+    assert.equal(now.decision, 'Deny');
+    assert.equal(now.policyVersion, 'v2');
+    await perso.close();
+  });
+
+  test('reload() without a policy re-reads the source file', async () => {
+    const file = join(dir, 'policy.json');
+    await writeFile(file, JSON.stringify(policy('file-1', 500)));
+    const perso = await Perso.load({ policy: file });
+    assert.equal(perso.policyVersion, 'file-1');
+    await writeFile(file, JSON.stringify(policy('file-2', 100)));
+    const status = await perso.reload();
+    assert.equal(status.version, 'file-2');
+    assert.equal((await perso.evaluate(refund(400))).decision, 'Deny');
+    await writeFile(file, '{ broken');
+    const broken = await perso.reload();
+    assert.equal(broken.ok, false);
+    assert.equal(perso.policyVersion, 'file-2');
+    await perso.close();
+  });
+
+  test('a good reload lifts the deny-all of a failed first load', async () => {
+    const perso = await Perso.load({ policy: badPolicy as unknown as Policy });
+    assert.equal((await perso.evaluate(refund(1))).kind, 'no_policy');
+    const status = await perso.reload(policy('v1', 500));
+    assert.equal(status.ok, true);
+    assert.equal((await perso.evaluate(refund(1))).decision, 'Allow');
+    await perso.close();
+  });
+
+  test('reloads run one at a time, in call order', async () => {
+    const perso = await Perso.load({ policy: policy('v1', 500) });
+    const results = await Promise.all([perso.reload(policy('v2', 1)), perso.reload(badPolicy as never), perso.reload(policy('v3', 2))]);
+    assert.deepEqual(results.map((s) => [s.ok, s.version]), [[true, 'v2'], [false, 'v2'], [true, 'v3']]);
+    assert.equal(perso.policyVersion, 'v3');
+    await perso.close();
+  });
+});
+
+describe('shadow mode', () => {
+  test('policy mode "shadow": decisions are reported with enforced false', async () => {
+    const perso = await Perso.load({ policy: policy('s', 500, { mode: 'shadow' }) });
+    assert.equal(perso.status().mode, 'shadow');
+    const result = await perso.evaluate(refund(800));
+    assert.equal(result.decision, 'Deny');
+    assert.equal(result.enforced, false);
+    await perso.close();
+  });
+
+  test('option mode "shadow" wins over an enforcing policy', async () => {
+    const perso = await Perso.load({ policy: policy('e', 500), mode: 'shadow' });
+    assert.equal(perso.status().mode, 'shadow');
+    assert.equal((await perso.evaluate(refund(800))).enforced, false);
+    await perso.close();
+  });
+
+  test('option mode "enforce" wins over a shadow policy', async () => {
+    const perso = await Perso.load({ policy: policy('s', 500, { mode: 'shadow' }), mode: 'enforce' });
+    assert.equal((await perso.evaluate(refund(800))).enforced, true);
+    await perso.close();
+  });
+
+  test('faults stay enforced in shadow mode (invalid request, no policy)', async () => {
+    const perso = await Perso.load({ policy: policy('s', 500), mode: 'shadow' });
+    const invalid = await perso.evaluate({ tool: 'process_refund', role: 'agent', args: [1] });
+    assert.equal(invalid.kind, 'invalid_request');
+    assert.equal(invalid.enforced, true);
+    const none = await Perso.load({ policy: badPolicy as never, mode: 'shadow' });
+    const noPolicy = await none.evaluate(refund(1));
+    assert.equal(noPolicy.kind, 'no_policy');
+    assert.equal(noPolicy.enforced, true);
+    await perso.close();
+  });
+});
+
+describe('bad requests and engine errors are Deny decisions, never exceptions', () => {
+  const cases: Array<[string, unknown]> = [
+    ['missing role', { tool: 'process_refund', args: { amount: 1 } }],
+    ['empty role', { tool: 'process_refund', args: { amount: 1 }, role: '' }],
+    ['tool not a string', { tool: 42, args: {}, role: 'agent' }],
+    ['args an array', { tool: 'process_refund', args: [1], role: 'agent' }],
+    ['agentAttributes a string', { tool: 'process_refund', args: { amount: 1 }, role: 'agent', agentAttributes: 'admin' }],
+    ['call null', null],
+    ['call a string', 'process_refund'],
+    ['now NaN', { ...refund(1), now: Number.NaN }],
+    ['now a string', { ...refund(1), now: '1000' }],
+  ];
+  for (const [name, call] of cases) {
+    test(`${name} → Deny invalid_request`, async () => {
+      const perso = await Perso.load({ policy: policy('v1', 500) });
+      const result = await perso.evaluate(call as ToolCall);
+      assert.equal(result.decision, 'Deny');
+      assert.equal(result.kind, 'invalid_request');
+      assert.match(result.reason, /^invalid request: /);
+      assert.equal(result.policyVersion, 'v1');
+      await perso.close();
+    });
+  }
+
+  test('clock that throws → Deny invalid_request naming the clock', async () => {
+    const perso = await Perso.load({
+      policy: policy('v1', 500),
+      clock: () => {
+        throw new Error('clock broke');
+      },
+    });
+    const result = await perso.evaluate(refund(1));
+    assert.equal(result.decision, 'Deny');
+    assert.match(result.reason, /clock broke/);
+    await perso.close();
+  });
+
+  test('closed instance → Deny engine_fault', async () => {
+    const perso = await Perso.load({ policy: policy('v1', 500) });
+    await perso.close();
+    const result = await perso.evaluate(refund(1));
+    assert.equal(result.decision, 'Deny');
+    assert.equal(result.kind, 'engine_fault');
+    assert.match(result.reason, /closed/);
+    assert.equal((await perso.reload(policy('v2', 1))).ok, false);
+  });
+});
+
+describe('rate-limit time', () => {
+  const limited = policy('rl', 500, {
+    rules: [
+      {
+        tool_name: 'view_customer',
+        roles: ['agent'],
+        rate_limit: { max: 2, per_seconds: 60 },
+      },
+    ],
+  });
+  const view = (now?: number): ToolCall => ({ tool: 'view_customer', args: {}, role: 'agent', ...(now === undefined ? {} : { now }) });
+
+  test('options.clock drives the window when the call has no now', async () => {
+    let clock = 1000;
+    const perso = await Perso.load({ policy: limited, clock: () => clock });
+    assert.equal((await perso.evaluate(view())).decision, 'Allow');
+    assert.equal((await perso.evaluate(view())).decision, 'Allow');
+    const third = await perso.evaluate(view());
+    assert.equal(third.decision, 'Deny');
+    assert.equal(third.kind, 'rate_limited');
+    assert.equal(typeof third.retryAfter, 'number');
+    assert.ok(third.retryAfter! > 0 && third.retryAfter! <= 60);
+    clock = 1061;
+    assert.equal((await perso.evaluate(view())).decision, 'Allow');
+    await perso.close();
+  });
+
+  test('call.now wins over options.clock', async () => {
+    const perso = await Perso.load({ policy: limited, clock: () => 5000 });
+    await perso.evaluate(view(1000));
+    await perso.evaluate(view(1000));
+    assert.equal((await perso.evaluate(view(1000))).kind, 'rate_limited');
+    // The clock says 5000, far past the window: without now, the call is allowed again.
+    assert.equal((await perso.evaluate(view())).decision, 'Allow');
+    await perso.close();
+  });
+
+  test('without now or clock, Date.now() is the clock', async () => {
+    const perso = await Perso.load({ policy: limited });
+    const seconds = Date.now() / 1000;
+    await perso.evaluate(view());
+    await perso.evaluate(view());
+    assert.equal((await perso.evaluate(view())).kind, 'rate_limited');
+    // 120 s from now is outside the window that Date.now() opened.
+    assert.equal((await perso.evaluate(view(seconds + 120))).decision, 'Allow');
+    await perso.close();
+  });
+});
+
+describe('audit', () => {
+  test('every decision becomes one frozen record per transport', async () => {
+    const first = memoryTransport();
+    const second = memoryTransport();
+    const perso = await Perso.load({ policy: policy('v1', 500), audit: [first, second] });
+    await perso.evaluate(refund(200));
+    await perso.evaluate(refund(800));
+    await perso.evaluate({ tool: 'process_refund', role: 'agent', args: { f: () => 1 } });
+    assert.equal(first.records.length, 3);
+    assert.deepEqual(second.records, first.records);
+    const [allow, deny, invalid] = first.records as [AuditRecord, AuditRecord, AuditRecord];
+    assert.match(allow.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.notEqual(allow.id, deny.id);
+    assert.ok(!Number.isNaN(Date.parse(allow.time)) && allow.time.endsWith('Z'));
+    assert.equal(allow.tool, 'process_refund');
+    assert.equal(allow.role, 'agent');
+    assert.equal(allow.decision, 'Allow');
+    assert.equal(allow.kind, 'condition_passed');
+    assert.equal(allow.rule, 'refund-cap');
+    assert.equal(allow.policyVersion, 'v1');
+    assert.equal(allow.policyHash, perso.status().hash);
+    assert.equal(allow.enforced, true);
+    assert.deepEqual(allow.args, { order_id: 'ORD-8821', amount: 200 });
+    assert.equal(allow.argsSha256, undefined);
+    assert.equal(deny.decision, 'Deny');
+    assert.equal(invalid.kind, 'invalid_request');
+    assert.equal(invalid.args, undefined);
+    assert.ok(Object.isFrozen(allow));
+    await perso.close();
+  });
+
+  test('hashArgs: records carry the SHA-256 of the canonical args, not the args', async () => {
+    const transport = memoryTransport();
+    const perso = await Perso.load({ policy: policy('v1', 500), audit: transport, hashArgs: true });
+    await perso.evaluate(refund(200));
+    await perso.evaluate(refund(300));
+    await perso.close();
+    assert.equal(transport.records.length, 2);
+    const [first, second] = transport.records as [AuditRecord, AuditRecord];
+    assert.equal(first.args, undefined);
+    assert.equal(first.argsSha256, createHash('sha256').update(JSON.stringify({ order_id: 'ORD-8821', amount: 200 })).digest('hex'));
+    assert.equal(second.argsSha256, createHash('sha256').update(JSON.stringify({ order_id: 'ORD-8821', amount: 300 })).digest('hex'));
+  });
+
+  test('shadow decisions are recorded as not enforced', async () => {
+    const transport = memoryTransport();
+    const perso = await Perso.load({ policy: policy('v1', 500), audit: transport, mode: 'shadow' });
+    await perso.evaluate(refund(800));
+    assert.equal(transport.records[0]?.decision, 'Deny');
+    assert.equal(transport.records[0]?.enforced, false);
+    await perso.close();
+  });
+
+  test('throwing transport: the decision is unchanged, others still get records, warned once', async () => {
+    const warnings = captureWarnings();
+    try {
+      const good = memoryTransport();
+      const throwing: AuditTransport = {
+        emit() {
+          throw new Error('disk full');
+        },
+      };
+      const perso = await Perso.load({ policy: policy('v1', 500), audit: [throwing, good] });
+      const allowed = await perso.evaluate(refund(200));
+      const denied = await perso.evaluate(refund(800));
+      assert.equal(allowed.decision, 'Allow');
+      assert.equal(denied.decision, 'Deny');
+      assert.equal(good.records.length, 2);
+      assert.equal(warnings.messages.length, 1);
+      assert.match(warnings.messages[0]!, /audit transport failed \(disk full\)/);
+      await perso.close();
+    } finally {
+      warnings.restore();
+    }
+  });
+
+  test('transport whose emit returns a rejected promise: caught and warned, decision unchanged', async () => {
+    const warnings = captureWarnings();
+    try {
+      const rejecting = { emit: () => Promise.reject(new Error('network down')) } as unknown as AuditTransport;
+      const perso = await Perso.load({ policy: policy('v1', 500), audit: rejecting });
+      assert.equal((await perso.evaluate(refund(200))).decision, 'Allow');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(warnings.messages.length, 1);
+      assert.match(warnings.messages[0]!, /network down/);
+      await perso.close();
+    } finally {
+      warnings.restore();
+    }
+  });
+
+  test('with audit on, args are read once: the record holds what was checked', async () => {
+    const transport = memoryTransport();
+    const perso = await Perso.load({ policy: policy('v1', 500), audit: transport });
+    let reads = 0;
+    const args = {
+      order_id: 'ORD-1',
+      get amount() {
+        reads++;
+        return reads === 1 ? 100 : 9000;
+      },
+    };
+    const result = await perso.evaluate({ tool: 'process_refund', role: 'agent', args });
+    assert.equal(result.decision, 'Allow');
+    assert.equal(reads, 1);
+    assert.deepEqual(transport.records[0]?.args, { order_id: 'ORD-1', amount: 100 });
+    await perso.close();
+  });
+
+  test('close flushes transports', async () => {
+    let flushed = 0;
+    const transport: AuditTransport = { emit() {}, flush: async () => void flushed++ };
+    const perso = await Perso.load({ policy: policy('v1', 500), audit: transport });
+    await perso.close();
+    assert.equal(flushed, 1);
+  });
+});
+
+describe('evaluateBatch', () => {
+  test('decides many calls in order', async () => {
+    const perso = await Perso.load({ policy: policy('v1', 500) });
+    const results = await perso.evaluateBatch([refund(100), refund(900), { tool: 'nope', role: 'agent' }]);
+    assert.deepEqual(results.map((r) => [r.decision, r.kind]), [
+      ['Allow', 'condition_passed'],
+      ['Deny', 'condition_failed'],
+      ['Deny', 'no_rule'],
+    ]);
+    assert.ok(results.every((r) => r.policyVersion === 'v1'));
+    await perso.close();
+  });
+});

@@ -1,0 +1,334 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { Perso } from '../src/perso.ts';
+import type { AuditRecord } from '../src/audit/audit-record.ts';
+import type { JsonObject } from '../src/decision.ts';
+import type { Policy } from '../src/policy.ts';
+
+const demoPath = fileURLToPath(new URL('./fixtures/perso-demo-policy.json', import.meta.url));
+
+const askPolicy: Policy = {
+  version: 'ask-1',
+  default_action: 'Deny',
+  tools: ['process_refund'],
+  roles: ['agent'],
+  rules: [
+    {
+      id: 'refund-cap',
+      tool_name: 'process_refund',
+      roles: ['agent'],
+      condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Lte', value: 500 } },
+    },
+    {
+      id: 'big-refunds-ask',
+      tool_name: 'process_refund',
+      roles: ['agent'],
+      effect: 'Ask',
+      condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Gt', value: 300 } },
+    },
+  ],
+};
+
+/** A tool that counts its runs and keeps the args it got. */
+function tool<A>() {
+  const calls: A[] = [];
+  return { calls, fn: (args: A) => (calls.push(args), `ran ${calls.length}`) };
+}
+
+describe('session: a principal bound once', () => {
+  test('the session is frozen: role and attributes cannot be replaced', async () => {
+    const perso = await Perso.load({ policy: demoPath });
+    const session = perso.session({ role: 'agent', agentAttributes: { user_id: 'agt-099', env: 'staging' } });
+    assert.ok(Object.isFrozen(session));
+    assert.ok(Object.isFrozen(session.agentAttributes));
+    assert.throws(() => {
+      (session as { role: string }).role = 'admin';
+    }, TypeError);
+    assert.throws(() => {
+      (session.agentAttributes as JsonObject)['env'] = 'production';
+    }, TypeError);
+    assert.throws(() => Object.defineProperty(session, 'role', { value: 'admin' }), TypeError);
+    assert.equal(session.role, 'agent');
+    await perso.close();
+  });
+
+  test('attributes are a deep copy: changing the object given later changes nothing', async () => {
+    const perso = await Perso.load({ policy: demoPath });
+    const attributes: JsonObject = { user_id: 'mgr-001', env: 'staging', nested: { level: 1 } };
+    const session = perso.session({ role: 'manager', agentAttributes: attributes });
+    attributes['env'] = 'production';
+    (attributes['nested'] as JsonObject)['level'] = 2;
+    assert.equal(session.agentAttributes['env'], 'staging');
+    assert.ok(Object.isFrozen(session.agentAttributes['nested']));
+    // export_data needs env "production": the session still says staging.
+    const result = await session.evaluate({ tool: 'export_data', args: {} });
+    assert.equal(result.decision, 'Deny');
+    assert.equal(result.kind, 'condition_failed');
+    await perso.close();
+  });
+
+  test('a call cannot bring its own role or attributes', async () => {
+    const perso = await Perso.load({ policy: demoPath });
+    const session = perso.session({ role: 'agent', agentAttributes: { env: 'production' } });
+    const smuggled = { tool: 'bulk_update', args: {}, role: 'admin', agentAttributes: { env: 'production', mfa_verified: true } };
+    const result = await session.evaluate(smuggled);
+    assert.equal(result.decision, 'Deny');
+    assert.equal(result.reason, "no rule matched tool 'bulk_update' for role 'agent'; applying default_action");
+    await perso.close();
+  });
+
+  test('invalid principal (empty role): every call and guard is an invalid_request Deny', async () => {
+    const perso = await Perso.load({ policy: demoPath });
+    for (const principal of [{ role: '' }, { role: 42 }, null]) {
+      const session = perso.session(principal as never);
+      const result = await session.evaluate({ tool: 'view_customer', args: {} });
+      assert.equal(result.decision, 'Deny');
+      assert.equal(result.kind, 'invalid_request');
+      assert.match(result.reason, /^session: role must be a non-empty string/);
+      const view = tool<object>();
+      const outcome = await session.guard('view_customer', view.fn)({});
+      assert.equal(outcome.ok, false);
+      assert.equal(view.calls.length, 0);
+    }
+    await perso.close();
+  });
+
+  test('invalid principal (attributes with a function): every call is a Deny', async () => {
+    const perso = await Perso.load({ policy: demoPath });
+    const session = perso.session({ role: 'agent', agentAttributes: { check: (() => true) as never } });
+    const result = await session.evaluate({ tool: 'view_customer', args: {} });
+    assert.equal(result.kind, 'invalid_request');
+    assert.match(result.reason, /^session: agentAttributes\.check: a function is not a JSON value/);
+    await perso.close();
+  });
+});
+
+describe('guard', () => {
+  test('runs fn only on Allow', async () => {
+    const perso = await Perso.load({ policy: demoPath });
+    const session = perso.session({ role: 'agent', agentAttributes: { user_id: 'agt-099' } });
+    const refund = tool<{ order_id: string; amount: number }>();
+    const guarded = session.guard('process_refund', refund.fn);
+    const allowed = await guarded({ order_id: 'ORD-8821', amount: 200 });
+    assert.deepEqual(allowed.ok && allowed.value, 'ran 1');
+    assert.equal(allowed.decision.decision, 'Allow');
+    const denied = await guarded({ order_id: 'ORD-8821', amount: 800 });
+    assert.equal(denied.ok, false);
+    assert.equal(denied.decision.decision, 'Deny');
+    assert.match(denied.decision.reason, /condition failed/);
+    assert.equal(refund.calls.length, 1);
+    await perso.close();
+  });
+
+  test('fn gets the frozen canonical copy that was checked', async () => {
+    const perso = await Perso.load({ policy: demoPath });
+    const session = perso.session({ role: 'agent' });
+    const refund = tool<{ order_id: string; amount: number }>();
+    const input = { order_id: 'ORD-8821', amount: 200 };
+    await session.guard('process_refund', refund.fn)(input);
+    const got = refund.calls[0]!;
+    assert.notEqual(got, input);
+    assert.deepEqual(got, input);
+    assert.ok(Object.isFrozen(got));
+    assert.throws(() => {
+      got.amount = 9000;
+    }, TypeError);
+    await perso.close();
+  });
+
+  test('hostile args: a getter is read once, so the tool cannot get a different amount', async () => {
+    const perso = await Perso.load({ policy: demoPath });
+    const session = perso.session({ role: 'agent' });
+    const refund = tool<{ amount: number }>();
+    let reads = 0;
+    const hostile = {
+      order_id: 'ORD-8821',
+      get amount() {
+        reads++;
+        return reads === 1 ? 200 : 90000;
+      },
+    };
+    const outcome = await session.guard('process_refund', refund.fn)(hostile);
+    assert.equal(outcome.ok, true);
+    assert.equal(reads, 1);
+    assert.equal(refund.calls[0]!.amount, 200);
+    await perso.close();
+  });
+
+  const hostileArgs: Array<[string, () => unknown, RegExp]> = [
+    ['__proto__ key', () => JSON.parse('{"amount": 1, "__proto__": {"admin": true}}'), /the key "__proto__" is not allowed/],
+    ['constructor key', () => ({ amount: 1, constructor: { name: 'x' } }), /the key "constructor" is not allowed/],
+    ['function value', () => ({ amount: 1, then: () => 1 }), /a function is not a JSON value/],
+    ['BigInt value', () => ({ amount: 1n }), /a bigint is not a JSON value/],
+    [
+      'cycle',
+      () => {
+        const args: Record<string, unknown> = { amount: 1 };
+        args['self'] = args;
+        return args;
+      },
+      /cannot be read as JSON \(converting circular structure/,
+    ],
+    ['NaN amount', () => ({ amount: Number.NaN }), /NaN is not a JSON number/],
+  ];
+  for (const [name, make, message] of hostileArgs) {
+    test(`hostile args (${name}) → Deny invalid_request, fn not run`, async () => {
+      const perso = await Perso.load({ policy: demoPath });
+      const session = perso.session({ role: 'agent' });
+      const refund = tool<unknown>();
+      const outcome = await session.guard('process_refund', refund.fn)(make());
+      assert.equal(outcome.ok, false);
+      assert.equal(outcome.decision.decision, 'Deny');
+      assert.equal(outcome.decision.kind, 'invalid_request');
+      assert.match(outcome.decision.reason, /^invalid request: args/);
+      assert.match(outcome.decision.reason, message);
+      assert.equal(refund.calls.length, 0);
+      await perso.close();
+    });
+  }
+
+  test('fault in shadow mode: invalid args are still not run', async () => {
+    const perso = await Perso.load({ policy: demoPath, mode: 'shadow' });
+    const refund = tool<unknown>();
+    const outcome = await perso.session({ role: 'agent' }).guard('process_refund', refund.fn)({ amount: 1n });
+    assert.equal(outcome.ok, false);
+    assert.equal(outcome.decision.enforced, true);
+    assert.equal(refund.calls.length, 0);
+    await perso.close();
+  });
+
+  test('shadow mode: fn runs on Deny and the decision says it was not enforced', async () => {
+    const perso = await Perso.load({ policy: demoPath, mode: 'shadow' });
+    const refund = tool<{ amount: number }>();
+    const outcome = await perso.session({ role: 'agent' }).guard('process_refund', refund.fn)({ amount: 800 });
+    assert.equal(outcome.ok, true);
+    assert.equal(outcome.decision.decision, 'Deny');
+    assert.equal(outcome.decision.enforced, false);
+    assert.equal(refund.calls.length, 1);
+    await perso.close();
+  });
+
+  test('no policy: fn never runs', async () => {
+    const perso = await Perso.load({ policy: './missing-policy.json' });
+    const view = tool<object>();
+    const outcome = await perso.session({ role: 'agent' }).guard('view_customer', view.fn)({});
+    assert.equal(outcome.ok, false);
+    assert.equal(outcome.decision.kind, 'no_policy');
+    assert.equal(view.calls.length, 0);
+  });
+
+  test('Ask without an approver: fn not run, the outcome carries the Ask', async () => {
+    const perso = await Perso.load({ policy: askPolicy });
+    const refund = tool<{ amount: number }>();
+    const guarded = perso.session({ role: 'agent' }).guard('process_refund', refund.fn);
+    const outcome = await guarded({ amount: 400 });
+    assert.equal(outcome.ok, false);
+    assert.equal(outcome.decision.decision, 'Ask');
+    assert.equal(outcome.decision.kind, 'ask_by_rule');
+    assert.equal(refund.calls.length, 0);
+    const small = await guarded({ amount: 100 });
+    assert.equal(small.ok, true);
+    await perso.close();
+  });
+
+  test('Ask with an approver: only an exact true runs fn, with the checked args shown to the approver', async () => {
+    const perso = await Perso.load({ policy: askPolicy });
+    const session = perso.session({ role: 'agent' });
+    const answers: unknown[] = [true, false, 'yes', 1];
+    for (const answer of answers) {
+      const refund = tool<{ amount: number }>();
+      const shown: unknown[] = [];
+      const outcome = await session.guard('process_refund', refund.fn, {
+        approve: async (decision, args) => {
+          assert.equal(decision.decision, 'Ask');
+          shown.push(args);
+          return answer as boolean;
+        },
+      })({ amount: 400 });
+      assert.equal(outcome.ok, answer === true, `answer ${String(answer)}`);
+      assert.equal(refund.calls.length, answer === true ? 1 : 0);
+      assert.deepEqual(shown, [{ amount: 400 }]);
+      if (answer === true) assert.equal(refund.calls[0], shown[0]);
+    }
+    await perso.close();
+  });
+
+  test('Ask with an approver that throws: fn not run', async () => {
+    const perso = await Perso.load({ policy: askPolicy });
+    const refund = tool<{ amount: number }>();
+    const outcome = await perso.session({ role: 'agent' }).guard('process_refund', refund.fn, {
+      approve: async () => {
+        throw new Error('prompt closed');
+      },
+    })({ amount: 400 });
+    assert.equal(outcome.ok, false);
+    assert.equal(refund.calls.length, 0);
+    await perso.close();
+  });
+
+  test('approver is not consulted for a Deny', async () => {
+    const perso = await Perso.load({ policy: askPolicy });
+    let asked = 0;
+    const outcome = await perso.session({ role: 'agent' }).guard('process_refund', () => 'ran', {
+      approve: async () => (asked++, true),
+    })({ amount: 900 });
+    assert.equal(outcome.ok, false);
+    assert.equal(outcome.decision.decision, 'Deny');
+    assert.equal(asked, 0);
+    await perso.close();
+  });
+
+  test('resourceAttributes computed from the checked args (ownership)', async () => {
+    const perso = await Perso.load({ policy: demoPath });
+    const owners: Record<string, string> = { 'C-2038': 'mgr-001', 'C-9001': 'mgr-002' };
+    const session = perso.session({ role: 'manager', agentAttributes: { user_id: 'mgr-001' } });
+    const remove = tool<{ customer_id: string }>();
+    const guarded = session.guard('delete_customer', remove.fn, {
+      resourceAttributes: (args) => ({ owner_id: owners[args.customer_id] ?? null }),
+    });
+    assert.equal((await guarded({ customer_id: 'C-2038' })).ok, true);
+    const other = await guarded({ customer_id: 'C-9001' });
+    assert.equal(other.ok, false);
+    assert.equal(other.decision.kind, 'condition_failed');
+    assert.equal(remove.calls.length, 1);
+    await perso.close();
+  });
+
+  test('resourceAttributes function that throws → Deny, fn not run', async () => {
+    const perso = await Perso.load({ policy: demoPath });
+    const remove = tool<object>();
+    const outcome = await perso.session({ role: 'manager' }).guard('delete_customer', remove.fn, {
+      resourceAttributes: () => {
+        throw new Error('crm offline');
+      },
+    })({ customer_id: 'C-1' });
+    assert.equal(outcome.ok, false);
+    assert.equal(outcome.decision.kind, 'invalid_request');
+    assert.match(outcome.decision.reason, /crm offline/);
+    assert.equal(remove.calls.length, 0);
+    await perso.close();
+  });
+
+  test('fn that throws after Allow: the guarded function rejects with that error', async () => {
+    const perso = await Perso.load({ policy: demoPath });
+    const guarded = perso.session({ role: 'agent' }).guard('view_customer', () => {
+      throw new Error('crm down');
+    });
+    await assert.rejects(guarded({ customer_id: 'C-1' }), /crm down/);
+    await perso.close();
+  });
+
+  test('guarded calls are audited with the canonical args', async () => {
+    const records: AuditRecord[] = [];
+    const perso = await Perso.load({ policy: demoPath, audit: { emit: (r) => void records.push(r) } });
+    const session = perso.session({ role: 'agent' });
+    await session.guard('process_refund', () => 'ok')({ order_id: 'ORD-1', amount: 100, when: new Date(0) } as never);
+    await session.guard('process_refund', () => 'ok')({ amount: 1n } as never);
+    assert.equal(records.length, 2);
+    assert.deepEqual(records[0]?.args, { order_id: 'ORD-1', amount: 100, when: '1970-01-01T00:00:00.000Z' });
+    assert.equal(records[0]?.role, 'agent');
+    assert.equal(records[1]?.kind, 'invalid_request');
+    await perso.close();
+  });
+});
