@@ -1,0 +1,64 @@
+/**
+ * Tool annotations as defaults: when the policy says nothing about a tool for a role, its MCP
+ * annotations may decide — `readOnlyHint` allows, `destructiveHint` asks a person.
+ *
+ * Annotations are the tool author's hints, not a policy, so this is off unless the policy opts in
+ * with the top-level key `"annotation_defaults": true`. The engine does not read that key: the host
+ * layer applies it to `no_rule` decisions only.
+ *
+ * Checklist:
+ * - only a `no_rule` decision changes: any rule for the (tool, role) pair — Allow, Deny or Ask, with
+ *   or without a condition — wins over every annotation;
+ * - `destructiveHint` wins over `readOnlyHint` when a tool claims both (the cautious reading);
+ * - a destructive tool's Allow becomes Ask; its Deny stays Deny (approval never grants more);
+ * - a read-only tool's Deny (the default) becomes Allow;
+ * - anything but a literal `true` is no hint.
+ */
+import type { DecisionResult } from './decision.ts';
+
+/** The annotations this module reads (MCP `ToolAnnotations`). */
+export interface AnnotationHints {
+  /** The tool changes nothing. */
+  readOnlyHint?: unknown;
+  /** The tool may destroy or overwrite data. */
+  destructiveHint?: unknown;
+}
+
+/** The policy key that opts in. */
+export const ANNOTATION_DEFAULTS_KEY = 'annotation_defaults';
+
+/**
+ * Whether a policy opts in to annotation defaults (`"annotation_defaults": true` at the top level).
+ *
+ * @param policy the policy object, or its JSON text
+ */
+export function policyOptsIntoAnnotationDefaults(policy: unknown): boolean {
+  let value = policy;
+  if (typeof policy === 'string') {
+    try {
+      value = JSON.parse(policy);
+    } catch {
+      return false;
+    }
+  }
+  return value !== null && typeof value === 'object' && (value as Record<string, unknown>)[ANNOTATION_DEFAULTS_KEY] === true;
+}
+
+/**
+ * Applies a tool's annotations to a decision the policy made without a rule.
+ *
+ * @param decision the policy's decision
+ * @param annotations the tool's annotations, if any
+ * @returns the decision, changed only as the module comment says
+ */
+export function applyAnnotationDefaults<D extends DecisionResult>(decision: D, annotations: AnnotationHints | undefined): D {
+  if (decision.kind !== 'no_rule' || annotations === undefined || annotations === null) return decision;
+  if (annotations.destructiveHint === true) {
+    if (decision.decision !== 'Allow') return decision;
+    return { ...decision, decision: 'Ask', reason: `${decision.reason}; the tool is annotated destructiveHint, so a person must approve it (annotation_defaults)` };
+  }
+  if (annotations.readOnlyHint === true && decision.decision === 'Deny') {
+    return { ...decision, decision: 'Allow', reason: `${decision.reason}; the tool is annotated readOnlyHint, so it is allowed (annotation_defaults)` };
+  }
+  return decision;
+}

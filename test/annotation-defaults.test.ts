@@ -1,0 +1,51 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { applyAnnotationDefaults, policyOptsIntoAnnotationDefaults } from '../src/annotation-defaults.ts';
+import type { DecisionResult } from '../src/decision.ts';
+
+const base = { policyVersion: 'v1', enforced: true } as const;
+const noRuleDeny: DecisionResult = { ...base, decision: 'Deny', kind: 'no_rule', reason: "no rule matched tool 't' for role 'r'; applying default_action" };
+const noRuleAllow: DecisionResult = { ...noRuleDeny, decision: 'Allow' };
+
+describe('applyAnnotationDefaults', () => {
+  it('readOnlyHint allows a tool the policy says nothing about', () => {
+    const result = applyAnnotationDefaults(noRuleDeny, { readOnlyHint: true });
+    assert.equal(result.decision, 'Allow');
+    assert.ok(result.reason.startsWith(noRuleDeny.reason));
+    assert.match(result.reason, /readOnlyHint/);
+  });
+
+  it('destructiveHint turns a default Allow into Ask, and leaves a Deny alone', () => {
+    assert.equal(applyAnnotationDefaults(noRuleAllow, { destructiveHint: true }).decision, 'Ask');
+    assert.equal(applyAnnotationDefaults(noRuleDeny, { destructiveHint: true }), noRuleDeny);
+  });
+
+  it('destructiveHint wins when a tool claims both', () => {
+    assert.equal(applyAnnotationDefaults(noRuleDeny, { readOnlyHint: true, destructiveHint: true }).decision, 'Deny');
+    assert.equal(applyAnnotationDefaults(noRuleAllow, { readOnlyHint: true, destructiveHint: true }).decision, 'Ask');
+  });
+
+  it('never changes a decision an explicit rule made', () => {
+    for (const kind of ['condition_failed', 'denied_by_rule', 'rate_limited', 'invalid_request', 'no_policy', 'engine_fault'] as const) {
+      const ruled: DecisionResult = { ...base, decision: 'Deny', kind, reason: 'x' };
+      assert.equal(applyAnnotationDefaults(ruled, { readOnlyHint: true }), ruled, kind);
+    }
+    const allowed: DecisionResult = { ...base, decision: 'Allow', kind: 'no_condition', reason: 'x' };
+    assert.equal(applyAnnotationDefaults(allowed, { destructiveHint: true }), allowed);
+  });
+
+  it('takes only a literal true as a hint', () => {
+    assert.equal(applyAnnotationDefaults(noRuleDeny, { readOnlyHint: 'true' }), noRuleDeny);
+    assert.equal(applyAnnotationDefaults(noRuleDeny, undefined), noRuleDeny);
+  });
+});
+
+describe('policyOptsIntoAnnotationDefaults', () => {
+  it('is off unless the policy says annotation_defaults: true', () => {
+    assert.equal(policyOptsIntoAnnotationDefaults({ annotation_defaults: true }), true);
+    assert.equal(policyOptsIntoAnnotationDefaults('{"annotation_defaults": true}'), true);
+    assert.equal(policyOptsIntoAnnotationDefaults({ annotation_defaults: 'yes' }), false);
+    assert.equal(policyOptsIntoAnnotationDefaults({}), false);
+    assert.equal(policyOptsIntoAnnotationDefaults('{not json'), false);
+  });
+});
