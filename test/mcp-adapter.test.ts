@@ -1,0 +1,150 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
+import { Perso } from '../src/perso.ts';
+import { guardMcpServer } from '../src/mcp/guard-mcp-server.ts';
+
+const demoPolicy = JSON.parse(await readFile(new URL('./fixtures/perso-demo-policy.json', import.meta.url), 'utf8'));
+
+/** The demo policy plus an Ask rule: agents update customers only with a person's approval. */
+const askPolicy = {
+  ...demoPolicy,
+  rules: [...demoPolicy.rules, { id: 'confirm-update', tool_name: 'update_customer', roles: ['agent'], effect: 'Ask' }],
+};
+
+type TextResult = { content: { type: string; text: string }[]; isError?: boolean; structuredContent?: Record<string, unknown> };
+
+async function connect(server: McpServer): Promise<Client> {
+  const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
+  const client = new Client({ name: 'test-agent', version: '1.0.0' });
+  await Promise.all([server.connect(serverTransport), client.connect(clientTransport)]);
+  return client;
+}
+
+describe('guardMcpServer (official SDK client over InMemoryTransport)', () => {
+  let perso: Perso;
+  const refunds: unknown[] = [];
+  let client: Client;
+
+  before(async () => {
+    perso = await Perso.load({ policy: demoPolicy });
+    assert.equal(perso.status().ok, true, JSON.stringify(perso.status().errors));
+    const server = guardMcpServer(new McpServer({ name: 'crm', version: '1.0.0' }), perso.session({ role: 'agent' }));
+    server.registerTool(
+      'process_refund',
+      { description: 'refund a customer', inputSchema: { customer_id: z.string(), amount: z.number() } },
+      async (args) => {
+        refunds.push(args);
+        return { content: [{ type: 'text', text: `refunded ${args.amount}` }] };
+      },
+    );
+    server.tool('view_customer', 'look a customer up', { customer_id: z.string() }, async ({ customer_id }) => ({
+      content: [{ type: 'text', text: `customer ${customer_id}` }],
+    }));
+    server.registerTool('export_data', { description: 'export everything' }, async () => ({ content: [{ type: 'text', text: 'exported' }] }));
+    client = await connect(server);
+  });
+
+  after(async () => {
+    await client.close();
+    await perso.close();
+  });
+
+  it('runs the handler on Allow, on the checked args', async () => {
+    const result = (await client.callTool({ name: 'process_refund', arguments: { customer_id: 'c1', amount: 200 } })) as TextResult;
+    assert.equal(result.isError, undefined);
+    assert.equal(result.content[0].text, 'refunded 200');
+    assert.deepEqual(refunds.at(-1), { customer_id: 'c1', amount: 200 });
+    assert.ok(Object.isFrozen(refunds.at(-1)), 'the handler gets the frozen canonical copy');
+  });
+
+  it('refuses an over-limit refund with a denial result, and the handler does not run', async () => {
+    const before = refunds.length;
+    const result = (await client.callTool({ name: 'process_refund', arguments: { customer_id: 'c1', amount: 800 } })) as TextResult;
+    assert.equal(refunds.length, before, 'the handler ran on Deny');
+    assert.equal(result.isError, true);
+    assert.equal(result.structuredContent?.decision, 'Deny');
+    assert.match(String(result.structuredContent?.reason), /^rule matched tool 'process_refund' for role 'agent'; condition failed/);
+    assert.match(result.content[0].text, /tool 'process_refund' was not run/);
+    assert.match(result.content[0].text, /will be denied again/);
+    assert.match(result.content[0].text, /may call 'process_refund' with amount at most 500/);
+  });
+
+  it('guards tools registered with the deprecated tool() overloads', async () => {
+    const allowed = (await client.callTool({ name: 'view_customer', arguments: { customer_id: 'c9' } })) as TextResult;
+    assert.equal(allowed.content[0].text, 'customer c9');
+  });
+
+  it('guards tools without an input schema (no rule for the role: default Deny)', async () => {
+    const result = (await client.callTool({ name: 'export_data', arguments: {} })) as TextResult;
+    assert.equal(result.isError, true);
+    assert.equal(result.structuredContent?.rule, null);
+    assert.match(result.content[0].text, /no rule allows this tool for your role/);
+  });
+
+  it('fault: task tool registration — refused instead of bypassing the guard', () => {
+    const server = guardMcpServer(new McpServer({ name: 'x', version: '1.0.0' }), perso.session({ role: 'agent' }));
+    assert.throws(
+      () => server.experimental.tasks.registerToolTask('slow', {}, { createTask: async () => ({}) } as never),
+      /cannot guard task tools/,
+    );
+  });
+
+  it('fault: no policy — every call is refused and the handler never runs', async () => {
+    const broken = await Perso.load({ policy: '{"version": 1' });
+    let ran = false;
+    const server = guardMcpServer(new McpServer({ name: 'x', version: '1.0.0' }), broken.session({ role: 'agent' }));
+    server.registerTool('view_customer', { inputSchema: { customer_id: z.string() } }, async () => {
+      ran = true;
+      return { content: [{ type: 'text', text: 'ran' }] };
+    });
+    const brokenClient = await connect(server);
+    const result = (await brokenClient.callTool({ name: 'view_customer', arguments: { customer_id: 'c1' } })) as TextResult;
+    assert.equal(ran, false);
+    assert.equal(result.isError, true);
+    assert.match(result.content[0].text, /valid policy/);
+    await brokenClient.close();
+    await broken.close();
+  });
+
+  it('Ask: refused without an approver, run once a person approves the exact call', async () => {
+    const askPerso = await Perso.load({ policy: askPolicy });
+    const updated: unknown[] = [];
+    const handler = async (args: { customer_id: string; email: string }) => {
+      updated.push(args);
+      return { content: [{ type: 'text' as const, text: 'updated' }] };
+    };
+    const session = askPerso.session({ role: 'agent' });
+    const plain = guardMcpServer(new McpServer({ name: 'a', version: '1.0.0' }), session);
+    plain.registerTool('update_customer', { inputSchema: { customer_id: z.string(), email: z.string() } }, handler);
+    const questions: { decision: string; call: unknown }[] = [];
+    const approving = guardMcpServer(new McpServer({ name: 'b', version: '1.0.0' }), session, {
+      approve: async (decision, call) => {
+        questions.push({ decision: decision.decision, call });
+        return true;
+      },
+    });
+    approving.registerTool('update_customer', { inputSchema: { customer_id: z.string(), email: z.string() } }, handler);
+    const plainClient = await connect(plain);
+    const approvingClient = await connect(approving);
+    const args = { customer_id: 'c1', email: 'a@example.com' };
+
+    const refused = (await plainClient.callTool({ name: 'update_customer', arguments: args })) as TextResult;
+    assert.equal(refused.isError, true);
+    assert.equal(refused.structuredContent?.decision, 'Ask');
+    assert.match(refused.content[0].text, /^approval required: tool 'update_customer' was not run/);
+    assert.equal(updated.length, 0);
+
+    const approved = (await approvingClient.callTool({ name: 'update_customer', arguments: args })) as TextResult;
+    assert.equal(approved.content[0].text, 'updated');
+    assert.deepEqual(questions, [{ decision: 'Ask', call: { tool: 'update_customer', args } }]);
+    assert.equal(updated.length, 1);
+    await plainClient.close();
+    await approvingClient.close();
+    await askPerso.close();
+  });
+});
