@@ -332,6 +332,17 @@ describe('rate-limit time', () => {
     await perso.close();
   });
 
+  test('a rate_limit key spelled with \\u escapes still reads the system clock', async () => {
+    const text = JSON.stringify(limited).replace('"rate_limit"', '"rate\\u005flimit"');
+    assert.ok(!text.includes('rate_limit'));
+    const perso = await Perso.load({ policy: text });
+    assert.equal(perso.status().ok, true);
+    assert.equal((await perso.evaluate(view())).decision, 'Allow');
+    assert.equal((await perso.evaluate(view())).decision, 'Allow');
+    assert.equal((await perso.evaluate(view())).kind, 'rate_limited');
+    await perso.close();
+  });
+
   test('call.now wins over options.clock', async () => {
     const perso = await Perso.load({ policy: limited, clock: () => 5000 });
     await perso.evaluate(view(1000));
