@@ -135,7 +135,11 @@ export class ApprovalLedger {
   approve<V extends ApprovableVerdict>(nonce: string, call: ToolCall, decide: (call: ToolCall) => V): V | ApprovableVerdict {
     const check = this.redeem(nonce, call);
     if (!check.ok) return { decision: 'Deny', reason: check.reason, kind: 'invalid_request' };
-    return approved(decide(call));
+    const verdict = decide(call);
+    // `decide` may be a backend's own evaluate, which offers a fresh ticket with an Ask: void it.
+    const fresh = (verdict as { approval?: ApprovalTicket }).approval;
+    if (fresh !== undefined) this.#pending.delete(fresh.nonce);
+    return approved(verdict);
   }
 
   #sweep(): void {
@@ -154,7 +158,9 @@ export class ApprovalLedger {
  */
 export function approved<V extends ApprovableVerdict>(verdict: V): V {
   if (verdict.decision !== 'Ask') return verdict;
-  return { ...verdict, decision: 'Allow', reason: `${verdict.reason}${APPROVED_SUFFIX}` };
+  const lifted: V & { approval?: ApprovalTicket } = { ...verdict, decision: 'Allow', reason: `${verdict.reason}${APPROVED_SUFFIX}` };
+  delete lifted.approval;
+  return lifted;
 }
 
 /**

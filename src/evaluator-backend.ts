@@ -22,6 +22,12 @@ export interface EvaluatorBackend {
   evaluateBatch(calls: readonly ToolCall[], nowSeconds: number): Promise<Verdict[]>;
   /** Releases the engine (and its worker); later calls are Deny. */
   close(): void;
+  /**
+   * Redeems a person's approval of an Ask: the ticket (`Verdict.approval.nonce`) this backend
+   * issued for this exact call. Decides the call again and lifts an Ask to Allow; a refused ticket
+   * is a Deny. Optional (additive): a backend without it cannot approve, and an Ask stays unrun.
+   */
+  approve?(nonce: string, call: ToolCall, nowSeconds: number): Promise<Verdict>;
 }
 
 /**

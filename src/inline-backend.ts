@@ -8,6 +8,7 @@
  *   are Deny with a reason that says so (rate-limit windows restart with the new instance);
  * - after `close`, every call is a Deny.
  */
+import { ApprovalLedger } from './approval-ledger.ts';
 import type { ToolCall } from './decision.ts';
 import { Engine } from './engine/engine.ts';
 import type { PolicyLoad, Verdict } from './engine/types.ts';
@@ -26,6 +27,8 @@ export class InlineBackend implements SyncEvaluatorBackend {
   #lastGoodPolicy: string | null = null;
   #restarting: Promise<void> | null = null;
   #closed = false;
+  /** Tickets for Ask decisions, issued and redeemed here (see approval-ledger.ts). */
+  readonly #approvals = new ApprovalLedger();
 
   private constructor(module: WebAssembly.Module, engine: Engine) {
     this.#module = module;
@@ -60,7 +63,12 @@ export class InlineBackend implements SyncEvaluatorBackend {
     }
     const verdict = engine.evaluate(call, nowSeconds);
     if (engine.fault !== null) this.#restart();
-    return verdict;
+    return verdict.decision === 'Ask' ? this.#approvals.attach(call, verdict) : verdict;
+  }
+
+  /** {@inheritDoc EvaluatorBackend.approve} */
+  approve(nonce: string, call: ToolCall, nowSeconds: number): Promise<Verdict> {
+    return Promise.resolve(this.#approvals.approve(nonce, call, (checked) => this.evaluateNow(checked, nowSeconds)));
   }
 
   /** {@inheritDoc EvaluatorBackend.load} */
@@ -79,7 +87,7 @@ export class InlineBackend implements SyncEvaluatorBackend {
     if (engine === null) return Promise.resolve(calls.map(() => this.#unavailable()));
     const verdicts = engine.evaluateBatch(calls, nowSeconds);
     if (engine.fault !== null) this.#restart();
-    return Promise.resolve(verdicts);
+    return Promise.resolve(verdicts.map((verdict, i) => (verdict.decision === 'Ask' ? this.#approvals.attach(calls[i] as ToolCall, verdict) : verdict)));
   }
 
   /** {@inheritDoc EvaluatorBackend.close} */

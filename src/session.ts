@@ -67,6 +67,8 @@ export interface SessionHost {
   decide(call: ToolCall, canonical: CanonicalArgs): Promise<DecisionResult>;
   /** An audited `invalid_request` Deny for a call that cannot be checked. */
   refuse(call: { tool: unknown; role: unknown }, reason: string): DecisionResult;
+  /** `Perso.approve`: redeems an Ask's ticket where the engine runs. */
+  approve(nonce: string, call: ToolCall): Promise<DecisionResult>;
 }
 
 /** A principal bound to a `Perso`; frozen. Create with `perso.session(...)`. */
@@ -150,27 +152,39 @@ export class PersoSession {
         if (!attributes.ok) return { ok: false, decision: host.refuse({ tool, role }, `invalid request: ${attributes.error}`) };
         resource = attributes.value;
       }
-      const decision = await host.decide({ tool, args: checkedArgs, role, agentAttributes, resourceAttributes: resource }, canonical);
-      if (!(await mayRun(decision, checkedArgs, approve))) return { ok: false, decision };
-      return { ok: true, value: await fn(checkedArgs as A), decision };
+      const call: ToolCall = { tool, args: checkedArgs, role, agentAttributes, resourceAttributes: resource };
+      const decision = await host.decide(call, canonical);
+      const settled = await mayRun(decision, call, checkedArgs, approve, host);
+      if (!settled.run) return { ok: false, decision: settled.decision };
+      return { ok: true, value: await fn(checkedArgs as A), decision: settled.decision };
     };
   }
 }
 
+// Whether the tool runs, and on which decision. An Ask a person approved runs only once the engine's
+// side (the worker, or the inline backend) redeemed the ticket and lifted it to Allow: a `true`
+// from `approve` is a request to that side, never a permission by itself.
 async function mayRun<A>(
   decision: DecisionResult,
+  call: ToolCall,
   args: Readonly<A>,
   approve: GuardOptions<A>['approve'],
-): Promise<boolean> {
+  host: SessionHost,
+): Promise<{ run: boolean; decision: DecisionResult }> {
   // Faults are always enforced (Perso sets enforced: true for them), so shadow mode never runs them.
-  if (decision.enforced === false) return true;
-  if (decision.decision === 'Allow') return true;
-  if (decision.decision !== 'Ask' || approve === undefined) return false;
+  if (decision.enforced === false) return { run: true, decision };
+  if (decision.decision === 'Allow') return { run: true, decision };
+  if (decision.decision !== 'Ask' || approve === undefined) return { run: false, decision };
+  let approved = false;
   try {
-    return (await approve(decision, args)) === true;
+    approved = (await approve(decision, args)) === true;
   } catch {
-    return false;
+    approved = false;
   }
+  const ticket = decision.approval;
+  if (!approved || ticket === undefined) return { run: false, decision };
+  const lifted = await host.approve(ticket.nonce, call);
+  return { run: lifted.decision === 'Allow', decision: lifted };
 }
 
 async function resolveResourceAttributes<A>(

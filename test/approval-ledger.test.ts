@@ -121,3 +121,15 @@ describe('approved', () => {
     assert.equal(approved(deny), deny);
   });
 });
+
+describe('ApprovalLedger with a deciding backend that offers tickets itself', () => {
+  it('voids the ticket the re-decision offered and returns a plain Allow', () => {
+    const ledger = new ApprovalLedger();
+    const ticket = ledger.offer(call);
+    assert.ok(ticket);
+    const result = ledger.approve(ticket.nonce, call, (again) => ledger.attach(again, ask));
+    assert.equal(result.decision, 'Allow');
+    assert.equal((result as { approval?: unknown }).approval, undefined);
+    assert.equal(ledger.size, 0);
+  });
+});
