@@ -89,10 +89,15 @@ export interface DecisionResult {
   /** The condition leaf that failed, when a single one explains a denial (from the engine). */
   failure?: ConditionFailure;
   /**
-   * On an Ask: the ticket a person's approval is redeemed with (`perso.approve(call, nonce)`),
+   * On an Ask: the ticket a person's approval is redeemed with (`perso.approve(nonce, call)`),
    * bound to this exact call, single use, expiring. Issued where the engine runs.
    */
   approval?: ApprovalTicket;
+  /**
+   * The canonical, deep-frozen copy of the call's args that was checked, when the library made
+   * one (the worker engine, audit): run the tool on this object, not on the args first given.
+   */
+  args?: Readonly<JsonObject>;
 }
 
 /** An approval ticket for an Ask: the nonce to send back once a person approved, and its expiry. */
