@@ -1,0 +1,152 @@
+/**
+ * `npm run bench`: perso side by side with its peers, in one process, interleaved, on the original
+ * demo policy with a mix of allowed and denied calls. Prints Markdown tables with ratios and writes
+ * them to bench/results/node.md. Not part of `npm test`: timings are reported, never asserted.
+ *
+ * Contenders: perso's `Perso.evaluate` (the library API), `Engine.evaluate` (the engine host's fast
+ * path) and the original JSON ABI; a hand-written JS evaluator of the same rules (the limit);
+ * `@cedar-policy/cedar-wasm`; `casbin`.
+ */
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { cpus } from 'node:os';
+import { createRequire } from 'node:module';
+import { demoMix, demoPolicyText, hostileRefunds, type BenchCall } from './workload.ts';
+import { measureSideBySide, formatRate, formatUs, markdownTable, type Contender } from './measure.ts';
+import { decideByHand } from './peers/handwritten.ts';
+import { loadCedar, decideWithCedar } from './peers/cedar.ts';
+import { loadCasbin, decideWithCasbin } from './peers/casbin.ts';
+import { Engine } from '../src/engine/engine.ts';
+import { loadEngineModule } from '../src/engine/engine-module.ts';
+import { Perso } from '../src/perso.ts';
+
+const quick = process.argv.includes('--quick');
+const out: string[] = [];
+const say = (s = '') => {
+  out.push(s);
+  console.log(s);
+};
+
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+const ratio = (x: number) => (x >= 10 ? `${x.toFixed(0)}×` : `${x.toFixed(1)}×`);
+
+say(`# perso benchmark (Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model.trim()}, ${new Date().toISOString().slice(0, 10)})`);
+say();
+
+// ---- load time and size --------------------------------------------------------------------------
+const wasmBytes = readFileSync(new URL('../engine/build/engine.wasm', import.meta.url));
+const t0 = performance.now();
+const module = await loadEngineModule();
+const engine = await Engine.create(module);
+const load = engine.load(demoPolicyText);
+const engineLoadMs = performance.now() - t0;
+if (!load.ok) throw new Error(`demo policy failed to load: ${JSON.stringify(load.errors)}`);
+const t1 = performance.now();
+const warmEngine = await Engine.create(module);
+warmEngine.load(demoPolicyText);
+const engineInitMs = performance.now() - t1;
+
+const cedarWasm = readFileSync(
+  createRequire(import.meta.url).resolve('@cedar-policy/cedar-wasm/nodejs').replace(/cedar_wasm\.js$/, 'cedar_wasm_bg.wasm'),
+);
+const cedarLoadMs = loadCedar();
+const casbinLoadMs = await loadCasbin();
+
+const perso = await Perso.load({ policy: JSON.parse(demoPolicyText) });
+if (!perso.status().ok) throw new Error('perso: demo policy failed to load');
+
+// ---- correctness first: every contender must give the expected decisions -------------------------
+const now = Date.now() / 1000;
+const persoDecide = (c: BenchCall) => perso.evaluate(c);
+const engineDecide = (c: BenchCall) => engine.evaluate(c, now).decision;
+const abiDecide = (c: BenchCall) =>
+  engine.evaluateAbi(
+    c.tool,
+    JSON.stringify(c.args),
+    JSON.stringify({ role: c.role, agent_attrs: c.agentAttributes, resource_attrs: c.resourceAttributes }),
+  );
+const abiDecision = (c: BenchCall) => (JSON.parse(abiDecide(c)) as { decision?: string }).decision ?? 'Deny';
+
+const checks: Array<[string, (c: BenchCall) => string | Promise<string>]> = [
+  ['perso Perso.evaluate', async (c) => (await persoDecide(c)).decision],
+  ['perso Engine.evaluate', engineDecide],
+  ['perso original ABI (JSON)', abiDecision],
+  ['hand-written JS', decideByHand],
+  ['cedar-wasm', decideWithCedar],
+  ['casbin', decideWithCasbin],
+];
+const wrong = new Map<string, string[]>();
+for (const [name, decide] of checks) {
+  const bad: string[] = [];
+  for (const c of [...demoMix, ...hostileRefunds]) if ((await decide(c)) !== c.expect) bad.push(c.id);
+  wrong.set(name, bad);
+}
+
+// ---- throughput and latency, interleaved ---------------------------------------------------------
+const contenders: Contender<BenchCall>[] = [
+  { name: 'perso Perso.evaluate', decide: persoDecide, async: true },
+  { name: 'perso Engine.evaluate', decide: engineDecide },
+  { name: 'perso original ABI (JSON)', decide: abiDecision },
+  { name: 'hand-written JS', decide: decideByHand },
+  { name: 'cedar-wasm', decide: decideWithCedar },
+  { name: 'casbin', decide: decideWithCasbin },
+];
+const results = await measureSideBySide(contenders, demoMix, quick ? { rounds: 3, roundMs: 60, latencySamples: 4000 } : {});
+const byName = new Map(results.map((r) => [r.name, r]));
+const persoRate = byName.get('perso Perso.evaluate')!.opsPerSecond;
+
+say(`## Decisions on the demo policy (${demoMix.length} calls, ${demoMix.filter((c) => c.expect === 'Allow').length} allowed, cycled)`);
+say();
+say(
+  markdownTable(
+    ['contender', 'decisions/s', 'p50', 'p99', 'Perso.evaluate vs it', 'wrong decisions (of ' + (demoMix.length + hostileRefunds.length) + ')'],
+    results.map((r) => {
+      const bad = wrong.get(r.name)!;
+      const vs = persoRate / r.opsPerSecond;
+      return [
+        r.name,
+        formatRate(r.opsPerSecond),
+        formatUs(r.p50Us),
+        formatUs(r.p99Us),
+        r.name === 'perso Perso.evaluate' ? '—' : vs >= 1 ? `${ratio(vs)} faster` : `${ratio(1 / vs)} slower`,
+        bad.length ? `${bad.length}: ${bad.join(', ')}` : '0',
+      ];
+    }),
+  ),
+);
+say();
+say('Latency is one call timed alone (timer overhead included). "wrong decisions" counts the demo mix plus five');
+say('hostile refunds (amount as "400", true, null, [400], "1e2") that a typed engine must deny.');
+say();
+
+// ---- load time and size table --------------------------------------------------------------------
+say('## Load and size');
+say();
+say(
+  markdownTable(
+    ['engine', 'wasm raw', 'wasm gzipped', 'ready to decide (demo policy)'],
+    [
+      ['perso engine.wasm', kib(wasmBytes.length), kib(gzipSync(wasmBytes, { level: 9 }).length), `${engineLoadMs.toFixed(2)} ms cold (compile + instantiate + init); ${engineInitMs.toFixed(2)} ms warm (instantiate + init)`],
+      ['cedar-wasm', kib(cedarWasm.length), kib(gzipSync(cedarWasm, { level: 9 }).length), `${cedarLoadMs.toFixed(2)} ms (policy parse; module load not included)`],
+      ['casbin', '—', '—', `${casbinLoadMs.toFixed(2)} ms (model + policy)`],
+    ],
+  ),
+);
+say();
+
+// ---- memory over many evaluations ----------------------------------------------------------------
+const memoryCalls = quick ? 1_000_000 : 10_000_000;
+const memory = (engine as unknown as { memoryBytes?: number }).memoryBytes;
+if (typeof memory === 'number') {
+  const before = memory;
+  for (let i = 0; i < memoryCalls; i++) engine.evaluate(demoMix[i % demoMix.length], now);
+  const after = (engine as unknown as { memoryBytes: number }).memoryBytes;
+  say(`## Memory`);
+  say();
+  say(`engine linear memory over ${memoryCalls.toLocaleString('en')} evaluations: ${kib(before)} before, ${kib(after)} after (growth ${after - before} bytes)`);
+  say();
+}
+
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+writeFileSync(new URL('./results/node.md', import.meta.url), out.join('\n') + '\n');
+await perso.close();
