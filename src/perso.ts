@@ -14,11 +14,11 @@
  *   result object; with transports, every decision becomes one record per transport, and
  *   emitting never awaits nor throws into the decision path.
  */
-import type { DecisionResult, JsonObject, ReasonKind, ToolCall } from './decision.ts';
+import type { DecisionResult, JsonObject, JsonValue, ReasonKind, ToolCall } from './decision.ts';
 import type { AuditRecord, AuditTransport } from './audit/audit-record.ts';
 import { buildAuditRecord, sha256Hex } from './audit/audit-record.ts';
 import type { CanonicalArgs } from './canonical-args.ts';
-import { canonicalizeArgs } from './canonical-args.ts';
+import { canonicalizeArgs, canonicalizeJson } from './canonical-args.ts';
 import type { Diagnostic, PolicyLoad, Verdict } from './engine/types.ts';
 import type { EvaluatorBackend, SyncEvaluatorBackend } from './evaluator-backend.ts';
 import { isSyncBackend } from './evaluator-backend.ts';
@@ -121,6 +121,7 @@ export class Perso {
       evaluate: (call: ToolCall) => this.evaluate(call),
       decide: (call: ToolCall, canonical: CanonicalArgs) => this.#decide(call, canonical),
       refuse: (call: { tool: unknown; role: unknown }, reason: string) => this.#refuse(call, reason),
+      approve: (nonce: string, call: ToolCall) => this.approve(nonce, call),
     });
   }
 
@@ -165,7 +166,9 @@ export class Perso {
       }
     }
     let canonical: CanonicalArgs | null = null;
-    if (this.#auditing) {
+    // The worker engine gets the canonical copy (and the decision carries it, so the tool runs on
+    // exactly what was checked); audit records carry it too.
+    if (this.#auditing || this.#sync === null) {
       try {
         canonical = canonicalizeArgs(call.args);
       } catch (error) {
@@ -173,6 +176,44 @@ export class Perso {
       }
     }
     return this.#decide(call, canonical);
+  }
+
+  /**
+   * Redeems a person's approval of an Ask: `nonce` is the `approval.nonce` the Ask carried, `call`
+   * the same call. Where the engine runs (the worker, or the inline engine), the ticket is checked
+   * (same call, single use, not expired), the call decided again, and an Ask lifted to Allow; a
+   * refused ticket is a Deny naming why. Audited like any decision. Never rejects.
+   */
+  async approve(nonce: string, call: ToolCall): Promise<DecisionResult> {
+    let canonical: CanonicalArgs;
+    try {
+      canonical = canonicalizeArgs(call?.args);
+    } catch (error) {
+      canonical = { ok: false, error: `args: cannot be read (${errorText(error)}); pass plain JSON data` };
+    }
+    const result = canonical.ok
+      ? await this.#approveChecked(nonce, withArgs(call, canonical.value))
+      : this.#deny('invalid_request', `invalid request: ${canonical.error}`);
+    if (this.#auditing) this.#audit(call, result, canonical);
+    return result;
+  }
+
+  async #approveChecked(nonce: string, call: ToolCall): Promise<DecisionResult> {
+    if (this.#closed) return this.#deny('engine_fault', 'engine fault: perso is closed; load a new instance');
+    if (this.#version === null) return this.#deny('no_policy', this.#noPolicyReason);
+    const backend = this.#backend;
+    if (backend === null || typeof backend.approve !== 'function') {
+      return this.#deny('engine_fault', 'engine fault: this engine cannot redeem approvals; the call was not run');
+    }
+    try {
+      const now = call.now ?? this.#now();
+      if (typeof now !== 'number' || !Number.isFinite(now)) {
+        return this.#deny('invalid_request', 'invalid request: now: expected seconds since the epoch as a finite number');
+      }
+      return this.#result(await backend.approve(nonce, call, now));
+    } catch (error) {
+      return this.#deny('engine_fault', `engine fault: ${errorText(error)}; retry the call`);
+    }
   }
 
   /** Decides many calls, in order (one worker round trip for the worker engine). */
@@ -183,9 +224,16 @@ export class Perso {
       backend !== null && this.#sync === null && !this.#auditing && this.#version !== null && !this.#closed &&
       calls.every((call) => call !== null && typeof call === 'object' && call.now === undefined);
     if (!batchable) return Promise.all(calls.map((call) => this.evaluate(call)));
+    // Canonical args for the worker, as for `evaluate`: one JSON pass over the whole batch; when
+    // some call's args are refused, each call goes alone so that only that one is Deny.
+    const canonical = canonicalizeJson(calls.map((call) => (call.args === undefined ? {} : call.args)), 'args');
+    if (!canonical.ok) return Promise.all(calls.map((call) => this.evaluate(call)));
+    const argsList = canonical.value as readonly JsonValue[];
+    if (!argsList.every(isJsonObject)) return Promise.all(calls.map((call) => this.evaluate(call)));
+    const checkedCalls = calls.map((call, i) => withArgs(call, argsList[i] as Readonly<JsonObject>));
     let verdicts: Verdict[];
     try {
-      verdicts = await backend.evaluateBatch(calls, this.#now());
+      verdicts = await backend.evaluateBatch(checkedCalls, this.#now());
     } catch (error) {
       verdicts = [];
       const reason = `engine fault: the batch failed (${errorText(error)}); retry`;
@@ -195,7 +243,11 @@ export class Perso {
       const reason = 'engine fault: the engine answered a batch with the wrong number of decisions; retry';
       return calls.map(() => this.#deny('engine_fault', reason));
     }
-    return verdicts.map((verdict) => this.#result(verdict));
+    return verdicts.map((verdict, i) => {
+      const result = this.#result(verdict);
+      result.args = argsList[i] as Readonly<JsonObject>;
+      return result;
+    });
   }
 
   /**
@@ -297,13 +349,16 @@ export class Perso {
     return backend;
   }
 
-  // Seam: `engine: 'worker'` (the browser default) lazily imports the WorkerBackend from
-  // './evaluator-bridge.ts' once it exists; until then the engine runs in this thread.
+  // `engine: 'worker'` (the default in a browser page) runs the engine in a Web Worker behind
+  // Comlink; the bridge is imported lazily so Node never loads it.
   async #createBackend(): Promise<EvaluatorBackend> {
     if (this.#engineOption !== undefined && this.#engineOption !== 'inline' && this.#engineOption !== 'worker') {
       throw new Error(`unknown engine ${JSON.stringify(this.#engineOption)}; use "inline" or "worker"`);
     }
-    void this.#timeoutMs;
+    if ((this.#engineOption ?? (isBrowserPage() ? 'worker' : 'inline')) === 'worker') {
+      const { WorkerBackend } = await import('./evaluator-bridge.ts');
+      return new WorkerBackend({ timeoutMs: this.#timeoutMs });
+    }
     return InlineBackend.create();
   }
 
@@ -320,6 +375,7 @@ export class Perso {
     } else {
       const checked = canonical === null ? call : withArgs(call, canonical.value);
       result = await this.#decideChecked(checked);
+      if (canonical !== null) result.args = canonical.value;
     }
     if (this.#auditing) this.#audit(call, result, canonical);
     return result;
@@ -367,6 +423,7 @@ export class Perso {
     if (verdict.rule !== undefined) result.rule = verdict.rule;
     if (verdict.retryAfter !== undefined) result.retryAfter = verdict.retryAfter;
     if (verdict.failure !== undefined) result.failure = verdict.failure;
+    if (verdict.approval !== undefined) result.approval = verdict.approval;
     return result;
   }
 
@@ -421,6 +478,15 @@ export class Perso {
       `perso: an audit transport failed (${errorText(error)}); its records are being lost — fix the transport (further failures of it are not reported)`,
     );
   }
+}
+
+/** True in a browser page (a window with a DOM and Workers): the worker engine is the default there. */
+function isBrowserPage(): boolean {
+  return typeof window !== 'undefined' && typeof document !== 'undefined' && typeof Worker === 'function';
+}
+
+function isJsonObject(value: JsonValue | undefined): value is JsonObject {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function withArgs(call: ToolCall, args: Readonly<JsonObject>): ToolCall {

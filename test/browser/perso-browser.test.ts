@@ -1,0 +1,195 @@
+// Perso in a real page: the library API with its default engine in a browser, the evaluator in a
+// real module worker behind Comlink. The page's Worker constructor is wrapped (a subclass that
+// records what it starts and terminates) to observe the real workers, never to replace them.
+import { expect } from 'chai';
+import { Perso } from '../../src/perso.ts';
+import type { DecisionResult, ToolCall } from '../../src/decision.ts';
+
+const NativeWorker = globalThis.Worker;
+const started: string[] = [];
+const terminated: string[] = [];
+class ObservedWorker extends NativeWorker {
+  readonly #url: string;
+  constructor(url: string | URL, options?: WorkerOptions) {
+    super(url, options);
+    this.#url = String(url);
+    started.push(this.#url);
+  }
+  override terminate(): void {
+    terminated.push(this.#url);
+    super.terminate();
+  }
+}
+
+let demoPolicy: Record<string, unknown>;
+let opened: Perso[] = [];
+async function load(options: Parameters<typeof Perso.load>[0]): Promise<Perso> {
+  const perso = await Perso.load(options);
+  opened.push(perso);
+  return perso;
+}
+
+before(async () => {
+  demoPolicy = (await (await fetch('/test/fixtures/perso-demo-policy.json')).json()) as Record<string, unknown>;
+  globalThis.Worker = ObservedWorker;
+});
+after(() => {
+  globalThis.Worker = NativeWorker;
+});
+beforeEach(() => {
+  started.length = 0;
+  terminated.length = 0;
+});
+afterEach(async () => {
+  for (const perso of opened) await perso.close();
+  opened = [];
+});
+
+const view: ToolCall = { tool: 'view_customer', role: 'agent', args: { customer_id: 'C-1042' } };
+const refund = (amount: unknown): ToolCall => ({ tool: 'process_refund', role: 'agent', args: { order_id: 'ORD-8821', amount } });
+
+describe('Perso in the browser', () => {
+  it('runs the engine in one module worker by default', async () => {
+    const perso = await load({ policy: demoPolicy });
+    expect(perso.status().ok).to.equal(true);
+    expect(perso.policyVersion).to.equal('perso-1.0.0');
+    expect(started).to.have.length(1);
+    expect(started[0]).to.match(/\/src\/worker\/evaluator\.worker\.ts$/);
+    const allow = await perso.evaluate(view);
+    expect(allow).to.include({ decision: 'Allow', kind: 'no_condition', policyVersion: 'perso-1.0.0', enforced: true });
+    const deny = await perso.evaluate(refund(800));
+    expect(deny, deny.reason).to.include({ decision: 'Deny', kind: 'condition_failed', enforced: true });
+    expect(deny.reason).to.match(/^rule matched tool 'process_refund' for role 'agent'; condition failed/);
+    expect(started).to.have.length(1, 'one worker serves every call');
+  });
+
+  it("engine: 'inline' is refused gracefully in a page without Node (every call Deny, status says why)", async () => {
+    const perso = await load({ policy: demoPolicy, engine: 'inline' });
+    const verdict = await perso.evaluate(view);
+    expect(verdict.decision).to.equal('Deny');
+    expect(started).to.have.length(0);
+  });
+
+  it('the decision carries the frozen canonical args the engine checked', async () => {
+    const perso = await load({ policy: demoPolicy });
+    let reads = 0;
+    const args = {
+      order_id: 'ORD-1',
+      get amount() {
+        reads += 1;
+        return reads === 1 ? 200 : 900_000; // a getter that changes its answer after the check
+      },
+    };
+    const decision = await perso.evaluate({ tool: 'process_refund', role: 'agent', args });
+    expect(decision.decision).to.equal('Allow');
+    expect(reads).to.equal(1, 'the args were read once');
+    expect(decision.args).to.deep.equal({ order_id: 'ORD-1', amount: 200 });
+    expect(Object.isFrozen(decision.args)).to.equal(true);
+    expect(decision.args).to.not.equal(args);
+  });
+
+  it('hostile args are Deny invalid_request before they reach the worker', async () => {
+    const perso = await load({ policy: demoPolicy });
+    const proto = JSON.parse('{"customer_id": "C-1", "__proto__": {"admin": true}}') as unknown;
+    const polluted = await perso.evaluate({ tool: 'view_customer', role: 'agent', args: proto });
+    expect(polluted).to.include({ decision: 'Deny', kind: 'invalid_request' });
+    expect(polluted.reason).to.match(/__proto__/);
+    const fn = await perso.evaluate({ tool: 'view_customer', role: 'agent', args: { f: () => 1 } });
+    expect(fn).to.include({ decision: 'Deny', kind: 'invalid_request' });
+    const typed = await perso.evaluate(refund('400'));
+    expect(typed.decision).to.equal('Deny', 'a string is not a number');
+  });
+
+  it('evaluateBatch decides in order in one round trip, each with its canonical args', async () => {
+    const perso = await load({ policy: demoPolicy });
+    const calls = [refund(200), refund(800), view, { tool: 'view_customer', role: 'nobody' }];
+    const results = await perso.evaluateBatch(calls);
+    expect(results.map((r) => r.decision)).to.deep.equal(['Allow', 'Deny', 'Allow', 'Deny']);
+    expect(results[0]!.args).to.deep.equal({ order_id: 'ORD-8821', amount: 200 });
+    expect(results.every((r) => Object.isFrozen(r.args))).to.equal(true);
+    expect(results[3]!.args).to.deep.equal({});
+  });
+
+  it('evaluateBatch: one hostile call is Deny, the others are decided', async () => {
+    const perso = await load({ policy: demoPolicy });
+    const results = await perso.evaluateBatch([view, { tool: 'view_customer', role: 'agent', args: { bad: Number.NaN } }, refund(100)]);
+    expect(results.map((r) => r.decision)).to.deep.equal(['Allow', 'Deny', 'Allow']);
+    expect(results[1]!.kind).to.equal('invalid_request');
+  });
+
+  it('a session guard runs the tool only on Allow, with the checked copy', async () => {
+    const perso = await load({ policy: demoPolicy });
+    const agent = perso.session({ role: 'agent', agentAttributes: { user_id: 'agt-1' } });
+    const seen: unknown[] = [];
+    const processRefund = agent.guard('process_refund', (args: { order_id: string; amount: number }) => {
+      seen.push(args);
+      return `refunded ${args.amount}`;
+    });
+    const ok = await processRefund({ order_id: 'ORD-1', amount: 100 });
+    expect(ok.ok).to.equal(true);
+    if (ok.ok) expect(ok.value).to.equal('refunded 100');
+    const refused = await processRefund({ order_id: 'ORD-1', amount: 5000 });
+    expect(refused.ok).to.equal(false);
+    expect(seen).to.have.length(1);
+    expect(Object.isFrozen(seen[0])).to.equal(true);
+  });
+
+  it('shadow mode (policy): every decision says enforced: false', async () => {
+    const perso = await load({ policy: { ...demoPolicy, mode: 'shadow' } });
+    expect(perso.status().mode).to.equal('shadow');
+    const results: DecisionResult[] = [await perso.evaluate(view), await perso.evaluate(refund(800)), ...(await perso.evaluateBatch([view, refund(900)]))];
+    expect(results.map((r) => r.decision)).to.deep.equal(['Allow', 'Deny', 'Allow', 'Deny']);
+    expect(results.map((r) => r.enforced)).to.deep.equal([false, false, false, false]);
+  });
+
+  it('shadow mode (option): forces shadow over an enforcing policy; faults stay enforced', async () => {
+    const perso = await load({ policy: demoPolicy, mode: 'shadow' });
+    expect((await perso.evaluate(refund(800))).enforced).to.equal(false);
+    const invalid = await perso.evaluate({ tool: 'view_customer', role: 'agent', args: { f: () => 1 } });
+    expect(invalid).to.include({ kind: 'invalid_request', enforced: true });
+  });
+
+  it('no policy loaded: a bad policy denies everything, saying why', async () => {
+    const perso = await load({ policy: { version: 'x', default_action: 'Maybe', tools: [], rules: [] } });
+    expect(perso.status().ok).to.equal(false);
+    expect(perso.policyVersion).to.equal(null);
+    const verdict = await perso.evaluate(view);
+    expect(verdict).to.include({ decision: 'Deny', kind: 'no_policy', enforced: true });
+    expect(verdict.reason).to.match(/^no valid policy loaded: .*default_action/);
+  });
+
+  it('reload swaps the policy in the worker and keeps the last good one on failure', async () => {
+    const perso = await load({ policy: demoPolicy });
+    const stricter = { ...demoPolicy, version: 'perso-2.0.0', rules: [] };
+    expect((await perso.reload(stricter)).version).to.equal('perso-2.0.0');
+    expect((await perso.evaluate(view)).decision).to.equal('Deny');
+    const failed = await perso.reload({ version: 'broken' });
+    expect(failed.ok).to.equal(false);
+    expect(perso.policyVersion).to.equal('perso-2.0.0');
+    expect((await perso.evaluate(view)).kind).to.equal('no_rule');
+  });
+
+  it('close terminates the worker; later calls are Deny', async () => {
+    const perso = await load({ policy: demoPolicy });
+    await perso.evaluate(view);
+    await perso.close();
+    expect(terminated).to.have.length(1);
+    const after = await perso.evaluate(view);
+    expect(after).to.include({ decision: 'Deny', kind: 'engine_fault' });
+    expect(await perso.evaluateBatch([view])).to.have.length(1);
+  });
+
+  it('keeps no handle to the worker or the proxy where page scripts could reach it', async () => {
+    const perso = await load({ policy: demoPolicy });
+    await perso.evaluate(view);
+    expect(Reflect.ownKeys(perso)).to.deep.equal([]);
+    const globals = Object.getOwnPropertyNames(globalThis).filter((name) => {
+      try {
+        return (globalThis as Record<string, unknown>)[name] instanceof NativeWorker;
+      } catch {
+        return false;
+      }
+    });
+    expect(globals).to.deep.equal([]);
+  });
+});
