@@ -86,6 +86,7 @@ export class Perso {
   #auditing: boolean;
   #hashArgs: boolean;
   #warnedTransports = new WeakSet<AuditTransport>();
+  #auditBroken = false;
   #auditChain: Promise<void> = Promise.resolve();
   #reloading: Promise<unknown> = Promise.resolve();
   #version: string | null = null;
@@ -264,7 +265,10 @@ export class Perso {
    * Never rejects. Reloads run one at a time, in call order.
    */
   reload(policy?: PolicyInput): Promise<PolicyStatus> {
-    const run = (): Promise<PolicyStatus> => this.#load(policy === undefined ? this.#input : policy);
+    const run = (): Promise<PolicyStatus> =>
+      this.#load(policy === undefined ? this.#input : policy).catch((error: unknown) =>
+        this.#fail([{ severity: 'error', path: 'policy', message: `the policy could not be loaded (${errorText(error)}); reload to retry` }], []),
+      );
     const next = this.#reloading.then(run, run);
     this.#reloading = next;
     return next;
@@ -297,7 +301,12 @@ export class Perso {
     if (!resolved.ok) return this.#fail([{ severity: 'error', path: 'policy', message: resolved.error }], []);
     const backend = await this.#ensureBackend();
     if (typeof backend === 'string') return this.#fail([{ severity: 'error', path: 'engine', message: backend }], []);
-    const hash = await sha256Hex(resolved.text);
+    let hash: string | null = null;
+    try {
+      hash = await sha256Hex(resolved.text);
+    } catch {
+      // WebCrypto is missing outside secure contexts (a page on plain http): no hash, same policy.
+    }
     let load: PolicyLoad;
     try {
       // Same turn for the inline engine: no evaluation runs between the swap and the new state.
@@ -448,11 +457,19 @@ export class Perso {
     }
     const checked = canonical !== null && canonical.ok ? canonical : null;
     const context = { policyHash: this.#status.hash };
-    if (!this.#hashArgs) {
-      this.#emit(buildAuditRecord({ tool, role }, result, checked === null ? context : { ...context, args: checked.value }));
+    let record: AuditRecord;
+    try {
+      record = buildAuditRecord({ tool, role }, result, !this.#hashArgs && checked !== null ? { ...context, args: checked.value } : context);
+    } catch (error) {
+      // Auditing never throws into the decision path; say once that records are being lost.
+      if (!this.#auditBroken) console.warn(`perso: audit records cannot be built (${errorText(error)}); decisions go on unaudited`);
+      this.#auditBroken = true;
       return;
     }
-    const record = buildAuditRecord({ tool, role }, result, context);
+    if (!this.#hashArgs) {
+      this.#emit(record);
+      return;
+    }
     const hash = checked === null ? Promise.resolve(undefined) : sha256Hex(checked.json).catch(() => undefined);
     // Records leave in decision order even though hashing is asynchronous.
     this.#auditChain = this.#auditChain

@@ -483,6 +483,52 @@ describe('audit', () => {
   });
 });
 
+/** Runs `body` with `globalThis.crypto` replaced (insecure contexts lack parts of WebCrypto). */
+async function withCrypto(replacement: object, body: () => Promise<void>): Promise<void> {
+  const descriptor = Object.getOwnPropertyDescriptor(globalThis, 'crypto')!;
+  Object.defineProperty(globalThis, 'crypto', { value: replacement, configurable: true });
+  try {
+    await body();
+  } finally {
+    Object.defineProperty(globalThis, 'crypto', descriptor);
+  }
+}
+
+describe('missing WebCrypto (pages on plain http)', () => {
+  test('no crypto.subtle nor randomUUID: the policy loads without a hash, records get v4 ids', async () => {
+    const real = globalThis.crypto;
+    await withCrypto({ getRandomValues: (array: Uint8Array) => real.getRandomValues(array) }, async () => {
+      const transport = memoryTransport();
+      const perso = await Perso.load({ policy: policy('v1', 500), audit: transport, hashArgs: true });
+      assert.equal(perso.status().ok, true);
+      assert.equal(perso.status().hash, null);
+      assert.equal((await perso.evaluate(refund(200))).decision, 'Allow');
+      await perso.close();
+      assert.equal(transport.records.length, 1);
+      assert.match(transport.records[0]!.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      assert.equal(transport.records[0]!.argsSha256, undefined);
+    });
+  });
+
+  test('no randomness at all: audit records cannot be built, decisions unchanged, warned once', async () => {
+    const warnings = captureWarnings();
+    try {
+      const transport = memoryTransport();
+      const perso = await Perso.load({ policy: policy('v1', 500), audit: transport });
+      await withCrypto({}, async () => {
+        assert.equal((await perso.evaluate(refund(200))).decision, 'Allow');
+        assert.equal((await perso.evaluate(refund(800))).decision, 'Deny');
+      });
+      assert.equal(transport.records.length, 0);
+      assert.equal(warnings.messages.length, 1);
+      assert.match(warnings.messages[0]!, /audit records cannot be built/);
+      await perso.close();
+    } finally {
+      warnings.restore();
+    }
+  });
+});
+
 describe('evaluateBatch', () => {
   test('decides many calls in order', async () => {
     const perso = await Perso.load({ policy: policy('v1', 500) });

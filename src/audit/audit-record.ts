@@ -72,7 +72,7 @@ export function buildAuditRecord(
   context: AuditContext,
 ): AuditRecord {
   const record: AuditRecord = {
-    id: crypto.randomUUID(),
+    id: randomId(),
     time: new Date().toISOString(),
     tool: asText(call.tool),
     role: asText(call.role),
@@ -95,6 +95,16 @@ export async function sha256Hex(text: string): Promise<string> {
   let hex = '';
   for (const byte of digest) hex += byte.toString(16).padStart(2, '0');
   return hex;
+}
+
+// `crypto.randomUUID` exists only in secure contexts; `getRandomValues` everywhere. Same format.
+function randomId(): string {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6]! & 0x0f) | 0x40; // version 4
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80; // RFC 4122 variant
+  const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 function asText(value: unknown): string {
