@@ -27,6 +27,9 @@ import type { PolicyMode } from './policy.ts';
 import type { PolicyInput, PolicySourceKind, ResolvedPolicy } from './policy-source.ts';
 import { resolvePolicySource } from './policy-source.ts';
 import { PersoSession } from './session.ts';
+import { cachedPolicySource } from './policy-loader.ts';
+import type { PolicyPublicKey } from './policy-integrity.ts';
+import { PolicyStore } from './policy-store.ts';
 import type { Principal, SessionHost } from './session.ts';
 
 export type { PolicyInput } from './policy-source.ts';
@@ -47,6 +50,15 @@ export interface PersoOptions {
   engine?: 'inline' | 'worker';
   /** Worker calls: milliseconds before a call is a Deny and the worker is replaced; default 500. */
   timeoutMs?: number;
+  /**
+   * URL policies: the IndexedDB cache (offline use, rollback memory); on by default where
+   * IndexedDB exists. `false`: network only; or pass your own `PolicyStore`. See docs/policy-loading.md.
+   */
+  cache?: boolean | PolicyStore;
+  /** URL policies: a pinned hash, `sha256-<base64>` (SRI syntax); any other bytes are refused. */
+  integrity?: string;
+  /** URL policies: trusted signing keys; a policy without a valid `<url>.sig` signature by one is refused. */
+  publicKeys?: readonly PolicyPublicKey[];
 }
 
 /** The state of the loaded policy, and of the last load attempt. */
@@ -98,6 +110,8 @@ export class Perso {
   #noPolicyReason = 'no valid policy loaded: none was given; pass a policy to Perso.load and reload';
   #closed = false;
   #host: SessionHost;
+  #urlPolicy: ((url: URL) => Promise<ResolvedPolicy>) | null;
+  #pinned: boolean;
 
   private constructor(options: Partial<PersoOptions>) {
     this.#input = options.policy;
@@ -109,6 +123,8 @@ export class Perso {
     this.#transports = Object.freeze(audit === undefined ? [] : Array.isArray(audit) ? [...audit] : [audit as AuditTransport]);
     this.#auditing = this.#transports.length > 0;
     this.#hashArgs = options.hashArgs === true;
+    this.#urlPolicy = urlPolicySource(options);
+    this.#pinned = options.integrity !== undefined || (options.publicKeys?.length ?? 0) > 0;
     this.#status = freezeStatus({
       ok: false,
       version: null,
@@ -336,9 +352,23 @@ export class Perso {
     return this.#status;
   }
 
-  // Seam: URL policies in a browser go through the policy cache (policy-loader.ts) here.
-  #resolve(input: unknown): Promise<ResolvedPolicy> {
-    return resolvePolicySource(input);
+  // URL policies in a browser go through the verified policy cache (policy-loader.ts).
+  async #resolve(input: unknown): Promise<ResolvedPolicy> {
+    let target = input;
+    if (typeof input === 'string' && typeof document !== 'undefined' && !input.trimStart().startsWith('{')) {
+      // In a page, a path names a URL relative to the page, not a file.
+      try {
+        target = new URL(input, document.baseURI);
+      } catch {
+        // resolvePolicySource explains what was wrong with it.
+      }
+    }
+    const resolved = await resolvePolicySource(target, this.#urlPolicy === null ? {} : { fetchPolicy: this.#urlPolicy });
+    if (resolved.ok && this.#pinned && resolved.source !== 'network' && resolved.source !== 'cache') {
+      // The host asked for verification: a policy that could not be verified must not pass silently.
+      return { ok: false, error: `integrity and publicKeys apply to URL policies, but the policy was given ${resolved.source}; pass its URL or drop them`, source: resolved.source, location: resolved.location };
+    }
+    return resolved;
   }
 
   async #ensureBackend(): Promise<EvaluatorBackend | string> {
@@ -516,6 +546,18 @@ function withArgs(call: ToolCall, args: Readonly<JsonObject>): ToolCall {
   };
   if (call.now !== undefined) checked.now = call.now;
   return checked;
+}
+
+/**
+ * URL policies go through the verified cache in a browser, and wherever a pinned hash or keys are
+ * configured; otherwise `resolvePolicySource` fetches them plainly.
+ */
+function urlPolicySource(options: Partial<PersoOptions>): ((url: URL) => Promise<ResolvedPolicy>) | null {
+  const { cache, integrity, publicKeys } = options;
+  const hasIndexedDb = typeof indexedDB !== 'undefined';
+  if (!hasIndexedDb && integrity === undefined && (publicKeys?.length ?? 0) === 0 && !(cache instanceof PolicyStore)) return null;
+  const store = cache instanceof PolicyStore ? cache : hasIndexedDb && cache !== false ? new PolicyStore() : null;
+  return cachedPolicySource({ store, ...(integrity === undefined ? {} : { integrity }), ...(publicKeys === undefined ? {} : { publicKeys }) });
 }
 
 function optionsProblem(options: unknown): Diagnostic | null {

@@ -6,6 +6,8 @@ import { cachedPolicySource, loadPolicy } from '../../src/policy-loader.ts';
 import type { PolicyFetchResult } from '../../src/policy-loader.ts';
 import { integrityOf } from '../../src/policy-integrity.ts';
 import type { PersoDBSchema } from '../../src/policy-store.ts';
+import { Perso } from '../../src/perso.ts';
+import { generatePolicyKeyPair, signPolicy } from '../../src/policy-integrity.ts';
 import { dropStores, fileLog, fileUrl, freshStore, scriptFile, uniqueName } from './helpers/perso-server.ts';
 
 const policyText = (revision: number, version = `v${revision}`) =>
@@ -229,5 +231,83 @@ describe('policy-loader', () => {
     const refused = await source(url);
     expect(refused.ok).to.equal(false);
     expect(!refused.ok && refused.error).to.match(/answered 404/);
+  });
+});
+
+describe('Perso.load with a URL policy (through the worker engine)', () => {
+  let demo: string;
+  const opened: Perso[] = [];
+  const open = async (options: Parameters<typeof Perso.load>[0]) => {
+    const perso = await Perso.load(options);
+    opened.push(perso);
+    return perso;
+  };
+  const refund = { tool: 'process_refund', args: { amount: 100 }, role: 'support_agent' };
+
+  before(async () => {
+    demo = await (await fetch('/test/fixtures/perso-demo-policy.json')).text();
+  });
+  afterEach(async () => {
+    for (const perso of opened.splice(0)) await perso.close();
+    await dropStores();
+  });
+
+  it('online once, then offline: keeps enforcing the same policy from the cache', async () => {
+    const name = uniqueName('perso-offline');
+    const cache = freshStore();
+    await scriptFile(name, { body: demo, etag: '"d1"' });
+    const path = new URL(fileUrl(name)).pathname;
+    const online = await open({ policy: path, cache });
+    expect(online.status()).to.include({ ok: true, source: 'network' });
+    const allowed = await online.evaluate(refund);
+    await scriptFile(name, { status: 'drop' });
+    const offline = await open({ policy: path, cache });
+    expect(offline.status()).to.include({ ok: true, source: 'cache', hash: online.status().hash });
+    const again = await offline.evaluate(refund);
+    expect(again.decision).to.equal(allowed.decision);
+    expect(again.reason).to.equal(allowed.reason);
+  });
+
+  it('tampered cache entry while offline: denies everything, the reason says tampered', async () => {
+    const name = uniqueName('perso-tampered');
+    const cache = freshStore();
+    await scriptFile(name, { body: demo, etag: '"d1"' });
+    await (await open({ policy: fileUrl(name), cache })).close();
+    await cache.savePolicy({ ...(await cache.getPolicy(fileUrl(name)))!, bytes: new TextEncoder().encode(demo.replace('"Deny"', '"Allow"')) });
+    await scriptFile(name, { status: 500 });
+    const perso = await open({ policy: fileUrl(name), cache });
+    expect(perso.status().ok).to.equal(false);
+    const decision = await perso.evaluate(refund);
+    expect(decision.decision).to.equal('Deny');
+    expect(decision.kind).to.equal('no_policy');
+    expect(decision.reason).to.match(/tampered with or corrupted/);
+  });
+
+  it('policy missing (404): denies everything, the reason names the status', async () => {
+    const perso = await open({ policy: fileUrl(uniqueName('perso-missing')), cache: freshStore() });
+    const decision = await perso.evaluate(refund);
+    expect(decision).to.include({ decision: 'Deny', kind: 'no_policy' });
+    expect(decision.reason).to.match(/server answered 404/);
+  });
+
+  it('signed policy: loads with the right key, denies everything with an unknown one', async () => {
+    const name = uniqueName('perso-signed');
+    const signer = await generatePolicyKeyPair('Ed25519');
+    const other = await generatePolicyKeyPair('Ed25519');
+    await scriptFile(name, { body: demo, etag: '"d1"' });
+    await scriptFile(`${name}.sig`, { body: JSON.stringify(await signPolicy(new TextEncoder().encode(demo), signer.privateKey, 'k')) });
+    const good = await open({ policy: fileUrl(name), cache: freshStore(), publicKeys: [{ keyId: 'k', alg: 'Ed25519', publicKey: signer.publicKeySpki }] });
+    expect(good.status().ok).to.equal(true);
+    const bad = await open({ policy: fileUrl(name), cache: freshStore(), publicKeys: [{ keyId: 'other', alg: 'Ed25519', publicKey: other.publicKeySpki }] });
+    const decision = await bad.evaluate(refund);
+    expect(decision).to.include({ decision: 'Deny', kind: 'no_policy' });
+    expect(decision.reason).to.match(/signed by unknown key "k"/);
+  });
+
+  it('integrity pinned but the policy given inline: refused, not silently unverified', async () => {
+    const perso = await open({ policy: demo, integrity: 'sha256-AAAA' });
+    const decision = await perso.evaluate(refund);
+    expect(decision).to.include({ decision: 'Deny', kind: 'no_policy' });
+    expect(decision.reason).to.match(/integrity and publicKeys apply to URL policies/);
   });
 });
