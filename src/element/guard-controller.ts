@@ -1,0 +1,268 @@
+/**
+ * The async half of `<perso-guard>`: loads the policy, binds the host's principal into a session,
+ * runs guarded tool calls, keeps the decision log and the pending approvals. The element renders
+ * what this controller holds and nothing else.
+ *
+ * Checklist:
+ * - the principal comes from the host's properties only; a call carries a tool name and args;
+ * - a tool runs only through `session.guard`: on Allow, on an Ask a person approved with a trusted
+ *   click (and the backend then lifted), or in shadow mode; always on the canonical frozen args;
+ * - no policy source, a policy that failed to load, an unknown tool: a denial result, never a throw;
+ * - an approval prompt that nobody answers expires and counts as "no".
+ */
+import type { ReactiveController, ReactiveControllerHost } from 'lit';
+import type { DecisionResult, JsonObject } from '../decision.ts';
+import { canonicalizeArgs } from '../canonical-args.ts';
+import { denialResult } from '../denial-result.ts';
+import { Perso } from '../perso.ts';
+import type { PersoSession } from '../session.ts';
+import { PersoApprovalPrompt } from './approval-prompt.ts';
+import { PersoDecisionEvent, PersoErrorEvent } from './guard-events.ts';
+import type { GuardedTool, ToolFunction, ToolOptions } from './guarded-tool.ts';
+
+/** One line of the decision log. */
+export interface DecisionLogEntry {
+  /** Unique within the element. */
+  readonly id: number;
+  /** The tool called. */
+  readonly tool: string;
+  /** The checked args as compact JSON (truncated). */
+  readonly args: string;
+  /** The decision. */
+  readonly decision: DecisionResult['decision'];
+  /** Its reason. */
+  readonly reason: string;
+  /** The deciding rule, if any. */
+  readonly rule: string | null;
+  /** False in shadow mode. */
+  readonly enforced: boolean;
+}
+
+/** The host element as the controller sees it. */
+export interface GuardHost extends ReactiveControllerHost, HTMLElement {
+  /** Policy URL. */
+  src: string | null;
+  /** The principal's role. */
+  role: string | null;
+  /** Host-owned facts about the principal. */
+  agentAttributes: JsonObject | undefined;
+}
+
+/** Most log lines kept; older ones scroll away. */
+const LOG_LIMIT = 50;
+/** How long an approval prompt waits when the backend gives no expiry. */
+const DEFAULT_APPROVAL_MS = 120_000;
+
+/** Loads, decides, runs and logs for one `<perso-guard>`. */
+export class GuardController implements ReactiveController {
+  /** The decision log, newest last. */
+  log: readonly DecisionLogEntry[] = [];
+  /** Approval prompts waiting for a person. */
+  prompts: readonly PersoApprovalPrompt[] = [];
+  /** A short status line (loading, the policy version, or the load error). */
+  status = 'no policy';
+
+  readonly #host: GuardHost;
+  readonly #tools = new Map<string, GuardedTool>();
+  #perso: Promise<Perso | null> = Promise.resolve(null);
+  #loadedSrc: string | null = null;
+  #session: { key: string; session: PersoSession } | null = null;
+  #nextId = 1;
+
+  /** @param host the element */
+  constructor(host: GuardHost) {
+    this.#host = host;
+    host.addController(this);
+  }
+
+  /** Starts loading when the host connects. */
+  hostConnected(): void {
+    this.#ensureLoaded();
+  }
+
+  /** Reloads when `src` changed. */
+  hostUpdate(): void {
+    this.#ensureLoaded();
+  }
+
+  /** Closes the engine when the host leaves the page. */
+  hostDisconnected(): void {
+    const perso = this.#perso;
+    this.#perso = Promise.resolve(null);
+    this.#loadedSrc = null;
+    this.#session = null;
+    void perso.then((instance) => instance?.close());
+  }
+
+  /** The names of the registered tools. */
+  get toolNames(): string[] {
+    return [...this.#tools.keys()];
+  }
+
+  /** The registered tools, by name (a frozen snapshot). */
+  get tools(): Record<string, ToolFunction> {
+    return Object.freeze(Object.fromEntries([...this.#tools].map(([name, tool]) => [name, tool.fn])));
+  }
+
+  /** Replaces all tools. */
+  setTools(tools: Record<string, ToolFunction>): void {
+    this.#tools.clear();
+    for (const [name, fn] of Object.entries(tools)) this.register(name, fn);
+  }
+
+  /** Adds or replaces one tool. */
+  register(name: string, fn: ToolFunction, options: ToolOptions = {}): void {
+    if (typeof name !== 'string' || name === '') throw new TypeError('register: the tool name must be a non-empty string');
+    if (typeof fn !== 'function') throw new TypeError(`register: tool "${name}" needs a function`);
+    const annotations = Object.freeze({ ...(options.annotations ?? {}) });
+    this.#tools.set(name, Object.freeze({ fn, annotations }));
+  }
+
+  /**
+   * Calls a tool through the guard. Resolves to the tool's result on Allow (or an approved Ask),
+   * or to a denial result; rejects only when the tool itself throws after it was allowed.
+   */
+  async call(name: string, args: unknown): Promise<unknown> {
+    const tool = typeof name === 'string' ? this.#tools.get(name) : undefined;
+    const toolName = typeof name === 'string' ? name : String(name);
+    const role = this.#host.role ?? '';
+    if (tool === undefined) {
+      const known = this.toolNames.map((known) => `'${known}'`).join(', ') || 'none';
+      return unknownTool(toolName, known);
+    }
+    const session = await this.#currentSession();
+    if (typeof session === 'string') {
+      const decision = refusal(session);
+      this.#record(toolName, args, decision);
+      return denialResult(decision, { tool: toolName, args, role });
+    }
+    // Read the agent's args once, here: the log, the prompt and the tool all see this copy. Args
+    // that cannot be copied go to the guard as they are, which refuses them with the reason.
+    const copy = canonicalizeArgs(args);
+    const checked: unknown = copy.ok ? copy.value : args;
+    let asked: DecisionResult | null = null;
+    const guarded = session.guard(
+      toolName,
+      (canonical: Readonly<JsonObject>) => tool.fn(canonical),
+      {
+        approve: (decision: DecisionResult, canonical: Readonly<JsonObject>) => {
+          asked = decision;
+          this.#record(toolName, canonical, decision);
+          return this.#askPerson(toolName, canonical, decision);
+        },
+      },
+    );
+    let outcome;
+    try {
+      outcome = await guarded(checked as Readonly<JsonObject>);
+    } catch (error) {
+      const message = `tool '${toolName}' threw: ${error instanceof Error ? error.message : String(error)}`;
+      this.#host.dispatchEvent(new PersoErrorEvent(message, toolName));
+      throw error;
+    }
+    // An Ask nobody approved was logged when it was asked.
+    if (outcome.decision !== asked) this.#record(toolName, copy.ok ? copy.value : '(arguments refused)', outcome.decision);
+    if (outcome.ok) return outcome.value;
+    return denialResult(outcome.decision, { tool: toolName, args, role });
+  }
+
+  #record(tool: string, args: unknown, decision: DecisionResult): void {
+    const entry: DecisionLogEntry = Object.freeze({
+      id: this.#nextId++,
+      tool,
+      args: compactJson(args),
+      decision: decision.decision,
+      reason: decision.reason,
+      rule: decision.rule ?? null,
+      enforced: decision.enforced,
+    });
+    this.log = [...this.log, entry].slice(-LOG_LIMIT);
+    this.#host.requestUpdate();
+    this.#host.dispatchEvent(new PersoDecisionEvent(tool, args, decision));
+  }
+
+  #askPerson(tool: string, args: Readonly<JsonObject>, decision: DecisionResult): Promise<boolean> {
+    const ticket = (decision as { approval?: { expiresAt?: number } }).approval;
+    const waitMs = ticket?.expiresAt === undefined ? DEFAULT_APPROVAL_MS : Math.max(0, ticket.expiresAt - Date.now());
+    const prompt = new PersoApprovalPrompt();
+    this.prompts = [...this.prompts, prompt];
+    this.#host.requestUpdate();
+    const answer = prompt.ask({ tool, args, reason: decision.reason, rule: decision.rule ?? null }, waitMs);
+    return answer.finally(() => {
+      this.prompts = this.prompts.filter((open) => open !== prompt);
+      this.#host.requestUpdate();
+    });
+  }
+
+  #ensureLoaded(): void {
+    const src = this.#host.src;
+    if (src === this.#loadedSrc) return;
+    this.#loadedSrc = src;
+    this.#session = null;
+    const previous = this.#perso;
+    if (src === null || src === '') {
+      this.status = 'no policy';
+      this.#perso = Promise.resolve(null);
+    } else {
+      this.status = `loading ${src}`;
+      const url = new URL(src, document.baseURI).href;
+      this.#perso = Perso.load({ policy: url }).then(
+        (perso) => {
+          const status = perso.status();
+          this.status = status.ok
+            ? `policy ${status.version ?? '(unversioned)'}${status.mode === 'shadow' ? ' (shadow mode)' : ''}`
+            : `policy ${src} failed to load: ${status.errors.map((error) => `${error.path}: ${error.message}`).join('; ')}`;
+          if (!status.ok) this.#host.dispatchEvent(new PersoErrorEvent(this.status));
+          this.#host.requestUpdate();
+          return perso;
+        },
+        (error: unknown) => {
+          this.status = `policy ${src} failed to load: ${error instanceof Error ? error.message : String(error)}`;
+          this.#host.dispatchEvent(new PersoErrorEvent(this.status));
+          this.#host.requestUpdate();
+          return null;
+        },
+      );
+    }
+    void previous.then((instance) => instance?.close());
+  }
+
+  // The session for the host's current principal, or why there is none.
+  async #currentSession(): Promise<PersoSession | string> {
+    const perso = await this.#perso;
+    if (perso === null) {
+      return this.#host.src === null || this.#host.src === ''
+        ? 'no policy: set the src of <perso-guard> to a policy URL'
+        : `no policy: ${this.status}`;
+    }
+    const role = this.#host.role;
+    if (role === null || role === '') return 'no principal: set the role of <perso-guard> from your own session';
+    const key = JSON.stringify([role, this.#host.agentAttributes ?? {}]);
+    if (this.#session?.key !== key) {
+      this.#session = { key, session: perso.session({ role, agentAttributes: this.#host.agentAttributes }) };
+    }
+    return this.#session.session;
+  }
+}
+
+function refusal(reason: string): DecisionResult {
+  const kind = reason.startsWith('no principal') ? 'invalid_request' : 'no_policy';
+  return { decision: 'Deny', reason, kind, policyVersion: null, enforced: true };
+}
+
+function unknownTool(tool: string, known: string) {
+  return {
+    content: [{ type: 'text' as const, text: `unknown tool '${tool.slice(0, 64)}'; the tools here are ${known}` }],
+    isError: true as const,
+  };
+}
+
+function compactJson(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = '(not JSON)';
+  }
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}

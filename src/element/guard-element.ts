@@ -1,0 +1,169 @@
+/**
+ * `<perso-guard>`: wraps an agent UI's client-side tool calls. The host gives it the policy URL and
+ * the principal; the agent calls tools through it; it shows each decision and asks a person where
+ * the policy says Ask.
+ *
+ * ```html
+ * <perso-guard src="/policy.json" role="agent">
+ *   <my-agent-chat></my-agent-chat>
+ * </perso-guard>
+ * ```
+ * ```js
+ * const guard = document.querySelector('perso-guard');
+ * guard.agentAttributes = { user_id: 'u-17', env: 'production' };   // host-owned facts
+ * guard.register('process_refund', ({ amount }) => refund(amount), { annotations: { destructiveHint: true } });
+ * const result = await guard.call('process_refund', { amount: 800 }); // tool result, or a denial result
+ * ```
+ *
+ * Elements render; the {@link GuardController} does the async work.
+ */
+import { LitElement, css, html, nothing } from 'lit';
+import { repeat } from 'lit/directives/repeat.js';
+import type { JsonObject } from '../decision.ts';
+import { GuardController } from './guard-controller.ts';
+import type { DecisionLogEntry } from './guard-controller.ts';
+import { PersoToolCallEvent } from './guard-events.ts';
+import type { ToolFunction, ToolOptions } from './guarded-tool.ts';
+
+/**
+ * Guards the tool calls of the agent UI it wraps.
+ *
+ * @fires perso-decision - {@link PersoDecisionEvent} after every decision, before the tool runs
+ * @fires perso-error - {@link PersoErrorEvent} when the policy fails to load or a tool throws
+ * @slot - the agent UI; it may dispatch `perso-tool-call` ({@link PersoToolCallEvent}) to call a tool
+ * @csspart log - the decision log
+ * @attr src - URL of the policy JSON
+ * @attr role - the principal's role, set by the host (never by the agent)
+ * @attr log-hidden - hides the decision log
+ */
+export class PersoGuardElement extends LitElement {
+  static override properties = {
+    src: { type: String },
+    role: { type: String },
+    agentAttributes: { attribute: false },
+    logHidden: { type: Boolean, attribute: 'log-hidden', reflect: true },
+  };
+
+  static override styles = css`
+    :host { display: block; font: inherit; }
+    :host([hidden]) { display: none; }
+    .bar { display: flex; align-items: center; gap: 0.5em; font-size: 0.8em; color: #374151; margin: 0.3em 0; }
+    .bar .status { flex: 1; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+    .bar button { font: inherit; padding: 0.1em 0.6em; border: 1px solid #9ca3af; border-radius: 4px; background: #fff; cursor: pointer; }
+    ol { list-style: none; margin: 0; padding: 0; max-height: 16em; overflow: auto; font-size: 0.8em; }
+    li { border-left: 4px solid; padding: 0.2em 0.5em; margin: 0.15em 0; background: #f9fafb; overflow-wrap: anywhere; }
+    li.allow { border-color: #15803d; }
+    li.deny { border-color: #b91c1c; }
+    li.ask { border-color: #b45309; }
+    .badge { font-weight: 600; }
+    li.allow .badge { color: #15803d; }
+    li.deny .badge { color: #b91c1c; }
+    li.ask .badge { color: #b45309; }
+    code { font-size: 0.95em; }
+    .reason, .rule { color: #4b5563; }
+  `;
+
+  /** URL of the policy JSON (relative URLs resolve against the document). */
+  declare src: string | null;
+  /** The principal's role; the host owns it. */
+  declare role: string | null;
+  /** Host-owned facts about the principal (user id, env, mfa...). */
+  declare agentAttributes: JsonObject | undefined;
+  /** Hides the decision log. */
+  declare logHidden: boolean;
+
+  readonly #controller = new GuardController(this);
+
+  constructor() {
+    super();
+    this.src = null;
+    this.role = null;
+    this.agentAttributes = undefined;
+    this.logHidden = false;
+    this.addEventListener(PersoToolCallEvent.type, (event) => {
+      if (!(event instanceof PersoToolCallEvent) || event.result !== null) return;
+      event.result = this.call(event.tool, event.args);
+      event.stopPropagation();
+    });
+  }
+
+  /** The registered tools, by name. Setting replaces them all. */
+  get tools(): Record<string, ToolFunction> {
+    return this.#controller.tools;
+  }
+  set tools(tools: Record<string, ToolFunction>) {
+    this.#controller.setTools(tools ?? {});
+  }
+
+  /** The names of the registered tools. */
+  get toolNames(): string[] {
+    return this.#controller.toolNames;
+  }
+
+  /** The decision log, oldest first. */
+  get decisions(): readonly DecisionLogEntry[] {
+    return this.#controller.log;
+  }
+
+  /**
+   * Adds (or replaces) a tool.
+   *
+   * @param name the tool's name, as the policy names it
+   * @param fn the tool body; it receives the frozen canonical arguments
+   * @param options its MCP annotations
+   */
+  register(name: string, fn: ToolFunction, options: ToolOptions = {}): void {
+    this.#controller.register(name, fn, options);
+  }
+
+  /**
+   * Calls a tool through the guard.
+   *
+   * @param name the tool
+   * @param args its arguments, as the model sent them
+   * @returns the tool's result on Allow (or an approved Ask), else a denial result
+   *   `{ content, isError: true, structuredContent: { decision, reason, rule } }`
+   */
+  call(name: string, args: unknown = {}): Promise<unknown> {
+    return this.#controller.call(name, args);
+  }
+
+  protected override render() {
+    const controller = this.#controller;
+    return html`
+      <slot></slot>
+      ${controller.prompts.length === 0 ? nothing : html`<div class="prompts">${controller.prompts}</div>`}
+      <div class="bar">
+        <span class="status" role="status">${controller.status}</span>
+        <button type="button" aria-expanded=${String(!this.logHidden)} aria-controls="log" @click=${this.#toggleLog}>
+          ${this.logHidden ? 'Show decisions' : 'Hide decisions'}
+        </button>
+      </div>
+      <ol id="log" part="log" role="log" aria-live="polite" aria-label="perso decisions" ?hidden=${this.logHidden}>
+        ${repeat(controller.log, (entry) => entry.id, renderEntry)}
+      </ol>
+    `;
+  }
+
+  #toggleLog(): void {
+    this.logHidden = !this.logHidden;
+  }
+}
+
+function renderEntry(entry: DecisionLogEntry) {
+  return html`<li class=${entry.decision.toLowerCase()} data-decision=${entry.decision}>
+    <span class="badge">${entry.decision}${entry.enforced ? '' : ' (shadow mode: not enforced)'}</span>
+    <code class="tool">${entry.tool}</code>
+    <code class="args">${entry.args}</code>
+    <span class="reason">${entry.reason}</span>
+    ${entry.rule === null ? nothing : html`<span class="rule">(rule ${entry.rule})</span>`}
+  </li>`;
+}
+
+if (!customElements.get('perso-guard')) customElements.define('perso-guard', PersoGuardElement);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'perso-guard': PersoGuardElement;
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * The embed's configuration, read once from its own `<script>` tag's data attributes:
+ *
+ * | attribute | meaning |
+ * |---|---|
+ * | `data-policy` | policy URL (required), relative to the page |
+ * | `data-role` | the principal's role (or set it later with `window.perso.setPrincipal`) |
+ * | `data-agent-attributes` | JSON object of host-owned facts about the principal |
+ * | `data-mode` | `enforce` (default) or `shadow` |
+ * | `data-integrity` | pinned policy hash, `sha256-<base64>` |
+ * | `data-public-key` | JSON: a `{keyId, alg, publicKey}` object or an array of them |
+ * | `data-timeout` | ms a tool call waits for the policy to load before it is denied (default 5000) |
+ *
+ * A bad attribute is a configuration error: the embed then denies every call and says why.
+ */
+import type { JsonObject } from '../decision.ts';
+
+/** A parsed configuration. */
+export interface EmbedConfig {
+  /** Absolute policy URL. */
+  policy: string;
+  /** The initial role, if the tag gives one. */
+  role: string | null;
+  /** The initial agent attributes. */
+  agentAttributes: JsonObject | undefined;
+  /** Forced mode, if any. */
+  mode: 'enforce' | 'shadow' | undefined;
+  /** Pinned hash, if any. */
+  integrity: string | undefined;
+  /** Trusted signing keys, if any. */
+  publicKeys: unknown[] | undefined;
+  /** How long a call waits for the policy. */
+  timeoutMs: number;
+}
+
+/** A configuration, or why there is none. */
+export type EmbedConfigResult = { ok: true; config: EmbedConfig } | { ok: false; error: string };
+
+/** Default wait for the policy, in ms. */
+export const DEFAULT_POLICY_TIMEOUT_MS = 5000;
+
+/**
+ * Reads the configuration from the embed's script tag.
+ *
+ * @param script `document.currentScript` at the time the embed ran
+ * @param baseUri the URL relative policy URLs resolve against
+ */
+export function readEmbedConfig(script: HTMLOrSVGScriptElement | null, baseUri: string): EmbedConfigResult {
+  if (script === null || !(script instanceof HTMLScriptElement)) {
+    return { ok: false, error: 'perso-embed.js must be loaded by a classic <script src> tag in <head> (not a module, not injected later)' };
+  }
+  const data = script.dataset;
+  const policy = data.policy;
+  if (policy === undefined || policy.trim() === '') {
+    return { ok: false, error: 'data-policy is missing; add data-policy="/policy.json" to the perso-embed.js script tag' };
+  }
+  let policyUrl: string;
+  try {
+    policyUrl = new URL(policy, baseUri).href;
+  } catch {
+    return { ok: false, error: `data-policy "${policy}" is not a URL; fix the script tag` };
+  }
+  const role = data.role === undefined || data.role === '' ? null : data.role;
+  let agentAttributes: JsonObject | undefined;
+  if (data.agentAttributes !== undefined) {
+    const parsed = parseJson(data.agentAttributes);
+    if (parsed === undefined || parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      return { ok: false, error: `data-agent-attributes must be a JSON object, got "${data.agentAttributes.slice(0, 64)}"; fix the script tag` };
+    }
+    agentAttributes = parsed as JsonObject;
+  }
+  const mode = data.mode;
+  if (mode !== undefined && mode !== 'enforce' && mode !== 'shadow') {
+    return { ok: false, error: `data-mode "${mode}" is unknown; use "enforce" or "shadow"` };
+  }
+  let publicKeys: unknown[] | undefined;
+  if (data.publicKey !== undefined) {
+    const parsed = parseJson(data.publicKey);
+    const keys = Array.isArray(parsed) ? parsed : [parsed];
+    if (parsed === undefined || keys.some((key) => key === null || typeof key !== 'object')) {
+      return { ok: false, error: 'data-public-key must be JSON: {"keyId": "...", "alg": "Ed25519", "publicKey": "<base64 SPKI>"} or an array of them' };
+    }
+    publicKeys = keys;
+  }
+  let timeoutMs = DEFAULT_POLICY_TIMEOUT_MS;
+  if (data.timeout !== undefined) {
+    timeoutMs = Number(data.timeout);
+    if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
+      return { ok: false, error: `data-timeout "${data.timeout}" is not a number of milliseconds; fix the script tag` };
+    }
+  }
+  return {
+    ok: true,
+    config: {
+      policy: policyUrl,
+      role,
+      agentAttributes,
+      mode,
+      integrity: data.integrity === '' ? undefined : data.integrity,
+      publicKeys,
+      timeoutMs,
+    },
+  };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,214 @@
+// The script-tag embed (dist/script/perso-embed.js, built by `npm run build:embed`) in a real page
+// with the real WebMCP polyfill `@mcp-b/global`, tools called the way an in-page agent calls them.
+import { expect } from 'chai';
+import { fileUrl, scriptFile, uniqueName } from './helpers/perso-server.ts';
+
+const POLYFILL = '/node_modules/@mcp-b/global/dist/index.iife.js';
+const EMBED = '/dist/script/perso-embed.js';
+
+interface ToolResult {
+  content: { type: string; text: string }[];
+  isError?: boolean;
+  structuredContent?: { decision: string; reason: string; rule: string | null };
+}
+
+interface FramePerso {
+  setPrincipal(principal: { role: string; agentAttributes?: Record<string, unknown> }): void;
+  setApprover(approver: ((question: unknown) => Promise<boolean>) | null): void;
+  status(): { policy: string; selfCheck: string; errors: string[]; policyVersion: string | null };
+  ready(): Promise<unknown>;
+  selfCheck(): Promise<boolean>;
+}
+
+interface ModelContext {
+  registerTool(tool: object, options?: { signal?: AbortSignal }): Promise<void>;
+  getTools(): Promise<{ name: string }[]>;
+  executeTool(tool: object, inputJson: string): Promise<string | null>;
+}
+
+type FrameWindow = Window & {
+  perso: FramePerso;
+  document: Document & { modelContext: ModelContext };
+  navigator: Navigator & { modelContextTesting?: { executeTool(name: string, json: string): Promise<string | null> } };
+  embedErrors: string[];
+  ran: unknown[];
+};
+
+let policyText = '';
+const frames: HTMLIFrameElement[] = [];
+
+before(async () => {
+  policyText = await (await fetch('/test/fixtures/perso-demo-policy.json')).text();
+});
+
+afterEach(() => {
+  for (const frame of frames.splice(0)) frame.remove();
+});
+
+async function policyUrl(text = policyText, delayMs = 0): Promise<string> {
+  const name = uniqueName('embed-policy');
+  await scriptFile(name, { body: text, etag: null, delayMs });
+  return fileUrl(name);
+}
+
+/** A page whose <head> holds exactly `head`; resolves once it loaded. */
+async function page(head: string): Promise<FrameWindow> {
+  const frame = document.createElement('iframe');
+  frame.srcdoc = `<!doctype html><html><head>
+    <script>window.embedErrors = []; window.ran = [];
+      document.addEventListener('perso-embed-error', (e) => window.embedErrors.push(e.detail.message));</script>
+    ${head}</head><body></body></html>`;
+  frames.push(frame);
+  const loaded = new Promise((resolve) => frame.addEventListener('load', resolve, { once: true }));
+  document.body.append(frame);
+  await loaded;
+  return frame.contentWindow as FrameWindow;
+}
+
+function embedTag(policy: string, attributes = 'data-role="agent"'): string {
+  return `<script src="${EMBED}" data-policy="${policy}" ${attributes}></script>`;
+}
+
+/** Registers the demo's refund tool the way a page does; its body records each run. */
+async function registerRefund(win: FrameWindow): Promise<void> {
+  await win.document.modelContext.registerTool({
+    name: 'process_refund',
+    description: 'refund a customer',
+    inputSchema: { type: 'object', properties: { customer_id: { type: 'string' }, amount: { type: 'number' } } },
+    execute: (args: unknown) => {
+      win.ran.push(args);
+      return { content: [{ type: 'text', text: 'refunded' }] };
+    },
+  });
+}
+
+/** Calls a tool as an in-page agent does: getTools() then executeTool(descriptor, json). */
+async function agentCall(win: FrameWindow, name: string, args: unknown): Promise<ToolResult> {
+  const tools = await win.document.modelContext.getTools();
+  const tool = tools.find((candidate) => candidate.name === name);
+  if (tool === undefined) throw new Error(`tool ${name} is not listed`);
+  const json = await win.document.modelContext.executeTool(tool, JSON.stringify(args));
+  return JSON.parse(json ?? 'null') as ToolResult;
+}
+
+describe('perso-embed.js with the WebMCP polyfill @mcp-b/global', () => {
+  it('denies an over-limit refund an agent calls through document.modelContext; the tool does not run', async () => {
+    const win = await page(`<script src="${POLYFILL}"></script>${embedTag(await policyUrl())}`);
+    await registerRefund(win);
+    const denied = await agentCall(win, 'process_refund', { customer_id: 'c1', amount: 800 });
+    expect(win.ran).to.have.length(0);
+    expect(denied.isError).to.equal(true);
+    expect(denied.structuredContent?.decision).to.equal('Deny');
+    expect(denied.content[0].text).to.match(/tool 'process_refund' was not run/);
+    expect(denied.content[0].text).to.match(/at most 500/);
+
+    const allowed = await agentCall(win, 'process_refund', { customer_id: 'c1', amount: 200 });
+    expect(allowed.content[0].text).to.equal('refunded');
+    expect(win.ran).to.deep.equal([{ customer_id: 'c1', amount: 200 }]);
+  });
+
+  it('guards the testing shim path (navigator.modelContextTesting.executeTool) too', async () => {
+    const win = await page(`<script src="${POLYFILL}"></script>${embedTag(await policyUrl())}`);
+    await registerRefund(win);
+    const json = await win.navigator.modelContextTesting?.executeTool('process_refund', '{"customer_id":"c1","amount":900}');
+    const result = JSON.parse(json ?? 'null') as ToolResult;
+    expect(result.isError).to.equal(true);
+    expect(win.ran).to.have.length(0);
+  });
+
+  it('passes its canary self-check and reports decisions as perso-decision events', async () => {
+    const win = await page(`<script src="${POLYFILL}"></script>${embedTag(await policyUrl())}`);
+    const decisions: string[] = [];
+    win.document.addEventListener('perso-decision', (event) => {
+      decisions.push((event as CustomEvent<{ decision: { decision: string } }>).detail.decision.decision);
+    });
+    expect(await win.perso.selfCheck(), JSON.stringify(win.perso.status().errors)).to.equal(true);
+    expect(win.perso.status().selfCheck).to.equal('passed');
+    expect(win.embedErrors).to.deep.equal([]);
+    await registerRefund(win);
+    await agentCall(win, 'process_refund', { customer_id: 'c1', amount: 800 });
+    expect(decisions).to.deep.equal(['Deny']);
+  });
+
+  it('binds the principal the host sets through the frozen window.perso', async () => {
+    const win = await page(`<script src="${POLYFILL}"></script>${embedTag(await policyUrl(), '')}`);
+    await registerRefund(win);
+    const noRole = await agentCall(win, 'process_refund', { customer_id: 'c1', amount: 200 });
+    expect(noRole.isError).to.equal(true);
+    expect(noRole.structuredContent?.reason).to.match(/no principal/);
+    win.perso.setPrincipal({ role: 'manager' });
+    const manager = await agentCall(win, 'process_refund', { customer_id: 'c1', amount: 1500 });
+    expect(manager.content[0].text).to.equal('refunded');
+    expect(Object.isFrozen(win.perso)).to.equal(true);
+    expect(Reflect.set(win, 'perso', {})).to.equal(false);
+  });
+
+  it('fault: wrapper replaced — registerTool and modelContext cannot be swapped after the embed ran', async () => {
+    const win = await page(`<script src="${POLYFILL}"></script>${embedTag(await policyUrl())}`);
+    const context = win.document.modelContext;
+    const unguarded = () => Promise.resolve();
+    expect(Reflect.set(context, 'registerTool', unguarded)).to.equal(false);
+    expect(Reflect.defineProperty(context, 'registerTool', { value: unguarded })).to.equal(false);
+    expect(Reflect.deleteProperty(context, 'registerTool')).to.equal(false);
+    expect(Reflect.defineProperty(win.document, 'modelContext', { value: {} })).to.equal(false);
+    expect(win.document.modelContext).to.equal(context);
+    await registerRefund(win);
+    const denied = await agentCall(win, 'process_refund', { customer_id: 'c1', amount: 800 });
+    expect(denied.isError).to.equal(true);
+    expect(win.ran).to.have.length(0);
+  });
+
+  it('fault: embed loaded before the polyfill — reports loudly that it is not in the path', async () => {
+    const win = await page(`${embedTag(await policyUrl())}<script src="${POLYFILL}"></script>`);
+    expect(win.embedErrors.join('\n')).to.match(/no WebMCP model context/);
+    expect(win.perso.status().errors.length).to.be.greaterThan(0);
+    // fail closed: the late polyfill could not install an unguarded context
+    expect(win.document.modelContext).to.equal(undefined);
+  });
+
+  it('fault: registerTool cannot be wrapped — reports loudly', async () => {
+    const win = await page(`<script>
+        const locked = { registerTool() {} };
+        Object.defineProperty(locked, 'registerTool', { value: locked.registerTool, writable: false, configurable: false });
+        Object.defineProperty(document, 'modelContext', { value: locked, configurable: true });
+      </script>${embedTag(await policyUrl())}`);
+    expect(win.embedErrors.join('\n')).to.match(/could not install the guard/);
+  });
+
+  it('a call made while the policy loads waits for it', async () => {
+    const win = await page(`<script src="${POLYFILL}"></script>${embedTag(await policyUrl(policyText, 400), 'data-role="agent" data-timeout="5000"')}`);
+    await registerRefund(win);
+    const result = await agentCall(win, 'process_refund', { customer_id: 'c1', amount: 100 });
+    expect(result.content[0].text).to.equal('refunded');
+  });
+
+  it('fault: policy never loads — a waiting call is denied after the timeout', async () => {
+    const win = await page(`<script src="${POLYFILL}"></script>${embedTag(await policyUrl(policyText, 15000), 'data-role="agent" data-timeout="300"')}`);
+    await registerRefund(win);
+    const started = performance.now();
+    const result = await agentCall(win, 'process_refund', { customer_id: 'c1', amount: 100 });
+    expect(performance.now() - started).to.be.at.least(250);
+    expect(result.isError).to.equal(true);
+    expect(result.structuredContent?.reason).to.match(/did not load within 300 ms/);
+    expect(win.ran).to.have.length(0);
+  });
+
+  it('fault: bad data-agent-attributes — every call is denied with the configuration error', async () => {
+    const win = await page(`<script src="${POLYFILL}"></script>${embedTag(await policyUrl(), `data-role="agent" data-agent-attributes="{not json"`)}`);
+    await registerRefund(win);
+    const result = await agentCall(win, 'process_refund', { customer_id: 'c1', amount: 100 });
+    expect(result.isError).to.equal(true);
+    expect(result.structuredContent?.reason).to.match(/data-agent-attributes must be a JSON object/);
+    expect(win.embedErrors.join('\n')).to.match(/data-agent-attributes/);
+  });
+
+  it('fault: invalid policy — every call is denied and the load error is reported', async () => {
+    const win = await page(`<script src="${POLYFILL}"></script>${embedTag(await policyUrl('{"version": "x", "rules": 3}'))}`);
+    await registerRefund(win);
+    const result = await agentCall(win, 'process_refund', { customer_id: 'c1', amount: 100 });
+    expect(result.isError).to.equal(true);
+    expect(win.ran).to.have.length(0);
+    await win.perso.ready();
+    expect(win.perso.status().policy).to.equal('failed');
+  });
+});

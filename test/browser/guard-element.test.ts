@@ -1,0 +1,262 @@
+// <perso-guard> in real Chromium: real worker, real wasm, trusted clicks from the test runner.
+import { expect } from 'chai';
+import { resetMouse, sendMouse } from '@web/test-runner-commands';
+import '../../src/element/guard-element.ts';
+import type { PersoGuardElement } from '../../src/element/guard-element.ts';
+import { PersoDecisionEvent, PersoErrorEvent, PersoToolCallEvent } from '../../src/element/guard-events.ts';
+import { APPROVAL_ARM_DELAY_MS } from '../../src/element/approval-prompt.ts';
+import { fileUrl, scriptFile, uniqueName } from './helpers/perso-server.ts';
+
+type ToolResult = { content: { type: string; text: string }[]; isError?: boolean; structuredContent?: { decision: string; reason: string } };
+
+// A hostile page script can grab closed roots as they are made; the test does the same, to show
+// that even a script holding the root cannot approve with synthetic clicks.
+const closedRoots = new Map<Element, ShadowRoot>();
+const nativeAttachShadow = Element.prototype.attachShadow;
+Element.prototype.attachShadow = function attachShadow(this: Element, init: ShadowRootInit): ShadowRoot {
+  const root = nativeAttachShadow.call(this, init);
+  if (init.mode === 'closed') closedRoots.set(this, root);
+  return root;
+};
+
+const DEMO = '/test/fixtures/perso-demo-policy.json';
+let askPolicyUrl = '';
+const guards: PersoGuardElement[] = [];
+
+before(async () => {
+  const demo = await (await fetch(DEMO)).json();
+  demo.rules.push({ id: 'confirm-update', tool_name: 'update_customer', roles: ['agent'], effect: 'Ask' });
+  const name = uniqueName('guard-ask-policy');
+  await scriptFile(name, { body: JSON.stringify(demo), etag: null });
+  askPolicyUrl = fileUrl(name);
+});
+
+afterEach(async () => {
+  for (const guard of guards.splice(0)) guard.remove();
+  await resetMouse();
+});
+
+function mount(src: string | null, role: string | null = 'agent'): PersoGuardElement {
+  const guard = document.createElement('perso-guard');
+  if (src !== null) guard.setAttribute('src', src);
+  if (role !== null) guard.setAttribute('role', role);
+  guards.push(guard);
+  document.body.append(guard);
+  return guard;
+}
+
+function entries(guard: PersoGuardElement): HTMLLIElement[] {
+  return [...(guard.shadowRoot?.querySelectorAll('li') ?? [])];
+}
+
+async function openPrompt(guard: PersoGuardElement): Promise<{ host: Element; root: ShadowRoot }> {
+  for (let i = 0; i < 200; i++) {
+    await guard.updateComplete;
+    const host = guard.shadowRoot?.querySelector('perso-approval-prompt');
+    if (host) {
+      const root = closedRoots.get(host);
+      if (root) return { host, root };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('no approval prompt appeared');
+}
+
+async function trustedClick(element: Element): Promise<void> {
+  element.scrollIntoView({ block: 'center' });
+  const rect = element.getBoundingClientRect();
+  await new Promise((resolve) => setTimeout(resolve, APPROVAL_ARM_DELAY_MS + 50));
+  await sendMouse({ type: 'click', position: [Math.round(rect.x + rect.width / 2), Math.round(rect.y + rect.height / 2)] });
+}
+
+describe('<perso-guard>', () => {
+  it('runs a tool on Allow and logs it green', async () => {
+    const guard = mount(DEMO);
+    const ran: unknown[] = [];
+    guard.register('process_refund', (args) => {
+      ran.push(args);
+      return { content: [{ type: 'text', text: 'refunded' }] };
+    });
+    const result = (await guard.call('process_refund', { customer_id: 'c1', amount: 200 })) as ToolResult;
+    expect(result.content[0].text).to.equal('refunded');
+    expect(ran).to.deep.equal([{ customer_id: 'c1', amount: 200 }]);
+    expect(Object.isFrozen(ran[0])).to.equal(true);
+    await guard.updateComplete;
+    const [entry] = entries(guard);
+    expect(entry.dataset.decision).to.equal('Allow');
+    expect(entry.textContent).to.contain('process_refund');
+    expect(getComputedStyle(entry).borderLeftColor).to.equal('rgb(21, 128, 61)');
+  });
+
+  it('does not run the tool on Deny, answers a denial result and logs it red with the reason', async () => {
+    const guard = mount(DEMO);
+    let ran = false;
+    guard.tools = {
+      process_refund: () => {
+        ran = true;
+        return 'refunded';
+      },
+    };
+    const result = (await guard.call('process_refund', { customer_id: 'c1', amount: 800 })) as ToolResult;
+    expect(ran).to.equal(false);
+    expect(result.isError).to.equal(true);
+    expect(result.structuredContent?.decision).to.equal('Deny');
+    expect(result.content[0].text).to.match(/at most 500/);
+    await guard.updateComplete;
+    const [entry] = entries(guard);
+    expect(entry.dataset.decision).to.equal('Deny');
+    expect(entry.textContent).to.contain('condition failed');
+    expect(entry.textContent).to.contain('"amount":800');
+    expect(getComputedStyle(entry).borderLeftColor).to.equal('rgb(185, 28, 28)');
+  });
+
+  it('fires typed perso-decision events', async () => {
+    const guard = mount(DEMO);
+    guard.register('view_customer', () => 'ok');
+    const events: PersoDecisionEvent[] = [];
+    guard.addEventListener('perso-decision', (event) => events.push(event));
+    await guard.call('view_customer', { customer_id: 'c1' });
+    expect(events).to.have.length(1);
+    expect(events[0]).to.be.instanceOf(PersoDecisionEvent);
+    expect(events[0].tool).to.equal('view_customer');
+    expect(events[0].decision.decision).to.equal('Allow');
+  });
+
+  it('takes calls from an agent UI inside it through perso-tool-call', async () => {
+    const guard = mount(DEMO);
+    guard.register('view_customer', ({ customer_id }) => `customer ${String(customer_id)}`);
+    const agentUi = document.createElement('div');
+    guard.append(agentUi);
+    const event = new PersoToolCallEvent('view_customer', { customer_id: 'c7' });
+    agentUi.dispatchEvent(event);
+    expect(event.result).to.not.equal(null);
+    expect(await event.result).to.equal('customer c7');
+  });
+
+  it('Ask: shows the exact canonical args in a closed root, ignores untrusted clicks, runs after a trusted Approve', async () => {
+    const guard = mount(askPolicyUrl);
+    const ran: unknown[] = [];
+    guard.register('update_customer', (args) => {
+      ran.push(args);
+      return 'updated';
+    });
+    let reads = 0;
+    const hostile = {
+      customer_id: 'c1',
+      get email() {
+        reads++;
+        return reads === 1 ? 'a@example.com' : 'attacker@example.com';
+      },
+    };
+    const pending = guard.call('update_customer', hostile);
+    const { host, root } = await openPrompt(guard);
+    expect(host.shadowRoot).to.equal(null, 'the prompt root must be closed');
+    expect(root.querySelector('pre')?.textContent).to.equal(JSON.stringify({ customer_id: 'c1', email: 'a@example.com' }, null, 2));
+    await guard.updateComplete;
+    expect(entries(guard).map((entry) => entry.dataset.decision)).to.deep.equal(['Ask']);
+    expect(getComputedStyle(entries(guard)[0]).borderLeftColor).to.equal('rgb(180, 83, 9)');
+
+    const approve = root.querySelector('button.approve') as HTMLButtonElement;
+    await new Promise((resolve) => setTimeout(resolve, APPROVAL_ARM_DELAY_MS + 50));
+    approve.click();
+    approve.dispatchEvent(new MouseEvent('click', { bubbles: true, composed: true }));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(ran).to.have.length(0, 'an untrusted click approved the call');
+    expect(guard.shadowRoot?.querySelector('perso-approval-prompt')).to.not.equal(null);
+
+    await trustedClick(approve);
+    expect(await pending).to.equal('updated');
+    expect(ran).to.deep.equal([{ customer_id: 'c1', email: 'a@example.com' }]);
+    expect(reads).to.equal(1, 'the args were read more than once');
+    await guard.updateComplete;
+    const decisions = entries(guard).map((entry) => entry.dataset.decision);
+    expect(decisions).to.deep.equal(['Ask', 'Allow']);
+    expect(entries(guard)[1].textContent).to.match(/approved by a person/);
+    expect(guard.shadowRoot?.querySelector('perso-approval-prompt')).to.equal(null);
+  });
+
+  it('Ask: a trusted Deny leaves the tool unrun and answers an approval-required result', async () => {
+    const guard = mount(askPolicyUrl);
+    let ran = false;
+    guard.register('update_customer', () => {
+      ran = true;
+    });
+    const pending = guard.call('update_customer', { customer_id: 'c1', email: 'b@example.com' });
+    const { root } = await openPrompt(guard);
+    await trustedClick(root.querySelector('button.deny') as HTMLButtonElement);
+    const result = (await pending) as ToolResult;
+    expect(ran).to.equal(false);
+    expect(result.isError).to.equal(true);
+    expect(result.structuredContent?.decision).to.equal('Ask');
+    expect(result.content[0].text).to.match(/^approval required/);
+  });
+
+  it('hides and shows the decision log', async () => {
+    const guard = mount(DEMO);
+    await guard.updateComplete;
+    const log = guard.shadowRoot?.querySelector('ol') as HTMLOListElement;
+    expect(log.getAttribute('role')).to.equal('log');
+    expect(log.hidden).to.equal(false);
+    guard.logHidden = true;
+    await guard.updateComplete;
+    expect(log.hidden).to.equal(true);
+    expect(guard.hasAttribute('log-hidden')).to.equal(true);
+    const toggle = guard.shadowRoot?.querySelector('.bar button') as HTMLButtonElement;
+    expect(toggle.getAttribute('aria-expanded')).to.equal('false');
+    toggle.click();
+    await guard.updateComplete;
+    expect(log.hidden).to.equal(false);
+  });
+
+  it('fault: policy fails to load — fires perso-error and denies every call', async () => {
+    const name = uniqueName('guard-missing-policy');
+    await scriptFile(name, { status: 404 });
+    const errors: PersoErrorEvent[] = [];
+    const guard = document.createElement('perso-guard');
+    guard.addEventListener('perso-error', (event) => errors.push(event));
+    guard.setAttribute('role', 'agent');
+    guard.setAttribute('src', fileUrl(name));
+    guards.push(guard);
+    document.body.append(guard);
+    let ran = false;
+    guard.register('view_customer', () => {
+      ran = true;
+    });
+    const result = (await guard.call('view_customer', { customer_id: 'c1' })) as ToolResult;
+    expect(ran).to.equal(false);
+    expect(result.isError).to.equal(true);
+    expect(errors.length).to.be.greaterThan(0);
+    expect(errors[0]).to.be.instanceOf(PersoErrorEvent);
+    expect(errors[0].message).to.match(/failed to load/);
+  });
+
+  it('fault: no principal — calls are denied until the host sets a role', async () => {
+    const guard = mount(DEMO, null);
+    let ran = false;
+    guard.register('view_customer', () => {
+      ran = true;
+    });
+    const result = (await guard.call('view_customer', {})) as ToolResult;
+    expect(ran).to.equal(false);
+    expect(result.structuredContent?.reason).to.match(/no principal/);
+    guard.role = 'agent';
+    await guard.call('view_customer', { customer_id: 'c1' });
+    expect(ran).to.equal(true);
+  });
+
+  it('fault: no src — calls are denied', async () => {
+    const guard = mount(null);
+    guard.register('view_customer', () => 'ran');
+    const result = (await guard.call('view_customer', {})) as ToolResult;
+    expect(result.isError).to.equal(true);
+    expect(result.structuredContent?.reason).to.match(/set the src/);
+  });
+
+  it('fault: unknown tool — an error result listing the tools', async () => {
+    const guard = mount(DEMO);
+    guard.register('view_customer', () => 'ran');
+    const result = (await guard.call('drop_database', {})) as ToolResult;
+    expect(result.isError).to.equal(true);
+    expect(result.content[0].text).to.match(/unknown tool 'drop_database'; the tools here are 'view_customer'/);
+  });
+});

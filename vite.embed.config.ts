@@ -1,0 +1,61 @@
+// The script-tag embed: `dist/script/perso-embed.js`, a classic (IIFE) script for <head>.
+// The evaluator worker and engine.wasm stay separate files in `dist/script/assets/` (no data: URLs:
+// strict CSP pages block them); they are found relative to the script's own URL.
+//   npm run build:embed
+import { defineConfig } from 'vite';
+import type { Plugin } from 'vite';
+import { fileURLToPath } from 'node:url';
+
+// IIFE output has no import.meta. In the embed's own chunk (not the worker, an ES module that has
+// its own import.meta.url), `import.meta.url` becomes the script's URL, captured while it runs:
+// document.currentScript is null afterwards, when the worker is started.
+const SCRIPT_URL = '__perso_embed_url__';
+
+function scriptUrlForImportMeta(): Plugin {
+  return {
+    name: 'perso-embed-script-url',
+    enforce: 'post',
+    transform(code) {
+      if (!code.includes('import.meta.url')) return null;
+      return { code: code.replaceAll('import.meta.url', SCRIPT_URL), map: null };
+    },
+  };
+}
+
+export default defineConfig({
+  // Relative URLs: the assets sit next to the script wherever the host serves it.
+  base: './',
+  publicDir: false,
+  plugins: [scriptUrlForImportMeta()],
+  build: {
+    outDir: fileURLToPath(new URL('./dist/script', import.meta.url)),
+    emptyOutDir: true,
+    target: 'es2022',
+    minify: true,
+    sourcemap: true,
+    // Never inline the wasm or the worker as data: URLs.
+    assetsInlineLimit: 0,
+    modulePreload: false,
+    copyPublicDir: false,
+    rolldownOptions: {
+      input: fileURLToPath(new URL('./src/embed/perso-embed.ts', import.meta.url)),
+      output: {
+        format: 'iife',
+        entryFileNames: 'perso-embed.js',
+        intro:
+          `var ${SCRIPT_URL} = (document.currentScript && document.currentScript.tagName.toUpperCase() === 'SCRIPT' && document.currentScript.src) ` +
+          `|| new URL('perso-embed.js', document.baseURI).href;`,
+      },
+    },
+  },
+  worker: { format: 'es' },
+  experimental: {
+    // The worker's URL is computed when the first call starts it, after document.currentScript
+    // is gone: resolve it against the URL captured at start-up. Inside the worker (an ES module)
+    // the default, import.meta.url, is right.
+    renderBuiltUrl(filename, { hostType, hostId }) {
+      if (hostType === 'js' && !hostId.includes('worker')) return { runtime: `new URL(${JSON.stringify(filename)}, ${SCRIPT_URL}).href` };
+      return { relative: true };
+    },
+  },
+});
