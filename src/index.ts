@@ -27,3 +27,21 @@ export { consoleTransport } from './audit/console-transport.ts';
 export type { ConsoleTransportOptions } from './audit/console-transport.ts';
 export type { EvaluatorBackend } from './evaluator-backend.ts';
 export type { Diagnostic, PolicyInfo } from './engine/types.ts';
+export { httpTransport, toOtlp, HttpAuditFormat } from './audit/http-transport.ts';
+export type { HttpTransport, HttpTransportOptions, HttpTransportStats } from './audit/http-transport.ts';
+export { indexedDbTransport } from './audit/indexeddb-transport.ts';
+export type { AuditDelivery, IndexedDbTransport, IndexedDbTransportOptions } from './audit/indexeddb-transport.ts';
+export { PolicyStore } from './policy-store.ts';
+export type { PolicyEntry } from './policy-store.ts';
+export { loadPolicy } from './policy-loader.ts';
+export type { PolicyFetchResult, PolicyLoadOptions } from './policy-loader.ts';
+export {
+  SignatureAlgorithm,
+  generatePolicyKeyPair,
+  importPolicyPrivateKey,
+  integrityOf,
+  signPolicy,
+  verifyIntegrity,
+  verifySignature,
+} from './policy-integrity.ts';
+export type { PolicyPublicKey, PolicySignature } from './policy-integrity.ts';
