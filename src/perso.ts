@@ -22,7 +22,6 @@ import { canonicalizeArgs, canonicalizeJson } from './canonical-args.ts';
 import type { Diagnostic, PolicyLoad, Verdict } from './engine/types.ts';
 import type { EvaluatorBackend, SyncEvaluatorBackend } from './evaluator-backend.ts';
 import { isSyncBackend } from './evaluator-backend.ts';
-import { InlineBackend } from './inline-backend.ts';
 import type { PolicyMode } from './policy.ts';
 import type { PolicyInput, PolicySourceKind, ResolvedPolicy } from './policy-source.ts';
 import { resolvePolicySource } from './policy-source.ts';
@@ -398,6 +397,8 @@ export class Perso {
       const { WorkerBackend } = await import('./evaluator-bridge.ts');
       return new WorkerBackend({ timeoutMs: this.#timeoutMs });
     }
+    // Imported lazily too: a page using the worker engine never downloads the in-thread engine host.
+    const { InlineBackend } = await import('./inline-backend.ts');
     return InlineBackend.create();
   }
 
