@@ -201,4 +201,9 @@ export interface Policy {
   rules: readonly Rule[];
   /** *Extension:* `"enforce"` (default) or `"shadow"`. */
   mode?: PolicyMode;
+  /**
+   * *Extension (host layer):* when `true`, integrations that know a tool's MCP annotations let them
+   * decide calls no rule covers (`readOnlyHint` allows, `destructiveHint` asks). Off by default.
+   */
+  annotation_defaults?: boolean;
 }
