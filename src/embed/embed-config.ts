@@ -14,6 +14,7 @@
  * A bad attribute is a configuration error: the embed then denies every call and says why.
  */
 import type { JsonObject } from '../decision.ts';
+import type { PolicyPublicKey } from '../policy-integrity.ts';
 
 /** A parsed configuration. */
 export interface EmbedConfig {
@@ -28,7 +29,7 @@ export interface EmbedConfig {
   /** Pinned hash, if any. */
   integrity: string | undefined;
   /** Trusted signing keys, if any. */
-  publicKeys: unknown[] | undefined;
+  publicKeys: PolicyPublicKey[] | undefined;
   /** How long a call waits for the policy. */
   timeoutMs: number;
 }
@@ -73,11 +74,11 @@ export function readEmbedConfig(script: HTMLOrSVGScriptElement | null, baseUri: 
   if (mode !== undefined && mode !== 'enforce' && mode !== 'shadow') {
     return { ok: false, error: `data-mode "${mode}" is unknown; use "enforce" or "shadow"` };
   }
-  let publicKeys: unknown[] | undefined;
+  let publicKeys: PolicyPublicKey[] | undefined;
   if (data.publicKey !== undefined) {
     const parsed = parseJson(data.publicKey);
-    const keys = Array.isArray(parsed) ? parsed : [parsed];
-    if (parsed === undefined || keys.some((key) => key === null || typeof key !== 'object')) {
+    const keys: unknown[] = Array.isArray(parsed) ? parsed : [parsed];
+    if (parsed === undefined || keys.length === 0 || !keys.every(isPublicKey)) {
       return { ok: false, error: 'data-public-key must be JSON: {"keyId": "...", "alg": "Ed25519", "publicKey": "<base64 SPKI>"} or an array of them' };
     }
     publicKeys = keys;
@@ -101,6 +102,12 @@ export function readEmbedConfig(script: HTMLOrSVGScriptElement | null, baseUri: 
       timeoutMs,
     },
   };
+}
+
+function isPublicKey(value: unknown): value is PolicyPublicKey {
+  if (value === null || typeof value !== 'object') return false;
+  const key = value as Record<string, unknown>;
+  return typeof key.keyId === 'string' && typeof key.alg === 'string' && (typeof key.publicKey === 'string' || (key.publicKey !== null && typeof key.publicKey === 'object'));
 }
 
 function parseJson(text: string): unknown {

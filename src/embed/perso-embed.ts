@@ -18,6 +18,7 @@
  */
 import type { DecisionResult, JsonObject } from '../decision.ts';
 import { Perso } from '../perso.ts';
+import type { PersoOptions } from '../perso.ts';
 import type { PersoSession } from '../session.ts';
 import { createCanary, runCanary } from './canary.ts';
 import { readEmbedConfig } from './embed-config.ts';
@@ -164,8 +165,7 @@ function startEmbed(): void {
 }
 
 function loadPerso(config: EmbedConfig): Promise<Perso> {
-  // `integrity` and `publicKeys` are the browser policy-loading options of PersoOptions.
-  const options: Parameters<typeof Perso.load>[0] & { integrity?: string; publicKeys?: unknown[] } = { policy: config.policy };
+  const options: PersoOptions = { policy: config.policy };
   if (config.mode !== undefined) options.mode = config.mode;
   if (config.integrity !== undefined) options.integrity = config.integrity;
   if (config.publicKeys !== undefined) options.publicKeys = config.publicKeys;

@@ -202,6 +202,25 @@ describe('perso-embed.js with the WebMCP polyfill @mcp-b/global', () => {
     expect(win.embedErrors.join('\n')).to.match(/data-agent-attributes/);
   });
 
+  it('fault: policy bytes do not match data-integrity — every call is denied', async () => {
+    const wrongPin = `sha256-${btoa(String.fromCharCode(...new Uint8Array(32)))}`;
+    const win = await page(`<script src="${POLYFILL}"></script>${embedTag(await policyUrl(), `data-role="agent" data-integrity="${wrongPin}"`)}`);
+    await registerRefund(win);
+    const result = await agentCall(win, 'process_refund', { customer_id: 'c1', amount: 100 });
+    expect(result.isError).to.equal(true);
+    expect(win.ran).to.have.length(0);
+    expect(win.embedErrors.join('\n')).to.match(/failed to load/);
+  });
+
+  it('loads a policy whose bytes match data-integrity', async () => {
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(policyText)));
+    const pin = `sha256-${btoa(String.fromCharCode(...digest))}`;
+    const win = await page(`<script src="${POLYFILL}"></script>${embedTag(await policyUrl(), `data-role="agent" data-integrity="${pin}"`)}`);
+    await registerRefund(win);
+    const result = await agentCall(win, 'process_refund', { customer_id: 'c1', amount: 100 });
+    expect(result.content[0].text).to.equal('refunded');
+  });
+
   it('fault: invalid policy — every call is denied and the load error is reported', async () => {
     const win = await page(`<script src="${POLYFILL}"></script>${embedTag(await policyUrl('{"version": "x", "rules": 3}'))}`);
     await registerRefund(win);
