@@ -5,6 +5,7 @@ import { httpTransport } from '../../src/audit/http-transport.ts';
 import { indexedDbTransport } from '../../src/audit/indexeddb-transport.ts';
 import type { AuditRecord, AuditTransport } from '../../src/audit/audit-record.ts';
 import { PolicyStore } from '../../src/policy-store.ts';
+import { Perso } from '../../src/perso.ts';
 import { dropStores, fileUrl, freshStore, readSink, scriptSink, sinkUrl, uniqueName, waitFor } from './helpers/perso-server.ts';
 
 function record(n: number, overrides: Partial<AuditRecord> = {}): AuditRecord {
@@ -239,5 +240,28 @@ describe('audit: indexeddb transport', () => {
     // At least once: the torn-down page's keepalive POST may land too; every record is there.
     const ids = new Set(idsIn((await readSink(sink)).received));
     expect([...ids].sort()).to.deep.equal(JSON.parse(frame.srcdoc.match(/const records = (.*);/)![1]!).map((r: AuditRecord) => r.id).sort());
+  });
+});
+
+describe('audit: transports under Perso', () => {
+  afterEach(dropStores);
+
+  it('every decision lands in IndexedDB and at the HTTP sink, with the same record', async () => {
+    const sink = uniqueName('perso-audit');
+    const store = freshStore();
+    const http = httpTransport({ url: sinkUrl(sink), flushIntervalMs: 60_000, flushOnHide: false });
+    const durable = indexedDbTransport({ store });
+    const policy = await (await fetch('/test/fixtures/perso-demo-policy.json')).text();
+    const perso = await Perso.load({ policy, audit: [http, durable], engine: 'inline' });
+    const decision = await perso.evaluate({ tool: 'process_refund', args: { amount: 800 }, role: 'support_agent' });
+    await perso.close();
+    const lines = (await durable.exportNdjson()).trimEnd().split('\n');
+    expect(lines).to.have.length(1);
+    const stored = JSON.parse(lines[0]!) as AuditRecord;
+    expect(stored).to.include({ tool: 'process_refund', role: 'support_agent', decision: decision.decision, reason: decision.reason });
+    expect(stored.args).to.deep.equal({ amount: 800 });
+    expect(idsIn((await readSink(sink)).received)).to.deep.equal([stored.id]);
+    await http.close();
+    await durable.close();
   });
 });
