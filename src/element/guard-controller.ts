@@ -8,7 +8,10 @@
  * - a tool runs only through `session.guard`: on Allow, on an Ask a person approved with a trusted
  *   click (and the backend then lifted), or in shadow mode; always on the canonical frozen args;
  * - no policy source, a policy that failed to load, an unknown tool: a denial result, never a throw;
- * - an approval prompt that nobody answers expires and counts as "no".
+ * - an approval prompt that nobody answers expires and counts as "no";
+ * - on a page that also runs the WebMCP embed (`window.perso`), the guard shows the embed's
+ *   decisions and is the person the embed asks about Ask decisions (the embed's worker still
+ *   redeems the approval: the prompt's answer is a request, not a permission).
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { DecisionResult, JsonObject } from '../decision.ts';
@@ -68,6 +71,25 @@ export class GuardController implements ReactiveController {
   #loadedSrc: string | null = null;
   #session: { key: string; session: PersoSession } | null = null;
   #nextId = 1;
+  #joinedEmbed: EmbedApi | null = null;
+
+  // The embed reports its decisions as CustomEvents on document (the guard's own are
+  // PersoDecisionEvents, logged where they are made).
+  readonly #onEmbedDecision = (event: Event): void => {
+    if (event instanceof PersoDecisionEvent || !(event instanceof CustomEvent)) return;
+    const detail: unknown = event.detail;
+    if (detail === null || typeof detail !== 'object') return;
+    const { tool, args, decision } = detail as { tool?: unknown; args?: unknown; decision?: DecisionResult };
+    if (typeof tool !== 'string' || decision === undefined || typeof decision?.decision !== 'string') return;
+    this.#record(tool, args, decision, false);
+  };
+
+  readonly #approveForEmbed = (question: EmbedQuestion): Promise<boolean> =>
+    this.#askPerson(question.tool, question.args, {
+      reason: question.reason,
+      rule: question.rule ?? undefined,
+      approval: typeof question.expiresAt === 'number' ? { nonce: '', expiresAt: question.expiresAt } : undefined,
+    });
 
   /** @param host the element */
   constructor(host: GuardHost) {
@@ -75,9 +97,15 @@ export class GuardController implements ReactiveController {
     host.addController(this);
   }
 
-  /** Starts loading when the host connects. */
+  /** Starts loading when the host connects, and joins the page's WebMCP embed if there is one. */
   hostConnected(): void {
     this.#ensureLoaded();
+    document.addEventListener('perso-decision', this.#onEmbedDecision);
+    const embed = embedApi();
+    if (embed !== null) {
+      embed.setApprover(this.#approveForEmbed);
+      this.#joinedEmbed = embed;
+    }
   }
 
   /** Reloads when `src` changed. */
@@ -87,6 +115,9 @@ export class GuardController implements ReactiveController {
 
   /** Closes the engine when the host leaves the page. */
   hostDisconnected(): void {
+    document.removeEventListener('perso-decision', this.#onEmbedDecision);
+    this.#joinedEmbed?.setApprover(null);
+    this.#joinedEmbed = null;
     const perso = this.#perso;
     this.#perso = Promise.resolve(null);
     this.#loadedSrc = null;
@@ -166,7 +197,7 @@ export class GuardController implements ReactiveController {
     return denialResult(outcome.decision, { tool: toolName, args, role });
   }
 
-  #record(tool: string, args: unknown, decision: DecisionResult): void {
+  #record(tool: string, args: unknown, decision: DecisionResult, announce = true): void {
     const entry: DecisionLogEntry = Object.freeze({
       id: this.#nextId++,
       tool,
@@ -178,11 +209,11 @@ export class GuardController implements ReactiveController {
     });
     this.log = [...this.log, entry].slice(-LOG_LIMIT);
     this.#host.requestUpdate();
-    this.#host.dispatchEvent(new PersoDecisionEvent(tool, args, decision));
+    if (announce) this.#host.dispatchEvent(new PersoDecisionEvent(tool, args, decision));
   }
 
-  #askPerson(tool: string, args: Readonly<JsonObject>, decision: DecisionResult): Promise<boolean> {
-    const ticket = (decision as { approval?: { expiresAt?: number } }).approval;
+  #askPerson(tool: string, args: unknown, decision: Pick<DecisionResult, 'reason' | 'rule' | 'approval'>): Promise<boolean> {
+    const ticket = decision.approval;
     const waitMs = ticket?.expiresAt === undefined ? DEFAULT_APPROVAL_MS : Math.max(0, ticket.expiresAt - Date.now());
     const prompt = new PersoApprovalPrompt();
     this.prompts = [...this.prompts, prompt];
@@ -243,6 +274,26 @@ export class GuardController implements ReactiveController {
     }
     return this.#session.session;
   }
+}
+
+/** What the embed asks its approver. */
+interface EmbedQuestion {
+  tool: string;
+  args: unknown;
+  reason: string;
+  rule: string | null;
+  expiresAt?: number | null;
+}
+
+/** The part of the embed's `window.perso` the guard uses. */
+interface EmbedApi {
+  setApprover(approver: ((question: EmbedQuestion) => Promise<boolean>) | null): void;
+}
+
+function embedApi(): EmbedApi | null {
+  const candidate = (window as { perso?: unknown }).perso;
+  if (candidate === null || typeof candidate !== 'object') return null;
+  return typeof (candidate as Partial<EmbedApi>).setApprover === 'function' ? (candidate as EmbedApi) : null;
 }
 
 function refusal(reason: string): DecisionResult {

@@ -32,6 +32,8 @@ interface ApprovalQuestion {
   args: unknown;
   reason: string;
   rule: string | null;
+  /** When the approval ticket expires (ms since the epoch), if the engine issued one. */
+  expiresAt: number | null;
 }
 
 type Approver = (question: ApprovalQuestion) => Promise<boolean>;
@@ -95,7 +97,8 @@ function startEmbed(): void {
     async approve(tool: string, args: unknown, decision: DecisionResult) {
       if (approver === null) return false;
       try {
-        return (await approver({ tool, args, reason: decision.reason, rule: decision.rule ?? null })) === true;
+        const question = { tool, args, reason: decision.reason, rule: decision.rule ?? null, expiresAt: decision.approval?.expiresAt ?? null };
+        return (await approver(Object.freeze(question))) === true;
       } catch {
         return false;
       }

@@ -1,6 +1,7 @@
 // The script-tag embed (dist/script/perso-embed.js, built by `npm run build:embed`) in a real page
 // with the real WebMCP polyfill `@mcp-b/global`, tools called the way an in-page agent calls them.
 import { expect } from 'chai';
+import { resetMouse, sendMouse } from '@web/test-runner-commands';
 import { fileUrl, scriptFile, uniqueName } from './helpers/perso-server.ts';
 
 const POLYFILL = '/node_modules/@mcp-b/global/dist/index.iife.js';
@@ -41,8 +42,9 @@ before(async () => {
   policyText = await (await fetch('/test/fixtures/perso-demo-policy.json')).text();
 });
 
-afterEach(() => {
+afterEach(async () => {
   for (const frame of frames.splice(0)) frame.remove();
+  await resetMouse();
 });
 
 async function policyUrl(text = policyText, delayMs = 0): Promise<string> {
@@ -52,12 +54,12 @@ async function policyUrl(text = policyText, delayMs = 0): Promise<string> {
 }
 
 /** A page whose <head> holds exactly `head`; resolves once it loaded. */
-async function page(head: string): Promise<FrameWindow> {
+async function page(head: string, body = ''): Promise<FrameWindow> {
   const frame = document.createElement('iframe');
   frame.srcdoc = `<!doctype html><html><head>
     <script>window.embedErrors = []; window.ran = [];
       document.addEventListener('perso-embed-error', (e) => window.embedErrors.push(e.detail.message));</script>
-    ${head}</head><body></body></html>`;
+    ${head}</head><body>${body}</body></html>`;
   frames.push(frame);
   const loaded = new Promise((resolve) => frame.addEventListener('load', resolve, { once: true }));
   document.body.append(frame);
@@ -229,5 +231,62 @@ describe('perso-embed.js with the WebMCP polyfill @mcp-b/global', () => {
     expect(win.ran).to.have.length(0);
     await win.perso.ready();
     expect(win.perso.status().policy).to.equal('failed');
+  });
+
+  it('the same page with <perso-guard> shows the decisions and asks a person where the policy says Ask', async () => {
+    const demo = JSON.parse(policyText);
+    demo.rules.push({ id: 'confirm-update', tool_name: 'update_customer', roles: ['agent'], effect: 'Ask' });
+    const win = await page(
+      `<script>window.closedRoots = new Map(); const attach = Element.prototype.attachShadow;
+        Element.prototype.attachShadow = function (init) { const root = attach.call(this, init); if (init.mode === 'closed') window.closedRoots.set(this, root); return root; };</script>
+      <script src="${POLYFILL}"></script>${embedTag(await policyUrl(JSON.stringify(demo)))}
+      <script type="module" src="/src/element/guard-element.ts"></script>`,
+      '<perso-guard></perso-guard>',
+    );
+    await win.customElements.whenDefined('perso-guard');
+    const guard = win.document.querySelector('perso-guard') as HTMLElement & { updateComplete: Promise<unknown> };
+    const frame = frames.at(-1) as HTMLIFrameElement;
+    await registerRefund(win);
+    await win.document.modelContext.registerTool({
+      name: 'update_customer',
+      description: 'update a customer',
+      inputSchema: { type: 'object', properties: { customer_id: { type: 'string' }, email: { type: 'string' } } },
+      execute: (args: unknown) => {
+        win.ran.push(args);
+        return { content: [{ type: 'text', text: 'updated' }] };
+      },
+    });
+
+    const denied = await agentCall(win, 'process_refund', { customer_id: 'c1', amount: 800 });
+    expect(denied.isError).to.equal(true);
+    await guard.updateComplete;
+    const decisions = () => [...(guard.shadowRoot?.querySelectorAll('li') ?? [])].map((li) => (li as HTMLElement).dataset.decision);
+    expect(decisions()).to.deep.equal(['Deny']);
+
+    const pending = agentCall(win, 'update_customer', { customer_id: 'c1', email: 'a@example.com' });
+    let prompt: Element | null = null;
+    for (let i = 0; i < 200 && prompt === null; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      prompt = guard.shadowRoot?.querySelector('perso-approval-prompt') ?? null;
+    }
+    expect(prompt, 'no approval prompt').to.not.equal(null);
+    await guard.updateComplete;
+    expect(decisions()).to.deep.equal(['Deny', 'Ask']);
+    const root = (win as unknown as { closedRoots: Map<Element, ShadowRoot> }).closedRoots.get(prompt as Element) as ShadowRoot;
+    expect(root.querySelector('pre')?.textContent).to.contain('"email": "a@example.com"');
+    const approve = root.querySelector('button.approve') as HTMLButtonElement;
+    approve.click();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(win.ran).to.have.length(0, 'an untrusted click approved the call');
+    frame.scrollIntoView({ block: 'start' });
+    approve.scrollIntoView({ block: 'center' });
+    const outer = frame.getBoundingClientRect();
+    const inner = approve.getBoundingClientRect();
+    await sendMouse({ type: 'click', position: [Math.round(outer.x + inner.x + inner.width / 2), Math.round(outer.y + inner.y + inner.height / 2)] });
+    const result = await pending;
+    expect(result.content[0].text).to.equal('updated');
+    expect(win.ran).to.deep.equal([{ customer_id: 'c1', email: 'a@example.com' }]);
+    await guard.updateComplete;
+    expect(decisions()).to.deep.equal(['Deny', 'Ask', 'Allow']);
   });
 });
