@@ -179,6 +179,34 @@ describe('Perso in the browser', () => {
     expect(await perso.evaluateBatch([view])).to.have.length(1);
   });
 
+  it('the built library (dist/browser) decides through its worker under a strict CSP', async () => {
+    // csp-page.html and everything under /dist/browser/ are served with
+    // `script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'` (test/server/csp-header.js):
+    // a data: worker or inline wasm would be refused there.
+    const reported = new Promise<Record<string, unknown>>((resolve) => {
+      const onMessage = (event: MessageEvent): void => {
+        if ((event.data as { source?: unknown } | null)?.source !== 'perso-csp-page') return;
+        window.removeEventListener('message', onMessage);
+        resolve(event.data as Record<string, unknown>);
+      };
+      window.addEventListener('message', onMessage);
+    });
+    const frame = document.createElement('iframe');
+    frame.src = '/test/browser/fixtures/csp-page.html?perso-test-csp=strict';
+    document.body.append(frame);
+    try {
+      const report = await reported;
+      expect(report.ok, String(report.error)).to.equal(true);
+      expect((report.status as { ok: boolean }).ok).to.equal(true);
+      const decisions = report.decisions as DecisionResult[];
+      expect(decisions.map((d) => d.decision)).to.deep.equal(['Allow', 'Deny']);
+      expect(decisions[1]!.kind).to.equal('condition_failed');
+      expect(report.evalRefused).to.equal(true, 'the page runs under the strict CSP');
+    } finally {
+      frame.remove();
+    }
+  });
+
   it('keeps no handle to the worker or the proxy where page scripts could reach it', async () => {
     const perso = await load({ policy: demoPolicy });
     await perso.evaluate(view);

@@ -1,14 +1,22 @@
-// Test-only: a response whose URL carries `perso-test-csp=no-wasm` gets a Content-Security-Policy
-// without 'wasm-unsafe-eval'. A dedicated worker takes its CSP from its script's response, so
-// `new Worker('/src/worker/evaluator.worker.ts?perso-test-csp=no-wasm')` is the real evaluator
-// worker in a page whose CSP forbids compiling WebAssembly (the wasm compile failure fault).
+// Test-only Content-Security-Policy headers, for the CSP behaviour of the worker and the build:
+// - a URL carrying `perso-test-csp=no-wasm` gets a CSP without 'wasm-unsafe-eval'. A dedicated
+//   worker takes its CSP from its script's response, so
+//   `new Worker('/src/worker/evaluator.worker.ts?perso-test-csp=no-wasm')` is the real evaluator
+//   worker in a page whose CSP forbids compiling WebAssembly (the wasm compile failure fault);
+// - a URL carrying `perso-test-csp=strict`, and everything under /dist/browser/ (the built
+//   library, whose worker script is served from there), gets the CSP docs/browser.md documents:
+//   `script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'` (no inline scripts, no data: workers).
+
+const NO_WASM = "script-src 'self'; worker-src 'self'";
+const STRICT = "script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'";
 
 /** @returns {import('koa').Middleware} */
 export function cspHeaderForTests() {
   return async (ctx, next) => {
     await next();
-    if (ctx.querystring.includes('perso-test-csp=no-wasm')) {
-      ctx.set('Content-Security-Policy', "script-src 'self'; worker-src 'self'");
+    if (ctx.querystring.includes('perso-test-csp=no-wasm')) ctx.set('Content-Security-Policy', NO_WASM);
+    else if (ctx.querystring.includes('perso-test-csp=strict') || ctx.path.startsWith('/dist/browser/')) {
+      ctx.set('Content-Security-Policy', STRICT);
     }
   };
 }

@@ -1,0 +1,270 @@
+/**
+ * The browser benchmark page (driven by bench/browser/run.ts in headless Chromium). Exposes
+ * `runBench(options)` which measures, side by side in one run, with interleaved blocks so drift
+ * hits every contender alike:
+ * - single-call latency (p50/p99) from the main thread through a worker, one call at a time;
+ * - a batch of 1,000 calls in one message;
+ * - load to first decision (a fresh worker each time);
+ * for perso (`Perso.evaluate` from the built library with its default worker engine, the API users
+ * call, and `WorkerBackend.evaluate` without the library layer), the floor (a bare `postMessage` echo worker)
+ * and `@cedar-policy/cedar-wasm` in a worker with the demo policy in Cedar.
+ *
+ * Every contender's decisions are checked against the conformance fixtures first.
+ */
+import { WorkerBackend } from '../../src/evaluator-bridge.ts';
+import type { ToolCall } from '../../src/decision.ts';
+
+// Perso as users ship it: the built library (dist/browser, built by run.ts), its worker and wasm.
+// WorkerBackend is internal, so it comes from the sources (served by Vite's dev server).
+const built = '/dist/browser/index.js';
+const { Perso } = (await import(/* @vite-ignore */ built)) as typeof import('../../src/perso.ts');
+
+interface Fixture {
+  id: string;
+  policy: unknown;
+  request: ToolCall;
+  expect: 'Allow' | 'Deny';
+}
+
+/** Options of `runBench`. */
+export interface BenchOptions {
+  latencySamples: number;
+  batches: number;
+  loads: number;
+}
+
+/** One contender's figures; times in microseconds (latency) and milliseconds (batch, load). */
+export interface ContenderResult {
+  name: string;
+  p50Us: number;
+  p99Us: number;
+  batchMedianMs: number;
+  batchP99Ms: number;
+  loadMedianMs: number;
+  loadP90Ms: number;
+}
+
+/** What `runBench` returns to the runner. */
+export interface BenchResult {
+  userAgent: string;
+  crossOriginIsolated: boolean;
+  timerResolutionUs: number;
+  cases: number;
+  contenders: ContenderResult[];
+}
+
+interface Contender {
+  name: string;
+  /** Decides one call; answers the decision (or, for the echo, the call itself). */
+  one(call: ToolCall): Promise<unknown>;
+  batch(calls: ToolCall[]): Promise<unknown>;
+  /** Time from nothing to the first decision, with a fresh worker; cleans up after itself. */
+  coldStart(): Promise<number>;
+  decisionOf?(answer: unknown): string;
+  close(): void;
+}
+
+const fixtures = (await (await fetch('/test/fixtures/conformance.json')).json()) as { cases: Fixture[] };
+const demoPolicyText = await (await fetch('/test/fixtures/perso-demo-policy.json')).text();
+const demoPolicy = JSON.parse(demoPolicyText) as object;
+// Cedar numbers are 64-bit integers, so the one case with a fractional amount is left out for all.
+const demoCases = fixtures.cases.filter((c) => c.policy === 'demo' && c.id !== 'demo-22-manager-refund-2000.01');
+const calls: ToolCall[] = demoCases.map((c) => c.request);
+
+/** A request/response client over a bare worker that answers messages in order. */
+function orderedClient(worker: Worker): (message: unknown) => Promise<unknown> {
+  const waiting: ((value: unknown) => void)[] = [];
+  worker.onmessage = (event) => waiting.shift()?.(event.data);
+  return (message) =>
+    new Promise((resolve) => {
+      waiting.push(resolve);
+      worker.postMessage(message);
+    });
+}
+
+const echoUrl = new URL('./echo.worker.ts', import.meta.url);
+const cedarUrl = new URL('./cedar.worker.ts', import.meta.url);
+
+function echoContender(): Contender {
+  const worker = new Worker(echoUrl, { type: 'module' });
+  const send = orderedClient(worker);
+  return {
+    name: 'postMessage echo (floor)',
+    one: (call) => send(call),
+    batch: (batch) => send(batch),
+    async coldStart() {
+      const started = performance.now();
+      const fresh = new Worker(echoUrl, { type: 'module' });
+      await orderedClient(fresh)(calls[0]);
+      const ms = performance.now() - started;
+      fresh.terminate();
+      return ms;
+    },
+    close: () => worker.terminate(),
+  };
+}
+
+function cedarContender(): Contender {
+  const worker = new Worker(cedarUrl, { type: 'module' });
+  const send = orderedClient(worker);
+  return {
+    name: 'cedar-wasm in a worker',
+    one: (call) => send({ type: 'evaluate', call }),
+    batch: (batch) => send({ type: 'batch', calls: batch }),
+    async coldStart() {
+      const started = performance.now();
+      const fresh = new Worker(cedarUrl, { type: 'module' });
+      await orderedClient(fresh)({ type: 'evaluate', call: calls[0] });
+      const ms = performance.now() - started;
+      fresh.terminate();
+      return ms;
+    },
+    decisionOf: (answer) => answer as string,
+    close: () => worker.terminate(),
+  };
+}
+
+async function backendContender(): Promise<Contender> {
+  const backend = new WorkerBackend();
+  const load = await backend.load(demoPolicyText);
+  if (!load.ok) throw new Error(`demo policy: ${JSON.stringify(load.errors)}`);
+  const now = Date.now() / 1000;
+  return {
+    name: 'perso WorkerBackend.evaluate',
+    one: (call) => backend.evaluate(call, now),
+    batch: (batch) => backend.evaluateBatch(batch, now),
+    async coldStart() {
+      const started = performance.now();
+      const fresh = new WorkerBackend();
+      await fresh.load(demoPolicyText);
+      await fresh.evaluate(calls[0]!, now);
+      const ms = performance.now() - started;
+      fresh.close();
+      return ms;
+    },
+    decisionOf: (answer) => (answer as { decision: string }).decision,
+    close: () => backend.close(),
+  };
+}
+
+async function persoContender(): Promise<Contender> {
+  const perso = await Perso.load({ policy: demoPolicy as never });
+  if (!perso.status().ok) throw new Error(`demo policy: ${JSON.stringify(perso.status().errors)}`);
+  return {
+    name: 'perso Perso.evaluate (worker)',
+    one: (call) => perso.evaluate(call),
+    batch: (batch) => perso.evaluateBatch(batch),
+    async coldStart() {
+      const started = performance.now();
+      const fresh = await Perso.load({ policy: demoPolicy as never });
+      await fresh.evaluate(calls[0]!);
+      const ms = performance.now() - started;
+      await fresh.close();
+      return ms;
+    },
+    decisionOf: (answer) => (answer as { decision: string }).decision,
+    close: () => void perso.close(),
+  };
+}
+
+/** The p-th percentile (nearest rank). */
+function percentile(xs: readonly number[], p: number): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** The smallest step performance.now() takes here (5 µs when cross-origin isolated, else 100 µs). */
+function timerResolutionUs(): number {
+  let smallest = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 50; i++) {
+    const a = performance.now();
+    let b = performance.now();
+    while (b === a) b = performance.now();
+    smallest = Math.min(smallest, b - a);
+  }
+  return smallest * 1000;
+}
+
+async function checkDecisions(c: Contender): Promise<void> {
+  if (c.decisionOf === undefined) return;
+  for (let i = 0; i < calls.length; i++) {
+    const got = c.decisionOf(await c.one(calls[i]!));
+    if (got !== demoCases[i]!.expect) throw new Error(`${c.name} decided ${got} for ${demoCases[i]!.id}; expected ${demoCases[i]!.expect}`);
+  }
+  const batch = (await c.batch(calls)) as unknown[];
+  batch.forEach((answer, i) => {
+    const got = c.decisionOf!(answer);
+    if (got !== demoCases[i]!.expect) throw new Error(`${c.name} batch decided ${got} for ${demoCases[i]!.id}`);
+  });
+}
+
+/** Runs every measurement; see the module comment. */
+async function runBench(options: BenchOptions): Promise<BenchResult> {
+  const contenders = [echoContender(), await persoContender(), await backendContender(), cedarContender()];
+  const results = new Map<Contender, { latency: number[]; batch: number[]; load: number[] }>(
+    contenders.map((c) => [c, { latency: [], batch: [], load: [] }]),
+  );
+  try {
+    for (const c of contenders) await checkDecisions(c);
+
+    // single calls: warm up, then interleaved blocks
+    const block = 250;
+    for (const c of contenders) for (let i = 0; i < 2000; i++) await c.one(calls[i % calls.length]!);
+    for (let done = 0; done < options.latencySamples; done += block) {
+      for (const c of contenders) {
+        const out = results.get(c)!.latency;
+        for (let i = 0; i < block; i++) {
+          const call = calls[(done + i) % calls.length]!;
+          const started = performance.now();
+          await c.one(call);
+          out.push((performance.now() - started) * 1000);
+        }
+      }
+    }
+
+    // batches of 1,000 calls in one message
+    const thousand = Array.from({ length: 1000 }, (_, i) => calls[i % calls.length]!);
+    for (const c of contenders) for (let i = 0; i < 20; i++) await c.batch(thousand);
+    for (let done = 0; done < options.batches; done += 10) {
+      for (const c of contenders) {
+        for (let i = 0; i < 10; i++) {
+          const started = performance.now();
+          await c.batch(thousand);
+          results.get(c)!.batch.push(performance.now() - started);
+        }
+      }
+    }
+
+    // load to first decision, a fresh worker each time (the first of each is a warm-up)
+    for (let i = 0; i <= options.loads; i++) {
+      for (const c of contenders) {
+        const ms = await c.coldStart();
+        if (i > 0) results.get(c)!.load.push(ms);
+      }
+    }
+  } finally {
+    for (const c of contenders) c.close();
+  }
+
+  return {
+    userAgent: navigator.userAgent,
+    crossOriginIsolated: globalThis.crossOriginIsolated === true,
+    timerResolutionUs: timerResolutionUs(),
+    cases: calls.length,
+    contenders: contenders.map((c) => {
+      const r = results.get(c)!;
+      return {
+        name: c.name,
+        p50Us: percentile(r.latency, 50),
+        p99Us: percentile(r.latency, 99),
+        batchMedianMs: percentile(r.batch, 50),
+        batchP99Ms: percentile(r.batch, 99),
+        loadMedianMs: percentile(r.load, 50),
+        loadP90Ms: percentile(r.load, 90),
+      };
+    }),
+  };
+}
+
+(globalThis as unknown as { runBench: typeof runBench }).runBench = runBench;
+document.title = 'perso browser benchmark: ready';

@@ -1,0 +1,44 @@
+// The browser library build: `dist/browser/`, ESM. `npx vite build -c vite.lib.config.ts`
+// Invariants (checked in test/browser/perso-browser.test.ts, which runs this build under a strict CSP):
+// - the evaluator worker and engine.wasm are separate files, found with the standard
+//   `new Worker(new URL('./worker/evaluator.worker.ts', import.meta.url), {type: 'module'})` and
+//   `new URL('../../engine/build/engine.wasm', import.meta.url)` patterns — never `data:` URLs,
+//   which strict CSP pages (`worker-src 'self'`, no `'unsafe-eval'`) block;
+// - Comlink, idb and lit are bundled (the package's own dependencies), so the build runs from any
+//   static server without an import map.
+//
+// Not `build.lib`: Vite's library mode inlines every asset as a base64 `data:` URL whatever
+// `assetsInlineLimit` says (https://github.com/vitejs/vite/issues/3295), which would put the wasm
+// inside the worker. A plain build with a module entry and kept export signatures gives the same
+// ESM output with the wasm as its own file.
+import { defineConfig } from 'vite';
+import { fileURLToPath } from 'node:url';
+
+export default defineConfig({
+  publicDir: false,
+  // URLs of the worker and the wasm relative to the module that loads them, wherever it is served
+  base: './',
+  build: {
+    outDir: fileURLToPath(new URL('./dist/browser', import.meta.url)),
+    emptyOutDir: true,
+    target: 'es2022',
+    minify: true,
+    sourcemap: true,
+    assetsInlineLimit: 0,
+    modulePreload: false,
+    rolldownOptions: {
+      input: { index: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+      preserveEntrySignatures: 'strict',
+      output: {
+        format: 'es',
+        entryFileNames: '[name].js',
+        chunkFileNames: 'chunks/[name]-[hash].js',
+        assetFileNames: 'assets/[name]-[hash][extname]',
+      },
+    },
+  },
+  worker: {
+    format: 'es',
+    rolldownOptions: { output: { entryFileNames: 'assets/[name]-[hash].js' } },
+  },
+});
