@@ -186,6 +186,16 @@ describe('perso eval', () => {
     assert.equal(lines[6]!['kind'], 'no_condition');
   });
 
+  test('large input: every line answered, in order (batched writes, backpressure)', async () => {
+    const count = 20000;
+    const input = Array.from({ length: count }, (_, i) => refund(i % 2 === 0 ? 100 : 900)).join('\n');
+    const run = await perso(['eval', demoPath], input);
+    assert.equal(run.code, 0, run.stderr);
+    const decisions = run.stdout.trimEnd().split('\n').map((line) => (JSON.parse(line) as { decision: string }).decision);
+    assert.equal(decisions.length, count);
+    assert.ok(decisions.every((decision, i) => decision === (i % 2 === 0 ? 'Allow' : 'Deny')));
+  });
+
   test('"now" drives rate limits', async () => {
     const limited = JSON.stringify({
       version: 'rl',

@@ -21,6 +21,52 @@ export async function write(stream: Writable, text: string): Promise<void> {
   if (!stream.write(text)) await once(stream, 'drain');
 }
 
+/**
+ * Writes many small lines as few large writes: lines queued in the same turn (a chunk of input
+ * answered at once) go out together, on the next turn or at 64 KiB, so a pipe is not one syscall
+ * per line, while an interactive reader still gets each answer as soon as its line is processed.
+ */
+export class LineWriter {
+  #stream: Writable;
+  #parts: string[] = [];
+  #size = 0;
+  #scheduled = false;
+
+  /** @param stream where lines go */
+  constructor(stream: Writable) {
+    this.#stream = stream;
+  }
+
+  /** Queues text; resolves at once unless the stream asks the writer to wait (backpressure). */
+  async push(text: string): Promise<void> {
+    this.#parts.push(text);
+    this.#size += text.length;
+    if (this.#size >= 65536) this.#flushNow();
+    else if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => {
+        this.#scheduled = false;
+        this.#flushNow();
+      });
+    }
+    if (this.#stream.writableNeedDrain && !this.#stream.destroyed) await once(this.#stream, 'drain');
+  }
+
+  /** Writes what is queued and waits until the stream has taken it. */
+  async flush(): Promise<void> {
+    this.#flushNow();
+    if (this.#stream.writableNeedDrain && !this.#stream.destroyed) await once(this.#stream, 'drain');
+  }
+
+  #flushNow(): void {
+    if (this.#parts.length === 0 || this.#stream.destroyed || this.#stream.writableEnded) return;
+    const text = this.#parts.join('');
+    this.#parts = [];
+    this.#size = 0;
+    this.#stream.write(text);
+  }
+}
+
 /** Exit codes of `perso`. */
 export const ExitCode = Object.freeze({
   /** Everything succeeded. */

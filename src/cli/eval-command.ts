@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import type { DecisionResult, JsonObject, ToolCall } from '../decision.ts';
 import { Perso } from '../perso.ts';
 import type { CliIo } from './cli-io.ts';
-import { ExitCode, write } from './cli-io.ts';
+import { ExitCode, LineWriter, write } from './cli-io.ts';
 import { findDuplicateKey } from './duplicate-key.ts';
 import { formatDiagnostic, policyLabel } from './validate-command.ts';
 
@@ -35,6 +35,7 @@ export async function evalCommand(options: EvalOptions, io: CliIo): Promise<Exit
   }
   for (const warning of status.warnings) await write(io.stderr, `warning: ${label}: ${formatDiagnostic(warning)}\n`);
   const lines = createInterface({ input: io.stdin, crlfDelay: Infinity });
+  const out = new LineWriter(io.stdout);
   let lineNumber = 0;
   try {
     for await (const line of lines) {
@@ -42,10 +43,11 @@ export async function evalCommand(options: EvalOptions, io: CliIo): Promise<Exit
       if (line.trim() === '') continue;
       const request = parseRequest(line, lineNumber);
       const decision = 'error' in request ? malformed(perso, request.error, lineNumber) : await perso.evaluate(request.call);
-      await write(io.stdout, `${JSON.stringify(decision)}\n`);
+      await out.push(`${JSON.stringify(decision)}\n`);
     }
   } finally {
     lines.close();
+    await out.flush();
     await perso.close();
   }
   return ExitCode.Ok;
