@@ -14,8 +14,10 @@
  *   by the signature; absent counts as 0 when comparing.
  *
  * Works wherever WebCrypto does: browsers, workers and Node 20+ (`signPolicy` and the key helpers are
- * meant for a Node release script too).
+ * meant for a Node release script too). On pages without WebCrypto (plain http) SHA-256 falls back
+ * to plain JavaScript, and signatures (and sha384/sha512 pins) are refused, never skipped.
  */
+import { sha256 } from './sha256.ts';
 
 /** Signature algorithms perso verifies. */
 export const SignatureAlgorithm = Object.freeze({
@@ -55,6 +57,9 @@ export type PolicyBytes = Uint8Array<ArrayBuffer>;
 const SRI_ALGORITHMS = Object.freeze({ sha256: 'SHA-256', sha384: 'SHA-384', sha512: 'SHA-512' } as const);
 type SriAlgorithm = keyof typeof SRI_ALGORITHMS;
 
+const NO_WEBCRYPTO =
+  'this page has no WebCrypto (crypto.subtle exists only on https pages and localhost); serve the page over https';
+
 const NO_ED25519 =
   'this browser has no WebCrypto Ed25519; publish an ES256 signature too and configure its public key';
 
@@ -79,9 +84,12 @@ export function fromBase64(text: string): PolicyBytes | null {
   }
 }
 
-/** SHA-256 of the bytes, as lowercase hex (the form cache entries and audit records carry). */
+/**
+ * SHA-256 of the bytes, as lowercase hex (the form cache entries and audit records carry). Uses
+ * WebCrypto, or plain JavaScript on pages without it (plain http), so the cache works there too.
+ */
 export async function sha256Hex(bytes: PolicyBytes): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  const digest = await digestOf('SHA-256', bytes);
   let hex = '';
   for (const byte of digest) hex += byte.toString(16).padStart(2, '0');
   return hex;
@@ -89,8 +97,15 @@ export async function sha256Hex(bytes: PolicyBytes): Promise<string> {
 
 /** The SRI token (`sha256-<base64>`) for the bytes, to pin as `integrity`. */
 export async function integrityOf(bytes: PolicyBytes, algorithm: SriAlgorithm = 'sha256'): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest(SRI_ALGORITHMS[algorithm], bytes));
+  const digest = await digestOf(SRI_ALGORITHMS[algorithm], bytes);
   return `${algorithm}-${toBase64(digest)}`;
+}
+
+async function digestOf(algorithm: 'SHA-256' | 'SHA-384' | 'SHA-512', bytes: PolicyBytes): Promise<Uint8Array> {
+  const subtle = globalThis.crypto?.subtle;
+  if (subtle !== undefined) return new Uint8Array(await subtle.digest(algorithm, bytes));
+  if (algorithm === 'SHA-256') return sha256(bytes);
+  throw new Error(`${algorithm} ${NO_WEBCRYPTO}, or pin a sha256- hash`);
 }
 
 /**
@@ -112,7 +127,11 @@ export async function verifyIntegrity(bytes: PolicyBytes, integrity: string): Pr
   }
   const actual = new Map<SriAlgorithm, string>();
   for (const { algorithm, digest } of wanted) {
-    if (!actual.has(algorithm)) actual.set(algorithm, (await integrityOf(bytes, algorithm)).slice(algorithm.length + 1));
+    try {
+      if (!actual.has(algorithm)) actual.set(algorithm, (await integrityOf(bytes, algorithm)).slice(algorithm.length + 1));
+    } catch (error) {
+      return { ok: false, error: `integrity "${integrity}" cannot be checked: ${(error as Error).message}` };
+    }
     const expected = fromBase64(digest);
     if (expected !== null && toBase64(expected) === actual.get(algorithm)) return { ok: true, value: `${algorithm}-${digest}` };
   }
@@ -205,6 +224,7 @@ export async function verifySignature(
   signatureFile: string,
   keys: readonly PolicyPublicKey[],
 ): Promise<Checked<string>> {
+  if (globalThis.crypto?.subtle === undefined) return { ok: false, error: `signatures cannot be checked: ${NO_WEBCRYPTO}` };
   const parsed = parseSignatureFile(signatureFile);
   if (!parsed.ok) return parsed;
   let verifiedBy: string | null = null;

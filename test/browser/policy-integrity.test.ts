@@ -140,4 +140,30 @@ describe('policy-integrity (browser WebCrypto, through the loader)', () => {
     expect(loaded.revision).to.equal(1);
     expect(loaded.notice).to.match(/signature server answered 503; using the cached copy/);
   });
+
+  describe('page without WebCrypto (plain http: no crypto.subtle)', () => {
+    // Hide crypto.subtle the way an insecure context does, for the duration of one test.
+    beforeEach(() => Object.defineProperty(crypto, 'subtle', { configurable: true, value: undefined }));
+    afterEach(() => delete (crypto as { subtle?: unknown }).subtle);
+
+    it('unsigned policy: cached and re-verified with the JavaScript SHA-256', async () => {
+      expect(crypto.subtle).to.equal(undefined);
+      const name = uniqueName('no-webcrypto');
+      const store = freshStore();
+      const url = await publish(name, policyText(1), undefined);
+      const first = await loadPolicy(url, { store });
+      await scriptFile(name, { status: 500 });
+      const offline = await loadPolicy(url, { store });
+      delete (crypto as { subtle?: unknown }).subtle;
+      const expected = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', encode(policyText(1)))), (b) => b.toString(16).padStart(2, '0')).join('');
+      expect(first.ok && first.sha256).to.equal(expected);
+      expect(offline.ok && offline.source).to.equal('cache');
+    });
+
+    it('no WebCrypto with keys configured: refused, the reason says to serve the page over https', async () => {
+      const url = await publish(uniqueName('no-webcrypto-signed'), policyText(1), '{"alg":"Ed25519","key_id":"k","signature":"AA=="}');
+      const result = await loadPolicy(url, { store: freshStore(), publicKeys: [{ keyId: 'k', alg: 'Ed25519', publicKey: 'AA==' }] });
+      expectError(result, /signatures cannot be checked: this page has no WebCrypto .* serve the page over https/);
+    });
+  });
 });
