@@ -565,7 +565,7 @@ describe('engine host faults', () => {
   test('wasm trap in decide: engine_fault Deny, then the instance stays dead', async () => {
     const responses = {
       init: '{"ok":true,"version":"trap","mode":"enforce","default_action":"Allow","tools":["t"],"roles":["r"],"rule_count":1,"warnings":[]}',
-      plan: '{"dataStart":32,"fields":[],"rules":["rules[0]"],"entries":[{"tool":"t","role":"r","prefix":"p","fields":[]}]}',
+      plan: '{"dataStart":32,"fields":[],"rules":["rules[0]"],"leaves":[],"entries":[{"tool":"t","role":"r","prefix":"p","fields":[]}]}',
     };
     const respond = (name: string, text: string) =>
       `export function ${name}(): i32 { const s = ${JSON.stringify(text)}; const n = String.UTF8.byteLength(s); const p = heap.alloc(<usize>n + 4); store<u32>(p, <u32>n); String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, p + 4); return <i32>p; }`;

@@ -8,12 +8,16 @@
 //   `explain` answers in an engine-owned buffer that stays valid until the next call
 
 import { E_AGENT_ATTRS, E_ARGS_NOT_OBJECT, E_BAD_ENTRY, E_CTX_NOT_OBJECT, E_NOT_INITIALISED, E_NOW, E_RESOURCE_ATTRS, E_ROLE_MISSING, E_TOOL_EMPTY, E_TOOL_UTF8, E_INPUT_TOO_LARGE } from "./messages";
-import { JNULL, JNUMBER, JOBJECT, JSTRING, JFALSE, JTRUE, JARRAY, JValue, JsonParser, MAX_INPUT, decodeUtf8String, jsonString, toJson } from "./json";
-import { Compiler, Entry, Policy, SOURCE_NAMES, SRC_AGENT, SRC_ARGUMENTS, diagnosticsJson } from "./policy";
+import { JNULL, JNUMBER, JOBJECT, JSTRING, JFALSE, JTRUE, JARRAY, JValue, JsonParser, MAX_INPUT, decodeUtf8String, formatNumber, jsonString, toJson } from "./json";
+import {
+  C_FIELD_EQUALS, C_NUMERIC, C_PRESENT, C_STRING, Compiler, Entry, NUM_OPS, Policy, SOURCE_NAMES, SRC_AGENT, SRC_ARGUMENTS,
+  STR_OPS, diagnosticsJson,
+} from "./policy";
 import {
   T_FALSE, T_JSON, T_MISSING, T_NULL, T_NUMBER, T_STRING, T_TRUE, REGION_HEADER, activate, active, dataStart, decide,
-  explainLast, madeGarbage, noRuleReason, region, reserve, slotsValid,
+  explainReason, explainedLeaf, lastRetryAfter, memoizeLast, region, reserve, slotsValid, wNoRule, wResponse,
 } from "./decide";
+import { Writer, madeGarbage, out, reason } from "./writer";
 
 // The minimal runtime collects only when asked. Exported functions call `collectSometimes` last,
 // when no managed reference lives on the wasm stack, so a collection can never free one in use.
@@ -21,10 +25,19 @@ let garbageCalls: i32 = 0;
 
 /** Runs a full collection every 64 calls that made garbage: bounded memory, amortised cost. */
 export function collectSometimes(): void {
+  madeGarbage = false;
   if (++garbageCalls >= 64) {
     garbageCalls = 0;
     __collect();
   }
+}
+
+/** Copies a writer's bytes into a fresh host-owned response buffer. */
+function respondWith(w: Writer): usize {
+  const p = heap.alloc(<usize>w.len + 4);
+  store<u32>(p, <u32>w.len);
+  memory.copy(p + 4, w.ptr, <usize>w.len);
+  return p;
 }
 
 /** Copies `s` into a fresh host-owned response buffer. */
@@ -173,12 +186,20 @@ export function evaluateRaw(toolPtr: usize, toolLen: i32, argsPtr: usize, argsLe
   const role = roleV.str;
   const e = p.lookup(tool, role);
   if (e == null) {
-    return respond("{\"decision\":\"" + (p.defaultAllow ? "Allow" : "Deny") + "\",\"reason\":" +
-      jsonString(noRuleReason(tool, role)) + ",\"kind\":\"no_rule\"}");
+    reason.reset();
+    wNoRule(reason, tool, role);
+    const w = out;
+    w.reset();
+    w.str(p.defaultAllow ? "{\"decision\":\"Allow\",\"reason\":\"" : "{\"decision\":\"Deny\",\"reason\":\"");
+    w.jsonBytes(reason.ptr, reason.len);
+    w.str("\",\"kind\":\"no_rule\"}");
+    return respondWith(w);
   }
   fillSlots(p, e, args, agent, resource);
   decide(p, e, now, hasNow);
-  return respond(explainLast(p));
+  explainReason(p);
+  wResponse(p);
+  return respondWith(out);
 }
 
 /** `plan`: what the fast path needs to know about the active policy, as JSON. */
@@ -198,8 +219,28 @@ export function planJson(): usize {
     entries[i] = "{\"tool\":" + jsonString(e.tool) + ",\"role\":" + jsonString(e.role) + ",\"prefix\":" +
       jsonString(e.prefix) + ",\"fields\":[" + ids.join(",") + "]}";
   }
+  const leaves = new Array<string>(p.leaves.length);
+  for (let i = 0; i < p.leaves.length; i++) {
+    const c = p.leaves[i];
+    let expected = "";
+    let op = "";
+    if (c.kind == C_NUMERIC) {
+      op = NUM_OPS[c.op];
+      expected = formatNumber(c.num);
+    } else if (c.kind == C_STRING) {
+      op = STR_OPS[c.op];
+      expected = stringsJson(c.strs);
+    } else if (c.kind == C_PRESENT) op = "FieldPresent";
+    else if (c.kind == C_FIELD_EQUALS) op = "FieldEquals";
+    else {
+      op = "Equals";
+      expected = c.literal;
+    }
+    leaves[i] = "{\"field\":" + c.field.toString() + ",\"fieldB\":" + (c.kind == C_FIELD_EQUALS ? c.fieldB : -1).toString() +
+      ",\"op\":\"" + op + "\"" + (expected.length > 0 ? ",\"expected\":" + expected : "") + "}";
+  }
   return respond("{\"dataStart\":" + dataStart.toString() + ",\"fields\":[" + fields.join(",") + "],\"rules\":" +
-    stringsJson(p.ruleNames) + ",\"entries\":[" + entries.join(",") + "]}");
+    stringsJson(p.ruleNames) + ",\"leaves\":[" + leaves.join(",") + "],\"entries\":[" + entries.join(",") + "]}");
 }
 
 /** `decide`: the fast path. Returns the packed decision code, or -1 when the slots are malformed. */
@@ -209,30 +250,35 @@ export function decideFast(entry: i32, now: f64, hasNow: i32): i32 {
   const e = unchecked(p.entries[entry]);
   if (!slotsValid(e)) return -1;
   const code = decide(p, e, now, hasNow != 0);
-  if (madeGarbage) {
-    madeGarbage = false;
-    collectSometimes();
-  }
+  memoizeLast(code);
+  if (madeGarbage) collectSometimes();
   return code;
 }
 
-let outBuf: usize = 0;
-let outCap: i32 = 0;
-
-/** `explain`: the last decision's response JSON in an engine-owned buffer (length-prefixed). */
+/**
+ * `explain`: the last decision's detail in an engine-owned buffer valid until the next call:
+ * u32 reason byte length, i32 failed leaf id (-1: none), f64 retry-after seconds (-1: none),
+ * then the reason's UTF-8 bytes.
+ */
 export function explainFast(): usize {
   const p = active;
-  const s = p == null ? "{\"error\":" + jsonString(E_BAD_ENTRY) + "}" : explainLast(p);
-  const n = String.UTF8.byteLength(s);
-  if (n + 4 > outCap) {
-    let cap = outCap < 256 ? 256 : outCap;
-    while (cap < n + 4) cap <<= 1;
-    outBuf = outBuf == 0 ? heap.alloc(<usize>cap) : heap.realloc(outBuf, <usize>cap);
-    outCap = cap;
+  const w = out;
+  w.reset();
+  w.ensure(16);
+  if (p == null) {
+    store<u32>(w.ptr, 0);
+    store<i32>(w.ptr, -1, 4);
+    store<f64>(w.ptr, -1, 8);
+    return w.ptr;
   }
-  store<u32>(outBuf, <u32>n);
-  String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, outBuf + 4);
-  return outBuf;
+  explainReason(p);
+  const leaf = explainedLeaf();
+  w.ensure(16 + reason.len);
+  store<u32>(w.ptr, <u32>reason.len);
+  store<i32>(w.ptr, leaf == null ? -1 : leaf.leaf, 4);
+  store<f64>(w.ptr, lastRetryAfter(), 8);
+  memory.copy(w.ptr + 16, reason.ptr, <usize>reason.len);
+  return w.ptr;
 }
 
 /** The request region's address (changes after `reserve` grows it or a policy loads). */

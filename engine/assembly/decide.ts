@@ -10,9 +10,9 @@
 // - Deny and Ask rules hold when true or unknown; Ask never lifts a Deny
 // - a rate-limited Allow is recorded only when the final decision is Allow
 
-import {
-  JNULL, JFALSE, JTRUE, JNUMBER, JSTRING, JValue, JsonParser, deepEqual, formatNumber, jsonString, quote, toJson,
-} from "./json";
+import { JNULL, JFALSE, JTRUE, JNUMBER, JSTRING, JValue, JsonParser, deepEqual } from "./json";
+import { Writer, madeGarbage, out, reason } from "./writer";
+import { freeMemo, memoFor, memoId } from "./memo";
 import {
   C_ALL, C_ANY, C_EQUALS, C_FIELD_EQUALS, C_NOT, C_NUMERIC, C_PRESENT, C_STRING, Cond, Entry, NUM_OPS,
   OP_IN, OP_NOT_IN, OP_PREFIX, OP_SUFFIX, Policy, Rule, STR_OPS, shown,
@@ -72,10 +72,17 @@ export function activate(p: Policy): void {
   const next = heap.alloc(<usize>cap);
   memory.fill(next, 0, <usize>cap);
   if (region != 0) heap.free(region);
+  const old = active;
+  if (old != null) {
+    for (let i = 0; i < old.entries.length; i++) {
+      const m = old.entries[i].memo;
+      if (m != null) freeMemo(m);
+    }
+  }
   region = next;
   regionCap = cap;
   dataStart = start;
-  store<u32>(region, 0, 8);
+  store<f64>(region, 0);
   store<u32>(region, <u32>cap, 8);
   store<u32>(region, <u32>start, 12);
   active = p;
@@ -129,9 +136,6 @@ export function slotsValid(e: Entry): bool {
   }
   return true;
 }
-
-/** Set when a decision allocated (JSON values, rate windows); the export then may collect. */
-export let madeGarbage = false;
 
 function parseSlot(f: i32): JValue | null {
   madeGarbage = true;
@@ -364,242 +368,425 @@ function finish(decision: i32, kind: i32, rule: Rule | null): i32 {
   return lastCode;
 }
 
+const snap = new Writer();
+
+/**
+ * Stores in the region header (f64 at offset 0) the memo id of the last decision's explanation,
+ * or 0 when it has no detail or must not be memoised (rate limits).
+ */
+export function memoizeLast(code: i32): void {
+  const kind = (code >> 2) & 15;
+  if ((code & CODE_DETAIL) == 0 || kind == K_RATE) {
+    store<f64>(region, 0);
+    return;
+  }
+  const e = lastEntry!;
+  const w = snap;
+  w.reset();
+  const fields = e.fields;
+  for (let i = 0, n = fields.length; i < n; i++) {
+    const s = slot(unchecked(fields[i]));
+    const tag = load<u8>(s);
+    w.byte(tag);
+    if (tag == T_NUMBER) {
+      w.bytes(s + 8, 8);
+    } else if (tag == T_STRING || tag == T_JSON) {
+      const len = <i32>load<u32>(s, 4);
+      w.bytes(s + 4, 4);
+      w.bytes(region + <usize>load<u32>(s, 8), len);
+    }
+  }
+  store<f64>(region, memoId(memoFor(e), code, w));
+}
+
 // ---- reasons ---------------------------------------------------------------------------------
+// Written into the `reason` writer as UTF-8, without allocating on the common paths.
 
 // The failed leaf explaining a condition failure, when exactly one does.
 let failLeaf: Cond | null = null;
 let failLeaves: i32 = 0;
 
-function slotShown(f: i32): string {
+/** Bytes of `p[0..n)` that fit in `max` UTF-16 units without splitting a character. */
+function cutBytes(p: usize, n: i32, max: i32): i32 {
+  let units = 0;
+  let i = 0;
+  while (i < n) {
+    const c = <i32>load<u8>(p + <usize>i);
+    const w = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+    const u = w == 4 ? 2 : 1;
+    if (units + u > max) break;
+    units += u;
+    i += w;
+  }
+  return i;
+}
+
+/** Writes a slot's value for a person: quoted, cut at 64 characters. */
+function wSlot(w: Writer, f: i32): void {
   const tag = tagOf(f);
   switch (tag) {
-    case T_NULL: return "null";
-    case T_FALSE: return "false";
-    case T_TRUE: return "true";
-    case T_NUMBER: return formatNumber(load<f64>(slot(f), 8));
-    case T_STRING: return quote(String.UTF8.decodeUnsafe(bytesAt(f), <usize>lenAt(f)), 64);
+    case T_NULL: w.str("null"); break;
+    case T_FALSE: w.str("false"); break;
+    case T_TRUE: w.str("true"); break;
+    case T_NUMBER: w.num(load<f64>(slot(f), 8)); break;
+    case T_STRING: w.quotedBytes(bytesAt(f), lenAt(f), 64); break;
     default: {
-      const s = String.UTF8.decodeUnsafe(bytesAt(f), <usize>lenAt(f));
-      return s.length <= 64 ? s : s.substring(0, 64) + "…";
+      const n = lenAt(f);
+      const k = cutBytes(bytesAt(f), n, 64);
+      w.bytes(bytesAt(f), k);
+      if (k < n) w.str("…");
     }
   }
 }
 
-function listShown(c: Cond): string {
-  const parts = new Array<string>();
-  for (let i = 0; i < c.strs.length && i < 8; i++) parts.push(quote(c.strs[i], 64));
-  if (c.strs.length > 8) parts.push("… " + (c.strs.length - 8).toString() + " more");
-  return "[" + parts.join(", ") + "]";
+function wList(w: Writer, c: Cond): void {
+  w.byte(0x5b);
+  const list = c.bytes;
+  const n = list.length;
+  for (let i = 0; i < n && i < 8; i++) {
+    if (i > 0) w.str(", ");
+    const b = unchecked(list[i]);
+    w.quotedBytes(changetype<usize>(b), b.byteLength, 64);
+  }
+  if (n > 8) {
+    w.str(", … ");
+    w.num(<f64>(n - 8));
+    w.str(" more");
+  }
+  w.byte(0x5d);
 }
 
-function literalShown(v: JValue): string {
-  if (v.kind == JSTRING) return quote(v.str, 64);
-  const s = toJson(v);
-  return s.length <= 64 ? s : s.substring(0, 64) + "…";
+function wName(w: Writer, p: Policy, f: i32): void {
+  w.str(unchecked(p.fields[f]).name);
 }
 
-function fieldName(p: Policy, f: i32): string {
-  return p.fields[f].name;
+function wAbsent(w: Writer, p: Policy, f: i32): void {
+  wName(w, p, f);
+  w.str(tagOf(f) == T_NULL ? " is null" : " is missing");
 }
 
-function absent(p: Policy, f: i32): string {
-  return fieldName(p, f) + (tagOf(f) == T_NULL ? " is null" : " is missing");
+function wSeen(w: Writer, p: Policy, f: i32): void {
+  wName(w, p, f);
+  w.str(" = ");
+  wSlot(w, f);
 }
 
-function leafWhyNot(p: Policy, c: Cond): string {
+function leafWhyNot(w: Writer, p: Policy, c: Cond): void {
   const f = c.field;
   const tag = tagOf(f);
   switch (c.kind) {
     case C_NUMERIC: {
-      if (tag <= T_NULL) return absent(p, f);
-      const seen = fieldName(p, f) + " = " + slotShown(f);
-      if (tag != T_NUMBER) return seen + " is not a number";
-      return seen + " is not " + NUM_OPS[c.op] + " " + formatNumber(c.num);
+      if (tag <= T_NULL) return wAbsent(w, p, f);
+      wSeen(w, p, f);
+      if (tag != T_NUMBER) return w.str(" is not a number");
+      w.str(" is not ");
+      w.str(NUM_OPS[c.op]);
+      w.byte(0x20);
+      w.num(c.num);
+      return;
     }
     case C_STRING: {
-      if (tag <= T_NULL) return absent(p, f);
-      const seen = fieldName(p, f) + " = " + slotShown(f);
-      if (tag != T_STRING) return seen + " is not a string";
+      if (tag <= T_NULL) return wAbsent(w, p, f);
+      wSeen(w, p, f);
+      if (tag != T_STRING) return w.str(" is not a string");
       switch (c.op) {
-        case OP_IN: return seen + " is not in " + listShown(c);
-        case OP_NOT_IN: return seen + " is in " + listShown(c);
-        case OP_PREFIX: return seen + " does not start with any of " + listShown(c);
-        default: return seen + " does not end with any of " + listShown(c);
+        case OP_IN: w.str(" is not in "); break;
+        case OP_NOT_IN: w.str(" is in "); break;
+        case OP_PREFIX: w.str(" does not start with any of "); break;
+        default: w.str(" does not end with any of "); break;
       }
+      return wList(w, c);
     }
-    case C_PRESENT: return absent(p, f);
+    case C_PRESENT: return wAbsent(w, p, f);
     case C_FIELD_EQUALS: {
-      if (tag <= T_NULL) return absent(p, f);
-      if (tagOf(c.fieldB) <= T_NULL) return absent(p, c.fieldB);
-      return fieldName(p, f) + " = " + slotShown(f) + " does not equal " + fieldName(p, c.fieldB) + " = " + slotShown(c.fieldB);
+      if (tag <= T_NULL) return wAbsent(w, p, f);
+      if (tagOf(c.fieldB) <= T_NULL) return wAbsent(w, p, c.fieldB);
+      wSeen(w, p, f);
+      w.str(" does not equal ");
+      return wSeen(w, p, c.fieldB);
     }
     default: {
-      if (tag <= T_NULL && !(tag == T_NULL && c.value!.kind == JNULL)) return absent(p, f);
-      return fieldName(p, f) + " = " + slotShown(f) + " does not equal " + literalShown(c.value!);
+      if (tag == T_MISSING || (tag == T_NULL && c.value!.kind != JNULL)) return wAbsent(w, p, f);
+      wSeen(w, p, f);
+      w.str(" does not equal ");
+      return w.str(c.shown);
     }
   }
 }
 
-function leafWhy(p: Policy, c: Cond): string {
+function leafWhy(w: Writer, p: Policy, c: Cond): void {
   const f = c.field;
   switch (c.kind) {
-    case C_NUMERIC: return fieldName(p, f) + " = " + slotShown(f) + " is " + NUM_OPS[c.op] + " " + formatNumber(c.num);
-    case C_STRING: {
-      const seen = fieldName(p, f) + " = " + slotShown(f);
-      switch (c.op) {
-        case OP_IN: return seen + " is in " + listShown(c);
-        case OP_NOT_IN: return seen + " is not in " + listShown(c);
-        case OP_PREFIX: return seen + " starts with one of " + listShown(c);
-        default: return seen + " ends with one of " + listShown(c);
-      }
+    case C_NUMERIC: {
+      wSeen(w, p, f);
+      w.str(" is ");
+      w.str(NUM_OPS[c.op]);
+      w.byte(0x20);
+      return w.num(c.num);
     }
-    case C_PRESENT: return fieldName(p, f) + " is present";
-    case C_FIELD_EQUALS: return fieldName(p, f) + " = " + slotShown(f) + " equals " + fieldName(p, c.fieldB);
-    default: return fieldName(p, f) + " = " + slotShown(f) + " equals " + literalShown(c.value!);
+    case C_STRING: {
+      wSeen(w, p, f);
+      switch (c.op) {
+        case OP_IN: w.str(" is in "); break;
+        case OP_NOT_IN: w.str(" is not in "); break;
+        case OP_PREFIX: w.str(" starts with one of "); break;
+        default: w.str(" ends with one of "); break;
+      }
+      return wList(w, c);
+    }
+    case C_PRESENT: {
+      wName(w, p, f);
+      return w.str(" is present");
+    }
+    case C_FIELD_EQUALS: {
+      wSeen(w, p, f);
+      w.str(" equals ");
+      return wName(w, p, c.fieldB);
+    }
+    default: {
+      wSeen(w, p, f);
+      w.str(" equals ");
+      return w.str(c.shown);
+    }
   }
 }
 
 /** Why `c` (false or unknown) is not true. */
-function whyNot(p: Policy, c: Cond): string {
+function whyNot(w: Writer, p: Policy, c: Cond): void {
   switch (c.kind) {
     case C_ALL: {
       const ch = c.children;
-      for (let i = 0; i < ch.length; i++) if (evalCond(ch[i]) != TRUE) return whyNot(p, ch[i]);
-      return "All held";
+      for (let i = 0; i < ch.length; i++) if (evalCond(ch[i]) != TRUE) return whyNot(w, p, ch[i]);
+      return w.str("All held");
     }
     case C_ANY: {
       const ch = c.children;
       if (ch.length == 0) {
         failLeaves += 2;
-        return "Any of no conditions never holds";
+        return w.str("Any of no conditions never holds");
       }
-      if (ch.length == 1) return whyNot(p, ch[0]);
-      const parts = new Array<string>();
-      for (let i = 0; i < ch.length; i++) parts.push(whyNot(p, ch[i]));
-      return "none of " + ch.length.toString() + " alternatives held (" + parts.join("; ") + ")";
+      if (ch.length == 1) return whyNot(w, p, ch[0]);
+      w.str("none of ");
+      w.num(<f64>ch.length);
+      w.str(" alternatives held (");
+      for (let i = 0; i < ch.length; i++) {
+        if (i > 0) w.str("; ");
+        whyNot(w, p, ch[i]);
+      }
+      return w.byte(0x29);
     }
     case C_NOT: {
       const child = c.children[0];
-      if (evalCond(child) == UNKNOWN) return whyNot(p, child);
+      if (evalCond(child) == UNKNOWN) return whyNot(w, p, child);
       failLeaves += 2;
-      return "negated condition held: " + why(p, child);
+      w.str("negated condition held: ");
+      return why(w, p, child);
     }
     default: {
       failLeaves++;
       failLeaf = c;
-      return leafWhyNot(p, c);
+      return leafWhyNot(w, p, c);
     }
   }
 }
 
 /** Why `c` (true) holds. */
-function why(p: Policy, c: Cond): string {
+function why(w: Writer, p: Policy, c: Cond): void {
   switch (c.kind) {
     case C_ALL: {
       const ch = c.children;
-      if (ch.length == 0) return "All of no conditions always holds";
-      const parts = new Array<string>();
-      for (let i = 0; i < ch.length; i++) parts.push(why(p, ch[i]));
-      return parts.join(" and ");
+      if (ch.length == 0) return w.str("All of no conditions always holds");
+      for (let i = 0; i < ch.length; i++) {
+        if (i > 0) w.str(" and ");
+        why(w, p, ch[i]);
+      }
+      return;
     }
     case C_ANY: {
       const ch = c.children;
-      for (let i = 0; i < ch.length; i++) if (evalCond(ch[i]) == TRUE) return why(p, ch[i]);
-      return "Any held";
+      for (let i = 0; i < ch.length; i++) if (evalCond(ch[i]) == TRUE) return why(w, p, ch[i]);
+      return w.str("Any held");
     }
-    case C_NOT: return "not (" + whyNot(p, c.children[0]) + ")";
-    default: return leafWhy(p, c);
-  }
-}
-
-function slotJson(f: i32): string {
-  const tag = tagOf(f);
-  if (tag == T_STRING) return quote(String.UTF8.decodeUnsafe(bytesAt(f), <usize>lenAt(f)), 64);
-  if (tag == T_JSON) {
-    if (lenAt(f) > 256) return "";
-    return String.UTF8.decodeUnsafe(bytesAt(f), <usize>lenAt(f));
-  }
-  return slotShown(f);
-}
-
-function failureJson(p: Policy, c: Cond): string {
-  const f = c.field;
-  let op: string;
-  let expected = "";
-  let actualField = f;
-  switch (c.kind) {
-    case C_NUMERIC: op = NUM_OPS[c.op]; expected = formatNumber(c.num); break;
-    case C_STRING: {
-      op = STR_OPS[c.op];
-      const parts = new Array<string>(c.strs.length);
-      for (let i = 0; i < c.strs.length; i++) parts[i] = jsonString(c.strs[i]);
-      expected = "[" + parts.join(",") + "]";
-      break;
+    case C_NOT: {
+      w.str("not (");
+      whyNot(w, p, c.children[0]);
+      return w.byte(0x29);
     }
-    case C_PRESENT: op = "FieldPresent"; break;
-    case C_FIELD_EQUALS: {
-      op = "FieldEquals";
-      if (tagOf(c.fieldB) > T_NULL) expected = slotJson(c.fieldB);
-      break;
-    }
-    default: op = "Equals"; expected = toJson(c.value!); break;
+    default: return leafWhy(w, p, c);
   }
-  let s = "{\"path\":" + jsonString(fieldName(p, f)) + ",\"op\":\"" + op + "\"";
-  if (expected.length > 0) s += ",\"expected\":" + expected;
-  if (tagOf(actualField) != T_MISSING) {
-    const a = slotJson(actualField);
-    if (a.length > 0) s += ",\"actual\":" + a;
+}
+
+/** Writes `no rule matched tool 't' for role 'r'; applying default_action`. */
+export function wNoRule(w: Writer, tool: string, role: string): void {
+  w.str("no rule matched tool '");
+  w.str(shown(tool));
+  w.str("' for role '");
+  w.str(shown(role));
+  w.str("'; applying default_action");
+}
+
+function wRuleDetail(w: Writer, p: Policy, r: Rule, verb: string): void {
+  w.str("; ");
+  w.str(verb);
+  w.str(" by rule '");
+  w.str(shown(r.name));
+  w.byte(0x27);
+  if (r.cond == null) return;
+  if (lastHeld == TRUE) {
+    w.str(": ");
+    return why(w, p, r.cond!);
   }
-  return s + "}";
+  w.str(": its condition cannot be decided (");
+  whyNot(w, p, r.cond!);
+  w.str("); when in doubt, perso does not allow");
 }
 
-/** `no rule matched tool 't' for role 'r'; applying default_action` */
-export function noRuleReason(tool: string, role: string): string {
-  return "no rule matched tool '" + shown(tool) + "' for role '" + shown(role) + "'; applying default_action";
-}
-
-function ruleDetail(p: Policy, r: Rule, verb: string): string {
-  let s = "; " + verb + " by rule '" + shown(r.name) + "'";
-  if (r.cond == null) return s;
-  if (lastHeld == TRUE) return s + ": " + why(p, r.cond!);
-  return s + ": its condition cannot be decided (" + whyNot(p, r.cond!) + "); when in doubt, perso does not allow";
-}
-
-/** Renders the last decision as the ABI's response JSON. */
-export function explainLast(p: Policy): string {
+/**
+ * Writes the last decision's reason into `reason`. Afterwards `explainedLeaf` is the single failed
+ * leaf (or null) and `lastRetryAfter` the seconds to wait (or -1).
+ */
+export function explainReason(p: Policy): void {
+  const w = reason;
+  w.reset();
   const e = lastEntry!;
-  const code = lastCode;
-  const decision = code & 3;
-  const kind = (code >> 2) & 15;
+  const kind = (lastCode >> 2) & 15;
   const rule = lastRule;
-  let reason: string;
-  let extra = "";
   failLeaf = null;
   failLeaves = 0;
   switch (kind) {
-    case K_NO_RULE: reason = noRuleReason(e.tool, e.role); break;
-    case K_NO_CONDITION: reason = e.prefix + "; no condition required"; break;
-    case K_PASSED: reason = e.prefix + "; condition passed"; break;
-    case K_FAILED: {
-      reason = e.prefix + "; condition failed: " + whyNot(p, rule!.cond!);
-      if (failLeaves == 1) extra = ",\"failure\":" + failureJson(p, failLeaf!);
-      break;
+    case K_NO_RULE: return wNoRule(w, e.tool, e.role);
+    case K_NO_CONDITION: {
+      w.str(e.prefix);
+      return w.str("; no condition required");
     }
-    case K_DENIED: reason = e.prefix + ruleDetail(p, rule!, "denied"); break;
-    case K_ASK: reason = e.prefix + ruleDetail(p, rule!, "approval required"); break;
+    case K_PASSED: {
+      w.str(e.prefix);
+      return w.str("; condition passed");
+    }
+    case K_FAILED: {
+      w.str(e.prefix);
+      w.str("; condition failed: ");
+      return whyNot(w, p, rule!.cond!);
+    }
+    case K_DENIED: {
+      w.str(e.prefix);
+      return wRuleDetail(w, p, rule!, "denied");
+    }
+    case K_ASK: {
+      w.str(e.prefix);
+      return wRuleDetail(w, p, rule!, "approval required");
+    }
     default: {
       const r = rule!;
-      const limit = "rate limit of " + r.rateMax.toString() + " per " + formatNumber(r.ratePer) + " s";
+      w.str(e.prefix);
+      w.str("; rate limit of ");
+      w.num(<f64>r.rateMax);
+      w.str(" per ");
+      w.num(r.ratePer);
+      w.str(" s");
       if (lastRetry < 0) {
-        reason = e.prefix + "; " + limit + " cannot be checked without the current time; the host must pass \"now\" in seconds";
+        w.str(" cannot be checked without the current time; the host must pass \"now\" in seconds");
       } else {
-        reason = e.prefix + "; " + limit + " reached; retry in " + formatNumber(lastRetry) + " s";
-        extra = ",\"retryAfter\":" + formatNumber(lastRetry);
+        w.str(" reached; retry in ");
+        w.num(lastRetry);
+        w.str(" s");
       }
     }
   }
-  let s = "{\"decision\":\"" + DECISION_NAMES[decision] + "\",\"reason\":" + jsonString(reason) +
-    ",\"kind\":\"" + KIND_NAMES[kind] + "\"";
-  if (rule != null) s += ",\"rule\":" + jsonString(rule.name);
-  return s + extra + "}";
+}
+
+/** The single failed leaf of the last explanation, or null. */
+export function explainedLeaf(): Cond | null {
+  return failLeaves == 1 ? failLeaf : null;
+}
+
+/** Seconds to wait after the last rate-limited decision, or -1. */
+export function lastRetryAfter(): f64 {
+  return ((lastCode >> 2) & 15) == K_RATE ? lastRetry : -1;
+}
+
+/** Writes a slot's value as JSON for a failure record; false when it is too long to include. */
+function wSlotJson(w: Writer, f: i32): bool {
+  const tag = tagOf(f);
+  if (tag == T_JSON) {
+    const n = lenAt(f);
+    if (n > 256) return false;
+    w.bytes(bytesAt(f), n);
+    return true;
+  }
+  wSlot(w, f);
+  return true;
+}
+
+/** Writes `,"failure":{...}` for leaf `c`, from the current slots. */
+export function wFailure(w: Writer, p: Policy, c: Cond): void {
+  w.str(",\"failure\":{\"path\":");
+  w.jsonStr(unchecked(p.fields[c.field]).name);
+  w.str(",\"op\":\"");
+  switch (c.kind) {
+    case C_NUMERIC: {
+      w.str(NUM_OPS[c.op]);
+      w.str("\",\"expected\":");
+      w.num(c.num);
+      break;
+    }
+    case C_STRING: {
+      w.str(STR_OPS[c.op]);
+      w.str("\",\"expected\":[");
+      for (let i = 0; i < c.strs.length; i++) {
+        if (i > 0) w.byte(0x2c);
+        w.jsonStr(c.strs[i]);
+      }
+      w.byte(0x5d);
+      break;
+    }
+    case C_PRESENT: w.str("FieldPresent\""); break;
+    case C_FIELD_EQUALS: {
+      w.str("FieldEquals\"");
+      if (tagOf(c.fieldB) > T_NULL) {
+        const mark = w.len;
+        w.str(",\"expected\":");
+        if (!wSlotJson(w, c.fieldB)) w.len = mark;
+      }
+      break;
+    }
+    default: {
+      w.str("Equals\",\"expected\":");
+      w.str(c.literal);
+      break;
+    }
+  }
+  if (tagOf(c.field) != T_MISSING) {
+    const mark = w.len;
+    w.str(",\"actual\":");
+    if (!wSlotJson(w, c.field)) w.len = mark;
+  }
+  w.byte(0x7d);
+}
+
+/** Writes the last decision as the ABI's response JSON into `out` (after `explainReason`). */
+export function wResponse(p: Policy): void {
+  const w = out;
+  w.reset();
+  const decision = lastCode & 3;
+  const kind = (lastCode >> 2) & 15;
+  w.str("{\"decision\":\"");
+  w.str(DECISION_NAMES[decision]);
+  w.str("\",\"reason\":\"");
+  w.jsonBytes(reason.ptr, reason.len);
+  w.str("\",\"kind\":\"");
+  w.str(KIND_NAMES[kind]);
+  w.byte(0x22);
+  const rule = lastRule;
+  if (rule != null) {
+    w.str(",\"rule\":");
+    w.jsonStr(rule.name);
+  }
+  if (kind == K_RATE && lastRetry >= 0) {
+    w.str(",\"retryAfter\":");
+    w.num(lastRetry);
+  }
+  const leaf = explainedLeaf();
+  if (kind == K_FAILED && leaf != null) wFailure(w, p, leaf);
+  w.byte(0x7d);
 }

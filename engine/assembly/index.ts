@@ -3,6 +3,7 @@
 
 import { collectSometimes, decideFast, evaluateRaw, explainFast, initPolicy, planJson, regionPtr } from "./abi";
 import { reserve as reserveRegion } from "./decide";
+import { madeGarbage } from "./writer";
 
 /** Version of the engine's host interface; hosts refuse a module whose version they do not know. */
 export const ABI_VERSION: i32 = 1;
@@ -58,6 +59,6 @@ export function decide(entry: i32, now: f64, hasNow: i32): i32 {
 /** The last decision as response JSON, in an engine-owned buffer valid until the next call. */
 export function explain(): i32 {
   const r = <i32>explainFast();
-  collectSometimes();
+  if (madeGarbage) collectSometimes();
   return r;
 }

@@ -9,6 +9,7 @@
 import {
   JARRAY, JNULL, JNUMBER, JOBJECT, JSTRING, JValue, kindName, quote, toJson, jsonString,
 } from "./json";
+import { MemoTable } from "./memo";
 import { P_EXPECTED_FIELD, P_EXPECTED_OPS_NUM, P_EXPECTED_OPS_STR, P_EXPECTED_SOURCES, P_EXPECTED_VARIANTS } from "./messages";
 
 export const SRC_ARGUMENTS: i32 = 0;
@@ -60,6 +61,11 @@ export class Cond {
   strs: string[] = [];
   bytes: ArrayBuffer[] = [];
   value: JValue | null = null;
+  /** Equals: the literal as JSON, and as shown in reasons (cut at 64 characters). */
+  literal: string = "";
+  shown: string = "";
+  /** Leaf id in `Policy.leaves` (-1 for All, Any, Not). */
+  leaf: i32 = -1;
   constructor(kind: i32) {
     this.kind = kind;
   }
@@ -89,6 +95,7 @@ export class Entry {
   times: StaticArray<f64> | null = null;
   head: i32 = 0;
   count: i32 = 0;
+  memo: MemoTable | null = null;
 }
 
 /** A compiled policy. */
@@ -101,6 +108,7 @@ export class Policy {
   ruleCount: i32 = 0;
   ruleNames: string[] = [];
   fields: Field[] = [];
+  leaves: Cond[] = [];
   entries: Entry[] = [];
   byTool: Map<string, Map<string, Entry>> = new Map();
 
@@ -464,6 +472,15 @@ export class Compiler {
 
   /** Compiles one condition; null (with errors recorded) when it is invalid. */
   condition(v: JValue, path: string): Cond | null {
+    const c = this.conditionNode(v, path);
+    if (c != null && c.kind >= C_NUMERIC) {
+      c.leaf = this.policy.leaves.length;
+      this.policy.leaves.push(c);
+    }
+    return c;
+  }
+
+  private conditionNode(v: JValue, path: string): Cond | null {
     if (v.kind != JOBJECT) {
       this.error(path, "expected a condition object such as {\"NumericCheck\": {...}}, got " + kindName(v.kind));
       return null;
@@ -552,6 +569,8 @@ export class Compiler {
       const c = new Cond(C_EQUALS);
       c.field = f;
       c.value = value;
+      c.literal = toJson(value);
+      c.shown = shownValue(value);
       if (value.kind == JSTRING) c.bytes.push(String.UTF8.encode(value.str));
       return c;
     }

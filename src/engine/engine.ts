@@ -15,8 +15,8 @@
  * - views over `memory.buffer` are refreshed whenever the memory may have grown
  * - every buffer this host allocates in the module is freed before the call returns
  */
-import type { JsonObject, ToolCall } from '../decision.ts';
-import type { Diagnostic, PolicyInfo, PolicyLoad, Verdict } from './types.ts';
+import type { JsonObject, JsonValue, ToolCall } from '../decision.ts';
+import type { Diagnostic, PolicyInfo, PolicyLoad, Verdict, VerdictFailure } from './types.ts';
 
 export type { Diagnostic, PolicyInfo, PolicyLoad, Verdict, VerdictFailure } from './types.ts';
 
@@ -52,16 +52,27 @@ const T_NUMBER = 4;
 const T_STRING = 5;
 const T_JSON = 6;
 const CODE_DETAIL = 1 << 6;
+/** Most memoised verdicts kept; the map is emptied when it is full. */
+const MEMO_LIMIT = 4096;
 
 const DECISIONS = ['Allow', 'Deny', 'Ask'] as const;
 const KINDS = ['no_rule', 'no_condition', 'condition_passed', 'condition_failed', 'denied_by_rule', 'ask_by_rule', 'rate_limited'] as const;
 const SOURCES: Record<string, number> = { Arguments: 0, AgentAttributes: 1, ResourceAttributes: 2 };
 
 interface FieldPlan {
+  /** `Arguments.amount`: the source and the key path. */
+  readonly name: string;
   /** Byte offset of the field's slot from the region start. */
   readonly slot: number;
   readonly source: number;
   readonly path: readonly string[];
+}
+
+interface LeafPlan {
+  readonly field: FieldPlan;
+  readonly fieldB: FieldPlan | null;
+  readonly op: string;
+  readonly expected?: JsonValue;
 }
 
 interface EntryPlan {
@@ -78,7 +89,10 @@ interface LoadedState {
   readonly info: PolicyInfo;
   readonly entries: Map<string, Map<string, EntryPlan>>;
   readonly ruleNames: readonly string[];
+  readonly leaves: readonly LeafPlan[];
   readonly dataStart: number;
+  /** Verdicts with detail by the engine's memo id. */
+  readonly memo: Map<number, Verdict>;
 }
 
 const encoder = new TextEncoder();
@@ -201,7 +215,8 @@ export class Engine {
   }
 
   #views(): void {
-    if (this.#u8.byteLength === 0 || this.#u8.buffer !== this.#x.memory.buffer) {
+    // Growing a (non-shared) memory detaches the old buffer, so a zero length means "refresh".
+    if (this.#u8.byteLength === 0) {
       this.#u8 = new Uint8Array(this.#x.memory.buffer);
       this.#dv = new DataView(this.#x.memory.buffer);
     }
@@ -309,10 +324,21 @@ export class Engine {
       code = this.#x.decide(entry.index, hasNow ? now : 0, hasNow);
       if (code < 0) return deny('engine_fault', 'engine fault: the engine rejected the request slots');
       if ((code & CODE_DETAIL) === 0) return entry.verdicts.get(code) ?? this.#constant(state, entry, code);
-      const ptr = this.#x.explain();
+      // A repeated denial: the engine says which earlier explanation this is (same entry, code and
+      // field values, compared byte for byte), so the verdict built then is the answer now.
       this.#views();
-      const n = this.#dv.getUint32(ptr, true);
-      return toVerdict(JSON.parse(decodeText(this.#u8, ptr + 4, n)) as Record<string, unknown>);
+      const memoId = this.#dv.getFloat64(this.#region, true);
+      if (memoId !== 0) {
+        const seen = state.memo.get(memoId);
+        if (seen !== undefined) return seen;
+      }
+      const verdict = this.#explained(state, code, call);
+      if (memoId !== 0) {
+        if (state.memo.size >= MEMO_LIMIT) state.memo.clear();
+        if (verdict.failure) Object.freeze(verdict.failure);
+        state.memo.set(memoId, Object.freeze(verdict));
+      }
+      return verdict;
     } catch (e) {
       return deny('engine_fault', this.#kill(e));
     }
@@ -345,6 +371,34 @@ export class Engine {
     } catch (e) {
       return JSON.stringify({ error: this.#kill(e) });
     }
+  }
+
+  /** Expands a code whose reason carries detail: the engine writes the reason, we add the failure. */
+  #explained(state: LoadedState, code: number, call: ToolCall): Verdict {
+    const decision = DECISIONS[code & 3];
+    const kind = KINDS[(code >> 2) & 15];
+    if (kind === undefined || decision === undefined) throw new Error(`engine returned an unknown decision code ${code}`);
+    const ptr = this.#x.explain();
+    this.#views();
+    if (ptr <= 0 || ptr + 16 > this.#u8.byteLength) throw new Error('engine returned an invalid explanation pointer');
+    const n = this.#dv.getUint32(ptr, true);
+    const leaf = this.#dv.getInt32(ptr + 4, true);
+    const retry = this.#dv.getFloat64(ptr + 8, true);
+    if (ptr + 16 + n > this.#u8.byteLength) throw new Error('engine returned an invalid explanation length');
+    const verdict: Verdict = { decision, reason: decoder.decode(this.#u8.subarray(ptr + 16, ptr + 16 + n)), kind };
+    const ruleIndex = (code >> 8) - 1;
+    if (ruleIndex >= 0) {
+      const rule = state.ruleNames[ruleIndex];
+      if (rule === undefined) throw new Error(`engine returned an unknown rule index ${ruleIndex}`);
+      verdict.rule = rule;
+    }
+    if (retry >= 0) verdict.retryAfter = retry;
+    if (kind === 'condition_failed' && leaf >= 0) {
+      const plan = state.leaves[leaf];
+      if (plan === undefined) throw new Error(`engine returned an unknown leaf ${leaf}`);
+      verdict.failure = failureOf(plan, call);
+    }
+    return verdict;
   }
 
   #constant(state: LoadedState, entry: EntryPlan, code: number): Verdict {
@@ -469,6 +523,7 @@ interface PlanJson {
   dataStart: number;
   fields: { source: string; path: string[] }[];
   rules: string[];
+  leaves: { field: number; fieldB: number; op: string; expected?: JsonValue }[];
   entries: { tool: string; role: string; prefix: string; fields: number[] }[];
 }
 
@@ -476,7 +531,7 @@ function buildState(info: PolicyInfo, plan: PlanJson): LoadedState {
   const fields: FieldPlan[] = plan.fields.map((f, i) => {
     const source = SOURCES[f.source];
     if (source === undefined) throw new Error(`engine plan names an unknown source "${f.source}"`);
-    return Object.freeze({ slot: REGION_HEADER + i * 16, source, path: Object.freeze([...f.path]) });
+    return Object.freeze({ name: `${f.source}.${f.path.join('.')}`, slot: REGION_HEADER + i * 16, source, path: Object.freeze([...f.path]) });
   });
   const entries = new Map<string, Map<string, EntryPlan>>();
   plan.entries.forEach((e, index) => {
@@ -495,7 +550,21 @@ function buildState(info: PolicyInfo, plan: PlanJson): LoadedState {
       verdicts: new Map(),
     });
   });
-  return { info, entries, ruleNames: Object.freeze([...plan.rules]), dataStart: plan.dataStart };
+  const field = (id: number): FieldPlan => {
+    const f = fields[id];
+    if (f === undefined) throw new Error(`engine plan names an unknown field ${id}`);
+    return f;
+  };
+  const leaves: LeafPlan[] = plan.leaves.map((l) => {
+    const leaf: { field: FieldPlan; fieldB: FieldPlan | null; op: string; expected?: JsonValue } = {
+      field: field(l.field),
+      fieldB: l.fieldB >= 0 ? field(l.fieldB) : null,
+      op: l.op,
+    };
+    if (l.expected !== undefined) leaf.expected = l.expected;
+    return Object.freeze(leaf);
+  });
+  return { info, entries, ruleNames: Object.freeze([...plan.rules]), leaves, dataStart: plan.dataStart, memo: new Map() };
 }
 
 function diagnostics(list: unknown, severity: Diagnostic['severity'], fallback: string | null): Diagnostic[] {
@@ -509,33 +578,56 @@ function diagnostics(list: unknown, severity: Diagnostic['severity'], fallback: 
   return out;
 }
 
-/** Decodes UTF-8 at [start, start + n): a plain loop for ASCII, TextDecoder otherwise. */
-function decodeText(u8: Uint8Array, start: number, n: number): string {
-  if (start + n > u8.length) throw new Error('engine returned an invalid explanation length');
-  let ascii = true;
-  for (let i = start, end = start + n; i < end; i++) {
-    if (u8[i]! >= 0x80) {
-      ascii = false;
-      break;
-    }
+/** A call's value at a field, as the engine saw it; undefined when missing. */
+function valueAt(f: FieldPlan, call: ToolCall): unknown {
+  let v: unknown = (f.source === 0 ? call.args : f.source === 1 ? call.agentAttributes : call.resourceAttributes) ?? EMPTY;
+  for (const key of f.path) {
+    if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.hasOwn(v, key)) return undefined;
+    v = (v as Record<string, unknown>)[key];
   }
-  if (!ascii || n > 4096) return decoder.decode(u8.subarray(start, start + n));
-  let s = '';
-  for (let i = start, end = start + n; i < end; i += 1024) {
-    s += String.fromCharCode.apply(null, u8.subarray(i, Math.min(end, i + 1024)) as unknown as number[]);
-  }
-  return s;
+  return v;
 }
 
-function toVerdict(reply: Record<string, unknown>): Verdict {
-  const decision = reply.decision;
-  const kind = reply.kind;
-  if ((decision !== 'Allow' && decision !== 'Deny' && decision !== 'Ask') || typeof reply.reason !== 'string' || typeof kind !== 'string') {
-    throw new Error('engine returned a malformed explanation');
+/** UTF-8 length of a string without allocating. */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      n += 4;
+      i++;
+    } else n += 3;
   }
-  const v: Verdict = { decision, reason: reply.reason, kind: kind as Verdict['kind'] };
-  if (typeof reply.rule === 'string') v.rule = reply.rule;
-  if (typeof reply.retryAfter === 'number') v.retryAfter = reply.retryAfter;
-  if (typeof reply.failure === 'object' && reply.failure !== null) v.failure = reply.failure as Verdict['failure'] & object;
-  return v;
+  return n;
+}
+
+/** A value as a failure record shows it (as the engine does): strings cut, long JSON omitted. */
+function shownJson(v: unknown): { value: JsonValue } | null {
+  if (typeof v === 'string') return { value: shown(v) };
+  if (typeof v === 'object' && v !== null) {
+    const text = JSON.stringify(v);
+    return utf8Length(text) <= 256 ? { value: JSON.parse(text) as JsonValue } : null;
+  }
+  return { value: v as JsonValue };
+}
+
+function failureOf(leaf: LeafPlan, call: ToolCall): VerdictFailure {
+  const failure: VerdictFailure = { path: leaf.field.name, op: leaf.op };
+  if (leaf.fieldB !== null) {
+    const b = valueAt(leaf.fieldB, call);
+    if (b !== undefined && b !== null) {
+      const e = shownJson(b);
+      if (e !== null) failure.expected = e.value;
+    }
+  } else if (leaf.expected !== undefined) {
+    failure.expected = leaf.expected;
+  }
+  const a = valueAt(leaf.field, call);
+  if (a !== undefined) {
+    const e = shownJson(a);
+    if (e !== null) failure.actual = e.value;
+  }
+  return failure;
 }
