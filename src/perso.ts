@@ -28,7 +28,7 @@ import { resolvePolicySource } from './policy-source.ts';
 import { PersoSession } from './session.ts';
 import { cachedPolicySource } from './policy-loader.ts';
 import type { PolicyPublicKey } from './policy-integrity.ts';
-import { PolicyStore } from './policy-store.ts';
+import { PolicyStore, defaultPolicyStore } from './policy-store.ts';
 import type { Principal, SessionHost } from './session.ts';
 
 export type { PolicyInput } from './policy-source.ts';
@@ -557,7 +557,7 @@ function urlPolicySource(options: Partial<PersoOptions>): ((url: URL) => Promise
   const { cache, integrity, publicKeys } = options;
   const hasIndexedDb = typeof indexedDB !== 'undefined';
   if (!hasIndexedDb && integrity === undefined && (publicKeys?.length ?? 0) === 0 && !(cache instanceof PolicyStore)) return null;
-  const store = cache instanceof PolicyStore ? cache : hasIndexedDb && cache !== false ? new PolicyStore() : null;
+  const store = cache instanceof PolicyStore ? cache : hasIndexedDb && cache !== false ? defaultPolicyStore() : null;
   return cachedPolicySource({ store, ...(integrity === undefined ? {} : { integrity }), ...(publicKeys === undefined ? {} : { publicKeys }) });
 }
 

@@ -183,3 +183,11 @@ export class PolicyStore {
     return this.#db;
   }
 }
+
+let shared: PolicyStore | null = null;
+
+/** The page's shared store on the default database: one connection for every `Perso` instance. */
+export function defaultPolicyStore(): PolicyStore {
+  shared ??= new PolicyStore();
+  return shared;
+}
