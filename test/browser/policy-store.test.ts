@@ -1,7 +1,7 @@
 // The IndexedDB store in real Chromium IndexedDB: policies, revision marks, the audit queue.
 import { expect } from 'chai';
 import { openDB } from 'idb';
-import { PolicyStore } from '../../src/policy-store.ts';
+import { DEFAULT_DB_NAME, PolicyStore, defaultPolicyStore } from '../../src/policy-store.ts';
 import type { PolicyEntry } from '../../src/policy-store.ts';
 import type { AuditRecord } from '../../src/audit/audit-record.ts';
 import { dropStores, freshStore } from './helpers/perso-server.ts';
@@ -86,5 +86,10 @@ describe('policy-store', () => {
     let error: unknown = null;
     await store.getPolicy('https://x.test/p.json').catch((e: unknown) => (error = e));
     expect((error as Error | null)?.name).to.equal('VersionError');
+  });
+
+  it('defaultPolicyStore: one shared store on the default database', () => {
+    expect(defaultPolicyStore()).to.equal(defaultPolicyStore());
+    expect(defaultPolicyStore().name).to.equal(DEFAULT_DB_NAME);
   });
 });
