@@ -14,6 +14,7 @@
  *   result object; with transports, every decision becomes one record per transport, and
  *   emitting never awaits nor throws into the decision path.
  */
+import { policyOptsIntoAnnotationDefaults } from './annotation-defaults.ts';
 import type { DecisionResult, JsonObject, JsonValue, ReasonKind, ToolCall } from './decision.ts';
 import type { AuditRecord, AuditTransport } from './audit/audit-record.ts';
 import { buildAuditRecord, sha256Hex } from './audit/audit-record.ts';
@@ -76,6 +77,11 @@ export interface PolicyStatus {
   errors: readonly Diagnostic[];
   /** The last load attempt's warnings. */
   warnings: readonly Diagnostic[];
+  /**
+   * The active policy opts in to tool-annotation defaults (`"annotation_defaults": true`, a
+   * host-layer extension: see `annotation-defaults.ts`). Absent or false: annotations are ignored.
+   */
+  annotationDefaults?: boolean;
 }
 
 const FAULT_KINDS: ReadonlySet<string> = new Set<ReasonKind>(['invalid_request', 'no_policy', 'engine_fault']);
@@ -138,6 +144,7 @@ export class Perso {
       decide: (call: ToolCall, canonical: CanonicalArgs) => this.#decide(call, canonical),
       refuse: (call: { tool: unknown; role: unknown }, reason: string) => this.#refuse(call, reason),
       approve: (nonce: string, call: ToolCall) => this.approve(nonce, call),
+      annotationDefaults: () => this.#status.annotationDefaults === true,
     });
   }
 
@@ -347,6 +354,7 @@ export class Perso {
       source: resolved.source,
       errors: [],
       warnings: load.warnings,
+      annotationDefaults: resolved.text.includes('annotation_defaults') && policyOptsIntoAnnotationDefaults(resolved.text),
     });
     return this.#status;
   }

@@ -14,6 +14,8 @@
 import type { DecisionResult, JsonObject, ToolCall } from './decision.ts';
 import type { CanonicalArgs } from './canonical-args.ts';
 import { canonicalizeArgs } from './canonical-args.ts';
+import { applyAnnotationDefaults } from './annotation-defaults.ts';
+import type { AnnotationHints } from './annotation-defaults.ts';
 
 /** What a guarded call came to: the tool's value, or the decision that kept it from running. */
 export type GuardOutcome<R> =
@@ -34,6 +36,12 @@ export interface GuardOptions<A> {
    * is not run and the outcome carries the Ask decision.
    */
   approve?: (decision: DecisionResult, args: Readonly<A>) => Promise<boolean>;
+  /**
+   * The tool's MCP annotations. Used only when the policy opts in (`"annotation_defaults": true`)
+   * and no rule covers the call: `readOnlyHint` allows, `destructiveHint` asks (see
+   * `annotation-defaults.ts`).
+   */
+  annotations?: AnnotationHints;
 }
 
 /** The principal a session binds; the role comes from the host's own session or token. */
@@ -69,6 +77,8 @@ export interface SessionHost {
   refuse(call: { tool: unknown; role: unknown }, reason: string): DecisionResult;
   /** `Perso.approve`: redeems an Ask's ticket where the engine runs. */
   approve(nonce: string, call: ToolCall): Promise<DecisionResult>;
+  /** Whether the active policy opts in to tool-annotation defaults. */
+  annotationDefaults(): boolean;
 }
 
 /** A principal bound to a `Perso`; frozen. Create with `perso.session(...)`. */
@@ -140,7 +150,7 @@ export class PersoSession {
     const role = this.role;
     const agentAttributes = this.agentAttributes;
     const error = this.#error;
-    const { resourceAttributes, approve } = options;
+    const { resourceAttributes, approve, annotations } = options;
     return async (args: A): Promise<GuardOutcome<R>> => {
       if (error !== null) return { ok: false, decision: host.refuse({ tool, role }, error) };
       const canonical = canonicalizeArgs(args);
@@ -153,7 +163,8 @@ export class PersoSession {
         resource = attributes.value;
       }
       const call: ToolCall = { tool, args: checkedArgs, role, agentAttributes, resourceAttributes: resource };
-      const decision = await host.decide(call, canonical);
+      const decided = await host.decide(call, canonical);
+      const decision = annotations !== undefined && host.annotationDefaults() ? applyAnnotationDefaults(decided, annotations) : decided;
       const settled = await mayRun(decision, call, checkedArgs, approve, host);
       if (!settled.run) return { ok: false, decision: settled.decision };
       return { ok: true, value: await fn(checkedArgs as A), decision: settled.decision };
@@ -181,10 +192,18 @@ async function mayRun<A>(
   } catch {
     approved = false;
   }
+  if (!approved) return { run: false, decision };
   const ticket = decision.approval;
-  if (!approved || ticket === undefined) return { run: false, decision };
-  const lifted = await host.approve(ticket.nonce, call);
-  return { run: lifted.decision === 'Allow', decision: lifted };
+  if (ticket !== undefined) {
+    const lifted = await host.approve(ticket.nonce, call);
+    return { run: lifted.decision === 'Allow', decision: lifted };
+  }
+  // An Ask without a ticket comes from annotation defaults (the engine said Allow, no rule): it
+  // runs only if the engine still says so now.
+  if (decision.kind !== 'no_rule') return { run: false, decision };
+  const again = await host.evaluate(call);
+  if (again.decision !== 'Allow' || again.kind !== 'no_rule') return { run: false, decision: again };
+  return { run: true, decision: { ...again, reason: `${decision.reason}; approved by a person` } };
 }
 
 async function resolveResourceAttributes<A>(

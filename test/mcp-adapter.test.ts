@@ -147,4 +147,52 @@ describe('guardMcpServer (official SDK client over InMemoryTransport)', () => {
     await approvingClient.close();
     await askPerso.close();
   });
+
+  it('annotation defaults: off unless the policy opts in; then readOnlyHint allows and destructiveHint asks, only where no rule applies', async () => {
+    const rulesFor = { version: 'annotations', default_action: 'Deny', tools: ['lookup', 'wipe', 'process_refund'], roles: ['agent'],
+      rules: [{ tool_name: 'process_refund', roles: ['agent'], condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Lte', value: 500 } } }] };
+    const ran: string[] = [];
+    const serve = async (policy: object, approve?: () => Promise<boolean>) => {
+      const instance = await Perso.load({ policy });
+      const server = guardMcpServer(new McpServer({ name: 'x', version: '1.0.0' }), instance.session({ role: 'agent' }), approve === undefined ? {} : { approve });
+      server.registerTool('lookup', { inputSchema: { q: z.string() }, annotations: { readOnlyHint: true } }, async () => {
+        ran.push('lookup');
+        return { content: [{ type: 'text' as const, text: 'found' }] };
+      });
+      server.registerTool('process_refund', { inputSchema: { amount: z.number() }, annotations: { readOnlyHint: true } }, async () => {
+        ran.push('refund');
+        return { content: [{ type: 'text' as const, text: 'refunded' }] };
+      });
+      server.registerTool('wipe', { inputSchema: { q: z.string() }, annotations: { destructiveHint: true } }, async () => {
+        ran.push('wipe');
+        return { content: [{ type: 'text' as const, text: 'wiped' }] };
+      });
+      return { instance, client: await connect(server) };
+    };
+
+    const off = await serve(rulesFor);
+    const offLookup = (await off.client.callTool({ name: 'lookup', arguments: { q: 'a' } })) as TextResult;
+    assert.equal(offLookup.isError, true, 'annotations decided without the policy opting in');
+
+    const on = await serve({ ...rulesFor, annotation_defaults: true });
+    assert.equal(on.instance.status().annotationDefaults, true);
+    const lookup = (await on.client.callTool({ name: 'lookup', arguments: { q: 'a' } })) as TextResult;
+    assert.equal(lookup.content[0].text, 'found');
+    const overLimit = (await on.client.callTool({ name: 'process_refund', arguments: { amount: 900 } })) as TextResult;
+    assert.equal(overLimit.isError, true, 'readOnlyHint loosened an explicit rule');
+    assert.equal(ran.includes('refund'), false);
+
+    const allowAll = await serve({ ...rulesFor, default_action: 'Allow', annotation_defaults: true });
+    const wipe = (await allowAll.client.callTool({ name: 'wipe', arguments: { q: 'a' } })) as TextResult;
+    assert.equal(wipe.structuredContent?.decision, 'Ask');
+    assert.equal(ran.includes('wipe'), false);
+    const approving = await serve({ ...rulesFor, default_action: 'Allow', annotation_defaults: true }, async () => true);
+    const approved = (await approving.client.callTool({ name: 'wipe', arguments: { q: 'a' } })) as TextResult;
+    assert.equal(approved.content[0].text, 'wiped');
+
+    for (const { instance, client } of [off, on, allowAll, approving]) {
+      await client.close();
+      await instance.close();
+    }
+  });
 });

@@ -176,6 +176,7 @@ export class GuardController implements ReactiveController {
       toolName,
       (canonical: Readonly<JsonObject>) => tool.fn(canonical),
       {
+        annotations: tool.annotations,
         approve: (decision: DecisionResult, canonical: Readonly<JsonObject>) => {
           asked = decision;
           this.#record(toolName, canonical, decision);

@@ -12,6 +12,7 @@
  * - the canary tool (see `canary.ts`) is answered by the wrapper itself, so the self-check proves
  *   that calls reach the wrapper.
  */
+import type { AnnotationHints } from '../annotation-defaults.ts';
 import type { DecisionResult } from '../decision.ts';
 import { denialResult } from '../denial-result.ts';
 import type { PersoSession } from '../session.ts';
@@ -85,7 +86,7 @@ export function guardTool(tool: unknown, runtime: GuardRuntime): unknown {
   const execute = copy.execute;
   const name = copy.name;
   if (typeof execute !== 'function' || typeof name !== 'string') return copy;
-  copy.execute = guardedExecute(name, execute, runtime);
+  copy.execute = guardedExecute(name, execute, runtime, annotationsOf(copy.annotations));
   return copy;
 }
 
@@ -96,7 +97,13 @@ function guardProvided(provided: unknown, runtime: GuardRuntime): unknown {
   return copy;
 }
 
-function guardedExecute(name: string, execute: ToolDescriptor['execute'], runtime: GuardRuntime) {
+function annotationsOf(annotations: unknown): AnnotationHints | undefined {
+  if (annotations === null || typeof annotations !== 'object') return undefined;
+  const { readOnlyHint, destructiveHint } = annotations as AnnotationHints;
+  return Object.freeze({ readOnlyHint, destructiveHint });
+}
+
+function guardedExecute(name: string, execute: ToolDescriptor['execute'], runtime: GuardRuntime, annotations: AnnotationHints | undefined) {
   return async function execute_(input: unknown, client?: unknown): Promise<unknown> {
     const canary = runtime.canaryAnswer(name);
     if (canary !== undefined) return canary;
@@ -108,6 +115,7 @@ function guardedExecute(name: string, execute: ToolDescriptor['execute'], runtim
     }
     let reported = false;
     const run = session.guard(name, (args: unknown) => Reflect.apply(execute, undefined, [args, client]), {
+      annotations,
       approve: (decision: DecisionResult, args: unknown) => {
         runtime.report(name, args, decision);
         reported = true;

@@ -10,11 +10,14 @@
  * - Ask runs the handler only when the host's `approve` says yes and the backend then lifts the
  *   Ask (the session's guard does that); without `approve`, an Ask is refused;
  * - a registration path this adapter cannot guard (task tools) throws instead of bypassing it;
- * - tools registered before `guardMcpServer` are not guarded: guard the server first.
+ * - tools registered before `guardMcpServer` are not guarded: guard the server first;
+ * - a tool's `annotations` (from `registerTool`'s config) count only where the policy opts in to
+ *   annotation defaults and no rule covers the call.
  *
  * `@modelcontextprotocol/sdk` is an optional peer dependency: this module imports only its types.
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { AnnotationHints } from '../annotation-defaults.ts';
 import type { DecisionResult } from '../decision.ts';
 import { denialResult } from '../denial-result.ts';
 import type { PersoSession } from '../session.ts';
@@ -50,7 +53,7 @@ export function guardMcpServer<S extends McpServer>(server: S, session: PersoSes
   const tool = server.tool.bind(server) as (...params: unknown[]) => unknown;
 
   install(server, 'registerTool', (name: unknown, config: unknown, handler: unknown) =>
-    registerTool(name, config, guardedHandler(String(name), handler, session, options)),
+    registerTool(name, config, guardedHandler(String(name), handler, session, options, annotationsOf(config))),
   );
   install(server, 'tool', (name: unknown, ...rest: unknown[]) => {
     // The callback is always last, whatever the overload.
@@ -68,7 +71,7 @@ export function guardMcpServer<S extends McpServer>(server: S, session: PersoSes
 }
 
 // The SDK calls a handler as (args, extra) when the tool has an input schema, else as (extra).
-function guardedHandler(name: string, handler: unknown, session: PersoSession, options: McpGuardOptions) {
+function guardedHandler(name: string, handler: unknown, session: PersoSession, options: McpGuardOptions, annotations?: AnnotationHints) {
   if (typeof handler !== 'function') {
     throw new TypeError(`guardMcpServer: tool "${name}" has no handler function`);
   }
@@ -77,15 +80,23 @@ function guardedHandler(name: string, handler: unknown, session: PersoSession, o
     const withArgs = params.length >= 2;
     const args = withArgs ? params[0] : {};
     const extra = withArgs ? params[1] : params[0];
-    const run = session.guard(
-      name,
-      (checked: unknown) => (withArgs ? handler(checked, extra) : handler(extra)),
-      approve === undefined ? undefined : { approve: (decision: DecisionResult, checked: unknown) => approve(decision, { tool: name, args: checked }) },
-    );
+    const run = session.guard(name, (checked: unknown) => (withArgs ? handler(checked, extra) : handler(extra)), {
+      annotations,
+      approve: approve === undefined ? undefined : (decision: DecisionResult, checked: unknown) => approve(decision, { tool: name, args: checked }),
+    });
     const outcome = await run(args);
     if (outcome.ok) return outcome.value;
     return denialResult(outcome.decision, { tool: name, args, role: session.role });
   };
+}
+
+// Read once, at registration: the SDK keeps its own copy of the config.
+function annotationsOf(config: unknown): AnnotationHints | undefined {
+  if (config === null || typeof config !== 'object') return undefined;
+  const annotations = (config as { annotations?: unknown }).annotations;
+  if (annotations === null || typeof annotations !== 'object') return undefined;
+  const { readOnlyHint, destructiveHint } = annotations as AnnotationHints;
+  return Object.freeze({ readOnlyHint, destructiveHint });
 }
 
 function install(target: object, key: string, value: unknown): void {
