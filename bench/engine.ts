@@ -9,6 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { demoMix, demoPolicyText } from './workload.ts';
 import { Engine } from '../src/engine/engine.ts';
 import { loadEngineModule, ENGINE_WASM_URL } from '../src/engine/engine-module.ts';
+import type { ToolCall } from '../src/decision.ts';
 
 const seconds = Number(process.argv.find((a) => a.startsWith('--seconds='))?.slice(10) ?? 2);
 
@@ -30,7 +31,7 @@ const warmMs = performance.now() - t2;
 // ---- correctness first --------------------------------------------------------------------------------
 const now = 1_000_000;
 for (const c of demoMix) {
-  const v = engine.evaluate(c, now);
+  const v = engine.evaluate(c as unknown as ToolCall, now);
   if (v.decision !== c.expect) throw new Error(`${c.id}: expected ${c.expect}, got ${v.decision} (${v.reason})`);
 }
 const allowed = demoMix.filter((c) => c.expect === 'Allow').length;
@@ -51,7 +52,7 @@ function rate(run: (n: number) => void): number {
   return best;
 }
 
-const calls = demoMix;
+const calls = demoMix as unknown as readonly ToolCall[];
 const k = calls.length;
 let sink = 0;
 const fastRate = rate((n) => {
