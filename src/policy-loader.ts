@@ -61,6 +61,11 @@ export interface PolicyLoadOptions {
   validate?: (text: string) => Promise<string | null> | string | null;
   /** Give up on the network after this long and use the cache; default 5000 ms. */
   timeoutMs?: number;
+  /**
+   * Give up on IndexedDB after this long (an open blocked by another tab's pending upgrade waits
+   * forever) and go on as if there were no cache; default 1000 ms.
+   */
+  storeTimeoutMs?: number;
   /** Refuse bigger policies; default 4 MiB. */
   maxBytes?: number;
   /** The fetch to use; default the global one. */
@@ -75,6 +80,7 @@ type Fetched =
 
 const DEFAULT_TIMEOUT_MS = 5000;
 const DEFAULT_MAX_BYTES = 4 * 1024 * 1024;
+const DEFAULT_STORE_TIMEOUT_MS = 1000;
 
 /**
  * Fetches, verifies and caches the policy at `url`; never throws.
@@ -118,7 +124,7 @@ async function loadFrom(href: string, options: PolicyLoadOptions): Promise<Polic
   let storeError: string | null = null;
   if (store !== null) {
     try {
-      [cached, highest] = await Promise.all([store.getPolicy(href), store.highestRevision(href)]);
+      [cached, highest] = await bounded(Promise.all([store.getPolicy(href), store.highestRevision(href)]), options);
     } catch (error) {
       storeError = `the IndexedDB cache is unavailable (${describe(error)})`;
     }
@@ -157,8 +163,8 @@ async function loadFrom(href: string, options: PolicyLoadOptions): Promise<Polic
   if (store !== null && storeError === null) {
     const entry: PolicyEntry = { url: href, bytes: fetched.bytes, etag: fetched.etag, sha256, signature, revision, storedAt: Date.now() };
     try {
-      if (!(await store.savePolicy(entry))) {
-        const mark = await store.highestRevision(href);
+      if (!(await bounded(store.savePolicy(entry), options))) {
+        const mark = await bounded(store.highestRevision(href), options);
         return { ok: false, error: `${label}: ${(checkRevision(revision, mark) as { error: string }).error}` };
       }
     } catch (error) {
@@ -317,6 +323,16 @@ function result(
   if (keyId !== undefined) loaded.keyId = keyId;
   if (notice !== undefined) loaded.notice = notice;
   return loaded;
+}
+
+/** The store's answer, or a rejection once `storeTimeoutMs` passed. */
+function bounded<T>(operation: Promise<T>, options: PolicyLoadOptions): Promise<T> {
+  const ms = options.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms (another tab may be upgrading the database)`)), ms);
+  });
+  return Promise.race([operation, timeout]).finally(() => clearTimeout(timer));
 }
 
 function isTransient(status: number): boolean {

@@ -219,6 +219,25 @@ describe('policy-loader', () => {
     expectError(await loadPolicy(fileUrl(name)), /no cached copy exists/);
   });
 
+  it('IndexedDB open stuck behind another tab\'s pending upgrade: no hang, network only, with a notice', async () => {
+    const name = uniqueName('stuck-db');
+    const store = freshStore();
+    await scriptFile(name, { body: policyText(1), etag: '"a1"' });
+    // A connection that ignores versionchange, and an upgrade waiting on it: later opens queue forever.
+    const holder = await openDB(store.name, 1);
+    const upgrade = openDB(store.name, 2);
+    try {
+      const started = performance.now();
+      const loaded = expectOk(await loadPolicy(fileUrl(name), { store, storeTimeoutMs: 200 }));
+      expect(performance.now() - started).to.be.below(2000);
+      expect(loaded.source).to.equal('network');
+      expect(loaded.notice).to.match(/^not cached: the IndexedDB cache is unavailable \(Error: no answer within 200 ms/);
+    } finally {
+      holder.close();
+      (await upgrade).close();
+    }
+  });
+
   it('cachedPolicySource: the resolvePolicySource seam answers network, then cache, then the refusal', async () => {
     const name = uniqueName('seam');
     const source = cachedPolicySource({ store: freshStore() });
