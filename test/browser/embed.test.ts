@@ -118,6 +118,49 @@ describe('perso-embed.js with the WebMCP polyfill @mcp-b/global', () => {
     expect(win.ran).to.have.length(0);
   });
 
+  it('guards tools/call from an MCP client over the MCP-B transport (an agent in the parent page)', async () => {
+    // In an iframe, @mcp-b/global serves MCP to the parent over postMessage ("mcp-iframe" channel);
+    // this is a minimal MCP client in the parent speaking that protocol.
+    const win = await page(`<script src="${POLYFILL}"></script>${embedTag(await policyUrl())}`);
+    await registerRefund(win);
+    let next = 0;
+    const pending = new Map<number, (reply: { result?: unknown; error?: unknown }) => void>();
+    const post = (payload: unknown) => win.postMessage({ channel: 'mcp-iframe', type: 'mcp', direction: 'client-to-server', payload }, '*');
+    const onMessage = (event: MessageEvent) => {
+      const data = event.data as { channel?: string; direction?: string; payload?: { id?: number } } | null;
+      if (event.source !== win || data?.channel !== 'mcp-iframe' || data.direction !== 'server-to-client') return;
+      const reply = data.payload;
+      if (reply && typeof reply === 'object' && typeof reply.id === 'number' && pending.has(reply.id)) {
+        pending.get(reply.id)?.(reply);
+        pending.delete(reply.id);
+      }
+    };
+    window.addEventListener('message', onMessage);
+    const request = (method: string, params: unknown, timeoutMs = 5000) =>
+      new Promise<{ result?: unknown; error?: unknown }>((resolve, reject) => {
+        const id = ++next;
+        pending.set(id, resolve);
+        post({ jsonrpc: '2.0', id, method, params });
+        setTimeout(() => reject(new Error(`no answer to ${method}`)), timeoutMs);
+      });
+    try {
+      post('mcp-check-ready');
+      const init = await request('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'test-agent', version: '1.0.0' } });
+      expect(init.result).to.not.equal(undefined);
+      post({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      const listed = (await request('tools/list', {})).result as { tools: { name: string }[] };
+      expect(listed.tools.map((tool) => tool.name)).to.include('process_refund');
+      const denied = (await request('tools/call', { name: 'process_refund', arguments: { customer_id: 'c1', amount: 800 } })).result as ToolResult;
+      expect(denied.isError).to.equal(true);
+      expect(denied.content[0].text).to.match(/tool 'process_refund' was not run/);
+      expect(win.ran).to.have.length(0);
+      const allowed = (await request('tools/call', { name: 'process_refund', arguments: { customer_id: 'c1', amount: 50 } })).result as ToolResult;
+      expect(allowed.content[0].text).to.equal('refunded');
+    } finally {
+      window.removeEventListener('message', onMessage);
+    }
+  });
+
   it('passes its canary self-check and reports decisions as perso-decision events', async () => {
     const win = await page(`<script src="${POLYFILL}"></script>${embedTag(await policyUrl())}`);
     const decisions: string[] = [];
