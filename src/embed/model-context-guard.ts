@@ -10,7 +10,11 @@
  * - a call made while the policy loads waits for it, up to the timeout, then is denied;
  * - a refusal is a normal tool result (`denialResult`), never a throw the agent cannot read;
  * - the canary tool (see `canary.ts`) is answered by the wrapper itself, so the self-check proves
- *   that calls reach the wrapper.
+ *   that calls reach the wrapper;
+ * - a context that mirrors its tools into an inner one (`@mcp-b/global` over the WebMCP polyfill,
+ *   whose declarative `<form toolname>` tools register on the inner one) has both wrapped; the
+ *   mirror of a tool the outer wrapper already guarded passes the inner wrapper as it is, so a call
+ *   is checked once (were the mirror not recognised, it would be checked twice: closed, not open).
  */
 import type { AnnotationHints } from '../annotation-defaults.ts';
 import type { DecisionResult } from '../decision.ts';
@@ -45,6 +49,9 @@ interface ProvidedContext {
 /** Marks contexts already wrapped. */
 const wrappedContexts = new WeakSet<object>();
 
+/** The tool an outer wrapper is registering right now (synchronously), so its inner mirror passes. */
+let mirroring: string | null = null;
+
 /**
  * Wraps `registerTool` and, when present, `provideContext` of `context`.
  *
@@ -53,7 +60,7 @@ const wrappedContexts = new WeakSet<object>();
  * @param runtime the embed's session, reporting and approval
  * @returns `null`, or why the context could not be wrapped
  */
-export function installModelContextGuard(context: object, runtime: GuardRuntime): string | null {
+export function installModelContextGuard(context: object, runtime: GuardRuntime, role: 'outer' | 'inner' = 'outer'): string | null {
   if (wrappedContexts.has(context)) return null;
   const target = context as Record<string, unknown>;
   const registerTool = target.registerTool;
@@ -61,7 +68,16 @@ export function installModelContextGuard(context: object, runtime: GuardRuntime)
   const provideContext = target.provideContext;
   try {
     lock(target, 'registerTool', function guardedRegisterTool(this: unknown, tool: unknown, ...rest: unknown[]) {
-      return Reflect.apply(registerTool, context, [guardTool(tool, runtime), ...rest]);
+      const guarded = guardTool(tool, runtime);
+      const name = (guarded as { name?: unknown } | null)?.name;
+      if (role === 'inner' && mirroring !== null && name === mirroring) return Reflect.apply(registerTool, context, [tool, ...rest]);
+      const previous = mirroring;
+      mirroring = role === 'outer' && typeof name === 'string' ? name : previous;
+      try {
+        return Reflect.apply(registerTool, context, [guarded, ...rest]);
+      } finally {
+        mirroring = previous;
+      }
     });
     if (typeof provideContext === 'function') {
       lock(target, 'provideContext', function guardedProvideContext(this: unknown, provided: unknown, ...rest: unknown[]) {

@@ -196,6 +196,13 @@ function installOnModelContexts(runtime: GuardRuntime): string | null {
     if (context === null) continue;
     const error = installModelContextGuard(context, runtime);
     if (error !== null) return error;
+    // @mcp-b/global keeps the WebMCP polyfill's own context as `native` and mirrors tools into it;
+    // the polyfill registers declarative <form toolname> tools there directly: guard it as well.
+    const inner = readProperty(context, 'native');
+    if (inner !== null && inner !== context && typeof (inner as { registerTool?: unknown }).registerTool === 'function') {
+      const innerError = installModelContextGuard(inner, runtime, 'inner');
+      if (innerError !== null) return innerError;
+    }
     try {
       Object.defineProperty(owner, 'modelContext', { value: context, writable: false, configurable: false, enumerable: true });
     } catch (caught) {

@@ -161,6 +161,36 @@ describe('perso-embed.js with the WebMCP polyfill @mcp-b/global', () => {
     }
   });
 
+  it('guards declarative <form toolname> tools, which the polyfill registers on its inner context', async () => {
+    const form = `<form toolname="process_refund" tooldescription="refund a customer" toolautosubmit>
+        <input name="customer_id" type="text"><input name="amount" type="number"><button type="submit">refund</button>
+      </form>
+      <script>
+        document.querySelector('form').addEventListener('submit', (event) => {
+          event.preventDefault();
+          window.ran.push(Object.fromEntries(new FormData(event.target)));
+          event.respondWith(Promise.resolve({ content: [{ type: 'text', text: 'refunded' }] }));
+        });
+      </script>`;
+    const win = await page(`<script src="${POLYFILL}"></script>${embedTag(await policyUrl())}`, form);
+    const decisions: string[] = [];
+    win.document.addEventListener('perso-decision', (event) => {
+      decisions.push((event as CustomEvent<{ decision: { decision: string } }>).detail.decision.decision);
+    });
+    for (let i = 0; i < 100; i++) {
+      const tools = await win.document.modelContext.getTools();
+      if (tools.some((tool) => tool.name === 'process_refund')) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const denied = await agentCall(win, 'process_refund', { customer_id: 'c1', amount: 800 });
+    expect(denied.isError).to.equal(true);
+    expect(win.ran).to.have.length(0, 'the form was submitted on Deny');
+    const allowed = await agentCall(win, 'process_refund', { customer_id: 'c1', amount: 200 });
+    expect(JSON.stringify(allowed)).to.contain('refunded');
+    expect(win.ran).to.deep.equal([{ customer_id: 'c1', amount: '200' }]);
+    expect(decisions, 'each call is checked exactly once').to.deep.equal(['Deny', 'Allow']);
+  });
+
   it('passes its canary self-check and reports decisions as perso-decision events', async () => {
     const win = await page(`<script src="${POLYFILL}"></script>${embedTag(await policyUrl())}`);
     const decisions: string[] = [];
