@@ -520,6 +520,25 @@ describe('request handling', () => {
     cyclic.self = cyclic;
     assert.equal(engine.evaluate({ tool: 't', role: 'r', args: { amount: cyclic } as unknown as JsonObject }, 0).kind, 'invalid_request');
   });
+  test('oversized values: invalid_request, and the engine keeps working', () => {
+    loaded(policy([{ tool_name: 't', roles: ['r'], condition: { FieldPresent: { source: 'Arguments', field: 's' } } }]));
+    const v = engine.evaluate({ tool: 't', role: 'r', args: { s: 'x'.repeat((1 << 20) + 1) } }, 0);
+    assert.equal(v.kind, 'invalid_request');
+    assert.equal(engine.fault, null);
+    assert.equal(call({ tool: 't', role: 'r', args: { s: 'x' } }).decision, 'Allow');
+  });
+  test('policy expansion is bounded: a glob times roles cannot exhaust memory', () => {
+    const tools = Array.from({ length: 400 }, (_, i) => `t${i}`);
+    const roles = Array.from({ length: 300 }, (_, i) => `r${i}`);
+    const r = failed(JSON.stringify({ version: 'v', default_action: 'Deny', tools, roles, rules: [{ tool_name: '*', roles }] }));
+    assert.deepEqual(r.errors.map((d) => `${d.path}: ${d.message}`), ['rules[0]: the policy expands to more than 100000 (tool, role) pairs; split it or narrow its globs']);
+    assert.equal(engine.fault, null);
+  });
+  test('a tool name cannot borrow another pair\'s entry', () => {
+    loaded(policy([{ tool_name: 't', roles: ['r'] }]));
+    assert.equal(call({ tool: 't\u0000r', role: 'r' }).decision, 'Deny');
+    assert.equal(call({ tool: 't', role: 'r' }).decision, 'Allow');
+  });
   test('large and non-ASCII values grow the region and still decide', () => {
     loaded(policy([{ tool_name: 't', roles: ['r'], condition: { StringCheck: { source: 'Arguments', field: 's', op: 'Prefix', value: ['é'] } } }]));
     const big = 'é' + 'ü'.repeat(200000);

@@ -110,16 +110,23 @@ export class Policy {
   fields: Field[] = [];
   leaves: Cond[] = [];
   entries: Entry[] = [];
-  byTool: Map<string, Map<string, Entry>> = new Map();
+  /** Entries by `entryKey(tool, role)`. */
+  byKey: Map<string, Entry> = new Map();
 
-  /** The entry for (tool, role), or null: one hash lookup per level, no scanning. */
+  /** The entry for (tool, role), or null: one hash lookup, no scanning. */
   lookup(tool: string, role: string): Entry | null {
-    if (!this.byTool.has(tool)) return null;
-    const roles = this.byTool.get(tool);
-    if (!roles.has(role)) return null;
-    return roles.get(role);
+    const key = entryKey(tool, role);
+    return this.byKey.has(key) ? this.byKey.get(key) : null;
   }
 }
+
+/** A map key for (tool, role): the tool's length first, so no two pairs share a key. */
+export function entryKey(tool: string, role: string): string {
+  return String.fromCharCodes([tool.length & 0xffff, tool.length >>> 16]) + tool + role;
+}
+
+/** Most (tool, role) entries a policy may expand to; globs times roles can multiply quickly. */
+export const MAX_ENTRIES: i32 = 100000;
 
 /** Truncated, single-quoted name as the original reasons show it. */
 export function shown(s: string): string {
@@ -266,7 +273,6 @@ export class Compiler {
     const ids = new Map<string, i32>();
     const shadowed = new Set<string>();
     const roleSeen = new Set<string>();
-    const entryKeys = new Map<string, Entry>();
     for (let i = 0; i < items.length; i++) {
       const path = "rules[" + i.toString() + "]";
       const rv = items[i];
@@ -359,19 +365,21 @@ export class Compiler {
           continue;
         }
         for (let t = 0; t < names.length; t++) {
-          const key = names[t] + "\u0000" + role;
+          const key = entryKey(names[t], role);
           let e: Entry;
-          if (entryKeys.has(key)) e = entryKeys.get(key);
+          if (p.byKey.has(key)) e = p.byKey.get(key);
           else {
+            if (p.entries.length >= MAX_ENTRIES) {
+              this.error(path, "the policy expands to more than " + MAX_ENTRIES.toString() + " (tool, role) pairs; split it or narrow its globs");
+              return;
+            }
             e = new Entry();
             e.index = p.entries.length;
             e.tool = names[t];
             e.role = role;
             e.prefix = "rule matched tool '" + shown(names[t]) + "' for role '" + shown(role) + "'";
             p.entries.push(e);
-            entryKeys.set(key, e);
-            if (!p.byTool.has(names[t])) p.byTool.set(names[t], new Map<string, Entry>());
-            p.byTool.get(names[t]).set(role, e);
+            p.byKey.set(key, e);
           }
           if (rule.effect == EFFECT_ALLOW) {
             const prev = e.allow;
@@ -402,10 +410,9 @@ export class Compiler {
     }
     for (let k = 0; k < p.entries.length; k++) {
       const e = p.entries[k];
-      const seen = new Set<i32>();
-      if (e.allow != null) collectFields(e.allow!.cond, e.fields, seen);
-      for (let d = 0; d < e.denies.length; d++) collectFields(e.denies[d].cond, e.fields, seen);
-      for (let a = 0; a < e.asks.length; a++) collectFields(e.asks[a].cond, e.fields, seen);
+      if (e.allow != null) collectFields(e.allow!.cond, e.fields);
+      for (let d = 0; d < e.denies.length; d++) collectFields(e.denies[d].cond, e.fields);
+      for (let a = 0; a < e.asks.length; a++) collectFields(e.asks[a].cond, e.fields);
     }
   }
 
@@ -619,21 +626,16 @@ export function shownValue(v: JValue): string {
   return s.length <= 64 ? s : s.substring(0, 64) + "…";
 }
 
-function collectFields(c: Cond | null, out: i32[], seen: Set<i32>): void {
+function collectFields(c: Cond | null, out: i32[]): void {
   if (c == null) return;
   const k = c.kind;
   if (k == C_ALL || k == C_ANY || k == C_NOT) {
-    for (let i = 0; i < c.children.length; i++) collectFields(c.children[i], out, seen);
+    for (let i = 0; i < c.children.length; i++) collectFields(c.children[i], out);
     return;
   }
-  if (!seen.has(c.field)) {
-    seen.add(c.field);
-    out.push(c.field);
-  }
-  if (k == C_FIELD_EQUALS && !seen.has(c.fieldB)) {
-    seen.add(c.fieldB);
-    out.push(c.fieldB);
-  }
+  // An entry reads few fields: a scan is smaller than a set (code size) and as fast.
+  if (!out.includes(c.field)) out.push(c.field);
+  if (k == C_FIELD_EQUALS && !out.includes(c.fieldB)) out.push(c.fieldB);
 }
 
 /** `{"path": ..., "message": ...}` list as JSON. */

@@ -52,6 +52,8 @@ const T_NUMBER = 4;
 const T_STRING = 5;
 const T_JSON = 6;
 const CODE_DETAIL = 1 << 6;
+/** Most bytes of field values one call may hand the engine (the original ABI's input limit). */
+const MAX_FIELD_BYTES = 1 << 20;
 /** Most memoised verdicts kept; the map is emptied when it is full. */
 const MEMO_LIMIT = 4096;
 
@@ -354,19 +356,20 @@ export class Engine {
   /** The original ABI, byte for byte: returns the response JSON text. */
   evaluateAbi(tool: string, argsJson: string, contextJson: string): string {
     if (this.#dead) return JSON.stringify({ error: this.#dead });
-    const t = encoder.encode(tool);
-    const a = encoder.encode(argsJson);
-    const c = encoder.encode(contextJson);
     try {
-      const tp = this.#put(t);
-      const ap = this.#put(a);
-      const cp = this.#put(c);
+      // One buffer holds the three inputs back to back (each is its own pointer and length to the
+      // engine); encodeInto writes straight into wasm memory.
+      const cap = (tool.length + argsJson.length + contextJson.length) * 3 + 3;
+      const base = this.#x.alloc(cap);
+      if (base === 0) throw new Error(`engine could not allocate ${cap} bytes`);
       try {
-        return this.#take(this.#x.evaluate(tp, t.length, ap, a.length, cp, c.length));
+        this.#views();
+        const t = this.#encode(tool, base);
+        const a = this.#encode(argsJson, base + t);
+        const c = this.#encode(contextJson, base + t + a);
+        return this.#take(this.#x.evaluate(base, t, base + t, a, base + t + a, c));
       } finally {
-        this.#x.dealloc(tp, t.length);
-        this.#x.dealloc(ap, a.length);
-        this.#x.dealloc(cp, c.length);
+        this.#x.dealloc(base, cap);
       }
     } catch (e) {
       return JSON.stringify({ error: this.#kill(e) });
@@ -472,6 +475,9 @@ export class Engine {
               return new InvalidValue(`${SOURCE_NAMES[f.source]}.${path.join('.')} is not JSON-serialisable`);
             }
             tag = T_JSON;
+          }
+          if (at - dataStart + text.length > MAX_FIELD_BYTES) {
+            return new InvalidValue(`the values the policy reads are larger than ${MAX_FIELD_BYTES} bytes; send smaller arguments`);
           }
           const max = text.length * 3;
           if (at + max > this.#regionCap) {
