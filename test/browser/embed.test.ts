@@ -191,6 +191,18 @@ describe('perso-embed.js with the WebMCP polyfill @mcp-b/global', () => {
     expect(decisions, 'each call is checked exactly once').to.deep.equal(['Deny', 'Allow']);
   });
 
+  it('data-mode="shadow": decides and reports, but lets the call run', async () => {
+    const win = await page(`<script src="${POLYFILL}"></script>${embedTag(await policyUrl(), 'data-role="agent" data-mode="shadow"')}`);
+    const reported: { decision: string; enforced: boolean }[] = [];
+    win.document.addEventListener('perso-decision', (event) => {
+      reported.push((event as CustomEvent<{ decision: { decision: string; enforced: boolean } }>).detail.decision);
+    });
+    await registerRefund(win);
+    const result = await agentCall(win, 'process_refund', { customer_id: 'c1', amount: 800 });
+    expect(result.content[0].text).to.equal('refunded');
+    expect(reported.map(({ decision, enforced }) => ({ decision, enforced }))).to.deep.equal([{ decision: 'Deny', enforced: false }]);
+  });
+
   it('passes its canary self-check and reports decisions as perso-decision events', async () => {
     const win = await page(`<script src="${POLYFILL}"></script>${embedTag(await policyUrl())}`);
     const decisions: string[] = [];

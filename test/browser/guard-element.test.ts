@@ -191,6 +191,43 @@ describe('<perso-guard>', () => {
     expect(result.content[0].text).to.match(/^approval required/);
   });
 
+  it('fault: trusted click right as the prompt appears — ignored (it was aimed at something else)', async () => {
+    const guard = mount(askPolicyUrl);
+    const ran: unknown[] = [];
+    guard.register('update_customer', (args) => ran.push(args));
+    const pending = guard.call('update_customer', { customer_id: 'c9', email: 'c@example.com' });
+    const { root } = await openPrompt(guard);
+    const approve = root.querySelector('button.approve') as HTMLButtonElement;
+    approve.scrollIntoView({ block: 'center' });
+    const rect = approve.getBoundingClientRect();
+    await sendMouse({ type: 'click', position: [Math.round(rect.x + rect.width / 2), Math.round(rect.y + rect.height / 2)] });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(ran).to.have.length(0, 'a click in the first moments approved the call');
+    await trustedClick(approve);
+    await pending;
+    expect(ran).to.have.length(1);
+  });
+
+  it('annotation defaults: a destructive tool the policy says nothing about asks first, when the policy opts in', async () => {
+    const name = uniqueName('guard-annotation-policy');
+    await scriptFile(name, {
+      body: JSON.stringify({ version: 'a1', default_action: 'Allow', annotation_defaults: true, tools: ['wipe'], roles: ['agent'], rules: [] }),
+      etag: null,
+    });
+    const guard = mount(fileUrl(name));
+    let ran = false;
+    guard.register('wipe', () => {
+      ran = true;
+      return 'wiped';
+    }, { annotations: { destructiveHint: true } });
+    const pending = guard.call('wipe', {});
+    const { root } = await openPrompt(guard);
+    expect(root.textContent).to.match(/destructiveHint/);
+    await trustedClick(root.querySelector('button.approve') as HTMLButtonElement);
+    expect(await pending).to.equal('wiped');
+    expect(ran).to.equal(true);
+  });
+
   it('hides and shows the decision log', async () => {
     const guard = mount(DEMO);
     await guard.updateComplete;
