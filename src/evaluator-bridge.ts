@@ -6,8 +6,9 @@
  *   them, so page scripts cannot post to the worker or call the proxy;
  * - the worker starts lazily, on the first call, and proves it is ready (engine compiled, last
  *   good policy re-loaded) before any call reaches it;
- * - every call is timed (`timeoutMs`, default 500) and every reply is validated as the tagged
- *   union it must be (an Allow that names a fault is malformed too);
+ * - every call is timed (`timeoutMs`, default 500; one watchdog timer per worker, not one per
+ *   call) and every reply is validated as the tagged union it must be (an Allow that names a
+ *   fault is malformed too);
  * - every fault (failed start, crash, `messageerror`, timeout, trap, malformed reply, wasm compile
  *   failure) answers Deny with a reason naming it, settles all pending calls the same way,
  *   terminates the worker and starts a fresh one that re-loads the last good policy;
@@ -48,6 +49,14 @@ function createEvaluatorWorker(): Worker {
   });
 }
 
+/** A call in flight: how to abort it, and when it times out. */
+interface InFlight {
+  readonly abort: (reason: string) => void;
+  /** `performance.now()` deadline. */
+  readonly deadline: number;
+  readonly timeoutMs: number;
+}
+
 /** One started worker; replaced as a whole on any fault. */
 interface Generation {
   /** `null` when the worker could not even be constructed. */
@@ -57,8 +66,29 @@ interface Generation {
   started: Promise<string | null>;
   ready: boolean;
   dead: boolean;
-  /** Aborts every call in flight on this worker with a reason. */
-  readonly pending: Set<(reason: string) => void>;
+  /** Every call in flight on this worker. */
+  readonly pending: Set<InFlight>;
+  /**
+   * One timer per worker, not one per call: it fires at the earliest deadline it knows of,
+   * replaces the worker if a call is overdue, else re-arms for the next deadline.
+   */
+  watchdog: ReturnType<typeof setTimeout> | null;
+  watchdogAt: number;
+}
+
+/**
+ * The worker's methods as Comlink proxies, made once per worker: reading a property of a Comlink
+ * proxy makes a new proxy (and registers it for finalization) on every read.
+ */
+function remoteMethods(worker: Worker): Remote<EvaluatorApi> {
+  const remote = wrap<EvaluatorApi>(worker);
+  return Object.freeze({
+    load: remote.load,
+    evaluate: remote.evaluate,
+    evaluateBatch: remote.evaluateBatch,
+    status: remote.status,
+    approve: remote.approve,
+  }) as Remote<EvaluatorApi>;
 }
 
 const REPLACED = 'the worker was replaced, retry the call';
@@ -232,6 +262,55 @@ function checkVerdicts(count: number): (value: unknown) => Checked<Verdict[]> {
   };
 }
 
+/**
+ * A JSON.stringify replacer that throws where JSON would silently change a value (drop a function
+ * or symbol, turn NaN or an `undefined` array item into null), so a batch's args reach the engine
+ * as given or not at all. (Perso's canonical args always pass; this guards direct callers.)
+ */
+function refuseNonJson(this: unknown, key: string, value: unknown): unknown {
+  switch (typeof value) {
+    case 'function':
+    case 'symbol':
+      throw new TypeError(`args: a ${typeof value} at "${key}" is not a JSON value`);
+    case 'number':
+      if (!Number.isFinite(value)) throw new TypeError(`args: ${String(value)} at "${key}" is not a JSON number`);
+      return value;
+    case 'undefined':
+      if (Array.isArray(this)) throw new TypeError(`args: undefined at "${key}" is not a JSON value`);
+      return value;
+    default:
+      return value;
+  }
+}
+
+/**
+ * The calls without their args, as few distinct objects as possible: calls that share tool, role,
+ * time and attribute objects (a session's calls do) share one object, which a structured clone
+ * then copies once. The args travel apart, as one JSON text.
+ */
+function withoutArgs(calls: readonly ToolCall[]): ToolCall[] {
+  const ids = new Map<object, number>();
+  const idOf = (value: unknown): number => {
+    if (typeof value !== 'object' || value === null) return 0;
+    let id = ids.get(value);
+    if (id === undefined) ids.set(value, (id = ids.size + 1));
+    return id;
+  };
+  const shared = new Map<string, ToolCall>();
+  return calls.map(({ tool, role, agentAttributes, resourceAttributes, now }) => {
+    const key = `${String(tool)}\u0000${String(role)}\u0000${String(now)}\u0000${idOf(agentAttributes)}\u0000${idOf(resourceAttributes)}`;
+    let bare = shared.get(key);
+    if (bare === undefined) {
+      bare = { tool, role };
+      if (agentAttributes !== undefined) bare.agentAttributes = agentAttributes;
+      if (resourceAttributes !== undefined) bare.resourceAttributes = resourceAttributes;
+      if (now !== undefined) bare.now = now;
+      shared.set(key, bare);
+    }
+    return bare;
+  });
+}
+
 /** What one call needs: how to send it, check its answer, and answer a fault. */
 interface CallPlan<T> {
   send(remote: Remote<EvaluatorApi>): Promise<WorkerReply<unknown>>;
@@ -294,11 +373,21 @@ export class WorkerBackend implements EvaluatorBackend {
   evaluateBatch(calls: readonly ToolCall[], nowSeconds: number): Promise<Verdict[]> {
     const count = calls.length;
     if (count === 0) return Promise.resolve([]);
+    let argsJson: string;
+    let bare: ToolCall[];
+    try {
+      argsJson = JSON.stringify(calls.map((call) => call.args ?? {}), refuseNonJson);
+      bare = withoutArgs(calls);
+    } catch (error) {
+      const reason = `invalid request: the batch cannot be sent to the worker (${describe(error)}); pass JSON values only`;
+      return Promise.resolve(calls.map(() => faultVerdict(reason, ReasonKind.InvalidRequest)));
+    }
     // A batch is one message; big ones get one more timeout per 10,000 calls.
     const timeoutMs = this.#timeoutMs * Math.ceil(count / 10_000);
     return this.#run<Verdict[]>(
       {
-        send: (remote) => remote.evaluateBatch(calls, nowSeconds),
+        // The args as one JSON text: a string to copy instead of objects to clone (see EvaluatorApi).
+        send: (remote) => remote.evaluateBatch(bare, nowSeconds, argsJson),
         check: checkVerdicts(count),
         fault: (reason, kind) => Array.from({ length: count }, () => faultVerdict(reason, kind)),
         trapped: (verdicts) => verdicts.some((verdict) => verdict.kind === ReasonKind.EngineFault),
@@ -330,16 +419,13 @@ export class WorkerBackend implements EvaluatorBackend {
     if (generation !== null) this.#kill(generation, CLOSED);
   }
 
-  /** Runs one call on a ready worker, starting one first if needed. */
-  async #run<T>(plan: CallPlan<T>, timeoutMs: number): Promise<T> {
-    if (this.#closed) return plan.fault(CLOSED);
+  /** Runs one call on a ready worker, starting one first if needed (no extra await when ready). */
+  #run<T>(plan: CallPlan<T>, timeoutMs: number): Promise<T> {
+    if (this.#closed) return Promise.resolve(plan.fault(CLOSED));
     const generation = this.#generation ?? this.#start();
-    if (!generation.ready) {
-      const failure = await generation.started;
-      if (failure !== null) return plan.fault(failure);
-    }
-    // Dead already (a fault between ready and now): #call answers Deny, the replacement is starting.
-    return this.#call(generation, plan, timeoutMs);
+    if (generation.ready) return this.#call(generation, plan, timeoutMs);
+    // Dead by then (a fault between ready and now): #call answers Deny, the replacement is starting.
+    return generation.started.then((failure) => (failure !== null ? plan.fault(failure) : this.#call(generation, plan, timeoutMs)));
   }
 
   /** Sends one call and settles it exactly once: reply, fault of the worker, or timeout. */
@@ -350,15 +436,12 @@ export class WorkerBackend implements EvaluatorBackend {
       const settle = (value: T): void => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
-        generation.pending.delete(abort);
+        generation.pending.delete(inFlight);
         resolve(value);
       };
-      const abort = (reason: string): void => settle(plan.fault(reason));
-      generation.pending.add(abort);
-      const timer = setTimeout(() => {
-        this.#replace(generation, `the evaluator worker did not answer within ${timeoutMs} ms (hung, crashed or terminated); ${REPLACED}`);
-      }, timeoutMs);
+      const inFlight: InFlight = { abort: (reason) => settle(plan.fault(reason)), deadline: performance.now() + timeoutMs, timeoutMs };
+      generation.pending.add(inFlight);
+      this.#watch(generation, inFlight.deadline);
 
       plan.send(generation.remote).then(
         (reply) => {
@@ -393,6 +476,28 @@ export class WorkerBackend implements EvaluatorBackend {
     });
   }
 
+  /** Arms the worker's watchdog for `deadline` unless it already fires sooner. */
+  #watch(generation: Generation, deadline: number): void {
+    if (generation.watchdog !== null && generation.watchdogAt <= deadline) return;
+    if (generation.watchdog !== null) clearTimeout(generation.watchdog);
+    generation.watchdogAt = deadline;
+    generation.watchdog = setTimeout(() => {
+      generation.watchdog = null;
+      if (generation.dead) return;
+      const now = performance.now();
+      let next = Number.POSITIVE_INFINITY;
+      for (const inFlight of generation.pending) {
+        if (inFlight.deadline <= now) {
+          const reason = `the evaluator worker did not answer within ${inFlight.timeoutMs} ms (hung, crashed or terminated); ${REPLACED}`;
+          this.#replace(generation, reason);
+          return;
+        }
+        next = Math.min(next, inFlight.deadline);
+      }
+      if (next !== Number.POSITIVE_INFINITY) this.#watch(generation, next);
+    }, Math.max(0, deadline - performance.now()));
+  }
+
   /** Starts a worker and its readiness check: engine compiled, last good policy re-loaded. */
   #start(): Generation {
     let worker: Worker;
@@ -400,15 +505,26 @@ export class WorkerBackend implements EvaluatorBackend {
       worker = this.#createWorker();
     } catch (error) {
       const reason = `the evaluator worker failed to start ("${describe(error)}"); check the worker URL and the page's worker-src`;
-      return { worker: null, remote: null!, started: Promise.resolve(reason), ready: false, dead: true, pending: new Set() };
+      return {
+        worker: null,
+        remote: null!,
+        started: Promise.resolve(reason),
+        ready: false,
+        dead: true,
+        pending: new Set(),
+        watchdog: null,
+        watchdogAt: 0,
+      };
     }
     const generation: Generation = {
       worker,
-      remote: wrap<EvaluatorApi>(worker),
+      remote: remoteMethods(worker),
       started: Promise.resolve(null),
       ready: false,
       dead: false,
       pending: new Set(),
+      watchdog: null,
+      watchdogAt: 0,
     };
     worker.addEventListener('error', (event: ErrorEvent | Event) => {
       event.preventDefault();
@@ -469,8 +585,10 @@ export class WorkerBackend implements EvaluatorBackend {
     generation.dead = true;
     generation.ready = false;
     generation.worker?.terminate();
+    if (generation.watchdog !== null) clearTimeout(generation.watchdog);
+    generation.watchdog = null;
     if (this.#generation === generation) this.#generation = null;
-    for (const abort of [...generation.pending]) abort(reason);
+    for (const inFlight of [...generation.pending]) inFlight.abort(reason);
     generation.pending.clear();
   }
 }

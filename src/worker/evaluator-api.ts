@@ -35,8 +35,13 @@ export interface EvaluatorApi {
   load(policyText: string): Promise<WorkerReply<PolicyLoad>>;
   /** Decides one call at `nowSeconds` (for rate limits). */
   evaluate(call: ToolCall, nowSeconds: number): Promise<WorkerReply<Verdict>>;
-  /** Decides many calls in one message, in order. */
-  evaluateBatch(calls: readonly ToolCall[], nowSeconds: number): Promise<WorkerReply<Verdict[]>>;
+  /**
+   * Decides many calls in one message, in order. With `argsJson` (the JSON text of an array of
+   * each call's args), the calls' own `args` are ignored: one string crosses the boundary as a copy
+   * of its bytes, where a structured clone of a thousand distinct args objects costs more than
+   * the engine deciding them (the calls' shared attribute objects stay cheap to clone).
+   */
+  evaluateBatch(calls: readonly ToolCall[], nowSeconds: number, argsJson?: string): Promise<WorkerReply<Verdict[]>>;
   /** Waits for the engine, then reports its ABI version and the loaded policy. */
   status(): Promise<WorkerReply<WorkerStatus>>;
   /**

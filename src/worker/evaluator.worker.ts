@@ -68,6 +68,26 @@ function isCall(call: unknown): call is ToolCall {
   return typeof call === 'object' && call !== null && !Array.isArray(call);
 }
 
+/** The calls with their args from `argsJson`; `null` when the two do not fit (a bad request). */
+function withArgsList(calls: unknown, argsJson: unknown): ToolCall[] | null {
+  if (!Array.isArray(calls) || typeof argsJson !== 'string') return null;
+  let argsList: unknown;
+  try {
+    argsList = JSON.parse(argsJson);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(argsList) || argsList.length !== calls.length) return null;
+  const out = new Array<ToolCall>(calls.length);
+  for (let i = 0; i < calls.length; i++) {
+    const call: unknown = calls[i];
+    if (!isCall(call)) return null;
+    // A fresh object per call: calls that shared one object on the way here share it still.
+    out[i] = { ...call, args: argsList[i] };
+  }
+  return out;
+}
+
 // Tickets for Ask decisions: offered with each Ask, redeemed at most once by `approve`.
 const approvals = new ApprovalLedger();
 
@@ -87,7 +107,8 @@ const methods: EvaluatorApi = {
     return { ok: true, value: approvals.attach(call, state.engine.evaluate(call, nowSeconds)) };
   },
 
-  async evaluateBatch(calls, nowSeconds) {
+  async evaluateBatch(batch, nowSeconds, argsJson) {
+    const calls = argsJson === undefined ? batch : withArgsList(batch, argsJson);
     if (!Array.isArray(calls) || !calls.every(isCall) || !isNow(nowSeconds)) {
       return badRequest('evaluateBatch takes an array of tool call objects and a time in seconds');
     }

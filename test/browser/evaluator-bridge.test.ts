@@ -76,6 +76,14 @@ describe('WorkerBackend', () => {
     const verdicts = await backend.evaluateBatch([refund(200), refund(800), view, { tool: 'nope', role: 'agent' }], 0);
     expect(verdicts.map((v) => v.decision)).to.deep.equal(['Allow', 'Deny', 'Allow', 'Deny']);
     expect(verdicts[3]!.kind).to.equal('no_rule');
+    // calls that share tool, role and attribute objects travel as one object, their args apart
+    const attributes = { user_id: 'agt-1' };
+    const amounts = [100, 900, 500, 501, 0];
+    const shared = await backend.evaluateBatch(
+      amounts.map((amount) => ({ tool: 'process_refund', role: 'agent', args: { amount }, agentAttributes: attributes })),
+      0,
+    );
+    expect(shared.map((v) => v.decision)).to.deep.equal(['Allow', 'Deny', 'Allow', 'Deny', 'Allow']);
     expect(await backend.evaluateBatch([], 0)).to.deep.equal([]);
   });
 
@@ -230,6 +238,9 @@ describe('WorkerBackend', () => {
     expect(uncloneable.reason).to.match(/cannot be sent to the worker/);
     const notACall = await backend.evaluate(null as unknown as ToolCall, 0);
     expect(notACall).to.include({ decision: 'Deny', kind: 'invalid_request' });
+    const batch = await backend.evaluateBatch([view, { tool: 'view_customer', role: 'agent', args: { n: Number.NaN } }], 0);
+    expect(batch.map((v) => v.kind)).to.deep.equal(['invalid_request', 'invalid_request']);
+    expect(batch[0]!.reason).to.match(/NaN at "n" is not a JSON number/);
     const noNow = await backend.evaluate(view, Number.NaN);
     expect(noNow.kind).to.equal('invalid_request');
     expect((await backend.evaluate(view, 0)).decision).to.equal('Allow');

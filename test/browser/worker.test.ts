@@ -52,6 +52,10 @@ describe('evaluator worker', () => {
     if (one.ok) expect(one.value).to.include({ decision: 'Allow', kind: 'no_condition' });
     const batch = await remote.evaluateBatch([view, { tool: 'process_refund', role: 'agent', args: { amount: 800 } }], 0);
     expect(batch.ok && batch.value.map((v) => v.decision)).to.deep.equal(['Allow', 'Deny']);
+    // the args as one JSON text, the calls sharing one object
+    const bare = { tool: 'process_refund', role: 'agent' };
+    const split = await remote.evaluateBatch([bare, bare], 0, '[{"amount": 800}, {"amount": 80}]');
+    expect(split.ok && split.value.map((v) => v.decision)).to.deep.equal(['Deny', 'Allow']);
   });
 
   it('no policy loaded: the engine answers Deny no_policy', async () => {
@@ -77,6 +81,10 @@ describe('evaluator worker', () => {
     expect(noTime).to.deep.include({ ok: false, fault: 'bad_request' });
     const notABatch = await remote.evaluateBatch({ length: 1 } as unknown as ToolCall[], 0);
     expect(notABatch).to.deep.include({ ok: false, fault: 'bad_request' });
+    const argsMismatch = await remote.evaluateBatch([view, view], 0, '[{}]');
+    expect(argsMismatch).to.deep.include({ ok: false, fault: 'bad_request' });
+    const argsNotJson = await remote.evaluateBatch([view], 0, '[{');
+    expect(argsNotJson).to.deep.include({ ok: false, fault: 'bad_request' });
   });
 
   it('wasm compile failure (CSP without wasm-unsafe-eval): every function answers the fault', async () => {
