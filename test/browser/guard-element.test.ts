@@ -228,6 +228,21 @@ describe('<perso-guard>', () => {
     expect(ran).to.equal(true);
   });
 
+  it('fault: the tool throws after Allow — perso-error names it and call() rejects with the error', async () => {
+    const guard = mount(DEMO);
+    guard.register('view_customer', () => {
+      throw new Error('crm is down');
+    });
+    const errors: PersoErrorEvent[] = [];
+    guard.addEventListener('perso-error', (event) => errors.push(event));
+    let rejected: unknown = null;
+    await guard.call('view_customer', { customer_id: 'c1' }).catch((error: unknown) => {
+      rejected = error;
+    });
+    expect((rejected as Error | null)?.message).to.equal('crm is down');
+    expect(errors.map((event) => [event.tool, event.message])).to.deep.equal([['view_customer', "tool 'view_customer' threw: crm is down"]]);
+  });
+
   it('hides and shows the decision log', async () => {
     const guard = mount(DEMO);
     await guard.updateComplete;
