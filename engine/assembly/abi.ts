@@ -8,7 +8,7 @@
 //   `explain` answers in an engine-owned buffer that stays valid until the next call
 
 import { E_AGENT_ATTRS, E_ARGS_NOT_OBJECT, E_BAD_ENTRY, E_CTX_NOT_OBJECT, E_NOT_INITIALISED, E_NOW, E_RESOURCE_ATTRS, E_ROLE_MISSING, E_TOOL_EMPTY, E_TOOL_UTF8, E_INPUT_TOO_LARGE } from "./messages";
-import { JNULL, JNUMBER, JOBJECT, JSTRING, JFALSE, JTRUE, JARRAY, JValue, JsonParser, MAX_INPUT, decodeUtf8String, formatNumber, jsonString, toJson } from "./json";
+import { JNULL, JNUMBER, JOBJECT, JSTRING, JFALSE, JTRUE, JARRAY, JValue, JsonParser, MAX_INPUT, decodeUtf8String, formatNumber, jsonString, resetPool, toJson } from "./json";
 import {
   C_FIELD_EQUALS, C_NUMERIC, C_PRESENT, C_STRING, Compiler, Entry, NUM_OPS, Policy, SOURCE_NAMES, SRC_AGENT, SRC_ARGUMENTS,
   STR_OPS, diagnosticsJson,
@@ -96,11 +96,14 @@ function resolve(root: JValue, path: string[]): JValue | null {
 }
 
 /** Writes the entry's fields from parsed request values into the region's slots. */
+const values = new Array<JValue | null>();
+const texts = new Array<string>();
+
 function fillSlots(p: Policy, e: Entry, args: JValue, agent: JValue, resource: JValue): void {
   const fields = e.fields;
   const n = fields.length;
-  const values = new Array<JValue | null>(n);
-  const texts = new Array<string>(n);
+  values.length = n;
+  texts.length = n;
   let total = 0;
   for (let i = 0; i < n; i++) {
     const f = p.fields[fields[i]];
@@ -143,13 +146,17 @@ function fillSlots(p: Policy, e: Entry, args: JValue, agent: JValue, resource: J
   }
 }
 
+const EMPTY_OBJECT = emptyObject();
+
+function emptyObject(): JValue {
+  const o = new JValue(JOBJECT);
+  o.keys = [];
+  o.items = [];
+  return o;
+}
+
 function objectOrEmpty(v: JValue | null): JValue | null {
-  if (v == null || v.kind == JNULL) {
-    const o = new JValue(JOBJECT);
-    o.keys = [];
-    o.items = [];
-    return o;
-  }
+  if (v == null || v.kind == JNULL) return EMPTY_OBJECT;
   return v.kind == JOBJECT ? v : null;
 }
 
@@ -161,11 +168,14 @@ export function evaluateRaw(toolPtr: usize, toolLen: i32, argsPtr: usize, argsLe
   if (toolLen > MAX_INPUT) return fail(E_INPUT_TOO_LARGE);
   const tool = decodeUtf8String(toolPtr, toolLen);
   if (tool == null) return fail(E_TOOL_UTF8);
+  resetPool();
   const ap = new JsonParser(argsPtr, argsLen);
+  ap.pooled = true;
   const args = ap.parse();
   if (args == null) return fail("arguments: " + ap.message());
   if (args.kind != JOBJECT) return fail(E_ARGS_NOT_OBJECT);
   const cp = new JsonParser(ctxPtr, ctxLen);
+  cp.pooled = true;
   const ctx = cp.parse();
   if (ctx == null) return fail("context: " + cp.message());
   if (ctx.kind != JOBJECT) return fail(E_CTX_NOT_OBJECT);

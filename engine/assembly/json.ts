@@ -71,10 +71,23 @@ function ensureScratch(units: i32): void {
   scratchCap = cap;
 }
 
+// Request trees are thrown away after each call: their nodes come from a pool that the next call
+// reuses (with their key and item arrays), so a raw ABI call allocates little besides its strings.
+const POOL_MAX: i32 = 4096;
+const pool = new Array<JValue>();
+let poolNext: i32 = 0;
+
+/** Makes every pooled node available again; call before parsing a new request. */
+export function resetPool(): void {
+  poolNext = 0;
+}
+
 /** A strict JSON parser; on failure `error` is set and `parse` returns null. */
 export class JsonParser {
   ptr: usize;
   len: i32;
+  /** Take nodes from the request pool (their trees live until the next `resetPool`). */
+  pooled: bool = false;
   i: i32 = 0;
   depth: i32 = 0;
   error: string | null = null;
@@ -113,6 +126,21 @@ export class JsonParser {
     return "invalid JSON at " + line.toString() + ":" + col.toString() + ": " + this.error!;
   }
 
+  private node(kind: i32): JValue {
+    if (!this.pooled) return new JValue(kind);
+    if (poolNext < pool.length) {
+      const v = unchecked(pool[poolNext++]);
+      v.kind = kind;
+      return v;
+    }
+    const v = new JValue(kind);
+    if (pool.length < POOL_MAX) {
+      pool.push(v);
+      poolNext++;
+    }
+    return v;
+  }
+
   private fail(at: i32, msg: string): JValue | null {
     if (this.error == null) {
       this.error = msg;
@@ -142,14 +170,14 @@ export class JsonParser {
     if (c == 0x22) {
       const s = this.string();
       if (s == null) return null;
-      const v = new JValue(JSTRING);
+      const v = this.node(JSTRING);
       v.str = s;
       return v;
     }
     if (c == 0x2d || (c >= 0x30 && c <= 0x39)) return this.number();
-    if (this.literal("true")) return new JValue(JTRUE);
-    if (this.literal("false")) return new JValue(JFALSE);
-    if (this.literal("null")) return new JValue(JNULL);
+    if (this.literal("true")) return this.node(JTRUE);
+    if (this.literal("false")) return this.node(JFALSE);
+    if (this.literal("null")) return this.node(JNULL);
     return this.fail(this.i, J_EXPECTED_VALUE);
   }
 
@@ -166,8 +194,13 @@ export class JsonParser {
   private object(): JValue | null {
     if (++this.depth > MAX_DEPTH) return this.fail(this.i, J_TOO_DEEP);
     this.i++;
-    const keys = new Array<string>();
-    const items = new Array<JValue>();
+    const node = this.node(JOBJECT);
+    let keys = node.keys;
+    if (keys == null) node.keys = keys = new Array<string>();
+    else keys.length = 0;
+    let items = node.items;
+    if (items == null) node.items = items = new Array<JValue>();
+    else items.length = 0;
     let seen: Set<string> | null = null;
     this.skipWs();
     if (this.i < this.len && this.peek() == 0x7d) {
@@ -224,16 +257,16 @@ export class JsonParser {
       }
     }
     this.depth--;
-    const v = new JValue(JOBJECT);
-    v.keys = keys;
-    v.items = items;
-    return v;
+    return node;
   }
 
   private array(): JValue | null {
     if (++this.depth > MAX_DEPTH) return this.fail(this.i, J_TOO_DEEP);
     this.i++;
-    const items = new Array<JValue>();
+    const node = this.node(JARRAY);
+    let items = node.items;
+    if (items == null) node.items = items = new Array<JValue>();
+    else items.length = 0;
     this.skipWs();
     if (this.i < this.len && this.peek() == 0x5d) {
       this.i++;
@@ -257,9 +290,7 @@ export class JsonParser {
       }
     }
     this.depth--;
-    const v = new JValue(JARRAY);
-    v.items = items;
-    return v;
+    return node;
   }
 
   private hex4(at: i32): i32 {
@@ -437,7 +468,7 @@ export class JsonParser {
       x = parseFloat(String.UTF8.decodeUnsafe(this.ptr + <usize>start, <usize>(this.i - start)));
     }
     if (!isFinite(x)) return this.fail(start, J_OUT_OF_RANGE);
-    const v = new JValue(JNUMBER);
+    const v = this.node(JNUMBER);
     v.num = x;
     return v;
   }
