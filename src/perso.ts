@@ -471,7 +471,8 @@ export class Perso {
     if (verdict.rule !== undefined) result.rule = verdict.rule;
     if (verdict.retryAfter !== undefined) result.retryAfter = verdict.retryAfter;
     if (verdict.failure !== undefined) result.failure = verdict.failure;
-    if (verdict.approval !== undefined) result.approval = verdict.approval;
+    // Non-enumerable: the ticket is for the host's approval flow, not for JSON output or logs.
+    if (verdict.approval !== undefined) Object.defineProperty(result, 'approval', { value: verdict.approval, enumerable: false });
     return result;
   }
 
