@@ -131,3 +131,21 @@ test('a memoised explanation is never reused for different values', async () => 
   assert.equal(refund(800), first);
   assert.ok(first.endsWith('Arguments.amount = 800 is not Lte 500'));
 });
+
+test('a large value through the raw ABI moves the region; the fast path follows it', async () => {
+  const engine = await Engine.create(await loadEngineModule());
+  assert.equal(engine.load(JSON.stringify(policy)).ok, true);
+  const ctx = JSON.stringify({ role: 'agent', agent_attrs: { env: 'é' } });
+  const big = JSON.stringify({ path: '/reports/' + 'z'.repeat(300_000) });
+  const r = JSON.parse(engine.evaluateAbi('export', big, ctx)) as { decision: string; reason: string };
+  assert.equal(r.decision, 'Deny'); // the Deny rule cannot decide filter.kind
+  for (let i = 0; i < 50; i++) {
+    const v = engine.evaluate({ tool: 'export', role: 'agent', args: { path: '/reports/q.csv', filter: { kind: 'summary' } }, agentAttributes: { env: 'x' } }, 0);
+    assert.equal(v.decision, 'Allow', v.reason);
+  }
+  const long = 'é'.repeat(100) + '𝄞';
+  const v = engine.evaluate({ tool: long, role: 'agent' }, 0);
+  const abi = JSON.parse(engine.evaluateAbi(long, '{}', '{"role":"agent"}')) as Record<string, unknown>;
+  assert.deepEqual({ ...v }, abi);
+  assert.ok(v.reason.startsWith(`no rule matched tool '${'é'.repeat(64)}…' for role 'agent'`));
+});

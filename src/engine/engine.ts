@@ -295,9 +295,7 @@ export class Engine {
         ruleCount: Number(reply.rule_count),
       });
       this.#state = buildState(info, JSON.parse(planText) as PlanJson);
-      this.#region = this.#x.region();
-      this.#views();
-      this.#regionCap = this.#dv.getUint32(this.#region + 8, true);
+      this.#syncRegion();
       return { ok: true, policy: info, warnings: diagnostics(reply.warnings, 'warning', null) };
     } catch (e) {
       const message = this.#kill(e);
@@ -306,7 +304,10 @@ export class Engine {
     }
   }
 
-  /** Decides one call. Never throws: bad input and traps are Deny (after a trap the instance is dead). */
+  /**
+   * Decides one call. Never throws: bad input and traps are Deny (after a trap the instance is dead).
+   * Verdicts without per-call detail may be shared, frozen objects: copy before adding fields.
+   */
   evaluate(call: ToolCall, nowSeconds: number): Verdict {
     if (this.#dead) return deny('engine_fault', this.#dead);
     const bad = checkCall(call);
@@ -370,6 +371,8 @@ export class Engine {
         return this.#take(this.#x.evaluate(base, t, base + t, a, base + t + a, c));
       } finally {
         this.#x.dealloc(base, cap);
+        // The engine may have grown (and so moved) the request region for large values.
+        if (this.#state !== null) this.#syncRegion();
       }
     } catch (e) {
       return JSON.stringify({ error: this.#kill(e) });
@@ -497,6 +500,13 @@ export class Engine {
       }
     }
     return null;
+  }
+
+  /** Re-reads where the request region is and how large it is. */
+  #syncRegion(): void {
+    this.#region = this.#x.region();
+    this.#views();
+    this.#regionCap = this.#dv.getUint32(this.#region + 8, true);
   }
 
   #grow(dataBytes: number): number {
