@@ -508,6 +508,14 @@ describe('request handling', () => {
       assert.match(v.reason, /^invalid request: /);
     }
   });
+  test('wrong argument types at the host API: answers, and the engine survives', () => {
+    loaded(policy([{ tool_name: 't', roles: ['r'] }]));
+    assert.equal(engine.load(42 as unknown as string).ok, false);
+    assert.match(engine.evaluateAbi(undefined as unknown as string, '{}', '{}'), /must be strings/);
+    assert.deepEqual(engine.evaluateBatch(null as unknown as ToolCall[], 0), []);
+    assert.equal(engine.fault, null);
+    assert.equal(call({ tool: 't', role: 'r' }).decision, 'Allow');
+  });
   test('invalid_request: values the rules read must be JSON', () => {
     loaded(policy([{ tool_name: 't', roles: ['r'], condition: { Not: num('Gt', 5) } }]));
     for (const amount of [Number.NaN, Number.POSITIVE_INFINITY, 10n, () => 1, Symbol('x')]) {

@@ -15,7 +15,7 @@ import {
 } from "./policy";
 import {
   T_FALSE, T_JSON, T_MISSING, T_NULL, T_NUMBER, T_STRING, T_TRUE, REGION_HEADER, activate, active, dataStart, decide,
-  explainReason, explainedLeaf, lastRetryAfter, memoizeLast, region, reserve, slotsValid, wNoRule, wResponse,
+  explainReason, explainedLeaf, hasDecided, lastRetryAfter, memoizeLast, region, reserve, slotsValid, wNoRule, wResponse,
 } from "./decide";
 import { Writer, madeGarbage, out, reason } from "./writer";
 
@@ -275,7 +275,7 @@ export function explainFast(): usize {
   const w = out;
   w.reset();
   w.ensure(16);
-  if (p == null) {
+  if (p == null || !hasDecided()) {
     store<u32>(w.ptr, 0);
     store<i32>(w.ptr, -1, 4);
     store<f64>(w.ptr, -1, 8);

@@ -695,6 +695,11 @@ export function explainReason(p: Policy): void {
   }
 }
 
+/** True when a decision was made under the active policy (so `explainReason` has one to explain). */
+export function hasDecided(): bool {
+  return lastEntry != null;
+}
+
 /** The single failed leaf of the last explanation, or null. */
 export function explainedLeaf(): Cond | null {
   return failLeaves == 1 ? failLeaf : null;

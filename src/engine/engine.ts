@@ -267,6 +267,9 @@ export class Engine {
   /** Loads a policy (JSON text or UTF-8 bytes). A failed load keeps the previous policy. */
   load(policy: string | Uint8Array): PolicyLoad {
     if (this.#dead) return { ok: false, errors: [{ severity: 'error', path: 'policy', message: this.#dead }], warnings: [] };
+    if (typeof policy !== 'string' && !(policy instanceof Uint8Array)) {
+      return { ok: false, errors: [{ severity: 'error', path: 'policy', message: 'expected the policy as JSON text or UTF-8 bytes' }], warnings: [] };
+    }
     const bytes = typeof policy === 'string' ? encoder.encode(policy) : policy;
     let text: string;
     let planText: string | null = null;
@@ -349,6 +352,7 @@ export class Engine {
 
   /** Decides several calls in order (rate limits see them in that order). */
   evaluateBatch(calls: readonly ToolCall[], nowSeconds: number): Verdict[] {
+    if (!Array.isArray(calls)) return [];
     const out = new Array<Verdict>(calls.length);
     for (let i = 0; i < calls.length; i++) out[i] = this.evaluate(calls[i]!, nowSeconds);
     return out;
@@ -357,6 +361,9 @@ export class Engine {
   /** The original ABI, byte for byte: returns the response JSON text. */
   evaluateAbi(tool: string, argsJson: string, contextJson: string): string {
     if (this.#dead) return JSON.stringify({ error: this.#dead });
+    if (typeof tool !== 'string' || typeof argsJson !== 'string' || typeof contextJson !== 'string') {
+      return JSON.stringify({ error: 'tool, arguments and context must be strings (the arguments and context as JSON text)' });
+    }
     try {
       // One buffer holds the three inputs back to back (each is its own pointer and length to the
       // engine); encodeInto writes straight into wasm memory.
