@@ -83,3 +83,34 @@ test(`Engine.evaluate: memory is flat over ${CALLS} evaluations`, async () => {
   assert.equal(engine.memoryBytes, before, 'memory grew during the measured calls');
   assert.equal(denies, CALLS / 2);
 });
+
+test('Engine.evaluate: memory is flat when decisions parse JSON values (deep equality) and rate-limit', async () => {
+  const engine = await Engine.create(module);
+  const policy = {
+    version: 'mem', default_action: 'Deny', tools: ['t', 'u'], roles: ['r'],
+    rules: [
+      { tool_name: 't', roles: ['r'], condition: { Any: [
+        { Equals: { source: 'Arguments', field: 'scope', value: { team: ['a', 'b'], open: true } } },
+        { FieldEquals: { source_a: 'Arguments', field_a: 'scope', source_b: 'ResourceAttributes', field_b: 'scope' } },
+      ] } },
+      { tool_name: 'u', roles: ['r'], rate_limit: { max: 5, per_seconds: 1 } },
+    ],
+  };
+  assert.equal(engine.load(JSON.stringify(policy)).ok, true);
+  const calls: ToolCall[] = [
+    { tool: 't', role: 'r', args: { scope: { open: true, team: ['a', 'b'] } } },
+    { tool: 't', role: 'r', args: { scope: { x: [1, 2, 3] } }, resourceAttributes: { scope: { x: [1, 2, 3] } } },
+    { tool: 't', role: 'r', args: { scope: { x: [1, 2, 3], n: Math.PI } }, resourceAttributes: { scope: { x: [1, 2] } } },
+    { tool: 'u', role: 'r' },
+  ];
+  let allowed = 0;
+  const run = (n: number) => {
+    for (let i = 0; i < n; i++) if (engine.evaluate(calls[i & 3]!, i / 10).decision === 'Allow') allowed++;
+  };
+  run(20_000);
+  const before = engine.memoryBytes;
+  allowed = 0;
+  run(300_000);
+  assert.equal(engine.memoryBytes, before, 'memory grew during the measured calls');
+  assert.ok(allowed > 150_000, `allowed ${allowed}`);
+});
