@@ -10,6 +10,7 @@ import {
   JARRAY, JNULL, JNUMBER, JOBJECT, JSTRING, JValue, kindName, quote, toJson, jsonString,
 } from "./json";
 import { MemoTable } from "./memo";
+import { madeGarbage } from "./writer";
 import { P_EXPECTED_FIELD, P_EXPECTED_OPS_NUM, P_EXPECTED_OPS_STR, P_EXPECTED_SOURCES, P_EXPECTED_VARIANTS } from "./messages";
 
 export const SRC_ARGUMENTS: i32 = 0;
@@ -130,7 +131,9 @@ export const MAX_ENTRIES: i32 = 100000;
 
 /** Truncated, single-quoted name as the original reasons show it. */
 export function shown(s: string): string {
-  return s.length <= 64 ? s : s.substring(0, s.charCodeAt(63) >= 0xd800 && s.charCodeAt(63) <= 0xdbff ? 63 : 64) + "…";
+  if (s.length <= 64) return s;
+  madeGarbage = true;
+  return s.substring(0, s.charCodeAt(63) >= 0xd800 && s.charCodeAt(63) <= 0xdbff ? 63 : 64) + "…";
 }
 
 /** True when `name` matches `glob`, where `*` matches any run of characters. */
