@@ -103,3 +103,11 @@ for (const c of fixtures.cases) {
     assert.deepEqual(JSON.parse(engine.evaluateAbi(r.tool, JSON.stringify(r.args ?? {}), contextJson(r))), abi);
   });
 }
+
+test('raw ABI: pointers outside memory are an error response, not a trap', () => {
+  const mem = raw.x.memory.buffer.byteLength;
+  const bad = raw.take(raw.x.evaluate(mem - 2, 10, 0, 2, 0, 2)) as { error?: string };
+  assert.equal(bad.error, "input buffer is outside the engine's memory; pass pointers returned by alloc");
+  const badInit = raw.take(raw.x.init(mem + 100, 5)) as { error?: string };
+  assert.match(badInit.error ?? '', /outside the engine's memory/);
+});

@@ -7,7 +7,7 @@
 // - the host frees what `init`, `evaluate` and `plan` return with `dealloc(ptr, 4 + N)`;
 //   `explain` answers in an engine-owned buffer that stays valid until the next call
 
-import { E_AGENT_ATTRS, E_ARGS_NOT_OBJECT, E_BAD_ENTRY, E_CTX_NOT_OBJECT, E_NOT_INITIALISED, E_NOW, E_RESOURCE_ATTRS, E_ROLE_MISSING, E_TOOL_EMPTY, E_TOOL_UTF8, E_INPUT_TOO_LARGE } from "./messages";
+import { E_OUT_OF_BOUNDS, E_AGENT_ATTRS, E_ARGS_NOT_OBJECT, E_BAD_ENTRY, E_CTX_NOT_OBJECT, E_NOT_INITIALISED, E_NOW, E_RESOURCE_ATTRS, E_ROLE_MISSING, E_TOOL_EMPTY, E_TOOL_UTF8, E_INPUT_TOO_LARGE } from "./messages";
 import { JNULL, JNUMBER, JOBJECT, JSTRING, JFALSE, JTRUE, JARRAY, JValue, JsonParser, MAX_INPUT, decodeUtf8String, formatNumber, jsonString, resetPool, toJson } from "./json";
 import {
   C_FIELD_EQUALS, C_NUMERIC, C_PRESENT, C_STRING, Compiler, Entry, NUM_OPS, Policy, SOURCE_NAMES, SRC_AGENT, SRC_ARGUMENTS,
@@ -53,8 +53,14 @@ function fail(message: string): usize {
   return respond("{\"error\":" + jsonString(message) + "}");
 }
 
+/** True when [ptr, ptr + len) lies inside linear memory (hosts pass what `alloc` gave them). */
+function inMemory(ptr: usize, len: i32): bool {
+  return len >= 0 && <u64>ptr + <u64>len <= (<u64>memory.size() << 16);
+}
+
 /** `init`: compiles the policy at [ptr, ptr + len) and makes it active when valid. */
 export function initPolicy(ptr: usize, len: i32): usize {
+  if (!inMemory(ptr, len)) return fail(E_OUT_OF_BOUNDS);
   const parser = new JsonParser(ptr, len);
   const doc = parser.parse();
   if (doc == null) {
@@ -164,6 +170,7 @@ function objectOrEmpty(v: JValue | null): JValue | null {
 export function evaluateRaw(toolPtr: usize, toolLen: i32, argsPtr: usize, argsLen: i32, ctxPtr: usize, ctxLen: i32): usize {
   const p = active;
   if (p == null) return fail(E_NOT_INITIALISED);
+  if (!inMemory(toolPtr, toolLen) || !inMemory(argsPtr, argsLen) || !inMemory(ctxPtr, ctxLen)) return fail(E_OUT_OF_BOUNDS);
   if (toolLen <= 0) return fail(E_TOOL_EMPTY);
   if (toolLen > MAX_INPUT) return fail(E_INPUT_TOO_LARGE);
   const tool = decodeUtf8String(toolPtr, toolLen);

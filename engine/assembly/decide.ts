@@ -418,7 +418,7 @@ function cutBytes(p: usize, n: i32, max: i32): i32 {
     units += u;
     i += w;
   }
-  return i;
+  return i > n ? n : i;
 }
 
 /** Writes a slot's value for a person: quoted, cut at 64 characters. */

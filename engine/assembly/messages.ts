@@ -12,6 +12,7 @@ export const E_ROLE_MISSING = "context.role is missing or not a non-empty string
 export const E_AGENT_ATTRS = "context.agent_attrs must be a JSON object";
 export const E_RESOURCE_ATTRS = "context.resource_attrs must be a JSON object";
 export const E_NOW = "context.now must be a number of seconds";
+export const E_OUT_OF_BOUNDS = "input buffer is outside the engine's memory; pass pointers returned by alloc";
 export const E_BAD_ENTRY = "unknown policy entry; reload the evaluation plan";
 
 export const J_EXPECTED_VALUE = "expected a value (object, array, string, number, true, false or null)";

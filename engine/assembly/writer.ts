@@ -162,6 +162,7 @@ export class Writer {
       units += u;
       i += w;
     }
+    if (i > n) i = n; // a truncated sequence at the very end
     this.byte(0x22);
     this.jsonBytes(p, i);
     if (i < n) this.str("…");
