@@ -12,6 +12,7 @@ import {
   J_EXPECTED_OBJECT_END, J_EXPECTED_VALUE, J_LONE_SURROGATE, J_OUT_OF_RANGE, J_TOO_DEEP,
   J_TRAILING, J_UNTERMINATED, E_EMPTY_INPUT, E_INPUT_TOO_LARGE,
 } from "./messages";
+import { Writer } from "./writer";
 
 /** Largest input (policy, arguments or context) the engine reads. */
 export const MAX_INPUT: i32 = 1 << 20;
@@ -530,38 +531,19 @@ export function decodeUtf8String(ptr: usize, len: i32): string | null {
   return String.UTF8.decodeUnsafe(ptr, <usize>len);
 }
 
+// Strings for messages are written by a Writer (one JSON escaper and number printer for the
+// whole engine) and read back.
+const text = new Writer();
+
+function written(): string {
+  return String.UTF8.decodeUnsafe(text.ptr, <usize>text.len);
+}
+
 /** Writes `s` as a JSON string literal (quotes and escapes). */
 export function jsonString(s: string): string {
-  let simple = true;
-  for (let i = 0, n = s.length; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c == 0x22 || c == 0x5c) {
-      simple = false;
-      break;
-    }
-  }
-  if (simple) return "\"" + s + "\"";
-  const parts = new Array<string>();
-  parts.push("\"");
-  let from = 0;
-  for (let i = 0, n = s.length; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x20 && c != 0x22 && c != 0x5c) continue;
-    parts.push(s.substring(from, i));
-    if (c == 0x22) parts.push("\\\"");
-    else if (c == 0x5c) parts.push("\\\\");
-    else if (c == 0x0a) parts.push("\\n");
-    else if (c == 0x0d) parts.push("\\r");
-    else if (c == 0x09) parts.push("\\t");
-    else {
-      const h = c.toString(16);
-      parts.push(h.length == 1 ? "\\u000" + h : "\\u00" + h);
-    }
-    from = i + 1;
-  }
-  parts.push(s.substring(from));
-  parts.push("\"");
-  return parts.join("");
+  text.reset();
+  text.jsonStr(s);
+  return written();
 }
 
 /** Truncates an attacker-controlled string to `max` UTF-16 units (never splitting a pair), marking the cut. */
@@ -580,33 +562,46 @@ export function quote(s: string, max: i32): string {
 
 /** Formats a number as JavaScript and JSON do for the common cases (integers without `.0`). */
 export function formatNumber(x: f64): string {
-  if (x == Math.floor(x) && Math.abs(x) < 1e15) {
-    if (x == 0) return "0";
-    return (<i64>x).toString();
-  }
-  return x.toString();
+  text.reset();
+  text.num(x);
+  return written();
 }
 
 /** Serialises a value as compact JSON. */
 export function toJson(v: JValue): string {
+  text.reset();
+  writeJson(text, v);
+  return written();
+}
+
+/** Writes a value as compact JSON. */
+export function writeJson(w: Writer, v: JValue): void {
   switch (v.kind) {
-    case JNULL: return "null";
-    case JFALSE: return "false";
-    case JTRUE: return "true";
-    case JNUMBER: return formatNumber(v.num);
-    case JSTRING: return jsonString(v.str);
+    case JNULL: return w.str("null");
+    case JFALSE: return w.str("false");
+    case JTRUE: return w.str("true");
+    case JNUMBER: return w.num(v.num);
+    case JSTRING: return w.jsonStr(v.str);
     case JARRAY: {
       const items = v.items!;
-      const parts = new Array<string>(items.length);
-      for (let i = 0; i < items.length; i++) parts[i] = toJson(items[i]);
-      return "[" + parts.join(",") + "]";
+      w.byte(0x5b);
+      for (let i = 0; i < items.length; i++) {
+        if (i > 0) w.byte(0x2c);
+        writeJson(w, items[i]);
+      }
+      return w.byte(0x5d);
     }
     default: {
       const keys = v.keys!;
       const items = v.items!;
-      const parts = new Array<string>(keys.length);
-      for (let i = 0; i < keys.length; i++) parts[i] = jsonString(keys[i]) + ":" + toJson(items[i]);
-      return "{" + parts.join(",") + "}";
+      w.byte(0x7b);
+      for (let i = 0; i < keys.length; i++) {
+        if (i > 0) w.byte(0x2c);
+        w.jsonStr(keys[i]);
+        w.byte(0x3a);
+        writeJson(w, items[i]);
+      }
+      return w.byte(0x7d);
     }
   }
 }
