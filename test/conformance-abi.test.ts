@@ -111,3 +111,37 @@ test('raw ABI: pointers outside memory are an error response, not a trap', () =>
   const badInit = raw.take(raw.x.init(mem + 100, 5)) as { error?: string };
   assert.match(badInit.error ?? '', /outside the engine's memory/);
 });
+
+test('raw ABI: mutated bytes (invalid UTF-8 included) always get a well-formed response', () => {
+  const demo = readFileSync(new URL(fixtures.policies.demo!, fixturesUrl), 'utf8');
+  assert.equal(raw.init(demo).ok, true);
+  let s = 99;
+  const rand = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 4294967296);
+  const enc = new TextEncoder();
+  const args = enc.encode('{"customer_id":"C-1","amount":800,"note":"é 𝄞"}');
+  const ctx = enc.encode('{"role":"manager","agent_attrs":{"user_id":"m1","mfa_verified":true},"resource_attrs":{"owner_id":"m1"}}');
+  const put = (bytes: Uint8Array): number => {
+    const p = raw.x.alloc(bytes.length);
+    new Uint8Array(raw.x.memory.buffer).set(bytes, p);
+    return p;
+  };
+  const mutate = (b: Uint8Array): Uint8Array => {
+    const out = new Uint8Array(b);
+    for (let k = 0; k < 3; k++) out[Math.floor(rand() * out.length)] = Math.floor(rand() * 256);
+    return out;
+  };
+  let decisions = 0;
+  for (let i = 0; i < 3000; i++) {
+    const tool = enc.encode(rand() < 0.5 ? 'delete_customer' : 'process_refund');
+    const a = rand() < 0.7 ? mutate(args) : args;
+    const c = rand() < 0.7 ? mutate(ctx) : ctx;
+    const [tp, ap, cp] = [put(tool), put(a), put(c)];
+    const r = raw.take(raw.x.evaluate(tp, tool.length, ap, a.length, cp, c.length)) as { error?: string; decision?: string };
+    raw.x.dealloc(tp, tool.length);
+    raw.x.dealloc(ap, a.length);
+    raw.x.dealloc(cp, c.length);
+    assert.ok(typeof r.error === 'string' || r.decision === 'Allow' || r.decision === 'Deny', JSON.stringify(r));
+    if (r.decision) decisions++;
+  }
+  assert.ok(decisions > 100, `${decisions} decisions`);
+});

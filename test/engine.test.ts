@@ -634,3 +634,64 @@ describe('engine host faults', () => {
     assert.equal(trapping.evaluate({ tool: 't', role: 'r' }, 0).kind, 'engine_fault');
   });
 });
+
+describe('hostile bytes', () => {
+  // A seeded generator, so a failure is reproducible.
+  function generator(seed: number): () => number {
+    let s = seed >>> 0;
+    return () => {
+      s = (s * 1664525 + 1013904223) >>> 0;
+      return s / 4294967296;
+    };
+  }
+  function mutate(rand: () => number, bytes: Uint8Array): Uint8Array {
+    const out = new Uint8Array(bytes);
+    const edits = 1 + Math.floor(rand() * 4);
+    for (let k = 0; k < edits; k++) {
+      const at = Math.floor(rand() * out.length);
+      const pick = rand();
+      out[at] = pick < 0.3 ? Math.floor(rand() * 256) : pick < 0.6 ? '{}[]",:\\0-e.'.charCodeAt(Math.floor(rand() * 13)) : out[at]! ^ (1 << Math.floor(rand() * 8));
+    }
+    return rand() < 0.2 ? out.subarray(0, Math.floor(rand() * out.length)) : out;
+  }
+  const demo = new TextEncoder().encode(JSON.stringify({
+    version: 'f', default_action: 'Deny', tools: ['t', 'u'], roles: ['r'],
+    rules: [
+      { id: 'x', tool_name: 't', roles: ['r'], condition: { All: [{ NumericCheck: { source: 'Arguments', field: 'amount', op: 'Lte', value: 500 } }, { Not: { StringCheck: { source: 'AgentAttributes', field: ['a', 'b'], op: 'Prefix', value: ['é'] } } }] } },
+      { tool_name: 'u', roles: ['r'], effect: 'Ask', rate_limit: { max: 1, per_seconds: 5 }, condition: { Equals: { source: 'ResourceAttributes', field: 'o', value: { k: [1, null] } } } },
+    ],
+  }));
+
+  test('mutated policies: every load answers (ok or errors with paths); the engine never traps', async () => {
+    const e = await Engine.create(module);
+    const rand = generator(7);
+    let ok = 0;
+    for (let i = 0; i < 3000; i++) {
+      const r = e.load(mutate(rand, demo));
+      if (r.ok) ok++;
+      else assert.ok(r.errors.length > 0 && r.errors.every((d) => d.path.length > 0 && d.message.length > 0));
+      assert.equal(e.fault, null, `policy mutation ${i} killed the engine`);
+    }
+    assert.ok(ok > 0 && ok < 3000, `${ok} of 3000 mutated policies loaded`);
+  });
+
+  test('mutated requests: every raw call answers an error or a decision; the engine never traps', async () => {
+    const e = await Engine.create(module);
+    assert.equal(e.load(demo).ok, true);
+    const rand = generator(11);
+    const args = new TextEncoder().encode('{"amount":400,"n":{"x":[1,2,{"y":"\\u00e9"}]}}');
+    const ctx = new TextEncoder().encode('{"role":"r","agent_attrs":{"a":{"b":"éa"}},"resource_attrs":{"o":{"k":[1,null]}},"now":5}');
+    const dec = new TextDecoder();
+    const kinds = new Map<string, number>();
+    for (let i = 0; i < 3000; i++) {
+      const a = rand() < 0.6 ? mutate(rand, args) : args;
+      const c = rand() < 0.6 ? mutate(rand, ctx) : ctx;
+      const r = JSON.parse(e.evaluateAbi(rand() < 0.5 ? 't' : 'u', dec.decode(a), dec.decode(c))) as { error?: string; decision?: string };
+      assert.ok(typeof r.error === 'string' || r.decision === 'Allow' || r.decision === 'Deny' || r.decision === 'Ask', JSON.stringify(r));
+      const k = r.error !== undefined ? 'error' : r.decision!;
+      kinds.set(k, (kinds.get(k) ?? 0) + 1);
+      assert.equal(e.fault, null, `request mutation ${i} killed the engine`);
+    }
+    assert.ok((kinds.get('error') ?? 0) > 100 && (kinds.get('Deny') ?? 0) > 100, JSON.stringify([...kinds]));
+  });
+});
