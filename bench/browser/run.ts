@@ -122,7 +122,11 @@ row('Perso.evaluate p99 ≤ 250 µs', us(perso.p99Us), perso.p99Us <= 250);
 row('Perso.evaluateBatch of 1,000 ≤ 1 ms', ms(perso.batchMedianMs), perso.batchMedianMs <= 1);
 row('Perso.load → first decision ≤ 15 ms', ms(perso.loadMedianMs), perso.loadMedianMs <= 15);
 const total = files.reduce((sum, f) => sum + f.gzip, 0);
-row('library + worker + wasm ≤ 40 KiB gzipped', kib(total), total <= 40 * 1024);
+// What a page on the worker engine downloads: everything but the chunks only the inline engine
+// (Node's default) or Node-only policy sources import lazily.
+const lazyOnly = /^chunks\/(inline-backend|engine-module|__vite-browser-external)-/;
+const loaded = files.filter((f) => !lazyOnly.test(f.name)).reduce((sum, f) => sum + f.gzip, 0);
+row('library + worker + wasm ≤ 40 KiB gzipped', `${kib(loaded)} loaded by a page on the worker engine (${kib(total)} with every lazy chunk)`, loaded <= 40 * 1024);
 say();
 say(`WorkerBackend alone (no library layer): p50 ${us(backend.p50Us)} (${ratio(backend.p50Us / echo.p50Us)} the echo), ` +
   `batch of 1,000 ${ms(backend.batchMedianMs)}. cedar-wasm in a worker: p50 ${ratio(cedar.p50Us / perso.p50Us)} perso's, ` +
@@ -132,7 +136,8 @@ say('## Size of the browser build (vite.lib.config.ts → dist/browser)');
 say();
 say('| file | bytes | gzip -9 |');
 say('|---|---|---|');
-for (const f of files.sort((a, b) => b.gzip - a.gzip)) say(`| ${f.name} | ${f.bytes} | ${kib(f.gzip)} |`);
+for (const f of files.sort((a, b) => b.gzip - a.gzip)) say(`| ${f.name}${lazyOnly.test(f.name) ? ' (lazy, not on the worker path)' : ''} | ${f.bytes} | ${kib(f.gzip)} |`);
+say(`| **loaded by a page on the worker engine** | | **${kib(loaded)}** |`);
 say(`| **total** | ${files.reduce((sum, f) => sum + f.bytes, 0)} | **${kib(total)}** |`);
 
 mkdirSync(join(root, 'bench/results'), { recursive: true });
