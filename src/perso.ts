@@ -591,7 +591,8 @@ function noPolicyReason(errors: readonly Diagnostic[]): string {
   const shown = errors.slice(0, MAX_ERRORS_IN_REASON).map((error) => `${error.path}: ${error.message}`);
   if (errors.length > MAX_ERRORS_IN_REASON) shown.push(`and ${errors.length - MAX_ERRORS_IN_REASON} more`);
   const detail = shown.length > 0 ? shown.join('; ') : 'the policy was refused';
-  const next = errors.some((error) => error.path === 'engine') ? 'fix the engine and reload' : 'fix the policy and reload';
+  const engineFault = errors.some((error) => error.path === 'engine' || error.message.startsWith('engine fault'));
+  const next = engineFault ? 'fix the engine and reload' : 'fix the policy and reload';
   return `no valid policy loaded: ${detail}; ${next}`;
 }
 

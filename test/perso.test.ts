@@ -148,6 +148,16 @@ describe('bad or missing policy: deny everything, never reject', () => {
     }
   });
 
+  test('worker engine that cannot start (no Worker in Node): deny everything, say it is the engine', async () => {
+    const perso = await Perso.load({ policy: demoPath, engine: 'worker' });
+    assert.equal(perso.status().ok, false);
+    const result = await perso.evaluate({ tool: 'view_customer', role: 'agent', args: {} });
+    assert.equal(result.decision, 'Deny');
+    assert.equal(result.kind, 'no_policy');
+    assert.match(result.reason, /^no valid policy loaded: .*worker failed to start.*; fix the engine and reload$/);
+    await perso.close();
+  });
+
   test('unknown mode option: deny everything rather than guess', async () => {
     const perso = await Perso.load({ policy: policy('v1', 500), mode: 'audit' as never });
     assert.equal(perso.status().errors[0]?.path, 'options.mode');
