@@ -325,6 +325,13 @@ describe('policy errors', () => {
     const errs = errorText(policy([grant(), grant(), grant(), { tool_name: 't', roles: ['r'], condition: num('lte', 500) }]));
     assert.deepEqual(errs, ['rules[3].condition.NumericCheck.op: unknown op "lte"; expected one of Lte, Gte, Lt, Gt, Eq']);
   });
+  test('host keys revision and annotation_defaults are checked, not ignored', () => {
+    assert.deepEqual(errorText(policy([], { revision: -1, annotation_defaults: 'yes' })), [
+      'revision: expected a non-negative integer (raise it with every signed release), got -1',
+      'annotation_defaults: expected true or false, got "yes"',
+    ]);
+    assert.deepEqual(loaded(policy([], { revision: 7, annotation_defaults: true })).warnings, []);
+  });
   test('unknown variant', () => {
     assert.deepEqual(errorText(policy([{ tool_name: 't', roles: ['r'], condition: { Numeric: {} } }])), [
       'rules[0].condition: unknown condition "Numeric"; expected one of All, Any, Not, NumericCheck, StringCheck, FieldPresent, FieldEquals, Equals',

@@ -7,7 +7,7 @@
 // - errors are collected (not just the first) with JSON paths; unknown keys only warn
 
 import {
-  JARRAY, JNULL, JNUMBER, JOBJECT, JSTRING, JValue, kindName, quote, toJson, jsonString,
+  JARRAY, JFALSE, JNULL, JNUMBER, JTRUE, JOBJECT, JSTRING, JValue, kindName, quote, toJson, jsonString,
 } from "./json";
 import { MemoTable } from "./memo";
 import { madeGarbage } from "./writer";
@@ -227,7 +227,20 @@ export class Compiler {
       this.error("policy", "expected a JSON object, got " + kindName(doc.kind));
       return;
     }
-    this.unknownKeys(doc, "", ["version", "default_action", "tools", "roles", "rules", "mode", "description", "//"]);
+    this.unknownKeys(doc, "", [
+      "version", "default_action", "tools", "roles", "rules", "mode", "description", "//",
+      // read by hosts, not by the engine: checked here so every host sees the same errors
+      "revision", "annotation_defaults",
+    ]);
+
+    const revision = doc.get("revision");
+    if (revision != null && (revision.kind != JNUMBER || revision.num < 0 || revision.num != Math.floor(revision.num) || revision.num > 9007199254740991)) {
+      this.error("revision", "expected a non-negative integer (raise it with every signed release), got " + shownValue(revision));
+    }
+    const annotationDefaults = doc.get("annotation_defaults");
+    if (annotationDefaults != null && annotationDefaults.kind != JTRUE && annotationDefaults.kind != JFALSE) {
+      this.error("annotation_defaults", "expected true or false, got " + shownValue(annotationDefaults));
+    }
 
     const version = doc.get("version");
     if (version == null) this.error("version", "missing; expected a string such as \"perso-1.0.0\"");
