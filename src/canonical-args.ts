@@ -49,33 +49,47 @@ export function canonicalizeArgs(args: unknown, label = 'args'): CanonicalArgs {
  * Canonicalizes any JSON value with the rules of this module's checklist. Never throws.
  */
 export function canonicalizeJson(input: unknown, label = 'value'): CanonicalJson {
-  // Paths of the containers met so far, so an error can say where (`args.items[2].price`).
-  const paths = new Map<object, string>();
+  // The fast path builds no path text: each container met remembers only its holder and key, and
+  // a refusal spells its path (`args.items[2].price`) from them, once, when something fails.
+  const parents = new Map<object, { holder: object; key: string }>();
+  const pathOf = (holder: unknown, key: string): string => {
+    const keys: string[] = [];
+    let at = holder as object;
+    let current = key;
+    for (let parent = parents.get(at); parent !== undefined; parent = parents.get(at)) {
+      keys.push(Array.isArray(at) ? `[${current}]` : `.${current}`);
+      current = parent.key;
+      at = parent.holder;
+    }
+    return label + keys.reverse().join('');
+  };
+  let root = true;
   const replacer = function (this: unknown, key: string, value: unknown): unknown {
-    const holderPath = paths.get(this as object);
-    const path = holderPath === undefined ? label : Array.isArray(this) ? `${holderPath}[${key}]` : `${holderPath}.${key}`;
-    if (holderPath !== undefined && !Array.isArray(this) && FORBIDDEN_KEYS.has(key)) {
-      throw new RefusedValue(`${path}: the key "${key}" is not allowed; rename it`);
+    const atRoot = root;
+    root = false;
+    if (!atRoot && FORBIDDEN_KEYS.has(key) && !Array.isArray(this)) {
+      throw new RefusedValue(`${pathOf(this, key)}: the key "${key}" is not allowed; rename it`);
     }
     switch (typeof value) {
       case 'string':
       case 'boolean':
         return value;
       case 'number':
-        if (!Number.isFinite(value)) throw new RefusedValue(`${path}: ${String(value)} is not a JSON number; pass a finite number`);
+        if (!Number.isFinite(value)) throw new RefusedValue(`${where(this, key, atRoot)}: ${String(value)} is not a JSON number; pass a finite number`);
         return value;
       case 'object':
-        if (value !== null) paths.set(value, path);
+        if (value !== null) parents.set(value, { holder: this as object, key });
         return value;
       case 'undefined':
         // JSON drops an undefined property (it is absent), but would turn one in an array into null.
-        if (Array.isArray(this)) throw new RefusedValue(`${path}: undefined is not a JSON value; use null or remove it`);
-        if (holderPath === undefined) throw new RefusedValue(`${label}: undefined is not a JSON value`);
+        if (Array.isArray(this)) throw new RefusedValue(`${pathOf(this, key)}: undefined is not a JSON value; use null or remove it`);
+        if (atRoot) throw new RefusedValue(`${label}: undefined is not a JSON value`);
         return value;
       default:
-        throw new RefusedValue(`${path}: a ${typeof value} is not a JSON value; pass plain JSON data only`);
+        throw new RefusedValue(`${where(this, key, atRoot)}: a ${typeof value} is not a JSON value; pass plain JSON data only`);
     }
   };
+  const where = (holder: unknown, key: string, atRoot: boolean): string => (atRoot ? label : pathOf(holder, key));
   let json: string;
   try {
     json = JSON.stringify(input, replacer);

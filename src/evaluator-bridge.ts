@@ -21,6 +21,7 @@ import type { JsonValue, ToolCall } from './decision.ts';
 import type { PolicyInfo, PolicyLoad, Verdict } from './engine/engine.ts';
 import type { EvaluatorBackend } from './evaluator-backend.ts';
 import type { EvaluatorApi, WorkerReply, WorkerStatus } from './worker/evaluator-api.ts';
+import { EVALUATOR_WORKER_NAME } from './worker/evaluator-api.ts';
 
 type Diagnostic = Extract<PolicyLoad, { ok: false }>['errors'][number];
 
@@ -34,6 +35,11 @@ export interface WorkerBackendOptions {
    */
   startTimeoutMs?: number;
   /**
+   * Start the worker in the constructor instead of on the first call, so that its script and
+   * engine.wasm load while the caller does something else (`Perso.load` fetches the policy).
+   */
+  startNow?: boolean;
+  /**
    * Test injection point: starts the worker. Tests use it to inject faults (a bad URL, a worker
    * that never answers, one they terminate mid-call). Not part of the public API.
    * @internal
@@ -41,11 +47,18 @@ export interface WorkerBackendOptions {
   createWorker?: () => Worker;
 }
 
-/** The worker the library ships; a literal `new Worker(new URL(...))` so bundlers emit it as a file. */
+/**
+ * The worker the library ships; a literal `new Worker(new URL(...))` so bundlers emit it as a file.
+ *
+ * engine.wasm's URL travels in the worker's name: an app that bundles the built library (Vite)
+ * copies the built worker as a file, verbatim, so the wasm URL inside it would name a file the app
+ * build renamed (every call would be a Deny); this reference, on the main thread, is rewritten.
+ */
 function createEvaluatorWorker(): Worker {
+  const wasm = new URL('../engine/build/engine.wasm', import.meta.url);
   return new Worker(new URL('./worker/evaluator.worker.ts', import.meta.url), {
     type: 'module',
-    name: 'perso-evaluator',
+    name: `${EVALUATOR_WORKER_NAME} ${wasm.href}`,
   });
 }
 
@@ -253,10 +266,20 @@ function checkVerdicts(count: number): (value: unknown) => Checked<Verdict[]> {
       return { ok: false, problem: `expected ${count} verdicts, got ${Array.isArray(value) ? value.length : typeof value}` };
     }
     const verdicts: Verdict[] = new Array<Verdict>(count);
+    // The worker sends equal verdicts as one object (see evaluator.worker.ts): checked once, and
+    // each call still gets its own rebuilt copy.
+    const seen = new Map<unknown, Verdict>();
     for (let i = 0; i < count; i++) {
-      const checked = checkVerdict(value[i]);
+      const reply: unknown = value[i];
+      const known = seen.get(reply);
+      if (known !== undefined) {
+        verdicts[i] = { ...known };
+        continue;
+      }
+      const checked = checkVerdict(reply);
       if (!checked.ok) return { ok: false, problem: `verdicts[${i}]: ${checked.problem}` };
       verdicts[i] = checked.value;
+      if (checked.value.failure === undefined && checked.value.approval === undefined) seen.set(reply, checked.value);
     }
     return { ok: true, value: verdicts };
   };
@@ -334,12 +357,13 @@ export class WorkerBackend implements EvaluatorBackend {
   #lastGoodPolicy: string | null = null;
   #closed = false;
 
-  /** Nothing starts until the first call. */
+  /** Nothing starts until the first call, unless `startNow` is set. */
   constructor(options: WorkerBackendOptions = {}) {
     const timeoutMs = options.timeoutMs ?? 500;
     this.#timeoutMs = Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : 500;
     this.#startTimeoutMs = Math.max(options.startTimeoutMs ?? 5000, this.#timeoutMs);
     this.#createWorker = options.createWorker ?? createEvaluatorWorker;
+    if (options.startNow === true) this.#start();
   }
 
   /** Loads a policy in the worker; a fault is a failed load, and the previous policy stays active. */

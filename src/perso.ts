@@ -319,20 +319,25 @@ export class Perso {
 
   async #load(input: unknown): Promise<PolicyStatus> {
     if (this.#closed) return this.#fail([{ severity: 'error', path: 'policy', message: 'perso is closed; load a new instance' }], []);
+    // The engine starts (a worker: its script and engine.wasm load) while the policy is fetched.
+    const starting = this.#ensureBackend();
     const resolved = await this.#resolve(input);
+    const backend = await starting;
     if (!resolved.ok) return this.#fail([{ severity: 'error', path: 'policy', message: resolved.error }], []);
-    const backend = await this.#ensureBackend();
     if (typeof backend === 'string') return this.#fail([{ severity: 'error', path: 'engine', message: backend }], []);
-    let hash: string | null = null;
-    try {
-      hash = await sha256Hex(resolved.text);
-    } catch {
-      // WebCrypto is missing outside secure contexts (a page on plain http): no hash, same policy.
-    }
+    // WebCrypto is missing outside secure contexts (a page on plain http): no hash, same policy.
+    const hashing = sha256Hex(resolved.text).catch(() => null);
+    let hash: string | null;
     let load: PolicyLoad;
     try {
-      // Same turn for the inline engine: no evaluation runs between the swap and the new state.
-      load = this.#sync !== null ? this.#sync.loadNow(resolved.text) : await backend.load(resolved.text);
+      if (this.#sync !== null) {
+        // Same turn for the inline engine: no evaluation runs between the swap and the new state.
+        hash = await hashing;
+        load = this.#sync.loadNow(resolved.text);
+      } else {
+        // The worker loads the policy while this thread hashes it.
+        [load, hash] = await Promise.all([backend.load(resolved.text), hashing]);
+      }
     } catch (error) {
       return this.#fail([{ severity: 'error', path: 'engine', message: `the engine failed to load the policy (${errorText(error)})` }], []);
     }
@@ -403,7 +408,8 @@ export class Perso {
     }
     if ((this.#engineOption ?? (isBrowserPage() ? 'worker' : 'inline')) === 'worker') {
       const { WorkerBackend } = await import('./evaluator-bridge.ts');
-      return new WorkerBackend({ timeoutMs: this.#timeoutMs });
+      // Started now rather than on the first load: the worker and its wasm load while the policy does.
+      return new WorkerBackend({ timeoutMs: this.#timeoutMs, startNow: true });
     }
     // Imported lazily too: a page using the worker engine never downloads the in-thread engine host.
     const { InlineBackend } = await import('./inline-backend.ts');

@@ -1,7 +1,7 @@
 /**
  * The evaluator worker's interface: the only thing the main thread knows about the worker.
  *
- * Types only, with no worker globals, so both realms can import it: the worker implements
+ * Types (and one constant), with no worker globals, so both realms can import it: the worker implements
  * {@link EvaluatorApi} (`evaluator.worker.ts`) and the bridge calls it through `Comlink.wrap`
  * (`src/evaluator-bridge.ts`), validating every reply, since a reply is data from another realm.
  */
@@ -9,12 +9,18 @@ import type { PolicyInfo, PolicyLoad, Verdict } from '../engine/engine.ts';
 import type { ToolCall } from '../decision.ts';
 
 /**
+ * The evaluator worker's name, followed by a space and engine.wasm's URL when the bridge starts it
+ * (`perso-evaluator https://…/engine-1a2b.wasm`); without a URL the worker finds the wasm next to
+ * itself. The only value this file exports: both realms need the same text.
+ */
+export const EVALUATOR_WORKER_NAME = 'perso-evaluator';
+
+/**
  * Why the worker could not answer a request with a value:
  * - `wasm_compile`: engine.wasm could not be fetched, compiled or instantiated (e.g. a CSP
  *   without `'wasm-unsafe-eval'`);
  * - `bad_request`: the request's arguments do not have the types the function takes.
  *
- * A type only: this file exports nothing the main thread could import at run time.
  */
 export type WorkerFault = 'wasm_compile' | 'bad_request';
 

@@ -8,7 +8,8 @@
  *   with each function, with a null prototype so no path reaches `Object.prototype`;
  * - only plain calls of those functions reach it (see `calls-only-endpoint.ts`);
  * - every function answers a {@link WorkerReply}; nothing throws across the boundary;
- * - the wasm is compiled here, from a standard `new URL(..., import.meta.url)` (no `data:` URL),
+ * - the wasm is compiled here, from a standard `new URL(..., import.meta.url)` (no `data:` URL) or
+ *   the same-origin URL the bridge named the worker with,
  *   so the worker's own CSP decides (`'wasm-unsafe-eval'`); a compile failure is a reply, not a
  *   crash;
  * - the policy object never leaves the worker: callers see `PolicyInfo` and verdicts only;
@@ -19,7 +20,9 @@ import { expose } from 'comlink';
 import { ApprovalLedger } from '../approval-ledger.ts';
 import { Engine, ENGINE_ABI_VERSION } from '../engine/engine.ts';
 import type { ToolCall } from '../decision.ts';
+import type { Verdict } from '../engine/engine.ts';
 import type { EvaluatorApi, WorkerReply } from './evaluator-api.ts';
+import { EVALUATOR_WORKER_NAME } from './evaluator-api.ts';
 import { callsOnlyEndpoint } from './calls-only-endpoint.ts';
 
 export type { EvaluatorApi, WorkerFault, WorkerReply, WorkerStatus } from './evaluator-api.ts';
@@ -33,7 +36,23 @@ function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
-const wasmUrl = new URL('../../engine/build/engine.wasm', import.meta.url);
+/**
+ * engine.wasm: the URL the bridge put in the worker's name (see `EVALUATOR_WORKER_NAME`), when it
+ * is on this worker's origin; else the file next to this worker.
+ */
+function engineWasmUrl(): URL {
+  const own = new URL('../../engine/build/engine.wasm', import.meta.url);
+  const prefix = `${EVALUATOR_WORKER_NAME} `;
+  if (!self.name.startsWith(prefix)) return own;
+  try {
+    const given = new URL(self.name.slice(prefix.length));
+    return given.origin === new URL(import.meta.url).origin ? given : own;
+  } catch {
+    return own;
+  }
+}
+
+const wasmUrl = engineWasmUrl();
 
 // Started at once so that the first call finds the module compiled (a few ms for a small wasm).
 let engine: Engine | null = null;
@@ -88,6 +107,25 @@ function withArgsList(calls: unknown, argsJson: unknown): ToolCall[] | null {
   return out;
 }
 
+/**
+ * Equal verdicts as one object: a structured clone copies an object once however often it is
+ * referenced, and a batch's verdicts repeat (a thousand calls, a handful of rules). Only verdicts
+ * made of decision, reason, kind and rule are shared; one with a failure, a retry time or an
+ * approval ticket (unique per call) travels as its own object.
+ */
+function shareEqualVerdicts(verdicts: Verdict[]): Verdict[] {
+  const shared = new Map<string, Verdict>();
+  for (let i = 0; i < verdicts.length; i++) {
+    const verdict = verdicts[i]!;
+    if (verdict.failure !== undefined || verdict.retryAfter !== undefined || verdict.approval !== undefined) continue;
+    const key = `${verdict.decision}\u0000${verdict.kind}\u0000${verdict.rule ?? ''}\u0000${verdict.reason}`;
+    const first = shared.get(key);
+    if (first === undefined) shared.set(key, verdict);
+    else if (first.rule === verdict.rule) verdicts[i] = first;
+  }
+  return verdicts;
+}
+
 // Tickets for Ask decisions: offered with each Ask, redeemed at most once by `approve`.
 const approvals = new ApprovalLedger();
 
@@ -115,7 +153,7 @@ const methods: EvaluatorApi = {
     const state = await readyEngine();
     if (!state.ok) return compileFault(state.error);
     const verdicts = state.engine.evaluateBatch(calls, nowSeconds);
-    return { ok: true, value: verdicts.map((verdict, i) => approvals.attach(calls[i] as ToolCall, verdict)) };
+    return { ok: true, value: shareEqualVerdicts(verdicts.map((verdict, i) => approvals.attach(calls[i] as ToolCall, verdict))) };
   },
 
   async status() {
