@@ -42,6 +42,11 @@ export interface ContenderResult {
   batchP99Ms: number;
   loadMedianMs: number;
   loadP90Ms: number;
+  /** Perso only: `Perso.load({ policy: url })` with a warm IndexedDB cache to the first decision. */
+  urlLoadMedianMs?: number;
+  urlLoadP90Ms?: number;
+  /** Perso only: where the warm loads got the policy (`cache` after a 304, else `network`). */
+  urlLoadSources?: string[];
 }
 
 /** What `runBench` returns to the runner. */
@@ -60,6 +65,8 @@ interface Contender {
   batch(calls: ToolCall[]): Promise<unknown>;
   /** Time from nothing to the first decision, with a fresh worker; cleans up after itself. */
   coldStart(): Promise<number>;
+  /** Perso only: `Perso.load({ policy: url })` with a warm cache to the first decision. */
+  warmUrlStart?(): Promise<{ ms: number; source: string }>;
   decisionOf?(answer: unknown): string;
   close(): void;
 }
@@ -85,17 +92,22 @@ function orderedClient(worker: Worker): (message: unknown) => Promise<unknown> {
 const echoUrl = new URL('./echo.worker.ts', import.meta.url);
 const cedarUrl = new URL('./cedar.worker.ts', import.meta.url);
 
+/**
+ * The floor, made fair: each message carries what perso's must (the call and the time, out; a
+ * verdict-sized answer, back), so the only difference left is the work perso does.
+ */
 function echoContender(): Contender {
   const worker = new Worker(echoUrl, { type: 'module' });
   const send = orderedClient(worker);
+  const now = Date.now() / 1000;
   return {
     name: 'postMessage echo (floor)',
-    one: (call) => send(call),
-    batch: (batch) => send(batch),
+    one: (call) => send({ call, now }),
+    batch: (batch) => send({ calls: batch, now }),
     async coldStart() {
       const started = performance.now();
       const fresh = new Worker(echoUrl, { type: 'module' });
-      await orderedClient(fresh)(calls[0]);
+      await orderedClient(fresh)({ call: calls[0], now });
       const ms = performance.now() - started;
       fresh.terminate();
       return ms;
@@ -147,7 +159,14 @@ async function backendContender(): Promise<Contender> {
   };
 }
 
+/** The demo policy, served by run.ts with an ETag (a revalidation answers 304). */
+const POLICY_URL = '/__bench__/policy.json';
+
 async function persoContender(): Promise<Contender> {
+  // Once online: fills the IndexedDB cache that every measured URL load then revalidates.
+  const online = await Perso.load({ policy: POLICY_URL });
+  if (!online.status().ok) throw new Error(`${POLICY_URL}: ${JSON.stringify(online.status().errors)}`);
+  await online.close();
   const perso = await Perso.load({ policy: demoPolicy as never });
   if (!perso.status().ok) throw new Error(`demo policy: ${JSON.stringify(perso.status().errors)}`);
   return {
@@ -161,6 +180,16 @@ async function persoContender(): Promise<Contender> {
       const ms = performance.now() - started;
       await fresh.close();
       return ms;
+    },
+    async warmUrlStart() {
+      const started = performance.now();
+      const fresh = await Perso.load({ policy: POLICY_URL });
+      const first = await fresh.evaluate(calls[0]!);
+      const ms = performance.now() - started;
+      const source = fresh.status().source ?? 'none';
+      await fresh.close();
+      if (first.decision !== demoCases[0]!.expect) throw new Error(`Perso.load(url) decided ${first.decision}: ${first.reason}`);
+      return { ms, source };
     },
     decisionOf: (answer) => (answer as { decision: string }).decision,
     close: () => void perso.close(),
@@ -201,8 +230,8 @@ async function checkDecisions(c: Contender): Promise<void> {
 /** Runs every measurement; see the module comment. */
 async function runBench(options: BenchOptions): Promise<BenchResult> {
   const contenders = [echoContender(), await persoContender(), await backendContender(), cedarContender()];
-  const results = new Map<Contender, { latency: number[]; batch: number[]; load: number[] }>(
-    contenders.map((c) => [c, { latency: [], batch: [], load: [] }]),
+  const results = new Map<Contender, { latency: number[]; batch: number[]; load: number[]; urlLoad: number[]; sources: Set<string> }>(
+    contenders.map((c) => [c, { latency: [], batch: [], load: [], urlLoad: [], sources: new Set() }]),
   );
   try {
     for (const c of contenders) await checkDecisions(c);
@@ -242,6 +271,12 @@ async function runBench(options: BenchOptions): Promise<BenchResult> {
       for (const c of inTurn(i)) {
         const ms = await c.coldStart();
         if (i > 0) results.get(c)!.load.push(ms);
+        if (c.warmUrlStart === undefined) continue;
+        const warm = await c.warmUrlStart();
+        if (i > 0) {
+          results.get(c)!.urlLoad.push(warm.ms);
+          results.get(c)!.sources.add(warm.source);
+        }
       }
     }
   } finally {
@@ -263,6 +298,9 @@ async function runBench(options: BenchOptions): Promise<BenchResult> {
         batchP99Ms: percentile(r.batch, 99),
         loadMedianMs: percentile(r.load, 50),
         loadP90Ms: percentile(r.load, 90),
+        ...(r.urlLoad.length === 0
+          ? {}
+          : { urlLoadMedianMs: percentile(r.urlLoad, 50), urlLoadP90Ms: percentile(r.urlLoad, 90), urlLoadSources: [...r.sources] }),
       };
     }),
   };
