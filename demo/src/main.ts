@@ -1,0 +1,2 @@
+// The demo's entry point: defining <demo-app> starts everything (index.html already contains it).
+import './demo-app.ts';
