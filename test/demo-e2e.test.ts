@@ -179,7 +179,11 @@ for (const id of ['refund-200', 'refund-800', 'delete-own', 'delete-other', 'bul
       assert.equal(result.ran, true, `${id}: the allowed tool did not run`);
       if (!id.startsWith('pii')) assert.ok((await crmRevision()) > revisionBefore, `${id}: the allowed call did not change the CRM`);
     }
-    if (id === 'refund-800') await screenshot('demo-allow-deny');
+    if (id === 'refund-800') {
+      await openTab('Request & decision');
+      await screenshot('demo-allow-deny');
+      await openTab('Policy');
+    }
   });
 }
 
@@ -315,10 +319,13 @@ test('with the network cut after the first load, the demo keeps deciding', { tim
     assert.equal(denied.decision, 'Deny');
     const allowed = await runScenario(byId('refund-200'));
     assert.equal(allowed.decision, 'Allow');
-    // Asking the server for the policy again fails offline: the last verified policy stays active.
+    // Asking the server for the policy again fails offline: perso falls back to the verified copy
+    // it cached in IndexedDB, and the header says so.
     await openTab('Policy');
     await page.getByRole('button', { name: 'Reload policy.json' }).click();
-    await page.locator('[data-badge="policy"]').waitFor();
+    await page.locator('[data-badge="offline-cache"]').waitFor({ timeout: 10_000 });
+    assert.match((await page.locator('[data-badge="offline-cache"]').textContent()) ?? '', /offline/);
+    assert.match((await page.locator('[data-badge="policy"]').textContent()) ?? '', /perso-demo-1\.1\.0/);
     const again = await runScenario(byId('delete-other'));
     assert.equal(again.decision, 'Deny');
     await screenshot('demo-offline');

@@ -25,7 +25,7 @@ export class ChatView extends LitElement {
       .top { display: flex; align-items: center; gap: 8px; padding: 10px 16px; border-bottom: 1px solid var(--line); }
       .top h2 { margin: 0; }
       .agent { font-size: 0.8rem; color: var(--muted); margin-right: auto; }
-      .log { flex: 1; overflow-y: auto; padding: 16px; display: flex; flex-direction: column; gap: 10px; scroll-behavior: smooth; }
+      .log { flex: 1; overflow-y: auto; padding: 16px; display: flex; flex-direction: column; gap: 10px; }
       .msg { max-width: 82%; padding: 8px 12px; border-radius: 12px; line-height: 1.45; white-space: pre-wrap; overflow-wrap: anywhere; }
       .user { align-self: flex-end; background: var(--accent); color: #fff; border-bottom-right-radius: 4px; }
       .agent-msg { align-self: flex-start; background: var(--surface-sunk); border: 1px solid var(--line); border-bottom-left-radius: 4px; }
@@ -76,7 +76,8 @@ export class ChatView extends LitElement {
 
   override updated(): void {
     this.#log ??= this.renderRoot.querySelector('.log');
-    this.#log?.scrollTo({ top: this.#log.scrollHeight });
+    // The decision cards render in their own update, after this one: scroll once they have.
+    requestAnimationFrame(() => this.#log?.scrollTo({ top: this.#log.scrollHeight }));
   }
 
   /** Types a message into the box and sends it, exactly as the user would. */

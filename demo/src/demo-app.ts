@@ -76,9 +76,9 @@ export class DemoApp extends LitElement {
       h1 span { color: var(--accent); }
       .tagline { color: var(--muted); font-size: 0.85rem; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
       .badges { display: flex; gap: 6px; flex-wrap: wrap; justify-content: flex-end; }
-      main { display: grid; grid-template-columns: 272px minmax(360px, 1fr) minmax(340px, 0.85fr); gap: 14px; padding: 14px; min-height: 0; }
-      aside { display: flex; flex-direction: column; gap: 14px; min-height: 0; overflow-y: auto; }
-      .card { background: var(--surface); border: 1px solid var(--line); border-radius: 14px; padding: 14px; }
+      main { display: grid; grid-template-columns: 292px minmax(360px, 1fr) minmax(340px, 0.85fr); gap: 14px; padding: 14px; min-height: 0; }
+      aside { display: flex; flex-direction: column; gap: 12px; min-height: 0; overflow-y: auto; }
+      .card { background: var(--surface); border: 1px solid var(--line); border-radius: 14px; padding: 12px 14px; }
       .side { display: flex; flex-direction: column; min-height: 0; background: var(--surface); border: 1px solid var(--line); border-radius: 14px; overflow: hidden; }
       [role='tablist'] { display: flex; gap: 2px; padding: 6px 8px 0; border-bottom: 1px solid var(--line); background: var(--surface-sunk); }
       [role='tab'] { border: 0; border-bottom: 3px solid transparent; border-radius: 6px 6px 0 0; background: none; padding: 8px 10px; font-weight: 600; font-size: 0.85rem; color: var(--muted); }
@@ -182,7 +182,9 @@ export class DemoApp extends LitElement {
         ? html`<span class="badge allow" data-badge="policy" title=${`sha-256 ${status.hash ?? ''}`}>policy ${status.version}</span>`
         : html`<span class="badge deny" data-badge="no-policy">no valid policy: every call is denied</span>`}
       ${status.mode === 'shadow' ? html`<span class="badge ask" data-badge="shadow" title="decisions are logged but not enforced">shadow mode</span>` : nothing}
-      ${status.source === 'cache' ? html`<span class="badge info" data-badge="offline-cache" title="the server could not be reached; the last verified policy came from IndexedDB">offline · cached policy</span>` : nothing}
+      ${status.source === 'cache'
+        ? html`<span class="badge info" data-badge="offline-cache" title="the verified copy in IndexedDB is in use: the server said it had not changed, or could not be reached">${navigator.onLine ? 'cached policy' : 'offline · cached policy'}</span>`
+        : nothing}
       ${!status.ok && status.version !== null ? html`<span class="badge ask" data-badge="reload-failed" title=${status.errors.map((e) => `${e.path}: ${e.message}`).join('\n')}>last reload failed · previous policy active</span>` : nothing}
     `;
   }

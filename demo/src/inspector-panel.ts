@@ -14,7 +14,7 @@ export class InspectorPanel extends LitElement {
     css`
       :host { display: flex; flex-direction: column; min-height: 0; gap: 8px; overflow-y: auto; }
       section { display: flex; flex-direction: column; }
-      pre { margin: 0; padding: 10px; background: var(--surface-sunk); border: 1px solid var(--line); border-radius: 8px; overflow: auto; line-height: 1.45; }
+      pre { margin: 0; padding: 10px; background: var(--surface-sunk); border: 1px solid var(--line); border-radius: 8px; overflow: auto; line-height: 1.45; white-space: pre-wrap; overflow-wrap: anywhere; }
       .empty { color: var(--muted); font-size: 0.85rem; }
     `,
   ];

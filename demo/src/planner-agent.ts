@@ -123,7 +123,7 @@ export class PlannerAgent implements Agent {
   async report(report: ToolReport): Promise<AgentStep> {
     // The planner repeats what it was told. For a denial that is perso's model-facing text, so the
     // user reads the same explanation a model would have been given.
-    const text = report.ran ? `Done: ${report.text}.` : `I could not do that. ${report.text}`;
+    const text = report.ran ? `Done: ${report.text}.` : `I could not do that. The guard told me:\n${report.text}`;
     return { kind: 'reply', text };
   }
 

@@ -63,10 +63,11 @@ export class PolicyPanel extends LitElement {
     css`
       :host { display: flex; flex-direction: column; min-height: 0; gap: 8px; }
       .bar { display: flex; align-items: center; gap: 8px; }
-      .status { margin-right: auto; font-size: 0.82rem; font-weight: 600; }
+      .status { margin-right: auto; font-size: 0.8rem; font-weight: 600; line-height: 1.35; }
+      .bar button { white-space: nowrap; }
       .status.ok { color: var(--allow-ink); }
       .status.bad { color: var(--deny-ink); }
-      textarea { flex: 1; min-height: 120px; width: 100%; resize: none; font-family: var(--mono); font-size: 0.78rem; line-height: 1.45; padding: 10px; background: var(--surface-sunk); tab-size: 2; white-space: pre; }
+      textarea { flex: 1; min-height: 120px; width: 100%; resize: none; font-family: var(--mono); font-size: 0.78rem; line-height: 1.45; padding: 10px; background: var(--surface-sunk); tab-size: 2; white-space: pre-wrap; overflow-wrap: anywhere; }
       textarea[aria-invalid='true'] { border-color: var(--deny-line); }
       ul { margin: 0; padding: 0; list-style: none; display: grid; gap: 4px; max-height: 140px; overflow-y: auto; }
       li { font-size: 0.78rem; border-radius: 6px; padding: 4px 8px; font-family: var(--mono); overflow-wrap: anywhere; }
@@ -84,7 +85,7 @@ export class PolicyPanel extends LitElement {
     const { state } = this;
     const errors = state.diagnostics.filter((d) => d.severity === 'error');
     const status = state.applied
-      ? html`<span class="status ok" data-policy-status="applied">✓ active: ${state.activeVersion ?? '(no version)'}${state.loadedAt ? html` · hot reloaded ${state.loadedAt.toLocaleTimeString()}` : nothing}</span>`
+      ? html`<span class="status ok" data-policy-status="applied">✓ active: ${state.activeVersion ?? '(no version)'}${state.loadedAt ? html` · loaded ${state.loadedAt.toLocaleTimeString()}` : nothing}</span>`
       : html`<span class="status bad" data-policy-status="rejected">✕ not applied: ${errors.length} error${errors.length === 1 ? '' : 's'}; ${state.activeVersion ? `"${state.activeVersion}" stays active` : 'no valid policy: every call is denied'}</span>`;
     return html`
       <div class="bar" aria-live="polite">

@@ -38,14 +38,14 @@ export class PrincipalControls extends LitElement {
       .roles input { position: absolute; opacity: 0; inset: 0; cursor: pointer; margin: 0; }
       .roles label:has(input:checked) { background: var(--surface); color: var(--accent-strong); box-shadow: 0 1px 3px rgb(15 23 42 / 0.15); }
       .roles label:has(input:focus-visible) { outline: 3px solid var(--focus); outline-offset: 1px; }
-      .row { display: grid; grid-template-columns: 92px 1fr; align-items: center; gap: 8px; margin-top: 10px; font-size: 0.9rem; }
+      .row { display: grid; grid-template-columns: 92px 1fr; align-items: center; gap: 8px; margin-top: 8px; font-size: 0.9rem; }
       .row input, .row select { width: 100%; min-width: 0; }
-      .switch { display: flex; align-items: center; justify-content: space-between; margin-top: 12px; font-size: 0.9rem; }
+      .switch { display: flex; align-items: center; justify-content: space-between; margin-top: 10px; font-size: 0.9rem; }
       .switch input { appearance: none; width: 40px; height: 22px; border-radius: 999px; background: var(--line-strong); position: relative; cursor: pointer; margin: 0; transition: background 0.15s; }
       .switch input::after { content: ''; position: absolute; top: 3px; left: 3px; width: 16px; height: 16px; border-radius: 50%; background: #fff; transition: transform 0.15s; }
       .switch input:checked { background: var(--allow-ink); }
       .switch input:checked::after { transform: translateX(18px); }
-      .note { font-size: 0.78rem; color: var(--muted); margin: 10px 0 0; line-height: 1.4; }
+      .note { font-size: 0.76rem; color: var(--muted); margin: 8px 0 0; line-height: 1.35; }
     `,
   ];
 

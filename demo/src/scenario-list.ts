@@ -30,8 +30,8 @@ export class ScenarioList extends LitElement {
     sharedStyles,
     css`
       :host { display: block; }
-      ul { list-style: none; margin: 0; padding: 0; display: grid; gap: 6px; }
-      button { width: 100%; display: grid; grid-template-columns: 1fr auto; gap: 2px 8px; text-align: left; padding: 7px 10px; }
+      ul { list-style: none; margin: 0; padding: 0; display: grid; gap: 5px; }
+      button { width: 100%; display: grid; grid-template-columns: 1fr auto; gap: 2px 8px; text-align: left; padding: 5px 10px; align-items: center; }
       .title { font-weight: 600; font-size: 0.88rem; }
       .point { grid-column: 1 / -1; font-size: 0.76rem; color: var(--muted); }
       .badge { font-size: 0.7rem; padding: 0 8px; }
