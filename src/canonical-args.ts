@@ -30,6 +30,86 @@ export type CanonicalJson =
 class RefusedValue extends Error {}
 
 /**
+ * One pass's state. The replacer is one module-level function reading the current pass, so a call
+ * allocates no closures; a pass started from inside another (a getter that canonicalizes) gets its
+ * own state, and the outer one is restored after it.
+ */
+interface Pass {
+  label: string;
+  root: boolean;
+  /** Each container met: its holder and key, so a refusal can spell its path. No text until then. */
+  readonly parents: Map<object, { holder: object; key: string }>;
+}
+
+let pass: Pass | null = null;
+/** Reused by passes that do not nest; cleared after each. */
+const spare: Pass = { label: '', root: true, parents: new Map() };
+let spareInUse = false;
+
+/** The path of `holder[key]` (`args.items[2].price`), from the containers met so far. */
+function pathOf(state: Pass, holder: unknown, key: string): string {
+  // The root container is not in `parents`: the walk stops at it.
+  let at = holder as object;
+  const keys: string[] = [Array.isArray(at) ? `[${key}]` : `.${key}`];
+  for (let parent = state.parents.get(at); parent !== undefined; parent = state.parents.get(at)) {
+    at = parent.holder;
+    keys.push(Array.isArray(at) ? `[${parent.key}]` : `.${parent.key}`);
+  }
+  return state.label + keys.reverse().join('');
+}
+
+function refuse(state: Pass, holder: unknown, key: string, atRoot: boolean, what: string): never {
+  throw new RefusedValue(`${atRoot ? state.label : pathOf(state, holder, key)}: ${what}`);
+}
+
+function replacer(this: unknown, key: string, value: unknown): unknown {
+  const state = pass!;
+  const atRoot = state.root;
+  state.root = false;
+  if (!atRoot && FORBIDDEN_KEYS.has(key) && !Array.isArray(this)) {
+    refuse(state, this, key, false, `the key "${key}" is not allowed; rename it`);
+  }
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      if (!Number.isFinite(value)) refuse(state, this, key, atRoot, `${String(value)} is not a JSON number; pass a finite number`);
+      return value;
+    case 'object':
+      if (value !== null && !atRoot) state.parents.set(value, { holder: this as object, key });
+      return value;
+    case 'undefined':
+      // JSON drops an undefined property (it is absent), but would turn one in an array into null.
+      if (Array.isArray(this)) refuse(state, this, key, false, 'undefined is not a JSON value; use null or remove it');
+      if (atRoot) refuse(state, this, key, true, 'undefined is not a JSON value');
+      return value;
+    default:
+      return refuse(state, this, key, atRoot, `a ${typeof value} is not a JSON value; pass plain JSON data only`);
+  }
+}
+
+/** `JSON.stringify(input)` with the checks of this module's checklist; throws RefusedValue. */
+function checkedStringify(input: unknown, label: string): string {
+  const outer = pass;
+  const own = !spareInUse;
+  const state: Pass = own ? spare : { label, root: true, parents: new Map() };
+  state.label = label;
+  state.root = true;
+  if (own) spareInUse = true;
+  pass = state;
+  try {
+    return JSON.stringify(input, replacer);
+  } finally {
+    pass = outer;
+    if (own) {
+      spare.parents.clear();
+      spareInUse = false;
+    }
+  }
+}
+
+/**
  * Canonicalizes tool-call arguments: a JSON object (absent means `{}`).
  * `label` names the value in errors (`args`, `agentAttributes`...).
  * Never throws.
@@ -49,50 +129,9 @@ export function canonicalizeArgs(args: unknown, label = 'args'): CanonicalArgs {
  * Canonicalizes any JSON value with the rules of this module's checklist. Never throws.
  */
 export function canonicalizeJson(input: unknown, label = 'value'): CanonicalJson {
-  // The fast path builds no path text: each container met remembers only its holder and key, and
-  // a refusal spells its path (`args.items[2].price`) from them, once, when something fails.
-  const parents = new Map<object, { holder: object; key: string }>();
-  const pathOf = (holder: unknown, key: string): string => {
-    const keys: string[] = [];
-    let at = holder as object;
-    let current = key;
-    for (let parent = parents.get(at); parent !== undefined; parent = parents.get(at)) {
-      keys.push(Array.isArray(at) ? `[${current}]` : `.${current}`);
-      current = parent.key;
-      at = parent.holder;
-    }
-    return label + keys.reverse().join('');
-  };
-  let root = true;
-  const replacer = function (this: unknown, key: string, value: unknown): unknown {
-    const atRoot = root;
-    root = false;
-    if (!atRoot && FORBIDDEN_KEYS.has(key) && !Array.isArray(this)) {
-      throw new RefusedValue(`${pathOf(this, key)}: the key "${key}" is not allowed; rename it`);
-    }
-    switch (typeof value) {
-      case 'string':
-      case 'boolean':
-        return value;
-      case 'number':
-        if (!Number.isFinite(value)) throw new RefusedValue(`${where(this, key, atRoot)}: ${String(value)} is not a JSON number; pass a finite number`);
-        return value;
-      case 'object':
-        if (value !== null) parents.set(value, { holder: this as object, key });
-        return value;
-      case 'undefined':
-        // JSON drops an undefined property (it is absent), but would turn one in an array into null.
-        if (Array.isArray(this)) throw new RefusedValue(`${pathOf(this, key)}: undefined is not a JSON value; use null or remove it`);
-        if (atRoot) throw new RefusedValue(`${label}: undefined is not a JSON value`);
-        return value;
-      default:
-        throw new RefusedValue(`${where(this, key, atRoot)}: a ${typeof value} is not a JSON value; pass plain JSON data only`);
-    }
-  };
-  const where = (holder: unknown, key: string, atRoot: boolean): string => (atRoot ? label : pathOf(holder, key));
   let json: string;
   try {
-    json = JSON.stringify(input, replacer);
+    json = checkedStringify(input, label);
   } catch (error) {
     if (error instanceof RefusedValue) return { ok: false, error: error.message };
     return { ok: false, error: `${label}: cannot be read as JSON (${errorText(error)}); pass plain JSON data without cycles` };

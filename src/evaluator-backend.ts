@@ -18,8 +18,12 @@ export interface EvaluatorBackend {
   load(policyText: string): Promise<PolicyLoad>;
   /** Decides one call; `nowSeconds` is the rate-limit clock. */
   evaluate(call: ToolCall, nowSeconds: number): Promise<Verdict>;
-  /** Decides many calls at one time `nowSeconds`, in order. */
-  evaluateBatch(calls: readonly ToolCall[], nowSeconds: number): Promise<Verdict[]>;
+  /**
+   * Decides many calls at one time `nowSeconds`, in order. Additive, optional `argsJson`: the JSON
+   * text of the calls' args in order, when the caller already made it (Perso's canonical args), so
+   * a backend that sends args as text need not make it again; backends may ignore it.
+   */
+  evaluateBatch(calls: readonly ToolCall[], nowSeconds: number, argsJson?: string): Promise<Verdict[]>;
   /** Releases the engine (and its worker); later calls are Deny. */
   close(): void;
   /**

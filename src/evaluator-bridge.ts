@@ -1,10 +1,14 @@
 /**
  * `WorkerBackend`: the engine in a module Worker behind Comlink, seen from the main thread.
  *
+ * The worker exposes its five functions with Comlink; this side speaks Comlink's wire protocol
+ * directly (`worker/comlink-wire-client.ts`): plain calls are all the worker answers, and a Proxy
+ * per call cost more than deciding it.
+ *
  * Invariants, checked in this order on every call:
- * - the Worker and its Comlink proxy live in private fields: nothing outside this class can reach
- *   them, so page scripts cannot post to the worker or call the proxy;
- * - the worker starts lazily, on the first call, and proves it is ready (engine compiled, last
+ * - the Worker and its client live in private fields: nothing outside this class can reach
+ *   them, so page scripts cannot post to the worker or call it;
+ * - the worker starts lazily, on the first call (or at once with `startNow`), and proves it is ready (engine compiled, last
  *   good policy re-loaded) before any call reaches it;
  * - every call is timed (`timeoutMs`, default 500; one watchdog timer per worker, not one per
  *   call) and every reply is validated as the tagged union it must be (an Allow that names a
@@ -14,14 +18,13 @@
  *   terminates the worker and starts a fresh one that re-loads the last good policy;
  * - nothing here throws: the promises resolve to verdicts.
  */
-import { wrap } from 'comlink';
-import type { Remote } from 'comlink';
 import { Decision, ReasonKind } from './decision.ts';
 import type { JsonValue, ToolCall } from './decision.ts';
 import type { PolicyInfo, PolicyLoad, Verdict } from './engine/engine.ts';
 import type { EvaluatorBackend } from './evaluator-backend.ts';
-import type { EvaluatorApi, WorkerReply, WorkerStatus } from './worker/evaluator-api.ts';
+import type { EvaluatorApi, WorkerStatus } from './worker/evaluator-api.ts';
 import { EVALUATOR_WORKER_NAME } from './worker/evaluator-api.ts';
+import { comlinkWireClient, WireProblem } from './worker/comlink-wire-client.ts';
 
 type Diagnostic = Extract<PolicyLoad, { ok: false }>['errors'][number];
 
@@ -74,7 +77,7 @@ interface InFlight {
 interface Generation {
   /** `null` when the worker could not even be constructed. */
   readonly worker: Worker | null;
-  readonly remote: Remote<EvaluatorApi>;
+  readonly remote: Remote;
   /** Settles with `null` once ready, or with the reason it could not start. */
   started: Promise<string | null>;
   ready: boolean;
@@ -89,19 +92,18 @@ interface Generation {
   watchdogAt: number;
 }
 
-/**
- * The worker's methods as Comlink proxies, made once per worker: reading a property of a Comlink
- * proxy makes a new proxy (and registers it for finalization) on every read.
- */
-function remoteMethods(worker: Worker): Remote<EvaluatorApi> {
-  const remote = wrap<EvaluatorApi>(worker);
+/** The worker's five functions, called over Comlink's wire protocol (see `comlink-wire-client.ts`). */
+type Remote = { readonly [K in keyof EvaluatorApi]: (...args: Parameters<EvaluatorApi[K]>) => Promise<unknown> };
+
+function remoteMethods(worker: Worker): Remote {
+  const call = comlinkWireClient(worker);
   return Object.freeze({
-    load: remote.load,
-    evaluate: remote.evaluate,
-    evaluateBatch: remote.evaluateBatch,
-    status: remote.status,
-    approve: remote.approve,
-  }) as Remote<EvaluatorApi>;
+    load: (...args) => call('load', args),
+    evaluate: (...args) => call('evaluate', args),
+    evaluateBatch: (...args) => call('evaluateBatch', args),
+    status: () => call('status', []),
+    approve: (...args) => call('approve', args),
+  });
 }
 
 const REPLACED = 'the worker was replaced, retry the call';
@@ -164,6 +166,7 @@ type Opened =
   | { ok: false; compileError: string };
 
 function openReply(reply: unknown): Opened {
+  if (reply instanceof WireProblem) return { ok: false, problem: reply.problem };
   if (!isRecord(reply)) return { ok: false, problem: `expected a reply object, got ${typeof reply}` };
   if (reply.ok === true) return { ok: true, value: reply.value };
   if (reply.ok !== false || typeof reply.error !== 'string') return { ok: false, problem: 'reply is neither ok nor a fault' };
@@ -320,7 +323,11 @@ function withoutArgs(calls: readonly ToolCall[]): ToolCall[] {
     return id;
   };
   const shared = new Map<string, ToolCall>();
+  let last: ToolCall | null = null;
   return calls.map(({ tool, role, agentAttributes, resourceAttributes, now }) => {
+    // A run of calls from one session repeats the previous call's fields: no key to build.
+    if (last !== null && last.tool === tool && last.role === role && last.now === now &&
+      last.agentAttributes === agentAttributes && last.resourceAttributes === resourceAttributes) return last;
     const key = `${String(tool)}\u0000${String(role)}\u0000${String(now)}\u0000${idOf(agentAttributes)}\u0000${idOf(resourceAttributes)}`;
     let bare = shared.get(key);
     if (bare === undefined) {
@@ -330,13 +337,14 @@ function withoutArgs(calls: readonly ToolCall[]): ToolCall[] {
       if (now !== undefined) bare.now = now;
       shared.set(key, bare);
     }
+    last = bare;
     return bare;
   });
 }
 
 /** What one call needs: how to send it, check its answer, and answer a fault. */
 interface CallPlan<T> {
-  send(remote: Remote<EvaluatorApi>): Promise<WorkerReply<unknown>>;
+  send(remote: Remote): Promise<unknown>;
   check(value: unknown): Checked<T>;
   fault(reason: string, kind?: ReasonKind): T;
   /** True when an answer proves the engine instance is dead (a trap): the worker is replaced. */
@@ -393,14 +401,18 @@ export class WorkerBackend implements EvaluatorBackend {
     );
   }
 
-  /** Decides many calls in one message; a fault denies all of them. */
-  evaluateBatch(calls: readonly ToolCall[], nowSeconds: number): Promise<Verdict[]> {
+  /**
+   * Decides many calls in one message; a fault denies all of them. `canonicalArgsJson`, when
+   * given, is the JSON text of the calls' args in order, already checked (Perso's canonical args):
+   * sent as it is instead of made again here.
+   */
+  evaluateBatch(calls: readonly ToolCall[], nowSeconds: number, canonicalArgsJson?: string): Promise<Verdict[]> {
     const count = calls.length;
     if (count === 0) return Promise.resolve([]);
     let argsJson: string;
     let bare: ToolCall[];
     try {
-      argsJson = JSON.stringify(calls.map((call) => call.args ?? {}), refuseNonJson);
+      argsJson = typeof canonicalArgsJson === 'string' ? canonicalArgsJson : JSON.stringify(calls.map((call) => call.args ?? {}), refuseNonJson);
       bare = withoutArgs(calls);
     } catch (error) {
       const reason = `invalid request: the batch cannot be sent to the worker (${describe(error)}); pass JSON values only`;

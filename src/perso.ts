@@ -256,7 +256,8 @@ export class Perso {
     const checkedCalls = calls.map((call, i) => withArgs(call, argsList[i] as Readonly<JsonObject>));
     let verdicts: Verdict[];
     try {
-      verdicts = await backend.evaluateBatch(checkedCalls, this.#now());
+      // The canonical JSON text goes along: the worker backend sends args as text and need not make it again.
+      verdicts = await backend.evaluateBatch(checkedCalls, this.#now(), canonical.json);
     } catch (error) {
       verdicts = [];
       const reason = `engine fault: the batch failed (${errorText(error)}); retry`;
