@@ -11,7 +11,8 @@
  *    performance.now() has 5 µs resolution instead of 100 µs;
  * 3. opens bench/browser/index.html in Chromium (playwright-core) and calls its `runBench`.
  *
- * `--quick` takes fewer samples (a smoke run); `--size-only` stops after the sizes.
+ * `--quick` takes fewer samples (a smoke run); `--size-only` stops after the sizes;
+ * `--profile` prints where the page's main thread spends its time (a CPU profile, by function).
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
@@ -27,6 +28,7 @@ import type { BenchOptions, BenchResult, ContenderResult } from './bench-page.ts
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const quick = process.argv.includes('--quick');
+const profile = process.argv.includes('--profile');
 const options: BenchOptions = quick ? { latencySamples: 2000, batches: 20, loads: 5 } : { latencySamples: 20000, batches: 200, loads: 20 };
 
 const out: string[] = [];
@@ -165,10 +167,31 @@ try {
   page.on('pageerror', (error) => console.error(`page error: ${error.message}`));
   await page.goto(url);
   await page.waitForFunction(() => document.title.endsWith('ready'), undefined, { timeout: 60_000 });
+  const cdp = profile ? await page.context().newCDPSession(page) : null;
+  if (cdp !== null) {
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 50 });
+    await cdp.send('Profiler.start');
+  }
   result = (await page.evaluate(
     (o) => (globalThis as unknown as { runBench(o: unknown): Promise<unknown> }).runBench(o),
     options,
   )) as BenchResult;
+  if (cdp !== null) {
+    // The main thread's self time by function: where the page spends its time (workers not included).
+    const { profile: cpu } = (await cdp.send('Profiler.stop')) as unknown as {
+      profile: { nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[]; samples: number[] };
+    };
+    const byNode = new Map(cpu.nodes.map((node) => [node.id, node]));
+    const self = new Map<string, number>();
+    for (const id of cpu.samples) {
+      const frame = byNode.get(id)?.callFrame;
+      const key = frame === undefined ? '?' : `${frame.functionName || '(anonymous)'} ${frame.url.replace(/^.*\//, '')}:${frame.lineNumber + 1}`;
+      self.set(key, (self.get(key) ?? 0) + 1);
+    }
+    const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, 40);
+    for (const [key, count] of top) console.log(`${((100 * count) / cpu.samples.length).toFixed(1).padStart(5)}%  ${key}`);
+  }
 } finally {
   await browser.close();
   await server.close();
