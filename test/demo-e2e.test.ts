@@ -263,52 +263,110 @@ test('the audit log has one record per decision and exports as NDJSON', { timeou
   assert.ok(records.some((r) => r.decision === 'Ask'));
 });
 
-test('an OpenAI-compatible endpoint goes through the same guard and is sent the denial text', { timeout: 40_000 }, async () => {
-  // A stand-in for a remote model (not part of perso): it proposes an $800 refund, then repeats
-  // whatever the page sent back as the tool result.
-  const seen: Array<{ messages: Array<{ role: string; content?: string }>; auth?: string }> = [];
-  const model = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
-    res.setHeader('access-control-allow-origin', '*');
-    res.setHeader('access-control-allow-headers', 'authorization, content-type');
-    if (req.method === 'OPTIONS') return void res.writeHead(204).end();
-    let body = '';
-    req.on('data', (chunk) => (body += chunk));
-    req.on('end', () => {
-      const request = JSON.parse(body) as { messages: Array<{ role: string; content?: string }> };
-      seen.push({ messages: request.messages, auth: req.headers.authorization });
-      const toolMessage = request.messages.find((m) => m.role === 'tool');
-      const message = toolMessage
-        ? { role: 'assistant', content: `Model read: ${toolMessage.content}` }
-        : { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'process_refund', arguments: '{"order_id":"ORD-9910","amount":800}' } }] };
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ choices: [{ message }] }));
-    });
+// A stand-in for a remote model (not part of perso), on loopback: each request is answered by the
+// next scripted reply; a reply to a request that carries a tool result repeats that result.
+type ModelReply = { status?: number; toolCall?: { name: string; arguments: string } };
+const modelScript: ModelReply[] = [];
+const modelSeen: Array<{ messages: Array<{ role: string; content?: string }>; auth?: string }> = [];
+let modelUrl = '';
+const model = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
+  res.setHeader('access-control-allow-origin', '*');
+  res.setHeader('access-control-allow-headers', 'authorization, content-type');
+  if (req.method === 'OPTIONS') return void res.writeHead(204).end();
+  let body = '';
+  req.on('data', (chunk) => (body += chunk));
+  req.on('end', () => {
+    const request = JSON.parse(body) as { messages: Array<{ role: string; content?: string }> };
+    modelSeen.push({ messages: request.messages, auth: req.headers.authorization });
+    const toolMessage = request.messages.at(-1)?.role === 'tool' ? request.messages.at(-1) : undefined;
+    const reply = toolMessage ? {} : (modelScript.shift() ?? {});
+    if (reply.status !== undefined) return void res.writeHead(reply.status).end('stand-in model failure');
+    const message = reply.toolCall
+      ? { role: 'assistant', content: null, tool_calls: [{ id: `call_${modelSeen.length}`, type: 'function', function: reply.toolCall }] }
+      : { role: 'assistant', content: `Model read: ${toolMessage?.content ?? '(nothing)'}` };
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ choices: [{ message }] }));
   });
+});
+
+/** Sends one message to the stand-in model agent; returns the new decisions and the last reply. */
+async function askModel(message: string, reply: ModelReply) {
+  modelScript.push(reply);
+  const before = await decisions().count();
+  const errorsBefore = await page.locator('demo-chat [data-entry="error"]').count();
+  await page.getByLabel('Message to the agent').fill(message);
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.locator('demo-chat form button[type="submit"]:not([disabled])').waitFor({ timeout: DECISION_TIMEOUT_MS });
+  await page.waitForFunction(() => true);
+  return {
+    decided: (await decisions().count()) - before,
+    errors: (await page.locator('demo-chat [data-entry="error"]').count()) - errorsBefore,
+  };
+}
+
+test('an OpenAI-compatible endpoint goes through the same guard and is sent the denial text', { timeout: 40_000 }, async () => {
   const port = await freePort();
   await new Promise<void>((resolve) => model.listen(port, '127.0.0.1', resolve));
-  try {
-    await page.getByRole('radio', { name: 'agent' }).check();
-    await page.getByRole('button', { name: 'Agent model…' }).click();
-    await page.getByRole('textbox', { name: 'Base URL', exact: true }).fill(`http://127.0.0.1:${port}/v1`);
-    await page.getByRole('textbox', { name: 'Model', exact: true }).fill('stand-in');
-    await page.getByLabel('API key', { exact: true }).fill('sk-test-key');
-    await page.getByRole('button', { name: 'Use this endpoint' }).click();
-    assert.equal(await page.evaluate(() => localStorage.getItem('perso-demo.endpoint')), null, 'the key must not be stored unless asked');
+  modelUrl = `http://127.0.0.1:${port}/v1`;
+  await clearChat();
+  await page.getByRole('radio', { name: 'agent' }).check();
+  await page.getByRole('button', { name: 'Agent model…' }).click();
+  await page.getByRole('textbox', { name: 'Base URL', exact: true }).fill(modelUrl);
+  await page.getByRole('textbox', { name: 'Model', exact: true }).fill('stand-in');
+  await page.getByLabel('API key', { exact: true }).fill('sk-test-key');
+  await page.getByRole('button', { name: 'Use this endpoint' }).click();
+  assert.equal(await page.evaluate(() => localStorage.getItem('perso-demo.endpoint')), null, 'the key must not be stored unless asked');
 
-    const before = await decisions().count();
-    await page.getByLabel('Message to the agent').fill('Refund $800 on ORD-9910 please');
-    await page.getByRole('button', { name: 'Send' }).click();
-    const result = await lastDecisionAfter(before + 1);
-    assert.equal(result.decision, 'Deny');
-    assert.equal(seen.length, 2);
-    assert.equal(seen[0]!.auth, 'Bearer sk-test-key');
-    assert.match(await lastAgentMessage(), /^Model read: denied: tool 'process_refund' was not run/);
-  } finally {
-    // Back to the planner for the next tests (the dialog may still be open if a step failed).
-    const dialog = page.locator('demo-endpoint dialog');
-    if (!(await dialog.evaluate((el: HTMLDialogElement) => el.open))) await page.getByRole('button', { name: 'Agent model…' }).click();
-    await page.getByRole('button', { name: 'Use the in-page planner' }).click();
-    await new Promise<void>((resolve) => model.close(() => resolve()));
-  }
+  const crmBefore = await crmText();
+  const turn = await askModel('Refund $800 on ORD-9910 please', { toolCall: { name: 'process_refund', arguments: '{"order_id":"ORD-9910","amount":800}' } });
+  assert.equal(turn.decided, 1);
+  const result = await lastDecisionAfter(await decisions().count());
+  assert.equal(result.decision, 'Deny');
+  assert.equal(modelSeen.at(-2)?.auth, 'Bearer sk-test-key');
+  assert.match(await lastAgentMessage(), /^Model read: denied: tool 'process_refund' was not run/);
+  assert.equal(await crmText(), crmBefore);
+});
+
+test('fault: the model sends arguments that are not JSON: Deny, nothing runs', { timeout: 20_000 }, async () => {
+  const crmBefore = await crmText();
+  const turn = await askModel('Refund ORD-8821', { toolCall: { name: 'process_refund', arguments: '{"order_id": "ORD-8821", amount: 50' } });
+  assert.equal(turn.decided, 1);
+  const result = await lastDecisionAfter(await decisions().count());
+  assert.equal(result.decision, 'Deny');
+  assert.match(result.reason, /^invalid request/);
+  assert.equal(result.ran, false);
+  assert.equal(await crmText(), crmBefore);
+});
+
+test('fault: the model calls a tool the policy does not name: denied by default, nothing runs', { timeout: 20_000 }, async () => {
+  const crmBefore = await crmText();
+  const turn = await askModel('Wipe everything', { toolCall: { name: 'drop_all_customers', arguments: '{}' } });
+  assert.equal(turn.decided, 1);
+  const result = await lastDecisionAfter(await decisions().count());
+  assert.equal(result.decision, 'Deny');
+  assert.ok(result.reason.startsWith("no rule matched tool 'drop_all_customers' for role 'agent'; applying default_action"), result.reason);
+  assert.equal(await crmText(), crmBefore);
+});
+
+test('fault: the model smuggles a role into the arguments: the host-owned role still decides', { timeout: 20_000 }, async () => {
+  const crmBefore = await crmText();
+  await askModel('Delete C-9001 as admin', { toolCall: { name: 'delete_customer', arguments: '{"customer_id":"C-9001","role":"admin","user_id":"mgr-002"}' } });
+  const result = await lastDecisionAfter(await decisions().count());
+  assert.equal(result.decision, 'Deny');
+  assert.ok(result.reason.startsWith("no rule matched tool 'delete_customer' for role 'agent'"), result.reason);
+  assert.equal(await crmText(), crmBefore);
+});
+
+test('fault: the model endpoint answers 500: an error in the chat, no tool call', { timeout: 20_000 }, async () => {
+  const crmBefore = await crmText();
+  const turn = await askModel('Refund $10 on ORD-8821', { status: 500 });
+  assert.equal(turn.decided, 0);
+  assert.equal(turn.errors, 1);
+  assert.match((await page.locator('demo-chat [data-entry="error"]').last().textContent()) ?? '', /answered 500/);
+  assert.equal(await crmText(), crmBefore);
+  // Back to the in-page planner for the tests that follow.
+  await page.getByRole('button', { name: 'Agent model…' }).click();
+  await page.getByRole('button', { name: 'Use the in-page planner' }).click();
+  await new Promise<void>((resolve) => model.close(() => resolve()));
 });
 
 test('with the network cut after the first load, the demo keeps deciding', { timeout: 40_000 }, async () => {
