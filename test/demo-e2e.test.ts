@@ -28,6 +28,8 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 let baseUrl: string;
+/** Every URL the page (and its worker) asked for, for the "nothing from outside" check. */
+const requested = new Set<string>();
 
 /** A port nobody listens on right now, on loopback. */
 function freePort(): Promise<number> {
@@ -121,6 +123,7 @@ before(async () => {
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
   context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
+  context.on('request', (request) => void requested.add(request.url()));
   page = await context.newPage();
   page.on('pageerror', (error) => console.error(`page error: ${error.message}`));
 });
@@ -224,7 +227,7 @@ test('the request & decision panel shows the last call as JSON', { timeout: 20_0
   assert.equal(decision.rule, 'agent-refund-approval');
 });
 
-test('policy edits are validated live: errors at their path keep the last good policy; good edits hot-reload', { timeout: 40_000 }, async () => {
+test('policy edits are validated live: errors at their path keep the last good policy; good edits, shadow mode included, hot-reload', { timeout: 40_000 }, async () => {
   await openTab('Policy');
   const editor = page.getByLabel('Policy JSON');
   const original = await editor.inputValue();
@@ -243,8 +246,17 @@ test('policy edits are validated live: errors at their path keep the last good p
   const tightened = await runScenario(byId('refund-200'));
   assert.equal(tightened.decision, 'Deny', 'the edited cap must apply without a page reload');
 
+  // Shadow mode: decided and logged, not enforced; the header says so and the call runs.
+  await editor.fill(original.replace('"default_action": "Deny",', '"default_action": "Deny",\n  "mode": "shadow",'));
+  await page.locator('[data-badge="shadow"]').waitFor({ timeout: 10_000 });
+  const revision = await crmRevision();
+  const shadowed = await runScenario(byId('refund-800'));
+  assert.equal(shadowed.decision, 'Deny');
+  assert.equal(shadowed.ran, true, 'shadow mode lets the call run');
+  assert.ok((await crmRevision()) > revision);
+
   await page.getByRole('button', { name: 'Reload policy.json' }).click();
-  await page.waitForFunction(() => true);
+  await page.locator('[data-badge="shadow"]').waitFor({ state: 'detached', timeout: 10_000 });
   await page.locator('demo-policy [data-policy-status="applied"]').waitFor();
   assert.equal(await editor.inputValue(), original);
   assert.equal((await runScenario(byId('refund-200'))).decision, 'Allow');
@@ -367,6 +379,23 @@ test('fault: the model endpoint answers 500: an error in the chat, no tool call'
   await page.getByRole('button', { name: 'Agent model…' }).click();
   await page.getByRole('button', { name: 'Use the in-page planner' }).click();
   await new Promise<void>((resolve) => model.close(() => resolve()));
+});
+
+test('the demo fetches nothing beyond its own server: no CDN, no web fonts, no telemetry', { timeout: 40_000 }, async () => {
+  const origin = new URL(baseUrl).origin;
+  const foreign = [...requested].filter((url) => !url.startsWith(origin) && !url.startsWith(modelUrl) && !/^(data|blob):/.test(url));
+  assert.deepEqual(foreign, []);
+  assert.ok([...requested].some((url) => /engine\.wasm/.test(url)), 'the engine wasm should have been fetched from the demo server');
+
+  // Everything off the loopback is unreachable: a reload still brings the whole demo up.
+  await context.route((url) => url.hostname !== '127.0.0.1', (route) => route.abort('internetdisconnected'));
+  try {
+    await page.reload();
+    await page.locator('[data-badge="policy"]').waitFor({ timeout: 30_000 });
+    assert.equal((await runScenario(byId('refund-800'))).decision, 'Deny');
+  } finally {
+    await context.unrouteAll();
+  }
 });
 
 test('with the network cut after the first load, the demo keeps deciding', { timeout: 40_000 }, async () => {

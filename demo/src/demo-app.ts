@@ -136,15 +136,18 @@ export class DemoApp extends LitElement {
     }
   }
 
-  /** The policy file's text for the editor; when the server cannot be reached, says so instead. */
-  async #fetchPolicyText(): Promise<string> {
+  /**
+   * The policy file's text for the editor, or null when the server cannot be reached (perso then
+   * runs on its verified cached copy; the editor keeps what it shows).
+   */
+  async #fetchPolicyText(): Promise<string | null> {
     try {
       const response = await fetch(POLICY_URL, { cache: 'no-cache' });
       if (response.ok) return await response.text();
     } catch {
-      // offline: perso runs on its cached copy; the editor starts empty
+      // offline: fall through
     }
-    return '';
+    return null;
   }
 
   #policyLoaded(status: PolicyStatus, text: string | null): void {
@@ -267,7 +270,7 @@ export class DemoApp extends LitElement {
     const perso = this.running?.perso;
     if (!perso) return;
     const status = await perso.reload(POLICY_URL);
-    this.#policyLoaded(status, status.source === 'network' ? await this.#fetchPolicyText() : null);
+    this.#policyLoaded(status, await this.#fetchPolicyText());
   }
 
   #changeAgent(event: AgentChangeEvent): void {

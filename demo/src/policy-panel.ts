@@ -93,7 +93,7 @@ export class PolicyPanel extends LitElement {
         <button @click=${() => this.dispatchEvent(new PolicyResetEvent())}>Reload policy.json</button>
       </div>
       <label for="policy-text" class="visually-hidden">Policy JSON</label>
-      <textarea id="policy-text" spellcheck="false" autocapitalize="off" autocomplete="off"
+      <textarea id="policy-text" spellcheck="false" placeholder="policy.json could not be fetched (offline?); perso runs on its verified cached copy. Reload policy.json when the server is back." autocapitalize="off" autocomplete="off"
         aria-invalid=${errors.length > 0 ? 'true' : 'false'} aria-describedby="policy-diagnostics"
         .value=${live(this.text)} @input=${this.#input}></textarea>
       <ul id="policy-diagnostics" aria-label="policy problems">
