@@ -211,7 +211,14 @@ test('an Ask waits for a person: refused, the CRM is unchanged; approved, the ex
   assert.equal(await crmText(), crmBefore, 'a refused Ask changed the CRM');
   assert.match(await lastAgentMessage(), /was not run/);
 
-  const approved = await runScenario(scenario, 'approve');
+  const approved = await runScenario(scenario, 'approve', async () => {
+    // fault: a script clicks Approve. Only a person's (trusted) click counts: the prompt stays.
+    await page.locator('demo-decision[data-entry="approval"]').evaluate((card) => {
+      (card.shadowRoot?.querySelector('button.approve') as HTMLButtonElement).click();
+    });
+    await page.waitForTimeout(200);
+    assert.equal(await page.locator('demo-decision[data-entry="approval"]').count(), 1, 'a scripted click approved the call');
+  });
   assert.ok(approved.decision === 'Ask' || approved.decision === 'Allow', `approved decision was ${approved.decision}`);
   assert.equal(approved.ran, true);
   assert.match(await crmText(), /ORD-5533\s*\$400\.00/);

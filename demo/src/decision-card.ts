@@ -60,7 +60,7 @@ export class DecisionCard extends LitElement {
         <p class="outcome"><strong>Approve this exact call?</strong> It runs once, with these arguments:</p>
         <pre>${json(request.args)}</pre>
         <div class="actions">
-          <button class="approve" @click=${() => entry.answer(true)}>Approve and run</button>
+          <button class="approve" @click=${(event: MouseEvent) => this.#approve(event, entry)}>Approve and run</button>
           <button class="reject" @click=${() => entry.answer(false)}>Deny</button>
         </div>
       </article>`;
@@ -78,6 +78,14 @@ export class DecisionCard extends LitElement {
         <pre>${json({ args: result.request.args, role: result.request.role, agentAttributes: result.request.agentAttributes, resourceAttributes: result.request.resourceAttributes })}</pre>
       </details>
     </article>`;
+  }
+
+  /**
+   * Only a person's click approves: a click dispatched by a script (an injected agent tool, a
+   * browser extension acting for the model) is not trusted and is ignored.
+   */
+  #approve(event: MouseEvent, entry: Extract<CallEntry, { kind: 'approval' }>): void {
+    if (event.isTrusted) entry.answer(true);
   }
 
   #header(verdict: 'Allow' | 'Deny' | 'Ask', tool: string, rule: string | undefined) {
