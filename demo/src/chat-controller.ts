@@ -15,8 +15,10 @@ export type ChatEntry =
   | { id: number; kind: 'approval'; request: ApprovalRequest; answer: (approved: boolean) => void }
   | { id: number; kind: 'decision'; result: GuardedCall };
 
-/** A chat entry before it gets its id (distributes over the union, unlike a plain `Omit`). */
-type NewEntry = ChatEntry extends infer E ? (E extends ChatEntry ? Omit<E, 'id'> : never) : never;
+/** `Omit` applied to each member of a union (a plain `Omit` would merge the members). */
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
+/** A chat entry before it gets its id. */
+type NewEntry = WithoutId<ChatEntry>;
 
 /** An agent may chain calls; the chat stops it after this many in one turn. */
 const MAX_CALLS_PER_TURN = 4;
@@ -26,6 +28,7 @@ export class ChatController extends EventTarget {
   #entries: ChatEntry[] = [];
   #nextId = 1;
   #busy = false;
+  /** Who proposes the tool calls; swapped when the user picks another model. */
   agent: Agent;
   readonly #guard: GuardedCrm;
 
@@ -80,15 +83,23 @@ export class ChatController extends EventTarget {
     }
   }
 
-  /** Shows the approval prompt in place of the pending call and waits for the person's answer. */
+  /**
+   * Shows the approval prompt in place of the pending call and waits for the person's answer.
+   * The prompt answers once, and counts as "no" when the decision's approval ticket expires (an
+   * approval after that would not be honoured by perso anyway).
+   */
   #askApproval(entryId: number, request: ApprovalRequest): Promise<boolean> {
     return new Promise((resolve) => {
       let answered = false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       const answer = (approved: boolean): void => {
         if (answered) return; // single use: a second click changes nothing
         answered = true;
+        clearTimeout(timer);
         resolve(approved);
       };
+      const expiresAt = request.decision.approval?.expiresAt;
+      if (expiresAt !== undefined) timer = setTimeout(() => answer(false), Math.max(0, expiresAt - Date.now()));
       this.#replace(entryId, { kind: 'approval', request, answer });
     });
   }

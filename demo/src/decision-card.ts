@@ -98,11 +98,16 @@ export class DecisionCard extends LitElement {
   }
 
   #outcome(result: Extract<CallEntry, { kind: 'decision' }>['result']) {
-    if (result.approval === 'approved') return html`<strong>Approved by you</strong> · ran: ${result.output}`;
-    if (result.approval === 'refused') return html`<strong>Refused by you</strong> · the tool did not run; the CRM is unchanged`;
-    if (result.ran) return html`<strong>Ran</strong> · ${result.output}`;
+    const unchanged = 'the tool did not run; the CRM is unchanged';
+    if (result.ran) {
+      return result.approval === 'approved'
+        ? html`<strong>Approved by you</strong> · ran: ${result.output}`
+        : html`<strong>Ran</strong> · ${result.output}`;
+    }
+    if (result.approval === 'refused') return html`<strong>Refused</strong> · ${unchanged}`;
+    if (result.approval === 'approved') return html`<strong>Approved, but not honoured</strong> (expired, or the call changed) · ${unchanged}`;
     if (result.output !== '') return html`<strong>Did not complete</strong> · ${result.output}`;
-    return html`<strong>Blocked</strong> · the tool did not run; the CRM is unchanged`;
+    return html`<strong>Blocked</strong> · ${unchanged}`;
   }
 }
 customElements.define('demo-decision', DecisionCard);
