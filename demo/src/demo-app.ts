@@ -88,6 +88,14 @@ export class DemoApp extends LitElement {
       [role='tabpanel'] > * { flex: 1; min-height: 0; }
       .loading { display: grid; place-items: center; height: 100%; color: var(--muted); }
       .fatal { margin: 40px auto; max-width: 560px; }
+      /* Narrow screens: one column that scrolls, each panel a comfortable height. */
+      @media (max-width: 1080px) {
+        :host { height: auto; }
+        main { grid-template-columns: 1fr; }
+        aside { overflow: visible; }
+        demo-chat, .side { height: 75vh; }
+        .tagline { display: none; }
+      }
     `,
   ];
 
