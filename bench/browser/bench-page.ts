@@ -28,6 +28,8 @@ interface Fixture {
 
 /** Options of `runBench`. */
 export interface BenchOptions {
+  /** A git revision whose browser build run.ts put in dist/browser-baseline: measured beside this one. */
+  baseline?: string;
   latencySamples: number;
   batches: number;
   loads: number;
@@ -38,6 +40,8 @@ export interface ContenderResult {
   name: string;
   p50Us: number;
   p99Us: number;
+  /** The median over rounds of (this contender's block median / the echo's block median that round). */
+  pairedRatio: number;
   batchMedianMs: number;
   batchP99Ms: number;
   loadMedianMs: number;
@@ -162,7 +166,9 @@ async function backendContender(): Promise<Contender> {
 /** The demo policy, served by run.ts with an ETag (a revalidation answers 304). */
 const POLICY_URL = '/__bench__/policy.json';
 
-async function persoContender(): Promise<Contender> {
+type PersoClass = typeof Perso;
+
+async function persoContender(Perso: PersoClass, name = 'perso Perso.evaluate (worker)'): Promise<Contender> {
   // Once online: fills the IndexedDB cache that every measured URL load then revalidates.
   const online = await Perso.load({ policy: POLICY_URL });
   if (!online.status().ok) throw new Error(`${POLICY_URL}: ${JSON.stringify(online.status().errors)}`);
@@ -170,7 +176,7 @@ async function persoContender(): Promise<Contender> {
   const perso = await Perso.load({ policy: demoPolicy as never });
   if (!perso.status().ok) throw new Error(`demo policy: ${JSON.stringify(perso.status().errors)}`);
   return {
-    name: 'perso Perso.evaluate (worker)',
+    name,
     one: (call) => perso.evaluate(call),
     batch: (batch) => perso.evaluateBatch(batch),
     async coldStart() {
@@ -229,28 +235,42 @@ async function checkDecisions(c: Contender): Promise<void> {
 
 /** Runs every measurement; see the module comment. */
 async function runBench(options: BenchOptions): Promise<BenchResult> {
-  const contenders = [echoContender(), await persoContender(), await backendContender(), cedarContender()];
-  const results = new Map<Contender, { latency: number[]; batch: number[]; load: number[]; urlLoad: number[]; sources: Set<string> }>(
-    contenders.map((c) => [c, { latency: [], batch: [], load: [], urlLoad: [], sources: new Set() }]),
+  const contenders = [echoContender(), await persoContender(Perso), await backendContender(), cedarContender()];
+  if (options.baseline !== undefined) {
+    // The same library at an earlier revision, in the same interleaved run: before and after.
+    const baseline = '/dist/browser-baseline/index.js';
+    const { Perso: Before } = (await import(/* @vite-ignore */ baseline)) as typeof import('../../src/perso.ts');
+    contenders.push(await persoContender(Before, `perso Perso.evaluate at ${options.baseline} (before)`));
+  }
+  const results = new Map<Contender, { latency: number[]; pairedRatios: number[]; batch: number[]; load: number[]; urlLoad: number[]; sources: Set<string> }>(
+    contenders.map((c) => [c, { latency: [], pairedRatios: [], batch: [], load: [], urlLoad: [], sources: new Set() }]),
   );
   try {
     for (const c of contenders) await checkDecisions(c);
 
     // single calls: warm up, then interleaved blocks; each round starts with the next contender, as
     // a contender's place in the round was seen to move its p50 by tens of µs on a loaded machine
-    const block = 250;
+    // Short blocks (a few ms each), so the contenders of one round see the same machine; each
+    // block's median against the echo's in the same round gives a paired ratio that drift cancels.
+    const block = 100;
     const inTurn = (round: number): Contender[] => contenders.map((_, i) => contenders[(i + round) % contenders.length]!);
     for (const c of contenders) for (let i = 0; i < 2000; i++) await c.one(calls[i % calls.length]!);
+    const echo = contenders[0]!;
     for (let done = 0, round = 0; done < options.latencySamples; done += block, round++) {
+      const blockMedians = new Map<Contender, number>();
       for (const c of inTurn(round)) {
         const out = results.get(c)!.latency;
+        const mine: number[] = [];
         for (let i = 0; i < block; i++) {
           const call = calls[(done + i) % calls.length]!;
           const started = performance.now();
           await c.one(call);
-          out.push((performance.now() - started) * 1000);
+          mine.push((performance.now() - started) * 1000);
         }
+        out.push(...mine);
+        blockMedians.set(c, percentile(mine, 50));
       }
+      for (const c of contenders) results.get(c)!.pairedRatios.push(blockMedians.get(c)! / blockMedians.get(echo)!);
     }
 
     // batches of 1,000 calls in one message
@@ -294,6 +314,7 @@ async function runBench(options: BenchOptions): Promise<BenchResult> {
         name: c.name,
         p50Us: percentile(r.latency, 50),
         p99Us: percentile(r.latency, 99),
+        pairedRatio: percentile(r.pairedRatios, 50),
         batchMedianMs: percentile(r.batch, 50),
         batchP99Ms: percentile(r.batch, 99),
         loadMedianMs: percentile(r.load, 50),

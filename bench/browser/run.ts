@@ -11,10 +11,14 @@
  *    performance.now() has 5 µs resolution instead of 100 µs;
  * 3. opens bench/browser/index.html in Chromium (playwright-core) and calls its `runBench`.
  *
+ * `--baseline <git-rev>` also builds the library at that revision (its sources from `git archive`,
+ * its engine with its own asconfig) into dist/browser-baseline and measures it in the same
+ * interleaved run, as `Perso.evaluate at <rev> (before)`.
  * `--quick` takes fewer samples (a smoke run); `--size-only` stops after the sizes;
  * `--profile` prints where the page's main thread spends its time (a CPU profile, by function).
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execSync } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,7 +33,12 @@ import type { BenchOptions, BenchResult, ContenderResult } from './bench-page.ts
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const quick = process.argv.includes('--quick');
 const profile = process.argv.includes('--profile');
-const options: BenchOptions = quick ? { latencySamples: 2000, batches: 20, loads: 5 } : { latencySamples: 20000, batches: 200, loads: 20 };
+const baselineAt = process.argv.indexOf('--baseline');
+const baseline = baselineAt > 0 ? process.argv[baselineAt + 1] : undefined;
+const options: BenchOptions = {
+  ...(quick ? { latencySamples: 2000, batches: 20, loads: 5 } : { latencySamples: 20000, batches: 200, loads: 20 }),
+  ...(baseline === undefined ? {} : { baseline }),
+};
 
 const out: string[] = [];
 const say = (s = ''): void => {
@@ -56,6 +65,21 @@ const walk = (dir: string): void => {
   }
 };
 walk(dist);
+
+// ---- 1a. the baseline revision, built beside it -------------------------------------------------------
+if (baseline !== undefined) {
+  const tree = mkdtempSync(join(tmpdir(), 'perso-baseline-'));
+  execSync(`git archive ${JSON.stringify(baseline)} | tar -x -C ${JSON.stringify(tree)}`, { cwd: root, stdio: 'inherit' });
+  symlinkSync(join(root, 'node_modules'), join(tree, 'node_modules'));
+  execSync('npx asc engine/assembly/index.ts --config engine/asconfig.json --target release', { cwd: tree, stdio: 'inherit' });
+  await build({
+    configFile: join(tree, 'vite.lib.config.ts'),
+    root: tree,
+    logLevel: 'error',
+    build: { outDir: join(root, 'dist/browser-baseline'), emptyOutDir: true },
+  });
+  rmSync(tree, { recursive: true, force: true });
+}
 
 // ---- 1b. what a page that imports Perso loads ---------------------------------------------------------
 const policyText = readFileSync(join(root, 'test/fixtures/perso-demo-policy.json'));
@@ -217,13 +241,14 @@ say(`${result.userAgent.match(/(Headless)?Chrome\/[\d.]+/)?.[0] ?? result.userAg
 say();
 say('## One call from the main thread through a worker');
 say();
-say('The echo sends each call with its time and answers a verdict-sized object (a distinct one per call in a batch), as perso must. ' +
+say('Paired: the median over rounds of a contender\'s block median over the echo\'s in the same round (blocks of 100 calls, a few ms apart), which cancels the drift of a shared machine. ' +
+  'The echo sends each call with its time and answers a verdict-sized object (a distinct one per call in a batch), as perso must. ' +
   'Load: a fresh worker each time, the policy given inline (cedar: built in); perso by URL with a warm cache is in the targets below.');
 say();
-say('| contender | p50 | p99 | p50 vs echo | batch of 1,000 (median) | batch p99 | load → first decision (median) | p90 |');
-say('|---|---|---|---|---|---|---|---|');
+say('| contender | p50 | p99 | p50 vs echo | paired vs echo | batch of 1,000 (median) | batch p99 | load → first decision (median) | p90 |');
+say('|---|---|---|---|---|---|---|---|---|');
 for (const c of result.contenders) {
-  say(`| ${c.name} | ${us(c.p50Us)} | ${us(c.p99Us)} | ${ratio(c.p50Us / echo.p50Us)} | ${ms(c.batchMedianMs)} | ${ms(c.batchP99Ms)} | ${ms(c.loadMedianMs)} | ${ms(c.loadP90Ms)} |`);
+  say(`| ${c.name} | ${us(c.p50Us)} | ${us(c.p99Us)} | ${ratio(c.p50Us / echo.p50Us)} | ${ratio(c.pairedRatio)} | ${ms(c.batchMedianMs)} | ${ms(c.batchP99Ms)} | ${ms(c.loadMedianMs)} | ${ms(c.loadP90Ms)} |`);
 }
 say();
 say('## Against the targets');
@@ -231,7 +256,11 @@ say();
 say('| target | measured | met |');
 say('|---|---|---|');
 const row = (target: string, measured: string, met: boolean): void => say(`| ${target} | ${measured} | ${met ? 'yes' : '**no**'} |`);
-row('Perso.evaluate p50 ≤ 1.2× the echo', `${us(perso.p50Us)} = ${ratio(perso.p50Us / echo.p50Us)} the echo (${us(echo.p50Us)})`, perso.p50Us <= 1.2 * echo.p50Us);
+row(
+  'Perso.evaluate p50 ≤ 1.2× the echo',
+  `${us(perso.p50Us)} = ${ratio(perso.p50Us / echo.p50Us)} the echo (${us(echo.p50Us)}); paired by round: ${ratio(perso.pairedRatio)}`,
+  perso.p50Us <= 1.2 * echo.p50Us,
+);
 row('Perso.evaluate p99 ≤ 250 µs', us(perso.p99Us), perso.p99Us <= 250);
 row('Perso.evaluateBatch of 1,000 ≤ 1 ms', ms(perso.batchMedianMs), perso.batchMedianMs <= 1);
 const urlLoad = perso.urlLoadMedianMs ?? Number.NaN;
@@ -247,6 +276,19 @@ row(
   `${kib(loaded)} loaded by a page that imports Perso, built with Vite, to its first decision (${kib(total)}: every file of dist/browser)`,
   loaded <= 40 * 1024,
 );
+if (baseline !== undefined) {
+  const before = byName('perso Perso.evaluate at');
+  say();
+  say(`## Before (${baseline}) and after, measured in this same interleaved run`);
+  say();
+  say('| measure | before | after |');
+  say('|---|---|---|');
+  say(`| Perso.evaluate p50 (paired vs echo) | ${us(before.p50Us)} (${ratio(before.pairedRatio)}) | ${us(perso.p50Us)} (${ratio(perso.pairedRatio)}) |`);
+  say(`| Perso.evaluate p99 | ${us(before.p99Us)} | ${us(perso.p99Us)} |`);
+  say(`| Perso.evaluateBatch of 1,000 (median) | ${ms(before.batchMedianMs)} | ${ms(perso.batchMedianMs)} |`);
+  say(`| Perso.load (URL, warm cache) → first decision (median) | ${ms(before.urlLoadMedianMs ?? Number.NaN)} | ${ms(urlLoad)} |`);
+  say(`| Perso.load (inline policy) → first decision (median) | ${ms(before.loadMedianMs)} | ${ms(perso.loadMedianMs)} |`);
+}
 say();
 say(`WorkerBackend alone (no library layer): p50 ${us(backend.p50Us)} (${ratio(backend.p50Us / echo.p50Us)} the echo), ` +
   `batch of 1,000 ${ms(backend.batchMedianMs)}. cedar-wasm in a worker: p50 ${ratio(cedar.p50Us / perso.p50Us)} perso's, ` +
