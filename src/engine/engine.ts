@@ -313,21 +313,41 @@ export class Engine {
    */
   evaluate(call: ToolCall, nowSeconds: number): Verdict {
     if (this.#dead) return deny('engine_fault', this.#dead);
-    const bad = checkCall(call);
-    if (bad !== null) return deny('invalid_request', `invalid request: ${bad}`);
+    // Reading the call runs the caller's code (getters, Proxy traps). What it throws is a bad
+    // request, not an engine fault: the instance (and its rate-limit windows) must survive it.
+    let entry: EntryPlan | undefined;
+    let tool: string;
+    let role: string;
+    let now: unknown;
     const state = this.#state;
-    if (state === null) return deny('no_policy', 'no policy loaded; load a valid policy first');
-    const entry = state.entries.get(call.tool)?.get(call.role);
-    if (entry === undefined) {
-      return { decision: state.info.defaultAction, reason: noRuleReason(call.tool, call.role), kind: 'no_rule' };
+    try {
+      const bad = checkCall(call);
+      if (bad !== null) return deny('invalid_request', `invalid request: ${bad}`);
+      if (state === null) return deny('no_policy', 'no policy loaded; load a valid policy first');
+      tool = call.tool;
+      role = call.role;
+      if (typeof tool !== 'string' || typeof role !== 'string') return deny('invalid_request', 'invalid request: tool and role must be strings');
+      entry = state.entries.get(tool)?.get(role);
+      if (entry === undefined) {
+        return { decision: state.info.defaultAction, reason: noRuleReason(tool, role), kind: 'no_rule' };
+      }
+      now = call.now;
+    } catch (e) {
+      return deny('invalid_request', `invalid request: the call cannot be read (${faultMessage(e)}); pass plain JSON data`);
     }
-    const now = typeof call.now === 'number' ? call.now : nowSeconds;
+    if (typeof now !== 'number') now = nowSeconds;
     const hasNow = typeof now === 'number' && Number.isFinite(now) ? 1 : 0;
     let code: number;
     try {
-      const invalid = this.#writeFields(entry, call, state.dataStart);
+      let invalid: InvalidValue | null;
+      try {
+        invalid = this.#writeFields(entry, call, state.dataStart);
+      } catch (e) {
+        if (e instanceof WebAssembly.RuntimeError) throw e;
+        invalid = new InvalidValue(`the call cannot be read (${faultMessage(e)}); pass plain JSON data`);
+      }
       if (invalid !== null) return deny('invalid_request', `invalid request: ${invalid.message}`);
-      code = this.#x.decide(entry.index, hasNow ? now : 0, hasNow);
+      code = this.#x.decide(entry.index, hasNow ? (now as number) : 0, hasNow);
       if (code < 0) return deny('engine_fault', 'engine fault: the engine rejected the request slots');
       if ((code & CODE_DETAIL) === 0) return entry.verdicts.get(code) ?? this.#constant(state, entry, code);
       // A repeated denial: the engine says which earlier explanation this is (same entry, code and
@@ -409,7 +429,12 @@ export class Engine {
     if (kind === 'condition_failed' && leaf >= 0) {
       const plan = state.leaves[leaf];
       if (plan === undefined) throw new Error(`engine returned an unknown leaf ${leaf}`);
-      verdict.failure = failureOf(plan, call);
+      // The failure re-reads the call; a getter that throws now costs the detail, not the instance.
+      try {
+        verdict.failure = failureOf(plan, call);
+      } catch {
+        verdict.failure = { path: plan.field.name, op: plan.op };
+      }
     }
     return verdict;
   }
