@@ -554,14 +554,12 @@ function isJsonObject(value: JsonValue | undefined): value is JsonObject {
 }
 
 function withArgs(call: ToolCall, args: Readonly<JsonObject>): ToolCall {
-  const checked: ToolCall = {
-    tool: call.tool,
-    args,
-    role: call.role,
-    agentAttributes: call.agentAttributes,
-    resourceAttributes: call.resourceAttributes,
-  };
-  if (call.now !== undefined) checked.now = call.now;
+  const checked: ToolCall = { tool: call.tool, args, role: call.role };
+  // Absent fields stay absent: fewer keys for a worker message to copy.
+  const { agentAttributes, resourceAttributes, now } = call;
+  if (agentAttributes !== undefined) checked.agentAttributes = agentAttributes;
+  if (resourceAttributes !== undefined) checked.resourceAttributes = resourceAttributes;
+  if (now !== undefined) checked.now = now;
   return checked;
 }
 
