@@ -206,7 +206,20 @@ test('an Ask waits for a person: refused, the CRM is unchanged; approved, the ex
   await clearChat();
   const scenario = byId('refund-400-ask');
   const crmBefore = await crmText();
-  const refused = await runScenario(scenario, 'deny', () => screenshot('demo-ask'));
+  const refused = await runScenario(scenario, 'deny', async () => {
+    // For the screenshot: the policy panel shows the Ask rule, selected.
+    await openTab('Policy');
+    await page.getByLabel('Policy JSON').evaluate((area: HTMLTextAreaElement) => {
+      const start = area.value.lastIndexOf('{', area.value.indexOf('"agent-refund-approval"'));
+      const end = area.value.indexOf('\n    }', start) + 6;
+      area.focus();
+      area.setSelectionRange(start, end);
+      area.scrollTop = 0;
+      const line = parseFloat(getComputedStyle(area).lineHeight);
+      area.scrollTop = Math.max(0, area.value.slice(0, start).split('\n').length - 3) * line;
+    });
+    await screenshot('demo-ask');
+  });
   assert.equal(refused.ran, false);
   assert.equal(await crmText(), crmBefore, 'a refused Ask changed the CRM');
   assert.match(await lastAgentMessage(), /was not run/);
