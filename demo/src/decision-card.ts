@@ -68,7 +68,8 @@ export class DecisionCard extends LitElement {
     const { result } = entry;
     const { decision } = result;
     const tint = decision.decision.toLowerCase();
-    return html`<article class=${tint} data-decision=${decision.decision} data-ran=${String(result.ran)}>
+    return html`<article class=${tint} data-decision=${decision.decision} data-ran=${String(result.ran)}
+      aria-label=${`${decision.decision}: ${result.request.tool}`}>
       ${this.#header(decision.decision, result.request.tool, decision.rule)}
       <p class="reason" data-reason>${decision.reason}</p>
       ${decision.enforced ? nothing : html`<p class="shadow">shadow mode: logged, not enforced, so the call ran anyway</p>`}

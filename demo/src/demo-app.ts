@@ -123,8 +123,13 @@ export class DemoApp extends LitElement {
     this.endpoint = rememberedEndpoint();
   }
 
+  #started = false;
+
   override connectedCallback(): void {
     super.connectedCallback();
+    // Once per page: moving the element in the DOM must not start a second guard.
+    if (this.#started) return;
+    this.#started = true;
     void this.#start();
   }
 

@@ -55,7 +55,7 @@ export class OpenAiCompatibleAgent implements Agent {
 
   constructor(settings: EndpointSettings) {
     this.#settings = { ...settings, baseUrl: settings.baseUrl.trim().replace(/\/+$/, '') };
-    this.label = `${settings.model} at ${new URL(this.#settings.baseUrl).host}`;
+    this.label = `${settings.model} at ${URL.canParse(this.#settings.baseUrl) ? new URL(this.#settings.baseUrl).host : this.#settings.baseUrl}`;
   }
 
   async receive(message: string): Promise<AgentStep> {
@@ -75,17 +75,23 @@ export class OpenAiCompatibleAgent implements Agent {
   async #complete(): Promise<AgentStep> {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (this.#settings.apiKey !== '') headers.authorization = `Bearer ${this.#settings.apiKey}`;
-    const response = await fetch(`${this.#settings.baseUrl}/chat/completions`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({
-        model: this.#settings.model,
-        messages: this.#messages,
-        tools: CRM_TOOL_SPECS.map((spec) => ({ type: 'function', function: spec })),
-        tool_choice: 'auto',
-        parallel_tool_calls: false,
-      }),
-    });
+    let response: Response;
+    try {
+      response = await fetch(`${this.#settings.baseUrl}/chat/completions`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          model: this.#settings.model,
+          messages: this.#messages,
+          tools: CRM_TOOL_SPECS.map((spec) => ({ type: 'function', function: spec })),
+          tool_choice: 'auto',
+          parallel_tool_calls: false,
+        }),
+      });
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      throw new Error(`could not reach the model endpoint "${this.#settings.baseUrl}" (${detail}); check the URL, that the server runs, and that it allows this page's origin (CORS)`);
+    }
     if (!response.ok) {
       const detail = (await response.text()).slice(0, 300);
       throw new Error(`the model endpoint answered ${response.status}: ${detail || response.statusText}; check the base URL, model and key`);
