@@ -429,9 +429,19 @@ test('with the network cut after the first load, the demo keeps deciding', { tim
     // Asking the server for the policy again fails offline: perso falls back to the verified copy
     // it cached in IndexedDB, and the header says so.
     await openTab('Policy');
+    const loadedAt = await page.locator('demo-policy [data-loaded-at]').getAttribute('data-loaded-at');
     await page.getByRole('button', { name: 'Reload policy.json' }).click();
-    await page.locator('[data-badge="offline-cache"]').waitFor({ timeout: 10_000 });
-    assert.match((await page.locator('[data-badge="offline-cache"]').textContent()) ?? '', /offline/);
+    await page.waitForFunction(
+      (before) => {
+        const panel = document.querySelector('demo-app')?.shadowRoot?.querySelector('demo-policy');
+        const stamp = panel?.shadowRoot?.querySelector('[data-loaded-at]')?.getAttribute('data-loaded-at');
+        return stamp !== undefined && stamp !== null && stamp !== before;
+      },
+      loadedAt,
+      { timeout: 10_000 },
+    );
+    await page.locator('[data-badge="offline-cache"]', { hasText: 'offline' }).waitFor({ timeout: 10_000 });
+    assert.equal(await page.locator('[data-badge="reload-failed"]').count(), 0, 'the cache fallback is a successful load');
     assert.match((await page.locator('[data-badge="policy"]').textContent()) ?? '', /perso-demo-1\.1\.0/);
     const again = await runScenario(byId('delete-other'));
     assert.equal(again.decision, 'Deny');

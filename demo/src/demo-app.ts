@@ -130,6 +130,8 @@ export class DemoApp extends LitElement {
     // Once per page: moving the element in the DOM must not start a second guard.
     if (this.#started) return;
     this.#started = true;
+    // The cached-policy badge says "offline" while the browser is.
+    for (const type of ['online', 'offline']) window.addEventListener(type, () => this.requestUpdate());
     void this.#start();
   }
 

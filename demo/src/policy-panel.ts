@@ -85,7 +85,7 @@ export class PolicyPanel extends LitElement {
     const { state } = this;
     const errors = state.diagnostics.filter((d) => d.severity === 'error');
     const status = state.applied
-      ? html`<span class="status ok" data-policy-status="applied">✓ active: ${state.activeVersion ?? '(no version)'}${state.loadedAt ? html` · loaded ${state.loadedAt.toLocaleTimeString()}` : nothing}</span>`
+      ? html`<span class="status ok" data-policy-status="applied" data-loaded-at=${state.loadedAt?.getTime() ?? ''}>✓ active: ${state.activeVersion ?? '(no version)'}${state.loadedAt ? html` · loaded ${state.loadedAt.toLocaleTimeString()}` : nothing}</span>`
       : html`<span class="status bad" data-policy-status="rejected">✕ not applied: ${errors.length} error${errors.length === 1 ? '' : 's'}; ${state.activeVersion ? `"${state.activeVersion}" stays active` : 'no valid policy: every call is denied'}</span>`;
     return html`
       <div class="bar" aria-live="polite">
