@@ -156,6 +156,9 @@ const server = await createServer({
     host: '127.0.0.1',
     port: 5199,
     headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
+    // Other people edit this tree during a run: no file watching, no reload of the page mid-run.
+    hmr: false,
+    watch: null,
   },
   // The demo policy by URL with an ETag, as a static server sends it: a revalidation answers 304.
   plugins: [
