@@ -109,3 +109,66 @@ describe('attack: hostile call objects against the engine host', () => {
     assert.equal(engine.evaluate({ tool: 't', role: 'r', args }, 0).decision, 'Deny');
   });
 });
+
+describe('attack: numbers the engine parser reads differently from JavaScript', () => {
+  const equalsPolicy = (value: string): string =>
+    `{"version":"n","default_action":"Deny","tools":["t"],"rules":[{"tool_name":"t","roles":["r"],` +
+    `"condition":{"Equals":{"source":"Arguments","field":"a","value":${value}}}}]}`;
+
+  test('a 17-digit amount with an exponent of 23 to 37 is not read a thousand times too small', async () => {
+    const engine = await Engine.create(module);
+    assert.equal(engine.load(JSON.stringify(capPolicy({}, 1e39))).ok, true);
+    // 1.2345678901234567e41 was read as 1.2345678901234567e38, which is Lte 1e39.
+    for (const text of ['12345678901234567e25', '1.2345678901234567e+41']) {
+      const v = abi(engine, 't', `{"amount":${text}}`);
+      assert.equal(v.decision, 'Deny', `${text}: ${String(v.reason)}`);
+      assert.match(String(v.reason), /1\.2345678901234567e\+41 is not Lte 1e\+39/);
+    }
+    const fast = engine.evaluate({ tool: 't', role: 'r', args: { amount: 1.2345678901234567e41 } }, 0);
+    assert.equal(fast.decision, 'Deny');
+  });
+
+  test('a large negative amount is not read as a smaller one against a Gte bound', async () => {
+    const engine = await Engine.create(module);
+    const policy = capPolicy({}, 0);
+    (policy.rules[0]!.condition as { NumericCheck: { op: string; value: number } }).NumericCheck.op = 'Gte';
+    (policy.rules[0]!.condition as { NumericCheck: { op: string; value: number } }).NumericCheck.value = -1e39;
+    engine.load(JSON.stringify(policy));
+    assert.equal(abi(engine, 't', '{"amount":-1.2345678901234567e+41}').decision, 'Deny');
+  });
+
+  test('a policy bound written with 17 digits and a large exponent is the bound JavaScript reads', async () => {
+    const engine = await Engine.create(module);
+    engine.load(equalsPolicy('1.9972048113590620e53'));
+    assert.equal(engine.evaluate({ tool: 't', role: 'r', args: { a: 1.997204811359062e53 } }, 0).decision, 'Allow');
+    assert.equal(engine.evaluate({ tool: 't', role: 'r', args: { a: 1.997204811359062e38 } }, 0).decision, 'Deny');
+  });
+
+  test("numbers as JSON.stringify writes them: the raw ABI, nested JSON and the fast path read JavaScript's value", async () => {
+    const engine = await Engine.create(module);
+    // Found by the random search that exposed the parser: each was an ulp or more off.
+    const values = [1.37820322721e43, 1.538223735e41, 1.498816899e46, 1.5844467844e45, 1.674952780235266e42, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, 0.1, 0.3];
+    let seed = 42;
+    const random = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    for (let i = 0; i < 200; i++) values.push(random() * 10 ** (Math.floor(random() * 600) - 300));
+    for (const a of values) {
+      const text = JSON.stringify(a);
+      assert.equal(engine.load(equalsPolicy(text)).ok, true, text);
+      assert.equal(engine.evaluate({ tool: 't', role: 'r', args: { a } }, 0).decision, 'Allow', `fast path: ${text}`);
+      assert.equal(abi(engine, 't', `{"a":${text}}`).decision, 'Allow', `raw ABI: ${text}`);
+      assert.equal(engine.load(equalsPolicy(`{"n":${text}}`)).ok, true);
+      assert.equal(engine.evaluate({ tool: 't', role: 'r', args: { a: { n: a } } }, 0).decision, 'Allow', `nested: ${text}`);
+    }
+  });
+
+  test('a value just above half the smallest subnormal is 5e-324, as in JavaScript', async () => {
+    const engine = await Engine.create(module);
+    engine.load(equalsPolicy('2.4703282292062328e-324'));
+    assert.equal(engine.evaluate({ tool: 't', role: 'r', args: { a: 5e-324 } }, 0).decision, 'Allow');
+    engine.load(equalsPolicy('2.4703282292062327e-324'));
+    assert.equal(engine.evaluate({ tool: 't', role: 'r', args: { a: 0 } }, 0).decision, 'Allow');
+  });
+});

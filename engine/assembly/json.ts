@@ -13,6 +13,7 @@ import {
   J_TRAILING, J_UNTERMINATED, E_EMPTY_INPUT, E_INPUT_TOO_LARGE,
 } from "./messages";
 import { Writer } from "./writer";
+import { parseDecimal } from "./decimal";
 
 /** Largest input (policy, arguments or context) the engine reads. */
 export const MAX_INPUT: i32 = 1 << 20;
@@ -466,7 +467,7 @@ export class JsonParser {
       // Exact: at most 15 decimal digits always fit in the 53-bit mantissa.
       x = load<u8>(this.ptr + <usize>start) == 0x2d ? -acc : acc;
     } else {
-      x = parseFloat(String.UTF8.decodeUnsafe(this.ptr + <usize>start, <usize>(this.i - start)));
+      x = parseDecimal(this.ptr, start, this.i);
     }
     if (!isFinite(x)) return this.fail(start, J_OUT_OF_RANGE);
     const v = this.node(JNUMBER);

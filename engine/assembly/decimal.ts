@@ -1,0 +1,216 @@
+// Decimal text to f64, for JSON numbers that are not small integers, correctly rounded (half to
+// even) for every significand of up to 19 digits, so that the engine reads a number exactly as
+// JSON.parse does.
+//
+// AssemblyScript's parseFloat is not enough on its own:
+// - with more than 15 significant digits (a 19-digit significand above 2^53) and a decimal
+//   exponent, counted from the significand's last digit, of 23 to 37, it multiplies by
+//   10^(exp - 22) on a copy it throws away and returns significand × 10^22: "12345678901234567e25"
+//   read as 1.2345678901234567e38, a thousand times too small, so an amount far above a policy's
+//   `Lte` bound passed it. JSON.stringify writes such numbers (1.2345678901234567e+41);
+// - elsewhere it can be an ulp or two off (1.37820322721e+43, 0.9201217428426263...), so the raw
+//   ABI and the fast path (which gets JavaScript's own f64) could disagree on a bound.
+// So the gross case is computed exactly (significand × 10^exp as a big integer), and every other
+// result of parseFloat is checked against the two midpoints around it with big integers and moved
+// by an ulp until the decimal value lies between them. Digits after the 19th only mark the value
+// as inexact (as parseFloat does).
+
+/** Significant decimal digits parseFloat keeps; later ones only mark the value as inexact. */
+const CAPACITY: i32 = 19;
+/** 32-bit limbs of the big integer: 10^19 × 10^37 < 2^187 fits in 6. */
+const LIMBS: i32 = 6;
+const limbs = new StaticArray<u32>(LIMBS);
+
+/** Parses the JSON number in bytes `[start, end)` at `ptr` (already validated by the grammar). */
+export function parseDecimal(ptr: usize, start: i32, end: i32): f64 {
+  let i = start;
+  const negative = load<u8>(ptr + <usize>i) == 0x2d;
+  if (negative) i++;
+  let significand: u64 = 0;
+  let digits = 0; // significant digits seen (after leading zeros)
+  let fraction = 0; // digits after the decimal point
+  let pointed = false;
+  for (; i < end; i++) {
+    const c = <i32>load<u8>(ptr + <usize>i);
+    if (c == 0x2e) {
+      pointed = true;
+      continue;
+    }
+    if (c < 0x30 || c > 0x39) break;
+    if (pointed) fraction++;
+    const d = <u64>(c - 0x30);
+    if (digits == 0 && d == 0) continue;
+    if (digits < CAPACITY) significand = significand * 10 + d;
+    else if (d != 0) significand |= 1;
+    digits++;
+  }
+  let exponent = 0;
+  if (i < end) {
+    // 'e' or 'E', an optional sign, digits (capped: anything this large is out of range anyway).
+    i++;
+    let sign = 1;
+    const s = <i32>load<u8>(ptr + <usize>i);
+    if (s == 0x2d || s == 0x2b) {
+      if (s == 0x2d) sign = -1;
+      i++;
+    }
+    for (; i < end; i++) {
+      if (exponent < 100000) exponent = exponent * 10 + (<i32>load<u8>(ptr + <usize>i) - 0x30);
+    }
+    exponent *= sign;
+  }
+  const exp = exponent - fraction + (digits > CAPACITY ? digits - CAPACITY : 0);
+  if (significand > 9007199254740991 && exp > 22 && exp <= 37) {
+    const x = exact(significand, exp);
+    return negative ? -x : x;
+  }
+  const guess = parseFloat(String.UTF8.decodeUnsafe(ptr + <usize>start, <usize>(end - start)));
+  if (significand == 0 || !isFinite(guess)) return guess;
+  if (guess == 0) {
+    // Below half the smallest subnormal is 0; above it, parseFloat's 0 is one step short.
+    if (exp < -400) return guess;
+    const x = compareWith(significand, exp, 1, -1075) > 0 ? 5e-324 : 0;
+    return negative ? -x : x;
+  }
+  const x = nearest(significand, exp, negative ? -guess : guess);
+  return negative ? -x : x;
+}
+
+// ---- correction by exact comparison ------------------------------------------------------------
+
+/** 32-bit limbs of the comparison's big integers: both sides stay below 2^1300 for f64 inputs. */
+const BIG: i32 = 48;
+const left = new StaticArray<u32>(BIG);
+const right = new StaticArray<u32>(BIG);
+
+function setBig(a: StaticArray<u32>, v: u64): void {
+  for (let k = 0; k < BIG; k++) unchecked(a[k] = 0);
+  unchecked(a[0] = <u32>v);
+  unchecked(a[1] = <u32>(v >> 32));
+}
+
+function mulSmall(a: StaticArray<u32>, m: u32): void {
+  let carry: u64 = 0;
+  for (let k = 0; k < BIG; k++) {
+    const v = <u64>unchecked(a[k]) * <u64>m + carry;
+    unchecked(a[k] = <u32>v);
+    carry = v >> 32;
+  }
+}
+
+function mulPow5(a: StaticArray<u32>, n: i32): void {
+  for (; n >= 13; n -= 13) mulSmall(a, 1220703125); // 5^13
+  let m: u32 = 1;
+  for (; n > 0; n--) m *= 5;
+  if (m != 1) mulSmall(a, m);
+}
+
+function shiftLeft(a: StaticArray<u32>, n: i32): void {
+  const words = n >> 5;
+  const bits = n & 31;
+  for (let k = BIG - 1; k >= 0; k--) {
+    const from = k - words;
+    let v: u32 = 0;
+    if (from >= 0) {
+      v = unchecked(a[from]) << <u32>bits;
+      if (bits != 0 && from > 0) v |= unchecked(a[from - 1]) >>> <u32>(32 - bits);
+    }
+    unchecked(a[k] = v);
+  }
+}
+
+function compareBig(a: StaticArray<u32>, b: StaticArray<u32>): i32 {
+  for (let k = BIG - 1; k >= 0; k--) {
+    const x = unchecked(a[k]);
+    const y = unchecked(b[k]);
+    if (x != y) return x > y ? 1 : -1;
+  }
+  return 0;
+}
+
+/** Compares significand × 10^exp with odd × 2^twos: -1, 0 or 1. */
+function compareWith(significand: u64, exp: i32, odd: u64, twos: i32): i32 {
+  setBig(left, significand);
+  setBig(right, odd);
+  let leftTwos = 0;
+  if (exp >= 0) {
+    mulPow5(left, exp);
+    leftTwos = exp;
+  } else {
+    mulPow5(right, -exp);
+    twos -= exp;
+  }
+  if (leftTwos > twos) shiftLeft(left, leftTwos - twos);
+  else if (twos > leftTwos) shiftLeft(right, twos - leftTwos);
+  return compareBig(left, right);
+}
+
+/** Moves a positive guess by ulps until it is the f64 nearest to significand × 10^exp. */
+function nearest(significand: u64, exp: i32, guess: f64): f64 {
+  let c = guess;
+  for (let step = 0; step < 64; step++) {
+    const bits = reinterpret<u64>(c);
+    const biased = <i32>(bits >> 52);
+    const fraction = bits & 0xfffffffffffff;
+    const m: u64 = biased == 0 ? fraction : fraction | (<u64>1 << 52);
+    const e: i32 = biased == 0 ? -1074 : biased - 1075;
+    const odd = (m & 1) != 0;
+    const up = compareWith(significand, exp, 2 * m + 1, e - 1);
+    if (up > 0 || (up == 0 && odd)) {
+      c = reinterpret<f64>(bits + 1);
+      if (!isFinite(c)) return c;
+      continue;
+    }
+    // Below a power of two the next float down is half an ulp away.
+    const down = fraction == 0 && biased > 1
+      ? compareWith(significand, exp, 4 * m - 1, e - 2)
+      : compareWith(significand, exp, 2 * m - 1, e - 1);
+    if (down < 0 || (down == 0 && odd)) {
+      if (bits <= 1) return 0;
+      c = reinterpret<f64>(bits - 1);
+      continue;
+    }
+    return c;
+  }
+  return c;
+}
+
+/** significand × 10^exp, correctly rounded (half to even); exp ≤ 37 keeps it finite. */
+function exact(significand: u64, exp: i32): f64 {
+  for (let k = 0; k < LIMBS; k++) unchecked(limbs[k] = 0);
+  unchecked(limbs[0] = <u32>significand);
+  unchecked(limbs[1] = <u32>(significand >> 32));
+  for (let e = 0; e < exp; e++) {
+    let carry: u64 = 0;
+    for (let k = 0; k < LIMBS; k++) {
+      const v = <u64>unchecked(limbs[k]) * 10 + carry;
+      unchecked(limbs[k] = <u32>v);
+      carry = v >> 32;
+    }
+  }
+  // The bit length, then the top 64 bits and whether any bit below them is set.
+  let top = LIMBS - 1;
+  while (top > 0 && unchecked(limbs[top]) == 0) top--;
+  const bits = top * 32 + (32 - <i32>clz<u32>(unchecked(limbs[top])));
+  let high: u64 = 0;
+  let sticky = false;
+  for (let b = bits - 1; b >= 0; b--) {
+    const bit = (<u64>unchecked(limbs[b >> 5]) >> <u64>(b & 31)) & 1;
+    if (b >= bits - 64) high = (high << 1) | bit;
+    else if (bit != 0) {
+      sticky = true;
+      break;
+    }
+  }
+  if (bits < 64) high <<= <u64>(64 - bits);
+  let mantissa = high >> 11;
+  const rest = high & 0x7ff;
+  if (rest > 0x400 || (rest == 0x400 && (sticky || (mantissa & 1) != 0))) mantissa++;
+  let scale = bits - 53;
+  if (mantissa == (<u64>1 << 53)) {
+    mantissa >>= 1;
+    scale++;
+  }
+  // 2^scale is exact (scale ≤ 134), so the product is too.
+  return <f64>mantissa * reinterpret<f64>(<u64>(1023 + scale) << 52);
+}
