@@ -11,7 +11,8 @@
  * - gives the reason (the engine's, which already quotes the values that failed);
  * - says whether the same call will be refused again;
  * - says what would be allowed instead when the failed leaf tells (`failure`), never guesses;
- * - quotes and truncates everything that came from the request: it is attacker-controlled.
+ * - quotes and truncates everything that came from the request: it is attacker-controlled; its
+ *   line breaks and quotes are escaped, so it cannot start a line that looks like perso's own.
  */
 import type { Decision, DecisionResult, JsonValue, ReasonKind } from './decision.ts';
 
@@ -111,7 +112,7 @@ export function allowedInstead(failure: DecisionFailure, call: DeniedCall): stri
 
 function denyLines(decision: DeniedDecision, call: DeniedCall): string[] {
   const tool = quote(call.tool);
-  const lines = [`denied: tool ${tool} was not run`, `why: ${decision.reason}${ruleNote(decision)}`];
+  const lines = [`denied: tool ${tool} was not run`, `why: ${oneLine(decision.reason)}${ruleNote(decision)}`];
   const kind: ReasonKind = decision.kind;
   switch (kind) {
     case 'rate_limited': {
@@ -151,7 +152,7 @@ function denyLines(decision: DeniedDecision, call: DeniedCall): string[] {
 function askLines(decision: DeniedDecision, call: DeniedCall): string[] {
   return [
     `approval required: tool ${quote(call.tool)} was not run`,
-    `why: ${decision.reason}${ruleNote(decision)}`,
+    `why: ${oneLine(decision.reason)}${ruleNote(decision)}`,
     'a person must approve this exact call before it runs, and no approval was given',
     'the same call needs approval again; ask the user to approve it, and do not change the arguments to avoid approval',
   ];
@@ -211,10 +212,39 @@ function show(value: JsonValue): string {
     : truncate(JSON.stringify(value));
 }
 
+// Line breaks (and other controls) in a request-supplied value would start lines that look like
+// perso's own ("allowed instead: ..."); quotes in it would close the quoting early.
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const QUOTED_SPECIALS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029'\\]/g;
+
+function escapeChar(c: string): string {
+  switch (c) {
+    case '\n':
+      return '\\n';
+    case '\r':
+      return '\\r';
+    case '\t':
+      return '\\t';
+    case "'":
+      return "\\'";
+    case '\\':
+      return '\\\\';
+    default:
+      return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  }
+}
+
+/** The text on one line: control characters and line separators escaped. */
+function oneLine(text: string): string {
+  return String(text).replace(CONTROLS, escapeChar);
+}
+
 function quote(text: string): string {
-  return `'${truncate(text)}'`;
+  return `'${truncate(String(text)).replace(QUOTED_SPECIALS, escapeChar)}'`;
 }
 
 function truncate(text: string): string {
-  return text.length > MAX_QUOTED ? `${text.slice(0, MAX_QUOTED)}…` : text;
+  if (text.length <= MAX_QUOTED) return text;
+  const c = text.charCodeAt(MAX_QUOTED - 1);
+  return `${text.slice(0, c >= 0xd800 && c <= 0xdbff ? MAX_QUOTED - 1 : MAX_QUOTED)}…`;
 }
