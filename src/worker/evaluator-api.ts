@@ -1,9 +1,10 @@
 /**
  * The evaluator worker's interface: the only thing the main thread knows about the worker.
  *
- * Types (and one constant), with no worker globals, so both realms can import it: the worker implements
- * {@link EvaluatorApi} (`evaluator.worker.ts`) and the bridge calls it through `Comlink.wrap`
- * (`src/evaluator-bridge.ts`), validating every reply, since a reply is data from another realm.
+ * Types and one constant, with no worker globals, so both realms can import it: the worker
+ * implements {@link EvaluatorApi} (`evaluator.worker.ts`, exposed with Comlink) and the bridge
+ * calls it over Comlink's wire protocol (`src/evaluator-bridge.ts`, `comlink-wire-client.ts`),
+ * validating every reply, since a reply is data from another realm.
  */
 import type { PolicyInfo, PolicyLoad, Verdict } from '../engine/engine.ts';
 import type { ToolCall } from '../decision.ts';
@@ -20,7 +21,6 @@ export const EVALUATOR_WORKER_NAME = 'perso-evaluator';
  * - `wasm_compile`: engine.wasm could not be fetched, compiled or instantiated (e.g. a CSP
  *   without `'wasm-unsafe-eval'`);
  * - `bad_request`: the request's arguments do not have the types the function takes.
- *
  */
 export type WorkerFault = 'wasm_compile' | 'bad_request';
 
