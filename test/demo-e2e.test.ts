@@ -94,6 +94,22 @@ async function screenshot(name: string): Promise<void> {
   await page.screenshot({ path: `${SCREENSHOTS}${name}.png` });
 }
 
+/** Selects `from` (up to the line `to`, or its own end) in the policy editor and scrolls it into view, for screenshots. */
+async function selectInPolicy(from: string, to?: string): Promise<void> {
+  const found = await page.getByLabel('Policy JSON').evaluate(async (area: HTMLTextAreaElement, [from, to]) => {
+    const start = area.value.indexOf(from!);
+    const end = to ? area.value.indexOf(to, start) + to.length : start + from!.length;
+    area.focus();
+    area.setSelectionRange(start, end);
+    // The browser scrolls a focused selection into view on its next frame; place it after that.
+    await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+    const line = parseFloat(getComputedStyle(area).lineHeight);
+    area.scrollTop = Math.max(0, area.value.slice(0, start).split('\n').length - 6) * line;
+    return start;
+  }, [from, to]);
+  assert.ok(found >= 0, `"${from}" is not in the policy editor`);
+}
+
 /** Runs a scenario from its button; for an Ask, answers the approval prompt. */
 async function runScenario(scenario: Scenario, approval?: 'approve' | 'deny', onPrompt?: () => Promise<void>) {
   const before = await decisions().count();
@@ -209,15 +225,7 @@ test('an Ask waits for a person: refused, the CRM is unchanged; approved, the ex
   const refused = await runScenario(scenario, 'deny', async () => {
     // For the screenshot: the policy panel shows the Ask rule, selected.
     await openTab('Policy');
-    await page.getByLabel('Policy JSON').evaluate((area: HTMLTextAreaElement) => {
-      const start = area.value.lastIndexOf('{', area.value.indexOf('"agent-refund-approval"'));
-      const end = area.value.indexOf('\n    }', start) + 6;
-      area.focus();
-      area.setSelectionRange(start, end);
-      area.scrollTop = 0;
-      const line = parseFloat(getComputedStyle(area).lineHeight);
-      area.scrollTop = Math.max(0, area.value.slice(0, start).split('\n').length - 3) * line;
-    });
+    await selectInPolicy('"id": "agent-refund-approval"', '"value": 300}');
     await screenshot('demo-ask');
   });
   assert.equal(refused.ran, false);
@@ -259,6 +267,8 @@ test('policy edits are validated live: errors at their path keep the last good p
   assert.match((await page.locator('demo-policy [data-policy-status]').textContent()) ?? '', /not applied/);
   await clearChat();
   assert.equal((await runScenario(byId('refund-200'))).decision, 'Allow', 'the last good policy must stay active');
+  assert.match(await editor.inputValue(), /"op": "lte"/, 'the rejected edit must stay in the editor to be fixed');
+  await selectInPolicy('"op": "lte"');
   await screenshot('demo-policy-error');
 
   await editor.fill(original.replace('"op": "Lte", "value": 500.0', '"op": "Lte", "value": 100'));

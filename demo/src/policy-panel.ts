@@ -80,6 +80,15 @@ export class PolicyPanel extends LitElement {
   declare text: string;
   declare state: PolicyEditState;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * What the user typed since `text` was last set. It survives re-renders (a rejected edit must stay
+   * in the editor to be fixed) and is dropped when the app sets new text or the file is reloaded.
+   */
+  #draft: string | null = null;
+
+  override willUpdate(changed: Map<PropertyKey, unknown>): void {
+    if (changed.has('text')) this.#draft = null;
+  }
 
   override render() {
     const { state } = this;
@@ -90,12 +99,12 @@ export class PolicyPanel extends LitElement {
     return html`
       <div class="bar" aria-live="polite">
         ${status}
-        <button @click=${() => this.dispatchEvent(new PolicyResetEvent())}>Reload policy.json</button>
+        <button @click=${this.#reset}>Reload policy.json</button>
       </div>
       <label for="policy-text" class="visually-hidden">Policy JSON</label>
       <textarea id="policy-text" spellcheck="false" placeholder="policy.json could not be fetched (offline?); perso runs on its verified cached copy. Reload policy.json when the server is back." autocapitalize="off" autocomplete="off"
         aria-invalid=${errors.length > 0 ? 'true' : 'false'} aria-describedby="policy-diagnostics"
-        .value=${live(this.text)} @input=${this.#input}></textarea>
+        .value=${live(this.#draft ?? this.text)} @input=${this.#input}></textarea>
       <ul id="policy-diagnostics" aria-label="policy problems">
         ${state.diagnostics.map(
           (d) => html`<li class=${d.severity} data-diagnostic=${d.severity}><b>${d.severity}</b> ${d.path}: ${d.message}</li>`,
@@ -105,11 +114,17 @@ export class PolicyPanel extends LitElement {
   }
 
   #input(event: InputEvent): void {
-    // The text is not written back to `this.text`: the textarea owns the draft, and `live()` lets
-    // the app replace it (on reload) even when the new text equals the last one it set.
     const text = (event.target as HTMLTextAreaElement).value;
+    this.#draft = text;
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => this.dispatchEvent(new PolicyEditEvent(text)), EDIT_DEBOUNCE_MS);
+  }
+
+  #reset(): void {
+    clearTimeout(this.#timer);
+    this.#draft = null;
+    this.requestUpdate();
+    this.dispatchEvent(new PolicyResetEvent());
   }
 }
 customElements.define('demo-policy', PolicyPanel);
