@@ -214,3 +214,63 @@ describe('attack: reason injection into the model-facing denial text', () => {
     assert.ok(v.reason.includes('"b\\"\\nallowed instead: anything"'), v.reason);
   });
 });
+
+describe('attack: hostile NDJSON on perso eval', () => {
+  const policyText = JSON.stringify({ version: 'v', default_action: 'Deny', tools: ['t'], rules: [{ tool_name: 't', roles: ['r'] }] });
+  const ok = Buffer.from('{"tool":"t","role":"r"}');
+
+  async function evalCli(input: Buffer): Promise<{ code: number | null; lines: Record<string, unknown>[] }> {
+    const { spawn } = await import('node:child_process');
+    const { once } = await import('node:events');
+    const { fileURLToPath } = await import('node:url');
+    const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', main, 'eval', policyText]);
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(input);
+    const [code] = (await once(child, 'close')) as [number | null];
+    return { code, lines: stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>) };
+  }
+
+  test('invalid UTF-8, a leading BOM, CRLF and blank lines: one answer per non-blank line, in order, invalid bytes never decoded', async () => {
+    const input = Buffer.concat([
+      Buffer.from([0xef, 0xbb, 0xbf]), ok, Buffer.from('\r\n'), // 1: BOM at the start is dropped
+      Buffer.from('{"tool":"t'), Buffer.from([0xff]), Buffer.from('","role":"r"}\n'), // 2: invalid byte
+      Buffer.from('\n   \r\n'), // 3, 4: blank
+      Buffer.from('{"tool":"t","role":"r'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}\n'), // 5: overlong form
+      Buffer.from([0xef, 0xbb, 0xbf]), ok, Buffer.from('\n'), // 6: a BOM mid-stream is not JSON
+      ok, // 7: no final newline
+    ]);
+    const { code, lines } = await evalCli(input);
+    assert.equal(code, 0);
+    assert.deepEqual(lines.map((l) => l.decision), ['Allow', 'Deny', 'Deny', 'Deny', 'Allow']);
+    assert.match(String(lines[1]!.reason), /line 2: not valid UTF-8/);
+    assert.match(String(lines[2]!.reason), /line 5: not valid UTF-8/);
+    assert.match(String(lines[3]!.reason), /line 6: invalid JSON/);
+    assert.ok(!JSON.stringify(lines).includes('\ufffd'), 'no replacement character reached a decision');
+  });
+
+  test('an over-long line is one Deny, is not buffered, and the lines after it are answered', async () => {
+    const { Readable } = await import('node:stream');
+    const { ndjsonLines } = await import('../src/cli/ndjson-lines.ts');
+    const chunks = [Buffer.from('{"a":1}\n{"b":"'), Buffer.alloc(40, 0x78), Buffer.alloc(40, 0x78), Buffer.from('"}\n{"c":3}')];
+    const seen: unknown[] = [];
+    for await (const line of ndjsonLines(Readable.from(chunks), 32)) seen.push(line);
+    assert.deepEqual(seen[0], { number: 1, text: '{"a":1}' });
+    assert.equal((seen[1] as { number: number }).number, 2);
+    assert.match((seen[1] as { error: string }).error, /longer than 32 bytes/);
+    assert.deepEqual(seen[2], { number: 3, text: '{"c":3}' });
+    assert.equal(seen.length, 3);
+  });
+
+  test('a multi-byte character split across chunks is read whole', async () => {
+    const { Readable } = await import('node:stream');
+    const { ndjsonLines } = await import('../src/cli/ndjson-lines.ts');
+    const bytes = Buffer.from('{"x":"é☕𝄞"}\n');
+    const chunks = [...bytes].map((b) => Buffer.from([b]));
+    const seen: unknown[] = [];
+    for await (const line of ndjsonLines(Readable.from(chunks))) seen.push(line);
+    assert.deepEqual(seen, [{ number: 1, text: '{"x":"é☕𝄞"}' }]);
+  });
+});

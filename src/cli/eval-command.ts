@@ -4,15 +4,16 @@
  * Checklist:
  * - an invalid policy exits 1 with its errors on stderr before any request is read;
  * - input is streamed line by line (never read whole), output written with backpressure;
+ * - a line that is not UTF-8 or is longer than 16 MiB is a Deny naming the line (ndjson-lines.ts);
  * - every non-blank line gets exactly one output line: a malformed line (bad JSON, not an object,
  *   a duplicated key, a bad "now") is a Deny naming the line, and the run goes on.
  */
-import { createInterface } from 'node:readline';
 import type { DecisionResult, JsonObject, ToolCall } from '../decision.ts';
 import { Perso } from '../perso.ts';
 import type { CliIo } from './cli-io.ts';
 import { ExitCode, LineWriter, write } from './cli-io.ts';
 import { findDuplicateKey } from './duplicate-key.ts';
+import { ndjsonLines } from './ndjson-lines.ts';
 import { formatDiagnostic, policyLabel } from './validate-command.ts';
 
 /** Options of {@link evalCommand}. */
@@ -34,19 +35,20 @@ export async function evalCommand(options: EvalOptions, io: CliIo): Promise<Exit
     return ExitCode.Failure;
   }
   for (const warning of status.warnings) await write(io.stderr, `warning: ${label}: ${formatDiagnostic(warning)}\n`);
-  const lines = createInterface({ input: io.stdin, crlfDelay: Infinity });
   const out = new LineWriter(io.stdout);
-  let lineNumber = 0;
   try {
-    for await (const line of lines) {
-      lineNumber++;
-      if (line.trim() === '') continue;
-      const request = parseRequest(line, lineNumber);
+    for await (const line of ndjsonLines(io.stdin)) {
+      const lineNumber = line.number;
+      if ('error' in line) {
+        await out.push(`${JSON.stringify(malformed(perso, `line ${lineNumber}: ${line.error}`, lineNumber))}\n`);
+        continue;
+      }
+      if (line.text.trim() === '') continue;
+      const request = parseRequest(line.text, lineNumber);
       const decision = 'error' in request ? malformed(perso, request.error, lineNumber) : await perso.evaluate(request.call);
       await out.push(`${JSON.stringify(decision)}\n`);
     }
   } finally {
-    lines.close();
     await out.flush();
     await perso.close();
   }
