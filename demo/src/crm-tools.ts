@@ -167,8 +167,9 @@ export function runCrmTool(crm: CrmStore, tool: CrmToolName, args: Readonly<Json
     case CrmToolName.ExportData: {
       const report = text(args, 'report_type');
       const range = typeof args.date_range === 'string' && args.date_range !== '' ? args.date_range : 'all time';
-      const rows = crm.snapshot().customers.length;
-      return `export ready: "${report}" (${range}), ${rows} rows, exports/${report.toLowerCase().replace(/\W+/g, '-')}.csv`;
+      const status = /\b(inactive|active)\b/i.exec(report)?.[1]?.toLowerCase();
+      const rows = crm.snapshot().customers.filter((c) => status === undefined || c.status === status).length;
+      return `export ready: "${report}" (${range}), ${rows} row${rows === 1 ? '' : 's'}, exports/${report.toLowerCase().replace(/\W+/g, '-')}.csv`;
     }
     case CrmToolName.BulkUpdate: {
       const match = /^\s*(\w+)\s*=\s*(.+?)\s*$/.exec(text(args, 'filter'));
