@@ -47,7 +47,7 @@ export const SCENARIOS: readonly Scenario[] = Object.freeze([
   },
   {
     id: 'bulk-mfa', title: 'Bulk update with MFA', role: 'admin', env: 'production', mfaVerified: true,
-    prompt: 'Run a bulk update: set status to archived where status = inactive', expect: 'Allow',
+    prompt: 'Run a bulk update: set status to review where plan = Pro', expect: 'Allow',
     point: 'production and MFA: All holds',
   },
   {
