@@ -16,7 +16,7 @@
  */
 import { policyOptsIntoAnnotationDefaults } from './annotation-defaults.ts';
 import type { DecisionResult, JsonObject, JsonValue, ReasonKind, ToolCall } from './decision.ts';
-import type { AuditRecord, AuditTransport } from './audit/audit-record.ts';
+import type { AuditContext, AuditRecord, AuditTransport } from './audit/audit-record.ts';
 import { buildAuditRecord, sha256Hex } from './audit/audit-record.ts';
 import type { CanonicalArgs } from './canonical-args.ts';
 import { canonicalizeArgs, canonicalizeJson } from './canonical-args.ts';
@@ -153,9 +153,11 @@ export class Perso {
    * failed engine: the instance then denies every call, and `status()` says why.
    */
   static async load(options: PersoOptions): Promise<Perso> {
-    const given: Partial<PersoOptions> = options !== null && typeof options === 'object' ? options : {};
+    // Own options only, read once: a polluted Object.prototype.mode ("shadow") or .clock must not
+    // reach the instance.
+    const given: Partial<PersoOptions> = options !== null && typeof options === 'object' ? Object.assign(Object.create(null) as object, options) : {};
     const perso = new Perso(given);
-    const problem = optionsProblem(options);
+    const problem = optionsProblem(options === null || typeof options !== 'object' ? options : given);
     if (problem !== null) perso.#fail([problem], []);
     else await perso.reload();
     return perso;
@@ -180,7 +182,7 @@ export class Perso {
     if (!this.#auditing && sync !== null && this.#version !== null) {
       // The hot path: one engine call, one result object, no JSON.
       try {
-        let now = call.now;
+        let now = ownNow(call);
         if (now === undefined) now = this.#clock !== null ? this.#clock() : this.#needsClock ? Date.now() / 1000 : Number.NaN;
         else if (typeof now !== 'number' || !Number.isFinite(now)) now = undefined;
         if (now !== undefined) return Promise.resolve(this.#result(sync.evaluateNow(call, now)));
@@ -214,14 +216,17 @@ export class Perso {
     } catch (error) {
       canonical = { ok: false, error: `args: cannot be read (${errorText(error)}); pass plain JSON data` };
     }
-    const result = canonical.ok
-      ? await this.#approveChecked(nonce, withArgs(call, canonical.value))
-      : this.#deny('invalid_request', `invalid request: ${canonical.error}`);
-    if (this.#auditing) this.#audit(call, result, canonical);
+    const facts = canonical.ok && this.#auditing ? recordedFacts(withArgs(call, canonical.value)) : null;
+    const result = !canonical.ok
+      ? this.#deny('invalid_request', `invalid request: ${canonical.error}`)
+      : typeof facts === 'string'
+        ? this.#deny('invalid_request', `invalid request: ${facts}`)
+        : await this.#approveChecked(nonce, facts?.call ?? withArgs(call, canonical.value), facts);
+    if (this.#auditing) this.#audit(call, result, canonical, typeof facts === 'string' ? null : facts);
     return result;
   }
 
-  async #approveChecked(nonce: string, call: ToolCall): Promise<DecisionResult> {
+  async #approveChecked(nonce: string, call: ToolCall, facts: RecordedFacts | null): Promise<DecisionResult> {
     if (this.#closed) return this.#deny('engine_fault', 'engine fault: perso is closed; load a new instance');
     if (this.#version === null) return this.#deny('no_policy', this.#noPolicyReason);
     const backend = this.#backend;
@@ -229,10 +234,11 @@ export class Perso {
       return this.#deny('engine_fault', 'engine fault: this engine cannot redeem approvals; the call was not run');
     }
     try {
-      const now = call.now ?? this.#now();
+      const now = ownNow(call) ?? this.#now();
       if (typeof now !== 'number' || !Number.isFinite(now)) {
         return this.#deny('invalid_request', 'invalid request: now: expected seconds since the epoch as a finite number');
       }
+      if (facts !== null) facts.now = now;
       return this.#result(await backend.approve(nonce, call, now));
     } catch (error) {
       return this.#deny('engine_fault', `engine fault: ${errorText(error)}; retry the call`);
@@ -245,7 +251,7 @@ export class Perso {
     const backend = this.#backend;
     const batchable =
       backend !== null && this.#sync === null && !this.#auditing && this.#version !== null && !this.#closed &&
-      calls.every((call) => call !== null && typeof call === 'object' && call.now === undefined);
+      calls.every((call) => call !== null && typeof call === 'object' && ownNow(call) === undefined);
     if (!batchable) return Promise.all(calls.map((call) => this.evaluate(call)));
     // Canonical args for the worker, as for `evaluate`: one JSON pass over the whole batch; when
     // some call's args are refused, each call goes alone so that only that one is Deny.
@@ -429,14 +435,22 @@ export class Perso {
       result = this.#deny('invalid_request', `invalid request: ${canonical.error}`);
     } else {
       const checked = canonical === null ? call : withArgs(call, canonical.value);
-      result = await this.#decideChecked(checked);
-      if (canonical !== null) result.args = canonical.value;
+      // With audit on, the host facts are read once too: the record holds what was decided on.
+      const facts = this.#auditing ? recordedFacts(checked) : null;
+      if (typeof facts === 'string') {
+        result = this.#deny('invalid_request', `invalid request: ${facts}`);
+      } else {
+        result = await this.#decideChecked(facts?.call ?? checked, facts);
+        if (canonical !== null) result.args = canonical.value;
+        if (this.#auditing) this.#audit(call, result, canonical, facts);
+        return result;
+      }
     }
-    if (this.#auditing) this.#audit(call, result, canonical);
+    if (this.#auditing) this.#audit(call, result, canonical, null);
     return result;
   }
 
-  async #decideChecked(call: ToolCall): Promise<DecisionResult> {
+  async #decideChecked(call: ToolCall, facts: RecordedFacts | null = null): Promise<DecisionResult> {
     if (this.#closed) return this.#deny('engine_fault', 'engine fault: perso is closed; load a new instance');
     if (this.#version === null) return this.#deny('no_policy', this.#noPolicyReason);
     if (call === null || typeof call !== 'object') {
@@ -444,13 +458,14 @@ export class Perso {
     }
     let now: unknown;
     try {
-      now = call.now ?? this.#now();
+      now = ownNow(call) ?? this.#now();
     } catch (error) {
       return this.#deny('invalid_request', `invalid request: the time cannot be read (${errorText(error)}); check the call's "now" and the clock option`);
     }
     if (typeof now !== 'number' || !Number.isFinite(now)) {
       return this.#deny('invalid_request', `invalid request: now: expected seconds since the epoch as a finite number, got ${describe(now)}`);
     }
+    if (facts !== null) facts.now = now;
     try {
       const sync = this.#sync;
       const backend = this.#backend;
@@ -489,11 +504,11 @@ export class Perso {
 
   #refuse(call: { tool: unknown; role: unknown }, reason: string): DecisionResult {
     const result = this.#deny('invalid_request', reason);
-    if (this.#auditing) this.#audit(call, result, null);
+    if (this.#auditing) this.#audit(call, result, null, null);
     return result;
   }
 
-  #audit(call: { tool: unknown; role: unknown } | null, result: DecisionResult, canonical: CanonicalArgs | null): void {
+  #audit(call: { tool: unknown; role: unknown } | null, result: DecisionResult, canonical: CanonicalArgs | null, facts: RecordedFacts | null): void {
     let tool: unknown;
     let role: unknown;
     try {
@@ -503,7 +518,13 @@ export class Perso {
       // An unreadable call is recorded with what could be read.
     }
     const checked = canonical !== null && canonical.ok ? canonical : null;
-    const context = { policyHash: this.#status.hash };
+    const context: AuditContext = { policyHash: this.#status.hash };
+    // Replay needs the host facts and the time; `hashArgs` keeps the facts out of the record too.
+    if (facts !== null) {
+      if (facts.now !== undefined) context.now = facts.now;
+      if (!this.#hashArgs && facts.agentAttributes !== undefined) context.agentAttributes = facts.agentAttributes;
+      if (!this.#hashArgs && facts.resourceAttributes !== undefined) context.resourceAttributes = facts.resourceAttributes;
+    }
     let record: AuditRecord;
     try {
       record = buildAuditRecord({ tool, role }, result, !this.#hashArgs && checked !== null ? { ...context, args: checked.value } : context);
@@ -549,14 +570,60 @@ function isBrowserPage(): boolean {
   return typeof window !== 'undefined' && typeof document !== 'undefined' && typeof Worker === 'function';
 }
 
+/** A call's own field; an inherited one (a polluted `Object.prototype`) reads as absent. */
+function own<K extends keyof ToolCall>(call: ToolCall, key: K): ToolCall[K] | undefined {
+  return Object.hasOwn(call, key) ? call[key] : undefined;
+}
+
+/** The call's own `now`: a polluted `Object.prototype.now` must not drive rate limits. */
+function ownNow(call: ToolCall): ToolCall['now'] {
+  return call !== null && typeof call === 'object' && Object.hasOwn(call, 'now') ? call.now : undefined;
+}
+
+/** What an audit record keeps of a call's host facts: the copies the engine decided on, and the time. */
+interface RecordedFacts {
+  /** The call as decided: the host facts replaced by their canonical copies. */
+  call: ToolCall;
+  agentAttributes?: JsonObject;
+  resourceAttributes?: JsonObject;
+  /** Set once the decision has read the time. */
+  now?: number;
+}
+
+/**
+ * Canonical copies of a call's host facts (one JSON pass each), or why one cannot be read. A fact
+ * that is not a plain object goes to the engine as it is, which refuses it (never loosened here).
+ */
+function recordedFacts(call: ToolCall): RecordedFacts | string {
+  const facts: RecordedFacts = { call };
+  for (const key of ['agentAttributes', 'resourceAttributes'] as const) {
+    const value: unknown = call[key];
+    if (!isPlainObject(value)) continue;
+    const canonical = canonicalizeArgs(value, key);
+    if (!canonical.ok) return canonical.error;
+    facts.call = { ...facts.call, [key]: canonical.value };
+    facts[key] = canonical.value;
+  }
+  return facts;
+}
+
+function isPlainObject(value: unknown): value is object {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
 function isJsonObject(value: JsonValue | undefined): value is JsonObject {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function withArgs(call: ToolCall, args: Readonly<JsonObject>): ToolCall {
-  const checked: ToolCall = { tool: call.tool, args, role: call.role };
-  // Absent fields stay absent: fewer keys for a worker message to copy.
-  const { agentAttributes, resourceAttributes, now } = call;
+  const checked: ToolCall = { tool: own(call, 'tool') as string, args, role: own(call, 'role') as string };
+  // Absent fields stay absent: fewer keys for a worker message to copy. Inherited ones (a polluted
+  // Object.prototype.resourceAttributes) are absent too.
+  const agentAttributes = own(call, 'agentAttributes');
+  const resourceAttributes = own(call, 'resourceAttributes');
+  const now = own(call, 'now');
   if (agentAttributes !== undefined) checked.agentAttributes = agentAttributes;
   if (resourceAttributes !== undefined) checked.resourceAttributes = resourceAttributes;
   if (now !== undefined) checked.now = now;

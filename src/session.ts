@@ -97,8 +97,8 @@ export class PersoSession {
     let attributes: Readonly<JsonObject> = Object.freeze({});
     let error: string | null = null;
     try {
-      const givenRole: unknown = principal?.role;
-      const canonical = canonicalizeArgs(principal?.agentAttributes, 'agentAttributes');
+      const givenRole: unknown = principal == null ? undefined : own(principal, 'role');
+      const canonical = canonicalizeArgs(principal == null ? undefined : own(principal, 'agentAttributes'), 'agentAttributes');
       if (typeof givenRole !== 'string' || givenRole === '') {
         error = 'session: role must be a non-empty string; bind the role from your own session or token';
       } else if (!canonical.ok) {
@@ -122,13 +122,14 @@ export class PersoSession {
     let full: ToolCall;
     try {
       full = {
-        tool: call.tool,
-        args: call.args,
+        tool: own(call, 'tool') as string,
+        args: own(call, 'args'),
         role: this.role,
         agentAttributes: this.agentAttributes,
-        resourceAttributes: call.resourceAttributes,
+        resourceAttributes: own(call, 'resourceAttributes'),
       };
-      if (call.now !== undefined) full.now = call.now;
+      const now = own(call, 'now');
+      if (now !== undefined) full.now = now;
     } catch {
       return Promise.resolve(this.#host.refuse({ tool: undefined, role: this.role }, 'invalid request: the call cannot be read; pass {tool, args}'));
     }
@@ -150,7 +151,10 @@ export class PersoSession {
     const role = this.role;
     const agentAttributes = this.agentAttributes;
     const error = this.#error;
-    const { resourceAttributes, approve, annotations } = options;
+    // Own options only: a polluted Object.prototype.approve must not approve every Ask.
+    const resourceAttributes = own(options, 'resourceAttributes');
+    const approve = own(options, 'approve');
+    const annotations = own(options, 'annotations');
     return async (args: A): Promise<GuardOutcome<R>> => {
       if (error !== null) return { ok: false, decision: host.refuse({ tool, role }, error) };
       const canonical = canonicalizeArgs(args);
@@ -219,4 +223,9 @@ async function resolveResourceAttributes<A>(
   } catch (caught) {
     return { ok: false, error: `resourceAttributes: could not be computed (${caught instanceof Error ? caught.message : String(caught)})` };
   }
+}
+
+/** An object's own property: an inherited one (a polluted `Object.prototype`) reads as absent. */
+function own<T extends object, K extends keyof T>(value: T, key: K): T[K] | undefined {
+  return value !== null && typeof value === 'object' && Object.hasOwn(value, key) ? value[key] : undefined;
 }

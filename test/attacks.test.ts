@@ -274,3 +274,105 @@ describe('attack: hostile NDJSON on perso eval', () => {
     assert.deepEqual(seen, [{ number: 1, text: '{"x":"é☕𝄞"}' }]);
   });
 });
+
+describe('attack: Object.prototype pollution', () => {
+  /** Runs `body` with `key` defined on Object.prototype, and always removes it. */
+  async function polluted(key: string, descriptor: PropertyDescriptor, body: () => Promise<void>): Promise<void> {
+    Object.defineProperty(Object.prototype, key, { configurable: true, enumerable: false, ...descriptor });
+    try {
+      await body();
+    } finally {
+      delete (Object.prototype as Record<string, unknown>)[key];
+    }
+  }
+
+  const ownerPolicy: Policy = {
+    version: 'owner-1',
+    default_action: 'Deny',
+    tools: ['t'],
+    roles: ['r'],
+    rules: [
+      { tool_name: 't', roles: ['r'], condition: { FieldEquals: { source_a: 'AgentAttributes', field_a: 'user_id', source_b: 'ResourceAttributes', field_b: 'owner_id' } } },
+    ],
+  } as Policy;
+
+  test('a polluted Object.prototype.role does not give a call without a role that role', async () => {
+    const perso = await Perso.load({ policy: capPolicy() });
+    await polluted('role', { value: 'r' }, async () => {
+      const d = await perso.evaluate({ tool: 't', args: { amount: 1 } } as ToolCall);
+      assert.equal(d.decision, 'Deny');
+      assert.equal(d.kind, 'invalid_request');
+    });
+    await perso.close();
+  });
+
+  test('a polluted Object.prototype.resourceAttributes does not prove ownership through session.evaluate', async () => {
+    const perso = await Perso.load({ policy: ownerPolicy });
+    const session = perso.session({ role: 'r', agentAttributes: { user_id: 'u1' } });
+    await polluted('resourceAttributes', { value: { owner_id: 'u1' } }, async () => {
+      assert.equal((await session.evaluate({ tool: 't', args: {} })).decision, 'Deny');
+      assert.equal((await perso.evaluate({ tool: 't', role: 'r', args: {}, agentAttributes: { user_id: 'u1' } })).decision, 'Deny');
+    });
+    assert.equal((await session.evaluate({ tool: 't', args: {}, resourceAttributes: { owner_id: 'u1' } })).decision, 'Allow');
+    await perso.close();
+  });
+
+  test('a polluted Object.prototype.agentAttributes does not become a principal\'s attributes', async () => {
+    const perso = await Perso.load({ policy: ownerPolicy });
+    await polluted('agentAttributes', { value: { user_id: 'u1' } }, async () => {
+      const session = perso.session({ role: 'r' });
+      assert.deepEqual(session.agentAttributes, {});
+      assert.equal((await session.evaluate({ tool: 't', args: {}, resourceAttributes: { owner_id: 'u1' } })).decision, 'Deny');
+    });
+    await perso.close();
+  });
+
+  test('a polluted Object.prototype.approve does not approve an Ask in guard', async () => {
+    const policy = { ...capPolicy(), rules: [{ tool_name: 't', roles: ['r'] }, { tool_name: 't', roles: ['r'], effect: 'Ask' }] } as Policy;
+    const perso = await Perso.load({ policy });
+    const session = perso.session({ role: 'r' });
+    let ran = false;
+    await polluted('approve', { value: async () => true }, async () => {
+      const guarded = session.guard('t', () => {
+        ran = true;
+        return 'ran';
+      });
+      const outcome = await guarded({});
+      assert.equal(outcome.ok, false);
+      assert.equal(outcome.decision.decision, 'Ask');
+    });
+    assert.equal(ran, false);
+    await perso.close();
+  });
+
+  test('a polluted Object.prototype.now (a getter racing ahead) does not empty rate-limit windows', async () => {
+    const perso = await Perso.load({ policy: capPolicy({ rate_limit: { max: 1, per_seconds: 3600 } }), clock: () => 1000 });
+    let t = 0;
+    await polluted('now', { get: () => (t += 1e6) }, async () => {
+      const first = await perso.evaluate({ tool: 't', role: 'r', args: { amount: 1 } });
+      const second = await perso.evaluate({ tool: 't', role: 'r', args: { amount: 1 } });
+      assert.equal(first.decision, 'Allow');
+      assert.equal(second.kind, 'rate_limited');
+    });
+    await perso.close();
+  });
+
+  test('a polluted Object.prototype.mode = "shadow" does not switch enforcement off', async () => {
+    await polluted('mode', { value: 'shadow' }, async () => {
+      const perso = await Perso.load({ policy: capPolicy() });
+      const d = await perso.evaluate({ tool: 't', role: 'r', args: { amount: 900 } });
+      assert.equal(d.decision, 'Deny');
+      assert.equal(d.enforced, true);
+      assert.equal(perso.status().mode, 'enforce');
+      await perso.close();
+    });
+  });
+
+  test('a polluted Object.prototype.amount is not an argument', async () => {
+    const perso = await Perso.load({ policy: capPolicy() });
+    await polluted('amount', { value: 1 }, async () => {
+      assert.equal((await perso.evaluate({ tool: 't', role: 'r', args: {} })).decision, 'Deny');
+    });
+    await perso.close();
+  });
+});

@@ -127,19 +127,33 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+/**
+ * A call's own field: an inherited one (a polluted `Object.prototype.role` or
+ * `.resourceAttributes`) is absent, never the caller's role or facts.
+ */
+function own<K extends keyof ToolCall>(call: ToolCall, key: K): ToolCall[K] | undefined {
+  return Object.hasOwn(call, key) ? call[key] : undefined;
+}
+
 /** Why a call is malformed, or null when it is well-formed. */
 function checkCall(call: ToolCall): string | null {
   if (typeof call !== 'object' || call === null) return 'the call must be an object {tool, args, role}';
-  if (typeof call.tool !== 'string' || call.tool.length === 0) return 'tool must be a non-empty string';
-  if (typeof call.role !== 'string' || call.role.length === 0) return 'role must be a non-empty string; the host must pass the caller\'s role';
-  if (call.args !== undefined && call.args !== null && !isPlainObject(call.args)) return 'args must be a plain JSON object';
-  if (call.agentAttributes !== undefined && call.agentAttributes !== null && !isPlainObject(call.agentAttributes)) {
-    return 'agentAttributes must be a plain JSON object';
-  }
-  if (call.resourceAttributes !== undefined && call.resourceAttributes !== null && !isPlainObject(call.resourceAttributes)) {
-    return 'resourceAttributes must be a plain JSON object';
-  }
+  const tool = own(call, 'tool');
+  const role = own(call, 'role');
+  if (typeof tool !== 'string' || tool.length === 0) return 'tool must be a non-empty string';
+  if (typeof role !== 'string' || role.length === 0) return 'role must be a non-empty string; the host must pass the caller\'s role';
+  const args = own(call, 'args');
+  if (args !== undefined && args !== null && !isPlainObject(args)) return 'args must be a plain JSON object';
+  const agent = own(call, 'agentAttributes');
+  if (agent !== undefined && agent !== null && !isPlainObject(agent)) return 'agentAttributes must be a plain JSON object';
+  const resource = own(call, 'resourceAttributes');
+  if (resource !== undefined && resource !== null && !isPlainObject(resource)) return 'resourceAttributes must be a plain JSON object';
   return null;
+}
+
+/** The object a field's source names in a call (own fields only); undefined when absent. */
+function rootOf(source: number, call: ToolCall): unknown {
+  return own(call, source === 0 ? 'args' : source === 1 ? 'agentAttributes' : 'resourceAttributes');
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -324,14 +338,14 @@ export class Engine {
       const bad = checkCall(call);
       if (bad !== null) return deny('invalid_request', `invalid request: ${bad}`);
       if (state === null) return deny('no_policy', 'no policy loaded; load a valid policy first');
-      tool = call.tool;
-      role = call.role;
+      tool = own(call, 'tool') as string;
+      role = own(call, 'role') as string;
       if (typeof tool !== 'string' || typeof role !== 'string') return deny('invalid_request', 'invalid request: tool and role must be strings');
       entry = state.entries.get(tool)?.get(role);
       if (entry === undefined) {
         return { decision: state.info.defaultAction, reason: noRuleReason(tool, role), kind: 'no_rule' };
       }
-      now = call.now;
+      now = own(call, 'now');
     } catch (e) {
       return deny('invalid_request', `invalid request: the call cannot be read (${faultMessage(e)}); pass plain JSON data`);
     }
@@ -469,7 +483,7 @@ export class Engine {
     let at = dataStart;
     for (let i = 0; i < fields.length; i++) {
       const f = fields[i]!;
-      const root = f.source === 0 ? call.args : f.source === 1 ? call.agentAttributes : call.resourceAttributes;
+      const root = rootOf(f.source, call);
       let v: unknown = root ?? EMPTY;
       const path = f.path;
       for (let k = 0; k < path.length; k++) {
@@ -628,7 +642,7 @@ function diagnostics(list: unknown, severity: Diagnostic['severity'], fallback: 
 
 /** A call's value at a field, as the engine saw it; undefined when missing. */
 function valueAt(f: FieldPlan, call: ToolCall): unknown {
-  let v: unknown = (f.source === 0 ? call.args : f.source === 1 ? call.agentAttributes : call.resourceAttributes) ?? EMPTY;
+  let v: unknown = rootOf(f.source, call) ?? EMPTY;
   for (const key of f.path) {
     if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.hasOwn(v, key)) return undefined;
     v = (v as Record<string, unknown>)[key];
