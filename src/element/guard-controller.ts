@@ -146,7 +146,8 @@ export class GuardController implements ReactiveController {
     if (typeof name !== 'string' || name === '') throw new TypeError('register: the tool name must be a non-empty string');
     if (typeof fn !== 'function') throw new TypeError(`register: tool "${name}" needs a function`);
     const annotations = Object.freeze({ ...(options.annotations ?? {}) });
-    this.#tools.set(name, Object.freeze({ fn, annotations }));
+    const { resourceAttributes } = options;
+    this.#tools.set(name, Object.freeze(resourceAttributes === undefined ? { fn, annotations } : { fn, annotations, resourceAttributes }));
   }
 
   /**
@@ -177,6 +178,7 @@ export class GuardController implements ReactiveController {
       (canonical: Readonly<JsonObject>) => tool.fn(canonical),
       {
         annotations: tool.annotations,
+        ...(tool.resourceAttributes === undefined ? {} : { resourceAttributes: tool.resourceAttributes }),
         approve: (decision: DecisionResult, canonical: Readonly<JsonObject>) => {
           asked = decision;
           this.#record(toolName, canonical, decision);

@@ -24,6 +24,12 @@ export interface ToolAnnotations {
 export interface ToolOptions {
   /** The tool's annotations. */
   annotations?: ToolAnnotations;
+  /**
+   * Host-owned facts about the call's target, e.g. the owner of the customer the args name: an
+   * object, or a function of the canonical args (looked up by the host, never taken from the agent).
+   * A function that throws or returns something that is not a JSON object makes the call a Deny.
+   */
+  resourceAttributes?: JsonObject | ((args: Readonly<JsonObject>) => JsonObject | Promise<JsonObject>);
 }
 
 /** A registered tool. */
@@ -32,4 +38,6 @@ export interface GuardedTool {
   readonly fn: ToolFunction;
   /** Its annotations, frozen. */
   readonly annotations: Readonly<ToolAnnotations>;
+  /** Where its resource attributes come from, if anywhere. */
+  readonly resourceAttributes?: ToolOptions['resourceAttributes'];
 }

@@ -110,6 +110,31 @@ describe('<perso-guard>', () => {
     expect(getComputedStyle(entry).borderLeftColor).to.equal('rgb(185, 28, 28)');
   });
 
+  it('resource attributes come from the host per call: a manager deletes the customer they own, not another', async () => {
+    const guard = mount(DEMO, 'manager');
+    guard.agentAttributes = { user_id: 'mgr-001', env: 'staging' };
+    const owners: Record<string, string> = { 'C-2038': 'mgr-001', 'C-9001': 'mgr-002' };
+    const deleted: string[] = [];
+    guard.register('delete_customer', (args) => { deleted.push(String(args.customer_id)); return 'deleted'; }, {
+      resourceAttributes: (args) => ({ owner_id: owners[String(args.customer_id)] ?? null }),
+    });
+    expect(await guard.call('delete_customer', { customer_id: 'C-2038' })).to.equal('deleted');
+    const refused = (await guard.call('delete_customer', { customer_id: 'C-9001' })) as ToolResult;
+    expect(refused.isError).to.equal(true);
+    expect(refused.structuredContent?.reason).to.contain('condition failed');
+    expect(deleted).to.deep.equal(['C-2038']);
+  });
+
+  it('fault: a resource-attributes lookup that throws denies the call', async () => {
+    const guard = mount(DEMO, 'manager');
+    guard.agentAttributes = { user_id: 'mgr-001' };
+    let ran = false;
+    guard.register('delete_customer', () => { ran = true; }, { resourceAttributes: () => { throw new Error('crm down'); } });
+    const result = (await guard.call('delete_customer', { customer_id: 'C-2038' })) as ToolResult;
+    expect(result.isError).to.equal(true);
+    expect(ran).to.equal(false);
+  });
+
   it('fires typed perso-decision events', async () => {
     const guard = mount(DEMO);
     guard.register('view_customer', () => 'ok');
