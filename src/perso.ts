@@ -16,7 +16,7 @@
  */
 import { policyOptsIntoAnnotationDefaults } from './annotation-defaults.ts';
 import type { DecisionResult, JsonObject, JsonValue, ReasonKind, ToolCall } from './decision.ts';
-import type { AuditRecord, AuditTransport } from './audit/audit-record.ts';
+import type { AuditContext, AuditRecord, AuditTransport } from './audit/audit-record.ts';
 import { buildAuditRecord, sha256Hex } from './audit/audit-record.ts';
 import type { CanonicalArgs } from './canonical-args.ts';
 import { canonicalizeArgs, canonicalizeJson } from './canonical-args.ts';
@@ -216,14 +216,17 @@ export class Perso {
     } catch (error) {
       canonical = { ok: false, error: `args: cannot be read (${errorText(error)}); pass plain JSON data` };
     }
-    const result = canonical.ok
-      ? await this.#approveChecked(nonce, withArgs(call, canonical.value))
-      : this.#deny('invalid_request', `invalid request: ${canonical.error}`);
-    if (this.#auditing) this.#audit(call, result, canonical);
+    const facts = canonical.ok && this.#auditing ? recordedFacts(withArgs(call, canonical.value)) : null;
+    const result = !canonical.ok
+      ? this.#deny('invalid_request', `invalid request: ${canonical.error}`)
+      : typeof facts === 'string'
+        ? this.#deny('invalid_request', `invalid request: ${facts}`)
+        : await this.#approveChecked(nonce, facts?.call ?? withArgs(call, canonical.value), facts);
+    if (this.#auditing) this.#audit(call, result, canonical, typeof facts === 'string' ? null : facts);
     return result;
   }
 
-  async #approveChecked(nonce: string, call: ToolCall): Promise<DecisionResult> {
+  async #approveChecked(nonce: string, call: ToolCall, facts: RecordedFacts | null): Promise<DecisionResult> {
     if (this.#closed) return this.#deny('engine_fault', 'engine fault: perso is closed; load a new instance');
     if (this.#version === null) return this.#deny('no_policy', this.#noPolicyReason);
     const backend = this.#backend;
@@ -235,6 +238,7 @@ export class Perso {
       if (typeof now !== 'number' || !Number.isFinite(now)) {
         return this.#deny('invalid_request', 'invalid request: now: expected seconds since the epoch as a finite number');
       }
+      if (facts !== null) facts.now = now;
       return this.#result(await backend.approve(nonce, call, now));
     } catch (error) {
       return this.#deny('engine_fault', `engine fault: ${errorText(error)}; retry the call`);
@@ -427,18 +431,25 @@ export class Perso {
 
   async #decide(call: ToolCall, canonical: CanonicalArgs | null): Promise<DecisionResult> {
     let result: DecisionResult;
+    let facts: RecordedFacts | string | null = null;
     if (canonical !== null && !canonical.ok) {
       result = this.#deny('invalid_request', `invalid request: ${canonical.error}`);
     } else {
       const checked = canonical === null ? call : withArgs(call, canonical.value);
-      result = await this.#decideChecked(checked);
-      if (canonical !== null) result.args = canonical.value;
+      // With audit on, the host facts are read once too: the record holds what was decided on.
+      if (this.#auditing) facts = recordedFacts(checked);
+      if (typeof facts === 'string') {
+        result = this.#deny('invalid_request', `invalid request: ${facts}`);
+      } else {
+        result = await this.#decideChecked(facts?.call ?? checked, facts);
+        if (canonical !== null) result.args = canonical.value;
+      }
     }
-    if (this.#auditing) this.#audit(call, result, canonical);
+    if (this.#auditing) this.#audit(call, result, canonical, typeof facts === 'string' ? null : facts);
     return result;
   }
 
-  async #decideChecked(call: ToolCall): Promise<DecisionResult> {
+  async #decideChecked(call: ToolCall, facts: RecordedFacts | null = null): Promise<DecisionResult> {
     if (this.#closed) return this.#deny('engine_fault', 'engine fault: perso is closed; load a new instance');
     if (this.#version === null) return this.#deny('no_policy', this.#noPolicyReason);
     if (call === null || typeof call !== 'object') {
@@ -453,6 +464,7 @@ export class Perso {
     if (typeof now !== 'number' || !Number.isFinite(now)) {
       return this.#deny('invalid_request', `invalid request: now: expected seconds since the epoch as a finite number, got ${describe(now)}`);
     }
+    if (facts !== null) facts.now = now;
     try {
       const sync = this.#sync;
       const backend = this.#backend;
@@ -491,11 +503,11 @@ export class Perso {
 
   #refuse(call: { tool: unknown; role: unknown }, reason: string): DecisionResult {
     const result = this.#deny('invalid_request', reason);
-    if (this.#auditing) this.#audit(call, result, null);
+    if (this.#auditing) this.#audit(call, result, null, null);
     return result;
   }
 
-  #audit(call: { tool: unknown; role: unknown } | null, result: DecisionResult, canonical: CanonicalArgs | null): void {
+  #audit(call: { tool: unknown; role: unknown } | null, result: DecisionResult, canonical: CanonicalArgs | null, facts: RecordedFacts | null): void {
     let tool: unknown;
     let role: unknown;
     try {
@@ -505,7 +517,13 @@ export class Perso {
       // An unreadable call is recorded with what could be read.
     }
     const checked = canonical !== null && canonical.ok ? canonical : null;
-    const context = { policyHash: this.#status.hash };
+    const context: AuditContext = { policyHash: this.#status.hash };
+    // Replay needs the host facts and the time; `hashArgs` keeps the facts out of the record too.
+    if (facts !== null) {
+      if (facts.now !== undefined) context.now = facts.now;
+      if (!this.#hashArgs && facts.agentAttributes !== undefined) context.agentAttributes = facts.agentAttributes;
+      if (!this.#hashArgs && facts.resourceAttributes !== undefined) context.resourceAttributes = facts.resourceAttributes;
+    }
     let record: AuditRecord;
     try {
       record = buildAuditRecord({ tool, role }, result, !this.#hashArgs && checked !== null ? { ...context, args: checked.value } : context);
@@ -559,6 +577,39 @@ function own<K extends keyof ToolCall>(call: ToolCall, key: K): ToolCall[K] | un
 /** The call's own `now`: a polluted `Object.prototype.now` must not drive rate limits. */
 function ownNow(call: ToolCall): ToolCall['now'] {
   return call !== null && typeof call === 'object' && Object.hasOwn(call, 'now') ? call.now : undefined;
+}
+
+/** What an audit record keeps of a call's host facts: the copies the engine decided on, and the time. */
+interface RecordedFacts {
+  /** The call as decided: the host facts replaced by their canonical copies. */
+  call: ToolCall;
+  agentAttributes?: JsonObject;
+  resourceAttributes?: JsonObject;
+  /** Set once the decision has read the time. */
+  now?: number;
+}
+
+/**
+ * Canonical copies of a call's host facts (one JSON pass each), or why one cannot be read. A fact
+ * that is not a plain object goes to the engine as it is, which refuses it (never loosened here).
+ */
+function recordedFacts(call: ToolCall): RecordedFacts | string {
+  const facts: RecordedFacts = { call };
+  for (const key of ['agentAttributes', 'resourceAttributes'] as const) {
+    const value: unknown = call[key];
+    if (!isPlainObject(value)) continue;
+    const canonical = canonicalizeArgs(value, key);
+    if (!canonical.ok) return canonical.error;
+    facts.call = { ...facts.call, [key]: canonical.value };
+    facts[key] = canonical.value;
+  }
+  return facts;
+}
+
+function isPlainObject(value: unknown): value is object {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
 }
 
 function isJsonObject(value: JsonValue | undefined): value is JsonObject {

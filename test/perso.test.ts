@@ -399,9 +399,13 @@ describe('audit', () => {
     assert.equal(allow.enforced, true);
     assert.deepEqual(allow.args, { order_id: 'ORD-8821', amount: 200 });
     assert.equal(allow.argsSha256, undefined);
+    assert.deepEqual(allow.agentAttributes, { user_id: 'agt-099', env: 'staging' });
+    assert.equal('resourceAttributes' in allow, false);
+    assert.ok(typeof allow.now === 'number' && Math.abs(allow.now - Date.now() / 1000) < 60);
     assert.equal(deny.decision, 'Deny');
     assert.equal(invalid.kind, 'invalid_request');
     assert.equal(invalid.args, undefined);
+    assert.equal(invalid.now, undefined);
     assert.ok(Object.isFrozen(allow));
     await perso.close();
   });
@@ -417,6 +421,57 @@ describe('audit', () => {
     assert.equal(first.args, undefined);
     assert.equal(first.argsSha256, createHash('sha256').update(JSON.stringify({ order_id: 'ORD-8821', amount: 200 })).digest('hex'));
     assert.equal(second.argsSha256, createHash('sha256').update(JSON.stringify({ order_id: 'ORD-8821', amount: 300 })).digest('hex'));
+    // The host facts stay out of a hashed record as well: such a record cannot be replayed.
+    assert.equal('agentAttributes' in first, false);
+    assert.equal('resourceAttributes' in first, false);
+  });
+
+  test('records carry the host facts and the time the decision used, for perso replay', async () => {
+    const transport = memoryTransport();
+    const perso = await Perso.load({ policy: policy('v1', 500), audit: transport, clock: () => 1_764_000_000 });
+    const resourceAttributes = { owner_id: 'agt-099', tags: ['vip'] };
+    await perso.evaluate({ ...refund(200), resourceAttributes, now: 1_700_000_123.5 });
+    await perso.evaluate({ tool: 'view_customer', role: 'agent', args: {} });
+    await perso.close();
+    const [withFacts, bare] = transport.records as [AuditRecord, AuditRecord];
+    assert.deepEqual(withFacts.agentAttributes, { user_id: 'agt-099', env: 'staging' });
+    assert.deepEqual(withFacts.resourceAttributes, resourceAttributes);
+    assert.notEqual(withFacts.resourceAttributes, resourceAttributes);
+    assert.equal(withFacts.now, 1_700_000_123.5);
+    assert.equal('agentAttributes' in bare, false);
+    assert.equal('resourceAttributes' in bare, false);
+    assert.equal(bare.now, 1_764_000_000);
+  });
+
+  test('with audit on, host facts are read once: the record holds what was decided on', async () => {
+    const transport = memoryTransport();
+    const perso = await Perso.load({ policy: policy('v1', 500, { roles: ['agent'], rules: [
+      { tool_name: 'view_customer', roles: ['agent'], condition: { StringCheck: { source: 'AgentAttributes', field: 'env', op: 'In', value: ['production'] } } },
+    ] }), audit: transport });
+    let reads = 0;
+    const agentAttributes = {
+      get env() {
+        reads++;
+        return reads === 1 ? 'staging' : 'production';
+      },
+    };
+    const result = await perso.evaluate({ tool: 'view_customer', role: 'agent', args: {}, agentAttributes: agentAttributes as never });
+    assert.equal(result.decision, 'Deny');
+    assert.equal(reads, 1);
+    assert.deepEqual(transport.records[0]?.agentAttributes, { env: 'staging' });
+    await perso.close();
+  });
+
+  test('agentAttributes holding a function with audit on → Deny invalid_request naming it', async () => {
+    const transport = memoryTransport();
+    const perso = await Perso.load({ policy: policy('v1', 500), audit: transport });
+    const result = await perso.evaluate({ ...refund(1), agentAttributes: { user_id: (() => 'x') as never } });
+    assert.equal(result.decision, 'Deny');
+    assert.equal(result.kind, 'invalid_request');
+    assert.match(result.reason, /^invalid request: agentAttributes\.user_id/);
+    assert.equal(transport.records[0]?.kind, 'invalid_request');
+    assert.equal('agentAttributes' in transport.records[0]!, false);
+    await perso.close();
   });
 
   test('shadow decisions are recorded as not enforced', async () => {

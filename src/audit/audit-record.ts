@@ -5,9 +5,12 @@
  * Checklist:
  * - a record is built from the call and its decision only, after the decision is made;
  * - a record is frozen: one transport cannot change what another one sees;
- * - the args are the canonical JSON copy, or only its SHA-256 when the host asked for `hashArgs`.
+ * - the args are the canonical JSON copy, or only its SHA-256 when the host asked for `hashArgs`;
+ * - the host facts (`agentAttributes`, `resourceAttributes`) are the canonical copies the decision
+ *   used, omitted when the call had none or the host asked for `hashArgs`; with the args and `now`
+ *   they are what `perso replay` needs to decide the call again.
  */
-import type { Decision, DecisionResult, JsonValue, ReasonKind } from '../decision.ts';
+import type { Decision, DecisionResult, JsonObject, JsonValue, ReasonKind } from '../decision.ts';
 
 /** What perso records about one decision. */
 export interface AuditRecord {
@@ -37,6 +40,12 @@ export interface AuditRecord {
   args?: JsonValue;
   /** SHA-256 (hex) of the canonical arguments' JSON text, when the host chose `hashArgs`. */
   argsSha256?: string;
+  /** The principal's facts the decision used (canonical copy); absent when none or with `hashArgs`. */
+  agentAttributes?: JsonObject;
+  /** The target's facts the decision used (canonical copy); absent when none or with `hashArgs`. */
+  resourceAttributes?: JsonObject;
+  /** The time the decision used for rate limits, in seconds since the epoch; absent when none was read. */
+  now?: number;
 }
 
 /**
@@ -60,6 +69,12 @@ export interface AuditContext {
   args?: JsonValue;
   /** SHA-256 (hex) of the canonical arguments' JSON, when they are recorded hashed. */
   argsSha256?: string;
+  /** The principal's facts as the decision used them, when they are recorded. */
+  agentAttributes?: JsonObject;
+  /** The target's facts as the decision used them, when they are recorded. */
+  resourceAttributes?: JsonObject;
+  /** The time the decision used, in seconds since the epoch. */
+  now?: number;
 }
 
 /**
@@ -86,6 +101,9 @@ export function buildAuditRecord(
   };
   if (context.argsSha256 !== undefined) record.argsSha256 = context.argsSha256;
   else if (context.args !== undefined) record.args = context.args;
+  if (context.agentAttributes !== undefined) record.agentAttributes = context.agentAttributes;
+  if (context.resourceAttributes !== undefined) record.resourceAttributes = context.resourceAttributes;
+  if (typeof context.now === 'number' && Number.isFinite(context.now)) record.now = context.now;
   return Object.freeze(record);
 }
 
