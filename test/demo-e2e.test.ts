@@ -3,7 +3,8 @@
 // from its button; each decision is checked in the chat, denied calls must leave the CRM as it was,
 // the policy editor must reject bad JSON at its path and hot-reload good JSON, the audit log must
 // export as NDJSON, an OpenAI-compatible endpoint must go through the same guard, and the demo must
-// keep deciding with the network cut. Screenshots go to docs/screenshots/ for the README.
+// keep deciding with the network cut. Screenshots go to test-results/screenshots/ (docs/screenshots/
+// for the README when PERSO_SCREENSHOTS=docs).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer } from 'node:http';
@@ -19,7 +20,11 @@ import { SCENARIOS } from '../demo/src/scenarios.ts';
 import type { Scenario } from '../demo/src/scenarios.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SCREENSHOTS = fileURLToPath(new URL('../docs/screenshots/', import.meta.url));
+// The README's screenshots are refreshed only on request (`PERSO_SCREENSHOTS=docs npm run test:node`);
+// an ordinary run writes them to test-results/ so `npm test` leaves the working tree clean.
+const SCREENSHOTS = fileURLToPath(
+  new URL(process.env.PERSO_SCREENSHOTS === 'docs' ? '../docs/screenshots/' : '../test-results/screenshots/', import.meta.url),
+);
 const CHROMIUM = process.env.CHROME_PATH ?? '/usr/bin/chromium';
 const DECISION_TIMEOUT_MS = 15_000;
 
