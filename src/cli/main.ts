@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * The `perso` command: validate a policy, evaluate NDJSON requests, run policy test cases.
+ * The `perso` command: validate a policy, evaluate NDJSON requests, run policy test cases, replay
+ * an audit log against a candidate policy.
  * Run `perso --help`; the manual is docs/cli.md.
  */
 import { readFileSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { parseArgs } from 'node:util';
 import type { CliIo } from './cli-io.ts';
 import { ExitCode, write } from './cli-io.ts';
 import { evalCommand } from './eval-command.ts';
+import { replayCommand } from './replay-command.ts';
 import { testCommand } from './test-command.ts';
 import type { CommandName } from './usage.ts';
 import { commandHelp, isCommand, overview } from './usage.ts';
@@ -28,6 +30,13 @@ async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {
   const parsed = parseCommandLine(first, rest);
   if ('error' in parsed) return usageError(io, parsed.error, first);
   if (parsed.values.help === true) return printHelp(io, first);
+  if (first === 'replay') {
+    const [audit, policy, ...more] = parsed.positionals;
+    if (audit === undefined) return usageError(io, 'missing AUDIT.ndjson', first);
+    if (policy === undefined) return usageError(io, 'missing POLICY', first);
+    if (more.length > 0) return usageError(io, `unexpected argument ${JSON.stringify(more[0])}`, first);
+    return replayCommand({ audit, policy, json: parsed.values.json === true }, io);
+  }
   const [target, ...extra] = parsed.positionals;
   const what = first === 'test' ? 'CASES.json' : 'POLICY';
   if (target === undefined) return usageError(io, `missing ${what}`, first);
@@ -47,7 +56,7 @@ type ParsedCommandLine = { values: Record<string, string | boolean | undefined>;
 
 function parseCommandLine(command: Exclude<CommandName, 'help'>, args: string[]): ParsedCommandLine {
   const options: Record<string, { type: 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
-  if (command === 'validate') options['json'] = { type: 'boolean' };
+  if (command === 'validate' || command === 'replay') options['json'] = { type: 'boolean' };
   if (command === 'test') options['verbose'] = { type: 'boolean' };
   try {
     // `-` and words starting with `{` are positionals (stdin, inline JSON), never flags.

@@ -3,7 +3,7 @@
  */
 
 /** The commands `perso` knows. */
-export const COMMANDS = Object.freeze(['validate', 'eval', 'test', 'help'] as const);
+export const COMMANDS = Object.freeze(['validate', 'eval', 'test', 'replay', 'help'] as const);
 /** A command `perso` knows. */
 export type CommandName = (typeof COMMANDS)[number];
 
@@ -13,11 +13,12 @@ usage:
   perso validate POLICY [--json]   check a policy: errors (exit 1) and warnings, with JSON paths
   perso eval POLICY                decide NDJSON requests from stdin, one NDJSON decision per line
   perso test CASES.json            run test cases against their policies; exit 1 on any failure
+  perso replay AUDIT.ndjson POLICY decide an audit log again with POLICY; exit 1 if any would change
   perso help [COMMAND]             show the help of a command
   perso --version                  print the version
 
 POLICY is a file path, a file: URL, an http(s) URL, or the policy's JSON text.
-Exit codes: 0 success, 1 invalid policy or failed cases, 2 usage error.
+Exit codes: 0 success, 1 invalid policy, failed cases or changed decisions, 2 usage error.
 `;
 
 const HELP: Readonly<Record<CommandName, string>> = Object.freeze({
@@ -65,9 +66,31 @@ options:
 
 exit: 0 all passed, 1 a case failed or the cases file is invalid, 2 usage error
 `,
+  replay: `usage: perso replay AUDIT.ndjson POLICY [--json]
+
+Decides the calls recorded in an audit log (one AuditRecord per line, as the transports write
+them; - reads stdin) again with the candidate POLICY, in log order, at each record's "now", and
+prints every record whose decision would change:
+  line 12: process_refund (agent) Allow → Deny: <new reason> (was: <old reason>)
+then a summary line:
+  replayed 120 records: 7 would change (Allow→Deny 5, Deny→Allow 1, Allow→Ask 1),
+  3 not replayable (args hashed 3), 1 malformed line
+Records with hashed args (hashArgs), without args, or decided by a fault (invalid_request,
+no_policy, engine_fault) are not replayable and only counted. An Ask a person approved counts as
+Ask. A line that is not an audit record is reported with its number and the run goes on. An
+invalid POLICY exits 1 with its errors before any record is read.
+
+options:
+  --json       print one JSON object per change ("type": "change") or malformed line
+               ("type": "malformed"), then a summary object ("type": "summary")
+  -h, --help   show this help
+
+exit: 0 nothing would change, 1 a decision would change, a line is malformed, the log cannot be
+read or POLICY is invalid, 2 usage error
+`,
   help: `usage: perso help [COMMAND]
 
-Shows the help of COMMAND (validate, eval, test), or the overview.
+Shows the help of COMMAND (validate, eval, test, replay), or the overview.
 `,
 });
 
