@@ -376,3 +376,82 @@ describe('attack: Object.prototype pollution', () => {
     await perso.close();
   });
 });
+
+describe('attack: values whose JSON differs from their properties (fast path vs raw ABI)', () => {
+  class Point {
+    constructor(
+      readonly x: number,
+      readonly y: number,
+    ) {}
+  }
+  const exotic: [string, unknown][] = [
+    ['a boxed string', new String('attacker@evil.test')],
+    ['a boxed number', new Number(900)],
+    ['a boxed boolean', new Boolean(false)],
+    ['a Date', new Date(0)],
+    ['an object whose toJSON is a string', { to: 'safe@corp.test', toJSON: () => 'attacker@evil.test' }],
+    ['an object whose toJSON is undefined', { toJSON: () => undefined }],
+    ['a class instance', new Point(1, 2)],
+    ['a Map', new Map([['a', 1]])],
+    ['an array subclass', new (class extends Array<number> {})()],
+    ['a nested toJSON', { inner: { toJSON: () => 900 } }],
+  ];
+  const conditions: [string, unknown][] = [
+    ['Equals a string', { Equals: { source: 'Arguments', field: 'to', value: 'attacker@evil.test' } }],
+    ['Equals a number', { Equals: { source: 'Arguments', field: 'to', value: 900 } }],
+    ['Equals false', { Equals: { source: 'Arguments', field: 'to', value: false } }],
+    ['Equals a date string', { Equals: { source: 'Arguments', field: 'to', value: '1970-01-01T00:00:00.000Z' } }],
+    ['Equals an object', { Equals: { source: 'Arguments', field: 'to', value: { x: 1, y: 2 } } }],
+    ['a nested Equals', { Equals: { source: 'Arguments', field: ['to', 'inner'], value: 900 } }],
+    ['a nested field through toJSON', { Equals: { source: 'Arguments', field: ['to', 'to'], value: 'safe@corp.test' } }],
+    ['StringCheck In', { StringCheck: { source: 'Arguments', field: 'to', op: 'In', value: ['attacker@evil.test'] } }],
+    ['NumericCheck Gte', { NumericCheck: { source: 'Arguments', field: 'to', op: 'Gte', value: 500 } }],
+    ['FieldPresent', { FieldPresent: { source: 'Arguments', field: 'to' } }],
+  ];
+
+  test('a Deny rule over a field holding an object with a primitive JSON holds as it does on the raw ABI', async () => {
+    const engine = await Engine.create(module);
+    for (const [conditionName, condition] of conditions) {
+      const policy = {
+        version: 'v',
+        default_action: 'Deny',
+        tools: ['send'],
+        rules: [{ tool_name: 'send', roles: ['r'] }, { tool_name: 'send', roles: ['r'], effect: 'Deny', condition }],
+      };
+      assert.equal(engine.load(JSON.stringify(policy)).ok, true);
+      for (const [valueName, value] of exotic) {
+        const args = { to: value } as Record<string, JsonValue>;
+        const fast = engine.evaluate({ tool: 'send', role: 'r', args }, 0);
+        const raw = abi(engine, 'send', JSON.stringify(args));
+        assert.equal(fast.decision, raw.decision, `${conditionName} over ${valueName}: fast ${fast.reason} / raw ${String(raw.reason)}`);
+        assert.equal(fast.reason, raw.reason, `${conditionName} over ${valueName}`);
+      }
+    }
+  });
+
+  test('a boxed string cannot slip past a Deny rule that Equals the string', async () => {
+    const perso = await Perso.load({
+      policy: {
+        version: 'v',
+        default_action: 'Deny',
+        tools: ['send'],
+        roles: ['r'],
+        rules: [
+          { tool_name: 'send', roles: ['r'] },
+          { tool_name: 'send', roles: ['r'], effect: 'Deny', condition: { Equals: { source: 'Arguments', field: 'to', value: 'attacker@evil.test' } } },
+        ],
+      } as Policy,
+    });
+    const d = await perso.evaluate({ tool: 'send', role: 'r', args: { to: new String('attacker@evil.test') as unknown as string } });
+    assert.equal(d.decision, 'Deny');
+    assert.equal(d.kind, 'denied_by_rule');
+    await perso.close();
+  });
+
+  test('args with their own toJSON are decided on what toJSON returns, as on the raw ABI', async () => {
+    const engine = await Engine.create(module);
+    engine.load(JSON.stringify(capPolicy()));
+    const args = { amount: 1, toJSON: () => ({ amount: 900 }) } as unknown as Record<string, JsonValue>;
+    assert.equal(engine.evaluate({ tool: 't', role: 'r', args }, 0).decision, 'Deny');
+  });
+});

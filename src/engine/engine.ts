@@ -483,16 +483,8 @@ export class Engine {
     let at = dataStart;
     for (let i = 0; i < fields.length; i++) {
       const f = fields[i]!;
-      const root = rootOf(f.source, call);
-      let v: unknown = root ?? EMPTY;
       const path = f.path;
-      for (let k = 0; k < path.length; k++) {
-        if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.hasOwn(v, path[k]!)) {
-          v = undefined;
-          break;
-        }
-        v = (v as Record<string, unknown>)[path[k]!];
-      }
+      const v = readField(rootOf(f.source, call), path);
       const s = region + f.slot;
       switch (typeof v) {
         case 'undefined':
@@ -642,11 +634,38 @@ function diagnostics(list: unknown, severity: Diagnostic['severity'], fallback: 
 
 /** A call's value at a field, as the engine saw it; undefined when missing. */
 function valueAt(f: FieldPlan, call: ToolCall): unknown {
-  let v: unknown = rootOf(f.source, call) ?? EMPTY;
-  for (const key of f.path) {
+  return readField(rootOf(f.source, call), f.path);
+}
+
+/** True when JSON.stringify writes `v` as its own properties: a plain object or array without toJSON. */
+function jsonShaped(v: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null && proto !== Array.prototype) return false;
+  return typeof (v as { toJSON?: unknown }).toJSON !== 'function';
+}
+
+/** An object as JSON.stringify writes it (a Date as its string, a boxed number as the number...). */
+function asJson(v: object): unknown {
+  const text = JSON.stringify(v) as string | undefined;
+  return text === undefined ? undefined : (JSON.parse(text) as unknown);
+}
+
+/**
+ * The value at `path` under `root` as the raw ABI would see it in `JSON.stringify(root)`: a
+ * class instance, a boxed primitive or an object with `toJSON` is read as its JSON (so
+ * `new String("x")` is the string "x", not an object that no string test applies to); an
+ * array has no keys; inherited properties are absent. Undefined when missing.
+ */
+function readField(root: unknown, path: readonly string[]): unknown {
+  let v: unknown = root ?? EMPTY;
+  for (let k = 0; k < path.length; k++) {
+    if (typeof v !== 'object' || v === null) return undefined;
+    if (!jsonShaped(v)) v = asJson(v);
+    const key = path[k]!;
     if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.hasOwn(v, key)) return undefined;
     v = (v as Record<string, unknown>)[key];
   }
+  if (typeof v === 'object' && v !== null && !jsonShaped(v)) v = asJson(v);
   return v;
 }
 
