@@ -331,4 +331,19 @@ describe('guard', () => {
     assert.equal(records[1]?.kind, 'invalid_request');
     await perso.close();
   });
+
+  test('guarded calls are audited with the host facts they were decided on, for perso replay', async () => {
+    const records: AuditRecord[] = [];
+    const perso = await Perso.load({ policy: demoPath, audit: { emit: (r) => void records.push(r) } });
+    const session = perso.session({ role: 'manager', agentAttributes: { user_id: 'u1' } });
+    const remove = session.guard('delete_customer', () => 'deleted', { resourceAttributes: (args: { id: string }) => ({ owner_id: args.id === 'C-1' ? 'u1' : 'u2' }) });
+    assert.equal((await remove({ id: 'C-1' })).ok, true);
+    assert.equal((await remove({ id: 'C-2' })).ok, false);
+    assert.deepEqual(records.map((r) => [r.decision, r.agentAttributes, r.resourceAttributes]), [
+      ['Allow', { user_id: 'u1' }, { owner_id: 'u1' }],
+      ['Deny', { user_id: 'u1' }, { owner_id: 'u2' }],
+    ]);
+    assert.equal(typeof records[0]?.now, 'number');
+    await perso.close();
+  });
 });
