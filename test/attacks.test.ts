@@ -455,3 +455,178 @@ describe('attack: values whose JSON differs from their properties (fast path vs 
     assert.equal(engine.evaluate({ tool: 't', role: 'r', args }, 0).decision, 'Deny');
   });
 });
+
+describe('attack: rate-limit clocks', () => {
+  async function limited(): Promise<Engine> {
+    const engine = await Engine.create(module);
+    const policy = {
+      version: 'v',
+      default_action: 'Deny',
+      tools: ['t'],
+      rules: [
+        { tool_name: 't', roles: ['r'], rate_limit: { max: 2, per_seconds: 60 } },
+        { tool_name: 't', roles: ['r'], effect: 'Ask', condition: { FieldPresent: { source: 'Arguments', field: 'ask' } } },
+      ],
+    };
+    assert.equal(engine.load(JSON.stringify(policy)).ok, true);
+    return engine;
+  }
+  const decide = (engine: Engine, now: number, args: Record<string, JsonValue> = {}): string => {
+    const v = engine.evaluate({ tool: 't', role: 'r', args }, now);
+    return v.decision === 'Deny' ? `Deny:${v.kind}` : v.decision;
+  };
+
+  test('now = NaN, Infinity or a non-number is a Deny, never an unlimited Allow', async () => {
+    const engine = await limited();
+    for (const now of [Number.NaN, Infinity, -Infinity]) assert.equal(decide(engine, now), 'Deny:rate_limited');
+    const v = engine.evaluate({ tool: 't', role: 'r', now: 'soon' as unknown as number }, Number.NaN);
+    assert.equal(v.decision, 'Deny');
+  });
+
+  test('a clock going backwards does not reopen a full window', async () => {
+    const engine = await limited();
+    assert.equal(decide(engine, 1000), 'Allow');
+    assert.equal(decide(engine, 1001), 'Allow');
+    assert.equal(decide(engine, 1002), 'Deny:rate_limited');
+    for (const now of [999, 0, -1e300, 1001.5]) assert.equal(decide(engine, now), 'Deny:rate_limited', `now ${now}`);
+  });
+
+  test('a huge now (where now - per_seconds rounds to now) cannot expire every slot: it is refused', async () => {
+    const engine = await limited();
+    // At 1e17 s an f64 has a 16 s step: each call expired the one before it, so every call was allowed.
+    for (const now of [1e17, 1e308, -1e308, 2 ** 43 + 1]) {
+      const v = engine.evaluate({ tool: 't', role: 'r' }, now);
+      assert.equal(v.kind, 'rate_limited', `now ${now}`);
+      assert.match(v.reason, /cannot be checked without the current time/);
+    }
+    assert.equal(decide(engine, 2 ** 43), 'Allow');
+    assert.equal(decide(engine, 2 ** 43), 'Allow');
+    assert.equal(decide(engine, 2 ** 43), 'Deny:rate_limited');
+    assert.equal(decide(engine, 1000), 'Deny:rate_limited', 'a clock that came back does not reopen the window');
+  });
+
+  test('negative times are times like any other', async () => {
+    const engine = await limited();
+    assert.equal(decide(engine, -5000), 'Allow');
+    assert.equal(decide(engine, -4999), 'Allow');
+    const v = engine.evaluate({ tool: 't', role: 'r' }, -4998);
+    assert.equal(v.kind, 'rate_limited');
+    assert.equal(v.retryAfter, 58);
+  });
+
+  test('an Ask does not consume the budget, and a full window turns an Ask into a Deny', async () => {
+    const engine = await limited();
+    for (let i = 0; i < 5; i++) assert.equal(decide(engine, 1000, { ask: true }), 'Ask');
+    assert.equal(decide(engine, 1000), 'Allow');
+    assert.equal(decide(engine, 1000), 'Allow');
+    assert.equal(decide(engine, 1000, { ask: true }), 'Deny:rate_limited');
+  });
+});
+
+describe('attack: approvals', () => {
+  const askPolicy: Policy = {
+    version: 'ask-1',
+    default_action: 'Deny',
+    tools: ['pay', 'other'],
+    roles: ['r', 's'],
+    rules: [
+      { tool_name: 'pay', roles: ['r', 's'], condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Lte', value: 1000 } } },
+      { tool_name: 'pay', roles: ['r', 's'], effect: 'Ask', condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Gt', value: 100 } } },
+      { tool_name: 'other', roles: ['r'] },
+    ],
+  } as Policy;
+  const call = (amount: number, extra: Partial<ToolCall> = {}): ToolCall => ({ tool: 'pay', role: 'r', args: { amount }, ...extra });
+
+  async function ticket(perso: Perso, c: ToolCall): Promise<string> {
+    const d = await perso.evaluate(c);
+    assert.equal(d.decision, 'Ask');
+    assert.ok(d.approval !== undefined);
+    return d.approval.nonce;
+  }
+
+  test('a nonce is single use: a replay is a Deny', async () => {
+    const perso = await Perso.load({ policy: askPolicy });
+    const nonce = await ticket(perso, call(500));
+    assert.equal((await perso.approve(nonce, call(500))).decision, 'Allow');
+    const replay = await perso.approve(nonce, call(500));
+    assert.equal(replay.decision, 'Deny');
+    assert.match(replay.reason, /unknown or already used/);
+    await perso.close();
+  });
+
+  test('a nonce cannot be used for other args, another tool, another role or other facts, and is spent by trying', async () => {
+    const perso = await Perso.load({ policy: askPolicy });
+    const others: ToolCall[] = [
+      call(900),
+      { tool: 'other', role: 'r', args: { amount: 500 } },
+      call(500, { role: 's' }),
+      call(500, { agentAttributes: { user_id: 'x' } }),
+      call(500, { resourceAttributes: { owner_id: 'x' } }),
+      { tool: 'pay', role: 'r', args: { amount: 500, memo: 'extra' } },
+    ];
+    for (const other of others) {
+      const nonce = await ticket(perso, call(500));
+      const d = await perso.approve(nonce, other);
+      assert.equal(d.decision, 'Deny', JSON.stringify(other));
+      assert.equal((await perso.approve(nonce, call(500))).decision, 'Deny', 'the refused redeem spent the ticket');
+    }
+    await perso.close();
+  });
+
+  test('key order does not split an approval, and a forged nonce is refused', async () => {
+    const perso = await Perso.load({ policy: askPolicy });
+    const nonce = await ticket(perso, { tool: 'pay', role: 'r', args: { amount: 500, memo: 'm' } });
+    assert.equal((await perso.approve(nonce, { tool: 'pay', role: 'r', args: { memo: 'm', amount: 500 } })).decision, 'Allow');
+    for (const forged of ['', '0'.repeat(32), nonce, 'constructor', '__proto__', 42 as unknown as string]) {
+      assert.equal((await perso.approve(forged, call(500))).decision, 'Deny', String(forged));
+    }
+    await perso.close();
+  });
+
+  test('an approval cannot lift a Deny: the call is decided again', async () => {
+    const perso = await Perso.load({ policy: askPolicy });
+    const nonce = await ticket(perso, call(500));
+    await perso.reload({ ...askPolicy, version: 'ask-2', rules: [askPolicy.rules[1]!] } as Policy);
+    const d = await perso.approve(nonce, call(500));
+    assert.equal(d.decision, 'Deny');
+    await perso.close();
+  });
+
+  test('an expired ticket is refused', async () => {
+    const { ApprovalLedger } = await import('../src/approval-ledger.ts');
+    let now = 0;
+    const ledger = new ApprovalLedger({ ttlMs: 1000, clock: () => now });
+    const c = call(500);
+    const t = ledger.offer(c)!;
+    now = 1000;
+    const check = ledger.redeem(t.nonce, c);
+    assert.equal(check.ok, false);
+  });
+
+  test('guard runs the tool on an approved Ask with the frozen checked copy, and not on a refused approval', async () => {
+    const perso = await Perso.load({ policy: askPolicy });
+    const session = perso.session({ role: 'r' });
+    const seen: unknown[] = [];
+    const pay = session.guard('pay', (args: { amount: number }) => seen.push(args), { approve: async () => true });
+    let reads = 0;
+    const hostile = {
+      get amount(): number {
+        return ++reads === 1 ? 500 : 5000;
+      },
+    };
+    const outcome = await pay(hostile);
+    assert.equal(outcome.ok, true);
+    assert.deepEqual(seen, [{ amount: 500 }]);
+    assert.ok(Object.isFrozen(seen[0]));
+    const refuse = session.guard('pay', () => seen.push('ran'), { approve: async () => 'yes' as unknown as boolean });
+    assert.equal((await refuse({ amount: 500 })).ok, false);
+    const throws = session.guard('pay', () => seen.push('ran'), {
+      approve: async () => {
+        throw new Error('closed');
+      },
+    });
+    assert.equal((await throws({ amount: 500 })).ok, false);
+    assert.equal(seen.length, 1);
+    await perso.close();
+  });
+});

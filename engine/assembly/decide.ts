@@ -46,6 +46,9 @@ export const KIND_NAMES: string[] = [
   "no_rule", "no_condition", "condition_passed", "condition_failed", "denied_by_rule", "ask_by_rule", "rate_limited",
 ];
 
+/** Largest |now| a rate limit accepts, in seconds (2^43: about 278 000 years, sub-millisecond precision). */
+export const MAX_NOW: f64 = 8796093022208;
+
 /** Bit set in a decision code when the reason carries detail that `explain` renders. */
 export const CODE_DETAIL: i32 = 1 << 6;
 
@@ -322,7 +325,9 @@ export function decide(p: Policy, e: Entry, now: f64, hasNow: bool): i32 {
   if (decision != D_ALLOW) return finish(decision, kind, allow);
   let record = false;
   if (allow != null && allow.rateMax > 0) {
-    if (!hasNow) {
+    // Past 2^43 s an f64 time has less than a millisecond of precision: `now - per_seconds` can
+    // round to `now`, and every call would expire the one before it (unlimited Allows).
+    if (!hasNow || !(Math.abs(now) <= MAX_NOW)) {
       lastRetry = -1;
       return finish(D_DENY, K_RATE, allow);
     }
@@ -685,7 +690,7 @@ export function explainReason(p: Policy): void {
       w.num(r.ratePer);
       w.str(" s");
       if (lastRetry < 0) {
-        w.str(" cannot be checked without the current time; the host must pass \"now\" in seconds");
+        w.str(" cannot be checked without the current time; the host must pass \"now\" in seconds (at most 2^43)");
       } else {
         w.str(" reached; retry in ");
         w.num(lastRetry);
