@@ -171,6 +171,35 @@ describe('perso replay against a candidate that lowers the agent refund cap to 1
   });
 });
 
+describe('perso replay: rate limits', () => {
+  const limited = (max: number): string =>
+    JSON.stringify({
+      version: `limit-${max}`,
+      default_action: 'Deny',
+      tools: ['view_customer'],
+      roles: ['agent'],
+      rules: [{ tool_name: 'view_customer', roles: ['agent'], condition: null, rate_limit: { max, per_seconds: 60 } }],
+    });
+
+  test('records are decided at their recorded now: windows count as they did', async () => {
+    const log: AuditRecord[] = [];
+    const guard = await Perso.load({ policy: limited(2), audit: { emit: (entry) => void log.push(entry) } });
+    // Three calls in one window, a fourth in the next: the third was rate limited.
+    for (const now of [1000, 1010, 1020, 1100]) await guard.evaluate({ tool: 'view_customer', args: {}, role: 'agent', now });
+    await guard.close();
+    assert.deepEqual(log.map((entry) => [entry.decision, entry.now]), [['Allow', 1000], ['Allow', 1010], ['Deny', 1020], ['Allow', 1100]]);
+    const path = join(dir, 'limited.ndjson');
+    await writeFile(path, ndjson(log));
+    const same = await perso(['replay', path, limited(2)]);
+    assert.equal(same.code, 0, same.stdout);
+    assert.equal(same.stdout, 'replayed 4 records: none would change\n');
+    const wider = await perso(['replay', path, limited(3)]);
+    assert.equal(wider.code, 1);
+    assert.match(wider.stdout, /^line 3: view_customer \(agent\) Deny → Allow: .*\(was: .*rate limit/m);
+    assert.match(wider.stdout, /replayed 4 records: 1 would change \(Deny→Allow 1\)\n$/);
+  });
+});
+
 describe('perso replay: records that cannot be replayed', () => {
   test('hashed args are reported as not replayable, never guessed at', async () => {
     const hashed = await record({ hashArgs: true });
