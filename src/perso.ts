@@ -27,6 +27,7 @@ import type { PolicyMode } from './policy.ts';
 import type { PolicyInput, PolicySourceKind, ResolvedPolicy } from './policy-source.ts';
 import { resolvePolicySource } from './policy-source.ts';
 import { PersoSession } from './session.ts';
+import { WorkerBackend } from './evaluator-bridge.ts';
 import { cachedPolicySource } from './policy-loader.ts';
 import type { PolicyPublicKey } from './policy-integrity.ts';
 import { PolicyStore, defaultPolicyStore } from './policy-store.ts';
@@ -408,13 +409,13 @@ export class Perso {
   }
 
   // `engine: 'worker'` (the default in a browser page) runs the engine in a Web Worker behind
-  // Comlink; the bridge is imported lazily so Node never loads it.
+  // Comlink. The bridge is a static import (it touches no browser global until a backend is made,
+  // so Node can load it): a page's path to its first decision then has no dynamic-import chunk.
   async #createBackend(): Promise<EvaluatorBackend> {
     if (this.#engineOption !== undefined && this.#engineOption !== 'inline' && this.#engineOption !== 'worker') {
       throw new Error(`unknown engine ${JSON.stringify(this.#engineOption)}; use "inline" or "worker"`);
     }
     if ((this.#engineOption ?? (isBrowserPage() ? 'worker' : 'inline')) === 'worker') {
-      const { WorkerBackend } = await import('./evaluator-bridge.ts');
       // Started now rather than on the first load: the worker and its wasm load while the policy does.
       return new WorkerBackend({ timeoutMs: this.#timeoutMs, startNow: true });
     }

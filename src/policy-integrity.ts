@@ -17,7 +17,6 @@
  * meant for a Node release script too). On pages without WebCrypto (plain http) SHA-256 falls back
  * to plain JavaScript, and signatures (and sha384/sha512 pins) are refused, never skipped.
  */
-import { sha256 } from './sha256.ts';
 
 /** Signature algorithms perso verifies. */
 export const SignatureAlgorithm = Object.freeze({
@@ -60,9 +59,6 @@ type SriAlgorithm = keyof typeof SRI_ALGORITHMS;
 const NO_WEBCRYPTO =
   'this page has no WebCrypto (crypto.subtle exists only on https pages and localhost); serve the page over https';
 
-const NO_ED25519 =
-  'this browser has no WebCrypto Ed25519; publish an ES256 signature too and configure its public key';
-
 /** Encodes bytes as standard base64. */
 export function toBase64(bytes: Uint8Array): string {
   let binary = '';
@@ -104,7 +100,8 @@ export async function integrityOf(bytes: PolicyBytes, algorithm: SriAlgorithm = 
 async function digestOf(algorithm: 'SHA-256' | 'SHA-384' | 'SHA-512', bytes: PolicyBytes): Promise<Uint8Array> {
   const subtle = globalThis.crypto?.subtle;
   if (subtle !== undefined) return new Uint8Array(await subtle.digest(algorithm, bytes));
-  if (algorithm === 'SHA-256') return sha256(bytes);
+  // The plain-JavaScript fallback is loaded only on the rare page without WebCrypto.
+  if (algorithm === 'SHA-256') return (await import('./sha256.ts')).sha256(bytes);
   throw new Error(`${algorithm} ${NO_WEBCRYPTO}, or pin a sha256- hash`);
 }
 
@@ -179,43 +176,14 @@ export function checkRevision(revision: number | null, highestSeen: number | nul
   return { ok: true, value: revision };
 }
 
-/** Parses a `.sig` file: one signature object or `{"signatures": [...]}`. */
-export function parseSignatureFile(text: string): Checked<PolicySignature[]> {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch {
-    return { ok: false, error: 'signature file is not valid JSON; publish {"alg","key_id","signature"}' };
-  }
-  const list = isObject(doc) && Array.isArray(doc['signatures']) ? (doc['signatures'] as unknown[]) : [doc];
-  const signatures: PolicySignature[] = [];
-  for (const [i, entry] of list.entries()) {
-    if (
-      !isObject(entry) ||
-      (entry['alg'] !== 'Ed25519' && entry['alg'] !== 'ES256') ||
-      typeof entry['key_id'] !== 'string' ||
-      typeof entry['signature'] !== 'string'
-    ) {
-      return {
-        ok: false,
-        error: `signature file entry ${i} must be {"alg": "Ed25519" | "ES256", "key_id": string, "signature": base64}`,
-      };
-    }
-    signatures.push({ alg: entry['alg'], key_id: entry['key_id'], signature: entry['signature'] });
-  }
-  if (signatures.length === 0) return { ok: false, error: 'signature file lists no signature' };
-  return { ok: true, value: signatures };
-}
+// Signature code (parsing, key import, verification, signing) lives in `policy-signature.ts` and is
+// loaded on first use: a page that configures no `publicKeys` never downloads it.
+const signatureModule = (): Promise<typeof import('./policy-signature.ts')> => import('./policy-signature.ts');
 
 /**
- * Verifies a `.sig` file over the exact policy bytes against the host's keys.
- *
- * Checklist (each a hard failure):
- * - the file parses and lists at least one signature;
- * - a signature made by a configured key that does not verify fails everything (a bad signature is
- *   never outvoted by a good one);
- * - at least one signature by a configured, usable key verifies; otherwise "unknown key";
- * - a configured Ed25519 key this runtime cannot import is skipped (ES256 can stand in for it).
+ * Verifies a `.sig` file over the exact policy bytes against the host's keys (see
+ * `policy-signature.ts` for the checklist). Fails closed: when the verifier cannot be loaded the
+ * answer is an error, never a pass.
  *
  * @returns the `key_id` that verified
  */
@@ -224,80 +192,28 @@ export async function verifySignature(
   signatureFile: string,
   keys: readonly PolicyPublicKey[],
 ): Promise<Checked<string>> {
-  if (globalThis.crypto?.subtle === undefined) return { ok: false, error: `signatures cannot be checked: ${NO_WEBCRYPTO}` };
-  const parsed = parseSignatureFile(signatureFile);
-  if (!parsed.ok) return parsed;
-  let verifiedBy: string | null = null;
-  let unsupported = false;
-  for (const signature of parsed.value) {
-    const key = keys.find((k) => k.keyId === signature.key_id && k.alg === signature.alg);
-    if (key === undefined) continue;
-    const imported = await importPolicyPublicKey(key);
-    if (!imported.ok) {
-      if (imported.error === NO_ED25519) {
-        unsupported = true;
-        continue;
-      }
-      return imported;
-    }
-    const raw = fromBase64(signature.signature);
-    const valid = raw !== null && (await crypto.subtle.verify(algorithmParams(signature.alg), imported.value, raw, bytes));
-    if (!valid) {
-      return {
-        ok: false,
-        error: `bad ${signature.alg} signature by key "${signature.key_id}": the policy bytes were changed or signed with another key; re-sign the exact file`,
-      };
-    }
-    verifiedBy = signature.key_id;
-  }
-  if (verifiedBy !== null) return { ok: true, value: verifiedBy };
-  if (unsupported) return { ok: false, error: NO_ED25519 };
-  const seen = parsed.value.map((s) => `"${s.key_id}" (${s.alg})`).join(', ');
-  const known = keys.map((k) => `"${k.keyId}" (${k.alg})`).join(', ') || 'none';
-  return {
-    ok: false,
-    error: `policy is signed by unknown key ${seen}; configured keys: ${known}; configure the signer's public key`,
-  };
-}
-
-/** Imports a configured public key for verification; an error when it is malformed. */
-export async function importPolicyPublicKey(key: PolicyPublicKey): Promise<Checked<CryptoKey>> {
-  if (typeof CryptoKey !== 'undefined' && key.publicKey instanceof CryptoKey) return { ok: true, value: key.publicKey };
-  const params = importParams(key.alg);
+  let verifier: typeof import('./policy-signature.ts');
   try {
-    if (typeof key.publicKey === 'string') {
-      const spki = fromBase64(key.publicKey);
-      if (spki === null) throw new TypeError('not base64');
-      return { ok: true, value: await crypto.subtle.importKey('spki', spki, params, false, ['verify']) };
-    }
-    return { ok: true, value: await crypto.subtle.importKey('jwk', key.publicKey as JsonWebKey, params, false, ['verify']) };
+    verifier = await signatureModule();
   } catch (error) {
-    if (key.alg === 'Ed25519' && (error as Error).name === 'NotSupportedError') return { ok: false, error: NO_ED25519 };
     return {
       ok: false,
-      error: `public key "${key.keyId}" is not a valid ${key.alg} key (${(error as Error).message}); configure base64 SPKI or a JWK`,
+      error: `signatures cannot be checked: the verifier did not load (${(error as Error).message}); check that the page can fetch perso's files`,
     };
   }
+  return verifier.verifySignature(bytes, signatureFile, keys);
 }
 
 /** Imports a private signing key from base64 PKCS#8 or a JWK (for release scripts and tests). */
 export async function importPolicyPrivateKey(alg: SignatureAlgorithm, privateKey: string | JsonWebKey): Promise<CryptoKey> {
-  const params = importParams(alg);
-  if (typeof privateKey === 'string') {
-    const pkcs8 = fromBase64(privateKey);
-    if (pkcs8 === null) throw new TypeError(`private key for ${alg} is not base64 PKCS#8`);
-    return crypto.subtle.importKey('pkcs8', pkcs8, params, false, ['sign']);
-  }
-  return crypto.subtle.importKey('jwk', privateKey, params, false, ['sign']);
+  return (await signatureModule()).importPolicyPrivateKey(alg, privateKey);
 }
 
 /** A fresh signing key pair; the public half as base64 SPKI, ready for `publicKeys`. */
 export async function generatePolicyKeyPair(
   alg: SignatureAlgorithm,
 ): Promise<{ privateKey: CryptoKey; publicKey: CryptoKey; publicKeySpki: string }> {
-  const pair = (await crypto.subtle.generateKey(importParams(alg), true, ['sign', 'verify'])) as CryptoKeyPair;
-  const spki = new Uint8Array(await crypto.subtle.exportKey('spki', pair.publicKey));
-  return { privateKey: pair.privateKey, publicKey: pair.publicKey, publicKeySpki: toBase64(spki) };
+  return (await signatureModule()).generatePolicyKeyPair(alg);
 }
 
 /**
@@ -305,19 +221,5 @@ export async function generatePolicyKeyPair(
  * `{"signatures": [...]}`) at `<policy-url>.sig`.
  */
 export async function signPolicy(bytes: PolicyBytes, privateKey: CryptoKey, keyId: string): Promise<PolicySignature> {
-  const alg: SignatureAlgorithm = privateKey.algorithm.name === 'ECDSA' ? 'ES256' : 'Ed25519';
-  const signature = new Uint8Array(await crypto.subtle.sign(algorithmParams(alg), privateKey, bytes));
-  return { alg, key_id: keyId, signature: toBase64(signature) };
-}
-
-function importParams(alg: SignatureAlgorithm): AlgorithmIdentifier | EcKeyImportParams {
-  return alg === 'ES256' ? { name: 'ECDSA', namedCurve: 'P-256' } : { name: 'Ed25519' };
-}
-
-function algorithmParams(alg: SignatureAlgorithm): AlgorithmIdentifier | EcdsaParams {
-  return alg === 'ES256' ? { name: 'ECDSA', hash: 'SHA-256' } : { name: 'Ed25519' };
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
+  return (await signatureModule()).signPolicy(bytes, privateKey, keyId);
 }
