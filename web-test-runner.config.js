@@ -15,7 +15,7 @@ export default {
   // scriptable policy files and audit sinks under /__perso__/ (policy loader and audit transport tests)
   // a CSP without 'wasm-unsafe-eval' on URLs marked perso-test-csp=no-wasm (worker fault tests)
   middleware: [persoTestServer(), cspHeaderForTests()],
-  plugins: [esbuildPlugin({ ts: true, target: 'es2022', tsconfig: 'test/tsconfig.json' })],
+  plugins: [esbuildPlugin({ ts: true, target: 'es2022', tsconfig: 'test/browser/tsconfig.json' })],
   browsers: [
     chromeLauncher({
       launchOptions: {

@@ -3,6 +3,7 @@
  * the conformance fixtures so every contender is checked against the expected decisions first.
  */
 import { readFileSync } from 'node:fs';
+import type { JsonObject } from '../src/decision.ts';
 
 /** One call in the SDK shape, with the decision the conformance fixtures expect. */
 export interface BenchCall {
@@ -10,8 +11,8 @@ export interface BenchCall {
   tool: string;
   args: Record<string, unknown>;
   role: string;
-  agentAttributes: Record<string, unknown>;
-  resourceAttributes: Record<string, unknown>;
+  agentAttributes: JsonObject;
+  resourceAttributes: JsonObject;
   expect: 'Allow' | 'Deny';
 }
 

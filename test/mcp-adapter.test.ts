@@ -7,6 +7,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { Perso } from '../src/perso.ts';
 import { guardMcpServer } from '../src/mcp/guard-mcp-server.ts';
+import type { Policy } from '../src/policy.ts';
 
 const demoPolicy = JSON.parse(await readFile(new URL('./fixtures/perso-demo-policy.json', import.meta.url), 'utf8'));
 
@@ -149,10 +150,10 @@ describe('guardMcpServer (official SDK client over InMemoryTransport)', () => {
   });
 
   it('annotation defaults: off unless the policy opts in; then readOnlyHint allows and destructiveHint asks, only where no rule applies', async () => {
-    const rulesFor = { version: 'annotations', default_action: 'Deny', tools: ['lookup', 'wipe', 'process_refund'], roles: ['agent'],
+    const rulesFor: Policy = { version: 'annotations', default_action: 'Deny', tools: ['lookup', 'wipe', 'process_refund'], roles: ['agent'],
       rules: [{ tool_name: 'process_refund', roles: ['agent'], condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Lte', value: 500 } } }] };
     const ran: string[] = [];
-    const serve = async (policy: object, approve?: () => Promise<boolean>) => {
+    const serve = async (policy: Policy, approve?: () => Promise<boolean>) => {
       const instance = await Perso.load({ policy });
       const server = guardMcpServer(new McpServer({ name: 'x', version: '1.0.0' }), instance.session({ role: 'agent' }), approve === undefined ? {} : { approve });
       server.registerTool('lookup', { inputSchema: { q: z.string() }, annotations: { readOnlyHint: true } }, async () => {

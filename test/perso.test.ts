@@ -562,7 +562,7 @@ async function withCrypto(replacement: object, body: () => Promise<void>): Promi
 describe('missing WebCrypto (pages on plain http)', () => {
   test('no crypto.subtle nor randomUUID: the policy loads without a hash, records get v4 ids', async () => {
     const real = globalThis.crypto;
-    await withCrypto({ getRandomValues: (array: Uint8Array) => real.getRandomValues(array) }, async () => {
+    await withCrypto({ getRandomValues: (array: Uint8Array<ArrayBuffer>) => real.getRandomValues(array) }, async () => {
       const transport = memoryTransport();
       const perso = await Perso.load({ policy: policy('v1', 500), audit: transport, hashArgs: true });
       assert.equal(perso.status().ok, true);

@@ -3,7 +3,7 @@
 // plain call of one of its four functions, and stay intact; the bridge must answer Deny.
 import { expect } from 'chai';
 import { wrap } from 'comlink';
-import type { EvaluatorApi } from '../../src/worker/evaluator.worker.ts';
+import type { EvaluatorApi } from '../../src/worker/evaluator-api.ts';
 import { WorkerBackend } from '../../src/evaluator-bridge.ts';
 
 const EVALUATOR_URL = new URL('/src/worker/evaluator.worker.ts', location.origin);

@@ -127,7 +127,7 @@ describe('perso-embed.js with the WebMCP polyfill @mcp-b/global', () => {
     const pending = new Map<number, (reply: { result?: unknown; error?: unknown }) => void>();
     const post = (payload: unknown) => win.postMessage({ channel: 'mcp-iframe', type: 'mcp', direction: 'client-to-server', payload }, '*');
     const onMessage = (event: MessageEvent) => {
-      const data = event.data as { channel?: string; direction?: string; payload?: { id?: number } } | null;
+      const data = event.data as { channel?: string; direction?: string; payload?: { id?: number; result?: unknown; error?: unknown } } | null;
       if (event.source !== win || data?.channel !== 'mcp-iframe' || data.direction !== 'server-to-client') return;
       const reply = data.payload;
       if (reply && typeof reply === 'object' && typeof reply.id === 'number' && pending.has(reply.id)) {

@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import { Perso } from '../../src/perso.ts';
 import type { DecisionResult, ToolCall } from '../../src/decision.ts';
+import type { Policy } from '../../src/policy.ts';
 
 const NativeWorker = globalThis.Worker;
 const started: string[] = [];
@@ -21,7 +22,10 @@ class ObservedWorker extends NativeWorker {
   }
 }
 
-let demoPolicy: Record<string, unknown>;
+let demoPolicy: Policy;
+// A deliberately invalid policy object (hostile input the loader must reject at run time), typed as
+// a Policy only so that it reaches the loader.
+const invalidPolicy = (value: object): Policy => value as unknown as Policy;
 let opened: Perso[] = [];
 async function load(options: Parameters<typeof Perso.load>[0]): Promise<Perso> {
   const perso = await Perso.load(options);
@@ -30,7 +34,7 @@ async function load(options: Parameters<typeof Perso.load>[0]): Promise<Perso> {
 }
 
 before(async () => {
-  demoPolicy = (await (await fetch('/test/fixtures/perso-demo-policy.json')).json()) as Record<string, unknown>;
+  demoPolicy = (await (await fetch('/test/fixtures/perso-demo-policy.json')).json()) as Policy;
   globalThis.Worker = ObservedWorker;
 });
 after(() => {
@@ -150,7 +154,7 @@ describe('Perso in the browser', () => {
   });
 
   it('no policy loaded: a bad policy denies everything, saying why', async () => {
-    const perso = await load({ policy: { version: 'x', default_action: 'Maybe', tools: [], rules: [] } });
+    const perso = await load({ policy: invalidPolicy({ version: 'x', default_action: 'Maybe', tools: [], rules: [] }) });
     expect(perso.status().ok).to.equal(false);
     expect(perso.policyVersion).to.equal(null);
     const verdict = await perso.evaluate(view);
@@ -163,7 +167,7 @@ describe('Perso in the browser', () => {
     const stricter = { ...demoPolicy, version: 'perso-2.0.0', rules: [] };
     expect((await perso.reload(stricter)).version).to.equal('perso-2.0.0');
     expect((await perso.evaluate(view)).decision).to.equal('Deny');
-    const failed = await perso.reload({ version: 'broken' });
+    const failed = await perso.reload(invalidPolicy({ version: 'broken' }));
     expect(failed.ok).to.equal(false);
     expect(perso.policyVersion).to.equal('perso-2.0.0');
     expect((await perso.evaluate(view)).kind).to.equal('no_rule');

@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { wrap } from 'comlink';
 import type { Remote } from 'comlink';
-import type { EvaluatorApi } from '../../src/worker/evaluator.worker.ts';
+import type { EvaluatorApi } from '../../src/worker/evaluator-api.ts';
 import type { ToolCall } from '../../src/decision.ts';
 
 const EVALUATOR_URL = new URL('/src/worker/evaluator.worker.ts', location.origin);
