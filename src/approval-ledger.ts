@@ -12,9 +12,11 @@
  * - a ticket is single use: any redeem, successful or not, consumes it;
  * - a ticket expires `ttlMs` after it was offered, on the ledger's own clock;
  * - the ledger holds at most `capacity` tickets; the oldest go first;
- * - an approval only lifts an Ask: the call is decided again and a Deny stays a Deny.
+ * - an approval only lifts an Ask: the call is decided again and a Deny stays a Deny;
+ * - an approved call spends its rule's rate-limit budget like any Allow.
  */
 import type { ApprovalTicket, Decision, ReasonKind, ToolCall } from './decision.ts';
+import { APPROVED_CALL } from './engine/approved-call.ts';
 
 export type { ApprovalTicket } from './decision.ts';
 
@@ -135,7 +137,8 @@ export class ApprovalLedger {
   approve<V extends ApprovableVerdict>(nonce: string, call: ToolCall, decide: (call: ToolCall) => V): V | ApprovableVerdict {
     const check = this.redeem(nonce, call);
     if (!check.ok) return { decision: 'Deny', reason: check.reason, kind: 'invalid_request' };
-    const verdict = decide(call);
+    // Marked: the engine counts an approved Ask against the rule's rate limit (see approved-call.ts).
+    const verdict = decide({ ...call, [APPROVED_CALL]: true } as ToolCall);
     // `decide` may be a backend's own evaluate, which offers a fresh ticket with an Ask: void it.
     const fresh = (verdict as { approval?: ApprovalTicket }).approval;
     if (fresh !== undefined) this.#pending.delete(fresh.nonce);

@@ -592,6 +592,42 @@ describe('attack: approvals', () => {
     await perso.close();
   });
 
+  test('approved Asks spend the rate-limit budget: approvals cannot exceed the limit', async () => {
+    const limitedAsk = {
+      ...askPolicy,
+      rules: [{ ...askPolicy.rules[0]!, rate_limit: { max: 2, per_seconds: 3600 } }, askPolicy.rules[1]!],
+    } as Policy;
+    const perso = await Perso.load({ policy: limitedAsk, clock: () => 1000 });
+    const outcomes: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const d = await perso.evaluate(call(500));
+      if (d.decision !== 'Ask') {
+        outcomes.push(`${d.decision}:${d.kind}`);
+        continue;
+      }
+      const lifted = await perso.approve(d.approval!.nonce, call(500));
+      outcomes.push(`${lifted.decision}:${lifted.kind}`);
+    }
+    assert.deepEqual(outcomes, ['Allow:ask_by_rule', 'Allow:ask_by_rule', 'Deny:rate_limited', 'Deny:rate_limited']);
+    // Unapproved Asks spent nothing: a fresh instance shows the budget untouched by mere asking.
+    const fresh = await Perso.load({ policy: limitedAsk, clock: () => 1000 });
+    for (let i = 0; i < 3; i++) assert.equal((await fresh.evaluate(call(500))).decision, 'Ask');
+    assert.equal((await fresh.evaluate(call(50))).decision, 'Allow');
+    assert.equal((await fresh.evaluate(call(50))).decision, 'Allow');
+    assert.equal((await fresh.evaluate(call(50))).kind, 'rate_limited');
+    await perso.close();
+    await fresh.close();
+  });
+
+  test('a forged approval mark only spends budget, it never allows', async () => {
+    const { APPROVED_CALL } = await import('../src/engine/approved-call.ts');
+    const engine = await Engine.create(module);
+    engine.load(JSON.stringify({ ...askPolicy, rules: [{ ...askPolicy.rules[0]!, rate_limit: { max: 1, per_seconds: 60 } }, askPolicy.rules[1]!] }));
+    const marked = { ...call(500), [APPROVED_CALL]: true } as ToolCall;
+    assert.equal(engine.evaluate(marked, 0).decision, 'Ask');
+    assert.equal(engine.evaluate(call(50), 0).kind, 'rate_limited');
+  });
+
   test('an expired ticket is refused', async () => {
     const { ApprovalLedger } = await import('../src/approval-ledger.ts');
     let now = 0;

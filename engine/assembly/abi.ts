@@ -266,7 +266,8 @@ export function decideFast(entry: i32, now: f64, hasNow: i32): i32 {
   if (p == null || entry < 0 || entry >= p.entries.length) return -1;
   const e = unchecked(p.entries[entry]);
   if (!slotsValid(e)) return -1;
-  const code = decide(p, e, now, hasNow != 0);
+  // hasNow bit 0: a time is given; bit 1: a person approved the call (see decide).
+  const code = decide(p, e, now, (hasNow & 1) != 0, (hasNow & 2) != 0);
   memoizeLast(code);
   if (madeGarbage) collectSometimes();
   return code;

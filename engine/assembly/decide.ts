@@ -293,9 +293,10 @@ export function evalCond(c: Cond): i32 {
 /**
  * Decides a call for entry `e` over the current slots. Order (DESIGN §2.2): a holding Deny rule;
  * else the version-1 result; a rate limit turns an Allow into Deny; a holding Ask rule turns an
- * Allow into Ask. Returns the packed code: decision | kind << 2 | detail flag | (rule index + 1) << 8.
+ * Allow into Ask (`approved`: a person approved the call, so a holding Ask spends the rate-limit
+ * budget as the Allow it becomes). Returns the packed code: decision | kind << 2 | detail flag | (rule index + 1) << 8.
  */
-export function decide(p: Policy, e: Entry, now: f64, hasNow: bool): i32 {
+export function decide(p: Policy, e: Entry, now: f64, hasNow: bool, approved: bool = false): i32 {
   lastEntry = e;
   lastHeld = TRUE;
   const denies = e.denies;
@@ -355,16 +356,21 @@ export function decide(p: Policy, e: Entry, now: f64, hasNow: bool): i32 {
     const held = r.cond == null ? TRUE : evalCond(r.cond!);
     if (held != FALSE) {
       lastHeld = held;
+      // A person approved this call: the host lifts this Ask to Allow, so it spends the budget.
+      if (approved && record) recordCall(e, allow!, now);
       return finish(D_ASK, K_ASK, r);
     }
   }
-  if (record) {
-    const times = e.times!;
-    const max = allow!.rateMax;
-    unchecked(times[(e.head + e.count) % max] = now);
-    e.count++;
-  }
+  if (record) recordCall(e, allow!, now);
   return finish(decision, kind, allow);
+}
+
+/** Records an allowed call at `now` in the entry's window (which has room: checked by `decide`). */
+function recordCall(e: Entry, allow: Rule, now: f64): void {
+  const times = e.times!;
+  const max = allow.rateMax;
+  unchecked(times[(e.head + e.count) % max] = now);
+  e.count++;
 }
 
 function finish(decision: i32, kind: i32, rule: Rule | null): i32 {

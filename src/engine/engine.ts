@@ -17,6 +17,7 @@
  */
 import type { JsonObject, JsonValue, ToolCall } from '../decision.ts';
 import type { Diagnostic, PolicyInfo, PolicyLoad, Verdict, VerdictFailure } from './types.ts';
+import { APPROVED_CALL } from './approved-call.ts';
 
 export type { Diagnostic, PolicyInfo, PolicyLoad, Verdict, VerdictFailure } from './types.ts';
 
@@ -333,6 +334,7 @@ export class Engine {
     let tool: string;
     let role: string;
     let now: unknown;
+    let approved = false;
     const state = this.#state;
     try {
       const bad = checkCall(call);
@@ -346,6 +348,7 @@ export class Engine {
         return { decision: state.info.defaultAction, reason: noRuleReason(tool, role), kind: 'no_rule' };
       }
       now = own(call, 'now');
+      approved = Object.hasOwn(call, APPROVED_CALL);
     } catch (e) {
       return deny('invalid_request', `invalid request: the call cannot be read (${faultMessage(e)}); pass plain JSON data`);
     }
@@ -361,7 +364,7 @@ export class Engine {
         invalid = new InvalidValue(`the call cannot be read (${faultMessage(e)}); pass plain JSON data`);
       }
       if (invalid !== null) return deny('invalid_request', `invalid request: ${invalid.message}`);
-      code = this.#x.decide(entry.index, hasNow ? (now as number) : 0, hasNow);
+      code = this.#x.decide(entry.index, hasNow ? (now as number) : 0, hasNow | (approved ? 2 : 0));
       if (code < 0) return deny('engine_fault', 'engine fault: the engine rejected the request slots');
       if ((code & CODE_DETAIL) === 0) return entry.verdicts.get(code) ?? this.#constant(state, entry, code);
       // A repeated denial: the engine says which earlier explanation this is (same entry, code and
