@@ -3,6 +3,10 @@
 // stays held. Each test is named after the attack it injects.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { Engine } from '../src/engine/engine.ts';
 import { loadEngineModule } from '../src/engine/engine-module.ts';
 import { Perso } from '../src/perso.ts';
@@ -220,9 +224,6 @@ describe('attack: hostile NDJSON on perso eval', () => {
   const ok = Buffer.from('{"tool":"t","role":"r"}');
 
   async function evalCli(input: Buffer): Promise<{ code: number | null; lines: Record<string, unknown>[] }> {
-    const { spawn } = await import('node:child_process');
-    const { once } = await import('node:events');
-    const { fileURLToPath } = await import('node:url');
     const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
     const child = spawn(process.execPath, ['--import', 'tsx', main, 'eval', policyText]);
     let stdout = '';
@@ -252,7 +253,6 @@ describe('attack: hostile NDJSON on perso eval', () => {
   });
 
   test('an over-long line is one Deny, is not buffered, and the lines after it are answered', async () => {
-    const { Readable } = await import('node:stream');
     const { ndjsonLines } = await import('../src/cli/ndjson-lines.ts');
     const chunks = [Buffer.from('{"a":1}\n{"b":"'), Buffer.alloc(40, 0x78), Buffer.alloc(40, 0x78), Buffer.from('"}\n{"c":3}')];
     const seen: unknown[] = [];
@@ -265,7 +265,6 @@ describe('attack: hostile NDJSON on perso eval', () => {
   });
 
   test('a multi-byte character split across chunks is read whole', async () => {
-    const { Readable } = await import('node:stream');
     const { ndjsonLines } = await import('../src/cli/ndjson-lines.ts');
     const bytes = Buffer.from('{"x":"é☕𝄞"}\n');
     const chunks = [...bytes].map((b) => Buffer.from([b]));
@@ -654,14 +653,16 @@ describe('attack: approvals', () => {
     assert.equal(outcome.ok, true);
     assert.deepEqual(seen, [{ amount: 500 }]);
     assert.ok(Object.isFrozen(seen[0]));
-    const refuse = session.guard('pay', () => seen.push('ran'), { approve: async () => 'yes' as unknown as boolean });
+    const ran: string[] = [];
+    const refuse = session.guard('pay', (_args: { amount: number }) => ran.push('ran'), { approve: async () => 'yes' as unknown as boolean });
     assert.equal((await refuse({ amount: 500 })).ok, false);
-    const throws = session.guard('pay', () => seen.push('ran'), {
+    const throws = session.guard('pay', (_args: { amount: number }) => ran.push('ran'), {
       approve: async () => {
         throw new Error('closed');
       },
     });
     assert.equal((await throws({ amount: 500 })).ok, false);
+    assert.deepEqual(ran, []);
     assert.equal(seen.length, 1);
     await perso.close();
   });
