@@ -667,3 +667,113 @@ describe('attack: approvals', () => {
     await perso.close();
   });
 });
+
+describe('attack: shadow mode, reloads and names', () => {
+  test('shadow mode never lets a fault through guard: bad args, no policy, a throwing resourceAttributes', async () => {
+    const perso = await Perso.load({ policy: capPolicy(), mode: 'shadow' });
+    const session = perso.session({ role: 'r' });
+    const ran: unknown[] = [];
+    const tool = session.guard('t', (args: unknown) => ran.push(args));
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    for (const bad of [cyclic, { amount: 1n }, { constructor: 1 }, [1], 'x', { f: () => 1 }]) {
+      const outcome = await tool(bad);
+      assert.equal(outcome.ok, false);
+      assert.equal(outcome.decision.enforced, true);
+    }
+    const throwing = session.guard('t', (args: unknown) => ran.push(args), {
+      resourceAttributes: () => {
+        throw new Error('db down');
+      },
+    });
+    assert.equal((await throwing({ amount: 1 })).ok, false);
+    assert.equal(ran.length, 0);
+    // A Deny in shadow mode runs, by design, and says it was not enforced.
+    const denied = await tool({ amount: 900 });
+    assert.equal(denied.ok, true);
+    assert.equal(denied.decision.decision, 'Deny');
+    assert.equal(denied.decision.enforced, false);
+    await perso.close();
+    const none = await Perso.load({ policy: '{"not": "a policy"}', mode: 'shadow' });
+    const outcome = await none.session({ role: 'r' }).guard('t', (args: unknown) => ran.push(args))({ amount: 1 });
+    assert.equal(outcome.ok, false);
+    assert.equal(outcome.decision.kind, 'no_policy');
+    assert.equal(ran.length, 1);
+    await none.close();
+  });
+
+  test('a reload with a bad policy leaves the old one whole, even with calls in flight', async () => {
+    const perso = await Perso.load({ policy: capPolicy() });
+    const calls: Promise<unknown>[] = [];
+    for (let i = 0; i < 50; i++) calls.push(perso.evaluate({ tool: 't', role: 'r', args: { amount: i % 2 === 0 ? 1 : 900 } }));
+    const reloads = [
+      perso.reload('{"version": "broken", "default_action": "Allow", "tools": ["t"], "rules": [{"tool_name": "t", "roles": ["r"], "condition": {"NumericCheck": {"op": "lte"}}}]}'),
+      perso.reload({ ...capPolicy(), default_action: 'Allow', rules: 'nope' } as unknown as Policy),
+      perso.reload('not json'),
+    ];
+    for (let i = 0; i < 50; i++) calls.push(perso.evaluate({ tool: 't', role: 'r', args: { amount: i % 2 === 0 ? 1 : 900 } }));
+    const statuses = await Promise.all(reloads);
+    const results = (await Promise.all(calls)) as { decision: string; policyVersion: string }[];
+    for (const status of statuses) assert.equal(status.ok, false);
+    results.forEach((d, i) => {
+      assert.equal(d.decision, i % 2 === 0 ? 'Allow' : 'Deny');
+      assert.equal(d.policyVersion, 'attack-1');
+    });
+    assert.equal(perso.policyVersion, 'attack-1');
+    assert.equal((await perso.evaluate({ tool: 'u', role: 'r' })).decision, 'Deny', 'default_action of the refused policy is not used');
+    await perso.close();
+  });
+
+  test('names: "*" is a literal role, long names differing after 64 characters are different, empty names are refused', async () => {
+    const long = 'n'.repeat(64);
+    const engine = await Engine.create(module);
+    const policy = {
+      version: 'v',
+      default_action: 'Deny',
+      tools: [`${long}a`, `${long}b`, 't'],
+      rules: [
+        { tool_name: `${long}a`, roles: ['r'] },
+        { tool_name: 't', roles: ['*'] },
+      ],
+    };
+    assert.equal(engine.load(JSON.stringify(policy)).ok, true);
+    assert.equal(engine.evaluate({ tool: `${long}a`, role: 'r' }, 0).decision, 'Allow');
+    assert.equal(engine.evaluate({ tool: `${long}b`, role: 'r' }, 0).decision, 'Deny');
+    assert.equal(engine.evaluate({ tool: 't', role: 'admin' }, 0).decision, 'Deny');
+    assert.equal(engine.evaluate({ tool: 't', role: '*' }, 0).decision, 'Allow');
+    assert.equal(engine.evaluate({ tool: '', role: 'r' }, 0).kind, 'invalid_request');
+    assert.equal(engine.evaluate({ tool: 't', role: '' }, 0).kind, 'invalid_request');
+    assert.equal(engine.evaluate({ tool: 't*', role: '*' }, 0).decision, 'Deny', 'a glob is expanded at load, never matched at request time');
+    for (const name of ['constructor', '__proto__', 'hasOwnProperty', 'toString']) {
+      assert.equal(engine.evaluate({ tool: name, role: 'r' }, 0).decision, 'Deny', name);
+      assert.equal(engine.evaluate({ tool: 't', role: name }, 0).decision, 'Deny', name);
+      assert.equal(abi(engine, name, '{}', 'r').decision, 'Deny', name);
+    }
+  });
+
+  test('a tool name differing only by a NUL, a lone surrogate or a non-BMP character is another tool', async () => {
+    const engine = await Engine.create(module);
+    engine.load(JSON.stringify({ version: 'v', default_action: 'Deny', tools: ['t𝄞'], rules: [{ tool_name: 't𝄞', roles: ['r'] }] }));
+    assert.equal(engine.evaluate({ tool: 't𝄞', role: 'r' }, 0).decision, 'Allow');
+    for (const tool of ['t𝄞\u0000', 't\ud834', 't\ud834\udd1f', 't']) {
+      assert.equal(engine.evaluate({ tool, role: 'r' }, 0).decision, 'Deny', JSON.stringify(tool));
+      assert.notEqual(abi(engine, tool, '{}').decision, 'Allow', JSON.stringify(tool));
+    }
+  });
+
+  test('huge nesting in args is a Deny, never a crash', async () => {
+    const perso = await Perso.load({ policy: capPolicy() });
+    let deep: unknown = 1;
+    for (let i = 0; i < 100000; i++) deep = { a: deep };
+    const d = await perso.evaluate({ tool: 't', role: 'r', args: { amount: deep as JsonValue } });
+    assert.equal(d.decision, 'Deny');
+    const guarded = await perso.session({ role: 'r' }).guard('t', () => 'ran')({ amount: 1, deep });
+    assert.equal(guarded.ok, false);
+    let text = '1';
+    for (let i = 0; i < 70; i++) text = `{"a":${text}}`;
+    const engine = await Engine.create(module);
+    engine.load(JSON.stringify(capPolicy()));
+    assert.ok('error' in JSON.parse(engine.evaluateAbi('t', `{"amount":1,"x":${text}}`, '{"role":"r"}')));
+    await perso.close();
+  });
+});
