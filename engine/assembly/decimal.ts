@@ -10,17 +10,13 @@
 //   `Lte` bound passed it. JSON.stringify writes such numbers (1.2345678901234567e+41);
 // - elsewhere it can be an ulp or two off (1.37820322721e+43, 0.9201217428426263...), so the raw
 //   ABI and the fast path (which gets JavaScript's own f64) could disagree on a bound.
-// So the gross case is computed exactly (significand × 10^exp as a big integer), and every other
-// result of parseFloat is checked against the two midpoints around it with big integers and moved
-// by an ulp until the decimal value lies between them. Digits after the 19th only mark the value
+// So the gross case gets its own first guess (significand × 10^22 × 10^(exp - 22) in f64), and every
+// guess is checked against the two midpoints around it with big integers and moved by an ulp until
+// the decimal value lies between them. Digits after the 19th only mark the value
 // as inexact (as parseFloat does).
 
 /** Significant decimal digits parseFloat keeps; later ones only mark the value as inexact. */
 const CAPACITY: i32 = 19;
-/** 32-bit limbs of the big integer: 10^19 × 10^37 < 2^187 fits in 6. */
-const LIMBS: i32 = 6;
-const limbs = new StaticArray<u32>(LIMBS);
-
 /** Parses the JSON number in bytes `[start, end)` at `ptr` (already validated by the grammar). */
 export function parseDecimal(ptr: usize, start: i32, end: i32): f64 {
   let i = start;
@@ -60,11 +56,17 @@ export function parseDecimal(ptr: usize, start: i32, end: i32): f64 {
     exponent *= sign;
   }
   const exp = exponent - fraction + (digits > CAPACITY ? digits - CAPACITY : 0);
+  let guess: f64;
   if (significand > 9007199254740991 && exp > 22 && exp <= 37) {
-    const x = exact(significand, exp);
-    return negative ? -x : x;
+    // The gross case: redo the step parseFloat throws away. 10^(exp - 22) ≤ 10^15 is exact, so the
+    // guess is at most a few ulps off, and `nearest` below makes it exact.
+    let scale: f64 = 1;
+    for (let e = 22; e < exp; e++) scale *= 10;
+    guess = <f64>significand * 1e22 * scale;
+    if (negative) guess = -guess;
+  } else {
+    guess = parseFloat(String.UTF8.decodeUnsafe(ptr + <usize>start, <usize>(end - start)));
   }
-  const guess = parseFloat(String.UTF8.decodeUnsafe(ptr + <usize>start, <usize>(end - start)));
   if (significand == 0 || !isFinite(guess)) return guess;
   if (guess == 0) {
     // Below half the smallest subnormal is 0; above it, parseFloat's 0 is one step short.
@@ -173,44 +175,4 @@ function nearest(significand: u64, exp: i32, guess: f64): f64 {
     return c;
   }
   return c;
-}
-
-/** significand × 10^exp, correctly rounded (half to even); exp ≤ 37 keeps it finite. */
-function exact(significand: u64, exp: i32): f64 {
-  for (let k = 0; k < LIMBS; k++) unchecked(limbs[k] = 0);
-  unchecked(limbs[0] = <u32>significand);
-  unchecked(limbs[1] = <u32>(significand >> 32));
-  for (let e = 0; e < exp; e++) {
-    let carry: u64 = 0;
-    for (let k = 0; k < LIMBS; k++) {
-      const v = <u64>unchecked(limbs[k]) * 10 + carry;
-      unchecked(limbs[k] = <u32>v);
-      carry = v >> 32;
-    }
-  }
-  // The bit length, then the top 64 bits and whether any bit below them is set.
-  let top = LIMBS - 1;
-  while (top > 0 && unchecked(limbs[top]) == 0) top--;
-  const bits = top * 32 + (32 - <i32>clz<u32>(unchecked(limbs[top])));
-  let high: u64 = 0;
-  let sticky = false;
-  for (let b = bits - 1; b >= 0; b--) {
-    const bit = (<u64>unchecked(limbs[b >> 5]) >> <u64>(b & 31)) & 1;
-    if (b >= bits - 64) high = (high << 1) | bit;
-    else if (bit != 0) {
-      sticky = true;
-      break;
-    }
-  }
-  if (bits < 64) high <<= <u64>(64 - bits);
-  let mantissa = high >> 11;
-  const rest = high & 0x7ff;
-  if (rest > 0x400 || (rest == 0x400 && (sticky || (mantissa & 1) != 0))) mantissa++;
-  let scale = bits - 53;
-  if (mantissa == (<u64>1 << 53)) {
-    mantissa >>= 1;
-    scale++;
-  }
-  // 2^scale is exact (scale ≤ 134), so the product is too.
-  return <f64>mantissa * reinterpret<f64>(<u64>(1023 + scale) << 52);
 }
