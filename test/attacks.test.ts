@@ -777,3 +777,53 @@ describe('attack: shadow mode, reloads and names', () => {
     await perso.close();
   });
 });
+
+describe('attack: changing what was checked after the check', () => {
+  const ownerPolicy = {
+    version: 'o',
+    default_action: 'Deny',
+    tools: ['t'],
+    roles: ['r', 'admin'],
+    rules: [
+      { tool_name: 't', roles: ['r'], condition: { FieldEquals: { source_a: 'AgentAttributes', field_a: 'user_id', source_b: 'Arguments', field_b: 'owner' } } },
+      { tool_name: 't', roles: ['admin'] },
+    ],
+  } as Policy;
+
+  test('mutating the principal after binding changes neither the role nor the attributes', async () => {
+    const perso = await Perso.load({ policy: ownerPolicy });
+    const principal = { role: 'r', agentAttributes: { user_id: 'u1' } };
+    const session = perso.session(principal);
+    principal.role = 'admin';
+    principal.agentAttributes.user_id = 'u2';
+    assert.equal(session.role, 'r');
+    assert.equal((await session.evaluate({ tool: 't', args: { owner: 'u2' } })).decision, 'Deny');
+    assert.equal((await session.evaluate({ tool: 't', args: { owner: 'u1' } })).decision, 'Allow');
+    assert.throws(() => {
+      (session as { role: string }).role = 'admin';
+    });
+    assert.throws(() => {
+      (session.agentAttributes as Record<string, unknown>).user_id = 'u2';
+    });
+    await perso.close();
+  });
+
+  test('a Proxy, a toJSON and a getter in guarded args: the tool gets the frozen copy that was checked', async () => {
+    const perso = await Perso.load({ policy: ownerPolicy });
+    const session = perso.session({ role: 'r', agentAttributes: { user_id: 'u1' } });
+    const got: unknown[] = [];
+    const tool = session.guard('t', (args: unknown) => got.push(args));
+    let n = 0;
+    const proxy = new Proxy({ owner: 'u1' } as Record<string, unknown>, {
+      get: (target, key) => (key === 'owner' ? (++n === 1 ? 'u1' : 'u2') : Reflect.get(target, key)),
+    });
+    const withToJson = { owner: 'u2', toJSON: () => ({ owner: 'u1' }) };
+    for (const args of [proxy, withToJson]) {
+      const outcome = await tool(args);
+      assert.equal(outcome.ok, true);
+    }
+    assert.deepEqual(got, [{ owner: 'u1' }, { owner: 'u1' }]);
+    for (const args of got) assert.ok(Object.isFrozen(args));
+    await perso.close();
+  });
+});
