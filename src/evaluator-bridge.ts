@@ -1,8 +1,8 @@
 /**
  * `WorkerBackend`: the engine in a module Worker behind Comlink, seen from the main thread.
  *
- * The worker exposes its five functions with Comlink; this side speaks Comlink's wire protocol
- * directly (`worker/comlink-wire-client.ts`): plain calls are all the worker answers, and a Proxy
+ * The worker serves its five functions over Comlink's wire protocol (`worker/calls-only-server.ts`);
+ * this side speaks it directly (`worker/comlink-wire-client.ts`): plain calls are all the worker answers, and a Proxy
  * per call cost more than deciding it.
  *
  * Invariants, checked in this order on every call:

@@ -1,15 +1,15 @@
 /**
  * A client of Comlink's wire protocol for the evaluator worker: plain `APPLY` calls of named
- * functions with plain arguments, answered by the worker's Comlink `expose`.
+ * functions with plain arguments, answered by the worker's `calls-only-server.ts`.
  *
  * Why not `Comlink.wrap` on the main thread: the worker answers only plain calls of its five
- * functions (see `calls-only-endpoint.ts`), so of Comlink's client only that one message is ever
+ * functions (see `calls-only-server.ts`), so of Comlink's client only that one message is ever
  * used, and `wrap`'s generality costs on every call (a Proxy trap, a random UUID string, transfer
- * handler checks, a `.then` to unwrap) and in every page's download. The worker side stays Comlink.
+ * handler checks, a `.then` to unwrap) and in every page's download. The worker side is as small (`calls-only-server.ts`).
  *
  * Checklist:
  * - requests are `{id, type: 'APPLY', path: [name], argumentList: [{type: 'RAW', value}…]}`, Comlink's
- *   own format, so the worker's filter and `expose` handle them as any Comlink call;
+ *   own format, so the worker (and any Comlink `expose`) handles them as any Comlink call;
  * - ids are short strings from a counter (Comlink ignores falsy ids, so never `0`);
  * - a `RAW` reply resolves with its value, still unchecked: the caller validates it field by field;
  * - a `HANDLER throw` reply rejects with its message, as Comlink would;

@@ -2,7 +2,7 @@
  * The evaluator worker's interface: the only thing the main thread knows about the worker.
  *
  * Types and one constant, with no worker globals, so both realms can import it: the worker
- * implements {@link EvaluatorApi} (`evaluator.worker.ts`, exposed with Comlink) and the bridge
+ * implements {@link EvaluatorApi} (`evaluator.worker.ts`, served over Comlink's wire protocol) and the bridge
  * calls it over Comlink's wire protocol (`src/evaluator-bridge.ts`, `comlink-wire-client.ts`),
  * validating every reply, since a reply is data from another realm.
  */
