@@ -41,7 +41,9 @@ export function policyOptsIntoAnnotationDefaults(policy: unknown): boolean {
       return false;
     }
   }
-  return value !== null && typeof value === 'object' && (value as Record<string, unknown>)[ANNOTATION_DEFAULTS_KEY] === true;
+  // Own key only: a polluted Object.prototype.annotation_defaults must not opt a policy in.
+  return value !== null && typeof value === 'object' && Object.hasOwn(value, ANNOTATION_DEFAULTS_KEY) &&
+    (value as Record<string, unknown>)[ANNOTATION_DEFAULTS_KEY] === true;
 }
 
 /**

@@ -367,6 +367,19 @@ describe('attack: Object.prototype pollution', () => {
     });
   });
 
+  test('a polluted Object.prototype.annotation_defaults does not opt a policy in', async () => {
+    const { policyOptsIntoAnnotationDefaults } = await import('../src/annotation-defaults.ts');
+    const text = JSON.stringify({ ...capPolicy(), rules: [{ tool_name: 't', roles: ['r'], description: 'see annotation_defaults' }] });
+    await polluted('annotation_defaults', { value: true }, async () => {
+      assert.equal(policyOptsIntoAnnotationDefaults(text), false);
+      const perso = await Perso.load({ policy: text });
+      assert.equal(perso.status().annotationDefaults, false);
+      const outcome = await perso.session({ role: 'r' }).guard('read_secrets', () => 'ran', { annotations: { readOnlyHint: true } })({});
+      assert.equal(outcome.ok, false);
+      await perso.close();
+    });
+  });
+
   test('a polluted Object.prototype.amount is not an argument', async () => {
     const perso = await Perso.load({ policy: capPolicy() });
     await polluted('amount', { value: 1 }, async () => {
