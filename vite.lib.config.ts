@@ -12,10 +12,29 @@
 // inside the worker. A plain build with a module entry and kept export signatures gives the same
 // ESM output with the wasm as its own file.
 import { defineConfig } from 'vite';
+import type { Plugin } from 'vite';
 import { fileURLToPath } from 'node:url';
+
+// The Node built-ins perso reads policy files and engine.wasm with, only ever reached in Node
+// (policy-source.ts checks for Node first). In this browser build they resolve to one small ES
+// module whose functions throw, instead of Vite's CommonJS `__vite-browser-external` stand-in, which
+// pulled a CommonJS-interop runtime chunk into every page.
+const NODE_ONLY = new Set(['node:fs/promises', 'node:path', 'node:url']);
+const NODE_STUB = '\0perso-node-only';
+const nodeOnlyStub: Plugin = {
+  name: 'perso-node-only',
+  enforce: 'pre',
+  resolveId: (id) => (NODE_ONLY.has(id) ? NODE_STUB : null),
+  load: (id) =>
+    id === NODE_STUB
+      ? `const nodeOnly = () => { throw new Error('files can only be read in Node; in a browser pass a URL or a policy object'); };
+export { nodeOnly as fileURLToPath, nodeOnly as readFile, nodeOnly as resolve, nodeOnly as stat };`
+      : null,
+};
 
 export default defineConfig({
   publicDir: false,
+  plugins: [nodeOnlyStub],
   // URLs of the worker and the wasm relative to the module that loads them, wherever it is served
   base: './',
   build: {
