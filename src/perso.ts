@@ -512,8 +512,11 @@ export class Perso {
     let tool: unknown;
     let role: unknown;
     try {
-      tool = call?.tool;
-      role = call?.role;
+      // The checked call's tool and role (plain data, read once), not the caller's object again: a
+      // getter must not record another tool than the one decided.
+      const decided = facts?.call ?? call;
+      tool = decided?.tool;
+      role = decided?.role;
     } catch {
       // An unreadable call is recorded with what could be read.
     }

@@ -840,3 +840,24 @@ describe('attack: changing what was checked after the check', () => {
     await perso.close();
   });
 });
+
+describe('attack: forging the audit record', () => {
+  test('a tool getter that answers differently on each read cannot record another tool than the one decided', async () => {
+    const records: { tool: string; decision: string }[] = [];
+    const policy = { version: 'a', default_action: 'Deny', tools: ['view', 'delete'], roles: ['r'], rules: [{ tool_name: 'delete', roles: ['r'] }] } as Policy;
+    const perso = await Perso.load({ policy, audit: { emit: (record) => records.push(record) } });
+    let reads = 0;
+    const call = {
+      get tool(): string {
+        return ++reads === 1 ? 'delete' : 'view';
+      },
+      role: 'r',
+      args: {},
+    };
+    const d = await perso.evaluate(call);
+    assert.equal(d.decision, 'Allow');
+    assert.equal(records.length, 1);
+    assert.equal(records[0]!.tool, 'delete', 'the record names the tool that was allowed');
+    await perso.close();
+  });
+});
