@@ -100,8 +100,18 @@ export function guardTool(tool: unknown, runtime: GuardRuntime): unknown {
   // One read of each property: a getter cannot show the guard one execute and WebMCP another.
   const copy = { ...(tool as ToolDescriptor) };
   const execute = copy.execute;
-  const name = copy.name;
-  if (typeof execute !== 'function' || typeof name !== 'string') return copy;
+  if (typeof execute !== 'function') return copy;
+  // A tool that can run is always guarded, whatever its name is: a name that is not a primitive
+  // string (a String object, a number, an object with a toString) is read once, turned into the
+  // string WebMCP would see, and that exact string is both registered and checked. A name that
+  // cannot be read as a string gets a tool that refuses every call.
+  let name: string;
+  try {
+    name = typeof copy.name === 'string' ? copy.name : String(copy.name);
+  } catch {
+    name = '(unreadable tool name)';
+  }
+  copy.name = name;
   copy.execute = guardedExecute(name, execute, runtime, annotationsOf(copy.annotations));
   return copy;
 }

@@ -109,6 +109,25 @@ describe('perso-embed.js with the WebMCP polyfill @mcp-b/global', () => {
     expect(win.ran).to.deep.equal([{ customer_id: 'c1', amount: 200 }]);
   });
 
+  it('attack: a tool whose name is a String object is still guarded', async () => {
+    const win = await page(`<script src="${POLYFILL}"></script>${embedTag(await policyUrl())}`);
+    await win.document.modelContext.registerTool({
+      // A page (or a library it loads) may build names dynamically; a non-primitive name must not
+      // slip past the guard unwrapped (the guard itself is pinned in test/model-context-guard.test.ts;
+      // here the whole page path, polyfill included, is checked end to end).
+      name: new String('process_refund') as unknown as string,
+      description: 'refund a customer',
+      inputSchema: { type: 'object', properties: { customer_id: { type: 'string' }, amount: { type: 'number' } } },
+      execute: (args: unknown) => {
+        win.ran.push(args);
+        return { content: [{ type: 'text', text: 'refunded' }] };
+      },
+    });
+    const denied = await agentCall(win, 'process_refund', { customer_id: 'c1', amount: 800 });
+    expect(win.ran).to.have.length(0);
+    expect(denied.structuredContent?.decision).to.equal('Deny');
+  });
+
   it('guards the testing shim path (navigator.modelContextTesting.executeTool) too', async () => {
     const win = await page(`<script src="${POLYFILL}"></script>${embedTag(await policyUrl())}`);
     await registerRefund(win);
