@@ -29,5 +29,11 @@ export function consoleTransport(options: ConsoleTransportOptions = {}): AuditTr
 
 function formatText(record: AuditRecord): string {
   const shadow = record.enforced ? '' : ' (shadow: not enforced)';
-  return `perso ${record.time} ${record.decision}${shadow} ${record.tool} as ${record.role}: ${record.reason}`;
+  return `perso ${record.time} ${record.decision}${shadow} ${oneLine(record.tool)} as ${oneLine(record.role)}: ${oneLine(record.reason)}`;
+}
+
+// Tool names, roles and reasons can carry request text; one record must stay one log line, so line
+// breaks and other control characters are written as escapes, never as themselves.
+function oneLine(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
