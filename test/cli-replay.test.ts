@@ -1,38 +1,17 @@
 // `perso replay`, run from source as a child process, over audit logs recorded by the real library.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { demoPolicyPath, runPerso } from './support/run-cli.ts';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Perso } from '../src/perso.ts';
 import type { AuditRecord } from '../src/audit/audit-record.ts';
 import type { ToolCall } from '../src/decision.ts';
 import type { Policy } from '../src/policy.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const demoPath = fileURLToPath(new URL('./fixtures/perso-demo-policy.json', import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `perso args...` from source with `input` on stdin and collects everything. */
-async function perso(args: readonly string[], input: string | Buffer = ''): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], { cwd: root });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  child.stdin.on('error', () => undefined);
-  child.stdin.end(input);
-  const [code] = (await once(child, 'close')) as [number | null];
-  return { code, stdout, stderr };
-}
+const demoPath = demoPolicyPath;
+const perso = runPerso;
 
 const refund = (role: string, amount: number): ToolCall => ({ tool: 'process_refund', args: { order_id: 'ORD-8821', amount }, role });
 

@@ -1,40 +1,17 @@
 // The `perso` command, run from source as a child process: exit codes, output, streaming.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { demoPolicyPath, repoRoot, runPerso, startPerso } from './support/run-cli.ts';
 import { once } from 'node:events';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const demoPath = fileURLToPath(new URL('./fixtures/perso-demo-policy.json', import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function start(args: readonly string[], cwd = root): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], { cwd });
-}
-
-/** Runs `perso args...` with `input` on stdin (closed after it) and collects everything. */
-async function perso(args: readonly string[], input = '', cwd = root): Promise<Run> {
-  const child = start(args, cwd);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  child.stdin.on('error', () => undefined); // the command may exit before reading stdin
-  child.stdin.end(input);
-  const [code] = (await once(child, 'close')) as [number | null];
-  return { code, stdout, stderr };
-}
+const root = repoRoot;
+const demoPath = demoPolicyPath;
+const perso = runPerso;
+const start = startPerso;
 
 const refund = (amount: unknown, extra: object = {}) =>
   JSON.stringify({ tool: 'process_refund', args: { order_id: 'ORD-8821', amount }, role: 'agent', ...extra });

@@ -2,8 +2,7 @@
 // `perso eval` fed every request (one run per distinct policy).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { runPerso } from './support/run-cli.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,21 +16,11 @@ interface ConformanceCase {
   why: string;
 }
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const fixturesUrl = new URL('./fixtures/conformance.json', import.meta.url);
 const fixturesPath = fileURLToPath(fixturesUrl);
 const fixtures = JSON.parse(readFileSync(fixturesUrl, 'utf8')) as { policies: Record<string, string>; cases: ConformanceCase[] };
 
-async function perso(args: readonly string[], input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], { cwd: root });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  child.stdin.end(input);
-  const [code] = (await once(child, 'close')) as [number | null];
-  return { code, stdout, stderr };
-}
+const perso = runPerso;
 
 describe('conformance cases through the CLI', () => {
   test('perso test on the fixtures file: every case passes', async () => {
