@@ -2,20 +2,16 @@
 // even) for every significand of up to 19 digits, so that the engine reads a number exactly as
 // JSON.parse does.
 //
-// AssemblyScript's parseFloat is not enough on its own:
-// - with more than 15 significant digits (a 19-digit significand above 2^53) and a decimal
-//   exponent, counted from the significand's last digit, of 23 to 37, it multiplies by
-//   10^(exp - 22) on a copy it throws away and returns significand × 10^22: "12345678901234567e25"
-//   read as 1.2345678901234567e38, a thousand times too small, so an amount far above a policy's
-//   `Lte` bound passed it. JSON.stringify writes such numbers (1.2345678901234567e+41);
-// - elsewhere it can be an ulp or two off (1.37820322721e+43, 0.9201217428426263...), so the raw
-//   ABI and the fast path (which gets JavaScript's own f64) could disagree on a bound.
-// So the gross case gets its own first guess (significand × 10^22 × 10^(exp - 22) in f64), and every
-// guess is checked against the two midpoints around it with big integers and moved by an ulp until
-// the decimal value lies between them. Digits after the 19th only mark the value
-// as inexact (as parseFloat does).
+// AssemblyScript's parseFloat is not used: with more than 15 significant digits and a decimal
+// exponent of 23 to 37 it returned significand × 10^22, a thousand times too small
+// ("12345678901234567e25" read as 1.2345678901234567e38, so an amount far above a policy's `Lte`
+// bound passed it), and elsewhere it could be an ulp or two off (1.37820322721e+43), so the raw ABI
+// and the fast path (which gets JavaScript's own f64) could disagree on a bound. Instead a first
+// guess a few ulps off is computed in f64, checked against the two midpoints around it with big
+// integers and moved by an ulp until the decimal value lies between them. Digits after the 19th
+// only mark the value as inexact (as parseFloat does).
 
-/** Significant decimal digits parseFloat keeps; later ones only mark the value as inexact. */
+/** Significant decimal digits kept; later ones only mark the value as inexact. */
 const CAPACITY: i32 = 19;
 /** Parses the JSON number in bytes `[start, end)` at `ptr` (already validated by the grammar). */
 export function parseDecimal(ptr: usize, start: i32, end: i32): f64 {
@@ -56,25 +52,22 @@ export function parseDecimal(ptr: usize, start: i32, end: i32): f64 {
     exponent *= sign;
   }
   const exp = exponent - fraction + (digits > CAPACITY ? digits - CAPACITY : 0);
-  let guess: f64;
-  if (significand > 9007199254740991 && exp > 22 && exp <= 37) {
-    // The gross case: redo the step parseFloat throws away. 10^(exp - 22) ≤ 10^15 is exact, so the
-    // guess is at most a few ulps off, and `nearest` below makes it exact.
-    let scale: f64 = 1;
-    for (let e = 22; e < exp; e++) scale *= 10;
-    guess = <f64>significand * 1e22 * scale;
-    if (negative) guess = -guess;
-  } else {
-    guess = parseFloat(String.UTF8.decodeUnsafe(ptr + <usize>start, <usize>(end - start)));
-  }
-  if (significand == 0 || !isFinite(guess)) return guess;
-  if (guess == 0) {
-    // Below half the smallest subnormal is 0; above it, parseFloat's 0 is one step short.
-    if (exp < -400) return guess;
-    const x = compareWith(significand, exp, 1, -1075) > 0 ? 5e-324 : 0;
-    return negative ? -x : x;
-  }
-  const x = nearest(significand, exp, negative ? -guess : guess);
+  if (significand == 0 || exp < -400) return negative ? -0.0 : 0; // below 10^19 × 10^-401: 0
+  if (exp > 310) return negative ? -Infinity : Infinity; // at least 10^311: past the largest f64
+  // A first guess within a few ulps: at most 16 f64 roundings (the significand, up to 14 steps of
+  // the exact 10^22, one exact power of ten up to 10^22), each half an ulp; a step that overflows
+  // or underflows leaves the largest or the smallest f64, a few ulps from the result. `nearest`
+  // then moves it, by exact comparison, to the correctly rounded value.
+  let x = <f64>significand;
+  let e = exp;
+  for (; e > 22; e -= 22) x *= 1e22;
+  for (; e < -22; e += 22) x /= 1e22;
+  let scale: f64 = 1;
+  for (let k = e < 0 ? -e : e; k > 0; k--) scale *= 10;
+  x = e < 0 ? x / scale : x * scale;
+  if (x == 0) x = 5e-324;
+  else if (!isFinite(x)) x = f64.MAX_VALUE;
+  x = nearest(significand, exp, x);
   return negative ? -x : x;
 }
 
