@@ -8,12 +8,13 @@
  * - every non-blank line gets exactly one output line: a malformed line (bad JSON, not an object,
  *   a duplicated key, a bad "now") is a Deny naming the line, and the run goes on.
  */
-import type { DecisionResult, JsonObject, ToolCall } from '../decision.ts';
+import type { DecisionResult, ToolCall } from '../decision.ts';
 import { Perso } from '../perso.ts';
 import type { CliIo } from './cli-io.ts';
 import { ExitCode, LineWriter, write } from './cli-io.ts';
 import { findDuplicateKey } from './duplicate-key.ts';
 import { ndjsonLines } from './ndjson-lines.ts';
+import { toolCallFromJson } from './tool-call-json.ts';
 import { formatDiagnostic, policyLabel } from './validate-command.ts';
 
 /** Options of {@link evalCommand}. */
@@ -71,13 +72,7 @@ function parseRequest(line: string, lineNumber: number): ParsedRequest {
   const duplicate = findDuplicateKey(line);
   if (duplicate !== null) return { error: `line ${lineNumber}: ${duplicate}: duplicate key; give each key once` };
   const request = value as Record<string, unknown>;
-  const call: ToolCall = {
-    tool: request['tool'] as string,
-    args: request['args'],
-    role: request['role'] as string,
-    agentAttributes: request['agentAttributes'] as JsonObject | undefined,
-    resourceAttributes: request['resourceAttributes'] as JsonObject | undefined,
-  };
+  const call = toolCallFromJson(request);
   if ('now' in request) {
     const now = request['now'];
     if (typeof now !== 'number' || !Number.isFinite(now)) {

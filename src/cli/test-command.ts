@@ -8,11 +8,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import type { DecisionResult, JsonObject, ToolCall } from '../decision.ts';
+import type { DecisionResult, ToolCall } from '../decision.ts';
 import { Perso } from '../perso.ts';
 import type { PolicyInput } from '../policy-source.ts';
 import type { CliIo } from './cli-io.ts';
 import { ExitCode, write } from './cli-io.ts';
+import { toolCallFromJson } from './tool-call-json.ts';
 import { formatDiagnostic } from './validate-command.ts';
 
 /** Options of {@link testCommand}. */
@@ -141,13 +142,7 @@ function policyFor(
 }
 
 function toCall(request: Record<string, unknown>): ToolCall {
-  const call: ToolCall = {
-    tool: request['tool'] as string,
-    args: request['args'],
-    role: request['role'] as string,
-    agentAttributes: request['agentAttributes'] as JsonObject | undefined,
-    resourceAttributes: request['resourceAttributes'] as JsonObject | undefined,
-  };
+  const call = toolCallFromJson(request);
   if (request['now'] !== undefined) call.now = request['now'] as number;
   return call;
 }
