@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Engine } from '../src/engine/engine.ts';
 import { loadEngineModule } from '../src/engine/engine-module.ts';
+import { instantiateOriginalAbi, type OriginalAbiExports } from './support/original-abi.ts';
 import type { ToolCall } from '../src/decision.ts';
 
 interface Case {
@@ -30,17 +31,9 @@ function contextJson(r: Case['request']): string {
   return JSON.stringify({ role: r.role, agent_attrs: r.agentAttributes ?? {}, resource_attrs: r.resourceAttributes ?? {} });
 }
 
-interface RawExports {
-  memory: WebAssembly.Memory;
-  alloc(n: number): number;
-  dealloc(p: number, n: number): void;
-  init(p: number, n: number): number;
-  evaluate(a: number, b: number, c: number, d: number, e: number, f: number): number;
-}
-
 /** A host written for the original perso.wasm: four exports, length-prefixed JSON. */
 class RawHost {
-  constructor(readonly x: RawExports) {}
+  constructor(readonly x: OriginalAbiExports) {}
   put(text: string): [number, number] {
     const bytes = new TextEncoder().encode(text);
     const p = this.x.alloc(bytes.length);
@@ -75,8 +68,7 @@ class RawHost {
 }
 
 const module = await loadEngineModule();
-const instance = await WebAssembly.instantiate(module, { env: { abort: () => { throw new Error('abort'); } } });
-const raw = new RawHost(instance.exports as unknown as RawExports);
+const raw = new RawHost(await instantiateOriginalAbi(module));
 const engine = await Engine.create(module);
 
 test('the fixture file has cases', () => {

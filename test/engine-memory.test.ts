@@ -6,22 +6,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Engine } from '../src/engine/engine.ts';
 import { loadEngineModule } from '../src/engine/engine-module.ts';
+import { instantiateOriginalAbi } from './support/original-abi.ts';
 import type { ToolCall } from '../src/decision.ts';
 
 const CALLS = 1_000_000;
 const demo = readFileSync(new URL('./fixtures/perso-demo-policy.json', import.meta.url), 'utf8');
 const module = await loadEngineModule();
 
-interface RawExports {
-  memory: WebAssembly.Memory;
-  alloc(n: number): number;
-  dealloc(p: number, n: number): void;
-  init(p: number, n: number): number;
-  evaluate(a: number, b: number, c: number, d: number, e: number, f: number): number;
-}
-
 test(`raw ABI: memory is flat over ${CALLS} evaluations with host-side alloc/dealloc`, async () => {
-  const x = (await WebAssembly.instantiate(module, { env: { abort: () => { throw new Error('abort'); } } })).exports as unknown as RawExports;
+  const x = await instantiateOriginalAbi(module);
   const enc = new TextEncoder();
   const put = (bytes: Uint8Array): number => {
     const p = x.alloc(bytes.length);
