@@ -1,9 +1,9 @@
 /**
  * `WorkerBackend`: the engine in a module Worker behind Comlink, seen from the main thread.
  *
- * The worker serves its five functions over Comlink's wire protocol (`worker/calls-only-server.ts`);
- * this side speaks it directly (`worker/comlink-wire-client.ts`): plain calls are all the worker answers, and a Proxy
- * per call cost more than deciding it.
+ * The worker exposes its five functions with Comlink (behind `worker/calls-only-endpoint.ts`, which
+ * lets only plain calls through); this side holds the `Comlink.wrap` proxy, with one method proxy per
+ * function made once per worker.
  *
  * Invariants, checked in this order on every call:
  * - the Worker and its client live in private fields: nothing outside this class can reach
@@ -24,7 +24,7 @@ import type { PolicyInfo, PolicyLoad, Verdict } from './engine/engine.ts';
 import type { EvaluatorBackend } from './evaluator-backend.ts';
 import type { EvaluatorApi, WorkerStatus } from './worker/evaluator-api.ts';
 import { EVALUATOR_WORKER_NAME } from './worker/evaluator-api.ts';
-import { comlinkWireClient, WireProblem } from './worker/comlink-wire-client.ts';
+import { wrap } from 'comlink';
 
 type Diagnostic = Extract<PolicyLoad, { ok: false }>['errors'][number];
 
@@ -92,17 +92,22 @@ interface Generation {
   watchdogAt: number;
 }
 
-/** The worker's five functions, called over Comlink's wire protocol (see `comlink-wire-client.ts`). */
+/**
+ * The worker's five functions through Comlink. Replies come back unchecked (`unknown`): a reply is
+ * data from another realm, validated field by field below; a proxy where a value belongs (a
+ * function, to `typeof`) fails that validation like any other malformed reply.
+ */
 type Remote = { readonly [K in keyof EvaluatorApi]: (...args: Parameters<EvaluatorApi[K]>) => Promise<unknown> };
 
 function remoteMethods(worker: Worker): Remote {
-  const call = comlinkWireClient(worker);
+  // Each property read of a Comlink proxy makes a new proxy: read each method once, per worker.
+  const { load, evaluate, evaluateBatch, status, approve } = wrap<EvaluatorApi>(worker);
   return Object.freeze({
-    load: (...args) => call('load', args),
-    evaluate: (...args) => call('evaluate', args),
-    evaluateBatch: (...args) => call('evaluateBatch', args),
-    status: () => call('status', []),
-    approve: (...args) => call('approve', args),
+    load: (...args) => load(...args),
+    evaluate: (...args) => evaluate(...args),
+    evaluateBatch: (...args) => evaluateBatch(...args),
+    status: () => status(),
+    approve: (...args) => approve(...args),
   });
 }
 
@@ -166,7 +171,6 @@ type Opened =
   | { ok: false; compileError: string };
 
 function openReply(reply: unknown): Opened {
-  if (reply instanceof WireProblem) return { ok: false, problem: reply.problem };
   if (!isRecord(reply)) return { ok: false, problem: `expected a reply object, got ${typeof reply}` };
   if (reply.ok === true) return { ok: true, value: reply.value };
   if (reply.ok !== false || typeof reply.error !== 'string') return { ok: false, problem: 'reply is neither ok nor a fault' };

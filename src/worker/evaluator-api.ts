@@ -2,9 +2,9 @@
  * The evaluator worker's interface: the only thing the main thread knows about the worker.
  *
  * Types and one constant, with no worker globals, so both realms can import it: the worker
- * implements {@link EvaluatorApi} (`evaluator.worker.ts`, served over Comlink's wire protocol) and the bridge
- * calls it over Comlink's wire protocol (`src/evaluator-bridge.ts`, `comlink-wire-client.ts`),
- * validating every reply, since a reply is data from another realm.
+ * implements {@link EvaluatorApi} (`evaluator.worker.ts`, exposed with Comlink) and the bridge
+ * calls it through `Comlink.wrap` (`src/evaluator-bridge.ts`), validating every reply, since a
+ * reply is data from another realm.
  */
 import type { PolicyInfo, PolicyLoad, Verdict } from '../engine/engine.ts';
 import type { ToolCall } from '../decision.ts';

@@ -1,12 +1,12 @@
 /**
- * The evaluator worker: engine.wasm behind one small, frozen object, served over Comlink's wire protocol.
+ * The evaluator worker: engine.wasm behind one small, frozen, Comlink-exposed object.
  *
  * This file exports types only ({@link EvaluatorApi}, declared in `evaluator-api.ts` so that the
  * main thread's DOM realm can import them without this worker-realm code); `src/evaluator-bridge.ts`
  * starts the worker and owns the proxy. Invariants:
  * - one exposed object of five functions (load, evaluate, evaluateBatch, status, approve), frozen along
  *   with each function, with a null prototype so no path reaches `Object.prototype`;
- * - only plain calls of those functions reach it (see `calls-only-server.ts`);
+ * - only plain calls of those functions reach it (see `calls-only-endpoint.ts`);
  * - every function answers a {@link WorkerReply}; nothing throws across the boundary;
  * - the wasm is compiled here, from a standard `new URL(..., import.meta.url)` (no `data:` URL) or
  *   the same-origin URL the bridge named the worker with,
@@ -16,13 +16,14 @@
  * - approvals of Ask decisions are issued and redeemed here (`ApprovalLedger`): the main thread
  *   can send back a ticket it was given, never mint one or turn an Ask into Allow by itself.
  */
+import { expose } from 'comlink';
 import { ApprovalLedger } from '../approval-ledger.ts';
 import { Engine, ENGINE_ABI_VERSION } from '../engine/engine.ts';
 import type { ToolCall } from '../decision.ts';
 import type { Verdict } from '../engine/engine.ts';
 import type { EvaluatorApi, WorkerReply } from './evaluator-api.ts';
 import { EVALUATOR_WORKER_NAME } from './evaluator-api.ts';
-import { serveCalls } from './calls-only-server.ts';
+import { callsOnlyEndpoint } from './calls-only-endpoint.ts';
 
 export type { EvaluatorApi, WorkerFault, WorkerReply, WorkerStatus } from './evaluator-api.ts';
 
@@ -175,4 +176,4 @@ const methods: EvaluatorApi = {
 for (const method of Object.values(methods)) Object.freeze(method);
 const api: EvaluatorApi = Object.freeze(Object.assign(Object.create(null) as EvaluatorApi, methods));
 
-serveCalls(self, api);
+expose(api, callsOnlyEndpoint(self, api));

@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { wrap } from 'comlink';
 import type { Remote } from 'comlink';
 import type { EvaluatorApi } from '../../src/worker/evaluator-api.ts';
+import { EVALUATOR_WORKER_NAME } from '../../src/worker/evaluator-api.ts';
 import type { ToolCall } from '../../src/decision.ts';
 
 const EVALUATOR_URL = new URL('/src/worker/evaluator.worker.ts', location.origin);
@@ -101,5 +102,31 @@ describe('evaluator worker', () => {
     } finally {
       blocked.terminate();
     }
+  });
+});
+
+describe('engine.wasm URL in the worker name', () => {
+  const WASM_URL = new URL('/engine/build/engine.wasm', location.origin);
+  async function statusOf(name: string): Promise<unknown> {
+    const named = new Worker(EVALUATOR_URL, { type: 'module', name });
+    try {
+      return await wrap<EvaluatorApi>(named).status();
+    } finally {
+      named.terminate();
+    }
+  }
+
+  it('a same-origin URL in the name is the one the worker compiles (a missing file is a wasm_compile fault)', async () => {
+    const status = (await statusOf(`${EVALUATOR_WORKER_NAME} ${new URL('/no-such-engine.wasm', location.origin).href}`)) as { ok: boolean; fault?: string };
+    expect(status.ok).to.equal(false);
+    expect(status.fault).to.equal('wasm_compile');
+  });
+
+  it('the right URL in the name: the engine starts', async () => {
+    expect(await statusOf(`${EVALUATOR_WORKER_NAME} ${WASM_URL.href}`)).to.deep.include({ ok: true });
+  });
+
+  it('a URL on another origin in the name is ignored: the worker compiles the wasm next to itself', async () => {
+    expect(await statusOf(`${EVALUATOR_WORKER_NAME} https://attacker.invalid/engine.wasm`)).to.deep.include({ ok: true });
   });
 });
