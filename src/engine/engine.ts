@@ -122,11 +122,6 @@ function deny(kind: Verdict['kind'], reason: string): Verdict {
   return { decision: 'Deny', reason, kind };
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
-  const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
-}
 
 /**
  * A call's own field: an inherited one (a polluted `Object.prototype.role` or
@@ -136,20 +131,59 @@ function own<K extends keyof ToolCall>(call: ToolCall, key: K): ToolCall[K] | un
   return Object.hasOwn(call, key) ? call[key] : undefined;
 }
 
-/** Why a call is malformed, or null when it is well-formed. */
-function checkCall(call: ToolCall): string | null {
-  if (typeof call !== 'object' || call === null) return 'the call must be an object {tool, args, role}';
-  const tool = own(call, 'tool');
-  const role = own(call, 'role');
-  if (typeof tool !== 'string' || tool.length === 0) return 'tool must be a non-empty string';
-  if (typeof role !== 'string' || role.length === 0) return 'role must be a non-empty string; the host must pass the caller\'s role';
-  const args = own(call, 'args');
-  if (args !== undefined && args !== null && !isPlainObject(args)) return 'args must be a plain JSON object';
-  const agent = own(call, 'agentAttributes');
-  if (agent !== undefined && agent !== null && !isPlainObject(agent)) return 'agentAttributes must be a plain JSON object';
-  const resource = own(call, 'resourceAttributes');
-  if (resource !== undefined && resource !== null && !isPlainObject(resource)) return 'resourceAttributes must be a plain JSON object';
-  return null;
+/** A call's own fields, each read once (getters run once); inherited ones are absent. */
+interface CallFields {
+  tool: unknown;
+  role: unknown;
+  args: unknown;
+  agent: unknown;
+  resource: unknown;
+}
+
+/**
+ * Reads a call's own fields, with literal keys so the lookups stay monomorphic on the hot path:
+ * an inherited `role` or `resourceAttributes` (a polluted `Object.prototype`) is absent.
+ */
+function ownFields(call: ToolCall): CallFields {
+  return {
+    tool: Object.hasOwn(call, 'tool') ? call.tool : undefined,
+    role: Object.hasOwn(call, 'role') ? call.role : undefined,
+    args: Object.hasOwn(call, 'args') ? call.args : undefined,
+    agent: Object.hasOwn(call, 'agentAttributes') ? call.agentAttributes : undefined,
+    resource: Object.hasOwn(call, 'resourceAttributes') ? call.resourceAttributes : undefined,
+  };
+}
+
+/** Marks a source that is not a plain JSON object. */
+const NOT_PLAIN: unique symbol = Symbol('not a plain object');
+
+/**
+ * A source object as `JSON.stringify` would write it (see {@link readField}): `EMPTY` when absent,
+ * {@link NOT_PLAIN} when it is not a plain object (an array, a class instance, a primitive). A plain
+ * object's JSON differs from itself only through a `toJSON`. One prototype read per source.
+ */
+function jsonRoot(v: unknown): unknown {
+  if (v === undefined || v === null) return EMPTY;
+  if (typeof v !== 'object' || Array.isArray(v)) return NOT_PLAIN;
+  const proto: unknown = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return NOT_PLAIN;
+  return typeof (v as { toJSON?: unknown }).toJSON === 'function' ? asJson(v) : v;
+}
+
+/**
+ * The call's sources read as JSON, or why the call is malformed. Roots are the args, the agent's
+ * and the resource's attributes, in the engine's source order.
+ */
+function checkCall(f: CallFields): { roots: [unknown, unknown, unknown] } | { bad: string } {
+  if (typeof f.tool !== 'string' || f.tool.length === 0) return { bad: 'tool must be a non-empty string' };
+  if (typeof f.role !== 'string' || f.role.length === 0) return { bad: 'role must be a non-empty string; the host must pass the caller\'s role' };
+  const args = jsonRoot(f.args);
+  if (args === NOT_PLAIN) return { bad: 'args must be a plain JSON object' };
+  const agent = jsonRoot(f.agent);
+  if (agent === NOT_PLAIN) return { bad: 'agentAttributes must be a plain JSON object' };
+  const resource = jsonRoot(f.resource);
+  if (resource === NOT_PLAIN) return { bad: 'resourceAttributes must be a plain JSON object' };
+  return { roots: [args, agent, resource] };
 }
 
 /** The object a field's source names in a call (own fields only); undefined when absent. */
@@ -336,19 +370,22 @@ export class Engine {
     let now: unknown;
     let approved = false;
     const state = this.#state;
+    let roots: [unknown, unknown, unknown];
     try {
-      const bad = checkCall(call);
-      if (bad !== null) return deny('invalid_request', `invalid request: ${bad}`);
+      if (typeof call !== 'object' || call === null) return deny('invalid_request', 'invalid request: the call must be an object {tool, args, role}');
+      const fields = ownFields(call);
+      const checked = checkCall(fields);
+      if ('bad' in checked) return deny('invalid_request', `invalid request: ${checked.bad}`);
       if (state === null) return deny('no_policy', 'no policy loaded; load a valid policy first');
-      tool = own(call, 'tool') as string;
-      role = own(call, 'role') as string;
-      if (typeof tool !== 'string' || typeof role !== 'string') return deny('invalid_request', 'invalid request: tool and role must be strings');
+      tool = fields.tool as string;
+      role = fields.role as string;
       entry = state.entries.get(tool)?.get(role);
       if (entry === undefined) {
         return { decision: state.info.defaultAction, reason: noRuleReason(tool, role), kind: 'no_rule' };
       }
-      now = own(call, 'now');
+      now = Object.hasOwn(call, 'now') ? call.now : undefined;
       approved = Object.hasOwn(call, APPROVED_CALL);
+      roots = checked.roots;
     } catch (e) {
       return deny('invalid_request', `invalid request: the call cannot be read (${faultMessage(e)}); pass plain JSON data`);
     }
@@ -358,7 +395,7 @@ export class Engine {
     try {
       let invalid: InvalidValue | null;
       try {
-        invalid = this.#writeFields(entry, call, state.dataStart);
+        invalid = this.#writeFields(entry, roots, state.dataStart);
       } catch (e) {
         if (e instanceof WebAssembly.RuntimeError) throw e;
         invalid = new InvalidValue(`the call cannot be read (${faultMessage(e)}); pass plain JSON data`);
@@ -478,7 +515,7 @@ export class Engine {
   }
 
   /** Writes the entry's fields into the region; an InvalidValue when one cannot be encoded. */
-  #writeFields(entry: EntryPlan, call: ToolCall, dataStart: number): InvalidValue | null {
+  #writeFields(entry: EntryPlan, roots: readonly [unknown, unknown, unknown], dataStart: number): InvalidValue | null {
     this.#views();
     const fields = entry.fields;
     let region = this.#region;
@@ -487,7 +524,7 @@ export class Engine {
     for (let i = 0; i < fields.length; i++) {
       const f = fields[i]!;
       const path = f.path;
-      const v = readField(rootOf(f.source, call), path);
+      const v = readPath(roots[f.source], path);
       const s = region + f.slot;
       switch (typeof v) {
         case 'undefined':
@@ -660,10 +697,15 @@ function asJson(v: object): unknown {
  * array has no keys; inherited properties are absent. Undefined when missing.
  */
 function readField(root: unknown, path: readonly string[]): unknown {
-  let v: unknown = root ?? EMPTY;
+  const json = jsonRoot(root);
+  return json === NOT_PLAIN ? undefined : readPath(json, path);
+}
+
+/** {@link readField} under a root already read as its JSON ({@link jsonRoot}). */
+function readPath(root: unknown, path: readonly string[]): unknown {
+  let v: unknown = root;
   for (let k = 0; k < path.length; k++) {
-    if (typeof v !== 'object' || v === null) return undefined;
-    if (!jsonShaped(v)) v = asJson(v);
+    if (k > 0 && typeof v === 'object' && v !== null && !jsonShaped(v)) v = asJson(v);
     const key = path[k]!;
     if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.hasOwn(v, key)) return undefined;
     v = (v as Record<string, unknown>)[key];
