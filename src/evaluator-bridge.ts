@@ -51,6 +51,14 @@ export interface WorkerBackendOptions {
 }
 
 /**
+ * engine.wasm next to the library; a literal `new URL(...)` so bundlers copy (and rename) the file
+ * and rewrite this reference.
+ */
+function engineWasmUrl(): URL {
+  return new URL('../engine/build/engine.wasm', import.meta.url);
+}
+
+/**
  * The worker the library ships; a literal `new Worker(new URL(...))` so bundlers emit it as a file.
  *
  * engine.wasm's URL travels in the worker's name: an app that bundles the built library (Vite)
@@ -58,10 +66,41 @@ export interface WorkerBackendOptions {
  * build renamed (every call would be a Deny); this reference, on the main thread, is rewritten.
  */
 function createEvaluatorWorker(): Worker {
-  const wasm = new URL('../engine/build/engine.wasm', import.meta.url);
   return new Worker(new URL('./worker/evaluator.worker.ts', import.meta.url), {
     type: 'module',
-    name: `${EVALUATOR_WORKER_NAME} ${wasm.href}`,
+    name: `${EVALUATOR_WORKER_NAME} ${engineWasmUrl().href}`,
+  });
+}
+
+/**
+ * engine.wasm compiled on this thread while the worker boots (its script is fetched and parsed
+ * meanwhile), once per page: the worker's first call (`status`) carries the module and the worker
+ * instantiates it instead of fetching and compiling the file after its own start. `null` when it
+ * cannot be had here (no `compileStreaming`, a fetch refused by `connect-src`, a page CSP without
+ * `'wasm-unsafe-eval'`): the worker then compiles the file itself, as before, and its own CSP
+ * decides. Only for the library's own worker (an injected `createWorker` compiles its own).
+ */
+let pageModule: Promise<WebAssembly.Module | null> | null = null;
+
+function compileOnPage(): Promise<WebAssembly.Module | null> {
+  if (pageModule === null) {
+    try {
+      pageModule = WebAssembly.compileStreaming(fetch(engineWasmUrl())).catch(() => null);
+    } catch {
+      pageModule = Promise.resolve(null);
+    }
+  }
+  return pageModule;
+}
+
+/** `promise`'s value, or `null` after `ms`: a page-side compile never holds up a start for long. */
+function within<T>(promise: Promise<T | null>, ms: number): Promise<T | null> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(null), ms);
+    void promise.then((value) => {
+      clearTimeout(timer);
+      resolve(value);
+    });
   });
 }
 
@@ -106,7 +145,7 @@ function remoteMethods(worker: Worker): Remote {
     load: (...args) => load(...args),
     evaluate: (...args) => evaluate(...args),
     evaluateBatch: (...args) => evaluateBatch(...args),
-    status: () => status(),
+    status: (...args) => status(...args),
     approve: (...args) => approve(...args),
   });
 }
@@ -364,6 +403,8 @@ export class WorkerBackend implements EvaluatorBackend {
   readonly #timeoutMs: number;
   readonly #startTimeoutMs: number;
   readonly #createWorker: () => Worker;
+  /** True for the library's own worker: engine.wasm is compiled on the page too ({@link compileOnPage}). */
+  readonly #compileOnPage: boolean;
   #generation: Generation | null = null;
   /** The last policy text the engine accepted; a fresh worker re-loads it before any call. */
   #lastGoodPolicy: string | null = null;
@@ -375,6 +416,7 @@ export class WorkerBackend implements EvaluatorBackend {
     this.#timeoutMs = Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : 500;
     this.#startTimeoutMs = Math.max(options.startTimeoutMs ?? 5000, this.#timeoutMs);
     this.#createWorker = options.createWorker ?? createEvaluatorWorker;
+    this.#compileOnPage = options.createWorker === undefined;
     if (options.startNow === true) this.#start();
   }
 
@@ -588,9 +630,11 @@ export class WorkerBackend implements EvaluatorBackend {
   async #prepare(generation: Generation): Promise<string | null> {
     // Each step answers its value, or the reason it failed (a string).
     let failure: string | null = null;
+    // The page's compiled engine.wasm, when it has one within the start timeout (else the worker compiles it).
+    const module = this.#compileOnPage ? await within(compileOnPage(), this.#startTimeoutMs) : null;
     const status = await this.#call<WorkerStatus | string>(
       generation,
-      { send: (remote) => remote.status(), check: checkStatus, fault: (reason) => reason },
+      { send: (remote) => (module === null ? remote.status() : remote.status(module)), check: checkStatus, fault: (reason) => reason },
       this.#startTimeoutMs,
     );
     if (typeof status === 'string') failure = status;

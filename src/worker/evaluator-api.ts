@@ -48,8 +48,14 @@ export interface EvaluatorApi {
    * the engine deciding them (the calls' shared attribute objects stay cheap to clone).
    */
   evaluateBatch(calls: readonly ToolCall[], nowSeconds: number, argsJson?: string): Promise<WorkerReply<Verdict[]>>;
-  /** Waits for the engine, then reports its ABI version and the loaded policy. */
-  status(): Promise<WorkerReply<WorkerStatus>>;
+  /**
+   * Waits for the engine, then reports its ABI version and the loaded policy. Additive, optional
+   * `engine`: engine.wasm compiled by the page (modules can be posted to a same-origin worker); when
+   * this is the worker's first call, the engine is instantiated from it instead of fetching and
+   * compiling the file again. Ignored once the engine started; without it the worker compiles the
+   * file itself.
+   */
+  status(engine?: WebAssembly.Module): Promise<WorkerReply<WorkerStatus>>;
   /**
    * Redeems a person's approval of an Ask (the `approval.nonce` an `evaluate` Ask carried) for
    * this exact call, decides it again and lifts an Ask to Allow; a refused ticket is a Deny.

@@ -8,10 +8,11 @@
  *   with each function, with a null prototype so no path reaches `Object.prototype`;
  * - only plain calls of those functions reach it (see `calls-only-endpoint.ts`);
  * - every function answers a {@link WorkerReply}; nothing throws across the boundary;
- * - the wasm is compiled here, from a standard `new URL(..., import.meta.url)` (no `data:` URL) or
- *   the same-origin URL the bridge named the worker with,
- *   so the worker's own CSP decides (`'wasm-unsafe-eval'`); a compile failure is a reply, not a
- *   crash;
+ * - the engine starts on the first call: from the `WebAssembly.Module` the first `status` call
+ *   brings (the page compiled engine.wasm while this worker booted), or else compiled here, from a
+ *   standard `new URL(..., import.meta.url)` (no `data:` URL) or the same-origin URL the bridge
+ *   named the worker with, so the worker's own CSP decides (`'wasm-unsafe-eval'`); a compile
+ *   failure is a reply, not a crash; once started, a module given later is ignored;
  * - the policy object never leaves the worker: callers see `PolicyInfo` and verdicts only;
  * - approvals of Ask decisions are issued and redeemed here (`ApprovalLedger`): the main thread
  *   can send back a ticket it was given, never mint one or turn an Ask into Allow by itself.
@@ -54,21 +55,30 @@ function engineWasmUrl(): URL {
 
 const wasmUrl = engineWasmUrl();
 
-// Started at once so that the first call finds the module compiled (a few ms for a small wasm).
+// Started by the first call, not at start-up: the bridge's first call (`status`) may bring a module
+// the page already compiled while this worker was booting (see `EvaluatorApi.status`); any other
+// first call, or none given, compiles the file here, so this worker's own CSP decides.
 let engine: Engine | null = null;
-const engineState: Promise<EngineState> = WebAssembly.compileStreaming(fetch(wasmUrl))
-  .then((module) => Engine.create(module))
-  .then(
-    (created): EngineState => {
-      engine = created;
-      return { ok: true, engine: created };
-    },
-    (error: unknown): EngineState => ({ ok: false, error: describe(error) }),
-  );
+let engineState: Promise<EngineState> | null = null;
+
+function startEngine(compiled: unknown): Promise<EngineState> {
+  if (engineState !== null) return engineState;
+  const module = compiled instanceof WebAssembly.Module ? Promise.resolve(compiled) : WebAssembly.compileStreaming(fetch(wasmUrl));
+  engineState = module
+    .then((ready) => Engine.create(ready))
+    .then(
+      (created): EngineState => {
+        engine = created;
+        return { ok: true, engine: created };
+      },
+      (error: unknown): EngineState => ({ ok: false, error: describe(error) }),
+    );
+  return engineState;
+}
 
 /** The engine, once compiled; the hot path takes it without awaiting. */
 async function readyEngine(): Promise<EngineState> {
-  return engine !== null ? { ok: true, engine } : engineState;
+  return engine !== null ? { ok: true, engine } : startEngine(undefined);
 }
 
 function compileFault(error: string): WorkerReply<never> {
@@ -156,8 +166,8 @@ const methods: EvaluatorApi = {
     return { ok: true, value: shareEqualVerdicts(verdicts.map((verdict, i) => approvals.attach(calls[i] as ToolCall, verdict))) };
   },
 
-  async status() {
-    const state = await readyEngine();
+  async status(compiled) {
+    const state = await (engine !== null ? readyEngine() : startEngine(compiled));
     if (!state.ok) return compileFault(state.error);
     return { ok: true, value: { abiVersion: ENGINE_ABI_VERSION, policy: state.engine.policy } };
   },
