@@ -312,20 +312,36 @@ function checkVerdicts(count: number): (value: unknown) => Checked<Verdict[]> {
       return { ok: false, problem: `expected ${count} verdicts, got ${Array.isArray(value) ? value.length : typeof value}` };
     }
     const verdicts: Verdict[] = new Array<Verdict>(count);
-    // The worker sends equal verdicts as one object (see evaluator.worker.ts): checked once, and
-    // each call still gets its own rebuilt copy.
-    const seen = new Map<unknown, Verdict>();
+    // The worker sends equal verdicts as one object (see evaluator.worker.ts): checked once, rebuilt
+    // once and frozen, and shared by the calls it answers, as the in-thread engine shares its
+    // constant verdicts (Perso builds each call its own result from it).
+    let seen: Map<unknown, Verdict> | null = null;
+    let lastReply: unknown;
+    let lastVerdict: Verdict | undefined;
     for (let i = 0; i < count; i++) {
       const reply: unknown = value[i];
-      const known = seen.get(reply);
+      if (reply === lastReply && lastVerdict !== undefined) {
+        verdicts[i] = lastVerdict;
+        continue;
+      }
+      const known = seen?.get(reply);
       if (known !== undefined) {
-        verdicts[i] = { ...known };
+        verdicts[i] = lastVerdict = known;
+        lastReply = reply;
         continue;
       }
       const checked = checkVerdict(reply);
       if (!checked.ok) return { ok: false, problem: `verdicts[${i}]: ${checked.problem}` };
-      verdicts[i] = checked.value;
-      if (checked.value.failure === undefined && checked.value.approval === undefined) seen.set(reply, checked.value);
+      let verdict = checked.value;
+      if (verdict.failure === undefined && verdict.approval === undefined) {
+        verdict = Object.freeze(verdict);
+        (seen ??= new Map()).set(reply, verdict);
+        lastReply = reply;
+        lastVerdict = verdict;
+      } else {
+        lastVerdict = undefined;
+      }
+      verdicts[i] = verdict;
     }
     return { ok: true, value: verdicts };
   };
@@ -358,31 +374,41 @@ function refuseNonJson(this: unknown, key: string, value: unknown): unknown {
  * then copies once. The args travel apart, as one JSON text.
  */
 function withoutArgs(calls: readonly ToolCall[]): ToolCall[] {
-  const ids = new Map<object, number>();
-  const idOf = (value: unknown): number => {
-    if (typeof value !== 'object' || value === null) return 0;
-    let id = ids.get(value);
-    if (id === undefined) ids.set(value, (id = ids.size + 1));
-    return id;
-  };
-  const shared = new Map<string, ToolCall>();
+  // Looked up by tool, then role, then compared by identity: no key text to build and hash per call.
+  const byTool = new Map<unknown, Map<unknown, ToolCall[]>>();
+  const out = new Array<ToolCall>(calls.length);
   let last: ToolCall | null = null;
-  return calls.map(({ tool, role, agentAttributes, resourceAttributes, now }) => {
-    // A run of calls from one session repeats the previous call's fields: no key to build.
-    if (last !== null && last.tool === tool && last.role === role && last.now === now &&
-      last.agentAttributes === agentAttributes && last.resourceAttributes === resourceAttributes) return last;
-    const key = `${String(tool)}\u0000${String(role)}\u0000${String(now)}\u0000${idOf(agentAttributes)}\u0000${idOf(resourceAttributes)}`;
-    let bare = shared.get(key);
+  for (let i = 0; i < calls.length; i++) {
+    const { tool, role, agentAttributes, resourceAttributes, now } = calls[i]!;
+    // A run of calls from one session repeats the previous call's fields.
+    if (last !== null && last.tool === tool && last.role === role && Object.is(last.now, now) &&
+      last.agentAttributes === agentAttributes && last.resourceAttributes === resourceAttributes) {
+      out[i] = last;
+      continue;
+    }
+    let byRole = byTool.get(tool);
+    if (byRole === undefined) byTool.set(tool, (byRole = new Map()));
+    let known = byRole.get(role);
+    if (known === undefined) byRole.set(role, (known = []));
+    let bare: ToolCall | undefined;
+    // The last few only: calls that each bring their own attribute objects must not make this quadratic.
+    for (let j = known.length - 1; j >= 0 && j >= known.length - 8; j--) {
+      const candidate = known[j]!;
+      if (Object.is(candidate.now, now) && candidate.agentAttributes === agentAttributes && candidate.resourceAttributes === resourceAttributes) {
+        bare = candidate;
+        break;
+      }
+    }
     if (bare === undefined) {
       bare = { tool, role };
       if (agentAttributes !== undefined) bare.agentAttributes = agentAttributes;
       if (resourceAttributes !== undefined) bare.resourceAttributes = resourceAttributes;
       if (now !== undefined) bare.now = now;
-      shared.set(key, bare);
+      known.push(bare);
     }
-    last = bare;
-    return bare;
-  });
+    out[i] = last = bare;
+  }
+  return out;
 }
 
 /** What one call needs: how to send it, check its answer, and answer a fault. */

@@ -111,10 +111,25 @@ function withArgsList(calls: unknown, argsJson: unknown): ToolCall[] | null {
   for (let i = 0; i < calls.length; i++) {
     const call: unknown = calls[i];
     if (!isCall(call)) return null;
-    // A fresh object per call: calls that shared one object on the way here share it still.
-    out[i] = { ...call, args: argsList[i] };
+    // A fresh object per call (calls that shared one object on the way here share it still) with
+    // the fields the engine reads, when own, in one order: a spread of each call took 4x longer.
+    out[i] = withArgs(call, argsList[i]);
   }
   return out;
+}
+
+const hasOwn = Object.hasOwn;
+
+/** `call`'s own engine fields and `args`; its other fields, which nothing here reads, stay behind. */
+function withArgs(call: ToolCall, args: unknown): ToolCall {
+  const copy = {} as ToolCall;
+  if (hasOwn(call, 'tool')) copy.tool = call.tool;
+  if (hasOwn(call, 'role')) copy.role = call.role;
+  copy.args = args as ToolCall['args'];
+  if (hasOwn(call, 'agentAttributes')) copy.agentAttributes = call.agentAttributes;
+  if (hasOwn(call, 'resourceAttributes')) copy.resourceAttributes = call.resourceAttributes;
+  if (hasOwn(call, 'now')) copy.now = call.now;
+  return copy;
 }
 
 /**
@@ -124,14 +139,15 @@ function withArgsList(calls: unknown, argsJson: unknown): ToolCall[] | null {
  * approval ticket (unique per call) travels as its own object.
  */
 function shareEqualVerdicts(verdicts: Verdict[]): Verdict[] {
+  // Keyed by the reason alone (a text the engine made once, so hashing it is cheap; a key joined
+  // from four fields had to be built and hashed per verdict, 40x slower), the rest compared.
   const shared = new Map<string, Verdict>();
   for (let i = 0; i < verdicts.length; i++) {
     const verdict = verdicts[i]!;
     if (verdict.failure !== undefined || verdict.retryAfter !== undefined || verdict.approval !== undefined) continue;
-    const key = `${verdict.decision}\u0000${verdict.kind}\u0000${verdict.rule ?? ''}\u0000${verdict.reason}`;
-    const first = shared.get(key);
-    if (first === undefined) shared.set(key, verdict);
-    else if (first.rule === verdict.rule) verdicts[i] = first;
+    const first = shared.get(verdict.reason);
+    if (first === undefined) shared.set(verdict.reason, verdict);
+    else if (first !== verdict && first.decision === verdict.decision && first.kind === verdict.kind && first.rule === verdict.rule) verdicts[i] = first;
   }
   return verdicts;
 }
