@@ -1,4 +1,5 @@
-// The browser library build: `dist/browser/`, ESM. `npx vite build -c vite.lib.config.ts`
+// The browser library build: `dist/browser/` (`index.js` for `perso`, `element.js` for
+// `perso/element`), ESM. `npx vite build -c vite.lib.config.ts`
 // Invariants (checked in test/browser/perso-browser.test.ts, which runs this build under a strict CSP):
 // - the evaluator worker and engine.wasm are separate files, found with the standard
 //   `new Worker(new URL('./worker/evaluator.worker.ts', import.meta.url), {type: 'module'})` and
@@ -46,7 +47,11 @@ export default defineConfig({
     assetsInlineLimit: 0,
     modulePreload: false,
     rolldownOptions: {
-      input: { index: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+      input: {
+        index: fileURLToPath(new URL('./src/index.ts', import.meta.url)),
+        // `perso/element` in a browser: the element and its events over the same worker and wasm
+        element: fileURLToPath(new URL('./src/element/index.ts', import.meta.url)),
+      },
       preserveEntrySignatures: 'strict',
       output: {
         format: 'es',

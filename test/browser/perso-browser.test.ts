@@ -183,7 +183,7 @@ describe('Perso in the browser', () => {
     expect(await perso.evaluateBatch([view])).to.have.length(1);
   });
 
-  it('the built library (dist/browser) decides through its worker under a strict CSP', async () => {
+  it('the built library and element (dist/browser) decide through the worker under a strict CSP', async () => {
     // csp-page.html and everything under /dist/browser/ are served with
     // `script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'` (test/server/csp-header.js):
     // a data: worker or inline wasm would be refused there.
@@ -206,6 +206,8 @@ describe('Perso in the browser', () => {
       expect(decisions.map((d) => d.decision)).to.deep.equal(['Allow', 'Deny']);
       expect(decisions[1]!.kind).to.equal('condition_failed');
       expect(report.evalRefused).to.equal(true, 'the page runs under the strict CSP');
+      // the built `perso/element` (dist/browser/element.js) guards a tool on the same page
+      expect(report.element).to.deep.equal({ defined: true, eventExported: true, deniedIsError: true, refunded: 0 });
     } finally {
       frame.remove();
     }
