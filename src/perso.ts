@@ -386,7 +386,7 @@ export class Perso {
     const resolved = await resolvePolicySource(target, this.#urlPolicy === null ? {} : { fetchPolicy: this.#urlPolicy });
     if (resolved.ok && this.#pinned && resolved.source !== 'network' && resolved.source !== 'cache') {
       // The host asked for verification: a policy that could not be verified must not pass silently.
-      return { ok: false, error: `integrity and publicKeys apply to URL policies, but the policy was given ${resolved.source}; pass its URL or drop them`, source: resolved.source, location: resolved.location };
+      return { ok: false, error: `integrity and publicKeys apply to URL policies, but the policy was given ${resolved.source === 'file' ? 'as a file' : 'inline'}; pass its URL or drop them`, source: resolved.source, location: resolved.location };
     }
     return resolved;
   }

@@ -464,8 +464,8 @@ describe('policy warnings', () => {
       'warning extra: unknown key "extra" is ignored; check its spelling',
       'warning rules[0].tool_name: glob "zz_*" matches no tool in tools; the rule has no effect',
       'warning rules[1].priority: unknown key "priority" is ignored; check its spelling',
-      'warning rules[1].condition.Any[0].All: empty All is always true; the rule is unconditional',
-      'warning rules[1].condition.Any[1].Any: empty Any is always false; the rule never grants',
+      'warning rules[1].condition.Any[0].All: empty All is always true; give it conditions or remove it',
+      'warning rules[1].condition.Any[1].Any: empty Any is always false; give it conditions or remove it',
       'warning rules[2].rate_limit: rate_limit applies only to Allow rules; it is ignored here',
     ]);
   });

@@ -524,7 +524,7 @@ export class Compiler {
       const c = new Cond(variant == "All" ? C_ALL : C_ANY);
       const items = body.items!;
       if (items.length == 0) {
-        this.warn(at, variant == "All" ? "empty All is always true; the rule is unconditional" : "empty Any is always false; the rule never grants");
+        this.warn(at, variant == "All" ? "empty All is always true; give it conditions or remove it" : "empty Any is always false; give it conditions or remove it");
       }
       let ok = true;
       for (let i = 0; i < items.length; i++) {

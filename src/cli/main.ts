@@ -63,7 +63,10 @@ function parseCommandLine(command: Exclude<CommandName, 'help'>, args: string[])
     const { values, positionals } = parseArgs({ args, options, allowPositionals: true, strict: true });
     return { values, positionals };
   } catch (error) {
-    return { error: (error instanceof Error ? error.message : String(error)).replace(/\.$/, '').toLowerCase() };
+    // Node's parseArgs messages run on ("... place it at the end of the command after '--' ..."):
+    // keep their first sentence, in the CLI's own style.
+    const message = error instanceof Error ? error.message : String(error);
+    return { error: message.split(/\.(\s|$)/)[0]!.toLowerCase() };
   }
 }
 

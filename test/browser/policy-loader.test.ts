@@ -327,6 +327,6 @@ describe('Perso.load with a URL policy (through the worker engine)', () => {
     const perso = await open({ policy: demo, integrity: 'sha256-AAAA' });
     const decision = await perso.evaluate(refund);
     expect(decision).to.include({ decision: 'Deny', kind: 'no_policy' });
-    expect(decision.reason).to.match(/integrity and publicKeys apply to URL policies/);
+    expect(decision.reason).to.match(/integrity and publicKeys apply to URL policies, but the policy was given inline; pass its URL or drop them/);
   });
 });
