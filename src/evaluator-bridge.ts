@@ -119,6 +119,11 @@ interface Generation {
   readonly remote: Remote;
   /** Settles with `null` once ready, or with the reason it could not start. */
   started: Promise<string | null>;
+  /**
+   * The readiness check (and the re-load of the last good policy) has been posted: a call may be
+   * posted behind it, as the worker answers in order; the check's failure settles it (see #run).
+   */
+  queued: boolean;
   ready: boolean;
   dead: boolean;
   /** Every call in flight on this worker. */
@@ -532,6 +537,10 @@ export class WorkerBackend implements EvaluatorBackend {
     if (this.#closed) return Promise.resolve(plan.fault(CLOSED));
     const generation = this.#generation ?? this.#start();
     if (generation.ready) return this.#call(generation, plan, timeoutMs);
+    // Posted right behind the readiness check, not after its answer: one round trip less before a
+    // fresh worker's first decision. The worker answers in order, so the check is answered first;
+    // if it fails, the worker is ended and this call answers that failure, as it would have waiting.
+    if (generation.queued) return this.#call(generation, plan, this.#startTimeoutMs + timeoutMs);
     // Dead by then (a fault between ready and now): #call answers Deny, the replacement is starting.
     return generation.started.then((failure) => (failure !== null ? plan.fault(failure) : this.#call(generation, plan, timeoutMs)));
   }
@@ -617,6 +626,7 @@ export class WorkerBackend implements EvaluatorBackend {
         worker: null,
         remote: null!,
         started: Promise.resolve(reason),
+        queued: false,
         ready: false,
         dead: true,
         pending: new Set(),
@@ -628,6 +638,7 @@ export class WorkerBackend implements EvaluatorBackend {
       worker,
       remote: remoteMethods(worker),
       started: Promise.resolve(null),
+      queued: false,
       ready: false,
       dead: false,
       pending: new Set(),
@@ -658,19 +669,25 @@ export class WorkerBackend implements EvaluatorBackend {
     let failure: string | null = null;
     // The page's compiled engine.wasm, when it has one within the start timeout (else the worker compiles it).
     const module = this.#compileOnPage ? await within(compileOnPage(), this.#startTimeoutMs) : null;
-    const status = await this.#call<WorkerStatus | string>(
+    const checking = this.#call<WorkerStatus | string>(
       generation,
       { send: (remote) => (module === null ? remote.status() : remote.status(module)), check: checkStatus, fault: (reason) => reason },
       this.#startTimeoutMs,
     );
+    const policyText = this.#lastGoodPolicy;
+    const reloading =
+      policyText === null
+        ? null
+        : this.#call<PolicyLoad | string>(
+          generation,
+          { send: (remote) => remote.load(policyText), check: checkPolicyLoad, fault: (reason) => reason },
+          this.#startTimeoutMs,
+        );
+    generation.queued = true;
+    const status = await checking;
     if (typeof status === 'string') failure = status;
-    if (failure === null && this.#lastGoodPolicy !== null) {
-      const policyText = this.#lastGoodPolicy;
-      const load = await this.#call<PolicyLoad | string>(
-        generation,
-        { send: (remote) => remote.load(policyText), check: checkPolicyLoad, fault: (reason) => reason },
-        this.#startTimeoutMs,
-      );
+    if (failure === null && reloading !== null) {
+      const load = await reloading;
       if (typeof load === 'string') failure = load;
       else if (!load.ok) failure = `the fresh evaluator worker refused the last good policy ("${load.errors[0]?.message ?? ''}")`;
     }
