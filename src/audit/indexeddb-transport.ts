@@ -33,7 +33,7 @@ export interface AuditDelivery {
 export interface IndexedDbTransportOptions {
   /** The perso database to queue in; default the `perso` database. */
   store?: PolicyStore;
-  /** Where to forward queued records; without it records stay until exported or cleared. */
+  /** Where to forward queued records; without it records stay until drained (`drainNdjson`). */
   forward?: AuditDelivery | AuditTransport;
   /** Records per forwarded batch; default 100. */
   batchSize?: number;
@@ -58,6 +58,11 @@ export interface IndexedDbTransport extends AuditTransport {
   exportNdjson(): Promise<string>;
   /** How many records are queued in IndexedDB. */
   count(): Promise<number>;
+  /**
+   * Exports the queued records as NDJSON, like {@link exportNdjson}, and deletes exactly those:
+   * records emitted while it runs stay queued for the next export.
+   */
+  drainNdjson(): Promise<string>;
 }
 
 /** A durable audit queue in IndexedDB. */
@@ -183,6 +188,13 @@ export function indexedDbTransport(options: IndexedDbTransportOptions = {}): Ind
     async count(): Promise<number> {
       await write();
       return store.countAudit();
+    },
+    async drainNdjson(): Promise<string> {
+      await write();
+      const queued = await store.readAudit();
+      const ndjson = queued.map((q) => `${JSON.stringify(q.record)}\n`).join('');
+      await store.deleteAudit(queued.map((q) => q.key));
+      return ndjson;
     },
   });
 }

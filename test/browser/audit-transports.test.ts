@@ -168,6 +168,19 @@ describe('audit: indexeddb transport', () => {
     await reopened.close();
   });
 
+  it('drainNdjson exports the queue and deletes exactly what it exported', async () => {
+    const store = freshStore();
+    const audit = indexedDbTransport({ store });
+    for (let i = 0; i < 5; i++) audit.emit(record(i));
+    const drained = (await audit.drainNdjson()).trimEnd().split('\n');
+    expect(drained).to.have.length(5);
+    expect(await audit.count()).to.equal(0);
+    const later = record(5);
+    audit.emit(later);
+    expect((await audit.drainNdjson()).trimEnd().split('\n').map((line) => (JSON.parse(line) as AuditRecord).id)).to.deep.equal([later.id]);
+    await audit.close();
+  });
+
   it('forwards to the HTTP transport and deletes only what was delivered', async () => {
     const sink = uniqueName('forward');
     const store = freshStore();
