@@ -59,26 +59,10 @@ type SriAlgorithm = keyof typeof SRI_ALGORITHMS;
 const NO_WEBCRYPTO =
   'this page has no WebCrypto (crypto.subtle exists only on https pages and localhost); serve the page over https';
 
-/** Encodes bytes as standard base64. */
-export function toBase64(bytes: Uint8Array): string {
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(binary);
-}
+import { fromBase64, toBase64 } from './base64.ts';
 
-/** Decodes standard or URL-safe base64; `null` when the text is not base64. */
-export function fromBase64(text: string): PolicyBytes | null {
-  try {
-    const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/').replace(/\s+/g, ''));
-    const bytes = new Uint8Array(binary.length);
-    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-    return bytes;
-  } catch {
-    return null;
-  }
-}
+export { fromBase64, toBase64 };
+
 
 /**
  * SHA-256 of the bytes, as lowercase hex (the form cache entries and audit records carry). Uses

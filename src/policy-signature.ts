@@ -4,6 +4,7 @@
  * signing scripts pay for it); the formats are described there.
  */
 import type { Checked, PolicyBytes, PolicyPublicKey, PolicySignature, SignatureAlgorithm } from './policy-integrity.ts';
+import { fromBase64, toBase64 } from './base64.ts';
 // Type-only imports above: a value import from `policy-integrity.ts` would make the bundler split it
 // into a chunk shared with the page's entry (one more request on every page). The few helpers this
 // file needs are its own.
@@ -155,21 +156,4 @@ function algorithmParams(alg: SignatureAlgorithm): AlgorithmIdentifier | EcdsaPa
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-function toBase64(bytes: Uint8Array): string {
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
-}
-
-function fromBase64(text: string): PolicyBytes | null {
-  try {
-    const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/').replace(/\s+/g, ''));
-    const bytes = new Uint8Array(binary.length);
-    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-    return bytes;
-  } catch {
-    return null;
-  }
 }
