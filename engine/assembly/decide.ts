@@ -11,7 +11,7 @@
 // - a rate-limited Allow is recorded only when the final decision is Allow
 
 import { JNULL, JFALSE, JTRUE, JNUMBER, JSTRING, JValue, JsonParser, deepEqual } from "./json";
-import { Writer, madeGarbage, out, reason } from "./writer";
+import { Writer, cutBytes, madeGarbage, out, reason } from "./writer";
 import { freeMemo, memoFor, memoId } from "./memo";
 import {
   C_ALL, C_ANY, C_EQUALS, C_FIELD_EQUALS, C_NOT, C_NUMERIC, C_PRESENT, C_STRING, Cond, Entry, NUM_OPS,
@@ -416,21 +416,6 @@ export function memoizeLast(code: i32): void {
 // The failed leaf explaining a condition failure, when exactly one does.
 let failLeaf: Cond | null = null;
 let failLeaves: i32 = 0;
-
-/** Bytes of `p[0..n)` that fit in `max` UTF-16 units without splitting a character. */
-function cutBytes(p: usize, n: i32, max: i32): i32 {
-  let units = 0;
-  let i = 0;
-  while (i < n) {
-    const c = <i32>load<u8>(p + <usize>i);
-    const w = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-    const u = w == 4 ? 2 : 1;
-    if (units + u > max) break;
-    units += u;
-    i += w;
-  }
-  return i > n ? n : i;
-}
 
 /** Writes a slot's value for a person: quoted, cut at 64 characters. */
 function wSlot(w: Writer, f: i32): void {

@@ -4,6 +4,24 @@
 /** Set when engine work allocated managed memory; the export that finishes the work may collect. */
 export let madeGarbage = false;
 
+/**
+ * How many bytes of the UTF-8 text `p[0..n)` fit in `max` UTF-16 units without splitting a
+ * character (a truncated sequence at the very end counts as whole).
+ */
+export function cutBytes(p: usize, n: i32, max: i32): i32 {
+  let units = 0;
+  let i = 0;
+  while (i < n) {
+    const c = <i32>load<u8>(p + <usize>i);
+    const w = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+    const u = w == 4 ? 2 : 1;
+    if (units + u > max) break;
+    units += u;
+    i += w;
+  }
+  return i > n ? n : i;
+}
+
 /** Appends UTF-8 text, JSON escapes and numbers to an unmanaged buffer that is reused. */
 export class Writer {
   ptr: usize = 0;
@@ -152,17 +170,7 @@ export class Writer {
    * UTF-16 units (never inside a surrogate pair) with a `…` marking the cut.
    */
   quotedBytes(p: usize, n: i32, max: i32): void {
-    let units = 0;
-    let i = 0;
-    while (i < n) {
-      const c = <i32>load<u8>(p + <usize>i);
-      const w = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-      const u = w == 4 ? 2 : 1;
-      if (units + u > max) break;
-      units += u;
-      i += w;
-    }
-    if (i > n) i = n; // a truncated sequence at the very end
+    const i = cutBytes(p, n, max);
     this.byte(0x22);
     this.jsonBytes(p, i);
     if (i < n) this.str("…");
