@@ -130,3 +130,45 @@ describe('engine.wasm URL in the worker name', () => {
     expect(await statusOf(`${EVALUATOR_WORKER_NAME} https://attacker.invalid/engine.wasm`)).to.deep.include({ ok: true });
   });
 });
+
+describe('engine.wasm compiled by the page, handed over by the first status call', () => {
+  const MISSING = `${EVALUATOR_WORKER_NAME} ${new URL('/no-such-engine.wasm', location.origin).href}`;
+  /** The smallest valid wasm module: it exports nothing, so it is not the engine. */
+  const EMPTY_MODULE = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
+  let named: Worker | null = null;
+  function workerNamed(name: string): Remote<EvaluatorApi> {
+    named = new Worker(EVALUATOR_URL, { type: 'module', name });
+    return wrap<EvaluatorApi>(named);
+  }
+  afterEach(() => named?.terminate());
+
+  it('the given module is instantiated: no fetch of its own (its wasm URL names a missing file)', async () => {
+    const module = await WebAssembly.compileStreaming(fetch('/engine/build/engine.wasm'));
+    const api = workerNamed(MISSING);
+    expect(await api.status(module)).to.deep.equal({ ok: true, value: { abiVersion: 1, policy: null } });
+    expect((await api.load(demoPolicy)).ok).to.equal(true);
+    const verdict = await api.evaluate(view, 0);
+    expect(verdict.ok && verdict.value.decision).to.equal('Allow');
+  });
+
+  it('a value that is not a module: the worker compiles the file itself (here missing: a wasm_compile fault)', async () => {
+    const api = workerNamed(MISSING);
+    const status = await api.status('not a module' as unknown as WebAssembly.Module);
+    expect(status).to.deep.include({ ok: false, fault: 'wasm_compile' });
+  });
+
+  it('fault: a module that is not the engine: every call answers wasm_compile, nothing runs it', async () => {
+    const api = workerNamed(`${EVALUATOR_WORKER_NAME} ${new URL('/engine/build/engine.wasm', location.origin).href}`);
+    const status = await api.status(await WebAssembly.compile(EMPTY_MODULE));
+    expect(status.ok).to.equal(false);
+    if (!status.ok) expect(status.error).to.match(/lacks the export/);
+    expect(await api.evaluate(view, 0)).to.deep.include({ ok: false, fault: 'wasm_compile' });
+  });
+
+  it('a module given once the engine started is ignored', async () => {
+    const api = workerNamed(`${EVALUATOR_WORKER_NAME} ${new URL('/engine/build/engine.wasm', location.origin).href}`);
+    expect(await api.status()).to.deep.include({ ok: true });
+    expect(await api.status(await WebAssembly.compile(EMPTY_MODULE))).to.deep.include({ ok: true });
+    expect((await api.load(demoPolicy)).ok).to.equal(true);
+  });
+});
