@@ -255,12 +255,32 @@ export class Perso {
       calls.every((call) => call !== null && typeof call === 'object' && ownNow(call) === undefined);
     if (!batchable) return Promise.all(calls.map((call) => this.evaluate(call)));
     // Canonical args for the worker, as for `evaluate`: one JSON pass over the whole batch; when
-    // some call's args are refused, each call goes alone so that only that one is Deny.
-    const canonical = canonicalizeJson(calls.map((call) => (call.args === undefined ? {} : call.args)), 'args');
-    if (!canonical.ok) return Promise.all(calls.map((call) => this.evaluate(call)));
+    // some call's args are refused (or a call cannot be read), each call goes alone so that only
+    // that one is Deny. Plain loops: no per-call callback, each call's args read once.
+    const alone = (): Promise<DecisionResult[]> => Promise.all(calls.map((call) => this.evaluate(call)));
+    const count = calls.length;
+    const given = new Array<unknown>(count);
+    try {
+      for (let i = 0; i < count; i++) {
+        const args = (calls[i] as ToolCall).args;
+        given[i] = args === undefined ? {} : args;
+      }
+    } catch {
+      return alone();
+    }
+    const canonical = canonicalizeJson(given, 'args');
+    if (!canonical.ok) return alone();
     const argsList = canonical.value as readonly JsonValue[];
-    if (!argsList.every(isJsonObject)) return Promise.all(calls.map((call) => this.evaluate(call)));
-    const checkedCalls = calls.map((call, i) => withArgs(call, argsList[i] as Readonly<JsonObject>));
+    const checkedCalls = new Array<ToolCall>(count);
+    try {
+      for (let i = 0; i < count; i++) {
+        const args = argsList[i];
+        if (!isJsonObject(args)) return alone();
+        checkedCalls[i] = withArgs(calls[i] as ToolCall, args);
+      }
+    } catch {
+      return alone();
+    }
     let verdicts: Verdict[];
     try {
       // The canonical JSON text goes along: the worker backend sends args as text and need not make it again.
@@ -268,17 +288,19 @@ export class Perso {
     } catch (error) {
       verdicts = [];
       const reason = `engine fault: the batch failed (${errorText(error)}); retry`;
-      for (let i = 0; i < calls.length; i++) verdicts.push({ decision: 'Deny', reason, kind: 'engine_fault' });
+      for (let i = 0; i < count; i++) verdicts.push({ decision: 'Deny', reason, kind: 'engine_fault' });
     }
-    if (!Array.isArray(verdicts) || verdicts.length !== calls.length) {
+    if (!Array.isArray(verdicts) || verdicts.length !== count) {
       const reason = 'engine fault: the engine answered a batch with the wrong number of decisions; retry';
       return calls.map(() => this.#deny('engine_fault', reason));
     }
-    return verdicts.map((verdict, i) => {
-      const result = this.#result(verdict);
+    const results = new Array<DecisionResult>(count);
+    for (let i = 0; i < count; i++) {
+      const result = this.#result(verdicts[i]!);
       result.args = argsList[i] as Readonly<JsonObject>;
-      return result;
-    });
+      results[i] = result;
+    }
+    return results;
   }
 
   /**

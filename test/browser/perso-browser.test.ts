@@ -121,6 +121,15 @@ describe('Perso in the browser', () => {
     expect(results[1]!.kind).to.equal('invalid_request');
   });
 
+  it('evaluateBatch, fault: an args getter that throws is that call\'s Deny, the batch still resolves', async () => {
+    const perso = await load({ policy: demoPolicy });
+    const throwing = { tool: 'view_customer', role: 'agent', get args(): never { throw new Error('boom'); } };
+    const results = await perso.evaluateBatch([view, throwing as unknown as ToolCall, refund(100)]);
+    expect(results.map((r) => r.decision)).to.deep.equal(['Allow', 'Deny', 'Allow']);
+    expect(results[1]!.kind).to.equal('invalid_request');
+    expect(results[1]!.reason).to.match(/boom/);
+  });
+
   it('a session guard runs the tool only on Allow, with the checked copy', async () => {
     const perso = await load({ policy: demoPolicy });
     const agent = perso.session({ role: 'agent', agentAttributes: { user_id: 'agt-1' } });
