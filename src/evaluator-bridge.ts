@@ -8,8 +8,10 @@
  * Invariants, checked in this order on every call:
  * - the Worker and its client live in private fields: nothing outside this class can reach
  *   them, so page scripts cannot post to the worker or call it;
- * - the worker starts lazily, on the first call (or at once with `startNow`), and proves it is ready (engine compiled, last
- *   good policy re-loaded) before any call reaches it;
+ * - the worker starts lazily, on the first call (or at once with `startNow`), and proves it is
+ *   ready (engine started, from the module this page compiled or its own compile; last good
+ *   policy re-loaded) before it answers any call: calls made meanwhile are posted behind that
+ *   check (the worker answers in order) and answer its failure if it fails;
  * - every call is timed (`timeoutMs`, default 500; one watchdog timer per worker, not one per
  *   call) and every reply is validated as the tagged union it must be (an Allow that names a
  *   fault is malformed too);
