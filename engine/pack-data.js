@@ -31,16 +31,12 @@ const readU32 = () => {
   } while (byte & 0x80);
   return value;
 };
+// Signed LEB128: the unsigned reading, sign-extended from the last byte's bit 6.
 const readI32 = () => {
-  let value = 0;
-  let shift = 0;
-  let byte;
-  do {
-    byte = wasm[at++];
-    value += (byte & 0x7f) * 2 ** shift;
-    shift += 7;
-  } while (byte & 0x80);
-  return byte & 0x40 ? value - 2 ** shift : value;
+  const start = at;
+  const value = readU32();
+  const bits = 7 * (at - start);
+  return wasm[at - 1] & 0x40 ? value - 2 ** bits : value;
 };
 const u32 = (value) => {
   const out = [];
