@@ -129,3 +129,127 @@ test('canonicalizeJson accepts any JSON value and names it by label', () => {
   assert.equal(bad.ok, false);
   assert.match(bad.ok ? '' : bad.error, /^agentAttributes\.f: a function/);
 });
+
+/** What JSON would make of `value`, or `undefined` where it throws. */
+function viaJson(value: unknown): unknown {
+  try {
+    const text = JSON.stringify(value);
+    return text === undefined ? undefined : JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+test('the copy is what a JSON round trip gives, on every value JSON does not change silently', () => {
+  class Point {
+    x = 1;
+    y = 2;
+    get sum(): number {
+      return this.x + this.y;
+    }
+  }
+  const sparseFree = Object.assign([1, 2], { extra: 'ignored' });
+  const nullProto = Object.assign(Object.create(null) as object, { b: 2, a: 1, 10: 'ten', 2: 'two' });
+  const values: unknown[] = [
+    { a: 1, b: 'two', c: [true, false, null], d: { e: { f: [] } } },
+    { '10': 1, b: 2, '2': 3, a: 4 },
+    nullProto,
+    new Point(),
+    { m: new Map([[1, 2]]), s: new Set([1]) },
+    { t: new Uint8Array([1, 2]) },
+    { when: new Date(86_400_000), boxed: [Object(1), Object('s'), Object(false)] },
+    { custom: { toJSON: (key: string) => `key ${key}` } },
+    sparseFree,
+    { negZero: -0, big: 1e308, small: 5e-324, int: 2 ** 53 + 2 },
+    { text: 'lone \ud800 surrogate, "quotes", \\ and \u0000' },
+    'top-level string',
+    42,
+    null,
+  ];
+  for (let seed = 1; seed <= 200; seed++) values.push(randomJson(seed, 4));
+  for (const value of values) {
+    const result = canonicalizeJson(value);
+    assert.ok(result.ok, `refused ${JSON.stringify(value)}: ${result.ok ? '' : result.error}`);
+    const expected = viaJson(value);
+    assert.deepEqual(result.value, expected);
+    assert.deepEqual(Object.keys(result.value ?? {}), Object.keys(expected ?? {}), 'the key order JSON gives');
+    assert.equal(result.json, JSON.stringify(expected));
+  }
+});
+
+test('-0 becomes 0, as JSON makes it', () => {
+  const result = canonicalizeArgs({ n: -0 });
+  assert.ok(result.ok);
+  assert.ok(Object.is(result.value['n'], 0));
+});
+
+test('a forbidden key is refused before its value is read', () => {
+  let reads = 0;
+  const hostile = Object.defineProperty({}, 'constructor', {
+    enumerable: true,
+    get() {
+      reads++;
+      return 1;
+    },
+  });
+  assert.match(refused(hostile), /^args\.constructor: the key "constructor" is not allowed/);
+  assert.equal(reads, 0);
+});
+
+test('the path of a refused value names every level', () => {
+  assert.match(refused({ order: { items: [{ price: 1 }, { price: Number.NaN }] } }), /^args\.order\.items\[1\]\.price: NaN is not a JSON number/);
+  const cyclic: Record<string, unknown> = {};
+  cyclic['list'] = [1, cyclic];
+  assert.match(refused({ wrap: cyclic }), /^args: cannot be read as JSON \(args\.wrap\.list\[1\] is a circular reference/);
+});
+
+test('the same object twice (not a cycle) is copied twice', () => {
+  const shared = { a: 1 };
+  const result = canonicalizeArgs({ x: shared, y: [shared, shared] });
+  assert.ok(result.ok);
+  assert.deepEqual(result.value, { x: { a: 1 }, y: [{ a: 1 }, { a: 1 }] });
+});
+
+test('a BigInt object and a BigInt from toJSON are refused', () => {
+  assert.match(refused({ n: Object(10n) }), /^args\.n: a bigint is not a JSON value/);
+  assert.match(refused({ n: { toJSON: () => 10n } }), /^args\.n: a bigint is not a JSON value/);
+});
+
+test('a getter that canonicalizes inside the walk does not disturb it', () => {
+  const inner = { get deep() { return canonicalizeArgs({ x: 1 }).ok ? 'ok' : 'bad'; } };
+  const result = canonicalizeArgs({ a: inner, b: [1, 2] });
+  assert.ok(result.ok);
+  assert.deepEqual(result.value, { a: { deep: 'ok' }, b: [1, 2] });
+});
+
+test('the JSON text is made once, when asked for', () => {
+  const result = canonicalizeArgs({ b: [1, { c: 'd' }] });
+  assert.ok(result.ok);
+  assert.equal(result.json, '{"b":[1,{"c":"d"}]}');
+  assert.equal(result.json, result.json);
+});
+
+/** A deterministic pseudo-random JSON value (a small linear congruential generator). */
+function randomJson(seed: number, depth: number): unknown {
+  let state = seed;
+  const next = (n: number): number => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state % n;
+  };
+  const make = (level: number): unknown => {
+    switch (next(level > 0 ? 7 : 5)) {
+      case 0: return null;
+      case 1: return next(2) === 0;
+      case 2: return (next(2000001) - 1000000) / (next(3) === 0 ? 7 : 1);
+      case 3: return String.fromCharCode(...Array.from({ length: next(6) }, () => 32 + next(0x3000)));
+      case 4: return next(1000);
+      case 5: return Array.from({ length: next(4) }, () => make(level - 1));
+      default: {
+        const object: Record<string, unknown> = {};
+        for (let i = next(4); i > 0; i--) object[next(3) === 0 ? String(next(20)) : `k${next(50)}`] = make(level - 1);
+        return object;
+      }
+    }
+  };
+  return make(depth);
+}

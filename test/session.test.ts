@@ -168,7 +168,7 @@ describe('guard', () => {
         args['self'] = args;
         return args;
       },
-      /cannot be read as JSON \(converting circular structure/,
+      /cannot be read as JSON \(args\.self is a circular reference/,
     ],
     ['NaN amount', () => ({ amount: Number.NaN }), /NaN is not a JSON number/],
   ];
