@@ -132,7 +132,7 @@ function copyContainer(container: object, ancestors: object[]): JsonValue {
       }
     }
     ancestors.pop();
-    return Object.freeze(copy);
+    return Object.freeze(copy) as JsonValue;
   } catch (error) {
     if (error instanceof Refused) error.keys.push(isArray ? `[${at}]` : `.${at}`);
     throw error;
