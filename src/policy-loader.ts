@@ -207,7 +207,7 @@ async function verifyCached(
   if (actual !== entry.sha256) {
     return { ok: false, error: `${tampered} (sha256 ${actual} does not match the stored ${entry.sha256}); reload while online to fetch it again` };
   }
-  const verified = await verify(bytes, entry.signature, highest, options);
+  const verified = await verify(bytes, entry.signature, highest, options, actual);
   if (!verified.ok) return { ok: false, error: `cached copy refused: ${verified.error}` };
   if (verified.value.revision !== entry.revision) {
     return { ok: false, error: `${tampered} (its revision does not match the one stored with it); reload while online` };
@@ -223,12 +223,13 @@ interface Verified {
   keyId?: string;
 }
 
-/** The checks every copy passes, fresh or cached. */
+/** The checks every copy passes, fresh or cached; `sha256`: the bytes' hash when already made. */
 async function verify(
   bytes: PolicyBytes,
   signature: string | null,
   highest: number | null,
   options: PolicyLoadOptions,
+  sha256?: string,
 ): Promise<Checked<Verified>> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   if (bytes.length > maxBytes) {
@@ -257,7 +258,7 @@ async function verify(
   if (!revision.ok) return revision;
   const current = checkRevision(revision.value, highest);
   if (!current.ok) return current;
-  const verified: Verified = { text, sha256: await sha256Hex(bytes), revision: revision.value };
+  const verified: Verified = { text, sha256: sha256 ?? (await sha256Hex(bytes)), revision: revision.value };
   if (keyId !== undefined) verified.keyId = keyId;
   return { ok: true, value: verified };
 }
