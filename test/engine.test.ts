@@ -523,6 +523,37 @@ describe('request handling', () => {
     assert.equal(engine.fault, null);
     assert.equal(call({ tool: 't', role: 'r' }).decision, 'Allow');
   });
+  test('evaluateBatch with an args list decides each call as evaluate does, reading a shared call once', () => {
+    loaded(policy([
+      { id: 'small', tool_name: 't', roles: ['r'], condition: num('Lte', 500) },
+      { id: 'owner', tool_name: 'u', roles: ['r'], condition: { FieldEquals: { source_a: 'Arguments', field_a: 'owner', source_b: 'AgentAttributes', field_b: 'id' } } },
+    ]));
+    let reads = 0;
+    const shared = {
+      get tool() {
+        reads++;
+        return 't';
+      },
+      role: 'r',
+    } as unknown as ToolCall;
+    const owner: ToolCall = { tool: 'u', role: 'r', agentAttributes: { id: 'a-1' } };
+    const calls = [shared, owner, shared, shared, owner, { tool: 'nope', role: 'r' }, { tool: '', role: 'r' }];
+    const argsList: unknown[] = [{ amount: 100 }, { owner: 'a-1' }, { amount: 900 }, [1], { owner: 'b-2' }, {}, {}];
+    const batch = engine.evaluateBatch(calls, 0, argsList);
+    assert.equal(reads, 1, 'one read of the shared call object for the whole batch');
+    const oneByOne = calls.map((c, i) => engine.evaluate({ tool: i === 0 || i === 2 || i === 3 ? 't' : c.tool, role: c.role, agentAttributes: c.agentAttributes, args: argsList[i] } as ToolCall, 0));
+    assert.deepEqual(batch, oneByOne);
+    assert.deepEqual(batch.map((v) => v.decision), ['Allow', 'Allow', 'Deny', 'Deny', 'Deny', 'Deny', 'Deny']);
+    assert.equal(batch[3]!.reason, 'invalid request: args must be a plain JSON object');
+    assert.deepEqual(batch[4]!.failure, { path: 'Arguments.owner', op: 'FieldEquals', expected: 'a-1', actual: 'b-2' });
+    assert.equal(batch[6]!.reason, 'invalid request: tool must be a non-empty string');
+  });
+  test('evaluateBatch refuses an args list that does not fit the calls', () => {
+    loaded(policy([{ tool_name: 't', roles: ['r'] }]));
+    const verdicts = engine.evaluateBatch([{ tool: 't', role: 'r' }, { tool: 't', role: 'r' }], 0, [{}]);
+    assert.deepEqual(verdicts.map((v) => v.kind), ['invalid_request', 'invalid_request']);
+    assert.equal(engine.evaluateBatch([{ tool: 't', role: 'r' }], 0, [{}])[0]!.decision, 'Allow');
+  });
   test('invalid_request: values the rules read must be JSON', () => {
     loaded(policy([{ tool_name: 't', roles: ['r'], condition: { Not: num('Gt', 5) } }]));
     for (const amount of [Number.NaN, Number.POSITIVE_INFINITY, 10n, () => 1, Symbol('x')]) {

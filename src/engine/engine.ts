@@ -123,42 +123,11 @@ function deny(kind: Verdict['kind'], reason: string): Verdict {
 }
 
 
-/**
- * A call's own field: an inherited one (a polluted `Object.prototype.role` or
- * `.resourceAttributes`) is absent, never the caller's role or facts.
- */
-function own<K extends keyof ToolCall>(call: ToolCall, key: K): ToolCall[K] | undefined {
-  return Object.hasOwn(call, key) ? call[key] : undefined;
-}
-
-/** A call's own fields, each read once (getters run once); inherited ones are absent. */
-interface CallFields {
-  tool: unknown;
-  role: unknown;
-  args: unknown;
-  agent: unknown;
-  resource: unknown;
-}
-
-/**
- * Reads a call's own fields, with literal keys so the lookups stay monomorphic on the hot path:
- * an inherited `role` or `resourceAttributes` (a polluted `Object.prototype`) is absent.
- */
-function ownFields(call: ToolCall): CallFields {
-  return {
-    tool: Object.hasOwn(call, 'tool') ? call.tool : undefined,
-    role: Object.hasOwn(call, 'role') ? call.role : undefined,
-    args: Object.hasOwn(call, 'args') ? call.args : undefined,
-    agent: Object.hasOwn(call, 'agentAttributes') ? call.agentAttributes : undefined,
-    resource: Object.hasOwn(call, 'resourceAttributes') ? call.resourceAttributes : undefined,
-  };
-}
-
 /** Marks a source that is not a plain JSON object. */
 const NOT_PLAIN: unique symbol = Symbol('not a plain object');
 
 /**
- * A source object as `JSON.stringify` would write it (see {@link readField}): `EMPTY` when absent,
+ * A source object as `JSON.stringify` would write it (see {@link readPath}): `EMPTY` when absent,
  * {@link NOT_PLAIN} when it is not a plain object (an array, a class instance, a primitive). A plain
  * object's JSON differs from itself only through a `toJSON`. One prototype read per source.
  */
@@ -171,24 +140,64 @@ function jsonRoot(v: unknown): unknown {
 }
 
 /**
- * The call's sources read as JSON, or why the call is malformed. Roots are the args, the agent's
- * and the resource's attributes, in the engine's source order.
+ * What a call's own fields other than its args decide, read once: the answer already (a malformed
+ * call, no policy, no rule), or the entry to decide on with the attribute roots (read as JSON, see
+ * {@link jsonRoot}). Inherited fields are absent (a polluted `Object.prototype` adds nothing). A
+ * batch reads each distinct call object once and decides each of its calls' args against it.
  */
-function checkCall(f: CallFields): { roots: [unknown, unknown, unknown] } | { bad: string } {
-  if (typeof f.tool !== 'string' || f.tool.length === 0) return { bad: 'tool must be a non-empty string' };
-  if (typeof f.role !== 'string' || f.role.length === 0) return { bad: 'role must be a non-empty string; the host must pass the caller\'s role' };
-  const args = jsonRoot(f.args);
-  if (args === NOT_PLAIN) return { bad: 'args must be a plain JSON object' };
-  const agent = jsonRoot(f.agent);
-  if (agent === NOT_PLAIN) return { bad: 'agentAttributes must be a plain JSON object' };
-  const resource = jsonRoot(f.resource);
-  if (resource === NOT_PLAIN) return { bad: 'resourceAttributes must be a plain JSON object' };
-  return { roots: [args, agent, resource] };
+interface CallPlan {
+  /** The answer before the args are looked at: the call, its tool or its role is malformed. */
+  readonly early: Verdict | null;
+  /** The answer once the args pass: a malformed attribute object, no policy, no rule. */
+  readonly late: Verdict | null;
+  readonly entry: EntryPlan | null;
+  readonly agent: unknown;
+  readonly resource: unknown;
+  /** The call's own `now`, when it is a number. */
+  readonly now: number | undefined;
+  /** Carries the approval marker (engine/approved-call.ts). */
+  readonly approved: boolean;
 }
 
-/** The object a field's source names in a call (own fields only); undefined when absent. */
-function rootOf(source: number, call: ToolCall): unknown {
-  return own(call, source === 0 ? 'args' : source === 1 ? 'agentAttributes' : 'resourceAttributes');
+function earlyAnswer(verdict: Verdict): CallPlan {
+  return { early: verdict, late: null, entry: null, agent: EMPTY, resource: EMPTY, now: undefined, approved: false };
+}
+
+function unreadable(e: unknown): Verdict {
+  return deny('invalid_request', `invalid request: the call cannot be read (${faultMessage(e)}); pass plain JSON data`);
+}
+
+/**
+ * Reads `call` (its getters and Proxy traps run here, once; what they throw is a bad request)
+ * into a {@link CallPlan} under `state`. Checks in the order the answer names them: the call,
+ * tool, role, then (after the args, by the caller) the attributes, the policy, the entry.
+ */
+function planCall(call: ToolCall, state: LoadedState | null): CallPlan {
+  try {
+    if (typeof call !== 'object' || call === null) return earlyAnswer(deny('invalid_request', 'invalid request: the call must be an object {tool, args, role}'));
+    const tool: unknown = Object.hasOwn(call, 'tool') ? call.tool : undefined;
+    const role: unknown = Object.hasOwn(call, 'role') ? call.role : undefined;
+    if (typeof tool !== 'string' || tool.length === 0) return earlyAnswer(deny('invalid_request', 'invalid request: tool must be a non-empty string'));
+    if (typeof role !== 'string' || role.length === 0) {
+      return earlyAnswer(deny('invalid_request', 'invalid request: role must be a non-empty string; the host must pass the caller\'s role'));
+    }
+    const agent = jsonRoot(Object.hasOwn(call, 'agentAttributes') ? call.agentAttributes : undefined);
+    const resource = jsonRoot(Object.hasOwn(call, 'resourceAttributes') ? call.resourceAttributes : undefined);
+    const now: unknown = Object.hasOwn(call, 'now') ? call.now : undefined;
+    const approved = Object.hasOwn(call, APPROVED_CALL);
+    let late: Verdict | null = null;
+    let entry: EntryPlan | null = null;
+    if (agent === NOT_PLAIN) late = deny('invalid_request', 'invalid request: agentAttributes must be a plain JSON object');
+    else if (resource === NOT_PLAIN) late = deny('invalid_request', 'invalid request: resourceAttributes must be a plain JSON object');
+    else if (state === null) late = deny('no_policy', 'no policy loaded; load a valid policy first');
+    else {
+      entry = state.entries.get(tool)?.get(role) ?? null;
+      if (entry === null) late = { decision: state.info.defaultAction, reason: noRuleReason(tool, role), kind: 'no_rule' };
+    }
+    return { early: null, late, entry, agent, resource, now: typeof now === 'number' ? now : undefined, approved };
+  } catch (e) {
+    return earlyAnswer(unreadable(e));
+  }
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -364,32 +373,67 @@ export class Engine {
     if (this.#dead) return deny('engine_fault', this.#dead);
     // Reading the call runs the caller's code (getters, Proxy traps). What it throws is a bad
     // request, not an engine fault: the instance (and its rate-limit windows) must survive it.
-    let entry: EntryPlan | undefined;
-    let tool: string;
-    let role: string;
-    let now: unknown;
-    let approved = false;
     const state = this.#state;
-    let roots: [unknown, unknown, unknown];
+    const plan = planCall(call, state);
+    if (plan.early !== null) return plan.early;
+    let args: unknown;
     try {
-      if (typeof call !== 'object' || call === null) return deny('invalid_request', 'invalid request: the call must be an object {tool, args, role}');
-      const fields = ownFields(call);
-      const checked = checkCall(fields);
-      if ('bad' in checked) return deny('invalid_request', `invalid request: ${checked.bad}`);
-      if (state === null) return deny('no_policy', 'no policy loaded; load a valid policy first');
-      tool = fields.tool as string;
-      role = fields.role as string;
-      entry = state.entries.get(tool)?.get(role);
-      if (entry === undefined) {
-        return { decision: state.info.defaultAction, reason: noRuleReason(tool, role), kind: 'no_rule' };
-      }
-      now = Object.hasOwn(call, 'now') ? call.now : undefined;
-      approved = Object.hasOwn(call, APPROVED_CALL);
-      roots = checked.roots;
+      args = Object.hasOwn(call, 'args') ? call.args : undefined;
     } catch (e) {
-      return deny('invalid_request', `invalid request: the call cannot be read (${faultMessage(e)}); pass plain JSON data`);
+      return unreadable(e);
     }
-    if (typeof now !== 'number') now = nowSeconds;
+    return this.#decideArgs(state!, plan, args, nowSeconds);
+  }
+
+  /**
+   * Decides several calls in order (rate limits see them in that order). With `argsList`, call
+   * `i`'s args are `argsList[i]` (its own `args`, if any, are not read): the worker's batches
+   * carry the args apart from the calls, and calls that share tool, role and attributes share one
+   * object, read once here.
+   */
+  evaluateBatch(calls: readonly ToolCall[], nowSeconds: number, argsList?: readonly unknown[]): Verdict[] {
+    if (!Array.isArray(calls)) return [];
+    const count = calls.length;
+    const out = new Array<Verdict>(count);
+    if (argsList === undefined) {
+      for (let i = 0; i < count; i++) out[i] = this.evaluate(calls[i]!, nowSeconds);
+      return out;
+    }
+    if (!Array.isArray(argsList) || argsList.length !== count) {
+      return Array.from({ length: count }, () => deny('invalid_request', 'invalid request: a batch needs one args value per call'));
+    }
+    const state = this.#state;
+    const plans = new Map<unknown, CallPlan>();
+    for (let i = 0; i < count; i++) {
+      if (this.#dead) {
+        out[i] = deny('engine_fault', this.#dead);
+        continue;
+      }
+      const call = calls[i]!;
+      let plan = plans.get(call);
+      if (plan === undefined) {
+        plan = planCall(call, state);
+        // Primitives are not worth a map entry; objects are read once per batch.
+        if (typeof call === 'object' && call !== null) plans.set(call, plan);
+      }
+      out[i] = plan.early ?? this.#decideArgs(state!, plan, argsList[i], nowSeconds);
+    }
+    return out;
+  }
+
+  /** Decides a call whose own fields passed ({@link planCall}) on its args. */
+  #decideArgs(state: LoadedState, plan: CallPlan, args: unknown, nowSeconds: number): Verdict {
+    let argsRoot: unknown;
+    try {
+      argsRoot = jsonRoot(args);
+    } catch (e) {
+      return unreadable(e);
+    }
+    if (argsRoot === NOT_PLAIN) return deny('invalid_request', 'invalid request: args must be a plain JSON object');
+    if (plan.late !== null) return plan.late;
+    const entry = plan.entry!;
+    const roots: [unknown, unknown, unknown] = [argsRoot, plan.agent, plan.resource];
+    const now = plan.now ?? nowSeconds;
     const hasNow = typeof now === 'number' && Number.isFinite(now) ? 1 : 0;
     let code: number;
     try {
@@ -401,7 +445,7 @@ export class Engine {
         invalid = new InvalidValue(`the call cannot be read (${faultMessage(e)}); pass plain JSON data`);
       }
       if (invalid !== null) return deny('invalid_request', `invalid request: ${invalid.message}`);
-      code = this.#x.decide(entry.index, hasNow ? (now as number) : 0, hasNow | (approved ? 2 : 0));
+      code = this.#x.decide(entry.index, hasNow ? now : 0, hasNow | (plan.approved ? 2 : 0));
       if (code < 0) return deny('engine_fault', 'engine fault: the engine rejected the request slots');
       if ((code & CODE_DETAIL) === 0) return entry.verdicts.get(code) ?? this.#constant(state, entry, code);
       // A repeated denial: the engine says which earlier explanation this is (same entry, code and
@@ -412,7 +456,7 @@ export class Engine {
         const seen = state.memo.get(memoId);
         if (seen !== undefined) return seen;
       }
-      const verdict = this.#explained(state, code, call);
+      const verdict = this.#explained(state, code, roots);
       if (memoId !== 0) {
         if (state.memo.size >= MEMO_LIMIT) state.memo.clear();
         if (verdict.failure) Object.freeze(verdict.failure);
@@ -422,14 +466,6 @@ export class Engine {
     } catch (e) {
       return deny('engine_fault', this.#kill(e));
     }
-  }
-
-  /** Decides several calls in order (rate limits see them in that order). */
-  evaluateBatch(calls: readonly ToolCall[], nowSeconds: number): Verdict[] {
-    if (!Array.isArray(calls)) return [];
-    const out = new Array<Verdict>(calls.length);
-    for (let i = 0; i < calls.length; i++) out[i] = this.evaluate(calls[i]!, nowSeconds);
-    return out;
   }
 
   /** The original ABI, byte for byte: returns the response JSON text. */
@@ -461,7 +497,7 @@ export class Engine {
   }
 
   /** Expands a code whose reason carries detail: the engine writes the reason, we add the failure. */
-  #explained(state: LoadedState, code: number, call: ToolCall): Verdict {
+  #explained(state: LoadedState, code: number, roots: readonly [unknown, unknown, unknown]): Verdict {
     const decision = DECISIONS[code & 3];
     const kind = KINDS[(code >> 2) & 15];
     if (kind === undefined || decision === undefined) throw new Error(`engine returned an unknown decision code ${code}`);
@@ -485,7 +521,7 @@ export class Engine {
       if (plan === undefined) throw new Error(`engine returned an unknown leaf ${leaf}`);
       // The failure re-reads the call; a getter that throws now costs the detail, not the instance.
       try {
-        verdict.failure = failureOf(plan, call);
+        verdict.failure = failureOf(plan, roots);
       } catch {
         verdict.failure = { path: plan.field.name, op: plan.op };
       }
@@ -673,8 +709,8 @@ function diagnostics(list: unknown, severity: Diagnostic['severity'], fallback: 
 }
 
 /** A call's value at a field, as the engine saw it; undefined when missing. */
-function valueAt(f: FieldPlan, call: ToolCall): unknown {
-  return readField(rootOf(f.source, call), f.path);
+function valueAt(f: FieldPlan, roots: readonly [unknown, unknown, unknown]): unknown {
+  return readPath(roots[f.source], f.path);
 }
 
 /** True when JSON.stringify writes `v` as its own properties: a plain object or array without toJSON. */
@@ -691,17 +727,11 @@ function asJson(v: object): unknown {
 }
 
 /**
- * The value at `path` under `root` as the raw ABI would see it in `JSON.stringify(root)`: a
- * class instance, a boxed primitive or an object with `toJSON` is read as its JSON (so
- * `new String("x")` is the string "x", not an object that no string test applies to); an
- * array has no keys; inherited properties are absent. Undefined when missing.
+ * The value at `path` under `root` (already read as its JSON, see {@link jsonRoot}) as the raw ABI
+ * would see it in `JSON.stringify`: a class instance, a boxed primitive or an object with `toJSON`
+ * on the way is read as its JSON; an array has no keys; inherited properties are absent.
+ * Undefined when missing.
  */
-function readField(root: unknown, path: readonly string[]): unknown {
-  const json = jsonRoot(root);
-  return json === NOT_PLAIN ? undefined : readPath(json, path);
-}
-
-/** {@link readField} under a root already read as its JSON ({@link jsonRoot}). */
 function readPath(root: unknown, path: readonly string[]): unknown {
   let v: unknown = root;
   for (let k = 0; k < path.length; k++) {
@@ -739,10 +769,10 @@ function shownJson(v: unknown): { value: JsonValue } | null {
   return { value: v as JsonValue };
 }
 
-function failureOf(leaf: LeafPlan, call: ToolCall): VerdictFailure {
+function failureOf(leaf: LeafPlan, roots: readonly [unknown, unknown, unknown]): VerdictFailure {
   const failure: VerdictFailure = { path: leaf.field.name, op: leaf.op };
   if (leaf.fieldB !== null) {
-    const b = valueAt(leaf.fieldB, call);
+    const b = valueAt(leaf.fieldB, roots);
     if (b !== undefined && b !== null) {
       const e = shownJson(b);
       if (e !== null) failure.expected = e.value;
@@ -750,7 +780,7 @@ function failureOf(leaf: LeafPlan, call: ToolCall): VerdictFailure {
   } else if (leaf.expected !== undefined) {
     failure.expected = leaf.expected;
   }
-  const a = valueAt(leaf.field, call);
+  const a = valueAt(leaf.field, roots);
   if (a !== undefined) {
     const e = shownJson(a);
     if (e !== null) failure.actual = e.value;

@@ -97,39 +97,21 @@ function isCall(call: unknown): call is ToolCall {
   return typeof call === 'object' && call !== null && !Array.isArray(call);
 }
 
-/** The calls with their args from `argsJson`; `null` when the two do not fit (a bad request). */
-function withArgsList(calls: unknown, argsJson: unknown): ToolCall[] | null {
-  if (!Array.isArray(calls) || typeof argsJson !== 'string') return null;
+/** The args of a batch from `argsJson`, one per call; `null` when the two do not fit (a bad request). */
+function argsListOf(calls: readonly unknown[], argsJson: unknown): unknown[] | null {
+  if (typeof argsJson !== 'string') return null;
   let argsList: unknown;
   try {
     argsList = JSON.parse(argsJson);
   } catch {
     return null;
   }
-  if (!Array.isArray(argsList) || argsList.length !== calls.length) return null;
-  const out = new Array<ToolCall>(calls.length);
-  for (let i = 0; i < calls.length; i++) {
-    const call: unknown = calls[i];
-    if (!isCall(call)) return null;
-    // A fresh object per call (calls that shared one object on the way here share it still) with
-    // the fields the engine reads, when own, in one order: a spread of each call took 4x longer.
-    out[i] = withArgs(call, argsList[i]);
-  }
-  return out;
+  return Array.isArray(argsList) && argsList.length === calls.length ? argsList : null;
 }
 
-const hasOwn = Object.hasOwn;
-
-/** `call`'s own engine fields and `args`; its other fields, which nothing here reads, stay behind. */
+/** `call` with `args`, for an approval ticket (bound to the exact call). */
 function withArgs(call: ToolCall, args: unknown): ToolCall {
-  const copy = {} as ToolCall;
-  if (hasOwn(call, 'tool')) copy.tool = call.tool;
-  if (hasOwn(call, 'role')) copy.role = call.role;
-  copy.args = args as ToolCall['args'];
-  if (hasOwn(call, 'agentAttributes')) copy.agentAttributes = call.agentAttributes;
-  if (hasOwn(call, 'resourceAttributes')) copy.resourceAttributes = call.resourceAttributes;
-  if (hasOwn(call, 'now')) copy.now = call.now;
-  return copy;
+  return { ...call, args: args as ToolCall['args'] };
 }
 
 /**
@@ -172,14 +154,21 @@ const methods: EvaluatorApi = {
   },
 
   async evaluateBatch(batch, nowSeconds, argsJson) {
-    const calls = argsJson === undefined ? batch : withArgsList(batch, argsJson);
-    if (!Array.isArray(calls) || !calls.every(isCall) || !isNow(nowSeconds)) {
+    if (!Array.isArray(batch) || !batch.every(isCall) || !isNow(nowSeconds)) {
       return badRequest('evaluateBatch takes an array of tool call objects and a time in seconds');
     }
+    // The args travel apart, as one JSON text; the engine reads call i's args from argsList[i]
+    // (no per-call copy), and each distinct call object once.
+    const argsList = argsJson === undefined ? undefined : argsListOf(batch, argsJson);
+    if (argsList === null) return badRequest('evaluateBatch takes its args as a JSON array text with one value per call');
     const state = await readyEngine();
     if (!state.ok) return compileFault(state.error);
-    const verdicts = state.engine.evaluateBatch(calls, nowSeconds);
-    return { ok: true, value: shareEqualVerdicts(verdicts.map((verdict, i) => approvals.attach(calls[i] as ToolCall, verdict))) };
+    const verdicts = state.engine.evaluateBatch(batch, nowSeconds, argsList);
+    for (let i = 0; i < verdicts.length; i++) {
+      const verdict = verdicts[i]!;
+      if (verdict.decision === 'Ask') verdicts[i] = approvals.attach(argsList === undefined ? batch[i] : withArgs(batch[i], argsList[i]), verdict);
+    }
+    return { ok: true, value: shareEqualVerdicts(verdicts) };
   },
 
   async status(compiled) {
