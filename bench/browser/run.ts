@@ -246,6 +246,7 @@ say('## One call from the main thread through a worker');
 say();
 say('Paired: the median over rounds of a contender\'s block median over the echo\'s in the same round (blocks of 100 calls, a few ms apart), which cancels the drift of a shared machine. ' +
   'The echo sends each call with its time and answers a verdict-sized object (a distinct one per call in a batch), as perso must. ' +
+  'Batches of 1,000: the same 1,000 calls, in interleaved rounds of 10; cedar\'s after the others\' (a cedar batch runs 50 times longer, and its worker\'s garbage collection and compilation go on after it answers). ' +
   'Load: a fresh worker each time, the policy given inline (cedar: built in); perso by URL with a warm cache is in the targets below.');
 say();
 say('| contender | p50 | p99 | p50 vs echo | paired vs echo | batch of 1,000 (median) | batch p99 | load → first decision (median) | p90 |');

@@ -130,6 +130,38 @@ describe('Perso in the browser', () => {
     expect(results[1]!.reason).to.match(/boom/);
   });
 
+  it('evaluateBatch of 1,000 calls (several pipelined slices) answers every call in order, at one time', async () => {
+    const policy = {
+      version: 'slices-1',
+      default_action: 'Deny',
+      tools: ['pay', 'view'],
+      roles: ['r'],
+      rules: [
+        { tool_name: 'pay', roles: ['r'], rate_limit: { max: 450, per_seconds: 3600 } },
+        { tool_name: 'view', roles: ['r'], condition: { NumericCheck: { source: 'Arguments', field: 'n', op: 'Lt', value: 500 } } },
+      ],
+    } as unknown as Policy;
+    const perso = await load({ policy });
+    const calls: ToolCall[] = [];
+    for (let i = 0; i < 1000; i++) calls.push(i % 2 === 0 ? { tool: 'pay', role: 'r', args: { i } } : { tool: 'view', role: 'r', args: { n: i } });
+    // A refused value in the middle slice: that call alone is Deny.
+    calls[501] = { tool: 'view', role: 'r', args: { n: Number.NaN } };
+    const results = await perso.evaluateBatch(calls);
+    expect(results).to.have.length(1000);
+    results.forEach((result, i) => {
+      if (i === 501) {
+        expect(result.kind, 'the refused call').to.equal('invalid_request');
+        return;
+      }
+      // The rate limit sees the calls in order: the first 450 payments (calls 0, 2, ... 898) pass.
+      const expected = i % 2 === 0 ? (i < 900 ? 'Allow' : 'Deny') : i < 500 ? 'Allow' : 'Deny';
+      expect(result.decision, `call ${i}`).to.equal(expected);
+      expect(result.args).to.deep.equal(calls[i]!.args);
+      expect(Object.isFrozen(result.args)).to.equal(true);
+    });
+    expect(results[900]!.kind).to.equal('rate_limited');
+  });
+
   it('a session guard runs the tool only on Allow, with the checked copy', async () => {
     const perso = await load({ policy: demoPolicy });
     const agent = perso.session({ role: 'agent', agentAttributes: { user_id: 'agt-1' } });
