@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: perso side by side with its peers, in one process, interleaved, on the original
+ * `npm run bench:node` (the first half of `npm run bench`): perso side by side with its peers, in one process, interleaved, on the original
  * demo policy with a mix of allowed and denied calls. Prints Markdown tables with ratios and writes
  * them to bench/results/node.md. Not part of `npm test`: timings are reported, never asserted.
  *
