@@ -44,11 +44,16 @@ export interface ContenderResult {
   pairedRatio: number;
   batchMedianMs: number;
   batchP99Ms: number;
+  /** The median over rounds of its batch block median over the echo's in the same round (NaN: measured apart). */
+  batchPairedRatio: number;
   loadMedianMs: number;
+  /** The median over rounds of its load over the echo worker's first answer in the same round. */
+  loadPairedRatio: number;
   loadP90Ms: number;
   /** Perso only: `Perso.load({ policy: url })` with a warm IndexedDB cache to the first decision. */
   urlLoadMedianMs?: number;
   urlLoadP90Ms?: number;
+  urlLoadPairedRatio?: number;
   /** Perso only: where the warm loads got the policy (`cache` after a 304, else `network`). */
   urlLoadSources?: string[];
 }
@@ -250,8 +255,8 @@ async function runBench(options: BenchOptions): Promise<BenchResult> {
     const { Perso: Before } = (await import(/* @vite-ignore */ baseline)) as typeof import('../../src/perso.ts');
     contenders.push(await persoContender(Before, `perso Perso.evaluate at ${options.baseline} (before)`));
   }
-  const results = new Map<Contender, { latency: number[]; pairedRatios: number[]; batch: number[]; load: number[]; urlLoad: number[]; sources: Set<string> }>(
-    contenders.map((c) => [c, { latency: [], pairedRatios: [], batch: [], load: [], urlLoad: [], sources: new Set() }]),
+  const results = new Map<Contender, { latency: number[]; pairedRatios: number[]; batch: number[]; batchRatios: number[]; load: number[]; loadRatios: number[]; urlLoad: number[]; urlLoadRatios: number[]; sources: Set<string> }>(
+    contenders.map((c) => [c, { latency: [], pairedRatios: [], batch: [], batchRatios: [], load: [], loadRatios: [], urlLoad: [], urlLoadRatios: [], sources: new Set() }]),
   );
   try {
     for (const c of contenders) await checkDecisions(c);
@@ -286,14 +291,20 @@ async function runBench(options: BenchOptions): Promise<BenchResult> {
     const measureBatches = async (group: Contender[]): Promise<void> => {
       for (const c of group) for (let i = 0; i < 20; i++) await c.batch(thousand);
       for (let done = 0, round = 0; done < options.batches; done += 10, round++) {
+        const blockMedians = new Map<Contender, number>();
         for (let k = 0; k < group.length; k++) {
           const c = group[(k + round) % group.length]!;
+          const mine: number[] = [];
           for (let i = 0; i < 10; i++) {
             const started = performance.now();
             await c.batch(thousand);
-            results.get(c)!.batch.push(performance.now() - started);
+            mine.push(performance.now() - started);
           }
+          results.get(c)!.batch.push(...mine);
+          blockMedians.set(c, percentile(mine, 50));
         }
+        const echoMedian = blockMedians.get(contenders[0]!);
+        if (echoMedian !== undefined) for (const c of group) results.get(c)!.batchRatios.push(blockMedians.get(c)! / echoMedian);
       }
     };
     await measureBatches(contenders.filter((c) => c.heavyBatch !== true));
@@ -301,14 +312,25 @@ async function runBench(options: BenchOptions): Promise<BenchResult> {
 
     // load to first decision, a fresh worker each time (the first of each is a warm-up)
     for (let i = 0; i <= options.loads; i++) {
+      const round = new Map<Contender, { load: number; urlLoad?: number }>();
       for (const c of inTurn(i)) {
         const ms = await c.coldStart();
+        round.set(c, { load: ms });
         if (i > 0) results.get(c)!.load.push(ms);
         if (c.warmUrlStart === undefined) continue;
         const warm = await c.warmUrlStart();
+        round.get(c)!.urlLoad = warm.ms;
         if (i > 0) {
           results.get(c)!.urlLoad.push(warm.ms);
           results.get(c)!.sources.add(warm.source);
+        }
+      }
+      // Each start over the echo worker's first answer in the same round: what perso adds to a bare worker.
+      const echoLoad = round.get(contenders[0]!)!.load;
+      if (i > 0) {
+        for (const [c, r] of round) {
+          results.get(c)!.loadRatios.push(r.load / echoLoad);
+          if (r.urlLoad !== undefined) results.get(c)!.urlLoadRatios.push(r.urlLoad / echoLoad);
         }
       }
     }
@@ -330,11 +352,13 @@ async function runBench(options: BenchOptions): Promise<BenchResult> {
         pairedRatio: percentile(r.pairedRatios, 50),
         batchMedianMs: percentile(r.batch, 50),
         batchP99Ms: percentile(r.batch, 99),
+        batchPairedRatio: r.batchRatios.length === 0 ? Number.NaN : percentile(r.batchRatios, 50),
         loadMedianMs: percentile(r.load, 50),
+        loadPairedRatio: percentile(r.loadRatios, 50),
         loadP90Ms: percentile(r.load, 90),
         ...(r.urlLoad.length === 0
           ? {}
-          : { urlLoadMedianMs: percentile(r.urlLoad, 50), urlLoadP90Ms: percentile(r.urlLoad, 90), urlLoadSources: [...r.sources] }),
+          : { urlLoadMedianMs: percentile(r.urlLoad, 50), urlLoadP90Ms: percentile(r.urlLoad, 90), urlLoadPairedRatio: percentile(r.urlLoadRatios, 50), urlLoadSources: [...r.sources] }),
       };
     }),
   };
