@@ -168,33 +168,38 @@ function unreadable(e: unknown): Verdict {
 }
 
 /**
- * Reads `call` (its getters and Proxy traps run here, once; what they throw is a bad request)
- * into a {@link CallPlan} under `state`. Checks in the order the answer names them: the call,
+ * Reads `call` (its getters and Proxy traps run here, once; the caller turns what they throw
+ * into a bad request) into a {@link CallPlan} under `state`. Checks in the order the answer names them: the call,
  * tool, role, then (after the args, by the caller) the attributes, the policy, the entry.
  */
 function planCall(call: ToolCall, state: LoadedState | null): CallPlan {
+  if (typeof call !== 'object' || call === null) return earlyAnswer(deny('invalid_request', 'invalid request: the call must be an object {tool, args, role}'));
+  const tool: unknown = Object.hasOwn(call, 'tool') ? call.tool : undefined;
+  const role: unknown = Object.hasOwn(call, 'role') ? call.role : undefined;
+  if (typeof tool !== 'string' || tool.length === 0) return earlyAnswer(deny('invalid_request', 'invalid request: tool must be a non-empty string'));
+  if (typeof role !== 'string' || role.length === 0) {
+    return earlyAnswer(deny('invalid_request', 'invalid request: role must be a non-empty string; the host must pass the caller\'s role'));
+  }
+  const agent = jsonRoot(Object.hasOwn(call, 'agentAttributes') ? call.agentAttributes : undefined);
+  const resource = jsonRoot(Object.hasOwn(call, 'resourceAttributes') ? call.resourceAttributes : undefined);
+  const now: unknown = Object.hasOwn(call, 'now') ? call.now : undefined;
+  const approved = Object.hasOwn(call, APPROVED_CALL);
+  let late: Verdict | null = null;
+  let entry: EntryPlan | null = null;
+  if (agent === NOT_PLAIN) late = deny('invalid_request', 'invalid request: agentAttributes must be a plain JSON object');
+  else if (resource === NOT_PLAIN) late = deny('invalid_request', 'invalid request: resourceAttributes must be a plain JSON object');
+  else if (state === null) late = deny('no_policy', 'no policy loaded; load a valid policy first');
+  else {
+    entry = state.entries.get(tool)?.get(role) ?? null;
+    if (entry === null) late = { decision: state.info.defaultAction, reason: noRuleReason(tool, role), kind: 'no_rule' };
+  }
+  return { early: null, late, entry, agent, resource, now: typeof now === 'number' ? now : undefined, approved };
+}
+
+/** {@link planCall}, with what reading the call throws as the early answer. */
+function planCallSafely(call: ToolCall, state: LoadedState | null): CallPlan {
   try {
-    if (typeof call !== 'object' || call === null) return earlyAnswer(deny('invalid_request', 'invalid request: the call must be an object {tool, args, role}'));
-    const tool: unknown = Object.hasOwn(call, 'tool') ? call.tool : undefined;
-    const role: unknown = Object.hasOwn(call, 'role') ? call.role : undefined;
-    if (typeof tool !== 'string' || tool.length === 0) return earlyAnswer(deny('invalid_request', 'invalid request: tool must be a non-empty string'));
-    if (typeof role !== 'string' || role.length === 0) {
-      return earlyAnswer(deny('invalid_request', 'invalid request: role must be a non-empty string; the host must pass the caller\'s role'));
-    }
-    const agent = jsonRoot(Object.hasOwn(call, 'agentAttributes') ? call.agentAttributes : undefined);
-    const resource = jsonRoot(Object.hasOwn(call, 'resourceAttributes') ? call.resourceAttributes : undefined);
-    const now: unknown = Object.hasOwn(call, 'now') ? call.now : undefined;
-    const approved = Object.hasOwn(call, APPROVED_CALL);
-    let late: Verdict | null = null;
-    let entry: EntryPlan | null = null;
-    if (agent === NOT_PLAIN) late = deny('invalid_request', 'invalid request: agentAttributes must be a plain JSON object');
-    else if (resource === NOT_PLAIN) late = deny('invalid_request', 'invalid request: resourceAttributes must be a plain JSON object');
-    else if (state === null) late = deny('no_policy', 'no policy loaded; load a valid policy first');
-    else {
-      entry = state.entries.get(tool)?.get(role) ?? null;
-      if (entry === null) late = { decision: state.info.defaultAction, reason: noRuleReason(tool, role), kind: 'no_rule' };
-    }
-    return { early: null, late, entry, agent, resource, now: typeof now === 'number' ? now : undefined, approved };
+    return planCall(call, state);
   } catch (e) {
     return earlyAnswer(unreadable(e));
   }
@@ -374,11 +379,12 @@ export class Engine {
     // Reading the call runs the caller's code (getters, Proxy traps). What it throws is a bad
     // request, not an engine fault: the instance (and its rate-limit windows) must survive it.
     const state = this.#state;
-    const plan = planCall(call, state);
-    if (plan.early !== null) return plan.early;
+    let plan: CallPlan;
     let args: unknown;
     try {
-      args = Object.hasOwn(call, 'args') ? call.args : undefined;
+      plan = planCall(call, state);
+      if (plan.early !== null) return plan.early;
+      args = jsonRoot(Object.hasOwn(call, 'args') ? call.args : undefined);
     } catch (e) {
       return unreadable(e);
     }
@@ -412,23 +418,28 @@ export class Engine {
       const call = calls[i]!;
       let plan = plans.get(call);
       if (plan === undefined) {
-        plan = planCall(call, state);
+        plan = planCallSafely(call, state);
         // Primitives are not worth a map entry; objects are read once per batch.
         if (typeof call === 'object' && call !== null) plans.set(call, plan);
       }
-      out[i] = plan.early ?? this.#decideArgs(state!, plan, argsList[i], nowSeconds);
+      if (plan.early !== null) {
+        out[i] = plan.early;
+        continue;
+      }
+      let argsRoot: unknown;
+      try {
+        argsRoot = jsonRoot(argsList[i]);
+      } catch (e) {
+        out[i] = unreadable(e);
+        continue;
+      }
+      out[i] = this.#decideArgs(state!, plan, argsRoot, nowSeconds);
     }
     return out;
   }
 
-  /** Decides a call whose own fields passed ({@link planCall}) on its args. */
-  #decideArgs(state: LoadedState, plan: CallPlan, args: unknown, nowSeconds: number): Verdict {
-    let argsRoot: unknown;
-    try {
-      argsRoot = jsonRoot(args);
-    } catch (e) {
-      return unreadable(e);
-    }
+  /** Decides a call whose own fields passed ({@link planCall}) on its args, read as JSON ({@link jsonRoot}). */
+  #decideArgs(state: LoadedState, plan: CallPlan, argsRoot: unknown, nowSeconds: number): Verdict {
     if (argsRoot === NOT_PLAIN) return deny('invalid_request', 'invalid request: args must be a plain JSON object');
     if (plan.late !== null) return plan.late;
     const entry = plan.entry!;
