@@ -108,8 +108,9 @@ function copyContainer(container: object, ancestors: object[]): JsonValue {
   if (container instanceof BigInt) throw new Refused('a bigint is not a JSON value; pass plain JSON data only');
   ancestors.push(container);
   const isArray = Array.isArray(container);
-  // Where the walk is, for the path of a refusal; the step text is made only then.
-  let at: string | number = '';
+  // Where the walk is, for the path of a refusal; the step text is made only then. `null`: reading
+  // the container itself (its keys, its length), before any child.
+  let at: string | number | null = null;
   try {
     let copy: JsonValue[] | JsonObject;
     if (isArray) {
@@ -134,8 +135,17 @@ function copyContainer(container: object, ancestors: object[]): JsonValue {
     ancestors.pop();
     return Object.freeze(copy) as JsonValue;
   } catch (error) {
-    if (error instanceof Refused) error.keys.push(isArray ? `[${at}]` : `.${at}`);
-    throw error;
+    const step = at === null ? '' : isArray ? `[${at}]` : `.${at}`;
+    if (error instanceof Refused) {
+      error.keys.push(step);
+      throw error;
+    }
+    // A getter or a Proxy trap threw while this value was read: say where. (Not a stack overflow:
+    // its path would be as deep as the value; the caller reports it without one.)
+    if (error instanceof RangeError) throw error;
+    const unreadable = new Refused(`cannot be read (${errorText(error)}); pass plain JSON data`);
+    unreadable.keys.push(step);
+    throw unreadable;
   }
 }
 

@@ -106,7 +106,7 @@ test('a throwing getter is refused with its message', () => {
       throw new Error('Boom');
     },
   };
-  assert.match(refused(hostile), /^args: cannot be read as JSON \(boom\)/);
+  assert.match(refused(hostile), /^args\.amount: cannot be read \(boom\); pass plain JSON data$/);
 });
 
 test('non-objects at the top are refused', () => {
@@ -253,3 +253,20 @@ function randomJson(seed: number, depth: number): unknown {
   };
   return make(depth);
 }
+
+test('a Proxy whose key list throws is refused at its own path', () => {
+  const hostile = new Proxy({}, {
+    ownKeys() {
+      throw new Error('No keys');
+    },
+  });
+  assert.match(refused({ order: hostile }), /^args\.order: cannot be read \(no keys\); pass plain JSON data$/);
+});
+
+test('a value nested deeper than the stack is refused, not a crash', () => {
+  let deep: unknown = 1;
+  for (let i = 0; i < 200_000; i++) deep = [deep];
+  const result = canonicalizeArgs({ deep });
+  assert.equal(result.ok, false);
+  assert.match(result.ok ? '' : result.error, /^args: cannot be read as JSON \(maximum call stack size exceeded\)/);
+});
