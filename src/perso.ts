@@ -267,6 +267,7 @@ export class Perso {
       calls.every((call) => call !== null && typeof call === 'object' && ownNow(call) === undefined);
     if (!batchable) return Promise.all(calls.map((call) => this.evaluate(call)));
     const count = calls.length;
+    if (count === 0) return [];
     const results = new Array<DecisionResult>(count);
     const now = this.#now();
     const slices: Promise<void>[] = [];

@@ -112,6 +112,7 @@ describe('Perso in the browser', () => {
     expect(results[0]!.args).to.deep.equal({ order_id: 'ORD-8821', amount: 200 });
     expect(results.every((r) => Object.isFrozen(r.args))).to.equal(true);
     expect(results[3]!.args).to.deep.equal({});
+    expect(await perso.evaluateBatch([])).to.deep.equal([]);
   });
 
   it('evaluateBatch: one hostile call is Deny, the others are decided', async () => {
