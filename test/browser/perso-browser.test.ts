@@ -163,6 +163,30 @@ describe('Perso in the browser', () => {
     expect(results[900]!.kind).to.equal('rate_limited');
   });
 
+  it('evaluateBatch: an Ask in a batch carries a ticket for its own args, redeemable once', async () => {
+    const policy = {
+      version: 'batch-ask-1',
+      default_action: 'Deny',
+      tools: ['pay'],
+      roles: ['r'],
+      rules: [
+        { tool_name: 'pay', roles: ['r'] },
+        { tool_name: 'pay', roles: ['r'], effect: 'Ask', condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Gt', value: 100 } } },
+      ],
+    } as unknown as Policy;
+    const perso = await load({ policy });
+    const pay = (amount: number): ToolCall => ({ tool: 'pay', role: 'r', args: { amount } });
+    const results = await perso.evaluateBatch([pay(50), pay(500), pay(700)]);
+    expect(results.map((r) => r.decision)).to.deep.equal(['Allow', 'Ask', 'Ask']);
+    const [, first, second] = results;
+    expect(first!.approval?.nonce).to.be.a('string');
+    expect(second!.approval?.nonce).to.be.a('string').and.not.equal(first!.approval?.nonce);
+    // Each ticket is bound to its own call: 500's ticket does not lift 700.
+    expect((await perso.approve(first!.approval!.nonce, pay(700))).decision).to.equal('Deny');
+    expect((await perso.approve(second!.approval!.nonce, pay(700))).decision).to.equal('Allow');
+    expect((await perso.approve(second!.approval!.nonce, pay(700))).decision, 'single use').to.equal('Deny');
+  });
+
   it('a session guard runs the tool only on Allow, with the checked copy', async () => {
     const perso = await load({ policy: demoPolicy });
     const agent = perso.session({ role: 'agent', agentAttributes: { user_id: 'agt-1' } });
