@@ -81,7 +81,7 @@ export function initPolicy(ptr: usize, len: i32): usize {
   return respond("{\"ok\":true,\"version\":" + jsonString(p.version) + ",\"mode\":\"" + (p.shadow ? "shadow" : "enforce") +
     "\",\"default_action\":\"" + (p.defaultAllow ? "Allow" : "Deny") + "\",\"tools\":" + stringsJson(p.tools) +
     ",\"roles\":" + stringsJson(p.roles) + ",\"rule_count\":" + p.ruleCount.toString() +
-    ",\"warnings\":" + diagnosticsJson(c.warnings) + "}");
+    ",\"approval\":\"" + (p.webauthn ? "webauthn" : "click") + "\",\"warnings\":" + diagnosticsJson(c.warnings) + "}");
 }
 
 function stringsJson(list: string[]): string {
@@ -257,7 +257,7 @@ export function planJson(): usize {
       ",\"op\":\"" + op + "\"" + (expected.length > 0 ? ",\"expected\":" + expected : "") + "}";
   }
   return respond("{\"dataStart\":" + dataStart.toString() + ",\"fields\":[" + fields.join(",") + "],\"rules\":" +
-    stringsJson(p.ruleNames) + ",\"leaves\":[" + leaves.join(",") + "],\"entries\":[" + entries.join(",") + "]}");
+    stringsJson(p.ruleNames) + ",\"webauthn\":[" + p.webauthnRules.join(",") + "],\"leaves\":[" + leaves.join(",") + "],\"entries\":[" + entries.join(",") + "]}");
 }
 
 /** `decide`: the fast path. Returns the packed decision code, or -1 when the slots are malformed. */

@@ -80,6 +80,8 @@ export class Rule {
   cond: Cond | null = null;
   rateMax: i32 = 0;
   ratePer: f64 = 0;
+  /** An Ask rule only a WebAuthn assertion releases (`"approval": "webauthn"`, its own or the policy's). */
+  webauthn: bool = false;
 }
 
 /** Everything that applies to one (tool, role) pair. */
@@ -104,10 +106,14 @@ export class Policy {
   version: string = "";
   shadow: bool = false;
   defaultAllow: bool = false;
+  /** The policy's `"approval"`: true for `"webauthn"`, the default of every Ask rule without its own. */
+  webauthn: bool = false;
   tools: string[] = [];
   roles: string[] = [];
   ruleCount: i32 = 0;
   ruleNames: string[] = [];
+  /** Indexes of the Ask rules only a WebAuthn assertion releases, for the host to report. */
+  webauthnRules: i32[] = [];
   fields: Field[] = [];
   leaves: Cond[] = [];
   entries: Entry[] = [];
@@ -228,7 +234,7 @@ export class Compiler {
       return;
     }
     this.unknownKeys(doc, "", [
-      "version", "default_action", "tools", "roles", "rules", "mode", "description", "//",
+      "version", "default_action", "tools", "roles", "rules", "mode", "description", "//", "approval",
       // read by hosts, not by the engine: checked here so every host sees the same errors
       "revision", "annotation_defaults",
     ]);
@@ -258,6 +264,11 @@ export class Compiler {
       if (mode.kind != JSTRING || (mode.str != "enforce" && mode.str != "shadow")) {
         this.error("mode", "expected \"enforce\" or \"shadow\", got " + shownValue(mode));
       } else p.shadow = mode.str == "shadow";
+    }
+    const approvalV = doc.get("approval");
+    if (approvalV != null) {
+      const kind = this.approvalKind(approvalV, "approval");
+      if (kind >= 0) p.webauthn = kind == 1;
     }
 
     const tools = this.stringList(doc.get("tools"), "tools", "an array of tool names");
@@ -297,7 +308,7 @@ export class Compiler {
         p.ruleNames.push(path);
         continue;
       }
-      this.unknownKeys(rv, path, ["tool_name", "roles", "condition", "id", "description", "effect", "rate_limit"]);
+      this.unknownKeys(rv, path, ["tool_name", "roles", "condition", "id", "description", "effect", "rate_limit", "approval"]);
       const rule = new Rule();
       rule.index = i;
       rule.name = path;
@@ -358,8 +369,17 @@ export class Compiler {
           rule.rateMax = 0;
         }
       }
+      rule.webauthn = p.webauthn;
+      const ruleApprovalV = rv.get("approval");
+      if (ruleApprovalV != null) {
+        const kind = this.approvalKind(ruleApprovalV, path + ".approval");
+        if (kind < 0) ok = false;
+        else if (rule.effect != EFFECT_ASK) this.warn(path + ".approval", "approval applies only to Ask rules; it is ignored here");
+        else rule.webauthn = kind == 1;
+      }
       p.ruleNames.push(rule.name);
       if (!ok) continue;
+      if (rule.effect == EFFECT_ASK && rule.webauthn) p.webauthnRules.push(i);
 
       // Expand the tool name (a glob only against `tools`), then the roles.
       const names = new Array<string>();
@@ -408,7 +428,17 @@ export class Compiler {
             }
             e.allow = rule;
           } else if (rule.effect == EFFECT_DENY) e.denies.push(rule);
-          else e.asks.push(rule);
+          else if (rule.webauthn) {
+            // WebAuthn Ask rules first: of the Ask rules that hold, the strictest is the one reported.
+            const asks = e.asks;
+            asks.push(rule);
+            let at = asks.length - 1;
+            while (at > 0 && !asks[at - 1].webauthn) {
+              asks[at] = asks[at - 1];
+              at--;
+            }
+            asks[at] = rule;
+          } else e.asks.push(rule);
         }
       }
     }
@@ -430,6 +460,14 @@ export class Compiler {
       for (let d = 0; d < e.denies.length; d++) collectFields(e.denies[d].cond, e.fields);
       for (let a = 0; a < e.asks.length; a++) collectFields(e.asks[a].cond, e.fields);
     }
+  }
+
+  /** `"click"` → 0, `"webauthn"` → 1; anything else is an error at `path` and -1. */
+  private approvalKind(v: JValue, path: string): i32 {
+    if (v.kind == JSTRING && v.str == "click") return 0;
+    if (v.kind == JSTRING && v.str == "webauthn") return 1;
+    this.error(path, "unknown approval " + shownValue(v) + "; expected \"click\" (a click on perso's prompt) or \"webauthn\" (an authenticator's verified assertion)");
+    return -1;
   }
 
   private rateLimit(v: JValue, path: string, rule: Rule): bool {

@@ -92,6 +92,8 @@ interface LoadedState {
   readonly info: PolicyInfo;
   readonly entries: Map<string, Map<string, EntryPlan>>;
   readonly ruleNames: readonly string[];
+  /** Indexes of the Ask rules only a WebAuthn assertion releases. */
+  readonly webauthnRules: ReadonlySet<number>;
   readonly leaves: readonly LeafPlan[];
   readonly dataStart: number;
   /** Verdicts with detail by the engine's memo id. */
@@ -359,6 +361,7 @@ export class Engine {
         tools: Object.freeze([...(reply.tools as string[])]) as string[],
         roles: Object.freeze([...(reply.roles as string[])]) as string[],
         ruleCount: Number(reply.rule_count),
+        ...(reply.approval === 'webauthn' ? { approval: 'webauthn' as const } : {}),
       });
       this.#state = buildState(info, JSON.parse(planText) as PlanJson);
       this.#syncRegion();
@@ -525,6 +528,7 @@ export class Engine {
       const rule = state.ruleNames[ruleIndex];
       if (rule === undefined) throw new Error(`engine returned an unknown rule index ${ruleIndex}`);
       verdict.rule = rule;
+      if (decision === 'Ask' && state.webauthnRules.has(ruleIndex)) verdict.approvalKind = 'webauthn';
     }
     if (retry >= 0) verdict.retryAfter = retry;
     if (kind === 'condition_failed' && leaf >= 0) {
@@ -664,6 +668,7 @@ interface PlanJson {
   dataStart: number;
   fields: { source: string; path: string[] }[];
   rules: string[];
+  webauthn?: number[];
   leaves: { field: number; fieldB: number; op: string; expected?: JsonValue }[];
   entries: { tool: string; role: string; prefix: string; fields: number[] }[];
 }
@@ -705,7 +710,8 @@ function buildState(info: PolicyInfo, plan: PlanJson): LoadedState {
     if (l.expected !== undefined) leaf.expected = l.expected;
     return Object.freeze(leaf);
   });
-  return { info, entries, ruleNames: Object.freeze([...plan.rules]), leaves, dataStart: plan.dataStart, memo: new Map() };
+  const webauthnRules = new Set(plan.webauthn ?? []);
+  return { info, entries, ruleNames: Object.freeze([...plan.rules]), webauthnRules, leaves, dataStart: plan.dataStart, memo: new Map() };
 }
 
 function diagnostics(list: unknown, severity: Diagnostic['severity'], fallback: string | null): Diagnostic[] {

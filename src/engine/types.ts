@@ -28,6 +28,8 @@ export interface PolicyInfo {
   roles: string[];
   /** Number of rules in the document. */
   ruleCount: number;
+  /** The policy's own `"approval"` when it is `"webauthn"` (absent: `"click"`), for Asks no rule made. */
+  approval?: 'webauthn';
 }
 
 /** The outcome of loading a policy. A failed load keeps the previous policy active. */
@@ -63,4 +65,6 @@ export interface Verdict {
   failure?: VerdictFailure;
   /** On an Ask: the approval ticket the backend issued (see `src/approval-ledger.ts`). */
   approval?: ApprovalTicket;
+  /** On an Ask whose rule says `"approval": "webauthn"`: only an authenticator's assertion releases it. */
+  approvalKind?: 'webauthn';
 }
