@@ -94,6 +94,11 @@ export interface DecisionResult {
    */
   approval?: ApprovalTicket;
   /**
+   * On an Ask whose rule (or policy) says `"approval": "webauthn"`: a click does not release it,
+   * only an authenticator's verified assertion over this exact call does.
+   */
+  approvalKind?: 'webauthn';
+  /**
    * The canonical, deep-frozen copy of the call's args that was checked, when the library made
    * one (the worker engine, audit): run the tool on this object, not on the args first given.
    */
@@ -106,6 +111,10 @@ export interface ApprovalTicket {
   readonly nonce: string;
   /** When the ticket stops being honoured, in milliseconds since the epoch. */
   readonly expiresAt: number;
+  /** `webauthn`: only an authenticator's verified assertion over `challenge` releases it (absent: a click). */
+  readonly kind?: 'webauthn';
+  /** For a WebAuthn ticket: what the assertion must sign, URL-safe base64 (see `approval-challenge.ts`). */
+  readonly challenge?: string;
 }
 
 /** The condition leaf that made a call fail, as the engine reports it. */

@@ -10,6 +10,7 @@
  * - after `close`, every call is a Deny.
  */
 import type { ToolCall } from './decision.ts';
+import type { ApprovalEvidence } from './approval-evidence.ts';
 import type { PolicyLoad, Verdict } from './engine/types.ts';
 
 /** Where the engine runs; see the module comment for the contract. */
@@ -30,8 +31,9 @@ export interface EvaluatorBackend {
    * Redeems a person's approval of an Ask: the ticket (`Verdict.approval.nonce`) this backend
    * issued for this exact call. Decides the call again and lifts an Ask to Allow; a refused ticket
    * is a Deny. Optional (additive): a backend without it cannot approve, and an Ask stays unrun.
+   * `evidence` (additive): for a WebAuthn ticket, the page's assertion or why its ceremony gave none.
    */
-  approve?(nonce: string, call: ToolCall, nowSeconds: number): Promise<Verdict>;
+  approve?(nonce: string, call: ToolCall, nowSeconds: number, evidence?: ApprovalEvidence): Promise<Verdict>;
 }
 
 /**

@@ -21,7 +21,8 @@
  * - nothing here throws: the promises resolve to verdicts.
  */
 import { Decision, ReasonKind } from './decision.ts';
-import type { JsonValue, ToolCall } from './decision.ts';
+import type { ApprovalTicket, JsonValue, ToolCall } from './decision.ts';
+import type { ApprovalEvidence } from './approval-evidence.ts';
 import type { PolicyInfo, PolicyLoad, Verdict } from './engine/engine.ts';
 import type { EvaluatorBackend } from './evaluator-backend.ts';
 import type { EvaluatorApi, WorkerStatus } from './worker/evaluator-api.ts';
@@ -157,6 +158,9 @@ function remoteMethods(worker: Worker): Remote {
   });
 }
 
+/** How long the worker may take to check a WebAuthn approval (IndexedDB and WebCrypto). */
+const WEBAUTHN_TIMEOUT_MS = 5000;
+
 const REPLACED = 'the worker was replaced, retry the call';
 const CLOSED = 'the evaluator was closed; load a new Perso to evaluate calls';
 
@@ -225,9 +229,11 @@ function openReply(reply: unknown): Opened {
   return { ok: false, problem: `unknown fault "${String(reply.fault)}"` };
 }
 
-/** An approval ticket: 32 hex digits and an expiry in ms. */
-function isTicket(value: unknown): value is { nonce: string; expiresAt: number } {
-  return isRecord(value) && typeof value.nonce === 'string' && /^[0-9a-f]{32}$/.test(value.nonce) && typeof value.expiresAt === 'number';
+/** An approval ticket: 32 hex digits and an expiry in ms; a WebAuthn one also its challenge. */
+function isTicket(value: unknown): value is ApprovalTicket {
+  if (!isRecord(value) || typeof value.nonce !== 'string' || !/^[0-9a-f]{32}$/.test(value.nonce) || typeof value.expiresAt !== 'number') return false;
+  if (value.kind === undefined) return value.challenge === undefined;
+  return value.kind === 'webauthn' && typeof value.challenge === 'string' && /^[A-Za-z0-9_-]{43}$/.test(value.challenge);
 }
 
 /** `approve` answers may also be an Ask a person approved: Allow with kind `ask_by_rule`. */
@@ -241,7 +247,7 @@ function checkApprovedVerdict(value: unknown): Checked<Verdict> {
 
 function checkVerdict(value: unknown): Checked<Verdict> {
   if (!isRecord(value)) return { ok: false, problem: 'verdict is not an object' };
-  const { decision, reason, kind, rule, retryAfter, failure, approval } = value;
+  const { decision, reason, kind, rule, retryAfter, failure, approval, approvalKind } = value;
   if (!decisions.has(decision)) return { ok: false, problem: `unknown decision "${String(decision)}"` };
   if (typeof reason !== 'string' || reason === '') return { ok: false, problem: 'verdict has no reason' };
   if (!kinds.has(kind)) return { ok: false, problem: `unknown kind "${String(kind)}"` };
@@ -251,6 +257,7 @@ function checkVerdict(value: unknown): Checked<Verdict> {
   }
   if (decision !== Decision.Deny && denyKinds.has(kind)) return { ok: false, problem: `${String(decision)} with kind "${String(kind)}"` };
   if (rule !== undefined && typeof rule !== 'string') return { ok: false, problem: 'rule is not a string' };
+  if (approvalKind !== undefined && (approvalKind !== 'webauthn' || decision !== Decision.Ask)) return { ok: false, problem: 'approvalKind is not "webauthn" on an Ask' };
   if (retryAfter !== undefined && !(typeof retryAfter === 'number' && retryAfter >= 0)) {
     return { ok: false, problem: 'retryAfter is not a number of seconds' };
   }
@@ -267,7 +274,14 @@ function checkVerdict(value: unknown): Checked<Verdict> {
     if (failure.actual !== undefined) copy.actual = failure.actual as JsonValue;
     verdict.failure = copy;
   }
-  if (isTicket(approval)) verdict.approval = Object.freeze({ nonce: approval.nonce, expiresAt: approval.expiresAt });
+  if (approvalKind === 'webauthn') verdict.approvalKind = 'webauthn';
+  if (isTicket(approval)) {
+    verdict.approval = Object.freeze(
+      approval.kind === 'webauthn'
+        ? { nonce: approval.nonce, expiresAt: approval.expiresAt, kind: 'webauthn' as const, challenge: approval.challenge! }
+        : { nonce: approval.nonce, expiresAt: approval.expiresAt },
+    );
+  }
   return { ok: true, value: verdict };
 }
 
@@ -289,7 +303,8 @@ function checkPolicyInfo(value: unknown): PolicyInfo | null {
   if (typeof version !== 'string' || (mode !== 'enforce' && mode !== 'shadow')) return null;
   if ((defaultAction !== 'Allow' && defaultAction !== 'Deny') || typeof ruleCount !== 'number') return null;
   if (!isStringArray(tools) || !isStringArray(roles)) return null;
-  return { version, mode, defaultAction, tools, roles, ruleCount };
+  if (value.approval !== undefined && value.approval !== 'webauthn') return null;
+  return { version, mode, defaultAction, tools, roles, ruleCount, ...(value.approval === 'webauthn' ? { approval: 'webauthn' as const } : {}) };
 }
 
 function checkPolicyLoad(value: unknown): Checked<PolicyLoad> {
@@ -515,15 +530,16 @@ export class WorkerBackend implements EvaluatorBackend {
    * Redeems a person's approval of an Ask in the worker, which decides the call again and lifts
    * the Ask to Allow; a refused ticket or any fault is a Deny naming it.
    */
-  approve(nonce: string, call: ToolCall, nowSeconds: number): Promise<Verdict> {
+  approve(nonce: string, call: ToolCall, nowSeconds: number, evidence?: ApprovalEvidence): Promise<Verdict> {
     return this.#run<Verdict>(
       {
-        send: (remote) => remote.approve(nonce, call, nowSeconds),
+        send: (remote) => (evidence === undefined ? remote.approve(nonce, call, nowSeconds) : remote.approve(nonce, call, nowSeconds, evidence)),
         check: checkApprovedVerdict,
         fault: faultVerdict,
         trapped: (verdict) => verdict.kind === ReasonKind.EngineFault,
       },
-      this.#timeoutMs,
+      // Checking an assertion opens IndexedDB and verifies a signature in the worker: more than a decision.
+      evidence === undefined ? this.#timeoutMs : Math.max(this.#timeoutMs, WEBAUTHN_TIMEOUT_MS),
     );
   }
 

@@ -52,3 +52,6 @@ export { guardMcpServer } from './mcp/guard-mcp-server.ts';
 export type { McpGuardOptions } from './mcp/guard-mcp-server.ts';
 export { ANNOTATION_DEFAULTS_KEY, applyAnnotationDefaults, policyOptsIntoAnnotationDefaults } from './annotation-defaults.ts';
 export type { AnnotationHints } from './annotation-defaults.ts';
+export { requestWebAuthnApproval } from './webauthn-ceremony.ts';
+export type { WebAuthnCeremonyOptions } from './webauthn-ceremony.ts';
+export type { ApprovalEvidence, ApprovalKind, WebAuthnAssertion, WebAuthnRegistration } from './approval-evidence.ts';

@@ -9,6 +9,8 @@
  * - after `close`, every call is a Deny.
  */
 import { ApprovalLedger } from './approval-ledger.ts';
+import type { ApprovalEvidence } from './approval-evidence.ts';
+import { AuthenticatorStore } from './authenticator-store.ts';
 import type { ToolCall } from './decision.ts';
 import { Engine } from './engine/engine.ts';
 import type { PolicyLoad, Verdict } from './engine/types.ts';
@@ -28,7 +30,11 @@ export class InlineBackend implements SyncEvaluatorBackend {
   #restarting: Promise<void> | null = null;
   #closed = false;
   /** Tickets for Ask decisions, issued and redeemed here (see approval-ledger.ts). */
-  readonly #approvals = new ApprovalLedger();
+  readonly #approvals = new ApprovalLedger({
+    // WebAuthn approvals need a page (its origin) and IndexedDB (the registered authenticators).
+    origin: typeof location === 'undefined' ? null : location.origin,
+    credentials: typeof indexedDB === 'undefined' ? null : new AuthenticatorStore(),
+  });
 
   private constructor(module: WebAssembly.Module, engine: Engine) {
     this.#module = module;
@@ -49,7 +55,10 @@ export class InlineBackend implements SyncEvaluatorBackend {
     }
     const engine = this.#engine;
     const result = engine.load(policyText);
-    if (result.ok) this.#lastGoodPolicy = policyText;
+    if (result.ok) {
+      this.#lastGoodPolicy = policyText;
+      this.#approvals.policyLoaded(policyText);
+    }
     else if (engine.fault !== null) this.#restart();
     return result;
   }
@@ -67,8 +76,8 @@ export class InlineBackend implements SyncEvaluatorBackend {
   }
 
   /** {@inheritDoc EvaluatorBackend.approve} */
-  approve(nonce: string, call: ToolCall, nowSeconds: number): Promise<Verdict> {
-    return Promise.resolve(this.#approvals.approve(nonce, call, (checked) => this.evaluateNow(checked, nowSeconds)));
+  approve(nonce: string, call: ToolCall, nowSeconds: number, evidence?: ApprovalEvidence): Promise<Verdict> {
+    return this.#approvals.approve(nonce, call, (checked) => this.evaluateNow(checked, nowSeconds), evidence);
   }
 
   /** {@inheritDoc EvaluatorBackend.load} */

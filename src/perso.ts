@@ -14,6 +14,7 @@
  *   result object; with transports, every decision becomes one record per transport, and
  *   emitting never awaits nor throws into the decision path.
  */
+import type { ApprovalEvidence } from './approval-evidence.ts';
 import { policyOptsIntoAnnotationDefaults } from './annotation-defaults.ts';
 import type { DecisionResult, JsonObject, JsonValue, ReasonKind, ToolCall } from './decision.ts';
 import type { AuditContext, AuditRecord, AuditTransport } from './audit/audit-record.ts';
@@ -83,6 +84,11 @@ export interface PolicyStatus {
    * host-layer extension: see `annotation-defaults.ts`). Absent or false: annotations are ignored.
    */
   annotationDefaults?: boolean;
+  /**
+   * The active policy's own `"approval"` when it is `"webauthn"`: every Ask, rule-made or not,
+   * then needs an authenticator's verified assertion (absent: a click on perso's prompt).
+   */
+  approval?: 'webauthn';
 }
 
 const FAULT_KINDS: ReadonlySet<string> = new Set<ReasonKind>(['invalid_request', 'no_policy', 'engine_fault']);
@@ -151,8 +157,9 @@ export class Perso {
       evaluate: (call: ToolCall) => this.evaluate(call),
       decide: (call: ToolCall, canonical: CanonicalArgs) => this.#decide(call, canonical),
       refuse: (call: { tool: unknown; role: unknown }, reason: string) => this.#refuse(call, reason),
-      approve: (nonce: string, call: ToolCall) => this.approve(nonce, call),
+      approve: (nonce: string, call: ToolCall, evidence?: ApprovalEvidence) => this.approve(nonce, call, evidence),
       annotationDefaults: () => this.#status.annotationDefaults === true,
+      policyApproval: () => (this.#status.approval === 'webauthn' ? 'webauthn' : 'click'),
     });
   }
 
@@ -216,8 +223,10 @@ export class Perso {
    * the same call. Where the engine runs (the worker, or the inline engine), the ticket is checked
    * (same call, single use, not expired), the call decided again, and an Ask lifted to Allow; a
    * refused ticket is a Deny naming why. Audited like any decision. Never rejects.
+   * A WebAuthn ticket (`approval.kind === 'webauthn'`) needs `evidence`: the assertion a
+   * `requestWebAuthnApproval` ceremony made for it, or its failure (then a Deny saying which).
    */
-  async approve(nonce: string, call: ToolCall): Promise<DecisionResult> {
+  async approve(nonce: string, call: ToolCall, evidence?: ApprovalEvidence): Promise<DecisionResult> {
     let canonical: CanonicalArgs;
     try {
       canonical = canonicalizeArgs(call?.args);
@@ -229,12 +238,12 @@ export class Perso {
       ? this.#deny('invalid_request', `invalid request: ${canonical.error}`)
       : typeof facts === 'string'
         ? this.#deny('invalid_request', `invalid request: ${facts}`)
-        : await this.#approveChecked(nonce, facts?.call ?? withArgs(call, canonical.value), facts);
+        : await this.#approveChecked(nonce, facts?.call ?? withArgs(call, canonical.value), facts, evidence);
     if (this.#auditing) this.#audit(call, result, canonical, typeof facts === 'string' ? null : facts);
     return result;
   }
 
-  async #approveChecked(nonce: string, call: ToolCall, facts: RecordedFacts | null): Promise<DecisionResult> {
+  async #approveChecked(nonce: string, call: ToolCall, facts: RecordedFacts | null, evidence: ApprovalEvidence | undefined): Promise<DecisionResult> {
     if (this.#closed) return this.#deny('engine_fault', 'engine fault: perso is closed; load a new instance');
     if (this.#version === null) return this.#deny('no_policy', this.#noPolicyReason);
     const backend = this.#backend;
@@ -247,7 +256,7 @@ export class Perso {
         return this.#deny('invalid_request', 'invalid request: now: expected seconds since the epoch as a finite number');
       }
       if (facts !== null) facts.now = now;
-      return this.#result(await backend.approve(nonce, call, now));
+      return this.#result(await (evidence === undefined ? backend.approve(nonce, call, now) : backend.approve(nonce, call, now, evidence)));
     } catch (error) {
       return this.#deny('engine_fault', `engine fault: ${errorText(error)}; retry the call`);
     }
@@ -428,6 +437,7 @@ export class Perso {
       errors: [],
       warnings: load.warnings,
       annotationDefaults: resolved.text.includes('annotation_defaults') && policyOptsIntoAnnotationDefaults(resolved.text),
+      ...(load.policy.approval === 'webauthn' ? { approval: 'webauthn' as const } : {}),
     });
     return this.#status;
   }
@@ -553,6 +563,7 @@ export class Perso {
     if (verdict.rule !== undefined) result.rule = verdict.rule;
     if (verdict.retryAfter !== undefined) result.retryAfter = verdict.retryAfter;
     if (verdict.failure !== undefined) result.failure = verdict.failure;
+    if (verdict.approvalKind !== undefined) result.approvalKind = verdict.approvalKind;
     // Non-enumerable: the ticket is for the host's approval flow, not for JSON output or logs.
     if (verdict.approval !== undefined) Object.defineProperty(result, 'approval', { value: verdict.approval, enumerable: false });
     return result;

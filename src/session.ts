@@ -9,13 +9,18 @@
  * - `guard` canonicalizes the args once, checks that copy, and passes that same frozen copy to the
  *   tool (a getter in the args runs once; what ran is what was checked);
  * - the tool runs only on Allow, on an Ask a person approved, or in shadow mode (where the
- *   decision says `enforced: false`); never on a fault.
+ *   decision says `enforced: false`); never on a fault;
+ * - an Ask that needs a WebAuthn approval is released only by an authenticator's assertion: after
+ *   `approve` says yes, the session runs the ceremony itself (loaded on demand) unless `approve`
+ *   already answered with evidence, and the engine's side checks it.
  */
 import type { DecisionResult, JsonObject, ToolCall } from './decision.ts';
 import type { CanonicalArgs } from './canonical-args.ts';
 import { canonicalizeArgs } from './canonical-args.ts';
 import { applyAnnotationDefaults } from './annotation-defaults.ts';
 import type { AnnotationHints } from './annotation-defaults.ts';
+import type { ApprovalEvidence } from './approval-evidence.ts';
+import type { WebAuthnCeremonyOptions } from './webauthn-ceremony.ts';
 
 /** What a guarded call came to: the tool's value, or the decision that kept it from running. */
 export type GuardOutcome<R> =
@@ -33,15 +38,19 @@ export interface GuardOptions<A> {
   /**
    * Asks a person about an `Ask` decision, showing the exact canonical args. Only `true` runs
    * the tool; `false`, anything else, a throw or a rejection leave it unrun. Without it, an Ask
-   * is not run and the outcome carries the Ask decision.
+   * is not run and the outcome carries the Ask decision. For an Ask that needs a WebAuthn approval
+   * (`decision.approval.kind === 'webauthn'`), `true` starts the authenticator ceremony; a host that
+   * ran its own (`requestWebAuthnApproval`) answers with its evidence instead.
    */
-  approve?: (decision: DecisionResult, args: Readonly<A>) => Promise<boolean>;
+  approve?: (decision: DecisionResult, args: Readonly<A>) => Promise<boolean | ApprovalEvidence>;
   /**
    * The tool's MCP annotations. Used only when the policy opts in (`"annotation_defaults": true`)
    * and no rule covers the call: `readOnlyHint` allows, `destructiveHint` asks (see
    * `annotation-defaults.ts`).
    */
   annotations?: AnnotationHints;
+  /** How the session's own WebAuthn ceremony waits for the authenticator (see `webauthn-ceremony.ts`). */
+  webauthn?: Pick<WebAuthnCeremonyOptions, 'timeoutMs'>;
 }
 
 /** The principal a session binds; the role comes from the host's own session or token. */
@@ -76,9 +85,11 @@ export interface SessionHost {
   /** An audited `invalid_request` Deny for a call that cannot be checked. */
   refuse(call: { tool: unknown; role: unknown }, reason: string): DecisionResult;
   /** `Perso.approve`: redeems an Ask's ticket where the engine runs. */
-  approve(nonce: string, call: ToolCall): Promise<DecisionResult>;
+  approve(nonce: string, call: ToolCall, evidence?: ApprovalEvidence): Promise<DecisionResult>;
   /** Whether the active policy opts in to tool-annotation defaults. */
   annotationDefaults(): boolean;
+  /** The active policy's own `"approval"` (what an Ask no rule made needs). */
+  policyApproval(): 'click' | 'webauthn';
 }
 
 /** A principal bound to a `Perso`; frozen. Create with `perso.session(...)`. */
@@ -155,6 +166,7 @@ export class PersoSession {
     const resourceAttributes = own(options, 'resourceAttributes');
     const approve = own(options, 'approve');
     const annotations = own(options, 'annotations');
+    const webauthn = own(options, 'webauthn');
     return async (args: A): Promise<GuardOutcome<R>> => {
       if (error !== null) return { ok: false, decision: host.refuse({ tool, role }, error) };
       const canonical = canonicalizeArgs(args);
@@ -169,7 +181,7 @@ export class PersoSession {
       const call: ToolCall = { tool, args: checkedArgs, role, agentAttributes, resourceAttributes: resource };
       const decided = await host.decide(call, canonical);
       const decision = annotations !== undefined && host.annotationDefaults() ? applyAnnotationDefaults(decided, annotations) : decided;
-      const settled = await mayRun(decision, call, checkedArgs, approve, host);
+      const settled = await mayRun(decision, call, checkedArgs, approve, host, webauthn);
       if (!settled.run) return { ok: false, decision: settled.decision };
       return { ok: true, value: await fn(checkedArgs as A), decision: settled.decision };
     };
@@ -185,26 +197,34 @@ async function mayRun<A>(
   args: Readonly<A>,
   approve: GuardOptions<A>['approve'],
   host: SessionHost,
+  webauthn: GuardOptions<A>['webauthn'],
 ): Promise<{ run: boolean; decision: DecisionResult }> {
   // Faults are always enforced (Perso sets enforced: true for them), so shadow mode never runs them.
   if (decision.enforced === false) return { run: true, decision };
   if (decision.decision === 'Allow') return { run: true, decision };
   if (decision.decision !== 'Ask' || approve === undefined) return { run: false, decision };
-  let approved = false;
+  let answer: unknown = false;
   try {
-    approved = (await approve(decision, args)) === true;
+    answer = await approve(decision, args);
   } catch {
-    approved = false;
+    answer = false;
   }
-  if (!approved) return { run: false, decision };
+  const given = isEvidence(answer) ? answer : undefined;
+  if (answer !== true && given === undefined) return { run: false, decision };
   const ticket = decision.approval;
   if (ticket !== undefined) {
-    const lifted = await host.approve(ticket.nonce, call);
+    // The ceremony runs only once a person said yes; the engine's side checks what it made.
+    const evidence = given ?? (ticket.kind === 'webauthn' ? await (await import('./webauthn-ceremony.ts')).requestWebAuthnApproval(ticket, { timeoutMs: webauthn?.timeoutMs }) : undefined);
+    const lifted = await host.approve(ticket.nonce, call, evidence);
     return { run: lifted.decision === 'Allow', decision: lifted };
   }
   // An Ask without a ticket comes from annotation defaults (the engine said Allow, no rule): it
   // runs only if the engine still says so now.
   if (decision.kind !== 'no_rule') return { run: false, decision };
+  if (host.policyApproval() === 'webauthn') {
+    const reason = `${decision.reason}; the policy says "approval": "webauthn", and an Ask no rule made has no ticket an authenticator could sign, so it was not run; add an Ask rule for '${call.tool.slice(0, 64)}'`;
+    return { run: false, decision: host.refuse(call, reason) };
+  }
   const again = await host.evaluate(call);
   if (again.decision !== 'Allow' || again.kind !== 'no_rule') return { run: false, decision: again };
   return { run: true, decision: { ...again, reason: `${decision.reason}; approved by a person` } };
@@ -223,6 +243,12 @@ async function resolveResourceAttributes<A>(
   } catch (caught) {
     return { ok: false, error: `resourceAttributes: could not be computed (${caught instanceof Error ? caught.message : String(caught)})` };
   }
+}
+
+function isEvidence(value: unknown): value is ApprovalEvidence {
+  if (value === null || typeof value !== 'object') return false;
+  const kind = (value as { kind?: unknown }).kind;
+  return kind === 'webauthn' || kind === 'webauthn-failed';
 }
 
 /** An object's own property: an inherited one (a polluted `Object.prototype`) reads as absent. */

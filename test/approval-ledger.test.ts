@@ -17,19 +17,19 @@ function ledgerAt(start = 1_000_000) {
   return { time, ledger: new ApprovalLedger({ ttlMs: 60_000, clock: () => time.now }) };
 }
 
-describe('ApprovalLedger', () => {
-  it('turns an Ask into Allow for the exact call, keeping the reason', () => {
+describe('ApprovalLedger', async () => {
+  it('turns an Ask into Allow for the exact call, keeping the reason', async () => {
     const { ledger } = ledgerAt();
     const ticket = ledger.offer(call);
     assert.ok(ticket);
     assert.match(ticket.nonce, /^[0-9a-f]{32}$/);
-    const result = ledger.approve(ticket.nonce, call, () => ask);
+    const result = await ledger.approve(ticket.nonce, call, () => ask);
     assert.equal(result.decision, 'Allow');
     assert.equal(result.reason, ask.reason + APPROVED_SUFFIX);
     assert.equal(result.rule, 'confirm');
   });
 
-  it('binds canonical args: key order does not matter, values do', () => {
+  it('binds canonical args: key order does not matter, values do', async () => {
     const { ledger } = ledgerAt();
     const reordered = { ...call, args: { reason: 'dup', id: 7 } };
     const first = ledger.offer(call);
@@ -42,52 +42,52 @@ describe('ApprovalLedger', () => {
     assert.match(check.ok ? '' : check.reason, /different call to 'delete_customer'; ask the person again/);
   });
 
-  it('fault: approval replayed — a ticket is single use', () => {
+  it('fault: approval replayed — a ticket is single use', async () => {
     const { ledger } = ledgerAt();
     const ticket = ledger.offer(call);
     assert.ok(ticket);
-    assert.equal(ledger.approve(ticket.nonce, call, () => ask).decision, 'Allow');
-    const replay = ledger.approve(ticket.nonce, call, () => ask);
+    assert.equal((await ledger.approve(ticket.nonce, call, () => ask)).decision, 'Allow');
+    const replay = await ledger.approve(ticket.nonce, call, () => ask);
     assert.equal(replay.decision, 'Deny');
     assert.equal(replay.kind, 'invalid_request');
     assert.match(replay.reason, /unknown or already used/);
   });
 
-  it('fault: approval expired — denied after the ttl', () => {
+  it('fault: approval expired — denied after the ttl', async () => {
     const { time, ledger } = ledgerAt();
     const ticket = ledger.offer(call);
     assert.ok(ticket);
     assert.equal(ticket.expiresAt, time.now + 60_000);
     time.now += 60_000;
-    const result = ledger.approve(ticket.nonce, call, () => ask);
+    const result = await ledger.approve(ticket.nonce, call, () => ask);
     assert.equal(result.decision, 'Deny');
     assert.match(result.reason, /expired after 60 s/);
   });
 
-  it('fault: approval for another principal — the role is part of the binding', () => {
+  it('fault: approval for another principal — the role is part of the binding', async () => {
     const { ledger } = ledgerAt();
     const ticket = ledger.offer(call);
     assert.ok(ticket);
     assert.equal(ledger.redeem(ticket.nonce, { ...call, role: 'admin' }).ok, false);
   });
 
-  it('fault: forged nonce — the main thread cannot mint an approval', () => {
+  it('fault: forged nonce — the main thread cannot mint an approval', async () => {
     const { ledger } = ledgerAt();
     ledger.offer(call);
-    const forged = ledger.approve('0'.repeat(32), call, () => ask);
+    const forged = await ledger.approve('0'.repeat(32), call, () => ask);
     assert.equal(forged.decision, 'Deny');
-    assert.equal(ledger.approve(undefined as unknown as string, call, () => ask).decision, 'Deny');
+    assert.equal((await ledger.approve(undefined as unknown as string, call, () => ask)).decision, 'Deny');
   });
 
-  it('fault: policy now denies — approval never lifts a Deny', () => {
+  it('fault: policy now denies — approval never lifts a Deny', async () => {
     const { ledger } = ledgerAt();
     const ticket = ledger.offer(call);
     assert.ok(ticket);
     const deny: ApprovableVerdict = { decision: 'Deny', kind: 'denied_by_rule', reason: 'denied by rule' };
-    assert.equal(ledger.approve(ticket.nonce, call, () => deny), deny);
+    assert.equal(await ledger.approve(ticket.nonce, call, () => deny), deny);
   });
 
-  it('fault: args not plain JSON — no ticket is offered', () => {
+  it('fault: args not plain JSON — no ticket is offered', async () => {
     const { ledger } = ledgerAt();
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
@@ -96,14 +96,14 @@ describe('ApprovalLedger', () => {
     assert.equal(ledger.attach({ ...call, args: cyclic }, ask).approval, undefined);
   });
 
-  it('attaches tickets to Ask verdicts only', () => {
+  it('attaches tickets to Ask verdicts only', async () => {
     const { ledger } = ledgerAt();
     assert.ok(ledger.attach(call, ask).approval);
     const allow: ApprovableVerdict = { decision: 'Allow', kind: 'no_condition', reason: 'ok' };
     assert.equal(ledger.attach(call, allow), allow);
   });
 
-  it('keeps at most capacity tickets, dropping the oldest', () => {
+  it('keeps at most capacity tickets, dropping the oldest', async () => {
     const ledger = new ApprovalLedger({ capacity: 2 });
     const first = ledger.offer(call);
     ledger.offer(call);
@@ -114,20 +114,20 @@ describe('ApprovalLedger', () => {
   });
 });
 
-describe('approved', () => {
-  it('lifts only Ask', () => {
+describe('approved', async () => {
+  it('lifts only Ask', async () => {
     assert.equal(approved(ask).decision, 'Allow');
     const deny: ApprovableVerdict = { decision: 'Deny', kind: 'no_rule', reason: 'x' };
     assert.equal(approved(deny), deny);
   });
 });
 
-describe('ApprovalLedger with a deciding backend that offers tickets itself', () => {
-  it('voids the ticket the re-decision offered and returns a plain Allow', () => {
+describe('ApprovalLedger with a deciding backend that offers tickets itself', async () => {
+  it('voids the ticket the re-decision offered and returns a plain Allow', async () => {
     const ledger = new ApprovalLedger();
     const ticket = ledger.offer(call);
     assert.ok(ticket);
-    const result = ledger.approve(ticket.nonce, call, (again) => ledger.attach(again, ask));
+    const result = await ledger.approve(ticket.nonce, call, (again) => ledger.attach(again, ask));
     assert.equal(result.decision, 'Allow');
     assert.equal((result as { approval?: unknown }).approval, undefined);
     assert.equal(ledger.size, 0);

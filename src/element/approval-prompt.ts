@@ -23,6 +23,8 @@ export interface ApprovalRequest {
   reason: string;
   /** The rule that asks, if named. */
   rule: string | null;
+  /** The policy wants an authenticator's verified assertion: Approve then opens the authenticator. */
+  webauthn?: boolean;
 }
 
 /** Clicks sooner than this after the prompt appears are ignored. */
@@ -75,9 +77,10 @@ export class PersoApprovalPrompt extends HTMLElement {
           <p id="why">${request.reason}${request.rule === null ? '' : ` (rule ${request.rule})`}</p>
           <p>It will run with exactly these arguments:</p>
           <pre aria-label="arguments">${args}</pre>
+          ${request.webauthn === true ? html`<p class="webauthn">Approve opens your authenticator: confirm there with its PIN, fingerprint or face.</p>` : ''}
           <div class="actions">
             <button class="deny" type="button" @click=${(event: MouseEvent) => this.#onClick(event, false)}>Deny</button>
-            <button class="approve" type="button" @click=${(event: MouseEvent) => this.#onClick(event, true)}>Approve</button>
+            <button class="approve" type="button" @click=${(event: MouseEvent) => this.#onClick(event, true)}>${request.webauthn === true ? 'Approve with authenticator' : 'Approve'}</button>
           </div>
         </section>`,
       this.#root,

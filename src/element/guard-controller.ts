@@ -49,6 +49,8 @@ export interface GuardHost extends ReactiveControllerHost, HTMLElement {
   role: string | null;
   /** Host-owned facts about the principal. */
   agentAttributes: JsonObject | undefined;
+  /** How long a WebAuthn approval waits for the authenticator, in ms. */
+  authenticatorTimeoutMs?: number;
 }
 
 /** Most log lines kept; older ones scroll away. */
@@ -88,7 +90,7 @@ export class GuardController implements ReactiveController {
     this.#askPerson(question.tool, question.args, {
       reason: question.reason,
       rule: question.rule ?? undefined,
-      approval: typeof question.expiresAt === 'number' ? { nonce: '', expiresAt: question.expiresAt } : undefined,
+      approval: typeof question.expiresAt === 'number' ? { nonce: '', expiresAt: question.expiresAt, ...(question.approval === 'webauthn' ? { kind: 'webauthn' as const } : {}) } : undefined,
     });
 
   /** @param host the element */
@@ -179,6 +181,7 @@ export class GuardController implements ReactiveController {
       {
         annotations: tool.annotations,
         ...(tool.resourceAttributes === undefined ? {} : { resourceAttributes: tool.resourceAttributes }),
+        ...(typeof this.#host.authenticatorTimeoutMs === 'number' ? { webauthn: { timeoutMs: this.#host.authenticatorTimeoutMs } } : {}),
         approve: (decision: DecisionResult, canonical: Readonly<JsonObject>) => {
           asked = decision;
           this.#record(toolName, canonical, decision);
@@ -221,7 +224,8 @@ export class GuardController implements ReactiveController {
     const prompt = new PersoApprovalPrompt();
     this.prompts = [...this.prompts, prompt];
     this.#host.requestUpdate();
-    const answer = prompt.ask({ tool, args, reason: decision.reason, rule: decision.rule ?? null }, waitMs);
+    const webauthn = ticket?.kind === 'webauthn';
+    const answer = prompt.ask({ tool, args, reason: decision.reason, rule: decision.rule ?? null, webauthn }, waitMs);
     return answer.finally(() => {
       this.prompts = this.prompts.filter((open) => open !== prompt);
       this.#host.requestUpdate();
@@ -286,6 +290,8 @@ interface EmbedQuestion {
   reason: string;
   rule: string | null;
   expiresAt?: number | null;
+  /** `webauthn` when the embed's session will ask the person's authenticator after a yes. */
+  approval?: 'click' | 'webauthn';
 }
 
 /** The part of the embed's `window.perso` the guard uses. */

@@ -71,6 +71,8 @@ export class PersoGuardElement extends LitElement {
   declare agentAttributes: JsonObject | undefined;
   /** Hides the decision log. */
   declare logHidden: boolean;
+  /** How long a WebAuthn approval waits for the person's authenticator, in ms (at most until its ticket expires). */
+  authenticatorTimeoutMs = 60_000;
 
   readonly #controller = new GuardController(this);
 

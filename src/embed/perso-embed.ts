@@ -34,6 +34,8 @@ interface ApprovalQuestion {
   rule: string | null;
   /** When the approval ticket expires (ms since the epoch), if the engine issued one. */
   expiresAt: number | null;
+  /** `webauthn`: after a yes, the embed asks the person's authenticator (see webauthn-ceremony.ts). */
+  approval: 'click' | 'webauthn';
 }
 
 type Approver = (question: ApprovalQuestion) => Promise<boolean>;
@@ -97,7 +99,7 @@ function startEmbed(): void {
     async approve(tool: string, args: unknown, decision: DecisionResult) {
       if (approver === null) return false;
       try {
-        const question = { tool, args, reason: decision.reason, rule: decision.rule ?? null, expiresAt: decision.approval?.expiresAt ?? null };
+        const question: ApprovalQuestion = { tool, args, reason: decision.reason, rule: decision.rule ?? null, expiresAt: decision.approval?.expiresAt ?? null, approval: decision.approval?.kind === 'webauthn' ? 'webauthn' : 'click' };
         return (await approver(Object.freeze(question))) === true;
       } catch {
         return false;

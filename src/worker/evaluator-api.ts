@@ -8,6 +8,7 @@
  */
 import type { PolicyInfo, PolicyLoad, Verdict } from '../engine/engine.ts';
 import type { ToolCall } from '../decision.ts';
+import type { ApprovalEvidence } from '../approval-evidence.ts';
 
 /**
  * The evaluator worker's name, followed by a space and engine.wasm's URL when the bridge starts it
@@ -59,7 +60,8 @@ export interface EvaluatorApi {
   /**
    * Redeems a person's approval of an Ask (the `approval.nonce` an `evaluate` Ask carried) for
    * this exact call, decides it again and lifts an Ask to Allow; a refused ticket is a Deny.
+   * A WebAuthn ticket also needs `evidence` (additive): the assertion, checked here.
    */
-  approve(nonce: string, call: ToolCall, nowSeconds: number): Promise<WorkerReply<Verdict>>;
+  approve(nonce: string, call: ToolCall, nowSeconds: number, evidence?: ApprovalEvidence): Promise<WorkerReply<Verdict>>;
 }
 

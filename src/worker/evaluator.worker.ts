@@ -19,6 +19,7 @@
  */
 import { expose } from 'comlink';
 import { ApprovalLedger } from '../approval-ledger.ts';
+import { AuthenticatorStore } from '../authenticator-store.ts';
 import { Engine, ENGINE_ABI_VERSION } from '../engine/engine.ts';
 import type { ToolCall } from '../decision.ts';
 import type { Verdict } from '../engine/engine.ts';
@@ -134,15 +135,22 @@ function shareEqualVerdicts(verdicts: Verdict[]): Verdict[] {
   return verdicts;
 }
 
-// Tickets for Ask decisions: offered with each Ask, redeemed at most once by `approve`.
-const approvals = new ApprovalLedger();
+// Tickets for Ask decisions: offered with each Ask, redeemed at most once by `approve`. WebAuthn
+// tickets are bound to this worker's origin (the page's: the bridge starts it same-origin) and
+// checked against the authenticators registered there.
+const approvals = new ApprovalLedger({
+  origin: self.location.origin,
+  credentials: typeof indexedDB === 'undefined' ? null : new AuthenticatorStore(),
+});
 
 const methods: EvaluatorApi = {
   async load(policyText) {
     if (typeof policyText !== 'string') return badRequest('load takes the policy as JSON text');
     const state = await readyEngine();
     if (!state.ok) return compileFault(state.error);
-    return { ok: true, value: state.engine.load(policyText) };
+    const loaded = state.engine.load(policyText);
+    if (loaded.ok) approvals.policyLoaded(policyText);
+    return { ok: true, value: loaded };
   },
 
   async evaluate(call, nowSeconds) {
@@ -177,13 +185,13 @@ const methods: EvaluatorApi = {
     return { ok: true, value: { abiVersion: ENGINE_ABI_VERSION, policy: state.engine.policy } };
   },
 
-  async approve(nonce, call, nowSeconds) {
+  async approve(nonce, call, nowSeconds, evidence) {
     if (typeof nonce !== 'string' || !isCall(call) || !isNow(nowSeconds)) {
       return badRequest('approve takes a nonce, a tool call object and a time in seconds');
     }
     const state = await readyEngine();
     if (!state.ok) return compileFault(state.error);
-    return { ok: true, value: approvals.approve(nonce, call, (checked) => state.engine.evaluate(checked, nowSeconds)) };
+    return { ok: true, value: await approvals.approve(nonce, call, (checked) => state.engine.evaluate(checked, nowSeconds), evidence) };
   },
 };
 

@@ -1,0 +1,110 @@
+/**
+ * The page's half of a WebAuthn approval: asks the person's authenticator to sign a ticket's
+ * challenge, registering a credential on first use, and relays what it made. Loaded on demand
+ * (`import()`), only when a policy asks for a WebAuthn approval.
+ *
+ * Checklist:
+ * - `userVerification: "required"` on both ceremonies: the authenticator's own PIN or biometric,
+ *   which neither a page script nor input automation can produce;
+ * - the challenge is the ticket's, as the engine's side made it: this page signs nothing of its
+ *   own choosing, and the engine's side checks every byte it relays;
+ * - the first approval on an origin registers a credential (ES256 or EdDSA, attestation "none")
+ *   and then asserts with it: two gestures, once;
+ * - never throws: no WebAuthn, a cancelled or timed-out ceremony, or any error is evidence of that
+ *   failure, which the engine's side turns into a Deny saying which.
+ */
+import type { ApprovalEvidence, WebAuthnRegistration } from './approval-evidence.ts';
+import { AuthenticatorStore } from './authenticator-store.ts';
+import type { CredentialStore } from './authenticator-store.ts';
+import { fromBase64, toBase64Url } from './base64.ts';
+import type { ApprovalTicket } from './decision.ts';
+import { COSE_EDDSA, COSE_ES256 } from './webauthn-verify.ts';
+
+/** Options of {@link requestWebAuthnApproval}. */
+export interface WebAuthnCeremonyOptions {
+  /** The registered credentials to assert with; the page's IndexedDB store by default. */
+  credentials?: Pick<CredentialStore, 'list'>;
+  /** Longest wait for the authenticator, in ms; default 60 000, never past the ticket's expiry. */
+  timeoutMs?: number;
+}
+
+let defaultStore: AuthenticatorStore | null = null;
+
+/**
+ * Asks the person's authenticator to approve a WebAuthn ticket; resolves to the evidence to pass to
+ * `perso.approve(nonce, call, evidence)` (`session.guard` does this itself).
+ *
+ * @param ticket the Ask's `approval` (kind `webauthn`)
+ * @param options where the registered credentials are, and how long to wait
+ */
+export async function requestWebAuthnApproval(ticket: ApprovalTicket, options: WebAuthnCeremonyOptions = {}): Promise<ApprovalEvidence> {
+  const failed = (failure: 'unavailable' | 'cancelled' | 'failed', detail: string): ApprovalEvidence => ({ kind: 'webauthn-failed', failure, detail });
+  const challenge = ticket.kind === 'webauthn' && typeof ticket.challenge === 'string' ? fromBase64(ticket.challenge) : null;
+  if (challenge === null) return failed('failed', 'the ticket carries no WebAuthn challenge');
+  const container = typeof navigator === 'undefined' ? undefined : navigator.credentials;
+  if (typeof PublicKeyCredential === 'undefined' || container === undefined || typeof location === 'undefined') {
+    return failed('unavailable', 'this browser offers no WebAuthn (it needs a secure context: https or localhost)');
+  }
+  const timeout = Math.max(1000, Math.min(options.timeoutMs ?? 60_000, ticket.expiresAt - Date.now()));
+  try {
+    defaultStore ??= new AuthenticatorStore();
+    const registered = await (options.credentials ?? defaultStore).list(location.origin);
+    let registration: WebAuthnRegistration | undefined;
+    let allow = registered.map((credential) => ({ type: 'public-key' as const, id: fromBase64(credential.id)! }));
+    if (allow.length === 0) {
+      registration = await register(challenge, timeout);
+      allow = [{ type: 'public-key', id: fromBase64(registration.credentialId)! }];
+    }
+    const credential = await container.get({
+      publicKey: { challenge, allowCredentials: allow, userVerification: 'required', timeout },
+    });
+    if (!(credential instanceof PublicKeyCredential) || !(credential.response instanceof AuthenticatorAssertionResponse)) {
+      return failed('failed', 'the authenticator answered with no assertion');
+    }
+    const response = credential.response;
+    const assertion = {
+      credentialId: toBase64Url(new Uint8Array(credential.rawId)),
+      clientDataJSON: toBase64Url(new Uint8Array(response.clientDataJSON)),
+      authenticatorData: toBase64Url(new Uint8Array(response.authenticatorData)),
+      signature: toBase64Url(new Uint8Array(response.signature)),
+    };
+    return registration === undefined ? { kind: 'webauthn', assertion } : { kind: 'webauthn', assertion, registration };
+  } catch (error) {
+    const name = error instanceof Error ? error.name : 'Error';
+    const message = error instanceof Error ? error.message.slice(0, 120) : String(error).slice(0, 120);
+    // NotAllowedError is what a cancel, a timeout and "no authenticator answered" all look like.
+    if (name === 'NotAllowedError' || name === 'AbortError') return failed('cancelled', `${name}: ${message}`);
+    return failed('failed', `${name}: ${message}`);
+  }
+}
+
+/** First use: registers the person's authenticator for this origin. */
+async function register(challenge: Uint8Array<ArrayBuffer>, timeout: number): Promise<WebAuthnRegistration> {
+  const credential = await navigator.credentials.create({
+    publicKey: {
+      challenge,
+      rp: { name: 'perso approvals' },
+      user: { id: crypto.getRandomValues(new Uint8Array(16)), name: 'perso approvals', displayName: 'perso approvals' },
+      pubKeyCredParams: [
+        { type: 'public-key', alg: COSE_EDDSA },
+        { type: 'public-key', alg: COSE_ES256 },
+      ],
+      authenticatorSelection: { userVerification: 'required', residentKey: 'discouraged' },
+      attestation: 'none',
+      timeout,
+    },
+  });
+  if (!(credential instanceof PublicKeyCredential) || !(credential.response instanceof AuthenticatorAttestationResponse)) {
+    throw new DOMException('the authenticator answered with no credential', 'InvalidStateError');
+  }
+  const response = credential.response;
+  const publicKey = response.getPublicKey();
+  if (publicKey === null) throw new DOMException('the authenticator made a key of an algorithm this browser cannot export', 'NotSupportedError');
+  return {
+    credentialId: toBase64Url(new Uint8Array(credential.rawId)),
+    publicKey: toBase64Url(new Uint8Array(publicKey)),
+    algorithm: response.getPublicKeyAlgorithm(),
+    clientDataJSON: toBase64Url(new Uint8Array(response.clientDataJSON)),
+    authenticatorData: toBase64Url(new Uint8Array(response.getAuthenticatorData())),
+  };
+}
