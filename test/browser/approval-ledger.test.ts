@@ -2,6 +2,12 @@
 import { expect } from 'chai';
 import { WorkerBackend } from '../../src/evaluator-bridge.ts';
 import type { ToolCall } from '../../src/decision.ts';
+import { deleteDB } from 'idb';
+import { AUTHENTICATOR_DB_NAME } from '../../src/authenticator-store.ts';
+import { approvalChallenge, sha256HexSync } from '../../src/approval-challenge.ts';
+import type { ApprovalEvidence } from '../../src/approval-evidence.ts';
+import { toBase64Url } from '../../src/base64.ts';
+import { SoftwareAuthenticator } from '../support/software-authenticator.ts';
 
 let askPolicy = '';
 const call: ToolCall = { tool: 'update_customer', role: 'agent', args: { customer_id: 'c1', email: 'a@example.com' } };
@@ -59,5 +65,80 @@ describe('approvals in the evaluator worker', () => {
     const allow = await backend.evaluate({ tool: 'view_customer', role: 'agent', args: {} }, 0);
     expect(allow.decision).to.equal('Allow');
     expect(allow.approval).to.equal(undefined);
+  });
+});
+
+describe('WebAuthn approvals in the evaluator worker (a software authenticator, the real IndexedDB)', () => {
+  let backend: WorkerBackend;
+  let webauthnPolicy = '';
+  const refund: ToolCall = { tool: 'process_refund', role: 'agent', args: { order_id: 'ORD-8821', amount: 200 } };
+
+  beforeEach(async () => {
+    await deleteDB(AUTHENTICATOR_DB_NAME);
+    const demo = JSON.parse(askPolicy);
+    demo.rules.push({ id: 'big-refund', tool_name: 'process_refund', roles: ['agent'], effect: 'Ask', approval: 'webauthn' });
+    webauthnPolicy = JSON.stringify(demo);
+    backend = new WorkerBackend();
+    expect((await backend.load(webauthnPolicy)).ok).to.equal(true);
+  });
+
+  afterEach(() => backend.close());
+
+  it('the ticket carries the challenge of {tool, args, origin, policy hash, nonce, expiry}, which the page can recompute', async () => {
+    const ask = await backend.evaluate(refund, 0);
+    expect(ask.approvalKind).to.equal('webauthn');
+    const ticket = ask.approval!;
+    expect(ticket.kind).to.equal('webauthn');
+    const expected = approvalChallenge({ tool: refund.tool, args: refund.args, origin: location.origin, policyHash: sha256HexSync(webauthnPolicy), nonce: ticket.nonce, expiresAt: ticket.expiresAt });
+    expect(ticket.challenge).to.equal(toBase64Url(expected));
+  });
+
+  it('an ES256 authenticator registers on first use and releases the call once', async () => {
+    const authenticator = await SoftwareAuthenticator.create(-7);
+    const ticket = (await backend.evaluate(refund, 0)).approval!;
+    const claims = { challenge: ticket.challenge!, origin: location.origin };
+    const evidence = { kind: 'webauthn' as const, registration: await authenticator.register(claims), assertion: await authenticator.assert(claims) };
+    const approved = await backend.approve(ticket.nonce, refund, 0, evidence);
+    expect(approved.decision).to.equal('Allow');
+    expect(approved.reason).to.match(/approved by a person with a verified authenticator$/);
+    const replay = await backend.approve(ticket.nonce, refund, 0, evidence);
+    expect(replay.reason).to.match(/already used/);
+    // The next approval asserts with the registered credential, no registration.
+    const next = (await backend.evaluate(refund, 0)).approval!;
+    const assertion = await authenticator.assert({ challenge: next.challenge!, origin: location.origin });
+    expect((await backend.approve(next.nonce, refund, 0, { kind: 'webauthn', assertion })).decision).to.equal('Allow');
+  });
+
+  it('fault: a second authenticator registered on top of the first — refused', async () => {
+    const first = await SoftwareAuthenticator.create(-8);
+    const ticket = (await backend.evaluate(refund, 0)).approval!;
+    const claims = { challenge: ticket.challenge!, origin: location.origin };
+    expect((await backend.approve(ticket.nonce, refund, 0, { kind: 'webauthn', registration: await first.register(claims), assertion: await first.assert(claims) })).decision).to.equal('Allow');
+    const intruder = await SoftwareAuthenticator.create(-8);
+    const next = (await backend.evaluate(refund, 0)).approval!;
+    const nextClaims = { challenge: next.challenge!, origin: location.origin };
+    const refused = await backend.approve(next.nonce, refund, 0, { kind: 'webauthn', registration: await intruder.register(nextClaims), assertion: await intruder.assert(nextClaims) });
+    expect(refused.decision).to.equal('Deny');
+    expect(refused.reason).to.match(/an authenticator is already registered for .*; approve with it/);
+    const unregistered = (await backend.evaluate(refund, 0)).approval!;
+    const stranger = await backend.approve(unregistered.nonce, refund, 0, { kind: 'webauthn', assertion: await intruder.assert({ challenge: unregistered.challenge!, origin: location.origin }) });
+    expect(stranger.reason).to.match(/from an authenticator not registered for/);
+  });
+
+  it('fault: no authenticator registered and none offered — a Deny that says so', async () => {
+    const ticket = (await backend.evaluate(refund, 0)).approval!;
+    const authenticator = await SoftwareAuthenticator.create(-8);
+    const assertion = await authenticator.assert({ challenge: ticket.challenge!, origin: location.origin });
+    const result = await backend.approve(ticket.nonce, refund, 0, { kind: 'webauthn', assertion });
+    expect(result.reason).to.match(/none is registered for .* yet/);
+  });
+
+  it('fault: no WebAuthn in the browser, or malformed evidence — a Deny that says which', async () => {
+    const unavailable = (await backend.evaluate(refund, 0)).approval!;
+    const none = await backend.approve(unavailable.nonce, refund, 0, { kind: 'webauthn-failed', failure: 'unavailable', detail: 'no WebAuthn' });
+    expect(none.reason).to.match(/needs a verified authenticator, and none is available here \(no WebAuthn\)/);
+    const malformed = (await backend.evaluate(refund, 0)).approval!;
+    const bad = await backend.approve(malformed.nonce, refund, 0, { kind: 'webauthn', assertion: { credentialId: '***' } } as unknown as ApprovalEvidence);
+    expect(bad.reason).to.match(/the WebAuthn evidence is malformed/);
   });
 });
