@@ -267,3 +267,68 @@ describe('WebAuthn approvals through session.guard', () => {
     expect(result.reason).to.match(/needs a verified authenticator \(the policy says "approval": "webauthn"\); a click is not enough/);
   });
 });
+
+describe('WebAuthn approvals through the script-tag embed', () => {
+  const frames: HTMLIFrameElement[] = [];
+  afterEach(() => {
+    for (const frame of frames.splice(0)) frame.remove();
+  });
+
+  type EmbedWindow = Window & {
+    ran: unknown[];
+    perso: { setApprover(approver: ((question: { approval: string }) => Promise<boolean>) | null): void; ready(): Promise<unknown> };
+    document: Document & { modelContext: { registerTool(tool: object): Promise<void>; getTools(): Promise<{ name: string }[]>; executeTool(tool: object, json: string): Promise<string | null> } };
+  };
+
+  async function embedPage(): Promise<EmbedWindow> {
+    const frame = document.createElement('iframe');
+    frame.srcdoc = `<!doctype html><html><head><script>window.ran = [];</script>
+      <script src="/node_modules/@mcp-b/global/dist/index.iife.js"></script>
+      <script src="/dist/script/perso-embed.js" data-policy="${policyUrl}" data-role="agent"></script></head><body></body></html>`;
+    frames.push(frame);
+    const loaded = new Promise((resolve) => frame.addEventListener('load', resolve, { once: true }));
+    document.body.append(frame);
+    await loaded;
+    const win = frame.contentWindow as EmbedWindow;
+    await win.perso.ready();
+    await win.document.modelContext.registerTool({
+      name: 'process_refund',
+      description: 'refund an order',
+      inputSchema: { type: 'object', properties: { order_id: { type: 'string' }, amount: { type: 'number' } } },
+      execute: (args: unknown) => {
+        win.ran.push(args);
+        return { content: [{ type: 'text', text: 'refunded' }] };
+      },
+    });
+    return win;
+  }
+
+  async function agentCall(win: EmbedWindow, args: unknown): Promise<ToolResult> {
+    const tool = (await win.document.modelContext.getTools()).find((candidate) => candidate.name === 'process_refund')!;
+    return JSON.parse((await win.document.modelContext.executeTool(tool, JSON.stringify(args))) ?? 'null') as ToolResult;
+  }
+
+  it('an approver that says yes starts the ceremony: a verified authenticator releases the call', async () => {
+    await addAuthenticator({ isUserVerified: true });
+    const win = await embedPage();
+    const questions: string[] = [];
+    win.perso.setApprover(async (question) => {
+      questions.push(question.approval);
+      return true;
+    });
+    const result = await agentCall(win, { order_id: 'ORD-8821', amount: 800 });
+    expect(result.content[0]!.text).to.equal('refunded');
+    expect(win.ran).to.deep.equal([{ order_id: 'ORD-8821', amount: 800 }]);
+    expect(questions).to.deep.equal(['webauthn']);
+  });
+
+  it('fault: an approver that says yes with nobody at the authenticator — the call does not run', async () => {
+    await addAuthenticator({ isUserVerified: false });
+    const win = await embedPage();
+    win.perso.setApprover(async () => true);
+    const result = await agentCall(win, { order_id: 'ORD-8821', amount: 800 });
+    expect(win.ran).to.have.length(0);
+    expect(result.isError).to.equal(true);
+    expect(result.structuredContent?.reason).to.match(/needs a verified authenticator, and the ceremony was cancelled or timed out/);
+  });
+});
