@@ -47,8 +47,8 @@ describe('approval kinds', () => {
     assert.equal(load.ok, false);
     const errors = load.ok ? [] : load.errors.map((d) => `${d.path}: ${d.message}`);
     assert.deepEqual(errors, [
-      'approval: unknown approval true; expected "click" (a click on perso\'s prompt) or "webauthn" (an authenticator\'s verified assertion)',
-      'rules[0].approval: unknown approval "webauth"; expected "click" (a click on perso\'s prompt) or "webauthn" (an authenticator\'s verified assertion)',
+      'approval: unknown approval true; expected "click" or "webauthn"',
+      'rules[0].approval: unknown approval "webauth"; expected "click" or "webauthn"',
     ]);
   });
 

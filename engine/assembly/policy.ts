@@ -466,7 +466,7 @@ export class Compiler {
   private approvalKind(v: JValue, path: string): i32 {
     if (v.kind == JSTRING && v.str == "click") return 0;
     if (v.kind == JSTRING && v.str == "webauthn") return 1;
-    this.error(path, "unknown approval " + shownValue(v) + "; expected \"click\" (a click on perso's prompt) or \"webauthn\" (an authenticator's verified assertion)");
+    this.error(path, "unknown approval " + shownValue(v) + "; expected \"click\" or \"webauthn\"");
     return -1;
   }
 
