@@ -4,10 +4,11 @@
  * which policy, and which single-use ticket. An assertion over it approves that and nothing else:
  * other arguments, another ticket, another origin or another policy make another challenge.
  *
- * Synchronous (plain-JS SHA-256), so a ticket can carry its challenge from the moment it is offered.
+ * The page makes it from what it shows the person (webauthn-ceremony.ts), and the ledger's side
+ * makes it again from what it offered the ticket for (webauthn-approval.ts): any difference is a
+ * Deny, never an approval of something else. Both load it on demand.
  */
 import { canonicalJson } from './canonical-json.ts';
-import { sha256 } from './sha256.ts';
 
 /** What a WebAuthn approval is bound to. */
 export interface ApprovalChallengeInput {
@@ -25,25 +26,13 @@ export interface ApprovalChallengeInput {
   expiresAt: number;
 }
 
-const encoder = new TextEncoder();
-
 /**
- * The 32-byte challenge for `input`; throws a `TypeError` when the args are not plain JSON.
+ * The 32-byte challenge for `input`; rejects with a `TypeError` when the args are not plain JSON.
  *
  * @param input the call, the place, the policy and the ticket
  */
-export function approvalChallenge(input: ApprovalChallengeInput): Uint8Array<ArrayBuffer> {
+export async function approvalChallenge(input: ApprovalChallengeInput): Promise<Uint8Array<ArrayBuffer>> {
   const { tool, args, origin, policyHash, nonce, expiresAt } = input;
-  return sha256(encoder.encode(canonicalJson({ tool, args: args ?? {}, origin, policyHash, nonce, expiresAt })));
-}
-
-/**
- * SHA-256 of a text's UTF-8 bytes, lowercase hex.
- *
- * @param text e.g. a policy's JSON text
- */
-export function sha256HexSync(text: string): string {
-  let hex = '';
-  for (const byte of sha256(encoder.encode(text))) hex += byte.toString(16).padStart(2, '0');
-  return hex;
+  const text = canonicalJson({ tool, args: args ?? {}, origin, policyHash, nonce, expiresAt });
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
 }

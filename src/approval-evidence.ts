@@ -7,6 +7,11 @@
  * signature against the registered credential and the challenge of this exact ticket.
  */
 
+/** COSE algorithm id of ES256 (ECDSA P-256 with SHA-256), one of the two perso verifies. */
+export const COSE_ES256 = -7;
+/** COSE algorithm id of EdDSA (Ed25519), the other. */
+export const COSE_EDDSA = -8;
+
 /** How a WebAuthn approval is released: `"click"` (perso's prompt) or `"webauthn"` (an authenticator). */
 export type ApprovalKind = 'click' | 'webauthn';
 

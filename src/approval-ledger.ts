@@ -14,8 +14,8 @@
  * - the ledger holds at most `capacity` tickets; the oldest go first;
  * - an approval only lifts an Ask: the call is decided again and a Deny stays a Deny;
  * - an approved call spends its rule's rate-limit budget like any Allow;
- * - a WebAuthn ticket (the Ask's rule says `"approval": "webauthn"`) carries the challenge of
- *   {tool, args, origin, policy hash, nonce, expiry} and is released only by an assertion over it,
+ * - a WebAuthn ticket (the Ask's rule says `"approval": "webauthn"`) is released only by an
+ *   assertion over the challenge of {tool, args, origin, policy hash, nonce, expiry},
  *   verified here against the credential registered for this origin, with the user-verified flag;
  *   a click alone, a failed or cancelled ceremony, or an assertion over another challenge is a Deny
  *   that says which, and consumes the ticket like any redeem.
@@ -23,24 +23,28 @@
 import type { ApprovalTicket, Decision, ReasonKind, ToolCall } from './decision.ts';
 import { APPROVED_CALL } from './engine/approved-call.ts';
 import { canonicalJson } from './canonical-json.ts';
-import { approvalChallenge, sha256HexSync } from './approval-challenge.ts';
-import type { ApprovalEvidence } from './approval-evidence.ts';
-import { readEvidence } from './approval-evidence.ts';
 import type { CredentialStore } from './authenticator-store.ts';
-import { toBase64Url } from './base64.ts';
-import { verifyAssertion, verifyRegistration } from './webauthn-verify.ts';
+import type { checkWebAuthnEvidence } from './webauthn-approval.ts';
+
+/** The WebAuthn check of `webauthn-approval.ts`. */
+export type WebAuthnCheck = typeof checkWebAuthnEvidence;
 
 export type { ApprovalTicket } from './decision.ts';
 
 /** The result of redeeming a ticket. */
 export type ApprovalCheck = { ok: true; webauthn: WebAuthnBinding | null } | { ok: false; reason: string };
 
-/** What a WebAuthn ticket was bound to when it was offered. */
+/** What a WebAuthn ticket was bound to when it was offered: what its challenge is made of. */
 export interface WebAuthnBinding {
-  /** The challenge the assertion must sign, URL-safe base64. */
-  challenge: string;
+  /** The tool and the call's args as the engine decided them. */
+  tool: string;
+  args: unknown;
   /** The origin it must be made on, or `null` where the host has none (Node). */
   origin: string | null;
+  /** The text of the policy that asked (hashed only when an assertion is checked). */
+  policyText: string;
+  nonce: string;
+  expiresAt: number;
 }
 
 /** The fields of a decision the ledger reads and writes. */
@@ -63,8 +67,17 @@ export interface ApprovalLedgerOptions {
   clock?: () => number;
   /** The page origin WebAuthn approvals are bound to; `null` (the default) where there is none. */
   origin?: string | null;
-  /** The registered authenticators; `null` (the default) where there is no IndexedDB. */
-  credentials?: CredentialStore | null;
+  /**
+   * The registered authenticators: a store, `null` for none, or `indexeddb` (the default) for the
+   * IndexedDB store where IndexedDB exists, opened on the first WebAuthn approval.
+   */
+  credentials?: CredentialStore | null | 'indexeddb';
+  /**
+   * Loads the WebAuthn check (`() => import('./webauthn-approval.ts')`), on the first WebAuthn
+   * redeem. Without it (the inline engine) no WebAuthn ticket is ever released: the page bundles
+   * that carry the inline engine then do not carry the verifier.
+   */
+  loadWebAuthnCheck?: () => Promise<{ checkWebAuthnEvidence: WebAuthnCheck }>;
 }
 
 /** Appended to the reason of an Ask that a person approved. */
@@ -86,9 +99,9 @@ export class ApprovalLedger {
   readonly #capacity: number;
   readonly #clock: () => number;
   readonly #origin: string | null;
-  readonly #credentials: CredentialStore | null;
+  readonly #credentials: CredentialStore | null | 'indexeddb';
+  readonly #loadWebAuthnCheck: (() => Promise<{ checkWebAuthnEvidence: WebAuthnCheck }>) | null;
   #policyText = '';
-  #policyHash: string | null = null;
 
   /** @param options lifetime, capacity and clock of the tickets; origin and credentials for WebAuthn */
   constructor(options: ApprovalLedgerOptions = {}) {
@@ -96,18 +109,18 @@ export class ApprovalLedger {
     this.#capacity = Math.max(1, options.capacity ?? 256);
     this.#clock = options.clock ?? Date.now;
     this.#origin = typeof options.origin === 'string' ? options.origin : null;
-    this.#credentials = options.credentials ?? null;
+    this.#credentials = options.credentials === undefined ? 'indexeddb' : options.credentials;
+    this.#loadWebAuthnCheck = options.loadWebAuthnCheck ?? null;
   }
 
   /**
    * Tells the ledger which policy now decides, for the policy hash WebAuthn challenges carry
-   * (hashed when the first WebAuthn ticket needs it).
+   * (hashed only when an assertion is checked).
    *
    * @param policyText the JSON text of the policy the engine loaded
    */
   policyLoaded(policyText: string): void {
     this.#policyText = policyText;
-    this.#policyHash = null;
   }
 
   /** How many tickets are pending (expired ones included until they are swept). */
@@ -136,11 +149,9 @@ export class ApprovalLedger {
       this.#pending.set(nonce, { binding, tool: call.tool, expiresAt, webauthn: null });
       return Object.freeze({ nonce, expiresAt });
     }
-    this.#policyHash ??= sha256HexSync(this.#policyText);
-    const origin = this.#origin;
-    const challenge = toBase64Url(approvalChallenge({ tool: call.tool, args: call.args, origin: origin ?? 'null', policyHash: this.#policyHash, nonce, expiresAt }));
-    this.#pending.set(nonce, { binding, tool: call.tool, expiresAt, webauthn: { challenge, origin } });
-    return Object.freeze({ nonce, expiresAt, kind: 'webauthn' as const, challenge });
+    const webauthn = { tool: call.tool, args: call.args ?? {}, origin: this.#origin, policyText: this.#policyText, nonce, expiresAt };
+    this.#pending.set(nonce, { binding, tool: call.tool, expiresAt, webauthn });
+    return Object.freeze({ nonce, expiresAt, kind: 'webauthn' as const });
   }
 
   /**
@@ -200,7 +211,12 @@ export class ApprovalLedger {
     const check = this.redeem(nonce, call);
     if (!check.ok) return refused(check.reason);
     if (check.webauthn !== null) {
-      const problem = await this.#checkWebAuthn(nonce, check.webauthn, evidence);
+      const load = this.#loadWebAuthnCheck;
+      if (load === null) {
+        return refused(`approval "${nonce.slice(0, 8)}" needs a verified authenticator, which only the worker engine checks (the default in a page); the call was not run`);
+      }
+      // Loaded on demand: pages whose policies never ask for WebAuthn do not fetch the verifier.
+      const problem = await (await load()).checkWebAuthnEvidence(nonce, check.webauthn, evidence, this.#credentials, this.#clock());
       if (problem !== null) return refused(problem);
     }
     // Marked: the engine counts an approved Ask against the rule's rate limit (see approved-call.ts).
@@ -209,46 +225,6 @@ export class ApprovalLedger {
     const fresh = (verdict as { approval?: ApprovalTicket }).approval;
     if (fresh !== undefined) this.#pending.delete(fresh.nonce);
     return approved(verdict, check.webauthn === null ? APPROVED_SUFFIX : WEBAUTHN_APPROVED_SUFFIX);
-  }
-
-  // Why the evidence does not release a WebAuthn ticket, or null when it does.
-  async #checkWebAuthn(nonce: string, binding: WebAuthnBinding, given: unknown): Promise<string | null> {
-    const shown = `approval "${nonce.slice(0, 8)}"`;
-    const again = 'ask the person again';
-    const evidence: ApprovalEvidence | null = given === undefined ? null : readEvidence(given);
-    if (given === undefined) {
-      return `${shown} needs a verified authenticator (the policy says "approval": "webauthn"); a click is not enough, so the call was not run`;
-    }
-    if (evidence === null) return `${shown}: the WebAuthn evidence is malformed; ${again}`;
-    if (evidence.kind === 'webauthn-failed') {
-      const detail = evidence.detail === '' ? '' : ` (${evidence.detail})`;
-      if (evidence.failure === 'unavailable') return `${shown} needs a verified authenticator, and none is available here${detail}; approve from a browser with a passkey or security key`;
-      if (evidence.failure === 'cancelled') return `${shown} needs a verified authenticator, and the ceremony was cancelled or timed out${detail}; ${again}`;
-      return `${shown} needs a verified authenticator, and the ceremony failed${detail}; ${again}`;
-    }
-    if (binding.origin === null) return `${shown} needs a page origin to check an authenticator against, and this host has none; approve in the browser`;
-    const credentials = this.#credentials;
-    if (credentials === null) return `${shown}: no authenticator registry here (IndexedDB is unavailable), so no assertion can be checked`;
-    const expected = { challenge: binding.challenge, origin: binding.origin };
-    try {
-      let registered = await credentials.list(binding.origin);
-      if (evidence.registration !== undefined) {
-        if (registered.length > 0) return `${shown}: an authenticator is already registered for ${binding.origin}; approve with it (a new one is not registered on top)`;
-        const registration = await verifyRegistration(evidence.registration, expected, this.#clock());
-        if (!registration.ok) return `${shown}: ${registration.reason}; ${again}`;
-        if (!(await credentials.addFirst(registration.value))) return `${shown}: an authenticator was registered for ${binding.origin} meanwhile; ${again}`;
-        registered = [registration.value];
-      }
-      if (registered.length === 0) return `${shown} needs a verified authenticator, and none is registered for ${binding.origin} yet; ${again} (the first approval registers one)`;
-      const credential = registered.find((known) => known.id === evidence.assertion.credentialId);
-      if (credential === undefined) return `${shown}: the assertion comes from an authenticator not registered for ${binding.origin}; approve with the registered one`;
-      const assertion = await verifyAssertion(evidence.assertion, credential, expected);
-      if (!assertion.ok) return `${shown}: ${assertion.reason}; ${again}`;
-      await credentials.raiseSignCount(credential.id, assertion.value);
-      return null;
-    } catch (error) {
-      return `${shown}: the authenticator registry failed (${error instanceof Error ? error.message : String(error)}); ${again}`;
-    }
   }
 
   #sweep(): void {

@@ -111,10 +111,11 @@ export interface ApprovalTicket {
   readonly nonce: string;
   /** When the ticket stops being honoured, in milliseconds since the epoch. */
   readonly expiresAt: number;
-  /** `webauthn`: only an authenticator's verified assertion over `challenge` releases it (absent: a click). */
+  /**
+   * `webauthn`: only an authenticator's verified assertion releases it, over the challenge of the
+   * exact call (`approval-challenge.ts`); absent: a click on perso's prompt.
+   */
   readonly kind?: 'webauthn';
-  /** For a WebAuthn ticket: what the assertion must sign, URL-safe base64 (see `approval-challenge.ts`). */
-  readonly challenge?: string;
 }
 
 /** The condition leaf that made a call fail, as the engine reports it. */

@@ -229,11 +229,10 @@ function openReply(reply: unknown): Opened {
   return { ok: false, problem: `unknown fault "${String(reply.fault)}"` };
 }
 
-/** An approval ticket: 32 hex digits and an expiry in ms; a WebAuthn one also its challenge. */
+/** An approval ticket: 32 hex digits, an expiry in ms, and `kind: 'webauthn'` or none. */
 function isTicket(value: unknown): value is ApprovalTicket {
-  if (!isRecord(value) || typeof value.nonce !== 'string' || !/^[0-9a-f]{32}$/.test(value.nonce) || typeof value.expiresAt !== 'number') return false;
-  if (value.kind === undefined) return value.challenge === undefined;
-  return value.kind === 'webauthn' && typeof value.challenge === 'string' && /^[A-Za-z0-9_-]{43}$/.test(value.challenge);
+  return isRecord(value) && typeof value.nonce === 'string' && /^[0-9a-f]{32}$/.test(value.nonce) && typeof value.expiresAt === 'number' &&
+    (value.kind === undefined || value.kind === 'webauthn');
 }
 
 /** `approve` answers may also be an Ask a person approved: Allow with kind `ask_by_rule`. */
@@ -276,11 +275,8 @@ function checkVerdict(value: unknown): Checked<Verdict> {
   }
   if (approvalKind === 'webauthn') verdict.approvalKind = 'webauthn';
   if (isTicket(approval)) {
-    verdict.approval = Object.freeze(
-      approval.kind === 'webauthn'
-        ? { nonce: approval.nonce, expiresAt: approval.expiresAt, kind: 'webauthn' as const, challenge: approval.challenge! }
-        : { nonce: approval.nonce, expiresAt: approval.expiresAt },
-    );
+    const { nonce, expiresAt } = approval;
+    verdict.approval = Object.freeze(approval.kind === 'webauthn' ? { nonce, expiresAt, kind: 'webauthn' as const } : { nonce, expiresAt });
   }
   return { ok: true, value: verdict };
 }

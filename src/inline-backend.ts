@@ -10,7 +10,6 @@
  */
 import { ApprovalLedger } from './approval-ledger.ts';
 import type { ApprovalEvidence } from './approval-evidence.ts';
-import { AuthenticatorStore } from './authenticator-store.ts';
 import type { ToolCall } from './decision.ts';
 import { Engine } from './engine/engine.ts';
 import type { PolicyLoad, Verdict } from './engine/types.ts';
@@ -30,11 +29,8 @@ export class InlineBackend implements SyncEvaluatorBackend {
   #restarting: Promise<void> | null = null;
   #closed = false;
   /** Tickets for Ask decisions, issued and redeemed here (see approval-ledger.ts). */
-  readonly #approvals = new ApprovalLedger({
-    // WebAuthn approvals need a page (its origin) and IndexedDB (the registered authenticators).
-    origin: typeof location === 'undefined' ? null : location.origin,
-    credentials: typeof indexedDB === 'undefined' ? null : new AuthenticatorStore(),
-  });
+  // WebAuthn approvals are checked by the worker engine only (see ApprovalLedgerOptions.loadWebAuthnCheck).
+  readonly #approvals = new ApprovalLedger();
 
   private constructor(module: WebAssembly.Module, engine: Engine) {
     this.#module = module;

@@ -160,6 +160,7 @@ export class Perso {
       approve: (nonce: string, call: ToolCall, evidence?: ApprovalEvidence) => this.approve(nonce, call, evidence),
       annotationDefaults: () => this.#status.annotationDefaults === true,
       policyApproval: () => (this.#status.approval === 'webauthn' ? 'webauthn' : 'click'),
+      policyHash: () => this.#status.hash,
     });
   }
 

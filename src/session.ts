@@ -90,6 +90,8 @@ export interface SessionHost {
   annotationDefaults(): boolean;
   /** The active policy's own `"approval"` (what an Ask no rule made needs). */
   policyApproval(): 'click' | 'webauthn';
+  /** The active policy's hash (`status().hash`), part of a WebAuthn approval's challenge. */
+  policyHash(): string | null;
 }
 
 /** A principal bound to a `Perso`; frozen. Create with `perso.session(...)`. */
@@ -214,7 +216,11 @@ async function mayRun<A>(
   const ticket = decision.approval;
   if (ticket !== undefined) {
     // The ceremony runs only once a person said yes; the engine's side checks what it made.
-    const evidence = given ?? (ticket.kind === 'webauthn' ? await (await import('./webauthn-ceremony.ts')).requestWebAuthnApproval(ticket, { timeoutMs: webauthn?.timeoutMs }) : undefined);
+    const evidence =
+      given ??
+      (ticket.kind === 'webauthn'
+        ? await (await import('./webauthn-ceremony.ts')).requestWebAuthnApproval({ ticket, tool: call.tool, args, policyHash: host.policyHash() }, { timeoutMs: webauthn?.timeoutMs })
+        : undefined);
     const lifted = await host.approve(ticket.nonce, call, evidence);
     return { run: lifted.decision === 'Allow', decision: lifted };
   }

@@ -6,19 +6,33 @@
  * Checklist:
  * - `userVerification: "required"` on both ceremonies: the authenticator's own PIN or biometric,
  *   which neither a page script nor input automation can produce;
- * - the challenge is the ticket's, as the engine's side made it: this page signs nothing of its
- *   own choosing, and the engine's side checks every byte it relays;
+ * - the origin is the document's (`self.origin`), which is what the browser puts in the client data:
+ *   `location.origin` is "null" in an `about:srcdoc` frame that has its parent's origin;
+ * - the challenge is made from the call the person was shown and the ticket (approval-challenge.ts);
+ *   the engine's side makes it again from what it offered the ticket for and checks every byte;
  * - the first approval on an origin registers a credential (ES256 or EdDSA, attestation "none")
  *   and then asserts with it: two gestures, once;
  * - never throws: no WebAuthn, a cancelled or timed-out ceremony, or any error is evidence of that
  *   failure, which the engine's side turns into a Deny saying which.
  */
 import type { ApprovalEvidence, WebAuthnRegistration } from './approval-evidence.ts';
+import { COSE_EDDSA, COSE_ES256 } from './approval-evidence.ts';
 import { AuthenticatorStore } from './authenticator-store.ts';
 import type { CredentialStore } from './authenticator-store.ts';
 import { fromBase64, toBase64Url } from './base64.ts';
 import type { ApprovalTicket } from './decision.ts';
-import { COSE_EDDSA, COSE_ES256 } from './webauthn-verify.ts';
+import { approvalChallenge } from './approval-challenge.ts';
+
+/** What a WebAuthn approval is asked for. */
+export interface WebAuthnApprovalRequest {
+  /** The Ask's `approval` (kind `webauthn`). */
+  ticket: ApprovalTicket;
+  /** The tool, and the canonical args it will run on (the decision's `args`). */
+  tool: string;
+  args: unknown;
+  /** The active policy's hash, `perso.status().hash`. */
+  policyHash: string | null;
+}
 
 /** Options of {@link requestWebAuthnApproval}. */
 export interface WebAuthnCeremonyOptions {
@@ -31,24 +45,30 @@ export interface WebAuthnCeremonyOptions {
 let defaultStore: AuthenticatorStore | null = null;
 
 /**
- * Asks the person's authenticator to approve a WebAuthn ticket; resolves to the evidence to pass to
- * `perso.approve(nonce, call, evidence)` (`session.guard` does this itself).
+ * Asks the person's authenticator to approve one exact call; resolves to the evidence to pass to
+ * `perso.approve(nonce, call, evidence)` (`session.guard` does all of this itself).
  *
- * @param ticket the Ask's `approval` (kind `webauthn`)
+ * @param request the ticket, the call and the policy hash the challenge is made of
  * @param options where the registered credentials are, and how long to wait
  */
-export async function requestWebAuthnApproval(ticket: ApprovalTicket, options: WebAuthnCeremonyOptions = {}): Promise<ApprovalEvidence> {
+export async function requestWebAuthnApproval(request: WebAuthnApprovalRequest, options: WebAuthnCeremonyOptions = {}): Promise<ApprovalEvidence> {
   const failed = (failure: 'unavailable' | 'cancelled' | 'failed', detail: string): ApprovalEvidence => ({ kind: 'webauthn-failed', failure, detail });
-  const challenge = ticket.kind === 'webauthn' && typeof ticket.challenge === 'string' ? fromBase64(ticket.challenge) : null;
-  if (challenge === null) return failed('failed', 'the ticket carries no WebAuthn challenge');
+  const { ticket, tool, args, policyHash } = request;
   const container = typeof navigator === 'undefined' ? undefined : navigator.credentials;
-  if (typeof PublicKeyCredential === 'undefined' || container === undefined || typeof location === 'undefined') {
+  if (typeof PublicKeyCredential === 'undefined' || container === undefined || typeof self === 'undefined' || typeof crypto?.subtle === 'undefined') {
     return failed('unavailable', 'this browser offers no WebAuthn (it needs a secure context: https or localhost)');
+  }
+  if (ticket.kind !== 'webauthn' || policyHash === null) return failed('failed', 'the ticket is not a WebAuthn ticket of the active policy');
+  let challenge: Uint8Array<ArrayBuffer>;
+  try {
+    challenge = await approvalChallenge({ tool, args, origin: self.origin, policyHash, nonce: ticket.nonce, expiresAt: ticket.expiresAt });
+  } catch {
+    return failed('failed', 'the arguments are not plain JSON');
   }
   const timeout = Math.max(1000, Math.min(options.timeoutMs ?? 60_000, ticket.expiresAt - Date.now()));
   try {
     defaultStore ??= new AuthenticatorStore();
-    const registered = await (options.credentials ?? defaultStore).list(location.origin);
+    const registered = await (options.credentials ?? defaultStore).list(self.origin);
     let registration: WebAuthnRegistration | undefined;
     let allow = registered.map((credential) => ({ type: 'public-key' as const, id: fromBase64(credential.id)! }));
     if (allow.length === 0) {

@@ -13,6 +13,7 @@
  * - every failure is a reason that says which check failed.
  */
 import type { WebAuthnAssertion, WebAuthnRegistration } from './approval-evidence.ts';
+import { COSE_EDDSA, COSE_ES256 } from './approval-evidence.ts';
 import type { RegisteredCredential } from './authenticator-store.ts';
 import { fromBase64 } from './base64.ts';
 import { sha256 } from './sha256.ts';
@@ -28,10 +29,6 @@ export interface Expected {
   origin: string;
 }
 
-/** COSE algorithm ids perso verifies. */
-export const COSE_ES256 = -7;
-/** COSE EdDSA (Ed25519). */
-export const COSE_EDDSA = -8;
 
 const FLAG_UP = 0x01;
 const FLAG_UV = 0x04;

@@ -133,3 +133,40 @@ describe('ApprovalLedger with a deciding backend that offers tickets itself', as
     assert.equal(ledger.size, 0);
   });
 });
+
+describe('ApprovalLedger, WebAuthn tickets', () => {
+  const webauthnAsk: ApprovableVerdict = { ...ask, approvalKind: 'webauthn' };
+
+  it('a WebAuthn Ask gets a ticket of kind webauthn; a click ticket has no kind', () => {
+    const { ledger } = ledgerAt();
+    const attached = ledger.attach(call, webauthnAsk);
+    assert.equal(attached.approval?.kind, 'webauthn');
+    assert.equal(ledger.attach(call, ask).approval?.kind, undefined);
+  });
+
+  it('fault: a click alone (no evidence) — a Deny that says a click is not enough, and the ticket is spent', async () => {
+    const ledger = new ApprovalLedger({ origin: 'https://shop.example', credentials: null, loadWebAuthnCheck: () => import('../src/webauthn-approval.ts') });
+    const ticket = ledger.attach(call, webauthnAsk).approval!;
+    const click = await ledger.approve(ticket.nonce, call, () => webauthnAsk);
+    assert.equal(click.decision, 'Deny');
+    assert.match(click.reason, /needs a verified authenticator \(the policy says "approval": "webauthn"\); a click is not enough/);
+    assert.match((await ledger.approve(ticket.nonce, call, () => webauthnAsk)).reason, /already used/);
+  });
+
+  it('fault: an engine that cannot check WebAuthn (the inline engine) — never releases such a ticket', async () => {
+    const { ledger } = ledgerAt();
+    const ticket = ledger.attach(call, webauthnAsk).approval!;
+    const result = await ledger.approve(ticket.nonce, call, () => webauthnAsk, { kind: 'webauthn-failed', failure: 'failed', detail: '' });
+    assert.match(result.reason, /which only the worker engine checks/);
+  });
+
+  it('fault: no page origin (Node) or no IndexedDB — a Deny that says which', async () => {
+    const assertion = { credentialId: 'AA', clientDataJSON: 'AA', authenticatorData: 'AA', signature: 'AA' };
+    const noOrigin = new ApprovalLedger({ credentials: null, loadWebAuthnCheck: () => import('../src/webauthn-approval.ts') });
+    const first = noOrigin.attach(call, webauthnAsk).approval!;
+    assert.match((await noOrigin.approve(first.nonce, call, () => webauthnAsk, { kind: 'webauthn', assertion })).reason, /needs a page origin/);
+    const noStore = new ApprovalLedger({ origin: 'https://shop.example', credentials: null, loadWebAuthnCheck: () => import('../src/webauthn-approval.ts') });
+    const second = noStore.attach(call, webauthnAsk).approval!;
+    assert.match((await noStore.approve(second.nonce, call, () => webauthnAsk, { kind: 'webauthn', assertion })).reason, /no authenticator registry here/);
+  });
+});

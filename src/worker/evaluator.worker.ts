@@ -19,7 +19,6 @@
  */
 import { expose } from 'comlink';
 import { ApprovalLedger } from '../approval-ledger.ts';
-import { AuthenticatorStore } from '../authenticator-store.ts';
 import { Engine, ENGINE_ABI_VERSION } from '../engine/engine.ts';
 import type { ToolCall } from '../decision.ts';
 import type { Verdict } from '../engine/engine.ts';
@@ -136,12 +135,10 @@ function shareEqualVerdicts(verdicts: Verdict[]): Verdict[] {
 }
 
 // Tickets for Ask decisions: offered with each Ask, redeemed at most once by `approve`. WebAuthn
-// tickets are bound to this worker's origin (the page's: the bridge starts it same-origin) and
+// tickets are bound to this worker's origin (the page's: the bridge starts it same-origin; `origin`,
+// not `location.origin`, which differs for a page in an about:srcdoc frame) and
 // checked against the authenticators registered there.
-const approvals = new ApprovalLedger({
-  origin: self.location.origin,
-  credentials: typeof indexedDB === 'undefined' ? null : new AuthenticatorStore(),
-});
+const approvals = new ApprovalLedger({ origin: self.origin, loadWebAuthnCheck: () => import('../webauthn-approval.ts') });
 
 const methods: EvaluatorApi = {
   async load(policyText) {

@@ -4,7 +4,9 @@ import { WorkerBackend } from '../../src/evaluator-bridge.ts';
 import type { ToolCall } from '../../src/decision.ts';
 import { deleteDB } from 'idb';
 import { AUTHENTICATOR_DB_NAME } from '../../src/authenticator-store.ts';
-import { approvalChallenge, sha256HexSync } from '../../src/approval-challenge.ts';
+import { approvalChallenge } from '../../src/approval-challenge.ts';
+import { sha256Hex } from '../../src/audit/audit-record.ts';
+import type { ApprovalTicket } from '../../src/decision.ts';
 import type { ApprovalEvidence } from '../../src/approval-evidence.ts';
 import { toBase64Url } from '../../src/base64.ts';
 import { SoftwareAuthenticator } from '../support/software-authenticator.ts';
@@ -84,19 +86,33 @@ describe('WebAuthn approvals in the evaluator worker (a software authenticator, 
 
   afterEach(() => backend.close());
 
-  it('the ticket carries the challenge of {tool, args, origin, policy hash, nonce, expiry}, which the page can recompute', async () => {
+  /** The challenge of {tool, args, origin, policy hash, nonce, expiry}, as the page makes it. */
+  async function challengeOf(ticket: ApprovalTicket, call: ToolCall = refund): Promise<string> {
+    const policyHash = await sha256Hex(webauthnPolicy);
+    return toBase64Url(await approvalChallenge({ tool: call.tool, args: call.args, origin: location.origin, policyHash, nonce: ticket.nonce, expiresAt: ticket.expiresAt }));
+  }
+
+  it('a WebAuthn Ask carries a ticket of kind webauthn, and a click alone does not redeem it', async () => {
     const ask = await backend.evaluate(refund, 0);
     expect(ask.approvalKind).to.equal('webauthn');
-    const ticket = ask.approval!;
-    expect(ticket.kind).to.equal('webauthn');
-    const expected = approvalChallenge({ tool: refund.tool, args: refund.args, origin: location.origin, policyHash: sha256HexSync(webauthnPolicy), nonce: ticket.nonce, expiresAt: ticket.expiresAt });
-    expect(ticket.challenge).to.equal(toBase64Url(expected));
+    expect(ask.approval?.kind).to.equal('webauthn');
+    const click = await backend.approve(ask.approval!.nonce, refund, 0);
+    expect(click.reason).to.match(/a click is not enough/);
+  });
+
+  it('fault: assertion over the challenge of other arguments — refused', async () => {
+    const authenticator = await SoftwareAuthenticator.create(-8);
+    const ticket = (await backend.evaluate(refund, 0)).approval!;
+    const other = { ...refund, args: { order_id: 'ORD-8821', amount: 300 } };
+    const claims = { challenge: await challengeOf(ticket, other), origin: location.origin };
+    const result = await backend.approve(ticket.nonce, refund, 0, { kind: 'webauthn', registration: await authenticator.register(claims), assertion: await authenticator.assert(claims) });
+    expect(result.reason).to.match(/the authenticator signed a different call/);
   });
 
   it('an ES256 authenticator registers on first use and releases the call once', async () => {
     const authenticator = await SoftwareAuthenticator.create(-7);
     const ticket = (await backend.evaluate(refund, 0)).approval!;
-    const claims = { challenge: ticket.challenge!, origin: location.origin };
+    const claims = { challenge: await challengeOf(ticket), origin: location.origin };
     const evidence = { kind: 'webauthn' as const, registration: await authenticator.register(claims), assertion: await authenticator.assert(claims) };
     const approved = await backend.approve(ticket.nonce, refund, 0, evidence);
     expect(approved.decision).to.equal('Allow');
@@ -105,30 +121,30 @@ describe('WebAuthn approvals in the evaluator worker (a software authenticator, 
     expect(replay.reason).to.match(/already used/);
     // The next approval asserts with the registered credential, no registration.
     const next = (await backend.evaluate(refund, 0)).approval!;
-    const assertion = await authenticator.assert({ challenge: next.challenge!, origin: location.origin });
+    const assertion = await authenticator.assert({ challenge: await challengeOf(next), origin: location.origin });
     expect((await backend.approve(next.nonce, refund, 0, { kind: 'webauthn', assertion })).decision).to.equal('Allow');
   });
 
   it('fault: a second authenticator registered on top of the first — refused', async () => {
     const first = await SoftwareAuthenticator.create(-8);
     const ticket = (await backend.evaluate(refund, 0)).approval!;
-    const claims = { challenge: ticket.challenge!, origin: location.origin };
+    const claims = { challenge: await challengeOf(ticket), origin: location.origin };
     expect((await backend.approve(ticket.nonce, refund, 0, { kind: 'webauthn', registration: await first.register(claims), assertion: await first.assert(claims) })).decision).to.equal('Allow');
     const intruder = await SoftwareAuthenticator.create(-8);
     const next = (await backend.evaluate(refund, 0)).approval!;
-    const nextClaims = { challenge: next.challenge!, origin: location.origin };
+    const nextClaims = { challenge: await challengeOf(next), origin: location.origin };
     const refused = await backend.approve(next.nonce, refund, 0, { kind: 'webauthn', registration: await intruder.register(nextClaims), assertion: await intruder.assert(nextClaims) });
     expect(refused.decision).to.equal('Deny');
     expect(refused.reason).to.match(/an authenticator is already registered for .*; approve with it/);
     const unregistered = (await backend.evaluate(refund, 0)).approval!;
-    const stranger = await backend.approve(unregistered.nonce, refund, 0, { kind: 'webauthn', assertion: await intruder.assert({ challenge: unregistered.challenge!, origin: location.origin }) });
+    const stranger = await backend.approve(unregistered.nonce, refund, 0, { kind: 'webauthn', assertion: await intruder.assert({ challenge: await challengeOf(unregistered), origin: location.origin }) });
     expect(stranger.reason).to.match(/from an authenticator not registered for/);
   });
 
   it('fault: no authenticator registered and none offered — a Deny that says so', async () => {
     const ticket = (await backend.evaluate(refund, 0)).approval!;
     const authenticator = await SoftwareAuthenticator.create(-8);
-    const assertion = await authenticator.assert({ challenge: ticket.challenge!, origin: location.origin });
+    const assertion = await authenticator.assert({ challenge: await challengeOf(ticket), origin: location.origin });
     const result = await backend.approve(ticket.nonce, refund, 0, { kind: 'webauthn', assertion });
     expect(result.reason).to.match(/none is registered for .* yet/);
   });

@@ -219,7 +219,7 @@ describe('WebAuthn approvals through session.guard', () => {
     const asked: { decision: DecisionResult; evidence: ApprovalEvidence }[] = [];
     const refund = session.guard('process_refund', (args: { order_id: string; amount: number }) => ran.push(args), {
       approve: async (decision) => {
-        const evidence = await requestWebAuthnApproval(decision.approval!);
+        const evidence = await requestWebAuthnApproval({ ticket: decision.approval!, tool: 'process_refund', args: decision.args, policyHash: perso.status().hash });
         asked.push({ decision, evidence });
         return evidence;
       },
@@ -317,7 +317,7 @@ describe('WebAuthn approvals through the script-tag embed', () => {
       return true;
     });
     const result = await agentCall(win, { order_id: 'ORD-8821', amount: 800 });
-    expect(result.content[0]!.text).to.equal('refunded');
+    expect(result.content[0]!.text).to.equal('refunded', result.content[0]!.text + ' PAGE ' + (win as any).PAGEDBG + ' ' + win.location.href);
     expect(win.ran).to.deep.equal([{ order_id: 'ORD-8821', amount: 800 }]);
     expect(questions).to.deep.equal(['webauthn']);
   });
