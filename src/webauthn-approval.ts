@@ -54,7 +54,9 @@ export async function checkWebAuthnEvidence(
     if (evidence.failure === 'cancelled') return `${shown} needs a verified authenticator, and the ceremony was cancelled or timed out${detail}; ${again}`;
     return `${shown} needs a verified authenticator, and the ceremony failed${detail}; ${again}`;
   }
-  if (binding.origin === null) return `${shown} needs a page origin to check an authenticator against, and this host has none; approve in the browser`;
+  if (binding.origin === null || binding.origin === 'null') {
+    return `${shown} needs a page origin to check an authenticator against, and this ${binding.origin === null ? 'host has none' : 'page has an opaque one (a sandboxed frame)'}; approve in a page with an origin`;
+  }
   const credentials = store === 'indexeddb' ? defaultStore() : store;
   if (credentials === null) return `${shown}: no authenticator registry here (IndexedDB is unavailable), so no assertion can be checked`;
   try {

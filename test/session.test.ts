@@ -347,3 +347,32 @@ describe('guard', () => {
     await perso.close();
   });
 });
+
+describe('session.guard and WebAuthn approvals (Node: no WebAuthn, the inline engine)', () => {
+  const webauthnPolicy = {
+    version: 'w1', default_action: 'Allow', approval: 'webauthn', annotation_defaults: true, tools: ['refund', 'wipe'], roles: ['agent'],
+    rules: [{ tool_name: 'refund', roles: ['agent'] }, { id: 'ask-refund', tool_name: 'refund', roles: ['agent'], effect: 'Ask' }],
+  } as unknown as Policy;
+
+  test('fault: a yes for a WebAuthn Ask where no engine checks assertions — not run, and the reason says why', async () => {
+    const perso = await Perso.load({ policy: webauthnPolicy });
+    assert.equal(perso.status().approval, 'webauthn');
+    let ran = false;
+    const outcome = await perso.session({ role: 'agent' }).guard('refund', () => (ran = true), { approve: async () => true })({ amount: 800 });
+    assert.equal(ran, false);
+    assert.equal(outcome.decision.decision, 'Deny');
+    assert.match(outcome.decision.reason, /needs a verified authenticator, which only the worker engine checks/);
+    await perso.close();
+  });
+
+  test('fault: an Ask no rule made (annotation defaults) under a webauthn policy — not run: it has no ticket to sign', async () => {
+    const perso = await Perso.load({ policy: webauthnPolicy });
+    let ran = false;
+    const wipe = perso.session({ role: 'agent' }).guard('wipe', () => (ran = true), { approve: async () => true, annotations: { destructiveHint: true } });
+    const outcome = await wipe({});
+    assert.equal(ran, false);
+    assert.equal(outcome.decision.decision, 'Deny');
+    assert.match(outcome.decision.reason, /the policy says "approval": "webauthn", and an Ask no rule made has no ticket an authenticator could sign, so it was not run; add an Ask rule for 'wipe'/);
+    await perso.close();
+  });
+});
