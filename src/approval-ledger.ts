@@ -36,14 +36,17 @@ export type ApprovalCheck = { ok: true; webauthn: WebAuthnBinding | null } | { o
 
 /** What a WebAuthn ticket was bound to when it was offered: what its challenge is made of. */
 export interface WebAuthnBinding {
-  /** The tool and the call's args as the engine decided them. */
+  /** The tool the engine decided. */
   tool: string;
+  /** The call's args as the engine decided them. */
   args: unknown;
   /** The origin it must be made on, or `null` where the host has none (Node). */
   origin: string | null;
   /** The text of the policy that asked (hashed only when an assertion is checked). */
   policyText: string;
+  /** The ticket's nonce. */
   nonce: string;
+  /** The ticket's expiry, ms since the epoch. */
   expiresAt: number;
 }
 

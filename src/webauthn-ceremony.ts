@@ -27,8 +27,9 @@ import { approvalChallenge } from './approval-challenge.ts';
 export interface WebAuthnApprovalRequest {
   /** The Ask's `approval` (kind `webauthn`). */
   ticket: ApprovalTicket;
-  /** The tool, and the canonical args it will run on (the decision's `args`). */
+  /** The tool. */
   tool: string;
+  /** The canonical args it will run on, as the person was shown them (the decision's `args`). */
   args: unknown;
   /** The active policy's hash, `perso.status().hash`. */
   policyHash: string | null;
@@ -93,7 +94,8 @@ export async function requestWebAuthnApproval(request: WebAuthnApprovalRequest, 
     const name = error instanceof Error ? error.name : 'Error';
     const message = error instanceof Error ? error.message.slice(0, 120) : String(error).slice(0, 120);
     // NotAllowedError is what a cancel, a timeout and "no authenticator answered" all look like.
-    if (name === 'NotAllowedError' || name === 'AbortError') return failed('cancelled', `${name}: ${message}`);
+    // (The browser's message for it is a generic text with a link: the name says it all.)
+    if (name === 'NotAllowedError' || name === 'AbortError') return failed('cancelled', name);
     return failed('failed', `${name}: ${message}`);
   }
 }

@@ -149,7 +149,7 @@ describe('WebAuthn approvals in <perso-guard>', () => {
     expect(ran).to.have.length(0);
     expect(result.isError).to.equal(true);
     expect(result.structuredContent?.decision).to.equal('Deny');
-    expect(result.structuredContent?.reason).to.match(/needs a verified authenticator, and the ceremony was cancelled or timed out \(NotAllowedError/);
+    expect(result.structuredContent?.reason).to.match(/needs a verified authenticator, and the ceremony was cancelled or timed out \(NotAllowedError\); ask the person again$/);
   });
 
   it('fault: assertion without the user-verified flag — refused by the worker, which says so', async () => {
