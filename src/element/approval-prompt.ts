@@ -85,6 +85,11 @@ export class PersoApprovalPrompt extends HTMLElement {
     return answered;
   }
 
+  /** Closes the question as a "no" (the call was cancelled). */
+  cancel(): void {
+    this.#settle(false);
+  }
+
   /** Leaving the page is a "no" (checked a moment later: a re-render may just move the prompt). */
   disconnectedCallback(): void {
     queueMicrotask(() => {

@@ -89,7 +89,7 @@ export class GuardController implements ReactiveController {
       reason: question.reason,
       rule: question.rule ?? undefined,
       approval: typeof question.expiresAt === 'number' ? { nonce: '', expiresAt: question.expiresAt } : undefined,
-    });
+    }, question.signal instanceof AbortSignal ? question.signal : undefined);
 
   /** @param host the element */
   constructor(host: GuardHost) {
@@ -215,13 +215,16 @@ export class GuardController implements ReactiveController {
     if (announce) this.#host.dispatchEvent(new PersoDecisionEvent(tool, args, decision));
   }
 
-  #askPerson(tool: string, args: unknown, decision: Pick<DecisionResult, 'reason' | 'rule' | 'approval'>): Promise<boolean> {
+  #askPerson(tool: string, args: unknown, decision: Pick<DecisionResult, 'reason' | 'rule' | 'approval'>, signal?: AbortSignal): Promise<boolean> {
     const ticket = decision.approval;
     const waitMs = ticket?.expiresAt === undefined ? DEFAULT_APPROVAL_MS : Math.max(0, ticket.expiresAt - Date.now());
     const prompt = new PersoApprovalPrompt();
     this.prompts = [...this.prompts, prompt];
     this.#host.requestUpdate();
     const answer = prompt.ask({ tool, args, reason: decision.reason, rule: decision.rule ?? null }, waitMs);
+    // The agent cancelled the call while the person was asked: the prompt closes as a "no".
+    signal?.addEventListener('abort', () => prompt.cancel(), { once: true });
+    if (signal?.aborted === true) prompt.cancel();
     return answer.finally(() => {
       this.prompts = this.prompts.filter((open) => open !== prompt);
       this.#host.requestUpdate();
@@ -286,6 +289,8 @@ interface EmbedQuestion {
   reason: string;
   rule: string | null;
   expiresAt?: number | null;
+  /** Aborts when the agent cancels the call. */
+  signal?: AbortSignal;
 }
 
 /** The part of the embed's `window.perso` the guard uses. */

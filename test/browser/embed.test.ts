@@ -93,6 +93,41 @@ async function agentCall(win: FrameWindow, name: string, args: unknown): Promise
   return JSON.parse(json ?? 'null') as ToolResult;
 }
 
+/**
+ * A minimal MCP client in this (parent) page for a frame running @mcp-b/global, which serves MCP
+ * to its parent over postMessage (the "mcp-iframe" channel).
+ */
+function mcpClient(win: FrameWindow) {
+  let next = 0;
+  const pending = new Map<number, (reply: { result?: unknown; error?: unknown }) => void>();
+  const post = (payload: unknown) => win.postMessage({ channel: 'mcp-iframe', type: 'mcp', direction: 'client-to-server', payload }, '*');
+  const onMessage = (event: MessageEvent) => {
+    const data = event.data as { channel?: string; direction?: string; payload?: { id?: number; result?: unknown; error?: unknown } } | null;
+    if (event.source !== win || data?.channel !== 'mcp-iframe' || data.direction !== 'server-to-client') return;
+    const reply = data.payload;
+    if (reply && typeof reply === 'object' && typeof reply.id === 'number' && pending.has(reply.id)) {
+      pending.get(reply.id)?.(reply);
+      pending.delete(reply.id);
+    }
+  };
+  window.addEventListener('message', onMessage);
+  const request = (method: string, params: unknown, timeoutMs = 5000) =>
+    new Promise<{ result?: unknown; error?: unknown }>((resolve, reject) => {
+      const id = ++next;
+      pending.set(id, resolve);
+      post({ jsonrpc: '2.0', id, method, params });
+      setTimeout(() => reject(new Error(`no answer to ${method}`)), timeoutMs);
+    });
+  const connect = async () => {
+    post('mcp-check-ready');
+    const init = await request('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'test-agent', version: '1.0.0' } });
+    post({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    return init;
+  };
+  const call = async (name: string, args: unknown) => (await request('tools/call', { name, arguments: args })).result as ToolResult;
+  return { post, request, connect, call, close: () => window.removeEventListener('message', onMessage) };
+}
+
 describe('perso-embed.js with the WebMCP polyfill @mcp-b/global', () => {
   it('denies an over-limit refund an agent calls through document.modelContext; the tool does not run', async () => {
     const win = await page(`<script src="${POLYFILL}"></script>${embedTag(await policyUrl())}`);
@@ -142,26 +177,8 @@ describe('perso-embed.js with the WebMCP polyfill @mcp-b/global', () => {
     // this is a minimal MCP client in the parent speaking that protocol.
     const win = await page(`<script src="${POLYFILL}"></script>${embedTag(await policyUrl())}`);
     await registerRefund(win);
-    let next = 0;
-    const pending = new Map<number, (reply: { result?: unknown; error?: unknown }) => void>();
-    const post = (payload: unknown) => win.postMessage({ channel: 'mcp-iframe', type: 'mcp', direction: 'client-to-server', payload }, '*');
-    const onMessage = (event: MessageEvent) => {
-      const data = event.data as { channel?: string; direction?: string; payload?: { id?: number; result?: unknown; error?: unknown } } | null;
-      if (event.source !== win || data?.channel !== 'mcp-iframe' || data.direction !== 'server-to-client') return;
-      const reply = data.payload;
-      if (reply && typeof reply === 'object' && typeof reply.id === 'number' && pending.has(reply.id)) {
-        pending.get(reply.id)?.(reply);
-        pending.delete(reply.id);
-      }
-    };
-    window.addEventListener('message', onMessage);
-    const request = (method: string, params: unknown, timeoutMs = 5000) =>
-      new Promise<{ result?: unknown; error?: unknown }>((resolve, reject) => {
-        const id = ++next;
-        pending.set(id, resolve);
-        post({ jsonrpc: '2.0', id, method, params });
-        setTimeout(() => reject(new Error(`no answer to ${method}`)), timeoutMs);
-      });
+    const mcp = mcpClient(win);
+    const { request, post } = mcp;
     try {
       post('mcp-check-ready');
       const init = await request('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'test-agent', version: '1.0.0' } });
@@ -176,7 +193,7 @@ describe('perso-embed.js with the WebMCP polyfill @mcp-b/global', () => {
       const allowed = (await request('tools/call', { name: 'process_refund', arguments: { customer_id: 'c1', amount: 50 } })).result as ToolResult;
       expect(allowed.content[0].text).to.equal('refunded');
     } finally {
-      window.removeEventListener('message', onMessage);
+      mcp.close();
     }
   });
 
@@ -262,14 +279,6 @@ describe('perso-embed.js with the WebMCP polyfill @mcp-b/global', () => {
     const denied = await agentCall(win, 'process_refund', { customer_id: 'c1', amount: 800 });
     expect(denied.isError).to.equal(true);
     expect(win.ran).to.have.length(0);
-  });
-
-  it('fault: embed loaded before the polyfill — reports loudly that it is not in the path', async () => {
-    const win = await page(`${embedTag(await policyUrl())}<script src="${POLYFILL}"></script>`);
-    expect(win.embedErrors.join('\n')).to.match(/no WebMCP model context/);
-    expect(win.perso.status().errors.length).to.be.greaterThan(0);
-    // fail closed: the late polyfill could not install an unguarded context
-    expect(win.document.modelContext).to.equal(undefined);
   });
 
   it('fault: registerTool cannot be wrapped — reports loudly', async () => {
@@ -392,5 +401,159 @@ describe('perso-embed.js with the WebMCP polyfill @mcp-b/global', () => {
     expect(win.ran).to.deep.equal([{ customer_id: 'c1', email: 'a@example.com' }]);
     await guard.updateComplete;
     expect(decisions()).to.deep.equal(['Deny', 'Ask', 'Allow']);
+  });
+});
+
+/** A policy with one refund tool per registration surface, each allowed up to 500 for agents. */
+const SURFACE_TOOLS = ['process_refund', 'refund_legacy', 'refund_mcp'] as const;
+function surfacePolicy(): string {
+  return JSON.stringify({
+    version: 'surfaces-1',
+    default_action: 'Deny',
+    tools: [...SURFACE_TOOLS],
+    roles: ['agent'],
+    rules: SURFACE_TOOLS.map((tool_name) => ({
+      tool_name,
+      roles: ['agent'],
+      condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Lte', value: 500 } },
+    })),
+  });
+}
+
+function refundTool(win: FrameWindow, name: string) {
+  return {
+    name,
+    description: 'refund a customer',
+    inputSchema: { type: 'object', properties: { customer_id: { type: 'string' }, amount: { type: 'number' } } },
+    execute: (args: unknown) => {
+      win.ran.push({ name, args });
+      return { content: [{ type: 'text', text: `refunded by ${name}` }] };
+    },
+  };
+}
+
+type McpRegistry = { registerTool(name: string, config: object, handler: (args: unknown) => unknown): unknown };
+
+/** Registers one refund tool through each registration surface the page has. */
+async function registerOnEverySurface(win: FrameWindow): Promise<void> {
+  await win.document.modelContext.registerTool(refundTool(win, 'process_refund'));
+  const legacy = (win.navigator as unknown as { modelContext: ModelContext }).modelContext;
+  // @mcp-b/global exposes one object on both surfaces; a page may still use either
+  if (legacy !== win.document.modelContext) await legacy.registerTool(refundTool(win, 'refund_legacy'));
+  else await legacy.registerTool(refundTool(win, 'refund_legacy'));
+  const mcpServer = (win.document.modelContext as unknown as { mcpServer?: McpRegistry }).mcpServer;
+  expect(mcpServer, 'the polyfill exposes its MCP registry').to.not.equal(undefined);
+  // The MCP SDK (v2) takes a Standard Schema; this one passes any value and lists a JSON Schema.
+  const schema = { type: 'object', properties: { customer_id: { type: 'string' }, amount: { type: 'number' } } };
+  const inputSchema = { '~standard': { version: 1, vendor: 'perso-test', validate: (value: unknown) => ({ value }), jsonSchema: { input: () => schema, output: () => schema } } };
+  (mcpServer as McpRegistry).registerTool('refund_mcp', { description: 'refund a customer', inputSchema }, (args: unknown) => {
+    win.ran.push({ name: 'refund_mcp', args });
+    return { content: [{ type: 'text', text: 'refunded by refund_mcp' }] };
+  });
+}
+
+/** Asks for `amount` through every calling surface: executeTool on both contexts, the testing shim, MCP. */
+async function refundThroughEverySurface(win: FrameWindow, amount: number): Promise<Record<string, ToolResult>> {
+  const results: Record<string, ToolResult> = {};
+  const args = { customer_id: 'c1', amount };
+  for (const name of ['process_refund', 'refund_legacy']) {
+    results[`document.modelContext.executeTool ${name}`] = await agentCall(win, name, args);
+    const legacy = (win.navigator as unknown as { modelContext: ModelContext }).modelContext;
+    const tool = (await legacy.getTools()).find((candidate) => candidate.name === name) as object;
+    results[`navigator.modelContext.executeTool ${name}`] = JSON.parse((await legacy.executeTool(tool, JSON.stringify(args))) ?? 'null') as ToolResult;
+    const testing = win.navigator.modelContextTesting;
+    if (testing !== undefined) results[`modelContextTesting ${name}`] = JSON.parse((await testing.executeTool(name, JSON.stringify(args))) ?? 'null') as ToolResult;
+  }
+  const mcp = mcpClient(win);
+  try {
+    await mcp.connect();
+    for (const name of SURFACE_TOOLS) results[`MCP tools/call ${name}`] = await mcp.call(name, args);
+  } finally {
+    mcp.close();
+  }
+  return results;
+}
+
+describe('perso-embed.js in every script order and on every surface', () => {
+  for (const order of ['polyfill first', 'embed first'] as const) {
+    it(`${order}: an $800 refund is refused through every surface, and a $200 one runs once per call`, async () => {
+      const embed = embedTag(await policyUrl(surfacePolicy()));
+      const polyfill = `<script src="${POLYFILL}"></script>`;
+      const win = await page(order === 'polyfill first' ? polyfill + embed : embed + polyfill);
+      await registerOnEverySurface(win);
+
+      const denied = await refundThroughEverySurface(win, 800);
+      expect(win.ran, 'an $800 refund ran').to.deep.equal([]);
+      expect(Object.keys(denied).length).to.be.at.least(7);
+      for (const [surface, result] of Object.entries(denied)) {
+        expect(result?.isError, surface).to.equal(true);
+        expect(result.content[0].text, surface).to.match(/was not run/);
+      }
+      const allowed = await refundThroughEverySurface(win, 200);
+      for (const [surface, result] of Object.entries(allowed)) expect(result?.isError, `${surface}: ${JSON.stringify(result)}`).to.not.equal(true);
+      expect(win.ran.length, 'each allowed call ran exactly once').to.equal(Object.keys(allowed).length);
+
+      expect(await win.perso.selfCheck(), JSON.stringify(win.perso.status().errors)).to.equal(true);
+      const status = win.perso.status() as unknown as { surfaces: { surface: string; state: string }[]; errors: string[] };
+      expect(status.surfaces.map(({ surface, state }) => `${surface} ${state}`)).to.deep.equal([
+        'document.modelContext guarded',
+        'navigator.modelContext guarded',
+        'navigator.modelContextTesting guarded',
+      ]);
+      expect(win.embedErrors).to.deep.equal([]);
+      // pinned: no later script swaps in an unguarded context
+      expect(Reflect.defineProperty(win.document, 'modelContext', { value: {} })).to.equal(false);
+      expect(Reflect.defineProperty(win.navigator, 'modelContext', { value: {} })).to.equal(false);
+    });
+  }
+
+  it('tools registered before perso loaded: refused through executeTool and the testing shim, guarded over MCP', async () => {
+    const early = `<script>
+      document.modelContext.registerTool({
+        name: 'process_refund', description: 'refund a customer',
+        inputSchema: { type: 'object', properties: { customer_id: { type: 'string' }, amount: { type: 'number' } } },
+        execute: (args) => { window.ran.push(args); return { content: [{ type: 'text', text: 'refunded' }] }; },
+      });
+    </script>`;
+    const win = await page(`<script src="${POLYFILL}"></script>${early}${embedTag(await policyUrl())}`);
+    for (const amount of [800, 200]) {
+      const viaExecute = await agentCall(win, 'process_refund', { customer_id: 'c1', amount });
+      expect(viaExecute.isError).to.equal(true);
+      expect(viaExecute.content[0].text).to.match(/not registered through perso/);
+      const viaTesting = JSON.parse((await win.navigator.modelContextTesting?.executeTool('process_refund', JSON.stringify({ customer_id: 'c1', amount }))) ?? 'null') as ToolResult;
+      expect(viaTesting.isError).to.equal(true);
+    }
+    expect(win.ran).to.deep.equal([]);
+    const mcp = mcpClient(win);
+    try {
+      await mcp.connect();
+      expect((await mcp.call('process_refund', { customer_id: 'c1', amount: 800 })).isError).to.equal(true);
+      expect(win.ran).to.deep.equal([]);
+      expect((await mcp.call('process_refund', { customer_id: 'c1', amount: 200 })).content[0].text).to.equal('refunded');
+    } finally {
+      mcp.close();
+    }
+    expect(win.ran).to.deep.equal([{ customer_id: 'c1', amount: 200 }]);
+  });
+
+  it('fault: no polyfill at all — reports loudly once the page loaded, and pins the surfaces empty', async () => {
+    const win = await page(embedTag(await policyUrl()));
+    await win.perso.ready();
+    expect(win.embedErrors.join('\n')).to.match(/no WebMCP model context/);
+    expect(win.document.modelContext).to.equal(undefined);
+    expect(Reflect.defineProperty(win.document, 'modelContext', { value: {} })).to.equal(false);
+  });
+
+  it('fault: a surface locked before perso ran — reported, and its tools are refused', async () => {
+    // A script before the embed locks navigator.modelContext to a context of its own; perso guards
+    // that object in place (the lock is on the property, not on the object's registerTool).
+    const win = await page(`<script src="${POLYFILL}"></script><script>
+        const own = document.modelContext;
+        Object.defineProperty(navigator, 'modelContext', { value: own, writable: false, configurable: false });
+      </script>${embedTag(await policyUrl())}`);
+    await registerRefund(win);
+    const denied = await agentCall(win, 'process_refund', { customer_id: 'c1', amount: 800 });
+    expect(denied.isError).to.equal(true);
+    expect(win.ran).to.deep.equal([]);
   });
 });

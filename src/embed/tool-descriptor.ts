@@ -1,0 +1,96 @@
+/**
+ * Reads a WebMCP tool descriptor, or a `Tool` object from `getTools()`, the way the platform does:
+ * field by field, each once.
+ *
+ * Checklist:
+ * - every field is read once, with an ordinary property read, so a getter (or a class instance
+ *   whose fields live on its prototype, as Chrome's `Tool` objects do: spreading one gives `{}`)
+ *   shows the guard the same value it shows WebMCP;
+ * - `null` is "absent" for every optional field (Chrome 160 reports empty fields as `null`);
+ * - a tool's window is `source` (today's name) or `window` (the older one);
+ * - a read that throws makes the field absent, never the whole descriptor unreadable.
+ */
+import type { AnnotationHints } from '../annotation-defaults.ts';
+
+/** The fields WebMCP defines on a tool descriptor, in the order the guard reads them. */
+export const TOOL_FIELDS = ['name', 'title', 'description', 'inputSchema', 'outputSchema', 'annotations', 'execute'] as const;
+
+/** The annotation hints the guard reads (WebMCP's and MCP's). */
+const HINTS = ['readOnlyHint', 'destructiveHint', 'consequentialHint', 'untrustedContentHint', 'idempotentHint', 'openWorldHint'] as const;
+
+/** A descriptor read once: a plain object holding each present field. */
+export type ReadDescriptor = Record<string, unknown> & { execute?: unknown };
+
+/**
+ * Reads `tool`'s fields once into a plain object: WebMCP's own fields, then any other own
+ * enumerable field (a polyfill's extensions), so the copy registered in its place loses nothing.
+ *
+ * @param tool a tool descriptor as a page passes it to `registerTool`
+ */
+export function readToolDescriptor(tool: object): ReadDescriptor {
+  const copy: ReadDescriptor = {};
+  for (const key of TOOL_FIELDS) {
+    const value = readField(tool, key);
+    if (value !== undefined && value !== null) copy[key] = value;
+  }
+  let extra: string[] = [];
+  try {
+    extra = Object.keys(tool).filter((key) => !(TOOL_FIELDS as readonly string[]).includes(key));
+  } catch {
+    // A proxy that refuses ownKeys: the WebMCP fields are all the guard passes on.
+  }
+  for (const key of extra) {
+    const value = readField(tool, key);
+    if (value !== undefined) copy[key] = value;
+  }
+  return copy;
+}
+
+/**
+ * The hints of a tool's annotations, read once each and frozen; `undefined` when it has none.
+ *
+ * @param annotations the descriptor's `annotations` field
+ */
+export function readAnnotations(annotations: unknown): Readonly<AnnotationHints> | undefined {
+  if (annotations === null || typeof annotations !== 'object') return undefined;
+  const hints: Record<string, unknown> = {};
+  for (const key of HINTS) {
+    const value = readField(annotations, key);
+    if (value !== undefined && value !== null) hints[key] = value;
+  }
+  return Object.freeze(hints);
+}
+
+/** What the guard needs of a `Tool` from `getTools()`: its name, and whether it is today's form. */
+export interface ToolReference {
+  /** The tool's name, read once; `null` when it is not a string. */
+  name: string | null;
+  /** Whether the object carries `source` (today's form, which takes an object input). */
+  current: boolean;
+}
+
+/**
+ * Reads the name of a `Tool` (or the name string the testing shim takes), once.
+ *
+ * @param tool what an agent passed to `executeTool`
+ */
+export function readToolReference(tool: unknown): ToolReference {
+  if (typeof tool === 'string') return { name: tool, current: false };
+  if (tool === null || typeof tool !== 'object') return { name: null, current: false };
+  const name = readField(tool, 'name');
+  let current = false;
+  try {
+    current = 'source' in tool;
+  } catch {
+    current = false;
+  }
+  return { name: typeof name === 'string' ? name : null, current };
+}
+
+function readField(target: object, key: string): unknown {
+  try {
+    return Reflect.get(target, key);
+  } catch {
+    return undefined;
+  }
+}
