@@ -557,3 +557,74 @@ describe('perso-embed.js in every script order and on every surface', () => {
     expect(win.ran).to.deep.equal([]);
   });
 });
+
+type StrictWindow = FrameWindow & { violations: string[]; closedRoots: Map<Element, ShadowRoot> };
+
+/** strict-embed-page.html served with the CSP `mode` names (test/server/csp-header.js). */
+async function strictPage(mode: 'page' | 'page-tt' | 'page-tt-names'): Promise<{ win: StrictWindow; frame: HTMLIFrameElement }> {
+  const frame = document.createElement('iframe');
+  frame.src = `/test/browser/fixtures/strict-embed-page.html?perso-test-csp=${mode}`;
+  frames.push(frame);
+  const loaded = new Promise((resolve) => frame.addEventListener('load', resolve, { once: true }));
+  document.body.append(frame);
+  await loaded;
+  const win = frame.contentWindow as StrictWindow;
+  await win.customElements.whenDefined('perso-guard');
+  await win.perso.ready();
+  return { win, frame };
+}
+
+describe('perso-embed.js and the approval prompt under a strict CSP and Trusted Types', () => {
+  for (const mode of ['page', 'page-tt'] as const) {
+    it(`${mode === 'page' ? "default-src 'self'; style-src 'self'" : "require-trusted-types-for 'script'"}: decides through the worker, and the prompt is styled and approves once`, async () => {
+      const { win, frame } = await strictPage(mode);
+      await registerRefund(win);
+      await win.document.modelContext.registerTool({
+        name: 'update_customer',
+        description: 'update a customer',
+        inputSchema: { type: 'object', properties: { customer_id: { type: 'string' }, email: { type: 'string' } } },
+        execute: (args: unknown) => {
+          win.ran.push(args);
+          return { content: [{ type: 'text', text: 'updated' }] };
+        },
+      });
+      const denied = await agentCall(win, 'process_refund', { customer_id: 'c1', amount: 800 });
+      expect(denied.isError, JSON.stringify(denied)).to.equal(true);
+      expect(denied.content[0].text).to.match(/at most 500/);
+      const allowed = await agentCall(win, 'process_refund', { customer_id: 'c1', amount: 200 });
+      expect(allowed.content[0].text, JSON.stringify(allowed)).to.equal('refunded');
+
+      const pending = agentCall(win, 'update_customer', { customer_id: 'c1', email: 'a@example.com' });
+      const guard = win.document.querySelector('perso-guard') as HTMLElement;
+      let prompt: Element | null = null;
+      for (let i = 0; i < 200 && prompt === null; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        prompt = guard.shadowRoot?.querySelector('perso-approval-prompt') ?? null;
+      }
+      expect(prompt, 'no approval prompt').to.not.equal(null);
+      const root = win.closedRoots.get(prompt as Element) as ShadowRoot;
+      const approve = root.querySelector('button.approve') as HTMLButtonElement;
+      expect(root.querySelector('style'), 'an inline <style>').to.equal(null);
+      expect(win.getComputedStyle(approve).backgroundColor, 'the Approve button is unstyled').to.equal('rgb(21, 128, 61)');
+      frame.scrollIntoView({ block: 'start' });
+      approve.scrollIntoView({ block: 'center' });
+      await new Promise((resolve) => setTimeout(resolve, 450));
+      const outer = frame.getBoundingClientRect();
+      const inner = approve.getBoundingClientRect();
+      await sendMouse({ type: 'click', position: [Math.round(outer.x + inner.x + inner.width / 2), Math.round(outer.y + inner.y + inner.height / 2)] });
+      const result = await pending;
+      expect(result.content[0].text).to.equal('updated');
+      expect(win.ran).to.deep.equal([{ customer_id: 'c1', amount: 200 }, { customer_id: 'c1', email: 'a@example.com' }]);
+      expect(win.violations, 'the page reported CSP or Trusted Types violations').to.deep.equal([]);
+    });
+  }
+
+  it("fault: Trusted Types whose allowed names leave out 'perso' — every call is denied, and the reason names the policy", async () => {
+    const { win } = await strictPage('page-tt-names');
+    await registerRefund(win);
+    const result = await agentCall(win, 'process_refund', { customer_id: 'c1', amount: 200 });
+    expect(result.isError).to.equal(true);
+    expect(result.structuredContent?.reason).to.match(/trusted-types perso/);
+    expect(win.ran).to.deep.equal([]);
+  });
+});
