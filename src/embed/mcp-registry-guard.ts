@@ -14,7 +14,7 @@
  */
 import { readAnnotations } from './tool-descriptor.ts';
 import { runGuarded, signalOf } from './model-context-guard.ts';
-import type { GuardRuntime } from './model-context-guard.ts';
+import type { GuardedCall, GuardRuntime } from './model-context-guard.ts';
 
 /** An entry of the SDK's `McpServer._registeredTools`, as far as the guard uses it. */
 interface RegisteredMcpTool {
@@ -43,13 +43,13 @@ export function guardMcpRegistry(mcpServer: object, runtime: GuardRuntime, alrea
     lock(target, 'registerTool', function guardedRegisterTool(this: unknown, name: unknown, config: unknown, handler: unknown, ...rest: unknown[]) {
       const key = String(name);
       if (alreadyGuarded(key)) return Reflect.apply(registerTool, mcpServer, [name, config, handler, ...rest]);
-      return Reflect.apply(registerTool, mcpServer, [name, config, guardHandler(key, handler, runtime, annotationsOf(config)), ...rest]);
+      return Reflect.apply(registerTool, mcpServer, [name, config, guardHandler(key, handler, runtime, describe(config)), ...rest]);
     });
     if (typeof tool === 'function') {
       lock(target, 'tool', function guardedTool(this: unknown, name: unknown, ...rest: unknown[]) {
         // The callback is always last, whatever the overload.
         const handler = rest.pop();
-        return Reflect.apply(tool, mcpServer, [name, ...rest, guardHandler(String(name), handler, runtime, undefined)]);
+        return Reflect.apply(tool, mcpServer, [name, ...rest, guardHandler(String(name), handler, runtime, { annotations: undefined, outputSchema: false })]);
       });
     }
   } catch (error) {
@@ -63,7 +63,7 @@ export function guardMcpRegistry(mcpServer: object, runtime: GuardRuntime, alrea
       const handler = entry.handler ?? entry.callback;
       try {
         if (typeof entry.update !== 'function' || typeof handler !== 'function') throw new Error('no update');
-        entry.update({ callback: guardHandler(name, handler, runtime, annotationsOf(entry)) });
+        entry.update({ callback: guardHandler(name, handler, runtime, describe(entry)) });
       } catch {
         unguarded.push(name);
         try {
@@ -78,7 +78,7 @@ export function guardMcpRegistry(mcpServer: object, runtime: GuardRuntime, alrea
 }
 
 // The SDK calls a handler as (args, extra) when the tool has an input schema, else as (extra).
-function guardHandler(name: string, handler: unknown, runtime: GuardRuntime, annotations: ReturnType<typeof readAnnotations>) {
+function guardHandler(name: string, handler: unknown, runtime: GuardRuntime, tool: Omit<GuardedCall, 'signal'>) {
   if (typeof handler !== 'function') return handler;
   return async (...params: unknown[]): Promise<unknown> => {
     const withArgs = params.length >= 2;
@@ -89,19 +89,15 @@ function guardHandler(name: string, handler: unknown, runtime: GuardRuntime, ann
       args,
       (checked) => (withArgs ? Reflect.apply(handler, undefined, [checked, extra]) : Reflect.apply(handler, undefined, [extra])),
       runtime,
-      annotations,
-      signalOf(extra) ?? signalOf(readField(extra, 'mcpReq')),
+      { ...tool, signal: signalOf(extra) ?? signalOf(readField(extra, 'mcpReq')) },
     );
   };
 }
 
-function annotationsOf(config: unknown) {
-  if (config === null || typeof config !== 'object') return undefined;
-  try {
-    return readAnnotations(Reflect.get(config, 'annotations'));
-  } catch {
-    return undefined;
-  }
+// A registration's config (or a registry entry), read once: annotations, and whether it declares
+// an outputSchema.
+function describe(config: unknown): Omit<GuardedCall, 'signal'> {
+  return { annotations: readAnnotations(readField(config, 'annotations')), outputSchema: readField(config, 'outputSchema') !== undefined };
 }
 
 function readField(value: unknown, key: string): unknown {

@@ -24,7 +24,7 @@
  */
 import type { AnnotationHints } from '../annotation-defaults.ts';
 import type { DecisionResult } from '../decision.ts';
-import { denialResult } from '../denial-result.ts';
+import { denialForOutputSchema, denialResult } from '../denial-result.ts';
 import type { PersoSession } from '../session.ts';
 import { readAnnotations, readToolDescriptor, readToolReference } from './tool-descriptor.ts';
 
@@ -167,24 +167,27 @@ export function guardTool(tool: unknown, runtime: GuardRuntime): unknown {
  * @param input the arguments the agent sent
  * @param execute the tool's own body, on the checked args
  * @param runtime the embed's session, reporting and approval
- * @param annotations the tool's annotations, read at registration
- * @param signal the call's AbortSignal, if the caller gave one
+ * @param tool what the guard read at registration, and the call's AbortSignal
  */
 export async function runGuarded(
   name: string,
   input: unknown,
   execute: (args: unknown) => unknown,
   runtime: GuardRuntime,
-  annotations: AnnotationHints | undefined,
-  signal: AbortSignal | undefined,
+  tool: GuardedCall,
 ): Promise<unknown> {
+  const { annotations, signal } = tool;
+  const refuse = (decision: DecisionResult, role?: string): unknown => {
+    const denial = denialResult(decision, role === undefined ? { tool: name, args: input } : { tool: name, args: input, role });
+    return tool.outputSchema ? denialForOutputSchema(denial) : denial;
+  };
   const canary = runtime.canaryAnswer(name);
   if (canary !== undefined) return canary;
   const session = await runtime.session();
   if (typeof session === 'string') {
     const decision: DecisionResult = { decision: 'Deny', reason: session, kind: 'no_policy', policyVersion: null, enforced: true };
     runtime.report(name, input, decision);
-    return denialResult(decision, { tool: name, args: input });
+    return refuse(decision);
   }
   let reported = false;
   const run = session.guard(
@@ -206,7 +209,17 @@ export async function runGuarded(
   const outcome = await run(input ?? {});
   if (!reported || outcome.decision.decision !== 'Ask') runtime.report(name, input, outcome.decision);
   if (outcome.ok) return outcome.value;
-  return denialResult(outcome.decision, { tool: name, args: input, role: session.role });
+  return refuse(outcome.decision, session.role);
+}
+
+/** What {@link runGuarded} knows of a tool and of one call of it. */
+export interface GuardedCall {
+  /** The tool's annotations, read at registration. */
+  annotations: AnnotationHints | undefined;
+  /** Whether the tool declares an `outputSchema` (a denial then carries its decision in `_meta`). */
+  outputSchema: boolean;
+  /** The call's AbortSignal, if the caller gave one. */
+  signal: AbortSignal | undefined;
 }
 
 /** The signal of an `execute(input, { signal })` call's second argument, if it carries one. */
@@ -246,9 +259,10 @@ function prepareTool(tool: unknown, runtime: GuardRuntime): PreparedTool {
   copy.name = name;
   if (typeof execute !== 'function') return { tool: copy, name, guarded: false };
   const annotations = readAnnotations(copy.annotations);
+  const outputSchema = copy.outputSchema !== undefined;
   copy.execute = function execute_(input: unknown, options?: unknown): Promise<unknown> {
     const rest = arguments.length > 1 ? [options] : [];
-    return runGuarded(name, input, (args) => Reflect.apply(execute, undefined, [args, ...rest]), runtime, annotations, signalOf(options));
+    return runGuarded(name, input, (args) => Reflect.apply(execute, undefined, [args, ...rest]), runtime, { annotations, outputSchema, signal: signalOf(options) });
   };
   runtime.registered?.(name);
   return { tool: copy, name, guarded: true };

@@ -33,6 +33,8 @@ type FrameWindow = Window & {
   navigator: Navigator & { modelContextTesting?: { executeTool(name: string, json: string): Promise<string | null> } };
   embedErrors: string[];
   ran: unknown[];
+  AbortController: typeof AbortController;
+  AbortSignal: typeof AbortSignal;
 };
 
 let policyText = '';
@@ -626,5 +628,142 @@ describe('perso-embed.js and the approval prompt under a strict CSP and Trusted 
     expect(result.isError).to.equal(true);
     expect(result.structuredContent?.reason).to.match(/trusted-types perso/);
     expect(win.ran).to.deep.equal([]);
+  });
+});
+
+/**
+ * A stand-in for today's native WebMCP (Chrome 160, as issue 10 describes it), which no browser
+ * here ships: `getTools()` gives `Tool` objects whose fields live on the prototype (spreading one
+ * gives `{}`), `source` names the window, empty fields are `null`; `executeTool(tool, input)` takes
+ * an object and gives `execute(input, { signal })` the call's signal; no `modelContextTesting`.
+ */
+const TODAYS_WEBMCP = `<script>
+  (() => {
+    const tools = new Map();
+    class Tool {
+      #t; constructor(t) { this.#t = t; }
+      get name() { return this.#t.name; } get title() { return this.#t.title ?? null; }
+      get description() { return this.#t.description; } get inputSchema() { return this.#t.inputSchema ?? null; }
+      get outputSchema() { return this.#t.outputSchema ?? null; } get annotations() { return this.#t.annotations ?? null; }
+      get source() { return window; } get origin() { return location.origin; }
+    }
+    const context = {
+      async registerTool(tool, options = {}) {
+        if (typeof tool.execute !== 'function') throw new TypeError('execute');
+        if (tools.has(tool.name)) throw new DOMException('already registered', 'InvalidStateError');
+        const entry = { ...tool, signal: options.signal };
+        tools.set(tool.name, entry);
+        options.signal?.addEventListener('abort', () => { if (tools.get(tool.name) === entry) tools.delete(tool.name); }, { once: true });
+      },
+      async getTools() { return [...tools.values()].map((t) => new Tool(t)); },
+      async executeTool(tool, input, options = {}) {
+        if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object (strings are deprecated)');
+        const entry = tools.get(tool.name);
+        if (entry === undefined) throw new DOMException('Tool not found', 'UnknownError');
+        return entry.execute(input, { signal: options.signal ?? new AbortController().signal });
+      },
+    };
+    Object.defineProperty(Document.prototype, 'modelContext', { configurable: true, get() { return context; } });
+  })();
+</script>`;
+
+describe("perso-embed.js on today's WebMCP API", () => {
+  async function todaysPage(policy = policyText): Promise<FrameWindow> {
+    const win = await page(`${TODAYS_WEBMCP}${embedTag(await policyUrl(policy))}<script type="module" src="/src/element/guard-element.ts"></script>`, '<perso-guard></perso-guard>');
+    await win.customElements.whenDefined('perso-guard');
+    return win;
+  }
+  const call = async (win: FrameWindow, name: string, args: unknown, signal?: AbortSignal): Promise<ToolResult> => {
+    const context = win.document.modelContext as unknown as { getTools(): Promise<object[]>; executeTool(tool: object, input: unknown, options?: object): Promise<ToolResult> };
+    const tool = (await context.getTools()).find((candidate) => (candidate as { name: string }).name === name) as object;
+    return context.executeTool(tool, args, signal === undefined ? {} : { signal });
+  };
+
+  it('the canary passes with object input and no modelContextTesting; Tool objects are read field by field', async () => {
+    const win = await todaysPage();
+    expect(win.navigator.modelContextTesting).to.equal(undefined);
+    expect(await win.perso.selfCheck(), JSON.stringify(win.perso.status().errors)).to.equal(true);
+    await registerRefund(win);
+    expect((await call(win, 'process_refund', { customer_id: 'c1', amount: 800 })).isError).to.equal(true);
+    expect((await call(win, 'process_refund', { customer_id: 'c1', amount: 200 })).content[0].text).to.equal('refunded');
+    expect(win.ran).to.deep.equal([{ customer_id: 'c1', amount: 200 }]);
+  });
+
+  it("the execute signal reaches the tool, and an abort while the Ask prompt is open closes it; the tool never runs", async () => {
+    const demo = JSON.parse(policyText);
+    demo.rules.push({ id: 'confirm-update', tool_name: 'update_customer', roles: ['agent'], effect: 'Ask' });
+    const win = await todaysPage(JSON.stringify(demo));
+    const signals: unknown[] = [];
+    await win.document.modelContext.registerTool({
+      name: 'update_customer',
+      description: 'update a customer',
+      inputSchema: { type: 'object', properties: { customer_id: { type: 'string' } } },
+      execute: (args: unknown, options?: { signal?: AbortSignal }) => {
+        win.ran.push(args);
+        signals.push(options?.signal);
+        return { content: [{ type: 'text', text: 'updated' }] };
+      },
+    } as unknown as object);
+    const guard = win.document.querySelector('perso-guard') as HTMLElement;
+    const controller = new win.AbortController();
+    const pending = call(win, 'update_customer', { customer_id: 'c1' }, controller.signal);
+    let prompt: Element | null = null;
+    for (let i = 0; i < 200 && prompt === null; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      prompt = guard.shadowRoot?.querySelector('perso-approval-prompt') ?? null;
+    }
+    expect(prompt, 'no approval prompt').to.not.equal(null);
+    controller.abort();
+    const result = await pending;
+    expect(result.isError).to.equal(true);
+    expect(result.structuredContent?.decision).to.equal('Ask');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(guard.shadowRoot?.querySelector('perso-approval-prompt'), 'the prompt stayed open').to.equal(null);
+    expect(win.ran).to.deep.equal([]);
+    expect(signals).to.deep.equal([]);
+  });
+
+  it('an aborted registration signal does not cancel a call already in flight; the signal of the call is forwarded', async () => {
+    const win = await todaysPage();
+    const registration = new win.AbortController();
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const seen: unknown[] = [];
+    await win.document.modelContext.registerTool(
+      {
+        name: 'process_refund',
+        description: 'refund a customer',
+        inputSchema: { type: 'object', properties: { amount: { type: 'number' } } },
+        execute: async (args: unknown, options?: { signal?: AbortSignal }) => {
+          seen.push(options?.signal instanceof win.AbortSignal);
+          await gate;
+          win.ran.push(args);
+          return { content: [{ type: 'text', text: 'refunded' }] };
+        },
+      } as unknown as object,
+      { signal: registration.signal },
+    );
+    const pending = call(win, 'process_refund', { customer_id: 'c1', amount: 100 });
+    for (let i = 0; i < 200 && seen.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    registration.abort();
+    release();
+    expect((await pending).content[0].text).to.equal('refunded');
+    expect(seen).to.deep.equal([true]);
+    expect((await (win.document.modelContext as unknown as { getTools(): Promise<unknown[]> }).getTools()).length, 'the aborted registration was not removed').to.equal(0);
+  });
+
+  it('a denied WebMCP tool with an outputSchema carries its decision in _meta, not structuredContent', async () => {
+    const win = await todaysPage();
+    await win.document.modelContext.registerTool({
+      name: 'process_refund',
+      description: 'refund a customer',
+      inputSchema: { type: 'object', properties: { amount: { type: 'number' } } },
+      outputSchema: { type: 'object', properties: { receipt: { type: 'string' } }, required: ['receipt'] },
+      execute: () => ({ content: [{ type: 'text', text: 'refunded' }], structuredContent: { receipt: 'r-1' } }),
+    } as unknown as object);
+    const denied = (await call(win, 'process_refund', { customer_id: 'c1', amount: 800 })) as ToolResult & { _meta?: Record<string, { decision: string }> };
+    expect(denied.isError).to.equal(true);
+    expect(denied.structuredContent).to.equal(undefined);
+    expect(denied._meta?.['perso/decision']?.decision).to.equal('Deny');
   });
 });
