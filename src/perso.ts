@@ -16,7 +16,7 @@
  */
 import { policyOptsIntoAnnotationDefaults } from './annotation-defaults.ts';
 import type { DecisionResult, JsonObject, JsonValue, ReasonKind, ToolCall } from './decision.ts';
-import type { AuditContext, AuditRecord, AuditTransport } from './audit/audit-record.ts';
+import type { AuditContext, AuditRecord, AuditTransport, ToolFacts } from './audit/audit-record.ts';
 import { buildAuditRecord, sha256Hex } from './audit/audit-record.ts';
 import type { CanonicalArgs } from './canonical-args.ts';
 import { canonicalizeArgs, canonicalizeJson } from './canonical-args.ts';
@@ -32,6 +32,8 @@ import { cachedPolicySource } from './policy-loader.ts';
 import type { PolicyPublicKey } from './policy-integrity.ts';
 import { PolicyStore, defaultPolicyStore } from './policy-store.ts';
 import type { Principal, SessionHost } from './session.ts';
+import { readToolPins } from './tool-pins.ts';
+import type { ToolPinsResult } from './tool-pins.ts';
 
 export type { PolicyInput } from './policy-source.ts';
 
@@ -83,6 +85,15 @@ export interface PolicyStatus {
    * host-layer extension: see `annotation-defaults.ts`). Absent or false: annotations are ignored.
    */
   annotationDefaults?: boolean;
+  /**
+   * The active policy's `tool_pins` (a host-layer extension: see `tool-pins.ts`), or why they
+   * cannot be read; absent when the policy pins nothing.
+   */
+  toolPins?: ToolPinsResult;
+}
+
+function withToolPins(pins: ToolPinsResult | null): { toolPins?: ToolPinsResult } {
+  return pins === null ? {} : { toolPins: pins };
 }
 
 const FAULT_KINDS: ReadonlySet<string> = new Set<ReasonKind>(['invalid_request', 'no_policy', 'engine_fault']);
@@ -149,10 +160,11 @@ export class Perso {
     });
     this.#host = Object.freeze({
       evaluate: (call: ToolCall) => this.evaluate(call),
-      decide: (call: ToolCall, canonical: CanonicalArgs) => this.#decide(call, canonical),
-      refuse: (call: { tool: unknown; role: unknown }, reason: string) => this.#refuse(call, reason),
+      decide: (call: ToolCall, canonical: CanonicalArgs, toolFacts?: ToolFacts) => this.#decide(call, canonical, toolFacts),
+      refuse: (call: { tool: unknown; role: unknown }, reason: string, kind?: ReasonKind, toolFacts?: ToolFacts) => this.#refuse(call, reason, kind, toolFacts),
       approve: (nonce: string, call: ToolCall) => this.approve(nonce, call),
       annotationDefaults: () => this.#status.annotationDefaults === true,
+      toolPins: () => this.#status.toolPins ?? null,
     });
   }
 
@@ -428,6 +440,7 @@ export class Perso {
       errors: [],
       warnings: load.warnings,
       annotationDefaults: resolved.text.includes('annotation_defaults') && policyOptsIntoAnnotationDefaults(resolved.text),
+      ...withToolPins(readToolPins(resolved.text)),
     });
     return this.#status;
   }
@@ -490,7 +503,7 @@ export class Perso {
     return this.#status;
   }
 
-  async #decide(call: ToolCall, canonical: CanonicalArgs | null): Promise<DecisionResult> {
+  async #decide(call: ToolCall, canonical: CanonicalArgs | null, toolFacts?: ToolFacts): Promise<DecisionResult> {
     let result: DecisionResult;
     let facts: RecordedFacts | string | null = null;
     if (canonical !== null && !canonical.ok) {
@@ -506,7 +519,7 @@ export class Perso {
         if (canonical !== null) result.args = canonical.value;
       }
     }
-    if (this.#auditing) this.#audit(call, result, canonical, typeof facts === 'string' ? null : facts);
+    if (this.#auditing) this.#audit(call, result, canonical, typeof facts === 'string' ? null : facts, toolFacts);
     return result;
   }
 
@@ -562,13 +575,13 @@ export class Perso {
     return { decision: 'Deny', reason, kind, policyVersion: this.#version, enforced: true };
   }
 
-  #refuse(call: { tool: unknown; role: unknown }, reason: string): DecisionResult {
-    const result = this.#deny('invalid_request', reason);
-    if (this.#auditing) this.#audit(call, result, null, null);
+  #refuse(call: { tool: unknown; role: unknown }, reason: string, kind: ReasonKind = 'invalid_request', toolFacts?: ToolFacts): DecisionResult {
+    const result = this.#deny(kind, reason);
+    if (this.#auditing) this.#audit(call, result, null, null, toolFacts);
     return result;
   }
 
-  #audit(call: { tool: unknown; role: unknown } | null, result: DecisionResult, canonical: CanonicalArgs | null, facts: RecordedFacts | null): void {
+  #audit(call: { tool: unknown; role: unknown } | null, result: DecisionResult, canonical: CanonicalArgs | null, facts: RecordedFacts | null, toolFacts?: ToolFacts): void {
     let tool: unknown;
     let role: unknown;
     try {
@@ -582,6 +595,7 @@ export class Perso {
     }
     const checked = canonical !== null && canonical.ok ? canonical : null;
     const context: AuditContext = { policyHash: this.#status.hash };
+    if (toolFacts !== undefined) context.toolFacts = toolFacts;
     // Replay needs the host facts and the time; `hashArgs` keeps the facts out of the record too.
     if (facts !== null) {
       if (facts.now !== undefined) context.now = facts.now;

@@ -11,11 +11,14 @@
  * - the tool runs only on Allow, on an Ask a person approved, or in shadow mode (where the
  *   decision says `enforced: false`); never on a fault.
  */
-import type { DecisionResult, JsonObject, ToolCall } from './decision.ts';
+import type { DecisionResult, JsonObject, ReasonKind, ToolCall } from './decision.ts';
 import type { CanonicalArgs } from './canonical-args.ts';
 import { canonicalizeArgs } from './canonical-args.ts';
 import { applyAnnotationDefaults } from './annotation-defaults.ts';
 import type { AnnotationHints } from './annotation-defaults.ts';
+import type { ToolFacts } from './audit/audit-record.ts';
+import { checkToolPin } from './tool-pins.ts';
+import type { ToolPinsResult } from './tool-pins.ts';
 
 /** What a guarded call came to: the tool's value, or the decision that kept it from running. */
 export type GuardOutcome<R> =
@@ -37,11 +40,14 @@ export interface GuardOptions<A> {
    */
   approve?: (decision: DecisionResult, args: Readonly<A>) => Promise<boolean>;
   /**
-   * The tool's MCP annotations. Used only when the policy opts in (`"annotation_defaults": true`)
-   * and no rule covers the call: `readOnlyHint` allows, `destructiveHint` asks (see
-   * `annotation-defaults.ts`).
+   * The tool's MCP or WebMCP annotations, as seen at registration. They decide only when the policy
+   * opts in (`"annotation_defaults": true`) and no rule covers the call: `readOnlyHint` allows,
+   * `destructiveHint` and `consequentialHint` ask (see `annotation-defaults.ts`). Their literal
+   * boolean hints are in every audit record of the tool's calls (`toolFacts.annotations`).
    */
   annotations?: AnnotationHints;
+  /** What the integration saw of the tool at registration, for the audit records (descriptor hash, script URL). */
+  toolFacts?: Omit<ToolFacts, 'annotations'>;
 }
 
 /** The principal a session binds; the role comes from the host's own session or token. */
@@ -71,14 +77,16 @@ export interface SessionCall {
 export interface SessionHost {
   /** `Perso.evaluate`. */
   evaluate(call: ToolCall): Promise<DecisionResult>;
-  /** Decides a call whose args were already canonicalized; audits it with that copy. */
-  decide(call: ToolCall, canonical: CanonicalArgs): Promise<DecisionResult>;
-  /** An audited `invalid_request` Deny for a call that cannot be checked. */
-  refuse(call: { tool: unknown; role: unknown }, reason: string): DecisionResult;
+  /** Decides a call whose args were already canonicalized; audits it with that copy (and the tool's facts). */
+  decide(call: ToolCall, canonical: CanonicalArgs, toolFacts?: ToolFacts): Promise<DecisionResult>;
+  /** An audited Deny (`invalid_request` unless `kind` says otherwise) for a call that is not decided by the engine. */
+  refuse(call: { tool: unknown; role: unknown }, reason: string, kind?: ReasonKind, toolFacts?: ToolFacts): DecisionResult;
   /** `Perso.approve`: redeems an Ask's ticket where the engine runs. */
   approve(nonce: string, call: ToolCall): Promise<DecisionResult>;
   /** Whether the active policy opts in to tool-annotation defaults. */
   annotationDefaults(): boolean;
+  /** The active policy's `tool_pins`, or why they cannot be read; `null` when it pins nothing. */
+  toolPins(): ToolPinsResult | null;
 }
 
 /** A principal bound to a `Perso`; frozen. Create with `perso.session(...)`. */
@@ -155,8 +163,11 @@ export class PersoSession {
     const resourceAttributes = own(options, 'resourceAttributes');
     const approve = own(options, 'approve');
     const annotations = own(options, 'annotations');
+    const toolFacts = recordedToolFacts(annotations, own(options, 'toolFacts'));
     return async (args: A): Promise<GuardOutcome<R>> => {
       if (error !== null) return { ok: false, decision: host.refuse({ tool, role }, error) };
+      const pinned = pinRefusal(tool, host.toolPins(), toolFacts);
+      if (pinned !== null) return { ok: false, decision: host.refuse({ tool, role }, pinned.reason, pinned.kind, toolFacts) };
       const canonical = canonicalizeArgs(args);
       if (!canonical.ok) return { ok: false, decision: host.refuse({ tool, role }, `invalid request: ${canonical.error}`) };
       const checkedArgs = canonical.value as unknown as Readonly<A>;
@@ -167,7 +178,7 @@ export class PersoSession {
         resource = attributes.value;
       }
       const call: ToolCall = { tool, args: checkedArgs, role, agentAttributes, resourceAttributes: resource };
-      const decided = await host.decide(call, canonical);
+      const decided = await host.decide(call, canonical, toolFacts);
       const decision = annotations !== undefined && host.annotationDefaults() ? applyAnnotationDefaults(decided, annotations) : decided;
       const settled = await mayRun(decision, call, checkedArgs, approve, host);
       if (!settled.run) return { ok: false, decision: settled.decision };
@@ -223,6 +234,36 @@ async function resolveResourceAttributes<A>(
   } catch (caught) {
     return { ok: false, error: `resourceAttributes: could not be computed (${caught instanceof Error ? caught.message : String(caught)})` };
   }
+}
+
+// Why a call is refused by the policy's tool pins, or null (see tool-pins.ts). Checked at each call:
+// a reloaded policy may pin differently.
+function pinRefusal(tool: string, pins: ToolPinsResult | null, facts: ToolFacts | undefined): { reason: string; kind: ReasonKind } | null {
+  if (pins === null) return null;
+  if (!pins.ok) return { reason: `policy ${pins.error}; every call is refused until the policy is fixed`, kind: 'no_policy' };
+  const pin = Object.hasOwn(pins.pins, tool) ? pins.pins[tool] : undefined;
+  const reason = checkToolPin(tool, pin, facts);
+  return reason === null ? null : { reason, kind: 'denied_by_rule' };
+}
+
+// The tool's facts for its audit records, read once when the tool is guarded: literal boolean
+// hints only, so the record stays plain JSON whatever the annotations object holds.
+function recordedToolFacts(annotations: AnnotationHints | undefined, given: GuardOptions<unknown>['toolFacts']): ToolFacts | undefined {
+  const facts: ToolFacts = {};
+  if (annotations !== null && typeof annotations === 'object') {
+    const hints: Record<string, boolean> = {};
+    for (const key of Object.keys(annotations)) {
+      const value: unknown = (annotations as Record<string, unknown>)[key];
+      if (key.endsWith('Hint') && typeof value === 'boolean') hints[key] = value;
+    }
+    if (Object.keys(hints).length > 0) facts.annotations = Object.freeze(hints);
+  }
+  if (given !== null && typeof given === 'object') {
+    const { descriptorSha256, scriptUrl } = given;
+    if (typeof descriptorSha256 === 'string') facts.descriptorSha256 = descriptorSha256;
+    if (typeof scriptUrl === 'string') facts.scriptUrl = scriptUrl;
+  }
+  return Object.keys(facts).length === 0 ? undefined : Object.freeze(facts);
 }
 
 /** An object's own property: an inherited one (a polluted `Object.prototype`) reads as absent. */

@@ -26,7 +26,8 @@ import type { AnnotationHints } from '../annotation-defaults.ts';
 import type { DecisionResult } from '../decision.ts';
 import { denialForOutputSchema, denialResult } from '../denial-result.ts';
 import type { PersoSession } from '../session.ts';
-import { readAnnotations, readToolDescriptor, readToolReference } from './tool-descriptor.ts';
+import type { ToolFacts } from '../audit/audit-record.ts';
+import { callerScriptUrl, descriptorSha256, readAnnotations, readToolDescriptor, readToolReference } from './tool-descriptor.ts';
 
 /** What the wrapper needs from the embed. */
 export interface GuardRuntime {
@@ -41,8 +42,8 @@ export interface GuardRuntime {
   approve(tool: string, args: unknown, decision: DecisionResult, signal?: AbortSignal): Promise<boolean>;
   /** Whether `name` is the canary, and the answer to give it. */
   canaryAnswer(name: string): unknown;
-  /** Told of each tool registered through a guard (the canary checks it was). */
-  registered?(name: string): void;
+  /** Told of each tool registered through a guard (the canary checks it was), with what was seen of it. */
+  registered?(name: string, facts: Promise<ToolFacts>): void;
 }
 
 /** What the guard keeps of one model context. */
@@ -92,12 +93,13 @@ export function installModelContextGuard(context: object, runtime: GuardRuntime,
   const record: ContextRecord = { guarded: new Set(), pending: new Map(), inner };
   try {
     lock(target, 'registerTool', function guardedRegisterTool(this: unknown, tool: unknown, ...rest: unknown[]) {
+      // Called from inside another wrapper's registration of the same name: its mirror, guarded.
+      if (mirroring !== null && tool !== null && typeof tool === 'object' && readToolReference(tool).name === mirroring) {
+        const mirrored = mirroring;
+        return track(record, [mirrored], () => Reflect.apply(registerTool, context, [tool, ...rest]));
+      }
       const prepared = prepareTool(tool, runtime);
       const name = prepared.name;
-      // Called from inside another wrapper's registration of the same name: its mirror, guarded.
-      if (mirroring !== null && name === mirroring) {
-        return track(record, [name], () => Reflect.apply(registerTool, context, [tool, ...rest]));
-      }
       const previous = mirroring;
       mirroring = prepared.guarded ? name : null;
       try {
@@ -177,6 +179,7 @@ export async function runGuarded(
   tool: GuardedCall,
 ): Promise<unknown> {
   const { annotations, signal } = tool;
+  const toolFacts = await tool.facts;
   const refuse = (decision: DecisionResult, role?: string): unknown => {
     const denial = denialResult(decision, role === undefined ? { tool: name, args: input } : { tool: name, args: input, role });
     return tool.outputSchema ? denialForOutputSchema(denial) : denial;
@@ -199,6 +202,7 @@ export async function runGuarded(
     },
     {
       annotations,
+      toolFacts,
       approve: (decision: DecisionResult, args: unknown) => {
         runtime.report(name, args, decision);
         reported = true;
@@ -220,6 +224,8 @@ export interface GuardedCall {
   outputSchema: boolean;
   /** The call's AbortSignal, if the caller gave one. */
   signal: AbortSignal | undefined;
+  /** What was seen of the tool at registration (descriptor hash, script URL), for pins and audit. */
+  facts?: Promise<ToolFacts>;
 }
 
 /** The signal of an `execute(input, { signal })` call's second argument, if it carries one. */
@@ -260,11 +266,17 @@ function prepareTool(tool: unknown, runtime: GuardRuntime): PreparedTool {
   if (typeof execute !== 'function') return { tool: copy, name, guarded: false };
   const annotations = readAnnotations(copy.annotations);
   const outputSchema = copy.outputSchema !== undefined;
+  // What a policy may pin: the descriptor as registered, and the script whose call registered it.
+  const scriptUrl = callerScriptUrl(new Error().stack);
+  const facts = descriptorSha256(copy).then(
+    (hash): ToolFacts => (scriptUrl === undefined ? { descriptorSha256: hash } : { descriptorSha256: hash, scriptUrl }),
+    (): ToolFacts => (scriptUrl === undefined ? {} : { scriptUrl }),
+  );
   copy.execute = function execute_(input: unknown, options?: unknown): Promise<unknown> {
     const rest = arguments.length > 1 ? [options] : [];
-    return runGuarded(name, input, (args) => Reflect.apply(execute, undefined, [args, ...rest]), runtime, { annotations, outputSchema, signal: signalOf(options) });
+    return runGuarded(name, input, (args) => Reflect.apply(execute, undefined, [args, ...rest]), runtime, { annotations, outputSchema, signal: signalOf(options), facts });
   };
-  runtime.registered?.(name);
+  runtime.registered?.(name, facts);
   return { tool: copy, name, guarded: true };
 }
 

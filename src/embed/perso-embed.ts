@@ -19,6 +19,7 @@
  *   context is there), and reports a failure loudly: `console.error`, a `perso-embed-error` event
  *   on `document` (it bubbles to `window`), and `window.perso.status()`.
  */
+import type { ToolFacts } from '../audit/audit-record.ts';
 import type { DecisionResult, JsonObject } from '../decision.ts';
 import { Perso } from '../perso.ts';
 import type { PersoOptions } from '../perso.ts';
@@ -62,6 +63,8 @@ function startEmbed(): void {
   // Canaries in flight, by name; each self-check uses a fresh one, so runs never collide.
   const canaries = new Map<string, string>();
   const canariesSeen = new Set<string>();
+  // What was seen of each tool at its registration, for window.perso.tools() (pins are written from it).
+  const toolFacts = new Map<string, Promise<ToolFacts>>();
   let principal: { role: string | null; agentAttributes: JsonObject | undefined } = {
     role: config?.role ?? null,
     agentAttributes: config?.agentAttributes,
@@ -120,8 +123,9 @@ function startEmbed(): void {
       const token = canaries.get(name);
       return token === undefined ? undefined : { content: [{ type: 'text', text: token }] };
     },
-    registered(name: string) {
+    registered(name: string, facts: Promise<ToolFacts>) {
       if (canaries.has(name)) canariesSeen.add(name);
+      else toolFacts.set(name, facts);
     },
   };
 
@@ -204,6 +208,14 @@ function startEmbed(): void {
     },
     /** Runs the canary self-check again; resolves `true` when the guard is in the path. */
     selfCheck,
+    /**
+     * The tools registered through perso, each with the SHA-256 of its descriptor and the URL of
+     * the script that registered it: what a policy's `tool_pins` pin.
+     */
+    async tools(): Promise<readonly { name: string; descriptorSha256?: string; scriptUrl?: string }[]> {
+      const entries = await Promise.all([...toolFacts].map(async ([name, facts]) => Object.freeze({ name, ...(await facts) })));
+      return Object.freeze(entries);
+    },
   });
   try {
     Object.defineProperty(window, 'perso', { value: api, writable: false, configurable: false, enumerable: false });

@@ -11,6 +11,7 @@
  * - a read that throws makes the field absent, never the whole descriptor unreadable.
  */
 import type { AnnotationHints } from '../annotation-defaults.ts';
+import { sha256 } from '../sha256.ts';
 
 /** The fields WebMCP defines on a tool descriptor, in the order the guard reads them. */
 export const TOOL_FIELDS = ['name', 'title', 'description', 'inputSchema', 'outputSchema', 'annotations', 'execute'] as const;
@@ -85,6 +86,53 @@ export function readToolReference(tool: unknown): ToolReference {
     current = false;
   }
   return { name: typeof name === 'string' ? name : null, current };
+}
+
+/** The descriptor fields a tool pin covers (everything but `execute`). */
+const HASHED_FIELDS = ['name', 'title', 'description', 'inputSchema', 'outputSchema', 'annotations'] as const;
+
+/**
+ * The SHA-256 (lowercase hex) of a descriptor read by {@link readToolDescriptor}: of the JSON text
+ * of `{name, title, description, inputSchema, outputSchema, annotations}` with absent fields left
+ * out and every object's keys in code-unit order (what `JSON.stringify` writes for each value,
+ * so a function or `undefined` inside a schema is left out as JSON leaves it out).
+ *
+ * @param descriptor the descriptor as read
+ */
+export async function descriptorSha256(descriptor: ReadDescriptor): Promise<string> {
+  const hashed: Record<string, unknown> = {};
+  for (const key of HASHED_FIELDS) if (descriptor[key] !== undefined) hashed[key] = descriptor[key];
+  const bytes = new TextEncoder().encode(sortedJson(hashed));
+  const digest = globalThis.crypto?.subtle === undefined ? sha256(bytes) : new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  return Array.from(digest, (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * The URL of the script that called the function whose stack `stack` is, read from an `Error`'s
+ * stack: the first frame whose URL differs from the innermost frame's (perso's own script).
+ * `undefined` when the stack names no other script (inline scripts name their page's URL).
+ *
+ * @param stack `new Error().stack`, taken inside perso's wrapper
+ */
+export function callerScriptUrl(stack: string | undefined): string | undefined {
+  if (typeof stack !== 'string') return undefined;
+  const urls: string[] = [];
+  for (const line of stack.split('\n')) {
+    const match = /((?:https?|file|blob:https?|about):[^\s()]*?):\d+:\d+\)?\s*$/.exec(line);
+    if (match !== null) urls.push(match[1] as string);
+  }
+  const own = urls[0];
+  return urls.find((url) => url !== own);
+}
+
+function sortedJson(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) => {
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) return item;
+    // A null-prototype object: a "__proto__" key stays a key.
+    const sorted: Record<string, unknown> = Object.create(null);
+    for (const key of Object.keys(item).sort()) sorted[key] = (item as Record<string, unknown>)[key];
+    return sorted;
+  });
 }
 
 function readField(target: object, key: string): unknown {
