@@ -91,6 +91,15 @@ export function installModelContextGuard(context: object, runtime: GuardRuntime,
   const provideContext = target.provideContext;
   const executeTool = target.executeTool;
   const record: ContextRecord = { guarded: new Set(), pending: new Map(), inner };
+  // executeTool first: were registerTool impossible to wrap, the context is never recorded, and
+  // this wrapper then refuses every call made through it.
+  if (typeof executeTool === 'function') {
+    try {
+      lock(target, 'executeTool', guardExecuteTool(context, executeTool, runtime));
+    } catch {
+      // Locked already: the surface is reported below if registerTool cannot be wrapped either.
+    }
+  }
   try {
     lock(target, 'registerTool', function guardedRegisterTool(this: unknown, tool: unknown, ...rest: unknown[]) {
       // Called from inside another wrapper's registration of the same name: its mirror, guarded.
@@ -113,9 +122,6 @@ export function installModelContextGuard(context: object, runtime: GuardRuntime,
         const { value, names } = prepareProvided(provided, runtime);
         return track(record, names, () => Reflect.apply(provideContext, context, [value, ...rest]));
       });
-    }
-    if (typeof executeTool === 'function') {
-      lock(target, 'executeTool', guardExecuteTool(context, executeTool, runtime));
     }
   } catch (error) {
     return `could not install the guard on the model context (${error instanceof Error ? error.message : String(error)})`;

@@ -13,8 +13,9 @@
  *   script can register a tool on it);
  * - once a surface holds a context, or at the latest when the page has loaded, the surfaces are
  *   pinned (non-configurable) to what perso guards, and the watch is removed;
- * - a surface perso cannot hold is reported, with the reason, and a call through an `executeTool`
- *   perso wraps runs only tools it saw registered.
+ * - a surface perso cannot hold is reported, with the reason; it is taken off the page where its
+ *   property can still be redefined, and a call through an `executeTool` perso wraps runs only
+ *   tools it saw registered.
  */
 import { guardExecuteTool, installModelContextGuard, isGuardedTool } from './model-context-guard.ts';
 import type { GuardRuntime } from './model-context-guard.ts';
@@ -141,8 +142,12 @@ export function holdModelContexts(runtime: GuardRuntime, report: (message: strin
       [navigator, 'navigator', navigatorContext],
     ] as const) {
       if (context === null) continue;
-      const error = pinProperty(owner, 'modelContext', context);
+      // A context perso could not guard is taken off the page where it can be: its tools then
+      // cannot be registered, so none runs unguarded.
+      const held = families.has(context);
+      const error = pinProperty(owner, 'modelContext', held ? context : undefined);
       if (error !== null) fail(`${name}.modelContext`, error);
+      else if (!held) fail(`${name}.modelContext`, 'perso could not guard it, so it was removed from the page (tools cannot be registered through it)');
     }
     return null;
   };

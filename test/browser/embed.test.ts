@@ -283,13 +283,28 @@ describe('perso-embed.js with the WebMCP polyfill @mcp-b/global', () => {
     expect(win.ran).to.have.length(0);
   });
 
-  it('fault: registerTool cannot be wrapped — reports loudly', async () => {
+  it('fault: registerTool cannot be wrapped — reported, the surface taken off the page, its executeTool refuses', async () => {
     const win = await page(`<script>
-        const locked = { registerTool() {} };
+        const tools = new Map();
+        const locked = {
+          registerTool(tool) { tools.set(tool.name, tool); },
+          async getTools() { return [...tools.values()].map(({ name, description }) => ({ name, description })); },
+          async executeTool(tool, json) { return JSON.stringify(await tools.get(tool.name).execute(JSON.parse(json))); },
+        };
         Object.defineProperty(locked, 'registerTool', { value: locked.registerTool, writable: false, configurable: false });
         Object.defineProperty(document, 'modelContext', { value: locked, configurable: true });
+        window.lockedContext = locked;
       </script>${embedTag(await policyUrl())}`);
     expect(win.embedErrors.join('\n')).to.match(/could not install the guard/);
+    expect(win.document.modelContext, 'the unguarded context is still on the page').to.equal(undefined);
+    const status = win.perso.status() as unknown as { surfaces: { surface: string; state: string }[] };
+    expect(status.surfaces[0]).to.include({ surface: 'document.modelContext', state: 'failed' });
+    // a script that kept a reference registers anyway: calls through its executeTool are refused
+    const locked = (win as unknown as { lockedContext: ModelContext }).lockedContext;
+    await locked.registerTool(refundTool(win, 'process_refund'));
+    const result = JSON.parse((await locked.executeTool({ name: 'process_refund' }, '{"amount": 10}')) ?? 'null') as ToolResult;
+    expect(result.isError).to.equal(true);
+    expect(win.ran).to.deep.equal([]);
   });
 
   it('a call made while the policy loads waits for it', async () => {
