@@ -33,6 +33,32 @@ export interface AnnotationHints {
   untrustedContentHint?: unknown;
 }
 
+/** The annotation hints the integrations read (WebMCP's and MCP's) and record in audit records. */
+const HINTS = ['readOnlyHint', 'destructiveHint', 'consequentialHint', 'untrustedContentHint', 'idempotentHint', 'openWorldHint'] as const;
+
+/**
+ * The hints of a tool's annotations, read once each and frozen; `undefined` when it has none.
+ *
+ * @param annotations the descriptor's `annotations` field
+ */
+export function readAnnotations(annotations: unknown): Readonly<AnnotationHints> | undefined {
+  if (annotations === null || typeof annotations !== 'object') return undefined;
+  const hints: Record<string, unknown> = {};
+  for (const key of HINTS) {
+    const value = readHint(annotations, key);
+    if (value !== undefined && value !== null) hints[key] = value;
+  }
+  return Object.freeze(hints);
+}
+
+function readHint(annotations: object, key: string): unknown {
+  try {
+    return Reflect.get(annotations, key);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The policy key that opts in. */
 export const ANNOTATION_DEFAULTS_KEY = 'annotation_defaults';
 

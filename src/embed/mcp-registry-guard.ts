@@ -12,7 +12,7 @@
  * - the polyfill's mirror of a tool the WebMCP wrapper already guarded passes as it is, so a call
  *   is checked once.
  */
-import { readAnnotations } from './tool-descriptor.ts';
+import { readAnnotations } from '../annotation-defaults.ts';
 import { runGuarded, signalOf } from './model-context-guard.ts';
 import type { GuardedCall, GuardRuntime } from './model-context-guard.ts';
 

@@ -27,7 +27,8 @@ import type { DecisionResult } from '../decision.ts';
 import { denialForOutputSchema, denialResult } from '../denial-result.ts';
 import type { PersoSession } from '../session.ts';
 import type { ToolFacts } from '../audit/audit-record.ts';
-import { callerScriptUrl, descriptorSha256, readAnnotations, readToolDescriptor, readToolReference } from './tool-descriptor.ts';
+import { readAnnotations } from '../annotation-defaults.ts';
+import { callerScriptUrl, descriptorSha256, readToolDescriptor, readToolReference } from './tool-descriptor.ts';
 
 /** What the wrapper needs from the embed. */
 export interface GuardRuntime {

@@ -10,14 +10,10 @@
  * - a tool's window is `source` (today's name) or `window` (the older one);
  * - a read that throws makes the field absent, never the whole descriptor unreadable.
  */
-import type { AnnotationHints } from '../annotation-defaults.ts';
 import { sha256 } from '../sha256.ts';
 
 /** The fields WebMCP defines on a tool descriptor, in the order the guard reads them. */
 export const TOOL_FIELDS = ['name', 'title', 'description', 'inputSchema', 'outputSchema', 'annotations', 'execute'] as const;
-
-/** The annotation hints the guard reads (WebMCP's and MCP's). */
-const HINTS = ['readOnlyHint', 'destructiveHint', 'consequentialHint', 'untrustedContentHint', 'idempotentHint', 'openWorldHint'] as const;
 
 /** A descriptor read once: a plain object holding each present field. */
 export type ReadDescriptor = Record<string, unknown> & { execute?: unknown };
@@ -45,21 +41,6 @@ export function readToolDescriptor(tool: object): ReadDescriptor {
     if (value !== undefined) copy[key] = value;
   }
   return copy;
-}
-
-/**
- * The hints of a tool's annotations, read once each and frozen; `undefined` when it has none.
- *
- * @param annotations the descriptor's `annotations` field
- */
-export function readAnnotations(annotations: unknown): Readonly<AnnotationHints> | undefined {
-  if (annotations === null || typeof annotations !== 'object') return undefined;
-  const hints: Record<string, unknown> = {};
-  for (const key of HINTS) {
-    const value = readField(annotations, key);
-    if (value !== undefined && value !== null) hints[key] = value;
-  }
-  return Object.freeze(hints);
 }
 
 /** What the guard needs of a `Tool` from `getTools()`: its name, and whether it is today's form. */

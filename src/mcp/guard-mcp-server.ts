@@ -20,6 +20,7 @@
  * `@modelcontextprotocol/sdk` is an optional peer dependency: this module imports only its types.
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { readAnnotations } from '../annotation-defaults.ts';
 import type { AnnotationHints } from '../annotation-defaults.ts';
 import type { DecisionResult } from '../decision.ts';
 import { denialForOutputSchema, denialResult } from '../denial-result.ts';
@@ -100,13 +101,11 @@ function declaresOutputSchema(config: unknown): boolean {
   return config !== null && typeof config === 'object' && (config as { outputSchema?: unknown }).outputSchema !== undefined;
 }
 
-// Read once, at registration: the SDK keeps its own copy of the config.
+// Read once, at registration: the SDK keeps its own copy of the config. Every hint is read (and
+// recorded in the audit records); MCP's destructiveHint and readOnlyHint are the ones that decide.
 function annotationsOf(config: unknown): AnnotationHints | undefined {
   if (config === null || typeof config !== 'object') return undefined;
-  const annotations = (config as { annotations?: unknown }).annotations;
-  if (annotations === null || typeof annotations !== 'object') return undefined;
-  const { readOnlyHint, destructiveHint } = annotations as AnnotationHints;
-  return Object.freeze({ readOnlyHint, destructiveHint });
+  return readAnnotations((config as { annotations?: unknown }).annotations);
 }
 
 function install(target: object, key: string, value: unknown): void {
