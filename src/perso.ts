@@ -14,7 +14,8 @@
  *   result object; with transports, every decision becomes one record per transport, and
  *   emitting never awaits nor throws into the decision path.
  */
-import { policyOptsIntoAnnotationDefaults } from './annotation-defaults.ts';
+import { applyAnnotationDefaults, policyOptsIntoAnnotationDefaults } from './annotation-defaults.ts';
+import type { AnnotationHints } from './annotation-defaults.ts';
 import type { DecisionResult, JsonObject, JsonValue, ReasonKind, ToolCall } from './decision.ts';
 import type { AuditContext, AuditRecord, AuditTransport, ToolFacts } from './audit/audit-record.ts';
 import { buildAuditRecord, sha256Hex } from './audit/audit-record.ts';
@@ -160,10 +161,10 @@ export class Perso {
     });
     this.#host = Object.freeze({
       evaluate: (call: ToolCall) => this.evaluate(call),
-      decide: (call: ToolCall, canonical: CanonicalArgs, toolFacts?: ToolFacts) => this.#decide(call, canonical, toolFacts),
+      decide: (call: ToolCall, canonical: CanonicalArgs, toolFacts?: ToolFacts, annotations?: AnnotationHints) =>
+        this.#decide(call, canonical, toolFacts, annotations),
       refuse: (call: { tool: unknown; role: unknown }, reason: string, kind?: ReasonKind, toolFacts?: ToolFacts) => this.#refuse(call, reason, kind, toolFacts),
       approve: (nonce: string, call: ToolCall) => this.approve(nonce, call),
-      annotationDefaults: () => this.#status.annotationDefaults === true,
       toolPins: () => this.#status.toolPins ?? null,
     });
   }
@@ -503,7 +504,7 @@ export class Perso {
     return this.#status;
   }
 
-  async #decide(call: ToolCall, canonical: CanonicalArgs | null, toolFacts?: ToolFacts): Promise<DecisionResult> {
+  async #decide(call: ToolCall, canonical: CanonicalArgs | null, toolFacts?: ToolFacts, annotations?: AnnotationHints): Promise<DecisionResult> {
     let result: DecisionResult;
     let facts: RecordedFacts | string | null = null;
     if (canonical !== null && !canonical.ok) {
@@ -519,6 +520,8 @@ export class Perso {
         if (canonical !== null) result.args = canonical.value;
       }
     }
+    // Annotation defaults (host layer) before the audit: the record says Ask when the tool asked.
+    if (annotations !== undefined && this.#status.annotationDefaults === true) result = applyAnnotationDefaults(result, annotations);
     if (this.#auditing) this.#audit(call, result, canonical, typeof facts === 'string' ? null : facts, toolFacts);
     return result;
   }

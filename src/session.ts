@@ -14,7 +14,6 @@
 import type { DecisionResult, JsonObject, ReasonKind, ToolCall } from './decision.ts';
 import type { CanonicalArgs } from './canonical-args.ts';
 import { canonicalizeArgs } from './canonical-args.ts';
-import { applyAnnotationDefaults } from './annotation-defaults.ts';
 import type { AnnotationHints } from './annotation-defaults.ts';
 import type { ToolFacts } from './audit/audit-record.ts';
 import { checkToolPin } from './tool-pins.ts';
@@ -77,14 +76,16 @@ export interface SessionCall {
 export interface SessionHost {
   /** `Perso.evaluate`. */
   evaluate(call: ToolCall): Promise<DecisionResult>;
-  /** Decides a call whose args were already canonicalized; audits it with that copy (and the tool's facts). */
-  decide(call: ToolCall, canonical: CanonicalArgs, toolFacts?: ToolFacts): Promise<DecisionResult>;
+  /**
+   * Decides a call whose args were already canonicalized, applies the tool's annotations where the
+   * policy opts in to annotation defaults, and audits that decision with the canonical copy (and
+   * the tool's facts).
+   */
+  decide(call: ToolCall, canonical: CanonicalArgs, toolFacts?: ToolFacts, annotations?: AnnotationHints): Promise<DecisionResult>;
   /** An audited Deny (`invalid_request` unless `kind` says otherwise) for a call that is not decided by the engine. */
   refuse(call: { tool: unknown; role: unknown }, reason: string, kind?: ReasonKind, toolFacts?: ToolFacts): DecisionResult;
   /** `Perso.approve`: redeems an Ask's ticket where the engine runs. */
   approve(nonce: string, call: ToolCall): Promise<DecisionResult>;
-  /** Whether the active policy opts in to tool-annotation defaults. */
-  annotationDefaults(): boolean;
   /** The active policy's `tool_pins`, or why they cannot be read; `null` when it pins nothing. */
   toolPins(): ToolPinsResult | null;
 }
@@ -178,8 +179,8 @@ export class PersoSession {
         resource = attributes.value;
       }
       const call: ToolCall = { tool, args: checkedArgs, role, agentAttributes, resourceAttributes: resource };
-      const decided = await host.decide(call, canonical, toolFacts);
-      const decision = annotations !== undefined && host.annotationDefaults() ? applyAnnotationDefaults(decided, annotations) : decided;
+      // The host applies annotation defaults before it audits, so the record holds what was decided.
+      const decision = await host.decide(call, canonical, toolFacts, annotations);
       const settled = await mayRun(decision, call, checkedArgs, approve, host);
       if (!settled.run) return { ok: false, decision: settled.decision };
       return { ok: true, value: await fn(checkedArgs as A), decision: settled.decision };

@@ -368,4 +368,18 @@ describe('guard', () => {
     }
     await perso.close();
   });
+
+  test('an Ask from annotation defaults is audited as Ask, with the hint that asked', async () => {
+    const records: AuditRecord[] = [];
+    const policy = JSON.stringify({ version: 'hints-1', default_action: 'Allow', annotation_defaults: true, tools: ['buy'], rules: [] });
+    const perso = await Perso.load({ policy, audit: { emit: (r) => void records.push(r) } });
+    let ran = 0;
+    const outcome = await perso.session({ role: 'agent' }).guard('buy', () => ++ran, { annotations: { consequentialHint: true } })({ item: 'x' });
+    assert.equal(outcome.ok, false);
+    assert.equal(outcome.decision.decision, 'Ask');
+    assert.equal(ran, 0);
+    assert.deepEqual(records.map((r) => [r.decision, r.kind, r.toolFacts?.annotations]), [['Ask', 'no_rule', { consequentialHint: true }]]);
+    assert.match(String(records[0]?.reason), /consequentialHint, so a person must approve it/);
+    await perso.close();
+  });
 });
