@@ -1,6 +1,7 @@
 /**
- * Tool annotations as defaults: when the policy says nothing about a tool for a role, its MCP
- * annotations may decide — `readOnlyHint` allows, `destructiveHint` asks a person.
+ * Tool annotations as defaults: when the policy says nothing about a tool for a role, its
+ * annotations may decide — `readOnlyHint` allows; MCP's `destructiveHint` and WebMCP's
+ * `consequentialHint` ask a person.
  *
  * Annotations are the tool author's hints, not a policy, so this is off unless the policy opts in
  * with the top-level key `"annotation_defaults": true`. The engine does not read that key: the host
@@ -9,19 +10,53 @@
  * Checklist:
  * - only a `no_rule` decision changes: any rule for the (tool, role) pair — Allow, Deny or Ask, with
  *   or without a condition — wins over every annotation;
- * - `destructiveHint` wins over `readOnlyHint` when a tool claims both (the cautious reading);
- * - a destructive tool's Allow becomes Ask; its Deny stays Deny (approval never grants more);
+ * - `destructiveHint` or `consequentialHint` wins over `readOnlyHint` when a tool claims both (the
+ *   cautious reading);
+ * - a destructive or consequential tool's Allow becomes Ask; its Deny stays Deny (approval never
+ *   grants more);
+ * - `untrustedContentHint` changes no decision (it says the tool's output may carry untrusted
+ *   content, which the audit record notes);
  * - a read-only tool's Deny (the default) becomes Allow;
  * - anything but a literal `true` is no hint.
  */
 import type { DecisionResult } from './decision.ts';
 
-/** The annotations this module reads (MCP `ToolAnnotations`). */
+/** The annotations this module reads (MCP's `ToolAnnotations`, WebMCP's `ToolAnnotations`). */
 export interface AnnotationHints {
   /** The tool changes nothing. */
   readOnlyHint?: unknown;
-  /** The tool may destroy or overwrite data. */
+  /** The tool may destroy or overwrite data (MCP). */
   destructiveHint?: unknown;
+  /** The tool's effect matters to the person: a purchase, a message sent, a record changed (WebMCP). */
+  consequentialHint?: unknown;
+  /** The tool's output may carry content from untrusted parties (WebMCP); decides nothing here. */
+  untrustedContentHint?: unknown;
+}
+
+/** The annotation hints the integrations read (WebMCP's and MCP's) and record in audit records. */
+const HINTS = ['readOnlyHint', 'destructiveHint', 'consequentialHint', 'untrustedContentHint', 'idempotentHint', 'openWorldHint'] as const;
+
+/**
+ * The hints of a tool's annotations, read once each and frozen; `undefined` when it has none.
+ *
+ * @param annotations the descriptor's `annotations` field
+ */
+export function readAnnotations(annotations: unknown): Readonly<AnnotationHints> | undefined {
+  if (annotations === null || typeof annotations !== 'object') return undefined;
+  const hints: Record<string, unknown> = {};
+  for (const key of HINTS) {
+    const value = readHint(annotations, key);
+    if (value !== undefined && value !== null) hints[key] = value;
+  }
+  return Object.freeze(hints);
+}
+
+function readHint(annotations: object, key: string): unknown {
+  try {
+    return Reflect.get(annotations, key);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The policy key that opts in. */
@@ -55,9 +90,10 @@ export function policyOptsIntoAnnotationDefaults(policy: unknown): boolean {
  */
 export function applyAnnotationDefaults<D extends DecisionResult>(decision: D, annotations: AnnotationHints | undefined): D {
   if (decision.kind !== 'no_rule' || annotations === undefined || annotations === null) return decision;
-  if (annotations.destructiveHint === true) {
+  const cautious = annotations.destructiveHint === true ? 'destructiveHint' : annotations.consequentialHint === true ? 'consequentialHint' : null;
+  if (cautious !== null) {
     if (decision.decision !== 'Allow') return decision;
-    return { ...decision, decision: 'Ask', reason: `${decision.reason}; the tool is annotated destructiveHint, so a person must approve it (annotation_defaults)` };
+    return { ...decision, decision: 'Ask', reason: `${decision.reason}; the tool is annotated ${cautious}, so a person must approve it (annotation_defaults)` };
   }
   if (annotations.readOnlyHint === true && decision.decision === 'Deny') {
     return { ...decision, decision: 'Allow', reason: `${decision.reason}; the tool is annotated readOnlyHint, so it is allowed (annotation_defaults)` };

@@ -68,6 +68,36 @@ export type DenialResult = {
   structuredContent: DenialContent;
 };
 
+/**
+ * The `_meta` key that carries a denial's decision for a tool that declares an `outputSchema`
+ * (MCP's `_meta` naming: a prefix, a slash, a name).
+ */
+export const DENIAL_META_KEY = 'perso/decision';
+
+/**
+ * A denial for a tool that declares an `outputSchema`: the decision rides in `_meta` instead of
+ * `structuredContent`, which clients validate against the tool's schema even when `isError` is
+ * true (the TypeScript SDK's client does), turning the denial into a protocol error.
+ */
+export type MetaDenialResult = {
+  /** One text block for the model. */
+  content: [{ type: 'text'; text: string }];
+  /** Always true: the tool did not run. */
+  isError: true;
+  /** The decision, reason and rule for programs, under {@link DENIAL_META_KEY}. */
+  _meta: { [DENIAL_META_KEY]: DenialContent };
+};
+
+/**
+ * The same denial for a tool that declares an `outputSchema`: `structuredContent` moved to
+ * `_meta[DENIAL_META_KEY]`.
+ *
+ * @param denial a result of {@link denialResult}
+ */
+export function denialForOutputSchema(denial: DenialResult): MetaDenialResult {
+  return { content: denial.content, isError: true, _meta: { [DENIAL_META_KEY]: denial.structuredContent } };
+}
+
 /** Longest request-supplied value quoted in a text; longer ones are cut with an ellipsis. */
 const MAX_QUOTED = 64;
 

@@ -28,6 +28,7 @@ import type { EvaluatorBackend } from './evaluator-backend.ts';
 import type { EvaluatorApi, WorkerStatus } from './worker/evaluator-api.ts';
 import { EVALUATOR_WORKER_NAME } from './worker/evaluator-api.ts';
 import { wrap } from 'comlink';
+import { TRUSTED_TYPES_POLICY, withTrustedWorker } from './trusted-worker.ts';
 
 type Diagnostic = Extract<PolicyLoad, { ok: false }>['errors'][number];
 
@@ -69,10 +70,14 @@ function engineWasmUrl(): URL {
  * build renamed (every call would be a Deny); this reference, on the main thread, is rewritten.
  */
 function createEvaluatorWorker(): Worker {
-  return new Worker(new URL('./worker/evaluator.worker.ts', import.meta.url), {
-    type: 'module',
-    name: `${EVALUATOR_WORKER_NAME} ${engineWasmUrl().href}`,
-  });
+  // Through perso's Trusted Types policy where the page enforces Trusted Types (trusted-worker.ts).
+  return withTrustedWorker(
+    () =>
+      new Worker(new URL('./worker/evaluator.worker.ts', import.meta.url), {
+        type: 'module',
+        name: `${EVALUATOR_WORKER_NAME} ${engineWasmUrl().href}`,
+      }),
+  );
 }
 
 /**
@@ -635,7 +640,10 @@ export class WorkerBackend implements EvaluatorBackend {
     try {
       worker = this.#createWorker();
     } catch (error) {
-      const reason = `the evaluator worker failed to start ("${describe(error)}"); check the worker URL and the page's worker-src`;
+      const trustedTypes = /TrustedScriptURL|Trusted ?Types/i.test(describe(error));
+      const reason = trustedTypes
+        ? `the evaluator worker failed to start ("${describe(error)}"); the page enforces Trusted Types: allow perso's policy name ("trusted-types ${TRUSTED_TYPES_POLICY}")`
+        : `the evaluator worker failed to start ("${describe(error)}"); check the worker URL and the page's worker-src`;
       return {
         worker: null,
         remote: null!,

@@ -15,9 +15,10 @@
  *   emitting never awaits nor throws into the decision path.
  */
 import type { ApprovalEvidence } from './approval-evidence.ts';
-import { policyOptsIntoAnnotationDefaults } from './annotation-defaults.ts';
+import { applyAnnotationDefaults, policyOptsIntoAnnotationDefaults } from './annotation-defaults.ts';
+import type { AnnotationHints } from './annotation-defaults.ts';
 import type { DecisionResult, JsonObject, JsonValue, ReasonKind, ToolCall } from './decision.ts';
-import type { AuditContext, AuditRecord, AuditTransport } from './audit/audit-record.ts';
+import type { AuditContext, AuditRecord, AuditTransport, ToolFacts } from './audit/audit-record.ts';
 import { buildAuditRecord, sha256Hex } from './audit/audit-record.ts';
 import type { CanonicalArgs } from './canonical-args.ts';
 import { canonicalizeArgs, canonicalizeJson } from './canonical-args.ts';
@@ -33,6 +34,8 @@ import { cachedPolicySource } from './policy-loader.ts';
 import type { PolicyPublicKey } from './policy-integrity.ts';
 import { PolicyStore, defaultPolicyStore } from './policy-store.ts';
 import type { Principal, SessionHost } from './session.ts';
+import { readToolPins } from './tool-pins.ts';
+import type { ToolPinsResult } from './tool-pins.ts';
 
 export type { PolicyInput } from './policy-source.ts';
 
@@ -89,6 +92,15 @@ export interface PolicyStatus {
    * then needs an authenticator's verified assertion (absent: a click on perso's prompt).
    */
   approval?: 'webauthn';
+  /**
+   * The active policy's `tool_pins` (a host-layer extension: see `tool-pins.ts`), or why they
+   * cannot be read; absent when the policy pins nothing.
+   */
+  toolPins?: ToolPinsResult;
+}
+
+function withToolPins(pins: ToolPinsResult | null): { toolPins?: ToolPinsResult } {
+  return pins === null ? {} : { toolPins: pins };
 }
 
 const FAULT_KINDS: ReadonlySet<string> = new Set<ReasonKind>(['invalid_request', 'no_policy', 'engine_fault']);
@@ -155,12 +167,13 @@ export class Perso {
     });
     this.#host = Object.freeze({
       evaluate: (call: ToolCall) => this.evaluate(call),
-      decide: (call: ToolCall, canonical: CanonicalArgs) => this.#decide(call, canonical),
-      refuse: (call: { tool: unknown; role: unknown }, reason: string) => this.#refuse(call, reason),
+      decide: (call: ToolCall, canonical: CanonicalArgs, toolFacts?: ToolFacts, annotations?: AnnotationHints) =>
+        this.#decide(call, canonical, toolFacts, annotations),
+      refuse: (call: { tool: unknown; role: unknown }, reason: string, kind?: ReasonKind, toolFacts?: ToolFacts) => this.#refuse(call, reason, kind, toolFacts),
       approve: (nonce: string, call: ToolCall, evidence?: ApprovalEvidence) => this.approve(nonce, call, evidence),
-      annotationDefaults: () => this.#status.annotationDefaults === true,
       policyApproval: () => (this.#status.approval === 'webauthn' ? 'webauthn' : 'click'),
       policyHash: () => this.#status.hash,
+      toolPins: () => this.#status.toolPins ?? null,
     });
   }
 
@@ -439,6 +452,7 @@ export class Perso {
       warnings: load.warnings,
       annotationDefaults: resolved.text.includes('annotation_defaults') && policyOptsIntoAnnotationDefaults(resolved.text),
       ...(load.policy.approval === 'webauthn' ? { approval: 'webauthn' as const } : {}),
+      ...withToolPins(readToolPins(resolved.text)),
     });
     return this.#status;
   }
@@ -501,7 +515,7 @@ export class Perso {
     return this.#status;
   }
 
-  async #decide(call: ToolCall, canonical: CanonicalArgs | null): Promise<DecisionResult> {
+  async #decide(call: ToolCall, canonical: CanonicalArgs | null, toolFacts?: ToolFacts, annotations?: AnnotationHints): Promise<DecisionResult> {
     let result: DecisionResult;
     let facts: RecordedFacts | string | null = null;
     if (canonical !== null && !canonical.ok) {
@@ -517,7 +531,9 @@ export class Perso {
         if (canonical !== null) result.args = canonical.value;
       }
     }
-    if (this.#auditing) this.#audit(call, result, canonical, typeof facts === 'string' ? null : facts);
+    // Annotation defaults (host layer) before the audit: the record says Ask when the tool asked.
+    if (annotations !== undefined && this.#status.annotationDefaults === true) result = applyAnnotationDefaults(result, annotations);
+    if (this.#auditing) this.#audit(call, result, canonical, typeof facts === 'string' ? null : facts, toolFacts);
     return result;
   }
 
@@ -574,13 +590,13 @@ export class Perso {
     return { decision: 'Deny', reason, kind, policyVersion: this.#version, enforced: true };
   }
 
-  #refuse(call: { tool: unknown; role: unknown }, reason: string): DecisionResult {
-    const result = this.#deny('invalid_request', reason);
-    if (this.#auditing) this.#audit(call, result, null, null);
+  #refuse(call: { tool: unknown; role: unknown }, reason: string, kind: ReasonKind = 'invalid_request', toolFacts?: ToolFacts): DecisionResult {
+    const result = this.#deny(kind, reason);
+    if (this.#auditing) this.#audit(call, result, null, null, toolFacts);
     return result;
   }
 
-  #audit(call: { tool: unknown; role: unknown } | null, result: DecisionResult, canonical: CanonicalArgs | null, facts: RecordedFacts | null): void {
+  #audit(call: { tool: unknown; role: unknown } | null, result: DecisionResult, canonical: CanonicalArgs | null, facts: RecordedFacts | null, toolFacts?: ToolFacts): void {
     let tool: unknown;
     let role: unknown;
     try {
@@ -594,6 +610,7 @@ export class Perso {
     }
     const checked = canonical !== null && canonical.ok ? canonical : null;
     const context: AuditContext = { policyHash: this.#status.hash };
+    if (toolFacts !== undefined) context.toolFacts = toolFacts;
     // Replay needs the host facts and the time; `hashArgs` keeps the facts out of the record too.
     if (facts !== null) {
       if (facts.now !== undefined) context.now = facts.now;

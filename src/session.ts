@@ -14,13 +14,15 @@
  *   `approve` says yes, the session runs the ceremony itself (loaded on demand) unless `approve`
  *   already answered with evidence, and the engine's side checks it.
  */
-import type { DecisionResult, JsonObject, ToolCall } from './decision.ts';
+import type { DecisionResult, JsonObject, ReasonKind, ToolCall } from './decision.ts';
 import type { CanonicalArgs } from './canonical-args.ts';
 import { canonicalizeArgs } from './canonical-args.ts';
-import { applyAnnotationDefaults } from './annotation-defaults.ts';
 import type { AnnotationHints } from './annotation-defaults.ts';
 import type { ApprovalEvidence } from './approval-evidence.ts';
 import type { WebAuthnCeremonyOptions } from './webauthn-ceremony.ts';
+import type { ToolFacts } from './audit/audit-record.ts';
+import { checkToolPin } from './tool-pins.ts';
+import type { ToolPinsResult } from './tool-pins.ts';
 
 /** What a guarded call came to: the tool's value, or the decision that kept it from running. */
 export type GuardOutcome<R> =
@@ -44,13 +46,16 @@ export interface GuardOptions<A> {
    */
   approve?: (decision: DecisionResult, args: Readonly<A>) => Promise<boolean | ApprovalEvidence>;
   /**
-   * The tool's MCP annotations. Used only when the policy opts in (`"annotation_defaults": true`)
-   * and no rule covers the call: `readOnlyHint` allows, `destructiveHint` asks (see
-   * `annotation-defaults.ts`).
+   * The tool's MCP or WebMCP annotations, as seen at registration. They decide only when the policy
+   * opts in (`"annotation_defaults": true`) and no rule covers the call: `readOnlyHint` allows,
+   * `destructiveHint` and `consequentialHint` ask (see `annotation-defaults.ts`). Their literal
+   * boolean hints are in every audit record of the tool's calls (`toolFacts.annotations`).
    */
   annotations?: AnnotationHints;
   /** How the session's own WebAuthn ceremony waits for the authenticator (see `webauthn-ceremony.ts`). */
   webauthn?: Pick<WebAuthnCeremonyOptions, 'timeoutMs'>;
+  /** What the integration saw of the tool at registration, for the audit records (descriptor hash, script URL). */
+  toolFacts?: Omit<ToolFacts, 'annotations'>;
 }
 
 /** The principal a session binds; the role comes from the host's own session or token. */
@@ -80,18 +85,22 @@ export interface SessionCall {
 export interface SessionHost {
   /** `Perso.evaluate`. */
   evaluate(call: ToolCall): Promise<DecisionResult>;
-  /** Decides a call whose args were already canonicalized; audits it with that copy. */
-  decide(call: ToolCall, canonical: CanonicalArgs): Promise<DecisionResult>;
-  /** An audited `invalid_request` Deny for a call that cannot be checked. */
-  refuse(call: { tool: unknown; role: unknown }, reason: string): DecisionResult;
+  /**
+   * Decides a call whose args were already canonicalized, applies the tool's annotations where the
+   * policy opts in to annotation defaults, and audits that decision with the canonical copy (and
+   * the tool's facts).
+   */
+  decide(call: ToolCall, canonical: CanonicalArgs, toolFacts?: ToolFacts, annotations?: AnnotationHints): Promise<DecisionResult>;
+  /** An audited Deny (`invalid_request` unless `kind` says otherwise) for a call that is not decided by the engine. */
+  refuse(call: { tool: unknown; role: unknown }, reason: string, kind?: ReasonKind, toolFacts?: ToolFacts): DecisionResult;
   /** `Perso.approve`: redeems an Ask's ticket where the engine runs. */
   approve(nonce: string, call: ToolCall, evidence?: ApprovalEvidence): Promise<DecisionResult>;
-  /** Whether the active policy opts in to tool-annotation defaults. */
-  annotationDefaults(): boolean;
   /** The active policy's own `"approval"` (what an Ask no rule made needs). */
   policyApproval(): 'click' | 'webauthn';
   /** The active policy's hash (`status().hash`), part of a WebAuthn approval's challenge. */
   policyHash(): string | null;
+  /** The active policy's `tool_pins`, or why they cannot be read; `null` when it pins nothing. */
+  toolPins(): ToolPinsResult | null;
 }
 
 /** A principal bound to a `Perso`; frozen. Create with `perso.session(...)`. */
@@ -169,8 +178,11 @@ export class PersoSession {
     const approve = own(options, 'approve');
     const annotations = own(options, 'annotations');
     const webauthn = own(options, 'webauthn');
+    const toolFacts = recordedToolFacts(annotations, own(options, 'toolFacts'));
     return async (args: A): Promise<GuardOutcome<R>> => {
       if (error !== null) return { ok: false, decision: host.refuse({ tool, role }, error) };
+      const pinned = pinRefusal(tool, host.toolPins(), toolFacts);
+      if (pinned !== null) return { ok: false, decision: host.refuse({ tool, role }, pinned.reason, pinned.kind, toolFacts) };
       const canonical = canonicalizeArgs(args);
       if (!canonical.ok) return { ok: false, decision: host.refuse({ tool, role }, `invalid request: ${canonical.error}`) };
       const checkedArgs = canonical.value as unknown as Readonly<A>;
@@ -181,8 +193,8 @@ export class PersoSession {
         resource = attributes.value;
       }
       const call: ToolCall = { tool, args: checkedArgs, role, agentAttributes, resourceAttributes: resource };
-      const decided = await host.decide(call, canonical);
-      const decision = annotations !== undefined && host.annotationDefaults() ? applyAnnotationDefaults(decided, annotations) : decided;
+      // The host applies annotation defaults before it audits, so the record holds what was decided.
+      const decision = await host.decide(call, canonical, toolFacts, annotations);
       const settled = await mayRun(decision, call, checkedArgs, approve, host, webauthn);
       if (!settled.run) return { ok: false, decision: settled.decision };
       return { ok: true, value: await fn(checkedArgs as A), decision: settled.decision };
@@ -255,6 +267,36 @@ function isEvidence(value: unknown): value is ApprovalEvidence {
   if (value === null || typeof value !== 'object') return false;
   const kind = (value as { kind?: unknown }).kind;
   return kind === 'webauthn' || kind === 'webauthn-failed';
+}
+
+// Why a call is refused by the policy's tool pins, or null (see tool-pins.ts). Checked at each call:
+// a reloaded policy may pin differently.
+function pinRefusal(tool: string, pins: ToolPinsResult | null, facts: ToolFacts | undefined): { reason: string; kind: ReasonKind } | null {
+  if (pins === null) return null;
+  if (!pins.ok) return { reason: `policy ${pins.error}; every call is refused until the policy is fixed`, kind: 'no_policy' };
+  const pin = Object.hasOwn(pins.pins, tool) ? pins.pins[tool] : undefined;
+  const reason = checkToolPin(tool, pin, facts);
+  return reason === null ? null : { reason, kind: 'denied_by_rule' };
+}
+
+// The tool's facts for its audit records, read once when the tool is guarded: literal boolean
+// hints only, so the record stays plain JSON whatever the annotations object holds.
+function recordedToolFacts(annotations: AnnotationHints | undefined, given: GuardOptions<unknown>['toolFacts']): ToolFacts | undefined {
+  const facts: ToolFacts = {};
+  if (annotations !== null && typeof annotations === 'object') {
+    const hints: Record<string, boolean> = {};
+    for (const key of Object.keys(annotations)) {
+      const value: unknown = (annotations as Record<string, unknown>)[key];
+      if (key.endsWith('Hint') && typeof value === 'boolean') hints[key] = value;
+    }
+    if (Object.keys(hints).length > 0) facts.annotations = Object.freeze(hints);
+  }
+  if (given !== null && typeof given === 'object') {
+    const { descriptorSha256, scriptUrl } = given;
+    if (typeof descriptorSha256 === 'string') facts.descriptorSha256 = descriptorSha256;
+    if (typeof scriptUrl === 'string') facts.scriptUrl = scriptUrl;
+  }
+  return Object.keys(facts).length === 0 ? undefined : Object.freeze(facts);
 }
 
 /** An object's own property: an inherited one (a polluted `Object.prototype`) reads as absent. */

@@ -25,6 +25,19 @@ describe('applyAnnotationDefaults', () => {
     assert.equal(applyAnnotationDefaults(noRuleAllow, { readOnlyHint: true, destructiveHint: true }).decision, 'Ask');
   });
 
+  it("WebMCP's consequentialHint turns a default Allow into Ask, and leaves a Deny alone", () => {
+    const asked = applyAnnotationDefaults(noRuleAllow, { consequentialHint: true });
+    assert.equal(asked.decision, 'Ask');
+    assert.match(asked.reason, /consequentialHint/);
+    assert.equal(applyAnnotationDefaults(noRuleDeny, { consequentialHint: true }), noRuleDeny);
+    assert.equal(applyAnnotationDefaults(noRuleDeny, { readOnlyHint: true, consequentialHint: true }).decision, 'Deny');
+  });
+
+  it('untrustedContentHint decides nothing', () => {
+    assert.equal(applyAnnotationDefaults(noRuleAllow, { untrustedContentHint: true }), noRuleAllow);
+    assert.equal(applyAnnotationDefaults(noRuleDeny, { untrustedContentHint: true }), noRuleDeny);
+  });
+
   it('never changes a decision an explicit rule made', () => {
     for (const kind of ['condition_failed', 'denied_by_rule', 'rate_limited', 'invalid_request', 'no_policy', 'engine_fault'] as const) {
       const ruled: DecisionResult = { ...base, decision: 'Deny', kind, reason: 'x' };

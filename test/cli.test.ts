@@ -97,6 +97,19 @@ describe('perso validate', () => {
     assert.match(run.stdout, /valid, 0 errors, 2 warnings \(version "perso-1\.0\.0", 8 rules/);
   });
 
+  test('tool_pins: checked as the hosts check it; a malformed pin is an error with its path, a good one no warning', async () => {
+    const demo = JSON.parse(await readFile(demoPath, 'utf8'));
+    await writeFile(join(dir, 'pins-bad.json'), JSON.stringify({ ...demo, tool_pins: { process_refund: { descriptor_sha256: 'ab' } } }));
+    await writeFile(join(dir, 'pins-ok.json'), JSON.stringify({ ...demo, tool_pins: { process_refund: { descriptor_sha256: 'ab'.repeat(32), script_url: 'https://shop.example/app.js' } } }));
+    const bad = await perso(['validate', join(dir, 'pins-bad.json')]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stdout, /^error: .*pins-bad\.json: tool_pins\.process_refund\.descriptor_sha256: expected 64 lowercase hex digits .*got "ab"$/m);
+    const ok = await perso(['validate', join(dir, 'pins-ok.json')]);
+    assert.equal(ok.code, 0);
+    assert.doesNotMatch(ok.stdout, /tool_pins/);
+    assert.match(ok.stdout, /valid, 0 errors, 2 warnings/);
+  });
+
   test('invalid policy: exit 1, each error with its path', async () => {
     const run = await perso(['validate', join(dir, 'bad.json')]);
     assert.equal(run.code, 1);

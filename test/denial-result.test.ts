@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { allowedInstead, denialResult } from '../src/denial-result.ts';
+import { allowedInstead, DENIAL_META_KEY, denialForOutputSchema, denialResult } from '../src/denial-result.ts';
 import type { DeniedDecision } from '../src/denial-result.ts';
 
 const overLimit: DeniedDecision = {
@@ -108,4 +108,14 @@ describe('allowedInstead', () => {
       "calls to 'process_refund' with amount at most 500",
     );
   });
+});
+
+it('denialForOutputSchema: the same text, the decision under _meta["perso/decision"], no structuredContent', () => {
+  const denial = denialResult({ decision: 'Deny', reason: 'no', kind: 'no_rule' }, { tool: 'refund' });
+  const moved = denialForOutputSchema(denial);
+  assert.equal(moved.isError, true);
+  assert.deepEqual(moved.content, denial.content);
+  assert.equal('structuredContent' in moved, false);
+  assert.deepEqual(moved._meta[DENIAL_META_KEY], { decision: 'Deny', reason: 'no', rule: null });
+  assert.equal(DENIAL_META_KEY, 'perso/decision');
 });

@@ -196,4 +196,40 @@ describe('guardMcpServer (official SDK client over InMemoryTransport)', () => {
       await instance.close();
     }
   });
+
+  it('a denied tool with an outputSchema reaches the real SDK client as a readable denial, the decision in _meta', async () => {
+    const instance = await Perso.load({ policy: demoPolicy });
+    const server = guardMcpServer(new McpServer({ name: 'crm', version: '1.0.0' }), instance.session({ role: 'agent' }));
+    let ran = 0;
+    server.registerTool(
+      'process_refund',
+      {
+        description: 'refund a customer',
+        inputSchema: { customer_id: z.string(), amount: z.number() },
+        outputSchema: { refunded: z.number(), receipt: z.string() },
+      },
+      async (args) => {
+        ran++;
+        return { content: [{ type: 'text', text: 'ok' }], structuredContent: { refunded: args.amount, receipt: 'r-1' } };
+      },
+    );
+    const client = await connect(server);
+    try {
+      const allowed = (await client.callTool({ name: 'process_refund', arguments: { customer_id: 'c1', amount: 200 } })) as TextResult;
+      assert.deepEqual(allowed.structuredContent, { refunded: 200, receipt: 'r-1' });
+      // Without the _meta form the SDK client throws here: it validates structuredContent against
+      // the outputSchema even when isError is true.
+      const denied = (await client.callTool({ name: 'process_refund', arguments: { customer_id: 'c1', amount: 800 } })) as TextResult & { _meta?: Record<string, unknown> };
+      assert.equal(ran, 1);
+      assert.equal(denied.isError, true);
+      assert.equal(denied.structuredContent, undefined);
+      assert.match(denied.content[0].text, /tool 'process_refund' was not run/);
+      const meta = denied._meta?.['perso/decision'] as { decision: string; reason: string; rule: string | null };
+      assert.equal(meta.decision, 'Deny');
+      assert.match(meta.reason, /condition failed/);
+    } finally {
+      await client.close();
+      await instance.close();
+    }
+  });
 });

@@ -346,6 +346,42 @@ describe('guard', () => {
     assert.equal(typeof records[0]?.now, 'number');
     await perso.close();
   });
+
+  test("a tool's annotations seen at registration are in every audit record of its calls, untrustedContentHint included", async () => {
+    const records: AuditRecord[] = [];
+    const perso = await Perso.load({ policy: demoPath, audit: { emit: (r) => void records.push(r) } });
+    const annotations = { readOnlyHint: false, untrustedContentHint: true, consequentialHint: true, title: 'not a hint', destructiveHint: 'yes' };
+    const guarded = perso.session({ role: 'agent' }).guard('process_refund', () => 'ok', {
+      annotations,
+      toolFacts: { descriptorSha256: 'ab'.repeat(32), scriptUrl: 'https://shop.example/app.js' },
+    });
+    await guarded({ order_id: 'ORD-1', amount: 100 });
+    annotations.untrustedContentHint = false; // read once, when the tool was guarded
+    await guarded({ order_id: 'ORD-1', amount: 900 });
+    assert.deepEqual(records.map((r) => r.decision), ['Allow', 'Deny']);
+    for (const record of records) {
+      assert.deepEqual(record.toolFacts, {
+        annotations: { readOnlyHint: false, untrustedContentHint: true, consequentialHint: true },
+        descriptorSha256: 'ab'.repeat(32),
+        scriptUrl: 'https://shop.example/app.js',
+      });
+    }
+    await perso.close();
+  });
+
+  test('an Ask from annotation defaults is audited as Ask, with the hint that asked', async () => {
+    const records: AuditRecord[] = [];
+    const policy = JSON.stringify({ version: 'hints-1', default_action: 'Allow', annotation_defaults: true, tools: ['buy'], rules: [] });
+    const perso = await Perso.load({ policy, audit: { emit: (r) => void records.push(r) } });
+    let ran = 0;
+    const outcome = await perso.session({ role: 'agent' }).guard('buy', () => ++ran, { annotations: { consequentialHint: true } })({ item: 'x' });
+    assert.equal(outcome.ok, false);
+    assert.equal(outcome.decision.decision, 'Ask');
+    assert.equal(ran, 0);
+    assert.deepEqual(records.map((r) => [r.decision, r.kind, r.toolFacts?.annotations]), [['Ask', 'no_rule', { consequentialHint: true }]]);
+    assert.match(String(records[0]?.reason), /consequentialHint, so a person must approve it/);
+    await perso.close();
+  });
 });
 
 describe('session.guard and WebAuthn approvals (Node: no WebAuthn, the inline engine)', () => {

@@ -46,6 +46,22 @@ export interface AuditRecord {
   resourceAttributes?: JsonObject;
   /** The time the decision used for rate limits, in seconds since the epoch; absent when none was read. */
   now?: number;
+  /**
+   * What the integration saw of the tool when it was registered: its annotation hints
+   * (`readOnlyHint`, `destructiveHint`, `consequentialHint`, `untrustedContentHint`...), the SHA-256
+   * of its descriptor and the URL of the script that registered it; absent when the host knows none.
+   */
+  toolFacts?: ToolFacts;
+}
+
+/** What an integration saw of a tool at its registration (see `AuditRecord.toolFacts`). */
+export interface ToolFacts {
+  /** The tool's annotation hints, as literal booleans. */
+  annotations?: Readonly<Record<string, boolean>>;
+  /** SHA-256 (hex) of the tool's canonical descriptor (WebMCP tools; see docs/integrations.md). */
+  descriptorSha256?: string;
+  /** The URL of the script that registered the tool (WebMCP tools, from the stack at the call). */
+  scriptUrl?: string;
 }
 
 /**
@@ -75,6 +91,8 @@ export interface AuditContext {
   resourceAttributes?: JsonObject;
   /** The time the decision used, in seconds since the epoch. */
   now?: number;
+  /** What the integration saw of the tool at its registration. */
+  toolFacts?: ToolFacts;
 }
 
 /**
@@ -104,6 +122,7 @@ export function buildAuditRecord(
   if (context.agentAttributes !== undefined) record.agentAttributes = context.agentAttributes;
   if (context.resourceAttributes !== undefined) record.resourceAttributes = context.resourceAttributes;
   if (typeof context.now === 'number' && Number.isFinite(context.now)) record.now = context.now;
+  if (context.toolFacts !== undefined) record.toolFacts = context.toolFacts;
   return Object.freeze(record);
 }
 

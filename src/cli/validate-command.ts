@@ -4,6 +4,7 @@
 import type { Diagnostic, PolicyLoad } from '../engine/types.ts';
 import { InlineBackend } from '../inline-backend.ts';
 import { resolvePolicySource } from '../policy-source.ts';
+import { readToolPins, TOOL_PINS_KEY } from '../tool-pins.ts';
 import type { CliIo } from './cli-io.ts';
 import { ExitCode, write } from './cli-io.ts';
 
@@ -60,10 +61,22 @@ export async function loadPolicy(input: string): Promise<PolicyLoad> {
     return { ok: false, errors: [{ severity: 'error', path: 'engine', message }], warnings: [] };
   }
   try {
-    return backend.loadNow(resolved.text);
+    return withHostKeys(backend.loadNow(resolved.text), resolved.text);
   } finally {
     backend.close();
   }
+}
+
+// Keys the hosts read and the engine does not: checked here, so `perso validate` says what a
+// browser host would refuse (tool_pins), and the engine's "unknown key" warning for them is dropped.
+function withHostKeys(load: PolicyLoad, text: string): PolicyLoad {
+  const pins = readToolPins(text);
+  if (pins === null) return load;
+  const warnings = load.warnings.filter((warning) => !(warning.path === TOOL_PINS_KEY && warning.message.startsWith('unknown key')));
+  if (pins.ok) return { ...load, warnings };
+  const split = pins.error.indexOf(': ');
+  const error: Diagnostic = { severity: 'error', path: pins.error.slice(0, split), message: pins.error.slice(split + 2) };
+  return { ok: false, errors: [...(load.ok ? [] : load.errors), error], warnings };
 }
 
 /** `path: message`, the way diagnostics are shown everywhere. */

@@ -9,9 +9,10 @@
  * - clicks in the first moments after the prompt appears are ignored, so a click aimed at what was
  *   there before cannot approve;
  * - the prompt shows the exact canonical arguments that will run, pretty-printed;
- * - it answers once: approve, deny, or "no" when it expires or leaves the page.
+ * - it answers once: approve, deny, or "no" when it expires, is cancelled, or leaves the page;
+ * - styled by an adopted stylesheet, never an inline `<style>` or `style=` (strict CSPs refuse them).
  */
-import { html, render } from 'lit';
+import { adoptStyles, css, html, render } from 'lit';
 
 /** What the prompt shows. */
 export interface ApprovalRequest {
@@ -30,7 +31,9 @@ export interface ApprovalRequest {
 /** Clicks sooner than this after the prompt appears are ignored. */
 export const APPROVAL_ARM_DELAY_MS = 400;
 
-const styles = html`<style>
+// A constructable stylesheet adopted by the shadow root, as Lit does for its elements: no inline
+// <style>, so a page with `style-src 'self'` (no 'unsafe-inline') styles the prompt too.
+const styles = css`
   :host { display: block; font: inherit; }
   .prompt { border: 2px solid #b45309; border-radius: 6px; background: #fffbeb; color: #1f2937; padding: 0.6em 0.8em; margin: 0.4em 0; }
   h2 { font-size: 1em; margin: 0 0 0.3em; }
@@ -41,7 +44,7 @@ const styles = html`<style>
   button.approve { background: #15803d; color: #fff; border-color: #15803d; }
   button.deny { background: #fff; color: #b91c1c; border-color: #b91c1c; }
   button:focus-visible { outline: 3px solid #1d4ed8; outline-offset: 2px; }
-</style>`;
+`;
 
 /** One approval question; see the module comment. */
 export class PersoApprovalPrompt extends HTMLElement {
@@ -53,6 +56,7 @@ export class PersoApprovalPrompt extends HTMLElement {
   constructor() {
     super();
     this.#root = this.attachShadow({ mode: 'closed' });
+    adoptStyles(this.#root, [styles]);
   }
 
   /**
@@ -71,8 +75,7 @@ export class PersoApprovalPrompt extends HTMLElement {
     this.#timer = setTimeout(() => this.#settle(false), timeoutMs);
     const args = prettyJson(request.args);
     render(
-      html`${styles}
-        <section class="prompt" role="alertdialog" aria-labelledby="title" aria-describedby="why">
+      html`<section class="prompt" role="alertdialog" aria-labelledby="title" aria-describedby="why">
           <h2 id="title">Approve ${request.tool}?</h2>
           <p id="why">${request.reason}${request.rule === null ? '' : ` (rule ${request.rule})`}</p>
           <p>It will run with exactly these arguments:</p>
@@ -86,6 +89,11 @@ export class PersoApprovalPrompt extends HTMLElement {
       this.#root,
     );
     return answered;
+  }
+
+  /** Closes the question as a "no" (the call was cancelled). */
+  cancel(): void {
+    this.#settle(false);
   }
 
   /** Leaving the page is a "no" (checked a moment later: a re-render may just move the prompt). */

@@ -91,7 +91,7 @@ export class GuardController implements ReactiveController {
       reason: question.reason,
       rule: question.rule ?? undefined,
       approval: typeof question.expiresAt === 'number' ? { nonce: '', expiresAt: question.expiresAt, ...(question.approval === 'webauthn' ? { kind: 'webauthn' as const } : {}) } : undefined,
-    });
+    }, question.signal instanceof AbortSignal ? question.signal : undefined);
 
   /** @param host the element */
   constructor(host: GuardHost) {
@@ -218,7 +218,7 @@ export class GuardController implements ReactiveController {
     if (announce) this.#host.dispatchEvent(new PersoDecisionEvent(tool, args, decision));
   }
 
-  #askPerson(tool: string, args: unknown, decision: Pick<DecisionResult, 'reason' | 'rule' | 'approval'>): Promise<boolean> {
+  #askPerson(tool: string, args: unknown, decision: Pick<DecisionResult, 'reason' | 'rule' | 'approval'>, signal?: AbortSignal): Promise<boolean> {
     const ticket = decision.approval;
     const waitMs = ticket?.expiresAt === undefined ? DEFAULT_APPROVAL_MS : Math.max(0, ticket.expiresAt - Date.now());
     const prompt = new PersoApprovalPrompt();
@@ -226,6 +226,9 @@ export class GuardController implements ReactiveController {
     this.#host.requestUpdate();
     const webauthn = ticket?.kind === 'webauthn';
     const answer = prompt.ask({ tool, args, reason: decision.reason, rule: decision.rule ?? null, webauthn }, waitMs);
+    // The agent cancelled the call while the person was asked: the prompt closes as a "no".
+    signal?.addEventListener('abort', () => prompt.cancel(), { once: true });
+    if (signal?.aborted === true) prompt.cancel();
     return answer.finally(() => {
       this.prompts = this.prompts.filter((open) => open !== prompt);
       this.#host.requestUpdate();
@@ -292,6 +295,8 @@ interface EmbedQuestion {
   expiresAt?: number | null;
   /** `webauthn` when the embed's session will ask the person's authenticator after a yes. */
   approval?: 'click' | 'webauthn';
+  /** Aborts when the agent cancels the call. */
+  signal?: AbortSignal;
 }
 
 /** The part of the embed's `window.perso` the guard uses. */

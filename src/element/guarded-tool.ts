@@ -18,6 +18,10 @@ export interface ToolAnnotations {
   idempotentHint?: boolean;
   /** The tool reaches beyond the page (network, other systems). */
   openWorldHint?: boolean;
+  /** WebMCP: the tool's effect matters to the person (asks under annotation defaults, like destructiveHint). */
+  consequentialHint?: boolean;
+  /** WebMCP: the tool's output may carry untrusted content (recorded in audit records; decides nothing). */
+  untrustedContentHint?: boolean;
 }
 
 /** Options of `register`. */

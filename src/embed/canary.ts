@@ -3,9 +3,12 @@
  * way an agent does, and checks that the guard answered it — not the canary's own body.
  *
  * A guard that is not in the path fails silently unless it checks; this check fails loudly. Its
- * causes: the embed loaded before the WebMCP polyfill, a later script replaced the model context,
- * or the polyfill routes calls around `registerTool`.
+ * causes: no polyfill (or native WebMCP) by the time the page loaded, a script that locked a
+ * surface before perso ran, or a polyfill that routes calls around `registerTool`. On a context
+ * that offers no way to call a tool from the page, the check is that the registration passed the
+ * guard.
  */
+import { readToolReference } from './tool-descriptor.ts';
 
 /** A self-check's answer: `null` when the guard is in the path, else why it is not. */
 export type CanaryVerdict = string | null;
@@ -29,7 +32,7 @@ export function createCanary(): Canary {
 interface ModelContextLike {
   registerTool?: (tool: object, options?: { signal?: AbortSignal }) => unknown;
   getTools?: () => Promise<unknown[]>;
-  executeTool?: (tool: unknown, inputJson: string) => Promise<unknown>;
+  executeTool?: (tool: unknown, input: unknown) => Promise<unknown>;
 }
 
 interface TestingShim {
@@ -37,23 +40,27 @@ interface TestingShim {
 }
 
 /**
- * Runs the check against the page's current model context.
+ * Runs the check against one model context.
  *
  * @param canary the identity the guard recognises
+ * @param context the model context to check (`document.modelContext`, `navigator.modelContext`)
+ * @param surface its name, for the messages
+ * @param sawRegistration whether the guard saw the canary registered (the check's last resort on
+ *   a context that offers no way to call a tool)
  * @param timeoutMs how long the round trip may take
  */
-export async function runCanary(canary: Canary, timeoutMs = 3000): Promise<CanaryVerdict> {
-  const context = (document as unknown as { modelContext?: ModelContextLike }).modelContext;
-  if (context === undefined || context === null) {
-    return 'no WebMCP model context (document.modelContext) is present; load the WebMCP polyfill before perso-embed.js';
+export async function runCanary(canary: Canary, context: unknown, surface: string, sawRegistration: () => boolean, timeoutMs = 3000): Promise<CanaryVerdict> {
+  if (context === undefined || context === null || typeof context !== 'object') {
+    return `no WebMCP model context (${surface}) is present; load the WebMCP polyfill in <head>`;
   }
-  if (typeof context.registerTool !== 'function') return 'document.modelContext has no registerTool';
+  const target = context as ModelContextLike;
+  if (typeof target.registerTool !== 'function') return `${surface} has no registerTool`;
   let bodyRan = false;
   const registration = new AbortController();
   try {
     await withTimeout(
       Promise.resolve(
-        context.registerTool(
+        target.registerTool(
           {
             name: canary.name,
             description: 'perso self-check; not for agents (it is removed at once)',
@@ -69,30 +76,38 @@ export async function runCanary(canary: Canary, timeoutMs = 3000): Promise<Canar
       timeoutMs,
       'registering the canary tool',
     );
-    const answer = await withTimeout(callAsAgent(context, canary.name), timeoutMs, 'calling the canary tool');
-    if (bodyRan) return 'a tool call reached the tool without passing through the guard; load perso-embed.js right after the WebMCP polyfill and before any other script';
+    if (!sawRegistration()) return `${surface}.registerTool does not pass through the guard; load perso-embed.js before any script that replaces the model context`;
+    const answer = await withTimeout(callAsAgent(target, canary.name), timeoutMs, 'calling the canary tool');
+    if (answer === NO_WAY_TO_CALL) return null;
+    if (bodyRan) return `a tool call through ${surface} reached the tool without passing through the guard; load perso-embed.js before any script that replaces the model context`;
     if (!JSON.stringify(answer ?? null).includes(canary.token)) {
-      return 'the canary tool call did not come back through the guard; check the order of the scripts in <head>';
+      return `the canary tool call through ${surface} did not come back through the guard; check the order of the scripts in <head>`;
     }
     return null;
   } catch (error) {
-    return `the self-check failed: ${error instanceof Error ? error.message : String(error)}`;
+    return `the self-check of ${surface} failed: ${error instanceof Error ? error.message : String(error)}`;
   } finally {
     registration.abort();
   }
 }
 
-// An in-page agent calls tools through `executeTool` (WebMCP), or the testing shim of older drafts.
+/** The context offers no way to call a tool from the page: the registration check is all there is. */
+const NO_WAY_TO_CALL = Symbol('no way to call');
+
+// An in-page agent calls tools through `executeTool` (WebMCP): today with an object input, for a
+// `Tool` that names its window `source`; with a JSON string for the older form (`window`). The
+// testing shim of older drafts (removed from Chromium) is the fallback. The form is chosen by
+// what the objects offer, never by trying one call and then another (a retry can run a tool twice).
 async function callAsAgent(context: ModelContextLike, name: string): Promise<unknown> {
   if (typeof context.getTools === 'function' && typeof context.executeTool === 'function') {
     const tools = await context.getTools();
-    const tool = tools.find((candidate) => (candidate as { name?: unknown })?.name === name);
+    const tool = tools.find((candidate) => readToolReference(candidate).name === name);
     if (tool === undefined) throw new Error('the canary tool was registered but getTools() does not list it');
-    return context.executeTool(tool, '{}');
+    return context.executeTool(tool, readToolReference(tool).current ? {} : '{}');
   }
   const testing = (navigator as unknown as { modelContextTesting?: TestingShim }).modelContextTesting;
   if (typeof testing?.executeTool === 'function') return testing.executeTool(name, '{}');
-  throw new Error('the model context offers no way to call a tool (executeTool); cannot check the guard');
+  return NO_WAY_TO_CALL;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {

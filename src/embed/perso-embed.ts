@@ -9,13 +9,17 @@
  * Checklist, in the order it runs:
  * - reads its configuration from its own tag (see `embed-config.ts`); a bad one denies everything;
  * - starts loading the policy; calls made meanwhile wait for it up to `data-timeout`, then are denied;
- * - wraps `registerTool`/`provideContext` of `document.modelContext` and of the legacy
- *   `navigator.modelContext`, non-writable and non-configurable, and pins those properties to the
- *   wrapped objects, so no later script swaps in an unguarded context;
+ * - holds every WebMCP surface, whichever of the embed and a polyfill loads first
+ *   (`model-context-surfaces.ts`): wraps `registerTool`/`executeTool`/`provideContext` of
+ *   `document.modelContext`, the legacy `navigator.modelContext`, a polyfill's inner context and
+ *   MCP registry, non-writable and non-configurable, and pins the surfaces to the wrapped objects
+ *   (at once when a context is there, else when the page has loaded);
  * - exposes a frozen, non-configurable `window.perso` for the host to set the principal;
- * - checks itself with a canary tool now and after the page loaded, and reports a failure loudly:
- *   `console.error` and a `perso-embed-error` event on `document` (it bubbles to `window`).
+ * - checks itself with a canary tool on each surface after the page loaded (and at once when a
+ *   context is there), and reports a failure loudly: `console.error`, a `perso-embed-error` event
+ *   on `document` (it bubbles to `window`), and `window.perso.status()`.
  */
+import type { ToolFacts } from '../audit/audit-record.ts';
 import type { DecisionResult, JsonObject } from '../decision.ts';
 import { Perso } from '../perso.ts';
 import type { PersoOptions } from '../perso.ts';
@@ -23,8 +27,9 @@ import type { PersoSession } from '../session.ts';
 import { createCanary, runCanary } from './canary.ts';
 import { readEmbedConfig } from './embed-config.ts';
 import type { EmbedConfig } from './embed-config.ts';
-import { installModelContextGuard } from './model-context-guard.ts';
 import type { GuardRuntime } from './model-context-guard.ts';
+import { holdModelContexts } from './model-context-surfaces.ts';
+import type { SurfaceState } from './model-context-surfaces.ts';
 
 /** What a host's approver is asked. */
 interface ApprovalQuestion {
@@ -36,6 +41,8 @@ interface ApprovalQuestion {
   expiresAt: number | null;
   /** `webauthn`: after a yes, the embed asks the person's authenticator (see webauthn-ceremony.ts). */
   approval: 'click' | 'webauthn';
+  /** Aborts when the agent cancels the call: close the question (the answer is then "no"). */
+  signal: AbortSignal | undefined;
 }
 
 type Approver = (question: ApprovalQuestion) => Promise<boolean>;
@@ -46,15 +53,20 @@ interface EmbedState {
   policyVersion: string | null;
   errors: string[];
   selfCheck: 'pending' | 'passed' | 'failed';
+  /** Each WebMCP surface and whether perso holds it. */
+  surfaces: readonly SurfaceState[];
 }
 
 function startEmbed(): void {
   const configResult = readEmbedConfig(document.currentScript, document.baseURI);
   const config: EmbedConfig | null = configResult.ok ? configResult.config : null;
   const timeoutMs = config?.timeoutMs ?? 0;
-  const state: EmbedState = { policy: 'loading', policyVersion: null, errors: [], selfCheck: 'pending' };
+  const state: EmbedState = { policy: 'loading', policyVersion: null, errors: [], selfCheck: 'pending', surfaces: [] };
   // Canaries in flight, by name; each self-check uses a fresh one, so runs never collide.
   const canaries = new Map<string, string>();
+  const canariesSeen = new Set<string>();
+  // What was seen of each tool at its registration, for window.perso.tools() (pins are written from it).
+  const toolFacts = new Map<string, Promise<ToolFacts>>();
   let principal: { role: string | null; agentAttributes: JsonObject | undefined } = {
     role: config?.role ?? null,
     agentAttributes: config?.agentAttributes,
@@ -96,11 +108,18 @@ function startEmbed(): void {
     report(tool: string, args: unknown, decision: DecisionResult) {
       document.dispatchEvent(new CustomEvent('perso-decision', { bubbles: true, detail: Object.freeze({ tool, args, decision }) }));
     },
-    async approve(tool: string, args: unknown, decision: DecisionResult) {
-      if (approver === null) return false;
+    async approve(tool: string, args: unknown, decision: DecisionResult, signal?: AbortSignal) {
+      const aborted = (): boolean => signal !== undefined && signal.aborted;
+      if (approver === null || aborted()) return false;
       try {
-        const question: ApprovalQuestion = { tool, args, reason: decision.reason, rule: decision.rule ?? null, expiresAt: decision.approval?.expiresAt ?? null, approval: decision.approval?.kind === 'webauthn' ? 'webauthn' : 'click' };
-        return (await approver(Object.freeze(question))) === true;
+        const question: ApprovalQuestion = {
+          tool, args, reason: decision.reason, rule: decision.rule ?? null, expiresAt: decision.approval?.expiresAt ?? null,
+          approval: decision.approval?.kind === 'webauthn' ? 'webauthn' : 'click', signal,
+        };
+        const answer = approver(Object.freeze(question));
+        // The agent cancelled the call: the question closes as a "no", whatever the approver does.
+        const cancelled = new Promise<boolean>((resolve) => signal?.addEventListener('abort', () => resolve(false), { once: true }));
+        return (await Promise.race([answer, cancelled])) === true && !aborted();
       } catch {
         return false;
       }
@@ -109,29 +128,62 @@ function startEmbed(): void {
       const token = canaries.get(name);
       return token === undefined ? undefined : { content: [{ type: 'text', text: token }] };
     },
+    registered(name: string, facts: Promise<ToolFacts>) {
+      if (canaries.has(name)) canariesSeen.add(name);
+      else toolFacts.set(name, facts);
+    },
   };
 
-  const installError = installOnModelContexts(runtime);
-  if (installError !== null) report(installError);
+  const surfaces = holdModelContexts(runtime, report);
+  const held = (): boolean => readProperty(document, 'modelContext') !== null || readProperty(navigator, 'modelContext') !== null;
 
   let checks: Promise<unknown> = Promise.resolve();
   const selfCheck = (): Promise<boolean> => {
     const run = checks.then(async () => {
-      const canary = createCanary();
-      canaries.set(canary.name, canary.token);
-      const verdict = await runCanary(canary).finally(() => canaries.delete(canary.name));
-      state.selfCheck = verdict === null ? 'passed' : 'failed';
-      if (verdict !== null) report(`perso is not guarding WebMCP tool calls: ${verdict}`);
-      return verdict === null;
+      surfaces.scan();
+      const contexts = new Map<object | null, string>();
+      for (const [owner, name] of [
+        [document, 'document.modelContext'],
+        [navigator, 'navigator.modelContext'],
+      ] as const) {
+        const context = readProperty(owner, 'modelContext');
+        if (!contexts.has(context)) contexts.set(context, name);
+      }
+      if (contexts.size > 1) contexts.delete(null);
+      const verdicts: string[] = [];
+      for (const [context, name] of contexts) {
+        const canary = createCanary();
+        canaries.set(canary.name, canary.token);
+        const verdict = await runCanary(canary, context, name, () => canariesSeen.has(canary.name)).finally(() => {
+          canaries.delete(canary.name);
+          canariesSeen.delete(canary.name);
+        });
+        if (verdict !== null) verdicts.push(verdict);
+      }
+      state.selfCheck = verdicts.length === 0 ? 'passed' : 'failed';
+      for (const verdict of verdicts) report(`perso is not guarding WebMCP tool calls: ${verdict}`);
+      return verdicts.length === 0;
     });
     checks = run.catch(() => undefined);
     return run;
   };
-  if (installError === null) {
+  const settle = (): void => {
+    const error = surfaces.pin();
+    if (error !== null) report(error);
+    // Once the page's own scripts ran: one of them may have installed or replaced the model context.
     void selfCheck();
-    // Again once the page's own scripts ran: one of them may have replaced the model context.
+  };
+  if (held()) {
+    // The polyfill (or native WebMCP) came first: hold it now, and check again once the page loaded.
+    const error = surfaces.pin();
+    if (error !== null) report(error);
+    else void selfCheck();
     if (document.readyState === 'complete') void selfCheck();
     else window.addEventListener('load', () => void selfCheck(), { once: true });
+  } else if (document.readyState === 'complete') {
+    settle();
+  } else {
+    window.addEventListener('load', settle, { once: true });
   }
 
   const api = Object.freeze({
@@ -153,7 +205,7 @@ function startEmbed(): void {
     },
     /** The policy's and the self-check's state. */
     status(): Readonly<EmbedState> {
-      return Object.freeze({ ...state, errors: [...state.errors] });
+      return Object.freeze({ ...state, errors: [...state.errors], surfaces: surfaces.states() });
     },
     /** Resolves once the policy is loaded (or failed to). */
     ready(): Promise<Readonly<EmbedState>> {
@@ -161,6 +213,14 @@ function startEmbed(): void {
     },
     /** Runs the canary self-check again; resolves `true` when the guard is in the path. */
     selfCheck,
+    /**
+     * The tools registered through perso, each with the SHA-256 of its descriptor and the URL of
+     * the script that registered it: what a policy's `tool_pins` pin.
+     */
+    async tools(): Promise<readonly { name: string; descriptorSha256?: string; scriptUrl?: string }[]> {
+      const entries = await Promise.all([...toolFacts].map(async ([name, facts]) => Object.freeze({ name, ...(await facts) })));
+      return Object.freeze(entries);
+    },
   });
   try {
     Object.defineProperty(window, 'perso', { value: api, writable: false, configurable: false, enumerable: false });
@@ -175,43 +235,6 @@ function loadPerso(config: EmbedConfig): Promise<Perso> {
   if (config.integrity !== undefined) options.integrity = config.integrity;
   if (config.publicKeys !== undefined) options.publicKeys = config.publicKeys;
   return Perso.load(options);
-}
-
-// Wraps every distinct model context the page exposes and pins the properties to them.
-function installOnModelContexts(runtime: GuardRuntime): string | null {
-  const documentContext = readProperty(document, 'modelContext');
-  const navigatorContext = readProperty(navigator, 'modelContext');
-  if (documentContext === null && navigatorContext === null) {
-    // Fail closed: a polyfill loaded after the embed would install an unguarded context, so pin the
-    // property empty; the page's tools then fail to register, loudly, instead of running unguarded.
-    try {
-      Object.defineProperty(document, 'modelContext', { value: undefined, writable: false, configurable: false, enumerable: true });
-    } catch {
-      // Not configurable already: whatever defined it decides; the canary reports it.
-    }
-    return 'no WebMCP model context (document.modelContext) is present; load the WebMCP polyfill before perso-embed.js (tools are blocked until then)';
-  }
-  for (const [owner, context] of [
-    [document, documentContext],
-    [navigator, navigatorContext],
-  ] as const) {
-    if (context === null) continue;
-    const error = installModelContextGuard(context, runtime);
-    if (error !== null) return error;
-    // @mcp-b/global keeps the WebMCP polyfill's own context as `native` and mirrors tools into it;
-    // the polyfill registers declarative <form toolname> tools there directly: guard it as well.
-    const inner = readProperty(context, 'native');
-    if (inner !== null && inner !== context && typeof (inner as { registerTool?: unknown }).registerTool === 'function') {
-      const innerError = installModelContextGuard(inner, runtime, 'inner');
-      if (innerError !== null) return innerError;
-    }
-    try {
-      Object.defineProperty(owner, 'modelContext', { value: context, writable: false, configurable: false, enumerable: true });
-    } catch (caught) {
-      return `could not pin ${owner === document ? 'document' : 'navigator'}.modelContext (${caught instanceof Error ? caught.message : String(caught)})`;
-    }
-  }
-  return null;
 }
 
 function readProperty(owner: object, key: string): object | null {

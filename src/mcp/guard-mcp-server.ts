@@ -12,14 +12,18 @@
  * - a registration path this adapter cannot guard (task tools) throws instead of bypassing it;
  * - tools registered before `guardMcpServer` are not guarded: guard the server first;
  * - a tool's `annotations` (from `registerTool`'s config) count only where the policy opts in to
- *   annotation defaults and no rule covers the call.
+ *   annotation defaults and no rule covers the call;
+ * - a tool that declares an `outputSchema` gets its denials with the decision in
+ *   `_meta["perso/decision"]`, not in `structuredContent` (which clients validate against the
+ *   schema even when `isError` is true).
  *
  * `@modelcontextprotocol/sdk` is an optional peer dependency: this module imports only its types.
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { readAnnotations } from '../annotation-defaults.ts';
 import type { AnnotationHints } from '../annotation-defaults.ts';
 import type { DecisionResult } from '../decision.ts';
-import { denialResult } from '../denial-result.ts';
+import { denialForOutputSchema, denialResult } from '../denial-result.ts';
 import type { PersoSession } from '../session.ts';
 
 /** Options of {@link guardMcpServer}. */
@@ -53,7 +57,7 @@ export function guardMcpServer<S extends McpServer>(server: S, session: PersoSes
   const tool = server.tool.bind(server) as (...params: unknown[]) => unknown;
 
   install(server, 'registerTool', (name: unknown, config: unknown, handler: unknown) =>
-    registerTool(name, config, guardedHandler(String(name), handler, session, options, annotationsOf(config))),
+    registerTool(name, config, guardedHandler(String(name), handler, session, options, annotationsOf(config), declaresOutputSchema(config))),
   );
   install(server, 'tool', (name: unknown, ...rest: unknown[]) => {
     // The callback is always last, whatever the overload.
@@ -71,7 +75,7 @@ export function guardMcpServer<S extends McpServer>(server: S, session: PersoSes
 }
 
 // The SDK calls a handler as (args, extra) when the tool has an input schema, else as (extra).
-function guardedHandler(name: string, handler: unknown, session: PersoSession, options: McpGuardOptions, annotations?: AnnotationHints) {
+function guardedHandler(name: string, handler: unknown, session: PersoSession, options: McpGuardOptions, annotations?: AnnotationHints, outputSchema = false) {
   if (typeof handler !== 'function') {
     throw new TypeError(`guardMcpServer: tool "${name}" has no handler function`);
   }
@@ -86,17 +90,22 @@ function guardedHandler(name: string, handler: unknown, session: PersoSession, o
     });
     const outcome = await run(args);
     if (outcome.ok) return outcome.value;
-    return denialResult(outcome.decision, { tool: name, args, role: session.role });
+    const denial = denialResult(outcome.decision, { tool: name, args, role: session.role });
+    // A client validates structuredContent against the tool's outputSchema even on isError.
+    return outputSchema ? denialForOutputSchema(denial) : denial;
   };
 }
 
-// Read once, at registration: the SDK keeps its own copy of the config.
+// Read once, at registration, like the annotations.
+function declaresOutputSchema(config: unknown): boolean {
+  return config !== null && typeof config === 'object' && (config as { outputSchema?: unknown }).outputSchema !== undefined;
+}
+
+// Read once, at registration: the SDK keeps its own copy of the config. Every hint is read (and
+// recorded in the audit records); MCP's destructiveHint and readOnlyHint are the ones that decide.
 function annotationsOf(config: unknown): AnnotationHints | undefined {
   if (config === null || typeof config !== 'object') return undefined;
-  const annotations = (config as { annotations?: unknown }).annotations;
-  if (annotations === null || typeof annotations !== 'object') return undefined;
-  const { readOnlyHint, destructiveHint } = annotations as AnnotationHints;
-  return Object.freeze({ readOnlyHint, destructiveHint });
+  return readAnnotations((config as { annotations?: unknown }).annotations);
 }
 
 function install(target: object, key: string, value: unknown): void {
