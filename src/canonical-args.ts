@@ -15,7 +15,8 @@
  *   cycles are refused, never silently dropped or turned into `null` (a refused value is an
  *   `invalid_request` Deny), and the error names the path (`args.items[2].price`);
  * - the copy is frozen as it is built: the engine checks it and the tool receives that same object;
- * - its JSON text is made only when asked for (`json`), from the copy, which has no getters left.
+ * - its JSON text is made only when asked for (`json`), from the copy, which has no getters left;
+ * - `canonicalizeArgs` refuses a copy over the size bound (`args-size.ts`): too large to decide in time.
  *
  * Why a walk and not a `JSON.stringify` with a checking replacer and a `JSON.parse`: the same
  * result, a third of the time (the replacer is a call from the engine back into JavaScript per
@@ -23,6 +24,7 @@
  * two agree on every value it tries.
  */
 import type { JsonObject, JsonValue } from './decision.ts';
+import { oversized } from './args-size.ts';
 
 /** Keys refused anywhere in canonical values: they reach prototypes in naive consumers. */
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
@@ -150,8 +152,8 @@ function copyContainer(container: object, ancestors: object[]): JsonValue {
 }
 
 /**
- * Canonicalizes tool-call arguments: a JSON object (absent means `{}`).
- * `label` names the value in errors (`args`, `agentAttributes`...).
+ * Canonicalizes tool-call arguments: a JSON object (absent means `{}`) within the size bound
+ * (`MAX_ARGS_SIZE`). `label` names the value in errors (`args`, `agentAttributes`...).
  * Never throws.
  */
 export function canonicalizeArgs(args: unknown, label = 'args'): CanonicalArgs {
@@ -162,6 +164,8 @@ export function canonicalizeArgs(args: unknown, label = 'args'): CanonicalArgs {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return { ok: false, error: `${label}: expected a JSON object, got ${describe(value)}; pass the arguments as an object` };
   }
+  const tooLarge = oversized(value, label);
+  if (tooLarge !== null) return { ok: false, error: tooLarge };
   return result as CanonicalArgs;
 }
 

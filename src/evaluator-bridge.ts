@@ -18,6 +18,10 @@
  * - every fault (failed start, crash, `messageerror`, timeout, trap, malformed reply, wasm compile
  *   failure) answers Deny with a reason naming it, settles all pending calls the same way,
  *   terminates the worker and starts a fresh one that re-loads the last good policy;
+ * - the calls the engine counted (rate limits) are kept here, from the answers the caller was
+ *   given, and a fresh worker counts them again with that re-load, before it answers any call:
+ *   a restart, even one the model causes, does not reset a window (a fresh worker that cannot
+ *   restore them fails to start, so every call stays a Deny);
  * - nothing here throws: the promises resolve to verdicts.
  */
 import { Decision, ReasonKind } from './decision.ts';
@@ -25,6 +29,9 @@ import type { ApprovalTicket, JsonValue, ToolCall } from './decision.ts';
 import type { ApprovalEvidence } from './approval-evidence.ts';
 import type { PolicyInfo, PolicyLoad, Verdict } from './engine/engine.ts';
 import type { EvaluatorBackend } from './evaluator-backend.ts';
+import { CountedCallJournal } from './counted-call-journal.ts';
+import type { CountedCall } from './engine/counted-calls.ts';
+import { isCountedCallList } from './engine/counted-calls.ts';
 import type { EvaluatorApi, WorkerStatus } from './worker/evaluator-api.ts';
 import { EVALUATOR_WORKER_NAME } from './worker/evaluator-api.ts';
 import { wrap } from 'comlink';
@@ -220,14 +227,17 @@ function isStringArray(value: unknown): value is string[] {
 
 /** A reply's envelope, opened: a value, the caller's bad request, a compile failure, or malformed. */
 type Opened =
-  | { ok: true; value: unknown }
+  | { ok: true; value: unknown; counted: readonly CountedCall[] | undefined }
   | { ok: false; problem: string }
   | { ok: false; badRequest: string }
   | { ok: false; compileError: string };
 
 function openReply(reply: unknown): Opened {
   if (!isRecord(reply)) return { ok: false, problem: `expected a reply object, got ${typeof reply}` };
-  if (reply.ok === true) return { ok: true, value: reply.value };
+  if (reply.ok === true) {
+    if (reply.counted !== undefined && !isCountedCallList(reply.counted)) return { ok: false, problem: 'counted is not a list of counted calls' };
+    return { ok: true, value: reply.value, counted: reply.counted };
+  }
   if (reply.ok !== false || typeof reply.error !== 'string') return { ok: false, problem: 'reply is neither ok nor a fault' };
   if (reply.fault === 'bad_request') return { ok: false, badRequest: reply.error };
   if (reply.fault === 'wasm_compile') return { ok: false, compileError: reply.error };
@@ -441,6 +451,8 @@ interface CallPlan<T> {
   fault(reason: string, kind?: ReasonKind): T;
   /** True when an answer proves the engine instance is dead (a trap): the worker is replaced. */
   trapped?(value: T): boolean;
+  /** Called with a checked answer right before the caller is given it (in the reply's turn). */
+  accepted?(value: T): void;
 }
 
 /**
@@ -457,6 +469,8 @@ export class WorkerBackend implements EvaluatorBackend {
   #generation: Generation | null = null;
   /** The last policy text the engine accepted; a fresh worker re-loads it before any call. */
   #lastGoodPolicy: string | null = null;
+  /** What the engine counted under that policy; a fresh worker counts it again with the re-load. */
+  readonly #counted = new CountedCallJournal();
   #closed = false;
 
   /** Nothing starts until the first call, unless `startNow` is set. */
@@ -470,17 +484,22 @@ export class WorkerBackend implements EvaluatorBackend {
   }
 
   /** Loads a policy in the worker; a fault is a failed load, and the previous policy stays active. */
-  async load(policyText: string): Promise<PolicyLoad> {
-    const load = await this.#run<PolicyLoad>(
+  load(policyText: string): Promise<PolicyLoad> {
+    return this.#run<PolicyLoad>(
       {
         send: (remote) => remote.load(policyText),
         check: checkPolicyLoad,
         fault: faultLoad,
+        // In the reply's turn, both at once: a restart must never re-load one policy with the
+        // other's counted calls. A new policy starts new windows, in the engine as here.
+        accepted: (load) => {
+          if (!load.ok) return;
+          this.#lastGoodPolicy = policyText;
+          this.#counted.clear();
+        },
       },
       this.#startTimeoutMs,
     );
-    if (load.ok) this.#lastGoodPolicy = policyText;
-    return load;
   }
 
   /** Decides one call in the worker; every fault is a Deny naming it. */
@@ -596,13 +615,18 @@ export class WorkerBackend implements EvaluatorBackend {
             this.#replace(generation, `malformed reply from the evaluator worker (${checked.problem}); ${REPLACED}`);
             return;
           }
+          // Kept before the caller hears of them: a restart from here on restores them.
+          const counted = opened.ok ? opened.counted : undefined;
+          if (counted !== undefined) for (const call of counted) this.#counted.add(call);
+          plan.accepted?.(checked.value);
           settle(checked.value);
           // A trap kills the engine instance: this answer stands, the worker is replaced for the next.
           if (plan.trapped?.(checked.value)) this.#replace(generation, `the engine trapped; ${REPLACED}`);
         },
         (error: unknown) => {
-          // A value the structured clone cannot copy is the caller's fault, not the worker's.
-          if (error instanceof DOMException && error.name === 'DataCloneError') {
+          // A value the structured clone cannot copy (or nested too deep for it to try: a
+          // RangeError from postMessage) is the caller's fault, not the worker's.
+          if ((error instanceof DOMException && error.name === 'DataCloneError') || error instanceof RangeError) {
             settle(plan.fault(`invalid request: the call cannot be sent to the worker (${describe(error)}); pass JSON values only`, ReasonKind.InvalidRequest));
             return;
           }
@@ -697,12 +721,18 @@ export class WorkerBackend implements EvaluatorBackend {
       this.#startTimeoutMs,
     );
     const policyText = this.#lastGoodPolicy;
+    // Taken now, after the worker before this one was ended: nothing it answers can be added later.
+    const counted = policyText === null ? [] : this.#counted.calls();
     const reloading =
       policyText === null
         ? null
         : this.#call<PolicyLoad | string>(
           generation,
-          { send: (remote) => remote.load(policyText), check: checkPolicyLoad, fault: (reason) => reason },
+          {
+            send: (remote) => (counted.length === 0 ? remote.load(policyText) : remote.load(policyText, counted)),
+            check: checkPolicyLoad,
+            fault: (reason) => reason,
+          },
           this.#startTimeoutMs,
         );
     generation.queued = true;

@@ -4,12 +4,14 @@
  * Checklist:
  * - every answer is a `Verdict`; nothing here throws at a caller;
  * - after a trap kills the instance (`engine.fault`), a fresh instance is built from the
- *   same compiled module and the last good policy is loaded into it; until it is ready, calls
- *   are Deny with a reason that says so (rate-limit windows restart with the new instance);
+ *   same compiled module, the last good policy is loaded into it and the calls its rate limits
+ *   counted are restored (a {@link CountedCallJournal} kept here, outside the instance); until it
+ *   is ready, calls are Deny with a reason that says so, and a restore that fails keeps it so;
  * - after `close`, every call is a Deny.
  */
 import { ApprovalLedger } from './approval-ledger.ts';
 import type { ApprovalEvidence } from './approval-evidence.ts';
+import { CountedCallJournal } from './counted-call-journal.ts';
 import type { ToolCall } from './decision.ts';
 import { Engine } from './engine/engine.ts';
 import type { PolicyLoad, Verdict } from './engine/types.ts';
@@ -31,10 +33,13 @@ export class InlineBackend implements SyncEvaluatorBackend {
   /** Tickets for Ask decisions, issued and redeemed here (see approval-ledger.ts). */
   // WebAuthn approvals are checked by the worker engine only (see ApprovalLedgerOptions.loadWebAuthnCheck).
   readonly #approvals = new ApprovalLedger();
+  /** What the engine counted, kept outside it: a fresh instance restores it (see the checklist). */
+  readonly #counted = new CountedCallJournal();
 
   private constructor(module: WebAssembly.Module, engine: Engine) {
     this.#module = module;
     this.#engine = engine;
+    engine.countCalls((call) => this.#counted.add(call));
   }
 
   /** Compiles (or takes) the engine module and starts an engine. Rejects when it cannot start. */
@@ -54,6 +59,7 @@ export class InlineBackend implements SyncEvaluatorBackend {
     if (result.ok) {
       this.#lastGoodPolicy = policyText;
       this.#approvals.policyLoaded(policyText);
+      this.#counted.clear();
     }
     else if (engine.fault !== null) this.#restart();
     return result;
@@ -89,7 +95,10 @@ export class InlineBackend implements SyncEvaluatorBackend {
   /** {@inheritDoc EvaluatorBackend.evaluateBatch} */
   evaluateBatch(calls: readonly ToolCall[], nowSeconds: number): Promise<Verdict[]> {
     const engine = this.#engine;
-    if (engine === null) return Promise.resolve(calls.map(() => this.#unavailable()));
+    if (engine === null) {
+      this.#restart();
+      return Promise.resolve(calls.map(() => this.#unavailable()));
+    }
     const verdicts = engine.evaluateBatch(calls, nowSeconds);
     if (engine.fault !== null) this.#restart();
     return Promise.resolve(verdicts.map((verdict, i) => (verdict.decision === 'Ask' ? this.#approvals.attach(calls[i] as ToolCall, verdict) : verdict)));
@@ -116,7 +125,12 @@ export class InlineBackend implements SyncEvaluatorBackend {
       (engine) => {
         this.#restarting = null;
         if (this.#closed) return;
-        if (this.#lastGoodPolicy !== null) engine.load(this.#lastGoodPolicy);
+        if (this.#lastGoodPolicy !== null) {
+          const counted = this.#counted.calls();
+          // A fresh instance that cannot carry on the old one's windows answers nothing: the next call tries again.
+          if (!engine.load(this.#lastGoodPolicy).ok || engine.restoreCounted(counted) !== counted.length) return;
+        }
+        engine.countCalls((call) => this.#counted.add(call));
         this.#engine = engine;
       },
       () => {

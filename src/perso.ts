@@ -22,6 +22,7 @@ import type { AuditContext, AuditRecord, AuditTransport, ToolFacts } from './aud
 import { buildAuditRecord, sha256Hex } from './audit/audit-record.ts';
 import type { CanonicalArgs } from './canonical-args.ts';
 import { canonicalizeArgs, canonicalizeJson } from './canonical-args.ts';
+import { MAX_ARGS_SIZE } from './args-size.ts';
 import type { Diagnostic, PolicyLoad, Verdict } from './engine/types.ts';
 import type { EvaluatorBackend, SyncEvaluatorBackend } from './evaluator-backend.ts';
 import { isSyncBackend } from './evaluator-backend.ts';
@@ -331,7 +332,8 @@ export class Perso {
       return alone();
     }
     const canonical = canonicalizeJson(given, 'args');
-    if (!canonical.ok) return alone();
+    // Over the one-call size bound in all: each call goes alone, so no message is larger than one call's bound.
+    if (!canonical.ok || canonical.json.length > MAX_ARGS_SIZE) return alone();
     const argsList = canonical.value as readonly JsonValue[];
     const checkedCalls = new Array<ToolCall>(count);
     try {

@@ -620,6 +620,7 @@ describe('engine host faults', () => {
       'export function init(p: i32, n: i32): i32 { return 0; }', 'export function evaluate(a: i32, b: i32, c: i32, d: i32, e: i32, f: i32): i32 { return 0; }',
       'export function plan(): i32 { return 0; }', 'export function region(): i32 { return 0; }', 'export function reserve(n: i32): i32 { return 0; }',
       'export function decide(e: i32, now: f64, h: i32): i32 { return 0; }', 'export function explain(): i32 { return 0; }',
+      'export function countedKeep(e: i32): i32 { return 0; }', 'export function restoreCounted(e: i32, at: f64): i32 { return 0; }',
     ].join('\n'));
     await assert.rejects(Engine.create(m), new RegExp(`ABI version 99; this host speaks ${ENGINE_ABI_VERSION}`));
   });
@@ -643,6 +644,7 @@ describe('engine host faults', () => {
       'export function region(): i32 { if (r == 0) { r = heap.alloc(64); store<u32>(r, 64, 8); } return <i32>r; }',
       'export function reserve(n: i32): i32 { return <i32>r; }',
       'export function decide(e: i32, now: f64, h: i32): i32 { unreachable(); return 0; }', 'export function explain(): i32 { return 0; }',
+      'export function countedKeep(e: i32): i32 { return 0; }', 'export function restoreCounted(e: i32, at: f64): i32 { return 0; }',
     ].join('\n'));
     const trapping = await Engine.create(m);
     assert.equal(trapping.load('{}').ok, true);
@@ -664,6 +666,7 @@ describe('engine host faults', () => {
       'export function evaluate(a: i32, b: i32, c: i32, d: i32, e: i32, f: i32): i32 { unreachable(); return 0; }',
       'export function plan(): i32 { return 0; }', 'export function region(): i32 { return 0; }', 'export function reserve(n: i32): i32 { return 0; }',
       'export function decide(e: i32, now: f64, h: i32): i32 { return 0; }', 'export function explain(): i32 { return 0; }',
+      'export function countedKeep(e: i32): i32 { return 0; }', 'export function restoreCounted(e: i32, at: f64): i32 { return 0; }',
     ].join('\n'));
     const trapping = await Engine.create(m);
     const r = JSON.parse(trapping.evaluateAbi('t', '{}', '{"role":"r"}')) as { error?: string; decision?: string };

@@ -1,9 +1,10 @@
 // Exports-only entry file of engine.wasm. The original perso ABI (alloc, dealloc, init, evaluate)
-// plus the fast path (plan, region, reserve, decide, explain). See DESIGN §3 and abi.ts.
+// plus the fast path (plan, region, reserve, decide, explain) and counted calls (countedKeep, restoreCounted). See DESIGN §3 and abi.ts.
 
 import { collectSometimes, decideFast, evaluateRaw, explainFast, initPolicy, planJson, regionPtr } from "./abi";
 import { reserve as reserveRegion } from "./decide";
 import { madeGarbage } from "./writer";
+import { countedKeep as keepOf, restoreCounted as restoreCall } from "./counted-calls";
 
 /** Version of the engine's host interface; hosts refuse a module whose version they do not know. */
 export const ABI_VERSION: i32 = 1;
@@ -61,4 +62,14 @@ export function explain(): i32 {
   const r = <i32>explainFast();
   if (madeGarbage) collectSometimes();
   return r;
+}
+
+/** How many counted calls (a rate limit's Allowed calls) entry `entry` keeps: 0 for none, -1 for no such entry. */
+export function countedKeep(entry: i32): i32 {
+  return keepOf(entry);
+}
+
+/** Counts, in a fresh instance, a call an earlier one allowed on `entry` at `at` seconds; 1 when counted. */
+export function restoreCounted(entry: i32, at: f64): i32 {
+  return restoreCall(entry, at);
 }

@@ -18,6 +18,7 @@
 import type { JsonObject, JsonValue, ToolCall } from '../decision.ts';
 import type { Diagnostic, PolicyInfo, PolicyLoad, Verdict, VerdictFailure } from './types.ts';
 import { APPROVED_CALL } from './approved-call.ts';
+import type { CountedCall, CountedCallSink } from './counted-calls.ts';
 
 export type { Diagnostic, PolicyInfo, PolicyLoad, Verdict, VerdictFailure } from './types.ts';
 
@@ -39,9 +40,11 @@ interface EngineExports {
   reserve(bytes: number): number;
   decide(entry: number, now: number, hasNow: number): number;
   explain(): number;
+  countedKeep(entry: number): number;
+  restoreCounted(entry: number, at: number): number;
 }
 
-const REQUIRED_EXPORTS = ['memory', 'ABI_VERSION', 'alloc', 'dealloc', 'init', 'evaluate', 'plan', 'region', 'reserve', 'decide', 'explain'] as const;
+const REQUIRED_EXPORTS = ['memory', 'ABI_VERSION', 'alloc', 'dealloc', 'init', 'evaluate', 'plan', 'region', 'reserve', 'decide', 'explain', 'countedKeep', 'restoreCounted'] as const;
 
 // Slot layout (engine/assembly/decide.ts): 16 bytes per field after a 16-byte region header.
 const REGION_HEADER = 16;
@@ -84,6 +87,8 @@ interface EntryPlan {
   readonly role: string;
   readonly prefix: string;
   readonly fields: readonly FieldPlan[];
+  /** How many counted calls the engine keeps for this pair (its rate limit's max); 0: none counted. */
+  readonly keep: number;
   /** Constant verdicts by packed code (no detail to render). */
   readonly verdicts: Map<number, Verdict>;
 }
@@ -259,6 +264,7 @@ export class Engine {
   #state: LoadedState | null = null;
   #region = 0;
   #regionCap = 0;
+  #counted: CountedCallSink | null = null;
 
   private constructor(exports: EngineExports) {
     this.#x = exports;
@@ -363,7 +369,7 @@ export class Engine {
         ruleCount: Number(reply.rule_count),
         ...(reply.approval === 'webauthn' ? { approval: 'webauthn' as const } : {}),
       });
-      this.#state = buildState(info, JSON.parse(planText) as PlanJson);
+      this.#state = buildState(info, JSON.parse(planText) as PlanJson, (entry) => this.#x.countedKeep(entry));
       this.#syncRegion();
       return { ok: true, policy: info, warnings: diagnostics(reply.warnings, 'warning', null) };
     } catch (e) {
@@ -461,6 +467,10 @@ export class Engine {
       if (invalid !== null) return deny('invalid_request', `invalid request: ${invalid.message}`);
       code = this.#x.decide(entry.index, hasNow ? now : 0, hasNow | (plan.approved ? 2 : 0));
       if (code < 0) return deny('engine_fault', 'engine fault: the engine rejected the request slots');
+      // Counted (decide.ts): a final Allow, or an Ask a person approved, on a pair that counts calls.
+      if (entry.keep > 0 && this.#counted !== null && ((code & 3) === 0 || (plan.approved && (code & 3) === 2))) {
+        this.#counted({ tool: entry.tool, role: entry.role, at: now, keep: entry.keep });
+      }
       if ((code & CODE_DETAIL) === 0) return entry.verdicts.get(code) ?? this.#constant(state, entry, code);
       // A repeated denial: the engine says which earlier explanation this is (same entry, code and
       // field values, compared byte for byte), so the verdict built then is the answer now.
@@ -480,6 +490,34 @@ export class Engine {
     } catch (e) {
       return deny('engine_fault', this.#kill(e));
     }
+  }
+
+  /**
+   * Additive: `sink` receives each call the engine counts (see counted-calls.ts) as it counts it,
+   * on the fast path (`evaluate`, `evaluateBatch`); `null` stops it.
+   */
+  countCalls(sink: CountedCallSink | null): void {
+    this.#counted = sink;
+  }
+
+  /**
+   * Additive: counts `calls`, which an earlier instance counted under the same policy, in order
+   * (oldest first per pair), so this instance carries on where that one stopped. Returns how many
+   * were counted; a call on a pair that counts nothing here, or at a time the engine refuses, is not.
+   */
+  restoreCounted(calls: readonly CountedCall[]): number {
+    const state = this.#state;
+    if (this.#dead || state === null) return 0;
+    let restored = 0;
+    try {
+      for (const call of calls) {
+        const entry = state.entries.get(call.tool)?.get(call.role);
+        if (entry !== undefined && entry.keep > 0) restored += this.#x.restoreCounted(entry.index, call.at);
+      }
+    } catch (e) {
+      this.#kill(e);
+    }
+    return restored;
   }
 
   /** The original ABI, byte for byte: returns the response JSON text. */
@@ -673,7 +711,7 @@ interface PlanJson {
   entries: { tool: string; role: string; prefix: string; fields: number[] }[];
 }
 
-function buildState(info: PolicyInfo, plan: PlanJson): LoadedState {
+function buildState(info: PolicyInfo, plan: PlanJson, keepOf: (entry: number) => number): LoadedState {
   const fields: FieldPlan[] = plan.fields.map((f, i) => {
     const source = SOURCES[f.source];
     if (source === undefined) throw new Error(`engine plan names an unknown source "${f.source}"`);
@@ -693,6 +731,7 @@ function buildState(info: PolicyInfo, plan: PlanJson): LoadedState {
         if (f === undefined) throw new Error(`engine plan names an unknown field ${id}`);
         return f;
       }),
+      keep: Math.max(0, keepOf(index)),
       verdicts: new Map(),
     });
   });

@@ -7,6 +7,7 @@
  * reply is data from another realm.
  */
 import type { PolicyInfo, PolicyLoad, Verdict } from '../engine/engine.ts';
+import type { CountedCall } from '../engine/counted-calls.ts';
 import type { ToolCall } from '../decision.ts';
 import type { ApprovalEvidence } from '../approval-evidence.ts';
 
@@ -25,8 +26,14 @@ export const EVALUATOR_WORKER_NAME = 'perso-evaluator';
  */
 export type WorkerFault = 'wasm_compile' | 'bad_request';
 
-/** Every answer of the worker: a value, or a fault with a message. */
-export type WorkerReply<T> = { ok: true; value: T } | { ok: false; fault: WorkerFault; error: string };
+/**
+ * Every answer of the worker: a value, or a fault with a message. Additive: `counted` lists the
+ * calls the engine counted while it made this answer (src/engine/counted-calls.ts), for the page
+ * to keep and give back to a fresh worker; absent when there were none.
+ */
+export type WorkerReply<T> =
+  | { ok: true; value: T; counted?: readonly CountedCall[] }
+  | { ok: false; fault: WorkerFault; error: string };
 
 /** What `status()` reports: the engine is ready, and which policy (if any) it holds. */
 export interface WorkerStatus {
@@ -38,8 +45,13 @@ export interface WorkerStatus {
 
 /** The worker's whole interface, as the main thread sees it through `Comlink.wrap`. */
 export interface EvaluatorApi {
-  /** Loads a policy (JSON text); a failed load keeps the previous policy. */
-  load(policyText: string): Promise<WorkerReply<PolicyLoad>>;
+  /**
+   * Loads a policy (JSON text); a failed load keeps the previous policy. Additive, optional
+   * `restore`: calls an earlier worker's engine counted under this same policy, counted again
+   * before this answer (a fresh worker carries on the windows of the one it replaces); when some
+   * cannot be, the load answers a failure.
+   */
+  load(policyText: string, restore?: readonly CountedCall[]): Promise<WorkerReply<PolicyLoad>>;
   /** Decides one call at `nowSeconds` (for rate limits). */
   evaluate(call: ToolCall, nowSeconds: number): Promise<WorkerReply<Verdict>>;
   /**

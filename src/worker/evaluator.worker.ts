@@ -14,6 +14,8 @@
  *   named the worker with, so the worker's own CSP decides (`'wasm-unsafe-eval'`); a compile
  *   failure is a reply, not a crash; once started, a module given later is ignored;
  * - the policy object never leaves the worker: callers see `PolicyInfo` and verdicts only;
+ * - each answer lists the calls the engine counted while making it (rate limits), and `load`
+ *   restores such a list into a fresh engine: the page keeps the windows, not this worker;
  * - approvals of Ask decisions are issued and redeemed here (`ApprovalLedger`): the main thread
  *   can send back a ticket it was given, never mint one or turn an Ask into Allow by itself.
  */
@@ -22,6 +24,8 @@ import { ApprovalLedger } from '../approval-ledger.ts';
 import { Engine, ENGINE_ABI_VERSION } from '../engine/engine.ts';
 import type { ToolCall } from '../decision.ts';
 import type { Verdict } from '../engine/engine.ts';
+import type { CountedCall } from '../engine/counted-calls.ts';
+import { isCountedCallList } from '../engine/counted-calls.ts';
 import type { EvaluatorApi, WorkerReply } from './evaluator-api.ts';
 import { EVALUATOR_WORKER_NAME } from './evaluator-api.ts';
 import { callsOnlyEndpoint } from './calls-only-endpoint.ts';
@@ -68,6 +72,7 @@ function startEngine(compiled: unknown): Promise<EngineState> {
     .then((ready) => Engine.create(ready))
     .then(
       (created): EngineState => {
+        created.countCalls((call) => counted.push(call));
         engine = created;
         return { ok: true, engine: created };
       },
@@ -79,6 +84,17 @@ function startEngine(compiled: unknown): Promise<EngineState> {
 /** The engine, once compiled; the hot path takes it without awaiting. */
 async function readyEngine(): Promise<EngineState> {
   return engine !== null ? { ok: true, engine } : startEngine(undefined);
+}
+
+// The calls the engine counted since the last answer: each answer takes them (see `answer`).
+let counted: CountedCall[] = [];
+
+/** A value, with the calls the engine counted while making it. */
+function answer<T>(value: T): WorkerReply<T> {
+  if (counted.length === 0) return { ok: true, value };
+  const reply: WorkerReply<T> = { ok: true, value, counted };
+  counted = [];
+  return reply;
 }
 
 function compileFault(error: string): WorkerReply<never> {
@@ -141,21 +157,27 @@ function shareEqualVerdicts(verdicts: Verdict[]): Verdict[] {
 const approvals = new ApprovalLedger({ origin: self.origin, loadWebAuthnCheck: () => import('../webauthn-approval.ts') });
 
 const methods: EvaluatorApi = {
-  async load(policyText) {
+  async load(policyText, restore) {
     if (typeof policyText !== 'string') return badRequest('load takes the policy as JSON text');
+    if (restore !== undefined && !isCountedCallList(restore)) return badRequest('load takes the calls to restore as a list of {tool, role, at, keep}');
     const state = await readyEngine();
     if (!state.ok) return compileFault(state.error);
-    const loaded = state.engine.load(policyText);
-    if (loaded.ok) approvals.policyLoaded(policyText);
-    return { ok: true, value: loaded };
+    const load = state.engine.load(policyText);
+    if (load.ok) approvals.policyLoaded(policyText);
+    const restored = load.ok && restore !== undefined ? state.engine.restoreCounted(restore) : 0;
+    if (load.ok && restore !== undefined && restored !== restore.length) {
+      const message = `the fresh engine restored ${restored} of the ${restore.length} calls its rate limits had counted; every call stays a Deny until a worker restores them all`;
+      return answer({ ok: false, errors: [{ severity: 'error', path: 'policy', message }], warnings: [] });
+    }
+    return answer(load);
   },
 
   async evaluate(call, nowSeconds) {
     if (!isCall(call) || !isNow(nowSeconds)) return badRequest('evaluate takes a tool call object and a time in seconds');
-    if (engine !== null) return { ok: true, value: approvals.attach(call, engine.evaluate(call, nowSeconds)) };
+    if (engine !== null) return answer(approvals.attach(call, engine.evaluate(call, nowSeconds)));
     const state = await readyEngine();
     if (!state.ok) return compileFault(state.error);
-    return { ok: true, value: approvals.attach(call, state.engine.evaluate(call, nowSeconds)) };
+    return answer(approvals.attach(call, state.engine.evaluate(call, nowSeconds)));
   },
 
   async evaluateBatch(batch, nowSeconds, argsJson) {
@@ -173,7 +195,7 @@ const methods: EvaluatorApi = {
       const verdict = verdicts[i]!;
       if (verdict.decision === 'Ask') verdicts[i] = approvals.attach(argsList === undefined ? batch[i] : withArgs(batch[i], argsList[i]), verdict);
     }
-    return { ok: true, value: shareEqualVerdicts(verdicts) };
+    return answer(shareEqualVerdicts(verdicts));
   },
 
   async status(compiled) {
@@ -188,7 +210,7 @@ const methods: EvaluatorApi = {
     }
     const state = await readyEngine();
     if (!state.ok) return compileFault(state.error);
-    return { ok: true, value: await approvals.approve(nonce, call, (checked) => state.engine.evaluate(checked, nowSeconds), evidence) };
+    return answer(await approvals.approve(nonce, call, (checked) => state.engine.evaluate(checked, nowSeconds), evidence));
   },
 };
 

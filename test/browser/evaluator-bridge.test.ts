@@ -12,6 +12,7 @@ const FAULT_URL = new URL('./fixtures/fault-injection.worker.ts', import.meta.ur
 const FORGED_URL = new URL('./fixtures/forged-reply.worker.ts', import.meta.url);
 const SILENT_URL = new URL('./fixtures/silent.worker.ts', import.meta.url);
 const NO_WASM_CSP_URL = new URL('/src/worker/evaluator.worker.ts?perso-test-csp=no-wasm', location.origin);
+const REFUSE_RESTORE_URL = new URL('./fixtures/fault-injection.worker.ts?restore=refuse', import.meta.url);
 
 const view: ToolCall = { tool: 'view_customer', role: 'agent', args: { customer_id: 'C-1042' } };
 const refund = (amount: number, fault?: string): ToolCall => ({
@@ -266,5 +267,100 @@ describe('WorkerBackend', () => {
     expect(Object.getOwnPropertyNames(WorkerBackend.prototype).sort()).to.deep.equal(
       ['approve', 'close', 'constructor', 'evaluate', 'evaluateBatch', 'load'].sort(),
     );
+  });
+});
+
+describe('WorkerBackend: the windows of rate limits survive the worker', () => {
+  const limited = JSON.stringify({
+    version: 'windows-1',
+    default_action: 'Deny',
+    tools: ['pay', 'view'],
+    roles: ['r'],
+    rules: [
+      { tool_name: 'pay', roles: ['r'], rate_limit: { max: 3, per_seconds: 3600 } },
+      { tool_name: 'pay', roles: ['r'], effect: 'Ask', condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Gt', value: 100 } } },
+      { tool_name: 'view', roles: ['r'] },
+    ],
+  });
+  const pay = (amount: number, fault?: string): ToolCall => ({
+    tool: 'pay',
+    role: 'r',
+    args: { amount },
+    ...(fault === undefined ? {} : { agentAttributes: { perso_fault: fault } }),
+  });
+  const kinds = (verdicts: readonly { decision: string; kind: string }[]) => verdicts.map((v) => `${v.decision}:${v.kind}`);
+
+  for (const fault of ['crash', 'trap'] as const) {
+    it(`worker ${fault === 'crash' ? 'crashed' : 'trapped'} mid-window: "3 per hour" stays 3 in the fresh worker`, async () => {
+      const { backend, workers } = track(backendWith([FAULT_URL, EVALUATOR_URL], { timeoutMs: 2000 }));
+      expect((await backend.load(limited)).ok).to.equal(true);
+      expect(kinds([await backend.evaluate(pay(1), 1000), await backend.evaluate(pay(1), 1001)])).to.deep.equal(['Allow:no_condition', 'Allow:no_condition']);
+      const faulted = await backend.evaluate(pay(1, fault), 1002);
+      expect(faulted.kind).to.equal('engine_fault');
+      const after = [await backend.evaluate(pay(1), 1003), await backend.evaluate(pay(1), 1004)];
+      // The trapped call's Deny stands (its count died with the engine): one more is allowed, then none.
+      expect(kinds(after)).to.deep.equal(['Allow:no_condition', 'Deny:rate_limited']);
+      expect(after[1]!.retryAfter).to.equal(3596);
+      expect(workers).to.have.length(2);
+    });
+  }
+
+  it('calls counted in batches and approved Asks are restored too', async () => {
+    const { backend, workers } = track(backendWith([EVALUATOR_URL], { timeoutMs: 200 }));
+    await backend.load(limited);
+    const batch = await backend.evaluateBatch([pay(1), { tool: 'view', role: 'r' }, pay(2)], 1000);
+    expect(kinds(batch)).to.deep.equal(['Allow:no_condition', 'Allow:no_condition', 'Allow:no_condition']);
+    const asked = await backend.evaluate(pay(500), 1001);
+    expect(asked.decision).to.equal('Ask');
+    const approved = await backend.approve(asked.approval!.nonce, pay(500), 1001);
+    expect(approved.decision).to.equal('Allow');
+    const pending = backend.evaluate(pay(1), 1002);
+    workers[0]!.terminate();
+    expect((await pending).kind).to.equal('engine_fault');
+    expect(kinds([await backend.evaluate(pay(1), 1003)])).to.deep.equal(['Deny:rate_limited']);
+    expect(workers).to.have.length(2);
+  });
+
+  it('fresh worker cannot restore the counted calls: every call is Deny naming it, until a worker can', async () => {
+    const { backend, workers } = track(backendWith([EVALUATOR_URL, REFUSE_RESTORE_URL, EVALUATOR_URL], { timeoutMs: 200 }));
+    await backend.load(limited);
+    await backend.evaluate(pay(1), 1000);
+    const pending = backend.evaluate(pay(1), 1001);
+    workers[0]!.terminate();
+    expect((await pending).kind).to.equal('engine_fault');
+    const refused = await backend.evaluate({ tool: 'view', role: 'r' }, 1002);
+    expect(refused).to.include({ decision: 'Deny', kind: 'engine_fault' });
+    expect(refused.reason).to.match(/refused the last good policy \("the fresh engine restored 0 of the 1 calls its rate limits had counted; every call stays a Deny/);
+    // The next worker restores them: the policy and the window are back.
+    expect(kinds([await backend.evaluate({ tool: 'view', role: 'r' }, 1003)])).to.deep.equal(['Allow:no_condition']);
+    expect(kinds([await backend.evaluate(pay(1), 1004), await backend.evaluate(pay(1), 1005), await backend.evaluate(pay(1), 1006)]))
+      .to.deep.equal(['Allow:no_condition', 'Allow:no_condition', 'Deny:rate_limited']);
+    expect(workers).to.have.length(3);
+  });
+
+  it('a new policy starts new windows, and a restart brings back none of the old one', async () => {
+    const { backend, workers } = track(backendWith([EVALUATOR_URL], { timeoutMs: 200 }));
+    await backend.load(limited);
+    for (let t = 0; t < 3; t++) await backend.evaluate(pay(1), 1000 + t);
+    expect((await backend.load(limited.replace('windows-1', 'windows-2'))).ok).to.equal(true);
+    expect((await backend.evaluate(pay(1), 1003)).decision).to.equal('Allow');
+    const pending = backend.evaluate(pay(1), 1004);
+    workers[0]!.terminate();
+    await pending;
+    // The new policy's one counted call is back (the third after it is refused); the old three are not.
+    const after = [await backend.evaluate(pay(1), 1005), await backend.evaluate(pay(1), 1006), await backend.evaluate(pay(1), 1007)];
+    expect(kinds(after)).to.deep.equal(['Allow:no_condition', 'Allow:no_condition', 'Deny:rate_limited']);
+  });
+
+  it('args nested too deep for the structured clone: Deny invalid_request, the worker is not replaced', async () => {
+    const { backend, workers } = track(backendWith([EVALUATOR_URL]));
+    await backend.load(limited);
+    let deep: unknown = 0;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    const verdict = await backend.evaluate({ tool: 'view', role: 'r', args: { deep } as never }, 0);
+    expect(verdict).to.include({ decision: 'Deny', kind: 'invalid_request' });
+    expect(verdict.reason).to.match(/cannot be sent to the worker/);
+    expect((await backend.evaluate({ tool: 'view', role: 'r' }, 0)).decision).to.equal('Allow');
+    expect(workers).to.have.length(1);
   });
 });
