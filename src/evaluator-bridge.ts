@@ -131,7 +131,14 @@ interface InFlight {
 interface Generation {
   /** `null` when the worker could not even be constructed. */
   readonly worker: Worker | null;
-  readonly remote: Remote;
+  /**
+   * `null` once dead. Dropped then, and the worker's listeners with it: Comlink keeps the worker
+   * until its proxies are collected, so nothing the worker can reach may hold them (a dead worker's
+   * pending calls do), or every replaced worker stays in memory.
+   */
+  remote: Remote | null;
+  /** Removes this class's listeners from the worker. */
+  readonly listening: AbortController;
   /** Settles with `null` once ready, or with the reason it could not start. */
   started: Promise<string | null>;
   /**
@@ -585,7 +592,8 @@ export class WorkerBackend implements EvaluatorBackend {
 
   /** Sends one call and settles it exactly once: reply, fault of the worker, or timeout. */
   #call<T>(generation: Generation, plan: CallPlan<T>, timeoutMs: number): Promise<T> {
-    if (generation.dead) return Promise.resolve(plan.fault(`the evaluator worker stopped; ${REPLACED}`));
+    // No local for the remote: every closure below would keep it (see Generation.remote).
+    if (generation.dead || generation.remote === null) return Promise.resolve(plan.fault(`the evaluator worker stopped; ${REPLACED}`));
     return new Promise<T>((resolve) => {
       let settled = false;
       const settle = (value: T): void => {
@@ -598,7 +606,7 @@ export class WorkerBackend implements EvaluatorBackend {
       generation.pending.add(inFlight);
       this.#watch(generation, inFlight.deadline);
 
-      plan.send(generation.remote).then(
+      plan.send(generation.remote as Remote).then(
         (reply) => {
           if (settled) return;
           const opened = openReply(reply);
@@ -670,7 +678,8 @@ export class WorkerBackend implements EvaluatorBackend {
         : `the evaluator worker failed to start ("${describe(error)}"); check the worker URL and the page's worker-src`;
       return {
         worker: null,
-        remote: null!,
+        remote: null,
+        listening: new AbortController(),
         started: Promise.resolve(reason),
         queued: false,
         ready: false,
@@ -683,6 +692,7 @@ export class WorkerBackend implements EvaluatorBackend {
     const generation: Generation = {
       worker,
       remote: remoteMethods(worker),
+      listening: new AbortController(),
       started: Promise.resolve(null),
       queued: false,
       ready: false,
@@ -700,10 +710,10 @@ export class WorkerBackend implements EvaluatorBackend {
           ? `the evaluator worker crashed${message}; ${REPLACED}`
           : `the evaluator worker failed to start${message}; check that its script is served from the page's origin and that worker-src allows it`,
       );
-    });
+    }, { signal: generation.listening.signal });
     worker.addEventListener('messageerror', () => {
       this.#replace(generation, `a message from the evaluator worker could not be read (messageerror); ${REPLACED}`);
-    });
+    }, { signal: generation.listening.signal });
     this.#generation = generation;
     generation.started = this.#prepare(generation);
     return generation;
@@ -764,6 +774,8 @@ export class WorkerBackend implements EvaluatorBackend {
     generation.dead = true;
     generation.ready = false;
     generation.worker?.terminate();
+    generation.listening.abort();
+    generation.remote = null;
     if (generation.watchdog !== null) clearTimeout(generation.watchdog);
     generation.watchdog = null;
     if (this.#generation === generation) this.#generation = null;
