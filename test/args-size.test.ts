@@ -55,3 +55,21 @@ describe('canonicalizeArgs refuses args too large to decide in time', () => {
     if (!result.ok) assert.match(result.error, /^resourceAttributes: \d+ characters of JSON, more than the 1048576 .*send smaller resourceAttributes/);
   });
 });
+
+describe('the bound where the library makes the canonical copy, in Node', () => {
+  test('session.guard: a 20 MB argument is an invalid_request Deny and the tool does not run', async () => {
+    const { Perso } = await import('../src/perso.ts');
+    const perso = await Perso.load({
+      policy: { version: 'size-1', default_action: 'Deny', tools: ['upload'], roles: ['r'], rules: [{ tool_name: 'upload', roles: ['r'] }] } as never,
+    });
+    let ran = 0;
+    const upload = perso.session({ role: 'r' }).guard('upload', () => ++ran);
+    const outcome = await upload({ blob: 'z'.repeat(20 * 2 ** 20) });
+    assert.equal(outcome.ok, false);
+    assert.equal(outcome.decision.kind, 'invalid_request');
+    assert.match(outcome.decision.reason, /^invalid request: args: 20971531 characters of JSON, more than the 1048576 one call may carry/);
+    assert.equal((await upload({ blob: 'small' })).ok, true);
+    assert.equal(ran, 1);
+    await perso.close();
+  });
+});
