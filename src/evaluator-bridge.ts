@@ -180,6 +180,11 @@ function remoteMethods(worker: Worker): Remote {
 /** How long the worker may take to check a WebAuthn approval (IndexedDB and WebCrypto). */
 const WEBAUTHN_TIMEOUT_MS = 5000;
 
+/** Marks a worker's error event handled: the bridge answers it, the page does not see it uncaught. */
+function handled(event: Event): void {
+  event.preventDefault();
+}
+
 const REPLACED = 'the worker was replaced, retry the call';
 const CLOSED = 'the evaluator was closed; load a new Perso to evaluate calls';
 
@@ -701,8 +706,10 @@ export class WorkerBackend implements EvaluatorBackend {
       watchdog: null,
       watchdogAt: 0,
     };
+    // Kept after the worker dies (it holds nothing): an error the dead worker raised before it was
+    // terminated can still arrive, and must not reach the page as an uncaught error.
+    worker.addEventListener('error', handled);
     worker.addEventListener('error', (event: ErrorEvent | Event) => {
-      event.preventDefault();
       const message = event instanceof ErrorEvent && event.message ? ` ("${event.message}")` : '';
       this.#replace(
         generation,
