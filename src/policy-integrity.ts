@@ -1,6 +1,7 @@
 /**
- * Policy integrity: host-pinned hashes (like Subresource Integrity), detached signatures over the
- * exact policy bytes, and the policy's revision (for rollback protection).
+ * Policy integrity: host-pinned hashes (like Subresource Integrity), detached signatures that name
+ * the policy, its revision and its exact bytes, and the policy's revision (for rollback protection;
+ * the floor itself is the loader's, see policy-loader.ts).
  *
  * Formats, chosen so a policy can be published on any static host:
  * - **Pinned hash**: `integrity: 'sha256-<base64>'`, exactly like SRI; several space-separated
@@ -168,21 +169,6 @@ export function readRevision(text: string): Checked<number | null> {
   const revision = (doc as { revision: unknown }).revision;
   if (typeof revision !== 'number' || !Number.isSafeInteger(revision) || revision < 0) {
     return { ok: false, error: `policy "revision" must be a non-negative integer, got ${JSON.stringify(revision)}` };
-  }
-  return { ok: true, value: revision };
-}
-
-/**
- * Refuses a rollback: a revision lower than the highest one seen for the URL. An absent revision
- * counts as 0, so a signed old policy without one cannot replace a newer revision either.
- */
-export function checkRevision(revision: number | null, highestSeen: number | null): Checked<number | null> {
-  const current = revision ?? 0;
-  if (highestSeen !== null && current < highestSeen) {
-    return {
-      ok: false,
-      error: `policy revision ${current} is lower than revision ${highestSeen} already seen for this url (rollback refused); publish revision ${highestSeen} or higher`,
-    };
   }
   return { ok: true, value: revision };
 }
