@@ -172,6 +172,11 @@ async function loadFrom(href: string, options: PolicyLoadOptions): Promise<Polic
   const label = `policy "${href}"`;
   const context: Context = { id: options.policyId ?? href, keys: options.publicKeys ?? [], options };
   const keyed = context.keys.length > 0;
+  // A validator only for bytes that can be checked against something the store cannot change;
+  // without one, the request need not wait for the store.
+  const anchored = keyed || options.integrity !== undefined;
+  const sigFetch = keyed ? fetchSignature(href, options) : null;
+  let policyFetch = anchored ? null : fetchPolicy(href, null, options);
   let cached: unknown;
   let mark: unknown;
   let storeError: string | null = null;
@@ -182,14 +187,12 @@ async function loadFrom(href: string, options: PolicyLoadOptions): Promise<Polic
       storeError = `the IndexedDB cache is unavailable (${describe(error)})`;
     }
   }
+  // Sent before the cached copy is verified (that runs beside the request); a 304 is used only
+  // if it verified.
+  policyFetch ??= fetchPolicy(href, sendableEtag(cached), options);
   const fromCache = cached === undefined ? null : await verifyCached(cached, context);
   const floor = await trustedFloor(mark, fromCache, context);
-
-  // A validator only for bytes that can be checked against something the store cannot change.
-  const anchored = keyed || options.integrity !== undefined;
-  const etag = anchored && fromCache?.ok === true ? sendableEtag((cached as PolicyEntry).etag) : null;
-  const sigFetch = keyed ? fetchSignature(href, options) : null;
-  let fetched = await fetchPolicy(href, etag, options);
+  let fetched = await policyFetch;
   const sig = sigFetch === null ? null : await sigFetch;
 
   if (fetched.kind === 'not-modified') {
@@ -197,7 +200,8 @@ async function loadFrom(href: string, options: PolicyLoadOptions): Promise<Polic
       if (sig?.kind === 'unavailable') return fallBack(label, sig.error, fromCache, floor, storeError, cached);
       if (sig?.kind === 'refused') return { ok: false, error: `${label}: ${sig.error}` };
       // The server confirmed the ETag, not the bytes: check them against what it publishes now.
-      const now = sig === null ? fromCache : await verify(bytesOf(cached), sig.text, context);
+      const fresh = sig === null || sig.text === fromCache.value.signature;
+      const now = fresh ? fromCache : await verify(bytesOf(cached), sig.text, context, fromCache.value.sha256);
       if (now.ok) {
         const current = checkFloor(now.value, floor);
         if (!current.ok) return { ok: false, error: `${label}: cached copy refused: ${current.error}` };
@@ -238,6 +242,9 @@ async function loadFrom(href: string, options: PolicyLoadOptions): Promise<Polic
     storedAt: Date.now(),
   };
   const newMark: RevisionMark = { url: href, highest: verified.value.revision ?? 0, sha256: verified.value.sha256, signature: verified.value.signature };
+  // The same verified copy and floor as stored (a 200 without a validator): nothing to write.
+  const unchanged = fromCache?.ok === true && fromCache.value.sha256 === entry.sha256 && fromCache.value.signature === entry.signature;
+  if (unchanged && sameJson([entry.etag, newMark], [(cached as PolicyEntry).etag, mark])) return loaded;
   const save = async (): Promise<string | null> => {
     try {
       if (await bounded(store.savePolicy(entry, newMark, mark), options)) return null;
@@ -297,7 +304,7 @@ async function verifyCached(entry: unknown, context: Context): Promise<Checked<V
   if (actual !== e.sha256) {
     return { ok: false, error: `${tampered} (sha256 ${actual} does not match the stored ${e.sha256}); reload while online to fetch it again` };
   }
-  const verified = await verify(bytes, e.signature as string | null, context);
+  const verified = await verify(bytes, e.signature as string | null, context, actual);
   if (!verified.ok) return { ok: false, error: `cached copy refused: ${verified.error}` };
   if (verified.value.revision !== e.revision) {
     return { ok: false, error: `${tampered} (its revision does not match the one stored with it); reload while online` };
@@ -305,8 +312,8 @@ async function verifyCached(entry: unknown, context: Context): Promise<Checked<V
   return verified;
 }
 
-/** The checks every copy passes, fresh or cached, before the floor. */
-async function verify(bytes: PolicyBytes, signature: string | null, context: Context): Promise<Checked<Verified>> {
+/** The checks every copy passes, fresh or cached, before the floor; `known`: the bytes' SHA-256 when already made. */
+async function verify(bytes: PolicyBytes, signature: string | null, context: Context, known?: string): Promise<Checked<Verified>> {
   const { options, keys } = context;
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   if (bytes.length > maxBytes) {
@@ -324,7 +331,7 @@ async function verify(bytes: PolicyBytes, signature: string | null, context: Con
   }
   const revision = readRevision(text);
   if (!revision.ok) return revision;
-  const sha256 = await sha256Hex(bytes);
+  const sha256 = known ?? (await sha256Hex(bytes));
   const verified: Verified = { text, sha256, revision: revision.value, signature: keys.length > 0 ? signature : null };
   if (keys.length > 0) {
     if (signature === null) {
@@ -382,9 +389,18 @@ function checkFloor(copy: Verified, floor: Floor | null): Checked<null> {
   return { ok: true, value: null };
 }
 
-/** The stored ETag when the browser can send it; anything else is dropped (a full fetch). */
-function sendableEtag(etag: unknown): string | null {
+/** The cached entry's ETag when the browser can send it; anything else is dropped (a full fetch). */
+function sendableEtag(entry: unknown): string | null {
+  const etag = entry !== null && typeof entry === 'object' ? (entry as { etag?: unknown }).etag : null;
   return typeof etag === 'string' && ENTITY_TAG.test(etag) ? etag : null;
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  try {
+    return JSON.stringify(a) === JSON.stringify(b);
+  } catch {
+    return false;
+  }
 }
 
 function bytesOf(entry: unknown): PolicyBytes {

@@ -146,7 +146,7 @@ describe('policy-loader', () => {
     expect(error).to.match(/server answered 500/);
   });
 
-  it('tampered cache entry while online (pinned): no validator for bytes that do not verify, the full policy is fetched', async () => {
+  it('tampered cache entry while online (pinned): the 304 is not trusted, the full policy is fetched without a validator', async () => {
     const name = uniqueName('tampered-online');
     const store = freshStore();
     const integrity = await integrityOf(new TextEncoder().encode(policyText(1)));
@@ -160,7 +160,10 @@ describe('policy-loader', () => {
     const loaded = expectOk(await loadPolicy(fileUrl(name), { store, integrity }));
     expect(loaded.source).to.equal('network');
     expect(loaded.text).to.equal(policyText(1));
-    expect((await fileLog(name)).slice(1)).to.deep.equal([{ ifNoneMatch: null, status: 200 }]);
+    expect((await fileLog(name)).slice(1)).to.deep.equal([
+      { ifNoneMatch: '"a1"', status: 304 },
+      { ifNoneMatch: null, status: 200 },
+    ]);
   });
 
   it('pinned integrity mismatch: refused, and nothing is cached', async () => {
@@ -470,6 +473,20 @@ describe('policy-loader attacks (issue 15)', () => {
       { ifNoneMatch: '"r2"', status: 304 },
       { ifNoneMatch: null, status: 200 },
     ]);
+  });
+
+  it('older signed release swapped into the cached entry only: online, the current policy is used and written back over it', async () => {
+    const key = await releaseKey();
+    const name = uniqueName('swap-entry');
+    const store = freshStore();
+    await release(name, allowAll(1), key, '"r1"');
+    expectOk(await loadPolicy(fileUrl(name), { store, publicKeys: key.publicKeys }));
+    const old = (await store.getPolicy(fileUrl(name)))!;
+    await release(name, pagePolicy(2), key, '"r2"');
+    expectOk(await loadPolicy(fileUrl(name), { store, publicKeys: key.publicKeys }));
+    await editStore(store.name, (db) => db.put('policies', { ...old, etag: '"r2"' }).then(() => undefined));
+    expect(expectOk(await loadPolicy(fileUrl(name), { store, publicKeys: key.publicKeys }))).to.include({ source: 'network', revision: 2 });
+    expect(new TextDecoder().decode((await store.getPolicy(fileUrl(name)))!.bytes)).to.equal(pagePolicy(2));
   });
 
   it('older signed release swapped into the store, then offline: the signed floor refuses it as a rollback', async () => {
