@@ -241,7 +241,12 @@ async function loadFrom(href: string, options: PolicyLoadOptions): Promise<Polic
     revision: verified.value.revision,
     storedAt: Date.now(),
   };
-  const newMark: RevisionMark = { url: href, highest: verified.value.revision ?? 0, sha256: verified.value.sha256, signature: verified.value.signature };
+  const newMark: RevisionMark = {
+    url: href,
+    highest: verified.value.revision ?? 0,
+    sha256: verified.value.sha256,
+    signature: verified.value.signature,
+  };
   // The same verified copy and floor as stored (a 200 without a validator): nothing to write.
   const unchanged = fromCache?.ok === true && fromCache.value.sha256 === entry.sha256 && fromCache.value.signature === entry.signature;
   if (unchanged && sameJson([entry.etag, newMark], [(cached as PolicyEntry).etag, mark])) return loaded;
