@@ -42,9 +42,9 @@ export {
   integrityOf,
   signPolicy,
   verifyIntegrity,
-  verifySignature,
+  verifySignatureFile,
 } from './policy-integrity.ts';
-export type { PolicyPublicKey, PolicySignature } from './policy-integrity.ts';
+export type { PolicyPublicKey, PolicySignature, PolicySignatureFile, PolicyStatement, VerifiedSignature } from './policy-integrity.ts';
 export type { ApprovalTicket } from './decision.ts';
 export { allowedInstead, denialResult } from './denial-result.ts';
 export type { DecisionFailure, DeniedCall, DeniedDecision, DenialContent, DenialResult } from './denial-result.ts';

@@ -65,6 +65,8 @@ export interface PersoOptions {
   integrity?: string;
   /** URL policies: trusted signing keys; a policy without a valid `<url>.sig` signature by one is refused. */
   publicKeys?: readonly PolicyPublicKey[];
+  /** URL policies: the id signatures must name; default the policy's absolute URL (docs/policy-loading.md). */
+  policyId?: string;
 }
 
 /** The state of the loaded policy, and of the last load attempt. */
@@ -456,6 +458,8 @@ export class Perso {
       ...(load.policy.approval === 'webauthn' ? { approval: 'webauthn' as const } : {}),
       ...withToolPins(readToolPins(resolved.text)),
     });
+    // Only with the engine's yes is a fetched policy cached and its revision the rollback floor.
+    await resolved.commit?.();
     return this.#status;
   }
 
@@ -729,11 +733,16 @@ function withArgs(call: ToolCall, args: Readonly<JsonObject>): ToolCall {
  * configured; otherwise `resolvePolicySource` fetches them plainly.
  */
 function urlPolicySource(options: Partial<PersoOptions>): ((url: URL) => Promise<ResolvedPolicy>) | null {
-  const { cache, integrity, publicKeys } = options;
+  const { cache, integrity, publicKeys, policyId } = options;
   const hasIndexedDb = typeof indexedDB !== 'undefined';
   if (!hasIndexedDb && integrity === undefined && (publicKeys?.length ?? 0) === 0 && !(cache instanceof PolicyStore)) return null;
   const store = cache instanceof PolicyStore ? cache : hasIndexedDb && cache !== false ? defaultPolicyStore() : null;
-  return cachedPolicySource({ store, ...(integrity === undefined ? {} : { integrity }), ...(publicKeys === undefined ? {} : { publicKeys }) });
+  return cachedPolicySource({
+    store,
+    ...(integrity === undefined ? {} : { integrity }),
+    ...(publicKeys === undefined ? {} : { publicKeys }),
+    ...(typeof policyId === 'string' ? { policyId } : {}),
+  });
 }
 
 function optionsProblem(options: unknown): Diagnostic | null {

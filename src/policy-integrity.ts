@@ -1,15 +1,19 @@
 /**
- * Policy integrity: host-pinned hashes (like Subresource Integrity), detached signatures over the
- * exact policy bytes, and the policy's revision (for rollback protection).
+ * Policy integrity: host-pinned hashes (like Subresource Integrity), detached signatures that name
+ * the policy, its revision and its exact bytes, and the policy's revision (for rollback protection;
+ * the floor itself is the loader's, see policy-loader.ts).
  *
  * Formats, chosen so a policy can be published on any static host:
  * - **Pinned hash**: `integrity: 'sha256-<base64>'`, exactly like SRI; several space-separated
  *   tokens (`sha256-…`, `sha384-…`, `sha512-…`) mean "any of these".
- * - **Signature**: a detached JSON file next to the policy, `<policy-url>.sig`:
- *   `{"alg":"Ed25519","key_id":"release-2026","signature":"<base64>"}`, or several at once
- *   `{"signatures":[{…Ed25519…},{…ES256…}]}` so one file serves browsers with and without Ed25519.
- *   `alg` is `Ed25519` or `ES256` (ECDSA P-256 with SHA-256, the 64-byte r‖s form WebCrypto makes).
- *   The signature is over the policy file's exact bytes: no canonicalization, no re-encoding.
+ * - **Signature**: a detached JSON file next to the policy, `<policy-url>.sig` (format 2):
+ *   `{"format":"perso-policy-signature/2","id":"<policy id>","revision":7,"sha256":"<hex>",
+ *   "signatures":[{"alg":"Ed25519","key_id":"release-2026","signature":"<base64>"}]}`.
+ *   Each signature covers the message `perso-policy-signature/2\nid "<id>"\nrevision 7\nsha256 <hex>\n`
+ *   (the id JSON-quoted), so it names the policy it is for (by default its absolute URL) and binds
+ *   one revision to one set of exact bytes. `alg` is `Ed25519` or `ES256` (ECDSA P-256 with
+ *   SHA-256, the 64-byte r‖s form WebCrypto makes); several entries serve browsers with and without
+ *   Ed25519. Format 1 (a signature over the bytes alone) is refused with how to re-sign.
  * - **Revision**: a top-level non-negative integer `"revision"` inside the policy, so it is covered
  *   by the signature; absent counts as 0 when comparing.
  *
@@ -33,8 +37,32 @@ export interface PolicySignature {
   alg: SignatureAlgorithm;
   /** Names the public key the host configured under the same `keyId`. */
   key_id: string;
-  /** Base64 signature over the exact policy bytes. */
+  /** Base64 signature over the statement's message (see the module comment). */
   signature: string;
+}
+
+/** What a signature vouches for: one revision of one policy, as exact bytes. */
+export interface PolicyStatement {
+  /** The policy's identity: the `policyId` the host configured, or the policy's absolute URL. */
+  id: string;
+  /** The policy's top-level `revision` (absent counts as 0). */
+  revision: number;
+  /** SHA-256 of the exact policy bytes, lowercase hex. */
+  sha256: string;
+}
+
+/** A `.sig` file (format 2): the statement and its signatures. */
+export interface PolicySignatureFile extends PolicyStatement {
+  /** Always `perso-policy-signature/2`. */
+  format: 'perso-policy-signature/2';
+  /** One signature per key, each over the statement's message. */
+  signatures: PolicySignature[];
+}
+
+/** A signature file that verified: the statement it vouches for and the key that signed it. */
+export interface VerifiedSignature extends PolicyStatement {
+  /** The `key_id` that verified. */
+  keyId: string;
 }
 
 /** A public key the host trusts to sign its policies. */
@@ -145,37 +173,20 @@ export function readRevision(text: string): Checked<number | null> {
   return { ok: true, value: revision };
 }
 
-/**
- * Refuses a rollback: a revision lower than the highest one seen for the URL. An absent revision
- * counts as 0, so a signed old policy without one cannot replace a newer revision either.
- */
-export function checkRevision(revision: number | null, highestSeen: number | null): Checked<number | null> {
-  const current = revision ?? 0;
-  if (highestSeen !== null && current < highestSeen) {
-    return {
-      ok: false,
-      error: `policy revision ${current} is lower than revision ${highestSeen} already seen for this url (rollback refused); publish revision ${highestSeen} or higher`,
-    };
-  }
-  return { ok: true, value: revision };
-}
-
 // Signature code (parsing, key import, verification, signing) lives in `policy-signature.ts` and is
 // loaded on first use: a page that configures no `publicKeys` never downloads it.
 const signatureModule = (): Promise<typeof import('./policy-signature.ts')> => import('./policy-signature.ts');
 
 /**
- * Verifies a `.sig` file over the exact policy bytes against the host's keys (see
- * `policy-signature.ts` for the checklist). Fails closed: when the verifier cannot be loaded the
- * answer is an error, never a pass.
- *
- * @returns the `key_id` that verified
+ * Verifies a `.sig` file against the host's keys and the expected id (and revision and SHA-256,
+ * when given); see `policy-signature.ts` for the checklist. Fails closed: when the verifier cannot
+ * be loaded the answer is an error, never a pass.
  */
-export async function verifySignature(
-  bytes: PolicyBytes,
+export async function verifySignatureFile(
   signatureFile: string,
+  expected: { id: string; revision?: number; sha256?: string },
   keys: readonly PolicyPublicKey[],
-): Promise<Checked<string>> {
+): Promise<Checked<VerifiedSignature>> {
   let verifier: typeof import('./policy-signature.ts');
   try {
     verifier = await signatureModule();
@@ -185,7 +196,7 @@ export async function verifySignature(
       error: `signatures cannot be checked: the verifier did not load (${(error as Error).message}); check that the page can fetch perso's files`,
     };
   }
-  return verifier.verifySignature(bytes, signatureFile, keys);
+  return verifier.verifySignatureFile(signatureFile, expected, keys);
 }
 
 /** Imports a private signing key from base64 PKCS#8 or a JWK (for release scripts and tests). */
@@ -201,9 +212,18 @@ export async function generatePolicyKeyPair(
 }
 
 /**
- * Signs the exact policy bytes. Publish `JSON.stringify(result)` (or several results as
- * `{"signatures": [...]}`) at `<policy-url>.sig`.
+ * Signs a policy for one identity: reads its `revision`, hashes its exact bytes, and signs that
+ * statement with each signer. Publish `JSON.stringify(result)` at `<policy-url>.sig`.
+ * @param options.id the policy's identity: the absolute URL pages load it from, or the `policyId`
+ *   they configure
+ * @throws when the bytes are not a JSON object with a valid revision
  */
-export async function signPolicy(bytes: PolicyBytes, privateKey: CryptoKey, keyId: string): Promise<PolicySignature> {
-  return (await signatureModule()).signPolicy(bytes, privateKey, keyId);
+export async function signPolicy(
+  bytes: PolicyBytes,
+  options: { id: string; signers: readonly { privateKey: CryptoKey; keyId: string }[] },
+): Promise<PolicySignatureFile> {
+  const revision = readRevision(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  if (!revision.ok) throw new Error(revision.error);
+  const statement = { id: options.id, revision: revision.value ?? 0, sha256: await sha256Hex(bytes) };
+  return (await signatureModule()).signStatement(statement, options.signers);
 }

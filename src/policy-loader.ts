@@ -1,21 +1,27 @@
 /**
- * Loads a policy by URL: revalidates the cached copy with its ETag, verifies what it gets (pinned
- * hash, signature, revision), caches it in IndexedDB, and falls back to the cached copy when the
- * network or the server fails — so a page that was online once keeps enforcing offline.
+ * Loads a policy by URL: fetches it (and its signature), verifies what it gets (pinned hash,
+ * signature naming this policy, revision floor), caches it in IndexedDB, and falls back to the
+ * cached copy when the network or the server fails — so a page that was online once keeps
+ * enforcing offline.
  *
  * Checklist (each a `{ok: false, error}`; `loadPolicy` never throws):
- * - every copy is verified before use, the cached one included, on every load: its SHA-256 against
- *   the one stored with it, the pinned `integrity`, the signature when keys are configured, and its
- *   revision against the highest seen for the URL;
- * - a fresh copy that fails verification is a hard failure, not a reason to use the cache (the
- *   server said what the policy is now);
+ * - the store is untrusted input: the cached copy and the rollback floor are verified on every
+ *   load, online and offline, against the pin or the keys (with keys, only a floor whose signature
+ *   verifies counts; a missing or malformed floor means "refuse anything older than what verifies");
+ * - a signature must name this policy's id, its revision and its bytes' SHA-256; a revision at the
+ *   floor with other bytes is refused;
+ * - a 304 is used only for cached bytes that verify: against the pin, or against the `.sig` fetched
+ *   now; without a pin or keys nothing can verify them, so no validator is sent at all;
+ * - a stored ETag the browser cannot send is dropped (never a reason to go "offline");
+ * - a fresh copy that fails verification is a hard failure, not a reason to use the cache;
  * - only a failing network or server (a rejected fetch, a timeout, 408, 429, 5xx) falls back to
  *   the cache; 404 and other answers are hard failures;
- * - a fresh copy is stored only after it verified and the host's `validate` accepted it;
+ * - a fresh copy is stored only after it verified and the host accepted it (`validate`, or the
+ *   caller's `cache()` with `deferCache`): a refused policy never enters the cache or the floor;
  * - no IndexedDB transaction is open while fetching or hashing (see policy-store.ts).
  */
-import type { PolicyStore, PolicyEntry } from './policy-store.ts';
-import { checkRevision, readRevision, sha256Hex, verifyIntegrity, verifySignature } from './policy-integrity.ts';
+import type { PolicyStore, PolicyEntry, RevisionMark } from './policy-store.ts';
+import { readRevision, sha256Hex, verifyIntegrity, verifySignatureFile } from './policy-integrity.ts';
 import type { Checked, PolicyBytes, PolicyPublicKey } from './policy-integrity.ts';
 import type { ResolvedPolicy } from './policy-source.ts';
 
@@ -38,6 +44,11 @@ export type PolicyFetchResult =
       keyId?: string;
       /** Why the cached copy was used although a fresh one was asked for, or why it was not cached. */
       notice?: string;
+      /**
+       * With `deferCache`, for a fresh copy: stores it (and raises the rollback floor) once the
+       * caller accepted it; answers a notice when it could not be stored, else `null`. Never throws.
+       */
+      cache?: () => Promise<string | null>;
     }
   | { ok: false; error: string };
 
@@ -52,6 +63,11 @@ export interface PolicyLoadOptions {
   integrity?: string;
   /** Trusted signing keys; when non-empty, a policy without a valid signature by one is refused. */
   publicKeys?: readonly PolicyPublicKey[];
+  /**
+   * The identity signatures must name (the `id` of the `.sig` file); default the policy's absolute
+   * URL. Set it when one signed policy is served from several URLs (a CDN and a mirror).
+   */
+  policyId?: string;
   /** Where the detached signature is; default `<policy-url>.sig`. */
   signatureUrl?: string | URL;
   /**
@@ -59,6 +75,11 @@ export interface PolicyLoadOptions {
    * or `null` to accept. An invalid policy is never cached.
    */
   validate?: (text: string) => Promise<string | null> | string | null;
+  /**
+   * Don't cache a fresh copy yet: the result's `cache()` stores it once the caller accepted it
+   * (perso calls it after the engine loaded the policy).
+   */
+  deferCache?: boolean;
   /** Give up on the network after this long and use the cache; default 5000 ms. */
   timeoutMs?: number;
   /**
@@ -78,9 +99,35 @@ type Fetched =
   | { kind: 'unavailable'; error: string }
   | { kind: 'refused'; error: string };
 
+type FetchedSignature = { kind: 'ok'; text: string } | { kind: 'unavailable'; error: string } | { kind: 'refused'; error: string };
+
+/** A copy that passed every check but the floor. */
+interface Verified {
+  text: string;
+  sha256: string;
+  revision: number | null;
+  signature: string | null;
+  keyId?: string;
+}
+
+/** The rollback floor: the highest revision that verified, and its bytes' hash. */
+interface Floor {
+  revision: number;
+  sha256: string | null;
+}
+
+/** What every check of one load needs. */
+interface Context {
+  id: string;
+  keys: readonly PolicyPublicKey[];
+  options: PolicyLoadOptions;
+}
+
 const DEFAULT_TIMEOUT_MS = 5000;
 const DEFAULT_MAX_BYTES = 4 * 1024 * 1024;
 const DEFAULT_STORE_TIMEOUT_MS = 1000;
+/** RFC 9110 entity-tag: what a browser can send back as `If-None-Match`. */
+const ENTITY_TAG = /^(W\/)?"[\x21\x23-\x7e\x80-\xff]*"$/;
 
 /**
  * Fetches, verifies and caches the policy at `url`; never throws.
@@ -105,132 +152,174 @@ export async function loadPolicy(url: string | URL, options: PolicyLoadOptions =
 
 /**
  * {@link loadPolicy} in the shape of `resolvePolicySource`'s `fetchPolicy` seam, so `Perso.load`
- * sends URL policies in a browser through the cache. The loader's `notice` is dropped; the
- * status's `source: 'cache'` says that the cached copy is in use.
+ * sends URL policies in a browser through the cache. A fresh copy is cached only when the caller
+ * runs `commit` (after the engine accepted it). The loader's `notice` is dropped; the status's
+ * `source: 'cache'` says that the cached copy is in use.
  */
 export function cachedPolicySource(options: PolicyLoadOptions): (url: URL) => Promise<ResolvedPolicy> {
   return async (url) => {
-    const loaded = await loadPolicy(url, options);
+    const loaded = await loadPolicy(url, { ...options, deferCache: true });
     if (!loaded.ok) return { ok: false, error: loaded.error, source: 'network', location: url.href };
-    return { ok: true, text: loaded.text, source: loaded.source, location: url.href };
+    const resolved: ResolvedPolicy = { ok: true, text: loaded.text, source: loaded.source, location: url.href };
+    const cache = loaded.cache;
+    if (cache !== undefined) resolved.commit = async () => void (await cache());
+    return resolved;
   };
 }
 
 async function loadFrom(href: string, options: PolicyLoadOptions): Promise<PolicyFetchResult> {
   const store = options.store ?? null;
   const label = `policy "${href}"`;
-  let cached: PolicyEntry | undefined;
-  let highest: number | null = null;
+  const context: Context = { id: options.policyId ?? href, keys: options.publicKeys ?? [], options };
+  const keyed = context.keys.length > 0;
+  // A validator only for bytes that can be checked against something the store cannot change;
+  // without one, the request need not wait for the store.
+  const anchored = keyed || options.integrity !== undefined;
+  const sigFetch = keyed ? fetchSignature(href, options) : null;
+  let policyFetch = anchored ? null : fetchPolicy(href, null, options);
+  let cached: unknown;
+  let mark: unknown;
   let storeError: string | null = null;
   if (store !== null) {
     try {
-      [cached, highest] = await bounded(Promise.all([store.getPolicy(href), store.highestRevision(href)]), options);
+      [cached, mark] = await bounded(Promise.all([store.getPolicy(href), store.getRevisionMark(href)]), options);
     } catch (error) {
       storeError = `the IndexedDB cache is unavailable (${describe(error)})`;
     }
   }
+  // Sent before the cached copy is verified (that runs beside the request); a 304 is used only
+  // if it verified.
+  policyFetch ??= fetchPolicy(href, sendableEtag(cached), options);
+  const fromCache = cached === undefined ? null : await verifyCached(cached, context);
+  const floor = await trustedFloor(mark, fromCache, context);
+  let fetched = await policyFetch;
+  const sig = sigFetch === null ? null : await sigFetch;
 
-  let fetched = await fetchPolicy(href, cached?.etag ?? null, options);
   if (fetched.kind === 'not-modified') {
-    if (cached !== undefined) {
-      const fromCache = await verifyCached(cached, highest, options);
-      if (fromCache.ok) return fromCache;
+    if (fromCache?.ok === true) {
+      if (sig?.kind === 'unavailable') return fallBack(label, sig.error, fromCache, floor, storeError, cached);
+      if (sig?.kind === 'refused') return { ok: false, error: `${label}: ${sig.error}` };
+      // The server confirmed the ETag, not the bytes: check them against what it publishes now.
+      const fresh = sig === null || sig.text === fromCache.value.signature;
+      const now = fresh ? fromCache : await verify(bytesOf(cached), sig.text, context, fromCache.value.sha256);
+      if (now.ok) {
+        const current = checkFloor(now.value, floor);
+        if (!current.ok) return { ok: false, error: `${label}: cached copy refused: ${current.error}` };
+        return result(now.value, 'cache');
+      }
     }
-    // The cache no longer holds (or no longer verifies) what the server confirmed: ask for the full copy.
+    // The cache does not hold what the server confirmed: ask for the full copy, without a validator.
     fetched = await fetchPolicy(href, null, options);
     if (fetched.kind === 'not-modified') {
       return { ok: false, error: `${label}: the server answered 304 Not Modified to a request without If-None-Match; fix the server` };
     }
   }
   if (fetched.kind === 'refused') return { ok: false, error: `${label}: ${fetched.error}` };
-  if (fetched.kind === 'unavailable') return fallBack(label, fetched.error, cached, highest, storeError, options);
+  if (fetched.kind === 'unavailable') return fallBack(label, fetched.error, fromCache, floor, storeError, cached);
+  if (sig?.kind === 'unavailable') return fallBack(label, sig.error, fromCache, floor, storeError, cached);
+  if (sig?.kind === 'refused') return { ok: false, error: `${label}: ${sig.error}` };
 
-  // A fresh copy: verify, validate, store.
-  let signature: string | null = null;
-  if ((options.publicKeys?.length ?? 0) > 0) {
-    const sig = await fetchSignature(href, options);
-    if (sig.kind === 'unavailable') return fallBack(label, sig.error, cached, highest, storeError, options);
-    if (sig.kind === 'refused') return { ok: false, error: `${label}: ${sig.error}` };
-    signature = sig.text;
-  }
-  const verified = await verify(fetched.bytes, signature, highest, options);
+  // A fresh copy: verify, check the floor, validate, store.
+  const verified = await verify(fetched.bytes, sig?.text ?? null, context);
   if (!verified.ok) return { ok: false, error: `${label}: ${verified.error}` };
-  const { text, sha256, revision, keyId } = verified.value;
-  const invalid = options.validate === undefined ? null : await options.validate(text);
+  const current = checkFloor(verified.value, floor);
+  if (!current.ok) return { ok: false, error: `${label}: ${current.error}` };
+  const invalid = options.validate === undefined ? null : await options.validate(verified.value.text);
   if (invalid !== null) return { ok: false, error: `${label}: ${invalid}` };
 
-  let notice = storeError === null ? undefined : `not cached: ${storeError}`;
-  if (store !== null && storeError === null) {
-    const entry: PolicyEntry = { url: href, bytes: fetched.bytes, etag: fetched.etag, sha256, signature, revision, storedAt: Date.now() };
-    try {
-      if (!(await bounded(store.savePolicy(entry), options))) {
-        const mark = await bounded(store.highestRevision(href), options);
-        return { ok: false, error: `${label}: ${(checkRevision(revision, mark) as { error: string }).error}` };
-      }
-    } catch (error) {
-      notice = `not cached: could not write the IndexedDB cache (${describe(error)})`;
-    }
+  const loaded = result(verified.value, 'network');
+  if (store === null || storeError !== null) {
+    if (storeError !== null) loaded.notice = `not cached: ${storeError}`;
+    return loaded;
   }
-  return result(text, sha256, 'network', revision, keyId, notice);
+  const entry: PolicyEntry = {
+    url: href,
+    bytes: fetched.bytes,
+    etag: fetched.etag !== null && ENTITY_TAG.test(fetched.etag) ? fetched.etag : null,
+    sha256: verified.value.sha256,
+    signature: verified.value.signature,
+    revision: verified.value.revision,
+    storedAt: Date.now(),
+  };
+  const newMark: RevisionMark = {
+    url: href,
+    highest: verified.value.revision ?? 0,
+    sha256: verified.value.sha256,
+    signature: verified.value.signature,
+  };
+  // The same verified copy and floor as stored (a 200 without a validator): nothing to write.
+  const unchanged = fromCache?.ok === true && fromCache.value.sha256 === entry.sha256 && fromCache.value.signature === entry.signature;
+  if (unchanged && sameJson([entry.etag, newMark], [(cached as PolicyEntry).etag, mark])) return loaded;
+  const save = async (): Promise<string | null> => {
+    try {
+      if (await bounded(store.savePolicy(entry, newMark, mark), options)) return null;
+      return 'not cached: another page changed the cached policy meanwhile; the next load stores it';
+    } catch (error) {
+      return `not cached: could not write the IndexedDB cache (${describe(error)})`;
+    }
+  };
+  if (options.deferCache === true) {
+    loaded.cache = save;
+    return loaded;
+  }
+  const notice = await save();
+  if (notice !== null) loaded.notice = notice;
+  return loaded;
 }
 
-/** The network or server failed: the re-verified cached copy, or a refusal that says why there is none. */
-async function fallBack(
+/** The network or server failed: the verified cached copy, or a refusal that says why there is none. */
+function fallBack(
   label: string,
   failure: string,
-  cached: PolicyEntry | undefined,
-  highest: number | null,
+  fromCache: Checked<Verified> | null,
+  floor: Floor | null,
   storeError: string | null,
-  options: PolicyLoadOptions,
-): Promise<PolicyFetchResult> {
-  if (cached === undefined) {
+  cached: unknown,
+): PolicyFetchResult {
+  if (fromCache === null) {
     const why = storeError ?? 'no cached copy exists (it is stored after the first successful load)';
     return { ok: false, error: `${label}: ${failure}, and ${why}; check the network and the server` };
   }
-  const fromCache = await verifyCached(cached, highest, options);
   if (!fromCache.ok) return { ok: false, error: `${label}: ${failure}; ${fromCache.error}` };
-  return { ...fromCache, notice: `${failure}; using the cached copy stored ${new Date(cached.storedAt).toISOString()}` };
+  const current = checkFloor(fromCache.value, floor);
+  if (!current.ok) return { ok: false, error: `${label}: ${failure}; cached copy refused: ${current.error}` };
+  const storedAt = (cached as PolicyEntry).storedAt;
+  const when = typeof storedAt === 'number' && Number.isFinite(storedAt) ? ` stored ${new Date(storedAt).toISOString()}` : '';
+  return { ...result(fromCache.value, 'cache'), notice: `${failure}; using the cached copy${when}` };
 }
 
-/** Re-verifies a cached entry: untrusted storage, checked like a fresh download and against its own hash. */
-async function verifyCached(
-  entry: PolicyEntry,
-  highest: number | null,
-  options: PolicyLoadOptions,
-): Promise<PolicyFetchResult> {
+/**
+ * Verifies a cached entry: untrusted storage, checked like a fresh download (with its stored
+ * signature) and against its own hash and revision.
+ */
+async function verifyCached(entry: unknown, context: Context): Promise<Checked<Verified>> {
   const tampered = 'the cached copy was tampered with or corrupted';
-  if (!(entry.bytes instanceof Uint8Array) || typeof entry.sha256 !== 'string') {
+  const e = entry as Partial<Record<keyof PolicyEntry, unknown>> | null;
+  if (
+    e === null ||
+    typeof e !== 'object' ||
+    !(e.bytes instanceof Uint8Array) ||
+    typeof e.sha256 !== 'string' ||
+    (e.signature !== null && typeof e.signature !== 'string')
+  ) {
     return { ok: false, error: `${tampered} (malformed cache entry); reload while online to fetch it again` };
   }
-  const bytes = new Uint8Array(entry.bytes);
+  const bytes = new Uint8Array(e.bytes);
   const actual = await sha256Hex(bytes);
-  if (actual !== entry.sha256) {
-    return { ok: false, error: `${tampered} (sha256 ${actual} does not match the stored ${entry.sha256}); reload while online to fetch it again` };
+  if (actual !== e.sha256) {
+    return { ok: false, error: `${tampered} (sha256 ${actual} does not match the stored ${e.sha256}); reload while online to fetch it again` };
   }
-  const verified = await verify(bytes, entry.signature, highest, options, actual);
+  const verified = await verify(bytes, e.signature as string | null, context, actual);
   if (!verified.ok) return { ok: false, error: `cached copy refused: ${verified.error}` };
-  if (verified.value.revision !== entry.revision) {
+  if (verified.value.revision !== e.revision) {
     return { ok: false, error: `${tampered} (its revision does not match the one stored with it); reload while online` };
   }
-  const { text, sha256, revision, keyId } = verified.value;
-  return result(text, sha256, 'cache', revision, keyId);
+  return verified;
 }
 
-interface Verified {
-  text: string;
-  sha256: string;
-  revision: number | null;
-  keyId?: string;
-}
-
-/** The checks every copy passes, fresh or cached; `sha256`: the bytes' hash when already made. */
-async function verify(
-  bytes: PolicyBytes,
-  signature: string | null,
-  highest: number | null,
-  options: PolicyLoadOptions,
-  sha256?: string,
-): Promise<Checked<Verified>> {
+/** The checks every copy passes, fresh or cached, before the floor; `known`: the bytes' SHA-256 when already made. */
+async function verify(bytes: PolicyBytes, signature: string | null, context: Context, known?: string): Promise<Checked<Verified>> {
+  const { options, keys } = context;
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   if (bytes.length > maxBytes) {
     return { ok: false, error: `policy is ${bytes.length} bytes, more than the ${maxBytes} allowed; shrink it or raise maxBytes` };
@@ -238,15 +327,6 @@ async function verify(
   if (options.integrity !== undefined) {
     const pinned = await verifyIntegrity(bytes, options.integrity);
     if (!pinned.ok) return pinned;
-  }
-  let keyId: string | undefined;
-  if ((options.publicKeys?.length ?? 0) > 0) {
-    if (signature === null) {
-      return { ok: false, error: 'missing signature: public keys are configured but no signature was stored; reload while online' };
-    }
-    const signed = await verifySignature(bytes, signature, options.publicKeys!);
-    if (!signed.ok) return signed;
-    keyId = signed.value;
   }
   let text: string;
   try {
@@ -256,11 +336,80 @@ async function verify(
   }
   const revision = readRevision(text);
   if (!revision.ok) return revision;
-  const current = checkRevision(revision.value, highest);
-  if (!current.ok) return current;
-  const verified: Verified = { text, sha256: sha256 ?? (await sha256Hex(bytes)), revision: revision.value };
-  if (keyId !== undefined) verified.keyId = keyId;
+  const sha256 = known ?? (await sha256Hex(bytes));
+  const verified: Verified = { text, sha256, revision: revision.value, signature: keys.length > 0 ? signature : null };
+  if (keys.length > 0) {
+    if (signature === null) {
+      return { ok: false, error: 'missing signature: public keys are configured but no signature was stored; reload while online' };
+    }
+    const signed = await verifySignatureFile(signature, { id: context.id, revision: revision.value ?? 0, sha256 }, keys);
+    if (!signed.ok) return signed;
+    verified.keyId = signed.value.keyId;
+  }
   return { ok: true, value: verified };
+}
+
+/**
+ * The rollback floor, from what verifies: with keys, the stored mark's signature (re-verified for
+ * this id) and the cached copy; without, the mark when well-formed and the cached copy. The
+ * highest wins, so editing one of them cannot lower it; deleting both is a first visit.
+ */
+async function trustedFloor(mark: unknown, fromCache: Checked<Verified> | null, context: Context): Promise<Floor | null> {
+  const floors: Floor[] = [];
+  const m = mark !== null && typeof mark === 'object' ? (mark as Partial<Record<keyof RevisionMark, unknown>>) : {};
+  if (context.keys.length > 0) {
+    if (typeof m.signature === 'string' && m.signature !== (fromCache?.ok === true ? fromCache.value.signature : null)) {
+      const signed = await verifySignatureFile(m.signature, { id: context.id }, context.keys);
+      if (signed.ok) floors.push({ revision: signed.value.revision, sha256: signed.value.sha256 });
+    }
+  } else if (typeof m.highest === 'number' && Number.isSafeInteger(m.highest) && m.highest >= 0) {
+    floors.push({ revision: m.highest, sha256: typeof m.sha256 === 'string' ? m.sha256 : null });
+  }
+  if (fromCache?.ok === true) floors.push({ revision: fromCache.value.revision ?? 0, sha256: fromCache.value.sha256 });
+  let floor: Floor | null = null;
+  for (const candidate of floors) if (floor === null || candidate.revision > floor.revision) floor = candidate;
+  return floor;
+}
+
+/**
+ * Refuses a rollback (a revision below the floor) and a second set of bytes for the floor's
+ * revision, when the revision means something: a signed policy, or one that declares it.
+ */
+function checkFloor(copy: Verified, floor: Floor | null): Checked<null> {
+  if (floor === null) return { ok: true, value: null };
+  const revision = copy.revision ?? 0;
+  if (revision < floor.revision) {
+    return {
+      ok: false,
+      error: `policy revision ${revision} is lower than revision ${floor.revision} already seen for this url (rollback refused); publish revision ${floor.revision} or higher`,
+    };
+  }
+  const declared = copy.signature !== null || copy.revision !== null;
+  if (revision === floor.revision && declared && floor.sha256 !== null && copy.sha256 !== floor.sha256) {
+    return {
+      ok: false,
+      error: `policy revision ${revision} was already accepted with other bytes (sha256 ${floor.sha256}, now ${copy.sha256}): one revision carries one policy; publish the change as revision ${revision + 1}`,
+    };
+  }
+  return { ok: true, value: null };
+}
+
+/** The cached entry's ETag when the browser can send it; anything else is dropped (a full fetch). */
+function sendableEtag(entry: unknown): string | null {
+  const etag = entry !== null && typeof entry === 'object' ? (entry as { etag?: unknown }).etag : null;
+  return typeof etag === 'string' && ENTITY_TAG.test(etag) ? etag : null;
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  try {
+    return JSON.stringify(a) === JSON.stringify(b);
+  } catch {
+    return false;
+  }
+}
+
+function bytesOf(entry: unknown): PolicyBytes {
+  return new Uint8Array((entry as PolicyEntry).bytes);
 }
 
 async function fetchPolicy(href: string, etag: string | null, options: PolicyLoadOptions): Promise<Fetched> {
@@ -290,10 +439,7 @@ async function fetchPolicy(href: string, etag: string | null, options: PolicyLoa
   }
 }
 
-async function fetchSignature(
-  href: string,
-  options: PolicyLoadOptions,
-): Promise<{ kind: 'ok'; text: string } | { kind: 'unavailable'; error: string } | { kind: 'refused'; error: string }> {
+async function fetchSignature(href: string, options: PolicyLoadOptions): Promise<FetchedSignature> {
   const sigUrl = new URL(options.signatureUrl ?? `${href}.sig`, href).href;
   try {
     const response = await (options.fetch ?? fetch)(sigUrl, {
@@ -311,18 +457,10 @@ async function fetchSignature(
   }
 }
 
-function result(
-  text: string,
-  sha256: string,
-  source: PolicySource,
-  revision: number | null,
-  keyId: string | undefined,
-  notice?: string,
-): PolicyLoaded {
-  const loaded: PolicyLoaded = { ok: true, text, sha256, source };
-  if (revision !== null) loaded.revision = revision;
-  if (keyId !== undefined) loaded.keyId = keyId;
-  if (notice !== undefined) loaded.notice = notice;
+function result(copy: Verified, source: PolicySource): PolicyLoaded {
+  const loaded: PolicyLoaded = { ok: true, text: copy.text, sha256: copy.sha256, source };
+  if (copy.revision !== null) loaded.revision = copy.revision;
+  if (copy.keyId !== undefined) loaded.keyId = copy.keyId;
   return loaded;
 }
 

@@ -3,7 +3,16 @@
  * for release scripts. Loaded lazily by `policy-integrity.ts` (only pages with `publicKeys` and
  * signing scripts pay for it); the formats are described there.
  */
-import type { Checked, PolicyBytes, PolicyPublicKey, PolicySignature, SignatureAlgorithm } from './policy-integrity.ts';
+import type {
+  Checked,
+  PolicyBytes,
+  PolicyPublicKey,
+  PolicySignature,
+  PolicySignatureFile,
+  PolicyStatement,
+  SignatureAlgorithm,
+  VerifiedSignature,
+} from './policy-integrity.ts';
 import { fromBase64, toBase64 } from './base64.ts';
 // Type-only imports above: a value import from `policy-integrity.ts` would make the bundler split it
 // into a chunk shared with the page's entry (one more request on every page). The few helpers this
@@ -15,57 +24,107 @@ const NO_WEBCRYPTO =
 const NO_ED25519 =
   'this browser has no WebCrypto Ed25519; publish an ES256 signature too and configure its public key';
 
-/** Parses a `.sig` file: one signature object or `{"signatures": [...]}`. */
-export function parseSignatureFile(text: string): Checked<PolicySignature[]> {
+/** The `format` of a signature file; the first line of the signed message. */
+export const SIGNATURE_FORMAT = 'perso-policy-signature/2';
+
+/**
+ * The message a signature covers: the format, the policy's identity, its revision and the SHA-256
+ * of its exact bytes. Built by the verifier from what it expects, never read from the file, so a
+ * signature made for another policy or other bytes cannot verify. `JSON.stringify` quotes the id,
+ * so no id can forge a line.
+ */
+export function signedMessage(statement: PolicyStatement): PolicyBytes {
+  const text = `${SIGNATURE_FORMAT}\nid ${JSON.stringify(statement.id)}\nrevision ${statement.revision}\nsha256 ${statement.sha256}\n`;
+  return new TextEncoder().encode(text);
+}
+
+/** Parses a `.sig` file (see `policy-integrity.ts` for the format). */
+export function parseSignatureFile(text: string): Checked<PolicySignatureFile> {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch {
-    return { ok: false, error: 'signature file is not valid JSON; publish {"alg","key_id","signature"}' };
+    return { ok: false, error: `signature file is not valid JSON; publish {"format": "${SIGNATURE_FORMAT}", "id", "revision", "sha256", "signatures"}` };
   }
-  const list = isObject(doc) && Array.isArray(doc['signatures']) ? (doc['signatures'] as unknown[]) : [doc];
+  if (!isObject(doc)) return { ok: false, error: 'signature file is not a JSON object' };
+  if (!Object.hasOwn(doc, 'format')) {
+    // Format 1 signed the bytes alone: it does not say which policy it is for, so any policy the
+    // same key signed would pass at this url. Never accepted; say how to re-sign.
+    return {
+      ok: false,
+      error: `signature file is in the old format (a signature over the policy bytes alone, which does not name the policy); re-sign with signPolicy(bytes, {id, signers}) to publish a "${SIGNATURE_FORMAT}" file`,
+    };
+  }
+  if (doc['format'] !== SIGNATURE_FORMAT) {
+    return { ok: false, error: `signature file format ${JSON.stringify(doc['format'])} is not supported; expected "${SIGNATURE_FORMAT}"` };
+  }
+  const { id, revision, sha256 } = { id: own(doc, 'id'), revision: own(doc, 'revision'), sha256: own(doc, 'sha256') };
+  if (typeof id !== 'string' || id === '') return { ok: false, error: 'signature file "id" must be a non-empty string naming the policy' };
+  if (typeof revision !== 'number' || !Number.isSafeInteger(revision) || revision < 0) {
+    return { ok: false, error: `signature file "revision" must be a non-negative integer, got ${JSON.stringify(revision)}` };
+  }
+  if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) {
+    return { ok: false, error: 'signature file "sha256" must be 64 lowercase hex digits' };
+  }
+  const list = own(doc, 'signatures');
+  if (!Array.isArray(list) || list.length === 0) return { ok: false, error: 'signature file lists no signature' };
   const signatures: PolicySignature[] = [];
   for (const [i, entry] of list.entries()) {
     if (
       !isObject(entry) ||
-      (entry['alg'] !== 'Ed25519' && entry['alg'] !== 'ES256') ||
-      typeof entry['key_id'] !== 'string' ||
-      typeof entry['signature'] !== 'string'
+      (own(entry, 'alg') !== 'Ed25519' && own(entry, 'alg') !== 'ES256') ||
+      typeof own(entry, 'key_id') !== 'string' ||
+      typeof own(entry, 'signature') !== 'string'
     ) {
       return {
         ok: false,
-        error: `signature file entry ${i} must be {"alg": "Ed25519" | "ES256", "key_id": string, "signature": base64}`,
+        error: `signature file "signatures"[${i}] must be {"alg": "Ed25519" | "ES256", "key_id": string, "signature": base64}`,
       };
     }
-    signatures.push({ alg: entry['alg'], key_id: entry['key_id'], signature: entry['signature'] });
+    signatures.push({ alg: entry['alg'] as SignatureAlgorithm, key_id: entry['key_id'] as string, signature: entry['signature'] as string });
   }
-  if (signatures.length === 0) return { ok: false, error: 'signature file lists no signature' };
-  return { ok: true, value: signatures };
+  return { ok: true, value: { format: SIGNATURE_FORMAT, id, revision, sha256, signatures } };
 }
 
 /**
- * Verifies a `.sig` file over the exact policy bytes against the host's keys.
+ * Verifies a `.sig` file against the host's keys and what the page expects: the policy's `id`
+ * always, its `revision` and `sha256` when given (a fresh or cached copy); without them (a stored
+ * rollback floor) the file's own are verified and returned.
  *
  * Checklist (each a hard failure):
- * - the file parses and lists at least one signature;
+ * - the file parses, is format 2 and lists at least one signature;
+ * - its `id` is the expected one (a policy signed for another page is refused at this one);
+ * - its `revision` and `sha256` are those of the bytes in hand;
  * - a signature made by a configured key that does not verify fails everything (a bad signature is
  *   never outvoted by a good one);
  * - at least one signature by a configured, usable key verifies; otherwise "unknown key";
  * - a configured Ed25519 key this runtime cannot import is skipped (ES256 can stand in for it).
- *
- * @returns the `key_id` that verified
  */
-export async function verifySignature(
-  bytes: PolicyBytes,
+export async function verifySignatureFile(
   signatureFile: string,
+  expected: { id: string; revision?: number; sha256?: string },
   keys: readonly PolicyPublicKey[],
-): Promise<Checked<string>> {
+): Promise<Checked<VerifiedSignature>> {
   if (globalThis.crypto?.subtle === undefined) return { ok: false, error: `signatures cannot be checked: ${NO_WEBCRYPTO}` };
   const parsed = parseSignatureFile(signatureFile);
   if (!parsed.ok) return parsed;
+  const file = parsed.value;
+  if (file.id !== expected.id) {
+    return {
+      ok: false,
+      error: `the signature is for policy ${JSON.stringify(file.id)}, not ${JSON.stringify(expected.id)} that this page loads (a policy signed for another page); publish the policy signed for ${JSON.stringify(expected.id)}`,
+    };
+  }
+  if (expected.revision !== undefined && file.revision !== expected.revision) {
+    return { ok: false, error: `the signature is for revision ${file.revision} but the policy says revision ${expected.revision}; re-sign the exact file` };
+  }
+  if (expected.sha256 !== undefined && file.sha256 !== expected.sha256) {
+    return { ok: false, error: `the signature is for other bytes (sha256 ${file.sha256}, the policy's is ${expected.sha256}); re-sign the exact file` };
+  }
+  const message = signedMessage(file);
   let verifiedBy: string | null = null;
   let unsupported = false;
-  for (const signature of parsed.value) {
+  for (const signature of file.signatures) {
     const key = keys.find((k) => k.keyId === signature.key_id && k.alg === signature.alg);
     if (key === undefined) continue;
     const imported = await importPolicyPublicKey(key);
@@ -77,18 +136,18 @@ export async function verifySignature(
       return imported;
     }
     const raw = fromBase64(signature.signature);
-    const valid = raw !== null && (await crypto.subtle.verify(algorithmParams(signature.alg), imported.value, raw, bytes));
+    const valid = raw !== null && (await crypto.subtle.verify(algorithmParams(signature.alg), imported.value, raw, message));
     if (!valid) {
       return {
         ok: false,
-        error: `bad ${signature.alg} signature by key "${signature.key_id}": the policy bytes were changed or signed with another key; re-sign the exact file`,
+        error: `bad ${signature.alg} signature by key "${signature.key_id}": the policy, its id or its revision were changed or signed with another key; re-sign the exact file`,
       };
     }
     verifiedBy = signature.key_id;
   }
-  if (verifiedBy !== null) return { ok: true, value: verifiedBy };
+  if (verifiedBy !== null) return { ok: true, value: { keyId: verifiedBy, id: file.id, revision: file.revision, sha256: file.sha256 } };
   if (unsupported) return { ok: false, error: NO_ED25519 };
-  const seen = parsed.value.map((s) => `"${s.key_id}" (${s.alg})`).join(', ');
+  const seen = file.signatures.map((s) => `"${s.key_id}" (${s.alg})`).join(', ');
   const known = keys.map((k) => `"${k.keyId}" (${k.alg})`).join(', ') || 'none';
   return {
     ok: false,
@@ -137,13 +196,21 @@ export async function generatePolicyKeyPair(
 }
 
 /**
- * Signs the exact policy bytes. Publish `JSON.stringify(result)` (or several results as
- * `{"signatures": [...]}`) at `<policy-url>.sig`.
+ * Signs a statement (policy id, revision, SHA-256 of the exact bytes) with each signer: the
+ * signature file to publish at `<policy-url>.sig` as `JSON.stringify(result)`.
  */
-export async function signPolicy(bytes: PolicyBytes, privateKey: CryptoKey, keyId: string): Promise<PolicySignature> {
-  const alg: SignatureAlgorithm = privateKey.algorithm.name === 'ECDSA' ? 'ES256' : 'Ed25519';
-  const signature = new Uint8Array(await crypto.subtle.sign(algorithmParams(alg), privateKey, bytes));
-  return { alg, key_id: keyId, signature: toBase64(signature) };
+export async function signStatement(
+  statement: PolicyStatement,
+  signers: readonly { privateKey: CryptoKey; keyId: string }[],
+): Promise<PolicySignatureFile> {
+  const message = signedMessage(statement);
+  const signatures: PolicySignature[] = [];
+  for (const { privateKey, keyId } of signers) {
+    const alg: SignatureAlgorithm = privateKey.algorithm.name === 'ECDSA' ? 'ES256' : 'Ed25519';
+    const signature = new Uint8Array(await crypto.subtle.sign(algorithmParams(alg), privateKey, message));
+    signatures.push({ alg, key_id: keyId, signature: toBase64(signature) });
+  }
+  return { format: SIGNATURE_FORMAT, id: statement.id, revision: statement.revision, sha256: statement.sha256, signatures };
 }
 
 function importParams(alg: SignatureAlgorithm): AlgorithmIdentifier | EcKeyImportParams {
@@ -156,4 +223,9 @@ function algorithmParams(alg: SignatureAlgorithm): AlgorithmIdentifier | EcdsaPa
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+// Own properties only: a polluted Object.prototype must not supply a field.
+function own(object: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(object, key) ? object[key] : undefined;
 }

@@ -26,7 +26,17 @@ export type PolicySourceKind = 'inline' | 'file' | 'network' | 'cache';
 
 /** The outcome of {@link resolvePolicySource}. */
 export type ResolvedPolicy =
-  | { ok: true; text: string; source: PolicySourceKind; location: string | null }
+  | {
+      ok: true;
+      text: string;
+      source: PolicySourceKind;
+      location: string | null;
+      /**
+       * Present when the source keeps what it fetched (the browser's policy cache): call it once
+       * the policy was accepted (the engine loaded it), so a refused policy is never cached.
+       */
+      commit?: () => Promise<void>;
+    }
   | { ok: false; error: string; source: PolicySourceKind | null; location: string | null };
 
 /** Options of {@link resolvePolicySource}. */

@@ -33,10 +33,20 @@ export interface PolicyEntry {
   storedAt: number;
 }
 
-/** The highest policy revision ever accepted for a URL: the floor for rollback checks. */
+/**
+ * The highest policy revision accepted for a URL: the rollback floor. Written by the loader,
+ * read back as untrusted input: with keys configured only `signature` counts (it is re-verified,
+ * and names the revision and the SHA-256 of its bytes); a missing or malformed mark means "refuse
+ * anything older than what verifies".
+ */
 export interface RevisionMark {
   url: string;
+  /** The revision (absent in the policy counts as 0). */
   highest: number;
+  /** SHA-256 of that revision's bytes, lowercase hex: a revision carries one set of bytes. */
+  sha256: string;
+  /** That revision's `.sig` file text, when keys were configured; `null` otherwise. */
+  signature: string | null;
 }
 
 /** An audit record in the durable queue, with its queue position. */
@@ -60,7 +70,9 @@ export interface PersoDBSchema extends DBSchema {
  *       transaction as soon as it has no pending request, and a later request throws).
  * - [ ] A policy entry and its revision mark are written in the same transaction, so a crash never
  *       leaves a stored revision above the mark.
- * - [ ] The revision mark only goes up; an entry below the mark is never written.
+ * - [ ] The revision mark is written only as a compare-and-swap against the record the loader read
+ *       and judged (a concurrent tab's write makes the save fail); the loader only raises it.
+ * - [ ] Stored values are returned as they are (untrusted): callers verify them.
  * - [ ] Audit records are appended in one transaction per batch and deleted only by key, after the
  *       caller says they were delivered; reading never deletes.
  * - [ ] A connection that blocks a newer version closes itself; the next call opens again (and
@@ -84,32 +96,34 @@ export class PolicyStore {
     return (await this.#open()).get('policies', url);
   }
 
-  /** The highest revision accepted for the URL, or `null` when none was. */
+  /** The URL's stored revision mark, as stored: untrusted, any shape (verify before use). */
+  async getRevisionMark(url: string): Promise<unknown> {
+    return (await this.#open()).get('revisions', url);
+  }
+
+  /** The highest revision in the URL's mark, or `null` when there is none or it is malformed. */
   async highestRevision(url: string): Promise<number | null> {
-    const mark = await (await this.#open()).get('revisions', url);
-    return mark?.highest ?? null;
+    const mark: unknown = await this.getRevisionMark(url);
+    const highest = mark !== null && typeof mark === 'object' && Object.hasOwn(mark, 'highest') ? (mark as { highest: unknown }).highest : null;
+    return typeof highest === 'number' && Number.isSafeInteger(highest) && highest >= 0 ? highest : null;
   }
 
   /**
-   * Stores a verified entry and raises the URL's revision mark, atomically.
-   * @returns false (and writes nothing) when another page already stored a higher revision
+   * Stores a verified entry and its revision mark, atomically, if the mark is still the one the
+   * caller read (`expected`, as {@link getRevisionMark} returned it).
+   * @returns false (and writes nothing) when another page changed the mark meanwhile
    */
-  async savePolicy(entry: PolicyEntry): Promise<boolean> {
+  async savePolicy(entry: PolicyEntry, mark: RevisionMark, expected: unknown): Promise<boolean> {
     const db = await this.#open();
     const tx = db.transaction(['policies', 'revisions'], 'readwrite');
     const revisions = tx.objectStore('revisions');
-    const mark = await revisions.get(entry.url);
-    const revision = entry.revision ?? 0;
-    if (mark !== undefined && revision < mark.highest) {
+    const current: unknown = await revisions.get(entry.url);
+    if (!sameRecord(current, expected)) {
       tx.abort();
       await tx.done.catch(() => undefined);
       return false;
     }
-    await Promise.all([
-      tx.objectStore('policies').put(entry),
-      revisions.put({ url: entry.url, highest: Math.max(revision, mark?.highest ?? 0) }),
-      tx.done,
-    ]);
+    await Promise.all([tx.objectStore('policies').put(entry), revisions.put(mark), tx.done]);
     return true;
   }
 
@@ -181,6 +195,16 @@ export class PolicyStore {
       });
     }
     return this.#db;
+  }
+}
+
+// Both come from IndexedDB (structured clones of plain data), so their JSON texts compare them.
+function sameRecord(a: unknown, b: unknown): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  try {
+    return JSON.stringify(a) === JSON.stringify(b);
+  } catch {
+    return false;
   }
 }
 

@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { openDB } from 'idb';
 import { loadPolicy } from '../../src/policy-loader.ts';
 import type { PolicyFetchResult } from '../../src/policy-loader.ts';
-import { generatePolicyKeyPair, signPolicy, verifySignature } from '../../src/policy-integrity.ts';
+import { generatePolicyKeyPair, signPolicy, verifySignatureFile } from '../../src/policy-integrity.ts';
 import type { PolicyPublicKey, SignatureAlgorithm } from '../../src/policy-integrity.ts';
 import type { PersoDBSchema } from '../../src/policy-store.ts';
 import { dropStores, fileUrl, freshStore, scriptFile, uniqueName } from './helpers/perso-server.ts';
@@ -21,7 +21,9 @@ function expectError(result: PolicyFetchResult, pattern: RegExp): void {
 async function signer(alg: SignatureAlgorithm, keyId: string) {
   const pair = await generatePolicyKeyPair(alg);
   const key: PolicyPublicKey = { keyId, alg, publicKey: pair.publicKeySpki };
-  return { ...pair, key, sign: (text: string) => signPolicy(encode(text), pair.privateKey, keyId) };
+  // Signed for the policy's identity: its URL on the test server.
+  const sign = (text: string, name: string) => signPolicy(encode(text), { id: fileUrl(name), signers: [{ privateKey: pair.privateKey, keyId }] });
+  return { ...pair, key, sign };
 }
 
 /** Publishes a policy and its `.sig` (a JSON value, or raw text) on the test server. */
@@ -38,7 +40,7 @@ describe('policy-integrity (browser WebCrypto, through the loader)', () => {
     it(`${alg}: a policy signed over its exact bytes loads and names the key`, async () => {
       const k = await signer(alg, `key-${alg}`);
       const name = uniqueName('signed');
-      const url = await publish(name, policyText(1), await k.sign(policyText(1)));
+      const url = await publish(name, policyText(1), await k.sign(policyText(1), name));
       const loaded = await loadPolicy(url, { store: freshStore(), publicKeys: [k.key] });
       if (!loaded.ok) throw new Error(loaded.error);
       expect(loaded.keyId).to.equal(`key-${alg}`);
@@ -46,31 +48,45 @@ describe('policy-integrity (browser WebCrypto, through the loader)', () => {
     });
   }
 
-  it('bad signature (signed bytes differ by one newline): refused and not cached', async () => {
+  it('signed for other bytes (the signed file differs by one newline): refused and not cached', async () => {
+    const k = await signer('Ed25519', 'k1');
+    const name = uniqueName('other-bytes');
+    const store = freshStore();
+    const url = await publish(name, policyText(1), await k.sign(policyText(1).trimEnd(), name));
+    expectError(await loadPolicy(url, { store, publicKeys: [k.key] }), /the signature is for other bytes .*re-sign the exact file/);
+    expect(await store.getPolicy(url)).to.equal(undefined);
+  });
+
+  it('bad signature (the statement\'s sha256 edited to match other bytes): refused and not cached', async () => {
     const k = await signer('Ed25519', 'k1');
     const name = uniqueName('bad-sig');
     const store = freshStore();
-    const url = await publish(name, policyText(1), await k.sign(policyText(1).trimEnd()));
+    const signed = await k.sign(policyText(1).trimEnd(), name);
+    const forged = { ...signed, sha256: (await k.sign(policyText(1), name)).sha256 };
+    const url = await publish(name, policyText(1), forged);
     expectError(await loadPolicy(url, { store, publicKeys: [k.key] }), /bad Ed25519 signature by key "k1"/);
     expect(await store.getPolicy(url)).to.equal(undefined);
   });
 
   it('missing signature (.sig answers 404): refused', async () => {
     const k = await signer('Ed25519', 'k1');
-    const url = await publish(uniqueName('no-sig'), policyText(1), undefined);
+    const name = uniqueName('no-sig');
+    const url = await publish(name, policyText(1), undefined);
     expectError(await loadPolicy(url, { store: freshStore(), publicKeys: [k.key] }), /missing signature: ".*\.sig" answered 404/);
   });
 
   it('unknown key (signed by a key the host did not configure): refused', async () => {
     const trusted = await signer('Ed25519', 'trusted');
     const stranger = await signer('Ed25519', 'stranger');
-    const url = await publish(uniqueName('unknown-key'), policyText(1), await stranger.sign(policyText(1)));
+    const name = uniqueName('unknown-key');
+    const url = await publish(name, policyText(1), await stranger.sign(policyText(1), name));
     expectError(await loadPolicy(url, { store: freshStore(), publicKeys: [trusted.key] }), /signed by unknown key "stranger" \(Ed25519\); configured keys: "trusted"/);
   });
 
   it('garbage signature file: refused', async () => {
     const k = await signer('ES256', 'k1');
-    const url = await publish(uniqueName('garbage-sig'), policyText(1), 'not json');
+    const name = uniqueName('garbage-sig');
+    const url = await publish(name, policyText(1), 'not json');
     expectError(await loadPolicy(url, { store: freshStore(), publicKeys: [k.key] }), /signature file is not valid JSON/);
   });
 
@@ -78,7 +94,9 @@ describe('policy-integrity (browser WebCrypto, through the loader)', () => {
     const ed = await signer('Ed25519', 'ed');
     const ec = await signer('ES256', 'ec');
     const text = policyText(1);
-    const url = await publish(uniqueName('both'), text, { signatures: [await ed.sign(text), await ec.sign(text)] });
+    const name = uniqueName('both');
+    const [a, b] = [await ed.sign(text, name), await ec.sign(text, name)];
+    const url = await publish(name, text, { ...a, signatures: [...a.signatures, ...b.signatures] });
     const loaded = await loadPolicy(url, { store: freshStore(), publicKeys: [ec.key] });
     expect(loaded.ok && loaded.keyId).to.equal('ec');
   });
@@ -86,17 +104,18 @@ describe('policy-integrity (browser WebCrypto, through the loader)', () => {
   it('a JWK public key works like base64 SPKI', async () => {
     const k = await signer('ES256', 'jwk');
     const jwk = await crypto.subtle.exportKey('jwk', k.publicKey);
-    const sig = await k.sign(policyText(1));
-    expect(await verifySignature(encode(policyText(1)), JSON.stringify(sig), [{ keyId: 'jwk', alg: 'ES256', publicKey: jwk }])).to.deep.equal({ ok: true, value: 'jwk' });
+    const sig = await k.sign(policyText(1), 'jwk-policy');
+    const verified = await verifySignatureFile(JSON.stringify(sig), { id: fileUrl('jwk-policy') }, [{ keyId: 'jwk', alg: 'ES256', publicKey: jwk }]);
+    expect(verified.ok && verified.value.keyId).to.equal('jwk');
   });
 
   it('signed rollback (an older, validly signed revision): refused', async () => {
     const k = await signer('Ed25519', 'k1');
     const name = uniqueName('signed-rollback');
     const store = freshStore();
-    const url = await publish(name, policyText(3), await k.sign(policyText(3)));
+    const url = await publish(name, policyText(3), await k.sign(policyText(3), name));
     expect((await loadPolicy(url, { store, publicKeys: [k.key] })).ok).to.equal(true);
-    await publish(name, policyText(2), await k.sign(policyText(2)));
+    await publish(name, policyText(2), await k.sign(policyText(2), name));
     expectError(await loadPolicy(url, { store, publicKeys: [k.key] }), /revision 2 is lower than revision 3/);
   });
 
@@ -104,12 +123,13 @@ describe('policy-integrity (browser WebCrypto, through the loader)', () => {
     const k = await signer('Ed25519', 'k1');
     const name = uniqueName('tampered-sig');
     const store = freshStore();
-    const url = await publish(name, policyText(1), await k.sign(policyText(1)));
+    const url = await publish(name, policyText(1), await k.sign(policyText(1), name));
     expect((await loadPolicy(url, { store, publicKeys: [k.key] })).ok).to.equal(true);
     const db = await openDB<PersoDBSchema>(store.name);
     const entry = (await db.get('policies', url))!;
     expect(entry.signature).to.be.a('string');
-    entry.signature = JSON.stringify(await k.sign(policyText(9)));
+    const other = await k.sign(policyText(9), name);
+    entry.signature = JSON.stringify({ ...other, sha256: entry.sha256, revision: 1 });
     await db.put('policies', entry);
     db.close();
     await scriptFile(name, { status: 500 });
@@ -130,7 +150,7 @@ describe('policy-integrity (browser WebCrypto, through the loader)', () => {
     const k = await signer('Ed25519', 'k1');
     const name = uniqueName('sig-503');
     const store = freshStore();
-    const url = await publish(name, policyText(1), await k.sign(policyText(1)));
+    const url = await publish(name, policyText(1), await k.sign(policyText(1), name));
     expect((await loadPolicy(url, { store, publicKeys: [k.key] })).ok).to.equal(true);
     await publish(name, policyText(2), undefined);
     await scriptFile(`${name}.sig`, { status: 503 });
@@ -161,7 +181,8 @@ describe('policy-integrity (browser WebCrypto, through the loader)', () => {
     });
 
     it('no WebCrypto with keys configured: refused, the reason says to serve the page over https', async () => {
-      const url = await publish(uniqueName('no-webcrypto-signed'), policyText(1), '{"alg":"Ed25519","key_id":"k","signature":"AA=="}');
+      const name = uniqueName('no-webcrypto-signed');
+    const url = await publish(name, policyText(1), '{"format":"perso-policy-signature/2","id":"x","revision":1,"sha256":"00","signatures":[]}');
       const result = await loadPolicy(url, { store: freshStore(), publicKeys: [{ keyId: 'k', alg: 'Ed25519', publicKey: 'AA==' }] });
       expectError(result, /signatures cannot be checked: this page has no WebCrypto .* serve the page over https/);
     });

@@ -43,16 +43,27 @@ describe('policy-loader', () => {
     expect(new TextDecoder().decode(entry!.bytes)).to.equal(policyText(1));
   });
 
-  it('cache hit: revalidates with the ETag, the server answers 304, the cached copy is used', async () => {
+  it('cache hit (pinned): revalidates with the ETag, the server answers 304, the cached copy is used', async () => {
     const name = uniqueName('hit');
     const store = freshStore();
+    const integrity = await integrityOf(new TextEncoder().encode(policyText(1)));
     await scriptFile(name, { body: policyText(1), etag: '"a1"' });
-    const first = expectOk(await loadPolicy(fileUrl(name), { store }));
-    const second = expectOk(await loadPolicy(fileUrl(name), { store }));
+    const first = expectOk(await loadPolicy(fileUrl(name), { store, integrity }));
+    const second = expectOk(await loadPolicy(fileUrl(name), { store, integrity }));
     expect(second.source).to.equal('cache');
     expect(second.text).to.equal(first.text);
     expect(second.sha256).to.equal(first.sha256);
     expect((await fileLog(name))[1]).to.deep.equal({ ifNoneMatch: '"a1"', status: 304 });
+  });
+
+  it('no pin and no keys: no If-None-Match is sent (nothing could verify a 304\'d copy), the cache is for offline', async () => {
+    const name = uniqueName('unanchored');
+    const store = freshStore();
+    await scriptFile(name, { body: policyText(1), etag: '"a1"' });
+    expectOk(await loadPolicy(fileUrl(name), { store }));
+    const second = expectOk(await loadPolicy(fileUrl(name), { store }));
+    expect(second.source).to.equal('network');
+    expect((await fileLog(name))[1]).to.deep.equal({ ifNoneMatch: null, status: 200 });
   });
 
   it('revalidation: a changed policy (new ETag) replaces the cached one', async () => {
@@ -135,17 +146,18 @@ describe('policy-loader', () => {
     expect(error).to.match(/server answered 500/);
   });
 
-  it('tampered cache entry while online: the 304 is not trusted, the full policy is fetched again', async () => {
+  it('tampered cache entry while online (pinned): the 304 is not trusted, the full policy is fetched without a validator', async () => {
     const name = uniqueName('tampered-online');
     const store = freshStore();
+    const integrity = await integrityOf(new TextEncoder().encode(policyText(1)));
     await scriptFile(name, { body: policyText(1), etag: '"a1"' });
-    expectOk(await loadPolicy(fileUrl(name), { store }));
+    expectOk(await loadPolicy(fileUrl(name), { store, integrity }));
     const db = await openDB<PersoDBSchema>(store.name);
     const entry = (await db.get('policies', fileUrl(name)))!;
     entry.bytes[0] = 0x20;
     await db.put('policies', entry);
     db.close();
-    const loaded = expectOk(await loadPolicy(fileUrl(name), { store }));
+    const loaded = expectOk(await loadPolicy(fileUrl(name), { store, integrity }));
     expect(loaded.source).to.equal('network');
     expect(loaded.text).to.equal(policyText(1));
     expect((await fileLog(name)).slice(1)).to.deep.equal([
@@ -238,13 +250,16 @@ describe('policy-loader', () => {
     }
   });
 
-  it('cachedPolicySource: the resolvePolicySource seam answers network, then cache, then the refusal', async () => {
+  it('cachedPolicySource: the resolvePolicySource seam answers network (cached only on commit), then cache, then the refusal', async () => {
     const name = uniqueName('seam');
     const source = cachedPolicySource({ store: freshStore() });
     await scriptFile(name, { body: policyText(1), etag: '"a1"' });
     const url = new URL(fileUrl(name));
-    expect(await source(url)).to.deep.equal({ ok: true, text: policyText(1), source: 'network', location: url.href });
+    const first = await source(url);
+    expect({ ...first, commit: undefined }).to.deep.equal({ ok: true, text: policyText(1), source: 'network', location: url.href, commit: undefined });
     await scriptFile(name, { status: 502 });
+    expect(await source(url)).to.deep.include({ ok: false });
+    if (first.ok) await first.commit?.();
     expect(await source(url)).to.deep.include({ ok: true, source: 'cache' });
     await scriptFile(name, { status: 404 });
     const refused = await source(url);
@@ -292,7 +307,9 @@ describe('Perso.load with a URL policy (through the worker engine)', () => {
     const cache = freshStore();
     await scriptFile(name, { body: demo, etag: '"d1"' });
     await (await open({ policy: fileUrl(name), cache })).close();
-    await cache.savePolicy({ ...(await cache.getPolicy(fileUrl(name)))!, bytes: new TextEncoder().encode(demo.replace('"Deny"', '"Allow"')) });
+    const db = await openDB<PersoDBSchema>(cache.name);
+    await db.put('policies', { ...(await db.get('policies', fileUrl(name)))!, bytes: new TextEncoder().encode(demo.replace('"Deny"', '"Allow"')) });
+    db.close();
     await scriptFile(name, { status: 500 });
     const perso = await open({ policy: fileUrl(name), cache });
     expect(perso.status().ok).to.equal(false);
@@ -314,7 +331,7 @@ describe('Perso.load with a URL policy (through the worker engine)', () => {
     const signer = await generatePolicyKeyPair('Ed25519');
     const other = await generatePolicyKeyPair('Ed25519');
     await scriptFile(name, { body: demo, etag: '"d1"' });
-    await scriptFile(`${name}.sig`, { body: JSON.stringify(await signPolicy(new TextEncoder().encode(demo), signer.privateKey, 'k')) });
+    await scriptFile(`${name}.sig`, { body: JSON.stringify(await signPolicy(new TextEncoder().encode(demo), { id: fileUrl(name), signers: [{ privateKey: signer.privateKey, keyId: 'k' }] })) });
     const good = await open({ policy: fileUrl(name), cache: freshStore(), publicKeys: [{ keyId: 'k', alg: 'Ed25519', publicKey: signer.publicKeySpki }] });
     expect(good.status().ok).to.equal(true);
     const bad = await open({ policy: fileUrl(name), cache: freshStore(), publicKeys: [{ keyId: 'other', alg: 'Ed25519', publicKey: other.publicKeySpki }] });
@@ -328,5 +345,227 @@ describe('Perso.load with a URL policy (through the worker engine)', () => {
     const decision = await perso.evaluate(refund);
     expect(decision).to.include({ decision: 'Deny', kind: 'no_policy' });
     expect(decision.reason).to.match(/integrity and publicKeys apply to URL policies, but the policy was given inline; pass its URL or drop them/);
+  });
+});
+
+// Issue 15's policy-loading attacks, re-run in Chromium against a real server and real IndexedDB.
+// Each ends in a Deny, a refusal with a clear reason, or the right policy.
+describe('policy-loader attacks (issue 15)', () => {
+  const deleteCall = { tool: 'delete_customer', args: { id: 'c-1' }, role: 'agent' };
+  const pagePolicy = (revision: number) =>
+    JSON.stringify({ version: `page-${revision}`, revision, default_action: 'Deny', tools: ['delete_customer'], rules: [] });
+  const allowAll = (revision: number) =>
+    JSON.stringify({ version: `admin-${revision}`, revision, default_action: 'Allow', tools: ['delete_customer'], rules: [] });
+  const opened: Perso[] = [];
+  const open = async (options: Parameters<typeof Perso.load>[0]) => {
+    const perso = await Perso.load(options);
+    opened.push(perso);
+    return perso;
+  };
+  afterEach(async () => {
+    for (const perso of opened.splice(0)) await perso.close();
+    await dropStores();
+  });
+
+  /** The release key, and how a release signs a policy for an id. */
+  async function releaseKey() {
+    const pair = await generatePolicyKeyPair('Ed25519');
+    return {
+      publicKeys: [{ keyId: 'release', alg: 'Ed25519' as const, publicKey: pair.publicKeySpki }],
+      sign: async (text: string, id: string) =>
+        JSON.stringify(await signPolicy(new TextEncoder().encode(text), { id, signers: [{ privateKey: pair.privateKey, keyId: 'release' }] })),
+    };
+  }
+
+  /** Serves a policy and its signature, made for `id` (default: the URL it is served at). */
+  async function release(name: string, text: string, key: Awaited<ReturnType<typeof releaseKey>>, etag: string, id = fileUrl(name)) {
+    await scriptFile(name, { body: text, etag });
+    await scriptFile(`${name}.sig`, { body: await key.sign(text, id) });
+  }
+
+  async function editStore(name: string, edit: (db: Awaited<ReturnType<typeof openDB<PersoDBSchema>>>) => Promise<void>) {
+    const db = await openDB<PersoDBSchema>(name);
+    await edit(db);
+    db.close();
+  }
+
+  it("other page's signed policy: an allow-all policy signed for another page is refused at this page's url, every call denied", async () => {
+    const key = await releaseKey();
+    const name = uniqueName('page');
+    const adminUrl = fileUrl(uniqueName('admin'));
+    await release(name, allowAll(9), key, '"x1"', adminUrl);
+    const perso = await open({ policy: fileUrl(name), cache: freshStore(), publicKeys: key.publicKeys });
+    expect(perso.status().ok).to.equal(false);
+    const decision = await perso.evaluate(deleteCall);
+    expect(decision).to.include({ decision: 'Deny', kind: 'no_policy' });
+    expect(decision.reason).to.include(`the signature is for policy "${adminUrl}", not "${fileUrl(name)}"`);
+  });
+
+  it('other page\'s signed policy under a configured policyId: refused; signed for that id: loads from any url', async () => {
+    const key = await releaseKey();
+    const name = uniqueName('mirror');
+    await release(name, pagePolicy(1), key, '"m1"', 'shop-admin');
+    const refused = await open({ policy: fileUrl(name), cache: freshStore(), publicKeys: key.publicKeys, policyId: 'shop-checkout' });
+    expect((await refused.evaluate(deleteCall)).reason).to.match(/signature is for policy "shop-admin", not "shop-checkout"/);
+    await release(name, pagePolicy(1), key, '"m2"', 'shop-checkout');
+    const loaded = await open({ policy: fileUrl(name), cache: freshStore(), publicKeys: key.publicKeys, policyId: 'shop-checkout' });
+    expect(loaded.status()).to.include({ ok: true, version: 'page-1' });
+  });
+
+  it('same revision other bytes: a second validly signed policy with the cached revision is refused and reported', async () => {
+    const key = await releaseKey();
+    const name = uniqueName('same-rev');
+    const store = freshStore();
+    await release(name, pagePolicy(3), key, '"s1"');
+    expectOk(await loadPolicy(fileUrl(name), { store, publicKeys: key.publicKeys }));
+    await release(name, allowAll(3), key, '"s2"');
+    const perso = await open({ policy: fileUrl(name), cache: store, publicKeys: key.publicKeys });
+    expect(perso.status().ok).to.equal(false);
+    expect(perso.status().errors[0]?.message).to.match(/policy revision 3 was already accepted with other bytes \(sha256 [0-9a-f]{64}, now [0-9a-f]{64}\).*publish the change as revision 4/);
+    expect(await perso.evaluate(deleteCall)).to.include({ decision: 'Deny', kind: 'no_policy' });
+    expect(new TextDecoder().decode((await store.getPolicy(fileUrl(name)))!.bytes)).to.equal(pagePolicy(3));
+  });
+
+  it('ETag with a newline: the validator the browser cannot send is dropped, the server is asked, tampered bytes are not used', async () => {
+    const name = uniqueName('etag-newline');
+    const store = freshStore();
+    const integrity = await integrityOf(new TextEncoder().encode(pagePolicy(1)));
+    await scriptFile(name, { body: pagePolicy(1), etag: '"e1"' });
+    expectOk(await loadPolicy(fileUrl(name), { store, integrity }));
+    // The pinned bytes stay (they must verify to be revalidated); only the ETag gets a newline.
+    await editStore(store.name, async (db) => {
+      await db.put('policies', { ...(await db.get('policies', fileUrl(name)))!, etag: '"e1"\n' });
+    });
+    expect(expectOk(await loadPolicy(fileUrl(name), { store, integrity }))).to.include({ source: 'network', text: pagePolicy(1) });
+    // Without a pin: the attacker also writes other bytes, consistently re-hashed.
+    const forged = new TextEncoder().encode(allowAll(1));
+    const sha256 = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', forged)), (b) => b.toString(16).padStart(2, '0')).join('');
+    await editStore(store.name, async (db) => {
+      await db.put('policies', { ...(await db.get('policies', fileUrl(name)))!, bytes: forged, sha256, etag: '"e1"\n' });
+    });
+    expect(expectOk(await loadPolicy(fileUrl(name), { store }))).to.include({ source: 'network', text: pagePolicy(1) });
+    expect((await fileLog(name)).slice(1)).to.deep.equal([
+      { ifNoneMatch: null, status: 200 },
+      { ifNoneMatch: null, status: 200 },
+    ]);
+    const perso = await open({ policy: fileUrl(name), cache: store });
+    expect(await perso.evaluate(deleteCall)).to.include({ decision: 'Deny', policyVersion: 'page-1' });
+  });
+
+  it('older signed release swapped into the store with a 304: the bytes are checked against the fresh signature, the current policy is used', async () => {
+    const key = await releaseKey();
+    const name = uniqueName('swap-304');
+    const store = freshStore();
+    await release(name, allowAll(1), key, '"r1"');
+    expectOk(await loadPolicy(fileUrl(name), { store, publicKeys: key.publicKeys }));
+    const [old, oldMark] = [(await store.getPolicy(fileUrl(name)))!, await store.getRevisionMark(fileUrl(name))];
+    await release(name, pagePolicy(2), key, '"r2"');
+    expectOk(await loadPolicy(fileUrl(name), { store, publicKeys: key.publicKeys }));
+    // The attacker writes release 1 back, entry and floor, under release 2's ETag.
+    await editStore(store.name, async (db) => {
+      await db.put('policies', { ...old, etag: '"r2"' });
+      await db.put('revisions', oldMark as never);
+    });
+    const perso = await open({ policy: fileUrl(name), cache: store, publicKeys: key.publicKeys });
+    expect(perso.status()).to.include({ ok: true, source: 'network', version: 'page-2' });
+    expect(await perso.evaluate(deleteCall)).to.include({ decision: 'Deny', policyVersion: 'page-2' });
+    expect((await fileLog(name)).slice(2)).to.deep.equal([
+      { ifNoneMatch: '"r2"', status: 304 },
+      { ifNoneMatch: null, status: 200 },
+    ]);
+  });
+
+  it('older signed release swapped into the cached entry only: online, the current policy is used and written back over it', async () => {
+    const key = await releaseKey();
+    const name = uniqueName('swap-entry');
+    const store = freshStore();
+    await release(name, allowAll(1), key, '"r1"');
+    expectOk(await loadPolicy(fileUrl(name), { store, publicKeys: key.publicKeys }));
+    const old = (await store.getPolicy(fileUrl(name)))!;
+    await release(name, pagePolicy(2), key, '"r2"');
+    expectOk(await loadPolicy(fileUrl(name), { store, publicKeys: key.publicKeys }));
+    await editStore(store.name, (db) => db.put('policies', { ...old, etag: '"r2"' }).then(() => undefined));
+    expect(expectOk(await loadPolicy(fileUrl(name), { store, publicKeys: key.publicKeys }))).to.include({ source: 'network', revision: 2 });
+    expect(new TextDecoder().decode((await store.getPolicy(fileUrl(name)))!.bytes)).to.equal(pagePolicy(2));
+  });
+
+  it('older signed release swapped into the store, then offline: the signed floor refuses it as a rollback', async () => {
+    const key = await releaseKey();
+    const name = uniqueName('swap-offline');
+    const store = freshStore();
+    await release(name, allowAll(1), key, '"r1"');
+    expectOk(await loadPolicy(fileUrl(name), { store, publicKeys: key.publicKeys }));
+    const old = (await store.getPolicy(fileUrl(name)))!;
+    await release(name, pagePolicy(2), key, '"r2"');
+    expectOk(await loadPolicy(fileUrl(name), { store, publicKeys: key.publicKeys }));
+    await editStore(store.name, (db) => db.put('policies', old).then(() => undefined));
+    await scriptFile(name, { status: 'drop' });
+    const perso = await open({ policy: fileUrl(name), cache: store, publicKeys: key.publicKeys });
+    const decision = await perso.evaluate(deleteCall);
+    expect(decision).to.include({ decision: 'Deny', kind: 'no_policy' });
+    expect(decision.reason).to.match(/cached copy refused: policy revision 1 is lower than revision 2 already seen for this url \(rollback refused\)/);
+  });
+
+  for (const [attack, edit] of [
+    ['floor deleted', (db: Awaited<ReturnType<typeof openDB<PersoDBSchema>>>, url: string) => db.delete('revisions', url)],
+    ['floor set to a string', (db: Awaited<ReturnType<typeof openDB<PersoDBSchema>>>, url: string) => db.put('revisions', { url, highest: 'x' } as never).then(() => undefined)],
+  ] as const) {
+    it(`${attack}: an older signed release from the server is still refused as a rollback (the floor is what verifies)`, async () => {
+      const key = await releaseKey();
+      const name = uniqueName('floor');
+      const store = freshStore();
+      const old = await key.sign(allowAll(1), fileUrl(name));
+      await release(name, pagePolicy(2), key, '"f2"');
+      expectOk(await loadPolicy(fileUrl(name), { store, publicKeys: key.publicKeys }));
+      await editStore(store.name, (db) => edit(db, fileUrl(name)));
+      // A compromised CDN serves release 1, validly signed.
+      await scriptFile(name, { body: allowAll(1), etag: '"f1"' });
+      await scriptFile(`${name}.sig`, { body: old });
+      const perso = await open({ policy: fileUrl(name), cache: store, publicKeys: key.publicKeys });
+      const decision = await perso.evaluate(deleteCall);
+      expect(decision).to.include({ decision: 'Deny', kind: 'no_policy' });
+      expect(decision.reason).to.match(/policy revision 1 is lower than revision 2 already seen for this url \(rollback refused\)/);
+    });
+
+    it(`${attack}, without keys: the cached copy's revision is the floor`, async () => {
+      const name = uniqueName('floor-unsigned');
+      const store = freshStore();
+      await scriptFile(name, { body: pagePolicy(2), etag: '"u2"' });
+      expectOk(await loadPolicy(fileUrl(name), { store }));
+      await editStore(store.name, (db) => edit(db, fileUrl(name)));
+      await scriptFile(name, { body: allowAll(1), etag: '"u1"' });
+      expectError(await loadPolicy(fileUrl(name), { store }), /revision 1 is lower than revision 2/);
+    });
+  }
+
+  it('an invalid policy then the fixed one: the invalid one is neither cached nor the floor, the fix loads', async () => {
+    const key = await releaseKey();
+    const name = uniqueName('invalid-then-fixed');
+    const store = freshStore();
+    await release(name, pagePolicy(5), key, '"i5"');
+    expect((await open({ policy: fileUrl(name), cache: store, publicKeys: key.publicKeys })).status().ok).to.equal(true);
+    const invalid = JSON.stringify({ version: 'bad-6', revision: 6, default_action: 'Maybe', tools: [], rules: [] });
+    await release(name, invalid, key, '"i6"');
+    const refused = await open({ policy: fileUrl(name), cache: store, publicKeys: key.publicKeys });
+    expect(refused.status().ok).to.equal(false);
+    expect(await refused.evaluate(deleteCall)).to.include({ decision: 'Deny', kind: 'no_policy' });
+    expect((await store.getPolicy(fileUrl(name)))?.revision).to.equal(5);
+    expect(await store.highestRevision(fileUrl(name))).to.equal(5);
+    await release(name, pagePolicy(6), key, '"i6b"');
+    const fixed = await open({ policy: fileUrl(name), cache: store, publicKeys: key.publicKeys });
+    expect(fixed.status()).to.include({ ok: true, version: 'page-6' });
+    expect(await fixed.evaluate(deleteCall)).to.include({ decision: 'Deny', policyVersion: 'page-6', kind: 'no_rule' });
+    expect(await store.highestRevision(fileUrl(name))).to.equal(6);
+  });
+
+  it('old-format signature (over the bytes alone): refused with how to re-sign', async () => {
+    const pair = await generatePolicyKeyPair('Ed25519');
+    const name = uniqueName('old-format');
+    const bytes = new TextEncoder().encode(pagePolicy(1));
+    const raw = new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, pair.privateKey, bytes));
+    await scriptFile(name, { body: pagePolicy(1), etag: '"o1"' });
+    await scriptFile(`${name}.sig`, { body: JSON.stringify({ alg: 'Ed25519', key_id: 'k', signature: btoa(String.fromCharCode(...raw)) }) });
+    const result = await loadPolicy(fileUrl(name), { store: freshStore(), publicKeys: [{ keyId: 'k', alg: 'Ed25519', publicKey: pair.publicKeySpki }] });
+    expectError(result, /old format .*re-sign with signPolicy\(bytes, \{id, signers\}\)/);
   });
 });

@@ -12,6 +12,12 @@ function entry(url: string, revision: number | null, text = '{"version":"v"}'): 
   return { url, bytes: encoder.encode(text), etag: '"e1"', sha256: 'ab'.repeat(32), signature: null, revision, storedAt: 1700000000000 };
 }
 
+/** Saves like the loader: a mark for the entry's revision, swapped against the mark read now. */
+async function save(store: PolicyStore, saved: PolicyEntry): Promise<boolean> {
+  const mark = { url: saved.url, highest: saved.revision ?? 0, sha256: saved.sha256, signature: saved.signature };
+  return store.savePolicy(saved, mark, await store.getRevisionMark(saved.url));
+}
+
 function record(n: number): AuditRecord {
   return {
     id: `id-${n}`, time: new Date(0).toISOString(), tool: 'search', role: 'agent', decision: 'Deny', reason: `r${n}`,
@@ -25,7 +31,7 @@ describe('policy-store', () => {
   it('stores a policy entry and reads back the same bytes and fields', async () => {
     const store = freshStore();
     const saved = entry('https://x.test/p.json', 3, '{"version":"é"}');
-    expect(await store.savePolicy(saved)).to.equal(true);
+    expect(await save(store, saved)).to.equal(true);
     const read = await store.getPolicy(saved.url);
     expect(read).to.not.equal(undefined);
     expect(Array.from(read!.bytes)).to.deep.equal(Array.from(saved.bytes));
@@ -36,21 +42,34 @@ describe('policy-store', () => {
     expect(await store.highestRevision('https://x.test/other.json')).to.equal(null);
   });
 
-  it('raises the revision mark and refuses to write an entry below it', async () => {
+  it('writes entry and mark together, and only over the mark the caller read (another page\'s write wins)', async () => {
     const store = freshStore();
     const url = 'https://x.test/p.json';
-    expect(await store.savePolicy(entry(url, 5, '{"revision":5}'))).to.equal(true);
-    expect(await store.savePolicy(entry(url, 4, '{"revision":4}'))).to.equal(false);
+    const read = await store.getRevisionMark(url);
+    expect(await save(store, entry(url, 5, '{"revision":5}'))).to.equal(true);
+    const stale = entry(url, 4, '{"revision":4}');
+    expect(await store.savePolicy(stale, { url, highest: 4, sha256: stale.sha256, signature: null }, read)).to.equal(false);
     expect(new TextDecoder().decode((await store.getPolicy(url))!.bytes)).to.equal('{"revision":5}');
     expect(await store.highestRevision(url)).to.equal(5);
-    expect(await store.savePolicy(entry(url, 9))).to.equal(true);
+    expect(await save(store, entry(url, 9))).to.equal(true);
     expect(await store.highestRevision(url)).to.equal(9);
+  });
+
+  it('a malformed mark (highest set to a string) reads as no revision, not as a number', async () => {
+    const store = freshStore();
+    const url = 'https://x.test/p.json';
+    await save(store, entry(url, 7));
+    const db = await openDB(store.name);
+    await db.put('revisions', { url, highest: 'zzz' });
+    db.close();
+    expect(await store.highestRevision(url)).to.equal(null);
+    expect(await store.getRevisionMark(url)).to.deep.equal({ url, highest: 'zzz' });
   });
 
   it('keeps the revision mark when the cached entry is deleted', async () => {
     const store = freshStore();
     const url = 'https://x.test/p.json';
-    await store.savePolicy(entry(url, 7));
+    await save(store, entry(url, 7));
     await store.deletePolicy(url);
     expect(await store.getPolicy(url)).to.equal(undefined);
     expect(await store.highestRevision(url)).to.equal(7);
@@ -72,7 +91,7 @@ describe('policy-store', () => {
 
   it('a newer database version elsewhere: this connection closes itself instead of blocking the upgrade', async () => {
     const store = freshStore();
-    await store.savePolicy(entry('https://x.test/p.json', 1));
+    await save(store, entry('https://x.test/p.json', 1));
     let blocked = false;
     const newer = await openDB(store.name, 2, {
       blocked() {

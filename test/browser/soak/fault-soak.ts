@@ -19,6 +19,7 @@ import { openDB } from 'idb';
 import { Perso } from '../../../src/perso.ts';
 import type { DecisionResult, ToolCall } from '../../../src/decision.ts';
 import { PolicyStore } from '../../../src/policy-store.ts';
+import type { RevisionMark } from '../../../src/policy-store.ts';
 import { fileUrl, scriptFile, uniqueName } from '../helpers/perso-server.ts';
 
 /** The faults the soak injects. */
@@ -304,7 +305,10 @@ async function reloadWith(
       if (entry !== undefined) {
         const bytes = new Uint8Array(entry.bytes);
         bytes[bytes.length >> 1] ^= 0x20;
-        await store.savePolicy({ ...entry, bytes });
+        // tampered at rest: the bytes change, the revision mark stays what it was
+        const current = await store.getRevisionMark(url);
+        const mark = (current as RevisionMark | undefined) ?? { url, highest: entry.revision ?? 0, sha256: entry.sha256, signature: entry.signature };
+        await store.savePolicy({ ...entry, bytes }, mark, current);
       }
       const offline = rand() < 0.5;
       if (offline) await scriptFile(name, { status: 500 });
