@@ -8,7 +8,7 @@
 //   `explain` answers in an engine-owned buffer that stays valid until the next call
 
 import { E_OUT_OF_BOUNDS, E_AGENT_ATTRS, E_ARGS_NOT_OBJECT, E_BAD_ENTRY, E_CTX_NOT_OBJECT, E_NOT_INITIALISED, E_NOW, E_RESOURCE_ATTRS, E_ROLE_MISSING, E_TOOL_EMPTY, E_TOOL_UTF8, E_INPUT_TOO_LARGE } from "./messages";
-import { JNULL, JNUMBER, JOBJECT, JSTRING, JFALSE, JTRUE, JARRAY, JValue, JsonParser, MAX_INPUT, decodeUtf8String, formatNumber, jsonString, resetPool, toJson } from "./json";
+import { JNULL, JNUMBER, JOBJECT, JSTRING, JFALSE, JTRUE, JARRAY, JValue, JsonParser, MAX_INPUT, decodeUtf8String, formatNumber, joinAll, jsonString, resetPool, toJson } from "./json";
 import {
   C_FIELD_EQUALS, C_NUMERIC, C_PRESENT, C_STRING, Compiler, Entry, NUM_OPS, Policy, SOURCE_NAMES, SRC_AGENT, SRC_ARGUMENTS,
   STR_OPS, diagnosticsJson,
@@ -87,7 +87,7 @@ export function initPolicy(ptr: usize, len: i32): usize {
 function stringsJson(list: string[]): string {
   const parts = new Array<string>(list.length);
   for (let i = 0; i < list.length; i++) parts[i] = jsonString(list[i]);
-  return "[" + parts.join(",") + "]";
+  return "[" + joinAll(parts, ",") + "]";
 }
 
 function resolve(root: JValue, path: string[]): JValue | null {
@@ -234,7 +234,7 @@ export function planJson(): usize {
     const ids = new Array<string>(e.fields.length);
     for (let k = 0; k < e.fields.length; k++) ids[k] = e.fields[k].toString();
     entries[i] = "{\"tool\":" + jsonString(e.tool) + ",\"role\":" + jsonString(e.role) + ",\"prefix\":" +
-      jsonString(e.prefix) + ",\"fields\":[" + ids.join(",") + "]}";
+      jsonString(e.prefix) + ",\"fields\":[" + joinAll(ids, ",") + "]}";
   }
   const leaves = new Array<string>(p.leaves.length);
   for (let i = 0; i < p.leaves.length; i++) {
@@ -256,8 +256,8 @@ export function planJson(): usize {
     leaves[i] = "{\"field\":" + c.field.toString() + ",\"fieldB\":" + (c.kind == C_FIELD_EQUALS ? c.fieldB : -1).toString() +
       ",\"op\":\"" + op + "\"" + (expected.length > 0 ? ",\"expected\":" + expected : "") + "}";
   }
-  return respond("{\"dataStart\":" + dataStart.toString() + ",\"fields\":[" + fields.join(",") + "],\"rules\":" +
-    stringsJson(p.ruleNames) + ",\"webauthn\":[" + p.webauthnRules.join(",") + "],\"leaves\":[" + leaves.join(",") + "],\"entries\":[" + entries.join(",") + "]}");
+  return respond("{\"dataStart\":" + dataStart.toString() + ",\"fields\":[" + joinAll(fields, ",") + "],\"rules\":" +
+    stringsJson(p.ruleNames) + ",\"webauthn\":[" + p.webauthnRules.join(",") + "],\"leaves\":[" + joinAll(leaves, ",") + "],\"entries\":[" + joinAll(entries, ",") + "]}");
 }
 
 /** `decide`: the fast path. Returns the packed decision code, or -1 when the slots are malformed. */

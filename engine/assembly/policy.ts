@@ -7,7 +7,7 @@
 // - errors are collected (not just the first) with JSON paths; unknown keys only warn
 
 import {
-  JARRAY, JFALSE, JNULL, JNUMBER, JTRUE, JOBJECT, JSTRING, JValue, kindName, quote, toJson, jsonString,
+  JARRAY, JFALSE, JNULL, JNUMBER, JTRUE, JOBJECT, JSTRING, JValue, joinAll, kindName, quote, toJson, jsonString,
 } from "./json";
 import { MemoTable } from "./memo";
 import { madeGarbage } from "./writer";
@@ -510,10 +510,10 @@ export class Compiler {
       this.error(path, P_EXPECTED_FIELD + ", got " + (v.kind == JARRAY ? "an empty array" : kindName(v.kind)));
       return -1;
     }
-    const id = SOURCE_NAMES[source] + "\u0000" + keys.join("\u0000");
+    const id = SOURCE_NAMES[source] + "\u0000" + joinAll(keys, "\u0000");
     if (this.fieldIds.has(id)) return this.fieldIds.get(id);
     const n = this.policy.fields.length;
-    this.policy.fields.push(new Field(source, keys, SOURCE_NAMES[source] + "." + keys.join(".")));
+    this.policy.fields.push(new Field(source, keys, SOURCE_NAMES[source] + "." + joinAll(keys, ".")));
     this.fieldIds.set(id, n);
     return n;
   }
@@ -698,5 +698,5 @@ export function diagnosticsJson(list: Diagnostic[]): string {
   for (let i = 0; i < list.length; i++) {
     parts[i] = "{\"path\":" + jsonString(list[i].path) + ",\"message\":" + jsonString(list[i].message) + "}";
   }
-  return "[" + parts.join(",") + "]";
+  return "[" + joinAll(parts, ",") + "]";
 }
