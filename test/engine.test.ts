@@ -566,6 +566,32 @@ describe('request handling', () => {
     cyclic.self = cyclic;
     assert.equal(engine.evaluate({ tool: 't', role: 'r', args: { amount: cyclic } as unknown as JsonObject }, 0).kind, 'invalid_request');
   });
+  test('invalid_request: a non-finite number nested in a value the rules read is refused at its path (issue 9 fix 1)', () => {
+    loaded(policy([
+      { tool_name: 't', roles: ['r'], condition: { Equals: { source: 'Arguments', field: 'scope', value: { tenant: null } } } },
+      { tool_name: 'u', roles: ['r'], condition: { FieldEquals: { source_a: 'Arguments', field_a: 'account', source_b: 'ResourceAttributes', field_b: 'owner' } } },
+    ]));
+    const reason = (c: ToolCall): string => {
+      const v = engine.evaluate(c, 0);
+      assert.equal(v.kind, 'invalid_request', JSON.stringify(v));
+      return v.reason;
+    };
+    // JSON.stringify writes each of these as null: the policy would check null, the tool get Infinity.
+    assert.equal(reason({ tool: 't', role: 'r', args: { scope: { tenant: Infinity } } }), 'invalid request: Arguments.scope.tenant is Infinity, not a finite number; pass finite numbers only');
+    assert.equal(reason({ tool: 't', role: 'r', args: { scope: { tenant: Number.NaN } } }), 'invalid request: Arguments.scope.tenant is NaN, not a finite number; pass finite numbers only');
+    assert.equal(reason({ tool: 't', role: 'r', args: { scope: { list: [1, { x: -Infinity }] } } }), 'invalid request: Arguments.scope.list[1].x is -Infinity, not a finite number; pass finite numbers only');
+    assert.equal(reason({ tool: 't', role: 'r', args: { scope: { list: [undefined] } } as unknown as JsonObject }), 'invalid request: Arguments.scope.list[0] is undefined, which JSON writes as null; pass null or remove it');
+    assert.equal(
+      reason({ tool: 'u', role: 'r', args: { account: { id: 1 } }, resourceAttributes: { owner: { id: Number.NaN } } }),
+      'invalid request: ResourceAttributes.owner.id is NaN, not a finite number; pass finite numbers only',
+    );
+    assert.equal(reason({ tool: 'u', role: 'r', args: { account: [Infinity] }, resourceAttributes: { owner: [null] } }), 'invalid request: Arguments.account[0] is Infinity, not a finite number; pass finite numbers only');
+    // A toJSON that returns a non-finite number is read as JSON would read it, and refused too.
+    assert.equal(reason({ tool: 't', role: 'r', args: { scope: { tenant: { toJSON: () => Infinity } } } as unknown as JsonObject }), 'invalid request: Arguments.scope.tenant is Infinity, not a finite number; pass finite numbers only');
+    // What JSON keeps as null is null: the literal still decides.
+    assert.equal(call({ tool: 't', role: 'r', args: { scope: { tenant: null } } }).decision, 'Allow');
+    assert.equal(call({ tool: 'u', role: 'r', args: { account: { id: 2 } }, resourceAttributes: { owner: { id: 2 } } }).decision, 'Allow');
+  });
   test('oversized values: invalid_request, and the engine keeps working', () => {
     loaded(policy([{ tool_name: 't', roles: ['r'], condition: { FieldPresent: { source: 'Arguments', field: 's' } } }]));
     const v = engine.evaluate({ tool: 't', role: 'r', args: { s: 'x'.repeat((1 << 20) + 1) } }, 0);

@@ -315,6 +315,38 @@ describe('bad requests and engine errors are Deny decisions, never exceptions', 
   });
 });
 
+describe('non-finite numbers nested in a value the policy reads (issue 9 fix 1)', () => {
+  const scoped: Policy = {
+    version: 'scoped',
+    default_action: 'Deny',
+    tools: ['view', 'transfer'],
+    roles: ['agent'],
+    rules: [
+      { tool_name: 'view', roles: ['agent'] },
+      { id: 'single-tenant', tool_name: 'view', roles: ['agent'], effect: 'Deny', condition: { Not: { Equals: { source: 'Arguments', field: 'scope', value: { tenant: null } } } } },
+      { id: 'own-account', tool_name: 'transfer', roles: ['agent'], condition: { FieldEquals: { source_a: 'Arguments', field_a: 'account', source_b: 'ResourceAttributes', field_b: 'owner' } } },
+    ],
+  };
+  const calls: Array<[string, ToolCall, RegExp]> = [
+    ['NaN in args', { tool: 'view', role: 'agent', args: { scope: { tenant: Number.NaN } } }, /scope\.tenant/],
+    ['Infinity in args vs -Infinity in resourceAttributes', { tool: 'transfer', role: 'agent', args: { account: { id: Infinity } }, resourceAttributes: { owner: { id: -Infinity } } }, /account\.id/],
+    ['Infinity in an array vs null', { tool: 'transfer', role: 'agent', args: { account: [Infinity] }, resourceAttributes: { owner: [null] } }, /account\[0\]/],
+    ['NaN in resourceAttributes vs NaN in args', { tool: 'transfer', role: 'agent', args: { account: { id: 1 } }, resourceAttributes: { owner: { id: Number.NaN } } }, /owner\.id/],
+  ];
+  for (const audit of [false, true]) {
+    for (const [name, call, path] of calls) {
+      test(`${name} → Deny invalid_request naming the path (audit ${audit ? 'on' : 'off'})`, async () => {
+        const perso = await Perso.load({ policy: scoped, ...(audit ? { audit: memoryTransport() } : {}) });
+        const result = await perso.evaluate(call);
+        assert.equal(result.decision, 'Deny', result.reason);
+        assert.equal(result.kind, 'invalid_request');
+        assert.match(result.reason, path);
+        await perso.close();
+      });
+    }
+  }
+});
+
 describe('rate-limit time', () => {
   const limited = policy('rl', 500, {
     rules: [
