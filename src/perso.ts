@@ -10,8 +10,10 @@
  *   version changes only when a load succeeds;
  * - shadow mode (the policy's `mode: "shadow"` or the `mode` option) decides and reports with
  *   `enforced: false`; faults (`invalid_request`, `no_policy`, `engine_fault`) are always enforced;
- * - with no audit transport the hot path does no JSON and no audit work: one engine call, one
- *   result object; with transports, every decision becomes one record per transport, and
+ * - every call is decided on one canonical, frozen copy of its args (canonical-args.ts), whatever
+ *   the engine, and the decision returns that copy as `args`;
+ * - with no audit transport the hot path does no audit work: one canonical copy, one engine call,
+ *   one result object; with transports, every decision becomes one record per transport, and
  *   emitting never awaits nor throws into the decision path.
  */
 import type { ApprovalEvidence } from './approval-evidence.ts';
@@ -209,21 +211,37 @@ export class Perso {
    */
   evaluate(call: ToolCall): Promise<DecisionResult> {
     const sync = this.#sync;
-    if (!this.#auditing && sync !== null && this.#version !== null) {
-      // The hot path: one engine call, one result object, no JSON.
+    if (!this.#auditing && sync !== null && this.#version !== null && call !== null && typeof call === 'object') {
+      // The hot path: one canonical copy, one engine call, one result object.
       try {
         let now = ownNow(call);
         if (now === undefined) now = this.#clock !== null ? this.#clock() : this.#needsClock ? Date.now() / 1000 : Number.NaN;
         else if (typeof now !== 'number' || !Number.isFinite(now)) now = undefined;
-        if (now !== undefined) return Promise.resolve(this.#result(sync.evaluateNow(call, now)));
+        if (now !== undefined) {
+          const canonical = canonicalizeArgs(call.args);
+          if (!canonical.ok) return Promise.resolve(this.#deny('invalid_request', `invalid request: ${canonical.error}`));
+          // One literal shape for every call (absent fields undefined, which the engine reads as absent).
+          const checked: ToolCall = {
+            tool: own(call, 'tool') as string,
+            args: canonical.value,
+            role: own(call, 'role') as string,
+            agentAttributes: own(call, 'agentAttributes'),
+            resourceAttributes: own(call, 'resourceAttributes'),
+            now,
+          };
+          const result = this.#result(sync.evaluateNow(checked, now));
+          result.args = canonical.value;
+          return Promise.resolve(result);
+        }
       } catch {
         // A hostile or malformed call object: the checks below name the problem.
       }
     }
+    // Every engine decides on the canonical copy, and the decision carries it, so the tool runs on
+    // exactly what was checked (a getter, a toJSON or a nested NaN cannot decide one way and run
+    // another); audit records carry it too. A call that is not an object is refused by #decide.
     let canonical: CanonicalArgs | null = null;
-    // The worker engine gets the canonical copy (and the decision carries it, so the tool runs on
-    // exactly what was checked); audit records carry it too.
-    if (this.#auditing || this.#sync === null) {
+    if (call !== null && typeof call === 'object') {
       try {
         canonical = canonicalizeArgs(call.args);
       } catch (error) {
@@ -712,16 +730,20 @@ function isJsonObject(value: JsonValue | undefined): value is JsonObject {
 }
 
 function withArgs(call: ToolCall, args: Readonly<JsonObject>): ToolCall {
-  const checked: ToolCall = { tool: own(call, 'tool') as string, args, role: own(call, 'role') as string };
   // Absent fields stay absent: fewer keys for a worker message to copy. Inherited ones (a polluted
-  // Object.prototype.resourceAttributes) are absent too.
+  // Object.prototype.resourceAttributes) are absent too. Written as literals, which define their
+  // keys: an assignment would run (or be refused by) a setter a page put on Object.prototype.
   const agentAttributes = own(call, 'agentAttributes');
   const resourceAttributes = own(call, 'resourceAttributes');
   const now = own(call, 'now');
-  if (agentAttributes !== undefined) checked.agentAttributes = agentAttributes;
-  if (resourceAttributes !== undefined) checked.resourceAttributes = resourceAttributes;
-  if (now !== undefined) checked.now = now;
-  return checked;
+  const checked: ToolCall = { tool: own(call, 'tool') as string, args, role: own(call, 'role') as string };
+  if (agentAttributes === undefined && resourceAttributes === undefined && now === undefined) return checked;
+  return {
+    ...checked,
+    ...(agentAttributes === undefined ? {} : { agentAttributes }),
+    ...(resourceAttributes === undefined ? {} : { resourceAttributes }),
+    ...(now === undefined ? {} : { now }),
+  };
 }
 
 /**
