@@ -174,9 +174,26 @@ describe('FieldPresent, FieldEquals, Equals', () => {
   test('Equals with string, number, null and object literals', () => {
     assert.equal(withCondition(equals('yes'), {}, { mfa_verified: 'yes' }).decision, 'Allow');
     assert.equal(withCondition(equals(2), {}, { mfa_verified: 2 }).decision, 'Allow');
-    assert.equal(withCondition(equals(null), {}, { mfa_verified: null }).decision, 'Allow');
     assert.equal(withCondition(equals({ k: [1, { z: null }] }), {}, { mfa_verified: { k: [1, { z: null }] } }).decision, 'Allow');
     assert.equal(withCondition(equals({ k: 1 }), {}, { mfa_verified: { k: 1, extra: 2 } }).decision, 'Deny');
+  });
+  test('Equals with value null is unknown, never true: null is absent (issue 9 fix 3)', () => {
+    const v = withCondition(equals(null), {}, { mfa_verified: null });
+    assert.equal(v.decision, 'Deny');
+    assert.equal(v.reason, `${PREFIX}; condition failed: AgentAttributes.mfa_verified is null`);
+    assert.equal(withCondition(equals(null), {}, {}).decision, 'Deny');
+    assert.equal(withCondition(equals(null), {}, { mfa_verified: 0 }).reason, `${PREFIX}; condition failed: AgentAttributes.mfa_verified Equals null never holds (null counts as absent)`);
+    // Unknown: Not(unknown) is unknown, so a Deny rule over Not(Equals null) holds.
+    assert.equal(withCondition({ Not: equals(null) }, {}, { mfa_verified: null }).decision, 'Deny');
+    // A null inside an object literal is a value like any other (deep equality, type-strict).
+    assert.equal(withCondition(equals({ z: null }), {}, { mfa_verified: { z: null } }).decision, 'Allow');
+    assert.equal(withCondition(equals({ z: null }), {}, { mfa_verified: { z: 0 } }).decision, 'Deny');
+  });
+  test('the validator warns that Equals null never holds and suggests Not(FieldPresent)', () => {
+    const r = loaded(policy([{ tool_name: 't', roles: ['r'], condition: { All: [{ Equals: { source: 'Arguments', field: ['a', 'b'], value: null } }] } }]));
+    assert.deepEqual(r.warnings.map((d) => `${d.path}: ${d.message}`), [
+      'rules[0].condition.All[0].Equals.value: Equals with value null never holds: null counts as absent, so the check is unknown (a Deny or Ask rule holds, an Allow rule fails); to test that the field is absent or null, use {"Not": {"FieldPresent": {"source": "Arguments", "field": ["a","b"]}}}',
+    ]);
   });
   test('nested field arrays walk objects and stop at anything else', () => {
     const cond = { StringCheck: { source: 'Arguments', field: ['customer', 'address', 'country'], op: 'In', value: ['FR'] } };

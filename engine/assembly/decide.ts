@@ -195,10 +195,10 @@ function equalsLiteral(c: Cond): i32 {
   const f = c.field;
   const tag = tagOf(f);
   const lit = c.value!;
-  if (tag == T_MISSING) return UNKNOWN;
-  if (tag == T_NULL) return lit.kind == JNULL ? TRUE : UNKNOWN;
+  // Equals holds only on a present field, and null is absent (DESIGN §2.2b): a null field, or a
+  // null literal, leaves the leaf unknown, never true.
+  if (tag <= T_NULL || lit.kind == JNULL) return UNKNOWN;
   switch (lit.kind) {
-    case JNULL: return FALSE;
     case JFALSE: return tag == T_FALSE ? TRUE : FALSE;
     case JTRUE: return tag == T_TRUE ? TRUE : FALSE;
     case JNUMBER: return tag == T_NUMBER && load<f64>(slot(f), 8) == lit.num ? TRUE : FALSE;
@@ -502,7 +502,11 @@ function leafWhyNot(w: Writer, p: Policy, c: Cond): void {
       return wSeen(w, p, c.fieldB);
     }
     default: {
-      if (tag == T_MISSING || (tag == T_NULL && c.value!.kind != JNULL)) return wAbsent(w, p, f);
+      if (tag <= T_NULL) return wAbsent(w, p, f);
+      if (c.value!.kind == JNULL) {
+        wName(w, p, f);
+        return w.str(" Equals null never holds (null counts as absent)");
+      }
       wSeen(w, p, f);
       w.str(" does not equal ");
       return w.str(c.shown);

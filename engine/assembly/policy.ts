@@ -627,6 +627,10 @@ export class Compiler {
         return null;
       }
       if (f < 0) return null;
+      if (value.kind == JNULL) {
+        this.warn(at + ".value", "Equals with value null never holds: null counts as absent, so the check is unknown (a Deny or Ask rule holds, an Allow rule fails); to test that the field is absent or null, use {\"Not\": {\"FieldPresent\": {\"source\": \"" +
+          SOURCE_NAMES[src] + "\", \"field\": " + toJson(fieldV!) + "}}}");
+      }
       const c = new Cond(C_EQUALS);
       c.field = f;
       c.value = value;
