@@ -210,6 +210,11 @@ export class Perso {
    * is a Deny with a reason saying so.
    */
   evaluate(call: ToolCall): Promise<DecisionResult> {
+    return this.#evaluate(call);
+  }
+
+  /** {@link evaluate}; `at`: the time for a call without its own `now` (a batch's one time), else the clock. */
+  #evaluate(call: ToolCall, at?: number): Promise<DecisionResult> {
     const sync = this.#sync;
     if (!this.#auditing && sync !== null && this.#version !== null && call !== null && typeof call === 'object') {
       // The hot path: one canonical copy, one engine call, one result object.
@@ -248,7 +253,7 @@ export class Perso {
         canonical = { ok: false, error: `args: cannot be read (${errorText(error)}); pass plain JSON data` };
       }
     }
-    return this.#decide(call, canonical);
+    return this.#decide(call, canonical, undefined, undefined, at);
   }
 
   /**
@@ -337,7 +342,8 @@ export class Perso {
     // args are refused (or a call cannot be read), each call of the slice goes alone so that only
     // that one is Deny. Plain loops: no per-call callback, each call's args read once.
     const alone = async (): Promise<void> => {
-      const each = await Promise.all(calls.slice(start, end).map((call) => this.evaluate(call)));
+      // At the batch's one time: a slice decided later must not be decided at a later time.
+      const each = await Promise.all(calls.slice(start, end).map((call) => this.#evaluate(call, now)));
       for (let i = 0; i < count; i++) results[start + i] = each[i]!;
     };
     const given = new Array<unknown>(count);
@@ -535,7 +541,7 @@ export class Perso {
     return this.#status;
   }
 
-  async #decide(call: ToolCall, canonical: CanonicalArgs | null, toolFacts?: ToolFacts, annotations?: AnnotationHints): Promise<DecisionResult> {
+  async #decide(call: ToolCall, canonical: CanonicalArgs | null, toolFacts?: ToolFacts, annotations?: AnnotationHints, at?: number): Promise<DecisionResult> {
     let result: DecisionResult;
     let facts: RecordedFacts | string | null = null;
     if (canonical !== null && !canonical.ok) {
@@ -547,7 +553,7 @@ export class Perso {
       if (typeof facts === 'string') {
         result = this.#deny('invalid_request', `invalid request: ${facts}`);
       } else {
-        result = await this.#decideChecked(facts?.call ?? checked, facts);
+        result = await this.#decideChecked(facts?.call ?? checked, facts, at);
         if (canonical !== null) result.args = canonical.value;
       }
     }
@@ -557,7 +563,7 @@ export class Perso {
     return result;
   }
 
-  async #decideChecked(call: ToolCall, facts: RecordedFacts | null = null): Promise<DecisionResult> {
+  async #decideChecked(call: ToolCall, facts: RecordedFacts | null = null, at?: number): Promise<DecisionResult> {
     if (this.#closed) return this.#deny('engine_fault', 'engine fault: perso is closed; load a new instance');
     if (this.#version === null) return this.#deny('no_policy', this.#noPolicyReason);
     if (call === null || typeof call !== 'object') {
@@ -565,7 +571,7 @@ export class Perso {
     }
     let now: unknown;
     try {
-      now = ownNow(call) ?? this.#now();
+      now = ownNow(call) ?? at ?? this.#now();
     } catch (error) {
       return this.#deny('invalid_request', `invalid request: the time cannot be read (${errorText(error)}); check the call's "now" and the clock option`);
     }

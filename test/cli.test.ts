@@ -112,9 +112,9 @@ describe('perso validate', () => {
   });
 
   test('Equals with value null: a warning that it never holds, suggesting Not(FieldPresent) (issue 9 fix 3)', async () => {
-    const run = await perso(['validate', fileURLToPath(new URL('./fixtures/repro-a-equals-null.json', import.meta.url))]);
+    const run = await perso(['validate', fileURLToPath(new URL('./fixtures/repros-2026-12-03/A-equals-null.policy.json', import.meta.url))]);
     assert.equal(run.code, 0);
-    assert.match(run.stdout, /^warning: .*repro-a-equals-null\.json: rules\[0\]\.condition\.Equals\.value: Equals with value null never holds: .* use \{"Not": \{"FieldPresent": \{"source": "Arguments", "field": "parent_id"\}\}\}$/m);
+    assert.match(run.stdout, /^warning: .*A-equals-null\.policy\.json: rules\[0\]\.condition\.Equals\.value: Equals with value null never holds: .* use \{"Not": \{"FieldPresent": \{"source": "Arguments", "field": "parent_id"\}\}\}$/m);
     assert.match(run.stdout, /valid, 0 errors, 2 warnings/);
   });
 

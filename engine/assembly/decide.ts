@@ -13,6 +13,7 @@
 import { JNULL, JFALSE, JTRUE, JNUMBER, JSTRING, JValue, JsonParser, deepEqual } from "./json";
 import { Writer, cutBytes, madeGarbage, out, reason } from "./writer";
 import { freeMemo, memoFor, memoId } from "./memo";
+import { recordTime, windowWait } from "./window";
 import {
   C_ALL, C_ANY, C_EQUALS, C_FIELD_EQUALS, C_NOT, C_NUMERIC, C_PRESENT, C_STRING, Cond, Entry, NUM_OPS,
   OP_IN, OP_NOT_IN, OP_PREFIX, OP_SUFFIX, Policy, Rule, STR_OPS, shown,
@@ -332,20 +333,9 @@ export function decide(p: Policy, e: Entry, now: f64, hasNow: bool, approved: bo
       lastRetry = -1;
       return finish(D_DENY, K_RATE, allow);
     }
-    const max = allow.rateMax;
-    if (e.times == null) {
-      madeGarbage = true;
-      e.times = new StaticArray<f64>(max);
-    }
-    const times = e.times!;
-    const floor = now - allow.ratePer;
-    while (e.count > 0 && unchecked(times[e.head]) <= floor) {
-      e.head = (e.head + 1) % max;
-      e.count--;
-    }
-    if (e.count >= max) {
-      lastRetry = Math.ceil(unchecked(times[e.head]) + allow.ratePer - now);
-      if (lastRetry < 1) lastRetry = 1;
+    const wait = windowWait(e, allow.rateMax, allow.ratePer, now);
+    if (wait > 0) {
+      lastRetry = wait;
       return finish(D_DENY, K_RATE, allow);
     }
     record = true;
@@ -365,12 +355,9 @@ export function decide(p: Policy, e: Entry, now: f64, hasNow: bool, approved: bo
   return finish(decision, kind, allow);
 }
 
-/** Records an allowed call at `now` in the entry's window (which has room: checked by `decide`). */
+/** Records an allowed call at `now` in the entry's window. */
 function recordCall(e: Entry, allow: Rule, now: f64): void {
-  const times = e.times!;
-  const max = allow.rateMax;
-  unchecked(times[(e.head + e.count) % max] = now);
-  e.count++;
+  recordTime(e, allow.rateMax, now);
 }
 
 function finish(decision: i32, kind: i32, rule: Rule | null): i32 {
