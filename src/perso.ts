@@ -232,7 +232,7 @@ export class Perso {
             role: own(call, 'role') as string,
             agentAttributes: own(call, 'agentAttributes'),
             resourceAttributes: own(call, 'resourceAttributes'),
-            now,
+            now: ownNow(call),
           };
           const result = this.#result(sync.evaluateNow(checked, now));
           result.args = canonical.value;
@@ -289,9 +289,11 @@ export class Perso {
       return this.#deny('engine_fault', 'engine fault: this engine cannot redeem approvals; the call was not run');
     }
     try {
-      const now = ownNow(call) ?? this.#now();
+      // A call's own now, when it has one (null included: refused, never the clock), else the clock.
+      const given = ownNow(call);
+      const now = given === undefined ? this.#now() : given;
       if (typeof now !== 'number' || !Number.isFinite(now)) {
-        return this.#deny('invalid_request', 'invalid request: now: expected seconds since the epoch as a finite number');
+        return this.#deny('invalid_request', `invalid request: now: expected seconds since the epoch as a finite number, got ${describe(now)}`);
       }
       if (facts !== null) facts.now = now;
       return this.#result(await (evidence === undefined ? backend.approve(nonce, call, now) : backend.approve(nonce, call, now, evidence)));
@@ -571,7 +573,9 @@ export class Perso {
     }
     let now: unknown;
     try {
-      now = ownNow(call) ?? at ?? this.#now();
+      // A call's own now, when it has one: `null` is refused (issue 9), never read as "use the clock".
+      const given = ownNow(call);
+      now = given === undefined ? (at ?? this.#now()) : given;
     } catch (error) {
       return this.#deny('invalid_request', `invalid request: the time cannot be read (${errorText(error)}); check the call's "now" and the clock option`);
     }

@@ -514,9 +514,21 @@ describe('request handling', () => {
     assert.equal(err('t', '{}', '"r"'), 'context must be a JSON object {"role": ..., "agent_attrs": {...}, "resource_attrs": {...}}');
     assert.equal(err('t', '{}', '{"role":"r","agent_attrs":[]}'), 'context.agent_attrs must be a JSON object');
     assert.equal(err('t', '{}', '{"role":"r","resource_attrs":1}'), 'context.resource_attrs must be a JSON object');
-    assert.equal(err('t', '{}', '{"role":"r","now":"soon"}'), 'context.now must be a number of seconds');
+    assert.equal(err('t', '{}', '{"role":"r","now":"soon"}'), 'context.now must be a number of seconds; leave it out when there is no time (null is refused)');
+    assert.equal(err('t', '{}', '{"role":"r","now":null}'), 'context.now must be a number of seconds; leave it out when there is no time (null is refused)');
     assert.equal(err('', '{}', '{"role":"r"}'), 'tool name is empty; pass the name of the tool being called');
     assert.equal(err('t', '{}', '{"role":"r","agent_attrs":null}'), undefined);
+  });
+  test('invalid_request: a call whose own now is null or not a finite number (issue 9 fix 6)', () => {
+    loaded(policy([{ tool_name: 't', roles: ['r'], rate_limit: { max: 1, per_seconds: 60 } }]));
+    for (const now of [null, Number.NaN, Infinity, '1000']) {
+      const v = engine.evaluate({ tool: 't', role: 'r', now } as unknown as ToolCall, 1000);
+      assert.equal(v.kind, 'invalid_request', String(now));
+      assert.match(v.reason, /^invalid request: now: expected seconds since the epoch as a finite number, got /);
+    }
+    assert.equal(engine.evaluate({ tool: 't', role: 'r', now: null } as unknown as ToolCall, 1000).reason, "invalid request: now: expected seconds since the epoch as a finite number, got null; leave it out to use the host's clock");
+    // Absent (or undefined, which JSON drops) is the host's time.
+    assert.equal(engine.evaluate({ tool: 't', role: 'r', now: undefined }, 1000).decision, 'Allow');
   });
   test('invalid_request: Engine.evaluate validates the call', () => {
     loaded(policy([{ tool_name: 't', roles: ['r'] }], { default_action: 'Allow' }));

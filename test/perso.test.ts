@@ -279,6 +279,7 @@ describe('bad requests and engine errors are Deny decisions, never exceptions', 
     ['call a string', 'process_refund'],
     ['now NaN', { ...refund(1), now: Number.NaN }],
     ['now a string', { ...refund(1), now: '1000' }],
+    ['now null (issue 9 fix 6: refused, never the system clock)', { ...refund(1), now: null }],
   ];
   for (const [name, call] of cases) {
     test(`${name} → Deny invalid_request`, async () => {

@@ -195,7 +195,8 @@ export function evaluateRaw(toolPtr: usize, toolLen: i32, argsPtr: usize, argsLe
   const nowV = ctx.get("now");
   let now: f64 = 0;
   let hasNow = false;
-  if (nowV != null && nowV.kind != JNULL) {
+  if (nowV != null) {
+    // `null` is refused like any other non-number: it must not mean "no time" here and "now" elsewhere.
     if (nowV.kind != JNUMBER) return fail(E_NOW);
     now = nowV.num;
     hasNow = true;

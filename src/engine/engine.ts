@@ -166,6 +166,12 @@ interface CallPlan {
   readonly approved: boolean;
 }
 
+/** A call's own `now` that is not a finite number: refused (`null` too, which means "no time" nowhere). */
+function badNow(now: unknown): Verdict {
+  const shown = now === null ? 'null' : typeof now === 'number' ? String(now) : `a ${typeof now}`;
+  return deny('invalid_request', `invalid request: now: expected seconds since the epoch as a finite number, got ${shown}; leave it out to use the host's clock`);
+}
+
 function earlyAnswer(verdict: Verdict): CallPlan {
   return { early: verdict, late: null, entry: null, agent: EMPTY, resource: EMPTY, now: undefined, approved: false };
 }
@@ -195,6 +201,7 @@ function planCall(call: ToolCall, state: LoadedState | null): CallPlan {
   let entry: EntryPlan | null = null;
   if (agent === NOT_PLAIN) late = deny('invalid_request', 'invalid request: agentAttributes must be a plain JSON object');
   else if (resource === NOT_PLAIN) late = deny('invalid_request', 'invalid request: resourceAttributes must be a plain JSON object');
+  else if (now !== undefined && (typeof now !== 'number' || !Number.isFinite(now))) late = badNow(now);
   else if (state === null) late = deny('no_policy', 'no policy loaded; load a valid policy first');
   else {
     entry = state.entries.get(tool)?.get(role) ?? null;
