@@ -519,6 +519,27 @@ describe('request handling', () => {
     assert.equal(err('', '{}', '{"role":"r"}'), 'tool name is empty; pass the name of the tool being called');
     assert.equal(err('t', '{}', '{"role":"r","agent_attrs":null}'), undefined);
   });
+  test('reasons print numbers as String(x) and JSON.stringify do: shortest round trip (issue 9 fix 7)', () => {
+    loaded(policy([{ tool_name: 't', roles: ['r'], condition: num('Eq', 0.5) }]));
+    const shown = (x: number): string => {
+      const reason = call({ tool: 't', role: 'r', args: { amount: x } }).reason;
+      return reason.slice(reason.indexOf(' = ') + 3, reason.indexOf(' is not'));
+    };
+    const fixed = [0.1 + 0.2, 9007199254740994, 2 ** 60, 1e21, 1e-7, 1.5e-7, 5e-324, 1.7976931348623157e308, 123456789012345680000, -0.1, 4.35, 1e-6, 0.000123, 100.5];
+    for (const x of fixed) assert.equal(shown(x), String(x));
+    // Random bit patterns and random decimals, against the platform's own printer.
+    const bits = new DataView(new ArrayBuffer(8));
+    let seed = 42;
+    const rnd = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+    for (let i = 0; i < 300; i++) {
+      bits.setUint32(0, (rnd() * 2 ** 32) >>> 0);
+      bits.setUint32(4, (rnd() * 2 ** 32) >>> 0);
+      const x = bits.getFloat64(0);
+      if (Number.isFinite(x) && x !== 0.5) assert.equal(shown(x), String(x));
+      const y = Number((rnd() * 10 ** Math.floor(rnd() * 8)).toFixed(Math.floor(rnd() * 8)));
+      if (y !== 0.5) assert.equal(shown(y), String(y));
+    }
+  });
   test('invalid_request: a call whose own now is null or not a finite number (issue 9 fix 6)', () => {
     loaded(policy([{ tool_name: 't', roles: ['r'], rate_limit: { max: 1, per_seconds: 60 } }]));
     for (const now of [null, Number.NaN, Infinity, '1000']) {
