@@ -220,45 +220,89 @@ export function evaluateRaw(toolPtr: usize, toolLen: i32, argsPtr: usize, argsLe
   return respondWith(out);
 }
 
+/** Writes a list of strings as a JSON array. */
+function wStrings(w: Writer, list: string[]): void {
+  w.byte(0x5b);
+  for (let i = 0; i < list.length; i++) {
+    if (i > 0) w.byte(0x2c);
+    w.jsonStr(list[i]);
+  }
+  w.byte(0x5d);
+}
+
+// The plan is written straight into a buffer: one string per entry would be a million managed
+// objects for a policy at the 100,000-pair limit, each to allocate and to sweep.
+const planOut = new Writer();
+
 /** `plan`: what the fast path needs to know about the active policy, as JSON. */
 export function planJson(): usize {
   const p = active;
   if (p == null) return fail(E_NOT_INITIALISED);
-  const fields = new Array<string>(p.fields.length);
+  const w = planOut;
+  w.reset();
+  w.str("{\"dataStart\":");
+  w.num(<f64>dataStart);
+  w.str(",\"fields\":[");
   for (let i = 0; i < p.fields.length; i++) {
     const f = p.fields[i];
-    fields[i] = "{\"source\":\"" + SOURCE_NAMES[f.source] + "\",\"path\":" + stringsJson(f.path) + "}";
+    if (i > 0) w.byte(0x2c);
+    w.str("{\"source\":\"");
+    w.str(SOURCE_NAMES[f.source]);
+    w.str("\",\"path\":");
+    wStrings(w, f.path);
+    w.byte(0x7d);
   }
-  const entries = new Array<string>(p.entries.length);
-  for (let i = 0; i < p.entries.length; i++) {
-    const e = p.entries[i];
-    const ids = new Array<string>(e.fields.length);
-    for (let k = 0; k < e.fields.length; k++) ids[k] = e.fields[k].toString();
-    entries[i] = "{\"tool\":" + jsonString(e.tool) + ",\"role\":" + jsonString(e.role) + ",\"prefix\":" +
-      jsonString(e.prefix) + ",\"fields\":[" + joinAll(ids, ",") + "]}";
+  w.str("],\"rules\":");
+  wStrings(w, p.ruleNames);
+  w.str(",\"webauthn\":[");
+  for (let i = 0; i < p.webauthnRules.length; i++) {
+    if (i > 0) w.byte(0x2c);
+    w.num(<f64>p.webauthnRules[i]);
   }
-  const leaves = new Array<string>(p.leaves.length);
+  w.str("],\"leaves\":[");
   for (let i = 0; i < p.leaves.length; i++) {
     const c = p.leaves[i];
-    let expected = "";
-    let op = "";
+    if (i > 0) w.byte(0x2c);
+    w.str("{\"field\":");
+    w.num(<f64>c.field);
+    w.str(",\"fieldB\":");
+    w.num(<f64>(c.kind == C_FIELD_EQUALS ? c.fieldB : -1));
+    w.str(",\"op\":\"");
     if (c.kind == C_NUMERIC) {
-      op = NUM_OPS[c.op];
-      expected = formatNumber(c.num);
+      w.str(NUM_OPS[c.op]);
+      w.str("\",\"expected\":");
+      w.num(c.num);
     } else if (c.kind == C_STRING) {
-      op = STR_OPS[c.op];
-      expected = stringsJson(c.strs);
-    } else if (c.kind == C_PRESENT) op = "FieldPresent";
-    else if (c.kind == C_FIELD_EQUALS) op = "FieldEquals";
+      w.str(STR_OPS[c.op]);
+      w.str("\",\"expected\":");
+      wStrings(w, c.strs);
+    } else if (c.kind == C_PRESENT) w.str("FieldPresent\"");
+    else if (c.kind == C_FIELD_EQUALS) w.str("FieldEquals\"");
     else {
-      op = "Equals";
-      expected = c.literal;
+      w.str("Equals\",\"expected\":");
+      w.str(c.literal);
     }
-    leaves[i] = "{\"field\":" + c.field.toString() + ",\"fieldB\":" + (c.kind == C_FIELD_EQUALS ? c.fieldB : -1).toString() +
-      ",\"op\":\"" + op + "\"" + (expected.length > 0 ? ",\"expected\":" + expected : "") + "}";
+    w.byte(0x7d);
   }
-  return respond("{\"dataStart\":" + dataStart.toString() + ",\"fields\":[" + joinAll(fields, ",") + "],\"rules\":" +
-    stringsJson(p.ruleNames) + ",\"webauthn\":[" + p.webauthnRules.join(",") + "],\"leaves\":[" + joinAll(leaves, ",") + "],\"entries\":[" + joinAll(entries, ",") + "]}");
+  w.str("],\"entries\":[");
+  for (let i = 0; i < p.entries.length; i++) {
+    const e = p.entries[i];
+    if (i > 0) w.byte(0x2c);
+    w.str("{\"tool\":");
+    w.jsonStr(e.tool);
+    w.str(",\"role\":");
+    w.jsonStr(e.role);
+    w.str(",\"prefix\":");
+    w.jsonStr(e.prefix);
+    w.str(",\"fields\":[");
+    for (let k = 0; k < e.fields.length; k++) {
+      if (k > 0) w.byte(0x2c);
+      w.num(<f64>e.fields[k]);
+    }
+    w.str("]}");
+  }
+  w.str("]}");
+  return respondWith(w);
 }
 
 /** `decide`: the fast path. Returns the packed decision code, or -1 when the slots are malformed. */
