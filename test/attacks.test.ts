@@ -510,12 +510,13 @@ describe('attack: rate-limit clocks', () => {
     assert.equal(decide(engine, 1060), 'Allow', '(1000, 1060] holds only 1001');
   });
 
-  test('a history past four windows of calls is bounded; a clock going back past it is full, not free', async () => {
+  test('a window remembers its last 64 (or 4 x max) allowed calls: bounded, and exact for a forward clock', async () => {
     const engine = await limited();
-    // max 2: the window remembers 64 calls; 100 calls 60 s apart forget the first 36.
+    // max 2 per 60 s: 100 calls 60 s apart are each alone in their window.
     for (let i = 0; i < 100; i++) assert.equal(decide(engine, i * 60), 'Allow');
-    assert.equal(decide(engine, 35 * 60), 'Deny:rate_limited', 'the call at 35 min was forgotten: cannot count (2040, 2100], so full');
-    assert.equal(decide(engine, 37 * 60 + 30), 'Allow', 'the window (2190, 2250] is remembered: it holds one call');
+    assert.equal(decide(engine, 99 * 60), 'Allow', '(5880, 5940] holds the call at 5940');
+    assert.equal(decide(engine, 99 * 60), 'Deny:rate_limited', 'and now two');
+    assert.equal(decide(engine, 40 * 60), 'Allow', 'a clock gone back counts the calls it remembers inside (2340, 2400]');
   });
 
   test('a huge now (where now - per_seconds rounds to now) cannot expire every slot: it is refused', async () => {

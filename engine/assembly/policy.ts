@@ -94,12 +94,10 @@ export class Entry {
   denies: Rule[] = [];
   asks: Rule[] = [];
   fields: i32[] = [];
-  // Times of allowed calls (seconds), sorted, in a ring (window.ts).
+  // Times of allowed calls (seconds), in the order they were allowed, in a ring (window.ts).
   times: StaticArray<f64> | null = null;
   head: i32 = 0;
   count: i32 = 0;
-  /** The latest time forgotten to keep the history bounded (window.ts). */
-  forgotten: f64 = -Infinity;
   memo: MemoTable | null = null;
 }
 
