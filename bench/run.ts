@@ -19,6 +19,8 @@ import { loadCasbin, decideWithCasbin } from './peers/casbin.ts';
 import { Engine } from '../src/engine/engine.ts';
 import { loadEngineModule } from '../src/engine/engine-module.ts';
 import { Perso } from '../src/perso.ts';
+import { largePolicies } from './large-policies.ts';
+import { canonicalizeArgs } from '../src/canonical-args.ts';
 
 const quick = process.argv.includes('--quick');
 const out: string[] = [];
@@ -104,11 +106,14 @@ for (const [name, decide] of checks) {
 const contenders: Contender<BenchCall>[] = [
   { name: 'perso Perso.evaluate', decide: persoDecide, async: true },
   { name: 'perso Engine.evaluate', decide: engineDecide },
+  // What Perso.evaluate spends on the canonical frozen copy it decides on and returns (issue 9).
+  { name: 'canonicalizeArgs alone (part of Perso.evaluate)', decide: (c) => (canonicalizeArgs(c.args).ok ? 'Allow' : 'Deny') },
   { name: 'perso original ABI (JSON)', decide: abiDecision },
   { name: 'hand-written JS', decide: decideByHand },
   { name: 'cedar-wasm', decide: decideWithCedar },
   { name: 'casbin', decide: decideWithCasbin },
 ];
+wrong.set('canonicalizeArgs alone (part of Perso.evaluate)', []);
 const results = await measureSideBySide(contenders, demoMix, quick ? { rounds: 3, roundMs: 60, latencySamples: 4000 } : {});
 const byName = new Map(results.map((r) => [r.name, r]));
 const persoRate = byName.get('perso Perso.evaluate')!.opsPerSecond;
@@ -164,6 +169,9 @@ if (typeof memory === 'number') {
   say(`engine linear memory over ${memoryCalls.toLocaleString('en')} evaluations: ${kib(before)} before, ${kib(after)} after (growth ${after - before} bytes)`);
   say();
 }
+
+// ---- large policies (issue 9) --------------------------------------------------------------------
+for (const line of await largePolicies(module, byName.get('perso Engine.evaluate')!.p50Us, quick)) say(line);
 
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(new URL('./results/node.md', import.meta.url), out.join('\n') + '\n');

@@ -10,8 +10,10 @@
  *   version changes only when a load succeeds;
  * - shadow mode (the policy's `mode: "shadow"` or the `mode` option) decides and reports with
  *   `enforced: false`; faults (`invalid_request`, `no_policy`, `engine_fault`) are always enforced;
- * - with no audit transport the hot path does no JSON and no audit work: one engine call, one
- *   result object; with transports, every decision becomes one record per transport, and
+ * - every call is decided on one canonical, frozen copy of its args (canonical-args.ts), whatever
+ *   the engine, and the decision returns that copy as `args`;
+ * - with no audit transport the hot path does no audit work: one canonical copy, one engine call,
+ *   one result object; with transports, every decision becomes one record per transport, and
  *   emitting never awaits nor throws into the decision path.
  */
 import type { ApprovalEvidence } from './approval-evidence.ts';
@@ -210,29 +212,50 @@ export class Perso {
    * is a Deny with a reason saying so.
    */
   evaluate(call: ToolCall): Promise<DecisionResult> {
+    return this.#evaluate(call);
+  }
+
+  /** {@link evaluate}; `at`: the time for a call without its own `now` (a batch's one time), else the clock. */
+  #evaluate(call: ToolCall, at?: number): Promise<DecisionResult> {
     const sync = this.#sync;
-    if (!this.#auditing && sync !== null && this.#version !== null) {
-      // The hot path: one engine call, one result object, no JSON.
+    if (!this.#auditing && sync !== null && this.#version !== null && call !== null && typeof call === 'object') {
+      // The hot path: one canonical copy, one engine call, one result object.
       try {
         let now = ownNow(call);
         if (now === undefined) now = this.#clock !== null ? this.#clock() : this.#needsClock ? Date.now() / 1000 : Number.NaN;
         else if (typeof now !== 'number' || !Number.isFinite(now)) now = undefined;
-        if (now !== undefined) return Promise.resolve(this.#result(sync.evaluateNow(call, now)));
+        if (now !== undefined) {
+          const canonical = canonicalizeArgs(call.args);
+          if (!canonical.ok) return Promise.resolve(this.#deny('invalid_request', `invalid request: ${canonical.error}`));
+          // One literal shape for every call (absent fields undefined, which the engine reads as absent).
+          const checked: ToolCall = {
+            tool: own(call, 'tool') as string,
+            args: canonical.value,
+            role: own(call, 'role') as string,
+            agentAttributes: own(call, 'agentAttributes'),
+            resourceAttributes: own(call, 'resourceAttributes'),
+            now: ownNow(call),
+          };
+          const result = this.#result(sync.evaluateNow(checked, now));
+          result.args = canonical.value;
+          return Promise.resolve(result);
+        }
       } catch {
         // A hostile or malformed call object: the checks below name the problem.
       }
     }
+    // Every engine decides on the canonical copy, and the decision carries it, so the tool runs on
+    // exactly what was checked (a getter, a toJSON or a nested NaN cannot decide one way and run
+    // another); audit records carry it too. A call that is not an object is refused by #decide.
     let canonical: CanonicalArgs | null = null;
-    // The worker engine gets the canonical copy (and the decision carries it, so the tool runs on
-    // exactly what was checked); audit records carry it too.
-    if (this.#auditing || this.#sync === null) {
+    if (call !== null && typeof call === 'object') {
       try {
         canonical = canonicalizeArgs(call.args);
       } catch (error) {
         canonical = { ok: false, error: `args: cannot be read (${errorText(error)}); pass plain JSON data` };
       }
     }
-    return this.#decide(call, canonical);
+    return this.#decide(call, canonical, undefined, undefined, at);
   }
 
   /**
@@ -268,9 +291,11 @@ export class Perso {
       return this.#deny('engine_fault', 'engine fault: this engine cannot redeem approvals; the call was not run');
     }
     try {
-      const now = ownNow(call) ?? this.#now();
+      // A call's own now, when it has one (null included: refused, never the clock), else the clock.
+      const given = ownNow(call);
+      const now = given === undefined ? this.#now() : given;
       if (typeof now !== 'number' || !Number.isFinite(now)) {
-        return this.#deny('invalid_request', 'invalid request: now: expected seconds since the epoch as a finite number');
+        return this.#deny('invalid_request', `invalid request: now: expected seconds since the epoch as a finite number, got ${describe(now)}`);
       }
       if (facts !== null) facts.now = now;
       return this.#result(await (evidence === undefined ? backend.approve(nonce, call, now) : backend.approve(nonce, call, now, evidence)));
@@ -321,7 +346,8 @@ export class Perso {
     // args are refused (or a call cannot be read), each call of the slice goes alone so that only
     // that one is Deny. Plain loops: no per-call callback, each call's args read once.
     const alone = async (): Promise<void> => {
-      const each = await Promise.all(calls.slice(start, end).map((call) => this.evaluate(call)));
+      // At the batch's one time: a slice decided later must not be decided at a later time.
+      const each = await Promise.all(calls.slice(start, end).map((call) => this.#evaluate(call, now)));
       for (let i = 0; i < count; i++) results[start + i] = each[i]!;
     };
     const given = new Array<unknown>(count);
@@ -521,7 +547,7 @@ export class Perso {
     return this.#status;
   }
 
-  async #decide(call: ToolCall, canonical: CanonicalArgs | null, toolFacts?: ToolFacts, annotations?: AnnotationHints): Promise<DecisionResult> {
+  async #decide(call: ToolCall, canonical: CanonicalArgs | null, toolFacts?: ToolFacts, annotations?: AnnotationHints, at?: number): Promise<DecisionResult> {
     let result: DecisionResult;
     let facts: RecordedFacts | string | null = null;
     if (canonical !== null && !canonical.ok) {
@@ -533,7 +559,7 @@ export class Perso {
       if (typeof facts === 'string') {
         result = this.#deny('invalid_request', `invalid request: ${facts}`);
       } else {
-        result = await this.#decideChecked(facts?.call ?? checked, facts);
+        result = await this.#decideChecked(facts?.call ?? checked, facts, at);
         if (canonical !== null) result.args = canonical.value;
       }
     }
@@ -543,7 +569,7 @@ export class Perso {
     return result;
   }
 
-  async #decideChecked(call: ToolCall, facts: RecordedFacts | null = null): Promise<DecisionResult> {
+  async #decideChecked(call: ToolCall, facts: RecordedFacts | null = null, at?: number): Promise<DecisionResult> {
     if (this.#closed) return this.#deny('engine_fault', 'engine fault: perso is closed; load a new instance');
     if (this.#version === null) return this.#deny('no_policy', this.#noPolicyReason);
     if (call === null || typeof call !== 'object') {
@@ -551,7 +577,9 @@ export class Perso {
     }
     let now: unknown;
     try {
-      now = ownNow(call) ?? this.#now();
+      // A call's own now, when it has one: `null` is refused (issue 9), never read as "use the clock".
+      const given = ownNow(call);
+      now = given === undefined ? (at ?? this.#now()) : given;
     } catch (error) {
       return this.#deny('invalid_request', `invalid request: the time cannot be read (${errorText(error)}); check the call's "now" and the clock option`);
     }
@@ -716,16 +744,20 @@ function isJsonObject(value: JsonValue | undefined): value is JsonObject {
 }
 
 function withArgs(call: ToolCall, args: Readonly<JsonObject>): ToolCall {
-  const checked: ToolCall = { tool: own(call, 'tool') as string, args, role: own(call, 'role') as string };
   // Absent fields stay absent: fewer keys for a worker message to copy. Inherited ones (a polluted
-  // Object.prototype.resourceAttributes) are absent too.
+  // Object.prototype.resourceAttributes) are absent too. Written as literals, which define their
+  // keys: an assignment would run (or be refused by) a setter a page put on Object.prototype.
   const agentAttributes = own(call, 'agentAttributes');
   const resourceAttributes = own(call, 'resourceAttributes');
   const now = own(call, 'now');
-  if (agentAttributes !== undefined) checked.agentAttributes = agentAttributes;
-  if (resourceAttributes !== undefined) checked.resourceAttributes = resourceAttributes;
-  if (now !== undefined) checked.now = now;
-  return checked;
+  const checked: ToolCall = { tool: own(call, 'tool') as string, args, role: own(call, 'role') as string };
+  if (agentAttributes === undefined && resourceAttributes === undefined && now === undefined) return checked;
+  return {
+    ...checked,
+    ...(agentAttributes === undefined ? {} : { agentAttributes }),
+    ...(resourceAttributes === undefined ? {} : { resourceAttributes }),
+    ...(now === undefined ? {} : { now }),
+  };
 }
 
 /**

@@ -495,12 +495,28 @@ describe('attack: rate-limit clocks', () => {
     assert.equal(v.decision, 'Deny');
   });
 
-  test('a clock going backwards does not reopen a full window', async () => {
+  test('a clock going backwards counts the calls inside its own window, no more (issue 9 fix 5)', async () => {
     const engine = await limited();
     assert.equal(decide(engine, 1000), 'Allow');
     assert.equal(decide(engine, 1001), 'Allow');
     assert.equal(decide(engine, 1002), 'Deny:rate_limited');
-    for (const now of [999, 0, -1e300, 1001.5]) assert.equal(decide(engine, now), 'Deny:rate_limited', `now ${now}`);
+    // (939, 999] holds none of the calls at 1000 and 1001.
+    assert.equal(decide(engine, 999), 'Allow');
+    // (941.5, 1001.5] holds 999, 1000 and 1001: full, until 999 leaves it.
+    const v = engine.evaluate({ tool: 't', role: 'r' }, 1001.5);
+    assert.equal(v.kind, 'rate_limited');
+    assert.equal(v.retryAfter, 59);
+    assert.equal(decide(engine, -1e300), 'Deny:rate_limited', 'a time past 2^43 s is refused, as before');
+    assert.equal(decide(engine, 1060), 'Allow', '(1000, 1060] holds only 1001');
+  });
+
+  test('a window remembers its last 64 (or 4 x max) allowed calls: bounded, and exact for a forward clock', async () => {
+    const engine = await limited();
+    // max 2 per 60 s: 100 calls 60 s apart are each alone in their window.
+    for (let i = 0; i < 100; i++) assert.equal(decide(engine, i * 60), 'Allow');
+    assert.equal(decide(engine, 99 * 60), 'Allow', '(5880, 5940] holds the call at 5940');
+    assert.equal(decide(engine, 99 * 60), 'Deny:rate_limited', 'and now two');
+    assert.equal(decide(engine, 40 * 60), 'Allow', 'a clock gone back counts the calls it remembers inside (2340, 2400]');
   });
 
   test('a huge now (where now - per_seconds rounds to now) cannot expire every slot: it is refused', async () => {
@@ -514,7 +530,7 @@ describe('attack: rate-limit clocks', () => {
     assert.equal(decide(engine, 2 ** 43), 'Allow');
     assert.equal(decide(engine, 2 ** 43), 'Allow');
     assert.equal(decide(engine, 2 ** 43), 'Deny:rate_limited');
-    assert.equal(decide(engine, 1000), 'Deny:rate_limited', 'a clock that came back does not reopen the window');
+    assert.equal(decide(engine, 1000), 'Allow', 'a clock that came back counts its own window (issue 9 fix 5)');
   });
 
   test('negative times are times like any other', async () => {

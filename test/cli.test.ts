@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 
 const root = repoRoot;
@@ -108,6 +109,13 @@ describe('perso validate', () => {
     assert.equal(ok.code, 0);
     assert.doesNotMatch(ok.stdout, /tool_pins/);
     assert.match(ok.stdout, /valid, 0 errors, 2 warnings/);
+  });
+
+  test('Equals with value null: a warning that it never holds, suggesting Not(FieldPresent) (issue 9 fix 3)', async () => {
+    const run = await perso(['validate', fileURLToPath(new URL('./fixtures/repros-2026-12-03/A-equals-null.policy.json', import.meta.url))]);
+    assert.equal(run.code, 0);
+    assert.match(run.stdout, /^warning: .*A-equals-null\.policy\.json: rules\[0\]\.condition\.Equals\.value: Equals with value null never holds: .* use \{"Not": \{"FieldPresent": \{"source": "Arguments", "field": "parent_id"\}\}\}$/m);
+    assert.match(run.stdout, /valid, 0 errors, 2 warnings/);
   });
 
   test('invalid policy: exit 1, each error with its path', async () => {

@@ -7,6 +7,7 @@ import { Engine } from '../src/engine/engine.ts';
 import { loadEngineModule } from '../src/engine/engine-module.ts';
 import { instantiateOriginalAbi, type OriginalAbiExports } from './support/original-abi.ts';
 import type { ToolCall } from '../src/decision.ts';
+import { fixtureJson } from './support/json-text.ts';
 
 interface Case {
   id: string;
@@ -28,7 +29,9 @@ function policyText(policy: string | object): string {
 }
 
 function contextJson(r: Case['request']): string {
-  return JSON.stringify({ role: r.role, agent_attrs: r.agentAttributes ?? {}, resource_attrs: r.resourceAttributes ?? {} });
+  const context: Record<string, unknown> = { role: r.role, agent_attrs: r.agentAttributes ?? {}, resource_attrs: r.resourceAttributes ?? {} };
+  if (Object.hasOwn(r, 'now')) context.now = r.now;
+  return fixtureJson(context);
 }
 
 /** A host written for the original perso.wasm: four exports, length-prefixed JSON. */
@@ -81,18 +84,27 @@ for (const c of fixtures.cases) {
     const init = raw.init(text);
     assert.equal(init.ok, true, `init: ${JSON.stringify(init)}`);
     const r = c.request;
-    const abi = raw.evaluate(r.tool, JSON.stringify(r.args ?? {}), contextJson(r));
-    assert.equal(abi.decision, c.expect, `raw ABI (${c.why}): ${JSON.stringify(abi)}`);
-    assert.ok(String(abi.reason).startsWith(c.reasonPrefix), `raw ABI reason: ${String(abi.reason)}`);
+    const argsJson = fixtureJson(r.args ?? {});
+    const abi = raw.evaluate(r.tool, argsJson, contextJson(r));
+    // A request the ABI refuses is an `{"error"}` response; hosts answer it as a Deny (DESIGN §2.3).
+    const refused = typeof abi.error === 'string';
+    const abiDecision = refused ? 'Deny' : abi.decision;
+    const abiReason = refused ? `invalid request: ${String(abi.error)}` : String(abi.reason);
+    assert.equal(abiDecision, c.expect, `raw ABI (${c.why}): ${JSON.stringify(abi)}`);
+    assert.ok(abiReason.startsWith(c.reasonPrefix), `raw ABI reason: ${abiReason}`);
 
     const load = engine.load(text);
     assert.equal(load.ok, true);
     const v = engine.evaluate(r, 0);
     assert.equal(v.decision, c.expect, `Engine.evaluate (${c.why}): ${JSON.stringify(v)}`);
     assert.ok(v.reason.startsWith(c.reasonPrefix), `Engine.evaluate reason: ${v.reason}`);
+    assert.deepEqual(JSON.parse(engine.evaluateAbi(r.tool, argsJson, contextJson(r))), abi);
+    if (refused) {
+      assert.equal(v.kind, 'invalid_request', `Engine.evaluate refuses what the ABI refuses: ${JSON.stringify(v)}`);
+      return;
+    }
     // The fast path and the original ABI agree exactly.
     assert.deepEqual({ ...v }, abi);
-    assert.deepEqual(JSON.parse(engine.evaluateAbi(r.tool, JSON.stringify(r.args ?? {}), contextJson(r))), abi);
   });
 }
 

@@ -3,6 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runPerso } from './support/run-cli.ts';
+import { fixtureJson } from './support/json-text.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,7 +45,7 @@ describe('conformance cases through the CLI', () => {
 
   for (const { policyArg, cases } of groups.values()) {
     test(`perso eval: ${cases.map((c) => c.id).join(', ')}`, async () => {
-      const input = cases.map((c) => JSON.stringify(c.request)).join('\n');
+      const input = cases.map((c) => fixtureJson(c.request)).join('\n');
       const run = await perso(['eval', policyArg], `${input}\n`);
       assert.equal(run.code, 0, run.stderr);
       const lines = run.stdout.trimEnd().split('\n');

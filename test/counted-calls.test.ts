@@ -57,9 +57,10 @@ describe('the engine reports what it counts', () => {
     assert.equal(engine.evaluate(pay(20000), 100).kind, 'denied_by_rule');
     assert.equal(engine.evaluate({ tool: 'view', role: 'r' }, 100).decision, 'Allow', 'no rate limit');
     assert.equal(engine.evaluate({ tool: 'send', role: 'r', args: { n: 9 } }, 100).decision, 'Deny');
+    // keep: as many as the window remembers (4 x max, at least 64), so a restored window counts the same calls.
     assert.deepEqual(counted, [
-      { tool: 'pay', role: 'r', at: 100, keep: 3 },
-      { tool: 'pay', role: 'r', at: 150, keep: 3 },
+      { tool: 'pay', role: 'r', at: 100, keep: 64 },
+      { tool: 'pay', role: 'r', at: 150, keep: 64 },
     ]);
   });
 
@@ -76,7 +77,7 @@ describe('the engine reports what it counts', () => {
   test('batches report in order, and a policy without rate limits reports nothing', async () => {
     const { engine, counted } = await engineWith();
     engine.evaluateBatch([pay(1), { tool: 'send', role: 'admin', args: { n: 1 } }, pay(2)], 7, [{ amount: 1 }, { n: 1 }, { amount: 2 }]);
-    assert.deepEqual(counted.map((c) => `${c.tool}/${c.role}@${c.at}#${c.keep}`), ['pay/r@7#3', 'send/admin@7#2', 'pay/r@7#3']);
+    assert.deepEqual(counted.map((c) => `${c.tool}/${c.role}@${c.at}#${c.keep}`), ['pay/r@7#64', 'send/admin@7#64', 'pay/r@7#64']);
     const plain = await engineWith(JSON.stringify({ version: 'p', default_action: 'Allow', tools: ['t'], roles: ['r'], rules: [{ tool_name: 't', roles: ['r'] }] }));
     plain.engine.evaluate({ tool: 't', role: 'r' }, 1);
     plain.engine.evaluate({ tool: 'other', role: 'r' }, 1);

@@ -174,9 +174,26 @@ describe('FieldPresent, FieldEquals, Equals', () => {
   test('Equals with string, number, null and object literals', () => {
     assert.equal(withCondition(equals('yes'), {}, { mfa_verified: 'yes' }).decision, 'Allow');
     assert.equal(withCondition(equals(2), {}, { mfa_verified: 2 }).decision, 'Allow');
-    assert.equal(withCondition(equals(null), {}, { mfa_verified: null }).decision, 'Allow');
     assert.equal(withCondition(equals({ k: [1, { z: null }] }), {}, { mfa_verified: { k: [1, { z: null }] } }).decision, 'Allow');
     assert.equal(withCondition(equals({ k: 1 }), {}, { mfa_verified: { k: 1, extra: 2 } }).decision, 'Deny');
+  });
+  test('Equals with value null is unknown, never true: null is absent (issue 9 fix 3)', () => {
+    const v = withCondition(equals(null), {}, { mfa_verified: null });
+    assert.equal(v.decision, 'Deny');
+    assert.equal(v.reason, `${PREFIX}; condition failed: AgentAttributes.mfa_verified is null`);
+    assert.equal(withCondition(equals(null), {}, {}).decision, 'Deny');
+    assert.equal(withCondition(equals(null), {}, { mfa_verified: 0 }).reason, `${PREFIX}; condition failed: AgentAttributes.mfa_verified Equals null never holds (null counts as absent)`);
+    // Unknown: Not(unknown) is unknown, so a Deny rule over Not(Equals null) holds.
+    assert.equal(withCondition({ Not: equals(null) }, {}, { mfa_verified: null }).decision, 'Deny');
+    // A null inside an object literal is a value like any other (deep equality, type-strict).
+    assert.equal(withCondition(equals({ z: null }), {}, { mfa_verified: { z: null } }).decision, 'Allow');
+    assert.equal(withCondition(equals({ z: null }), {}, { mfa_verified: { z: 0 } }).decision, 'Deny');
+  });
+  test('the validator warns that Equals null never holds and suggests Not(FieldPresent)', () => {
+    const r = loaded(policy([{ tool_name: 't', roles: ['r'], condition: { All: [{ Equals: { source: 'Arguments', field: ['a', 'b'], value: null } }] } }]));
+    assert.deepEqual(r.warnings.map((d) => `${d.path}: ${d.message}`), [
+      'rules[0].condition.All[0].Equals.value: Equals with value null never holds: null counts as absent, so the check is unknown (a Deny or Ask rule holds, an Allow rule fails); to test that the field is absent or null, use {"Not": {"FieldPresent": {"source": "Arguments", "field": ["a","b"]}}}',
+    ]);
   });
   test('nested field arrays walk objects and stop at anything else', () => {
     const cond = { StringCheck: { source: 'Arguments', field: ['customer', 'address', 'country'], op: 'In', value: ['FR'] } };
@@ -497,9 +514,42 @@ describe('request handling', () => {
     assert.equal(err('t', '{}', '"r"'), 'context must be a JSON object {"role": ..., "agent_attrs": {...}, "resource_attrs": {...}}');
     assert.equal(err('t', '{}', '{"role":"r","agent_attrs":[]}'), 'context.agent_attrs must be a JSON object');
     assert.equal(err('t', '{}', '{"role":"r","resource_attrs":1}'), 'context.resource_attrs must be a JSON object');
-    assert.equal(err('t', '{}', '{"role":"r","now":"soon"}'), 'context.now must be a number of seconds');
+    assert.equal(err('t', '{}', '{"role":"r","now":"soon"}'), 'context.now must be a number of seconds; leave it out when there is no time (null is refused)');
+    assert.equal(err('t', '{}', '{"role":"r","now":null}'), 'context.now must be a number of seconds; leave it out when there is no time (null is refused)');
     assert.equal(err('', '{}', '{"role":"r"}'), 'tool name is empty; pass the name of the tool being called');
     assert.equal(err('t', '{}', '{"role":"r","agent_attrs":null}'), undefined);
+  });
+  test('reasons print numbers as String(x) and JSON.stringify do: shortest round trip (issue 9 fix 7)', () => {
+    loaded(policy([{ tool_name: 't', roles: ['r'], condition: num('Eq', 0.5) }]));
+    const shown = (x: number): string => {
+      const reason = call({ tool: 't', role: 'r', args: { amount: x } }).reason;
+      return reason.slice(reason.indexOf(' = ') + 3, reason.indexOf(' is not'));
+    };
+    const fixed = [0.1 + 0.2, 9007199254740994, 2 ** 60, 1e21, 1e-7, 1.5e-7, 5e-324, 1.7976931348623157e308, 123456789012345680000, -0.1, 4.35, 1e-6, 0.000123, 100.5];
+    for (const x of fixed) assert.equal(shown(x), String(x));
+    // Random bit patterns and random decimals, against the platform's own printer.
+    const bits = new DataView(new ArrayBuffer(8));
+    let seed = 42;
+    const rnd = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+    for (let i = 0; i < 300; i++) {
+      bits.setUint32(0, (rnd() * 2 ** 32) >>> 0);
+      bits.setUint32(4, (rnd() * 2 ** 32) >>> 0);
+      const x = bits.getFloat64(0);
+      if (Number.isFinite(x) && x !== 0.5) assert.equal(shown(x), String(x));
+      const y = Number((rnd() * 10 ** Math.floor(rnd() * 8)).toFixed(Math.floor(rnd() * 8)));
+      if (y !== 0.5) assert.equal(shown(y), String(y));
+    }
+  });
+  test('invalid_request: a call whose own now is null or not a finite number (issue 9 fix 6)', () => {
+    loaded(policy([{ tool_name: 't', roles: ['r'], rate_limit: { max: 1, per_seconds: 60 } }]));
+    for (const now of [null, Number.NaN, Infinity, '1000']) {
+      const v = engine.evaluate({ tool: 't', role: 'r', now } as unknown as ToolCall, 1000);
+      assert.equal(v.kind, 'invalid_request', String(now));
+      assert.match(v.reason, /^invalid request: now: expected seconds since the epoch as a finite number, got /);
+    }
+    assert.equal(engine.evaluate({ tool: 't', role: 'r', now: null } as unknown as ToolCall, 1000).reason, "invalid request: now: expected seconds since the epoch as a finite number, got null; leave it out to use the host's clock");
+    // Absent (or undefined, which JSON drops) is the host's time.
+    assert.equal(engine.evaluate({ tool: 't', role: 'r', now: undefined }, 1000).decision, 'Allow');
   });
   test('invalid_request: Engine.evaluate validates the call', () => {
     loaded(policy([{ tool_name: 't', roles: ['r'] }], { default_action: 'Allow' }));
@@ -565,6 +615,32 @@ describe('request handling', () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
     assert.equal(engine.evaluate({ tool: 't', role: 'r', args: { amount: cyclic } as unknown as JsonObject }, 0).kind, 'invalid_request');
+  });
+  test('invalid_request: a non-finite number nested in a value the rules read is refused at its path (issue 9 fix 1)', () => {
+    loaded(policy([
+      { tool_name: 't', roles: ['r'], condition: { Equals: { source: 'Arguments', field: 'scope', value: { tenant: null } } } },
+      { tool_name: 'u', roles: ['r'], condition: { FieldEquals: { source_a: 'Arguments', field_a: 'account', source_b: 'ResourceAttributes', field_b: 'owner' } } },
+    ]));
+    const reason = (c: ToolCall): string => {
+      const v = engine.evaluate(c, 0);
+      assert.equal(v.kind, 'invalid_request', JSON.stringify(v));
+      return v.reason;
+    };
+    // JSON.stringify writes each of these as null: the policy would check null, the tool get Infinity.
+    assert.equal(reason({ tool: 't', role: 'r', args: { scope: { tenant: Infinity } } }), 'invalid request: Arguments.scope.tenant is Infinity, not a finite number; pass finite numbers only');
+    assert.equal(reason({ tool: 't', role: 'r', args: { scope: { tenant: Number.NaN } } }), 'invalid request: Arguments.scope.tenant is NaN, not a finite number; pass finite numbers only');
+    assert.equal(reason({ tool: 't', role: 'r', args: { scope: { list: [1, { x: -Infinity }] } } }), 'invalid request: Arguments.scope.list[1].x is -Infinity, not a finite number; pass finite numbers only');
+    assert.equal(reason({ tool: 't', role: 'r', args: { scope: { list: [undefined] } } as unknown as JsonObject }), 'invalid request: Arguments.scope.list[0] is undefined, which JSON writes as null; pass null or remove it');
+    assert.equal(
+      reason({ tool: 'u', role: 'r', args: { account: { id: 1 } }, resourceAttributes: { owner: { id: Number.NaN } } }),
+      'invalid request: ResourceAttributes.owner.id is NaN, not a finite number; pass finite numbers only',
+    );
+    assert.equal(reason({ tool: 'u', role: 'r', args: { account: [Infinity] }, resourceAttributes: { owner: [null] } }), 'invalid request: Arguments.account[0] is Infinity, not a finite number; pass finite numbers only');
+    // A toJSON that returns a non-finite number is read as JSON would read it, and refused too.
+    assert.equal(reason({ tool: 't', role: 'r', args: { scope: { tenant: { toJSON: () => Infinity } } } as unknown as JsonObject }), 'invalid request: Arguments.scope.tenant is Infinity, not a finite number; pass finite numbers only');
+    // What JSON keeps as null is null: the literal still decides.
+    assert.equal(call({ tool: 't', role: 'r', args: { scope: { tenant: null } } }).decision, 'Allow');
+    assert.equal(call({ tool: 'u', role: 'r', args: { account: { id: 2 } }, resourceAttributes: { owner: { id: 2 } } }).decision, 'Allow');
   });
   test('oversized values: invalid_request, and the engine keeps working', () => {
     loaded(policy([{ tool_name: 't', roles: ['r'], condition: { FieldPresent: { source: 'Arguments', field: 's' } } }]));

@@ -85,6 +85,7 @@ describe('Perso.load and evaluate', () => {
       rule: 'refund-cap',
       policyVersion: 'v1',
       enforced: true,
+      args: { order_id: 'ORD-8821', amount: 200 },
     });
     const denied = await perso.evaluate(refund(800));
     assert.equal(denied.decision, 'Deny');
@@ -278,6 +279,7 @@ describe('bad requests and engine errors are Deny decisions, never exceptions', 
     ['call a string', 'process_refund'],
     ['now NaN', { ...refund(1), now: Number.NaN }],
     ['now a string', { ...refund(1), now: '1000' }],
+    ['now null (issue 9 fix 6: refused, never the system clock)', { ...refund(1), now: null }],
   ];
   for (const [name, call] of cases) {
     test(`${name} → Deny invalid_request`, async () => {
@@ -313,6 +315,85 @@ describe('bad requests and engine errors are Deny decisions, never exceptions', 
     assert.match(result.reason, /closed/);
     assert.equal((await perso.reload(policy('v2', 1))).ok, false);
   });
+});
+
+describe('Perso.evaluate decides on the canonical frozen copy, audit on or off (issue 9 fix 2)', () => {
+  const hostile: Array<[string, () => ToolCall, string]> = [
+    ['a "constructor" key', () => ({ ...refund(100), args: JSON.parse('{"order_id":"ORD-1","amount":100,"constructor":{"prototype":1}}') as ToolCall['args'] }), 'Deny:invalid_request'],
+    ['a nested NaN the policy does not read', () => ({ ...refund(100), args: { order_id: 'ORD-1', amount: 100, meta: { score: Number.NaN } } }), 'Deny:invalid_request'],
+    ['a toJSON on the args', () => ({ ...refund(900), args: { amount: 900, toJSON: () => ({ order_id: 'ORD-1', amount: 100 }) } as unknown as ToolCall['args'] }), 'Allow:condition_passed'],
+    ['an undefined array item', () => ({ ...refund(100), args: { order_id: 'ORD-1', amount: 100, tags: [undefined] } as unknown as ToolCall['args'] }), 'Deny:invalid_request'],
+  ];
+  for (const [name, make, expected] of hostile) {
+    test(`${name}: the same decision with audit on and off`, async () => {
+      const answers: string[] = [];
+      for (const audit of [false, true]) {
+        const perso = await Perso.load({ policy: policy('v1', 500), ...(audit ? { audit: memoryTransport() } : {}) });
+        const result = await perso.evaluate(make());
+        answers.push(`${result.decision}:${result.kind}`);
+        if (result.kind !== 'invalid_request') {
+          assert.ok(result.args !== undefined && Object.isFrozen(result.args), 'decision.args is the frozen copy');
+          assert.deepEqual(result.args, { order_id: 'ORD-1', amount: 100 });
+        }
+        await perso.close();
+      }
+      assert.deepEqual(answers, [expected, expected]);
+    });
+  }
+  test('a getter is read once; decision.args holds what was decided, frozen', async () => {
+    const perso = await Perso.load({ policy: policy('v1', 500) });
+    let reads = 0;
+    const args = {
+      order_id: 'ORD-1',
+      get amount() {
+        reads++;
+        return reads === 1 ? 100 : 900;
+      },
+    };
+    const result = await perso.evaluate({ ...refund(0), args });
+    assert.equal(result.decision, 'Allow');
+    assert.equal(reads, 1);
+    assert.deepEqual(result.args, { order_id: 'ORD-1', amount: 100 });
+    assert.ok(Object.isFrozen(result.args));
+    await perso.close();
+  });
+  test('every decision carries its args, Allow and Deny', async () => {
+    const perso = await Perso.load({ policy: policy('v1', 500) });
+    for (const amount of [100, 900]) assert.deepEqual((await perso.evaluate(refund(amount))).args, { order_id: 'ORD-8821', amount });
+    await perso.close();
+  });
+});
+
+describe('non-finite numbers nested in a value the policy reads (issue 9 fix 1)', () => {
+  const scoped: Policy = {
+    version: 'scoped',
+    default_action: 'Deny',
+    tools: ['view', 'transfer'],
+    roles: ['agent'],
+    rules: [
+      { tool_name: 'view', roles: ['agent'] },
+      { id: 'single-tenant', tool_name: 'view', roles: ['agent'], effect: 'Deny', condition: { Not: { Equals: { source: 'Arguments', field: 'scope', value: { tenant: null } } } } },
+      { id: 'own-account', tool_name: 'transfer', roles: ['agent'], condition: { FieldEquals: { source_a: 'Arguments', field_a: 'account', source_b: 'ResourceAttributes', field_b: 'owner' } } },
+    ],
+  };
+  const calls: Array<[string, ToolCall, RegExp]> = [
+    ['NaN in args', { tool: 'view', role: 'agent', args: { scope: { tenant: Number.NaN } } }, /scope\.tenant/],
+    ['Infinity in args vs -Infinity in resourceAttributes', { tool: 'transfer', role: 'agent', args: { account: { id: Infinity } }, resourceAttributes: { owner: { id: -Infinity } } }, /account\.id/],
+    ['Infinity in an array vs null', { tool: 'transfer', role: 'agent', args: { account: [Infinity] }, resourceAttributes: { owner: [null] } }, /account\[0\]/],
+    ['NaN in resourceAttributes vs NaN in args', { tool: 'transfer', role: 'agent', args: { account: { id: 1 } }, resourceAttributes: { owner: { id: Number.NaN } } }, /owner\.id/],
+  ];
+  for (const audit of [false, true]) {
+    for (const [name, call, path] of calls) {
+      test(`${name} → Deny invalid_request naming the path (audit ${audit ? 'on' : 'off'})`, async () => {
+        const perso = await Perso.load({ policy: scoped, ...(audit ? { audit: memoryTransport() } : {}) });
+        const result = await perso.evaluate(call);
+        assert.equal(result.decision, 'Deny', result.reason);
+        assert.equal(result.kind, 'invalid_request');
+        assert.match(result.reason, path);
+        await perso.close();
+      });
+    }
+  }
 });
 
 describe('rate-limit time', () => {

@@ -8,7 +8,7 @@
 //   `explain` answers in an engine-owned buffer that stays valid until the next call
 
 import { E_OUT_OF_BOUNDS, E_AGENT_ATTRS, E_ARGS_NOT_OBJECT, E_BAD_ENTRY, E_CTX_NOT_OBJECT, E_NOT_INITIALISED, E_NOW, E_RESOURCE_ATTRS, E_ROLE_MISSING, E_TOOL_EMPTY, E_TOOL_UTF8, E_INPUT_TOO_LARGE } from "./messages";
-import { JNULL, JNUMBER, JOBJECT, JSTRING, JFALSE, JTRUE, JARRAY, JValue, JsonParser, MAX_INPUT, decodeUtf8String, formatNumber, jsonString, resetPool, toJson } from "./json";
+import { JNULL, JNUMBER, JOBJECT, JSTRING, JFALSE, JTRUE, JARRAY, JValue, JsonParser, MAX_INPUT, decodeUtf8String, formatNumber, joinAll, jsonString, resetPool, toJson } from "./json";
 import {
   C_FIELD_EQUALS, C_NUMERIC, C_PRESENT, C_STRING, Compiler, Entry, NUM_OPS, Policy, SOURCE_NAMES, SRC_AGENT, SRC_ARGUMENTS,
   STR_OPS, diagnosticsJson,
@@ -87,7 +87,7 @@ export function initPolicy(ptr: usize, len: i32): usize {
 function stringsJson(list: string[]): string {
   const parts = new Array<string>(list.length);
   for (let i = 0; i < list.length; i++) parts[i] = jsonString(list[i]);
-  return "[" + parts.join(",") + "]";
+  return "[" + joinAll(parts, ",") + "]";
 }
 
 function resolve(root: JValue, path: string[]): JValue | null {
@@ -195,7 +195,8 @@ export function evaluateRaw(toolPtr: usize, toolLen: i32, argsPtr: usize, argsLe
   const nowV = ctx.get("now");
   let now: f64 = 0;
   let hasNow = false;
-  if (nowV != null && nowV.kind != JNULL) {
+  if (nowV != null) {
+    // `null` is refused like any other non-number: it must not mean "no time" here and "now" elsewhere.
     if (nowV.kind != JNUMBER) return fail(E_NOW);
     now = nowV.num;
     hasNow = true;
@@ -219,45 +220,89 @@ export function evaluateRaw(toolPtr: usize, toolLen: i32, argsPtr: usize, argsLe
   return respondWith(out);
 }
 
+/** Writes a list of strings as a JSON array. */
+function wStrings(w: Writer, list: string[]): void {
+  w.byte(0x5b);
+  for (let i = 0; i < list.length; i++) {
+    if (i > 0) w.byte(0x2c);
+    w.jsonStr(list[i]);
+  }
+  w.byte(0x5d);
+}
+
+// The plan is written straight into a buffer: one string per entry would be a million managed
+// objects for a policy at the 100,000-pair limit, each to allocate and to sweep.
+const planOut = new Writer();
+
 /** `plan`: what the fast path needs to know about the active policy, as JSON. */
 export function planJson(): usize {
   const p = active;
   if (p == null) return fail(E_NOT_INITIALISED);
-  const fields = new Array<string>(p.fields.length);
+  const w = planOut;
+  w.reset();
+  w.str("{\"dataStart\":");
+  w.num(<f64>dataStart);
+  w.str(",\"fields\":[");
   for (let i = 0; i < p.fields.length; i++) {
     const f = p.fields[i];
-    fields[i] = "{\"source\":\"" + SOURCE_NAMES[f.source] + "\",\"path\":" + stringsJson(f.path) + "}";
+    if (i > 0) w.byte(0x2c);
+    w.str("{\"source\":\"");
+    w.str(SOURCE_NAMES[f.source]);
+    w.str("\",\"path\":");
+    wStrings(w, f.path);
+    w.byte(0x7d);
   }
-  const entries = new Array<string>(p.entries.length);
-  for (let i = 0; i < p.entries.length; i++) {
-    const e = p.entries[i];
-    const ids = new Array<string>(e.fields.length);
-    for (let k = 0; k < e.fields.length; k++) ids[k] = e.fields[k].toString();
-    entries[i] = "{\"tool\":" + jsonString(e.tool) + ",\"role\":" + jsonString(e.role) + ",\"prefix\":" +
-      jsonString(e.prefix) + ",\"fields\":[" + ids.join(",") + "]}";
+  w.str("],\"rules\":");
+  wStrings(w, p.ruleNames);
+  w.str(",\"webauthn\":[");
+  for (let i = 0; i < p.webauthnRules.length; i++) {
+    if (i > 0) w.byte(0x2c);
+    w.num(<f64>p.webauthnRules[i]);
   }
-  const leaves = new Array<string>(p.leaves.length);
+  w.str("],\"leaves\":[");
   for (let i = 0; i < p.leaves.length; i++) {
     const c = p.leaves[i];
-    let expected = "";
-    let op = "";
+    if (i > 0) w.byte(0x2c);
+    w.str("{\"field\":");
+    w.num(<f64>c.field);
+    w.str(",\"fieldB\":");
+    w.num(<f64>(c.kind == C_FIELD_EQUALS ? c.fieldB : -1));
+    w.str(",\"op\":\"");
     if (c.kind == C_NUMERIC) {
-      op = NUM_OPS[c.op];
-      expected = formatNumber(c.num);
+      w.str(NUM_OPS[c.op]);
+      w.str("\",\"expected\":");
+      w.num(c.num);
     } else if (c.kind == C_STRING) {
-      op = STR_OPS[c.op];
-      expected = stringsJson(c.strs);
-    } else if (c.kind == C_PRESENT) op = "FieldPresent";
-    else if (c.kind == C_FIELD_EQUALS) op = "FieldEquals";
+      w.str(STR_OPS[c.op]);
+      w.str("\",\"expected\":");
+      wStrings(w, c.strs);
+    } else if (c.kind == C_PRESENT) w.str("FieldPresent\"");
+    else if (c.kind == C_FIELD_EQUALS) w.str("FieldEquals\"");
     else {
-      op = "Equals";
-      expected = c.literal;
+      w.str("Equals\",\"expected\":");
+      w.str(c.literal);
     }
-    leaves[i] = "{\"field\":" + c.field.toString() + ",\"fieldB\":" + (c.kind == C_FIELD_EQUALS ? c.fieldB : -1).toString() +
-      ",\"op\":\"" + op + "\"" + (expected.length > 0 ? ",\"expected\":" + expected : "") + "}";
+    w.byte(0x7d);
   }
-  return respond("{\"dataStart\":" + dataStart.toString() + ",\"fields\":[" + fields.join(",") + "],\"rules\":" +
-    stringsJson(p.ruleNames) + ",\"webauthn\":[" + p.webauthnRules.join(",") + "],\"leaves\":[" + leaves.join(",") + "],\"entries\":[" + entries.join(",") + "]}");
+  w.str("],\"entries\":[");
+  for (let i = 0; i < p.entries.length; i++) {
+    const e = p.entries[i];
+    if (i > 0) w.byte(0x2c);
+    w.str("{\"tool\":");
+    w.jsonStr(e.tool);
+    w.str(",\"role\":");
+    w.jsonStr(e.role);
+    w.str(",\"prefix\":");
+    w.jsonStr(e.prefix);
+    w.str(",\"fields\":[");
+    for (let k = 0; k < e.fields.length; k++) {
+      if (k > 0) w.byte(0x2c);
+      w.num(<f64>e.fields[k]);
+    }
+    w.str("]}");
+  }
+  w.str("]}");
+  return respondWith(w);
 }
 
 /** `decide`: the fast path. Returns the packed decision code, or -1 when the slots are malformed. */

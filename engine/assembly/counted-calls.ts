@@ -4,35 +4,28 @@
 //
 // Invariants:
 // - only entries whose Allow rule counts calls (a rate limit) take a restored call
-// - a restored call goes into the window as `decide` records one: oldest first, at most `max`
-//   kept (when full, the oldest goes), so restoring a longer history is never less strict
+// - a restored call goes into the window as `decide` records one (window.ts: the call allowed first
+//   is forgotten past the window's bound), so restoring a longer history is never less strict
 // - a time `decide` would refuse (beyond 2^43 s, not finite) is not restored
 
 import { MAX_NOW, active } from "./decide";
+import { historyBound, recordTime } from "./window";
 
 /**
- * How many counted calls entry `entry` keeps: its Allow rule's `rate_limit.max`, 0 when its calls
+ * How many counted calls entry `entry` keeps: as many as its window remembers (window.ts), 0 when its calls
  * are not counted, -1 without a policy or for an entry that does not exist.
  */
 export function countedKeep(entry: i32): i32 {
   const p = active;
   if (p == null || entry < 0 || entry >= p.entries.length) return -1;
   const allow = unchecked(p.entries[entry]).allow;
-  return allow != null && allow.rateMax > 0 ? allow.rateMax : 0;
+  return allow != null && allow.rateMax > 0 ? historyBound(allow.rateMax) : 0;
 }
 
 /** Counts a call an earlier instance allowed on entry `entry` at `at` seconds; 1 when counted, else 0. */
 export function restoreCounted(entry: i32, at: f64): i32 {
   if (countedKeep(entry) <= 0 || !(Math.abs(at) <= MAX_NOW)) return 0;
   const e = unchecked(active!.entries[entry]);
-  const max = e.allow!.rateMax;
-  if (e.times == null) e.times = new StaticArray<f64>(max);
-  const times = e.times!;
-  if (e.count >= max) {
-    e.head = (e.head + 1) % max;
-    e.count--;
-  }
-  unchecked(times[(e.head + e.count) % max] = at);
-  e.count++;
+  recordTime(e, e.allow!.rateMax, at);
   return 1;
 }

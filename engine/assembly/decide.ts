@@ -13,6 +13,7 @@
 import { JNULL, JFALSE, JTRUE, JNUMBER, JSTRING, JValue, JsonParser, deepEqual } from "./json";
 import { Writer, cutBytes, madeGarbage, out, reason } from "./writer";
 import { freeMemo, memoFor, memoId } from "./memo";
+import { recordTime, windowWait } from "./window";
 import {
   C_ALL, C_ANY, C_EQUALS, C_FIELD_EQUALS, C_NOT, C_NUMERIC, C_PRESENT, C_STRING, Cond, Entry, NUM_OPS,
   OP_IN, OP_NOT_IN, OP_PREFIX, OP_SUFFIX, Policy, Rule, STR_OPS, shown,
@@ -195,10 +196,10 @@ function equalsLiteral(c: Cond): i32 {
   const f = c.field;
   const tag = tagOf(f);
   const lit = c.value!;
-  if (tag == T_MISSING) return UNKNOWN;
-  if (tag == T_NULL) return lit.kind == JNULL ? TRUE : UNKNOWN;
+  // Equals holds only on a present field, and null is absent (DESIGN §2.2b): a null field, or a
+  // null literal, leaves the leaf unknown, never true.
+  if (tag <= T_NULL || lit.kind == JNULL) return UNKNOWN;
   switch (lit.kind) {
-    case JNULL: return FALSE;
     case JFALSE: return tag == T_FALSE ? TRUE : FALSE;
     case JTRUE: return tag == T_TRUE ? TRUE : FALSE;
     case JNUMBER: return tag == T_NUMBER && load<f64>(slot(f), 8) == lit.num ? TRUE : FALSE;
@@ -332,20 +333,9 @@ export function decide(p: Policy, e: Entry, now: f64, hasNow: bool, approved: bo
       lastRetry = -1;
       return finish(D_DENY, K_RATE, allow);
     }
-    const max = allow.rateMax;
-    if (e.times == null) {
-      madeGarbage = true;
-      e.times = new StaticArray<f64>(max);
-    }
-    const times = e.times!;
-    const floor = now - allow.ratePer;
-    while (e.count > 0 && unchecked(times[e.head]) <= floor) {
-      e.head = (e.head + 1) % max;
-      e.count--;
-    }
-    if (e.count >= max) {
-      lastRetry = Math.ceil(unchecked(times[e.head]) + allow.ratePer - now);
-      if (lastRetry < 1) lastRetry = 1;
+    const wait = windowWait(e, allow.rateMax, allow.ratePer, now);
+    if (wait > 0) {
+      lastRetry = wait;
       return finish(D_DENY, K_RATE, allow);
     }
     record = true;
@@ -365,12 +355,9 @@ export function decide(p: Policy, e: Entry, now: f64, hasNow: bool, approved: bo
   return finish(decision, kind, allow);
 }
 
-/** Records an allowed call at `now` in the entry's window (which has room: checked by `decide`). */
+/** Records an allowed call at `now` in the entry's window. */
 function recordCall(e: Entry, allow: Rule, now: f64): void {
-  const times = e.times!;
-  const max = allow.rateMax;
-  unchecked(times[(e.head + e.count) % max] = now);
-  e.count++;
+  recordTime(e, allow.rateMax, now);
 }
 
 function finish(decision: i32, kind: i32, rule: Rule | null): i32 {
@@ -502,7 +489,11 @@ function leafWhyNot(w: Writer, p: Policy, c: Cond): void {
       return wSeen(w, p, c.fieldB);
     }
     default: {
-      if (tag == T_MISSING || (tag == T_NULL && c.value!.kind != JNULL)) return wAbsent(w, p, f);
+      if (tag <= T_NULL) return wAbsent(w, p, f);
+      if (c.value!.kind == JNULL) {
+        wName(w, p, f);
+        return w.str(" Equals null never holds (null counts as absent)");
+      }
       wSeen(w, p, f);
       w.str(" does not equal ");
       return w.str(c.shown);

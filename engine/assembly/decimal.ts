@@ -140,6 +140,16 @@ function compareWith(significand: u64, exp: i32, odd: u64, twos: i32): i32 {
   return compareBig(left, right);
 }
 
+/** Compares significand × 10^exp with a positive finite `x` exactly: -1, 0 or 1. */
+export function compareDecimal(significand: u64, exp: i32, x: f64): i32 {
+  const bits = reinterpret<u64>(x);
+  const biased = <i32>(bits >> 52);
+  const fraction = bits & 0xfffffffffffff;
+  const m: u64 = biased == 0 ? fraction : fraction | (<u64>1 << 52);
+  const e: i32 = biased == 0 ? -1074 : biased - 1075;
+  return compareWith(significand, exp, m, e);
+}
+
 /** Moves a positive guess by ulps until it is the f64 nearest to significand × 10^exp. */
 function nearest(significand: u64, exp: i32, guess: f64): f64 {
   let c = guess;

@@ -14,6 +14,7 @@ import {
 } from "./messages";
 import { Writer } from "./writer";
 import { parseDecimal } from "./decimal";
+import { joinStringArray } from "~lib/util/string";
 
 /** Largest input (policy, arguments or context) the engine reads. */
 export const MAX_INPUT: i32 = 1 << 20;
@@ -545,6 +546,15 @@ export function jsonString(s: string): string {
   text.reset();
   text.jsonStr(s);
   return written();
+}
+
+/**
+ * `list.join(sep)` in linear time. With `shrinkLevel` above 0 (the release build) the standard
+ * `Array<string>#join` appends one element at a time to a growing string: quadratic time and memory
+ * (the plan of a policy of 4,000 (tool, role) pairs took 9 s and 4 GiB).
+ */
+export function joinAll(list: string[], sep: string): string {
+  return joinStringArray(list.dataStart, list.length, sep);
 }
 
 /** Truncates an attacker-controlled string to `max` UTF-16 units (never splitting a pair), marking the cut. */

@@ -11,7 +11,7 @@ export const E_CTX_NOT_OBJECT = "context must be a JSON object {\"role\": ..., \
 export const E_ROLE_MISSING = "context.role is missing or not a non-empty string; the host must pass the caller's role";
 export const E_AGENT_ATTRS = "context.agent_attrs must be a JSON object";
 export const E_RESOURCE_ATTRS = "context.resource_attrs must be a JSON object";
-export const E_NOW = "context.now must be a number of seconds";
+export const E_NOW = "context.now must be a number of seconds; leave it out when there is no time (null is refused)";
 export const E_OUT_OF_BOUNDS = "input buffer is outside the engine's memory; pass pointers returned by alloc";
 export const E_BAD_ENTRY = "unknown policy entry; reload the evaluation plan";
 

@@ -7,7 +7,7 @@
 // - errors are collected (not just the first) with JSON paths; unknown keys only warn
 
 import {
-  JARRAY, JFALSE, JNULL, JNUMBER, JTRUE, JOBJECT, JSTRING, JValue, kindName, quote, toJson, jsonString,
+  JARRAY, JFALSE, JNULL, JNUMBER, JTRUE, JOBJECT, JSTRING, JValue, joinAll, kindName, quote, toJson, jsonString,
 } from "./json";
 import { MemoTable } from "./memo";
 import { madeGarbage } from "./writer";
@@ -94,7 +94,7 @@ export class Entry {
   denies: Rule[] = [];
   asks: Rule[] = [];
   fields: i32[] = [];
-  // Sliding window of allowed calls (timestamps in seconds), a ring buffer.
+  // Times of allowed calls (seconds), in the order they were allowed, in a ring (window.ts).
   times: StaticArray<f64> | null = null;
   head: i32 = 0;
   count: i32 = 0;
@@ -510,10 +510,10 @@ export class Compiler {
       this.error(path, P_EXPECTED_FIELD + ", got " + (v.kind == JARRAY ? "an empty array" : kindName(v.kind)));
       return -1;
     }
-    const id = SOURCE_NAMES[source] + "\u0000" + keys.join("\u0000");
+    const id = SOURCE_NAMES[source] + "\u0000" + joinAll(keys, "\u0000");
     if (this.fieldIds.has(id)) return this.fieldIds.get(id);
     const n = this.policy.fields.length;
-    this.policy.fields.push(new Field(source, keys, SOURCE_NAMES[source] + "." + keys.join(".")));
+    this.policy.fields.push(new Field(source, keys, SOURCE_NAMES[source] + "." + joinAll(keys, ".")));
     this.fieldIds.set(id, n);
     return n;
   }
@@ -627,6 +627,10 @@ export class Compiler {
         return null;
       }
       if (f < 0) return null;
+      if (value.kind == JNULL) {
+        this.warn(at + ".value", "Equals with value null never holds: null counts as absent, so the check is unknown (a Deny or Ask rule holds, an Allow rule fails); to test that the field is absent or null, use {\"Not\": {\"FieldPresent\": {\"source\": \"" +
+          SOURCE_NAMES[src] + "\", \"field\": " + toJson(fieldV!) + "}}}");
+      }
       const c = new Cond(C_EQUALS);
       c.field = f;
       c.value = value;
@@ -698,5 +702,5 @@ export function diagnosticsJson(list: Diagnostic[]): string {
   for (let i = 0; i < list.length; i++) {
     parts[i] = "{\"path\":" + jsonString(list[i].path) + ",\"message\":" + jsonString(list[i].message) + "}";
   }
-  return "[" + parts.join(",") + "]";
+  return "[" + joinAll(parts, ",") + "]";
 }

@@ -1,6 +1,8 @@
 // A growable UTF-8 byte buffer outside the managed heap: reasons and responses are written into
 // it without allocating strings, so denials cost no garbage on the common paths.
 
+import { shortestString } from "./shortest";
+
 /** Set when engine work allocated managed memory; the export that finishes the work may collect. */
 export let madeGarbage = false;
 
@@ -177,9 +179,10 @@ export class Writer {
     this.byte(0x22);
   }
 
-  /** Appends a number as JavaScript would print it for integers; shortest round-trip otherwise. */
+  /** Appends a finite number as JavaScript prints it (`String(x)`, `JSON.stringify`): shortest round trip. */
   num(x: f64): void {
-    if (x == Math.floor(x) && Math.abs(x) < 1e15) {
+    // Integers below 2^53 are exact, and their shortest form is their digits.
+    if (x == Math.floor(x) && Math.abs(x) < 9007199254740992) {
       let v = <i64>x;
       if (v < 0) {
         this.byte(0x2d);
@@ -197,7 +200,7 @@ export class Writer {
       return;
     }
     madeGarbage = true;
-    this.str(x.toString());
+    this.str(shortestString(x));
   }
 }
 

@@ -17,15 +17,15 @@ export interface CountedCall {
   readonly role: string;
   /** When the engine counted it, in the host's seconds. */
   readonly at: number;
-  /** How many of this pair's counted calls the engine keeps (the rate limit's `max`). */
+  /** How many of this pair's counted calls the engine keeps (its window's bound: 4 × `max`, at least 64). */
   readonly keep: number;
 }
 
 /** Receives each call the engine counts, as it counts it. */
 export type CountedCallSink = (call: CountedCall) => void;
 
-/** Most calls one pair keeps: the engine's largest `rate_limit.max` (engine/assembly/policy.ts). */
-export const MAX_KEEP = 10_000;
+/** Most calls one pair keeps: the window bound of the engine's largest `rate_limit.max` (engine/assembly/window.ts). */
+export const MAX_KEEP = 40_000;
 
 /** True when `value` is a list of {@link CountedCall}s: data from another realm, checked field by field. */
 export function isCountedCallList(value: unknown): value is CountedCall[] {

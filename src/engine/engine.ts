@@ -166,6 +166,12 @@ interface CallPlan {
   readonly approved: boolean;
 }
 
+/** A call's own `now` that is not a finite number: refused (`null` too, which means "no time" nowhere). */
+function badNow(now: unknown): Verdict {
+  const shown = now === null ? 'null' : typeof now === 'number' ? String(now) : `a ${typeof now}`;
+  return deny('invalid_request', `invalid request: now: expected seconds since the epoch as a finite number, got ${shown}; leave it out to use the host's clock`);
+}
+
 function earlyAnswer(verdict: Verdict): CallPlan {
   return { early: verdict, late: null, entry: null, agent: EMPTY, resource: EMPTY, now: undefined, approved: false };
 }
@@ -195,6 +201,7 @@ function planCall(call: ToolCall, state: LoadedState | null): CallPlan {
   let entry: EntryPlan | null = null;
   if (agent === NOT_PLAIN) late = deny('invalid_request', 'invalid request: agentAttributes must be a plain JSON object');
   else if (resource === NOT_PLAIN) late = deny('invalid_request', 'invalid request: resourceAttributes must be a plain JSON object');
+  else if (now !== undefined && (typeof now !== 'number' || !Number.isFinite(now))) late = badNow(now);
   else if (state === null) late = deny('no_policy', 'no policy loaded; load a valid policy first');
   else {
     entry = state.entries.get(tool)?.get(role) ?? null;
@@ -623,7 +630,7 @@ export class Engine {
           dv.setUint8(s, v ? T_TRUE : T_FALSE);
           continue;
         case 'number':
-          if (!Number.isFinite(v)) return new InvalidValue(`${SOURCE_NAMES[f.source]}.${path.join('.')} is not a finite number`);
+          if (!Number.isFinite(v)) return new InvalidValue(`${SOURCE_NAMES[f.source]}.${path.join('.')} is ${String(v)}, not a finite number; pass finite numbers only`);
           dv.setUint8(s, T_NUMBER);
           dv.setFloat64(s + 8, v, true);
           continue;
@@ -640,9 +647,13 @@ export class Engine {
             continue;
           } else {
             try {
-              text = JSON.stringify(v);
-            } catch {
-              return new InvalidValue(`${SOURCE_NAMES[f.source]}.${path.join('.')} is not JSON-serialisable`);
+              text = JSON.stringify(v, refuseHiddenNull);
+            } catch (e) {
+              const name = `${SOURCE_NAMES[f.source]}.${path.join('.')}`;
+              if (e !== HIDDEN_NULL) return new InvalidValue(`${name} is not JSON-serialisable`);
+              // The policy would read null where the tool gets Infinity (or NaN, or undefined).
+              const at = hiddenNullAt(v);
+              return new InvalidValue(at === null ? `${name} holds a value that is not JSON; pass finite numbers and plain data` : `${name}${at.path} ${at.what}`);
             }
             tag = T_JSON;
           }
@@ -798,6 +809,55 @@ function readPath(root: unknown, path: readonly string[]): unknown {
   }
   if (typeof v === 'object' && v !== null && !jsonShaped(v)) v = asJson(v);
   return v;
+}
+
+/** Thrown by {@link refuseHiddenNull}: a value that JSON would write as `null`. */
+const HIDDEN_NULL: unique symbol = Symbol('hidden null');
+
+/**
+ * A `JSON.stringify` replacer that stops at a value JSON would silently write as `null`: a
+ * non-finite number anywhere, or `undefined`, a function or a symbol in an array. The engine
+ * would read `null` where the tool receives something else (`{"id": Infinity}` "equals"
+ * `{"id": -Infinity}`, and passes `Equals {"id": null}`).
+ */
+function refuseHiddenNull(this: unknown, _key: string, value: unknown): unknown {
+  if (typeof value === 'number') {
+    if (value - value !== 0) throw HIDDEN_NULL;
+  } else if (Array.isArray(this) && (value === undefined || typeof value === 'function' || typeof value === 'symbol')) {
+    throw HIDDEN_NULL;
+  }
+  return value;
+}
+
+/**
+ * Where {@link refuseHiddenNull} stops in `v`, as a path below it (`.scope.tenant`, `[0]`) and what
+ * is there; null when a second reading finds nothing (a getter that changed its answer).
+ */
+function hiddenNullAt(v: unknown): { path: string; what: string } | null {
+  // Each container's path, by the object JSON.stringify walks (after toJSON); the root has ''.
+  const paths = new Map<unknown, string>();
+  let found: { path: string; what: string } | null = null;
+  try {
+    JSON.stringify(v, function (this: unknown, key: string, value: unknown): unknown {
+      const base = paths.get(this);
+      const path = base === undefined ? '' : Array.isArray(this) ? `${base}[${key}]` : `${base}.${key}`;
+      if (base !== undefined) {
+        if (typeof value === 'number' && value - value !== 0) {
+          found = { path, what: `is ${String(value)}, not a finite number; pass finite numbers only` };
+          throw HIDDEN_NULL;
+        }
+        if (Array.isArray(this) && (value === undefined || typeof value === 'function' || typeof value === 'symbol')) {
+          found = { path, what: `is ${value === undefined ? 'undefined' : `a ${typeof value}`}, which JSON writes as null; pass null or remove it` };
+          throw HIDDEN_NULL;
+        }
+      }
+      if (typeof value === 'object' && value !== null) paths.set(value, path);
+      return value;
+    });
+  } catch {
+    // `found` says where, when the walk stopped at a hidden null.
+  }
+  return found;
 }
 
 /** UTF-8 length of a string without allocating. */

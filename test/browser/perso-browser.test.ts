@@ -104,6 +104,35 @@ describe('Perso in the browser', () => {
     expect(typed.decision).to.equal('Deny', 'a string is not a number');
   });
 
+  it('a non-finite number nested in args or attributes is Deny invalid_request naming its path (issue 9 fix 1)', async () => {
+    const perso = await load({
+      policy: {
+        version: 'scoped',
+        default_action: 'Deny',
+        tools: ['view', 'transfer'],
+        roles: ['agent'],
+        rules: [
+          { tool_name: 'view', roles: ['agent'] },
+          { tool_name: 'view', roles: ['agent'], effect: 'Deny', condition: { Not: { Equals: { source: 'Arguments', field: 'scope', value: { tenant: null } } } } },
+          { tool_name: 'transfer', roles: ['agent'], condition: { FieldEquals: { source_a: 'Arguments', field_a: 'account', source_b: 'ResourceAttributes', field_b: 'owner' } } },
+        ],
+      },
+    });
+    const calls: Array<[ToolCall, RegExp]> = [
+      [{ tool: 'view', role: 'agent', args: { scope: { tenant: Number.NaN } } }, /scope\.tenant/],
+      [{ tool: 'view', role: 'agent', args: { scope: { tenant: Infinity } } }, /scope\.tenant/],
+      [{ tool: 'transfer', role: 'agent', args: { account: [Infinity] }, resourceAttributes: { owner: [null] } }, /account\[0\]/],
+      [{ tool: 'transfer', role: 'agent', args: { account: { id: 1 } }, resourceAttributes: { owner: { id: Number.NaN } } }, /owner\.id/],
+    ];
+    for (const [call, path] of calls) {
+      const result = await perso.evaluate(call);
+      expect(result.decision, result.reason).to.equal('Deny');
+      expect(result.kind).to.equal('invalid_request');
+      expect(result.reason).to.match(path);
+    }
+    expect((await perso.evaluate({ tool: 'view', role: 'agent', args: { scope: { tenant: null } } })).decision).to.equal('Allow');
+  });
+
   it('evaluateBatch decides in order in one round trip, each with its canonical args', async () => {
     const perso = await load({ policy: demoPolicy });
     const calls = [refund(200), refund(800), view, { tool: 'view_customer', role: 'nobody' }];
