@@ -22,11 +22,34 @@ function scriptUrlForImportMeta(): Plugin {
   };
 }
 
+// The bundler's namespace helper (`__export`, used for the embed's lazy chunks) walks its table
+// with `for...in`, which also visits enumerable keys a script added to Object.prototype: the embed
+// would then throw while it starts ("Getter must be a function") and leave the page's WebMCP tools
+// unguarded. Own keys only. The build fails if the helper's shape changes (so this is revisited).
+const EXPORT_HELPER = /for\(var (\w+) in (\w+)\)(\w+)\((\w+),\1,\{get:\2\[\1\],enumerable:!0\}\)/g;
+
+function ownKeysExportHelper(): Plugin {
+  return {
+    name: 'perso-embed-own-keys-export',
+    enforce: 'post',
+    generateBundle(_, bundle) {
+      for (const chunk of Object.values(bundle)) {
+        if (chunk.type !== 'chunk' || !chunk.code.includes(' in ')) continue;
+        const patched = chunk.code.replace(EXPORT_HELPER, (_, key, table, define, target) => `for(var ${key} of Object.keys(${table}))${define}(${target},${key},{get:${table}[${key}],enumerable:!0})`);
+        if (patched === chunk.code && /for\(var \w+ in \w+\)\w+\(\w+,\w+,\{get:/.test(chunk.code)) {
+          this.error('perso-embed: the bundler\'s export helper changed shape; update ownKeysExportHelper in vite.embed.config.ts');
+        }
+        chunk.code = patched;
+      }
+    },
+  };
+}
+
 export default defineConfig({
   // Relative URLs: the assets sit next to the script wherever the host serves it.
   base: './',
   publicDir: false,
-  plugins: [scriptUrlForImportMeta()],
+  plugins: [scriptUrlForImportMeta(), ownKeysExportHelper()],
   build: {
     outDir: fileURLToPath(new URL('./dist/script', import.meta.url)),
     emptyOutDir: true,

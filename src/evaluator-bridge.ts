@@ -36,6 +36,7 @@ import type { EvaluatorApi, WorkerStatus } from './worker/evaluator-api.ts';
 import { EVALUATOR_WORKER_NAME } from './worker/evaluator-api.ts';
 import { wrap } from 'comlink';
 import { TRUSTED_TYPES_POLICY, withTrustedWorker } from './trusted-worker.ts';
+import { own } from './own-properties.ts';
 
 type Diagnostic = Extract<PolicyLoad, { ok: false }>['errors'][number];
 
@@ -424,7 +425,13 @@ function withoutArgs(calls: readonly ToolCall[]): ToolCall[] {
   const out = new Array<ToolCall>(calls.length);
   let last: ToolCall | null = null;
   for (let i = 0; i < calls.length; i++) {
-    const { tool, role, agentAttributes, resourceAttributes, now } = calls[i]!;
+    // Own fields only: a polluted Object.prototype.resourceAttributes must not travel as a host fact.
+    const call = calls[i]!;
+    const tool = own(call, 'tool');
+    const role = own(call, 'role');
+    const agentAttributes = own(call, 'agentAttributes');
+    const resourceAttributes = own(call, 'resourceAttributes');
+    const now = own(call, 'now');
     // A run of calls from one session repeats the previous call's fields.
     if (last !== null && last.tool === tool && last.role === role && Object.is(last.now, now) &&
       last.agentAttributes === agentAttributes && last.resourceAttributes === resourceAttributes) {
@@ -445,7 +452,7 @@ function withoutArgs(calls: readonly ToolCall[]): ToolCall[] {
       }
     }
     if (bare === undefined) {
-      bare = { tool, role };
+      bare = { tool: tool!, role: role! };
       if (agentAttributes !== undefined) bare.agentAttributes = agentAttributes;
       if (resourceAttributes !== undefined) bare.resourceAttributes = resourceAttributes;
       if (now !== undefined) bare.now = now;
@@ -538,7 +545,7 @@ export class WorkerBackend implements EvaluatorBackend {
     let argsJson: string;
     let bare: ToolCall[];
     try {
-      argsJson = typeof canonicalArgsJson === 'string' ? canonicalArgsJson : JSON.stringify(calls.map((call) => call.args ?? {}), refuseNonJson);
+      argsJson = typeof canonicalArgsJson === 'string' ? canonicalArgsJson : JSON.stringify(calls.map((call) => own(call, 'args') ?? {}), refuseNonJson);
       bare = withoutArgs(calls);
     } catch (error) {
       const reason = `invalid request: the batch cannot be sent to the worker (${describe(error)}); pass JSON values only`;

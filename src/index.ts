@@ -3,7 +3,7 @@ export { Decision, ReasonKind } from './decision.ts';
 export type { DecisionResult, JsonObject, JsonValue, ToolCall } from './decision.ts';
 export type { ConditionFailure } from './decision.ts';
 export { Perso } from './perso.ts';
-export type { PersoOptions, PolicyInput, PolicyStatus } from './perso.ts';
+export type { PersoMode, PersoOptions, PolicyInput, PolicyStatus } from './perso.ts';
 export { PersoSession } from './session.ts';
 export type { GuardOptions, GuardOutcome, Principal, SessionCall } from './session.ts';
 export { DefaultAction, Effect, NumericOp, PolicyMode, Source, StringOp } from './policy.ts';

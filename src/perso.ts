@@ -8,8 +8,9 @@
  *   never exceptions a caller could mistake for Allow;
  * - `reload` swaps the policy atomically and keeps the last good one on failure; the reported
  *   version changes only when a load succeeds;
- * - shadow mode (the policy's `mode: "shadow"` or the `mode` option) decides and reports with
- *   `enforced: false`; faults (`invalid_request`, `no_policy`, `engine_fault`) are always enforced;
+ * - shadow mode (the `mode` option, or the policy's `mode: "shadow"` where the host allows it: a
+ *   fetched policy only with `mode: 'policy'`) decides and reports with `enforced: false`; faults
+ *   (`invalid_request`, `no_policy`, `engine_fault`) are always enforced;
  * - with no audit transport the hot path does no JSON and no audit work: one engine call, one
  *   result object; with transports, every decision becomes one record per transport, and
  *   emitting never awaits nor throws into the decision path.
@@ -30,6 +31,7 @@ import type { PolicyMode } from './policy.ts';
 import type { PolicyInput, PolicySourceKind, ResolvedPolicy } from './policy-source.ts';
 import { resolvePolicySource } from './policy-source.ts';
 import { PersoSession } from './session.ts';
+import { own, ownCopy, ownItems } from './own-properties.ts';
 import { WorkerBackend } from './evaluator-bridge.ts';
 import { cachedPolicySource } from './policy-loader.ts';
 import type { PolicyPublicKey } from './policy-integrity.ts';
@@ -44,8 +46,14 @@ export type { PolicyInput } from './policy-source.ts';
 export interface PersoOptions {
   /** The policy: an object, JSON text, a file path (Node) or a URL. */
   policy: PolicyInput;
-  /** When set, wins over the policy's own `mode`: `'shadow'` decides and reports but lets calls run. */
-  mode?: PolicyMode;
+  /**
+   * Whether decisions are enforced; the host's decision, not the policy's. `'enforce'` or
+   * `'shadow'` (decide and report, but let calls run) win over the policy's own `mode`. Unset, a
+   * policy given inline or as a file keeps its `mode`, and a policy fetched by URL is enforced even
+   * when it asks for shadow mode (a status warning says so); `'policy'` lets a fetched policy's
+   * `mode` decide.
+   */
+  mode?: PersoMode;
   /** Where audit records go; none by default. */
   audit?: AuditTransport | readonly AuditTransport[];
   /** Audit records carry the SHA-256 of the canonical args instead of the args. */
@@ -66,6 +74,12 @@ export interface PersoOptions {
   /** URL policies: trusted signing keys; a policy without a valid `<url>.sig` signature by one is refused. */
   publicKeys?: readonly PolicyPublicKey[];
 }
+
+/**
+ * The host's `mode` option: a {@link PolicyMode}, or `'policy'` to let a fetched policy's own
+ * `mode` turn enforcement off.
+ */
+export type PersoMode = PolicyMode | 'policy';
 
 /** The state of the loaded policy, and of the last load attempt. */
 export interface PolicyStatus {
@@ -122,7 +136,7 @@ export class Perso {
   #backend: EvaluatorBackend | null = null;
   #sync: SyncEvaluatorBackend | null = null;
   #input: unknown;
-  #modeOption: PolicyMode | undefined;
+  #modeOption: PersoMode | undefined;
   #engineOption: 'inline' | 'worker' | undefined;
   #timeoutMs: number | undefined;
   #clock: (() => number) | null;
@@ -147,12 +161,14 @@ export class Perso {
 
   private constructor(options: Partial<PersoOptions>) {
     this.#input = options.policy;
-    this.#modeOption = options.mode === 'shadow' || options.mode === 'enforce' ? options.mode : undefined;
+    this.#modeOption = options.mode === 'shadow' || options.mode === 'enforce' || options.mode === 'policy' ? options.mode : undefined;
     this.#engineOption = options.engine;
     this.#timeoutMs = options.timeoutMs;
     this.#clock = typeof options.clock === 'function' ? options.clock : null;
     const audit = options.audit;
-    this.#transports = Object.freeze(audit === undefined ? [] : Array.isArray(audit) ? [...audit] : [audit as AuditTransport]);
+    // Own items only: a hole in the list must not pick up a polluted Array.prototype[0].
+    const transports = Array.isArray(audit) ? ownItems<AuditTransport>(audit)!.filter((t) => t !== undefined) : audit === undefined ? [] : [audit as AuditTransport];
+    this.#transports = Object.freeze(transports);
     this.#auditing = this.#transports.length > 0;
     this.#hashArgs = options.hashArgs === true;
     this.#urlPolicy = urlPolicySource(options);
@@ -161,7 +177,7 @@ export class Perso {
       ok: false,
       version: null,
       hash: null,
-      mode: this.#modeOption ?? 'enforce',
+      mode: this.#modeOption === 'shadow' ? 'shadow' : 'enforce',
       source: null,
       errors: [],
       warnings: [],
@@ -185,7 +201,7 @@ export class Perso {
   static async load(options: PersoOptions): Promise<Perso> {
     // Own options only, read once: a polluted Object.prototype.mode ("shadow") or .clock must not
     // reach the instance.
-    const given: Partial<PersoOptions> = options !== null && typeof options === 'object' ? Object.assign(Object.create(null) as object, options) : {};
+    const given: Partial<PersoOptions> = ownCopy(options);
     const perso = new Perso(given);
     const problem = optionsProblem(options === null || typeof options !== 'object' ? options : given);
     if (problem !== null) perso.#fail([problem], []);
@@ -225,7 +241,7 @@ export class Perso {
     // exactly what was checked); audit records carry it too.
     if (this.#auditing || this.#sync === null) {
       try {
-        canonical = canonicalizeArgs(call.args);
+        canonical = canonicalizeArgs(own(call, 'args'));
       } catch (error) {
         canonical = { ok: false, error: `args: cannot be read (${errorText(error)}); pass plain JSON data` };
       }
@@ -244,7 +260,7 @@ export class Perso {
   async approve(nonce: string, call: ToolCall, evidence?: ApprovalEvidence): Promise<DecisionResult> {
     let canonical: CanonicalArgs;
     try {
-      canonical = canonicalizeArgs(call?.args);
+      canonical = canonicalizeArgs(own(call, 'args'));
     } catch (error) {
       canonical = { ok: false, error: `args: cannot be read (${errorText(error)}); pass plain JSON data` };
     }
@@ -325,7 +341,7 @@ export class Perso {
     const given = new Array<unknown>(count);
     try {
       for (let i = 0; i < count; i++) {
-        const args = (calls[start + i] as ToolCall).args;
+        const args = own(calls[start + i] as ToolCall, 'args');
         given[i] = args === undefined ? {} : args;
       }
     } catch {
@@ -436,7 +452,8 @@ export class Perso {
     }
     if (this.#closed) return this.#status;
     if (!load.ok) return this.#fail(load.errors, load.warnings);
-    const mode = this.#modeOption ?? load.policy.mode;
+    const warnings = [...load.warnings];
+    const mode = this.#modeFor(load.policy.mode, resolved.source, warnings);
     this.#input = input;
     this.#version = load.policy.version;
     this.#enforced = mode !== 'shadow';
@@ -451,12 +468,30 @@ export class Perso {
       mode,
       source: resolved.source,
       errors: [],
-      warnings: load.warnings,
+      warnings,
       annotationDefaults: resolved.text.includes('annotation_defaults') && policyOptsIntoAnnotationDefaults(resolved.text),
       ...(load.policy.approval === 'webauthn' ? { approval: 'webauthn' as const } : {}),
       ...withToolPins(readToolPins(resolved.text)),
     });
     return this.#status;
+  }
+
+  /**
+   * The mode decisions are made in. Enforcement is the host's decision: a policy fetched by URL
+   * (the network or the cache, which a compromised server or an edited store controls) may turn
+   * it off only where the host said `mode: 'policy'`; otherwise it is enforced, and a warning
+   * says why and what to pass.
+   */
+  #modeFor(asked: PolicyMode, source: PolicySourceKind, warnings: Diagnostic[]): PolicyMode {
+    const option = this.#modeOption;
+    if (option === 'enforce' || option === 'shadow') return option;
+    if (asked !== 'shadow' || option === 'policy' || (source !== 'network' && source !== 'cache')) return asked;
+    const message =
+      'the fetched policy asks for shadow mode, but only the host can turn enforcement off; decisions are enforced — ' +
+      'pass mode: "policy" (data-mode="policy" on the embed, mode="policy" on <perso-guard>) to let the policy choose, or mode: "shadow"';
+    warnings.push({ severity: 'warning', path: 'mode', message });
+    console.warn(`perso: ${message}`);
+    return 'enforce';
   }
 
   // URL policies in a browser go through the verified policy cache (policy-loader.ts).
@@ -517,6 +552,10 @@ export class Perso {
     return this.#status;
   }
 
+  /**
+   * Decides and audits one call. With `annotations` (a guarded tool's), annotation defaults are
+   * applied where the policy opts in, before the record is made: the record is the final outcome.
+   */
   async #decide(call: ToolCall, canonical: CanonicalArgs | null, toolFacts?: ToolFacts, annotations?: AnnotationHints): Promise<DecisionResult> {
     let result: DecisionResult;
     let facts: RecordedFacts | string | null = null;
@@ -604,9 +643,9 @@ export class Perso {
     try {
       // The checked call's tool and role (plain data, read once), not the caller's object again: a
       // getter must not record another tool than the one decided.
-      const decided = facts?.call ?? call;
-      tool = decided?.tool;
-      role = decided?.role;
+      const decided: { tool: unknown; role: unknown } | null = facts?.call ?? call;
+      tool = own(decided, 'tool');
+      role = own(decided, 'role');
     } catch {
       // An unreadable call is recorded with what could be read.
     }
@@ -615,9 +654,13 @@ export class Perso {
     if (toolFacts !== undefined) context.toolFacts = toolFacts;
     // Replay needs the host facts and the time; `hashArgs` keeps the facts out of the record too.
     if (facts !== null) {
-      if (facts.now !== undefined) context.now = facts.now;
-      if (!this.#hashArgs && facts.agentAttributes !== undefined) context.agentAttributes = facts.agentAttributes;
-      if (!this.#hashArgs && facts.resourceAttributes !== undefined) context.resourceAttributes = facts.resourceAttributes;
+      // Own fields: the facts object is made in the page's realm, whose Object.prototype may be polluted.
+      const now = own(facts, 'now');
+      const agentAttributes = own(facts, 'agentAttributes');
+      const resourceAttributes = own(facts, 'resourceAttributes');
+      if (now !== undefined) context.now = now;
+      if (!this.#hashArgs && agentAttributes !== undefined) context.agentAttributes = agentAttributes;
+      if (!this.#hashArgs && resourceAttributes !== undefined) context.resourceAttributes = resourceAttributes;
     }
     let record: AuditRecord;
     try {
@@ -664,11 +707,6 @@ function isBrowserPage(): boolean {
   return typeof window !== 'undefined' && typeof document !== 'undefined' && typeof Worker === 'function';
 }
 
-/** A call's own field; an inherited one (a polluted `Object.prototype`) reads as absent. */
-function own<K extends keyof ToolCall>(call: ToolCall, key: K): ToolCall[K] | undefined {
-  return Object.hasOwn(call, key) ? call[key] : undefined;
-}
-
 /** The call's own `now`: a polluted `Object.prototype.now` must not drive rate limits. */
 function ownNow(call: ToolCall): ToolCall['now'] {
   return call !== null && typeof call === 'object' && Object.hasOwn(call, 'now') ? call.now : undefined;
@@ -691,7 +729,8 @@ interface RecordedFacts {
 function recordedFacts(call: ToolCall): RecordedFacts | string {
   const facts: RecordedFacts = { call };
   for (const key of ['agentAttributes', 'resourceAttributes'] as const) {
-    const value: unknown = call[key];
+    // Own facts only: a polluted Object.prototype.resourceAttributes is no host fact.
+    const value: unknown = own(call, key);
     if (!isPlainObject(value)) continue;
     const canonical = canonicalizeArgs(value, key);
     if (!canonical.ok) return canonical.error;
@@ -744,8 +783,8 @@ function optionsProblem(options: unknown): Diagnostic | null {
   if (policy === undefined || policy === null) {
     return { severity: 'error', path: 'options.policy', message: 'missing; pass a policy object, JSON text, a file path or a URL' };
   }
-  if (mode !== undefined && mode !== 'enforce' && mode !== 'shadow') {
-    return { severity: 'error', path: 'options.mode', message: `unknown mode ${JSON.stringify(String(mode))}; expected "enforce" or "shadow"` };
+  if (mode !== undefined && mode !== 'enforce' && mode !== 'shadow' && mode !== 'policy') {
+    return { severity: 'error', path: 'options.mode', message: `unknown mode ${JSON.stringify(String(mode))}; expected "enforce", "shadow" or "policy"` };
   }
   if (engine !== undefined && engine !== 'inline' && engine !== 'worker') {
     return { severity: 'error', path: 'options.engine', message: `unknown engine ${JSON.stringify(String(engine))}; expected "inline" or "worker"` };

@@ -11,6 +11,7 @@
  *   they are what `perso replay` needs to decide the call again.
  */
 import type { Decision, DecisionResult, JsonObject, JsonValue, ReasonKind } from '../decision.ts';
+import { own } from '../own-properties.ts';
 
 /** What perso records about one decision. */
 export interface AuditRecord {
@@ -112,17 +113,24 @@ export function buildAuditRecord(
     decision: decision.decision,
     reason: decision.reason,
     kind: decision.kind,
-    rule: decision.rule ?? null,
+    rule: own(decision, 'rule') ?? null,
     policyVersion: decision.policyVersion,
     policyHash: context.policyHash,
     enforced: decision.enforced,
   };
-  if (context.argsSha256 !== undefined) record.argsSha256 = context.argsSha256;
-  else if (context.args !== undefined) record.args = context.args;
-  if (context.agentAttributes !== undefined) record.agentAttributes = context.agentAttributes;
-  if (context.resourceAttributes !== undefined) record.resourceAttributes = context.resourceAttributes;
-  if (typeof context.now === 'number' && Number.isFinite(context.now)) record.now = context.now;
-  if (context.toolFacts !== undefined) record.toolFacts = context.toolFacts;
+  // Own fields only: a polluted Object.prototype.resourceAttributes is not what the decision used.
+  const argsSha256 = own(context, 'argsSha256');
+  const args = own(context, 'args');
+  const agentAttributes = own(context, 'agentAttributes');
+  const resourceAttributes = own(context, 'resourceAttributes');
+  const now = own(context, 'now');
+  const toolFacts = own(context, 'toolFacts');
+  if (argsSha256 !== undefined) record.argsSha256 = argsSha256;
+  else if (args !== undefined) record.args = args;
+  if (agentAttributes !== undefined) record.agentAttributes = agentAttributes;
+  if (resourceAttributes !== undefined) record.resourceAttributes = resourceAttributes;
+  if (typeof now === 'number' && Number.isFinite(now)) record.now = now;
+  if (toolFacts !== undefined) record.toolFacts = toolFacts;
   return Object.freeze(record);
 }
 

@@ -1,0 +1,206 @@
+// The runtime's promises against the attacks of issue 15, each re-run in Chromium and named after
+// the attack: inherited properties, a policy that turns enforcement off, tampered code, audit
+// records lost in a burst, hashed args that leak values, an audit record that is not the outcome.
+import { expect } from 'chai';
+import { Perso } from '../../src/perso.ts';
+import '../../src/element/guard-element.ts';
+import type { PersoGuardElement } from '../../src/element/guard-element.ts';
+import { fileUrl, scriptFile, uniqueName } from './helpers/perso-server.ts';
+import type { AuditRecord } from '../../src/audit/audit-record.ts';
+import type { PollutedReport } from './helpers/polluted-page.ts';
+import { POLICY } from './helpers/polluted-page.ts';
+
+const POLYFILL = '/node_modules/@mcp-b/global/dist/index.iife.js';
+const EMBED = '/dist/script/perso-embed.js';
+
+/** What the attacker's script adds before perso loads: each key is one perso reads somewhere. */
+const POLLUTED_KEYS = `{
+  resourceAttributes: { owner_id: 'mgr-1' },
+  agentAttributes: { user_id: 'mgr-1' },
+  readOnlyHint: true,
+  annotations: { readOnlyHint: true },
+  mode: 'shadow',
+}`;
+const POLLUTE = `Object.assign(Object.prototype, ${POLLUTED_KEYS}); Array.prototype[1] = 'C-2';`;
+/**
+ * The same keys, not enumerable: the WebMCP polyfill itself (a bundler's for...in export helper)
+ * cannot start under enumerable ones, so the embed's reads are checked with these.
+ */
+const POLLUTE_QUIETLY = `for (const [key, value] of Object.entries(${POLLUTED_KEYS})) {
+  Object.defineProperty(Object.prototype, key, { value, writable: true, configurable: true });
+}`;
+
+const frames: HTMLIFrameElement[] = [];
+const guards: PersoGuardElement[] = [];
+afterEach(() => {
+  for (const frame of frames.splice(0)) frame.remove();
+  for (const guard of guards.splice(0)) guard.remove();
+});
+
+/** A page whose <head> holds exactly `head`; resolves once it loaded. */
+async function page(head: string): Promise<Window & Record<string, unknown>> {
+  const frame = document.createElement('iframe');
+  frame.srcdoc = `<!doctype html><html><head>${head}</head><body></body></html>`;
+  frames.push(frame);
+  const loaded = new Promise((resolve) => frame.addEventListener('load', resolve, { once: true }));
+  document.body.append(frame);
+  await loaded;
+  return frame.contentWindow as Window & Record<string, unknown>;
+}
+
+async function servedPolicy(policy: unknown): Promise<string> {
+  const name = uniqueName('runtime-attack');
+  await scriptFile(name, { body: JSON.stringify(policy), etag: null });
+  return fileUrl(name);
+}
+
+describe('attack: Object.prototype and Array.prototype polluted before perso loads', () => {
+  it('every entry point reads own properties only: a delete of another manager\'s customer and an unannotated tool stay denied', async () => {
+    const url = await servedPolicy(POLICY);
+    const win = await page(`<script>${POLLUTE}</script>
+      <script type="module">
+        import { runPollutedPage } from '/test/browser/helpers/polluted-page.ts';
+        // As JSON text: the parent's chai would see the polluted (enumerable) keys through for...in.
+        window.report = runPollutedPage(${JSON.stringify(url)}).then(JSON.stringify, (error) => JSON.stringify({ error: String(error && error.stack || error) }));
+      </script>`);
+    const deadline = performance.now() + 15000;
+    while (win.report === undefined && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    const report = JSON.parse((await win.report) as string) as PollutedReport & { error?: string };
+    expect(report.error).to.equal(undefined);
+    expect(report.loadMode, 'Object.prototype.mode is no option').to.equal('enforce');
+    expect(report.evaluate, 'evaluate').to.equal('Deny');
+    expect(report.batch, 'evaluateBatch').to.deep.equal(['Deny', 'Deny', 'Deny']);
+    expect(report.audited, 'an instance with audit').to.equal('Deny');
+    expect(report.auditRecords, 'the record holds no inherited host fact').to.deep.equal([{ decision: 'Deny' }]);
+    expect(report.guardDecisions, 'session.guard (annotation_defaults with a polluted readOnlyHint)').to.deep.equal(['Deny', 'Deny']);
+    expect(report.guardRan).to.deep.equal([]);
+    expect(report.holeDecision, 'a hole in args is not Array.prototype[1]').to.equal('Deny invalid_request');
+    expect(report.elementResults, '<perso-guard> answers denial results').to.deep.equal([true, true]);
+    expect(report.elementRan, '<perso-guard> ran no tool').to.deep.equal([]);
+  });
+
+  it('the embed starts under enumerable pollution (its bundle reads own keys) and says what is missing', async () => {
+    const url = await servedPolicy(POLICY);
+    const win = await page(`<script>window.errors = []; addEventListener('error', (e) => errors.push(e.message));${POLLUTE}</script>
+      <script src="${EMBED}" data-policy="${url}" data-role="manager"></script>`);
+    expect(win.errors, 'the embed threw while starting').to.deep.equal([]);
+    const status = (win.perso as { status(): { errors: string[] } }).status();
+    expect(status.errors.join('\n')).to.match(/no WebMCP model context/);
+  });
+
+  it('the embed: no data-mode is enforce, and a tool without annotations is not read-only', async () => {
+    const url = await servedPolicy(POLICY);
+    const win = await page(`<script>window.errors = []; addEventListener('error', (e) => errors.push(e.message));${POLLUTE_QUIETLY}</script><script src="${POLYFILL}"></script>
+      <script src="${EMBED}" data-policy="${url}" data-role="manager" data-agent-attributes='{"user_id":"mgr-1"}'></script>`);
+    expect(win.perso, JSON.stringify(win.errors)).to.not.equal(undefined);
+    const context = (win.document as Document & { modelContext: { registerTool(tool: object): Promise<void>; getTools(): Promise<{ name: string }[]>; executeTool(tool: object, json: string): Promise<string | null> } }).modelContext;
+    const ran: string[] = [];
+    for (const name of ['delete_customer', 'view_report']) {
+      await context.registerTool({
+        name,
+        description: name,
+        inputSchema: { type: 'object', properties: {} },
+        execute: () => {
+          ran.push(name);
+          return { content: [{ type: 'text', text: 'done' }] };
+        },
+      });
+    }
+    const tools = await context.getTools();
+    const results: boolean[] = [];
+    for (const name of ['delete_customer', 'view_report']) {
+      const json = await context.executeTool(tools.find((tool) => tool.name === name)!, JSON.stringify({ customer_id: 'C-7' }));
+      results.push((JSON.parse(json ?? 'null') as { isError?: boolean }).isError === true);
+    }
+    expect(ran, 'no tool ran').to.deep.equal([]);
+    expect(results).to.deep.equal([true, true]);
+  });
+});
+
+describe('attack: a fetched policy turns enforcement off', () => {
+  const refund = { tool: 'delete_customer', role: 'manager', agentAttributes: { user_id: 'mgr-1' }, args: { customer_id: 'C-7' } };
+  const shadowPolicy = { ...POLICY, mode: 'shadow' };
+
+  it('Perso.load: a URL policy asking for shadow mode is enforced unless the host passes mode: "policy"; a warning says why', async () => {
+    const url = await servedPolicy(shadowPolicy);
+    const perso = await Perso.load({ policy: url, cache: false });
+    try {
+      const status = perso.status();
+      expect(status.mode).to.equal('enforce');
+      expect(status.warnings.map((w) => `${w.path}: ${w.message}`).join('\n')).to.match(/^mode: the fetched policy asks for shadow mode, but only the host can turn enforcement off; decisions are enforced — pass mode: "policy"/m);
+      const decision = await perso.evaluate(refund);
+      expect([decision.decision, decision.enforced]).to.deep.equal(['Deny', true]);
+    } finally {
+      await perso.close();
+    }
+    const allowed = await Perso.load({ policy: url, cache: false, mode: 'policy' });
+    try {
+      expect(allowed.status().mode).to.equal('shadow');
+      expect((await allowed.evaluate(refund)).enforced).to.equal(false);
+    } finally {
+      await allowed.close();
+    }
+  });
+
+  it('the embed without data-mode enforces a fetched shadow policy; data-mode="policy" lets it choose', async () => {
+    const url = await servedPolicy(shadowPolicy);
+    for (const [attributes, expected] of [['', { ran: [], isError: true }], ['data-mode="policy"', { ran: ['delete_customer'], isError: false }]] as const) {
+      const win = await page(`<script src="${POLYFILL}"></script>
+        <script src="${EMBED}" data-policy="${url}" data-role="manager" data-agent-attributes='{"user_id":"mgr-1"}' ${attributes}></script>`);
+      const context = (win.document as Document & { modelContext: { registerTool(tool: object): Promise<void>; getTools(): Promise<{ name: string }[]>; executeTool(tool: object, json: string): Promise<string | null> } }).modelContext;
+      const ran: string[] = [];
+      await context.registerTool({ name: 'delete_customer', description: 'delete', inputSchema: { type: 'object', properties: {} }, execute: () => ran.push('delete_customer') && { content: [{ type: 'text', text: 'deleted' }] } });
+      const tool = (await context.getTools()).find((candidate) => candidate.name === 'delete_customer')!;
+      const result = JSON.parse((await context.executeTool(tool, JSON.stringify({ customer_id: 'C-7' }))) ?? 'null') as { isError?: boolean };
+      expect({ ran, isError: result?.isError === true }, attributes || 'no data-mode').to.deep.equal(expected);
+    }
+  });
+
+  it('<perso-guard> takes mode, integrity, public keys and timeout as the library does', async () => {
+    const url = await servedPolicy(shadowPolicy);
+    const mount = (attributes: Record<string, string>): PersoGuardElement => {
+      const guard = document.createElement('perso-guard');
+      for (const [name, value] of Object.entries({ src: url, role: 'manager', ...attributes })) guard.setAttribute(name, value);
+      guard.agentAttributes = { user_id: 'mgr-1' };
+      document.body.append(guard);
+      guards.push(guard);
+      return guard;
+    };
+    const outcome = async (guard: PersoGuardElement): Promise<{ ran: boolean; text: string }> => {
+      let ran = false;
+      guard.register('delete_customer', () => (ran = true));
+      const result = (await guard.call('delete_customer', { customer_id: 'C-7' })) as { isError?: boolean; content?: { text: string }[] } | boolean;
+      return { ran, text: typeof result === 'object' && result !== null ? (result.content?.[0]?.text ?? '') : '' };
+    };
+    expect((await outcome(mount({}))).ran, 'no mode attribute: enforced').to.equal(false);
+    expect((await outcome(mount({ mode: 'policy' }))).ran, 'mode="policy": the policy chooses shadow').to.equal(true);
+    const pinned = await outcome(mount({ integrity: `sha256-${'A'.repeat(43)}=` }));
+    expect(pinned.ran).to.equal(false);
+    expect(pinned.text).to.match(/integrity|sha256|hash/i);
+    const badKeys = await outcome(mount({ 'public-keys': 'not json' }));
+    expect([badKeys.ran, badKeys.text]).to.satisfy(([ran, text]: [boolean, string]) => !ran && /public-keys must be JSON/.test(text));
+    const badTimeout = await outcome(mount({ timeout: '-5' }));
+    expect([badTimeout.ran, /timeout "-5" is not a positive number/.test(badTimeout.text)]).to.deep.equal([false, true]);
+  });
+});
+
+describe('attack: the audit record says Deny for a call that annotation defaults allowed and that ran', () => {
+  it('the record is the final outcome: Allow (readOnlyHint), Ask (destructiveHint) and the engine\'s Deny where a rule decides', async () => {
+    const records: AuditRecord[] = [];
+    const perso = await Perso.load({ policy: { ...POLICY, default_action: 'Allow', rules: [] } as typeof POLICY, audit: { emit: (record) => void records.push(record) } });
+    const denyDefault = await Perso.load({ policy: POLICY, audit: { emit: (record) => void records.push(record) } });
+    try {
+      const ran: string[] = [];
+      const view = denyDefault.session({ role: 'manager' }).guard('view_report', () => ran.push('view_report'), { annotations: { readOnlyHint: true } });
+      expect((await view({})).ok).to.equal(true);
+      const remove = perso.session({ role: 'manager' }).guard('delete_customer', () => ran.push('delete_customer'), { annotations: { destructiveHint: true } });
+      expect((await remove({ customer_id: 'C-7' })).ok).to.equal(false);
+      expect(ran).to.deep.equal(['view_report']);
+      expect(records.map((record) => `${record.tool} ${record.decision}`)).to.deep.equal(['view_report Allow', 'delete_customer Ask']);
+      expect(records[0]!.reason).to.match(/annotated readOnlyHint, so it is allowed \(annotation_defaults\)$/);
+    } finally {
+      await perso.close();
+      await denyDefault.close();
+    }
+  });
+});
