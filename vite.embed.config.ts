@@ -5,6 +5,7 @@
 import { defineConfig } from 'vite';
 import type { Plugin } from 'vite';
 import { fileURLToPath } from 'node:url';
+import { recordCodeDigests } from './vite.code-digests.ts';
 
 // IIFE output has no import.meta. In the embed's own chunk (not the worker, an ES module that has
 // its own import.meta.url), `import.meta.url` becomes the script's URL, captured while it runs:
@@ -49,7 +50,7 @@ export default defineConfig({
   // Relative URLs: the assets sit next to the script wherever the host serves it.
   base: './',
   publicDir: false,
-  plugins: [scriptUrlForImportMeta(), ownKeysExportHelper()],
+  plugins: [scriptUrlForImportMeta(), ownKeysExportHelper(), recordCodeDigests()],
   build: {
     outDir: fileURLToPath(new URL('./dist/script', import.meta.url)),
     emptyOutDir: true,
@@ -71,7 +72,7 @@ export default defineConfig({
       },
     },
   },
-  worker: { format: 'es' },
+  worker: { format: 'es', plugins: () => [recordCodeDigests()] },
   experimental: {
     // The worker's URL is computed when the first call starts it, after document.currentScript
     // is gone: resolve it against the URL captured at start-up. Inside the worker (an ES module)

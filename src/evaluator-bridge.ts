@@ -35,8 +35,10 @@ import { isCountedCallList } from './engine/counted-calls.ts';
 import type { EvaluatorApi, WorkerStatus } from './worker/evaluator-api.ts';
 import { EVALUATOR_WORKER_NAME } from './worker/evaluator-api.ts';
 import { wrap } from 'comlink';
-import { TRUSTED_TYPES_POLICY, withTrustedWorker } from './trusted-worker.ts';
+import { TRUSTED_TYPES_POLICY } from './trusted-worker.ts';
 import { own } from './own-properties.ts';
+import { CODE_MISMATCH, ENGINE_WASM_SHA256, fetchVerified, recordedDigest } from './code-integrity.ts';
+import { pageSha256, startVerifiedWorker } from './verified-worker.ts';
 
 type Diagnostic = Extract<PolicyLoad, { ok: false }>['errors'][number];
 
@@ -78,14 +80,15 @@ function engineWasmUrl(): URL {
  * build renamed (every call would be a Deny); this reference, on the main thread, is rewritten.
  */
 function createEvaluatorWorker(): Worker {
-  // Through perso's Trusted Types policy where the page enforces Trusted Types (trusted-worker.ts).
-  return withTrustedWorker(
-    () =>
-      new Worker(new URL('./worker/evaluator.worker.ts', import.meta.url), {
-        type: 'module',
-        name: `${EVALUATOR_WORKER_NAME} ${engineWasmUrl().href}`,
-      }),
-  );
+  // Shadows the global: the script's bytes are checked against the build's record before the
+  // worker runs them, and it starts through perso's Trusted Types policy where the page enforces
+  // Trusted Types (verified-worker.ts, trusted-worker.ts). The expression keeps the
+  // `new Worker(new URL(...))` shape bundlers look for to build the worker.
+  const Worker = startVerifiedWorker as unknown as new (url: URL, options: WorkerOptions) => globalThis.Worker;
+  return new Worker(new URL('./worker/evaluator.worker.ts', import.meta.url), {
+    type: 'module',
+    name: `${EVALUATOR_WORKER_NAME} ${engineWasmUrl().href}`,
+  });
 }
 
 /**
@@ -101,7 +104,13 @@ let pageModule: Promise<WebAssembly.Module | null> | null = null;
 function compileOnPage(): Promise<WebAssembly.Module | null> {
   if (pageModule === null) {
     try {
-      pageModule = WebAssembly.compileStreaming(fetch(engineWasmUrl())).catch(() => null);
+      const expected = recordedDigest(ENGINE_WASM_SHA256);
+      // A built page compiles only bytes it checked; on a mismatch the worker fetches the file
+      // itself, checks it too, and answers the reason (every call is then a Deny that says why).
+      pageModule = (expected === null
+        ? WebAssembly.compileStreaming(fetch(engineWasmUrl()))
+        : fetchVerified(engineWasmUrl(), expected, 'engine.wasm', pageSha256).then((checked) => (checked.ok ? WebAssembly.compile(checked.bytes) : null))
+      ).catch(() => null);
     } catch {
       pageModule = Promise.resolve(null);
     }
@@ -149,6 +158,8 @@ interface Generation {
   queued: boolean;
   ready: boolean;
   dead: boolean;
+  /** Why it was ended: a call posted to it afterwards answers this (e.g. a worker script refused before any call). */
+  deathReason?: string;
   /** Every call in flight on this worker. */
   readonly pending: Set<InFlight>;
   /**
@@ -209,6 +220,8 @@ function faultLoad(reason: string): PolicyLoad {
 }
 
 function compileFailure(error: string): string {
+  // Other bytes than the build recorded: the CSP is not the problem.
+  if (error.includes(CODE_MISMATCH)) return `engine.wasm was refused by the evaluator worker ("${error}")`;
   return `engine.wasm failed to compile in the evaluator worker ("${error}"); if the page sends a Content-Security-Policy, allow 'wasm-unsafe-eval' in script-src`;
 }
 
@@ -605,7 +618,7 @@ export class WorkerBackend implements EvaluatorBackend {
   /** Sends one call and settles it exactly once: reply, fault of the worker, or timeout. */
   #call<T>(generation: Generation, plan: CallPlan<T>, timeoutMs: number): Promise<T> {
     // No local for the remote: every closure below would keep it (see Generation.remote).
-    if (generation.dead || generation.remote === null) return Promise.resolve(plan.fault(`the evaluator worker stopped; ${REPLACED}`));
+    if (generation.dead || generation.remote === null) return Promise.resolve(plan.fault(generation.deathReason ?? `the evaluator worker stopped; ${REPLACED}`));
     return new Promise<T>((resolve) => {
       let settled = false;
       const settle = (value: T): void => {
@@ -786,6 +799,7 @@ export class WorkerBackend implements EvaluatorBackend {
   #kill(generation: Generation, reason: string): void {
     if (generation.dead) return;
     generation.dead = true;
+    generation.deathReason = reason;
     generation.ready = false;
     generation.worker?.terminate();
     generation.listening.abort();

@@ -204,3 +204,51 @@ describe('attack: the audit record says Deny for a call that annotation defaults
     }
   });
 });
+
+describe('attack: the worker script or engine.wasm altered on the CDN', () => {
+  /** A page that loads the built library from `base` and decides one call the policy allows. */
+  async function decideWith(base: string): Promise<{ decision: string; reason: string }> {
+    const win = await page(`<script type="module">
+      import { Perso } from '${base}/dist/browser/index.js';
+      window.decided = (async () => {
+        const perso = await Perso.load({ policy: ${JSON.stringify(JSON.stringify({ ...POLICY, rules: [{ tool_name: 'view_report', roles: ['manager'] }] }))} });
+        const decision = await perso.evaluate({ tool: 'view_report', role: 'manager', args: {} });
+        await perso.close();
+        return { decision: decision.decision, reason: decision.reason };
+      })().catch((error) => ({ decision: 'threw', reason: String(error) }));
+    </script>`);
+    const deadline = performance.now() + 10000;
+    while (win.decided === undefined && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    return (await win.decided) as { decision: string; reason: string };
+  }
+
+  it('the files as built: the call is allowed (the check passes on the bytes served)', async () => {
+    expect(await decideWith('')).to.deep.include({ decision: 'Allow' });
+  });
+
+  it('a worker script altered on the CDN: Deny, naming the file and its digest', async () => {
+    const { decision, reason } = await decideWith('/__tampered__/worker');
+    expect(decision, reason).to.equal('Deny');
+    expect(reason).to.match(/the evaluator worker \("[^"]*\/__tampered__\/worker\/dist\/browser\/assets\/evaluator\.worker-[^"]+\.js"\) is not the file this build of perso recorded \(SHA-256 "[^"]+", expected "[^"]+"\); serve perso's own files unchanged/);
+  });
+
+  it('another engine.wasm with the right exports and ABI version: Deny, naming the file', async () => {
+    const { decision, reason } = await decideWith('/__tampered__/wasm');
+    expect(decision).to.equal('Deny');
+    expect(reason).to.match(/engine\.wasm was refused by the evaluator worker \(.*engine\.wasm \("[^"]*\/__tampered__\/wasm\/dist\/browser\/assets\/engine-[^"]+\.wasm"\) is not the file this build of perso recorded/);
+  });
+
+  it('the embed with an altered worker: the tool does not run and the denial says why', async () => {
+    const url = await servedPolicy({ ...POLICY, rules: [{ tool_name: 'view_report', roles: ['manager'] }] });
+    const win = await page(`<script src="${POLYFILL}"></script>
+      <script src="/__tampered__/worker${EMBED}" data-policy="${url}" data-role="manager"></script>`);
+    const context = (win.document as Document & { modelContext: { registerTool(tool: object): Promise<void>; getTools(): Promise<{ name: string }[]>; executeTool(tool: object, json: string): Promise<string | null> } }).modelContext;
+    const ran: string[] = [];
+    await context.registerTool({ name: 'view_report', description: 'view', inputSchema: { type: 'object', properties: {} }, execute: () => ran.push('view_report') && { content: [{ type: 'text', text: 'report' }] } });
+    const tool = (await context.getTools()).find((candidate) => candidate.name === 'view_report')!;
+    const result = JSON.parse((await context.executeTool(tool, '{}')) ?? 'null') as { isError?: boolean; content: { text: string }[] };
+    expect(ran).to.deep.equal([]);
+    expect(result.isError).to.equal(true);
+    expect(result.content[0]!.text).to.match(/evaluator worker .* is not the file this build of perso recorded/);
+  });
+});
