@@ -58,6 +58,13 @@ export interface PersoOptions {
   audit?: AuditTransport | readonly AuditTransport[];
   /** Audit records carry the SHA-256 of the canonical args instead of the args. */
   hashArgs?: boolean;
+  /**
+   * `'before-run'`: a decision is answered only once its audit record is stored durably by every
+   * transport that can say so (`persisted()`: the IndexedDB transport), so no tool runs without a
+   * record; a record that cannot be stored turns the decision into a Deny. Default: records are
+   * written after the decision, without delaying it.
+   */
+  durable?: 'before-run';
   /** The rate-limit clock, in seconds since the epoch; default `Date.now() / 1000`. */
   clock?: () => number;
   /** Where the engine runs: `'inline'` (this thread) or `'worker'` (a Web Worker, browsers). */
@@ -143,6 +150,7 @@ export class Perso {
   #transports: readonly AuditTransport[];
   #auditing: boolean;
   #hashArgs: boolean;
+  #durableBeforeRun: boolean;
   #warnedTransports = new WeakSet<AuditTransport>();
   #auditBroken = false;
   #auditChain: Promise<void> = Promise.resolve();
@@ -171,6 +179,7 @@ export class Perso {
     this.#transports = Object.freeze(transports);
     this.#auditing = this.#transports.length > 0;
     this.#hashArgs = options.hashArgs === true;
+    this.#durableBeforeRun = options.durable === 'before-run' && this.#auditing;
     this.#urlPolicy = urlPolicySource(options);
     this.#pinned = options.integrity !== undefined || (options.publicKeys?.length ?? 0) > 0;
     this.#status = freezeStatus({
@@ -271,7 +280,7 @@ export class Perso {
         ? this.#deny('invalid_request', `invalid request: ${facts}`)
         : await this.#approveChecked(nonce, facts?.call ?? withArgs(call, canonical.value), facts, evidence);
     if (this.#auditing) this.#audit(call, result, canonical, typeof facts === 'string' ? null : facts);
-    return result;
+    return this.#durableBeforeRun ? this.#stored(result) : result;
   }
 
   async #approveChecked(nonce: string, call: ToolCall, facts: RecordedFacts | null, evidence: ApprovalEvidence | undefined): Promise<DecisionResult> {
@@ -575,7 +584,22 @@ export class Perso {
     // Annotation defaults (host layer) before the audit: the record says Ask when the tool asked.
     if (annotations !== undefined && this.#status.annotationDefaults === true) result = applyAnnotationDefaults(result, annotations);
     if (this.#auditing) this.#audit(call, result, canonical, typeof facts === 'string' ? null : facts, toolFacts);
-    return result;
+    return this.#durableBeforeRun ? this.#stored(result) : result;
+  }
+
+  /**
+   * `durable: 'before-run'`: the decision, once its record is stored by every transport that can
+   * say so; a Deny when it cannot be (the tool must not run without its record).
+   */
+  async #stored(result: DecisionResult): Promise<DecisionResult> {
+    try {
+      await this.#auditChain;
+      await Promise.all(this.#transports.map((transport) => (typeof transport.persisted === 'function' ? transport.persisted() : undefined)));
+      return result;
+    } catch (error) {
+      if (result.decision === 'Deny') return result;
+      return this.#deny('engine_fault', `audit fault: the record of this decision could not be stored (${errorText(error)}); the call was not run, as durable: "before-run" asks — retry, or check IndexedDB`);
+    }
   }
 
   async #decideChecked(call: ToolCall, facts: RecordedFacts | null = null): Promise<DecisionResult> {

@@ -74,6 +74,12 @@ export interface AuditTransport {
   emit(record: AuditRecord): void;
   /** Delivers what is queued. */
   flush?(): Promise<void>;
+  /**
+   * Resolves once every record emitted so far is stored durably, or rejects when it cannot be
+   * (the IndexedDB transport has it). With `durable: 'before-run'`, perso answers a decision only
+   * after this.
+   */
+  persisted?(): Promise<void>;
   /** Delivers what is queued and releases resources. */
   close?(): Promise<void>;
 }

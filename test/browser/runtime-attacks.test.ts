@@ -2,6 +2,9 @@
 // the attack: inherited properties, a policy that turns enforcement off, tampered code, audit
 // records lost in a burst, hashed args that leak values, an audit record that is not the outcome.
 import { expect } from 'chai';
+import { deleteDB } from 'idb';
+import { PolicyStore } from '../../src/policy-store.ts';
+import { indexedDbTransport } from '../../src/audit/indexeddb-transport.ts';
 import { Perso } from '../../src/perso.ts';
 import '../../src/element/guard-element.ts';
 import type { PersoGuardElement } from '../../src/element/guard-element.ts';
@@ -250,5 +253,86 @@ describe('attack: the worker script or engine.wasm altered on the CDN', () => {
     expect(ran).to.deep.equal([]);
     expect(result.isError).to.equal(true);
     expect(result.content[0]!.text).to.match(/evaluator worker .* is not the file this build of perso recorded/);
+  });
+});
+
+describe('attack: audit records lost in a burst (the page closed 1,000 calls in)', () => {
+  it('fault: a record that cannot be stored with durable: "before-run" is a Deny, and the tool does not run', async () => {
+    const policy = JSON.stringify({ version: 'burst-1', default_action: 'Deny', tools: ['log_event'], roles: ['agent'], rules: [{ tool_name: 'log_event', roles: ['agent'] }] });
+    const full = { emit: () => undefined, persisted: () => Promise.reject(new Error('QuotaExceededError: the disk is full')) };
+    const perso = await Perso.load({ policy, audit: full, durable: 'before-run' });
+    try {
+      let ran = 0;
+      const outcome = await perso.session({ role: 'agent' }).guard('log_event', () => ran++)({});
+      expect(ran).to.equal(0);
+      expect(outcome.decision.decision).to.equal('Deny');
+      expect(outcome.decision.reason).to.equal('audit fault: the record of this decision could not be stored (QuotaExceededError: the disk is full); the call was not run, as durable: "before-run" asks — retry, or check IndexedDB');
+    } finally {
+      await perso.close();
+    }
+  });
+
+  it('a burst of 1,000 decisions is written in a few IndexedDB transactions, not one per decision', async () => {
+    const name = uniqueName('perso-burst');
+    let transactions = 0;
+    // Observed, not replaced: the real store writes each batch.
+    class CountingStore extends PolicyStore {
+      override appendAudit(records: readonly AuditRecord[]): Promise<void> {
+        transactions++;
+        return super.appendAudit(records);
+      }
+    }
+    const store = new CountingStore(name);
+    const audit = indexedDbTransport({ store });
+    const policy = JSON.stringify({ version: 'burst-1', default_action: 'Deny', tools: ['log_event'], roles: ['agent'], rules: [{ tool_name: 'log_event', roles: ['agent'] }] });
+    const perso = await Perso.load({ policy, audit });
+    try {
+      const logEvent = perso.session({ role: 'agent' }).guard('log_event', () => undefined);
+      await Promise.all(Array.from({ length: 1000 }, (_, i) => logEvent({ i })));
+      await audit.persisted();
+      expect(await audit.count()).to.equal(1000);
+      expect(transactions, 'transactions for 1,000 records').to.be.lessThan(20);
+    } finally {
+      await perso.close();
+      await store.close();
+      await deleteDB(name);
+    }
+  });
+
+  it('durable: "before-run": every tool that ran before the page closed has its record in IndexedDB', async () => {
+    const db = uniqueName('perso-burst');
+    const ranKey = `${db}:ran:`;
+    const policy = { version: 'burst-1', default_action: 'Deny', tools: ['log_event'], roles: ['agent'], rules: [{ tool_name: 'log_event', roles: ['agent'] }] };
+    const frame = document.createElement('iframe');
+    frame.srcdoc = `<!doctype html><script type="module">
+      import { Perso, PolicyStore, indexedDbTransport } from '/src/index.ts';
+      const audit = indexedDbTransport({ store: new PolicyStore(${JSON.stringify(db)}) });
+      const perso = await Perso.load({ policy: ${JSON.stringify(JSON.stringify(policy))}, audit, durable: 'before-run' });
+      const logEvent = perso.session({ role: 'agent' }).guard('log_event', ({ i }) => localStorage.setItem(${JSON.stringify(ranKey)} + i, '1'));
+      // An agent's burst: 1,000 calls in waves of 50, a few milliseconds apart.
+      for (let i = 0; i < 1000; i++) {
+        void logEvent({ i });
+        if (i % 50 === 49) await new Promise((resolve) => setTimeout(resolve, 4));
+      }
+    </script>`;
+    const ran = (): string[] => Object.keys(localStorage).filter((key) => key.startsWith(ranKey));
+    document.body.append(frame);
+    // Close the page mid-burst: once some tools ran, well before all of them did.
+    const deadline = performance.now() + 15000;
+    while (ran().length < 100 && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+    frame.remove();
+    const ranIds = ran().map((key) => Number(key.slice(ranKey.length)));
+    const store = new PolicyStore(db);
+    try {
+      const records = (await store.readAudit()).map((queued) => queued.record);
+      const recorded = new Set(records.filter((record) => record.decision === 'Allow').map((record) => (record.args as { i: number }).i));
+      expect(ranIds.length, 'tools ran before the page closed').to.be.greaterThan(0);
+      expect(ranIds.length, 'the page closed mid-burst').to.be.lessThan(1000);
+      expect(ranIds.filter((id) => !recorded.has(id)), `of ${ranIds.length} tools that ran (${records.length} records)`).to.deep.equal([]);
+    } finally {
+      for (const key of ran()) localStorage.removeItem(key);
+      await store.close();
+      await deleteDB(db);
+    }
   });
 });
