@@ -23,6 +23,7 @@ export { canonicalizeArgs, canonicalizeJson } from './canonical-args.ts';
 export type { CanonicalArgs, CanonicalJson } from './canonical-args.ts';
 export { buildAuditRecord } from './audit/audit-record.ts';
 export type { AuditContext, AuditRecord, AuditTransport, ToolFacts } from './audit/audit-record.ts';
+export type { HashKey } from './audit/hashed-args.ts';
 export { consoleTransport } from './audit/console-transport.ts';
 export type { ConsoleTransportOptions } from './audit/console-transport.ts';
 export type { EvaluatorBackend } from './evaluator-backend.ts';

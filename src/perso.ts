@@ -21,6 +21,8 @@ import type { AnnotationHints } from './annotation-defaults.ts';
 import type { DecisionResult, JsonObject, JsonValue, ReasonKind, ToolCall } from './decision.ts';
 import type { AuditContext, AuditRecord, AuditTransport, ToolFacts } from './audit/audit-record.ts';
 import { buildAuditRecord, sha256Hex } from './audit/audit-record.ts';
+import { argsHashKey, hmacHex, valuelessReason } from './audit/hashed-args.ts';
+import type { HashKey } from './audit/hashed-args.ts';
 import type { CanonicalArgs } from './canonical-args.ts';
 import { canonicalizeArgs, canonicalizeJson } from './canonical-args.ts';
 import { MAX_ARGS_SIZE } from './args-size.ts';
@@ -56,8 +58,17 @@ export interface PersoOptions {
   mode?: PersoMode;
   /** Where audit records go; none by default. */
   audit?: AuditTransport | readonly AuditTransport[];
-  /** Audit records carry the SHA-256 of the canonical args instead of the args. */
+  /**
+   * Audit records carry a keyed hash (HMAC-SHA-256) of the canonical args instead of the args, no
+   * host facts, and reasons without values (paths and ops only). See `audit/hashed-args.ts`.
+   */
   hashArgs?: boolean;
+  /**
+   * `hashArgs`' key: 32 or more random bytes, or an HMAC SHA-256 `CryptoKey`. Default in a browser:
+   * one made for this installation and kept in IndexedDB; in Node, give one to compare records
+   * across runs (else a key lasts the process, and a warning says so).
+   */
+  hashKey?: HashKey;
   /**
    * `'before-run'`: a decision is answered only once its audit record is stored durably by every
    * transport that can say so (`persisted()`: the IndexedDB transport), so no tool runs without a
@@ -151,6 +162,8 @@ export class Perso {
   #auditing: boolean;
   #hashArgs: boolean;
   #durableBeforeRun: boolean;
+  /** `hashArgs`' key, or why there is none. */
+  #hashKey: Promise<CryptoKey | string> | null;
   #warnedTransports = new WeakSet<AuditTransport>();
   #auditBroken = false;
   #auditChain: Promise<void> = Promise.resolve();
@@ -180,6 +193,19 @@ export class Perso {
     this.#auditing = this.#transports.length > 0;
     this.#hashArgs = options.hashArgs === true;
     this.#durableBeforeRun = options.durable === 'before-run' && this.#auditing;
+    this.#hashKey = this.#hashArgs && this.#auditing
+      ? argsHashKey(options.hashKey).then(
+        ({ key, warning }) => {
+          if (warning !== undefined) console.warn(`perso: ${warning}`);
+          return key;
+        },
+        (error: unknown) => {
+          const problem = `hashArgs: the key cannot be had (${errorText(error)}); records carry no args hash`;
+          console.warn(`perso: ${problem}`);
+          return problem;
+        },
+      )
+      : null;
     this.#urlPolicy = urlPolicySource(options);
     this.#pinned = options.integrity !== undefined || (options.publicKeys?.length ?? 0) > 0;
     this.#status = freezeStatus({
@@ -688,7 +714,9 @@ export class Perso {
     }
     let record: AuditRecord;
     try {
-      record = buildAuditRecord({ tool, role }, result, !this.#hashArgs && checked !== null ? { ...context, args: checked.value } : context);
+      // hashArgs: the reason keeps paths and ops, never the values it quoted.
+      const recorded = this.#hashArgs ? { ...result, reason: valuelessReason(result) } : result;
+      record = buildAuditRecord({ tool, role }, recorded, !this.#hashArgs && checked !== null ? { ...context, args: checked.value } : context);
     } catch (error) {
       // Auditing never throws into the decision path; say once that records are being lost.
       if (!this.#auditBroken) console.warn(`perso: audit records cannot be built (${errorText(error)}); decisions go on unaudited`);
@@ -699,11 +727,14 @@ export class Perso {
       this.#emit(record);
       return;
     }
-    const hash = checked === null ? Promise.resolve(undefined) : sha256Hex(checked.json).catch(() => undefined);
+    const keyed = this.#hashKey;
+    const hash = checked === null || keyed === null
+      ? Promise.resolve(undefined)
+      : keyed.then((key) => (typeof key === 'string' ? undefined : hmacHex(key, checked.json))).catch(() => undefined);
     // Records leave in decision order even though hashing is asynchronous.
     this.#auditChain = this.#auditChain
       .then(() => hash)
-      .then((argsSha256) => this.#emit(argsSha256 === undefined ? record : Object.freeze({ ...record, argsSha256 })));
+      .then((argsHmac) => this.#emit(argsHmac === undefined ? record : Object.freeze({ ...record, argsHmac })));
   }
 
   #emit(record: AuditRecord): void {

@@ -5,7 +5,8 @@
  * Checklist:
  * - a record is built from the call and its decision only, after the decision is made;
  * - a record is frozen: one transport cannot change what another one sees;
- * - the args are the canonical JSON copy, or only its SHA-256 when the host asked for `hashArgs`;
+ * - the args are the canonical JSON copy, or only its keyed hash (`argsHmac`) when the host asked
+ *   for `hashArgs`, which also keeps values out of the reason;
  * - the host facts (`agentAttributes`, `resourceAttributes`) are the canonical copies the decision
  *   used, omitted when the call had none or the host asked for `hashArgs`; with the args and `now`
  *   they are what `perso replay` needs to decide the call again.
@@ -39,7 +40,12 @@ export interface AuditRecord {
   enforced: boolean;
   /** The canonical arguments (absent when hashed or when they could not be read as JSON). */
   args?: JsonValue;
-  /** SHA-256 (hex) of the canonical arguments' JSON text, when the host chose `hashArgs`. */
+  /**
+   * HMAC-SHA-256 (hex) of the canonical arguments' JSON text, keyed per installation, when the host
+   * chose `hashArgs` (see `hashed-args.ts`).
+   */
+  argsHmac?: string;
+  /** Older records (before the hash was keyed): the unkeyed SHA-256 of the arguments. */
   argsSha256?: string;
   /** The principal's facts the decision used (canonical copy); absent when none or with `hashArgs`. */
   agentAttributes?: JsonObject;

@@ -2,7 +2,9 @@
 // the attack: inherited properties, a policy that turns enforcement off, tampered code, audit
 // records lost in a burst, hashed args that leak values, an audit record that is not the outcome.
 import { expect } from 'chai';
-import { deleteDB } from 'idb';
+import { deleteDB, openDB } from 'idb';
+import { toOtlp } from '../../src/audit/http-transport.ts';
+import { hmacHex } from '../../src/audit/hashed-args.ts';
 import { PolicyStore } from '../../src/policy-store.ts';
 import { indexedDbTransport } from '../../src/audit/indexeddb-transport.ts';
 import { Perso } from '../../src/perso.ts';
@@ -333,6 +335,55 @@ describe('attack: audit records lost in a burst (the page closed 1,000 calls in)
       for (const key of ran()) localStorage.removeItem(key);
       await store.close();
       await deleteDB(db);
+    }
+  });
+});
+
+describe('attack: hashArgs leaks values (reasons, the OTLP export, an unkeyed hash)', () => {
+  const capPolicy = JSON.stringify({
+    version: 'cap-1',
+    default_action: 'Deny',
+    tools: ['process_refund'],
+    roles: ['agent'],
+    rules: [
+      { tool_name: 'process_refund', roles: ['agent'], condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Lte', value: 500 } } },
+      { id: 'no-vip', tool_name: 'process_refund', roles: ['agent'], effect: 'Deny', condition: { StringCheck: { source: 'AgentAttributes', field: 'user_id', op: 'In', value: ['agt-7f3q'] } } },
+    ],
+  });
+
+  it('records and their OTLP export carry paths and ops, never the amount or the host facts; the hash is keyed per installation', async () => {
+    const records: AuditRecord[] = [];
+    const audit = { emit: (record: AuditRecord) => void records.push(record) };
+    const perso = await Perso.load({ policy: capPolicy, audit, hashArgs: true });
+    const again = await Perso.load({ policy: capPolicy, audit, hashArgs: true });
+    try {
+      const args = { order_id: 'ORD-8821', amount: 73519 };
+      const decided = await perso.evaluate({ tool: 'process_refund', role: 'agent', agentAttributes: { user_id: 'agt-1' }, args });
+      expect(decided.reason, 'the caller still hears the values').to.contain('73519');
+      await perso.evaluate({ tool: 'process_refund', role: 'agent', agentAttributes: { user_id: 'agt-7f3q' }, args: { order_id: 'ORD-8821', amount: 20 } });
+      await again.evaluate({ tool: 'process_refund', role: 'agent', agentAttributes: { user_id: 'agt-1' }, args });
+      await perso.close();
+      await again.close();
+      expect(records).to.have.length(3);
+      const exported = JSON.stringify(records) + JSON.stringify(toOtlp(records));
+      for (const value of ['73519', 'ORD-8821', 'agt-7f3q', 'agt-1']) expect(exported, `the records quote ${value}`).to.not.contain(value);
+      expect(records[0]!.reason).to.equal("rule matched tool 'process_refund' for role 'agent'; condition failed: Arguments.amount Lte");
+      expect(records[1]!.reason).to.equal("rule matched tool 'process_refund' for role 'agent'; denied by rule 'no-vip'");
+      // Keyed: not the SHA-256 a brute force over amounts would find, the same under this
+      // installation's key for every instance, and made with that key.
+      const json = JSON.stringify(args);
+      const sha = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(json))), (b) => b.toString(16).padStart(2, '0')).join('');
+      expect(records[0]!.argsHmac).to.match(/^[0-9a-f]{64}$/);
+      expect(records[0]!.argsHmac).to.not.equal(sha);
+      expect(records[2]!.argsHmac, 'one key per installation').to.equal(records[0]!.argsHmac);
+      const db = await openDB('perso-audit-key');
+      const key = (await db.get('keys', 'hashArgs')) as CryptoKey;
+      db.close();
+      expect(key.extractable, 'the key cannot be read out').to.equal(false);
+      expect(records[0]!.argsHmac).to.equal(await hmacHex(key, json));
+    } finally {
+      await perso.close();
+      await again.close();
     }
   });
 });
