@@ -38,7 +38,7 @@ import { wrap } from 'comlink';
 import { TRUSTED_TYPES_POLICY } from './trusted-worker.ts';
 import { own } from './own-properties.ts';
 import { CODE_MISMATCH, ENGINE_WASM_SHA256, fetchVerified, recordedDigest } from './code-integrity.ts';
-import { pageSha256, startVerifiedWorker } from './verified-worker.ts';
+import { pageSha256, startUncheckedWorker, startVerifiedWorker } from './verified-worker.ts';
 
 type Diagnostic = Extract<PolicyLoad, { ok: false }>['errors'][number];
 
@@ -56,6 +56,11 @@ export interface WorkerBackendOptions {
    * engine.wasm load while the caller does something else (`Perso.load` fetches the policy).
    */
   startNow?: boolean;
+  /**
+   * Check the worker script and engine.wasm against the SHA-256 the build recorded (default true).
+   * `false` only for a development server that rewrites the JavaScript it serves (Vite's does).
+   */
+  codeIntegrity?: boolean;
   /**
    * Test injection point: starts the worker. Tests use it to inject faults (a bad URL, a worker
    * that never answers, one they terminate mid-call). Not part of the public API.
@@ -79,12 +84,12 @@ function engineWasmUrl(): URL {
  * copies the built worker as a file, verbatim, so the wasm URL inside it would name a file the app
  * build renamed (every call would be a Deny); this reference, on the main thread, is rewritten.
  */
-function createEvaluatorWorker(): Worker {
+function createEvaluatorWorker(verify: boolean): Worker {
   // Shadows the global: the script's bytes are checked against the build's record before the
-  // worker runs them, and it starts through perso's Trusted Types policy where the page enforces
-  // Trusted Types (verified-worker.ts, trusted-worker.ts). The expression keeps the
-  // `new Worker(new URL(...))` shape bundlers look for to build the worker.
-  const Worker = startVerifiedWorker as unknown as new (url: URL, options: WorkerOptions) => globalThis.Worker;
+  // worker runs them (unless the host turned that off), and it starts through perso's Trusted Types
+  // policy where the page enforces Trusted Types (verified-worker.ts, trusted-worker.ts). The
+  // expression keeps the `new Worker(new URL(...))` shape bundlers look for to build the worker.
+  const Worker = (verify ? startVerifiedWorker : startUncheckedWorker) as unknown as new (url: URL, options: WorkerOptions) => globalThis.Worker;
   return new Worker(new URL('./worker/evaluator.worker.ts', import.meta.url), {
     type: 'module',
     name: `${EVALUATOR_WORKER_NAME} ${engineWasmUrl().href}`,
@@ -100,8 +105,13 @@ function createEvaluatorWorker(): Worker {
  * decides. Only for the library's own worker (an injected `createWorker` compiles its own).
  */
 let pageModule: Promise<WebAssembly.Module | null> | null = null;
+let uncheckedPageModule: Promise<WebAssembly.Module | null> | null = null;
 
-function compileOnPage(): Promise<WebAssembly.Module | null> {
+function compileOnPage(verify: boolean): Promise<WebAssembly.Module | null> {
+  if (!verify) {
+    uncheckedPageModule ??= WebAssembly.compileStreaming(fetch(engineWasmUrl())).catch(() => null);
+    return uncheckedPageModule;
+  }
   if (pageModule === null) {
     try {
       const expected = recordedDigest(ENGINE_WASM_SHA256);
@@ -498,6 +508,7 @@ export class WorkerBackend implements EvaluatorBackend {
   readonly #createWorker: () => Worker;
   /** True for the library's own worker: engine.wasm is compiled on the page too ({@link compileOnPage}). */
   readonly #compileOnPage: boolean;
+  readonly #codeIntegrity: boolean;
   #generation: Generation | null = null;
   /** The last policy text the engine accepted; a fresh worker re-loads it before any call. */
   #lastGoodPolicy: string | null = null;
@@ -510,7 +521,9 @@ export class WorkerBackend implements EvaluatorBackend {
     const timeoutMs = options.timeoutMs ?? 500;
     this.#timeoutMs = Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : 500;
     this.#startTimeoutMs = Math.max(options.startTimeoutMs ?? 5000, this.#timeoutMs);
-    this.#createWorker = options.createWorker ?? createEvaluatorWorker;
+    const verify = options.codeIntegrity !== false;
+    this.#codeIntegrity = verify;
+    this.#createWorker = options.createWorker ?? (() => createEvaluatorWorker(verify));
     this.#compileOnPage = options.createWorker === undefined;
     if (options.startNow === true) this.#start();
   }
@@ -751,7 +764,7 @@ export class WorkerBackend implements EvaluatorBackend {
     // Each step answers its value, or the reason it failed (a string).
     let failure: string | null = null;
     // The page's compiled engine.wasm, when it has one within the start timeout (else the worker compiles it).
-    const module = this.#compileOnPage ? await within(compileOnPage(), this.#startTimeoutMs) : null;
+    const module = this.#compileOnPage ? await within(compileOnPage(this.#codeIntegrity), this.#startTimeoutMs) : null;
     const checking = this.#call<WorkerStatus | string>(
       generation,
       { send: (remote) => (module === null ? remote.status() : remote.status(module)), check: checkStatus, fault: (reason) => reason },

@@ -83,6 +83,12 @@ export interface PersoOptions {
   /** Worker calls: milliseconds before a call is a Deny and the worker is replaced; default 500. */
   timeoutMs?: number;
   /**
+   * Worker engine: check the worker script and engine.wasm against the SHA-256 the build recorded,
+   * and refuse other bytes (default true). Pass `false` only in development, behind a server that
+   * rewrites the JavaScript it serves (Vite's dev server does); see docs/browser.md#code-integrity.
+   */
+  codeIntegrity?: boolean;
+  /**
    * URL policies: the IndexedDB cache (offline use, rollback memory); on by default where
    * IndexedDB exists. `false`: network only; or pass your own `PolicyStore`. See docs/policy-loading.md.
    */
@@ -157,6 +163,7 @@ export class Perso {
   #modeOption: PersoMode | undefined;
   #engineOption: 'inline' | 'worker' | undefined;
   #timeoutMs: number | undefined;
+  #codeIntegrity: boolean;
   #clock: (() => number) | null;
   #transports: readonly AuditTransport[];
   #auditing: boolean;
@@ -185,6 +192,7 @@ export class Perso {
     this.#modeOption = options.mode === 'shadow' || options.mode === 'enforce' || options.mode === 'policy' ? options.mode : undefined;
     this.#engineOption = options.engine;
     this.#timeoutMs = options.timeoutMs;
+    this.#codeIntegrity = options.codeIntegrity !== false;
     this.#clock = typeof options.clock === 'function' ? options.clock : null;
     const audit = options.audit;
     // Own items only: a hole in the list must not pick up a polluted Array.prototype[0].
@@ -574,7 +582,7 @@ export class Perso {
     }
     if ((this.#engineOption ?? (isBrowserPage() ? 'worker' : 'inline')) === 'worker') {
       // Started now rather than on the first load: the worker and its wasm load while the policy does.
-      return new WorkerBackend({ timeoutMs: this.#timeoutMs, startNow: true });
+      return new WorkerBackend({ timeoutMs: this.#timeoutMs, startNow: true, codeIntegrity: this.#codeIntegrity });
     }
     // Imported lazily too: a page using the worker engine never downloads the in-thread engine host.
     const { InlineBackend } = await import('./inline-backend.ts');

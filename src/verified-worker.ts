@@ -29,10 +29,19 @@ export async function pageSha256(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8A
 
 type Posted = [message: unknown, transfer: Transferable[]];
 
-/** The page's Worker at call time (tests observe workers by replacing it), through perso's Trusted Types policy. */
-function startWorker(url: URL | string, options: WorkerOptions): Worker {
+/**
+ * Starts a worker without a check (`codeIntegrity: false`, or an unbundled build): the page's
+ * Worker at call time (tests observe workers by replacing it), through perso's Trusted Types policy.
+ * Call it with `new`, as `Worker`.
+ *
+ * @param url the worker script's URL
+ * @param options the Worker options
+ */
+export function startUncheckedWorker(url: URL | string, options: WorkerOptions): Worker {
   return withTrustedWorker(() => new globalThis.Worker(url, options));
 }
+
+const startWorker = startUncheckedWorker;
 
 /** Once a blob worker was refused on this page (its CSP), later starts go to the URL directly. */
 let blobRefused = false;

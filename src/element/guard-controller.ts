@@ -62,6 +62,8 @@ export interface GuardHost extends ReactiveControllerHost, HTMLElement {
   publicKeys: readonly PolicyPublicKey[] | null;
   /** Worker call timeout, ms. */
   timeout: number | null;
+  /** Check the worker script and engine.wasm (default true). */
+  codeIntegrity: boolean;
 }
 
 /** Most log lines kept; older ones scroll away. */
@@ -294,8 +296,9 @@ export class GuardController implements ReactiveController {
    * empty or unreadable is an error, never a dropped signature check.
    */
   #loadOptions(): Omit<PersoOptions, 'policy'> | string {
-    const { mode, integrity, publicKeys, timeout } = this.#host;
+    const { mode, integrity, publicKeys, timeout, codeIntegrity } = this.#host;
     const options: Omit<PersoOptions, 'policy'> = {};
+    if (codeIntegrity === false) options.codeIntegrity = false;
     if (mode !== null && mode !== undefined) {
       if (mode !== 'enforce' && mode !== 'shadow' && mode !== 'policy') return `mode "${String(mode)}" is unknown; use "enforce", "shadow" or "policy"`;
       options.mode = mode;

@@ -41,6 +41,7 @@ import type { PolicyPublicKey } from '../policy-integrity.ts';
  * @attr integrity - the policy's pinned hash, `sha256-<base64>`; other bytes are refused
  * @attr public-keys - JSON: a `{keyId, alg, publicKey}` object or an array of them; a valid `<src>.sig` by one is required
  * @attr timeout - milliseconds a worker call may take before it is a Deny (default 500)
+ * @attr code-integrity - `off` skips the worker and wasm check (development servers that rewrite JavaScript only)
  */
 export class PersoGuardElement extends LitElement {
   static override properties = {
@@ -52,6 +53,7 @@ export class PersoGuardElement extends LitElement {
     integrity: { type: String },
     publicKeys: { attribute: 'public-keys', converter: publicKeysFromAttribute },
     timeout: { type: Number },
+    codeIntegrity: { attribute: 'code-integrity', converter: (value: string | null) => value !== 'off' },
   };
 
   static override styles = css`
@@ -91,6 +93,8 @@ export class PersoGuardElement extends LitElement {
   declare publicKeys: readonly PolicyPublicKey[] | null;
   /** Milliseconds a worker call may take before it is a Deny and the worker is replaced. */
   declare timeout: number | null;
+  /** Check the worker script and engine.wasm against the build's record (default true). */
+  declare codeIntegrity: boolean;
 
   readonly #controller = new GuardController(this);
 
@@ -104,6 +108,7 @@ export class PersoGuardElement extends LitElement {
     this.integrity = null;
     this.publicKeys = null;
     this.timeout = null;
+    this.codeIntegrity = true;
     this.addEventListener(PersoToolCallEvent.type, (event) => {
       if (!(event instanceof PersoToolCallEvent) || event.result !== null) return;
       event.result = this.call(event.tool, event.args);

@@ -212,11 +212,11 @@ describe('attack: the audit record says Deny for a call that annotation defaults
 
 describe('attack: the worker script or engine.wasm altered on the CDN', () => {
   /** A page that loads the built library from `base` and decides one call the policy allows. */
-  async function decideWith(base: string): Promise<{ decision: string; reason: string }> {
+  async function decideWith(base: string, options = '{}'): Promise<{ decision: string; reason: string }> {
     const win = await page(`<script type="module">
       import { Perso } from '${base}/dist/browser/index.js';
       window.decided = (async () => {
-        const perso = await Perso.load({ policy: ${JSON.stringify(JSON.stringify({ ...POLICY, rules: [{ tool_name: 'view_report', roles: ['manager'] }] }))} });
+        const perso = await Perso.load({ ...${options}, policy: ${JSON.stringify(JSON.stringify({ ...POLICY, rules: [{ tool_name: 'view_report', roles: ['manager'] }] }))} });
         const decision = await perso.evaluate({ tool: 'view_report', role: 'manager', args: {} });
         await perso.close();
         return { decision: decision.decision, reason: decision.reason };
@@ -235,6 +235,10 @@ describe('attack: the worker script or engine.wasm altered on the CDN', () => {
     const { decision, reason } = await decideWith('/__tampered__/worker');
     expect(decision, reason).to.equal('Deny');
     expect(reason).to.match(/the evaluator worker \("[^"]*\/__tampered__\/worker\/dist\/browser\/assets\/evaluator\.worker-[^"]+\.js"\) is not the file this build of perso recorded \(SHA-256 "[^"]+", expected "[^"]+"\); serve perso's own files unchanged/);
+  });
+
+  it('codeIntegrity: false (a development server that rewrites JavaScript) starts the altered worker: the host\'s choice', async () => {
+    expect(await decideWith('/__tampered__/worker', '{ codeIntegrity: false }')).to.deep.include({ decision: 'Allow' });
   });
 
   it('another engine.wasm with the right exports and ABI version: Deny, naming the file', async () => {
