@@ -37,7 +37,7 @@ import { EVALUATOR_WORKER_NAME } from './worker/evaluator-api.ts';
 import { wrap } from 'comlink';
 import { TRUSTED_TYPES_POLICY } from './trusted-worker.ts';
 import { own } from './own-properties.ts';
-import { CODE_MISMATCH, ENGINE_WASM_SHA256, fetchVerified, recordedDigest } from './code-integrity.ts';
+import { CODE_MISMATCH, ENGINE_WASM_SHA256, checkCode, recordedDigest } from './code-integrity.ts';
 import { pageSha256, startUncheckedWorker, startVerifiedWorker } from './verified-worker.ts';
 
 type Diagnostic = Extract<PolicyLoad, { ok: false }>['errors'][number];
@@ -119,13 +119,31 @@ function compileOnPage(verify: boolean): Promise<WebAssembly.Module | null> {
       // itself, checks it too, and answers the reason (every call is then a Deny that says why).
       pageModule = (expected === null
         ? WebAssembly.compileStreaming(fetch(engineWasmUrl()))
-        : fetchVerified(engineWasmUrl(), expected, 'engine.wasm', pageSha256).then((checked) => (checked.ok ? WebAssembly.compile(checked.bytes) : null))
+        : compileChecked(expected)
       ).catch(() => null);
     } catch {
       pageModule = Promise.resolve(null);
     }
   }
   return pageModule;
+}
+
+/**
+ * engine.wasm compiled on the page from bytes that match the build's record. The compile starts as
+ * soon as the bytes are in, beside the check; its module is used only if the check passed.
+ */
+async function compileChecked(expected: string): Promise<WebAssembly.Module | null> {
+  const url = engineWasmUrl();
+  const response = await fetch(url, { credentials: 'same-origin' });
+  if (!response.ok) return null;
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  const compiling = WebAssembly.compile(bytes);
+  const problem = await checkCode(bytes, expected, `engine.wasm ("${url.href}")`, pageSha256);
+  if (problem !== null) {
+    compiling.catch(() => undefined);
+    return null;
+  }
+  return compiling;
 }
 
 /** `promise`'s value, or `null` after `ms`: a page-side compile never holds up a start for long. */

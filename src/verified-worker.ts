@@ -7,7 +7,8 @@
  * naming it (the bridge answers every call with a Deny that says why).
  *
  * Checklist:
- * - the worker runs the bytes that were checked: it starts from a `blob:` URL made of them;
+ * - the worker runs the bytes that were checked: it starts from a `blob:` URL made of them, kept
+ *   for the page's later starts (restarts after a fault, other `Perso` instances);
  * - a page whose CSP refuses `blob:` workers (`worker-src 'self'`, the strict CSP docs/browser.md
  *   recommends) cannot start one: the blob worker's `error` comes before any message, and the
  *   worker starts from its URL instead, once the bytes served there checked out. That second
@@ -47,6 +48,28 @@ const startWorker = startUncheckedWorker;
 let blobRefused = false;
 
 /**
+ * The checked script as a blob: URL, once per page and script URL: a restarted worker (after a
+ * fault, or a new `Perso`) starts from the same checked bytes without fetching them again. A failed
+ * check is not kept (a network error may pass).
+ */
+const checkedScripts = new Map<string, Promise<{ ok: true; blobUrl: string } | { ok: false; error: string }>>();
+
+function checkedScript(url: URL, expected: string): Promise<{ ok: true; blobUrl: string } | { ok: false; error: string }> {
+  let checked = checkedScripts.get(url.href);
+  if (checked === undefined) {
+    checked = fetchVerified(url, expected, 'the evaluator worker', pageSha256).then((fetched) => {
+      if (!fetched.ok) {
+        checkedScripts.delete(url.href);
+        return fetched;
+      }
+      return { ok: true, blobUrl: URL.createObjectURL(new Blob([fetched.bytes], { type: 'text/javascript' })) };
+    });
+    checkedScripts.set(url.href, checked);
+  }
+  return checked;
+}
+
+/**
  * Starts the evaluator worker from verified bytes. Call it with `new`, as `Worker`.
  *
  * @param url the worker script's URL
@@ -66,10 +89,16 @@ class PendingWorker extends EventTarget {
   /** Messages posted to a blob worker before its first answer: sent again if the CSP refused it. */
   #unanswered: Posted[] | null = null;
   #terminated = false;
+  /**
+   * `message` and `messageerror` listeners, added straight to the worker once it answered: the hot
+   * path then has no stand-in between Comlink and the worker (no event made again per message).
+   */
+  readonly #direct: [type: string, listener: EventListenerOrEventListenerObject][] = [];
+  #directWorker: Worker | null = null;
 
   constructor(url: URL, options: WorkerOptions, expected: string) {
     super();
-    void fetchVerified(url, expected, 'the evaluator worker', pageSha256).then((checked) => {
+    void checkedScript(url, expected).then((checked) => {
       if (this.#terminated) return;
       if (!checked.ok) {
         this.dispatchEvent(new ErrorEvent('error', { message: checked.error, cancelable: true }));
@@ -79,10 +108,8 @@ class PendingWorker extends EventTarget {
         this.#use(startWorker(url, options), null);
         return;
       }
-      const blobUrl = URL.createObjectURL(new Blob([checked.bytes], { type: 'text/javascript' }));
       this.#unanswered = [];
-      this.#use(startWorker(blobUrl, options), () => {
-        URL.revokeObjectURL(blobUrl);
+      this.#use(startWorker(checked.blobUrl, options), () => {
         blobRefused = true;
         const resend = this.#unanswered ?? [];
         this.#unanswered = null;
@@ -90,8 +117,29 @@ class PendingWorker extends EventTarget {
         this.#worker = null;
         this.#waiting = resend.concat(this.#waiting);
         if (!this.#terminated) this.#use(startWorker(url, options), null);
-      }, blobUrl);
+      });
     });
+  }
+
+  /** Listens here, and on the worker itself once it answered (`message`, `messageerror`). */
+  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: AddEventListenerOptions | boolean): void {
+    if (listener === null) return;
+    if ((type === 'message' || type === 'messageerror') && options === undefined) {
+      this.#direct.push([type, listener]);
+      this.#directWorker?.addEventListener(type, listener);
+      if (this.#directWorker !== null) return;
+    }
+    super.addEventListener(type, listener, options);
+  }
+
+  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: EventListenerOptions | boolean): void {
+    if (listener === null) return;
+    const at = this.#direct.findIndex(([t, l]) => t === type && l === listener);
+    if (at >= 0) {
+      this.#direct.splice(at, 1);
+      this.#directWorker?.removeEventListener(type, listener);
+    }
+    super.removeEventListener(type, listener, options);
   }
 
   /** Posts now, or once the worker exists. */
@@ -111,25 +159,32 @@ class PendingWorker extends EventTarget {
     this.#terminated = true;
     this.#worker?.terminate();
     this.#worker = null;
+    this.#directWorker = null;
     this.#waiting = [];
   }
 
   // Wires a started worker: its events become this object's; `refused` runs instead of passing on
   // an error that came before any answer (a blob worker the page's CSP refused).
-  #use(worker: Worker, refused: (() => void) | null, blobUrl?: string): void {
+  #use(worker: Worker, refused: (() => void) | null): void {
     this.#worker = worker;
     let answered = false;
-    worker.addEventListener('message', (event: MessageEvent) => {
-      if (this.#worker !== worker) return;
-      if (!answered) {
-        answered = true;
-        this.#unanswered = null;
-        if (blobUrl !== undefined) URL.revokeObjectURL(blobUrl);
-      }
+    // Until its first answer, messages pass through here (a refused blob worker is replaced); then
+    // the listeners go on the worker itself.
+    const relay = (event: MessageEvent): void => {
+      if (this.#worker !== worker || answered) return;
+      answered = true;
+      this.#unanswered = null;
+      worker.removeEventListener('message', relay);
       this.dispatchEvent(new MessageEvent('message', { data: event.data, ports: [...event.ports] }));
-    });
+      this.#directWorker = worker;
+      for (const [type, listener] of this.#direct) {
+        super.removeEventListener(type, listener);
+        worker.addEventListener(type, listener);
+      }
+    };
+    worker.addEventListener('message', relay);
     worker.addEventListener('messageerror', () => {
-      if (this.#worker === worker) this.dispatchEvent(new Event('messageerror'));
+      if (this.#worker === worker && !answered) this.dispatchEvent(new Event('messageerror'));
     });
     worker.addEventListener('error', (event: ErrorEvent | Event) => {
       event.preventDefault();
