@@ -38,9 +38,12 @@ import { wrap } from 'comlink';
 import { TRUSTED_TYPES_POLICY } from './trusted-worker.ts';
 import { own } from './own-properties.ts';
 import { CODE_MISMATCH, ENGINE_WASM_SHA256, checkCode, recordedDigest } from './code-integrity.ts';
-import { pageSha256, startUncheckedWorker, startVerifiedWorker } from './verified-worker.ts';
+import { pageSha256, startCheckedWorker, startStrictWorker, startUncheckedWorker } from './verified-worker.ts';
 
 type Diagnostic = Extract<PolicyLoad, { ok: false }>['errors'][number];
+
+/** How the worker's code is checked; see {@link WorkerBackendOptions.codeIntegrity}. */
+export type CodeIntegrity = boolean | 'strict';
 
 /** Options of {@link WorkerBackend}. */
 export interface WorkerBackendOptions {
@@ -57,10 +60,12 @@ export interface WorkerBackendOptions {
    */
   startNow?: boolean;
   /**
-   * Check the worker script and engine.wasm against the SHA-256 the build recorded (default true).
-   * `false` only for a development server that rewrites the JavaScript it serves (Vite's does).
+   * Check the worker script and engine.wasm against the SHA-256 the build recorded: `true` (the
+   * default: the worker then starts from its URL), `'strict'` (it starts from the checked bytes, a
+   * `blob:` URL, which the page's `worker-src` must allow), or `false` (only for a development
+   * server that rewrites the JavaScript it serves, as Vite's does).
    */
-  codeIntegrity?: boolean;
+  codeIntegrity?: CodeIntegrity;
   /**
    * Test injection point: starts the worker. Tests use it to inject faults (a bad URL, a worker
    * that never answers, one they terminate mid-call). Not part of the public API.
@@ -84,12 +89,13 @@ function engineWasmUrl(): URL {
  * copies the built worker as a file, verbatim, so the wasm URL inside it would name a file the app
  * build renamed (every call would be a Deny); this reference, on the main thread, is rewritten.
  */
-function createEvaluatorWorker(verify: boolean): Worker {
+function createEvaluatorWorker(integrity: CodeIntegrity): Worker {
   // Shadows the global: the script's bytes are checked against the build's record before the
   // worker runs them (unless the host turned that off), and it starts through perso's Trusted Types
   // policy where the page enforces Trusted Types (verified-worker.ts, trusted-worker.ts). The
   // expression keeps the `new Worker(new URL(...))` shape bundlers look for to build the worker.
-  const Worker = (verify ? startVerifiedWorker : startUncheckedWorker) as unknown as new (url: URL, options: WorkerOptions) => globalThis.Worker;
+  const start = integrity === 'strict' ? startStrictWorker : integrity ? startCheckedWorker : startUncheckedWorker;
+  const Worker = start as unknown as new (url: URL, options: WorkerOptions) => globalThis.Worker;
   return new Worker(new URL('./worker/evaluator.worker.ts', import.meta.url), {
     type: 'module',
     name: `${EVALUATOR_WORKER_NAME} ${engineWasmUrl().href}`,
@@ -539,9 +545,9 @@ export class WorkerBackend implements EvaluatorBackend {
     const timeoutMs = options.timeoutMs ?? 500;
     this.#timeoutMs = Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : 500;
     this.#startTimeoutMs = Math.max(options.startTimeoutMs ?? 5000, this.#timeoutMs);
-    const verify = options.codeIntegrity !== false;
-    this.#codeIntegrity = verify;
-    this.#createWorker = options.createWorker ?? (() => createEvaluatorWorker(verify));
+    const integrity: CodeIntegrity = options.codeIntegrity === false ? false : options.codeIntegrity === 'strict' ? 'strict' : true;
+    this.#codeIntegrity = integrity !== false;
+    this.#createWorker = options.createWorker ?? (() => createEvaluatorWorker(integrity));
     this.#compileOnPage = options.createWorker === undefined;
     if (options.startNow === true) this.#start();
   }

@@ -35,6 +35,7 @@ import { resolvePolicySource } from './policy-source.ts';
 import { PersoSession } from './session.ts';
 import { own, ownCopy, ownItems } from './own-properties.ts';
 import { WorkerBackend } from './evaluator-bridge.ts';
+import type { CodeIntegrity } from './evaluator-bridge.ts';
 import { cachedPolicySource } from './policy-loader.ts';
 import type { PolicyPublicKey } from './policy-integrity.ts';
 import { PolicyStore, defaultPolicyStore } from './policy-store.ts';
@@ -83,11 +84,13 @@ export interface PersoOptions {
   /** Worker calls: milliseconds before a call is a Deny and the worker is replaced; default 500. */
   timeoutMs?: number;
   /**
-   * Worker engine: check the worker script and engine.wasm against the SHA-256 the build recorded,
-   * and refuse other bytes (default true). Pass `false` only in development, behind a server that
-   * rewrites the JavaScript it serves (Vite's dev server does); see docs/browser.md#code-integrity.
+   * Worker engine: check the worker script and engine.wasm against the SHA-256 the build recorded
+   * and refuse other bytes. `true` (default): the worker starts from its URL once the script there
+   * checked out; `'strict'`: it starts from the checked bytes themselves (a `blob:` URL: the page's
+   * `worker-src` must allow `blob:`); `false` only in development, behind a server that rewrites
+   * the JavaScript it serves (Vite's dev server does). See docs/browser.md#code-integrity.
    */
-  codeIntegrity?: boolean;
+  codeIntegrity?: CodeIntegrity;
   /**
    * URL policies: the IndexedDB cache (offline use, rollback memory); on by default where
    * IndexedDB exists. `false`: network only; or pass your own `PolicyStore`. See docs/policy-loading.md.
@@ -163,7 +166,7 @@ export class Perso {
   #modeOption: PersoMode | undefined;
   #engineOption: 'inline' | 'worker' | undefined;
   #timeoutMs: number | undefined;
-  #codeIntegrity: boolean;
+  #codeIntegrity: CodeIntegrity;
   #clock: (() => number) | null;
   #transports: readonly AuditTransport[];
   #auditing: boolean;
@@ -192,7 +195,7 @@ export class Perso {
     this.#modeOption = options.mode === 'shadow' || options.mode === 'enforce' || options.mode === 'policy' ? options.mode : undefined;
     this.#engineOption = options.engine;
     this.#timeoutMs = options.timeoutMs;
-    this.#codeIntegrity = options.codeIntegrity !== false;
+    this.#codeIntegrity = options.codeIntegrity === false ? false : options.codeIntegrity === 'strict' ? 'strict' : true;
     this.#clock = typeof options.clock === 'function' ? options.clock : null;
     const audit = options.audit;
     // Own items only: a hole in the list must not pick up a polluted Array.prototype[0].

@@ -1,22 +1,25 @@
 /**
- * The evaluator worker, started only from the bytes the build recorded (see `code-integrity.ts`).
+ * The evaluator worker, started only once its script matches the digest the build recorded (see
+ * `code-integrity.ts`).
  *
- * `startVerifiedWorker` is called with `new`, like `Worker`, and answers a Worker-shaped object at
- * once: messages posted before the worker exists wait, in order, and the worker's events are passed
- * on. Meanwhile the script is fetched and its SHA-256 checked; a mismatch is an `error` event
- * naming it (the bridge answers every call with a Deny that says why).
+ * `startCheckedWorker` and `startStrictWorker` are called with `new`, like `Worker`, and answer a
+ * Worker-shaped object at once: messages posted before the worker exists wait, in order, and the
+ * worker's events are passed on. Meanwhile the script is fetched and its SHA-256 checked; a
+ * mismatch is an `error` event naming it (the bridge answers every call with a Deny that says why).
  *
  * Checklist:
- * - the worker runs the bytes that were checked: it starts from a `blob:` URL made of them, kept
- *   for the page's later starts (restarts after a fault, other `Perso` instances);
- * - a page whose CSP refuses `blob:` workers (`worker-src 'self'`, the strict CSP docs/browser.md
- *   recommends) cannot start one: the blob worker's `error` comes before any message, and the
- *   worker starts from its URL instead, once the bytes served there checked out. That second
- *   request is not checked again (usually the HTTP cache answers it): a server that answers two
- *   requests differently is caught only where `worker-src` allows `blob:` (docs say so);
+ * - checked (`codeIntegrity: true`, the default): the worker starts from its URL once the bytes
+ *   served there checked out. The browser fetches the script again to start it (usually from the
+ *   HTTP cache) and that answer is not checked: a file altered on the CDN or in a cache is caught,
+ *   a server that answers the worker's own request differently is not (docs say so). No `blob:` is
+ *   needed, so strict CSPs (`worker-src 'self'`) see no violation;
+ * - strict (`codeIntegrity: 'strict'`): the worker runs exactly the bytes that were checked, from a
+ *   `blob:` URL made of them (kept for the page's later starts); a CSP that refuses `blob:` workers
+ *   is an error that says to allow it. Lazy chunks of the worker cannot load from a blob worker;
+ * - a start the page refuses (Trusted Types) is an error naming the policy to allow;
  * - an unbundled build (no recorded digest) starts a plain `Worker`, as before.
  */
-import { withTrustedWorker } from './trusted-worker.ts';
+import { withTrustedWorker, TRUSTED_TYPES_POLICY } from './trusted-worker.ts';
 import { EVALUATOR_WORKER_SHA256, fetchVerified, recordedDigest, webCryptoSha256 } from './code-integrity.ts';
 
 /**
@@ -27,8 +30,6 @@ export async function pageSha256(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8A
   if (globalThis.crypto?.subtle !== undefined) return webCryptoSha256(bytes);
   return (await import('./sha256.ts')).sha256(bytes);
 }
-
-type Posted = [message: unknown, transfer: Transferable[]];
 
 /**
  * Starts a worker without a check (`codeIntegrity: false`, or an unbundled build): the page's
@@ -42,52 +43,63 @@ export function startUncheckedWorker(url: URL | string, options: WorkerOptions):
   return withTrustedWorker(() => new globalThis.Worker(url, options));
 }
 
-const startWorker = startUncheckedWorker;
-
-/** Once a blob worker was refused on this page (its CSP), later starts go to the URL directly. */
-let blobRefused = false;
+/**
+ * Starts the evaluator worker from its URL once the script there matches the build's record. Call
+ * it with `new`, as `Worker`.
+ *
+ * @param url the worker script's URL
+ * @param options the Worker options (`type: 'module'`, the name)
+ */
+export function startCheckedWorker(url: URL, options: WorkerOptions): Worker {
+  const expected = recordedDigest(EVALUATOR_WORKER_SHA256);
+  if (expected === null) return startUncheckedWorker(url, options);
+  return new PendingWorker(url, options, expected, false) as unknown as Worker;
+}
 
 /**
- * The checked script as a blob: URL, once per page and script URL: a restarted worker (after a
- * fault, or a new `Perso`) starts from the same checked bytes without fetching them again. A failed
- * check is not kept (a network error may pass).
+ * Starts the evaluator worker from the very bytes that matched the build's record (a `blob:` URL).
+ * Call it with `new`, as `Worker`.
+ *
+ * @param url the worker script's URL
+ * @param options the Worker options (`type: 'module'`, the name)
  */
-const checkedScripts = new Map<string, Promise<{ ok: true; blobUrl: string } | { ok: false; error: string }>>();
+export function startStrictWorker(url: URL, options: WorkerOptions): Worker {
+  const expected = recordedDigest(EVALUATOR_WORKER_SHA256);
+  if (expected === null) return startUncheckedWorker(url, options);
+  return new PendingWorker(url, options, expected, true) as unknown as Worker;
+}
 
-function checkedScript(url: URL, expected: string): Promise<{ ok: true; blobUrl: string } | { ok: false; error: string }> {
+type Checked = { ok: true; bytes: Uint8Array<ArrayBuffer>; blobUrl: () => string } | { ok: false; error: string };
+
+/**
+ * The checked script, once per page and script URL: a restarted worker (after a fault, or a new
+ * `Perso`) starts without fetching it again. A failed check is not kept (a network error may pass).
+ */
+const checkedScripts = new Map<string, Promise<Checked>>();
+
+function checkedScript(url: URL, expected: string): Promise<Checked> {
   let checked = checkedScripts.get(url.href);
   if (checked === undefined) {
-    checked = fetchVerified(url, expected, 'the evaluator worker', pageSha256).then((fetched) => {
+    checked = fetchVerified(url, expected, 'the evaluator worker', pageSha256).then((fetched): Checked => {
       if (!fetched.ok) {
         checkedScripts.delete(url.href);
         return fetched;
       }
-      return { ok: true, blobUrl: URL.createObjectURL(new Blob([fetched.bytes], { type: 'text/javascript' })) };
+      let blobUrl: string | null = null;
+      return { ok: true, bytes: fetched.bytes, blobUrl: () => (blobUrl ??= URL.createObjectURL(new Blob([fetched.bytes], { type: 'text/javascript' }))) };
     });
     checkedScripts.set(url.href, checked);
   }
   return checked;
 }
 
-/**
- * Starts the evaluator worker from verified bytes. Call it with `new`, as `Worker`.
- *
- * @param url the worker script's URL
- * @param options the Worker options (`type: 'module'`, the name)
- */
-export function startVerifiedWorker(url: URL, options: WorkerOptions): Worker {
-  const expected = recordedDigest(EVALUATOR_WORKER_SHA256);
-  if (expected === null) return startWorker(url, options);
-  return new PendingWorker(url, options, expected) as unknown as Worker;
-}
+type Posted = [message: unknown, transfer: Transferable[]];
 
-/** A Worker stand-in that becomes the verified worker once its script checked out. */
+/** A Worker stand-in that becomes the checked worker once its script checked out. */
 class PendingWorker extends EventTarget {
   #worker: Worker | null = null;
   /** Messages (and their transfer lists) posted before the worker exists. */
   #waiting: Posted[] = [];
-  /** Messages posted to a blob worker before its first answer: sent again if the CSP refused it. */
-  #unanswered: Posted[] | null = null;
   #terminated = false;
   /**
    * `message` and `messageerror` listeners, added straight to the worker once it answered: the hot
@@ -96,28 +108,25 @@ class PendingWorker extends EventTarget {
   readonly #direct: [type: string, listener: EventListenerOrEventListenerObject][] = [];
   #directWorker: Worker | null = null;
 
-  constructor(url: URL, options: WorkerOptions, expected: string) {
+  constructor(url: URL, options: WorkerOptions, expected: string, fromBlob: boolean) {
     super();
     void checkedScript(url, expected).then((checked) => {
       if (this.#terminated) return;
       if (!checked.ok) {
-        this.dispatchEvent(new ErrorEvent('error', { message: checked.error, cancelable: true }));
+        this.#fail(checked.error);
         return;
       }
-      if (blobRefused) {
-        this.#use(startWorker(url, options), null);
+      let worker: Worker;
+      try {
+        worker = startUncheckedWorker(fromBlob ? checked.blobUrl() : url, options);
+      } catch (error) {
+        const text = error instanceof Error ? error.message : String(error);
+        this.#fail(/TrustedScriptURL|Trusted ?Types/i.test(text)
+          ? `${text}; the page enforces Trusted Types: allow perso's policy name ("trusted-types ${TRUSTED_TYPES_POLICY}")`
+          : text);
         return;
       }
-      this.#unanswered = [];
-      this.#use(startWorker(checked.blobUrl, options), () => {
-        blobRefused = true;
-        const resend = this.#unanswered ?? [];
-        this.#unanswered = null;
-        this.#worker?.terminate();
-        this.#worker = null;
-        this.#waiting = resend.concat(this.#waiting);
-        if (!this.#terminated) this.#use(startWorker(url, options), null);
-      });
+      this.#use(worker, fromBlob);
     });
   }
 
@@ -149,8 +158,6 @@ class PendingWorker extends EventTarget {
       this.#waiting.push([message, transfer]);
       return;
     }
-    // A message that moved something cannot be sent twice: it is not kept for a resend.
-    if (transfer.length === 0) this.#unanswered?.push([message, transfer]);
     this.#worker.postMessage(message, transfer);
   }
 
@@ -163,17 +170,18 @@ class PendingWorker extends EventTarget {
     this.#waiting = [];
   }
 
-  // Wires a started worker: its events become this object's; `refused` runs instead of passing on
-  // an error that came before any answer (a blob worker the page's CSP refused).
-  #use(worker: Worker, refused: (() => void) | null): void {
+  #fail(message: string): void {
+    this.dispatchEvent(new ErrorEvent('error', { message, cancelable: true }));
+  }
+
+  // Wires a started worker: its events become this object's until its first answer, then its
+  // listeners go on the worker itself.
+  #use(worker: Worker, fromBlob: boolean): void {
     this.#worker = worker;
     let answered = false;
-    // Until its first answer, messages pass through here (a refused blob worker is replaced); then
-    // the listeners go on the worker itself.
     const relay = (event: MessageEvent): void => {
       if (this.#worker !== worker || answered) return;
       answered = true;
-      this.#unanswered = null;
       worker.removeEventListener('message', relay);
       this.dispatchEvent(new MessageEvent('message', { data: event.data, ports: [...event.ports] }));
       this.#directWorker = worker;
@@ -189,12 +197,11 @@ class PendingWorker extends EventTarget {
     worker.addEventListener('error', (event: ErrorEvent | Event) => {
       event.preventDefault();
       if (this.#worker !== worker) return;
-      if (!answered && refused !== null) {
-        refused();
-        return;
-      }
       const message = event instanceof ErrorEvent ? event.message : '';
-      this.dispatchEvent(new ErrorEvent('error', { message, cancelable: true }));
+      // A blob worker that fails before any answer: the page's CSP refused it (worker-src).
+      this.#fail(fromBlob && !answered
+        ? `the page refused to start the evaluator worker from its checked bytes (a blob: URL; codeIntegrity: "strict"): add blob: to worker-src, or pass codeIntegrity: true${message === '' ? '' : ` (${message})`}`
+        : message);
     });
     const waiting = this.#waiting;
     this.#waiting = [];

@@ -62,8 +62,8 @@ export interface GuardHost extends ReactiveControllerHost, HTMLElement {
   publicKeys: readonly PolicyPublicKey[] | null;
   /** Worker call timeout, ms. */
   timeout: number | null;
-  /** Check the worker script and engine.wasm (default true). */
-  codeIntegrity: boolean;
+  /** Check the worker script and engine.wasm (default true; `'strict'`: from the checked bytes). */
+  codeIntegrity: boolean | 'strict';
 }
 
 /** Most log lines kept; older ones scroll away. */
@@ -298,7 +298,7 @@ export class GuardController implements ReactiveController {
   #loadOptions(): Omit<PersoOptions, 'policy'> | string {
     const { mode, integrity, publicKeys, timeout, codeIntegrity } = this.#host;
     const options: Omit<PersoOptions, 'policy'> = {};
-    if (codeIntegrity === false) options.codeIntegrity = false;
+    if (codeIntegrity === false || codeIntegrity === 'strict') options.codeIntegrity = codeIntegrity;
     if (mode !== null && mode !== undefined) {
       if (mode !== 'enforce' && mode !== 'shadow' && mode !== 'policy') return `mode "${String(mode)}" is unknown; use "enforce", "shadow" or "policy"`;
       options.mode = mode;

@@ -41,7 +41,7 @@ import type { PolicyPublicKey } from '../policy-integrity.ts';
  * @attr integrity - the policy's pinned hash, `sha256-<base64>`; other bytes are refused
  * @attr public-keys - JSON: a `{keyId, alg, publicKey}` object or an array of them; a valid `<src>.sig` by one is required
  * @attr timeout - milliseconds a worker call may take before it is a Deny (default 500)
- * @attr code-integrity - `off` skips the worker and wasm check (development servers that rewrite JavaScript only)
+ * @attr code-integrity - `strict` starts the worker from its checked bytes (needs `blob:` in worker-src); `off` skips the check (development servers that rewrite JavaScript only)
  */
 export class PersoGuardElement extends LitElement {
   static override properties = {
@@ -53,7 +53,7 @@ export class PersoGuardElement extends LitElement {
     integrity: { type: String },
     publicKeys: { attribute: 'public-keys', converter: publicKeysFromAttribute },
     timeout: { type: Number },
-    codeIntegrity: { attribute: 'code-integrity', converter: (value: string | null) => value !== 'off' },
+    codeIntegrity: { attribute: 'code-integrity', converter: (value: string | null) => (value === 'off' ? false : value === 'strict' ? 'strict' : true) },
   };
 
   static override styles = css`
@@ -93,8 +93,8 @@ export class PersoGuardElement extends LitElement {
   declare publicKeys: readonly PolicyPublicKey[] | null;
   /** Milliseconds a worker call may take before it is a Deny and the worker is replaced. */
   declare timeout: number | null;
-  /** Check the worker script and engine.wasm against the build's record (default true). */
-  declare codeIntegrity: boolean;
+  /** Check the worker script and engine.wasm against the build's record (default true; `'strict'`: start from the checked bytes). */
+  declare codeIntegrity: boolean | 'strict';
 
   readonly #controller = new GuardController(this);
 

@@ -212,14 +212,18 @@ describe('attack: the audit record says Deny for a call that annotation defaults
 
 describe('attack: the worker script or engine.wasm altered on the CDN', () => {
   /** A page that loads the built library from `base` and decides one call the policy allows. */
-  async function decideWith(base: string, options = '{}'): Promise<{ decision: string; reason: string }> {
+  async function decideWith(base: string, options = '{}'): Promise<{ decision: string; reason: string; started?: string[] }> {
     const win = await page(`<script type="module">
-      import { Perso } from '${base}/dist/browser/index.js';
+      // Observed, not replaced: the URLs the page's workers start from.
+      window.started = [];
+      const NativeWorker = Worker;
+      window.Worker = class extends NativeWorker { constructor(url, o) { super(url, o); window.started.push(String(url).slice(0, 5)); } };
+      const { Perso } = await import('${base}/dist/browser/index.js');
       window.decided = (async () => {
         const perso = await Perso.load({ ...${options}, policy: ${JSON.stringify(JSON.stringify({ ...POLICY, rules: [{ tool_name: 'view_report', roles: ['manager'] }] }))} });
         const decision = await perso.evaluate({ tool: 'view_report', role: 'manager', args: {} });
         await perso.close();
-        return { decision: decision.decision, reason: decision.reason };
+        return { decision: decision.decision, reason: decision.reason, started: window.started };
       })().catch((error) => ({ decision: 'threw', reason: String(error) }));
     </script>`);
     const deadline = performance.now() + 10000;
@@ -227,8 +231,37 @@ describe('attack: the worker script or engine.wasm altered on the CDN', () => {
     return (await win.decided) as { decision: string; reason: string };
   }
 
-  it('the files as built: the call is allowed (the check passes on the bytes served)', async () => {
-    expect(await decideWith('')).to.deep.include({ decision: 'Allow' });
+  it('the files as built: the call is allowed (the check passes on the bytes served), the worker started from its URL', async () => {
+    expect(await decideWith('')).to.deep.include({ decision: 'Allow', started: ['http:'] });
+  });
+
+  it('codeIntegrity: "strict" starts the worker from the checked bytes themselves (a blob: URL)', async () => {
+    expect(await decideWith('', "{ codeIntegrity: 'strict' }")).to.deep.include({ decision: 'Allow', started: ['blob:'] });
+  });
+
+  it('a worker script altered on the CDN, codeIntegrity: "strict": Deny, naming the file', async () => {
+    const { decision, reason } = await decideWith('/__tampered__/worker', "{ codeIntegrity: 'strict' }");
+    expect(decision, reason).to.equal('Deny');
+    expect(reason).to.match(/the evaluator worker \("[^"]*\/__tampered__\/worker\/[^"]+"\) is not the file this build of perso recorded/);
+  });
+
+  it('fault: codeIntegrity: "strict" on a page whose CSP refuses blob: workers — every call is denied, and the reason says what to allow', async () => {
+    const reported = new Promise<{ ok: boolean; decision?: string; reason?: string; error?: string }>((resolve) => {
+      const onMessage = (event: MessageEvent): void => {
+        if ((event.data as { source?: unknown } | null)?.source !== 'perso-strict-integrity-page') return;
+        window.removeEventListener('message', onMessage);
+        resolve(event.data);
+      };
+      window.addEventListener('message', onMessage);
+    });
+    const frame = document.createElement('iframe');
+    frame.src = '/test/browser/fixtures/strict-integrity-page.html?perso-test-csp=strict';
+    frames.push(frame);
+    document.body.append(frame);
+    const report = await reported;
+    expect(report.ok, report.error).to.equal(true);
+    expect(report.decision).to.equal('Deny');
+    expect(report.reason).to.match(/the page refused to start the evaluator worker from its checked bytes \(a blob: URL; codeIntegrity: "strict"\): add blob: to worker-src, or pass codeIntegrity: true/);
   });
 
   it('a worker script altered on the CDN: Deny, naming the file and its digest', async () => {
