@@ -102,10 +102,10 @@ class PendingWorker extends EventTarget {
   #waiting: Posted[] = [];
   #terminated = false;
   /**
-   * `message` and `messageerror` listeners, added straight to the worker once it answered: the hot
-   * path then has no stand-in between Comlink and the worker (no event made again per message).
+   * `message` listeners (with their options), added straight to the worker once it answered: the
+   * hot path then has no stand-in between Comlink and the worker (no event made again per message).
    */
-  readonly #direct: [type: string, listener: EventListenerOrEventListenerObject][] = [];
+  readonly #direct: [listener: EventListenerOrEventListenerObject, options: AddEventListenerOptions | boolean | undefined][] = [];
   #directWorker: Worker | null = null;
 
   constructor(url: URL, options: WorkerOptions, expected: string, fromBlob: boolean) {
@@ -130,23 +130,25 @@ class PendingWorker extends EventTarget {
     });
   }
 
-  /** Listens here, and on the worker itself once it answered (`message`, `messageerror`). */
+  /** Listens here, and for `message`, on the worker itself once it answered. */
   override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: AddEventListenerOptions | boolean): void {
     if (listener === null) return;
-    if ((type === 'message' || type === 'messageerror') && options === undefined) {
-      this.#direct.push([type, listener]);
-      this.#directWorker?.addEventListener(type, listener);
-      if (this.#directWorker !== null) return;
+    if (type === 'message') {
+      this.#direct.push([listener, options]);
+      if (this.#directWorker !== null) {
+        this.#directWorker.addEventListener(type, listener, options);
+        return;
+      }
     }
     super.addEventListener(type, listener, options);
   }
 
   override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: EventListenerOptions | boolean): void {
     if (listener === null) return;
-    const at = this.#direct.findIndex(([t, l]) => t === type && l === listener);
-    if (at >= 0) {
-      this.#direct.splice(at, 1);
-      this.#directWorker?.removeEventListener(type, listener);
+    if (type === 'message') {
+      const at = this.#direct.findIndex(([known]) => known === listener);
+      if (at >= 0) this.#direct.splice(at, 1);
+      this.#directWorker?.removeEventListener(type, listener, options);
     }
     super.removeEventListener(type, listener, options);
   }
@@ -185,14 +187,14 @@ class PendingWorker extends EventTarget {
       worker.removeEventListener('message', relay);
       this.dispatchEvent(new MessageEvent('message', { data: event.data, ports: [...event.ports] }));
       this.#directWorker = worker;
-      for (const [type, listener] of this.#direct) {
-        super.removeEventListener(type, listener);
-        worker.addEventListener(type, listener);
+      for (const [listener, options] of this.#direct) {
+        super.removeEventListener('message', listener, options);
+        worker.addEventListener('message', listener, options);
       }
     };
     worker.addEventListener('message', relay);
     worker.addEventListener('messageerror', () => {
-      if (this.#worker === worker && !answered) this.dispatchEvent(new Event('messageerror'));
+      if (this.#worker === worker) this.dispatchEvent(new Event('messageerror'));
     });
     worker.addEventListener('error', (event: ErrorEvent | Event) => {
       event.preventDefault();
