@@ -351,7 +351,7 @@ describe('attack: audit records lost in a burst (the page closed 1,000 calls in)
       // An agent's burst: 1,000 calls in waves of 50, a few milliseconds apart.
       for (let i = 0; i < 1000; i++) {
         void logEvent({ i });
-        if (i % 50 === 49) await new Promise((resolve) => setTimeout(resolve, 4));
+        if (i % 50 === 49) await new Promise((resolve) => setTimeout(resolve, 8));
       }
     </script>`;
     const ran = (): string[] => Object.keys(localStorage).filter((key) => key.startsWith(ranKey));
