@@ -2,6 +2,7 @@
 // (no CDN, no web fonts), so it works with no network once `npm install` has run.
 import { defineConfig } from 'vite';
 import { fileURLToPath } from 'node:url';
+import { recordCodeDigests } from './vite.code-digests.ts';
 
 const repoRoot = fileURLToPath(new URL('.', import.meta.url));
 
@@ -19,5 +20,6 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
   },
-  worker: { format: 'es' },
+  plugins: [recordCodeDigests()],
+  worker: { format: 'es', plugins: () => [recordCodeDigests()] },
 });

@@ -5,6 +5,7 @@
 import { defineConfig } from 'vite';
 import type { Plugin } from 'vite';
 import { fileURLToPath } from 'node:url';
+import { recordCodeDigests } from './vite.code-digests.ts';
 
 // IIFE output has no import.meta. In the embed's own chunk (not the worker, an ES module that has
 // its own import.meta.url), `import.meta.url` becomes the script's URL, captured while it runs:
@@ -22,11 +23,34 @@ function scriptUrlForImportMeta(): Plugin {
   };
 }
 
+// The bundler's namespace helper (`__export`, used for the embed's lazy chunks) walks its table
+// with `for...in`, which also visits enumerable keys a script added to Object.prototype: the embed
+// would then throw while it starts ("Getter must be a function") and leave the page's WebMCP tools
+// unguarded. Own keys only. The build fails if the helper's shape changes (so this is revisited).
+const EXPORT_HELPER = /for\(var (\w+) in (\w+)\)(\w+)\((\w+),\1,\{get:\2\[\1\],enumerable:!0\}\)/g;
+
+function ownKeysExportHelper(): Plugin {
+  return {
+    name: 'perso-embed-own-keys-export',
+    enforce: 'post',
+    generateBundle(_, bundle) {
+      for (const chunk of Object.values(bundle)) {
+        if (chunk.type !== 'chunk' || !chunk.code.includes(' in ')) continue;
+        const patched = chunk.code.replace(EXPORT_HELPER, (_, key, table, define, target) => `for(var ${key} of Object.keys(${table}))${define}(${target},${key},{get:${table}[${key}],enumerable:!0})`);
+        if (patched === chunk.code && /for\(var \w+ in \w+\)\w+\(\w+,\w+,\{get:/.test(chunk.code)) {
+          this.error('perso-embed: the bundler\'s export helper changed shape; update ownKeysExportHelper in vite.embed.config.ts');
+        }
+        chunk.code = patched;
+      }
+    },
+  };
+}
+
 export default defineConfig({
   // Relative URLs: the assets sit next to the script wherever the host serves it.
   base: './',
   publicDir: false,
-  plugins: [scriptUrlForImportMeta()],
+  plugins: [scriptUrlForImportMeta(), ownKeysExportHelper(), recordCodeDigests()],
   build: {
     outDir: fileURLToPath(new URL('./dist/script', import.meta.url)),
     emptyOutDir: true,
@@ -48,7 +72,7 @@ export default defineConfig({
       },
     },
   },
-  worker: { format: 'es' },
+  worker: { format: 'es', plugins: () => [recordCodeDigests()] },
   experimental: {
     // The worker's URL is computed when the first call starts it, after document.currentScript
     // is gone: resolve it against the URL captured at start-up. Inside the worker (an ES module)

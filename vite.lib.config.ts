@@ -15,6 +15,7 @@
 import { defineConfig } from 'vite';
 import type { Plugin } from 'vite';
 import { fileURLToPath } from 'node:url';
+import { recordCodeDigests } from './vite.code-digests.ts';
 
 // The Node built-ins perso reads policy files and engine.wasm with, only ever reached in Node
 // (policy-source.ts checks for Node first). In this browser build they resolve to one small ES
@@ -35,7 +36,7 @@ export { nodeOnly as fileURLToPath, nodeOnly as readFile, nodeOnly as resolve, n
 
 export default defineConfig({
   publicDir: false,
-  plugins: [nodeOnlyStub],
+  plugins: [nodeOnlyStub, recordCodeDigests()],
   // URLs of the worker and the wasm relative to the module that loads them, wherever it is served
   base: './',
   build: {
@@ -63,6 +64,7 @@ export default defineConfig({
   },
   worker: {
     format: 'es',
+    plugins: () => [recordCodeDigests()],
     rolldownOptions: { output: { entryFileNames: 'assets/[name]-[hash].js' } },
   },
 });

@@ -4,6 +4,7 @@ import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { persoTestServer } from './test/server/perso-test-server.js';
 import { cspHeaderForTests } from './test/server/csp-header.js';
 import { devtoolsProtocolPlugin } from './test/server/devtools-protocol.js';
+import { rawDist } from './test/server/raw-dist.js';
 
 const executablePath = process.env.CHROME_PATH ?? '/usr/bin/chromium';
 
@@ -15,7 +16,8 @@ export default {
   testsFinishTimeout: 300000,
   // scriptable policy files and audit sinks under /__perso__/ (policy loader and audit transport tests)
   // a CSP without 'wasm-unsafe-eval' on URLs marked perso-test-csp=no-wasm (worker fault tests)
-  middleware: [persoTestServer(), cspHeaderForTests()],
+  // dist/ byte for byte, and as a tampering CDN would serve it (code integrity tests)
+  middleware: [persoTestServer(), cspHeaderForTests(), rawDist()],
   // DevTools protocol commands from a test to its own page (WebAuthn.*, Input.dispatch*): approval tests
   plugins: [esbuildPlugin({ ts: true, target: 'es2022', tsconfig: 'test/browser/tsconfig.json' }), devtoolsProtocolPlugin()],
   browsers: [

@@ -17,9 +17,11 @@
  * - `untrustedContentHint` changes no decision (it says the tool's output may carry untrusted
  *   content, which the audit record notes);
  * - a read-only tool's Deny (the default) becomes Allow;
- * - anything but a literal `true` is no hint.
+ * - anything but a literal `true` is no hint, and only the annotations' own keys count (a polluted
+ *   `Object.prototype.readOnlyHint` is no hint).
  */
 import type { DecisionResult } from './decision.ts';
+import { own } from './own-properties.ts';
 
 /** The annotations this module reads (MCP's `ToolAnnotations`, WebMCP's `ToolAnnotations`). */
 export interface AnnotationHints {
@@ -53,7 +55,8 @@ export function readAnnotations(annotations: unknown): Readonly<AnnotationHints>
 
 function readHint(annotations: object, key: string): unknown {
   try {
-    return Reflect.get(annotations, key);
+    // Own keys only: a polluted Object.prototype.readOnlyHint is no hint.
+    return Object.hasOwn(annotations, key) ? Reflect.get(annotations, key) : undefined;
   } catch {
     return undefined;
   }
@@ -90,12 +93,12 @@ export function policyOptsIntoAnnotationDefaults(policy: unknown): boolean {
  */
 export function applyAnnotationDefaults<D extends DecisionResult>(decision: D, annotations: AnnotationHints | undefined): D {
   if (decision.kind !== 'no_rule' || annotations === undefined || annotations === null) return decision;
-  const cautious = annotations.destructiveHint === true ? 'destructiveHint' : annotations.consequentialHint === true ? 'consequentialHint' : null;
+  const cautious = own(annotations, 'destructiveHint') === true ? 'destructiveHint' : own(annotations, 'consequentialHint') === true ? 'consequentialHint' : null;
   if (cautious !== null) {
     if (decision.decision !== 'Allow') return decision;
     return { ...decision, decision: 'Ask', reason: `${decision.reason}; the tool is annotated ${cautious}, so a person must approve it (annotation_defaults)` };
   }
-  if (annotations.readOnlyHint === true && decision.decision === 'Deny') {
+  if (own(annotations, 'readOnlyHint') === true && decision.decision === 'Deny') {
     return { ...decision, decision: 'Allow', reason: `${decision.reason}; the tool is annotated readOnlyHint, so it is allowed (annotation_defaults)` };
   }
   return decision;

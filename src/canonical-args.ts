@@ -70,11 +70,20 @@ class Cycle extends Refused {}
 /** One step of JSON's SerializeJSONProperty: `toJSON`, then unwrapping of boxed primitives. */
 function jsonView(value: object, key: string): unknown {
   const toJSON = (value as { toJSON?: unknown }).toJSON;
-  let view: unknown = typeof toJSON === 'function' ? (toJSON as (key: string) => unknown).call(value, key) : value;
+  let view: unknown = typeof toJSON === 'function' && !polluted(value, toJSON) ? (toJSON as (key: string) => unknown).call(value, key) : value;
   if (view instanceof Number) view = Number(view);
   else if (view instanceof String) view = String(view);
   else if (view instanceof Boolean) view = view.valueOf();
   return view;
+}
+
+/**
+ * A `toJSON` a plain object or array only inherits from `Object.prototype` or `Array.prototype`,
+ * which have none of their own: a script polluted them, and the caller's data is read as it is.
+ */
+function polluted(value: object, toJSON: unknown): boolean {
+  return !Object.hasOwn(value, 'toJSON') &&
+    (toJSON === (Object.prototype as { toJSON?: unknown }).toJSON || toJSON === (Array.prototype as { toJSON?: unknown }).toJSON);
 }
 
 /**
@@ -120,7 +129,8 @@ function copyContainer(container: object, ancestors: object[]): JsonValue {
       copy = new Array<JsonValue>(length);
       for (let i = 0; i < length; i++) {
         at = i;
-        const item = copyOf(container[i], String(i), ancestors);
+        // A hole is a hole: never the value a polluted Array.prototype holds at that index.
+        const item = copyOf(Object.hasOwn(container, i) ? container[i] : undefined, String(i), ancestors);
         if (item === undefined) throw new Refused('undefined is not a JSON value; use null or remove it');
         copy[i] = item;
       }

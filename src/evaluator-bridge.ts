@@ -35,9 +35,15 @@ import { isCountedCallList } from './engine/counted-calls.ts';
 import type { EvaluatorApi, WorkerStatus } from './worker/evaluator-api.ts';
 import { EVALUATOR_WORKER_NAME } from './worker/evaluator-api.ts';
 import { wrap } from 'comlink';
-import { TRUSTED_TYPES_POLICY, withTrustedWorker } from './trusted-worker.ts';
+import { TRUSTED_TYPES_POLICY } from './trusted-worker.ts';
+import { own } from './own-properties.ts';
+import { CODE_MISMATCH, ENGINE_WASM_SHA256, checkCode, recordedDigest } from './code-integrity.ts';
+import { pageSha256, startCheckedWorker, startStrictWorker, startUncheckedWorker } from './verified-worker.ts';
 
 type Diagnostic = Extract<PolicyLoad, { ok: false }>['errors'][number];
+
+/** How the worker's code is checked; see {@link WorkerBackendOptions.codeIntegrity}. */
+export type CodeIntegrity = boolean | 'strict';
 
 /** Options of {@link WorkerBackend}. */
 export interface WorkerBackendOptions {
@@ -53,6 +59,13 @@ export interface WorkerBackendOptions {
    * engine.wasm load while the caller does something else (`Perso.load` fetches the policy).
    */
   startNow?: boolean;
+  /**
+   * Check the worker script and engine.wasm against the SHA-256 the build recorded: `true` (the
+   * default: the worker then starts from its URL), `'strict'` (it starts from the checked bytes, a
+   * `blob:` URL, which the page's `worker-src` must allow), or `false` (only for a development
+   * server that rewrites the JavaScript it serves, as Vite's does).
+   */
+  codeIntegrity?: CodeIntegrity;
   /**
    * Test injection point: starts the worker. Tests use it to inject faults (a bad URL, a worker
    * that never answers, one they terminate mid-call). Not part of the public API.
@@ -76,15 +89,17 @@ function engineWasmUrl(): URL {
  * copies the built worker as a file, verbatim, so the wasm URL inside it would name a file the app
  * build renamed (every call would be a Deny); this reference, on the main thread, is rewritten.
  */
-function createEvaluatorWorker(): Worker {
-  // Through perso's Trusted Types policy where the page enforces Trusted Types (trusted-worker.ts).
-  return withTrustedWorker(
-    () =>
-      new Worker(new URL('./worker/evaluator.worker.ts', import.meta.url), {
-        type: 'module',
-        name: `${EVALUATOR_WORKER_NAME} ${engineWasmUrl().href}`,
-      }),
-  );
+function createEvaluatorWorker(integrity: CodeIntegrity): Worker {
+  // Shadows the global: the script's bytes are checked against the build's record before the
+  // worker runs them (unless the host turned that off), and it starts through perso's Trusted Types
+  // policy where the page enforces Trusted Types (verified-worker.ts, trusted-worker.ts). The
+  // expression keeps the `new Worker(new URL(...))` shape bundlers look for to build the worker.
+  const start = integrity === 'strict' ? startStrictWorker : integrity ? startCheckedWorker : startUncheckedWorker;
+  const Worker = start as unknown as new (url: URL, options: WorkerOptions) => globalThis.Worker;
+  return new Worker(new URL('./worker/evaluator.worker.ts', import.meta.url), {
+    type: 'module',
+    name: `${EVALUATOR_WORKER_NAME} ${engineWasmUrl().href}`,
+  });
 }
 
 /**
@@ -96,16 +111,45 @@ function createEvaluatorWorker(): Worker {
  * decides. Only for the library's own worker (an injected `createWorker` compiles its own).
  */
 let pageModule: Promise<WebAssembly.Module | null> | null = null;
+let uncheckedPageModule: Promise<WebAssembly.Module | null> | null = null;
 
-function compileOnPage(): Promise<WebAssembly.Module | null> {
+function compileOnPage(verify: boolean): Promise<WebAssembly.Module | null> {
+  if (!verify) {
+    uncheckedPageModule ??= WebAssembly.compileStreaming(fetch(engineWasmUrl())).catch(() => null);
+    return uncheckedPageModule;
+  }
   if (pageModule === null) {
     try {
-      pageModule = WebAssembly.compileStreaming(fetch(engineWasmUrl())).catch(() => null);
+      const expected = recordedDigest(ENGINE_WASM_SHA256);
+      // A built page compiles only bytes it checked; on a mismatch the worker fetches the file
+      // itself, checks it too, and answers the reason (every call is then a Deny that says why).
+      pageModule = (expected === null
+        ? WebAssembly.compileStreaming(fetch(engineWasmUrl()))
+        : compileChecked(expected)
+      ).catch(() => null);
     } catch {
       pageModule = Promise.resolve(null);
     }
   }
   return pageModule;
+}
+
+/**
+ * engine.wasm compiled on the page from bytes that match the build's record. The compile starts as
+ * soon as the bytes are in, beside the check; its module is used only if the check passed.
+ */
+async function compileChecked(expected: string): Promise<WebAssembly.Module | null> {
+  const url = engineWasmUrl();
+  const response = await fetch(url, { credentials: 'same-origin' });
+  if (!response.ok) return null;
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  const compiling = WebAssembly.compile(bytes);
+  const problem = await checkCode(bytes, expected, `engine.wasm ("${url.href}")`, pageSha256);
+  if (problem !== null) {
+    compiling.catch(() => undefined);
+    return null;
+  }
+  return compiling;
 }
 
 /** `promise`'s value, or `null` after `ms`: a page-side compile never holds up a start for long. */
@@ -148,6 +192,8 @@ interface Generation {
   queued: boolean;
   ready: boolean;
   dead: boolean;
+  /** Why it was ended: a call posted to it afterwards answers this (e.g. a worker script refused before any call). */
+  deathReason?: string;
   /** Every call in flight on this worker. */
   readonly pending: Set<InFlight>;
   /**
@@ -208,6 +254,8 @@ function faultLoad(reason: string): PolicyLoad {
 }
 
 function compileFailure(error: string): string {
+  // Other bytes than the build recorded: the CSP is not the problem.
+  if (error.includes(CODE_MISMATCH)) return `engine.wasm was refused by the evaluator worker ("${error}")`;
   return `engine.wasm failed to compile in the evaluator worker ("${error}"); if the page sends a Content-Security-Policy, allow 'wasm-unsafe-eval' in script-src`;
 }
 
@@ -424,7 +472,13 @@ function withoutArgs(calls: readonly ToolCall[]): ToolCall[] {
   const out = new Array<ToolCall>(calls.length);
   let last: ToolCall | null = null;
   for (let i = 0; i < calls.length; i++) {
-    const { tool, role, agentAttributes, resourceAttributes, now } = calls[i]!;
+    // Own fields only: a polluted Object.prototype.resourceAttributes must not travel as a host fact.
+    const call = calls[i]!;
+    const tool = own(call, 'tool');
+    const role = own(call, 'role');
+    const agentAttributes = own(call, 'agentAttributes');
+    const resourceAttributes = own(call, 'resourceAttributes');
+    const now = own(call, 'now');
     // A run of calls from one session repeats the previous call's fields.
     if (last !== null && last.tool === tool && last.role === role && Object.is(last.now, now) &&
       last.agentAttributes === agentAttributes && last.resourceAttributes === resourceAttributes) {
@@ -445,7 +499,7 @@ function withoutArgs(calls: readonly ToolCall[]): ToolCall[] {
       }
     }
     if (bare === undefined) {
-      bare = { tool, role };
+      bare = { tool: tool!, role: role! };
       if (agentAttributes !== undefined) bare.agentAttributes = agentAttributes;
       if (resourceAttributes !== undefined) bare.resourceAttributes = resourceAttributes;
       if (now !== undefined) bare.now = now;
@@ -478,6 +532,7 @@ export class WorkerBackend implements EvaluatorBackend {
   readonly #createWorker: () => Worker;
   /** True for the library's own worker: engine.wasm is compiled on the page too ({@link compileOnPage}). */
   readonly #compileOnPage: boolean;
+  readonly #codeIntegrity: boolean;
   #generation: Generation | null = null;
   /** The last policy text the engine accepted; a fresh worker re-loads it before any call. */
   #lastGoodPolicy: string | null = null;
@@ -490,7 +545,9 @@ export class WorkerBackend implements EvaluatorBackend {
     const timeoutMs = options.timeoutMs ?? 500;
     this.#timeoutMs = Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : 500;
     this.#startTimeoutMs = Math.max(options.startTimeoutMs ?? 5000, this.#timeoutMs);
-    this.#createWorker = options.createWorker ?? createEvaluatorWorker;
+    const integrity: CodeIntegrity = options.codeIntegrity === false ? false : options.codeIntegrity === 'strict' ? 'strict' : true;
+    this.#codeIntegrity = integrity !== false;
+    this.#createWorker = options.createWorker ?? (() => createEvaluatorWorker(integrity));
     this.#compileOnPage = options.createWorker === undefined;
     if (options.startNow === true) this.#start();
   }
@@ -538,7 +595,7 @@ export class WorkerBackend implements EvaluatorBackend {
     let argsJson: string;
     let bare: ToolCall[];
     try {
-      argsJson = typeof canonicalArgsJson === 'string' ? canonicalArgsJson : JSON.stringify(calls.map((call) => call.args ?? {}), refuseNonJson);
+      argsJson = typeof canonicalArgsJson === 'string' ? canonicalArgsJson : JSON.stringify(calls.map((call) => own(call, 'args') ?? {}), refuseNonJson);
       bare = withoutArgs(calls);
     } catch (error) {
       const reason = `invalid request: the batch cannot be sent to the worker (${describe(error)}); pass JSON values only`;
@@ -598,7 +655,7 @@ export class WorkerBackend implements EvaluatorBackend {
   /** Sends one call and settles it exactly once: reply, fault of the worker, or timeout. */
   #call<T>(generation: Generation, plan: CallPlan<T>, timeoutMs: number): Promise<T> {
     // No local for the remote: every closure below would keep it (see Generation.remote).
-    if (generation.dead || generation.remote === null) return Promise.resolve(plan.fault(`the evaluator worker stopped; ${REPLACED}`));
+    if (generation.dead || generation.remote === null) return Promise.resolve(plan.fault(generation.deathReason ?? `the evaluator worker stopped; ${REPLACED}`));
     return new Promise<T>((resolve) => {
       let settled = false;
       const settle = (value: T): void => {
@@ -731,7 +788,7 @@ export class WorkerBackend implements EvaluatorBackend {
     // Each step answers its value, or the reason it failed (a string).
     let failure: string | null = null;
     // The page's compiled engine.wasm, when it has one within the start timeout (else the worker compiles it).
-    const module = this.#compileOnPage ? await within(compileOnPage(), this.#startTimeoutMs) : null;
+    const module = this.#compileOnPage ? await within(compileOnPage(this.#codeIntegrity), this.#startTimeoutMs) : null;
     const checking = this.#call<WorkerStatus | string>(
       generation,
       { send: (remote) => (module === null ? remote.status() : remote.status(module)), check: checkStatus, fault: (reason) => reason },
@@ -779,6 +836,7 @@ export class WorkerBackend implements EvaluatorBackend {
   #kill(generation: Generation, reason: string): void {
     if (generation.dead) return;
     generation.dead = true;
+    generation.deathReason = reason;
     generation.ready = false;
     generation.worker?.terminate();
     generation.listening.abort();

@@ -8,8 +8,9 @@
  *   never exceptions a caller could mistake for Allow;
  * - `reload` swaps the policy atomically and keeps the last good one on failure; the reported
  *   version changes only when a load succeeds;
- * - shadow mode (the policy's `mode: "shadow"` or the `mode` option) decides and reports with
- *   `enforced: false`; faults (`invalid_request`, `no_policy`, `engine_fault`) are always enforced;
+ * - shadow mode (the `mode` option, or the policy's `mode: "shadow"` where the host allows it: a
+ *   fetched policy only with `mode: 'policy'`) decides and reports with `enforced: false`; faults
+ *   (`invalid_request`, `no_policy`, `engine_fault`) are always enforced;
  * - every call is decided on one canonical, frozen copy of its args (canonical-args.ts), whatever
  *   the engine, and the decision returns that copy as `args`;
  * - with no audit transport the hot path does no audit work: one canonical copy, one engine call,
@@ -22,6 +23,8 @@ import type { AnnotationHints } from './annotation-defaults.ts';
 import type { DecisionResult, JsonObject, JsonValue, ReasonKind, ToolCall } from './decision.ts';
 import type { AuditContext, AuditRecord, AuditTransport, ToolFacts } from './audit/audit-record.ts';
 import { buildAuditRecord, sha256Hex } from './audit/audit-record.ts';
+import { argsHashKey, hmacHex, valuelessReason } from './audit/hashed-args.ts';
+import type { HashKey } from './audit/hashed-args.ts';
 import type { CanonicalArgs } from './canonical-args.ts';
 import { canonicalizeArgs, canonicalizeJson } from './canonical-args.ts';
 import { MAX_ARGS_SIZE } from './args-size.ts';
@@ -32,7 +35,9 @@ import type { PolicyMode } from './policy.ts';
 import type { PolicyInput, PolicySourceKind, ResolvedPolicy } from './policy-source.ts';
 import { resolvePolicySource } from './policy-source.ts';
 import { PersoSession } from './session.ts';
+import { own, ownCopy, ownItems } from './own-properties.ts';
 import { WorkerBackend } from './evaluator-bridge.ts';
+import type { CodeIntegrity } from './evaluator-bridge.ts';
 import { cachedPolicySource } from './policy-loader.ts';
 import type { PolicyPublicKey } from './policy-integrity.ts';
 import { PolicyStore, defaultPolicyStore } from './policy-store.ts';
@@ -46,18 +51,48 @@ export type { PolicyInput } from './policy-source.ts';
 export interface PersoOptions {
   /** The policy: an object, JSON text, a file path (Node) or a URL. */
   policy: PolicyInput;
-  /** When set, wins over the policy's own `mode`: `'shadow'` decides and reports but lets calls run. */
-  mode?: PolicyMode;
+  /**
+   * Whether decisions are enforced; the host's decision, not the policy's. `'enforce'` or
+   * `'shadow'` (decide and report, but let calls run) win over the policy's own `mode`. Unset, a
+   * policy given inline or as a file keeps its `mode`, and a policy fetched by URL is enforced even
+   * when it asks for shadow mode (a status warning says so); `'policy'` lets a fetched policy's
+   * `mode` decide.
+   */
+  mode?: PersoMode;
   /** Where audit records go; none by default. */
   audit?: AuditTransport | readonly AuditTransport[];
-  /** Audit records carry the SHA-256 of the canonical args instead of the args. */
+  /**
+   * Audit records carry a keyed hash (HMAC-SHA-256) of the canonical args instead of the args, no
+   * host facts, and reasons without values (paths and ops only). See `audit/hashed-args.ts`.
+   */
   hashArgs?: boolean;
+  /**
+   * `hashArgs`' key: 32 or more random bytes, or an HMAC SHA-256 `CryptoKey`. Default in a browser:
+   * one made for this installation and kept in IndexedDB; in Node, give one to compare records
+   * across runs (else a key lasts the process, and a warning says so).
+   */
+  hashKey?: HashKey;
+  /**
+   * `'before-run'`: a decision is answered only once its audit record is stored durably by every
+   * transport that can say so (`persisted()`: the IndexedDB transport), so no tool runs without a
+   * record; a record that cannot be stored turns the decision into a Deny. Default: records are
+   * written after the decision, without delaying it.
+   */
+  durable?: 'before-run';
   /** The rate-limit clock, in seconds since the epoch; default `Date.now() / 1000`. */
   clock?: () => number;
   /** Where the engine runs: `'inline'` (this thread) or `'worker'` (a Web Worker, browsers). */
   engine?: 'inline' | 'worker';
   /** Worker calls: milliseconds before a call is a Deny and the worker is replaced; default 500. */
   timeoutMs?: number;
+  /**
+   * Worker engine: check the worker script and engine.wasm against the SHA-256 the build recorded
+   * and refuse other bytes. `true` (default): the worker starts from its URL once the script there
+   * checked out; `'strict'`: it starts from the checked bytes themselves (a `blob:` URL: the page's
+   * `worker-src` must allow `blob:`); `false` only in development, behind a server that rewrites
+   * the JavaScript it serves (Vite's dev server does). See docs/browser.md#code-integrity.
+   */
+  codeIntegrity?: CodeIntegrity;
   /**
    * URL policies: the IndexedDB cache (offline use, rollback memory); on by default where
    * IndexedDB exists. `false`: network only; or pass your own `PolicyStore`. See docs/policy-loading.md.
@@ -70,6 +105,12 @@ export interface PersoOptions {
   /** URL policies: the id signatures must name; default the policy's absolute URL (docs/policy-loading.md). */
   policyId?: string;
 }
+
+/**
+ * The host's `mode` option: a {@link PolicyMode}, or `'policy'` to let a fetched policy's own
+ * `mode` turn enforcement off.
+ */
+export type PersoMode = PolicyMode | 'policy';
 
 /** The state of the loaded policy, and of the last load attempt. */
 export interface PolicyStatus {
@@ -126,13 +167,17 @@ export class Perso {
   #backend: EvaluatorBackend | null = null;
   #sync: SyncEvaluatorBackend | null = null;
   #input: unknown;
-  #modeOption: PolicyMode | undefined;
+  #modeOption: PersoMode | undefined;
   #engineOption: 'inline' | 'worker' | undefined;
   #timeoutMs: number | undefined;
+  #codeIntegrity: CodeIntegrity;
   #clock: (() => number) | null;
   #transports: readonly AuditTransport[];
   #auditing: boolean;
   #hashArgs: boolean;
+  #durableBeforeRun: boolean;
+  /** `hashArgs`' key, or why there is none. */
+  #hashKey: Promise<CryptoKey | string> | null;
   #warnedTransports = new WeakSet<AuditTransport>();
   #auditBroken = false;
   #auditChain: Promise<void> = Promise.resolve();
@@ -151,21 +196,38 @@ export class Perso {
 
   private constructor(options: Partial<PersoOptions>) {
     this.#input = options.policy;
-    this.#modeOption = options.mode === 'shadow' || options.mode === 'enforce' ? options.mode : undefined;
+    this.#modeOption = options.mode === 'shadow' || options.mode === 'enforce' || options.mode === 'policy' ? options.mode : undefined;
     this.#engineOption = options.engine;
     this.#timeoutMs = options.timeoutMs;
+    this.#codeIntegrity = options.codeIntegrity === false ? false : options.codeIntegrity === 'strict' ? 'strict' : true;
     this.#clock = typeof options.clock === 'function' ? options.clock : null;
     const audit = options.audit;
-    this.#transports = Object.freeze(audit === undefined ? [] : Array.isArray(audit) ? [...audit] : [audit as AuditTransport]);
+    // Own items only: a hole in the list must not pick up a polluted Array.prototype[0].
+    const transports = Array.isArray(audit) ? ownItems<AuditTransport>(audit)!.filter((t) => t !== undefined) : audit === undefined ? [] : [audit as AuditTransport];
+    this.#transports = Object.freeze(transports);
     this.#auditing = this.#transports.length > 0;
     this.#hashArgs = options.hashArgs === true;
+    this.#durableBeforeRun = options.durable === 'before-run' && this.#auditing;
+    this.#hashKey = this.#hashArgs && this.#auditing
+      ? argsHashKey(options.hashKey).then(
+        ({ key, warning }) => {
+          if (warning !== undefined) console.warn(`perso: ${warning}`);
+          return key;
+        },
+        (error: unknown) => {
+          const problem = `hashArgs: the key cannot be had (${errorText(error)}); records carry no args hash`;
+          console.warn(`perso: ${problem}`);
+          return problem;
+        },
+      )
+      : null;
     this.#urlPolicy = urlPolicySource(options);
     this.#pinned = options.integrity !== undefined || (options.publicKeys?.length ?? 0) > 0;
     this.#status = freezeStatus({
       ok: false,
       version: null,
       hash: null,
-      mode: this.#modeOption ?? 'enforce',
+      mode: this.#modeOption === 'shadow' ? 'shadow' : 'enforce',
       source: null,
       errors: [],
       warnings: [],
@@ -189,7 +251,7 @@ export class Perso {
   static async load(options: PersoOptions): Promise<Perso> {
     // Own options only, read once: a polluted Object.prototype.mode ("shadow") or .clock must not
     // reach the instance.
-    const given: Partial<PersoOptions> = options !== null && typeof options === 'object' ? Object.assign(Object.create(null) as object, options) : {};
+    const given: Partial<PersoOptions> = ownCopy(options);
     const perso = new Perso(given);
     const problem = optionsProblem(options === null || typeof options !== 'object' ? options : given);
     if (problem !== null) perso.#fail([problem], []);
@@ -250,7 +312,7 @@ export class Perso {
     let canonical: CanonicalArgs | null = null;
     if (call !== null && typeof call === 'object') {
       try {
-        canonical = canonicalizeArgs(call.args);
+        canonical = canonicalizeArgs(own(call, 'args'));
       } catch (error) {
         canonical = { ok: false, error: `args: cannot be read (${errorText(error)}); pass plain JSON data` };
       }
@@ -269,7 +331,7 @@ export class Perso {
   async approve(nonce: string, call: ToolCall, evidence?: ApprovalEvidence): Promise<DecisionResult> {
     let canonical: CanonicalArgs;
     try {
-      canonical = canonicalizeArgs(call?.args);
+      canonical = canonicalizeArgs(own(call, 'args'));
     } catch (error) {
       canonical = { ok: false, error: `args: cannot be read (${errorText(error)}); pass plain JSON data` };
     }
@@ -280,7 +342,7 @@ export class Perso {
         ? this.#deny('invalid_request', `invalid request: ${facts}`)
         : await this.#approveChecked(nonce, facts?.call ?? withArgs(call, canonical.value), facts, evidence);
     if (this.#auditing) this.#audit(call, result, canonical, typeof facts === 'string' ? null : facts);
-    return result;
+    return this.#durableBeforeRun ? this.#stored(result) : result;
   }
 
   async #approveChecked(nonce: string, call: ToolCall, facts: RecordedFacts | null, evidence: ApprovalEvidence | undefined): Promise<DecisionResult> {
@@ -353,7 +415,7 @@ export class Perso {
     const given = new Array<unknown>(count);
     try {
       for (let i = 0; i < count; i++) {
-        const args = (calls[start + i] as ToolCall).args;
+        const args = own(calls[start + i] as ToolCall, 'args');
         given[i] = args === undefined ? {} : args;
       }
     } catch {
@@ -464,7 +526,8 @@ export class Perso {
     }
     if (this.#closed) return this.#status;
     if (!load.ok) return this.#fail(load.errors, load.warnings);
-    const mode = this.#modeOption ?? load.policy.mode;
+    const warnings = [...load.warnings];
+    const mode = this.#modeFor(load.policy.mode, resolved.source, warnings);
     this.#input = input;
     this.#version = load.policy.version;
     this.#enforced = mode !== 'shadow';
@@ -479,7 +542,7 @@ export class Perso {
       mode,
       source: resolved.source,
       errors: [],
-      warnings: load.warnings,
+      warnings,
       annotationDefaults: resolved.text.includes('annotation_defaults') && policyOptsIntoAnnotationDefaults(resolved.text),
       ...(load.policy.approval === 'webauthn' ? { approval: 'webauthn' as const } : {}),
       ...withToolPins(readToolPins(resolved.text)),
@@ -487,6 +550,24 @@ export class Perso {
     // Only with the engine's yes is a fetched policy cached and its revision the rollback floor.
     await resolved.commit?.();
     return this.#status;
+  }
+
+  /**
+   * The mode decisions are made in. Enforcement is the host's decision: a policy fetched by URL
+   * (the network or the cache, which a compromised server or an edited store controls) may turn
+   * it off only where the host said `mode: 'policy'`; otherwise it is enforced, and a warning
+   * says why and what to pass.
+   */
+  #modeFor(asked: PolicyMode, source: PolicySourceKind, warnings: Diagnostic[]): PolicyMode {
+    const option = this.#modeOption;
+    if (option === 'enforce' || option === 'shadow') return option;
+    if (asked !== 'shadow' || option === 'policy' || (source !== 'network' && source !== 'cache')) return asked;
+    const message =
+      'the fetched policy asks for shadow mode, but only the host can turn enforcement off; decisions are enforced — ' +
+      'pass mode: "policy" (data-mode="policy" on the embed, mode="policy" on <perso-guard>) to let the policy choose, or mode: "shadow"';
+    warnings.push({ severity: 'warning', path: 'mode', message });
+    console.warn(`perso: ${message}`);
+    return 'enforce';
   }
 
   // URL policies in a browser go through the verified policy cache (policy-loader.ts).
@@ -534,7 +615,7 @@ export class Perso {
     }
     if ((this.#engineOption ?? (isBrowserPage() ? 'worker' : 'inline')) === 'worker') {
       // Started now rather than on the first load: the worker and its wasm load while the policy does.
-      return new WorkerBackend({ timeoutMs: this.#timeoutMs, startNow: true });
+      return new WorkerBackend({ timeoutMs: this.#timeoutMs, startNow: true, codeIntegrity: this.#codeIntegrity });
     }
     // Imported lazily too: a page using the worker engine never downloads the in-thread engine host.
     const { InlineBackend } = await import('./inline-backend.ts');
@@ -547,6 +628,10 @@ export class Perso {
     return this.#status;
   }
 
+  /**
+   * Decides and audits one call. With `annotations` (a guarded tool's), annotation defaults are
+   * applied where the policy opts in, before the record is made: the record is the final outcome.
+   */
   async #decide(call: ToolCall, canonical: CanonicalArgs | null, toolFacts?: ToolFacts, annotations?: AnnotationHints, at?: number): Promise<DecisionResult> {
     let result: DecisionResult;
     let facts: RecordedFacts | string | null = null;
@@ -566,7 +651,22 @@ export class Perso {
     // Annotation defaults (host layer) before the audit: the record says Ask when the tool asked.
     if (annotations !== undefined && this.#status.annotationDefaults === true) result = applyAnnotationDefaults(result, annotations);
     if (this.#auditing) this.#audit(call, result, canonical, typeof facts === 'string' ? null : facts, toolFacts);
-    return result;
+    return this.#durableBeforeRun ? this.#stored(result) : result;
+  }
+
+  /**
+   * `durable: 'before-run'`: the decision, once its record is stored by every transport that can
+   * say so; a Deny when it cannot be (the tool must not run without its record).
+   */
+  async #stored(result: DecisionResult): Promise<DecisionResult> {
+    try {
+      await this.#auditChain;
+      await Promise.all(this.#transports.map((transport) => (typeof transport.persisted === 'function' ? transport.persisted() : undefined)));
+      return result;
+    } catch (error) {
+      if (result.decision === 'Deny') return result;
+      return this.#deny('engine_fault', `audit fault: the record of this decision could not be stored (${errorText(error)}); the call was not run, as durable: "before-run" asks — retry, or check IndexedDB`);
+    }
   }
 
   async #decideChecked(call: ToolCall, facts: RecordedFacts | null = null, at?: number): Promise<DecisionResult> {
@@ -636,9 +736,9 @@ export class Perso {
     try {
       // The checked call's tool and role (plain data, read once), not the caller's object again: a
       // getter must not record another tool than the one decided.
-      const decided = facts?.call ?? call;
-      tool = decided?.tool;
-      role = decided?.role;
+      const decided: { tool: unknown; role: unknown } | null = facts?.call ?? call;
+      tool = own(decided, 'tool');
+      role = own(decided, 'role');
     } catch {
       // An unreadable call is recorded with what could be read.
     }
@@ -647,13 +747,19 @@ export class Perso {
     if (toolFacts !== undefined) context.toolFacts = toolFacts;
     // Replay needs the host facts and the time; `hashArgs` keeps the facts out of the record too.
     if (facts !== null) {
-      if (facts.now !== undefined) context.now = facts.now;
-      if (!this.#hashArgs && facts.agentAttributes !== undefined) context.agentAttributes = facts.agentAttributes;
-      if (!this.#hashArgs && facts.resourceAttributes !== undefined) context.resourceAttributes = facts.resourceAttributes;
+      // Own fields: the facts object is made in the page's realm, whose Object.prototype may be polluted.
+      const now = own(facts, 'now');
+      const agentAttributes = own(facts, 'agentAttributes');
+      const resourceAttributes = own(facts, 'resourceAttributes');
+      if (now !== undefined) context.now = now;
+      if (!this.#hashArgs && agentAttributes !== undefined) context.agentAttributes = agentAttributes;
+      if (!this.#hashArgs && resourceAttributes !== undefined) context.resourceAttributes = resourceAttributes;
     }
     let record: AuditRecord;
     try {
-      record = buildAuditRecord({ tool, role }, result, !this.#hashArgs && checked !== null ? { ...context, args: checked.value } : context);
+      // hashArgs: the reason keeps paths and ops, never the values it quoted.
+      const recorded = this.#hashArgs ? { ...result, reason: valuelessReason(result) } : result;
+      record = buildAuditRecord({ tool, role }, recorded, !this.#hashArgs && checked !== null ? { ...context, args: checked.value } : context);
     } catch (error) {
       // Auditing never throws into the decision path; say once that records are being lost.
       if (!this.#auditBroken) console.warn(`perso: audit records cannot be built (${errorText(error)}); decisions go on unaudited`);
@@ -664,11 +770,14 @@ export class Perso {
       this.#emit(record);
       return;
     }
-    const hash = checked === null ? Promise.resolve(undefined) : sha256Hex(checked.json).catch(() => undefined);
+    const keyed = this.#hashKey;
+    const hash = checked === null || keyed === null
+      ? Promise.resolve(undefined)
+      : keyed.then((key) => (typeof key === 'string' ? undefined : hmacHex(key, checked.json))).catch(() => undefined);
     // Records leave in decision order even though hashing is asynchronous.
     this.#auditChain = this.#auditChain
       .then(() => hash)
-      .then((argsSha256) => this.#emit(argsSha256 === undefined ? record : Object.freeze({ ...record, argsSha256 })));
+      .then((argsHmac) => this.#emit(argsHmac === undefined ? record : Object.freeze({ ...record, argsHmac })));
   }
 
   #emit(record: AuditRecord): void {
@@ -696,11 +805,6 @@ function isBrowserPage(): boolean {
   return typeof window !== 'undefined' && typeof document !== 'undefined' && typeof Worker === 'function';
 }
 
-/** A call's own field; an inherited one (a polluted `Object.prototype`) reads as absent. */
-function own<K extends keyof ToolCall>(call: ToolCall, key: K): ToolCall[K] | undefined {
-  return Object.hasOwn(call, key) ? call[key] : undefined;
-}
-
 /** The call's own `now`: a polluted `Object.prototype.now` must not drive rate limits. */
 function ownNow(call: ToolCall): ToolCall['now'] {
   return call !== null && typeof call === 'object' && Object.hasOwn(call, 'now') ? call.now : undefined;
@@ -723,7 +827,8 @@ interface RecordedFacts {
 function recordedFacts(call: ToolCall): RecordedFacts | string {
   const facts: RecordedFacts = { call };
   for (const key of ['agentAttributes', 'resourceAttributes'] as const) {
-    const value: unknown = call[key];
+    // Own facts only: a polluted Object.prototype.resourceAttributes is no host fact.
+    const value: unknown = own(call, key);
     if (!isPlainObject(value)) continue;
     const canonical = canonicalizeArgs(value, key);
     if (!canonical.ok) return canonical.error;
@@ -785,8 +890,8 @@ function optionsProblem(options: unknown): Diagnostic | null {
   if (policy === undefined || policy === null) {
     return { severity: 'error', path: 'options.policy', message: 'missing; pass a policy object, JSON text, a file path or a URL' };
   }
-  if (mode !== undefined && mode !== 'enforce' && mode !== 'shadow') {
-    return { severity: 'error', path: 'options.mode', message: `unknown mode ${JSON.stringify(String(mode))}; expected "enforce" or "shadow"` };
+  if (mode !== undefined && mode !== 'enforce' && mode !== 'shadow' && mode !== 'policy') {
+    return { severity: 'error', path: 'options.mode', message: `unknown mode ${JSON.stringify(String(mode))}; expected "enforce", "shadow" or "policy"` };
   }
   if (engine !== undefined && engine !== 'inline' && engine !== 'worker') {
     return { severity: 'error', path: 'options.engine', message: `unknown engine ${JSON.stringify(String(engine))}; expected "inline" or "worker"` };

@@ -23,6 +23,7 @@ import type { WebAuthnCeremonyOptions } from './webauthn-ceremony.ts';
 import type { ToolFacts } from './audit/audit-record.ts';
 import { checkToolPin } from './tool-pins.ts';
 import type { ToolPinsResult } from './tool-pins.ts';
+import { own } from './own-properties.ts';
 
 /** What a guarded call came to: the tool's value, or the decision that kept it from running. */
 export type GuardOutcome<R> =
@@ -225,7 +226,7 @@ async function mayRun<A>(
   }
   const given = isEvidence(answer) ? answer : undefined;
   if (answer !== true && given === undefined) return { run: false, decision };
-  const ticket = decision.approval;
+  const ticket = own(decision, 'approval');
   if (ticket !== undefined) {
     // The ceremony runs only once a person said yes; the engine's side checks what it made.
     const evidence =
@@ -265,7 +266,7 @@ async function resolveResourceAttributes<A>(
 
 function isEvidence(value: unknown): value is ApprovalEvidence {
   if (value === null || typeof value !== 'object') return false;
-  const kind = (value as { kind?: unknown }).kind;
+  const kind = own(value as { kind?: unknown }, 'kind');
   return kind === 'webauthn' || kind === 'webauthn-failed';
 }
 
@@ -292,14 +293,10 @@ function recordedToolFacts(annotations: AnnotationHints | undefined, given: Guar
     if (Object.keys(hints).length > 0) facts.annotations = Object.freeze(hints);
   }
   if (given !== null && typeof given === 'object') {
-    const { descriptorSha256, scriptUrl } = given;
+    const descriptorSha256 = own(given, 'descriptorSha256');
+    const scriptUrl = own(given, 'scriptUrl');
     if (typeof descriptorSha256 === 'string') facts.descriptorSha256 = descriptorSha256;
     if (typeof scriptUrl === 'string') facts.scriptUrl = scriptUrl;
   }
   return Object.keys(facts).length === 0 ? undefined : Object.freeze(facts);
-}
-
-/** An object's own property: an inherited one (a polluted `Object.prototype`) reads as absent. */
-function own<T extends object, K extends keyof T>(value: T, key: K): T[K] | undefined {
-  return value !== null && typeof value === 'object' && Object.hasOwn(value, key) ? value[key] : undefined;
 }

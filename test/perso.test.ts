@@ -1,6 +1,6 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -491,17 +491,19 @@ describe('audit', () => {
     await perso.close();
   });
 
-  test('hashArgs: records carry the SHA-256 of the canonical args, not the args', async () => {
+  test('hashArgs: records carry an HMAC-SHA-256 of the canonical args under the host\'s key, not the args', async () => {
     const transport = memoryTransport();
-    const perso = await Perso.load({ policy: policy('v1', 500), audit: transport, hashArgs: true });
+    const hashKey = new Uint8Array(32).fill(7);
+    const perso = await Perso.load({ policy: policy('v1', 500), audit: transport, hashArgs: true, hashKey });
     await perso.evaluate(refund(200));
     await perso.evaluate(refund(300));
     await perso.close();
     assert.equal(transport.records.length, 2);
     const [first, second] = transport.records as [AuditRecord, AuditRecord];
     assert.equal(first.args, undefined);
-    assert.equal(first.argsSha256, createHash('sha256').update(JSON.stringify({ order_id: 'ORD-8821', amount: 200 })).digest('hex'));
-    assert.equal(second.argsSha256, createHash('sha256').update(JSON.stringify({ order_id: 'ORD-8821', amount: 300 })).digest('hex'));
+    assert.equal(first.argsSha256, undefined);
+    assert.equal(first.argsHmac, createHmac('sha256', hashKey).update(JSON.stringify({ order_id: 'ORD-8821', amount: 200 })).digest('hex'));
+    assert.equal(second.argsHmac, createHmac('sha256', hashKey).update(JSON.stringify({ order_id: 'ORD-8821', amount: 300 })).digest('hex'));
     // The host facts stay out of a hashed record as well: such a record cannot be replayed.
     assert.equal('agentAttributes' in first, false);
     assert.equal('resourceAttributes' in first, false);

@@ -165,6 +165,25 @@ const server = await createServer({
     {
       name: 'perso-bench-policy',
       configureServer(devServer) {
+        // The built library byte for byte, as a static server sends it: Vite's dev server rewrites
+        // the JavaScript it serves, which the worker's code integrity check would refuse.
+        devServer.middlewares.use('/dist/', (request, response, next) => {
+          const path = new URL(request.url ?? '/', 'http://x').pathname;
+          const file = join(root, 'dist', path);
+          if (!file.startsWith(join(root, 'dist')) || path.endsWith('/')) return next();
+          try {
+            const body = readFileSync(file);
+            response
+              .writeHead(200, {
+                'Content-Type': types[extname(file)] ?? 'application/octet-stream',
+                'Cross-Origin-Opener-Policy': 'same-origin',
+                'Cross-Origin-Embedder-Policy': 'require-corp',
+              })
+              .end(body);
+          } catch {
+            next();
+          }
+        });
         const etag = `"${gzipSync(policyText).length.toString(16)}-${policyText.length.toString(16)}"`;
         devServer.middlewares.use('/__bench__/policy.json', (request, response) => {
           if (request.headers['if-none-match'] === etag) {

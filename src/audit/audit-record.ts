@@ -5,12 +5,14 @@
  * Checklist:
  * - a record is built from the call and its decision only, after the decision is made;
  * - a record is frozen: one transport cannot change what another one sees;
- * - the args are the canonical JSON copy, or only its SHA-256 when the host asked for `hashArgs`;
+ * - the args are the canonical JSON copy, or only its keyed hash (`argsHmac`) when the host asked
+ *   for `hashArgs`, which also keeps values out of the reason;
  * - the host facts (`agentAttributes`, `resourceAttributes`) are the canonical copies the decision
  *   used, omitted when the call had none or the host asked for `hashArgs`; with the args and `now`
  *   they are what `perso replay` needs to decide the call again.
  */
 import type { Decision, DecisionResult, JsonObject, JsonValue, ReasonKind } from '../decision.ts';
+import { own } from '../own-properties.ts';
 
 /** What perso records about one decision. */
 export interface AuditRecord {
@@ -38,7 +40,12 @@ export interface AuditRecord {
   enforced: boolean;
   /** The canonical arguments (absent when hashed or when they could not be read as JSON). */
   args?: JsonValue;
-  /** SHA-256 (hex) of the canonical arguments' JSON text, when the host chose `hashArgs`. */
+  /**
+   * HMAC-SHA-256 (hex) of the canonical arguments' JSON text, keyed per installation, when the host
+   * chose `hashArgs` (see `hashed-args.ts`).
+   */
+  argsHmac?: string;
+  /** Older records (before the hash was keyed): the unkeyed SHA-256 of the arguments. */
   argsSha256?: string;
   /** The principal's facts the decision used (canonical copy); absent when none or with `hashArgs`. */
   agentAttributes?: JsonObject;
@@ -73,6 +80,12 @@ export interface AuditTransport {
   emit(record: AuditRecord): void;
   /** Delivers what is queued. */
   flush?(): Promise<void>;
+  /**
+   * Resolves once every record emitted so far is stored durably, or rejects when it cannot be
+   * (the IndexedDB transport has it). With `durable: 'before-run'`, perso answers a decision only
+   * after this.
+   */
+  persisted?(): Promise<void>;
   /** Delivers what is queued and releases resources. */
   close?(): Promise<void>;
 }
@@ -112,17 +125,24 @@ export function buildAuditRecord(
     decision: decision.decision,
     reason: decision.reason,
     kind: decision.kind,
-    rule: decision.rule ?? null,
+    rule: own(decision, 'rule') ?? null,
     policyVersion: decision.policyVersion,
     policyHash: context.policyHash,
     enforced: decision.enforced,
   };
-  if (context.argsSha256 !== undefined) record.argsSha256 = context.argsSha256;
-  else if (context.args !== undefined) record.args = context.args;
-  if (context.agentAttributes !== undefined) record.agentAttributes = context.agentAttributes;
-  if (context.resourceAttributes !== undefined) record.resourceAttributes = context.resourceAttributes;
-  if (typeof context.now === 'number' && Number.isFinite(context.now)) record.now = context.now;
-  if (context.toolFacts !== undefined) record.toolFacts = context.toolFacts;
+  // Own fields only: a polluted Object.prototype.resourceAttributes is not what the decision used.
+  const argsSha256 = own(context, 'argsSha256');
+  const args = own(context, 'args');
+  const agentAttributes = own(context, 'agentAttributes');
+  const resourceAttributes = own(context, 'resourceAttributes');
+  const now = own(context, 'now');
+  const toolFacts = own(context, 'toolFacts');
+  if (argsSha256 !== undefined) record.argsSha256 = argsSha256;
+  else if (args !== undefined) record.args = args;
+  if (agentAttributes !== undefined) record.agentAttributes = agentAttributes;
+  if (resourceAttributes !== undefined) record.resourceAttributes = resourceAttributes;
+  if (typeof now === 'number' && Number.isFinite(now)) record.now = now;
+  if (toolFacts !== undefined) record.toolFacts = toolFacts;
   return Object.freeze(record);
 }
 

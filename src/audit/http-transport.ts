@@ -301,6 +301,7 @@ export function toOtlp(records: readonly AuditRecord[], serviceName = 'perso'): 
               if (record.policyVersion !== null) attributes.push(attribute('perso.policy.version', record.policyVersion));
               if (record.policyHash !== null) attributes.push(attribute('perso.policy.hash', record.policyHash));
               if (record.args !== undefined) attributes.push(attribute('perso.args', JSON.stringify(record.args)));
+              if (record.argsHmac !== undefined) attributes.push(attribute('perso.args_hmac', record.argsHmac));
               if (record.argsSha256 !== undefined) attributes.push(attribute('perso.args_sha256', record.argsSha256));
               return {
                 timeUnixNano: time,

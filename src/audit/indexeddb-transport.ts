@@ -4,8 +4,12 @@
  * {@link httpTransport}) — deleting only what that transport confirmed.
  *
  * Checklist:
- * - `emit` returns at once and never throws: records are buffered and written in one transaction
- *   per microtask turn (a burst of decisions costs one write);
+ * - `emit` returns at once and never throws: records are buffered and written together, one
+ *   transaction at a time: what is emitted while a write is in flight goes in the next one, so a
+ *   burst of a thousand decisions costs a few transactions, not a thousand chained ones;
+ * - `persisted()` resolves once every record emitted before it is in IndexedDB, and rejects when
+ *   they could not be written (`Perso`'s `durable: 'before-run'` runs a tool only after it);
+ * - in a page, `pagehide` and `visibilitychange` to hidden write what is buffered at once;
  * - a record leaves IndexedDB only after the forward target confirmed it (`deliver` resolved true,
  *   or `emit` + `flush` resolved for a plain transport). A reload mid-flush loses nothing: what was
  *   not confirmed is still queued and the next page forwards it. Delivery is at least once (a
@@ -39,6 +43,8 @@ export interface IndexedDbTransportOptions {
   batchSize?: number;
   /** Delay before forwarding newly written records, in ms; default 1000. */
   forwardIntervalMs?: number;
+  /** Write what is buffered on `pagehide` and `visibilitychange: hidden`; default true in a page. */
+  flushOnHide?: boolean;
   /** First retry delay after a failed forward, in ms; doubles per failure; default 1000. */
   retryBaseMs?: number;
   /** Longest retry delay, in ms; default 60 000. */
@@ -52,7 +58,7 @@ export interface IndexedDbTransport extends AuditTransport {
   flush(): Promise<void>;
   /** Flushes, stops timers, and closes the database if this transport opened it. */
   close(): Promise<void>;
-  /** Resolves when every record emitted so far is in IndexedDB. */
+  /** Resolves when every record emitted so far is in IndexedDB; rejects when they could not be written. */
   persisted(): Promise<void>;
   /** The queued records, oldest first, one JSON object per line. */
   exportNdjson(): Promise<string>;
@@ -76,32 +82,61 @@ export function indexedDbTransport(options: IndexedDbTransportOptions = {}): Ind
   const retryMaxMs = options.retryMaxMs ?? 60_000;
 
   let buffer: AuditRecord[] = [];
-  let writing: Promise<void> = Promise.resolve();
+  /** The write in flight, and the one that takes what was emitted meanwhile. */
+  let inFlight: Promise<void> | null = null;
+  let following: Promise<void> | null = null;
   let writeScheduled = false;
+  /** Records emitted, and records written, in emission order (a failed batch is retried first). */
+  let emitted = 0;
+  let written = 0;
   let forwarding: Promise<void> | null = null;
   let failures = 0;
   let timer: ReturnType<typeof setTimeout> | null = null;
   let closed = false;
   let warned = false;
 
+  /** Writes everything buffered: now if no write is in flight, else right after it, together. */
   function write(): Promise<void> {
     writeScheduled = false;
+    if (inFlight === null) {
+      inFlight = writeBuffered().finally(() => {
+        inFlight = null;
+      });
+      return inFlight;
+    }
+    following ??= inFlight.then(() => {
+      following = null;
+      return write();
+    });
+    return following;
+  }
+
+  async function writeBuffered(): Promise<void> {
     const batch = buffer;
     buffer = [];
-    writing = writing.then(async () => {
-      if (batch.length === 0) return;
-      try {
-        await store.appendAudit(batch);
-        if (forward !== null && failures === 0) scheduleForward(forwardIntervalMs);
-      } catch (error) {
-        buffer = batch.concat(buffer);
-        if (!warned) {
-          warned = true;
-          console.warn(`perso: could not write audit records to IndexedDB "${store.name}" (${String(error)}); they stay in memory and are retried`);
-        }
+    if (batch.length === 0) return;
+    try {
+      await store.appendAudit(batch);
+      written += batch.length;
+      if (forward !== null && failures === 0) scheduleForward(forwardIntervalMs);
+    } catch (error) {
+      buffer = batch.concat(buffer);
+      if (!warned) {
+        warned = true;
+        console.warn(`perso: could not write audit records to IndexedDB "${store.name}" (${String(error)}); they stay in memory and are retried`);
       }
-    });
-    return writing;
+    }
+  }
+
+  // A page being hidden or unloaded may never run another task: write what is buffered now.
+  const onHide = (): void => void write();
+  const onVisibilityChange = (): void => {
+    if (document.visibilityState === 'hidden') void write();
+  };
+  const listen = (options.flushOnHide ?? true) && typeof addEventListener === 'function' && typeof document !== 'undefined';
+  if (listen) {
+    addEventListener('pagehide', onHide);
+    document.addEventListener('visibilitychange', onVisibilityChange);
   }
 
   function scheduleForward(delayMs: number): void {
@@ -154,6 +189,7 @@ export function indexedDbTransport(options: IndexedDbTransportOptions = {}): Ind
       try {
         if (closed) return;
         buffer.push(record);
+        emitted++;
         if (!writeScheduled) {
           writeScheduled = true;
           queueMicrotask(() => void write());
@@ -163,7 +199,11 @@ export function indexedDbTransport(options: IndexedDbTransportOptions = {}): Ind
       }
     },
     async persisted(): Promise<void> {
+      const target = emitted;
       await write();
+      if (written < target) {
+        throw new Error(`${target - written} audit records could not be written to IndexedDB "${store.name}"; they stay in memory and are retried`);
+      }
     },
     async flush(): Promise<void> {
       await write();
@@ -178,6 +218,10 @@ export function indexedDbTransport(options: IndexedDbTransportOptions = {}): Ind
       await this.flush();
       closed = true;
       if (timer !== null) clearTimeout(timer);
+      if (listen) {
+        removeEventListener('pagehide', onHide);
+        document.removeEventListener('visibilitychange', onVisibilityChange);
+      }
       if (ownsStore) await store.close();
     },
     async exportNdjson(): Promise<string> {

@@ -7,8 +7,8 @@
  * - the log is streamed line by line (ndjson-lines.ts: not UTF-8 or over 16 MiB is a malformed
  *   line), and every malformed line is reported with its number while the run goes on;
  * - a record is replayed only when it holds everything the decision used: its args in clear (not
- *   `argsSha256`) and a decision the policy made (not a fault: `invalid_request`, `no_policy`,
- *   `engine_fault`); the others are counted as not replayable, never guessed at;
+ *   `argsHmac`, or `argsSha256` in older records) and a decision the policy made (not a fault:
+ *   `invalid_request`, `no_policy`, `engine_fault`); the others are counted as not replayable, never guessed at;
  * - records are decided in log order on one engine, at their recorded `now` (or `time`), so rate
  *   limits count as they did;
  * - exit 0 only when every line was read and no decision would change: a change or a malformed
@@ -214,7 +214,7 @@ function parseRecord(text: string): ParsedRecord {
   }
 
   if (FAULT_KINDS.has(kind as string)) return { skip: NotReplayable.Fault };
-  if (args === undefined) return { skip: field('argsSha256') !== undefined ? NotReplayable.ArgsHashed : NotReplayable.NoArgs };
+  if (args === undefined) return { skip: field('argsHmac') !== undefined || field('argsSha256') !== undefined ? NotReplayable.ArgsHashed : NotReplayable.NoArgs };
   // Recorded args were canonical: ones that are not (a "__proto__" key...) did not come from perso.
   const canonical = canonicalizeArgs(args);
   if (!canonical.ok) return { error: canonical.error };

@@ -18,6 +18,9 @@ import type { DecisionResult, JsonObject } from '../decision.ts';
 import { canonicalizeArgs } from '../canonical-args.ts';
 import { denialResult } from '../denial-result.ts';
 import { Perso } from '../perso.ts';
+import type { PersoMode, PersoOptions } from '../perso.ts';
+import type { PolicyPublicKey } from '../policy-integrity.ts';
+import { own } from '../own-properties.ts';
 import type { PersoSession } from '../session.ts';
 import { PersoApprovalPrompt } from './approval-prompt.ts';
 import { PersoDecisionEvent, PersoErrorEvent } from './guard-events.ts';
@@ -51,6 +54,16 @@ export interface GuardHost extends ReactiveControllerHost, HTMLElement {
   agentAttributes: JsonObject | undefined;
   /** How long a WebAuthn approval waits for the authenticator, in ms. */
   authenticatorTimeoutMs?: number;
+  /** The host's mode (`policy`: the fetched policy's `mode` decides); `null`: enforced. */
+  mode: PersoMode | null;
+  /** The policy's pinned hash. */
+  integrity: string | null;
+  /** Trusted signing keys. */
+  publicKeys: readonly PolicyPublicKey[] | null;
+  /** Worker call timeout, ms. */
+  timeout: number | null;
+  /** Check the worker script and engine.wasm (default true; `'strict'`: from the checked bytes). */
+  codeIntegrity: boolean | 'strict';
 }
 
 /** Most log lines kept; older ones scroll away. */
@@ -147,8 +160,10 @@ export class GuardController implements ReactiveController {
   register(name: string, fn: ToolFunction, options: ToolOptions = {}): void {
     if (typeof name !== 'string' || name === '') throw new TypeError('register: the tool name must be a non-empty string');
     if (typeof fn !== 'function') throw new TypeError(`register: tool "${name}" needs a function`);
-    const annotations = Object.freeze({ ...(options.annotations ?? {}) });
-    const { resourceAttributes } = options;
+    // Own options only: a polluted Object.prototype.annotations or .resourceAttributes is not the host's.
+    const given = own(options, 'annotations');
+    const annotations = Object.freeze(Object.assign(Object.create(null) as object, given ?? {}) as ToolOptions['annotations'] & object);
+    const resourceAttributes = own(options, 'resourceAttributes');
     this.#tools.set(name, Object.freeze(resourceAttributes === undefined ? { fn, annotations } : { fn, annotations, resourceAttributes }));
   }
 
@@ -235,19 +250,26 @@ export class GuardController implements ReactiveController {
     });
   }
 
+  // Loads again when the source or any input that decides how it is verified and enforced changed.
   #ensureLoaded(): void {
     const src = this.#host.src;
-    if (src === this.#loadedSrc) return;
-    this.#loadedSrc = src;
+    const options = this.#loadOptions();
+    const key = JSON.stringify([src, options]);
+    if (key === this.#loadedSrc) return;
+    this.#loadedSrc = key;
     this.#session = null;
     const previous = this.#perso;
     if (src === null || src === '') {
       this.status = 'no policy';
       this.#perso = Promise.resolve(null);
+    } else if (typeof options === 'string') {
+      this.status = `perso-guard is misconfigured: ${options}`;
+      this.#host.dispatchEvent(new PersoErrorEvent(this.status));
+      this.#perso = Promise.resolve(null);
     } else {
       this.status = `loading ${src}`;
       const url = new URL(src, document.baseURI).href;
-      this.#perso = Perso.load({ policy: url }).then(
+      this.#perso = Perso.load({ ...options, policy: url }).then(
         (perso) => {
           const status = perso.status();
           this.status = status.ok
@@ -266,6 +288,34 @@ export class GuardController implements ReactiveController {
       );
     }
     void previous.then((instance) => instance?.close());
+  }
+
+  /**
+   * The library's inputs from the element's attributes and properties (the same as `Perso.load`'s:
+   * mode, integrity pin, public keys, timeout), or why they are unusable. A key list given but
+   * empty or unreadable is an error, never a dropped signature check.
+   */
+  #loadOptions(): Omit<PersoOptions, 'policy'> | string {
+    const { mode, integrity, publicKeys, timeout, codeIntegrity } = this.#host;
+    const options: Omit<PersoOptions, 'policy'> = {};
+    if (codeIntegrity === false || codeIntegrity === 'strict') options.codeIntegrity = codeIntegrity;
+    if (mode !== null && mode !== undefined) {
+      if (mode !== 'enforce' && mode !== 'shadow' && mode !== 'policy') return `mode "${String(mode)}" is unknown; use "enforce", "shadow" or "policy"`;
+      options.mode = mode;
+    }
+    if (integrity !== null && integrity !== undefined && integrity !== '') options.integrity = integrity;
+    const keysGiven = publicKeys !== null && publicKeys !== undefined;
+    if (keysGiven || this.#host.hasAttribute('public-keys')) {
+      if (!Array.isArray(publicKeys) || publicKeys.length === 0) {
+        return 'public-keys must be JSON: {"keyId": "...", "alg": "Ed25519", "publicKey": "<base64 SPKI>"} or a non-empty array of them';
+      }
+      options.publicKeys = publicKeys;
+    }
+    if (timeout !== null && timeout !== undefined) {
+      if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) return `timeout "${String(timeout)}" is not a positive number of milliseconds`;
+      options.timeoutMs = timeout;
+    }
+    return options;
   }
 
   // The session for the host's current principal, or why there is none.

@@ -24,6 +24,8 @@ import { GuardController } from './guard-controller.ts';
 import type { DecisionLogEntry } from './guard-controller.ts';
 import { PersoToolCallEvent } from './guard-events.ts';
 import type { ToolFunction, ToolOptions } from './guarded-tool.ts';
+import type { PersoMode } from '../perso.ts';
+import type { PolicyPublicKey } from '../policy-integrity.ts';
 
 /**
  * Guards the tool calls of the agent UI it wraps.
@@ -35,6 +37,11 @@ import type { ToolFunction, ToolOptions } from './guarded-tool.ts';
  * @attr src - URL of the policy JSON
  * @attr role - the principal's role, set by the host (never by the agent)
  * @attr log-hidden - hides the decision log
+ * @attr mode - `enforce`, `shadow`, or `policy` (the fetched policy's own `mode` decides); unset, the policy is enforced
+ * @attr integrity - the policy's pinned hash, `sha256-<base64>`; other bytes are refused
+ * @attr public-keys - JSON: a `{keyId, alg, publicKey}` object or an array of them; a valid `<src>.sig` by one is required
+ * @attr timeout - milliseconds a worker call may take before it is a Deny (default 500)
+ * @attr code-integrity - `strict` starts the worker from its checked bytes (needs `blob:` in worker-src); `off` skips the check (development servers that rewrite JavaScript only)
  */
 export class PersoGuardElement extends LitElement {
   static override properties = {
@@ -42,6 +49,11 @@ export class PersoGuardElement extends LitElement {
     role: { type: String },
     agentAttributes: { attribute: false },
     logHidden: { type: Boolean, attribute: 'log-hidden', reflect: true },
+    mode: { type: String },
+    integrity: { type: String },
+    publicKeys: { attribute: 'public-keys', converter: publicKeysFromAttribute },
+    timeout: { type: Number },
+    codeIntegrity: { attribute: 'code-integrity', converter: (value: string | null) => (value === 'off' ? false : value === 'strict' ? 'strict' : true) },
   };
 
   static override styles = css`
@@ -73,6 +85,16 @@ export class PersoGuardElement extends LitElement {
   declare logHidden: boolean;
   /** How long a WebAuthn approval waits for the person's authenticator, in ms (at most until its ticket expires). */
   authenticatorTimeoutMs = 60_000;
+  /** `enforce`, `shadow`, or `policy` (the fetched policy's `mode` decides); `null`: enforced. */
+  declare mode: PersoMode | null;
+  /** The policy's pinned hash, `sha256-<base64>`. */
+  declare integrity: string | null;
+  /** Trusted signing keys: a policy without a valid `<src>.sig` by one is refused. */
+  declare publicKeys: readonly PolicyPublicKey[] | null;
+  /** Milliseconds a worker call may take before it is a Deny and the worker is replaced. */
+  declare timeout: number | null;
+  /** Check the worker script and engine.wasm against the build's record (default true; `'strict'`: start from the checked bytes). */
+  declare codeIntegrity: boolean | 'strict';
 
   readonly #controller = new GuardController(this);
 
@@ -82,6 +104,11 @@ export class PersoGuardElement extends LitElement {
     this.role = null;
     this.agentAttributes = undefined;
     this.logHidden = false;
+    this.mode = null;
+    this.integrity = null;
+    this.publicKeys = null;
+    this.timeout = null;
+    this.codeIntegrity = true;
     this.addEventListener(PersoToolCallEvent.type, (event) => {
       if (!(event instanceof PersoToolCallEvent) || event.result !== null) return;
       event.result = this.call(event.tool, event.args);
@@ -149,6 +176,22 @@ export class PersoGuardElement extends LitElement {
 
   #toggleLog(): void {
     this.logHidden = !this.logHidden;
+  }
+}
+
+/**
+ * `public-keys="..."`: JSON, one key object or an array of them. Anything else is kept as an
+ * (empty) key list that no signature matches, so a typo refuses the policy instead of dropping
+ * the check.
+ */
+function publicKeysFromAttribute(value: string | null): readonly PolicyPublicKey[] | null {
+  if (value === null) return null;
+  try {
+    const parsed: unknown = JSON.parse(value);
+    const keys = Array.isArray(parsed) ? parsed : [parsed];
+    return Object.freeze(keys.filter((key): key is PolicyPublicKey => key !== null && typeof key === 'object'));
+  } catch {
+    return Object.freeze([]);
   }
 }
 

@@ -6,7 +6,7 @@
  * | `data-policy` | policy URL (required), relative to the page |
  * | `data-role` | the principal's role (or set it later with `window.perso.setPrincipal`) |
  * | `data-agent-attributes` | JSON object of host-owned facts about the principal |
- * | `data-mode` | `enforce` (default) or `shadow` |
+ * | `data-mode` | `enforce` (default: whatever the fetched policy says), `shadow`, or `policy` (the policy's own `mode` decides) |
  * | `data-integrity` | pinned policy hash, `sha256-<base64>` |
  * | `data-public-key` | JSON: a `{keyId, alg, publicKey}` object or an array of them |
  * | `data-timeout` | ms a tool call waits for the policy to load before it is denied (default 5000) |
@@ -24,8 +24,8 @@ export interface EmbedConfig {
   role: string | null;
   /** The initial agent attributes. */
   agentAttributes: JsonObject | undefined;
-  /** Forced mode, if any. */
-  mode: 'enforce' | 'shadow' | undefined;
+  /** The host's mode, if any (`policy`: the fetched policy's `mode` decides). */
+  mode: 'enforce' | 'shadow' | 'policy' | undefined;
   /** Pinned hash, if any. */
   integrity: string | undefined;
   /** Trusted signing keys, if any. */
@@ -50,7 +50,9 @@ export function readEmbedConfig(script: HTMLOrSVGScriptElement | null, baseUri: 
   if (script === null || !(script instanceof HTMLScriptElement)) {
     return { ok: false, error: 'perso-embed.js must be loaded by a classic <script src> tag in <head> (not a module, not injected later)' };
   }
-  const data = script.dataset;
+  // Attributes, not `dataset`: a DOMStringMap falls through to Object.prototype for a missing key,
+  // so a polluted Object.prototype.mode ("shadow") would read as the host's data-mode.
+  const data = ownDataset(script);
   const policy = data.policy;
   if (policy === undefined || policy.trim() === '') {
     return { ok: false, error: 'data-policy is missing; add data-policy="/policy.json" to the perso-embed.js script tag' };
@@ -71,8 +73,8 @@ export function readEmbedConfig(script: HTMLOrSVGScriptElement | null, baseUri: 
     agentAttributes = parsed as JsonObject;
   }
   const mode = data.mode;
-  if (mode !== undefined && mode !== 'enforce' && mode !== 'shadow') {
-    return { ok: false, error: `data-mode "${mode}" is unknown; use "enforce" or "shadow"` };
+  if (mode !== undefined && mode !== 'enforce' && mode !== 'shadow' && mode !== 'policy') {
+    return { ok: false, error: `data-mode "${mode}" is unknown; use "enforce", "shadow" or "policy"` };
   }
   let publicKeys: PolicyPublicKey[] | undefined;
   if (data.publicKey !== undefined) {
@@ -104,9 +106,20 @@ export function readEmbedConfig(script: HTMLOrSVGScriptElement | null, baseUri: 
   };
 }
 
+/** The tag's `data-*` attributes, by their camelCase names, with nothing inherited. */
+function ownDataset(script: HTMLScriptElement): Record<string, string | undefined> {
+  const data = Object.create(null) as Record<string, string | undefined>;
+  for (const attribute of Array.from(script.attributes)) {
+    if (!attribute.name.startsWith('data-')) continue;
+    data[attribute.name.slice(5).replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase())] = attribute.value;
+  }
+  return data;
+}
+
 function isPublicKey(value: unknown): value is PolicyPublicKey {
   if (value === null || typeof value !== 'object') return false;
-  const key = value as Record<string, unknown>;
+  // Own keys only (JSON.parse makes them); an inherited keyId is not the host's.
+  const key = Object.assign(Object.create(null) as object, value) as Record<string, unknown>;
   return typeof key.keyId === 'string' && typeof key.alg === 'string' && (typeof key.publicKey === 'string' || (key.publicKey !== null && typeof key.publicKey === 'object'));
 }
 

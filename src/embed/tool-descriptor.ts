@@ -118,6 +118,9 @@ function sortedJson(value: unknown): string {
 
 function readField(target: object, key: string): unknown {
   try {
+    // A field a descriptor only inherits from Object.prototype (which has none of these) was put
+    // there by a script that polluted it: not the page's (a class's own getters still count).
+    if (!Object.hasOwn(target, key) && Object.hasOwn(Object.prototype, key)) return undefined;
     return Reflect.get(target, key);
   } catch {
     return undefined;

@@ -29,6 +29,7 @@ import { isCountedCallList } from '../engine/counted-calls.ts';
 import type { EvaluatorApi, WorkerReply } from './evaluator-api.ts';
 import { EVALUATOR_WORKER_NAME } from './evaluator-api.ts';
 import { callsOnlyEndpoint } from './calls-only-endpoint.ts';
+import { ENGINE_WASM_SHA256, fetchVerified, recordedDigest } from '../code-integrity.ts';
 
 export type { EvaluatorApi, WorkerFault, WorkerReply, WorkerStatus } from './evaluator-api.ts';
 
@@ -46,15 +47,23 @@ function describe(error: unknown): string {
  * is on this worker's origin; else the file next to this worker.
  */
 function engineWasmUrl(): URL {
-  const own = new URL('../../engine/build/engine.wasm', import.meta.url);
-  const prefix = `${EVALUATOR_WORKER_NAME} `;
-  if (!self.name.startsWith(prefix)) return own;
+  let own: URL | null = null;
   try {
-    const given = new URL(self.name.slice(prefix.length));
-    return given.origin === new URL(import.meta.url).origin ? given : own;
+    own = new URL('../../engine/build/engine.wasm', import.meta.url);
   } catch {
-    return own;
+    // Started from a blob: URL (the page checked this script's bytes first): nothing is relative to it.
   }
+  const prefix = `${EVALUATOR_WORKER_NAME} `;
+  if (self.name.startsWith(prefix)) {
+    try {
+      const given = new URL(self.name.slice(prefix.length));
+      // This worker's origin (a blob: worker has its page's).
+      if (given.origin === self.location.origin) return given;
+    } catch {
+      // Not a URL: the file next to this script.
+    }
+  }
+  return own ?? new URL('/engine.wasm', self.location.origin);
 }
 
 const wasmUrl = engineWasmUrl();
@@ -67,7 +76,9 @@ let engineState: Promise<EngineState> | null = null;
 
 function startEngine(compiled: unknown): Promise<EngineState> {
   if (engineState !== null) return engineState;
-  const module = compiled instanceof WebAssembly.Module ? Promise.resolve(compiled) : WebAssembly.compileStreaming(fetch(wasmUrl));
+  // A module the page compiled was compiled from bytes the page checked; a file fetched here is
+  // checked here, against the digest the build wrote into this script.
+  const module = compiled instanceof WebAssembly.Module ? Promise.resolve(compiled) : compileChecked(wasmUrl);
   engineState = module
     .then((ready) => Engine.create(ready))
     .then(
@@ -79,6 +90,15 @@ function startEngine(compiled: unknown): Promise<EngineState> {
       (error: unknown): EngineState => ({ ok: false, error: describe(error) }),
     );
   return engineState;
+}
+
+/** engine.wasm compiled from bytes that match the build's record (unchecked in an unbundled build). */
+async function compileChecked(url: URL): Promise<WebAssembly.Module> {
+  const expected = recordedDigest(ENGINE_WASM_SHA256);
+  if (expected === null) return WebAssembly.compileStreaming(fetch(url));
+  const checked = await fetchVerified(url, expected, 'engine.wasm');
+  if (!checked.ok) throw new Error(checked.error);
+  return WebAssembly.compile(checked.bytes);
 }
 
 /** The engine, once compiled; the hot path takes it without awaiting. */

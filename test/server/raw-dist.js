@@ -1,0 +1,46 @@
+// The built files, served byte for byte as a static server or a CDN serves them, for the code
+// integrity checks (src/code-integrity.ts): the test runner's dev server rewrites the JavaScript it
+// serves (it inlines source maps), which would change the bytes perso checks.
+//
+//   GET /dist/<path>                         the file under dist/, unchanged
+//   GET /__tampered__/worker/dist/<path>     the same files from a compromised CDN: the evaluator
+//                                            worker script has one more line
+//   GET /__tampered__/wasm/dist/<path>       the same, with engine.wasm replaced by the engine's
+//                                            debug build (the same exports and ABI version, other bytes)
+
+import { readFile } from 'node:fs/promises';
+import { extname, join, normalize, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const TYPES = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.map': 'application/json', '.json': 'application/json' };
+const TAMPERED = /^\/__tampered__\/(worker|wasm)(\/dist\/.*)$/;
+
+/** @returns {import('koa').Middleware} */
+export function rawDist() {
+  return async (ctx, next) => {
+    if (ctx.method !== 'GET') return next();
+    const tampered = TAMPERED.exec(ctx.path);
+    const path = tampered ? tampered[2] : ctx.path;
+    if (!path.startsWith('/dist/')) return next();
+    const file = normalize(join(ROOT, path));
+    if (!file.startsWith(join(ROOT, 'dist') + sep)) return next();
+    let body;
+    try {
+      body = await readFile(file);
+    } catch {
+      return next();
+    }
+    const name = path.split('/').pop() ?? '';
+    if (tampered?.[1] === 'worker' && /^evaluator\.worker-.*\.js$/.test(name)) {
+      body = Buffer.concat([body, Buffer.from('\n;/* altered on the CDN */\n')]);
+    }
+    if (tampered?.[1] === 'wasm' && /^engine-.*\.wasm$/.test(name)) {
+      body = await readFile(join(ROOT, 'engine/build/engine.debug.wasm'));
+    }
+    ctx.status = 200;
+    ctx.set('Content-Type', TYPES[extname(name)] ?? 'application/octet-stream');
+    ctx.set('Cache-Control', 'no-cache');
+    ctx.body = body;
+  };
+}

@@ -1,0 +1,50 @@
+// Records the SHA-256 of the code perso loads in a page (see src/code-integrity.ts): in every built
+// chunk, the placeholders of src/code-integrity.ts become the base64 digests of the engine.wasm and
+// evaluator worker files this same build emits. Used by every Vite build that ships the worker (the
+// browser library, the embed, the demo), for the page's build and for the worker's own.
+//
+// Invariants:
+// - the digests are of the emitted bytes, after minification (generateBundle, post): what a server
+//   serves is what is checked;
+// - a digest has the placeholder's length, so source maps stay exact;
+// - a chunk that still needs a digest the bundle cannot give fails the build: never a silent
+//   unchecked build.
+import { createHash } from 'node:crypto';
+import type { Plugin } from 'vite';
+
+const WASM_PLACEHOLDER = 'PERSO-DIGEST:engine.wasm:0000000000000000000';
+const WORKER_PLACEHOLDER = 'PERSO-DIGEST:evaluator-worker:00000000000000';
+
+function sha256(bytes: string | Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('base64');
+}
+
+/** The Vite plugin; add it to `plugins` and to `worker.plugins`. */
+export function recordCodeDigests(): Plugin {
+  return {
+    name: 'perso-record-code-digests',
+    enforce: 'post',
+    generateBundle(_, bundle) {
+      let wasm: string | null = null;
+      let worker: string | null = null;
+      for (const output of Object.values(bundle)) {
+        const name = output.fileName.split('/').pop() ?? '';
+        if (output.type === 'asset' && /^engine[-.].*wasm$/.test(name)) wasm = sha256(output.source);
+        if (output.type === 'asset' && /^evaluator\.worker[-.].*\.js$/.test(name)) worker = sha256(output.source);
+      }
+      for (const output of Object.values(bundle)) {
+        if (output.type !== 'chunk') continue;
+        let code = output.code;
+        if (code.includes(WASM_PLACEHOLDER)) {
+          if (wasm === null) this.error(`${output.fileName} checks engine.wasm, but this build emitted no engine wasm asset`);
+          code = code.replaceAll(WASM_PLACEHOLDER, wasm);
+        }
+        if (code.includes(WORKER_PLACEHOLDER)) {
+          if (worker === null) this.error(`${output.fileName} checks the evaluator worker, but this build emitted no evaluator worker file`);
+          code = code.replaceAll(WORKER_PLACEHOLDER, worker);
+        }
+        output.code = code;
+      }
+    },
+  };
+}
