@@ -9,7 +9,8 @@ import { loadEngineModule } from '../src/engine/engine-module.ts';
 import { instantiateOriginalAbi } from './support/original-abi.ts';
 import { sampleCases, type DiffCase } from './support/differential-cases.ts';
 import { checkAnswers, type CaseCheck, type Observed } from './support/differential-compare.ts';
-import { groupForMerge, mergeCases, splitAnswers, viaAbi, viaCli, viaEngine, viaPerso } from './support/differential-entry-points.ts';
+import { viaAbi, viaCli, viaEngine, viaPerso } from './support/differential-entry-points.ts';
+import { groupForMerge, mergeCases, splitAnswers } from './support/differential-merge.ts';
 import { knownEngineBugsWhileMainLacksTheFixes } from './support/differential-known-bugs.ts';
 
 const PAIRS = 20_000;
