@@ -85,6 +85,7 @@ describe('Perso.load and evaluate', () => {
       rule: 'refund-cap',
       policyVersion: 'v1',
       enforced: true,
+      evaluator: 'wasm',
     });
     const denied = await perso.evaluate(refund(800));
     assert.equal(denied.decision, 'Deny');

@@ -53,6 +53,7 @@ export interface ReferenceCall {
 
 /** Beyond 2^43 s, `now - per_seconds` rounds to `now` and every window would look empty. */
 const LARGEST_TIME = 2 ** 43;
+const KEEP_AT_MOST = 10_000;
 const KEYS_REFUSED = new Set(['__proto__', 'constructor', 'prototype']);
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -146,14 +147,35 @@ export class ReferenceEvaluator {
 
   /** Records the answer taken for `call` (an Allow counts toward its rule's rate limit); returns it. */
   commit(call: ReferenceCall, now: number | undefined, verdict: ReferenceVerdict): ReferenceVerdict {
-    if (verdict.decision !== 'Allow' || typeof call.tool !== 'string' || typeof call.role !== 'string') return verdict;
-    const rule = this.#policy.pairs.get(call.tool)?.get(call.role)?.allow;
-    if (rule?.rateLimit == null || now === undefined) return verdict;
-    let byRole = this.#allowed.get(call.tool);
-    if (byRole === undefined) this.#allowed.set(call.tool, (byRole = new Map()));
-    byRole.set(call.role, [...(byRole.get(call.role) ?? []), now]);
+    if (verdict.decision !== 'Allow' || typeof call.tool !== 'string' || typeof call.role !== 'string' || now === undefined) return verdict;
+    const max = this.count(call.tool, call.role, now);
+    if (max > 0) this.#onCount?.(call.tool, call.role, now, max);
     return verdict;
   }
+
+  /**
+   * Counts an Allowed call at `at` toward the pair's rate limit (a restored one too); returns the
+   * limit's max, or 0 when the pair counts nothing.
+   */
+  count(tool: string, role: string, at: number): number {
+    const rule = this.#policy.pairs.get(tool)?.get(role)?.allow;
+    if (rule?.rateLimit == null || !Number.isFinite(at)) return 0;
+    let byRole = this.#allowed.get(tool);
+    if (byRole === undefined) this.#allowed.set(tool, (byRole = new Map()));
+    const times = [...(byRole.get(role) ?? []), at];
+    // Bounded, as a long-lived fallback needs: the oldest times go first past 10,000 a pair (only
+    // when time goes far back could one of them still be in a window).
+    if (times.length > KEEP_AT_MOST) times.sort((a, b) => a - b).splice(0, times.length - KEEP_AT_MOST);
+    byRole.set(role, times);
+    return rule.rateLimit.max;
+  }
+
+  /** Told of each call `commit` counts (the worker reports them so windows outlive it). */
+  onCount(listener: ((tool: string, role: string, at: number, max: number) => void) | null): void {
+    this.#onCount = listener;
+  }
+
+  #onCount: ((tool: string, role: string, at: number, max: number) => void) | null = null;
 
   /** Every verdict over every combination of the truths the pair's conditions can take. */
   *#candidates(tool: string, role: string, pair: ReferencePair | undefined, sources: ReferenceSources, now: number | undefined): Generator<ReferenceVerdict> {
