@@ -87,3 +87,19 @@ test('policy text is read strictly: duplicate keys, nesting over 64, out-of-rang
   assert.equal(engine.load('{"version":"v","default_action":"Deny","tools":["t"],"rules":[{"tool_name":"t","roles":["r"],"effect":"Deny","effect":"Allow"}]}').ok, false);
   assert.equal(engine.evaluate({ tool: 't', role: 'r' }, 0).kind, 'no_policy');
 });
+
+test('counted calls: each counted Allow is reported, and a fresh instance restored from them keeps the window', () => {
+  const policy = JSON.stringify({ version: 'C', default_action: 'Deny', tools: ['send'], rules: [{ tool_name: 'send', roles: ['agent'], rate_limit: { max: 2, per_seconds: 10 } }] });
+  const first = new ReferenceEngine();
+  const counted: Array<{ tool: string; role: string; at: number; keep: number }> = [];
+  first.countCalls((call) => counted.push(call));
+  first.load(policy);
+  for (const now of [100, 101]) assert.equal(first.evaluate({ tool: 'send', role: 'agent', now }, 0).decision, 'Allow');
+  assert.equal(first.evaluate({ tool: 'send', role: 'agent', now: 102 }, 0).kind, 'rate_limited');
+  assert.deepEqual(counted, [{ tool: 'send', role: 'agent', at: 100, keep: 2 }, { tool: 'send', role: 'agent', at: 101, keep: 2 }]);
+  const fresh = new ReferenceEngine();
+  fresh.load(policy);
+  assert.equal(fresh.restoreCounted([...counted, { tool: 'other', role: 'agent', at: 1, keep: 1 }]), 2);
+  assert.equal(fresh.evaluate({ tool: 'send', role: 'agent', now: 105 }, 0).kind, 'rate_limited');
+  assert.equal(fresh.evaluate({ tool: 'send', role: 'agent', now: 111 }, 0).decision, 'Allow');
+});
