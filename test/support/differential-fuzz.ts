@@ -23,10 +23,11 @@ const seed = Number(values.seed);
 const target = Number(values.pairs);
 const entries = values.entry!.split(',');
 const module = await loadEngineModule();
-const x = await instantiateOriginalAbi(module);
-const engine = await Engine.create(module);
 
+/** One case on fresh instances: a fault in one case (a dead instance) cannot make later ones fail, so shrinking stays on the real cause. */
 async function check(c: DiffCase): Promise<CaseCheck[]> {
+  const x = await instantiateOriginalAbi(module);
+  const engine = await Engine.create(module);
   const out: CaseCheck[] = [];
   if (entries.includes('abi')) out.push(checkAnswers('abi', c, viaAbi(x, c), 'text', filter));
   if (entries.includes('engine')) out.push(checkAnswers('engine', c, viaEngine(engine, c), 'objects', filter));
@@ -51,9 +52,14 @@ while (Math.min(...compared.values()) < target) {
     }),
     { seed: batchSeed, numRuns: 1000 },
   );
+  if (batch % 10 === 0) console.error(`… seed ${batchSeed}: ${[...compared].map(([e, n]) => `${e} ${n}`).join(', ')} pairs so far`);
   if (result.failed) {
     const [shrunk] = result.counterexample! as [DiffCase];
-    const findings = (await check(shrunk)).map((f) => f.disagreement).filter((d) => d !== null);
+    // An entry point that throws (it refused a policy the reference accepts, say) is a finding too.
+    const findings = await check(shrunk).then(
+      (checks) => checks.map((f) => f.disagreement).filter((d) => d !== null),
+      (error: unknown) => [{ entryPoint: entries.join('+'), problem: `threw: ${error instanceof Error ? error.message : String(error)}` }],
+    );
     const file = `test/fixtures/differential/seed-${batchSeed}.json`;
     mkdirSync('test/fixtures/differential', { recursive: true });
     const nonFinite = (_: string, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? { nonFinite: String(v) } : v);
