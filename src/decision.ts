@@ -67,6 +67,12 @@ export interface ToolCall {
   now?: number;
 }
 
+/**
+ * Which evaluator decided: `wasm` (engine.wasm) or `js` (the reference evaluator, which the worker
+ * runs instead where the page's CSP forbids WebAssembly and the host chose `fallback: 'js'`).
+ */
+export type EvaluatorKind = 'wasm' | 'js';
+
 /** The answer to a {@link ToolCall}. Always a decision, never an exception: faults are Deny. */
 export interface DecisionResult {
   /** Allow, Deny or Ask. */
@@ -88,6 +94,8 @@ export interface DecisionResult {
   retryAfter?: number;
   /** The condition leaf that failed, when a single one explains a denial (from the engine). */
   failure?: ConditionFailure;
+  /** Which evaluator decided; absent on a fault the host answered (a crashed worker, no policy). */
+  evaluator?: EvaluatorKind;
   /**
    * On an Ask: the ticket a person's approval is redeemed with (`perso.approve(nonce, call)`),
    * bound to this exact call, single use, expiring. Issued where the engine runs.

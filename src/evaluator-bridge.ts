@@ -33,7 +33,7 @@ import { CountedCallJournal } from './counted-call-journal.ts';
 import type { CountedCall } from './engine/counted-calls.ts';
 import { isCountedCallList } from './engine/counted-calls.ts';
 import type { EvaluatorApi, WorkerStatus } from './worker/evaluator-api.ts';
-import { EVALUATOR_WORKER_NAME } from './worker/evaluator-api.ts';
+import { EVALUATOR_JS_FALLBACK, EVALUATOR_WORKER_NAME } from './worker/evaluator-api.ts';
 import { wrap } from 'comlink';
 import { TRUSTED_TYPES_POLICY } from './trusted-worker.ts';
 import { own } from './own-properties.ts';
@@ -67,6 +67,11 @@ export interface WorkerBackendOptions {
    */
   codeIntegrity?: CodeIntegrity;
   /**
+   * Where engine.wasm cannot compile (a CSP without `'wasm-unsafe-eval'`), run the reference
+   * evaluator in the worker instead of denying every call (`Perso`'s `fallback: 'js'`).
+   */
+  jsFallback?: boolean;
+  /**
    * Test injection point: starts the worker. Tests use it to inject faults (a bad URL, a worker
    * that never answers, one they terminate mid-call). Not part of the public API.
    * @internal
@@ -89,7 +94,7 @@ function engineWasmUrl(): URL {
  * copies the built worker as a file, verbatim, so the wasm URL inside it would name a file the app
  * build renamed (every call would be a Deny); this reference, on the main thread, is rewritten.
  */
-function createEvaluatorWorker(integrity: CodeIntegrity): Worker {
+function createEvaluatorWorker(integrity: CodeIntegrity, jsFallback: boolean): Worker {
   // Shadows the global: the script's bytes are checked against the build's record before the
   // worker runs them (unless the host turned that off), and it starts through perso's Trusted Types
   // policy where the page enforces Trusted Types (verified-worker.ts, trusted-worker.ts). The
@@ -98,7 +103,7 @@ function createEvaluatorWorker(integrity: CodeIntegrity): Worker {
   const Worker = start as unknown as new (url: URL, options: WorkerOptions) => globalThis.Worker;
   return new Worker(new URL('./worker/evaluator.worker.ts', import.meta.url), {
     type: 'module',
-    name: `${EVALUATOR_WORKER_NAME} ${engineWasmUrl().href}`,
+    name: `${EVALUATOR_WORKER_NAME} ${jsFallback ? `${EVALUATOR_JS_FALLBACK} ` : ''}${engineWasmUrl().href}`,
   });
 }
 
@@ -321,7 +326,7 @@ function checkApprovedVerdict(value: unknown): Checked<Verdict> {
 
 function checkVerdict(value: unknown): Checked<Verdict> {
   if (!isRecord(value)) return { ok: false, problem: 'verdict is not an object' };
-  const { decision, reason, kind, rule, retryAfter, failure, approval, approvalKind } = value;
+  const { decision, reason, kind, rule, retryAfter, failure, approval, approvalKind, evaluator } = value;
   if (!decisions.has(decision)) return { ok: false, problem: `unknown decision "${String(decision)}"` };
   if (typeof reason !== 'string' || reason === '') return { ok: false, problem: 'verdict has no reason' };
   if (!kinds.has(kind)) return { ok: false, problem: `unknown kind "${String(kind)}"` };
@@ -353,6 +358,7 @@ function checkVerdict(value: unknown): Checked<Verdict> {
     const { nonce, expiresAt } = approval;
     verdict.approval = Object.freeze(approval.kind === 'webauthn' ? { nonce, expiresAt, kind: 'webauthn' as const } : { nonce, expiresAt });
   }
+  if (evaluator === 'js' || evaluator === 'wasm') verdict.evaluator = evaluator;
   return { ok: true, value: verdict };
 }
 
@@ -547,7 +553,8 @@ export class WorkerBackend implements EvaluatorBackend {
     this.#startTimeoutMs = Math.max(options.startTimeoutMs ?? 5000, this.#timeoutMs);
     const integrity: CodeIntegrity = options.codeIntegrity === false ? false : options.codeIntegrity === 'strict' ? 'strict' : true;
     this.#codeIntegrity = integrity !== false;
-    this.#createWorker = options.createWorker ?? (() => createEvaluatorWorker(integrity));
+    const jsFallback = options.jsFallback === true;
+    this.#createWorker = options.createWorker ?? (() => createEvaluatorWorker(integrity, jsFallback));
     this.#compileOnPage = options.createWorker === undefined;
     if (options.startNow === true) this.#start();
   }

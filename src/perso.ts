@@ -94,6 +94,12 @@ export interface PersoOptions {
    */
   codeIntegrity?: CodeIntegrity;
   /**
+   * Worker engine, where engine.wasm cannot compile (a page CSP without `'wasm-unsafe-eval'`):
+   * `'none'` (default) denies every call and says what to allow; `'js'` runs the reference evaluator
+   * (plain JS, slower) in the worker instead. Each decision's `evaluator` says which one decided.
+   */
+  fallback?: 'none' | 'js';
+  /**
    * URL policies: the IndexedDB cache (offline use, rollback memory); on by default where
    * IndexedDB exists. `false`: network only; or pass your own `PolicyStore`. See docs/policy-loading.md.
    */
@@ -171,6 +177,7 @@ export class Perso {
   #engineOption: 'inline' | 'worker' | undefined;
   #timeoutMs: number | undefined;
   #codeIntegrity: CodeIntegrity;
+  #jsFallback: boolean;
   #clock: (() => number) | null;
   #transports: readonly AuditTransport[];
   #auditing: boolean;
@@ -200,6 +207,7 @@ export class Perso {
     this.#engineOption = options.engine;
     this.#timeoutMs = options.timeoutMs;
     this.#codeIntegrity = options.codeIntegrity === false ? false : options.codeIntegrity === 'strict' ? 'strict' : true;
+    this.#jsFallback = own(options, 'fallback') === 'js';
     this.#clock = typeof options.clock === 'function' ? options.clock : null;
     const audit = options.audit;
     // Own items only: a hole in the list must not pick up a polluted Array.prototype[0].
@@ -615,7 +623,7 @@ export class Perso {
     }
     if ((this.#engineOption ?? (isBrowserPage() ? 'worker' : 'inline')) === 'worker') {
       // Started now rather than on the first load: the worker and its wasm load while the policy does.
-      return new WorkerBackend({ timeoutMs: this.#timeoutMs, startNow: true, codeIntegrity: this.#codeIntegrity });
+      return new WorkerBackend({ timeoutMs: this.#timeoutMs, startNow: true, codeIntegrity: this.#codeIntegrity, jsFallback: this.#jsFallback });
     }
     // Imported lazily too: a page using the worker engine never downloads the in-thread engine host.
     const { InlineBackend } = await import('./inline-backend.ts');
@@ -715,6 +723,8 @@ export class Perso {
     if (verdict.retryAfter !== undefined) result.retryAfter = verdict.retryAfter;
     if (verdict.failure !== undefined) result.failure = verdict.failure;
     if (verdict.approvalKind !== undefined) result.approvalKind = verdict.approvalKind;
+    const evaluator = verdict.evaluator ?? (FAULT_KINDS.has(kind) ? undefined : 'wasm');
+    if (evaluator !== undefined) result.evaluator = evaluator;
     // Non-enumerable: the ticket is for the host's approval flow, not for JSON output or logs.
     if (verdict.approval !== undefined) Object.defineProperty(result, 'approval', { value: verdict.approval, enumerable: false });
     return result;

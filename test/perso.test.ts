@@ -86,6 +86,7 @@ describe('Perso.load and evaluate', () => {
       policyVersion: 'v1',
       enforced: true,
       args: { order_id: 'ORD-8821', amount: 200 },
+      evaluator: 'wasm',
     });
     const denied = await perso.evaluate(refund(800));
     assert.equal(denied.decision, 'Deny');

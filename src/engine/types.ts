@@ -2,7 +2,7 @@
  * The engine host's answers: policy diagnostics, load results, policy facts and verdicts
  * (docs/architecture.md, "Engine host"). Plain data, safe to send across a worker boundary.
  */
-import type { ApprovalTicket, Decision, JsonValue, ReasonKind } from '../decision.ts';
+import type { ApprovalTicket, Decision, EvaluatorKind, JsonValue, ReasonKind } from '../decision.ts';
 
 /** A policy error or warning at a JSON path, shown as `${path}: ${message}`. */
 export interface Diagnostic {
@@ -67,4 +67,6 @@ export interface Verdict {
   approval?: ApprovalTicket;
   /** On an Ask whose rule says `"approval": "webauthn"`: only an authenticator's assertion releases it. */
   approvalKind?: 'webauthn';
+  /** Additive: which evaluator decided (the worker's JS fallback says `js`); absent means engine.wasm. */
+  evaluator?: EvaluatorKind;
 }

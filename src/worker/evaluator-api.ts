@@ -19,6 +19,12 @@ import type { ApprovalEvidence } from '../approval-evidence.ts';
 export const EVALUATOR_WORKER_NAME = 'perso-evaluator';
 
 /**
+ * The word between the name and the URL (`perso-evaluator fallback=js https://…`) that makes the
+ * worker run the reference evaluator where engine.wasm cannot compile (`fallback: 'js'`).
+ */
+export const EVALUATOR_JS_FALLBACK = 'fallback=js';
+
+/**
  * Why the worker could not answer a request with a value:
  * - `wasm_compile`: engine.wasm could not be fetched, compiled or instantiated (e.g. a CSP
  *   without `'wasm-unsafe-eval'`);

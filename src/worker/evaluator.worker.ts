@@ -13,6 +13,8 @@
  *   standard `new URL(..., import.meta.url)` (no `data:` URL) or the same-origin URL the bridge
  *   named the worker with, so the worker's own CSP decides (`'wasm-unsafe-eval'`); a compile
  *   failure is a reply, not a crash; once started, a module given later is ignored;
+ * - with `fallback=js` in its name, a worker whose engine.wasm cannot compile runs the reference
+ *   evaluator (src/reference/) instead, and its verdicts say `evaluator: 'js'`;
  * - the policy object never leaves the worker: callers see `PolicyInfo` and verdicts only;
  * - each answer lists the calls the engine counted while making it (rate limits), and `load`
  *   restores such a list into a fresh engine: the page keeps the windows, not this worker;
@@ -27,7 +29,8 @@ import type { Verdict } from '../engine/engine.ts';
 import type { CountedCall } from '../engine/counted-calls.ts';
 import { isCountedCallList } from '../engine/counted-calls.ts';
 import type { EvaluatorApi, WorkerReply } from './evaluator-api.ts';
-import { EVALUATOR_WORKER_NAME } from './evaluator-api.ts';
+import { EVALUATOR_JS_FALLBACK, EVALUATOR_WORKER_NAME } from './evaluator-api.ts';
+import type { ReferenceEngine } from '../reference/reference-engine.ts';
 import { callsOnlyEndpoint } from './calls-only-endpoint.ts';
 import { ENGINE_WASM_SHA256, fetchVerified, recordedDigest } from '../code-integrity.ts';
 
@@ -35,12 +38,24 @@ export type { EvaluatorApi, WorkerFault, WorkerReply, WorkerStatus } from './eva
 
 declare const self: DedicatedWorkerGlobalScope;
 
-type EngineState = { ok: true; engine: Engine } | { ok: false; error: string };
+/** engine.wasm, or the reference evaluator behind the same interface (`fallback: 'js'`). */
+type DecidingEngine = Engine | ReferenceEngine;
+type EngineState = { ok: true; engine: DecidingEngine } | { ok: false; error: string };
 
 /** An error's message, whatever was thrown. */
 function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
+
+/** What follows the name: an optional `fallback=js`, then engine.wasm's URL; null for another name. */
+const nameWords: string | null = (() => {
+  const prefix = `${EVALUATOR_WORKER_NAME} `;
+  if (!self.name.startsWith(prefix)) return null;
+  const words = self.name.slice(prefix.length);
+  return words === EVALUATOR_JS_FALLBACK || words.startsWith(`${EVALUATOR_JS_FALLBACK} `) ? words.slice(EVALUATOR_JS_FALLBACK.length + 1) : words;
+})();
+/** The host chose `fallback: 'js'`: where engine.wasm cannot compile, the reference evaluator decides. */
+const jsFallback = self.name.startsWith(`${EVALUATOR_WORKER_NAME} ${EVALUATOR_JS_FALLBACK}`);
 
 /**
  * engine.wasm: the URL the bridge put in the worker's name (see `EVALUATOR_WORKER_NAME`), when it
@@ -53,10 +68,9 @@ function engineWasmUrl(): URL {
   } catch {
     // Started from a blob: URL (the page checked this script's bytes first): nothing is relative to it.
   }
-  const prefix = `${EVALUATOR_WORKER_NAME} `;
-  if (self.name.startsWith(prefix)) {
+  if (nameWords !== null && nameWords !== '') {
     try {
-      const given = new URL(self.name.slice(prefix.length));
+      const given = new URL(nameWords);
       // This worker's origin (a blob: worker has its page's).
       if (given.origin === self.location.origin) return given;
     } catch {
@@ -71,7 +85,7 @@ const wasmUrl = engineWasmUrl();
 // Started by the first call, not at start-up: the bridge's first call (`status`) may bring a module
 // the page already compiled while this worker was booting (see `EvaluatorApi.status`); any other
 // first call, or none given, compiles the file here, so this worker's own CSP decides.
-let engine: Engine | null = null;
+let engine: DecidingEngine | null = null;
 let engineState: Promise<EngineState> | null = null;
 
 function startEngine(compiled: unknown): Promise<EngineState> {
@@ -87,7 +101,19 @@ function startEngine(compiled: unknown): Promise<EngineState> {
         engine = created;
         return { ok: true, engine: created };
       },
-      (error: unknown): EngineState => ({ ok: false, error: describe(error) }),
+      async (error: unknown): Promise<EngineState> => {
+        if (!jsFallback) return { ok: false, error: describe(error) };
+        // Loaded only here: a page whose engine.wasm compiles never downloads the reference.
+        try {
+          const { ReferenceEngine } = await import('../reference/reference-engine.ts');
+          const reference = new ReferenceEngine();
+          reference.countCalls((call) => counted.push(call));
+          engine = reference;
+          return { ok: true, engine };
+        } catch (fallbackError) {
+          return { ok: false, error: `${describe(error)}; the JS fallback failed to load too (${describe(fallbackError)})` };
+        }
+      },
     );
   return engineState;
 }

@@ -1,0 +1,113 @@
+/**
+ * The reference evaluator behind the engine host's interface (load, evaluate, evaluateBatch,
+ * policy), so the evaluator worker can run it where engine.wasm cannot compile (a CSP without
+ * `'wasm-unsafe-eval'`) and the host opted in with `fallback: 'js'`.
+ *
+ * Checklist:
+ * - the policy text is read strictly (duplicate keys, nesting over 64, out-of-range numbers,
+ *   lone surrogates refused) and over 1 MiB is refused; a failed load keeps the previous policy;
+ * - no policy → Deny `no_policy`; a malformed call, a `now` that is not a finite number, or a value
+ *   that is not plain JSON where the call holds one → Deny `invalid_request`;
+ * - every verdict says `evaluator: 'js'`; names quoted in reasons are cut at 128 characters.
+ */
+import type { ToolCall } from '../decision.ts';
+import type { CountedCall, CountedCallSink } from '../engine/counted-calls.ts';
+import type { Diagnostic, PolicyInfo, PolicyLoad, Verdict } from '../engine/types.ts';
+import { ReferenceEvaluator, type ReferenceVerdict } from './reference-evaluator.ts';
+import { compileReferencePolicy } from './reference-policy.ts';
+import { parseStrictJson } from './strict-json.ts';
+
+const MAX_POLICY_BYTES = 1024 * 1024;
+const MAX_NAME = 128;
+
+const cut = (name: string) => (name.length > MAX_NAME ? `${name.slice(0, MAX_NAME)}…` : name);
+const error = (message: string, path = 'policy'): Diagnostic => ({ severity: 'error', path, message });
+
+/** The reference evaluator as an engine: same answers as the engine host's, made in plain JS. */
+export class ReferenceEngine {
+  #evaluator: ReferenceEvaluator | null = null;
+  #info: PolicyInfo | null = null;
+  #counted: CountedCallSink | null = null;
+
+  /** Receives each call a rate limit counts, as `Engine.countCalls` does (windows outlive a worker). */
+  countCalls(sink: CountedCallSink | null): void {
+    this.#counted = sink;
+    this.#evaluator?.onCount(this.#report);
+  }
+
+  /** Counts calls an earlier instance counted under this same policy; returns how many were. */
+  restoreCounted(calls: readonly CountedCall[]): number {
+    const evaluator = this.#evaluator;
+    if (evaluator === null) return 0;
+    return calls.filter((call) => evaluator.count(call.tool, call.role, call.at) > 0).length;
+  }
+
+  readonly #report = (tool: string, role: string, at: number, keep: number): void => this.#counted?.({ tool, role, at, keep });
+
+  /** The loaded policy, or null before the first successful load. */
+  get policy(): PolicyInfo | null {
+    return this.#info;
+  }
+
+  /** Loads a policy (JSON text); a failed load keeps the previous one. */
+  load(policyText: string | Uint8Array): PolicyLoad {
+    let text: string;
+    try {
+      text = typeof policyText === 'string' ? policyText : new TextDecoder('utf-8', { fatal: true }).decode(policyText);
+    } catch {
+      return { ok: false, errors: [error('invalid UTF-8; save the policy as UTF-8')], warnings: [] };
+    }
+    if (text.length > MAX_POLICY_BYTES) return { ok: false, errors: [error(`the policy is larger than ${MAX_POLICY_BYTES} bytes; split it`)], warnings: [] };
+    const parsed = parseStrictJson(text);
+    if (!parsed.ok) return { ok: false, errors: [error(parsed.error)], warnings: [] };
+    const compiled = compileReferencePolicy(parsed.value);
+    if (!compiled.ok) {
+      const at = compiled.error.indexOf(': ');
+      return { ok: false, errors: [error(compiled.error.slice(at + 2), compiled.error.slice(0, at))], warnings: [] };
+    }
+    const p = parsed.value as { tools: string[]; roles?: string[]; rules: Array<{ roles: string[] }> };
+    this.#evaluator = new ReferenceEvaluator(compiled.policy);
+    this.#evaluator.onCount(this.#report);
+    this.#info = Object.freeze({
+      version: compiled.policy.version,
+      mode: compiled.policy.mode,
+      defaultAction: compiled.policy.defaultAction,
+      tools: [...p.tools],
+      roles: [...new Set(p.roles ?? p.rules.flatMap((r) => r.roles))],
+      ruleCount: p.rules.length,
+    });
+    return { ok: true, policy: this.#info, warnings: [] };
+  }
+
+  /** Decides one call at `nowSeconds` (the call's own `now` wins). Never throws. */
+  evaluate(call: ToolCall, nowSeconds: number): Verdict {
+    if (this.#evaluator === null) return { decision: 'Deny', reason: 'no valid policy loaded; load a valid policy first', kind: 'no_policy', evaluator: 'js' };
+    const own: unknown = (call as { now?: unknown }).now;
+    const now = own === undefined ? nowSeconds : own;
+    if (typeof now !== 'number' || !Number.isFinite(now)) {
+      return { decision: 'Deny', reason: 'invalid request: now must be a finite number of seconds or absent', kind: 'invalid_request', evaluator: 'js' };
+    }
+    return this.#verdict(this.#evaluator.decide(call, now), call);
+  }
+
+  /** Decides calls in order; with `argsList`, call i's args are `argsList[i]`. */
+  evaluateBatch(calls: readonly ToolCall[], nowSeconds: number, argsList?: readonly unknown[]): Verdict[] {
+    return calls.map((call, i) => this.evaluate(argsList === undefined ? call : { ...call, args: argsList[i] }, nowSeconds));
+  }
+
+  #verdict(v: ReferenceVerdict, call: ToolCall): Verdict {
+    const verdict: Verdict = { decision: v.decision, reason: v.reason, kind: v.kind, evaluator: 'js' };
+    const [rule] = v.rules;
+    if (rule !== undefined) verdict.rule = rule;
+    const named = (text: string) => text.replace(`tool '${call.tool}'`, `tool '${cut(String(call.tool))}'`).replace(`role '${call.role}'`, `role '${cut(String(call.role))}'`);
+    if (v.kind === 'denied_by_rule' || v.kind === 'ask_by_rule') verdict.reason = named(`${v.reason}${cut(rule ?? '')}'`);
+    else if (v.kind === 'rate_limited') {
+      if (v.retryAfter === undefined) verdict.reason = named(`${v.reason.replace(/ reached; retry in $/, '')} cannot be counted without a time; give now, seconds since the epoch (at most 2^43)`);
+      else {
+        verdict.retryAfter = Math.ceil(v.retryAfter);
+        verdict.reason = named(`${v.reason}${verdict.retryAfter} s`);
+      }
+    } else if (v.kind !== 'invalid_request') verdict.reason = named(v.reason);
+    return verdict;
+  }
+}
