@@ -38,7 +38,7 @@ async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {
     return replayCommand({ audit, policy, json: parsed.values.json === true }, io);
   }
   const [target, ...extra] = parsed.positionals;
-  const what = first === 'test' ? 'CASES.json' : 'POLICY';
+  const what = first === 'test' ? 'POLICY or CASES.json' : 'POLICY';
   if (target === undefined) return usageError(io, `missing ${what}`, first);
   if (extra.length > 0) return usageError(io, `unexpected argument ${JSON.stringify(extra[0])}`, first);
 

@@ -12,7 +12,7 @@ const OVERVIEW = `perso: check agent tool calls against a JSON access policy
 usage:
   perso validate POLICY [--json]   check a policy: errors (exit 1) and warnings, with JSON paths
   perso eval POLICY                decide NDJSON requests from stdin, one NDJSON decision per line
-  perso test CASES.json            run test cases against their policies; exit 1 on any failure
+  perso test POLICY|CASES.json     run a policy's own tests, or a cases file; exit 1 on any failure
   perso replay AUDIT.ndjson POLICY decide an audit log again with POLICY; exit 1 if any would change
   perso help [COMMAND]             show the help of a command
   perso --version                  print the version
@@ -52,9 +52,11 @@ options:
 
 exit: 0 all lines answered, 1 invalid policy, 2 usage error
 `,
-  test: `usage: perso test CASES.json [--verbose]
+  test: `usage: perso test POLICY|CASES.json [--verbose]
 
-Runs test cases: a JSON file {"policies": {"name": "file.json"}, "cases": [...]}, each case
+Runs the tests a policy file carries, "tests": [{"name", "request", "expect", "reasonPrefix"?,
+"why"?}] (a policy without tests fails), or a cases file. The engine ignores "tests" when deciding.
+A cases file is {"policies": {"name": "file.json"}, "cases": [...]}, each case
 {"id", "policy", "request", "expect", "reasonPrefix"?, "why"?}. "policy" is a policy object, a
 name from "policies", or a file name; files are relative to the cases file. Each case runs on a
 fresh instance of its policy. Prints each failure with its "why" and a summary line
@@ -64,7 +66,8 @@ options:
   --verbose    also list the cases that passed
   -h, --help   show this help
 
-exit: 0 all passed, 1 a case failed or the cases file is invalid, 2 usage error
+exit: 0 all passed, 1 a test failed, the policy or cases file is invalid or has no tests, 2 usage
+error
 `,
   replay: `usage: perso replay AUDIT.ndjson POLICY [--json]
 
