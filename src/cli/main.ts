@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 /**
- * The `perso` command: validate a policy, evaluate NDJSON requests, run policy test cases, replay
- * an audit log against a candidate policy.
+ * The `perso` command: validate a policy, evaluate NDJSON requests, run policy tests, replay an
+ * audit log against a candidate policy, diff two policies.
  * Run `perso --help`; the manual is docs/cli.md.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { CliIo } from './cli-io.ts';
 import { ExitCode, write } from './cli-io.ts';
+import { diffCommand } from './diff-command.ts';
 import { evalCommand } from './eval-command.ts';
 import { replayCommand } from './replay-command.ts';
 import { testCommand } from './test-command.ts';
@@ -37,6 +38,17 @@ async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {
     if (more.length > 0) return usageError(io, `unexpected argument ${JSON.stringify(more[0])}`, first);
     return replayCommand({ audit, policy, json: parsed.values.json === true }, io);
   }
+  if (first === 'diff') {
+    const [before, after, ...more] = parsed.positionals;
+    if (before === undefined) return usageError(io, 'missing OLD', first);
+    if (after === undefined) return usageError(io, 'missing NEW', first);
+    if (more.length > 0) return usageError(io, `unexpected argument ${JSON.stringify(more[0])}`, first);
+    const log = parsed.values.log;
+    return diffCommand(
+      { before, after, allowLooser: parsed.values['allow-looser'] === true, log: typeof log === 'string' ? log : null, json: parsed.values.json === true },
+      io,
+    );
+  }
   const [target, ...extra] = parsed.positionals;
   const what = first === 'test' ? 'POLICY or CASES.json' : 'POLICY';
   if (target === undefined) return usageError(io, `missing ${what}`, first);
@@ -55,8 +67,12 @@ async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {
 type ParsedCommandLine = { values: Record<string, string | boolean | undefined>; positionals: string[] } | { error: string };
 
 function parseCommandLine(command: Exclude<CommandName, 'help'>, args: string[]): ParsedCommandLine {
-  const options: Record<string, { type: 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
-  if (command === 'validate' || command === 'replay') options['json'] = { type: 'boolean' };
+  const options: Record<string, { type: 'boolean' | 'string'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
+  if (command === 'validate' || command === 'replay' || command === 'diff') options['json'] = { type: 'boolean' };
+  if (command === 'diff') {
+    options['allow-looser'] = { type: 'boolean' };
+    options['log'] = { type: 'string' };
+  }
   if (command === 'test') options['verbose'] = { type: 'boolean' };
   try {
     // `-` and words starting with `{` are positionals (stdin, inline JSON), never flags.

@@ -3,7 +3,7 @@
  */
 
 /** The commands `perso` knows. */
-export const COMMANDS = Object.freeze(['validate', 'eval', 'test', 'replay', 'help'] as const);
+export const COMMANDS = Object.freeze(['validate', 'eval', 'test', 'replay', 'diff', 'help'] as const);
 /** A command `perso` knows. */
 export type CommandName = (typeof COMMANDS)[number];
 
@@ -14,11 +14,14 @@ usage:
   perso eval POLICY                decide NDJSON requests from stdin, one NDJSON decision per line
   perso test POLICY|CASES.json     run a policy's own tests, or a cases file; exit 1 on any failure
   perso replay AUDIT.ndjson POLICY decide an audit log again with POLICY; exit 1 if any would change
+  perso diff OLD NEW [--log AUDIT.ndjson]
+                                   what NEW allows that OLD did not, per (tool, role); exit 2 if looser
   perso help [COMMAND]             show the help of a command
   perso --version                  print the version
 
 POLICY is a file path, a file: URL, an http(s) URL, or the policy's JSON text.
-Exit codes: 0 success, 1 invalid policy, failed cases or changed decisions, 2 usage error.
+Exit codes: 0 success, 1 invalid policy, failed cases or changed decisions, 2 usage error (and,
+for diff, a looser policy).
 `;
 
 const HELP: Readonly<Record<CommandName, string>> = Object.freeze({
@@ -91,9 +94,32 @@ options:
 exit: 0 nothing would change, 1 a decision would change, a line is malformed, the log cannot be
 read or POLICY is invalid, 2 usage error
 `,
+  diff: `usage: perso diff OLD NEW [--allow-looser] [--log AUDIT.ndjson] [--json]
+
+Compares two policies by what they decide, per (tool, role) after glob expansion: grants added or
+removed, conditions changed (side by side), Deny and Ask rules added or removed, default_action,
+mode and rate limits changed. Each change is marked:
+  looser    some call NEW allows (or asks about) was refused (or asked about) by OLD
+  tighter   every call NEW allows, OLD allowed too
+  changed   neither could be shown: treated as possibly looser
+With --log, every replayable record of the audit log is decided by both policies, in log order,
+and each call NEW lets through that OLD did not (Deny → Allow, Deny → Ask, Ask → Allow) is listed:
+  line 12: process_refund (agent) Deny → Allow: <new reason> (before: <old reason>)
+A summary line ends the output.
+
+options:
+  --allow-looser       accept looser changes: exit 0 instead of 2
+  --log AUDIT.ndjson   also replay an audit log (- reads stdin) with both policies
+  --json               one JSON object per change ("type": "change"), call let through
+                       ("let-through") or malformed line, then a summary object
+  -h, --help           show this help
+
+exit: 0 nothing looser (or --allow-looser), 1 a policy is invalid or the log cannot be read whole,
+2 something got looser or possibly looser, or a usage error
+`,
   help: `usage: perso help [COMMAND]
 
-Shows the help of COMMAND (validate, eval, test, replay), or the overview.
+Shows the help of COMMAND (validate, eval, test, replay, diff), or the overview.
 `,
 });
 
