@@ -90,6 +90,77 @@ function maybeNot(node: Node, negate: boolean): Node {
   return negate ? { kind: 'Not', child: node } : node;
 }
 
+/** The node that is true exactly where `node` is false, and unknown where it is unknown (Kleene Not). */
+export function negate(node: Node): Node {
+  switch (node.kind) {
+    case 'All':
+      return { kind: 'Any', children: node.children.map(negate) };
+    case 'Any':
+      return { kind: 'All', children: node.children.map(negate) };
+    case 'Not':
+      return node.child;
+    case 'Numeric': {
+      const op = NEGATED_NUMERIC[node.op];
+      return op === undefined ? { kind: 'Not', child: node } : { ...node, op };
+    }
+    case 'String':
+      if (node.op === 'In') return { ...node, op: 'NotIn' };
+      if (node.op === 'NotIn') return { ...node, op: 'In' };
+      return { kind: 'Not', child: node };
+    default:
+      return { kind: 'Not', child: node };
+  }
+}
+
+/**
+ * Whether no call makes `node` true. Sound: `true` is proven. Besides {@link implies}, it knows
+ * the leaves that are never true (`In []`, `Prefix []`, `Equals null`) and All children that
+ * exclude each other (`Lte 5` with `Gte 10`).
+ */
+export function neverTrue(node: Node): boolean {
+  switch (node.kind) {
+    case 'All':
+      return node.children.some(neverTrue) || exclusivePair(node.children) !== null;
+    case 'Any':
+      return node.children.every(neverTrue);
+    case 'Not':
+      return neverFalse(node.child);
+    case 'String':
+      return node.value.length === 0 && node.op !== 'NotIn';
+    case 'Equals':
+      return node.value === null;
+    default:
+      return false;
+  }
+}
+
+/** Whether no call makes `node` false (it is always true or unknown). Sound, like {@link neverTrue}. */
+export function neverFalse(node: Node): boolean {
+  switch (node.kind) {
+    case 'All':
+      return node.children.every(neverFalse);
+    case 'Any':
+      return node.children.some(neverFalse) || node.children.some((a, i) => node.children.some((b, j) => j > i && implies(negate(a), b, true)));
+    case 'Not':
+      return neverTrue(node.child);
+    case 'String':
+      return node.value.length === 0 && node.op === 'NotIn';
+    default:
+      return false;
+  }
+}
+
+/** The first two children of an All that no call makes both true, as indexes, or null. */
+export function exclusivePair(children: readonly Node[]): [number, number] | null {
+  for (let i = 0; i < children.length; i++) {
+    for (let j = i + 1; j < children.length; j++) {
+      // T(a) ⊆ F(b) = T(not b): whenever a is true, b is false.
+      if (implies(children[i]!, negate(children[j]!), true)) return [i, j];
+    }
+  }
+  return null;
+}
+
 /** JSON with object keys sorted: two equal values give the same text. */
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;

@@ -3,7 +3,7 @@
  */
 
 /** The commands `perso` knows. */
-export const COMMANDS = Object.freeze(['validate', 'eval', 'test', 'replay', 'diff', 'help'] as const);
+export const COMMANDS = Object.freeze(['validate', 'lint', 'eval', 'test', 'replay', 'diff', 'help'] as const);
 /** A command `perso` knows. */
 export type CommandName = (typeof COMMANDS)[number];
 
@@ -11,6 +11,7 @@ const OVERVIEW = `perso: check agent tool calls against a JSON access policy
 
 usage:
   perso validate POLICY [--json]   check a policy: errors (exit 1) and warnings, with JSON paths
+  perso lint POLICY [--json]       validate, then find dead rules, impossible conditions, unused names
   perso eval POLICY                decide NDJSON requests from stdin, one NDJSON decision per line
   perso test POLICY|CASES.json     run a policy's own tests, or a cases file; exit 1 on any failure
   perso replay AUDIT.ndjson POLICY decide an audit log again with POLICY; exit 1 if any would change
@@ -37,6 +38,21 @@ options:
   -h, --help   show this help
 
 exit: 0 valid (warnings allowed), 1 errors, 2 usage error
+`,
+  lint: `usage: perso lint POLICY [--json]
+
+Everything "perso validate" warns about, plus what a valid policy can still get wrong, each with
+its JSON path: rules that never apply (replaced for every (tool, role) they name by a later Allow
+rule, or whose every grant a Deny rule takes away), Deny and Ask rules another rule always covers,
+Ask rules a Deny rule always beats, conditions that can never be true (Lte 5 with Gte 10 in an
+All, In []), rule tools not in tools, tools never granted, roles never used. A finding is made only
+when it is proven.
+
+options:
+  --json       print one JSON object {ok, source, findings: [{path, message}]} on stdout
+  -h, --help   show this help
+
+exit: 0 no findings, 1 a finding or an invalid policy, 2 usage error
 `,
   eval: `usage: perso eval POLICY
 
@@ -119,7 +135,7 @@ exit: 0 nothing looser (or --allow-looser), 1 a policy is invalid or the log can
 `,
   help: `usage: perso help [COMMAND]
 
-Shows the help of COMMAND (validate, eval, test, replay, diff), or the overview.
+Shows the help of COMMAND (validate, lint, eval, test, replay, diff), or the overview.
 `,
 });
 
