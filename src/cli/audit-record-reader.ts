@@ -9,7 +9,8 @@
  *   perso could not have recorded (`__proto__`, `constructor`, `prototype` keys, non-finite numbers);
  * - the reader allocates nothing per record beyond what `JSON.parse` builds: one call object is
  *   filled again for each record (decide it before reading the next), and the checks that make
- *   copies or walk the text char by char run only when a cheap check cannot vouch for the line.
+ *   copies or walk the text char by char run only when a cheap check cannot vouch for the line;
+ * - `JSON.parse` is most of the cost of a record (bench/replay.ts): what is added stays small.
  */
 import { canonicalizeArgs, FORBIDDEN_KEYS } from '../canonical-args.ts';
 import type { Decision, JsonObject, ToolCall } from '../decision.ts';
@@ -59,6 +60,14 @@ export class AuditRecordReader {
   skip: NotReplayable = NotReplayable.Fault;
   /** After `Error`: why the line is not an audit record. */
   error = '';
+  readonly #fast: boolean;
+  /** The date part (`2026-12-03T`) of the last `time` Date.parse accepted. */
+  #day = '';
+
+  /** @param options `fast: false` checks every `time` with Date.parse (the reference the shortcut is tested against) */
+  constructor(options: { fast?: boolean } = {}) {
+    this.#fast = options.fast !== false;
+  }
 
   /** The call as the engine takes it. */
   get toolCall(): ToolCall {
@@ -98,7 +107,7 @@ export class AuditRecordReader {
     const time = own(record, 'time');
     let timeSeconds: number | undefined;
     if (time !== undefined) {
-      timeSeconds = typeof time === 'string' ? Date.parse(time) / 1000 : Number.NaN;
+      timeSeconds = typeof time === 'string' ? this.#seconds(time, now === undefined) : Number.NaN;
       if (Number.isNaN(timeSeconds)) return this.#fail('time: expected an ISO 8601 date');
     }
     const agentAttributes = own(record, 'agentAttributes');
@@ -130,6 +139,18 @@ export class AuditRecordReader {
     return ReadOutcome.Record;
   }
 
+  /**
+   * `time` in seconds as Date.parse reads it (NaN when it does not), or, when the value is not
+   * `needed` (the record has `now`), 0 once it is known to parse: a `YYYY-MM-DDTHH:MM:SS.mmmZ` time
+   * on a day Date.parse already accepted parses whenever its clock is in range.
+   */
+  #seconds(time: string, needed: boolean): number {
+    if (!needed && this.#fast && this.#day !== '' && time.length === 24 && time.startsWith(this.#day) && clockInRange(time)) return 0;
+    const ms = Date.parse(time);
+    if (!Number.isNaN(ms) && time.length === 24 && clockInRange(time)) this.#day = time.slice(0, 11);
+    return ms / 1000;
+  }
+
   #fail(error: string): ReadOutcome {
     this.error = error;
     return ReadOutcome.Error;
@@ -140,6 +161,12 @@ export class AuditRecordReader {
     return ReadOutcome.Skip;
   }
 }
+
+/** `YYYY-MM-DDTHH:MM:SS.mmmZ` with hours 00-23, minutes and seconds 00-59 (the date is Date.parse's to check). */
+function clockInRange(time: string): boolean {
+  return CLOCK.test(time);
+}
+const CLOCK = /^\d{4}-\d\d-\d\dT([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
 
 function own(record: Record<string, unknown>, key: string): unknown {
   return Object.hasOwn(record, key) ? record[key] : undefined;
