@@ -114,8 +114,8 @@ export function negate(node: Node): Node {
 
 /**
  * Whether no call makes `node` true. Sound: `true` is proven. Besides {@link implies}, it knows
- * the leaves that are never true (`In []`, `Prefix []`, `Equals null`) and All children that
- * exclude each other (`Lte 5` with `Gte 10`).
+ * the leaves that are never true (`In []`, `Prefix []`) and All children that exclude each other
+ * (`Lte 5` with `Gte 10`).
  */
 export function neverTrue(node: Node): boolean {
   switch (node.kind) {
@@ -127,9 +127,9 @@ export function neverTrue(node: Node): boolean {
       return neverFalse(node.child);
     case 'String':
       return node.value.length === 0 && node.op !== 'NotIn';
-    case 'Equals':
-      return node.value === null;
     default:
+      // Not `Equals` with a null value: DESIGN §2.2b makes it never true, but an engine of before
+      // that change holds it true over a null field; no finding rests on either.
       return false;
   }
 }
@@ -272,8 +272,8 @@ function stringPasses(s: string, op: string, list: readonly string[]): boolean |
 }
 
 function leafTrueImplies(a: Node, b: Node): boolean {
-  // Every leaf but FieldPresent's own false case is true only over a present, non-null value.
-  if (b.kind === 'Present') return a.kind !== 'Other' && fieldsOf(a).includes(b.field);
+  // Every leaf is true only over a present, non-null value (but `Equals null`: see neverTrue).
+  if (b.kind === 'Present') return a.kind !== 'Other' && !(a.kind === 'Equals' && a.value === null) && fieldsOf(a).includes(b.field);
   if (a.kind === 'Equals') {
     const v = a.value;
     if (b.kind === 'Numeric' && b.field === a.field && typeof v === 'number') {
