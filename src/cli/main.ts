@@ -10,6 +10,7 @@ import type { CliIo } from './cli-io.ts';
 import { ExitCode, write } from './cli-io.ts';
 import { diffCommand } from './diff-command.ts';
 import { evalCommand } from './eval-command.ts';
+import { explainCommand } from './explain-command.ts';
 import { lintCommand } from './lint-command.ts';
 import { replayCommand } from './replay-command.ts';
 import { testCommand } from './test-command.ts';
@@ -60,6 +61,10 @@ async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {
       return validateCommand({ policy: target, json: parsed.values.json === true }, io);
     case 'eval':
       return evalCommand({ policy: target }, io);
+    case 'explain': {
+      const request = parsed.values.request;
+      return explainCommand({ policy: target, request: typeof request === 'string' ? request : null, json: parsed.values.json === true }, io);
+    }
     case 'lint':
       return lintCommand({ policy: target, json: parsed.values.json === true }, io);
     case 'test':
@@ -71,7 +76,8 @@ type ParsedCommandLine = { values: Record<string, string | boolean | undefined>;
 
 function parseCommandLine(command: Exclude<CommandName, 'help'>, args: string[]): ParsedCommandLine {
   const options: Record<string, { type: 'boolean' | 'string'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
-  if (command === 'validate' || command === 'replay' || command === 'diff' || command === 'lint') options['json'] = { type: 'boolean' };
+  if (command === 'validate' || command === 'replay' || command === 'diff' || command === 'lint' || command === 'explain') options['json'] = { type: 'boolean' };
+  if (command === 'explain') options['request'] = { type: 'string' };
   if (command === 'diff') {
     options['allow-looser'] = { type: 'boolean' };
     options['log'] = { type: 'string' };

@@ -3,7 +3,7 @@
  */
 
 /** The commands `perso` knows. */
-export const COMMANDS = Object.freeze(['validate', 'lint', 'eval', 'test', 'replay', 'diff', 'help'] as const);
+export const COMMANDS = Object.freeze(['validate', 'lint', 'eval', 'explain', 'test', 'replay', 'diff', 'help'] as const);
 /** A command `perso` knows. */
 export type CommandName = (typeof COMMANDS)[number];
 
@@ -13,6 +13,8 @@ usage:
   perso validate POLICY [--json]   check a policy: errors (exit 1) and warnings, with JSON paths
   perso lint POLICY [--json]       validate, then find dead rules, impossible conditions, unused names
   perso eval POLICY                decide NDJSON requests from stdin, one NDJSON decision per line
+  perso explain POLICY [--request JSON]
+                                   decide one request (stdin or --request) and show why
   perso test POLICY|CASES.json     run a policy's own tests, or a cases file; exit 1 on any failure
   perso replay AUDIT.ndjson POLICY decide an audit log again with POLICY; exit 1 if any would change
   perso diff OLD NEW [--log AUDIT.ndjson]
@@ -70,6 +72,22 @@ options:
   -h, --help   show this help
 
 exit: 0 all lines answered, 1 invalid policy, 2 usage error
+`,
+  explain: `usage: perso explain POLICY [--request JSON] [--json]
+
+Decides one request (the JSON of --request, or stdin) with the engine and shows why: the
+(tool, role) entry or the default, each Deny, Allow and Ask rule of the entry with every condition
+node's result (true, false or unknown) and the values it read, and the rate limit. The trace is
+evaluated apart from the engine; when they disagree, the engine's decision stands and explain
+exits 1 saying so. The request may carry "now" (seconds) for rate limits.
+
+options:
+  --request JSON   the request, instead of stdin
+  --json           print one JSON object {decision, reason, kind, rule, agrees, trace}
+  -h, --help       show this help
+
+exit: 0 explained, 1 invalid policy or request, or the trace disagrees with the engine, 2 usage
+error
 `,
   test: `usage: perso test POLICY|CASES.json [--verbose]
 
@@ -135,7 +153,7 @@ exit: 0 nothing looser (or --allow-looser), 1 a policy is invalid or the log can
 `,
   help: `usage: perso help [COMMAND]
 
-Shows the help of COMMAND (validate, lint, eval, test, replay, diff), or the overview.
+Shows the help of COMMAND (validate, lint, eval, explain, test, replay, diff), or the overview.
 `,
 });
 
