@@ -115,11 +115,34 @@ describe('perso diff: what a change loosens', () => {
     assert.match(added.stdout, /rate limit changed \[tighter\]: none → 5 per 60 s/);
   });
 
-  test('fault: a key perso diff does not model changed (a rule\'s approval) is "changed", exit 2', async () => {
-    const approval = await variant('approval.json', (policy) => ((policy.rules[3] as unknown as Record<string, unknown>).approval = 'webauthn'));
-    const run = await diff(approval, demoPolicyPath);
+  test('fault: a key perso diff does not model changed (a rule\'s budget) is "changed", exit 2', async () => {
+    const budget = await variant('budget.json', (policy) => ((policy.rules[3] as unknown as Record<string, unknown>).budget = { sum: 'Arguments.amount', max: 1000, per_seconds: 86400 }));
+    const run = await diff(budget, demoPolicyPath);
     assert.equal(run.code, 2);
-    assert.match(run.stdout, /^\(process_refund, agent\): Allow rule keys changed \[changed\]\n {2}was: \{"approval":"webauthn"\}\n {2}now: \{\}$/m);
+    assert.match(run.stdout, /^\(process_refund, agent\): Allow rule keys changed \[changed\]\n {2}was: \{"budget":\{"max":1000,"per_seconds":86400,"sum":"Arguments\.amount"\}\}\n {2}now: \{\}$/m);
+  });
+
+  test('an Ask released only by WebAuthn is tighter than one a click releases, and the reverse looser', async () => {
+    const ask = (approval?: string) => (policy: Policy & { rules: Rule[] }) => {
+      policy.rules.push({ tool_name: 'export_data', roles: ['manager'], effect: 'Ask', condition: null, ...(approval ? { approval } : {}) } as Rule);
+    };
+    const click = await variant('ask-click.json', ask());
+    const webauthn = await variant('ask-webauthn.json', ask('webauthn'));
+    const up = await diff(click, webauthn);
+    assert.equal(up.code, 0, up.stdout);
+    assert.match(up.stdout, /^\(export_data, manager\): Ask rule changed \[tighter\]\n {2}was: always \(rules\[8\]\)\n {2}now: always \(rules\[8\]\) \[approval webauthn\]$/m);
+    const down = await diff(webauthn, click);
+    assert.equal(down.code, 2);
+    assert.match(down.stdout, /^\(export_data, manager\): Ask rule changed \[looser\]/m);
+    // The policy's default approval, for Ask rules without their own.
+    const policyWide = await variant('ask-policy-webauthn.json', (policy) => {
+      ask()(policy);
+      (policy as unknown as Record<string, unknown>).approval = 'webauthn';
+    });
+    const run = await diff(click, policyWide);
+    assert.equal(run.code, 0, run.stdout);
+    assert.match(run.stdout, /^policy: approval changed \[tighter\]: click → webauthn\n {2}note: for every Ask rule without its own approval$/m);
+    assert.match(run.stdout, /Ask rule changed \[tighter\]/);
   });
 
   test('an invalid policy exits 1 with its errors, nothing compared', async () => {

@@ -40,9 +40,11 @@ export interface PolicyChange {
 }
 
 const MODELED_POLICY_KEYS: ReadonlySet<string> = new Set([
-  'version', 'default_action', 'tools', 'roles', 'rules', 'mode', 'description', '//', 'revision', 'annotation_defaults', 'tests', '$schema',
+  'version', 'default_action', 'tools', 'roles', 'rules', 'mode', 'description', '//', 'revision', 'annotation_defaults', 'tests', '$schema', 'approval',
 ]);
-const MODELED_RULE_KEYS: ReadonlySet<string> = new Set(['tool_name', 'roles', 'condition', 'id', 'description', 'effect', 'rate_limit']);
+const MODELED_RULE_KEYS: ReadonlySet<string> = new Set(['tool_name', 'roles', 'condition', 'id', 'description', 'effect', 'rate_limit', 'approval']);
+/** How hard an Ask is to release: a WebAuthn assertion is harder than a click. */
+const APPROVAL_RANK: Readonly<Record<string, number>> = { click: 0, webauthn: 1 };
 
 const ALWAYS: Node = { kind: 'All', children: [] };
 const NEVER: Node = { kind: 'Any', children: [] };
@@ -85,6 +87,11 @@ function policyWide(before: Policy, after: Policy): PolicyChange[] {
     // Annotations allow read-only tools no rule covers; off, those calls get default_action.
     const mark: Mark = annotations(after) ? 'looser' : after.default_action === 'Deny' ? 'tighter' : 'changed';
     changes.push({ what: 'annotation_defaults changed', mark, was: String(annotations(before)), now: String(annotations(after)), note: 'for calls no rule covers' });
+  }
+  const approval = (policy: Policy) => String((policy as { approval?: unknown }).approval ?? 'click');
+  if (approval(before) !== approval(after)) {
+    const mark: Mark = APPROVAL_RANK[approval(after)]! > APPROVAL_RANK[approval(before)]! ? 'tighter' : 'looser';
+    changes.push({ what: 'approval changed', mark, was: approval(before), now: approval(after), note: 'for every Ask rule without its own approval' });
   }
   const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
   for (const key of keys) {
@@ -139,8 +146,10 @@ function pairChanges(old: Entry | undefined, now: Entry | undefined, before: Pol
     changes.push({ ...pair, what: 'rate limit changed', mark, was: limitText(limitBefore), now: limitText(limitAfter), rule: now?.allow?.name ?? old?.allow?.name, note });
   }
 
-  changes.push(...ruleSetChanges('Deny', old?.denies ?? [], now?.denies ?? [], pair));
-  changes.push(...ruleSetChanges('Ask', old?.asks ?? [], now?.asks ?? [], pair));
+  changes.push(...ruleSetChanges('Deny', old?.denies ?? [], now?.denies ?? [], pair, () => 0, () => 0));
+  const approvalOf = (policy: Policy) => (ref: RuleRef) =>
+    APPROVAL_RANK[String((ref.rule as { approval?: unknown }).approval ?? (policy as { approval?: unknown }).approval ?? 'click')] ?? 0;
+  changes.push(...ruleSetChanges('Ask', old?.asks ?? [], now?.asks ?? [], pair, approvalOf(before), approvalOf(after)));
 
   if (stateful) {
     for (const change of changes) {
@@ -168,23 +177,34 @@ function compare(a: Node, b: Node, truth: boolean): Mark | null {
  * Deny or Ask rules of a pair: each holds unless its condition is false, so a rule set refuses more
  * when each old rule's false set holds one of the new rules' false sets.
  */
-function ruleSetChanges(effect: 'Deny' | 'Ask', before: readonly RuleRef[], after: readonly RuleRef[], pair: { tool: string; role: string }): PolicyChange[] {
-  const identity = (ref: RuleRef) => `${nodeKey(ref.condition)}\u0000${extraKeys(ref.rule)}`;
-  const afterKeys = new Set(after.map(identity));
-  const beforeKeys = new Set(before.map(identity));
-  const removed = before.filter((ref) => !afterKeys.has(identity(ref)));
-  const added = after.filter((ref) => !beforeKeys.has(identity(ref)));
+function ruleSetChanges(
+  effect: 'Deny' | 'Ask',
+  before: readonly RuleRef[],
+  after: readonly RuleRef[],
+  pair: { tool: string; role: string },
+  rankBefore: (ref: RuleRef) => number,
+  rankAfter: (ref: RuleRef) => number,
+): PolicyChange[] {
+  // A rule's approval is as the policy it is in sets it (its own, or the policy's default).
+  const identity = (rank: (ref: RuleRef) => number) => (ref: RuleRef) => `${nodeKey(ref.condition)}\u0000${extraKeys(ref.rule)}\u0000${rank(ref)}`;
+  const afterKeys = new Set(after.map(identity(rankAfter)));
+  const beforeKeys = new Set(before.map(identity(rankBefore)));
+  const ruleText = (ref: RuleRef, rank: (ref: RuleRef) => number) => ruleTextOf(ref) + (effect === 'Ask' && rank(ref) > 0 ? ' [approval webauthn]' : '');
+  const removed = before.filter((ref) => !afterKeys.has(identity(rankBefore)(ref)));
+  const added = after.filter((ref) => !beforeKeys.has(identity(rankAfter)(ref)));
   const changes: PolicyChange[] = [];
   const usedAdded = new Set<RuleRef>();
   // A removed rule is covered by a new one that holds whenever it held: F(new) ⊆ F(old).
-  const covers = (next: RuleRef, prev: RuleRef) => extraKeys(next.rule) === extraKeys(prev.rule) && implies(next.condition, prev.condition, false);
+  // (and is at least as hard to release).
+  const covers = (next: RuleRef, prev: RuleRef) =>
+    extraKeys(next.rule) === extraKeys(prev.rule) && rankAfter(next) >= rankBefore(prev) && implies(next.condition, prev.condition, false);
   for (const prev of removed) {
     const replacement = added.find((next) => !usedAdded.has(next) && covers(next, prev));
     if (replacement !== undefined) {
       usedAdded.add(replacement);
-      const same = covers(prev, replacement);
+      const same = implies(prev.condition, replacement.condition, false) && rankAfter(replacement) === rankBefore(prev);
       if (same) continue;
-      changes.push({ ...pair, what: `${effect} rule changed`, mark: 'tighter', was: ruleText(prev), now: ruleText(replacement), rule: replacement.name });
+      changes.push({ ...pair, what: `${effect} rule changed`, mark: 'tighter', was: ruleText(prev, rankBefore), now: ruleText(replacement, rankAfter), rule: replacement.name });
       continue;
     }
     const kept = after.find((next) => covers(next, prev));
@@ -193,21 +213,21 @@ function ruleSetChanges(effect: 'Deny' | 'Ask', before: readonly RuleRef[], afte
     if (partner !== undefined && removed.length === 1 && added.length === 1) {
       // One rule for one: show them side by side; holding less often is looser, else unsure.
       usedAdded.add(partner);
-      const mark: Mark = implies(prev.condition, partner.condition, false) ? 'looser' : 'changed';
-      changes.push({ ...pair, what: `${effect} rule changed`, mark, was: ruleText(prev), now: ruleText(partner), rule: partner.name });
+      const mark: Mark = implies(prev.condition, partner.condition, false) && rankAfter(partner) <= rankBefore(prev) ? 'looser' : 'changed';
+      changes.push({ ...pair, what: `${effect} rule changed`, mark, was: ruleText(prev, rankBefore), now: ruleText(partner, rankAfter), rule: partner.name });
       continue;
     }
-    changes.push({ ...pair, what: `${effect} rule removed`, mark: 'looser', was: ruleText(prev), rule: prev.name });
+    changes.push({ ...pair, what: `${effect} rule removed`, mark: 'looser', was: ruleText(prev, rankBefore), rule: prev.name });
   }
   for (const next of added) {
     if (usedAdded.has(next)) continue;
     if (isNever(next.condition)) continue;
-    changes.push({ ...pair, what: `${effect} rule added`, mark: 'tighter', now: ruleText(next), rule: next.name });
+    changes.push({ ...pair, what: `${effect} rule added`, mark: 'tighter', now: ruleText(next, rankAfter), rule: next.name });
   }
   return changes;
 }
 
-function ruleText(ref: RuleRef): string {
+function ruleTextOf(ref: RuleRef): string {
   const condition = isAlways(ref.condition) ? 'always' : conditionText(ref.condition);
   return `${condition} (${ref.name})`;
 }
