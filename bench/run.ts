@@ -3,6 +3,8 @@
  * demo policy with a mix of allowed and denied calls. Prints Markdown tables with ratios and writes
  * them to bench/results/node.md. Not part of `npm test`: timings are reported, never asserted.
  *
+ * Also `perso replay` on 1,000,000 recorded calls beside reading and `JSON.parse`-ing the log (bench/replay.ts).
+ *
  * Contenders: perso's `Perso.evaluate` (the library API), `Engine.evaluate` (the engine host's fast
  * path) and the original JSON ABI; a hand-written JS evaluator of the same rules (the limit);
  * `@cedar-policy/cedar-wasm`; `casbin`.
@@ -21,6 +23,7 @@ import { loadEngineModule } from '../src/engine/engine-module.ts';
 import { Perso } from '../src/perso.ts';
 import { largePolicies } from './large-policies.ts';
 import { canonicalizeArgs } from '../src/canonical-args.ts';
+import { benchReplay } from './replay.ts';
 
 const quick = process.argv.includes('--quick');
 const out: string[] = [];
@@ -156,6 +159,9 @@ say(
   ),
 );
 say();
+
+// ---- perso replay over a recorded log, beside reading and parsing it ------------------------------
+for (const line of await benchReplay(quick ? 200_000 : 1_000_000)) say(line);
 
 // ---- memory over many evaluations ----------------------------------------------------------------
 const memoryCalls = quick ? 1_000_000 : 10_000_000;

@@ -30,7 +30,7 @@ describe('perso help, version and usage errors', () => {
     assert.equal(run.code, 0);
     assert.match(run.stdout, /perso validate POLICY/);
     assert.match(run.stdout, /perso eval POLICY/);
-    assert.match(run.stdout, /perso test CASES\.json/);
+    assert.match(run.stdout, /perso test POLICY\|CASES\.json/);
     assert.equal(run.stderr, '');
   });
 
@@ -40,7 +40,7 @@ describe('perso help, version and usage errors', () => {
     assert.match(help.stdout, /^usage: perso eval POLICY/);
     const flag = await perso(['test', '--help']);
     assert.equal(flag.code, 0);
-    assert.match(flag.stdout, /^usage: perso test CASES\.json/);
+    assert.match(flag.stdout, /^usage: perso test POLICY\|CASES\.json/);
   });
 
   test('--version prints the package version', async () => {

@@ -349,6 +349,13 @@ describe('policy errors', () => {
     ]);
     assert.deepEqual(loaded(policy([], { revision: 7, annotation_defaults: true })).warnings, []);
   });
+  test('a policy\'s own tests and its $schema are known keys the engine ignores when deciding', () => {
+    const text = policy([grant()], {
+      $schema: 'https://example.test/policy.schema.json',
+      tests: [{ name: 'x', request: { tool: 't', args: {}, role: 'r' }, expect: 'Deny' }],
+    });
+    assert.deepEqual(loaded(text).warnings, []);
+  });
   test('unknown variant', () => {
     assert.deepEqual(errorText(policy([{ tool_name: 't', roles: ['r'], condition: { Numeric: {} } }])), [
       'rules[0].condition: unknown condition "Numeric"; expected one of All, Any, Not, NumericCheck, StringCheck, FieldPresent, FieldEquals, Equals',

@@ -236,7 +236,7 @@ export class Compiler {
     this.unknownKeys(doc, "", [
       "version", "default_action", "tools", "roles", "rules", "mode", "description", "//", "approval",
       // read by hosts, not by the engine: checked here so every host sees the same errors
-      "revision", "annotation_defaults",
+      "revision", "annotation_defaults", "tests", "$schema",
     ]);
 
     const revision = doc.get("revision");

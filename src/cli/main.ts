@@ -1,14 +1,17 @@
 #!/usr/bin/env node
 /**
- * The `perso` command: validate a policy, evaluate NDJSON requests, run policy test cases, replay
- * an audit log against a candidate policy.
+ * The `perso` command: validate a policy, evaluate NDJSON requests, run policy tests, replay an
+ * audit log against a candidate policy, diff two policies.
  * Run `perso --help`; the manual is docs/cli.md.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { CliIo } from './cli-io.ts';
 import { ExitCode, write } from './cli-io.ts';
+import { diffCommand } from './diff-command.ts';
 import { evalCommand } from './eval-command.ts';
+import { explainCommand } from './explain-command.ts';
+import { lintCommand } from './lint-command.ts';
 import { replayCommand } from './replay-command.ts';
 import { testCommand } from './test-command.ts';
 import type { CommandName } from './usage.ts';
@@ -37,8 +40,19 @@ async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {
     if (more.length > 0) return usageError(io, `unexpected argument ${JSON.stringify(more[0])}`, first);
     return replayCommand({ audit, policy, json: parsed.values.json === true }, io);
   }
+  if (first === 'diff') {
+    const [before, after, ...more] = parsed.positionals;
+    if (before === undefined) return usageError(io, 'missing OLD', first);
+    if (after === undefined) return usageError(io, 'missing NEW', first);
+    if (more.length > 0) return usageError(io, `unexpected argument ${JSON.stringify(more[0])}`, first);
+    const log = parsed.values.log;
+    return diffCommand(
+      { before, after, allowLooser: parsed.values['allow-looser'] === true, log: typeof log === 'string' ? log : null, json: parsed.values.json === true },
+      io,
+    );
+  }
   const [target, ...extra] = parsed.positionals;
-  const what = first === 'test' ? 'CASES.json' : 'POLICY';
+  const what = first === 'test' ? 'POLICY or CASES.json' : 'POLICY';
   if (target === undefined) return usageError(io, `missing ${what}`, first);
   if (extra.length > 0) return usageError(io, `unexpected argument ${JSON.stringify(extra[0])}`, first);
 
@@ -47,6 +61,12 @@ async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {
       return validateCommand({ policy: target, json: parsed.values.json === true }, io);
     case 'eval':
       return evalCommand({ policy: target }, io);
+    case 'explain': {
+      const request = parsed.values.request;
+      return explainCommand({ policy: target, request: typeof request === 'string' ? request : null, json: parsed.values.json === true }, io);
+    }
+    case 'lint':
+      return lintCommand({ policy: target, json: parsed.values.json === true }, io);
     case 'test':
       return testCommand({ cases: target, verbose: parsed.values.verbose === true }, io);
   }
@@ -55,8 +75,13 @@ async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {
 type ParsedCommandLine = { values: Record<string, string | boolean | undefined>; positionals: string[] } | { error: string };
 
 function parseCommandLine(command: Exclude<CommandName, 'help'>, args: string[]): ParsedCommandLine {
-  const options: Record<string, { type: 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
-  if (command === 'validate' || command === 'replay') options['json'] = { type: 'boolean' };
+  const options: Record<string, { type: 'boolean' | 'string'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
+  if (command === 'validate' || command === 'replay' || command === 'diff' || command === 'lint' || command === 'explain') options['json'] = { type: 'boolean' };
+  if (command === 'explain') options['request'] = { type: 'string' };
+  if (command === 'diff') {
+    options['allow-looser'] = { type: 'boolean' };
+    options['log'] = { type: 'string' };
+  }
   if (command === 'test') options['verbose'] = { type: 'boolean' };
   try {
     // `-` and words starting with `{` are positionals (stdin, inline JSON), never flags.

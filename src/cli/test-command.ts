@@ -1,10 +1,13 @@
 /**
- * `perso test CASES.json`: runs policy test cases (the format of the conformance fixtures).
+ * `perso test POLICY|CASES.json`: runs a policy's own tests, or a cases file (the format of the
+ * conformance fixtures).
  *
- * Format: `{"policies": {"name": "file.json"}, "cases": [{id, policy, request, expect,
- * reasonPrefix?, why?}]}` (a bare array of cases is accepted too). `policy` is a policy object, a
- * name from `policies`, or a file name; file names are relative to the cases file. Each case runs on
- * a fresh instance of its policy, so rate-limit windows never leak between cases.
+ * - A policy (an object with `rules`) carries `"tests": [{name, request, expect, reasonPrefix?,
+ *   why?}]`; a policy without tests is a failure (CI must not pass on nothing).
+ * - A cases file is `{"policies": {"name": "file.json"}, "cases": [{id, policy, request, expect,
+ *   reasonPrefix?, why?}]}` (a bare array of cases is accepted too). `policy` is a policy object, a
+ *   name from `policies`, or a file name; file names are relative to the cases file.
+ * - Each test runs on a fresh instance of its policy, so rate-limit windows never leak between tests.
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -14,11 +17,11 @@ import type { PolicyInput } from '../policy-source.ts';
 import type { CliIo } from './cli-io.ts';
 import { ExitCode, write } from './cli-io.ts';
 import { toolCallFromJson } from './tool-call-json.ts';
-import { formatDiagnostic } from './validate-command.ts';
+import { formatDiagnostic, loadPolicy } from './validate-command.ts';
 
 /** Options of {@link testCommand}. */
 export interface TestOptions {
-  /** Path of the cases file. */
+  /** Path of the policy or of the cases file. */
   cases: string;
   /** Also list the cases that passed. */
   verbose: boolean;
@@ -27,6 +30,8 @@ export interface TestOptions {
 /** One case, as read from the file. */
 interface TestCase {
   id: string;
+  /** Where the case is in its file, for messages: `cases[3]`, `tests[0]`. */
+  path: string;
   policy: unknown;
   request: unknown;
   expect: unknown;
@@ -44,11 +49,21 @@ export async function testCommand(options: TestOptions, io: CliIo): Promise<Exit
     await write(io.stderr, `error: ${options.cases}: ${loaded.error}\n`);
     return ExitCode.Failure;
   }
+  if (loaded.policyFile !== undefined) {
+    // A policy's tests share one policy: an invalid one is said once, not once per test.
+    const load = await loadPolicy(loaded.policyFile);
+    if (!load.ok) {
+      const lines = load.errors.map((error) => `error: ${options.cases}: ${formatDiagnostic(error)}`);
+      lines.push(`${options.cases}: invalid policy; fix it (see "perso validate") and run its tests again`);
+      await write(io.stderr, `${lines.join('\n')}\n`);
+      return ExitCode.Failure;
+    }
+  }
   const baseDir = dirname(file);
   let passed = 0;
   let failed = 0;
-  for (const [index, testCase] of loaded.cases.entries()) {
-    const problems = await runCase(testCase, index, loaded.policies, baseDir);
+  for (const testCase of loaded.cases) {
+    const problems = await runCase(testCase, loaded.policies, baseDir);
     if (problems.length === 0) {
       passed++;
       if (options.verbose) await write(io.stdout, `ok   ${testCase.id}\n`);
@@ -63,7 +78,9 @@ export async function testCommand(options: TestOptions, io: CliIo): Promise<Exit
   return failed === 0 ? ExitCode.Ok : ExitCode.Failure;
 }
 
-type LoadedCases = { cases: TestCase[]; policies: Readonly<Record<string, unknown>> } | { error: string };
+type LoadedCases =
+  | { cases: TestCase[]; policies: Readonly<Record<string, unknown>>; policyFile?: string }
+  | { error: string };
 
 async function readCases(file: string): Promise<LoadedCases> {
   let document: unknown;
@@ -74,6 +91,7 @@ async function readCases(file: string): Promise<LoadedCases> {
     if (code === 'ENOENT') return { error: `no such file ${JSON.stringify(file)}; check the path` };
     return { error: `cannot be read as JSON (${error instanceof Error ? error.message : String(error)})` };
   }
+  if (isPolicy(document)) return policyTests(document, file);
   const root = Array.isArray(document) ? { cases: document } : document;
   if (root === null || typeof root !== 'object' || !Array.isArray((root as { cases?: unknown }).cases)) {
     return { error: 'expected {"policies": {...}, "cases": [...]} or an array of cases' };
@@ -87,6 +105,7 @@ async function readCases(file: string): Promise<LoadedCases> {
     const item = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
     cases.push({
       id: typeof item['id'] === 'string' ? item['id'] : `cases[${index}]`,
+      path: `cases[${index}]`,
       policy: item['policy'],
       request: item['request'],
       expect: item['expect'],
@@ -97,21 +116,44 @@ async function readCases(file: string): Promise<LoadedCases> {
   return { cases, policies: policies as Record<string, unknown> };
 }
 
-async function runCase(
-  testCase: TestCase,
-  index: number,
-  policies: Readonly<Record<string, unknown>>,
-  baseDir: string,
-): Promise<string[]> {
-  if (!DECISIONS.has(testCase.expect)) return [`cases[${index}].expect: expected "Allow", "Deny" or "Ask"`];
+/** A policy document rather than a cases file: an object with `rules`. */
+function isPolicy(document: unknown): document is Record<string, unknown> {
+  return document !== null && typeof document === 'object' && !Array.isArray(document) && Object.hasOwn(document, 'rules');
+}
+
+/** A policy's own `tests`, each run on the policy file itself. */
+function policyTests(policy: Record<string, unknown>, file: string): LoadedCases {
+  const tests = Object.hasOwn(policy, 'tests') ? policy['tests'] : [];
+  if (!Array.isArray(tests)) return { error: 'tests: expected an array of {"name", "request", "expect"}' };
+  if (tests.length === 0) return { error: 'tests: no tests; add "tests": [{"name", "request", "expect"}] to the policy' };
+  const cases: TestCase[] = tests.map((raw: unknown, index) => {
+    const item = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
+    const path = `tests[${index}]`;
+    return {
+      id: typeof item['name'] === 'string' ? item['name'] : path,
+      path,
+      // Perso reads the file for each test (and names it in errors): tests stay independent.
+      policy: file,
+      request: item['request'],
+      expect: item['expect'],
+      reasonPrefix: item['reasonPrefix'],
+      why: item['why'],
+    };
+  });
+  return { cases, policies: {}, policyFile: file };
+}
+
+async function runCase(testCase: TestCase, policies: Readonly<Record<string, unknown>>, baseDir: string): Promise<string[]> {
+  const at = testCase.path;
+  if (!DECISIONS.has(testCase.expect)) return [`${at}.expect: expected "Allow", "Deny" or "Ask"`];
   if (testCase.reasonPrefix !== undefined && typeof testCase.reasonPrefix !== 'string') {
-    return [`cases[${index}].reasonPrefix: expected a string`];
+    return [`${at}.reasonPrefix: expected a string`];
   }
   const request = testCase.request;
   if (request === null || typeof request !== 'object' || Array.isArray(request)) {
-    return [`cases[${index}].request: expected an object {"tool", "args", "role", ...}`];
+    return [`${at}.request: expected an object {"tool", "args", "role", ...}`];
   }
-  const policy = policyFor(testCase.policy, index, policies, baseDir);
+  const policy = policyFor(testCase.policy, at, policies, baseDir);
   if (!policy.ok) return [policy.error];
   const perso = await Perso.load({ policy: policy.policy, engine: 'inline' });
   try {
@@ -126,13 +168,13 @@ async function runCase(
 
 function policyFor(
   policy: unknown,
-  index: number,
+  at: string,
   policies: Readonly<Record<string, unknown>>,
   baseDir: string,
 ): { ok: true; policy: PolicyInput } | { ok: false; error: string } {
   if (policy !== null && typeof policy === 'object' && !Array.isArray(policy)) return { ok: true, policy: policy as PolicyInput };
   if (typeof policy !== 'string' || policy === '') {
-    return { ok: false, error: `cases[${index}].policy: expected a policy object, a name from "policies" or a file name` };
+    return { ok: false, error: `${at}.policy: expected a policy object, a name from "policies" or a file name` };
   }
   const named = Object.hasOwn(policies, policy) ? policies[policy] : policy;
   if (named !== null && typeof named === 'object' && !Array.isArray(named)) return { ok: true, policy: named as PolicyInput };

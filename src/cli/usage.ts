@@ -3,7 +3,7 @@
  */
 
 /** The commands `perso` knows. */
-export const COMMANDS = Object.freeze(['validate', 'eval', 'test', 'replay', 'help'] as const);
+export const COMMANDS = Object.freeze(['validate', 'lint', 'eval', 'explain', 'test', 'replay', 'diff', 'help'] as const);
 /** A command `perso` knows. */
 export type CommandName = (typeof COMMANDS)[number];
 
@@ -11,14 +11,20 @@ const OVERVIEW = `perso: check agent tool calls against a JSON access policy
 
 usage:
   perso validate POLICY [--json]   check a policy: errors (exit 1) and warnings, with JSON paths
+  perso lint POLICY [--json]       validate, then find dead rules, impossible conditions, unused names
   perso eval POLICY                decide NDJSON requests from stdin, one NDJSON decision per line
-  perso test CASES.json            run test cases against their policies; exit 1 on any failure
+  perso explain POLICY [--request JSON]
+                                   decide one request (stdin or --request) and show why
+  perso test POLICY|CASES.json     run a policy's own tests, or a cases file; exit 1 on any failure
   perso replay AUDIT.ndjson POLICY decide an audit log again with POLICY; exit 1 if any would change
+  perso diff OLD NEW [--log AUDIT.ndjson]
+                                   what NEW allows that OLD did not, per (tool, role); exit 2 if looser
   perso help [COMMAND]             show the help of a command
   perso --version                  print the version
 
 POLICY is a file path, a file: URL, an http(s) URL, or the policy's JSON text.
-Exit codes: 0 success, 1 invalid policy, failed cases or changed decisions, 2 usage error.
+Exit codes: 0 success, 1 invalid policy, failed cases or changed decisions, 2 usage error (and,
+for diff, a looser policy).
 `;
 
 const HELP: Readonly<Record<CommandName, string>> = Object.freeze({
@@ -34,6 +40,21 @@ options:
   -h, --help   show this help
 
 exit: 0 valid (warnings allowed), 1 errors, 2 usage error
+`,
+  lint: `usage: perso lint POLICY [--json]
+
+Everything "perso validate" warns about, plus what a valid policy can still get wrong, each with
+its JSON path: rules that never apply (replaced for every (tool, role) they name by a later Allow
+rule, or whose every grant a Deny rule takes away), Deny and Ask rules another rule always covers,
+Ask rules a Deny rule always beats, conditions that can never be true (Lte 5 with Gte 10 in an
+All, In []), rule tools not in tools, tools never granted, roles never used. A finding is made only
+when it is proven.
+
+options:
+  --json       print one JSON object {ok, source, findings: [{path, message}]} on stdout
+  -h, --help   show this help
+
+exit: 0 no findings, 1 a finding or an invalid policy, 2 usage error
 `,
   eval: `usage: perso eval POLICY
 
@@ -52,9 +73,27 @@ options:
 
 exit: 0 all lines answered, 1 invalid policy, 2 usage error
 `,
-  test: `usage: perso test CASES.json [--verbose]
+  explain: `usage: perso explain POLICY [--request JSON] [--json]
 
-Runs test cases: a JSON file {"policies": {"name": "file.json"}, "cases": [...]}, each case
+Decides one request (the JSON of --request, or stdin) with the engine and shows why: the
+(tool, role) entry or the default, each Deny, Allow and Ask rule of the entry with every condition
+node's result (true, false or unknown) and the values it read, and the rate limit. The trace is
+evaluated apart from the engine; when they disagree, the engine's decision stands and explain
+exits 1 saying so. The request may carry "now" (seconds) for rate limits.
+
+options:
+  --request JSON   the request, instead of stdin
+  --json           print one JSON object {decision, reason, kind, rule, agrees, trace}
+  -h, --help       show this help
+
+exit: 0 explained, 1 invalid policy or request, or the trace disagrees with the engine, 2 usage
+error
+`,
+  test: `usage: perso test POLICY|CASES.json [--verbose]
+
+Runs the tests a policy file carries, "tests": [{"name", "request", "expect", "reasonPrefix"?,
+"why"?}] (a policy without tests fails), or a cases file. The engine ignores "tests" when deciding.
+A cases file is {"policies": {"name": "file.json"}, "cases": [...]}, each case
 {"id", "policy", "request", "expect", "reasonPrefix"?, "why"?}. "policy" is a policy object, a
 name from "policies", or a file name; files are relative to the cases file. Each case runs on a
 fresh instance of its policy. Prints each failure with its "why" and a summary line
@@ -64,7 +103,8 @@ options:
   --verbose    also list the cases that passed
   -h, --help   show this help
 
-exit: 0 all passed, 1 a case failed or the cases file is invalid, 2 usage error
+exit: 0 all passed, 1 a test failed, the policy or cases file is invalid or has no tests, 2 usage
+error
 `,
   replay: `usage: perso replay AUDIT.ndjson POLICY [--json]
 
@@ -88,9 +128,32 @@ options:
 exit: 0 nothing would change, 1 a decision would change, a line is malformed, the log cannot be
 read or POLICY is invalid, 2 usage error
 `,
+  diff: `usage: perso diff OLD NEW [--allow-looser] [--log AUDIT.ndjson] [--json]
+
+Compares two policies by what they decide, per (tool, role) after glob expansion: grants added or
+removed, conditions changed (side by side), Deny and Ask rules added or removed, default_action,
+mode and rate limits changed. Each change is marked:
+  looser    some call NEW allows (or asks about) was refused (or asked about) by OLD
+  tighter   every call NEW allows, OLD allowed too
+  changed   neither could be shown: treated as possibly looser
+With --log, every replayable record of the audit log is decided by both policies, in log order,
+and each call NEW lets through that OLD did not (Deny → Allow, Deny → Ask, Ask → Allow) is listed:
+  line 12: process_refund (agent) Deny → Allow: <new reason> (before: <old reason>)
+A summary line ends the output.
+
+options:
+  --allow-looser       accept looser changes: exit 0 instead of 2
+  --log AUDIT.ndjson   also replay an audit log (- reads stdin) with both policies
+  --json               one JSON object per change ("type": "change"), call let through
+                       ("let-through") or malformed line, then a summary object
+  -h, --help           show this help
+
+exit: 0 nothing looser (or --allow-looser), 1 a policy is invalid or the log cannot be read whole,
+2 something got looser or possibly looser, or a usage error
+`,
   help: `usage: perso help [COMMAND]
 
-Shows the help of COMMAND (validate, eval, test, replay), or the overview.
+Shows the help of COMMAND (validate, lint, eval, explain, test, replay, diff), or the overview.
 `,
 });
 

@@ -1,0 +1,219 @@
+/**
+ * One audit-log line read as a recorded call to decide again (`perso replay`, `perso diff --log`).
+ *
+ * Checklist:
+ * - a record is replayable only when it holds everything the decision used: its args in clear (not
+ *   `argsHmac`, or `argsSha256` in older records) and a decision the policy made (not a fault: `invalid_request`, `no_policy`,
+ *   `engine_fault`); the others are counted as not replayable, never guessed at;
+ * - a line two JSON readers could read differently (a duplicated key) is refused, and so are args
+ *   perso could not have recorded (`__proto__`, `constructor`, `prototype` keys, non-finite numbers);
+ * - the reader allocates nothing per record beyond what `JSON.parse` builds: one call object is
+ *   filled again for each record (decide it before reading the next), and the checks that make
+ *   copies or walk the text char by char run only when a cheap check cannot vouch for the line;
+ * - `JSON.parse` is most of the cost of a record (bench/replay.ts): what is added stays small.
+ */
+import { canonicalizeArgs, FORBIDDEN_KEYS } from '../canonical-args.ts';
+import type { Decision, JsonObject, ToolCall } from '../decision.ts';
+import { findDuplicateKey } from './duplicate-key.ts';
+
+/** Why a record cannot be replayed. */
+export const NotReplayable = Object.freeze({
+  /** The host chose `hashArgs`: only the args' SHA-256 was recorded. */
+  ArgsHashed: 'args hashed',
+  /** Neither args nor their hash: the call's args could not be read as JSON. */
+  NoArgs: 'no args',
+  /** The decision came from a fault (bad request, no policy, engine fault), not from the policy. */
+  Fault: 'fault',
+} as const);
+/** Why a record cannot be replayed; see {@link NotReplayable}. */
+export type NotReplayable = (typeof NotReplayable)[keyof typeof NotReplayable];
+
+/** What {@link AuditRecordReader.read} found. */
+export const ReadOutcome = Object.freeze({ Record: 0, Skip: 1, Error: 2 } as const);
+/** What {@link AuditRecordReader.read} found; see {@link ReadOutcome}. */
+export type ReadOutcome = (typeof ReadOutcome)[keyof typeof ReadOutcome];
+
+const DECISIONS: ReadonlySet<string> = new Set(['Allow', 'Deny', 'Ask']);
+const FAULT_KINDS: ReadonlySet<string> = new Set(['invalid_request', 'no_policy', 'engine_fault']);
+
+/** The recorded call, reused from record to record. */
+interface MutableCall {
+  tool: string;
+  role: string;
+  args: unknown;
+  agentAttributes: JsonObject | undefined;
+  resourceAttributes: JsonObject | undefined;
+  now: number | undefined;
+}
+
+/** Reads audit records one line at a time into one reused call. */
+export class AuditRecordReader {
+  /** After `Record`: the call to decide (the same object every time; its fields change). */
+  readonly call: MutableCall = { tool: '', role: '', args: undefined, agentAttributes: undefined, resourceAttributes: undefined, now: undefined };
+  /** After `Record`: the record's id, or null. */
+  id: string | null = null;
+  /** After `Record`: the recorded decision (an Ask a person approved counts as Ask). */
+  from: Decision = 'Deny';
+  /** After `Record`: the recorded reason. */
+  reason = '';
+  /** After `Skip`: why. */
+  skip: NotReplayable = NotReplayable.Fault;
+  /** After `Error`: why the line is not an audit record. */
+  error = '';
+  readonly #fast: boolean;
+  /** The date part (`2026-12-03T`) of the last `time` Date.parse accepted. */
+  #day = '';
+
+  /** @param options `fast: false` checks every `time` with Date.parse (the reference the shortcut is tested against) */
+  constructor(options: { fast?: boolean } = {}) {
+    this.#fast = options.fast !== false;
+  }
+
+  /** The call as the engine takes it. */
+  get toolCall(): ToolCall {
+    return this.call as unknown as ToolCall;
+  }
+
+  /** Reads one line (not blank). */
+  read(text: string): ReadOutcome {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      return this.#fail(`invalid JSON (${error instanceof Error ? error.message : String(error)})`);
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return this.#fail('expected a JSON object (one audit record per line)');
+    // Each key token in the text is one key JSON.parse kept, or a key was given twice. Text counts
+    // can only come out high (a `":` inside a string); any difference sends the line to the full scan.
+    if (keyTokens(text) !== keysIn(value)) {
+      const duplicate = findDuplicateKey(text, 'record');
+      if (duplicate !== null) return this.#fail(`${duplicate}: duplicate key`);
+    }
+    const record = value as Record<string, unknown>;
+    const tool = own(record, 'tool');
+    const role = own(record, 'role');
+    const decision = own(record, 'decision');
+    const reason = own(record, 'reason');
+    const kind = own(record, 'kind');
+    if (typeof tool !== 'string') return this.#fail('tool: expected a string');
+    if (typeof role !== 'string') return this.#fail('role: expected a string');
+    if (typeof reason !== 'string') return this.#fail('reason: expected a string');
+    if (typeof kind !== 'string') return this.#fail('kind: expected a string');
+    if (typeof decision !== 'string' || !DECISIONS.has(decision)) return this.#fail('decision: expected "Allow", "Deny" or "Ask"');
+    const id = own(record, 'id');
+    if (id !== undefined && typeof id !== 'string') return this.#fail('id: expected a string');
+    const now = own(record, 'now');
+    if (now !== undefined && (typeof now !== 'number' || !Number.isFinite(now))) return this.#fail('now: expected seconds since the epoch as a number');
+    const time = own(record, 'time');
+    let timeSeconds: number | undefined;
+    if (time !== undefined) {
+      timeSeconds = typeof time === 'string' ? this.#seconds(time, now === undefined) : Number.NaN;
+      if (Number.isNaN(timeSeconds)) return this.#fail('time: expected an ISO 8601 date');
+    }
+    const agentAttributes = own(record, 'agentAttributes');
+    if (agentAttributes !== undefined && !isObject(agentAttributes)) return this.#fail('agentAttributes: expected a JSON object');
+    const resourceAttributes = own(record, 'resourceAttributes');
+    if (resourceAttributes !== undefined && !isObject(resourceAttributes)) return this.#fail('resourceAttributes: expected a JSON object');
+
+    if (FAULT_KINDS.has(kind)) return this.#skip(NotReplayable.Fault);
+    const args = own(record, 'args');
+    if (args === undefined) return this.#skip(own(record, 'argsHmac') !== undefined || own(record, 'argsSha256') !== undefined ? NotReplayable.ArgsHashed : NotReplayable.NoArgs);
+    // Recorded args were canonical: ones that are not (a "__proto__" key...) did not come from perso.
+    if (!isObject(args) || !parsedIsCanonical(args)) {
+      const canonical = canonicalizeArgs(args);
+      if (!canonical.ok) return this.#fail(canonical.error);
+    }
+
+    const call = this.call;
+    call.tool = tool;
+    call.role = role;
+    call.args = args;
+    call.agentAttributes = agentAttributes as JsonObject | undefined;
+    call.resourceAttributes = resourceAttributes as JsonObject | undefined;
+    // Older records lack `now`: the time the record was made is within a moment of it.
+    call.now = (now as number | undefined) ?? timeSeconds;
+    this.id = (id as string | undefined) ?? null;
+    // An Ask a person approved was recorded as Allow: the policy itself said Ask.
+    this.from = decision === 'Allow' && kind === 'ask_by_rule' ? 'Ask' : (decision as Decision);
+    this.reason = reason;
+    return ReadOutcome.Record;
+  }
+
+  /**
+   * `time` in seconds as Date.parse reads it (NaN when it does not), or, when the value is not
+   * `needed` (the record has `now`), 0 once it is known to parse: a `YYYY-MM-DDTHH:MM:SS.mmmZ` time
+   * on a day Date.parse already accepted parses whenever its clock is in range.
+   */
+  #seconds(time: string, needed: boolean): number {
+    if (!needed && this.#fast && this.#day !== '' && time.length === 24 && time.startsWith(this.#day) && clockInRange(time)) return 0;
+    const ms = Date.parse(time);
+    if (!Number.isNaN(ms) && time.length === 24 && clockInRange(time)) this.#day = time.slice(0, 11);
+    return ms / 1000;
+  }
+
+  #fail(error: string): ReadOutcome {
+    this.error = error;
+    return ReadOutcome.Error;
+  }
+
+  #skip(why: NotReplayable): ReadOutcome {
+    this.skip = why;
+    return ReadOutcome.Skip;
+  }
+}
+
+/** `YYYY-MM-DDTHH:MM:SS.mmmZ` with hours 00-23, minutes and seconds 00-59 (the date is Date.parse's to check). */
+function clockInRange(time: string): boolean {
+  return CLOCK.test(time);
+}
+const CLOCK = /^\d{4}-\d\d-\d\dT([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
+
+function own(record: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+function isObject(value: unknown): value is JsonObject {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Occurrences of `"` followed by JSON whitespace and `:`: every object key ends so. */
+function keyTokens(text: string): number {
+  let n = 0;
+  for (let at = text.indexOf(':'); at !== -1; at = text.indexOf(':', at + 1)) {
+    let before = at - 1;
+    let c = text.charCodeAt(before);
+    while (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) c = text.charCodeAt(--before);
+    if (c === 0x22) n++;
+  }
+  return n;
+}
+
+/** Keys of every object in a parsed value (for-in: an enumerable inherited key counts too, and sends the line to the full scan). */
+function keysIn(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  let n = 0;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) n += keysIn(value[i]);
+    return n;
+  }
+  for (const key in value) n += 1 + keysIn((value as Record<string, unknown>)[key]);
+  return n;
+}
+
+/**
+ * True when a value `JSON.parse` made is already what {@link canonicalizeArgs} would copy: no
+ * forbidden key and no non-finite number (`1e999` parses as Infinity) anywhere.
+ */
+function parsedIsCanonical(value: unknown): boolean {
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (typeof value !== 'object' || value === null) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!parsedIsCanonical(value[i])) return false;
+    return true;
+  }
+  for (const key in value) {
+    if (FORBIDDEN_KEYS.has(key) || !Object.hasOwn(value, key)) return false;
+    if (!parsedIsCanonical((value as Record<string, unknown>)[key])) return false;
+  }
+  return true;
+}

@@ -1,0 +1,167 @@
+/**
+ * Why a call is decided as it is: the (tool, role) entry the engine uses (or the default), each
+ * rule of that entry with every condition node's result (true, false or unknown) and the values
+ * it read, which Deny and Ask rules hold, and the rate limit. Evaluated here from the policy
+ * language (DESIGN §2), apart from the engine, so `perso explain` can check the two agree.
+ */
+import type { Decision, JsonValue } from '../decision.ts';
+import type { Policy, RateLimit } from '../policy.ts';
+import { canonicalJson } from './condition-logic.ts';
+import type { RuleRef } from './policy-entries.ts';
+import { expandPolicy, pairKey } from './policy-entries.ts';
+
+/** A three-valued result. */
+export type Truth = 'true' | 'false' | 'unknown';
+
+/** One condition node and what it found. */
+export interface ConditionTrace {
+  /** JSON path in the policy, `rules[3].condition.All[0].NumericCheck`. */
+  path: string;
+  result: Truth;
+  /** Leaves: each field read and its value (absent when the call lacks it). */
+  reads?: { field: string; value?: JsonValue }[];
+  /** Leaves: the check, e.g. `Lte 500`. */
+  check?: string;
+  children?: ConditionTrace[];
+}
+
+/** One rule of the entry. */
+export interface RuleTrace {
+  /** Its id, or its path. */
+  rule: string;
+  path: string;
+  /** Its condition's result (`true` when it has none). */
+  result: Truth;
+  condition: ConditionTrace | null;
+}
+
+/** The whole trace. */
+export interface CallTrace {
+  tool: string;
+  role: string;
+  /** False when no rule names the pair: `default_action` decides. */
+  entry: boolean;
+  defaultAction: 'Allow' | 'Deny';
+  denies: RuleTrace[];
+  allow: RuleTrace | null;
+  asks: RuleTrace[];
+  rateLimit: RateLimit | null;
+  /** The decision these results give (rate limits aside: a fresh window lets the call through). */
+  decision: Decision;
+}
+
+/** The call as explain reads it. */
+export interface TracedCall {
+  tool: string;
+  role: string;
+  args?: unknown;
+  agentAttributes?: unknown;
+  resourceAttributes?: unknown;
+}
+
+/** Traces a call through a policy the engine accepted. */
+export function traceCall(policy: Policy, call: TracedCall): CallTrace {
+  const entry = expandPolicy(policy).get(pairKey(call.tool, call.role));
+  const roots: Record<string, unknown> = { Arguments: call.args ?? {}, AgentAttributes: call.agentAttributes ?? {}, ResourceAttributes: call.resourceAttributes ?? {} };
+  const ruleTrace = (ref: RuleRef): RuleTrace => {
+    const condition = ref.rule.condition ? traceNode(ref.rule.condition as Record<string, unknown>, `${ref.path}.condition`, roots) : null;
+    return { rule: ref.name, path: ref.path, result: condition?.result ?? 'true', condition };
+  };
+  const denies = (entry?.denies ?? []).map(ruleTrace);
+  const allow = entry?.allow ? ruleTrace(entry.allow) : null;
+  const asks = (entry?.asks ?? []).map(ruleTrace);
+  // DESIGN §2.2: a holding Deny; else the version-1 result; an Allow becomes Ask when an Ask holds.
+  let decision: Decision;
+  if (denies.some((deny) => deny.result !== 'false')) decision = 'Deny';
+  else if (allow === null) decision = policy.default_action;
+  else decision = allow.result === 'true' ? 'Allow' : 'Deny';
+  if (decision === 'Allow' && asks.some((ask) => ask.result !== 'false')) decision = 'Ask';
+  return {
+    tool: call.tool,
+    role: call.role,
+    entry: entry !== undefined,
+    defaultAction: policy.default_action,
+    denies,
+    allow,
+    asks,
+    rateLimit: entry?.allow?.rateLimit ?? null,
+    decision,
+  };
+}
+
+/** The value at a field (own properties of plain objects only), or undefined. */
+function read(roots: Record<string, unknown>, source: unknown, field: unknown): unknown {
+  let value: unknown = roots[String(source)];
+  for (const key of Array.isArray(field) ? field : [field]) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value) || !Object.hasOwn(value, String(key))) return undefined;
+    value = (value as Record<string, unknown>)[String(key)];
+  }
+  return value;
+}
+
+function fieldName(source: unknown, field: unknown): string {
+  return `${String(source)}.${(Array.isArray(field) ? field : [field]).map(String).join('.')}`;
+}
+
+function shown(field: string, value: unknown): { field: string; value?: JsonValue } {
+  return value === undefined ? { field } : { field, value: value as JsonValue };
+}
+
+const same = (a: unknown, b: unknown): boolean => (typeof a === 'object' && a !== null ? canonicalJson(a) === canonicalJson(b) : a === b);
+
+function traceNode(condition: Record<string, unknown>, path: string, roots: Record<string, unknown>): ConditionTrace {
+  const [variant] = Object.keys(condition);
+  const at = `${path}.${variant}`;
+  const body = condition[variant!] as Record<string, unknown>;
+  switch (variant) {
+    case 'All':
+    case 'Any': {
+      const children = (condition[variant] as Record<string, unknown>[]).map((child, i) => traceNode(child, `${at}[${i}]`, roots));
+      const results = children.map((child) => child.result);
+      const decisive = variant === 'All' ? 'false' : 'true';
+      const result: Truth = results.includes(decisive) ? decisive : results.includes('unknown') ? 'unknown' : variant === 'All' ? 'true' : 'false';
+      return { path: at, result, children };
+    }
+    case 'Not': {
+      const child = traceNode(condition.Not as Record<string, unknown>, at, roots);
+      return { path: at, result: child.result === 'unknown' ? 'unknown' : child.result === 'true' ? 'false' : 'true', children: [child] };
+    }
+    case 'FieldEquals': {
+      const a = read(roots, body.source_a, body.field_a);
+      const b = read(roots, body.source_b, body.field_b);
+      const reads = [shown(fieldName(body.source_a, body.field_a), a), shown(fieldName(body.source_b, body.field_b), b)];
+      const result: Truth = a === undefined || a === null || b === undefined || b === null ? 'unknown' : same(a, b) ? 'true' : 'false';
+      return { path: at, result, reads, check: 'FieldEquals' };
+    }
+  }
+  const name = fieldName(body.source, body.field);
+  const value = read(roots, body.source, body.field);
+  const leaf = (result: Truth, check: string): ConditionTrace => ({ path: at, result, reads: [shown(name, value)], check });
+  switch (variant) {
+    case 'NumericCheck': {
+      const v = body.value as number;
+      const check = `${String(body.op)} ${v}`;
+      if (typeof value !== 'number') return leaf('unknown', check);
+      const holds = { Lte: value <= v, Gte: value >= v, Lt: value < v, Gt: value > v, Eq: Math.abs(value - v) < Number.EPSILON }[String(body.op)];
+      return leaf(holds ? 'true' : 'false', check);
+    }
+    case 'StringCheck': {
+      const list = body.value as string[];
+      const check = `${String(body.op)} ${JSON.stringify(list)}`;
+      if (typeof value !== 'string') return leaf('unknown', check);
+      const hit = body.op === 'Prefix' ? list.some((p) => value.startsWith(p)) : body.op === 'Suffix' ? list.some((p) => value.endsWith(p)) : list.includes(value);
+      return leaf((body.op === 'NotIn' ? !hit : hit) ? 'true' : 'false', check);
+    }
+    case 'FieldPresent':
+      return leaf(value !== undefined && value !== null ? 'true' : 'false', 'FieldPresent');
+    case 'Equals': {
+      const literal = body.value;
+      const check = `Equals ${JSON.stringify(literal)}`;
+      // DESIGN §2.2b: a missing or null field is unknown, and so is a null literal (it never holds).
+      if (value === undefined || value === null || literal === null) return leaf('unknown', check);
+      return leaf(same(value, literal) ? 'true' : 'false', check);
+    }
+    default:
+      return { path: at, result: 'unknown', check: `unknown condition ${JSON.stringify(variant)}` };
+  }
+}

@@ -1,0 +1,133 @@
+// `perso explain`: the trace, evaluated apart from the engine, agrees with the engine on every
+// conformance case and on 3,000 random policies and calls; the CLI's text, JSON and failures.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { traceCall } from '../src/cli/explain-trace.ts';
+import type { ToolCall } from '../src/decision.ts';
+import { Engine } from '../src/engine/engine.ts';
+import { loadEngineModule } from '../src/engine/engine-module.ts';
+import type { Policy } from '../src/policy.ts';
+import { demoPolicyPath, runPerso } from './support/run-cli.ts';
+
+const engine = await Engine.create(await loadEngineModule());
+
+/** The engine's decision and the trace's, for one policy and call. */
+function both(policy: Policy, call: ToolCall): { engine: string; kind: string; trace: string } {
+  const load = engine.load(JSON.stringify(policy));
+  assert.ok(load.ok, JSON.stringify(load));
+  const verdict = engine.evaluate(call, 1_764_000_000);
+  return { engine: verdict.decision, kind: verdict.kind, trace: traceCall(policy, call as never).decision };
+}
+
+function random(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+const pick = <T>(next: () => number, items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
+const VALUES: unknown[] = [undefined, null, 0, 5, 10, 2.5, -1, 'a', 'ab', 'b', '', true, false, [1], { x: 1 }];
+
+function condition(next: () => number, depth: number): Record<string, unknown> {
+  const roll = next();
+  if (depth > 0 && roll < 0.3) return { [next() < 0.5 ? 'All' : 'Any']: Array.from({ length: Math.floor(next() * 3) }, () => condition(next, depth - 1)) };
+  if (depth > 0 && roll < 0.4) return { Not: condition(next, depth - 1) };
+  const source = pick(next, ['Arguments', 'AgentAttributes']);
+  const field = pick(next, ['n', 's', ['o', 'x']]);
+  const leaf = next();
+  if (leaf < 0.3) return { NumericCheck: { source, field, op: pick(next, ['Lte', 'Gte', 'Lt', 'Gt', 'Eq']), value: pick(next, [0, 5, 2.5, -1]) } };
+  if (leaf < 0.55) return { StringCheck: { source, field, op: pick(next, ['In', 'NotIn', 'Prefix', 'Suffix']), value: ['a', 'ab', ''].filter(() => next() < 0.5) } };
+  if (leaf < 0.7) return { FieldPresent: { source, field } };
+  if (leaf < 0.85) return { FieldEquals: { source_a: source, field_a: field, source_b: pick(next, ['Arguments', 'AgentAttributes']), field_b: pick(next, ['n', 's']) } };
+  const value = pick(next, VALUES.filter((v) => v !== undefined));
+  return { Equals: { source, field, value } };
+}
+
+function attributes(next: () => number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of ['n', 's', 'o']) {
+    const value = key === 'o' && next() < 0.5 ? { x: pick(next, VALUES) } : pick(next, VALUES);
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
+}
+
+describe('the trace agrees with the engine', () => {
+  test('on every conformance case', () => {
+    const fixture = JSON.parse(readFileSync(new URL('./fixtures/conformance.json', import.meta.url), 'utf8')) as { cases: { id: string; policy: unknown; request: ToolCall }[] };
+    const demo = JSON.parse(readFileSync(demoPolicyPath, 'utf8')) as Policy;
+    let compared = 0;
+    for (const testCase of fixture.cases) {
+      const policy = testCase.policy === 'demo' ? demo : (testCase.policy as Policy);
+      if (!engine.load(JSON.stringify(policy)).ok) continue;
+      const result = both(policy, testCase.request);
+      if (result.kind === 'invalid_request' || result.kind === 'rate_limited') continue;
+      assert.equal(result.trace, result.engine, testCase.id);
+      compared++;
+    }
+    assert.ok(compared > 30, `only ${compared} cases compared`);
+  });
+
+  test('on 3,000 random policies (an Allow, a Deny and an Ask rule) and calls', () => {
+    const next = random(4242);
+    const seen = new Set<string>();
+    for (let round = 0; round < 3000; round++) {
+      const policy = {
+        version: 'random',
+        default_action: pick(next, ['Allow', 'Deny']),
+        tools: ['t'],
+        rules: [
+          { tool_name: 't', roles: ['r'], condition: condition(next, 2) },
+          ...(next() < 0.5 ? [{ tool_name: 't', roles: ['r'], effect: 'Deny', condition: condition(next, 2) }] : []),
+          ...(next() < 0.5 ? [{ tool_name: 't', roles: ['r'], effect: 'Ask', condition: condition(next, 1) }] : []),
+        ],
+      } as unknown as Policy;
+      const call = { tool: 't', role: 'r', args: attributes(next), agentAttributes: attributes(next) } as ToolCall;
+      const result = both(policy, call);
+      seen.add(result.engine);
+      assert.equal(result.trace, result.engine, `${JSON.stringify(policy)} ${JSON.stringify(call)}`);
+    }
+    assert.deepEqual([...seen].sort(), ['Allow', 'Ask', 'Deny']);
+  });
+});
+
+describe('perso explain', () => {
+  test('text: the entry, each rule and every condition node with the values it read', async () => {
+    const run = await runPerso(['explain', 'test/fixtures/perso-demo-policy.json', '--request', '{"tool":"bulk_update","args":{},"role":"admin","agentAttributes":{"env":"production"}}']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(
+      run.stdout,
+      [
+        'decision: Deny (condition_failed, rules[7])',
+        "reason: rule matched tool 'bulk_update' for role 'admin'; condition failed: AgentAttributes.mfa_verified is missing",
+        'entry: (bulk_update, admin)',
+        'Deny rule: none',
+        'Allow rule rules[7]: false (only true allows)',
+        '  rules[7].condition.All: false',
+        '    rules[7].condition.All[0].StringCheck: true — AgentAttributes.env = "production"; In ["production"]',
+        '    rules[7].condition.All[1].FieldPresent: false — AgentAttributes.mfa_verified = missing; FieldPresent',
+        'Ask rule: none',
+        'rate limit: none',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  test('the request from stdin, --json; a pair no rule names is the default', async () => {
+    const run = await runPerso(['explain', '--json', 'test/fixtures/perso-demo-policy.json'], '{"tool":"access_pii","args":{},"role":"agent"}');
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout) as { decision: string; kind: string; agrees: boolean; trace: { entry: boolean; decision: string } };
+    assert.deepEqual([report.decision, report.kind, report.agrees, report.trace.entry, report.trace.decision], ['Deny', 'no_rule', true, false, 'Deny']);
+  });
+
+  test('a malformed request or an invalid policy exits 1 with the reason', async () => {
+    const bad = await runPerso(['explain', 'test/fixtures/perso-demo-policy.json', '--request', '{"tool":"t","role":"r","role":"admin"}']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^perso: request: request\.role: duplicate key; give each key once\n$/);
+    const invalid = await runPerso(['explain', '{"version": 1}', '--request', '{}']);
+    assert.equal(invalid.code, 1);
+    assert.match(invalid.stderr, /\(inline JSON\): invalid policy; fix it/);
+  });
+});
