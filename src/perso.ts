@@ -389,7 +389,11 @@ export class Perso {
     return next;
   }
 
-  /** Stops the engine; later calls are Deny. Waits for queued audit records and flushes transports. */
+  /**
+   * Stops the engine; later calls are Deny. Waits for queued audit records, then closes every
+   * audit transport it was given (a transport without `close` is flushed), so no timer of perso's
+   * keeps a Node process alive afterwards. Never rejects.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     this.#sync = null;
@@ -401,9 +405,10 @@ export class Perso {
       // Closing is best effort; every later call is a Deny either way.
     }
     await this.#auditChain;
-    for (const transport of this.#transports) {
+    for (const transport of new Set(this.#transports)) {
       try {
-        await transport.flush?.();
+        if (typeof transport.close === 'function') await transport.close();
+        else await transport.flush?.();
       } catch (error) {
         this.#warnTransport(transport, error);
       }

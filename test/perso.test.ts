@@ -546,6 +546,67 @@ describe('audit', () => {
     await perso.close();
     assert.equal(flushed, 1);
   });
+
+  test('close closes every transport it was given, once each (a transport without close is flushed)', async () => {
+    const calls: string[] = [];
+    const closing: AuditTransport = { emit() {}, flush: async () => void calls.push('flush a'), close: async () => void calls.push('close a') };
+    const flushing: AuditTransport = { emit() {}, flush: async () => void calls.push('flush b') };
+    const perso = await Perso.load({ policy: policy('v1', 500), audit: [closing, flushing, closing] });
+    await perso.close();
+    assert.deepEqual(calls, ['close a', 'flush b']);
+  });
+
+  test('a transport whose close rejects: close still resolves and closes the others', async () => {
+    let closed = 0;
+    const failing: AuditTransport = { emit() {}, close: () => Promise.reject(new Error('disk gone')) };
+    const fine: AuditTransport = { emit() {}, close: async () => void closed++ };
+    const perso = await Perso.load({ policy: policy('v1', 500), audit: [failing, fine] });
+    const warn = console.warn;
+    console.warn = () => {};
+    try {
+      await perso.close();
+    } finally {
+      console.warn = warn;
+    }
+    assert.equal(closed, 1);
+  });
+});
+
+describe('process exit', () => {
+  // The fault: an httpTransport whose collector cannot be reached retries with backoff; its timer
+  // must not hold a Node process open after `await perso.close()`.
+  test('unreachable HTTP collector: a Node process exits after await perso.close()', async () => {
+    const { spawn } = await import('node:child_process');
+    const { createServer } = await import('node:net');
+    // A port nothing listens on: bind one, note it, close it.
+    const port = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+      });
+    });
+    const index = new URL('../src/index.ts', import.meta.url).href;
+    const script = `
+      const { Perso, httpTransport } = await import(${JSON.stringify(index)});
+      const audit = httpTransport({ url: 'http://127.0.0.1:${port}/audit', retryBaseMs: 50, flushIntervalMs: 10 });
+      const perso = await Perso.load({ policy: ${JSON.stringify(JSON.stringify(policy('v1', 500)))}, audit });
+      await perso.evaluate({ tool: 'view_customer', args: {}, role: 'agent' });
+      await new Promise((resolve) => setTimeout(resolve, 200)); // a failed POST or two: backing off now
+      await perso.close();
+      console.log('closed', audit.stats().failedAttempts > 0, audit.stats().pending);
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    // A liveness bound, not a timing assertion: the process either exits by itself or never does.
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
+    clearTimeout(killer);
+    assert.equal(signal, null, `the process did not exit by itself after close(): ${out}`);
+    assert.equal(code, 0, out);
+    assert.match(out, /^closed true 1$/m);
+  });
 });
 
 /** Runs `body` with `globalThis.crypto` replaced (insecure contexts lack parts of WebCrypto). */
