@@ -4,6 +4,8 @@
  * Checklist (the promises this class keeps):
  * - `Perso.load` never rejects over a bad or missing policy: the instance it resolves to denies
  *   every call (`no_policy`) with a reason that says why, and `status()` carries the errors;
+ * - a failed load (first or `reload`) is never silent: `onError` gets the status, or else one
+ *   `console.warn` says what failed and what stays active;
  * - `evaluate` always resolves to a `DecisionResult`: bad requests and engine faults are Deny,
  *   never exceptions a caller could mistake for Allow;
  * - `reload` swaps the policy atomically and keeps the last good one on failure; the reported
@@ -65,6 +67,11 @@ export interface PersoOptions {
   integrity?: string;
   /** URL policies: trusted signing keys; a policy without a valid `<url>.sig` signature by one is refused. */
   publicKeys?: readonly PolicyPublicKey[];
+  /**
+   * Called with the status after each failed load (the first one and any `reload`); the instance
+   * still denies what no valid policy allows. Without it, a failed load is a `console.warn`.
+   */
+  onError?: (status: PolicyStatus) => void;
 }
 
 /** The state of the loaded policy, and of the last load attempt. */
@@ -144,6 +151,7 @@ export class Perso {
   #host: SessionHost;
   #urlPolicy: ((url: URL) => Promise<ResolvedPolicy>) | null;
   #pinned: boolean;
+  #onError: ((status: PolicyStatus) => void) | null;
 
   private constructor(options: Partial<PersoOptions>) {
     this.#input = options.policy;
@@ -155,6 +163,7 @@ export class Perso {
     this.#transports = Object.freeze(audit === undefined ? [] : Array.isArray(audit) ? [...audit] : [audit as AuditTransport]);
     this.#auditing = this.#transports.length > 0;
     this.#hashArgs = options.hashArgs === true;
+    this.#onError = typeof options.onError === 'function' ? options.onError : null;
     this.#urlPolicy = urlPolicySource(options);
     this.#pinned = options.integrity !== undefined || (options.publicKeys?.length ?? 0) > 0;
     this.#status = freezeStatus({
@@ -188,7 +197,7 @@ export class Perso {
     const given: Partial<PersoOptions> = options !== null && typeof options === 'object' ? Object.assign(Object.create(null) as object, options) : {};
     const perso = new Perso(given);
     const problem = optionsProblem(options === null || typeof options !== 'object' ? options : given);
-    if (problem !== null) perso.#fail([problem], []);
+    if (problem !== null) perso.#reportFailure(perso.#fail([problem], []));
     else await perso.reload();
     return perso;
   }
@@ -381,9 +390,14 @@ export class Perso {
    */
   reload(policy?: PolicyInput): Promise<PolicyStatus> {
     const run = (): Promise<PolicyStatus> =>
-      this.#load(policy === undefined ? this.#input : policy).catch((error: unknown) =>
-        this.#fail([{ severity: 'error', path: 'policy', message: `the policy could not be loaded (${errorText(error)}); reload to retry` }], []),
-      );
+      this.#load(policy === undefined ? this.#input : policy)
+        .catch((error: unknown) =>
+          this.#fail([{ severity: 'error', path: 'policy', message: `the policy could not be loaded (${errorText(error)}); reload to retry` }], []),
+        )
+        .then((status) => {
+          if (!status.ok) this.#reportFailure(status);
+          return status;
+        });
     const next = this.#reloading.then(run, run);
     this.#reloading = next;
     return next;
@@ -514,6 +528,22 @@ export class Perso {
     // Imported lazily too: a page using the worker engine never downloads the in-thread engine host.
     const { InlineBackend } = await import('./inline-backend.ts');
     return InlineBackend.create();
+  }
+
+  // A failed load is told where a developer looks: their onError, else the console. Never throws.
+  #reportFailure(status: PolicyStatus): void {
+    try {
+      if (this.#onError !== null) {
+        this.#onError(status);
+        return;
+      }
+      const kept = this.#version === null ? 'every call is denied until a load succeeds' : `policy ${JSON.stringify(this.#version)} stays active`;
+      const shown = status.errors.slice(0, MAX_ERRORS_IN_REASON).map((error) => `${error.path}: ${error.message}`);
+      if (status.errors.length > MAX_ERRORS_IN_REASON) shown.push(`and ${status.errors.length - MAX_ERRORS_IN_REASON} more`);
+      console.warn(`perso: the policy failed to load (${shown.join('; ')}); ${kept}; pass onError to Perso.load to handle this yourself`);
+    } catch {
+      // A throwing onError (or console) must not turn a failed load into a rejection.
+    }
   }
 
   #fail(errors: readonly Diagnostic[], warnings: readonly Diagnostic[]): PolicyStatus {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Perso } from '../src/perso.ts';
+import type { PersoOptions, PolicyStatus } from '../src/perso.ts';
 import type { AuditRecord, AuditTransport } from '../src/audit/audit-record.ts';
 import type { Policy } from '../src/policy.ts';
 import type { ToolCall } from '../src/decision.ts';
@@ -162,6 +163,69 @@ describe('bad or missing policy: deny everything, never reject', () => {
     const perso = await Perso.load({ policy: policy('v1', 500), mode: 'audit' as never });
     assert.equal(perso.status().errors[0]?.path, 'options.mode');
     assert.equal((await perso.evaluate(refund(1))).kind, 'no_policy');
+  });
+});
+
+describe('a failed load is reported (issue 12, item 9)', () => {
+  /** Runs `body` with console.warn captured. */
+  async function warnings(body: () => Promise<void>): Promise<string[]> {
+    const seen: string[] = [];
+    const warn = console.warn;
+    console.warn = (...parts: unknown[]) => void seen.push(parts.join(' '));
+    try {
+      await body();
+    } finally {
+      console.warn = warn;
+    }
+    return seen;
+  }
+
+  test('mistyped policy path, no onError: one console warning naming the path; the instance denies', async () => {
+    let perso: Perso | undefined;
+    const seen = await warnings(async () => {
+      perso = await Perso.load({ policy: './no-such-policy.json' });
+    });
+    assert.equal(seen.length, 1);
+    assert.match(seen[0]!, /^perso: the policy failed to load \(policy: .*no-such-policy\.json.*\); every call is denied until a load succeeds; pass onError/);
+    const decision = await perso!.evaluate(refund(10));
+    assert.equal(decision.decision, 'Deny');
+    assert.equal(decision.kind, 'no_policy');
+  });
+
+  test('mistyped policy path with onError: onError gets the failed status, nothing is warned', async () => {
+    const statuses: PolicyStatus[] = [];
+    let perso: Perso | undefined;
+    const seen = await warnings(async () => {
+      perso = await Perso.load({ policy: './no-such-policy.json', onError: (status) => void statuses.push(status) });
+    });
+    assert.deepEqual(seen, []);
+    assert.equal(statuses.length, 1);
+    assert.equal(statuses[0]!.ok, false);
+    assert.equal(statuses[0], perso!.status());
+    assert.equal((await perso!.evaluate(refund(10))).decision, 'Deny');
+  });
+
+  test('bad options (no policy): reported too', async () => {
+    const statuses: PolicyStatus[] = [];
+    await Perso.load({ onError: (status: PolicyStatus) => void statuses.push(status) } as unknown as PersoOptions);
+    assert.equal(statuses[0]!.errors[0]!.path, 'options.policy');
+  });
+
+  test('a throwing onError: load still resolves to an instance that denies', async () => {
+    const perso = await Perso.load({ policy: '{"not": "a policy"', onError: () => { throw new Error('boom'); } });
+    assert.equal(perso.status().ok, false);
+    assert.equal((await perso.evaluate(refund(10))).decision, 'Deny');
+  });
+
+  test('a failed reload is reported and says the last good policy stays active; a good load is not reported', async () => {
+    let perso: Perso | undefined;
+    const seen = await warnings(async () => {
+      perso = await Perso.load({ policy: policy('v1', 500) });
+      await perso.reload('{"broken"');
+    });
+    assert.equal(seen.length, 1);
+    assert.match(seen[0]!, /; policy "v1" stays active; /);
+    assert.equal((await perso!.evaluate(refund(10))).decision, 'Allow');
   });
 });
 

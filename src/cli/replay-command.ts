@@ -89,7 +89,7 @@ const FAULT_KINDS: ReadonlySet<string> = new Set(['invalid_request', 'no_policy'
 /** Runs `perso replay`; resolves to the exit code once the log is read. */
 export async function replayCommand(options: ReplayOptions, io: CliIo): Promise<ExitCode> {
   const label = policyLabel(options.policy);
-  const perso = await Perso.load({ policy: options.policy, engine: 'inline' });
+  const perso = await Perso.load({ policy: options.policy, engine: 'inline', onError: () => {} }); // the command prints a failed load itself
   const status = perso.status();
   if (!status.ok) {
     const lines = status.errors.map((error) => `error: ${label}: ${formatDiagnostic(error)}`);
