@@ -538,9 +538,7 @@ export class Perso {
         return;
       }
       const kept = this.#version === null ? 'every call is denied until a load succeeds' : `policy ${JSON.stringify(this.#version)} stays active`;
-      const shown = status.errors.slice(0, MAX_ERRORS_IN_REASON).map((error) => `${error.path}: ${error.message}`);
-      if (status.errors.length > MAX_ERRORS_IN_REASON) shown.push(`and ${status.errors.length - MAX_ERRORS_IN_REASON} more`);
-      console.warn(`perso: the policy failed to load (${shown.join('; ')}); ${kept}; pass onError to Perso.load to handle this yourself`);
+      console.warn(`perso: the policy failed to load (${errorList(status.errors)}); ${kept}; pass onError to Perso.load to handle this yourself`);
     } catch {
       // A throwing onError (or console) must not turn a failed load into a rejection.
     }
@@ -788,10 +786,14 @@ function optionsProblem(options: unknown): Diagnostic | null {
   return null;
 }
 
-function noPolicyReason(errors: readonly Diagnostic[]): string {
+function errorList(errors: readonly Diagnostic[]): string {
   const shown = errors.slice(0, MAX_ERRORS_IN_REASON).map((error) => `${error.path}: ${error.message}`);
   if (errors.length > MAX_ERRORS_IN_REASON) shown.push(`and ${errors.length - MAX_ERRORS_IN_REASON} more`);
-  const detail = shown.length > 0 ? shown.join('; ') : 'the policy was refused';
+  return shown.length > 0 ? shown.join('; ') : 'the policy was refused';
+}
+
+function noPolicyReason(errors: readonly Diagnostic[]): string {
+  const detail = errorList(errors);
   const engineFault = errors.some((error) => error.path === 'engine' || error.message.startsWith('engine fault'));
   const next = engineFault ? 'fix the engine and reload' : 'fix the policy and reload';
   return `no valid policy loaded: ${detail}; ${next}`;
