@@ -46,7 +46,7 @@ export {
 } from './policy-integrity.ts';
 export type { PolicyPublicKey, PolicySignature } from './policy-integrity.ts';
 export type { ApprovalTicket } from './decision.ts';
-export { allowedInstead, denialResult } from './denial-result.ts';
+export { allowedInstead, denialResult, isDenialResult } from './denial-result.ts';
 export type { DecisionFailure, DeniedCall, DeniedDecision, DenialContent, DenialResult } from './denial-result.ts';
 // The MCP adapter is `perso/mcp` (src/mcp/guard-mcp-server.ts): its types need the optional
 // @modelcontextprotocol/sdk, which `import 'perso'` must not.
