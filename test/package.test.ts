@@ -9,9 +9,9 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, posix } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -38,7 +38,8 @@ let unpacked: string;
 /** A consumer project in `work/<name>` with perso unpacked and the given packages linked from ours. */
 async function consumer(name: string, linked: readonly string[]): Promise<string> {
   const dir = join(work, name);
-  for (const folder of ['perso', '@types', '@lit']) mkdirSync(join(dir, 'node_modules', folder), { recursive: true });
+  mkdirSync(join(dir, 'node_modules/perso'), { recursive: true });
+  for (const pkg of linked) mkdirSync(dirname(join(dir, 'node_modules', pkg)), { recursive: true });
   // Unpacked, not linked: a link would resolve perso's own imports (lit, idb) from its real path.
   await run('tar', ['xzf', tarball, '-C', join(dir, 'node_modules/perso'), '--strip-components=1']);
   for (const pkg of linked) symlinkSync(join(root, 'node_modules', pkg), join(dir, 'node_modules', pkg), 'dir');
@@ -112,6 +113,66 @@ describe('types in a fresh project', () => {
     await typeCheck(dir);
   });
 });
+
+describe('the README and docs examples', () => {
+  // Every ```ts / ```js block, and every <script type="module"> of an ```html block, in README.md
+  // and docs/*.md, as written: one tsc run (strict, checkJs) against the packed package in a
+  // project that has the optional peers (the MCP SDK, zod). A block right after an
+  // `<!-- outline -->` line is an API outline or an excerpt of this repository's own code, not an
+  // example for users, and is skipped.
+  test('type-check under strict against the packed package', async (t) => {
+    const dir = await consumer('examples', [
+      'comlink', 'idb', 'lit', 'lit-html', 'lit-element', '@lit/reactive-element', '@types/trusted-types', '@types/node',
+      '@modelcontextprotocol/sdk', 'zod',
+    ]);
+    const examples = extractExamples();
+    mkdirSync(join(dir, 'examples'));
+    for (const example of examples) writeFileSync(join(dir, 'examples', example.file), example.text);
+    writeFileSync(join(dir, 'examples-host.d.ts'), readFileSync(join(root, 'test/fixtures/package/examples-host.d.ts')));
+    const config = strictConfig([...examples.map((e) => `examples/${e.file}`), 'examples-host.d.ts'], ['node']) as { compilerOptions: object };
+    config.compilerOptions = { ...config.compilerOptions, allowJs: true, checkJs: true };
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(config));
+    t.diagnostic(`${examples.length} examples from ${new Set(examples.map((e) => e.doc)).size} documents`);
+    assert.ok(examples.length >= 15, `only ${examples.length} examples found`);
+    await typeCheck(dir);
+  });
+});
+
+interface Example {
+  doc: string;
+  line: number;
+  file: string;
+  text: string;
+}
+
+function extractExamples(): Example[] {
+  const docs = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
+  const examples: Example[] = [];
+  for (const doc of docs) {
+    const lines = readFileSync(join(root, doc), 'utf8').split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const fence = /^```(ts|js|html)\s*$/.exec(lines[i]!);
+      if (fence === null) continue;
+      const start = i + 1;
+      let end = start;
+      while (end < lines.length && !/^```\s*$/.test(lines[end]!)) end++;
+      const outline = lines[i - 1]?.trim() === '<!-- outline -->';
+      let body = lines.slice(start, end).join('\n');
+      i = end;
+      if (outline) continue;
+      if (fence[1] === 'html') {
+        const scripts = [...body.matchAll(/<script type="module">([\s\S]*?)<\/script>/g)].map((m) => m[1]!);
+        if (scripts.length === 0) continue;
+        body = scripts.join('\n');
+      }
+      const extension = fence[1] === 'ts' ? 'ts' : 'js';
+      // The first line names the source, so tsc's errors point at the doc and its line.
+      const file = `${doc.replace(/[/.]/g, '_')}_line_${start + 1}.${extension}`;
+      examples.push({ doc, line: start + 1, file, text: `// ${doc}:${start + 1}\n${body}\nexport {};\n` });
+    }
+  }
+  return examples;
+}
 
 /** A consumer's strict tsconfig: DOM, no Node types unless asked, library types checked too. */
 function strictConfig(files: readonly string[], types: readonly string[]): object {
