@@ -10,6 +10,7 @@
 // - a chunk that still needs a digest the bundle cannot give fails the build: never a silent
 //   unchecked build.
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Plugin } from 'vite';
 
 const WASM_PLACEHOLDER = 'PERSO-DIGEST:engine.wasm:0000000000000000000';
@@ -19,8 +20,12 @@ function sha256(bytes: string | Uint8Array): string {
   return createHash('sha256').update(bytes).digest('base64');
 }
 
-/** The Vite plugin; add it to `plugins` and to `worker.plugins`. */
-export function recordCodeDigests(): Plugin {
+/**
+ * The Vite plugin; add it to `plugins` and to `worker.plugins`.
+ * @param wasmFile where the built code points at engine.wasm outside the bundle (the library build
+ *   refers to the package's one copy instead of emitting its own): the digest is of that file
+ */
+export function recordCodeDigests(wasmFile?: string): Plugin {
   return {
     name: 'perso-record-code-digests',
     enforce: 'post',
@@ -32,6 +37,7 @@ export function recordCodeDigests(): Plugin {
         if (output.type === 'asset' && /^engine[-.].*wasm$/.test(name)) wasm = sha256(output.source);
         if (output.type === 'asset' && /^evaluator\.worker[-.].*\.js$/.test(name)) worker = sha256(output.source);
       }
+      if (wasm === null && wasmFile !== undefined) wasm = sha256(readFileSync(wasmFile));
       for (const output of Object.values(bundle)) {
         if (output.type !== 'chunk') continue;
         let code = output.code;

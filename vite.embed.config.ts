@@ -56,7 +56,7 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     minify: true,
-    sourcemap: true,
+    sourcemap: false,
     // Never inline the wasm or the worker as data: URLs.
     assetsInlineLimit: 0,
     modulePreload: false,

@@ -34,9 +34,34 @@ export { nodeOnly as fileURLToPath, nodeOnly as readFile, nodeOnly as resolve, n
       : null,
 };
 
+// engine.wasm ships once, as the package's `engine/build/engine.wasm` (Node's copy and the
+// `perso/engine.wasm` export): the built files point there (`../../engine/build/engine.wasm` from
+// `dist/browser/index.js`, one `../` more from `chunks/` and `assets/`) instead of each carrying a
+// hashed copy. An app that bundles the built library copies and renames the file from there, as it
+// would from `dist/browser/assets/`. (The script-tag embed, `dist/script/`, is served as a folder
+// of its own and keeps its copy.)
+const WASM_REFERENCE = /new URL\((['"])(?:\.\.\/)+engine\/build\/engine\.wasm\1, import\.meta\.url\)/g;
+const WASM_PLACEHOLDER = '__PERSO_ENGINE_WASM_HREF__';
+/** The package's one engine.wasm, which the built code refers to (and whose digest it checks). */
+const PACKAGE_WASM = fileURLToPath(new URL('./engine/build/engine.wasm', import.meta.url));
+function engineWasmInPackage(): Plugin {
+  return {
+    name: 'perso-engine-wasm-in-package',
+    enforce: 'pre',
+    // A bare identifier instead of the literal: Vite emits a copy only for a literal URL.
+    transform: (code) =>
+      code.includes('engine/build/engine.wasm') ? { code: code.replace(WASM_REFERENCE, `new URL(${WASM_PLACEHOLDER}, import.meta.url)`), map: null } : null,
+    renderChunk(code, chunk) {
+      if (!code.includes(WASM_PLACEHOLDER)) return null;
+      const href = `${'../'.repeat(chunk.fileName.split('/').length + 1)}engine/build/engine.wasm`;
+      return { code: code.replaceAll(WASM_PLACEHOLDER, JSON.stringify(href)), map: null };
+    },
+  };
+}
+
 export default defineConfig({
   publicDir: false,
-  plugins: [nodeOnlyStub, recordCodeDigests()],
+  plugins: [nodeOnlyStub, engineWasmInPackage(), recordCodeDigests(PACKAGE_WASM)],
   // URLs of the worker and the wasm relative to the module that loads them, wherever it is served
   base: './',
   build: {
@@ -44,7 +69,7 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     minify: true,
-    sourcemap: true,
+    sourcemap: false,
     assetsInlineLimit: 0,
     modulePreload: false,
     rolldownOptions: {
@@ -64,7 +89,7 @@ export default defineConfig({
   },
   worker: {
     format: 'es',
-    plugins: () => [recordCodeDigests()],
+    plugins: () => [engineWasmInPackage(), recordCodeDigests(PACKAGE_WASM)],
     rolldownOptions: { output: { entryFileNames: 'assets/[name]-[hash].js' } },
   },
 });

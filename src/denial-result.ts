@@ -123,6 +123,18 @@ export function denialResult(decision: DeniedDecision, call: DeniedCall): Denial
 }
 
 /**
+ * Whether a tool result is a denial perso made: `isError: true` with a Deny or Ask decision and
+ * its reason in `structuredContent`. Narrows `<perso-guard>`'s `call()` result (`R | DenialResult`).
+ */
+export function isDenialResult(result: unknown): result is DenialResult {
+  if (result === null || typeof result !== 'object') return false;
+  const { isError, structuredContent } = result as Partial<Record<keyof DenialResult, unknown>>;
+  if (isError !== true || structuredContent === null || typeof structuredContent !== 'object') return false;
+  const { decision, reason } = structuredContent as Partial<Record<keyof DenialContent, unknown>>;
+  return (decision === 'Deny' || decision === 'Ask') && typeof reason === 'string';
+}
+
+/**
  * Says what the policy would allow instead, from the failed leaf, or `null` when it cannot tell
  * (an unknown op, or a fact the host owns rather than an argument the model chooses).
  *

@@ -48,10 +48,10 @@ export {
 } from './policy-integrity.ts';
 export type { PolicyPublicKey, PolicySignature, PolicySignatureFile, PolicyStatement, VerifiedSignature } from './policy-integrity.ts';
 export type { ApprovalTicket } from './decision.ts';
-export { allowedInstead, denialResult } from './denial-result.ts';
+export { allowedInstead, denialResult, isDenialResult } from './denial-result.ts';
 export type { DecisionFailure, DeniedCall, DeniedDecision, DenialContent, DenialResult } from './denial-result.ts';
-export { guardMcpServer } from './mcp/guard-mcp-server.ts';
-export type { McpGuardOptions } from './mcp/guard-mcp-server.ts';
+// The MCP adapter is `perso/mcp` (src/mcp/guard-mcp-server.ts): its types need the optional
+// @modelcontextprotocol/sdk, which `import 'perso'` must not.
 export { ANNOTATION_DEFAULTS_KEY, applyAnnotationDefaults, policyOptsIntoAnnotationDefaults } from './annotation-defaults.ts';
 export type { AnnotationHints } from './annotation-defaults.ts';
 export { requestWebAuthnApproval } from './webauthn-ceremony.ts';

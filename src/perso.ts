@@ -4,6 +4,8 @@
  * Checklist (the promises this class keeps):
  * - `Perso.load` never rejects over a bad or missing policy: the instance it resolves to denies
  *   every call (`no_policy`) with a reason that says why, and `status()` carries the errors;
+ * - a failed load (first or `reload`) is never silent: `onError` gets the status, or else one
+ *   `console.warn` says what failed and what stays active;
  * - `evaluate` always resolves to a `DecisionResult`: bad requests and engine faults are Deny,
  *   never exceptions a caller could mistake for Allow;
  * - `reload` swaps the policy atomically and keeps the last good one on failure; the reported
@@ -110,6 +112,11 @@ export interface PersoOptions {
   publicKeys?: readonly PolicyPublicKey[];
   /** URL policies: the id signatures must name; default the policy's absolute URL (docs/policy-loading.md). */
   policyId?: string;
+  /**
+   * Called with the status after each failed load (the first one and any `reload`); the instance
+   * still denies what no valid policy allows. Without it, a failed load is a `console.warn`.
+   */
+  onError?: (status: PolicyStatus) => void;
 }
 
 /**
@@ -200,6 +207,7 @@ export class Perso {
   #host: SessionHost;
   #urlPolicy: ((url: URL) => Promise<ResolvedPolicy>) | null;
   #pinned: boolean;
+  #onError: ((status: PolicyStatus) => void) | null;
 
   private constructor(options: Partial<PersoOptions>) {
     this.#input = options.policy;
@@ -229,6 +237,7 @@ export class Perso {
         },
       )
       : null;
+    this.#onError = typeof options.onError === 'function' ? options.onError : null;
     this.#urlPolicy = urlPolicySource(options);
     this.#pinned = options.integrity !== undefined || (options.publicKeys?.length ?? 0) > 0;
     this.#status = freezeStatus({
@@ -262,7 +271,7 @@ export class Perso {
     const given: Partial<PersoOptions> = ownCopy(options);
     const perso = new Perso(given);
     const problem = optionsProblem(options === null || typeof options !== 'object' ? options : given);
-    if (problem !== null) perso.#fail([problem], []);
+    if (problem !== null) perso.#reportFailure(perso.#fail([problem], []));
     else await perso.reload();
     return perso;
   }
@@ -479,15 +488,24 @@ export class Perso {
    */
   reload(policy?: PolicyInput): Promise<PolicyStatus> {
     const run = (): Promise<PolicyStatus> =>
-      this.#load(policy === undefined ? this.#input : policy).catch((error: unknown) =>
-        this.#fail([{ severity: 'error', path: 'policy', message: `the policy could not be loaded (${errorText(error)}); reload to retry` }], []),
-      );
+      this.#load(policy === undefined ? this.#input : policy)
+        .catch((error: unknown) =>
+          this.#fail([{ severity: 'error', path: 'policy', message: `the policy could not be loaded (${errorText(error)}); reload to retry` }], []),
+        )
+        .then((status) => {
+          if (!status.ok) this.#reportFailure(status);
+          return status;
+        });
     const next = this.#reloading.then(run, run);
     this.#reloading = next;
     return next;
   }
 
-  /** Stops the engine; later calls are Deny. Waits for queued audit records and flushes transports. */
+  /**
+   * Stops the engine; later calls are Deny. Waits for queued audit records, then closes every
+   * audit transport it was given (a transport without `close` is flushed), so no timer of perso's
+   * keeps a Node process alive afterwards. Never rejects.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     this.#sync = null;
@@ -499,9 +517,10 @@ export class Perso {
       // Closing is best effort; every later call is a Deny either way.
     }
     await this.#auditChain;
-    for (const transport of this.#transports) {
+    for (const transport of new Set(this.#transports)) {
       try {
-        await transport.flush?.();
+        if (typeof transport.close === 'function') await transport.close();
+        else await transport.flush?.();
       } catch (error) {
         this.#warnTransport(transport, error);
       }
@@ -628,6 +647,20 @@ export class Perso {
     // Imported lazily too: a page using the worker engine never downloads the in-thread engine host.
     const { InlineBackend } = await import('./inline-backend.ts');
     return InlineBackend.create();
+  }
+
+  // A failed load is told where a developer looks: their onError, else the console. Never throws.
+  #reportFailure(status: PolicyStatus): void {
+    try {
+      if (this.#onError !== null) {
+        this.#onError(status);
+        return;
+      }
+      const kept = this.#version === null ? 'every call is denied until a load succeeds' : `policy ${JSON.stringify(this.#version)} stays active`;
+      console.warn(`perso: the policy failed to load (${errorList(status.errors)}); ${kept}; pass onError to Perso.load to handle this yourself`);
+    } catch {
+      // A throwing onError (or console) must not turn a failed load into a rejection.
+    }
   }
 
   #fail(errors: readonly Diagnostic[], warnings: readonly Diagnostic[]): PolicyStatus {
@@ -909,10 +942,14 @@ function optionsProblem(options: unknown): Diagnostic | null {
   return null;
 }
 
-function noPolicyReason(errors: readonly Diagnostic[]): string {
+function errorList(errors: readonly Diagnostic[]): string {
   const shown = errors.slice(0, MAX_ERRORS_IN_REASON).map((error) => `${error.path}: ${error.message}`);
   if (errors.length > MAX_ERRORS_IN_REASON) shown.push(`and ${errors.length - MAX_ERRORS_IN_REASON} more`);
-  const detail = shown.length > 0 ? shown.join('; ') : 'the policy was refused';
+  return shown.length > 0 ? shown.join('; ') : 'the policy was refused';
+}
+
+function noPolicyReason(errors: readonly Diagnostic[]): string {
+  const detail = errorList(errors);
   const engineFault = errors.some((error) => error.path === 'engine' || error.message.startsWith('engine fault'));
   const next = engineFault ? 'fix the engine and reload' : 'fix the policy and reload';
   return `no valid policy loaded: ${detail}; ${next}`;

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { allowedInstead, DENIAL_META_KEY, denialForOutputSchema, denialResult } from '../src/denial-result.ts';
+import { allowedInstead, DENIAL_META_KEY, denialForOutputSchema, denialResult, isDenialResult } from '../src/denial-result.ts';
 import type { DeniedDecision } from '../src/denial-result.ts';
 
 const overLimit: DeniedDecision = {
@@ -118,4 +118,18 @@ it('denialForOutputSchema: the same text, the decision under _meta["perso/decisi
   assert.equal('structuredContent' in moved, false);
   assert.deepEqual(moved._meta[DENIAL_META_KEY], { decision: 'Deny', reason: 'no', rule: null });
   assert.equal(DENIAL_META_KEY, 'perso/decision');
+});
+
+describe('isDenialResult', () => {
+  const denial = denialResult(overLimit, { tool: 'process_refund', args: { amount: 800 }, role: 'agent' });
+
+  it("a denial perso made is one; a tool's own results are not", () => {
+    assert.equal(isDenialResult(denial), true);
+    assert.equal(isDenialResult({ ...denial, structuredContent: { ...denial.structuredContent, decision: 'Ask' } }), true);
+    assert.equal(isDenialResult({ content: [{ type: 'text', text: 'refunded' }] }), false);
+    assert.equal(isDenialResult({ isError: true, content: [{ type: 'text', text: 'the CRM is down' }] }), false);
+    assert.equal(isDenialResult({ isError: true, structuredContent: { decision: 'Allow', reason: 'x' } }), false);
+    assert.equal(isDenialResult({ isError: 'true', structuredContent: denial.structuredContent }), false);
+    for (const value of [null, undefined, 'denied', 42]) assert.equal(isDenialResult(value), false);
+  });
 });

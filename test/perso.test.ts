@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Perso } from '../src/perso.ts';
+import type { PersoOptions, PolicyStatus } from '../src/perso.ts';
 import type { AuditRecord, AuditTransport } from '../src/audit/audit-record.ts';
 import type { Policy } from '../src/policy.ts';
 import type { ToolCall } from '../src/decision.ts';
@@ -164,6 +165,69 @@ describe('bad or missing policy: deny everything, never reject', () => {
     const perso = await Perso.load({ policy: policy('v1', 500), mode: 'audit' as never });
     assert.equal(perso.status().errors[0]?.path, 'options.mode');
     assert.equal((await perso.evaluate(refund(1))).kind, 'no_policy');
+  });
+});
+
+describe('a failed load is reported (issue 12, item 9)', () => {
+  /** Runs `body` with console.warn captured. */
+  async function warnings(body: () => Promise<void>): Promise<string[]> {
+    const seen: string[] = [];
+    const warn = console.warn;
+    console.warn = (...parts: unknown[]) => void seen.push(parts.join(' '));
+    try {
+      await body();
+    } finally {
+      console.warn = warn;
+    }
+    return seen;
+  }
+
+  test('mistyped policy path, no onError: one console warning naming the path; the instance denies', async () => {
+    let perso: Perso | undefined;
+    const seen = await warnings(async () => {
+      perso = await Perso.load({ policy: './no-such-policy.json' });
+    });
+    assert.equal(seen.length, 1);
+    assert.match(seen[0]!, /^perso: the policy failed to load \(policy: .*no-such-policy\.json.*\); every call is denied until a load succeeds; pass onError/);
+    const decision = await perso!.evaluate(refund(10));
+    assert.equal(decision.decision, 'Deny');
+    assert.equal(decision.kind, 'no_policy');
+  });
+
+  test('mistyped policy path with onError: onError gets the failed status, nothing is warned', async () => {
+    const statuses: PolicyStatus[] = [];
+    let perso: Perso | undefined;
+    const seen = await warnings(async () => {
+      perso = await Perso.load({ policy: './no-such-policy.json', onError: (status) => void statuses.push(status) });
+    });
+    assert.deepEqual(seen, []);
+    assert.equal(statuses.length, 1);
+    assert.equal(statuses[0]!.ok, false);
+    assert.equal(statuses[0], perso!.status());
+    assert.equal((await perso!.evaluate(refund(10))).decision, 'Deny');
+  });
+
+  test('bad options (no policy): reported too', async () => {
+    const statuses: PolicyStatus[] = [];
+    await Perso.load({ onError: (status: PolicyStatus) => void statuses.push(status) } as unknown as PersoOptions);
+    assert.equal(statuses[0]!.errors[0]!.path, 'options.policy');
+  });
+
+  test('a throwing onError: load still resolves to an instance that denies', async () => {
+    const perso = await Perso.load({ policy: '{"not": "a policy"', onError: () => { throw new Error('boom'); } });
+    assert.equal(perso.status().ok, false);
+    assert.equal((await perso.evaluate(refund(10))).decision, 'Deny');
+  });
+
+  test('a failed reload is reported and says the last good policy stays active; a good load is not reported', async () => {
+    let perso: Perso | undefined;
+    const seen = await warnings(async () => {
+      perso = await Perso.load({ policy: policy('v1', 500) });
+      await perso.reload('{"broken"');
+    });
+    assert.equal(seen.length, 1);
+    assert.match(seen[0]!, /; policy "v1" stays active; /);
+    assert.equal((await perso!.evaluate(refund(10))).decision, 'Allow');
   });
 });
 
@@ -629,6 +693,67 @@ describe('audit', () => {
     const perso = await Perso.load({ policy: policy('v1', 500), audit: transport });
     await perso.close();
     assert.equal(flushed, 1);
+  });
+
+  test('close closes every transport it was given, once each (a transport without close is flushed)', async () => {
+    const calls: string[] = [];
+    const closing: AuditTransport = { emit() {}, flush: async () => void calls.push('flush a'), close: async () => void calls.push('close a') };
+    const flushing: AuditTransport = { emit() {}, flush: async () => void calls.push('flush b') };
+    const perso = await Perso.load({ policy: policy('v1', 500), audit: [closing, flushing, closing] });
+    await perso.close();
+    assert.deepEqual(calls, ['close a', 'flush b']);
+  });
+
+  test('a transport whose close rejects: close still resolves and closes the others', async () => {
+    let closed = 0;
+    const failing: AuditTransport = { emit() {}, close: () => Promise.reject(new Error('disk gone')) };
+    const fine: AuditTransport = { emit() {}, close: async () => void closed++ };
+    const perso = await Perso.load({ policy: policy('v1', 500), audit: [failing, fine] });
+    const warn = console.warn;
+    console.warn = () => {};
+    try {
+      await perso.close();
+    } finally {
+      console.warn = warn;
+    }
+    assert.equal(closed, 1);
+  });
+});
+
+describe('process exit', () => {
+  // The fault: an httpTransport whose collector cannot be reached retries with backoff; its timer
+  // must not hold a Node process open after `await perso.close()`.
+  test('unreachable HTTP collector: a Node process exits after await perso.close()', async () => {
+    const { spawn } = await import('node:child_process');
+    const { createServer } = await import('node:net');
+    // A port nothing listens on: bind one, note it, close it.
+    const port = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+      });
+    });
+    const index = new URL('../src/index.ts', import.meta.url).href;
+    const script = `
+      const { Perso, httpTransport } = await import(${JSON.stringify(index)});
+      const audit = httpTransport({ url: 'http://127.0.0.1:${port}/audit', retryBaseMs: 50, flushIntervalMs: 10 });
+      const perso = await Perso.load({ policy: ${JSON.stringify(JSON.stringify(policy('v1', 500)))}, audit });
+      await perso.evaluate({ tool: 'view_customer', args: {}, role: 'agent' });
+      await new Promise((resolve) => setTimeout(resolve, 200)); // a failed POST or two: backing off now
+      await perso.close();
+      console.log('closed', audit.stats().failedAttempts > 0, audit.stats().pending);
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    // A liveness bound, not a timing assertion: the process either exits by itself or never does.
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
+    clearTimeout(killer);
+    assert.equal(signal, null, `the process did not exit by itself after close(): ${out}`);
+    assert.equal(code, 0, out);
+    assert.match(out, /^closed true 1$/m);
   });
 });
 

@@ -19,6 +19,7 @@
  *   answered); collectors deduplicate by the record's `id`.
  */
 import type { AuditRecord, AuditTransport } from './audit-record.ts';
+import { unrefTimer } from '../unref-timer.ts';
 
 /** Body formats of {@link httpTransport}. */
 export const HttpAuditFormat = Object.freeze({
@@ -77,7 +78,10 @@ export interface HttpTransport extends AuditTransport {
   emit(record: AuditRecord): void;
   /** POSTs everything queued now (ignoring any backoff); resolves when done or when a POST failed. */
   flush(): Promise<void>;
-  /** Flushes, then stops timers and page listeners. */
+  /**
+   * Flushes once (what a POST could not deliver stays counted in `stats().pending`), then stops
+   * timers and page listeners. Its timers never keep a Node process alive (they are unref'd).
+   */
   close(): Promise<void>;
   /** POSTs these records once, outside the queue; true when the server answered 2xx. */
   deliver(records: readonly AuditRecord[]): Promise<boolean>;
@@ -145,11 +149,13 @@ export function httpTransport(options: HttpTransportOptions): HttpTransport {
     if (timer !== null && timerAt <= at) return;
     if (timer !== null) clearTimeout(timer);
     timerAt = at;
-    timer = setTimeout(() => {
-      timer = null;
-      timerAt = Infinity;
-      void pump();
-    }, delayMs);
+    timer = unrefTimer(
+      setTimeout(() => {
+        timer = null;
+        timerAt = Infinity;
+        void pump();
+      }, delayMs),
+    );
   }
 
   function pump(): Promise<void> {

@@ -26,6 +26,7 @@
  */
 import type { AuditRecord, AuditTransport } from './audit-record.ts';
 import { PolicyStore } from '../policy-store.ts';
+import { unrefTimer } from '../unref-timer.ts';
 
 /** A forward target that confirms delivery of a batch (the HTTP transport is one). */
 export interface AuditDelivery {
@@ -141,10 +142,12 @@ export function indexedDbTransport(options: IndexedDbTransportOptions = {}): Ind
 
   function scheduleForward(delayMs: number): void {
     if (closed || timer !== null) return;
-    timer = setTimeout(() => {
-      timer = null;
-      void forwardQueued();
-    }, delayMs);
+    timer = unrefTimer(
+      setTimeout(() => {
+        timer = null;
+        void forwardQueued();
+      }, delayMs),
+    );
   }
 
   function forwardQueued(): Promise<void> {

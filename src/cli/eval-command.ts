@@ -26,7 +26,7 @@ export interface EvalOptions {
 /** Runs `perso eval`; resolves to the exit code once stdin ends. */
 export async function evalCommand(options: EvalOptions, io: CliIo): Promise<ExitCode> {
   const label = policyLabel(options.policy);
-  const perso = await Perso.load({ policy: options.policy, engine: 'inline' });
+  const perso = await Perso.load({ policy: options.policy, engine: 'inline', onError: () => {} }); // the command prints a failed load itself
   const status = perso.status();
   if (!status.ok) {
     const lines = status.errors.map((error) => `error: ${label}: ${formatDiagnostic(error)}`);

@@ -20,6 +20,7 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
 import type { JsonObject } from '../decision.ts';
+import type { DenialResult } from '../denial-result.ts';
 import { GuardController } from './guard-controller.ts';
 import type { DecisionLogEntry } from './guard-controller.ts';
 import { PersoToolCallEvent } from './guard-events.ts';
@@ -141,8 +142,10 @@ export class PersoGuardElement extends LitElement {
    * @param fn the tool body; it receives the frozen canonical arguments
    * @param options its MCP annotations
    */
-  register(name: string, fn: ToolFunction, options: ToolOptions = {}): void {
-    this.#controller.register(name, fn, options);
+  register<A extends JsonObject = JsonObject, R = unknown>(name: string, fn: (args: Readonly<A>) => R, options: ToolOptions<A> = {}): void {
+    // The guard hands `fn` the canonical copy of whatever the agent sent: `A` is the host's word
+    // for the shape, which the policy's conditions (not this type) check.
+    this.#controller.register(name, fn as unknown as ToolFunction, options as ToolOptions);
   }
 
   /**
@@ -150,11 +153,12 @@ export class PersoGuardElement extends LitElement {
    *
    * @param name the tool
    * @param args its arguments, as the model sent them
-   * @returns the tool's result on Allow (or an approved Ask), else a denial result
-   *   `{ content, isError: true, structuredContent: { decision, reason, rule } }`
+   * @returns the tool's result (`R`, as the caller knows its tool) on Allow or an approved Ask,
+   *   else a denial result `{ content, isError: true, structuredContent: { decision, reason, rule } }`:
+   *   tell them apart with `isDenialResult`
    */
-  call(name: string, args: unknown = {}): Promise<unknown> {
-    return this.#controller.call(name, args);
+  call<R = unknown>(name: string, args: unknown = {}): Promise<Awaited<R> | DenialResult> {
+    return this.#controller.call(name, args) as Promise<Awaited<R> | DenialResult>;
   }
 
   protected override render() {

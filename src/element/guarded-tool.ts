@@ -24,8 +24,8 @@ export interface ToolAnnotations {
   untrustedContentHint?: boolean;
 }
 
-/** Options of `register`. */
-export interface ToolOptions {
+/** Options of `register`; `A` is the tool's argument type. */
+export interface ToolOptions<A extends JsonObject = JsonObject> {
   /** The tool's annotations. */
   annotations?: ToolAnnotations;
   /**
@@ -33,7 +33,7 @@ export interface ToolOptions {
    * object, or a function of the canonical args (looked up by the host, never taken from the agent).
    * A function that throws or returns something that is not a JSON object makes the call a Deny.
    */
-  resourceAttributes?: JsonObject | ((args: Readonly<JsonObject>) => JsonObject | Promise<JsonObject>);
+  resourceAttributes?: JsonObject | ((args: Readonly<A>) => JsonObject | Promise<JsonObject>);
 }
 
 /** A registered tool. */

@@ -3,3 +3,5 @@ export { PersoGuardElement } from './guard-element.ts';
 export { PersoDecisionEvent, PersoErrorEvent, PersoToolCallEvent } from './guard-events.ts';
 export type { DecisionLogEntry } from './guard-controller.ts';
 export type { GuardedTool, ToolAnnotations, ToolFunction, ToolOptions } from './guarded-tool.ts';
+export { isDenialResult } from '../denial-result.ts';
+export type { DenialResult } from '../denial-result.ts';

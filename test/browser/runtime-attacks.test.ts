@@ -277,7 +277,7 @@ describe('attack: the worker script or engine.wasm altered on the CDN', () => {
   it('another engine.wasm with the right exports and ABI version: Deny, naming the file', async () => {
     const { decision, reason } = await decideWith('/__tampered__/wasm');
     expect(decision).to.equal('Deny');
-    expect(reason).to.match(/engine\.wasm was refused by the evaluator worker \(.*engine\.wasm \("[^"]*\/__tampered__\/wasm\/dist\/browser\/assets\/engine-[^"]+\.wasm"\) is not the file this build of perso recorded/);
+    expect(reason).to.match(/engine\.wasm was refused by the evaluator worker \(.*engine\.wasm \("[^"]*\/__tampered__\/wasm\/(?:dist\/browser\/assets\/engine-[^"]+|engine\/build\/engine)\.wasm"\) is not the file this build of perso recorded/);
   });
 
   it('the embed with an altered worker: the tool does not run and the denial says why', async () => {

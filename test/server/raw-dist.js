@@ -2,7 +2,8 @@
 // integrity checks (src/code-integrity.ts): the test runner's dev server rewrites the JavaScript it
 // serves (it inlines source maps), which would change the bytes perso checks.
 //
-//   GET /dist/<path>                         the file under dist/, unchanged
+//   GET /dist/<path>                         the file under dist/, unchanged (and
+//   GET /engine/build/engine.wasm            the package's one engine.wasm, which dist/browser uses)
 //   GET /__tampered__/worker/dist/<path>     the same files from a compromised CDN: the evaluator
 //                                            worker script has one more line
 //   GET /__tampered__/wasm/dist/<path>       the same, with engine.wasm replaced by the engine's
@@ -14,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TYPES = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.map': 'application/json', '.json': 'application/json' };
-const TAMPERED = /^\/__tampered__\/(worker|wasm)(\/dist\/.*)$/;
+const TAMPERED = /^\/__tampered__\/(worker|wasm)(\/dist\/.*|\/engine\/build\/engine\.wasm)$/;
+const PACKAGE_WASM = '/engine/build/engine.wasm';
 
 /** @returns {import('koa').Middleware} */
 export function rawDist() {
@@ -22,9 +24,10 @@ export function rawDist() {
     if (ctx.method !== 'GET') return next();
     const tampered = TAMPERED.exec(ctx.path);
     const path = tampered ? tampered[2] : ctx.path;
-    if (!path.startsWith('/dist/')) return next();
+    // the package's engine.wasm is served by the dev server unchanged already; here only when tampered
+    if (!path.startsWith('/dist/') && !(tampered && path === PACKAGE_WASM)) return next();
     const file = normalize(join(ROOT, path));
-    if (!file.startsWith(join(ROOT, 'dist') + sep)) return next();
+    if (path !== PACKAGE_WASM && !file.startsWith(join(ROOT, 'dist') + sep)) return next();
     let body;
     try {
       body = await readFile(file);
@@ -35,7 +38,7 @@ export function rawDist() {
     if (tampered?.[1] === 'worker' && /^evaluator\.worker-.*\.js$/.test(name)) {
       body = Buffer.concat([body, Buffer.from('\n;/* altered on the CDN */\n')]);
     }
-    if (tampered?.[1] === 'wasm' && /^engine-.*\.wasm$/.test(name)) {
+    if (tampered?.[1] === 'wasm' && /^engine(-.*)?\.wasm$/.test(name)) {
       body = await readFile(join(ROOT, 'engine/build/engine.debug.wasm'));
     }
     ctx.status = 200;
