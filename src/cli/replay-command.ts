@@ -10,7 +10,8 @@
  *   `argsSha256`) and a decision the policy made (not a fault: `invalid_request`, `no_policy`,
  *   `engine_fault`); the others are counted as not replayable, never guessed at;
  * - records are decided in log order on one engine, at their recorded `now` (or `time`), so rate
- *   limits count as they did;
+ *   limits and budgets count as they did; an Ask a person approved (by a click) is approved again,
+ *   so it spends what it spent live;
  * - exit 0 only when every line was read and no decision would change: a change or a malformed
  *   line exits 1 (a log that could not be read whole cannot vouch for a policy).
  */
@@ -131,6 +132,11 @@ export async function replayCommand(options: ReplayOptions, io: CliIo): Promise<
       }
       const { record, call } = parsed;
       const decided: DecisionResult = await perso.evaluate(call);
+      // A person approved it then: approve it again (a click approval), so that it spends the
+      // rule's rate limit and budget as the live approval did, and later records see the same state.
+      if (record.approved && decided.decision === 'Ask' && decided.approval !== undefined && decided.approvalKind === undefined) {
+        await perso.approve(decided.approval.nonce, call);
+      }
       summary.replayed++;
       if (decided.decision === record.from) continue;
       const change: ReplayChange = {
@@ -178,7 +184,7 @@ export function summaryText(summary: ReplaySummary): string {
 }
 
 type ParsedRecord =
-  | { record: { id: string | null; from: Decision; reason: string }; call: ToolCall }
+  | { record: { id: string | null; from: Decision; reason: string; approved: boolean }; call: ToolCall }
   | { skip: NotReplayable }
   | { error: string };
 
@@ -227,7 +233,7 @@ function parseRecord(text: string): ParsedRecord {
   if (seconds !== undefined) call.now = seconds as number;
   // An Ask a person approved was recorded as Allow: the policy itself said Ask.
   const from = decision === 'Allow' && kind === 'ask_by_rule' ? 'Ask' : (decision as Decision);
-  return { record: { id: id ?? null, from, reason: reason as string }, call };
+  return { record: { id: id ?? null, from, reason: reason as string, approved: from === 'Ask' && decision === 'Allow' }, call };
 }
 
 async function openLog(path: string, io: CliIo): Promise<Readable | string> {
