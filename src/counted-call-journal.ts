@@ -4,71 +4,56 @@
  * inline one. A fresh engine is given {@link CountedCallJournal.calls} before it answers any call.
  *
  * Checklist:
- * - it holds, per (tool, role), the newest `keep` counted calls in the order they were counted:
- *   a superset of the engine's window, so a restored window is never less strict than the lost
- *   one; memory is bounded as the engine's windows are (`keep` times per pair that was counted);
+ * - it holds, per (tool, role) and per budget principal (`per`), the newest `keep` counted calls:
+ *   a superset of the engine's windows (a rate limit's newest `max` of the pair are among the
+ *   newest `keep` of their principal), so a restored window is never less strict than the lost
+ *   one; memory is bounded as the engine's windows are;
+ * - {@link CountedCallJournal.calls} gives them back in the order they were counted, across
+ *   principals, as the engine counted them;
  * - it is filled only from answers the caller was given (a call answered Deny by a fault does
  *   not count, whatever the dead engine did), and emptied when a new policy is loaded (the engine
  *   starts new windows with a new policy).
  */
 import type { CountedCall } from './engine/counted-calls.ts';
 
-/** One pair's newest counted times, a ring of `keep`. */
-interface PairHistory {
-  readonly tool: string;
-  readonly role: string;
-  readonly times: Float64Array;
+/** One (tool, role, principal)'s newest counted calls, a ring of `keep`, each with its order. */
+interface History {
+  readonly calls: CountedCall[];
+  readonly order: number[];
   head: number;
-  count: number;
 }
 
-/** Counted calls by (tool, role), the newest `keep` of each; see the module comment. */
+/** Counted calls by (tool, role) and principal, the newest `keep` of each; see the module comment. */
 export class CountedCallJournal {
-  readonly #pairs = new Map<string, Map<string, PairHistory>>();
+  readonly #histories = new Map<string, History>();
+  #next = 0;
 
-  /** Keeps `call`; the pair's oldest goes when it already holds `keep`. */
+  /** Keeps `call`; its history's oldest goes when it already holds `keep`. */
   add(call: CountedCall): void {
-    let byRole = this.#pairs.get(call.tool);
-    if (byRole === undefined) this.#pairs.set(call.tool, (byRole = new Map()));
-    let pair = byRole.get(call.role);
-    if (pair === undefined || pair.times.length !== call.keep) {
-      const times = new Float64Array(call.keep);
-      // A pair whose `keep` changed (it cannot, within one policy) keeps what fits.
-      const kept = pair === undefined ? [] : ordered(pair).slice(-call.keep);
-      times.set(kept);
-      pair = { tool: call.tool, role: call.role, times, head: 0, count: kept.length };
-      byRole.set(call.role, pair);
-    }
-    const keep = pair.times.length;
-    if (pair.count === keep) {
-      pair.times[pair.head] = call.at;
-      pair.head = (pair.head + 1) % keep;
+    const key = `${call.tool.length}:${call.tool}${call.role.length}:${call.role}${typeof call.per}:${String(call.per)}`;
+    let h = this.#histories.get(key);
+    if (h === undefined) this.#histories.set(key, (h = { calls: [], order: [], head: 0 }));
+    const order = this.#next++;
+    if (h.calls.length < call.keep) {
+      h.calls.push(call);
+      h.order.push(order);
     } else {
-      pair.times[(pair.head + pair.count) % keep] = call.at;
-      pair.count++;
+      // Full (or `keep` shrank, which it cannot within one policy): the oldest goes.
+      h.calls[h.head] = call;
+      h.order[h.head] = order;
+      h.head = (h.head + 1) % h.calls.length;
     }
   }
 
-  /** Everything kept, oldest first within each pair: what a fresh engine restores. */
+  /** Everything kept, in the order it was counted: what a fresh engine restores. */
   calls(): CountedCall[] {
-    const out: CountedCall[] = [];
-    for (const byRole of this.#pairs.values()) {
-      for (const pair of byRole.values()) {
-        const keep = pair.times.length;
-        for (const at of ordered(pair)) out.push({ tool: pair.tool, role: pair.role, at, keep });
-      }
-    }
-    return out;
+    const all: { call: CountedCall; order: number }[] = [];
+    for (const h of this.#histories.values()) h.calls.forEach((call, i) => all.push({ call, order: h.order[i]! }));
+    return all.sort((a, b) => a.order - b.order).map((x) => x.call);
   }
 
   /** Forgets everything: a new policy starts new windows. */
   clear(): void {
-    this.#pairs.clear();
+    this.#histories.clear();
   }
-}
-
-function ordered(pair: PairHistory): number[] {
-  const out = new Array<number>(pair.count);
-  for (let i = 0; i < pair.count; i++) out[i] = pair.times[(pair.head + i) % pair.times.length]!;
-  return out;
 }

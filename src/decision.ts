@@ -33,6 +33,10 @@ export const ReasonKind = Object.freeze({
   AskByRule: 'ask_by_rule',
   /** A rule's `rate_limit` is used up for the current window. */
   RateLimited: 'rate_limited',
+  /** A rule's `budget` (a sum or a count of distinct values in a window) has no room for this call. */
+  BudgetExceeded: 'budget_exceeded',
+  /** A rule's `budget` cannot be checked: its field is missing or mistyped, or there is no time. */
+  BudgetUnknown: 'budget_unknown',
   /** The request itself is malformed (bad JSON, missing role, hostile keys...). */
   InvalidRequest: 'invalid_request',
   /** No valid policy is loaded. */
@@ -90,7 +94,7 @@ export interface DecisionResult {
   policyVersion: string | null;
   /** False in shadow mode: the decision was computed and audited, but the call runs anyway. */
   enforced: boolean;
-  /** For `rate_limited`: seconds until the call would be allowed again. */
+  /** For `rate_limited` and `budget_exceeded`: seconds until the call would be allowed again. */
   retryAfter?: number;
   /** The condition leaf that failed, when a single one explains a denial (from the engine). */
   failure?: ConditionFailure;

@@ -157,7 +157,8 @@ function denyLines(decision: DeniedDecision, call: DeniedCall): string[] {
   const lines = [`denied: tool ${tool} was not run`, `why: ${oneLine(decision.reason)}${ruleNote(decision)}`];
   const kind: ReasonKind = decision.kind;
   switch (kind) {
-    case 'rate_limited': {
+    case 'rate_limited':
+    case 'budget_exceeded': {
       const wait = decision.retryAfter === undefined ? 'the window resets' : `${decision.retryAfter} s have passed`;
       lines.push(`the same call will be denied again until ${wait}; do not retry before then`);
       break;
@@ -167,6 +168,9 @@ function denyLines(decision: DeniedDecision, call: DeniedCall): string[] {
       break;
     case 'engine_fault':
       lines.push('the guard failed and denied the call to stay safe; you may retry once, then tell the user');
+      break;
+    case 'budget_unknown':
+      lines.push('the same call will be denied again; pass the field the budget counts, as the reason says');
       break;
     case 'invalid_request':
       lines.push('the same call will be denied again; send the arguments as a plain JSON object');

@@ -179,6 +179,43 @@ describe('perso replay: rate limits', () => {
   });
 });
 
+describe('perso replay: budgets are rebuilt in log order', () => {
+  const budgeted = (max: number): string =>
+    JSON.stringify({
+      version: `budget-${max}`,
+      default_action: 'Deny',
+      tools: ['process_refund'],
+      roles: ['agent'],
+      rules: [
+        { id: 'refund-budget', tool_name: 'process_refund', roles: ['agent'], budget: { sum: 'Arguments.amount', max, per_seconds: 86400 } },
+        { id: 'big-refund-ask', tool_name: 'process_refund', roles: ['agent'], effect: 'Ask', condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Gt', value: 500 } } },
+      ],
+    });
+  const refund = (amount: number, now: number): ToolCall => ({ tool: 'process_refund', args: { amount }, role: 'agent', now });
+
+  test('a live session with an approved Ask replays with no change; a larger budget changes the Denies', async () => {
+    const log: AuditRecord[] = [];
+    const guard = await Perso.load({ policy: budgeted(1000), audit: { emit: (entry) => void log.push(entry) } });
+    const asked = await guard.evaluate(refund(600, 1000));
+    assert.equal(asked.decision, 'Ask');
+    assert.equal((await guard.approve(asked.approval!.nonce, refund(600, 1000))).decision, 'Allow');
+    for (const [amount, now] of [[400, 1010], [400, 1020], [1, 1030]] as const) await guard.evaluate(refund(amount, now));
+    await guard.close();
+    assert.deepEqual(log.map((entry) => `${entry.decision}:${entry.kind}`), [
+      'Ask:ask_by_rule', 'Allow:ask_by_rule', 'Allow:no_condition', 'Deny:budget_exceeded', 'Deny:budget_exceeded',
+    ]);
+    const path = join(dir, 'budget.ndjson');
+    await writeFile(path, ndjson(log));
+    const same = await perso(['replay', path, budgeted(1000)]);
+    assert.equal(same.stdout, 'replayed 5 records: none would change\n');
+    assert.equal(same.code, 0);
+    const wider = await perso(['replay', path, budgeted(1500)]);
+    assert.equal(wider.code, 1);
+    assert.match(wider.stdout, /^line 4: process_refund \(agent\) Deny → Allow: .*\(was: .*1000 of 1000 \(the sum of Arguments\.amount\)/m);
+    assert.match(wider.stdout, /replayed 5 records: 2 would change \(Deny→Allow 2\)\n$/);
+  });
+});
+
 describe('perso replay: records that cannot be replayed', () => {
   test('hashed args are reported as not replayable, never guessed at', async () => {
     const hashed = await record({ hashArgs: true });

@@ -149,3 +149,32 @@ test('raw ABI: mutated bytes (invalid UTF-8 included) always get a well-formed r
   }
   assert.ok(decisions > 100, `${decisions} decisions`);
 });
+
+// Sequences (test/fixtures/conformance-sequences.json): state across calls (budgets), each
+// sequence on a freshly loaded policy, every step through the raw ABI and Engine.evaluate.
+interface Step {
+  request: ToolCall & { args?: object; now: number };
+  expect: string;
+  kind: string;
+  reasonPrefix: string;
+}
+const sequencesUrl = new URL('./fixtures/conformance-sequences.json', import.meta.url);
+const sequences = JSON.parse(readFileSync(sequencesUrl, 'utf8')) as { policies: Record<string, object>; sequences: { id: string; policy: string; why: string; steps: Step[] }[] };
+
+for (const s of sequences.sequences) {
+  test(`conformance sequence ${s.id}`, async () => {
+    const text = JSON.stringify(sequences.policies[s.policy]);
+    assert.equal(raw.init(text).ok, true);
+    const fast = await Engine.create(module);
+    assert.equal(fast.load(text).ok, true);
+    s.steps.forEach((step, i) => {
+      const r = step.request;
+      const ctx = JSON.stringify({ role: r.role, agent_attrs: r.agentAttributes ?? {}, resource_attrs: r.resourceAttributes ?? {}, now: r.now });
+      const abi = raw.evaluate(r.tool, JSON.stringify(r.args ?? {}), ctx);
+      assert.equal(`${String(abi.decision)}:${String(abi.kind)}`, `${step.expect}:${step.kind}`, `${s.id} step ${i} raw ABI (${s.why}): ${JSON.stringify(abi)}`);
+      assert.ok(String(abi.reason).startsWith(step.reasonPrefix), `${s.id} step ${i} raw ABI reason: ${String(abi.reason)}`);
+      const v = fast.evaluate(r, 0);
+      assert.deepEqual({ ...v }, abi, `${s.id} step ${i}: Engine.evaluate and the raw ABI agree`);
+    });
+  });
+}

@@ -61,3 +61,31 @@ describe('conformance cases through the CLI', () => {
     });
   }
 });
+
+interface SequenceStep {
+  request: Record<string, unknown>;
+  expect: 'Allow' | 'Deny' | 'Ask';
+  kind: string;
+  reasonPrefix: string;
+}
+const sequences = JSON.parse(readFileSync(new URL('./fixtures/conformance-sequences.json', import.meta.url), 'utf8')) as {
+  policies: Record<string, object>;
+  sequences: { id: string; policy: string; why: string; steps: SequenceStep[] }[];
+};
+
+describe('conformance sequences through perso eval: one input stream is one session', () => {
+  for (const s of sequences.sequences) {
+    test(s.id, async () => {
+      const input = s.steps.map((step) => JSON.stringify(step.request)).join('\n');
+      const run = await perso(['eval', JSON.stringify(sequences.policies[s.policy])], `${input}\n`);
+      assert.equal(run.code, 0, run.stderr);
+      const lines = run.stdout.trimEnd().split('\n');
+      assert.equal(lines.length, s.steps.length);
+      s.steps.forEach((step, i) => {
+        const result = JSON.parse(lines[i]!) as { decision: string; kind: string; reason: string };
+        assert.equal(`${result.decision}:${result.kind}`, `${step.expect}:${step.kind}`, `step ${i}: ${result.reason} — why: ${s.why}`);
+        assert.ok(result.reason.startsWith(step.reasonPrefix), `step ${i}: ${JSON.stringify(result.reason)}`);
+      });
+    });
+  }
+});

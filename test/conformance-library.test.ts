@@ -49,3 +49,31 @@ describe('conformance cases through Perso.evaluate (Node)', () => {
     });
   }
 });
+
+interface SequenceStep {
+  request: ToolCall;
+  expect: 'Allow' | 'Deny' | 'Ask';
+  kind: string;
+  reasonPrefix: string;
+}
+const sequences = JSON.parse(readFileSync(new URL('./fixtures/conformance-sequences.json', import.meta.url), 'utf8')) as {
+  policies: Record<string, object>;
+  sequences: { id: string; policy: string; why: string; steps: SequenceStep[] }[];
+};
+
+describe('conformance sequences through Perso.evaluate (Node): state across calls', () => {
+  for (const s of sequences.sequences) {
+    test(s.id, async () => {
+      const perso = await Perso.load({ policy: sequences.policies[s.policy] as never });
+      try {
+        for (const [i, step] of s.steps.entries()) {
+          const result = await perso.evaluate(step.request);
+          assert.equal(`${result.decision}:${result.kind}`, `${step.expect}:${step.kind}`, `step ${i}: ${result.reason} — why: ${s.why}`);
+          assert.ok(result.reason.startsWith(step.reasonPrefix), `step ${i}: ${JSON.stringify(result.reason)}`);
+        }
+      } finally {
+        await perso.close();
+      }
+    });
+  }
+});

@@ -299,7 +299,16 @@ export function planJson(): usize {
       if (k > 0) w.byte(0x2c);
       w.num(<f64>e.fields[k]);
     }
-    w.str("]}");
+    w.byte(0x5d);
+    const a = e.allow;
+    if (a != null && a.budgetKind != 0) {
+      w.str(",\"budget\":[");
+      w.num(<f64>a.budgetField);
+      w.byte(0x2c);
+      w.num(<f64>a.budgetPer);
+      w.byte(0x5d);
+    }
+    w.byte(0x7d);
   }
   w.str("]}");
   return respondWith(w);

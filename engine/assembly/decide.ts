@@ -14,6 +14,7 @@ import { JNULL, JFALSE, JTRUE, JNUMBER, JSTRING, JValue, JsonParser, deepEqual }
 import { Writer, cutBytes, madeGarbage, out, reason } from "./writer";
 import { freeMemo, memoFor, memoId } from "./memo";
 import { recordTime, windowWait } from "./window";
+import { FITS, UNREADABLE, budgetRetry, checkBudget, recordBudget, wBudgetReason } from "./budget";
 import {
   C_ALL, C_ANY, C_EQUALS, C_FIELD_EQUALS, C_NOT, C_NUMERIC, C_PRESENT, C_STRING, Cond, Entry, NUM_OPS,
   OP_IN, OP_NOT_IN, OP_PREFIX, OP_SUFFIX, Policy, Rule, STR_OPS, shown,
@@ -43,8 +44,11 @@ export const K_FAILED: i32 = 3;
 export const K_DENIED: i32 = 4;
 export const K_ASK: i32 = 5;
 export const K_RATE: i32 = 6;
+export const K_BUDGET: i32 = 7;
+export const K_BUDGET_UNKNOWN: i32 = 8;
 export const KIND_NAMES: string[] = [
   "no_rule", "no_condition", "condition_passed", "condition_failed", "denied_by_rule", "ask_by_rule", "rate_limited",
+  "budget_exceeded", "budget_unknown",
 ];
 
 /** Largest |now| a rate limit accepts, in seconds (2^43: about 278 000 years, sub-millisecond precision). */
@@ -340,6 +344,12 @@ export function decide(p: Policy, e: Entry, now: f64, hasNow: bool, approved: bo
     }
     record = true;
   }
+  let spend = false;
+  if (allow != null && allow.budgetKind != 0) {
+    const b = checkBudget(p, e, allow, now, hasNow);
+    if (b != FITS) return finish(D_DENY, b == UNREADABLE ? K_BUDGET_UNKNOWN : K_BUDGET, allow);
+    spend = true;
+  }
   const asks = e.asks;
   for (let i = 0, n = asks.length; i < n; i++) {
     const r = asks[i];
@@ -348,10 +358,12 @@ export function decide(p: Policy, e: Entry, now: f64, hasNow: bool, approved: bo
       lastHeld = held;
       // A person approved this call: the host lifts this Ask to Allow, so it spends the budget.
       if (approved && record) recordCall(e, allow!, now);
+      if (approved && spend) recordBudget(now);
       return finish(D_ASK, K_ASK, r);
     }
   }
   if (record) recordCall(e, allow!, now);
+  if (spend) recordBudget(now);
   return finish(decision, kind, allow);
 }
 
@@ -374,7 +386,7 @@ const snap = new Writer();
  */
 export function memoizeLast(code: i32): void {
   const kind = (code >> 2) & 15;
-  if ((code & CODE_DETAIL) == 0 || kind == K_RATE) {
+  if ((code & CODE_DETAIL) == 0 || kind == K_RATE || kind >= K_BUDGET) {
     store<f64>(region, 0);
     return;
   }
@@ -663,6 +675,11 @@ export function explainReason(p: Policy): void {
       w.str(e.prefix);
       return wRuleDetail(w, p, rule!, "approval required");
     }
+    case K_BUDGET:
+    case K_BUDGET_UNKNOWN: {
+      w.str(e.prefix);
+      return wBudgetReason(w, p, rule!);
+    }
     default: {
       const r = rule!;
       w.str(e.prefix);
@@ -694,7 +711,8 @@ export function explainedLeaf(): Cond | null {
 
 /** Seconds to wait after the last rate-limited decision, or -1. */
 export function lastRetryAfter(): f64 {
-  return ((lastCode >> 2) & 15) == K_RATE ? lastRetry : -1;
+  const kind = (lastCode >> 2) & 15;
+  return kind == K_RATE ? lastRetry : kind == K_BUDGET ? budgetRetry() : -1;
 }
 
 /** Writes a slot's value as JSON for a failure record; false when it is too long to include. */
@@ -774,9 +792,10 @@ export function wResponse(p: Policy): void {
     w.str(",\"rule\":");
     w.jsonStr(rule.name);
   }
-  if (kind == K_RATE && lastRetry >= 0) {
+  const retry = lastRetryAfter();
+  if (retry >= 0) {
     w.str(",\"retryAfter\":");
-    w.num(lastRetry);
+    w.num(retry);
   }
   const leaf = explainedLeaf();
   if (kind == K_FAILED && leaf != null) wFailure(w, p, leaf);

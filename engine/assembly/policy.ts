@@ -80,6 +80,12 @@ export class Rule {
   cond: Cond | null = null;
   rateMax: i32 = 0;
   ratePer: f64 = 0;
+  /** `budget` (budget.ts): B_SUM or B_DISTINCT (0: none), the field it counts, the `per` field (-1: none). */
+  budgetKind: i32 = 0;
+  budgetField: i32 = -1;
+  budgetPer: i32 = -1;
+  budgetMax: f64 = 0;
+  budgetSeconds: f64 = 0;
   /** An Ask rule only a WebAuthn assertion releases (`"approval": "webauthn"`, its own or the policy's). */
   webauthn: bool = false;
 }
@@ -308,7 +314,7 @@ export class Compiler {
         p.ruleNames.push(path);
         continue;
       }
-      this.unknownKeys(rv, path, ["tool_name", "roles", "condition", "id", "description", "effect", "rate_limit", "approval"]);
+      this.unknownKeys(rv, path, ["tool_name", "roles", "condition", "id", "description", "effect", "rate_limit", "approval", "budget"]);
       const rule = new Rule();
       rule.index = i;
       rule.name = path;
@@ -367,6 +373,14 @@ export class Compiler {
         else if (rule.effect != EFFECT_ALLOW) {
           this.warn(path + ".rate_limit", "rate_limit applies only to Allow rules; it is ignored here");
           rule.rateMax = 0;
+        }
+      }
+      const budgetV = rv.get("budget");
+      if (budgetV != null && budgetV.kind != JNULL) {
+        if (!this.budget(budgetV, path + ".budget", rule)) ok = false;
+        else if (rule.effect != EFFECT_ALLOW) {
+          this.warn(path + ".budget", "budget applies only to Allow rules; it is ignored here");
+          rule.budgetKind = 0;
         }
       }
       rule.webauthn = p.webauthn;
@@ -456,7 +470,12 @@ export class Compiler {
     }
     for (let k = 0; k < p.entries.length; k++) {
       const e = p.entries[k];
-      if (e.allow != null) collectFields(e.allow!.cond, e.fields);
+      if (e.allow != null) {
+        const a = e.allow!;
+        collectFields(a.cond, e.fields);
+        if (a.budgetKind != 0 && !e.fields.includes(a.budgetField)) e.fields.push(a.budgetField);
+        if (a.budgetKind != 0 && a.budgetPer >= 0 && !e.fields.includes(a.budgetPer)) e.fields.push(a.budgetPer);
+      }
       for (let d = 0; d < e.denies.length; d++) collectFields(e.denies[d].cond, e.fields);
       for (let a = 0; a < e.asks.length; a++) collectFields(e.asks[a].cond, e.fields);
     }
@@ -488,6 +507,59 @@ export class Compiler {
       ok = false;
     } else rule.ratePer = per.num;
     return ok;
+  }
+
+  /** `budget`: `{"sum" | "distinct": "<Source>.<field>", "max", "per_seconds", "per"?}` (budget.ts). */
+  private budget(v: JValue, path: string, rule: Rule): bool {
+    if (v.kind != JOBJECT) {
+      this.error(path, "expected {\"sum\" or \"distinct\": \"Arguments.<field>\", \"max\": N, \"per_seconds\": S}, got " + kindName(v.kind));
+      return false;
+    }
+    this.unknownKeys(v, path, ["sum", "distinct", "max", "per_seconds", "per"]);
+    let ok = true;
+    const sumV = v.get("sum");
+    const distinctV = v.get("distinct");
+    if ((sumV == null) == (distinctV == null)) {
+      this.error(path, (sumV == null ? "missing" : "both") + " \"sum\" and \"distinct\"; give exactly one, e.g. \"sum\": \"Arguments.amount\"");
+      ok = false;
+    } else {
+      rule.budgetKind = sumV != null ? 1 : 2;
+      rule.budgetField = this.fieldRef(sumV != null ? sumV : distinctV!, path + (sumV != null ? ".sum" : ".distinct"));
+      if (rule.budgetField < 0) ok = false;
+    }
+    const perV = v.get("per");
+    if (perV != null && perV.kind != JNULL) {
+      rule.budgetPer = this.fieldRef(perV, path + ".per");
+      if (rule.budgetPer < 0) ok = false;
+    }
+    const max = v.get("max");
+    if (max == null || max.kind != JNUMBER || !(max.num >= 0) || max.num > 9007199254740991) {
+      this.error(path + ".max", (max == null ? "missing" : "got " + shownValue(max)) + "; expected a number of 0 or more");
+      ok = false;
+    } else if (rule.budgetKind == 2 && (max.num != Math.floor(max.num) || max.num > <f64>MAX_RATE)) {
+      this.error(path + ".max", "got " + shownValue(max) + "; a distinct budget counts values: expected an integer from 0 to " + MAX_RATE.toString());
+      ok = false;
+    } else rule.budgetMax = max.num;
+    const per = v.get("per_seconds");
+    if (per == null || per.kind != JNUMBER || !(per.num > 0) || per.num > 8796093022208) {
+      this.error(path + ".per_seconds", (per == null ? "missing" : "got " + shownValue(per)) + "; expected a number of seconds greater than 0");
+      ok = false;
+    } else rule.budgetSeconds = per.num;
+    if (!ok) rule.budgetKind = 0;
+    return ok;
+  }
+
+  /** A field named as `"<Source>.<field>"` (one top-level key); its slot, or -1 with an error. */
+  private fieldRef(v: JValue, path: string): i32 {
+    const dot = v.kind == JSTRING ? v.str.indexOf(".") : -1;
+    const src = dot > 0 ? indexOf(SOURCE_NAMES, v.str.substring(0, dot)) : -1;
+    if (src < 0 || dot + 1 >= v.str.length) {
+      this.error(path, "expected \"<Source>.<field>\" with a source of " + SOURCE_NAMES.join(", ") + " (e.g. \"Arguments.amount\"), got " + shownValue(v));
+      return -1;
+    }
+    const key = new JValue(JSTRING);
+    key.str = v.str.substring(dot + 1);
+    return this.field(key, path, src);
   }
 
   private field(v: JValue | null, path: string, source: i32): i32 {

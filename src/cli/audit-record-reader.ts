@@ -54,6 +54,8 @@ export class AuditRecordReader {
   id: string | null = null;
   /** After `Record`: the recorded decision (an Ask a person approved counts as Ask). */
   from: Decision = 'Deny';
+  /** After `Record`: the recorded Ask was approved by a person (it ran, and spent what it spent). */
+  approved = false;
   /** After `Record`: the recorded reason. */
   reason = '';
   /** After `Skip`: why. */
@@ -134,7 +136,8 @@ export class AuditRecordReader {
     call.now = (now as number | undefined) ?? timeSeconds;
     this.id = (id as string | undefined) ?? null;
     // An Ask a person approved was recorded as Allow: the policy itself said Ask.
-    this.from = decision === 'Allow' && kind === 'ask_by_rule' ? 'Ask' : (decision as Decision);
+    this.approved = decision === 'Allow' && kind === 'ask_by_rule';
+    this.from = this.approved ? 'Ask' : (decision as Decision);
     this.reason = reason;
     return ReadOutcome.Record;
   }

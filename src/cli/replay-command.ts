@@ -9,7 +9,8 @@
  * - a record is replayed only when it holds everything the decision used (audit-record-reader.ts);
  *   the others are counted as not replayable, never guessed at;
  * - records are decided in log order on one engine, at their recorded `now` (or `time`), so rate
- *   limits count as they did;
+ *   limits and budgets count as they did; an Ask a person approved (by a click) is approved again,
+ *   so it spends what it spent live;
  * - exit 0 only when every line was read and no decision would change: a change or a malformed
  *   line exits 1 (a log that could not be read whole cannot vouch for a policy);
  * - memory stays flat: one block of lines, one reused call, and output written with backpressure.
@@ -104,6 +105,7 @@ export async function replayCommand(options: ReplayOptions, io: CliIo): Promise<
       },
       record: (line, reader, nowSeconds) => {
         const decided = candidate.decide(reader.toolCall, nowSeconds);
+        if (reader.approved) candidate.reapprove(reader.toolCall, decided, nowSeconds);
         summary.replayed++;
         if (decided.decision === reader.from) return candidate.faulted ? candidate.recover() : undefined;
         const change: ReplayChange = {

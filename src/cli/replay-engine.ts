@@ -8,6 +8,7 @@ import type { ToolCall } from '../decision.ts';
 import { Engine } from '../engine/engine.ts';
 import { loadEngineModule } from '../engine/engine-module.ts';
 import type { PolicyLoad, Verdict } from '../engine/types.ts';
+import { APPROVED_CALL } from '../engine/approved-call.ts';
 
 /** A loaded policy to decide recorded calls with. */
 export class ReplayEngine {
@@ -35,6 +36,16 @@ export class ReplayEngine {
   /** Decides one call (never throws; a fault is an `engine_fault` Deny, see {@link faulted}). */
   decide(call: ToolCall, nowSeconds: number): Verdict {
     return this.#engine.evaluate(call, nowSeconds);
+  }
+
+  /**
+   * A person approved this Ask when it was recorded: approve it again (a click approval, as the
+   * approval ledger does), so it spends its rule's rate limit and budget as it did live and later
+   * records see the same state. A WebAuthn Ask is not re-approved: no assertion is recorded.
+   */
+  reapprove(call: ToolCall, decided: Verdict, nowSeconds: number): void {
+    if (decided.decision !== 'Ask' || decided.approvalKind !== undefined) return;
+    this.#engine.evaluate({ ...call, [APPROVED_CALL]: true } as ToolCall, nowSeconds);
   }
 
   /** True once the instance trapped: call {@link recover} before the next decision. */

@@ -1,6 +1,6 @@
 /**
  * Counted calls: the decision state that outlives a decision. A rate limit counts its rule's
- * Allowed calls in a sliding window (budgets, later, will count amounts the same way); the engine
+ * Allowed calls in a sliding window, a budget the amounts or values they spent (per principal); the engine
  * host reports each call as the engine counts it, and restores a list of them into a fresh
  * instance, so that the state survives the instance (a trap) and the worker it runs in.
  *
@@ -17,8 +17,12 @@ export interface CountedCall {
   readonly role: string;
   /** When the engine counted it, in the host's seconds. */
   readonly at: number;
-  /** How many of this pair's counted calls the engine keeps (its window's bound: 4 × `max`, at least 64). */
+  /** How many of this pair's counted calls the engine keeps (its window's bound: 4 × `max`, at least 64; with a budget, at least 10,000 per principal). */
   readonly keep: number;
+  /** With a budget: the value the call spent (the summed amount, or the distinct value). */
+  readonly spent?: string | number;
+  /** With a budget kept per principal: the call's `per` value. */
+  readonly per?: string | number;
 }
 
 /** Receives each call the engine counts, as it counts it. */
@@ -32,9 +36,14 @@ export function isCountedCallList(value: unknown): value is CountedCall[] {
   if (!Array.isArray(value)) return false;
   for (const item of value as unknown[]) {
     if (typeof item !== 'object' || item === null) return false;
-    const { tool, role, at, keep } = item as Record<string, unknown>;
+    const { tool, role, at, keep, spent, per } = item as Record<string, unknown>;
+    if (!isScalar(spent) || !isScalar(per)) return false;
     if (typeof tool !== 'string' || typeof role !== 'string' || typeof at !== 'number' || !Number.isFinite(at)) return false;
     if (typeof keep !== 'number' || !Number.isInteger(keep) || keep < 1 || keep > MAX_KEEP) return false;
   }
   return true;
+}
+
+function isScalar(v: unknown): boolean {
+  return v === undefined || typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
 }

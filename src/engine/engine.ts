@@ -62,7 +62,7 @@ const MAX_FIELD_BYTES = 1 << 20;
 const MEMO_LIMIT = 4096;
 
 const DECISIONS = ['Allow', 'Deny', 'Ask'] as const;
-const KINDS = ['no_rule', 'no_condition', 'condition_passed', 'condition_failed', 'denied_by_rule', 'ask_by_rule', 'rate_limited'] as const;
+const KINDS = ['no_rule', 'no_condition', 'condition_passed', 'condition_failed', 'denied_by_rule', 'ask_by_rule', 'rate_limited', 'budget_exceeded', 'budget_unknown'] as const;
 const SOURCES: Record<string, number> = { Arguments: 0, AgentAttributes: 1, ResourceAttributes: 2 };
 
 interface FieldPlan {
@@ -89,6 +89,8 @@ interface EntryPlan {
   readonly fields: readonly FieldPlan[];
   /** How many counted calls the engine keeps for this pair (its rate limit's max); 0: none counted. */
   readonly keep: number;
+  /** The budget's counted field and its `per` field (engine/assembly/budget.ts), when it has one. */
+  readonly budget: readonly [FieldPlan, FieldPlan | null] | null;
   /** Constant verdicts by packed code (no detail to render). */
   readonly verdicts: Map<number, Verdict>;
 }
@@ -476,7 +478,7 @@ export class Engine {
       if (code < 0) return deny('engine_fault', 'engine fault: the engine rejected the request slots');
       // Counted (decide.ts): a final Allow, or an Ask a person approved, on a pair that counts calls.
       if (entry.keep > 0 && this.#counted !== null && ((code & 3) === 0 || (plan.approved && (code & 3) === 2))) {
-        this.#counted({ tool: entry.tool, role: entry.role, at: now, keep: entry.keep });
+        this.#counted(countedCall(entry, now, roots));
       }
       if ((code & CODE_DETAIL) === 0) return entry.verdicts.get(code) ?? this.#constant(state, entry, code);
       // A repeated denial: the engine says which earlier explanation this is (same entry, code and
@@ -519,7 +521,10 @@ export class Engine {
     try {
       for (const call of calls) {
         const entry = state.entries.get(call.tool)?.get(call.role);
-        if (entry !== undefined && entry.keep > 0) restored += this.#x.restoreCounted(entry.index, call.at);
+        if (entry === undefined || entry.keep <= 0) continue;
+        // A budget reads what the call spent from its slots: write them as the call had them.
+        if (entry.budget !== null && this.#writeFields(entry, spentRoots(entry, call), state.dataStart) !== null) continue;
+        restored += this.#x.restoreCounted(entry.index, call.at);
       }
     } catch (e) {
       this.#kill(e);
@@ -719,7 +724,7 @@ interface PlanJson {
   rules: string[];
   webauthn?: number[];
   leaves: { field: number; fieldB: number; op: string; expected?: JsonValue }[];
-  entries: { tool: string; role: string; prefix: string; fields: number[] }[];
+  entries: { tool: string; role: string; prefix: string; fields: number[]; budget?: [number, number] }[];
 }
 
 function buildState(info: PolicyInfo, plan: PlanJson, keepOf: (entry: number) => number): LoadedState {
@@ -729,6 +734,11 @@ function buildState(info: PolicyInfo, plan: PlanJson, keepOf: (entry: number) =>
     return Object.freeze({ name: `${f.source}.${f.path.join('.')}`, slot: REGION_HEADER + i * 16, source, path: Object.freeze([...f.path]) });
   });
   const entries = new Map<string, Map<string, EntryPlan>>();
+  const fieldAt = (id: number): FieldPlan => {
+    const f = fields[id];
+    if (f === undefined) throw new Error(`engine plan names an unknown field ${id}`);
+    return f;
+  };
   plan.entries.forEach((e, index) => {
     let roles = entries.get(e.tool);
     if (roles === undefined) entries.set(e.tool, (roles = new Map()));
@@ -743,6 +753,7 @@ function buildState(info: PolicyInfo, plan: PlanJson, keepOf: (entry: number) =>
         return f;
       }),
       keep: Math.max(0, keepOf(index)),
+      budget: e.budget === undefined ? null : [fieldAt(e.budget[0]), e.budget[1] < 0 ? null : fieldAt(e.budget[1])],
       verdicts: new Map(),
     });
   });
@@ -799,6 +810,33 @@ function asJson(v: object): unknown {
  * on the way is read as its JSON; an array has no keys; inherited properties are absent.
  * Undefined when missing.
  */
+/** The call the engine just counted on `entry`, with what it spent of the budget, if any. */
+function countedCall(entry: EntryPlan, at: number, roots: readonly [unknown, unknown, unknown]): CountedCall {
+  const call = { tool: entry.tool, role: entry.role, at, keep: entry.keep };
+  if (entry.budget === null) return call;
+  const [spentField, perField] = entry.budget;
+  const spent = readPath(roots[spentField.source], spentField.path) as string | number;
+  return perField === null ? { ...call, spent } : { ...call, spent, per: readPath(roots[perField.source], perField.path) as string | number };
+}
+
+/** Sources holding only what a counted call spent, at the budget's field paths, for a restore. */
+function spentRoots(entry: EntryPlan, call: CountedCall): [unknown, unknown, unknown] {
+  const roots: [Record<string, unknown>, Record<string, unknown>, Record<string, unknown>] = [{}, {}, {}];
+  const put = (f: FieldPlan, value: unknown): void => {
+    let o = roots[f.source as 0 | 1 | 2];
+    for (let k = 0; k < f.path.length - 1; k++) {
+      const key = f.path[k]!;
+      const next = Object.hasOwn(o, key) ? o[key] : undefined;
+      o = typeof next === 'object' && next !== null ? (next as Record<string, unknown>) : (o[key] = {}) as Record<string, unknown>;
+    }
+    o[f.path[f.path.length - 1]!] = value;
+  };
+  const [spentField, perField] = entry.budget!;
+  if (call.spent !== undefined) put(spentField, call.spent);
+  if (perField !== null && call.per !== undefined) put(perField, call.per);
+  return roots;
+}
+
 function readPath(root: unknown, path: readonly string[]): unknown {
   let v: unknown = root;
   for (let k = 0; k < path.length; k++) {

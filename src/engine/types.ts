@@ -59,7 +59,7 @@ export interface Verdict {
   kind: ReasonKind;
   /** The deciding rule: its `id`, or `rules[N]`. */
   rule?: string;
-  /** For `rate_limited`: whole seconds until the call would be allowed again. */
+  /** For `rate_limited` and `budget_exceeded`: whole seconds until the call would be allowed again. */
   retryAfter?: number;
   /** The failed leaf, when one explains a condition failure. */
   failure?: VerdictFailure;

@@ -212,7 +212,7 @@ const methods: EvaluatorApi = {
     if (load.ok) approvals.policyLoaded(policyText);
     const restored = load.ok && restore !== undefined ? state.engine.restoreCounted(restore) : 0;
     if (load.ok && restore !== undefined && restored !== restore.length) {
-      const message = `the fresh engine restored ${restored} of the ${restore.length} calls its rate limits had counted; every call stays a Deny until a worker restores them all`;
+      const message = `the fresh engine restored ${restored} of the ${restore.length} calls its rate limits and budgets had counted; every call stays a Deny until a worker restores them all`;
       return answer({ ok: false, errors: [{ severity: 'error', path: 'policy', message }], warnings: [] });
     }
     return answer(load);

@@ -54,3 +54,33 @@ describe('conformance cases through the worker (WorkerBackend)', () => {
     });
   }
 });
+
+interface SequenceStep {
+  request: ToolCall;
+  expect: 'Allow' | 'Deny' | 'Ask';
+  kind: string;
+  reasonPrefix: string;
+}
+const sequences = (await (await fetch('/test/fixtures/conformance-sequences.json')).json()) as {
+  policies: Record<string, object>;
+  sequences: { id: string; policy: string; why: string; steps: SequenceStep[] }[];
+};
+
+describe('conformance sequences through the worker (WorkerBackend): state across calls', () => {
+  for (const s of sequences.sequences) {
+    it(s.id, async () => {
+      const backend = new WorkerBackend();
+      try {
+        const load = await backend.load(JSON.stringify(sequences.policies[s.policy]));
+        expect(load.ok, JSON.stringify(load)).to.equal(true);
+        for (const [i, step] of s.steps.entries()) {
+          const verdict = await backend.evaluate(step.request, 0);
+          expect(`${verdict.decision}:${verdict.kind}`, `step ${i}: ${verdict.reason} — why: ${s.why}`).to.equal(`${step.expect}:${step.kind}`);
+          expect(verdict.reason.startsWith(step.reasonPrefix), `step ${i}: ${JSON.stringify(verdict.reason)}`).to.equal(true);
+        }
+      } finally {
+        backend.close();
+      }
+    });
+  }
+});

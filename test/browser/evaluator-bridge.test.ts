@@ -321,6 +321,35 @@ describe('WorkerBackend: the windows of rate limits survive the worker', () => {
     expect(workers).to.have.length(2);
   });
 
+  for (const fault of ['crash', 'trap'] as const) {
+    it(`worker ${fault === 'crash' ? 'crashed' : 'trapped'} mid-window: a $1,000 budget and 2 recipients per user stay so in the fresh worker`, async () => {
+      const budgets = JSON.stringify({
+        version: 'budgets-1',
+        default_action: 'Deny',
+        tools: ['refund', 'send'],
+        roles: ['r'],
+        rules: [
+          { id: 'refunds', tool_name: 'refund', roles: ['r'], budget: { sum: 'Arguments.amount', max: 1000, per_seconds: 86400 } },
+          { id: 'recipients', tool_name: 'send', roles: ['r'], budget: { distinct: 'Arguments.to', max: 2, per_seconds: 3600, per: 'AgentAttributes.user_id' } },
+        ],
+      });
+      const refund = (amount: number, extra: object = {}): ToolCall => ({ tool: 'refund', role: 'r', args: { amount }, agentAttributes: { user_id: 'u1', ...extra } });
+      const send = (to: string, user: string): ToolCall => ({ tool: 'send', role: 'r', args: { to }, agentAttributes: { user_id: user } });
+      const { backend, workers } = track(backendWith([FAULT_URL, EVALUATOR_URL], { timeoutMs: 2000 }));
+      expect((await backend.load(budgets)).ok).to.equal(true);
+      expect(kinds([await backend.evaluate(refund(400), 1000), await backend.evaluate(refund(400), 1001)])).to.deep.equal(['Allow:no_condition', 'Allow:no_condition']);
+      expect(kinds([await backend.evaluate(send('a', 'u1'), 1002), await backend.evaluate(send('b', 'u1'), 1003)])).to.deep.equal(['Allow:no_condition', 'Allow:no_condition']);
+      expect((await backend.evaluate(refund(1, { perso_fault: fault }), 1004)).kind).to.equal('engine_fault');
+      const after = await backend.evaluate(refund(400), 1005);
+      expect(kinds([after])).to.deep.equal(['Deny:budget_exceeded']);
+      expect(after.reason).to.contain('800 of 1000 (the sum of Arguments.amount) used in the last 86400 s');
+      expect(after.retryAfter).to.equal(86395);
+      expect(kinds([await backend.evaluate(refund(200), 1006), await backend.evaluate(send('c', 'u1'), 1007), await backend.evaluate(send('c', 'u2'), 1008)]))
+        .to.deep.equal(['Allow:no_condition', 'Deny:budget_exceeded', 'Allow:no_condition']);
+      expect(workers).to.have.length(2);
+    });
+  }
+
   it('fresh worker cannot restore the counted calls: every call is Deny naming it, until a worker can', async () => {
     const { backend, workers } = track(backendWith([EVALUATOR_URL, REFUSE_RESTORE_URL, EVALUATOR_URL], { timeoutMs: 200 }));
     await backend.load(limited);
@@ -330,7 +359,7 @@ describe('WorkerBackend: the windows of rate limits survive the worker', () => {
     expect((await pending).kind).to.equal('engine_fault');
     const refused = await backend.evaluate({ tool: 'view', role: 'r' }, 1002);
     expect(refused).to.include({ decision: 'Deny', kind: 'engine_fault' });
-    expect(refused.reason).to.match(/refused the last good policy \("the fresh engine restored 0 of the 1 calls its rate limits had counted; every call stays a Deny/);
+    expect(refused.reason).to.match(/refused the last good policy \("the fresh engine restored 0 of the 1 calls its rate limits and budgets had counted; every call stays a Deny/);
     // The next worker restores them: the policy and the window are back.
     expect(kinds([await backend.evaluate({ tool: 'view', role: 'r' }, 1003)])).to.deep.equal(['Allow:no_condition']);
     expect(kinds([await backend.evaluate(pay(1), 1004), await backend.evaluate(pay(1), 1005), await backend.evaluate(pay(1), 1006)]))
