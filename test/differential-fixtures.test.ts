@@ -10,7 +10,6 @@ import { instantiateOriginalAbi } from './support/original-abi.ts';
 import type { DiffCase } from './support/differential-cases.ts';
 import { checkAnswers } from './support/differential-compare.ts';
 import { viaAbi, viaCli, viaEngine, viaPerso } from './support/differential-entry-points.ts';
-import { knownEngineBugsWhileMainLacksTheFixes as knownBugs } from './support/differential-known-bugs.ts';
 
 const folder = new URL('./fixtures/differential/', import.meta.url);
 const revive = (_: string, v: unknown) =>
@@ -27,10 +26,10 @@ for (const file of fixtures) {
     const x = await instantiateOriginalAbi(module);
     const engine = await Engine.create(module);
     for (const found of [
-      checkAnswers('abi', c, viaAbi(x, c), 'text', knownBugs),
-      checkAnswers('engine', c, viaEngine(engine, c), 'objects', knownBugs),
-      checkAnswers('perso', c, await viaPerso(c), 'objects', knownBugs),
-      checkAnswers('cli', c, await viaCli(c), 'text', knownBugs),
+      checkAnswers('abi', c, viaAbi(x, c), 'text'),
+      checkAnswers('engine', c, viaEngine(engine, c), 'objects'),
+      checkAnswers('perso', c, await viaPerso(c), 'objects'),
+      checkAnswers('cli', c, await viaCli(c), 'text'),
     ]) {
       assert.equal(found.disagreement, null, JSON.stringify(found.disagreement));
     }

@@ -11,7 +11,6 @@ import { sampleCases, type DiffCase } from './support/differential-cases.ts';
 import { checkAnswers, type CaseCheck, type Observed } from './support/differential-compare.ts';
 import { viaAbi, viaCli, viaEngine, viaPerso } from './support/differential-entry-points.ts';
 import { groupForMerge, mergeCases, splitAnswers } from './support/differential-merge.ts';
-import { knownEngineBugsWhileMainLacksTheFixes } from './support/differential-known-bugs.ts';
 
 const PAIRS = 20_000;
 const SEED = 20261203;
@@ -35,32 +34,29 @@ const module = await loadEngineModule();
 /** Sums the checks; fails on the first disagreement with the case that shows it. */
 function tally(entryPoint: string, checks: Iterable<[DiffCase, CaseCheck]>): void {
   let compared = 0;
-  const known = new Map<string, number>();
   for (const [diffCase, check] of checks) {
     compared += check.compared;
-    if (check.knownBug !== null) known.set(check.knownBug, (known.get(check.knownBug) ?? 0) + 1);
     if (check.disagreement !== null) {
       assert.fail(`${entryPoint} disagrees with the reference: ${check.disagreement.problem}\ncall ${check.disagreement.callIndex} of ${JSON.stringify(diffCase, (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v))}`);
     }
   }
   assert.ok(compared >= PAIRS, `${entryPoint}: ${compared} pairs compared, expected at least ${PAIRS}`);
-  const set = [...known].map(([k, n]) => `${k} (${n})`).join(', ');
-  console.log(`${entryPoint}: ${compared} pairs, 0 disagreements${set ? `; set aside as known engine bugs: ${set}` : ''}`);
+  console.log(`${entryPoint}: ${compared} pairs, 0 disagreements`);
 }
 
 test(`raw ABI: at least ${PAIRS} pairs agree with the reference`, async () => {
   const x = await instantiateOriginalAbi(module);
-  tally('raw ABI', cases.map((c) => [c, checkAnswers('abi', c, viaAbi(x, c), 'text', knownEngineBugsWhileMainLacksTheFixes)]));
+  tally('raw ABI', cases.map((c) => [c, checkAnswers('abi', c, viaAbi(x, c), 'text')]));
 });
 
 test(`Engine.evaluate: at least ${PAIRS} pairs agree with the reference`, async () => {
   const engine = await Engine.create(module);
-  tally('Engine', cases.map((c) => [c, checkAnswers('engine', c, viaEngine(engine, c), 'objects', knownEngineBugsWhileMainLacksTheFixes)]));
+  tally('Engine', cases.map((c) => [c, checkAnswers('engine', c, viaEngine(engine, c), 'objects')]));
 });
 
 test(`Perso.evaluate (Node, inline engine): at least ${PAIRS} pairs agree with the reference`, async () => {
   const checks: Array<[DiffCase, CaseCheck]> = [];
-  for (const c of cases) checks.push([c, checkAnswers('perso', c, await viaPerso(c), 'objects', knownEngineBugsWhileMainLacksTheFixes)]);
+  for (const c of cases) checks.push([c, checkAnswers('perso', c, await viaPerso(c), 'objects')]);
   tally('Perso', checks);
 });
 
@@ -68,7 +64,7 @@ test(`perso eval: at least ${PAIRS} pairs agree with the reference (cases merged
   const checks: Array<[DiffCase, CaseCheck]> = [];
   for (const group of groupForMerge(cases, 400)) {
     const answers = splitAnswers(group, await viaCli(mergeCases(group)));
-    group.forEach((c, k) => checks.push([c, checkAnswers('cli', c, answers[k]!, 'text', knownEngineBugsWhileMainLacksTheFixes)]));
+    group.forEach((c, k) => checks.push([c, checkAnswers('cli', c, answers[k]!, 'text')]));
   }
   tally('perso eval', checks);
 });

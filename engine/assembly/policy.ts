@@ -7,7 +7,7 @@
 // - errors are collected (not just the first) with JSON paths; unknown keys only warn
 
 import {
-  JARRAY, JFALSE, JNULL, JNUMBER, JTRUE, JOBJECT, JSTRING, JValue, joinAll, kindName, quote, toJson, jsonString,
+  JARRAY, JFALSE, JNULL, JNUMBER, JTRUE, JOBJECT, JSTRING, JValue, joinAll, kindName, quote, toJson, jsonString, truncate,
 } from "./json";
 import { MemoTable } from "./memo";
 import { madeGarbage } from "./writer";
@@ -145,7 +145,7 @@ export const MAX_ENTRIES: i32 = 100000;
 export function shown(s: string): string {
   if (s.length <= 64) return s;
   madeGarbage = true;
-  return s.substring(0, s.charCodeAt(63) >= 0xd800 && s.charCodeAt(63) <= 0xdbff ? 63 : 64) + "…";
+  return truncate(s, 64);
 }
 
 /** True when `name` matches `glob`, where `*` matches any run of characters. */
@@ -749,11 +749,10 @@ function join(path: string, key: string): string {
   return path.length == 0 ? key : path + "." + key;
 }
 
-/** A JSON value for a message, truncated. */
+/** A JSON value for a message, cut at 64 UTF-16 units on a character boundary (never inside a surrogate pair). */
 export function shownValue(v: JValue): string {
   if (v.kind == JSTRING) return quote(v.str, 64);
-  const s = toJson(v);
-  return s.length <= 64 ? s : s.substring(0, 64) + "…";
+  return truncate(toJson(v), 64);
 }
 
 function collectFields(c: Cond | null, out: i32[]): void {

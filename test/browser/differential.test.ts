@@ -9,7 +9,6 @@ import type { ToolCall } from '../../src/decision.ts';
 import { sampleCases, type DiffCase } from '../support/differential-cases.ts';
 import { checkAnswers } from '../support/differential-compare.ts';
 import { groupForMerge, mergeCases, splitAnswers } from '../support/differential-merge.ts';
-import { knownEngineBugsWhileMainLacksTheFixes } from '../support/differential-known-bugs.ts';
 
 const PAIRS = 2_000;
 const SEED = 20261204;
@@ -31,7 +30,6 @@ describe('differential: the worker engine agrees with the reference', function (
 
   it(`at least ${PAIRS} pairs through Perso with engine 'worker', zero disagreements`, async () => {
     let compared = 0;
-    const known: string[] = [];
     for (const group of groupForMerge(casesForPairs(PAIRS), 100)) {
       const merged = mergeCases(group);
       const perso = await Perso.load({ policy: merged.policy as unknown as Policy, engine: 'worker' });
@@ -39,9 +37,8 @@ describe('differential: the worker engine agrees with the reference', function (
         expect(perso.status().ok, JSON.stringify(perso.status().errors)).to.equal(true);
         const answers = splitAnswers(group, await perso.evaluateBatch(merged.calls as unknown as ToolCall[]));
         group.forEach((c, k) => {
-          const found = checkAnswers('worker', c, answers[k]!, 'objects', knownEngineBugsWhileMainLacksTheFixes);
+          const found = checkAnswers('worker', c, answers[k]!, 'objects');
           compared += found.compared;
-          if (found.knownBug !== null) known.push(found.knownBug);
           expect(found.disagreement, `${JSON.stringify(found.disagreement)} in ${JSON.stringify(c)}`).to.equal(null);
         });
       } finally {
@@ -49,6 +46,6 @@ describe('differential: the worker engine agrees with the reference', function (
       }
     }
     expect(compared).to.be.at.least(PAIRS);
-    console.log(`worker: ${compared} pairs, 0 disagreements${known.length > 0 ? `; known engine bugs set aside: ${known.length}` : ''}`);
+    console.log(`worker: ${compared} pairs, 0 disagreements`);
   });
 });

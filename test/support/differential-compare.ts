@@ -97,29 +97,21 @@ export interface CaseCheck {
   /** Pairs compared (every call up to and including a disagreement). */
   readonly compared: number;
   readonly disagreement: Disagreement | null;
-  /** A disagreement set aside by a temporary known-bug filter: its class. */
-  readonly knownBug: string | null;
 }
-
-/** A filter that names the known engine bug a disagreement belongs to, or null. */
-export type KnownBugFilter = (entryPoint: string, diffCase: DiffCase, callIndex: number, view: ReferenceCall, judgement: ReferenceJudgement, observed: Observed) => string | null;
 
 /**
  * Checks one case's answers (one per call, in order) against a fresh reference; the first
  * disagreement ends the case (the windows of the two sides may differ after it).
  */
-export function checkAnswers(entryPoint: string, diffCase: DiffCase, answers: readonly Observed[], transport: Transport, knownBug?: KnownBugFilter): CaseCheck {
+export function checkAnswers(entryPoint: string, diffCase: DiffCase, answers: readonly Observed[], transport: Transport): CaseCheck {
   const reference = referenceFor(diffCase);
   for (let i = 0; i < diffCase.calls.length; i++) {
     const call = diffCase.calls[i]!;
     const view = referenceView(call, transport);
     const judgement = reference.judge(view, call.now);
     const { problem, taken } = compare(judgement, answers[i]!, call.tool, call.role);
-    if (problem !== null) {
-      const known = knownBug?.(entryPoint, diffCase, i, view, judgement, answers[i]!) ?? null;
-      return { compared: i + 1, disagreement: known === null ? { entryPoint, callIndex: i, problem, observed: answers[i]! } : null, knownBug: known };
-    }
+    if (problem !== null) return { compared: i + 1, disagreement: { entryPoint, callIndex: i, problem, observed: answers[i]! } };
     if (taken !== null) reference.commit(view, call.now, taken);
   }
-  return { compared: diffCase.calls.length, disagreement: null, knownBug: null };
+  return { compared: diffCase.calls.length, disagreement: null };
 }

@@ -1,10 +1,9 @@
 /**
- * `npm run fuzz -- --seed S --pairs N [--entry abi,engine,perso] [--no-filter]`: the differential test, open-ended.
+ * `npm run fuzz -- --seed S --pairs N [--entry abi,engine,perso]: the differential test, open-ended.
  * Runs batches of fast-check cases (seed S, S+1, ...) through the chosen entry points until N pairs
  * were compared; a disagreement is shrunk by fast-check and saved under
  * test/fixtures/differential/, which test/differential-fixtures.test.ts replays through every
- * Node entry point. Exit 1 on a disagreement. `--no-filter` also
- * reports the known engine bugs the temporary filter sets aside.
+ * Node entry point. Exit 1 on a disagreement.
  */
 import fc from 'fast-check';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -15,10 +14,8 @@ import { instantiateOriginalAbi } from './original-abi.ts';
 import { diffCase, type DiffCase } from './differential-cases.ts';
 import { checkAnswers, type CaseCheck } from './differential-compare.ts';
 import { viaAbi, viaEngine, viaPerso } from './differential-entry-points.ts';
-import { knownEngineBugsWhileMainLacksTheFixes } from './differential-known-bugs.ts';
 
-const { values } = parseArgs({ options: { seed: { type: 'string', default: String(Date.now() % 2 ** 31) }, pairs: { type: 'string', default: '100000' }, entry: { type: 'string', default: 'abi,engine' }, 'no-filter': { type: 'boolean', default: false } } });
-const filter = values['no-filter'] ? undefined : knownEngineBugsWhileMainLacksTheFixes;
+const { values } = parseArgs({ options: { seed: { type: 'string', default: String(Date.now() % 2 ** 31) }, pairs: { type: 'string', default: '100000' }, entry: { type: 'string', default: 'abi,engine' } } });
 const seed = Number(values.seed);
 const target = Number(values.pairs);
 const entries = values.entry!.split(',');
@@ -29,14 +26,13 @@ async function check(c: DiffCase): Promise<CaseCheck[]> {
   const x = await instantiateOriginalAbi(module);
   const engine = await Engine.create(module);
   const out: CaseCheck[] = [];
-  if (entries.includes('abi')) out.push(checkAnswers('abi', c, viaAbi(x, c), 'text', filter));
-  if (entries.includes('engine')) out.push(checkAnswers('engine', c, viaEngine(engine, c), 'objects', filter));
-  if (entries.includes('perso')) out.push(checkAnswers('perso', c, await viaPerso(c), 'objects', filter));
+  if (entries.includes('abi')) out.push(checkAnswers('abi', c, viaAbi(x, c), 'text'));
+  if (entries.includes('engine')) out.push(checkAnswers('engine', c, viaEngine(engine, c), 'objects'));
+  if (entries.includes('perso')) out.push(checkAnswers('perso', c, await viaPerso(c), 'objects'));
   return out;
 }
 
 const compared = new Map<string, number>(entries.map((e) => [e, 0]));
-const known = new Map<string, number>();
 const started = performance.now();
 let batch = 0;
 while (Math.min(...compared.values()) < target) {
@@ -46,7 +42,6 @@ while (Math.min(...compared.values()) < target) {
       for (const [i, found] of (await check(c)).entries()) {
         if (found.disagreement !== null) return false;
         compared.set(entries[i]!, compared.get(entries[i]!)! + found.compared);
-        if (found.knownBug !== null) known.set(found.knownBug, (known.get(found.knownBug) ?? 0) + 1);
       }
       return true;
     }),
@@ -70,4 +65,3 @@ while (Math.min(...compared.values()) < target) {
 }
 const seconds = (performance.now() - started) / 1000;
 console.log(`seed ${seed} (${batch} batches of 1,000 cases, seeds ${seed}..${seed + batch - 1}): ${[...compared].map(([e, n]) => `${e} ${n} pairs`).join(', ')}, 0 disagreements, ${seconds.toFixed(0)} s`);
-if (known.size > 0) console.log(`set aside as known engine bugs (temporary filter): ${[...known].map(([k, n]) => `${k} (${n})`).join(', ')}`);

@@ -103,12 +103,8 @@ export interface HostilePolicy {
 
 /** How many rules the large policy has (issue 9: 100,000). */
 export const LARGE_POLICY_RULES = 100_000;
-/**
- * How many tools the glob expands over (issue 9: 10,000). TEMPORARY: 1,000 while main lacks the
- * engine's fix for compile memory quadratic in (tool, role) pairs (issue 9 Fix 4: 10,000 tools take
- * 4 GiB of wasm memory, then an engine fault, which is a Deny but not bounded memory).
- */
-export const GLOB_TOOLS = 1_000;
+/** How many tools the glob expands over (issue 9: 10,000). */
+export const GLOB_TOOLS = 10_000;
 
 /** The hostile policies. */
 export const HOSTILE_POLICIES: readonly HostilePolicy[] = [
