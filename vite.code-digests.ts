@@ -34,19 +34,27 @@ export function recordCodeDigests(wasmFile?: string): Plugin {
       let worker: string | null = null;
       for (const output of Object.values(bundle)) {
         const name = output.fileName.split('/').pop() ?? '';
-        if (output.type === 'asset' && /^engine[-.].*wasm$/.test(name)) wasm = sha256(output.source);
-        if (output.type === 'asset' && /^evaluator\.worker[-.].*\.js$/.test(name)) worker = sha256(output.source);
+        if (output.type === 'asset' && /^engine[-.].*wasm$/.test(name))
+          wasm = sha256(output.source);
+        if (output.type === 'asset' && /^evaluator\.worker[-.].*\.js$/.test(name))
+          worker = sha256(output.source);
       }
       if (wasm === null && wasmFile !== undefined) wasm = sha256(readFileSync(wasmFile));
       for (const output of Object.values(bundle)) {
         if (output.type !== 'chunk') continue;
         let code = output.code;
         if (code.includes(WASM_PLACEHOLDER)) {
-          if (wasm === null) this.error(`${output.fileName} checks engine.wasm, but this build emitted no engine wasm asset`);
+          if (wasm === null)
+            this.error(
+              `${output.fileName} checks engine.wasm, but this build emitted no engine wasm asset`,
+            );
           code = code.replaceAll(WASM_PLACEHOLDER, wasm);
         }
         if (code.includes(WORKER_PLACEHOLDER)) {
-          if (worker === null) this.error(`${output.fileName} checks the evaluator worker, but this build emitted no evaluator worker file`);
+          if (worker === null)
+            this.error(
+              `${output.fileName} checks the evaluator worker, but this build emitted no evaluator worker file`,
+            );
           code = code.replaceAll(WORKER_PLACEHOLDER, worker);
         }
         output.code = code;

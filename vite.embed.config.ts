@@ -36,9 +36,15 @@ function ownKeysExportHelper(): Plugin {
     generateBundle(_, bundle) {
       for (const chunk of Object.values(bundle)) {
         if (chunk.type !== 'chunk' || !chunk.code.includes(' in ')) continue;
-        const patched = chunk.code.replace(EXPORT_HELPER, (_, key, table, define, target) => `for(var ${key} of Object.keys(${table}))${define}(${target},${key},{get:${table}[${key}],enumerable:!0})`);
+        const patched = chunk.code.replace(
+          EXPORT_HELPER,
+          (_, key, table, define, target) =>
+            `for(var ${key} of Object.keys(${table}))${define}(${target},${key},{get:${table}[${key}],enumerable:!0})`,
+        );
         if (patched === chunk.code && /for\(var \w+ in \w+\)\w+\(\w+,\w+,\{get:/.test(chunk.code)) {
-          this.error('perso-embed: the bundler\'s export helper changed shape; update ownKeysExportHelper in vite.embed.config.ts');
+          this.error(
+            "perso-embed: the bundler's export helper changed shape; update ownKeysExportHelper in vite.embed.config.ts",
+          );
         }
         chunk.code = patched;
       }
@@ -78,7 +84,8 @@ export default defineConfig({
     // is gone: resolve it against the URL captured at start-up. Inside the worker (an ES module)
     // the default, import.meta.url, is right.
     renderBuiltUrl(filename, { hostType, hostId }) {
-      if (hostType === 'js' && !hostId.includes('worker')) return { runtime: `new URL(${JSON.stringify(filename)}, ${SCRIPT_URL}).href` };
+      if (hostType === 'js' && !hostId.includes('worker'))
+        return { runtime: `new URL(${JSON.stringify(filename)}, ${SCRIPT_URL}).href` };
       return { relative: true };
     },
   },

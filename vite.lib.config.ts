@@ -40,7 +40,8 @@ export { nodeOnly as fileURLToPath, nodeOnly as readFile, nodeOnly as resolve, n
 // hashed copy. An app that bundles the built library copies and renames the file from there, as it
 // would from `dist/browser/assets/`. (The script-tag embed, `dist/script/`, is served as a folder
 // of its own and keeps its copy.)
-const WASM_REFERENCE = /new URL\((['"])(?:\.\.\/)+engine\/build\/engine\.wasm\1, import\.meta\.url\)/g;
+const WASM_REFERENCE =
+  /new URL\((['"])(?:\.\.\/)+engine\/build\/engine\.wasm\1, import\.meta\.url\)/g;
 const WASM_PLACEHOLDER = '__PERSO_ENGINE_WASM_HREF__';
 /** The package's one engine.wasm, which the built code refers to (and whose digest it checks). */
 const PACKAGE_WASM = fileURLToPath(new URL('./engine/build/engine.wasm', import.meta.url));
@@ -50,7 +51,12 @@ function engineWasmInPackage(): Plugin {
     enforce: 'pre',
     // A bare identifier instead of the literal: Vite emits a copy only for a literal URL.
     transform: (code) =>
-      code.includes('engine/build/engine.wasm') ? { code: code.replace(WASM_REFERENCE, `new URL(${WASM_PLACEHOLDER}, import.meta.url)`), map: null } : null,
+      code.includes('engine/build/engine.wasm')
+        ? {
+            code: code.replace(WASM_REFERENCE, `new URL(${WASM_PLACEHOLDER}, import.meta.url)`),
+            map: null,
+          }
+        : null,
     renderChunk(code, chunk) {
       if (!code.includes(WASM_PLACEHOLDER)) return null;
       const href = `${'../'.repeat(chunk.fileName.split('/').length + 1)}engine/build/engine.wasm`;

@@ -19,7 +19,10 @@ export default {
   // dist/ byte for byte, and as a tampering CDN would serve it (code integrity tests)
   middleware: [persoTestServer(), cspHeaderForTests(), rawDist()],
   // DevTools protocol commands from a test to its own page (WebAuthn.*, Input.dispatch*): approval tests
-  plugins: [esbuildPlugin({ ts: true, target: 'es2022', tsconfig: 'test/browser/tsconfig.json' }), devtoolsProtocolPlugin()],
+  plugins: [
+    esbuildPlugin({ ts: true, target: 'es2022', tsconfig: 'test/browser/tsconfig.json' }),
+    devtoolsProtocolPlugin(),
+  ],
   browsers: [
     chromeLauncher({
       launchOptions: {

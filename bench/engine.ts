@@ -35,7 +35,8 @@ const warmMs = performance.now() - t2;
 const now = 1_000_000;
 for (const c of demoMix) {
   const v = engine.evaluate(c as unknown as ToolCall, now);
-  if (v.decision !== c.expect) throw new Error(`${c.id}: expected ${c.expect}, got ${v.decision} (${v.reason})`);
+  if (v.decision !== c.expect)
+    throw new Error(`${c.id}: expected ${c.expect}, got ${v.decision} (${v.reason})`);
 }
 const allowed = demoMix.filter((c) => c.expect === 'Allow').length;
 
@@ -61,11 +62,18 @@ let sink = 0;
 const fastRate = rate((n) => {
   for (let i = 0; i < n; i++) sink += engine.evaluate(calls[i % k]!, now).reason.length;
 });
-const abiCalls = calls.map((c) => [
-  c.tool,
-  JSON.stringify(c.args),
-  JSON.stringify({ role: c.role, agent_attrs: c.agentAttributes, resource_attrs: c.resourceAttributes }),
-] as const);
+const abiCalls = calls.map(
+  (c) =>
+    [
+      c.tool,
+      JSON.stringify(c.args),
+      JSON.stringify({
+        role: c.role,
+        agent_attrs: c.agentAttributes,
+        resource_attrs: c.resourceAttributes,
+      }),
+    ] as const,
+);
 const abiRate = rate((n) => {
   for (let i = 0; i < n; i++) {
     const [t, a, x] = abiCalls[i % k]!;
@@ -82,16 +90,23 @@ for (let i = 0; i < samples.length; i++) {
   samples[i] = performance.now() - s;
 }
 samples.sort();
-const pct = (p: number) => (samples[Math.min(samples.length - 1, Math.floor(samples.length * p))]! * 1000).toFixed(2);
+const pct = (p: number) =>
+  (samples[Math.min(samples.length - 1, Math.floor(samples.length * p))]! * 1000).toFixed(2);
 
 const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
 console.log(`engine bench (Node ${process.version}, ${new Date().toISOString()})`);
 console.log(`workload: ${k} demo calls (${allowed} allowed, ${k - allowed} denied), round robin`);
-console.log(`engine.wasm: ${kib(wasm.length)} raw, ${kib(gzipSync(wasm, { level: 9 }).length)} gzipped`);
+console.log(
+  `engine.wasm: ${kib(wasm.length)} raw, ${kib(gzipSync(wasm, { level: 9 }).length)} gzipped`,
+);
 console.log(
   `cold start: compile ${(tCompiled - t0).toFixed(2)} ms, instantiate ${(tCreated - tCompiled).toFixed(2)} ms, first load + init ${(tLoaded - tCreated).toFixed(2)} ms ` +
     `(includes V8 compiling the functions it runs for the first time); reload ${reloadMs.toFixed(2)} ms; second instance create + load ${warmMs.toFixed(2)} ms`,
 );
-console.log(`Engine.evaluate: ${(fastRate / 1e6).toFixed(2)} M decisions/s; p50 ${pct(0.5)} µs, p99 ${pct(0.99)} µs`);
-console.log(`original ABI (JSON in/out via evaluateAbi): ${(abiRate / 1e3).toFixed(0)} k calls/s (${(1e6 / abiRate).toFixed(2)} µs/call)`);
+console.log(
+  `Engine.evaluate: ${(fastRate / 1e6).toFixed(2)} M decisions/s; p50 ${pct(0.5)} µs, p99 ${pct(0.99)} µs`,
+);
+console.log(
+  `original ABI (JSON in/out via evaluateAbi): ${(abiRate / 1e3).toFixed(0)} k calls/s (${(1e6 / abiRate).toFixed(2)} µs/call)`,
+);
 if (sink === 0) console.log('');

@@ -20,16 +20,29 @@ function rules(n: number, name = `${n.toLocaleString('en')} rules`): Shape {
   const tools = Array.from({ length: n }, (_, i) => `tool_${i}`);
   const persoRules = tools.map((tool, i) =>
     i % 10 === 0
-      ? { tool_name: tool, roles: ['agent'], condition: { NumericCheck: { source: 'Arguments', field: 'n', op: 'Lte', value: i } } }
+      ? {
+          tool_name: tool,
+          roles: ['agent'],
+          condition: { NumericCheck: { source: 'Arguments', field: 'n', op: 'Lte', value: i } },
+        }
       : { tool_name: tool, roles: ['agent'] },
   );
   const cedarText = tools
-    .map((tool, i) => `permit (principal, action == Action::"${tool}", resource) when { context.role == "agent"${i % 10 === 0 ? ` && context.args has n && context.args.n <= ${i}` : ''} };`)
+    .map(
+      (tool, i) =>
+        `permit (principal, action == Action::"${tool}", resource) when { context.role == "agent"${i % 10 === 0 ? ` && context.args has n && context.args.n <= ${i}` : ''} };`,
+    )
     .join('\n');
   const middle = Math.floor(n / 20) * 10;
   return {
     name,
-    perso: JSON.stringify({ version: name, default_action: 'Deny', tools, roles: ['agent'], rules: persoRules }),
+    perso: JSON.stringify({
+      version: name,
+      default_action: 'Deny',
+      tools,
+      roles: ['agent'],
+      rules: persoRules,
+    }),
     cedar: cedarText,
     call: { tool: `tool_${middle}`, role: 'agent', args: { n: middle } },
   };
@@ -48,7 +61,13 @@ function pairs(toolCount: number, roleCount: number): Shape {
   const roles = Array.from({ length: roleCount }, (_, i) => `role_${i}`);
   return {
     name: `${(toolCount * roleCount).toLocaleString('en')} (tool, role) pairs, one glob rule (the limit)`,
-    perso: JSON.stringify({ version: 'pairs', default_action: 'Deny', tools, roles, rules: [{ tool_name: '*', roles }] }),
+    perso: JSON.stringify({
+      version: 'pairs',
+      default_action: 'Deny',
+      tools,
+      roles,
+      rules: [{ tool_name: '*', roles }],
+    }),
     cedar: `permit (principal, action in [${tools.map((t) => `Action::"${t}"`).join(', ')}], resource) when { ${JSON.stringify(roles)}.contains(context.role) };`,
     call: { tool: `tool_${toolCount >> 1}`, role: `role_${roleCount >> 1}`, args: { n: 0 } },
   };
@@ -67,7 +86,11 @@ function timeEach(count: number, decide: () => unknown): number {
 }
 
 /** Measures every shape; returns Markdown lines. `demoP50Us`: Engine.evaluate's p50 on the demo policy. */
-export async function largePolicies(module: WebAssembly.Module, demoP50Us: number, quick: boolean): Promise<string[]> {
+export async function largePolicies(
+  module: WebAssembly.Module,
+  demoP50Us: number,
+  quick: boolean,
+): Promise<string[]> {
   const shapes = [rules(100), rules(1000), rules(10000), sized(200 * 1024), pairs(400, 250)];
   const loads = quick ? 1 : 3;
   const calls = quick ? 2000 : 20000;
@@ -90,7 +113,8 @@ export async function largePolicies(module: WebAssembly.Module, demoP50Us: numbe
       const start = performance.now();
       const answer = cedar.preparsePolicySet(`${id}-${i}`, { staticPolicies: shape.cedar });
       cedarLoads.push(performance.now() - start);
-      if (answer.type !== 'success') throw new Error(`cedar, ${shape.name}: ${JSON.stringify(answer.errors).slice(0, 300)}`);
+      if (answer.type !== 'success')
+        throw new Error(`cedar, ${shape.name}: ${JSON.stringify(answer.errors).slice(0, 300)}`);
     }
     const request = {
       principal: { type: 'User', id: 'principal' },
@@ -100,7 +124,9 @@ export async function largePolicies(module: WebAssembly.Module, demoP50Us: numbe
       preparsedPolicySetId: `${id}-0`,
       entities: [],
     };
-    const cedarDecide = timeEach(Math.max(200, calls / 10), () => cedar.statefulIsAuthorized(request));
+    const cedarDecide = timeEach(Math.max(200, calls / 10), () =>
+      cedar.statefulIsAuthorized(request),
+    );
     rows.push([
       shape.name,
       `${(shape.perso.length / 1024).toFixed(0)} KiB`,
@@ -114,7 +140,18 @@ export async function largePolicies(module: WebAssembly.Module, demoP50Us: numbe
   return [
     '## Large policies (perso engine and cedar-wasm on the same policies)',
     '',
-    markdownTable(['policy', 'perso text', 'perso load', 'perso wasm memory', 'perso decide p50', 'cedar load (preparse)', 'cedar decide p50'], rows),
+    markdownTable(
+      [
+        'policy',
+        'perso text',
+        'perso load',
+        'perso wasm memory',
+        'perso decide p50',
+        'cedar load (preparse)',
+        'cedar decide p50',
+      ],
+      rows,
+    ),
     '',
     'perso: `Engine.load` on a fresh engine (median of the loads) and `Engine.evaluate` of a call that hits a rule in the middle;',
     'cedar-wasm: `preparsePolicySet` and `statefulIsAuthorized`. Every 10th rule carries a numeric condition (a Cedar `when`).',

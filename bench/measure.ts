@@ -100,7 +100,11 @@ export function formatRate(opsPerSecond: number): string {
 
 /** Formats microseconds for a table. */
 export function formatUs(us: number): string {
-  return us >= 100 ? `${us.toFixed(0)} µs` : us >= 10 ? `${us.toFixed(1)} µs` : `${us.toFixed(2)} µs`;
+  return us >= 100
+    ? `${us.toFixed(0)} µs`
+    : us >= 10
+      ? `${us.toFixed(1)} µs`
+      : `${us.toFixed(2)} µs`;
 }
 
 /** Renders rows as a GitHub-flavoured Markdown table. */

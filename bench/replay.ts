@@ -20,7 +20,10 @@ import { demoMix, demoPolicyText } from './workload.ts';
 /** Writes `count` audit records to `file`, cycling through the demo mix as the library recorded it. */
 export async function writeLog(file: string, count: number): Promise<number> {
   const templates: AuditRecord[] = [];
-  const guard = await Perso.load({ policy: JSON.parse(demoPolicyText) as Policy, audit: { emit: (record) => void templates.push(record) } });
+  const guard = await Perso.load({
+    policy: JSON.parse(demoPolicyText) as Policy,
+    audit: { emit: (record) => void templates.push(record) },
+  });
   for (const call of demoMix) await guard.evaluate({ ...call, now: 1_764_000_000 });
   await guard.close();
   const handle = await open(file, 'w');
@@ -29,7 +32,9 @@ export async function writeLog(file: string, count: number): Promise<number> {
   for (let i = 0; i < count; i++) {
     const template = templates[i % templates.length]!;
     const now = 1_764_000_000 + i / 100;
-    parts.push(`${JSON.stringify({ ...template, id: `rec-${i.toString(36)}`, time: new Date(now * 1000).toISOString(), now })}\n`);
+    parts.push(
+      `${JSON.stringify({ ...template, id: `rec-${i.toString(36)}`, time: new Date(now * 1000).toISOString(), now })}\n`,
+    );
     if (parts.length === 10_000 || i === count - 1) {
       const text = parts.join('');
       size += Buffer.byteLength(text);
@@ -76,7 +81,12 @@ export async function benchReplay(count = 1_000_000, rounds = 3): Promise<string
       ...demo,
       rules: demo.rules.map((rule) =>
         rule.tool_name === 'process_refund' && rule.roles.includes('agent')
-          ? { ...rule, condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Lte', value: 100 } } }
+          ? {
+              ...rule,
+              condition: {
+                NumericCheck: { source: 'Arguments', field: 'amount', op: 'Lte', value: 100 },
+              },
+            }
           : rule,
       ),
     });
@@ -100,18 +110,30 @@ export async function benchReplay(count = 1_000_000, rounds = 3): Promise<string
       global.gc?.();
       const rssBefore = process.memoryUsage().rss;
       let rssPeak = rssBefore;
-      const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 50);
+      const sampler = setInterval(
+        () => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)),
+        50,
+      );
       start = performance.now();
-      const code = await replayCommand({ audit: file, policy: candidate, json: true }, { stdin: process.stdin, stdout, stderr: sink() });
+      const code = await replayCommand(
+        { audit: file, policy: candidate, json: true },
+        { stdin: process.stdin, stdout, stderr: sink() },
+      );
       replayTimes.push(performance.now() - start);
       clearInterval(sampler);
       rssGrowth = Math.max(rssGrowth, rssPeak - rssBefore);
-      const summary = JSON.parse(out.trimEnd().split('\n').pop()!) as { type: string; replayed: number; changed: number };
-      if (code !== 1 || summary.type !== 'summary' || summary.replayed !== count) throw new Error(`unexpected replay result: exit ${code}, ${JSON.stringify(summary)}`);
+      const summary = JSON.parse(out.trimEnd().split('\n').pop()!) as {
+        type: string;
+        replayed: number;
+        changed: number;
+      };
+      if (code !== 1 || summary.type !== 'summary' || summary.replayed !== count)
+        throw new Error(`unexpected replay result: exit ${code}, ${JSON.stringify(summary)}`);
       changes = summary.changed;
     }
     const best = (xs: number[]) => Math.min(...xs);
-    const rate = (ms: number) => `${Math.round(count / (ms / 1000)).toLocaleString('en')} records/s`;
+    const rate = (ms: number) =>
+      `${Math.round(count / (ms / 1000)).toLocaleString('en')} records/s`;
     const parseMs = best(parseTimes);
     const replayMs = best(replayTimes);
     return [

@@ -14,7 +14,13 @@ import { gzipSync } from 'node:zlib';
 import { cpus } from 'node:os';
 import { createRequire } from 'node:module';
 import { demoMix, demoPolicyText, hostileRefunds, type BenchCall } from './workload.ts';
-import { measureSideBySide, formatRate, formatUs, markdownTable, type Contender } from './measure.ts';
+import {
+  measureSideBySide,
+  formatRate,
+  formatUs,
+  markdownTable,
+  type Contender,
+} from './measure.ts';
 import { decideByHand } from './peers/handwritten.ts';
 import { loadCedar, decideWithCedar } from './peers/cedar.ts';
 import { loadCasbin, decideWithCasbin } from './peers/casbin.ts';
@@ -35,7 +41,9 @@ const say = (s = '') => {
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
 const ratio = (x: number) => (x >= 10 ? `${x.toFixed(0)}×` : `${x.toFixed(1)}×`);
 
-say(`# perso benchmark (Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model.trim()}, ${new Date().toISOString().slice(0, 10)})`);
+say(
+  `# perso benchmark (Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model.trim()}, ${new Date().toISOString().slice(0, 10)})`,
+);
 say();
 
 // ---- load time and size --------------------------------------------------------------------------
@@ -46,7 +54,12 @@ const load = engine.load(demoPolicyText);
 if (!load.ok) throw new Error(`demo policy failed to load: ${JSON.stringify(load.errors)}`);
 // Cold start, step by step, on fresh modules (V8 compiles wasm functions lazily, on first call, so the
 // first init of a fresh module pays for compiling the functions it touches; a re-init does not).
-const coldRuns = { compile: [] as number[], instantiate: [] as number[], firstInit: [] as number[], reInit: [] as number[] };
+const coldRuns = {
+  compile: [] as number[],
+  instantiate: [] as number[],
+  firstInit: [] as number[],
+  reInit: [] as number[],
+};
 for (let i = 0; i < 7; i++) {
   const a = performance.now();
   const fresh = await WebAssembly.compile(wasmBytes);
@@ -70,7 +83,9 @@ const persoReady =
   `warm: ${ms(med(coldRuns.compile) + med(coldRuns.instantiate) + med(coldRuns.firstInit))} in all; re-init ${ms(med(coldRuns.reInit))}`;
 
 const cedarWasm = readFileSync(
-  createRequire(import.meta.url).resolve('@cedar-policy/cedar-wasm/nodejs').replace(/cedar_wasm\.js$/, 'cedar_wasm_bg.wasm'),
+  createRequire(import.meta.url)
+    .resolve('@cedar-policy/cedar-wasm/nodejs')
+    .replace(/cedar_wasm\.js$/, 'cedar_wasm_bg.wasm'),
 );
 const cedarLoadMs = loadCedar();
 const casbinLoadMs = await loadCasbin();
@@ -86,9 +101,14 @@ const abiDecide = (c: BenchCall) =>
   engine.evaluateAbi(
     c.tool,
     JSON.stringify(c.args),
-    JSON.stringify({ role: c.role, agent_attrs: c.agentAttributes, resource_attrs: c.resourceAttributes }),
+    JSON.stringify({
+      role: c.role,
+      agent_attrs: c.agentAttributes,
+      resource_attrs: c.resourceAttributes,
+    }),
   );
-const abiDecision = (c: BenchCall) => (JSON.parse(abiDecide(c)) as { decision?: string }).decision ?? 'Deny';
+const abiDecision = (c: BenchCall) =>
+  (JSON.parse(abiDecide(c)) as { decision?: string }).decision ?? 'Deny';
 
 const checks: Array<[string, (c: BenchCall) => string | Promise<string>]> = [
   ['perso Perso.evaluate', async (c) => (await persoDecide(c)).decision],
@@ -101,7 +121,8 @@ const checks: Array<[string, (c: BenchCall) => string | Promise<string>]> = [
 const wrong = new Map<string, string[]>();
 for (const [name, decide] of checks) {
   const bad: string[] = [];
-  for (const c of [...demoMix, ...hostileRefunds]) if ((await decide(c)) !== c.expect) bad.push(c.id);
+  for (const c of [...demoMix, ...hostileRefunds])
+    if ((await decide(c)) !== c.expect) bad.push(c.id);
   wrong.set(name, bad);
 }
 
@@ -110,22 +131,38 @@ const contenders: Contender<BenchCall>[] = [
   { name: 'perso Perso.evaluate', decide: persoDecide, async: true },
   { name: 'perso Engine.evaluate', decide: engineDecide },
   // What Perso.evaluate spends on the canonical frozen copy it decides on and returns (issue 9).
-  { name: 'canonicalizeArgs alone (part of Perso.evaluate)', decide: (c) => (canonicalizeArgs(c.args).ok ? 'Allow' : 'Deny') },
+  {
+    name: 'canonicalizeArgs alone (part of Perso.evaluate)',
+    decide: (c) => (canonicalizeArgs(c.args).ok ? 'Allow' : 'Deny'),
+  },
   { name: 'perso original ABI (JSON)', decide: abiDecision },
   { name: 'hand-written JS', decide: decideByHand },
   { name: 'cedar-wasm', decide: decideWithCedar },
   { name: 'casbin', decide: decideWithCasbin },
 ];
 wrong.set('canonicalizeArgs alone (part of Perso.evaluate)', []);
-const results = await measureSideBySide(contenders, demoMix, quick ? { rounds: 3, roundMs: 60, latencySamples: 4000 } : {});
+const results = await measureSideBySide(
+  contenders,
+  demoMix,
+  quick ? { rounds: 3, roundMs: 60, latencySamples: 4000 } : {},
+);
 const byName = new Map(results.map((r) => [r.name, r]));
 const persoRate = byName.get('perso Perso.evaluate')!.opsPerSecond;
 
-say(`## Decisions on the demo policy (${demoMix.length} calls, ${demoMix.filter((c) => c.expect === 'Allow').length} allowed, cycled)`);
+say(
+  `## Decisions on the demo policy (${demoMix.length} calls, ${demoMix.filter((c) => c.expect === 'Allow').length} allowed, cycled)`,
+);
 say();
 say(
   markdownTable(
-    ['contender', 'decisions/s', 'p50', 'p99', 'Perso.evaluate vs it', 'wrong decisions (of ' + (demoMix.length + hostileRefunds.length) + ')'],
+    [
+      'contender',
+      'decisions/s',
+      'p50',
+      'p99',
+      'Perso.evaluate vs it',
+      'wrong decisions (of ' + (demoMix.length + hostileRefunds.length) + ')',
+    ],
     results.map((r) => {
       const bad = wrong.get(r.name)!;
       const vs = persoRate / r.opsPerSecond;
@@ -134,14 +171,20 @@ say(
         formatRate(r.opsPerSecond),
         formatUs(r.p50Us),
         formatUs(r.p99Us),
-        r.name === 'perso Perso.evaluate' ? '—' : vs >= 1 ? `${ratio(vs)} faster` : `${ratio(1 / vs)} slower`,
+        r.name === 'perso Perso.evaluate'
+          ? '—'
+          : vs >= 1
+            ? `${ratio(vs)} faster`
+            : `${ratio(1 / vs)} slower`,
         bad.length ? `${bad.length}: ${bad.join(', ')}` : '0',
       ];
     }),
   ),
 );
 say();
-say('Latency is one call timed alone (timer overhead included). "wrong decisions" counts the demo mix plus five');
+say(
+  'Latency is one call timed alone (timer overhead included). "wrong decisions" counts the demo mix plus five',
+);
 say('hostile refunds (amount as "400", true, null, [400], "1e2") that a typed engine must deny.');
 say();
 
@@ -152,8 +195,18 @@ say(
   markdownTable(
     ['engine', 'wasm raw', 'wasm gzipped', 'ready to decide (demo policy)'],
     [
-      ['perso engine.wasm', kib(wasmBytes.length), kib(gzipSync(wasmBytes, { level: 9 }).length), persoReady],
-      ['cedar-wasm', kib(cedarWasm.length), kib(gzipSync(cedarWasm, { level: 9 }).length), `${cedarLoadMs.toFixed(2)} ms (policy parse; module load not included)`],
+      [
+        'perso engine.wasm',
+        kib(wasmBytes.length),
+        kib(gzipSync(wasmBytes, { level: 9 }).length),
+        persoReady,
+      ],
+      [
+        'cedar-wasm',
+        kib(cedarWasm.length),
+        kib(gzipSync(cedarWasm, { level: 9 }).length),
+        `${cedarLoadMs.toFixed(2)} ms (policy parse; module load not included)`,
+      ],
       ['casbin', '—', '—', `${casbinLoadMs.toFixed(2)} ms (model + policy)`],
     ],
   ),
@@ -172,12 +225,15 @@ if (typeof memory === 'number') {
   const after = (engine as unknown as { memoryBytes: number }).memoryBytes;
   say(`## Memory`);
   say();
-  say(`engine linear memory over ${memoryCalls.toLocaleString('en')} evaluations: ${kib(before)} before, ${kib(after)} after (growth ${after - before} bytes)`);
+  say(
+    `engine linear memory over ${memoryCalls.toLocaleString('en')} evaluations: ${kib(before)} before, ${kib(after)} after (growth ${after - before} bytes)`,
+  );
   say();
 }
 
 // ---- large policies (issue 9) --------------------------------------------------------------------
-for (const line of await largePolicies(module, byName.get('perso Engine.evaluate')!.p50Us, quick)) say(line);
+for (const line of await largePolicies(module, byName.get('perso Engine.evaluate')!.p50Us, quick))
+  say(line);
 
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(new URL('./results/node.md', import.meta.url), out.join('\n') + '\n');

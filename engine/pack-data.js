@@ -17,7 +17,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 const path = process.argv[2];
 if (path === undefined) throw new Error('usage: node engine/pack-data.js <module.wasm>');
 const wasm = readFileSync(path);
-if (wasm.readUInt32LE(0) !== 0x6d736100 || wasm.readUInt32LE(4) !== 1) throw new Error(`${path} is not a wasm binary (version 1)`);
+if (wasm.readUInt32LE(0) !== 0x6d736100 || wasm.readUInt32LE(4) !== 1)
+  throw new Error(`${path} is not a wasm binary (version 1)`);
 
 let at = 8;
 const readU32 = () => {
@@ -74,10 +75,13 @@ while (at < wasm.length) {
     segments = [];
     const count = readU32();
     for (let i = 0; i < count; i++) {
-      if (readU32() !== 0) throw new Error(`data segment ${i} is not an active segment of memory 0`);
-      if (wasm[at++] !== 0x41) throw new Error(`data segment ${i} has an offset that is not i32.const`);
+      if (readU32() !== 0)
+        throw new Error(`data segment ${i} is not an active segment of memory 0`);
+      if (wasm[at++] !== 0x41)
+        throw new Error(`data segment ${i} has an offset that is not i32.const`);
       const offset = readI32();
-      if (wasm[at++] !== 0x0b) throw new Error(`data segment ${i} has an offset expression longer than i32.const`);
+      if (wasm[at++] !== 0x0b)
+        throw new Error(`data segment ${i} has an offset expression longer than i32.const`);
       const length = readU32();
       segments.push({ offset, bytes: wasm.subarray(at, at + length) });
       at += length;
@@ -103,12 +107,21 @@ for (const { offset, bytes } of segments) {
   bytes.copy(memory, offset - low);
   covered = offset + bytes.length;
 }
-const merged = section(11, Buffer.concat([Buffer.from([...u32(1), 0, 0x41, ...i32(low), 0x0b, ...u32(memory.length)]), memory]));
+const merged = section(
+  11,
+  Buffer.concat([
+    Buffer.from([...u32(1), 0, 0x41, ...i32(low), 0x0b, ...u32(memory.length)]),
+    memory,
+  ]),
+);
 const packed = Buffer.concat(parts.map((part) => part ?? merged));
 
 if (!WebAssembly.validate(packed)) throw new Error('the packed module does not validate');
 for (const { offset, bytes } of segments) {
-  if (!memory.subarray(offset - low, offset - low + bytes.length).equals(bytes)) throw new Error(`segment at ${offset} was not copied`);
+  if (!memory.subarray(offset - low, offset - low + bytes.length).equals(bytes))
+    throw new Error(`segment at ${offset} was not copied`);
 }
 writeFileSync(path, packed);
-console.log(`${path}: ${segments.length} data segments packed into 1 (${wasm.length} -> ${packed.length} bytes)`);
+console.log(
+  `${path}: ${segments.length} data segments packed into 1 (${wasm.length} -> ${packed.length} bytes)`,
+);

@@ -36,7 +36,14 @@ export interface AnnotationHints {
 }
 
 /** The annotation hints the integrations read (WebMCP's and MCP's) and record in audit records. */
-const HINTS = ['readOnlyHint', 'destructiveHint', 'consequentialHint', 'untrustedContentHint', 'idempotentHint', 'openWorldHint'] as const;
+const HINTS = [
+  'readOnlyHint',
+  'destructiveHint',
+  'consequentialHint',
+  'untrustedContentHint',
+  'idempotentHint',
+  'openWorldHint',
+] as const;
 
 /**
  * The hints of a tool's annotations, read once each and frozen; `undefined` when it has none.
@@ -80,8 +87,12 @@ export function policyOptsIntoAnnotationDefaults(policy: unknown): boolean {
     }
   }
   // Own key only: a polluted Object.prototype.annotation_defaults must not opt a policy in.
-  return value !== null && typeof value === 'object' && Object.hasOwn(value, ANNOTATION_DEFAULTS_KEY) &&
-    (value as Record<string, unknown>)[ANNOTATION_DEFAULTS_KEY] === true;
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    Object.hasOwn(value, ANNOTATION_DEFAULTS_KEY) &&
+    (value as Record<string, unknown>)[ANNOTATION_DEFAULTS_KEY] === true
+  );
 }
 
 /**
@@ -91,15 +102,32 @@ export function policyOptsIntoAnnotationDefaults(policy: unknown): boolean {
  * @param annotations the tool's annotations, if any
  * @returns the decision, changed only as the module comment says
  */
-export function applyAnnotationDefaults<D extends DecisionResult>(decision: D, annotations: AnnotationHints | undefined): D {
-  if (decision.kind !== 'no_rule' || annotations === undefined || annotations === null) return decision;
-  const cautious = own(annotations, 'destructiveHint') === true ? 'destructiveHint' : own(annotations, 'consequentialHint') === true ? 'consequentialHint' : null;
+export function applyAnnotationDefaults<D extends DecisionResult>(
+  decision: D,
+  annotations: AnnotationHints | undefined,
+): D {
+  if (decision.kind !== 'no_rule' || annotations === undefined || annotations === null)
+    return decision;
+  const cautious =
+    own(annotations, 'destructiveHint') === true
+      ? 'destructiveHint'
+      : own(annotations, 'consequentialHint') === true
+        ? 'consequentialHint'
+        : null;
   if (cautious !== null) {
     if (decision.decision !== 'Allow') return decision;
-    return { ...decision, decision: 'Ask', reason: `${decision.reason}; the tool is annotated ${cautious}, so a person must approve it (annotation_defaults)` };
+    return {
+      ...decision,
+      decision: 'Ask',
+      reason: `${decision.reason}; the tool is annotated ${cautious}, so a person must approve it (annotation_defaults)`,
+    };
   }
   if (own(annotations, 'readOnlyHint') === true && decision.decision === 'Deny') {
-    return { ...decision, decision: 'Allow', reason: `${decision.reason}; the tool is annotated readOnlyHint, so it is allowed (annotation_defaults)` };
+    return {
+      ...decision,
+      decision: 'Allow',
+      reason: `${decision.reason}; the tool is annotated readOnlyHint, so it is allowed (annotation_defaults)`,
+    };
   }
   return decision;
 }

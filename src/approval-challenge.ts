@@ -31,7 +31,9 @@ export interface ApprovalChallengeInput {
  *
  * @param input the call, the place, the policy and the ticket
  */
-export async function approvalChallenge(input: ApprovalChallengeInput): Promise<Uint8Array<ArrayBuffer>> {
+export async function approvalChallenge(
+  input: ApprovalChallengeInput,
+): Promise<Uint8Array<ArrayBuffer>> {
   const { tool, args, origin, policyHash, nonce, expiresAt } = input;
   const text = canonicalJson({ tool, args: args ?? {}, origin, policyHash, nonce, expiresAt });
   return new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));

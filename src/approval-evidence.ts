@@ -46,8 +46,16 @@ export type CeremonyFailure = 'unavailable' | 'cancelled' | 'failed';
 
 /** A page's answer to a WebAuthn Ask: an assertion (with a first-use registration), or a failure. */
 export type ApprovalEvidence =
-  | { readonly kind: 'webauthn'; readonly assertion: WebAuthnAssertion; readonly registration?: WebAuthnRegistration }
-  | { readonly kind: 'webauthn-failed'; readonly failure: CeremonyFailure; readonly detail: string };
+  | {
+      readonly kind: 'webauthn';
+      readonly assertion: WebAuthnAssertion;
+      readonly registration?: WebAuthnRegistration;
+    }
+  | {
+      readonly kind: 'webauthn-failed';
+      readonly failure: CeremonyFailure;
+      readonly detail: string;
+    };
 
 const BASE64URL = /^[A-Za-z0-9_-]{1,65536}$/;
 
@@ -68,17 +76,39 @@ export function readEvidence(value: unknown): ApprovalEvidence | null {
   if (!isRecord(value)) return null;
   if (value.kind === 'webauthn-failed') {
     const { failure, detail } = value;
-    if ((failure !== 'unavailable' && failure !== 'cancelled' && failure !== 'failed') || typeof detail !== 'string') return null;
+    if (
+      (failure !== 'unavailable' && failure !== 'cancelled' && failure !== 'failed') ||
+      typeof detail !== 'string'
+    )
+      return null;
     return { kind: 'webauthn-failed', failure, detail: detail.slice(0, 200) };
   }
   if (value.kind !== 'webauthn' || !isRecord(value.assertion)) return null;
   const { credentialId, clientDataJSON, authenticatorData, signature } = value.assertion;
-  if (!isBytes(credentialId) || !isBytes(clientDataJSON) || !isBytes(authenticatorData) || !isBytes(signature)) return null;
-  const assertion: WebAuthnAssertion = { credentialId, clientDataJSON, authenticatorData, signature };
+  if (
+    !isBytes(credentialId) ||
+    !isBytes(clientDataJSON) ||
+    !isBytes(authenticatorData) ||
+    !isBytes(signature)
+  )
+    return null;
+  const assertion: WebAuthnAssertion = {
+    credentialId,
+    clientDataJSON,
+    authenticatorData,
+    signature,
+  };
   if (value.registration === undefined) return { kind: 'webauthn', assertion };
   if (!isRecord(value.registration)) return null;
   const r = value.registration;
-  if (!isBytes(r.credentialId) || !isBytes(r.publicKey) || typeof r.algorithm !== 'number' || !isBytes(r.clientDataJSON) || !isBytes(r.authenticatorData)) return null;
+  if (
+    !isBytes(r.credentialId) ||
+    !isBytes(r.publicKey) ||
+    typeof r.algorithm !== 'number' ||
+    !isBytes(r.clientDataJSON) ||
+    !isBytes(r.authenticatorData)
+  )
+    return null;
   const registration: WebAuthnRegistration = {
     credentialId: r.credentialId,
     publicKey: r.publicKey,

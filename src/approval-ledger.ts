@@ -32,7 +32,9 @@ export type WebAuthnCheck = typeof checkWebAuthnEvidence;
 export type { ApprovalTicket } from './decision.ts';
 
 /** The result of redeeming a ticket. */
-export type ApprovalCheck = { ok: true; webauthn: WebAuthnBinding | null } | { ok: false; reason: string };
+export type ApprovalCheck =
+  | { ok: true; webauthn: WebAuthnBinding | null }
+  | { ok: false; reason: string };
 
 /** What a WebAuthn ticket was bound to when it was offered: what its challenge is made of. */
 export interface WebAuthnBinding {
@@ -152,7 +154,14 @@ export class ApprovalLedger {
       this.#pending.set(nonce, { binding, tool: call.tool, expiresAt, webauthn: null });
       return Object.freeze({ nonce, expiresAt });
     }
-    const webauthn = { tool: call.tool, args: call.args ?? {}, origin: this.#origin, policyText: this.#policyText, nonce, expiresAt };
+    const webauthn = {
+      tool: call.tool,
+      args: call.args ?? {},
+      origin: this.#origin,
+      policyText: this.#policyText,
+      nonce,
+      expiresAt,
+    };
     this.#pending.set(nonce, { binding, tool: call.tool, expiresAt, webauthn });
     return Object.freeze({ nonce, expiresAt, kind: 'webauthn' as const });
   }
@@ -163,7 +172,10 @@ export class ApprovalLedger {
    * @param call the call that was decided
    * @param verdict the engine's answer for it
    */
-  attach<V extends ApprovableVerdict>(call: ToolCall, verdict: V): V & { approval?: ApprovalTicket } {
+  attach<V extends ApprovableVerdict>(
+    call: ToolCall,
+    verdict: V,
+  ): V & { approval?: ApprovalTicket } {
     if (verdict.decision !== 'Ask') return verdict;
     const approval = this.offer(call, verdict.approvalKind === 'webauthn' ? 'webauthn' : 'click');
     return approval === null ? verdict : { ...verdict, approval };
@@ -179,11 +191,17 @@ export class ApprovalLedger {
     const shown = typeof nonce === 'string' ? `"${nonce.slice(0, 8)}"` : 'without a nonce';
     const pending = typeof nonce === 'string' ? this.#pending.get(nonce) : undefined;
     if (pending === undefined) {
-      return { ok: false, reason: `approval ${shown} is unknown or already used; approvals are single use, ask the person again` };
+      return {
+        ok: false,
+        reason: `approval ${shown} is unknown or already used; approvals are single use, ask the person again`,
+      };
     }
     this.#pending.delete(nonce);
     if (this.#clock() >= pending.expiresAt) {
-      return { ok: false, reason: `approval ${shown} expired after ${Math.round(this.#ttlMs / 1000)} s; ask the person again` };
+      return {
+        ok: false,
+        reason: `approval ${shown} expired after ${Math.round(this.#ttlMs / 1000)} s; ask the person again`,
+      };
     }
     if (bindingOf(call) !== pending.binding) {
       return {
@@ -216,10 +234,18 @@ export class ApprovalLedger {
     if (check.webauthn !== null) {
       const load = this.#loadWebAuthnCheck;
       if (load === null) {
-        return refused(`approval "${nonce.slice(0, 8)}" needs a verified authenticator, which only the worker engine checks (the default in a page); the call was not run`);
+        return refused(
+          `approval "${nonce.slice(0, 8)}" needs a verified authenticator, which only the worker engine checks (the default in a page); the call was not run`,
+        );
       }
       // Loaded on demand: pages whose policies never ask for WebAuthn do not fetch the verifier.
-      const problem = await (await load()).checkWebAuthnEvidence(nonce, check.webauthn, evidence, this.#credentials, this.#clock());
+      const problem = await (await load()).checkWebAuthnEvidence(
+        nonce,
+        check.webauthn,
+        evidence,
+        this.#credentials,
+        this.#clock(),
+      );
       if (problem !== null) return refused(problem);
     }
     // Marked: the engine counts an approved Ask against the rule's rate limit (see approved-call.ts).
@@ -245,9 +271,16 @@ export class ApprovalLedger {
  * @param verdict the call's decision, made again after the ticket was redeemed
  * @param suffix what the reason gains: how the person approved
  */
-export function approved<V extends ApprovableVerdict>(verdict: V, suffix: string = APPROVED_SUFFIX): V {
+export function approved<V extends ApprovableVerdict>(
+  verdict: V,
+  suffix: string = APPROVED_SUFFIX,
+): V {
   if (verdict.decision !== 'Ask') return verdict;
-  const lifted: V & { approval?: ApprovalTicket } = { ...verdict, decision: 'Allow', reason: `${verdict.reason}${suffix}` };
+  const lifted: V & { approval?: ApprovalTicket } = {
+    ...verdict,
+    decision: 'Allow',
+    reason: `${verdict.reason}${suffix}`,
+  };
   delete lifted.approval;
   return lifted;
 }

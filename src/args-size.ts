@@ -88,8 +88,11 @@ export function measureJson(value: JsonValue): JsonMeasure {
 export function oversized(value: JsonValue, label: string): string | null {
   const { size, values, depth } = measureJson(value);
   const fix = `send smaller ${label} (large content by reference, such as an id or a URL)`;
-  if (size > MAX_ARGS_SIZE) return `${label}: ${size} characters of JSON, more than the ${MAX_ARGS_SIZE} one call may carry; ${fix}`;
-  if (values > MAX_ARGS_VALUES) return `${label}: ${values} values, more than the ${MAX_ARGS_VALUES} one call may carry; ${fix}`;
-  if (depth > MAX_ARGS_DEPTH) return `${label}: nested ${depth} deep, more than the ${MAX_ARGS_DEPTH} one call may carry; flatten the ${label}`;
+  if (size > MAX_ARGS_SIZE)
+    return `${label}: ${size} characters of JSON, more than the ${MAX_ARGS_SIZE} one call may carry; ${fix}`;
+  if (values > MAX_ARGS_VALUES)
+    return `${label}: ${values} values, more than the ${MAX_ARGS_VALUES} one call may carry; ${fix}`;
+  if (depth > MAX_ARGS_DEPTH)
+    return `${label}: nested ${depth} deep, more than the ${MAX_ARGS_DEPTH} one call may carry; flatten the ${label}`;
   return null;
 }

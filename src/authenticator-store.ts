@@ -88,7 +88,8 @@ export class AuthenticatorStore implements CredentialStore {
   async raiseSignCount(id: string, signCount: number): Promise<void> {
     const tx = (await this.#open()).transaction('credentials', 'readwrite');
     const credential = await tx.store.get(id);
-    if (credential !== undefined && signCount > credential.signCount) await tx.store.put({ ...credential, signCount });
+    if (credential !== undefined && signCount > credential.signCount)
+      await tx.store.put({ ...credential, signCount });
     await tx.done;
   }
 
@@ -104,7 +105,8 @@ export class AuthenticatorStore implements CredentialStore {
       const opening = openDB<AuthenticatorDBSchema>(this.name, DB_VERSION, {
         upgrade(db, oldVersion) {
           // One step per version; never edit a step that shipped.
-          if (oldVersion < 1) db.createObjectStore('credentials', { keyPath: 'id' }).createIndex('origin', 'origin');
+          if (oldVersion < 1)
+            db.createObjectStore('credentials', { keyPath: 'id' }).createIndex('origin', 'origin');
         },
         blocking: () => void this.close(),
         terminated: () => {

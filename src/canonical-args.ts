@@ -27,7 +27,11 @@ import type { JsonObject, JsonValue } from './decision.ts';
 import { oversized } from './args-size.ts';
 
 /** Keys refused anywhere in canonical values: they reach prototypes in naive consumers. */
-export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set([
+  '__proto__',
+  'constructor',
+  'prototype',
+]);
 
 /** The outcome of {@link canonicalizeArgs}: the frozen copy and its JSON text, or why it was refused. */
 export type CanonicalArgs =
@@ -70,7 +74,10 @@ class Cycle extends Refused {}
 /** One step of JSON's SerializeJSONProperty: `toJSON`, then unwrapping of boxed primitives. */
 function jsonView(value: object, key: string): unknown {
   const toJSON = (value as { toJSON?: unknown }).toJSON;
-  let view: unknown = typeof toJSON === 'function' && !polluted(value, toJSON) ? (toJSON as (key: string) => unknown).call(value, key) : value;
+  let view: unknown =
+    typeof toJSON === 'function' && !polluted(value, toJSON)
+      ? (toJSON as (key: string) => unknown).call(value, key)
+      : value;
   if (view instanceof Number) view = Number(view);
   else if (view instanceof String) view = String(view);
   else if (view instanceof Boolean) view = view.valueOf();
@@ -82,8 +89,11 @@ function jsonView(value: object, key: string): unknown {
  * which have none of their own: a script polluted them, and the caller's data is read as it is.
  */
 function polluted(value: object, toJSON: unknown): boolean {
-  return !Object.hasOwn(value, 'toJSON') &&
-    (toJSON === (Object.prototype as { toJSON?: unknown }).toJSON || toJSON === (Array.prototype as { toJSON?: unknown }).toJSON);
+  return (
+    !Object.hasOwn(value, 'toJSON') &&
+    (toJSON === (Object.prototype as { toJSON?: unknown }).toJSON ||
+      toJSON === (Array.prototype as { toJSON?: unknown }).toJSON)
+  );
 }
 
 /**
@@ -103,7 +113,8 @@ function copyOf(value: unknown, key: string, ancestors: object[]): JsonValue | u
     case 'boolean':
       return value;
     case 'number':
-      if (value - value !== 0) throw new Refused(`${String(value)} is not a JSON number; pass a finite number`);
+      if (value - value !== 0)
+        throw new Refused(`${String(value)} is not a JSON number; pass a finite number`);
       return value === 0 ? 0 : value;
     case 'undefined':
       return undefined;
@@ -115,8 +126,10 @@ function copyOf(value: unknown, key: string, ancestors: object[]): JsonValue | u
 }
 
 function copyContainer(container: object, ancestors: object[]): JsonValue {
-  if (ancestors.includes(container)) throw new Cycle('a circular reference; pass plain JSON data without cycles');
-  if (container instanceof BigInt) throw new Refused('a bigint is not a JSON value; pass plain JSON data only');
+  if (ancestors.includes(container))
+    throw new Cycle('a circular reference; pass plain JSON data without cycles');
+  if (container instanceof BigInt)
+    throw new Refused('a bigint is not a JSON value; pass plain JSON data only');
   ancestors.push(container);
   const isArray = Array.isArray(container);
   // Where the walk is, for the path of a refusal; the step text is made only then. `null`: reading
@@ -130,8 +143,13 @@ function copyContainer(container: object, ancestors: object[]): JsonValue {
       for (let i = 0; i < length; i++) {
         at = i;
         // A hole is a hole: never the value a polluted Array.prototype holds at that index.
-        const item = copyOf(Object.hasOwn(container, i) ? container[i] : undefined, String(i), ancestors);
-        if (item === undefined) throw new Refused('undefined is not a JSON value; use null or remove it');
+        const item = copyOf(
+          Object.hasOwn(container, i) ? container[i] : undefined,
+          String(i),
+          ancestors,
+        );
+        if (item === undefined)
+          throw new Refused('undefined is not a JSON value; use null or remove it');
         copy[i] = item;
       }
     } else {
@@ -139,7 +157,8 @@ function copyContainer(container: object, ancestors: object[]): JsonValue {
       const keys = Object.keys(container);
       for (let i = 0; i < keys.length; i++) {
         const key = (at = keys[i]!);
-        if (FORBIDDEN_KEYS.has(key)) throw new Refused(`the key "${key}" is not allowed; rename it`);
+        if (FORBIDDEN_KEYS.has(key))
+          throw new Refused(`the key "${key}" is not allowed; rename it`);
         const item = copyOf((container as Record<string, unknown>)[key], key, ancestors);
         if (item !== undefined) copy[key] = item;
       }
@@ -172,7 +191,10 @@ export function canonicalizeArgs(args: unknown, label = 'args'): CanonicalArgs {
   if (!result.ok) return result;
   const value = result.value;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return { ok: false, error: `${label}: expected a JSON object, got ${describe(value)}; pass the arguments as an object` };
+    return {
+      ok: false,
+      error: `${label}: expected a JSON object, got ${describe(value)}; pass the arguments as an object`,
+    };
   }
   const tooLarge = oversized(value, label);
   if (tooLarge !== null) return { ok: false, error: tooLarge };
@@ -191,12 +213,22 @@ export function canonicalizeJson(input: unknown, label = 'value'): CanonicalJson
       const path = label + error.keys.reverse().join('');
       return {
         ok: false,
-        error: error instanceof Cycle ? `${label}: cannot be read as JSON (${path} is ${error.message})` : `${path}: ${error.message}`,
+        error:
+          error instanceof Cycle
+            ? `${label}: cannot be read as JSON (${path} is ${error.message})`
+            : `${path}: ${error.message}`,
       };
     }
-    return { ok: false, error: `${label}: cannot be read as JSON (${errorText(error)}); pass plain JSON data without cycles` };
+    return {
+      ok: false,
+      error: `${label}: cannot be read as JSON (${errorText(error)}); pass plain JSON data without cycles`,
+    };
   }
-  if (value === undefined) return { ok: false, error: `${label}: undefined is not a JSON value; pass plain JSON data only` };
+  if (value === undefined)
+    return {
+      ok: false,
+      error: `${label}: undefined is not a JSON value; pass plain JSON data only`,
+    };
   return new Canonical(value);
 }
 

@@ -24,7 +24,11 @@ export const EVALUATOR_WORKER_SHA256 = 'PERSO-DIGEST:evaluator-worker:0000000000
 /** The digest the build recorded, or `null` when this code was not built (a placeholder is left). */
 export function recordedDigest(digest: string): string | null {
   // Compared character by character at run time, so no minifier folds the placeholder away.
-  return digest.length === 44 && digest.charCodeAt(5) === 45 /* '-' */ && digest.indexOf('PERSO') === 0 ? null : digest;
+  return digest.length === 44 &&
+    digest.charCodeAt(5) === 45 /* '-' */ &&
+    digest.indexOf('PERSO') === 0
+    ? null
+    : digest;
 }
 
 /** The words every mismatch's message carries. */
@@ -40,7 +44,8 @@ export type Sha256 = (bytes: Uint8Array<ArrayBuffer>) => Promise<Uint8Array>;
  */
 export async function webCryptoSha256(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
   const subtle = globalThis.crypto?.subtle;
-  if (subtle === undefined) throw new Error('WebCrypto is not available (not a secure context); serve the page over https');
+  if (subtle === undefined)
+    throw new Error('WebCrypto is not available (not a secure context); serve the page over https');
   return new Uint8Array(await subtle.digest('SHA-256', bytes));
 }
 
@@ -52,7 +57,12 @@ export async function webCryptoSha256(bytes: Uint8Array<ArrayBuffer>): Promise<U
  * @param what the file's name and URL, for the message
  * @param digest the SHA-256 function to use
  */
-export async function checkCode(bytes: Uint8Array<ArrayBuffer>, expected: string, what: string, digest: Sha256 = webCryptoSha256): Promise<string | null> {
+export async function checkCode(
+  bytes: Uint8Array<ArrayBuffer>,
+  expected: string,
+  what: string,
+  digest: Sha256 = webCryptoSha256,
+): Promise<string | null> {
   let actual: string;
   try {
     actual = toBase64(await digest(bytes));
@@ -71,15 +81,24 @@ export async function checkCode(bytes: Uint8Array<ArrayBuffer>, expected: string
  * @param name the file's name, for the message
  * @param digest the SHA-256 function to use
  */
-export async function fetchVerified(url: URL, expected: string, name: string, digest: Sha256 = webCryptoSha256): Promise<{ ok: true; bytes: Uint8Array<ArrayBuffer> } | { ok: false; error: string }> {
+export async function fetchVerified(
+  url: URL,
+  expected: string,
+  name: string,
+  digest: Sha256 = webCryptoSha256,
+): Promise<{ ok: true; bytes: Uint8Array<ArrayBuffer> } | { ok: false; error: string }> {
   const what = `${name} ("${url.href}")`;
   let bytes: Uint8Array<ArrayBuffer>;
   try {
     const response = await fetch(url, { credentials: 'same-origin' });
-    if (!response.ok) return { ok: false, error: `${what} could not be fetched (HTTP ${response.status})` };
+    if (!response.ok)
+      return { ok: false, error: `${what} could not be fetched (HTTP ${response.status})` };
     bytes = new Uint8Array(await response.arrayBuffer());
   } catch (error) {
-    return { ok: false, error: `${what} could not be fetched (${error instanceof Error ? error.message : String(error)})` };
+    return {
+      ok: false,
+      error: `${what} could not be fetched (${error instanceof Error ? error.message : String(error)})`,
+    };
   }
   const problem = await checkCode(bytes, expected, what, digest);
   return problem === null ? { ok: true, bytes } : { ok: false, error: problem };

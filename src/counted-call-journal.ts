@@ -48,7 +48,8 @@ export class CountedCallJournal {
   /** Everything kept, in the order it was counted: what a fresh engine restores. */
   calls(): CountedCall[] {
     const all: { call: CountedCall; order: number }[] = [];
-    for (const h of this.#histories.values()) h.calls.forEach((call, i) => all.push({ call, order: h.order[i]! }));
+    for (const h of this.#histories.values())
+      h.calls.forEach((call, i) => all.push({ call, order: h.order[i]! }));
     return all.sort((a, b) => a.order - b.order).map((x) => x.call);
   }
 

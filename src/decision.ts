@@ -48,7 +48,13 @@ export const ReasonKind = Object.freeze({
 export type ReasonKind = (typeof ReasonKind)[keyof typeof ReasonKind];
 
 /** A JSON value, as the engine sees it. */
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonValue =
+  | null
+  | boolean
+  | number
+  | string
+  | JsonValue[]
+  | { [key: string]: JsonValue };
 /** A JSON object (tool arguments, agent or resource attributes). */
 export type JsonObject = { [key: string]: JsonValue };
 

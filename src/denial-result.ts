@@ -95,7 +95,11 @@ export type MetaDenialResult = {
  * @param denial a result of {@link denialResult}
  */
 export function denialForOutputSchema(denial: DenialResult): MetaDenialResult {
-  return { content: denial.content, isError: true, _meta: { [DENIAL_META_KEY]: denial.structuredContent } };
+  return {
+    content: denial.content,
+    isError: true,
+    _meta: { [DENIAL_META_KEY]: denial.structuredContent },
+  };
 }
 
 /** Longest request-supplied value quoted in a text; longer ones are cut with an ellipsis. */
@@ -129,7 +133,8 @@ export function denialResult(decision: DeniedDecision, call: DeniedCall): Denial
 export function isDenialResult(result: unknown): result is DenialResult {
   if (result === null || typeof result !== 'object') return false;
   const { isError, structuredContent } = result as Partial<Record<keyof DenialResult, unknown>>;
-  if (isError !== true || structuredContent === null || typeof structuredContent !== 'object') return false;
+  if (isError !== true || structuredContent === null || typeof structuredContent !== 'object')
+    return false;
   const { decision, reason } = structuredContent as Partial<Record<keyof DenialContent, unknown>>;
   return (decision === 'Deny' || decision === 'Ask') && typeof reason === 'string';
 }
@@ -154,23 +159,35 @@ export function allowedInstead(failure: DecisionFailure, call: DeniedCall): stri
 
 function denyLines(decision: DeniedDecision, call: DeniedCall): string[] {
   const tool = quote(call.tool);
-  const lines = [`denied: tool ${tool} was not run`, `why: ${oneLine(decision.reason)}${ruleNote(decision)}`];
+  const lines = [
+    `denied: tool ${tool} was not run`,
+    `why: ${oneLine(decision.reason)}${ruleNote(decision)}`,
+  ];
   const kind: ReasonKind = decision.kind;
   switch (kind) {
     case 'rate_limited':
     case 'budget_exceeded': {
-      const wait = decision.retryAfter === undefined ? 'the window resets' : `${decision.retryAfter} s have passed`;
+      const wait =
+        decision.retryAfter === undefined
+          ? 'the window resets'
+          : `${decision.retryAfter} s have passed`;
       lines.push(`the same call will be denied again until ${wait}; do not retry before then`);
       break;
     }
     case 'no_policy':
-      lines.push('every call is denied until the page loads a valid policy; retrying will not help, tell the user');
+      lines.push(
+        'every call is denied until the page loads a valid policy; retrying will not help, tell the user',
+      );
       break;
     case 'engine_fault':
-      lines.push('the guard failed and denied the call to stay safe; you may retry once, then tell the user');
+      lines.push(
+        'the guard failed and denied the call to stay safe; you may retry once, then tell the user',
+      );
       break;
     case 'budget_unknown':
-      lines.push('the same call will be denied again; pass the field the budget counts, as the reason says');
+      lines.push(
+        'the same call will be denied again; pass the field the budget counts, as the reason says',
+      );
       break;
     case 'invalid_request':
       lines.push('the same call will be denied again; send the arguments as a plain JSON object');
@@ -206,7 +223,8 @@ function askLines(decision: DeniedDecision, call: DeniedCall): string[] {
 
 function insteadLine(decision: DeniedDecision, call: DeniedCall): string {
   const failure = decision.failure;
-  if (failure === undefined) return 'the policy does not say what would be allowed instead; ask the user';
+  if (failure === undefined)
+    return 'the policy does not say what would be allowed instead; ask the user';
   const instead = allowedInstead(failure, call);
   if (instead !== null) return `allowed instead: ${instead}`;
   if (!failure.path.startsWith('Arguments')) {

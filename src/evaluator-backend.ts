@@ -24,7 +24,11 @@ export interface EvaluatorBackend {
    * text of the calls' args in order, when the caller already made it (Perso's canonical args), so
    * a backend that sends args as text need not make it again; backends may ignore it.
    */
-  evaluateBatch(calls: readonly ToolCall[], nowSeconds: number, argsJson?: string): Promise<Verdict[]>;
+  evaluateBatch(
+    calls: readonly ToolCall[],
+    nowSeconds: number,
+    argsJson?: string,
+  ): Promise<Verdict[]>;
   /** Releases the engine (and its worker); later calls are Deny. */
   close(): void;
   /**
@@ -33,7 +37,12 @@ export interface EvaluatorBackend {
    * is a Deny. Optional (additive): a backend without it cannot approve, and an Ask stays unrun.
    * `evidence` (additive): for a WebAuthn ticket, the page's assertion or why its ceremony gave none.
    */
-  approve?(nonce: string, call: ToolCall, nowSeconds: number, evidence?: ApprovalEvidence): Promise<Verdict>;
+  approve?(
+    nonce: string,
+    call: ToolCall,
+    nowSeconds: number,
+    evidence?: ApprovalEvidence,
+  ): Promise<Verdict>;
 }
 
 /**

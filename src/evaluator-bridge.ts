@@ -38,7 +38,12 @@ import { wrap } from 'comlink';
 import { TRUSTED_TYPES_POLICY } from './trusted-worker.ts';
 import { own } from './own-properties.ts';
 import { CODE_MISMATCH, ENGINE_WASM_SHA256, checkCode, recordedDigest } from './code-integrity.ts';
-import { pageSha256, startCheckedWorker, startStrictWorker, startUncheckedWorker } from './verified-worker.ts';
+import {
+  pageSha256,
+  startCheckedWorker,
+  startStrictWorker,
+  startUncheckedWorker,
+} from './verified-worker.ts';
 
 type Diagnostic = Extract<PolicyLoad, { ok: false }>['errors'][number];
 
@@ -99,7 +104,12 @@ function createEvaluatorWorker(integrity: CodeIntegrity, jsFallback: boolean): W
   // worker runs them (unless the host turned that off), and it starts through perso's Trusted Types
   // policy where the page enforces Trusted Types (verified-worker.ts, trusted-worker.ts). The
   // expression keeps the `new Worker(new URL(...))` shape bundlers look for to build the worker.
-  const start = integrity === 'strict' ? startStrictWorker : integrity ? startCheckedWorker : startUncheckedWorker;
+  const start =
+    integrity === 'strict'
+      ? startStrictWorker
+      : integrity
+        ? startCheckedWorker
+        : startUncheckedWorker;
   const Worker = start as unknown as new (url: URL, options: WorkerOptions) => globalThis.Worker;
   return new Worker(new URL('./worker/evaluator.worker.ts', import.meta.url), {
     type: 'module',
@@ -128,9 +138,10 @@ function compileOnPage(verify: boolean): Promise<WebAssembly.Module | null> {
       const expected = recordedDigest(ENGINE_WASM_SHA256);
       // A built page compiles only bytes it checked; on a mismatch the worker fetches the file
       // itself, checks it too, and answers the reason (every call is then a Deny that says why).
-      pageModule = (expected === null
-        ? WebAssembly.compileStreaming(fetch(engineWasmUrl()))
-        : compileChecked(expected)
+      pageModule = (
+        expected === null
+          ? WebAssembly.compileStreaming(fetch(engineWasmUrl()))
+          : compileChecked(expected)
       ).catch(() => null);
     } catch {
       pageModule = Promise.resolve(null);
@@ -214,7 +225,9 @@ interface Generation {
  * data from another realm, validated field by field below; a proxy where a value belongs (a
  * function, to `typeof`) fails that validation like any other malformed reply.
  */
-type Remote = { readonly [K in keyof EvaluatorApi]: (...args: Parameters<EvaluatorApi[K]>) => Promise<unknown> };
+type Remote = {
+  readonly [K in keyof EvaluatorApi]: (...args: Parameters<EvaluatorApi[K]>) => Promise<unknown>;
+};
 
 function remoteMethods(worker: Worker): Remote {
   // Each property read of a Comlink proxy makes a new proxy: read each method once, per worker.
@@ -241,26 +254,38 @@ const CLOSED = 'the evaluator was closed; load a new Perso to evaluate calls';
 
 function describe(error: unknown): string {
   if (error instanceof Error) return error.message;
-  if (typeof error === 'object' && error !== null && 'message' in error) return String(error.message);
+  if (typeof error === 'object' && error !== null && 'message' in error)
+    return String(error.message);
   return String(error);
 }
 
 /** A Deny for a fault; engine faults say so first (`engine fault: <what happened>; <what next>`). */
 function faultVerdict(reason: string, kind: ReasonKind = ReasonKind.EngineFault): Verdict {
-  return { decision: Decision.Deny, reason: kind === ReasonKind.EngineFault ? `engine fault: ${reason}` : reason, kind };
+  return {
+    decision: Decision.Deny,
+    reason: kind === ReasonKind.EngineFault ? `engine fault: ${reason}` : reason,
+    kind,
+  };
 }
 
 function faultLoad(reason: string): PolicyLoad {
   return {
     ok: false,
-    errors: [{ severity: 'error', path: 'policy', message: `engine fault: ${reason}; the previous policy stays active` }],
+    errors: [
+      {
+        severity: 'error',
+        path: 'policy',
+        message: `engine fault: ${reason}; the previous policy stays active`,
+      },
+    ],
     warnings: [],
   };
 }
 
 function compileFailure(error: string): string {
   // Other bytes than the build recorded: the CSP is not the problem.
-  if (error.includes(CODE_MISMATCH)) return `engine.wasm was refused by the evaluator worker ("${error}")`;
+  if (error.includes(CODE_MISMATCH))
+    return `engine.wasm was refused by the evaluator worker ("${error}")`;
   return `engine.wasm failed to compile in the evaluator worker ("${error}"); if the page sends a Content-Security-Policy, allow 'wasm-unsafe-eval' in script-src`;
 }
 
@@ -269,7 +294,11 @@ function compileFailure(error: string): string {
 const decisions: ReadonlySet<unknown> = new Set(Object.values(Decision));
 const kinds: ReadonlySet<unknown> = new Set(Object.values(ReasonKind));
 /** The only kinds an Allow may carry; an Allow naming any other kind (a fault) is malformed. */
-const allowKinds: ReadonlySet<unknown> = new Set([ReasonKind.NoRule, ReasonKind.NoCondition, ReasonKind.ConditionPassed]);
+const allowKinds: ReadonlySet<unknown> = new Set([
+  ReasonKind.NoRule,
+  ReasonKind.NoCondition,
+  ReasonKind.ConditionPassed,
+]);
 /** Kinds that are always Deny. */
 const denyKinds: ReadonlySet<unknown> = new Set([
   ReasonKind.ConditionFailed,
@@ -298,12 +327,15 @@ type Opened =
   | { ok: false; compileError: string };
 
 function openReply(reply: unknown): Opened {
-  if (!isRecord(reply)) return { ok: false, problem: `expected a reply object, got ${typeof reply}` };
+  if (!isRecord(reply))
+    return { ok: false, problem: `expected a reply object, got ${typeof reply}` };
   if (reply.ok === true) {
-    if (reply.counted !== undefined && !isCountedCallList(reply.counted)) return { ok: false, problem: 'counted is not a list of counted calls' };
+    if (reply.counted !== undefined && !isCountedCallList(reply.counted))
+      return { ok: false, problem: 'counted is not a list of counted calls' };
     return { ok: true, value: reply.value, counted: reply.counted };
   }
-  if (reply.ok !== false || typeof reply.error !== 'string') return { ok: false, problem: 'reply is neither ok nor a fault' };
+  if (reply.ok !== false || typeof reply.error !== 'string')
+    return { ok: false, problem: 'reply is neither ok nor a fault' };
   if (reply.fault === 'bad_request') return { ok: false, badRequest: reply.error };
   if (reply.fault === 'wasm_compile') return { ok: false, compileError: reply.error };
   return { ok: false, problem: `unknown fault "${String(reply.fault)}"` };
@@ -311,36 +343,53 @@ function openReply(reply: unknown): Opened {
 
 /** An approval ticket: 32 hex digits, an expiry in ms, and `kind: 'webauthn'` or none. */
 function isTicket(value: unknown): value is ApprovalTicket {
-  return isRecord(value) && typeof value.nonce === 'string' && /^[0-9a-f]{32}$/.test(value.nonce) && typeof value.expiresAt === 'number' &&
-    (value.kind === undefined || value.kind === 'webauthn');
+  return (
+    isRecord(value) &&
+    typeof value.nonce === 'string' &&
+    /^[0-9a-f]{32}$/.test(value.nonce) &&
+    typeof value.expiresAt === 'number' &&
+    (value.kind === undefined || value.kind === 'webauthn')
+  );
 }
 
 /** `approve` answers may also be an Ask a person approved: Allow with kind `ask_by_rule`. */
 function checkApprovedVerdict(value: unknown): Checked<Verdict> {
   if (isRecord(value) && value.decision === Decision.Allow && value.kind === ReasonKind.AskByRule) {
     const checked = checkVerdict({ ...value, decision: Decision.Ask });
-    return checked.ok ? { ok: true, value: { ...checked.value, decision: Decision.Allow } } : checked;
+    return checked.ok
+      ? { ok: true, value: { ...checked.value, decision: Decision.Allow } }
+      : checked;
   }
   return checkVerdict(value);
 }
 
 function checkVerdict(value: unknown): Checked<Verdict> {
   if (!isRecord(value)) return { ok: false, problem: 'verdict is not an object' };
-  const { decision, reason, kind, rule, retryAfter, failure, approval, approvalKind, evaluator } = value;
-  if (!decisions.has(decision)) return { ok: false, problem: `unknown decision "${String(decision)}"` };
-  if (typeof reason !== 'string' || reason === '') return { ok: false, problem: 'verdict has no reason' };
+  const { decision, reason, kind, rule, retryAfter, failure, approval, approvalKind, evaluator } =
+    value;
+  if (!decisions.has(decision))
+    return { ok: false, problem: `unknown decision "${String(decision)}"` };
+  if (typeof reason !== 'string' || reason === '')
+    return { ok: false, problem: 'verdict has no reason' };
   if (!kinds.has(kind)) return { ok: false, problem: `unknown kind "${String(kind)}"` };
-  if (decision === Decision.Allow && !allowKinds.has(kind)) return { ok: false, problem: `Allow with kind "${String(kind)}"` };
+  if (decision === Decision.Allow && !allowKinds.has(kind))
+    return { ok: false, problem: `Allow with kind "${String(kind)}"` };
   if (approval !== undefined && (decision !== Decision.Ask || !isTicket(approval))) {
     return { ok: false, problem: 'approval is not a ticket on an Ask' };
   }
-  if (decision !== Decision.Deny && denyKinds.has(kind)) return { ok: false, problem: `${String(decision)} with kind "${String(kind)}"` };
-  if (rule !== undefined && typeof rule !== 'string') return { ok: false, problem: 'rule is not a string' };
-  if (approvalKind !== undefined && (approvalKind !== 'webauthn' || decision !== Decision.Ask)) return { ok: false, problem: 'approvalKind is not "webauthn" on an Ask' };
+  if (decision !== Decision.Deny && denyKinds.has(kind))
+    return { ok: false, problem: `${String(decision)} with kind "${String(kind)}"` };
+  if (rule !== undefined && typeof rule !== 'string')
+    return { ok: false, problem: 'rule is not a string' };
+  if (approvalKind !== undefined && (approvalKind !== 'webauthn' || decision !== Decision.Ask))
+    return { ok: false, problem: 'approvalKind is not "webauthn" on an Ask' };
   if (retryAfter !== undefined && !(typeof retryAfter === 'number' && retryAfter >= 0)) {
     return { ok: false, problem: 'retryAfter is not a number of seconds' };
   }
-  if (failure !== undefined && !(isRecord(failure) && typeof failure.path === 'string' && typeof failure.op === 'string')) {
+  if (
+    failure !== undefined &&
+    !(isRecord(failure) && typeof failure.path === 'string' && typeof failure.op === 'string')
+  ) {
     return { ok: false, problem: 'failure is not a {path, op} object' };
   }
   // Rebuilt field by field: whatever else the reply carried is dropped.
@@ -348,7 +397,10 @@ function checkVerdict(value: unknown): Checked<Verdict> {
   if (rule !== undefined) verdict.rule = rule;
   if (retryAfter !== undefined) verdict.retryAfter = retryAfter;
   if (isRecord(failure)) {
-    const copy: NonNullable<Verdict['failure']> = { path: failure.path as string, op: failure.op as string };
+    const copy: NonNullable<Verdict['failure']> = {
+      path: failure.path as string,
+      op: failure.op as string,
+    };
     if (failure.expected !== undefined) copy.expected = failure.expected as JsonValue;
     if (failure.actual !== undefined) copy.actual = failure.actual as JsonValue;
     verdict.failure = copy;
@@ -356,7 +408,11 @@ function checkVerdict(value: unknown): Checked<Verdict> {
   if (approvalKind === 'webauthn') verdict.approvalKind = 'webauthn';
   if (isTicket(approval)) {
     const { nonce, expiresAt } = approval;
-    verdict.approval = Object.freeze(approval.kind === 'webauthn' ? { nonce, expiresAt, kind: 'webauthn' as const } : { nonce, expiresAt });
+    verdict.approval = Object.freeze(
+      approval.kind === 'webauthn'
+        ? { nonce, expiresAt, kind: 'webauthn' as const }
+        : { nonce, expiresAt },
+    );
   }
   if (evaluator === 'js' || evaluator === 'wasm') verdict.evaluator = evaluator;
   return { ok: true, value: verdict };
@@ -368,7 +424,12 @@ function checkDiagnostics(value: unknown): Diagnostic[] | null {
   for (const item of value) {
     if (!isRecord(item)) return null;
     const { severity, path, message } = item;
-    if ((severity !== 'error' && severity !== 'warning') || typeof path !== 'string' || typeof message !== 'string') return null;
+    if (
+      (severity !== 'error' && severity !== 'warning') ||
+      typeof path !== 'string' ||
+      typeof message !== 'string'
+    )
+      return null;
     out.push({ severity, path, message });
   }
   return out;
@@ -378,10 +439,19 @@ function checkPolicyInfo(value: unknown): PolicyInfo | null {
   if (!isRecord(value)) return null;
   const { version, mode, defaultAction, tools, roles, ruleCount } = value;
   if (typeof version !== 'string' || (mode !== 'enforce' && mode !== 'shadow')) return null;
-  if ((defaultAction !== 'Allow' && defaultAction !== 'Deny') || typeof ruleCount !== 'number') return null;
+  if ((defaultAction !== 'Allow' && defaultAction !== 'Deny') || typeof ruleCount !== 'number')
+    return null;
   if (!isStringArray(tools) || !isStringArray(roles)) return null;
   if (value.approval !== undefined && value.approval !== 'webauthn') return null;
-  return { version, mode, defaultAction, tools, roles, ruleCount, ...(value.approval === 'webauthn' ? { approval: 'webauthn' as const } : {}) };
+  return {
+    version,
+    mode,
+    defaultAction,
+    tools,
+    roles,
+    ruleCount,
+    ...(value.approval === 'webauthn' ? { approval: 'webauthn' as const } : {}),
+  };
 }
 
 function checkPolicyLoad(value: unknown): Checked<PolicyLoad> {
@@ -394,21 +464,27 @@ function checkPolicyLoad(value: unknown): Checked<PolicyLoad> {
     return { ok: true, value: { ok: true, policy, warnings } };
   }
   const errors = checkDiagnostics(value.errors);
-  if (value.ok !== false || errors === null || errors.length === 0) return { ok: false, problem: 'failed policy load has no errors' };
+  if (value.ok !== false || errors === null || errors.length === 0)
+    return { ok: false, problem: 'failed policy load has no errors' };
   return { ok: true, value: { ok: false, errors, warnings } };
 }
 
 function checkStatus(value: unknown): Checked<WorkerStatus> {
-  if (!isRecord(value) || typeof value.abiVersion !== 'number') return { ok: false, problem: 'status has no abiVersion' };
+  if (!isRecord(value) || typeof value.abiVersion !== 'number')
+    return { ok: false, problem: 'status has no abiVersion' };
   const policy = value.policy === null ? null : checkPolicyInfo(value.policy);
-  if (value.policy !== null && policy === null) return { ok: false, problem: 'status has malformed policy info' };
+  if (value.policy !== null && policy === null)
+    return { ok: false, problem: 'status has malformed policy info' };
   return { ok: true, value: { abiVersion: value.abiVersion, policy } };
 }
 
 function checkVerdicts(count: number): (value: unknown) => Checked<Verdict[]> {
   return (value) => {
     if (!Array.isArray(value) || value.length !== count) {
-      return { ok: false, problem: `expected ${count} verdicts, got ${Array.isArray(value) ? value.length : typeof value}` };
+      return {
+        ok: false,
+        problem: `expected ${count} verdicts, got ${Array.isArray(value) ? value.length : typeof value}`,
+      };
     }
     const verdicts: Verdict[] = new Array<Verdict>(count);
     // The worker sends equal verdicts as one object (see evaluator.worker.ts): checked once, rebuilt
@@ -457,10 +533,12 @@ function refuseNonJson(this: unknown, key: string, value: unknown): unknown {
     case 'symbol':
       throw new TypeError(`args: a ${typeof value} at "${key}" is not a JSON value`);
     case 'number':
-      if (!Number.isFinite(value)) throw new TypeError(`args: ${String(value)} at "${key}" is not a JSON number`);
+      if (!Number.isFinite(value))
+        throw new TypeError(`args: ${String(value)} at "${key}" is not a JSON number`);
       return value;
     case 'undefined':
-      if (Array.isArray(this)) throw new TypeError(`args: undefined at "${key}" is not a JSON value`);
+      if (Array.isArray(this))
+        throw new TypeError(`args: undefined at "${key}" is not a JSON value`);
       return value;
     default:
       return value;
@@ -486,8 +564,14 @@ function withoutArgs(calls: readonly ToolCall[]): ToolCall[] {
     const resourceAttributes = own(call, 'resourceAttributes');
     const now = own(call, 'now');
     // A run of calls from one session repeats the previous call's fields.
-    if (last !== null && last.tool === tool && last.role === role && Object.is(last.now, now) &&
-      last.agentAttributes === agentAttributes && last.resourceAttributes === resourceAttributes) {
+    if (
+      last !== null &&
+      last.tool === tool &&
+      last.role === role &&
+      Object.is(last.now, now) &&
+      last.agentAttributes === agentAttributes &&
+      last.resourceAttributes === resourceAttributes
+    ) {
       out[i] = last;
       continue;
     }
@@ -499,7 +583,11 @@ function withoutArgs(calls: readonly ToolCall[]): ToolCall[] {
     // The last few only: calls that each bring their own attribute objects must not make this quadratic.
     for (let j = known.length - 1; j >= 0 && j >= known.length - 8; j--) {
       const candidate = known[j]!;
-      if (Object.is(candidate.now, now) && candidate.agentAttributes === agentAttributes && candidate.resourceAttributes === resourceAttributes) {
+      if (
+        Object.is(candidate.now, now) &&
+        candidate.agentAttributes === agentAttributes &&
+        candidate.resourceAttributes === resourceAttributes
+      ) {
         bare = candidate;
         break;
       }
@@ -551,10 +639,16 @@ export class WorkerBackend implements EvaluatorBackend {
     const timeoutMs = options.timeoutMs ?? 500;
     this.#timeoutMs = Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : 500;
     this.#startTimeoutMs = Math.max(options.startTimeoutMs ?? 5000, this.#timeoutMs);
-    const integrity: CodeIntegrity = options.codeIntegrity === false ? false : options.codeIntegrity === 'strict' ? 'strict' : true;
+    const integrity: CodeIntegrity =
+      options.codeIntegrity === false
+        ? false
+        : options.codeIntegrity === 'strict'
+          ? 'strict'
+          : true;
     this.#codeIntegrity = integrity !== false;
     const jsFallback = options.jsFallback === true;
-    this.#createWorker = options.createWorker ?? (() => createEvaluatorWorker(integrity, jsFallback));
+    this.#createWorker =
+      options.createWorker ?? (() => createEvaluatorWorker(integrity, jsFallback));
     this.#compileOnPage = options.createWorker === undefined;
     if (options.startNow === true) this.#start();
   }
@@ -596,13 +690,23 @@ export class WorkerBackend implements EvaluatorBackend {
    * given, is the JSON text of the calls' args in order, already checked (Perso's canonical args):
    * sent as it is instead of made again here.
    */
-  evaluateBatch(calls: readonly ToolCall[], nowSeconds: number, canonicalArgsJson?: string): Promise<Verdict[]> {
+  evaluateBatch(
+    calls: readonly ToolCall[],
+    nowSeconds: number,
+    canonicalArgsJson?: string,
+  ): Promise<Verdict[]> {
     const count = calls.length;
     if (count === 0) return Promise.resolve([]);
     let argsJson: string;
     let bare: ToolCall[];
     try {
-      argsJson = typeof canonicalArgsJson === 'string' ? canonicalArgsJson : JSON.stringify(calls.map((call) => own(call, 'args') ?? {}), refuseNonJson);
+      argsJson =
+        typeof canonicalArgsJson === 'string'
+          ? canonicalArgsJson
+          : JSON.stringify(
+              calls.map((call) => own(call, 'args') ?? {}),
+              refuseNonJson,
+            );
       bare = withoutArgs(calls);
     } catch (error) {
       const reason = `invalid request: the batch cannot be sent to the worker (${describe(error)}); pass JSON values only`;
@@ -626,10 +730,18 @@ export class WorkerBackend implements EvaluatorBackend {
    * Redeems a person's approval of an Ask in the worker, which decides the call again and lifts
    * the Ask to Allow; a refused ticket or any fault is a Deny naming it.
    */
-  approve(nonce: string, call: ToolCall, nowSeconds: number, evidence?: ApprovalEvidence): Promise<Verdict> {
+  approve(
+    nonce: string,
+    call: ToolCall,
+    nowSeconds: number,
+    evidence?: ApprovalEvidence,
+  ): Promise<Verdict> {
     return this.#run<Verdict>(
       {
-        send: (remote) => (evidence === undefined ? remote.approve(nonce, call, nowSeconds) : remote.approve(nonce, call, nowSeconds, evidence)),
+        send: (remote) =>
+          evidence === undefined
+            ? remote.approve(nonce, call, nowSeconds)
+            : remote.approve(nonce, call, nowSeconds, evidence),
         check: checkApprovedVerdict,
         fault: faultVerdict,
         trapped: (verdict) => verdict.kind === ReasonKind.EngineFault,
@@ -656,13 +768,18 @@ export class WorkerBackend implements EvaluatorBackend {
     // if it fails, the worker is ended and this call answers that failure, as it would have waiting.
     if (generation.queued) return this.#call(generation, plan, this.#startTimeoutMs + timeoutMs);
     // Dead by then (a fault between ready and now): #call answers Deny, the replacement is starting.
-    return generation.started.then((failure) => (failure !== null ? plan.fault(failure) : this.#call(generation, plan, timeoutMs)));
+    return generation.started.then((failure) =>
+      failure !== null ? plan.fault(failure) : this.#call(generation, plan, timeoutMs),
+    );
   }
 
   /** Sends one call and settles it exactly once: reply, fault of the worker, or timeout. */
   #call<T>(generation: Generation, plan: CallPlan<T>, timeoutMs: number): Promise<T> {
     // No local for the remote: every closure below would keep it (see Generation.remote).
-    if (generation.dead || generation.remote === null) return Promise.resolve(plan.fault(generation.deathReason ?? `the evaluator worker stopped; ${REPLACED}`));
+    if (generation.dead || generation.remote === null)
+      return Promise.resolve(
+        plan.fault(generation.deathReason ?? `the evaluator worker stopped; ${REPLACED}`),
+      );
     return new Promise<T>((resolve) => {
       let settled = false;
       const settle = (value: T): void => {
@@ -671,7 +788,11 @@ export class WorkerBackend implements EvaluatorBackend {
         generation.pending.delete(inFlight);
         resolve(value);
       };
-      const inFlight: InFlight = { abort: (reason) => settle(plan.fault(reason)), deadline: performance.now() + timeoutMs, timeoutMs };
+      const inFlight: InFlight = {
+        abort: (reason) => settle(plan.fault(reason)),
+        deadline: performance.now() + timeoutMs,
+        timeoutMs,
+      };
       generation.pending.add(inFlight);
       this.#watch(generation, inFlight.deadline);
 
@@ -689,7 +810,10 @@ export class WorkerBackend implements EvaluatorBackend {
           }
           const checked = opened.ok ? plan.check(opened.value) : opened;
           if (!checked.ok) {
-            this.#replace(generation, `malformed reply from the evaluator worker (${checked.problem}); ${REPLACED}`);
+            this.#replace(
+              generation,
+              `malformed reply from the evaluator worker (${checked.problem}); ${REPLACED}`,
+            );
             return;
           }
           // Kept before the caller hears of them: a restart from here on restores them.
@@ -698,16 +822,28 @@ export class WorkerBackend implements EvaluatorBackend {
           plan.accepted?.(checked.value);
           settle(checked.value);
           // A trap kills the engine instance: this answer stands, the worker is replaced for the next.
-          if (plan.trapped?.(checked.value)) this.#replace(generation, `the engine trapped; ${REPLACED}`);
+          if (plan.trapped?.(checked.value))
+            this.#replace(generation, `the engine trapped; ${REPLACED}`);
         },
         (error: unknown) => {
           // A value the structured clone cannot copy (or nested too deep for it to try: a
           // RangeError from postMessage) is the caller's fault, not the worker's.
-          if ((error instanceof DOMException && error.name === 'DataCloneError') || error instanceof RangeError) {
-            settle(plan.fault(`invalid request: the call cannot be sent to the worker (${describe(error)}); pass JSON values only`, ReasonKind.InvalidRequest));
+          if (
+            (error instanceof DOMException && error.name === 'DataCloneError') ||
+            error instanceof RangeError
+          ) {
+            settle(
+              plan.fault(
+                `invalid request: the call cannot be sent to the worker (${describe(error)}); pass JSON values only`,
+                ReasonKind.InvalidRequest,
+              ),
+            );
             return;
           }
-          this.#replace(generation, `the evaluator worker rejected the call ("${describe(error)}"); ${REPLACED}`);
+          this.#replace(
+            generation,
+            `the evaluator worker rejected the call ("${describe(error)}"); ${REPLACED}`,
+          );
         },
       );
     });
@@ -718,21 +854,24 @@ export class WorkerBackend implements EvaluatorBackend {
     if (generation.watchdog !== null && generation.watchdogAt <= deadline) return;
     if (generation.watchdog !== null) clearTimeout(generation.watchdog);
     generation.watchdogAt = deadline;
-    generation.watchdog = setTimeout(() => {
-      generation.watchdog = null;
-      if (generation.dead) return;
-      const now = performance.now();
-      let next = Number.POSITIVE_INFINITY;
-      for (const inFlight of generation.pending) {
-        if (inFlight.deadline <= now) {
-          const reason = `the evaluator worker did not answer within ${inFlight.timeoutMs} ms (hung, crashed or terminated); ${REPLACED}`;
-          this.#replace(generation, reason);
-          return;
+    generation.watchdog = setTimeout(
+      () => {
+        generation.watchdog = null;
+        if (generation.dead) return;
+        const now = performance.now();
+        let next = Number.POSITIVE_INFINITY;
+        for (const inFlight of generation.pending) {
+          if (inFlight.deadline <= now) {
+            const reason = `the evaluator worker did not answer within ${inFlight.timeoutMs} ms (hung, crashed or terminated); ${REPLACED}`;
+            this.#replace(generation, reason);
+            return;
+          }
+          next = Math.min(next, inFlight.deadline);
         }
-        next = Math.min(next, inFlight.deadline);
-      }
-      if (next !== Number.POSITIVE_INFINITY) this.#watch(generation, next);
-    }, Math.max(0, deadline - performance.now()));
+        if (next !== Number.POSITIVE_INFINITY) this.#watch(generation, next);
+      },
+      Math.max(0, deadline - performance.now()),
+    );
   }
 
   /** Starts a worker and its readiness check: engine compiled, last good policy re-loaded. */
@@ -773,18 +912,29 @@ export class WorkerBackend implements EvaluatorBackend {
     // Kept after the worker dies (it holds nothing): an error the dead worker raised before it was
     // terminated can still arrive, and must not reach the page as an uncaught error.
     worker.addEventListener('error', handled);
-    worker.addEventListener('error', (event: ErrorEvent | Event) => {
-      const message = event instanceof ErrorEvent && event.message ? ` ("${event.message}")` : '';
-      this.#replace(
-        generation,
-        generation.ready
-          ? `the evaluator worker crashed${message}; ${REPLACED}`
-          : `the evaluator worker failed to start${message}; check that its script is served from the page's origin and that worker-src allows it`,
-      );
-    }, { signal: generation.listening.signal });
-    worker.addEventListener('messageerror', () => {
-      this.#replace(generation, `a message from the evaluator worker could not be read (messageerror); ${REPLACED}`);
-    }, { signal: generation.listening.signal });
+    worker.addEventListener(
+      'error',
+      (event: ErrorEvent | Event) => {
+        const message = event instanceof ErrorEvent && event.message ? ` ("${event.message}")` : '';
+        this.#replace(
+          generation,
+          generation.ready
+            ? `the evaluator worker crashed${message}; ${REPLACED}`
+            : `the evaluator worker failed to start${message}; check that its script is served from the page's origin and that worker-src allows it`,
+        );
+      },
+      { signal: generation.listening.signal },
+    );
+    worker.addEventListener(
+      'messageerror',
+      () => {
+        this.#replace(
+          generation,
+          `a message from the evaluator worker could not be read (messageerror); ${REPLACED}`,
+        );
+      },
+      { signal: generation.listening.signal },
+    );
     this.#generation = generation;
     generation.started = this.#prepare(generation);
     return generation;
@@ -795,10 +945,16 @@ export class WorkerBackend implements EvaluatorBackend {
     // Each step answers its value, or the reason it failed (a string).
     let failure: string | null = null;
     // The page's compiled engine.wasm, when it has one within the start timeout (else the worker compiles it).
-    const module = this.#compileOnPage ? await within(compileOnPage(this.#codeIntegrity), this.#startTimeoutMs) : null;
+    const module = this.#compileOnPage
+      ? await within(compileOnPage(this.#codeIntegrity), this.#startTimeoutMs)
+      : null;
     const checking = this.#call<WorkerStatus | string>(
       generation,
-      { send: (remote) => (module === null ? remote.status() : remote.status(module)), check: checkStatus, fault: (reason) => reason },
+      {
+        send: (remote) => (module === null ? remote.status() : remote.status(module)),
+        check: checkStatus,
+        fault: (reason) => reason,
+      },
       this.#startTimeoutMs,
     );
     const policyText = this.#lastGoodPolicy;
@@ -808,21 +964,23 @@ export class WorkerBackend implements EvaluatorBackend {
       policyText === null
         ? null
         : this.#call<PolicyLoad | string>(
-          generation,
-          {
-            send: (remote) => (counted.length === 0 ? remote.load(policyText) : remote.load(policyText, counted)),
-            check: checkPolicyLoad,
-            fault: (reason) => reason,
-          },
-          this.#startTimeoutMs,
-        );
+            generation,
+            {
+              send: (remote) =>
+                counted.length === 0 ? remote.load(policyText) : remote.load(policyText, counted),
+              check: checkPolicyLoad,
+              fault: (reason) => reason,
+            },
+            this.#startTimeoutMs,
+          );
     generation.queued = true;
     const status = await checking;
     if (typeof status === 'string') failure = status;
     if (failure === null && reloading !== null) {
       const load = await reloading;
       if (typeof load === 'string') failure = load;
-      else if (!load.ok) failure = `the fresh evaluator worker refused the last good policy ("${load.errors[0]?.message ?? ''}")`;
+      else if (!load.ok)
+        failure = `the fresh evaluator worker refused the last good policy ("${load.errors[0]?.message ?? ''}")`;
     }
     if (failure !== null) {
       this.#kill(generation, failure);

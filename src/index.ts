@@ -30,9 +30,17 @@ export type { ConsoleTransportOptions } from './audit/console-transport.ts';
 export type { EvaluatorBackend } from './evaluator-backend.ts';
 export type { Diagnostic, PolicyInfo } from './engine/types.ts';
 export { httpTransport, toOtlp, HttpAuditFormat } from './audit/http-transport.ts';
-export type { HttpTransport, HttpTransportOptions, HttpTransportStats } from './audit/http-transport.ts';
+export type {
+  HttpTransport,
+  HttpTransportOptions,
+  HttpTransportStats,
+} from './audit/http-transport.ts';
 export { indexedDbTransport } from './audit/indexeddb-transport.ts';
-export type { AuditDelivery, IndexedDbTransport, IndexedDbTransportOptions } from './audit/indexeddb-transport.ts';
+export type {
+  AuditDelivery,
+  IndexedDbTransport,
+  IndexedDbTransportOptions,
+} from './audit/indexeddb-transport.ts';
 export { PolicyStore } from './policy-store.ts';
 export type { PolicyEntry } from './policy-store.ts';
 export { loadPolicy } from './policy-loader.ts';
@@ -46,14 +54,35 @@ export {
   verifyIntegrity,
   verifySignatureFile,
 } from './policy-integrity.ts';
-export type { PolicyPublicKey, PolicySignature, PolicySignatureFile, PolicyStatement, VerifiedSignature } from './policy-integrity.ts';
+export type {
+  PolicyPublicKey,
+  PolicySignature,
+  PolicySignatureFile,
+  PolicyStatement,
+  VerifiedSignature,
+} from './policy-integrity.ts';
 export type { ApprovalTicket } from './decision.ts';
 export { allowedInstead, denialResult, isDenialResult } from './denial-result.ts';
-export type { DecisionFailure, DeniedCall, DeniedDecision, DenialContent, DenialResult } from './denial-result.ts';
+export type {
+  DecisionFailure,
+  DeniedCall,
+  DeniedDecision,
+  DenialContent,
+  DenialResult,
+} from './denial-result.ts';
 // The MCP adapter is `perso/mcp` (src/mcp/guard-mcp-server.ts): its types need the optional
 // @modelcontextprotocol/sdk, which `import 'perso'` must not.
-export { ANNOTATION_DEFAULTS_KEY, applyAnnotationDefaults, policyOptsIntoAnnotationDefaults } from './annotation-defaults.ts';
+export {
+  ANNOTATION_DEFAULTS_KEY,
+  applyAnnotationDefaults,
+  policyOptsIntoAnnotationDefaults,
+} from './annotation-defaults.ts';
 export type { AnnotationHints } from './annotation-defaults.ts';
 export { requestWebAuthnApproval } from './webauthn-ceremony.ts';
 export type { WebAuthnCeremonyOptions } from './webauthn-ceremony.ts';
-export type { ApprovalEvidence, ApprovalKind, WebAuthnAssertion, WebAuthnRegistration } from './approval-evidence.ts';
+export type {
+  ApprovalEvidence,
+  ApprovalKind,
+  WebAuthnAssertion,
+  WebAuthnRegistration,
+} from './approval-evidence.ts';

@@ -51,7 +51,9 @@ export class InlineBackend implements SyncEvaluatorBackend {
   /** Loads a policy at once; keeps the previous one when the new one is invalid. */
   loadNow(policyText: string): PolicyLoad {
     if (this.#closed || this.#engine === null) {
-      const message = this.#closed ? 'the evaluator is closed; create a new one' : 'the engine is restarting after a fault; retry';
+      const message = this.#closed
+        ? 'the evaluator is closed; create a new one'
+        : 'the engine is restarting after a fault; retry';
       return { ok: false, errors: [{ severity: 'error', path: 'policy', message }], warnings: [] };
     }
     const engine = this.#engine;
@@ -60,8 +62,7 @@ export class InlineBackend implements SyncEvaluatorBackend {
       this.#lastGoodPolicy = policyText;
       this.#approvals.policyLoaded(policyText);
       this.#counted.clear();
-    }
-    else if (engine.fault !== null) this.#restart();
+    } else if (engine.fault !== null) this.#restart();
     return result;
   }
 
@@ -78,8 +79,18 @@ export class InlineBackend implements SyncEvaluatorBackend {
   }
 
   /** {@inheritDoc EvaluatorBackend.approve} */
-  approve(nonce: string, call: ToolCall, nowSeconds: number, evidence?: ApprovalEvidence): Promise<Verdict> {
-    return this.#approvals.approve(nonce, call, (checked) => this.evaluateNow(checked, nowSeconds), evidence);
+  approve(
+    nonce: string,
+    call: ToolCall,
+    nowSeconds: number,
+    evidence?: ApprovalEvidence,
+  ): Promise<Verdict> {
+    return this.#approvals.approve(
+      nonce,
+      call,
+      (checked) => this.evaluateNow(checked, nowSeconds),
+      evidence,
+    );
   }
 
   /** {@inheritDoc EvaluatorBackend.load} */
@@ -101,7 +112,13 @@ export class InlineBackend implements SyncEvaluatorBackend {
     }
     const verdicts = engine.evaluateBatch(calls, nowSeconds);
     if (engine.fault !== null) this.#restart();
-    return Promise.resolve(verdicts.map((verdict, i) => (verdict.decision === 'Ask' ? this.#approvals.attach(calls[i] as ToolCall, verdict) : verdict)));
+    return Promise.resolve(
+      verdicts.map((verdict, i) =>
+        verdict.decision === 'Ask'
+          ? this.#approvals.attach(calls[i] as ToolCall, verdict)
+          : verdict,
+      ),
+    );
   }
 
   /** {@inheritDoc EvaluatorBackend.close} */
@@ -128,7 +145,11 @@ export class InlineBackend implements SyncEvaluatorBackend {
         if (this.#lastGoodPolicy !== null) {
           const counted = this.#counted.calls();
           // A fresh instance that cannot carry on the old one's windows answers nothing: the next call tries again.
-          if (!engine.load(this.#lastGoodPolicy).ok || engine.restoreCounted(counted) !== counted.length) return;
+          if (
+            !engine.load(this.#lastGoodPolicy).ok ||
+            engine.restoreCounted(counted) !== counted.length
+          )
+            return;
         }
         engine.countCalls((call) => this.#counted.add(call));
         this.#engine = engine;
@@ -145,7 +166,9 @@ let compiled: Promise<WebAssembly.Module> | null = null;
 
 // Node only: imported lazily so this module also loads in a browser (which passes `module`).
 function defaultModule(): Promise<WebAssembly.Module> {
-  compiled ??= import('./engine/engine-module.ts').then(({ loadEngineModule }) => loadEngineModule());
+  compiled ??= import('./engine/engine-module.ts').then(({ loadEngineModule }) =>
+    loadEngineModule(),
+  );
   compiled.catch(() => {
     compiled = null;
   });

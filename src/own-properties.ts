@@ -17,8 +17,13 @@
  * @param value any value a caller passed
  * @param key the property to read
  */
-export function own<T extends object, K extends keyof T>(value: T | null | undefined, key: K): T[K] | undefined {
-  return value !== null && typeof value === 'object' && Object.hasOwn(value, key) ? value[key] : undefined;
+export function own<T extends object, K extends keyof T>(
+  value: T | null | undefined,
+  key: K,
+): T[K] | undefined {
+  return value !== null && typeof value === 'object' && Object.hasOwn(value, key)
+    ? value[key]
+    : undefined;
 }
 
 /**
@@ -42,6 +47,7 @@ export function ownCopy<T extends object>(value: T | null | undefined): Partial<
 export function ownItems<T>(value: readonly T[] | unknown): T[] | undefined {
   if (!Array.isArray(value)) return undefined;
   const items = new Array<T>(value.length);
-  for (let i = 0; i < value.length; i++) items[i] = Object.hasOwn(value, i) ? (value[i] as T) : (undefined as T);
+  for (let i = 0; i < value.length; i++)
+    items[i] = Object.hasOwn(value, i) ? (value[i] as T) : (undefined as T);
   return items;
 }

@@ -20,7 +20,10 @@
  *   emitting never awaits nor throws into the decision path.
  */
 import type { ApprovalEvidence } from './approval-evidence.ts';
-import { applyAnnotationDefaults, policyOptsIntoAnnotationDefaults } from './annotation-defaults.ts';
+import {
+  applyAnnotationDefaults,
+  policyOptsIntoAnnotationDefaults,
+} from './annotation-defaults.ts';
 import type { AnnotationHints } from './annotation-defaults.ts';
 import type { DecisionResult, JsonObject, JsonValue, ReasonKind, ToolCall } from './decision.ts';
 import type { AuditContext, AuditRecord, AuditTransport, ToolFacts } from './audit/audit-record.ts';
@@ -162,7 +165,11 @@ function withToolPins(pins: ToolPinsResult | null): { toolPins?: ToolPinsResult 
   return pins === null ? {} : { toolPins: pins };
 }
 
-const FAULT_KINDS: ReadonlySet<string> = new Set<ReasonKind>(['invalid_request', 'no_policy', 'engine_fault']);
+const FAULT_KINDS: ReadonlySet<string> = new Set<ReasonKind>([
+  'invalid_request',
+  'no_policy',
+  'engine_fault',
+]);
 const MAX_ERRORS_IN_REASON = 3;
 /**
  * The most calls per worker message in {@link Perso.evaluateBatch}: big enough that a message's
@@ -202,7 +209,8 @@ export class Perso {
   // as a decision here, and only rate limits use the time; see #load for why the test is exact.
   #needsClock = true;
   #status: PolicyStatus;
-  #noPolicyReason = 'no valid policy loaded: none was given; pass a policy to Perso.load and reload';
+  #noPolicyReason =
+    'no valid policy loaded: none was given; pass a policy to Perso.load and reload';
   #closed = false;
   #host: SessionHost;
   #urlPolicy: ((url: URL) => Promise<ResolvedPolicy>) | null;
@@ -211,32 +219,45 @@ export class Perso {
 
   private constructor(options: Partial<PersoOptions>) {
     this.#input = options.policy;
-    this.#modeOption = options.mode === 'shadow' || options.mode === 'enforce' || options.mode === 'policy' ? options.mode : undefined;
+    this.#modeOption =
+      options.mode === 'shadow' || options.mode === 'enforce' || options.mode === 'policy'
+        ? options.mode
+        : undefined;
     this.#engineOption = options.engine;
     this.#timeoutMs = options.timeoutMs;
-    this.#codeIntegrity = options.codeIntegrity === false ? false : options.codeIntegrity === 'strict' ? 'strict' : true;
+    this.#codeIntegrity =
+      options.codeIntegrity === false
+        ? false
+        : options.codeIntegrity === 'strict'
+          ? 'strict'
+          : true;
     this.#jsFallback = own(options, 'fallback') === 'js';
     this.#clock = typeof options.clock === 'function' ? options.clock : null;
     const audit = options.audit;
     // Own items only: a hole in the list must not pick up a polluted Array.prototype[0].
-    const transports = Array.isArray(audit) ? ownItems<AuditTransport>(audit)!.filter((t) => t !== undefined) : audit === undefined ? [] : [audit as AuditTransport];
+    const transports = Array.isArray(audit)
+      ? ownItems<AuditTransport>(audit)!.filter((t) => t !== undefined)
+      : audit === undefined
+        ? []
+        : [audit as AuditTransport];
     this.#transports = Object.freeze(transports);
     this.#auditing = this.#transports.length > 0;
     this.#hashArgs = options.hashArgs === true;
     this.#durableBeforeRun = options.durable === 'before-run' && this.#auditing;
-    this.#hashKey = this.#hashArgs && this.#auditing
-      ? argsHashKey(options.hashKey).then(
-        ({ key, warning }) => {
-          if (warning !== undefined) console.warn(`perso: ${warning}`);
-          return key;
-        },
-        (error: unknown) => {
-          const problem = `hashArgs: the key cannot be had (${errorText(error)}); records carry no args hash`;
-          console.warn(`perso: ${problem}`);
-          return problem;
-        },
-      )
-      : null;
+    this.#hashKey =
+      this.#hashArgs && this.#auditing
+        ? argsHashKey(options.hashKey).then(
+            ({ key, warning }) => {
+              if (warning !== undefined) console.warn(`perso: ${warning}`);
+              return key;
+            },
+            (error: unknown) => {
+              const problem = `hashArgs: the key cannot be had (${errorText(error)}); records carry no args hash`;
+              console.warn(`perso: ${problem}`);
+              return problem;
+            },
+          )
+        : null;
     this.#onError = typeof options.onError === 'function' ? options.onError : null;
     this.#urlPolicy = urlPolicySource(options);
     this.#pinned = options.integrity !== undefined || (options.publicKeys?.length ?? 0) > 0;
@@ -251,10 +272,20 @@ export class Perso {
     });
     this.#host = Object.freeze({
       evaluate: (call: ToolCall) => this.evaluate(call),
-      decide: (call: ToolCall, canonical: CanonicalArgs, toolFacts?: ToolFacts, annotations?: AnnotationHints) =>
-        this.#decide(call, canonical, toolFacts, annotations),
-      refuse: (call: { tool: unknown; role: unknown }, reason: string, kind?: ReasonKind, toolFacts?: ToolFacts) => this.#refuse(call, reason, kind, toolFacts),
-      approve: (nonce: string, call: ToolCall, evidence?: ApprovalEvidence) => this.approve(nonce, call, evidence),
+      decide: (
+        call: ToolCall,
+        canonical: CanonicalArgs,
+        toolFacts?: ToolFacts,
+        annotations?: AnnotationHints,
+      ) => this.#decide(call, canonical, toolFacts, annotations),
+      refuse: (
+        call: { tool: unknown; role: unknown },
+        reason: string,
+        kind?: ReasonKind,
+        toolFacts?: ToolFacts,
+      ) => this.#refuse(call, reason, kind, toolFacts),
+      approve: (nonce: string, call: ToolCall, evidence?: ApprovalEvidence) =>
+        this.approve(nonce, call, evidence),
       policyApproval: () => (this.#status.approval === 'webauthn' ? 'webauthn' : 'click'),
       policyHash: () => this.#status.hash,
       toolPins: () => this.#status.toolPins ?? null,
@@ -270,7 +301,9 @@ export class Perso {
     // reach the instance.
     const given: Partial<PersoOptions> = ownCopy(options);
     const perso = new Perso(given);
-    const problem = optionsProblem(options === null || typeof options !== 'object' ? options : given);
+    const problem = optionsProblem(
+      options === null || typeof options !== 'object' ? options : given,
+    );
     if (problem !== null) perso.#reportFailure(perso.#fail([problem], []));
     else await perso.reload();
     return perso;
@@ -297,15 +330,30 @@ export class Perso {
   /** {@link evaluate}; `at`: the time for a call without its own `now` (a batch's one time), else the clock. */
   #evaluate(call: ToolCall, at?: number): Promise<DecisionResult> {
     const sync = this.#sync;
-    if (!this.#auditing && sync !== null && this.#version !== null && call !== null && typeof call === 'object') {
+    if (
+      !this.#auditing &&
+      sync !== null &&
+      this.#version !== null &&
+      call !== null &&
+      typeof call === 'object'
+    ) {
       // The hot path: one canonical copy, one engine call, one result object.
       try {
         let now = ownNow(call);
-        if (now === undefined) now = this.#clock !== null ? this.#clock() : this.#needsClock ? Date.now() / 1000 : Number.NaN;
+        if (now === undefined)
+          now =
+            this.#clock !== null
+              ? this.#clock()
+              : this.#needsClock
+                ? Date.now() / 1000
+                : Number.NaN;
         else if (typeof now !== 'number' || !Number.isFinite(now)) now = undefined;
         if (now !== undefined) {
           const canonical = canonicalizeArgs(call.args);
-          if (!canonical.ok) return Promise.resolve(this.#deny('invalid_request', `invalid request: ${canonical.error}`));
+          if (!canonical.ok)
+            return Promise.resolve(
+              this.#deny('invalid_request', `invalid request: ${canonical.error}`),
+            );
           // One literal shape for every call (absent fields undefined, which the engine reads as absent).
           const checked: ToolCall = {
             tool: own(call, 'tool') as string,
@@ -331,7 +379,10 @@ export class Perso {
       try {
         canonical = canonicalizeArgs(own(call, 'args'));
       } catch (error) {
-        canonical = { ok: false, error: `args: cannot be read (${errorText(error)}); pass plain JSON data` };
+        canonical = {
+          ok: false,
+          error: `args: cannot be read (${errorText(error)}); pass plain JSON data`,
+        };
       }
     }
     return this.#decide(call, canonical, undefined, undefined, at);
@@ -345,39 +396,69 @@ export class Perso {
    * A WebAuthn ticket (`approval.kind === 'webauthn'`) needs `evidence`: the assertion a
    * `requestWebAuthnApproval` ceremony made for it, or its failure (then a Deny saying which).
    */
-  async approve(nonce: string, call: ToolCall, evidence?: ApprovalEvidence): Promise<DecisionResult> {
+  async approve(
+    nonce: string,
+    call: ToolCall,
+    evidence?: ApprovalEvidence,
+  ): Promise<DecisionResult> {
     let canonical: CanonicalArgs;
     try {
       canonical = canonicalizeArgs(own(call, 'args'));
     } catch (error) {
-      canonical = { ok: false, error: `args: cannot be read (${errorText(error)}); pass plain JSON data` };
+      canonical = {
+        ok: false,
+        error: `args: cannot be read (${errorText(error)}); pass plain JSON data`,
+      };
     }
-    const facts = canonical.ok && this.#auditing ? recordedFacts(withArgs(call, canonical.value)) : null;
+    const facts =
+      canonical.ok && this.#auditing ? recordedFacts(withArgs(call, canonical.value)) : null;
     const result = !canonical.ok
       ? this.#deny('invalid_request', `invalid request: ${canonical.error}`)
       : typeof facts === 'string'
         ? this.#deny('invalid_request', `invalid request: ${facts}`)
-        : await this.#approveChecked(nonce, facts?.call ?? withArgs(call, canonical.value), facts, evidence);
-    if (this.#auditing) this.#audit(call, result, canonical, typeof facts === 'string' ? null : facts);
+        : await this.#approveChecked(
+            nonce,
+            facts?.call ?? withArgs(call, canonical.value),
+            facts,
+            evidence,
+          );
+    if (this.#auditing)
+      this.#audit(call, result, canonical, typeof facts === 'string' ? null : facts);
     return this.#durableBeforeRun ? this.#stored(result) : result;
   }
 
-  async #approveChecked(nonce: string, call: ToolCall, facts: RecordedFacts | null, evidence: ApprovalEvidence | undefined): Promise<DecisionResult> {
-    if (this.#closed) return this.#deny('engine_fault', 'engine fault: perso is closed; load a new instance');
+  async #approveChecked(
+    nonce: string,
+    call: ToolCall,
+    facts: RecordedFacts | null,
+    evidence: ApprovalEvidence | undefined,
+  ): Promise<DecisionResult> {
+    if (this.#closed)
+      return this.#deny('engine_fault', 'engine fault: perso is closed; load a new instance');
     if (this.#version === null) return this.#deny('no_policy', this.#noPolicyReason);
     const backend = this.#backend;
     if (backend === null || typeof backend.approve !== 'function') {
-      return this.#deny('engine_fault', 'engine fault: this engine cannot redeem approvals; the call was not run');
+      return this.#deny(
+        'engine_fault',
+        'engine fault: this engine cannot redeem approvals; the call was not run',
+      );
     }
     try {
       // A call's own now, when it has one (null included: refused, never the clock), else the clock.
       const given = ownNow(call);
       const now = given === undefined ? this.#now() : given;
       if (typeof now !== 'number' || !Number.isFinite(now)) {
-        return this.#deny('invalid_request', `invalid request: now: expected seconds since the epoch as a finite number, got ${describe(now)}`);
+        return this.#deny(
+          'invalid_request',
+          `invalid request: now: expected seconds since the epoch as a finite number, got ${describe(now)}`,
+        );
       }
       if (facts !== null) facts.now = now;
-      return this.#result(await (evidence === undefined ? backend.approve(nonce, call, now) : backend.approve(nonce, call, now, evidence)));
+      return this.#result(
+        await (evidence === undefined
+          ? backend.approve(nonce, call, now)
+          : backend.approve(nonce, call, now, evidence)),
+      );
     } catch (error) {
       return this.#deny('engine_fault', `engine fault: ${errorText(error)}; retry the call`);
     }
@@ -393,8 +474,14 @@ export class Perso {
     if (!Array.isArray(calls)) return [];
     const backend = this.#backend;
     const batchable =
-      backend !== null && this.#sync === null && !this.#auditing && this.#version !== null && !this.#closed &&
-      calls.every((call) => call !== null && typeof call === 'object' && ownNow(call) === undefined);
+      backend !== null &&
+      this.#sync === null &&
+      !this.#auditing &&
+      this.#version !== null &&
+      !this.#closed &&
+      calls.every(
+        (call) => call !== null && typeof call === 'object' && ownNow(call) === undefined,
+      );
     if (!batchable) return Promise.all(calls.map((call) => this.evaluate(call)));
     const count = calls.length;
     if (count === 0) return [];
@@ -405,7 +492,9 @@ export class Perso {
     // synchronously up to its post); the answers are awaited together.
     const size = Math.ceil(count / Math.ceil(count / BATCH_SLICE));
     for (let start = 0; start < count; start += size) {
-      slices.push(this.#batchSlice(backend, calls, start, Math.min(count, start + size), now, results));
+      slices.push(
+        this.#batchSlice(backend, calls, start, Math.min(count, start + size), now, results),
+      );
     }
     await Promise.all(slices);
     return results;
@@ -426,7 +515,9 @@ export class Perso {
     // that one is Deny. Plain loops: no per-call callback, each call's args read once.
     const alone = async (): Promise<void> => {
       // At the batch's one time: a slice decided later must not be decided at a later time.
-      const each = await Promise.all(calls.slice(start, end).map((call) => this.#evaluate(call, now)));
+      const each = await Promise.all(
+        calls.slice(start, end).map((call) => this.#evaluate(call, now)),
+      );
       for (let i = 0; i < count; i++) results[start + i] = each[i]!;
     };
     const given = new Array<unknown>(count);
@@ -462,7 +553,8 @@ export class Perso {
       return;
     }
     if (!Array.isArray(verdicts) || verdicts.length !== count) {
-      const reason = 'engine fault: the engine answered a batch with the wrong number of decisions; retry';
+      const reason =
+        'engine fault: the engine answered a batch with the wrong number of decisions; retry';
       for (let i = 0; i < count; i++) results[start + i] = this.#deny('engine_fault', reason);
       return;
     }
@@ -490,7 +582,16 @@ export class Perso {
     const run = (): Promise<PolicyStatus> =>
       this.#load(policy === undefined ? this.#input : policy)
         .catch((error: unknown) =>
-          this.#fail([{ severity: 'error', path: 'policy', message: `the policy could not be loaded (${errorText(error)}); reload to retry` }], []),
+          this.#fail(
+            [
+              {
+                severity: 'error',
+                path: 'policy',
+                message: `the policy could not be loaded (${errorText(error)}); reload to retry`,
+              },
+            ],
+            [],
+          ),
         )
         .then((status) => {
           if (!status.ok) this.#reportFailure(status);
@@ -528,13 +629,19 @@ export class Perso {
   }
 
   async #load(input: unknown): Promise<PolicyStatus> {
-    if (this.#closed) return this.#fail([{ severity: 'error', path: 'policy', message: 'perso is closed; load a new instance' }], []);
+    if (this.#closed)
+      return this.#fail(
+        [{ severity: 'error', path: 'policy', message: 'perso is closed; load a new instance' }],
+        [],
+      );
     // The engine starts (a worker: its script and engine.wasm load) while the policy is fetched.
     const starting = this.#ensureBackend();
     const resolved = await this.#resolve(input);
     const backend = await starting;
-    if (!resolved.ok) return this.#fail([{ severity: 'error', path: 'policy', message: resolved.error }], []);
-    if (typeof backend === 'string') return this.#fail([{ severity: 'error', path: 'engine', message: backend }], []);
+    if (!resolved.ok)
+      return this.#fail([{ severity: 'error', path: 'policy', message: resolved.error }], []);
+    if (typeof backend === 'string')
+      return this.#fail([{ severity: 'error', path: 'engine', message: backend }], []);
     // WebCrypto is missing outside secure contexts (a page on plain http): no hash, same policy.
     const hashing = sha256Hex(resolved.text).catch(() => null);
     let hash: string | null;
@@ -549,7 +656,16 @@ export class Perso {
         [load, hash] = await Promise.all([backend.load(resolved.text), hashing]);
       }
     } catch (error) {
-      return this.#fail([{ severity: 'error', path: 'engine', message: `the engine failed to load the policy (${errorText(error)})` }], []);
+      return this.#fail(
+        [
+          {
+            severity: 'error',
+            path: 'engine',
+            message: `the engine failed to load the policy (${errorText(error)})`,
+          },
+        ],
+        [],
+      );
     }
     if (this.#closed) return this.#status;
     if (!load.ok) return this.#fail(load.errors, load.warnings);
@@ -570,7 +686,9 @@ export class Perso {
       source: resolved.source,
       errors: [],
       warnings,
-      annotationDefaults: resolved.text.includes('annotation_defaults') && policyOptsIntoAnnotationDefaults(resolved.text),
+      annotationDefaults:
+        resolved.text.includes('annotation_defaults') &&
+        policyOptsIntoAnnotationDefaults(resolved.text),
       ...(load.policy.approval === 'webauthn' ? { approval: 'webauthn' as const } : {}),
       ...withToolPins(readToolPins(resolved.text)),
     });
@@ -588,7 +706,8 @@ export class Perso {
   #modeFor(asked: PolicyMode, source: PolicySourceKind, warnings: Diagnostic[]): PolicyMode {
     const option = this.#modeOption;
     if (option === 'enforce' || option === 'shadow') return option;
-    if (asked !== 'shadow' || option === 'policy' || (source !== 'network' && source !== 'cache')) return asked;
+    if (asked !== 'shadow' || option === 'policy' || (source !== 'network' && source !== 'cache'))
+      return asked;
     const message =
       'the fetched policy asks for shadow mode, but only the host can turn enforcement off; decisions are enforced — ' +
       'pass mode: "policy" (data-mode="policy" on the embed, mode="policy" on <perso-guard>) to let the policy choose, or mode: "shadow"';
@@ -600,7 +719,11 @@ export class Perso {
   // URL policies in a browser go through the verified policy cache (policy-loader.ts).
   async #resolve(input: unknown): Promise<ResolvedPolicy> {
     let target = input;
-    if (typeof input === 'string' && typeof document !== 'undefined' && !input.trimStart().startsWith('{')) {
+    if (
+      typeof input === 'string' &&
+      typeof document !== 'undefined' &&
+      !input.trimStart().startsWith('{')
+    ) {
       // In a page, a path names a URL relative to the page, not a file.
       try {
         target = new URL(input, document.baseURI);
@@ -608,10 +731,23 @@ export class Perso {
         // resolvePolicySource explains what was wrong with it.
       }
     }
-    const resolved = await resolvePolicySource(target, this.#urlPolicy === null ? {} : { fetchPolicy: this.#urlPolicy });
-    if (resolved.ok && this.#pinned && resolved.source !== 'network' && resolved.source !== 'cache') {
+    const resolved = await resolvePolicySource(
+      target,
+      this.#urlPolicy === null ? {} : { fetchPolicy: this.#urlPolicy },
+    );
+    if (
+      resolved.ok &&
+      this.#pinned &&
+      resolved.source !== 'network' &&
+      resolved.source !== 'cache'
+    ) {
       // The host asked for verification: a policy that could not be verified must not pass silently.
-      return { ok: false, error: `integrity and publicKeys apply to URL policies, but the policy was given ${resolved.source === 'file' ? 'as a file' : 'inline'}; pass its URL or drop them`, source: resolved.source, location: resolved.location };
+      return {
+        ok: false,
+        error: `integrity and publicKeys apply to URL policies, but the policy was given ${resolved.source === 'file' ? 'as a file' : 'inline'}; pass its URL or drop them`,
+        source: resolved.source,
+        location: resolved.location,
+      };
     }
     return resolved;
   }
@@ -637,12 +773,23 @@ export class Perso {
   // Comlink. The bridge is a static import (it touches no browser global until a backend is made,
   // so Node can load it): a page's path to its first decision then has no dynamic-import chunk.
   async #createBackend(): Promise<EvaluatorBackend> {
-    if (this.#engineOption !== undefined && this.#engineOption !== 'inline' && this.#engineOption !== 'worker') {
-      throw new Error(`unknown engine ${JSON.stringify(this.#engineOption)}; use "inline" or "worker"`);
+    if (
+      this.#engineOption !== undefined &&
+      this.#engineOption !== 'inline' &&
+      this.#engineOption !== 'worker'
+    ) {
+      throw new Error(
+        `unknown engine ${JSON.stringify(this.#engineOption)}; use "inline" or "worker"`,
+      );
     }
     if ((this.#engineOption ?? (isBrowserPage() ? 'worker' : 'inline')) === 'worker') {
       // Started now rather than on the first load: the worker and its wasm load while the policy does.
-      return new WorkerBackend({ timeoutMs: this.#timeoutMs, startNow: true, codeIntegrity: this.#codeIntegrity, jsFallback: this.#jsFallback });
+      return new WorkerBackend({
+        timeoutMs: this.#timeoutMs,
+        startNow: true,
+        codeIntegrity: this.#codeIntegrity,
+        jsFallback: this.#jsFallback,
+      });
     }
     // Imported lazily too: a page using the worker engine never downloads the in-thread engine host.
     const { InlineBackend } = await import('./inline-backend.ts');
@@ -656,15 +803,25 @@ export class Perso {
         this.#onError(status);
         return;
       }
-      const kept = this.#version === null ? 'every call is denied until a load succeeds' : `policy ${JSON.stringify(this.#version)} stays active`;
-      console.warn(`perso: the policy failed to load (${errorList(status.errors)}); ${kept}; pass onError to Perso.load to handle this yourself`);
+      const kept =
+        this.#version === null
+          ? 'every call is denied until a load succeeds'
+          : `policy ${JSON.stringify(this.#version)} stays active`;
+      console.warn(
+        `perso: the policy failed to load (${errorList(status.errors)}); ${kept}; pass onError to Perso.load to handle this yourself`,
+      );
     } catch {
       // A throwing onError (or console) must not turn a failed load into a rejection.
     }
   }
 
   #fail(errors: readonly Diagnostic[], warnings: readonly Diagnostic[]): PolicyStatus {
-    this.#status = freezeStatus({ ...this.#status, ok: false, errors: [...errors], warnings: [...warnings] });
+    this.#status = freezeStatus({
+      ...this.#status,
+      ok: false,
+      errors: [...errors],
+      warnings: [...warnings],
+    });
     if (this.#version === null) this.#noPolicyReason = noPolicyReason(errors);
     return this.#status;
   }
@@ -673,7 +830,13 @@ export class Perso {
    * Decides and audits one call. With `annotations` (a guarded tool's), annotation defaults are
    * applied where the policy opts in, before the record is made: the record is the final outcome.
    */
-  async #decide(call: ToolCall, canonical: CanonicalArgs | null, toolFacts?: ToolFacts, annotations?: AnnotationHints, at?: number): Promise<DecisionResult> {
+  async #decide(
+    call: ToolCall,
+    canonical: CanonicalArgs | null,
+    toolFacts?: ToolFacts,
+    annotations?: AnnotationHints,
+    at?: number,
+  ): Promise<DecisionResult> {
     let result: DecisionResult;
     let facts: RecordedFacts | string | null = null;
     if (canonical !== null && !canonical.ok) {
@@ -690,8 +853,10 @@ export class Perso {
       }
     }
     // Annotation defaults (host layer) before the audit: the record says Ask when the tool asked.
-    if (annotations !== undefined && this.#status.annotationDefaults === true) result = applyAnnotationDefaults(result, annotations);
-    if (this.#auditing) this.#audit(call, result, canonical, typeof facts === 'string' ? null : facts, toolFacts);
+    if (annotations !== undefined && this.#status.annotationDefaults === true)
+      result = applyAnnotationDefaults(result, annotations);
+    if (this.#auditing)
+      this.#audit(call, result, canonical, typeof facts === 'string' ? null : facts, toolFacts);
     return this.#durableBeforeRun ? this.#stored(result) : result;
   }
 
@@ -702,19 +867,34 @@ export class Perso {
   async #stored(result: DecisionResult): Promise<DecisionResult> {
     try {
       await this.#auditChain;
-      await Promise.all(this.#transports.map((transport) => (typeof transport.persisted === 'function' ? transport.persisted() : undefined)));
+      await Promise.all(
+        this.#transports.map((transport) =>
+          typeof transport.persisted === 'function' ? transport.persisted() : undefined,
+        ),
+      );
       return result;
     } catch (error) {
       if (result.decision === 'Deny') return result;
-      return this.#deny('engine_fault', `audit fault: the record of this decision could not be stored (${errorText(error)}); the call was not run, as durable: "before-run" asks — retry, or check IndexedDB`);
+      return this.#deny(
+        'engine_fault',
+        `audit fault: the record of this decision could not be stored (${errorText(error)}); the call was not run, as durable: "before-run" asks — retry, or check IndexedDB`,
+      );
     }
   }
 
-  async #decideChecked(call: ToolCall, facts: RecordedFacts | null = null, at?: number): Promise<DecisionResult> {
-    if (this.#closed) return this.#deny('engine_fault', 'engine fault: perso is closed; load a new instance');
+  async #decideChecked(
+    call: ToolCall,
+    facts: RecordedFacts | null = null,
+    at?: number,
+  ): Promise<DecisionResult> {
+    if (this.#closed)
+      return this.#deny('engine_fault', 'engine fault: perso is closed; load a new instance');
     if (this.#version === null) return this.#deny('no_policy', this.#noPolicyReason);
     if (call === null || typeof call !== 'object') {
-      return this.#deny('invalid_request', 'invalid request: expected an object {tool, args, role}; pass the call as an object');
+      return this.#deny(
+        'invalid_request',
+        'invalid request: expected an object {tool, args, role}; pass the call as an object',
+      );
     }
     let now: unknown;
     try {
@@ -722,17 +902,24 @@ export class Perso {
       const given = ownNow(call);
       now = given === undefined ? (at ?? this.#now()) : given;
     } catch (error) {
-      return this.#deny('invalid_request', `invalid request: the time cannot be read (${errorText(error)}); check the call's "now" and the clock option`);
+      return this.#deny(
+        'invalid_request',
+        `invalid request: the time cannot be read (${errorText(error)}); check the call's "now" and the clock option`,
+      );
     }
     if (typeof now !== 'number' || !Number.isFinite(now)) {
-      return this.#deny('invalid_request', `invalid request: now: expected seconds since the epoch as a finite number, got ${describe(now)}`);
+      return this.#deny(
+        'invalid_request',
+        `invalid request: now: expected seconds since the epoch as a finite number, got ${describe(now)}`,
+      );
     }
     if (facts !== null) facts.now = now;
     try {
       const sync = this.#sync;
       const backend = this.#backend;
       if (sync !== null) return this.#result(sync.evaluateNow(call, now));
-      if (backend === null) return this.#deny('engine_fault', 'engine fault: no engine is running; reload the policy');
+      if (backend === null)
+        return this.#deny('engine_fault', 'engine fault: no engine is running; reload the policy');
       return this.#result(await backend.evaluate(call, now));
     } catch (error) {
       return this.#deny('engine_fault', `engine fault: ${errorText(error)}; retry the call`);
@@ -759,7 +946,8 @@ export class Perso {
     const evaluator = verdict.evaluator ?? (FAULT_KINDS.has(kind) ? undefined : 'wasm');
     if (evaluator !== undefined) result.evaluator = evaluator;
     // Non-enumerable: the ticket is for the host's approval flow, not for JSON output or logs.
-    if (verdict.approval !== undefined) Object.defineProperty(result, 'approval', { value: verdict.approval, enumerable: false });
+    if (verdict.approval !== undefined)
+      Object.defineProperty(result, 'approval', { value: verdict.approval, enumerable: false });
     return result;
   }
 
@@ -767,13 +955,24 @@ export class Perso {
     return { decision: 'Deny', reason, kind, policyVersion: this.#version, enforced: true };
   }
 
-  #refuse(call: { tool: unknown; role: unknown }, reason: string, kind: ReasonKind = 'invalid_request', toolFacts?: ToolFacts): DecisionResult {
+  #refuse(
+    call: { tool: unknown; role: unknown },
+    reason: string,
+    kind: ReasonKind = 'invalid_request',
+    toolFacts?: ToolFacts,
+  ): DecisionResult {
     const result = this.#deny(kind, reason);
     if (this.#auditing) this.#audit(call, result, null, null, toolFacts);
     return result;
   }
 
-  #audit(call: { tool: unknown; role: unknown } | null, result: DecisionResult, canonical: CanonicalArgs | null, facts: RecordedFacts | null, toolFacts?: ToolFacts): void {
+  #audit(
+    call: { tool: unknown; role: unknown } | null,
+    result: DecisionResult,
+    canonical: CanonicalArgs | null,
+    facts: RecordedFacts | null,
+    toolFacts?: ToolFacts,
+  ): void {
     let tool: unknown;
     let role: unknown;
     try {
@@ -785,7 +984,7 @@ export class Perso {
     } catch {
       // An unreadable call is recorded with what could be read.
     }
-    const checked = canonical !== null && canonical.ok ? canonical : null;
+    const checked = canonical?.ok ? canonical : null;
     const context: AuditContext = { policyHash: this.#status.hash };
     if (toolFacts !== undefined) context.toolFacts = toolFacts;
     // Replay needs the host facts and the time; `hashArgs` keeps the facts out of the record too.
@@ -795,17 +994,26 @@ export class Perso {
       const agentAttributes = own(facts, 'agentAttributes');
       const resourceAttributes = own(facts, 'resourceAttributes');
       if (now !== undefined) context.now = now;
-      if (!this.#hashArgs && agentAttributes !== undefined) context.agentAttributes = agentAttributes;
-      if (!this.#hashArgs && resourceAttributes !== undefined) context.resourceAttributes = resourceAttributes;
+      if (!this.#hashArgs && agentAttributes !== undefined)
+        context.agentAttributes = agentAttributes;
+      if (!this.#hashArgs && resourceAttributes !== undefined)
+        context.resourceAttributes = resourceAttributes;
     }
     let record: AuditRecord;
     try {
       // hashArgs: the reason keeps paths and ops, never the values it quoted.
       const recorded = this.#hashArgs ? { ...result, reason: valuelessReason(result) } : result;
-      record = buildAuditRecord({ tool, role }, recorded, !this.#hashArgs && checked !== null ? { ...context, args: checked.value } : context);
+      record = buildAuditRecord(
+        { tool, role },
+        recorded,
+        !this.#hashArgs && checked !== null ? { ...context, args: checked.value } : context,
+      );
     } catch (error) {
       // Auditing never throws into the decision path; say once that records are being lost.
-      if (!this.#auditBroken) console.warn(`perso: audit records cannot be built (${errorText(error)}); decisions go on unaudited`);
+      if (!this.#auditBroken)
+        console.warn(
+          `perso: audit records cannot be built (${errorText(error)}); decisions go on unaudited`,
+        );
       this.#auditBroken = true;
       return;
     }
@@ -814,20 +1022,26 @@ export class Perso {
       return;
     }
     const keyed = this.#hashKey;
-    const hash = checked === null || keyed === null
-      ? Promise.resolve(undefined)
-      : keyed.then((key) => (typeof key === 'string' ? undefined : hmacHex(key, checked.json))).catch(() => undefined);
+    const hash =
+      checked === null || keyed === null
+        ? Promise.resolve(undefined)
+        : keyed
+            .then((key) => (typeof key === 'string' ? undefined : hmacHex(key, checked.json)))
+            .catch(() => undefined);
     // Records leave in decision order even though hashing is asynchronous.
     this.#auditChain = this.#auditChain
       .then(() => hash)
-      .then((argsHmac) => this.#emit(argsHmac === undefined ? record : Object.freeze({ ...record, argsHmac })));
+      .then((argsHmac) =>
+        this.#emit(argsHmac === undefined ? record : Object.freeze({ ...record, argsHmac })),
+      );
   }
 
   #emit(record: AuditRecord): void {
     for (const transport of this.#transports) {
       try {
         const returned: unknown = transport.emit(record);
-        if (returned instanceof Promise) returned.catch((error: unknown) => this.#warnTransport(transport, error));
+        if (returned instanceof Promise)
+          returned.catch((error: unknown) => this.#warnTransport(transport, error));
       } catch (error) {
         this.#warnTransport(transport, error);
       }
@@ -845,12 +1059,16 @@ export class Perso {
 
 /** True in a browser page (a window with a DOM and Workers): the worker engine is the default there. */
 function isBrowserPage(): boolean {
-  return typeof window !== 'undefined' && typeof document !== 'undefined' && typeof Worker === 'function';
+  return (
+    typeof window !== 'undefined' && typeof document !== 'undefined' && typeof Worker === 'function'
+  );
 }
 
 /** The call's own `now`: a polluted `Object.prototype.now` must not drive rate limits. */
 function ownNow(call: ToolCall): ToolCall['now'] {
-  return call !== null && typeof call === 'object' && Object.hasOwn(call, 'now') ? call.now : undefined;
+  return call !== null && typeof call === 'object' && Object.hasOwn(call, 'now')
+    ? call.now
+    : undefined;
 }
 
 /** What an audit record keeps of a call's host facts: the copies the engine decided on, and the time. */
@@ -898,8 +1116,13 @@ function withArgs(call: ToolCall, args: Readonly<JsonObject>): ToolCall {
   const agentAttributes = own(call, 'agentAttributes');
   const resourceAttributes = own(call, 'resourceAttributes');
   const now = own(call, 'now');
-  const checked: ToolCall = { tool: own(call, 'tool') as string, args, role: own(call, 'role') as string };
-  if (agentAttributes === undefined && resourceAttributes === undefined && now === undefined) return checked;
+  const checked: ToolCall = {
+    tool: own(call, 'tool') as string,
+    args,
+    role: own(call, 'role') as string,
+  };
+  if (agentAttributes === undefined && resourceAttributes === undefined && now === undefined)
+    return checked;
   return {
     ...checked,
     ...(agentAttributes === undefined ? {} : { agentAttributes }),
@@ -912,11 +1135,24 @@ function withArgs(call: ToolCall, args: Readonly<JsonObject>): ToolCall {
  * URL policies go through the verified cache in a browser, and wherever a pinned hash or keys are
  * configured; otherwise `resolvePolicySource` fetches them plainly.
  */
-function urlPolicySource(options: Partial<PersoOptions>): ((url: URL) => Promise<ResolvedPolicy>) | null {
+function urlPolicySource(
+  options: Partial<PersoOptions>,
+): ((url: URL) => Promise<ResolvedPolicy>) | null {
   const { cache, integrity, publicKeys, policyId } = options;
   const hasIndexedDb = typeof indexedDB !== 'undefined';
-  if (!hasIndexedDb && integrity === undefined && (publicKeys?.length ?? 0) === 0 && !(cache instanceof PolicyStore)) return null;
-  const store = cache instanceof PolicyStore ? cache : hasIndexedDb && cache !== false ? defaultPolicyStore() : null;
+  if (
+    !hasIndexedDb &&
+    integrity === undefined &&
+    (publicKeys?.length ?? 0) === 0 &&
+    !(cache instanceof PolicyStore)
+  )
+    return null;
+  const store =
+    cache instanceof PolicyStore
+      ? cache
+      : hasIndexedDb && cache !== false
+        ? defaultPolicyStore()
+        : null;
   return cachedPolicySource({
     store,
     ...(integrity === undefined ? {} : { integrity }),
@@ -927,30 +1163,51 @@ function urlPolicySource(options: Partial<PersoOptions>): ((url: URL) => Promise
 
 function optionsProblem(options: unknown): Diagnostic | null {
   if (options === null || typeof options !== 'object') {
-    return { severity: 'error', path: 'options', message: 'expected an object {policy, ...}; pass Perso.load({ policy })' };
+    return {
+      severity: 'error',
+      path: 'options',
+      message: 'expected an object {policy, ...}; pass Perso.load({ policy })',
+    };
   }
   const { policy, mode, engine } = options as Partial<PersoOptions>;
   if (policy === undefined || policy === null) {
-    return { severity: 'error', path: 'options.policy', message: 'missing; pass a policy object, JSON text, a file path or a URL' };
+    return {
+      severity: 'error',
+      path: 'options.policy',
+      message: 'missing; pass a policy object, JSON text, a file path or a URL',
+    };
   }
   if (mode !== undefined && mode !== 'enforce' && mode !== 'shadow' && mode !== 'policy') {
-    return { severity: 'error', path: 'options.mode', message: `unknown mode ${JSON.stringify(String(mode))}; expected "enforce", "shadow" or "policy"` };
+    return {
+      severity: 'error',
+      path: 'options.mode',
+      message: `unknown mode ${JSON.stringify(String(mode))}; expected "enforce", "shadow" or "policy"`,
+    };
   }
   if (engine !== undefined && engine !== 'inline' && engine !== 'worker') {
-    return { severity: 'error', path: 'options.engine', message: `unknown engine ${JSON.stringify(String(engine))}; expected "inline" or "worker"` };
+    return {
+      severity: 'error',
+      path: 'options.engine',
+      message: `unknown engine ${JSON.stringify(String(engine))}; expected "inline" or "worker"`,
+    };
   }
   return null;
 }
 
 function errorList(errors: readonly Diagnostic[]): string {
-  const shown = errors.slice(0, MAX_ERRORS_IN_REASON).map((error) => `${error.path}: ${error.message}`);
-  if (errors.length > MAX_ERRORS_IN_REASON) shown.push(`and ${errors.length - MAX_ERRORS_IN_REASON} more`);
+  const shown = errors
+    .slice(0, MAX_ERRORS_IN_REASON)
+    .map((error) => `${error.path}: ${error.message}`);
+  if (errors.length > MAX_ERRORS_IN_REASON)
+    shown.push(`and ${errors.length - MAX_ERRORS_IN_REASON} more`);
   return shown.length > 0 ? shown.join('; ') : 'the policy was refused';
 }
 
 function noPolicyReason(errors: readonly Diagnostic[]): string {
   const detail = errorList(errors);
-  const engineFault = errors.some((error) => error.path === 'engine' || error.message.startsWith('engine fault'));
+  const engineFault = errors.some(
+    (error) => error.path === 'engine' || error.message.startsWith('engine fault'),
+  );
   const next = engineFault ? 'fix the engine and reload' : 'fix the policy and reload';
   return `no valid policy loaded: ${detail}; ${next}`;
 }
@@ -965,7 +1222,8 @@ function freezeStatus(status: PolicyStatus): PolicyStatus {
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
-  if (typeof value === 'string') return JSON.stringify(value.length > 32 ? `${value.slice(0, 32)}…` : value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 32 ? `${value.slice(0, 32)}…` : value);
   if (typeof value === 'number') return String(value);
   return `a ${typeof value}`;
 }

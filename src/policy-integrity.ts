@@ -81,7 +81,11 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 /** Bytes that WebCrypto accepts (an `ArrayBuffer`-backed view). */
 export type PolicyBytes = Uint8Array<ArrayBuffer>;
 
-const SRI_ALGORITHMS = Object.freeze({ sha256: 'SHA-256', sha384: 'SHA-384', sha512: 'SHA-512' } as const);
+const SRI_ALGORITHMS = Object.freeze({
+  sha256: 'SHA-256',
+  sha384: 'SHA-384',
+  sha512: 'SHA-512',
+} as const);
 type SriAlgorithm = keyof typeof SRI_ALGORITHMS;
 
 const NO_WEBCRYPTO =
@@ -90,7 +94,6 @@ const NO_WEBCRYPTO =
 import { fromBase64, toBase64 } from './base64.ts';
 
 export { fromBase64, toBase64 };
-
 
 /**
  * SHA-256 of the bytes, as lowercase hex (the form cache entries and audit records carry). Uses
@@ -104,12 +107,18 @@ export async function sha256Hex(bytes: PolicyBytes): Promise<string> {
 }
 
 /** The SRI token (`sha256-<base64>`) for the bytes, to pin as `integrity`. */
-export async function integrityOf(bytes: PolicyBytes, algorithm: SriAlgorithm = 'sha256'): Promise<string> {
+export async function integrityOf(
+  bytes: PolicyBytes,
+  algorithm: SriAlgorithm = 'sha256',
+): Promise<string> {
   const digest = await digestOf(SRI_ALGORITHMS[algorithm], bytes);
   return `${algorithm}-${toBase64(digest)}`;
 }
 
-async function digestOf(algorithm: 'SHA-256' | 'SHA-384' | 'SHA-512', bytes: PolicyBytes): Promise<Uint8Array> {
+async function digestOf(
+  algorithm: 'SHA-256' | 'SHA-384' | 'SHA-512',
+  bytes: PolicyBytes,
+): Promise<Uint8Array> {
   const subtle = globalThis.crypto?.subtle;
   if (subtle !== undefined) return new Uint8Array(await subtle.digest(algorithm, bytes));
   // The plain-JavaScript fallback is loaded only on the rare page without WebCrypto.
@@ -121,8 +130,14 @@ async function digestOf(algorithm: 'SHA-256' | 'SHA-384' | 'SHA-512', bytes: Pol
  * Checks the bytes against a pinned `integrity` value (SRI syntax; any one token may match).
  * A value with no token perso understands is an error, never a pass.
  */
-export async function verifyIntegrity(bytes: PolicyBytes, integrity: string): Promise<Checked<string>> {
-  const tokens = integrity.trim().split(/\s+/).filter((t) => t.length > 0);
+export async function verifyIntegrity(
+  bytes: PolicyBytes,
+  integrity: string,
+): Promise<Checked<string>> {
+  const tokens = integrity
+    .trim()
+    .split(/\s+/)
+    .filter((t) => t.length > 0);
   const wanted: { algorithm: SriAlgorithm; digest: string }[] = [];
   for (const token of tokens) {
     const match = /^(sha256|sha384|sha512)-([A-Za-z0-9+/_-]+={0,2})(\?.*)?$/.exec(token);
@@ -137,12 +152,17 @@ export async function verifyIntegrity(bytes: PolicyBytes, integrity: string): Pr
   const actual = new Map<SriAlgorithm, string>();
   for (const { algorithm, digest } of wanted) {
     try {
-      if (!actual.has(algorithm)) actual.set(algorithm, (await integrityOf(bytes, algorithm)).slice(algorithm.length + 1));
+      if (!actual.has(algorithm))
+        actual.set(algorithm, (await integrityOf(bytes, algorithm)).slice(algorithm.length + 1));
     } catch (error) {
-      return { ok: false, error: `integrity "${integrity}" cannot be checked: ${(error as Error).message}` };
+      return {
+        ok: false,
+        error: `integrity "${integrity}" cannot be checked: ${(error as Error).message}`,
+      };
     }
     const expected = fromBase64(digest);
-    if (expected !== null && toBase64(expected) === actual.get(algorithm)) return { ok: true, value: `${algorithm}-${digest}` };
+    if (expected !== null && toBase64(expected) === actual.get(algorithm))
+      return { ok: true, value: `${algorithm}-${digest}` };
   }
   const first = wanted[0]!.algorithm;
   return {
@@ -160,7 +180,10 @@ export function readRevision(text: string): Checked<number | null> {
   try {
     doc = JSON.parse(text);
   } catch (error) {
-    return { ok: false, error: `policy is not valid JSON (${(error as Error).message}); fix the file` };
+    return {
+      ok: false,
+      error: `policy is not valid JSON (${(error as Error).message}); fix the file`,
+    };
   }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
     return { ok: false, error: 'policy is not a JSON object; fix the file' };
@@ -168,14 +191,18 @@ export function readRevision(text: string): Checked<number | null> {
   if (!Object.hasOwn(doc, 'revision')) return { ok: true, value: null };
   const revision = (doc as { revision: unknown }).revision;
   if (typeof revision !== 'number' || !Number.isSafeInteger(revision) || revision < 0) {
-    return { ok: false, error: `policy "revision" must be a non-negative integer, got ${JSON.stringify(revision)}` };
+    return {
+      ok: false,
+      error: `policy "revision" must be a non-negative integer, got ${JSON.stringify(revision)}`,
+    };
   }
   return { ok: true, value: revision };
 }
 
 // Signature code (parsing, key import, verification, signing) lives in `policy-signature.ts` and is
 // loaded on first use: a page that configures no `publicKeys` never downloads it.
-const signatureModule = (): Promise<typeof import('./policy-signature.ts')> => import('./policy-signature.ts');
+const signatureModule = (): Promise<typeof import('./policy-signature.ts')> =>
+  import('./policy-signature.ts');
 
 /**
  * Verifies a `.sig` file against the host's keys and the expected id (and revision and SHA-256,
@@ -200,7 +227,10 @@ export async function verifySignatureFile(
 }
 
 /** Imports a private signing key from base64 PKCS#8 or a JWK (for release scripts and tests). */
-export async function importPolicyPrivateKey(alg: SignatureAlgorithm, privateKey: string | JsonWebKey): Promise<CryptoKey> {
+export async function importPolicyPrivateKey(
+  alg: SignatureAlgorithm,
+  privateKey: string | JsonWebKey,
+): Promise<CryptoKey> {
   return (await signatureModule()).importPolicyPrivateKey(alg, privateKey);
 }
 
@@ -224,6 +254,10 @@ export async function signPolicy(
 ): Promise<PolicySignatureFile> {
   const revision = readRevision(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   if (!revision.ok) throw new Error(revision.error);
-  const statement = { id: options.id, revision: revision.value ?? 0, sha256: await sha256Hex(bytes) };
+  const statement = {
+    id: options.id,
+    revision: revision.value ?? 0,
+    sha256: await sha256Hex(bytes),
+  };
   return (await signatureModule()).signStatement(statement, options.signers);
 }

@@ -21,7 +21,12 @@
  * - no IndexedDB transaction is open while fetching or hashing (see policy-store.ts).
  */
 import type { PolicyStore, PolicyEntry, RevisionMark } from './policy-store.ts';
-import { readRevision, sha256Hex, verifyIntegrity, verifySignatureFile } from './policy-integrity.ts';
+import {
+  readRevision,
+  sha256Hex,
+  verifyIntegrity,
+  verifySignatureFile,
+} from './policy-integrity.ts';
 import type { Checked, PolicyBytes, PolicyPublicKey } from './policy-integrity.ts';
 import type { ResolvedPolicy } from './policy-source.ts';
 
@@ -99,7 +104,10 @@ type Fetched =
   | { kind: 'unavailable'; error: string }
   | { kind: 'refused'; error: string };
 
-type FetchedSignature = { kind: 'ok'; text: string } | { kind: 'unavailable'; error: string } | { kind: 'refused'; error: string };
+type FetchedSignature =
+  | { kind: 'ok'; text: string }
+  | { kind: 'unavailable'; error: string }
+  | { kind: 'refused'; error: string };
 
 /** A copy that passed every check but the floor. */
 interface Verified {
@@ -135,12 +143,18 @@ const ENTITY_TAG = /^(W\/)?"[\x21\x23-\x7e\x80-\xff]*"$/;
  * const loaded = await loadPolicy('/policy.json', { store: new PolicyStore(), integrity: 'sha256-…' });
  * if (!loaded.ok) denyEverything(loaded.error);
  */
-export async function loadPolicy(url: string | URL, options: PolicyLoadOptions = {}): Promise<PolicyFetchResult> {
+export async function loadPolicy(
+  url: string | URL,
+  options: PolicyLoadOptions = {},
+): Promise<PolicyFetchResult> {
   let href: string;
   try {
     href = new URL(url, globalThis.location?.href).href;
   } catch {
-    return { ok: false, error: `policy url "${String(url)}" is not a valid url; pass an absolute url or a path` };
+    return {
+      ok: false,
+      error: `policy url "${String(url)}" is not a valid url; pass an absolute url or a path`,
+    };
   }
   try {
     return await loadFrom(href, options);
@@ -156,11 +170,19 @@ export async function loadPolicy(url: string | URL, options: PolicyLoadOptions =
  * runs `commit` (after the engine accepted it). The loader's `notice` is dropped; the status's
  * `source: 'cache'` says that the cached copy is in use.
  */
-export function cachedPolicySource(options: PolicyLoadOptions): (url: URL) => Promise<ResolvedPolicy> {
+export function cachedPolicySource(
+  options: PolicyLoadOptions,
+): (url: URL) => Promise<ResolvedPolicy> {
   return async (url) => {
     const loaded = await loadPolicy(url, { ...options, deferCache: true });
-    if (!loaded.ok) return { ok: false, error: loaded.error, source: 'network', location: url.href };
-    const resolved: ResolvedPolicy = { ok: true, text: loaded.text, source: loaded.source, location: url.href };
+    if (!loaded.ok)
+      return { ok: false, error: loaded.error, source: 'network', location: url.href };
+    const resolved: ResolvedPolicy = {
+      ok: true,
+      text: loaded.text,
+      source: loaded.source,
+      location: url.href,
+    };
     const cache = loaded.cache;
     if (cache !== undefined) resolved.commit = async () => void (await cache());
     return resolved;
@@ -170,7 +192,11 @@ export function cachedPolicySource(options: PolicyLoadOptions): (url: URL) => Pr
 async function loadFrom(href: string, options: PolicyLoadOptions): Promise<PolicyFetchResult> {
   const store = options.store ?? null;
   const label = `policy "${href}"`;
-  const context: Context = { id: options.policyId ?? href, keys: options.publicKeys ?? [], options };
+  const context: Context = {
+    id: options.policyId ?? href,
+    keys: options.publicKeys ?? [],
+    options,
+  };
   const keyed = context.keys.length > 0;
   // A validator only for bytes that can be checked against something the store cannot change;
   // without one, the request need not wait for the store.
@@ -182,7 +208,10 @@ async function loadFrom(href: string, options: PolicyLoadOptions): Promise<Polic
   let storeError: string | null = null;
   if (store !== null) {
     try {
-      [cached, mark] = await bounded(Promise.all([store.getPolicy(href), store.getRevisionMark(href)]), options);
+      [cached, mark] = await bounded(
+        Promise.all([store.getPolicy(href), store.getRevisionMark(href)]),
+        options,
+      );
     } catch (error) {
       storeError = `the IndexedDB cache is unavailable (${describe(error)})`;
     }
@@ -197,26 +226,35 @@ async function loadFrom(href: string, options: PolicyLoadOptions): Promise<Polic
 
   if (fetched.kind === 'not-modified') {
     if (fromCache?.ok === true) {
-      if (sig?.kind === 'unavailable') return fallBack(label, sig.error, fromCache, floor, storeError, cached);
+      if (sig?.kind === 'unavailable')
+        return fallBack(label, sig.error, fromCache, floor, storeError, cached);
       if (sig?.kind === 'refused') return { ok: false, error: `${label}: ${sig.error}` };
       // The server confirmed the ETag, not the bytes: check them against what it publishes now.
       const fresh = sig === null || sig.text === fromCache.value.signature;
-      const now = fresh ? fromCache : await verify(bytesOf(cached), sig.text, context, fromCache.value.sha256);
+      const now = fresh
+        ? fromCache
+        : await verify(bytesOf(cached), sig.text, context, fromCache.value.sha256);
       if (now.ok) {
         const current = checkFloor(now.value, floor);
-        if (!current.ok) return { ok: false, error: `${label}: cached copy refused: ${current.error}` };
+        if (!current.ok)
+          return { ok: false, error: `${label}: cached copy refused: ${current.error}` };
         return result(now.value, 'cache');
       }
     }
     // The cache does not hold what the server confirmed: ask for the full copy, without a validator.
     fetched = await fetchPolicy(href, null, options);
     if (fetched.kind === 'not-modified') {
-      return { ok: false, error: `${label}: the server answered 304 Not Modified to a request without If-None-Match; fix the server` };
+      return {
+        ok: false,
+        error: `${label}: the server answered 304 Not Modified to a request without If-None-Match; fix the server`,
+      };
     }
   }
   if (fetched.kind === 'refused') return { ok: false, error: `${label}: ${fetched.error}` };
-  if (fetched.kind === 'unavailable') return fallBack(label, fetched.error, fromCache, floor, storeError, cached);
-  if (sig?.kind === 'unavailable') return fallBack(label, sig.error, fromCache, floor, storeError, cached);
+  if (fetched.kind === 'unavailable')
+    return fallBack(label, fetched.error, fromCache, floor, storeError, cached);
+  if (sig?.kind === 'unavailable')
+    return fallBack(label, sig.error, fromCache, floor, storeError, cached);
   if (sig?.kind === 'refused') return { ok: false, error: `${label}: ${sig.error}` };
 
   // A fresh copy: verify, check the floor, validate, store.
@@ -224,7 +262,8 @@ async function loadFrom(href: string, options: PolicyLoadOptions): Promise<Polic
   if (!verified.ok) return { ok: false, error: `${label}: ${verified.error}` };
   const current = checkFloor(verified.value, floor);
   if (!current.ok) return { ok: false, error: `${label}: ${current.error}` };
-  const invalid = options.validate === undefined ? null : await options.validate(verified.value.text);
+  const invalid =
+    options.validate === undefined ? null : await options.validate(verified.value.text);
   if (invalid !== null) return { ok: false, error: `${label}: ${invalid}` };
 
   const loaded = result(verified.value, 'network');
@@ -248,8 +287,12 @@ async function loadFrom(href: string, options: PolicyLoadOptions): Promise<Polic
     signature: verified.value.signature,
   };
   // The same verified copy and floor as stored (a 200 without a validator): nothing to write.
-  const unchanged = fromCache?.ok === true && fromCache.value.sha256 === entry.sha256 && fromCache.value.signature === entry.signature;
-  if (unchanged && sameJson([entry.etag, newMark], [(cached as PolicyEntry).etag, mark])) return loaded;
+  const unchanged =
+    fromCache?.ok === true &&
+    fromCache.value.sha256 === entry.sha256 &&
+    fromCache.value.signature === entry.signature;
+  if (unchanged && sameJson([entry.etag, newMark], [(cached as PolicyEntry).etag, mark]))
+    return loaded;
   const save = async (): Promise<string | null> => {
     try {
       if (await bounded(store.savePolicy(entry, newMark, mark), options)) return null;
@@ -277,15 +320,26 @@ function fallBack(
   cached: unknown,
 ): PolicyFetchResult {
   if (fromCache === null) {
-    const why = storeError ?? 'no cached copy exists (it is stored after the first successful load)';
-    return { ok: false, error: `${label}: ${failure}, and ${why}; check the network and the server` };
+    const why =
+      storeError ?? 'no cached copy exists (it is stored after the first successful load)';
+    return {
+      ok: false,
+      error: `${label}: ${failure}, and ${why}; check the network and the server`,
+    };
   }
   if (!fromCache.ok) return { ok: false, error: `${label}: ${failure}; ${fromCache.error}` };
   const current = checkFloor(fromCache.value, floor);
-  if (!current.ok) return { ok: false, error: `${label}: ${failure}; cached copy refused: ${current.error}` };
+  if (!current.ok)
+    return { ok: false, error: `${label}: ${failure}; cached copy refused: ${current.error}` };
   const storedAt = (cached as PolicyEntry).storedAt;
-  const when = typeof storedAt === 'number' && Number.isFinite(storedAt) ? ` stored ${new Date(storedAt).toISOString()}` : '';
-  return { ...result(fromCache.value, 'cache'), notice: `${failure}; using the cached copy${when}` };
+  const when =
+    typeof storedAt === 'number' && Number.isFinite(storedAt)
+      ? ` stored ${new Date(storedAt).toISOString()}`
+      : '';
+  return {
+    ...result(fromCache.value, 'cache'),
+    notice: `${failure}; using the cached copy${when}`,
+  };
 }
 
 /**
@@ -302,27 +356,44 @@ async function verifyCached(entry: unknown, context: Context): Promise<Checked<V
     typeof e.sha256 !== 'string' ||
     (e.signature !== null && typeof e.signature !== 'string')
   ) {
-    return { ok: false, error: `${tampered} (malformed cache entry); reload while online to fetch it again` };
+    return {
+      ok: false,
+      error: `${tampered} (malformed cache entry); reload while online to fetch it again`,
+    };
   }
   const bytes = new Uint8Array(e.bytes);
   const actual = await sha256Hex(bytes);
   if (actual !== e.sha256) {
-    return { ok: false, error: `${tampered} (sha256 ${actual} does not match the stored ${e.sha256}); reload while online to fetch it again` };
+    return {
+      ok: false,
+      error: `${tampered} (sha256 ${actual} does not match the stored ${e.sha256}); reload while online to fetch it again`,
+    };
   }
   const verified = await verify(bytes, e.signature as string | null, context, actual);
   if (!verified.ok) return { ok: false, error: `cached copy refused: ${verified.error}` };
   if (verified.value.revision !== e.revision) {
-    return { ok: false, error: `${tampered} (its revision does not match the one stored with it); reload while online` };
+    return {
+      ok: false,
+      error: `${tampered} (its revision does not match the one stored with it); reload while online`,
+    };
   }
   return verified;
 }
 
 /** The checks every copy passes, fresh or cached, before the floor; `known`: the bytes' SHA-256 when already made. */
-async function verify(bytes: PolicyBytes, signature: string | null, context: Context, known?: string): Promise<Checked<Verified>> {
+async function verify(
+  bytes: PolicyBytes,
+  signature: string | null,
+  context: Context,
+  known?: string,
+): Promise<Checked<Verified>> {
   const { options, keys } = context;
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   if (bytes.length > maxBytes) {
-    return { ok: false, error: `policy is ${bytes.length} bytes, more than the ${maxBytes} allowed; shrink it or raise maxBytes` };
+    return {
+      ok: false,
+      error: `policy is ${bytes.length} bytes, more than the ${maxBytes} allowed; shrink it or raise maxBytes`,
+    };
   }
   if (options.integrity !== undefined) {
     const pinned = await verifyIntegrity(bytes, options.integrity);
@@ -337,12 +408,25 @@ async function verify(bytes: PolicyBytes, signature: string | null, context: Con
   const revision = readRevision(text);
   if (!revision.ok) return revision;
   const sha256 = known ?? (await sha256Hex(bytes));
-  const verified: Verified = { text, sha256, revision: revision.value, signature: keys.length > 0 ? signature : null };
+  const verified: Verified = {
+    text,
+    sha256,
+    revision: revision.value,
+    signature: keys.length > 0 ? signature : null,
+  };
   if (keys.length > 0) {
     if (signature === null) {
-      return { ok: false, error: 'missing signature: public keys are configured but no signature was stored; reload while online' };
+      return {
+        ok: false,
+        error:
+          'missing signature: public keys are configured but no signature was stored; reload while online',
+      };
     }
-    const signed = await verifySignatureFile(signature, { id: context.id, revision: revision.value ?? 0, sha256 }, keys);
+    const signed = await verifySignatureFile(
+      signature,
+      { id: context.id, revision: revision.value ?? 0, sha256 },
+      keys,
+    );
     if (!signed.ok) return signed;
     verified.keyId = signed.value.keyId;
   }
@@ -354,20 +438,32 @@ async function verify(bytes: PolicyBytes, signature: string | null, context: Con
  * this id) and the cached copy; without, the mark when well-formed and the cached copy. The
  * highest wins, so editing one of them cannot lower it; deleting both is a first visit.
  */
-async function trustedFloor(mark: unknown, fromCache: Checked<Verified> | null, context: Context): Promise<Floor | null> {
+async function trustedFloor(
+  mark: unknown,
+  fromCache: Checked<Verified> | null,
+  context: Context,
+): Promise<Floor | null> {
   const floors: Floor[] = [];
-  const m = mark !== null && typeof mark === 'object' ? (mark as Partial<Record<keyof RevisionMark, unknown>>) : {};
+  const m =
+    mark !== null && typeof mark === 'object'
+      ? (mark as Partial<Record<keyof RevisionMark, unknown>>)
+      : {};
   if (context.keys.length > 0) {
-    if (typeof m.signature === 'string' && m.signature !== (fromCache?.ok === true ? fromCache.value.signature : null)) {
+    if (
+      typeof m.signature === 'string' &&
+      m.signature !== (fromCache?.ok === true ? fromCache.value.signature : null)
+    ) {
       const signed = await verifySignatureFile(m.signature, { id: context.id }, context.keys);
       if (signed.ok) floors.push({ revision: signed.value.revision, sha256: signed.value.sha256 });
     }
   } else if (typeof m.highest === 'number' && Number.isSafeInteger(m.highest) && m.highest >= 0) {
     floors.push({ revision: m.highest, sha256: typeof m.sha256 === 'string' ? m.sha256 : null });
   }
-  if (fromCache?.ok === true) floors.push({ revision: fromCache.value.revision ?? 0, sha256: fromCache.value.sha256 });
+  if (fromCache?.ok === true)
+    floors.push({ revision: fromCache.value.revision ?? 0, sha256: fromCache.value.sha256 });
   let floor: Floor | null = null;
-  for (const candidate of floors) if (floor === null || candidate.revision > floor.revision) floor = candidate;
+  for (const candidate of floors)
+    if (floor === null || candidate.revision > floor.revision) floor = candidate;
   return floor;
 }
 
@@ -385,7 +481,12 @@ function checkFloor(copy: Verified, floor: Floor | null): Checked<null> {
     };
   }
   const declared = copy.signature !== null || copy.revision !== null;
-  if (revision === floor.revision && declared && floor.sha256 !== null && copy.sha256 !== floor.sha256) {
+  if (
+    revision === floor.revision &&
+    declared &&
+    floor.sha256 !== null &&
+    copy.sha256 !== floor.sha256
+  ) {
     return {
       ok: false,
       error: `policy revision ${revision} was already accepted with other bytes (sha256 ${floor.sha256}, now ${copy.sha256}): one revision carries one policy; publish the change as revision ${revision + 1}`,
@@ -396,7 +497,8 @@ function checkFloor(copy: Verified, floor: Floor | null): Checked<null> {
 
 /** The cached entry's ETag when the browser can send it; anything else is dropped (a full fetch). */
 function sendableEtag(entry: unknown): string | null {
-  const etag = entry !== null && typeof entry === 'object' ? (entry as { etag?: unknown }).etag : null;
+  const etag =
+    entry !== null && typeof entry === 'object' ? (entry as { etag?: unknown }).etag : null;
   return typeof etag === 'string' && ENTITY_TAG.test(etag) ? etag : null;
 }
 
@@ -412,7 +514,11 @@ function bytesOf(entry: unknown): PolicyBytes {
   return new Uint8Array((entry as PolicyEntry).bytes);
 }
 
-async function fetchPolicy(href: string, etag: string | null, options: PolicyLoadOptions): Promise<Fetched> {
+async function fetchPolicy(
+  href: string,
+  etag: string | null,
+  options: PolicyLoadOptions,
+): Promise<Fetched> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (etag !== null) headers['If-None-Match'] = etag;
   let response: Response;
@@ -428,14 +534,25 @@ async function fetchPolicy(href: string, etag: string | null, options: PolicyLoa
     return { kind: 'unavailable', error: `the network failed (${describe(error)})` };
   }
   if (response.status === 304) return { kind: 'not-modified' };
-  if (isTransient(response.status)) return { kind: 'unavailable', error: `the server answered ${response.status}` };
+  if (isTransient(response.status))
+    return { kind: 'unavailable', error: `the server answered ${response.status}` };
   if (response.status !== 200) {
-    return { kind: 'refused', error: `the server answered ${response.status}; publish the policy at this url or fix the url` };
+    return {
+      kind: 'refused',
+      error: `the server answered ${response.status}; publish the policy at this url or fix the url`,
+    };
   }
   try {
-    return { kind: 'ok', bytes: new Uint8Array(await response.arrayBuffer()), etag: response.headers.get('ETag') };
+    return {
+      kind: 'ok',
+      bytes: new Uint8Array(await response.arrayBuffer()),
+      etag: response.headers.get('ETag'),
+    };
   } catch (error) {
-    return { kind: 'unavailable', error: `the network failed while reading the body (${describe(error)})` };
+    return {
+      kind: 'unavailable',
+      error: `the network failed while reading the body (${describe(error)})`,
+    };
   }
 }
 
@@ -447,13 +564,20 @@ async function fetchSignature(href: string, options: PolicyLoadOptions): Promise
       credentials: 'same-origin',
       signal: AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
     });
-    if (isTransient(response.status)) return { kind: 'unavailable', error: `the signature server answered ${response.status}` };
+    if (isTransient(response.status))
+      return { kind: 'unavailable', error: `the signature server answered ${response.status}` };
     if (response.status !== 200) {
-      return { kind: 'refused', error: `missing signature: "${sigUrl}" answered ${response.status}; publish the signature file next to the policy` };
+      return {
+        kind: 'refused',
+        error: `missing signature: "${sigUrl}" answered ${response.status}; publish the signature file next to the policy`,
+      };
     }
     return { kind: 'ok', text: await response.text() };
   } catch (error) {
-    return { kind: 'unavailable', error: `the network failed while fetching the signature (${describe(error)})` };
+    return {
+      kind: 'unavailable',
+      error: `the network failed while fetching the signature (${describe(error)})`,
+    };
   }
 }
 
@@ -469,7 +593,11 @@ function bounded<T>(operation: Promise<T>, options: PolicyLoadOptions): Promise<
   const ms = options.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms (another tab may be upgrading the database)`)), ms);
+    timer = setTimeout(
+      () =>
+        reject(new Error(`no answer within ${ms} ms (another tab may be upgrading the database)`)),
+      ms,
+    );
   });
   return Promise.race([operation, timeout]).finally(() => clearTimeout(timer));
 }

@@ -44,7 +44,10 @@ export function parseSignatureFile(text: string): Checked<PolicySignatureFile> {
   try {
     doc = JSON.parse(text);
   } catch {
-    return { ok: false, error: `signature file is not valid JSON; publish {"format": "${SIGNATURE_FORMAT}", "id", "revision", "sha256", "signatures"}` };
+    return {
+      ok: false,
+      error: `signature file is not valid JSON; publish {"format": "${SIGNATURE_FORMAT}", "id", "revision", "sha256", "signatures"}`,
+    };
   }
   if (!isObject(doc)) return { ok: false, error: 'signature file is not a JSON object' };
   if (!Object.hasOwn(doc, 'format')) {
@@ -56,18 +59,30 @@ export function parseSignatureFile(text: string): Checked<PolicySignatureFile> {
     };
   }
   if (doc['format'] !== SIGNATURE_FORMAT) {
-    return { ok: false, error: `signature file format ${JSON.stringify(doc['format'])} is not supported; expected "${SIGNATURE_FORMAT}"` };
+    return {
+      ok: false,
+      error: `signature file format ${JSON.stringify(doc['format'])} is not supported; expected "${SIGNATURE_FORMAT}"`,
+    };
   }
-  const { id, revision, sha256 } = { id: own(doc, 'id'), revision: own(doc, 'revision'), sha256: own(doc, 'sha256') };
-  if (typeof id !== 'string' || id === '') return { ok: false, error: 'signature file "id" must be a non-empty string naming the policy' };
+  const { id, revision, sha256 } = {
+    id: own(doc, 'id'),
+    revision: own(doc, 'revision'),
+    sha256: own(doc, 'sha256'),
+  };
+  if (typeof id !== 'string' || id === '')
+    return { ok: false, error: 'signature file "id" must be a non-empty string naming the policy' };
   if (typeof revision !== 'number' || !Number.isSafeInteger(revision) || revision < 0) {
-    return { ok: false, error: `signature file "revision" must be a non-negative integer, got ${JSON.stringify(revision)}` };
+    return {
+      ok: false,
+      error: `signature file "revision" must be a non-negative integer, got ${JSON.stringify(revision)}`,
+    };
   }
   if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) {
     return { ok: false, error: 'signature file "sha256" must be 64 lowercase hex digits' };
   }
   const list = own(doc, 'signatures');
-  if (!Array.isArray(list) || list.length === 0) return { ok: false, error: 'signature file lists no signature' };
+  if (!Array.isArray(list) || list.length === 0)
+    return { ok: false, error: 'signature file lists no signature' };
   const signatures: PolicySignature[] = [];
   for (const [i, entry] of list.entries()) {
     if (
@@ -81,7 +96,11 @@ export function parseSignatureFile(text: string): Checked<PolicySignatureFile> {
         error: `signature file "signatures"[${i}] must be {"alg": "Ed25519" | "ES256", "key_id": string, "signature": base64}`,
       };
     }
-    signatures.push({ alg: entry['alg'] as SignatureAlgorithm, key_id: entry['key_id'] as string, signature: entry['signature'] as string });
+    signatures.push({
+      alg: entry['alg'] as SignatureAlgorithm,
+      key_id: entry['key_id'] as string,
+      signature: entry['signature'] as string,
+    });
   }
   return { ok: true, value: { format: SIGNATURE_FORMAT, id, revision, sha256, signatures } };
 }
@@ -105,7 +124,8 @@ export async function verifySignatureFile(
   expected: { id: string; revision?: number; sha256?: string },
   keys: readonly PolicyPublicKey[],
 ): Promise<Checked<VerifiedSignature>> {
-  if (globalThis.crypto?.subtle === undefined) return { ok: false, error: `signatures cannot be checked: ${NO_WEBCRYPTO}` };
+  if (globalThis.crypto?.subtle === undefined)
+    return { ok: false, error: `signatures cannot be checked: ${NO_WEBCRYPTO}` };
   const parsed = parseSignatureFile(signatureFile);
   if (!parsed.ok) return parsed;
   const file = parsed.value;
@@ -116,10 +136,16 @@ export async function verifySignatureFile(
     };
   }
   if (expected.revision !== undefined && file.revision !== expected.revision) {
-    return { ok: false, error: `the signature is for revision ${file.revision} but the policy says revision ${expected.revision}; re-sign the exact file` };
+    return {
+      ok: false,
+      error: `the signature is for revision ${file.revision} but the policy says revision ${expected.revision}; re-sign the exact file`,
+    };
   }
   if (expected.sha256 !== undefined && file.sha256 !== expected.sha256) {
-    return { ok: false, error: `the signature is for other bytes (sha256 ${file.sha256}, the policy's is ${expected.sha256}); re-sign the exact file` };
+    return {
+      ok: false,
+      error: `the signature is for other bytes (sha256 ${file.sha256}, the policy's is ${expected.sha256}); re-sign the exact file`,
+    };
   }
   const message = signedMessage(file);
   let verifiedBy: string | null = null;
@@ -136,7 +162,9 @@ export async function verifySignatureFile(
       return imported;
     }
     const raw = fromBase64(signature.signature);
-    const valid = raw !== null && (await crypto.subtle.verify(algorithmParams(signature.alg), imported.value, raw, message));
+    const valid =
+      raw !== null &&
+      (await crypto.subtle.verify(algorithmParams(signature.alg), imported.value, raw, message));
     if (!valid) {
       return {
         ok: false,
@@ -145,7 +173,11 @@ export async function verifySignatureFile(
     }
     verifiedBy = signature.key_id;
   }
-  if (verifiedBy !== null) return { ok: true, value: { keyId: verifiedBy, id: file.id, revision: file.revision, sha256: file.sha256 } };
+  if (verifiedBy !== null)
+    return {
+      ok: true,
+      value: { keyId: verifiedBy, id: file.id, revision: file.revision, sha256: file.sha256 },
+    };
   if (unsupported) return { ok: false, error: NO_ED25519 };
   const seen = file.signatures.map((s) => `"${s.key_id}" (${s.alg})`).join(', ');
   const known = keys.map((k) => `"${k.keyId}" (${k.alg})`).join(', ') || 'none';
@@ -157,17 +189,27 @@ export async function verifySignatureFile(
 
 /** Imports a configured public key for verification; an error when it is malformed. */
 export async function importPolicyPublicKey(key: PolicyPublicKey): Promise<Checked<CryptoKey>> {
-  if (typeof CryptoKey !== 'undefined' && key.publicKey instanceof CryptoKey) return { ok: true, value: key.publicKey };
+  if (typeof CryptoKey !== 'undefined' && key.publicKey instanceof CryptoKey)
+    return { ok: true, value: key.publicKey };
   const params = importParams(key.alg);
   try {
     if (typeof key.publicKey === 'string') {
       const spki = fromBase64(key.publicKey);
       if (spki === null) throw new TypeError('not base64');
-      return { ok: true, value: await crypto.subtle.importKey('spki', spki, params, false, ['verify']) };
+      return {
+        ok: true,
+        value: await crypto.subtle.importKey('spki', spki, params, false, ['verify']),
+      };
     }
-    return { ok: true, value: await crypto.subtle.importKey('jwk', key.publicKey as JsonWebKey, params, false, ['verify']) };
+    return {
+      ok: true,
+      value: await crypto.subtle.importKey('jwk', key.publicKey as JsonWebKey, params, false, [
+        'verify',
+      ]),
+    };
   } catch (error) {
-    if (key.alg === 'Ed25519' && (error as Error).name === 'NotSupportedError') return { ok: false, error: NO_ED25519 };
+    if (key.alg === 'Ed25519' && (error as Error).name === 'NotSupportedError')
+      return { ok: false, error: NO_ED25519 };
     return {
       ok: false,
       error: `public key "${key.keyId}" is not a valid ${key.alg} key (${(error as Error).message}); configure base64 SPKI or a JWK`,
@@ -176,7 +218,10 @@ export async function importPolicyPublicKey(key: PolicyPublicKey): Promise<Check
 }
 
 /** Imports a private signing key from base64 PKCS#8 or a JWK (for release scripts and tests). */
-export async function importPolicyPrivateKey(alg: SignatureAlgorithm, privateKey: string | JsonWebKey): Promise<CryptoKey> {
+export async function importPolicyPrivateKey(
+  alg: SignatureAlgorithm,
+  privateKey: string | JsonWebKey,
+): Promise<CryptoKey> {
   const params = importParams(alg);
   if (typeof privateKey === 'string') {
     const pkcs8 = fromBase64(privateKey);
@@ -190,7 +235,10 @@ export async function importPolicyPrivateKey(alg: SignatureAlgorithm, privateKey
 export async function generatePolicyKeyPair(
   alg: SignatureAlgorithm,
 ): Promise<{ privateKey: CryptoKey; publicKey: CryptoKey; publicKeySpki: string }> {
-  const pair = (await crypto.subtle.generateKey(importParams(alg), true, ['sign', 'verify'])) as CryptoKeyPair;
+  const pair = (await crypto.subtle.generateKey(importParams(alg), true, [
+    'sign',
+    'verify',
+  ])) as CryptoKeyPair;
   const spki = new Uint8Array(await crypto.subtle.exportKey('spki', pair.publicKey));
   return { privateKey: pair.privateKey, publicKey: pair.publicKey, publicKeySpki: toBase64(spki) };
 }
@@ -207,10 +255,18 @@ export async function signStatement(
   const signatures: PolicySignature[] = [];
   for (const { privateKey, keyId } of signers) {
     const alg: SignatureAlgorithm = privateKey.algorithm.name === 'ECDSA' ? 'ES256' : 'Ed25519';
-    const signature = new Uint8Array(await crypto.subtle.sign(algorithmParams(alg), privateKey, message));
+    const signature = new Uint8Array(
+      await crypto.subtle.sign(algorithmParams(alg), privateKey, message),
+    );
     signatures.push({ alg, key_id: keyId, signature: toBase64(signature) });
   }
-  return { format: SIGNATURE_FORMAT, id: statement.id, revision: statement.revision, sha256: statement.sha256, signatures };
+  return {
+    format: SIGNATURE_FORMAT,
+    id: statement.id,
+    revision: statement.revision,
+    sha256: statement.sha256,
+    signatures,
+  };
 }
 
 function importParams(alg: SignatureAlgorithm): AlgorithmIdentifier | EcKeyImportParams {

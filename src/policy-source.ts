@@ -57,7 +57,10 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 const ACCEPTED = 'pass a policy object, JSON text, a file path, a file: URL or an http(s) URL';
 
 /** Resolves a policy input to its JSON text. Never throws. */
-export async function resolvePolicySource(input: unknown, options: PolicySourceOptions = {}): Promise<ResolvedPolicy> {
+export async function resolvePolicySource(
+  input: unknown,
+  options: PolicySourceOptions = {},
+): Promise<ResolvedPolicy> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   try {
     if (input instanceof URL) return await resolveUrl(input, options, maxBytes);
@@ -72,14 +75,23 @@ export async function resolvePolicySource(input: unknown, options: PolicySourceO
         try {
           url = new URL(text);
         } catch {
-          return failure('network', text, `policy ${quote(text)} was read as a URL but is not a valid one; ${ACCEPTED}`);
+          return failure(
+            'network',
+            text,
+            `policy ${quote(text)} was read as a URL but is not a valid one; ${ACCEPTED}`,
+          );
         }
         return await resolveUrl(url, options, maxBytes);
       }
       return await readPolicyFile(input, maxBytes);
     }
-    if (input !== null && typeof input === 'object' && !Array.isArray(input)) return inlineObject(input, maxBytes);
-    return failure(null, null, `policy: expected a policy object, JSON text, a file path or a URL, got ${describe(input)}; ${ACCEPTED}`);
+    if (input !== null && typeof input === 'object' && !Array.isArray(input))
+      return inlineObject(input, maxBytes);
+    return failure(
+      null,
+      null,
+      `policy: expected a policy object, JSON text, a file path or a URL, got ${describe(input)}; ${ACCEPTED}`,
+    );
   } catch (error) {
     return failure(null, null, `policy: could not be resolved (${errorText(error)}); ${ACCEPTED}`);
   }
@@ -90,7 +102,11 @@ function inlineObject(policy: object, maxBytes: number): ResolvedPolicy {
   try {
     text = JSON.stringify(policy);
   } catch (error) {
-    return failure('inline', null, `policy: the policy object cannot be written as JSON (${errorText(error)}); pass plain JSON data`);
+    return failure(
+      'inline',
+      null,
+      `policy: the policy object cannot be written as JSON (${errorText(error)}); pass plain JSON data`,
+    );
   }
   return inlineText(text, maxBytes);
 }
@@ -98,12 +114,20 @@ function inlineObject(policy: object, maxBytes: number): ResolvedPolicy {
 function inlineText(text: string, maxBytes: number): ResolvedPolicy {
   // A UTF-16 code unit is at most 3 UTF-8 bytes: only long texts need the exact count.
   if (text.length * 3 > maxBytes && new TextEncoder().encode(text).length > maxBytes) {
-    return failure('inline', null, `policy: the JSON text is larger than ${maxBytes} bytes; split or shorten the policy`);
+    return failure(
+      'inline',
+      null,
+      `policy: the JSON text is larger than ${maxBytes} bytes; split or shorten the policy`,
+    );
   }
   return { ok: true, text, source: 'inline', location: null };
 }
 
-async function resolveUrl(url: URL, options: PolicySourceOptions, maxBytes: number): Promise<ResolvedPolicy> {
+async function resolveUrl(
+  url: URL,
+  options: PolicySourceOptions,
+  maxBytes: number,
+): Promise<ResolvedPolicy> {
   switch (url.protocol) {
     case 'file:': {
       const { fileURLToPath } = await import('node:url');
@@ -111,7 +135,11 @@ async function resolveUrl(url: URL, options: PolicySourceOptions, maxBytes: numb
       try {
         path = fileURLToPath(url);
       } catch (error) {
-        return failure('file', url.href, `policy ${quote(url.href)} was read as a file: URL but has no local path (${errorText(error)})`);
+        return failure(
+          'file',
+          url.href,
+          `policy ${quote(url.href)} was read as a file: URL but has no local path (${errorText(error)})`,
+        );
       }
       return await readPolicyFile(path, maxBytes, url.href);
     }
@@ -120,14 +148,26 @@ async function resolveUrl(url: URL, options: PolicySourceOptions, maxBytes: numb
       if (options.fetchPolicy !== undefined) return await options.fetchPolicy(url);
       return await fetchPolicy(url, options.timeoutMs ?? DEFAULT_TIMEOUT_MS, maxBytes);
     default:
-      return failure(null, url.href, `policy ${quote(url.href)} has the unsupported scheme ${quote(url.protocol)}; ${ACCEPTED}`);
+      return failure(
+        null,
+        url.href,
+        `policy ${quote(url.href)} has the unsupported scheme ${quote(url.protocol)}; ${ACCEPTED}`,
+      );
   }
 }
 
-async function readPolicyFile(path: string, maxBytes: number, label: string = path): Promise<ResolvedPolicy> {
+async function readPolicyFile(
+  path: string,
+  maxBytes: number,
+  label: string = path,
+): Promise<ResolvedPolicy> {
   const what = `policy ${quote(label)} was read as a file path`;
   if (typeof process === 'undefined' || typeof process.versions?.node !== 'string') {
-    return failure('file', label, `${what}, but files can only be read in Node; in a browser pass a URL or a policy object`);
+    return failure(
+      'file',
+      label,
+      `${what}, but files can only be read in Node; in a browser pass a URL or a policy object`,
+    );
   }
   const { readFile, stat } = await import('node:fs/promises');
   const { resolve } = await import('node:path');
@@ -135,11 +175,21 @@ async function readPolicyFile(path: string, maxBytes: number, label: string = pa
   let bytes: Uint8Array;
   try {
     const info = await stat(absolute);
-    if (!info.isFile()) return failure('file', label, `${what}, but ${quote(absolute)} is not a file; ${ACCEPTED}`);
-    if (info.size > maxBytes) return failure('file', label, `${what}, but it is larger than ${maxBytes} bytes; split or shorten the policy`);
+    if (!info.isFile())
+      return failure('file', label, `${what}, but ${quote(absolute)} is not a file; ${ACCEPTED}`);
+    if (info.size > maxBytes)
+      return failure(
+        'file',
+        label,
+        `${what}, but it is larger than ${maxBytes} bytes; split or shorten the policy`,
+      );
     bytes = await readFile(absolute);
   } catch (error) {
-    return failure('file', label, `${what}, but it cannot be read: ${fileErrorText(error, absolute)}`);
+    return failure(
+      'file',
+      label,
+      `${what}, but it cannot be read: ${fileErrorText(error, absolute)}`,
+    );
   }
   return decodeText(bytes, 'file', label, what);
 }
@@ -156,45 +206,79 @@ async function fetchPolicy(url: URL, timeoutMs: number, maxBytes: number): Promi
   } catch (error) {
     const timedOut = error instanceof Error && error.name === 'TimeoutError';
     const cause = timedOut ? `no answer within ${timeoutMs} ms` : errorText(error);
-    return failure('network', url.href, `${what}, but the request failed (${cause}); check the URL and that the server is up`);
+    return failure(
+      'network',
+      url.href,
+      `${what}, but the request failed (${cause}); check the URL and that the server is up`,
+    );
   }
   if (!response.ok) {
     await response.body?.cancel().catch(() => undefined);
-    return failure('network', url.href, `${what}, but the server answered HTTP ${response.status}; check the URL`);
+    return failure(
+      'network',
+      url.href,
+      `${what}, but the server answered HTTP ${response.status}; check the URL`,
+    );
   }
   const declared = Number(response.headers.get('content-length'));
   if (declared > maxBytes) {
     await response.body?.cancel().catch(() => undefined);
-    return failure('network', url.href, `${what}, but it is larger than ${maxBytes} bytes; split or shorten the policy`);
+    return failure(
+      'network',
+      url.href,
+      `${what}, but it is larger than ${maxBytes} bytes; split or shorten the policy`,
+    );
   }
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(await response.arrayBuffer());
   } catch (error) {
-    return failure('network', url.href, `${what}, but the body could not be read (${errorText(error)}); retry or check the server`);
+    return failure(
+      'network',
+      url.href,
+      `${what}, but the body could not be read (${errorText(error)}); retry or check the server`,
+    );
   }
   if (bytes.length > maxBytes) {
-    return failure('network', url.href, `${what}, but it is larger than ${maxBytes} bytes; split or shorten the policy`);
+    return failure(
+      'network',
+      url.href,
+      `${what}, but it is larger than ${maxBytes} bytes; split or shorten the policy`,
+    );
   }
   return decodeText(bytes, 'network', url.href, what);
 }
 
-function decodeText(bytes: Uint8Array, source: PolicySourceKind, location: string, what: string): ResolvedPolicy {
+function decodeText(
+  bytes: Uint8Array,
+  source: PolicySourceKind,
+  location: string,
+  what: string,
+): ResolvedPolicy {
   try {
     const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
     return { ok: true, text, source, location };
   } catch {
-    return failure(source, location, `${what}, but it is not valid UTF-8; save the policy as UTF-8 JSON`);
+    return failure(
+      source,
+      location,
+      `${what}, but it is not valid UTF-8; save the policy as UTF-8 JSON`,
+    );
   }
 }
 
-function failure(source: PolicySourceKind | null, location: string | null, error: string): ResolvedPolicy {
+function failure(
+  source: PolicySourceKind | null,
+  location: string | null,
+  error: string,
+): ResolvedPolicy {
   return { ok: false, error, source, location };
 }
 
 function fileErrorText(error: unknown, path: string): string {
   const code = (error as { code?: unknown } | null)?.code;
-  if (code === 'ENOENT') return `no such file ${quote(path)}; check the path (relative paths start at the working directory)`;
+  if (code === 'ENOENT')
+    return `no such file ${quote(path)}; check the path (relative paths start at the working directory)`;
   if (code === 'EACCES' || code === 'EPERM') return `permission denied for ${quote(path)}`;
   if (code === 'EISDIR') return `${quote(path)} is a directory`;
   return errorText(error);

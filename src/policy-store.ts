@@ -104,8 +104,13 @@ export class PolicyStore {
   /** The highest revision in the URL's mark, or `null` when there is none or it is malformed. */
   async highestRevision(url: string): Promise<number | null> {
     const mark: unknown = await this.getRevisionMark(url);
-    const highest = mark !== null && typeof mark === 'object' && Object.hasOwn(mark, 'highest') ? (mark as { highest: unknown }).highest : null;
-    return typeof highest === 'number' && Number.isSafeInteger(highest) && highest >= 0 ? highest : null;
+    const highest =
+      mark !== null && typeof mark === 'object' && Object.hasOwn(mark, 'highest')
+        ? (mark as { highest: unknown }).highest
+        : null;
+    return typeof highest === 'number' && Number.isSafeInteger(highest) && highest >= 0
+      ? highest
+      : null;
   }
 
   /**
@@ -143,7 +148,11 @@ export class PolicyStore {
   async readAudit(limit: number = Infinity): Promise<QueuedAuditRecord[]> {
     const tx = (await this.#open()).transaction('audit', 'readonly');
     const queued: QueuedAuditRecord[] = [];
-    for (let cursor = await tx.store.openCursor(); cursor !== null && queued.length < limit; cursor = await cursor.continue()) {
+    for (
+      let cursor = await tx.store.openCursor();
+      cursor !== null && queued.length < limit;
+      cursor = await cursor.continue()
+    ) {
       queued.push({ key: cursor.key, record: cursor.value });
     }
     await tx.done;

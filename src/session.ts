@@ -91,9 +91,19 @@ export interface SessionHost {
    * policy opts in to annotation defaults, and audits that decision with the canonical copy (and
    * the tool's facts).
    */
-  decide(call: ToolCall, canonical: CanonicalArgs, toolFacts?: ToolFacts, annotations?: AnnotationHints): Promise<DecisionResult>;
+  decide(
+    call: ToolCall,
+    canonical: CanonicalArgs,
+    toolFacts?: ToolFacts,
+    annotations?: AnnotationHints,
+  ): Promise<DecisionResult>;
   /** An audited Deny (`invalid_request` unless `kind` says otherwise) for a call that is not decided by the engine. */
-  refuse(call: { tool: unknown; role: unknown }, reason: string, kind?: ReasonKind, toolFacts?: ToolFacts): DecisionResult;
+  refuse(
+    call: { tool: unknown; role: unknown },
+    reason: string,
+    kind?: ReasonKind,
+    toolFacts?: ToolFacts,
+  ): DecisionResult;
   /** `Perso.approve`: redeems an Ask's ticket where the engine runs. */
   approve(nonce: string, call: ToolCall, evidence?: ApprovalEvidence): Promise<DecisionResult>;
   /** The active policy's own `"approval"` (what an Ask no rule made needs). */
@@ -121,9 +131,13 @@ export class PersoSession {
     let error: string | null = null;
     try {
       const givenRole: unknown = principal == null ? undefined : own(principal, 'role');
-      const canonical = canonicalizeArgs(principal == null ? undefined : own(principal, 'agentAttributes'), 'agentAttributes');
+      const canonical = canonicalizeArgs(
+        principal == null ? undefined : own(principal, 'agentAttributes'),
+        'agentAttributes',
+      );
       if (typeof givenRole !== 'string' || givenRole === '') {
-        error = 'session: role must be a non-empty string; bind the role from your own session or token';
+        error =
+          'session: role must be a non-empty string; bind the role from your own session or token';
       } else if (!canonical.ok) {
         error = `session: ${canonical.error}`;
       } else {
@@ -141,7 +155,8 @@ export class PersoSession {
 
   /** Decides a call as this session's principal. Always a decision; faults are Deny. */
   evaluate(call: SessionCall): Promise<DecisionResult> {
-    if (this.#error !== null) return Promise.resolve(this.#host.refuse({ tool: call?.tool, role: this.role }, this.#error));
+    if (this.#error !== null)
+      return Promise.resolve(this.#host.refuse({ tool: call?.tool, role: this.role }, this.#error));
     let full: ToolCall;
     try {
       full = {
@@ -154,7 +169,12 @@ export class PersoSession {
       const now = own(call, 'now');
       if (now !== undefined) full.now = now;
     } catch {
-      return Promise.resolve(this.#host.refuse({ tool: undefined, role: this.role }, 'invalid request: the call cannot be read; pass {tool, args}'));
+      return Promise.resolve(
+        this.#host.refuse(
+          { tool: undefined, role: this.role },
+          'invalid request: the call cannot be read; pass {tool, args}',
+        ),
+      );
     }
     return this.#host.evaluate(full);
   }
@@ -183,17 +203,35 @@ export class PersoSession {
     return async (args: A): Promise<GuardOutcome<R>> => {
       if (error !== null) return { ok: false, decision: host.refuse({ tool, role }, error) };
       const pinned = pinRefusal(tool, host.toolPins(), toolFacts);
-      if (pinned !== null) return { ok: false, decision: host.refuse({ tool, role }, pinned.reason, pinned.kind, toolFacts) };
+      if (pinned !== null)
+        return {
+          ok: false,
+          decision: host.refuse({ tool, role }, pinned.reason, pinned.kind, toolFacts),
+        };
       const canonical = canonicalizeArgs(args);
-      if (!canonical.ok) return { ok: false, decision: host.refuse({ tool, role }, `invalid request: ${canonical.error}`) };
+      if (!canonical.ok)
+        return {
+          ok: false,
+          decision: host.refuse({ tool, role }, `invalid request: ${canonical.error}`),
+        };
       const checkedArgs = canonical.value as unknown as Readonly<A>;
       let resource: JsonObject | undefined;
       if (resourceAttributes !== undefined) {
         const attributes = await resolveResourceAttributes(resourceAttributes, checkedArgs);
-        if (!attributes.ok) return { ok: false, decision: host.refuse({ tool, role }, `invalid request: ${attributes.error}`) };
+        if (!attributes.ok)
+          return {
+            ok: false,
+            decision: host.refuse({ tool, role }, `invalid request: ${attributes.error}`),
+          };
         resource = attributes.value;
       }
-      const call: ToolCall = { tool, args: checkedArgs, role, agentAttributes, resourceAttributes: resource };
+      const call: ToolCall = {
+        tool,
+        args: checkedArgs,
+        role,
+        agentAttributes,
+        resourceAttributes: resource,
+      };
       // The host applies annotation defaults before it audits, so the record holds what was decided.
       const decision = await host.decide(call, canonical, toolFacts, annotations);
       const settled = await mayRun(decision, call, checkedArgs, approve, host, webauthn);
@@ -232,7 +270,10 @@ async function mayRun<A>(
     const evidence =
       given ??
       (ticket.kind === 'webauthn'
-        ? await (await import('./webauthn-ceremony.ts')).requestWebAuthnApproval({ ticket, tool: call.tool, args, policyHash: host.policyHash() }, { timeoutMs: webauthn?.timeoutMs })
+        ? await (await import('./webauthn-ceremony.ts')).requestWebAuthnApproval(
+            { ticket, tool: call.tool, args, policyHash: host.policyHash() },
+            { timeoutMs: webauthn?.timeoutMs },
+          )
         : undefined);
     const lifted = await host.approve(ticket.nonce, call, evidence);
     return { run: lifted.decision === 'Allow', decision: lifted };
@@ -245,7 +286,8 @@ async function mayRun<A>(
     return { run: false, decision: host.refuse(call, reason) };
   }
   const again = await host.evaluate(call);
-  if (again.decision !== 'Allow' || again.kind !== 'no_rule') return { run: false, decision: again };
+  if (again.decision !== 'Allow' || again.kind !== 'no_rule')
+    return { run: false, decision: again };
   return { run: true, decision: { ...again, reason: `${decision.reason}; approved by a person` } };
 }
 
@@ -256,11 +298,17 @@ async function resolveResourceAttributes<A>(
   try {
     const value = typeof given === 'function' ? await given(args) : given;
     if (value === undefined || value === null) {
-      return { ok: false, error: 'resourceAttributes: expected a JSON object; return {} when there are none' };
+      return {
+        ok: false,
+        error: 'resourceAttributes: expected a JSON object; return {} when there are none',
+      };
     }
     return canonicalizeArgs(value, 'resourceAttributes');
   } catch (caught) {
-    return { ok: false, error: `resourceAttributes: could not be computed (${caught instanceof Error ? caught.message : String(caught)})` };
+    return {
+      ok: false,
+      error: `resourceAttributes: could not be computed (${caught instanceof Error ? caught.message : String(caught)})`,
+    };
   }
 }
 
@@ -272,9 +320,17 @@ function isEvidence(value: unknown): value is ApprovalEvidence {
 
 // Why a call is refused by the policy's tool pins, or null (see tool-pins.ts). Checked at each call:
 // a reloaded policy may pin differently.
-function pinRefusal(tool: string, pins: ToolPinsResult | null, facts: ToolFacts | undefined): { reason: string; kind: ReasonKind } | null {
+function pinRefusal(
+  tool: string,
+  pins: ToolPinsResult | null,
+  facts: ToolFacts | undefined,
+): { reason: string; kind: ReasonKind } | null {
   if (pins === null) return null;
-  if (!pins.ok) return { reason: `policy ${pins.error}; every call is refused until the policy is fixed`, kind: 'no_policy' };
+  if (!pins.ok)
+    return {
+      reason: `policy ${pins.error}; every call is refused until the policy is fixed`,
+      kind: 'no_policy',
+    };
   const pin = Object.hasOwn(pins.pins, tool) ? pins.pins[tool] : undefined;
   const reason = checkToolPin(tool, pin, facts);
   return reason === null ? null : { reason, kind: 'denied_by_rule' };
@@ -282,7 +338,10 @@ function pinRefusal(tool: string, pins: ToolPinsResult | null, facts: ToolFacts 
 
 // The tool's facts for its audit records, read once when the tool is guarded: literal boolean
 // hints only, so the record stays plain JSON whatever the annotations object holds.
-function recordedToolFacts(annotations: AnnotationHints | undefined, given: GuardOptions<unknown>['toolFacts']): ToolFacts | undefined {
+function recordedToolFacts(
+  annotations: AnnotationHints | undefined,
+  given: GuardOptions<unknown>['toolFacts'],
+): ToolFacts | undefined {
   const facts: ToolFacts = {};
   if (annotations !== null && typeof annotations === 'object') {
     const hints: Record<string, boolean> = {};

@@ -28,7 +28,9 @@ export interface ToolPin {
 }
 
 /** A policy's pins, by tool name; or why they cannot be read. */
-export type ToolPinsResult = { ok: true; pins: Readonly<Record<string, ToolPin>> } | { ok: false; error: string };
+export type ToolPinsResult =
+  | { ok: true; pins: Readonly<Record<string, ToolPin>> }
+  | { ok: false; error: string };
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -45,35 +47,54 @@ export function readToolPins(policyText: string): ToolPinsResult | null {
   } catch {
     return null;
   }
-  if (policy === null || typeof policy !== 'object' || !Object.hasOwn(policy, TOOL_PINS_KEY)) return null;
+  if (policy === null || typeof policy !== 'object' || !Object.hasOwn(policy, TOOL_PINS_KEY))
+    return null;
   const given: unknown = (policy as Record<string, unknown>)[TOOL_PINS_KEY];
   if (given === null || typeof given !== 'object' || Array.isArray(given)) {
-    return { ok: false, error: `${TOOL_PINS_KEY}: expected an object of tool name to pins, got ${shown(given)}` };
+    return {
+      ok: false,
+      error: `${TOOL_PINS_KEY}: expected an object of tool name to pins, got ${shown(given)}`,
+    };
   }
   const pins: Record<string, ToolPin> = Object.create(null);
   for (const [tool, value] of Object.entries(given)) {
     const path = `${TOOL_PINS_KEY}.${tool}`;
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      return { ok: false, error: `${path}: expected {"descriptor_sha256": "<64 hex digits>", "script_url": "<absolute URL>"}, got ${shown(value)}` };
+      return {
+        ok: false,
+        error: `${path}: expected {"descriptor_sha256": "<64 hex digits>", "script_url": "<absolute URL>"}, got ${shown(value)}`,
+      };
     }
     const pin: { descriptorSha256?: string; scriptUrl?: string } = {};
     for (const [key, field] of Object.entries(value as Record<string, unknown>)) {
       if (key === 'descriptor_sha256') {
         if (typeof field !== 'string' || !HEX64.test(field)) {
-          return { ok: false, error: `${path}.descriptor_sha256: expected 64 lowercase hex digits (the descriptorSha256 perso reports for the tool), got ${shown(field)}` };
+          return {
+            ok: false,
+            error: `${path}.descriptor_sha256: expected 64 lowercase hex digits (the descriptorSha256 perso reports for the tool), got ${shown(field)}`,
+          };
         }
         pin.descriptorSha256 = field;
       } else if (key === 'script_url') {
         if (typeof field !== 'string' || !isAbsoluteUrl(field)) {
-          return { ok: false, error: `${path}.script_url: expected the absolute URL of the script that registers the tool, got ${shown(field)}` };
+          return {
+            ok: false,
+            error: `${path}.script_url: expected the absolute URL of the script that registers the tool, got ${shown(field)}`,
+          };
         }
         pin.scriptUrl = field;
       } else {
-        return { ok: false, error: `${path}: unknown key "${key.slice(0, 64)}"; expected "descriptor_sha256" or "script_url"` };
+        return {
+          ok: false,
+          error: `${path}: unknown key "${key.slice(0, 64)}"; expected "descriptor_sha256" or "script_url"`,
+        };
       }
     }
     if (pin.descriptorSha256 === undefined && pin.scriptUrl === undefined) {
-      return { ok: false, error: `${path}: pins nothing; give "descriptor_sha256", "script_url" or both` };
+      return {
+        ok: false,
+        error: `${path}: pins nothing; give "descriptor_sha256", "script_url" or both`,
+      };
     }
     pins[tool] = Object.freeze(pin);
   }
@@ -88,7 +109,11 @@ export function readToolPins(policyText: string): ToolPinsResult | null {
  * @param pin its pin, if the policy has one
  * @param facts what the host saw when the tool was registered
  */
-export function checkToolPin(tool: string, pin: ToolPin | undefined, facts: ToolFacts | undefined): string | null {
+export function checkToolPin(
+  tool: string,
+  pin: ToolPin | undefined,
+  facts: ToolFacts | undefined,
+): string | null {
   if (pin === undefined) return null;
   const name = `'${tool.slice(0, 64)}'`;
   if (pin.descriptorSha256 !== undefined && facts?.descriptorSha256 !== pin.descriptorSha256) {

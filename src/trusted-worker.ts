@@ -16,7 +16,10 @@
 export const TRUSTED_TYPES_POLICY = 'perso';
 
 interface TrustedTypesLike {
-  createPolicy(name: string, rules: { createScriptURL(input: string): string }): { createScriptURL(input: string): unknown };
+  createPolicy(
+    name: string,
+    rules: { createScriptURL(input: string): string },
+  ): { createScriptURL(input: string): unknown };
 }
 
 let policy: { createScriptURL(input: string): unknown } | null | undefined;
@@ -29,7 +32,10 @@ function trustedTypesPolicy(): { createScriptURL(input: string): unknown } | nul
   try {
     policy = factory.createPolicy(TRUSTED_TYPES_POLICY, {
       createScriptURL(input: string): string {
-        if (expected === null || input !== expected) throw new TypeError(`perso's Trusted Types policy only passes perso's own worker URL, not "${input.slice(0, 100)}"`);
+        if (expected === null || input !== expected)
+          throw new TypeError(
+            `perso's Trusted Types policy only passes perso's own worker URL, not "${input.slice(0, 100)}"`,
+          );
         return input;
       },
     });

@@ -20,7 +20,12 @@
  * - an unbundled build (no recorded digest) starts a plain `Worker`, as before.
  */
 import { withTrustedWorker, TRUSTED_TYPES_POLICY } from './trusted-worker.ts';
-import { EVALUATOR_WORKER_SHA256, fetchVerified, recordedDigest, webCryptoSha256 } from './code-integrity.ts';
+import {
+  EVALUATOR_WORKER_SHA256,
+  fetchVerified,
+  recordedDigest,
+  webCryptoSha256,
+} from './code-integrity.ts';
 
 /**
  * SHA-256 on the page: WebCrypto, or on a page without it (plain http) the plain-JavaScript one,
@@ -69,7 +74,9 @@ export function startStrictWorker(url: URL, options: WorkerOptions): Worker {
   return new PendingWorker(url, options, expected, true) as unknown as Worker;
 }
 
-type Checked = { ok: true; bytes: Uint8Array<ArrayBuffer>; blobUrl: () => string } | { ok: false; error: string };
+type Checked =
+  | { ok: true; bytes: Uint8Array<ArrayBuffer>; blobUrl: () => string }
+  | { ok: false; error: string };
 
 /**
  * The checked script, once per page and script URL: a restarted worker (after a fault, or a new
@@ -80,14 +87,23 @@ const checkedScripts = new Map<string, Promise<Checked>>();
 function checkedScript(url: URL, expected: string): Promise<Checked> {
   let checked = checkedScripts.get(url.href);
   if (checked === undefined) {
-    checked = fetchVerified(url, expected, 'the evaluator worker', pageSha256).then((fetched): Checked => {
-      if (!fetched.ok) {
-        checkedScripts.delete(url.href);
-        return fetched;
-      }
-      let blobUrl: string | null = null;
-      return { ok: true, bytes: fetched.bytes, blobUrl: () => (blobUrl ??= URL.createObjectURL(new Blob([fetched.bytes], { type: 'text/javascript' }))) };
-    });
+    checked = fetchVerified(url, expected, 'the evaluator worker', pageSha256).then(
+      (fetched): Checked => {
+        if (!fetched.ok) {
+          checkedScripts.delete(url.href);
+          return fetched;
+        }
+        let blobUrl: string | null = null;
+        return {
+          ok: true,
+          bytes: fetched.bytes,
+          blobUrl: () =>
+            (blobUrl ??= URL.createObjectURL(
+              new Blob([fetched.bytes], { type: 'text/javascript' }),
+            )),
+        };
+      },
+    );
     checkedScripts.set(url.href, checked);
   }
   return checked;
@@ -105,7 +121,10 @@ class PendingWorker extends EventTarget {
    * `message` listeners (with their options), added straight to the worker once it answered: the
    * hot path then has no stand-in between Comlink and the worker (no event made again per message).
    */
-  readonly #direct: [listener: EventListenerOrEventListenerObject, options: AddEventListenerOptions | boolean | undefined][] = [];
+  readonly #direct: [
+    listener: EventListenerOrEventListenerObject,
+    options: AddEventListenerOptions | boolean | undefined,
+  ][] = [];
   #directWorker: Worker | null = null;
 
   constructor(url: URL, options: WorkerOptions, expected: string, fromBlob: boolean) {
@@ -121,9 +140,11 @@ class PendingWorker extends EventTarget {
         worker = startUncheckedWorker(fromBlob ? checked.blobUrl() : url, options);
       } catch (error) {
         const text = error instanceof Error ? error.message : String(error);
-        this.#fail(/TrustedScriptURL|Trusted ?Types/i.test(text)
-          ? `${text}; the page enforces Trusted Types: allow perso's policy name ("trusted-types ${TRUSTED_TYPES_POLICY}")`
-          : text);
+        this.#fail(
+          /TrustedScriptURL|Trusted ?Types/i.test(text)
+            ? `${text}; the page enforces Trusted Types: allow perso's policy name ("trusted-types ${TRUSTED_TYPES_POLICY}")`
+            : text,
+        );
         return;
       }
       this.#use(worker, fromBlob);
@@ -131,7 +152,11 @@ class PendingWorker extends EventTarget {
   }
 
   /** Listens here, and for `message`, on the worker itself once it answered. */
-  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: AddEventListenerOptions | boolean): void {
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: AddEventListenerOptions | boolean,
+  ): void {
     if (listener === null) return;
     if (type === 'message') {
       this.#direct.push([listener, options]);
@@ -143,7 +168,11 @@ class PendingWorker extends EventTarget {
     super.addEventListener(type, listener, options);
   }
 
-  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: EventListenerOptions | boolean): void {
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: EventListenerOptions | boolean,
+  ): void {
     if (listener === null) return;
     if (type === 'message') {
       const at = this.#direct.findIndex(([known]) => known === listener);
@@ -185,7 +214,9 @@ class PendingWorker extends EventTarget {
       if (this.#worker !== worker || answered) return;
       answered = true;
       worker.removeEventListener('message', relay);
-      this.dispatchEvent(new MessageEvent('message', { data: event.data, ports: [...event.ports] }));
+      this.dispatchEvent(
+        new MessageEvent('message', { data: event.data, ports: [...event.ports] }),
+      );
       this.#directWorker = worker;
       for (const [listener, options] of this.#direct) {
         super.removeEventListener('message', listener, options);
@@ -201,9 +232,11 @@ class PendingWorker extends EventTarget {
       if (this.#worker !== worker) return;
       const message = event instanceof ErrorEvent ? event.message : '';
       // A blob worker that fails before any answer: the page's CSP refused it (worker-src).
-      this.#fail(fromBlob && !answered
-        ? `the page refused to start the evaluator worker from its checked bytes (a blob: URL; codeIntegrity: "strict"): add blob: to worker-src, or pass codeIntegrity: true${message === '' ? '' : ` (${message})`}`
-        : message);
+      this.#fail(
+        fromBlob && !answered
+          ? `the page refused to start the evaluator worker from its checked bytes (a blob: URL; codeIntegrity: "strict"): add blob: to worker-src, or pass codeIntegrity: true${message === '' ? '' : ` (${message})`}`
+          : message,
+      );
     });
     const waiting = this.#waiting;
     this.#waiting = [];

@@ -50,31 +50,45 @@ export async function checkWebAuthnEvidence(
   if (evidence === null) return `${shown}: the WebAuthn evidence is malformed; ${again}`;
   if (evidence.kind === 'webauthn-failed') {
     const detail = evidence.detail === '' ? '' : ` (${evidence.detail})`;
-    if (evidence.failure === 'unavailable') return `${shown} needs a verified authenticator, and none is available here${detail}; approve from a browser with a passkey or security key`;
-    if (evidence.failure === 'cancelled') return `${shown} needs a verified authenticator, and the ceremony was cancelled or timed out${detail}; ${again}`;
+    if (evidence.failure === 'unavailable')
+      return `${shown} needs a verified authenticator, and none is available here${detail}; approve from a browser with a passkey or security key`;
+    if (evidence.failure === 'cancelled')
+      return `${shown} needs a verified authenticator, and the ceremony was cancelled or timed out${detail}; ${again}`;
     return `${shown} needs a verified authenticator, and the ceremony failed${detail}; ${again}`;
   }
   if (binding.origin === null || binding.origin === 'null') {
     return `${shown} needs a page origin to check an authenticator against, and this ${binding.origin === null ? 'host has none' : 'page has an opaque one (a sandboxed frame)'}; approve in a page with an origin`;
   }
   const credentials = store === 'indexeddb' ? defaultStore() : store;
-  if (credentials === null) return `${shown}: no authenticator registry here (IndexedDB is unavailable), so no assertion can be checked`;
+  if (credentials === null)
+    return `${shown}: no authenticator registry here (IndexedDB is unavailable), so no assertion can be checked`;
   try {
     const origin = binding.origin;
     const policyHash = await sha256Hex(binding.policyText);
-    const challenge = await approvalChallenge({ tool: binding.tool, args: binding.args, origin, policyHash, nonce: binding.nonce, expiresAt: binding.expiresAt });
+    const challenge = await approvalChallenge({
+      tool: binding.tool,
+      args: binding.args,
+      origin,
+      policyHash,
+      nonce: binding.nonce,
+      expiresAt: binding.expiresAt,
+    });
     const expected = { challenge: toBase64Url(challenge), origin };
     let registered = await credentials.list(binding.origin);
     if (evidence.registration !== undefined) {
-      if (registered.length > 0) return `${shown}: an authenticator is already registered for ${binding.origin}; approve with it (a new one is not registered on top)`;
+      if (registered.length > 0)
+        return `${shown}: an authenticator is already registered for ${binding.origin}; approve with it (a new one is not registered on top)`;
       const registration = await verifyRegistration(evidence.registration, expected, now);
       if (!registration.ok) return `${shown}: ${registration.reason}; ${again}`;
-      if (!(await credentials.addFirst(registration.value))) return `${shown}: an authenticator was registered for ${binding.origin} meanwhile; ${again}`;
+      if (!(await credentials.addFirst(registration.value)))
+        return `${shown}: an authenticator was registered for ${binding.origin} meanwhile; ${again}`;
       registered = [registration.value];
     }
-    if (registered.length === 0) return `${shown} needs a verified authenticator, and none is registered for ${binding.origin} yet; ${again} (the first approval registers one)`;
+    if (registered.length === 0)
+      return `${shown} needs a verified authenticator, and none is registered for ${binding.origin} yet; ${again} (the first approval registers one)`;
     const credential = registered.find((known) => known.id === evidence.assertion.credentialId);
-    if (credential === undefined) return `${shown}: the assertion comes from an authenticator not registered for ${binding.origin}; approve with the registered one`;
+    if (credential === undefined)
+      return `${shown}: the assertion comes from an authenticator not registered for ${binding.origin}; approve with the registered one`;
     const assertion = await verifyAssertion(evidence.assertion, credential, expected);
     if (!assertion.ok) return `${shown}: ${assertion.reason}; ${again}`;
     await credentials.raiseSignCount(credential.id, assertion.value);

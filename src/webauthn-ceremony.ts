@@ -52,26 +52,54 @@ let defaultStore: AuthenticatorStore | null = null;
  * @param request the ticket, the call and the policy hash the challenge is made of
  * @param options where the registered credentials are, and how long to wait
  */
-export async function requestWebAuthnApproval(request: WebAuthnApprovalRequest, options: WebAuthnCeremonyOptions = {}): Promise<ApprovalEvidence> {
-  const failed = (failure: 'unavailable' | 'cancelled' | 'failed', detail: string): ApprovalEvidence => ({ kind: 'webauthn-failed', failure, detail });
+export async function requestWebAuthnApproval(
+  request: WebAuthnApprovalRequest,
+  options: WebAuthnCeremonyOptions = {},
+): Promise<ApprovalEvidence> {
+  const failed = (
+    failure: 'unavailable' | 'cancelled' | 'failed',
+    detail: string,
+  ): ApprovalEvidence => ({ kind: 'webauthn-failed', failure, detail });
   const { ticket, tool, args, policyHash } = request;
   const container = typeof navigator === 'undefined' ? undefined : navigator.credentials;
-  if (typeof PublicKeyCredential === 'undefined' || container === undefined || typeof self === 'undefined' || typeof crypto?.subtle === 'undefined') {
-    return failed('unavailable', 'this browser offers no WebAuthn (it needs a secure context: https or localhost)');
+  if (
+    typeof PublicKeyCredential === 'undefined' ||
+    container === undefined ||
+    typeof self === 'undefined' ||
+    typeof crypto?.subtle === 'undefined'
+  ) {
+    return failed(
+      'unavailable',
+      'this browser offers no WebAuthn (it needs a secure context: https or localhost)',
+    );
   }
-  if (ticket.kind !== 'webauthn' || policyHash === null) return failed('failed', 'the ticket is not a WebAuthn ticket of the active policy');
+  if (ticket.kind !== 'webauthn' || policyHash === null)
+    return failed('failed', 'the ticket is not a WebAuthn ticket of the active policy');
   let challenge: Uint8Array<ArrayBuffer>;
   try {
-    challenge = await approvalChallenge({ tool, args, origin: self.origin, policyHash, nonce: ticket.nonce, expiresAt: ticket.expiresAt });
+    challenge = await approvalChallenge({
+      tool,
+      args,
+      origin: self.origin,
+      policyHash,
+      nonce: ticket.nonce,
+      expiresAt: ticket.expiresAt,
+    });
   } catch {
     return failed('failed', 'the arguments are not plain JSON');
   }
-  const timeout = Math.max(1000, Math.min(options.timeoutMs ?? 60_000, ticket.expiresAt - Date.now()));
+  const timeout = Math.max(
+    1000,
+    Math.min(options.timeoutMs ?? 60_000, ticket.expiresAt - Date.now()),
+  );
   try {
     defaultStore ??= new AuthenticatorStore();
     const registered = await (options.credentials ?? defaultStore).list(self.origin);
     let registration: WebAuthnRegistration | undefined;
-    let allow = registered.map((credential) => ({ type: 'public-key' as const, id: fromBase64(credential.id)! }));
+    let allow = registered.map((credential) => ({
+      type: 'public-key' as const,
+      id: fromBase64(credential.id)!,
+    }));
     if (allow.length === 0) {
       registration = await register(challenge, timeout);
       allow = [{ type: 'public-key', id: fromBase64(registration.credentialId)! }];
@@ -79,7 +107,10 @@ export async function requestWebAuthnApproval(request: WebAuthnApprovalRequest, 
     const credential = await container.get({
       publicKey: { challenge, allowCredentials: allow, userVerification: 'required', timeout },
     });
-    if (!(credential instanceof PublicKeyCredential) || !(credential.response instanceof AuthenticatorAssertionResponse)) {
+    if (
+      !(credential instanceof PublicKeyCredential) ||
+      !(credential.response instanceof AuthenticatorAssertionResponse)
+    ) {
       return failed('failed', 'the authenticator answered with no assertion');
     }
     const response = credential.response;
@@ -89,10 +120,13 @@ export async function requestWebAuthnApproval(request: WebAuthnApprovalRequest, 
       authenticatorData: toBase64Url(new Uint8Array(response.authenticatorData)),
       signature: toBase64Url(new Uint8Array(response.signature)),
     };
-    return registration === undefined ? { kind: 'webauthn', assertion } : { kind: 'webauthn', assertion, registration };
+    return registration === undefined
+      ? { kind: 'webauthn', assertion }
+      : { kind: 'webauthn', assertion, registration };
   } catch (error) {
     const name = error instanceof Error ? error.name : 'Error';
-    const message = error instanceof Error ? error.message.slice(0, 120) : String(error).slice(0, 120);
+    const message =
+      error instanceof Error ? error.message.slice(0, 120) : String(error).slice(0, 120);
     // NotAllowedError is what a cancel, a timeout and "no authenticator answered" all look like.
     // (The browser's message for it is a generic text with a link: the name says it all.)
     if (name === 'NotAllowedError' || name === 'AbortError') return failed('cancelled', name);
@@ -101,12 +135,19 @@ export async function requestWebAuthnApproval(request: WebAuthnApprovalRequest, 
 }
 
 /** First use: registers the person's authenticator for this origin. */
-async function register(challenge: Uint8Array<ArrayBuffer>, timeout: number): Promise<WebAuthnRegistration> {
+async function register(
+  challenge: Uint8Array<ArrayBuffer>,
+  timeout: number,
+): Promise<WebAuthnRegistration> {
   const credential = await navigator.credentials.create({
     publicKey: {
       challenge,
       rp: { name: 'perso approvals' },
-      user: { id: crypto.getRandomValues(new Uint8Array(16)), name: 'perso approvals', displayName: 'perso approvals' },
+      user: {
+        id: crypto.getRandomValues(new Uint8Array(16)),
+        name: 'perso approvals',
+        displayName: 'perso approvals',
+      },
       pubKeyCredParams: [
         { type: 'public-key', alg: COSE_EDDSA },
         { type: 'public-key', alg: COSE_ES256 },
@@ -116,12 +157,19 @@ async function register(challenge: Uint8Array<ArrayBuffer>, timeout: number): Pr
       timeout,
     },
   });
-  if (!(credential instanceof PublicKeyCredential) || !(credential.response instanceof AuthenticatorAttestationResponse)) {
+  if (
+    !(credential instanceof PublicKeyCredential) ||
+    !(credential.response instanceof AuthenticatorAttestationResponse)
+  ) {
     throw new DOMException('the authenticator answered with no credential', 'InvalidStateError');
   }
   const response = credential.response;
   const publicKey = response.getPublicKey();
-  if (publicKey === null) throw new DOMException('the authenticator made a key of an algorithm this browser cannot export', 'NotSupportedError');
+  if (publicKey === null)
+    throw new DOMException(
+      'the authenticator made a key of an algorithm this browser cannot export',
+      'NotSupportedError',
+    );
   return {
     credentialId: toBase64Url(new Uint8Array(credential.rawId)),
     publicKey: toBase64Url(new Uint8Array(publicKey)),

@@ -29,7 +29,6 @@ export interface Expected {
   origin: string;
 }
 
-
 const FLAG_UP = 0x01;
 const FLAG_UV = 0x04;
 const FLAG_AT = 0x40;
@@ -55,21 +54,25 @@ function checkClientData(clientDataJSON: string, type: string, expected: Expecte
   } catch {
     return 'its client data is not JSON';
   }
-  if (data.type !== type) return `its client data is of type ${JSON.stringify(String(data.type)).slice(0, 40)}, not "${type}"`;
+  if (data.type !== type)
+    return `its client data is of type ${JSON.stringify(String(data.type)).slice(0, 40)}, not "${type}"`;
   if (data.challenge !== expected.challenge) {
     return 'the authenticator signed a different call: its challenge is not the one for this tool, these arguments, this policy and this ticket';
   }
-  if (data.origin !== expected.origin) return `it was made for origin ${JSON.stringify(String(data.origin)).slice(0, 80)}, not "${expected.origin}"`;
+  if (data.origin !== expected.origin)
+    return `it was made for origin ${JSON.stringify(String(data.origin)).slice(0, 80)}, not "${expected.origin}"`;
   if (data.crossOrigin === true) return 'it was made in a cross-origin frame';
   return null;
 }
 
 function checkAuthenticatorData(data: Uint8Array, rpId: string): string | null {
   if (data.length < 37) return 'its authenticator data is too short';
-  if (!equalBytes(data.subarray(0, 32), sha256(encoder.encode(rpId)))) return `its authenticator data is for another relying party than "${rpId}"`;
+  if (!equalBytes(data.subarray(0, 32), sha256(encoder.encode(rpId))))
+    return `its authenticator data is for another relying party than "${rpId}"`;
   const flags = data[32]!;
   if ((flags & FLAG_UP) === 0) return 'the authenticator did not see the person (no user presence)';
-  if ((flags & FLAG_UV) === 0) return 'the authenticator did not verify the person (no user verification: its PIN or biometric is required)';
+  if ((flags & FLAG_UV) === 0)
+    return 'the authenticator did not verify the person (no user verification: its PIN or biometric is required)';
   return null;
 }
 
@@ -90,23 +93,37 @@ function keyParams(algorithm: number): EcKeyImportParams | Algorithm | null {
  * @param expected this ticket's challenge and the origin
  * @param now milliseconds since the epoch, stored as the registration time
  */
-export async function verifyRegistration(registration: WebAuthnRegistration, expected: Expected, now: number): Promise<Verified<RegisteredCredential>> {
-  const fail = (why: string): Verified<RegisteredCredential> => ({ ok: false, reason: `the authenticator's registration was refused: ${why}` });
+export async function verifyRegistration(
+  registration: WebAuthnRegistration,
+  expected: Expected,
+  now: number,
+): Promise<Verified<RegisteredCredential>> {
+  const fail = (why: string): Verified<RegisteredCredential> => ({
+    ok: false,
+    reason: `the authenticator's registration was refused: ${why}`,
+  });
   const clientProblem = checkClientData(registration.clientDataJSON, 'webauthn.create', expected);
   if (clientProblem !== null) return fail(clientProblem);
   const rpId = new URL(expected.origin).hostname;
   const data = bytesOf(registration.authenticatorData);
   const dataProblem = checkAuthenticatorData(data, rpId);
   if (dataProblem !== null) return fail(dataProblem);
-  if ((data[32]! & FLAG_AT) === 0 || data.length < 55) return fail('its authenticator data carries no credential');
+  if ((data[32]! & FLAG_AT) === 0 || data.length < 55)
+    return fail('its authenticator data carries no credential');
   const idLength = (data[53]! << 8) | data[54]!;
-  if (data.length < 55 + idLength || !equalBytes(data.subarray(55, 55 + idLength), bytesOf(registration.credentialId))) {
+  if (
+    data.length < 55 + idLength ||
+    !equalBytes(data.subarray(55, 55 + idLength), bytesOf(registration.credentialId))
+  ) {
     return fail('the credential id is not the one the authenticator attested');
   }
   const params = keyParams(registration.algorithm);
-  if (params === null) return fail(`algorithm ${registration.algorithm} is not ES256 (-7) or EdDSA (-8)`);
+  if (params === null)
+    return fail(`algorithm ${registration.algorithm} is not ES256 (-7) or EdDSA (-8)`);
   try {
-    await crypto.subtle.importKey('spki', bytesOf(registration.publicKey), params, false, ['verify']);
+    await crypto.subtle.importKey('spki', bytesOf(registration.publicKey), params, false, [
+      'verify',
+    ]);
   } catch {
     return fail('its public key does not import as the algorithm it names');
   }
@@ -131,16 +148,25 @@ export async function verifyRegistration(registration: WebAuthnRegistration, exp
  * @param credential the registered credential whose id the assertion names
  * @param expected this ticket's challenge and the origin
  */
-export async function verifyAssertion(assertion: WebAuthnAssertion, credential: RegisteredCredential, expected: Expected): Promise<Verified<number>> {
-  const fail = (why: string): Verified<number> => ({ ok: false, reason: `the authenticator's assertion was refused: ${why}` });
-  if (credential.origin !== expected.origin) return fail('its credential was registered on another origin');
+export async function verifyAssertion(
+  assertion: WebAuthnAssertion,
+  credential: RegisteredCredential,
+  expected: Expected,
+): Promise<Verified<number>> {
+  const fail = (why: string): Verified<number> => ({
+    ok: false,
+    reason: `the authenticator's assertion was refused: ${why}`,
+  });
+  if (credential.origin !== expected.origin)
+    return fail('its credential was registered on another origin');
   const clientProblem = checkClientData(assertion.clientDataJSON, 'webauthn.get', expected);
   if (clientProblem !== null) return fail(clientProblem);
   const data = bytesOf(assertion.authenticatorData);
   const dataProblem = checkAuthenticatorData(data, credential.rpId);
   if (dataProblem !== null) return fail(dataProblem);
   const params = keyParams(credential.algorithm);
-  if (params === null) return fail(`the registered algorithm ${credential.algorithm} is not supported`);
+  if (params === null)
+    return fail(`the registered algorithm ${credential.algorithm} is not supported`);
   let signature = bytesOf(assertion.signature);
   if (credential.algorithm === COSE_ES256) {
     const raw = derToRaw(signature);
@@ -152,8 +178,17 @@ export async function verifyAssertion(assertion: WebAuthnAssertion, credential: 
   signed.set(sha256(bytesOf(assertion.clientDataJSON)), data.length);
   let valid = false;
   try {
-    const key = await crypto.subtle.importKey('spki', bytesOf(credential.publicKey), params, false, ['verify']);
-    const verify = credential.algorithm === COSE_ES256 ? { name: 'ECDSA', hash: 'SHA-256' } : { name: 'Ed25519' };
+    const key = await crypto.subtle.importKey(
+      'spki',
+      bytesOf(credential.publicKey),
+      params,
+      false,
+      ['verify'],
+    );
+    const verify =
+      credential.algorithm === COSE_ES256
+        ? { name: 'ECDSA', hash: 'SHA-256' }
+        : { name: 'Ed25519' };
     valid = await crypto.subtle.verify(verify, key, signature, signed);
   } catch {
     valid = false;
@@ -161,7 +196,9 @@ export async function verifyAssertion(assertion: WebAuthnAssertion, credential: 
   if (!valid) return fail('its signature does not verify with the registered credential');
   const signCount = signCountOf(data);
   if ((signCount !== 0 || credential.signCount !== 0) && signCount <= credential.signCount) {
-    return fail(`its signature counter did not go up (${signCount} after ${credential.signCount}): the credential may have been cloned`);
+    return fail(
+      `its signature counter did not go up (${signCount} after ${credential.signCount}): the credential may have been cloned`,
+    );
   }
   return { ok: true, value: signCount };
 }
@@ -187,4 +224,3 @@ function derToRaw(der: Uint8Array): Uint8Array<ArrayBuffer> | null {
   }
   return at === der.length ? raw : null;
 }
-

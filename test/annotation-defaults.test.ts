@@ -1,10 +1,18 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyAnnotationDefaults, policyOptsIntoAnnotationDefaults } from '../src/annotation-defaults.ts';
+import {
+  applyAnnotationDefaults,
+  policyOptsIntoAnnotationDefaults,
+} from '../src/annotation-defaults.ts';
 import type { DecisionResult } from '../src/decision.ts';
 
 const base = { policyVersion: 'v1', enforced: true } as const;
-const noRuleDeny: DecisionResult = { ...base, decision: 'Deny', kind: 'no_rule', reason: "no rule matched tool 't' for role 'r'; applying default_action" };
+const noRuleDeny: DecisionResult = {
+  ...base,
+  decision: 'Deny',
+  kind: 'no_rule',
+  reason: "no rule matched tool 't' for role 'r'; applying default_action",
+};
 const noRuleAllow: DecisionResult = { ...noRuleDeny, decision: 'Allow' };
 
 describe('applyAnnotationDefaults', () => {
@@ -21,8 +29,14 @@ describe('applyAnnotationDefaults', () => {
   });
 
   it('destructiveHint wins when a tool claims both', () => {
-    assert.equal(applyAnnotationDefaults(noRuleDeny, { readOnlyHint: true, destructiveHint: true }).decision, 'Deny');
-    assert.equal(applyAnnotationDefaults(noRuleAllow, { readOnlyHint: true, destructiveHint: true }).decision, 'Ask');
+    assert.equal(
+      applyAnnotationDefaults(noRuleDeny, { readOnlyHint: true, destructiveHint: true }).decision,
+      'Deny',
+    );
+    assert.equal(
+      applyAnnotationDefaults(noRuleAllow, { readOnlyHint: true, destructiveHint: true }).decision,
+      'Ask',
+    );
   });
 
   it("WebMCP's consequentialHint turns a default Allow into Ask, and leaves a Deny alone", () => {
@@ -30,7 +44,10 @@ describe('applyAnnotationDefaults', () => {
     assert.equal(asked.decision, 'Ask');
     assert.match(asked.reason, /consequentialHint/);
     assert.equal(applyAnnotationDefaults(noRuleDeny, { consequentialHint: true }), noRuleDeny);
-    assert.equal(applyAnnotationDefaults(noRuleDeny, { readOnlyHint: true, consequentialHint: true }).decision, 'Deny');
+    assert.equal(
+      applyAnnotationDefaults(noRuleDeny, { readOnlyHint: true, consequentialHint: true }).decision,
+      'Deny',
+    );
   });
 
   it('untrustedContentHint decides nothing', () => {
@@ -39,11 +56,23 @@ describe('applyAnnotationDefaults', () => {
   });
 
   it('never changes a decision an explicit rule made', () => {
-    for (const kind of ['condition_failed', 'denied_by_rule', 'rate_limited', 'invalid_request', 'no_policy', 'engine_fault'] as const) {
+    for (const kind of [
+      'condition_failed',
+      'denied_by_rule',
+      'rate_limited',
+      'invalid_request',
+      'no_policy',
+      'engine_fault',
+    ] as const) {
       const ruled: DecisionResult = { ...base, decision: 'Deny', kind, reason: 'x' };
       assert.equal(applyAnnotationDefaults(ruled, { readOnlyHint: true }), ruled, kind);
     }
-    const allowed: DecisionResult = { ...base, decision: 'Allow', kind: 'no_condition', reason: 'x' };
+    const allowed: DecisionResult = {
+      ...base,
+      decision: 'Allow',
+      kind: 'no_condition',
+      reason: 'x',
+    };
     assert.equal(applyAnnotationDefaults(allowed, { destructiveHint: true }), allowed);
   });
 

@@ -16,11 +16,17 @@ const input = {
 describe('approvalChallenge', () => {
   it('is SHA-256 of the canonical JSON of {args, expiresAt, nonce, origin, policyHash, tool}', async () => {
     const text = `{"args":{"amount":800,"order_id":"ORD-8821"},"expiresAt":1800000000000,"nonce":"${input.nonce}","origin":"https://shop.example","policyHash":"${input.policyHash}","tool":"process_refund"}`;
-    assert.deepEqual(Buffer.from(await approvalChallenge(input)), createHash('sha256').update(text).digest());
+    assert.deepEqual(
+      Buffer.from(await approvalChallenge(input)),
+      createHash('sha256').update(text).digest(),
+    );
   });
 
-  it('does not depend on the order of the args\' keys', async () => {
-    assert.deepEqual(await approvalChallenge(input), await approvalChallenge({ ...input, args: { amount: 800, order_id: 'ORD-8821' } }));
+  it("does not depend on the order of the args' keys", async () => {
+    assert.deepEqual(
+      await approvalChallenge(input),
+      await approvalChallenge({ ...input, args: { amount: 800, order_id: 'ORD-8821' } }),
+    );
   });
 
   it('changes with every field it binds', async () => {
@@ -33,7 +39,11 @@ describe('approvalChallenge', () => {
       { nonce: '00'.repeat(16) },
       { expiresAt: input.expiresAt + 1 },
     ];
-    const changed = await Promise.all(changes.map(async (change) => Buffer.from(await approvalChallenge({ ...input, ...change })).toString('hex')));
+    const changed = await Promise.all(
+      changes.map(async (change) =>
+        Buffer.from(await approvalChallenge({ ...input, ...change })).toString('hex'),
+      ),
+    );
     assert.equal(new Set([base, ...changed]).size, 7);
   });
 

@@ -8,7 +8,8 @@ const call: ToolCall = { tool: 'delete_customer', role: 'agent', args: { id: 7, 
 const ask: ApprovableVerdict = {
   decision: 'Ask',
   kind: 'ask_by_rule',
-  reason: "rule matched tool 'delete_customer' for role 'agent'; approval required by rule 'confirm'",
+  reason:
+    "rule matched tool 'delete_customer' for role 'agent'; approval required by rule 'confirm'",
   rule: 'confirm',
 };
 
@@ -39,7 +40,10 @@ describe('ApprovalLedger', async () => {
     assert.ok(second);
     const check = ledger.redeem(second.nonce, { ...call, args: { id: 8, reason: 'dup' } });
     assert.equal(check.ok, false);
-    assert.match(check.ok ? '' : check.reason, /different call to 'delete_customer'; ask the person again/);
+    assert.match(
+      check.ok ? '' : check.reason,
+      /different call to 'delete_customer'; ask the person again/,
+    );
   });
 
   it('fault: approval replayed — a ticket is single use', async () => {
@@ -76,14 +80,21 @@ describe('ApprovalLedger', async () => {
     ledger.offer(call);
     const forged = await ledger.approve('0'.repeat(32), call, () => ask);
     assert.equal(forged.decision, 'Deny');
-    assert.equal((await ledger.approve(undefined as unknown as string, call, () => ask)).decision, 'Deny');
+    assert.equal(
+      (await ledger.approve(undefined as unknown as string, call, () => ask)).decision,
+      'Deny',
+    );
   });
 
   it('fault: policy now denies — approval never lifts a Deny', async () => {
     const { ledger } = ledgerAt();
     const ticket = ledger.offer(call);
     assert.ok(ticket);
-    const deny: ApprovableVerdict = { decision: 'Deny', kind: 'denied_by_rule', reason: 'denied by rule' };
+    const deny: ApprovableVerdict = {
+      decision: 'Deny',
+      kind: 'denied_by_rule',
+      reason: 'denied by rule',
+    };
     assert.equal(await ledger.approve(ticket.nonce, call, () => deny), deny);
   });
 
@@ -145,28 +156,70 @@ describe('ApprovalLedger, WebAuthn tickets', () => {
   });
 
   it('fault: a click alone (no evidence) — a Deny that says a click is not enough, and the ticket is spent', async () => {
-    const ledger = new ApprovalLedger({ origin: 'https://shop.example', credentials: null, loadWebAuthnCheck: () => import('../src/webauthn-approval.ts') });
+    const ledger = new ApprovalLedger({
+      origin: 'https://shop.example',
+      credentials: null,
+      loadWebAuthnCheck: () => import('../src/webauthn-approval.ts'),
+    });
     const ticket = ledger.attach(call, webauthnAsk).approval!;
     const click = await ledger.approve(ticket.nonce, call, () => webauthnAsk);
     assert.equal(click.decision, 'Deny');
-    assert.match(click.reason, /needs a verified authenticator \(the policy says "approval": "webauthn"\); a click is not enough/);
-    assert.match((await ledger.approve(ticket.nonce, call, () => webauthnAsk)).reason, /already used/);
+    assert.match(
+      click.reason,
+      /needs a verified authenticator \(the policy says "approval": "webauthn"\); a click is not enough/,
+    );
+    assert.match(
+      (await ledger.approve(ticket.nonce, call, () => webauthnAsk)).reason,
+      /already used/,
+    );
   });
 
   it('fault: an engine that cannot check WebAuthn (the inline engine) — never releases such a ticket', async () => {
     const { ledger } = ledgerAt();
     const ticket = ledger.attach(call, webauthnAsk).approval!;
-    const result = await ledger.approve(ticket.nonce, call, () => webauthnAsk, { kind: 'webauthn-failed', failure: 'failed', detail: '' });
+    const result = await ledger.approve(ticket.nonce, call, () => webauthnAsk, {
+      kind: 'webauthn-failed',
+      failure: 'failed',
+      detail: '',
+    });
     assert.match(result.reason, /which only the worker engine checks/);
   });
 
   it('fault: no page origin (Node) or no IndexedDB — a Deny that says which', async () => {
-    const assertion = { credentialId: 'AA', clientDataJSON: 'AA', authenticatorData: 'AA', signature: 'AA' };
-    const noOrigin = new ApprovalLedger({ credentials: null, loadWebAuthnCheck: () => import('../src/webauthn-approval.ts') });
+    const assertion = {
+      credentialId: 'AA',
+      clientDataJSON: 'AA',
+      authenticatorData: 'AA',
+      signature: 'AA',
+    };
+    const noOrigin = new ApprovalLedger({
+      credentials: null,
+      loadWebAuthnCheck: () => import('../src/webauthn-approval.ts'),
+    });
     const first = noOrigin.attach(call, webauthnAsk).approval!;
-    assert.match((await noOrigin.approve(first.nonce, call, () => webauthnAsk, { kind: 'webauthn', assertion })).reason, /needs a page origin/);
-    const noStore = new ApprovalLedger({ origin: 'https://shop.example', credentials: null, loadWebAuthnCheck: () => import('../src/webauthn-approval.ts') });
+    assert.match(
+      (
+        await noOrigin.approve(first.nonce, call, () => webauthnAsk, {
+          kind: 'webauthn',
+          assertion,
+        })
+      ).reason,
+      /needs a page origin/,
+    );
+    const noStore = new ApprovalLedger({
+      origin: 'https://shop.example',
+      credentials: null,
+      loadWebAuthnCheck: () => import('../src/webauthn-approval.ts'),
+    });
     const second = noStore.attach(call, webauthnAsk).approval!;
-    assert.match((await noStore.approve(second.nonce, call, () => webauthnAsk, { kind: 'webauthn', assertion })).reason, /no authenticator registry here/);
+    assert.match(
+      (
+        await noStore.approve(second.nonce, call, () => webauthnAsk, {
+          kind: 'webauthn',
+          assertion,
+        })
+      ).reason,
+      /no authenticator registry here/,
+    );
   });
 });

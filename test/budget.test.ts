@@ -20,19 +20,60 @@ const policy = JSON.stringify({
   tools: ['refund', 'send', 'pay'],
   roles: ['agent'],
   rules: [
-    { id: 'refunds', tool_name: 'refund', roles: ['agent'], budget: { sum: 'Arguments.amount', max: 1000, per_seconds: DAY } },
-    { id: 'recipients', tool_name: 'send', roles: ['agent'], budget: { distinct: 'Arguments.to', max: 2, per_seconds: 3600, per: 'AgentAttributes.user_id' } },
-    { id: 'payments', tool_name: 'pay', roles: ['agent'], rate_limit: { max: 4, per_seconds: 60 }, budget: { sum: 'Arguments.amount', max: 100, per_seconds: 60 } },
-    { id: 'big-payments-ask', tool_name: 'pay', roles: ['agent'], effect: 'Ask', condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Gt', value: 50 } } },
+    {
+      id: 'refunds',
+      tool_name: 'refund',
+      roles: ['agent'],
+      budget: { sum: 'Arguments.amount', max: 1000, per_seconds: DAY },
+    },
+    {
+      id: 'recipients',
+      tool_name: 'send',
+      roles: ['agent'],
+      budget: {
+        distinct: 'Arguments.to',
+        max: 2,
+        per_seconds: 3600,
+        per: 'AgentAttributes.user_id',
+      },
+    },
+    {
+      id: 'payments',
+      tool_name: 'pay',
+      roles: ['agent'],
+      rate_limit: { max: 4, per_seconds: 60 },
+      budget: { sum: 'Arguments.amount', max: 100, per_seconds: 60 },
+    },
+    {
+      id: 'big-payments-ask',
+      tool_name: 'pay',
+      roles: ['agent'],
+      effect: 'Ask',
+      condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Gt', value: 50 } },
+    },
   ],
 });
 
-const refund = (amount: unknown, now: number): ToolCall => ({ tool: 'refund', role: 'agent', args: { amount }, now } as ToolCall);
+const refund = (amount: unknown, now: number): ToolCall =>
+  ({ tool: 'refund', role: 'agent', args: { amount }, now }) as ToolCall;
 const send = (to: unknown, user: unknown, now: number): ToolCall =>
-  ({ tool: 'send', role: 'agent', args: { to }, agentAttributes: user === undefined ? {} : { user_id: user }, now } as ToolCall);
+  ({
+    tool: 'send',
+    role: 'agent',
+    args: { to },
+    agentAttributes: user === undefined ? {} : { user_id: user },
+    now,
+  }) as ToolCall;
 const pay = (amount: number, now: number, approved = false): ToolCall =>
-  ({ tool: 'pay', role: 'agent', args: { amount }, now, ...(approved ? { [APPROVED_CALL]: true } : {}) } as ToolCall);
-const shown = (v: Verdict): string => `${v.decision}:${v.kind}${v.retryAfter === undefined ? '' : `:${v.retryAfter}`}`;
+  ({
+    tool: 'pay',
+    role: 'agent',
+    args: { amount },
+    now,
+    ...(approved ? { [APPROVED_CALL]: true } : {}),
+  }) as ToolCall;
+const shown = (v: Verdict): string =>
+  `${v.decision}:${v.kind}${v.retryAfter === undefined ? '' : `:${v.retryAfter}`}`;
 
 async function engineWith(text = policy): Promise<{ engine: Engine; counted: CountedCall[] }> {
   const engine = await Engine.create(module);
@@ -55,7 +96,10 @@ describe('a sum budget', () => {
   test('five $400 refunds in a row stop at $1,000 with a reason that says what is used and when it frees up', async () => {
     const { engine } = await engineWith();
     const answers = [0, 1, 2, 3, 4].map((i) => engine.evaluate(refund(400, 1000 + i * 3600), 0));
-    assert.deepEqual(answers.map((v) => v.decision), ['Allow', 'Allow', 'Deny', 'Deny', 'Deny']);
+    assert.deepEqual(
+      answers.map((v) => v.decision),
+      ['Allow', 'Allow', 'Deny', 'Deny', 'Deny'],
+    );
     const third = answers[2]!;
     assert.equal(third.kind, 'budget_exceeded');
     assert.equal(third.rule, 'refunds');
@@ -64,8 +108,16 @@ describe('a sum budget', () => {
       "rule matched tool 'refund' for role 'agent'; budget of rule 'refunds' reached: 800 of 1000 (the sum of Arguments.amount) used in the last 86400 s, and this call adds 400; 400 frees up in 79200 s",
     );
     assert.equal(third.retryAfter, 79200);
-    assert.equal(engine.evaluate(refund(200, 1000 + 4 * 3600), 0).decision, 'Allow', 'what still fits is allowed');
-    assert.equal(engine.evaluate(refund(400, 1000 + DAY), 0).decision, 'Allow', 'the first refund left the window');
+    assert.equal(
+      engine.evaluate(refund(200, 1000 + 4 * 3600), 0).decision,
+      'Allow',
+      'what still fits is allowed',
+    );
+    assert.equal(
+      engine.evaluate(refund(400, 1000 + DAY), 0).decision,
+      'Allow',
+      'the first refund left the window',
+    );
   });
 
   test('a call larger than the whole budget never fits, and says so without a retry time', async () => {
@@ -79,38 +131,61 @@ describe('a sum budget', () => {
   test('missing, mistyped or negative amounts and a missing time are unknown: the rule does not allow', async () => {
     const { engine } = await engineWith();
     const cases: [ToolCall, RegExp][] = [
-      [{ tool: 'refund', role: 'agent', args: {}, now: 1 } as ToolCall, /Arguments\.amount is missing; pass a number of 0 or more$/],
+      [
+        { tool: 'refund', role: 'agent', args: {}, now: 1 } as ToolCall,
+        /Arguments\.amount is missing; pass a number of 0 or more$/,
+      ],
       [refund('400', 1), /Arguments\.amount is not a number; pass a number of 0 or more$/],
       [refund(null, 1), /Arguments\.amount is missing/],
       [refund(-400, 1), /Arguments\.amount is negative; pass a number of 0 or more$/],
-      [{ tool: 'refund', role: 'agent', args: { amount: 1 } } as ToolCall, /the host must pass "now" in seconds/],
+      [
+        { tool: 'refund', role: 'agent', args: { amount: 1 } } as ToolCall,
+        /the host must pass "now" in seconds/,
+      ],
     ];
     for (const [call, reason] of cases) {
       const v = engine.evaluate(call, Number.NaN);
       assert.equal(`${v.decision}:${v.kind}`, 'Deny:budget_unknown', JSON.stringify(call));
       assert.match(v.reason, reason);
     }
-    assert.equal(engine.evaluate(refund(1000, 2), 0).decision, 'Allow', 'none of them spent anything');
+    assert.equal(
+      engine.evaluate(refund(1000, 2), 0).decision,
+      'Allow',
+      'none of them spent anything',
+    );
   });
 
   test('only what the rule allowed counts: an unapproved Ask and a rate-limited call spend nothing, an approved Ask does', async () => {
     const { engine, counted } = await engineWith();
     assert.equal(engine.evaluate(pay(60, 1), 0).decision, 'Ask');
-    assert.equal(engine.evaluate(pay(60, 2, true), 0).decision, 'Ask', 'approved: the backend lifts it to Allow');
+    assert.equal(
+      engine.evaluate(pay(60, 2, true), 0).decision,
+      'Ask',
+      'approved: the backend lifts it to Allow',
+    );
     assert.equal(engine.evaluate(pay(60, 3, true), 0).kind, 'budget_exceeded', '60 + 60 > 100');
     assert.equal(engine.evaluate(pay(40, 4), 0).decision, 'Allow');
     assert.equal(engine.evaluate(pay(0, 5), 0).decision, 'Allow');
     assert.equal(engine.evaluate(pay(0, 6), 0).decision, 'Allow');
     assert.equal(engine.evaluate(pay(0, 7), 0).kind, 'rate_limited', 'four calls per minute');
-    assert.deepEqual(counted.map((c) => `${c.at}:${String(c.spent)}`), ['2:60', '4:40', '5:0', '6:0']);
+    assert.deepEqual(
+      counted.map((c) => `${c.at}:${String(c.spent)}`),
+      ['2:60', '4:40', '5:0', '6:0'],
+    );
   });
 
   test('the raw ABI and the fast path keep the same budget (one state per instance)', async () => {
     const { engine } = await engineWith();
-    assert.equal(JSON.parse(engine.evaluateAbi('refund', '{"amount":700}', '{"role":"agent","now":10}')).decision, 'Allow');
+    assert.equal(
+      JSON.parse(engine.evaluateAbi('refund', '{"amount":700}', '{"role":"agent","now":10}'))
+        .decision,
+      'Allow',
+    );
     const v = engine.evaluate(refund(400, 11), 0);
     assert.equal(v.kind, 'budget_exceeded');
-    const abi = JSON.parse(engine.evaluateAbi('refund', '{"amount":400}', '{"role":"agent","now":11}'));
+    const abi = JSON.parse(
+      engine.evaluateAbi('refund', '{"amount":400}', '{"role":"agent","now":11}'),
+    );
     assert.deepEqual(abi, { ...v });
   });
 });
@@ -126,55 +201,128 @@ describe('a distinct budget per principal', () => {
       third.reason,
       "rule matched tool 'send' for role 'agent'; budget of rule 'recipients' reached: 2 of 2 distinct values of Arguments.to used in the last 3600 s for AgentAttributes.user_id = \"u1\", and this call adds a new one; one frees up in 3580 s",
     );
-    assert.equal(third.retryAfter, 3580, 'b@x (last sent at 20) leaves first; a@x was sent again at 30');
-    assert.equal(engine.evaluate(send('c@x', 'u2', 40), 0).decision, 'Allow', 'another principal has its own budget');
-    assert.equal(engine.evaluate(send('c@x', 7, 40), 0).decision, 'Allow', 'a number is a principal too');
-    assert.equal(engine.evaluate(send('c@x', 'u1', 3620), 0).decision, 'Allow', 'b@x left the window');
+    assert.equal(
+      third.retryAfter,
+      3580,
+      'b@x (last sent at 20) leaves first; a@x was sent again at 30',
+    );
+    assert.equal(
+      engine.evaluate(send('c@x', 'u2', 40), 0).decision,
+      'Allow',
+      'another principal has its own budget',
+    );
+    assert.equal(
+      engine.evaluate(send('c@x', 7, 40), 0).decision,
+      'Allow',
+      'a number is a principal too',
+    );
+    assert.equal(
+      engine.evaluate(send('c@x', 'u1', 3620), 0).decision,
+      'Allow',
+      'b@x left the window',
+    );
   });
 
   test('a missing principal or a mistyped value is unknown', async () => {
     const { engine } = await engineWith();
-    assert.match(engine.evaluate(send('a', undefined, 1), 0).reason, /AgentAttributes\.user_id is missing; pass a string or a number$/);
-    assert.match(engine.evaluate(send({ a: 1 }, 'u', 1), 0).reason, /Arguments\.to is not a string or a number/);
-    assert.match(engine.evaluate(send('a', true, 1), 0).reason, /AgentAttributes\.user_id is not a string or a number/);
+    assert.match(
+      engine.evaluate(send('a', undefined, 1), 0).reason,
+      /AgentAttributes\.user_id is missing; pass a string or a number$/,
+    );
+    assert.match(
+      engine.evaluate(send({ a: 1 }, 'u', 1), 0).reason,
+      /Arguments\.to is not a string or a number/,
+    );
+    assert.match(
+      engine.evaluate(send('a', true, 1), 0).reason,
+      /AgentAttributes\.user_id is not a string or a number/,
+    );
   });
 
   test('bound on principals: past 10,000 live budgets a new principal is denied (fail closed), an old one still decides', async () => {
     const { engine } = await engineWith();
-    for (let i = 0; i < 10000; i++) assert.equal(engine.evaluate(send('a', `u${i}`, 5), 0).decision, 'Allow');
+    for (let i = 0; i < 10000; i++)
+      assert.equal(engine.evaluate(send('a', `u${i}`, 5), 0).decision, 'Allow');
     const v = engine.evaluate(send('a', 'new', 6), 0);
     assert.equal(`${v.decision}:${v.kind}`, 'Deny:budget_unknown');
-    assert.match(v.reason, /it already keeps 10000 budgets by AgentAttributes\.user_id; retry when older ones run out$/);
+    assert.match(
+      v.reason,
+      /it already keeps 10000 budgets by AgentAttributes\.user_id; retry when older ones run out$/,
+    );
     assert.equal(engine.evaluate(send('a', 'u1', 6), 0).decision, 'Allow');
-    assert.equal(engine.evaluate(send('a', 'new', 3606), 0).decision, 'Allow', 'the empty windows were swept');
+    assert.equal(
+      engine.evaluate(send('a', 'new', 3606), 0).decision,
+      'Allow',
+      'the empty windows were swept',
+    );
   });
 
   test('bound on calls: past 10,000 calls in one window the next is denied (fail closed)', async () => {
     const { engine } = await engineWith();
-    for (let i = 0; i < 10000; i++) assert.equal(engine.evaluate(refund(0, 1), 0).decision, 'Allow');
+    for (let i = 0; i < 10000; i++)
+      assert.equal(engine.evaluate(refund(0, 1), 0).decision, 'Allow');
     const v = engine.evaluate(refund(0, 2), 0);
     assert.equal(v.kind, 'budget_exceeded');
-    assert.match(v.reason, /it keeps at most 10000 calls in the last 86400 s; one frees up in 86399 s$/);
+    assert.match(
+      v.reason,
+      /it keeps at most 10000 calls in the last 86400 s; one frees up in 86399 s$/,
+    );
   });
 });
 
 describe('budget validation', () => {
   const load = async (budget: unknown, effect = 'Allow') => {
     const engine = await Engine.create(module);
-    return engine.load(JSON.stringify({ version: 'v', default_action: 'Deny', tools: ['t'], roles: ['r'], rules: [{ tool_name: 't', roles: ['r'], effect, budget }] }));
+    return engine.load(
+      JSON.stringify({
+        version: 'v',
+        default_action: 'Deny',
+        tools: ['t'],
+        roles: ['r'],
+        rules: [{ tool_name: 't', roles: ['r'], effect, budget }],
+      }),
+    );
   };
   test('errors at their JSON paths', async () => {
     const cases: [unknown, string[]][] = [
-      ['x', ['rules[0].budget: expected {"sum" or "distinct": "Arguments.<field>", "max": N, "per_seconds": S}, got string']],
-      [{ max: 1, per_seconds: 1 }, ['rules[0].budget: missing "sum" and "distinct"; give exactly one, e.g. "sum": "Arguments.amount"']],
-      [{ sum: 'Arguments.a', distinct: 'Arguments.b', max: 1, per_seconds: 1 }, ['rules[0].budget: both "sum" and "distinct"; give exactly one, e.g. "sum": "Arguments.amount"']],
-      [{ sum: 'amount', max: 1, per_seconds: 1 }, ['rules[0].budget.sum: expected "<Source>.<field>" with a source of Arguments, AgentAttributes, ResourceAttributes (e.g. "Arguments.amount"), got "amount"']],
-      [{ sum: 'Arguments.a', max: -1, per_seconds: 0, per: 'Agent.user' }, [
-        'rules[0].budget.per: expected "<Source>.<field>" with a source of Arguments, AgentAttributes, ResourceAttributes (e.g. "Arguments.amount"), got "Agent.user"',
-        'rules[0].budget.max: got -1; expected a number of 0 or more',
-        'rules[0].budget.per_seconds: got 0; expected a number of seconds greater than 0',
-      ]],
-      [{ distinct: 'Arguments.to', max: 1.5, per_seconds: 1 }, ['rules[0].budget.max: got 1.5; a distinct budget counts values: expected an integer from 0 to 10000']],
+      [
+        'x',
+        [
+          'rules[0].budget: expected {"sum" or "distinct": "Arguments.<field>", "max": N, "per_seconds": S}, got string',
+        ],
+      ],
+      [
+        { max: 1, per_seconds: 1 },
+        [
+          'rules[0].budget: missing "sum" and "distinct"; give exactly one, e.g. "sum": "Arguments.amount"',
+        ],
+      ],
+      [
+        { sum: 'Arguments.a', distinct: 'Arguments.b', max: 1, per_seconds: 1 },
+        [
+          'rules[0].budget: both "sum" and "distinct"; give exactly one, e.g. "sum": "Arguments.amount"',
+        ],
+      ],
+      [
+        { sum: 'amount', max: 1, per_seconds: 1 },
+        [
+          'rules[0].budget.sum: expected "<Source>.<field>" with a source of Arguments, AgentAttributes, ResourceAttributes (e.g. "Arguments.amount"), got "amount"',
+        ],
+      ],
+      [
+        { sum: 'Arguments.a', max: -1, per_seconds: 0, per: 'Agent.user' },
+        [
+          'rules[0].budget.per: expected "<Source>.<field>" with a source of Arguments, AgentAttributes, ResourceAttributes (e.g. "Arguments.amount"), got "Agent.user"',
+          'rules[0].budget.max: got -1; expected a number of 0 or more',
+          'rules[0].budget.per_seconds: got 0; expected a number of seconds greater than 0',
+        ],
+      ],
+      [
+        { distinct: 'Arguments.to', max: 1.5, per_seconds: 1 },
+        [
+          'rules[0].budget.max: got 1.5; a distinct budget counts values: expected an integer from 0 to 10000',
+        ],
+      ],
     ];
     for (const [budget, expected] of cases) {
       const r = await load(budget);
@@ -185,7 +333,10 @@ describe('budget validation', () => {
   test('an unknown key and a budget on a Deny rule warn', async () => {
     const r = await load({ sum: 'Arguments.a', max: 1, per_seconds: 1, window: 3 }, 'Deny');
     assert.equal(r.ok, true);
-    assert.deepEqual(r.warnings.map((d) => d.path), ['rules[0].budget.window', 'rules[0].budget']);
+    assert.deepEqual(
+      r.warnings.map((d) => d.path),
+      ['rules[0].budget.window', 'rules[0].budget'],
+    );
     assert.match(r.warnings.map((d) => d.message).join('\n'), /budget applies only to Allow rules/);
   });
 });
@@ -198,7 +349,10 @@ describe('a fresh engine carries on the budgets it is given', () => {
     first.engine.evaluate(send('b', 'u1', 11), 0);
     const second = await engineWith();
     assert.equal(second.engine.restoreCounted(first.counted), 3);
-    assert.equal(shown(second.engine.evaluate(refund(400, 20), 0)), shown(first.engine.evaluate(refund(400, 20), 0)));
+    assert.equal(
+      shown(second.engine.evaluate(refund(400, 20), 0)),
+      shown(first.engine.evaluate(refund(400, 20), 0)),
+    );
     assert.equal(second.engine.evaluate(refund(400, 20), 0).kind, 'budget_exceeded');
     assert.equal(second.engine.evaluate(send('c', 'u1', 20), 0).kind, 'budget_exceeded');
     assert.equal(second.engine.evaluate(send('c', 'u2', 20), 0).decision, 'Allow');
@@ -207,8 +361,15 @@ describe('a fresh engine carries on the budgets it is given', () => {
   test('a journaled call without what it spent is not restored (the caller then fails closed)', async () => {
     const { engine } = await engineWith();
     assert.equal(engine.restoreCounted([{ tool: 'refund', role: 'agent', at: 1, keep: 10000 }]), 0);
-    assert.equal(engine.restoreCounted([{ tool: 'send', role: 'agent', at: 1, keep: 10000, spent: 'a' }]), 0, 'no principal');
-    assert.equal(engine.restoreCounted([{ tool: 'refund', role: 'agent', at: 1, keep: 10000, spent: -5 }]), 0);
+    assert.equal(
+      engine.restoreCounted([{ tool: 'send', role: 'agent', at: 1, keep: 10000, spent: 'a' }]),
+      0,
+      'no principal',
+    );
+    assert.equal(
+      engine.restoreCounted([{ tool: 'refund', role: 'agent', at: 1, keep: 10000, spent: -5 }]),
+      0,
+    );
   });
 
   test('a restart after every call decides exactly as one engine does (1,500 calls, time moving forward)', async () => {
@@ -219,15 +380,22 @@ describe('a fresh engine carries on the budgets it is given', () => {
     for (let i = 0; i < 1500; i++) {
       now += Math.floor(rand() * 400);
       const r = rand();
-      const call = r < 0.4 ? refund(Math.floor(rand() * 5) * 100, now)
-        : r < 0.7 ? send(`to${Math.floor(rand() * 4)}`, `u${Math.floor(rand() * 3)}`, now)
-        : pay(Math.floor(rand() * 8) * 10, now, rand() < 0.5);
+      const call =
+        r < 0.4
+          ? refund(Math.floor(rand() * 5) * 100, now)
+          : r < 0.7
+            ? send(`to${Math.floor(rand() * 4)}`, `u${Math.floor(rand() * 3)}`, now)
+            : pay(Math.floor(rand() * 8) * 10, now, rand() < 0.5);
       const fresh = await Engine.create(module);
       fresh.load(policy);
       const calls = journal.calls();
       assert.equal(fresh.restoreCounted(calls), calls.length);
       fresh.countCalls((c) => journal.add(c));
-      assert.equal(shown(fresh.evaluate(call, 0)), shown(one.engine.evaluate(call, 0)), `call ${i} at ${now}`);
+      assert.equal(
+        shown(fresh.evaluate(call, 0)),
+        shown(one.engine.evaluate(call, 0)),
+        `call ${i} at ${now}`,
+      );
     }
   });
 
@@ -245,7 +413,8 @@ describe('a fresh engine carries on the budgets it is given', () => {
       fresh.restoreCounted(journal.calls());
       const restored = fresh.evaluate(call, 0);
       const kept = one.engine.evaluate(call, 0);
-      if (restored.decision === 'Allow') assert.equal(kept.decision, 'Allow', `call ${i} at ${now}: allowed only after the restore`);
+      if (restored.decision === 'Allow')
+        assert.equal(kept.decision, 'Allow', `call ${i} at ${now}: allowed only after the restore`);
       seen.add(kept.decision);
     }
     assert.deepEqual([...seen].sort(), ['Allow', 'Deny'], 'both answers were tried');

@@ -66,12 +66,21 @@ test('__proto__ key (own property from JSON.parse) is refused', () => {
 });
 
 test('constructor and prototype keys are refused anywhere', () => {
-  assert.match(refused({ constructor: 1 }), /args\.constructor: the key "constructor" is not allowed/);
-  assert.match(refused({ list: [{ prototype: {} }] }), /args\.list\[0\]\.prototype: the key "prototype" is not allowed/);
+  assert.match(
+    refused({ constructor: 1 }),
+    /args\.constructor: the key "constructor" is not allowed/,
+  );
+  assert.match(
+    refused({ list: [{ prototype: {} }] }),
+    /args\.list\[0\]\.prototype: the key "prototype" is not allowed/,
+  );
 });
 
 test('function values are refused, not dropped', () => {
-  assert.match(refused({ amount: 1, callback: () => 1 }), /^args\.callback: a function is not a JSON value/);
+  assert.match(
+    refused({ amount: 1, callback: () => 1 }),
+    /^args\.callback: a function is not a JSON value/,
+  );
 });
 
 test('BigInt values are refused', () => {
@@ -94,7 +103,10 @@ test('NaN and Infinity are refused, not turned into null', () => {
 });
 
 test('undefined in an array is refused; an undefined property is absent', () => {
-  assert.match(refused({ list: [1, undefined] }), /^args\.list\[1\]: undefined is not a JSON value/);
+  assert.match(
+    refused({ list: [1, undefined] }),
+    /^args\.list\[1\]: undefined is not a JSON value/,
+  );
   const result = canonicalizeArgs({ a: 1, b: undefined });
   assert.ok(result.ok);
   assert.deepEqual(Object.keys(result.value), ['a']);
@@ -149,7 +161,12 @@ test('the copy is what a JSON round trip gives, on every value JSON does not cha
     }
   }
   const sparseFree = Object.assign([1, 2], { extra: 'ignored' });
-  const nullProto = Object.assign(Object.create(null) as object, { b: 2, a: 1, 10: 'ten', 2: 'two' });
+  const nullProto = Object.assign(Object.create(null) as object, {
+    b: 2,
+    a: 1,
+    10: 'ten',
+    2: 'two',
+  });
   const values: unknown[] = [
     { a: 1, b: 'two', c: [true, false, null], d: { e: { f: [] } } },
     { '10': 1, b: 2, '2': 3, a: 4 },
@@ -172,7 +189,11 @@ test('the copy is what a JSON round trip gives, on every value JSON does not cha
     assert.ok(result.ok, `refused ${JSON.stringify(value)}: ${result.ok ? '' : result.error}`);
     const expected = viaJson(value);
     assert.deepEqual(result.value, expected);
-    assert.deepEqual(Object.keys(result.value ?? {}), Object.keys(expected ?? {}), 'the key order JSON gives');
+    assert.deepEqual(
+      Object.keys(result.value ?? {}),
+      Object.keys(expected ?? {}),
+      'the key order JSON gives',
+    );
     assert.equal(result.json, JSON.stringify(expected));
   }
 });
@@ -197,10 +218,16 @@ test('a forbidden key is refused before its value is read', () => {
 });
 
 test('the path of a refused value names every level', () => {
-  assert.match(refused({ order: { items: [{ price: 1 }, { price: Number.NaN }] } }), /^args\.order\.items\[1\]\.price: NaN is not a JSON number/);
+  assert.match(
+    refused({ order: { items: [{ price: 1 }, { price: Number.NaN }] } }),
+    /^args\.order\.items\[1\]\.price: NaN is not a JSON number/,
+  );
   const cyclic: Record<string, unknown> = {};
   cyclic['list'] = [1, cyclic];
-  assert.match(refused({ wrap: cyclic }), /^args: cannot be read as JSON \(args\.wrap\.list\[1\] is a circular reference/);
+  assert.match(
+    refused({ wrap: cyclic }),
+    /^args: cannot be read as JSON \(args\.wrap\.list\[1\] is a circular reference/,
+  );
 });
 
 test('the same object twice (not a cycle) is copied twice', () => {
@@ -216,7 +243,11 @@ test('a BigInt object and a BigInt from toJSON are refused', () => {
 });
 
 test('a getter that canonicalizes inside the walk does not disturb it', () => {
-  const inner = { get deep() { return canonicalizeArgs({ x: 1 }).ok ? 'ok' : 'bad'; } };
+  const inner = {
+    get deep() {
+      return canonicalizeArgs({ x: 1 }).ok ? 'ok' : 'bad';
+    },
+  };
   const result = canonicalizeArgs({ a: inner, b: [1, 2] });
   assert.ok(result.ok);
   assert.deepEqual(result.value, { a: { deep: 'ok' }, b: [1, 2] });
@@ -238,15 +269,22 @@ function randomJson(seed: number, depth: number): unknown {
   };
   const make = (level: number): unknown => {
     switch (next(level > 0 ? 7 : 5)) {
-      case 0: return null;
-      case 1: return next(2) === 0;
-      case 2: return (next(2000001) - 1000000) / (next(3) === 0 ? 7 : 1);
-      case 3: return String.fromCharCode(...Array.from({ length: next(6) }, () => 32 + next(0x3000)));
-      case 4: return next(1000);
-      case 5: return Array.from({ length: next(4) }, () => make(level - 1));
+      case 0:
+        return null;
+      case 1:
+        return next(2) === 0;
+      case 2:
+        return (next(2000001) - 1000000) / (next(3) === 0 ? 7 : 1);
+      case 3:
+        return String.fromCharCode(...Array.from({ length: next(6) }, () => 32 + next(0x3000)));
+      case 4:
+        return next(1000);
+      case 5:
+        return Array.from({ length: next(4) }, () => make(level - 1));
       default: {
         const object: Record<string, unknown> = {};
-        for (let i = next(4); i > 0; i--) object[next(3) === 0 ? String(next(20)) : `k${next(50)}`] = make(level - 1);
+        for (let i = next(4); i > 0; i--)
+          object[next(3) === 0 ? String(next(20)) : `k${next(50)}`] = make(level - 1);
         return object;
       }
     }
@@ -255,12 +293,18 @@ function randomJson(seed: number, depth: number): unknown {
 }
 
 test('a Proxy whose key list throws is refused at its own path', () => {
-  const hostile = new Proxy({}, {
-    ownKeys() {
-      throw new Error('No keys');
+  const hostile = new Proxy(
+    {},
+    {
+      ownKeys() {
+        throw new Error('No keys');
+      },
     },
-  });
-  assert.match(refused({ order: hostile }), /^args\.order: cannot be read \(no keys\); pass plain JSON data$/);
+  );
+  assert.match(
+    refused({ order: hostile }),
+    /^args\.order: cannot be read \(no keys\); pass plain JSON data$/,
+  );
 });
 
 test('a value nested deeper than the stack is refused, not a crash', () => {
@@ -268,5 +312,8 @@ test('a value nested deeper than the stack is refused, not a crash', () => {
   for (let i = 0; i < 200_000; i++) deep = [deep];
   const result = canonicalizeArgs({ deep });
   assert.equal(result.ok, false);
-  assert.match(result.ok ? '' : result.error, /^args: cannot be read as JSON \(maximum call stack size exceeded\)/);
+  assert.match(
+    result.ok ? '' : result.error,
+    /^args: cannot be read as JSON \(maximum call stack size exceeded\)/,
+  );
 });

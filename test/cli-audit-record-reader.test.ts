@@ -16,7 +16,8 @@ function random(seed: number): () => number {
     return s / 2 ** 32;
   };
 }
-const pick = <T>(next: () => number, items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
+const pick = <T>(next: () => number, items: readonly T[]): T =>
+  items[Math.floor(next() * items.length)]!;
 
 let lines: string[] = [];
 
@@ -26,11 +27,31 @@ before(async () => {
   const guard = await Perso.load({ policy: demoPolicyPath, audit: emit });
   const hashed = await Perso.load({ policy: demoPolicyPath, audit: emit, hashArgs: true });
   const calls = [
-    { tool: 'process_refund', args: { order_id: 'ORD-1', amount: 200 }, role: 'agent', now: 1_764_000_000.5 },
+    {
+      tool: 'process_refund',
+      args: { order_id: 'ORD-1', amount: 200 },
+      role: 'agent',
+      now: 1_764_000_000.5,
+    },
     { tool: 'process_refund', args: { order_id: 'ORD-\u00e9"\\1', amount: 900 }, role: 'agent' },
-    { tool: 'delete_customer', args: { id: 'C-1' }, role: 'manager', agentAttributes: { user_id: 'u1' }, resourceAttributes: { owner_id: 'u1' } },
-    { tool: 'export_data', args: {}, role: 'manager', agentAttributes: { env: 'production', tags: ['a', { b: null }] } },
-    { tool: 'view_customer', args: { nested: { deep: [1, 2.5e3, -0.5, true, null, 'x'] } }, role: 'admin' },
+    {
+      tool: 'delete_customer',
+      args: { id: 'C-1' },
+      role: 'manager',
+      agentAttributes: { user_id: 'u1' },
+      resourceAttributes: { owner_id: 'u1' },
+    },
+    {
+      tool: 'export_data',
+      args: {},
+      role: 'manager',
+      agentAttributes: { env: 'production', tags: ['a', { b: null }] },
+    },
+    {
+      tool: 'view_customer',
+      args: { nested: { deep: [1, 2.5e3, -0.5, true, null, 'x'] } },
+      role: 'admin',
+    },
     { tool: 'process_refund', args: { amount: () => 1 }, role: 'agent' },
   ];
   for (const call of calls) {
@@ -49,11 +70,88 @@ before(async () => {
   lines.push(JSON.stringify(base, null, 1).replace(/\n/g, ''));
 });
 
-const FRAGMENTS = ['"', '\\', '{', '}', '[', ']', ',', ':', ' ', '\t', '1', 'e', '-', '.', 'u', 'x', '\\u0041', '\\"', 'null', '\u0001', '0', '9'];
-const VALUES = ['null', '[]', '{}', '"s"', '1e999', '-0', '"\\u0041"', '1.5', 'true', '{"a":1,"a":2}', '{"__proto__":1}', '{"constructor":{}}', '[1,]', '"2026-02-30T10:00:00.000Z"',
-  '"2026-12-03T24:00:00.000Z"', '"2026-13-03T10:00:00.000Z"', '"2026-12-32T10:00:00.000Z"', '"2025-11-24T16:00:00.000Z"', '"2025-11-24T16:00:59.999Z"', '"2025-11-24T16:60:00.000Z"', '"2026-12-03T23:59:60.000Z"', '"2026-12-03T23:59:59.999Z"', '"not a date"', '"2026-12-03"', '0.1e2', '01', '1.', '"\\ud800"', '"Allow"', '"Ask"', '"Deny"',
-  '"ask_by_rule"', '"no_policy"', '"engine_fault"', '"invalid_request"', '{"amount":1e999}', '{"a":{"b":1,"b":2}}', '"\\x"', '"\\u12"'];
-const KEYS = ['id', 'time', 'tool', 'role', 'decision', 'reason', 'kind', 'args', 'argsSha256', 'agentAttributes', 'resourceAttributes', 'now', 'rule', 'other', 't\\u006fol'];
+const FRAGMENTS = [
+  '"',
+  '\\',
+  '{',
+  '}',
+  '[',
+  ']',
+  ',',
+  ':',
+  ' ',
+  '\t',
+  '1',
+  'e',
+  '-',
+  '.',
+  'u',
+  'x',
+  '\\u0041',
+  '\\"',
+  'null',
+  '\u0001',
+  '0',
+  '9',
+];
+const VALUES = [
+  'null',
+  '[]',
+  '{}',
+  '"s"',
+  '1e999',
+  '-0',
+  '"\\u0041"',
+  '1.5',
+  'true',
+  '{"a":1,"a":2}',
+  '{"__proto__":1}',
+  '{"constructor":{}}',
+  '[1,]',
+  '"2026-02-30T10:00:00.000Z"',
+  '"2026-12-03T24:00:00.000Z"',
+  '"2026-13-03T10:00:00.000Z"',
+  '"2026-12-32T10:00:00.000Z"',
+  '"2025-11-24T16:00:00.000Z"',
+  '"2025-11-24T16:00:59.999Z"',
+  '"2025-11-24T16:60:00.000Z"',
+  '"2026-12-03T23:59:60.000Z"',
+  '"2026-12-03T23:59:59.999Z"',
+  '"not a date"',
+  '"2026-12-03"',
+  '0.1e2',
+  '01',
+  '1.',
+  '"\\ud800"',
+  '"Allow"',
+  '"Ask"',
+  '"Deny"',
+  '"ask_by_rule"',
+  '"no_policy"',
+  '"engine_fault"',
+  '"invalid_request"',
+  '{"amount":1e999}',
+  '{"a":{"b":1,"b":2}}',
+  '"\\x"',
+  '"\\u12"',
+];
+const KEYS = [
+  'id',
+  'time',
+  'tool',
+  'role',
+  'decision',
+  'reason',
+  'kind',
+  'args',
+  'argsSha256',
+  'agentAttributes',
+  'resourceAttributes',
+  'now',
+  'rule',
+  'other',
+  't\\u006fol',
+];
 
 function mutate(line: string, next: () => number): string {
   const roll = next();
@@ -73,7 +171,9 @@ function mutate(line: string, next: () => number): string {
     if (!(key in record) || next() < 0.3) return `${line.slice(0, -1)},"${key}":${value}}`;
     const text = JSON.stringify(record[key]);
     const at = line.indexOf(`"${key}":${text}`);
-    return at === -1 ? line : `${line.slice(0, at)}"${key}":${value}${line.slice(at + key.length + 3 + text.length)}`;
+    return at === -1
+      ? line
+      : `${line.slice(0, at)}"${key}":${value}${line.slice(at + key.length + 3 + text.length)}`;
   }
   if (roll < 0.85) {
     const record = JSON.parse(line) as Record<string, unknown>;
@@ -92,7 +192,7 @@ function outcome(reader: AuditRecordReader, line: string): unknown {
 }
 
 describe('reading audit records with shortcuts', () => {
-  test('reads the library\'s records as the reference does', () => {
+  test("reads the library's records as the reference does", () => {
     const fast = new AuditRecordReader();
     const full = new AuditRecordReader({ fast: false });
     for (const line of lines) assert.deepEqual(outcome(fast, line), outcome(full, line), line);

@@ -22,5 +22,8 @@ test('the README example: perso eval on the bundled demo policy denies an $800 a
   assert.equal(run.status, 0, run.stderr);
   const decision = JSON.parse(run.stdout);
   assert.equal(decision.decision, 'Deny');
-  assert.match(decision.reason, /^rule matched tool 'process_refund' for role 'agent'; condition failed: Arguments\.amount = 800 is not Lte 500/);
+  assert.match(
+    decision.reason,
+    /^rule matched tool 'process_refund' for role 'agent'; condition failed: Arguments\.amount = 800 is not Lte 500/,
+  );
 });

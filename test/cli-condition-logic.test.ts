@@ -16,7 +16,8 @@ function random(seed: number): () => number {
   };
 }
 
-const pick = <T>(next: () => number, items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
+const pick = <T>(next: () => number, items: readonly T[]): T =>
+  items[Math.floor(next() * items.length)]!;
 const NUMBERS = [-1, 0, 1, 2.5, 5, 10, 100];
 const STRINGS = ['', 'a', 'ab', 'abc', 'b', 'ba', 'xyz'];
 
@@ -24,25 +25,49 @@ const STRINGS = ['', 'a', 'ab', 'abc', 'b', 'ba', 'xyz'];
 function condition(next: () => number, depth: number): Condition {
   const roll = next();
   if (depth > 0 && roll < 0.3) {
-    const children = Array.from({ length: Math.floor(next() * 3) }, () => condition(next, depth - 1));
+    const children = Array.from({ length: Math.floor(next() * 3) }, () =>
+      condition(next, depth - 1),
+    );
     return { [next() < 0.5 ? 'All' : 'Any']: children };
   }
   if (depth > 0 && roll < 0.4) return { Not: condition(next, depth - 1) };
   const leaf = next();
-  if (leaf < 0.4) return { NumericCheck: { source: 'Arguments', field: 'n', op: pick(next, ['Lte', 'Gte', 'Lt', 'Gt', 'Eq']), value: pick(next, NUMBERS) } };
+  if (leaf < 0.4)
+    return {
+      NumericCheck: {
+        source: 'Arguments',
+        field: 'n',
+        op: pick(next, ['Lte', 'Gte', 'Lt', 'Gt', 'Eq']),
+        value: pick(next, NUMBERS),
+      },
+    };
   if (leaf < 0.75) {
     const value = STRINGS.filter(() => next() < 0.35);
-    return { StringCheck: { source: 'Arguments', field: 's', op: pick(next, ['In', 'NotIn', 'Prefix', 'Suffix']), value } };
+    return {
+      StringCheck: {
+        source: 'Arguments',
+        field: 's',
+        op: pick(next, ['In', 'NotIn', 'Prefix', 'Suffix']),
+        value,
+      },
+    };
   }
   if (leaf < 0.85) return { FieldPresent: { source: 'Arguments', field: pick(next, ['n', 's']) } };
-  return { Equals: { source: 'Arguments', field: pick(next, ['n', 's']), value: next() < 0.5 ? pick(next, NUMBERS) : pick(next, STRINGS) } };
+  return {
+    Equals: {
+      source: 'Arguments',
+      field: pick(next, ['n', 's']),
+      value: next() < 0.5 ? pick(next, NUMBERS) : pick(next, STRINGS),
+    },
+  };
 }
 
 /** DESIGN §2.3: missing or mistyped data is unknown (FieldPresent excepted); Kleene All/Any/Not. */
 function evaluate(c: Condition, args: Record<string, unknown>): Three {
   const [variant] = Object.keys(c);
   const body = c[variant!] as Record<string, unknown>;
-  const value = (field: unknown) => (Object.hasOwn(args, field as string) ? args[field as string] : undefined);
+  const value = (field: unknown) =>
+    Object.hasOwn(args, field as string) ? args[field as string] : undefined;
   switch (variant) {
     case 'All': {
       const results = (c.All as Condition[]).map((child) => evaluate(child, args));
@@ -60,14 +85,25 @@ function evaluate(c: Condition, args: Record<string, unknown>): Three {
       const x = value(body.field);
       if (typeof x !== 'number') return 'unknown';
       const v = body.value as number;
-      const ok = { Lte: x <= v, Gte: x >= v, Lt: x < v, Gt: x > v, Eq: Math.abs(x - v) < Number.EPSILON }[body.op as string]!;
+      const ok = {
+        Lte: x <= v,
+        Gte: x >= v,
+        Lt: x < v,
+        Gt: x > v,
+        Eq: Math.abs(x - v) < Number.EPSILON,
+      }[body.op as string]!;
       return ok ? 'true' : 'false';
     }
     case 'StringCheck': {
       const x = value(body.field);
       if (typeof x !== 'string') return 'unknown';
       const list = body.value as string[];
-      const ok = { In: list.includes(x), NotIn: !list.includes(x), Prefix: list.some((p) => x.startsWith(p)), Suffix: list.some((p) => x.endsWith(p)) }[body.op as string]!;
+      const ok = {
+        In: list.includes(x),
+        NotIn: !list.includes(x),
+        Prefix: list.some((p) => x.startsWith(p)),
+        Suffix: list.some((p) => x.endsWith(p)),
+      }[body.op as string]!;
       return ok ? 'true' : 'false';
     }
     case 'FieldPresent': {
@@ -113,7 +149,11 @@ describe('implies', () => {
         const wanted: Three = truth ? 'true' : 'false';
         for (const args of all) {
           if (evaluate(a, args) === wanted) {
-            assert.equal(evaluate(b, args), wanted, `${JSON.stringify(a)} ⇒ ${JSON.stringify(b)} (${truth}) fails on ${JSON.stringify(args)}`);
+            assert.equal(
+              evaluate(b, args),
+              wanted,
+              `${JSON.stringify(a)} ⇒ ${JSON.stringify(b)} (${truth}) fails on ${JSON.stringify(args)}`,
+            );
           }
         }
       }
@@ -136,14 +176,37 @@ describe('implies', () => {
   });
 
   test('proves the everyday cases', () => {
-    const lte = (value: number) => normalize({ NumericCheck: { source: 'Arguments', field: 'amount', op: 'Lte', value } });
+    const lte = (value: number) =>
+      normalize({ NumericCheck: { source: 'Arguments', field: 'amount', op: 'Lte', value } });
     assert.equal(implies(lte(100), lte(500), true), true);
     assert.equal(implies(lte(500), lte(100), true), false);
     assert.equal(implies(lte(500), lte(100), false), true);
-    const inList = (value: string[]) => normalize({ StringCheck: { source: 'Arguments', field: 'region', op: 'In', value } });
+    const inList = (value: string[]) =>
+      normalize({ StringCheck: { source: 'Arguments', field: 'region', op: 'In', value } });
     assert.equal(implies(inList(['eu']), inList(['eu', 'us']), true), true);
-    assert.equal(implies(normalize({ All: [{ FieldPresent: { source: 'Arguments', field: 'amount' } }, { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Lte', value: 5 } }] }), lte(10), true), true);
-    assert.equal(implies(normalize({ Not: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Gt', value: 100 } } }), lte(100), true), true);
+    assert.equal(
+      implies(
+        normalize({
+          All: [
+            { FieldPresent: { source: 'Arguments', field: 'amount' } },
+            { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Lte', value: 5 } },
+          ],
+        }),
+        lte(10),
+        true,
+      ),
+      true,
+    );
+    assert.equal(
+      implies(
+        normalize({
+          Not: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Gt', value: 100 } },
+        }),
+        lte(100),
+        true,
+      ),
+      true,
+    );
   });
 });
 
@@ -154,8 +217,17 @@ function mutate(c: Condition, next: () => number): Condition {
   const body = copy[variant!] as Record<string, unknown>;
   if (variant === 'NumericCheck') body.value = pick(next, NUMBERS);
   else if (variant === 'StringCheck') body.value = STRINGS.filter(() => next() < 0.5);
-  else if (variant === 'All' || variant === 'Any') return next() < 0.5 ? { [variant === 'All' ? 'Any' : 'All']: copy[variant] } : { All: [copy, condition(next, 1)] };
+  else if (variant === 'All' || variant === 'Any')
+    return next() < 0.5
+      ? { [variant === 'All' ? 'Any' : 'All']: copy[variant] }
+      : { All: [copy, condition(next, 1)] };
   else if (variant === 'Not') return copy.Not as Condition;
   const roll = next();
-  return roll < 0.4 ? { Any: [copy, condition(next, 1)] } : roll < 0.6 ? { Not: { Not: copy } } : roll < 0.8 ? { Not: copy } : copy;
+  return roll < 0.4
+    ? { Any: [copy, condition(next, 1)] }
+    : roll < 0.6
+      ? { Not: { Not: copy } }
+      : roll < 0.8
+        ? { Not: copy }
+        : copy;
 }

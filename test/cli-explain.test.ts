@@ -17,7 +17,11 @@ function both(policy: Policy, call: ToolCall): { engine: string; kind: string; t
   const load = engine.load(JSON.stringify(policy));
   assert.ok(load.ok, JSON.stringify(load));
   const verdict = engine.evaluate(call, 1_764_000_000);
-  return { engine: verdict.decision, kind: verdict.kind, trace: traceCall(policy, call as never).decision };
+  return {
+    engine: verdict.decision,
+    kind: verdict.kind,
+    trace: traceCall(policy, call as never).decision,
+  };
 }
 
 function random(seed: number): () => number {
@@ -27,21 +31,70 @@ function random(seed: number): () => number {
     return s / 2 ** 32;
   };
 }
-const pick = <T>(next: () => number, items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
-const VALUES: unknown[] = [undefined, null, 0, 5, 10, 2.5, -1, 'a', 'ab', 'b', '', true, false, [1], { x: 1 }];
+const pick = <T>(next: () => number, items: readonly T[]): T =>
+  items[Math.floor(next() * items.length)]!;
+const VALUES: unknown[] = [
+  undefined,
+  null,
+  0,
+  5,
+  10,
+  2.5,
+  -1,
+  'a',
+  'ab',
+  'b',
+  '',
+  true,
+  false,
+  [1],
+  { x: 1 },
+];
 
 function condition(next: () => number, depth: number): Record<string, unknown> {
   const roll = next();
-  if (depth > 0 && roll < 0.3) return { [next() < 0.5 ? 'All' : 'Any']: Array.from({ length: Math.floor(next() * 3) }, () => condition(next, depth - 1)) };
+  if (depth > 0 && roll < 0.3)
+    return {
+      [next() < 0.5 ? 'All' : 'Any']: Array.from({ length: Math.floor(next() * 3) }, () =>
+        condition(next, depth - 1),
+      ),
+    };
   if (depth > 0 && roll < 0.4) return { Not: condition(next, depth - 1) };
   const source = pick(next, ['Arguments', 'AgentAttributes']);
   const field = pick(next, ['n', 's', ['o', 'x']]);
   const leaf = next();
-  if (leaf < 0.3) return { NumericCheck: { source, field, op: pick(next, ['Lte', 'Gte', 'Lt', 'Gt', 'Eq']), value: pick(next, [0, 5, 2.5, -1]) } };
-  if (leaf < 0.55) return { StringCheck: { source, field, op: pick(next, ['In', 'NotIn', 'Prefix', 'Suffix']), value: ['a', 'ab', ''].filter(() => next() < 0.5) } };
+  if (leaf < 0.3)
+    return {
+      NumericCheck: {
+        source,
+        field,
+        op: pick(next, ['Lte', 'Gte', 'Lt', 'Gt', 'Eq']),
+        value: pick(next, [0, 5, 2.5, -1]),
+      },
+    };
+  if (leaf < 0.55)
+    return {
+      StringCheck: {
+        source,
+        field,
+        op: pick(next, ['In', 'NotIn', 'Prefix', 'Suffix']),
+        value: ['a', 'ab', ''].filter(() => next() < 0.5),
+      },
+    };
   if (leaf < 0.7) return { FieldPresent: { source, field } };
-  if (leaf < 0.85) return { FieldEquals: { source_a: source, field_a: field, source_b: pick(next, ['Arguments', 'AgentAttributes']), field_b: pick(next, ['n', 's']) } };
-  const value = pick(next, VALUES.filter((v) => v !== undefined));
+  if (leaf < 0.85)
+    return {
+      FieldEquals: {
+        source_a: source,
+        field_a: field,
+        source_b: pick(next, ['Arguments', 'AgentAttributes']),
+        field_b: pick(next, ['n', 's']),
+      },
+    };
+  const value = pick(
+    next,
+    VALUES.filter((v) => v !== undefined),
+  );
   return { Equals: { source, field, value } };
 }
 
@@ -56,7 +109,9 @@ function attributes(next: () => number): Record<string, unknown> {
 
 describe('the trace agrees with the engine', () => {
   test('on every conformance case', () => {
-    const fixture = JSON.parse(readFileSync(new URL('./fixtures/conformance.json', import.meta.url), 'utf8')) as { cases: { id: string; policy: unknown; request: ToolCall }[] };
+    const fixture = JSON.parse(
+      readFileSync(new URL('./fixtures/conformance.json', import.meta.url), 'utf8'),
+    ) as { cases: { id: string; policy: unknown; request: ToolCall }[] };
     const demo = JSON.parse(readFileSync(demoPolicyPath, 'utf8')) as Policy;
     let compared = 0;
     for (const testCase of fixture.cases) {
@@ -80,14 +135,27 @@ describe('the trace agrees with the engine', () => {
         tools: ['t'],
         rules: [
           { tool_name: 't', roles: ['r'], condition: condition(next, 2) },
-          ...(next() < 0.5 ? [{ tool_name: 't', roles: ['r'], effect: 'Deny', condition: condition(next, 2) }] : []),
-          ...(next() < 0.5 ? [{ tool_name: 't', roles: ['r'], effect: 'Ask', condition: condition(next, 1) }] : []),
+          ...(next() < 0.5
+            ? [{ tool_name: 't', roles: ['r'], effect: 'Deny', condition: condition(next, 2) }]
+            : []),
+          ...(next() < 0.5
+            ? [{ tool_name: 't', roles: ['r'], effect: 'Ask', condition: condition(next, 1) }]
+            : []),
         ],
       } as unknown as Policy;
-      const call = { tool: 't', role: 'r', args: attributes(next), agentAttributes: attributes(next) } as ToolCall;
+      const call = {
+        tool: 't',
+        role: 'r',
+        args: attributes(next),
+        agentAttributes: attributes(next),
+      } as ToolCall;
       const result = both(policy, call);
       seen.add(result.engine);
-      assert.equal(result.trace, result.engine, `${JSON.stringify(policy)} ${JSON.stringify(call)}`);
+      assert.equal(
+        result.trace,
+        result.engine,
+        `${JSON.stringify(policy)} ${JSON.stringify(call)}`,
+      );
     }
     assert.deepEqual([...seen].sort(), ['Allow', 'Ask', 'Deny']);
   });
@@ -95,7 +163,12 @@ describe('the trace agrees with the engine', () => {
 
 describe('perso explain', () => {
   test('text: the entry, each rule and every condition node with the values it read', async () => {
-    const run = await runPerso(['explain', 'test/fixtures/perso-demo-policy.json', '--request', '{"tool":"bulk_update","args":{},"role":"admin","agentAttributes":{"env":"production"}}']);
+    const run = await runPerso([
+      'explain',
+      'test/fixtures/perso-demo-policy.json',
+      '--request',
+      '{"tool":"bulk_update","args":{},"role":"admin","agentAttributes":{"env":"production"}}',
+    ]);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(
       run.stdout,
@@ -116,16 +189,35 @@ describe('perso explain', () => {
   });
 
   test('the request from stdin, --json; a pair no rule names is the default', async () => {
-    const run = await runPerso(['explain', '--json', 'test/fixtures/perso-demo-policy.json'], '{"tool":"access_pii","args":{},"role":"agent"}');
+    const run = await runPerso(
+      ['explain', '--json', 'test/fixtures/perso-demo-policy.json'],
+      '{"tool":"access_pii","args":{},"role":"agent"}',
+    );
     assert.equal(run.code, 0, run.stderr);
-    const report = JSON.parse(run.stdout) as { decision: string; kind: string; agrees: boolean; trace: { entry: boolean; decision: string } };
-    assert.deepEqual([report.decision, report.kind, report.agrees, report.trace.entry, report.trace.decision], ['Deny', 'no_rule', true, false, 'Deny']);
+    const report = JSON.parse(run.stdout) as {
+      decision: string;
+      kind: string;
+      agrees: boolean;
+      trace: { entry: boolean; decision: string };
+    };
+    assert.deepEqual(
+      [report.decision, report.kind, report.agrees, report.trace.entry, report.trace.decision],
+      ['Deny', 'no_rule', true, false, 'Deny'],
+    );
   });
 
   test('a malformed request or an invalid policy exits 1 with the reason', async () => {
-    const bad = await runPerso(['explain', 'test/fixtures/perso-demo-policy.json', '--request', '{"tool":"t","role":"r","role":"admin"}']);
+    const bad = await runPerso([
+      'explain',
+      'test/fixtures/perso-demo-policy.json',
+      '--request',
+      '{"tool":"t","role":"r","role":"admin"}',
+    ]);
     assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /^perso: request: request\.role: duplicate key; give each key once\n$/);
+    assert.match(
+      bad.stderr,
+      /^perso: request: request\.role: duplicate key; give each key once\n$/,
+    );
     const invalid = await runPerso(['explain', '{"version": 1}', '--request', '{}']);
     assert.equal(invalid.code, 1);
     assert.match(invalid.stderr, /\(inline JSON\): invalid policy; fix it/);

@@ -8,7 +8,7 @@ const fixture = fileURLToPath(new URL('./fixtures/lint-findings.json', import.me
 const relative = 'test/fixtures/lint-findings.json';
 
 describe('perso lint', () => {
-  test('finds each planted problem at its JSON path, after validate\'s warnings; exit 1', async () => {
+  test("finds each planted problem at its JSON path, after validate's warnings; exit 1", async () => {
     const run = await runPerso(['lint', relative]);
     assert.equal(run.code, 1, run.stderr);
     const at = `warning: ${relative}: `;
@@ -35,10 +35,16 @@ describe('perso lint', () => {
 
   test('--json: {ok, source, findings}', async () => {
     const run = await runPerso(['lint', '--json', fixture]);
-    const report = JSON.parse(run.stdout) as { ok: boolean; findings: { path: string; message: string }[] };
+    const report = JSON.parse(run.stdout) as {
+      ok: boolean;
+      findings: { path: string; message: string }[];
+    };
     assert.equal(report.ok, false);
     assert.equal(report.findings.length, 12);
-    assert.deepEqual(report.findings.at(-1), { path: 'roles[2]', message: '"auditor" is declared but no rule names it; remove it or give it rules' });
+    assert.deepEqual(report.findings.at(-1), {
+      path: 'roles[2]',
+      message: '"auditor" is declared but no rule names it; remove it or give it rules',
+    });
   });
 
   test('a clean policy: no findings, exit 0; a bound that only narrows is not a finding', async () => {
@@ -48,9 +54,30 @@ describe('perso lint', () => {
       tools: ['process_refund'],
       roles: ['agent'],
       rules: [
-        { tool_name: 'process_refund', roles: ['agent'], condition: { All: [{ NumericCheck: { source: 'Arguments', field: 'amount', op: 'Gte', value: 5 } }, { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Lte', value: 10 } }] } },
-        { tool_name: 'process_refund', roles: ['agent'], effect: 'Ask', condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Gt', value: 8 } } },
-        { tool_name: 'process_refund', roles: ['agent'], effect: 'Deny', condition: { StringCheck: { source: 'Arguments', field: 'currency', op: 'NotIn', value: ['EUR'] } } },
+        {
+          tool_name: 'process_refund',
+          roles: ['agent'],
+          condition: {
+            All: [
+              { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Gte', value: 5 } },
+              { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Lte', value: 10 } },
+            ],
+          },
+        },
+        {
+          tool_name: 'process_refund',
+          roles: ['agent'],
+          effect: 'Ask',
+          condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Gt', value: 8 } },
+        },
+        {
+          tool_name: 'process_refund',
+          roles: ['agent'],
+          effect: 'Deny',
+          condition: {
+            StringCheck: { source: 'Arguments', field: 'currency', op: 'NotIn', value: ['EUR'] },
+          },
+        },
       ],
     });
     const run = await runPerso(['lint', clean]);
@@ -66,14 +93,30 @@ describe('perso lint', () => {
       rules: [
         { tool_name: 'a', roles: ['r'], effect: 'Ask', condition: null },
         { tool_name: 'a', roles: ['s'], condition: null },
-        { tool_name: 'a', roles: ['s'], effect: 'Deny', condition: { FieldPresent: { source: 'Arguments', field: 'x' } } },
-        { tool_name: 'a', roles: ['s'], effect: 'Deny', condition: { FieldPresent: { source: 'Arguments', field: 'x' } } },
+        {
+          tool_name: 'a',
+          roles: ['s'],
+          effect: 'Deny',
+          condition: { FieldPresent: { source: 'Arguments', field: 'x' } },
+        },
+        {
+          tool_name: 'a',
+          roles: ['s'],
+          effect: 'Deny',
+          condition: { FieldPresent: { source: 'Arguments', field: 'x' } },
+        },
       ],
     });
     const run = await runPerso(['lint', policy]);
     assert.equal(run.code, 1);
-    assert.match(run.stdout, /^warning: \(inline JSON\): rules\[0\]: never asks: nothing grants \(a, r\) for it to ask about;/m);
-    assert.match(run.stdout, /^warning: \(inline JSON\): rules\[3\]: never decides: rules\[2\] denies whenever it would;/m);
+    assert.match(
+      run.stdout,
+      /^warning: \(inline JSON\): rules\[0\]: never asks: nothing grants \(a, r\) for it to ask about;/m,
+    );
+    assert.match(
+      run.stdout,
+      /^warning: \(inline JSON\): rules\[3\]: never decides: rules\[2\] denies whenever it would;/m,
+    );
     assert.doesNotMatch(run.stdout, /rules\[2\]: never decides/);
   });
 
@@ -81,6 +124,9 @@ describe('perso lint', () => {
     const run = await runPerso(['lint', '{"version": 1}']);
     assert.equal(run.code, 1);
     assert.match(run.stderr, /^error: \(inline JSON\): version: expected a string/m);
-    assert.match(run.stderr, /invalid policy; fix the errors above \(see "perso validate"\) and lint again\n$/);
+    assert.match(
+      run.stderr,
+      /invalid policy; fix the errors above \(see "perso validate"\) and lint again\n$/,
+    );
   });
 });

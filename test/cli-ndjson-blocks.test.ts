@@ -22,8 +22,10 @@ function input(next: () => number): Buffer {
   const lines = Math.floor(next() * 12);
   for (let i = 0; i < lines; i++) {
     const kind = next();
-    if (kind < 0.1) pieces.push(Buffer.from([0x7b, 0xff, 0xfe, 0x7d])); // not UTF-8
-    else if (kind < 0.2) pieces.push(Buffer.alloc(40 + Math.floor(next() * 40), 0x61)); // over the limit of 40
+    if (kind < 0.1)
+      pieces.push(Buffer.from([0x7b, 0xff, 0xfe, 0x7d])); // not UTF-8
+    else if (kind < 0.2)
+      pieces.push(Buffer.alloc(40 + Math.floor(next() * 40), 0x61)); // over the limit of 40
     else if (kind < 0.3) pieces.push(Buffer.from('é€😀'.repeat(1 + Math.floor(next() * 3))));
     else pieces.push(Buffer.from(`{"n":${i}}`.slice(0, Math.floor(next() * 9))));
     pieces.push(Buffer.from(next() < 0.2 ? '\r\n' : '\n'));
@@ -69,6 +71,10 @@ test('ndjsonBlocks yields the lines ndjsonLines yields, for 500 random inputs an
     const parts = chunks(bytes, next);
     const expected: NdjsonLine[] = [];
     for await (const line of ndjsonLines(Readable.from(parts), 40)) expected.push(line);
-    assert.deepEqual(await viaBlocks(parts, 40), expected, `round ${round}: ${JSON.stringify(bytes.toString('latin1'))}`);
+    assert.deepEqual(
+      await viaBlocks(parts, 40),
+      expected,
+      `round ${round}: ${JSON.stringify(bytes.toString('latin1'))}`,
+    );
   }
 });

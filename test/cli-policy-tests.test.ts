@@ -20,7 +20,9 @@ function policyWith(tests: unknown): object {
         id: 'refund-cap',
         tool_name: 'process_refund',
         roles: ['agent'],
-        condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Lte', value: 500 } },
+        condition: {
+          NumericCheck: { source: 'Arguments', field: 'amount', op: 'Lte', value: 500 },
+        },
         rate_limit: { max: 1, per_seconds: 60 },
       },
     ],
@@ -32,7 +34,10 @@ describe('perso test POLICY', () => {
   let dir: string;
   const file = async (name: string, document: object | string): Promise<string> => {
     const path = join(dir, name);
-    await writeFile(path, typeof document === 'string' ? document : JSON.stringify(document, null, 2));
+    await writeFile(
+      path,
+      typeof document === 'string' ? document : JSON.stringify(document, null, 2),
+    );
     return path;
   };
   before(async () => {
@@ -43,11 +48,19 @@ describe('perso test POLICY', () => {
   });
 
   test('runs the policy\'s tests: each failure with its why, "N passed, M failed", exit 1', async () => {
-    const path = await file('failing.json', policyWith([
-      { name: 'small refund', request: { ...refund(200), now: 1000 }, expect: 'Allow', reasonPrefix: "rule matched tool 'process_refund'" },
-      { name: 'large refund', request: refund(800), expect: 'Allow', why: 'wrong on purpose' },
-      { name: 'bad expectation', request: refund(1), expect: 'Maybe' },
-    ]));
+    const path = await file(
+      'failing.json',
+      policyWith([
+        {
+          name: 'small refund',
+          request: { ...refund(200), now: 1000 },
+          expect: 'Allow',
+          reasonPrefix: "rule matched tool 'process_refund'",
+        },
+        { name: 'large refund', request: refund(800), expect: 'Allow', why: 'wrong on purpose' },
+        { name: 'bad expectation', request: refund(1), expect: 'Maybe' },
+      ]),
+    );
     const run = await runPerso(['test', path]);
     assert.equal(run.code, 1, run.stderr);
     assert.equal(
@@ -62,21 +75,37 @@ describe('perso test POLICY', () => {
   });
 
   test('all passing → exit 0; each test runs on a fresh instance (a rate limit of one per minute passes twice)', async () => {
-    const path = await file('passing.json', policyWith([
-      { name: 'first refund', request: { ...refund(100), now: 1000 }, expect: 'Allow' },
-      { name: 'second refund in the same second', request: { ...refund(100), now: 1000 }, expect: 'Allow' },
-    ]));
+    const path = await file(
+      'passing.json',
+      policyWith([
+        { name: 'first refund', request: { ...refund(100), now: 1000 }, expect: 'Allow' },
+        {
+          name: 'second refund in the same second',
+          request: { ...refund(100), now: 1000 },
+          expect: 'Allow',
+        },
+      ]),
+    );
     const run = await runPerso(['test', '--verbose', path]);
     assert.equal(run.code, 0, run.stdout + run.stderr);
-    assert.equal(run.stdout, 'ok   first refund\nok   second refund in the same second\n2 passed, 0 failed\n');
+    assert.equal(
+      run.stdout,
+      'ok   first refund\nok   second refund in the same second\n2 passed, 0 failed\n',
+    );
   });
 
   test('the engine ignores tests when deciding: validate has no warning, eval decides as without them', async () => {
-    const path = await file('ignored.json', policyWith([{ name: 'claims Allow', request: refund(800), expect: 'Allow' }]));
+    const path = await file(
+      'ignored.json',
+      policyWith([{ name: 'claims Allow', request: refund(800), expect: 'Allow' }]),
+    );
     const validate = await runPerso(['validate', path]);
     assert.equal(validate.code, 0);
     assert.match(validate.stdout, /valid, 0 errors, 0 warnings/);
-    const evaluated = await runPerso(['eval', path], `${JSON.stringify({ ...refund(800), now: 1000 })}\n`);
+    const evaluated = await runPerso(
+      ['eval', path],
+      `${JSON.stringify({ ...refund(800), now: 1000 })}\n`,
+    );
     assert.equal((JSON.parse(evaluated.stdout) as { decision: string }).decision, 'Deny');
   });
 
@@ -86,7 +115,10 @@ describe('perso test POLICY', () => {
       const run = await runPerso(['test', path]);
       assert.equal(run.code, 1);
       assert.equal(run.stdout, '');
-      assert.match(run.stderr, /^error: .*untested\.json: tests: no tests; add "tests": \[\{"name", "request", "expect"\}\] to the policy\n$/);
+      assert.match(
+        run.stderr,
+        /^error: .*untested\.json: tests: no tests; add "tests": \[\{"name", "request", "expect"\}\] to the policy\n$/,
+      );
     }
   });
 
@@ -97,7 +129,10 @@ describe('perso test POLICY', () => {
   });
 
   test('an invalid policy is reported once with its errors, before any test runs', async () => {
-    const policy = policyWith([{ name: 'a', request: refund(1), expect: 'Allow' }, { name: 'b', request: refund(2), expect: 'Allow' }]) as {
+    const policy = policyWith([
+      { name: 'a', request: refund(1), expect: 'Allow' },
+      { name: 'b', request: refund(2), expect: 'Allow' },
+    ]) as {
       rules: { condition: { NumericCheck: { op: string } } }[];
     };
     policy.rules[0]!.condition.NumericCheck.op = 'lte';
@@ -106,6 +141,9 @@ describe('perso test POLICY', () => {
     assert.equal(run.stdout, '');
     const errors = run.stderr.match(/unknown op "lte"/g) ?? [];
     assert.equal(errors.length, 1, run.stderr);
-    assert.match(run.stderr, /invalid policy; fix it \(see "perso validate"\) and run its tests again\n$/);
+    assert.match(
+      run.stderr,
+      /invalid policy; fix it \(see "perso validate"\) and run its tests again\n$/,
+    );
   });
 });

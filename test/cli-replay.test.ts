@@ -13,7 +13,11 @@ import type { Policy } from '../src/policy.ts';
 const demoPath = demoPolicyPath;
 const perso = runPerso;
 
-const refund = (role: string, amount: number): ToolCall => ({ tool: 'process_refund', args: { order_id: 'ORD-8821', amount }, role });
+const refund = (role: string, amount: number): ToolCall => ({
+  tool: 'process_refund',
+  args: { order_id: 'ORD-8821', amount },
+  role,
+});
 
 /** The recorded session: line N of the log is CALLS[N - 1]. */
 const CALLS: readonly ToolCall[] = [
@@ -23,8 +27,20 @@ const CALLS: readonly ToolCall[] = [
   refund('manager', 1500), // 4: the manager's cap is untouched
   { tool: 'view_customer', args: { id: 'C-1' }, role: 'agent' }, // 5
   // 6 and 7: decided on host facts, which the records must carry for the replay to agree
-  { tool: 'delete_customer', args: { id: 'C-1' }, role: 'manager', agentAttributes: { user_id: 'u1' }, resourceAttributes: { owner_id: 'u1' } },
-  { tool: 'delete_customer', args: { id: 'C-2' }, role: 'manager', agentAttributes: { user_id: 'u1' }, resourceAttributes: { owner_id: 'u2' } },
+  {
+    tool: 'delete_customer',
+    args: { id: 'C-1' },
+    role: 'manager',
+    agentAttributes: { user_id: 'u1' },
+    resourceAttributes: { owner_id: 'u1' },
+  },
+  {
+    tool: 'delete_customer',
+    args: { id: 'C-2' },
+    role: 'manager',
+    agentAttributes: { user_id: 'u1' },
+    resourceAttributes: { owner_id: 'u2' },
+  },
   { tool: 'export_data', args: {}, role: 'manager', agentAttributes: { env: 'production' } }, // 8: Allow on a fact
   refund('agent', 100), // 9: on the new cap, still Allow
   { tool: 'process_refund', args: { amount: () => 1 }, role: 'agent' } as unknown as ToolCall, // 10: invalid_request, a fault
@@ -34,7 +50,11 @@ const CALLS: readonly ToolCall[] = [
 /** Decides CALLS with the demo policy and returns the audit records, as a transport got them. */
 async function record(options: { hashArgs?: boolean } = {}): Promise<AuditRecord[]> {
   const records: AuditRecord[] = [];
-  const guard = await Perso.load({ policy: demoPath, audit: { emit: (entry) => void records.push(entry) }, ...options });
+  const guard = await Perso.load({
+    policy: demoPath,
+    audit: { emit: (entry) => void records.push(entry) },
+    ...options,
+  });
   for (const call of CALLS) await guard.evaluate(call);
   await guard.close();
   return records;
@@ -43,10 +63,17 @@ async function record(options: { hashArgs?: boolean } = {}): Promise<AuditRecord
 /** The demo policy plus an Ask rule over exports by managers, as JSON text. */
 async function demoWithExportAsk(): Promise<string> {
   const demo = JSON.parse(await readFile(demoPath, 'utf8')) as Policy;
-  return JSON.stringify({ ...demo, rules: [...demo.rules, { tool_name: 'export_data', roles: ['manager'], effect: 'Ask', condition: null }] });
+  return JSON.stringify({
+    ...demo,
+    rules: [
+      ...demo.rules,
+      { tool_name: 'export_data', roles: ['manager'], effect: 'Ask', condition: null },
+    ],
+  });
 }
 
-const ndjson = (records: readonly object[]): string => records.map((entry) => `${JSON.stringify(entry)}\n`).join('');
+const ndjson = (records: readonly object[]): string =>
+  records.map((entry) => `${JSON.stringify(entry)}\n`).join('');
 
 let dir: string;
 let records: AuditRecord[];
@@ -59,7 +86,9 @@ before(async () => {
   logPath = join(dir, 'audit.ndjson');
   await writeFile(logPath, ndjson(records));
   const demo = JSON.parse(await readFile(demoPath, 'utf8')) as Policy;
-  const agentCap = demo.rules.find((rule) => rule.tool_name === 'process_refund' && rule.roles.includes('agent'))!;
+  const agentCap = demo.rules.find(
+    (rule) => rule.tool_name === 'process_refund' && rule.roles.includes('agent'),
+  )!;
   (agentCap.condition as { NumericCheck: { value: number } }).NumericCheck.value = 100;
   demo.version = 'cap-100';
   cappedPath = join(dir, 'capped.json');
@@ -73,7 +102,22 @@ after(async () => {
 describe('perso replay: the recorded log', () => {
   test('the library recorded what a replay needs: args, host facts and now', () => {
     assert.equal(records.length, CALLS.length);
-    assert.deepEqual(records.map((entry) => entry.decision), ['Allow', 'Allow', 'Deny', 'Allow', 'Allow', 'Allow', 'Deny', 'Allow', 'Allow', 'Deny', 'Allow']);
+    assert.deepEqual(
+      records.map((entry) => entry.decision),
+      [
+        'Allow',
+        'Allow',
+        'Deny',
+        'Allow',
+        'Allow',
+        'Allow',
+        'Deny',
+        'Allow',
+        'Allow',
+        'Deny',
+        'Allow',
+      ],
+    );
     assert.deepEqual(records[5]!.resourceAttributes, { owner_id: 'u1' });
     assert.deepEqual(records[5]!.agentAttributes, { user_id: 'u1' });
     assert.equal(typeof records[0]!.now, 'number');
@@ -84,11 +128,16 @@ describe('perso replay against the same policy', () => {
   test('nothing would change: exit 0, only the summary line', async () => {
     const run = await perso(['replay', logPath, demoPath]);
     assert.equal(run.code, 0, run.stderr);
-    assert.equal(run.stdout, 'replayed 10 records: none would change, 1 not replayable (fault 1)\n');
+    assert.equal(
+      run.stdout,
+      'replayed 10 records: none would change, 1 not replayable (fault 1)\n',
+    );
   });
 
   test('records without their host facts would change: the facts are what the decision used', async () => {
-    const stripped = records.map(({ agentAttributes: _a, resourceAttributes: _r, ...rest }) => rest);
+    const stripped = records.map(
+      ({ agentAttributes: _a, resourceAttributes: _r, ...rest }) => rest,
+    );
     const path = join(dir, 'stripped.ndjson');
     await writeFile(path, ndjson(stripped));
     const run = await perso(['replay', path, demoPath]);
@@ -105,17 +154,36 @@ describe('perso replay against a candidate that lowers the agent refund cap to 1
     assert.equal(run.code, 1, run.stderr);
     const lines = run.stdout.trimEnd().split('\n');
     assert.equal(lines.length, 3);
-    assert.match(lines[0]!, /^line 2: process_refund \(agent\) Allow → Deny: rule matched tool 'process_refund' for role 'agent'; condition failed.*\(was: rule matched tool 'process_refund' for role 'agent'; condition passed\)$/);
+    assert.match(
+      lines[0]!,
+      /^line 2: process_refund \(agent\) Allow → Deny: rule matched tool 'process_refund' for role 'agent'; condition failed.*\(was: rule matched tool 'process_refund' for role 'agent'; condition passed\)$/,
+    );
     assert.match(lines[0]!, /300/);
-    assert.match(lines[1]!, /^line 11: process_refund \(agent\) Allow → Deny: .*condition failed.*499/);
-    assert.equal(lines[2], 'replayed 10 records: 2 would change (Allow→Deny 2), 1 not replayable (fault 1)');
+    assert.match(
+      lines[1]!,
+      /^line 11: process_refund \(agent\) Allow → Deny: .*condition failed.*499/,
+    );
+    assert.equal(
+      lines[2],
+      'replayed 10 records: 2 would change (Allow→Deny 2), 1 not replayable (fault 1)',
+    );
   });
 
   test('--json: one change object per change, then the summary object', async () => {
     const run = await perso(['replay', logPath, cappedPath, '--json']);
     assert.equal(run.code, 1);
-    const objects = run.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-    assert.deepEqual(objects.map((entry) => [entry['type'], entry['line']]), [['change', 2], ['change', 11], ['summary', undefined]]);
+    const objects = run.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.deepEqual(
+      objects.map((entry) => [entry['type'], entry['line']]),
+      [
+        ['change', 2],
+        ['change', 11],
+        ['summary', undefined],
+      ],
+    );
     const change = objects[0]!;
     assert.equal(change['id'], records[1]!.id);
     assert.equal(change['tool'], 'process_refund');
@@ -157,16 +225,35 @@ describe('perso replay: rate limits', () => {
       default_action: 'Deny',
       tools: ['view_customer'],
       roles: ['agent'],
-      rules: [{ tool_name: 'view_customer', roles: ['agent'], condition: null, rate_limit: { max, per_seconds: 60 } }],
+      rules: [
+        {
+          tool_name: 'view_customer',
+          roles: ['agent'],
+          condition: null,
+          rate_limit: { max, per_seconds: 60 },
+        },
+      ],
     });
 
   test('records are decided at their recorded now: windows count as they did', async () => {
     const log: AuditRecord[] = [];
-    const guard = await Perso.load({ policy: limited(2), audit: { emit: (entry) => void log.push(entry) } });
+    const guard = await Perso.load({
+      policy: limited(2),
+      audit: { emit: (entry) => void log.push(entry) },
+    });
     // Three calls in one window, a fourth in the next: the third was rate limited.
-    for (const now of [1000, 1010, 1020, 1100]) await guard.evaluate({ tool: 'view_customer', args: {}, role: 'agent', now });
+    for (const now of [1000, 1010, 1020, 1100])
+      await guard.evaluate({ tool: 'view_customer', args: {}, role: 'agent', now });
     await guard.close();
-    assert.deepEqual(log.map((entry) => [entry.decision, entry.now]), [['Allow', 1000], ['Allow', 1010], ['Deny', 1020], ['Allow', 1100]]);
+    assert.deepEqual(
+      log.map((entry) => [entry.decision, entry.now]),
+      [
+        ['Allow', 1000],
+        ['Allow', 1010],
+        ['Deny', 1020],
+        ['Allow', 1100],
+      ],
+    );
     const path = join(dir, 'limited.ndjson');
     await writeFile(path, ndjson(log));
     const same = await perso(['replay', path, limited(2)]);
@@ -174,7 +261,10 @@ describe('perso replay: rate limits', () => {
     assert.equal(same.stdout, 'replayed 4 records: none would change\n');
     const wider = await perso(['replay', path, limited(3)]);
     assert.equal(wider.code, 1);
-    assert.match(wider.stdout, /^line 3: view_customer \(agent\) Deny → Allow: .*\(was: .*rate limit/m);
+    assert.match(
+      wider.stdout,
+      /^line 3: view_customer \(agent\) Deny → Allow: .*\(was: .*rate limit/m,
+    );
     assert.match(wider.stdout, /replayed 4 records: 1 would change \(Deny→Allow 1\)\n$/);
   });
 });
@@ -187,23 +277,56 @@ describe('perso replay: budgets are rebuilt in log order', () => {
       tools: ['process_refund'],
       roles: ['agent'],
       rules: [
-        { id: 'refund-budget', tool_name: 'process_refund', roles: ['agent'], budget: { sum: 'Arguments.amount', max, per_seconds: 86400 } },
-        { id: 'big-refund-ask', tool_name: 'process_refund', roles: ['agent'], effect: 'Ask', condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Gt', value: 500 } } },
+        {
+          id: 'refund-budget',
+          tool_name: 'process_refund',
+          roles: ['agent'],
+          budget: { sum: 'Arguments.amount', max, per_seconds: 86400 },
+        },
+        {
+          id: 'big-refund-ask',
+          tool_name: 'process_refund',
+          roles: ['agent'],
+          effect: 'Ask',
+          condition: {
+            NumericCheck: { source: 'Arguments', field: 'amount', op: 'Gt', value: 500 },
+          },
+        },
       ],
     });
-  const refund = (amount: number, now: number): ToolCall => ({ tool: 'process_refund', args: { amount }, role: 'agent', now });
+  const refund = (amount: number, now: number): ToolCall => ({
+    tool: 'process_refund',
+    args: { amount },
+    role: 'agent',
+    now,
+  });
 
   test('a live session with an approved Ask replays with no change; a larger budget changes the Denies', async () => {
     const log: AuditRecord[] = [];
-    const guard = await Perso.load({ policy: budgeted(1000), audit: { emit: (entry) => void log.push(entry) } });
+    const guard = await Perso.load({
+      policy: budgeted(1000),
+      audit: { emit: (entry) => void log.push(entry) },
+    });
     const asked = await guard.evaluate(refund(600, 1000));
     assert.equal(asked.decision, 'Ask');
     assert.equal((await guard.approve(asked.approval!.nonce, refund(600, 1000))).decision, 'Allow');
-    for (const [amount, now] of [[400, 1010], [400, 1020], [1, 1030]] as const) await guard.evaluate(refund(amount, now));
+    for (const [amount, now] of [
+      [400, 1010],
+      [400, 1020],
+      [1, 1030],
+    ] as const)
+      await guard.evaluate(refund(amount, now));
     await guard.close();
-    assert.deepEqual(log.map((entry) => `${entry.decision}:${entry.kind}`), [
-      'Ask:ask_by_rule', 'Allow:ask_by_rule', 'Allow:no_condition', 'Deny:budget_exceeded', 'Deny:budget_exceeded',
-    ]);
+    assert.deepEqual(
+      log.map((entry) => `${entry.decision}:${entry.kind}`),
+      [
+        'Ask:ask_by_rule',
+        'Allow:ask_by_rule',
+        'Allow:no_condition',
+        'Deny:budget_exceeded',
+        'Deny:budget_exceeded',
+      ],
+    );
     const path = join(dir, 'budget.ndjson');
     await writeFile(path, ndjson(log));
     const same = await perso(['replay', path, budgeted(1000)]);
@@ -211,7 +334,10 @@ describe('perso replay: budgets are rebuilt in log order', () => {
     assert.equal(same.code, 0);
     const wider = await perso(['replay', path, budgeted(1500)]);
     assert.equal(wider.code, 1);
-    assert.match(wider.stdout, /^line 4: process_refund \(agent\) Deny → Allow: .*\(was: .*1000 of 1000 \(the sum of Arguments\.amount\)/m);
+    assert.match(
+      wider.stdout,
+      /^line 4: process_refund \(agent\) Deny → Allow: .*\(was: .*1000 of 1000 \(the sum of Arguments\.amount\)/m,
+    );
     assert.match(wider.stdout, /replayed 5 records: 2 would change \(Deny→Allow 2\)\n$/);
   });
 });
@@ -219,16 +345,26 @@ describe('perso replay: budgets are rebuilt in log order', () => {
 describe('perso replay: records that cannot be replayed', () => {
   test('hashed args are reported as not replayable, never guessed at', async () => {
     const hashed = await record({ hashArgs: true });
-    assert.ok(hashed.every((entry) => entry.args === undefined && entry.agentAttributes === undefined));
+    assert.ok(
+      hashed.every((entry) => entry.args === undefined && entry.agentAttributes === undefined),
+    );
     const path = join(dir, 'hashed.ndjson');
     await writeFile(path, ndjson(hashed));
     const run = await perso(['replay', path, cappedPath]);
     assert.equal(run.code, 0, run.stderr);
-    assert.equal(run.stdout, 'replayed 0 records: none would change, 11 not replayable (args hashed 10, fault 1)\n');
+    assert.equal(
+      run.stdout,
+      'replayed 0 records: none would change, 11 not replayable (args hashed 10, fault 1)\n',
+    );
   });
 
   test('an approved Ask (recorded as Allow) counts as Ask: no change against the same Ask rule', async () => {
-    const approved = { ...records[7]!, decision: 'Allow', kind: 'ask_by_rule', reason: 'ask rule; approved by a person' };
+    const approved = {
+      ...records[7]!,
+      decision: 'Allow',
+      kind: 'ask_by_rule',
+      reason: 'ask rule; approved by a person',
+    };
     const path = join(dir, 'approved.ndjson');
     await writeFile(path, ndjson([approved]));
     const askPath = join(dir, 'ask-approved.json');
@@ -251,7 +387,12 @@ describe('perso replay: faults', () => {
       Buffer.from(JSON.stringify({ ...records[1], decision: 'Maybe' }) + '\n'), // 5
       Buffer.from(JSON.stringify(records[1]).replace('{', '{"tool":"view_customer",') + '\n'), // 6: duplicate key
       Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x0a]), // 7: not UTF-8
-      Buffer.from(JSON.stringify({ ...records[1], args: { ['__proto__']: 1 } }).replace('"args":{}', '"args":{"__proto__":1}') + '\n'), // 8
+      Buffer.from(
+        JSON.stringify({ ...records[1], args: { ['__proto__']: 1 } }).replace(
+          '"args":{}',
+          '"args":{"__proto__":1}',
+        ) + '\n',
+      ), // 8
       Buffer.from(JSON.stringify(records[1]) + '\n'), // 9: still replayed
     ]);
     const path = join(dir, 'malformed.ndjson');
@@ -260,10 +401,19 @@ describe('perso replay: faults', () => {
     assert.equal(run.code, 1, run.stderr);
     const lines = run.stdout.trimEnd().split('\n');
     assert.match(lines[0]!, /^line 2: not an audit record: invalid JSON \(.*\); skipped$/);
-    assert.equal(lines[1], 'line 3: not an audit record: expected a JSON object (one audit record per line); skipped');
-    assert.equal(lines[2], 'line 5: not an audit record: decision: expected "Allow", "Deny" or "Ask"; skipped');
+    assert.equal(
+      lines[1],
+      'line 3: not an audit record: expected a JSON object (one audit record per line); skipped',
+    );
+    assert.equal(
+      lines[2],
+      'line 5: not an audit record: decision: expected "Allow", "Deny" or "Ask"; skipped',
+    );
     assert.match(lines[3]!, /^line 6: not an audit record: .*tool.*duplicate key; skipped$/);
-    assert.equal(lines[4], 'line 7: not an audit record: not valid UTF-8; write the requests as UTF-8 text; skipped');
+    assert.equal(
+      lines[4],
+      'line 7: not an audit record: not valid UTF-8; write the requests as UTF-8 text; skipped',
+    );
     assert.match(lines[5]!, /^line 8: not an audit record: args.*__proto__.*; skipped$/);
     assert.match(lines[6]!, /^line 9: process_refund \(agent\) Allow → Deny: /);
     assert.equal(lines[7], 'replayed 2 records: 1 would change (Allow→Deny 1), 6 malformed lines');
@@ -284,7 +434,10 @@ describe('perso replay: faults', () => {
     await writeFile(path, ndjson([forged]));
     const run = await perso(['replay', path, demoPath]);
     assert.equal(run.stdout.split('\n').filter((line) => line.startsWith('line 99')).length, 0);
-    assert.match(run.stdout, /^line 1: "process_refund\\nline 99: fake \(agent\) Deny → Allow" \(agent\) Allow → Deny: /);
+    assert.match(
+      run.stdout,
+      /^line 1: "process_refund\\nline 99: fake \(agent\) Deny → Allow" \(agent\) Allow → Deny: /,
+    );
   });
 
   test('invalid candidate policy: exit 1 with its errors, before the log is read', async () => {
@@ -292,7 +445,13 @@ describe('perso replay: faults', () => {
       version: 'bad',
       default_action: 'Deny',
       tools: ['t'],
-      rules: [{ tool_name: 't', roles: ['r'], condition: { NumericCheck: { source: 'Arguments', field: 'a', op: 'lte', value: 1 } } }],
+      rules: [
+        {
+          tool_name: 't',
+          roles: ['r'],
+          condition: { NumericCheck: { source: 'Arguments', field: 'a', op: 'lte', value: 1 } },
+        },
+      ],
     });
     const run = await perso(['replay', join(dir, 'no-such-log.ndjson'), badPolicy]);
     assert.equal(run.code, 1);
@@ -310,7 +469,12 @@ describe('perso replay: faults', () => {
   });
 
   test('usage errors exit 2: missing POLICY, an extra argument, an unknown flag', async () => {
-    for (const args of [['replay', logPath], ['replay'], ['replay', logPath, demoPath, 'extra'], ['replay', logPath, demoPath, '--verbose']]) {
+    for (const args of [
+      ['replay', logPath],
+      ['replay'],
+      ['replay', logPath, demoPath, 'extra'],
+      ['replay', logPath, demoPath, '--verbose'],
+    ]) {
       const run = await perso(args);
       assert.equal(run.code, 2, args.join(' '));
       assert.match(run.stderr, /usage: perso replay AUDIT\.ndjson POLICY/);

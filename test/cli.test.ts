@@ -15,13 +15,24 @@ const perso = runPerso;
 const start = startPerso;
 
 const refund = (amount: unknown, extra: object = {}) =>
-  JSON.stringify({ tool: 'process_refund', args: { order_id: 'ORD-8821', amount }, role: 'agent', ...extra });
+  JSON.stringify({
+    tool: 'process_refund',
+    args: { order_id: 'ORD-8821', amount },
+    role: 'agent',
+    ...extra,
+  });
 
 const badPolicy = JSON.stringify({
   version: 'bad',
   default_action: 'Deny',
   tools: ['t'],
-  rules: [{ tool_name: 't', roles: ['r'], condition: { NumericCheck: { source: 'Arguments', field: 'a', op: 'lte', value: 1 } } }],
+  rules: [
+    {
+      tool_name: 't',
+      roles: ['r'],
+      condition: { NumericCheck: { source: 'Arguments', field: 'a', op: 'lte', value: 1 } },
+    },
+  ],
 });
 
 describe('perso help, version and usage errors', () => {
@@ -34,7 +45,7 @@ describe('perso help, version and usage errors', () => {
     assert.equal(run.stderr, '');
   });
 
-  test('help <cmd> and <cmd> --help print that command\'s help', async () => {
+  test("help <cmd> and <cmd> --help print that command's help", async () => {
     const help = await perso(['help', 'eval']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /^usage: perso eval POLICY/);
@@ -44,7 +55,9 @@ describe('perso help, version and usage errors', () => {
   });
 
   test('--version prints the package version', async () => {
-    const manifest = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string };
+    const manifest = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {
+      version: string;
+    };
     const run = await perso(['--version']);
     assert.equal(run.code, 0);
     assert.equal(run.stdout, `${manifest.version}\n`);
@@ -65,7 +78,7 @@ describe('perso help, version and usage errors', () => {
     assert.match(run.stderr, /usage:/);
   });
 
-  test('unknown flag → that command\'s usage on stderr, exit 2', async () => {
+  test("unknown flag → that command's usage on stderr, exit 2", async () => {
     const run = await perso(['validate', '--frob', demoPath]);
     assert.equal(run.code, 2);
     assert.match(run.stderr, /unknown option '--frob'/);
@@ -94,17 +107,37 @@ describe('perso validate', () => {
   test('valid policy: exit 0, warnings printed with JSON paths', async () => {
     const run = await perso(['validate', demoPath]);
     assert.equal(run.code, 0);
-    assert.match(run.stdout, /^warning: .*perso-demo-policy\.json: rules\[5\]\.condition\.FieldPresent\.field: "mfa_verified" looks boolean/m);
+    assert.match(
+      run.stdout,
+      /^warning: .*perso-demo-policy\.json: rules\[5\]\.condition\.FieldPresent\.field: "mfa_verified" looks boolean/m,
+    );
     assert.match(run.stdout, /valid, 0 errors, 2 warnings \(version "perso-1\.0\.0", 8 rules/);
   });
 
   test('tool_pins: checked as the hosts check it; a malformed pin is an error with its path, a good one no warning', async () => {
     const demo = JSON.parse(await readFile(demoPath, 'utf8'));
-    await writeFile(join(dir, 'pins-bad.json'), JSON.stringify({ ...demo, tool_pins: { process_refund: { descriptor_sha256: 'ab' } } }));
-    await writeFile(join(dir, 'pins-ok.json'), JSON.stringify({ ...demo, tool_pins: { process_refund: { descriptor_sha256: 'ab'.repeat(32), script_url: 'https://shop.example/app.js' } } }));
+    await writeFile(
+      join(dir, 'pins-bad.json'),
+      JSON.stringify({ ...demo, tool_pins: { process_refund: { descriptor_sha256: 'ab' } } }),
+    );
+    await writeFile(
+      join(dir, 'pins-ok.json'),
+      JSON.stringify({
+        ...demo,
+        tool_pins: {
+          process_refund: {
+            descriptor_sha256: 'ab'.repeat(32),
+            script_url: 'https://shop.example/app.js',
+          },
+        },
+      }),
+    );
     const bad = await perso(['validate', join(dir, 'pins-bad.json')]);
     assert.equal(bad.code, 1);
-    assert.match(bad.stdout, /^error: .*pins-bad\.json: tool_pins\.process_refund\.descriptor_sha256: expected 64 lowercase hex digits .*got "ab"$/m);
+    assert.match(
+      bad.stdout,
+      /^error: .*pins-bad\.json: tool_pins\.process_refund\.descriptor_sha256: expected 64 lowercase hex digits .*got "ab"$/m,
+    );
     const ok = await perso(['validate', join(dir, 'pins-ok.json')]);
     assert.equal(ok.code, 0);
     assert.doesNotMatch(ok.stdout, /tool_pins/);
@@ -112,32 +145,54 @@ describe('perso validate', () => {
   });
 
   test('Equals with value null: a warning that it never holds, suggesting Not(FieldPresent) (issue 9 fix 3)', async () => {
-    const run = await perso(['validate', fileURLToPath(new URL('./fixtures/repros-2026-12-03/A-equals-null.policy.json', import.meta.url))]);
+    const run = await perso([
+      'validate',
+      fileURLToPath(
+        new URL('./fixtures/repros-2026-12-03/A-equals-null.policy.json', import.meta.url),
+      ),
+    ]);
     assert.equal(run.code, 0);
-    assert.match(run.stdout, /^warning: .*A-equals-null\.policy\.json: rules\[0\]\.condition\.Equals\.value: Equals with value null never holds: .* use \{"Not": \{"FieldPresent": \{"source": "Arguments", "field": "parent_id"\}\}\}$/m);
+    assert.match(
+      run.stdout,
+      /^warning: .*A-equals-null\.policy\.json: rules\[0\]\.condition\.Equals\.value: Equals with value null never holds: .* use \{"Not": \{"FieldPresent": \{"source": "Arguments", "field": "parent_id"\}\}\}$/m,
+    );
     assert.match(run.stdout, /valid, 0 errors, 2 warnings/);
   });
 
   test('invalid policy: exit 1, each error with its path', async () => {
     const run = await perso(['validate', join(dir, 'bad.json')]);
     assert.equal(run.code, 1);
-    assert.match(run.stdout, /^error: .*bad\.json: rules\[0\]\.condition\.NumericCheck\.op: unknown op "lte"; expected one of Lte, Gte, Lt, Gt, Eq$/m);
+    assert.match(
+      run.stdout,
+      /^error: .*bad\.json: rules\[0\]\.condition\.NumericCheck\.op: unknown op "lte"; expected one of Lte, Gte, Lt, Gt, Eq$/m,
+    );
     assert.match(run.stdout, /invalid, 1 error/);
   });
 
   test('--json: one machine-readable object', async () => {
     const good = await perso(['validate', '--json', demoPath]);
     assert.equal(good.code, 0);
-    const report = JSON.parse(good.stdout) as { ok: boolean; policy: { version: string }; errors: unknown[]; warnings: Array<{ path: string }> };
+    const report = JSON.parse(good.stdout) as {
+      ok: boolean;
+      policy: { version: string };
+      errors: unknown[];
+      warnings: Array<{ path: string }>;
+    };
     assert.equal(report.ok, true);
     assert.equal(report.policy.version, 'perso-1.0.0');
     assert.deepEqual(report.errors, []);
     assert.equal(report.warnings.length, 2);
     const bad = await perso(['validate', join(dir, 'bad.json'), '--json']);
     assert.equal(bad.code, 1);
-    const badReport = JSON.parse(bad.stdout) as { ok: boolean; errors: Array<{ severity: string; path: string }> };
+    const badReport = JSON.parse(bad.stdout) as {
+      ok: boolean;
+      errors: Array<{ severity: string; path: string }>;
+    };
     assert.equal(badReport.ok, false);
-    assert.deepEqual(badReport.errors.map((e) => [e.severity, e.path]), [['error', 'rules[0].condition.NumericCheck.op']]);
+    assert.deepEqual(
+      badReport.errors.map((e) => [e.severity, e.path]),
+      [['error', 'rules[0].condition.NumericCheck.op']],
+    );
   });
 
   test('missing file: exit 1, says it was read as a file path', async () => {
@@ -167,9 +222,15 @@ describe('perso eval', () => {
     ].join('\n');
     const run = await perso(['eval', demoPath], `${input}\n`);
     assert.equal(run.code, 0, run.stderr);
-    const lines = run.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = run.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     assert.equal(lines.length, 7);
-    assert.deepEqual(lines.map((l) => l['decision']), ['Allow', 'Deny', 'Deny', 'Deny', 'Deny', 'Deny', 'Allow']);
+    assert.deepEqual(
+      lines.map((l) => l['decision']),
+      ['Allow', 'Deny', 'Deny', 'Deny', 'Deny', 'Deny', 'Allow'],
+    );
     assert.equal(lines[0]!['policyVersion'], 'perso-1.0.0');
     assert.equal(lines[1]!['kind'], 'invalid_request');
     assert.equal(lines[1]!['line'], 2);
@@ -186,10 +247,15 @@ describe('perso eval', () => {
 
   test('large input: every line answered, in order (batched writes, backpressure)', async () => {
     const count = 20000;
-    const input = Array.from({ length: count }, (_, i) => refund(i % 2 === 0 ? 100 : 900)).join('\n');
+    const input = Array.from({ length: count }, (_, i) => refund(i % 2 === 0 ? 100 : 900)).join(
+      '\n',
+    );
     const run = await perso(['eval', demoPath], input);
     assert.equal(run.code, 0, run.stderr);
-    const decisions = run.stdout.trimEnd().split('\n').map((line) => (JSON.parse(line) as { decision: string }).decision);
+    const decisions = run.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { decision: string }).decision);
     assert.equal(decisions.length, count);
     assert.ok(decisions.every((decision, i) => decision === (i % 2 === 0 ? 'Allow' : 'Deny')));
   });
@@ -199,16 +265,25 @@ describe('perso eval', () => {
       version: 'rl',
       default_action: 'Deny',
       tools: ['view_customer'],
-      rules: [{ tool_name: 'view_customer', roles: ['agent'], rate_limit: { max: 1, per_seconds: 60 } }],
+      rules: [
+        { tool_name: 'view_customer', roles: ['agent'], rate_limit: { max: 1, per_seconds: 60 } },
+      ],
     });
-    const call = (now: number) => JSON.stringify({ tool: 'view_customer', args: {}, role: 'agent', now });
+    const call = (now: number) =>
+      JSON.stringify({ tool: 'view_customer', args: {}, role: 'agent', now });
     const run = await perso(['eval', limited], [call(1000), call(1030), call(1061)].join('\n'));
-    const lines = run.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as { decision: string; kind: string });
-    assert.deepEqual(lines.map((l) => [l.decision, l.kind]), [
-      ['Allow', 'no_condition'],
-      ['Deny', 'rate_limited'],
-      ['Allow', 'no_condition'],
-    ]);
+    const lines = run.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { decision: string; kind: string });
+    assert.deepEqual(
+      lines.map((l) => [l.decision, l.kind]),
+      [
+        ['Allow', 'no_condition'],
+        ['Deny', 'rate_limited'],
+        ['Allow', 'no_condition'],
+      ],
+    );
   });
 
   test('invalid policy: exit 1, errors on stderr, before reading any request (stdin left open)', async () => {
@@ -222,7 +297,10 @@ describe('perso eval', () => {
     const [code] = (await once(child, 'close')) as [number];
     assert.equal(code, 1);
     assert.equal(stdout, '');
-    assert.match(stderr, /^error: \(inline JSON\): rules\[0\]\.condition\.NumericCheck\.op: unknown op "lte"/);
+    assert.match(
+      stderr,
+      /^error: \(inline JSON\): rules\[0\]\.condition\.NumericCheck\.op: unknown op "lte"/,
+    );
     assert.match(stderr, /invalid policy; fix it/);
   });
 
@@ -302,8 +380,14 @@ describe('perso test', () => {
     // Policy files resolve against the cases file's directory (a temp dir), not the cwd (the repo).
     const run = await perso(['test', join(dir, 'cases', 'cases.json')]);
     assert.equal(run.code, 1, run.stderr);
-    assert.match(run.stdout, /^FAIL refund-800-wrongly-expected\n {2}expected Allow, got Deny: rule matched tool 'process_refund' for role 'agent'; condition failed.*\n {2}why: this expectation is wrong on purpose$/m);
-    assert.match(run.stdout, /^FAIL bad-reason-prefix\n {2}expected the reason to start with "something else"/m);
+    assert.match(
+      run.stdout,
+      /^FAIL refund-800-wrongly-expected\n {2}expected Allow, got Deny: rule matched tool 'process_refund' for role 'agent'; condition failed.*\n {2}why: this expectation is wrong on purpose$/m,
+    );
+    assert.match(
+      run.stdout,
+      /^FAIL bad-reason-prefix\n {2}expected the reason to start with "something else"/m,
+    );
     assert.doesNotMatch(run.stdout, /FAIL (refund-200-allowed|inline-policy)/);
     assert.match(run.stdout, /^2 passed, 2 failed$/m);
   });
@@ -317,7 +401,14 @@ describe('perso test', () => {
     const file = join(dir, 'cases', 'good.json');
     await writeFile(
       file,
-      JSON.stringify([{ id: 'a', policy: '../policies/demo.json', request: { tool: 'view_customer', args: {}, role: 'admin' }, expect: 'Allow' }]),
+      JSON.stringify([
+        {
+          id: 'a',
+          policy: '../policies/demo.json',
+          request: { tool: 'view_customer', args: {}, role: 'admin' },
+          expect: 'Allow',
+        },
+      ]),
     );
     const run = await perso(['test', file]);
     assert.equal(run.code, 0);
@@ -326,10 +417,20 @@ describe('perso test', () => {
 
   test('a case whose policy file is missing fails and names the file', async () => {
     const file = join(dir, 'cases', 'missing.json');
-    await writeFile(file, JSON.stringify({ cases: [{ id: 'm', policy: 'nope.json', request: { tool: 't', role: 'r' }, expect: 'Deny' }] }));
+    await writeFile(
+      file,
+      JSON.stringify({
+        cases: [
+          { id: 'm', policy: 'nope.json', request: { tool: 't', role: 'r' }, expect: 'Deny' },
+        ],
+      }),
+    );
     const run = await perso(['test', file]);
     assert.equal(run.code, 1);
-    assert.match(run.stdout, /FAIL m\n {2}the policy is invalid: policy: policy ".*nope\.json" was read as a file path/);
+    assert.match(
+      run.stdout,
+      /FAIL m\n {2}the policy is invalid: policy: policy ".*nope\.json" was read as a file path/,
+    );
     assert.match(run.stdout, /0 passed, 1 failed/);
   });
 

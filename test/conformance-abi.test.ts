@@ -19,7 +19,10 @@ interface Case {
 }
 
 const fixturesUrl = new URL('./fixtures/conformance.json', import.meta.url);
-const fixtures = JSON.parse(readFileSync(fixturesUrl, 'utf8')) as { policies: Record<string, string>; cases: Case[] };
+const fixtures = JSON.parse(readFileSync(fixturesUrl, 'utf8')) as {
+  policies: Record<string, string>;
+  cases: Case[];
+};
 
 function policyText(policy: string | object): string {
   if (typeof policy !== 'string') return JSON.stringify(policy);
@@ -29,7 +32,11 @@ function policyText(policy: string | object): string {
 }
 
 function contextJson(r: Case['request']): string {
-  const context: Record<string, unknown> = { role: r.role, agent_attrs: r.agentAttributes ?? {}, resource_attrs: r.resourceAttributes ?? {} };
+  const context: Record<string, unknown> = {
+    role: r.role,
+    agent_attrs: r.agentAttributes ?? {},
+    resource_attrs: r.resourceAttributes ?? {},
+  };
   if (Object.hasOwn(r, 'now')) context.now = r.now;
   return fixtureJson(context);
 }
@@ -48,7 +55,9 @@ class RawHost {
     assert.ok(ptr > 0 && ptr + 4 <= mem.length, 'response pointer inside memory');
     const n = new DataView(this.x.memory.buffer).getUint32(ptr, true);
     assert.ok(ptr + 4 + n <= mem.length, 'response length inside memory');
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(mem.subarray(ptr + 4, ptr + 4 + n));
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(
+      mem.subarray(ptr + 4, ptr + 4 + n),
+    );
     this.x.dealloc(ptr, 4 + n);
     return JSON.parse(text);
   }
@@ -62,7 +71,10 @@ class RawHost {
     const t = this.put(tool);
     const a = this.put(args);
     const c = this.put(ctx);
-    const r = this.take(this.x.evaluate(t[0], t[1], a[0], a[1], c[0], c[1])) as Record<string, unknown>;
+    const r = this.take(this.x.evaluate(t[0], t[1], a[0], a[1], c[0], c[1])) as Record<
+      string,
+      unknown
+    >;
     this.x.dealloc(...t);
     this.x.dealloc(...a);
     this.x.dealloc(...c);
@@ -75,7 +87,10 @@ const raw = new RawHost(await instantiateOriginalAbi(module));
 const engine = await Engine.create(module);
 
 test('the fixture file has cases', () => {
-  assert.ok(fixtures.cases.length >= 30, `expected at least 30 cases, found ${fixtures.cases.length}`);
+  assert.ok(
+    fixtures.cases.length >= 30,
+    `expected at least 30 cases, found ${fixtures.cases.length}`,
+  );
 });
 
 for (const c of fixtures.cases) {
@@ -100,7 +115,11 @@ for (const c of fixtures.cases) {
     assert.ok(v.reason.startsWith(c.reasonPrefix), `Engine.evaluate reason: ${v.reason}`);
     assert.deepEqual(JSON.parse(engine.evaluateAbi(r.tool, argsJson, contextJson(r))), abi);
     if (refused) {
-      assert.equal(v.kind, 'invalid_request', `Engine.evaluate refuses what the ABI refuses: ${JSON.stringify(v)}`);
+      assert.equal(
+        v.kind,
+        'invalid_request',
+        `Engine.evaluate refuses what the ABI refuses: ${JSON.stringify(v)}`,
+      );
       return;
     }
     // The fast path and the original ABI agree exactly.
@@ -111,7 +130,10 @@ for (const c of fixtures.cases) {
 test('raw ABI: pointers outside memory are an error response, not a trap', () => {
   const mem = raw.x.memory.buffer.byteLength;
   const bad = raw.take(raw.x.evaluate(mem - 2, 10, 0, 2, 0, 2)) as { error?: string };
-  assert.equal(bad.error, "input buffer is outside the engine's memory; pass pointers returned by alloc");
+  assert.equal(
+    bad.error,
+    "input buffer is outside the engine's memory; pass pointers returned by alloc",
+  );
   const badInit = raw.take(raw.x.init(mem + 100, 5)) as { error?: string };
   assert.match(badInit.error ?? '', /outside the engine's memory/);
 });
@@ -120,10 +142,12 @@ test('raw ABI: mutated bytes (invalid UTF-8 included) always get a well-formed r
   const demo = readFileSync(new URL(fixtures.policies.demo!, fixturesUrl), 'utf8');
   assert.equal(raw.init(demo).ok, true);
   let s = 99;
-  const rand = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 4294967296);
+  const rand = () => (s = (s * 1664525 + 1013904223) >>> 0) / 4294967296;
   const enc = new TextEncoder();
   const args = enc.encode('{"customer_id":"C-1","amount":800,"note":"é 𝄞"}');
-  const ctx = enc.encode('{"role":"manager","agent_attrs":{"user_id":"m1","mfa_verified":true},"resource_attrs":{"owner_id":"m1"}}');
+  const ctx = enc.encode(
+    '{"role":"manager","agent_attrs":{"user_id":"m1","mfa_verified":true},"resource_attrs":{"owner_id":"m1"}}',
+  );
   const put = (bytes: Uint8Array): number => {
     const p = raw.x.alloc(bytes.length);
     new Uint8Array(raw.x.memory.buffer).set(bytes, p);
@@ -140,11 +164,17 @@ test('raw ABI: mutated bytes (invalid UTF-8 included) always get a well-formed r
     const a = rand() < 0.7 ? mutate(args) : args;
     const c = rand() < 0.7 ? mutate(ctx) : ctx;
     const [tp, ap, cp] = [put(tool), put(a), put(c)];
-    const r = raw.take(raw.x.evaluate(tp, tool.length, ap, a.length, cp, c.length)) as { error?: string; decision?: string };
+    const r = raw.take(raw.x.evaluate(tp, tool.length, ap, a.length, cp, c.length)) as {
+      error?: string;
+      decision?: string;
+    };
     raw.x.dealloc(tp, tool.length);
     raw.x.dealloc(ap, a.length);
     raw.x.dealloc(cp, c.length);
-    assert.ok(typeof r.error === 'string' || r.decision === 'Allow' || r.decision === 'Deny', JSON.stringify(r));
+    assert.ok(
+      typeof r.error === 'string' || r.decision === 'Allow' || r.decision === 'Deny',
+      JSON.stringify(r),
+    );
     if (r.decision) decisions++;
   }
   assert.ok(decisions > 100, `${decisions} decisions`);
@@ -159,7 +189,10 @@ interface Step {
   reasonPrefix: string;
 }
 const sequencesUrl = new URL('./fixtures/conformance-sequences.json', import.meta.url);
-const sequences = JSON.parse(readFileSync(sequencesUrl, 'utf8')) as { policies: Record<string, object>; sequences: { id: string; policy: string; why: string; steps: Step[] }[] };
+const sequences = JSON.parse(readFileSync(sequencesUrl, 'utf8')) as {
+  policies: Record<string, object>;
+  sequences: { id: string; policy: string; why: string; steps: Step[] }[];
+};
 
 for (const s of sequences.sequences) {
   test(`conformance sequence ${s.id}`, async () => {
@@ -169,10 +202,22 @@ for (const s of sequences.sequences) {
     assert.equal(fast.load(text).ok, true);
     s.steps.forEach((step, i) => {
       const r = step.request;
-      const ctx = JSON.stringify({ role: r.role, agent_attrs: r.agentAttributes ?? {}, resource_attrs: r.resourceAttributes ?? {}, now: r.now });
+      const ctx = JSON.stringify({
+        role: r.role,
+        agent_attrs: r.agentAttributes ?? {},
+        resource_attrs: r.resourceAttributes ?? {},
+        now: r.now,
+      });
       const abi = raw.evaluate(r.tool, JSON.stringify(r.args ?? {}), ctx);
-      assert.equal(`${String(abi.decision)}:${String(abi.kind)}`, `${step.expect}:${step.kind}`, `${s.id} step ${i} raw ABI (${s.why}): ${JSON.stringify(abi)}`);
-      assert.ok(String(abi.reason).startsWith(step.reasonPrefix), `${s.id} step ${i} raw ABI reason: ${String(abi.reason)}`);
+      assert.equal(
+        `${String(abi.decision)}:${String(abi.kind)}`,
+        `${step.expect}:${step.kind}`,
+        `${s.id} step ${i} raw ABI (${s.why}): ${JSON.stringify(abi)}`,
+      );
+      assert.ok(
+        String(abi.reason).startsWith(step.reasonPrefix),
+        `${s.id} step ${i} raw ABI reason: ${String(abi.reason)}`,
+      );
       const v = fast.evaluate(r, 0);
       assert.deepEqual({ ...v }, abi, `${s.id} step ${i}: Engine.evaluate and the raw ABI agree`);
     });

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { runPerso } from './support/run-cli.ts';
 import { fixtureJson } from './support/json-text.ts';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 interface ConformanceCase {
@@ -19,7 +18,10 @@ interface ConformanceCase {
 
 const fixturesUrl = new URL('./fixtures/conformance.json', import.meta.url);
 const fixturesPath = fileURLToPath(fixturesUrl);
-const fixtures = JSON.parse(readFileSync(fixturesUrl, 'utf8')) as { policies: Record<string, string>; cases: ConformanceCase[] };
+const fixtures = JSON.parse(readFileSync(fixturesUrl, 'utf8')) as {
+  policies: Record<string, string>;
+  cases: ConformanceCase[];
+};
 
 const perso = runPerso;
 
@@ -52,7 +54,11 @@ describe('conformance cases through the CLI', () => {
       assert.equal(lines.length, cases.length);
       cases.forEach((conformanceCase, index) => {
         const result = JSON.parse(lines[index]!) as { decision: string; reason: string };
-        assert.equal(result.decision, conformanceCase.expect, `${conformanceCase.id}: ${result.reason} — why: ${conformanceCase.why}`);
+        assert.equal(
+          result.decision,
+          conformanceCase.expect,
+          `${conformanceCase.id}: ${result.reason} — why: ${conformanceCase.why}`,
+        );
         assert.ok(
           result.reason.startsWith(conformanceCase.reasonPrefix),
           `${conformanceCase.id}: ${JSON.stringify(result.reason)} does not start with ${JSON.stringify(conformanceCase.reasonPrefix)}`,
@@ -68,7 +74,9 @@ interface SequenceStep {
   kind: string;
   reasonPrefix: string;
 }
-const sequences = JSON.parse(readFileSync(new URL('./fixtures/conformance-sequences.json', import.meta.url), 'utf8')) as {
+const sequences = JSON.parse(
+  readFileSync(new URL('./fixtures/conformance-sequences.json', import.meta.url), 'utf8'),
+) as {
   policies: Record<string, object>;
   sequences: { id: string; policy: string; why: string; steps: SequenceStep[] }[];
 };
@@ -83,8 +91,15 @@ describe('conformance sequences through perso eval: one input stream is one sess
       assert.equal(lines.length, s.steps.length);
       s.steps.forEach((step, i) => {
         const result = JSON.parse(lines[i]!) as { decision: string; kind: string; reason: string };
-        assert.equal(`${result.decision}:${result.kind}`, `${step.expect}:${step.kind}`, `step ${i}: ${result.reason} — why: ${s.why}`);
-        assert.ok(result.reason.startsWith(step.reasonPrefix), `step ${i}: ${JSON.stringify(result.reason)}`);
+        assert.equal(
+          `${result.decision}:${result.kind}`,
+          `${step.expect}:${step.kind}`,
+          `step ${i}: ${result.reason} — why: ${s.why}`,
+        );
+        assert.ok(
+          result.reason.startsWith(step.reasonPrefix),
+          `step ${i}: ${JSON.stringify(result.reason)}`,
+        );
       });
     });
   }

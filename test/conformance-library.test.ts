@@ -36,7 +36,11 @@ describe('conformance cases through Perso.evaluate (Node)', () => {
       try {
         assert.equal(perso.status().ok, true, JSON.stringify(perso.status().errors));
         const result = await perso.evaluate(conformanceCase.request);
-        assert.equal(result.decision, conformanceCase.expect, `${result.reason} — why: ${conformanceCase.why}`);
+        assert.equal(
+          result.decision,
+          conformanceCase.expect,
+          `${result.reason} — why: ${conformanceCase.why}`,
+        );
         assert.ok(
           result.reason.startsWith(conformanceCase.reasonPrefix),
           `reason ${JSON.stringify(result.reason)} does not start with ${JSON.stringify(conformanceCase.reasonPrefix)}`,
@@ -56,7 +60,9 @@ interface SequenceStep {
   kind: string;
   reasonPrefix: string;
 }
-const sequences = JSON.parse(readFileSync(new URL('./fixtures/conformance-sequences.json', import.meta.url), 'utf8')) as {
+const sequences = JSON.parse(
+  readFileSync(new URL('./fixtures/conformance-sequences.json', import.meta.url), 'utf8'),
+) as {
   policies: Record<string, object>;
   sequences: { id: string; policy: string; why: string; steps: SequenceStep[] }[];
 };
@@ -68,8 +74,15 @@ describe('conformance sequences through Perso.evaluate (Node): state across call
       try {
         for (const [i, step] of s.steps.entries()) {
           const result = await perso.evaluate(step.request);
-          assert.equal(`${result.decision}:${result.kind}`, `${step.expect}:${step.kind}`, `step ${i}: ${result.reason} — why: ${s.why}`);
-          assert.ok(result.reason.startsWith(step.reasonPrefix), `step ${i}: ${JSON.stringify(result.reason)}`);
+          assert.equal(
+            `${result.decision}:${result.kind}`,
+            `${step.expect}:${step.kind}`,
+            `step ${i}: ${result.reason} — why: ${s.why}`,
+          );
+          assert.ok(
+            result.reason.startsWith(step.reasonPrefix),
+            `step ${i}: ${JSON.stringify(result.reason)}`,
+          );
         }
       } finally {
         await perso.close();

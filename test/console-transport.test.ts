@@ -8,7 +8,10 @@ const policy = new URL('./fixtures/perso-demo-policy.json', import.meta.url);
 
 async function linesFor(format: 'json' | 'text', tool: string): Promise<string[]> {
   const lines: string[] = [];
-  const perso = await Perso.load({ policy, audit: consoleTransport({ format, write: (line) => lines.push(line) }) });
+  const perso = await Perso.load({
+    policy,
+    audit: consoleTransport({ format, write: (line) => lines.push(line) }),
+  });
   await perso.evaluate({ tool, role: 'agent', args: { order_id: 'ORD-8821', amount: 800 } });
   await perso.close();
   return lines;
@@ -20,7 +23,10 @@ test('json: one parseable line per decision, with the decision and the reason', 
   const record = JSON.parse(line);
   assert.equal(record.decision, 'Deny');
   assert.equal(record.tool, 'process_refund');
-  assert.match(record.reason, /^rule matched tool 'process_refund' for role 'agent'; condition failed/);
+  assert.match(
+    record.reason,
+    /^rule matched tool 'process_refund' for role 'agent'; condition failed/,
+  );
 });
 
 test('text: a short human line', async () => {
@@ -29,7 +35,10 @@ test('text: a short human line', async () => {
 });
 
 test('attack: a tool name with a line break cannot add a forged line to a text log', async () => {
-  const lines = await linesFor('text', "view_customer\nperso 2026-01-01T00:00:00.000Z Allow bulk_update as admin: ok");
+  const lines = await linesFor(
+    'text',
+    'view_customer\nperso 2026-01-01T00:00:00.000Z Allow bulk_update as admin: ok',
+  );
   assert.equal(lines.length, 1);
   assert.doesNotMatch(lines[0], /\n/);
   assert.match(lines[0], /view_customer\\u000aperso/);

@@ -21,13 +21,33 @@ const policy = JSON.stringify({
   roles: ['r', 'admin'],
   rules: [
     { tool_name: 'pay', roles: ['r'], rate_limit: { max: 3, per_seconds: 3600 } },
-    { tool_name: 'pay', roles: ['r'], effect: 'Ask', condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Gt', value: 100 } } },
-    { tool_name: 'pay', roles: ['r'], effect: 'Deny', condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Gt', value: 10000 } } },
-    { tool_name: 'send', roles: ['r', 'admin'], rate_limit: { max: 2, per_seconds: 10 }, condition: { NumericCheck: { source: 'Arguments', field: 'n', op: 'Lt', value: 5 } } },
+    {
+      tool_name: 'pay',
+      roles: ['r'],
+      effect: 'Ask',
+      condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Gt', value: 100 } },
+    },
+    {
+      tool_name: 'pay',
+      roles: ['r'],
+      effect: 'Deny',
+      condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Gt', value: 10000 } },
+    },
+    {
+      tool_name: 'send',
+      roles: ['r', 'admin'],
+      rate_limit: { max: 2, per_seconds: 10 },
+      condition: { NumericCheck: { source: 'Arguments', field: 'n', op: 'Lt', value: 5 } },
+    },
     { tool_name: 'view', roles: ['r'] },
   ],
 });
-const pay = (amount: number, now?: number): ToolCall => ({ tool: 'pay', role: 'r', args: { amount }, ...(now === undefined ? {} : { now }) });
+const pay = (amount: number, now?: number): ToolCall => ({
+  tool: 'pay',
+  role: 'r',
+  args: { amount },
+  ...(now === undefined ? {} : { now }),
+});
 
 async function engineWith(text = policy): Promise<{ engine: Engine; counted: CountedCall[] }> {
   const engine = await Engine.create(module);
@@ -46,17 +66,29 @@ function generator(seed: number): () => number {
   };
 }
 
-const shown = (v: Verdict): string => `${v.decision}:${v.kind}${v.retryAfter === undefined ? '' : `:${v.retryAfter}`}`;
+const shown = (v: Verdict): string =>
+  `${v.decision}:${v.kind}${v.retryAfter === undefined ? '' : `:${v.retryAfter}`}`;
 
 describe('the engine reports what it counts', () => {
   test('a final Allow on a rate-limited pair is counted at its time; Deny, Ask and unlimited pairs are not', async () => {
     const { engine, counted } = await engineWith();
     assert.equal(engine.evaluate(pay(10), 100).decision, 'Allow');
-    assert.equal(engine.evaluate(pay(10, 150), 100).decision, 'Allow', 'the call\'s own now');
-    assert.equal(engine.evaluate(pay(500), 100).decision, 'Ask', 'an unapproved Ask spends nothing');
+    assert.equal(engine.evaluate(pay(10, 150), 100).decision, 'Allow', "the call's own now");
+    assert.equal(
+      engine.evaluate(pay(500), 100).decision,
+      'Ask',
+      'an unapproved Ask spends nothing',
+    );
     assert.equal(engine.evaluate(pay(20000), 100).kind, 'denied_by_rule');
-    assert.equal(engine.evaluate({ tool: 'view', role: 'r' }, 100).decision, 'Allow', 'no rate limit');
-    assert.equal(engine.evaluate({ tool: 'send', role: 'r', args: { n: 9 } }, 100).decision, 'Deny');
+    assert.equal(
+      engine.evaluate({ tool: 'view', role: 'r' }, 100).decision,
+      'Allow',
+      'no rate limit',
+    );
+    assert.equal(
+      engine.evaluate({ tool: 'send', role: 'r', args: { n: 9 } }, 100).decision,
+      'Deny',
+    );
     // keep: as many as the window remembers (4 x max, at least 64), so a restored window counts the same calls.
     assert.deepEqual(counted, [
       { tool: 'pay', role: 'r', at: 100, keep: 64 },
@@ -71,14 +103,32 @@ describe('the engine reports what it counts', () => {
     assert.equal(engine.evaluate(approved, 2).decision, 'Ask');
     assert.equal(engine.evaluate(pay(1), 3).decision, 'Allow');
     assert.equal(engine.evaluate(pay(1), 4).kind, 'rate_limited');
-    assert.deepEqual(counted.map((c) => c.at), [1, 2, 3]);
+    assert.deepEqual(
+      counted.map((c) => c.at),
+      [1, 2, 3],
+    );
   });
 
   test('batches report in order, and a policy without rate limits reports nothing', async () => {
     const { engine, counted } = await engineWith();
-    engine.evaluateBatch([pay(1), { tool: 'send', role: 'admin', args: { n: 1 } }, pay(2)], 7, [{ amount: 1 }, { n: 1 }, { amount: 2 }]);
-    assert.deepEqual(counted.map((c) => `${c.tool}/${c.role}@${c.at}#${c.keep}`), ['pay/r@7#64', 'send/admin@7#64', 'pay/r@7#64']);
-    const plain = await engineWith(JSON.stringify({ version: 'p', default_action: 'Allow', tools: ['t'], roles: ['r'], rules: [{ tool_name: 't', roles: ['r'] }] }));
+    engine.evaluateBatch([pay(1), { tool: 'send', role: 'admin', args: { n: 1 } }, pay(2)], 7, [
+      { amount: 1 },
+      { n: 1 },
+      { amount: 2 },
+    ]);
+    assert.deepEqual(
+      counted.map((c) => `${c.tool}/${c.role}@${c.at}#${c.keep}`),
+      ['pay/r@7#64', 'send/admin@7#64', 'pay/r@7#64'],
+    );
+    const plain = await engineWith(
+      JSON.stringify({
+        version: 'p',
+        default_action: 'Allow',
+        tools: ['t'],
+        roles: ['r'],
+        rules: [{ tool_name: 't', roles: ['r'] }],
+      }),
+    );
     plain.engine.evaluate({ tool: 't', role: 'r' }, 1);
     plain.engine.evaluate({ tool: 'other', role: 'r' }, 1);
     assert.deepEqual(plain.counted, []);
@@ -88,13 +138,18 @@ describe('the engine reports what it counts', () => {
 describe('a fresh engine carries on the windows it is given', () => {
   test('engine replaced mid-window: "3 per hour" stays 3, with the same retry time', async () => {
     const first = await engineWith();
-    for (let t = 0; t < 3; t++) assert.equal(first.engine.evaluate(pay(1), 1000 + t).decision, 'Allow');
+    for (let t = 0; t < 3; t++)
+      assert.equal(first.engine.evaluate(pay(1), 1000 + t).decision, 'Allow');
     const second = await engineWith();
     assert.equal(second.engine.restoreCounted(first.counted), 3);
     const fourth = second.engine.evaluate(pay(1), 1010);
     assert.equal(fourth.kind, 'rate_limited');
     assert.equal(fourth.retryAfter, first.engine.evaluate(pay(1), 1010).retryAfter);
-    assert.equal(second.engine.evaluate(pay(1), 4600).decision, 'Allow', 'the oldest left the window');
+    assert.equal(
+      second.engine.evaluate(pay(1), 4600).decision,
+      'Allow',
+      'the oldest left the window',
+    );
   });
 
   test('restore skips what the policy does not count, and times the engine refuses', async () => {
@@ -115,7 +170,14 @@ describe('a fresh engine carries on the windows it is given', () => {
     let now = 0;
     for (let i = 0; i < 2000; i++) {
       now += Math.floor(rand() * 4);
-      const call = rand() < 0.6 ? pay(rand() < 0.2 ? 500 : 1) : ({ tool: 'send', role: rand() < 0.5 ? 'r' : 'admin', args: { n: Math.floor(rand() * 6) } } as ToolCall);
+      const call =
+        rand() < 0.6
+          ? pay(rand() < 0.2 ? 500 : 1)
+          : ({
+              tool: 'send',
+              role: rand() < 0.5 ? 'r' : 'admin',
+              args: { n: Math.floor(rand() * 6) },
+            } as ToolCall);
       const fresh = await Engine.create(module);
       fresh.load(policy);
       assert.equal(fresh.restoreCounted(journal.calls()), journal.calls().length);
@@ -139,7 +201,8 @@ describe('a fresh engine carries on the windows it is given', () => {
       fresh.restoreCounted(journal.calls());
       const restored = fresh.evaluate(call, now);
       const kept = one.engine.evaluate(call, now);
-      if (restored.decision === 'Allow') assert.equal(kept.decision, 'Allow', `call ${i} at ${now}: allowed only after the restore`);
+      if (restored.decision === 'Allow')
+        assert.equal(kept.decision, 'Allow', `call ${i} at ${now}: allowed only after the restore`);
       seen.add(kept.decision);
     }
     assert.deepEqual([...seen].sort(), ['Allow', 'Deny'], 'both answers were tried');
@@ -151,7 +214,10 @@ describe('CountedCallJournal', () => {
     const journal = new CountedCallJournal();
     for (let at = 1; at <= 5; at++) journal.add({ tool: 'pay', role: 'r', at, keep: 3 });
     journal.add({ tool: 'send', role: 'r', at: 9, keep: 2 });
-    assert.deepEqual(journal.calls().map((c) => `${c.tool}@${c.at}`), ['pay@3', 'pay@4', 'pay@5', 'send@9']);
+    assert.deepEqual(
+      journal.calls().map((c) => `${c.tool}@${c.at}`),
+      ['pay@3', 'pay@4', 'pay@5', 'send@9'],
+    );
     journal.clear();
     assert.deepEqual(journal.calls(), []);
   });
@@ -168,8 +234,16 @@ describe('the inline backend: an engine replaced after a trap keeps its windows'
   });
   function hookTraps(): void {
     WebAssembly.instantiate = (async (m: WebAssembly.Module, imports?: WebAssembly.Imports) => {
-      const instance = await (instantiate as (m: WebAssembly.Module, i?: WebAssembly.Imports) => Promise<WebAssembly.Instance>)(m, imports);
-      const real = instance.exports as Record<string, unknown> & { dealloc(p: number, n: number): void; decide(...a: number[]): number };
+      const instance = await (
+        instantiate as (
+          m: WebAssembly.Module,
+          i?: WebAssembly.Imports,
+        ) => Promise<WebAssembly.Instance>
+      )(m, imports);
+      const real = instance.exports as Record<string, unknown> & {
+        dealloc(p: number, n: number): void;
+        decide(...a: number[]): number;
+      };
       const decide = (...args: number[]): number => {
         if (armed) {
           armed = false;
@@ -185,7 +259,8 @@ describe('the inline backend: an engine replaced after a trap keeps its windows'
     hookTraps();
     const backend = await InlineBackend.create({ module });
     assert.equal(backend.loadNow(policy).ok, true);
-    for (let t = 0; t < 3; t++) assert.equal(backend.evaluateNow(pay(1), 1000 + t).decision, 'Allow');
+    for (let t = 0; t < 3; t++)
+      assert.equal(backend.evaluateNow(pay(1), 1000 + t).decision, 'Allow');
     armed = true;
     const trapped = backend.evaluateNow(pay(1), 1003);
     assert.equal(trapped.kind, 'engine_fault');
@@ -196,6 +271,10 @@ describe('the inline backend: an engine replaced after a trap keeps its windows'
       after = backend.evaluateNow(pay(1), 1004);
     }
     assert.equal(after.kind, 'rate_limited', after.reason);
-    assert.equal(backend.evaluateNow({ tool: 'view', role: 'r' }, 1004).decision, 'Allow', 'the fresh engine has the policy');
+    assert.equal(
+      backend.evaluateNow({ tool: 'view', role: 'r' }, 1004).decision,
+      'Allow',
+      'the fresh engine has the policy',
+    );
   });
 });

@@ -29,17 +29,30 @@ test('every scenario prompt becomes a tool call, never a question back', () => {
     return plan.tool;
   });
   assert.deepEqual(tools, [
-    'process_refund', 'process_refund', 'process_refund', 'delete_customer', 'delete_customer',
-    'bulk_update', 'bulk_update', 'access_pii', 'access_pii',
+    'process_refund',
+    'process_refund',
+    'process_refund',
+    'delete_customer',
+    'delete_customer',
+    'bulk_update',
+    'bulk_update',
+    'access_pii',
+    'access_pii',
   ]);
 });
 
 test('bulk updates carry filter, field and value; names resolve to customer ids', () => {
-  assert.deepEqual(planToolCall('Run a bulk update: set status to archived where status = inactive'), {
-    tool: 'bulk_update',
-    args: { filter: 'status = inactive', field: 'status', value: 'archived' },
+  assert.deepEqual(
+    planToolCall('Run a bulk update: set status to archived where status = inactive'),
+    {
+      tool: 'bulk_update',
+      args: { filter: 'status = inactive', field: 'status', value: 'archived' },
+    },
+  );
+  assert.deepEqual(planToolCall("Delete Priya's record"), {
+    tool: 'delete_customer',
+    args: { customer_id: 'C-9001' },
   });
-  assert.deepEqual(planToolCall("Delete Priya's record"), { tool: 'delete_customer', args: { customer_id: 'C-9001' } });
   assert.deepEqual(planToolCall('Set C-2038 plan to "Pro Plus"'), {
     tool: 'update_customer',
     args: { customer_id: 'C-2038', field: 'plan', value: 'Pro Plus' },

@@ -13,16 +13,23 @@ import { viaAbi, viaCli, viaEngine, viaPerso } from './support/differential-entr
 
 const folder = new URL('./fixtures/differential/', import.meta.url);
 const revive = (_: string, v: unknown) =>
-  v !== null && typeof v === 'object' && 'nonFinite' in v ? Number((v as { nonFinite: string }).nonFinite) : v;
+  v !== null && typeof v === 'object' && 'nonFinite' in v
+    ? Number((v as { nonFinite: string }).nonFinite)
+    : v;
 const fixtures = readdirSync(folder).filter((f) => f.endsWith('.json'));
 const module = await loadEngineModule();
 
 test('there are saved disagreements to replay', () => assert.ok(fixtures.length > 0));
 
 for (const file of fixtures) {
-  const { case: c, open } = JSON.parse(readFileSync(new URL(file, folder), 'utf8'), revive) as { case: DiffCase; open?: string };
+  const { case: c, open } = JSON.parse(readFileSync(new URL(file, folder), 'utf8'), revive) as {
+    case: DiffCase;
+    open?: string;
+  };
   // A fixture with `open` is a finding not fixed yet: run, reported as a todo until it passes.
-  test(`fuzz fixture ${file}: every entry point agrees with the reference`, { todo: open }, async () => {
+  test(`fuzz fixture ${file}: every entry point agrees with the reference`, {
+    todo: open,
+  }, async () => {
     const x = await instantiateOriginalAbi(module);
     const engine = await Engine.create(module);
     for (const found of [

@@ -37,21 +37,32 @@ function tally(entryPoint: string, checks: Iterable<[DiffCase, CaseCheck]>): voi
   for (const [diffCase, check] of checks) {
     compared += check.compared;
     if (check.disagreement !== null) {
-      assert.fail(`${entryPoint} disagrees with the reference: ${check.disagreement.problem}\ncall ${check.disagreement.callIndex} of ${JSON.stringify(diffCase, (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v))}`);
+      assert.fail(
+        `${entryPoint} disagrees with the reference: ${check.disagreement.problem}\ncall ${check.disagreement.callIndex} of ${JSON.stringify(diffCase, (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v))}`,
+      );
     }
   }
-  assert.ok(compared >= PAIRS, `${entryPoint}: ${compared} pairs compared, expected at least ${PAIRS}`);
+  assert.ok(
+    compared >= PAIRS,
+    `${entryPoint}: ${compared} pairs compared, expected at least ${PAIRS}`,
+  );
   console.log(`${entryPoint}: ${compared} pairs, 0 disagreements`);
 }
 
 test(`raw ABI: at least ${PAIRS} pairs agree with the reference`, async () => {
   const x = await instantiateOriginalAbi(module);
-  tally('raw ABI', cases.map((c) => [c, checkAnswers('abi', c, viaAbi(x, c), 'text')]));
+  tally(
+    'raw ABI',
+    cases.map((c) => [c, checkAnswers('abi', c, viaAbi(x, c), 'text')]),
+  );
 });
 
 test(`Engine.evaluate: at least ${PAIRS} pairs agree with the reference`, async () => {
   const engine = await Engine.create(module);
-  tally('Engine', cases.map((c) => [c, checkAnswers('engine', c, viaEngine(engine, c), 'objects')]));
+  tally(
+    'Engine',
+    cases.map((c) => [c, checkAnswers('engine', c, viaEngine(engine, c), 'objects')]),
+  );
 });
 
 test(`Perso.evaluate (Node, inline engine): at least ${PAIRS} pairs agree with the reference`, async () => {
@@ -71,10 +82,38 @@ test(`perso eval: at least ${PAIRS} pairs agree with the reference (cases merged
 
 test('the comparison can fail: an Allow where the reference denies, a wrong kind, a refusal not allowed', () => {
   const diffCase: DiffCase = {
-    policy: { version: 'v', default_action: 'Deny', tools: ['t'], rules: [{ tool_name: 't', roles: ['r'], condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Lte', value: 500 } } }] },
-    calls: [{ tool: 't', role: 'r', args: { amount: 800 }, agentAttributes: {}, resourceAttributes: {}, now: 0 }],
+    policy: {
+      version: 'v',
+      default_action: 'Deny',
+      tools: ['t'],
+      rules: [
+        {
+          tool_name: 't',
+          roles: ['r'],
+          condition: {
+            NumericCheck: { source: 'Arguments', field: 'amount', op: 'Lte', value: 500 },
+          },
+        },
+      ],
+    },
+    calls: [
+      {
+        tool: 't',
+        role: 'r',
+        args: { amount: 800 },
+        agentAttributes: {},
+        resourceAttributes: {},
+        now: 0,
+      },
+    ],
   };
-  const right: Observed = { decision: 'Deny', kind: 'condition_failed', rule: 'rules[0]', reason: "rule matched tool 't' for role 'r'; condition failed: Arguments.amount = 800 is not Lte 500" };
+  const right: Observed = {
+    decision: 'Deny',
+    kind: 'condition_failed',
+    rule: 'rules[0]',
+    reason:
+      "rule matched tool 't' for role 'r'; condition failed: Arguments.amount = 800 is not Lte 500",
+  };
   assert.equal(checkAnswers('test', diffCase, [right], 'objects').disagreement, null);
   for (const wrong of [
     { ...right, decision: 'Allow' },
@@ -84,6 +123,10 @@ test('the comparison can fail: an Allow where the reference denies, a wrong kind
     { decision: 'Deny', kind: 'invalid_request', reason: 'invalid request: x' },
     { error: 'bad' },
   ]) {
-    assert.notEqual(checkAnswers('test', diffCase, [wrong], 'objects').disagreement, null, JSON.stringify(wrong));
+    assert.notEqual(
+      checkAnswers('test', diffCase, [wrong], 'objects').disagreement,
+      null,
+      JSON.stringify(wrong),
+    );
   }
 });

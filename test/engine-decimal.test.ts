@@ -27,11 +27,19 @@ function assertReadAsJavaScript(text: string): void {
   const load = engine.load(equalsPolicy(text));
   if (!Number.isFinite(a)) return; // 1e400: Infinity, which a policy may not hold
   assert.equal(load.ok, true, `${text}: ${JSON.stringify(load)}`);
-  assert.equal(engine.evaluate({ tool: 't', role: 'r', args: { a } }, 0).decision, 'Allow', `${text} is not read as ${a}`);
+  assert.equal(
+    engine.evaluate({ tool: 't', role: 'r', args: { a } }, 0).decision,
+    'Allow',
+    `${text} is not read as ${a}`,
+  );
   if (a === 0) return;
   const next = nextUp(a);
   if (!Number.isFinite(next)) return;
-  assert.equal(engine.evaluate({ tool: 't', role: 'r', args: { a: next } }, 0).decision, 'Deny', `${text} is read as ${next}`);
+  assert.equal(
+    engine.evaluate({ tool: 't', role: 'r', args: { a: next } }, 0).decision,
+    'Deny',
+    `${text} is read as ${next}`,
+  );
 }
 
 describe('engine decimal parser', () => {
@@ -43,12 +51,33 @@ describe('engine decimal parser', () => {
 
   test('edges: subnormals, the smallest and largest f64, halfway cases, 2^53 + 1', () => {
     for (const text of [
-      '2.4703282292062328e-324', '2.4703282292062327e-324', '4.9406564584124654e-324', '1e-323',
-      '2.2250738585072011e-308', '2.2250738585072012e-308', '2.2250738585072014e-308',
-      '1.7976931348623157e308', '1.7976931348623158e308', '1.7976931348623159e308', '1e308', '1e-320',
-      '9007199254740993', '9007199254740993.0000000001', '9007199254740995', '-9007199254740993',
-      '12345678901234567e25', '1.2345678901234567e+41', '-1.2345678901234567e+41', '1e23', '8.98846567431158e307',
-      '123456789012345678901234567890e-10', '0.1', '0.30000000000000004', '-0.0', '1e-400', '1e400',
+      '2.4703282292062328e-324',
+      '2.4703282292062327e-324',
+      '4.9406564584124654e-324',
+      '1e-323',
+      '2.2250738585072011e-308',
+      '2.2250738585072012e-308',
+      '2.2250738585072014e-308',
+      '1.7976931348623157e308',
+      '1.7976931348623158e308',
+      '1.7976931348623159e308',
+      '1e308',
+      '1e-320',
+      '9007199254740993',
+      '9007199254740993.0000000001',
+      '9007199254740995',
+      '-9007199254740993',
+      '12345678901234567e25',
+      '1.2345678901234567e+41',
+      '-1.2345678901234567e+41',
+      '1e23',
+      '8.98846567431158e307',
+      '123456789012345678901234567890e-10',
+      '0.1',
+      '0.30000000000000004',
+      '-0.0',
+      '1e-400',
+      '1e400',
     ]) {
       assertReadAsJavaScript(text);
     }
@@ -69,8 +98,13 @@ describe('engine decimal parser', () => {
       for (let k = 0; k < count; k++) digits += String(Math.floor(random() * 10));
       digits = digits.replace(/^0+(?=\d)/, '');
       const point = Math.floor(random() * (digits.length + 1));
-      const mantissa = point > 0 && point < digits.length ? `${digits.slice(0, point)}.${digits.slice(point)}` : digits;
-      assertReadAsJavaScript(`${random() < 0.3 ? '-' : ''}${mantissa}e${Math.floor(random() * 680) - 360}`);
+      const mantissa =
+        point > 0 && point < digits.length
+          ? `${digits.slice(0, point)}.${digits.slice(point)}`
+          : digits;
+      assertReadAsJavaScript(
+        `${random() < 0.3 ? '-' : ''}${mantissa}e${Math.floor(random() * 680) - 360}`,
+      );
     }
   });
 });

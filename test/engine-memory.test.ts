@@ -31,9 +31,21 @@ test(`raw ABI: memory is flat over ${CALLS} evaluations with host-side alloc/dea
   free(x.init(pp, policy.length));
   x.dealloc(pp, policy.length);
   const calls = [
-    ['process_refund', '{"order_id":"ORD-1","amount":200}', '{"role":"agent","agent_attrs":{"env":"staging"}}'],
-    ['process_refund', '{"order_id":"ORD-1","amount":800}', '{"role":"agent","agent_attrs":{"env":"staging"}}'],
-    ['delete_customer', '{"customer_id":"C-1"}', '{"role":"manager","agent_attrs":{"user_id":"m1"},"resource_attrs":{"owner_id":"m2"}}'],
+    [
+      'process_refund',
+      '{"order_id":"ORD-1","amount":200}',
+      '{"role":"agent","agent_attrs":{"env":"staging"}}',
+    ],
+    [
+      'process_refund',
+      '{"order_id":"ORD-1","amount":800}',
+      '{"role":"agent","agent_attrs":{"env":"staging"}}',
+    ],
+    [
+      'delete_customer',
+      '{"customer_id":"C-1"}',
+      '{"role":"manager","agent_attrs":{"user_id":"m1"},"resource_attrs":{"owner_id":"m2"}}',
+    ],
     ['nope', '{}', '{"role":"agent"}'],
   ].map((c) => c.map((s) => enc.encode(s)) as [Uint8Array, Uint8Array, Uint8Array]);
   const run = (n: number) => {
@@ -59,9 +71,25 @@ test(`Engine.evaluate: memory is flat over ${CALLS} evaluations`, async () => {
   const engine = await Engine.create(module);
   assert.equal(engine.load(demo).ok, true);
   const calls: ToolCall[] = [
-    { tool: 'process_refund', args: { order_id: 'ORD-1', amount: 200 }, role: 'agent', agentAttributes: { env: 'staging' } },
-    { tool: 'process_refund', args: { order_id: 'ORD-1', amount: 800 }, role: 'agent', agentAttributes: { env: 'staging' } },
-    { tool: 'delete_customer', args: { customer_id: 'C-1' }, role: 'manager', agentAttributes: { user_id: 'm1' }, resourceAttributes: { owner_id: 'm2' } },
+    {
+      tool: 'process_refund',
+      args: { order_id: 'ORD-1', amount: 200 },
+      role: 'agent',
+      agentAttributes: { env: 'staging' },
+    },
+    {
+      tool: 'process_refund',
+      args: { order_id: 'ORD-1', amount: 800 },
+      role: 'agent',
+      agentAttributes: { env: 'staging' },
+    },
+    {
+      tool: 'delete_customer',
+      args: { customer_id: 'C-1' },
+      role: 'manager',
+      agentAttributes: { user_id: 'm1' },
+      resourceAttributes: { owner_id: 'm2' },
+    },
     { tool: 'export_data', args: {}, role: 'admin', agentAttributes: { env: 'production' } },
   ];
   let denies = 0;
@@ -80,25 +108,58 @@ test(`Engine.evaluate: memory is flat over ${CALLS} evaluations`, async () => {
 test('Engine.evaluate: memory is flat when decisions parse JSON values (deep equality) and rate-limit', async () => {
   const engine = await Engine.create(module);
   const policy = {
-    version: 'mem', default_action: 'Deny', tools: ['t', 'u'], roles: ['r'],
+    version: 'mem',
+    default_action: 'Deny',
+    tools: ['t', 'u'],
+    roles: ['r'],
     rules: [
-      { tool_name: 't', roles: ['r'], condition: { Any: [
-        { Equals: { source: 'Arguments', field: 'scope', value: { team: ['a', 'b'], open: true } } },
-        { FieldEquals: { source_a: 'Arguments', field_a: 'scope', source_b: 'ResourceAttributes', field_b: 'scope' } },
-      ] } },
+      {
+        tool_name: 't',
+        roles: ['r'],
+        condition: {
+          Any: [
+            {
+              Equals: {
+                source: 'Arguments',
+                field: 'scope',
+                value: { team: ['a', 'b'], open: true },
+              },
+            },
+            {
+              FieldEquals: {
+                source_a: 'Arguments',
+                field_a: 'scope',
+                source_b: 'ResourceAttributes',
+                field_b: 'scope',
+              },
+            },
+          ],
+        },
+      },
       { tool_name: 'u', roles: ['r'], rate_limit: { max: 5, per_seconds: 1 } },
     ],
   };
   assert.equal(engine.load(JSON.stringify(policy)).ok, true);
   const calls: ToolCall[] = [
     { tool: 't', role: 'r', args: { scope: { open: true, team: ['a', 'b'] } } },
-    { tool: 't', role: 'r', args: { scope: { x: [1, 2, 3] } }, resourceAttributes: { scope: { x: [1, 2, 3] } } },
-    { tool: 't', role: 'r', args: { scope: { x: [1, 2, 3], n: Math.PI } }, resourceAttributes: { scope: { x: [1, 2] } } },
+    {
+      tool: 't',
+      role: 'r',
+      args: { scope: { x: [1, 2, 3] } },
+      resourceAttributes: { scope: { x: [1, 2, 3] } },
+    },
+    {
+      tool: 't',
+      role: 'r',
+      args: { scope: { x: [1, 2, 3], n: Math.PI } },
+      resourceAttributes: { scope: { x: [1, 2] } },
+    },
     { tool: 'u', role: 'r' },
   ];
   let allowed = 0;
   const run = (n: number) => {
-    for (let i = 0; i < n; i++) if (engine.evaluate(calls[i & 3]!, i / 10).decision === 'Allow') allowed++;
+    for (let i = 0; i < n; i++)
+      if (engine.evaluate(calls[i & 3]!, i / 10).decision === 'Allow') allowed++;
   };
   run(20_000);
   const before = engine.memoryBytes;

@@ -6,5 +6,8 @@ const wasm = readFileSync(new URL('../engine/build/engine.wasm', import.meta.url
 
 test('engine.wasm imports nothing but env.abort', () => {
   const imports = WebAssembly.Module.imports(new WebAssembly.Module(wasm));
-  assert.deepEqual(imports.map((i) => `${i.module}.${i.name}`), ['env.abort']);
+  assert.deepEqual(
+    imports.map((i) => `${i.module}.${i.name}`),
+    ['env.abort'],
+  );
 });

@@ -53,7 +53,10 @@ test('a file that is not a wasm binary is refused and left as it was', () => {
   const dir = mkdtempSync(join(tmpdir(), 'perso-pack-'));
   const file = join(dir, 'not.wasm');
   writeFileSync(file, 'not wasm at all');
-  assert.throws(() => execFileSync(process.execPath, [packer, file], { stdio: 'pipe' }), /is not a wasm binary/);
+  assert.throws(
+    () => execFileSync(process.execPath, [packer, file], { stdio: 'pipe' }),
+    /is not a wasm binary/,
+  );
   assert.equal(readFileSync(file, 'utf8'), 'not wasm at all');
 });
 
@@ -62,6 +65,9 @@ test('a module without a data section is refused', () => {
   const file = join(dir, 'empty.wasm');
   const empty = Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
   writeFileSync(file, empty);
-  assert.throws(() => execFileSync(process.execPath, [packer, file], { stdio: 'pipe' }), /has no data segments/);
+  assert.throws(
+    () => execFileSync(process.execPath, [packer, file], { stdio: 'pipe' }),
+    /has no data segments/,
+  );
   assert.deepEqual(readFileSync(file), empty);
 });

@@ -39,12 +39,19 @@ function modelCalling(toolName: string, input: object): MockLanguageModelV4 {
   return new MockLanguageModelV4({
     doGenerate: [
       {
-        content: [{ type: 'tool-call', toolCallId: 'call-1', toolName, input: JSON.stringify(input) }],
+        content: [
+          { type: 'tool-call', toolCallId: 'call-1', toolName, input: JSON.stringify(input) },
+        ],
         finishReason: { unified: 'tool-calls', raw: undefined },
         usage,
         warnings: [],
       },
-      { content: [{ type: 'text', text: 'done' }], finishReason: { unified: 'stop', raw: undefined }, usage, warnings: [] },
+      {
+        content: [{ type: 'text', text: 'done' }],
+        finishReason: { unified: 'stop', raw: undefined },
+        usage,
+        warnings: [],
+      },
     ],
   });
 }
@@ -78,7 +85,10 @@ describe('guardToolSet (perso/ai) with the real AI SDK', () => {
     });
     assert.deepEqual(ran, [{ order_id: 'ORD-1', amount: 200 }]);
     assert.ok(Object.isFrozen(ran[0]), 'execute gets the frozen canonical copy that was checked');
-    assert.deepEqual(result.steps[0]!.toolResults.map((r) => r.output), [{ refunded: 200 }]);
+    assert.deepEqual(
+      result.steps[0]!.toolResults.map((r) => r.output),
+      [{ refunded: 200 }],
+    );
   });
 
   test('Deny (a tool no rule allows): execute does not run; the model reads the denial as the tool result', async () => {
@@ -86,7 +96,10 @@ describe('guardToolSet (perso/ai) with the real AI SDK', () => {
     let ran = false;
     const tools = {
       delete_customer: tool({
-        inputSchema: jsonSchema<{ customer_id: string }>({ type: 'object', properties: { customer_id: { type: 'string' } } }),
+        inputSchema: jsonSchema<{ customer_id: string }>({
+          type: 'object',
+          properties: { customer_id: { type: 'string' } },
+        }),
         execute: async () => {
           ran = true;
           return 'deleted';
@@ -94,32 +107,61 @@ describe('guardToolSet (perso/ai) with the real AI SDK', () => {
       }),
     };
     const model = modelCalling('delete_customer', { customer_id: 'C-1' });
-    const result = await generateText({ model, tools: guardToolSet(tools, perso.session({ role: 'agent' })), prompt: 'delete C-1', stopWhen: stepCountIs(2) });
+    const result = await generateText({
+      model,
+      tools: guardToolSet(tools, perso.session({ role: 'agent' })),
+      prompt: 'delete C-1',
+      stopWhen: stepCountIs(2),
+    });
     assert.equal(ran, false);
-    const output = result.steps[0]!.toolResults[0]!.output as { isError: boolean; content: { text: string }[]; structuredContent: { decision: string } };
+    const output = result.steps[0]!.toolResults[0]!.output as {
+      isError: boolean;
+      content: { text: string }[];
+      structuredContent: { decision: string };
+    };
     assert.equal(output.isError, true);
     assert.equal(output.structuredContent.decision, 'Deny');
     assert.match(output.content[0]!.text, /^denied: tool 'delete_customer' was not run/);
     // The second model call (the next step) was sent the denial text: the model reads it.
-    assert.match(JSON.stringify(model.doGenerateCalls[1]!.prompt), /denied: tool 'delete_customer' was not run/);
+    assert.match(
+      JSON.stringify(model.doGenerateCalls[1]!.prompt),
+      /denied: tool 'delete_customer' was not run/,
+    );
   });
 
   test('Ask: the SDK asks for approval instead of running; an approval response runs it once', async () => {
     const perso = await Perso.load({ policy });
     const ran: unknown[] = [];
     const tools = guardToolSet(crmTools(ran), perso.session({ role: 'agent' }));
-    const first = await generateText({ model: modelCalling('process_refund', { order_id: 'ORD-2', amount: 800 }), tools, prompt: 'refund ORD-2' });
+    const first = await generateText({
+      model: modelCalling('process_refund', { order_id: 'ORD-2', amount: 800 }),
+      tools,
+      prompt: 'refund ORD-2',
+    });
     assert.deepEqual(ran, []);
     const request = first.content.find((part) => part.type === 'tool-approval-request');
-    assert.ok(request !== undefined, `expected a tool-approval-request, got ${first.content.map((p) => p.type).join(', ')}`);
+    assert.ok(
+      request !== undefined,
+      `expected a tool-approval-request, got ${first.content.map((p) => p.type).join(', ')}`,
+    );
 
     const messages: ModelMessage[] = [
       { role: 'user', content: 'refund ORD-2' },
       ...first.response.messages,
-      { role: 'tool', content: [{ type: 'tool-approval-response', approvalId: request.approvalId, approved: true }] },
+      {
+        role: 'tool',
+        content: [
+          { type: 'tool-approval-response', approvalId: request.approvalId, approved: true },
+        ],
+      },
     ];
     const answer = new MockLanguageModelV4({
-      doGenerate: { content: [{ type: 'text', text: 'refunded' }], finishReason: { unified: 'stop', raw: undefined }, usage, warnings: [] },
+      doGenerate: {
+        content: [{ type: 'text', text: 'refunded' }],
+        finishReason: { unified: 'stop', raw: undefined },
+        usage,
+        warnings: [],
+      },
     });
     await generateText({ model: answer, tools, messages });
     assert.deepEqual(ran, [{ order_id: 'ORD-2', amount: 800 }]);
@@ -129,16 +171,33 @@ describe('guardToolSet (perso/ai) with the real AI SDK', () => {
     const perso = await Perso.load({ policy });
     const ran: unknown[] = [];
     const tools = guardToolSet(crmTools(ran), perso.session({ role: 'agent' }));
-    const first = await generateText({ model: modelCalling('process_refund', { order_id: 'ORD-3', amount: 900 }), tools, prompt: 'refund' });
+    const first = await generateText({
+      model: modelCalling('process_refund', { order_id: 'ORD-3', amount: 900 }),
+      tools,
+      prompt: 'refund',
+    });
     const request = first.content.find((part) => part.type === 'tool-approval-request');
     assert.ok(request !== undefined);
     const answer = new MockLanguageModelV4({
-      doGenerate: { content: [{ type: 'text', text: 'ok' }], finishReason: { unified: 'stop', raw: undefined }, usage, warnings: [] },
+      doGenerate: {
+        content: [{ type: 'text', text: 'ok' }],
+        finishReason: { unified: 'stop', raw: undefined },
+        usage,
+        warnings: [],
+      },
     });
     await generateText({
       model: answer,
       tools,
-      messages: [...first.response.messages, { role: 'tool', content: [{ type: 'tool-approval-response', approvalId: request.approvalId, approved: false }] }],
+      messages: [
+        ...first.response.messages,
+        {
+          role: 'tool',
+          content: [
+            { type: 'tool-approval-response', approvalId: request.approvalId, approved: false },
+          ],
+        },
+      ],
     });
     assert.deepEqual(ran, []);
   });
@@ -155,7 +214,9 @@ describe('guardToolSet (perso/ai) with the real AI SDK', () => {
       prompt: 'refund',
     });
     assert.deepEqual(ran, []);
-    const output = result.steps[0]!.toolResults[0]!.output as { structuredContent: { decision: string } };
+    const output = result.steps[0]!.toolResults[0]!.output as {
+      structuredContent: { decision: string };
+    };
     assert.equal(output.structuredContent.decision, 'Ask');
   });
 
@@ -168,7 +229,9 @@ describe('guardToolSet (perso/ai) with the real AI SDK', () => {
       prompt: 'refund',
     });
     assert.deepEqual(ran, []);
-    const output = result.steps[0]!.toolResults[0]!.output as { structuredContent: { decision: string; reason: string } };
+    const output = result.steps[0]!.toolResults[0]!.output as {
+      structuredContent: { decision: string; reason: string };
+    };
     assert.equal(output.structuredContent.decision, 'Deny');
     assert.match(output.structuredContent.reason, /^no valid policy loaded/);
   });

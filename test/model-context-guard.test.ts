@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { Perso } from '../src/perso.ts';
 import { guardTool, type GuardRuntime } from '../src/embed/model-context-guard.ts';
 
-const perso = await Perso.load({ policy: new URL('./fixtures/perso-demo-policy.json', import.meta.url) });
+const perso = await Perso.load({
+  policy: new URL('./fixtures/perso-demo-policy.json', import.meta.url),
+});
 const session = perso.session({ role: 'agent', agentAttributes: { user_id: 'agt-099' } });
 const runtime: GuardRuntime = {
   session: async () => session,
@@ -19,9 +21,14 @@ function refundTool(name: unknown, ran: unknown[]) {
 
 test('attack: a tool whose name is a String object is still guarded, under the primitive name', async () => {
   const ran: unknown[] = [];
-  const guarded = guardTool(refundTool(new String('process_refund'), ran), runtime) as { name: unknown; execute: (a: unknown) => Promise<unknown> };
+  const guarded = guardTool(refundTool(new String('process_refund'), ran), runtime) as {
+    name: unknown;
+    execute: (a: unknown) => Promise<unknown>;
+  };
   assert.equal(guarded.name, 'process_refund');
-  const denied = (await guarded.execute({ order_id: 'ORD-8821', amount: 800 })) as { isError?: boolean };
+  const denied = (await guarded.execute({ order_id: 'ORD-8821', amount: 800 })) as {
+    isError?: boolean;
+  };
   assert.equal(denied.isError, true);
   assert.deepEqual(ran, []);
   assert.equal(await guarded.execute({ order_id: 'ORD-8821', amount: 200 }), 'refunded');
@@ -29,8 +36,15 @@ test('attack: a tool whose name is a String object is still guarded, under the p
 
 test('attack: a name whose toString throws gets a tool that refuses every call', async () => {
   const ran: unknown[] = [];
-  const hostile = { toString() { throw new Error('no'); } };
-  const guarded = guardTool(refundTool(hostile, ran), runtime) as { name: unknown; execute: (a: unknown) => Promise<unknown> };
+  const hostile = {
+    toString() {
+      throw new Error('no');
+    },
+  };
+  const guarded = guardTool(refundTool(hostile, ran), runtime) as {
+    name: unknown;
+    execute: (a: unknown) => Promise<unknown>;
+  };
   assert.equal(typeof guarded.name, 'string');
   const denied = (await guarded.execute({ amount: 1 })) as { isError?: boolean };
   assert.equal(denied.isError, true);

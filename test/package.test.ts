@@ -11,7 +11,16 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,14 +53,22 @@ async function consumer(name: string, linked: readonly string[]): Promise<string
   for (const pkg of linked) mkdirSync(dirname(join(dir, 'node_modules', pkg)), { recursive: true });
   // Unpacked, not linked: a link would resolve perso's own imports (lit, idb) from its real path.
   await run('tar', ['xzf', tarball, '-C', join(dir, 'node_modules/perso'), '--strip-components=1']);
-  for (const pkg of linked) symlinkSync(join(root, 'node_modules', pkg), join(dir, 'node_modules', pkg), 'dir');
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `consumer-${name}`, private: true, type: 'module' }));
+  for (const pkg of linked)
+    symlinkSync(join(root, 'node_modules', pkg), join(dir, 'node_modules', pkg), 'dir');
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: `consumer-${name}`, private: true, type: 'module' }),
+  );
   return dir;
 }
 
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'perso-package-'));
-  const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: root, maxBuffer: 16 << 20 });
+  const { stdout } = await run(
+    'npm',
+    ['pack', '--ignore-scripts', '--json', '--pack-destination', work],
+    { cwd: root, maxBuffer: 16 << 20 },
+  );
   pack = (JSON.parse(stdout) as PackResult[])[0]!;
   tarball = join(work, pack.filename);
   unpacked = join(work, 'perso');
@@ -63,33 +80,54 @@ after(() => rmSync(work, { recursive: true, force: true }));
 
 describe('the tarball', () => {
   test(`packed size within the budget (${PACKED_BUDGET.toLocaleString('en')} bytes)`, (t) => {
-    t.diagnostic(`packed ${pack.size} bytes, unpacked ${pack.unpackedSize} bytes, ${pack.entryCount} files`);
-    assert.ok(pack.size <= PACKED_BUDGET, `the packed package is ${pack.size} bytes, over the ${PACKED_BUDGET}-byte budget: find what grew (npm pack --dry-run)`);
+    t.diagnostic(
+      `packed ${pack.size} bytes, unpacked ${pack.unpackedSize} bytes, ${pack.entryCount} files`,
+    );
+    assert.ok(
+      pack.size <= PACKED_BUDGET,
+      `the packed package is ${pack.size} bytes, over the ${PACKED_BUDGET}-byte budget: find what grew (npm pack --dry-run)`,
+    );
   });
 
   test('ships LICENSE (MIT), a repository, and no install-time scripts', () => {
     const paths = pack.files.map((f) => f.path);
     assert.ok(paths.includes('LICENSE'));
     assert.match(readFileSync(join(unpacked, 'LICENSE'), 'utf8'), /^MIT License/);
-    const manifest = JSON.parse(readFileSync(join(unpacked, 'package.json'), 'utf8')) as { license: string; repository?: { url?: string }; scripts?: Record<string, string> };
+    const manifest = JSON.parse(readFileSync(join(unpacked, 'package.json'), 'utf8')) as {
+      license: string;
+      repository?: { url?: string };
+      scripts?: Record<string, string>;
+    };
     assert.equal(manifest.license, 'MIT');
     assert.equal(typeof manifest.repository?.url, 'string');
     // `prepare` builds this repository on its own npm ci; npm never runs it for an installed tarball.
-    for (const hook of ['preinstall', 'install', 'postinstall']) assert.equal(manifest.scripts?.[hook], undefined, hook);
+    for (const hook of ['preinstall', 'install', 'postinstall'])
+      assert.equal(manifest.scripts?.[hook], undefined, hook);
   });
 
   test('no source maps, no AssemblyScript sources; engine.wasm twice: the package copy and the embed folder copy', () => {
     const paths = pack.files.map((f) => f.path);
-    assert.deepEqual(paths.filter((p) => p.endsWith('.map')), []);
-    assert.deepEqual(paths.filter((p) => p.startsWith('engine/assembly')), []);
+    assert.deepEqual(
+      paths.filter((p) => p.endsWith('.map')),
+      [],
+    );
+    assert.deepEqual(
+      paths.filter((p) => p.startsWith('engine/assembly')),
+      [],
+    );
     const wasm = paths.filter((p) => p.endsWith('.wasm'));
     assert.equal(wasm.length, 2, wasm.join(', '));
     assert.ok(wasm.includes('engine/build/engine.wasm'), wasm.join(', '));
-    assert.ok(wasm.some((p) => /^dist\/script\/assets\/engine-[\w-]+\.wasm$/.test(p)), wasm.join(', '));
+    assert.ok(
+      wasm.some((p) => /^dist\/script\/assets\/engine-[\w-]+\.wasm$/.test(p)),
+      wasm.join(', '),
+    );
   });
 
   test('every shipped file is reachable from an entry point (exports, bin)', () => {
-    const unreachable = pack.files.map((f) => f.path).filter((p) => !reachable().has(p) && !['LICENSE', 'README.md', 'package.json'].includes(p));
+    const unreachable = pack.files
+      .map((f) => f.path)
+      .filter((p) => !reachable().has(p) && !['LICENSE', 'README.md', 'package.json'].includes(p));
     assert.deepEqual(unreachable, []);
   });
 });
@@ -102,15 +140,38 @@ describe('linters', () => {
 
   test('arethetypeswrong (ESM only: node16 from ESM and bundlers)', async () => {
     // The package is ESM only ("type": "module"); perso-embed.js is a classic script, engine.wasm a file.
-    await run(bin('attw'), [tarball, '--profile', 'esm-only', '--exclude-entrypoints', './perso-embed.js', './engine.wasm', './package.json'], { cwd: work });
+    await run(
+      bin('attw'),
+      [
+        tarball,
+        '--profile',
+        'esm-only',
+        '--exclude-entrypoints',
+        './perso-embed.js',
+        './engine.wasm',
+        './package.json',
+      ],
+      { cwd: work },
+    );
   });
 });
 
 describe('types in a fresh project', () => {
   test("import 'perso' and 'perso/element' type-check under strict without @modelcontextprotocol/sdk, skipLibCheck off", async () => {
-    const dir = await consumer('web-app', ['comlink', 'idb', 'lit', 'lit-html', 'lit-element', '@lit/reactive-element', '@types/trusted-types']);
+    const dir = await consumer('web-app', [
+      'comlink',
+      'idb',
+      'lit',
+      'lit-html',
+      'lit-element',
+      '@lit/reactive-element',
+      '@types/trusted-types',
+    ]);
     assert.equal(existsSync(join(dir, 'node_modules/@modelcontextprotocol')), false);
-    writeFileSync(join(dir, 'index.ts'), readFileSync(join(root, 'test/fixtures/package/root-types.ts')));
+    writeFileSync(
+      join(dir, 'index.ts'),
+      readFileSync(join(root, 'test/fixtures/package/root-types.ts')),
+    );
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(strictConfig(['index.ts'], [])));
     await typeCheck(dir);
   });
@@ -124,19 +185,42 @@ describe('the README and docs examples', () => {
   // example for users, and is skipped.
   test('type-check under strict against the packed package', async (t) => {
     const dir = await consumer('examples', [
-      'comlink', 'idb', 'lit', 'lit-html', 'lit-element', '@lit/reactive-element', '@types/trusted-types', '@types/node',
-      '@modelcontextprotocol/sdk', 'zod', 'ai',
+      'comlink',
+      'idb',
+      'lit',
+      'lit-html',
+      'lit-element',
+      '@lit/reactive-element',
+      '@types/trusted-types',
+      '@types/node',
+      '@modelcontextprotocol/sdk',
+      'zod',
+      'ai',
     ]);
     const examples = extractExamples();
     mkdirSync(join(dir, 'examples'));
-    for (const example of examples) writeFileSync(join(dir, 'examples', example.file), example.text);
-    writeFileSync(join(dir, 'examples-host.d.ts'), readFileSync(join(root, 'test/fixtures/package/examples-host.d.ts')));
-    const config = strictConfig([...examples.map((e) => `examples/${e.file}`), 'examples-host.d.ts'], ['node']) as { compilerOptions: object };
+    for (const example of examples)
+      writeFileSync(join(dir, 'examples', example.file), example.text);
+    writeFileSync(
+      join(dir, 'examples-host.d.ts'),
+      readFileSync(join(root, 'test/fixtures/package/examples-host.d.ts')),
+    );
+    const config = strictConfig(
+      [...examples.map((e) => `examples/${e.file}`), 'examples-host.d.ts'],
+      ['node'],
+    ) as { compilerOptions: object };
     // skipLibCheck here: the AI SDK's own declarations need @types/json-schema, which it does not
     // depend on; perso's declarations are checked with skipLibCheck off in the test above.
-    config.compilerOptions = { ...config.compilerOptions, allowJs: true, checkJs: true, skipLibCheck: true };
+    config.compilerOptions = {
+      ...config.compilerOptions,
+      allowJs: true,
+      checkJs: true,
+      skipLibCheck: true,
+    };
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(config));
-    t.diagnostic(`${examples.length} examples from ${new Set(examples.map((e) => e.doc)).size} documents`);
+    t.diagnostic(
+      `${examples.length} examples from ${new Set(examples.map((e) => e.doc)).size} documents`,
+    );
     assert.ok(examples.length >= 15, `only ${examples.length} examples found`);
     await typeCheck(dir);
   });
@@ -150,7 +234,13 @@ interface Example {
 }
 
 function extractExamples(): Example[] {
-  const docs = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
+  const docs = [
+    'README.md',
+    ...readdirSync(join(root, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .sort()
+      .map((f) => `docs/${f}`),
+  ];
   const examples: Example[] = [];
   for (const doc of docs) {
     const lines = readFileSync(join(root, doc), 'utf8').split('\n');
@@ -165,14 +255,21 @@ function extractExamples(): Example[] {
       i = end;
       if (outline) continue;
       if (fence[1] === 'html') {
-        const scripts = [...body.matchAll(/<script type="module">([\s\S]*?)<\/script>/g)].map((m) => m[1]!);
+        const scripts = [...body.matchAll(/<script type="module">([\s\S]*?)<\/script>/g)].map(
+          (m) => m[1]!,
+        );
         if (scripts.length === 0) continue;
         body = scripts.join('\n');
       }
       const extension = fence[1] === 'ts' ? 'ts' : 'js';
       // The first line names the source, so tsc's errors point at the doc and its line.
       const file = `${doc.replace(/[/.]/g, '_')}_line_${start + 1}.${extension}`;
-      examples.push({ doc, line: start + 1, file, text: `// ${doc}:${start + 1}\n${body}\nexport {};\n` });
+      examples.push({
+        doc,
+        line: start + 1,
+        file,
+        text: `// ${doc}:${start + 1}\n${body}\nexport {};\n`,
+      });
     }
   }
   return examples;
@@ -210,7 +307,10 @@ async function typeCheck(dir: string): Promise<void> {
  * embed's `assets/…` names (resolved against the script's own URL).
  */
 function reachable(): Set<string> {
-  const manifest = JSON.parse(readFileSync(join(unpacked, 'package.json'), 'utf8')) as { exports: unknown; bin: unknown };
+  const manifest = JSON.parse(readFileSync(join(unpacked, 'package.json'), 'utf8')) as {
+    exports: unknown;
+    bin: unknown;
+  };
   const queue: string[] = [];
   const walk = (value: unknown): void => {
     if (typeof value === 'string') queue.push(posix.normalize(value));

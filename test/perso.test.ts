@@ -31,7 +31,9 @@ function policy(version: string, limit: number, extra: Partial<Policy> = {}): Po
         id: 'refund-cap',
         tool_name: 'process_refund',
         roles: ['agent'],
-        condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Lte', value: limit } },
+        condition: {
+          NumericCheck: { source: 'Arguments', field: 'amount', op: 'Lte', value: limit },
+        },
       },
       { tool_name: 'view_customer', roles: ['agent'] },
     ],
@@ -43,7 +45,13 @@ const badPolicy = {
   version: 'bad',
   default_action: 'Deny',
   tools: ['t'],
-  rules: [{ tool_name: 't', roles: ['r'], condition: { NumericCheck: { source: 'Arguments', field: 'a', op: 'lte', value: 1 } } }],
+  rules: [
+    {
+      tool_name: 't',
+      roles: ['r'],
+      condition: { NumericCheck: { source: 'Arguments', field: 'a', op: 'lte', value: 1 } },
+    },
+  ],
 };
 
 /** A transport that keeps what it is given. */
@@ -69,7 +77,12 @@ describe('Perso.load and evaluate', () => {
     assert.equal(perso.policyVersion, 'perso-1.0.0');
     assert.equal(status.source, 'file');
     assert.equal(status.mode, 'enforce');
-    assert.equal(status.hash, createHash('sha256').update(await readFile(demoPath)).digest('hex'));
+    assert.equal(
+      status.hash,
+      createHash('sha256')
+        .update(await readFile(demoPath))
+        .digest('hex'),
+    );
     assert.deepEqual(status.errors, []);
     assert.ok(status.warnings.some((w) => w.path === 'rules[5].condition.FieldPresent.field'));
     assert.ok(Object.isFrozen(status) && Object.isFrozen(status.warnings));
@@ -92,8 +105,16 @@ describe('Perso.load and evaluate', () => {
     const denied = await perso.evaluate(refund(800));
     assert.equal(denied.decision, 'Deny');
     assert.equal(denied.kind, 'condition_failed');
-    assert.match(denied.reason, /^rule matched tool 'process_refund' for role 'agent'; condition failed: .*800/);
-    assert.deepEqual(denied.failure, { path: 'Arguments.amount', op: 'Lte', expected: 500, actual: 800 });
+    assert.match(
+      denied.reason,
+      /^rule matched tool 'process_refund' for role 'agent'; condition failed: .*800/,
+    );
+    assert.deepEqual(denied.failure, {
+      path: 'Arguments.amount',
+      op: 'Lte',
+      expected: 500,
+      actual: 800,
+    });
     await perso.close();
   });
 
@@ -112,7 +133,10 @@ describe('bad or missing policy: deny everything, never reject', () => {
     assert.equal(status.ok, false);
     assert.equal(status.version, null);
     assert.equal(perso.policyVersion, null);
-    assert.deepEqual(status.errors.map((e) => e.path), ['rules[0].condition.NumericCheck.op']);
+    assert.deepEqual(
+      status.errors.map((e) => e.path),
+      ['rules[0].condition.NumericCheck.op'],
+    );
     const result = await perso.evaluate({ tool: 't', role: 'r', args: { a: 0 } });
     assert.equal(result.decision, 'Deny');
     assert.equal(result.kind, 'no_policy');
@@ -129,7 +153,10 @@ describe('bad or missing policy: deny everything, never reject', () => {
     const perso = await Perso.load({ policy: './no/such/policy.json' });
     const result = await perso.evaluate(refund(1));
     assert.equal(result.kind, 'no_policy');
-    assert.match(result.reason, /^no valid policy loaded: policy: policy "\.\/no\/such\/policy\.json" was read as a file path, but it cannot be read: no such file/);
+    assert.match(
+      result.reason,
+      /^no valid policy loaded: policy: policy "\.\/no\/such\/policy\.json" was read as a file path, but it cannot be read: no such file/,
+    );
     assert.match(result.reason, /; fix the policy and reload$/);
   });
 
@@ -157,7 +184,10 @@ describe('bad or missing policy: deny everything, never reject', () => {
     const result = await perso.evaluate({ tool: 'view_customer', role: 'agent', args: {} });
     assert.equal(result.decision, 'Deny');
     assert.equal(result.kind, 'no_policy');
-    assert.match(result.reason, /^no valid policy loaded: .*worker failed to start.*; fix the engine and reload$/);
+    assert.match(
+      result.reason,
+      /^no valid policy loaded: .*worker failed to start.*; fix the engine and reload$/,
+    );
     await perso.close();
   });
 
@@ -188,7 +218,10 @@ describe('a failed load is reported (issue 12, item 9)', () => {
       perso = await Perso.load({ policy: './no-such-policy.json' });
     });
     assert.equal(seen.length, 1);
-    assert.match(seen[0]!, /^perso: the policy failed to load \(policy: .*no-such-policy\.json.*\); every call is denied until a load succeeds; pass onError/);
+    assert.match(
+      seen[0]!,
+      /^perso: the policy failed to load \(policy: .*no-such-policy\.json.*\); every call is denied until a load succeeds; pass onError/,
+    );
     const decision = await perso!.evaluate(refund(10));
     assert.equal(decision.decision, 'Deny');
     assert.equal(decision.kind, 'no_policy');
@@ -198,7 +231,10 @@ describe('a failed load is reported (issue 12, item 9)', () => {
     const statuses: PolicyStatus[] = [];
     let perso: Perso | undefined;
     const seen = await warnings(async () => {
-      perso = await Perso.load({ policy: './no-such-policy.json', onError: (status) => void statuses.push(status) });
+      perso = await Perso.load({
+        policy: './no-such-policy.json',
+        onError: (status) => void statuses.push(status),
+      });
     });
     assert.deepEqual(seen, []);
     assert.equal(statuses.length, 1);
@@ -209,12 +245,19 @@ describe('a failed load is reported (issue 12, item 9)', () => {
 
   test('bad options (no policy): reported too', async () => {
     const statuses: PolicyStatus[] = [];
-    await Perso.load({ onError: (status: PolicyStatus) => void statuses.push(status) } as unknown as PersoOptions);
+    await Perso.load({
+      onError: (status: PolicyStatus) => void statuses.push(status),
+    } as unknown as PersoOptions);
     assert.equal(statuses[0]!.errors[0]!.path, 'options.policy');
   });
 
   test('a throwing onError: load still resolves to an instance that denies', async () => {
-    const perso = await Perso.load({ policy: '{"not": "a policy"', onError: () => { throw new Error('boom'); } });
+    const perso = await Perso.load({
+      policy: '{"not": "a policy"',
+      onError: () => {
+        throw new Error('boom');
+      },
+    });
     assert.equal(perso.status().ok, false);
     assert.equal((await perso.evaluate(refund(10))).decision, 'Deny');
   });
@@ -290,8 +333,19 @@ describe('reload', () => {
 
   test('reloads run one at a time, in call order', async () => {
     const perso = await Perso.load({ policy: policy('v1', 500) });
-    const results = await Promise.all([perso.reload(policy('v2', 1)), perso.reload(badPolicy as never), perso.reload(policy('v3', 2))]);
-    assert.deepEqual(results.map((s) => [s.ok, s.version]), [[true, 'v2'], [false, 'v2'], [true, 'v3']]);
+    const results = await Promise.all([
+      perso.reload(policy('v2', 1)),
+      perso.reload(badPolicy as never),
+      perso.reload(policy('v3', 2)),
+    ]);
+    assert.deepEqual(
+      results.map((s) => [s.ok, s.version]),
+      [
+        [true, 'v2'],
+        [false, 'v2'],
+        [true, 'v3'],
+      ],
+    );
     assert.equal(perso.policyVersion, 'v3');
     await perso.close();
   });
@@ -315,7 +369,10 @@ describe('shadow mode', () => {
   });
 
   test('option mode "enforce" wins over a shadow policy', async () => {
-    const perso = await Perso.load({ policy: policy('s', 500, { mode: 'shadow' }), mode: 'enforce' });
+    const perso = await Perso.load({
+      policy: policy('s', 500, { mode: 'shadow' }),
+      mode: 'enforce',
+    });
     assert.equal((await perso.evaluate(refund(800))).enforced, true);
     await perso.close();
   });
@@ -339,7 +396,10 @@ describe('bad requests and engine errors are Deny decisions, never exceptions', 
     ['empty role', { tool: 'process_refund', args: { amount: 1 }, role: '' }],
     ['tool not a string', { tool: 42, args: {}, role: 'agent' }],
     ['args an array', { tool: 'process_refund', args: [1], role: 'agent' }],
-    ['agentAttributes a string', { tool: 'process_refund', args: { amount: 1 }, role: 'agent', agentAttributes: 'admin' }],
+    [
+      'agentAttributes a string',
+      { tool: 'process_refund', args: { amount: 1 }, role: 'agent', agentAttributes: 'admin' },
+    ],
     ['call null', null],
     ['call a string', 'process_refund'],
     ['now NaN', { ...refund(1), now: Number.NaN }],
@@ -384,20 +444,59 @@ describe('bad requests and engine errors are Deny decisions, never exceptions', 
 
 describe('Perso.evaluate decides on the canonical frozen copy, audit on or off (issue 9 fix 2)', () => {
   const hostile: Array<[string, () => ToolCall, string]> = [
-    ['a "constructor" key', () => ({ ...refund(100), args: JSON.parse('{"order_id":"ORD-1","amount":100,"constructor":{"prototype":1}}') as ToolCall['args'] }), 'Deny:invalid_request'],
-    ['a nested NaN the policy does not read', () => ({ ...refund(100), args: { order_id: 'ORD-1', amount: 100, meta: { score: Number.NaN } } }), 'Deny:invalid_request'],
-    ['a toJSON on the args', () => ({ ...refund(900), args: { amount: 900, toJSON: () => ({ order_id: 'ORD-1', amount: 100 }) } as unknown as ToolCall['args'] }), 'Allow:condition_passed'],
-    ['an undefined array item', () => ({ ...refund(100), args: { order_id: 'ORD-1', amount: 100, tags: [undefined] } as unknown as ToolCall['args'] }), 'Deny:invalid_request'],
+    [
+      'a "constructor" key',
+      () => ({
+        ...refund(100),
+        args: JSON.parse(
+          '{"order_id":"ORD-1","amount":100,"constructor":{"prototype":1}}',
+        ) as ToolCall['args'],
+      }),
+      'Deny:invalid_request',
+    ],
+    [
+      'a nested NaN the policy does not read',
+      () => ({
+        ...refund(100),
+        args: { order_id: 'ORD-1', amount: 100, meta: { score: Number.NaN } },
+      }),
+      'Deny:invalid_request',
+    ],
+    [
+      'a toJSON on the args',
+      () => ({
+        ...refund(900),
+        args: {
+          amount: 900,
+          toJSON: () => ({ order_id: 'ORD-1', amount: 100 }),
+        } as unknown as ToolCall['args'],
+      }),
+      'Allow:condition_passed',
+    ],
+    [
+      'an undefined array item',
+      () => ({
+        ...refund(100),
+        args: { order_id: 'ORD-1', amount: 100, tags: [undefined] } as unknown as ToolCall['args'],
+      }),
+      'Deny:invalid_request',
+    ],
   ];
   for (const [name, make, expected] of hostile) {
     test(`${name}: the same decision with audit on and off`, async () => {
       const answers: string[] = [];
       for (const audit of [false, true]) {
-        const perso = await Perso.load({ policy: policy('v1', 500), ...(audit ? { audit: memoryTransport() } : {}) });
+        const perso = await Perso.load({
+          policy: policy('v1', 500),
+          ...(audit ? { audit: memoryTransport() } : {}),
+        });
         const result = await perso.evaluate(make());
         answers.push(`${result.decision}:${result.kind}`);
         if (result.kind !== 'invalid_request') {
-          assert.ok(result.args !== undefined && Object.isFrozen(result.args), 'decision.args is the frozen copy');
+          assert.ok(
+            result.args !== undefined && Object.isFrozen(result.args),
+            'decision.args is the frozen copy',
+          );
           assert.deepEqual(result.args, { order_id: 'ORD-1', amount: 100 });
         }
         await perso.close();
@@ -424,7 +523,11 @@ describe('Perso.evaluate decides on the canonical frozen copy, audit on or off (
   });
   test('every decision carries its args, Allow and Deny', async () => {
     const perso = await Perso.load({ policy: policy('v1', 500) });
-    for (const amount of [100, 900]) assert.deepEqual((await perso.evaluate(refund(amount))).args, { order_id: 'ORD-8821', amount });
+    for (const amount of [100, 900])
+      assert.deepEqual((await perso.evaluate(refund(amount))).args, {
+        order_id: 'ORD-8821',
+        amount,
+      });
     await perso.close();
   });
 });
@@ -437,20 +540,74 @@ describe('non-finite numbers nested in a value the policy reads (issue 9 fix 1)'
     roles: ['agent'],
     rules: [
       { tool_name: 'view', roles: ['agent'] },
-      { id: 'single-tenant', tool_name: 'view', roles: ['agent'], effect: 'Deny', condition: { Not: { Equals: { source: 'Arguments', field: 'scope', value: { tenant: null } } } } },
-      { id: 'own-account', tool_name: 'transfer', roles: ['agent'], condition: { FieldEquals: { source_a: 'Arguments', field_a: 'account', source_b: 'ResourceAttributes', field_b: 'owner' } } },
+      {
+        id: 'single-tenant',
+        tool_name: 'view',
+        roles: ['agent'],
+        effect: 'Deny',
+        condition: {
+          Not: { Equals: { source: 'Arguments', field: 'scope', value: { tenant: null } } },
+        },
+      },
+      {
+        id: 'own-account',
+        tool_name: 'transfer',
+        roles: ['agent'],
+        condition: {
+          FieldEquals: {
+            source_a: 'Arguments',
+            field_a: 'account',
+            source_b: 'ResourceAttributes',
+            field_b: 'owner',
+          },
+        },
+      },
     ],
   };
   const calls: Array<[string, ToolCall, RegExp]> = [
-    ['NaN in args', { tool: 'view', role: 'agent', args: { scope: { tenant: Number.NaN } } }, /scope\.tenant/],
-    ['Infinity in args vs -Infinity in resourceAttributes', { tool: 'transfer', role: 'agent', args: { account: { id: Infinity } }, resourceAttributes: { owner: { id: -Infinity } } }, /account\.id/],
-    ['Infinity in an array vs null', { tool: 'transfer', role: 'agent', args: { account: [Infinity] }, resourceAttributes: { owner: [null] } }, /account\[0\]/],
-    ['NaN in resourceAttributes vs NaN in args', { tool: 'transfer', role: 'agent', args: { account: { id: 1 } }, resourceAttributes: { owner: { id: Number.NaN } } }, /owner\.id/],
+    [
+      'NaN in args',
+      { tool: 'view', role: 'agent', args: { scope: { tenant: Number.NaN } } },
+      /scope\.tenant/,
+    ],
+    [
+      'Infinity in args vs -Infinity in resourceAttributes',
+      {
+        tool: 'transfer',
+        role: 'agent',
+        args: { account: { id: Infinity } },
+        resourceAttributes: { owner: { id: -Infinity } },
+      },
+      /account\.id/,
+    ],
+    [
+      'Infinity in an array vs null',
+      {
+        tool: 'transfer',
+        role: 'agent',
+        args: { account: [Infinity] },
+        resourceAttributes: { owner: [null] },
+      },
+      /account\[0\]/,
+    ],
+    [
+      'NaN in resourceAttributes vs NaN in args',
+      {
+        tool: 'transfer',
+        role: 'agent',
+        args: { account: { id: 1 } },
+        resourceAttributes: { owner: { id: Number.NaN } },
+      },
+      /owner\.id/,
+    ],
   ];
   for (const audit of [false, true]) {
     for (const [name, call, path] of calls) {
       test(`${name} → Deny invalid_request naming the path (audit ${audit ? 'on' : 'off'})`, async () => {
-        const perso = await Perso.load({ policy: scoped, ...(audit ? { audit: memoryTransport() } : {}) });
+        const perso = await Perso.load({
+          policy: scoped,
+          ...(audit ? { audit: memoryTransport() } : {}),
+        });
         const result = await perso.evaluate(call);
         assert.equal(result.decision, 'Deny', result.reason);
         assert.equal(result.kind, 'invalid_request');
@@ -471,7 +628,12 @@ describe('rate-limit time', () => {
       },
     ],
   });
-  const view = (now?: number): ToolCall => ({ tool: 'view_customer', args: {}, role: 'agent', ...(now === undefined ? {} : { now }) });
+  const view = (now?: number): ToolCall => ({
+    tool: 'view_customer',
+    args: {},
+    role: 'agent',
+    ...(now === undefined ? {} : { now }),
+  });
 
   test('options.clock drives the window when the call has no now', async () => {
     let clock = 1000;
@@ -556,10 +718,15 @@ describe('audit', () => {
     await perso.close();
   });
 
-  test('hashArgs: records carry an HMAC-SHA-256 of the canonical args under the host\'s key, not the args', async () => {
+  test("hashArgs: records carry an HMAC-SHA-256 of the canonical args under the host's key, not the args", async () => {
     const transport = memoryTransport();
     const hashKey = new Uint8Array(32).fill(7);
-    const perso = await Perso.load({ policy: policy('v1', 500), audit: transport, hashArgs: true, hashKey });
+    const perso = await Perso.load({
+      policy: policy('v1', 500),
+      audit: transport,
+      hashArgs: true,
+      hashKey,
+    });
     await perso.evaluate(refund(200));
     await perso.evaluate(refund(300));
     await perso.close();
@@ -567,8 +734,18 @@ describe('audit', () => {
     const [first, second] = transport.records as [AuditRecord, AuditRecord];
     assert.equal(first.args, undefined);
     assert.equal(first.argsSha256, undefined);
-    assert.equal(first.argsHmac, createHmac('sha256', hashKey).update(JSON.stringify({ order_id: 'ORD-8821', amount: 200 })).digest('hex'));
-    assert.equal(second.argsHmac, createHmac('sha256', hashKey).update(JSON.stringify({ order_id: 'ORD-8821', amount: 300 })).digest('hex'));
+    assert.equal(
+      first.argsHmac,
+      createHmac('sha256', hashKey)
+        .update(JSON.stringify({ order_id: 'ORD-8821', amount: 200 }))
+        .digest('hex'),
+    );
+    assert.equal(
+      second.argsHmac,
+      createHmac('sha256', hashKey)
+        .update(JSON.stringify({ order_id: 'ORD-8821', amount: 300 }))
+        .digest('hex'),
+    );
     // The host facts stay out of a hashed record as well: such a record cannot be replayed.
     assert.equal('agentAttributes' in first, false);
     assert.equal('resourceAttributes' in first, false);
@@ -576,7 +753,11 @@ describe('audit', () => {
 
   test('records carry the host facts and the time the decision used, for perso replay', async () => {
     const transport = memoryTransport();
-    const perso = await Perso.load({ policy: policy('v1', 500), audit: transport, clock: () => 1_764_000_000 });
+    const perso = await Perso.load({
+      policy: policy('v1', 500),
+      audit: transport,
+      clock: () => 1_764_000_000,
+    });
     const resourceAttributes = { owner_id: 'agt-099', tags: ['vip'] };
     await perso.evaluate({ ...refund(200), resourceAttributes, now: 1_700_000_123.5 });
     await perso.evaluate({ tool: 'view_customer', role: 'agent', args: {} });
@@ -593,9 +774,26 @@ describe('audit', () => {
 
   test('with audit on, host facts are read once: the record holds what was decided on', async () => {
     const transport = memoryTransport();
-    const perso = await Perso.load({ policy: policy('v1', 500, { roles: ['agent'], rules: [
-      { tool_name: 'view_customer', roles: ['agent'], condition: { StringCheck: { source: 'AgentAttributes', field: 'env', op: 'In', value: ['production'] } } },
-    ] }), audit: transport });
+    const perso = await Perso.load({
+      policy: policy('v1', 500, {
+        roles: ['agent'],
+        rules: [
+          {
+            tool_name: 'view_customer',
+            roles: ['agent'],
+            condition: {
+              StringCheck: {
+                source: 'AgentAttributes',
+                field: 'env',
+                op: 'In',
+                value: ['production'],
+              },
+            },
+          },
+        ],
+      }),
+      audit: transport,
+    });
     let reads = 0;
     const agentAttributes = {
       get env() {
@@ -603,7 +801,12 @@ describe('audit', () => {
         return reads === 1 ? 'staging' : 'production';
       },
     };
-    const result = await perso.evaluate({ tool: 'view_customer', role: 'agent', args: {}, agentAttributes: agentAttributes as never });
+    const result = await perso.evaluate({
+      tool: 'view_customer',
+      role: 'agent',
+      args: {},
+      agentAttributes: agentAttributes as never,
+    });
     assert.equal(result.decision, 'Deny');
     assert.equal(reads, 1);
     assert.deepEqual(transport.records[0]?.agentAttributes, { env: 'staging' });
@@ -613,7 +816,10 @@ describe('audit', () => {
   test('agentAttributes holding a function with audit on → Deny invalid_request naming it', async () => {
     const transport = memoryTransport();
     const perso = await Perso.load({ policy: policy('v1', 500), audit: transport });
-    const result = await perso.evaluate({ ...refund(1), agentAttributes: { user_id: (() => 'x') as never } });
+    const result = await perso.evaluate({
+      ...refund(1),
+      agentAttributes: { user_id: (() => 'x') as never },
+    });
     assert.equal(result.decision, 'Deny');
     assert.equal(result.kind, 'invalid_request');
     assert.match(result.reason, /^invalid request: agentAttributes\.user_id/);
@@ -657,7 +863,9 @@ describe('audit', () => {
   test('transport whose emit returns a rejected promise: caught and warned, decision unchanged', async () => {
     const warnings = captureWarnings();
     try {
-      const rejecting = { emit: () => Promise.reject(new Error('network down')) } as unknown as AuditTransport;
+      const rejecting = {
+        emit: () => Promise.reject(new Error('network down')),
+      } as unknown as AuditTransport;
       const perso = await Perso.load({ policy: policy('v1', 500), audit: rejecting });
       assert.equal((await perso.evaluate(refund(200))).decision, 'Allow');
       await new Promise((resolve) => setTimeout(resolve, 10));
@@ -697,16 +905,26 @@ describe('audit', () => {
 
   test('close closes every transport it was given, once each (a transport without close is flushed)', async () => {
     const calls: string[] = [];
-    const closing: AuditTransport = { emit() {}, flush: async () => void calls.push('flush a'), close: async () => void calls.push('close a') };
+    const closing: AuditTransport = {
+      emit() {},
+      flush: async () => void calls.push('flush a'),
+      close: async () => void calls.push('close a'),
+    };
     const flushing: AuditTransport = { emit() {}, flush: async () => void calls.push('flush b') };
-    const perso = await Perso.load({ policy: policy('v1', 500), audit: [closing, flushing, closing] });
+    const perso = await Perso.load({
+      policy: policy('v1', 500),
+      audit: [closing, flushing, closing],
+    });
     await perso.close();
     assert.deepEqual(calls, ['close a', 'flush b']);
   });
 
   test('a transport whose close rejects: close still resolves and closes the others', async () => {
     let closed = 0;
-    const failing: AuditTransport = { emit() {}, close: () => Promise.reject(new Error('disk gone')) };
+    const failing: AuditTransport = {
+      emit() {},
+      close: () => Promise.reject(new Error('disk gone')),
+    };
     const fine: AuditTransport = { emit() {}, close: async () => void closed++ };
     const perso = await Perso.load({ policy: policy('v1', 500), audit: [failing, fine] });
     const warn = console.warn;
@@ -730,7 +948,9 @@ describe('process exit', () => {
     const port = await new Promise<number>((resolve) => {
       const server = createServer().listen(0, '127.0.0.1', () => {
         const address = server.address();
-        server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+        server.close(() =>
+          resolve(typeof address === 'object' && address !== null ? address.port : 0),
+        );
       });
     });
     const index = new URL('../src/index.ts', import.meta.url).href;
@@ -743,13 +963,19 @@ describe('process exit', () => {
       await perso.close();
       console.log('closed', audit.stats().failedAttempts > 0, audit.stats().pending);
     `;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
     // A liveness bound, not a timing assertion: the process either exits by itself or never does.
     const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+      child.on('exit', (c, s) => resolve([c, s])),
+    );
     clearTimeout(killer);
     assert.equal(signal, null, `the process did not exit by itself after close(): ${out}`);
     assert.equal(code, 0, out);
@@ -771,17 +997,27 @@ async function withCrypto(replacement: object, body: () => Promise<void>): Promi
 describe('missing WebCrypto (pages on plain http)', () => {
   test('no crypto.subtle nor randomUUID: the policy loads without a hash, records get v4 ids', async () => {
     const real = globalThis.crypto;
-    await withCrypto({ getRandomValues: (array: Uint8Array<ArrayBuffer>) => real.getRandomValues(array) }, async () => {
-      const transport = memoryTransport();
-      const perso = await Perso.load({ policy: policy('v1', 500), audit: transport, hashArgs: true });
-      assert.equal(perso.status().ok, true);
-      assert.equal(perso.status().hash, null);
-      assert.equal((await perso.evaluate(refund(200))).decision, 'Allow');
-      await perso.close();
-      assert.equal(transport.records.length, 1);
-      assert.match(transport.records[0]!.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-      assert.equal(transport.records[0]!.argsSha256, undefined);
-    });
+    await withCrypto(
+      { getRandomValues: (array: Uint8Array<ArrayBuffer>) => real.getRandomValues(array) },
+      async () => {
+        const transport = memoryTransport();
+        const perso = await Perso.load({
+          policy: policy('v1', 500),
+          audit: transport,
+          hashArgs: true,
+        });
+        assert.equal(perso.status().ok, true);
+        assert.equal(perso.status().hash, null);
+        assert.equal((await perso.evaluate(refund(200))).decision, 'Allow');
+        await perso.close();
+        assert.equal(transport.records.length, 1);
+        assert.match(
+          transport.records[0]!.id,
+          /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+        );
+        assert.equal(transport.records[0]!.argsSha256, undefined);
+      },
+    );
   });
 
   test('no randomness at all: audit records cannot be built, decisions unchanged, warned once', async () => {
@@ -806,12 +1042,19 @@ describe('missing WebCrypto (pages on plain http)', () => {
 describe('evaluateBatch', () => {
   test('decides many calls in order', async () => {
     const perso = await Perso.load({ policy: policy('v1', 500) });
-    const results = await perso.evaluateBatch([refund(100), refund(900), { tool: 'nope', role: 'agent' }]);
-    assert.deepEqual(results.map((r) => [r.decision, r.kind]), [
-      ['Allow', 'condition_passed'],
-      ['Deny', 'condition_failed'],
-      ['Deny', 'no_rule'],
+    const results = await perso.evaluateBatch([
+      refund(100),
+      refund(900),
+      { tool: 'nope', role: 'agent' },
     ]);
+    assert.deepEqual(
+      results.map((r) => [r.decision, r.kind]),
+      [
+        ['Allow', 'condition_passed'],
+        ['Deny', 'condition_failed'],
+        ['Deny', 'no_rule'],
+      ],
+    );
     assert.ok(results.every((r) => r.policyVersion === 'v1'));
     await perso.close();
   });

@@ -20,11 +20,17 @@ const engine = await Engine.create(await loadEngineModule());
 function engineVerdict(policy: unknown): 'error' | 'unknown key' | 'ok' {
   const load = engine.load(JSON.stringify(policy));
   if (!load.ok) return 'error';
-  return load.warnings.some((warning) => warning.message.startsWith('unknown key')) ? 'unknown key' : 'ok';
+  return load.warnings.some((warning) => warning.message.startsWith('unknown key'))
+    ? 'unknown key'
+    : 'ok';
 }
 
 const isPolicy = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === 'object' && !Array.isArray(value) && 'rules' in value && 'default_action' in value;
+  value !== null &&
+  typeof value === 'object' &&
+  !Array.isArray(value) &&
+  'rules' in value &&
+  'default_action' in value;
 
 /** Every policy in the repository's fixtures, by where it is. */
 function fixturePolicies(): [string, unknown][] {
@@ -34,27 +40,50 @@ function fixturePolicies(): [string, unknown][] {
     ['policies/demo.json', readJson('policies/demo.json')],
     ['demo/public/policy.json', readJson('demo/public/policy.json')],
   ];
-  const conformance = readJson('test/fixtures/conformance.json') as { cases: { id: string; policy: unknown }[] };
-  for (const testCase of conformance.cases) if (isPolicy(testCase.policy)) out.push([`conformance ${testCase.id}`, testCase.policy]);
+  const conformance = readJson('test/fixtures/conformance.json') as {
+    cases: { id: string; policy: unknown }[];
+  };
+  for (const testCase of conformance.cases)
+    if (isPolicy(testCase.policy)) out.push([`conformance ${testCase.id}`, testCase.policy]);
   return out;
 }
 
-const VARIANTS = new Set(['All', 'Any', 'Not', 'NumericCheck', 'StringCheck', 'FieldPresent', 'FieldEquals', 'Equals']);
+const VARIANTS = new Set([
+  'All',
+  'Any',
+  'Not',
+  'NumericCheck',
+  'StringCheck',
+  'FieldPresent',
+  'FieldEquals',
+  'Equals',
+]);
 
 /** A doc example as a whole policy: a policy as it is, a rule or a condition inside a minimal one. */
 function asPolicy(value: unknown): unknown {
   if (isPolicy(value)) return value;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;
-  const wrap = (rule: Record<string, unknown>) => ({ version: 'doc', default_action: 'Deny', tools: [String(rule.tool_name)], rules: [rule] });
+  const wrap = (rule: Record<string, unknown>) => ({
+    version: 'doc',
+    default_action: 'Deny',
+    tools: [String(rule.tool_name)],
+    rules: [rule],
+  });
   if ('tool_name' in value) return wrap(value as Record<string, unknown>);
   const keys = Object.keys(value);
-  if (keys.length === 1 && VARIANTS.has(keys[0]!)) return wrap({ tool_name: 't', roles: ['r'], condition: value });
+  if (keys.length === 1 && VARIANTS.has(keys[0]!))
+    return wrap({ tool_name: 't', roles: ['r'], condition: value });
   return null;
 }
 
 /** Every ```json block of the docs and README that is a policy, a rule or a condition. */
 function docPolicies(): [string, unknown][] {
-  const files = ['README.md', ...readdirSync(new URL('docs/', root)).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
+  const files = [
+    'README.md',
+    ...readdirSync(new URL('docs/', root))
+      .filter((name) => name.endsWith('.md'))
+      .map((name) => `docs/${name}`),
+  ];
   const out: [string, unknown][] = [];
   for (const file of files) {
     const text = readFileSync(new URL(file, root), 'utf8');
@@ -80,17 +109,28 @@ describe('policy.schema.json', () => {
   test('agrees with the engine on every fixture and doc example policy', () => {
     const all = [...fixturePolicies(), ...docPolicies()];
     assert.ok(all.length > 20, `only ${all.length} policies found`);
-    assert.ok(all.some(([where]) => where.startsWith('docs/')), 'no doc example policy found');
+    assert.ok(
+      all.some(([where]) => where.startsWith('docs/')),
+      'no doc example policy found',
+    );
     for (const [where, policy] of all) {
       const verdict = engineVerdict(policy);
       const valid = validate(policy);
-      if (verdict === 'ok') assert.equal(valid, true, `${where}: the engine loads it cleanly, the schema says ${ajv.errorsText(validate.errors)}`);
-      else assert.equal(valid, false, `${where}: the engine says ${verdict}, the schema accepts it`);
+      if (verdict === 'ok')
+        assert.equal(
+          valid,
+          true,
+          `${where}: the engine loads it cleanly, the schema says ${ajv.errorsText(validate.errors)}`,
+        );
+      else
+        assert.equal(valid, false, `${where}: the engine says ${verdict}, the schema accepts it`);
     }
   });
 
   test('every invalid-policy fixture is refused by both', () => {
-    const { policies } = readJson('test/fixtures/invalid-policies.json') as { policies: { why: string; policy: unknown }[] };
+    const { policies } = readJson('test/fixtures/invalid-policies.json') as {
+      policies: { why: string; policy: unknown }[];
+    };
     assert.ok(policies.length >= 20);
     for (const { why, policy } of policies) {
       assert.equal(engineVerdict(policy), 'error', `${why}: the engine accepts it`);
@@ -99,7 +139,12 @@ describe('policy.schema.json', () => {
   });
 
   test('a typo is an unknown-key warning for the engine and an error for an editor', () => {
-    const policy = { version: 'v', default_action: 'Deny', tools: ['t'], rules: [{ tool_name: 't', roles: ['r'], conditon: null }] };
+    const policy = {
+      version: 'v',
+      default_action: 'Deny',
+      tools: ['t'],
+      rules: [{ tool_name: 't', roles: ['r'], conditon: null }],
+    };
     assert.equal(engineVerdict(policy), 'unknown key');
     assert.equal(validate(policy), false);
     assert.match(ajv.errorsText(validate.errors), /must NOT have additional properties/);
@@ -120,7 +165,10 @@ describe('policy.schema.json', () => {
   });
 
   test('is shipped: package.json exports perso/policy.schema.json and lists it in files', () => {
-    const manifest = readJson('package.json') as { exports: Record<string, unknown>; files: string[] };
+    const manifest = readJson('package.json') as {
+      exports: Record<string, unknown>;
+      files: string[];
+    };
     assert.equal(manifest.exports['./policy.schema.json'], './policy.schema.json');
     assert.ok(manifest.files.includes('policy.schema.json'));
   });

@@ -88,12 +88,18 @@ describe('resolvePolicySource', () => {
   test('missing file: the error says it was read as a file path', async () => {
     const resolved = await resolvePolicySource('no/such/policy.json');
     assert.equal(resolved.ok, false);
-    assert.match(!resolved.ok ? resolved.error : '', /^policy "no\/such\/policy\.json" was read as a file path, but it cannot be read: no such file/);
+    assert.match(
+      !resolved.ok ? resolved.error : '',
+      /^policy "no\/such\/policy\.json" was read as a file path, but it cannot be read: no such file/,
+    );
   });
 
   test('a directory is not a policy file', async () => {
     const resolved = await resolvePolicySource(join(dir, 'folder'));
-    assert.match(!resolved.ok ? resolved.error : '', /was read as a file path, but .* is not a file/);
+    assert.match(
+      !resolved.ok ? resolved.error : '',
+      /was read as a file path, but .* is not a file/,
+    );
   });
 
   test('invalid UTF-8 in a file is refused, not replaced', async () => {
@@ -104,7 +110,10 @@ describe('resolvePolicySource', () => {
   test('http 404: the error says it was fetched as a URL and names the status', async () => {
     const resolved = await resolvePolicySource(`${base}/missing.json`);
     assert.equal(resolved.ok, false);
-    assert.match(!resolved.ok ? resolved.error : '', /was fetched as a URL, but the server answered HTTP 404/);
+    assert.match(
+      !resolved.ok ? resolved.error : '',
+      /was fetched as a URL, but the server answered HTTP 404/,
+    );
   });
 
   test('server that never answers: the fetch times out', async () => {
@@ -114,7 +123,10 @@ describe('resolvePolicySource', () => {
 
   test('connection refused: the error says the request failed', async () => {
     const resolved = await resolvePolicySource('http://127.0.0.1:9/policy.json');
-    assert.match(!resolved.ok ? resolved.error : '', /was fetched as a URL, but the request failed/);
+    assert.match(
+      !resolved.ok ? resolved.error : '',
+      /was fetched as a URL, but the request failed/,
+    );
   });
 
   test('too large, from the network or inline, is refused', async () => {
@@ -145,7 +157,10 @@ describe('resolvePolicySource', () => {
     for (const input of [null, undefined, 42, ['a'], '', '   ']) {
       const resolved = await resolvePolicySource(input);
       assert.equal(resolved.ok, false, String(input));
-      assert.match(!resolved.ok ? resolved.error : '', /pass a policy object, JSON text, a file path/);
+      assert.match(
+        !resolved.ok ? resolved.error : '',
+        /pass a policy object, JSON text, a file path/,
+      );
     }
   });
 

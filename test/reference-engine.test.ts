@@ -8,11 +8,22 @@ import { ReferenceEngine } from '../src/reference/reference-engine.ts';
 import { parseStrictJson } from '../src/reference/strict-json.ts';
 import type { ToolCall } from '../src/decision.ts';
 
-interface Case { id: string; policy: string | object; request: ToolCall; expect: string; reasonPrefix: string }
+interface Case {
+  id: string;
+  policy: string | object;
+  request: ToolCall;
+  expect: string;
+  reasonPrefix: string;
+}
 const fixturesUrl = new URL('./fixtures/conformance.json', import.meta.url);
-const fixtures = JSON.parse(readFileSync(fixturesUrl, 'utf8')) as { policies: Record<string, string>; cases: Case[] };
+const fixtures = JSON.parse(readFileSync(fixturesUrl, 'utf8')) as {
+  policies: Record<string, string>;
+  cases: Case[];
+};
 const policyText = (policy: string | object) =>
-  typeof policy === 'string' ? readFileSync(new URL(fixtures.policies[policy]!, fixturesUrl), 'utf8') : JSON.stringify(policy);
+  typeof policy === 'string'
+    ? readFileSync(new URL(fixtures.policies[policy]!, fixturesUrl), 'utf8')
+    : JSON.stringify(policy);
 
 test('every conformance case: decision and reason prefix', () => {
   assert.ok(fixtures.cases.length >= 40);
@@ -23,7 +34,8 @@ test('every conformance case: decision and reason prefix', () => {
     assert.equal(verdict.decision, c.expect, `${c.id}: ${verdict.reason}`);
     // The documented part of the reason (DESIGN §2.1); the detail after ': ' is the engine's wording.
     const cut = c.reasonPrefix.indexOf(': ', c.reasonPrefix.indexOf(';'));
-    const documented = c.reasonPrefix.includes(';') && cut >= 0 ? c.reasonPrefix.slice(0, cut) : c.reasonPrefix;
+    const documented =
+      c.reasonPrefix.includes(';') && cut >= 0 ? c.reasonPrefix.slice(0, cut) : c.reasonPrefix;
     assert.ok(verdict.reason.startsWith(documented), `${c.id}: ${verdict.reason}`);
     assert.equal(verdict.evaluator, 'js');
   }
@@ -39,70 +51,190 @@ function decide(policy: object, calls: Array<ToolCall & { now?: unknown }>): str
 }
 
 test('repro A: Equals with the literal null never holds (unknown): Deny, Deny', () => {
-  const policy = { version: 'A', default_action: 'Deny', tools: ['delete_record', 'export'], roles: ['agent'], rules: [
-    { id: 'top-level-only', tool_name: 'delete_record', roles: ['agent'], condition: { Equals: { source: 'Arguments', field: 'parent_id', value: null } } },
-    { tool_name: 'export', roles: ['agent'] },
-    { id: 'no-override', tool_name: 'export', roles: ['agent'], effect: 'Deny', condition: { Not: { Equals: { source: 'Arguments', field: 'override', value: null } } } },
-  ] };
-  assert.deepEqual(decide(policy, [
-    { tool: 'delete_record', role: 'agent', args: { parent_id: null } },
-    { tool: 'export', role: 'agent', args: { override: null } },
-  ]), ['Deny condition_failed', 'Deny denied_by_rule']);
+  const policy = {
+    version: 'A',
+    default_action: 'Deny',
+    tools: ['delete_record', 'export'],
+    roles: ['agent'],
+    rules: [
+      {
+        id: 'top-level-only',
+        tool_name: 'delete_record',
+        roles: ['agent'],
+        condition: { Equals: { source: 'Arguments', field: 'parent_id', value: null } },
+      },
+      { tool_name: 'export', roles: ['agent'] },
+      {
+        id: 'no-override',
+        tool_name: 'export',
+        roles: ['agent'],
+        effect: 'Deny',
+        condition: { Not: { Equals: { source: 'Arguments', field: 'override', value: null } } },
+      },
+    ],
+  };
+  assert.deepEqual(
+    decide(policy, [
+      { tool: 'delete_record', role: 'agent', args: { parent_id: null } },
+      { tool: 'export', role: 'agent', args: { override: null } },
+    ]),
+    ['Deny condition_failed', 'Deny denied_by_rule'],
+  );
 });
 
 test('repro B: a non-finite number nested in a value the policy reads is refused', () => {
-  const policy = { version: 'B', default_action: 'Deny', tools: ['view', 'transfer'], roles: ['agent'], rules: [
-    { tool_name: 'view', roles: ['agent'] },
-    { id: 'single-tenant', tool_name: 'view', roles: ['agent'], effect: 'Deny', condition: { Not: { Equals: { source: 'Arguments', field: 'scope', value: { tenant: null } } } } },
-    { id: 'own-account', tool_name: 'transfer', roles: ['agent'], condition: { FieldEquals: { source_a: 'Arguments', field_a: 'account', source_b: 'ResourceAttributes', field_b: 'owner' } } },
-  ] };
-  assert.deepEqual(decide(policy, [
-    { tool: 'view', role: 'agent', args: { scope: { tenant: Infinity } } },
-    { tool: 'transfer', role: 'agent', args: { account: { id: Infinity } }, resourceAttributes: { owner: { id: -Infinity } } as never },
-    { tool: 'transfer', role: 'agent', args: { account: [Infinity] }, resourceAttributes: { owner: [null] } },
-    { tool: 'view', role: 'agent', args: { scope: Infinity } },
-  ]), ['Deny invalid_request', 'Deny invalid_request', 'Deny invalid_request', 'Deny invalid_request']);
+  const policy = {
+    version: 'B',
+    default_action: 'Deny',
+    tools: ['view', 'transfer'],
+    roles: ['agent'],
+    rules: [
+      { tool_name: 'view', roles: ['agent'] },
+      {
+        id: 'single-tenant',
+        tool_name: 'view',
+        roles: ['agent'],
+        effect: 'Deny',
+        condition: {
+          Not: { Equals: { source: 'Arguments', field: 'scope', value: { tenant: null } } },
+        },
+      },
+      {
+        id: 'own-account',
+        tool_name: 'transfer',
+        roles: ['agent'],
+        condition: {
+          FieldEquals: {
+            source_a: 'Arguments',
+            field_a: 'account',
+            source_b: 'ResourceAttributes',
+            field_b: 'owner',
+          },
+        },
+      },
+    ],
+  };
+  assert.deepEqual(
+    decide(policy, [
+      { tool: 'view', role: 'agent', args: { scope: { tenant: Infinity } } },
+      {
+        tool: 'transfer',
+        role: 'agent',
+        args: { account: { id: Infinity } },
+        resourceAttributes: { owner: { id: -Infinity } } as never,
+      },
+      {
+        tool: 'transfer',
+        role: 'agent',
+        args: { account: [Infinity] },
+        resourceAttributes: { owner: [null] },
+      },
+      { tool: 'view', role: 'agent', args: { scope: Infinity } },
+    ]),
+    [
+      'Deny invalid_request',
+      'Deny invalid_request',
+      'Deny invalid_request',
+      'Deny invalid_request',
+    ],
+  );
 });
 
 test('repro C: a window holds only the calls in (now - S, now], also when time goes back', () => {
-  const policy = { version: 'C', default_action: 'Deny', tools: ['send'], rules: [{ tool_name: 'send', roles: ['agent'], rate_limit: { max: 2, per_seconds: 10 } }] };
-  assert.deepEqual(decide(policy, [100, 50, 105, 105, 106].map((now) => ({ tool: 'send', role: 'agent', args: {}, now }))), [
-    'Allow no_condition', 'Allow no_condition', 'Allow no_condition', 'Deny rate_limited', 'Deny rate_limited',
-  ]);
+  const policy = {
+    version: 'C',
+    default_action: 'Deny',
+    tools: ['send'],
+    rules: [{ tool_name: 'send', roles: ['agent'], rate_limit: { max: 2, per_seconds: 10 } }],
+  };
+  assert.deepEqual(
+    decide(
+      policy,
+      [100, 50, 105, 105, 106].map((now) => ({ tool: 'send', role: 'agent', args: {}, now })),
+    ),
+    [
+      'Allow no_condition',
+      'Allow no_condition',
+      'Allow no_condition',
+      'Deny rate_limited',
+      'Deny rate_limited',
+    ],
+  );
 });
 
 test('repro E: now null is refused; a later now still counts', () => {
-  const policy = { version: 'E', default_action: 'Deny', tools: ['send'], rules: [{ tool_name: 'send', roles: ['agent'], rate_limit: { max: 1, per_seconds: 60 } }] };
-  assert.deepEqual(decide(policy, [{ tool: 'send', role: 'agent', args: {}, now: null as unknown as number }, { tool: 'send', role: 'agent', args: {}, now: 1000 }]), [
-    'Deny invalid_request', 'Allow no_condition',
-  ]);
+  const policy = {
+    version: 'E',
+    default_action: 'Deny',
+    tools: ['send'],
+    rules: [{ tool_name: 'send', roles: ['agent'], rate_limit: { max: 1, per_seconds: 60 } }],
+  };
+  assert.deepEqual(
+    decide(policy, [
+      { tool: 'send', role: 'agent', args: {}, now: null as unknown as number },
+      { tool: 'send', role: 'agent', args: {}, now: 1000 },
+    ]),
+    ['Deny invalid_request', 'Allow no_condition'],
+  );
 });
 
 test('policy text is read strictly: duplicate keys, nesting over 64, out-of-range numbers, lone surrogates, trailing text', () => {
-  assert.match(String((parseStrictJson('{"a":1,"a":2}') as { error: string }).error), /duplicate key "a"/);
-  assert.match(String((parseStrictJson(`${'['.repeat(65)}${']'.repeat(65)}`) as { error: string }).error), /deeper than 64/);
+  assert.match(
+    String((parseStrictJson('{"a":1,"a":2}') as { error: string }).error),
+    /duplicate key "a"/,
+  );
+  assert.match(
+    String((parseStrictJson(`${'['.repeat(65)}${']'.repeat(65)}`) as { error: string }).error),
+    /deeper than 64/,
+  );
   assert.equal(parseStrictJson(`${'['.repeat(64)}${']'.repeat(64)}`).ok, true);
   assert.match(String((parseStrictJson('{"n":1e400}') as { error: string }).error), /out of range/);
-  assert.match(String((parseStrictJson('["\\ud800"]') as { error: string }).error), /lone surrogate/);
-  assert.match(String((parseStrictJson('{} x') as { error: string }).error), /text after the value/);
-  assert.deepEqual(parseStrictJson(' {"__proto__":{"a":[1,-0.5e1,true,null,"\\u00e9"]}} '), { ok: true, value: JSON.parse('{"__proto__":{"a":[1,-5,true,null,"é"]}}') });
+  assert.match(
+    String((parseStrictJson('["\\ud800"]') as { error: string }).error),
+    /lone surrogate/,
+  );
+  assert.match(
+    String((parseStrictJson('{} x') as { error: string }).error),
+    /text after the value/,
+  );
+  assert.deepEqual(parseStrictJson(' {"__proto__":{"a":[1,-0.5e1,true,null,"\\u00e9"]}} '), {
+    ok: true,
+    value: JSON.parse('{"__proto__":{"a":[1,-5,true,null,"é"]}}'),
+  });
   const engine = new ReferenceEngine();
-  assert.equal(engine.load('{"version":"v","default_action":"Deny","tools":["t"],"rules":[{"tool_name":"t","roles":["r"],"effect":"Deny","effect":"Allow"}]}').ok, false);
+  assert.equal(
+    engine.load(
+      '{"version":"v","default_action":"Deny","tools":["t"],"rules":[{"tool_name":"t","roles":["r"],"effect":"Deny","effect":"Allow"}]}',
+    ).ok,
+    false,
+  );
   assert.equal(engine.evaluate({ tool: 't', role: 'r' }, 0).kind, 'no_policy');
 });
 
 test('counted calls: each counted Allow is reported, and a fresh instance restored from them keeps the window', () => {
-  const policy = JSON.stringify({ version: 'C', default_action: 'Deny', tools: ['send'], rules: [{ tool_name: 'send', roles: ['agent'], rate_limit: { max: 2, per_seconds: 10 } }] });
+  const policy = JSON.stringify({
+    version: 'C',
+    default_action: 'Deny',
+    tools: ['send'],
+    rules: [{ tool_name: 'send', roles: ['agent'], rate_limit: { max: 2, per_seconds: 10 } }],
+  });
   const first = new ReferenceEngine();
   const counted: Array<{ tool: string; role: string; at: number; keep: number }> = [];
   first.countCalls((call) => counted.push(call));
   first.load(policy);
-  for (const now of [100, 101]) assert.equal(first.evaluate({ tool: 'send', role: 'agent', now }, 0).decision, 'Allow');
+  for (const now of [100, 101])
+    assert.equal(first.evaluate({ tool: 'send', role: 'agent', now }, 0).decision, 'Allow');
   assert.equal(first.evaluate({ tool: 'send', role: 'agent', now: 102 }, 0).kind, 'rate_limited');
-  assert.deepEqual(counted, [{ tool: 'send', role: 'agent', at: 100, keep: 2 }, { tool: 'send', role: 'agent', at: 101, keep: 2 }]);
+  assert.deepEqual(counted, [
+    { tool: 'send', role: 'agent', at: 100, keep: 2 },
+    { tool: 'send', role: 'agent', at: 101, keep: 2 },
+  ]);
   const fresh = new ReferenceEngine();
   fresh.load(policy);
-  assert.equal(fresh.restoreCounted([...counted, { tool: 'other', role: 'agent', at: 1, keep: 1 }]), 2);
+  assert.equal(
+    fresh.restoreCounted([...counted, { tool: 'other', role: 'agent', at: 1, keep: 1 }]),
+    2,
+  );
   assert.equal(fresh.evaluate({ tool: 'send', role: 'agent', now: 105 }, 0).kind, 'rate_limited');
   assert.equal(fresh.evaluate({ tool: 'send', role: 'agent', now: 111 }, 0).decision, 'Allow');
 });

@@ -22,9 +22,14 @@ interface Repro {
 }
 
 const dir = new URL('./fixtures/repros-2026-12-03/', import.meta.url);
-const { repros } = JSON.parse(readFileSync(new URL('expected.json', dir), 'utf8')) as { repros: Repro[] };
+const { repros } = JSON.parse(readFileSync(new URL('expected.json', dir), 'utf8')) as {
+  repros: Repro[];
+};
 const text = (file: string): string => readFileSync(new URL(file, dir), 'utf8');
-const lines = (r: Repro): string[] => text(r.requests).split('\n').filter((line) => line.trim() !== '');
+const lines = (r: Repro): string[] =>
+  text(r.requests)
+    .split('\n')
+    .filter((line) => line.trim() !== '');
 const module = await loadEngineModule();
 
 /** `Deny:<kind>` expectations compare with the kind; plain ones with the decision alone. */
@@ -34,7 +39,11 @@ function answer(expected: string, decision: string, kind: string | undefined): s
 
 /** The raw ABI's context JSON for a request (its `now` passed on as given, `null` included). */
 function contextJson(call: Record<string, unknown>): string {
-  const context: Record<string, unknown> = { role: call.role, agent_attrs: call.agentAttributes ?? {}, resource_attrs: call.resourceAttributes ?? {} };
+  const context: Record<string, unknown> = {
+    role: call.role,
+    agent_attrs: call.agentAttributes ?? {},
+    resource_attrs: call.resourceAttributes ?? {},
+  };
   if (Object.hasOwn(call, 'now')) context.now = call.now;
   return fixtureJson(context);
 }
@@ -52,16 +61,26 @@ describe('the repros of 2026-12-03 give their expected decisions through every e
       };
       const take = (ptr: number): Record<string, unknown> => {
         const n = new DataView(x.memory.buffer).getUint32(ptr, true);
-        const reply = JSON.parse(new TextDecoder().decode(new Uint8Array(x.memory.buffer, ptr + 4, n))) as Record<string, unknown>;
+        const reply = JSON.parse(
+          new TextDecoder().decode(new Uint8Array(x.memory.buffer, ptr + 4, n)),
+        ) as Record<string, unknown>;
         x.dealloc(ptr, 4 + n);
         return reply;
       };
       assert.equal(take(x.init(...put(text(repro.policy)))).ok, true);
       const got = lines(repro).map((line, i) => {
         const call = JSON.parse(line) as Record<string, unknown>;
-        const reply = take(x.evaluate(...put(String(call.tool)), ...put(fixtureJson(call.args ?? {})), ...put(contextJson(call))));
+        const reply = take(
+          x.evaluate(
+            ...put(String(call.tool)),
+            ...put(fixtureJson(call.args ?? {})),
+            ...put(contextJson(call)),
+          ),
+        );
         // An {"error"} reply is a refused request: a host answers it as a Deny (DESIGN §2.3).
-        return typeof reply.error === 'string' ? answer(repro.expect[i]!, 'Deny', 'invalid_request') : answer(repro.expect[i]!, String(reply.decision), String(reply.kind));
+        return typeof reply.error === 'string'
+          ? answer(repro.expect[i]!, 'Deny', 'invalid_request')
+          : answer(repro.expect[i]!, String(reply.decision), String(reply.kind));
       });
       assert.deepEqual(got, repro.expect);
     });
@@ -89,12 +108,18 @@ describe('the repros of 2026-12-03 give their expected decisions through every e
     });
 
     test(`perso eval: ${name}`, async () => {
-      const run = await runPerso(['eval', fileURLToPath(new URL(repro.policy, dir))], text(repro.requests));
+      const run = await runPerso(
+        ['eval', fileURLToPath(new URL(repro.policy, dir))],
+        text(repro.requests),
+      );
       assert.equal(run.code, 0, run.stderr);
-      const got = run.stdout.trimEnd().split('\n').map((line, i) => {
-        const result = JSON.parse(line) as { decision: string; kind: string };
-        return answer(repro.expect[i]!, result.decision, result.kind);
-      });
+      const got = run.stdout
+        .trimEnd()
+        .split('\n')
+        .map((line, i) => {
+          const result = JSON.parse(line) as { decision: string; kind: string };
+          return answer(repro.expect[i]!, result.decision, result.kind);
+        });
       assert.deepEqual(got, repro.expect);
     });
   }

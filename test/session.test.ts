@@ -39,7 +39,10 @@ function tool<A>() {
 describe('session: a principal bound once', () => {
   test('the session is frozen: role and attributes cannot be replaced', async () => {
     const perso = await Perso.load({ policy: demoPath });
-    const session = perso.session({ role: 'agent', agentAttributes: { user_id: 'agt-099', env: 'staging' } });
+    const session = perso.session({
+      role: 'agent',
+      agentAttributes: { user_id: 'agt-099', env: 'staging' },
+    });
     assert.ok(Object.isFrozen(session));
     assert.ok(Object.isFrozen(session.agentAttributes));
     assert.throws(() => {
@@ -71,10 +74,18 @@ describe('session: a principal bound once', () => {
   test('a call cannot bring its own role or attributes', async () => {
     const perso = await Perso.load({ policy: demoPath });
     const session = perso.session({ role: 'agent', agentAttributes: { env: 'production' } });
-    const smuggled = { tool: 'bulk_update', args: {}, role: 'admin', agentAttributes: { env: 'production', mfa_verified: true } };
+    const smuggled = {
+      tool: 'bulk_update',
+      args: {},
+      role: 'admin',
+      agentAttributes: { env: 'production', mfa_verified: true },
+    };
     const result = await session.evaluate(smuggled);
     assert.equal(result.decision, 'Deny');
-    assert.equal(result.reason, "no rule matched tool 'bulk_update' for role 'agent'; applying default_action");
+    assert.equal(
+      result.reason,
+      "no rule matched tool 'bulk_update' for role 'agent'; applying default_action",
+    );
     await perso.close();
   });
 
@@ -96,7 +107,10 @@ describe('session: a principal bound once', () => {
 
   test('invalid principal (attributes with a function): every call is a Deny', async () => {
     const perso = await Perso.load({ policy: demoPath });
-    const session = perso.session({ role: 'agent', agentAttributes: { check: (() => true) as never } });
+    const session = perso.session({
+      role: 'agent',
+      agentAttributes: { check: (() => true) as never },
+    });
     const result = await session.evaluate({ tool: 'view_customer', args: {} });
     assert.equal(result.kind, 'invalid_request');
     assert.match(result.reason, /^session: agentAttributes\.check: a function is not a JSON value/);
@@ -157,8 +171,16 @@ describe('guard', () => {
   });
 
   const hostileArgs: Array<[string, () => unknown, RegExp]> = [
-    ['__proto__ key', () => JSON.parse('{"amount": 1, "__proto__": {"admin": true}}'), /the key "__proto__" is not allowed/],
-    ['constructor key', () => ({ amount: 1, constructor: { name: 'x' } }), /the key "constructor" is not allowed/],
+    [
+      '__proto__ key',
+      () => JSON.parse('{"amount": 1, "__proto__": {"admin": true}}'),
+      /the key "__proto__" is not allowed/,
+    ],
+    [
+      'constructor key',
+      () => ({ amount: 1, constructor: { name: 'x' } }),
+      /the key "constructor" is not allowed/,
+    ],
     ['function value', () => ({ amount: 1, then: () => 1 }), /a function is not a JSON value/],
     ['BigInt value', () => ({ amount: 1n }), /a bigint is not a JSON value/],
     [
@@ -191,7 +213,9 @@ describe('guard', () => {
   test('fault in shadow mode: invalid args are still not run', async () => {
     const perso = await Perso.load({ policy: demoPath, mode: 'shadow' });
     const refund = tool<unknown>();
-    const outcome = await perso.session({ role: 'agent' }).guard('process_refund', refund.fn)({ amount: 1n });
+    const outcome = await perso.session({ role: 'agent' }).guard('process_refund', refund.fn)({
+      amount: 1n,
+    });
     assert.equal(outcome.ok, false);
     assert.equal(outcome.decision.enforced, true);
     assert.equal(refund.calls.length, 0);
@@ -201,7 +225,9 @@ describe('guard', () => {
   test('shadow mode: fn runs on Deny and the decision says it was not enforced', async () => {
     const perso = await Perso.load({ policy: demoPath, mode: 'shadow' });
     const refund = tool<{ amount: number }>();
-    const outcome = await perso.session({ role: 'agent' }).guard('process_refund', refund.fn)({ amount: 800 });
+    const outcome = await perso.session({ role: 'agent' }).guard('process_refund', refund.fn)({
+      amount: 800,
+    });
     assert.equal(outcome.ok, true);
     assert.equal(outcome.decision.decision, 'Deny');
     assert.equal(outcome.decision.enforced, false);
@@ -321,12 +347,22 @@ describe('guard', () => {
 
   test('guarded calls are audited with the canonical args', async () => {
     const records: AuditRecord[] = [];
-    const perso = await Perso.load({ policy: demoPath, audit: { emit: (r) => void records.push(r) } });
+    const perso = await Perso.load({
+      policy: demoPath,
+      audit: { emit: (r) => void records.push(r) },
+    });
     const session = perso.session({ role: 'agent' });
-    await session.guard('process_refund', () => 'ok')({ order_id: 'ORD-1', amount: 100, when: new Date(0) } as never);
+    await session.guard(
+      'process_refund',
+      () => 'ok',
+    )({ order_id: 'ORD-1', amount: 100, when: new Date(0) } as never);
     await session.guard('process_refund', () => 'ok')({ amount: 1n } as never);
     assert.equal(records.length, 2);
-    assert.deepEqual(records[0]?.args, { order_id: 'ORD-1', amount: 100, when: '1970-01-01T00:00:00.000Z' });
+    assert.deepEqual(records[0]?.args, {
+      order_id: 'ORD-1',
+      amount: 100,
+      when: '1970-01-01T00:00:00.000Z',
+    });
     assert.equal(records[0]?.role, 'agent');
     assert.equal(records[1]?.kind, 'invalid_request');
     await perso.close();
@@ -334,23 +370,40 @@ describe('guard', () => {
 
   test('guarded calls are audited with the host facts they were decided on, for perso replay', async () => {
     const records: AuditRecord[] = [];
-    const perso = await Perso.load({ policy: demoPath, audit: { emit: (r) => void records.push(r) } });
+    const perso = await Perso.load({
+      policy: demoPath,
+      audit: { emit: (r) => void records.push(r) },
+    });
     const session = perso.session({ role: 'manager', agentAttributes: { user_id: 'u1' } });
-    const remove = session.guard('delete_customer', () => 'deleted', { resourceAttributes: (args: { id: string }) => ({ owner_id: args.id === 'C-1' ? 'u1' : 'u2' }) });
+    const remove = session.guard('delete_customer', () => 'deleted', {
+      resourceAttributes: (args: { id: string }) => ({ owner_id: args.id === 'C-1' ? 'u1' : 'u2' }),
+    });
     assert.equal((await remove({ id: 'C-1' })).ok, true);
     assert.equal((await remove({ id: 'C-2' })).ok, false);
-    assert.deepEqual(records.map((r) => [r.decision, r.agentAttributes, r.resourceAttributes]), [
-      ['Allow', { user_id: 'u1' }, { owner_id: 'u1' }],
-      ['Deny', { user_id: 'u1' }, { owner_id: 'u2' }],
-    ]);
+    assert.deepEqual(
+      records.map((r) => [r.decision, r.agentAttributes, r.resourceAttributes]),
+      [
+        ['Allow', { user_id: 'u1' }, { owner_id: 'u1' }],
+        ['Deny', { user_id: 'u1' }, { owner_id: 'u2' }],
+      ],
+    );
     assert.equal(typeof records[0]?.now, 'number');
     await perso.close();
   });
 
   test("a tool's annotations seen at registration are in every audit record of its calls, untrustedContentHint included", async () => {
     const records: AuditRecord[] = [];
-    const perso = await Perso.load({ policy: demoPath, audit: { emit: (r) => void records.push(r) } });
-    const annotations = { readOnlyHint: false, untrustedContentHint: true, consequentialHint: true, title: 'not a hint', destructiveHint: 'yes' };
+    const perso = await Perso.load({
+      policy: demoPath,
+      audit: { emit: (r) => void records.push(r) },
+    });
+    const annotations = {
+      readOnlyHint: false,
+      untrustedContentHint: true,
+      consequentialHint: true,
+      title: 'not a hint',
+      destructiveHint: 'yes',
+    };
     const guarded = perso.session({ role: 'agent' }).guard('process_refund', () => 'ok', {
       annotations,
       toolFacts: { descriptorSha256: 'ab'.repeat(32), scriptUrl: 'https://shop.example/app.js' },
@@ -358,7 +411,10 @@ describe('guard', () => {
     await guarded({ order_id: 'ORD-1', amount: 100 });
     annotations.untrustedContentHint = false; // read once, when the tool was guarded
     await guarded({ order_id: 'ORD-1', amount: 900 });
-    assert.deepEqual(records.map((r) => r.decision), ['Allow', 'Deny']);
+    assert.deepEqual(
+      records.map((r) => r.decision),
+      ['Allow', 'Deny'],
+    );
     for (const record of records) {
       assert.deepEqual(record.toolFacts, {
         annotations: { readOnlyHint: false, untrustedContentHint: true, consequentialHint: true },
@@ -371,14 +427,25 @@ describe('guard', () => {
 
   test('an Ask from annotation defaults is audited as Ask, with the hint that asked', async () => {
     const records: AuditRecord[] = [];
-    const policy = JSON.stringify({ version: 'hints-1', default_action: 'Allow', annotation_defaults: true, tools: ['buy'], rules: [] });
+    const policy = JSON.stringify({
+      version: 'hints-1',
+      default_action: 'Allow',
+      annotation_defaults: true,
+      tools: ['buy'],
+      rules: [],
+    });
     const perso = await Perso.load({ policy, audit: { emit: (r) => void records.push(r) } });
     let ran = 0;
-    const outcome = await perso.session({ role: 'agent' }).guard('buy', () => ++ran, { annotations: { consequentialHint: true } })({ item: 'x' });
+    const outcome = await perso
+      .session({ role: 'agent' })
+      .guard('buy', () => ++ran, { annotations: { consequentialHint: true } })({ item: 'x' });
     assert.equal(outcome.ok, false);
     assert.equal(outcome.decision.decision, 'Ask');
     assert.equal(ran, 0);
-    assert.deepEqual(records.map((r) => [r.decision, r.kind, r.toolFacts?.annotations]), [['Ask', 'no_rule', { consequentialHint: true }]]);
+    assert.deepEqual(
+      records.map((r) => [r.decision, r.kind, r.toolFacts?.annotations]),
+      [['Ask', 'no_rule', { consequentialHint: true }]],
+    );
     assert.match(String(records[0]?.reason), /consequentialHint, so a person must approve it/);
     await perso.close();
   });
@@ -386,29 +453,48 @@ describe('guard', () => {
 
 describe('session.guard and WebAuthn approvals (Node: no WebAuthn, the inline engine)', () => {
   const webauthnPolicy = {
-    version: 'w1', default_action: 'Allow', approval: 'webauthn', annotation_defaults: true, tools: ['refund', 'wipe'], roles: ['agent'],
-    rules: [{ tool_name: 'refund', roles: ['agent'] }, { id: 'ask-refund', tool_name: 'refund', roles: ['agent'], effect: 'Ask' }],
+    version: 'w1',
+    default_action: 'Allow',
+    approval: 'webauthn',
+    annotation_defaults: true,
+    tools: ['refund', 'wipe'],
+    roles: ['agent'],
+    rules: [
+      { tool_name: 'refund', roles: ['agent'] },
+      { id: 'ask-refund', tool_name: 'refund', roles: ['agent'], effect: 'Ask' },
+    ],
   } as unknown as Policy;
 
   test('fault: a yes for a WebAuthn Ask where no engine checks assertions — not run, and the reason says why', async () => {
     const perso = await Perso.load({ policy: webauthnPolicy });
     assert.equal(perso.status().approval, 'webauthn');
     let ran = false;
-    const outcome = await perso.session({ role: 'agent' }).guard('refund', () => (ran = true), { approve: async () => true })({ amount: 800 });
+    const outcome = await perso
+      .session({ role: 'agent' })
+      .guard('refund', () => (ran = true), { approve: async () => true })({ amount: 800 });
     assert.equal(ran, false);
     assert.equal(outcome.decision.decision, 'Deny');
-    assert.match(outcome.decision.reason, /needs a verified authenticator, which only the worker engine checks/);
+    assert.match(
+      outcome.decision.reason,
+      /needs a verified authenticator, which only the worker engine checks/,
+    );
     await perso.close();
   });
 
   test('fault: an Ask no rule made (annotation defaults) under a webauthn policy — not run: it has no ticket to sign', async () => {
     const perso = await Perso.load({ policy: webauthnPolicy });
     let ran = false;
-    const wipe = perso.session({ role: 'agent' }).guard('wipe', () => (ran = true), { approve: async () => true, annotations: { destructiveHint: true } });
+    const wipe = perso.session({ role: 'agent' }).guard('wipe', () => (ran = true), {
+      approve: async () => true,
+      annotations: { destructiveHint: true },
+    });
     const outcome = await wipe({});
     assert.equal(ran, false);
     assert.equal(outcome.decision.decision, 'Deny');
-    assert.match(outcome.decision.reason, /the policy says "approval": "webauthn", and an Ask no rule made has no ticket an authenticator could sign, so it was not run; add an Ask rule for 'wipe'/);
+    assert.match(
+      outcome.decision.reason,
+      /the policy says "approval": "webauthn", and an Ask no rule made has no ticket an authenticator could sign, so it was not run; add an Ask rule for 'wipe'/,
+    );
     await perso.close();
   });
 });

@@ -7,8 +7,14 @@ const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
 test('FIPS 180-4 vectors: "", "abc" and the two-block message', () => {
   const encode = (text: string) => new TextEncoder().encode(text);
-  assert.equal(hex(sha256(encode(''))), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
-  assert.equal(hex(sha256(encode('abc'))), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  assert.equal(
+    hex(sha256(encode(''))),
+    'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+  );
+  assert.equal(
+    hex(sha256(encode('abc'))),
+    'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+  );
   assert.equal(
     hex(sha256(encode('abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq'))),
     '248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1',

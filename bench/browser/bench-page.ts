@@ -87,11 +87,15 @@ interface Contender {
   close(): void;
 }
 
-const fixtures = (await (await fetch('/test/fixtures/conformance.json')).json()) as { cases: Fixture[] };
+const fixtures = (await (await fetch('/test/fixtures/conformance.json')).json()) as {
+  cases: Fixture[];
+};
 const demoPolicyText = await (await fetch('/test/fixtures/perso-demo-policy.json')).text();
 const demoPolicy = JSON.parse(demoPolicyText) as object;
 // Cedar numbers are 64-bit integers, so the one case with a fractional amount is left out for all.
-const demoCases = fixtures.cases.filter((c) => c.policy === 'demo' && c.id !== 'demo-22-manager-refund-2000.01');
+const demoCases = fixtures.cases.filter(
+  (c) => c.policy === 'demo' && c.id !== 'demo-22-manager-refund-2000.01',
+);
 const calls: ToolCall[] = demoCases.map((c) => c.request);
 
 /** A request/response client over a bare worker that answers messages in order. */
@@ -186,10 +190,14 @@ const POLICY_PIN = `sha256-${btoa(String.fromCharCode(...new Uint8Array(await cr
 
 type PersoClass = typeof Perso;
 
-async function persoContender(Perso: PersoClass, name = 'perso Perso.evaluate (worker)'): Promise<Contender> {
+async function persoContender(
+  Perso: PersoClass,
+  name = 'perso Perso.evaluate (worker)',
+): Promise<Contender> {
   // Once online: fills the IndexedDB cache that every measured URL load then revalidates.
   const online = await Perso.load({ policy: POLICY_URL, integrity: POLICY_PIN });
-  if (!online.status().ok) throw new Error(`${POLICY_URL}: ${JSON.stringify(online.status().errors)}`);
+  if (!online.status().ok)
+    throw new Error(`${POLICY_URL}: ${JSON.stringify(online.status().errors)}`);
   await online.close();
   const perso = await Perso.load({ policy: demoPolicy as never });
   if (!perso.status().ok) throw new Error(`demo policy: ${JSON.stringify(perso.status().errors)}`);
@@ -212,7 +220,8 @@ async function persoContender(Perso: PersoClass, name = 'perso Perso.evaluate (w
       const ms = performance.now() - started;
       const source = fresh.status().source ?? 'none';
       await fresh.close();
-      if (first.decision !== demoCases[0]!.expect) throw new Error(`Perso.load(url) decided ${first.decision}: ${first.reason}`);
+      if (first.decision !== demoCases[0]!.expect)
+        throw new Error(`Perso.load(url) decided ${first.decision}: ${first.reason}`);
       return { ms, source };
     },
     decisionOf: (answer) => (answer as { decision: string }).decision,
@@ -223,7 +232,9 @@ async function persoContender(Perso: PersoClass, name = 'perso Perso.evaluate (w
 /** The p-th percentile (nearest rank). */
 function percentile(xs: readonly number[], p: number): number {
   const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+  return sorted[
+    Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  ]!;
 }
 
 /** The smallest step performance.now() takes here (5 µs when cross-origin isolated, else 100 µs). */
@@ -242,26 +253,65 @@ async function checkDecisions(c: Contender): Promise<void> {
   if (c.decisionOf === undefined) return;
   for (let i = 0; i < calls.length; i++) {
     const got = c.decisionOf(await c.one(calls[i]!));
-    if (got !== demoCases[i]!.expect) throw new Error(`${c.name} decided ${got} for ${demoCases[i]!.id}; expected ${demoCases[i]!.expect}`);
+    if (got !== demoCases[i]!.expect)
+      throw new Error(
+        `${c.name} decided ${got} for ${demoCases[i]!.id}; expected ${demoCases[i]!.expect}`,
+      );
   }
   const batch = (await c.batch(calls)) as unknown[];
   batch.forEach((answer, i) => {
     const got = c.decisionOf!(answer);
-    if (got !== demoCases[i]!.expect) throw new Error(`${c.name} batch decided ${got} for ${demoCases[i]!.id}`);
+    if (got !== demoCases[i]!.expect)
+      throw new Error(`${c.name} batch decided ${got} for ${demoCases[i]!.id}`);
   });
 }
 
 /** Runs every measurement; see the module comment. */
 async function runBench(options: BenchOptions): Promise<BenchResult> {
-  const contenders = [echoContender(), await persoContender(Perso), await backendContender(), cedarContender()];
+  const contenders = [
+    echoContender(),
+    await persoContender(Perso),
+    await backendContender(),
+    cedarContender(),
+  ];
   if (options.baseline !== undefined) {
     // The same library at an earlier revision, in the same interleaved run: before and after.
     const baseline = '/dist/browser-baseline/index.js';
-    const { Perso: Before } = (await import(/* @vite-ignore */ baseline)) as typeof import('../../src/perso.ts');
-    contenders.push(await persoContender(Before, `perso Perso.evaluate at ${options.baseline} (before)`));
+    const { Perso: Before } = (await import(
+      /* @vite-ignore */ baseline
+    )) as typeof import('../../src/perso.ts');
+    contenders.push(
+      await persoContender(Before, `perso Perso.evaluate at ${options.baseline} (before)`),
+    );
   }
-  const results = new Map<Contender, { latency: number[]; pairedRatios: number[]; batch: number[]; batchRatios: number[]; load: number[]; loadRatios: number[]; urlLoad: number[]; urlLoadRatios: number[]; sources: Set<string> }>(
-    contenders.map((c) => [c, { latency: [], pairedRatios: [], batch: [], batchRatios: [], load: [], loadRatios: [], urlLoad: [], urlLoadRatios: [], sources: new Set() }]),
+  const results = new Map<
+    Contender,
+    {
+      latency: number[];
+      pairedRatios: number[];
+      batch: number[];
+      batchRatios: number[];
+      load: number[];
+      loadRatios: number[];
+      urlLoad: number[];
+      urlLoadRatios: number[];
+      sources: Set<string>;
+    }
+  >(
+    contenders.map((c) => [
+      c,
+      {
+        latency: [],
+        pairedRatios: [],
+        batch: [],
+        batchRatios: [],
+        load: [],
+        loadRatios: [],
+        urlLoad: [],
+        urlLoadRatios: [],
+        sources: new Set(),
+      },
+    ]),
   );
   try {
     for (const c of contenders) await checkDecisions(c);
@@ -271,8 +321,10 @@ async function runBench(options: BenchOptions): Promise<BenchResult> {
     // Short blocks (a few ms each), so the contenders of one round see the same machine; each
     // block's median against the echo's in the same round gives a paired ratio that drift cancels.
     const block = 100;
-    const inTurn = (round: number): Contender[] => contenders.map((_, i) => contenders[(i + round) % contenders.length]!);
-    for (const c of contenders) for (let i = 0; i < 2000; i++) await c.one(calls[i % calls.length]!);
+    const inTurn = (round: number): Contender[] =>
+      contenders.map((_, i) => contenders[(i + round) % contenders.length]!);
+    for (const c of contenders)
+      for (let i = 0; i < 2000; i++) await c.one(calls[i % calls.length]!);
     const echo = contenders[0]!;
     for (let done = 0, round = 0; done < options.latencySamples; done += block, round++) {
       const blockMedians = new Map<Contender, number>();
@@ -288,7 +340,8 @@ async function runBench(options: BenchOptions): Promise<BenchResult> {
         out.push(...mine);
         blockMedians.set(c, percentile(mine, 50));
       }
-      for (const c of contenders) results.get(c)!.pairedRatios.push(blockMedians.get(c)! / blockMedians.get(echo)!);
+      for (const c of contenders)
+        results.get(c)!.pairedRatios.push(blockMedians.get(c)! / blockMedians.get(echo)!);
     }
 
     // batches of 1,000 calls in one message
@@ -309,7 +362,9 @@ async function runBench(options: BenchOptions): Promise<BenchResult> {
           blockMedians.set(c, percentile(mine, 50));
         }
         const echoMedian = blockMedians.get(contenders[0]!);
-        if (echoMedian !== undefined) for (const c of group) results.get(c)!.batchRatios.push(blockMedians.get(c)! / echoMedian);
+        if (echoMedian !== undefined)
+          for (const c of group)
+            results.get(c)!.batchRatios.push(blockMedians.get(c)! / echoMedian);
       }
     };
     await measureBatches(contenders.filter((c) => c.heavyBatch !== true));
@@ -363,7 +418,12 @@ async function runBench(options: BenchOptions): Promise<BenchResult> {
         loadP90Ms: percentile(r.load, 90),
         ...(r.urlLoad.length === 0
           ? {}
-          : { urlLoadMedianMs: percentile(r.urlLoad, 50), urlLoadP90Ms: percentile(r.urlLoad, 90), urlLoadPairedRatio: percentile(r.urlLoadRatios, 50), urlLoadSources: [...r.sources] }),
+          : {
+              urlLoadMedianMs: percentile(r.urlLoad, 50),
+              urlLoadP90Ms: percentile(r.urlLoad, 90),
+              urlLoadPairedRatio: percentile(r.urlLoadRatios, 50),
+              urlLoadSources: [...r.sources],
+            }),
       };
     }),
   };

@@ -17,7 +17,16 @@
  * `--quick` takes fewer samples (a smoke run); `--size-only` stops after the sizes;
  * `--profile` prints where the page's main thread spends its time (a CPU profile, by function).
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { execSync } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -36,7 +45,9 @@ const profile = process.argv.includes('--profile');
 const baselineAt = process.argv.indexOf('--baseline');
 const baseline = baselineAt > 0 ? process.argv[baselineAt + 1] : undefined;
 const options: BenchOptions = {
-  ...(quick ? { latencySamples: 2000, batches: 20, loads: 5 } : { latencySamples: 20000, batches: 200, loads: 20 }),
+  ...(quick
+    ? { latencySamples: 2000, batches: 20, loads: 5 }
+    : { latencySamples: 20000, batches: 200, loads: 20 }),
   ...(baseline === undefined ? {} : { baseline }),
 };
 
@@ -60,7 +71,11 @@ const walk = (dir: string): void => {
     if (statSync(path).isDirectory()) walk(path);
     else if (!name.endsWith('.map')) {
       const bytes = readFileSync(path);
-      files.push({ name: path.slice(dist.length + 1), bytes: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length });
+      files.push({
+        name: path.slice(dist.length + 1),
+        bytes: bytes.length,
+        gzip: gzipSync(bytes, { level: 9 }).length,
+      });
     }
   }
 };
@@ -69,9 +84,15 @@ walk(dist);
 // ---- 1a. the baseline revision, built beside it -------------------------------------------------------
 if (baseline !== undefined) {
   const tree = mkdtempSync(join(tmpdir(), 'perso-baseline-'));
-  execSync(`git archive ${JSON.stringify(baseline)} | tar -x -C ${JSON.stringify(tree)}`, { cwd: root, stdio: 'inherit' });
+  execSync(`git archive ${JSON.stringify(baseline)} | tar -x -C ${JSON.stringify(tree)}`, {
+    cwd: root,
+    stdio: 'inherit',
+  });
   symlinkSync(join(root, 'node_modules'), join(tree, 'node_modules'));
-  execSync('npx asc engine/assembly/index.ts --config engine/asconfig.json --target release', { cwd: tree, stdio: 'inherit' });
+  execSync('npx asc engine/assembly/index.ts --config engine/asconfig.json --target release', {
+    cwd: tree,
+    stdio: 'inherit',
+  });
   await build({
     configFile: join(tree, 'vite.lib.config.ts'),
     root: tree,
@@ -84,7 +105,10 @@ if (baseline !== undefined) {
 // ---- 1b. what a page that imports Perso loads ---------------------------------------------------------
 const policyText = readFileSync(join(root, 'test/fixtures/perso-demo-policy.json'));
 const app = mkdtempSync(join(tmpdir(), 'perso-size-app-'));
-writeFileSync(join(app, 'index.html'), '<!doctype html><meta charset="utf-8"><title>app</title><script type="module" src="./main.js"></script>\n');
+writeFileSync(
+  join(app, 'index.html'),
+  '<!doctype html><meta charset="utf-8"><title>app</title><script type="module" src="./main.js"></script>\n',
+);
 writeFileSync(
   join(app, 'main.js'),
   `import { Perso } from 'perso';
@@ -99,35 +123,54 @@ await build({
   base: './',
   logLevel: 'warn',
   resolve: { alias: { perso: join(dist, 'index.js') } },
-  build: { outDir: join(app, 'dist'), target: 'es2022', assetsInlineLimit: 0, modulePreload: false },
+  build: {
+    outDir: join(app, 'dist'),
+    target: 'es2022',
+    assetsInlineLimit: 0,
+    modulePreload: false,
+  },
   worker: { format: 'es' },
 });
 const served: string[] = [];
-const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
+const types: Record<string, string> = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+};
 const appServer = createHttpServer((request, response) => {
   const path = new URL(request.url ?? '/', 'http://x').pathname;
   const file = path === '/' ? '/index.html' : path;
   try {
     const body = file === '/policy.json' ? policyText : readFileSync(join(app, 'dist', file));
     served.push(file.slice(1));
-    response.writeHead(200, { 'Content-Type': types[extname(file)] ?? 'application/octet-stream' }).end(body);
+    response
+      .writeHead(200, { 'Content-Type': types[extname(file)] ?? 'application/octet-stream' })
+      .end(body);
   } catch {
     response.writeHead(404).end();
   }
 });
 await new Promise<void>((resolve) => appServer.listen(0, '127.0.0.1', resolve));
-const appBrowser = await chromium.launch({ executablePath: process.env.CHROME_PATH ?? '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+const appBrowser = await chromium.launch({
+  executablePath: process.env.CHROME_PATH ?? '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu'],
+});
 let appDecision = '';
 try {
   const page = await appBrowser.newPage();
   await page.goto(`http://127.0.0.1:${(appServer.address() as AddressInfo).port}/`);
-  await page.waitForFunction(() => document.title.startsWith('decided '), undefined, { timeout: 30_000 });
+  await page.waitForFunction(() => document.title.startsWith('decided '), undefined, {
+    timeout: 30_000,
+  });
   appDecision = await page.title();
 } finally {
   await appBrowser.close();
   appServer.close();
 }
-if (appDecision !== 'decided Allow') throw new Error(`the size page did not decide Allow: ${appDecision}`);
+if (appDecision !== 'decided Allow')
+  throw new Error(`the size page did not decide Allow: ${appDecision}`);
 const appFiles = [...new Set(served)]
   .filter((name) => name !== 'index.html' && name !== 'policy.json')
   .map((name) => {
@@ -136,14 +179,19 @@ const appFiles = [...new Set(served)]
   });
 const emitted: string[] = [];
 const walkApp = (dir: string): void => {
-  for (const name of readdirSync(dir)) (statSync(join(dir, name)).isDirectory() ? walkApp(join(dir, name)) : emitted.push(join(dir, name)));
+  for (const name of readdirSync(dir))
+    statSync(join(dir, name)).isDirectory()
+      ? walkApp(join(dir, name))
+      : emitted.push(join(dir, name));
 };
 walkApp(join(app, 'dist'));
 if (!process.argv.includes('--keep-app')) rmSync(app, { recursive: true, force: true });
 else console.log(app);
 if (process.argv.includes('--size-only')) {
   for (const f of appFiles) console.log(`${f.name}\t${f.bytes}\t${kib(f.gzip)}`);
-  console.log(`loaded by the page: ${kib(appFiles.reduce((sum, f) => sum + f.gzip, 0))}; dist/browser: ${kib(files.reduce((sum, f) => sum + f.gzip, 0))}`);
+  console.log(
+    `loaded by the page: ${kib(appFiles.reduce((sum, f) => sum + f.gzip, 0))}; dist/browser: ${kib(files.reduce((sum, f) => sum + f.gzip, 0))}`,
+  );
   process.exit(0);
 }
 
@@ -155,7 +203,10 @@ const server = await createServer({
   server: {
     host: '127.0.0.1',
     port: 5199,
-    headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
+    headers: {
+      'Cross-Origin-Opener-Policy': 'same-origin',
+      'Cross-Origin-Embedder-Policy': 'require-corp',
+    },
     // Other people edit this tree during a run: no file watching, no reload of the page mid-run.
     hmr: false,
     watch: null,
@@ -190,7 +241,9 @@ const server = await createServer({
             response.writeHead(304, { ETag: etag }).end();
             return;
           }
-          response.writeHead(200, { 'Content-Type': 'application/json', ETag: etag }).end(policyText);
+          response
+            .writeHead(200, { 'Content-Type': 'application/json', ETag: etag })
+            .end(policyText);
         });
       },
     },
@@ -205,14 +258,23 @@ const url = `${server.resolvedUrls?.local[0] ?? 'http://127.0.0.1:5199/'}bench/b
 const browser = await chromium.launch({
   executablePath: process.env.CHROME_PATH ?? '/usr/bin/chromium',
   headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+  ],
 });
 let result: BenchResult;
 try {
   const page = await browser.newPage();
   page.on('pageerror', (error) => console.error(`page error: ${error.message}`));
   await page.goto(url);
-  await page.waitForFunction(() => document.title.endsWith('ready'), undefined, { timeout: 60_000 });
+  await page.waitForFunction(() => document.title.endsWith('ready'), undefined, {
+    timeout: 60_000,
+  });
   const cdp = profile ? await page.context().newCDPSession(page) : null;
   if (cdp !== null) {
     await cdp.send('Profiler.enable');
@@ -226,17 +288,27 @@ try {
   if (cdp !== null) {
     // The main thread's self time by function: where the page spends its time (workers not included).
     const { profile: cpu } = (await cdp.send('Profiler.stop')) as unknown as {
-      profile: { nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[]; samples: number[] };
+      profile: {
+        nodes: {
+          id: number;
+          callFrame: { functionName: string; url: string; lineNumber: number };
+        }[];
+        samples: number[];
+      };
     };
     const byNode = new Map(cpu.nodes.map((node) => [node.id, node]));
     const self = new Map<string, number>();
     for (const id of cpu.samples) {
       const frame = byNode.get(id)?.callFrame;
-      const key = frame === undefined ? '?' : `${frame.functionName || '(anonymous)'} ${frame.url.replace(/^.*\//, '')}:${frame.lineNumber + 1}`;
+      const key =
+        frame === undefined
+          ? '?'
+          : `${frame.functionName || '(anonymous)'} ${frame.url.replace(/^.*\//, '')}:${frame.lineNumber + 1}`;
       self.set(key, (self.get(key) ?? 0) + 1);
     }
     const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, 40);
-    for (const [key, count] of top) console.log(`${((100 * count) / cpu.samples.length).toFixed(1).padStart(5)}%  ${key}`);
+    for (const [key, count] of top)
+      console.log(`${((100 * count) / cpu.samples.length).toFixed(1).padStart(5)}%  ${key}`);
   }
 } finally {
   await browser.close();
@@ -256,36 +328,49 @@ const cedar = byName('cedar-wasm');
 
 say(`# perso browser benchmark (${new Date().toISOString().slice(0, 10)})`);
 say();
-say(`${result.userAgent.match(/(Headless)?Chrome\/[\d.]+/)?.[0] ?? result.userAgent}, ${cpus().length} × ${cpus()[0]?.model.trim()}; ` +
-  `cross-origin isolated: ${result.crossOriginIsolated}, timer step ${result.timerResolutionUs.toFixed(1)} µs; ` +
-  `${result.cases} demo-policy calls (conformance cases, allowed and denied), every contender checked against them first; ` +
-  `${options.latencySamples} single calls per contender in interleaved blocks${quick ? ' (--quick)' : ''}.`);
+say(
+  `${result.userAgent.match(/(Headless)?Chrome\/[\d.]+/)?.[0] ?? result.userAgent}, ${cpus().length} × ${cpus()[0]?.model.trim()}; ` +
+    `cross-origin isolated: ${result.crossOriginIsolated}, timer step ${result.timerResolutionUs.toFixed(1)} µs; ` +
+    `${result.cases} demo-policy calls (conformance cases, allowed and denied), every contender checked against them first; ` +
+    `${options.latencySamples} single calls per contender in interleaved blocks${quick ? ' (--quick)' : ''}.`,
+);
 say();
 say('## One call from the main thread through a worker');
 say();
-say('Paired: the median over rounds of a contender\'s block median over the echo\'s in the same round (blocks of 100 calls, a few ms apart), which cancels the drift of a shared machine. ' +
-  'The echo sends each call with its time and answers a verdict-sized object (a distinct one per call in a batch), as perso must. ' +
-  'Batches of 1,000: the same 1,000 calls, in interleaved rounds of 10; cedar\'s after the others\' (a cedar batch runs 50 times longer, and its worker\'s garbage collection and compilation go on after it answers). ' +
-  'Load: a fresh worker each time, the policy given inline (cedar: built in); perso by URL with a warm cache is in the targets below.');
+say(
+  "Paired: the median over rounds of a contender's block median over the echo's in the same round (blocks of 100 calls, a few ms apart), which cancels the drift of a shared machine. " +
+    'The echo sends each call with its time and answers a verdict-sized object (a distinct one per call in a batch), as perso must. ' +
+    "Batches of 1,000: the same 1,000 calls, in interleaved rounds of 10; cedar's after the others' (a cedar batch runs 50 times longer, and its worker's garbage collection and compilation go on after it answers). " +
+    'Load: a fresh worker each time, the policy given inline (cedar: built in); perso by URL with a warm cache is in the targets below.',
+);
 say();
-say('| contender | p50 | p99 | p50 vs echo | paired vs echo | batch of 1,000 (median) | batch paired vs echo | batch p99 | load → first decision (median) | p90 |');
+say(
+  '| contender | p50 | p99 | p50 vs echo | paired vs echo | batch of 1,000 (median) | batch paired vs echo | batch p99 | load → first decision (median) | p90 |',
+);
 say('|---|---|---|---|---|---|---|---|---|---|');
 for (const c of result.contenders) {
-  say(`| ${c.name} | ${us(c.p50Us)} | ${us(c.p99Us)} | ${ratio(c.p50Us / echo.p50Us)} | ${ratio(c.pairedRatio)} | ${ms(c.batchMedianMs)} | ${Number.isNaN(c.batchPairedRatio) ? `${ratio(c.batchMedianMs / echo.batchMedianMs)} (apart)` : ratio(c.batchPairedRatio)} | ${ms(c.batchP99Ms)} | ${ms(c.loadMedianMs)} | ${ms(c.loadP90Ms)} |`);
+  say(
+    `| ${c.name} | ${us(c.p50Us)} | ${us(c.p99Us)} | ${ratio(c.p50Us / echo.p50Us)} | ${ratio(c.pairedRatio)} | ${ms(c.batchMedianMs)} | ${Number.isNaN(c.batchPairedRatio) ? `${ratio(c.batchMedianMs / echo.batchMedianMs)} (apart)` : ratio(c.batchPairedRatio)} | ${ms(c.batchP99Ms)} | ${ms(c.loadMedianMs)} | ${ms(c.loadP90Ms)} |`,
+  );
 }
 say();
 say('## Against the targets');
 say();
 say('| target | measured | met |');
 say('|---|---|---|');
-const row = (target: string, measured: string, met: boolean): void => say(`| ${target} | ${measured} | ${met ? 'yes' : '**no**'} |`);
+const row = (target: string, measured: string, met: boolean): void =>
+  say(`| ${target} | ${measured} | ${met ? 'yes' : '**no**'} |`);
 row(
   'Perso.evaluate p50 ≤ 1.2× the echo',
   `${us(perso.p50Us)} = ${ratio(perso.p50Us / echo.p50Us)} the echo (${us(echo.p50Us)}); paired by round: ${ratio(perso.pairedRatio)}`,
   perso.p50Us <= 1.2 * echo.p50Us,
 );
 row('Perso.evaluate p99 ≤ 250 µs', us(perso.p99Us), perso.p99Us <= 250);
-row('Perso.evaluateBatch of 1,000 ≤ 1 ms', `${ms(perso.batchMedianMs)} (the echo\'s batch: ${ms(echo.batchMedianMs)}; paired by round: ${ratio(perso.batchPairedRatio)} the echo\'s)`, perso.batchMedianMs <= 1);
+row(
+  'Perso.evaluateBatch of 1,000 ≤ 1 ms',
+  `${ms(perso.batchMedianMs)} (the echo's batch: ${ms(echo.batchMedianMs)}; paired by round: ${ratio(perso.batchPairedRatio)} the echo's)`,
+  perso.batchMedianMs <= 1,
+);
 const urlLoad = perso.urlLoadMedianMs ?? Number.NaN;
 row(
   'Perso.load (URL, warm IndexedDB cache) → first decision ≤ 15 ms',
@@ -307,32 +392,46 @@ if (baseline !== undefined) {
   say();
   say('| measure | before | after |');
   say('|---|---|---|');
-  say(`| Perso.evaluate p50 (paired vs echo) | ${us(before.p50Us)} (${ratio(before.pairedRatio)}) | ${us(perso.p50Us)} (${ratio(perso.pairedRatio)}) |`);
+  say(
+    `| Perso.evaluate p50 (paired vs echo) | ${us(before.p50Us)} (${ratio(before.pairedRatio)}) | ${us(perso.p50Us)} (${ratio(perso.pairedRatio)}) |`,
+  );
   say(`| Perso.evaluate p99 | ${us(before.p99Us)} | ${us(perso.p99Us)} |`);
-  say(`| Perso.evaluateBatch of 1,000 (median) | ${ms(before.batchMedianMs)} | ${ms(perso.batchMedianMs)} |`);
-  say(`| Perso.load (URL, warm cache) → first decision (median) | ${ms(before.urlLoadMedianMs ?? Number.NaN)} | ${ms(urlLoad)} |`);
-  say(`| Perso.load (inline policy) → first decision (median) | ${ms(before.loadMedianMs)} | ${ms(perso.loadMedianMs)} |`);
+  say(
+    `| Perso.evaluateBatch of 1,000 (median) | ${ms(before.batchMedianMs)} | ${ms(perso.batchMedianMs)} |`,
+  );
+  say(
+    `| Perso.load (URL, warm cache) → first decision (median) | ${ms(before.urlLoadMedianMs ?? Number.NaN)} | ${ms(urlLoad)} |`,
+  );
+  say(
+    `| Perso.load (inline policy) → first decision (median) | ${ms(before.loadMedianMs)} | ${ms(perso.loadMedianMs)} |`,
+  );
 }
 say();
-say(`WorkerBackend alone (no library layer): p50 ${us(backend.p50Us)} (${ratio(backend.p50Us / echo.p50Us)} the echo), ` +
-  `batch of 1,000 ${ms(backend.batchMedianMs)}. cedar-wasm in a worker: p50 ${ratio(cedar.p50Us / perso.p50Us)} perso's, ` +
-  `batch ${ratio(cedar.batchMedianMs / perso.batchMedianMs)} perso's, first decision ${ratio(cedar.loadMedianMs / perso.loadMedianMs)} perso's.`);
+say(
+  `WorkerBackend alone (no library layer): p50 ${us(backend.p50Us)} (${ratio(backend.p50Us / echo.p50Us)} the echo), ` +
+    `batch of 1,000 ${ms(backend.batchMedianMs)}. cedar-wasm in a worker: p50 ${ratio(cedar.p50Us / perso.p50Us)} perso's, ` +
+    `batch ${ratio(cedar.batchMedianMs / perso.batchMedianMs)} perso's, first decision ${ratio(cedar.loadMedianMs / perso.loadMedianMs)} perso's.`,
+);
 say();
-say('## What a page pays: `import { Perso } from \'perso\'`, built with Vite');
+say("## What a page pays: `import { Perso } from 'perso'`, built with Vite");
 say();
-say(`The page loads the policy by URL and decides one call (answer: ${appDecision.slice(8)}); these are the files it requested, ` +
-  `of ${emitted.length} the build emitted (the rest are lazy chunks a worker-engine page never requests).`);
+say(
+  `The page loads the policy by URL and decides one call (answer: ${appDecision.slice(8)}); these are the files it requested, ` +
+    `of ${emitted.length} the build emitted (the rest are lazy chunks a worker-engine page never requests).`,
+);
 say();
 say('| file | bytes | gzip -9 |');
 say('|---|---|---|');
-for (const f of appFiles.sort((a, b) => b.gzip - a.gzip)) say(`| ${f.name} | ${f.bytes} | ${kib(f.gzip)} |`);
+for (const f of appFiles.sort((a, b) => b.gzip - a.gzip))
+  say(`| ${f.name} | ${f.bytes} | ${kib(f.gzip)} |`);
 say(`| **loaded** | ${appFiles.reduce((sum, f) => sum + f.bytes, 0)} | **${kib(loaded)}** |`);
 say();
 say('## The raw browser build (vite.lib.config.ts → dist/browser)');
 say();
 say('| file | bytes | gzip -9 |');
 say('|---|---|---|');
-for (const f of files.sort((a, b) => b.gzip - a.gzip)) say(`| ${f.name} | ${f.bytes} | ${kib(f.gzip)} |`);
+for (const f of files.sort((a, b) => b.gzip - a.gzip))
+  say(`| ${f.name} | ${f.bytes} | ${kib(f.gzip)} |`);
 say(`| **total** | ${files.reduce((sum, f) => sum + f.bytes, 0)} | **${kib(total)}** |`);
 
 mkdirSync(join(root, 'bench/results'), { recursive: true });

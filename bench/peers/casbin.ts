@@ -22,7 +22,11 @@ m = r.tool == p.tool && r.role == p.role && eval(p.rule)
 const grants: Array<[string, string[], string]> = [
   ['view_customer', ['agent', 'manager', 'admin'], 'true'],
   ['update_customer', ['agent', 'manager', 'admin'], 'true'],
-  ['delete_customer', ['manager', 'admin'], 'r.agent.user_id == r.resource.owner_id || r.agent.role == "admin"'],
+  [
+    'delete_customer',
+    ['manager', 'admin'],
+    'r.agent.user_id == r.resource.owner_id || r.agent.role == "admin"',
+  ],
   ['process_refund', ['agent'], 'r.args.amount <= 500'],
   ['process_refund', ['manager', 'admin'], 'r.args.amount <= 2000'],
   ['access_pii', ['manager', 'admin'], 'r.agent.mfa_verified != undefined'],
@@ -31,7 +35,9 @@ const grants: Array<[string, string[], string]> = [
 ];
 
 const policyLines = grants
-  .flatMap(([tool, roles, rule]) => roles.map((role) => `p, ${tool}, ${role}, "${rule.replaceAll('"', '""')}"`))
+  .flatMap(([tool, roles, rule]) =>
+    roles.map((role) => `p, ${tool}, ${role}, "${rule.replaceAll('"', '""')}"`),
+  )
   .join('\n');
 
 let enforcer: Enforcer | undefined;
@@ -46,7 +52,13 @@ export async function loadCasbin(): Promise<number> {
 /** Decides one call with casbin (synchronous enforcement). */
 export function decideWithCasbin(call: BenchCall): 'Allow' | 'Deny' {
   if (!enforcer) throw new Error('casbin: call loadCasbin() first');
-  return enforcer.enforceSync(call.tool, call.role, call.args, call.agentAttributes, call.resourceAttributes)
+  return enforcer.enforceSync(
+    call.tool,
+    call.role,
+    call.args,
+    call.agentAttributes,
+    call.resourceAttributes,
+  )
     ? 'Allow'
     : 'Deny';
 }

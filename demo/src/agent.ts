@@ -15,9 +15,7 @@ export interface ProposedCall {
 }
 
 /** The agent's next move: call a tool, or answer the user. */
-export type AgentStep =
-  | { kind: 'call'; call: ProposedCall }
-  | { kind: 'reply'; text: string };
+export type AgentStep = { kind: 'call'; call: ProposedCall } | { kind: 'reply'; text: string };
 
 /** What the agent is told after its call: the tool's result, or perso's model-facing denial. */
 export interface ToolReport {

@@ -23,7 +23,10 @@ export class AuditLog extends EventTarget implements AuditTransport {
 
   /** The records as NDJSON text. */
   toNdjson(): string {
-    return this.#records.map((record) => JSON.stringify(record)).join('\n') + (this.#records.length ? '\n' : '');
+    return (
+      this.#records.map((record) => JSON.stringify(record)).join('\n') +
+      (this.#records.length ? '\n' : '')
+    );
   }
 
   /** Forgets every record. */

@@ -44,9 +44,10 @@ export class AuditPanel extends LitElement {
         <button @click=${() => this.log.clear()} ?disabled=${records.length === 0}>Clear</button>
         <button class="primary" @click=${this.#export} ?disabled=${records.length === 0}>Export NDJSON</button>
       </div>
-      ${records.length === 0
-        ? html`<p class="empty">No decisions yet. Each tool call adds a record here.</p>`
-        : html`<ol aria-label="audit records, newest first">
+      ${
+        records.length === 0
+          ? html`<p class="empty">No decisions yet. Each tool call adds a record here.</p>`
+          : html`<ol aria-label="audit records, newest first">
             ${records.map(
               (r) => html`<li class=${r.decision.toLowerCase()} data-audit-decision=${r.decision}>
                 <div class="line1">
@@ -58,7 +59,8 @@ export class AuditPanel extends LitElement {
                 <div class="reason">${r.reason}${r.rule ? ` · rule ${r.rule}` : ''}</div>
               </li>`,
             )}
-          </ol>`}
+          </ol>`
+      }
     `;
   }
 

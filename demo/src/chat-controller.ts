@@ -65,14 +65,24 @@ export class ChatController extends EventTarget {
       let step: AgentStep = await this.agent.receive(text);
       for (let calls = 0; step.kind === 'call'; calls += 1) {
         if (calls === MAX_CALLS_PER_TURN) {
-          step = { kind: 'reply', text: `I stopped after ${MAX_CALLS_PER_TURN} tool calls in one turn; ask again to continue.` };
+          step = {
+            kind: 'reply',
+            text: `I stopped after ${MAX_CALLS_PER_TURN} tool calls in one turn; ask again to continue.`,
+          };
           break;
         }
         const { call } = step;
         const pending = this.#push({ kind: 'pending', tool: call.tool, args: call.args });
-        const result = await this.#guard.run(call, (request) => this.#askApproval(pending.id, request));
+        const result = await this.#guard.run(call, (request) =>
+          this.#askApproval(pending.id, request),
+        );
         this.#replace(pending.id, { kind: 'decision', result });
-        step = await this.agent.report({ callId: call.id, tool: call.tool, ran: result.ran, text: result.modelText });
+        step = await this.agent.report({
+          callId: call.id,
+          tool: call.tool,
+          ran: result.ran,
+          text: result.modelText,
+        });
       }
       if (step.text !== '') this.#push({ kind: 'agent', text: step.text });
     } catch (error) {
@@ -99,7 +109,8 @@ export class ChatController extends EventTarget {
         resolve(approved);
       };
       const expiresAt = request.decision.approval?.expiresAt;
-      if (expiresAt !== undefined) timer = setTimeout(() => answer(false), Math.max(0, expiresAt - Date.now()));
+      if (expiresAt !== undefined)
+        timer = setTimeout(() => answer(false), Math.max(0, expiresAt - Date.now()));
       this.#replace(entryId, { kind: 'approval', request, answer });
     });
   }

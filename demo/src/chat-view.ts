@@ -17,7 +17,10 @@ const EXAMPLES = [
 
 /** The chat transcript and input. */
 export class ChatView extends LitElement {
-  static override properties = { controller: { attribute: false }, agentLabel: { attribute: false } };
+  static override properties = {
+    controller: { attribute: false },
+    agentLabel: { attribute: false },
+  };
   static override styles = [
     sharedStyles,
     css`
@@ -64,7 +67,15 @@ export class ChatView extends LitElement {
         <button @click=${() => this.controller.clear()} ?disabled=${busy || entries.length === 0}>Clear chat</button>
       </div>
       <div class="log" role="log" aria-labelledby="chat-title" aria-live="polite">
-        ${entries.length === 0 ? this.#empty() : repeat(entries, (e) => e.id, (e) => this.#entry(e))}
+        ${
+          entries.length === 0
+            ? this.#empty()
+            : repeat(
+                entries,
+                (e) => e.id,
+                (e) => this.#entry(e),
+              )
+        }
       </div>
       <form @submit=${this.#submit}>
         <label for="message" class="visually-hidden">Message to the agent</label>

@@ -60,10 +60,12 @@ export class CrmPanel extends LitElement {
       </table>
       <table data-crm="refunds">
         <caption>Refunds issued</caption>
-        ${crm.refunds.length === 0
-          ? html`<tbody><tr><td class="empty">none yet</td></tr></tbody>`
-          : html`<thead><tr><th scope="col">Order</th><th scope="col">Amount</th><th scope="col">Reason</th></tr></thead>
-              <tbody>${crm.refunds.map((r) => html`<tr><td><code>${r.order_id}</code></td><td>$${r.amount.toFixed(2)}</td><td>${r.reason}</td></tr>`)}</tbody>`}
+        ${
+          crm.refunds.length === 0
+            ? html`<tbody><tr><td class="empty">none yet</td></tr></tbody>`
+            : html`<thead><tr><th scope="col">Order</th><th scope="col">Amount</th><th scope="col">Reason</th></tr></thead>
+              <tbody>${crm.refunds.map((r) => html`<tr><td><code>${r.order_id}</code></td><td>$${r.amount.toFixed(2)}</td><td>${r.reason}</td></tr>`)}</tbody>`
+        }
       </table>
     `;
   }

@@ -50,19 +50,43 @@ export type UpdatableField = (typeof UPDATABLE_FIELDS)[number];
 function initialCustomers(): Customer[] {
   return [
     {
-      id: 'C-1042', name: 'Alice Hartwell', email: 'alice.hartwell@example.com', phone: '+1-555-0192',
-      plan: 'Pro', status: 'active', owner_id: 'mgr-001', created_at: '2023-08-14',
-      ssn: '***-**-4821', card_last4: '4242', card_type: 'Visa',
+      id: 'C-1042',
+      name: 'Alice Hartwell',
+      email: 'alice.hartwell@example.com',
+      phone: '+1-555-0192',
+      plan: 'Pro',
+      status: 'active',
+      owner_id: 'mgr-001',
+      created_at: '2023-08-14',
+      ssn: '***-**-4821',
+      card_last4: '4242',
+      card_type: 'Visa',
     },
     {
-      id: 'C-2038', name: 'Daniel Osei', email: 'daniel.osei@example.com', phone: '+1-555-0374',
-      plan: 'Starter', status: 'inactive', owner_id: 'mgr-001', created_at: '2024-01-03',
-      ssn: '***-**-7705', card_last4: '8833', card_type: 'Mastercard',
+      id: 'C-2038',
+      name: 'Daniel Osei',
+      email: 'daniel.osei@example.com',
+      phone: '+1-555-0374',
+      plan: 'Starter',
+      status: 'inactive',
+      owner_id: 'mgr-001',
+      created_at: '2024-01-03',
+      ssn: '***-**-7705',
+      card_last4: '8833',
+      card_type: 'Mastercard',
     },
     {
-      id: 'C-9001', name: 'Priya Menon', email: 'priya.menon@example.com', phone: '+1-555-0581',
-      plan: 'Enterprise', status: 'active', owner_id: 'mgr-002', created_at: '2022-11-29',
-      ssn: '***-**-3390', card_last4: '1177', card_type: 'Amex',
+      id: 'C-9001',
+      name: 'Priya Menon',
+      email: 'priya.menon@example.com',
+      phone: '+1-555-0581',
+      plan: 'Enterprise',
+      status: 'active',
+      owner_id: 'mgr-002',
+      created_at: '2022-11-29',
+      ssn: '***-**-3390',
+      card_last4: '1177',
+      card_type: 'Amex',
     },
   ];
 }
@@ -145,7 +169,10 @@ export class CrmStore extends EventTarget {
   /** Records a refund against an order and marks the order refunded. */
   refund(orderId: string, amount: number, reason: string): Order {
     const order = this.#orders.get(orderId);
-    if (!order) throw new Error(`order "${orderId}" not found; known orders: ${[...this.#orders.keys()].join(', ')}`);
+    if (!order)
+      throw new Error(
+        `order "${orderId}" not found; known orders: ${[...this.#orders.keys()].join(', ')}`,
+      );
     this.#refunds.push({ order_id: orderId, amount, reason });
     order.status = 'refunded';
     this.#changed();
@@ -153,7 +180,12 @@ export class CrmStore extends EventTarget {
   }
 
   /** Sets `field` to `value` on every customer whose `filterField` equals `filterValue`; returns the ids changed. */
-  bulkUpdate(filterField: UpdatableField, filterValue: string, field: UpdatableField, value: string): string[] {
+  bulkUpdate(
+    filterField: UpdatableField,
+    filterValue: string,
+    field: UpdatableField,
+    value: string,
+  ): string[] {
     const changed: string[] = [];
     for (const customer of this.#customers.values()) {
       if (customer[filterField] === filterValue) {
@@ -168,7 +200,9 @@ export class CrmStore extends EventTarget {
   #mustGetCustomer(id: string): Customer {
     const customer = this.#customers.get(id);
     if (!customer) {
-      throw new Error(`customer "${id}" not found; known customers: ${[...this.#customers.keys()].join(', ') || 'none'}`);
+      throw new Error(
+        `customer "${id}" not found; known customers: ${[...this.#customers.keys()].join(', ') || 'none'}`,
+      );
     }
     return customer;
   }

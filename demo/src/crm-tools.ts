@@ -37,7 +37,11 @@ export const CRM_TOOL_SPECS: readonly ToolSpec[] = Object.freeze([
   {
     name: CrmToolName.ViewCustomer,
     description: 'Look up a customer record by id: name, email, phone, plan and status.',
-    parameters: { type: 'object', properties: { customer_id: customerId }, required: ['customer_id'] },
+    parameters: {
+      type: 'object',
+      properties: { customer_id: customerId },
+      required: ['customer_id'],
+    },
   },
   {
     name: CrmToolName.UpdateCustomer,
@@ -55,7 +59,11 @@ export const CRM_TOOL_SPECS: readonly ToolSpec[] = Object.freeze([
   {
     name: CrmToolName.DeleteCustomer,
     description: 'Permanently delete a customer record.',
-    parameters: { type: 'object', properties: { customer_id: customerId }, required: ['customer_id'] },
+    parameters: {
+      type: 'object',
+      properties: { customer_id: customerId },
+      required: ['customer_id'],
+    },
   },
   {
     name: CrmToolName.ProcessRefund,
@@ -73,7 +81,11 @@ export const CRM_TOOL_SPECS: readonly ToolSpec[] = Object.freeze([
   {
     name: CrmToolName.AccessPii,
     description: "Read a customer's personal data: SSN, payment card, email, phone.",
-    parameters: { type: 'object', properties: { customer_id: customerId }, required: ['customer_id'] },
+    parameters: {
+      type: 'object',
+      properties: { customer_id: customerId },
+      required: ['customer_id'],
+    },
   },
   {
     name: CrmToolName.ExportData,
@@ -154,7 +166,8 @@ export function runCrmTool(crm: CrmStore, tool: CrmToolName, args: Readonly<Json
       if (typeof amount !== 'number' || !Number.isFinite(amount) || amount <= 0) {
         throw new Error('argument "amount" must be a positive number of dollars');
       }
-      const reason = typeof args.reason === 'string' && args.reason !== '' ? args.reason : 'not given';
+      const reason =
+        typeof args.reason === 'string' && args.reason !== '' ? args.reason : 'not given';
       const order = crm.refund(text(args, 'order_id'), amount, reason);
       const customer = crm.customer(order.customer_id);
       return `refunded ${money(amount)} on ${order.id} (${customer?.name ?? order.customer_id}); reason: ${reason}; expect it in 3–5 business days`;
@@ -166,16 +179,26 @@ export function runCrmTool(crm: CrmStore, tool: CrmToolName, args: Readonly<Json
     }
     case CrmToolName.ExportData: {
       const report = text(args, 'report_type');
-      const range = typeof args.date_range === 'string' && args.date_range !== '' ? args.date_range : 'all time';
+      const range =
+        typeof args.date_range === 'string' && args.date_range !== ''
+          ? args.date_range
+          : 'all time';
       const status = /\b(inactive|active)\b/i.exec(report)?.[1]?.toLowerCase();
-      const rows = crm.snapshot().customers.filter((c) => status === undefined || c.status === status).length;
+      const rows = crm
+        .snapshot()
+        .customers.filter((c) => status === undefined || c.status === status).length;
       return `export ready: "${report}" (${range}), ${rows} row${rows === 1 ? '' : 's'}, exports/${report.toLowerCase().replace(/\W+/g, '-')}.csv`;
     }
     case CrmToolName.BulkUpdate: {
       const match = /^\s*(\w+)\s*=\s*(.+?)\s*$/.exec(text(args, 'filter'));
       if (!match) throw new Error('argument "filter" must look like "status = inactive"');
       const filterField = field({ filter_field: match[1]! }, 'filter_field');
-      const changed = crm.bulkUpdate(filterField, match[2]!, field(args, 'field'), text(args, 'value'));
+      const changed = crm.bulkUpdate(
+        filterField,
+        match[2]!,
+        field(args, 'field'),
+        text(args, 'value'),
+      );
       return `bulk update done: ${changed.length} record(s) where ${filterField} = ${match[2]} now have ${String(args.field)} = "${String(args.value)}"${changed.length ? ` (${changed.join(', ')})` : ''}`;
     }
   }

@@ -106,7 +106,8 @@ export class DecisionCard extends LitElement {
         : html`<strong>Ran</strong> · ${result.output}`;
     }
     if (result.approval === 'refused') return html`<strong>Refused</strong> · ${unchanged}`;
-    if (result.approval === 'approved') return html`<strong>Approved, but not honoured</strong> (expired, or the call changed) · ${unchanged}`;
+    if (result.approval === 'approved')
+      return html`<strong>Approved, but not honoured</strong> (expired, or the call changed) · ${unchanged}`;
     if (result.output !== '') return html`<strong>Did not complete</strong> · ${result.output}`;
     return html`<strong>Blocked</strong> · ${unchanged}`;
   }

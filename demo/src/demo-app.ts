@@ -131,7 +131,8 @@ export class DemoApp extends LitElement {
     if (this.#started) return;
     this.#started = true;
     // The cached-policy badge says "offline" while the browser is.
-    for (const type of ['online', 'offline']) window.addEventListener(type, () => this.requestUpdate());
+    for (const type of ['online', 'offline'])
+      window.addEventListener(type, () => this.requestUpdate());
     void this.#start();
   }
 
@@ -196,13 +197,17 @@ export class DemoApp extends LitElement {
     if (this.loadError) return html`<span class="badge deny">guard failed to start</span>`;
     if (!status) return html`<span class="badge info">loading the guard…</span>`;
     return html`
-      ${status.version !== null
-        ? html`<span class="badge allow" data-badge="policy" title=${`sha-256 ${status.hash ?? ''}`}>policy ${status.version}</span>`
-        : html`<span class="badge deny" data-badge="no-policy">no valid policy: every call is denied</span>`}
+      ${
+        status.version !== null
+          ? html`<span class="badge allow" data-badge="policy" title=${`sha-256 ${status.hash ?? ''}`}>policy ${status.version}</span>`
+          : html`<span class="badge deny" data-badge="no-policy">no valid policy: every call is denied</span>`
+      }
       ${status.mode === 'shadow' ? html`<span class="badge ask" data-badge="shadow" title="decisions are logged but not enforced">shadow mode</span>` : nothing}
-      ${status.source === 'cache'
-        ? html`<span class="badge info" data-badge="offline-cache" title="the verified copy in IndexedDB is in use: the server said it had not changed, or could not be reached">${navigator.onLine ? 'cached policy' : 'offline · cached policy'}</span>`
-        : nothing}
+      ${
+        status.source === 'cache'
+          ? html`<span class="badge info" data-badge="offline-cache" title="the verified copy in IndexedDB is in use: the server said it had not changed, or could not be reached">${navigator.onLine ? 'cached policy' : 'offline · cached policy'}</span>`
+          : nothing
+      }
       ${!status.ok && status.version !== null ? html`<span class="badge ask" data-badge="reload-failed" title=${status.errors.map((e) => `${e.path}: ${e.message}`).join('\n')}>last reload failed · previous policy active</span>` : nothing}
     `;
   }
@@ -212,7 +217,8 @@ export class DemoApp extends LitElement {
       return html`<div class="card fatal" role="alert"><h2>The guard did not start</h2><p>${this.loadError}</p><p>Every tool call stays blocked. Reload the page to try again.</p></div>`;
     }
     const running = this.running;
-    if (!running) return html`<div class="loading" aria-busy="true">Starting the guard (engine in a worker)…</div>`;
+    if (!running)
+      return html`<div class="loading" aria-busy="true">Starting the guard (engine in a worker)…</div>`;
     return html`<main>
       <aside aria-label="host controls">
         <demo-principal class="card" .principal=${this.principal} @principal-change=${(e: PrincipalChangeEvent) => this.#setPrincipal(e.principal)}></demo-principal>
@@ -227,8 +233,11 @@ export class DemoApp extends LitElement {
               @click=${() => (this.tab = t.id)}>${t.label}</button>`,
           )}
         </div>
-        ${this.#panel('policy', html`<demo-policy .text=${this.policyText} .state=${this.policyEdit}
-          @policy-edit=${this.#editPolicy} @policy-reset=${this.#reloadPolicyFile}></demo-policy>`)}
+        ${this.#panel(
+          'policy',
+          html`<demo-policy .text=${this.policyText} .state=${this.policyEdit}
+          @policy-edit=${this.#editPolicy} @policy-reset=${this.#reloadPolicyFile}></demo-policy>`,
+        )}
         ${this.#panel('inspector', html`<demo-inspector .last=${running.guard.last}></demo-inspector>`)}
         ${this.#panel('audit', html`<demo-audit .log=${this.audit}></demo-audit>`)}
         ${this.#panel('crm', html`<demo-crm .crm=${this.crm}></demo-crm>`)}
@@ -246,7 +255,9 @@ export class DemoApp extends LitElement {
     if (step === 0) return;
     const index = TABS.findIndex((t) => t.id === this.tab);
     this.tab = TABS[(index + step + TABS.length) % TABS.length]!.id;
-    void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>(`#tab-${this.tab}`)?.focus());
+    void this.updateComplete.then(() =>
+      this.renderRoot.querySelector<HTMLElement>(`#tab-${this.tab}`)?.focus(),
+    );
   }
 
   #setPrincipal(principal: Principal): void {
@@ -256,7 +267,12 @@ export class DemoApp extends LitElement {
 
   async #runScenario(event: ScenarioRunEvent): Promise<void> {
     const { scenario } = event;
-    this.#setPrincipal({ ...this.principal, role: scenario.role, env: scenario.env, mfaVerified: scenario.mfaVerified });
+    this.#setPrincipal({
+      ...this.principal,
+      role: scenario.role,
+      env: scenario.env,
+      mfaVerified: scenario.mfaVerified,
+    });
     await this.running?.chat.send(scenario.prompt);
   }
 
@@ -272,7 +288,13 @@ export class DemoApp extends LitElement {
       this.policyEdit = {
         ...this.policyEdit,
         applied: false,
-        diagnostics: [{ severity: 'error', path: 'policy', message: `not valid JSON (${message}); fix the syntax to apply it` }],
+        diagnostics: [
+          {
+            severity: 'error',
+            path: 'policy',
+            message: `not valid JSON (${message}); fix the syntax to apply it`,
+          },
+        ],
       };
       return;
     }

@@ -29,7 +29,12 @@ export function rememberedEndpoint(): EndpointSettings | null {
     const raw = localStorage.getItem(STORAGE_KEY);
     if (!raw) return null;
     const value = JSON.parse(raw) as Partial<EndpointSettings>;
-    if (typeof value.baseUrl !== 'string' || typeof value.model !== 'string' || typeof value.apiKey !== 'string') return null;
+    if (
+      typeof value.baseUrl !== 'string' ||
+      typeof value.model !== 'string' ||
+      typeof value.apiKey !== 'string'
+    )
+      return null;
     return { baseUrl: value.baseUrl, model: value.model, apiKey: value.apiKey };
   } catch {
     return null; // storage blocked or corrupt: start with the planner
@@ -99,7 +104,8 @@ export class EndpointSettingsDialog extends LitElement {
       apiKey: String(form.get('apiKey') ?? ''),
     };
     try {
-      if (form.get('remember') === 'on') localStorage.setItem(STORAGE_KEY, JSON.stringify(endpoint));
+      if (form.get('remember') === 'on')
+        localStorage.setItem(STORAGE_KEY, JSON.stringify(endpoint));
       else localStorage.removeItem(STORAGE_KEY);
     } catch {
       // storage blocked: the settings still apply for this page

@@ -107,26 +107,23 @@ export class GuardedCrm extends EventTarget {
     let approval: GuardedCall['approval'] = 'not-needed';
     const tool = call.tool;
 
-    const guarded = session.guard(
-      tool,
-      (args: Readonly<JsonObject>) => this.#runTool(tool, args),
-      {
-        // Looked up by the page from its own data, on the canonical copy perso checks.
-        resourceAttributes: (args: Readonly<JsonObject>) => {
-          request.resourceAttributes = resourceAttributesFor(this.#crm, args);
-          return request.resourceAttributes;
-        },
-        approve: async (decision: DecisionResult, args: Readonly<JsonObject>) => {
-          const approved = await approve({ tool, args, decision });
-          approval = approved ? 'approved' : 'refused';
-          return approved;
-        },
+    const guarded = session.guard(tool, (args: Readonly<JsonObject>) => this.#runTool(tool, args), {
+      // Looked up by the page from its own data, on the canonical copy perso checks.
+      resourceAttributes: (args: Readonly<JsonObject>) => {
+        request.resourceAttributes = resourceAttributesFor(this.#crm, args);
+        return request.resourceAttributes;
       },
-    );
+      approve: async (decision: DecisionResult, args: Readonly<JsonObject>) => {
+        const approved = await approve({ tool, args, decision });
+        approval = approved ? 'approved' : 'refused';
+        return approved;
+      },
+    });
     const outcome = await guarded(call.args as Readonly<JsonObject>);
     const { decision } = outcome;
     if (!outcome.ok) {
-      const text = denialResult(decision, { tool, args: call.args, role: session.role }).content[0].text;
+      const text = denialResult(decision, { tool, args: call.args, role: session.role }).content[0]
+        .text;
       return { request, decision, approval, ran: false, output: '', modelText: text };
     }
     const { ok, text } = outcome.value;
@@ -139,11 +136,17 @@ export class GuardedCrm extends EventTarget {
     try {
       return { ok: true, text: runCrmTool(this.#crm, tool, args) };
     } catch (error) {
-      return { ok: false, text: `the tool failed: ${error instanceof Error ? error.message : String(error)}` };
+      return {
+        ok: false,
+        text: `the tool failed: ${error instanceof Error ? error.message : String(error)}`,
+      };
     }
   }
 
   #bind(principal: Principal): PersoSession {
-    return this.#perso.session({ role: principal.role, agentAttributes: agentAttributesOf(principal) });
+    return this.#perso.session({
+      role: principal.role,
+      agentAttributes: agentAttributesOf(principal),
+    });
   }
 }

@@ -27,7 +27,8 @@ export class InspectorPanel extends LitElement {
   }
 
   override render() {
-    if (!this.last) return html`<p class="empty">The next tool call's request and decision appear here.</p>`;
+    if (!this.last)
+      return html`<p class="empty">The next tool call's request and decision appear here.</p>`;
     const { request, decision } = this.last;
     return html`
       <section>

@@ -90,15 +90,22 @@ export class OpenAiCompatibleAgent implements Agent {
       });
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
-      throw new Error(`could not reach the model endpoint "${this.#settings.baseUrl}" (${detail}); check the URL, that the server runs, and that it allows this page's origin (CORS)`);
+      throw new Error(
+        `could not reach the model endpoint "${this.#settings.baseUrl}" (${detail}); check the URL, that the server runs, and that it allows this page's origin (CORS)`,
+      );
     }
     if (!response.ok) {
       const detail = (await response.text()).slice(0, 300);
-      throw new Error(`the model endpoint answered ${response.status}: ${detail || response.statusText}; check the base URL, model and key`);
+      throw new Error(
+        `the model endpoint answered ${response.status}: ${detail || response.statusText}; check the base URL, model and key`,
+      );
     }
-    const body = (await response.json()) as { choices?: Array<{ message?: { content?: string | null; tool_calls?: ToolCallMessage[] } }> };
+    const body = (await response.json()) as {
+      choices?: Array<{ message?: { content?: string | null; tool_calls?: ToolCallMessage[] } }>;
+    };
     const message = body.choices?.[0]?.message;
-    if (!message) throw new Error('the model endpoint sent no message; check that it is OpenAI-compatible');
+    if (!message)
+      throw new Error('the model endpoint sent no message; check that it is OpenAI-compatible');
 
     const first = message.tool_calls?.[0];
     if (!first) {
@@ -108,7 +115,11 @@ export class OpenAiCompatibleAgent implements Agent {
     }
     // One call at a time, like the original demo: the history keeps only the call that was guarded,
     // so every tool_call_id the model sees has exactly one answer.
-    this.#messages.push({ role: 'assistant', content: message.content ?? null, tool_calls: [first] });
+    this.#messages.push({
+      role: 'assistant',
+      content: message.content ?? null,
+      tool_calls: [first],
+    });
     const args = parseArguments(first.function.arguments);
     return { kind: 'call', call: { id: first.id, tool: first.function.name, args } };
   }

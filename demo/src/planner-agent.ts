@@ -32,7 +32,9 @@ function orderIn(message: string): string | undefined {
 }
 
 function amountIn(message: string): number | undefined {
-  const match = /\$\s?(\d[\d,]*(?:\.\d+)?)|(\d[\d,]*(?:\.\d+)?)\s?(?:usd|dollars?)\b/i.exec(message);
+  const match = /\$\s?(\d[\d,]*(?:\.\d+)?)|(\d[\d,]*(?:\.\d+)?)\s?(?:usd|dollars?)\b/i.exec(
+    message,
+  );
   const digits = match?.[1] ?? match?.[2];
   return digits === undefined ? undefined : Number(digits.replaceAll(',', ''));
 }
@@ -65,18 +67,24 @@ export function planToolCall(message: string): Plan {
 
   if (/\brefund/i.test(message)) {
     const order = orderIn(message);
-    if (!order) return { reply: 'Which order should I refund? Orders: ORD-8821, ORD-9910, ORD-5533.' };
+    if (!order)
+      return { reply: 'Which order should I refund? Orders: ORD-8821, ORD-9910, ORD-5533.' };
     const amount = amountIn(message);
-    if (amount === undefined) return { reply: `How much should I refund on ${order}? Say e.g. "$200".` };
+    if (amount === undefined)
+      return { reply: `How much should I refund on ${order}? Say e.g. "$200".` };
     const reason = /\bbecause\s+(.+?)[.!]?$/i.exec(message)?.[1];
-    return { tool: CrmToolName.ProcessRefund, args: reason ? { order_id: order, amount, reason } : { order_id: order, amount } };
+    return {
+      tool: CrmToolName.ProcessRefund,
+      args: reason ? { order_id: order, amount, reason } : { order_id: order, amount },
+    };
   }
   if (/\bbulk\b/i.test(message)) {
     return {
       tool: CrmToolName.BulkUpdate,
       args: {
         filter: filterIn(message) ?? 'status = inactive',
-        field: fieldIn(message.replace(/\b(?:where|for|with)\s+\w+\s*(?:=|is)\s*\w+/i, '')) ?? 'status',
+        field:
+          fieldIn(message.replace(/\b(?:where|for|with)\s+\w+\s*(?:=|is)\s*\w+/i, '')) ?? 'status',
         value: newValueIn(message) ?? 'archived',
       },
     };
@@ -86,20 +94,29 @@ export function planToolCall(message: string): Plan {
     return { tool: CrmToolName.AccessPii, args: { customer_id: customer } };
   }
   if (/\b(?:delete|remove|erase)\b/i.test(message)) {
-    if (!customer) return { reply: 'Which customer should I delete? Customers: C-1042, C-2038, C-9001.' };
+    if (!customer)
+      return { reply: 'Which customer should I delete? Customers: C-1042, C-2038, C-9001.' };
     return { tool: CrmToolName.DeleteCustomer, args: { customer_id: customer } };
   }
   if (/\b(?:export|csv|download)\b/i.test(message)) {
-    const range = /\b(?:for|from|over)\s+((?:last|past)\s+\d+\s+\w+|\d{4}(?:-Q[1-4])?)/i.exec(message)?.[1];
+    const range = /\b(?:for|from|over)\s+((?:last|past)\s+\d+\s+\w+|\d{4}(?:-Q[1-4])?)/i.exec(
+      message,
+    )?.[1];
     const status = /\b(inactive|active)\b/i.exec(message)?.[1];
     const report = status ? `${status.toLowerCase()} accounts` : 'all customers';
-    return { tool: CrmToolName.ExportData, args: range ? { report_type: report, date_range: range } : { report_type: report } };
+    return {
+      tool: CrmToolName.ExportData,
+      args: range ? { report_type: report, date_range: range } : { report_type: report },
+    };
   }
   if (/\b(?:update|change|set)\b/i.test(message)) {
     const field = fieldIn(message);
     const value = newValueIn(message);
     if (!customer || !field || !value) {
-      return { reply: 'Tell me the customer, the field (email, phone, plan, status) and the new value, e.g. "Set C-1042 plan to Enterprise".' };
+      return {
+        reply:
+          'Tell me the customer, the field (email, phone, plan, status) and the new value, e.g. "Set C-1042 plan to Enterprise".',
+      };
     }
     return { tool: CrmToolName.UpdateCustomer, args: { customer_id: customer, field, value } };
   }
@@ -123,7 +140,9 @@ export class PlannerAgent implements Agent {
   async report(report: ToolReport): Promise<AgentStep> {
     // The planner repeats what it was told. For a denial that is perso's model-facing text, so the
     // user reads the same explanation a model would have been given.
-    const text = report.ran ? `Done: ${report.text}.` : `I could not do that. The guard told me:\n${report.text}`;
+    const text = report.ran
+      ? `Done: ${report.text}.`
+      : `I could not do that. The guard told me:\n${report.text}`;
     return { kind: 'reply', text };
   }
 

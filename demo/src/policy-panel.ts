@@ -107,7 +107,8 @@ export class PolicyPanel extends LitElement {
         .value=${live(this.#draft ?? this.text)} @input=${this.#input}></textarea>
       <ul id="policy-diagnostics" aria-label="policy problems">
         ${state.diagnostics.map(
-          (d) => html`<li class=${d.severity} data-diagnostic=${d.severity}><b>${d.severity}</b> ${d.path}: ${d.message}</li>`,
+          (d) =>
+            html`<li class=${d.severity} data-diagnostic=${d.severity}><b>${d.severity}</b> ${d.path}: ${d.message}</li>`,
         )}
       </ul>
     `;

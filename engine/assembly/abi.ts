@@ -7,17 +7,76 @@
 // - the host frees what `init`, `evaluate` and `plan` return with `dealloc(ptr, 4 + N)`;
 //   `explain` answers in an engine-owned buffer that stays valid until the next call
 
-import { E_OUT_OF_BOUNDS, E_AGENT_ATTRS, E_ARGS_NOT_OBJECT, E_BAD_ENTRY, E_CTX_NOT_OBJECT, E_NOT_INITIALISED, E_NOW, E_RESOURCE_ATTRS, E_ROLE_MISSING, E_TOOL_EMPTY, E_TOOL_UTF8, E_INPUT_TOO_LARGE } from "./messages";
-import { JNULL, JNUMBER, JOBJECT, JSTRING, JFALSE, JTRUE, JARRAY, JValue, JsonParser, MAX_INPUT, decodeUtf8String, formatNumber, joinAll, jsonString, resetPool, toJson } from "./json";
 import {
-  C_FIELD_EQUALS, C_NUMERIC, C_PRESENT, C_STRING, Compiler, Entry, NUM_OPS, Policy, SOURCE_NAMES, SRC_AGENT, SRC_ARGUMENTS,
-  STR_OPS, diagnosticsJson,
-} from "./policy";
+  E_OUT_OF_BOUNDS,
+  E_AGENT_ATTRS,
+  E_ARGS_NOT_OBJECT,
+  E_CTX_NOT_OBJECT,
+  E_NOT_INITIALISED,
+  E_NOW,
+  E_RESOURCE_ATTRS,
+  E_ROLE_MISSING,
+  E_TOOL_EMPTY,
+  E_TOOL_UTF8,
+  E_INPUT_TOO_LARGE,
+} from './messages';
 import {
-  T_FALSE, T_JSON, T_MISSING, T_NULL, T_NUMBER, T_STRING, T_TRUE, REGION_HEADER, activate, active, dataStart, decide,
-  explainReason, explainedLeaf, hasDecided, lastRetryAfter, memoizeLast, region, reserve, slotsValid, wNoRule, wResponse,
-} from "./decide";
-import { Writer, madeGarbage, out, reason } from "./writer";
+  JNULL,
+  JNUMBER,
+  JOBJECT,
+  JSTRING,
+  JFALSE,
+  JTRUE,
+  JARRAY,
+  JValue,
+  JsonParser,
+  MAX_INPUT,
+  decodeUtf8String,
+  joinAll,
+  jsonString,
+  resetPool,
+  toJson,
+} from './json';
+import {
+  C_FIELD_EQUALS,
+  C_NUMERIC,
+  C_PRESENT,
+  C_STRING,
+  Compiler,
+  Entry,
+  NUM_OPS,
+  Policy,
+  SOURCE_NAMES,
+  SRC_AGENT,
+  SRC_ARGUMENTS,
+  STR_OPS,
+  diagnosticsJson,
+} from './policy';
+import {
+  T_FALSE,
+  T_JSON,
+  T_MISSING,
+  T_NULL,
+  T_NUMBER,
+  T_STRING,
+  T_TRUE,
+  REGION_HEADER,
+  activate,
+  active,
+  dataStart,
+  decide,
+  explainReason,
+  explainedLeaf,
+  hasDecided,
+  lastRetryAfter,
+  memoizeLast,
+  region,
+  reserve,
+  slotsValid,
+  wNoRule,
+  wResponse,
+} from './decide';
+import { Writer, madeGarbage, out, reason } from './writer';
 
 // The minimal runtime collects only when asked. Exported functions call `collectSometimes` last,
 // when no managed reference lives on the wasm stack, so a collection can never free one in use.
@@ -50,12 +109,12 @@ export function respond(s: string): usize {
 }
 
 function fail(message: string): usize {
-  return respond("{\"error\":" + jsonString(message) + "}");
+  return respond('{"error":' + jsonString(message) + '}');
 }
 
 /** True when [ptr, ptr + len) lies inside linear memory (hosts pass what `alloc` gave them). */
 function inMemory(ptr: usize, len: i32): bool {
-  return len >= 0 && <u64>ptr + <u64>len <= (<u64>memory.size() << 16);
+  return len >= 0 && <u64>ptr + <u64>len <= (<u64>memory.size()) << 16;
 }
 
 /** `init`: compiles the policy at [ptr, ptr + len) and makes it active when valid. */
@@ -65,29 +124,56 @@ export function initPolicy(ptr: usize, len: i32): usize {
   const doc = parser.parse();
   if (doc == null) {
     const msg = parser.message();
-    return respond("{\"error\":" + jsonString("policy: " + msg) + ",\"errors\":[{\"path\":\"policy\",\"message\":" +
-      jsonString(msg) + "}],\"warnings\":[]}");
+    return respond(
+      '{"error":' +
+        jsonString('policy: ' + msg) +
+        ',"errors":[{"path":"policy","message":' +
+        jsonString(msg) +
+        '}],"warnings":[]}',
+    );
   }
   const c = new Compiler();
   c.compile(doc);
   if (c.errors.length > 0) {
     const first = c.errors[0];
-    const more = c.errors.length > 1 ? " (and " + (c.errors.length - 1).toString() + " more)" : "";
-    return respond("{\"error\":" + jsonString("invalid policy: " + first.path + ": " + first.message + more) +
-      ",\"errors\":" + diagnosticsJson(c.errors) + ",\"warnings\":" + diagnosticsJson(c.warnings) + "}");
+    const more = c.errors.length > 1 ? ' (and ' + (c.errors.length - 1).toString() + ' more)' : '';
+    return respond(
+      '{"error":' +
+        jsonString('invalid policy: ' + first.path + ': ' + first.message + more) +
+        ',"errors":' +
+        diagnosticsJson(c.errors) +
+        ',"warnings":' +
+        diagnosticsJson(c.warnings) +
+        '}',
+    );
   }
   const p = c.policy;
   activate(p);
-  return respond("{\"ok\":true,\"version\":" + jsonString(p.version) + ",\"mode\":\"" + (p.shadow ? "shadow" : "enforce") +
-    "\",\"default_action\":\"" + (p.defaultAllow ? "Allow" : "Deny") + "\",\"tools\":" + stringsJson(p.tools) +
-    ",\"roles\":" + stringsJson(p.roles) + ",\"rule_count\":" + p.ruleCount.toString() +
-    ",\"approval\":\"" + (p.webauthn ? "webauthn" : "click") + "\",\"warnings\":" + diagnosticsJson(c.warnings) + "}");
+  return respond(
+    '{"ok":true,"version":' +
+      jsonString(p.version) +
+      ',"mode":"' +
+      (p.shadow ? 'shadow' : 'enforce') +
+      '","default_action":"' +
+      (p.defaultAllow ? 'Allow' : 'Deny') +
+      '","tools":' +
+      stringsJson(p.tools) +
+      ',"roles":' +
+      stringsJson(p.roles) +
+      ',"rule_count":' +
+      p.ruleCount.toString() +
+      ',"approval":"' +
+      (p.webauthn ? 'webauthn' : 'click') +
+      '","warnings":' +
+      diagnosticsJson(c.warnings) +
+      '}',
+  );
 }
 
 function stringsJson(list: string[]): string {
   const parts = new Array<string>(list.length);
   for (let i = 0; i < list.length; i++) parts[i] = jsonString(list[i]);
-  return "[" + joinAll(parts, ",") + "]";
+  return '[' + joinAll(parts, ',') + ']';
 }
 
 function resolve(root: JValue, path: string[]): JValue | null {
@@ -116,7 +202,7 @@ function fillSlots(p: Policy, e: Entry, args: JValue, agent: JValue, resource: J
     const root = f.source == SRC_ARGUMENTS ? args : f.source == SRC_AGENT ? agent : resource;
     const v = resolve(root, f.path);
     values[i] = v;
-    texts[i] = "";
+    texts[i] = '';
     if (v == null) continue;
     if (v.kind == JSTRING) texts[i] = v.str;
     else if (v.kind == JARRAY || v.kind == JOBJECT) texts[i] = toJson(v);
@@ -125,16 +211,22 @@ function fillSlots(p: Policy, e: Entry, args: JValue, agent: JValue, resource: J
   const base = reserve(total);
   let at = dataStart;
   for (let i = 0; i < n; i++) {
-    const s = base + <usize>REGION_HEADER + (<usize>fields[i] << 4);
+    const s = base + <usize>REGION_HEADER + ((<usize>fields[i]) << 4);
     const v = values[i];
     if (v == null) {
       store<u8>(s, T_MISSING);
       continue;
     }
     switch (v.kind) {
-      case JNULL: store<u8>(s, T_NULL); break;
-      case JFALSE: store<u8>(s, T_FALSE); break;
-      case JTRUE: store<u8>(s, T_TRUE); break;
+      case JNULL:
+        store<u8>(s, T_NULL);
+        break;
+      case JFALSE:
+        store<u8>(s, T_FALSE);
+        break;
+      case JTRUE:
+        store<u8>(s, T_TRUE);
+        break;
       case JNUMBER: {
         store<u8>(s, T_NUMBER);
         store<f64>(s, v.num, 8);
@@ -142,7 +234,7 @@ function fillSlots(p: Policy, e: Entry, args: JValue, agent: JValue, resource: J
       }
       default: {
         const t = texts[i];
-        const len = <i32>(String.UTF8.encodeUnsafe(changetype<usize>(t), t.length, base + <usize>at) );
+        const len = <i32>String.UTF8.encodeUnsafe(changetype<usize>(t), t.length, base + <usize>at);
         store<u8>(s, v.kind == JSTRING ? T_STRING : T_JSON);
         store<u32>(s, <u32>len, 4);
         store<u32>(s, <u32>at, 8);
@@ -167,10 +259,18 @@ function objectOrEmpty(v: JValue | null): JValue | null {
 }
 
 /** `evaluate`: the original ABI. Tool name raw UTF-8, arguments JSON, context JSON. */
-export function evaluateRaw(toolPtr: usize, toolLen: i32, argsPtr: usize, argsLen: i32, ctxPtr: usize, ctxLen: i32): usize {
+export function evaluateRaw(
+  toolPtr: usize,
+  toolLen: i32,
+  argsPtr: usize,
+  argsLen: i32,
+  ctxPtr: usize,
+  ctxLen: i32,
+): usize {
   const p = active;
   if (p == null) return fail(E_NOT_INITIALISED);
-  if (!inMemory(toolPtr, toolLen) || !inMemory(argsPtr, argsLen) || !inMemory(ctxPtr, ctxLen)) return fail(E_OUT_OF_BOUNDS);
+  if (!inMemory(toolPtr, toolLen) || !inMemory(argsPtr, argsLen) || !inMemory(ctxPtr, ctxLen))
+    return fail(E_OUT_OF_BOUNDS);
   if (toolLen <= 0) return fail(E_TOOL_EMPTY);
   if (toolLen > MAX_INPUT) return fail(E_INPUT_TOO_LARGE);
   const tool = decodeUtf8String(toolPtr, toolLen);
@@ -179,20 +279,20 @@ export function evaluateRaw(toolPtr: usize, toolLen: i32, argsPtr: usize, argsLe
   const ap = new JsonParser(argsPtr, argsLen);
   ap.pooled = true;
   const args = ap.parse();
-  if (args == null) return fail("arguments: " + ap.message());
+  if (args == null) return fail('arguments: ' + ap.message());
   if (args.kind != JOBJECT) return fail(E_ARGS_NOT_OBJECT);
   const cp = new JsonParser(ctxPtr, ctxLen);
   cp.pooled = true;
   const ctx = cp.parse();
-  if (ctx == null) return fail("context: " + cp.message());
+  if (ctx == null) return fail('context: ' + cp.message());
   if (ctx.kind != JOBJECT) return fail(E_CTX_NOT_OBJECT);
-  const roleV = ctx.get("role");
+  const roleV = ctx.get('role');
   if (roleV == null || roleV.kind != JSTRING || roleV.str.length == 0) return fail(E_ROLE_MISSING);
-  const agent = objectOrEmpty(ctx.get("agent_attrs"));
+  const agent = objectOrEmpty(ctx.get('agent_attrs'));
   if (agent == null) return fail(E_AGENT_ATTRS);
-  const resource = objectOrEmpty(ctx.get("resource_attrs"));
+  const resource = objectOrEmpty(ctx.get('resource_attrs'));
   if (resource == null) return fail(E_RESOURCE_ATTRS);
-  const nowV = ctx.get("now");
+  const nowV = ctx.get('now');
   let now: f64 = 0;
   let hasNow = false;
   if (nowV != null) {
@@ -208,9 +308,9 @@ export function evaluateRaw(toolPtr: usize, toolLen: i32, argsPtr: usize, argsLe
     wNoRule(reason, tool, role);
     const w = out;
     w.reset();
-    w.str(p.defaultAllow ? "{\"decision\":\"Allow\",\"reason\":\"" : "{\"decision\":\"Deny\",\"reason\":\"");
+    w.str(p.defaultAllow ? '{"decision":"Allow","reason":"' : '{"decision":"Deny","reason":"');
     w.jsonBytes(reason.ptr, reason.len);
-    w.str("\",\"kind\":\"no_rule\"}");
+    w.str('","kind":"no_rule"}');
     return respondWith(w);
   }
   fillSlots(p, e, args, agent, resource);
@@ -240,61 +340,61 @@ export function planJson(): usize {
   if (p == null) return fail(E_NOT_INITIALISED);
   const w = planOut;
   w.reset();
-  w.str("{\"dataStart\":");
+  w.str('{"dataStart":');
   w.num(<f64>dataStart);
-  w.str(",\"fields\":[");
+  w.str(',"fields":[');
   for (let i = 0; i < p.fields.length; i++) {
     const f = p.fields[i];
     if (i > 0) w.byte(0x2c);
-    w.str("{\"source\":\"");
+    w.str('{"source":"');
     w.str(SOURCE_NAMES[f.source]);
-    w.str("\",\"path\":");
+    w.str('","path":');
     wStrings(w, f.path);
     w.byte(0x7d);
   }
-  w.str("],\"rules\":");
+  w.str('],"rules":');
   wStrings(w, p.ruleNames);
-  w.str(",\"webauthn\":[");
+  w.str(',"webauthn":[');
   for (let i = 0; i < p.webauthnRules.length; i++) {
     if (i > 0) w.byte(0x2c);
     w.num(<f64>p.webauthnRules[i]);
   }
-  w.str("],\"leaves\":[");
+  w.str('],"leaves":[');
   for (let i = 0; i < p.leaves.length; i++) {
     const c = p.leaves[i];
     if (i > 0) w.byte(0x2c);
-    w.str("{\"field\":");
+    w.str('{"field":');
     w.num(<f64>c.field);
-    w.str(",\"fieldB\":");
+    w.str(',"fieldB":');
     w.num(<f64>(c.kind == C_FIELD_EQUALS ? c.fieldB : -1));
-    w.str(",\"op\":\"");
+    w.str(',"op":"');
     if (c.kind == C_NUMERIC) {
       w.str(NUM_OPS[c.op]);
-      w.str("\",\"expected\":");
+      w.str('","expected":');
       w.num(c.num);
     } else if (c.kind == C_STRING) {
       w.str(STR_OPS[c.op]);
-      w.str("\",\"expected\":");
+      w.str('","expected":');
       wStrings(w, c.strs);
-    } else if (c.kind == C_PRESENT) w.str("FieldPresent\"");
-    else if (c.kind == C_FIELD_EQUALS) w.str("FieldEquals\"");
+    } else if (c.kind == C_PRESENT) w.str('FieldPresent"');
+    else if (c.kind == C_FIELD_EQUALS) w.str('FieldEquals"');
     else {
-      w.str("Equals\",\"expected\":");
+      w.str('Equals","expected":');
       w.str(c.literal);
     }
     w.byte(0x7d);
   }
-  w.str("],\"entries\":[");
+  w.str('],"entries":[');
   for (let i = 0; i < p.entries.length; i++) {
     const e = p.entries[i];
     if (i > 0) w.byte(0x2c);
-    w.str("{\"tool\":");
+    w.str('{"tool":');
     w.jsonStr(e.tool);
-    w.str(",\"role\":");
+    w.str(',"role":');
     w.jsonStr(e.role);
-    w.str(",\"prefix\":");
+    w.str(',"prefix":');
     w.jsonStr(e.prefix);
-    w.str(",\"fields\":[");
+    w.str(',"fields":[');
     for (let k = 0; k < e.fields.length; k++) {
       if (k > 0) w.byte(0x2c);
       w.num(<f64>e.fields[k]);
@@ -302,7 +402,7 @@ export function planJson(): usize {
     w.byte(0x5d);
     const a = e.allow;
     if (a != null && a.budgetKind != 0) {
-      w.str(",\"budget\":[");
+      w.str(',"budget":[');
       w.num(<f64>a.budgetField);
       w.byte(0x2c);
       w.num(<f64>a.budgetPer);
@@ -310,7 +410,7 @@ export function planJson(): usize {
     }
     w.byte(0x7d);
   }
-  w.str("]}");
+  w.str(']}');
   return respondWith(w);
 }
 

@@ -9,9 +9,9 @@
 //   past either bound the call is denied (fail closed), never an older call forgotten
 // - a call at a time later than `now` (the host's clock went back) stays in the window
 
-import { MAX_NOW, region } from "./decide";
-import { Writer } from "./writer";
-import { Entry, Policy, Rule } from "./policy";
+import { MAX_NOW, region } from './decide';
+import { Writer } from './writer';
+import { Entry, Policy, Rule } from './policy';
 
 export const B_SUM: i32 = 1;
 export const B_DISTINCT: i32 = 2;
@@ -76,8 +76,8 @@ let windows: Map<i32, Map<string, BudgetWindow>> = new Map();
 // The last check, for `recordBudget` and the reason.
 let lastWindow: BudgetWindow | null = null;
 let lastAmount: f64 = 0;
-let lastValue: string = "";
-let lastKey: string = "";
+let lastValue: string = '';
+let lastKey: string = '';
 let lastStatus: i32 = FITS;
 /** The field that made the last check unreadable, and why (0 missing, 1 mistyped, 2 negative, 3 no time, 4 too many principals). */
 let lastBadField: i32 = -1;
@@ -91,17 +91,18 @@ const T_MISSING: u8 = 0;
 const T_NUMBER: u8 = 4;
 const T_STRING: u8 = 5;
 
-@inline function slotAt(f: i32): usize {
-  return region + 16 + (<usize>f << 4);
+function slotAt(f: i32): usize {
+  return region + 16 + ((<usize>f) << 4);
 }
 
 /** A slot as a key: "s" + a string, "n" + a number; "" when it is neither. */
 function keyOf(f: i32): string {
   const s = slotAt(f);
   const tag = load<u8>(s);
-  if (tag == T_STRING) return "s" + String.UTF8.decodeUnsafe(region + <usize>load<u32>(s, 8), <usize>load<u32>(s, 4));
-  if (tag == T_NUMBER) return "n" + load<f64>(s, 8).toString();
-  return "";
+  if (tag == T_STRING)
+    return 's' + String.UTF8.decodeUnsafe(region + <usize>load<u32>(s, 8), <usize>load<u32>(s, 4));
+  if (tag == T_NUMBER) return 'n' + load<f64>(s, 8).toString();
+  return '';
 }
 
 function windowsOf(p: Policy, e: Entry): Map<string, BudgetWindow> {
@@ -118,7 +119,7 @@ function readFields(r: Rule): bool {
   lastBadField = -1;
   const f = r.budgetField;
   const tag = load<u8>(slotAt(f));
-  lastValue = "";
+  lastValue = '';
   lastAmount = 0;
   if (r.budgetKind == B_SUM) {
     if (tag != T_NUMBER) return bad(f, tag == T_MISSING || tag == 1 ? 0 : 1);
@@ -128,7 +129,7 @@ function readFields(r: Rule): bool {
     lastValue = keyOf(f);
     if (lastValue.length == 0) return bad(f, tag == T_MISSING || tag == 1 ? 0 : 1);
   }
-  lastKey = "";
+  lastKey = '';
   if (r.budgetPer >= 0) {
     lastKey = keyOf(r.budgetPer);
     if (lastKey.length == 0) return bad(r.budgetPer, load<u8>(slotAt(r.budgetPer)) <= 1 ? 0 : 1);
@@ -268,16 +269,16 @@ function wAmount(w: Writer, x: f64): void {
 }
 
 function wWindow(w: Writer, r: Rule): void {
-  w.str(" in the last ");
+  w.str(' in the last ');
   w.num(r.budgetSeconds);
-  w.str(" s");
+  w.str(' s');
 }
 
 function wPrincipal(w: Writer, p: Policy, r: Rule): void {
   if (r.budgetPer < 0) return;
-  w.str(" for ");
+  w.str(' for ');
   wName(w, p, r.budgetPer);
-  w.str(" = ");
+  w.str(' = ');
   const k = lastKey;
   if (k.charCodeAt(0) == 0x73) {
     const b = String.UTF8.encode(k.substring(1));
@@ -288,65 +289,76 @@ function wPrincipal(w: Writer, p: Policy, r: Rule): void {
 /** Writes the detail of the last budget Deny after the rule prefix. */
 export function wBudgetReason(w: Writer, p: Policy, r: Rule): void {
   w.str("; budget of rule '");
-  w.str(r.name.length <= 64 ? r.name : r.name.substring(0, 64) + "…");
+  w.str(r.name.length <= 64 ? r.name : r.name.substring(0, 64) + '…');
   w.str("' ");
   if (lastStatus == UNREADABLE) {
-    w.str("cannot be checked: ");
+    w.str('cannot be checked: ');
     switch (lastBad) {
-      case 3: return w.str("the host must pass \"now\" in seconds (at most 2^43)");
+      case 3:
+        return w.str('the host must pass "now" in seconds (at most 2^43)');
       case 4: {
-        w.str("it already keeps ");
+        w.str('it already keeps ');
         w.num(<f64>MAX_BUDGET_KEYS);
-        w.str(" budgets by ");
+        w.str(' budgets by ');
         wName(w, p, r.budgetPer);
-        return w.str("; retry when older ones run out");
+        return w.str('; retry when older ones run out');
       }
       default: {
         wName(w, p, lastBadField);
-        if (lastBad == 0) w.str(" is missing");
-        else if (lastBad == 2) w.str(" is negative");
-        else w.str(" is not " + (lastBadField == r.budgetField && r.budgetKind == B_SUM ? "a number" : "a string or a number"));
-        w.str("; pass ");
-        return w.str(lastBadField == r.budgetField && r.budgetKind == B_SUM ? "a number of 0 or more" : "a string or a number");
+        if (lastBad == 0) w.str(' is missing');
+        else if (lastBad == 2) w.str(' is negative');
+        else
+          w.str(
+            ' is not ' +
+              (lastBadField == r.budgetField && r.budgetKind == B_SUM
+                ? 'a number'
+                : 'a string or a number'),
+          );
+        w.str('; pass ');
+        return w.str(
+          lastBadField == r.budgetField && r.budgetKind == B_SUM
+            ? 'a number of 0 or more'
+            : 'a string or a number',
+        );
       }
     }
   }
-  w.str("reached: ");
+  w.str('reached: ');
   if (lastFull) {
-    w.str("it keeps at most ");
+    w.str('it keeps at most ');
     w.num(<f64>MAX_BUDGET_CALLS);
-    w.str(" calls");
+    w.str(' calls');
     wWindow(w, r);
     wPrincipal(w, p, r);
   } else if (r.budgetKind == B_SUM) {
     wAmount(w, lastUsed);
-    w.str(" of ");
+    w.str(' of ');
     wAmount(w, r.budgetMax);
-    w.str(" (the sum of ");
+    w.str(' (the sum of ');
     wName(w, p, r.budgetField);
-    w.str(") used");
+    w.str(') used');
     wWindow(w, r);
     wPrincipal(w, p, r);
-    w.str(", and this call adds ");
+    w.str(', and this call adds ');
     wAmount(w, lastAmount);
-    if (lastRetry < 0) return w.str(", more than the whole budget");
-    w.str("; ");
+    if (lastRetry < 0) return w.str(', more than the whole budget');
+    w.str('; ');
     wAmount(w, lastFrees);
-    w.str(" frees up in ");
+    w.str(' frees up in ');
   } else {
     wAmount(w, lastUsed);
-    w.str(" of ");
+    w.str(' of ');
     wAmount(w, r.budgetMax);
-    w.str(" distinct values of ");
+    w.str(' distinct values of ');
     wName(w, p, r.budgetField);
-    w.str(" used");
+    w.str(' used');
     wWindow(w, r);
     wPrincipal(w, p, r);
-    w.str(", and this call adds a new one");
+    w.str(', and this call adds a new one');
     if (lastRetry < 0) return;
-    w.str("; one frees up in ");
+    w.str('; one frees up in ');
   }
-  if (lastFull) w.str("; one frees up in ");
+  if (lastFull) w.str('; one frees up in ');
   w.num(lastRetry);
-  w.str(" s");
+  w.str(' s');
 }

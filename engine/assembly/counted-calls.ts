@@ -9,9 +9,9 @@
 //   is forgotten past the window's bound), so restoring a longer history is never less strict
 // - a time `decide` would refuse (beyond 2^43 s, not finite) is not restored
 
-import { MAX_NOW, active } from "./decide";
-import { historyBound, recordTime } from "./window";
-import { MAX_BUDGET_CALLS, restoreBudget } from "./budget";
+import { MAX_NOW, active } from './decide';
+import { historyBound, recordTime } from './window';
+import { MAX_BUDGET_CALLS, restoreBudget } from './budget';
 
 /**
  * How many counted calls entry `entry` keeps: as many as its window remembers (window.ts), with a

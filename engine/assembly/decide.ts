@@ -10,15 +10,30 @@
 // - Deny and Ask rules hold when true or unknown; Ask never lifts a Deny
 // - a rate-limited Allow is recorded only when the final decision is Allow
 
-import { JNULL, JFALSE, JTRUE, JNUMBER, JSTRING, JValue, JsonParser, deepEqual } from "./json";
-import { Writer, cutBytes, madeGarbage, out, reason } from "./writer";
-import { freeMemo, memoFor, memoId } from "./memo";
-import { recordTime, windowWait } from "./window";
-import { FITS, UNREADABLE, budgetRetry, checkBudget, recordBudget, wBudgetReason } from "./budget";
+import { JNULL, JFALSE, JTRUE, JNUMBER, JSTRING, JValue, JsonParser, deepEqual } from './json';
+import { Writer, cutBytes, madeGarbage, out, reason } from './writer';
+import { freeMemo, memoFor, memoId } from './memo';
+import { recordTime, windowWait } from './window';
+import { FITS, UNREADABLE, budgetRetry, checkBudget, recordBudget, wBudgetReason } from './budget';
 import {
-  C_ALL, C_ANY, C_EQUALS, C_FIELD_EQUALS, C_NOT, C_NUMERIC, C_PRESENT, C_STRING, Cond, Entry, NUM_OPS,
-  OP_IN, OP_NOT_IN, OP_PREFIX, OP_SUFFIX, Policy, Rule, STR_OPS, shown,
-} from "./policy";
+  C_ALL,
+  C_ANY,
+  C_FIELD_EQUALS,
+  C_NOT,
+  C_NUMERIC,
+  C_PRESENT,
+  C_STRING,
+  Cond,
+  Entry,
+  NUM_OPS,
+  OP_IN,
+  OP_NOT_IN,
+  OP_PREFIX,
+  Policy,
+  Rule,
+  STR_OPS,
+  shown,
+} from './policy';
 
 export const T_MISSING: u8 = 0;
 export const T_NULL: u8 = 1;
@@ -35,7 +50,7 @@ export const UNKNOWN: i32 = 2;
 export const D_ALLOW: i32 = 0;
 export const D_DENY: i32 = 1;
 export const D_ASK: i32 = 2;
-export const DECISION_NAMES: string[] = ["Allow", "Deny", "Ask"];
+export const DECISION_NAMES: string[] = ['Allow', 'Deny', 'Ask'];
 
 export const K_NO_RULE: i32 = 0;
 export const K_NO_CONDITION: i32 = 1;
@@ -47,8 +62,15 @@ export const K_RATE: i32 = 6;
 export const K_BUDGET: i32 = 7;
 export const K_BUDGET_UNKNOWN: i32 = 8;
 export const KIND_NAMES: string[] = [
-  "no_rule", "no_condition", "condition_passed", "condition_failed", "denied_by_rule", "ask_by_rule", "rate_limited",
-  "budget_exceeded", "budget_unknown",
+  'no_rule',
+  'no_condition',
+  'condition_passed',
+  'condition_failed',
+  'denied_by_rule',
+  'ask_by_rule',
+  'rate_limited',
+  'budget_exceeded',
+  'budget_unknown',
 ];
 
 /** Largest |now| a rate limit accepts, in seconds (2^43: about 278 000 years, sub-millisecond precision). */
@@ -100,7 +122,7 @@ export function activate(p: Policy): void {
 
 /** Grows the region so that its data area holds at least `bytes`; returns the region pointer. */
 export function reserve(bytes: i32): usize {
-  if (region == 0 || bytes < 0 || bytes > (1 << 26)) return region;
+  if (region == 0 || bytes < 0 || bytes > 1 << 26) return region;
   const need = dataStart + bytes;
   if (need <= regionCap) return region;
   let cap = regionCap;
@@ -111,11 +133,11 @@ export function reserve(bytes: i32): usize {
   return region;
 }
 
-@inline function slot(f: i32): usize {
-  return region + <usize>REGION_HEADER + (<usize>f << 4);
+function slot(f: i32): usize {
+  return region + <usize>REGION_HEADER + ((<usize>f) << 4);
 }
 
-@inline function tagOf(f: i32): u8 {
+function tagOf(f: i32): u8 {
   return load<u8>(slot(f));
 }
 
@@ -151,28 +173,6 @@ function parseSlot(f: i32): JValue | null {
   return p.parse();
 }
 
-/** The slot's value as a parsed JSON value (for deep equality); null when missing or unreadable. */
-function slotValue(f: i32): JValue | null {
-  const tag = tagOf(f);
-  switch (tag) {
-    case T_NULL: return new JValue(JNULL);
-    case T_FALSE: return new JValue(JFALSE);
-    case T_TRUE: return new JValue(JTRUE);
-    case T_NUMBER: {
-      const v = new JValue(JNUMBER);
-      v.num = load<f64>(slot(f), 8);
-      return v;
-    }
-    case T_STRING: {
-      const v = new JValue(JSTRING);
-      v.str = String.UTF8.decodeUnsafe(bytesAt(f), <usize>lenAt(f));
-      return v;
-    }
-    case T_JSON: return parseSlot(f);
-    default: return null;
-  }
-}
-
 function bytesEqual(f: i32, b: ArrayBuffer): bool {
   const n = b.byteLength;
   return lenAt(f) == n && memory.compare(bytesAt(f), changetype<usize>(b), <usize>n) == 0;
@@ -204,10 +204,14 @@ function equalsLiteral(c: Cond): i32 {
   // null literal, leaves the leaf unknown, never true.
   if (tag <= T_NULL || lit.kind == JNULL) return UNKNOWN;
   switch (lit.kind) {
-    case JFALSE: return tag == T_FALSE ? TRUE : FALSE;
-    case JTRUE: return tag == T_TRUE ? TRUE : FALSE;
-    case JNUMBER: return tag == T_NUMBER && load<f64>(slot(f), 8) == lit.num ? TRUE : FALSE;
-    case JSTRING: return tag == T_STRING && bytesEqual(f, c.bytes[0]) ? TRUE : FALSE;
+    case JFALSE:
+      return tag == T_FALSE ? TRUE : FALSE;
+    case JTRUE:
+      return tag == T_TRUE ? TRUE : FALSE;
+    case JNUMBER:
+      return tag == T_NUMBER && load<f64>(slot(f), 8) == lit.num ? TRUE : FALSE;
+    case JSTRING:
+      return tag == T_STRING && bytesEqual(f, c.bytes[0]) ? TRUE : FALSE;
     default: {
       if (tag != T_JSON) return FALSE;
       const v = parseSlot(f);
@@ -271,11 +275,21 @@ export function evalCond(c: Cond): i32 {
       const v = c.num;
       let ok: bool;
       switch (c.op) {
-        case 0: ok = x <= v; break;
-        case 1: ok = x >= v; break;
-        case 2: ok = x < v; break;
-        case 3: ok = x > v; break;
-        default: ok = Math.abs(x - v) < f64.EPSILON; break;
+        case 0:
+          ok = x <= v;
+          break;
+        case 1:
+          ok = x >= v;
+          break;
+        case 2:
+          ok = x < v;
+          break;
+        case 3:
+          ok = x > v;
+          break;
+        default:
+          ok = Math.abs(x - v) < f64.EPSILON;
+          break;
       }
       return ok ? TRUE : FALSE;
     }
@@ -284,13 +298,16 @@ export function evalCond(c: Cond): i32 {
       const hit = stringMatches(c, c.field);
       return (c.op == OP_NOT_IN ? !hit : hit) ? TRUE : FALSE;
     }
-    case C_PRESENT: return tagOf(c.field) > T_NULL ? TRUE : FALSE;
-    case C_FIELD_EQUALS: return fieldsEqual(c.field, c.fieldB);
-    default: return equalsLiteral(c);
+    case C_PRESENT:
+      return tagOf(c.field) > T_NULL ? TRUE : FALSE;
+    case C_FIELD_EQUALS:
+      return fieldsEqual(c.field, c.fieldB);
+    default:
+      return equalsLiteral(c);
   }
 }
 
-@inline function pack(decision: i32, kind: i32, rule: Rule | null): i32 {
+function pack(decision: i32, kind: i32, rule: Rule | null): i32 {
   const detail = kind >= K_FAILED ? CODE_DETAIL : 0;
   return decision | (kind << 2) | detail | ((rule == null ? 0 : rule.index + 1) << 8);
 }
@@ -420,16 +437,26 @@ let failLeaves: i32 = 0;
 function wSlot(w: Writer, f: i32): void {
   const tag = tagOf(f);
   switch (tag) {
-    case T_NULL: w.str("null"); break;
-    case T_FALSE: w.str("false"); break;
-    case T_TRUE: w.str("true"); break;
-    case T_NUMBER: w.num(load<f64>(slot(f), 8)); break;
-    case T_STRING: w.quotedBytes(bytesAt(f), lenAt(f), 64); break;
+    case T_NULL:
+      w.str('null');
+      break;
+    case T_FALSE:
+      w.str('false');
+      break;
+    case T_TRUE:
+      w.str('true');
+      break;
+    case T_NUMBER:
+      w.num(load<f64>(slot(f), 8));
+      break;
+    case T_STRING:
+      w.quotedBytes(bytesAt(f), lenAt(f), 64);
+      break;
     default: {
       const n = lenAt(f);
       const k = cutBytes(bytesAt(f), n, 64);
       w.bytes(bytesAt(f), k);
-      if (k < n) w.str("…");
+      if (k < n) w.str('…');
     }
   }
 }
@@ -439,14 +466,14 @@ function wList(w: Writer, c: Cond): void {
   const list = c.bytes;
   const n = list.length;
   for (let i = 0; i < n && i < 8; i++) {
-    if (i > 0) w.str(", ");
+    if (i > 0) w.str(', ');
     const b = unchecked(list[i]);
     w.quotedBytes(changetype<usize>(b), b.byteLength, 64);
   }
   if (n > 8) {
-    w.str(", … ");
+    w.str(', … ');
     w.num(<f64>(n - 8));
-    w.str(" more");
+    w.str(' more');
   }
   w.byte(0x5d);
 }
@@ -457,12 +484,12 @@ function wName(w: Writer, p: Policy, f: i32): void {
 
 function wAbsent(w: Writer, p: Policy, f: i32): void {
   wName(w, p, f);
-  w.str(tagOf(f) == T_NULL ? " is null" : " is missing");
+  w.str(tagOf(f) == T_NULL ? ' is null' : ' is missing');
 }
 
 function wSeen(w: Writer, p: Policy, f: i32): void {
   wName(w, p, f);
-  w.str(" = ");
+  w.str(' = ');
   wSlot(w, f);
 }
 
@@ -473,8 +500,8 @@ function leafWhyNot(w: Writer, p: Policy, c: Cond): void {
     case C_NUMERIC: {
       if (tag <= T_NULL) return wAbsent(w, p, f);
       wSeen(w, p, f);
-      if (tag != T_NUMBER) return w.str(" is not a number");
-      w.str(" is not ");
+      if (tag != T_NUMBER) return w.str(' is not a number');
+      w.str(' is not ');
       w.str(NUM_OPS[c.op]);
       w.byte(0x20);
       w.num(c.num);
@@ -483,31 +510,40 @@ function leafWhyNot(w: Writer, p: Policy, c: Cond): void {
     case C_STRING: {
       if (tag <= T_NULL) return wAbsent(w, p, f);
       wSeen(w, p, f);
-      if (tag != T_STRING) return w.str(" is not a string");
+      if (tag != T_STRING) return w.str(' is not a string');
       switch (c.op) {
-        case OP_IN: w.str(" is not in "); break;
-        case OP_NOT_IN: w.str(" is in "); break;
-        case OP_PREFIX: w.str(" does not start with any of "); break;
-        default: w.str(" does not end with any of "); break;
+        case OP_IN:
+          w.str(' is not in ');
+          break;
+        case OP_NOT_IN:
+          w.str(' is in ');
+          break;
+        case OP_PREFIX:
+          w.str(' does not start with any of ');
+          break;
+        default:
+          w.str(' does not end with any of ');
+          break;
       }
       return wList(w, c);
     }
-    case C_PRESENT: return wAbsent(w, p, f);
+    case C_PRESENT:
+      return wAbsent(w, p, f);
     case C_FIELD_EQUALS: {
       if (tag <= T_NULL) return wAbsent(w, p, f);
       if (tagOf(c.fieldB) <= T_NULL) return wAbsent(w, p, c.fieldB);
       wSeen(w, p, f);
-      w.str(" does not equal ");
+      w.str(' does not equal ');
       return wSeen(w, p, c.fieldB);
     }
     default: {
       if (tag <= T_NULL) return wAbsent(w, p, f);
       if (c.value!.kind == JNULL) {
         wName(w, p, f);
-        return w.str(" Equals null never holds (null counts as absent)");
+        return w.str(' Equals null never holds (null counts as absent)');
       }
       wSeen(w, p, f);
-      w.str(" does not equal ");
+      w.str(' does not equal ');
       return w.str(c.shown);
     }
   }
@@ -518,7 +554,7 @@ function leafWhy(w: Writer, p: Policy, c: Cond): void {
   switch (c.kind) {
     case C_NUMERIC: {
       wSeen(w, p, f);
-      w.str(" is ");
+      w.str(' is ');
       w.str(NUM_OPS[c.op]);
       w.byte(0x20);
       return w.num(c.num);
@@ -526,25 +562,33 @@ function leafWhy(w: Writer, p: Policy, c: Cond): void {
     case C_STRING: {
       wSeen(w, p, f);
       switch (c.op) {
-        case OP_IN: w.str(" is in "); break;
-        case OP_NOT_IN: w.str(" is not in "); break;
-        case OP_PREFIX: w.str(" starts with one of "); break;
-        default: w.str(" ends with one of "); break;
+        case OP_IN:
+          w.str(' is in ');
+          break;
+        case OP_NOT_IN:
+          w.str(' is not in ');
+          break;
+        case OP_PREFIX:
+          w.str(' starts with one of ');
+          break;
+        default:
+          w.str(' ends with one of ');
+          break;
       }
       return wList(w, c);
     }
     case C_PRESENT: {
       wName(w, p, f);
-      return w.str(" is present");
+      return w.str(' is present');
     }
     case C_FIELD_EQUALS: {
       wSeen(w, p, f);
-      w.str(" equals ");
+      w.str(' equals ');
       return wName(w, p, c.fieldB);
     }
     default: {
       wSeen(w, p, f);
-      w.str(" equals ");
+      w.str(' equals ');
       return w.str(c.shown);
     }
   }
@@ -556,20 +600,20 @@ function whyNot(w: Writer, p: Policy, c: Cond): void {
     case C_ALL: {
       const ch = c.children;
       for (let i = 0; i < ch.length; i++) if (evalCond(ch[i]) != TRUE) return whyNot(w, p, ch[i]);
-      return w.str("All held");
+      return w.str('All held');
     }
     case C_ANY: {
       const ch = c.children;
       if (ch.length == 0) {
         failLeaves += 2;
-        return w.str("Any of no conditions never holds");
+        return w.str('Any of no conditions never holds');
       }
       if (ch.length == 1) return whyNot(w, p, ch[0]);
-      w.str("none of ");
+      w.str('none of ');
       w.num(<f64>ch.length);
-      w.str(" alternatives held (");
+      w.str(' alternatives held (');
       for (let i = 0; i < ch.length; i++) {
-        if (i > 0) w.str("; ");
+        if (i > 0) w.str('; ');
         whyNot(w, p, ch[i]);
       }
       return w.byte(0x29);
@@ -578,7 +622,7 @@ function whyNot(w: Writer, p: Policy, c: Cond): void {
       const child = c.children[0];
       if (evalCond(child) == UNKNOWN) return whyNot(w, p, child);
       failLeaves += 2;
-      w.str("negated condition held: ");
+      w.str('negated condition held: ');
       return why(w, p, child);
     }
     default: {
@@ -594,9 +638,9 @@ function why(w: Writer, p: Policy, c: Cond): void {
   switch (c.kind) {
     case C_ALL: {
       const ch = c.children;
-      if (ch.length == 0) return w.str("All of no conditions always holds");
+      if (ch.length == 0) return w.str('All of no conditions always holds');
       for (let i = 0; i < ch.length; i++) {
-        if (i > 0) w.str(" and ");
+        if (i > 0) w.str(' and ');
         why(w, p, ch[i]);
       }
       return;
@@ -604,14 +648,15 @@ function why(w: Writer, p: Policy, c: Cond): void {
     case C_ANY: {
       const ch = c.children;
       for (let i = 0; i < ch.length; i++) if (evalCond(ch[i]) == TRUE) return why(w, p, ch[i]);
-      return w.str("Any held");
+      return w.str('Any held');
     }
     case C_NOT: {
-      w.str("not (");
+      w.str('not (');
       whyNot(w, p, c.children[0]);
       return w.byte(0x29);
     }
-    default: return leafWhy(w, p, c);
+    default:
+      return leafWhy(w, p, c);
   }
 }
 
@@ -625,19 +670,19 @@ export function wNoRule(w: Writer, tool: string, role: string): void {
 }
 
 function wRuleDetail(w: Writer, p: Policy, r: Rule, verb: string): void {
-  w.str("; ");
+  w.str('; ');
   w.str(verb);
   w.str(" by rule '");
   w.str(shown(r.name));
   w.byte(0x27);
   if (r.cond == null) return;
   if (lastHeld == TRUE) {
-    w.str(": ");
+    w.str(': ');
     return why(w, p, r.cond!);
   }
-  w.str(": its condition cannot be decided (");
+  w.str(': its condition cannot be decided (');
   whyNot(w, p, r.cond!);
-  w.str("); when in doubt, perso does not allow");
+  w.str('); when in doubt, perso does not allow');
 }
 
 /**
@@ -653,27 +698,28 @@ export function explainReason(p: Policy): void {
   failLeaf = null;
   failLeaves = 0;
   switch (kind) {
-    case K_NO_RULE: return wNoRule(w, e.tool, e.role);
+    case K_NO_RULE:
+      return wNoRule(w, e.tool, e.role);
     case K_NO_CONDITION: {
       w.str(e.prefix);
-      return w.str("; no condition required");
+      return w.str('; no condition required');
     }
     case K_PASSED: {
       w.str(e.prefix);
-      return w.str("; condition passed");
+      return w.str('; condition passed');
     }
     case K_FAILED: {
       w.str(e.prefix);
-      w.str("; condition failed: ");
+      w.str('; condition failed: ');
       return whyNot(w, p, rule!.cond!);
     }
     case K_DENIED: {
       w.str(e.prefix);
-      return wRuleDetail(w, p, rule!, "denied");
+      return wRuleDetail(w, p, rule!, 'denied');
     }
     case K_ASK: {
       w.str(e.prefix);
-      return wRuleDetail(w, p, rule!, "approval required");
+      return wRuleDetail(w, p, rule!, 'approval required');
     }
     case K_BUDGET:
     case K_BUDGET_UNKNOWN: {
@@ -683,17 +729,19 @@ export function explainReason(p: Policy): void {
     default: {
       const r = rule!;
       w.str(e.prefix);
-      w.str("; rate limit of ");
+      w.str('; rate limit of ');
       w.num(<f64>r.rateMax);
-      w.str(" per ");
+      w.str(' per ');
       w.num(r.ratePer);
-      w.str(" s");
+      w.str(' s');
       if (lastRetry < 0) {
-        w.str(" cannot be checked without the current time; the host must pass \"now\" in seconds (at most 2^43)");
+        w.str(
+          ' cannot be checked without the current time; the host must pass "now" in seconds (at most 2^43)',
+        );
       } else {
-        w.str(" reached; retry in ");
+        w.str(' reached; retry in ');
         w.num(lastRetry);
-        w.str(" s");
+        w.str(' s');
       }
     }
   }
@@ -730,19 +778,19 @@ function wSlotJson(w: Writer, f: i32): bool {
 
 /** Writes `,"failure":{...}` for leaf `c`, from the current slots. */
 export function wFailure(w: Writer, p: Policy, c: Cond): void {
-  w.str(",\"failure\":{\"path\":");
+  w.str(',"failure":{"path":');
   w.jsonStr(unchecked(p.fields[c.field]).name);
-  w.str(",\"op\":\"");
+  w.str(',"op":"');
   switch (c.kind) {
     case C_NUMERIC: {
       w.str(NUM_OPS[c.op]);
-      w.str("\",\"expected\":");
+      w.str('","expected":');
       w.num(c.num);
       break;
     }
     case C_STRING: {
       w.str(STR_OPS[c.op]);
-      w.str("\",\"expected\":[");
+      w.str('","expected":[');
       for (let i = 0; i < c.strs.length; i++) {
         if (i > 0) w.byte(0x2c);
         w.jsonStr(c.strs[i]);
@@ -750,25 +798,27 @@ export function wFailure(w: Writer, p: Policy, c: Cond): void {
       w.byte(0x5d);
       break;
     }
-    case C_PRESENT: w.str("FieldPresent\""); break;
+    case C_PRESENT:
+      w.str('FieldPresent"');
+      break;
     case C_FIELD_EQUALS: {
-      w.str("FieldEquals\"");
+      w.str('FieldEquals"');
       if (tagOf(c.fieldB) > T_NULL) {
         const mark = w.len;
-        w.str(",\"expected\":");
+        w.str(',"expected":');
         if (!wSlotJson(w, c.fieldB)) w.len = mark;
       }
       break;
     }
     default: {
-      w.str("Equals\",\"expected\":");
+      w.str('Equals","expected":');
       w.str(c.literal);
       break;
     }
   }
   if (tagOf(c.field) != T_MISSING) {
     const mark = w.len;
-    w.str(",\"actual\":");
+    w.str(',"actual":');
     if (!wSlotJson(w, c.field)) w.len = mark;
   }
   w.byte(0x7d);
@@ -780,21 +830,21 @@ export function wResponse(p: Policy): void {
   w.reset();
   const decision = lastCode & 3;
   const kind = (lastCode >> 2) & 15;
-  w.str("{\"decision\":\"");
+  w.str('{"decision":"');
   w.str(DECISION_NAMES[decision]);
-  w.str("\",\"reason\":\"");
+  w.str('","reason":"');
   w.jsonBytes(reason.ptr, reason.len);
-  w.str("\",\"kind\":\"");
+  w.str('","kind":"');
   w.str(KIND_NAMES[kind]);
   w.byte(0x22);
   const rule = lastRule;
   if (rule != null) {
-    w.str(",\"rule\":");
+    w.str(',"rule":');
     w.jsonStr(rule.name);
   }
   const retry = lastRetryAfter();
   if (retry >= 0) {
-    w.str(",\"retryAfter\":");
+    w.str(',"retryAfter":');
     w.num(retry);
   }
   const leaf = explainedLeaf();

@@ -79,16 +79,16 @@ const left = new StaticArray<u32>(BIG);
 const right = new StaticArray<u32>(BIG);
 
 function setBig(a: StaticArray<u32>, v: u64): void {
-  for (let k = 0; k < BIG; k++) unchecked(a[k] = 0);
-  unchecked(a[0] = <u32>v);
-  unchecked(a[1] = <u32>(v >> 32));
+  for (let k = 0; k < BIG; k++) unchecked((a[k] = 0));
+  unchecked((a[0] = <u32>v));
+  unchecked((a[1] = <u32>(v >> 32)));
 }
 
 function mulSmall(a: StaticArray<u32>, m: u32): void {
   let carry: u64 = 0;
   for (let k = 0; k < BIG; k++) {
     const v = <u64>unchecked(a[k]) * <u64>m + carry;
-    unchecked(a[k] = <u32>v);
+    unchecked((a[k] = <u32>v));
     carry = v >> 32;
   }
 }
@@ -107,10 +107,10 @@ function shiftLeft(a: StaticArray<u32>, n: i32): void {
     const from = k - words;
     let v: u32 = 0;
     if (from >= 0) {
-      v = unchecked(a[from]) << <u32>bits;
+      v = unchecked(a[from]) << (<u32>bits);
       if (bits != 0 && from > 0) v |= unchecked(a[from - 1]) >>> <u32>(32 - bits);
     }
-    unchecked(a[k] = v);
+    unchecked((a[k] = v));
   }
 }
 
@@ -145,7 +145,7 @@ export function compareDecimal(significand: u64, exp: i32, x: f64): i32 {
   const bits = reinterpret<u64>(x);
   const biased = <i32>(bits >> 52);
   const fraction = bits & 0xfffffffffffff;
-  const m: u64 = biased == 0 ? fraction : fraction | (<u64>1 << 52);
+  const m: u64 = biased == 0 ? fraction : fraction | ((<u64>1) << 52);
   const e: i32 = biased == 0 ? -1074 : biased - 1075;
   return compareWith(significand, exp, m, e);
 }
@@ -157,7 +157,7 @@ function nearest(significand: u64, exp: i32, guess: f64): f64 {
     const bits = reinterpret<u64>(c);
     const biased = <i32>(bits >> 52);
     const fraction = bits & 0xfffffffffffff;
-    const m: u64 = biased == 0 ? fraction : fraction | (<u64>1 << 52);
+    const m: u64 = biased == 0 ? fraction : fraction | ((<u64>1) << 52);
     const e: i32 = biased == 0 ? -1074 : biased - 1075;
     const odd = (m & 1) != 0;
     const up = compareWith(significand, exp, 2 * m + 1, e - 1);
@@ -167,9 +167,10 @@ function nearest(significand: u64, exp: i32, guess: f64): f64 {
       continue;
     }
     // Below a power of two the next float down is half an ulp away.
-    const down = fraction == 0 && biased > 1
-      ? compareWith(significand, exp, 4 * m - 1, e - 2)
-      : compareWith(significand, exp, 2 * m - 1, e - 1);
+    const down =
+      fraction == 0 && biased > 1
+        ? compareWith(significand, exp, 4 * m - 1, e - 2)
+        : compareWith(significand, exp, 2 * m - 1, e - 1);
     if (down < 0 || (down == 0 && odd)) {
       if (bits <= 1) return 0;
       c = reinterpret<f64>(bits - 1);

@@ -1,23 +1,31 @@
 // Exports-only entry file of engine.wasm. The original perso ABI (alloc, dealloc, init, evaluate)
 // plus the fast path (plan, region, reserve, decide, explain) and counted calls (countedKeep, restoreCounted). See DESIGN §3 and abi.ts.
 
-import { collectSometimes, decideFast, evaluateRaw, explainFast, initPolicy, planJson, regionPtr } from "./abi";
-import { reserve as reserveRegion } from "./decide";
-import { madeGarbage } from "./writer";
-import { countedKeep as keepOf, restoreCounted as restoreCall } from "./counted-calls";
+import {
+  collectSometimes,
+  decideFast,
+  evaluateRaw,
+  explainFast,
+  initPolicy,
+  planJson,
+  regionPtr,
+} from './abi';
+import { reserve as reserveRegion } from './decide';
+import { madeGarbage } from './writer';
+import { countedKeep as keepOf, restoreCounted as restoreCall } from './counted-calls';
 
 /** Version of the engine's host interface; hosts refuse a module whose version they do not know. */
 export const ABI_VERSION: i32 = 1;
 
 /** Reserves `len` bytes for the host to write an input into. */
 export function alloc(len: i32): i32 {
-  if (len < 0 || len > (1 << 28)) return 0;
+  if (len < 0 || len > 1 << 28) return 0;
   const n: i32 = len > 0 ? len : 1;
   return <i32>heap.alloc(<usize>n);
 }
 
 /** Frees a buffer from `alloc`, or a response (length prefix included). */
-export function dealloc(ptr: i32, len: i32): void {
+export function dealloc(ptr: i32, _len: i32): void {
   if (ptr != 0) heap.free(<usize>ptr);
 }
 
@@ -29,8 +37,17 @@ export function init(ptr: i32, len: i32): i32 {
 }
 
 /** Decides one call: tool name (UTF-8), arguments JSON, context JSON; returns a response. */
-export function evaluate(toolPtr: i32, toolLen: i32, argsPtr: i32, argsLen: i32, ctxPtr: i32, ctxLen: i32): i32 {
-  const r = <i32>evaluateRaw(<usize>toolPtr, toolLen, <usize>argsPtr, argsLen, <usize>ctxPtr, ctxLen);
+export function evaluate(
+  toolPtr: i32,
+  toolLen: i32,
+  argsPtr: i32,
+  argsLen: i32,
+  ctxPtr: i32,
+  ctxLen: i32,
+): i32 {
+  const r = <i32>(
+    evaluateRaw(<usize>toolPtr, toolLen, <usize>argsPtr, argsLen, <usize>ctxPtr, ctxLen)
+  );
   collectSometimes();
   return r;
 }

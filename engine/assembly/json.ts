@@ -7,14 +7,29 @@
 // - no object repeats a key; nesting stays within MAX_DEPTH; the input is at most MAX_INPUT bytes
 
 import {
-  J_BAD_ESCAPE, J_BAD_HEX, J_BAD_UTF8, J_CONTROL, J_DUPLICATE_KEY, J_EXPECTED_ARRAY_END,
-  J_EXPECTED_COLON, J_EXPECTED_DIGIT, J_EXPECTED_KEY, J_EXPECTED_KEY_AFTER_COMMA,
-  J_EXPECTED_OBJECT_END, J_EXPECTED_VALUE, J_LONE_SURROGATE, J_OUT_OF_RANGE, J_TOO_DEEP,
-  J_TRAILING, J_UNTERMINATED, E_EMPTY_INPUT, E_INPUT_TOO_LARGE,
-} from "./messages";
-import { Writer } from "./writer";
-import { parseDecimal } from "./decimal";
-import { joinStringArray } from "~lib/util/string";
+  J_BAD_ESCAPE,
+  J_BAD_HEX,
+  J_BAD_UTF8,
+  J_CONTROL,
+  J_DUPLICATE_KEY,
+  J_EXPECTED_ARRAY_END,
+  J_EXPECTED_COLON,
+  J_EXPECTED_DIGIT,
+  J_EXPECTED_KEY,
+  J_EXPECTED_KEY_AFTER_COMMA,
+  J_EXPECTED_OBJECT_END,
+  J_EXPECTED_VALUE,
+  J_LONE_SURROGATE,
+  J_OUT_OF_RANGE,
+  J_TOO_DEEP,
+  J_TRAILING,
+  J_UNTERMINATED,
+  E_EMPTY_INPUT,
+  E_INPUT_TOO_LARGE,
+} from './messages';
+import { Writer } from './writer';
+import { parseDecimal } from './decimal';
+import { joinStringArray } from '~lib/util/string';
 
 /** Largest input (policy, arguments or context) the engine reads. */
 export const MAX_INPUT: i32 = 1 << 20;
@@ -33,7 +48,7 @@ export const JOBJECT: i32 = 6;
 export class JValue {
   kind: i32;
   num: f64 = 0;
-  str: string = "";
+  str: string = '';
   items: JValue[] | null = null;
   keys: string[] | null = null;
   constructor(kind: i32) {
@@ -53,12 +68,19 @@ export class JValue {
 /** A human name for a JSON kind, for messages. */
 export function kindName(kind: i32): string {
   switch (kind) {
-    case JNULL: return "null";
-    case JFALSE: case JTRUE: return "boolean";
-    case JNUMBER: return "number";
-    case JSTRING: return "string";
-    case JARRAY: return "array";
-    default: return "object";
+    case JNULL:
+      return 'null';
+    case JFALSE:
+    case JTRUE:
+      return 'boolean';
+    case JNUMBER:
+      return 'number';
+    case JSTRING:
+      return 'string';
+    case JARRAY:
+      return 'array';
+    default:
+      return 'object';
   }
 }
 
@@ -70,7 +92,7 @@ function ensureScratch(units: i32): void {
   if (units <= scratchCap) return;
   let cap = scratchCap < 64 ? 64 : scratchCap;
   while (cap < units) cap <<= 1;
-  scratch = scratch == 0 ? heap.alloc(<usize>cap << 1) : heap.realloc(scratch, <usize>cap << 1);
+  scratch = scratch == 0 ? heap.alloc((<usize>cap) << 1) : heap.realloc(scratch, (<usize>cap) << 1);
   scratchCap = cap;
 }
 
@@ -126,7 +148,7 @@ export class JsonParser {
         col++;
       }
     }
-    return "invalid JSON at " + line.toString() + ":" + col.toString() + ": " + this.error!;
+    return 'invalid JSON at ' + line.toString() + ':' + col.toString() + ': ' + this.error!;
   }
 
   private node(kind: i32): JValue {
@@ -178,9 +200,9 @@ export class JsonParser {
       return v;
     }
     if (c == 0x2d || (c >= 0x30 && c <= 0x39)) return this.number();
-    if (this.literal("true")) return this.node(JTRUE);
-    if (this.literal("false")) return this.node(JFALSE);
-    if (this.literal("null")) return this.node(JNULL);
+    if (this.literal('true')) return this.node(JTRUE);
+    if (this.literal('false')) return this.node(JFALSE);
+    if (this.literal('null')) return this.node(JNULL);
     return this.fail(this.i, J_EXPECTED_VALUE);
   }
 
@@ -229,7 +251,8 @@ export class JsonParser {
             }
           }
         }
-        if (dup) return this.fail(keyAt, J_DUPLICATE_KEY + quote(key, 64) + "; each key may appear once");
+        if (dup)
+          return this.fail(keyAt, J_DUPLICATE_KEY + quote(key, 64) + '; each key may appear once');
         this.skipWs();
         if (this.i >= this.len || this.peek() != 0x3a) return this.fail(this.i, J_EXPECTED_COLON);
         this.i++;
@@ -340,14 +363,30 @@ export class JsonParser {
         const e = <i32>load<u8>(this.ptr + <usize>(this.i + 1));
         let u: i32 = -1;
         switch (e) {
-          case 0x22: u = 0x22; break;
-          case 0x5c: u = 0x5c; break;
-          case 0x2f: u = 0x2f; break;
-          case 0x62: u = 0x08; break;
-          case 0x66: u = 0x0c; break;
-          case 0x6e: u = 0x0a; break;
-          case 0x72: u = 0x0d; break;
-          case 0x74: u = 0x09; break;
+          case 0x22:
+            u = 0x22;
+            break;
+          case 0x5c:
+            u = 0x5c;
+            break;
+          case 0x2f:
+            u = 0x2f;
+            break;
+          case 0x62:
+            u = 0x08;
+            break;
+          case 0x66:
+            u = 0x0c;
+            break;
+          case 0x6e:
+            u = 0x0a;
+            break;
+          case 0x72:
+            u = 0x0d;
+            break;
+          case 0x74:
+            u = 0x09;
+            break;
           case 0x75: {
             const h = this.hex4(this.i + 2);
             if (h < 0) {
@@ -360,7 +399,8 @@ export class JsonParser {
             }
             if (h >= 0xd800 && h <= 0xdbff) {
               const at = this.i;
-              const ok = this.i + 7 < this.len &&
+              const ok =
+                this.i + 7 < this.len &&
                 load<u8>(this.ptr + <usize>(this.i + 6)) == 0x5c &&
                 load<u8>(this.ptr + <usize>(this.i + 7)) == 0x75;
               const lo = ok ? this.hex4(this.i + 8) : -1;
@@ -368,14 +408,14 @@ export class JsonParser {
                 this.fail(at, J_LONE_SURROGATE);
                 return null;
               }
-              store<u16>(out + (<usize>n << 1), <u16>h);
+              store<u16>(out + ((<usize>n) << 1), <u16>h);
               n++;
-              store<u16>(out + (<usize>n << 1), <u16>lo);
+              store<u16>(out + ((<usize>n) << 1), <u16>lo);
               n++;
               this.i += 12;
               continue;
             }
-            store<u16>(out + (<usize>n << 1), <u16>h);
+            store<u16>(out + ((<usize>n) << 1), <u16>h);
             n++;
             this.i += 6;
             continue;
@@ -385,13 +425,13 @@ export class JsonParser {
             return null;
           }
         }
-        store<u16>(out + (<usize>n << 1), <u16>u);
+        store<u16>(out + ((<usize>n) << 1), <u16>u);
         n++;
         this.i += 2;
         continue;
       }
       if (c < 0x80) {
-        store<u16>(out + (<usize>n << 1), <u16>c);
+        store<u16>(out + ((<usize>n) << 1), <u16>c);
         n++;
         this.i++;
         continue;
@@ -404,16 +444,16 @@ export class JsonParser {
       this.i += utf8Width(c);
       if (cp >= 0x10000) {
         const v = cp - 0x10000;
-        store<u16>(out + (<usize>n << 1), <u16>(0xd800 | (v >> 10)));
+        store<u16>(out + ((<usize>n) << 1), <u16>(0xd800 | (v >> 10)));
         n++;
-        store<u16>(out + (<usize>n << 1), <u16>(0xdc00 | (v & 0x3ff)));
+        store<u16>(out + ((<usize>n) << 1), <u16>(0xdc00 | (v & 0x3ff)));
         n++;
       } else {
-        store<u16>(out + (<usize>n << 1), <u16>cp);
+        store<u16>(out + ((<usize>n) << 1), <u16>cp);
         n++;
       }
     }
-    return String.UTF16.decodeUnsafe(out, <usize>n << 1);
+    return String.UTF16.decodeUnsafe(out, (<usize>n) << 1);
   }
 
   private number(): JValue | null {
@@ -478,7 +518,7 @@ export class JsonParser {
 }
 
 /** Byte length of a UTF-8 sequence from its lead byte. */
-@inline function utf8Width(lead: i32): i32 {
+function utf8Width(lead: i32): i32 {
   return lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
 }
 
@@ -563,7 +603,7 @@ export function truncate(s: string, max: i32): string {
   let end = max;
   const c = s.charCodeAt(end - 1);
   if (c >= 0xd800 && c <= 0xdbff) end--;
-  return s.substring(0, end) + "…";
+  return s.substring(0, end) + '…';
 }
 
 /** A string for a message: truncated, then JSON-quoted. */
@@ -588,11 +628,16 @@ export function toJson(v: JValue): string {
 /** Writes a value as compact JSON. */
 export function writeJson(w: Writer, v: JValue): void {
   switch (v.kind) {
-    case JNULL: return w.str("null");
-    case JFALSE: return w.str("false");
-    case JTRUE: return w.str("true");
-    case JNUMBER: return w.num(v.num);
-    case JSTRING: return w.jsonStr(v.str);
+    case JNULL:
+      return w.str('null');
+    case JFALSE:
+      return w.str('false');
+    case JTRUE:
+      return w.str('true');
+    case JNUMBER:
+      return w.num(v.num);
+    case JSTRING:
+      return w.jsonStr(v.str);
     case JARRAY: {
       const items = v.items!;
       w.byte(0x5b);
@@ -621,8 +666,10 @@ export function writeJson(w: Writer, v: JValue): void {
 export function deepEqual(a: JValue, b: JValue): bool {
   if (a.kind != b.kind) return false;
   switch (a.kind) {
-    case JNUMBER: return a.num == b.num;
-    case JSTRING: return a.str == b.str;
+    case JNUMBER:
+      return a.num == b.num;
+    case JSTRING:
+      return a.str == b.str;
     case JARRAY: {
       const x = a.items!;
       const y = b.items!;
@@ -640,6 +687,7 @@ export function deepEqual(a: JValue, b: JValue): bool {
       }
       return true;
     }
-    default: return true;
+    default:
+      return true;
   }
 }

@@ -7,8 +7,8 @@
 // - the snapshot is compared byte for byte (no hashes, so no collisions to craft)
 // - rate-limit answers are never memoised (their text depends on time)
 
-import { Entry } from "./policy";
-import { Writer } from "./writer";
+import { Entry } from './policy';
+import { Writer } from './writer';
 
 /** Remembered explanations per (tool, role) entry. */
 const WAYS: i32 = 4;
@@ -42,7 +42,13 @@ export function memoId(table: MemoTable, code: i32, snap: Writer): f64 {
   const n = snap.len;
   for (let i = 0; i < WAYS; i++) {
     const m = unchecked(ways[i]);
-    if (m.id != 0 && m.code == code && m.len == n && memory.compare(m.snap, snap.ptr, <usize>n) == 0) return m.id;
+    if (
+      m.id != 0 &&
+      m.code == code &&
+      m.len == n &&
+      memory.compare(m.snap, snap.ptr, <usize>n) == 0
+    )
+      return m.id;
   }
   const m = unchecked(ways[table.next]);
   table.next = (table.next + 1) % WAYS;

@@ -9,26 +9,31 @@
 // the p-digit candidates around that guess are read back exactly (decimal.ts) and the first length
 // with one that reads back wins; between two, an exact comparison with the midpoint picks.
 
-import { compareDecimal, parseDecimal } from "./decimal";
+import { compareDecimal, parseDecimal } from './decimal';
 
 // Room for a candidate's text: at most 17 digits, 'e', a sign and 3 exponent digits.
 const scratch = heap.alloc(32);
 
-const POW10: StaticArray<f64> = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+const POW10: StaticArray<f64> = [
+  1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
+  1e18, 1e19, 1e20, 1e21, 1e22,
+];
 
 /** True when `t` × 10^`k` reads back (correctly rounded) as `x`. */
 function readsBack(t: u64, k: i32, x: f64): bool {
   // Exact operands, one rounding: the correctly rounded value without big integers (Clinger).
-  if (t < (<u64>1 << 53) && k >= -22 && k <= 22) {
+  if (t < (<u64>1) << 53 && k >= -22 && k <= 22) {
     const f = <f64>t;
     return (k >= 0 ? f * unchecked(POW10[k]) : f / unchecked(POW10[-k])) == x;
   }
-  let n = 0;
   const digits = t.toString();
-  for (let i = 0; i < digits.length; i++) store<u8>(scratch + <usize>(n++), <u8>digits.charCodeAt(i));
-  store<u8>(scratch + <usize>(n++), 0x65); // e
+  for (let i = 0; i < digits.length; i++) store<u8>(scratch + <usize>i, <u8>digits.charCodeAt(i));
+  let n = digits.length;
+  store<u8>(scratch + <usize>n, 0x65); // e
+  n += 1;
   const e = k.toString();
-  for (let i = 0; i < e.length; i++) store<u8>(scratch + <usize>(n++), <u8>e.charCodeAt(i));
+  for (let i = 0; i < e.length; i++) store<u8>(scratch + <usize>(n + i), <u8>e.charCodeAt(i));
+  n += e.length;
   return parseDecimal(scratch, 0, n) == x;
 }
 
@@ -36,7 +41,7 @@ function readsBack(t: u64, k: i32, x: f64): bool {
 function positive(x: f64): string {
   // Digits and exponent of the standard printer: "0.30000000000000007", "1.5e-7", "123.0".
   const s = x.toString();
-  let digits = "";
+  let digits = '';
   let point = -1;
   let exp = 0;
   let i = 0;
@@ -59,7 +64,8 @@ function positive(x: f64): string {
   for (let p = 1; p <= n; p++) {
     const t = U64.parseInt(sig.substring(0, p));
     const k = top - p;
-    if (!readsBack(t, k, x) && !readsBack(t + 1, k, x) && !(t > 1 && readsBack(t - 1, k, x))) continue;
+    if (!readsBack(t, k, x) && !readsBack(t + 1, k, x) && !(t > 1 && readsBack(t - 1, k, x)))
+      continue;
     // This length holds the answer. Usually one candidate alone reads back (its neighbours do not):
     // it is the answer, with no big integers.
     const first: u64 = t > 1 ? t - 1 : 1;
@@ -100,16 +106,16 @@ function positive(x: f64): string {
 function layout(d: string, k: i32): string {
   const len = d.length;
   const n = k + len; // the value is 0.d × 10^n
-  if (len <= n && n <= 21) return d + "0".repeat(n - len);
-  if (0 < n && n <= 21) return d.substring(0, n) + "." + d.substring(n);
-  if (-6 < n && n <= 0) return "0." + "0".repeat(-n) + d;
+  if (len <= n && n <= 21) return d + '0'.repeat(n - len);
+  if (0 < n && n <= 21) return d.substring(0, n) + '.' + d.substring(n);
+  if (-6 < n && n <= 0) return '0.' + '0'.repeat(-n) + d;
   const e = n - 1;
-  const tail = "e" + (e >= 0 ? "+" : "-") + (e >= 0 ? e : -e).toString();
-  return len == 1 ? d + tail : d.substring(0, 1) + "." + d.substring(1) + tail;
+  const tail = 'e' + (e >= 0 ? '+' : '-') + (e >= 0 ? e : -e).toString();
+  return len == 1 ? d + tail : d.substring(0, 1) + '.' + d.substring(1) + tail;
 }
 
 /** `x` as JavaScript's `String(x)` prints it (finite `x`; integers are the caller's fast path). */
 export function shortestString(x: f64): string {
-  if (x == 0) return "0";
-  return x < 0 ? "-" + positive(-x) : positive(x);
+  if (x == 0) return '0';
+  return x < 0 ? '-' + positive(-x) : positive(x);
 }

@@ -9,8 +9,8 @@
 // - the host's journal of counted calls keeps as many (counted-calls.ts): a fresh instance restored
 //   from it remembers what the old one did
 
-import { Entry } from "./policy";
-import { madeGarbage } from "./writer";
+import { Entry } from './policy';
+import { madeGarbage } from './writer';
 
 /** How many allowed calls an entry with `rate_limit.max` = `max` remembers: 4 × max, at least 64. */
 export function historyBound(max: i32): i32 {
@@ -56,7 +56,7 @@ export function recordTime(e: Entry, max: i32, now: f64): void {
   let cap = t == null ? 0 : t.length;
   if (e.count == cap) {
     if (cap < limit) {
-      grow(e, cap == 0 ? (limit < 8 ? limit : 8) : (cap * 2 < limit ? cap * 2 : limit));
+      grow(e, cap == 0 ? (limit < 8 ? limit : 8) : cap * 2 < limit ? cap * 2 : limit);
       t = e.times;
       cap = t!.length;
     } else {
@@ -64,7 +64,7 @@ export function recordTime(e: Entry, max: i32, now: f64): void {
       e.count--;
     }
   }
-  unchecked(t![(e.head + e.count) % cap] = now);
+  unchecked((t![(e.head + e.count) % cap] = now));
   e.count++;
 }
 
@@ -72,7 +72,8 @@ function grow(e: Entry, size: i32): void {
   madeGarbage = true;
   const next = new StaticArray<f64>(size);
   const t = e.times;
-  if (t != null) for (let i = 0; i < e.count; i++) unchecked(next[i] = t[(e.head + i) % t.length]);
+  if (t != null)
+    for (let i = 0; i < e.count; i++) unchecked((next[i] = t[(e.head + i) % t.length]));
   e.times = next;
   e.head = 0;
 }

@@ -1,7 +1,7 @@
 // A growable UTF-8 byte buffer outside the managed heap: reasons and responses are written into
 // it without allocating strings, so denials cost no garbage on the common paths.
 
-import { shortestString } from "./shortest";
+import { shortestString } from './shortest';
 
 /** Set when engine work allocated managed memory; the export that finishes the work may collect. */
 export let madeGarbage = false;
@@ -65,13 +65,13 @@ export class Writer {
     let i = 0;
     // ASCII runs: one load and one store per character, no bounds checks.
     while (i < n) {
-      const c = <i32>load<u16>(src + (<usize>i << 1));
+      const c = <i32>load<u16>(src + ((<usize>i) << 1));
       if (c >= 0x80) break;
       store<u8>(at++, <u8>c);
       i++;
     }
     for (; i < n; i++) {
-      let c = <i32>load<u16>(src + (<usize>i << 1));
+      let c = <i32>load<u16>(src + ((<usize>i) << 1));
       if (c < 0x80) {
         store<u8>(at++, <u8>c);
       } else if (c < 0x800) {
@@ -79,7 +79,7 @@ export class Writer {
         store<u8>(at++, <u8>(0x80 | (c & 0x3f)));
       } else {
         if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
-          const d = <i32>load<u16>(src + (<usize>(i + 1) << 1));
+          const d = <i32>load<u16>(src + ((<usize>(i + 1)) << 1));
           if (d >= 0xdc00 && d <= 0xdfff) {
             c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
             i++;
@@ -115,7 +115,7 @@ export class Writer {
       this.byte(0x5c);
       this.byte(0x74);
     } else {
-      this.str("\\u00");
+      this.str('\\u00');
       this.byte(hex(c >> 4));
       this.byte(hex(c & 15));
     }
@@ -175,7 +175,7 @@ export class Writer {
     const i = cutBytes(p, n, max);
     this.byte(0x22);
     this.jsonBytes(p, i);
-    if (i < n) this.str("…");
+    if (i < n) this.str('…');
     this.byte(0x22);
   }
 
@@ -204,7 +204,7 @@ export class Writer {
   }
 }
 
-@inline function hex(d: i32): i32 {
+function hex(d: i32): i32 {
   return d < 10 ? 0x30 + d : 0x57 + d;
 }
 

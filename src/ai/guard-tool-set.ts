@@ -49,17 +49,29 @@ export function guardToolSet<T extends ToolSet>(tools: T, session: PersoSession)
     const ownNeedsApproval = original.needsApproval;
     guarded[name] = {
       ...original,
-      needsApproval: async (input: unknown, options: Pick<ToolExecutionOptions<unknown>, 'toolCallId' | 'messages'> & { context?: unknown }) => {
-        const own = typeof ownNeedsApproval === 'function' ? await ownNeedsApproval(input as never, options as never) : ownNeedsApproval === true;
+      needsApproval: async (
+        input: unknown,
+        options: Pick<ToolExecutionOptions<unknown>, 'toolCallId' | 'messages'> & {
+          context?: unknown;
+        },
+      ) => {
+        const own =
+          typeof ownNeedsApproval === 'function'
+            ? await ownNeedsApproval(input as never, options as never)
+            : ownNeedsApproval === true;
         const decision = await session.evaluate({ tool: name, args: input as JsonObject });
         const ask = decision.decision === 'Ask' && decision.enforced;
         if (ask) sentForApproval.add(options.toolCallId);
         return own || ask;
       },
       execute: async (input: unknown, options: ToolExecutionOptions<unknown>) => {
-        const run = session.guard(name, (checked: unknown) => execute(checked as never, options as never), {
-          approve: async () => sentForApproval.delete(options.toolCallId),
-        });
+        const run = session.guard(
+          name,
+          (checked: unknown) => execute(checked as never, options as never),
+          {
+            approve: async () => sentForApproval.delete(options.toolCallId),
+          },
+        );
         const outcome = await run(input);
         if (outcome.ok) return outcome.value;
         return denialResult(outcome.decision, { tool: name, args: input, role: session.role });

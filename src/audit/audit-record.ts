@@ -148,7 +148,9 @@ export function buildAuditRecord(
 
 /** SHA-256 of a text's UTF-8 bytes, as lowercase hex (WebCrypto: the same in Node and browsers). */
 export async function sha256Hex(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+  const digest = new Uint8Array(
+    await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)),
+  );
   let hex = '';
   for (const byte of digest) hex += byte.toString(16).padStart(2, '0');
   return hex;

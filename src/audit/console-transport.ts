@@ -35,5 +35,8 @@ function formatText(record: AuditRecord): string {
 // Tool names, roles and reasons can carry request text; one record must stay one log line, so line
 // breaks and other control characters are written as escapes, never as themselves.
 function oneLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(
+    /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

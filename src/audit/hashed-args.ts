@@ -46,7 +46,8 @@ export async function argsHashKey(given: HashKey | undefined): Promise<ArgsHashK
   if (typeof indexedDB !== 'undefined') return { key: await installationKey() };
   return {
     key: (await crypto.subtle.generateKey(HMAC, false, ['sign'])) as CryptoKey,
-    warning: 'hashArgs: no hashKey given and no IndexedDB here, so args are hashed with a key that lasts this process; pass hashKey (32 random bytes you keep) to compare records across runs',
+    warning:
+      'hashArgs: no hashKey given and no IndexedDB here, so args are hashed with a key that lasts this process; pass hashKey (32 random bytes you keep) to compare records across runs',
   };
 }
 
@@ -89,12 +90,18 @@ export async function hmacHex(key: CryptoKey, text: string): Promise<string> {
  *
  * @param decision the decision recorded
  */
-export function valuelessReason(decision: Pick<DecisionResult, 'reason' | 'kind' | 'failure'>): string {
+export function valuelessReason(
+  decision: Pick<DecisionResult, 'reason' | 'kind' | 'failure'>,
+): string {
   const { reason, kind, failure } = decision;
   if (kind === 'no_policy' || kind === 'engine_fault') return reason;
   if (kind === 'invalid_request') {
-    const path = /^invalid request: ([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*|\[\d+\])*)/.exec(reason)?.[1];
-    return path === undefined ? 'invalid request (detail withheld: hashArgs)' : `invalid request: ${path} (detail withheld: hashArgs)`;
+    const path = /^invalid request: ([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*|\[\d+\])*)/.exec(
+      reason,
+    )?.[1];
+    return path === undefined
+      ? 'invalid request (detail withheld: hashArgs)'
+      : `invalid request: ${path} (detail withheld: hashArgs)`;
   }
   // `rule matched tool 't' for role 'r'; condition failed: <detail with values>`: values come only
   // after the first ": " that follows the outcome, so the text before it quotes none.

@@ -110,7 +110,8 @@ export function httpTransport(options: HttpTransportOptions): HttpTransport {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const headers = options.headers ?? {};
   const serviceName = options.serviceName ?? 'perso';
-  const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
+  const doFetch =
+    options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
 
   const queue: AuditRecord[] = [];
   let inFlight = 0;
@@ -208,7 +209,11 @@ export function httpTransport(options: HttpTransportOptions): HttpTransport {
   function beacon(body: string): boolean {
     const blob = new Blob([body], { type: 'application/json' });
     try {
-      if (Object.keys(headers).length === 0 && typeof navigator !== 'undefined' && typeof navigator.sendBeacon === 'function') {
+      if (
+        Object.keys(headers).length === 0 &&
+        typeof navigator !== 'undefined' &&
+        typeof navigator.sendBeacon === 'function'
+      ) {
         if (navigator.sendBeacon(url, blob)) return true;
       }
     } catch {
@@ -233,7 +238,10 @@ export function httpTransport(options: HttpTransportOptions): HttpTransport {
   const onVisibilityChange = (): void => {
     if (document.visibilityState === 'hidden') sendRestOnHide();
   };
-  const listen = (options.flushOnHide ?? true) && typeof addEventListener === 'function' && typeof document !== 'undefined';
+  const listen =
+    (options.flushOnHide ?? true) &&
+    typeof addEventListener === 'function' &&
+    typeof document !== 'undefined';
   if (listen) {
     addEventListener('pagehide', onPageHide);
     document.addEventListener('visibilitychange', onVisibilityChange);
@@ -244,7 +252,8 @@ export function httpTransport(options: HttpTransportOptions): HttpTransport {
       try {
         if (closed) return;
         queue.push(record);
-        if (queue.length > maxQueue) counters.dropped += queue.splice(0, queue.length - maxQueue).length;
+        if (queue.length > maxQueue)
+          counters.dropped += queue.splice(0, queue.length - maxQueue).length;
         // While backing off, the retry timer is already set: a new record must not cut it short.
         if (failures === 0) schedule(queue.length >= batchSize ? 0 : flushIntervalMs);
         else if (timer === null && pumping === null) schedule(flushIntervalMs);
@@ -304,18 +313,25 @@ export function toOtlp(records: readonly AuditRecord[], serviceName = 'perso'): 
                 attribute('perso.enforced', record.enforced),
               ];
               if (record.rule !== null) attributes.push(attribute('perso.rule', record.rule));
-              if (record.policyVersion !== null) attributes.push(attribute('perso.policy.version', record.policyVersion));
-              if (record.policyHash !== null) attributes.push(attribute('perso.policy.hash', record.policyHash));
-              if (record.args !== undefined) attributes.push(attribute('perso.args', JSON.stringify(record.args)));
-              if (record.argsHmac !== undefined) attributes.push(attribute('perso.args_hmac', record.argsHmac));
-              if (record.argsSha256 !== undefined) attributes.push(attribute('perso.args_sha256', record.argsSha256));
+              if (record.policyVersion !== null)
+                attributes.push(attribute('perso.policy.version', record.policyVersion));
+              if (record.policyHash !== null)
+                attributes.push(attribute('perso.policy.hash', record.policyHash));
+              if (record.args !== undefined)
+                attributes.push(attribute('perso.args', JSON.stringify(record.args)));
+              if (record.argsHmac !== undefined)
+                attributes.push(attribute('perso.args_hmac', record.argsHmac));
+              if (record.argsSha256 !== undefined)
+                attributes.push(attribute('perso.args_sha256', record.argsSha256));
               return {
                 timeUnixNano: time,
                 observedTimeUnixNano: time,
                 severityNumber: OTLP_SEVERITY[severity],
                 severityText: severity,
                 eventName: 'perso.decision',
-                body: { stringValue: `${record.decision} ${record.tool} as ${record.role}: ${record.reason}` },
+                body: {
+                  stringValue: `${record.decision} ${record.tool} as ${record.role}: ${record.reason}`,
+                },
                 attributes,
               };
             }),
@@ -327,7 +343,12 @@ export function toOtlp(records: readonly AuditRecord[], serviceName = 'perso'): 
 }
 
 function severityOf(record: AuditRecord): keyof typeof OTLP_SEVERITY {
-  if (record.kind === 'engine_fault' || record.kind === 'no_policy' || record.kind === 'invalid_request') return 'ERROR';
+  if (
+    record.kind === 'engine_fault' ||
+    record.kind === 'no_policy' ||
+    record.kind === 'invalid_request'
+  )
+    return 'ERROR';
   return record.decision === 'Allow' ? 'INFO' : 'WARN';
 }
 

@@ -124,7 +124,9 @@ export function indexedDbTransport(options: IndexedDbTransportOptions = {}): Ind
       buffer = batch.concat(buffer);
       if (!warned) {
         warned = true;
-        console.warn(`perso: could not write audit records to IndexedDB "${store.name}" (${String(error)}); they stay in memory and are retried`);
+        console.warn(
+          `perso: could not write audit records to IndexedDB "${store.name}" (${String(error)}); they stay in memory and are retried`,
+        );
       }
     }
   }
@@ -134,7 +136,10 @@ export function indexedDbTransport(options: IndexedDbTransportOptions = {}): Ind
   const onVisibilityChange = (): void => {
     if (document.visibilityState === 'hidden') void write();
   };
-  const listen = (options.flushOnHide ?? true) && typeof addEventListener === 'function' && typeof document !== 'undefined';
+  const listen =
+    (options.flushOnHide ?? true) &&
+    typeof addEventListener === 'function' &&
+    typeof document !== 'undefined';
   if (listen) {
     addEventListener('pagehide', onHide);
     document.addEventListener('visibilitychange', onVisibilityChange);
@@ -160,7 +165,7 @@ export function indexedDbTransport(options: IndexedDbTransportOptions = {}): Ind
 
   async function forwardAll(target: AuditDelivery | AuditTransport): Promise<void> {
     for (;;) {
-      let queued;
+      let queued: Awaited<ReturnType<typeof store.readAudit>>;
       try {
         queued = await store.readAudit(batchSize);
       } catch {
@@ -170,7 +175,10 @@ export function indexedDbTransport(options: IndexedDbTransportOptions = {}): Ind
         failures = 0;
         return;
       }
-      const delivered = await deliverTo(target, queued.map((q) => q.record));
+      const delivered = await deliverTo(
+        target,
+        queued.map((q) => q.record),
+      );
       if (!delivered) return backOff();
       try {
         await store.deleteAudit(queued.map((q) => q.key));
@@ -205,7 +213,9 @@ export function indexedDbTransport(options: IndexedDbTransportOptions = {}): Ind
       const target = emitted;
       await write();
       if (written < target) {
-        throw new Error(`${target - written} audit records could not be written to IndexedDB "${store.name}"; they stay in memory and are retried`);
+        throw new Error(
+          `${target - written} audit records could not be written to IndexedDB "${store.name}"; they stay in memory and are retried`,
+        );
       }
     },
     async flush(): Promise<void> {
@@ -246,9 +256,13 @@ export function indexedDbTransport(options: IndexedDbTransportOptions = {}): Ind
   });
 }
 
-async function deliverTo(target: AuditDelivery | AuditTransport, records: AuditRecord[]): Promise<boolean> {
+async function deliverTo(
+  target: AuditDelivery | AuditTransport,
+  records: AuditRecord[],
+): Promise<boolean> {
   try {
-    if ('deliver' in target && typeof target.deliver === 'function') return (await target.deliver(records)) === true;
+    if ('deliver' in target && typeof target.deliver === 'function')
+      return (await target.deliver(records)) === true;
     const transport = target as AuditTransport;
     for (const record of records) transport.emit(record);
     await transport.flush?.();

@@ -39,26 +39,40 @@ export async function openLog(path: string, io: CliIo): Promise<AuditLogInput | 
   const stream = createReadStream(path, { highWaterMark: 1 << 20 });
   return new Promise((resolve) => {
     stream.once('open', (fd: number) => {
-      import('node:fs').then(({ fstatSync }) => {
-        let size: number | null = null;
-        try {
-          const stat = fstatSync(fd);
-          if (stat.isFile()) size = stat.size;
-        } catch {
-          // No size: progress without an ETA.
-        }
-        resolve({ stream, size });
-      }, () => resolve({ stream, size: null }));
+      import('node:fs').then(
+        ({ fstatSync }) => {
+          let size: number | null = null;
+          try {
+            const stat = fstatSync(fd);
+            if (stat.isFile()) size = stat.size;
+          } catch {
+            // No size: progress without an ETA.
+          }
+          resolve({ stream, size });
+        },
+        () => resolve({ stream, size: null }),
+      );
     });
     stream.once('error', (error: NodeJS.ErrnoException) => {
-      const why = error.code === 'ENOENT' ? 'no such file' : error.code === 'EISDIR' ? 'a directory' : error.message;
-      resolve(`cannot read audit log ${JSON.stringify(path)} (${why}); pass an NDJSON audit log, or - for stdin`);
+      const why =
+        error.code === 'ENOENT'
+          ? 'no such file'
+          : error.code === 'EISDIR'
+            ? 'a directory'
+            : error.message;
+      resolve(
+        `cannot read audit log ${JSON.stringify(path)} (${why}); pass an NDJSON audit log, or - for stdin`,
+      );
     });
   });
 }
 
 /** Reads every line of `input` in order; rejects when the stream fails. */
-export async function readAuditLog(input: Readable, progress: AuditLogProgress, handlers: AuditLogHandlers): Promise<void> {
+export async function readAuditLog(
+  input: Readable,
+  progress: AuditLogProgress,
+  handlers: AuditLogHandlers,
+): Promise<void> {
   const reader = new AuditRecordReader();
   const bytesRead = () => (input as Readable & { bytesRead?: number }).bytesRead ?? 0;
   let lines = 0;
@@ -83,7 +97,7 @@ export async function readAuditLog(input: Readable, progress: AuditLogProgress, 
         continue;
       }
       const outcome = reader.read(line);
-      let wait: void | Promise<void> = undefined;
+      let wait: void | Promise<void> | undefined;
       if (outcome === ReadOutcome.Record) wait = handlers.record(number, reader, nowSeconds);
       else if (outcome === ReadOutcome.Skip) handlers.skipped(reader.skip);
       else wait = handlers.malformed(number, reader.error);

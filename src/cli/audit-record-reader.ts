@@ -49,7 +49,14 @@ interface MutableCall {
 /** Reads audit records one line at a time into one reused call. */
 export class AuditRecordReader {
   /** After `Record`: the call to decide (the same object every time; its fields change). */
-  readonly call: MutableCall = { tool: '', role: '', args: undefined, agentAttributes: undefined, resourceAttributes: undefined, now: undefined };
+  readonly call: MutableCall = {
+    tool: '',
+    role: '',
+    args: undefined,
+    agentAttributes: undefined,
+    resourceAttributes: undefined,
+    now: undefined,
+  };
   /** After `Record`: the record's id, or null. */
   id: string | null = null;
   /** After `Record`: the recorded decision (an Ask a person approved counts as Ask). */
@@ -84,7 +91,8 @@ export class AuditRecordReader {
     } catch (error) {
       return this.#fail(`invalid JSON (${error instanceof Error ? error.message : String(error)})`);
     }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) return this.#fail('expected a JSON object (one audit record per line)');
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+      return this.#fail('expected a JSON object (one audit record per line)');
     // Each key token in the text is one key JSON.parse kept, or a key was given twice. Text counts
     // can only come out high (a `":` inside a string); any difference sends the line to the full scan.
     if (keyTokens(text) !== keysIn(value)) {
@@ -101,11 +109,13 @@ export class AuditRecordReader {
     if (typeof role !== 'string') return this.#fail('role: expected a string');
     if (typeof reason !== 'string') return this.#fail('reason: expected a string');
     if (typeof kind !== 'string') return this.#fail('kind: expected a string');
-    if (typeof decision !== 'string' || !DECISIONS.has(decision)) return this.#fail('decision: expected "Allow", "Deny" or "Ask"');
+    if (typeof decision !== 'string' || !DECISIONS.has(decision))
+      return this.#fail('decision: expected "Allow", "Deny" or "Ask"');
     const id = own(record, 'id');
     if (id !== undefined && typeof id !== 'string') return this.#fail('id: expected a string');
     const now = own(record, 'now');
-    if (now !== undefined && (typeof now !== 'number' || !Number.isFinite(now))) return this.#fail('now: expected seconds since the epoch as a number');
+    if (now !== undefined && (typeof now !== 'number' || !Number.isFinite(now)))
+      return this.#fail('now: expected seconds since the epoch as a number');
     const time = own(record, 'time');
     let timeSeconds: number | undefined;
     if (time !== undefined) {
@@ -113,13 +123,20 @@ export class AuditRecordReader {
       if (Number.isNaN(timeSeconds)) return this.#fail('time: expected an ISO 8601 date');
     }
     const agentAttributes = own(record, 'agentAttributes');
-    if (agentAttributes !== undefined && !isObject(agentAttributes)) return this.#fail('agentAttributes: expected a JSON object');
+    if (agentAttributes !== undefined && !isObject(agentAttributes))
+      return this.#fail('agentAttributes: expected a JSON object');
     const resourceAttributes = own(record, 'resourceAttributes');
-    if (resourceAttributes !== undefined && !isObject(resourceAttributes)) return this.#fail('resourceAttributes: expected a JSON object');
+    if (resourceAttributes !== undefined && !isObject(resourceAttributes))
+      return this.#fail('resourceAttributes: expected a JSON object');
 
     if (FAULT_KINDS.has(kind)) return this.#skip(NotReplayable.Fault);
     const args = own(record, 'args');
-    if (args === undefined) return this.#skip(own(record, 'argsHmac') !== undefined || own(record, 'argsSha256') !== undefined ? NotReplayable.ArgsHashed : NotReplayable.NoArgs);
+    if (args === undefined)
+      return this.#skip(
+        own(record, 'argsHmac') !== undefined || own(record, 'argsSha256') !== undefined
+          ? NotReplayable.ArgsHashed
+          : NotReplayable.NoArgs,
+      );
     // Recorded args were canonical: ones that are not (a "__proto__" key...) did not come from perso.
     if (!isObject(args) || !parsedIsCanonical(args)) {
       const canonical = canonicalizeArgs(args);
@@ -148,9 +165,18 @@ export class AuditRecordReader {
    * on a day Date.parse already accepted parses whenever its clock is in range.
    */
   #seconds(time: string, needed: boolean): number {
-    if (!needed && this.#fast && this.#day !== '' && time.length === 24 && time.startsWith(this.#day) && clockInRange(time)) return 0;
+    if (
+      !needed &&
+      this.#fast &&
+      this.#day !== '' &&
+      time.length === 24 &&
+      time.startsWith(this.#day) &&
+      clockInRange(time)
+    )
+      return 0;
     const ms = Date.parse(time);
-    if (!Number.isNaN(ms) && time.length === 24 && clockInRange(time)) this.#day = time.slice(0, 11);
+    if (!Number.isNaN(ms) && time.length === 24 && clockInRange(time))
+      this.#day = time.slice(0, 11);
     return ms / 1000;
   }
 

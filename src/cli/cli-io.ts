@@ -49,13 +49,15 @@ export class LineWriter {
         this.#flushNow();
       });
     }
-    if (this.#stream.writableNeedDrain && !this.#stream.destroyed) await once(this.#stream, 'drain');
+    if (this.#stream.writableNeedDrain && !this.#stream.destroyed)
+      await once(this.#stream, 'drain');
   }
 
   /** Writes what is queued and waits until the stream has taken it. */
   async flush(): Promise<void> {
     this.#flushNow();
-    if (this.#stream.writableNeedDrain && !this.#stream.destroyed) await once(this.#stream, 'drain');
+    if (this.#stream.writableNeedDrain && !this.#stream.destroyed)
+      await once(this.#stream, 'drain');
   }
 
   #flushNow(): void {

@@ -32,8 +32,12 @@ export type Node =
   | { kind: 'Other'; key: string };
 
 const TRUE: Node = { kind: 'All', children: [] };
-const FALSE: Node = { kind: 'Any', children: [] };
-const NEGATED_NUMERIC: Readonly<Record<string, string>> = { Lte: 'Gt', Gt: 'Lte', Lt: 'Gte', Gte: 'Lt' };
+const NEGATED_NUMERIC: Readonly<Record<string, string>> = {
+  Lte: 'Gt',
+  Gt: 'Lte',
+  Lt: 'Gte',
+  Gte: 'Lt',
+};
 
 /** `Source.key.key`, the way reasons name a field (`Arguments.amount`). */
 function fieldName(source: unknown, field: unknown): string {
@@ -53,21 +57,33 @@ function normalizeNode(c: Readonly<Record<string, unknown>>, negate: boolean): N
   switch (variant) {
     case 'All':
     case 'Any': {
-      const children = (body as unknown as Record<string, unknown>[]).map((child) => normalizeNode(child, negate));
+      const children = (body as unknown as Record<string, unknown>[]).map((child) =>
+        normalizeNode(child, negate),
+      );
       const kind = (variant === 'All') !== negate ? 'All' : 'Any';
       return children.length === 1 ? children[0]! : { kind, children };
     }
     case 'Not':
       return normalizeNode(body, !negate);
     case 'NumericCheck': {
-      const node: Node = { kind: 'Numeric', field: fieldName(body['source'], body['field']), op: String(body['op']), value: Number(body['value']) };
+      const node: Node = {
+        kind: 'Numeric',
+        field: fieldName(body['source'], body['field']),
+        op: String(body['op']),
+        value: Number(body['value']),
+      };
       if (!negate) return node;
       const op = NEGATED_NUMERIC[node.op];
       return op === undefined ? { kind: 'Not', child: node } : { ...node, op };
     }
     case 'StringCheck': {
       const value = [...new Set((body['value'] as string[]).map(String))].sort();
-      const node: Node = { kind: 'String', field: fieldName(body['source'], body['field']), op: String(body['op']), value };
+      const node: Node = {
+        kind: 'String',
+        field: fieldName(body['source'], body['field']),
+        op: String(body['op']),
+        value,
+      };
       if (!negate) return node;
       if (node.op === 'In') return { ...node, op: 'NotIn' };
       if (node.op === 'NotIn') return { ...node, op: 'In' };
@@ -76,11 +92,21 @@ function normalizeNode(c: Readonly<Record<string, unknown>>, negate: boolean): N
     case 'FieldPresent':
       return maybeNot({ kind: 'Present', field: fieldName(body['source'], body['field']) }, negate);
     case 'FieldEquals': {
-      const [a, b] = [fieldName(body['source_a'], body['field_a']), fieldName(body['source_b'], body['field_b'])].sort();
+      const [a, b] = [
+        fieldName(body['source_a'], body['field_a']),
+        fieldName(body['source_b'], body['field_b']),
+      ].sort();
       return maybeNot({ kind: 'FieldEquals', a: a!, b: b! }, negate);
     }
     case 'Equals':
-      return maybeNot({ kind: 'Equals', field: fieldName(body['source'], body['field']), value: body['value'] as JsonValue }, negate);
+      return maybeNot(
+        {
+          kind: 'Equals',
+          field: fieldName(body['source'], body['field']),
+          value: body['value'] as JsonValue,
+        },
+        negate,
+      );
     default:
       return maybeNot({ kind: 'Other', key: canonicalJson(c) }, negate);
   }
@@ -140,7 +166,12 @@ export function neverFalse(node: Node): boolean {
     case 'All':
       return node.children.every(neverFalse);
     case 'Any':
-      return node.children.some(neverFalse) || node.children.some((a, i) => node.children.some((b, j) => j > i && implies(negate(a), b, true)));
+      return (
+        node.children.some(neverFalse) ||
+        node.children.some((a, i) =>
+          node.children.some((b, j) => j > i && implies(negate(a), b, true)),
+        )
+      );
     case 'Not':
       return neverTrue(node.child);
     case 'String':
@@ -167,7 +198,9 @@ export function canonicalJson(value: unknown): string {
   if (value !== null && typeof value === 'object') {
     const entries = Object.keys(value)
       .sort()
-      .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`);
+      .map(
+        (key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`,
+      );
     return `{${entries.join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
@@ -273,14 +306,20 @@ function stringPasses(s: string, op: string, list: readonly string[]): boolean |
 
 function leafTrueImplies(a: Node, b: Node): boolean {
   // Every leaf is true only over a present, non-null value (but `Equals null`: see neverTrue).
-  if (b.kind === 'Present') return a.kind !== 'Other' && !(a.kind === 'Equals' && a.value === null) && fieldsOf(a).includes(b.field);
+  if (b.kind === 'Present')
+    return (
+      a.kind !== 'Other' &&
+      !(a.kind === 'Equals' && a.value === null) &&
+      fieldsOf(a).includes(b.field)
+    );
   if (a.kind === 'Equals') {
     const v = a.value;
     if (b.kind === 'Numeric' && b.field === a.field && typeof v === 'number') {
       const range = interval(b.op, b.value);
       return range !== null && within({ lo: v, loOpen: false, hi: v, hiOpen: false }, range);
     }
-    if (b.kind === 'String' && b.field === a.field && typeof v === 'string') return stringPasses(v, b.op, b.value) === true;
+    if (b.kind === 'String' && b.field === a.field && typeof v === 'string')
+      return stringPasses(v, b.op, b.value) === true;
     return false;
   }
   if (a.kind === 'Numeric' && b.kind === 'Numeric' && a.field === b.field) {
@@ -293,7 +332,10 @@ function leafTrueImplies(a: Node, b: Node): boolean {
     if (a.op === 'In') return a.value.every((s) => stringPasses(s, b.op, b.value) === true);
     if (a.op === 'NotIn' && b.op === 'NotIn') return b.value.every((s) => a.value.includes(s));
     if (a.op === b.op && (a.op === 'Prefix' || a.op === 'Suffix')) {
-      const covers = a.op === 'Prefix' ? (s: string, p: string) => s.startsWith(p) : (s: string, p: string) => s.endsWith(p);
+      const covers =
+        a.op === 'Prefix'
+          ? (s: string, p: string) => s.startsWith(p)
+          : (s: string, p: string) => s.endsWith(p);
       return a.value.every((s) => b.value.some((p) => covers(s, p)));
     }
   }
@@ -312,11 +354,15 @@ function leafFalseImplies(a: Node, b: Node): boolean {
     const negated: Readonly<Record<string, string>> = { In: 'NotIn', NotIn: 'In' };
     const na = negated[a.op];
     const nb = negated[b.op];
-    if (na !== undefined && nb !== undefined) return leafTrueImplies({ ...a, op: na }, { ...b, op: nb });
+    if (na !== undefined && nb !== undefined)
+      return leafTrueImplies({ ...a, op: na }, { ...b, op: nb });
     if (a.op === b.op && (a.op === 'Prefix' || a.op === 'Suffix')) {
       // A string that starts with none of a's prefixes starts with none of b's when each of b's
       // extends one of a's.
-      const extendsOne = a.op === 'Prefix' ? (p: string, q: string) => p.startsWith(q) : (p: string, q: string) => p.endsWith(q);
+      const extendsOne =
+        a.op === 'Prefix'
+          ? (p: string, q: string) => p.startsWith(q)
+          : (p: string, q: string) => p.endsWith(q);
       return b.value.every((p) => a.value.some((q) => extendsOne(p, q)));
     }
   }

@@ -46,34 +46,61 @@ export async function diffCommand(options: DiffOptions, io: CliIo): Promise<Exit
   const after = await readPolicyDocument(options.after);
   if (!before.ok || !after.ok) {
     const lines: string[] = [];
-    for (const [input, read] of [[options.before, before], [options.after, after]] as const) {
+    for (const [input, read] of [
+      [options.before, before],
+      [options.after, after],
+    ] as const) {
       if (read.ok) continue;
-      lines.push(...read.lines, `${input.trimStart().startsWith('{') ? '(inline JSON)' : input}: invalid policy; fix it (see "perso validate") and run again`);
+      lines.push(
+        ...read.lines,
+        `${input.trimStart().startsWith('{') ? '(inline JSON)' : input}: invalid policy; fix it (see "perso validate") and run again`,
+      );
     }
     await write(io.stderr, `${lines.join('\n')}\n`);
     return ExitCode.Failure;
   }
   const changes = diffPolicies(before.document.policy, after.document.policy);
   const out = new LineWriter(io.stdout);
-  if (options.json) for (const change of changes) await out.push(`${JSON.stringify({ type: 'change', ...change })}\n`);
+  if (options.json)
+    for (const change of changes)
+      await out.push(`${JSON.stringify({ type: 'change', ...change })}\n`);
   else for (const line of renderChanges(changes)) await out.push(`${line}\n`);
   const counts = { looser: 0, tighter: 0, changed: 0 };
   for (const change of changes) counts[change.mark]++;
 
   let replay: LogReplay | null = null;
   if (options.log !== null) {
-    replay = await replayBoth(options.log, before.document.text, after.document.text, options.json, out, io);
+    replay = await replayBoth(
+      options.log,
+      before.document.text,
+      after.document.text,
+      options.json,
+      out,
+      io,
+    );
     if (replay === null) {
       await out.flush();
       return ExitCode.Failure;
     }
   }
   const loosens = counts.looser + counts.changed + (replay?.letThrough ?? 0) > 0;
-  const exit = loosens && !options.allowLooser ? LOOSER_EXIT : replay !== null && replay.malformed > 0 ? ExitCode.Failure : ExitCode.Ok;
+  const exit =
+    loosens && !options.allowLooser
+      ? LOOSER_EXIT
+      : replay !== null && replay.malformed > 0
+        ? ExitCode.Failure
+        : ExitCode.Ok;
   if (options.json) {
-    await out.push(`${JSON.stringify({ type: 'summary', ...counts, ...(replay === null ? {} : { log: replay }) })}\n`);
+    await out.push(
+      `${JSON.stringify({ type: 'summary', ...counts, ...(replay === null ? {} : { log: replay }) })}\n`,
+    );
   } else {
-    const parts = changes.length === 0 ? ['no change in what the policy allows'] : [`${counts.looser} looser, ${counts.tighter} tighter, ${counts.changed} changed (possibly looser)`];
+    const parts =
+      changes.length === 0
+        ? ['no change in what the policy allows']
+        : [
+            `${counts.looser} looser, ${counts.tighter} tighter, ${counts.changed} changed (possibly looser)`,
+          ];
     if (replay !== null) parts.push(replayText(replay));
     const verdict = !loosens
       ? ''
@@ -90,8 +117,16 @@ export async function diffCommand(options: DiffOptions, io: CliIo): Promise<Exit
 export function renderChanges(changes: readonly PolicyChange[]): string[] {
   const groups = new Map<string, { pairs: string[]; change: PolicyChange }>();
   for (const change of changes) {
-    const pair = change.tool === undefined ? 'policy' : `(${name(change.tool)}, ${name(change.role!)})`;
-    const body = JSON.stringify([change.what, change.mark, change.was, change.now, change.rule, change.note]);
+    const pair =
+      change.tool === undefined ? 'policy' : `(${name(change.tool)}, ${name(change.role!)})`;
+    const body = JSON.stringify([
+      change.what,
+      change.mark,
+      change.was,
+      change.now,
+      change.rule,
+      change.note,
+    ]);
     const group = groups.get(body);
     if (group === undefined) groups.set(body, { pairs: [pair], change });
     else group.pairs.push(pair);
@@ -102,7 +137,8 @@ export function renderChanges(changes: readonly PolicyChange[]): string[] {
     if (change.was !== undefined && change.now !== undefined) {
       // Conditions and rules side by side; a policy-wide value or a rate limit fits on one line.
       const sideBySide = change.tool !== undefined && change.what !== 'rate limit changed';
-      if (sideBySide) lines.push(head, `  was: ${oneLine(change.was)}`, `  now: ${oneLine(change.now)}`);
+      if (sideBySide)
+        lines.push(head, `  was: ${oneLine(change.was)}`, `  now: ${oneLine(change.now)}`);
       else lines.push(`${head}: ${oneLine(change.was)} → ${oneLine(change.now)}`);
     } else {
       lines.push(`${head}: ${oneLine(change.now ?? change.was ?? '')}`);
@@ -123,10 +159,20 @@ interface LogReplay {
   malformed: number;
 }
 
-async function replayBoth(path: string, beforeText: string, afterText: string, json: boolean, out: LineWriter, io: CliIo): Promise<LogReplay | null> {
+async function replayBoth(
+  path: string,
+  beforeText: string,
+  afterText: string,
+  json: boolean,
+  out: LineWriter,
+  io: CliIo,
+): Promise<LogReplay | null> {
   const [old, now] = [await ReplayEngine.load(beforeText), await ReplayEngine.load(afterText)];
   if (old.engine === null || now.engine === null) {
-    await write(io.stderr, 'perso: the engine could not load a policy it validated; run "perso validate" on both and report this\n');
+    await write(
+      io.stderr,
+      'perso: the engine could not load a policy it validated; run "perso validate" on both and report this\n',
+    );
     return null;
   }
   const oldEngine = old.engine;
@@ -140,7 +186,11 @@ async function replayBoth(path: string, beforeText: string, afterText: string, j
     replayed: 0,
     letThrough: 0,
     moves: {},
-    notReplayable: { [NotReplayable.ArgsHashed]: 0, [NotReplayable.NoArgs]: 0, [NotReplayable.Fault]: 0 },
+    notReplayable: {
+      [NotReplayable.ArgsHashed]: 0,
+      [NotReplayable.NoArgs]: 0,
+      [NotReplayable.Fault]: 0,
+    },
     malformed: 0,
   };
   const progress = new ReplayProgress(io.stderr, input.size);
@@ -148,7 +198,9 @@ async function replayBoth(path: string, beforeText: string, afterText: string, j
     await readAuditLog(input.stream, progress, {
       malformed: (line, error) => {
         result.malformed++;
-        return out.push(`${json ? JSON.stringify({ type: 'malformed', line, error }) : `line ${line}: not an audit record: ${oneLine(error)}; skipped`}\n`);
+        return out.push(
+          `${json ? JSON.stringify({ type: 'malformed', line, error }) : `line ${line}: not an audit record: ${oneLine(error)}; skipped`}\n`,
+        );
       },
       skipped: (why) => {
         result.notReplayable[why]++;
@@ -165,17 +217,35 @@ async function replayBoth(path: string, beforeText: string, afterText: string, j
         result.moves[move] = (result.moves[move] ?? 0) + 1;
         const { tool, role } = reader.call;
         const text = json
-          ? JSON.stringify({ type: 'let-through', line, id: reader.id, tool, role, from: was.decision, to: is.decision, reason: is.reason, was: was.reason, rule: is.rule ?? null })
+          ? JSON.stringify({
+              type: 'let-through',
+              line,
+              id: reader.id,
+              tool,
+              role,
+              from: was.decision,
+              to: is.decision,
+              reason: is.reason,
+              was: was.reason,
+              rule: is.rule ?? null,
+            })
           : `line ${line}: ${name(tool)} (${name(role)}) ${was.decision} → ${is.decision}: ${oneLine(is.reason)} (before: ${oneLine(was.reason)})`;
         await out.push(`${text}\n`);
       },
     });
   } catch (error) {
     progress.done(null);
-    await write(io.stderr, `perso: cannot read ${JSON.stringify(path)} (${error instanceof Error ? error.message : String(error)}); check the file and run again\n`);
+    await write(
+      io.stderr,
+      `perso: cannot read ${JSON.stringify(path)} (${error instanceof Error ? error.message : String(error)}); check the file and run again\n`,
+    );
     return null;
   }
-  progress.done(result.replayed + result.malformed + Object.values(result.notReplayable).reduce((a, b) => a + b, 0));
+  progress.done(
+    result.replayed +
+      result.malformed +
+      Object.values(result.notReplayable).reduce((a, b) => a + b, 0),
+  );
   return result;
 }
 
@@ -184,7 +254,9 @@ function replayText(replay: LogReplay): string {
   let text = `log: replayed ${replay.replayed} ${replay.replayed === 1 ? 'record' : 'records'}, ${replay.letThrough} let through${moves.length > 0 ? ` (${moves.join(', ')})` : ''}`;
   const skipped = Object.entries(replay.notReplayable).filter(([, count]) => count > 0);
   const skippedCount = skipped.reduce((sum, [, count]) => sum + count, 0);
-  if (skippedCount > 0) text += `, ${skippedCount} not replayable (${skipped.map(([why, count]) => `${why} ${count}`).join(', ')})`;
-  if (replay.malformed > 0) text += `, ${replay.malformed} malformed ${replay.malformed === 1 ? 'line' : 'lines'}`;
+  if (skippedCount > 0)
+    text += `, ${skippedCount} not replayable (${skipped.map(([why, count]) => `${why} ${count}`).join(', ')})`;
+  if (replay.malformed > 0)
+    text += `, ${replay.malformed} malformed ${replay.malformed === 1 ? 'line' : 'lines'}`;
   return text;
 }

@@ -35,18 +35,24 @@ export async function evalCommand(options: EvalOptions, io: CliIo): Promise<Exit
     await perso.close();
     return ExitCode.Failure;
   }
-  for (const warning of status.warnings) await write(io.stderr, `warning: ${label}: ${formatDiagnostic(warning)}\n`);
+  for (const warning of status.warnings)
+    await write(io.stderr, `warning: ${label}: ${formatDiagnostic(warning)}\n`);
   const out = new LineWriter(io.stdout);
   try {
     for await (const line of ndjsonLines(io.stdin)) {
       const lineNumber = line.number;
       if ('error' in line) {
-        await out.push(`${JSON.stringify(malformed(perso, `line ${lineNumber}: ${line.error}`, lineNumber))}\n`);
+        await out.push(
+          `${JSON.stringify(malformed(perso, `line ${lineNumber}: ${line.error}`, lineNumber))}\n`,
+        );
         continue;
       }
       if (line.text.trim() === '') continue;
       const request = parseRequest(line.text, lineNumber);
-      const decision = 'error' in request ? malformed(perso, request.error, lineNumber) : await perso.evaluate(request.call);
+      const decision =
+        'error' in request
+          ? malformed(perso, request.error, lineNumber)
+          : await perso.evaluate(request.call);
       await out.push(`${JSON.stringify(decision)}\n`);
     }
   } finally {
@@ -64,13 +70,16 @@ function parseRequest(line: string, lineNumber: number): ParsedRequest {
     value = JSON.parse(line);
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
-    return { error: `line ${lineNumber}: invalid JSON (${detail}); write one JSON request per line` };
+    return {
+      error: `line ${lineNumber}: invalid JSON (${detail}); write one JSON request per line`,
+    };
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return { error: `line ${lineNumber}: expected a JSON object {"tool", "args", "role", ...}` };
   }
   const duplicate = findDuplicateKey(line);
-  if (duplicate !== null) return { error: `line ${lineNumber}: ${duplicate}: duplicate key; give each key once` };
+  if (duplicate !== null)
+    return { error: `line ${lineNumber}: ${duplicate}: duplicate key; give each key once` };
   const request = value as Record<string, unknown>;
   const call = toolCallFromJson(request);
   if ('now' in request) {
@@ -83,7 +92,11 @@ function parseRequest(line: string, lineNumber: number): ParsedRequest {
   return { call };
 }
 
-function malformed(perso: Perso, error: string, lineNumber: number): DecisionResult & { line: number } {
+function malformed(
+  perso: Perso,
+  error: string,
+  lineNumber: number,
+): DecisionResult & { line: number } {
   return {
     decision: 'Deny',
     reason: `invalid request: ${error}`,

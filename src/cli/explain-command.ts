@@ -29,7 +29,10 @@ export interface ExplainOptions {
 export async function explainCommand(options: ExplainOptions, io: CliIo): Promise<ExitCode> {
   const read = await readPolicyDocument(options.policy);
   if (!read.ok) {
-    await write(io.stderr, `${[...read.lines, `${policyLabel(options.policy)}: invalid policy; fix it (see "perso validate") and run again`].join('\n')}\n`);
+    await write(
+      io.stderr,
+      `${[...read.lines, `${policyLabel(options.policy)}: invalid policy; fix it (see "perso validate") and run again`].join('\n')}\n`,
+    );
     return ExitCode.Failure;
   }
   const requestText = options.request ?? (await text(io.stdin));
@@ -40,21 +43,33 @@ export async function explainCommand(options: ExplainOptions, io: CliIo): Promis
   }
   const { engine } = await ReplayEngine.load(read.document.text);
   if (engine === null) {
-    await write(io.stderr, 'perso: the engine could not load a policy it validated; run "perso validate" and report this\n');
+    await write(
+      io.stderr,
+      'perso: the engine could not load a policy it validated; run "perso validate" and report this\n',
+    );
     return ExitCode.Failure;
   }
   const verdict = engine.decide(request.call, request.call.now ?? Date.now() / 1000);
-  const trace = traceCall(read.document.policy, request.call as unknown as Parameters<typeof traceCall>[1]);
+  const trace = traceCall(
+    read.document.policy,
+    request.call as unknown as Parameters<typeof traceCall>[1],
+  );
   // Rate limits and bad requests are the engine's alone: a fresh window lets a call through.
   const comparable = verdict.kind !== 'rate_limited' && verdict.kind !== 'invalid_request';
   const agrees = !comparable || verdict.decision === trace.decision;
   if (options.json) {
-    await write(io.stdout, `${JSON.stringify({ decision: verdict.decision, reason: verdict.reason, kind: verdict.kind, rule: verdict.rule ?? null, agrees, trace })}\n`);
+    await write(
+      io.stdout,
+      `${JSON.stringify({ decision: verdict.decision, reason: verdict.reason, kind: verdict.kind, rule: verdict.rule ?? null, agrees, trace })}\n`,
+    );
   } else {
     await write(io.stdout, `${render(verdict, trace).join('\n')}\n`);
   }
   if (!agrees) {
-    await write(io.stderr, `perso: the trace says ${trace.decision} but the engine decided ${verdict.decision}; the engine's decision stands — please report this with the policy and request\n`);
+    await write(
+      io.stderr,
+      `perso: the trace says ${trace.decision} but the engine decided ${verdict.decision}; the engine's decision stands — please report this with the policy and request\n`,
+    );
     return ExitCode.Failure;
   }
   return ExitCode.Ok;
@@ -65,40 +80,54 @@ function parseRequest(json: string): { call: ToolCall } | { error: string } {
   try {
     value = JSON.parse(json);
   } catch (error) {
-    return { error: `invalid JSON (${error instanceof Error ? error.message : String(error)}); pass one JSON request {"tool", "args", "role", ...}` };
+    return {
+      error: `invalid JSON (${error instanceof Error ? error.message : String(error)}); pass one JSON request {"tool", "args", "role", ...}`,
+    };
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return { error: 'expected a JSON object {"tool", "args", "role", ...}' };
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    return { error: 'expected a JSON object {"tool", "args", "role", ...}' };
   const duplicate = findDuplicateKey(json);
   if (duplicate !== null) return { error: `${duplicate}: duplicate key; give each key once` };
   const request = value as Record<string, unknown>;
   const call = toolCallFromJson(request);
   if ('now' in request) {
-    if (typeof request.now !== 'number' || !Number.isFinite(request.now)) return { error: 'now: expected seconds since the epoch as a number' };
+    if (typeof request.now !== 'number' || !Number.isFinite(request.now))
+      return { error: 'now: expected seconds since the epoch as a number' };
     call.now = request.now;
   }
-  if (typeof call.tool !== 'string' || typeof call.role !== 'string') return { error: 'tool and role: expected strings' };
+  if (typeof call.tool !== 'string' || typeof call.role !== 'string')
+    return { error: 'tool and role: expected strings' };
   return { call };
 }
 
 /** The trace as text. */
 export function render(verdict: Verdict, trace: CallTrace): string[] {
-  const lines = [`decision: ${verdict.decision} (${verdict.kind}${verdict.rule === undefined ? '' : `, ${verdict.rule}`})`, `reason: ${oneLine(verdict.reason)}`];
+  const lines = [
+    `decision: ${verdict.decision} (${verdict.kind}${verdict.rule === undefined ? '' : `, ${verdict.rule}`})`,
+    `reason: ${oneLine(verdict.reason)}`,
+  ];
   if (!trace.entry) {
-    lines.push(`entry: no rule names (${trace.tool}, ${trace.role}): default_action ${trace.defaultAction}`);
+    lines.push(
+      `entry: no rule names (${trace.tool}, ${trace.role}): default_action ${trace.defaultAction}`,
+    );
     return lines;
   }
   lines.push(`entry: (${trace.tool}, ${trace.role})`);
   const rules = (label: string, list: readonly RuleTrace[], holds: string) => {
     if (list.length === 0) lines.push(`${label}: none`);
     for (const rule of list) {
-      lines.push(`${label} ${rule.rule}: ${rule.result}${rule.result === 'false' ? '' : ` (${holds})`}`);
+      lines.push(
+        `${label} ${rule.rule}: ${rule.result}${rule.result === 'false' ? '' : ` (${holds})`}`,
+      );
       if (rule.condition !== null) conditionLines(rule.condition, 1, lines);
     }
   };
   rules('Deny rule', trace.denies, 'holds: true or unknown denies');
   if (trace.allow === null) lines.push(`Allow rule: none; default_action ${trace.defaultAction}`);
   else {
-    lines.push(`Allow rule ${trace.allow.rule}: ${trace.allow.result}${trace.allow.condition === null ? ' (no condition)' : trace.allow.result === 'true' ? '' : ' (only true allows)'}`);
+    lines.push(
+      `Allow rule ${trace.allow.rule}: ${trace.allow.result}${trace.allow.condition === null ? ' (no condition)' : trace.allow.result === 'true' ? '' : ' (only true allows)'}`,
+    );
     if (trace.allow.condition !== null) conditionLines(trace.allow.condition, 1, lines);
   }
   rules('Ask rule', trace.asks, 'holds: true or unknown asks');
@@ -111,7 +140,9 @@ export function render(verdict: Verdict, trace: CallTrace): string[] {
 }
 
 function conditionLines(node: ConditionTrace, depth: number, lines: string[]): void {
-  const reads = node.reads?.map((r) => `${r.field} = ${'value' in r ? JSON.stringify(r.value) : 'missing'}`).join(', ');
+  const reads = node.reads
+    ?.map((r) => `${r.field} = ${'value' in r ? JSON.stringify(r.value) : 'missing'}`)
+    .join(', ');
   const detail = node.check === undefined ? '' : ` — ${reads}; ${node.check}`;
   lines.push(`${'  '.repeat(depth)}${node.path}: ${node.result}${detail}`);
   for (const child of node.children ?? []) conditionLines(child, depth + 1, lines);

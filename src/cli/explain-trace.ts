@@ -62,9 +62,15 @@ export interface TracedCall {
 /** Traces a call through a policy the engine accepted. */
 export function traceCall(policy: Policy, call: TracedCall): CallTrace {
   const entry = expandPolicy(policy).get(pairKey(call.tool, call.role));
-  const roots: Record<string, unknown> = { Arguments: call.args ?? {}, AgentAttributes: call.agentAttributes ?? {}, ResourceAttributes: call.resourceAttributes ?? {} };
+  const roots: Record<string, unknown> = {
+    Arguments: call.args ?? {},
+    AgentAttributes: call.agentAttributes ?? {},
+    ResourceAttributes: call.resourceAttributes ?? {},
+  };
   const ruleTrace = (ref: RuleRef): RuleTrace => {
-    const condition = ref.rule.condition ? traceNode(ref.rule.condition as Record<string, unknown>, `${ref.path}.condition`, roots) : null;
+    const condition = ref.rule.condition
+      ? traceNode(ref.rule.condition as Record<string, unknown>, `${ref.path}.condition`, roots)
+      : null;
     return { rule: ref.name, path: ref.path, result: condition?.result ?? 'true', condition };
   };
   const denies = (entry?.denies ?? []).map(ruleTrace);
@@ -93,7 +99,13 @@ export function traceCall(policy: Policy, call: TracedCall): CallTrace {
 function read(roots: Record<string, unknown>, source: unknown, field: unknown): unknown {
   let value: unknown = roots[String(source)];
   for (const key of Array.isArray(field) ? field : [field]) {
-    if (value === null || typeof value !== 'object' || Array.isArray(value) || !Object.hasOwn(value, String(key))) return undefined;
+    if (
+      value === null ||
+      typeof value !== 'object' ||
+      Array.isArray(value) ||
+      !Object.hasOwn(value, String(key))
+    )
+      return undefined;
     value = (value as Record<string, unknown>)[String(key)];
   }
   return value;
@@ -107,49 +119,90 @@ function shown(field: string, value: unknown): { field: string; value?: JsonValu
   return value === undefined ? { field } : { field, value: value as JsonValue };
 }
 
-const same = (a: unknown, b: unknown): boolean => (typeof a === 'object' && a !== null ? canonicalJson(a) === canonicalJson(b) : a === b);
+const same = (a: unknown, b: unknown): boolean =>
+  typeof a === 'object' && a !== null ? canonicalJson(a) === canonicalJson(b) : a === b;
 
-function traceNode(condition: Record<string, unknown>, path: string, roots: Record<string, unknown>): ConditionTrace {
+function traceNode(
+  condition: Record<string, unknown>,
+  path: string,
+  roots: Record<string, unknown>,
+): ConditionTrace {
   const [variant] = Object.keys(condition);
   const at = `${path}.${variant}`;
   const body = condition[variant!] as Record<string, unknown>;
   switch (variant) {
     case 'All':
     case 'Any': {
-      const children = (condition[variant] as Record<string, unknown>[]).map((child, i) => traceNode(child, `${at}[${i}]`, roots));
+      const children = (condition[variant] as Record<string, unknown>[]).map((child, i) =>
+        traceNode(child, `${at}[${i}]`, roots),
+      );
       const results = children.map((child) => child.result);
       const decisive = variant === 'All' ? 'false' : 'true';
-      const result: Truth = results.includes(decisive) ? decisive : results.includes('unknown') ? 'unknown' : variant === 'All' ? 'true' : 'false';
+      const result: Truth = results.includes(decisive)
+        ? decisive
+        : results.includes('unknown')
+          ? 'unknown'
+          : variant === 'All'
+            ? 'true'
+            : 'false';
       return { path: at, result, children };
     }
     case 'Not': {
       const child = traceNode(condition.Not as Record<string, unknown>, at, roots);
-      return { path: at, result: child.result === 'unknown' ? 'unknown' : child.result === 'true' ? 'false' : 'true', children: [child] };
+      return {
+        path: at,
+        result: child.result === 'unknown' ? 'unknown' : child.result === 'true' ? 'false' : 'true',
+        children: [child],
+      };
     }
     case 'FieldEquals': {
       const a = read(roots, body.source_a, body.field_a);
       const b = read(roots, body.source_b, body.field_b);
-      const reads = [shown(fieldName(body.source_a, body.field_a), a), shown(fieldName(body.source_b, body.field_b), b)];
-      const result: Truth = a === undefined || a === null || b === undefined || b === null ? 'unknown' : same(a, b) ? 'true' : 'false';
+      const reads = [
+        shown(fieldName(body.source_a, body.field_a), a),
+        shown(fieldName(body.source_b, body.field_b), b),
+      ];
+      const result: Truth =
+        a === undefined || a === null || b === undefined || b === null
+          ? 'unknown'
+          : same(a, b)
+            ? 'true'
+            : 'false';
       return { path: at, result, reads, check: 'FieldEquals' };
     }
   }
   const name = fieldName(body.source, body.field);
   const value = read(roots, body.source, body.field);
-  const leaf = (result: Truth, check: string): ConditionTrace => ({ path: at, result, reads: [shown(name, value)], check });
+  const leaf = (result: Truth, check: string): ConditionTrace => ({
+    path: at,
+    result,
+    reads: [shown(name, value)],
+    check,
+  });
   switch (variant) {
     case 'NumericCheck': {
       const v = body.value as number;
       const check = `${String(body.op)} ${v}`;
       if (typeof value !== 'number') return leaf('unknown', check);
-      const holds = { Lte: value <= v, Gte: value >= v, Lt: value < v, Gt: value > v, Eq: Math.abs(value - v) < Number.EPSILON }[String(body.op)];
+      const holds = {
+        Lte: value <= v,
+        Gte: value >= v,
+        Lt: value < v,
+        Gt: value > v,
+        Eq: Math.abs(value - v) < Number.EPSILON,
+      }[String(body.op)];
       return leaf(holds ? 'true' : 'false', check);
     }
     case 'StringCheck': {
       const list = body.value as string[];
       const check = `${String(body.op)} ${JSON.stringify(list)}`;
       if (typeof value !== 'string') return leaf('unknown', check);
-      const hit = body.op === 'Prefix' ? list.some((p) => value.startsWith(p)) : body.op === 'Suffix' ? list.some((p) => value.endsWith(p)) : list.includes(value);
+      const hit =
+        body.op === 'Prefix'
+          ? list.some((p) => value.startsWith(p))
+          : body.op === 'Suffix'
+            ? list.some((p) => value.endsWith(p))
+            : list.includes(value);
       return leaf((body.op === 'NotIn' ? !hit : hit) ? 'true' : 'false', check);
     }
     case 'FieldPresent':

@@ -20,16 +20,31 @@ export async function lintCommand(options: LintOptions, io: CliIo): Promise<Exit
   const label = policyLabel(options.policy);
   const read = await readPolicyDocument(options.policy);
   if (!read.ok) {
-    await write(io.stderr, `${[...read.lines, `${label}: invalid policy; fix the errors above (see "perso validate") and lint again`].join('\n')}\n`);
+    await write(
+      io.stderr,
+      `${[...read.lines, `${label}: invalid policy; fix the errors above (see "perso validate") and lint again`].join('\n')}\n`,
+    );
     return ExitCode.Failure;
   }
-  const warnings = read.document.load.warnings.map((warning) => ({ path: warning.path, message: warning.message }));
+  const warnings = read.document.load.warnings.map((warning) => ({
+    path: warning.path,
+    message: warning.message,
+  }));
   const findings = [...warnings, ...lintPolicy(read.document.policy)];
   if (options.json) {
-    await write(io.stdout, `${JSON.stringify({ ok: findings.length === 0, source: label, findings })}\n`);
+    await write(
+      io.stdout,
+      `${JSON.stringify({ ok: findings.length === 0, source: label, findings })}\n`,
+    );
   } else {
-    const lines = findings.map((finding) => `warning: ${label}: ${formatDiagnostic({ severity: 'warning', ...finding })}`);
-    lines.push(findings.length === 0 ? `${label}: no findings` : `${label}: ${findings.length} ${findings.length === 1 ? 'finding' : 'findings'}; fix them or remove what is unused`);
+    const lines = findings.map(
+      (finding) => `warning: ${label}: ${formatDiagnostic({ severity: 'warning', ...finding })}`,
+    );
+    lines.push(
+      findings.length === 0
+        ? `${label}: no findings`
+        : `${label}: ${findings.length} ${findings.length === 1 ? 'finding' : 'findings'}; fix them or remove what is unused`,
+    );
     await write(io.stdout, `${lines.join('\n')}\n`);
   }
   return findings.length === 0 ? ExitCode.Ok : ExitCode.Failure;

@@ -27,7 +27,11 @@ async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {
     await write(io.stdout, `${packageVersion()}\n`);
     return ExitCode.Ok;
   }
-  if (!isCommand(first)) return usageError(io, `unknown ${first.startsWith('-') ? 'option' : 'command'} ${JSON.stringify(first)}`);
+  if (!isCommand(first))
+    return usageError(
+      io,
+      `unknown ${first.startsWith('-') ? 'option' : 'command'} ${JSON.stringify(first)}`,
+    );
   if (first === 'help') return printHelp(io, rest[0], rest.length > 1);
 
   const parsed = parseCommandLine(first, rest);
@@ -37,24 +41,33 @@ async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {
     const [audit, policy, ...more] = parsed.positionals;
     if (audit === undefined) return usageError(io, 'missing AUDIT.ndjson', first);
     if (policy === undefined) return usageError(io, 'missing POLICY', first);
-    if (more.length > 0) return usageError(io, `unexpected argument ${JSON.stringify(more[0])}`, first);
+    if (more.length > 0)
+      return usageError(io, `unexpected argument ${JSON.stringify(more[0])}`, first);
     return replayCommand({ audit, policy, json: parsed.values.json === true }, io);
   }
   if (first === 'diff') {
     const [before, after, ...more] = parsed.positionals;
     if (before === undefined) return usageError(io, 'missing OLD', first);
     if (after === undefined) return usageError(io, 'missing NEW', first);
-    if (more.length > 0) return usageError(io, `unexpected argument ${JSON.stringify(more[0])}`, first);
+    if (more.length > 0)
+      return usageError(io, `unexpected argument ${JSON.stringify(more[0])}`, first);
     const log = parsed.values.log;
     return diffCommand(
-      { before, after, allowLooser: parsed.values['allow-looser'] === true, log: typeof log === 'string' ? log : null, json: parsed.values.json === true },
+      {
+        before,
+        after,
+        allowLooser: parsed.values['allow-looser'] === true,
+        log: typeof log === 'string' ? log : null,
+        json: parsed.values.json === true,
+      },
       io,
     );
   }
   const [target, ...extra] = parsed.positionals;
   const what = first === 'test' ? 'POLICY or CASES.json' : 'POLICY';
   if (target === undefined) return usageError(io, `missing ${what}`, first);
-  if (extra.length > 0) return usageError(io, `unexpected argument ${JSON.stringify(extra[0])}`, first);
+  if (extra.length > 0)
+    return usageError(io, `unexpected argument ${JSON.stringify(extra[0])}`, first);
 
   switch (first) {
     case 'validate':
@@ -63,7 +76,14 @@ async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {
       return evalCommand({ policy: target }, io);
     case 'explain': {
       const request = parsed.values.request;
-      return explainCommand({ policy: target, request: typeof request === 'string' ? request : null, json: parsed.values.json === true }, io);
+      return explainCommand(
+        {
+          policy: target,
+          request: typeof request === 'string' ? request : null,
+          json: parsed.values.json === true,
+        },
+        io,
+      );
     }
     case 'lint':
       return lintCommand({ policy: target, json: parsed.values.json === true }, io);
@@ -72,11 +92,25 @@ async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {
   }
 }
 
-type ParsedCommandLine = { values: Record<string, string | boolean | undefined>; positionals: string[] } | { error: string };
+type ParsedCommandLine =
+  | { values: Record<string, string | boolean | undefined>; positionals: string[] }
+  | { error: string };
 
-function parseCommandLine(command: Exclude<CommandName, 'help'>, args: string[]): ParsedCommandLine {
-  const options: Record<string, { type: 'boolean' | 'string'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
-  if (command === 'validate' || command === 'replay' || command === 'diff' || command === 'lint' || command === 'explain') options['json'] = { type: 'boolean' };
+function parseCommandLine(
+  command: Exclude<CommandName, 'help'>,
+  args: string[],
+): ParsedCommandLine {
+  const options: Record<string, { type: 'boolean' | 'string'; short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+  };
+  if (
+    command === 'validate' ||
+    command === 'replay' ||
+    command === 'diff' ||
+    command === 'lint' ||
+    command === 'explain'
+  )
+    options['json'] = { type: 'boolean' };
   if (command === 'explain') options['request'] = { type: 'string' };
   if (command === 'diff') {
     options['allow-looser'] = { type: 'boolean' };
@@ -85,7 +119,12 @@ function parseCommandLine(command: Exclude<CommandName, 'help'>, args: string[])
   if (command === 'test') options['verbose'] = { type: 'boolean' };
   try {
     // `-` and words starting with `{` are positionals (stdin, inline JSON), never flags.
-    const { values, positionals } = parseArgs({ args, options, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({
+      args,
+      options,
+      allowPositionals: true,
+      strict: true,
+    });
     return { values, positionals };
   } catch (error) {
     // Node's parseArgs messages run on ("... place it at the end of the command after '--' ..."):
@@ -101,7 +140,8 @@ async function printHelp(io: CliIo, topic: string | undefined, tooMany = false):
     await write(io.stdout, overview());
     return ExitCode.Ok;
   }
-  if (!isCommand(topic)) return usageError(io, `no help for unknown command ${JSON.stringify(topic)}`);
+  if (!isCommand(topic))
+    return usageError(io, `no help for unknown command ${JSON.stringify(topic)}`);
   await write(io.stdout, commandHelp(topic));
   return ExitCode.Ok;
 }
@@ -115,7 +155,9 @@ async function usageError(io: CliIo, problem: string, command?: CommandName): Pr
 
 function packageVersion(): string {
   // The same relative path from src/cli/ (tsx) and from dist/cli/ (the installed bin).
-  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  const manifest = JSON.parse(
+    readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+  ) as { version?: unknown };
   return typeof manifest.version === 'string' ? manifest.version : 'unknown';
 }
 
@@ -129,7 +171,9 @@ main(process.argv.slice(2), io).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`perso: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `perso: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exitCode = ExitCode.Failure;
   },
 );

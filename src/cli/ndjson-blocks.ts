@@ -28,7 +28,10 @@ export function lineEnd(text: string, from: number, end: number): number {
  * @param input the byte stream (a file or stdin)
  * @param maxLineBytes lines longer than this are reported, not read
  */
-export async function* ndjsonBlocks(input: Readable, maxLineBytes = MAX_LINE_BYTES): AsyncGenerator<NdjsonBlock> {
+export async function* ndjsonBlocks(
+  input: Readable,
+  maxLineBytes = MAX_LINE_BYTES,
+): AsyncGenerator<NdjsonBlock> {
   let carry: Buffer[] = [];
   let carrySize = 0;
   let tooLong = false;
@@ -39,7 +42,8 @@ export async function* ndjsonBlocks(input: Readable, maxLineBytes = MAX_LINE_BYT
   /** Decodes complete lines (`bytes` holds no final `\n`): one block, or line by line when it fails. */
   function* region(bytes: Buffer): Generator<NdjsonBlock> {
     let start = 0;
-    if (first && bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3;
+    if (first && bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf)
+      start = 3;
     first = false;
     const body = bytes.subarray(start);
     let long = body.length > maxLineBytes;

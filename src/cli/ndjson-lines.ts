@@ -25,7 +25,10 @@ const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * @param input the byte stream (stdin)
  * @param maxLineBytes lines longer than this are reported, not read
  */
-export async function* ndjsonLines(input: Readable, maxLineBytes = MAX_LINE_BYTES): AsyncGenerator<NdjsonLine> {
+export async function* ndjsonLines(
+  input: Readable,
+  maxLineBytes = MAX_LINE_BYTES,
+): AsyncGenerator<NdjsonLine> {
   let parts: Buffer[] = [];
   let size = 0;
   let tooLong = false;
@@ -39,7 +42,11 @@ export async function* ndjsonLines(input: Readable, maxLineBytes = MAX_LINE_BYTE
     parts = [];
     size = 0;
     tooLong = false;
-    if (wasTooLong) return { number, error: `longer than ${maxLineBytes} bytes; split the request or send smaller arguments` };
+    if (wasTooLong)
+      return {
+        number,
+        error: `longer than ${maxLineBytes} bytes; split the request or send smaller arguments`,
+      };
     let end = bytes.length;
     if (end > 0 && bytes[end - 1] === 0x0d) end--;
     let start = 0;

@@ -20,11 +20,20 @@ export interface PolicyDocument {
 }
 
 /** Reads and validates a policy; on failure, the lines to print (errors with their paths). */
-export async function readPolicyDocument(input: string): Promise<{ ok: true; document: PolicyDocument } | { ok: false; lines: string[] }> {
+export async function readPolicyDocument(
+  input: string,
+): Promise<{ ok: true; document: PolicyDocument } | { ok: false; lines: string[] }> {
   const label = policyLabel(input);
   const resolved = await resolvePolicySource(input);
   if (!resolved.ok) return { ok: false, lines: [`error: ${label}: policy: ${resolved.error}`] };
   const load = await loadPolicy(resolved.text);
-  if (!load.ok) return { ok: false, lines: load.errors.map((error) => `error: ${label}: ${formatDiagnostic(error)}`) };
-  return { ok: true, document: { label, text: resolved.text, policy: JSON.parse(resolved.text) as Policy, load } };
+  if (!load.ok)
+    return {
+      ok: false,
+      lines: load.errors.map((error) => `error: ${label}: ${formatDiagnostic(error)}`),
+    };
+  return {
+    ok: true,
+    document: { label, text: resolved.text, policy: JSON.parse(resolved.text) as Policy, load },
+  };
 }

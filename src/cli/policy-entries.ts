@@ -42,7 +42,8 @@ export function globMatch(glob: string, name: string): boolean {
   if (parts.length === 1) return glob === name;
   const first = parts[0]!;
   const last = parts[parts.length - 1]!;
-  if (!name.startsWith(first) || name.length < first.length + last.length || !name.endsWith(last)) return false;
+  if (!name.startsWith(first) || name.length < first.length + last.length || !name.endsWith(last))
+    return false;
   let at = first.length;
   const end = name.length - last.length;
   for (const middle of parts.slice(1, -1)) {
@@ -60,7 +61,9 @@ export function pairKey(tool: string, role: string): string {
 
 /** The tools a rule's `tool_name` names: its glob's matches in `tools`, or the name itself. */
 export function ruleTools(policy: Policy, rule: Rule): string[] {
-  return rule.tool_name.includes('*') ? policy.tools.filter((tool) => globMatch(rule.tool_name, tool)) : [rule.tool_name];
+  return rule.tool_name.includes('*')
+    ? policy.tools.filter((tool) => globMatch(rule.tool_name, tool))
+    : [rule.tool_name];
 }
 
 /** The policy's entries, by {@link pairKey}, in the order the engine creates them. */
@@ -83,7 +86,11 @@ export function expandPolicy(policy: Policy): Map<string, Entry> {
       for (const tool of ruleTools(policy, rule)) {
         const key = pairKey(tool, role);
         let entry = entries.get(key);
-        if (entry === undefined) entries.set(key, (entry = { tool, role, allow: null, replaced: [], denies: [], asks: [] }));
+        if (entry === undefined)
+          entries.set(
+            key,
+            (entry = { tool, role, allow: null, replaced: [], denies: [], asks: [] }),
+          );
         if (effect === 'Deny') entry.denies.push(ref);
         else if (effect === 'Ask') entry.asks.push(ref);
         else {

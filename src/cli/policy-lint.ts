@@ -8,7 +8,14 @@
  */
 import type { Policy, Rule } from '../policy.ts';
 import type { Node } from './condition-logic.ts';
-import { conditionText, exclusivePair, implies, neverFalse, neverTrue, normalize } from './condition-logic.ts';
+import {
+  conditionText,
+  exclusivePair,
+  implies,
+  neverFalse,
+  neverTrue,
+  normalize,
+} from './condition-logic.ts';
 import type { Entry, RuleRef } from './policy-entries.ts';
 import { expandPolicy, pairKey, ruleTools } from './policy-entries.ts';
 
@@ -32,13 +39,23 @@ export function lintPolicy(policy: Policy): LintFinding[] {
   policy.rules.forEach((rule, index) => {
     const path = `rules[${index}]`;
     if (rule.condition !== null && rule.condition !== undefined) {
-      if (conditionFindings(rule.condition as JsonCondition, `${path}.condition`, findings) && (rule.effect ?? 'Allow') === 'Allow') {
-        findings.push({ path, message: 'never allows: its condition can never be true; fix the condition or remove the rule' });
+      if (
+        conditionFindings(rule.condition as JsonCondition, `${path}.condition`, findings) &&
+        (rule.effect ?? 'Allow') === 'Allow'
+      ) {
+        findings.push({
+          path,
+          message:
+            'never allows: its condition can never be true; fix the condition or remove the rule',
+        });
         unreachable.add(index);
       }
     }
     if (!rule.tool_name.includes('*') && !policy.tools.includes(rule.tool_name)) {
-      findings.push({ path: `${path}.tool_name`, message: `${quote(rule.tool_name)} is not in tools; add it to tools or fix its spelling` });
+      findings.push({
+        path: `${path}.tool_name`,
+        message: `${quote(rule.tool_name)} is not in tools; add it to tools or fix its spelling`,
+      });
     }
   });
 
@@ -52,14 +69,24 @@ export function lintPolicy(policy: Policy): LintFinding[] {
 
   policy.tools.forEach((tool, index) => {
     if (policy.default_action === 'Allow') return;
-    const granted = [...entries.values()].some((entry) => entry.tool === tool && entry.allow !== null && !neverTrue(entry.allow.condition));
-    if (!granted) findings.push({ path: `tools[${index}]`, message: `${quote(tool)} is never granted: no Allow rule grants it to any role; add a rule or remove it from tools` });
+    const granted = [...entries.values()].some(
+      (entry) => entry.tool === tool && entry.allow !== null && !neverTrue(entry.allow.condition),
+    );
+    if (!granted)
+      findings.push({
+        path: `tools[${index}]`,
+        message: `${quote(tool)} is never granted: no Allow rule grants it to any role; add a rule or remove it from tools`,
+      });
   });
 
   if (Array.isArray(policy.roles)) {
     const named = new Set(policy.rules.flatMap((rule) => rule.roles));
     policy.roles.forEach((role, index) => {
-      if (!named.has(role)) findings.push({ path: `roles[${index}]`, message: `${quote(role)} is declared but no rule names it; remove it or give it rules` });
+      if (!named.has(role))
+        findings.push({
+          path: `roles[${index}]`,
+          message: `${quote(role)} is declared but no rule names it; remove it or give it rules`,
+        });
     });
   }
   return findings;
@@ -71,7 +98,12 @@ function pairsOf(policy: Policy, rule: Rule, declared: ReadonlySet<string> | nul
   return ruleTools(policy, rule).flatMap((tool) => roles.map((role) => pairKey(tool, role)));
 }
 
-function ruleFinding(policy: Policy, rule: Rule, index: number, pairs: readonly Entry[]): string | null {
+function ruleFinding(
+  policy: Policy,
+  rule: Rule,
+  index: number,
+  pairs: readonly Entry[],
+): string | null {
   const effect = rule.effect ?? 'Allow';
   const mine = (list: readonly RuleRef[]) => list.find((ref) => ref.index === index)!;
   if (effect === 'Allow') {
@@ -83,7 +115,10 @@ function ruleFinding(policy: Policy, rule: Rule, index: number, pairs: readonly 
     const blockers: RuleRef[] = [];
     for (const entry of pairs) {
       if (entry.allow!.index !== index) continue;
-      const blocker = entry.denies.find((deny) => neverFalse(deny.condition) || implies(entry.allow!.condition, deny.condition, true));
+      const blocker = entry.denies.find(
+        (deny) =>
+          neverFalse(deny.condition) || implies(entry.allow!.condition, deny.condition, true),
+      );
       if (blocker === undefined) return null;
       blockers.push(blocker);
     }
@@ -94,18 +129,26 @@ function ruleFinding(policy: Policy, rule: Rule, index: number, pairs: readonly 
   for (const entry of pairs) {
     const self = mine(list(entry));
     // Another rule of the same effect that holds whenever this one does (the earlier of two equals).
-    const cover = list(entry).find((other) => other !== self && implies(other.condition, self.condition, false) && (other.index < index || !implies(self.condition, other.condition, false)));
+    const cover = list(entry).find(
+      (other) =>
+        other !== self &&
+        implies(other.condition, self.condition, false) &&
+        (other.index < index || !implies(self.condition, other.condition, false)),
+    );
     if (cover !== undefined) {
       reasons.push(`${cover.name} ${effect === 'Deny' ? 'denies' : 'asks'} whenever it would`);
       continue;
     }
     if (effect === 'Ask') {
-      const deny = entry.denies.find((d) => neverFalse(d.condition) || implies(d.condition, self.condition, false));
+      const deny = entry.denies.find(
+        (d) => neverFalse(d.condition) || implies(d.condition, self.condition, false),
+      );
       if (deny !== undefined) {
         reasons.push(`${deny.name} denies whenever it would ask`);
         continue;
       }
-      const grant: Node = entry.allow?.condition ?? normalize(policy.default_action === 'Allow' ? null : { Any: [] });
+      const grant: Node =
+        entry.allow?.condition ?? normalize(policy.default_action === 'Allow' ? null : { Any: [] });
       if (neverTrue(grant)) {
         reasons.push(`nothing grants (${entry.tool}, ${entry.role}) for it to ask about`);
         continue;
@@ -120,7 +163,11 @@ function ruleFinding(policy: Policy, rule: Rule, index: number, pairs: readonly 
 /**
  * Reports the topmost parts of a condition that can never be true; true when the whole can't be.
  */
-function conditionFindings(condition: JsonCondition, path: string, findings: LintFinding[]): boolean {
+function conditionFindings(
+  condition: JsonCondition,
+  path: string,
+  findings: LintFinding[],
+): boolean {
   const node = normalize(condition);
   const [variant] = Object.keys(condition);
   const at = `${path}.${variant}`;
@@ -130,7 +177,10 @@ function conditionFindings(condition: JsonCondition, path: string, findings: Lin
       const pair = exclusivePair(children);
       if (pair !== null && !children.some((child) => neverTrue(child))) {
         const [i, j] = pair;
-        findings.push({ path: at, message: `can never be true: All[${i}] (${conditionText(children[i]!)}) and All[${j}] (${conditionText(children[j]!)}) exclude each other; fix one of them` });
+        findings.push({
+          path: at,
+          message: `can never be true: All[${i}] (${conditionText(children[i]!)}) and All[${j}] (${conditionText(children[j]!)}) exclude each other; fix one of them`,
+        });
         return true;
       }
     }
@@ -140,16 +190,26 @@ function conditionFindings(condition: JsonCondition, path: string, findings: Lin
       descend(condition, variant, at, findings);
       if (findings.length > before) return true;
     }
-    findings.push({ path: at, message: `can never be true (${conditionText(node)}); fix it or remove it` });
+    findings.push({
+      path: at,
+      message: `can never be true (${conditionText(node)}); fix it or remove it`,
+    });
     return true;
   }
   descend(condition, variant!, at, findings);
   return false;
 }
 
-function descend(condition: JsonCondition, variant: string, at: string, findings: LintFinding[]): void {
+function descend(
+  condition: JsonCondition,
+  variant: string,
+  at: string,
+  findings: LintFinding[],
+): void {
   if (variant === 'All' || variant === 'Any') {
-    (condition[variant] as JsonCondition[]).forEach((child, i) => conditionFindings(child, `${at}[${i}]`, findings));
+    (condition[variant] as JsonCondition[]).forEach((child, i) =>
+      conditionFindings(child, `${at}[${i}]`, findings),
+    );
   } else if (variant === 'Not') {
     conditionFindings(condition.Not as JsonCondition, at, findings);
   }

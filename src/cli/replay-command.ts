@@ -88,17 +88,26 @@ export async function replayCommand(options: ReplayOptions, io: CliIo): Promise<
     replayed: 0,
     changed: 0,
     changes: {},
-    notReplayable: { [NotReplayable.ArgsHashed]: 0, [NotReplayable.NoArgs]: 0, [NotReplayable.Fault]: 0 },
+    notReplayable: {
+      [NotReplayable.ArgsHashed]: 0,
+      [NotReplayable.NoArgs]: 0,
+      [NotReplayable.Fault]: 0,
+    },
     malformed: 0,
   };
   const out = new LineWriter(io.stdout);
-  const report = (text: string, object: object): Promise<void> => out.push(`${options.json ? JSON.stringify(object) : text}\n`);
+  const report = (text: string, object: object): Promise<void> =>
+    out.push(`${options.json ? JSON.stringify(object) : text}\n`);
   const progress = new ReplayProgress(io.stderr, input.size);
   try {
     await readAuditLog(input.stream, progress, {
       malformed: (line, error) => {
         summary.malformed++;
-        return report(`line ${line}: not an audit record: ${oneLine(error)}; skipped`, { type: 'malformed', line, error });
+        return report(`line ${line}: not an audit record: ${oneLine(error)}; skipped`, {
+          type: 'malformed',
+          line,
+          error,
+        });
       },
       skipped: (why) => {
         summary.notReplayable[why]++;
@@ -107,7 +116,8 @@ export async function replayCommand(options: ReplayOptions, io: CliIo): Promise<
         const decided = candidate.decide(reader.toolCall, nowSeconds);
         if (reader.approved) candidate.reapprove(reader.toolCall, decided, nowSeconds);
         summary.replayed++;
-        if (decided.decision === reader.from) return candidate.faulted ? candidate.recover() : undefined;
+        if (decided.decision === reader.from)
+          return candidate.faulted ? candidate.recover() : undefined;
         const change: ReplayChange = {
           type: 'change',
           line,
@@ -130,12 +140,19 @@ export async function replayCommand(options: ReplayOptions, io: CliIo): Promise<
         return candidate.faulted ? written.then(() => candidate.recover()) : written;
       },
     });
-    progress.done(summary.replayed + summary.malformed + Object.values(summary.notReplayable).reduce((a, b) => a + b, 0));
+    progress.done(
+      summary.replayed +
+        summary.malformed +
+        Object.values(summary.notReplayable).reduce((a, b) => a + b, 0),
+    );
     await report(summaryText(summary), summary);
   } catch (error) {
     progress.done(null);
     await out.flush();
-    await write(io.stderr, `perso: cannot read ${JSON.stringify(options.audit)} (${error instanceof Error ? error.message : String(error)}); check the file and run again\n`);
+    await write(
+      io.stderr,
+      `perso: cannot read ${JSON.stringify(options.audit)} (${error instanceof Error ? error.message : String(error)}); check the file and run again\n`,
+    );
     return ExitCode.Failure;
   } finally {
     await out.flush();
@@ -144,18 +161,32 @@ export async function replayCommand(options: ReplayOptions, io: CliIo): Promise<
 }
 
 /** Loads the candidate policy; prints its errors (and returns null) or its warnings. */
-async function loadCandidate(policy: string, label: string, io: CliIo): Promise<ReplayEngine | null> {
+async function loadCandidate(
+  policy: string,
+  label: string,
+  io: CliIo,
+): Promise<ReplayEngine | null> {
   const resolved = await resolvePolicySource(policy);
   const loaded = resolved.ok
     ? await ReplayEngine.load(resolved.text)
-    : { load: { ok: false as const, errors: [{ severity: 'error' as const, path: 'policy', message: resolved.error }], warnings: [] }, engine: null };
+    : {
+        load: {
+          ok: false as const,
+          errors: [{ severity: 'error' as const, path: 'policy', message: resolved.error }],
+          warnings: [],
+        },
+        engine: null,
+      };
   if (!loaded.load.ok || loaded.engine === null) {
-    const lines = (loaded.load.ok ? [] : loaded.load.errors).map((error) => `error: ${label}: ${formatDiagnostic(error)}`);
+    const lines = (loaded.load.ok ? [] : loaded.load.errors).map(
+      (error) => `error: ${label}: ${formatDiagnostic(error)}`,
+    );
     lines.push(`${label}: invalid candidate policy; fix it (see "perso validate") and run again`);
     await write(io.stderr, `${lines.join('\n')}\n`);
     return null;
   }
-  for (const warning of loaded.load.warnings) await write(io.stderr, `warning: ${label}: ${formatDiagnostic(warning)}\n`);
+  for (const warning of loaded.load.warnings)
+    await write(io.stderr, `warning: ${label}: ${formatDiagnostic(warning)}\n`);
   return loaded.engine;
 }
 
@@ -163,20 +194,33 @@ async function loadCandidate(policy: string, label: string, io: CliIo): Promise<
 export function summaryText(summary: ReplaySummary): string {
   const parts: string[] = [];
   const changes = Object.entries(summary.changes).map(([key, count]) => `${key} ${count}`);
-  parts.push(summary.changed === 0 ? 'none would change' : `${summary.changed} would change (${changes.join(', ')})`);
+  parts.push(
+    summary.changed === 0
+      ? 'none would change'
+      : `${summary.changed} would change (${changes.join(', ')})`,
+  );
   const skipped = Object.entries(summary.notReplayable).filter(([, count]) => count > 0);
   const skippedCount = skipped.reduce((sum, [, count]) => sum + count, 0);
-  if (skippedCount > 0) parts.push(`${skippedCount} not replayable (${skipped.map(([why, count]) => `${why} ${count}`).join(', ')})`);
-  if (summary.malformed > 0) parts.push(`${summary.malformed} malformed ${summary.malformed === 1 ? 'line' : 'lines'}`);
+  if (skippedCount > 0)
+    parts.push(
+      `${skippedCount} not replayable (${skipped.map(([why, count]) => `${why} ${count}`).join(', ')})`,
+    );
+  if (summary.malformed > 0)
+    parts.push(`${summary.malformed} malformed ${summary.malformed === 1 ? 'line' : 'lines'}`);
   return `replayed ${summary.replayed} ${summary.replayed === 1 ? 'record' : 'records'}: ${parts.join(', ')}`;
 }
 
 /** A tool or role name as printed: bare when plain, JSON-quoted otherwise (a name cannot forge a line). */
 export function name(text: string): string {
-  return /^[\w.:@/-]{1,128}$/.test(text) ? text : JSON.stringify(text.length > 128 ? `${text.slice(0, 128)}…` : text);
+  return /^[\w.:@/-]{1,128}$/.test(text)
+    ? text
+    : JSON.stringify(text.length > 128 ? `${text.slice(0, 128)}…` : text);
 }
 
 /** A reason on one line: line breaks and other controls escaped, so a record cannot forge output lines. */
 export function oneLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(
+    /[\u0000-\u001f\u007f\u2028\u2029]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

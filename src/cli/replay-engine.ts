@@ -13,13 +13,18 @@ import { APPROVED_CALL } from '../engine/approved-call.ts';
 /** A loaded policy to decide recorded calls with. */
 export class ReplayEngine {
   /** Loads `policyText` into a fresh engine; the load result says what went wrong. */
-  static async load(policyText: string): Promise<{ load: PolicyLoad; engine: ReplayEngine | null }> {
+  static async load(
+    policyText: string,
+  ): Promise<{ load: PolicyLoad; engine: ReplayEngine | null }> {
     let engine: Engine;
     try {
       engine = await Engine.create(await loadEngineModule());
     } catch (error) {
       const message = `the engine could not start (${error instanceof Error ? error.message : String(error)}); rebuild it with "npm run build:engine"`;
-      return { load: { ok: false, errors: [{ severity: 'error', path: 'engine', message }], warnings: [] }, engine: null };
+      return {
+        load: { ok: false, errors: [{ severity: 'error', path: 'engine', message }], warnings: [] },
+        engine: null,
+      };
     }
     const load = engine.load(policyText);
     return { load, engine: load.ok ? new ReplayEngine(engine, policyText) : null };

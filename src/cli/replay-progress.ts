@@ -54,6 +54,8 @@ export class ReplayProgress implements AuditLogProgress {
     }
     if (records === null) return;
     const seconds = (performance.now() - this.#start) / 1000;
-    this.#stream.write(`replay: ${records.toLocaleString('en-US')} lines in ${seconds.toFixed(1)} s, ${Math.round(records / seconds).toLocaleString('en-US')} records/s\n`);
+    this.#stream.write(
+      `replay: ${records.toLocaleString('en-US')} lines in ${seconds.toFixed(1)} s, ${Math.round(records / seconds).toLocaleString('en-US')} records/s\n`,
+    );
   }
 }

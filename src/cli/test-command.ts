@@ -53,8 +53,12 @@ export async function testCommand(options: TestOptions, io: CliIo): Promise<Exit
     // A policy's tests share one policy: an invalid one is said once, not once per test.
     const load = await loadPolicy(loaded.policyFile);
     if (!load.ok) {
-      const lines = load.errors.map((error) => `error: ${options.cases}: ${formatDiagnostic(error)}`);
-      lines.push(`${options.cases}: invalid policy; fix it (see "perso validate") and run its tests again`);
+      const lines = load.errors.map(
+        (error) => `error: ${options.cases}: ${formatDiagnostic(error)}`,
+      );
+      lines.push(
+        `${options.cases}: invalid policy; fix it (see "perso validate") and run its tests again`,
+      );
       await write(io.stderr, `${lines.join('\n')}\n`);
       return ExitCode.Failure;
     }
@@ -89,11 +93,17 @@ async function readCases(file: string): Promise<LoadedCases> {
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     if (code === 'ENOENT') return { error: `no such file ${JSON.stringify(file)}; check the path` };
-    return { error: `cannot be read as JSON (${error instanceof Error ? error.message : String(error)})` };
+    return {
+      error: `cannot be read as JSON (${error instanceof Error ? error.message : String(error)})`,
+    };
   }
   if (isPolicy(document)) return policyTests(document, file);
   const root = Array.isArray(document) ? { cases: document } : document;
-  if (root === null || typeof root !== 'object' || !Array.isArray((root as { cases?: unknown }).cases)) {
+  if (
+    root === null ||
+    typeof root !== 'object' ||
+    !Array.isArray((root as { cases?: unknown }).cases)
+  ) {
     return { error: 'expected {"policies": {...}, "cases": [...]} or an array of cases' };
   }
   const policies = (root as { policies?: unknown }).policies ?? {};
@@ -101,8 +111,11 @@ async function readCases(file: string): Promise<LoadedCases> {
     return { error: 'policies: expected an object {"name": "file.json"}' };
   }
   const cases: TestCase[] = [];
-  for (const [index, raw] of ((root as { cases: unknown[] }).cases).entries()) {
-    const item = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
+  for (const [index, raw] of (root as { cases: unknown[] }).cases.entries()) {
+    const item =
+      raw !== null && typeof raw === 'object' && !Array.isArray(raw)
+        ? (raw as Record<string, unknown>)
+        : {};
     cases.push({
       id: typeof item['id'] === 'string' ? item['id'] : `cases[${index}]`,
       path: `cases[${index}]`,
@@ -118,16 +131,26 @@ async function readCases(file: string): Promise<LoadedCases> {
 
 /** A policy document rather than a cases file: an object with `rules`. */
 function isPolicy(document: unknown): document is Record<string, unknown> {
-  return document !== null && typeof document === 'object' && !Array.isArray(document) && Object.hasOwn(document, 'rules');
+  return (
+    document !== null &&
+    typeof document === 'object' &&
+    !Array.isArray(document) &&
+    Object.hasOwn(document, 'rules')
+  );
 }
 
 /** A policy's own `tests`, each run on the policy file itself. */
 function policyTests(policy: Record<string, unknown>, file: string): LoadedCases {
   const tests = Object.hasOwn(policy, 'tests') ? policy['tests'] : [];
-  if (!Array.isArray(tests)) return { error: 'tests: expected an array of {"name", "request", "expect"}' };
-  if (tests.length === 0) return { error: 'tests: no tests; add "tests": [{"name", "request", "expect"}] to the policy' };
+  if (!Array.isArray(tests))
+    return { error: 'tests: expected an array of {"name", "request", "expect"}' };
+  if (tests.length === 0)
+    return { error: 'tests: no tests; add "tests": [{"name", "request", "expect"}] to the policy' };
   const cases: TestCase[] = tests.map((raw: unknown, index) => {
-    const item = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
+    const item =
+      raw !== null && typeof raw === 'object' && !Array.isArray(raw)
+        ? (raw as Record<string, unknown>)
+        : {};
     const path = `tests[${index}]`;
     return {
       id: typeof item['name'] === 'string' ? item['name'] : path,
@@ -143,7 +166,11 @@ function policyTests(policy: Record<string, unknown>, file: string): LoadedCases
   return { cases, policies: {}, policyFile: file };
 }
 
-async function runCase(testCase: TestCase, policies: Readonly<Record<string, unknown>>, baseDir: string): Promise<string[]> {
+async function runCase(
+  testCase: TestCase,
+  policies: Readonly<Record<string, unknown>>,
+  baseDir: string,
+): Promise<string[]> {
   const at = testCase.path;
   if (!DECISIONS.has(testCase.expect)) return [`${at}.expect: expected "Allow", "Deny" or "Ask"`];
   if (testCase.reasonPrefix !== undefined && typeof testCase.reasonPrefix !== 'string') {
@@ -158,7 +185,8 @@ async function runCase(testCase: TestCase, policies: Readonly<Record<string, unk
   const perso = await Perso.load({ policy: policy.policy, engine: 'inline', onError: () => {} }); // the command prints a failed load itself
   try {
     const status = perso.status();
-    if (!status.ok) return [`the policy is invalid: ${status.errors.map(formatDiagnostic).join('; ')}`];
+    if (!status.ok)
+      return [`the policy is invalid: ${status.errors.map(formatDiagnostic).join('; ')}`];
     const decision = await perso.evaluate(toCall(request as Record<string, unknown>));
     return compare(testCase, decision);
   } finally {
@@ -172,13 +200,19 @@ function policyFor(
   policies: Readonly<Record<string, unknown>>,
   baseDir: string,
 ): { ok: true; policy: PolicyInput } | { ok: false; error: string } {
-  if (policy !== null && typeof policy === 'object' && !Array.isArray(policy)) return { ok: true, policy: policy as PolicyInput };
+  if (policy !== null && typeof policy === 'object' && !Array.isArray(policy))
+    return { ok: true, policy: policy as PolicyInput };
   if (typeof policy !== 'string' || policy === '') {
-    return { ok: false, error: `${at}.policy: expected a policy object, a name from "policies" or a file name` };
+    return {
+      ok: false,
+      error: `${at}.policy: expected a policy object, a name from "policies" or a file name`,
+    };
   }
   const named = Object.hasOwn(policies, policy) ? policies[policy] : policy;
-  if (named !== null && typeof named === 'object' && !Array.isArray(named)) return { ok: true, policy: named as PolicyInput };
-  if (typeof named !== 'string') return { ok: false, error: `policies.${policy}: expected a file name or a policy object` };
+  if (named !== null && typeof named === 'object' && !Array.isArray(named))
+    return { ok: true, policy: named as PolicyInput };
+  if (typeof named !== 'string')
+    return { ok: false, error: `policies.${policy}: expected a file name or a policy object` };
   // Perso reads the file (and names it in errors) for each case: cases stay independent.
   return { ok: true, policy: resolve(baseDir, named) };
 }
@@ -192,11 +226,15 @@ function toCall(request: Record<string, unknown>): ToolCall {
 function compare(testCase: TestCase, decision: DecisionResult): string[] {
   const problems: string[] = [];
   if (decision.decision !== testCase.expect) {
-    problems.push(`expected ${String(testCase.expect)}, got ${decision.decision}: ${decision.reason}`);
+    problems.push(
+      `expected ${String(testCase.expect)}, got ${decision.decision}: ${decision.reason}`,
+    );
   }
   const prefix = testCase.reasonPrefix;
   if (typeof prefix === 'string' && !decision.reason.startsWith(prefix)) {
-    problems.push(`expected the reason to start with ${JSON.stringify(prefix)}, got ${JSON.stringify(decision.reason)}`);
+    problems.push(
+      `expected the reason to start with ${JSON.stringify(prefix)}, got ${JSON.stringify(decision.reason)}`,
+    );
   }
   return problems;
 }

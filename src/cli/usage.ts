@@ -3,7 +3,16 @@
  */
 
 /** The commands `perso` knows. */
-export const COMMANDS = Object.freeze(['validate', 'lint', 'eval', 'explain', 'test', 'replay', 'diff', 'help'] as const);
+export const COMMANDS = Object.freeze([
+  'validate',
+  'lint',
+  'eval',
+  'explain',
+  'test',
+  'replay',
+  'diff',
+  'help',
+] as const);
 /** A command `perso` knows. */
 export type CommandName = (typeof COMMANDS)[number];
 

@@ -31,8 +31,10 @@ export async function validateCommand(options: ValidateOptions, io: CliIo): Prom
     await write(io.stdout, `${JSON.stringify(report)}\n`);
   } else {
     const lines: string[] = [];
-    if (!load.ok) for (const error of load.errors) lines.push(`error: ${label}: ${formatDiagnostic(error)}`);
-    for (const warning of load.warnings) lines.push(`warning: ${label}: ${formatDiagnostic(warning)}`);
+    if (!load.ok)
+      for (const error of load.errors) lines.push(`error: ${label}: ${formatDiagnostic(error)}`);
+    for (const warning of load.warnings)
+      lines.push(`warning: ${label}: ${formatDiagnostic(warning)}`);
     const counts = `${plural(load.ok ? 0 : load.errors.length, 'error')}, ${plural(load.warnings.length, 'warning')}`;
     if (load.ok) {
       const info = load.policy;
@@ -52,7 +54,12 @@ export async function validateCommand(options: ValidateOptions, io: CliIo): Prom
 /** Resolves and loads a policy into a fresh engine; every failure is a `PolicyLoad` error. */
 export async function loadPolicy(input: string): Promise<PolicyLoad> {
   const resolved = await resolvePolicySource(input);
-  if (!resolved.ok) return { ok: false, errors: [{ severity: 'error', path: 'policy', message: resolved.error }], warnings: [] };
+  if (!resolved.ok)
+    return {
+      ok: false,
+      errors: [{ severity: 'error', path: 'policy', message: resolved.error }],
+      warnings: [],
+    };
   let backend: InlineBackend;
   try {
     backend = await InlineBackend.create();
@@ -72,10 +79,16 @@ export async function loadPolicy(input: string): Promise<PolicyLoad> {
 function withHostKeys(load: PolicyLoad, text: string): PolicyLoad {
   const pins = readToolPins(text);
   if (pins === null) return load;
-  const warnings = load.warnings.filter((warning) => !(warning.path === TOOL_PINS_KEY && warning.message.startsWith('unknown key')));
+  const warnings = load.warnings.filter(
+    (warning) => !(warning.path === TOOL_PINS_KEY && warning.message.startsWith('unknown key')),
+  );
   if (pins.ok) return { ...load, warnings };
   const split = pins.error.indexOf(': ');
-  const error: Diagnostic = { severity: 'error', path: pins.error.slice(0, split), message: pins.error.slice(split + 2) };
+  const error: Diagnostic = {
+    severity: 'error',
+    path: pins.error.slice(0, split),
+    message: pins.error.slice(split + 2),
+  };
   return { ok: false, errors: [...(load.ok ? [] : load.errors), error], warnings };
 }
 

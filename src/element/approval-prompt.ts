@@ -119,7 +119,8 @@ export class PersoApprovalPrompt extends HTMLElement {
   }
 }
 
-if (!customElements.get('perso-approval-prompt')) customElements.define('perso-approval-prompt', PersoApprovalPrompt);
+if (!customElements.get('perso-approval-prompt'))
+  customElements.define('perso-approval-prompt', PersoApprovalPrompt);
 
 declare global {
   interface HTMLElementTagNameMap {

@@ -94,17 +94,38 @@ export class GuardController implements ReactiveController {
     if (event instanceof PersoDecisionEvent || !(event instanceof CustomEvent)) return;
     const detail: unknown = event.detail;
     if (detail === null || typeof detail !== 'object') return;
-    const { tool, args, decision } = detail as { tool?: unknown; args?: unknown; decision?: DecisionResult };
-    if (typeof tool !== 'string' || decision === undefined || typeof decision?.decision !== 'string') return;
+    const { tool, args, decision } = detail as {
+      tool?: unknown;
+      args?: unknown;
+      decision?: DecisionResult;
+    };
+    if (
+      typeof tool !== 'string' ||
+      decision === undefined ||
+      typeof decision?.decision !== 'string'
+    )
+      return;
     this.#record(tool, args, decision, false);
   };
 
   readonly #approveForEmbed = (question: EmbedQuestion): Promise<boolean> =>
-    this.#askPerson(question.tool, question.args, {
-      reason: question.reason,
-      rule: question.rule ?? undefined,
-      approval: typeof question.expiresAt === 'number' ? { nonce: '', expiresAt: question.expiresAt, ...(question.approval === 'webauthn' ? { kind: 'webauthn' as const } : {}) } : undefined,
-    }, question.signal instanceof AbortSignal ? question.signal : undefined);
+    this.#askPerson(
+      question.tool,
+      question.args,
+      {
+        reason: question.reason,
+        rule: question.rule ?? undefined,
+        approval:
+          typeof question.expiresAt === 'number'
+            ? {
+                nonce: '',
+                expiresAt: question.expiresAt,
+                ...(question.approval === 'webauthn' ? { kind: 'webauthn' as const } : {}),
+              }
+            : undefined,
+      },
+      question.signal instanceof AbortSignal ? question.signal : undefined,
+    );
 
   /** @param host the element */
   constructor(host: GuardHost) {
@@ -147,7 +168,9 @@ export class GuardController implements ReactiveController {
 
   /** The registered tools, by name (a frozen snapshot). */
   get tools(): Record<string, ToolFunction> {
-    return Object.freeze(Object.fromEntries([...this.#tools].map(([name, tool]) => [name, tool.fn])));
+    return Object.freeze(
+      Object.fromEntries([...this.#tools].map(([name, tool]) => [name, tool.fn])),
+    );
   }
 
   /** Replaces all tools. */
@@ -158,13 +181,24 @@ export class GuardController implements ReactiveController {
 
   /** Adds or replaces one tool. */
   register(name: string, fn: ToolFunction, options: ToolOptions = {}): void {
-    if (typeof name !== 'string' || name === '') throw new TypeError('register: the tool name must be a non-empty string');
+    if (typeof name !== 'string' || name === '')
+      throw new TypeError('register: the tool name must be a non-empty string');
     if (typeof fn !== 'function') throw new TypeError(`register: tool "${name}" needs a function`);
     // Own options only: a polluted Object.prototype.annotations or .resourceAttributes is not the host's.
     const given = own(options, 'annotations');
-    const annotations = Object.freeze(Object.assign(Object.create(null) as object, given ?? {}) as ToolOptions['annotations'] & object);
+    const annotations = Object.freeze(
+      Object.assign(Object.create(null) as object, given ?? {}) as ToolOptions['annotations'] &
+        object,
+    );
     const resourceAttributes = own(options, 'resourceAttributes');
-    this.#tools.set(name, Object.freeze(resourceAttributes === undefined ? { fn, annotations } : { fn, annotations, resourceAttributes }));
+    this.#tools.set(
+      name,
+      Object.freeze(
+        resourceAttributes === undefined
+          ? { fn, annotations }
+          : { fn, annotations, resourceAttributes },
+      ),
+    );
   }
 
   /**
@@ -195,8 +229,12 @@ export class GuardController implements ReactiveController {
       (canonical: Readonly<JsonObject>) => tool.fn(canonical),
       {
         annotations: tool.annotations,
-        ...(tool.resourceAttributes === undefined ? {} : { resourceAttributes: tool.resourceAttributes }),
-        ...(typeof this.#host.authenticatorTimeoutMs === 'number' ? { webauthn: { timeoutMs: this.#host.authenticatorTimeoutMs } } : {}),
+        ...(tool.resourceAttributes === undefined
+          ? {}
+          : { resourceAttributes: tool.resourceAttributes }),
+        ...(typeof this.#host.authenticatorTimeoutMs === 'number'
+          ? { webauthn: { timeoutMs: this.#host.authenticatorTimeoutMs } }
+          : {}),
         approve: (decision: DecisionResult, canonical: Readonly<JsonObject>) => {
           asked = decision;
           this.#record(toolName, canonical, decision);
@@ -204,7 +242,7 @@ export class GuardController implements ReactiveController {
         },
       },
     );
-    let outcome;
+    let outcome: Awaited<ReturnType<typeof guarded>>;
     try {
       outcome = await guarded(checked as Readonly<JsonObject>);
     } catch (error) {
@@ -213,7 +251,8 @@ export class GuardController implements ReactiveController {
       throw error;
     }
     // An Ask nobody approved was logged when it was asked.
-    if (outcome.decision !== asked) this.#record(toolName, copy.ok ? copy.value : '(arguments refused)', outcome.decision);
+    if (outcome.decision !== asked)
+      this.#record(toolName, copy.ok ? copy.value : '(arguments refused)', outcome.decision);
     if (outcome.ok) return outcome.value;
     return denialResult(outcome.decision, { tool: toolName, args, role });
   }
@@ -233,14 +272,25 @@ export class GuardController implements ReactiveController {
     if (announce) this.#host.dispatchEvent(new PersoDecisionEvent(tool, args, decision));
   }
 
-  #askPerson(tool: string, args: unknown, decision: Pick<DecisionResult, 'reason' | 'rule' | 'approval'>, signal?: AbortSignal): Promise<boolean> {
+  #askPerson(
+    tool: string,
+    args: unknown,
+    decision: Pick<DecisionResult, 'reason' | 'rule' | 'approval'>,
+    signal?: AbortSignal,
+  ): Promise<boolean> {
     const ticket = decision.approval;
-    const waitMs = ticket?.expiresAt === undefined ? DEFAULT_APPROVAL_MS : Math.max(0, ticket.expiresAt - Date.now());
+    const waitMs =
+      ticket?.expiresAt === undefined
+        ? DEFAULT_APPROVAL_MS
+        : Math.max(0, ticket.expiresAt - Date.now());
     const prompt = new PersoApprovalPrompt();
     this.prompts = [...this.prompts, prompt];
     this.#host.requestUpdate();
     const webauthn = ticket?.kind === 'webauthn';
-    const answer = prompt.ask({ tool, args, reason: decision.reason, rule: decision.rule ?? null, webauthn }, waitMs);
+    const answer = prompt.ask(
+      { tool, args, reason: decision.reason, rule: decision.rule ?? null, webauthn },
+      waitMs,
+    );
     // The agent cancelled the call while the person was asked: the prompt closes as a "no".
     signal?.addEventListener('abort', () => prompt.cancel(), { once: true });
     if (signal?.aborted === true) prompt.cancel();
@@ -298,12 +348,15 @@ export class GuardController implements ReactiveController {
   #loadOptions(): Omit<PersoOptions, 'policy'> | string {
     const { mode, integrity, publicKeys, timeout, codeIntegrity } = this.#host;
     const options: Omit<PersoOptions, 'policy'> = {};
-    if (codeIntegrity === false || codeIntegrity === 'strict') options.codeIntegrity = codeIntegrity;
+    if (codeIntegrity === false || codeIntegrity === 'strict')
+      options.codeIntegrity = codeIntegrity;
     if (mode !== null && mode !== undefined) {
-      if (mode !== 'enforce' && mode !== 'shadow' && mode !== 'policy') return `mode "${String(mode)}" is unknown; use "enforce", "shadow" or "policy"`;
+      if (mode !== 'enforce' && mode !== 'shadow' && mode !== 'policy')
+        return `mode "${String(mode)}" is unknown; use "enforce", "shadow" or "policy"`;
       options.mode = mode;
     }
-    if (integrity !== null && integrity !== undefined && integrity !== '') options.integrity = integrity;
+    if (integrity !== null && integrity !== undefined && integrity !== '')
+      options.integrity = integrity;
     const keysGiven = publicKeys !== null && publicKeys !== undefined;
     if (keysGiven || this.#host.hasAttribute('public-keys')) {
       if (!Array.isArray(publicKeys) || publicKeys.length === 0) {
@@ -312,7 +365,8 @@ export class GuardController implements ReactiveController {
       options.publicKeys = publicKeys;
     }
     if (timeout !== null && timeout !== undefined) {
-      if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) return `timeout "${String(timeout)}" is not a positive number of milliseconds`;
+      if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0)
+        return `timeout "${String(timeout)}" is not a positive number of milliseconds`;
       options.timeoutMs = timeout;
     }
     return options;
@@ -327,10 +381,14 @@ export class GuardController implements ReactiveController {
         : `no policy: ${this.status}`;
     }
     const role = this.#host.role;
-    if (role === null || role === '') return 'no principal: set the role of <perso-guard> from your own session';
+    if (role === null || role === '')
+      return 'no principal: set the role of <perso-guard> from your own session';
     const key = JSON.stringify([role, this.#host.agentAttributes ?? {}]);
     if (this.#session?.key !== key) {
-      this.#session = { key, session: perso.session({ role, agentAttributes: this.#host.agentAttributes }) };
+      this.#session = {
+        key,
+        session: perso.session({ role, agentAttributes: this.#host.agentAttributes }),
+      };
     }
     return this.#session.session;
   }
@@ -357,7 +415,9 @@ interface EmbedApi {
 function embedApi(): EmbedApi | null {
   const candidate = (window as { perso?: unknown }).perso;
   if (candidate === null || typeof candidate !== 'object') return null;
-  return typeof (candidate as Partial<EmbedApi>).setApprover === 'function' ? (candidate as EmbedApi) : null;
+  return typeof (candidate as Partial<EmbedApi>).setApprover === 'function'
+    ? (candidate as EmbedApi)
+    : null;
 }
 
 function refusal(reason: string): DecisionResult {
@@ -367,7 +427,12 @@ function refusal(reason: string): DecisionResult {
 
 function unknownTool(tool: string, known: string) {
   return {
-    content: [{ type: 'text' as const, text: `unknown tool '${tool.slice(0, 64)}'; the tools here are ${known}` }],
+    content: [
+      {
+        type: 'text' as const,
+        text: `unknown tool '${tool.slice(0, 64)}'; the tools here are ${known}`,
+      },
+    ],
     isError: true as const,
   };
 }

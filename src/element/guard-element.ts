@@ -54,7 +54,11 @@ export class PersoGuardElement extends LitElement {
     integrity: { type: String },
     publicKeys: { attribute: 'public-keys', converter: publicKeysFromAttribute },
     timeout: { type: Number },
-    codeIntegrity: { attribute: 'code-integrity', converter: (value: string | null) => (value === 'off' ? false : value === 'strict' ? 'strict' : true) },
+    codeIntegrity: {
+      attribute: 'code-integrity',
+      converter: (value: string | null) =>
+        value === 'off' ? false : value === 'strict' ? 'strict' : true,
+    },
   };
 
   static override styles = css`
@@ -142,7 +146,11 @@ export class PersoGuardElement extends LitElement {
    * @param fn the tool body; it receives the frozen canonical arguments
    * @param options its MCP annotations
    */
-  register<A extends JsonObject = JsonObject, R = unknown>(name: string, fn: (args: Readonly<A>) => R, options: ToolOptions<A> = {}): void {
+  register<A extends JsonObject = JsonObject, R = unknown>(
+    name: string,
+    fn: (args: Readonly<A>) => R,
+    options: ToolOptions<A> = {},
+  ): void {
     // The guard hands `fn` the canonical copy of whatever the agent sent: `A` is the host's word
     // for the shape, which the policy's conditions (not this type) check.
     this.#controller.register(name, fn as unknown as ToolFunction, options as ToolOptions);
@@ -193,7 +201,9 @@ function publicKeysFromAttribute(value: string | null): readonly PolicyPublicKey
   try {
     const parsed: unknown = JSON.parse(value);
     const keys = Array.isArray(parsed) ? parsed : [parsed];
-    return Object.freeze(keys.filter((key): key is PolicyPublicKey => key !== null && typeof key === 'object'));
+    return Object.freeze(
+      keys.filter((key): key is PolicyPublicKey => key !== null && typeof key === 'object'),
+    );
   } catch {
     return Object.freeze([]);
   }

@@ -26,7 +26,10 @@ export function createCanary(): Canary {
   const bytes = new Uint8Array(12);
   crypto.getRandomValues(bytes);
   const random = Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
-  return Object.freeze({ name: `perso-canary-${random.slice(0, 8)}`, token: `perso-canary-ok-${random}` });
+  return Object.freeze({
+    name: `perso-canary-${random.slice(0, 8)}`,
+    token: `perso-canary-ok-${random}`,
+  });
 }
 
 interface ModelContextLike {
@@ -49,7 +52,13 @@ interface TestingShim {
  *   a context that offers no way to call a tool)
  * @param timeoutMs how long the round trip may take
  */
-export async function runCanary(canary: Canary, context: unknown, surface: string, sawRegistration: () => boolean, timeoutMs = 3000): Promise<CanaryVerdict> {
+export async function runCanary(
+  canary: Canary,
+  context: unknown,
+  surface: string,
+  sawRegistration: () => boolean,
+  timeoutMs = 3000,
+): Promise<CanaryVerdict> {
   if (context === undefined || context === null || typeof context !== 'object') {
     return `no WebMCP model context (${surface}) is present; load the WebMCP polyfill in <head>`;
   }
@@ -76,10 +85,16 @@ export async function runCanary(canary: Canary, context: unknown, surface: strin
       timeoutMs,
       'registering the canary tool',
     );
-    if (!sawRegistration()) return `${surface}.registerTool does not pass through the guard; load perso-embed.js before any script that replaces the model context`;
-    const answer = await withTimeout(callAsAgent(target, canary.name), timeoutMs, 'calling the canary tool');
+    if (!sawRegistration())
+      return `${surface}.registerTool does not pass through the guard; load perso-embed.js before any script that replaces the model context`;
+    const answer = await withTimeout(
+      callAsAgent(target, canary.name),
+      timeoutMs,
+      'calling the canary tool',
+    );
     if (answer === NO_WAY_TO_CALL) return null;
-    if (bodyRan) return `a tool call through ${surface} reached the tool without passing through the guard; load perso-embed.js before any script that replaces the model context`;
+    if (bodyRan)
+      return `a tool call through ${surface} reached the tool without passing through the guard; load perso-embed.js before any script that replaces the model context`;
     if (!JSON.stringify(answer ?? null).includes(canary.token)) {
       return `the canary tool call through ${surface} did not come back through the guard; check the order of the scripts in <head>`;
     }
@@ -102,10 +117,12 @@ async function callAsAgent(context: ModelContextLike, name: string): Promise<unk
   if (typeof context.getTools === 'function' && typeof context.executeTool === 'function') {
     const tools = await context.getTools();
     const tool = tools.find((candidate) => readToolReference(candidate).name === name);
-    if (tool === undefined) throw new Error('the canary tool was registered but getTools() does not list it');
+    if (tool === undefined)
+      throw new Error('the canary tool was registered but getTools() does not list it');
     return context.executeTool(tool, readToolReference(tool).current ? {} : '{}');
   }
-  const testing = (navigator as unknown as { modelContextTesting?: TestingShim }).modelContextTesting;
+  const testing = (navigator as unknown as { modelContextTesting?: TestingShim })
+    .modelContextTesting;
   if (typeof testing?.executeTool === 'function') return testing.executeTool(name, '{}');
   return NO_WAY_TO_CALL;
 }

@@ -46,16 +46,27 @@ export const DEFAULT_POLICY_TIMEOUT_MS = 5000;
  * @param script `document.currentScript` at the time the embed ran
  * @param baseUri the URL relative policy URLs resolve against
  */
-export function readEmbedConfig(script: HTMLOrSVGScriptElement | null, baseUri: string): EmbedConfigResult {
+export function readEmbedConfig(
+  script: HTMLOrSVGScriptElement | null,
+  baseUri: string,
+): EmbedConfigResult {
   if (script === null || !(script instanceof HTMLScriptElement)) {
-    return { ok: false, error: 'perso-embed.js must be loaded by a classic <script src> tag in <head> (not a module, not injected later)' };
+    return {
+      ok: false,
+      error:
+        'perso-embed.js must be loaded by a classic <script src> tag in <head> (not a module, not injected later)',
+    };
   }
   // Attributes, not `dataset`: a DOMStringMap falls through to Object.prototype for a missing key,
   // so a polluted Object.prototype.mode ("shadow") would read as the host's data-mode.
   const data = ownDataset(script);
   const policy = data.policy;
   if (policy === undefined || policy.trim() === '') {
-    return { ok: false, error: 'data-policy is missing; add data-policy="/policy.json" to the perso-embed.js script tag' };
+    return {
+      ok: false,
+      error:
+        'data-policy is missing; add data-policy="/policy.json" to the perso-embed.js script tag',
+    };
   }
   let policyUrl: string;
   try {
@@ -67,21 +78,36 @@ export function readEmbedConfig(script: HTMLOrSVGScriptElement | null, baseUri: 
   let agentAttributes: JsonObject | undefined;
   if (data.agentAttributes !== undefined) {
     const parsed = parseJson(data.agentAttributes);
-    if (parsed === undefined || parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      return { ok: false, error: `data-agent-attributes must be a JSON object, got "${data.agentAttributes.slice(0, 64)}"; fix the script tag` };
+    if (
+      parsed === undefined ||
+      parsed === null ||
+      typeof parsed !== 'object' ||
+      Array.isArray(parsed)
+    ) {
+      return {
+        ok: false,
+        error: `data-agent-attributes must be a JSON object, got "${data.agentAttributes.slice(0, 64)}"; fix the script tag`,
+      };
     }
     agentAttributes = parsed as JsonObject;
   }
   const mode = data.mode;
   if (mode !== undefined && mode !== 'enforce' && mode !== 'shadow' && mode !== 'policy') {
-    return { ok: false, error: `data-mode "${mode}" is unknown; use "enforce", "shadow" or "policy"` };
+    return {
+      ok: false,
+      error: `data-mode "${mode}" is unknown; use "enforce", "shadow" or "policy"`,
+    };
   }
   let publicKeys: PolicyPublicKey[] | undefined;
   if (data.publicKey !== undefined) {
     const parsed = parseJson(data.publicKey);
     const keys: unknown[] = Array.isArray(parsed) ? parsed : [parsed];
     if (parsed === undefined || keys.length === 0 || !keys.every(isPublicKey)) {
-      return { ok: false, error: 'data-public-key must be JSON: {"keyId": "...", "alg": "Ed25519", "publicKey": "<base64 SPKI>"} or an array of them' };
+      return {
+        ok: false,
+        error:
+          'data-public-key must be JSON: {"keyId": "...", "alg": "Ed25519", "publicKey": "<base64 SPKI>"} or an array of them',
+      };
     }
     publicKeys = keys;
   }
@@ -89,7 +115,10 @@ export function readEmbedConfig(script: HTMLOrSVGScriptElement | null, baseUri: 
   if (data.timeout !== undefined) {
     timeoutMs = Number(data.timeout);
     if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
-      return { ok: false, error: `data-timeout "${data.timeout}" is not a number of milliseconds; fix the script tag` };
+      return {
+        ok: false,
+        error: `data-timeout "${data.timeout}" is not a number of milliseconds; fix the script tag`,
+      };
     }
   }
   return {
@@ -111,7 +140,9 @@ function ownDataset(script: HTMLScriptElement): Record<string, string | undefine
   const data = Object.create(null) as Record<string, string | undefined>;
   for (const attribute of Array.from(script.attributes)) {
     if (!attribute.name.startsWith('data-')) continue;
-    data[attribute.name.slice(5).replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase())] = attribute.value;
+    data[
+      attribute.name.slice(5).replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase())
+    ] = attribute.value;
   }
   return data;
 }
@@ -120,7 +151,12 @@ function isPublicKey(value: unknown): value is PolicyPublicKey {
   if (value === null || typeof value !== 'object') return false;
   // Own keys only (JSON.parse makes them); an inherited keyId is not the host's.
   const key = Object.assign(Object.create(null) as object, value) as Record<string, unknown>;
-  return typeof key.keyId === 'string' && typeof key.alg === 'string' && (typeof key.publicKey === 'string' || (key.publicKey !== null && typeof key.publicKey === 'object'));
+  return (
+    typeof key.keyId === 'string' &&
+    typeof key.alg === 'string' &&
+    (typeof key.publicKey === 'string' ||
+      (key.publicKey !== null && typeof key.publicKey === 'object'))
+  );
 }
 
 function parseJson(text: string): unknown {

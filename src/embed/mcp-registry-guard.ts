@@ -34,22 +34,50 @@ interface RegisteredMcpTool {
  * @returns the names of tools that could not be guarded (they were disabled), or why the registry
  *   could not be wrapped
  */
-export function guardMcpRegistry(mcpServer: object, runtime: GuardRuntime, alreadyGuarded: (name: string) => boolean): { unguarded: string[] } | string {
+export function guardMcpRegistry(
+  mcpServer: object,
+  runtime: GuardRuntime,
+  alreadyGuarded: (name: string) => boolean,
+): { unguarded: string[] } | string {
   const target = mcpServer as Record<string, unknown>;
   const registerTool = target.registerTool;
-  if (typeof registerTool !== 'function') return 'the polyfill MCP server has no registerTool function';
+  if (typeof registerTool !== 'function')
+    return 'the polyfill MCP server has no registerTool function';
   const tool = target.tool;
   try {
-    lock(target, 'registerTool', function guardedRegisterTool(this: unknown, name: unknown, config: unknown, handler: unknown, ...rest: unknown[]) {
-      const key = String(name);
-      if (alreadyGuarded(key)) return Reflect.apply(registerTool, mcpServer, [name, config, handler, ...rest]);
-      return Reflect.apply(registerTool, mcpServer, [name, config, guardHandler(key, handler, runtime, describe(config)), ...rest]);
-    });
+    lock(
+      target,
+      'registerTool',
+      function guardedRegisterTool(
+        this: unknown,
+        name: unknown,
+        config: unknown,
+        handler: unknown,
+        ...rest: unknown[]
+      ) {
+        const key = String(name);
+        if (alreadyGuarded(key))
+          return Reflect.apply(registerTool, mcpServer, [name, config, handler, ...rest]);
+        return Reflect.apply(registerTool, mcpServer, [
+          name,
+          config,
+          guardHandler(key, handler, runtime, describe(config)),
+          ...rest,
+        ]);
+      },
+    );
     if (typeof tool === 'function') {
       lock(target, 'tool', function guardedTool(this: unknown, name: unknown, ...rest: unknown[]) {
         // The callback is always last, whatever the overload.
         const handler = rest.pop();
-        return Reflect.apply(tool, mcpServer, [name, ...rest, guardHandler(String(name), handler, runtime, { annotations: undefined, outputSchema: false })]);
+        return Reflect.apply(tool, mcpServer, [
+          name,
+          ...rest,
+          guardHandler(String(name), handler, runtime, {
+            annotations: undefined,
+            outputSchema: false,
+          }),
+        ]);
       });
     }
   } catch (error) {
@@ -62,7 +90,8 @@ export function guardMcpRegistry(mcpServer: object, runtime: GuardRuntime, alrea
       if (alreadyGuarded(name) || entry === null || typeof entry !== 'object') continue;
       const handler = entry.handler ?? entry.callback;
       try {
-        if (typeof entry.update !== 'function' || typeof handler !== 'function') throw new Error('no update');
+        if (typeof entry.update !== 'function' || typeof handler !== 'function')
+          throw new Error('no update');
         entry.update({ callback: guardHandler(name, handler, runtime, describe(entry)) });
       } catch {
         unguarded.push(name);
@@ -78,7 +107,12 @@ export function guardMcpRegistry(mcpServer: object, runtime: GuardRuntime, alrea
 }
 
 // The SDK calls a handler as (args, extra) when the tool has an input schema, else as (extra).
-function guardHandler(name: string, handler: unknown, runtime: GuardRuntime, tool: Omit<GuardedCall, 'signal'>) {
+function guardHandler(
+  name: string,
+  handler: unknown,
+  runtime: GuardRuntime,
+  tool: Omit<GuardedCall, 'signal'>,
+) {
   if (typeof handler !== 'function') return handler;
   return async (...params: unknown[]): Promise<unknown> => {
     const withArgs = params.length >= 2;
@@ -87,7 +121,10 @@ function guardHandler(name: string, handler: unknown, runtime: GuardRuntime, too
     return runGuarded(
       name,
       args,
-      (checked) => (withArgs ? Reflect.apply(handler, undefined, [checked, extra]) : Reflect.apply(handler, undefined, [extra])),
+      (checked) =>
+        withArgs
+          ? Reflect.apply(handler, undefined, [checked, extra])
+          : Reflect.apply(handler, undefined, [extra]),
       runtime,
       { ...tool, signal: signalOf(extra) ?? signalOf(readField(extra, 'mcpReq')) },
     );
@@ -97,7 +134,10 @@ function guardHandler(name: string, handler: unknown, runtime: GuardRuntime, too
 // A registration's config (or a registry entry), read once: annotations, and whether it declares
 // an outputSchema.
 function describe(config: unknown): Omit<GuardedCall, 'signal'> {
-  return { annotations: readAnnotations(readField(config, 'annotations')), outputSchema: readField(config, 'outputSchema') !== undefined };
+  return {
+    annotations: readAnnotations(readField(config, 'annotations')),
+    outputSchema: readField(config, 'outputSchema') !== undefined,
+  };
 }
 
 function readField(value: unknown, key: string): unknown {
@@ -110,5 +150,10 @@ function readField(value: unknown, key: string): unknown {
 }
 
 function lock(target: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, writable: false, configurable: false, enumerable: true });
+  Object.defineProperty(target, key, {
+    value,
+    writable: false,
+    configurable: false,
+    enumerable: true,
+  });
 }

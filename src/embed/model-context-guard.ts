@@ -28,7 +28,12 @@ import { denialForOutputSchema, denialResult } from '../denial-result.ts';
 import type { PersoSession } from '../session.ts';
 import type { ToolFacts } from '../audit/audit-record.ts';
 import { readAnnotations } from '../annotation-defaults.ts';
-import { callerScriptUrl, descriptorSha256, readToolDescriptor, readToolReference } from './tool-descriptor.ts';
+import {
+  callerScriptUrl,
+  descriptorSha256,
+  readToolDescriptor,
+  readToolReference,
+} from './tool-descriptor.ts';
 
 /** What the wrapper needs from the embed. */
 export interface GuardRuntime {
@@ -40,7 +45,12 @@ export interface GuardRuntime {
    * Asks a person about an Ask, when the host configured a way to; `signal` aborts when the
    * agent cancels the call, which closes the question as a "no".
    */
-  approve(tool: string, args: unknown, decision: DecisionResult, signal?: AbortSignal): Promise<boolean>;
+  approve(
+    tool: string,
+    args: unknown,
+    decision: DecisionResult,
+    signal?: AbortSignal,
+  ): Promise<boolean>;
   /** Whether `name` is the canary, and the answer to give it. */
   canaryAnswer(name: string): unknown;
   /** Told of each tool registered through a guard (the canary checks it was), with what was seen of it. */
@@ -84,7 +94,11 @@ export function isGuardedTool(context: object, name: string): boolean {
  * @param inner the context `context` mirrors its tools into, if any (guard that one first)
  * @returns `null`, or why the context could not be wrapped
  */
-export function installModelContextGuard(context: object, runtime: GuardRuntime, inner: object | null = null): string | null {
+export function installModelContextGuard(
+  context: object,
+  runtime: GuardRuntime,
+  inner: object | null = null,
+): string | null {
   if (records.has(context)) return null;
   const target = context as Record<string, unknown>;
   const registerTool = target.registerTool;
@@ -102,27 +116,46 @@ export function installModelContextGuard(context: object, runtime: GuardRuntime,
     }
   }
   try {
-    lock(target, 'registerTool', function guardedRegisterTool(this: unknown, tool: unknown, ...rest: unknown[]) {
-      // Called from inside another wrapper's registration of the same name: its mirror, guarded.
-      if (mirroring !== null && tool !== null && typeof tool === 'object' && readToolReference(tool).name === mirroring) {
-        const mirrored = mirroring;
-        return track(record, [mirrored], () => Reflect.apply(registerTool, context, [tool, ...rest]));
-      }
-      const prepared = prepareTool(tool, runtime);
-      const name = prepared.name;
-      const previous = mirroring;
-      mirroring = prepared.guarded ? name : null;
-      try {
-        return track(record, prepared.guarded ? [name as string] : [], () => Reflect.apply(registerTool, context, [prepared.tool, ...rest]));
-      } finally {
-        mirroring = previous;
-      }
-    });
+    lock(
+      target,
+      'registerTool',
+      function guardedRegisterTool(this: unknown, tool: unknown, ...rest: unknown[]) {
+        // Called from inside another wrapper's registration of the same name: its mirror, guarded.
+        if (
+          mirroring !== null &&
+          tool !== null &&
+          typeof tool === 'object' &&
+          readToolReference(tool).name === mirroring
+        ) {
+          const mirrored = mirroring;
+          return track(record, [mirrored], () =>
+            Reflect.apply(registerTool, context, [tool, ...rest]),
+          );
+        }
+        const prepared = prepareTool(tool, runtime);
+        const name = prepared.name;
+        const previous = mirroring;
+        mirroring = prepared.guarded ? name : null;
+        try {
+          return track(record, prepared.guarded ? [name as string] : [], () =>
+            Reflect.apply(registerTool, context, [prepared.tool, ...rest]),
+          );
+        } finally {
+          mirroring = previous;
+        }
+      },
+    );
     if (typeof provideContext === 'function') {
-      lock(target, 'provideContext', function guardedProvideContext(this: unknown, provided: unknown, ...rest: unknown[]) {
-        const { value, names } = prepareProvided(provided, runtime);
-        return track(record, names, () => Reflect.apply(provideContext, context, [value, ...rest]));
-      });
+      lock(
+        target,
+        'provideContext',
+        function guardedProvideContext(this: unknown, provided: unknown, ...rest: unknown[]) {
+          const { value, names } = prepareProvided(provided, runtime);
+          return track(record, names, () =>
+            Reflect.apply(provideContext, context, [value, ...rest]),
+          );
+        },
+      );
     }
   } catch (error) {
     return `could not install the guard on the model context (${error instanceof Error ? error.message : String(error)})`;
@@ -140,8 +173,19 @@ export function installModelContextGuard(context: object, runtime: GuardRuntime,
  * @param runtime the embed's reporting
  * @param receiver the object the function belongs to (default: `context`)
  */
-export function guardExecuteTool(context: object, executeTool: Function, runtime: GuardRuntime, receiver: object = context) {
-  return function guardedExecuteTool(this: unknown, tool: unknown, input: unknown, ...rest: unknown[]): unknown {
+export function guardExecuteTool(
+  context: object,
+  // biome-ignore lint/complexity/noBannedTypes: the page's own function, called with its own arguments
+  executeTool: Function,
+  runtime: GuardRuntime,
+  receiver: object = context,
+) {
+  return function guardedExecuteTool(
+    this: unknown,
+    tool: unknown,
+    input: unknown,
+    ...rest: unknown[]
+  ): unknown {
     const reference = readToolReference(tool);
     const name = reference.name;
     if (name === null || !isGuardedTool(context, name)) {
@@ -188,14 +232,23 @@ export async function runGuarded(
   const { annotations, signal } = tool;
   const toolFacts = await tool.facts;
   const refuse = (decision: DecisionResult, role?: string): unknown => {
-    const denial = denialResult(decision, role === undefined ? { tool: name, args: input } : { tool: name, args: input, role });
+    const denial = denialResult(
+      decision,
+      role === undefined ? { tool: name, args: input } : { tool: name, args: input, role },
+    );
     return tool.outputSchema ? denialForOutputSchema(denial) : denial;
   };
   const canary = runtime.canaryAnswer(name);
   if (canary !== undefined) return canary;
   const session = await runtime.session();
   if (typeof session === 'string') {
-    const decision: DecisionResult = { decision: 'Deny', reason: session, kind: 'no_policy', policyVersion: null, enforced: true };
+    const decision: DecisionResult = {
+      decision: 'Deny',
+      reason: session,
+      kind: 'no_policy',
+      policyVersion: null,
+      enforced: true,
+    };
     runtime.report(name, input, decision);
     return refuse(decision);
   }
@@ -218,7 +271,8 @@ export async function runGuarded(
     },
   );
   const outcome = await run(input ?? {});
-  if (!reported || outcome.decision.decision !== 'Ask') runtime.report(name, input, outcome.decision);
+  if (!reported || outcome.decision.decision !== 'Ask')
+    runtime.report(name, input, outcome.decision);
   if (outcome.ok) return outcome.value;
   return refuse(outcome.decision, session.role);
 }
@@ -276,18 +330,29 @@ function prepareTool(tool: unknown, runtime: GuardRuntime): PreparedTool {
   // What a policy may pin: the descriptor as registered, and the script whose call registered it.
   const scriptUrl = callerScriptUrl(new Error().stack);
   const facts = descriptorSha256(copy).then(
-    (hash): ToolFacts => (scriptUrl === undefined ? { descriptorSha256: hash } : { descriptorSha256: hash, scriptUrl }),
+    (hash): ToolFacts =>
+      scriptUrl === undefined ? { descriptorSha256: hash } : { descriptorSha256: hash, scriptUrl },
     (): ToolFacts => (scriptUrl === undefined ? {} : { scriptUrl }),
   );
   copy.execute = function execute_(input: unknown, options?: unknown): Promise<unknown> {
+    // biome-ignore lint/complexity/noArguments: a second argument passed as undefined is forwarded as given
     const rest = arguments.length > 1 ? [options] : [];
-    return runGuarded(name, input, (args) => Reflect.apply(execute, undefined, [args, ...rest]), runtime, { annotations, outputSchema, signal: signalOf(options), facts });
+    return runGuarded(
+      name,
+      input,
+      (args) => Reflect.apply(execute, undefined, [args, ...rest]),
+      runtime,
+      { annotations, outputSchema, signal: signalOf(options), facts },
+    );
   };
   runtime.registered?.(name, facts);
   return { tool: copy, name, guarded: true };
 }
 
-function prepareProvided(provided: unknown, runtime: GuardRuntime): { value: unknown; names: string[] } {
+function prepareProvided(
+  provided: unknown,
+  runtime: GuardRuntime,
+): { value: unknown; names: string[] } {
   if (provided === null || typeof provided !== 'object') return { value: provided, names: [] };
   const copy: Record<string, unknown> = { ...(provided as Record<string, unknown>) };
   const names: string[] = [];
@@ -320,7 +385,11 @@ function track(record: ContextRecord, names: (string | null)[], register: () => 
     settle(false);
     throw error;
   }
-  if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
+  if (
+    result !== null &&
+    typeof result === 'object' &&
+    typeof (result as { then?: unknown }).then === 'function'
+  ) {
     return (result as Promise<unknown>).then(
       (value) => {
         settle(true);
@@ -343,7 +412,16 @@ function stableReference(tool: unknown, name: string): unknown {
   const proto: unknown = Object.getPrototypeOf(tool);
   if (proto !== Object.prototype && proto !== null) return tool;
   const copy: Record<string, unknown> = { name };
-  for (const key of ['title', 'description', 'inputSchema', 'outputSchema', 'annotations', 'origin', 'source', 'window']) {
+  for (const key of [
+    'title',
+    'description',
+    'inputSchema',
+    'outputSchema',
+    'annotations',
+    'origin',
+    'source',
+    'window',
+  ]) {
     try {
       if (key in tool) copy[key] = Reflect.get(tool, key);
     } catch {
@@ -354,5 +432,10 @@ function stableReference(tool: unknown, name: string): unknown {
 }
 
 function lock(target: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, writable: false, configurable: false, enumerable: true });
+  Object.defineProperty(target, key, {
+    value,
+    writable: false,
+    configurable: false,
+    enumerable: true,
+  });
 }

@@ -17,7 +17,11 @@
  *   property can still be redefined, and a call through an `executeTool` perso wraps runs only
  *   tools it saw registered.
  */
-import { guardExecuteTool, installModelContextGuard, isGuardedTool } from './model-context-guard.ts';
+import {
+  guardExecuteTool,
+  installModelContextGuard,
+  isGuardedTool,
+} from './model-context-guard.ts';
 import type { GuardRuntime } from './model-context-guard.ts';
 import { guardMcpRegistry } from './mcp-registry-guard.ts';
 
@@ -53,7 +57,10 @@ const SURFACES = [
  * @param runtime the embed's session, reporting and approval
  * @param report tells the page about a surface perso cannot hold
  */
-export function holdModelContexts(runtime: GuardRuntime, report: (message: string) => void): SurfaceHolder {
+export function holdModelContexts(
+  runtime: GuardRuntime,
+  report: (message: string) => void,
+): SurfaceHolder {
   const families = new WeakSet<object>();
   const failures = new Map<string, string>();
   const reported = new Set<string>();
@@ -77,7 +84,10 @@ export function holdModelContexts(runtime: GuardRuntime, report: (message: strin
   const guardFamily = (surface: string, context: object): void => {
     if (families.has(context)) return;
     const inner = readProperty(context, 'native');
-    const hasInner = inner !== null && inner !== context && typeof (inner as { registerTool?: unknown }).registerTool === 'function';
+    const hasInner =
+      inner !== null &&
+      inner !== context &&
+      typeof (inner as { registerTool?: unknown }).registerTool === 'function';
     if (hasInner) {
       const error = installModelContextGuard(inner, runtime);
       if (error !== null) return fail(surface, `its inner context: ${error}`);
@@ -85,11 +95,17 @@ export function holdModelContexts(runtime: GuardRuntime, report: (message: strin
     const error = installModelContextGuard(context, runtime, hasInner ? inner : null);
     if (error !== null) return fail(surface, error);
     const mcpServer = readProperty(context, 'mcpServer');
-    if (mcpServer !== null && typeof (mcpServer as { registerTool?: unknown }).registerTool === 'function') {
+    if (
+      mcpServer !== null &&
+      typeof (mcpServer as { registerTool?: unknown }).registerTool === 'function'
+    ) {
       const held = guardMcpRegistry(mcpServer, runtime, (name) => isGuardedTool(context, name));
       if (typeof held === 'string') return fail(surface, held);
       if (held.unguarded.length > 0) {
-        fail(surface, `tools registered before perso loaded could not be guarded and were disabled: ${held.unguarded.map((name) => `'${name}'`).join(', ')}`);
+        fail(
+          surface,
+          `tools registered before perso loaded could not be guarded and were disabled: ${held.unguarded.map((name) => `'${name}'`).join(', ')}`,
+        );
       }
     }
     families.add(context);
@@ -109,17 +125,29 @@ export function holdModelContexts(runtime: GuardRuntime, report: (message: strin
       // The testing shim calls the polyfill's own context by name, past its executeTool.
       if (families.has(value)) continue;
       const executeTool = (value as { executeTool?: unknown }).executeTool;
-      const context = readProperty(document, 'modelContext') ?? readProperty(navigator, 'modelContext');
+      const context =
+        readProperty(document, 'modelContext') ?? readProperty(navigator, 'modelContext');
       if (typeof executeTool !== 'function') continue;
       if (context === null) {
-        fail(surface, 'a testing shim without a model context; its calls cannot be checked, so it is not held');
+        fail(
+          surface,
+          'a testing shim without a model context; its calls cannot be checked, so it is not held',
+        );
         continue;
       }
       try {
-        Object.defineProperty(value, 'executeTool', { value: guardExecuteTool(innermost(context), executeTool, runtime, value), writable: false, configurable: false, enumerable: true });
+        Object.defineProperty(value, 'executeTool', {
+          value: guardExecuteTool(innermost(context), executeTool, runtime, value),
+          writable: false,
+          configurable: false,
+          enumerable: true,
+        });
         families.add(value);
       } catch (error) {
-        fail(surface, `could not install the guard (${error instanceof Error ? error.message : String(error)})`);
+        fail(
+          surface,
+          `could not install the guard (${error instanceof Error ? error.message : String(error)})`,
+        );
       }
     }
     return [...failures.values()].slice(before);
@@ -147,7 +175,11 @@ export function holdModelContexts(runtime: GuardRuntime, report: (message: strin
       const held = families.has(context);
       const error = pinProperty(owner, 'modelContext', held ? context : undefined);
       if (error !== null) fail(`${name}.modelContext`, error);
-      else if (!held) fail(`${name}.modelContext`, 'perso could not guard it, so it was removed from the page (tools cannot be registered through it)');
+      else if (!held)
+        fail(
+          `${name}.modelContext`,
+          'perso could not guard it, so it was removed from the page (tools cannot be registered through it)',
+        );
     }
     return null;
   };
@@ -158,16 +190,24 @@ export function holdModelContexts(runtime: GuardRuntime, report: (message: strin
       const error = failures.get(surface);
       if (error !== undefined) return Object.freeze({ surface, state: 'failed' as const, error });
       const value = readProperty(ownerName === 'document' ? document : navigator, key);
-      return Object.freeze({ surface, state: value !== null && families.has(value) ? ('guarded' as const) : ('absent' as const) });
+      return Object.freeze({
+        surface,
+        state: value !== null && families.has(value) ? ('guarded' as const) : ('absent' as const),
+      });
     });
 
   scan();
-  if (readProperty(document, 'modelContext') === null && readProperty(navigator, 'modelContext') === null) {
+  if (
+    readProperty(document, 'modelContext') === null &&
+    readProperty(navigator, 'modelContext') === null
+  ) {
     unwatch = watchDefinitions(() => {
       try {
         scan();
       } catch (error) {
-        report(`guarding a model context failed (${error instanceof Error ? error.message : String(error)})`);
+        report(
+          `guarding a model context failed (${error instanceof Error ? error.message : String(error)})`,
+        );
       }
     });
   }
@@ -177,22 +217,40 @@ export function holdModelContexts(runtime: GuardRuntime, report: (message: strin
 // Calls `onDefined` after every definition of a WebMCP key on document, navigator or their
 // prototypes, through this realm's define functions. Returns the function that stops watching.
 function watchDefinitions(onDefined: () => void): () => void {
-  const targets = new Set<unknown>([document, navigator, Document.prototype, Navigator.prototype, Object.getPrototypeOf(document)]);
+  const targets = new Set<unknown>([
+    document,
+    navigator,
+    Document.prototype,
+    Navigator.prototype,
+    Object.getPrototypeOf(document),
+  ]);
   const keys = new Set<PropertyKey>(['modelContext', 'modelContextTesting']);
   const objectDefine = Object.defineProperty;
   const objectDefineAll = Object.defineProperties;
   const reflectDefine = Reflect.defineProperty;
-  const watchedDefine = function defineProperty<T>(target: T, key: PropertyKey, attributes: PropertyDescriptor & ThisType<unknown>): T {
+  const watchedDefine = function defineProperty<T>(
+    target: T,
+    key: PropertyKey,
+    attributes: PropertyDescriptor & ThisType<unknown>,
+  ): T {
     const result = objectDefine(target, key, attributes);
     if (targets.has(target) && keys.has(key)) onDefined();
     return result;
   };
-  const watchedDefineAll = function defineProperties<T>(target: T, properties: PropertyDescriptorMap & ThisType<unknown>): T {
+  const watchedDefineAll = function defineProperties<T>(
+    target: T,
+    properties: PropertyDescriptorMap & ThisType<unknown>,
+  ): T {
     const result = objectDefineAll(target, properties);
-    if (targets.has(target) && Reflect.ownKeys(Object(properties)).some((key) => keys.has(key))) onDefined();
+    if (targets.has(target) && Reflect.ownKeys(Object(properties)).some((key) => keys.has(key)))
+      onDefined();
     return result;
   };
-  const watchedReflectDefine = function defineProperty(target: object, key: PropertyKey, attributes: PropertyDescriptor): boolean {
+  const watchedReflectDefine = function defineProperty(
+    target: object,
+    key: PropertyKey,
+    attributes: PropertyDescriptor,
+  ): boolean {
     const result = reflectDefine(target, key, attributes);
     if (result && targets.has(target) && keys.has(key)) onDefined();
     return result;
@@ -212,9 +270,16 @@ function pinProperty(owner: object, key: string, value: unknown): string | null 
   try {
     const current = Object.getOwnPropertyDescriptor(owner, key);
     if (current !== undefined && current.configurable === false) {
-      return Reflect.get(owner, key) === value ? null : `it is locked to another object by a script that ran before perso; load perso-embed.js earlier`;
+      return Reflect.get(owner, key) === value
+        ? null
+        : `it is locked to another object by a script that ran before perso; load perso-embed.js earlier`;
     }
-    Object.defineProperty(owner, key, { value, writable: false, configurable: false, enumerable: true });
+    Object.defineProperty(owner, key, {
+      value,
+      writable: false,
+      configurable: false,
+      enumerable: true,
+    });
     return null;
   } catch (error) {
     return `could not pin it (${error instanceof Error ? error.message : String(error)})`;

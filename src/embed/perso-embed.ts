@@ -61,7 +61,13 @@ function startEmbed(): void {
   const configResult = readEmbedConfig(document.currentScript, document.baseURI);
   const config: EmbedConfig | null = configResult.ok ? configResult.config : null;
   const timeoutMs = config?.timeoutMs ?? 0;
-  const state: EmbedState = { policy: 'loading', policyVersion: null, errors: [], selfCheck: 'pending', surfaces: [] };
+  const state: EmbedState = {
+    policy: 'loading',
+    policyVersion: null,
+    errors: [],
+    selfCheck: 'pending',
+    surfaces: [],
+  };
   // Canaries in flight, by name; each self-check uses a fresh one, so runs never collide.
   const canaries = new Map<string, string>();
   const canariesSeen = new Set<string>();
@@ -77,17 +83,24 @@ function startEmbed(): void {
   const report = (message: string): void => {
     state.errors.push(message);
     console.error(`[perso] ${message}`);
-    document.dispatchEvent(new CustomEvent('perso-embed-error', { bubbles: true, detail: { message } }));
+    document.dispatchEvent(
+      new CustomEvent('perso-embed-error', { bubbles: true, detail: { message } }),
+    );
   };
 
   const persoReady: Promise<Perso | string> =
     config === null
-      ? Promise.resolve(`perso-embed is misconfigured: ${configResult.ok ? '' : configResult.error}`)
+      ? Promise.resolve(
+          `perso-embed is misconfigured: ${configResult.ok ? '' : configResult.error}`,
+        )
       : loadPerso(config).then((perso) => {
           const status = perso.status();
           state.policy = status.ok ? 'loaded' : 'failed';
           state.policyVersion = status.version;
-          if (!status.ok) report(`policy ${config.policy} failed to load: ${status.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+          if (!status.ok)
+            report(
+              `policy ${config.policy} failed to load: ${status.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`,
+            );
           return perso;
         });
   if (config === null && !configResult.ok) report(configResult.error);
@@ -102,23 +115,42 @@ function startEmbed(): void {
       if (principal.role === null || principal.role === '') {
         return 'no principal: the host has not set a role; add data-role to the perso-embed.js tag or call window.perso.setPrincipal';
       }
-      if (bound === null || bound.principal !== principal) bound = { principal, session: perso.session({ role: principal.role, agentAttributes: principal.agentAttributes }) };
+      if (bound === null || bound.principal !== principal)
+        bound = {
+          principal,
+          session: perso.session({
+            role: principal.role,
+            agentAttributes: principal.agentAttributes,
+          }),
+        };
       return bound.session;
     },
     report(tool: string, args: unknown, decision: DecisionResult) {
-      document.dispatchEvent(new CustomEvent('perso-decision', { bubbles: true, detail: Object.freeze({ tool, args, decision }) }));
+      document.dispatchEvent(
+        new CustomEvent('perso-decision', {
+          bubbles: true,
+          detail: Object.freeze({ tool, args, decision }),
+        }),
+      );
     },
     async approve(tool: string, args: unknown, decision: DecisionResult, signal?: AbortSignal) {
-      const aborted = (): boolean => signal !== undefined && signal.aborted;
+      const aborted = (): boolean => signal?.aborted === true;
       if (approver === null || aborted()) return false;
       try {
         const question: ApprovalQuestion = {
-          tool, args, reason: decision.reason, rule: decision.rule ?? null, expiresAt: decision.approval?.expiresAt ?? null,
-          approval: decision.approval?.kind === 'webauthn' ? 'webauthn' : 'click', signal,
+          tool,
+          args,
+          reason: decision.reason,
+          rule: decision.rule ?? null,
+          expiresAt: decision.approval?.expiresAt ?? null,
+          approval: decision.approval?.kind === 'webauthn' ? 'webauthn' : 'click',
+          signal,
         };
         const answer = approver(Object.freeze(question));
         // The agent cancelled the call: the question closes as a "no", whatever the approver does.
-        const cancelled = new Promise<boolean>((resolve) => signal?.addEventListener('abort', () => resolve(false), { once: true }));
+        const cancelled = new Promise<boolean>((resolve) =>
+          signal?.addEventListener('abort', () => resolve(false), { once: true }),
+        );
         return (await Promise.race([answer, cancelled])) === true && !aborted();
       } catch {
         return false;
@@ -135,7 +167,9 @@ function startEmbed(): void {
   };
 
   const surfaces = holdModelContexts(runtime, report);
-  const held = (): boolean => readProperty(document, 'modelContext') !== null || readProperty(navigator, 'modelContext') !== null;
+  const held = (): boolean =>
+    readProperty(document, 'modelContext') !== null ||
+    readProperty(navigator, 'modelContext') !== null;
 
   let checks: Promise<unknown> = Promise.resolve();
   const selfCheck = (): Promise<boolean> => {
@@ -154,7 +188,9 @@ function startEmbed(): void {
       for (const [context, name] of contexts) {
         const canary = createCanary();
         canaries.set(canary.name, canary.token);
-        const verdict = await runCanary(canary, context, name, () => canariesSeen.has(canary.name)).finally(() => {
+        const verdict = await runCanary(canary, context, name, () =>
+          canariesSeen.has(canary.name),
+        ).finally(() => {
           canaries.delete(canary.name);
           canariesSeen.delete(canary.name);
         });
@@ -189,7 +225,12 @@ function startEmbed(): void {
   const api = Object.freeze({
     /** Sets the principal (from the host's own session); later calls are checked as it. */
     setPrincipal(next: { role: string; agentAttributes?: JsonObject }): void {
-      if (next === null || typeof next !== 'object' || typeof next.role !== 'string' || next.role === '') {
+      if (
+        next === null ||
+        typeof next !== 'object' ||
+        typeof next.role !== 'string' ||
+        next.role === ''
+      ) {
         throw new TypeError('perso.setPrincipal: role must be a non-empty string');
       }
       principal = Object.freeze({ role: next.role, agentAttributes: next.agentAttributes });
@@ -200,7 +241,8 @@ function startEmbed(): void {
     },
     /** Sets who is asked about Ask decisions (e.g. a `<perso-guard>`'s prompt); without one, Ask is denied. */
     setApprover(next: Approver | null): void {
-      if (next !== null && typeof next !== 'function') throw new TypeError('perso.setApprover: expected a function or null');
+      if (next !== null && typeof next !== 'function')
+        throw new TypeError('perso.setApprover: expected a function or null');
       approver = next;
     },
     /** The policy's and the self-check's state. */
@@ -217,13 +259,22 @@ function startEmbed(): void {
      * The tools registered through perso, each with the SHA-256 of its descriptor and the URL of
      * the script that registered it: what a policy's `tool_pins` pin.
      */
-    async tools(): Promise<readonly { name: string; descriptorSha256?: string; scriptUrl?: string }[]> {
-      const entries = await Promise.all([...toolFacts].map(async ([name, facts]) => Object.freeze({ name, ...(await facts) })));
+    async tools(): Promise<
+      readonly { name: string; descriptorSha256?: string; scriptUrl?: string }[]
+    > {
+      const entries = await Promise.all(
+        [...toolFacts].map(async ([name, facts]) => Object.freeze({ name, ...(await facts) })),
+      );
       return Object.freeze(entries);
     },
   });
   try {
-    Object.defineProperty(window, 'perso', { value: api, writable: false, configurable: false, enumerable: false });
+    Object.defineProperty(window, 'perso', {
+      value: api,
+      writable: false,
+      configurable: false,
+      enumerable: false,
+    });
   } catch {
     report('window.perso is already defined; load perso-embed.js once, before other scripts');
   }

@@ -13,7 +13,15 @@
 import { sha256 } from '../sha256.ts';
 
 /** The fields WebMCP defines on a tool descriptor, in the order the guard reads them. */
-export const TOOL_FIELDS = ['name', 'title', 'description', 'inputSchema', 'outputSchema', 'annotations', 'execute'] as const;
+export const TOOL_FIELDS = [
+  'name',
+  'title',
+  'description',
+  'inputSchema',
+  'outputSchema',
+  'annotations',
+  'execute',
+] as const;
 
 /** A descriptor read once: a plain object holding each present field. */
 export type ReadDescriptor = Record<string, unknown> & { execute?: unknown };
@@ -70,7 +78,14 @@ export function readToolReference(tool: unknown): ToolReference {
 }
 
 /** The descriptor fields a tool pin covers (everything but `execute`). */
-const HASHED_FIELDS = ['name', 'title', 'description', 'inputSchema', 'outputSchema', 'annotations'] as const;
+const HASHED_FIELDS = [
+  'name',
+  'title',
+  'description',
+  'inputSchema',
+  'outputSchema',
+  'annotations',
+] as const;
 
 /**
  * The SHA-256 (lowercase hex) of a descriptor read by {@link readToolDescriptor}: of the JSON text
@@ -84,7 +99,10 @@ export async function descriptorSha256(descriptor: ReadDescriptor): Promise<stri
   const hashed: Record<string, unknown> = {};
   for (const key of HASHED_FIELDS) if (descriptor[key] !== undefined) hashed[key] = descriptor[key];
   const bytes = new TextEncoder().encode(sortedJson(hashed));
-  const digest = globalThis.crypto?.subtle === undefined ? sha256(bytes) : new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  const digest =
+    globalThis.crypto?.subtle === undefined
+      ? sha256(bytes)
+      : new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
   return Array.from(digest, (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
@@ -111,7 +129,8 @@ function sortedJson(value: unknown): string {
     if (item === null || typeof item !== 'object' || Array.isArray(item)) return item;
     // A null-prototype object: a "__proto__" key stays a key.
     const sorted: Record<string, unknown> = Object.create(null);
-    for (const key of Object.keys(item).sort()) sorted[key] = (item as Record<string, unknown>)[key];
+    for (const key of Object.keys(item).sort())
+      sorted[key] = (item as Record<string, unknown>)[key];
     return sorted;
   });
 }

@@ -38,8 +38,15 @@ export function isCountedCallList(value: unknown): value is CountedCall[] {
     if (typeof item !== 'object' || item === null) return false;
     const { tool, role, at, keep, spent, per } = item as Record<string, unknown>;
     if (!isScalar(spent) || !isScalar(per)) return false;
-    if (typeof tool !== 'string' || typeof role !== 'string' || typeof at !== 'number' || !Number.isFinite(at)) return false;
-    if (typeof keep !== 'number' || !Number.isInteger(keep) || keep < 1 || keep > MAX_KEEP) return false;
+    if (
+      typeof tool !== 'string' ||
+      typeof role !== 'string' ||
+      typeof at !== 'number' ||
+      !Number.isFinite(at)
+    )
+      return false;
+    if (typeof keep !== 'number' || !Number.isInteger(keep) || keep < 1 || keep > MAX_KEEP)
+      return false;
   }
   return true;
 }

@@ -34,7 +34,14 @@ interface EngineExports {
   alloc(len: number): number;
   dealloc(ptr: number, len: number): void;
   init(ptr: number, len: number): number;
-  evaluate(toolPtr: number, toolLen: number, argsPtr: number, argsLen: number, ctxPtr: number, ctxLen: number): number;
+  evaluate(
+    toolPtr: number,
+    toolLen: number,
+    argsPtr: number,
+    argsLen: number,
+    ctxPtr: number,
+    ctxLen: number,
+  ): number;
   plan(): number;
   region(): number;
   reserve(bytes: number): number;
@@ -44,7 +51,21 @@ interface EngineExports {
   restoreCounted(entry: number, at: number): number;
 }
 
-const REQUIRED_EXPORTS = ['memory', 'ABI_VERSION', 'alloc', 'dealloc', 'init', 'evaluate', 'plan', 'region', 'reserve', 'decide', 'explain', 'countedKeep', 'restoreCounted'] as const;
+const REQUIRED_EXPORTS = [
+  'memory',
+  'ABI_VERSION',
+  'alloc',
+  'dealloc',
+  'init',
+  'evaluate',
+  'plan',
+  'region',
+  'reserve',
+  'decide',
+  'explain',
+  'countedKeep',
+  'restoreCounted',
+] as const;
 
 // Slot layout (engine/assembly/decide.ts): 16 bytes per field after a 16-byte region header.
 const REGION_HEADER = 16;
@@ -62,7 +83,17 @@ const MAX_FIELD_BYTES = 1 << 20;
 const MEMO_LIMIT = 4096;
 
 const DECISIONS = ['Allow', 'Deny', 'Ask'] as const;
-const KINDS = ['no_rule', 'no_condition', 'condition_passed', 'condition_failed', 'denied_by_rule', 'ask_by_rule', 'rate_limited', 'budget_exceeded', 'budget_unknown'] as const;
+const KINDS = [
+  'no_rule',
+  'no_condition',
+  'condition_passed',
+  'condition_failed',
+  'denied_by_rule',
+  'ask_by_rule',
+  'rate_limited',
+  'budget_exceeded',
+  'budget_unknown',
+] as const;
 const SOURCES: Record<string, number> = { Arguments: 0, AgentAttributes: 1, ResourceAttributes: 2 };
 
 interface FieldPlan {
@@ -131,7 +162,6 @@ function deny(kind: Verdict['kind'], reason: string): Verdict {
   return { decision: 'Deny', reason, kind };
 }
 
-
 /** Marks a source that is not a plain JSON object. */
 const NOT_PLAIN: unique symbol = Symbol('not a plain object');
 
@@ -171,15 +201,29 @@ interface CallPlan {
 /** A call's own `now` that is not a finite number: refused (`null` too, which means "no time" nowhere). */
 function badNow(now: unknown): Verdict {
   const shown = now === null ? 'null' : typeof now === 'number' ? String(now) : `a ${typeof now}`;
-  return deny('invalid_request', `invalid request: now: expected seconds since the epoch as a finite number, got ${shown}; leave it out to use the host's clock`);
+  return deny(
+    'invalid_request',
+    `invalid request: now: expected seconds since the epoch as a finite number, got ${shown}; leave it out to use the host's clock`,
+  );
 }
 
 function earlyAnswer(verdict: Verdict): CallPlan {
-  return { early: verdict, late: null, entry: null, agent: EMPTY, resource: EMPTY, now: undefined, approved: false };
+  return {
+    early: verdict,
+    late: null,
+    entry: null,
+    agent: EMPTY,
+    resource: EMPTY,
+    now: undefined,
+    approved: false,
+  };
 }
 
 function unreadable(e: unknown): Verdict {
-  return deny('invalid_request', `invalid request: the call cannot be read (${faultMessage(e)}); pass plain JSON data`);
+  return deny(
+    'invalid_request',
+    `invalid request: the call cannot be read (${faultMessage(e)}); pass plain JSON data`,
+  );
 }
 
 /**
@@ -188,28 +232,58 @@ function unreadable(e: unknown): Verdict {
  * tool, role, then (after the args, by the caller) the attributes, the policy, the entry.
  */
 function planCall(call: ToolCall, state: LoadedState | null): CallPlan {
-  if (typeof call !== 'object' || call === null) return earlyAnswer(deny('invalid_request', 'invalid request: the call must be an object {tool, args, role}'));
+  if (typeof call !== 'object' || call === null)
+    return earlyAnswer(
+      deny('invalid_request', 'invalid request: the call must be an object {tool, args, role}'),
+    );
   const tool: unknown = Object.hasOwn(call, 'tool') ? call.tool : undefined;
   const role: unknown = Object.hasOwn(call, 'role') ? call.role : undefined;
-  if (typeof tool !== 'string' || tool.length === 0) return earlyAnswer(deny('invalid_request', 'invalid request: tool must be a non-empty string'));
+  if (typeof tool !== 'string' || tool.length === 0)
+    return earlyAnswer(deny('invalid_request', 'invalid request: tool must be a non-empty string'));
   if (typeof role !== 'string' || role.length === 0) {
-    return earlyAnswer(deny('invalid_request', 'invalid request: role must be a non-empty string; the host must pass the caller\'s role'));
+    return earlyAnswer(
+      deny(
+        'invalid_request',
+        "invalid request: role must be a non-empty string; the host must pass the caller's role",
+      ),
+    );
   }
   const agent = jsonRoot(Object.hasOwn(call, 'agentAttributes') ? call.agentAttributes : undefined);
-  const resource = jsonRoot(Object.hasOwn(call, 'resourceAttributes') ? call.resourceAttributes : undefined);
+  const resource = jsonRoot(
+    Object.hasOwn(call, 'resourceAttributes') ? call.resourceAttributes : undefined,
+  );
   const now: unknown = Object.hasOwn(call, 'now') ? call.now : undefined;
   const approved = Object.hasOwn(call, APPROVED_CALL);
   let late: Verdict | null = null;
   let entry: EntryPlan | null = null;
-  if (agent === NOT_PLAIN) late = deny('invalid_request', 'invalid request: agentAttributes must be a plain JSON object');
-  else if (resource === NOT_PLAIN) late = deny('invalid_request', 'invalid request: resourceAttributes must be a plain JSON object');
-  else if (now !== undefined && (typeof now !== 'number' || !Number.isFinite(now))) late = badNow(now);
+  if (agent === NOT_PLAIN)
+    late = deny('invalid_request', 'invalid request: agentAttributes must be a plain JSON object');
+  else if (resource === NOT_PLAIN)
+    late = deny(
+      'invalid_request',
+      'invalid request: resourceAttributes must be a plain JSON object',
+    );
+  else if (now !== undefined && (typeof now !== 'number' || !Number.isFinite(now)))
+    late = badNow(now);
   else if (state === null) late = deny('no_policy', 'no policy loaded; load a valid policy first');
   else {
     entry = state.entries.get(tool)?.get(role) ?? null;
-    if (entry === null) late = { decision: state.info.defaultAction, reason: noRuleReason(tool, role), kind: 'no_rule' };
+    if (entry === null)
+      late = {
+        decision: state.info.defaultAction,
+        reason: noRuleReason(tool, role),
+        kind: 'no_rule',
+      };
   }
-  return { early: null, late, entry, agent, resource, now: typeof now === 'number' ? now : undefined, approved };
+  return {
+    early: null,
+    late,
+    entry,
+    agent,
+    resource,
+    now: typeof now === 'number' ? now : undefined,
+    approved,
+  };
 }
 
 /** {@link planCall}, with what reading the call throws as the early answer. */
@@ -243,24 +317,33 @@ export class Engine {
     for (const imp of WebAssembly.Module.imports(module)) {
       const name = `${imp.module}.${imp.name}`;
       if (!ALLOWED_IMPORTS.has(name)) {
-        throw new Error(`engine module imports "${name}"; only env.abort is allowed — rebuild engine.wasm with npm run build:engine`);
+        throw new Error(
+          `engine module imports "${name}"; only env.abort is allowed — rebuild engine.wasm with npm run build:engine`,
+        );
       }
     }
     let engine: Engine | null = null;
     const instance = await WebAssembly.instantiate(module, {
       env: {
         abort(msgPtr: number, filePtr: number, line: number, column: number): never {
-          throw new Error(`engine aborted: ${engine?.readAsString(msgPtr) ?? 'unknown'} at ${engine?.readAsString(filePtr) ?? '?'}:${line}:${column}`);
+          throw new Error(
+            `engine aborted: ${engine?.readAsString(msgPtr) ?? 'unknown'} at ${engine?.readAsString(filePtr) ?? '?'}:${line}:${column}`,
+          );
         },
       },
     });
     const exports = instance.exports as Record<string, unknown>;
     for (const name of REQUIRED_EXPORTS) {
-      if (!(name in exports)) throw new Error(`engine module lacks the export "${name}"; rebuild engine.wasm with npm run build:engine`);
+      if (!(name in exports))
+        throw new Error(
+          `engine module lacks the export "${name}"; rebuild engine.wasm with npm run build:engine`,
+        );
     }
     const version = (exports.ABI_VERSION as WebAssembly.Global).value;
     if (version !== ENGINE_ABI_VERSION) {
-      throw new Error(`engine module has ABI version ${String(version)}; this host speaks ${ENGINE_ABI_VERSION} — use the engine.wasm built with this package`);
+      throw new Error(
+        `engine module has ABI version ${String(version)}; this host speaks ${ENGINE_ABI_VERSION} — use the engine.wasm built with this package`,
+      );
     }
     engine = new Engine(exports as unknown as EngineExports);
     return engine;
@@ -336,9 +419,11 @@ export class Engine {
   /** Reads and frees a length-prefixed response. */
   #take(ptr: number): string {
     this.#views();
-    if (ptr <= 0 || ptr + 4 > this.#u8.byteLength) throw new Error('engine returned an invalid response pointer');
+    if (ptr <= 0 || ptr + 4 > this.#u8.byteLength)
+      throw new Error('engine returned an invalid response pointer');
     const n = this.#dv.getUint32(ptr, true);
-    if (ptr + 4 + n > this.#u8.byteLength) throw new Error('engine returned an invalid response length');
+    if (ptr + 4 + n > this.#u8.byteLength)
+      throw new Error('engine returned an invalid response length');
     const text = decoder.decode(this.#u8.subarray(ptr + 4, ptr + 4 + n));
     this.#x.dealloc(ptr, 4 + n);
     return text;
@@ -346,9 +431,24 @@ export class Engine {
 
   /** Loads a policy (JSON text or UTF-8 bytes). A failed load keeps the previous policy. */
   load(policy: string | Uint8Array): PolicyLoad {
-    if (this.#dead) return { ok: false, errors: [{ severity: 'error', path: 'policy', message: this.#dead }], warnings: [] };
+    if (this.#dead)
+      return {
+        ok: false,
+        errors: [{ severity: 'error', path: 'policy', message: this.#dead }],
+        warnings: [],
+      };
     if (typeof policy !== 'string' && !(policy instanceof Uint8Array)) {
-      return { ok: false, errors: [{ severity: 'error', path: 'policy', message: 'expected the policy as JSON text or UTF-8 bytes' }], warnings: [] };
+      return {
+        ok: false,
+        errors: [
+          {
+            severity: 'error',
+            path: 'policy',
+            message: 'expected the policy as JSON text or UTF-8 bytes',
+          },
+        ],
+        warnings: [],
+      };
     }
     const bytes = typeof policy === 'string' ? encoder.encode(policy) : policy;
     let text: string;
@@ -364,7 +464,11 @@ export class Engine {
       if (reply.ok !== true) {
         return {
           ok: false,
-          errors: diagnostics(reply.errors, 'error', typeof reply.error === 'string' ? reply.error : 'the engine rejected the policy'),
+          errors: diagnostics(
+            reply.errors,
+            'error',
+            typeof reply.error === 'string' ? reply.error : 'the engine rejected the policy',
+          ),
           warnings: diagnostics(reply.warnings, 'warning', null),
         };
       }
@@ -378,7 +482,9 @@ export class Engine {
         ruleCount: Number(reply.rule_count),
         ...(reply.approval === 'webauthn' ? { approval: 'webauthn' as const } : {}),
       });
-      this.#state = buildState(info, JSON.parse(planText) as PlanJson, (entry) => this.#x.countedKeep(entry));
+      this.#state = buildState(info, JSON.parse(planText) as PlanJson, (entry) =>
+        this.#x.countedKeep(entry),
+      );
       this.#syncRegion();
       return { ok: true, policy: info, warnings: diagnostics(reply.warnings, 'warning', null) };
     } catch (e) {
@@ -415,7 +521,11 @@ export class Engine {
    * carry the args apart from the calls, and calls that share tool, role and attributes share one
    * object, read once here.
    */
-  evaluateBatch(calls: readonly ToolCall[], nowSeconds: number, argsList?: readonly unknown[]): Verdict[] {
+  evaluateBatch(
+    calls: readonly ToolCall[],
+    nowSeconds: number,
+    argsList?: readonly unknown[],
+  ): Verdict[] {
     if (!Array.isArray(calls)) return [];
     const count = calls.length;
     const out = new Array<Verdict>(count);
@@ -424,7 +534,9 @@ export class Engine {
       return out;
     }
     if (!Array.isArray(argsList) || argsList.length !== count) {
-      return Array.from({ length: count }, () => deny('invalid_request', 'invalid request: a batch needs one args value per call'));
+      return Array.from({ length: count }, () =>
+        deny('invalid_request', 'invalid request: a batch needs one args value per call'),
+      );
     }
     const state = this.#state;
     const plans = new Map<unknown, CallPlan>();
@@ -458,7 +570,8 @@ export class Engine {
 
   /** Decides a call whose own fields passed ({@link planCall}) on its args, read as JSON ({@link jsonRoot}). */
   #decideArgs(state: LoadedState, plan: CallPlan, argsRoot: unknown, nowSeconds: number): Verdict {
-    if (argsRoot === NOT_PLAIN) return deny('invalid_request', 'invalid request: args must be a plain JSON object');
+    if (argsRoot === NOT_PLAIN)
+      return deny('invalid_request', 'invalid request: args must be a plain JSON object');
     if (plan.late !== null) return plan.late;
     const entry = plan.entry!;
     const roots: [unknown, unknown, unknown] = [argsRoot, plan.agent, plan.resource];
@@ -471,16 +584,24 @@ export class Engine {
         invalid = this.#writeFields(entry, roots, state.dataStart);
       } catch (e) {
         if (e instanceof WebAssembly.RuntimeError) throw e;
-        invalid = new InvalidValue(`the call cannot be read (${faultMessage(e)}); pass plain JSON data`);
+        invalid = new InvalidValue(
+          `the call cannot be read (${faultMessage(e)}); pass plain JSON data`,
+        );
       }
       if (invalid !== null) return deny('invalid_request', `invalid request: ${invalid.message}`);
       code = this.#x.decide(entry.index, hasNow ? now : 0, hasNow | (plan.approved ? 2 : 0));
-      if (code < 0) return deny('engine_fault', 'engine fault: the engine rejected the request slots');
+      if (code < 0)
+        return deny('engine_fault', 'engine fault: the engine rejected the request slots');
       // Counted (decide.ts): a final Allow, or an Ask a person approved, on a pair that counts calls.
-      if (entry.keep > 0 && this.#counted !== null && ((code & 3) === 0 || (plan.approved && (code & 3) === 2))) {
+      if (
+        entry.keep > 0 &&
+        this.#counted !== null &&
+        ((code & 3) === 0 || (plan.approved && (code & 3) === 2))
+      ) {
         this.#counted(countedCall(entry, now, roots));
       }
-      if ((code & CODE_DETAIL) === 0) return entry.verdicts.get(code) ?? this.#constant(state, entry, code);
+      if ((code & CODE_DETAIL) === 0)
+        return entry.verdicts.get(code) ?? this.#constant(state, entry, code);
       // A repeated denial: the engine says which earlier explanation this is (same entry, code and
       // field values, compared byte for byte), so the verdict built then is the answer now.
       this.#views();
@@ -523,7 +644,11 @@ export class Engine {
         const entry = state.entries.get(call.tool)?.get(call.role);
         if (entry === undefined || entry.keep <= 0) continue;
         // A budget reads what the call spent from its slots: write them as the call had them.
-        if (entry.budget !== null && this.#writeFields(entry, spentRoots(entry, call), state.dataStart) !== null) continue;
+        if (
+          entry.budget !== null &&
+          this.#writeFields(entry, spentRoots(entry, call), state.dataStart) !== null
+        )
+          continue;
         restored += this.#x.restoreCounted(entry.index, call.at);
       }
     } catch (e) {
@@ -535,8 +660,15 @@ export class Engine {
   /** The original ABI, byte for byte: returns the response JSON text. */
   evaluateAbi(tool: string, argsJson: string, contextJson: string): string {
     if (this.#dead) return JSON.stringify({ error: this.#dead });
-    if (typeof tool !== 'string' || typeof argsJson !== 'string' || typeof contextJson !== 'string') {
-      return JSON.stringify({ error: 'tool, arguments and context must be strings (the arguments and context as JSON text)' });
+    if (
+      typeof tool !== 'string' ||
+      typeof argsJson !== 'string' ||
+      typeof contextJson !== 'string'
+    ) {
+      return JSON.stringify({
+        error:
+          'tool, arguments and context must be strings (the arguments and context as JSON text)',
+      });
     }
     try {
       // One buffer holds the three inputs back to back (each is its own pointer and length to the
@@ -561,24 +693,36 @@ export class Engine {
   }
 
   /** Expands a code whose reason carries detail: the engine writes the reason, we add the failure. */
-  #explained(state: LoadedState, code: number, roots: readonly [unknown, unknown, unknown]): Verdict {
+  #explained(
+    state: LoadedState,
+    code: number,
+    roots: readonly [unknown, unknown, unknown],
+  ): Verdict {
     const decision = DECISIONS[code & 3];
     const kind = KINDS[(code >> 2) & 15];
-    if (kind === undefined || decision === undefined) throw new Error(`engine returned an unknown decision code ${code}`);
+    if (kind === undefined || decision === undefined)
+      throw new Error(`engine returned an unknown decision code ${code}`);
     const ptr = this.#x.explain();
     this.#views();
-    if (ptr <= 0 || ptr + 16 > this.#u8.byteLength) throw new Error('engine returned an invalid explanation pointer');
+    if (ptr <= 0 || ptr + 16 > this.#u8.byteLength)
+      throw new Error('engine returned an invalid explanation pointer');
     const n = this.#dv.getUint32(ptr, true);
     const leaf = this.#dv.getInt32(ptr + 4, true);
     const retry = this.#dv.getFloat64(ptr + 8, true);
-    if (ptr + 16 + n > this.#u8.byteLength) throw new Error('engine returned an invalid explanation length');
-    const verdict: Verdict = { decision, reason: decoder.decode(this.#u8.subarray(ptr + 16, ptr + 16 + n)), kind };
+    if (ptr + 16 + n > this.#u8.byteLength)
+      throw new Error('engine returned an invalid explanation length');
+    const verdict: Verdict = {
+      decision,
+      reason: decoder.decode(this.#u8.subarray(ptr + 16, ptr + 16 + n)),
+      kind,
+    };
     const ruleIndex = (code >> 8) - 1;
     if (ruleIndex >= 0) {
       const rule = state.ruleNames[ruleIndex];
       if (rule === undefined) throw new Error(`engine returned an unknown rule index ${ruleIndex}`);
       verdict.rule = rule;
-      if (decision === 'Ask' && state.webauthnRules.has(ruleIndex)) verdict.approvalKind = 'webauthn';
+      if (decision === 'Ask' && state.webauthnRules.has(ruleIndex))
+        verdict.approvalKind = 'webauthn';
     }
     if (retry >= 0) verdict.retryAfter = retry;
     if (kind === 'condition_failed' && leaf >= 0) {
@@ -597,7 +741,8 @@ export class Engine {
   #constant(state: LoadedState, entry: EntryPlan, code: number): Verdict {
     const kind = KINDS[(code >> 2) & 15];
     const decision = DECISIONS[code & 3];
-    if (kind === undefined || decision === undefined) throw new Error(`engine returned an unknown decision code ${code}`);
+    if (kind === undefined || decision === undefined)
+      throw new Error(`engine returned an unknown decision code ${code}`);
     const ruleIndex = (code >> 8) - 1;
     let reason: string;
     if (kind === 'no_rule') reason = noRuleReason(entry.tool, entry.role);
@@ -616,7 +761,11 @@ export class Engine {
   }
 
   /** Writes the entry's fields into the region; an InvalidValue when one cannot be encoded. */
-  #writeFields(entry: EntryPlan, roots: readonly [unknown, unknown, unknown], dataStart: number): InvalidValue | null {
+  #writeFields(
+    entry: EntryPlan,
+    roots: readonly [unknown, unknown, unknown],
+    dataStart: number,
+  ): InvalidValue | null {
     this.#views();
     const fields = entry.fields;
     let region = this.#region;
@@ -635,7 +784,10 @@ export class Engine {
           dv.setUint8(s, v ? T_TRUE : T_FALSE);
           continue;
         case 'number':
-          if (!Number.isFinite(v)) return new InvalidValue(`${SOURCE_NAMES[f.source]}.${path.join('.')} is ${String(v)}, not a finite number; pass finite numbers only`);
+          if (!Number.isFinite(v))
+            return new InvalidValue(
+              `${SOURCE_NAMES[f.source]}.${path.join('.')} is ${String(v)}, not a finite number; pass finite numbers only`,
+            );
           dv.setUint8(s, T_NUMBER);
           dv.setFloat64(s + 8, v, true);
           continue;
@@ -644,7 +796,10 @@ export class Engine {
           let text: string;
           let tag: number;
           if (typeof v === 'string') {
-            if (!isWellFormed(v)) return new InvalidValue(`${SOURCE_NAMES[f.source]}.${path.join('.')} is not well-formed UTF-16`);
+            if (!isWellFormed(v))
+              return new InvalidValue(
+                `${SOURCE_NAMES[f.source]}.${path.join('.')} is not well-formed UTF-16`,
+              );
             text = v;
             tag = T_STRING;
           } else if (v === null) {
@@ -658,12 +813,18 @@ export class Engine {
               if (e !== HIDDEN_NULL) return new InvalidValue(`${name} is not JSON-serialisable`);
               // The policy would read null where the tool gets Infinity (or NaN, or undefined).
               const at = hiddenNullAt(v);
-              return new InvalidValue(at === null ? `${name} holds a value that is not JSON; pass finite numbers and plain data` : `${name}${at.path} ${at.what}`);
+              return new InvalidValue(
+                at === null
+                  ? `${name} holds a value that is not JSON; pass finite numbers and plain data`
+                  : `${name}${at.path} ${at.what}`,
+              );
             }
             tag = T_JSON;
           }
           if (at - dataStart + text.length > MAX_FIELD_BYTES) {
-            return new InvalidValue(`the values the policy reads are larger than ${MAX_FIELD_BYTES} bytes; send smaller arguments`);
+            return new InvalidValue(
+              `the values the policy reads are larger than ${MAX_FIELD_BYTES} bytes; send smaller arguments`,
+            );
           }
           const max = text.length * 3;
           if (at + max > this.#regionCap) {
@@ -679,7 +840,9 @@ export class Engine {
           continue;
         }
         default:
-          return new InvalidValue(`${SOURCE_NAMES[f.source]}.${path.join('.')} is a ${typeof v}, not a JSON value`);
+          return new InvalidValue(
+            `${SOURCE_NAMES[f.source]}.${path.join('.')} is a ${typeof v}, not a JSON value`,
+          );
       }
     }
     return null;
@@ -696,7 +859,8 @@ export class Engine {
     this.#region = this.#x.reserve(dataBytes);
     this.#views();
     this.#regionCap = this.#dv.getUint32(this.#region + 8, true);
-    if (this.#regionCap < dataBytes) throw new Error(`engine could not reserve ${dataBytes} bytes for the request`);
+    if (this.#regionCap < dataBytes)
+      throw new Error(`engine could not reserve ${dataBytes} bytes for the request`);
     return this.#region;
   }
 
@@ -711,7 +875,10 @@ export class Engine {
       u8[ptr + i] = c;
     }
     if (i === n) return n;
-    const { written } = encoder.encodeInto(text.slice(i), u8.subarray(ptr + i, ptr + i + (n - i) * 3));
+    const { written } = encoder.encodeInto(
+      text.slice(i),
+      u8.subarray(ptr + i, ptr + i + (n - i) * 3),
+    );
     return i + written;
   }
 }
@@ -724,14 +891,29 @@ interface PlanJson {
   rules: string[];
   webauthn?: number[];
   leaves: { field: number; fieldB: number; op: string; expected?: JsonValue }[];
-  entries: { tool: string; role: string; prefix: string; fields: number[]; budget?: [number, number] }[];
+  entries: {
+    tool: string;
+    role: string;
+    prefix: string;
+    fields: number[];
+    budget?: [number, number];
+  }[];
 }
 
-function buildState(info: PolicyInfo, plan: PlanJson, keepOf: (entry: number) => number): LoadedState {
+function buildState(
+  info: PolicyInfo,
+  plan: PlanJson,
+  keepOf: (entry: number) => number,
+): LoadedState {
   const fields: FieldPlan[] = plan.fields.map((f, i) => {
     const source = SOURCES[f.source];
     if (source === undefined) throw new Error(`engine plan names an unknown source "${f.source}"`);
-    return Object.freeze({ name: `${f.source}.${f.path.join('.')}`, slot: REGION_HEADER + i * 16, source, path: Object.freeze([...f.path]) });
+    return Object.freeze({
+      name: `${f.source}.${f.path.join('.')}`,
+      slot: REGION_HEADER + i * 16,
+      source,
+      path: Object.freeze([...f.path]),
+    });
   });
   const entries = new Map<string, Map<string, EntryPlan>>();
   const fieldAt = (id: number): FieldPlan => {
@@ -753,7 +935,10 @@ function buildState(info: PolicyInfo, plan: PlanJson, keepOf: (entry: number) =>
         return f;
       }),
       keep: Math.max(0, keepOf(index)),
-      budget: e.budget === undefined ? null : [fieldAt(e.budget[0]), e.budget[1] < 0 ? null : fieldAt(e.budget[1])],
+      budget:
+        e.budget === undefined
+          ? null
+          : [fieldAt(e.budget[0]), e.budget[1] < 0 ? null : fieldAt(e.budget[1])],
       verdicts: new Map(),
     });
   });
@@ -772,17 +957,30 @@ function buildState(info: PolicyInfo, plan: PlanJson, keepOf: (entry: number) =>
     return Object.freeze(leaf);
   });
   const webauthnRules = new Set(plan.webauthn ?? []);
-  return { info, entries, ruleNames: Object.freeze([...plan.rules]), webauthnRules, leaves, dataStart: plan.dataStart, memo: new Map() };
+  return {
+    info,
+    entries,
+    ruleNames: Object.freeze([...plan.rules]),
+    webauthnRules,
+    leaves,
+    dataStart: plan.dataStart,
+    memo: new Map(),
+  };
 }
 
-function diagnostics(list: unknown, severity: Diagnostic['severity'], fallback: string | null): Diagnostic[] {
+function diagnostics(
+  list: unknown,
+  severity: Diagnostic['severity'],
+  fallback: string | null,
+): Diagnostic[] {
   const out: Diagnostic[] = [];
   if (Array.isArray(list)) {
     for (const d of list as { path?: unknown; message?: unknown }[]) {
       out.push({ severity, path: String(d.path ?? 'policy'), message: String(d.message ?? '') });
     }
   }
-  if (out.length === 0 && fallback !== null) out.push({ severity, path: 'policy', message: fallback });
+  if (out.length === 0 && fallback !== null)
+    out.push({ severity, path: 'policy', message: fallback });
   return out;
 }
 
@@ -811,23 +1009,36 @@ function asJson(v: object): unknown {
  * Undefined when missing.
  */
 /** The call the engine just counted on `entry`, with what it spent of the budget, if any. */
-function countedCall(entry: EntryPlan, at: number, roots: readonly [unknown, unknown, unknown]): CountedCall {
+function countedCall(
+  entry: EntryPlan,
+  at: number,
+  roots: readonly [unknown, unknown, unknown],
+): CountedCall {
   const call = { tool: entry.tool, role: entry.role, at, keep: entry.keep };
   if (entry.budget === null) return call;
   const [spentField, perField] = entry.budget;
   const spent = readPath(roots[spentField.source], spentField.path) as string | number;
-  return perField === null ? { ...call, spent } : { ...call, spent, per: readPath(roots[perField.source], perField.path) as string | number };
+  return perField === null
+    ? { ...call, spent }
+    : { ...call, spent, per: readPath(roots[perField.source], perField.path) as string | number };
 }
 
 /** Sources holding only what a counted call spent, at the budget's field paths, for a restore. */
 function spentRoots(entry: EntryPlan, call: CountedCall): [unknown, unknown, unknown] {
-  const roots: [Record<string, unknown>, Record<string, unknown>, Record<string, unknown>] = [{}, {}, {}];
+  const roots: [Record<string, unknown>, Record<string, unknown>, Record<string, unknown>] = [
+    {},
+    {},
+    {},
+  ];
   const put = (f: FieldPlan, value: unknown): void => {
     let o = roots[f.source as 0 | 1 | 2];
     for (let k = 0; k < f.path.length - 1; k++) {
       const key = f.path[k]!;
       const next = Object.hasOwn(o, key) ? o[key] : undefined;
-      o = typeof next === 'object' && next !== null ? (next as Record<string, unknown>) : (o[key] = {}) as Record<string, unknown>;
+      o =
+        typeof next === 'object' && next !== null
+          ? (next as Record<string, unknown>)
+          : ((o[key] = {}) as Record<string, unknown>);
     }
     o[f.path[f.path.length - 1]!] = value;
   };
@@ -842,7 +1053,8 @@ function readPath(root: unknown, path: readonly string[]): unknown {
   for (let k = 0; k < path.length; k++) {
     if (k > 0 && typeof v === 'object' && v !== null && !jsonShaped(v)) v = asJson(v);
     const key = path[k]!;
-    if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.hasOwn(v, key)) return undefined;
+    if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.hasOwn(v, key))
+      return undefined;
     v = (v as Record<string, unknown>)[key];
   }
   if (typeof v === 'object' && v !== null && !jsonShaped(v)) v = asJson(v);
@@ -861,7 +1073,10 @@ const HIDDEN_NULL: unique symbol = Symbol('hidden null');
 function refuseHiddenNull(this: unknown, _key: string, value: unknown): unknown {
   if (typeof value === 'number') {
     if (value - value !== 0) throw HIDDEN_NULL;
-  } else if (Array.isArray(this) && (value === undefined || typeof value === 'function' || typeof value === 'symbol')) {
+  } else if (
+    Array.isArray(this) &&
+    (value === undefined || typeof value === 'function' || typeof value === 'symbol')
+  ) {
     throw HIDDEN_NULL;
   }
   return value;
@@ -878,14 +1093,24 @@ function hiddenNullAt(v: unknown): { path: string; what: string } | null {
   try {
     JSON.stringify(v, function (this: unknown, key: string, value: unknown): unknown {
       const base = paths.get(this);
-      const path = base === undefined ? '' : Array.isArray(this) ? `${base}[${key}]` : `${base}.${key}`;
+      const path =
+        base === undefined ? '' : Array.isArray(this) ? `${base}[${key}]` : `${base}.${key}`;
       if (base !== undefined) {
         if (typeof value === 'number' && value - value !== 0) {
-          found = { path, what: `is ${String(value)}, not a finite number; pass finite numbers only` };
+          found = {
+            path,
+            what: `is ${String(value)}, not a finite number; pass finite numbers only`,
+          };
           throw HIDDEN_NULL;
         }
-        if (Array.isArray(this) && (value === undefined || typeof value === 'function' || typeof value === 'symbol')) {
-          found = { path, what: `is ${value === undefined ? 'undefined' : `a ${typeof value}`}, which JSON writes as null; pass null or remove it` };
+        if (
+          Array.isArray(this) &&
+          (value === undefined || typeof value === 'function' || typeof value === 'symbol')
+        ) {
+          found = {
+            path,
+            what: `is ${value === undefined ? 'undefined' : `a ${typeof value}`}, which JSON writes as null; pass null or remove it`,
+          };
           throw HIDDEN_NULL;
         }
       }

@@ -2,7 +2,13 @@
  * The engine host's answers: policy diagnostics, load results, policy facts and verdicts
  * (docs/architecture.md, "Engine host"). Plain data, safe to send across a worker boundary.
  */
-import type { ApprovalTicket, Decision, EvaluatorKind, JsonValue, ReasonKind } from '../decision.ts';
+import type {
+  ApprovalTicket,
+  Decision,
+  EvaluatorKind,
+  JsonValue,
+  ReasonKind,
+} from '../decision.ts';
 
 /** A policy error or warning at a JSON path, shown as `${path}: ${message}`. */
 export interface Diagnostic {

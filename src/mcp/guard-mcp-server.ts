@@ -48,16 +48,33 @@ const guardedServers = new WeakSet<object>();
  * @returns the same server
  * @throws if `server` does not look like an `McpServer`
  */
-export function guardMcpServer<S extends McpServer>(server: S, session: PersoSession, options: McpGuardOptions = {}): S {
+export function guardMcpServer<S extends McpServer>(
+  server: S,
+  session: PersoSession,
+  options: McpGuardOptions = {},
+): S {
   if (typeof server?.registerTool !== 'function' || typeof server.tool !== 'function') {
-    throw new TypeError('guardMcpServer: expected an McpServer from "@modelcontextprotocol/sdk/server/mcp.js"');
+    throw new TypeError(
+      'guardMcpServer: expected an McpServer from "@modelcontextprotocol/sdk/server/mcp.js"',
+    );
   }
   if (guardedServers.has(server)) return server;
   const registerTool = server.registerTool.bind(server) as (...params: unknown[]) => unknown;
   const tool = server.tool.bind(server) as (...params: unknown[]) => unknown;
 
   install(server, 'registerTool', (name: unknown, config: unknown, handler: unknown) =>
-    registerTool(name, config, guardedHandler(String(name), handler, session, options, annotationsOf(config), declaresOutputSchema(config))),
+    registerTool(
+      name,
+      config,
+      guardedHandler(
+        String(name),
+        handler,
+        session,
+        options,
+        annotationsOf(config),
+        declaresOutputSchema(config),
+      ),
+    ),
   );
   install(server, 'tool', (name: unknown, ...rest: unknown[]) => {
     // The callback is always last, whatever the overload.
@@ -67,7 +84,9 @@ export function guardMcpServer<S extends McpServer>(server: S, session: PersoSes
   const tasks = (server as { experimental?: { tasks?: object } }).experimental?.tasks;
   if (tasks !== undefined) {
     install(tasks, 'registerToolTask', (name: unknown) => {
-      throw new Error(`perso cannot guard task tools yet: register "${String(name)}" with server.registerTool instead`);
+      throw new Error(
+        `perso cannot guard task tools yet: register "${String(name)}" with server.registerTool instead`,
+      );
     });
   }
   guardedServers.add(server);
@@ -75,7 +94,14 @@ export function guardMcpServer<S extends McpServer>(server: S, session: PersoSes
 }
 
 // The SDK calls a handler as (args, extra) when the tool has an input schema, else as (extra).
-function guardedHandler(name: string, handler: unknown, session: PersoSession, options: McpGuardOptions, annotations?: AnnotationHints, outputSchema = false) {
+function guardedHandler(
+  name: string,
+  handler: unknown,
+  session: PersoSession,
+  options: McpGuardOptions,
+  annotations?: AnnotationHints,
+  outputSchema = false,
+) {
   if (typeof handler !== 'function') {
     throw new TypeError(`guardMcpServer: tool "${name}" has no handler function`);
   }
@@ -84,10 +110,18 @@ function guardedHandler(name: string, handler: unknown, session: PersoSession, o
     const withArgs = params.length >= 2;
     const args = withArgs ? params[0] : {};
     const extra = withArgs ? params[1] : params[0];
-    const run = session.guard(name, (checked: unknown) => (withArgs ? handler(checked, extra) : handler(extra)), {
-      annotations,
-      approve: approve === undefined ? undefined : (decision: DecisionResult, checked: unknown) => approve(decision, { tool: name, args: checked }),
-    });
+    const run = session.guard(
+      name,
+      (checked: unknown) => (withArgs ? handler(checked, extra) : handler(extra)),
+      {
+        annotations,
+        approve:
+          approve === undefined
+            ? undefined
+            : (decision: DecisionResult, checked: unknown) =>
+                approve(decision, { tool: name, args: checked }),
+      },
+    );
     const outcome = await run(args);
     if (outcome.ok) return outcome.value;
     const denial = denialResult(outcome.decision, { tool: name, args, role: session.role });
@@ -98,7 +132,11 @@ function guardedHandler(name: string, handler: unknown, session: PersoSession, o
 
 // Read once, at registration, like the annotations.
 function declaresOutputSchema(config: unknown): boolean {
-  return config !== null && typeof config === 'object' && (config as { outputSchema?: unknown }).outputSchema !== undefined;
+  return (
+    config !== null &&
+    typeof config === 'object' &&
+    (config as { outputSchema?: unknown }).outputSchema !== undefined
+  );
 }
 
 // Read once, at registration: the SDK keeps its own copy of the config. Every hint is read (and
@@ -109,5 +147,10 @@ function annotationsOf(config: unknown): AnnotationHints | undefined {
 }
 
 function install(target: object, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, writable: false, configurable: false, enumerable: false });
+  Object.defineProperty(target, key, {
+    value,
+    writable: false,
+    configurable: false,
+    enumerable: false,
+  });
 }

@@ -45,12 +45,15 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /** Reads `field` (a key or a path of keys) from `source`, own properties only. */
 export function readField(sources: ReferenceSources, source: unknown, field: unknown): Found {
-  if (source !== 'Arguments' && source !== 'AgentAttributes' && source !== 'ResourceAttributes') return MISSING;
-  const keys: readonly unknown[] = typeof field === 'string' ? [field] : Array.isArray(field) ? field : [];
+  if (source !== 'Arguments' && source !== 'AgentAttributes' && source !== 'ResourceAttributes')
+    return MISSING;
+  const keys: readonly unknown[] =
+    typeof field === 'string' ? [field] : Array.isArray(field) ? field : [];
   if (keys.length === 0) return MISSING;
   let current: unknown = sources[source];
   for (const key of keys) {
-    if (typeof key !== 'string' || !isObject(current) || !Object.hasOwn(current, key)) return MISSING;
+    if (typeof key !== 'string' || !isObject(current) || !Object.hasOwn(current, key))
+      return MISSING;
     current = current[key];
   }
   return { present: true, value: current };
@@ -68,34 +71,50 @@ export function holdsNonFinite(value: unknown): boolean {
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (a === null || typeof a !== 'object' || b === null || typeof b !== 'object') return a === b;
   if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((item, i) => deepEqual(item, b[i]));
+  if (Array.isArray(a) && Array.isArray(b))
+    return a.length === b.length && a.every((item, i) => deepEqual(item, b[i]));
   const ka = Object.keys(a);
   const kb = Object.keys(b);
   const rb = b as Record<string, unknown>;
   const ra = a as Record<string, unknown>;
-  return ka.length === kb.length && ka.every((key) => Object.hasOwn(rb, key) && deepEqual(ra[key], rb[key]));
+  return (
+    ka.length === kb.length &&
+    ka.every((key) => Object.hasOwn(rb, key) && deepEqual(ra[key], rb[key]))
+  );
 }
 
-const present = (found: Found): found is { present: true; value: unknown } => found.present && found.value !== null;
+const present = (found: Found): found is { present: true; value: unknown } =>
+  found.present && found.value !== null;
 
 function numeric(op: unknown, actual: number, bound: number): boolean {
   switch (op) {
-    case 'Lte': return actual <= bound;
-    case 'Gte': return actual >= bound;
-    case 'Lt': return actual < bound;
-    case 'Gt': return actual > bound;
-    case 'Eq': return Math.abs(actual - bound) < Number.EPSILON;
-    default: return false;
+    case 'Lte':
+      return actual <= bound;
+    case 'Gte':
+      return actual >= bound;
+    case 'Lt':
+      return actual < bound;
+    case 'Gt':
+      return actual > bound;
+    case 'Eq':
+      return Math.abs(actual - bound) < Number.EPSILON;
+    default:
+      return false;
   }
 }
 
 function text(op: unknown, actual: string, list: readonly string[]): boolean {
   switch (op) {
-    case 'In': return list.includes(actual);
-    case 'NotIn': return !list.includes(actual);
-    case 'Prefix': return list.some((item) => actual.startsWith(item));
-    case 'Suffix': return list.some((item) => actual.endsWith(item));
-    default: return false;
+    case 'In':
+      return list.includes(actual);
+    case 'NotIn':
+      return !list.includes(actual);
+    case 'Prefix':
+      return list.some((item) => actual.startsWith(item));
+    case 'Suffix':
+      return list.some((item) => actual.endsWith(item));
+    default:
+      return false;
   }
 }
 
@@ -110,13 +129,17 @@ function leaf(variant: string, body: Record<string, unknown>, sources: Reference
       const found = readField(sources, body.source, body.field);
       if (!present(found)) return UNKNOWN;
       if (holdsNonFinite(found.value)) return ANY_TRUTH;
-      return typeof found.value === 'number' ? truth(numeric(body.op, found.value, body.value as number)) : UNKNOWN;
+      return typeof found.value === 'number'
+        ? truth(numeric(body.op, found.value, body.value as number))
+        : UNKNOWN;
     }
     case 'StringCheck': {
       const found = readField(sources, body.source, body.field);
       if (!present(found)) return UNKNOWN;
       if (holdsNonFinite(found.value)) return ANY_TRUTH;
-      return typeof found.value === 'string' ? truth(text(body.op, found.value, body.value as string[])) : UNKNOWN;
+      return typeof found.value === 'string'
+        ? truth(text(body.op, found.value, body.value as string[]))
+        : UNKNOWN;
     }
     case 'FieldEquals': {
       const a = readField(sources, body.source_a, body.field_a);
@@ -142,7 +165,8 @@ function all(children: readonly Truths[]): Truths {
   let out = 0;
   if (children.some((c) => c & FALSE)) out |= FALSE;
   if (children.every((c) => c & TRUE)) out |= TRUE;
-  if (children.every((c) => c & (TRUE | UNKNOWN)) && children.some((c) => c & UNKNOWN)) out |= UNKNOWN;
+  if (children.every((c) => c & (TRUE | UNKNOWN)) && children.some((c) => c & UNKNOWN))
+    out |= UNKNOWN;
   return out;
 }
 
@@ -151,7 +175,8 @@ function any(children: readonly Truths[]): Truths {
   let out = 0;
   if (children.some((c) => c & TRUE)) out |= TRUE;
   if (children.every((c) => c & FALSE)) out |= FALSE;
-  if (children.every((c) => c & (FALSE | UNKNOWN)) && children.some((c) => c & UNKNOWN)) out |= UNKNOWN;
+  if (children.every((c) => c & (FALSE | UNKNOWN)) && children.some((c) => c & UNKNOWN))
+    out |= UNKNOWN;
   return out;
 }
 

@@ -21,7 +21,11 @@ const MAX_POLICY_BYTES = 1024 * 1024;
 const MAX_NAME = 128;
 
 const cut = (name: string) => (name.length > MAX_NAME ? `${name.slice(0, MAX_NAME)}…` : name);
-const error = (message: string, path = 'policy'): Diagnostic => ({ severity: 'error', path, message });
+const error = (message: string, path = 'policy'): Diagnostic => ({
+  severity: 'error',
+  path,
+  message,
+});
 
 /** The reference evaluator as an engine: same answers as the engine host's, made in plain JS. */
 export class ReferenceEngine {
@@ -42,7 +46,8 @@ export class ReferenceEngine {
     return calls.filter((call) => evaluator.count(call.tool, call.role, call.at) > 0).length;
   }
 
-  readonly #report = (tool: string, role: string, at: number, keep: number): void => this.#counted?.({ tool, role, at, keep });
+  readonly #report = (tool: string, role: string, at: number, keep: number): void =>
+    this.#counted?.({ tool, role, at, keep });
 
   /** The loaded policy, or null before the first successful load. */
   get policy(): PolicyInfo | null {
@@ -53,19 +58,39 @@ export class ReferenceEngine {
   load(policyText: string | Uint8Array): PolicyLoad {
     let text: string;
     try {
-      text = typeof policyText === 'string' ? policyText : new TextDecoder('utf-8', { fatal: true }).decode(policyText);
+      text =
+        typeof policyText === 'string'
+          ? policyText
+          : new TextDecoder('utf-8', { fatal: true }).decode(policyText);
     } catch {
-      return { ok: false, errors: [error('invalid UTF-8; save the policy as UTF-8')], warnings: [] };
+      return {
+        ok: false,
+        errors: [error('invalid UTF-8; save the policy as UTF-8')],
+        warnings: [],
+      };
     }
-    if (text.length > MAX_POLICY_BYTES) return { ok: false, errors: [error(`the policy is larger than ${MAX_POLICY_BYTES} bytes; split it`)], warnings: [] };
+    if (text.length > MAX_POLICY_BYTES)
+      return {
+        ok: false,
+        errors: [error(`the policy is larger than ${MAX_POLICY_BYTES} bytes; split it`)],
+        warnings: [],
+      };
     const parsed = parseStrictJson(text);
     if (!parsed.ok) return { ok: false, errors: [error(parsed.error)], warnings: [] };
     const compiled = compileReferencePolicy(parsed.value);
     if (!compiled.ok) {
       const at = compiled.error.indexOf(': ');
-      return { ok: false, errors: [error(compiled.error.slice(at + 2), compiled.error.slice(0, at))], warnings: [] };
+      return {
+        ok: false,
+        errors: [error(compiled.error.slice(at + 2), compiled.error.slice(0, at))],
+        warnings: [],
+      };
     }
-    const p = parsed.value as { tools: string[]; roles?: string[]; rules: Array<{ roles: string[] }> };
+    const p = parsed.value as {
+      tools: string[];
+      roles?: string[];
+      rules: Array<{ roles: string[] }>;
+    };
     this.#evaluator = new ReferenceEvaluator(compiled.policy);
     this.#evaluator.onCount(this.#report);
     this.#info = Object.freeze({
@@ -81,28 +106,57 @@ export class ReferenceEngine {
 
   /** Decides one call at `nowSeconds` (the call's own `now` wins). Never throws. */
   evaluate(call: ToolCall, nowSeconds: number): Verdict {
-    if (this.#evaluator === null) return { decision: 'Deny', reason: 'no valid policy loaded; load a valid policy first', kind: 'no_policy', evaluator: 'js' };
+    if (this.#evaluator === null)
+      return {
+        decision: 'Deny',
+        reason: 'no valid policy loaded; load a valid policy first',
+        kind: 'no_policy',
+        evaluator: 'js',
+      };
     const own: unknown = (call as { now?: unknown }).now;
     const now = own === undefined ? nowSeconds : own;
     if (typeof now !== 'number' || !Number.isFinite(now)) {
-      return { decision: 'Deny', reason: 'invalid request: now must be a finite number of seconds or absent', kind: 'invalid_request', evaluator: 'js' };
+      return {
+        decision: 'Deny',
+        reason: 'invalid request: now must be a finite number of seconds or absent',
+        kind: 'invalid_request',
+        evaluator: 'js',
+      };
     }
     return this.#verdict(this.#evaluator.decide(call, now), call);
   }
 
   /** Decides calls in order; with `argsList`, call i's args are `argsList[i]`. */
-  evaluateBatch(calls: readonly ToolCall[], nowSeconds: number, argsList?: readonly unknown[]): Verdict[] {
-    return calls.map((call, i) => this.evaluate(argsList === undefined ? call : { ...call, args: argsList[i] }, nowSeconds));
+  evaluateBatch(
+    calls: readonly ToolCall[],
+    nowSeconds: number,
+    argsList?: readonly unknown[],
+  ): Verdict[] {
+    return calls.map((call, i) =>
+      this.evaluate(argsList === undefined ? call : { ...call, args: argsList[i] }, nowSeconds),
+    );
   }
 
   #verdict(v: ReferenceVerdict, call: ToolCall): Verdict {
-    const verdict: Verdict = { decision: v.decision, reason: v.reason, kind: v.kind, evaluator: 'js' };
+    const verdict: Verdict = {
+      decision: v.decision,
+      reason: v.reason,
+      kind: v.kind,
+      evaluator: 'js',
+    };
     const [rule] = v.rules;
     if (rule !== undefined) verdict.rule = rule;
-    const named = (text: string) => text.replace(`tool '${call.tool}'`, `tool '${cut(String(call.tool))}'`).replace(`role '${call.role}'`, `role '${cut(String(call.role))}'`);
-    if (v.kind === 'denied_by_rule' || v.kind === 'ask_by_rule') verdict.reason = named(`${v.reason}${cut(rule ?? '')}'`);
+    const named = (text: string) =>
+      text
+        .replace(`tool '${call.tool}'`, `tool '${cut(String(call.tool))}'`)
+        .replace(`role '${call.role}'`, `role '${cut(String(call.role))}'`);
+    if (v.kind === 'denied_by_rule' || v.kind === 'ask_by_rule')
+      verdict.reason = named(`${v.reason}${cut(rule ?? '')}'`);
     else if (v.kind === 'rate_limited') {
-      if (v.retryAfter === undefined) verdict.reason = named(`${v.reason.replace(/ reached; retry in $/, '')} cannot be counted without a time; give now, seconds since the epoch (at most 2^43)`);
+      if (v.retryAfter === undefined)
+        verdict.reason = named(
+          `${v.reason.replace(/ reached; retry in $/, '')} cannot be counted without a time; give now, seconds since the epoch (at most 2^43)`,
+        );
       else {
         verdict.retryAfter = Math.ceil(v.retryAfter);
         verdict.reason = named(`${v.reason}${verdict.retryAfter} s`);

@@ -14,15 +14,29 @@
  *    without a usable time (none, or |now| > 2^43) → Deny;
  * 5. an Allow while an Ask rule holds → Ask. Only an Allow counts toward a rate limit.
  */
-import { evaluateCondition, holdsNonFinite, FALSE, TRUE, UNKNOWN, type ReferenceSources, type Truths } from './reference-condition.ts';
+import {
+  evaluateCondition,
+  holdsNonFinite,
+  FALSE,
+  TRUE,
+  UNKNOWN,
+  type ReferenceSources,
+  type Truths,
+} from './reference-condition.ts';
 import type { ReferencePair, ReferencePolicy, ReferenceRule } from './reference-policy.ts';
 
 /** What the reference decides for one call. */
 export interface ReferenceVerdict {
   readonly decision: 'Allow' | 'Deny' | 'Ask';
   readonly kind:
-    | 'no_rule' | 'no_condition' | 'condition_passed' | 'condition_failed'
-    | 'denied_by_rule' | 'ask_by_rule' | 'rate_limited' | 'invalid_request';
+    | 'no_rule'
+    | 'no_condition'
+    | 'condition_passed'
+    | 'condition_failed'
+    | 'denied_by_rule'
+    | 'ask_by_rule'
+    | 'rate_limited'
+    | 'invalid_request';
   /** The documented beginning of the reason (the docs fix no more of it). */
   readonly reason: string;
   /** The labels any of which may be named as the deciding rule (several Deny or Ask rules may hold). */
@@ -56,7 +70,8 @@ const LARGEST_TIME = 2 ** 43;
 const KEEP_AT_MOST = 10_000;
 const KEYS_REFUSED = new Set(['__proto__', 'constructor', 'prototype']);
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -65,27 +80,48 @@ function holdsRefusedText(value: unknown): boolean {
   if (typeof value === 'string') return LONE_SURROGATE.test(value);
   if (Array.isArray(value)) return value.some(holdsRefusedText);
   if (!isObject(value)) return false;
-  return Object.keys(value).some((key) => KEYS_REFUSED.has(key) || LONE_SURROGATE.test(key) || holdsRefusedText(value[key]));
+  return Object.keys(value).some(
+    (key) => KEYS_REFUSED.has(key) || LONE_SURROGATE.test(key) || holdsRefusedText(value[key]),
+  );
 }
 
 /** The reason's documented start for a pair and a kind. */
-function reasonStart(tool: string, role: string, kind: ReferenceVerdict['kind'], rule?: ReferenceRule): string {
+function reasonStart(
+  tool: string,
+  role: string,
+  kind: ReferenceVerdict['kind'],
+  rule?: ReferenceRule,
+): string {
   const matched = `rule matched tool '${tool}' for role '${role}'; `;
   switch (kind) {
-    case 'no_rule': return `no rule matched tool '${tool}' for role '${role}'; applying default_action`;
-    case 'no_condition': return `${matched}no condition required`;
-    case 'condition_passed': return `${matched}condition passed`;
-    case 'condition_failed': return `${matched}condition failed`;
-    case 'denied_by_rule': return `${matched}denied by rule '`;
-    case 'ask_by_rule': return `${matched}approval required by rule '`;
-    case 'rate_limited': return `${matched}rate limit of ${rule!.rateLimit!.max} per ${rule!.rateLimit!.perSeconds} s reached; retry in `;
-    case 'invalid_request': return 'invalid request: ';
+    case 'no_rule':
+      return `no rule matched tool '${tool}' for role '${role}'; applying default_action`;
+    case 'no_condition':
+      return `${matched}no condition required`;
+    case 'condition_passed':
+      return `${matched}condition passed`;
+    case 'condition_failed':
+      return `${matched}condition failed`;
+    case 'denied_by_rule':
+      return `${matched}denied by rule '`;
+    case 'ask_by_rule':
+      return `${matched}approval required by rule '`;
+    case 'rate_limited':
+      return `${matched}rate limit of ${rule!.rateLimit!.max} per ${rule!.rateLimit!.perSeconds} s reached; retry in `;
+    case 'invalid_request':
+      return 'invalid request: ';
   }
 }
 
 /** A Deny `invalid_request` saying why. */
 export function referenceRefusal(why: string): ReferenceVerdict {
-  return { decision: 'Deny', kind: 'invalid_request', reason: `invalid request: ${why}`, rules: [], enforced: true };
+  return {
+    decision: 'Deny',
+    kind: 'invalid_request',
+    reason: `invalid request: ${why}`,
+    rules: [],
+    enforced: true,
+  };
 }
 
 /** The reference evaluator over one compiled policy; keeps rate-limit windows per (tool, role). */
@@ -109,17 +145,22 @@ export class ReferenceEvaluator {
    */
   judge(call: ReferenceCall, now: number | undefined): ReferenceJudgement {
     const { tool, role } = call;
-    if (typeof tool !== 'string' || typeof role !== 'string') return { outcomes: [referenceRefusal('tool and role must be strings')], mayRefuse: true };
+    if (typeof tool !== 'string' || typeof role !== 'string')
+      return { outcomes: [referenceRefusal('tool and role must be strings')], mayRefuse: true };
     const sources: ReferenceSources = {
       Arguments: call.args ?? {},
       AgentAttributes: call.agentAttributes ?? {},
       ResourceAttributes: call.resourceAttributes ?? {},
     };
     for (const name of ['Arguments', 'AgentAttributes', 'ResourceAttributes'] as const) {
-      if (!isObject(sources[name])) return { outcomes: [referenceRefusal(`${name} must be an object`)], mayRefuse: true };
+      if (!isObject(sources[name]))
+        return { outcomes: [referenceRefusal(`${name} must be an object`)], mayRefuse: true };
     }
     if (now !== undefined && (typeof now !== 'number' || !Number.isFinite(now))) {
-      return { outcomes: [referenceRefusal('now must be a finite number of seconds or absent')], mayRefuse: true };
+      return {
+        outcomes: [referenceRefusal('now must be a finite number of seconds or absent')],
+        mayRefuse: true,
+      };
     }
     // A non-finite number is refused where a condition reads it, and may be refused anywhere; the
     // library also refuses the keys that could reach an object's prototype, and text that is not
@@ -130,7 +171,12 @@ export class ReferenceEvaluator {
     for (const verdict of this.#candidates(tool, role, pair, sources, now)) {
       const key = `${verdict.decision} ${verdict.kind}`;
       const seen = outcomes.get(key);
-      outcomes.set(key, seen === undefined ? verdict : { ...seen, rules: [...new Set([...seen.rules, ...verdict.rules])] });
+      outcomes.set(
+        key,
+        seen === undefined
+          ? verdict
+          : { ...seen, rules: [...new Set([...seen.rules, ...verdict.rules])] },
+      );
     }
     // A non-finite value that changes the answer must be refused: no other answer is right.
     if (outcomes.size > 1) return { outcomes: [], mayRefuse: true };
@@ -141,13 +187,29 @@ export class ReferenceEvaluator {
   decide(call: ReferenceCall, now: number | undefined): ReferenceVerdict {
     const judgement = this.judge(call, now);
     const [only] = judgement.outcomes;
-    if (judgement.outcomes.length === 1 && (!judgement.mayRefuse || only!.kind === 'invalid_request')) return this.commit(call, now, only!);
-    return referenceRefusal('the call holds a value that is not plain JSON (a non-finite number, a lone surrogate, or a __proto__, constructor or prototype key); send plain JSON');
+    if (
+      judgement.outcomes.length === 1 &&
+      (!judgement.mayRefuse || only!.kind === 'invalid_request')
+    )
+      return this.commit(call, now, only!);
+    return referenceRefusal(
+      'the call holds a value that is not plain JSON (a non-finite number, a lone surrogate, or a __proto__, constructor or prototype key); send plain JSON',
+    );
   }
 
   /** Records the answer taken for `call` (an Allow counts toward its rule's rate limit); returns it. */
-  commit(call: ReferenceCall, now: number | undefined, verdict: ReferenceVerdict): ReferenceVerdict {
-    if (verdict.decision !== 'Allow' || typeof call.tool !== 'string' || typeof call.role !== 'string' || now === undefined) return verdict;
+  commit(
+    call: ReferenceCall,
+    now: number | undefined,
+    verdict: ReferenceVerdict,
+  ): ReferenceVerdict {
+    if (
+      verdict.decision !== 'Allow' ||
+      typeof call.tool !== 'string' ||
+      typeof call.role !== 'string' ||
+      now === undefined
+    )
+      return verdict;
     const max = this.count(call.tool, call.role, now);
     if (max > 0) this.#onCount?.(call.tool, call.role, now, max);
     return verdict;
@@ -165,7 +227,8 @@ export class ReferenceEvaluator {
     const times = [...(byRole.get(role) ?? []), at];
     // Bounded, as a long-lived fallback needs: the oldest times go first past 10,000 a pair (only
     // when time goes far back could one of them still be in a window).
-    if (times.length > KEEP_AT_MOST) times.sort((a, b) => a - b).splice(0, times.length - KEEP_AT_MOST);
+    if (times.length > KEEP_AT_MOST)
+      times.sort((a, b) => a - b).splice(0, times.length - KEEP_AT_MOST);
     byRole.set(role, times);
     return rule.rateLimit.max;
   }
@@ -178,15 +241,33 @@ export class ReferenceEvaluator {
   #onCount: ((tool: string, role: string, at: number, max: number) => void) | null = null;
 
   /** Every verdict over every combination of the truths the pair's conditions can take. */
-  *#candidates(tool: string, role: string, pair: ReferencePair | undefined, sources: ReferenceSources, now: number | undefined): Generator<ReferenceVerdict> {
+  *#candidates(
+    tool: string,
+    role: string,
+    pair: ReferencePair | undefined,
+    sources: ReferenceSources,
+    now: number | undefined,
+  ): Generator<ReferenceVerdict> {
     const enforced = this.#policy.mode === 'enforce';
-    const verdict = (decision: ReferenceVerdict['decision'], kind: ReferenceVerdict['kind'], rules: ReferenceRule[] = [], extra: Partial<ReferenceVerdict> = {}): ReferenceVerdict => ({
-      decision, kind, reason: reasonStart(tool, role, kind, rules[0]), rules: rules.map((r) => r.label), enforced, ...extra,
+    const verdict = (
+      decision: ReferenceVerdict['decision'],
+      kind: ReferenceVerdict['kind'],
+      rules: ReferenceRule[] = [],
+      extra: Partial<ReferenceVerdict> = {},
+    ): ReferenceVerdict => ({
+      decision,
+      kind,
+      reason: reasonStart(tool, role, kind, rules[0]),
+      rules: rules.map((r) => r.label),
+      enforced,
+      ...extra,
     });
-    const truthsOf = (rule: ReferenceRule): Truths => (rule.condition === null ? TRUE : evaluateCondition(rule.condition, sources));
+    const truthsOf = (rule: ReferenceRule): Truths =>
+      rule.condition === null ? TRUE : evaluateCondition(rule.condition, sources);
     const deny = (pair?.deny ?? []).map(truthsOf);
     const ask = (pair?.ask ?? []).map(truthsOf);
-    const allow = pair?.allow == null ? null : pair.allow.condition === null ? null : truthsOf(pair.allow);
+    const allow =
+      pair?.allow == null ? null : pair.allow.condition === null ? null : truthsOf(pair.allow);
     for (const denyTruths of choices(deny)) {
       const holding = (pair?.deny ?? []).filter((_, i) => denyTruths[i] !== FALSE);
       if (holding.length > 0) {
@@ -217,11 +298,18 @@ export class ReferenceEvaluator {
   }
 
   /** Null when the rule's window has room at `now`; else what the Deny carries. */
-  #rateLimited(tool: string, role: string, rule: ReferenceRule, now: number | undefined): Partial<ReferenceVerdict> | null {
+  #rateLimited(
+    tool: string,
+    role: string,
+    rule: ReferenceRule,
+    now: number | undefined,
+  ): Partial<ReferenceVerdict> | null {
     // Without a usable time a window cannot be counted: denied (docs/policy.md, Rate limits).
     if (now === undefined || Math.abs(now) > LARGEST_TIME) return {};
     const { max, perSeconds } = rule.rateLimit!;
-    const inWindow = (this.#allowed.get(tool)?.get(role) ?? []).filter((t) => t > now - perSeconds && t <= now);
+    const inWindow = (this.#allowed.get(tool)?.get(role) ?? []).filter(
+      (t) => t > now - perSeconds && t <= now,
+    );
     if (inWindow.length < max) return null;
     return { retryAfter: Math.min(...inWindow) + perSeconds - now };
   }

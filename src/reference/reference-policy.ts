@@ -52,11 +52,14 @@ const fail = (path: string, message: string): never => {
   throw new PolicyError(`${path}: ${message}`);
 };
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isStringList = (v: unknown): v is string[] =>
+  Array.isArray(v) && v.every((s) => typeof s === 'string');
 
 function checkOneOf(value: unknown, names: readonly string[], path: string): void {
-  if (typeof value !== 'string' || !names.includes(value)) fail(path, `expected one of ${names.join(', ')}`);
+  if (typeof value !== 'string' || !names.includes(value))
+    fail(path, `expected one of ${names.join(', ')}`);
 }
 
 function checkField(value: unknown, path: string): void {
@@ -67,12 +70,14 @@ function checkField(value: unknown, path: string): void {
 function checkJson(value: unknown, path: string): void {
   if (typeof value === 'number' && !Number.isFinite(value)) fail(path, 'a number out of range');
   if (Array.isArray(value)) value.forEach((v, i) => checkJson(v, `${path}[${i}]`));
-  else if (isObject(value)) for (const key of Object.keys(value)) checkJson(value[key], `${path}.${key}`);
+  else if (isObject(value))
+    for (const key of Object.keys(value)) checkJson(value[key], `${path}.${key}`);
 }
 
 function checkCondition(condition: unknown, path: string, depth: number): void {
   if (depth > 64) fail(path, 'nesting too deep');
-  if (!isObject(condition) || Object.keys(condition).length !== 1) fail(path, 'a condition is an object with exactly one key');
+  if (!isObject(condition) || Object.keys(condition).length !== 1)
+    fail(path, 'a condition is an object with exactly one key');
   const [variant] = Object.keys(condition as object) as [string];
   const body = (condition as Record<string, unknown>)[variant];
   const at = `${path}.${variant}`;
@@ -89,7 +94,8 @@ function checkCondition(condition: unknown, path: string, depth: number): void {
       checkOneOf(b.source, SOURCES, `${at}.source`);
       checkField(b.field, `${at}.field`);
       checkOneOf(b.op, NUMERIC_OPS, `${at}.op`);
-      if (typeof b.value !== 'number' || !Number.isFinite(b.value)) fail(`${at}.value`, 'expected a number');
+      if (typeof b.value !== 'number' || !Number.isFinite(b.value))
+        fail(`${at}.value`, 'expected a number');
       return;
     case 'StringCheck':
       checkOneOf(b.source, SOURCES, `${at}.source`);
@@ -123,7 +129,8 @@ export function globMatches(glob: string, name: string): boolean {
   const parts = glob.split('*');
   const first = parts[0]!;
   const last = parts[parts.length - 1]!;
-  if (name.length < first.length + last.length || !name.startsWith(first) || !name.endsWith(last)) return false;
+  if (name.length < first.length + last.length || !name.startsWith(first) || !name.endsWith(last))
+    return false;
   let at = first.length;
   const end = name.length - last.length;
   for (const middle of parts.slice(1, -1)) {
@@ -134,7 +141,11 @@ export function globMatches(glob: string, name: string): boolean {
   return true;
 }
 
-function pairOf(pairs: Map<string, Map<string, ReferencePair>>, tool: string, role: string): ReferencePair {
+function pairOf(
+  pairs: Map<string, Map<string, ReferencePair>>,
+  tool: string,
+  role: string,
+): ReferencePair {
   let byRole = pairs.get(tool);
   if (byRole === undefined) pairs.set(tool, (byRole = new Map()));
   let pair = byRole.get(role);
@@ -148,7 +159,8 @@ function compile(policy: unknown): ReferencePolicy {
   if (typeof p.version !== 'string') fail('version', 'expected a string');
   checkOneOf(p.default_action, ['Allow', 'Deny'], 'default_action');
   if (!isStringList(p.tools)) fail('tools', 'expected an array of strings');
-  if (p.roles !== undefined && !isStringList(p.roles)) fail('roles', 'expected an array of strings');
+  if (p.roles !== undefined && !isStringList(p.roles))
+    fail('roles', 'expected an array of strings');
   if (p.mode !== undefined) checkOneOf(p.mode, ['enforce', 'shadow'], 'mode');
   if (!Array.isArray(p.rules)) fail('rules', 'expected an array of rules');
   const tools = p.tools as string[];
@@ -161,7 +173,8 @@ function compile(policy: unknown): ReferencePolicy {
     if (typeof r.tool_name !== 'string') fail(`${at}.tool_name`, 'expected a string');
     if (!isStringList(r.roles)) fail(`${at}.roles`, 'expected an array of strings');
     if (r.id !== undefined && typeof r.id !== 'string') fail(`${at}.id`, 'expected a string');
-    if (r.description !== undefined && typeof r.description !== 'string') fail(`${at}.description`, 'expected a string');
+    if (r.description !== undefined && typeof r.description !== 'string')
+      fail(`${at}.description`, 'expected a string');
     const effect = (r.effect ?? 'Allow') as ReferenceEffect;
     checkOneOf(effect, ['Allow', 'Deny', 'Ask'], `${at}.effect`);
     const condition = r.condition ?? null;
@@ -171,12 +184,18 @@ function compile(policy: unknown): ReferencePolicy {
       const limit = r.rate_limit;
       if (!isObject(limit)) return fail(`${at}.rate_limit`, 'expected {"max", "per_seconds"}');
       const { max, per_seconds: perSeconds } = limit;
-      if (typeof max !== 'number' || !Number.isInteger(max) || max < 1) fail(`${at}.rate_limit.max`, 'expected a whole number of at least 1');
-      if (typeof perSeconds !== 'number' || !Number.isFinite(perSeconds) || perSeconds <= 0) fail(`${at}.rate_limit.per_seconds`, 'expected a positive number');
+      if (typeof max !== 'number' || !Number.isInteger(max) || max < 1)
+        fail(`${at}.rate_limit.max`, 'expected a whole number of at least 1');
+      if (typeof perSeconds !== 'number' || !Number.isFinite(perSeconds) || perSeconds <= 0)
+        fail(`${at}.rate_limit.per_seconds`, 'expected a positive number');
       // A rate limit counts Allowed calls: on a Deny or Ask rule it has nothing to count (a warning).
       if (effect === 'Allow') rateLimit = { max: max as number, perSeconds: perSeconds as number };
     }
-    const compiled: ReferenceRule = { label: (r.id as string | undefined) ?? at, condition, rateLimit };
+    const compiled: ReferenceRule = {
+      label: (r.id as string | undefined) ?? at,
+      condition,
+      rateLimit,
+    };
     const name = r.tool_name as string;
     const names = name.includes('*') ? tools.filter((tool) => globMatches(name, tool)) : [name];
     for (const tool of new Set(names)) {

@@ -45,7 +45,7 @@ export function parseStrictJson(text: string): StrictJson {
       at++;
       const out: Record<string, unknown> = {};
       space();
-      if (text[at] === '}') return at++, out;
+      if (text[at] === '}') return (at++, out);
       for (;;) {
         space();
         if (text[at] !== '"') fail('expected a key');
@@ -53,10 +53,15 @@ export function parseStrictJson(text: string): StrictJson {
         if (Object.hasOwn(out, key)) fail(`duplicate key ${JSON.stringify(key)}`);
         space();
         if (text[at++] !== ':') fail('expected ":"');
-        Object.defineProperty(out, key, { value: value(depth + 1), enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(out, key, {
+          value: value(depth + 1),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
         space();
         if (text[at] === ',') at++;
-        else if (text[at] === '}') return at++, out;
+        else if (text[at] === '}') return (at++, out);
         else fail('expected "," or "}"');
       }
     }
@@ -64,18 +69,22 @@ export function parseStrictJson(text: string): StrictJson {
       at++;
       const out: unknown[] = [];
       space();
-      if (text[at] === ']') return at++, out;
+      if (text[at] === ']') return (at++, out);
       for (;;) {
         out.push(value(depth + 1));
         space();
         if (text[at] === ',') at++;
-        else if (text[at] === ']') return at++, out;
+        else if (text[at] === ']') return (at++, out);
         else fail('expected "," or "]"');
       }
     }
     if (c === '"') return string();
-    for (const [word, literal] of [['true', true], ['false', false], ['null', null]] as const) {
-      if (text.startsWith(word, at)) return (at += word.length), literal;
+    for (const [word, literal] of [
+      ['true', true],
+      ['false', false],
+      ['null', null],
+    ] as const) {
+      if (text.startsWith(word, at)) return ((at += word.length), literal);
     }
     NUMBER.lastIndex = at;
     const number = NUMBER.exec(text);

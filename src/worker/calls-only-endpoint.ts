@@ -17,7 +17,12 @@ import type { Endpoint } from 'comlink';
 
 /** Comlink's wire message for a refused request: the caller's promise rejects with `message`. */
 function refusal(id: string, message: string): object {
-  return { id, type: 'HANDLER', name: 'throw', value: { isError: true, value: { name: 'Error', message } } };
+  return {
+    id,
+    type: 'HANDLER',
+    name: 'throw',
+    value: { isError: true, value: { name: 'Error', message } },
+  };
 }
 
 /** True when `data` is a Comlink APPLY of one of `methods` with plain arguments. */
@@ -30,7 +35,8 @@ function isPlainCall(data: unknown, methods: ReadonlySet<string>): boolean {
   if (!methods.has(path[0])) return false;
   if (!Array.isArray(argumentList)) return false;
   return argumentList.every(
-    (wire: unknown) => typeof wire === 'object' && wire !== null && (wire as { type?: unknown }).type === 'RAW',
+    (wire: unknown) =>
+      typeof wire === 'object' && wire !== null && (wire as { type?: unknown }).type === 'RAW',
   );
 }
 
@@ -56,7 +62,12 @@ export function callsOnlyEndpoint(scope: DedicatedWorkerGlobalScope, api: object
         }
         const id = (event.data as { id?: unknown } | null)?.id;
         if (typeof id === 'string') {
-          scope.postMessage(refusal(id, 'perso evaluator: refused a message that is not a plain call of an exposed method'));
+          scope.postMessage(
+            refusal(
+              id,
+              'perso evaluator: refused a message that is not a plain call of an exposed method',
+            ),
+          );
         }
       };
       filters.set(listener, deliver);

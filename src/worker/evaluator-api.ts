@@ -66,7 +66,11 @@ export interface EvaluatorApi {
    * of its bytes, where a structured clone of a thousand distinct args objects costs more than
    * the engine deciding them (the calls' shared attribute objects stay cheap to clone).
    */
-  evaluateBatch(calls: readonly ToolCall[], nowSeconds: number, argsJson?: string): Promise<WorkerReply<Verdict[]>>;
+  evaluateBatch(
+    calls: readonly ToolCall[],
+    nowSeconds: number,
+    argsJson?: string,
+  ): Promise<WorkerReply<Verdict[]>>;
   /**
    * Waits for the engine, then reports its ABI version and the loaded policy. Additive, optional
    * `engine`: engine.wasm compiled by the page (modules can be posted to a same-origin worker); when
@@ -80,6 +84,10 @@ export interface EvaluatorApi {
    * this exact call, decides it again and lifts an Ask to Allow; a refused ticket is a Deny.
    * A WebAuthn ticket also needs `evidence` (additive): the assertion, checked here.
    */
-  approve(nonce: string, call: ToolCall, nowSeconds: number, evidence?: ApprovalEvidence): Promise<WorkerReply<Verdict>>;
+  approve(
+    nonce: string,
+    call: ToolCall,
+    nowSeconds: number,
+    evidence?: ApprovalEvidence,
+  ): Promise<WorkerReply<Verdict>>;
 }
-

@@ -52,7 +52,9 @@ const nameWords: string | null = (() => {
   const prefix = `${EVALUATOR_WORKER_NAME} `;
   if (!self.name.startsWith(prefix)) return null;
   const words = self.name.slice(prefix.length);
-  return words === EVALUATOR_JS_FALLBACK || words.startsWith(`${EVALUATOR_JS_FALLBACK} `) ? words.slice(EVALUATOR_JS_FALLBACK.length + 1) : words;
+  return words === EVALUATOR_JS_FALLBACK || words.startsWith(`${EVALUATOR_JS_FALLBACK} `)
+    ? words.slice(EVALUATOR_JS_FALLBACK.length + 1)
+    : words;
 })();
 /** The host chose `fallback: 'js'`: where engine.wasm cannot compile, the reference evaluator decides. */
 const jsFallback = self.name.startsWith(`${EVALUATOR_WORKER_NAME} ${EVALUATOR_JS_FALLBACK}`);
@@ -92,7 +94,8 @@ function startEngine(compiled: unknown): Promise<EngineState> {
   if (engineState !== null) return engineState;
   // A module the page compiled was compiled from bytes the page checked; a file fetched here is
   // checked here, against the digest the build wrote into this script.
-  const module = compiled instanceof WebAssembly.Module ? Promise.resolve(compiled) : compileChecked(wasmUrl);
+  const module =
+    compiled instanceof WebAssembly.Module ? Promise.resolve(compiled) : compileChecked(wasmUrl);
   engineState = module
     .then((ready) => Engine.create(ready))
     .then(
@@ -111,7 +114,10 @@ function startEngine(compiled: unknown): Promise<EngineState> {
           engine = reference;
           return { ok: true, engine };
         } catch (fallbackError) {
-          return { ok: false, error: `${describe(error)}; the JS fallback failed to load too (${describe(fallbackError)})` };
+          return {
+            ok: false,
+            error: `${describe(error)}; the JS fallback failed to load too (${describe(fallbackError)})`,
+          };
         }
       },
     );
@@ -188,10 +194,21 @@ function shareEqualVerdicts(verdicts: Verdict[]): Verdict[] {
   const shared = new Map<string, Verdict>();
   for (let i = 0; i < verdicts.length; i++) {
     const verdict = verdicts[i]!;
-    if (verdict.failure !== undefined || verdict.retryAfter !== undefined || verdict.approval !== undefined) continue;
+    if (
+      verdict.failure !== undefined ||
+      verdict.retryAfter !== undefined ||
+      verdict.approval !== undefined
+    )
+      continue;
     const first = shared.get(verdict.reason);
     if (first === undefined) shared.set(verdict.reason, verdict);
-    else if (first !== verdict && first.decision === verdict.decision && first.kind === verdict.kind && first.rule === verdict.rule) verdicts[i] = first;
+    else if (
+      first !== verdict &&
+      first.decision === verdict.decision &&
+      first.kind === verdict.kind &&
+      first.rule === verdict.rule
+    )
+      verdicts[i] = first;
   }
   return verdicts;
 }
@@ -200,12 +217,16 @@ function shareEqualVerdicts(verdicts: Verdict[]): Verdict[] {
 // tickets are bound to this worker's origin (the page's: the bridge starts it same-origin; `origin`,
 // not `location.origin`, which differs for a page in an about:srcdoc frame) and
 // checked against the authenticators registered there.
-const approvals = new ApprovalLedger({ origin: self.origin, loadWebAuthnCheck: () => import('../webauthn-approval.ts') });
+const approvals = new ApprovalLedger({
+  origin: self.origin,
+  loadWebAuthnCheck: () => import('../webauthn-approval.ts'),
+});
 
 const methods: EvaluatorApi = {
   async load(policyText, restore) {
     if (typeof policyText !== 'string') return badRequest('load takes the policy as JSON text');
-    if (restore !== undefined && !isCountedCallList(restore)) return badRequest('load takes the calls to restore as a list of {tool, role, at, keep}');
+    if (restore !== undefined && !isCountedCallList(restore))
+      return badRequest('load takes the calls to restore as a list of {tool, role, at, keep}');
     const state = await readyEngine();
     if (!state.ok) return compileFault(state.error);
     const load = state.engine.load(policyText);
@@ -213,13 +234,18 @@ const methods: EvaluatorApi = {
     const restored = load.ok && restore !== undefined ? state.engine.restoreCounted(restore) : 0;
     if (load.ok && restore !== undefined && restored !== restore.length) {
       const message = `the fresh engine restored ${restored} of the ${restore.length} calls its rate limits and budgets had counted; every call stays a Deny until a worker restores them all`;
-      return answer({ ok: false, errors: [{ severity: 'error', path: 'policy', message }], warnings: [] });
+      return answer({
+        ok: false,
+        errors: [{ severity: 'error', path: 'policy', message }],
+        warnings: [],
+      });
     }
     return answer(load);
   },
 
   async evaluate(call, nowSeconds) {
-    if (!isCall(call) || !isNow(nowSeconds)) return badRequest('evaluate takes a tool call object and a time in seconds');
+    if (!isCall(call) || !isNow(nowSeconds))
+      return badRequest('evaluate takes a tool call object and a time in seconds');
     if (engine !== null) return answer(approvals.attach(call, engine.evaluate(call, nowSeconds)));
     const state = await readyEngine();
     if (!state.ok) return compileFault(state.error);
@@ -233,13 +259,20 @@ const methods: EvaluatorApi = {
     // The args travel apart, as one JSON text; the engine reads call i's args from argsList[i]
     // (no per-call copy), and each distinct call object once.
     const argsList = argsJson === undefined ? undefined : argsListOf(batch, argsJson);
-    if (argsList === null) return badRequest('evaluateBatch takes its args as a JSON array text with one value per call');
+    if (argsList === null)
+      return badRequest(
+        'evaluateBatch takes its args as a JSON array text with one value per call',
+      );
     const state = await readyEngine();
     if (!state.ok) return compileFault(state.error);
     const verdicts = state.engine.evaluateBatch(batch, nowSeconds, argsList);
     for (let i = 0; i < verdicts.length; i++) {
       const verdict = verdicts[i]!;
-      if (verdict.decision === 'Ask') verdicts[i] = approvals.attach(argsList === undefined ? batch[i] : withArgs(batch[i], argsList[i]), verdict);
+      if (verdict.decision === 'Ask')
+        verdicts[i] = approvals.attach(
+          argsList === undefined ? batch[i] : withArgs(batch[i], argsList[i]),
+          verdict,
+        );
     }
     return answer(shareEqualVerdicts(verdicts));
   },
@@ -256,12 +289,21 @@ const methods: EvaluatorApi = {
     }
     const state = await readyEngine();
     if (!state.ok) return compileFault(state.error);
-    return answer(await approvals.approve(nonce, call, (checked) => state.engine.evaluate(checked, nowSeconds), evidence));
+    return answer(
+      await approvals.approve(
+        nonce,
+        call,
+        (checked) => state.engine.evaluate(checked, nowSeconds),
+        evidence,
+      ),
+    );
   },
 };
 
 // Frozen all the way down: the object (with no prototype to climb) and each function on it.
 for (const method of Object.values(methods)) Object.freeze(method);
-const api: EvaluatorApi = Object.freeze(Object.assign(Object.create(null) as EvaluatorApi, methods));
+const api: EvaluatorApi = Object.freeze(
+  Object.assign(Object.create(null) as EvaluatorApi, methods),
+);
 
 expose(api, callsOnlyEndpoint(self, api));

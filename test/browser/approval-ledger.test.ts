@@ -12,11 +12,20 @@ import { toBase64Url } from '../../src/base64.ts';
 import { SoftwareAuthenticator } from '../support/software-authenticator.ts';
 
 let askPolicy = '';
-const call: ToolCall = { tool: 'update_customer', role: 'agent', args: { customer_id: 'c1', email: 'a@example.com' } };
+const call: ToolCall = {
+  tool: 'update_customer',
+  role: 'agent',
+  args: { customer_id: 'c1', email: 'a@example.com' },
+};
 
 before(async () => {
   const demo = await (await fetch('/test/fixtures/perso-demo-policy.json')).json();
-  demo.rules.push({ id: 'confirm-update', tool_name: 'update_customer', roles: ['agent'], effect: 'Ask' });
+  demo.rules.push({
+    id: 'confirm-update',
+    tool_name: 'update_customer',
+    roles: ['agent'],
+    effect: 'Ask',
+  });
   askPolicy = JSON.stringify(demo);
 });
 
@@ -52,7 +61,11 @@ describe('approvals in the evaluator worker', () => {
 
   it('fault: approval for changed arguments — a Deny', async () => {
     const ask = await backend.evaluate(call, 0);
-    const changed = await backend.approve(ask.approval!.nonce, { ...call, args: { customer_id: 'c2', email: 'a@example.com' } }, 0);
+    const changed = await backend.approve(
+      ask.approval!.nonce,
+      { ...call, args: { customer_id: 'c2', email: 'a@example.com' } },
+      0,
+    );
     expect(changed).to.include({ decision: 'Deny', kind: 'invalid_request' });
     expect(changed.reason).to.match(/different call/);
   });
@@ -73,12 +86,22 @@ describe('approvals in the evaluator worker', () => {
 describe('WebAuthn approvals in the evaluator worker (a software authenticator, the real IndexedDB)', () => {
   let backend: WorkerBackend;
   let webauthnPolicy = '';
-  const refund: ToolCall = { tool: 'process_refund', role: 'agent', args: { order_id: 'ORD-8821', amount: 200 } };
+  const refund: ToolCall = {
+    tool: 'process_refund',
+    role: 'agent',
+    args: { order_id: 'ORD-8821', amount: 200 },
+  };
 
   beforeEach(async () => {
     await deleteDB(AUTHENTICATOR_DB_NAME);
     const demo = JSON.parse(askPolicy);
-    demo.rules.push({ id: 'big-refund', tool_name: 'process_refund', roles: ['agent'], effect: 'Ask', approval: 'webauthn' });
+    demo.rules.push({
+      id: 'big-refund',
+      tool_name: 'process_refund',
+      roles: ['agent'],
+      effect: 'Ask',
+      approval: 'webauthn',
+    });
     webauthnPolicy = JSON.stringify(demo);
     backend = new WorkerBackend();
     expect((await backend.load(webauthnPolicy)).ok).to.equal(true);
@@ -89,7 +112,16 @@ describe('WebAuthn approvals in the evaluator worker (a software authenticator, 
   /** The challenge of {tool, args, origin, policy hash, nonce, expiry}, as the page makes it. */
   async function challengeOf(ticket: ApprovalTicket, call: ToolCall = refund): Promise<string> {
     const policyHash = await sha256Hex(webauthnPolicy);
-    return toBase64Url(await approvalChallenge({ tool: call.tool, args: call.args, origin: location.origin, policyHash, nonce: ticket.nonce, expiresAt: ticket.expiresAt }));
+    return toBase64Url(
+      await approvalChallenge({
+        tool: call.tool,
+        args: call.args,
+        origin: location.origin,
+        policyHash,
+        nonce: ticket.nonce,
+        expiresAt: ticket.expiresAt,
+      }),
+    );
   }
 
   it('a WebAuthn Ask carries a ticket of kind webauthn, and a click alone does not redeem it', async () => {
@@ -105,7 +137,11 @@ describe('WebAuthn approvals in the evaluator worker (a software authenticator, 
     const ticket = (await backend.evaluate(refund, 0)).approval!;
     const other = { ...refund, args: { order_id: 'ORD-8821', amount: 300 } };
     const claims = { challenge: await challengeOf(ticket, other), origin: location.origin };
-    const result = await backend.approve(ticket.nonce, refund, 0, { kind: 'webauthn', registration: await authenticator.register(claims), assertion: await authenticator.assert(claims) });
+    const result = await backend.approve(ticket.nonce, refund, 0, {
+      kind: 'webauthn',
+      registration: await authenticator.register(claims),
+      assertion: await authenticator.assert(claims),
+    });
     expect(result.reason).to.match(/the authenticator signed a different call/);
   });
 
@@ -113,7 +149,11 @@ describe('WebAuthn approvals in the evaluator worker (a software authenticator, 
     const authenticator = await SoftwareAuthenticator.create(-7);
     const ticket = (await backend.evaluate(refund, 0)).approval!;
     const claims = { challenge: await challengeOf(ticket), origin: location.origin };
-    const evidence = { kind: 'webauthn' as const, registration: await authenticator.register(claims), assertion: await authenticator.assert(claims) };
+    const evidence = {
+      kind: 'webauthn' as const,
+      registration: await authenticator.register(claims),
+      assertion: await authenticator.assert(claims),
+    };
     const approved = await backend.approve(ticket.nonce, refund, 0, evidence);
     expect(approved.decision).to.equal('Allow');
     expect(approved.reason).to.match(/approved by a person with a verified authenticator$/);
@@ -121,40 +161,77 @@ describe('WebAuthn approvals in the evaluator worker (a software authenticator, 
     expect(replay.reason).to.match(/already used/);
     // The next approval asserts with the registered credential, no registration.
     const next = (await backend.evaluate(refund, 0)).approval!;
-    const assertion = await authenticator.assert({ challenge: await challengeOf(next), origin: location.origin });
-    expect((await backend.approve(next.nonce, refund, 0, { kind: 'webauthn', assertion })).decision).to.equal('Allow');
+    const assertion = await authenticator.assert({
+      challenge: await challengeOf(next),
+      origin: location.origin,
+    });
+    expect(
+      (await backend.approve(next.nonce, refund, 0, { kind: 'webauthn', assertion })).decision,
+    ).to.equal('Allow');
   });
 
   it('fault: a second authenticator registered on top of the first — refused', async () => {
     const first = await SoftwareAuthenticator.create(-8);
     const ticket = (await backend.evaluate(refund, 0)).approval!;
     const claims = { challenge: await challengeOf(ticket), origin: location.origin };
-    expect((await backend.approve(ticket.nonce, refund, 0, { kind: 'webauthn', registration: await first.register(claims), assertion: await first.assert(claims) })).decision).to.equal('Allow');
+    expect(
+      (
+        await backend.approve(ticket.nonce, refund, 0, {
+          kind: 'webauthn',
+          registration: await first.register(claims),
+          assertion: await first.assert(claims),
+        })
+      ).decision,
+    ).to.equal('Allow');
     const intruder = await SoftwareAuthenticator.create(-8);
     const next = (await backend.evaluate(refund, 0)).approval!;
     const nextClaims = { challenge: await challengeOf(next), origin: location.origin };
-    const refused = await backend.approve(next.nonce, refund, 0, { kind: 'webauthn', registration: await intruder.register(nextClaims), assertion: await intruder.assert(nextClaims) });
+    const refused = await backend.approve(next.nonce, refund, 0, {
+      kind: 'webauthn',
+      registration: await intruder.register(nextClaims),
+      assertion: await intruder.assert(nextClaims),
+    });
     expect(refused.decision).to.equal('Deny');
-    expect(refused.reason).to.match(/an authenticator is already registered for .*; approve with it/);
+    expect(refused.reason).to.match(
+      /an authenticator is already registered for .*; approve with it/,
+    );
     const unregistered = (await backend.evaluate(refund, 0)).approval!;
-    const stranger = await backend.approve(unregistered.nonce, refund, 0, { kind: 'webauthn', assertion: await intruder.assert({ challenge: await challengeOf(unregistered), origin: location.origin }) });
+    const stranger = await backend.approve(unregistered.nonce, refund, 0, {
+      kind: 'webauthn',
+      assertion: await intruder.assert({
+        challenge: await challengeOf(unregistered),
+        origin: location.origin,
+      }),
+    });
     expect(stranger.reason).to.match(/from an authenticator not registered for/);
   });
 
   it('fault: no authenticator registered and none offered — a Deny that says so', async () => {
     const ticket = (await backend.evaluate(refund, 0)).approval!;
     const authenticator = await SoftwareAuthenticator.create(-8);
-    const assertion = await authenticator.assert({ challenge: await challengeOf(ticket), origin: location.origin });
+    const assertion = await authenticator.assert({
+      challenge: await challengeOf(ticket),
+      origin: location.origin,
+    });
     const result = await backend.approve(ticket.nonce, refund, 0, { kind: 'webauthn', assertion });
     expect(result.reason).to.match(/none is registered for .* yet/);
   });
 
   it('fault: no WebAuthn in the browser, or malformed evidence — a Deny that says which', async () => {
     const unavailable = (await backend.evaluate(refund, 0)).approval!;
-    const none = await backend.approve(unavailable.nonce, refund, 0, { kind: 'webauthn-failed', failure: 'unavailable', detail: 'no WebAuthn' });
-    expect(none.reason).to.match(/needs a verified authenticator, and none is available here \(no WebAuthn\)/);
+    const none = await backend.approve(unavailable.nonce, refund, 0, {
+      kind: 'webauthn-failed',
+      failure: 'unavailable',
+      detail: 'no WebAuthn',
+    });
+    expect(none.reason).to.match(
+      /needs a verified authenticator, and none is available here \(no WebAuthn\)/,
+    );
     const malformed = (await backend.evaluate(refund, 0)).approval!;
-    const bad = await backend.approve(malformed.nonce, refund, 0, { kind: 'webauthn', assertion: { credentialId: '***' } } as unknown as ApprovalEvidence);
+    const bad = await backend.approve(malformed.nonce, refund, 0, {
+      kind: 'webauthn',
+      assertion: { credentialId: '***' },
+    } as unknown as ApprovalEvidence);
     expect(bad.reason).to.match(/the WebAuthn evidence is malformed/);
   });
 });

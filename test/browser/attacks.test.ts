@@ -11,7 +11,12 @@ const policy = {
   roles: ['r'],
   rules: [
     { tool_name: 'pay', roles: ['r'], rate_limit: { max: 2, per_seconds: 3600 } },
-    { tool_name: 'pay', roles: ['r'], effect: 'Ask', condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Gt', value: 100 } } },
+    {
+      tool_name: 'pay',
+      roles: ['r'],
+      effect: 'Ask',
+      condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Gt', value: 100 } },
+    },
   ],
 } as unknown as Policy;
 const pay = (amount: number): ToolCall => ({ tool: 'pay', role: 'r', args: { amount } });
@@ -30,7 +35,11 @@ describe('attack: approvals past the rate limit, in the worker engine', () => {
         const lifted = await perso.approve(asked.approval.nonce, pay(500));
         outcomes.push(`${lifted.decision}:${lifted.kind}`);
       }
-      expect(outcomes).to.deep.equal(['Allow:ask_by_rule', 'Allow:ask_by_rule', 'Deny:rate_limited']);
+      expect(outcomes).to.deep.equal([
+        'Allow:ask_by_rule',
+        'Allow:ask_by_rule',
+        'Deny:rate_limited',
+      ]);
     } finally {
       await perso.close();
     }
@@ -44,12 +53,21 @@ describe('attack: approvals past the rate limit, in the worker engine', () => {
       roles: ['r'],
       rules: [
         { tool_name: 'send', roles: ['r'] },
-        { tool_name: 'send', roles: ['r'], effect: 'Deny', condition: { Equals: { source: 'Arguments', field: 'to', value: 'attacker@evil.test' } } },
+        {
+          tool_name: 'send',
+          roles: ['r'],
+          effect: 'Deny',
+          condition: { Equals: { source: 'Arguments', field: 'to', value: 'attacker@evil.test' } },
+        },
       ],
     } as unknown as Policy;
     const perso = await Perso.load({ policy: denyTo, engine: 'worker' });
     try {
-      const d = await perso.evaluate({ tool: 'send', role: 'r', args: { to: new String('attacker@evil.test') as unknown as string } });
+      const d = await perso.evaluate({
+        tool: 'send',
+        role: 'r',
+        args: { to: new String('attacker@evil.test') as unknown as string },
+      });
       expect(d.decision).to.equal('Deny');
     } finally {
       await perso.close();
@@ -70,7 +88,12 @@ describe('attack: a worker restart resets rate limits, and the model can cause o
     ],
   } as unknown as Policy;
   const payWith = (args: Record<string, unknown>, fault?: string): ToolCall =>
-    ({ tool: 'pay', role: 'r', args, ...(fault === undefined ? {} : { agentAttributes: { perso_fault: fault } }) }) as ToolCall;
+    ({
+      tool: 'pay',
+      role: 'r',
+      args,
+      ...(fault === undefined ? {} : { agentAttributes: { perso_fault: fault } }),
+    }) as ToolCall;
 
   // The page's Worker constructor, watched: every worker Perso starts is kept (to kill it, and to
   // count restarts); with `script`, each starts that script instead (the real evaluator behind
@@ -99,9 +122,17 @@ describe('attack: a worker restart resets rate limits, and the model can cause o
   it('worker killed mid-window (terminated; the next call times out): "3 per hour" stays 3', async () => {
     const workers = watchWorkers();
     let now = 1000;
-    const perso = await Perso.load({ policy: hourly, engine: 'worker', timeoutMs: 200, clock: () => now++ });
+    const perso = await Perso.load({
+      policy: hourly,
+      engine: 'worker',
+      timeoutMs: 200,
+      clock: () => now++,
+    });
     try {
-      for (let i = 0; i < 3; i++) expect(outcome(await perso.evaluate(payWith({ amount: 1 })))).to.equal('Allow:no_condition');
+      for (let i = 0; i < 3; i++)
+        expect(outcome(await perso.evaluate(payWith({ amount: 1 })))).to.equal(
+          'Allow:no_condition',
+        );
       workers[0]!.terminate();
       const killed = await perso.evaluate(payWith({ amount: 1 }));
       expect(killed.kind).to.equal('engine_fault');
@@ -117,11 +148,22 @@ describe('attack: a worker restart resets rate limits, and the model can cause o
 
   it('a call that hangs the worker past its timeout mid-window: "3 per hour" stays 3', async () => {
     const workers = watchWorkers(FAULT_URL);
-    const perso = await Perso.load({ policy: hourly, engine: 'worker', timeoutMs: 200, clock: () => 1000 });
+    const perso = await Perso.load({
+      policy: hourly,
+      engine: 'worker',
+      timeoutMs: 200,
+      clock: () => 1000,
+    });
     try {
-      const before = [await perso.evaluate(payWith({ amount: 1 })), await perso.evaluate(payWith({ amount: 2 }))];
+      const before = [
+        await perso.evaluate(payWith({ amount: 1 })),
+        await perso.evaluate(payWith({ amount: 2 })),
+      ];
       const hung = await perso.evaluate(payWith({ amount: 3 }, 'stall'));
-      const after = [await perso.evaluate(payWith({ amount: 4 })), await perso.evaluate(payWith({ amount: 5 }))];
+      const after = [
+        await perso.evaluate(payWith({ amount: 4 })),
+        await perso.evaluate(payWith({ amount: 5 })),
+      ];
       expect([...before, hung, ...after].map(outcome)).to.deep.equal([
         'Allow:no_condition',
         'Allow:no_condition',
@@ -137,19 +179,39 @@ describe('attack: a worker restart resets rate limits, and the model can cause o
 
   it('a 20 MB argument is refused before it is sent: no restart, nothing forgotten, nothing counted', async () => {
     const workers = watchWorkers();
-    const perso = await Perso.load({ policy: hourly, engine: 'worker', timeoutMs: 200, clock: () => 1000 });
+    const perso = await Perso.load({
+      policy: hourly,
+      engine: 'worker',
+      timeoutMs: 200,
+      clock: () => 1000,
+    });
     try {
-      const first = [await perso.evaluate(payWith({ amount: 1 })), await perso.evaluate(payWith({ amount: 2 }))];
+      const first = [
+        await perso.evaluate(payWith({ amount: 1 })),
+        await perso.evaluate(payWith({ amount: 2 })),
+      ];
       const huge = await perso.evaluate(payWith({ note: 'x'.repeat(20 * 2 ** 20) }));
       expect(outcome(huge)).to.equal('Deny:invalid_request');
       expect(huge.reason).to.equal(
         'invalid request: args: 20971531 characters of JSON, more than the 1048576 one call may carry; send smaller args (large content by reference, such as an id or a URL)',
       );
       // A million small objects (21 MB of JSON) timed out the worker before the bound: refused too.
-      const many = await perso.evaluate(payWith({ rows: Array.from({ length: 1_000_000 }, (_, i) => ({ i, n: 'ab' })) }));
-      expect(many.reason).to.match(/^invalid request: args: 21888900 characters of JSON, more than the 1048576/);
-      const after = [await perso.evaluate(payWith({ amount: 3 })), await perso.evaluate(payWith({ amount: 4 }))];
-      expect([...first, ...after].map(outcome)).to.deep.equal(['Allow:no_condition', 'Allow:no_condition', 'Allow:no_condition', 'Deny:rate_limited']);
+      const many = await perso.evaluate(
+        payWith({ rows: Array.from({ length: 1_000_000 }, (_, i) => ({ i, n: 'ab' })) }),
+      );
+      expect(many.reason).to.match(
+        /^invalid request: args: 21888900 characters of JSON, more than the 1048576/,
+      );
+      const after = [
+        await perso.evaluate(payWith({ amount: 3 })),
+        await perso.evaluate(payWith({ amount: 4 })),
+      ];
+      expect([...first, ...after].map(outcome)).to.deep.equal([
+        'Allow:no_condition',
+        'Allow:no_condition',
+        'Allow:no_condition',
+        'Deny:rate_limited',
+      ]);
       expect(workers).to.have.length(1, 'the worker was never replaced');
     } finally {
       await perso.close();
@@ -158,15 +220,32 @@ describe('attack: a worker restart resets rate limits, and the model can cause o
 
   it('args nested 2,000 deep (the worker could not read them and timed out) are refused before they are sent, in a call and in a batch', async () => {
     const workers = watchWorkers();
-    const perso = await Perso.load({ policy: hourly, engine: 'worker', timeoutMs: 200, clock: () => 1000 });
+    const perso = await Perso.load({
+      policy: hourly,
+      engine: 'worker',
+      timeoutMs: 200,
+      clock: () => 1000,
+    });
     try {
       let deep: unknown = 0;
       for (let i = 0; i < 2000; i++) deep = [deep];
       const refused = await perso.evaluate(payWith({ deep }));
       expect(outcome(refused)).to.equal('Deny:invalid_request');
-      expect(refused.reason).to.equal('invalid request: args: nested 2001 deep, more than the 64 one call may carry; flatten the args');
-      const batch = await perso.evaluateBatch([payWith({ amount: 1 }), payWith({ deep }), payWith({ note: 'y'.repeat(2 ** 20) }), payWith({ amount: 2 })]);
-      expect(batch.map(outcome)).to.deep.equal(['Allow:no_condition', 'Deny:invalid_request', 'Deny:invalid_request', 'Allow:no_condition']);
+      expect(refused.reason).to.equal(
+        'invalid request: args: nested 2001 deep, more than the 64 one call may carry; flatten the args',
+      );
+      const batch = await perso.evaluateBatch([
+        payWith({ amount: 1 }),
+        payWith({ deep }),
+        payWith({ note: 'y'.repeat(2 ** 20) }),
+        payWith({ amount: 2 }),
+      ]);
+      expect(batch.map(outcome)).to.deep.equal([
+        'Allow:no_condition',
+        'Deny:invalid_request',
+        'Deny:invalid_request',
+        'Allow:no_condition',
+      ]);
       expect(outcome(await perso.evaluate(payWith({ amount: 3 })))).to.equal('Allow:no_condition');
       expect(outcome(await perso.evaluate(payWith({ amount: 4 })))).to.equal('Deny:rate_limited');
       expect(workers).to.have.length(1);

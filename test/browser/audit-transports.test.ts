@@ -6,7 +6,16 @@ import { indexedDbTransport } from '../../src/audit/indexeddb-transport.ts';
 import type { AuditRecord, AuditTransport } from '../../src/audit/audit-record.ts';
 import { PolicyStore } from '../../src/policy-store.ts';
 import { Perso } from '../../src/perso.ts';
-import { dropStores, fileUrl, freshStore, readSink, scriptSink, sinkUrl, uniqueName, waitFor } from './helpers/perso-server.ts';
+import {
+  dropStores,
+  fileUrl,
+  freshStore,
+  readSink,
+  scriptSink,
+  sinkUrl,
+  uniqueName,
+  waitFor,
+} from './helpers/perso-server.ts';
 
 function record(n: number, overrides: Partial<AuditRecord> = {}): AuditRecord {
   return {
@@ -27,7 +36,9 @@ function record(n: number, overrides: Partial<AuditRecord> = {}): AuditRecord {
 }
 
 const idsIn = (received: { body: string }[]) =>
-  received.flatMap((r) => (JSON.parse(r.body) as { records: AuditRecord[] }).records.map((x) => x.id));
+  received.flatMap((r) =>
+    (JSON.parse(r.body) as { records: AuditRecord[] }).records.map((x) => x.id),
+  );
 
 describe('audit: http transport', () => {
   const transports: AuditTransport[] = [];
@@ -47,7 +58,9 @@ describe('audit: http transport', () => {
     for (const r of records) expect(audit.emit(r)).to.equal(undefined);
     await audit.flush();
     const { received } = await readSink(sink);
-    expect(received.map((r) => (JSON.parse(r.body) as { records: unknown[] }).records.length)).to.deep.equal([3, 3, 1]);
+    expect(
+      received.map((r) => (JSON.parse(r.body) as { records: unknown[] }).records.length),
+    ).to.deep.equal([3, 3, 1]);
     expect(received[0]!.contentType).to.equal('application/json');
     expect(idsIn(received)).to.deep.equal(records.map((r) => r.id));
     expect(audit.stats()).to.include({ sent: 7, pending: 0, failedAttempts: 0 });
@@ -81,7 +94,11 @@ describe('audit: http transport', () => {
   });
 
   it('server answers 404 (non-2xx): counted as a failure, the record stays queued', async () => {
-    const audit = make({ url: fileUrl(uniqueName('no-such-endpoint')), retryBaseMs: 60_000, flushIntervalMs: 60_000 });
+    const audit = make({
+      url: fileUrl(uniqueName('no-such-endpoint')),
+      retryBaseMs: 60_000,
+      flushIntervalMs: 60_000,
+    });
     audit.emit(record(1));
     await audit.flush();
     expect(audit.stats()).to.include({ sent: 0, pending: 1, failedAttempts: 1 });
@@ -117,9 +134,19 @@ describe('audit: http transport', () => {
 
   it('format otlp: OTLP/HTTP JSON log records with time, severity, body and attributes', async () => {
     const sink = uniqueName('otlp');
-    const audit = make({ url: sinkUrl(sink), format: 'otlp', serviceName: 'shop', flushIntervalMs: 60_000 });
+    const audit = make({
+      url: sinkUrl(sink),
+      format: 'otlp',
+      serviceName: 'shop',
+      flushIntervalMs: 60_000,
+    });
     const denied = record(1);
-    const allowed = record(2, { decision: 'Allow', kind: 'no_condition', args: undefined, argsSha256: 'cd'.repeat(32) });
+    const allowed = record(2, {
+      decision: 'Allow',
+      kind: 'no_condition',
+      args: undefined,
+      argsSha256: 'cd'.repeat(32),
+    });
     audit.emit(denied);
     audit.emit(allowed);
     await audit.flush();
@@ -127,7 +154,10 @@ describe('audit: http transport', () => {
     expect(received).to.have.length(1);
     const body = JSON.parse(received[0]!.body);
     const resource = body.resourceLogs[0];
-    expect(resource.resource.attributes).to.deep.include({ key: 'service.name', value: { stringValue: 'shop' } });
+    expect(resource.resource.attributes).to.deep.include({
+      key: 'service.name',
+      value: { stringValue: 'shop' },
+    });
     const logs = resource.scopeLogs[0].logRecords;
     expect(resource.scopeLogs[0].scope.name).to.equal('perso');
     expect(logs).to.have.length(2);
@@ -136,10 +166,20 @@ describe('audit: http transport', () => {
     expect(logs[0].severityNumber).to.equal(13);
     expect(logs[1].severityText).to.equal('INFO');
     expect(logs[0].body.stringValue).to.equal(`Deny process_refund as agent: ${denied.reason}`);
-    const attrs = (i: number) => Object.fromEntries(logs[i].attributes.map((a: { key: string; value: object }) => [a.key, Object.values(a.value)[0]]));
+    const attrs = (i: number) =>
+      Object.fromEntries(
+        logs[i].attributes.map((a: { key: string; value: object }) => [
+          a.key,
+          Object.values(a.value)[0],
+        ]),
+      );
     expect(attrs(0)).to.include({
-      'log.record.uid': denied.id, 'perso.decision': 'Deny', 'perso.rule': 'refund-limit', 'perso.enforced': true,
-      'perso.policy.version': 'perso-1.0.0', 'perso.args': '{"amount":801}',
+      'log.record.uid': denied.id,
+      'perso.decision': 'Deny',
+      'perso.rule': 'refund-limit',
+      'perso.enforced': true,
+      'perso.policy.version': 'perso-1.0.0',
+      'perso.args': '{"amount":801}',
     });
     expect(attrs(1)['perso.args_sha256']).to.equal('cd'.repeat(32));
     expect(attrs(1)).to.not.have.property('perso.args');
@@ -162,7 +202,9 @@ describe('audit: indexeddb transport', () => {
     const ndjson = await second.exportNdjson();
     expect(ndjson.endsWith('\n')).to.equal(true);
     const lines = ndjson.trimEnd().split('\n');
-    expect(lines.map((line) => (JSON.parse(line) as AuditRecord).id)).to.deep.equal(records.map((r) => r.id));
+    expect(lines.map((line) => (JSON.parse(line) as AuditRecord).id)).to.deep.equal(
+      records.map((r) => r.id),
+    );
     expect(JSON.parse(lines[3]!)).to.deep.equal(records[3]);
     await second.close();
     await reopened.close();
@@ -177,14 +219,23 @@ describe('audit: indexeddb transport', () => {
     expect(await audit.count()).to.equal(0);
     const later = record(5);
     audit.emit(later);
-    expect((await audit.drainNdjson()).trimEnd().split('\n').map((line) => (JSON.parse(line) as AuditRecord).id)).to.deep.equal([later.id]);
+    expect(
+      (await audit.drainNdjson())
+        .trimEnd()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as AuditRecord).id),
+    ).to.deep.equal([later.id]);
     await audit.close();
   });
 
   it('forwards to the HTTP transport and deletes only what was delivered', async () => {
     const sink = uniqueName('forward');
     const store = freshStore();
-    const audit = indexedDbTransport({ store, batchSize: 4, forward: httpTransport({ url: sinkUrl(sink), flushOnHide: false }) });
+    const audit = indexedDbTransport({
+      store,
+      batchSize: 4,
+      forward: httpTransport({ url: sinkUrl(sink), flushOnHide: false }),
+    });
     const records = Array.from({ length: 10 }, (_, i) => record(i));
     for (const r of records) audit.emit(r);
     await audit.flush();
@@ -198,7 +249,11 @@ describe('audit: indexeddb transport', () => {
     const sink = uniqueName('forward-fail');
     await scriptSink(sink, { failures: 1, status: 500 });
     const store = freshStore();
-    const audit = indexedDbTransport({ store, retryBaseMs: 60_000, forward: httpTransport({ url: sinkUrl(sink), flushOnHide: false }) });
+    const audit = indexedDbTransport({
+      store,
+      retryBaseMs: 60_000,
+      forward: httpTransport({ url: sinkUrl(sink), flushOnHide: false }),
+    });
     const records = [record(1), record(2)];
     for (const r of records) audit.emit(r);
     await audit.flush();
@@ -241,9 +296,16 @@ describe('audit: indexeddb transport', () => {
       void audit.flush();
     </script>`;
     document.body.append(frame);
-    await waitFor(async () => (frame.contentWindow as (Window & { persisted?: boolean }) | null)?.persisted === true && (await readSink(sink)).attempts === 1);
+    await waitFor(
+      async () =>
+        (frame.contentWindow as (Window & { persisted?: boolean }) | null)?.persisted === true &&
+        (await readSink(sink)).attempts === 1,
+    );
     frame.remove(); // the "reload": the page, its IndexedDB connection and its lock go away mid-POST
-    const next = indexedDbTransport({ store, forward: httpTransport({ url: sinkUrl(sink), flushOnHide: false }) });
+    const next = indexedDbTransport({
+      store,
+      forward: httpTransport({ url: sinkUrl(sink), flushOnHide: false }),
+    });
     expect(await next.count()).to.equal(3);
     await scriptSink(sink, { delayMs: 0 });
     await waitFor(async () => {
@@ -252,7 +314,11 @@ describe('audit: indexeddb transport', () => {
     });
     // At least once: the torn-down page's keepalive POST may land too; every record is there.
     const ids = new Set(idsIn((await readSink(sink)).received));
-    expect([...ids].sort()).to.deep.equal(JSON.parse(frame.srcdoc.match(/const records = (.*);/)![1]!).map((r: AuditRecord) => r.id).sort());
+    expect([...ids].sort()).to.deep.equal(
+      JSON.parse(frame.srcdoc.match(/const records = (.*);/)![1]!)
+        .map((r: AuditRecord) => r.id)
+        .sort(),
+    );
   });
 });
 
@@ -266,12 +332,21 @@ describe('audit: transports under Perso', () => {
     const durable = indexedDbTransport({ store });
     const policy = await (await fetch('/test/fixtures/perso-demo-policy.json')).text();
     const perso = await Perso.load({ policy, audit: [http, durable], engine: 'inline' });
-    const decision = await perso.evaluate({ tool: 'process_refund', args: { amount: 800 }, role: 'support_agent' });
+    const decision = await perso.evaluate({
+      tool: 'process_refund',
+      args: { amount: 800 },
+      role: 'support_agent',
+    });
     await perso.close();
     const lines = (await durable.exportNdjson()).trimEnd().split('\n');
     expect(lines).to.have.length(1);
     const stored = JSON.parse(lines[0]!) as AuditRecord;
-    expect(stored).to.include({ tool: 'process_refund', role: 'support_agent', decision: decision.decision, reason: decision.reason });
+    expect(stored).to.include({
+      tool: 'process_refund',
+      role: 'support_agent',
+      decision: decision.decision,
+      reason: decision.reason,
+    });
     expect(stored.args).to.deep.equal({ amount: 800 });
     expect(idsIn((await readSink(sink)).received)).to.deep.equal([stored.id]);
     await http.close();

@@ -32,7 +32,10 @@ interface WireReply {
 function post(message: Record<string, unknown>, transfer: Transferable[] = []): Promise<WireReply> {
   const id = `tamper-${nextId++}`;
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no reply to ${JSON.stringify(message)}`)), 5000);
+    const timer = setTimeout(
+      () => reject(new Error(`no reply to ${JSON.stringify(message)}`)),
+      5000,
+    );
     const onMessage = (event: MessageEvent): void => {
       if ((event.data as WireReply).id !== id) return;
       clearTimeout(timer);
@@ -50,7 +53,9 @@ const viewCall = raw({ tool: 'view_customer', role: 'agent', args: { customer_id
 function expectRefused(reply: WireReply): void {
   expect(reply.type).to.equal('HANDLER');
   expect(reply.name).to.equal('throw');
-  expect(JSON.stringify(reply.value)).to.match(/refused a message that is not a plain call of an exposed method/);
+  expect(JSON.stringify(reply.value)).to.match(
+    /refused a message that is not a plain call of an exposed method/,
+  );
 }
 
 /** A plain call still reaches the real function and answers a real verdict. */
@@ -76,14 +81,24 @@ describe('Comlink tampering', () => {
   });
 
   it('SET through a function or a prototype path cannot pollute the worker realm', async () => {
-    expectRefused(await post({ type: 'SET', path: ['evaluate', '__proto__', 'call'], value: raw(null) }));
+    expectRefused(
+      await post({ type: 'SET', path: ['evaluate', '__proto__', 'call'], value: raw(null) }),
+    );
     expectRefused(await post({ type: 'SET', path: ['__proto__', 'polluted'], value: raw(true) }));
-    expectRefused(await post({ type: 'SET', path: ['constructor', 'prototype', 'polluted'], value: raw(true) }));
+    expectRefused(
+      await post({ type: 'SET', path: ['constructor', 'prototype', 'polluted'], value: raw(true) }),
+    );
     await expectIntact();
   });
 
   it('APPLY along a longer path (a chosen this, Function.prototype methods) is refused', async () => {
-    expectRefused(await post({ type: 'APPLY', path: ['evaluate', 'call'], argumentList: [raw(null), viewCall, raw(0)] }));
+    expectRefused(
+      await post({
+        type: 'APPLY',
+        path: ['evaluate', 'call'],
+        argumentList: [raw(null), viewCall, raw(0)],
+      }),
+    );
     expectRefused(await post({ type: 'APPLY', path: ['toString'], argumentList: [] }));
     expectRefused(await post({ type: 'APPLY', path: [], argumentList: [] }));
   });
@@ -103,7 +118,11 @@ describe('Comlink tampering', () => {
   it('an argument that is a Comlink proxy (a port of the caller) is refused', async () => {
     const { port1 } = new MessageChannel();
     const reply = await post(
-      { type: 'APPLY', path: ['evaluate'], argumentList: [{ type: 'HANDLER', name: 'proxy', value: port1 }, raw(0)] },
+      {
+        type: 'APPLY',
+        path: ['evaluate'],
+        argumentList: [{ type: 'HANDLER', name: 'proxy', value: port1 }, raw(0)],
+      },
       [port1],
     );
     expectRefused(reply);
@@ -149,7 +168,9 @@ describe('Comlink tampering', () => {
     try {
       const verdict = await backend.evaluate({ tool: 'allow-with-fault-kind', role: 'r' }, 0);
       expect(verdict).to.include({ decision: 'Deny', kind: 'engine_fault' });
-      expect(verdict.reason).to.match(/malformed reply from the evaluator worker \(Allow with kind "engine_fault"\)/);
+      expect(verdict.reason).to.match(
+        /malformed reply from the evaluator worker \(Allow with kind "engine_fault"\)/,
+      );
       const proxied = await backend.evaluate({ tool: 'comlink-proxy', role: 'r' }, 0);
       expect(proxied).to.include({ decision: 'Deny', kind: 'engine_fault' });
     } finally {

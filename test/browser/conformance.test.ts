@@ -50,7 +50,10 @@ describe('conformance cases through the worker (WorkerBackend)', () => {
       expect(load.ok, JSON.stringify(load)).to.equal(true);
       const verdict = await backend.evaluate(c.request, Date.now() / 1000);
       expect(verdict.decision, `${verdict.reason} — why: ${c.why}`).to.equal(c.expect);
-      expect(verdict.reason.startsWith(c.reasonPrefix), `reason ${JSON.stringify(verdict.reason)} should start with ${JSON.stringify(c.reasonPrefix)}`).to.equal(true);
+      expect(
+        verdict.reason.startsWith(c.reasonPrefix),
+        `reason ${JSON.stringify(verdict.reason)} should start with ${JSON.stringify(c.reasonPrefix)}`,
+      ).to.equal(true);
     });
   }
 });
@@ -75,8 +78,14 @@ describe('conformance sequences through the worker (WorkerBackend): state across
         expect(load.ok, JSON.stringify(load)).to.equal(true);
         for (const [i, step] of s.steps.entries()) {
           const verdict = await backend.evaluate(step.request, 0);
-          expect(`${verdict.decision}:${verdict.kind}`, `step ${i}: ${verdict.reason} — why: ${s.why}`).to.equal(`${step.expect}:${step.kind}`);
-          expect(verdict.reason.startsWith(step.reasonPrefix), `step ${i}: ${JSON.stringify(verdict.reason)}`).to.equal(true);
+          expect(
+            `${verdict.decision}:${verdict.kind}`,
+            `step ${i}: ${verdict.reason} — why: ${s.why}`,
+          ).to.equal(`${step.expect}:${step.kind}`);
+          expect(
+            verdict.reason.startsWith(step.reasonPrefix),
+            `step ${i}: ${JSON.stringify(verdict.reason)}`,
+          ).to.equal(true);
         }
       } finally {
         backend.close();

@@ -32,14 +32,23 @@ describe('differential: the worker engine agrees with the reference', function (
     let compared = 0;
     for (const group of groupForMerge(casesForPairs(PAIRS), 100)) {
       const merged = mergeCases(group);
-      const perso = await Perso.load({ policy: merged.policy as unknown as Policy, engine: 'worker' });
+      const perso = await Perso.load({
+        policy: merged.policy as unknown as Policy,
+        engine: 'worker',
+      });
       try {
         expect(perso.status().ok, JSON.stringify(perso.status().errors)).to.equal(true);
-        const answers = splitAnswers(group, await perso.evaluateBatch(merged.calls as unknown as ToolCall[]));
+        const answers = splitAnswers(
+          group,
+          await perso.evaluateBatch(merged.calls as unknown as ToolCall[]),
+        );
         group.forEach((c, k) => {
           const found = checkAnswers('worker', c, answers[k]!, 'objects');
           compared += found.compared;
-          expect(found.disagreement, `${JSON.stringify(found.disagreement)} in ${JSON.stringify(c)}`).to.equal(null);
+          expect(
+            found.disagreement,
+            `${JSON.stringify(found.disagreement)} in ${JSON.stringify(c)}`,
+          ).to.equal(null);
         });
       } finally {
         await perso.close();

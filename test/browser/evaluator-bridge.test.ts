@@ -11,15 +11,22 @@ const EVALUATOR_URL = new URL('/src/worker/evaluator.worker.ts', location.origin
 const FAULT_URL = new URL('./fixtures/fault-injection.worker.ts', import.meta.url);
 const FORGED_URL = new URL('./fixtures/forged-reply.worker.ts', import.meta.url);
 const SILENT_URL = new URL('./fixtures/silent.worker.ts', import.meta.url);
-const NO_WASM_CSP_URL = new URL('/src/worker/evaluator.worker.ts?perso-test-csp=no-wasm', location.origin);
-const REFUSE_RESTORE_URL = new URL('./fixtures/fault-injection.worker.ts?restore=refuse', import.meta.url);
+const NO_WASM_CSP_URL = new URL(
+  '/src/worker/evaluator.worker.ts?perso-test-csp=no-wasm',
+  location.origin,
+);
+const REFUSE_RESTORE_URL = new URL(
+  './fixtures/fault-injection.worker.ts?restore=refuse',
+  import.meta.url,
+);
 
 const view: ToolCall = { tool: 'view_customer', role: 'agent', args: { customer_id: 'C-1042' } };
 const refund = (amount: number, fault?: string): ToolCall => ({
   tool: 'process_refund',
   role: 'agent',
   args: { order_id: 'ORD-1', amount },
-  agentAttributes: fault === undefined ? { user_id: 'agt-1' } : { user_id: 'agt-1', perso_fault: fault },
+  agentAttributes:
+    fault === undefined ? { user_id: 'agt-1' } : { user_id: 'agt-1', perso_fault: fault },
 });
 
 let demoPolicy = '';
@@ -33,7 +40,9 @@ function backendWith(urls: readonly URL[], options: WorkerBackendOptions = {}) {
   const backend = new WorkerBackend({
     ...options,
     createWorker: () => {
-      const worker = new Worker(urls[Math.min(workers.length, urls.length - 1)]!, { type: 'module' });
+      const worker = new Worker(urls[Math.min(workers.length, urls.length - 1)]!, {
+        type: 'module',
+      });
       workers.push(worker);
       return worker;
     },
@@ -63,7 +72,9 @@ describe('WorkerBackend', () => {
     const allow = await backend.evaluate(view, 0);
     expect(allow.decision).to.equal('Allow');
     expect(allow.kind).to.equal('no_condition');
-    expect(allow.reason).to.match(/^rule matched tool 'view_customer' for role 'agent'; no condition required/);
+    expect(allow.reason).to.match(
+      /^rule matched tool 'view_customer' for role 'agent'; no condition required/,
+    );
 
     const deny = await backend.evaluate(refund(800), 0);
     expect(deny.decision).to.equal('Deny');
@@ -74,17 +85,31 @@ describe('WorkerBackend', () => {
   it('decides a batch in order in one message', async () => {
     const { backend } = track(backendWith([EVALUATOR_URL]));
     await backend.load(demoPolicy);
-    const verdicts = await backend.evaluateBatch([refund(200), refund(800), view, { tool: 'nope', role: 'agent' }], 0);
+    const verdicts = await backend.evaluateBatch(
+      [refund(200), refund(800), view, { tool: 'nope', role: 'agent' }],
+      0,
+    );
     expect(verdicts.map((v) => v.decision)).to.deep.equal(['Allow', 'Deny', 'Allow', 'Deny']);
     expect(verdicts[3]!.kind).to.equal('no_rule');
     // calls that share tool, role and attribute objects travel as one object, their args apart
     const attributes = { user_id: 'agt-1' };
     const amounts = [100, 900, 500, 501, 0];
     const shared = await backend.evaluateBatch(
-      amounts.map((amount) => ({ tool: 'process_refund', role: 'agent', args: { amount }, agentAttributes: attributes })),
+      amounts.map((amount) => ({
+        tool: 'process_refund',
+        role: 'agent',
+        args: { amount },
+        agentAttributes: attributes,
+      })),
       0,
     );
-    expect(shared.map((v) => v.decision)).to.deep.equal(['Allow', 'Deny', 'Allow', 'Deny', 'Allow']);
+    expect(shared.map((v) => v.decision)).to.deep.equal([
+      'Allow',
+      'Deny',
+      'Allow',
+      'Deny',
+      'Allow',
+    ]);
     expect(await backend.evaluateBatch([], 0)).to.deep.equal([]);
   });
 
@@ -106,12 +131,15 @@ describe('WorkerBackend', () => {
   });
 
   it('worker fails to start (bad URL): pending and later calls are Deny naming it', async () => {
-    const { backend, workers } = track(backendWith([new URL('/no-such-evaluator.worker.js', location.origin)]));
+    const { backend, workers } = track(
+      backendWith([new URL('/no-such-evaluator.worker.js', location.origin)]),
+    );
     const [first, load] = await Promise.all([backend.evaluate(view, 0), backend.load(demoPolicy)]);
     expect(first).to.include({ decision: 'Deny', kind: 'engine_fault' });
     expect(first.reason).to.match(/^engine fault: the evaluator worker failed to start/);
     expect(load.ok).to.equal(false);
-    if (!load.ok) expect(load.errors[0]!.message).to.match(/failed to start.*the previous policy stays active/);
+    if (!load.ok)
+      expect(load.errors[0]!.message).to.match(/failed to start.*the previous policy stays active/);
     const later = await backend.evaluate(view, 0);
     expect(later.reason).to.match(/failed to start/);
     expect(workers.length).to.equal(2, 'a later call tries a fresh worker');
@@ -144,7 +172,9 @@ describe('WorkerBackend', () => {
     workers[0]!.terminate();
     const verdict = await pending;
     expect(verdict).to.include({ decision: 'Deny', kind: 'engine_fault' });
-    expect(verdict.reason).to.match(/did not answer within 150 ms \(hung, crashed or terminated\); the worker was replaced, retry the call$/);
+    expect(verdict.reason).to.match(
+      /did not answer within 150 ms \(hung, crashed or terminated\); the worker was replaced, retry the call$/,
+    );
     const later = await backend.evaluate(view, 0);
     expect(later.decision).to.equal('Allow', later.reason);
     expect(workers).to.have.length(2);
@@ -166,13 +196,20 @@ describe('WorkerBackend', () => {
   });
 
   it('worker crashed (error event): pending call is Deny, then it recovers', async () => {
-    const { backend, workers } = track(backendWith([FAULT_URL, EVALUATOR_URL], { timeoutMs: 2000 }));
+    const { backend, workers } = track(
+      backendWith([FAULT_URL, EVALUATOR_URL], { timeoutMs: 2000 }),
+    );
     await backend.load(demoPolicy);
     const started = performance.now();
     const verdict = await backend.evaluate(refund(10, 'crash'), 0);
     expect(verdict).to.include({ decision: 'Deny', kind: 'engine_fault' });
-    expect(verdict.reason).to.match(/the evaluator worker crashed \(".*injected crash"\); the worker was replaced/);
-    expect(performance.now() - started).to.be.below(1500, 'detected by the error event, not the timeout');
+    expect(verdict.reason).to.match(
+      /the evaluator worker crashed \(".*injected crash"\); the worker was replaced/,
+    );
+    expect(performance.now() - started).to.be.below(
+      1500,
+      'detected by the error event, not the timeout',
+    );
     expect((await backend.evaluate(view, 0)).decision).to.equal('Allow');
     expect(workers).to.have.length(2);
   });
@@ -218,28 +255,43 @@ describe('WorkerBackend', () => {
       const verdict = await backend.evaluate({ tool, role: 'r' }, 0);
       expect(verdict.decision, tool).to.equal('Deny');
       expect(verdict.kind, tool).to.equal('engine_fault');
-      expect(verdict.reason, tool).to.match(/^engine fault: malformed reply from the evaluator worker \(.+\); the worker was replaced/);
+      expect(verdict.reason, tool).to.match(
+        /^engine fault: malformed reply from the evaluator worker \(.+\); the worker was replaced/,
+      );
     }
     const thrown = await backend.evaluate({ tool: 'thrown-error', role: 'r' }, 0);
     expect(thrown.reason).to.match(/rejected the call \("forged throw"\)/);
     const batch = await backend.evaluateBatch([view, view], 0);
     expect(batch.map((v) => v.decision)).to.deep.equal(['Deny', 'Deny']);
     expect(batch[0]!.reason).to.match(/expected 2 verdicts, got 1/);
-    expect(workers.length).to.be.greaterThan(forgeries.length, 'each malformed reply replaced the worker');
+    expect(workers.length).to.be.greaterThan(
+      forgeries.length,
+      'each malformed reply replaced the worker',
+    );
 
     const wellFormed = await backend.evaluate({ tool: 'well-formed-allow', role: 'r' }, 0);
-    expect(wellFormed).to.deep.equal({ decision: 'Allow', reason: 'forged but well formed', kind: 'no_condition' });
+    expect(wellFormed).to.deep.equal({
+      decision: 'Allow',
+      reason: 'forged but well formed',
+      kind: 'no_condition',
+    });
   });
 
   it('bad request: Deny invalid_request without replacing the worker', async () => {
     const { backend, workers } = track(backendWith([EVALUATOR_URL]));
     await backend.load(demoPolicy);
-    const uncloneable = await backend.evaluate({ tool: 'view_customer', role: 'agent', args: { f: () => 1 } }, 0);
+    const uncloneable = await backend.evaluate(
+      { tool: 'view_customer', role: 'agent', args: { f: () => 1 } },
+      0,
+    );
     expect(uncloneable).to.include({ decision: 'Deny', kind: 'invalid_request' });
     expect(uncloneable.reason).to.match(/cannot be sent to the worker/);
     const notACall = await backend.evaluate(null as unknown as ToolCall, 0);
     expect(notACall).to.include({ decision: 'Deny', kind: 'invalid_request' });
-    const batch = await backend.evaluateBatch([view, { tool: 'view_customer', role: 'agent', args: { n: Number.NaN } }], 0);
+    const batch = await backend.evaluateBatch(
+      [view, { tool: 'view_customer', role: 'agent', args: { n: Number.NaN } }],
+      0,
+    );
     expect(batch.map((v) => v.kind)).to.deep.equal(['invalid_request', 'invalid_request']);
     expect(batch[0]!.reason).to.match(/NaN at "n" is not a JSON number/);
     const noNow = await backend.evaluate(view, Number.NaN);
@@ -278,7 +330,12 @@ describe('WorkerBackend: the windows of rate limits survive the worker', () => {
     roles: ['r'],
     rules: [
       { tool_name: 'pay', roles: ['r'], rate_limit: { max: 3, per_seconds: 3600 } },
-      { tool_name: 'pay', roles: ['r'], effect: 'Ask', condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Gt', value: 100 } } },
+      {
+        tool_name: 'pay',
+        roles: ['r'],
+        effect: 'Ask',
+        condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Gt', value: 100 } },
+      },
       { tool_name: 'view', roles: ['r'] },
     ],
   });
@@ -288,13 +345,18 @@ describe('WorkerBackend: the windows of rate limits survive the worker', () => {
     args: { amount },
     ...(fault === undefined ? {} : { agentAttributes: { perso_fault: fault } }),
   });
-  const kinds = (verdicts: readonly { decision: string; kind: string }[]) => verdicts.map((v) => `${v.decision}:${v.kind}`);
+  const kinds = (verdicts: readonly { decision: string; kind: string }[]) =>
+    verdicts.map((v) => `${v.decision}:${v.kind}`);
 
   for (const fault of ['crash', 'trap'] as const) {
     it(`worker ${fault === 'crash' ? 'crashed' : 'trapped'} mid-window: "3 per hour" stays 3 in the fresh worker`, async () => {
-      const { backend, workers } = track(backendWith([FAULT_URL, EVALUATOR_URL], { timeoutMs: 2000 }));
+      const { backend, workers } = track(
+        backendWith([FAULT_URL, EVALUATOR_URL], { timeoutMs: 2000 }),
+      );
       expect((await backend.load(limited)).ok).to.equal(true);
-      expect(kinds([await backend.evaluate(pay(1), 1000), await backend.evaluate(pay(1), 1001)])).to.deep.equal(['Allow:no_condition', 'Allow:no_condition']);
+      expect(
+        kinds([await backend.evaluate(pay(1), 1000), await backend.evaluate(pay(1), 1001)]),
+      ).to.deep.equal(['Allow:no_condition', 'Allow:no_condition']);
       const faulted = await backend.evaluate(pay(1, fault), 1002);
       expect(faulted.kind).to.equal('engine_fault');
       const after = [await backend.evaluate(pay(1), 1003), await backend.evaluate(pay(1), 1004)];
@@ -309,7 +371,11 @@ describe('WorkerBackend: the windows of rate limits survive the worker', () => {
     const { backend, workers } = track(backendWith([EVALUATOR_URL], { timeoutMs: 200 }));
     await backend.load(limited);
     const batch = await backend.evaluateBatch([pay(1), { tool: 'view', role: 'r' }, pay(2)], 1000);
-    expect(kinds(batch)).to.deep.equal(['Allow:no_condition', 'Allow:no_condition', 'Allow:no_condition']);
+    expect(kinds(batch)).to.deep.equal([
+      'Allow:no_condition',
+      'Allow:no_condition',
+      'Allow:no_condition',
+    ]);
     const asked = await backend.evaluate(pay(500), 1001);
     expect(asked.decision).to.equal('Ask');
     const approved = await backend.approve(asked.approval!.nonce, pay(500), 1001);
@@ -329,29 +395,77 @@ describe('WorkerBackend: the windows of rate limits survive the worker', () => {
         tools: ['refund', 'send'],
         roles: ['r'],
         rules: [
-          { id: 'refunds', tool_name: 'refund', roles: ['r'], budget: { sum: 'Arguments.amount', max: 1000, per_seconds: 86400 } },
-          { id: 'recipients', tool_name: 'send', roles: ['r'], budget: { distinct: 'Arguments.to', max: 2, per_seconds: 3600, per: 'AgentAttributes.user_id' } },
+          {
+            id: 'refunds',
+            tool_name: 'refund',
+            roles: ['r'],
+            budget: { sum: 'Arguments.amount', max: 1000, per_seconds: 86400 },
+          },
+          {
+            id: 'recipients',
+            tool_name: 'send',
+            roles: ['r'],
+            budget: {
+              distinct: 'Arguments.to',
+              max: 2,
+              per_seconds: 3600,
+              per: 'AgentAttributes.user_id',
+            },
+          },
         ],
       });
-      const refund = (amount: number, extra: object = {}): ToolCall => ({ tool: 'refund', role: 'r', args: { amount }, agentAttributes: { user_id: 'u1', ...extra } });
-      const send = (to: string, user: string): ToolCall => ({ tool: 'send', role: 'r', args: { to }, agentAttributes: { user_id: user } });
-      const { backend, workers } = track(backendWith([FAULT_URL, EVALUATOR_URL], { timeoutMs: 2000 }));
+      const refund = (amount: number, extra: object = {}): ToolCall => ({
+        tool: 'refund',
+        role: 'r',
+        args: { amount },
+        agentAttributes: { user_id: 'u1', ...extra },
+      });
+      const send = (to: string, user: string): ToolCall => ({
+        tool: 'send',
+        role: 'r',
+        args: { to },
+        agentAttributes: { user_id: user },
+      });
+      const { backend, workers } = track(
+        backendWith([FAULT_URL, EVALUATOR_URL], { timeoutMs: 2000 }),
+      );
       expect((await backend.load(budgets)).ok).to.equal(true);
-      expect(kinds([await backend.evaluate(refund(400), 1000), await backend.evaluate(refund(400), 1001)])).to.deep.equal(['Allow:no_condition', 'Allow:no_condition']);
-      expect(kinds([await backend.evaluate(send('a', 'u1'), 1002), await backend.evaluate(send('b', 'u1'), 1003)])).to.deep.equal(['Allow:no_condition', 'Allow:no_condition']);
-      expect((await backend.evaluate(refund(1, { perso_fault: fault }), 1004)).kind).to.equal('engine_fault');
+      expect(
+        kinds([
+          await backend.evaluate(refund(400), 1000),
+          await backend.evaluate(refund(400), 1001),
+        ]),
+      ).to.deep.equal(['Allow:no_condition', 'Allow:no_condition']);
+      expect(
+        kinds([
+          await backend.evaluate(send('a', 'u1'), 1002),
+          await backend.evaluate(send('b', 'u1'), 1003),
+        ]),
+      ).to.deep.equal(['Allow:no_condition', 'Allow:no_condition']);
+      expect((await backend.evaluate(refund(1, { perso_fault: fault }), 1004)).kind).to.equal(
+        'engine_fault',
+      );
       const after = await backend.evaluate(refund(400), 1005);
       expect(kinds([after])).to.deep.equal(['Deny:budget_exceeded']);
-      expect(after.reason).to.contain('800 of 1000 (the sum of Arguments.amount) used in the last 86400 s');
+      expect(after.reason).to.contain(
+        '800 of 1000 (the sum of Arguments.amount) used in the last 86400 s',
+      );
       expect(after.retryAfter).to.equal(86395);
-      expect(kinds([await backend.evaluate(refund(200), 1006), await backend.evaluate(send('c', 'u1'), 1007), await backend.evaluate(send('c', 'u2'), 1008)]))
-        .to.deep.equal(['Allow:no_condition', 'Deny:budget_exceeded', 'Allow:no_condition']);
+      expect(
+        kinds([
+          await backend.evaluate(refund(200), 1006),
+          await backend.evaluate(send('c', 'u1'), 1007),
+          await backend.evaluate(send('c', 'u2'), 1008),
+        ]),
+      ).to.deep.equal(['Allow:no_condition', 'Deny:budget_exceeded', 'Allow:no_condition']);
       expect(workers).to.have.length(2);
     });
   }
 
   it('fresh worker cannot restore the counted calls: every call is Deny naming it, until a worker can', async () => {
-    const { backend, workers } = track(backendWith([EVALUATOR_URL, REFUSE_RESTORE_URL, EVALUATOR_URL], { timeoutMs: 200 }));
+    const { backend, workers } = track(
+      backendWith([EVALUATOR_URL, REFUSE_RESTORE_URL, EVALUATOR_URL], { timeoutMs: 200 }),
+    );
     await backend.load(limited);
     await backend.evaluate(pay(1), 1000);
     const pending = backend.evaluate(pay(1), 1001);
@@ -359,11 +473,20 @@ describe('WorkerBackend: the windows of rate limits survive the worker', () => {
     expect((await pending).kind).to.equal('engine_fault');
     const refused = await backend.evaluate({ tool: 'view', role: 'r' }, 1002);
     expect(refused).to.include({ decision: 'Deny', kind: 'engine_fault' });
-    expect(refused.reason).to.match(/refused the last good policy \("the fresh engine restored 0 of the 1 calls its rate limits and budgets had counted; every call stays a Deny/);
+    expect(refused.reason).to.match(
+      /refused the last good policy \("the fresh engine restored 0 of the 1 calls its rate limits and budgets had counted; every call stays a Deny/,
+    );
     // The next worker restores them: the policy and the window are back.
-    expect(kinds([await backend.evaluate({ tool: 'view', role: 'r' }, 1003)])).to.deep.equal(['Allow:no_condition']);
-    expect(kinds([await backend.evaluate(pay(1), 1004), await backend.evaluate(pay(1), 1005), await backend.evaluate(pay(1), 1006)]))
-      .to.deep.equal(['Allow:no_condition', 'Allow:no_condition', 'Deny:rate_limited']);
+    expect(kinds([await backend.evaluate({ tool: 'view', role: 'r' }, 1003)])).to.deep.equal([
+      'Allow:no_condition',
+    ]);
+    expect(
+      kinds([
+        await backend.evaluate(pay(1), 1004),
+        await backend.evaluate(pay(1), 1005),
+        await backend.evaluate(pay(1), 1006),
+      ]),
+    ).to.deep.equal(['Allow:no_condition', 'Allow:no_condition', 'Deny:rate_limited']);
     expect(workers).to.have.length(3);
   });
 
@@ -377,8 +500,16 @@ describe('WorkerBackend: the windows of rate limits survive the worker', () => {
     workers[0]!.terminate();
     await pending;
     // The new policy's one counted call is back (the third after it is refused); the old three are not.
-    const after = [await backend.evaluate(pay(1), 1005), await backend.evaluate(pay(1), 1006), await backend.evaluate(pay(1), 1007)];
-    expect(kinds(after)).to.deep.equal(['Allow:no_condition', 'Allow:no_condition', 'Deny:rate_limited']);
+    const after = [
+      await backend.evaluate(pay(1), 1005),
+      await backend.evaluate(pay(1), 1006),
+      await backend.evaluate(pay(1), 1007),
+    ];
+    expect(kinds(after)).to.deep.equal([
+      'Allow:no_condition',
+      'Allow:no_condition',
+      'Deny:rate_limited',
+    ]);
   });
 
   it('args nested too deep for the structured clone: Deny invalid_request, the worker is not replaced', async () => {

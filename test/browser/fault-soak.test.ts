@@ -17,9 +17,18 @@ describe('fault soak (reduced)', () => {
     expect(report.unanswered).to.equal(0);
     expect(report.wrongAllows, report.wrongAllowSamples.join('\n')).to.equal(0);
     for (const kind of FAULT_KINDS) expect(report.faults[kind], kind).to.be.greaterThan(0);
-    expect(report.decisions['Allow:condition_passed'] ?? 0).to.be.greaterThan(0, 'pays were allowed');
-    expect(report.decisions['Deny:rate_limited'] ?? 0).to.be.greaterThan(0, 'the rate limit was reached');
-    expect(report.decisions['Deny:engine_fault'] ?? 0).to.be.greaterThan(0, 'faults were answered Deny');
+    expect(report.decisions['Allow:condition_passed'] ?? 0).to.be.greaterThan(
+      0,
+      'pays were allowed',
+    );
+    expect(report.decisions['Deny:rate_limited'] ?? 0).to.be.greaterThan(
+      0,
+      'the rate limit was reached',
+    );
+    expect(report.decisions['Deny:engine_fault'] ?? 0).to.be.greaterThan(
+      0,
+      'faults were answered Deny',
+    );
     expect(report.workers).to.be.greaterThan(4, 'the worker faults replaced the worker');
   });
 });

@@ -3,17 +3,28 @@ import { expect } from 'chai';
 import { resetMouse, sendMouse } from '@web/test-runner-commands';
 import '../../src/element/guard-element.ts';
 import type { PersoGuardElement } from '../../src/element/guard-element.ts';
-import { PersoDecisionEvent, PersoErrorEvent, PersoToolCallEvent } from '../../src/element/guard-events.ts';
+import {
+  PersoDecisionEvent,
+  PersoErrorEvent,
+  PersoToolCallEvent,
+} from '../../src/element/guard-events.ts';
 import { APPROVAL_ARM_DELAY_MS } from '../../src/element/approval-prompt.ts';
 import { fileUrl, scriptFile, uniqueName } from './helpers/perso-server.ts';
 
-type ToolResult = { content: { type: string; text: string }[]; isError?: boolean; structuredContent?: { decision: string; reason: string } };
+type ToolResult = {
+  content: { type: string; text: string }[];
+  isError?: boolean;
+  structuredContent?: { decision: string; reason: string };
+};
 
 // A hostile page script can grab closed roots as they are made; the test does the same, to show
 // that even a script holding the root cannot approve with synthetic clicks.
 const closedRoots = new Map<Element, ShadowRoot>();
 const nativeAttachShadow = Element.prototype.attachShadow;
-Element.prototype.attachShadow = function attachShadow(this: Element, init: ShadowRootInit): ShadowRoot {
+Element.prototype.attachShadow = function attachShadow(
+  this: Element,
+  init: ShadowRootInit,
+): ShadowRoot {
   const root = nativeAttachShadow.call(this, init);
   if (init.mode === 'closed') closedRoots.set(this, root);
   return root;
@@ -25,7 +36,12 @@ const guards: PersoGuardElement[] = [];
 
 before(async () => {
   const demo = await (await fetch(DEMO)).json();
-  demo.rules.push({ id: 'confirm-update', tool_name: 'update_customer', roles: ['agent'], effect: 'Ask' });
+  demo.rules.push({
+    id: 'confirm-update',
+    tool_name: 'update_customer',
+    roles: ['agent'],
+    effect: 'Ask',
+  });
   const name = uniqueName('guard-ask-policy');
   await scriptFile(name, { body: JSON.stringify(demo), etag: null });
   askPolicyUrl = fileUrl(name);
@@ -66,7 +82,10 @@ async function trustedClick(element: Element): Promise<void> {
   element.scrollIntoView({ block: 'center' });
   const rect = element.getBoundingClientRect();
   await new Promise((resolve) => setTimeout(resolve, APPROVAL_ARM_DELAY_MS + 50));
-  await sendMouse({ type: 'click', position: [Math.round(rect.x + rect.width / 2), Math.round(rect.y + rect.height / 2)] });
+  await sendMouse({
+    type: 'click',
+    position: [Math.round(rect.x + rect.width / 2), Math.round(rect.y + rect.height / 2)],
+  });
 }
 
 describe('<perso-guard>', () => {
@@ -77,7 +96,10 @@ describe('<perso-guard>', () => {
       ran.push(args);
       return { content: [{ type: 'text', text: 'refunded' }] };
     });
-    const result = (await guard.call('process_refund', { customer_id: 'c1', amount: 200 })) as ToolResult;
+    const result = (await guard.call('process_refund', {
+      customer_id: 'c1',
+      amount: 200,
+    })) as ToolResult;
     expect(result.content[0].text).to.equal('refunded');
     expect(ran).to.deep.equal([{ customer_id: 'c1', amount: 200 }]);
     expect(Object.isFrozen(ran[0])).to.equal(true);
@@ -97,7 +119,10 @@ describe('<perso-guard>', () => {
         return 'refunded';
       },
     };
-    const result = (await guard.call('process_refund', { customer_id: 'c1', amount: 800 })) as ToolResult;
+    const result = (await guard.call('process_refund', {
+      customer_id: 'c1',
+      amount: 800,
+    })) as ToolResult;
     expect(ran).to.equal(false);
     expect(result.isError).to.equal(true);
     expect(result.structuredContent?.decision).to.equal('Deny');
@@ -115,9 +140,16 @@ describe('<perso-guard>', () => {
     guard.agentAttributes = { user_id: 'mgr-001', env: 'staging' };
     const owners: Record<string, string> = { 'C-2038': 'mgr-001', 'C-9001': 'mgr-002' };
     const deleted: string[] = [];
-    guard.register('delete_customer', (args) => { deleted.push(String(args.customer_id)); return 'deleted'; }, {
-      resourceAttributes: (args) => ({ owner_id: owners[String(args.customer_id)] ?? null }),
-    });
+    guard.register(
+      'delete_customer',
+      (args) => {
+        deleted.push(String(args.customer_id));
+        return 'deleted';
+      },
+      {
+        resourceAttributes: (args) => ({ owner_id: owners[String(args.customer_id)] ?? null }),
+      },
+    );
     expect(await guard.call('delete_customer', { customer_id: 'C-2038' })).to.equal('deleted');
     const refused = (await guard.call('delete_customer', { customer_id: 'C-9001' })) as ToolResult;
     expect(refused.isError).to.equal(true);
@@ -129,7 +161,17 @@ describe('<perso-guard>', () => {
     const guard = mount(DEMO, 'manager');
     guard.agentAttributes = { user_id: 'mgr-001' };
     let ran = false;
-    guard.register('delete_customer', () => { ran = true; }, { resourceAttributes: () => { throw new Error('crm down'); } });
+    guard.register(
+      'delete_customer',
+      () => {
+        ran = true;
+      },
+      {
+        resourceAttributes: () => {
+          throw new Error('crm down');
+        },
+      },
+    );
     const result = (await guard.call('delete_customer', { customer_id: 'C-2038' })) as ToolResult;
     expect(result.isError).to.equal(true);
     expect(ran).to.equal(false);
@@ -176,7 +218,9 @@ describe('<perso-guard>', () => {
     const pending = guard.call('update_customer', hostile);
     const { host, root } = await openPrompt(guard);
     expect(host.shadowRoot).to.equal(null, 'the prompt root must be closed');
-    expect(root.querySelector('pre')?.textContent).to.equal(JSON.stringify({ customer_id: 'c1', email: 'a@example.com' }, null, 2));
+    expect(root.querySelector('pre')?.textContent).to.equal(
+      JSON.stringify({ customer_id: 'c1', email: 'a@example.com' }, null, 2),
+    );
     await guard.updateComplete;
     expect(entries(guard).map((entry) => entry.dataset.decision)).to.deep.equal(['Ask']);
     expect(getComputedStyle(entries(guard)[0]).borderLeftColor).to.equal('rgb(180, 83, 9)');
@@ -225,7 +269,10 @@ describe('<perso-guard>', () => {
     const approve = root.querySelector('button.approve') as HTMLButtonElement;
     approve.scrollIntoView({ block: 'center' });
     const rect = approve.getBoundingClientRect();
-    await sendMouse({ type: 'click', position: [Math.round(rect.x + rect.width / 2), Math.round(rect.y + rect.height / 2)] });
+    await sendMouse({
+      type: 'click',
+      position: [Math.round(rect.x + rect.width / 2), Math.round(rect.y + rect.height / 2)],
+    });
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(ran).to.have.length(0, 'a click in the first moments approved the call');
     await trustedClick(approve);
@@ -236,15 +283,26 @@ describe('<perso-guard>', () => {
   it('annotation defaults: a destructive tool the policy says nothing about asks first, when the policy opts in', async () => {
     const name = uniqueName('guard-annotation-policy');
     await scriptFile(name, {
-      body: JSON.stringify({ version: 'a1', default_action: 'Allow', annotation_defaults: true, tools: ['wipe'], roles: ['agent'], rules: [] }),
+      body: JSON.stringify({
+        version: 'a1',
+        default_action: 'Allow',
+        annotation_defaults: true,
+        tools: ['wipe'],
+        roles: ['agent'],
+        rules: [],
+      }),
       etag: null,
     });
     const guard = mount(fileUrl(name));
     let ran = false;
-    guard.register('wipe', () => {
-      ran = true;
-      return 'wiped';
-    }, { annotations: { destructiveHint: true } });
+    guard.register(
+      'wipe',
+      () => {
+        ran = true;
+        return 'wiped';
+      },
+      { annotations: { destructiveHint: true } },
+    );
     const pending = guard.call('wipe', {});
     const { root } = await openPrompt(guard);
     expect(root.textContent).to.match(/destructiveHint/);
@@ -265,7 +323,9 @@ describe('<perso-guard>', () => {
       rejected = error;
     });
     expect((rejected as Error | null)?.message).to.equal('crm is down');
-    expect(errors.map((event) => [event.tool, event.message])).to.deep.equal([['view_customer', "tool 'view_customer' threw: crm is down"]]);
+    expect(errors.map((event) => [event.tool, event.message])).to.deep.equal([
+      ['view_customer', "tool 'view_customer' threw: crm is down"],
+    ]);
   });
 
   it('hides and shows the decision log', async () => {
@@ -334,6 +394,8 @@ describe('<perso-guard>', () => {
     guard.register('view_customer', () => 'ran');
     const result = (await guard.call('drop_database', {})) as ToolResult;
     expect(result.isError).to.equal(true);
-    expect(result.content[0].text).to.match(/unknown tool 'drop_database'; the tools here are 'view_customer'/);
+    expect(result.content[0].text).to.match(
+      /unknown tool 'drop_database'; the tools here are 'view_customer'/,
+    );
   });
 });

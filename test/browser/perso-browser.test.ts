@@ -50,7 +50,11 @@ afterEach(async () => {
 });
 
 const view: ToolCall = { tool: 'view_customer', role: 'agent', args: { customer_id: 'C-1042' } };
-const refund = (amount: unknown): ToolCall => ({ tool: 'process_refund', role: 'agent', args: { order_id: 'ORD-8821', amount } });
+const refund = (amount: unknown): ToolCall => ({
+  tool: 'process_refund',
+  role: 'agent',
+  args: { order_id: 'ORD-8821', amount },
+});
 
 describe('Perso in the browser', () => {
   it('runs the engine in one module worker by default', async () => {
@@ -60,10 +64,21 @@ describe('Perso in the browser', () => {
     expect(started).to.have.length(1);
     expect(started[0]).to.match(/\/src\/worker\/evaluator\.worker\.ts$/);
     const allow = await perso.evaluate(view);
-    expect(allow).to.include({ decision: 'Allow', kind: 'no_condition', policyVersion: 'perso-1.0.0', enforced: true });
+    expect(allow).to.include({
+      decision: 'Allow',
+      kind: 'no_condition',
+      policyVersion: 'perso-1.0.0',
+      enforced: true,
+    });
     const deny = await perso.evaluate(refund(800));
-    expect(deny, deny.reason).to.include({ decision: 'Deny', kind: 'condition_failed', enforced: true });
-    expect(deny.reason).to.match(/^rule matched tool 'process_refund' for role 'agent'; condition failed/);
+    expect(deny, deny.reason).to.include({
+      decision: 'Deny',
+      kind: 'condition_failed',
+      enforced: true,
+    });
+    expect(deny.reason).to.match(
+      /^rule matched tool 'process_refund' for role 'agent'; condition failed/,
+    );
     expect(started).to.have.length(1, 'one worker serves every call');
   });
 
@@ -113,16 +128,50 @@ describe('Perso in the browser', () => {
         roles: ['agent'],
         rules: [
           { tool_name: 'view', roles: ['agent'] },
-          { tool_name: 'view', roles: ['agent'], effect: 'Deny', condition: { Not: { Equals: { source: 'Arguments', field: 'scope', value: { tenant: null } } } } },
-          { tool_name: 'transfer', roles: ['agent'], condition: { FieldEquals: { source_a: 'Arguments', field_a: 'account', source_b: 'ResourceAttributes', field_b: 'owner' } } },
+          {
+            tool_name: 'view',
+            roles: ['agent'],
+            effect: 'Deny',
+            condition: {
+              Not: { Equals: { source: 'Arguments', field: 'scope', value: { tenant: null } } },
+            },
+          },
+          {
+            tool_name: 'transfer',
+            roles: ['agent'],
+            condition: {
+              FieldEquals: {
+                source_a: 'Arguments',
+                field_a: 'account',
+                source_b: 'ResourceAttributes',
+                field_b: 'owner',
+              },
+            },
+          },
         ],
       },
     });
     const calls: Array<[ToolCall, RegExp]> = [
       [{ tool: 'view', role: 'agent', args: { scope: { tenant: Number.NaN } } }, /scope\.tenant/],
       [{ tool: 'view', role: 'agent', args: { scope: { tenant: Infinity } } }, /scope\.tenant/],
-      [{ tool: 'transfer', role: 'agent', args: { account: [Infinity] }, resourceAttributes: { owner: [null] } }, /account\[0\]/],
-      [{ tool: 'transfer', role: 'agent', args: { account: { id: 1 } }, resourceAttributes: { owner: { id: Number.NaN } } }, /owner\.id/],
+      [
+        {
+          tool: 'transfer',
+          role: 'agent',
+          args: { account: [Infinity] },
+          resourceAttributes: { owner: [null] },
+        },
+        /account\[0\]/,
+      ],
+      [
+        {
+          tool: 'transfer',
+          role: 'agent',
+          args: { account: { id: 1 } },
+          resourceAttributes: { owner: { id: Number.NaN } },
+        },
+        /owner\.id/,
+      ],
     ];
     for (const [call, path] of calls) {
       const result = await perso.evaluate(call);
@@ -130,7 +179,10 @@ describe('Perso in the browser', () => {
       expect(result.kind).to.equal('invalid_request');
       expect(result.reason).to.match(path);
     }
-    expect((await perso.evaluate({ tool: 'view', role: 'agent', args: { scope: { tenant: null } } })).decision).to.equal('Allow');
+    expect(
+      (await perso.evaluate({ tool: 'view', role: 'agent', args: { scope: { tenant: null } } }))
+        .decision,
+    ).to.equal('Allow');
   });
 
   it('evaluateBatch decides in order in one round trip, each with its canonical args', async () => {
@@ -146,14 +198,24 @@ describe('Perso in the browser', () => {
 
   it('evaluateBatch: one hostile call is Deny, the others are decided', async () => {
     const perso = await load({ policy: demoPolicy });
-    const results = await perso.evaluateBatch([view, { tool: 'view_customer', role: 'agent', args: { bad: Number.NaN } }, refund(100)]);
+    const results = await perso.evaluateBatch([
+      view,
+      { tool: 'view_customer', role: 'agent', args: { bad: Number.NaN } },
+      refund(100),
+    ]);
     expect(results.map((r) => r.decision)).to.deep.equal(['Allow', 'Deny', 'Allow']);
     expect(results[1]!.kind).to.equal('invalid_request');
   });
 
-  it('evaluateBatch, fault: an args getter that throws is that call\'s Deny, the batch still resolves', async () => {
+  it("evaluateBatch, fault: an args getter that throws is that call's Deny, the batch still resolves", async () => {
     const perso = await load({ policy: demoPolicy });
-    const throwing = { tool: 'view_customer', role: 'agent', get args(): never { throw new Error('boom'); } };
+    const throwing = {
+      tool: 'view_customer',
+      role: 'agent',
+      get args(): never {
+        throw new Error('boom');
+      },
+    };
     const results = await perso.evaluateBatch([view, throwing as unknown as ToolCall, refund(100)]);
     expect(results.map((r) => r.decision)).to.deep.equal(['Allow', 'Deny', 'Allow']);
     expect(results[1]!.kind).to.equal('invalid_request');
@@ -168,12 +230,21 @@ describe('Perso in the browser', () => {
       roles: ['r'],
       rules: [
         { tool_name: 'pay', roles: ['r'], rate_limit: { max: 450, per_seconds: 3600 } },
-        { tool_name: 'view', roles: ['r'], condition: { NumericCheck: { source: 'Arguments', field: 'n', op: 'Lt', value: 500 } } },
+        {
+          tool_name: 'view',
+          roles: ['r'],
+          condition: { NumericCheck: { source: 'Arguments', field: 'n', op: 'Lt', value: 500 } },
+        },
       ],
     } as unknown as Policy;
     const perso = await load({ policy });
     const calls: ToolCall[] = [];
-    for (let i = 0; i < 1000; i++) calls.push(i % 2 === 0 ? { tool: 'pay', role: 'r', args: { i } } : { tool: 'view', role: 'r', args: { n: i } });
+    for (let i = 0; i < 1000; i++)
+      calls.push(
+        i % 2 === 0
+          ? { tool: 'pay', role: 'r', args: { i } }
+          : { tool: 'view', role: 'r', args: { n: i } },
+      );
     // A refused value in the middle slice: that call alone is Deny.
     calls[501] = { tool: 'view', role: 'r', args: { n: Number.NaN } };
     const results = await perso.evaluateBatch(calls);
@@ -200,7 +271,14 @@ describe('Perso in the browser', () => {
       roles: ['r'],
       rules: [
         { tool_name: 'pay', roles: ['r'] },
-        { tool_name: 'pay', roles: ['r'], effect: 'Ask', condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Gt', value: 100 } } },
+        {
+          tool_name: 'pay',
+          roles: ['r'],
+          effect: 'Ask',
+          condition: {
+            NumericCheck: { source: 'Arguments', field: 'amount', op: 'Gt', value: 100 },
+          },
+        },
       ],
     } as unknown as Policy;
     const perso = await load({ policy });
@@ -213,17 +291,23 @@ describe('Perso in the browser', () => {
     // Each ticket is bound to its own call: 500's ticket does not lift 700.
     expect((await perso.approve(first!.approval!.nonce, pay(700))).decision).to.equal('Deny');
     expect((await perso.approve(second!.approval!.nonce, pay(700))).decision).to.equal('Allow');
-    expect((await perso.approve(second!.approval!.nonce, pay(700))).decision, 'single use').to.equal('Deny');
+    expect(
+      (await perso.approve(second!.approval!.nonce, pay(700))).decision,
+      'single use',
+    ).to.equal('Deny');
   });
 
   it('a session guard runs the tool only on Allow, with the checked copy', async () => {
     const perso = await load({ policy: demoPolicy });
     const agent = perso.session({ role: 'agent', agentAttributes: { user_id: 'agt-1' } });
     const seen: unknown[] = [];
-    const processRefund = agent.guard('process_refund', (args: { order_id: string; amount: number }) => {
-      seen.push(args);
-      return `refunded ${args.amount}`;
-    });
+    const processRefund = agent.guard(
+      'process_refund',
+      (args: { order_id: string; amount: number }) => {
+        seen.push(args);
+        return `refunded ${args.amount}`;
+      },
+    );
     const ok = await processRefund({ order_id: 'ORD-1', amount: 100 });
     expect(ok.ok).to.equal(true);
     if (ok.ok) expect(ok.value).to.equal('refunded 100');
@@ -236,7 +320,11 @@ describe('Perso in the browser', () => {
   it('shadow mode (policy): every decision says enforced: false', async () => {
     const perso = await load({ policy: { ...demoPolicy, mode: 'shadow' } });
     expect(perso.status().mode).to.equal('shadow');
-    const results: DecisionResult[] = [await perso.evaluate(view), await perso.evaluate(refund(800)), ...(await perso.evaluateBatch([view, refund(900)]))];
+    const results: DecisionResult[] = [
+      await perso.evaluate(view),
+      await perso.evaluate(refund(800)),
+      ...(await perso.evaluateBatch([view, refund(900)])),
+    ];
     expect(results.map((r) => r.decision)).to.deep.equal(['Allow', 'Deny', 'Allow', 'Deny']);
     expect(results.map((r) => r.enforced)).to.deep.equal([false, false, false, false]);
   });
@@ -244,12 +332,18 @@ describe('Perso in the browser', () => {
   it('shadow mode (option): forces shadow over an enforcing policy; faults stay enforced', async () => {
     const perso = await load({ policy: demoPolicy, mode: 'shadow' });
     expect((await perso.evaluate(refund(800))).enforced).to.equal(false);
-    const invalid = await perso.evaluate({ tool: 'view_customer', role: 'agent', args: { f: () => 1 } });
+    const invalid = await perso.evaluate({
+      tool: 'view_customer',
+      role: 'agent',
+      args: { f: () => 1 },
+    });
     expect(invalid).to.include({ kind: 'invalid_request', enforced: true });
   });
 
   it('no policy loaded: a bad policy denies everything, saying why', async () => {
-    const perso = await load({ policy: invalidPolicy({ version: 'x', default_action: 'Maybe', tools: [], rules: [] }) });
+    const perso = await load({
+      policy: invalidPolicy({ version: 'x', default_action: 'Maybe', tools: [], rules: [] }),
+    });
     expect(perso.status().ok).to.equal(false);
     expect(perso.policyVersion).to.equal(null);
     const verdict = await perso.evaluate(view);
@@ -302,7 +396,12 @@ describe('Perso in the browser', () => {
       expect(decisions[1]!.kind).to.equal('condition_failed');
       expect(report.evalRefused).to.equal(true, 'the page runs under the strict CSP');
       // the built `perso/element` (dist/browser/element.js) guards a tool on the same page
-      expect(report.element).to.deep.equal({ defined: true, eventExported: true, deniedIsError: true, refunded: 0 });
+      expect(report.element).to.deep.equal({
+        defined: true,
+        eventExported: true,
+        deniedIsError: true,
+        refunded: 0,
+      });
     } finally {
       frame.remove();
     }

@@ -4,7 +4,11 @@ import { expect } from 'chai';
 import { openDB } from 'idb';
 import { loadPolicy } from '../../src/policy-loader.ts';
 import type { PolicyFetchResult } from '../../src/policy-loader.ts';
-import { generatePolicyKeyPair, signPolicy, verifySignatureFile } from '../../src/policy-integrity.ts';
+import {
+  generatePolicyKeyPair,
+  signPolicy,
+  verifySignatureFile,
+} from '../../src/policy-integrity.ts';
 import type { PolicyPublicKey, SignatureAlgorithm } from '../../src/policy-integrity.ts';
 import type { PersoDBSchema } from '../../src/policy-store.ts';
 import { dropStores, fileUrl, freshStore, scriptFile, uniqueName } from './helpers/perso-server.ts';
@@ -14,7 +18,10 @@ const policyText = (revision: number) =>
   `{\n  "version": "signed-${revision}",\n  "revision": ${revision},\n  "default_action": "Deny",\n  "tools": [],\n  "rules": []\n}\n`;
 
 function expectError(result: PolicyFetchResult, pattern: RegExp): void {
-  if (result.ok) throw new Error(`expected a refusal matching ${pattern}, got a policy from the ${result.source}`);
+  if (result.ok)
+    throw new Error(
+      `expected a refusal matching ${pattern}, got a policy from the ${result.source}`,
+    );
   expect(result.error).to.match(pattern);
 }
 
@@ -22,14 +29,24 @@ async function signer(alg: SignatureAlgorithm, keyId: string) {
   const pair = await generatePolicyKeyPair(alg);
   const key: PolicyPublicKey = { keyId, alg, publicKey: pair.publicKeySpki };
   // Signed for the policy's identity: its URL on the test server.
-  const sign = (text: string, name: string) => signPolicy(encode(text), { id: fileUrl(name), signers: [{ privateKey: pair.privateKey, keyId }] });
+  const sign = (text: string, name: string) =>
+    signPolicy(encode(text), {
+      id: fileUrl(name),
+      signers: [{ privateKey: pair.privateKey, keyId }],
+    });
   return { ...pair, key, sign };
 }
 
 /** Publishes a policy and its `.sig` (a JSON value, or raw text) on the test server. */
-async function publish(name: string, text: string, sig: unknown, etag = `"${uniqueName('e')}"`): Promise<string> {
+async function publish(
+  name: string,
+  text: string,
+  sig: unknown,
+  etag = `"${uniqueName('e')}"`,
+): Promise<string> {
   await scriptFile(name, { body: text, etag });
-  if (sig !== undefined) await scriptFile(`${name}.sig`, { body: typeof sig === 'string' ? sig : JSON.stringify(sig) });
+  if (sig !== undefined)
+    await scriptFile(`${name}.sig`, { body: typeof sig === 'string' ? sig : JSON.stringify(sig) });
   return fileUrl(name);
 }
 
@@ -53,18 +70,24 @@ describe('policy-integrity (browser WebCrypto, through the loader)', () => {
     const name = uniqueName('other-bytes');
     const store = freshStore();
     const url = await publish(name, policyText(1), await k.sign(policyText(1).trimEnd(), name));
-    expectError(await loadPolicy(url, { store, publicKeys: [k.key] }), /the signature is for other bytes .*re-sign the exact file/);
+    expectError(
+      await loadPolicy(url, { store, publicKeys: [k.key] }),
+      /the signature is for other bytes .*re-sign the exact file/,
+    );
     expect(await store.getPolicy(url)).to.equal(undefined);
   });
 
-  it('bad signature (the statement\'s sha256 edited to match other bytes): refused and not cached', async () => {
+  it("bad signature (the statement's sha256 edited to match other bytes): refused and not cached", async () => {
     const k = await signer('Ed25519', 'k1');
     const name = uniqueName('bad-sig');
     const store = freshStore();
     const signed = await k.sign(policyText(1).trimEnd(), name);
     const forged = { ...signed, sha256: (await k.sign(policyText(1), name)).sha256 };
     const url = await publish(name, policyText(1), forged);
-    expectError(await loadPolicy(url, { store, publicKeys: [k.key] }), /bad Ed25519 signature by key "k1"/);
+    expectError(
+      await loadPolicy(url, { store, publicKeys: [k.key] }),
+      /bad Ed25519 signature by key "k1"/,
+    );
     expect(await store.getPolicy(url)).to.equal(undefined);
   });
 
@@ -72,7 +95,10 @@ describe('policy-integrity (browser WebCrypto, through the loader)', () => {
     const k = await signer('Ed25519', 'k1');
     const name = uniqueName('no-sig');
     const url = await publish(name, policyText(1), undefined);
-    expectError(await loadPolicy(url, { store: freshStore(), publicKeys: [k.key] }), /missing signature: ".*\.sig" answered 404/);
+    expectError(
+      await loadPolicy(url, { store: freshStore(), publicKeys: [k.key] }),
+      /missing signature: ".*\.sig" answered 404/,
+    );
   });
 
   it('unknown key (signed by a key the host did not configure): refused', async () => {
@@ -80,14 +106,20 @@ describe('policy-integrity (browser WebCrypto, through the loader)', () => {
     const stranger = await signer('Ed25519', 'stranger');
     const name = uniqueName('unknown-key');
     const url = await publish(name, policyText(1), await stranger.sign(policyText(1), name));
-    expectError(await loadPolicy(url, { store: freshStore(), publicKeys: [trusted.key] }), /signed by unknown key "stranger" \(Ed25519\); configured keys: "trusted"/);
+    expectError(
+      await loadPolicy(url, { store: freshStore(), publicKeys: [trusted.key] }),
+      /signed by unknown key "stranger" \(Ed25519\); configured keys: "trusted"/,
+    );
   });
 
   it('garbage signature file: refused', async () => {
     const k = await signer('ES256', 'k1');
     const name = uniqueName('garbage-sig');
     const url = await publish(name, policyText(1), 'not json');
-    expectError(await loadPolicy(url, { store: freshStore(), publicKeys: [k.key] }), /signature file is not valid JSON/);
+    expectError(
+      await loadPolicy(url, { store: freshStore(), publicKeys: [k.key] }),
+      /signature file is not valid JSON/,
+    );
   });
 
   it('a .sig with Ed25519 and ES256 signatures verifies with only the ES256 key (browsers without Ed25519)', async () => {
@@ -105,7 +137,9 @@ describe('policy-integrity (browser WebCrypto, through the loader)', () => {
     const k = await signer('ES256', 'jwk');
     const jwk = await crypto.subtle.exportKey('jwk', k.publicKey);
     const sig = await k.sign(policyText(1), 'jwk-policy');
-    const verified = await verifySignatureFile(JSON.stringify(sig), { id: fileUrl('jwk-policy') }, [{ keyId: 'jwk', alg: 'ES256', publicKey: jwk }]);
+    const verified = await verifySignatureFile(JSON.stringify(sig), { id: fileUrl('jwk-policy') }, [
+      { keyId: 'jwk', alg: 'ES256', publicKey: jwk },
+    ]);
     expect(verified.ok && verified.value.keyId).to.equal('jwk');
   });
 
@@ -116,7 +150,10 @@ describe('policy-integrity (browser WebCrypto, through the loader)', () => {
     const url = await publish(name, policyText(3), await k.sign(policyText(3), name));
     expect((await loadPolicy(url, { store, publicKeys: [k.key] })).ok).to.equal(true);
     await publish(name, policyText(2), await k.sign(policyText(2), name));
-    expectError(await loadPolicy(url, { store, publicKeys: [k.key] }), /revision 2 is lower than revision 3/);
+    expectError(
+      await loadPolicy(url, { store, publicKeys: [k.key] }),
+      /revision 2 is lower than revision 3/,
+    );
   });
 
   it('tampered cached signature (changed in IndexedDB) while offline: refused on re-verification', async () => {
@@ -133,7 +170,10 @@ describe('policy-integrity (browser WebCrypto, through the loader)', () => {
     await db.put('policies', entry);
     db.close();
     await scriptFile(name, { status: 500 });
-    expectError(await loadPolicy(url, { store, publicKeys: [k.key] }), /server answered 500; cached copy refused: bad Ed25519 signature/);
+    expectError(
+      await loadPolicy(url, { store, publicKeys: [k.key] }),
+      /server answered 500; cached copy refused: bad Ed25519 signature/,
+    );
   });
 
   it('cached unsigned copy when keys are configured later (offline): refused as missing signature', async () => {
@@ -143,7 +183,10 @@ describe('policy-integrity (browser WebCrypto, through the loader)', () => {
     const url = await publish(name, policyText(1), undefined);
     expect((await loadPolicy(url, { store })).ok).to.equal(true);
     await scriptFile(name, { status: 'drop' });
-    expectError(await loadPolicy(url, { store, publicKeys: [k.key] }), /missing signature: public keys are configured but no signature was stored/);
+    expectError(
+      await loadPolicy(url, { store, publicKeys: [k.key] }),
+      /missing signature: public keys are configured but no signature was stored/,
+    );
   });
 
   it('signature server fails (503) after a changed policy: the verified cached copy is used, not the unsigned new one', async () => {
@@ -163,7 +206,9 @@ describe('policy-integrity (browser WebCrypto, through the loader)', () => {
 
   describe('page without WebCrypto (plain http: no crypto.subtle)', () => {
     // Hide crypto.subtle the way an insecure context does, for the duration of one test.
-    beforeEach(() => Object.defineProperty(crypto, 'subtle', { configurable: true, value: undefined }));
+    beforeEach(() =>
+      Object.defineProperty(crypto, 'subtle', { configurable: true, value: undefined }),
+    );
     afterEach(() => delete (crypto as { subtle?: unknown }).subtle);
 
     it('unsigned policy: cached and re-verified with the JavaScript SHA-256', async () => {
@@ -175,16 +220,29 @@ describe('policy-integrity (browser WebCrypto, through the loader)', () => {
       await scriptFile(name, { status: 500 });
       const offline = await loadPolicy(url, { store });
       delete (crypto as { subtle?: unknown }).subtle;
-      const expected = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', encode(policyText(1)))), (b) => b.toString(16).padStart(2, '0')).join('');
+      const expected = Array.from(
+        new Uint8Array(await crypto.subtle.digest('SHA-256', encode(policyText(1)))),
+        (b) => b.toString(16).padStart(2, '0'),
+      ).join('');
       expect(first.ok && first.sha256).to.equal(expected);
       expect(offline.ok && offline.source).to.equal('cache');
     });
 
     it('no WebCrypto with keys configured: refused, the reason says to serve the page over https', async () => {
       const name = uniqueName('no-webcrypto-signed');
-    const url = await publish(name, policyText(1), '{"format":"perso-policy-signature/2","id":"x","revision":1,"sha256":"00","signatures":[]}');
-      const result = await loadPolicy(url, { store: freshStore(), publicKeys: [{ keyId: 'k', alg: 'Ed25519', publicKey: 'AA==' }] });
-      expectError(result, /signatures cannot be checked: this page has no WebCrypto .* serve the page over https/);
+      const url = await publish(
+        name,
+        policyText(1),
+        '{"format":"perso-policy-signature/2","id":"x","revision":1,"sha256":"00","signatures":[]}',
+      );
+      const result = await loadPolicy(url, {
+        store: freshStore(),
+        publicKeys: [{ keyId: 'k', alg: 'Ed25519', publicKey: 'AA==' }],
+      });
+      expectError(
+        result,
+        /signatures cannot be checked: this page has no WebCrypto .* serve the page over https/,
+      );
     });
   });
 });

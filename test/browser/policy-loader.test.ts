@@ -8,7 +8,14 @@ import { integrityOf } from '../../src/policy-integrity.ts';
 import type { PersoDBSchema } from '../../src/policy-store.ts';
 import { Perso } from '../../src/perso.ts';
 import { generatePolicyKeyPair, signPolicy } from '../../src/policy-integrity.ts';
-import { dropStores, fileLog, fileUrl, freshStore, scriptFile, uniqueName } from './helpers/perso-server.ts';
+import {
+  dropStores,
+  fileLog,
+  fileUrl,
+  freshStore,
+  scriptFile,
+  uniqueName,
+} from './helpers/perso-server.ts';
 
 const policyText = (revision: number, version = `v${revision}`) =>
   JSON.stringify({ version, revision, default_action: 'Deny', tools: ['search'], rules: [] });
@@ -19,7 +26,10 @@ function expectOk(result: PolicyFetchResult): Extract<PolicyFetchResult, { ok: t
 }
 
 function expectError(result: PolicyFetchResult, pattern: RegExp): string {
-  if (result.ok) throw new Error(`expected a refusal matching ${pattern}, got a policy from the ${result.source}`);
+  if (result.ok)
+    throw new Error(
+      `expected a refusal matching ${pattern}, got a policy from the ${result.source}`,
+    );
   expect(result.error).to.match(pattern);
   return result.error;
 }
@@ -56,7 +66,7 @@ describe('policy-loader', () => {
     expect((await fileLog(name))[1]).to.deep.equal({ ifNoneMatch: '"a1"', status: 304 });
   });
 
-  it('no pin and no keys: no If-None-Match is sent (nothing could verify a 304\'d copy), the cache is for offline', async () => {
+  it("no pin and no keys: no If-None-Match is sent (nothing could verify a 304'd copy), the cache is for offline", async () => {
     const name = uniqueName('unanchored');
     const store = freshStore();
     await scriptFile(name, { body: policyText(1), etag: '"a1"' });
@@ -118,7 +128,10 @@ describe('policy-loader', () => {
   it('server fails and nothing is cached: refused, the reason says there is no cached copy', async () => {
     const name = uniqueName('offline-cold');
     await scriptFile(name, { status: 503 });
-    expectError(await loadPolicy(fileUrl(name), { store: freshStore() }), /server answered 503, and no cached copy exists/);
+    expectError(
+      await loadPolicy(fileUrl(name), { store: freshStore() }),
+      /server answered 503, and no cached copy exists/,
+    );
   });
 
   it('policy not found (404): refused, even with a cached copy', async () => {
@@ -127,7 +140,10 @@ describe('policy-loader', () => {
     await scriptFile(name, { body: policyText(1), etag: '"a1"' });
     expectOk(await loadPolicy(fileUrl(name), { store }));
     await scriptFile(name, { status: 404 });
-    expectError(await loadPolicy(fileUrl(name), { store }), /server answered 404; publish the policy/);
+    expectError(
+      await loadPolicy(fileUrl(name), { store }),
+      /server answered 404; publish the policy/,
+    );
   });
 
   it('tampered cache entry (bytes changed in IndexedDB) while offline: refused, the reason says tampered', async () => {
@@ -142,7 +158,10 @@ describe('policy-loader', () => {
     await db.put('policies', entry);
     db.close();
     await scriptFile(name, { status: 500 });
-    const error = expectError(await loadPolicy(fileUrl(name), { store }), /cached copy was tampered with or corrupted \(sha256 [0-9a-f]{64} does not match/);
+    const error = expectError(
+      await loadPolicy(fileUrl(name), { store }),
+      /cached copy was tampered with or corrupted \(sha256 [0-9a-f]{64} does not match/,
+    );
     expect(error).to.match(/server answered 500/);
   });
 
@@ -171,10 +190,15 @@ describe('policy-loader', () => {
     const store = freshStore();
     await scriptFile(name, { body: policyText(1), etag: '"a1"' });
     const pin = await integrityOf(new TextEncoder().encode(policyText(2)));
-    expectError(await loadPolicy(fileUrl(name), { store, integrity: pin }), /do not match the pinned integrity/);
+    expectError(
+      await loadPolicy(fileUrl(name), { store, integrity: pin }),
+      /do not match the pinned integrity/,
+    );
     expect(await store.getPolicy(fileUrl(name))).to.equal(undefined);
     const right = await integrityOf(new TextEncoder().encode(policyText(1)));
-    expect(expectOk(await loadPolicy(fileUrl(name), { store, integrity: right })).source).to.equal('network');
+    expect(expectOk(await loadPolicy(fileUrl(name), { store, integrity: right })).source).to.equal(
+      'network',
+    );
   });
 
   it('pinned integrity mismatch on the cached copy (pin changed while offline): refused', async () => {
@@ -184,7 +208,10 @@ describe('policy-loader', () => {
     expectOk(await loadPolicy(fileUrl(name), { store }));
     await scriptFile(name, { status: 500 });
     const pin = await integrityOf(new TextEncoder().encode(policyText(2)));
-    expectError(await loadPolicy(fileUrl(name), { store, integrity: pin }), /cached copy refused: policy bytes do not match the pinned integrity/);
+    expectError(
+      await loadPolicy(fileUrl(name), { store, integrity: pin }),
+      /cached copy refused: policy bytes do not match the pinned integrity/,
+    );
   });
 
   it('rollback to a lower revision: refused, and the cached higher revision stays', async () => {
@@ -193,7 +220,10 @@ describe('policy-loader', () => {
     await scriptFile(name, { body: policyText(5), etag: '"r5"' });
     expectOk(await loadPolicy(fileUrl(name), { store }));
     await scriptFile(name, { body: policyText(4), etag: '"r4"' });
-    expectError(await loadPolicy(fileUrl(name), { store }), /revision 4 is lower than revision 5 .*rollback refused/);
+    expectError(
+      await loadPolicy(fileUrl(name), { store }),
+      /revision 4 is lower than revision 5 .*rollback refused/,
+    );
     expect((await store.getPolicy(fileUrl(name)))?.revision).to.equal(5);
   });
 
@@ -203,7 +233,10 @@ describe('policy-loader', () => {
     await scriptFile(name, { body: policyText(5), etag: '"r5"' });
     expectOk(await loadPolicy(fileUrl(name), { store }));
     await store.deletePolicy(fileUrl(name));
-    await scriptFile(name, { body: JSON.stringify({ version: 'old', default_action: 'Allow', tools: [], rules: [] }), etag: '"old"' });
+    await scriptFile(name, {
+      body: JSON.stringify({ version: 'old', default_action: 'Allow', tools: [], rules: [] }),
+      etag: '"old"',
+    });
     expectError(await loadPolicy(fileUrl(name), { store }), /revision 0 is lower than revision 5/);
   });
 
@@ -211,15 +244,22 @@ describe('policy-loader', () => {
     const name = uniqueName('invalid');
     const store = freshStore();
     await scriptFile(name, { body: policyText(1), etag: '"a1"' });
-    const validate = (text: string) => (text.includes('"rules":[]') ? 'rules: empty; add a rule' : null);
-    expectError(await loadPolicy(fileUrl(name), { store, validate }), /: rules: empty; add a rule$/);
+    const validate = (text: string) =>
+      text.includes('"rules":[]') ? 'rules: empty; add a rule' : null;
+    expectError(
+      await loadPolicy(fileUrl(name), { store, validate }),
+      /: rules: empty; add a rule$/,
+    );
     expect(await store.getPolicy(fileUrl(name))).to.equal(undefined);
   });
 
   it('malformed JSON from the server: refused with the parse error', async () => {
     const name = uniqueName('malformed');
     await scriptFile(name, { body: '{"version": ', etag: '"m"' });
-    expectError(await loadPolicy(fileUrl(name), { store: freshStore() }), /policy is not valid JSON/);
+    expectError(
+      await loadPolicy(fileUrl(name), { store: freshStore() }),
+      /policy is not valid JSON/,
+    );
   });
 
   it('works without a cache: network only, and offline is refused', async () => {
@@ -231,7 +271,7 @@ describe('policy-loader', () => {
     expectError(await loadPolicy(fileUrl(name)), /no cached copy exists/);
   });
 
-  it('IndexedDB open stuck behind another tab\'s pending upgrade: no hang, network only, with a notice', async () => {
+  it("IndexedDB open stuck behind another tab's pending upgrade: no hang, network only, with a notice", async () => {
     const name = uniqueName('stuck-db');
     const store = freshStore();
     await scriptFile(name, { body: policyText(1), etag: '"a1"' });
@@ -243,7 +283,9 @@ describe('policy-loader', () => {
       const loaded = expectOk(await loadPolicy(fileUrl(name), { store, storeTimeoutMs: 200 }));
       expect(performance.now() - started).to.be.below(2000);
       expect(loaded.source).to.equal('network');
-      expect(loaded.notice).to.match(/^not cached: the IndexedDB cache is unavailable \(Error: no answer within 200 ms/);
+      expect(loaded.notice).to.match(
+        /^not cached: the IndexedDB cache is unavailable \(Error: no answer within 200 ms/,
+      );
     } finally {
       holder.close();
       (await upgrade).close();
@@ -256,7 +298,13 @@ describe('policy-loader', () => {
     await scriptFile(name, { body: policyText(1), etag: '"a1"' });
     const url = new URL(fileUrl(name));
     const first = await source(url);
-    expect({ ...first, commit: undefined }).to.deep.equal({ ok: true, text: policyText(1), source: 'network', location: url.href, commit: undefined });
+    expect({ ...first, commit: undefined }).to.deep.equal({
+      ok: true,
+      text: policyText(1),
+      source: 'network',
+      location: url.href,
+      commit: undefined,
+    });
     await scriptFile(name, { status: 502 });
     expect(await source(url)).to.deep.include({ ok: false });
     if (first.ok) await first.commit?.();
@@ -308,7 +356,10 @@ describe('Perso.load with a URL policy (through the worker engine)', () => {
     await scriptFile(name, { body: demo, etag: '"d1"' });
     await (await open({ policy: fileUrl(name), cache })).close();
     const db = await openDB<PersoDBSchema>(cache.name);
-    await db.put('policies', { ...(await db.get('policies', fileUrl(name)))!, bytes: new TextEncoder().encode(demo.replace('"Deny"', '"Allow"')) });
+    await db.put('policies', {
+      ...(await db.get('policies', fileUrl(name)))!,
+      bytes: new TextEncoder().encode(demo.replace('"Deny"', '"Allow"')),
+    });
     db.close();
     await scriptFile(name, { status: 500 });
     const perso = await open({ policy: fileUrl(name), cache });
@@ -331,10 +382,25 @@ describe('Perso.load with a URL policy (through the worker engine)', () => {
     const signer = await generatePolicyKeyPair('Ed25519');
     const other = await generatePolicyKeyPair('Ed25519');
     await scriptFile(name, { body: demo, etag: '"d1"' });
-    await scriptFile(`${name}.sig`, { body: JSON.stringify(await signPolicy(new TextEncoder().encode(demo), { id: fileUrl(name), signers: [{ privateKey: signer.privateKey, keyId: 'k' }] })) });
-    const good = await open({ policy: fileUrl(name), cache: freshStore(), publicKeys: [{ keyId: 'k', alg: 'Ed25519', publicKey: signer.publicKeySpki }] });
+    await scriptFile(`${name}.sig`, {
+      body: JSON.stringify(
+        await signPolicy(new TextEncoder().encode(demo), {
+          id: fileUrl(name),
+          signers: [{ privateKey: signer.privateKey, keyId: 'k' }],
+        }),
+      ),
+    });
+    const good = await open({
+      policy: fileUrl(name),
+      cache: freshStore(),
+      publicKeys: [{ keyId: 'k', alg: 'Ed25519', publicKey: signer.publicKeySpki }],
+    });
     expect(good.status().ok).to.equal(true);
-    const bad = await open({ policy: fileUrl(name), cache: freshStore(), publicKeys: [{ keyId: 'other', alg: 'Ed25519', publicKey: other.publicKeySpki }] });
+    const bad = await open({
+      policy: fileUrl(name),
+      cache: freshStore(),
+      publicKeys: [{ keyId: 'other', alg: 'Ed25519', publicKey: other.publicKeySpki }],
+    });
     const decision = await bad.evaluate(refund);
     expect(decision).to.include({ decision: 'Deny', kind: 'no_policy' });
     expect(decision.reason).to.match(/signed by unknown key "k"/);
@@ -344,7 +410,9 @@ describe('Perso.load with a URL policy (through the worker engine)', () => {
     const perso = await open({ policy: demo, integrity: 'sha256-AAAA' });
     const decision = await perso.evaluate(refund);
     expect(decision).to.include({ decision: 'Deny', kind: 'no_policy' });
-    expect(decision.reason).to.match(/integrity and publicKeys apply to URL policies, but the policy was given inline; pass its URL or drop them/);
+    expect(decision.reason).to.match(
+      /integrity and publicKeys apply to URL policies, but the policy was given inline; pass its URL or drop them/,
+    );
   });
 });
 
@@ -353,9 +421,21 @@ describe('Perso.load with a URL policy (through the worker engine)', () => {
 describe('policy-loader attacks (issue 15)', () => {
   const deleteCall = { tool: 'delete_customer', args: { id: 'c-1' }, role: 'agent' };
   const pagePolicy = (revision: number) =>
-    JSON.stringify({ version: `page-${revision}`, revision, default_action: 'Deny', tools: ['delete_customer'], rules: [] });
+    JSON.stringify({
+      version: `page-${revision}`,
+      revision,
+      default_action: 'Deny',
+      tools: ['delete_customer'],
+      rules: [],
+    });
   const allowAll = (revision: number) =>
-    JSON.stringify({ version: `admin-${revision}`, revision, default_action: 'Allow', tools: ['delete_customer'], rules: [] });
+    JSON.stringify({
+      version: `admin-${revision}`,
+      revision,
+      default_action: 'Allow',
+      tools: ['delete_customer'],
+      rules: [],
+    });
   const opened: Perso[] = [];
   const open = async (options: Parameters<typeof Perso.load>[0]) => {
     const perso = await Perso.load(options);
@@ -373,17 +453,31 @@ describe('policy-loader attacks (issue 15)', () => {
     return {
       publicKeys: [{ keyId: 'release', alg: 'Ed25519' as const, publicKey: pair.publicKeySpki }],
       sign: async (text: string, id: string) =>
-        JSON.stringify(await signPolicy(new TextEncoder().encode(text), { id, signers: [{ privateKey: pair.privateKey, keyId: 'release' }] })),
+        JSON.stringify(
+          await signPolicy(new TextEncoder().encode(text), {
+            id,
+            signers: [{ privateKey: pair.privateKey, keyId: 'release' }],
+          }),
+        ),
     };
   }
 
   /** Serves a policy and its signature, made for `id` (default: the URL it is served at). */
-  async function release(name: string, text: string, key: Awaited<ReturnType<typeof releaseKey>>, etag: string, id = fileUrl(name)) {
+  async function release(
+    name: string,
+    text: string,
+    key: Awaited<ReturnType<typeof releaseKey>>,
+    etag: string,
+    id = fileUrl(name),
+  ) {
     await scriptFile(name, { body: text, etag });
     await scriptFile(`${name}.sig`, { body: await key.sign(text, id) });
   }
 
-  async function editStore(name: string, edit: (db: Awaited<ReturnType<typeof openDB<PersoDBSchema>>>) => Promise<void>) {
+  async function editStore(
+    name: string,
+    edit: (db: Awaited<ReturnType<typeof openDB<PersoDBSchema>>>) => Promise<void>,
+  ) {
     const db = await openDB<PersoDBSchema>(name);
     await edit(db);
     db.close();
@@ -394,21 +488,39 @@ describe('policy-loader attacks (issue 15)', () => {
     const name = uniqueName('page');
     const adminUrl = fileUrl(uniqueName('admin'));
     await release(name, allowAll(9), key, '"x1"', adminUrl);
-    const perso = await open({ policy: fileUrl(name), cache: freshStore(), publicKeys: key.publicKeys });
+    const perso = await open({
+      policy: fileUrl(name),
+      cache: freshStore(),
+      publicKeys: key.publicKeys,
+    });
     expect(perso.status().ok).to.equal(false);
     const decision = await perso.evaluate(deleteCall);
     expect(decision).to.include({ decision: 'Deny', kind: 'no_policy' });
-    expect(decision.reason).to.include(`the signature is for policy "${adminUrl}", not "${fileUrl(name)}"`);
+    expect(decision.reason).to.include(
+      `the signature is for policy "${adminUrl}", not "${fileUrl(name)}"`,
+    );
   });
 
-  it('other page\'s signed policy under a configured policyId: refused; signed for that id: loads from any url', async () => {
+  it("other page's signed policy under a configured policyId: refused; signed for that id: loads from any url", async () => {
     const key = await releaseKey();
     const name = uniqueName('mirror');
     await release(name, pagePolicy(1), key, '"m1"', 'shop-admin');
-    const refused = await open({ policy: fileUrl(name), cache: freshStore(), publicKeys: key.publicKeys, policyId: 'shop-checkout' });
-    expect((await refused.evaluate(deleteCall)).reason).to.match(/signature is for policy "shop-admin", not "shop-checkout"/);
+    const refused = await open({
+      policy: fileUrl(name),
+      cache: freshStore(),
+      publicKeys: key.publicKeys,
+      policyId: 'shop-checkout',
+    });
+    expect((await refused.evaluate(deleteCall)).reason).to.match(
+      /signature is for policy "shop-admin", not "shop-checkout"/,
+    );
     await release(name, pagePolicy(1), key, '"m2"', 'shop-checkout');
-    const loaded = await open({ policy: fileUrl(name), cache: freshStore(), publicKeys: key.publicKeys, policyId: 'shop-checkout' });
+    const loaded = await open({
+      policy: fileUrl(name),
+      cache: freshStore(),
+      publicKeys: key.publicKeys,
+      policyId: 'shop-checkout',
+    });
     expect(loaded.status()).to.include({ ok: true, version: 'page-1' });
   });
 
@@ -421,9 +533,13 @@ describe('policy-loader attacks (issue 15)', () => {
     await release(name, allowAll(3), key, '"s2"');
     const perso = await open({ policy: fileUrl(name), cache: store, publicKeys: key.publicKeys });
     expect(perso.status().ok).to.equal(false);
-    expect(perso.status().errors[0]?.message).to.match(/policy revision 3 was already accepted with other bytes \(sha256 [0-9a-f]{64}, now [0-9a-f]{64}\).*publish the change as revision 4/);
+    expect(perso.status().errors[0]?.message).to.match(
+      /policy revision 3 was already accepted with other bytes \(sha256 [0-9a-f]{64}, now [0-9a-f]{64}\).*publish the change as revision 4/,
+    );
     expect(await perso.evaluate(deleteCall)).to.include({ decision: 'Deny', kind: 'no_policy' });
-    expect(new TextDecoder().decode((await store.getPolicy(fileUrl(name)))!.bytes)).to.equal(pagePolicy(3));
+    expect(new TextDecoder().decode((await store.getPolicy(fileUrl(name)))!.bytes)).to.equal(
+      pagePolicy(3),
+    );
   });
 
   it('ETag with a newline: the validator the browser cannot send is dropped, the server is asked, tampered bytes are not used', async () => {
@@ -436,20 +552,36 @@ describe('policy-loader attacks (issue 15)', () => {
     await editStore(store.name, async (db) => {
       await db.put('policies', { ...(await db.get('policies', fileUrl(name)))!, etag: '"e1"\n' });
     });
-    expect(expectOk(await loadPolicy(fileUrl(name), { store, integrity }))).to.include({ source: 'network', text: pagePolicy(1) });
+    expect(expectOk(await loadPolicy(fileUrl(name), { store, integrity }))).to.include({
+      source: 'network',
+      text: pagePolicy(1),
+    });
     // Without a pin: the attacker also writes other bytes, consistently re-hashed.
     const forged = new TextEncoder().encode(allowAll(1));
-    const sha256 = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', forged)), (b) => b.toString(16).padStart(2, '0')).join('');
+    const sha256 = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', forged)), (b) =>
+      b.toString(16).padStart(2, '0'),
+    ).join('');
     await editStore(store.name, async (db) => {
-      await db.put('policies', { ...(await db.get('policies', fileUrl(name)))!, bytes: forged, sha256, etag: '"e1"\n' });
+      await db.put('policies', {
+        ...(await db.get('policies', fileUrl(name)))!,
+        bytes: forged,
+        sha256,
+        etag: '"e1"\n',
+      });
     });
-    expect(expectOk(await loadPolicy(fileUrl(name), { store }))).to.include({ source: 'network', text: pagePolicy(1) });
+    expect(expectOk(await loadPolicy(fileUrl(name), { store }))).to.include({
+      source: 'network',
+      text: pagePolicy(1),
+    });
     expect((await fileLog(name)).slice(1)).to.deep.equal([
       { ifNoneMatch: null, status: 200 },
       { ifNoneMatch: null, status: 200 },
     ]);
     const perso = await open({ policy: fileUrl(name), cache: store });
-    expect(await perso.evaluate(deleteCall)).to.include({ decision: 'Deny', policyVersion: 'page-1' });
+    expect(await perso.evaluate(deleteCall)).to.include({
+      decision: 'Deny',
+      policyVersion: 'page-1',
+    });
   });
 
   it('older signed release swapped into the store with a 304: the bytes are checked against the fresh signature, the current policy is used', async () => {
@@ -458,7 +590,10 @@ describe('policy-loader attacks (issue 15)', () => {
     const store = freshStore();
     await release(name, allowAll(1), key, '"r1"');
     expectOk(await loadPolicy(fileUrl(name), { store, publicKeys: key.publicKeys }));
-    const [old, oldMark] = [(await store.getPolicy(fileUrl(name)))!, await store.getRevisionMark(fileUrl(name))];
+    const [old, oldMark] = [
+      (await store.getPolicy(fileUrl(name)))!,
+      await store.getRevisionMark(fileUrl(name)),
+    ];
     await release(name, pagePolicy(2), key, '"r2"');
     expectOk(await loadPolicy(fileUrl(name), { store, publicKeys: key.publicKeys }));
     // The attacker writes release 1 back, entry and floor, under release 2's ETag.
@@ -468,7 +603,10 @@ describe('policy-loader attacks (issue 15)', () => {
     });
     const perso = await open({ policy: fileUrl(name), cache: store, publicKeys: key.publicKeys });
     expect(perso.status()).to.include({ ok: true, source: 'network', version: 'page-2' });
-    expect(await perso.evaluate(deleteCall)).to.include({ decision: 'Deny', policyVersion: 'page-2' });
+    expect(await perso.evaluate(deleteCall)).to.include({
+      decision: 'Deny',
+      policyVersion: 'page-2',
+    });
     expect((await fileLog(name)).slice(2)).to.deep.equal([
       { ifNoneMatch: '"r2"', status: 304 },
       { ifNoneMatch: null, status: 200 },
@@ -484,9 +622,15 @@ describe('policy-loader attacks (issue 15)', () => {
     const old = (await store.getPolicy(fileUrl(name)))!;
     await release(name, pagePolicy(2), key, '"r2"');
     expectOk(await loadPolicy(fileUrl(name), { store, publicKeys: key.publicKeys }));
-    await editStore(store.name, (db) => db.put('policies', { ...old, etag: '"r2"' }).then(() => undefined));
-    expect(expectOk(await loadPolicy(fileUrl(name), { store, publicKeys: key.publicKeys }))).to.include({ source: 'network', revision: 2 });
-    expect(new TextDecoder().decode((await store.getPolicy(fileUrl(name)))!.bytes)).to.equal(pagePolicy(2));
+    await editStore(store.name, (db) =>
+      db.put('policies', { ...old, etag: '"r2"' }).then(() => undefined),
+    );
+    expect(
+      expectOk(await loadPolicy(fileUrl(name), { store, publicKeys: key.publicKeys })),
+    ).to.include({ source: 'network', revision: 2 });
+    expect(new TextDecoder().decode((await store.getPolicy(fileUrl(name)))!.bytes)).to.equal(
+      pagePolicy(2),
+    );
   });
 
   it('older signed release swapped into the store, then offline: the signed floor refuses it as a rollback', async () => {
@@ -503,12 +647,22 @@ describe('policy-loader attacks (issue 15)', () => {
     const perso = await open({ policy: fileUrl(name), cache: store, publicKeys: key.publicKeys });
     const decision = await perso.evaluate(deleteCall);
     expect(decision).to.include({ decision: 'Deny', kind: 'no_policy' });
-    expect(decision.reason).to.match(/cached copy refused: policy revision 1 is lower than revision 2 already seen for this url \(rollback refused\)/);
+    expect(decision.reason).to.match(
+      /cached copy refused: policy revision 1 is lower than revision 2 already seen for this url \(rollback refused\)/,
+    );
   });
 
   for (const [attack, edit] of [
-    ['floor deleted', (db: Awaited<ReturnType<typeof openDB<PersoDBSchema>>>, url: string) => db.delete('revisions', url)],
-    ['floor set to a string', (db: Awaited<ReturnType<typeof openDB<PersoDBSchema>>>, url: string) => db.put('revisions', { url, highest: 'x' } as never).then(() => undefined)],
+    [
+      'floor deleted',
+      (db: Awaited<ReturnType<typeof openDB<PersoDBSchema>>>, url: string) =>
+        db.delete('revisions', url),
+    ],
+    [
+      'floor set to a string',
+      (db: Awaited<ReturnType<typeof openDB<PersoDBSchema>>>, url: string) =>
+        db.put('revisions', { url, highest: 'x' } as never).then(() => undefined),
+    ],
   ] as const) {
     it(`${attack}: an older signed release from the server is still refused as a rollback (the floor is what verifies)`, async () => {
       const key = await releaseKey();
@@ -524,7 +678,9 @@ describe('policy-loader attacks (issue 15)', () => {
       const perso = await open({ policy: fileUrl(name), cache: store, publicKeys: key.publicKeys });
       const decision = await perso.evaluate(deleteCall);
       expect(decision).to.include({ decision: 'Deny', kind: 'no_policy' });
-      expect(decision.reason).to.match(/policy revision 1 is lower than revision 2 already seen for this url \(rollback refused\)/);
+      expect(decision.reason).to.match(
+        /policy revision 1 is lower than revision 2 already seen for this url \(rollback refused\)/,
+      );
     });
 
     it(`${attack}, without keys: the cached copy's revision is the floor`, async () => {
@@ -534,7 +690,10 @@ describe('policy-loader attacks (issue 15)', () => {
       expectOk(await loadPolicy(fileUrl(name), { store }));
       await editStore(store.name, (db) => edit(db, fileUrl(name)));
       await scriptFile(name, { body: allowAll(1), etag: '"u1"' });
-      expectError(await loadPolicy(fileUrl(name), { store }), /revision 1 is lower than revision 2/);
+      expectError(
+        await loadPolicy(fileUrl(name), { store }),
+        /revision 1 is lower than revision 2/,
+      );
     });
   }
 
@@ -543,8 +702,16 @@ describe('policy-loader attacks (issue 15)', () => {
     const name = uniqueName('invalid-then-fixed');
     const store = freshStore();
     await release(name, pagePolicy(5), key, '"i5"');
-    expect((await open({ policy: fileUrl(name), cache: store, publicKeys: key.publicKeys })).status().ok).to.equal(true);
-    const invalid = JSON.stringify({ version: 'bad-6', revision: 6, default_action: 'Maybe', tools: [], rules: [] });
+    expect(
+      (await open({ policy: fileUrl(name), cache: store, publicKeys: key.publicKeys })).status().ok,
+    ).to.equal(true);
+    const invalid = JSON.stringify({
+      version: 'bad-6',
+      revision: 6,
+      default_action: 'Maybe',
+      tools: [],
+      rules: [],
+    });
     await release(name, invalid, key, '"i6"');
     const refused = await open({ policy: fileUrl(name), cache: store, publicKeys: key.publicKeys });
     expect(refused.status().ok).to.equal(false);
@@ -554,7 +721,11 @@ describe('policy-loader attacks (issue 15)', () => {
     await release(name, pagePolicy(6), key, '"i6b"');
     const fixed = await open({ policy: fileUrl(name), cache: store, publicKeys: key.publicKeys });
     expect(fixed.status()).to.include({ ok: true, version: 'page-6' });
-    expect(await fixed.evaluate(deleteCall)).to.include({ decision: 'Deny', policyVersion: 'page-6', kind: 'no_rule' });
+    expect(await fixed.evaluate(deleteCall)).to.include({
+      decision: 'Deny',
+      policyVersion: 'page-6',
+      kind: 'no_rule',
+    });
     expect(await store.highestRevision(fileUrl(name))).to.equal(6);
   });
 
@@ -562,10 +733,21 @@ describe('policy-loader attacks (issue 15)', () => {
     const pair = await generatePolicyKeyPair('Ed25519');
     const name = uniqueName('old-format');
     const bytes = new TextEncoder().encode(pagePolicy(1));
-    const raw = new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, pair.privateKey, bytes));
+    const raw = new Uint8Array(
+      await crypto.subtle.sign({ name: 'Ed25519' }, pair.privateKey, bytes),
+    );
     await scriptFile(name, { body: pagePolicy(1), etag: '"o1"' });
-    await scriptFile(`${name}.sig`, { body: JSON.stringify({ alg: 'Ed25519', key_id: 'k', signature: btoa(String.fromCharCode(...raw)) }) });
-    const result = await loadPolicy(fileUrl(name), { store: freshStore(), publicKeys: [{ keyId: 'k', alg: 'Ed25519', publicKey: pair.publicKeySpki }] });
+    await scriptFile(`${name}.sig`, {
+      body: JSON.stringify({
+        alg: 'Ed25519',
+        key_id: 'k',
+        signature: btoa(String.fromCharCode(...raw)),
+      }),
+    });
+    const result = await loadPolicy(fileUrl(name), {
+      store: freshStore(),
+      publicKeys: [{ keyId: 'k', alg: 'Ed25519', publicKey: pair.publicKeySpki }],
+    });
     expectError(result, /old format .*re-sign with signPolicy\(bytes, \{id, signers\}\)/);
   });
 });

@@ -9,19 +9,41 @@ import { dropStores, freshStore } from './helpers/perso-server.ts';
 const encoder = new TextEncoder();
 
 function entry(url: string, revision: number | null, text = '{"version":"v"}'): PolicyEntry {
-  return { url, bytes: encoder.encode(text), etag: '"e1"', sha256: 'ab'.repeat(32), signature: null, revision, storedAt: 1700000000000 };
+  return {
+    url,
+    bytes: encoder.encode(text),
+    etag: '"e1"',
+    sha256: 'ab'.repeat(32),
+    signature: null,
+    revision,
+    storedAt: 1700000000000,
+  };
 }
 
 /** Saves like the loader: a mark for the entry's revision, swapped against the mark read now. */
 async function save(store: PolicyStore, saved: PolicyEntry): Promise<boolean> {
-  const mark = { url: saved.url, highest: saved.revision ?? 0, sha256: saved.sha256, signature: saved.signature };
+  const mark = {
+    url: saved.url,
+    highest: saved.revision ?? 0,
+    sha256: saved.sha256,
+    signature: saved.signature,
+  };
   return store.savePolicy(saved, mark, await store.getRevisionMark(saved.url));
 }
 
 function record(n: number): AuditRecord {
   return {
-    id: `id-${n}`, time: new Date(0).toISOString(), tool: 'search', role: 'agent', decision: 'Deny', reason: `r${n}`,
-    kind: 'no_rule', rule: null, policyVersion: 'v1', policyHash: null, enforced: true,
+    id: `id-${n}`,
+    time: new Date(0).toISOString(),
+    tool: 'search',
+    role: 'agent',
+    decision: 'Deny',
+    reason: `r${n}`,
+    kind: 'no_rule',
+    rule: null,
+    policyVersion: 'v1',
+    policyHash: null,
+    enforced: true,
   };
 }
 
@@ -42,14 +64,22 @@ describe('policy-store', () => {
     expect(await store.highestRevision('https://x.test/other.json')).to.equal(null);
   });
 
-  it('writes entry and mark together, and only over the mark the caller read (another page\'s write wins)', async () => {
+  it("writes entry and mark together, and only over the mark the caller read (another page's write wins)", async () => {
     const store = freshStore();
     const url = 'https://x.test/p.json';
     const read = await store.getRevisionMark(url);
     expect(await save(store, entry(url, 5, '{"revision":5}'))).to.equal(true);
     const stale = entry(url, 4, '{"revision":4}');
-    expect(await store.savePolicy(stale, { url, highest: 4, sha256: stale.sha256, signature: null }, read)).to.equal(false);
-    expect(new TextDecoder().decode((await store.getPolicy(url))!.bytes)).to.equal('{"revision":5}');
+    expect(
+      await store.savePolicy(
+        stale,
+        { url, highest: 4, sha256: stale.sha256, signature: null },
+        read,
+      ),
+    ).to.equal(false);
+    expect(new TextDecoder().decode((await store.getPolicy(url))!.bytes)).to.equal(
+      '{"revision":5}',
+    );
     expect(await store.highestRevision(url)).to.equal(5);
     expect(await save(store, entry(url, 9))).to.equal(true);
     expect(await store.highestRevision(url)).to.equal(9);
@@ -84,7 +114,11 @@ describe('policy-store', () => {
     await store.deleteAudit([queued[0]!.key]);
     await store.close();
     const reopened = new PolicyStore(store.name);
-    expect((await reopened.readAudit()).map((q) => q.record.id)).to.deep.equal(['id-2', 'id-3', 'id-4']);
+    expect((await reopened.readAudit()).map((q) => q.record.id)).to.deep.equal([
+      'id-2',
+      'id-3',
+      'id-4',
+    ]);
     expect(await reopened.countAudit()).to.equal(3);
     await reopened.close();
   });

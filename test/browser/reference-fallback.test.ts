@@ -13,22 +13,40 @@ import { sampleCases, type DiffCase } from '../support/differential-cases.ts';
 import { checkAnswers } from '../support/differential-compare.ts';
 import { groupForMerge, mergeCases, splitAnswers } from '../support/differential-merge.ts';
 
-const NO_WASM_CSP_URL = new URL('/src/worker/evaluator.worker.ts?perso-test-csp=no-wasm', location.origin);
+const NO_WASM_CSP_URL = new URL(
+  '/src/worker/evaluator.worker.ts?perso-test-csp=no-wasm',
+  location.origin,
+);
 
-interface ConformanceCase { id: string; policy: string | object; request: ToolCall; expect: string; reasonPrefix: string }
-const fixtures = (await (await fetch('/test/fixtures/conformance.json')).json()) as { policies: Record<string, string>; cases: ConformanceCase[] };
+interface ConformanceCase {
+  id: string;
+  policy: string | object;
+  request: ToolCall;
+  expect: string;
+  reasonPrefix: string;
+}
+const fixtures = (await (await fetch('/test/fixtures/conformance.json')).json()) as {
+  policies: Record<string, string>;
+  cases: ConformanceCase[];
+};
 const policyTexts = new Map<string, string>();
 for (const [name, file] of Object.entries(fixtures.policies)) {
   policyTexts.set(name, await (await fetch(`/test/fixtures/${file}`)).text());
 }
 const demoText = policyTexts.get('demo')!;
-const policyText = (policy: string | object) => (typeof policy === 'string' ? policyTexts.get(policy)! : JSON.stringify(policy));
+const policyText = (policy: string | object) =>
+  typeof policy === 'string' ? policyTexts.get(policy)! : JSON.stringify(policy);
 
 const backends: WorkerBackend[] = [];
 /** The real evaluator worker under a CSP without 'wasm-unsafe-eval', with or without the JS fallback. */
 function noWasmBackend(jsFallback: boolean): WorkerBackend {
-  const name = jsFallback ? `${EVALUATOR_WORKER_NAME} ${EVALUATOR_JS_FALLBACK}` : EVALUATOR_WORKER_NAME;
-  const backend = new WorkerBackend({ createWorker: () => new Worker(NO_WASM_CSP_URL, { type: 'module', name }), timeoutMs: 10_000 });
+  const name = jsFallback
+    ? `${EVALUATOR_WORKER_NAME} ${EVALUATOR_JS_FALLBACK}`
+    : EVALUATOR_WORKER_NAME;
+  const backend = new WorkerBackend({
+    createWorker: () => new Worker(NO_WASM_CSP_URL, { type: 'module', name }),
+    timeoutMs: 10_000,
+  });
   backends.push(backend);
   return backend;
 }
@@ -59,7 +77,8 @@ describe('a page CSP without wasm-unsafe-eval', function () {
       expect(verdict.decision, `${c.id}: ${verdict.reason}`).to.equal(c.expect);
       // The documented part of the reason (DESIGN §2.1); the detail after ': ' is the engine's wording.
       const cut = c.reasonPrefix.indexOf(': ', c.reasonPrefix.indexOf(';'));
-      const documented = c.reasonPrefix.includes(';') && cut >= 0 ? c.reasonPrefix.slice(0, cut) : c.reasonPrefix;
+      const documented =
+        c.reasonPrefix.includes(';') && cut >= 0 ? c.reasonPrefix.slice(0, cut) : c.reasonPrefix;
       expect(verdict.reason.startsWith(documented), `${c.id}: ${verdict.reason}`).to.equal(true);
       expect(verdict.evaluator).to.equal('js');
     }
@@ -67,7 +86,9 @@ describe('a page CSP without wasm-unsafe-eval', function () {
 
   it('wasm compile failure with the JS fallback: an invalid policy is refused and calls are denied (no_policy)', async () => {
     const backend = noWasmBackend(true);
-    const load = await backend.load('{"version":"v","default_action":"Deny","tools":[],"rules":[],"rules":[]}');
+    const load = await backend.load(
+      '{"version":"v","default_action":"Deny","tools":[],"rules":[],"rules":[]}',
+    );
     expect(load.ok).to.equal(false);
     if (!load.ok) expect(load.errors[0]!.message).to.match(/duplicate key "rules"/);
     const verdict = await backend.evaluate({ tool: 't', role: 'r', args: {} }, 0);
@@ -92,7 +113,8 @@ describe('a page CSP without wasm-unsafe-eval', function () {
       // One call at a time: a batch with one non-JSON value (NaN) is refused whole by the bridge
       // before it reaches the worker, and the differential cases hold such values on purpose.
       const verdicts = [];
-      for (const call of merged.calls) verdicts.push(await backend.evaluate(call as unknown as ToolCall, 0));
+      for (const call of merged.calls)
+        verdicts.push(await backend.evaluate(call as unknown as ToolCall, 0));
       expect(verdicts.find((v) => v.evaluator !== 'js')).to.equal(undefined);
       const answers = splitAnswers(group, verdicts);
       group.forEach((c, k) => {
@@ -106,7 +128,11 @@ describe('a page CSP without wasm-unsafe-eval', function () {
   });
 
   it("Perso with fallback: 'js' where engine.wasm compiles: the wasm engine decides, and says so", async () => {
-    const perso = await Perso.load({ policy: JSON.parse(demoText) as Policy, engine: 'worker', fallback: 'js' });
+    const perso = await Perso.load({
+      policy: JSON.parse(demoText) as Policy,
+      engine: 'worker',
+      fallback: 'js',
+    });
     try {
       const decision = await perso.evaluate({ tool: 'view_customer', role: 'agent', args: {} });
       expect(decision).to.include({ decision: 'Allow', evaluator: 'wasm' });

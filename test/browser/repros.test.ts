@@ -16,11 +16,17 @@ const base = '/test/fixtures/repros-2026-12-03/';
 const { repros } = (await (await fetch(`${base}expected.json`)).json()) as { repros: Repro[] };
 const files = new Map<string, string>();
 for (const r of repros) {
-  for (const file of [r.policy, r.requests]) if (!files.has(file)) files.set(file, await (await fetch(base + file)).text());
+  for (const file of [r.policy, r.requests])
+    if (!files.has(file)) files.set(file, await (await fetch(base + file)).text());
 }
 const calls = (r: Repro): ToolCall[] =>
-  files.get(r.requests)!.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as ToolCall);
-const answer = (expected: string, decision: string, kind: string): string => (expected.includes(':') ? `${decision}:${kind}` : decision);
+  files
+    .get(r.requests)!
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as ToolCall);
+const answer = (expected: string, decision: string, kind: string): string =>
+  expected.includes(':') ? `${decision}:${kind}` : decision;
 
 describe('the repros of 2026-12-03 through the worker', () => {
   for (const repro of repros) {

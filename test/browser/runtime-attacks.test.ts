@@ -60,7 +60,7 @@ async function servedPolicy(policy: unknown): Promise<string> {
 }
 
 describe('attack: Object.prototype and Array.prototype polluted before perso loads', () => {
-  it('every entry point reads own properties only: a delete of another manager\'s customer and an unannotated tool stay denied', async () => {
+  it("every entry point reads own properties only: a delete of another manager's customer and an unannotated tool stay denied", async () => {
     const url = await servedPolicy(POLICY);
     const win = await page(`<script>${POLLUTE}</script>
       <script type="module">
@@ -69,24 +69,36 @@ describe('attack: Object.prototype and Array.prototype polluted before perso loa
         window.report = runPollutedPage(${JSON.stringify(url)}).then(JSON.stringify, (error) => JSON.stringify({ error: String(error && error.stack || error) }));
       </script>`);
     const deadline = performance.now() + 15000;
-    while (win.report === undefined && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    while (win.report === undefined && performance.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 20));
     const report = JSON.parse((await win.report) as string) as PollutedReport & { error?: string };
     expect(report.error).to.equal(undefined);
     expect(report.loadMode, 'Object.prototype.mode is no option').to.equal('enforce');
     expect(report.evaluate, 'evaluate').to.equal('Deny');
     expect(report.batch, 'evaluateBatch').to.deep.equal(['Deny', 'Deny', 'Deny']);
     expect(report.audited, 'an instance with audit').to.equal('Deny');
-    expect(report.auditRecords, 'the record holds no inherited host fact').to.deep.equal([{ decision: 'Deny' }]);
-    expect(report.guardDecisions, 'session.guard (annotation_defaults with a polluted readOnlyHint)').to.deep.equal(['Deny', 'Deny']);
+    expect(report.auditRecords, 'the record holds no inherited host fact').to.deep.equal([
+      { decision: 'Deny' },
+    ]);
+    expect(
+      report.guardDecisions,
+      'session.guard (annotation_defaults with a polluted readOnlyHint)',
+    ).to.deep.equal(['Deny', 'Deny']);
     expect(report.guardRan).to.deep.equal([]);
-    expect(report.holeDecision, 'a hole in args is not Array.prototype[1]').to.equal('Deny invalid_request');
-    expect(report.elementResults, '<perso-guard> answers denial results').to.deep.equal([true, true]);
+    expect(report.holeDecision, 'a hole in args is not Array.prototype[1]').to.equal(
+      'Deny invalid_request',
+    );
+    expect(report.elementResults, '<perso-guard> answers denial results').to.deep.equal([
+      true,
+      true,
+    ]);
     expect(report.elementRan, '<perso-guard> ran no tool').to.deep.equal([]);
   });
 
   it('the embed starts under enumerable pollution (its bundle reads own keys) and says what is missing', async () => {
     const url = await servedPolicy(POLICY);
-    const win = await page(`<script>window.errors = []; addEventListener('error', (e) => errors.push(e.message));${POLLUTE}</script>
+    const win =
+      await page(`<script>window.errors = []; addEventListener('error', (e) => errors.push(e.message));${POLLUTE}</script>
       <script src="${EMBED}" data-policy="${url}" data-role="manager"></script>`);
     expect(win.errors, 'the embed threw while starting').to.deep.equal([]);
     const status = (win.perso as { status(): { errors: string[] } }).status();
@@ -95,10 +107,19 @@ describe('attack: Object.prototype and Array.prototype polluted before perso loa
 
   it('the embed: no data-mode is enforce, and a tool without annotations is not read-only', async () => {
     const url = await servedPolicy(POLICY);
-    const win = await page(`<script>window.errors = []; addEventListener('error', (e) => errors.push(e.message));${POLLUTE_QUIETLY}</script><script src="${POLYFILL}"></script>
+    const win =
+      await page(`<script>window.errors = []; addEventListener('error', (e) => errors.push(e.message));${POLLUTE_QUIETLY}</script><script src="${POLYFILL}"></script>
       <script src="${EMBED}" data-policy="${url}" data-role="manager" data-agent-attributes='{"user_id":"mgr-1"}'></script>`);
     expect(win.perso, JSON.stringify(win.errors)).to.not.equal(undefined);
-    const context = (win.document as Document & { modelContext: { registerTool(tool: object): Promise<void>; getTools(): Promise<{ name: string }[]>; executeTool(tool: object, json: string): Promise<string | null> } }).modelContext;
+    const context = (
+      win.document as Document & {
+        modelContext: {
+          registerTool(tool: object): Promise<void>;
+          getTools(): Promise<{ name: string }[]>;
+          executeTool(tool: object, json: string): Promise<string | null>;
+        };
+      }
+    ).modelContext;
     const ran: string[] = [];
     for (const name of ['delete_customer', 'view_report']) {
       await context.registerTool({
@@ -114,7 +135,10 @@ describe('attack: Object.prototype and Array.prototype polluted before perso loa
     const tools = await context.getTools();
     const results: boolean[] = [];
     for (const name of ['delete_customer', 'view_report']) {
-      const json = await context.executeTool(tools.find((tool) => tool.name === name)!, JSON.stringify({ customer_id: 'C-7' }));
+      const json = await context.executeTool(
+        tools.find((tool) => tool.name === name)!,
+        JSON.stringify({ customer_id: 'C-7' }),
+      );
       results.push((JSON.parse(json ?? 'null') as { isError?: boolean }).isError === true);
     }
     expect(ran, 'no tool ran').to.deep.equal([]);
@@ -123,7 +147,12 @@ describe('attack: Object.prototype and Array.prototype polluted before perso loa
 });
 
 describe('attack: a fetched policy turns enforcement off', () => {
-  const refund = { tool: 'delete_customer', role: 'manager', agentAttributes: { user_id: 'mgr-1' }, args: { customer_id: 'C-7' } };
+  const refund = {
+    tool: 'delete_customer',
+    role: 'manager',
+    agentAttributes: { user_id: 'mgr-1' },
+    args: { customer_id: 'C-7' },
+  };
   const shadowPolicy = { ...POLICY, mode: 'shadow' };
 
   it('Perso.load: a URL policy asking for shadow mode is enforced unless the host passes mode: "policy"; a warning says why', async () => {
@@ -132,7 +161,9 @@ describe('attack: a fetched policy turns enforcement off', () => {
     try {
       const status = perso.status();
       expect(status.mode).to.equal('enforce');
-      expect(status.warnings.map((w) => `${w.path}: ${w.message}`).join('\n')).to.match(/^mode: the fetched policy asks for shadow mode, but only the host can turn enforcement off; decisions are enforced — pass mode: "policy"/m);
+      expect(status.warnings.map((w) => `${w.path}: ${w.message}`).join('\n')).to.match(
+        /^mode: the fetched policy asks for shadow mode, but only the host can turn enforcement off; decisions are enforced — pass mode: "policy"/m,
+      );
       const decision = await perso.evaluate(refund);
       expect([decision.decision, decision.enforced]).to.deep.equal(['Deny', true]);
     } finally {
@@ -149,15 +180,39 @@ describe('attack: a fetched policy turns enforcement off', () => {
 
   it('the embed without data-mode enforces a fetched shadow policy; data-mode="policy" lets it choose', async () => {
     const url = await servedPolicy(shadowPolicy);
-    for (const [attributes, expected] of [['', { ran: [], isError: true }], ['data-mode="policy"', { ran: ['delete_customer'], isError: false }]] as const) {
+    for (const [attributes, expected] of [
+      ['', { ran: [], isError: true }],
+      ['data-mode="policy"', { ran: ['delete_customer'], isError: false }],
+    ] as const) {
       const win = await page(`<script src="${POLYFILL}"></script>
         <script src="${EMBED}" data-policy="${url}" data-role="manager" data-agent-attributes='{"user_id":"mgr-1"}' ${attributes}></script>`);
-      const context = (win.document as Document & { modelContext: { registerTool(tool: object): Promise<void>; getTools(): Promise<{ name: string }[]>; executeTool(tool: object, json: string): Promise<string | null> } }).modelContext;
+      const context = (
+        win.document as Document & {
+          modelContext: {
+            registerTool(tool: object): Promise<void>;
+            getTools(): Promise<{ name: string }[]>;
+            executeTool(tool: object, json: string): Promise<string | null>;
+          };
+        }
+      ).modelContext;
       const ran: string[] = [];
-      await context.registerTool({ name: 'delete_customer', description: 'delete', inputSchema: { type: 'object', properties: {} }, execute: () => ran.push('delete_customer') && { content: [{ type: 'text', text: 'deleted' }] } });
-      const tool = (await context.getTools()).find((candidate) => candidate.name === 'delete_customer')!;
-      const result = JSON.parse((await context.executeTool(tool, JSON.stringify({ customer_id: 'C-7' }))) ?? 'null') as { isError?: boolean };
-      expect({ ran, isError: result?.isError === true }, attributes || 'no data-mode').to.deep.equal(expected);
+      await context.registerTool({
+        name: 'delete_customer',
+        description: 'delete',
+        inputSchema: { type: 'object', properties: {} },
+        execute: () =>
+          ran.push('delete_customer') && { content: [{ type: 'text', text: 'deleted' }] },
+      });
+      const tool = (await context.getTools()).find(
+        (candidate) => candidate.name === 'delete_customer',
+      )!;
+      const result = JSON.parse(
+        (await context.executeTool(tool, JSON.stringify({ customer_id: 'C-7' }))) ?? 'null',
+      ) as { isError?: boolean };
+      expect(
+        { ran, isError: result?.isError === true },
+        attributes || 'no data-mode',
+      ).to.deep.equal(expected);
     }
   });
 
@@ -165,7 +220,8 @@ describe('attack: a fetched policy turns enforcement off', () => {
     const url = await servedPolicy(shadowPolicy);
     const mount = (attributes: Record<string, string>): PersoGuardElement => {
       const guard = document.createElement('perso-guard');
-      for (const [name, value] of Object.entries({ src: url, role: 'manager', ...attributes })) guard.setAttribute(name, value);
+      for (const [name, value] of Object.entries({ src: url, role: 'manager', ...attributes }))
+        guard.setAttribute(name, value);
       guard.agentAttributes = { user_id: 'mgr-1' };
       document.body.append(guard);
       guards.push(guard);
@@ -174,35 +230,68 @@ describe('attack: a fetched policy turns enforcement off', () => {
     const outcome = async (guard: PersoGuardElement): Promise<{ ran: boolean; text: string }> => {
       let ran = false;
       guard.register('delete_customer', () => (ran = true));
-      const result = (await guard.call('delete_customer', { customer_id: 'C-7' })) as { isError?: boolean; content?: { text: string }[] } | boolean;
-      return { ran, text: typeof result === 'object' && result !== null ? (result.content?.[0]?.text ?? '') : '' };
+      const result = (await guard.call('delete_customer', { customer_id: 'C-7' })) as
+        | { isError?: boolean; content?: { text: string }[] }
+        | boolean;
+      return {
+        ran,
+        text:
+          typeof result === 'object' && result !== null ? (result.content?.[0]?.text ?? '') : '',
+      };
     };
     expect((await outcome(mount({}))).ran, 'no mode attribute: enforced').to.equal(false);
-    expect((await outcome(mount({ mode: 'policy' }))).ran, 'mode="policy": the policy chooses shadow').to.equal(true);
+    expect(
+      (await outcome(mount({ mode: 'policy' }))).ran,
+      'mode="policy": the policy chooses shadow',
+    ).to.equal(true);
     const pinned = await outcome(mount({ integrity: `sha256-${'A'.repeat(43)}=` }));
     expect(pinned.ran).to.equal(false);
     expect(pinned.text).to.match(/integrity|sha256|hash/i);
     const badKeys = await outcome(mount({ 'public-keys': 'not json' }));
-    expect([badKeys.ran, badKeys.text]).to.satisfy(([ran, text]: [boolean, string]) => !ran && /public-keys must be JSON/.test(text));
+    expect([badKeys.ran, badKeys.text]).to.satisfy(
+      ([ran, text]: [boolean, string]) => !ran && /public-keys must be JSON/.test(text),
+    );
     const badTimeout = await outcome(mount({ timeout: '-5' }));
-    expect([badTimeout.ran, /timeout "-5" is not a positive number/.test(badTimeout.text)]).to.deep.equal([false, true]);
+    expect([
+      badTimeout.ran,
+      /timeout "-5" is not a positive number/.test(badTimeout.text),
+    ]).to.deep.equal([false, true]);
   });
 });
 
 describe('attack: the audit record says Deny for a call that annotation defaults allowed and that ran', () => {
-  it('the record is the final outcome: Allow (readOnlyHint), Ask (destructiveHint) and the engine\'s Deny where a rule decides', async () => {
+  it("the record is the final outcome: Allow (readOnlyHint), Ask (destructiveHint) and the engine's Deny where a rule decides", async () => {
     const records: AuditRecord[] = [];
-    const perso = await Perso.load({ policy: { ...POLICY, default_action: 'Allow', rules: [] } as typeof POLICY, audit: { emit: (record) => void records.push(record) } });
-    const denyDefault = await Perso.load({ policy: POLICY, audit: { emit: (record) => void records.push(record) } });
+    const perso = await Perso.load({
+      policy: { ...POLICY, default_action: 'Allow', rules: [] } as typeof POLICY,
+      audit: { emit: (record) => void records.push(record) },
+    });
+    const denyDefault = await Perso.load({
+      policy: POLICY,
+      audit: { emit: (record) => void records.push(record) },
+    });
     try {
       const ran: string[] = [];
-      const view = denyDefault.session({ role: 'manager' }).guard('view_report', () => ran.push('view_report'), { annotations: { readOnlyHint: true } });
+      const view = denyDefault
+        .session({ role: 'manager' })
+        .guard('view_report', () => ran.push('view_report'), {
+          annotations: { readOnlyHint: true },
+        });
       expect((await view({})).ok).to.equal(true);
-      const remove = perso.session({ role: 'manager' }).guard('delete_customer', () => ran.push('delete_customer'), { annotations: { destructiveHint: true } });
+      const remove = perso
+        .session({ role: 'manager' })
+        .guard('delete_customer', () => ran.push('delete_customer'), {
+          annotations: { destructiveHint: true },
+        });
       expect((await remove({ customer_id: 'C-7' })).ok).to.equal(false);
       expect(ran).to.deep.equal(['view_report']);
-      expect(records.map((record) => `${record.tool} ${record.decision}`)).to.deep.equal(['view_report Allow', 'delete_customer Ask']);
-      expect(records[0]!.reason).to.match(/annotated readOnlyHint, so it is allowed \(annotation_defaults\)$/);
+      expect(records.map((record) => `${record.tool} ${record.decision}`)).to.deep.equal([
+        'view_report Allow',
+        'delete_customer Ask',
+      ]);
+      expect(records[0]!.reason).to.match(
+        /annotated readOnlyHint, so it is allowed \(annotation_defaults\)$/,
+      );
     } finally {
       await perso.close();
       await denyDefault.close();
@@ -212,7 +301,10 @@ describe('attack: the audit record says Deny for a call that annotation defaults
 
 describe('attack: the worker script or engine.wasm altered on the CDN', () => {
   /** A page that loads the built library from `base` and decides one call the policy allows. */
-  async function decideWith(base: string, options = '{}'): Promise<{ decision: string; reason: string; started?: string[] }> {
+  async function decideWith(
+    base: string,
+    options = '{}',
+  ): Promise<{ decision: string; reason: string; started?: string[] }> {
     const win = await page(`<script type="module">
       // Observed, not replaced: the URLs the page's workers start from.
       window.started = [];
@@ -227,7 +319,8 @@ describe('attack: the worker script or engine.wasm altered on the CDN', () => {
       })().catch((error) => ({ decision: 'threw', reason: String(error) }));
     </script>`);
     const deadline = performance.now() + 10000;
-    while (win.decided === undefined && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    while (win.decided === undefined && performance.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 20));
     return (await win.decided) as { decision: string; reason: string };
   }
 
@@ -236,19 +329,33 @@ describe('attack: the worker script or engine.wasm altered on the CDN', () => {
   });
 
   it('codeIntegrity: "strict" starts the worker from the checked bytes themselves (a blob: URL)', async () => {
-    expect(await decideWith('', "{ codeIntegrity: 'strict' }")).to.deep.include({ decision: 'Allow', started: ['blob:'] });
+    expect(await decideWith('', "{ codeIntegrity: 'strict' }")).to.deep.include({
+      decision: 'Allow',
+      started: ['blob:'],
+    });
   });
 
   it('a worker script altered on the CDN, codeIntegrity: "strict": Deny, naming the file', async () => {
-    const { decision, reason } = await decideWith('/__tampered__/worker', "{ codeIntegrity: 'strict' }");
+    const { decision, reason } = await decideWith(
+      '/__tampered__/worker',
+      "{ codeIntegrity: 'strict' }",
+    );
     expect(decision, reason).to.equal('Deny');
-    expect(reason).to.match(/the evaluator worker \("[^"]*\/__tampered__\/worker\/[^"]+"\) is not the file this build of perso recorded/);
+    expect(reason).to.match(
+      /the evaluator worker \("[^"]*\/__tampered__\/worker\/[^"]+"\) is not the file this build of perso recorded/,
+    );
   });
 
   it('fault: codeIntegrity: "strict" on a page whose CSP refuses blob: workers — every call is denied, and the reason says what to allow', async () => {
-    const reported = new Promise<{ ok: boolean; decision?: string; reason?: string; error?: string }>((resolve) => {
+    const reported = new Promise<{
+      ok: boolean;
+      decision?: string;
+      reason?: string;
+      error?: string;
+    }>((resolve) => {
       const onMessage = (event: MessageEvent): void => {
-        if ((event.data as { source?: unknown } | null)?.source !== 'perso-strict-integrity-page') return;
+        if ((event.data as { source?: unknown } | null)?.source !== 'perso-strict-integrity-page')
+          return;
         window.removeEventListener('message', onMessage);
         resolve(event.data);
       };
@@ -261,51 +368,91 @@ describe('attack: the worker script or engine.wasm altered on the CDN', () => {
     const report = await reported;
     expect(report.ok, report.error).to.equal(true);
     expect(report.decision).to.equal('Deny');
-    expect(report.reason).to.match(/the page refused to start the evaluator worker from its checked bytes \(a blob: URL; codeIntegrity: "strict"\): add blob: to worker-src, or pass codeIntegrity: true/);
+    expect(report.reason).to.match(
+      /the page refused to start the evaluator worker from its checked bytes \(a blob: URL; codeIntegrity: "strict"\): add blob: to worker-src, or pass codeIntegrity: true/,
+    );
   });
 
   it('a worker script altered on the CDN: Deny, naming the file and its digest', async () => {
     const { decision, reason } = await decideWith('/__tampered__/worker');
     expect(decision, reason).to.equal('Deny');
-    expect(reason).to.match(/the evaluator worker \("[^"]*\/__tampered__\/worker\/dist\/browser\/assets\/evaluator\.worker-[^"]+\.js"\) is not the file this build of perso recorded \(SHA-256 "[^"]+", expected "[^"]+"\); serve perso's own files unchanged/);
+    expect(reason).to.match(
+      /the evaluator worker \("[^"]*\/__tampered__\/worker\/dist\/browser\/assets\/evaluator\.worker-[^"]+\.js"\) is not the file this build of perso recorded \(SHA-256 "[^"]+", expected "[^"]+"\); serve perso's own files unchanged/,
+    );
   });
 
-  it('codeIntegrity: false (a development server that rewrites JavaScript) starts the altered worker: the host\'s choice', async () => {
-    expect(await decideWith('/__tampered__/worker', '{ codeIntegrity: false }')).to.deep.include({ decision: 'Allow' });
+  it("codeIntegrity: false (a development server that rewrites JavaScript) starts the altered worker: the host's choice", async () => {
+    expect(await decideWith('/__tampered__/worker', '{ codeIntegrity: false }')).to.deep.include({
+      decision: 'Allow',
+    });
   });
 
   it('another engine.wasm with the right exports and ABI version: Deny, naming the file', async () => {
     const { decision, reason } = await decideWith('/__tampered__/wasm');
     expect(decision).to.equal('Deny');
-    expect(reason).to.match(/engine\.wasm was refused by the evaluator worker \(.*engine\.wasm \("[^"]*\/__tampered__\/wasm\/(?:dist\/browser\/assets\/engine-[^"]+|engine\/build\/engine)\.wasm"\) is not the file this build of perso recorded/);
+    expect(reason).to.match(
+      /engine\.wasm was refused by the evaluator worker \(.*engine\.wasm \("[^"]*\/__tampered__\/wasm\/(?:dist\/browser\/assets\/engine-[^"]+|engine\/build\/engine)\.wasm"\) is not the file this build of perso recorded/,
+    );
   });
 
   it('the embed with an altered worker: the tool does not run and the denial says why', async () => {
-    const url = await servedPolicy({ ...POLICY, rules: [{ tool_name: 'view_report', roles: ['manager'] }] });
+    const url = await servedPolicy({
+      ...POLICY,
+      rules: [{ tool_name: 'view_report', roles: ['manager'] }],
+    });
     const win = await page(`<script src="${POLYFILL}"></script>
       <script src="/__tampered__/worker${EMBED}" data-policy="${url}" data-role="manager"></script>`);
-    const context = (win.document as Document & { modelContext: { registerTool(tool: object): Promise<void>; getTools(): Promise<{ name: string }[]>; executeTool(tool: object, json: string): Promise<string | null> } }).modelContext;
+    const context = (
+      win.document as Document & {
+        modelContext: {
+          registerTool(tool: object): Promise<void>;
+          getTools(): Promise<{ name: string }[]>;
+          executeTool(tool: object, json: string): Promise<string | null>;
+        };
+      }
+    ).modelContext;
     const ran: string[] = [];
-    await context.registerTool({ name: 'view_report', description: 'view', inputSchema: { type: 'object', properties: {} }, execute: () => ran.push('view_report') && { content: [{ type: 'text', text: 'report' }] } });
+    await context.registerTool({
+      name: 'view_report',
+      description: 'view',
+      inputSchema: { type: 'object', properties: {} },
+      execute: () => ran.push('view_report') && { content: [{ type: 'text', text: 'report' }] },
+    });
     const tool = (await context.getTools()).find((candidate) => candidate.name === 'view_report')!;
-    const result = JSON.parse((await context.executeTool(tool, '{}')) ?? 'null') as { isError?: boolean; content: { text: string }[] };
+    const result = JSON.parse((await context.executeTool(tool, '{}')) ?? 'null') as {
+      isError?: boolean;
+      content: { text: string }[];
+    };
     expect(ran).to.deep.equal([]);
     expect(result.isError).to.equal(true);
-    expect(result.content[0]!.text).to.match(/evaluator worker .* is not the file this build of perso recorded/);
+    expect(result.content[0]!.text).to.match(
+      /evaluator worker .* is not the file this build of perso recorded/,
+    );
   });
 });
 
 describe('attack: audit records lost in a burst (the page closed 1,000 calls in)', () => {
   it('fault: a record that cannot be stored with durable: "before-run" is a Deny, and the tool does not run', async () => {
-    const policy = JSON.stringify({ version: 'burst-1', default_action: 'Deny', tools: ['log_event'], roles: ['agent'], rules: [{ tool_name: 'log_event', roles: ['agent'] }] });
-    const full = { emit: () => undefined, persisted: () => Promise.reject(new Error('QuotaExceededError: the disk is full')) };
+    const policy = JSON.stringify({
+      version: 'burst-1',
+      default_action: 'Deny',
+      tools: ['log_event'],
+      roles: ['agent'],
+      rules: [{ tool_name: 'log_event', roles: ['agent'] }],
+    });
+    const full = {
+      emit: () => undefined,
+      persisted: () => Promise.reject(new Error('QuotaExceededError: the disk is full')),
+    };
     const perso = await Perso.load({ policy, audit: full, durable: 'before-run' });
     try {
       let ran = 0;
       const outcome = await perso.session({ role: 'agent' }).guard('log_event', () => ran++)({});
       expect(ran).to.equal(0);
       expect(outcome.decision.decision).to.equal('Deny');
-      expect(outcome.decision.reason).to.equal('audit fault: the record of this decision could not be stored (QuotaExceededError: the disk is full); the call was not run, as durable: "before-run" asks — retry, or check IndexedDB');
+      expect(outcome.decision.reason).to.equal(
+        'audit fault: the record of this decision could not be stored (QuotaExceededError: the disk is full); the call was not run, as durable: "before-run" asks — retry, or check IndexedDB',
+      );
     } finally {
       await perso.close();
     }
@@ -323,7 +470,13 @@ describe('attack: audit records lost in a burst (the page closed 1,000 calls in)
     }
     const store = new CountingStore(name);
     const audit = indexedDbTransport({ store });
-    const policy = JSON.stringify({ version: 'burst-1', default_action: 'Deny', tools: ['log_event'], roles: ['agent'], rules: [{ tool_name: 'log_event', roles: ['agent'] }] });
+    const policy = JSON.stringify({
+      version: 'burst-1',
+      default_action: 'Deny',
+      tools: ['log_event'],
+      roles: ['agent'],
+      rules: [{ tool_name: 'log_event', roles: ['agent'] }],
+    });
     const perso = await Perso.load({ policy, audit });
     try {
       const logEvent = perso.session({ role: 'agent' }).guard('log_event', () => undefined);
@@ -341,7 +494,13 @@ describe('attack: audit records lost in a burst (the page closed 1,000 calls in)
   it('durable: "before-run": every tool that ran before the page closed has its record in IndexedDB', async () => {
     const db = uniqueName('perso-burst');
     const ranKey = `${db}:ran:`;
-    const policy = { version: 'burst-1', default_action: 'Deny', tools: ['log_event'], roles: ['agent'], rules: [{ tool_name: 'log_event', roles: ['agent'] }] };
+    const policy = {
+      version: 'burst-1',
+      default_action: 'Deny',
+      tools: ['log_event'],
+      roles: ['agent'],
+      rules: [{ tool_name: 'log_event', roles: ['agent'] }],
+    };
     const frame = document.createElement('iframe');
     frame.srcdoc = `<!doctype html><script type="module">
       import { Perso, PolicyStore, indexedDbTransport } from '/src/index.ts';
@@ -358,16 +517,24 @@ describe('attack: audit records lost in a burst (the page closed 1,000 calls in)
     document.body.append(frame);
     // Close the page mid-burst: once some tools ran, well before all of them did.
     const deadline = performance.now() + 15000;
-    while (ran().length < 100 && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+    while (ran().length < 100 && performance.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 2));
     frame.remove();
     const ranIds = ran().map((key) => Number(key.slice(ranKey.length)));
     const store = new PolicyStore(db);
     try {
       const records = (await store.readAudit()).map((queued) => queued.record);
-      const recorded = new Set(records.filter((record) => record.decision === 'Allow').map((record) => (record.args as { i: number }).i));
+      const recorded = new Set(
+        records
+          .filter((record) => record.decision === 'Allow')
+          .map((record) => (record.args as { i: number }).i),
+      );
       expect(ranIds.length, 'tools ran before the page closed').to.be.greaterThan(0);
       expect(ranIds.length, 'the page closed mid-burst').to.be.lessThan(1000);
-      expect(ranIds.filter((id) => !recorded.has(id)), `of ${ranIds.length} tools that ran (${records.length} records)`).to.deep.equal([]);
+      expect(
+        ranIds.filter((id) => !recorded.has(id)),
+        `of ${ranIds.length} tools that ran (${records.length} records)`,
+      ).to.deep.equal([]);
     } finally {
       for (const key of ran()) localStorage.removeItem(key);
       await store.close();
@@ -383,8 +550,27 @@ describe('attack: hashArgs leaks values (reasons, the OTLP export, an unkeyed ha
     tools: ['process_refund'],
     roles: ['agent'],
     rules: [
-      { tool_name: 'process_refund', roles: ['agent'], condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Lte', value: 500 } } },
-      { id: 'no-vip', tool_name: 'process_refund', roles: ['agent'], effect: 'Deny', condition: { StringCheck: { source: 'AgentAttributes', field: 'user_id', op: 'In', value: ['agt-7f3q'] } } },
+      {
+        tool_name: 'process_refund',
+        roles: ['agent'],
+        condition: {
+          NumericCheck: { source: 'Arguments', field: 'amount', op: 'Lte', value: 500 },
+        },
+      },
+      {
+        id: 'no-vip',
+        tool_name: 'process_refund',
+        roles: ['agent'],
+        effect: 'Deny',
+        condition: {
+          StringCheck: {
+            source: 'AgentAttributes',
+            field: 'user_id',
+            op: 'In',
+            value: ['agt-7f3q'],
+          },
+        },
+      },
     ],
   });
 
@@ -395,21 +581,44 @@ describe('attack: hashArgs leaks values (reasons, the OTLP export, an unkeyed ha
     const again = await Perso.load({ policy: capPolicy, audit, hashArgs: true });
     try {
       const args = { order_id: 'ORD-8821', amount: 73519 };
-      const decided = await perso.evaluate({ tool: 'process_refund', role: 'agent', agentAttributes: { user_id: 'agt-1' }, args });
+      const decided = await perso.evaluate({
+        tool: 'process_refund',
+        role: 'agent',
+        agentAttributes: { user_id: 'agt-1' },
+        args,
+      });
       expect(decided.reason, 'the caller still hears the values').to.contain('73519');
-      await perso.evaluate({ tool: 'process_refund', role: 'agent', agentAttributes: { user_id: 'agt-7f3q' }, args: { order_id: 'ORD-8821', amount: 20 } });
-      await again.evaluate({ tool: 'process_refund', role: 'agent', agentAttributes: { user_id: 'agt-1' }, args });
+      await perso.evaluate({
+        tool: 'process_refund',
+        role: 'agent',
+        agentAttributes: { user_id: 'agt-7f3q' },
+        args: { order_id: 'ORD-8821', amount: 20 },
+      });
+      await again.evaluate({
+        tool: 'process_refund',
+        role: 'agent',
+        agentAttributes: { user_id: 'agt-1' },
+        args,
+      });
       await perso.close();
       await again.close();
       expect(records).to.have.length(3);
       const exported = JSON.stringify(records) + JSON.stringify(toOtlp(records));
-      for (const value of ['73519', 'ORD-8821', 'agt-7f3q', 'agt-1']) expect(exported, `the records quote ${value}`).to.not.contain(value);
-      expect(records[0]!.reason).to.equal("rule matched tool 'process_refund' for role 'agent'; condition failed: Arguments.amount Lte");
-      expect(records[1]!.reason).to.equal("rule matched tool 'process_refund' for role 'agent'; denied by rule 'no-vip'");
+      for (const value of ['73519', 'ORD-8821', 'agt-7f3q', 'agt-1'])
+        expect(exported, `the records quote ${value}`).to.not.contain(value);
+      expect(records[0]!.reason).to.equal(
+        "rule matched tool 'process_refund' for role 'agent'; condition failed: Arguments.amount Lte",
+      );
+      expect(records[1]!.reason).to.equal(
+        "rule matched tool 'process_refund' for role 'agent'; denied by rule 'no-vip'",
+      );
       // Keyed: not the SHA-256 a brute force over amounts would find, the same under this
       // installation's key for every instance, and made with that key.
       const json = JSON.stringify(args);
-      const sha = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(json))), (b) => b.toString(16).padStart(2, '0')).join('');
+      const sha = Array.from(
+        new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(json))),
+        (b) => b.toString(16).padStart(2, '0'),
+      ).join('');
       expect(records[0]!.argsHmac).to.match(/^[0-9a-f]{64}$/);
       expect(records[0]!.argsHmac).to.not.equal(sha);
       expect(records[2]!.argsHmac, 'one key per installation').to.equal(records[0]!.argsHmac);

@@ -14,7 +14,11 @@ import type { ApprovalEvidence } from '../../src/approval-evidence.ts';
 import type { DecisionResult } from '../../src/decision.ts';
 import { fileUrl, scriptFile, uniqueName } from './helpers/perso-server.ts';
 
-type ToolResult = { content: { type: string; text: string }[]; isError?: boolean; structuredContent?: { decision: string; reason: string } };
+type ToolResult = {
+  content: { type: string; text: string }[];
+  isError?: boolean;
+  structuredContent?: { decision: string; reason: string };
+};
 
 /** A DevTools protocol command to this page, as a browser agent sends them. */
 function cdp<T = unknown>(method: string, params: object = {}): Promise<T> {
@@ -24,7 +28,10 @@ function cdp<T = unknown>(method: string, params: object = {}): Promise<T> {
 // The prompt's root is closed; the test grabs it as it is made, as a hostile page script could.
 const closedRoots = new Map<Element, ShadowRoot>();
 const nativeAttachShadow = Element.prototype.attachShadow;
-Element.prototype.attachShadow = function attachShadow(this: Element, init: ShadowRootInit): ShadowRoot {
+Element.prototype.attachShadow = function attachShadow(
+  this: Element,
+  init: ShadowRootInit,
+): ShadowRoot {
   const root = nativeAttachShadow.call(this, init);
   if (init.mode === 'closed') closedRoots.set(this, root);
   return root;
@@ -51,9 +58,19 @@ let policyUrl = '';
 let authenticatorId: string | null = null;
 const guards: PersoGuardElement[] = [];
 
-async function addAuthenticator(options: { isUserVerified: boolean; automaticPresenceSimulation?: boolean }): Promise<string> {
+async function addAuthenticator(options: {
+  isUserVerified: boolean;
+  automaticPresenceSimulation?: boolean;
+}): Promise<string> {
   const added = await cdp<{ authenticatorId: string }>('WebAuthn.addVirtualAuthenticator', {
-    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, automaticPresenceSimulation: true, ...options },
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      automaticPresenceSimulation: true,
+      ...options,
+    },
   });
   authenticatorId = added.authenticatorId;
   return added.authenticatorId;
@@ -73,7 +90,8 @@ beforeEach(async () => {
 
 afterEach(async () => {
   for (const guard of guards.splice(0)) guard.remove();
-  if (authenticatorId !== null) await cdp('WebAuthn.removeVirtualAuthenticator', { authenticatorId });
+  if (authenticatorId !== null)
+    await cdp('WebAuthn.removeVirtualAuthenticator', { authenticatorId });
   authenticatorId = null;
 });
 
@@ -90,7 +108,9 @@ async function approveButton(guard: PersoGuardElement): Promise<HTMLButtonElemen
   for (let i = 0; i < 200; i++) {
     await guard.updateComplete;
     const host = guard.shadowRoot?.querySelector('perso-approval-prompt');
-    const button = host ? closedRoots.get(host)?.querySelector<HTMLButtonElement>('button.approve') : null;
+    const button = host
+      ? closedRoots.get(host)?.querySelector<HTMLButtonElement>('button.approve')
+      : null;
     if (button) return button;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -102,7 +122,12 @@ async function nativeClick(element: Element): Promise<void> {
   element.scrollIntoView({ block: 'center' });
   const rect = element.getBoundingClientRect();
   await new Promise((resolve) => setTimeout(resolve, APPROVAL_ARM_DELAY_MS + 50));
-  const at = { x: rect.x + rect.width / 2, y: rect.y + rect.height / 2, button: 'left', clickCount: 1 };
+  const at = {
+    x: rect.x + rect.width / 2,
+    y: rect.y + rect.height / 2,
+    button: 'left',
+    clickCount: 1,
+  };
   await cdp('Input.dispatchMouseEvent', { type: 'mousePressed', ...at });
   await cdp('Input.dispatchMouseEvent', { type: 'mouseReleased', ...at });
 }
@@ -132,11 +157,17 @@ describe('WebAuthn approvals in <perso-guard>', () => {
     expect(last.dataset.decision).to.equal('Allow');
     expect(last.textContent).to.contain('approved by a person with a verified authenticator');
     // Registered on first use, bound to this origin, its counter raised by the assertion.
-    const [credential] = (await cdp<{ credentials: { signCount: number }[] }>('WebAuthn.getCredentials', { authenticatorId })).credentials;
+    const [credential] = (
+      await cdp<{ credentials: { signCount: number }[] }>('WebAuthn.getCredentials', {
+        authenticatorId,
+      })
+    ).credentials;
     const stored = new AuthenticatorStore();
     const registered = await stored.list(location.origin);
     await stored.close();
-    expect(registered.map((entry) => [entry.origin, entry.rpId, entry.algorithm, entry.signCount])).to.deep.equal([[location.origin, location.hostname, -8, credential?.signCount]]);
+    expect(
+      registered.map((entry) => [entry.origin, entry.rpId, entry.algorithm, entry.signCount]),
+    ).to.deep.equal([[location.origin, location.hostname, -8, credential?.signCount]]);
   });
 
   it('fault: authenticator does not verify the person — the call does not run, and the reason says the ceremony gave no assertion', async () => {
@@ -149,7 +180,9 @@ describe('WebAuthn approvals in <perso-guard>', () => {
     expect(ran).to.have.length(0);
     expect(result.isError).to.equal(true);
     expect(result.structuredContent?.decision).to.equal('Deny');
-    expect(result.structuredContent?.reason).to.match(/needs a verified authenticator, and the ceremony was cancelled or timed out \(NotAllowedError\); ask the person again$/);
+    expect(result.structuredContent?.reason).to.match(
+      /needs a verified authenticator, and the ceremony was cancelled or timed out \(NotAllowedError\); ask the person again$/,
+    );
   });
 
   it('fault: assertion without the user-verified flag — refused by the worker, which says so', async () => {
@@ -161,7 +194,9 @@ describe('WebAuthn approvals in <perso-guard>', () => {
     await nativeClick(await approveButton(guard));
     const result = (await pending) as ToolResult;
     expect(ran).to.have.length(0);
-    expect(result.structuredContent?.reason).to.match(/the authenticator did not verify the person \(no user verification/);
+    expect(result.structuredContent?.reason).to.match(
+      /the authenticator did not verify the person \(no user verification/,
+    );
   });
 
   it('fault: bogus signature — refused by the worker, which says so', async () => {
@@ -178,7 +213,9 @@ describe('WebAuthn approvals in <perso-guard>', () => {
     await nativeClick(await approveButton(guard));
     const result = (await second) as ToolResult;
     expect(ran).to.have.length(1);
-    expect(result.structuredContent?.reason).to.match(/its signature does not verify with the registered credential/);
+    expect(result.structuredContent?.reason).to.match(
+      /its signature does not verify with the registered credential/,
+    );
   });
 
   it('fault: a trusted native click on Approve alone (nobody touches the authenticator) — the call does not run', async () => {
@@ -217,13 +254,22 @@ describe('WebAuthn approvals through session.guard', () => {
     const session = perso.session({ role: 'agent' });
     const ran: unknown[] = [];
     const asked: { decision: DecisionResult; evidence: ApprovalEvidence }[] = [];
-    const refund = session.guard('process_refund', (args: { order_id: string; amount: number }) => ran.push(args), {
-      approve: async (decision) => {
-        const evidence = await requestWebAuthnApproval({ ticket: decision.approval!, tool: 'process_refund', args: decision.args, policyHash: perso.status().hash });
-        asked.push({ decision, evidence });
-        return evidence;
+    const refund = session.guard(
+      'process_refund',
+      (args: { order_id: string; amount: number }) => ran.push(args),
+      {
+        approve: async (decision) => {
+          const evidence = await requestWebAuthnApproval({
+            ticket: decision.approval!,
+            tool: 'process_refund',
+            args: decision.args,
+            policyHash: perso.status().hash,
+          });
+          asked.push({ decision, evidence });
+          return evidence;
+        },
       },
-    });
+    );
     const first = await refund({ order_id: 'ORD-8821', amount: 800 });
     expect(first.ok).to.equal(true);
     expect(ran).to.have.length(1);
@@ -232,16 +278,28 @@ describe('WebAuthn approvals through session.guard', () => {
     expect(decision.approvalKind).to.equal('webauthn');
 
     // The same ticket again: single use.
-    const call = { tool: 'process_refund', role: 'agent', args: { order_id: 'ORD-8821', amount: 800 } };
+    const call = {
+      tool: 'process_refund',
+      role: 'agent',
+      args: { order_id: 'ORD-8821', amount: 800 },
+    };
     const again = await perso.approve(decision.approval!.nonce, call, evidence);
     expect(again.decision).to.equal('Deny');
     expect(again.reason).to.match(/unknown or already used/);
 
     // The captured assertion offered for another call's ticket: its challenge is for the first call.
     // (Without the first use's registration, which a second one would refuse on its own.)
-    expect(evidence.kind === 'webauthn' && evidence.registration !== undefined).to.equal(true, 'the first approval registers');
-    const assertionOnly = evidence.kind === 'webauthn' ? { kind: 'webauthn' as const, assertion: evidence.assertion } : evidence;
-    const replay = session.guard('process_refund', (args: unknown) => ran.push(args), { approve: async () => assertionOnly });
+    expect(evidence.kind === 'webauthn' && evidence.registration !== undefined).to.equal(
+      true,
+      'the first approval registers',
+    );
+    const assertionOnly =
+      evidence.kind === 'webauthn'
+        ? { kind: 'webauthn' as const, assertion: evidence.assertion }
+        : evidence;
+    const replay = session.guard('process_refund', (args: unknown) => ran.push(args), {
+      approve: async () => assertionOnly,
+    });
     const other = await replay({ order_id: 'ORD-9999', amount: 900 });
     expect(other.ok).to.equal(false);
     expect(other.decision.reason).to.match(/the authenticator signed a different call/);
@@ -251,7 +309,10 @@ describe('WebAuthn approvals through session.guard', () => {
   it('fault: approve answers true without an authenticator present — the session runs the ceremony itself, and nothing runs without it', async () => {
     const session = perso.session({ role: 'agent' });
     let ran = false;
-    const refund = session.guard('process_refund', () => (ran = true), { approve: async () => true, webauthn: { timeoutMs: 1000 } });
+    const refund = session.guard('process_refund', () => (ran = true), {
+      approve: async () => true,
+      webauthn: { timeoutMs: 1000 },
+    });
     const outcome = await refund({ order_id: 'ORD-8821', amount: 800 });
     expect(ran).to.equal(false);
     expect(outcome.decision.decision).to.equal('Deny');
@@ -259,12 +320,18 @@ describe('WebAuthn approvals through session.guard', () => {
   });
 
   it('fault: a click alone redeemed directly — perso.approve without evidence is a Deny that says a click is not enough', async () => {
-    const call = { tool: 'process_refund', role: 'agent', args: { order_id: 'ORD-8821', amount: 800 } };
+    const call = {
+      tool: 'process_refund',
+      role: 'agent',
+      args: { order_id: 'ORD-8821', amount: 800 },
+    };
     const ask = await perso.evaluate(call);
     expect(ask.decision).to.equal('Ask');
     const result = await perso.approve(ask.approval!.nonce, call);
     expect(result.decision).to.equal('Deny');
-    expect(result.reason).to.match(/needs a verified authenticator \(the policy says "approval": "webauthn"\); a click is not enough/);
+    expect(result.reason).to.match(
+      /needs a verified authenticator \(the policy says "approval": "webauthn"\); a click is not enough/,
+    );
   });
 });
 
@@ -276,8 +343,17 @@ describe('WebAuthn approvals through the script-tag embed', () => {
 
   type EmbedWindow = Window & {
     ran: unknown[];
-    perso: { setApprover(approver: ((question: { approval: string }) => Promise<boolean>) | null): void; ready(): Promise<unknown> };
-    document: Document & { modelContext: { registerTool(tool: object): Promise<void>; getTools(): Promise<{ name: string }[]>; executeTool(tool: object, json: string): Promise<string | null> } };
+    perso: {
+      setApprover(approver: ((question: { approval: string }) => Promise<boolean>) | null): void;
+      ready(): Promise<unknown>;
+    };
+    document: Document & {
+      modelContext: {
+        registerTool(tool: object): Promise<void>;
+        getTools(): Promise<{ name: string }[]>;
+        executeTool(tool: object, json: string): Promise<string | null>;
+      };
+    };
   };
 
   async function embedPage(): Promise<EmbedWindow> {
@@ -286,7 +362,9 @@ describe('WebAuthn approvals through the script-tag embed', () => {
       <script src="/node_modules/@mcp-b/global/dist/index.iife.js"></script>
       <script src="/dist/script/perso-embed.js" data-policy="${policyUrl}" data-role="agent"></script></head><body></body></html>`;
     frames.push(frame);
-    const loaded = new Promise((resolve) => frame.addEventListener('load', resolve, { once: true }));
+    const loaded = new Promise((resolve) =>
+      frame.addEventListener('load', resolve, { once: true }),
+    );
     document.body.append(frame);
     await loaded;
     const win = frame.contentWindow as EmbedWindow;
@@ -294,7 +372,10 @@ describe('WebAuthn approvals through the script-tag embed', () => {
     await win.document.modelContext.registerTool({
       name: 'process_refund',
       description: 'refund an order',
-      inputSchema: { type: 'object', properties: { order_id: { type: 'string' }, amount: { type: 'number' } } },
+      inputSchema: {
+        type: 'object',
+        properties: { order_id: { type: 'string' }, amount: { type: 'number' } },
+      },
       execute: (args: unknown) => {
         win.ran.push(args);
         return { content: [{ type: 'text', text: 'refunded' }] };
@@ -304,8 +385,12 @@ describe('WebAuthn approvals through the script-tag embed', () => {
   }
 
   async function agentCall(win: EmbedWindow, args: unknown): Promise<ToolResult> {
-    const tool = (await win.document.modelContext.getTools()).find((candidate) => candidate.name === 'process_refund')!;
-    return JSON.parse((await win.document.modelContext.executeTool(tool, JSON.stringify(args))) ?? 'null') as ToolResult;
+    const tool = (await win.document.modelContext.getTools()).find(
+      (candidate) => candidate.name === 'process_refund',
+    )!;
+    return JSON.parse(
+      (await win.document.modelContext.executeTool(tool, JSON.stringify(args))) ?? 'null',
+    ) as ToolResult;
   }
 
   it('an approver that says yes starts the ceremony: a verified authenticator releases the call', async () => {
@@ -317,7 +402,10 @@ describe('WebAuthn approvals through the script-tag embed', () => {
       return true;
     });
     const result = await agentCall(win, { order_id: 'ORD-8821', amount: 800 });
-    expect(result.content[0]!.text).to.equal('refunded', result.content[0]!.text + ' PAGE ' + (win as any).PAGEDBG + ' ' + win.location.href);
+    expect(result.content[0]!.text).to.equal(
+      'refunded',
+      result.content[0]!.text + ' PAGE ' + (win as any).PAGEDBG + ' ' + win.location.href,
+    );
     expect(win.ran).to.deep.equal([{ order_id: 'ORD-8821', amount: 800 }]);
     expect(questions).to.deep.equal(['webauthn']);
   });
@@ -329,6 +417,8 @@ describe('WebAuthn approvals through the script-tag embed', () => {
     const result = await agentCall(win, { order_id: 'ORD-8821', amount: 800 });
     expect(win.ran).to.have.length(0);
     expect(result.isError).to.equal(true);
-    expect(result.structuredContent?.reason).to.match(/needs a verified authenticator, and the ceremony was cancelled or timed out/);
+    expect(result.structuredContent?.reason).to.match(
+      /needs a verified authenticator, and the ceremony was cancelled or timed out/,
+    );
   });
 });

@@ -38,7 +38,15 @@ describe('evaluator worker', () => {
       version: 'perso-1.0.0',
       mode: 'enforce',
       defaultAction: 'Deny',
-      tools: ['view_customer', 'update_customer', 'delete_customer', 'export_data', 'process_refund', 'access_pii', 'bulk_update'],
+      tools: [
+        'view_customer',
+        'update_customer',
+        'delete_customer',
+        'export_data',
+        'process_refund',
+        'access_pii',
+        'bulk_update',
+      ],
       roles: ['agent', 'manager', 'admin'],
       ruleCount: 8,
     });
@@ -51,7 +59,10 @@ describe('evaluator worker', () => {
     const one = await remote.evaluate(view, 0);
     expect(one.ok).to.equal(true);
     if (one.ok) expect(one.value).to.include({ decision: 'Allow', kind: 'no_condition' });
-    const batch = await remote.evaluateBatch([view, { tool: 'process_refund', role: 'agent', args: { amount: 800 } }], 0);
+    const batch = await remote.evaluateBatch(
+      [view, { tool: 'process_refund', role: 'agent', args: { amount: 800 } }],
+      0,
+    );
     expect(batch.ok && batch.value.map((v) => v.decision)).to.deep.equal(['Allow', 'Deny']);
     // the args as one JSON text, the calls sharing one object
     const bare = { tool: 'process_refund', role: 'agent' };
@@ -89,14 +100,23 @@ describe('evaluator worker', () => {
   });
 
   it('wasm compile failure (CSP without wasm-unsafe-eval): every function answers the fault', async () => {
-    const blocked = new Worker(new URL('/src/worker/evaluator.worker.ts?perso-test-csp=no-wasm', location.origin), { type: 'module' });
+    const blocked = new Worker(
+      new URL('/src/worker/evaluator.worker.ts?perso-test-csp=no-wasm', location.origin),
+      { type: 'module' },
+    );
     try {
       const api = wrap<EvaluatorApi>(blocked);
-      for (const reply of [await api.status(), await api.load(demoPolicy), await api.evaluate(view, 0)]) {
+      for (const reply of [
+        await api.status(),
+        await api.load(demoPolicy),
+        await api.evaluate(view, 0),
+      ]) {
         expect(reply.ok).to.equal(false);
         if (!reply.ok) {
           expect(reply.fault).to.equal('wasm_compile');
-          expect(reply.error).to.match(/engine\.wasm failed to load: CompileError: .*Content Security Policy/);
+          expect(reply.error).to.match(
+            /engine\.wasm failed to load: CompileError: .*Content Security Policy/,
+          );
         }
       }
     } finally {
@@ -117,17 +137,23 @@ describe('engine.wasm URL in the worker name', () => {
   }
 
   it('a same-origin URL in the name is the one the worker compiles (a missing file is a wasm_compile fault)', async () => {
-    const status = (await statusOf(`${EVALUATOR_WORKER_NAME} ${new URL('/no-such-engine.wasm', location.origin).href}`)) as { ok: boolean; fault?: string };
+    const status = (await statusOf(
+      `${EVALUATOR_WORKER_NAME} ${new URL('/no-such-engine.wasm', location.origin).href}`,
+    )) as { ok: boolean; fault?: string };
     expect(status.ok).to.equal(false);
     expect(status.fault).to.equal('wasm_compile');
   });
 
   it('the right URL in the name: the engine starts', async () => {
-    expect(await statusOf(`${EVALUATOR_WORKER_NAME} ${WASM_URL.href}`)).to.deep.include({ ok: true });
+    expect(await statusOf(`${EVALUATOR_WORKER_NAME} ${WASM_URL.href}`)).to.deep.include({
+      ok: true,
+    });
   });
 
   it('a URL on another origin in the name is ignored: the worker compiles the wasm next to itself', async () => {
-    expect(await statusOf(`${EVALUATOR_WORKER_NAME} https://attacker.invalid/engine.wasm`)).to.deep.include({ ok: true });
+    expect(
+      await statusOf(`${EVALUATOR_WORKER_NAME} https://attacker.invalid/engine.wasm`),
+    ).to.deep.include({ ok: true });
   });
 });
 
@@ -145,7 +171,10 @@ describe('engine.wasm compiled by the page, handed over by the first status call
   it('the given module is instantiated: no fetch of its own (its wasm URL names a missing file)', async () => {
     const module = await WebAssembly.compileStreaming(fetch('/engine/build/engine.wasm'));
     const api = workerNamed(MISSING);
-    expect(await api.status(module)).to.deep.equal({ ok: true, value: { abiVersion: 1, policy: null } });
+    expect(await api.status(module)).to.deep.equal({
+      ok: true,
+      value: { abiVersion: 1, policy: null },
+    });
     expect((await api.load(demoPolicy)).ok).to.equal(true);
     const verdict = await api.evaluate(view, 0);
     expect(verdict.ok && verdict.value.decision).to.equal('Allow');
@@ -158,7 +187,9 @@ describe('engine.wasm compiled by the page, handed over by the first status call
   });
 
   it('fault: a module that is not the engine: every call answers wasm_compile, nothing runs it', async () => {
-    const api = workerNamed(`${EVALUATOR_WORKER_NAME} ${new URL('/engine/build/engine.wasm', location.origin).href}`);
+    const api = workerNamed(
+      `${EVALUATOR_WORKER_NAME} ${new URL('/engine/build/engine.wasm', location.origin).href}`,
+    );
     const status = await api.status(await WebAssembly.compile(EMPTY_MODULE));
     expect(status.ok).to.equal(false);
     if (!status.ok) expect(status.error).to.match(/lacks the export/);
@@ -166,7 +197,9 @@ describe('engine.wasm compiled by the page, handed over by the first status call
   });
 
   it('a module given once the engine started is ignored', async () => {
-    const api = workerNamed(`${EVALUATOR_WORKER_NAME} ${new URL('/engine/build/engine.wasm', location.origin).href}`);
+    const api = workerNamed(
+      `${EVALUATOR_WORKER_NAME} ${new URL('/engine/build/engine.wasm', location.origin).href}`,
+    );
     expect(await api.status()).to.deep.include({ ok: true });
     expect(await api.status(await WebAssembly.compile(EMPTY_MODULE))).to.deep.include({ ok: true });
     expect((await api.load(demoPolicy)).ok).to.equal(true);

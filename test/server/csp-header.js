@@ -26,8 +26,12 @@ export function cspHeaderForTests() {
     await next();
     const page = PAGES[new URLSearchParams(ctx.querystring).get('perso-test-csp') ?? ''];
     if (page !== undefined) ctx.set('Content-Security-Policy', page);
-    else if (ctx.querystring.includes('perso-test-csp=no-wasm')) ctx.set('Content-Security-Policy', NO_WASM);
-    else if (ctx.querystring.includes('perso-test-csp=strict') || ctx.path.startsWith('/dist/browser/')) {
+    else if (ctx.querystring.includes('perso-test-csp=no-wasm'))
+      ctx.set('Content-Security-Policy', NO_WASM);
+    else if (
+      ctx.querystring.includes('perso-test-csp=strict') ||
+      ctx.path.startsWith('/dist/browser/')
+    ) {
       ctx.set('Content-Security-Policy', STRICT);
     }
   };

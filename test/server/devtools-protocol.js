@@ -16,9 +16,13 @@ export function devtoolsProtocolPlugin() {
     name: 'perso-devtools-protocol',
     async executeCommand({ command, payload, session }) {
       if (command !== 'perso-cdp') return undefined;
-      if (session.browser.type !== 'puppeteer') throw new Error('perso-cdp needs the puppeteer-based chrome launcher');
-      const { method, params } = /** @type {{ method?: unknown, params?: object }} */ (payload ?? {});
-      if (typeof method !== 'string' || !ALLOWED.test(method)) throw new Error(`perso-cdp: method ${String(method)} is not allowed`);
+      if (session.browser.type !== 'puppeteer')
+        throw new Error('perso-cdp needs the puppeteer-based chrome launcher');
+      const { method, params } = /** @type {{ method?: unknown, params?: object }} */ (
+        payload ?? {}
+      );
+      if (typeof method !== 'string' || !ALLOWED.test(method))
+        throw new Error(`perso-cdp: method ${String(method)} is not allowed`);
       const page = session.browser.getPage(session.id);
       let cdp = sessions.get(session.id);
       if (cdp === undefined) {

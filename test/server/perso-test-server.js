@@ -21,7 +21,8 @@ export function persoTestServer() {
   const sinks = new Map();
 
   const sink = (name) => {
-    if (!sinks.has(name)) sinks.set(name, { failures: 0, status: 500, delayMs: 0, attempts: 0, received: [] });
+    if (!sinks.has(name))
+      sinks.set(name, { failures: 0, status: 500, delayMs: 0, attempts: 0, received: [] });
     return sinks.get(name);
   };
   const json = (ctx, status, value) => {
@@ -39,7 +40,12 @@ export function persoTestServer() {
 
     if (kind === 'file' && method === 'PUT') {
       const script = JSON.parse(await readBody(ctx.req));
-      files.set(name, { body: script.body ?? '', etag: script.etag ?? null, status: script.status ?? 200, delayMs: script.delayMs ?? 0 });
+      files.set(name, {
+        body: script.body ?? '',
+        etag: script.etag ?? null,
+        status: script.status ?? 200,
+        delayMs: script.delayMs ?? 0,
+      });
       return json(ctx, 200, { ok: true });
     }
     if (kind === 'file' && method === 'GET') {

@@ -14,7 +14,12 @@ import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const TYPES = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.map': 'application/json', '.json': 'application/json' };
+const TYPES = {
+  '.js': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.map': 'application/json',
+  '.json': 'application/json',
+};
 const TAMPERED = /^\/__tampered__\/(worker|wasm)(\/dist\/.*|\/engine\/build\/engine\.wasm)$/;
 const PACKAGE_WASM = '/engine/build/engine.wasm';
 

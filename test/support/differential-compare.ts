@@ -9,7 +9,12 @@
  * `{"error"}`) is right only where the reference allows one.
  */
 import { compileReferencePolicy } from '../../src/reference/reference-policy.ts';
-import { ReferenceEvaluator, type ReferenceCall, type ReferenceJudgement, type ReferenceVerdict } from '../../src/reference/reference-evaluator.ts';
+import {
+  ReferenceEvaluator,
+  type ReferenceCall,
+  type ReferenceJudgement,
+  type ReferenceVerdict,
+} from '../../src/reference/reference-evaluator.ts';
 import { toJsonText, type DiffCall, type DiffCase } from './differential-cases.ts';
 
 /** An entry point's answer, as much of it as that entry point gives. */
@@ -22,38 +27,67 @@ export interface Observed {
   readonly error?: unknown;
 }
 
-const PLAIN = /^[A-Za-z0-9_.\-]{1,40}$/;
+const PLAIN = /^[A-Za-z0-9_.-]{1,40}$/;
 
 function isRefusal(o: Observed): boolean {
   return typeof o.error === 'string' || (o.decision === 'Deny' && o.kind === 'invalid_request');
 }
 
-function matches(expected: ReferenceVerdict, o: Observed, tool: string, role: string): string | null {
-  if (o.decision !== expected.decision) return `decision ${String(o.decision)}, expected ${expected.decision}`;
+function matches(
+  expected: ReferenceVerdict,
+  o: Observed,
+  tool: string,
+  role: string,
+): string | null {
+  if (o.decision !== expected.decision)
+    return `decision ${String(o.decision)}, expected ${expected.decision}`;
   // Without a usable time a rate-limited rule denies; the docs do not name that Deny's kind.
   const timeless = expected.kind === 'rate_limited' && expected.retryAfter === undefined;
   if (timeless) return null;
   if (o.kind !== expected.kind) return `kind ${String(o.kind)}, expected ${expected.kind}`;
-  if (expected.rules.length > 0 ? !expected.rules.includes(o.rule as string) : o.rule !== undefined) {
+  if (
+    expected.rules.length > 0 ? !expected.rules.includes(o.rule as string) : o.rule !== undefined
+  ) {
     return `rule ${JSON.stringify(o.rule)}, expected ${expected.rules.length > 0 ? `one of ${JSON.stringify(expected.rules)}` : 'none'}`;
   }
-  if (o.enforced !== undefined && o.enforced !== expected.enforced) return `enforced ${String(o.enforced)}, expected ${expected.enforced}`;
+  if (o.enforced !== undefined && o.enforced !== expected.enforced)
+    return `enforced ${String(o.enforced)}, expected ${expected.enforced}`;
   const reason = String(o.reason);
   if (PLAIN.test(tool) && PLAIN.test(role)) {
-    if (!reason.startsWith(expected.reason)) return `reason ${JSON.stringify(reason)} does not begin ${JSON.stringify(expected.reason)}`;
-  } else if (!reason.startsWith(expected.kind === 'no_rule' ? "no rule matched tool '" : "rule matched tool '")) {
+    if (!reason.startsWith(expected.reason))
+      return `reason ${JSON.stringify(reason)} does not begin ${JSON.stringify(expected.reason)}`;
+  } else if (
+    !reason.startsWith(
+      expected.kind === 'no_rule' ? "no rule matched tool '" : "rule matched tool '",
+    )
+  ) {
     return `reason ${JSON.stringify(reason)} has not the documented shape`;
   }
   return null;
 }
 
 /** Null when `o` is an answer the reference allows; else what is wrong, and the answer to record. */
-export function compare(judgement: ReferenceJudgement, o: Observed, tool: string, role: string): { problem: string | null; taken: ReferenceVerdict | null } {
+export function compare(
+  judgement: ReferenceJudgement,
+  o: Observed,
+  tool: string,
+  role: string,
+): { problem: string | null; taken: ReferenceVerdict | null } {
   if (isRefusal(o)) {
-    const refusalExpected = judgement.outcomes.length === 1 && judgement.outcomes[0]!.kind === 'invalid_request';
-    return judgement.mayRefuse || refusalExpected ? { problem: null, taken: null } : { problem: `refused (${String(o.error ?? o.reason)}), expected ${describe(judgement)}`, taken: null };
+    const refusalExpected =
+      judgement.outcomes.length === 1 && judgement.outcomes[0]!.kind === 'invalid_request';
+    return judgement.mayRefuse || refusalExpected
+      ? { problem: null, taken: null }
+      : {
+          problem: `refused (${String(o.error ?? o.reason)}), expected ${describe(judgement)}`,
+          taken: null,
+        };
   }
-  if (judgement.outcomes.length === 0) return { problem: `${String(o.decision)} ${String(o.kind)}, expected a refusal (a non-finite value decides the call)`, taken: null };
+  if (judgement.outcomes.length === 0)
+    return {
+      problem: `${String(o.decision)} ${String(o.kind)}, expected a refusal (a non-finite value decides the call)`,
+      taken: null,
+    };
   const problems: string[] = [];
   for (const expected of judgement.outcomes) {
     const problem = matches(expected, o, tool, role);
@@ -74,7 +108,13 @@ export type Transport = 'objects' | 'text';
 export function referenceView(call: DiffCall, transport: Transport): ReferenceCall {
   if (transport === 'objects') return call;
   const parse = (value: unknown): unknown => JSON.parse(toJsonText(value));
-  return { tool: call.tool, role: call.role, args: parse(call.args), agentAttributes: parse(call.agentAttributes), resourceAttributes: parse(call.resourceAttributes) };
+  return {
+    tool: call.tool,
+    role: call.role,
+    args: parse(call.args),
+    agentAttributes: parse(call.agentAttributes),
+    resourceAttributes: parse(call.resourceAttributes),
+  };
 }
 
 /** One disagreement, with what it needs to be replayed. */
@@ -88,7 +128,8 @@ export interface Disagreement {
 /** A fresh reference evaluator for a case's policy (through its JSON text, as every entry point loads it). */
 export function referenceFor(diffCase: DiffCase): ReferenceEvaluator {
   const compiled = compileReferencePolicy(JSON.parse(JSON.stringify(diffCase.policy)));
-  if (!compiled.ok) throw new Error(`the generator made a policy the reference refuses: ${compiled.error}`);
+  if (!compiled.ok)
+    throw new Error(`the generator made a policy the reference refuses: ${compiled.error}`);
   return new ReferenceEvaluator(compiled.policy);
 }
 
@@ -103,14 +144,23 @@ export interface CaseCheck {
  * Checks one case's answers (one per call, in order) against a fresh reference; the first
  * disagreement ends the case (the windows of the two sides may differ after it).
  */
-export function checkAnswers(entryPoint: string, diffCase: DiffCase, answers: readonly Observed[], transport: Transport): CaseCheck {
+export function checkAnswers(
+  entryPoint: string,
+  diffCase: DiffCase,
+  answers: readonly Observed[],
+  transport: Transport,
+): CaseCheck {
   const reference = referenceFor(diffCase);
   for (let i = 0; i < diffCase.calls.length; i++) {
     const call = diffCase.calls[i]!;
     const view = referenceView(call, transport);
     const judgement = reference.judge(view, call.now);
     const { problem, taken } = compare(judgement, answers[i]!, call.tool, call.role);
-    if (problem !== null) return { compared: i + 1, disagreement: { entryPoint, callIndex: i, problem, observed: answers[i]! } };
+    if (problem !== null)
+      return {
+        compared: i + 1,
+        disagreement: { entryPoint, callIndex: i, problem, observed: answers[i]! },
+      };
     if (taken !== null) reference.commit(view, call.now, taken);
   }
   return { compared: diffCase.calls.length, disagreement: null };

@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Engine } from '../../src/engine/engine.ts';
+import type { Engine } from '../../src/engine/engine.ts';
 import { Perso } from '../../src/perso.ts';
 import type { ToolCall } from '../../src/decision.ts';
 import type { OriginalAbiExports } from './original-abi.ts';
@@ -26,14 +26,17 @@ export function viaAbi(x: OriginalAbiExports, diffCase: DiffCase): Observed[] {
   };
   const take = (ptr: number): Observed => {
     const n = new DataView(x.memory.buffer).getUint32(ptr, true);
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(new Uint8Array(x.memory.buffer, ptr + 4, n));
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(
+      new Uint8Array(x.memory.buffer, ptr + 4, n),
+    );
     x.dealloc(ptr, 4 + n);
     return JSON.parse(text) as Observed;
   };
   const policy = put(JSON.stringify(diffCase.policy));
   const init = take(x.init(...policy)) as { ok?: boolean };
   x.dealloc(...policy);
-  if (init.ok !== true) throw new Error(`raw ABI refused a generated policy: ${JSON.stringify(init)}`);
+  if (init.ok !== true)
+    throw new Error(`raw ABI refused a generated policy: ${JSON.stringify(init)}`);
   return diffCase.calls.map((call) => {
     const context = `{"role":${JSON.stringify(call.role)},"agent_attrs":${toJsonText(call.agentAttributes)},"resource_attrs":${toJsonText(call.resourceAttributes)},"now":${toJsonText(call.now)}}`;
     const t = put(call.tool);
@@ -50,7 +53,8 @@ export function viaAbi(x: OriginalAbiExports, diffCase: DiffCase): Observed[] {
 /** A case through `Engine.load` and `Engine.evaluate` (JS objects in). */
 export function viaEngine(engine: Engine, diffCase: DiffCase): Observed[] {
   const load = engine.load(JSON.stringify(diffCase.policy));
-  if (!load.ok) throw new Error(`Engine refused a generated policy: ${JSON.stringify(load.errors)}`);
+  if (!load.ok)
+    throw new Error(`Engine refused a generated policy: ${JSON.stringify(load.errors)}`);
   return diffCase.calls.map((call) => engine.evaluate(call as ToolCall, call.now));
 }
 
@@ -58,7 +62,8 @@ export function viaEngine(engine: Engine, diffCase: DiffCase): Observed[] {
 export async function viaPerso(diffCase: DiffCase): Promise<Observed[]> {
   const perso = await Perso.load({ policy: JSON.parse(JSON.stringify(diffCase.policy)) as never });
   try {
-    if (!perso.status().ok) throw new Error(`Perso refused a generated policy: ${JSON.stringify(perso.status().errors)}`);
+    if (!perso.status().ok)
+      throw new Error(`Perso refused a generated policy: ${JSON.stringify(perso.status().errors)}`);
     const answers: Observed[] = [];
     for (const call of diffCase.calls) answers.push(await perso.evaluate(call as ToolCall));
     return answers;
@@ -73,20 +78,28 @@ export async function viaCli(merged: DiffCase): Promise<Observed[]> {
   try {
     const file = join(dir, 'policy.json');
     writeFileSync(file, JSON.stringify(merged.policy));
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'eval', file], { cwd: repoRoot });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'eval', file],
+      { cwd: repoRoot },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     child.stdin.end(
       merged.calls
-        .map((c) => `{"tool":${JSON.stringify(c.tool)},"role":${JSON.stringify(c.role)},"args":${toJsonText(c.args)},"agentAttributes":${toJsonText(c.agentAttributes)},"resourceAttributes":${toJsonText(c.resourceAttributes)},"now":${toJsonText(c.now)}}\n`)
+        .map(
+          (c) =>
+            `{"tool":${JSON.stringify(c.tool)},"role":${JSON.stringify(c.role)},"args":${toJsonText(c.args)},"agentAttributes":${toJsonText(c.agentAttributes)},"resourceAttributes":${toJsonText(c.resourceAttributes)},"now":${toJsonText(c.now)}}\n`,
+        )
         .join(''),
     );
     const [code] = (await once(child, 'close')) as [number | null];
     if (code !== 0) throw new Error(`perso eval exited ${code}: ${stderr}`);
     const lines = stdout.trimEnd().split('\n');
-    if (lines.length !== merged.calls.length) throw new Error(`perso eval answered ${lines.length} lines for ${merged.calls.length} calls`);
+    if (lines.length !== merged.calls.length)
+      throw new Error(`perso eval answered ${lines.length} lines for ${merged.calls.length} calls`);
     return lines.map((line) => JSON.parse(line) as Observed);
   } finally {
     rmSync(dir, { recursive: true, force: true });

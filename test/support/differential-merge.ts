@@ -15,13 +15,28 @@ export function mergeCases(cases: readonly DiffCase[]): DiffCase {
   const calls: DiffCall[] = [];
   cases.forEach((c, k) => {
     const prefix = `c${k}_`;
-    const p = c.policy as { tools: string[]; roles?: string[]; rules: Array<Record<string, unknown>> };
+    const p = c.policy as {
+      tools: string[];
+      roles?: string[];
+      rules: Array<Record<string, unknown>>;
+    };
     tools.push(...p.tools.map((t) => prefix + t));
     roles.push(...(p.roles ?? []).map((r) => prefix + r));
-    for (const rule of p.rules) rules.push({ ...rule, tool_name: prefix + String(rule.tool_name), roles: (rule.roles as string[]).map((r) => prefix + r) });
-    for (const call of c.calls) calls.push({ ...call, tool: prefix + call.tool, role: prefix + call.role });
+    for (const rule of p.rules)
+      rules.push({
+        ...rule,
+        tool_name: prefix + String(rule.tool_name),
+        roles: (rule.roles as string[]).map((r) => prefix + r),
+      });
+    for (const call of c.calls)
+      calls.push({ ...call, tool: prefix + call.tool, role: prefix + call.role });
   });
-  const policy: Record<string, unknown> = { version: 'merged', default_action: first!.policy.default_action, tools, rules };
+  const policy: Record<string, unknown> = {
+    version: 'merged',
+    default_action: first!.policy.default_action,
+    tools,
+    rules,
+  };
   if (first!.policy.roles !== undefined) policy.roles = roles;
   if (first!.policy.mode !== undefined) policy.mode = first!.policy.mode;
   return { policy, calls };
@@ -31,7 +46,10 @@ export function mergeCases(cases: readonly DiffCase[]): DiffCase {
  * Splits the answers to a merged run back into each case's, as its own policy would have answered:
  * the name prefix taken out of the reason and `rules[N]` counted from the case's first rule.
  */
-export function splitAnswers(cases: readonly DiffCase[], answers: readonly Observed[]): Observed[][] {
+export function splitAnswers(
+  cases: readonly DiffCase[],
+  answers: readonly Observed[],
+): Observed[][] {
   let at = 0;
   let firstRule = 0;
   return cases.map((c, k) => {
@@ -39,8 +57,14 @@ export function splitAnswers(cases: readonly DiffCase[], answers: readonly Obser
     const offset = firstRule;
     firstRule += (c.policy.rules as unknown[]).length;
     return answers.slice(at, (at += c.calls.length)).map((o) => {
-      const rule = typeof o.rule === 'string' ? o.rule.replace(/^rules\[(\d+)\]$/, (_, n: string) => `rules[${Number(n) - offset}]`) : o.rule;
-      const reason = typeof o.reason === 'string' ? o.reason.replace(`tool '${prefix}`, "tool '").replace(`role '${prefix}`, "role '") : o.reason;
+      const rule =
+        typeof o.rule === 'string'
+          ? o.rule.replace(/^rules\[(\d+)\]$/, (_, n: string) => `rules[${Number(n) - offset}]`)
+          : o.rule;
+      const reason =
+        typeof o.reason === 'string'
+          ? o.reason.replace(`tool '${prefix}`, "tool '").replace(`role '${prefix}`, "role '")
+          : o.reason;
       return { ...o, rule, reason };
     });
   });
@@ -58,4 +82,3 @@ export function groupForMerge(cases: readonly DiffCase[], size: number): DiffCas
   }
   return [...groups.values()].flat().filter((g) => g.length > 0);
 }
-

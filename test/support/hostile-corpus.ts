@@ -15,7 +15,12 @@ export const HOSTILE_POLICY = {
   tools: ['process_refund', 'view_customer'],
   roles: ['agent'],
   rules: [
-    { id: 'refund-cap', tool_name: 'process_refund', roles: ['agent'], condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Lte', value: 500 } } },
+    {
+      id: 'refund-cap',
+      tool_name: 'process_refund',
+      roles: ['agent'],
+      condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Lte', value: 500 } },
+    },
     { id: 'view', tool_name: 'view_customer', roles: ['agent'], condition: null },
   ],
 } as const;
@@ -55,42 +60,249 @@ function manyKeysValue(amount: number): Record<string, unknown> {
   return out;
 }
 const bytes = (...parts: Array<string | number[]>): Uint8Array =>
-  Uint8Array.from(parts.flatMap((p) => (typeof p === 'string' ? [...new TextEncoder().encode(p)] : p)));
+  Uint8Array.from(
+    parts.flatMap((p) => (typeof p === 'string' ? [...new TextEncoder().encode(p)] : p)),
+  );
 const text = (value: unknown) => () => JSON.stringify(value);
 const same = (value: unknown) => () => value;
 
 /** The calls, each against HOSTILE_POLICY. */
 export const HOSTILE_CALLS: readonly HostileCall[] = [
-  { name: 'nesting 100,000 deep as the amount', tool: 'process_refund', role: 'agent', argsText: () => `{"amount":${deepText('1')}}`, args: () => ({ amount: deepValue(1) }), expect: 'deny' },
-  { name: 'nesting 100,000 deep beside an amount of 800', tool: 'process_refund', role: 'agent', argsText: () => `{"amount":800,"x":${deepText('1')}}`, args: () => ({ amount: 800, x: deepValue(1) }), expect: 'deny' },
-  { name: 'nesting 100,000 deep in a granted call', tool: 'view_customer', role: 'agent', argsText: () => `{"x":${deepText('1')}}`, args: () => ({ x: deepValue(1) }), expect: 'granted' },
-  { name: 'a 10 MB string as the amount', tool: 'process_refund', role: 'agent', argsText: () => `{"amount":"${'9'.repeat(MB10)}"}`, args: () => ({ amount: '9'.repeat(MB10) }), expect: 'deny' },
-  { name: 'a 10 MB string beside an amount of 800', tool: 'process_refund', role: 'agent', argsText: () => `{"note":"${'x'.repeat(MB10)}","amount":800}`, args: () => ({ note: 'x'.repeat(MB10), amount: 800 }), expect: 'deny' },
-  { name: 'a 10 MB tool name', tool: `process_refund${'x'.repeat(MB10)}`, role: 'agent', argsText: text({ amount: 1 }), args: same({ amount: 1 }), expect: 'deny' },
-  { name: '1,000,000 keys, amount 800 last', tool: 'process_refund', role: 'agent', argsText: () => manyKeysText('"amount":800'), args: () => manyKeysValue(800), expect: 'deny' },
-  { name: 'invalid UTF-8 in a string beside an amount of 100', tool: 'process_refund', role: 'agent', argsText: () => bytes('{"amount":100,"note":"', [0xff, 0xfe, 0xc0, 0x80], '"}'), expect: 'deny' },
-  { name: 'invalid UTF-8 (an overlong encoding of "1") as the amount', tool: 'process_refund', role: 'agent', argsText: () => bytes('{"amount":', [0xc0, 0xb1], '}'), expect: 'deny' },
-  { name: 'a lone surrogate as the amount', tool: 'process_refund', role: 'agent', argsText: () => '{"amount":"\\ud800"}', args: same({ amount: '\ud800' }), expect: 'deny' },
-  { name: 'a lone surrogate in the tool name', tool: 'process_refund\ud800', role: 'agent', argsText: text({ amount: 1 }), args: same({ amount: 1 }), expect: 'deny' },
-  { name: 'a lone surrogate in a key beside an amount of 100', tool: 'process_refund', role: 'agent', argsText: () => '{"\\udc00":1,"amount":100}', args: same({ '\udc00': 1, amount: 100 }), expect: 'granted' },
-  { name: 'NUL after the tool name', tool: 'process_refund\u0000', role: 'agent', argsText: text({ amount: 1 }), args: same({ amount: 1 }), expect: 'deny' },
-  { name: 'NUL after the role', tool: 'process_refund', role: 'agent\u0000', argsText: text({ amount: 1 }), args: same({ amount: 1 }), expect: 'deny' },
-  { name: 'NUL inside the amount key', tool: 'process_refund', role: 'agent', argsText: () => '{"amount\\u0000":1}', args: same({ 'amount\u0000': 1 }), expect: 'deny' },
-  { name: '__proto__ carrying an amount of 100', tool: 'process_refund', role: 'agent', argsText: () => '{"__proto__":{"amount":100}}', args: () => JSON.parse('{"__proto__":{"amount":100}}'), expect: 'deny' },
-  { name: 'constructor.prototype carrying an amount of 100', tool: 'process_refund', role: 'agent', argsText: () => '{"constructor":{"prototype":{"amount":100}}}', args: () => JSON.parse('{"constructor":{"prototype":{"amount":100}}}'), expect: 'deny' },
-  { name: 'an inherited amount of 100 (library only)', tool: 'process_refund', role: 'agent', argsText: () => '{}', args: () => Object.create({ amount: 100 }) as unknown, expect: 'deny' },
-  { name: '1e400 as the amount', tool: 'process_refund', role: 'agent', argsText: () => '{"amount":1e400}', args: same({ amount: Number.POSITIVE_INFINITY }), expect: 'deny' },
-  { name: '-1e400 as the amount (would be Lte 500)', tool: 'process_refund', role: 'agent', argsText: () => '{"amount":-1e400}', args: same({ amount: Number.NEGATIVE_INFINITY }), expect: 'deny' },
-  { name: 'NaN as the amount (library only)', tool: 'process_refund', role: 'agent', argsText: () => '{"amount":null}', args: same({ amount: Number.NaN }), expect: 'deny' },
-  { name: '-0 as the amount', tool: 'process_refund', role: 'agent', argsText: () => '{"amount":-0}', args: same({ amount: -0 }), expect: 'granted' },
-  { name: '2^53+1 as the amount', tool: 'process_refund', role: 'agent', argsText: () => '{"amount":9007199254740993}', args: same({ amount: 2 ** 53 + 2 }), expect: 'deny' },
-  { name: 'duplicate keys, 100 then 900', tool: 'process_refund', role: 'agent', argsText: () => '{"amount":100,"amount":900}', expect: 'deny' },
-  { name: 'duplicate keys, 900 then 100', tool: 'process_refund', role: 'agent', argsText: () => '{"amount":900,"amount":100}', expect: 'deny' },
-  { name: 'a zero-width space inside the tool name', tool: 'process\u200b_refund', role: 'agent', argsText: text({ amount: 1 }), args: same({ amount: 1 }), expect: 'deny' },
-  { name: 'a zero-width joiner after the role', tool: 'process_refund', role: 'agent\u200d', argsText: text({ amount: 1 }), args: same({ amount: 1 }), expect: 'deny' },
-  { name: 'a bidi override before the tool name', tool: '\u202eprocess_refund', role: 'agent', argsText: text({ amount: 1 }), args: same({ amount: 1 }), expect: 'deny' },
-  { name: 'a bidi override in the amount key', tool: 'process_refund', role: 'agent', argsText: () => '{"\\u202damount":1}', args: same({ '\u202damount': 1 }), expect: 'deny' },
-  { name: 'a byte-order mark before the args', tool: 'process_refund', role: 'agent', argsText: () => bytes([0xef, 0xbb, 0xbf], '{"amount":900}'), expect: 'deny' },
+  {
+    name: 'nesting 100,000 deep as the amount',
+    tool: 'process_refund',
+    role: 'agent',
+    argsText: () => `{"amount":${deepText('1')}}`,
+    args: () => ({ amount: deepValue(1) }),
+    expect: 'deny',
+  },
+  {
+    name: 'nesting 100,000 deep beside an amount of 800',
+    tool: 'process_refund',
+    role: 'agent',
+    argsText: () => `{"amount":800,"x":${deepText('1')}}`,
+    args: () => ({ amount: 800, x: deepValue(1) }),
+    expect: 'deny',
+  },
+  {
+    name: 'nesting 100,000 deep in a granted call',
+    tool: 'view_customer',
+    role: 'agent',
+    argsText: () => `{"x":${deepText('1')}}`,
+    args: () => ({ x: deepValue(1) }),
+    expect: 'granted',
+  },
+  {
+    name: 'a 10 MB string as the amount',
+    tool: 'process_refund',
+    role: 'agent',
+    argsText: () => `{"amount":"${'9'.repeat(MB10)}"}`,
+    args: () => ({ amount: '9'.repeat(MB10) }),
+    expect: 'deny',
+  },
+  {
+    name: 'a 10 MB string beside an amount of 800',
+    tool: 'process_refund',
+    role: 'agent',
+    argsText: () => `{"note":"${'x'.repeat(MB10)}","amount":800}`,
+    args: () => ({ note: 'x'.repeat(MB10), amount: 800 }),
+    expect: 'deny',
+  },
+  {
+    name: 'a 10 MB tool name',
+    tool: `process_refund${'x'.repeat(MB10)}`,
+    role: 'agent',
+    argsText: text({ amount: 1 }),
+    args: same({ amount: 1 }),
+    expect: 'deny',
+  },
+  {
+    name: '1,000,000 keys, amount 800 last',
+    tool: 'process_refund',
+    role: 'agent',
+    argsText: () => manyKeysText('"amount":800'),
+    args: () => manyKeysValue(800),
+    expect: 'deny',
+  },
+  {
+    name: 'invalid UTF-8 in a string beside an amount of 100',
+    tool: 'process_refund',
+    role: 'agent',
+    argsText: () => bytes('{"amount":100,"note":"', [0xff, 0xfe, 0xc0, 0x80], '"}'),
+    expect: 'deny',
+  },
+  {
+    name: 'invalid UTF-8 (an overlong encoding of "1") as the amount',
+    tool: 'process_refund',
+    role: 'agent',
+    argsText: () => bytes('{"amount":', [0xc0, 0xb1], '}'),
+    expect: 'deny',
+  },
+  {
+    name: 'a lone surrogate as the amount',
+    tool: 'process_refund',
+    role: 'agent',
+    argsText: () => '{"amount":"\\ud800"}',
+    args: same({ amount: '\ud800' }),
+    expect: 'deny',
+  },
+  {
+    name: 'a lone surrogate in the tool name',
+    tool: 'process_refund\ud800',
+    role: 'agent',
+    argsText: text({ amount: 1 }),
+    args: same({ amount: 1 }),
+    expect: 'deny',
+  },
+  {
+    name: 'a lone surrogate in a key beside an amount of 100',
+    tool: 'process_refund',
+    role: 'agent',
+    argsText: () => '{"\\udc00":1,"amount":100}',
+    args: same({ '\udc00': 1, amount: 100 }),
+    expect: 'granted',
+  },
+  {
+    name: 'NUL after the tool name',
+    tool: 'process_refund\u0000',
+    role: 'agent',
+    argsText: text({ amount: 1 }),
+    args: same({ amount: 1 }),
+    expect: 'deny',
+  },
+  {
+    name: 'NUL after the role',
+    tool: 'process_refund',
+    role: 'agent\u0000',
+    argsText: text({ amount: 1 }),
+    args: same({ amount: 1 }),
+    expect: 'deny',
+  },
+  {
+    name: 'NUL inside the amount key',
+    tool: 'process_refund',
+    role: 'agent',
+    argsText: () => '{"amount\\u0000":1}',
+    args: same({ 'amount\u0000': 1 }),
+    expect: 'deny',
+  },
+  {
+    name: '__proto__ carrying an amount of 100',
+    tool: 'process_refund',
+    role: 'agent',
+    argsText: () => '{"__proto__":{"amount":100}}',
+    args: () => JSON.parse('{"__proto__":{"amount":100}}'),
+    expect: 'deny',
+  },
+  {
+    name: 'constructor.prototype carrying an amount of 100',
+    tool: 'process_refund',
+    role: 'agent',
+    argsText: () => '{"constructor":{"prototype":{"amount":100}}}',
+    args: () => JSON.parse('{"constructor":{"prototype":{"amount":100}}}'),
+    expect: 'deny',
+  },
+  {
+    name: 'an inherited amount of 100 (library only)',
+    tool: 'process_refund',
+    role: 'agent',
+    argsText: () => '{}',
+    args: () => Object.create({ amount: 100 }) as unknown,
+    expect: 'deny',
+  },
+  {
+    name: '1e400 as the amount',
+    tool: 'process_refund',
+    role: 'agent',
+    argsText: () => '{"amount":1e400}',
+    args: same({ amount: Number.POSITIVE_INFINITY }),
+    expect: 'deny',
+  },
+  {
+    name: '-1e400 as the amount (would be Lte 500)',
+    tool: 'process_refund',
+    role: 'agent',
+    argsText: () => '{"amount":-1e400}',
+    args: same({ amount: Number.NEGATIVE_INFINITY }),
+    expect: 'deny',
+  },
+  {
+    name: 'NaN as the amount (library only)',
+    tool: 'process_refund',
+    role: 'agent',
+    argsText: () => '{"amount":null}',
+    args: same({ amount: Number.NaN }),
+    expect: 'deny',
+  },
+  {
+    name: '-0 as the amount',
+    tool: 'process_refund',
+    role: 'agent',
+    argsText: () => '{"amount":-0}',
+    args: same({ amount: -0 }),
+    expect: 'granted',
+  },
+  {
+    name: '2^53+1 as the amount',
+    tool: 'process_refund',
+    role: 'agent',
+    argsText: () => '{"amount":9007199254740993}',
+    args: same({ amount: 2 ** 53 + 2 }),
+    expect: 'deny',
+  },
+  {
+    name: 'duplicate keys, 100 then 900',
+    tool: 'process_refund',
+    role: 'agent',
+    argsText: () => '{"amount":100,"amount":900}',
+    expect: 'deny',
+  },
+  {
+    name: 'duplicate keys, 900 then 100',
+    tool: 'process_refund',
+    role: 'agent',
+    argsText: () => '{"amount":900,"amount":100}',
+    expect: 'deny',
+  },
+  {
+    name: 'a zero-width space inside the tool name',
+    tool: 'process\u200b_refund',
+    role: 'agent',
+    argsText: text({ amount: 1 }),
+    args: same({ amount: 1 }),
+    expect: 'deny',
+  },
+  {
+    name: 'a zero-width joiner after the role',
+    tool: 'process_refund',
+    role: 'agent\u200d',
+    argsText: text({ amount: 1 }),
+    args: same({ amount: 1 }),
+    expect: 'deny',
+  },
+  {
+    name: 'a bidi override before the tool name',
+    tool: '\u202eprocess_refund',
+    role: 'agent',
+    argsText: text({ amount: 1 }),
+    args: same({ amount: 1 }),
+    expect: 'deny',
+  },
+  {
+    name: 'a bidi override in the amount key',
+    tool: 'process_refund',
+    role: 'agent',
+    argsText: () => '{"\\u202damount":1}',
+    args: same({ '\u202damount': 1 }),
+    expect: 'deny',
+  },
+  {
+    name: 'a byte-order mark before the args',
+    tool: 'process_refund',
+    role: 'agent',
+    argsText: () => bytes([0xef, 0xbb, 0xbf], '{"amount":900}'),
+    expect: 'deny',
+  },
 ];
 
 /** A hostile policy and the calls to make once it was given (loaded, or refused with a clear error). */
@@ -112,8 +324,20 @@ export const HOSTILE_POLICIES: readonly HostilePolicy[] = [
     name: `${LARGE_POLICY_RULES.toLocaleString('en')} rules`,
     policyText: () => {
       const tools = Array.from({ length: LARGE_POLICY_RULES }, (_, i) => `tool_${i}`);
-      const rules = tools.map((tool) => ({ tool_name: tool, roles: ['agent'], condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Lte', value: 500 } } }));
-      return JSON.stringify({ version: 'many-rules', default_action: 'Deny', tools, roles: ['agent'], rules });
+      const rules = tools.map((tool) => ({
+        tool_name: tool,
+        roles: ['agent'],
+        condition: {
+          NumericCheck: { source: 'Arguments', field: 'amount', op: 'Lte', value: 500 },
+        },
+      }));
+      return JSON.stringify({
+        version: 'many-rules',
+        default_action: 'Deny',
+        tools,
+        roles: ['agent'],
+        rules,
+      });
     },
     calls: [
       { tool: `tool_${LARGE_POLICY_RULES - 1}`, role: 'agent', args: { amount: 800 } },
@@ -125,7 +349,21 @@ export const HOSTILE_POLICIES: readonly HostilePolicy[] = [
     name: `a glob over ${GLOB_TOOLS.toLocaleString('en')} tools`,
     policyText: () => {
       const tools = Array.from({ length: GLOB_TOOLS }, (_, i) => `crm_${i}`);
-      return JSON.stringify({ version: 'glob', default_action: 'Deny', tools, roles: ['agent'], rules: [{ tool_name: 'crm_*', roles: ['agent'], condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Lte', value: 500 } } }] });
+      return JSON.stringify({
+        version: 'glob',
+        default_action: 'Deny',
+        tools,
+        roles: ['agent'],
+        rules: [
+          {
+            tool_name: 'crm_*',
+            roles: ['agent'],
+            condition: {
+              NumericCheck: { source: 'Arguments', field: 'amount', op: 'Lte', value: 500 },
+            },
+          },
+        ],
+      });
     },
     calls: [
       { tool: `crm_${GLOB_TOOLS - 1}`, role: 'agent', args: { amount: 800 } },
@@ -141,13 +379,23 @@ export const HOSTILE_POLICIES: readonly HostilePolicy[] = [
   },
   {
     name: 'duplicate keys in a rule (Deny first, then Allow)',
-    policyText: () => '{"version":"dup","default_action":"Deny","tools":["t"],"rules":[{"tool_name":"t","roles":["agent"],"effect":"Deny","effect":"Allow"}]}',
+    policyText: () =>
+      '{"version":"dup","default_action":"Deny","tools":["t"],"rules":[{"tool_name":"t","roles":["agent"],"effect":"Deny","effect":"Allow"}]}',
     calls: [{ tool: 't', role: 'agent', args: {} }],
   },
   {
     name: 'a 10 MB tool name in the policy',
-    policyText: () => JSON.stringify({ version: 'long', default_action: 'Deny', tools: ['t'], rules: [{ tool_name: 'x'.repeat(MB10), roles: ['agent'] }] }),
-    calls: [{ tool: 't', role: 'agent', args: {} }, { tool: 'x'.repeat(1000), role: 'agent', args: {} }],
+    policyText: () =>
+      JSON.stringify({
+        version: 'long',
+        default_action: 'Deny',
+        tools: ['t'],
+        rules: [{ tool_name: 'x'.repeat(MB10), roles: ['agent'] }],
+      }),
+    calls: [
+      { tool: 't', role: 'agent', args: {} },
+      { tool: 'x'.repeat(1000), role: 'agent', args: {} },
+    ],
   },
 ];
 

@@ -4,7 +4,9 @@
  * entry points that take JSON text (the raw ABI, `perso eval`) must get the literal instead.
  */
 export function fixtureJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? (v > 0 ? INFINITE : NEGATIVE) : v))
+  return JSON.stringify(value, (_key, v: unknown) =>
+    typeof v === 'number' && !Number.isFinite(v) ? (v > 0 ? INFINITE : NEGATIVE) : v,
+  )
     .replaceAll(`"${INFINITE}"`, '1e400')
     .replaceAll(`"${NEGATIVE}"`, '-1e400');
 }

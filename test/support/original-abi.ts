@@ -9,11 +9,26 @@ export interface OriginalAbiExports {
   alloc(n: number): number;
   dealloc(p: number, n: number): void;
   init(p: number, n: number): number;
-  evaluate(toolPtr: number, toolLen: number, argsPtr: number, argsLen: number, ctxPtr: number, ctxLen: number): number;
+  evaluate(
+    toolPtr: number,
+    toolLen: number,
+    argsPtr: number,
+    argsLen: number,
+    ctxPtr: number,
+    ctxLen: number,
+  ): number;
 }
 
 /** Instantiates engine.wasm with only the import it declares (`env.abort`, which throws). */
-export async function instantiateOriginalAbi(module: WebAssembly.Module): Promise<OriginalAbiExports> {
-  const instance = await WebAssembly.instantiate(module, { env: { abort: () => { throw new Error('abort'); } } });
+export async function instantiateOriginalAbi(
+  module: WebAssembly.Module,
+): Promise<OriginalAbiExports> {
+  const instance = await WebAssembly.instantiate(module, {
+    env: {
+      abort: () => {
+        throw new Error('abort');
+      },
+    },
+  });
   return instance.exports as unknown as OriginalAbiExports;
 }

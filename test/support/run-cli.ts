@@ -11,7 +11,9 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The original demo policy's file. */
-export const demoPolicyPath = fileURLToPath(new URL('../fixtures/perso-demo-policy.json', import.meta.url));
+export const demoPolicyPath = fileURLToPath(
+  new URL('../fixtures/perso-demo-policy.json', import.meta.url),
+);
 
 /** What one run of the command gave. */
 export interface CliRun {
@@ -21,12 +23,21 @@ export interface CliRun {
 }
 
 /** Starts `perso args...`; the caller drives stdin and reads the streams. */
-export function startPerso(args: readonly string[], cwd = repoRoot): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), ...args], { cwd });
+export function startPerso(
+  args: readonly string[],
+  cwd = repoRoot,
+): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), ...args], {
+    cwd,
+  });
 }
 
 /** Runs `perso args...` with `input` on stdin (closed after it) and collects everything. */
-export async function runPerso(args: readonly string[], input: string | Buffer = '', cwd = repoRoot): Promise<CliRun> {
+export async function runPerso(
+  args: readonly string[],
+  input: string | Buffer = '',
+  cwd = repoRoot,
+): Promise<CliRun> {
   const child = startPerso(args, cwd);
   let stdout = '';
   let stderr = '';

@@ -27,11 +27,17 @@ const AT = 0x40;
 export class SoftwareAuthenticator {
   readonly id = crypto.getRandomValues(new Uint8Array(16));
   counter = 0;
-  private constructor(readonly algorithm: -7 | -8, private readonly keys: CryptoKeyPair) {}
+  private constructor(
+    readonly algorithm: -7 | -8,
+    private readonly keys: CryptoKeyPair,
+  ) {}
 
   static async create(algorithm: -7 | -8): Promise<SoftwareAuthenticator> {
     const params = algorithm === -7 ? { name: 'ECDSA', namedCurve: 'P-256' } : { name: 'Ed25519' };
-    return new SoftwareAuthenticator(algorithm, (await crypto.subtle.generateKey(params, true, ['sign', 'verify'])) as CryptoKeyPair);
+    return new SoftwareAuthenticator(
+      algorithm,
+      (await crypto.subtle.generateKey(params, true, ['sign', 'verify'])) as CryptoKeyPair,
+    );
   }
 
   get credentialId(): string {
@@ -47,7 +53,9 @@ export class SoftwareAuthenticator {
     data.set(this.id, head.length + 18);
     return {
       credentialId: this.credentialId,
-      publicKey: toBase64Url(new Uint8Array(await crypto.subtle.exportKey('spki', this.keys.publicKey))),
+      publicKey: toBase64Url(
+        new Uint8Array(await crypto.subtle.exportKey('spki', this.keys.publicKey)),
+      ),
       algorithm: this.algorithm,
       clientDataJSON: toBase64Url(this.clientData({ type: 'webauthn.create', ...claims })),
       authenticatorData: toBase64Url(data),
@@ -72,7 +80,11 @@ export class SoftwareAuthenticator {
   }
 
   private clientData(claims: Claims & { type: string }): Uint8Array {
-    const body: Record<string, unknown> = { type: claims.type, challenge: claims.challenge, origin: claims.origin };
+    const body: Record<string, unknown> = {
+      type: claims.type,
+      challenge: claims.challenge,
+      origin: claims.origin,
+    };
     if (claims.crossOrigin !== undefined) body.crossOrigin = claims.crossOrigin;
     return encoder.encode(JSON.stringify(body));
   }

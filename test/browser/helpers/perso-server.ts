@@ -27,23 +27,33 @@ export async function scriptFile(
 }
 
 /** The requests a scripted file received. */
-export async function fileLog(name: string): Promise<{ ifNoneMatch: string | null; status: number | 'drop' }[]> {
+export async function fileLog(
+  name: string,
+): Promise<{ ifNoneMatch: string | null; status: number | 'drop' }[]> {
   return (await fetch(`/__perso__/log/${encodeURIComponent(name)}`)).json();
 }
 
 /** Scripts an audit sink: the next `failures` posts answer `status`. */
-export async function scriptSink(name: string, script: { failures?: number; status?: number; delayMs?: number }): Promise<void> {
+export async function scriptSink(
+  name: string,
+  script: { failures?: number; status?: number; delayMs?: number },
+): Promise<void> {
   const response = await fetch(sinkUrl(name), { method: 'PUT', body: JSON.stringify(script) });
   if (!response.ok) throw new Error(`could not script sink "${name}"`);
 }
 
 /** What an audit sink received. */
-export async function readSink(name: string): Promise<{ attempts: number; received: { contentType: string; body: string }[] }> {
+export async function readSink(
+  name: string,
+): Promise<{ attempts: number; received: { contentType: string; body: string }[] }> {
   return (await fetch(sinkUrl(name))).json();
 }
 
 /** Waits until `check` returns true (polling), or fails after `timeoutMs`. */
-export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 5000): Promise<void> {
+export async function waitFor(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 5000,
+): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!(await check())) {
     if (performance.now() > deadline) throw new Error('condition not met in time');

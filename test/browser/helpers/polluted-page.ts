@@ -19,9 +19,20 @@ export const POLICY: Policy & { annotation_defaults: boolean } = {
     {
       tool_name: 'delete_customer',
       roles: ['manager'],
-      condition: { FieldEquals: { source_a: 'AgentAttributes', field_a: 'user_id', source_b: 'ResourceAttributes', field_b: 'owner_id' } },
+      condition: {
+        FieldEquals: {
+          source_a: 'AgentAttributes',
+          field_a: 'user_id',
+          source_b: 'ResourceAttributes',
+          field_b: 'owner_id',
+        },
+      },
     },
-    { tool_name: 'list_ids', roles: ['manager'], condition: { FieldPresent: { source: 'Arguments', field: 'ids' } } },
+    {
+      tool_name: 'list_ids',
+      roles: ['manager'],
+      condition: { FieldPresent: { source: 'Arguments', field: 'ids' } },
+    },
   ],
 };
 
@@ -43,14 +54,23 @@ export interface PollutedReport {
 export async function runPollutedPage(policyUrl: string): Promise<PollutedReport> {
   const ran: string[] = [];
   const manager = { user_id: 'mgr-1' };
-  const deleteOther: ToolCall = { tool: 'delete_customer', role: 'manager', agentAttributes: manager, args: { customer_id: 'C-7' } };
+  const deleteOther: ToolCall = {
+    tool: 'delete_customer',
+    role: 'manager',
+    agentAttributes: manager,
+    args: { customer_id: 'C-7' },
+  };
 
   const perso = await Perso.load({ policy: POLICY, engine: 'worker' });
   const evaluate = await perso.evaluate(deleteOther);
   const batch = await perso.evaluateBatch([deleteOther, deleteOther, { ...deleteOther }]);
 
   const auditRecords: AuditRecord[] = [];
-  const audited = await Perso.load({ policy: POLICY, engine: 'worker', audit: { emit: (record) => void auditRecords.push(record) } });
+  const audited = await Perso.load({
+    policy: POLICY,
+    engine: 'worker',
+    audit: { emit: (record) => void auditRecords.push(record) },
+  });
   const auditedDecision = await audited.evaluate(deleteOther);
 
   const session = perso.session({ role: 'manager', agentAttributes: manager });
@@ -82,7 +102,12 @@ export async function runPollutedPage(policyUrl: string): Promise<PollutedReport
     evaluate: evaluate.decision,
     batch: batch.map((decision) => decision.decision),
     audited: auditedDecision.decision,
-    auditRecords: auditRecords.map((record) => ({ decision: record.decision, ...(Object.hasOwn(record, 'resourceAttributes') ? { resourceAttributes: record.resourceAttributes } : {}) })),
+    auditRecords: auditRecords.map((record) => ({
+      decision: record.decision,
+      ...(Object.hasOwn(record, 'resourceAttributes')
+        ? { resourceAttributes: record.resourceAttributes }
+        : {}),
+    })),
     guardRan: ran,
     guardDecisions,
     holeDecision: `${hole.decision} ${hole.kind}`,

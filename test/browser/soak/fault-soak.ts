@@ -23,7 +23,15 @@ import type { RevisionMark } from '../../../src/policy-store.ts';
 import { fileUrl, scriptFile, uniqueName } from '../helpers/perso-server.ts';
 
 /** The faults the soak injects. */
-export const FAULT_KINDS = ['kill', 'stall', 'crash', 'trap', 'idb-blocked', 'idb-corrupted', 'idb-quota'] as const;
+export const FAULT_KINDS = [
+  'kill',
+  'stall',
+  'crash',
+  'trap',
+  'idb-blocked',
+  'idb-corrupted',
+  'idb-quota',
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 const WORKER_FAULTS: ReadonlySet<FaultKind> = new Set(['kill', 'stall', 'crash', 'trap']);
 
@@ -79,7 +87,14 @@ const POLICY = JSON.stringify({
       rate_limit: { max: 5, per_seconds: 30 },
       condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Lte', value: 500 } },
     },
-    { tool_name: 'pay', roles: ['r'], effect: 'Deny', condition: { StringCheck: { source: 'Arguments', field: 'to', op: 'In', value: ['blocked'] } } },
+    {
+      tool_name: 'pay',
+      roles: ['r'],
+      effect: 'Deny',
+      condition: {
+        StringCheck: { source: 'Arguments', field: 'to', op: 'In', value: ['blocked'] },
+      },
+    },
   ],
 });
 const RATE_MAX = 5;
@@ -118,7 +133,10 @@ export async function runFaultSoak(options: FaultSoakOptions): Promise<FaultSoak
   const planned: FaultKind[] =
     options.faults !== undefined
       ? [...options.faults]
-      : Array.from({ length: Math.floor(options.calls / (options.faultEvery ?? 500)) }, () => FAULT_KINDS[Math.floor(rand() * FAULT_KINDS.length)]!);
+      : Array.from(
+          { length: Math.floor(options.calls / (options.faultEvery ?? 500)) },
+          () => FAULT_KINDS[Math.floor(rand() * FAULT_KINDS.length)]!,
+        );
   const faultAt = new Map<number, FaultKind[]>();
   for (const kind of planned) {
     const at = Math.floor(rand() * options.calls);
@@ -163,7 +181,8 @@ export async function runFaultSoak(options: FaultSoakOptions): Promise<FaultSoak
   const allowedPays: (number[] | undefined)[] = [[]];
   const wrong = (issued: Issued, why: string): void => {
     report.wrongAllows++;
-    if (report.wrongAllowSamples.length < 5) report.wrongAllowSamples.push(`${JSON.stringify(issued.call)} at ${issued.now}: ${why}`);
+    if (report.wrongAllowSamples.length < 5)
+      report.wrongAllowSamples.push(`${JSON.stringify(issued.call)} at ${issued.now}: ${why}`);
   };
   const check = (issued: Issued, result: DecisionResult): void => {
     report.answered++;
@@ -178,11 +197,18 @@ export async function runFaultSoak(options: FaultSoakOptions): Promise<FaultSoak
     (allowedPays[issued.epoch] ??= []).push(issued.now);
   };
 
-  const perso = await Perso.load({ policy: fileUrl(name), cache: store, engine: 'worker', timeoutMs, clock: () => now });
+  const perso = await Perso.load({
+    policy: fileUrl(name),
+    cache: store,
+    engine: 'worker',
+    timeoutMs,
+    clock: () => now,
+  });
   let heapStart: number | null = null;
   let heapPeak = 0;
   try {
-    if (!perso.status().ok) throw new Error(`the soak policy did not load: ${perso.status().errors[0]?.message ?? ''}`);
+    if (!perso.status().ok)
+      throw new Error(`the soak policy did not load: ${perso.status().errors[0]?.message ?? ''}`);
     for (let first = 0; first < options.calls; first += wave) {
       const last = Math.min(options.calls, first + wave);
       const asBatch = rand() < 0.15;
@@ -196,13 +222,23 @@ export async function runFaultSoak(options: FaultSoakOptions): Promise<FaultSoak
           pick < 0.3
             ? { tool: 'view', role: 'r', args: { id: i } }
             : pick < 0.9
-              ? { tool: 'pay', role: 'r', args: { amount: Math.floor(rand() * 1000), to: rand() < 0.1 ? 'blocked' : 'shop' } }
+              ? {
+                  tool: 'pay',
+                  role: 'r',
+                  args: {
+                    amount: Math.floor(rand() * 1000),
+                    to: rand() < 0.1 ? 'blocked' : 'shop',
+                  },
+                }
               : { tool: 'delete', role: 'r', args: { id: i } };
         const faults = faultAt.get(i) ?? [];
         idbFaults = idbFaults.concat(faults.filter((kind) => !WORKER_FAULTS.has(kind)));
-        const inCall = faults.find((kind) => kind === 'stall' || kind === 'crash' || kind === 'trap');
+        const inCall = faults.find(
+          (kind) => kind === 'stall' || kind === 'crash' || kind === 'trap',
+        );
         if (inCall !== undefined && !asBatch) call.agentAttributes = { perso_fault: inCall };
-        for (const kind of faults) if (WORKER_FAULTS.has(kind) && (kind === 'kill' || !asBatch)) report.faults[kind]++;
+        for (const kind of faults)
+          if (WORKER_FAULTS.has(kind) && (kind === 'kill' || !asBatch)) report.faults[kind]++;
         now += 0.05;
         issued.push({ call, now, epoch });
         calls.push(call);
@@ -215,13 +251,21 @@ export async function runFaultSoak(options: FaultSoakOptions): Promise<FaultSoak
       if (asBatch) {
         // One time for the whole batch (Perso reads the clock once).
         for (const entry of issued) entry.now = now;
-        answers.push(perso.evaluateBatch(calls).then((results) => results.forEach((result, k) => check(issued[k]!, result))));
-        if (issued.some((_, k) => (faultAt.get(first + k) ?? []).includes('kill'))) spawned.newest?.terminate();
+        answers.push(
+          perso
+            .evaluateBatch(calls)
+            .then((results) => results.forEach((result, k) => check(issued[k]!, result))),
+        );
+        if (issued.some((_, k) => (faultAt.get(first + k) ?? []).includes('kill')))
+          spawned.newest?.terminate();
       }
       report.calls += last - first;
       const before = report.answered;
       let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([Promise.all(answers), new Promise((resolve) => (timer = setTimeout(resolve, 30_000)))]);
+      await Promise.race([
+        Promise.all(answers),
+        new Promise((resolve) => (timer = setTimeout(resolve, 30_000))),
+      ]);
       clearTimeout(timer);
       report.unanswered += last - first - (report.answered - before);
 
@@ -244,7 +288,8 @@ export async function runFaultSoak(options: FaultSoakOptions): Promise<FaultSoak
     }
     // Still answering after all that: the last good policy, in a working worker.
     const final = await perso.evaluate({ tool: 'view', role: 'r', args: { id: -1 } });
-    if (final.decision !== 'Allow') throw new Error(`after the soak a plain view is ${final.decision}: ${final.reason}`);
+    if (final.decision !== 'Allow')
+      throw new Error(`after the soak a plain view is ${final.decision}: ${final.reason}`);
   } finally {
     await perso.close();
     IDBObjectStore.prototype.put = putReal;
@@ -259,14 +304,17 @@ export async function runFaultSoak(options: FaultSoakOptions): Promise<FaultSoak
       if (sorted[i]! - sorted[i - RATE_MAX]! < RATE_PER) {
         report.wrongAllows++;
         if (report.wrongAllowSamples.length < 5) {
-          report.wrongAllowSamples.push(`${RATE_MAX + 1} pays allowed within ${RATE_PER} s: ${sorted.slice(i - RATE_MAX, i + 1).join(', ')}`);
+          report.wrongAllowSamples.push(
+            `${RATE_MAX + 1} pays allowed within ${RATE_PER} s: ${sorted.slice(i - RATE_MAX, i + 1).join(', ')}`,
+          );
         }
       }
     }
   }
   report.workers = spawned.count;
   const heapEnd = heapMiB();
-  if (heapStart !== null && heapEnd !== null) report.heapMiB = { start: heapStart, peak: Math.max(heapPeak, heapEnd), end: heapEnd };
+  if (heapStart !== null && heapEnd !== null)
+    report.heapMiB = { start: heapStart, peak: Math.max(heapPeak, heapEnd), end: heapEnd };
   report.elapsedMs = performance.now() - started;
   return report;
 }
@@ -292,7 +340,10 @@ async function reloadWith(
           transaction.done.catch(() => undefined);
           transaction.abort();
         },
-      }).then((db) => db.close(), () => undefined);
+      }).then(
+        (db) => db.close(),
+        () => undefined,
+      );
       try {
         return (await perso.reload()).ok;
       } finally {
@@ -307,7 +358,12 @@ async function reloadWith(
         bytes[bytes.length >> 1] ^= 0x20;
         // tampered at rest: the bytes change, the revision mark stays what it was
         const current = await store.getRevisionMark(url);
-        const mark = (current as RevisionMark | undefined) ?? { url, highest: entry.revision ?? 0, sha256: entry.sha256, signature: entry.signature };
+        const mark = (current as RevisionMark | undefined) ?? {
+          url,
+          highest: entry.revision ?? 0,
+          sha256: entry.sha256,
+          signature: entry.signature,
+        };
         await store.savePolicy({ ...entry, bytes }, mark, current);
       }
       const offline = rand() < 0.5;
