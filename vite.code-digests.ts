@@ -1,5 +1,5 @@
-// Records the SHA-256 of the code perso loads in a page (see src/code-integrity.ts): in every built
-// chunk, the placeholders of src/code-integrity.ts become the base64 digests of the engine.wasm and
+// Records the SHA-256 of the code perso loads in a page (see src/backend/code-integrity.ts): in every built
+// chunk, the placeholders of src/backend/code-integrity.ts become the base64 digests of the engine.wasm and
 // evaluator worker files this same build emits. Used by every Vite build that ships the worker (the
 // browser library, the embed, the demo), for the page's build and for the worker's own.
 //

@@ -14,7 +14,7 @@ import { Writable } from 'node:stream';
 import type { AuditRecord } from '../src/audit/audit-record.ts';
 import { replayCommand } from '../src/cli/replay-command.ts';
 import { Perso } from '../src/perso.ts';
-import type { Policy } from '../src/policy.ts';
+import type { Policy } from '../src/policy/policy.ts';
 import { demoMix, demoPolicyText } from './workload.ts';
 
 /** Writes `count` audit records to `file`, cycling through the demo mix as the library recorded it. */

@@ -4,10 +4,10 @@ export type { DecisionResult, JsonObject, JsonValue, ToolCall } from './decision
 export type { ConditionFailure } from './decision.ts';
 export { Perso } from './perso.ts';
 export type { PersoMode, PersoOptions, PolicyInput, PolicyStatus } from './perso.ts';
-export type { CodeIntegrity } from './evaluator-bridge.ts';
+export type { CodeIntegrity } from './backend/evaluator-bridge.ts';
 export { PersoSession } from './session.ts';
 export type { GuardOptions, GuardOutcome, Principal, SessionCall } from './session.ts';
-export { DefaultAction, Effect, NumericOp, PolicyMode, Source, StringOp } from './policy.ts';
+export { DefaultAction, Effect, NumericOp, PolicyMode, Source, StringOp } from './policy/policy.ts';
 export type {
   Condition,
   EqualsCheck,
@@ -19,7 +19,7 @@ export type {
   RateLimit,
   Rule,
   StringCheck,
-} from './policy.ts';
+} from './policy/policy.ts';
 export { canonicalizeArgs, canonicalizeJson } from './canonical-args.ts';
 export type { CanonicalArgs, CanonicalJson } from './canonical-args.ts';
 export { buildAuditRecord } from './audit/audit-record.ts';
@@ -27,7 +27,7 @@ export type { AuditContext, AuditRecord, AuditTransport, ToolFacts } from './aud
 export type { HashKey } from './audit/hashed-args.ts';
 export { consoleTransport } from './audit/console-transport.ts';
 export type { ConsoleTransportOptions } from './audit/console-transport.ts';
-export type { EvaluatorBackend } from './evaluator-backend.ts';
+export type { EvaluatorBackend } from './backend/evaluator-backend.ts';
 export type { Diagnostic, PolicyInfo } from './engine/types.ts';
 export { httpTransport, toOtlp, HttpAuditFormat } from './audit/http-transport.ts';
 export type {
@@ -41,10 +41,10 @@ export type {
   IndexedDbTransport,
   IndexedDbTransportOptions,
 } from './audit/indexeddb-transport.ts';
-export { PolicyStore } from './policy-store.ts';
-export type { PolicyEntry } from './policy-store.ts';
-export { loadPolicy } from './policy-loader.ts';
-export type { PolicyFetchResult, PolicyLoadOptions } from './policy-loader.ts';
+export { PolicyStore } from './policy/policy-store.ts';
+export type { PolicyEntry } from './policy/policy-store.ts';
+export { loadPolicy } from './policy/policy-loader.ts';
+export type { PolicyFetchResult, PolicyLoadOptions } from './policy/policy-loader.ts';
 export {
   SignatureAlgorithm,
   generatePolicyKeyPair,
@@ -53,14 +53,14 @@ export {
   signPolicy,
   verifyIntegrity,
   verifySignatureFile,
-} from './policy-integrity.ts';
+} from './policy/policy-integrity.ts';
 export type {
   PolicyPublicKey,
   PolicySignature,
   PolicySignatureFile,
   PolicyStatement,
   VerifiedSignature,
-} from './policy-integrity.ts';
+} from './policy/policy-integrity.ts';
 export type { ApprovalTicket } from './decision.ts';
 export { allowedInstead, denialResult, isDenialResult } from './denial-result.ts';
 export type {
@@ -85,4 +85,4 @@ export type {
   ApprovalKind,
   WebAuthnAssertion,
   WebAuthnRegistration,
-} from './approval-evidence.ts';
+} from './backend/approval-evidence.ts';

@@ -19,7 +19,7 @@
  *   one result object; with transports, every decision becomes one record per transport, and
  *   emitting never awaits nor throws into the decision path.
  */
-import type { ApprovalEvidence } from './approval-evidence.ts';
+import type { ApprovalEvidence } from './backend/approval-evidence.ts';
 import {
   applyAnnotationDefaults,
   policyOptsIntoAnnotationDefaults,
@@ -34,23 +34,23 @@ import type { CanonicalArgs } from './canonical-args.ts';
 import { canonicalizeArgs, canonicalizeJson } from './canonical-args.ts';
 import { MAX_ARGS_SIZE } from './args-size.ts';
 import type { Diagnostic, PolicyLoad, Verdict } from './engine/types.ts';
-import type { EvaluatorBackend, SyncEvaluatorBackend } from './evaluator-backend.ts';
-import { isSyncBackend } from './evaluator-backend.ts';
-import type { PolicyMode } from './policy.ts';
-import type { PolicyInput, PolicySourceKind, ResolvedPolicy } from './policy-source.ts';
-import { resolvePolicySource } from './policy-source.ts';
+import type { EvaluatorBackend, SyncEvaluatorBackend } from './backend/evaluator-backend.ts';
+import { isSyncBackend } from './backend/evaluator-backend.ts';
+import type { PolicyMode } from './policy/policy.ts';
+import type { PolicyInput, PolicySourceKind, ResolvedPolicy } from './policy/policy-source.ts';
+import { resolvePolicySource } from './policy/policy-source.ts';
 import { PersoSession } from './session.ts';
 import { own, ownCopy, ownItems } from './own-properties.ts';
-import { WorkerBackend } from './evaluator-bridge.ts';
-import type { CodeIntegrity } from './evaluator-bridge.ts';
-import { cachedPolicySource } from './policy-loader.ts';
-import type { PolicyPublicKey } from './policy-integrity.ts';
-import { PolicyStore, defaultPolicyStore } from './policy-store.ts';
+import { WorkerBackend } from './backend/evaluator-bridge.ts';
+import type { CodeIntegrity } from './backend/evaluator-bridge.ts';
+import { cachedPolicySource } from './policy/policy-loader.ts';
+import type { PolicyPublicKey } from './policy/policy-integrity.ts';
+import { PolicyStore, defaultPolicyStore } from './policy/policy-store.ts';
 import type { Principal, SessionHost } from './session.ts';
 import { readToolPins } from './tool-pins.ts';
 import type { ToolPinsResult } from './tool-pins.ts';
 
-export type { PolicyInput } from './policy-source.ts';
+export type { PolicyInput } from './policy/policy-source.ts';
 
 /** Options of {@link Perso.load}. */
 export interface PersoOptions {
@@ -792,7 +792,7 @@ export class Perso {
       });
     }
     // Imported lazily too: a page using the worker engine never downloads the in-thread engine host.
-    const { InlineBackend } = await import('./inline-backend.ts');
+    const { InlineBackend } = await import('./backend/inline-backend.ts');
     return InlineBackend.create();
   }
 

@@ -18,7 +18,7 @@ import type { DecisionResult, JsonObject, ReasonKind, ToolCall } from './decisio
 import type { CanonicalArgs } from './canonical-args.ts';
 import { canonicalizeArgs } from './canonical-args.ts';
 import type { AnnotationHints } from './annotation-defaults.ts';
-import type { ApprovalEvidence } from './approval-evidence.ts';
+import type { ApprovalEvidence } from './backend/approval-evidence.ts';
 import type { WebAuthnCeremonyOptions } from './webauthn-ceremony.ts';
 import type { ToolFacts } from './audit/audit-record.ts';
 import { checkToolPin } from './tool-pins.ts';

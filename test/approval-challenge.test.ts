@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { approvalChallenge } from '../src/approval-challenge.ts';
+import { approvalChallenge } from '../src/backend/approval-challenge.ts';
 
 const input = {
   tool: 'process_refund',

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { APPROVED_SUFFIX, ApprovalLedger, approved } from '../src/approval-ledger.ts';
-import type { ApprovableVerdict } from '../src/approval-ledger.ts';
+import { APPROVED_SUFFIX, ApprovalLedger, approved } from '../src/backend/approval-ledger.ts';
+import type { ApprovableVerdict } from '../src/backend/approval-ledger.ts';
 import type { ToolCall } from '../src/decision.ts';
 
 const call: ToolCall = { tool: 'delete_customer', role: 'agent', args: { id: 7, reason: 'dup' } };
@@ -159,7 +159,7 @@ describe('ApprovalLedger, WebAuthn tickets', () => {
     const ledger = new ApprovalLedger({
       origin: 'https://shop.example',
       credentials: null,
-      loadWebAuthnCheck: () => import('../src/webauthn-approval.ts'),
+      loadWebAuthnCheck: () => import('../src/backend/webauthn-approval.ts'),
     });
     const ticket = ledger.attach(call, webauthnAsk).approval!;
     const click = await ledger.approve(ticket.nonce, call, () => webauthnAsk);
@@ -194,7 +194,7 @@ describe('ApprovalLedger, WebAuthn tickets', () => {
     };
     const noOrigin = new ApprovalLedger({
       credentials: null,
-      loadWebAuthnCheck: () => import('../src/webauthn-approval.ts'),
+      loadWebAuthnCheck: () => import('../src/backend/webauthn-approval.ts'),
     });
     const first = noOrigin.attach(call, webauthnAsk).approval!;
     assert.match(
@@ -209,7 +209,7 @@ describe('ApprovalLedger, WebAuthn tickets', () => {
     const noStore = new ApprovalLedger({
       origin: 'https://shop.example',
       credentials: null,
-      loadWebAuthnCheck: () => import('../src/webauthn-approval.ts'),
+      loadWebAuthnCheck: () => import('../src/backend/webauthn-approval.ts'),
     });
     const second = noStore.attach(call, webauthnAsk).approval!;
     assert.match(

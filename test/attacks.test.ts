@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Engine } from '../src/engine/engine.ts';
 import { loadEngineModule } from '../src/engine/engine-module.ts';
 import { Perso } from '../src/perso.ts';
-import type { Policy } from '../src/policy.ts';
+import type { Policy } from '../src/policy/policy.ts';
 import type { JsonValue, ToolCall } from '../src/decision.ts';
 
 const module = await loadEngineModule();
@@ -920,7 +920,7 @@ describe('attack: approvals', () => {
   });
 
   test('an expired ticket is refused', async () => {
-    const { ApprovalLedger } = await import('../src/approval-ledger.ts');
+    const { ApprovalLedger } = await import('../src/backend/approval-ledger.ts');
     let now = 0;
     const ledger = new ApprovalLedger({ ttlMs: 1000, clock: () => now });
     const c = call(500);

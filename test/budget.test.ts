@@ -7,7 +7,7 @@ import { Engine } from '../src/engine/engine.ts';
 import { loadEngineModule } from '../src/engine/engine-module.ts';
 import { APPROVED_CALL } from '../src/engine/approved-call.ts';
 import type { CountedCall } from '../src/engine/counted-calls.ts';
-import { CountedCallJournal } from '../src/counted-call-journal.ts';
+import { CountedCallJournal } from '../src/backend/counted-call-journal.ts';
 import type { ToolCall } from '../src/decision.ts';
 import type { Verdict } from '../src/engine/types.ts';
 

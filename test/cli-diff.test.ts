@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuditRecord } from '../src/audit/audit-record.ts';
 import { Perso } from '../src/perso.ts';
-import type { Policy, Rule } from '../src/policy.ts';
+import type { Policy, Rule } from '../src/policy/policy.ts';
 import { demoPolicyPath, runPerso } from './support/run-cli.ts';
 
 let dir: string;

@@ -7,7 +7,7 @@ import { traceCall } from '../src/cli/explain-trace.ts';
 import type { ToolCall } from '../src/decision.ts';
 import { Engine } from '../src/engine/engine.ts';
 import { loadEngineModule } from '../src/engine/engine-module.ts';
-import type { Policy } from '../src/policy.ts';
+import type { Policy } from '../src/policy/policy.ts';
 import { demoPolicyPath, runPerso } from './support/run-cli.ts';
 
 const engine = await Engine.create(await loadEngineModule());

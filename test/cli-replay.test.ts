@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Perso } from '../src/perso.ts';
 import type { AuditRecord } from '../src/audit/audit-record.ts';
 import type { ToolCall } from '../src/decision.ts';
-import type { Policy } from '../src/policy.ts';
+import type { Policy } from '../src/policy/policy.ts';
 
 const demoPath = demoPolicyPath;
 const perso = runPerso;

@@ -1,4 +1,4 @@
-// Counted calls (src/engine/counted-calls.ts, src/counted-call-journal.ts, the inline backend):
+// Counted calls (src/engine/counted-calls.ts, src/backend/counted-call-journal.ts, the inline backend):
 // the engine reports what its rate limits count, and a fresh engine given that list carries on
 // the windows of the one it replaces. Each restart test is named after the fault behind it.
 import { afterEach, describe, test } from 'node:test';
@@ -7,8 +7,8 @@ import { Engine } from '../src/engine/engine.ts';
 import { loadEngineModule } from '../src/engine/engine-module.ts';
 import { APPROVED_CALL } from '../src/engine/approved-call.ts';
 import type { CountedCall } from '../src/engine/counted-calls.ts';
-import { CountedCallJournal } from '../src/counted-call-journal.ts';
-import { InlineBackend } from '../src/inline-backend.ts';
+import { CountedCallJournal } from '../src/backend/counted-call-journal.ts';
+import { InlineBackend } from '../src/backend/inline-backend.ts';
 import type { ToolCall } from '../src/decision.ts';
 import type { Verdict } from '../src/engine/types.ts';
 

@@ -9,7 +9,7 @@ import type { ModelMessage } from 'ai';
 import { MockLanguageModelV4 } from 'ai/test';
 import { guardToolSet } from '../src/ai/guard-tool-set.ts';
 import { Perso } from '../src/perso.ts';
-import type { Policy } from '../src/policy.ts';
+import type { Policy } from '../src/policy/policy.ts';
 
 const policy: Policy = {
   version: 'ai-1',

@@ -7,7 +7,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { Perso } from '../src/perso.ts';
 import { guardMcpServer } from '../src/mcp/guard-mcp-server.ts';
-import type { Policy } from '../src/policy.ts';
+import type { Policy } from '../src/policy/policy.ts';
 
 const demoPolicy = JSON.parse(
   await readFile(new URL('./fixtures/perso-demo-policy.json', import.meta.url), 'utf8'),

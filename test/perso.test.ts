@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Perso } from '../src/perso.ts';
 import type { PersoOptions, PolicyStatus } from '../src/perso.ts';
 import type { AuditRecord, AuditTransport } from '../src/audit/audit-record.ts';
-import type { Policy } from '../src/policy.ts';
+import type { Policy } from '../src/policy/policy.ts';
 import type { ToolCall } from '../src/decision.ts';
 
 const demoPath = fileURLToPath(new URL('./fixtures/perso-demo-policy.json', import.meta.url));

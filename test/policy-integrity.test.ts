@@ -11,8 +11,8 @@ import {
   toBase64,
   verifyIntegrity,
   verifySignatureFile,
-} from '../src/policy-integrity.ts';
-import { signedMessage } from '../src/policy-signature.ts';
+} from '../src/policy/policy-integrity.ts';
+import { signedMessage } from '../src/policy/policy-signature.ts';
 
 const encode = (text: string) => new TextEncoder().encode(text);
 const policy = encode(

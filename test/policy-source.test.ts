@@ -6,7 +6,7 @@ import { mkdtemp, writeFile, rm, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { resolvePolicySource } from '../src/policy-source.ts';
+import { resolvePolicySource } from '../src/policy/policy-source.ts';
 
 const policy = { version: 'p-1', default_action: 'Deny', tools: ['t'], rules: [] };
 const policyText = JSON.stringify(policy);

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Perso } from '../src/perso.ts';
 import type { AuditRecord } from '../src/audit/audit-record.ts';
 import type { JsonObject } from '../src/decision.ts';
-import type { Policy } from '../src/policy.ts';
+import type { Policy } from '../src/policy/policy.ts';
 
 const demoPath = fileURLToPath(new URL('./fixtures/perso-demo-policy.json', import.meta.url));
 

@@ -1,7 +1,7 @@
 // The plain-JavaScript SHA-256 (for pages without WebCrypto) against WebCrypto and FIPS vectors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sha256 } from '../src/sha256.ts';
+import { sha256 } from '../src/policy/sha256.ts';
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 

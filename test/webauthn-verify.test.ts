@@ -2,8 +2,8 @@
 // case that passes and one that fails, for ES256 (DER signatures) and EdDSA.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { verifyAssertion, verifyRegistration } from '../src/webauthn-verify.ts';
-import type { RegisteredCredential } from '../src/authenticator-store.ts';
+import { verifyAssertion, verifyRegistration } from '../src/backend/webauthn-verify.ts';
+import type { RegisteredCredential } from '../src/backend/authenticator-store.ts';
 import { SoftwareAuthenticator, UP, UV } from './support/software-authenticator.ts';
 
 const origin = 'https://shop.example';

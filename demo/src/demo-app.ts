@@ -11,7 +11,7 @@
 import { LitElement, html, css, nothing } from 'lit';
 import { Perso } from '../../src/perso.ts';
 import type { PolicyStatus } from '../../src/perso.ts';
-import type { Policy } from '../../src/policy.ts';
+import type { Policy } from '../../src/policy/policy.ts';
 import { AuditLog } from './audit-log.ts';
 import { ChatController } from './chat-controller.ts';
 import { CrmStore } from './crm-store.ts';

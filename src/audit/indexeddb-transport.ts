@@ -25,7 +25,7 @@
  * const ndjson = await audit.exportNdjson();
  */
 import type { AuditRecord, AuditTransport } from './audit-record.ts';
-import { PolicyStore } from '../policy-store.ts';
+import { PolicyStore } from '../policy/policy-store.ts';
 import { unrefTimer } from '../unref-timer.ts';
 
 /** A forward target that confirms delivery of a batch (the HTTP transport is one). */

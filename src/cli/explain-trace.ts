@@ -5,7 +5,7 @@
  * language (DESIGN §2), apart from the engine, so `perso explain` can check the two agree.
  */
 import type { Decision, JsonValue } from '../decision.ts';
-import type { Policy, RateLimit } from '../policy.ts';
+import type { Policy, RateLimit } from '../policy/policy.ts';
 import { canonicalJson } from './condition-logic.ts';
 import type { RuleRef } from './policy-entries.ts';
 import { expandPolicy, pairKey } from './policy-entries.ts';

@@ -12,7 +12,7 @@
  *   so such a change is `changed`, not `tighter`;
  * - keys this module does not model (on the policy or on a rule) that differ are `changed`.
  */
-import type { Policy, Rule } from '../policy.ts';
+import type { Policy, Rule } from '../policy/policy.ts';
 import type { Node } from './condition-logic.ts';
 import {
   canonicalJson,

@@ -3,8 +3,8 @@
  * enforces it has accepted it, so the analysis only ever sees a shape the engine compiles.
  */
 import type { PolicyLoad } from '../engine/types.ts';
-import type { Policy } from '../policy.ts';
-import { resolvePolicySource } from '../policy-source.ts';
+import type { Policy } from '../policy/policy.ts';
+import { resolvePolicySource } from '../policy/policy-source.ts';
 import { formatDiagnostic, loadPolicy, policyLabel } from './validate-command.ts';
 
 /** A policy the engine accepted, with its document and what the engine said. */

@@ -4,7 +4,7 @@
  * the declared `roles` (when declared), the last Allow rule per pair wins, every Deny and Ask rule
  * is kept. The engine stays the authority on decisions; this only says which rules a pair has.
  */
-import type { Policy, RateLimit, Rule } from '../policy.ts';
+import type { Policy, RateLimit, Rule } from '../policy/policy.ts';
 import type { Node } from './condition-logic.ts';
 import { normalize } from './condition-logic.ts';
 

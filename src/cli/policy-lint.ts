@@ -6,7 +6,7 @@
  * Checklist: a finding is made only on a proof (condition-logic.ts is sound); when a rule is
  * unreachable for several reasons, one finding says the first.
  */
-import type { Policy, Rule } from '../policy.ts';
+import type { Policy, Rule } from '../policy/policy.ts';
 import type { Node } from './condition-logic.ts';
 import {
   conditionText,

@@ -23,7 +23,7 @@ import { openLog, readAuditLog } from './audit-log.ts';
 import { ReplayProgress } from './replay-progress.ts';
 import { ReplayEngine } from './replay-engine.ts';
 import { formatDiagnostic, policyLabel } from './validate-command.ts';
-import { resolvePolicySource } from '../policy-source.ts';
+import { resolvePolicySource } from '../policy/policy-source.ts';
 
 export { NotReplayable } from './audit-record-reader.ts';
 /** Options of {@link replayCommand}. */

@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { DecisionResult, ToolCall } from '../decision.ts';
 import { Perso } from '../perso.ts';
-import type { PolicyInput } from '../policy-source.ts';
+import type { PolicyInput } from '../policy/policy-source.ts';
 import type { CliIo } from './cli-io.ts';
 import { ExitCode, write } from './cli-io.ts';
 import { toolCallFromJson } from './tool-call-json.ts';

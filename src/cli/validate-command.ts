@@ -2,8 +2,8 @@
  * `perso validate POLICY [--json]`: checks a policy with the engine that enforces it.
  */
 import type { Diagnostic, PolicyLoad } from '../engine/types.ts';
-import { InlineBackend } from '../inline-backend.ts';
-import { resolvePolicySource } from '../policy-source.ts';
+import { InlineBackend } from '../backend/inline-backend.ts';
+import { resolvePolicySource } from '../policy/policy-source.ts';
 import { readToolPins, TOOL_PINS_KEY } from '../tool-pins.ts';
 import type { CliIo } from './cli-io.ts';
 import { ExitCode, write } from './cli-io.ts';

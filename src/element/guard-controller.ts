@@ -19,7 +19,7 @@ import { canonicalizeArgs } from '../canonical-args.ts';
 import { denialResult } from '../denial-result.ts';
 import { Perso } from '../perso.ts';
 import type { PersoMode, PersoOptions } from '../perso.ts';
-import type { PolicyPublicKey } from '../policy-integrity.ts';
+import type { PolicyPublicKey } from '../policy/policy-integrity.ts';
 import { own } from '../own-properties.ts';
 import type { PersoSession } from '../session.ts';
 import { PersoApprovalPrompt } from './approval-prompt.ts';

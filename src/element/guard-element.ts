@@ -26,7 +26,7 @@ import type { DecisionLogEntry } from './guard-controller.ts';
 import { PersoToolCallEvent } from './guard-events.ts';
 import type { ToolFunction, ToolOptions } from './guarded-tool.ts';
 import type { PersoMode } from '../perso.ts';
-import type { PolicyPublicKey } from '../policy-integrity.ts';
+import type { PolicyPublicKey } from '../policy/policy-integrity.ts';
 
 /**
  * Guards the tool calls of the agent UI it wraps.

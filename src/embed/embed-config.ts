@@ -14,7 +14,7 @@
  * A bad attribute is a configuration error: the embed then denies every call and says why.
  */
 import type { JsonObject } from '../decision.ts';
-import type { PolicyPublicKey } from '../policy-integrity.ts';
+import type { PolicyPublicKey } from '../policy/policy-integrity.ts';
 
 /** A parsed configuration. */
 export interface EmbedConfig {

@@ -10,7 +10,7 @@
  * - a tool's window is `source` (today's name) or `window` (the older one);
  * - a read that throws makes the field absent, never the whole descriptor unreadable.
  */
-import { sha256 } from '../sha256.ts';
+import { sha256 } from '../policy/sha256.ts';
 
 /** The fields WebMCP defines on a tool descriptor, in the order the guard reads them. */
 export const TOOL_FIELDS = [

@@ -69,7 +69,7 @@ export interface Verdict {
   retryAfter?: number;
   /** The failed leaf, when one explains a condition failure. */
   failure?: VerdictFailure;
-  /** On an Ask: the approval ticket the backend issued (see `src/approval-ledger.ts`). */
+  /** On an Ask: the approval ticket the backend issued (see `src/backend/approval-ledger.ts`). */
   approval?: ApprovalTicket;
   /** On an Ask whose rule says `"approval": "webauthn"`: only an authenticator's assertion releases it. */
   approvalKind?: 'webauthn';

@@ -3,13 +3,13 @@
  *
  * Types and one constant, with no worker globals, so both realms can import it: the worker
  * implements {@link EvaluatorApi} (`evaluator.worker.ts`, exposed with Comlink) and the bridge
- * calls it through `Comlink.wrap` (`src/evaluator-bridge.ts`), validating every reply, since a
+ * calls it through `Comlink.wrap` (`src/backend/evaluator-bridge.ts`), validating every reply, since a
  * reply is data from another realm.
  */
 import type { PolicyInfo, PolicyLoad, Verdict } from '../engine/engine.ts';
 import type { CountedCall } from '../engine/counted-calls.ts';
 import type { ToolCall } from '../decision.ts';
-import type { ApprovalEvidence } from '../approval-evidence.ts';
+import type { ApprovalEvidence } from '../backend/approval-evidence.ts';
 
 /**
  * The evaluator worker's name, followed by a space and engine.wasm's URL when the bridge starts it

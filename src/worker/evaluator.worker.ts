@@ -2,7 +2,7 @@
  * The evaluator worker: engine.wasm behind one small, frozen, Comlink-exposed object.
  *
  * This file exports types only ({@link EvaluatorApi}, declared in `evaluator-api.ts` so that the
- * main thread's DOM realm can import them without this worker-realm code); `src/evaluator-bridge.ts`
+ * main thread's DOM realm can import them without this worker-realm code); `src/backend/evaluator-bridge.ts`
  * starts the worker and owns the proxy. Invariants:
  * - one exposed object of five functions (load, evaluate, evaluateBatch, status, approve), frozen along
  *   with each function, with a null prototype so no path reaches `Object.prototype`;
@@ -22,7 +22,7 @@
  *   can send back a ticket it was given, never mint one or turn an Ask into Allow by itself.
  */
 import { expose } from 'comlink';
-import { ApprovalLedger } from '../approval-ledger.ts';
+import { ApprovalLedger } from '../backend/approval-ledger.ts';
 import { Engine, ENGINE_ABI_VERSION } from '../engine/engine.ts';
 import type { ToolCall } from '../decision.ts';
 import type { Verdict } from '../engine/engine.ts';
@@ -32,7 +32,7 @@ import type { EvaluatorApi, WorkerReply } from './evaluator-api.ts';
 import { EVALUATOR_JS_FALLBACK, EVALUATOR_WORKER_NAME } from './evaluator-api.ts';
 import type { ReferenceEngine } from '../reference/reference-engine.ts';
 import { callsOnlyEndpoint } from './calls-only-endpoint.ts';
-import { ENGINE_WASM_SHA256, fetchVerified, recordedDigest } from '../code-integrity.ts';
+import { ENGINE_WASM_SHA256, fetchVerified, recordedDigest } from '../backend/code-integrity.ts';
 
 export type { EvaluatorApi, WorkerFault, WorkerReply, WorkerStatus } from './evaluator-api.ts';
 
@@ -219,7 +219,7 @@ function shareEqualVerdicts(verdicts: Verdict[]): Verdict[] {
 // checked against the authenticators registered there.
 const approvals = new ApprovalLedger({
   origin: self.origin,
-  loadWebAuthnCheck: () => import('../webauthn-approval.ts'),
+  loadWebAuthnCheck: () => import('../backend/webauthn-approval.ts'),
 });
 
 const methods: EvaluatorApi = {

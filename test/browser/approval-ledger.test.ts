@@ -1,14 +1,14 @@
 // Approvals redeemed in the real evaluator worker: only the worker lifts an Ask to Allow.
 import { expect } from 'chai';
-import { WorkerBackend } from '../../src/evaluator-bridge.ts';
+import { WorkerBackend } from '../../src/backend/evaluator-bridge.ts';
 import type { ToolCall } from '../../src/decision.ts';
 import { deleteDB } from 'idb';
-import { AUTHENTICATOR_DB_NAME } from '../../src/authenticator-store.ts';
-import { approvalChallenge } from '../../src/approval-challenge.ts';
+import { AUTHENTICATOR_DB_NAME } from '../../src/backend/authenticator-store.ts';
+import { approvalChallenge } from '../../src/backend/approval-challenge.ts';
 import { sha256Hex } from '../../src/audit/audit-record.ts';
 import type { ApprovalTicket } from '../../src/decision.ts';
-import type { ApprovalEvidence } from '../../src/approval-evidence.ts';
-import { toBase64Url } from '../../src/base64.ts';
+import type { ApprovalEvidence } from '../../src/backend/approval-evidence.ts';
+import { toBase64Url } from '../../src/policy/base64.ts';
 import { SoftwareAuthenticator } from '../support/software-authenticator.ts';
 
 let askPolicy = '';

@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import { Perso } from '../../src/perso.ts';
 import type { ToolCall } from '../../src/decision.ts';
-import type { Policy } from '../../src/policy.ts';
+import type { Policy } from '../../src/policy/policy.ts';
 
 const policy = {
   version: 'attack-worker-1',

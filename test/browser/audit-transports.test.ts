@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { httpTransport } from '../../src/audit/http-transport.ts';
 import { indexedDbTransport } from '../../src/audit/indexeddb-transport.ts';
 import type { AuditRecord, AuditTransport } from '../../src/audit/audit-record.ts';
-import { PolicyStore } from '../../src/policy-store.ts';
+import { PolicyStore } from '../../src/policy/policy-store.ts';
 import { Perso } from '../../src/perso.ts';
 import {
   dropStores,
@@ -284,7 +284,7 @@ describe('audit: indexeddb transport', () => {
     frame.srcdoc = `<script type="module">
       import { indexedDbTransport } from '/src/audit/indexeddb-transport.ts';
       import { httpTransport } from '/src/audit/http-transport.ts';
-      import { PolicyStore } from '/src/policy-store.ts';
+      import { PolicyStore } from '/src/policy/policy-store.ts';
       const audit = indexedDbTransport({
         store: new PolicyStore(${JSON.stringify(store.name)}),
         forward: httpTransport({ url: ${JSON.stringify(sinkUrl(sink))}, flushOnHide: false }),

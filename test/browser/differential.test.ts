@@ -4,7 +4,7 @@
 // policies (test/support/differential-merge.ts) and each policy's calls go in one evaluateBatch.
 import { expect } from 'chai';
 import { Perso } from '../../src/perso.ts';
-import type { Policy } from '../../src/policy.ts';
+import type { Policy } from '../../src/policy/policy.ts';
 import type { ToolCall } from '../../src/decision.ts';
 import { sampleCases, type DiffCase } from '../support/differential-cases.ts';
 import { checkAnswers } from '../support/differential-compare.ts';

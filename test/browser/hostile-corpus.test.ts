@@ -5,7 +5,7 @@
 // (not asserted).
 import { expect } from 'chai';
 import { Perso } from '../../src/perso.ts';
-import type { Policy } from '../../src/policy.ts';
+import type { Policy } from '../../src/policy/policy.ts';
 import type { ToolCall } from '../../src/decision.ts';
 import {
   HOSTILE_CALLS,

@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { Perso } from '../../src/perso.ts';
 import type { DecisionResult, ToolCall } from '../../src/decision.ts';
-import type { Policy } from '../../src/policy.ts';
+import type { Policy } from '../../src/policy/policy.ts';
 
 const NativeWorker = globalThis.Worker;
 const started: string[] = [];

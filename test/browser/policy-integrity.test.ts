@@ -2,15 +2,15 @@
 // good, bad, missing and unknown-key signatures, both algorithms, and re-verification of the cache.
 import { expect } from 'chai';
 import { openDB } from 'idb';
-import { loadPolicy } from '../../src/policy-loader.ts';
-import type { PolicyFetchResult } from '../../src/policy-loader.ts';
+import { loadPolicy } from '../../src/policy/policy-loader.ts';
+import type { PolicyFetchResult } from '../../src/policy/policy-loader.ts';
 import {
   generatePolicyKeyPair,
   signPolicy,
   verifySignatureFile,
-} from '../../src/policy-integrity.ts';
-import type { PolicyPublicKey, SignatureAlgorithm } from '../../src/policy-integrity.ts';
-import type { PersoDBSchema } from '../../src/policy-store.ts';
+} from '../../src/policy/policy-integrity.ts';
+import type { PolicyPublicKey, SignatureAlgorithm } from '../../src/policy/policy-integrity.ts';
+import type { PersoDBSchema } from '../../src/policy/policy-store.ts';
 import { dropStores, fileUrl, freshStore, scriptFile, uniqueName } from './helpers/perso-server.ts';
 
 const encode = (text: string) => new TextEncoder().encode(text);

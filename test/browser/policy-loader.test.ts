@@ -2,12 +2,12 @@
 // IndexedDB and real WebCrypto: cache miss, hit, revalidation, offline, tampering, integrity, rollback.
 import { expect } from 'chai';
 import { openDB } from 'idb';
-import { cachedPolicySource, loadPolicy } from '../../src/policy-loader.ts';
-import type { PolicyFetchResult } from '../../src/policy-loader.ts';
-import { integrityOf } from '../../src/policy-integrity.ts';
-import type { PersoDBSchema } from '../../src/policy-store.ts';
+import { cachedPolicySource, loadPolicy } from '../../src/policy/policy-loader.ts';
+import type { PolicyFetchResult } from '../../src/policy/policy-loader.ts';
+import { integrityOf } from '../../src/policy/policy-integrity.ts';
+import type { PersoDBSchema } from '../../src/policy/policy-store.ts';
 import { Perso } from '../../src/perso.ts';
-import { generatePolicyKeyPair, signPolicy } from '../../src/policy-integrity.ts';
+import { generatePolicyKeyPair, signPolicy } from '../../src/policy/policy-integrity.ts';
 import {
   dropStores,
   fileLog,

@@ -1,8 +1,8 @@
 // The IndexedDB store in real Chromium IndexedDB: policies, revision marks, the audit queue.
 import { expect } from 'chai';
 import { openDB } from 'idb';
-import { DEFAULT_DB_NAME, PolicyStore, defaultPolicyStore } from '../../src/policy-store.ts';
-import type { PolicyEntry } from '../../src/policy-store.ts';
+import { DEFAULT_DB_NAME, PolicyStore, defaultPolicyStore } from '../../src/policy/policy-store.ts';
+import type { PolicyEntry } from '../../src/policy/policy-store.ts';
 import type { AuditRecord } from '../../src/audit/audit-record.ts';
 import { dropStores, freshStore } from './helpers/perso-server.ts';
 

@@ -4,10 +4,10 @@
 // worker, under that CSP, runs the reference instead and passes the conformance cases and the
 // differential test, every verdict saying `evaluator: 'js'`.
 import { expect } from 'chai';
-import { WorkerBackend } from '../../src/evaluator-bridge.ts';
+import { WorkerBackend } from '../../src/backend/evaluator-bridge.ts';
 import { Perso } from '../../src/perso.ts';
 import type { ToolCall } from '../../src/decision.ts';
-import type { Policy } from '../../src/policy.ts';
+import type { Policy } from '../../src/policy/policy.ts';
 import { EVALUATOR_JS_FALLBACK, EVALUATOR_WORKER_NAME } from '../../src/worker/evaluator-api.ts';
 import { sampleCases, type DiffCase } from '../support/differential-cases.ts';
 import { checkAnswers } from '../support/differential-compare.ts';

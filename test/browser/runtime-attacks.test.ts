@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { deleteDB, openDB } from 'idb';
 import { toOtlp } from '../../src/audit/http-transport.ts';
 import { hmacHex } from '../../src/audit/hashed-args.ts';
-import { PolicyStore } from '../../src/policy-store.ts';
+import { PolicyStore } from '../../src/policy/policy-store.ts';
 import { indexedDbTransport } from '../../src/audit/indexeddb-transport.ts';
 import { Perso } from '../../src/perso.ts';
 import '../../src/element/guard-element.ts';

@@ -7,10 +7,13 @@ import { deleteDB } from 'idb';
 import '../../src/element/guard-element.ts';
 import type { PersoGuardElement } from '../../src/element/guard-element.ts';
 import { APPROVAL_ARM_DELAY_MS } from '../../src/element/approval-prompt.ts';
-import { AUTHENTICATOR_DB_NAME, AuthenticatorStore } from '../../src/authenticator-store.ts';
+import {
+  AUTHENTICATOR_DB_NAME,
+  AuthenticatorStore,
+} from '../../src/backend/authenticator-store.ts';
 import { Perso } from '../../src/perso.ts';
 import { requestWebAuthnApproval } from '../../src/webauthn-ceremony.ts';
-import type { ApprovalEvidence } from '../../src/approval-evidence.ts';
+import type { ApprovalEvidence } from '../../src/backend/approval-evidence.ts';
 import type { DecisionResult } from '../../src/decision.ts';
 import { fileUrl, scriptFile, uniqueName } from './helpers/perso-server.ts';
 

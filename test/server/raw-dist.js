@@ -1,5 +1,5 @@
 // The built files, served byte for byte as a static server or a CDN serves them, for the code
-// integrity checks (src/code-integrity.ts): the test runner's dev server rewrites the JavaScript it
+// integrity checks (src/backend/code-integrity.ts): the test runner's dev server rewrites the JavaScript it
 // serves (it inlines source maps), which would change the bytes perso checks.
 //
 //   GET /dist/<path>                         the file under dist/, unchanged (and

@@ -1,9 +1,12 @@
 // A WebAuthn authenticator in software (WebCrypto), for tests that need exact control of what an
 // authenticator signs: flags, counters, challenges, origins. It makes the same bytes a real one
 // does for attestation "none"; what perso checks is the same either way.
-import { toBase64Url } from '../../src/base64.ts';
-import { sha256 } from '../../src/sha256.ts';
-import type { WebAuthnAssertion, WebAuthnRegistration } from '../../src/approval-evidence.ts';
+import { toBase64Url } from '../../src/policy/base64.ts';
+import { sha256 } from '../../src/policy/sha256.ts';
+import type {
+  WebAuthnAssertion,
+  WebAuthnRegistration,
+} from '../../src/backend/approval-evidence.ts';
 
 const encoder = new TextEncoder();
 

@@ -1,6 +1,6 @@
 // Talks to the scriptable endpoints of test/server/perso-test-server.js (mounted under /__perso__/).
 import { deleteDB } from 'idb';
-import { PolicyStore } from '../../../src/policy-store.ts';
+import { PolicyStore } from '../../../src/policy/policy-store.ts';
 
 /** A name no other test uses (server state and IndexedDB databases are per name). */
 export function uniqueName(prefix: string): string {

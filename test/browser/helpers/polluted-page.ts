@@ -6,7 +6,7 @@ import { Perso } from '../../../src/perso.ts';
 import '../../../src/element/index.ts';
 import type { AuditRecord } from '../../../src/audit/audit-record.ts';
 import type { ToolCall } from '../../../src/decision.ts';
-import type { Policy } from '../../../src/policy.ts';
+import type { Policy } from '../../../src/policy/policy.ts';
 
 /** A manager may delete only the customers they own; nothing else is granted. */
 export const POLICY: Policy & { annotation_defaults: boolean } = {

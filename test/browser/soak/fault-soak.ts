@@ -18,8 +18,8 @@
 import { openDB } from 'idb';
 import { Perso } from '../../../src/perso.ts';
 import type { DecisionResult, ToolCall } from '../../../src/decision.ts';
-import { PolicyStore } from '../../../src/policy-store.ts';
-import type { RevisionMark } from '../../../src/policy-store.ts';
+import { PolicyStore } from '../../../src/policy/policy-store.ts';
+import type { RevisionMark } from '../../../src/policy/policy-store.ts';
 import { fileUrl, scriptFile, uniqueName } from '../helpers/perso-server.ts';
 
 /** The faults the soak injects. */

@@ -9,9 +9,9 @@
  * - `load` swaps the policy atomically and keeps the previous one when the new one is invalid;
  * - after `close`, every call is a Deny.
  */
-import type { ToolCall } from './decision.ts';
+import type { ToolCall } from '../decision.ts';
 import type { ApprovalEvidence } from './approval-evidence.ts';
-import type { PolicyLoad, Verdict } from './engine/types.ts';
+import type { PolicyLoad, Verdict } from '../engine/types.ts';
 
 /** Where the engine runs; see the module comment for the contract. */
 export interface EvaluatorBackend {

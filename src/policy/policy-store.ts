@@ -7,7 +7,7 @@
  */
 import { openDB } from 'idb';
 import type { DBSchema, IDBPDatabase } from 'idb';
-import type { AuditRecord } from './audit/audit-record.ts';
+import type { AuditRecord } from '../audit/audit-record.ts';
 import type { PolicyBytes } from './policy-integrity.ts';
 
 /** The database perso uses when none is named. */

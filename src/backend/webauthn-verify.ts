@@ -15,8 +15,8 @@
 import type { WebAuthnAssertion, WebAuthnRegistration } from './approval-evidence.ts';
 import { COSE_EDDSA, COSE_ES256 } from './approval-evidence.ts';
 import type { RegisteredCredential } from './authenticator-store.ts';
-import { fromBase64 } from './base64.ts';
-import { sha256 } from './sha256.ts';
+import { fromBase64 } from '../policy/base64.ts';
+import { sha256 } from '../policy/sha256.ts';
 
 /** A verified value, or the reason it is not. */
 export type Verified<T> = { ok: true; value: T } | { ok: false; reason: string };

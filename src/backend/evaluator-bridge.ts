@@ -24,19 +24,19 @@
  *   restore them fails to start, so every call stays a Deny);
  * - nothing here throws: the promises resolve to verdicts.
  */
-import { Decision, ReasonKind } from './decision.ts';
-import type { ApprovalTicket, JsonValue, ToolCall } from './decision.ts';
+import { Decision, ReasonKind } from '../decision.ts';
+import type { ApprovalTicket, JsonValue, ToolCall } from '../decision.ts';
 import type { ApprovalEvidence } from './approval-evidence.ts';
-import type { PolicyInfo, PolicyLoad, Verdict } from './engine/engine.ts';
+import type { PolicyInfo, PolicyLoad, Verdict } from '../engine/engine.ts';
 import type { EvaluatorBackend } from './evaluator-backend.ts';
 import { CountedCallJournal } from './counted-call-journal.ts';
-import type { CountedCall } from './engine/counted-calls.ts';
-import { isCountedCallList } from './engine/counted-calls.ts';
-import type { EvaluatorApi, WorkerStatus } from './worker/evaluator-api.ts';
-import { EVALUATOR_JS_FALLBACK, EVALUATOR_WORKER_NAME } from './worker/evaluator-api.ts';
+import type { CountedCall } from '../engine/counted-calls.ts';
+import { isCountedCallList } from '../engine/counted-calls.ts';
+import type { EvaluatorApi, WorkerStatus } from '../worker/evaluator-api.ts';
+import { EVALUATOR_JS_FALLBACK, EVALUATOR_WORKER_NAME } from '../worker/evaluator-api.ts';
 import { wrap } from 'comlink';
 import { TRUSTED_TYPES_POLICY } from './trusted-worker.ts';
-import { own } from './own-properties.ts';
+import { own } from '../own-properties.ts';
 import { CODE_MISMATCH, ENGINE_WASM_SHA256, checkCode, recordedDigest } from './code-integrity.ts';
 import {
   pageSha256,
@@ -89,7 +89,7 @@ export interface WorkerBackendOptions {
  * and rewrite this reference.
  */
 function engineWasmUrl(): URL {
-  return new URL('../engine/build/engine.wasm', import.meta.url);
+  return new URL('../../engine/build/engine.wasm', import.meta.url);
 }
 
 /**
@@ -111,7 +111,7 @@ function createEvaluatorWorker(integrity: CodeIntegrity, jsFallback: boolean): W
         ? startCheckedWorker
         : startUncheckedWorker;
   const Worker = start as unknown as new (url: URL, options: WorkerOptions) => globalThis.Worker;
-  return new Worker(new URL('./worker/evaluator.worker.ts', import.meta.url), {
+  return new Worker(new URL('../worker/evaluator.worker.ts', import.meta.url), {
     type: 'module',
     name: `${EVALUATOR_WORKER_NAME} ${jsFallback ? `${EVALUATOR_JS_FALLBACK} ` : ''}${engineWasmUrl().href}`,
   });

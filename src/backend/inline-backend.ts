@@ -12,9 +12,9 @@
 import { ApprovalLedger } from './approval-ledger.ts';
 import type { ApprovalEvidence } from './approval-evidence.ts';
 import { CountedCallJournal } from './counted-call-journal.ts';
-import type { ToolCall } from './decision.ts';
-import { Engine } from './engine/engine.ts';
-import type { PolicyLoad, Verdict } from './engine/types.ts';
+import type { ToolCall } from '../decision.ts';
+import { Engine } from '../engine/engine.ts';
+import type { PolicyLoad, Verdict } from '../engine/types.ts';
 import type { SyncEvaluatorBackend } from './evaluator-backend.ts';
 
 /** Options of {@link InlineBackend.create}. */
@@ -166,7 +166,7 @@ let compiled: Promise<WebAssembly.Module> | null = null;
 
 // Node only: imported lazily so this module also loads in a browser (which passes `module`).
 function defaultModule(): Promise<WebAssembly.Module> {
-  compiled ??= import('./engine/engine-module.ts').then(({ loadEngineModule }) =>
+  compiled ??= import('../engine/engine-module.ts').then(({ loadEngineModule }) =>
     loadEngineModule(),
   );
   compiled.catch(() => {

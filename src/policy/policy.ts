@@ -11,7 +11,7 @@
  *
  * The full reference with examples is `docs/policy.md`.
  */
-import type { JsonValue } from './decision.ts';
+import type { JsonValue } from '../decision.ts';
 
 /** Where a condition reads a field from. */
 export const Source = Object.freeze({

@@ -33,7 +33,7 @@ import {
  */
 export async function pageSha256(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
   if (globalThis.crypto?.subtle !== undefined) return webCryptoSha256(bytes);
-  return (await import('./sha256.ts')).sha256(bytes);
+  return (await import('../policy/sha256.ts')).sha256(bytes);
 }
 
 /**

@@ -14,7 +14,7 @@
  * - an unbundled build (sources served as they are, e.g. by a dev server) has no recorded digest:
  *   `recordedDigest` answers `null` and the code is used unchecked. What ships is built.
  */
-import { toBase64 } from './base64.ts';
+import { toBase64 } from '../policy/base64.ts';
 
 /** SHA-256 (base64) of engine.wasm, written by the build over this placeholder (44 characters). */
 export const ENGINE_WASM_SHA256 = 'PERSO-DIGEST:engine.wasm:0000000000000000000';

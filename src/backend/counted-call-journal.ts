@@ -14,7 +14,7 @@
  *   not count, whatever the dead engine did), and emptied when a new policy is loaded (the engine
  *   starts new windows with a new policy).
  */
-import type { CountedCall } from './engine/counted-calls.ts';
+import type { CountedCall } from '../engine/counted-calls.ts';
 
 /** One (tool, role, principal)'s newest counted calls, a ring of `keep`, each with its order. */
 interface History {

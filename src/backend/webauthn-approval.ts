@@ -11,8 +11,8 @@ import { AuthenticatorStore } from './authenticator-store.ts';
 import type { CredentialStore } from './authenticator-store.ts';
 import { verifyAssertion, verifyRegistration } from './webauthn-verify.ts';
 import { approvalChallenge } from './approval-challenge.ts';
-import { sha256Hex } from './audit/audit-record.ts';
-import { toBase64Url } from './base64.ts';
+import { sha256Hex } from '../audit/audit-record.ts';
+import { toBase64Url } from '../policy/base64.ts';
 
 let shared: AuthenticatorStore | null = null;
 
