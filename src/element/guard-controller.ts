@@ -11,7 +11,9 @@
  * - an approval prompt that nobody answers expires and counts as "no";
  * - on a page that also runs the WebMCP embed (`window.perso`), the guard shows the embed's
  *   decisions and is the person the embed asks about Ask decisions (the embed's worker still
- *   redeems the approval: the prompt's answer is a request, not a permission).
+ *   redeems the approval: the prompt's answer is a request, not a permission);
+ * - the latest load wins: a load that was superseded (by a new `src`, mode, integrity, keys or
+ *   timeout, or by the element leaving the page) never sets the status or fires `perso-error`.
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { DecisionResult, JsonObject } from '../decision.ts';
@@ -84,6 +86,8 @@ export class GuardController implements ReactiveController {
   readonly #tools = new Map<string, GuardedTool>();
   #perso: Promise<Perso | null> = Promise.resolve(null);
   #loadedSrc: string | null = null;
+  /** Counts loads; a load's answer counts only while it is still the latest. */
+  #loadGeneration = 0;
   #session: { key: string; session: PersoSession } | null = null;
   #nextId = 1;
   #joinedEmbed: EmbedApi | null = null;
@@ -157,6 +161,7 @@ export class GuardController implements ReactiveController {
     const perso = this.#perso;
     this.#perso = Promise.resolve(null);
     this.#loadedSrc = null;
+    this.#loadGeneration += 1;
     this.#session = null;
     void perso.then((instance) => instance?.close());
   }
@@ -308,6 +313,7 @@ export class GuardController implements ReactiveController {
     if (key === this.#loadedSrc) return;
     this.#loadedSrc = key;
     this.#session = null;
+    const generation = ++this.#loadGeneration;
     const previous = this.#perso;
     if (src === null || src === '') {
       this.status = 'no policy';
@@ -319,8 +325,12 @@ export class GuardController implements ReactiveController {
     } else {
       this.status = `loading ${src}`;
       const url = new URL(src, document.baseURI).href;
+      // A superseded load's instance is closed with the rest (`previous` below, on the next load);
+      // its answer must not overwrite what the latest load says.
+      const latest = () => generation === this.#loadGeneration;
       this.#perso = Perso.load({ ...options, policy: url }).then(
         (perso) => {
+          if (!latest()) return perso;
           const status = perso.status();
           this.status = status.ok
             ? `policy ${status.version ?? '(unversioned)'}${status.mode === 'shadow' ? ' (shadow mode)' : ''}`
@@ -330,6 +340,7 @@ export class GuardController implements ReactiveController {
           return perso;
         },
         (error: unknown) => {
+          if (!latest()) return null;
           this.status = `policy ${src} failed to load: ${error instanceof Error ? error.message : String(error)}`;
           this.#host.dispatchEvent(new PersoErrorEvent(this.status));
           this.#host.requestUpdate();

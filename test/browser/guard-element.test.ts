@@ -9,7 +9,7 @@ import {
   PersoToolCallEvent,
 } from '../../src/element/guard-events.ts';
 import { APPROVAL_ARM_DELAY_MS } from '../../src/element/approval-prompt.ts';
-import { fileUrl, scriptFile, uniqueName } from './helpers/perso-server.ts';
+import { fileLog, fileUrl, scriptFile, uniqueName, waitFor } from './helpers/perso-server.ts';
 
 type ToolResult = {
   content: { type: string; text: string }[];
@@ -59,6 +59,10 @@ function mount(src: string | null, role: string | null = 'agent'): PersoGuardEle
   guards.push(guard);
   document.body.append(guard);
   return guard;
+}
+
+function statusText(guard: PersoGuardElement): string {
+  return guard.shadowRoot?.querySelector('.status')?.textContent ?? '';
 }
 
 function entries(guard: PersoGuardElement): HTMLLIElement[] {
@@ -365,6 +369,60 @@ describe('<perso-guard>', () => {
     expect(errors.length).to.be.greaterThan(0);
     expect(errors[0]).to.be.instanceOf(PersoErrorEvent);
     expect(errors[0].message).to.match(/failed to load/);
+  });
+
+  it('fault: src changes while a failing load is in flight — the latest load wins, no perso-error from the old one', async () => {
+    const slow = uniqueName('guard-slow-missing');
+    await scriptFile(slow, { status: 404, delayMs: 1200 });
+    const errors: PersoErrorEvent[] = [];
+    const guard = document.createElement('perso-guard');
+    guard.addEventListener('perso-error', (event) => errors.push(event));
+    guard.setAttribute('role', 'agent');
+    guard.setAttribute('src', fileUrl(slow));
+    guards.push(guard);
+    document.body.append(guard);
+    await guard.updateComplete;
+    expect(statusText(guard)).to.match(/^loading /);
+    guard.setAttribute('src', DEMO);
+    await waitFor(() => /^policy perso-1\.0\.0$/.test(statusText(guard)));
+    const latest = statusText(guard);
+    // The slow 404 answers now; its load is no longer the latest.
+    await waitFor(async () => (await fileLog(slow)).length > 0);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await guard.updateComplete;
+    expect(statusText(guard)).to.equal(latest);
+    expect(errors.map((error) => error.message)).to.deep.equal([]);
+    let ran = false;
+    guard.register('view_customer', () => {
+      ran = true;
+    });
+    await guard.call('view_customer', { customer_id: 'c1' });
+    expect(ran).to.equal(true);
+  });
+
+  it('fault: src changes while a good load is in flight — the older policy never replaces the newer one', async () => {
+    const demo = await (await fetch(DEMO)).json();
+    const slow = uniqueName('guard-slow-allow-all');
+    await scriptFile(slow, {
+      body: JSON.stringify({ ...demo, version: 'slow-allow-all', default_action: 'Allow' }),
+      etag: null,
+      delayMs: 1200,
+    });
+    const guard = mount(fileUrl(slow));
+    await guard.updateComplete;
+    guard.setAttribute('src', DEMO);
+    await waitFor(() => /^policy perso-1\.0\.0$/.test(statusText(guard)));
+    await waitFor(async () => (await fileLog(slow)).length > 0);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await guard.updateComplete;
+    expect(statusText(guard)).to.match(/^policy perso-1\.0\.0$/);
+    let ran = false;
+    guard.register('drop_database', () => {
+      ran = true;
+    });
+    const result = (await guard.call('drop_database', {})) as ToolResult;
+    expect(ran, 'the slow allow-all policy decided').to.equal(false);
+    expect(result.structuredContent?.reason).to.match(/^no rule matched tool 'drop_database'/);
   });
 
   it('fault: no principal — calls are denied until the host sets a role', async () => {
