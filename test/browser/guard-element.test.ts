@@ -6,6 +6,7 @@ import type { PersoGuardElement } from '../../src/element/guard-element.ts';
 import {
   PersoDecisionEvent,
   PersoErrorEvent,
+  PersoStatusEvent,
   PersoToolCallEvent,
 } from '../../src/element/guard-events.ts';
 import { APPROVAL_ARM_DELAY_MS } from '../../src/element/approval-prompt.ts';
@@ -423,6 +424,99 @@ describe('<perso-guard>', () => {
     const result = (await guard.call('drop_database', {})) as ToolResult;
     expect(ran, 'the slow allow-all policy decided').to.equal(false);
     expect(result.structuredContent?.reason).to.match(/^no rule matched tool 'drop_database'/);
+  });
+
+  it('reports each load with perso-status and policyStatus, and reload() swaps in an edited policy object', async () => {
+    const statuses: PersoStatusEvent[] = [];
+    const guard = document.createElement('perso-guard');
+    guard.addEventListener('perso-status', (event) => statuses.push(event));
+    guard.setAttribute('role', 'agent');
+    guard.setAttribute('src', DEMO);
+    guards.push(guard);
+    document.body.append(guard);
+    expect(guard.policyStatus).to.equal(null);
+    await waitFor(() => statuses.length === 1);
+    expect(statuses[0]).to.be.instanceOf(PersoStatusEvent);
+    expect(statuses[0].status.version).to.equal('perso-1.0.0');
+    expect(guard.policyStatus?.source).to.equal('network');
+    let refunded = 0;
+    guard.register('process_refund', ({ amount }: { amount: number }) => {
+      refunded += amount;
+    });
+    await guard.call('process_refund', { order_id: 'o1', amount: 200 });
+    expect(refunded).to.equal(200);
+
+    const demo = await (await fetch(DEMO)).json();
+    const cap = demo.rules.find(
+      (rule: { tool_name: string; roles: string[] }) =>
+        rule.tool_name === 'process_refund' && rule.roles.includes('agent'),
+    );
+    cap.condition.NumericCheck.value = 100;
+    const status = await guard.reload({ ...demo, version: 'edited' });
+    expect(status.ok).to.equal(true);
+    expect(statusText(guard)).to.equal('policy edited');
+    expect(statuses.at(-1)?.status.version).to.equal('edited');
+    const denied = (await guard.call('process_refund', {
+      order_id: 'o1',
+      amount: 200,
+    })) as ToolResult;
+    expect(denied.isError).to.equal(true);
+    expect(refunded).to.equal(200);
+
+    const back = await guard.reload();
+    expect(back.version).to.equal('perso-1.0.0');
+    await guard.call('process_refund', { order_id: 'o1', amount: 200 });
+    expect(refunded).to.equal(400);
+  });
+
+  it('fault: reload() with a policy that does not validate — the active policy stays, perso-error says why', async () => {
+    const errors: PersoErrorEvent[] = [];
+    const guard = mount(DEMO);
+    guard.addEventListener('perso-error', (event) => errors.push(event));
+    await waitFor(() => guard.policyStatus !== null);
+    const status = await guard.reload({ version: 'broken', default_action: 'Sometimes' } as never);
+    expect(status.ok).to.equal(false);
+    expect(status.version).to.equal('perso-1.0.0');
+    expect(statusText(guard)).to.match(
+      /^policy perso-1\.0\.0; a reload failed and it stays active: /,
+    );
+    expect(errors.length).to.equal(1);
+    let ran = false;
+    guard.register('view_customer', () => {
+      ran = true;
+    });
+    await guard.call('view_customer', { customer_id: 'c1' });
+    expect(ran, 'the previous policy still decides').to.equal(true);
+  });
+
+  it('sends audit records to the host transport, and keeps it open when src changes', async () => {
+    const records: { tool: string; decision: string }[] = [];
+    let flushed = 0;
+    let closed = 0;
+    const guard = document.createElement('perso-guard');
+    guard.audit = {
+      emit: (record) => records.push(record),
+      flush: async () => {
+        flushed += 1;
+      },
+      close: async () => {
+        closed += 1;
+      },
+    };
+    guard.setAttribute('role', 'agent');
+    guard.setAttribute('src', DEMO);
+    guards.push(guard);
+    document.body.append(guard);
+    guard.register('view_customer', () => 'ok');
+    await guard.call('view_customer', { customer_id: 'c1' });
+    await waitFor(() => records.length === 1);
+    expect(records[0]).to.include({ tool: 'view_customer', decision: 'Allow' });
+    guard.setAttribute('src', askPolicyUrl);
+    await waitFor(() => flushed > 0);
+    await guard.call('drop_database_is_unknown', {});
+    await guard.call('view_customer', { customer_id: 'c2' });
+    await waitFor(() => records.length === 2);
+    expect(closed, 'the host transport was closed by the guard').to.equal(0);
   });
 
   it('fault: no principal — calls are denied until the host sets a role', async () => {
