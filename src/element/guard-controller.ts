@@ -11,19 +11,22 @@
  * - an approval prompt that nobody answers expires and counts as "no";
  * - on a page that also runs the WebMCP embed (`window.perso`), the guard shows the embed's
  *   decisions and is the person the embed asks about Ask decisions (the embed's worker still
- *   redeems the approval: the prompt's answer is a request, not a permission).
+ *   redeems the approval: the prompt's answer is a request, not a permission);
+ * - the latest load wins: a load that was superseded (by a new `src`, mode, integrity, keys or
+ *   timeout, or by the element leaving the page) never sets the status or fires `perso-error`.
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { DecisionResult, JsonObject } from '../decision.ts';
 import { canonicalizeArgs } from '../canonical-args.ts';
 import { denialResult } from '../denial-result.ts';
 import { Perso } from '../perso.ts';
-import type { PersoMode, PersoOptions } from '../perso.ts';
+import type { PersoMode, PersoOptions, PolicyInput, PolicyStatus } from '../perso.ts';
+import type { AuditTransport } from '../audit/audit-record.ts';
 import type { PolicyPublicKey } from '../policy/policy-integrity.ts';
 import { own } from '../own-properties.ts';
 import type { PersoSession } from '../session.ts';
 import { PersoApprovalPrompt } from './approval-prompt.ts';
-import { PersoDecisionEvent, PersoErrorEvent } from './guard-events.ts';
+import { PersoDecisionEvent, PersoErrorEvent, PersoStatusEvent } from './guard-events.ts';
 import type { GuardedTool, ToolFunction, ToolOptions } from './guarded-tool.ts';
 
 /** One line of the decision log. */
@@ -64,6 +67,8 @@ export interface GuardHost extends ReactiveControllerHost, HTMLElement {
   timeout: number | null;
   /** Check the worker script and engine.wasm (default true; `'strict'`: from the checked bytes). */
   codeIntegrity: boolean | 'strict';
+  /** Where audit records go (the host's transports; the guard flushes them, never closes them). */
+  audit?: AuditTransport | readonly AuditTransport[] | null;
 }
 
 /** Most log lines kept; older ones scroll away. */
@@ -79,11 +84,16 @@ export class GuardController implements ReactiveController {
   prompts: readonly PersoApprovalPrompt[] = [];
   /** A short status line (loading, the policy version, or the load error). */
   status = 'no policy';
+  /** The policy's full status once the latest load settled; `null` while loading or without a policy. */
+  policyStatus: PolicyStatus | null = null;
 
   readonly #host: GuardHost;
   readonly #tools = new Map<string, GuardedTool>();
   #perso: Promise<Perso | null> = Promise.resolve(null);
   #loadedSrc: string | null = null;
+  /** Counts loads; a load's answer counts only while it is still the latest. */
+  #loadGeneration = 0;
+  #loadedAudit: GuardHost['audit'] = null;
   #session: { key: string; session: PersoSession } | null = null;
   #nextId = 1;
   #joinedEmbed: EmbedApi | null = null;
@@ -157,6 +167,7 @@ export class GuardController implements ReactiveController {
     const perso = this.#perso;
     this.#perso = Promise.resolve(null);
     this.#loadedSrc = null;
+    this.#loadGeneration += 1;
     this.#session = null;
     void perso.then((instance) => instance?.close());
   }
@@ -300,14 +311,19 @@ export class GuardController implements ReactiveController {
     });
   }
 
-  // Loads again when the source or any input that decides how it is verified and enforced changed.
+  // Loads again when the source, the audit transports or any input that decides how the policy is
+  // verified and enforced changed.
   #ensureLoaded(): void {
     const src = this.#host.src;
     const options = this.#loadOptions();
+    const audit = this.#host.audit ?? null;
     const key = JSON.stringify([src, options]);
-    if (key === this.#loadedSrc) return;
+    if (key === this.#loadedSrc && audit === this.#loadedAudit) return;
     this.#loadedSrc = key;
+    this.#loadedAudit = audit;
     this.#session = null;
+    this.policyStatus = null;
+    const generation = ++this.#loadGeneration;
     const previous = this.#perso;
     if (src === null || src === '') {
       this.status = 'no policy';
@@ -319,17 +335,16 @@ export class GuardController implements ReactiveController {
     } else {
       this.status = `loading ${src}`;
       const url = new URL(src, document.baseURI).href;
-      this.#perso = Perso.load({ ...options, policy: url }).then(
+      // A superseded load's instance is closed with the rest (`previous` below, on the next load);
+      // its answer must not overwrite what the latest load says.
+      const latest = () => generation === this.#loadGeneration;
+      this.#perso = Perso.load({ ...options, ...hostTransports(audit), policy: url }).then(
         (perso) => {
-          const status = perso.status();
-          this.status = status.ok
-            ? `policy ${status.version ?? '(unversioned)'}${status.mode === 'shadow' ? ' (shadow mode)' : ''}`
-            : `policy ${src} failed to load: ${status.errors.map((error) => `${error.path}: ${error.message}`).join('; ')}`;
-          if (!status.ok) this.#host.dispatchEvent(new PersoErrorEvent(this.status));
-          this.#host.requestUpdate();
+          if (latest()) this.#show(perso.status(), src);
           return perso;
         },
         (error: unknown) => {
+          if (!latest()) return null;
           this.status = `policy ${src} failed to load: ${error instanceof Error ? error.message : String(error)}`;
           this.#host.dispatchEvent(new PersoErrorEvent(this.status));
           this.#host.requestUpdate();
@@ -338,6 +353,38 @@ export class GuardController implements ReactiveController {
       );
     }
     void previous.then((instance) => instance?.close());
+  }
+
+  /**
+   * Loads the policy again in place: `src` again, or `policy` (an edited policy object, or another
+   * URL) instead. A failed reload keeps the active policy; sessions and the log carry on.
+   */
+  async reload(policy?: PolicyInput): Promise<PolicyStatus> {
+    const generation = this.#loadGeneration;
+    const src = this.#host.src ?? '';
+    const perso = await this.#perso;
+    if (perso === null) {
+      const reason = await this.#currentSession();
+      return noPolicyStatus(typeof reason === 'string' ? reason : this.status);
+    }
+    const status = await perso.reload(policy ?? new URL(src, document.baseURI).href);
+    if (generation === this.#loadGeneration) this.#show(status, src);
+    return status;
+  }
+
+  // The status line, `policyStatus`, and the events, for the latest load or reload.
+  #show(status: PolicyStatus, src: string): void {
+    this.policyStatus = status;
+    const active = `policy ${status.version ?? '(unversioned)'}${status.mode === 'shadow' ? ' (shadow mode)' : ''}`;
+    const errors = status.errors.map((error) => `${error.path}: ${error.message}`).join('; ');
+    this.status = status.ok
+      ? active
+      : status.version === null
+        ? `policy ${src} failed to load: ${errors}`
+        : `${active}; a reload failed and it stays active: ${errors}`;
+    if (!status.ok) this.#host.dispatchEvent(new PersoErrorEvent(this.status));
+    this.#host.dispatchEvent(new PersoStatusEvent(status));
+    this.#host.requestUpdate();
   }
 
   /**
@@ -418,6 +465,41 @@ function embedApi(): EmbedApi | null {
   return typeof (candidate as Partial<EmbedApi>).setApprover === 'function'
     ? (candidate as EmbedApi)
     : null;
+}
+
+/**
+ * The host's transports, each behind a wrapper without `close`: an instance the guard replaces
+ * closes its transports, and these are the host's, shared by the next instance (it flushes them).
+ */
+function hostTransports(
+  audit: GuardHost['audit'],
+): Pick<PersoOptions, 'audit'> | Record<string, never> {
+  if (audit === null || audit === undefined) return {};
+  const list: readonly AuditTransport[] = Array.isArray(audit) ? audit : [audit as AuditTransport];
+  return {
+    audit: list.map(
+      (transport): AuditTransport => ({
+        emit: (record) => transport.emit(record),
+        flush: async () => transport.flush?.(),
+        ...(typeof transport.persisted === 'function'
+          ? { persisted: () => transport.persisted!() }
+          : {}),
+      }),
+    ),
+  };
+}
+
+/** What `reload` answers when there is no policy to reload. */
+function noPolicyStatus(reason: string): PolicyStatus {
+  return {
+    ok: false,
+    version: null,
+    hash: null,
+    mode: 'enforce',
+    source: null,
+    errors: [{ severity: 'error', path: 'src', message: reason }],
+    warnings: [],
+  };
 }
 
 function refusal(reason: string): DecisionResult {

@@ -25,13 +25,15 @@ import { GuardController } from './guard-controller.ts';
 import type { DecisionLogEntry } from './guard-controller.ts';
 import { PersoToolCallEvent } from './guard-events.ts';
 import type { ToolFunction, ToolOptions } from './guarded-tool.ts';
-import type { PersoMode } from '../perso.ts';
+import type { PersoMode, PolicyInput, PolicyStatus } from '../perso.ts';
+import type { AuditTransport } from '../audit/audit-record.ts';
 import type { PolicyPublicKey } from '../policy/policy-integrity.ts';
 
 /**
  * Guards the tool calls of the agent UI it wraps.
  *
  * @fires perso-decision - {@link PersoDecisionEvent} after every decision, before the tool runs
+ * @fires perso-status - {@link PersoStatusEvent} when the policy has loaded or reloaded (or failed to)
  * @fires perso-error - {@link PersoErrorEvent} when the policy fails to load or a tool throws
  * @slot - the agent UI; it may dispatch `perso-tool-call` ({@link PersoToolCallEvent}) to call a tool
  * @csspart log - the decision log
@@ -49,6 +51,7 @@ export class PersoGuardElement extends LitElement {
     src: { type: String },
     role: { type: String },
     agentAttributes: { attribute: false },
+    audit: { attribute: false },
     logHidden: { type: Boolean, attribute: 'log-hidden', reflect: true },
     mode: { type: String },
     integrity: { type: String },
@@ -86,6 +89,11 @@ export class PersoGuardElement extends LitElement {
   declare role: string | null;
   /** Host-owned facts about the principal (user id, env, mfa...). */
   declare agentAttributes: JsonObject | undefined;
+  /**
+   * Where audit records go: one transport or several (`consoleTransport`, `httpTransport`, ...).
+   * The guard flushes them when it replaces its engine; closing them is the host's.
+   */
+  declare audit: AuditTransport | readonly AuditTransport[] | null;
   /** Hides the decision log. */
   declare logHidden: boolean;
   /** How long a WebAuthn approval waits for the person's authenticator, in ms (at most until its ticket expires). */
@@ -108,6 +116,7 @@ export class PersoGuardElement extends LitElement {
     this.src = null;
     this.role = null;
     this.agentAttributes = undefined;
+    this.audit = null;
     this.logHidden = false;
     this.mode = null;
     this.integrity = null;
@@ -132,6 +141,25 @@ export class PersoGuardElement extends LitElement {
   /** The names of the registered tools. */
   get toolNames(): string[] {
     return this.#controller.toolNames;
+  }
+
+  /**
+   * The policy's status (version, hash, mode, source, the last attempt's errors and warnings) once
+   * the latest load settled; `null` while it loads or when there is no policy.
+   */
+  get policyStatus(): PolicyStatus | null {
+    return this.#controller.policyStatus;
+  }
+
+  /**
+   * Loads the policy again in place: `src` again, or `policy` instead (an edited policy object, or
+   * another URL), into the same engine. A failed reload keeps the active policy and says why in
+   * the status; it never rejects. A later change of `src` loads `src` afresh.
+   *
+   * @param policy what to load instead of `src`
+   */
+  reload(policy?: PolicyInput): Promise<PolicyStatus> {
+    return this.#controller.reload(policy);
   }
 
   /** The decision log, oldest first. */

@@ -1,8 +1,10 @@
 /**
- * The typed events of `<perso-guard>`: what it reports (`perso-decision`, `perso-error`) and how an
- * agent UI inside it asks for a tool call (`perso-tool-call`). All bubble and cross shadow roots.
+ * The typed events of `<perso-guard>`: what it reports (`perso-decision`, `perso-status`,
+ * `perso-error`) and how an agent UI inside it asks for a tool call (`perso-tool-call`). All bubble
+ * and cross shadow roots.
  */
 import type { DecisionResult } from '../decision.ts';
+import type { PolicyStatus } from '../perso.ts';
 
 /** Fired after every decision the guard makes, before the tool runs (or does not). */
 export class PersoDecisionEvent extends Event {
@@ -49,6 +51,23 @@ export class PersoErrorEvent extends Event {
 }
 
 /**
+ * Fired when the guard's policy has loaded or reloaded, whether or not that succeeded (a failure
+ * also fires `perso-error`). Only the latest load reports.
+ */
+export class PersoStatusEvent extends Event {
+  /** The event's type. */
+  static readonly type = 'perso-status';
+  /** The policy's status: version, hash, mode, source, and the last attempt's errors and warnings. */
+  readonly status: PolicyStatus;
+
+  /** @param status the policy's status */
+  constructor(status: PolicyStatus) {
+    super(PersoStatusEvent.type, { bubbles: true, composed: true });
+    this.status = status;
+  }
+}
+
+/**
  * Dispatched by an agent UI (anywhere inside the guard) to call a tool. The guard handles it
  * synchronously and sets {@link PersoToolCallEvent.result}; the agent awaits that.
  */
@@ -80,6 +99,7 @@ declare global {
   interface HTMLElementEventMap {
     'perso-decision': PersoDecisionEvent;
     'perso-error': PersoErrorEvent;
+    'perso-status': PersoStatusEvent;
     'perso-tool-call': PersoToolCallEvent;
   }
 }

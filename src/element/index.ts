@@ -1,6 +1,11 @@
 // `perso/element`: importing it defines <perso-guard>; a list of named re-exports, nothing else.
 export { PersoGuardElement } from './guard-element.ts';
-export { PersoDecisionEvent, PersoErrorEvent, PersoToolCallEvent } from './guard-events.ts';
+export {
+  PersoDecisionEvent,
+  PersoErrorEvent,
+  PersoStatusEvent,
+  PersoToolCallEvent,
+} from './guard-events.ts';
 export type { DecisionLogEntry } from './guard-controller.ts';
 export type { GuardedTool, ToolAnnotations, ToolFunction, ToolOptions } from './guarded-tool.ts';
 export { isDenialResult } from '../denial-result.ts';

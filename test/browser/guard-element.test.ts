@@ -6,10 +6,11 @@ import type { PersoGuardElement } from '../../src/element/guard-element.ts';
 import {
   PersoDecisionEvent,
   PersoErrorEvent,
+  PersoStatusEvent,
   PersoToolCallEvent,
 } from '../../src/element/guard-events.ts';
 import { APPROVAL_ARM_DELAY_MS } from '../../src/element/approval-prompt.ts';
-import { fileUrl, scriptFile, uniqueName } from './helpers/perso-server.ts';
+import { fileLog, fileUrl, scriptFile, uniqueName, waitFor } from './helpers/perso-server.ts';
 
 type ToolResult = {
   content: { type: string; text: string }[];
@@ -59,6 +60,10 @@ function mount(src: string | null, role: string | null = 'agent'): PersoGuardEle
   guards.push(guard);
   document.body.append(guard);
   return guard;
+}
+
+function statusText(guard: PersoGuardElement): string {
+  return guard.shadowRoot?.querySelector('.status')?.textContent ?? '';
 }
 
 function entries(guard: PersoGuardElement): HTMLLIElement[] {
@@ -365,6 +370,153 @@ describe('<perso-guard>', () => {
     expect(errors.length).to.be.greaterThan(0);
     expect(errors[0]).to.be.instanceOf(PersoErrorEvent);
     expect(errors[0].message).to.match(/failed to load/);
+  });
+
+  it('fault: src changes while a failing load is in flight — the latest load wins, no perso-error from the old one', async () => {
+    const slow = uniqueName('guard-slow-missing');
+    await scriptFile(slow, { status: 404, delayMs: 1200 });
+    const errors: PersoErrorEvent[] = [];
+    const guard = document.createElement('perso-guard');
+    guard.addEventListener('perso-error', (event) => errors.push(event));
+    guard.setAttribute('role', 'agent');
+    guard.setAttribute('src', fileUrl(slow));
+    guards.push(guard);
+    document.body.append(guard);
+    await guard.updateComplete;
+    expect(statusText(guard)).to.match(/^loading /);
+    guard.setAttribute('src', DEMO);
+    await waitFor(() => /^policy perso-1\.0\.0$/.test(statusText(guard)));
+    const latest = statusText(guard);
+    // The slow 404 answers now; its load is no longer the latest.
+    await waitFor(async () => (await fileLog(slow)).length > 0);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await guard.updateComplete;
+    expect(statusText(guard)).to.equal(latest);
+    expect(errors.map((error) => error.message)).to.deep.equal([]);
+    let ran = false;
+    guard.register('view_customer', () => {
+      ran = true;
+    });
+    await guard.call('view_customer', { customer_id: 'c1' });
+    expect(ran).to.equal(true);
+  });
+
+  it('fault: src changes while a good load is in flight — the older policy never replaces the newer one', async () => {
+    const demo = await (await fetch(DEMO)).json();
+    const slow = uniqueName('guard-slow-allow-all');
+    await scriptFile(slow, {
+      body: JSON.stringify({ ...demo, version: 'slow-allow-all', default_action: 'Allow' }),
+      etag: null,
+      delayMs: 1200,
+    });
+    const guard = mount(fileUrl(slow));
+    await guard.updateComplete;
+    guard.setAttribute('src', DEMO);
+    await waitFor(() => /^policy perso-1\.0\.0$/.test(statusText(guard)));
+    await waitFor(async () => (await fileLog(slow)).length > 0);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await guard.updateComplete;
+    expect(statusText(guard)).to.match(/^policy perso-1\.0\.0$/);
+    let ran = false;
+    guard.register('drop_database', () => {
+      ran = true;
+    });
+    const result = (await guard.call('drop_database', {})) as ToolResult;
+    expect(ran, 'the slow allow-all policy decided').to.equal(false);
+    expect(result.structuredContent?.reason).to.match(/^no rule matched tool 'drop_database'/);
+  });
+
+  it('reports each load with perso-status and policyStatus, and reload() swaps in an edited policy object', async () => {
+    const statuses: PersoStatusEvent[] = [];
+    const guard = document.createElement('perso-guard');
+    guard.addEventListener('perso-status', (event) => statuses.push(event));
+    guard.setAttribute('role', 'agent');
+    guard.setAttribute('src', DEMO);
+    guards.push(guard);
+    document.body.append(guard);
+    expect(guard.policyStatus).to.equal(null);
+    await waitFor(() => statuses.length === 1);
+    expect(statuses[0]).to.be.instanceOf(PersoStatusEvent);
+    expect(statuses[0].status.version).to.equal('perso-1.0.0');
+    expect(guard.policyStatus?.source).to.equal('network');
+    let refunded = 0;
+    guard.register('process_refund', ({ amount }: { amount: number }) => {
+      refunded += amount;
+    });
+    await guard.call('process_refund', { order_id: 'o1', amount: 200 });
+    expect(refunded).to.equal(200);
+
+    const demo = await (await fetch(DEMO)).json();
+    const cap = demo.rules.find(
+      (rule: { tool_name: string; roles: string[] }) =>
+        rule.tool_name === 'process_refund' && rule.roles.includes('agent'),
+    );
+    cap.condition.NumericCheck.value = 100;
+    const status = await guard.reload({ ...demo, version: 'edited' });
+    expect(status.ok).to.equal(true);
+    expect(statusText(guard)).to.equal('policy edited');
+    expect(statuses.at(-1)?.status.version).to.equal('edited');
+    const denied = (await guard.call('process_refund', {
+      order_id: 'o1',
+      amount: 200,
+    })) as ToolResult;
+    expect(denied.isError).to.equal(true);
+    expect(refunded).to.equal(200);
+
+    const back = await guard.reload();
+    expect(back.version).to.equal('perso-1.0.0');
+    await guard.call('process_refund', { order_id: 'o1', amount: 200 });
+    expect(refunded).to.equal(400);
+  });
+
+  it('fault: reload() with a policy that does not validate — the active policy stays, perso-error says why', async () => {
+    const errors: PersoErrorEvent[] = [];
+    const guard = mount(DEMO);
+    guard.addEventListener('perso-error', (event) => errors.push(event));
+    await waitFor(() => guard.policyStatus !== null);
+    const status = await guard.reload({ version: 'broken', default_action: 'Sometimes' } as never);
+    expect(status.ok).to.equal(false);
+    expect(status.version).to.equal('perso-1.0.0');
+    expect(statusText(guard)).to.match(
+      /^policy perso-1\.0\.0; a reload failed and it stays active: /,
+    );
+    expect(errors.length).to.equal(1);
+    let ran = false;
+    guard.register('view_customer', () => {
+      ran = true;
+    });
+    await guard.call('view_customer', { customer_id: 'c1' });
+    expect(ran, 'the previous policy still decides').to.equal(true);
+  });
+
+  it('sends audit records to the host transport, and keeps it open when src changes', async () => {
+    const records: { tool: string; decision: string }[] = [];
+    let flushed = 0;
+    let closed = 0;
+    const guard = document.createElement('perso-guard');
+    guard.audit = {
+      emit: (record) => records.push(record),
+      flush: async () => {
+        flushed += 1;
+      },
+      close: async () => {
+        closed += 1;
+      },
+    };
+    guard.setAttribute('role', 'agent');
+    guard.setAttribute('src', DEMO);
+    guards.push(guard);
+    document.body.append(guard);
+    guard.register('view_customer', () => 'ok');
+    await guard.call('view_customer', { customer_id: 'c1' });
+    await waitFor(() => records.length === 1);
+    expect(records[0]).to.include({ tool: 'view_customer', decision: 'Allow' });
+    guard.setAttribute('src', askPolicyUrl);
+    await waitFor(() => flushed > 0);
+    await guard.call('drop_database_is_unknown', {});
+    await guard.call('view_customer', { customer_id: 'c2' });
+    await waitFor(() => records.length === 2);
+    expect(closed, 'the host transport was closed by the guard').to.equal(0);
   });
 
   it('fault: no principal — calls are denied until the host sets a role', async () => {
