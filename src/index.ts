@@ -4,7 +4,7 @@ export type { DecisionResult, JsonObject, JsonValue, ToolCall } from './decision
 export type { ConditionFailure } from './decision.ts';
 export { Perso } from './perso.ts';
 export type { PersoMode, PersoOptions, PolicyInput, PolicyStatus } from './perso.ts';
-export type { CodeIntegrity } from './backend/evaluator-bridge.ts';
+export type { CodeIntegrity } from './backend/worker-backend.ts';
 export { PersoSession } from './session.ts';
 export type { GuardOptions, GuardOutcome, Principal, SessionCall } from './session.ts';
 export { DefaultAction, Effect, NumericOp, PolicyMode, Source, StringOp } from './policy/policy.ts';

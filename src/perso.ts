@@ -41,8 +41,8 @@ import type { PolicyInput, PolicySourceKind, ResolvedPolicy } from './policy/pol
 import { resolvePolicySource } from './policy/policy-source.ts';
 import { PersoSession } from './session.ts';
 import { own, ownCopy, ownItems } from './own-properties.ts';
-import { WorkerBackend } from './backend/evaluator-bridge.ts';
-import type { CodeIntegrity } from './backend/evaluator-bridge.ts';
+import { WorkerBackend } from './backend/worker-backend.ts';
+import type { CodeIntegrity } from './backend/worker-backend.ts';
 import { cachedPolicySource } from './policy/policy-loader.ts';
 import type { PolicyPublicKey } from './policy/policy-integrity.ts';
 import { PolicyStore, defaultPolicyStore } from './policy/policy-store.ts';

@@ -11,7 +11,7 @@
  *
  * Every contender's decisions are checked against the conformance fixtures first.
  */
-import { WorkerBackend } from '../../src/backend/evaluator-bridge.ts';
+import { WorkerBackend } from '../../src/backend/worker-backend.ts';
 import type { ToolCall } from '../../src/decision.ts';
 
 // Perso as users ship it: the built library (dist/browser, built by run.ts), its worker and wasm.

@@ -1,7 +1,7 @@
 /**
  * The backend seam: where the engine runs. `Perso` talks to an `EvaluatorBackend` only, so the
  * same library runs the engine in this thread (`InlineBackend`, Node's default) or in a Web Worker
- * behind Comlink (`WorkerBackend` in `evaluator-bridge.ts`, the browser's default).
+ * behind Comlink (`WorkerBackend` in `worker-backend.ts`, the browser's default).
  *
  * Contract (every implementation):
  * - no method rejects or throws over a fault: a crash, trap, timeout or malformed reply is a

@@ -3,7 +3,7 @@
  *
  * Types and one constant, with no worker globals, so both realms can import it: the worker
  * implements {@link EvaluatorApi} (`evaluator.worker.ts`, exposed with Comlink) and the bridge
- * calls it through `Comlink.wrap` (`src/backend/evaluator-bridge.ts`), validating every reply, since a
+ * calls it through `Comlink.wrap` (`src/backend/worker-backend.ts`), validating every reply, since a
  * reply is data from another realm.
  */
 import type { PolicyInfo, PolicyLoad, Verdict } from '../engine/engine.ts';

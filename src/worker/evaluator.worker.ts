@@ -2,7 +2,7 @@
  * The evaluator worker: engine.wasm behind one small, frozen, Comlink-exposed object.
  *
  * This file exports types only ({@link EvaluatorApi}, declared in `evaluator-api.ts` so that the
- * main thread's DOM realm can import them without this worker-realm code); `src/backend/evaluator-bridge.ts`
+ * main thread's DOM realm can import them without this worker-realm code); `src/backend/worker-backend.ts`
  * starts the worker and owns the proxy. Invariants:
  * - one exposed object of five functions (load, evaluate, evaluateBatch, status, approve), frozen along
  *   with each function, with a null prototype so no path reaches `Object.prototype`;

@@ -1,6 +1,6 @@
 // Approvals redeemed in the real evaluator worker: only the worker lifts an Ask to Allow.
 import { expect } from 'chai';
-import { WorkerBackend } from '../../src/backend/evaluator-bridge.ts';
+import { WorkerBackend } from '../../src/backend/worker-backend.ts';
 import type { ToolCall } from '../../src/decision.ts';
 import { deleteDB } from 'idb';
 import { AUTHENTICATOR_DB_NAME } from '../../src/backend/authenticator-store.ts';

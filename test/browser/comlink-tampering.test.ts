@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { wrap } from 'comlink';
 import type { EvaluatorApi } from '../../src/worker/evaluator-api.ts';
-import { WorkerBackend } from '../../src/backend/evaluator-bridge.ts';
+import { WorkerBackend } from '../../src/backend/worker-backend.ts';
 
 const EVALUATOR_URL = new URL('/src/worker/evaluator.worker.ts', location.origin);
 const FORGED_URL = new URL('./fixtures/forged-reply.worker.ts', import.meta.url);

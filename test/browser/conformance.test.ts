@@ -2,7 +2,7 @@
 // from the test server, each case's policy loaded into the real evaluator worker, each request
 // decided there, as in the Node entry points (engine ABI, library, CLI).
 import { expect } from 'chai';
-import { WorkerBackend } from '../../src/backend/evaluator-bridge.ts';
+import { WorkerBackend } from '../../src/backend/worker-backend.ts';
 import type { ToolCall } from '../../src/decision.ts';
 
 interface ConformanceCase {

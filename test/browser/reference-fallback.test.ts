@@ -4,7 +4,7 @@
 // worker, under that CSP, runs the reference instead and passes the conformance cases and the
 // differential test, every verdict saying `evaluator: 'js'`.
 import { expect } from 'chai';
-import { WorkerBackend } from '../../src/backend/evaluator-bridge.ts';
+import { WorkerBackend } from '../../src/backend/worker-backend.ts';
 import { Perso } from '../../src/perso.ts';
 import type { ToolCall } from '../../src/decision.ts';
 import type { Policy } from '../../src/policy/policy.ts';

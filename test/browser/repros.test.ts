@@ -2,7 +2,7 @@
 // evaluator worker itself (WorkerBackend) and the library on it (Perso, engine 'worker'). The Node
 // entry points run the same files in test/repros.test.ts.
 import { expect } from 'chai';
-import { WorkerBackend } from '../../src/backend/evaluator-bridge.ts';
+import { WorkerBackend } from '../../src/backend/worker-backend.ts';
 import { Perso } from '../../src/perso.ts';
 import type { ToolCall } from '../../src/decision.ts';
 

@@ -3,8 +3,8 @@
 // inside wasm, forged wire replies, a CSP without 'wasm-unsafe-eval') and each test is named after
 // the fault it injects.
 import { expect } from 'chai';
-import { WorkerBackend } from '../../src/backend/evaluator-bridge.ts';
-import type { WorkerBackendOptions } from '../../src/backend/evaluator-bridge.ts';
+import { WorkerBackend } from '../../src/backend/worker-backend.ts';
+import type { WorkerBackendOptions } from '../../src/backend/worker-backend.ts';
 import type { ToolCall } from '../../src/decision.ts';
 
 const EVALUATOR_URL = new URL('/src/worker/evaluator.worker.ts', location.origin);

@@ -1,0 +1,116 @@
+/**
+ * A batch as the worker receives it: the calls without their args, as few distinct objects as
+ * possible, and the args apart, as one JSON text (a string to copy instead of objects to clone; see
+ * `EvaluatorApi.evaluateBatch`).
+ *
+ * Checklist:
+ * - a call's fields are read as own properties only (a polluted prototype adds no host fact);
+ * - the args reach the engine as given or not at all: what JSON would silently change throws;
+ * - calls that share tool, role, time and attribute objects share one object in the message.
+ */
+import type { ToolCall } from '../decision.ts';
+import { own } from '../own-properties.ts';
+
+/** A batch ready to post: the calls without args, and the args as one JSON text. */
+export interface BatchMessage {
+  readonly calls: ToolCall[];
+  readonly argsJson: string;
+}
+
+/**
+ * Encodes `calls` for the worker. `canonicalArgsJson`, when given, is the JSON text of the calls'
+ * args in order, already checked (Perso's canonical args): sent as it is instead of made again.
+ * Throws a `TypeError` naming the value when an arg is not JSON.
+ */
+export function encodeBatch(calls: readonly ToolCall[], canonicalArgsJson?: string): BatchMessage {
+  const argsJson =
+    typeof canonicalArgsJson === 'string'
+      ? canonicalArgsJson
+      : JSON.stringify(
+          calls.map((call) => own(call, 'args') ?? {}),
+          refuseNonJson,
+        );
+  return { calls: withoutArgs(calls), argsJson };
+}
+
+/**
+ * A JSON.stringify replacer that throws where JSON would silently change a value (drop a function
+ * or symbol, turn NaN or an `undefined` array item into null), so a batch's args reach the engine
+ * as given or not at all. (Perso's canonical args always pass; this guards direct callers.)
+ */
+function refuseNonJson(this: unknown, key: string, value: unknown): unknown {
+  switch (typeof value) {
+    case 'function':
+    case 'symbol':
+      throw new TypeError(`args: a ${typeof value} at "${key}" is not a JSON value`);
+    case 'number':
+      if (!Number.isFinite(value))
+        throw new TypeError(`args: ${String(value)} at "${key}" is not a JSON number`);
+      return value;
+    case 'undefined':
+      if (Array.isArray(this))
+        throw new TypeError(`args: undefined at "${key}" is not a JSON value`);
+      return value;
+    default:
+      return value;
+  }
+}
+
+/**
+ * The calls without their args, as few distinct objects as possible: calls that share tool, role,
+ * time and attribute objects (a session's calls do) share one object, which a structured clone
+ * then copies once. The args travel apart, as one JSON text.
+ */
+function withoutArgs(calls: readonly ToolCall[]): ToolCall[] {
+  // Looked up by tool, then role, then compared by identity: no key text to build and hash per call.
+  const byTool = new Map<unknown, Map<unknown, ToolCall[]>>();
+  const out = new Array<ToolCall>(calls.length);
+  let last: ToolCall | null = null;
+  for (let i = 0; i < calls.length; i++) {
+    // Own fields only: a polluted Object.prototype.resourceAttributes must not travel as a host fact.
+    const call = calls[i]!;
+    const tool = own(call, 'tool');
+    const role = own(call, 'role');
+    const agentAttributes = own(call, 'agentAttributes');
+    const resourceAttributes = own(call, 'resourceAttributes');
+    const now = own(call, 'now');
+    // A run of calls from one session repeats the previous call's fields.
+    if (
+      last !== null &&
+      last.tool === tool &&
+      last.role === role &&
+      Object.is(last.now, now) &&
+      last.agentAttributes === agentAttributes &&
+      last.resourceAttributes === resourceAttributes
+    ) {
+      out[i] = last;
+      continue;
+    }
+    let byRole = byTool.get(tool);
+    if (byRole === undefined) byTool.set(tool, (byRole = new Map()));
+    let known = byRole.get(role);
+    if (known === undefined) byRole.set(role, (known = []));
+    let bare: ToolCall | undefined;
+    // The last few only: calls that each bring their own attribute objects must not make this quadratic.
+    for (let j = known.length - 1; j >= 0 && j >= known.length - 8; j--) {
+      const candidate = known[j]!;
+      if (
+        Object.is(candidate.now, now) &&
+        candidate.agentAttributes === agentAttributes &&
+        candidate.resourceAttributes === resourceAttributes
+      ) {
+        bare = candidate;
+        break;
+      }
+    }
+    if (bare === undefined) {
+      bare = { tool: tool!, role: role! };
+      if (agentAttributes !== undefined) bare.agentAttributes = agentAttributes;
+      if (resourceAttributes !== undefined) bare.resourceAttributes = resourceAttributes;
+      if (now !== undefined) bare.now = now;
+      known.push(bare);
+    }
+    out[i] = last = bare;
+  }
+  return out;
+}

@@ -1,0 +1,56 @@
+// A batch as the worker receives it (src/backend/batch-wire-format.ts): the calls without their
+// args, shared where they can be, and the args as one JSON text, or a refusal naming the value.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { encodeBatch } from '../src/backend/batch-wire-format.ts';
+import type { ToolCall } from '../src/decision.ts';
+
+describe('batch wire format', () => {
+  test('the args travel apart, as one JSON text, in order', () => {
+    const calls: ToolCall[] = [
+      { tool: 'pay', role: 'agent', args: { amount: 1 } },
+      { tool: 'pay', role: 'agent' },
+    ];
+    const message = encodeBatch(calls);
+    assert.equal(message.argsJson, '[{"amount":1},{}]');
+    assert.deepEqual(message.calls[0], { tool: 'pay', role: 'agent' });
+  });
+  test('calls that share tool, role, time and attribute objects share one object', () => {
+    const agentAttributes = { team: 'a' };
+    const calls: ToolCall[] = [
+      { tool: 'pay', role: 'agent', agentAttributes, args: { n: 1 } },
+      { tool: 'view', role: 'agent', agentAttributes },
+      { tool: 'pay', role: 'agent', agentAttributes, args: { n: 2 } },
+    ];
+    const { calls: bare } = encodeBatch(calls);
+    assert.equal(bare[0], bare[2]);
+    assert.notEqual(bare[0], bare[1]);
+  });
+  test('canonical args given are sent as they are', () => {
+    const message = encodeBatch([{ tool: 't', role: 'r', args: { a: 1 } }], '[{"a":2}]');
+    assert.equal(message.argsJson, '[{"a":2}]');
+  });
+  test('fault: a polluted Object.prototype adds no host fact', () => {
+    const proto = Object.prototype as Record<string, unknown>;
+    proto.resourceAttributes = { owner: 'attacker' };
+    try {
+      const { calls } = encodeBatch([{ tool: 't', role: 'r' }]);
+      assert.equal(Object.hasOwn(calls[0]!, 'resourceAttributes'), false);
+    } finally {
+      delete proto.resourceAttributes;
+    }
+  });
+  test('fault: args JSON would silently change are refused, naming the value', () => {
+    assert.throws(() => encodeBatch([{ tool: 't', role: 'r', args: { n: Number.NaN } }]), {
+      message: 'args: NaN at "n" is not a JSON number',
+    });
+    const fn = { f: () => 1 } as unknown as ToolCall['args'];
+    assert.throws(() => encodeBatch([{ tool: 't', role: 'r', args: fn }]), {
+      message: 'args: a function at "f" is not a JSON value',
+    });
+    const holes = { list: [1, undefined] } as unknown as ToolCall['args'];
+    assert.throws(() => encodeBatch([{ tool: 't', role: 'r', args: holes }]), {
+      message: 'args: undefined at "1" is not a JSON value',
+    });
+  });
+});
