@@ -4,7 +4,7 @@
  * gives the same call. It knows nothing about the policy: like a real model, it tries what it is
  * asked to try, and perso decides.
  */
-import type { JsonObject } from '../../src/decision.ts';
+import type { JsonObject } from 'perso';
 import type { Agent, AgentStep, ProposedCall, ToolReport } from './agent.ts';
 import { CrmToolName } from './crm-tools.ts';
 import { UPDATABLE_FIELDS } from './crm-store.ts';

@@ -2,7 +2,7 @@
  * The one-click scenarios: the original demo's walkthrough, plus an Ask. Each sets the host-owned
  * principal controls (as the page's own session would), then sends the prompt as the user.
  */
-import type { Decision } from '../../src/decision.ts';
+import type { Decision } from 'perso';
 import type { DemoRole, Environment } from './principal.ts';
 
 /** One scripted exchange and the decision it must produce with the demo policy. */
