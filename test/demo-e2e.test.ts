@@ -235,7 +235,7 @@ test('the demo starts with the demo policy and the engine in a worker', {
   await page.locator('[data-badge="policy"]').waitFor({ timeout: 30_000 });
   assert.match(
     (await page.locator('[data-badge="policy"]').textContent()) ?? '',
-    /perso-demo-1\.1\.0/,
+    /perso-demo-1\.2\.0/,
   );
   assert.ok(
     page.workers().some((worker) => /evaluator\.worker/.test(worker.url())),
@@ -673,7 +673,7 @@ test('with the network cut after the first load, the demo keeps deciding', {
     );
     assert.match(
       (await page.locator('[data-badge="policy"]').textContent()) ?? '',
-      /perso-demo-1\.1\.0/,
+      /perso-demo-1\.2\.0/,
     );
     const again = await runScenario(byId('delete-other'));
     assert.equal(again.decision, 'Deny');
@@ -681,4 +681,46 @@ test('with the network cut after the first load, the demo keeps deciding', {
   } finally {
     await context.setOffline(false);
   }
+});
+
+test('a refund budget: five $400 refunds in a row, two approved, the rest stopped at $1,000 with the reason', {
+  timeout: 90_000,
+}, async () => {
+  // A fresh page is a fresh engine: no refund of the tests above counts against today's budget.
+  await page.reload();
+  await page.locator('[data-badge="policy"]').waitFor({ timeout: 30_000 });
+  assert.equal(await decisions().count(), 0);
+  await page.locator('[data-scenario="refund-budget"]').click();
+  // Each $400 refund is over $300: a person approves the first two.
+  await answerPrompt('approve');
+  await answerPrompt('approve');
+  await lastDecisionAfter(5);
+  const cards = await decisions().evaluateAll((articles) =>
+    articles.map((article) => ({
+      decision: article.getAttribute('data-decision'),
+      ran: article.getAttribute('data-ran') === 'true',
+      reason: article.querySelector('[data-reason]')?.textContent ?? '',
+    })),
+  );
+  assert.deepEqual(
+    cards.map((card) => card.ran),
+    [true, true, false, false, false],
+  );
+  for (const stopped of cards.slice(2)) {
+    assert.equal(stopped.decision, 'Deny');
+    assert.match(
+      stopped.reason,
+      /^rule matched tool 'process_refund' for role 'agent'; budget of rule 'agent-refund-cap' reached: 800 of 1000 \(the sum of Arguments\.amount\) used in the last 86400 s, and this call adds 400; 400 frees up in \d+ s/,
+    );
+  }
+  // The budget is checked before anyone is asked: only the two refunds that fit asked a person.
+  assert.equal(await guardPrompt().count(), 0);
+  assert.equal(await page.locator('demo-crm table[data-crm="refunds"] tbody tr').count(), 2);
+  assert.match(
+    await lastAgentMessage(),
+    /^2 of 5 ran\. The guard stopped the others; it told me:\ndenied: tool 'process_refund' was not run\nwhy: .*budget of rule 'agent-refund-cap' reached/,
+  );
+  await openTab('Policy');
+  await selectInPolicy('"id": "agent-refund-cap"', '"per_seconds": 86400}');
+  await screenshot('demo-budget');
 });
