@@ -1,17 +1,20 @@
 // The demo: `npm start` serves demo/ with Vite and prints its URL. Everything it needs is local
 // (no CDN, no web fonts), so it works with no network once `npm install` has run.
+//
+// The demo is built like an app that depends on perso: it imports `perso` and `perso/element` by
+// name, and Vite resolves them through this package's own `exports` (the `browser` builds in
+// dist/browser/, made by `npm install`'s `prepare` or `npm run build`), never from src/.
 import { defineConfig } from 'vite';
 import { fileURLToPath } from 'node:url';
-import { recordCodeDigests } from './vite.code-digests.ts';
 
 const repoRoot = fileURLToPath(new URL('.', import.meta.url));
 
 export default defineConfig({
   root: fileURLToPath(new URL('./demo', import.meta.url)),
-  // The demo imports the library from ../src and the engine from ../engine/build.
   server: {
     host: '127.0.0.1',
     port: 5173,
+    // dist/browser/ and engine/build/engine.wasm live outside demo/
     fs: { allow: [repoRoot] },
   },
   preview: { host: '127.0.0.1' },
@@ -20,6 +23,6 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
   },
-  plugins: [recordCodeDigests()],
-  worker: { format: 'es', plugins: () => [recordCodeDigests()] },
+  // perso's evaluator worker is an ES module
+  worker: { format: 'es' },
 });

@@ -1,5 +1,6 @@
 // The demo, end to end, as a user drives it: the Vite dev server on a free loopback port, real
-// headless Chromium (playwright-core), the real engine in the real worker. Every scenario is run
+// headless Chromium (playwright-core), the built package (`perso`, `perso/element` from dist/, as
+// an app that depends on it) with the real engine in the real worker. Every scenario is run
 // from its button; each decision is checked in the chat, denied calls must leave the CRM as it was,
 // the policy editor must reject bad JSON at its path and hot-reload good JSON, the audit log must
 // export as NDJSON, an OpenAI-compatible endpoint must go through the same guard, and the demo must
@@ -134,6 +135,35 @@ async function selectInPolicy(from: string, to?: string): Promise<void> {
   assert.ok(found >= 0, `"${from}" is not in the policy editor`);
 }
 
+/** `<perso-guard>`'s approval prompt (its host element; its buttons are in a closed root). */
+const guardPrompt = () => page.locator('perso-guard perso-approval-prompt');
+
+/**
+ * Where a button of the guard's approval prompt is, in page pixels. The prompt's shadow root is
+ * closed, out of reach of Playwright's locators; the init script below records closed roots as
+ * they are made (as a hostile page script could), only to find the button.
+ */
+function promptButton(button: 'approve' | 'deny'): Promise<{ x: number; y: number }> {
+  return guardPrompt().evaluate((host, name) => {
+    const root = (window as { closedRoots?: WeakMap<Element, ShadowRoot> }).closedRoots?.get(host);
+    const target = root?.querySelector(`button.${name}`);
+    if (!target) throw new Error(`no ${name} button in the approval prompt`);
+    target.scrollIntoView({ block: 'center' });
+    const rect = target.getBoundingClientRect();
+    return { x: rect.x + rect.width / 2, y: rect.y + rect.height / 2 };
+  }, button);
+}
+
+/** Answers the guard's approval prompt as a person does: a real (trusted) mouse click. */
+async function answerPrompt(approval: 'approve' | 'deny'): Promise<void> {
+  await guardPrompt().waitFor({ timeout: DECISION_TIMEOUT_MS });
+  // The prompt ignores clicks in its first 400 ms (APPROVAL_ARM_DELAY_MS).
+  await page.waitForTimeout(500);
+  const { x, y } = await promptButton(approval);
+  await page.mouse.click(x, y);
+  await guardPrompt().waitFor({ state: 'detached', timeout: DECISION_TIMEOUT_MS });
+}
+
 /** Runs a scenario from its button; for an Ask, answers the approval prompt. */
 async function runScenario(
   scenario: Scenario,
@@ -143,14 +173,11 @@ async function runScenario(
   const before = await decisions().count();
   await page.locator(`[data-scenario="${scenario.id}"]`).click();
   if (scenario.expect === 'Ask') {
-    const prompt = page.locator(
-      'demo-decision[data-entry="approval"] article[data-decision="Ask"]',
-    );
-    await prompt.waitFor({ timeout: DECISION_TIMEOUT_MS });
+    await page
+      .locator('demo-decision[data-entry="approval"] article[data-decision="Ask"]')
+      .waitFor({ timeout: DECISION_TIMEOUT_MS });
     await onPrompt?.();
-    await prompt
-      .getByRole('button', { name: approval === 'approve' ? 'Approve and run' : 'Deny' })
-      .click();
+    await answerPrompt(approval ?? 'deny');
   }
   return lastDecisionAfter(before + 1);
 }
@@ -182,6 +209,16 @@ before(async () => {
     acceptDownloads: true,
   });
   context.on('request', (request) => void requested.add(request.url()));
+  await context.addInitScript(() => {
+    const closedRoots = new WeakMap<Element, ShadowRoot>();
+    const attachShadow = Element.prototype.attachShadow;
+    Element.prototype.attachShadow = function (this: Element, init: ShadowRootInit) {
+      const root = attachShadow.call(this, init);
+      if (init.mode === 'closed') closedRoots.set(this, root);
+      return root;
+    };
+    Object.assign(window, { closedRoots });
+  });
   page = await context.newPage();
   page.on('pageerror', (error) => console.error(`page error: ${error.message}`));
 });
@@ -198,7 +235,7 @@ test('the demo starts with the demo policy and the engine in a worker', {
   await page.locator('[data-badge="policy"]').waitFor({ timeout: 30_000 });
   assert.match(
     (await page.locator('[data-badge="policy"]').textContent()) ?? '',
-    /perso-demo-1\.1\.0/,
+    /perso-demo-1\.2\.0/,
   );
   assert.ok(
     page.workers().some((worker) => /evaluator\.worker/.test(worker.url())),
@@ -307,10 +344,16 @@ test('an Ask waits for a person: refused, the CRM is unchanged; approved, the ex
 
   const approved = await runScenario(scenario, 'approve', async () => {
     // fault: a script clicks Approve. Only a person's (trusted) click counts: the prompt stays.
-    await page.locator('demo-decision[data-entry="approval"]').evaluate((card) => {
-      (card.shadowRoot?.querySelector('button.approve') as HTMLButtonElement).click();
+    await guardPrompt().waitFor({ timeout: DECISION_TIMEOUT_MS });
+    await page.waitForTimeout(500);
+    await guardPrompt().evaluate((host) => {
+      const root = (window as { closedRoots?: WeakMap<Element, ShadowRoot> }).closedRoots?.get(
+        host,
+      );
+      (root?.querySelector('button.approve') as HTMLButtonElement).click();
     });
     await page.waitForTimeout(200);
+    assert.equal(await guardPrompt().count(), 1, 'a scripted click approved the call');
     assert.equal(
       await page.locator('demo-decision[data-entry="approval"]').count(),
       1,
@@ -510,7 +553,7 @@ test('fault: the model sends arguments that are not JSON: Deny, nothing runs', {
   assert.equal(await crmText(), crmBefore);
 });
 
-test('fault: the model calls a tool the policy does not name: denied by default, nothing runs', {
+test('fault: the model calls a tool the page never registered: refused by the guard, nothing runs', {
   timeout: 20_000,
 }, async () => {
   const crmBefore = await crmText();
@@ -520,10 +563,9 @@ test('fault: the model calls a tool the policy does not name: denied by default,
   assert.equal(turn.decided, 1);
   const result = await lastDecisionAfter(await decisions().count());
   assert.equal(result.decision, 'Deny');
+  // The guard refuses a tool the page never registered before any policy is asked.
   assert.ok(
-    result.reason.startsWith(
-      "no rule matched tool 'drop_all_customers' for role 'agent'; applying default_action",
-    ),
+    result.reason.startsWith("unknown tool 'drop_all_customers'; the tools here are "),
     result.reason,
   );
   assert.equal(await crmText(), crmBefore);
@@ -631,7 +673,7 @@ test('with the network cut after the first load, the demo keeps deciding', {
     );
     assert.match(
       (await page.locator('[data-badge="policy"]').textContent()) ?? '',
-      /perso-demo-1\.1\.0/,
+      /perso-demo-1\.2\.0/,
     );
     const again = await runScenario(byId('delete-other'));
     assert.equal(again.decision, 'Deny');
@@ -639,4 +681,46 @@ test('with the network cut after the first load, the demo keeps deciding', {
   } finally {
     await context.setOffline(false);
   }
+});
+
+test('a refund budget: five $400 refunds in a row, two approved, the rest stopped at $1,000 with the reason', {
+  timeout: 90_000,
+}, async () => {
+  // A fresh page is a fresh engine: no refund of the tests above counts against today's budget.
+  await page.reload();
+  await page.locator('[data-badge="policy"]').waitFor({ timeout: 30_000 });
+  assert.equal(await decisions().count(), 0);
+  await page.locator('[data-scenario="refund-budget"]').click();
+  // Each $400 refund is over $300: a person approves the first two.
+  await answerPrompt('approve');
+  await answerPrompt('approve');
+  await lastDecisionAfter(5);
+  const cards = await decisions().evaluateAll((articles) =>
+    articles.map((article) => ({
+      decision: article.getAttribute('data-decision'),
+      ran: article.getAttribute('data-ran') === 'true',
+      reason: article.querySelector('[data-reason]')?.textContent ?? '',
+    })),
+  );
+  assert.deepEqual(
+    cards.map((card) => card.ran),
+    [true, true, false, false, false],
+  );
+  for (const stopped of cards.slice(2)) {
+    assert.equal(stopped.decision, 'Deny');
+    assert.match(
+      stopped.reason,
+      /^rule matched tool 'process_refund' for role 'agent'; budget of rule 'agent-refund-cap' reached: 800 of 1000 \(the sum of Arguments\.amount\) used in the last 86400 s, and this call adds 400; 400 frees up in \d+ s/,
+    );
+  }
+  // The budget is checked before anyone is asked: only the two refunds that fit asked a person.
+  assert.equal(await guardPrompt().count(), 0);
+  assert.equal(await page.locator('demo-crm table[data-crm="refunds"] tbody tr').count(), 2);
+  assert.match(
+    await lastAgentMessage(),
+    /^2 of 5 ran\. The guard stopped the others; it told me:\ndenied: tool 'process_refund' was not run\nwhy: .*budget of rule 'agent-refund-cap' reached/,
+  );
+  await openTab('Policy');
+  await selectInPolicy('"id": "agent-refund-cap"', '"per_seconds": 86400}');
+  await screenshot('demo-budget');
 });

@@ -2,7 +2,7 @@
 // demo's argument shapes. (The whole demo, guard included, is tested in Chromium by demo-e2e.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planToolCall } from '../demo/src/planner-agent.ts';
+import { PlannerAgent, planToolCall } from '../demo/src/planner-agent.ts';
 import { SCENARIOS } from '../demo/src/scenarios.ts';
 
 test('refund prompts become process_refund with a numeric amount', () => {
@@ -32,6 +32,7 @@ test('every scenario prompt becomes a tool call, never a question back', () => {
     'process_refund',
     'process_refund',
     'process_refund',
+    'process_refund',
     'delete_customer',
     'delete_customer',
     'bulk_update',
@@ -57,6 +58,36 @@ test('bulk updates carry filter, field and value; names resolve to customer ids'
     tool: 'update_customer',
     args: { customer_id: 'C-2038', field: 'plan', value: 'Pro Plus' },
   });
+});
+
+test('"five $400 refunds" is the same call five times; one refund stays one call', () => {
+  assert.deepEqual(planToolCall('Process five $400 refunds for order ORD-9910'), {
+    tool: 'process_refund',
+    args: { order_id: 'ORD-9910', amount: 400 },
+    times: 5,
+  });
+  assert.equal((planToolCall('Refund $50 on ORD-9910 three times') as { times?: number }).times, 3);
+  assert.equal((planToolCall('Refund $50 on ORD-9910') as { times?: number }).times, undefined);
+});
+
+test('the planner makes a repeated call after each result, then sums up where the guard stopped it', async () => {
+  const agent = new PlannerAgent();
+  let step = await agent.receive('Process five $400 refunds for order ORD-9910');
+  const calls: string[] = [];
+  for (let n = 1; step.kind === 'call'; n++) {
+    calls.push(step.call.id);
+    step = await agent.report({
+      callId: step.call.id,
+      tool: step.call.tool,
+      ran: n <= 2,
+      text: n <= 2 ? 'refunded $400.00' : `denied: budget reached (call ${n})`,
+    });
+  }
+  assert.equal(new Set(calls).size, 5);
+  assert.equal(
+    step.text,
+    '2 of 5 ran. The guard stopped the others; it told me:\ndenied: budget reached (call 3)',
+  );
 });
 
 test('a refund without an order or amount asks instead of guessing', () => {

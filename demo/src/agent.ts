@@ -3,7 +3,7 @@
  * call (or its denial) say what happened. The in-page planner and the OpenAI-compatible client
  * both fit this, so the guard path behind them is the same.
  */
-import type { JsonValue } from '../../src/decision.ts';
+import type { JsonValue } from 'perso';
 
 /** A tool call the agent wants to make. The page decides whether it runs. */
 export interface ProposedCall {

@@ -2,7 +2,7 @@
  * The demo's audit transport: perso hands it one record per decision; it keeps them in memory for
  * the audit panel and exports them as NDJSON (one JSON record per line).
  */
-import type { AuditRecord, AuditTransport } from '../../src/audit/audit-record.ts';
+import type { AuditRecord, AuditTransport } from 'perso';
 
 /** Keeps the newest {@link AuditLog.limit} records and tells the panel when one arrives. */
 export class AuditLog extends EventTarget implements AuditTransport {

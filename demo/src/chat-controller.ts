@@ -1,7 +1,8 @@
 /**
  * The conversation: user messages go to the agent, the agent's tool calls go through the guard,
  * and everything that happens becomes an entry the chat view renders. Elements render; this class
- * does the async work.
+ * does the async work. Approvals are the guard's own: its prompt shows below the chat, and only a
+ * person's click there lets an Ask run.
  */
 import type { Agent, AgentStep } from './agent.ts';
 import type { ApprovalRequest, GuardedCall, GuardedCrm } from './guarded-crm.ts';
@@ -12,7 +13,7 @@ export type ChatEntry =
   | { id: number; kind: 'agent'; text: string }
   | { id: number; kind: 'error'; text: string }
   | { id: number; kind: 'pending'; tool: string; args: unknown }
-  | { id: number; kind: 'approval'; request: ApprovalRequest; answer: (approved: boolean) => void }
+  | { id: number; kind: 'approval'; request: ApprovalRequest }
   | { id: number; kind: 'decision'; result: GuardedCall };
 
 /** `Omit` applied to each member of a union (a plain `Omit` would merge the members). */
@@ -21,7 +22,7 @@ type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 type NewEntry = WithoutId<ChatEntry>;
 
 /** An agent may chain calls; the chat stops it after this many in one turn. */
-const MAX_CALLS_PER_TURN = 4;
+const MAX_CALLS_PER_TURN = 6;
 
 /** Runs turns and keeps the chat's entries. Fires `change` on every new or replaced entry. */
 export class ChatController extends EventTarget {
@@ -74,7 +75,7 @@ export class ChatController extends EventTarget {
         const { call } = step;
         const pending = this.#push({ kind: 'pending', tool: call.tool, args: call.args });
         const result = await this.#guard.run(call, (request) =>
-          this.#askApproval(pending.id, request),
+          this.#replace(pending.id, { kind: 'approval', request }),
         );
         this.#replace(pending.id, { kind: 'decision', result });
         step = await this.agent.report({
@@ -91,28 +92,6 @@ export class ChatController extends EventTarget {
       this.#busy = false;
       this.#changed();
     }
-  }
-
-  /**
-   * Shows the approval prompt in place of the pending call and waits for the person's answer.
-   * The prompt answers once, and counts as "no" when the decision's approval ticket expires (an
-   * approval after that would not be honoured by perso anyway).
-   */
-  #askApproval(entryId: number, request: ApprovalRequest): Promise<boolean> {
-    return new Promise((resolve) => {
-      let answered = false;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const answer = (approved: boolean): void => {
-        if (answered) return; // single use: a second click changes nothing
-        answered = true;
-        clearTimeout(timer);
-        resolve(approved);
-      };
-      const expiresAt = request.decision.approval?.expiresAt;
-      if (expiresAt !== undefined)
-        timer = setTimeout(() => answer(false), Math.max(0, expiresAt - Date.now()));
-      this.#replace(entryId, { kind: 'approval', request, answer });
-    });
   }
 
   #push(entry: NewEntry): ChatEntry {

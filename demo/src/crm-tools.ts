@@ -5,7 +5,7 @@
  * The bodies contain no authorization code at all: whether a call may run is perso's decision,
  * made before the body is reached. They only check that the arguments make sense.
  */
-import type { JsonObject } from '../../src/decision.ts';
+import type { JsonObject } from 'perso';
 import { UPDATABLE_FIELDS } from './crm-store.ts';
 import type { CrmStore, UpdatableField } from './crm-store.ts';
 

@@ -1,7 +1,7 @@
 /**
  * `<demo-decision>`: one guarded tool call in the chat. Green for Allow, red for Deny, amber for
- * Ask (with the approval prompt showing the exact arguments), each with perso's exact reason and
- * the deciding rule.
+ * Ask (waiting for the person's answer in the guard's own prompt, below the chat), each with
+ * perso's exact reason and the deciding rule.
  */
 import { LitElement, html, css, nothing } from 'lit';
 import { sharedStyles } from './demo-styles.ts';
@@ -35,9 +35,6 @@ export class DecisionCard extends LitElement {
       pre { margin: 6px 0 0; background: rgb(255 255 255 / 0.7); border: 1px solid var(--tint-line, var(--line)); border-radius: 6px; padding: 6px 8px; overflow: auto; max-height: 160px; color: var(--ink); }
       .outcome { margin: 8px 0 0; font-size: 0.84rem; }
       .outcome strong { font-weight: 700; }
-      .actions { display: flex; gap: 8px; margin-top: 10px; }
-      .actions .approve { background: var(--allow-ink); border-color: var(--allow-ink); color: #fff; }
-      .actions .reject { background: var(--surface); border-color: var(--deny-line); color: var(--deny-ink); }
       .shadow { margin: 6px 0 0; font-size: 0.8rem; font-weight: 600; }
       .pending { color: var(--muted); font-size: 0.85rem; }
     `,
@@ -57,12 +54,8 @@ export class DecisionCard extends LitElement {
       return html`<article class="ask" data-decision="Ask" role="group" aria-label=${`approval needed for ${request.tool}`}>
         ${this.#header('Ask', request.tool, request.decision.rule)}
         <p class="reason">${request.decision.reason}</p>
-        <p class="outcome"><strong>Approve this exact call?</strong> It runs once, with these arguments:</p>
+        <p class="outcome"><strong>Waiting for you:</strong> approve or deny this exact call in perso's prompt below the chat. It runs once, with these arguments:</p>
         <pre>${json(request.args)}</pre>
-        <div class="actions">
-          <button class="approve" @click=${(event: MouseEvent) => this.#approve(event, entry)}>Approve and run</button>
-          <button class="reject" @click=${() => entry.answer(false)}>Deny</button>
-        </div>
       </article>`;
     }
     const { result } = entry;
@@ -79,14 +72,6 @@ export class DecisionCard extends LitElement {
         <pre>${json({ args: result.request.args, role: result.request.role, agentAttributes: result.request.agentAttributes, resourceAttributes: result.request.resourceAttributes })}</pre>
       </details>
     </article>`;
-  }
-
-  /**
-   * Only a person's click approves: a click dispatched by a script (an injected agent tool, a
-   * browser extension acting for the model) is not trusted and is ignored.
-   */
-  #approve(event: MouseEvent, entry: Extract<CallEntry, { kind: 'approval' }>): void {
-    if (event.isTrusted) entry.answer(true);
   }
 
   #header(verdict: 'Allow' | 'Deny' | 'Ask', tool: string, rule: string | undefined) {

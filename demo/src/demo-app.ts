@@ -1,17 +1,20 @@
 /**
- * `<demo-app>`: the whole demo. It loads perso (the engine runs in a worker), owns the CRM, the
- * principal, the audit log and the chat, and lays out the panels.
+ * `<demo-app>`: the whole demo. It puts the chat inside `<perso-guard>` (the engine runs in a
+ * worker), owns the CRM, the principal, the audit log and the policy editor, and lays out the
+ * panels.
  *
- * This is the file to read to see how a page wires perso in:
- *   const perso = await Perso.load({ policy: new URL('policy.json', document.baseURI), audit });
- *   const session = perso.session({ role, agentAttributes });   // host-owned principal
- *   const decision = await session.evaluate({ tool, args, resourceAttributes });
- * (see guarded-crm.ts for the rest of the path).
+ * This is the file to read to see how a page wires perso in, as any app that depends on the
+ * package would (`perso` and `perso/element`, nothing else):
+ *   <perso-guard src="policy.json" role=${role} .agentAttributes=${facts} .audit=${auditLog}>
+ *     <demo-chat></demo-chat>
+ *   </perso-guard>
+ *   guard.register('process_refund', body, { resourceAttributes });   // guarded-crm.ts
+ *   const result = await guard.call(tool, args);   // the tool's result, or the denial text
  */
 import { LitElement, html, css, nothing } from 'lit';
-import { Perso } from '../../src/perso.ts';
-import type { PolicyStatus } from '../../src/perso.ts';
-import type { Policy } from '../../src/policy/policy.ts';
+import type { Policy, PolicyStatus } from 'perso';
+import 'perso/element';
+import type { PersoErrorEvent, PersoGuardElement, PersoStatusEvent } from 'perso/element';
 import { AuditLog } from './audit-log.ts';
 import { ChatController } from './chat-controller.ts';
 import { CrmStore } from './crm-store.ts';
@@ -23,7 +26,7 @@ import { OpenAiCompatibleAgent } from './openai-agent.ts';
 import type { EndpointSettings } from './openai-agent.ts';
 import { PlannerAgent } from './planner-agent.ts';
 import type { PolicyEditEvent, PolicyEditState } from './policy-panel.ts';
-import { defaultPrincipal } from './principal.ts';
+import { agentAttributesOf, defaultPrincipal } from './principal.ts';
 import type { Principal } from './principal.ts';
 import type { PrincipalChangeEvent } from './principal-controls.ts';
 import type { ScenarioRunEvent } from './scenario-list.ts';
@@ -37,7 +40,13 @@ import './principal-controls.ts';
 import './scenario-list.ts';
 
 /** Where the demo's policy is served from (demo/public/policy.json). */
-const POLICY_URL = new URL('policy.json', document.baseURI);
+const POLICY_SRC = 'policy.json';
+const POLICY_URL = new URL(POLICY_SRC, document.baseURI);
+/**
+ * Vite's dev server rewrites the JavaScript it serves, the built worker included, so the worker's
+ * recorded SHA-256 cannot match there: `npm start` turns the check off, a production build keeps it.
+ */
+const CODE_INTEGRITY = import.meta.env.DEV ? 'off' : nothing;
 
 const TABS = [
   { id: 'policy', label: 'Policy' },
@@ -47,17 +56,9 @@ const TABS = [
 ] as const;
 type TabId = (typeof TABS)[number]['id'];
 
-/** Everything that exists once perso has loaded. */
-interface Running {
-  perso: Perso;
-  guard: GuardedCrm;
-  chat: ChatController;
-}
-
 /** The demo application. */
 export class DemoApp extends LitElement {
   static override properties = {
-    running: { state: true },
     loadError: { state: true },
     principal: { state: true },
     status: { state: true },
@@ -76,6 +77,8 @@ export class DemoApp extends LitElement {
       h1 span { color: var(--accent); }
       .tagline { color: var(--muted); font-size: 0.85rem; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
       .badges { display: flex; gap: 6px; flex-wrap: wrap; justify-content: flex-end; }
+      perso-guard { display: flex; flex-direction: column; gap: 6px; min-height: 0; }
+      perso-guard > demo-chat { flex: 1; }
       main { display: grid; grid-template-columns: 292px minmax(360px, 1fr) minmax(340px, 0.85fr); gap: 14px; padding: 14px; min-height: 0; }
       aside { display: flex; flex-direction: column; gap: 12px; min-height: 0; overflow-y: auto; }
       .card { background: var(--surface); border: 1px solid var(--line); border-radius: 14px; padding: 12px 14px; }
@@ -93,13 +96,12 @@ export class DemoApp extends LitElement {
         :host { height: auto; }
         main { grid-template-columns: 1fr; }
         aside { overflow: visible; }
-        demo-chat, .side { height: 75vh; }
+        perso-guard, .side { height: 75vh; }
         .tagline { display: none; }
       }
     `,
   ];
 
-  declare running: Running | null;
   declare loadError: string | null;
   declare principal: Principal;
   declare status: PolicyStatus | null;
@@ -110,10 +112,11 @@ export class DemoApp extends LitElement {
 
   readonly crm = new CrmStore();
   readonly audit = new AuditLog();
+  readonly guarded = new GuardedCrm(this.crm);
+  readonly chat: ChatController;
 
   constructor() {
     super();
-    this.running = null;
     this.loadError = null;
     this.principal = defaultPrincipal();
     this.status = null;
@@ -121,35 +124,45 @@ export class DemoApp extends LitElement {
     this.policyEdit = { applied: false, activeVersion: null, diagnostics: [], loadedAt: null };
     this.tab = 'policy';
     this.endpoint = rememberedEndpoint();
+    this.chat = new ChatController(
+      this.endpoint ? new OpenAiCompatibleAgent(this.endpoint) : new PlannerAgent(),
+      this.guarded,
+    );
+    this.guarded.addEventListener('change', () => this.requestUpdate());
+    this.chat.addEventListener('change', () => this.requestUpdate());
   }
 
-  #started = false;
+  #listening = false;
 
   override connectedCallback(): void {
     super.connectedCallback();
-    // Once per page: moving the element in the DOM must not start a second guard.
-    if (this.#started) return;
-    this.#started = true;
+    if (this.#listening) return;
+    this.#listening = true;
     // The cached-policy badge says "offline" while the browser is.
     for (const type of ['online', 'offline'])
       window.addEventListener(type, () => this.requestUpdate());
-    void this.#start();
   }
 
-  async #start(): Promise<void> {
-    try {
-      // Never rejects over a bad or missing policy: it then denies everything, and says why.
-      const perso = await Perso.load({ policy: POLICY_URL, audit: this.audit });
-      const guard = new GuardedCrm(perso, this.crm, this.principal);
-      const agent = this.endpoint ? new OpenAiCompatibleAgent(this.endpoint) : new PlannerAgent();
-      const chat = new ChatController(agent, guard);
-      guard.addEventListener('change', () => this.requestUpdate());
-      chat.addEventListener('change', () => this.requestUpdate());
-      this.running = { perso, guard, chat };
-      this.#policyLoaded(perso.status(), await this.#fetchPolicyText());
-    } catch (error) {
-      this.loadError = error instanceof Error ? error.message : String(error);
-    }
+  /** The guard the chat sits in; its tools are registered once it exists. */
+  get guard(): PersoGuardElement | null {
+    return this.renderRoot.querySelector('perso-guard');
+  }
+
+  override firstUpdated(): void {
+    const guard = this.guard;
+    if (guard !== null) this.guarded.attach(guard);
+  }
+
+  /** The guard's policy loaded or reloaded (or failed to): the badges and the editor follow. */
+  async #onStatus(event: PersoStatusEvent): Promise<void> {
+    const text = this.policyText === '' ? await this.#fetchPolicyText() : null;
+    this.loadError = null;
+    this.#policyLoaded(event.status, text);
+  }
+
+  /** A load that failed before any status (the guard says why): the header says the guard did not start. */
+  #onGuardError(event: PersoErrorEvent): void {
+    if (event.tool === null && this.guard?.policyStatus === null) this.loadError = event.message;
   }
 
   /**
@@ -194,7 +207,8 @@ export class DemoApp extends LitElement {
 
   #badges() {
     const status = this.status;
-    if (this.loadError) return html`<span class="badge deny">guard failed to start</span>`;
+    if (this.loadError)
+      return html`<span class="badge deny" title=${this.loadError}>guard failed to start</span>`;
     if (!status) return html`<span class="badge info">loading the guard…</span>`;
     return html`
       ${
@@ -213,18 +227,17 @@ export class DemoApp extends LitElement {
   }
 
   #body() {
-    if (this.loadError) {
-      return html`<div class="card fatal" role="alert"><h2>The guard did not start</h2><p>${this.loadError}</p><p>Every tool call stays blocked. Reload the page to try again.</p></div>`;
-    }
-    const running = this.running;
-    if (!running)
-      return html`<div class="loading" aria-busy="true">Starting the guard (engine in a worker)…</div>`;
+    const principal = this.principal;
     return html`<main>
       <aside aria-label="host controls">
-        <demo-principal class="card" .principal=${this.principal} @principal-change=${(e: PrincipalChangeEvent) => this.#setPrincipal(e.principal)}></demo-principal>
-        <demo-scenarios class="card" ?disabled=${running.chat.busy} @scenario-run=${this.#runScenario}></demo-scenarios>
+        <demo-principal class="card" .principal=${principal} @principal-change=${(e: PrincipalChangeEvent) => this.#setPrincipal(e.principal)}></demo-principal>
+        <demo-scenarios class="card" ?disabled=${this.chat.busy} @scenario-run=${this.#runScenario}></demo-scenarios>
       </aside>
-      <demo-chat .controller=${running.chat} .agentLabel=${running.chat.agent.label}></demo-chat>
+      <perso-guard src=${POLICY_SRC} role=${principal.role} .agentAttributes=${agentAttributesOf(principal)}
+        .audit=${this.audit} mode="policy" code-integrity=${CODE_INTEGRITY} log-hidden
+        @perso-status=${this.#onStatus} @perso-error=${this.#onGuardError}>
+        <demo-chat .controller=${this.chat} .agentLabel=${this.chat.agent.label}></demo-chat>
+      </perso-guard>
       <section class="side" aria-label="inspector">
         <div role="tablist" aria-label="panels" @keydown=${this.#tabKeys}>
           ${TABS.map(
@@ -238,7 +251,7 @@ export class DemoApp extends LitElement {
           html`<demo-policy .text=${this.policyText} .state=${this.policyEdit}
           @policy-edit=${this.#editPolicy} @policy-reset=${this.#reloadPolicyFile}></demo-policy>`,
         )}
-        ${this.#panel('inspector', html`<demo-inspector .last=${running.guard.last}></demo-inspector>`)}
+        ${this.#panel('inspector', html`<demo-inspector .last=${this.guarded.last}></demo-inspector>`)}
         ${this.#panel('audit', html`<demo-audit .log=${this.audit}></demo-audit>`)}
         ${this.#panel('crm', html`<demo-crm .crm=${this.crm}></demo-crm>`)}
       </section>
@@ -260,9 +273,9 @@ export class DemoApp extends LitElement {
     );
   }
 
+  /** The guard binds the new principal for the next call; a call already deciding keeps its own. */
   #setPrincipal(principal: Principal): void {
     this.principal = principal;
-    this.running?.guard.setPrincipal(principal);
   }
 
   async #runScenario(event: ScenarioRunEvent): Promise<void> {
@@ -273,13 +286,15 @@ export class DemoApp extends LitElement {
       env: scenario.env,
       mfaVerified: scenario.mfaVerified,
     });
-    await this.running?.chat.send(scenario.prompt);
+    // The guard takes the new principal when it renders, before the agent's first call.
+    await this.updateComplete;
+    await this.chat.send(scenario.prompt);
   }
 
   /** Validates the edited policy and, when it is valid, swaps it in (the worker keeps running). */
   async #editPolicy(event: PolicyEditEvent): Promise<void> {
-    const perso = this.running?.perso;
-    if (!perso) return;
+    const guard = this.guard;
+    if (!guard) return;
     let policy: Policy;
     try {
       policy = JSON.parse(event.text) as Policy;
@@ -298,22 +313,21 @@ export class DemoApp extends LitElement {
       };
       return;
     }
-    const status = await perso.reload(policy);
-    this.#policyLoaded(status, null);
+    // The guard fires perso-status with the outcome, which updates the editor's state.
+    await guard.reload(policy);
   }
 
   /** Loads policy.json from the server again (or from the offline cache when it cannot). */
   async #reloadPolicyFile(): Promise<void> {
-    const perso = this.running?.perso;
-    if (!perso) return;
-    const status = await perso.reload(POLICY_URL);
+    const guard = this.guard;
+    if (!guard) return;
+    const status = await guard.reload();
     this.#policyLoaded(status, await this.#fetchPolicyText());
   }
 
   #changeAgent(event: AgentChangeEvent): void {
     this.endpoint = event.endpoint;
-    const chat = this.running?.chat;
-    if (!chat) return;
+    const chat = this.chat;
     chat.agent = event.endpoint ? new OpenAiCompatibleAgent(event.endpoint) : new PlannerAgent();
     chat.clear();
   }

@@ -1,24 +1,23 @@
 /**
- * The one path every tool call takes, whichever agent proposed it:
+ * The CRM's tools behind `<perso-guard>`, and the one path every tool call takes, whichever agent
+ * proposed it:
  *
- * 1. the page binds the principal once per session (`perso.session`): the agent never sets it;
- * 2. `session.guard` copies the arguments once into frozen JSON, and the page adds what it owns
- *    about the target (the owner of the customer the call names);
- * 3. perso decides: Allow runs the tool body on that same frozen copy, Deny does not, Ask waits
- *    for a person to approve this exact call;
- * 4. the agent is told the tool's result, or perso's model-facing denial text.
+ * 1. the page registers each tool body with the guard, with what the page owns about a call's
+ *    target (the owner of the customer it names); the principal is the guard's `role` and
+ *    `agentAttributes`, set by the page from its own controls, never by the agent;
+ * 2. the agent's call goes to `guard.call(tool, args)`: perso copies the arguments once into frozen
+ *    JSON and decides. Allow runs the body on that copy, Deny does not, Ask shows the guard's
+ *    prompt and runs the body only if a person approves this exact call;
+ * 3. the agent is told the tool's result, or perso's model-facing denial text.
  *
  * Nothing here is specific to the CRM except the tool bodies and the owner lookup.
  */
-import type { DecisionResult, JsonObject } from '../../src/decision.ts';
-import { denialResult } from '../../src/denial-result.ts';
-import type { Perso } from '../../src/perso.ts';
-import type { PersoSession } from '../../src/session.ts';
+import type { DecisionResult, JsonObject } from 'perso';
+import { isDenialResult } from 'perso/element';
+import type { PersoDecisionEvent, PersoGuardElement } from 'perso/element';
 import type { ProposedCall } from './agent.ts';
 import type { CrmStore } from './crm-store.ts';
-import { isCrmToolName, resourceAttributesFor, runCrmTool } from './crm-tools.ts';
-import { agentAttributesOf } from './principal.ts';
-import type { Principal } from './principal.ts';
+import { CrmToolName, resourceAttributesFor, runCrmTool } from './crm-tools.ts';
 
 /** The request perso was asked about, as shown in the "last request" panel. */
 export interface GuardRequest {
@@ -29,16 +28,13 @@ export interface GuardRequest {
   resourceAttributes: JsonObject | null;
 }
 
-/** What a person is shown before an Ask call may run. */
+/** An Ask the guard is showing a person, for the chat to say so while it waits. */
 export interface ApprovalRequest {
   tool: string;
-  /** The exact (canonical, frozen) arguments the tool will run on. */
-  args: Readonly<JsonObject>;
+  /** The exact (canonical) arguments the tool will run on if approved. */
+  args: unknown;
   decision: DecisionResult;
 }
-
-/** Asks a person; resolves true only on an explicit approval. */
-export type ApprovalPrompt = (request: ApprovalRequest) => Promise<boolean>;
 
 /** What became of one proposed call. */
 export interface GuardedCall {
@@ -54,6 +50,12 @@ export interface GuardedCall {
   modelText: string;
 }
 
+/** What a CRM tool body answers the guard (and, through it, the agent). */
+interface ToolOutput {
+  ok: boolean;
+  text: string;
+}
+
 /** Shows the arguments as the model sent them, for the panel only (the guard makes its own copy). */
 function displayCopy(args: unknown): unknown {
   try {
@@ -63,18 +65,26 @@ function displayCopy(args: unknown): unknown {
   }
 }
 
-/** The CRM's tools behind perso, for one principal at a time. Fires `change` after each call. */
-export class GuardedCrm extends EventTarget {
-  readonly #perso: Perso;
-  readonly #crm: CrmStore;
-  #session: PersoSession;
-  #last: GuardedCall | null = null;
+function isToolOutput(value: unknown): value is ToolOutput {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as ToolOutput).ok === 'boolean' &&
+    typeof (value as ToolOutput).text === 'string'
+  );
+}
 
-  constructor(perso: Perso, crm: CrmStore, principal: Principal) {
+/** The CRM's tools, registered with one `<perso-guard>`. Fires `change` after each call. */
+export class GuardedCrm extends EventTarget {
+  readonly #crm: CrmStore;
+  #guard: PersoGuardElement | null = null;
+  #last: GuardedCall | null = null;
+  /** The owner lookup of the call being decided (calls run one at a time, from the chat). */
+  #resourceAttributes: JsonObject | null = null;
+
+  constructor(crm: CrmStore) {
     super();
-    this.#perso = perso;
     this.#crm = crm;
-    this.#session = this.#bind(principal);
   }
 
   /** The last call decided, for the request/decision panel. */
@@ -82,57 +92,88 @@ export class GuardedCrm extends EventTarget {
     return this.#last;
   }
 
-  /** Binds a new principal; a call already deciding keeps the one it started with. */
-  setPrincipal(principal: Principal): void {
-    this.#session = this.#bind(principal);
+  /** Registers every CRM tool with the page's guard. */
+  attach(guard: PersoGuardElement): void {
+    this.#guard = guard;
+    for (const tool of Object.values(CrmToolName)) {
+      guard.register<JsonObject, ToolOutput>(tool, (args) => this.#runTool(tool, args), {
+        // Looked up by the page from its own data, on the canonical copy perso checks.
+        resourceAttributes: (args) => {
+          this.#resourceAttributes = resourceAttributesFor(this.#crm, args);
+          return this.#resourceAttributes;
+        },
+      });
+    }
   }
 
-  /** Decides one call and runs it only when allowed (or approved). */
-  async run(call: ProposedCall, approve: ApprovalPrompt): Promise<GuardedCall> {
-    const result = await this.#decideAndRun(call, approve);
+  /**
+   * Sends one call through the guard and says what became of it.
+   *
+   * @param call what the agent proposed
+   * @param asking told when the guard asks a person (its prompt shows below the chat)
+   */
+  async run(call: ProposedCall, asking: (request: ApprovalRequest) => void): Promise<GuardedCall> {
+    const guard = this.#guard;
+    if (guard === null) throw new Error('the guard is not on the page yet; wait for it to render');
+    const request: GuardRequest = {
+      tool: call.tool,
+      args: displayCopy(call.args),
+      role: guard.role ?? '',
+      agentAttributes: guard.agentAttributes ?? {},
+      resourceAttributes: null,
+    };
+    this.#resourceAttributes = null;
+    // The guard reports each decision as it makes it: an Ask when it asks, and the decision the
+    // call finally ran (or did not run) on.
+    const decisions: DecisionResult[] = [];
+    const onDecision = (event: PersoDecisionEvent): void => {
+      if (event.tool !== call.tool) return;
+      decisions.push(event.decision);
+      if (event.decision.decision === 'Ask')
+        asking({ tool: call.tool, args: event.args, decision: event.decision });
+    };
+    guard.addEventListener('perso-decision', onDecision);
+    let answer: unknown;
+    try {
+      answer = await guard.call(call.tool, call.args);
+    } finally {
+      guard.removeEventListener('perso-decision', onDecision);
+    }
+    request.resourceAttributes = this.#resourceAttributes;
+    const result = this.#outcome(request, decisions, answer, guard);
     this.#last = result;
     this.dispatchEvent(new Event('change'));
     return result;
   }
 
-  async #decideAndRun(call: ProposedCall, approve: ApprovalPrompt): Promise<GuardedCall> {
-    const session = this.#session;
-    const request: GuardRequest = {
-      tool: call.tool,
-      args: displayCopy(call.args),
-      role: session.role,
-      agentAttributes: session.agentAttributes,
-      resourceAttributes: null,
+  #outcome(
+    request: GuardRequest,
+    decisions: readonly DecisionResult[],
+    answer: unknown,
+    guard: PersoGuardElement,
+  ): GuardedCall {
+    const asked = decisions.some((decision) => decision.decision === 'Ask');
+    // A tool the page never registered is refused by the guard before any policy is asked.
+    const decision = decisions.at(-1) ?? {
+      decision: 'Deny',
+      reason: refusalText(answer),
+      kind: 'invalid_request',
+      policyVersion: guard.policyStatus?.version ?? null,
+      enforced: true,
     };
-    let approval: GuardedCall['approval'] = 'not-needed';
-    const tool = call.tool;
-
-    const guarded = session.guard(tool, (args: Readonly<JsonObject>) => this.#runTool(tool, args), {
-      // Looked up by the page from its own data, on the canonical copy perso checks.
-      resourceAttributes: (args: Readonly<JsonObject>) => {
-        request.resourceAttributes = resourceAttributesFor(this.#crm, args);
-        return request.resourceAttributes;
-      },
-      approve: async (decision: DecisionResult, args: Readonly<JsonObject>) => {
-        const approved = await approve({ tool, args, decision });
-        approval = approved ? 'approved' : 'refused';
-        return approved;
-      },
-    });
-    const outcome = await guarded(call.args as Readonly<JsonObject>);
-    const { decision } = outcome;
-    if (!outcome.ok) {
-      const text = denialResult(decision, { tool, args: call.args, role: session.role }).content[0]
-        .text;
-      return { request, decision, approval, ran: false, output: '', modelText: text };
+    if (isToolOutput(answer)) {
+      const { ok, text } = answer;
+      const approval = asked ? 'approved' : 'not-needed';
+      return { request, decision, approval, ran: ok, output: text, modelText: text };
     }
-    const { ok, text } = outcome.value;
-    return { request, decision, approval, ran: ok, output: text, modelText: text };
+    const text = refusalText(answer);
+    // Asked and then decided again: a person approved, but the approval was not honoured.
+    const approval = !asked ? 'not-needed' : decisions.length > 1 ? 'approved' : 'refused';
+    return { request, decision, approval, ran: false, output: '', modelText: text };
   }
 
   /** The tool body, reached only when perso allowed the call. Never throws. */
-  #runTool(tool: string, args: Readonly<JsonObject>): { ok: boolean; text: string } {
-    if (!isCrmToolName(tool)) return { ok: false, text: `the CRM has no tool "${tool}"` };
+  #runTool(tool: CrmToolName, args: Readonly<JsonObject>): ToolOutput {
     try {
       return { ok: true, text: runCrmTool(this.#crm, tool, args) };
     } catch (error) {
@@ -142,11 +183,12 @@ export class GuardedCrm extends EventTarget {
       };
     }
   }
+}
 
-  #bind(principal: Principal): PersoSession {
-    return this.#perso.session({
-      role: principal.role,
-      agentAttributes: agentAttributesOf(principal),
-    });
-  }
+/** The text of a denial (or of any error result the guard answered). */
+function refusalText(answer: unknown): string {
+  if (isDenialResult(answer)) return answer.content[0].text;
+  const content = (answer as { content?: { text?: unknown }[] } | null)?.content;
+  const text = Array.isArray(content) ? content[0]?.text : undefined;
+  return typeof text === 'string' ? text : 'the guard refused the call';
 }

@@ -6,7 +6,7 @@
  * The API key stays in this object (and in the settings form). It is sent only to the base URL the
  * user typed, and stored only if the user ticks "remember on this device".
  */
-import type { JsonValue } from '../../src/decision.ts';
+import type { JsonValue } from 'perso';
 import type { Agent, AgentStep, ToolReport } from './agent.ts';
 import { CRM_TOOL_SPECS } from './crm-tools.ts';
 

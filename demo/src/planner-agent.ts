@@ -4,7 +4,7 @@
  * gives the same call. It knows nothing about the policy: like a real model, it tries what it is
  * asked to try, and perso decides.
  */
-import type { JsonObject } from '../../src/decision.ts';
+import type { JsonObject } from 'perso';
 import type { Agent, AgentStep, ProposedCall, ToolReport } from './agent.ts';
 import { CrmToolName } from './crm-tools.ts';
 import { UPDATABLE_FIELDS } from './crm-store.ts';
@@ -56,7 +56,22 @@ function filterIn(message: string): string | undefined {
   return match ? `${match[1]!.toLowerCase()} = ${match[2]}` : undefined;
 }
 
-type Plan = { tool: CrmToolName; args: JsonObject } | { reply: string };
+/** How many times: "five $400 refunds", "3 refunds", "twice"; 1 when the message does not say. */
+function timesIn(message: string): number {
+  const words: Record<string, number> = { two: 2, three: 3, four: 4, five: 5, twice: 2 };
+  const match =
+    /\b(two|three|four|five|[2-5])\s+(?:\$\s?[\d,.]+\s+)?refunds\b/i.exec(message) ??
+    /\b(twice)\b|\b(two|three|four|five|[2-5])\s+times\b/i.exec(message);
+  const count = match
+    ?.slice(1)
+    .find((group) => group !== undefined)
+    ?.toLowerCase();
+  if (count === undefined) return 1;
+  return words[count] ?? Number(count);
+}
+
+/** One tool call, or a question back. `times` > 1: the same call, made again after each result. */
+type Plan = { tool: CrmToolName; args: JsonObject; times?: number } | { reply: string };
 
 /**
  * Turns one message into one tool call (or a question back). Order matters: the most specific
@@ -73,9 +88,11 @@ export function planToolCall(message: string): Plan {
     if (amount === undefined)
       return { reply: `How much should I refund on ${order}? Say e.g. "$200".` };
     const reason = /\bbecause\s+(.+?)[.!]?$/i.exec(message)?.[1];
+    const times = timesIn(message);
     return {
       tool: CrmToolName.ProcessRefund,
       args: reason ? { order_id: order, amount, reason } : { order_id: order, amount },
+      ...(times > 1 ? { times } : {}),
     };
   }
   if (/\bbulk\b/i.test(message)) {
@@ -124,29 +141,63 @@ export function planToolCall(message: string): Plan {
   return { reply: HELP };
 }
 
-/** The planner as an {@link Agent}: one call per message, then a reply built from what happened. */
+/**
+ * The planner as an {@link Agent}: one call per message (or the same call `times` times, each after
+ * the last one's result, as an agent working through a list would), then a reply built from what
+ * happened.
+ */
 export class PlannerAgent implements Agent {
   readonly label = 'in-page planner (offline, deterministic)';
   #calls = 0;
+  #pending: { tool: CrmToolName; args: JsonObject; left: number } | null = null;
+  #reports: ToolReport[] = [];
 
   async receive(message: string): Promise<AgentStep> {
     const plan = planToolCall(message);
+    this.#reports = [];
     if ('reply' in plan) return { kind: 'reply', text: plan.reply };
-    this.#calls += 1;
-    const call: ProposedCall = { id: `call-${this.#calls}`, tool: plan.tool, args: plan.args };
-    return { kind: 'call', call };
+    this.#pending = { tool: plan.tool, args: plan.args, left: (plan.times ?? 1) - 1 };
+    return this.#call(plan.tool, plan.args);
   }
 
   async report(report: ToolReport): Promise<AgentStep> {
-    // The planner repeats what it was told. For a denial that is perso's model-facing text, so the
-    // user reads the same explanation a model would have been given.
-    const text = report.ran
-      ? `Done: ${report.text}.`
-      : `I could not do that. The guard told me:\n${report.text}`;
-    return { kind: 'reply', text };
+    this.#reports.push(report);
+    const pending = this.#pending;
+    if (pending !== null && pending.left > 0) {
+      pending.left -= 1;
+      return this.#call(pending.tool, pending.args);
+    }
+    this.#pending = null;
+    return { kind: 'reply', text: replyTo(this.#reports) };
   }
 
   reset(): void {
     this.#calls = 0;
+    this.#pending = null;
+    this.#reports = [];
   }
+
+  #call(tool: CrmToolName, args: JsonObject): AgentStep {
+    this.#calls += 1;
+    const call: ProposedCall = { id: `call-${this.#calls}`, tool, args };
+    return { kind: 'call', call };
+  }
+}
+
+/**
+ * The planner repeats what it was told. For a denial that is perso's model-facing text, so the
+ * user reads the same explanation a model would have been given.
+ */
+function replyTo(reports: readonly ToolReport[]): string {
+  const last = reports.at(-1);
+  if (last === undefined) return '';
+  if (reports.length === 1)
+    return last.ran
+      ? `Done: ${last.text}.`
+      : `I could not do that. The guard told me:\n${last.text}`;
+  const ran = reports.filter((report) => report.ran).length;
+  const stopped = reports.find((report) => !report.ran);
+  return stopped === undefined
+    ? `Done, all ${reports.length} times: ${last.text}.`
+    : `${ran} of ${reports.length} ran. The guard stopped the others; it told me:\n${stopped.text}`;
 }

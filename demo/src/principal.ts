@@ -3,7 +3,7 @@
  * The role, user id, environment and MFA state are set by the page's own controls; nothing the
  * agent or the model says can change them.
  */
-import type { JsonObject } from '../../src/decision.ts';
+import type { JsonObject } from 'perso';
 
 /** The demo's roles, as declared in its policy. */
 export const DemoRole = Object.freeze({

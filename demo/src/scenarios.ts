@@ -1,8 +1,9 @@
 /**
- * The one-click scenarios: the original demo's walkthrough, plus an Ask. Each sets the host-owned
- * principal controls (as the page's own session would), then sends the prompt as the user.
+ * The one-click scenarios: the original demo's walkthrough, plus an Ask and a refund budget. Each
+ * sets the host-owned principal controls (as the page's own session would), then sends the prompt
+ * as the user.
  */
-import type { Decision } from '../../src/decision.ts';
+import type { Decision } from 'perso';
 import type { DemoRole, Environment } from './principal.ts';
 
 /** One scripted exchange and the decision it must produce with the demo policy. */
@@ -13,6 +14,7 @@ export interface Scenario {
   env: Environment;
   mfaVerified: boolean;
   prompt: string;
+  /** The decision it shows (for several calls, the one that ends the scenario). */
   expect: Decision;
   /** What the scenario shows, in one line. */
   point: string;
@@ -49,6 +51,16 @@ export const SCENARIOS: readonly Scenario[] = Object.freeze([
     prompt: 'Process a $400 refund for order ORD-5533',
     expect: 'Ask',
     point: 'over $300 waits for a person',
+  },
+  {
+    id: 'refund-budget',
+    title: 'Five $400 refunds',
+    role: 'agent',
+    env: 'production',
+    mfaVerified: false,
+    prompt: 'Process five $400 refunds for order ORD-9910',
+    expect: 'Deny',
+    point: 'approve two; the $1,000 daily budget stops the third',
   },
   {
     id: 'delete-own',
