@@ -157,11 +157,21 @@ function promptButton(button: 'approve' | 'deny'): Promise<{ x: number; y: numbe
 /** Answers the guard's approval prompt as a person does: a real (trusted) mouse click. */
 async function answerPrompt(approval: 'approve' | 'deny'): Promise<void> {
   await guardPrompt().waitFor({ timeout: DECISION_TIMEOUT_MS });
-  // The prompt ignores clicks in its first 400 ms (APPROVAL_ARM_DELAY_MS).
-  await page.waitForTimeout(500);
-  const { x, y } = await promptButton(approval);
-  await page.mouse.click(x, y);
-  await guardPrompt().waitFor({ state: 'detached', timeout: DECISION_TIMEOUT_MS });
+  // The prompt ignores clicks in its first 400 ms (APPROVAL_ARM_DELAY_MS), counted from when it
+  // rendered: on a loaded machine that can be later than it became visible here, so a click that
+  // came too early is repeated, as a person would.
+  const deadline = Date.now() + DECISION_TIMEOUT_MS;
+  for (;;) {
+    await page.waitForTimeout(500);
+    const { x, y } = await promptButton(approval);
+    await page.mouse.click(x, y);
+    try {
+      await guardPrompt().waitFor({ state: 'detached', timeout: 2_000 });
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+  }
 }
 
 /** Runs a scenario from its button; for an Ask, answers the approval prompt. */
