@@ -1,7 +1,7 @@
 /**
  * Policy integrity: host-pinned hashes (like Subresource Integrity), detached signatures that name
  * the policy, its revision and its exact bytes, and the policy's revision (for rollback protection;
- * the floor itself is the loader's, see policy-loader.ts).
+ * the floor itself is in rollback-floor.ts).
  *
  * Formats, chosen so a policy can be published on any static host:
  * - **Pinned hash**: `integrity: 'sha256-<base64>'`, exactly like SRI; several space-separated

@@ -21,14 +21,13 @@
  * - no IndexedDB transaction is open while fetching or hashing (see policy-store.ts).
  */
 import type { PolicyStore, PolicyEntry, RevisionMark } from './policy-store.ts';
-import {
-  readRevision,
-  sha256Hex,
-  verifyIntegrity,
-  verifySignatureFile,
-} from './policy-integrity.ts';
 import type { Checked, PolicyBytes, PolicyPublicKey } from './policy-integrity.ts';
 import type { ResolvedPolicy } from './policy-source.ts';
+import { describe, fetchPolicy, fetchSignature } from './policy-fetch.ts';
+import { verify, verifyCached } from './policy-verification.ts';
+import type { VerificationContext, Verified } from './policy-verification.ts';
+import { checkFloor, trustedFloor } from './rollback-floor.ts';
+import type { Floor } from './rollback-floor.ts';
 
 /** Where the policy text came from. */
 export type PolicySource = 'network' | 'cache';
@@ -98,40 +97,6 @@ export interface PolicyLoadOptions {
   fetch?: typeof fetch;
 }
 
-type Fetched =
-  | { kind: 'ok'; bytes: PolicyBytes; etag: string | null }
-  | { kind: 'not-modified' }
-  | { kind: 'unavailable'; error: string }
-  | { kind: 'refused'; error: string };
-
-type FetchedSignature =
-  | { kind: 'ok'; text: string }
-  | { kind: 'unavailable'; error: string }
-  | { kind: 'refused'; error: string };
-
-/** A copy that passed every check but the floor. */
-interface Verified {
-  text: string;
-  sha256: string;
-  revision: number | null;
-  signature: string | null;
-  keyId?: string;
-}
-
-/** The rollback floor: the highest revision that verified, and its bytes' hash. */
-interface Floor {
-  revision: number;
-  sha256: string | null;
-}
-
-/** What every check of one load needs. */
-interface Context {
-  id: string;
-  keys: readonly PolicyPublicKey[];
-  options: PolicyLoadOptions;
-}
-
-const DEFAULT_TIMEOUT_MS = 5000;
 const DEFAULT_MAX_BYTES = 4 * 1024 * 1024;
 const DEFAULT_STORE_TIMEOUT_MS = 1000;
 /** RFC 9110 entity-tag: what a browser can send back as `If-None-Match`. */
@@ -192,10 +157,11 @@ export function cachedPolicySource(
 async function loadFrom(href: string, options: PolicyLoadOptions): Promise<PolicyFetchResult> {
   const store = options.store ?? null;
   const label = `policy "${href}"`;
-  const context: Context = {
+  const context: VerificationContext = {
     id: options.policyId ?? href,
     keys: options.publicKeys ?? [],
-    options,
+    integrity: options.integrity,
+    maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES,
   };
   const keyed = context.keys.length > 0;
   // A validator only for bytes that can be checked against something the store cannot change;
@@ -342,159 +308,6 @@ function fallBack(
   };
 }
 
-/**
- * Verifies a cached entry: untrusted storage, checked like a fresh download (with its stored
- * signature) and against its own hash and revision.
- */
-async function verifyCached(entry: unknown, context: Context): Promise<Checked<Verified>> {
-  const tampered = 'the cached copy was tampered with or corrupted';
-  const e = entry as Partial<Record<keyof PolicyEntry, unknown>> | null;
-  if (
-    e === null ||
-    typeof e !== 'object' ||
-    !(e.bytes instanceof Uint8Array) ||
-    typeof e.sha256 !== 'string' ||
-    (e.signature !== null && typeof e.signature !== 'string')
-  ) {
-    return {
-      ok: false,
-      error: `${tampered} (malformed cache entry); reload while online to fetch it again`,
-    };
-  }
-  const bytes = new Uint8Array(e.bytes);
-  const actual = await sha256Hex(bytes);
-  if (actual !== e.sha256) {
-    return {
-      ok: false,
-      error: `${tampered} (sha256 ${actual} does not match the stored ${e.sha256}); reload while online to fetch it again`,
-    };
-  }
-  const verified = await verify(bytes, e.signature as string | null, context, actual);
-  if (!verified.ok) return { ok: false, error: `cached copy refused: ${verified.error}` };
-  if (verified.value.revision !== e.revision) {
-    return {
-      ok: false,
-      error: `${tampered} (its revision does not match the one stored with it); reload while online`,
-    };
-  }
-  return verified;
-}
-
-/** The checks every copy passes, fresh or cached, before the floor; `known`: the bytes' SHA-256 when already made. */
-async function verify(
-  bytes: PolicyBytes,
-  signature: string | null,
-  context: Context,
-  known?: string,
-): Promise<Checked<Verified>> {
-  const { options, keys } = context;
-  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
-  if (bytes.length > maxBytes) {
-    return {
-      ok: false,
-      error: `policy is ${bytes.length} bytes, more than the ${maxBytes} allowed; shrink it or raise maxBytes`,
-    };
-  }
-  if (options.integrity !== undefined) {
-    const pinned = await verifyIntegrity(bytes, options.integrity);
-    if (!pinned.ok) return pinned;
-  }
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    return { ok: false, error: 'policy is not valid UTF-8; save it as UTF-8' };
-  }
-  const revision = readRevision(text);
-  if (!revision.ok) return revision;
-  const sha256 = known ?? (await sha256Hex(bytes));
-  const verified: Verified = {
-    text,
-    sha256,
-    revision: revision.value,
-    signature: keys.length > 0 ? signature : null,
-  };
-  if (keys.length > 0) {
-    if (signature === null) {
-      return {
-        ok: false,
-        error:
-          'missing signature: public keys are configured but no signature was stored; reload while online',
-      };
-    }
-    const signed = await verifySignatureFile(
-      signature,
-      { id: context.id, revision: revision.value ?? 0, sha256 },
-      keys,
-    );
-    if (!signed.ok) return signed;
-    verified.keyId = signed.value.keyId;
-  }
-  return { ok: true, value: verified };
-}
-
-/**
- * The rollback floor, from what verifies: with keys, the stored mark's signature (re-verified for
- * this id) and the cached copy; without, the mark when well-formed and the cached copy. The
- * highest wins, so editing one of them cannot lower it; deleting both is a first visit.
- */
-async function trustedFloor(
-  mark: unknown,
-  fromCache: Checked<Verified> | null,
-  context: Context,
-): Promise<Floor | null> {
-  const floors: Floor[] = [];
-  const m =
-    mark !== null && typeof mark === 'object'
-      ? (mark as Partial<Record<keyof RevisionMark, unknown>>)
-      : {};
-  if (context.keys.length > 0) {
-    if (
-      typeof m.signature === 'string' &&
-      m.signature !== (fromCache?.ok === true ? fromCache.value.signature : null)
-    ) {
-      const signed = await verifySignatureFile(m.signature, { id: context.id }, context.keys);
-      if (signed.ok) floors.push({ revision: signed.value.revision, sha256: signed.value.sha256 });
-    }
-  } else if (typeof m.highest === 'number' && Number.isSafeInteger(m.highest) && m.highest >= 0) {
-    floors.push({ revision: m.highest, sha256: typeof m.sha256 === 'string' ? m.sha256 : null });
-  }
-  if (fromCache?.ok === true)
-    floors.push({ revision: fromCache.value.revision ?? 0, sha256: fromCache.value.sha256 });
-  let floor: Floor | null = null;
-  for (const candidate of floors)
-    if (floor === null || candidate.revision > floor.revision) floor = candidate;
-  return floor;
-}
-
-/**
- * Refuses a rollback (a revision below the floor) and a second set of bytes for the floor's
- * revision, when the revision means something: a signed policy, or one that declares it.
- */
-function checkFloor(copy: Verified, floor: Floor | null): Checked<null> {
-  if (floor === null) return { ok: true, value: null };
-  const revision = copy.revision ?? 0;
-  if (revision < floor.revision) {
-    return {
-      ok: false,
-      error: `policy revision ${revision} is lower than revision ${floor.revision} already seen for this url (rollback refused); publish revision ${floor.revision} or higher`,
-    };
-  }
-  const declared = copy.signature !== null || copy.revision !== null;
-  if (
-    revision === floor.revision &&
-    declared &&
-    floor.sha256 !== null &&
-    copy.sha256 !== floor.sha256
-  ) {
-    return {
-      ok: false,
-      error: `policy revision ${revision} was already accepted with other bytes (sha256 ${floor.sha256}, now ${copy.sha256}): one revision carries one policy; publish the change as revision ${revision + 1}`,
-    };
-  }
-  return { ok: true, value: null };
-}
-
 /** The cached entry's ETag when the browser can send it; anything else is dropped (a full fetch). */
 function sendableEtag(entry: unknown): string | null {
   const etag =
@@ -512,73 +325,6 @@ function sameJson(a: unknown, b: unknown): boolean {
 
 function bytesOf(entry: unknown): PolicyBytes {
   return new Uint8Array((entry as PolicyEntry).bytes);
-}
-
-async function fetchPolicy(
-  href: string,
-  etag: string | null,
-  options: PolicyLoadOptions,
-): Promise<Fetched> {
-  const headers: Record<string, string> = { Accept: 'application/json' };
-  if (etag !== null) headers['If-None-Match'] = etag;
-  let response: Response;
-  try {
-    // no-store: the cache that counts is ours (verified); the 304 must reach us, not the HTTP cache.
-    response = await (options.fetch ?? fetch)(href, {
-      headers,
-      cache: 'no-store',
-      credentials: 'same-origin',
-      signal: AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
-    });
-  } catch (error) {
-    return { kind: 'unavailable', error: `the network failed (${describe(error)})` };
-  }
-  if (response.status === 304) return { kind: 'not-modified' };
-  if (isTransient(response.status))
-    return { kind: 'unavailable', error: `the server answered ${response.status}` };
-  if (response.status !== 200) {
-    return {
-      kind: 'refused',
-      error: `the server answered ${response.status}; publish the policy at this url or fix the url`,
-    };
-  }
-  try {
-    return {
-      kind: 'ok',
-      bytes: new Uint8Array(await response.arrayBuffer()),
-      etag: response.headers.get('ETag'),
-    };
-  } catch (error) {
-    return {
-      kind: 'unavailable',
-      error: `the network failed while reading the body (${describe(error)})`,
-    };
-  }
-}
-
-async function fetchSignature(href: string, options: PolicyLoadOptions): Promise<FetchedSignature> {
-  const sigUrl = new URL(options.signatureUrl ?? `${href}.sig`, href).href;
-  try {
-    const response = await (options.fetch ?? fetch)(sigUrl, {
-      cache: 'no-store',
-      credentials: 'same-origin',
-      signal: AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
-    });
-    if (isTransient(response.status))
-      return { kind: 'unavailable', error: `the signature server answered ${response.status}` };
-    if (response.status !== 200) {
-      return {
-        kind: 'refused',
-        error: `missing signature: "${sigUrl}" answered ${response.status}; publish the signature file next to the policy`,
-      };
-    }
-    return { kind: 'ok', text: await response.text() };
-  } catch (error) {
-    return {
-      kind: 'unavailable',
-      error: `the network failed while fetching the signature (${describe(error)})`,
-    };
-  }
 }
 
 function result(copy: Verified, source: PolicySource): PolicyLoaded {
@@ -600,13 +346,4 @@ function bounded<T>(operation: Promise<T>, options: PolicyLoadOptions): Promise<
     );
   });
   return Promise.race([operation, timeout]).finally(() => clearTimeout(timer));
-}
-
-function isTransient(status: number): boolean {
-  return status === 408 || status === 429 || status >= 500;
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
 }

@@ -1,0 +1,118 @@
+/**
+ * A policy and its detached signature, fetched over HTTP: the loader's only network code.
+ *
+ * Checklist:
+ * - `cache: 'no-store'`: the cache that counts is perso's (verified); a 304 must reach the loader,
+ *   not the HTTP cache;
+ * - every request is bounded by `timeoutMs` and sent with same-origin credentials only;
+ * - only a failing network or server (a rejected fetch, a timeout, 408, 429, 5xx) is
+ *   `unavailable` (the loader may fall back to its cache); 404 and other answers are `refused`.
+ */
+import type { PolicyBytes } from './policy-integrity.ts';
+
+/** The settings fetching uses (a subset of the loader's options). */
+export interface PolicyFetchSettings {
+  /** The fetch to use; default the global one. */
+  fetch?: typeof fetch;
+  /** Give up on the network after this long; default 5000 ms. */
+  timeoutMs?: number;
+  /** Where the detached signature is; default `<policy-url>.sig`. */
+  signatureUrl?: string | URL;
+}
+
+const DEFAULT_TIMEOUT_MS = 5000;
+
+/** The policy's answer: its bytes, not modified (a 304), unavailable (may fall back) or refused. */
+export type Fetched =
+  | { kind: 'ok'; bytes: PolicyBytes; etag: string | null }
+  | { kind: 'not-modified' }
+  | { kind: 'unavailable'; error: string }
+  | { kind: 'refused'; error: string };
+
+/** The signature's answer: its text, unavailable (may fall back) or refused. */
+export type FetchedSignature =
+  | { kind: 'ok'; text: string }
+  | { kind: 'unavailable'; error: string }
+  | { kind: 'refused'; error: string };
+
+/** Fetches the policy at `href`, with `If-None-Match: etag` when given; never throws. */
+export async function fetchPolicy(
+  href: string,
+  etag: string | null,
+  options: PolicyFetchSettings,
+): Promise<Fetched> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (etag !== null) headers['If-None-Match'] = etag;
+  let response: Response;
+  try {
+    // no-store: the cache that counts is ours (verified); the 304 must reach us, not the HTTP cache.
+    response = await (options.fetch ?? fetch)(href, {
+      headers,
+      cache: 'no-store',
+      credentials: 'same-origin',
+      signal: AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+    });
+  } catch (error) {
+    return { kind: 'unavailable', error: `the network failed (${describe(error)})` };
+  }
+  if (response.status === 304) return { kind: 'not-modified' };
+  if (isTransient(response.status))
+    return { kind: 'unavailable', error: `the server answered ${response.status}` };
+  if (response.status !== 200) {
+    return {
+      kind: 'refused',
+      error: `the server answered ${response.status}; publish the policy at this url or fix the url`,
+    };
+  }
+  try {
+    return {
+      kind: 'ok',
+      bytes: new Uint8Array(await response.arrayBuffer()),
+      etag: response.headers.get('ETag'),
+    };
+  } catch (error) {
+    return {
+      kind: 'unavailable',
+      error: `the network failed while reading the body (${describe(error)})`,
+    };
+  }
+}
+
+/** Fetches the policy's detached signature (`signatureUrl`, default `<href>.sig`); never throws. */
+export async function fetchSignature(
+  href: string,
+  options: PolicyFetchSettings,
+): Promise<FetchedSignature> {
+  const sigUrl = new URL(options.signatureUrl ?? `${href}.sig`, href).href;
+  try {
+    const response = await (options.fetch ?? fetch)(sigUrl, {
+      cache: 'no-store',
+      credentials: 'same-origin',
+      signal: AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+    });
+    if (isTransient(response.status))
+      return { kind: 'unavailable', error: `the signature server answered ${response.status}` };
+    if (response.status !== 200) {
+      return {
+        kind: 'refused',
+        error: `missing signature: "${sigUrl}" answered ${response.status}; publish the signature file next to the policy`,
+      };
+    }
+    return { kind: 'ok', text: await response.text() };
+  } catch (error) {
+    return {
+      kind: 'unavailable',
+      error: `the network failed while fetching the signature (${describe(error)})`,
+    };
+  }
+}
+
+function isTransient(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+/** An error's name and message, for a reason. */
+export function describe(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
