@@ -42,7 +42,6 @@ import {
   C_NUMERIC,
   C_PRESENT,
   C_STRING,
-  Compiler,
   Entry,
   NUM_OPS,
   Policy,
@@ -50,8 +49,9 @@ import {
   SRC_AGENT,
   SRC_ARGUMENTS,
   STR_OPS,
-  diagnosticsJson,
 } from './policy';
+import { Compiler } from './compiler';
+import { diagnosticsJson } from './diagnostics';
 import {
   T_FALSE,
   T_JSON,
@@ -61,21 +61,14 @@ import {
   T_STRING,
   T_TRUE,
   REGION_HEADER,
-  activate,
-  active,
   dataStart,
-  decide,
-  explainReason,
-  explainedLeaf,
-  hasDecided,
-  lastRetryAfter,
-  memoizeLast,
   region,
   reserve,
   slotsValid,
-  wNoRule,
-  wResponse,
-} from './decide';
+} from './slots';
+import { activate, active, decide, hasDecided, lastRetryAfter, memoizeLast } from './decision';
+import { explainReason, explainedLeaf, wNoRule } from './reasons';
+import { wResponse } from './response';
 import { Writer, madeGarbage, out, reason } from './writer';
 
 // The minimal runtime collects only when asked. Exported functions call `collectSometimes` last,

@@ -9,7 +9,8 @@
 //   past either bound the call is denied (fail closed), never an older call forgotten
 // - a call at a time later than `now` (the host's clock went back) stays in the window
 
-import { MAX_NOW, region } from './decide';
+import { MAX_NOW } from './decision';
+import { region } from './slots';
 import { Writer } from './writer';
 import { Entry, Policy, Rule } from './policy';
 

@@ -9,7 +9,7 @@
 //   is forgotten past the window's bound), so restoring a longer history is never less strict
 // - a time `decide` would refuse (beyond 2^43 s, not finite) is not restored
 
-import { MAX_NOW, active } from './decide';
+import { MAX_NOW, active } from './decision';
 import { historyBound, recordTime } from './window';
 import { MAX_BUDGET_CALLS, restoreBudget } from './budget';
 

@@ -10,7 +10,7 @@ import {
   planJson,
   regionPtr,
 } from './abi';
-import { reserve as reserveRegion } from './decide';
+import { reserve as reserveRegion } from './slots';
 import { madeGarbage } from './writer';
 import { countedKeep as keepOf, restoreCounted as restoreCall } from './counted-calls';
 

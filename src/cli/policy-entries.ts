@@ -1,6 +1,6 @@
 /**
  * A policy's rules expanded into (tool, role) entries the way the engine compiles them
- * (engine/assembly/policy.ts), for analysis: each glob against `tools` only, each role filtered by
+ * (engine/assembly/expansion.ts), for analysis: each glob against `tools` only, each role filtered by
  * the declared `roles` (when declared), the last Allow rule per pair wins, every Deny and Ask rule
  * is kept. The engine stays the authority on decisions; this only says which rules a pair has.
  */

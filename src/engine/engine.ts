@@ -67,7 +67,7 @@ const REQUIRED_EXPORTS = [
   'restoreCounted',
 ] as const;
 
-// Slot layout (engine/assembly/decide.ts): 16 bytes per field after a 16-byte region header.
+// Slot layout (engine/assembly/slots.ts): 16 bytes per field after a 16-byte region header.
 const REGION_HEADER = 16;
 const T_MISSING = 0;
 const T_NULL = 1;
@@ -592,7 +592,7 @@ export class Engine {
       code = this.#x.decide(entry.index, hasNow ? now : 0, hasNow | (plan.approved ? 2 : 0));
       if (code < 0)
         return deny('engine_fault', 'engine fault: the engine rejected the request slots');
-      // Counted (decide.ts): a final Allow, or an Ask a person approved, on a pair that counts calls.
+      // Counted (engine/assembly/decision.ts): a final Allow, or an Ask a person approved, on a pair that counts calls.
       if (
         entry.keep > 0 &&
         this.#counted !== null &&
