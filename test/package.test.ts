@@ -132,6 +132,21 @@ describe('the tarball', () => {
   });
 });
 
+describe('the browser builds', () => {
+  // What `npm install` (prepare) and `npm run build` print: a warning there looked like an error to
+  // users (issue 12). Each build goes to a temp folder, so dist/ is left as it is.
+  for (const config of ['vite.embed.config.ts', 'vite.lib.config.ts']) {
+    test(`${config} builds without a warning`, async () => {
+      const { stdout, stderr } = await run(
+        bin('vite'),
+        ['build', '-c', config, '--logLevel', 'warn', '--outDir', join(work, `build-${config}`)],
+        { cwd: root, maxBuffer: 16 << 20 },
+      );
+      assert.equal(`${stdout}${stderr}`.trim(), '');
+    });
+  }
+});
+
 describe('linters', () => {
   test('publint --strict', async () => {
     const { stdout } = await run(bin('publint'), ['run', tarball, '--strict'], { cwd: work });
