@@ -16,23 +16,7 @@ import { defineConfig } from 'vite';
 import type { Plugin } from 'vite';
 import { fileURLToPath } from 'node:url';
 import { recordCodeDigests } from './vite.code-digests.ts';
-
-// The Node built-ins perso reads policy files and engine.wasm with, only ever reached in Node
-// (policy-source.ts checks for Node first). In this browser build they resolve to one small ES
-// module whose functions throw, instead of Vite's CommonJS `__vite-browser-external` stand-in, which
-// pulled a CommonJS-interop runtime chunk into every page.
-const NODE_ONLY = new Set(['node:fs/promises', 'node:path', 'node:url']);
-const NODE_STUB = '\0perso-node-only';
-const nodeOnlyStub: Plugin = {
-  name: 'perso-node-only',
-  enforce: 'pre',
-  resolveId: (id) => (NODE_ONLY.has(id) ? NODE_STUB : null),
-  load: (id) =>
-    id === NODE_STUB
-      ? `const nodeOnly = () => { throw new Error('files can only be read in Node; in a browser pass a URL or a policy object'); };
-export { nodeOnly as fileURLToPath, nodeOnly as readFile, nodeOnly as resolve, nodeOnly as stat };`
-      : null,
-};
+import { nodeOnlyStub } from './vite.node-only.ts';
 
 // engine.wasm ships once, as the package's `engine/build/engine.wasm` (Node's copy and the
 // `perso/engine.wasm` export): the built files point there (`../../engine/build/engine.wasm` from
@@ -67,7 +51,7 @@ function engineWasmInPackage(): Plugin {
 
 export default defineConfig({
   publicDir: false,
-  plugins: [nodeOnlyStub, engineWasmInPackage(), recordCodeDigests(PACKAGE_WASM)],
+  plugins: [nodeOnlyStub(), engineWasmInPackage(), recordCodeDigests(PACKAGE_WASM)],
   // URLs of the worker and the wasm relative to the module that loads them, wherever it is served
   base: './',
   build: {

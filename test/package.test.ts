@@ -100,8 +100,9 @@ describe('the tarball', () => {
     };
     assert.equal(manifest.license, 'MIT');
     assert.equal(typeof manifest.repository?.url, 'string');
-    // `prepare` builds this repository on its own npm ci; npm never runs it for an installed tarball.
-    for (const hook of ['preinstall', 'install', 'postinstall'])
+    // Not even `prepare`: npm warns about it when a consumer installs the tarball (this repository
+    // builds in `pretest` and `prestart` instead).
+    for (const hook of ['preinstall', 'install', 'postinstall', 'prepare'])
       assert.equal(manifest.scripts?.[hook], undefined, hook);
   });
 
@@ -130,6 +131,21 @@ describe('the tarball', () => {
       .filter((p) => !reachable().has(p) && !['LICENSE', 'README.md', 'package.json'].includes(p));
     assert.deepEqual(unreachable, []);
   });
+});
+
+describe('the browser builds', () => {
+  // What `npm install` (prepare) and `npm run build` print: a warning there looked like an error to
+  // users (issue 12). Each build goes to a temp folder, so dist/ is left as it is.
+  for (const config of ['vite.embed.config.ts', 'vite.lib.config.ts']) {
+    test(`${config} builds without a warning`, async () => {
+      const { stdout, stderr } = await run(
+        bin('vite'),
+        ['build', '-c', config, '--logLevel', 'warn', '--outDir', join(work, `build-${config}`)],
+        { cwd: root, maxBuffer: 16 << 20 },
+      );
+      assert.equal(`${stdout}${stderr}`.trim(), '');
+    });
+  }
 });
 
 describe('linters', () => {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `perso` command: validate a policy, evaluate NDJSON requests, run policy tests, replay an
- * audit log against a candidate policy, diff two policies.
+ * audit log against a candidate policy, diff two policies, sign policies, copy the embed.
  * Run `perso --help`; the manual is docs/cli.md.
  */
 import { readFileSync } from 'node:fs';
@@ -9,14 +9,18 @@ import { parseArgs } from 'node:util';
 import type { CliIo } from './cli-io.ts';
 import { ExitCode, write } from './cli-io.ts';
 import { diffCommand } from './diff-command.ts';
+import { embedCommand } from './embed-command.ts';
 import { evalCommand } from './eval-command.ts';
 import { explainCommand } from './explain-command.ts';
+import { keygenCommand } from './keygen-command.ts';
 import { lintCommand } from './lint-command.ts';
 import { replayCommand } from './replay-command.ts';
+import { signCommand } from './sign-command.ts';
 import { testCommand } from './test-command.ts';
 import type { CommandName } from './usage.ts';
 import { commandHelp, isCommand, overview } from './usage.ts';
 import { validateCommand } from './validate-command.ts';
+import { verifyCommand } from './verify-command.ts';
 
 /** Runs `perso` with the given arguments (without `node` and the script); resolves to the exit code. */
 async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {
@@ -63,6 +67,8 @@ async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {
       io,
     );
   }
+  if (first === 'keygen' || first === 'sign' || first === 'verify' || first === 'embed')
+    return signingCommand(first, parsed, io);
   const [target, ...extra] = parsed.positionals;
   const what = first === 'test' ? 'POLICY or CASES.json' : 'POLICY';
   if (target === undefined) return usageError(io, `missing ${what}`, first);
@@ -92,15 +98,56 @@ async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {
   }
 }
 
-type ParsedCommandLine =
-  | { values: Record<string, string | boolean | undefined>; positionals: string[] }
-  | { error: string };
+type ParsedValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
+type ParsedCommandLine = { values: ParsedValues; positionals: string[] } | { error: string };
+
+/** `keygen`, `sign`, `verify` and `embed`: their arguments checked, then the command. */
+async function signingCommand(
+  command: 'keygen' | 'sign' | 'verify' | 'embed',
+  parsed: { values: ParsedValues; positionals: string[] },
+  io: CliIo,
+): Promise<ExitCode> {
+  const { values, positionals } = parsed;
+  const most = command === 'verify' ? 2 : 1;
+  const what = { keygen: 'NAME', sign: 'POLICY', verify: 'POLICY', embed: 'DIR' }[command];
+  if (positionals[0] === undefined) return usageError(io, `missing ${what}`, command);
+  if (positionals.length > most)
+    return usageError(io, `unexpected argument ${JSON.stringify(positionals[most])}`, command);
+  if (command === 'embed') return embedCommand({ dir: positionals[0] }, io);
+  if (command === 'keygen') {
+    const alg = values['alg'] ?? 'Ed25519';
+    if (alg !== 'Ed25519' && alg !== 'ES256')
+      return usageError(
+        io,
+        `unknown --alg ${JSON.stringify(alg)}; expected Ed25519 or ES256`,
+        command,
+      );
+    return keygenCommand({ name: positionals[0], alg }, io);
+  }
+  const keys = Array.isArray(values['key'])
+    ? values['key'].filter((key): key is string => typeof key === 'string')
+    : [];
+  const id = values['id'];
+  if (keys.length === 0) return usageError(io, 'missing --key', command);
+  if (typeof id !== 'string' || id === '') return usageError(io, 'missing --id', command);
+  if (command === 'sign') {
+    const out = values['out'];
+    return signCommand(
+      { policy: positionals[0], keys, id, out: typeof out === 'string' ? out : null },
+      io,
+    );
+  }
+  return verifyCommand({ policy: positionals[0], signature: positionals[1] ?? null, keys, id }, io);
+}
 
 function parseCommandLine(
   command: Exclude<CommandName, 'help'>,
   args: string[],
 ): ParsedCommandLine {
-  const options: Record<string, { type: 'boolean' | 'string'; short?: string }> = {
+  const options: Record<
+    string,
+    { type: 'boolean' | 'string'; short?: string; multiple?: boolean }
+  > = {
     help: { type: 'boolean', short: 'h' },
   };
   if (
@@ -117,6 +164,12 @@ function parseCommandLine(
     options['log'] = { type: 'string' };
   }
   if (command === 'test') options['verbose'] = { type: 'boolean' };
+  if (command === 'keygen') options['alg'] = { type: 'string' };
+  if (command === 'sign' || command === 'verify') {
+    options['key'] = { type: 'string', multiple: true };
+    options['id'] = { type: 'string' };
+  }
+  if (command === 'sign') options['out'] = { type: 'string' };
   try {
     // `-` and words starting with `{` are positionals (stdin, inline JSON), never flags.
     const { values, positionals } = parseArgs({

@@ -11,6 +11,10 @@ export const COMMANDS = Object.freeze([
   'test',
   'replay',
   'diff',
+  'keygen',
+  'sign',
+  'verify',
+  'embed',
   'help',
 ] as const);
 /** A command `perso` knows. */
@@ -28,6 +32,13 @@ usage:
   perso replay AUDIT.ndjson POLICY decide an audit log again with POLICY; exit 1 if any would change
   perso diff OLD NEW [--log AUDIT.ndjson]
                                    what NEW allows that OLD did not, per (tool, role); exit 2 if looser
+  perso keygen NAME [--alg Ed25519|ES256]
+                                   make a signing key pair: NAME.private.jwk and NAME.public.jwk
+  perso sign POLICY --key NAME.private.jwk --id ID [--out FILE]
+                                   sign a policy file for ID: write POLICY.sig
+  perso verify POLICY [SIG] --key NAME.public.jwk --id ID
+                                   check a signature as Perso.load does; exit 1 if refused
+  perso embed DIR                  copy the script-tag embed (perso-embed.js, assets/) into DIR
   perso help [COMMAND]             show the help of a command
   perso --version                  print the version
 
@@ -160,9 +171,65 @@ options:
 exit: 0 nothing looser (or --allow-looser), 1 a policy is invalid or the log cannot be read whole,
 2 something got looser or possibly looser, or a usage error
 `,
+  keygen: `usage: perso keygen NAME [--alg Ed25519|ES256]
+
+Makes a policy signing key pair as two JSON Web Key files: NAME.private.jwk (the signing key,
+readable by its owner only; keep it secret and out of the repository) and NAME.public.jwk (what
+pages trust). The key id ("kid", the key_id that signatures name) is NAME's file name. Prints
+the publicKeys entry to give Perso.load. Refuses to overwrite an existing file.
+
+options:
+  --alg ALG    Ed25519 (default) or ES256 (ECDSA P-256, for browsers without WebCrypto Ed25519)
+  -h, --help   show this help
+
+exit: 0 written, 1 a file exists or cannot be written, 2 usage error
+`,
+  sign: `usage: perso sign POLICY --key NAME.private.jwk [--key ...] --id ID [--out FILE]
+
+Signs the exact bytes of the policy file, its "revision" and its identity ID (the policyId pages
+configure, or the absolute URL they load it from) and writes the signature file, format
+perso-policy-signature/2, to publish beside the policy at <policy-url>.sig. One signature per
+--key (an Ed25519 and an ES256 key serve browsers with and without Ed25519). Any change to the
+file after signing, or loading it under another id, is refused by Perso.load.
+
+options:
+  --key FILE   a private key file from "perso keygen" (repeatable)
+  --id ID      the policy's identity (required)
+  --out FILE   where to write the signature; POLICY.sig by default, - for stdout
+  -h, --help   show this help
+
+exit: 0 signed, 1 the policy or a key cannot be read or used, 2 usage error
+`,
+  verify: `usage: perso verify POLICY [SIG] --key NAME.public.jwk [--key ...] --id ID
+
+Checks the signature file SIG (POLICY.sig by default) against the exact bytes of POLICY, the
+identity ID and the trusted public keys, with the verifier Perso.load uses: prints what it
+vouches for (id, revision, sha256, key), or exits 1 with the reason a page would refuse it.
+
+options:
+  --key FILE   a public key file from "perso keygen" (repeatable)
+  --id ID      the identity pages load the policy as (required)
+  -h, --help   show this help
+
+exit: 0 verified, 1 refused or unreadable, 2 usage error
+`,
+  embed: `usage: perso embed DIR
+
+Copies the script-tag embed of the installed package (perso-embed.js and assets/: the evaluator
+worker, engine.wasm and the lazily loaded parts) into DIR, made when missing, and prints the
+<script> tag for it. Serve DIR from the page's own origin (a worker starts only from there), e.g.
+public/perso in a Vite app. A copy made before is replaced; a DIR/assets that is not perso's is
+refused. Run it again after updating perso (e.g. in the app's "predev" and "prebuild" scripts).
+
+options:
+  -h, --help   show this help
+
+exit: 0 copied, 1 the copy failed, 2 usage error
+`,
   help: `usage: perso help [COMMAND]
 
-Shows the help of COMMAND (validate, lint, eval, explain, test, replay, diff), or the overview.
+Shows the help of COMMAND (validate, lint, eval, explain, test, replay, diff, keygen, sign,
+verify, embed), or the overview.
 `,
 });
 
