@@ -1,14 +1,16 @@
 // The package installed as an app installs it (issue 12): `npm pack`, then `npm install` of the
 // tarball into a fresh project on this Node, which must print no warning; then, in that project,
 // `npx perso embed public/perso` and the page in real headless Chromium (playwright-core), where a
-// WebMCP tool call goes through the copied embed; and the README's and docs' runnable Node
-// examples, run as written against the installed package.
+// WebMCP tool call goes through the copied embed; and the README's runnable Node and shell
+// examples (blocks marked in the README), run as written against the installed package, and its
+// `<perso-guard>` example built with Vite in that project.
 //
 // The tarball is packed from the current dist/ (`npm run build` after editing src/). Dependencies
 // come from npm's cache when it has them (--prefer-offline), else from the registry.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import {
   copyFileSync,
   existsSync,
@@ -17,6 +19,7 @@ import {
   readFileSync,
   readdirSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:http';
@@ -59,6 +62,186 @@ before(async () => {
 });
 
 after(() => rmSync(work, { recursive: true, force: true }));
+
+/** A fenced block of the README with the marker comment on the line before it. */
+interface MarkedBlock {
+  marker: string;
+  lang: string;
+  text: string;
+  line: number;
+}
+
+/** The README's blocks preceded by `<!-- file: … -->`, `<!-- run: … -->` or `<!-- output -->`. */
+function markedBlocks(): MarkedBlock[] {
+  const lines = readFileSync(join(root, 'README.md'), 'utf8').split('\n');
+  const blocks: MarkedBlock[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const marker = /^<!-- ((?:file|run): \S+|output) -->$/.exec(lines[i - 1]!.trim());
+    const fence = /^```(\w+)$/.exec(lines[i]!);
+    if (marker === null || fence === null) continue;
+    let end = i + 1;
+    while (end < lines.length && lines[end] !== '```') end++;
+    blocks.push({
+      marker: marker[1]!,
+      lang: fence[1]!,
+      text: `${lines.slice(i + 1, end).join('\n')}\n`,
+      line: i + 1,
+    });
+    i = end;
+  }
+  return blocks;
+}
+
+/** Runs a command in the app with `input` on stdin; its exit code and output. */
+async function runIn(
+  command: string,
+  args: readonly string[],
+  input: string,
+  /** Keep stdin open until the output says the session is done (a server exits at end of input). */
+  doneWhen?: (stdout: string) => boolean,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(command, args, { cwd: app });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+    if (doneWhen?.(stdout)) child.stdin.end();
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  if (doneWhen === undefined) child.stdin.end(input);
+  else child.stdin.write(`${input}\n`);
+  const timer = setTimeout(() => child.kill(), 60_000);
+  const [code] = (await once(child, 'close')) as [number | null];
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+// What an MCP client sends to the README's server: initialize, then an $800 and a $200 refund.
+const MCP_SESSION = [
+  {
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: {
+      protocolVersion: '2025-11-25',
+      capabilities: {},
+      clientInfo: { name: 'test', version: '1' },
+    },
+  },
+  { jsonrpc: '2.0', method: 'notifications/initialized' },
+  {
+    jsonrpc: '2.0',
+    id: 2,
+    method: 'tools/call',
+    params: { name: 'process_refund', arguments: { order_id: 'ORD-8821', amount: 800 } },
+  },
+  {
+    jsonrpc: '2.0',
+    id: 3,
+    method: 'tools/call',
+    params: { name: 'process_refund', arguments: { order_id: 'ORD-8821', amount: 200 } },
+  },
+]
+  .map((message) => JSON.stringify(message))
+  .join('\n');
+
+describe("the README's runnable examples, as written, in the app", () => {
+  const blocks = markedBlocks();
+
+  before(() => {
+    // The optional peers the MCP example names, as the app would install them.
+    for (const pkg of ['@modelcontextprotocol/sdk', 'zod']) {
+      mkdirSync(join(app, 'node_modules', pkg, '..'), { recursive: true });
+      if (!existsSync(join(app, 'node_modules', pkg)))
+        symlinkSync(join(root, 'node_modules', pkg), join(app, 'node_modules', pkg), 'dir');
+    }
+    for (const block of blocks)
+      if (block.marker.startsWith('file: '))
+        writeFileSync(join(app, block.marker.slice(6)), block.text);
+  });
+
+  test('the README marks its files, its Node examples and its shell session', () => {
+    const markers = blocks.map((b) => b.marker);
+    assert.ok(markers.includes('file: policy.json'), markers.join(', '));
+    assert.ok(markers.filter((m) => /^run: .*\.mjs$/.test(m)).length >= 2, markers.join(', '));
+    assert.ok(markers.includes('run: shell'), markers.join(', '));
+  });
+
+  test('each Node example runs, and prints its output block exactly', async () => {
+    for (const [i, block] of blocks.entries()) {
+      const file = /^run: (.*\.mjs)$/.exec(block.marker)?.[1];
+      if (file === undefined) continue;
+      writeFileSync(join(app, file), block.text);
+      const isMcp = file === 'mcp-server.mjs';
+      const result = isMcp
+        ? await runIn(process.execPath, [file], MCP_SESSION, (out) => out.includes('"id":3'))
+        : await runIn(process.execPath, [file], '');
+      assert.equal(result.code, 0, `README.md:${block.line} ${file}: ${result.stderr}`);
+      const next = blocks[i + 1];
+      if (next?.marker === 'output')
+        assert.equal(result.stdout, next.text, `README.md:${block.line} ${file}: its output block`);
+      if (isMcp) {
+        const replies = result.stdout
+          .trim()
+          .split('\n')
+          .map(
+            (l) =>
+              JSON.parse(l) as {
+                id: number;
+                result: { isError?: boolean; content: { text: string }[] };
+              },
+          );
+        const byId = new Map(replies.map((r) => [r.id, r.result]));
+        assert.equal(byId.get(2)?.isError, true);
+        assert.match(byId.get(2)!.content[0]!.text, /at most 500/);
+        assert.equal(byId.get(3)?.content[0]?.text, 'refunded $200 on ORD-8821');
+      }
+    }
+  });
+
+  test('the shell session prints what the README shows, command by command', async () => {
+    const session = blocks.find((b) => b.marker === 'run: shell');
+    assert.ok(session);
+    const steps: { command: string; expected: string }[] = [];
+    for (const line of session.text.trimEnd().split('\n')) {
+      if (line.startsWith('$ ')) steps.push({ command: line.slice(2), expected: '' });
+      else steps.at(-1)!.expected += `${line}\n`;
+    }
+    assert.ok(steps.length >= 2);
+    for (const step of steps) {
+      const result = await runIn('sh', ['-c', step.command], '');
+      assert.equal(result.code, 0, `${step.command}: ${result.stderr}`);
+      assert.equal(result.stdout, step.expected, step.command);
+    }
+  });
+
+  test('the element example builds with Vite in the app (perso/element from node_modules), without a warning', async () => {
+    const lines = readFileSync(join(root, 'README.md'), 'utf8');
+    const element = lines.slice(lines.indexOf('### An agent UI in your page'));
+    const html = /```html\n([\s\S]*?)```/.exec(element)?.[1];
+    const main = /```ts\n\/\/ main\.ts\n([\s\S]*?)```/.exec(element)?.[1];
+    assert.ok(html !== undefined && main !== undefined);
+    const site = join(app, 'site');
+    mkdirSync(site, { recursive: true });
+    writeFileSync(join(site, 'index.html'), `<!doctype html><html><body>${html}</body></html>`);
+    writeFileSync(join(site, 'main.ts'), main);
+    const { stdout, stderr } = await run(
+      join(root, 'node_modules/.bin/vite'),
+      ['build', '--logLevel', 'warn'],
+      { cwd: site, maxBuffer: 16 << 20 },
+    );
+    assert.equal(`${stdout}${stderr}`.trim(), '');
+    const built = readdirSync(join(site, 'dist/assets'));
+    assert.ok(
+      built.some((f) => f.endsWith('.wasm')),
+      built.join(', '),
+    );
+    assert.ok(
+      built.some((f) => /evaluator\.worker/.test(f)),
+      built.join(', '),
+    );
+  });
+});
 
 describe('npm install of the packed package', () => {
   test(`prints no warning on Node ${process.versions.node}`, (t) => {
