@@ -63,31 +63,47 @@ before(async () => {
 
 after(() => rmSync(work, { recursive: true, force: true }));
 
-/** A fenced block of the README with the marker comment on the line before it. */
+/** A fenced block of the README or a doc with the marker comment on the line before it. */
 interface MarkedBlock {
+  doc: string;
   marker: string;
   lang: string;
   text: string;
   line: number;
 }
 
-/** The README's blocks preceded by `<!-- file: … -->`, `<!-- run: … -->` or `<!-- output -->`. */
+/**
+ * The blocks of README.md and docs/*.md preceded by `<!-- file: NAME -->` (a file the examples
+ * read), `<!-- run: NAME -->` (an example to run as NAME: `.mjs` with node, `.mts` with node and
+ * tsx, as a TypeScript user runs it; `shell`: a console session) or `<!-- output -->` (what the
+ * example before it prints).
+ */
 function markedBlocks(): MarkedBlock[] {
-  const lines = readFileSync(join(root, 'README.md'), 'utf8').split('\n');
+  const docs = [
+    'README.md',
+    ...readdirSync(join(root, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .sort()
+      .map((f) => `docs/${f}`),
+  ];
   const blocks: MarkedBlock[] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const marker = /^<!-- ((?:file|run): \S+|output) -->$/.exec(lines[i - 1]!.trim());
-    const fence = /^```(\w+)$/.exec(lines[i]!);
-    if (marker === null || fence === null) continue;
-    let end = i + 1;
-    while (end < lines.length && lines[end] !== '```') end++;
-    blocks.push({
-      marker: marker[1]!,
-      lang: fence[1]!,
-      text: `${lines.slice(i + 1, end).join('\n')}\n`,
-      line: i + 1,
-    });
-    i = end;
+  for (const doc of docs) {
+    const lines = readFileSync(join(root, doc), 'utf8').split('\n');
+    for (let i = 1; i < lines.length; i++) {
+      const marker = /^<!-- ((?:file|run): \S+|output) -->$/.exec(lines[i - 1]!.trim());
+      const fence = /^```(\w+)$/.exec(lines[i]!);
+      if (marker === null || fence === null) continue;
+      let end = i + 1;
+      while (end < lines.length && lines[end] !== '```') end++;
+      blocks.push({
+        doc,
+        marker: marker[1]!,
+        lang: fence[1]!,
+        text: `${lines.slice(i + 1, end).join('\n')}\n`,
+        line: i + 1,
+      });
+      i = end;
+    }
   }
   return blocks;
 }
@@ -145,12 +161,13 @@ const MCP_SESSION = [
   .map((message) => JSON.stringify(message))
   .join('\n');
 
-describe("the README's runnable examples, as written, in the app", () => {
+describe("the README's and docs' runnable examples, as written, in the app", () => {
   const blocks = markedBlocks();
 
   before(() => {
-    // The optional peers the MCP example names, as the app would install them.
-    for (const pkg of ['@modelcontextprotocol/sdk', 'zod']) {
+    // The optional peers the MCP example names, and tsx for TypeScript examples, as the app would
+    // install them.
+    for (const pkg of ['@modelcontextprotocol/sdk', 'zod', 'tsx']) {
       mkdirSync(join(app, 'node_modules', pkg, '..'), { recursive: true });
       if (!existsSync(join(app, 'node_modules', pkg)))
         symlinkSync(join(root, 'node_modules', pkg), join(app, 'node_modules', pkg), 'dir');
@@ -163,23 +180,25 @@ describe("the README's runnable examples, as written, in the app", () => {
   test('the README marks its files, its Node examples and its shell session', () => {
     const markers = blocks.map((b) => b.marker);
     assert.ok(markers.includes('file: policy.json'), markers.join(', '));
-    assert.ok(markers.filter((m) => /^run: .*\.mjs$/.test(m)).length >= 2, markers.join(', '));
+    assert.ok(markers.filter((m) => /^run: .*\.m[jt]s$/.test(m)).length >= 3, markers.join(', '));
     assert.ok(markers.includes('run: shell'), markers.join(', '));
   });
 
   test('each Node example runs, and prints its output block exactly', async () => {
     for (const [i, block] of blocks.entries()) {
-      const file = /^run: (.*\.mjs)$/.exec(block.marker)?.[1];
+      const file = /^run: (.*\.m[jt]s)$/.exec(block.marker)?.[1];
       if (file === undefined) continue;
+      const where = `${block.doc}:${block.line} ${file}`;
       writeFileSync(join(app, file), block.text);
+      const args = file.endsWith('.mts') ? ['--import', 'tsx', file] : [file];
       const isMcp = file === 'mcp-server.mjs';
       const result = isMcp
-        ? await runIn(process.execPath, [file], MCP_SESSION, (out) => out.includes('"id":3'))
-        : await runIn(process.execPath, [file], '');
-      assert.equal(result.code, 0, `README.md:${block.line} ${file}: ${result.stderr}`);
+        ? await runIn(process.execPath, args, MCP_SESSION, (out) => out.includes('"id":3'))
+        : await runIn(process.execPath, args, '');
+      assert.equal(result.code, 0, `${where}: ${result.stderr}`);
       const next = blocks[i + 1];
       if (next?.marker === 'output')
-        assert.equal(result.stdout, next.text, `README.md:${block.line} ${file}: its output block`);
+        assert.equal(result.stdout, next.text, `${where}: its output block`);
       if (isMcp) {
         const replies = result.stdout
           .trim()
@@ -200,7 +219,7 @@ describe("the README's runnable examples, as written, in the app", () => {
   });
 
   test('the shell session prints what the README shows, command by command', async () => {
-    const session = blocks.find((b) => b.marker === 'run: shell');
+    const session = blocks.find((b) => b.doc === 'README.md' && b.marker === 'run: shell');
     assert.ok(session);
     const steps: { command: string; expected: string }[] = [];
     for (const line of session.text.trimEnd().split('\n')) {
