@@ -26,10 +26,9 @@ import {
 } from './annotation-defaults.ts';
 import type { AnnotationHints } from './annotation-defaults.ts';
 import type { DecisionResult, JsonObject, JsonValue, ReasonKind, ToolCall } from './decision.ts';
-import type { AuditContext, AuditRecord, AuditTransport, ToolFacts } from './audit/audit-record.ts';
-import { buildAuditRecord, sha256Hex } from './audit/audit-record.ts';
-import { argsHashKey, hmacHex, valuelessReason } from './audit/hashed-args.ts';
+import type { AuditRecord, AuditTransport, ToolFacts } from './audit/audit-record.ts';
 import type { HashKey } from './audit/hashed-args.ts';
+import { sha256Hex } from './sha256-hex.ts';
 import type { CanonicalArgs } from './canonical-args.ts';
 import { canonicalizeArgs, canonicalizeJson } from './canonical-args.ts';
 import { MAX_ARGS_SIZE } from './args-size.ts';
@@ -195,10 +194,16 @@ export class Perso {
   #clock: (() => number) | null;
   #transports: readonly AuditTransport[];
   #auditing: boolean;
+  /**
+   * The record builder (decision-record.ts), loaded with an instance that has transports, before
+   * its first decision; `#recordsReady` says why it could not be (then no policy becomes active).
+   */
+  #records: typeof import('./decision-record.ts') | null = null;
+  #recordsReady: Promise<string | null> = Promise.resolve(null);
   #hashArgs: boolean;
   #durableBeforeRun: boolean;
   /** `hashArgs`' key, or why there is none. */
-  #hashKey: Promise<CryptoKey | string> | null;
+  #hashKey: Promise<CryptoKey | string> | null = null;
   #warnedTransports = new WeakSet<AuditTransport>();
   #auditBroken = false;
   #auditChain: Promise<void> = Promise.resolve();
@@ -244,20 +249,7 @@ export class Perso {
     this.#auditing = this.#transports.length > 0;
     this.#hashArgs = options.hashArgs === true;
     this.#durableBeforeRun = options.durable === 'before-run' && this.#auditing;
-    this.#hashKey =
-      this.#hashArgs && this.#auditing
-        ? argsHashKey(options.hashKey).then(
-            ({ key, warning }) => {
-              if (warning !== undefined) console.warn(`perso: ${warning}`);
-              return key;
-            },
-            (error: unknown) => {
-              const problem = `hashArgs: the key cannot be had (${errorText(error)}); records carry no args hash`;
-              console.warn(`perso: ${problem}`);
-              return problem;
-            },
-          )
-        : null;
+    if (this.#auditing) this.#recordsReady = this.#loadRecords(options.hashKey);
     this.#onError = typeof options.onError === 'function' ? options.onError : null;
     this.#urlPolicy = urlPolicySource(options);
     this.#pinned = options.integrity !== undefined || (options.publicKeys?.length ?? 0) > 0;
@@ -306,7 +298,33 @@ export class Perso {
     );
     if (problem !== null) perso.#reportFailure(perso.#fail([problem], []));
     else await perso.reload();
+    // Its denials are audited too: the record builder is there before the instance is returned.
+    await perso.#recordsReady;
     return perso;
+  }
+
+  // Imported lazily: a page without audit transports never downloads the record builder. Never rejects.
+  async #loadRecords(hashKey: HashKey | undefined): Promise<string | null> {
+    let records: typeof import('./decision-record.ts');
+    try {
+      records = await import('./decision-record.ts');
+    } catch (error) {
+      return `audit records cannot be built: the record builder did not load (${errorText(error)}); check that the page can fetch perso's files, then load a new instance`;
+    }
+    this.#records = records;
+    if (this.#hashArgs)
+      this.#hashKey = records.argsHashKey(hashKey).then(
+        ({ key, warning }) => {
+          if (warning !== undefined) console.warn(`perso: ${warning}`);
+          return key;
+        },
+        (error: unknown) => {
+          const problem = `hashArgs: the key cannot be had (${errorText(error)}); records carry no args hash`;
+          console.warn(`perso: ${problem}`);
+          return problem;
+        },
+      );
+    return null;
   }
 
   /** The active policy's `version` label; `null` when no valid policy is loaded. */
@@ -638,6 +656,10 @@ export class Perso {
     const starting = this.#ensureBackend();
     const resolved = await this.#resolve(input);
     const backend = await starting;
+    // With transports, no policy becomes active that decides calls no record can be built for.
+    const recordsProblem = await this.#recordsReady;
+    if (recordsProblem !== null)
+      return this.#fail([{ severity: 'error', path: 'audit', message: recordsProblem }], []);
     if (!resolved.ok)
       return this.#fail([{ severity: 'error', path: 'policy', message: resolved.error }], []);
     if (typeof backend === 'string')
@@ -973,40 +995,21 @@ export class Perso {
     facts: RecordedFacts | null,
     toolFacts?: ToolFacts,
   ): void {
-    let tool: unknown;
-    let role: unknown;
-    try {
-      // The checked call's tool and role (plain data, read once), not the caller's object again: a
-      // getter must not record another tool than the one decided.
-      const decided: { tool: unknown; role: unknown } | null = facts?.call ?? call;
-      tool = own(decided, 'tool');
-      role = own(decided, 'role');
-    } catch {
-      // An unreadable call is recorded with what could be read.
-    }
     const checked = canonical?.ok ? canonical : null;
-    const context: AuditContext = { policyHash: this.#status.hash };
-    if (toolFacts !== undefined) context.toolFacts = toolFacts;
-    // Replay needs the host facts and the time; `hashArgs` keeps the facts out of the record too.
-    if (facts !== null) {
-      // Own fields: the facts object is made in the page's realm, whose Object.prototype may be polluted.
-      const now = own(facts, 'now');
-      const agentAttributes = own(facts, 'agentAttributes');
-      const resourceAttributes = own(facts, 'resourceAttributes');
-      if (now !== undefined) context.now = now;
-      if (!this.#hashArgs && agentAttributes !== undefined)
-        context.agentAttributes = agentAttributes;
-      if (!this.#hashArgs && resourceAttributes !== undefined)
-        context.resourceAttributes = resourceAttributes;
-    }
+    const records = this.#records;
     let record: AuditRecord;
     try {
-      // hashArgs: the reason keeps paths and ops, never the values it quoted.
-      const recorded = this.#hashArgs ? { ...result, reason: valuelessReason(result) } : result;
-      record = buildAuditRecord(
-        { tool, role },
-        recorded,
-        !this.#hashArgs && checked !== null ? { ...context, args: checked.value } : context,
+      if (records === null) throw new Error('the record builder is not loaded');
+      // The checked call's tool and role (plain data, read once), not the caller's object again: a
+      // getter must not record another tool than the one decided.
+      record = records.decisionRecord(
+        facts?.call ?? call,
+        result,
+        checked?.value ?? null,
+        facts,
+        this.#status.hash,
+        this.#hashArgs,
+        toolFacts,
       );
     } catch (error) {
       // Auditing never throws into the decision path; say once that records are being lost.
@@ -1026,7 +1029,9 @@ export class Perso {
       checked === null || keyed === null
         ? Promise.resolve(undefined)
         : keyed
-            .then((key) => (typeof key === 'string' ? undefined : hmacHex(key, checked.json)))
+            .then((key) =>
+              typeof key === 'string' ? undefined : records.hmacHex(key, checked.json),
+            )
             .catch(() => undefined);
     // Records leave in decision order even though hashing is asynchronous.
     this.#auditChain = this.#auditChain

@@ -1,0 +1,64 @@
+// Fault: a module perso loads on demand cannot be loaded, as when a page cannot fetch perso's
+// chunk. A module resolve hook (this file's process only: each test file runs in its own) refuses
+// the imports of those modules from src/; every such fault must end in a Deny or a refusal naming it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { register } from 'node:module';
+
+const REFUSED = ['decision-record'];
+const hook = `export async function resolve(specifier, context, next) {
+  if (/\\/src\\//.test(context.parentURL ?? '') && /\\/(${REFUSED.join('|')})\\.ts$/.test(specifier)) {
+    throw new Error('perso-test-fail: ' + specifier + ' cannot be fetched');
+  }
+  return next(specifier, context);
+}`;
+register(`data:text/javascript,${encodeURIComponent(hook)}`, import.meta.url);
+const { Perso } = await import('../src/perso.ts');
+
+const demo = {
+  version: 'lazy-1',
+  default_action: 'Deny',
+  tools: ['send'],
+  roles: ['agent'],
+  rules: [{ tool_name: 'send', roles: ['agent'], condition: null }],
+};
+
+test('fault: the audit record builder does not load: no policy becomes active, every call is a Deny naming it', async () => {
+  const records: unknown[] = [];
+  const warnings: unknown[] = [];
+  const warn = console.warn;
+  console.warn = (message: unknown) => warnings.push(message);
+  try {
+    const perso = await Perso.load({
+      policy: demo as never,
+      engine: 'inline',
+      audit: { emit: (record) => records.push(record) },
+    });
+    const status = perso.status();
+    assert.equal(status.ok, false);
+    assert.equal(status.version, null);
+    assert.equal(status.errors[0]?.path, 'audit');
+    assert.match(
+      status.errors[0]?.message ?? '',
+      /^audit records cannot be built: the record builder did not load \(.*perso-test-fail.*\); check that the page can fetch perso's files, then load a new instance$/,
+    );
+    const decision = await perso.evaluate({ tool: 'send', role: 'agent', args: {} });
+    assert.equal(decision.decision, 'Deny');
+    assert.equal(decision.kind, 'no_policy');
+    assert.match(decision.reason, /audit records cannot be built/);
+    assert.equal((await perso.reload()).ok, false);
+    assert.equal(
+      (await perso.evaluate({ tool: 'send', role: 'agent', args: {} })).decision,
+      'Deny',
+    );
+    assert.deepEqual(records, []);
+    // A page without transports never needs the builder: its calls are decided as usual.
+    const plain = await Perso.load({ policy: demo as never, engine: 'inline' });
+    assert.equal(
+      (await plain.evaluate({ tool: 'send', role: 'agent', args: {} })).decision,
+      'Allow',
+    );
+  } finally {
+    console.warn = warn;
+  }
+});
