@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { register } from 'node:module';
 
-const REFUSED = ['decision-record'];
+const REFUSED = ['decision-record', 'guarded-call'];
 const hook = `export async function resolve(specifier, context, next) {
   if (/\\/src\\//.test(context.parentURL ?? '') && /\\/(${REFUSED.join('|')})\\.ts$/.test(specifier)) {
     throw new Error('perso-test-fail: ' + specifier + ' cannot be fetched');
@@ -61,4 +61,26 @@ test('fault: the audit record builder does not load: no policy becomes active, e
   } finally {
     console.warn = warn;
   }
+});
+
+test('fault: the guarded-call code does not load: a guarded call is a Deny naming it and the tool never runs', async () => {
+  const perso = await Perso.load({ policy: demo as never, engine: 'inline' });
+  let ran = false;
+  const send = perso.session({ role: 'agent' }).guard('send', () => {
+    ran = true;
+  });
+  const outcome = await send({});
+  assert.equal(ran, false);
+  assert.equal(outcome.ok, false);
+  assert.equal(outcome.decision.decision, 'Deny');
+  assert.equal(outcome.decision.kind, 'engine_fault');
+  assert.match(
+    outcome.decision.reason,
+    /^engine fault: the guarded-call code did not load \(.*perso-test-fail.*\); the tool was not run, check that the page can fetch perso's files and retry$/,
+  );
+  // evaluate needs no guarded-call code: the same session's calls are decided as usual.
+  assert.equal(
+    (await perso.session({ role: 'agent' }).evaluate({ tool: 'send' })).decision,
+    'Allow',
+  );
 });
