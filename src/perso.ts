@@ -25,13 +25,12 @@ import {
   policyOptsIntoAnnotationDefaults,
 } from './annotation-defaults.ts';
 import type { AnnotationHints } from './annotation-defaults.ts';
-import type { DecisionResult, JsonObject, JsonValue, ReasonKind, ToolCall } from './decision.ts';
+import type { DecisionResult, JsonObject, ReasonKind, ToolCall } from './decision.ts';
 import type { AuditRecord, AuditTransport, ToolFacts } from './audit/audit-record.ts';
 import type { HashKey } from './audit/hashed-args.ts';
 import { sha256Hex } from './sha256-hex.ts';
 import type { CanonicalArgs } from './canonical-args.ts';
-import { canonicalizeArgs, canonicalizeJson } from './canonical-args.ts';
-import { MAX_ARGS_SIZE } from './args-size.ts';
+import { canonicalizeArgs } from './canonical-args.ts';
 import type { Diagnostic, PolicyLoad, Verdict } from './engine/types.ts';
 import type { EvaluatorBackend, SyncEvaluatorBackend } from './backend/evaluator-backend.ts';
 import { isSyncBackend } from './backend/evaluator-backend.ts';
@@ -40,6 +39,7 @@ import type { PolicyInput, PolicySourceKind, ResolvedPolicy } from './policy/pol
 import { resolvePolicySource } from './policy/policy-source.ts';
 import { PersoSession } from './session.ts';
 import { own, ownCopy, ownItems } from './own-properties.ts';
+import { withArgs } from './call-with-args.ts';
 import { WorkerBackend } from './backend/worker-backend.ts';
 import type { CodeIntegrity } from './backend/worker-backend.ts';
 import { cachedPolicySource } from './policy/policy-loader.ts';
@@ -170,13 +170,6 @@ const FAULT_KINDS: ReadonlySet<string> = new Set<ReasonKind>([
   'engine_fault',
 ]);
 const MAX_ERRORS_IN_REASON = 3;
-/**
- * The most calls per worker message in {@link Perso.evaluateBatch}: big enough that a message's
- * fixed cost is small beside its calls, small enough that the page and the worker overlap. For
- * 1,000 calls in Chromium, three slices took 0.87-0.95 ms, one message 1.10-1.16 ms (slices of
- * 250-400 within 3% of each other).
- */
-const BATCH_SLICE = 400;
 
 /**
  * A policy guard. `const perso = await Perso.load({ policy })`, then
@@ -501,86 +494,26 @@ export class Perso {
         (call) => call !== null && typeof call === 'object' && ownNow(call) === undefined,
       );
     if (!batchable) return Promise.all(calls.map((call) => this.evaluate(call)));
-    const count = calls.length;
-    if (count === 0) return [];
-    const results = new Array<DecisionResult>(count);
+    if (calls.length === 0) return [];
     const now = this.#now();
-    const slices: Promise<void>[] = [];
-    // Each slice is canonicalized and posted before the next one starts (#batchSlice runs
-    // synchronously up to its post); the answers are awaited together.
-    const size = Math.ceil(count / Math.ceil(count / BATCH_SLICE));
-    for (let start = 0; start < count; start += size) {
-      slices.push(
-        this.#batchSlice(backend, calls, start, Math.min(count, start + size), now, results),
-      );
-    }
-    await Promise.all(slices);
-    return results;
-  }
-
-  /** Decides `calls[start..end)` in one worker message and writes their results in place. */
-  async #batchSlice(
-    backend: EvaluatorBackend,
-    calls: readonly ToolCall[],
-    start: number,
-    end: number,
-    now: number,
-    results: DecisionResult[],
-  ): Promise<void> {
-    const count = end - start;
-    // Canonical args for the worker, as for `evaluate`: one pass over the slice; when some call's
-    // args are refused (or a call cannot be read), each call of the slice goes alone so that only
-    // that one is Deny. Plain loops: no per-call callback, each call's args read once.
-    const alone = async (): Promise<void> => {
-      // At the batch's one time: a slice decided later must not be decided at a later time.
-      const each = await Promise.all(
-        calls.slice(start, end).map((call) => this.#evaluate(call, now)),
-      );
-      for (let i = 0; i < count; i++) results[start + i] = each[i]!;
-    };
-    const given = new Array<unknown>(count);
+    let batch: typeof import('./perso-batch.ts');
     try {
-      for (let i = 0; i < count; i++) {
-        const args = own(calls[start + i] as ToolCall, 'args');
-        given[i] = args === undefined ? {} : args;
-      }
-    } catch {
-      return alone();
-    }
-    const canonical = canonicalizeJson(given, 'args');
-    // Over the one-call size bound in all: each call goes alone, so no message is larger than one call's bound.
-    if (!canonical.ok || canonical.json.length > MAX_ARGS_SIZE) return alone();
-    const argsList = canonical.value as readonly JsonValue[];
-    const checkedCalls = new Array<ToolCall>(count);
-    try {
-      for (let i = 0; i < count; i++) {
-        const args = argsList[i];
-        if (!isJsonObject(args)) return alone();
-        checkedCalls[i] = withArgs(calls[start + i] as ToolCall, args);
-      }
-    } catch {
-      return alone();
-    }
-    let verdicts: Verdict[];
-    try {
-      // The canonical JSON text goes along: the worker backend sends args as text and need not make it again.
-      verdicts = await backend.evaluateBatch(checkedCalls, now, canonical.json);
+      // Loaded with the first batch: a page that decides one call at a time never downloads it.
+      batch = await import('./perso-batch.ts');
     } catch (error) {
-      const reason = `engine fault: the batch failed (${errorText(error)}); retry`;
-      for (let i = 0; i < count; i++) results[start + i] = this.#deny('engine_fault', reason);
-      return;
+      const reason = `engine fault: the batch code did not load (${errorText(error)}); no call was decided, check that the page can fetch perso's files and retry`;
+      return calls.map(() => this.#deny('engine_fault', reason));
     }
-    if (!Array.isArray(verdicts) || verdicts.length !== count) {
-      const reason =
-        'engine fault: the engine answered a batch with the wrong number of decisions; retry';
-      for (let i = 0; i < count; i++) results[start + i] = this.#deny('engine_fault', reason);
-      return;
-    }
-    for (let i = 0; i < count; i++) {
-      const result = this.#result(verdicts[i]!);
-      result.args = argsList[i] as Readonly<JsonObject>;
-      results[start + i] = result;
-    }
+    return batch.decideBatch(
+      {
+        evaluate: (call, at) => this.#evaluate(call, at),
+        deny: (kind, reason) => this.#deny(kind, reason),
+        result: (verdict) => this.#result(verdict),
+      },
+      backend,
+      calls,
+      now,
+    );
   }
 
   /**
@@ -1108,32 +1041,6 @@ function isPlainObject(value: unknown): value is object {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
   const prototype: unknown = Object.getPrototypeOf(value);
   return prototype === Object.prototype || prototype === null;
-}
-
-function isJsonObject(value: JsonValue | undefined): value is JsonObject {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-function withArgs(call: ToolCall, args: Readonly<JsonObject>): ToolCall {
-  // Absent fields stay absent: fewer keys for a worker message to copy. Inherited ones (a polluted
-  // Object.prototype.resourceAttributes) are absent too. Written as literals, which define their
-  // keys: an assignment would run (or be refused by) a setter a page put on Object.prototype.
-  const agentAttributes = own(call, 'agentAttributes');
-  const resourceAttributes = own(call, 'resourceAttributes');
-  const now = own(call, 'now');
-  const checked: ToolCall = {
-    tool: own(call, 'tool') as string,
-    args,
-    role: own(call, 'role') as string,
-  };
-  if (agentAttributes === undefined && resourceAttributes === undefined && now === undefined)
-    return checked;
-  return {
-    ...checked,
-    ...(agentAttributes === undefined ? {} : { agentAttributes }),
-    ...(resourceAttributes === undefined ? {} : { resourceAttributes }),
-    ...(now === undefined ? {} : { now }),
-  };
 }
 
 /**

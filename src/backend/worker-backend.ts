@@ -29,7 +29,6 @@ import type { PolicyLoad, Verdict } from '../engine/engine.ts';
 import type { WorkerStatus } from '../worker/evaluator-api.ts';
 import { EVALUATOR_JS_FALLBACK, EVALUATOR_WORKER_NAME } from '../worker/evaluator-api.ts';
 import type { ApprovalEvidence } from './approval-evidence.ts';
-import { encodeBatch } from './batch-wire-format.ts';
 import type { BatchMessage } from './batch-wire-format.ts';
 import { CountedCallJournal } from './counted-call-journal.ts';
 import type { EvaluatorBackend } from './evaluator-backend.ts';
@@ -51,7 +50,6 @@ import {
   checkPolicyLoad,
   checkStatus,
   checkVerdict,
-  checkVerdicts,
   openReply,
 } from './worker-reply.ts';
 
@@ -129,6 +127,16 @@ interface CallPlan<T> {
   trapped?(value: T): boolean;
   /** Called with a checked answer right before the caller is given it (in the reply's turn). */
   accepted?(value: T): void;
+}
+
+type BatchWireFormat = typeof import('./batch-wire-format.ts');
+/** The batch wire format, once loaded (see {@link WorkerBackend.evaluateBatch}). */
+let batchWireFormat: BatchWireFormat | null = null;
+
+// Imported lazily: a page that never decides a batch never downloads it.
+async function loadBatchWireFormat(): Promise<BatchWireFormat> {
+  batchWireFormat ??= await import('./batch-wire-format.ts');
+  return batchWireFormat;
 }
 
 /**
@@ -213,9 +221,28 @@ export class WorkerBackend implements EvaluatorBackend {
   ): Promise<Verdict[]> {
     const count = calls.length;
     if (count === 0) return Promise.resolve([]);
+    // Loaded with the first batch; later batches are encoded and posted in the caller's turn.
+    if (batchWireFormat !== null)
+      return this.#sendBatch(batchWireFormat, calls, nowSeconds, canonicalArgsJson);
+    return loadBatchWireFormat().then(
+      (wire) => this.#sendBatch(wire, calls, nowSeconds, canonicalArgsJson),
+      (error: unknown) => {
+        const reason = `the batch code did not load (${describe(error)}); no call was decided, check that the page can fetch perso's files and retry`;
+        return calls.map(() => faultVerdict(reason));
+      },
+    );
+  }
+
+  #sendBatch(
+    wire: BatchWireFormat,
+    calls: readonly ToolCall[],
+    nowSeconds: number,
+    canonicalArgsJson: string | undefined,
+  ): Promise<Verdict[]> {
+    const count = calls.length;
     let message: BatchMessage;
     try {
-      message = encodeBatch(calls, canonicalArgsJson);
+      message = wire.encodeBatch(calls, canonicalArgsJson);
     } catch (error) {
       const reason = `invalid request: the batch cannot be sent to the worker (${describe(error)}); pass JSON values only`;
       return Promise.resolve(calls.map(() => faultVerdict(reason, ReasonKind.InvalidRequest)));
@@ -226,7 +253,7 @@ export class WorkerBackend implements EvaluatorBackend {
       {
         // The args as one JSON text: a string to copy instead of objects to clone (see EvaluatorApi).
         send: (remote) => remote.evaluateBatch(message.calls, nowSeconds, message.argsJson),
-        check: checkVerdicts(count),
+        check: wire.checkVerdicts(count),
         fault: (reason, kind) => Array.from({ length: count }, () => faultVerdict(reason, kind)),
         trapped: (verdicts) => verdicts.some((verdict) => verdict.kind === ReasonKind.EngineFault),
       },
