@@ -20,10 +20,6 @@
  *   emitting never awaits nor throws into the decision path.
  */
 import type { ApprovalEvidence } from './backend/approval-evidence.ts';
-import {
-  applyAnnotationDefaults,
-  policyOptsIntoAnnotationDefaults,
-} from './annotation-defaults.ts';
 import type { AnnotationHints } from './annotation-defaults.ts';
 import type { DecisionResult, JsonObject, ReasonKind, ToolCall } from './decision.ts';
 import type { AuditRecord, AuditTransport, ToolFacts } from './audit/audit-record.ts';
@@ -46,7 +42,6 @@ import { cachedPolicySource } from './policy/policy-loader.ts';
 import type { PolicyPublicKey } from './policy/policy-integrity.ts';
 import { PolicyStore, defaultPolicyStore } from './policy/policy-store.ts';
 import type { Principal, SessionHost } from './session.ts';
-import { readToolPins } from './tool-pins.ts';
 import type { ToolPinsResult } from './tool-pins.ts';
 
 export type { PolicyInput } from './policy/policy-source.ts';
@@ -206,6 +201,8 @@ export class Perso {
   // Whether the active policy can have a rate limit. Reading the system clock costs about as much
   // as a decision here, and only rate limits use the time; see #load for why the test is exact.
   #needsClock = true;
+  /** The annotation defaults module, loaded for the active policy when it opts in; else `null`. */
+  #annotationDefaults: AnnotationDefaults | null = null;
   #status: PolicyStatus;
   #noPolicyReason =
     'no valid policy loaded: none was given; pass a policy to Perso.load and reload';
@@ -597,6 +594,13 @@ export class Perso {
       return this.#fail([{ severity: 'error', path: 'policy', message: resolved.error }], []);
     if (typeof backend === 'string')
       return this.#fail([{ severity: 'error', path: 'engine', message: backend }], []);
+    // Before the engine takes the policy: a policy whose extensions cannot be read never decides.
+    const extensions = await readExtensions(resolved.text);
+    if (typeof extensions === 'string')
+      return this.#fail(
+        [{ severity: 'error', path: 'annotation_defaults', message: extensions }],
+        [],
+      );
     // WebCrypto is missing outside secure contexts (a page on plain http): no hash, same policy.
     const hashing = sha256Hex(resolved.text).catch(() => null);
     let hash: string | null;
@@ -633,6 +637,7 @@ export class Perso {
     // stand for letters; without either, no rule has a rate limit and the time is never read.
     // (Were it wrong, the engine would deny rate-limited calls for want of a time: fail closed.)
     this.#needsClock = resolved.text.includes('rate_limit') || resolved.text.includes('\\u');
+    this.#annotationDefaults = extensions.annotationDefaults;
     this.#status = freezeStatus({
       ok: true,
       version: load.policy.version,
@@ -641,11 +646,9 @@ export class Perso {
       source: resolved.source,
       errors: [],
       warnings,
-      annotationDefaults:
-        resolved.text.includes('annotation_defaults') &&
-        policyOptsIntoAnnotationDefaults(resolved.text),
+      annotationDefaults: extensions.annotationDefaults !== null,
       ...(load.policy.approval === 'webauthn' ? { approval: 'webauthn' as const } : {}),
-      ...withToolPins(readToolPins(resolved.text)),
+      ...withToolPins(extensions.toolPins),
     });
     // Only with the engine's yes is a fetched policy cached and its revision the rollback floor.
     await resolved.commit?.();
@@ -808,8 +811,9 @@ export class Perso {
       }
     }
     // Annotation defaults (host layer) before the audit: the record says Ask when the tool asked.
-    if (annotations !== undefined && this.#status.annotationDefaults === true)
-      result = applyAnnotationDefaults(result, annotations);
+    const defaults = this.#annotationDefaults;
+    if (annotations !== undefined && defaults !== null)
+      result = defaults.applyAnnotationDefaults(result, annotations);
     if (this.#auditing)
       this.#audit(call, result, canonical, typeof facts === 'string' ? null : facts, toolFacts);
     return this.#durableBeforeRun ? this.#stored(result) : result;
@@ -993,6 +997,48 @@ export class Perso {
       `perso: an audit transport failed (${errorText(error)}); its records are being lost — fix the transport (further failures of it are not reported)`,
     );
   }
+}
+
+type AnnotationDefaults = typeof import('./annotation-defaults.ts');
+
+/** A policy's host-layer extensions (see tool-pins.ts, annotation-defaults.ts). */
+interface PolicyExtensions {
+  /** The policy's `tool_pins`, or why they cannot be read; `null` when it pins nothing. */
+  toolPins: ToolPinsResult | null;
+  /** The module that applies annotation defaults, when the policy opts in; else `null`. */
+  annotationDefaults: AnnotationDefaults | null;
+}
+
+/**
+ * Reads a policy's host-layer extensions; their modules load only for a policy whose text names
+ * them (literally or, possibly, with `\u` escapes): a page whose policy uses neither never
+ * downloads them. Pins that cannot be read refuse every guarded call (the session says why); a
+ * policy that may opt in to annotation defaults whose module cannot load is refused (the text
+ * says why), since they can turn an Allow into an Ask.
+ */
+async function readExtensions(text: string): Promise<PolicyExtensions | string> {
+  const escaped = text.includes('\\u');
+  let toolPins: ToolPinsResult | null = null;
+  let annotationDefaults: AnnotationDefaults | null = null;
+  if (escaped || text.includes('tool_pins')) {
+    try {
+      toolPins = (await import('./tool-pins.ts')).readToolPins(text);
+    } catch (error) {
+      toolPins = {
+        ok: false,
+        error: `tool_pins: cannot be read, the reader did not load (${errorText(error)}); check that the page can fetch perso's files`,
+      };
+    }
+  }
+  if (escaped || text.includes('annotation_defaults')) {
+    try {
+      const defaults = await import('./annotation-defaults.ts');
+      if (defaults.policyOptsIntoAnnotationDefaults(text)) annotationDefaults = defaults;
+    } catch (error) {
+      return `cannot be read, the annotation defaults did not load (${errorText(error)}); the previous policy stays active, check that the page can fetch perso's files and reload`;
+    }
+  }
+  return { toolPins, annotationDefaults };
 }
 
 /** True in a browser page (a window with a DOM and Workers): the worker engine is the default there. */

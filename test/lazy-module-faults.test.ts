@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { register } from 'node:module';
 
-const REFUSED = ['decision-record', 'guarded-call'];
+const REFUSED = ['decision-record', 'guarded-call', 'tool-pins', 'annotation-defaults'];
 const hook = `export async function resolve(specifier, context, next) {
   if (/\\/src\\//.test(context.parentURL ?? '') && /\\/(${REFUSED.join('|')})\\.ts$/.test(specifier)) {
     throw new Error('perso-test-fail: ' + specifier + ' cannot be fetched');
@@ -83,4 +83,46 @@ test('fault: the guarded-call code does not load: a guarded call is a Deny namin
     (await perso.session({ role: 'agent' }).evaluate({ tool: 'send' })).decision,
     'Allow',
   );
+});
+
+test('fault: the tool pins reader does not load: the pins cannot be read and every guarded call is refused, never run', async () => {
+  const perso = await Perso.load({
+    policy: {
+      ...demo,
+      tool_pins: { send: { script_url: 'https://shop.example/app.js' } },
+    } as never,
+    engine: 'inline',
+  });
+  const pins = perso.status().toolPins;
+  assert.equal(pins?.ok, false);
+  assert.match(
+    pins?.ok === false ? pins.error : '',
+    /^tool_pins: cannot be read, the reader did not load \(.*perso-test-fail.*\); check that the page can fetch perso's files$/,
+  );
+  // The guarded-call code cannot load in this process either; the outcome is a Deny all the same.
+  let ran = false;
+  const send = perso.session({ role: 'agent' }).guard('send', () => {
+    ran = true;
+  });
+  const outcome = await send({});
+  assert.equal(ran, false);
+  assert.equal(outcome.decision.decision, 'Deny');
+});
+
+test('fault: the annotation defaults do not load: a policy that opts in is refused, the previous one stays active', async () => {
+  const perso = await Perso.load({ policy: demo as never, engine: 'inline' });
+  const status = await perso.reload({
+    ...demo,
+    version: 'lazy-2',
+    annotation_defaults: true,
+  } as never);
+  assert.equal(status.ok, false);
+  assert.equal(status.version, 'lazy-1');
+  assert.equal(status.errors[0]?.path, 'annotation_defaults');
+  assert.match(
+    status.errors[0]?.message ?? '',
+    /^cannot be read, the annotation defaults did not load \(.*perso-test-fail.*\); the previous policy stays active, check that the page can fetch perso's files and reload$/,
+  );
+  assert.equal(perso.policyVersion, 'lazy-1');
+  assert.equal((await perso.evaluate({ tool: 'send', role: 'agent', args: {} })).decision, 'Allow');
 });
