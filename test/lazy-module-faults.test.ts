@@ -5,7 +5,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { register } from 'node:module';
 
-const REFUSED = ['decision-record', 'guarded-call', 'tool-pins', 'annotation-defaults'];
+const REFUSED = [
+  'decision-record',
+  'guarded-call',
+  'tool-pins',
+  'annotation-defaults',
+  'policy-read',
+  'policy-sri',
+];
 const hook = `export async function resolve(specifier, context, next) {
   if (/\\/src\\//.test(context.parentURL ?? '') && /\\/(${REFUSED.join('|')})\\.ts$/.test(specifier)) {
     throw new Error('perso-test-fail: ' + specifier + ' cannot be fetched');
@@ -14,6 +21,7 @@ const hook = `export async function resolve(specifier, context, next) {
 }`;
 register(`data:text/javascript,${encodeURIComponent(hook)}`, import.meta.url);
 const { Perso } = await import('../src/perso.ts');
+const { verifyIntegrity } = await import('../src/policy/policy-integrity.ts');
 
 const demo = {
   version: 'lazy-1',
@@ -125,4 +133,34 @@ test('fault: the annotation defaults do not load: a policy that opts in is refus
   );
   assert.equal(perso.policyVersion, 'lazy-1');
   assert.equal((await perso.evaluate({ tool: 'send', role: 'agent', args: {} })).decision, 'Allow');
+});
+
+test('fault: the policy file reader does not load: a policy file is not loaded, every call is a Deny naming it', async () => {
+  const perso = await Perso.load({
+    policy: new URL('./fixtures/perso-demo-policy.json', import.meta.url).pathname,
+    engine: 'inline',
+    onError: () => undefined,
+  });
+  const status = perso.status();
+  assert.equal(status.ok, false);
+  assert.match(
+    status.errors[0]?.message ?? '',
+    /^policy: could not be resolved \(the policy reader did not load \(.*perso-test-fail.*\); check that the page can fetch perso's files\)/,
+  );
+  const decision = await perso.evaluate({ tool: 'view_customer', role: 'agent', args: {} });
+  assert.equal(decision.decision, 'Deny');
+  assert.match(decision.reason, /the policy reader did not load/);
+});
+
+test('fault: the integrity checker does not load: pinned bytes are refused, never passed', async () => {
+  const bytes = new TextEncoder().encode('{}');
+  const checked = await verifyIntegrity(
+    bytes,
+    'sha256-RBNvo1WzZ4oRRq0W9+hknpT7T8If536DEMBg9hyq/4o=',
+  );
+  assert.equal(checked.ok, false);
+  assert.match(
+    checked.ok ? '' : checked.error,
+    /^integrity "sha256-.*" cannot be checked: the checker did not load \(.*perso-test-fail.*\); check that the page can fetch perso's files$/,
+  );
 });
