@@ -633,10 +633,13 @@ export class Perso {
     this.#input = input;
     this.#version = load.policy.version;
     this.#enforced = mode !== 'shadow';
-    // A rule key spells "rate_limit" literally or with \u escapes, the only escapes that can
-    // stand for letters; without either, no rule has a rate limit and the time is never read.
-    // (Were it wrong, the engine would deny rate-limited calls for want of a time: fail closed.)
-    this.#needsClock = resolved.text.includes('rate_limit') || resolved.text.includes('\\u');
+    // A rule key spells "rate_limit" or "budget" literally or with \u escapes, the only escapes
+    // that can stand for letters; without any, no rule counts calls and the time is never read.
+    // (Were it wrong, the engine would deny counted calls for want of a time: fail closed.)
+    this.#needsClock =
+      resolved.text.includes('rate_limit') ||
+      resolved.text.includes('budget') ||
+      resolved.text.includes('\\u');
     this.#annotationDefaults = extensions.annotationDefaults;
     this.#status = freezeStatus({
       ok: true,

@@ -30,7 +30,7 @@ import type { WorkerStatus } from '../worker/evaluator-api.ts';
 import { EVALUATOR_JS_FALLBACK, EVALUATOR_WORKER_NAME } from '../worker/evaluator-api.ts';
 import type { ApprovalEvidence } from './approval-evidence.ts';
 import type { BatchMessage } from './batch-wire-format.ts';
-import { CountedCallJournal } from './counted-call-journal.ts';
+import type { CountedCallJournal } from './counted-call-journal.ts';
 import type { EvaluatorBackend } from './evaluator-backend.ts';
 import { engineWasmUrl, pageEngineModule } from './page-engine-module.ts';
 import { startCheckedWorker, startStrictWorker, startUncheckedWorker } from './verified-worker.ts';
@@ -129,6 +129,17 @@ interface CallPlan<T> {
   accepted?(value: T): void;
 }
 
+/**
+ * Whether a policy can count calls: only a rule with a `rate_limit` or a `budget` can, and in JSON
+ * text those keys are spelled literally or with `\u` escapes. (Were this wrong, the worker would
+ * answer counted calls this side cannot keep: a malformed reply, and a Deny.)
+ */
+function mayCount(policyText: string): boolean {
+  return (
+    policyText.includes('rate_limit') || policyText.includes('budget') || policyText.includes('\\u')
+  );
+}
+
 type BatchWireFormat = typeof import('./batch-wire-format.ts');
 /** The batch wire format, once loaded (see {@link WorkerBackend.evaluateBatch}). */
 let batchWireFormat: BatchWireFormat | null = null;
@@ -154,8 +165,11 @@ export class WorkerBackend implements EvaluatorBackend {
   #generation: Generation | null = null;
   /** The last policy text the engine accepted; a fresh worker re-loads it before any call. */
   #lastGoodPolicy: string | null = null;
-  /** What the engine counted under that policy; a fresh worker counts it again with the re-load. */
-  readonly #counted = new CountedCallJournal();
+  /**
+   * What the engine counted under that policy; a fresh worker counts it again with the re-load.
+   * Loaded with the first policy that can count calls ({@link mayCount}).
+   */
+  #counted: CountedCallJournal | null = null;
   #closed = false;
 
   /** Nothing starts until the first call, unless `startNow` is set. */
@@ -179,6 +193,21 @@ export class WorkerBackend implements EvaluatorBackend {
 
   /** Loads a policy in the worker; a fault is a failed load, and the previous policy stays active. */
   load(policyText: string): Promise<PolicyLoad> {
+    if (this.#counted !== null || !mayCount(policyText)) return this.#load(policyText);
+    // Before the worker takes a policy that can count calls, so that none it counts is lost.
+    return import('./counted-call-journal.ts').then(
+      ({ CountedCallJournal }) => {
+        this.#counted ??= new CountedCallJournal();
+        return this.#load(policyText);
+      },
+      (error: unknown) =>
+        faultLoad(
+          `the journal of counted calls did not load (${describe(error)}), so rate limits and budgets could not survive a restart; check that the page can fetch perso's files and reload`,
+        ),
+    );
+  }
+
+  #load(policyText: string): Promise<PolicyLoad> {
     return this.#run<PolicyLoad>(
       {
         send: (remote) => remote.load(policyText),
@@ -189,7 +218,7 @@ export class WorkerBackend implements EvaluatorBackend {
         accepted: (load) => {
           if (!load.ok) return;
           this.#lastGoodPolicy = policyText;
-          this.#counted.clear();
+          this.#counted?.clear();
         },
       },
       this.#startTimeoutMs,
@@ -353,7 +382,17 @@ export class WorkerBackend implements EvaluatorBackend {
           }
           // Kept before the caller hears of them: a restart from here on restores them.
           const counted = opened.ok ? opened.counted : undefined;
-          if (counted !== undefined) for (const call of counted) this.#counted.add(call);
+          if (counted !== undefined) {
+            const journal = this.#counted;
+            if (journal === null) {
+              this.#replace(
+                generation,
+                `malformed reply from the evaluator worker (counted calls under a policy that counts none); ${REPLACED}`,
+              );
+              return;
+            }
+            for (const call of counted) journal.add(call);
+          }
           plan.accepted?.(checked.value);
           settle(checked.value);
           // A trap kills the engine instance: this answer stands, the worker is replaced for the next.
@@ -415,7 +454,7 @@ export class WorkerBackend implements EvaluatorBackend {
     );
     const policyText = this.#lastGoodPolicy;
     // Taken now, after the worker before this one was ended: nothing it answers can be added later.
-    const counted = policyText === null ? [] : this.#counted.calls();
+    const counted = policyText === null ? [] : (this.#counted?.calls() ?? []);
     const reloading =
       policyText === null
         ? null

@@ -58,3 +58,27 @@ it("fault: the batch wire format (batch-wire-format.ts) cannot be fetched: the w
     backend.close();
   }
 });
+
+it('fault: the journal of counted calls (counted-call-journal.ts) cannot be fetched: a policy with a rate limit is refused, the previous one stays', async () => {
+  const url = '/src/backend/worker-backend.ts?perso-test-fail=counted-call-journal';
+  const { WorkerBackend } = (await import(url)) as BridgeModule;
+  const backend = new WorkerBackend({
+    createWorker: () =>
+      new Worker(new URL('/src/worker/evaluator.worker.ts', location.origin), { type: 'module' }),
+  });
+  try {
+    // The demo policy counts nothing: it needs no journal.
+    expect((await backend.load(demoPolicy)).ok).to.equal(true);
+    const limited = JSON.parse(demoPolicy);
+    limited.version = 'limited';
+    limited.rules[0].rate_limit = { max: 2, per_seconds: 60 };
+    const load = await backend.load(JSON.stringify(limited));
+    expect(load.ok).to.equal(false);
+    expect(load.ok ? '' : load.errors[0]!.message).to.match(
+      /^engine fault: the journal of counted calls did not load \(.+\), so rate limits and budgets could not survive a restart; check that the page can fetch perso's files and reload; the previous policy stays active$/,
+    );
+    expect((await backend.evaluate(view, Date.now() / 1000)).decision).to.equal('Allow');
+  } finally {
+    backend.close();
+  }
+});
