@@ -8,13 +8,19 @@
 //   serves is what is checked;
 // - a digest has the placeholder's length, so source maps stay exact;
 // - a chunk that still needs a digest the bundle cannot give fails the build: never a silent
-//   unchecked build.
+//   unchecked build;
+// - the worker's lazy chunks (src/worker/checked-chunk.ts): each `PERSO-CHUNK:<name>` placeholder
+//   becomes `<digest> <file>` of the chunk built from src/**/<name>.ts (its path relative to the
+//   chunk that imports it), or `inline` when the bundle folded that module into the importing
+//   chunk; chunk digests are taken after the other placeholders were written.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { posix } from 'node:path';
 import type { Plugin } from 'vite';
 
 const WASM_PLACEHOLDER = 'PERSO-DIGEST:engine.wasm:0000000000000000000';
 const WORKER_PLACEHOLDER = 'PERSO-DIGEST:evaluator-worker:00000000000000';
+const CHUNK_PLACEHOLDER = 'PERSO-CHUNK:';
 
 function sha256(bytes: string | Uint8Array): string {
   return createHash('sha256').update(bytes).digest('base64');
@@ -58,6 +64,32 @@ export function recordCodeDigests(wasmFile?: string): Plugin {
           code = code.replaceAll(WORKER_PLACEHOLDER, worker);
         }
         output.code = code;
+      }
+      // The worker's lazy chunks, now that their bytes are final.
+      const chunks = Object.values(bundle).filter((output) => output.type === 'chunk');
+      for (const output of chunks) {
+        if (!output.code.includes(CHUNK_PLACEHOLDER)) continue;
+        output.code = output.code.replace(
+          new RegExp(`${CHUNK_PLACEHOLDER}([a-z0-9-]+)`, 'g'),
+          (_, name: string) => {
+            const isModule = (id: string) => new RegExp(`/${name}\\.ts$`).test(id);
+            if (output.moduleIds.some(isModule)) return 'inline';
+            const target = chunks.find(
+              (chunk) =>
+                chunk !== output && chunk.facadeModuleId !== null && isModule(chunk.facadeModuleId),
+            );
+            if (target === undefined)
+              this.error(
+                `${output.fileName} loads the chunk "${name}", but this build emitted no chunk for src/**/${name}.ts`,
+              );
+            if (target.code.includes(CHUNK_PLACEHOLDER))
+              this.error(
+                `${target.fileName} has a chunk placeholder of its own; load lazy chunks from the worker's entry only`,
+              );
+            const file = posix.relative(posix.dirname(output.fileName), target.fileName);
+            return `${sha256(target.code)} ${file.startsWith('.') ? file : `./${file}`}`;
+          },
+        );
       }
     },
   };

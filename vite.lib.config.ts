@@ -18,6 +18,17 @@ import { fileURLToPath } from 'node:url';
 import { recordCodeDigests } from './vite.code-digests.ts';
 import { nodeOnlyStub } from './vite.node-only.ts';
 
+// Vite wraps a dynamic import whose chunk imports other chunks in its preload helper
+// (<link rel=modulepreload> tags, CSS, a `vite:preloadError` event: about 1.3 KiB gzipped). This
+// build preloads nothing (`modulePreload: false`, no CSS), so the helper would only call the import;
+// and an app that bundles perso wraps the same imports in its own helper again. One line instead.
+const PRELOAD_HELPER = '\0vite/preload-helper.js';
+const plainPreload: Plugin = {
+  name: 'perso-plain-preload',
+  enforce: 'pre',
+  load: (id) => (id === PRELOAD_HELPER ? 'export const __vitePreload = (load) => load();' : null),
+};
+
 // engine.wasm ships once, as the package's `engine/build/engine.wasm` (Node's copy and the
 // `perso/engine.wasm` export): the built files point there (`../../engine/build/engine.wasm` from
 // `dist/browser/index.js`, one `../` more from `chunks/` and `assets/`) instead of each carrying a
@@ -51,7 +62,7 @@ function engineWasmInPackage(): Plugin {
 
 export default defineConfig({
   publicDir: false,
-  plugins: [nodeOnlyStub(), engineWasmInPackage(), recordCodeDigests(PACKAGE_WASM)],
+  plugins: [nodeOnlyStub(), plainPreload, engineWasmInPackage(), recordCodeDigests(PACKAGE_WASM)],
   // URLs of the worker and the wasm relative to the module that loads them, wherever it is served
   base: './',
   build: {

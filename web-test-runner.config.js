@@ -5,6 +5,7 @@ import { persoTestServer } from './test/server/perso-test-server.js';
 import { cspHeaderForTests } from './test/server/csp-header.js';
 import { devtoolsProtocolPlugin } from './test/server/devtools-protocol.js';
 import { rawDist } from './test/server/raw-dist.js';
+import { lazyChunkFaultsForTests } from './test/server/lazy-chunk-fault.js';
 
 const executablePath = process.env.CHROME_PATH ?? '/usr/bin/chromium';
 
@@ -17,7 +18,8 @@ export default {
   // scriptable policy files and audit sinks under /__perso__/ (policy loader and audit transport tests)
   // a CSP without 'wasm-unsafe-eval' on URLs marked perso-test-csp=no-wasm (worker fault tests)
   // dist/ byte for byte, and as a tampering CDN would serve it (code integrity tests)
-  middleware: [persoTestServer(), cspHeaderForTests(), rawDist()],
+  // a lazily imported module refused to a module marked perso-test-fail=<name> (lazy-chunk faults)
+  middleware: [persoTestServer(), cspHeaderForTests(), rawDist(), lazyChunkFaultsForTests()],
   // DevTools protocol commands from a test to its own page (WebAuthn.*, Input.dispatch*): approval tests
   plugins: [
     esbuildPlugin({ ts: true, target: 'es2022', tsconfig: 'test/browser/tsconfig.json' }),

@@ -20,19 +20,13 @@
  *   emitting never awaits nor throws into the decision path.
  */
 import type { ApprovalEvidence } from './backend/approval-evidence.ts';
-import {
-  applyAnnotationDefaults,
-  policyOptsIntoAnnotationDefaults,
-} from './annotation-defaults.ts';
 import type { AnnotationHints } from './annotation-defaults.ts';
-import type { DecisionResult, JsonObject, JsonValue, ReasonKind, ToolCall } from './decision.ts';
-import type { AuditContext, AuditRecord, AuditTransport, ToolFacts } from './audit/audit-record.ts';
-import { buildAuditRecord, sha256Hex } from './audit/audit-record.ts';
-import { argsHashKey, hmacHex, valuelessReason } from './audit/hashed-args.ts';
+import type { DecisionResult, JsonObject, ReasonKind, ToolCall } from './decision.ts';
+import type { AuditRecord, AuditTransport, ToolFacts } from './audit/audit-record.ts';
 import type { HashKey } from './audit/hashed-args.ts';
+import { sha256Hex } from './sha256-hex.ts';
 import type { CanonicalArgs } from './canonical-args.ts';
-import { canonicalizeArgs, canonicalizeJson } from './canonical-args.ts';
-import { MAX_ARGS_SIZE } from './args-size.ts';
+import { canonicalizeArgs } from './canonical-args.ts';
 import type { Diagnostic, PolicyLoad, Verdict } from './engine/types.ts';
 import type { EvaluatorBackend, SyncEvaluatorBackend } from './backend/evaluator-backend.ts';
 import { isSyncBackend } from './backend/evaluator-backend.ts';
@@ -41,13 +35,13 @@ import type { PolicyInput, PolicySourceKind, ResolvedPolicy } from './policy/pol
 import { resolvePolicySource } from './policy/policy-source.ts';
 import { PersoSession } from './session.ts';
 import { own, ownCopy, ownItems } from './own-properties.ts';
+import { withArgs } from './call-with-args.ts';
 import { WorkerBackend } from './backend/worker-backend.ts';
 import type { CodeIntegrity } from './backend/worker-backend.ts';
 import { cachedPolicySource } from './policy/policy-loader.ts';
 import type { PolicyPublicKey } from './policy/policy-integrity.ts';
 import { PolicyStore, defaultPolicyStore } from './policy/policy-store.ts';
 import type { Principal, SessionHost } from './session.ts';
-import { readToolPins } from './tool-pins.ts';
 import type { ToolPinsResult } from './tool-pins.ts';
 
 export type { PolicyInput } from './policy/policy-source.ts';
@@ -171,13 +165,6 @@ const FAULT_KINDS: ReadonlySet<string> = new Set<ReasonKind>([
   'engine_fault',
 ]);
 const MAX_ERRORS_IN_REASON = 3;
-/**
- * The most calls per worker message in {@link Perso.evaluateBatch}: big enough that a message's
- * fixed cost is small beside its calls, small enough that the page and the worker overlap. For
- * 1,000 calls in Chromium, three slices took 0.87-0.95 ms, one message 1.10-1.16 ms (slices of
- * 250-400 within 3% of each other).
- */
-const BATCH_SLICE = 400;
 
 /**
  * A policy guard. `const perso = await Perso.load({ policy })`, then
@@ -195,10 +182,16 @@ export class Perso {
   #clock: (() => number) | null;
   #transports: readonly AuditTransport[];
   #auditing: boolean;
+  /**
+   * The record builder (decision-record.ts), loaded with an instance that has transports, before
+   * its first decision; `#recordsReady` says why it could not be (then no policy becomes active).
+   */
+  #records: typeof import('./decision-record.ts') | null = null;
+  #recordsReady: Promise<string | null> = Promise.resolve(null);
   #hashArgs: boolean;
   #durableBeforeRun: boolean;
   /** `hashArgs`' key, or why there is none. */
-  #hashKey: Promise<CryptoKey | string> | null;
+  #hashKey: Promise<CryptoKey | string> | null = null;
   #warnedTransports = new WeakSet<AuditTransport>();
   #auditBroken = false;
   #auditChain: Promise<void> = Promise.resolve();
@@ -208,6 +201,8 @@ export class Perso {
   // Whether the active policy can have a rate limit. Reading the system clock costs about as much
   // as a decision here, and only rate limits use the time; see #load for why the test is exact.
   #needsClock = true;
+  /** The annotation defaults module, loaded for the active policy when it opts in; else `null`. */
+  #annotationDefaults: AnnotationDefaults | null = null;
   #status: PolicyStatus;
   #noPolicyReason =
     'no valid policy loaded: none was given; pass a policy to Perso.load and reload';
@@ -244,20 +239,7 @@ export class Perso {
     this.#auditing = this.#transports.length > 0;
     this.#hashArgs = options.hashArgs === true;
     this.#durableBeforeRun = options.durable === 'before-run' && this.#auditing;
-    this.#hashKey =
-      this.#hashArgs && this.#auditing
-        ? argsHashKey(options.hashKey).then(
-            ({ key, warning }) => {
-              if (warning !== undefined) console.warn(`perso: ${warning}`);
-              return key;
-            },
-            (error: unknown) => {
-              const problem = `hashArgs: the key cannot be had (${errorText(error)}); records carry no args hash`;
-              console.warn(`perso: ${problem}`);
-              return problem;
-            },
-          )
-        : null;
+    if (this.#auditing) this.#recordsReady = this.#loadRecords(options.hashKey);
     this.#onError = typeof options.onError === 'function' ? options.onError : null;
     this.#urlPolicy = urlPolicySource(options);
     this.#pinned = options.integrity !== undefined || (options.publicKeys?.length ?? 0) > 0;
@@ -306,7 +288,33 @@ export class Perso {
     );
     if (problem !== null) perso.#reportFailure(perso.#fail([problem], []));
     else await perso.reload();
+    // Its denials are audited too: the record builder is there before the instance is returned.
+    await perso.#recordsReady;
     return perso;
+  }
+
+  // Imported lazily: a page without audit transports never downloads the record builder. Never rejects.
+  async #loadRecords(hashKey: HashKey | undefined): Promise<string | null> {
+    let records: typeof import('./decision-record.ts');
+    try {
+      records = await import('./decision-record.ts');
+    } catch (error) {
+      return `audit records cannot be built: the record builder did not load (${errorText(error)}); check that the page can fetch perso's files, then load a new instance`;
+    }
+    this.#records = records;
+    if (this.#hashArgs)
+      this.#hashKey = records.argsHashKey(hashKey).then(
+        ({ key, warning }) => {
+          if (warning !== undefined) console.warn(`perso: ${warning}`);
+          return key;
+        },
+        (error: unknown) => {
+          const problem = `hashArgs: the key cannot be had (${errorText(error)}); records carry no args hash`;
+          console.warn(`perso: ${problem}`);
+          return problem;
+        },
+      );
+    return null;
   }
 
   /** The active policy's `version` label; `null` when no valid policy is loaded. */
@@ -483,86 +491,26 @@ export class Perso {
         (call) => call !== null && typeof call === 'object' && ownNow(call) === undefined,
       );
     if (!batchable) return Promise.all(calls.map((call) => this.evaluate(call)));
-    const count = calls.length;
-    if (count === 0) return [];
-    const results = new Array<DecisionResult>(count);
+    if (calls.length === 0) return [];
     const now = this.#now();
-    const slices: Promise<void>[] = [];
-    // Each slice is canonicalized and posted before the next one starts (#batchSlice runs
-    // synchronously up to its post); the answers are awaited together.
-    const size = Math.ceil(count / Math.ceil(count / BATCH_SLICE));
-    for (let start = 0; start < count; start += size) {
-      slices.push(
-        this.#batchSlice(backend, calls, start, Math.min(count, start + size), now, results),
-      );
-    }
-    await Promise.all(slices);
-    return results;
-  }
-
-  /** Decides `calls[start..end)` in one worker message and writes their results in place. */
-  async #batchSlice(
-    backend: EvaluatorBackend,
-    calls: readonly ToolCall[],
-    start: number,
-    end: number,
-    now: number,
-    results: DecisionResult[],
-  ): Promise<void> {
-    const count = end - start;
-    // Canonical args for the worker, as for `evaluate`: one pass over the slice; when some call's
-    // args are refused (or a call cannot be read), each call of the slice goes alone so that only
-    // that one is Deny. Plain loops: no per-call callback, each call's args read once.
-    const alone = async (): Promise<void> => {
-      // At the batch's one time: a slice decided later must not be decided at a later time.
-      const each = await Promise.all(
-        calls.slice(start, end).map((call) => this.#evaluate(call, now)),
-      );
-      for (let i = 0; i < count; i++) results[start + i] = each[i]!;
-    };
-    const given = new Array<unknown>(count);
+    let batch: typeof import('./perso-batch.ts');
     try {
-      for (let i = 0; i < count; i++) {
-        const args = own(calls[start + i] as ToolCall, 'args');
-        given[i] = args === undefined ? {} : args;
-      }
-    } catch {
-      return alone();
-    }
-    const canonical = canonicalizeJson(given, 'args');
-    // Over the one-call size bound in all: each call goes alone, so no message is larger than one call's bound.
-    if (!canonical.ok || canonical.json.length > MAX_ARGS_SIZE) return alone();
-    const argsList = canonical.value as readonly JsonValue[];
-    const checkedCalls = new Array<ToolCall>(count);
-    try {
-      for (let i = 0; i < count; i++) {
-        const args = argsList[i];
-        if (!isJsonObject(args)) return alone();
-        checkedCalls[i] = withArgs(calls[start + i] as ToolCall, args);
-      }
-    } catch {
-      return alone();
-    }
-    let verdicts: Verdict[];
-    try {
-      // The canonical JSON text goes along: the worker backend sends args as text and need not make it again.
-      verdicts = await backend.evaluateBatch(checkedCalls, now, canonical.json);
+      // Loaded with the first batch: a page that decides one call at a time never downloads it.
+      batch = await import('./perso-batch.ts');
     } catch (error) {
-      const reason = `engine fault: the batch failed (${errorText(error)}); retry`;
-      for (let i = 0; i < count; i++) results[start + i] = this.#deny('engine_fault', reason);
-      return;
+      const reason = `engine fault: the batch code did not load (${errorText(error)}); no call was decided, check that the page can fetch perso's files and retry`;
+      return calls.map(() => this.#deny('engine_fault', reason));
     }
-    if (!Array.isArray(verdicts) || verdicts.length !== count) {
-      const reason =
-        'engine fault: the engine answered a batch with the wrong number of decisions; retry';
-      for (let i = 0; i < count; i++) results[start + i] = this.#deny('engine_fault', reason);
-      return;
-    }
-    for (let i = 0; i < count; i++) {
-      const result = this.#result(verdicts[i]!);
-      result.args = argsList[i] as Readonly<JsonObject>;
-      results[start + i] = result;
-    }
+    return batch.decideBatch(
+      {
+        evaluate: (call, at) => this.#evaluate(call, at),
+        deny: (kind, reason) => this.#deny(kind, reason),
+        result: (verdict) => this.#result(verdict),
+      },
+      backend,
+      calls,
+      now,
+    );
   }
 
   /**
@@ -638,10 +586,21 @@ export class Perso {
     const starting = this.#ensureBackend();
     const resolved = await this.#resolve(input);
     const backend = await starting;
+    // With transports, no policy becomes active that decides calls no record can be built for.
+    const recordsProblem = await this.#recordsReady;
+    if (recordsProblem !== null)
+      return this.#fail([{ severity: 'error', path: 'audit', message: recordsProblem }], []);
     if (!resolved.ok)
       return this.#fail([{ severity: 'error', path: 'policy', message: resolved.error }], []);
     if (typeof backend === 'string')
       return this.#fail([{ severity: 'error', path: 'engine', message: backend }], []);
+    // Before the engine takes the policy: a policy whose extensions cannot be read never decides.
+    const extensions = await readExtensions(resolved.text);
+    if (typeof extensions === 'string')
+      return this.#fail(
+        [{ severity: 'error', path: 'annotation_defaults', message: extensions }],
+        [],
+      );
     // WebCrypto is missing outside secure contexts (a page on plain http): no hash, same policy.
     const hashing = sha256Hex(resolved.text).catch(() => null);
     let hash: string | null;
@@ -674,10 +633,14 @@ export class Perso {
     this.#input = input;
     this.#version = load.policy.version;
     this.#enforced = mode !== 'shadow';
-    // A rule key spells "rate_limit" literally or with \u escapes, the only escapes that can
-    // stand for letters; without either, no rule has a rate limit and the time is never read.
-    // (Were it wrong, the engine would deny rate-limited calls for want of a time: fail closed.)
-    this.#needsClock = resolved.text.includes('rate_limit') || resolved.text.includes('\\u');
+    // A rule key spells "rate_limit" or "budget" literally or with \u escapes, the only escapes
+    // that can stand for letters; without any, no rule counts calls and the time is never read.
+    // (Were it wrong, the engine would deny counted calls for want of a time: fail closed.)
+    this.#needsClock =
+      resolved.text.includes('rate_limit') ||
+      resolved.text.includes('budget') ||
+      resolved.text.includes('\\u');
+    this.#annotationDefaults = extensions.annotationDefaults;
     this.#status = freezeStatus({
       ok: true,
       version: load.policy.version,
@@ -686,11 +649,9 @@ export class Perso {
       source: resolved.source,
       errors: [],
       warnings,
-      annotationDefaults:
-        resolved.text.includes('annotation_defaults') &&
-        policyOptsIntoAnnotationDefaults(resolved.text),
+      annotationDefaults: extensions.annotationDefaults !== null,
       ...(load.policy.approval === 'webauthn' ? { approval: 'webauthn' as const } : {}),
-      ...withToolPins(readToolPins(resolved.text)),
+      ...withToolPins(extensions.toolPins),
     });
     // Only with the engine's yes is a fetched policy cached and its revision the rollback floor.
     await resolved.commit?.();
@@ -853,8 +814,9 @@ export class Perso {
       }
     }
     // Annotation defaults (host layer) before the audit: the record says Ask when the tool asked.
-    if (annotations !== undefined && this.#status.annotationDefaults === true)
-      result = applyAnnotationDefaults(result, annotations);
+    const defaults = this.#annotationDefaults;
+    if (annotations !== undefined && defaults !== null)
+      result = defaults.applyAnnotationDefaults(result, annotations);
     if (this.#auditing)
       this.#audit(call, result, canonical, typeof facts === 'string' ? null : facts, toolFacts);
     return this.#durableBeforeRun ? this.#stored(result) : result;
@@ -973,40 +935,21 @@ export class Perso {
     facts: RecordedFacts | null,
     toolFacts?: ToolFacts,
   ): void {
-    let tool: unknown;
-    let role: unknown;
-    try {
-      // The checked call's tool and role (plain data, read once), not the caller's object again: a
-      // getter must not record another tool than the one decided.
-      const decided: { tool: unknown; role: unknown } | null = facts?.call ?? call;
-      tool = own(decided, 'tool');
-      role = own(decided, 'role');
-    } catch {
-      // An unreadable call is recorded with what could be read.
-    }
     const checked = canonical?.ok ? canonical : null;
-    const context: AuditContext = { policyHash: this.#status.hash };
-    if (toolFacts !== undefined) context.toolFacts = toolFacts;
-    // Replay needs the host facts and the time; `hashArgs` keeps the facts out of the record too.
-    if (facts !== null) {
-      // Own fields: the facts object is made in the page's realm, whose Object.prototype may be polluted.
-      const now = own(facts, 'now');
-      const agentAttributes = own(facts, 'agentAttributes');
-      const resourceAttributes = own(facts, 'resourceAttributes');
-      if (now !== undefined) context.now = now;
-      if (!this.#hashArgs && agentAttributes !== undefined)
-        context.agentAttributes = agentAttributes;
-      if (!this.#hashArgs && resourceAttributes !== undefined)
-        context.resourceAttributes = resourceAttributes;
-    }
+    const records = this.#records;
     let record: AuditRecord;
     try {
-      // hashArgs: the reason keeps paths and ops, never the values it quoted.
-      const recorded = this.#hashArgs ? { ...result, reason: valuelessReason(result) } : result;
-      record = buildAuditRecord(
-        { tool, role },
-        recorded,
-        !this.#hashArgs && checked !== null ? { ...context, args: checked.value } : context,
+      if (records === null) throw new Error('the record builder is not loaded');
+      // The checked call's tool and role (plain data, read once), not the caller's object again: a
+      // getter must not record another tool than the one decided.
+      record = records.decisionRecord(
+        facts?.call ?? call,
+        result,
+        checked?.value ?? null,
+        facts,
+        this.#status.hash,
+        this.#hashArgs,
+        toolFacts,
       );
     } catch (error) {
       // Auditing never throws into the decision path; say once that records are being lost.
@@ -1026,7 +969,9 @@ export class Perso {
       checked === null || keyed === null
         ? Promise.resolve(undefined)
         : keyed
-            .then((key) => (typeof key === 'string' ? undefined : hmacHex(key, checked.json)))
+            .then((key) =>
+              typeof key === 'string' ? undefined : records.hmacHex(key, checked.json),
+            )
             .catch(() => undefined);
     // Records leave in decision order even though hashing is asynchronous.
     this.#auditChain = this.#auditChain
@@ -1055,6 +1000,48 @@ export class Perso {
       `perso: an audit transport failed (${errorText(error)}); its records are being lost — fix the transport (further failures of it are not reported)`,
     );
   }
+}
+
+type AnnotationDefaults = typeof import('./annotation-defaults.ts');
+
+/** A policy's host-layer extensions (see tool-pins.ts, annotation-defaults.ts). */
+interface PolicyExtensions {
+  /** The policy's `tool_pins`, or why they cannot be read; `null` when it pins nothing. */
+  toolPins: ToolPinsResult | null;
+  /** The module that applies annotation defaults, when the policy opts in; else `null`. */
+  annotationDefaults: AnnotationDefaults | null;
+}
+
+/**
+ * Reads a policy's host-layer extensions; their modules load only for a policy whose text names
+ * them (literally or, possibly, with `\u` escapes): a page whose policy uses neither never
+ * downloads them. Pins that cannot be read refuse every guarded call (the session says why); a
+ * policy that may opt in to annotation defaults whose module cannot load is refused (the text
+ * says why), since they can turn an Allow into an Ask.
+ */
+async function readExtensions(text: string): Promise<PolicyExtensions | string> {
+  const escaped = text.includes('\\u');
+  let toolPins: ToolPinsResult | null = null;
+  let annotationDefaults: AnnotationDefaults | null = null;
+  if (escaped || text.includes('tool_pins')) {
+    try {
+      toolPins = (await import('./tool-pins.ts')).readToolPins(text);
+    } catch (error) {
+      toolPins = {
+        ok: false,
+        error: `tool_pins: cannot be read, the reader did not load (${errorText(error)}); check that the page can fetch perso's files`,
+      };
+    }
+  }
+  if (escaped || text.includes('annotation_defaults')) {
+    try {
+      const defaults = await import('./annotation-defaults.ts');
+      if (defaults.policyOptsIntoAnnotationDefaults(text)) annotationDefaults = defaults;
+    } catch (error) {
+      return `cannot be read, the annotation defaults did not load (${errorText(error)}); the previous policy stays active, check that the page can fetch perso's files and reload`;
+    }
+  }
+  return { toolPins, annotationDefaults };
 }
 
 /** True in a browser page (a window with a DOM and Workers): the worker engine is the default there. */
@@ -1103,32 +1090,6 @@ function isPlainObject(value: unknown): value is object {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
   const prototype: unknown = Object.getPrototypeOf(value);
   return prototype === Object.prototype || prototype === null;
-}
-
-function isJsonObject(value: JsonValue | undefined): value is JsonObject {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-function withArgs(call: ToolCall, args: Readonly<JsonObject>): ToolCall {
-  // Absent fields stay absent: fewer keys for a worker message to copy. Inherited ones (a polluted
-  // Object.prototype.resourceAttributes) are absent too. Written as literals, which define their
-  // keys: an assignment would run (or be refused by) a setter a page put on Object.prototype.
-  const agentAttributes = own(call, 'agentAttributes');
-  const resourceAttributes = own(call, 'resourceAttributes');
-  const now = own(call, 'now');
-  const checked: ToolCall = {
-    tool: own(call, 'tool') as string,
-    args,
-    role: own(call, 'role') as string,
-  };
-  if (agentAttributes === undefined && resourceAttributes === undefined && now === undefined)
-    return checked;
-  return {
-    ...checked,
-    ...(agentAttributes === undefined ? {} : { agentAttributes }),
-    ...(resourceAttributes === undefined ? {} : { resourceAttributes }),
-    ...(now === undefined ? {} : { now }),
-  };
 }
 
 /**

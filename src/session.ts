@@ -12,7 +12,9 @@
  *   decision says `enforced: false`); never on a fault;
  * - an Ask that needs a WebAuthn approval is released only by an authenticator's assertion: after
  *   `approve` says yes, the session runs the ceremony itself (loaded on demand) unless `approve`
- *   already answered with evidence, and the engine's side checks it.
+ *   already answered with evidence, and the engine's side checks it;
+ * - a guarded call's code (`guarded-call.ts`) loads with the first one; a call whose code cannot
+ *   load is a Deny (`engine_fault`) naming it, and the tool does not run.
  */
 import type { DecisionResult, JsonObject, ReasonKind, ToolCall } from './decision.ts';
 import type { CanonicalArgs } from './canonical-args.ts';
@@ -21,7 +23,6 @@ import type { AnnotationHints } from './annotation-defaults.ts';
 import type { ApprovalEvidence } from './backend/approval-evidence.ts';
 import type { WebAuthnCeremonyOptions } from './webauthn-ceremony.ts';
 import type { ToolFacts } from './audit/audit-record.ts';
-import { checkToolPin } from './tool-pins.ts';
 import type { ToolPinsResult } from './tool-pins.ts';
 import { own } from './own-properties.ts';
 
@@ -202,138 +203,35 @@ export class PersoSession {
     const toolFacts = recordedToolFacts(annotations, own(options, 'toolFacts'));
     return async (args: A): Promise<GuardOutcome<R>> => {
       if (error !== null) return { ok: false, decision: host.refuse({ tool, role }, error) };
-      const pinned = pinRefusal(tool, host.toolPins(), toolFacts);
-      if (pinned !== null)
-        return {
-          ok: false,
-          decision: host.refuse({ tool, role }, pinned.reason, pinned.kind, toolFacts),
-        };
+      // The args are read in the caller's turn, before the call's code loads.
       const canonical = canonicalizeArgs(args);
-      if (!canonical.ok)
+      let guarded: typeof import('./guarded-call.ts');
+      try {
+        guarded = await import('./guarded-call.ts');
+      } catch (caught) {
+        const reason = `engine fault: the guarded-call code did not load (${caught instanceof Error ? caught.message : String(caught)}); the tool was not run, check that the page can fetch perso's files and retry`;
         return {
           ok: false,
-          decision: host.refuse({ tool, role }, `invalid request: ${canonical.error}`),
+          decision: host.refuse({ tool, role }, reason, 'engine_fault', toolFacts),
         };
-      const checkedArgs = canonical.value as unknown as Readonly<A>;
-      let resource: JsonObject | undefined;
-      if (resourceAttributes !== undefined) {
-        const attributes = await resolveResourceAttributes(resourceAttributes, checkedArgs);
-        if (!attributes.ok)
-          return {
-            ok: false,
-            decision: host.refuse({ tool, role }, `invalid request: ${attributes.error}`),
-          };
-        resource = attributes.value;
       }
-      const call: ToolCall = {
-        tool,
-        args: checkedArgs,
-        role,
-        agentAttributes,
-        resourceAttributes: resource,
-      };
-      // The host applies annotation defaults before it audits, so the record holds what was decided.
-      const decision = await host.decide(call, canonical, toolFacts, annotations);
-      const settled = await mayRun(decision, call, checkedArgs, approve, host, webauthn);
-      if (!settled.run) return { ok: false, decision: settled.decision };
-      return { ok: true, value: await fn(checkedArgs as A), decision: settled.decision };
+      return guarded.guardedCall(
+        host,
+        {
+          tool,
+          role,
+          agentAttributes,
+          resourceAttributes,
+          approve,
+          annotations,
+          webauthn,
+          toolFacts,
+        },
+        canonical,
+        fn,
+      );
     };
   }
-}
-
-// Whether the tool runs, and on which decision. An Ask a person approved runs only once the engine's
-// side (the worker, or the inline backend) redeemed the ticket and lifted it to Allow: a `true`
-// from `approve` is a request to that side, never a permission by itself.
-async function mayRun<A>(
-  decision: DecisionResult,
-  call: ToolCall,
-  args: Readonly<A>,
-  approve: GuardOptions<A>['approve'],
-  host: SessionHost,
-  webauthn: GuardOptions<A>['webauthn'],
-): Promise<{ run: boolean; decision: DecisionResult }> {
-  // Faults are always enforced (Perso sets enforced: true for them), so shadow mode never runs them.
-  if (decision.enforced === false) return { run: true, decision };
-  if (decision.decision === 'Allow') return { run: true, decision };
-  if (decision.decision !== 'Ask' || approve === undefined) return { run: false, decision };
-  let answer: unknown = false;
-  try {
-    answer = await approve(decision, args);
-  } catch {
-    answer = false;
-  }
-  const given = isEvidence(answer) ? answer : undefined;
-  if (answer !== true && given === undefined) return { run: false, decision };
-  const ticket = own(decision, 'approval');
-  if (ticket !== undefined) {
-    // The ceremony runs only once a person said yes; the engine's side checks what it made.
-    const evidence =
-      given ??
-      (ticket.kind === 'webauthn'
-        ? await (await import('./webauthn-ceremony.ts')).requestWebAuthnApproval(
-            { ticket, tool: call.tool, args, policyHash: host.policyHash() },
-            { timeoutMs: webauthn?.timeoutMs },
-          )
-        : undefined);
-    const lifted = await host.approve(ticket.nonce, call, evidence);
-    return { run: lifted.decision === 'Allow', decision: lifted };
-  }
-  // An Ask without a ticket comes from annotation defaults (the engine said Allow, no rule): it
-  // runs only if the engine still says so now.
-  if (decision.kind !== 'no_rule') return { run: false, decision };
-  if (host.policyApproval() === 'webauthn') {
-    const reason = `${decision.reason}; the policy says "approval": "webauthn", and an Ask no rule made has no ticket an authenticator could sign, so it was not run; add an Ask rule for '${call.tool.slice(0, 64)}'`;
-    return { run: false, decision: host.refuse(call, reason) };
-  }
-  const again = await host.evaluate(call);
-  if (again.decision !== 'Allow' || again.kind !== 'no_rule')
-    return { run: false, decision: again };
-  return { run: true, decision: { ...again, reason: `${decision.reason}; approved by a person` } };
-}
-
-async function resolveResourceAttributes<A>(
-  given: NonNullable<GuardOptions<A>['resourceAttributes']>,
-  args: Readonly<A>,
-): Promise<CanonicalArgs> {
-  try {
-    const value = typeof given === 'function' ? await given(args) : given;
-    if (value === undefined || value === null) {
-      return {
-        ok: false,
-        error: 'resourceAttributes: expected a JSON object; return {} when there are none',
-      };
-    }
-    return canonicalizeArgs(value, 'resourceAttributes');
-  } catch (caught) {
-    return {
-      ok: false,
-      error: `resourceAttributes: could not be computed (${caught instanceof Error ? caught.message : String(caught)})`,
-    };
-  }
-}
-
-function isEvidence(value: unknown): value is ApprovalEvidence {
-  if (value === null || typeof value !== 'object') return false;
-  const kind = own(value as { kind?: unknown }, 'kind');
-  return kind === 'webauthn' || kind === 'webauthn-failed';
-}
-
-// Why a call is refused by the policy's tool pins, or null (see tool-pins.ts). Checked at each call:
-// a reloaded policy may pin differently.
-function pinRefusal(
-  tool: string,
-  pins: ToolPinsResult | null,
-  facts: ToolFacts | undefined,
-): { reason: string; kind: ReasonKind } | null {
-  if (pins === null) return null;
-  if (!pins.ok)
-    return {
-      reason: `policy ${pins.error}; every call is refused until the policy is fixed`,
-      kind: 'no_policy',
-    };
-  const pin = Object.hasOwn(pins.pins, tool) ? pins.pins[tool] : undefined;
-  const reason = checkToolPin(tool, pin, facts);
-  return reason === null ? null : { reason, kind: 'denied_by_rule' };
 }
 
 // The tool's facts for its audit records, read once when the tool is guarded: literal boolean

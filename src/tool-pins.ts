@@ -40,7 +40,8 @@ const HEX64 = /^[0-9a-f]{64}$/;
  * @param policyText the policy's JSON text
  */
 export function readToolPins(policyText: string): ToolPinsResult | null {
-  if (!policyText.includes(TOOL_PINS_KEY)) return null;
+  // The key may be spelled with \u escapes, which JSON.parse reads as the same key.
+  if (!policyText.includes(TOOL_PINS_KEY) && !policyText.includes('\\u')) return null;
   let policy: unknown;
   try {
     policy = JSON.parse(policyText);

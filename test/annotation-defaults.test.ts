@@ -5,6 +5,7 @@ import {
   policyOptsIntoAnnotationDefaults,
 } from '../src/annotation-defaults.ts';
 import type { DecisionResult } from '../src/decision.ts';
+import { Perso } from '../src/perso.ts';
 
 const base = { policyVersion: 'v1', enforced: true } as const;
 const noRuleDeny: DecisionResult = {
@@ -89,5 +90,29 @@ describe('policyOptsIntoAnnotationDefaults', () => {
     assert.equal(policyOptsIntoAnnotationDefaults({ annotation_defaults: 'yes' }), false);
     assert.equal(policyOptsIntoAnnotationDefaults({}), false);
     assert.equal(policyOptsIntoAnnotationDefaults('{not json'), false);
+  });
+});
+
+describe('annotation defaults through Perso', () => {
+  it('fault: the annotation_defaults key spelled with \\u escapes — the policy still opts in, and a destructive tool asks', async () => {
+    const text = JSON.stringify({
+      version: 'escaped-1',
+      default_action: 'Allow',
+      tools: ['drop'],
+      rules: [],
+      annotation_defaults: true,
+    }).replace('"annotation_defaults"', '"annotation\\u005fdefaults"');
+    assert.ok(!text.includes('annotation_defaults'));
+    const perso = await Perso.load({ policy: text });
+    assert.equal(perso.status().annotationDefaults, true);
+    let ran = false;
+    const drop = perso.session({ role: 'agent' }).guard('drop', () => (ran = true), {
+      annotations: { destructiveHint: true },
+    });
+    const outcome = await drop({});
+    assert.equal(outcome.ok, false);
+    assert.equal(outcome.decision.decision, 'Ask');
+    assert.equal(ran, false);
+    await perso.close();
   });
 });

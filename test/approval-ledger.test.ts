@@ -174,6 +174,46 @@ describe('ApprovalLedger, WebAuthn tickets', () => {
     );
   });
 
+  it('fault: the WebAuthn verifier chunk does not load (altered or missing) — a Deny naming it, the call not run, the ticket spent', async () => {
+    const ledger = new ApprovalLedger({
+      origin: 'https://shop.example',
+      credentials: null,
+      loadWebAuthnCheck: () =>
+        Promise.reject(
+          new Error(
+            'the worker\'s chunk ("webauthn-approval-x.js") could not be fetched (HTTP 404)',
+          ),
+        ),
+    });
+    const ticket = ledger.attach(call, webauthnAsk).approval!;
+    let decided = false;
+    const result = await ledger.approve(
+      ticket.nonce,
+      call,
+      () => {
+        decided = true;
+        return webauthnAsk;
+      },
+      {
+        kind: 'webauthn',
+        credentialId: 'AA',
+        clientDataJSON: 'AA',
+        authenticatorData: 'AA',
+        signature: 'AA',
+      },
+    );
+    assert.equal(result.decision, 'Deny');
+    assert.match(
+      result.reason,
+      /needs a verified authenticator, but the verifier did not load \(the worker's chunk \("webauthn-approval-x\.js"\) could not be fetched \(HTTP 404\)\); the call was not run$/,
+    );
+    assert.equal(decided, false);
+    assert.match(
+      (await ledger.approve(ticket.nonce, call, () => webauthnAsk)).reason,
+      /already used/,
+    );
+  });
+
   it('fault: an engine that cannot check WebAuthn (the inline engine) — never releases such a ticket', async () => {
     const { ledger } = ledgerAt();
     const ticket = ledger.attach(call, webauthnAsk).approval!;

@@ -1,8 +1,9 @@
 // A batch as the worker receives it (src/backend/batch-wire-format.ts): the calls without their
-// args, shared where they can be, and the args as one JSON text, or a refusal naming the value.
+// args, shared where they can be, and the args as one JSON text, or a refusal naming the value;
+// and the batch's verdicts as they come back, checked.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeBatch } from '../src/backend/batch-wire-format.ts';
+import { checkVerdicts, encodeBatch } from '../src/backend/batch-wire-format.ts';
 import type { ToolCall } from '../src/decision.ts';
 
 describe('batch wire format', () => {
@@ -52,5 +53,31 @@ describe('batch wire format', () => {
     assert.throws(() => encodeBatch([{ tool: 't', role: 'r', args: holes }]), {
       message: 'args: undefined at "1" is not a JSON value',
     });
+  });
+});
+
+describe('batch wire format: the verdicts that come back', () => {
+  const allow = {
+    decision: 'Allow',
+    reason: 'rule "r1" allows it',
+    kind: 'no_condition',
+    rule: 'r1',
+  };
+  test('a batch answers exactly as many verdicts as it sent, equal ones shared and frozen', () => {
+    const checked = checkVerdicts(3)([allow, allow, allow]);
+    assert.ok(checked.ok);
+    assert.equal(checked.value.length, 3);
+    assert.equal(checked.value[0], checked.value[2]);
+    assert.ok(Object.isFrozen(checked.value[0]));
+  });
+  test('malformed: a batch with one verdict too few', () => {
+    assert.deepEqual(checkVerdicts(2)([allow]), {
+      ok: false,
+      problem: 'expected 2 verdicts, got 1',
+    });
+  });
+  test('malformed: one bad verdict in a batch names its index', () => {
+    const checked = checkVerdicts(2)([allow, { ...allow, kind: 'nope' }]);
+    assert.deepEqual(checked, { ok: false, problem: 'verdicts[1]: unknown kind "nope"' });
   });
 });

@@ -126,6 +126,33 @@ describe('Perso.load and evaluate', () => {
   });
 });
 
+describe('the time a counted call is decided at', () => {
+  test('a policy with only a budget, no clock option: its calls are decided at the system time, not denied for want of one', async () => {
+    const perso = await Perso.load({
+      engine: 'inline',
+      policy: {
+        version: 'budget-1',
+        default_action: 'Deny',
+        tools: ['pay'],
+        roles: ['agent'],
+        rules: [
+          {
+            tool_name: 'pay',
+            roles: ['agent'],
+            budget: { sum: 'Arguments.amount', max: 100, per_seconds: 60 },
+          },
+        ],
+      } as never,
+    });
+    const first = await perso.evaluate({ tool: 'pay', role: 'agent', args: { amount: 60 } });
+    assert.equal(first.decision, 'Allow', first.reason);
+    const second = await perso.evaluate({ tool: 'pay', role: 'agent', args: { amount: 60 } });
+    assert.equal(second.decision, 'Deny');
+    assert.equal(second.kind, 'budget_exceeded');
+    await perso.close();
+  });
+});
+
 describe('bad or missing policy: deny everything, never reject', () => {
   test('invalid policy: status carries the errors, every call is a no_policy Deny with the reason', async () => {
     const perso = await Perso.load({ policy: badPolicy as unknown as Policy });

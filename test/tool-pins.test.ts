@@ -138,6 +138,25 @@ describe('tool pins through session.guard', () => {
     await perso.close();
   });
 
+  it('fault: the tool_pins key spelled with \\u escapes — it is the same key, and a pinned tool whose descriptor differs is refused', async () => {
+    const text = JSON.stringify({
+      ...demo,
+      tool_pins: { process_refund: { descriptor_sha256: HASH } },
+    }).replace('"tool_pins"', '"tool\\u005fpins"');
+    assert.ok(!text.includes('tool_pins'));
+    const perso = await Perso.load({ policy: text });
+    assert.equal(perso.status().toolPins?.ok, true);
+    let ran = 0;
+    const swapped = perso.session({ role: 'agent' }).guard('process_refund', () => ++ran, {
+      toolFacts: { descriptorSha256: OTHER },
+    });
+    const refused = await swapped({ order_id: 'O-1', amount: 100 });
+    assert.equal(refused.ok, false);
+    assert.match(refused.decision.reason, /does not match its pin/);
+    assert.equal(ran, 0);
+    await perso.close();
+  });
+
   it('fault: malformed tool_pins — every guarded call is refused, naming the error', async () => {
     const perso = await Perso.load({
       policy: { ...demo, tool_pins: { process_refund: { descriptor_sha256: 'nope' } } },

@@ -8,7 +8,6 @@ import {
   checkPolicyLoad,
   checkStatus,
   checkVerdict,
-  checkVerdicts,
   openReply,
 } from '../src/backend/worker-reply.ts';
 
@@ -81,23 +80,6 @@ describe('worker reply: verdicts', () => {
     const approved = { decision: 'Allow', reason: 'approved', kind: 'ask_by_rule' };
     assert.equal(checkVerdict(approved).ok, false);
     assert.deepEqual(checkApprovedVerdict(approved), { ok: true, value: approved });
-  });
-  test('a batch answers exactly as many verdicts as it sent, equal ones shared and frozen', () => {
-    const checked = checkVerdicts(3)([allow, allow, allow]);
-    assert.ok(checked.ok);
-    assert.equal(checked.value.length, 3);
-    assert.equal(checked.value[0], checked.value[2]);
-    assert.ok(Object.isFrozen(checked.value[0]));
-  });
-  test('malformed: a batch with one verdict too few', () => {
-    assert.deepEqual(checkVerdicts(2)([allow]), {
-      ok: false,
-      problem: 'expected 2 verdicts, got 1',
-    });
-  });
-  test('malformed: one bad verdict in a batch names its index', () => {
-    const checked = checkVerdicts(2)([allow, { ...allow, kind: 'nope' }]);
-    assert.deepEqual(checked, { ok: false, problem: 'verdicts[1]: unknown kind "nope"' });
   });
 });
 

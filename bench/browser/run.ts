@@ -14,7 +14,8 @@
  * `--baseline <git-rev>` also builds the library at that revision (its sources from `git archive`,
  * its engine with its own asconfig) into dist/browser-baseline and measures it in the same
  * interleaved run, as `Perso.evaluate at <rev> (before)`.
- * `--quick` takes fewer samples (a smoke run); `--size-only` stops after the sizes;
+ * `--quick` takes fewer samples (a smoke run); `--size-only` stops after the sizes (and prints
+ * the page payload in exact gzip bytes, which `npm run test:size` holds to its budget);
  * `--profile` prints where the page's main thread spends its time (a CPU profile, by function).
  */
 import {
@@ -192,6 +193,9 @@ if (process.argv.includes('--size-only')) {
   console.log(
     `loaded by the page: ${kib(appFiles.reduce((sum, f) => sum + f.gzip, 0))}; dist/browser: ${kib(files.reduce((sum, f) => sum + f.gzip, 0))}`,
   );
+  // Exact figures, for test/size/page-payload.test.ts (npm run test:size).
+  for (const f of appFiles) console.log(`gzip bytes\t${f.name}\t${f.gzip}`);
+  console.log(`page payload gzip bytes: ${appFiles.reduce((sum, f) => sum + f.gzip, 0)}`);
   process.exit(0);
 }
 

@@ -14,6 +14,8 @@
 import type { Decision, DecisionResult, JsonObject, JsonValue, ReasonKind } from '../decision.ts';
 import { own } from '../own-properties.ts';
 
+export { sha256Hex } from '../sha256-hex.ts';
+
 /** What perso records about one decision. */
 export interface AuditRecord {
   /** A random UUID. */
@@ -144,16 +146,6 @@ export function buildAuditRecord(
   if (typeof now === 'number' && Number.isFinite(now)) record.now = now;
   if (toolFacts !== undefined) record.toolFacts = toolFacts;
   return Object.freeze(record);
-}
-
-/** SHA-256 of a text's UTF-8 bytes, as lowercase hex (WebCrypto: the same in Node and browsers). */
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = new Uint8Array(
-    await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)),
-  );
-  let hex = '';
-  for (const byte of digest) hex += byte.toString(16).padStart(2, '0');
-  return hex;
 }
 
 // `crypto.randomUUID` exists only in secure contexts; `getRandomValues` everywhere. Same format.

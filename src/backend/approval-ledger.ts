@@ -239,7 +239,15 @@ export class ApprovalLedger {
         );
       }
       // Loaded on demand: pages whose policies never ask for WebAuthn do not fetch the verifier.
-      const problem = await (await load()).checkWebAuthnEvidence(
+      let verifier: { checkWebAuthnEvidence: WebAuthnCheck };
+      try {
+        verifier = await load();
+      } catch (error) {
+        return refused(
+          `approval "${nonce.slice(0, 8)}" needs a verified authenticator, but the verifier did not load (${error instanceof Error ? error.message : String(error)}); the call was not run`,
+        );
+      }
+      const problem = await verifier.checkWebAuthnEvidence(
         nonce,
         check.webauthn,
         evidence,

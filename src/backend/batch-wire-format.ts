@@ -6,10 +6,17 @@
  * Checklist:
  * - a call's fields are read as own properties only (a polluted prototype adds no host fact);
  * - the args reach the engine as given or not at all: what JSON would silently change throws;
- * - calls that share tool, role, time and attribute objects share one object in the message.
+ * - calls that share tool, role, time and attribute objects share one object in the message;
+ * - the answer is exactly one checked verdict per call (equal verdicts are checked once).
+ *
+ * Loaded with the first batch (`WorkerBackend.evaluateBatch`): a page that decides one call at a
+ * time never downloads it.
  */
 import type { ToolCall } from '../decision.ts';
+import type { Verdict } from '../engine/engine.ts';
 import { own } from '../own-properties.ts';
+import type { Checked } from './worker-reply.ts';
+import { checkVerdict } from './worker-reply.ts';
 
 /** A batch ready to post: the calls without args, and the args as one JSON text. */
 export interface BatchMessage {
@@ -113,4 +120,49 @@ function withoutArgs(calls: readonly ToolCall[]): ToolCall[] {
     out[i] = last = bare;
   }
   return out;
+}
+
+/** A batch's verdicts: exactly `count` of them, equal verdicts checked once and shared. */
+export function checkVerdicts(count: number): (value: unknown) => Checked<Verdict[]> {
+  return (value) => {
+    if (!Array.isArray(value) || value.length !== count) {
+      return {
+        ok: false,
+        problem: `expected ${count} verdicts, got ${Array.isArray(value) ? value.length : typeof value}`,
+      };
+    }
+    const verdicts: Verdict[] = new Array<Verdict>(count);
+    // The worker sends equal verdicts as one object (see evaluator.worker.ts): checked once, rebuilt
+    // once and frozen, and shared by the calls it answers, as the in-thread engine shares its
+    // constant verdicts (Perso builds each call its own result from it).
+    let seen: Map<unknown, Verdict> | null = null;
+    let lastReply: unknown;
+    let lastVerdict: Verdict | undefined;
+    for (let i = 0; i < count; i++) {
+      const reply: unknown = value[i];
+      if (reply === lastReply && lastVerdict !== undefined) {
+        verdicts[i] = lastVerdict;
+        continue;
+      }
+      const known = seen?.get(reply);
+      if (known !== undefined) {
+        verdicts[i] = lastVerdict = known;
+        lastReply = reply;
+        continue;
+      }
+      const checked = checkVerdict(reply);
+      if (!checked.ok) return { ok: false, problem: `verdicts[${i}]: ${checked.problem}` };
+      let verdict = checked.value;
+      if (verdict.failure === undefined && verdict.approval === undefined) {
+        verdict = Object.freeze(verdict);
+        (seen ??= new Map()).set(reply, verdict);
+        lastReply = reply;
+        lastVerdict = verdict;
+      } else {
+        lastVerdict = undefined;
+      }
+      verdicts[i] = verdict;
+    }
+    return { ok: true, value: verdicts };
+  };
 }

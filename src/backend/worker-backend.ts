@@ -29,9 +29,8 @@ import type { PolicyLoad, Verdict } from '../engine/engine.ts';
 import type { WorkerStatus } from '../worker/evaluator-api.ts';
 import { EVALUATOR_JS_FALLBACK, EVALUATOR_WORKER_NAME } from '../worker/evaluator-api.ts';
 import type { ApprovalEvidence } from './approval-evidence.ts';
-import { encodeBatch } from './batch-wire-format.ts';
 import type { BatchMessage } from './batch-wire-format.ts';
-import { CountedCallJournal } from './counted-call-journal.ts';
+import type { CountedCallJournal } from './counted-call-journal.ts';
 import type { EvaluatorBackend } from './evaluator-backend.ts';
 import { engineWasmUrl, pageEngineModule } from './page-engine-module.ts';
 import { startCheckedWorker, startStrictWorker, startUncheckedWorker } from './verified-worker.ts';
@@ -51,7 +50,6 @@ import {
   checkPolicyLoad,
   checkStatus,
   checkVerdict,
-  checkVerdicts,
   openReply,
 } from './worker-reply.ts';
 
@@ -132,6 +130,27 @@ interface CallPlan<T> {
 }
 
 /**
+ * Whether a policy can count calls: only a rule with a `rate_limit` or a `budget` can, and in JSON
+ * text those keys are spelled literally or with `\u` escapes. (Were this wrong, the worker would
+ * answer counted calls this side cannot keep: a malformed reply, and a Deny.)
+ */
+function mayCount(policyText: string): boolean {
+  return (
+    policyText.includes('rate_limit') || policyText.includes('budget') || policyText.includes('\\u')
+  );
+}
+
+type BatchWireFormat = typeof import('./batch-wire-format.ts');
+/** The batch wire format, once loaded (see {@link WorkerBackend.evaluateBatch}). */
+let batchWireFormat: BatchWireFormat | null = null;
+
+// Imported lazily: a page that never decides a batch never downloads it.
+async function loadBatchWireFormat(): Promise<BatchWireFormat> {
+  batchWireFormat ??= await import('./batch-wire-format.ts');
+  return batchWireFormat;
+}
+
+/**
  * The engine in a dedicated module Worker behind Comlink: the browser's default backend.
  *
  * Owns one worker at a time, in private fields; see the invariants at the top of this file.
@@ -146,8 +165,11 @@ export class WorkerBackend implements EvaluatorBackend {
   #generation: Generation | null = null;
   /** The last policy text the engine accepted; a fresh worker re-loads it before any call. */
   #lastGoodPolicy: string | null = null;
-  /** What the engine counted under that policy; a fresh worker counts it again with the re-load. */
-  readonly #counted = new CountedCallJournal();
+  /**
+   * What the engine counted under that policy; a fresh worker counts it again with the re-load.
+   * Loaded with the first policy that can count calls ({@link mayCount}).
+   */
+  #counted: CountedCallJournal | null = null;
   #closed = false;
 
   /** Nothing starts until the first call, unless `startNow` is set. */
@@ -171,6 +193,21 @@ export class WorkerBackend implements EvaluatorBackend {
 
   /** Loads a policy in the worker; a fault is a failed load, and the previous policy stays active. */
   load(policyText: string): Promise<PolicyLoad> {
+    if (this.#counted !== null || !mayCount(policyText)) return this.#load(policyText);
+    // Before the worker takes a policy that can count calls, so that none it counts is lost.
+    return import('./counted-call-journal.ts').then(
+      ({ CountedCallJournal }) => {
+        this.#counted ??= new CountedCallJournal();
+        return this.#load(policyText);
+      },
+      (error: unknown) =>
+        faultLoad(
+          `the journal of counted calls did not load (${describe(error)}), so rate limits and budgets could not survive a restart; check that the page can fetch perso's files and reload`,
+        ),
+    );
+  }
+
+  #load(policyText: string): Promise<PolicyLoad> {
     return this.#run<PolicyLoad>(
       {
         send: (remote) => remote.load(policyText),
@@ -181,7 +218,7 @@ export class WorkerBackend implements EvaluatorBackend {
         accepted: (load) => {
           if (!load.ok) return;
           this.#lastGoodPolicy = policyText;
-          this.#counted.clear();
+          this.#counted?.clear();
         },
       },
       this.#startTimeoutMs,
@@ -213,9 +250,28 @@ export class WorkerBackend implements EvaluatorBackend {
   ): Promise<Verdict[]> {
     const count = calls.length;
     if (count === 0) return Promise.resolve([]);
+    // Loaded with the first batch; later batches are encoded and posted in the caller's turn.
+    if (batchWireFormat !== null)
+      return this.#sendBatch(batchWireFormat, calls, nowSeconds, canonicalArgsJson);
+    return loadBatchWireFormat().then(
+      (wire) => this.#sendBatch(wire, calls, nowSeconds, canonicalArgsJson),
+      (error: unknown) => {
+        const reason = `the batch code did not load (${describe(error)}); no call was decided, check that the page can fetch perso's files and retry`;
+        return calls.map(() => faultVerdict(reason));
+      },
+    );
+  }
+
+  #sendBatch(
+    wire: BatchWireFormat,
+    calls: readonly ToolCall[],
+    nowSeconds: number,
+    canonicalArgsJson: string | undefined,
+  ): Promise<Verdict[]> {
+    const count = calls.length;
     let message: BatchMessage;
     try {
-      message = encodeBatch(calls, canonicalArgsJson);
+      message = wire.encodeBatch(calls, canonicalArgsJson);
     } catch (error) {
       const reason = `invalid request: the batch cannot be sent to the worker (${describe(error)}); pass JSON values only`;
       return Promise.resolve(calls.map(() => faultVerdict(reason, ReasonKind.InvalidRequest)));
@@ -226,7 +282,7 @@ export class WorkerBackend implements EvaluatorBackend {
       {
         // The args as one JSON text: a string to copy instead of objects to clone (see EvaluatorApi).
         send: (remote) => remote.evaluateBatch(message.calls, nowSeconds, message.argsJson),
-        check: checkVerdicts(count),
+        check: wire.checkVerdicts(count),
         fault: (reason, kind) => Array.from({ length: count }, () => faultVerdict(reason, kind)),
         trapped: (verdicts) => verdicts.some((verdict) => verdict.kind === ReasonKind.EngineFault),
       },
@@ -326,7 +382,17 @@ export class WorkerBackend implements EvaluatorBackend {
           }
           // Kept before the caller hears of them: a restart from here on restores them.
           const counted = opened.ok ? opened.counted : undefined;
-          if (counted !== undefined) for (const call of counted) this.#counted.add(call);
+          if (counted !== undefined) {
+            const journal = this.#counted;
+            if (journal === null) {
+              this.#replace(
+                generation,
+                `malformed reply from the evaluator worker (counted calls under a policy that counts none); ${REPLACED}`,
+              );
+              return;
+            }
+            for (const call of counted) journal.add(call);
+          }
           plan.accepted?.(checked.value);
           settle(checked.value);
           // A trap kills the engine instance: this answer stands, the worker is replaced for the next.
@@ -388,7 +454,7 @@ export class WorkerBackend implements EvaluatorBackend {
     );
     const policyText = this.#lastGoodPolicy;
     // Taken now, after the worker before this one was ended: nothing it answers can be added later.
-    const counted = policyText === null ? [] : this.#counted.calls();
+    const counted = policyText === null ? [] : (this.#counted?.calls() ?? []);
     const reloading =
       policyText === null
         ? null

@@ -63,6 +63,8 @@ export interface GuardHost extends ReactiveControllerHost, HTMLElement {
   integrity: string | null;
   /** Trusted signing keys. */
   publicKeys: readonly PolicyPublicKey[] | null;
+  /** The id signatures must name; `null`: the policy's absolute URL. */
+  policyId?: string | null;
   /** Worker call timeout, ms. */
   timeout: number | null;
   /** Check the worker script and engine.wasm (default true; `'strict'`: from the checked bytes). */
@@ -389,11 +391,11 @@ export class GuardController implements ReactiveController {
 
   /**
    * The library's inputs from the element's attributes and properties (the same as `Perso.load`'s:
-   * mode, integrity pin, public keys, timeout), or why they are unusable. A key list given but
+   * mode, integrity pin, public keys, policy id, timeout), or why they are unusable. A key list given but
    * empty or unreadable is an error, never a dropped signature check.
    */
   #loadOptions(): Omit<PersoOptions, 'policy'> | string {
-    const { mode, integrity, publicKeys, timeout, codeIntegrity } = this.#host;
+    const { mode, integrity, publicKeys, policyId, timeout, codeIntegrity } = this.#host;
     const options: Omit<PersoOptions, 'policy'> = {};
     if (codeIntegrity === false || codeIntegrity === 'strict')
       options.codeIntegrity = codeIntegrity;
@@ -411,6 +413,7 @@ export class GuardController implements ReactiveController {
       }
       options.publicKeys = publicKeys;
     }
+    if (typeof policyId === 'string' && policyId !== '') options.policyId = policyId;
     if (timeout !== null && timeout !== undefined) {
       if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0)
         return `timeout "${String(timeout)}" is not a positive number of milliseconds`;

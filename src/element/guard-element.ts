@@ -43,6 +43,7 @@ import type { PolicyPublicKey } from '../policy/policy-integrity.ts';
  * @attr mode - `enforce`, `shadow`, or `policy` (the fetched policy's own `mode` decides); unset, the policy is enforced
  * @attr integrity - the policy's pinned hash, `sha256-<base64>`; other bytes are refused
  * @attr public-keys - JSON: a `{keyId, alg, publicKey}` object or an array of them; a valid `<src>.sig` by one is required
+ * @attr policy-id - the id the policy's signature must name (default: the policy's absolute URL)
  * @attr timeout - milliseconds a worker call may take before it is a Deny (default 500)
  * @attr code-integrity - `strict` starts the worker from its checked bytes (needs `blob:` in worker-src); `off` skips the check (development servers that rewrite JavaScript only)
  */
@@ -56,6 +57,7 @@ export class PersoGuardElement extends LitElement {
     mode: { type: String },
     integrity: { type: String },
     publicKeys: { attribute: 'public-keys', converter: publicKeysFromAttribute },
+    policyId: { type: String, attribute: 'policy-id' },
     timeout: { type: Number },
     codeIntegrity: {
       attribute: 'code-integrity',
@@ -104,6 +106,8 @@ export class PersoGuardElement extends LitElement {
   declare integrity: string | null;
   /** Trusted signing keys: a policy without a valid `<src>.sig` by one is refused. */
   declare publicKeys: readonly PolicyPublicKey[] | null;
+  /** The id the policy's signature must name; `null`: the policy's absolute URL. */
+  declare policyId: string | null;
   /** Milliseconds a worker call may take before it is a Deny and the worker is replaced. */
   declare timeout: number | null;
   /** Check the worker script and engine.wasm against the build's record (default true; `'strict'`: start from the checked bytes). */
@@ -121,6 +125,7 @@ export class PersoGuardElement extends LitElement {
     this.mode = null;
     this.integrity = null;
     this.publicKeys = null;
+    this.policyId = null;
     this.timeout = null;
     this.codeIntegrity = true;
     this.addEventListener(PersoToolCallEvent.type, (event) => {

@@ -9,6 +9,7 @@
  * | `data-mode` | `enforce` (default: whatever the fetched policy says), `shadow`, or `policy` (the policy's own `mode` decides) |
  * | `data-integrity` | pinned policy hash, `sha256-<base64>` |
  * | `data-public-key` | JSON: a `{keyId, alg, publicKey}` object or an array of them |
+ * | `data-policy-id` | the id the policy's signature must name (default: the policy's absolute URL) |
  * | `data-timeout` | ms a tool call waits for the policy to load before it is denied (default 5000) |
  *
  * A bad attribute is a configuration error: the embed then denies every call and says why.
@@ -30,6 +31,8 @@ export interface EmbedConfig {
   integrity: string | undefined;
   /** Trusted signing keys, if any. */
   publicKeys: PolicyPublicKey[] | undefined;
+  /** The id signatures must name, if the tag gives one. */
+  policyId: string | undefined;
   /** How long a call waits for the policy. */
   timeoutMs: number;
 }
@@ -130,6 +133,7 @@ export function readEmbedConfig(
       mode,
       integrity: data.integrity === '' ? undefined : data.integrity,
       publicKeys,
+      policyId: data.policyId === '' ? undefined : data.policyId,
       timeoutMs,
     },
   };

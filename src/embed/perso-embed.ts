@@ -285,6 +285,7 @@ function loadPerso(config: EmbedConfig): Promise<Perso> {
   if (config.mode !== undefined) options.mode = config.mode;
   if (config.integrity !== undefined) options.integrity = config.integrity;
   if (config.publicKeys !== undefined) options.publicKeys = config.publicKeys;
+  if (config.policyId !== undefined) options.policyId = config.policyId;
   return Perso.load(options);
 }
 

@@ -81,16 +81,6 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 /** Bytes that WebCrypto accepts (an `ArrayBuffer`-backed view). */
 export type PolicyBytes = Uint8Array<ArrayBuffer>;
 
-const SRI_ALGORITHMS = Object.freeze({
-  sha256: 'SHA-256',
-  sha384: 'SHA-384',
-  sha512: 'SHA-512',
-} as const);
-type SriAlgorithm = keyof typeof SRI_ALGORITHMS;
-
-const NO_WEBCRYPTO =
-  'this page has no WebCrypto (crypto.subtle exists only on https pages and localhost); serve the page over https';
-
 import { fromBase64, toBase64 } from './base64.ts';
 
 export { fromBase64, toBase64 };
@@ -100,75 +90,51 @@ export { fromBase64, toBase64 };
  * WebCrypto, or plain JavaScript on pages without it (plain http), so the cache works there too.
  */
 export async function sha256Hex(bytes: PolicyBytes): Promise<string> {
-  const digest = await digestOf('SHA-256', bytes);
+  const digest = await sha256Of(bytes);
   let hex = '';
   for (const byte of digest) hex += byte.toString(16).padStart(2, '0');
   return hex;
 }
 
-/** The SRI token (`sha256-<base64>`) for the bytes, to pin as `integrity`. */
-export async function integrityOf(
-  bytes: PolicyBytes,
-  algorithm: SriAlgorithm = 'sha256',
-): Promise<string> {
-  const digest = await digestOf(SRI_ALGORITHMS[algorithm], bytes);
-  return `${algorithm}-${toBase64(digest)}`;
+/** SHA-256 by WebCrypto, or plain JavaScript on the rare page without it. */
+async function sha256Of(bytes: PolicyBytes): Promise<Uint8Array> {
+  const subtle = globalThis.crypto?.subtle;
+  if (subtle !== undefined) return new Uint8Array(await subtle.digest('SHA-256', bytes));
+  // The plain-JavaScript fallback is loaded only on the rare page without WebCrypto.
+  return (await import('./sha256.ts')).sha256(bytes);
 }
 
-async function digestOf(
-  algorithm: 'SHA-256' | 'SHA-384' | 'SHA-512',
+// Pinned hashes (SRI syntax) are checked by `policy-sri.ts`, loaded on first use: a page that
+// pins no `integrity` never downloads it.
+type SriModule = typeof import('./policy-sri.ts');
+
+/** The SRI token (`sha256-<base64>`, or `sha384-`/`sha512-`) for the bytes, to pin as `integrity`. */
+export async function integrityOf(
   bytes: PolicyBytes,
-): Promise<Uint8Array> {
-  const subtle = globalThis.crypto?.subtle;
-  if (subtle !== undefined) return new Uint8Array(await subtle.digest(algorithm, bytes));
-  // The plain-JavaScript fallback is loaded only on the rare page without WebCrypto.
-  if (algorithm === 'SHA-256') return (await import('./sha256.ts')).sha256(bytes);
-  throw new Error(`${algorithm} ${NO_WEBCRYPTO}, or pin a sha256- hash`);
+  algorithm: 'sha256' | 'sha384' | 'sha512' = 'sha256',
+): Promise<string> {
+  return (await import('./policy-sri.ts')).integrityOf(bytes, algorithm);
 }
 
 /**
  * Checks the bytes against a pinned `integrity` value (SRI syntax; any one token may match).
- * A value with no token perso understands is an error, never a pass.
+ * A value with no token perso understands is an error, never a pass; so is a checker that cannot
+ * be loaded.
  */
 export async function verifyIntegrity(
   bytes: PolicyBytes,
   integrity: string,
 ): Promise<Checked<string>> {
-  const tokens = integrity
-    .trim()
-    .split(/\s+/)
-    .filter((t) => t.length > 0);
-  const wanted: { algorithm: SriAlgorithm; digest: string }[] = [];
-  for (const token of tokens) {
-    const match = /^(sha256|sha384|sha512)-([A-Za-z0-9+/_-]+={0,2})(\?.*)?$/.exec(token);
-    if (match !== null) wanted.push({ algorithm: match[1] as SriAlgorithm, digest: match[2]! });
-  }
-  if (wanted.length === 0) {
+  let sri: SriModule;
+  try {
+    sri = await import('./policy-sri.ts');
+  } catch (error) {
     return {
       ok: false,
-      error: `integrity "${integrity}" has no sha256-, sha384- or sha512- token; pin it as "sha256-<base64>"`,
+      error: `integrity "${integrity}" cannot be checked: the checker did not load (${(error as Error).message}); check that the page can fetch perso's files`,
     };
   }
-  const actual = new Map<SriAlgorithm, string>();
-  for (const { algorithm, digest } of wanted) {
-    try {
-      if (!actual.has(algorithm))
-        actual.set(algorithm, (await integrityOf(bytes, algorithm)).slice(algorithm.length + 1));
-    } catch (error) {
-      return {
-        ok: false,
-        error: `integrity "${integrity}" cannot be checked: ${(error as Error).message}`,
-      };
-    }
-    const expected = fromBase64(digest);
-    if (expected !== null && toBase64(expected) === actual.get(algorithm))
-      return { ok: true, value: `${algorithm}-${digest}` };
-  }
-  const first = wanted[0]!.algorithm;
-  return {
-    ok: false,
-    error: `policy bytes do not match the pinned integrity "${integrity}" (they hash to "${first}-${actual.get(first)}"); publish the pinned policy or update the pin`,
-  };
+  return sri.verifyIntegrity(bytes, integrity);
 }
 
 /**

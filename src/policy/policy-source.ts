@@ -54,7 +54,23 @@ export interface PolicySourceOptions {
 
 const DEFAULT_MAX_BYTES = 1024 * 1024;
 const DEFAULT_TIMEOUT_MS = 10_000;
-const ACCEPTED = 'pass a policy object, JSON text, a file path, a file: URL or an http(s) URL';
+/** What the `policy` option accepts, for error texts. */
+export const ACCEPTED =
+  'pass a policy object, JSON text, a file path, a file: URL or an http(s) URL';
+
+/**
+ * Policy files and plain fetches are read by `policy-read.ts`, loaded when a policy comes from
+ * one: a page reads URL policies through its cache (`fetchPolicy`) and never downloads it.
+ */
+async function policyRead(): Promise<typeof import('./policy-read.ts')> {
+  try {
+    return await import('./policy-read.ts');
+  } catch (error) {
+    throw new Error(
+      `the policy reader did not load (${errorText(error)}); check that the page can fetch perso's files`,
+    );
+  }
+}
 
 /** Resolves a policy input to its JSON text. Never throws. */
 export async function resolvePolicySource(
@@ -83,7 +99,7 @@ export async function resolvePolicySource(
         }
         return await resolveUrl(url, options, maxBytes);
       }
-      return await readPolicyFile(input, maxBytes);
+      return await (await policyRead()).readPolicyFile(input, maxBytes);
     }
     if (input !== null && typeof input === 'object' && !Array.isArray(input))
       return inlineObject(input, maxBytes);
@@ -141,12 +157,16 @@ async function resolveUrl(
           `policy ${quote(url.href)} was read as a file: URL but has no local path (${errorText(error)})`,
         );
       }
-      return await readPolicyFile(path, maxBytes, url.href);
+      return await (await policyRead()).readPolicyFile(path, maxBytes, url.href);
     }
     case 'http:':
     case 'https:':
       if (options.fetchPolicy !== undefined) return await options.fetchPolicy(url);
-      return await fetchPolicy(url, options.timeoutMs ?? DEFAULT_TIMEOUT_MS, maxBytes);
+      return await (await policyRead()).fetchPolicy(
+        url,
+        options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        maxBytes,
+      );
     default:
       return failure(
         null,
@@ -156,118 +176,8 @@ async function resolveUrl(
   }
 }
 
-async function readPolicyFile(
-  path: string,
-  maxBytes: number,
-  label: string = path,
-): Promise<ResolvedPolicy> {
-  const what = `policy ${quote(label)} was read as a file path`;
-  if (typeof process === 'undefined' || typeof process.versions?.node !== 'string') {
-    return failure(
-      'file',
-      label,
-      `${what}, but files can only be read in Node; in a browser pass a URL or a policy object`,
-    );
-  }
-  const { readFile, stat } = await import('node:fs/promises');
-  const { resolve } = await import('node:path');
-  const absolute = resolve(path);
-  let bytes: Uint8Array;
-  try {
-    const info = await stat(absolute);
-    if (!info.isFile())
-      return failure('file', label, `${what}, but ${quote(absolute)} is not a file; ${ACCEPTED}`);
-    if (info.size > maxBytes)
-      return failure(
-        'file',
-        label,
-        `${what}, but it is larger than ${maxBytes} bytes; split or shorten the policy`,
-      );
-    bytes = await readFile(absolute);
-  } catch (error) {
-    return failure(
-      'file',
-      label,
-      `${what}, but it cannot be read: ${fileErrorText(error, absolute)}`,
-    );
-  }
-  return decodeText(bytes, 'file', label, what);
-}
-
-async function fetchPolicy(url: URL, timeoutMs: number, maxBytes: number): Promise<ResolvedPolicy> {
-  const what = `policy ${quote(url.href)} was fetched as a URL`;
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      headers: { accept: 'application/json' },
-      redirect: 'follow',
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-  } catch (error) {
-    const timedOut = error instanceof Error && error.name === 'TimeoutError';
-    const cause = timedOut ? `no answer within ${timeoutMs} ms` : errorText(error);
-    return failure(
-      'network',
-      url.href,
-      `${what}, but the request failed (${cause}); check the URL and that the server is up`,
-    );
-  }
-  if (!response.ok) {
-    await response.body?.cancel().catch(() => undefined);
-    return failure(
-      'network',
-      url.href,
-      `${what}, but the server answered HTTP ${response.status}; check the URL`,
-    );
-  }
-  const declared = Number(response.headers.get('content-length'));
-  if (declared > maxBytes) {
-    await response.body?.cancel().catch(() => undefined);
-    return failure(
-      'network',
-      url.href,
-      `${what}, but it is larger than ${maxBytes} bytes; split or shorten the policy`,
-    );
-  }
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await response.arrayBuffer());
-  } catch (error) {
-    return failure(
-      'network',
-      url.href,
-      `${what}, but the body could not be read (${errorText(error)}); retry or check the server`,
-    );
-  }
-  if (bytes.length > maxBytes) {
-    return failure(
-      'network',
-      url.href,
-      `${what}, but it is larger than ${maxBytes} bytes; split or shorten the policy`,
-    );
-  }
-  return decodeText(bytes, 'network', url.href, what);
-}
-
-function decodeText(
-  bytes: Uint8Array,
-  source: PolicySourceKind,
-  location: string,
-  what: string,
-): ResolvedPolicy {
-  try {
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    return { ok: true, text, source, location };
-  } catch {
-    return failure(
-      source,
-      location,
-      `${what}, but it is not valid UTF-8; save the policy as UTF-8 JSON`,
-    );
-  }
-}
-
-function failure(
+/** A failed resolution. */
+export function failure(
   source: PolicySourceKind | null,
   location: string | null,
   error: string,
@@ -275,16 +185,8 @@ function failure(
   return { ok: false, error, source, location };
 }
 
-function fileErrorText(error: unknown, path: string): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code === 'ENOENT')
-    return `no such file ${quote(path)}; check the path (relative paths start at the working directory)`;
-  if (code === 'EACCES' || code === 'EPERM') return `permission denied for ${quote(path)}`;
-  if (code === 'EISDIR') return `${quote(path)} is a directory`;
-  return errorText(error);
-}
-
-function quote(text: string): string {
+/** A user value as quoted JSON, cut at 200 characters. */
+export function quote(text: string): string {
   return JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
 }
 
@@ -294,6 +196,7 @@ function describe(value: unknown): string {
   return typeof value === 'undefined' ? 'nothing' : `a ${typeof value}`;
 }
 
-function errorText(error: unknown): string {
+/** An error's message, lowercase, without a trailing period. */
+export function errorText(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).toLowerCase().replace(/\.$/, '');
 }

@@ -15,6 +15,8 @@
  *   failure is a reply, not a crash; once started, a module given later is ignored;
  * - with `fallback=js` in its name, a worker whose engine.wasm cannot compile runs the reference
  *   evaluator (src/reference/) instead, and its verdicts say `evaluator: 'js'`;
+ * - every chunk it loads lazily (the JS fallback, the WebAuthn verifier) is checked against the
+ *   digest the build recorded before it runs (`checked-chunk.ts`); one that fails is a Deny;
  * - the policy object never leaves the worker: callers see `PolicyInfo` and verdicts only;
  * - each answer lists the calls the engine counted while making it (rate limits), and `load`
  *   restores such a list into a fresh engine: the page keeps the windows, not this worker;
@@ -33,6 +35,7 @@ import { EVALUATOR_JS_FALLBACK, EVALUATOR_WORKER_NAME } from './evaluator-api.ts
 import type { ReferenceEngine } from '../reference/reference-engine.ts';
 import { callsOnlyEndpoint } from './calls-only-endpoint.ts';
 import { ENGINE_WASM_SHA256, fetchVerified, recordedDigest } from '../backend/code-integrity.ts';
+import { importChecked } from './checked-chunk.ts';
 
 export type { EvaluatorApi, WorkerFault, WorkerReply, WorkerStatus } from './evaluator-api.ts';
 
@@ -108,7 +111,10 @@ function startEngine(compiled: unknown): Promise<EngineState> {
         if (!jsFallback) return { ok: false, error: describe(error) };
         // Loaded only here: a page whose engine.wasm compiles never downloads the reference.
         try {
-          const { ReferenceEngine } = await import('../reference/reference-engine.ts');
+          const { ReferenceEngine } = await importChecked(
+            'PERSO-CHUNK:reference-engine',
+            () => import('../reference/reference-engine.ts'),
+          );
           const reference = new ReferenceEngine();
           reference.countCalls((call) => counted.push(call));
           engine = reference;
@@ -219,7 +225,8 @@ function shareEqualVerdicts(verdicts: Verdict[]): Verdict[] {
 // checked against the authenticators registered there.
 const approvals = new ApprovalLedger({
   origin: self.origin,
-  loadWebAuthnCheck: () => import('../backend/webauthn-approval.ts'),
+  loadWebAuthnCheck: () =>
+    importChecked('PERSO-CHUNK:webauthn-approval', () => import('../backend/webauthn-approval.ts')),
 });
 
 const methods: EvaluatorApi = {

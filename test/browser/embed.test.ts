@@ -3,6 +3,7 @@
 import { expect } from 'chai';
 import { resetMouse, sendMouse } from '@web/test-runner-commands';
 import { fileUrl, scriptFile, uniqueName } from './helpers/perso-server.ts';
+import { generatePolicyKeyPair, signPolicy } from '../../src/policy/policy-integrity.ts';
 
 const POLYFILL = '/node_modules/@mcp-b/global/dist/index.iife.js';
 const EMBED = '/dist/script/perso-embed.js';
@@ -439,6 +440,42 @@ describe('perso-embed.js with the WebMCP polyfill @mcp-b/global', () => {
     await registerRefund(win);
     const result = await agentCall(win, 'process_refund', { customer_id: 'c1', amount: 100 });
     expect(result.content[0].text).to.equal('refunded');
+  });
+
+  it('fault: policy signed for another id than data-policy-id — every call is denied and the error names the id', async () => {
+    const pair = await generatePolicyKeyPair('Ed25519');
+    const url = await policyUrl();
+    const name = url.slice(url.lastIndexOf('/') + 1);
+    await scriptFile(`${name}.sig`, {
+      body: JSON.stringify(
+        await signPolicy(new TextEncoder().encode(policyText), {
+          id: 'shop/support-policy',
+          signers: [{ privateKey: pair.privateKey, keyId: 'release' }],
+        }),
+      ),
+      etag: null,
+    });
+    const key = JSON.stringify({
+      keyId: 'release',
+      alg: 'Ed25519',
+      publicKey: pair.publicKeySpki,
+    }).replaceAll('"', '&quot;');
+    const signedFor = async (policyId: string) => {
+      const win = await page(
+        `<script src="${POLYFILL}"></script>${embedTag(url, `data-role="agent" data-public-key="${key}" data-policy-id="${policyId}"`)}`,
+      );
+      await registerRefund(win);
+      return win;
+    };
+    const right = await signedFor('shop/support-policy');
+    const allowed = await agentCall(right, 'process_refund', { customer_id: 'c1', amount: 100 });
+    expect(allowed.content[0]!.text).to.equal('refunded');
+    const wrong = await signedFor('shop/admin-policy');
+    const denied = await agentCall(wrong, 'process_refund', { customer_id: 'c1', amount: 100 });
+    expect(denied.isError).to.equal(true);
+    expect(wrong.ran).to.have.length(0);
+    expect(wrong.embedErrors.join('\n')).to.match(/failed to load/);
+    expect(wrong.embedErrors.join('\n')).to.contain('shop/admin-policy');
   });
 
   it('fault: invalid policy — every call is denied and the load error is reported', async () => {

@@ -11,6 +11,7 @@ import {
 } from '../../src/element/guard-events.ts';
 import { APPROVAL_ARM_DELAY_MS } from '../../src/element/approval-prompt.ts';
 import { fileLog, fileUrl, scriptFile, uniqueName, waitFor } from './helpers/perso-server.ts';
+import { generatePolicyKeyPair, signPolicy } from '../../src/policy/policy-integrity.ts';
 
 type ToolResult = {
   content: { type: string; text: string }[];
@@ -517,6 +518,62 @@ describe('<perso-guard>', () => {
     await guard.call('view_customer', { customer_id: 'c2' });
     await waitFor(() => records.length === 2);
     expect(closed, 'the host transport was closed by the guard').to.equal(0);
+  });
+
+  it('fault: policy signed for another id than policy-id — refused, perso-error names the id, every call denied', async () => {
+    const text = await (await fetch(DEMO)).text();
+    const pair = await generatePolicyKeyPair('Ed25519');
+    const name = uniqueName('guard-signed-policy');
+    await scriptFile(name, { body: text, etag: null });
+    await scriptFile(`${name}.sig`, {
+      body: JSON.stringify(
+        await signPolicy(new TextEncoder().encode(text), {
+          id: 'shop/support-policy',
+          signers: [{ privateKey: pair.privateKey, keyId: 'release' }],
+        }),
+      ),
+      etag: null,
+    });
+    const keys = JSON.stringify({
+      keyId: 'release',
+      alg: 'Ed25519',
+      publicKey: pair.publicKeySpki,
+    });
+    const mounted = (policyId: string): PersoGuardElement => {
+      const guard = document.createElement('perso-guard');
+      guard.setAttribute('role', 'agent');
+      guard.setAttribute('public-keys', keys);
+      guard.setAttribute('policy-id', policyId);
+      guard.setAttribute('src', fileUrl(name));
+      guards.push(guard);
+      document.body.append(guard);
+      return guard;
+    };
+    // Signed for the id the element names: loaded, and its calls decided.
+    const right = mounted('shop/support-policy');
+    right.register('view_customer', () => ({ content: [{ type: 'text', text: 'shown' }] }));
+    const shown = (await right.call('view_customer', { customer_id: 'c1' })) as ToolResult;
+    expect(shown.content[0].text).to.equal('shown');
+    // The same bytes and signature under another id: refused, never run.
+    const errors: PersoErrorEvent[] = [];
+    const wrong = document.createElement('perso-guard');
+    wrong.addEventListener('perso-error', (event) => errors.push(event));
+    wrong.setAttribute('role', 'agent');
+    wrong.setAttribute('public-keys', keys);
+    wrong.setAttribute('policy-id', 'shop/admin-policy');
+    wrong.setAttribute('src', fileUrl(name));
+    guards.push(wrong);
+    document.body.append(wrong);
+    let ran = false;
+    wrong.register('view_customer', () => {
+      ran = true;
+    });
+    const refused = (await wrong.call('view_customer', { customer_id: 'c1' })) as ToolResult;
+    expect(ran).to.equal(false);
+    expect(refused.isError).to.equal(true);
+    expect(errors.length).to.be.greaterThan(0);
+    expect(errors[0]!.message).to.match(/failed to load/);
+    expect(errors[0]!.message).to.contain('shop/admin-policy');
   });
 
   it('fault: no principal — calls are denied until the host sets a role', async () => {

@@ -8,6 +8,8 @@ import { hmacHex } from '../../src/audit/hashed-args.ts';
 import { PolicyStore } from '../../src/policy/policy-store.ts';
 import { indexedDbTransport } from '../../src/audit/indexeddb-transport.ts';
 import { Perso } from '../../src/perso.ts';
+import { WorkerBackend } from '../../src/backend/worker-backend.ts';
+import { EVALUATOR_JS_FALLBACK, EVALUATOR_WORKER_NAME } from '../../src/worker/evaluator-api.ts';
 import '../../src/element/guard-element.ts';
 import type { PersoGuardElement } from '../../src/element/guard-element.ts';
 import { fileUrl, scriptFile, uniqueName } from './helpers/perso-server.ts';
@@ -393,6 +395,55 @@ describe('attack: the worker script or engine.wasm altered on the CDN', () => {
     expect(reason).to.match(
       /engine\.wasm was refused by the evaluator worker \(.*engine\.wasm \("[^"]*\/__tampered__\/wasm\/(?:dist\/browser\/assets\/engine-[^"]+|engine\/build\/engine)\.wasm"\) is not the file this build of perso recorded/,
     );
+  });
+
+  /** The built evaluator worker's file name, read from the built page code that starts it. */
+  async function builtWorkerFile(): Promise<string> {
+    const index = await (await fetch('/dist/browser/index.js')).text();
+    for (const [chunk] of index.matchAll(/\.\/chunks\/[\w.-]+\.js/g)) {
+      const code = await (await fetch(`/dist/browser/${chunk.slice(2)}`)).text();
+      const found = /evaluator\.worker-[\w-]+\.js/.exec(code);
+      if (found !== null) return found[0];
+    }
+    throw new Error('the built page code names no evaluator worker; run npm run build:browser');
+  }
+
+  /** The built worker from `mode`'s files, where engine.wasm cannot compile: its JS fallback decides. */
+  async function decideInFallback(mode: 'nowasm' | 'chunk') {
+    const file = await builtWorkerFile();
+    const backend = new WorkerBackend({
+      createWorker: () =>
+        new Worker(`/__tampered__/${mode}/dist/browser/assets/${file}`, {
+          type: 'module',
+          name: `${EVALUATOR_WORKER_NAME} ${EVALUATOR_JS_FALLBACK}`,
+        }),
+      timeoutMs: 10_000,
+    });
+    try {
+      const policy = { ...POLICY, rules: [{ tool_name: 'view_report', roles: ['manager'] }] };
+      const load = await backend.load(JSON.stringify(policy));
+      const verdict = await backend.evaluate({ tool: 'view_report', role: 'manager', args: {} }, 0);
+      return { load, verdict };
+    } finally {
+      backend.close();
+    }
+  }
+
+  it("the worker's lazy chunk as built (the JS fallback): checked, loaded, and it decides", async () => {
+    const { load, verdict } = await decideInFallback('nowasm');
+    expect(load.ok, JSON.stringify(load)).to.equal(true);
+    expect(verdict).to.include({ decision: 'Allow', evaluator: 'js' });
+  });
+
+  it("a worker's lazy chunk altered on the CDN (the JS fallback): never run, every call a Deny naming the chunk", async () => {
+    const { load, verdict } = await decideInFallback('chunk');
+    expect(load.ok).to.equal(false);
+    expect(verdict.decision).to.equal('Deny');
+    expect(verdict.kind).to.equal('engine_fault');
+    expect(verdict.reason).to.match(
+      /the JS fallback failed to load too \(Error: the worker's chunk \("[^"]*\/__tampered__\/chunk\/dist\/browser\/assets\/reference-engine-[^"]+\.js"\) is not the file this build of perso recorded \(SHA-256 "[^"]+", expected "[^"]+"\); serve perso's own files unchanged/,
+    );
+    expect(verdict.evaluator).to.equal(undefined);
   });
 
   it('the embed with an altered worker: the tool does not run and the denial says why', async () => {

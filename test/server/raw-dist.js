@@ -8,6 +8,10 @@
 //                                            worker script has one more line
 //   GET /__tampered__/wasm/dist/<path>       the same, with engine.wasm replaced by the engine's
 //                                            debug build (the same exports and ABI version, other bytes)
+//   GET /__tampered__/nowasm/dist/<path>     the files unchanged, the evaluator worker script with a
+//                                            CSP without 'wasm-unsafe-eval' (its JS fallback loads)
+//   GET /__tampered__/chunk/dist/<path>      the same, with the worker's lazy chunks (the JS
+//                                            fallback, the WebAuthn verifier) one line longer
 
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
@@ -20,7 +24,9 @@ const TYPES = {
   '.map': 'application/json',
   '.json': 'application/json',
 };
-const TAMPERED = /^\/__tampered__\/(worker|wasm)(\/dist\/.*|\/engine\/build\/engine\.wasm)$/;
+const TAMPERED =
+  /^\/__tampered__\/(worker|wasm|nowasm|chunk)(\/dist\/.*|\/engine\/build\/engine\.wasm)$/;
+const LAZY_WORKER_CHUNK = /^(reference-engine|webauthn-approval)-.*\.js$/;
 const PACKAGE_WASM = '/engine/build/engine.wasm';
 
 /** @returns {import('koa').Middleware} */
@@ -45,6 +51,15 @@ export function rawDist() {
     }
     if (tampered?.[1] === 'wasm' && /^engine(-.*)?\.wasm$/.test(name)) {
       body = await readFile(join(ROOT, 'engine/build/engine.debug.wasm'));
+    }
+    if (tampered?.[1] === 'chunk' && LAZY_WORKER_CHUNK.test(name)) {
+      body = Buffer.concat([body, Buffer.from('\n;/* altered on the CDN */\n')]);
+    }
+    if (
+      (tampered?.[1] === 'nowasm' || tampered?.[1] === 'chunk') &&
+      /^evaluator\.worker-.*\.js$/.test(name)
+    ) {
+      ctx.set('Content-Security-Policy', "script-src 'self'; worker-src 'self'");
     }
     ctx.status = 200;
     ctx.set('Content-Type', TYPES[extname(name)] ?? 'application/octet-stream');

@@ -1,0 +1,84 @@
+// Fault: a chunk perso loads on demand in the page cannot be fetched (a flaky network, a server
+// missing a file). The test server refuses `src/<name>.ts` to a module imported with
+// `?perso-test-fail=<name>` (test/server/lazy-chunk-fault.js); every such fault must end in a
+// Deny naming it, in real Chromium with the real worker.
+import { expect } from 'chai';
+import type { ToolCall } from '../../src/decision.ts';
+
+type PersoModule = typeof import('../../src/perso.ts');
+type BridgeModule = typeof import('../../src/backend/worker-backend.ts');
+
+const view: ToolCall = { tool: 'view_customer', role: 'agent', args: { customer_id: 'C-1042' } };
+let demoPolicy = '';
+before(async () => {
+  demoPolicy = await (await fetch('/test/fixtures/perso-demo-policy.json')).text();
+});
+
+it('fault: the batch code (perso-batch.ts) cannot be fetched: every call of the batch is a Deny naming it', async () => {
+  const url = '/src/perso.ts?perso-test-fail=perso-batch';
+  const { Perso } = (await import(url)) as PersoModule;
+  const perso = await Perso.load({ policy: JSON.parse(demoPolicy), engine: 'worker' });
+  try {
+    const results = await perso.evaluateBatch([view, view]);
+    expect(results).to.have.length(2);
+    for (const result of results) {
+      expect(result.decision).to.equal('Deny');
+      expect(result.kind).to.equal('engine_fault');
+      expect(result.reason).to.match(
+        /^engine fault: the batch code did not load \(.+\); no call was decided, check that the page can fetch perso's files and retry$/,
+      );
+    }
+    // One call at a time needs no batch code.
+    expect((await perso.evaluate(view)).decision).to.equal('Allow');
+  } finally {
+    await perso.close();
+  }
+});
+
+it("fault: the batch wire format (batch-wire-format.ts) cannot be fetched: the worker backend's batch is a Deny naming it", async () => {
+  const url = '/src/backend/worker-backend.ts?perso-test-fail=batch-wire-format';
+  const { WorkerBackend } = (await import(url)) as BridgeModule;
+  const backend = new WorkerBackend({
+    createWorker: () =>
+      new Worker(new URL('/src/worker/evaluator.worker.ts', location.origin), { type: 'module' }),
+  });
+  try {
+    expect((await backend.load(demoPolicy)).ok).to.equal(true);
+    const verdicts = await backend.evaluateBatch([view, view], Date.now() / 1000);
+    expect(verdicts).to.have.length(2);
+    for (const verdict of verdicts) {
+      expect(verdict.decision).to.equal('Deny');
+      expect(verdict.kind).to.equal('engine_fault');
+      expect(verdict.reason).to.match(
+        /^engine fault: the batch code did not load \(.+\); no call was decided, check that the page can fetch perso's files and retry$/,
+      );
+    }
+    expect((await backend.evaluate(view, Date.now() / 1000)).decision).to.equal('Allow');
+  } finally {
+    backend.close();
+  }
+});
+
+it('fault: the journal of counted calls (counted-call-journal.ts) cannot be fetched: a policy with a rate limit is refused, the previous one stays', async () => {
+  const url = '/src/backend/worker-backend.ts?perso-test-fail=counted-call-journal';
+  const { WorkerBackend } = (await import(url)) as BridgeModule;
+  const backend = new WorkerBackend({
+    createWorker: () =>
+      new Worker(new URL('/src/worker/evaluator.worker.ts', location.origin), { type: 'module' }),
+  });
+  try {
+    // The demo policy counts nothing: it needs no journal.
+    expect((await backend.load(demoPolicy)).ok).to.equal(true);
+    const limited = JSON.parse(demoPolicy);
+    limited.version = 'limited';
+    limited.rules[0].rate_limit = { max: 2, per_seconds: 60 };
+    const load = await backend.load(JSON.stringify(limited));
+    expect(load.ok).to.equal(false);
+    expect(load.ok ? '' : load.errors[0]!.message).to.match(
+      /^engine fault: the journal of counted calls did not load \(.+\), so rate limits and budgets could not survive a restart; check that the page can fetch perso's files and reload; the previous policy stays active$/,
+    );
+    expect((await backend.evaluate(view, Date.now() / 1000)).decision).to.equal('Allow');
+  } finally {
+    backend.close();
+  }
+});
