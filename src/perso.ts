@@ -19,152 +19,40 @@
  *   one result object; with transports, every decision becomes one record per transport, and
  *   emitting never awaits nor throws into the decision path.
  */
-import type { ApprovalEvidence } from './backend/approval-evidence.ts';
 import type { AnnotationHints } from './annotation-defaults.ts';
-import type { DecisionResult, JsonObject, ReasonKind, ToolCall } from './decision.ts';
-import type { AuditRecord, AuditTransport, ToolFacts } from './audit/audit-record.ts';
-import type { HashKey } from './audit/hashed-args.ts';
-import { sha256Hex } from './sha256-hex.ts';
-import type { CanonicalArgs } from './canonical-args.ts';
-import { canonicalizeArgs } from './canonical-args.ts';
-import type { Diagnostic, PolicyLoad, Verdict } from './engine/types.ts';
+import type { ToolFacts } from './audit/audit-record.ts';
+import type { ApprovalEvidence } from './backend/approval-evidence.ts';
 import type { EvaluatorBackend, SyncEvaluatorBackend } from './backend/evaluator-backend.ts';
 import { isSyncBackend } from './backend/evaluator-backend.ts';
-import type { PolicyMode } from './policy/policy.ts';
-import type { PolicyInput, PolicySourceKind, ResolvedPolicy } from './policy/policy-source.ts';
-import { resolvePolicySource } from './policy/policy-source.ts';
-import { PersoSession } from './session.ts';
-import { own, ownCopy, ownItems } from './own-properties.ts';
 import { withArgs } from './call-with-args.ts';
-import { WorkerBackend } from './backend/worker-backend.ts';
-import type { CodeIntegrity } from './backend/worker-backend.ts';
-import { cachedPolicySource } from './policy/policy-loader.ts';
-import type { PolicyPublicKey } from './policy/policy-integrity.ts';
-import { PolicyStore, defaultPolicyStore } from './policy/policy-store.ts';
+import type { CanonicalArgs } from './canonical-args.ts';
+import { canonicalizeArgs } from './canonical-args.ts';
+import type { DecisionResult, ReasonKind, ToolCall } from './decision.ts';
+import type { Diagnostic, PolicyLoad, Verdict } from './engine/types.ts';
+import { own, ownCopy } from './own-properties.ts';
+import { PersoAuditor, recordedFacts } from './perso-auditor.ts';
+import { decisionResult } from './perso-result.ts';
+import type { RecordedFacts } from './perso-auditor.ts';
+import { createBackend, modeFor, readExtensions, resolvePolicy } from './perso-loading.ts';
+import type { AnnotationDefaults } from './perso-loading.ts';
+import { optionsProblem, readSettings } from './perso-options.ts';
+import type { PersoOptions, PersoSettings } from './perso-options.ts';
+import type { PolicyInput } from './policy/policy-source.ts';
+import {
+  freezeStatus,
+  initialStatus,
+  loadFailureWarning,
+  noPolicyReason,
+  withToolPins,
+} from './policy-status.ts';
+import type { PolicyStatus } from './policy-status.ts';
+import { PersoSession } from './session.ts';
 import type { Principal, SessionHost } from './session.ts';
-import type { ToolPinsResult } from './tool-pins.ts';
+import { sha256Hex } from './sha256-hex.ts';
 
+export type { PersoMode, PersoOptions } from './perso-options.ts';
 export type { PolicyInput } from './policy/policy-source.ts';
-
-/** Options of {@link Perso.load}. */
-export interface PersoOptions {
-  /** The policy: an object, JSON text, a file path (Node) or a URL. */
-  policy: PolicyInput;
-  /**
-   * Whether decisions are enforced; the host's decision, not the policy's. `'enforce'` or
-   * `'shadow'` (decide and report, but let calls run) win over the policy's own `mode`. Unset, a
-   * policy given inline or as a file keeps its `mode`, and a policy fetched by URL is enforced even
-   * when it asks for shadow mode (a status warning says so); `'policy'` lets a fetched policy's
-   * `mode` decide.
-   */
-  mode?: PersoMode;
-  /** Where audit records go; none by default. */
-  audit?: AuditTransport | readonly AuditTransport[];
-  /**
-   * Audit records carry a keyed hash (HMAC-SHA-256) of the canonical args instead of the args, no
-   * host facts, and reasons without values (paths and ops only). See `audit/hashed-args.ts`.
-   */
-  hashArgs?: boolean;
-  /**
-   * `hashArgs`' key: 32 or more random bytes, or an HMAC SHA-256 `CryptoKey`. Default in a browser:
-   * one made for this installation and kept in IndexedDB; in Node, give one to compare records
-   * across runs (else a key lasts the process, and a warning says so).
-   */
-  hashKey?: HashKey;
-  /**
-   * `'before-run'`: a decision is answered only once its audit record is stored durably by every
-   * transport that can say so (`persisted()`: the IndexedDB transport), so no tool runs without a
-   * record; a record that cannot be stored turns the decision into a Deny. Default: records are
-   * written after the decision, without delaying it.
-   */
-  durable?: 'before-run';
-  /** The rate-limit clock, in seconds since the epoch; default `Date.now() / 1000`. */
-  clock?: () => number;
-  /** Where the engine runs: `'inline'` (this thread) or `'worker'` (a Web Worker, browsers). */
-  engine?: 'inline' | 'worker';
-  /** Worker calls: milliseconds before a call is a Deny and the worker is replaced; default 500. */
-  timeoutMs?: number;
-  /**
-   * Worker engine: check the worker script and engine.wasm against the SHA-256 the build recorded
-   * and refuse other bytes. `true` (default): the worker starts from its URL once the script there
-   * checked out; `'strict'`: it starts from the checked bytes themselves (a `blob:` URL: the page's
-   * `worker-src` must allow `blob:`); `false` only in development, behind a server that rewrites
-   * the JavaScript it serves (Vite's dev server does). See docs/browser.md#code-integrity.
-   */
-  codeIntegrity?: CodeIntegrity;
-  /**
-   * Worker engine, where engine.wasm cannot compile (a page CSP without `'wasm-unsafe-eval'`):
-   * `'none'` (default) denies every call and says what to allow; `'js'` runs the reference evaluator
-   * (plain JS, slower) in the worker instead. Each decision's `evaluator` says which one decided.
-   */
-  fallback?: 'none' | 'js';
-  /**
-   * URL policies: the IndexedDB cache (offline use, rollback memory); on by default where
-   * IndexedDB exists. `false`: network only; or pass your own `PolicyStore`. See docs/policy-loading.md.
-   */
-  cache?: boolean | PolicyStore;
-  /** URL policies: a pinned hash, `sha256-<base64>` (SRI syntax); any other bytes are refused. */
-  integrity?: string;
-  /** URL policies: trusted signing keys; a policy without a valid `<url>.sig` signature by one is refused. */
-  publicKeys?: readonly PolicyPublicKey[];
-  /** URL policies: the id signatures must name; default the policy's absolute URL (docs/policy-loading.md). */
-  policyId?: string;
-  /**
-   * Called with the status after each failed load (the first one and any `reload`); the instance
-   * still denies what no valid policy allows. Without it, a failed load is a `console.warn`.
-   */
-  onError?: (status: PolicyStatus) => void;
-}
-
-/**
- * The host's `mode` option: a {@link PolicyMode}, or `'policy'` to let a fetched policy's own
- * `mode` turn enforcement off.
- */
-export type PersoMode = PolicyMode | 'policy';
-
-/** The state of the loaded policy, and of the last load attempt. */
-export interface PolicyStatus {
-  /** Whether the last load attempt succeeded. */
-  ok: boolean;
-  /** The active policy's `version` label; `null` when none is active (everything is denied). */
-  version: string | null;
-  /** SHA-256 (hex) of the active policy's text. */
-  hash: string | null;
-  /** The mode decisions are made in (the `mode` option, else the policy's, else `enforce`). */
-  mode: PolicyMode;
-  /** Where the active policy came from. */
-  source: PolicySourceKind | null;
-  /** The last load attempt's errors (empty when it succeeded). */
-  errors: readonly Diagnostic[];
-  /** The last load attempt's warnings. */
-  warnings: readonly Diagnostic[];
-  /**
-   * The active policy opts in to tool-annotation defaults (`"annotation_defaults": true`, a
-   * host-layer extension: see `annotation-defaults.ts`). Absent or false: annotations are ignored.
-   */
-  annotationDefaults?: boolean;
-  /**
-   * The active policy's own `"approval"` when it is `"webauthn"`: every Ask, rule-made or not,
-   * then needs an authenticator's verified assertion (absent: a click on perso's prompt).
-   */
-  approval?: 'webauthn';
-  /**
-   * The active policy's `tool_pins` (a host-layer extension: see `tool-pins.ts`), or why they
-   * cannot be read; absent when the policy pins nothing.
-   */
-  toolPins?: ToolPinsResult;
-}
-
-function withToolPins(pins: ToolPinsResult | null): { toolPins?: ToolPinsResult } {
-  return pins === null ? {} : { toolPins: pins };
-}
-
-const FAULT_KINDS: ReadonlySet<string> = new Set<ReasonKind>([
-  'invalid_request',
-  'no_policy',
-  'engine_fault',
-]);
-const MAX_ERRORS_IN_REASON = 3;
+export type { PolicyStatus } from './policy-status.ts';
 
 /**
  * A policy guard. `const perso = await Perso.load({ policy })`, then
@@ -174,32 +62,19 @@ export class Perso {
   #backend: EvaluatorBackend | null = null;
   #sync: SyncEvaluatorBackend | null = null;
   #input: unknown;
-  #modeOption: PersoMode | undefined;
-  #engineOption: 'inline' | 'worker' | undefined;
-  #timeoutMs: number | undefined;
-  #codeIntegrity: CodeIntegrity;
-  #jsFallback: boolean;
+  readonly #settings: PersoSettings;
   #clock: (() => number) | null;
-  #transports: readonly AuditTransport[];
-  #auditing: boolean;
-  /**
-   * The record builder (decision-record.ts), loaded with an instance that has transports, before
-   * its first decision; `#recordsReady` says why it could not be (then no policy becomes active).
-   */
-  #records: typeof import('./decision-record.ts') | null = null;
-  #recordsReady: Promise<string | null> = Promise.resolve(null);
-  #hashArgs: boolean;
-  #durableBeforeRun: boolean;
-  /** `hashArgs`' key, or why there is none. */
-  #hashKey: Promise<CryptoKey | string> | null = null;
-  #warnedTransports = new WeakSet<AuditTransport>();
-  #auditBroken = false;
-  #auditChain: Promise<void> = Promise.resolve();
+  /** The auditor, when the host gave audit transports; else `null` (the hot path does no audit work). */
+  readonly #auditor: PersoAuditor | null;
+  readonly #auditing: boolean;
+  readonly #durableBeforeRun: boolean;
+  /** With transports: `null` once the record builder loaded, or why it could not (no policy then activates). */
+  readonly #recordsReady: Promise<string | null>;
   #reloading: Promise<unknown> = Promise.resolve();
   #version: string | null = null;
   #enforced = true;
-  // Whether the active policy can have a rate limit. Reading the system clock costs about as much
-  // as a decision here, and only rate limits use the time; see #load for why the test is exact.
+  // Whether the active policy can count calls. Reading the system clock costs about as much as a
+  // decision here, and only rate limits and budgets use the time; see #load for why the test is exact.
   #needsClock = true;
   /** The annotation defaults module, loaded for the active policy when it opts in; else `null`. */
   #annotationDefaults: AnnotationDefaults | null = null;
@@ -208,50 +83,20 @@ export class Perso {
     'no valid policy loaded: none was given; pass a policy to Perso.load and reload';
   #closed = false;
   #host: SessionHost;
-  #urlPolicy: ((url: URL) => Promise<ResolvedPolicy>) | null;
-  #pinned: boolean;
-  #onError: ((status: PolicyStatus) => void) | null;
 
   private constructor(options: Partial<PersoOptions>) {
     this.#input = options.policy;
-    this.#modeOption =
-      options.mode === 'shadow' || options.mode === 'enforce' || options.mode === 'policy'
-        ? options.mode
-        : undefined;
-    this.#engineOption = options.engine;
-    this.#timeoutMs = options.timeoutMs;
-    this.#codeIntegrity =
-      options.codeIntegrity === false
-        ? false
-        : options.codeIntegrity === 'strict'
-          ? 'strict'
-          : true;
-    this.#jsFallback = own(options, 'fallback') === 'js';
-    this.#clock = typeof options.clock === 'function' ? options.clock : null;
-    const audit = options.audit;
-    // Own items only: a hole in the list must not pick up a polluted Array.prototype[0].
-    const transports = Array.isArray(audit)
-      ? ownItems<AuditTransport>(audit)!.filter((t) => t !== undefined)
-      : audit === undefined
-        ? []
-        : [audit as AuditTransport];
-    this.#transports = Object.freeze(transports);
-    this.#auditing = this.#transports.length > 0;
-    this.#hashArgs = options.hashArgs === true;
-    this.#durableBeforeRun = options.durable === 'before-run' && this.#auditing;
-    if (this.#auditing) this.#recordsReady = this.#loadRecords(options.hashKey);
-    this.#onError = typeof options.onError === 'function' ? options.onError : null;
-    this.#urlPolicy = urlPolicySource(options);
-    this.#pinned = options.integrity !== undefined || (options.publicKeys?.length ?? 0) > 0;
-    this.#status = freezeStatus({
-      ok: false,
-      version: null,
-      hash: null,
-      mode: this.#modeOption === 'shadow' ? 'shadow' : 'enforce',
-      source: null,
-      errors: [],
-      warnings: [],
-    });
+    const settings = readSettings(options);
+    this.#settings = settings;
+    this.#clock = settings.clock;
+    this.#auditor =
+      settings.transports.length > 0
+        ? new PersoAuditor(settings.transports, settings.hashArgs, settings.hashKey)
+        : null;
+    this.#auditing = this.#auditor !== null;
+    this.#durableBeforeRun = settings.durableBeforeRun;
+    this.#recordsReady = this.#auditor?.ready ?? Promise.resolve(null);
+    this.#status = initialStatus(settings.mode === 'shadow' ? 'shadow' : 'enforce');
     this.#host = Object.freeze({
       evaluate: (call: ToolCall) => this.evaluate(call),
       decide: (
@@ -291,30 +136,6 @@ export class Perso {
     // Its denials are audited too: the record builder is there before the instance is returned.
     await perso.#recordsReady;
     return perso;
-  }
-
-  // Imported lazily: a page without audit transports never downloads the record builder. Never rejects.
-  async #loadRecords(hashKey: HashKey | undefined): Promise<string | null> {
-    let records: typeof import('./decision-record.ts');
-    try {
-      records = await import('./decision-record.ts');
-    } catch (error) {
-      return `audit records cannot be built: the record builder did not load (${errorText(error)}); check that the page can fetch perso's files, then load a new instance`;
-    }
-    this.#records = records;
-    if (this.#hashArgs)
-      this.#hashKey = records.argsHashKey(hashKey).then(
-        ({ key, warning }) => {
-          if (warning !== undefined) console.warn(`perso: ${warning}`);
-          return key;
-        },
-        (error: unknown) => {
-          const problem = `hashArgs: the key cannot be had (${errorText(error)}); records carry no args hash`;
-          console.warn(`perso: ${problem}`);
-          return problem;
-        },
-      );
-    return null;
   }
 
   /** The active policy's `version` label; `null` when no valid policy is loaded. */
@@ -430,8 +251,13 @@ export class Perso {
             facts,
             evidence,
           );
-    if (this.#auditing)
-      this.#audit(call, result, canonical, typeof facts === 'string' ? null : facts);
+    this.#auditor?.record(
+      call,
+      result,
+      canonical,
+      typeof facts === 'string' ? null : facts,
+      this.#status.hash,
+    );
     return this.#durableBeforeRun ? this.#stored(result) : result;
   }
 
@@ -530,15 +356,9 @@ export class Perso {
     const run = (): Promise<PolicyStatus> =>
       this.#load(policy === undefined ? this.#input : policy)
         .catch((error: unknown) =>
-          this.#fail(
-            [
-              {
-                severity: 'error',
-                path: 'policy',
-                message: `the policy could not be loaded (${errorText(error)}); reload to retry`,
-              },
-            ],
-            [],
+          this.#failWith(
+            'policy',
+            `the policy could not be loaded (${errorText(error)}); reload to retry`,
           ),
         )
         .then((status) => {
@@ -565,42 +385,23 @@ export class Perso {
     } catch {
       // Closing is best effort; every later call is a Deny either way.
     }
-    await this.#auditChain;
-    for (const transport of new Set(this.#transports)) {
-      try {
-        if (typeof transport.close === 'function') await transport.close();
-        else await transport.flush?.();
-      } catch (error) {
-        this.#warnTransport(transport, error);
-      }
-    }
+    await this.#auditor?.close();
   }
 
   async #load(input: unknown): Promise<PolicyStatus> {
-    if (this.#closed)
-      return this.#fail(
-        [{ severity: 'error', path: 'policy', message: 'perso is closed; load a new instance' }],
-        [],
-      );
+    if (this.#closed) return this.#failWith('policy', 'perso is closed; load a new instance');
     // The engine starts (a worker: its script and engine.wasm load) while the policy is fetched.
     const starting = this.#ensureBackend();
-    const resolved = await this.#resolve(input);
+    const resolved = await resolvePolicy(input, this.#settings.urlPolicy, this.#settings.pinned);
     const backend = await starting;
     // With transports, no policy becomes active that decides calls no record can be built for.
     const recordsProblem = await this.#recordsReady;
-    if (recordsProblem !== null)
-      return this.#fail([{ severity: 'error', path: 'audit', message: recordsProblem }], []);
-    if (!resolved.ok)
-      return this.#fail([{ severity: 'error', path: 'policy', message: resolved.error }], []);
-    if (typeof backend === 'string')
-      return this.#fail([{ severity: 'error', path: 'engine', message: backend }], []);
+    if (recordsProblem !== null) return this.#failWith('audit', recordsProblem);
+    if (!resolved.ok) return this.#failWith('policy', resolved.error);
+    if (typeof backend === 'string') return this.#failWith('engine', backend);
     // Before the engine takes the policy: a policy whose extensions cannot be read never decides.
     const extensions = await readExtensions(resolved.text);
-    if (typeof extensions === 'string')
-      return this.#fail(
-        [{ severity: 'error', path: 'annotation_defaults', message: extensions }],
-        [],
-      );
+    if (typeof extensions === 'string') return this.#failWith('annotation_defaults', extensions);
     // WebCrypto is missing outside secure contexts (a page on plain http): no hash, same policy.
     const hashing = sha256Hex(resolved.text).catch(() => null);
     let hash: string | null;
@@ -615,21 +416,12 @@ export class Perso {
         [load, hash] = await Promise.all([backend.load(resolved.text), hashing]);
       }
     } catch (error) {
-      return this.#fail(
-        [
-          {
-            severity: 'error',
-            path: 'engine',
-            message: `the engine failed to load the policy (${errorText(error)})`,
-          },
-        ],
-        [],
-      );
+      return this.#failWith('engine', `the engine failed to load the policy (${errorText(error)})`);
     }
     if (this.#closed) return this.#status;
     if (!load.ok) return this.#fail(load.errors, load.warnings);
     const warnings = [...load.warnings];
-    const mode = this.#modeFor(load.policy.mode, resolved.source, warnings);
+    const mode = modeFor(this.#settings.mode, load.policy.mode, resolved.source, warnings);
     this.#input = input;
     this.#version = load.policy.version;
     this.#enforced = mode !== 'shadow';
@@ -658,66 +450,11 @@ export class Perso {
     return this.#status;
   }
 
-  /**
-   * The mode decisions are made in. Enforcement is the host's decision: a policy fetched by URL
-   * (the network or the cache, which a compromised server or an edited store controls) may turn
-   * it off only where the host said `mode: 'policy'`; otherwise it is enforced, and a warning
-   * says why and what to pass.
-   */
-  #modeFor(asked: PolicyMode, source: PolicySourceKind, warnings: Diagnostic[]): PolicyMode {
-    const option = this.#modeOption;
-    if (option === 'enforce' || option === 'shadow') return option;
-    if (asked !== 'shadow' || option === 'policy' || (source !== 'network' && source !== 'cache'))
-      return asked;
-    const message =
-      'the fetched policy asks for shadow mode, but only the host can turn enforcement off; decisions are enforced — ' +
-      'pass mode: "policy" (data-mode="policy" on the embed, mode="policy" on <perso-guard>) to let the policy choose, or mode: "shadow"';
-    warnings.push({ severity: 'warning', path: 'mode', message });
-    console.warn(`perso: ${message}`);
-    return 'enforce';
-  }
-
-  // URL policies in a browser go through the verified policy cache (policy-loader.ts).
-  async #resolve(input: unknown): Promise<ResolvedPolicy> {
-    let target = input;
-    if (
-      typeof input === 'string' &&
-      typeof document !== 'undefined' &&
-      !input.trimStart().startsWith('{')
-    ) {
-      // In a page, a path names a URL relative to the page, not a file.
-      try {
-        target = new URL(input, document.baseURI);
-      } catch {
-        // resolvePolicySource explains what was wrong with it.
-      }
-    }
-    const resolved = await resolvePolicySource(
-      target,
-      this.#urlPolicy === null ? {} : { fetchPolicy: this.#urlPolicy },
-    );
-    if (
-      resolved.ok &&
-      this.#pinned &&
-      resolved.source !== 'network' &&
-      resolved.source !== 'cache'
-    ) {
-      // The host asked for verification: a policy that could not be verified must not pass silently.
-      return {
-        ok: false,
-        error: `integrity and publicKeys apply to URL policies, but the policy was given ${resolved.source === 'file' ? 'as a file' : 'inline'}; pass its URL or drop them`,
-        source: resolved.source,
-        location: resolved.location,
-      };
-    }
-    return resolved;
-  }
-
   async #ensureBackend(): Promise<EvaluatorBackend | string> {
     if (this.#backend !== null) return this.#backend;
     let backend: EvaluatorBackend;
     try {
-      backend = await this.#createBackend();
+      backend = await createBackend(this.#settings);
     } catch (error) {
       return `the engine could not start (${errorText(error)}); rebuild it with "npm run build:engine" or reinstall perso`;
     }
@@ -730,47 +467,15 @@ export class Perso {
     return backend;
   }
 
-  // `engine: 'worker'` (the default in a browser page) runs the engine in a Web Worker behind
-  // Comlink. The bridge is a static import (it touches no browser global until a backend is made,
-  // so Node can load it): a page's path to its first decision then has no dynamic-import chunk.
-  async #createBackend(): Promise<EvaluatorBackend> {
-    if (
-      this.#engineOption !== undefined &&
-      this.#engineOption !== 'inline' &&
-      this.#engineOption !== 'worker'
-    ) {
-      throw new Error(
-        `unknown engine ${JSON.stringify(this.#engineOption)}; use "inline" or "worker"`,
-      );
-    }
-    if ((this.#engineOption ?? (isBrowserPage() ? 'worker' : 'inline')) === 'worker') {
-      // Started now rather than on the first load: the worker and its wasm load while the policy does.
-      return new WorkerBackend({
-        timeoutMs: this.#timeoutMs,
-        startNow: true,
-        codeIntegrity: this.#codeIntegrity,
-        jsFallback: this.#jsFallback,
-      });
-    }
-    // Imported lazily too: a page using the worker engine never downloads the in-thread engine host.
-    const { InlineBackend } = await import('./backend/inline-backend.ts');
-    return InlineBackend.create();
-  }
-
   // A failed load is told where a developer looks: their onError, else the console. Never throws.
   #reportFailure(status: PolicyStatus): void {
     try {
-      if (this.#onError !== null) {
-        this.#onError(status);
+      const onError = this.#settings.onError;
+      if (onError !== null) {
+        onError(status);
         return;
       }
-      const kept =
-        this.#version === null
-          ? 'every call is denied until a load succeeds'
-          : `policy ${JSON.stringify(this.#version)} stays active`;
-      console.warn(
-        `perso: the policy failed to load (${errorList(status.errors)}); ${kept}; pass onError to Perso.load to handle this yourself`,
-      );
+      console.warn(loadFailureWarning(status, this.#version));
     } catch {
       // A throwing onError (or console) must not turn a failed load into a rejection.
     }
@@ -785,6 +490,11 @@ export class Perso {
     });
     if (this.#version === null) this.#noPolicyReason = noPolicyReason(errors);
     return this.#status;
+  }
+
+  /** A failed load with one error at `path`. */
+  #failWith(path: string, message: string): PolicyStatus {
+    return this.#fail([{ severity: 'error', path, message }], []);
   }
 
   /**
@@ -817,8 +527,14 @@ export class Perso {
     const defaults = this.#annotationDefaults;
     if (annotations !== undefined && defaults !== null)
       result = defaults.applyAnnotationDefaults(result, annotations);
-    if (this.#auditing)
-      this.#audit(call, result, canonical, typeof facts === 'string' ? null : facts, toolFacts);
+    this.#auditor?.record(
+      call,
+      result,
+      canonical,
+      typeof facts === 'string' ? null : facts,
+      this.#status.hash,
+      toolFacts,
+    );
     return this.#durableBeforeRun ? this.#stored(result) : result;
   }
 
@@ -828,12 +544,7 @@ export class Perso {
    */
   async #stored(result: DecisionResult): Promise<DecisionResult> {
     try {
-      await this.#auditChain;
-      await Promise.all(
-        this.#transports.map((transport) =>
-          typeof transport.persisted === 'function' ? transport.persisted() : undefined,
-        ),
-      );
+      await this.#auditor?.persisted();
       return result;
     } catch (error) {
       if (result.decision === 'Deny') return result;
@@ -893,24 +604,7 @@ export class Perso {
   }
 
   #result(verdict: Verdict): DecisionResult {
-    const kind = verdict.kind;
-    const result: DecisionResult = {
-      decision: verdict.decision,
-      reason: verdict.reason,
-      kind,
-      policyVersion: this.#version,
-      enforced: this.#enforced || FAULT_KINDS.has(kind),
-    };
-    if (verdict.rule !== undefined) result.rule = verdict.rule;
-    if (verdict.retryAfter !== undefined) result.retryAfter = verdict.retryAfter;
-    if (verdict.failure !== undefined) result.failure = verdict.failure;
-    if (verdict.approvalKind !== undefined) result.approvalKind = verdict.approvalKind;
-    const evaluator = verdict.evaluator ?? (FAULT_KINDS.has(kind) ? undefined : 'wasm');
-    if (evaluator !== undefined) result.evaluator = evaluator;
-    // Non-enumerable: the ticket is for the host's approval flow, not for JSON output or logs.
-    if (verdict.approval !== undefined)
-      Object.defineProperty(result, 'approval', { value: verdict.approval, enumerable: false });
-    return result;
+    return decisionResult(verdict, this.#version, this.#enforced);
   }
 
   #deny(kind: ReasonKind, reason: string): DecisionResult {
@@ -924,131 +618,9 @@ export class Perso {
     toolFacts?: ToolFacts,
   ): DecisionResult {
     const result = this.#deny(kind, reason);
-    if (this.#auditing) this.#audit(call, result, null, null, toolFacts);
+    this.#auditor?.record(call, result, null, null, this.#status.hash, toolFacts);
     return result;
   }
-
-  #audit(
-    call: { tool: unknown; role: unknown } | null,
-    result: DecisionResult,
-    canonical: CanonicalArgs | null,
-    facts: RecordedFacts | null,
-    toolFacts?: ToolFacts,
-  ): void {
-    const checked = canonical?.ok ? canonical : null;
-    const records = this.#records;
-    let record: AuditRecord;
-    try {
-      if (records === null) throw new Error('the record builder is not loaded');
-      // The checked call's tool and role (plain data, read once), not the caller's object again: a
-      // getter must not record another tool than the one decided.
-      record = records.decisionRecord(
-        facts?.call ?? call,
-        result,
-        checked?.value ?? null,
-        facts,
-        this.#status.hash,
-        this.#hashArgs,
-        toolFacts,
-      );
-    } catch (error) {
-      // Auditing never throws into the decision path; say once that records are being lost.
-      if (!this.#auditBroken)
-        console.warn(
-          `perso: audit records cannot be built (${errorText(error)}); decisions go on unaudited`,
-        );
-      this.#auditBroken = true;
-      return;
-    }
-    if (!this.#hashArgs) {
-      this.#emit(record);
-      return;
-    }
-    const keyed = this.#hashKey;
-    const hash =
-      checked === null || keyed === null
-        ? Promise.resolve(undefined)
-        : keyed
-            .then((key) =>
-              typeof key === 'string' ? undefined : records.hmacHex(key, checked.json),
-            )
-            .catch(() => undefined);
-    // Records leave in decision order even though hashing is asynchronous.
-    this.#auditChain = this.#auditChain
-      .then(() => hash)
-      .then((argsHmac) =>
-        this.#emit(argsHmac === undefined ? record : Object.freeze({ ...record, argsHmac })),
-      );
-  }
-
-  #emit(record: AuditRecord): void {
-    for (const transport of this.#transports) {
-      try {
-        const returned: unknown = transport.emit(record);
-        if (returned instanceof Promise)
-          returned.catch((error: unknown) => this.#warnTransport(transport, error));
-      } catch (error) {
-        this.#warnTransport(transport, error);
-      }
-    }
-  }
-
-  #warnTransport(transport: AuditTransport, error: unknown): void {
-    if (this.#warnedTransports.has(transport)) return;
-    this.#warnedTransports.add(transport);
-    console.warn(
-      `perso: an audit transport failed (${errorText(error)}); its records are being lost — fix the transport (further failures of it are not reported)`,
-    );
-  }
-}
-
-type AnnotationDefaults = typeof import('./annotation-defaults.ts');
-
-/** A policy's host-layer extensions (see tool-pins.ts, annotation-defaults.ts). */
-interface PolicyExtensions {
-  /** The policy's `tool_pins`, or why they cannot be read; `null` when it pins nothing. */
-  toolPins: ToolPinsResult | null;
-  /** The module that applies annotation defaults, when the policy opts in; else `null`. */
-  annotationDefaults: AnnotationDefaults | null;
-}
-
-/**
- * Reads a policy's host-layer extensions; their modules load only for a policy whose text names
- * them (literally or, possibly, with `\u` escapes): a page whose policy uses neither never
- * downloads them. Pins that cannot be read refuse every guarded call (the session says why); a
- * policy that may opt in to annotation defaults whose module cannot load is refused (the text
- * says why), since they can turn an Allow into an Ask.
- */
-async function readExtensions(text: string): Promise<PolicyExtensions | string> {
-  const escaped = text.includes('\\u');
-  let toolPins: ToolPinsResult | null = null;
-  let annotationDefaults: AnnotationDefaults | null = null;
-  if (escaped || text.includes('tool_pins')) {
-    try {
-      toolPins = (await import('./tool-pins.ts')).readToolPins(text);
-    } catch (error) {
-      toolPins = {
-        ok: false,
-        error: `tool_pins: cannot be read, the reader did not load (${errorText(error)}); check that the page can fetch perso's files`,
-      };
-    }
-  }
-  if (escaped || text.includes('annotation_defaults')) {
-    try {
-      const defaults = await import('./annotation-defaults.ts');
-      if (defaults.policyOptsIntoAnnotationDefaults(text)) annotationDefaults = defaults;
-    } catch (error) {
-      return `cannot be read, the annotation defaults did not load (${errorText(error)}); the previous policy stays active, check that the page can fetch perso's files and reload`;
-    }
-  }
-  return { toolPins, annotationDefaults };
-}
-
-/** True in a browser page (a window with a DOM and Workers): the worker engine is the default there. */
-function isBrowserPage(): boolean {
-  return (
-    typeof window !== 'undefined' && typeof document !== 'undefined' && typeof Worker === 'function'
-  );
 }
 
 /** The call's own `now`: a polluted `Object.prototype.now` must not drive rate limits. */
@@ -1056,129 +628,6 @@ function ownNow(call: ToolCall): ToolCall['now'] {
   return call !== null && typeof call === 'object' && Object.hasOwn(call, 'now')
     ? call.now
     : undefined;
-}
-
-/** What an audit record keeps of a call's host facts: the copies the engine decided on, and the time. */
-interface RecordedFacts {
-  /** The call as decided: the host facts replaced by their canonical copies. */
-  call: ToolCall;
-  agentAttributes?: JsonObject;
-  resourceAttributes?: JsonObject;
-  /** Set once the decision has read the time. */
-  now?: number;
-}
-
-/**
- * Canonical copies of a call's host facts (one JSON pass each), or why one cannot be read. A fact
- * that is not a plain object goes to the engine as it is, which refuses it (never loosened here).
- */
-function recordedFacts(call: ToolCall): RecordedFacts | string {
-  const facts: RecordedFacts = { call };
-  for (const key of ['agentAttributes', 'resourceAttributes'] as const) {
-    // Own facts only: a polluted Object.prototype.resourceAttributes is no host fact.
-    const value: unknown = own(call, key);
-    if (!isPlainObject(value)) continue;
-    const canonical = canonicalizeArgs(value, key);
-    if (!canonical.ok) return canonical.error;
-    facts.call = { ...facts.call, [key]: canonical.value };
-    facts[key] = canonical.value;
-  }
-  return facts;
-}
-
-function isPlainObject(value: unknown): value is object {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-  const prototype: unknown = Object.getPrototypeOf(value);
-  return prototype === Object.prototype || prototype === null;
-}
-
-/**
- * URL policies go through the verified cache in a browser, and wherever a pinned hash or keys are
- * configured; otherwise `resolvePolicySource` fetches them plainly.
- */
-function urlPolicySource(
-  options: Partial<PersoOptions>,
-): ((url: URL) => Promise<ResolvedPolicy>) | null {
-  const { cache, integrity, publicKeys, policyId } = options;
-  const hasIndexedDb = typeof indexedDB !== 'undefined';
-  if (
-    !hasIndexedDb &&
-    integrity === undefined &&
-    (publicKeys?.length ?? 0) === 0 &&
-    !(cache instanceof PolicyStore)
-  )
-    return null;
-  const store =
-    cache instanceof PolicyStore
-      ? cache
-      : hasIndexedDb && cache !== false
-        ? defaultPolicyStore()
-        : null;
-  return cachedPolicySource({
-    store,
-    ...(integrity === undefined ? {} : { integrity }),
-    ...(publicKeys === undefined ? {} : { publicKeys }),
-    ...(typeof policyId === 'string' ? { policyId } : {}),
-  });
-}
-
-function optionsProblem(options: unknown): Diagnostic | null {
-  if (options === null || typeof options !== 'object') {
-    return {
-      severity: 'error',
-      path: 'options',
-      message: 'expected an object {policy, ...}; pass Perso.load({ policy })',
-    };
-  }
-  const { policy, mode, engine } = options as Partial<PersoOptions>;
-  if (policy === undefined || policy === null) {
-    return {
-      severity: 'error',
-      path: 'options.policy',
-      message: 'missing; pass a policy object, JSON text, a file path or a URL',
-    };
-  }
-  if (mode !== undefined && mode !== 'enforce' && mode !== 'shadow' && mode !== 'policy') {
-    return {
-      severity: 'error',
-      path: 'options.mode',
-      message: `unknown mode ${JSON.stringify(String(mode))}; expected "enforce", "shadow" or "policy"`,
-    };
-  }
-  if (engine !== undefined && engine !== 'inline' && engine !== 'worker') {
-    return {
-      severity: 'error',
-      path: 'options.engine',
-      message: `unknown engine ${JSON.stringify(String(engine))}; expected "inline" or "worker"`,
-    };
-  }
-  return null;
-}
-
-function errorList(errors: readonly Diagnostic[]): string {
-  const shown = errors
-    .slice(0, MAX_ERRORS_IN_REASON)
-    .map((error) => `${error.path}: ${error.message}`);
-  if (errors.length > MAX_ERRORS_IN_REASON)
-    shown.push(`and ${errors.length - MAX_ERRORS_IN_REASON} more`);
-  return shown.length > 0 ? shown.join('; ') : 'the policy was refused';
-}
-
-function noPolicyReason(errors: readonly Diagnostic[]): string {
-  const detail = errorList(errors);
-  const engineFault = errors.some(
-    (error) => error.path === 'engine' || error.message.startsWith('engine fault'),
-  );
-  const next = engineFault ? 'fix the engine and reload' : 'fix the policy and reload';
-  return `no valid policy loaded: ${detail}; ${next}`;
-}
-
-function freezeStatus(status: PolicyStatus): PolicyStatus {
-  return Object.freeze({
-    ...status,
-    errors: Object.freeze(status.errors.map((d) => Object.freeze({ ...d }))),
-    warnings: Object.freeze(status.warnings.map((d) => Object.freeze({ ...d }))),
-  });
 }
 
 function describe(value: unknown): string {

@@ -1,0 +1,207 @@
+/**
+ * A `Perso`'s auditor: every decision becomes one record per audit transport, built by a module
+ * loaded with the instance (`decision-record.ts`), and emitted without awaiting the decision.
+ *
+ * Checklist:
+ * - emitting never awaits nor throws into the decision path; a record that cannot be built is
+ *   reported once (`console.warn`), a failing transport once per transport;
+ * - records leave in decision order, even when `hashArgs` hashes the args asynchronously.
+ */
+import type { AuditRecord, AuditTransport, ToolFacts } from './audit/audit-record.ts';
+import type { HashKey } from './audit/hashed-args.ts';
+import type { CanonicalArgs } from './canonical-args.ts';
+import { canonicalizeArgs } from './canonical-args.ts';
+import type { DecisionResult, JsonObject, ToolCall } from './decision.ts';
+import { own } from './own-properties.ts';
+
+/** What an audit record keeps of a call's host facts: the copies the engine decided on, and the time. */
+export interface RecordedFacts {
+  /** The call as decided: the host facts replaced by their canonical copies. */
+  call: ToolCall;
+  agentAttributes?: JsonObject;
+  resourceAttributes?: JsonObject;
+  /** Set once the decision has read the time. */
+  now?: number;
+}
+
+/**
+ * Canonical copies of a call's host facts (one JSON pass each), or why one cannot be read. A fact
+ * that is not a plain object goes to the engine as it is, which refuses it (never loosened here).
+ */
+export function recordedFacts(call: ToolCall): RecordedFacts | string {
+  const facts: RecordedFacts = { call };
+  for (const key of ['agentAttributes', 'resourceAttributes'] as const) {
+    // Own facts only: a polluted Object.prototype.resourceAttributes is no host fact.
+    const value: unknown = own(call, key);
+    if (!isPlainObject(value)) continue;
+    const canonical = canonicalizeArgs(value, key);
+    if (!canonical.ok) return canonical.error;
+    facts.call = { ...facts.call, [key]: canonical.value };
+    facts[key] = canonical.value;
+  }
+  return facts;
+}
+
+function isPlainObject(value: unknown): value is object {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+/** Audits the decisions of one `Perso` to its transports. */
+export class PersoAuditor {
+  readonly #transports: readonly AuditTransport[];
+  readonly #hashArgs: boolean;
+  /** The record builder (decision-record.ts), once loaded. */
+  #records: typeof import('./decision-record.ts') | null = null;
+  /** `hashArgs`' key, or why there is none. */
+  #hashKey: Promise<CryptoKey | string> | null = null;
+  #warned = new WeakSet<AuditTransport>();
+  #broken = false;
+  #chain: Promise<void> = Promise.resolve();
+  /**
+   * Settles with `null` once the record builder is loaded, or with why it could not be (then the
+   * instance activates no policy: no call is decided that no record can be built for).
+   */
+  readonly ready: Promise<string | null>;
+
+  /** Starts loading the record builder (and `hashArgs`' key) at once. */
+  constructor(
+    transports: readonly AuditTransport[],
+    hashArgs: boolean,
+    hashKey: HashKey | undefined,
+  ) {
+    this.#transports = transports;
+    this.#hashArgs = hashArgs;
+    this.ready = this.#load(hashKey);
+  }
+
+  // Imported lazily: a page without audit transports never downloads the record builder. Never rejects.
+  async #load(hashKey: HashKey | undefined): Promise<string | null> {
+    let records: typeof import('./decision-record.ts');
+    try {
+      records = await import('./decision-record.ts');
+    } catch (error) {
+      return `audit records cannot be built: the record builder did not load (${errorText(error)}); check that the page can fetch perso's files, then load a new instance`;
+    }
+    this.#records = records;
+    if (this.#hashArgs)
+      this.#hashKey = records.argsHashKey(hashKey).then(
+        ({ key, warning }) => {
+          if (warning !== undefined) console.warn(`perso: ${warning}`);
+          return key;
+        },
+        (error: unknown) => {
+          const problem = `hashArgs: the key cannot be had (${errorText(error)}); records carry no args hash`;
+          console.warn(`perso: ${problem}`);
+          return problem;
+        },
+      );
+    return null;
+  }
+
+  /**
+   * Records one decision: one record per transport, in decision order. Never throws into the
+   * decision path: a record that cannot be built is reported once, and decisions go on.
+   */
+  record(
+    call: { tool: unknown; role: unknown } | null,
+    result: DecisionResult,
+    canonical: CanonicalArgs | null,
+    facts: RecordedFacts | null,
+    policyHash: string | null,
+    toolFacts?: ToolFacts,
+  ): void {
+    const checked = canonical?.ok ? canonical : null;
+    const records = this.#records;
+    let record: AuditRecord;
+    try {
+      if (records === null) throw new Error('the record builder is not loaded');
+      // The checked call's tool and role (plain data, read once), not the caller's object again: a
+      // getter must not record another tool than the one decided.
+      record = records.decisionRecord(
+        facts?.call ?? call,
+        result,
+        checked?.value ?? null,
+        facts,
+        policyHash,
+        this.#hashArgs,
+        toolFacts,
+      );
+    } catch (error) {
+      // Auditing never throws into the decision path; say once that records are being lost.
+      if (!this.#broken)
+        console.warn(
+          `perso: audit records cannot be built (${errorText(error)}); decisions go on unaudited`,
+        );
+      this.#broken = true;
+      return;
+    }
+    if (!this.#hashArgs) {
+      this.#emit(record);
+      return;
+    }
+    const keyed = this.#hashKey;
+    const hash =
+      checked === null || keyed === null
+        ? Promise.resolve(undefined)
+        : keyed
+            .then((key) =>
+              typeof key === 'string' ? undefined : records.hmacHex(key, checked.json),
+            )
+            .catch(() => undefined);
+    // Records leave in decision order even though hashing is asynchronous.
+    this.#chain = this.#chain
+      .then(() => hash)
+      .then((argsHmac) =>
+        this.#emit(argsHmac === undefined ? record : Object.freeze({ ...record, argsHmac })),
+      );
+  }
+
+  /** Waits until every transport that can say so stored the records emitted so far; rejects when one cannot. */
+  async persisted(): Promise<void> {
+    await this.#chain;
+    await Promise.all(
+      this.#transports.map((transport) =>
+        typeof transport.persisted === 'function' ? transport.persisted() : undefined,
+      ),
+    );
+  }
+
+  /** Waits for queued records, then closes every transport (one without `close` is flushed). Never rejects. */
+  async close(): Promise<void> {
+    await this.#chain;
+    for (const transport of new Set(this.#transports)) {
+      try {
+        if (typeof transport.close === 'function') await transport.close();
+        else await transport.flush?.();
+      } catch (error) {
+        this.#warnTransport(transport, error);
+      }
+    }
+  }
+
+  #emit(record: AuditRecord): void {
+    for (const transport of this.#transports) {
+      try {
+        const returned: unknown = transport.emit(record);
+        if (returned instanceof Promise)
+          returned.catch((error: unknown) => this.#warnTransport(transport, error));
+      } catch (error) {
+        this.#warnTransport(transport, error);
+      }
+    }
+  }
+
+  #warnTransport(transport: AuditTransport, error: unknown): void {
+    if (this.#warned.has(transport)) return;
+    this.#warned.add(transport);
+    console.warn(
+      `perso: an audit transport failed (${errorText(error)}); its records are being lost — fix the transport (further failures of it are not reported)`,
+    );
+  }
+}
+
+function errorText(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).replace(/\.$/, '');
+}
