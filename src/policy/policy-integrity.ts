@@ -1,25 +1,15 @@
 /**
- * Policy integrity: host-pinned hashes (like Subresource Integrity), detached signatures that name
- * the policy, its revision and its exact bytes, and the policy's revision (for rollback protection;
- * the floor itself is in rollback-floor.ts).
+ * Policy integrity: host-pinned hashes (SRI syntax, `sha256-<base64>`; several tokens mean "any of
+ * these"), detached `.sig` files (format 2) that name the policy, its revision and its exact bytes,
+ * and the policy's `revision`. The formats are in docs/policy-loading.md.
  *
- * Formats, chosen so a policy can be published on any static host:
- * - **Pinned hash**: `integrity: 'sha256-<base64>'`, exactly like SRI; several space-separated
- *   tokens (`sha256-…`, `sha384-…`, `sha512-…`) mean "any of these".
- * - **Signature**: a detached JSON file next to the policy, `<policy-url>.sig` (format 2):
- *   `{"format":"perso-policy-signature/2","id":"<policy id>","revision":7,"sha256":"<hex>",
- *   "signatures":[{"alg":"Ed25519","key_id":"release-2026","signature":"<base64>"}]}`.
- *   Each signature covers the message `perso-policy-signature/2\nid "<id>"\nrevision 7\nsha256 <hex>\n`
- *   (the id JSON-quoted), so it names the policy it is for (by default its absolute URL) and binds
- *   one revision to one set of exact bytes. `alg` is `Ed25519` or `ES256` (ECDSA P-256 with
- *   SHA-256, the 64-byte r‖s form WebCrypto makes); several entries serve browsers with and without
- *   Ed25519. Format 1 (a signature over the bytes alone) is refused with how to re-sign.
- * - **Revision**: a top-level non-negative integer `"revision"` inside the policy, so it is covered
- *   by the signature; absent counts as 0 when comparing.
- *
- * Works wherever WebCrypto does: browsers, workers and Node 20+ (`signPolicy` and the key helpers are
- * meant for a Node release script too). On pages without WebCrypto (plain http) SHA-256 falls back
- * to plain JavaScript, and signatures (and sha384/sha512 pins) are refused, never skipped.
+ * Checklist:
+ * - a signature covers the statement `perso-policy-signature/2\nid "<id>"\nrevision N\nsha256 <hex>\n`
+ *   (the id JSON-quoted), never the bytes alone: format 1 is refused with how to re-sign;
+ * - `alg` is `Ed25519` or `ES256` (the 64-byte r‖s form WebCrypto makes);
+ * - `revision` is a top-level non-negative integer inside the policy (absent counts as 0);
+ * - without WebCrypto (plain http) SHA-256 falls back to plain JavaScript; signatures and
+ *   sha384/sha512 pins are refused, never skipped.
  */
 
 /** Signature algorithms perso verifies. */
