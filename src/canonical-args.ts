@@ -25,6 +25,7 @@
  */
 import type { JsonObject, JsonValue } from './decision.ts';
 import { oversized } from './args-size.ts';
+import { errorText, quote } from './text.ts';
 
 /** Keys refused anywhere in canonical values: they reach prototypes in naive consumers. */
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set([
@@ -158,7 +159,7 @@ function copyContainer(container: object, ancestors: object[]): JsonValue {
       for (let i = 0; i < keys.length; i++) {
         const key = (at = keys[i]!);
         if (FORBIDDEN_KEYS.has(key))
-          throw new Refused(`the key "${key}" is not allowed; rename it`);
+          throw new Refused(`the key ${quote(key)} is not allowed; rename it`);
         const item = copyOf((container as Record<string, unknown>)[key], key, ancestors);
         if (item !== undefined) copy[key] = item;
       }
@@ -238,10 +239,4 @@ function describe(value: JsonValue): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return `a ${typeof value}`;
-}
-
-function errorText(error: unknown): string {
-  // V8's messages can span several lines; the first says what happened.
-  const text = error instanceof Error ? error.message : String(error);
-  return (text.split('\n', 1)[0] ?? '').toLowerCase();
 }

@@ -601,7 +601,7 @@ export class Perso {
         [{ severity: 'error', path: 'annotation_defaults', message: extensions }],
         [],
       );
-    // WebCrypto is missing outside secure contexts (a page on plain http): no hash, same policy.
+    // Plain JavaScript where WebCrypto is missing (plain http); a hash that fails leaves none.
     const hashing = sha256Hex(resolved.text).catch(() => null);
     let hash: string | null;
     let load: PolicyLoad;

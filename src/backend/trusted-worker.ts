@@ -11,6 +11,7 @@
  *   `perso`), the worker starts as before, and where Trusted Types are enforced the browser's
  *   refusal becomes a Deny whose reason names the policy to allow.
  */
+import { quote } from '../text.ts';
 
 /** The name of perso's Trusted Types policy; a page that lists allowed names adds it. */
 export const TRUSTED_TYPES_POLICY = 'perso';
@@ -34,7 +35,7 @@ function trustedTypesPolicy(): { createScriptURL(input: string): unknown } | nul
       createScriptURL(input: string): string {
         if (expected === null || input !== expected)
           throw new TypeError(
-            `perso's Trusted Types policy only passes perso's own worker URL, not "${input.slice(0, 100)}"`,
+            `perso's Trusted Types policy only passes perso's own worker URL, not ${quote(input, 100)}`,
           );
         return input;
       },

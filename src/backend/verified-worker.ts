@@ -26,6 +26,7 @@ import {
   recordedDigest,
   webCryptoSha256,
 } from './code-integrity.ts';
+import { errorText } from '../text.ts';
 
 /**
  * SHA-256 on the page: WebCrypto, or on a page without it (plain http) the plain-JavaScript one,
@@ -139,7 +140,7 @@ class PendingWorker extends EventTarget {
       try {
         worker = startUncheckedWorker(fromBlob ? checked.blobUrl() : url, options);
       } catch (error) {
-        const text = error instanceof Error ? error.message : String(error);
+        const text = errorText(error);
         this.#fail(
           /TrustedScriptURL|Trusted ?Types/i.test(text)
             ? `${text}; the page enforces Trusted Types: allow perso's policy name ("trusted-types ${TRUSTED_TYPES_POLICY}")`

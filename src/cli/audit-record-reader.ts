@@ -15,6 +15,7 @@
 import { canonicalizeArgs, FORBIDDEN_KEYS } from '../canonical-args.ts';
 import type { Decision, JsonObject, ToolCall } from '../decision.ts';
 import { findDuplicateKey } from './duplicate-key.ts';
+import { errorText } from '../text.ts';
 
 /** Why a record cannot be replayed. */
 export const NotReplayable = Object.freeze({
@@ -89,7 +90,7 @@ export class AuditRecordReader {
     try {
       value = JSON.parse(text);
     } catch (error) {
-      return this.#fail(`invalid JSON (${error instanceof Error ? error.message : String(error)})`);
+      return this.#fail(`invalid JSON (${errorText(error)})`);
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value))
       return this.#fail('expected a JSON object (one audit record per line)');

@@ -72,27 +72,13 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 export type PolicyBytes = Uint8Array<ArrayBuffer>;
 
 import { fromBase64, toBase64 } from './base64.ts';
+import { sha256Hex } from '../sha256-hex.ts';
+import { errorText, quote, showJson } from '../text.ts';
 
 export { fromBase64, toBase64 };
 
-/**
- * SHA-256 of the bytes, as lowercase hex (the form cache entries and audit records carry). Uses
- * WebCrypto, or plain JavaScript on pages without it (plain http), so the cache works there too.
- */
-export async function sha256Hex(bytes: PolicyBytes): Promise<string> {
-  const digest = await sha256Of(bytes);
-  let hex = '';
-  for (const byte of digest) hex += byte.toString(16).padStart(2, '0');
-  return hex;
-}
-
-/** SHA-256 by WebCrypto, or plain JavaScript on the rare page without it. */
-async function sha256Of(bytes: PolicyBytes): Promise<Uint8Array> {
-  const subtle = globalThis.crypto?.subtle;
-  if (subtle !== undefined) return new Uint8Array(await subtle.digest('SHA-256', bytes));
-  // The plain-JavaScript fallback is loaded only on the rare page without WebCrypto.
-  return (await import('./sha256.ts')).sha256(bytes);
-}
+/** SHA-256 of the bytes (or text), as lowercase hex: see sha256-hex.ts. */
+export { sha256Hex };
 
 // Pinned hashes (SRI syntax) are checked by `policy-sri.ts`, loaded on first use: a page that
 // pins no `integrity` never downloads it.
@@ -121,7 +107,7 @@ export async function verifyIntegrity(
   } catch (error) {
     return {
       ok: false,
-      error: `integrity "${integrity}" cannot be checked: the checker did not load (${(error as Error).message}); check that the page can fetch perso's files`,
+      error: `integrity ${quote(integrity, 200)} cannot be checked: the checker did not load (${errorText(error)}); check that the page can fetch perso's files`,
     };
   }
   return sri.verifyIntegrity(bytes, integrity);
@@ -138,7 +124,7 @@ export function readRevision(text: string): Checked<number | null> {
   } catch (error) {
     return {
       ok: false,
-      error: `policy is not valid JSON (${(error as Error).message}); fix the file`,
+      error: `policy is not valid JSON (${errorText(error)}); fix the file`,
     };
   }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
@@ -149,7 +135,7 @@ export function readRevision(text: string): Checked<number | null> {
   if (typeof revision !== 'number' || !Number.isSafeInteger(revision) || revision < 0) {
     return {
       ok: false,
-      error: `policy "revision" must be a non-negative integer, got ${JSON.stringify(revision)}`,
+      error: `policy "revision" must be a non-negative integer, got ${showJson(revision)}`,
     };
   }
   return { ok: true, value: revision };
@@ -176,7 +162,7 @@ export async function verifySignatureFile(
   } catch (error) {
     return {
       ok: false,
-      error: `signatures cannot be checked: the verifier did not load (${(error as Error).message}); check that the page can fetch perso's files`,
+      error: `signatures cannot be checked: the verifier did not load (${errorText(error)}); check that the page can fetch perso's files`,
     };
   }
   return verifier.verifySignatureFile(signatureFile, expected, keys);
