@@ -43,6 +43,7 @@ import type { PolicyPublicKey } from './policy/policy-integrity.ts';
 import { PolicyStore, defaultPolicyStore } from './policy/policy-store.ts';
 import type { Principal, SessionHost } from './session.ts';
 import type { ToolPinsResult } from './tool-pins.ts';
+import { errorText, formatDiagnostics, quote } from './text.ts';
 
 export type { PolicyInput } from './policy/policy-source.ts';
 
@@ -740,7 +741,7 @@ export class Perso {
       this.#engineOption !== 'worker'
     ) {
       throw new Error(
-        `unknown engine ${JSON.stringify(this.#engineOption)}; use "inline" or "worker"`,
+        `unknown engine ${quote(String(this.#engineOption))}; use "inline" or "worker"`,
       );
     }
     if ((this.#engineOption ?? (isBrowserPage() ? 'worker' : 'inline')) === 'worker') {
@@ -767,7 +768,7 @@ export class Perso {
       const kept =
         this.#version === null
           ? 'every call is denied until a load succeeds'
-          : `policy ${JSON.stringify(this.#version)} stays active`;
+          : `policy ${quote(this.#version)} stays active`;
       console.warn(
         `perso: the policy failed to load (${errorList(status.errors)}); ${kept}; pass onError to Perso.load to handle this yourself`,
       );
@@ -1142,26 +1143,23 @@ function optionsProblem(options: unknown): Diagnostic | null {
     return {
       severity: 'error',
       path: 'options.mode',
-      message: `unknown mode ${JSON.stringify(String(mode))}; expected "enforce", "shadow" or "policy"`,
+      message: `unknown mode ${quote(String(mode))}; expected "enforce", "shadow" or "policy"`,
     };
   }
   if (engine !== undefined && engine !== 'inline' && engine !== 'worker') {
     return {
       severity: 'error',
       path: 'options.engine',
-      message: `unknown engine ${JSON.stringify(String(engine))}; expected "inline" or "worker"`,
+      message: `unknown engine ${quote(String(engine))}; expected "inline" or "worker"`,
     };
   }
   return null;
 }
 
 function errorList(errors: readonly Diagnostic[]): string {
-  const shown = errors
-    .slice(0, MAX_ERRORS_IN_REASON)
-    .map((error) => `${error.path}: ${error.message}`);
-  if (errors.length > MAX_ERRORS_IN_REASON)
-    shown.push(`and ${errors.length - MAX_ERRORS_IN_REASON} more`);
-  return shown.length > 0 ? shown.join('; ') : 'the policy was refused';
+  return errors.length > 0
+    ? formatDiagnostics(errors, MAX_ERRORS_IN_REASON)
+    : 'the policy was refused';
 }
 
 function noPolicyReason(errors: readonly Diagnostic[]): string {
@@ -1183,12 +1181,7 @@ function freezeStatus(status: PolicyStatus): PolicyStatus {
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
-  if (typeof value === 'string')
-    return JSON.stringify(value.length > 32 ? `${value.slice(0, 32)}…` : value);
+  if (typeof value === 'string') return quote(value, 32);
   if (typeof value === 'number') return String(value);
   return `a ${typeof value}`;
-}
-
-function errorText(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).replace(/\.$/, '');
 }
