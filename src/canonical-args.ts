@@ -2,7 +2,7 @@
  * Canonical tool-call arguments: a hostile value read once into a frozen plain copy, the value
  * `JSON.parse(JSON.stringify(value))` would give — or refused where JSON would silently change it.
  *
- * Checklist (DESIGN §4, "arguments are hostile"):
+ * Checklist (arguments are hostile: docs/policy.md, "Requests"):
  * - the value is read exactly once, in one pass that follows `JSON.stringify`'s own steps (each
  *   object's own enumerable string keys, then each value once; `toJSON` honoured; Number, String
  *   and Boolean objects unwrapped): a getter or a Proxy trap runs once, and what is checked is the
@@ -19,8 +19,8 @@
  * - `canonicalizeArgs` refuses a copy over the size bound (`args-size.ts`): too large to decide in time.
  *
  * Why a walk and not a `JSON.stringify` with a checking replacer and a `JSON.parse`: the same
- * result, a third of the time (the replacer is a call from the engine back into JavaScript per
- * value, and the parse builds the copy a second time). `test/canonical-args.test.ts` checks the
+ * result with less work (the replacer is a call from the engine back into JavaScript per value,
+ * and the parse builds the copy a second time). `test/canonical-args.test.ts` checks the
  * two agree on every value it tries.
  */
 import type { JsonObject, JsonValue } from './decision.ts';

@@ -8,7 +8,7 @@
  * - it turns into a `TrustedScriptURL` only the exact URL perso is starting, and only during that
  *   call; anything else throws;
  * - without Trusted Types (or when the page's `trusted-types` directive does not allow the name
- *   `perso`), the worker starts as before, and where Trusted Types are enforced the browser's
+ *   `perso`), the worker starts from the plain URL, and where Trusted Types are enforced the browser's
  *   refusal becomes a Deny whose reason names the policy to allow.
  */
 import { quote } from '../text.ts';
@@ -74,7 +74,7 @@ export function withTrustedWorker(start: () => Worker): Worker {
   try {
     globalThis.Worker = TrustedWorker;
   } catch {
-    // A page that froze Worker: start as before; the browser says why if it refuses.
+    // A page that froze Worker: start from the plain URL; the browser says why if it refuses.
     return start();
   }
   try {

@@ -17,7 +17,7 @@
  *   `blob:` URL made of them (kept for the page's later starts); a CSP that refuses `blob:` workers
  *   is an error that says to allow it. Lazy chunks of the worker cannot load from a blob worker;
  * - a start the page refuses (Trusted Types) is an error naming the policy to allow;
- * - an unbundled build (no recorded digest) starts a plain `Worker`, as before.
+ * - an unbundled build (no recorded digest) starts a plain `Worker`.
  */
 import { withTrustedWorker, TRUSTED_TYPES_POLICY } from './trusted-worker.ts';
 import {

@@ -3,8 +3,8 @@
  *
  * Checklist:
  * - a record is replayable only when it holds everything the decision used: its args in clear (not
- *   `argsHmac`, or `argsSha256` in older records) and a decision the policy made (not a fault: `invalid_request`, `no_policy`,
- *   `engine_fault`); the others are counted as not replayable, never guessed at;
+ *   `argsHmac`, or `argsSha256` in older records) and a decision the policy made (not a fault:
+ *   `invalid_request`, `no_policy`, `engine_fault`); the others are counted as not replayable, never guessed at;
  * - a line two JSON readers could read differently (a duplicated key) is refused, and so are args
  *   perso could not have recorded (`__proto__`, `constructor`, `prototype` keys, non-finite numbers);
  * - the reader allocates nothing per record beyond what `JSON.parse` builds: one call object is

@@ -1,6 +1,6 @@
 /**
  * `perso replay AUDIT.ndjson POLICY`: decides recorded calls again with a candidate policy and
- * lists every record whose decision would change (DESIGN §5), so CI can gate a policy change.
+ * lists every record whose decision would change (docs/cli.md), so CI can gate a policy change.
  *
  * Checklist:
  * - an invalid candidate policy exits 1 with its errors before any record is read;

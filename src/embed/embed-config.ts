@@ -6,7 +6,7 @@
  * | `data-policy` | policy URL (required), relative to the page |
  * | `data-role` | the principal's role (or set it later with `window.perso.setPrincipal`) |
  * | `data-agent-attributes` | JSON object of host-owned facts about the principal |
- * | `data-mode` | `enforce` (default: whatever the fetched policy says), `shadow`, or `policy` (the policy's own `mode` decides) |
+ * | `data-mode` | `enforce` (the default), `shadow`, or `policy` (the policy's own `mode` decides) |
  * | `data-integrity` | pinned policy hash, `sha256-<base64>` |
  * | `data-public-key` | JSON: a `{keyId, alg, publicKey}` object or an array of them |
  * | `data-policy-id` | the id the policy's signature must name (default: the policy's absolute URL) |

@@ -191,8 +191,8 @@ function withArgs(call: ToolCall, args: unknown): ToolCall {
  * approval ticket (unique per call) travels as its own object.
  */
 function shareEqualVerdicts(verdicts: Verdict[]): Verdict[] {
-  // Keyed by the reason alone (a text the engine made once, so hashing it is cheap; a key joined
-  // from four fields had to be built and hashed per verdict, 40x slower), the rest compared.
+  // Keyed by the reason alone (a text the engine made once, so hashing it is cheap, where a key
+  // joined from four fields would be built and hashed per verdict), the rest compared.
   const shared = new Map<string, Verdict>();
   for (let i = 0; i < verdicts.length; i++) {
     const verdict = verdicts[i]!;
