@@ -127,6 +127,22 @@ export function errorText(error: unknown): string {
   return escapeControls(truncate(line, ERROR_UNITS));
 }
 
+/**
+ * What a failed file operation says, for a message: Node's error code (`ENOENT`, `EACCES`) when it
+ * has one, else {@link errorText}. Never throws.
+ *
+ * @param error what `readFile`, `writeFile` or `cp` rejected with
+ */
+export function fileErrorText(error: unknown): string {
+  try {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return code;
+  } catch {
+    // An unreadable code: the message says what it can.
+  }
+  return errorText(error);
+}
+
 /** A policy error or warning, as {@link formatDiagnostic} reads it. */
 export interface PathMessage {
   readonly path: string;

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import {
   errorText,
   escapeControls,
+  fileErrorText,
   formatDiagnostic,
   formatDiagnostics,
   quote,
@@ -200,6 +201,17 @@ describe('errorText', () => {
     const text = errorText(new Error(`${'x'.repeat(999)}${CLEF}${'y'.repeat(100)}`));
     assert.equal(text, `${'x'.repeat(999)}…`);
     assert.ok(wellFormed(text));
+  });
+});
+
+describe('fileErrorText', () => {
+  test("Node's error code when there is one, else the error text", () => {
+    const missing = Object.assign(new Error("ENOENT: no such file or directory, open 'x'"), {
+      code: 'ENOENT',
+    });
+    assert.equal(fileErrorText(missing), 'ENOENT');
+    assert.equal(fileErrorText(new Error('Disk on fire.')), 'disk on fire');
+    assert.equal(fileErrorText(null), 'null');
   });
 });
 

@@ -117,7 +117,7 @@ async function signingCommand(
     if (alg !== 'Ed25519' && alg !== 'ES256')
       return usageError(
         io,
-        `unknown --alg ${JSON.stringify(alg)}; expected Ed25519 or ES256`,
+        `unknown --alg ${quote(String(alg))}; expected Ed25519 or ES256`,
         command,
       );
     return keygenCommand({ name: positionals[0], alg }, io);
