@@ -2,7 +2,7 @@
  * Canonical tool-call arguments: a hostile value read once into a frozen plain copy, the value
  * `JSON.parse(JSON.stringify(value))` would give — or refused where JSON would silently change it.
  *
- * Checklist (DESIGN §4, "arguments are hostile"):
+ * Checklist (arguments are hostile: docs/policy.md, "Requests"):
  * - the value is read exactly once, in one pass that follows `JSON.stringify`'s own steps (each
  *   object's own enumerable string keys, then each value once; `toJSON` honoured; Number, String
  *   and Boolean objects unwrapped): a getter or a Proxy trap runs once, and what is checked is the
@@ -19,12 +19,13 @@
  * - `canonicalizeArgs` refuses a copy over the size bound (`args-size.ts`): too large to decide in time.
  *
  * Why a walk and not a `JSON.stringify` with a checking replacer and a `JSON.parse`: the same
- * result, a third of the time (the replacer is a call from the engine back into JavaScript per
- * value, and the parse builds the copy a second time). `test/canonical-args.test.ts` checks the
+ * result with less work (the replacer is a call from the engine back into JavaScript per value,
+ * and the parse builds the copy a second time). `test/canonical-args.test.ts` checks the
  * two agree on every value it tries.
  */
 import type { JsonObject, JsonValue } from './decision.ts';
 import { oversized } from './args-size.ts';
+import { errorText, quote } from './text.ts';
 
 /** Keys refused anywhere in canonical values: they reach prototypes in naive consumers. */
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set([
@@ -158,7 +159,7 @@ function copyContainer(container: object, ancestors: object[]): JsonValue {
       for (let i = 0; i < keys.length; i++) {
         const key = (at = keys[i]!);
         if (FORBIDDEN_KEYS.has(key))
-          throw new Refused(`the key "${key}" is not allowed; rename it`);
+          throw new Refused(`the key ${quote(key)} is not allowed; rename it`);
         const item = copyOf((container as Record<string, unknown>)[key], key, ancestors);
         if (item !== undefined) copy[key] = item;
       }
@@ -238,10 +239,4 @@ function describe(value: JsonValue): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return `a ${typeof value}`;
-}
-
-function errorText(error: unknown): string {
-  // V8's messages can span several lines; the first says what happened.
-  const text = error instanceof Error ? error.message : String(error);
-  return (text.split('\n', 1)[0] ?? '').toLowerCase();
 }

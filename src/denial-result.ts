@@ -15,6 +15,7 @@
  *   line breaks and quotes are escaped, so it cannot start a line that looks like perso's own.
  */
 import type { Decision, DecisionResult, JsonValue, ReasonKind } from './decision.ts';
+import { escapeControls, quoteName, truncate } from './text.ts';
 
 /** The condition leaf that failed, as the engine reports it (`Verdict.failure`). */
 export interface DecisionFailure {
@@ -273,42 +274,15 @@ function showList(value: JsonValue): string {
 function show(value: JsonValue): string {
   return typeof value === 'number' || typeof value === 'boolean' || value === null
     ? String(value)
-    : truncate(JSON.stringify(value));
+    : truncate(JSON.stringify(value), MAX_QUOTED);
 }
 
 // Line breaks (and other controls) in a request-supplied value would start lines that look like
 // perso's own ("allowed instead: ..."); quotes in it would close the quoting early.
-const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
-const QUOTED_SPECIALS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029'\\]/g;
-
-function escapeChar(c: string): string {
-  switch (c) {
-    case '\n':
-      return '\\n';
-    case '\r':
-      return '\\r';
-    case '\t':
-      return '\\t';
-    case "'":
-      return "\\'";
-    case '\\':
-      return '\\\\';
-    default:
-      return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
-  }
-}
-
-/** The text on one line: control characters and line separators escaped. */
 function oneLine(text: string): string {
-  return String(text).replace(CONTROLS, escapeChar);
+  return escapeControls(String(text));
 }
 
 function quote(text: string): string {
-  return `'${truncate(String(text)).replace(QUOTED_SPECIALS, escapeChar)}'`;
-}
-
-function truncate(text: string): string {
-  if (text.length <= MAX_QUOTED) return text;
-  const c = text.charCodeAt(MAX_QUOTED - 1);
-  return `${text.slice(0, c >= 0xd800 && c <= 0xdbff ? MAX_QUOTED - 1 : MAX_QUOTED)}…`;
+  return quoteName(String(text), MAX_QUOTED);
 }

@@ -20,6 +20,7 @@ import type { GuardOptions, GuardOutcome, SessionHost } from './session.ts';
 import { checkToolPin } from './tool-pins.ts';
 import type { ToolPinsResult } from './tool-pins.ts';
 import { own } from './own-properties.ts';
+import { errorText, quoteName } from './text.ts';
 
 /** What `guard` fixed when it wrapped the tool: the principal and the own options it read. */
 export interface GuardedTool<A> {
@@ -128,7 +129,7 @@ async function mayRun<A>(
   // runs only if the engine still says so now.
   if (decision.kind !== 'no_rule') return { run: false, decision };
   if (host.policyApproval() === 'webauthn') {
-    const reason = `${decision.reason}; the policy says "approval": "webauthn", and an Ask no rule made has no ticket an authenticator could sign, so it was not run; add an Ask rule for '${call.tool.slice(0, 64)}'`;
+    const reason = `${decision.reason}; the policy says "approval": "webauthn", and an Ask no rule made has no ticket an authenticator could sign, so it was not run; add an Ask rule for ${quoteName(call.tool)}`;
     return { run: false, decision: host.refuse(call, reason) };
   }
   const again = await host.evaluate(call);
@@ -153,7 +154,7 @@ async function resolveResourceAttributes<A>(
   } catch (caught) {
     return {
       ok: false,
-      error: `resourceAttributes: could not be computed (${caught instanceof Error ? caught.message : String(caught)})`,
+      error: `resourceAttributes: could not be computed (${errorText(caught)})`,
     };
   }
 }

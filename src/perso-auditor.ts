@@ -13,6 +13,7 @@ import type { CanonicalArgs } from './canonical-args.ts';
 import { canonicalizeArgs } from './canonical-args.ts';
 import type { DecisionResult, JsonObject, ToolCall } from './decision.ts';
 import { own } from './own-properties.ts';
+import { errorText } from './text.ts';
 
 /** What an audit record keeps of a call's host facts: the copies the engine decided on, and the time. */
 export interface RecordedFacts {
@@ -200,8 +201,4 @@ export class PersoAuditor {
       `perso: an audit transport failed (${errorText(error)}); its records are being lost — fix the transport (further failures of it are not reported)`,
     );
   }
-}
-
-function errorText(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).replace(/\.$/, '');
 }

@@ -17,6 +17,7 @@ import { canonicalizeJson } from './canonical-args.ts';
 import { MAX_ARGS_SIZE } from './args-size.ts';
 import { withArgs } from './call-with-args.ts';
 import { own } from './own-properties.ts';
+import { errorText } from './text.ts';
 
 /**
  * The most calls per worker message: big enough that a message's fixed cost is small beside its
@@ -110,7 +111,7 @@ async function batchSlice(
     // The canonical JSON text goes along: the worker backend sends args as text and need not make it again.
     verdicts = await backend.evaluateBatch(checkedCalls, now, canonical.json);
   } catch (error) {
-    const reason = `engine fault: the batch failed (${error instanceof Error ? error.message : String(error)}); retry`;
+    const reason = `engine fault: the batch failed (${errorText(error)}); retry`;
     for (let i = 0; i < count; i++) results[start + i] = host.deny('engine_fault', reason);
     return;
   }

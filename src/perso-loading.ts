@@ -18,6 +18,7 @@ import type { PolicyMode } from './policy/policy.ts';
 import type { PolicySourceKind, ResolvedPolicy } from './policy/policy-source.ts';
 import { resolvePolicySource } from './policy/policy-source.ts';
 import type { ToolPinsResult } from './tool-pins.ts';
+import { errorText, quote } from './text.ts';
 
 /**
  * The backend the `engine` option names. `engine: 'worker'` (the default in a browser page) runs
@@ -31,7 +32,7 @@ export async function createBackend(settings: PersoSettings): Promise<EvaluatorB
     settings.engine !== 'inline' &&
     settings.engine !== 'worker'
   ) {
-    throw new Error(`unknown engine ${JSON.stringify(settings.engine)}; use "inline" or "worker"`);
+    throw new Error(`unknown engine ${quote(String(settings.engine))}; use "inline" or "worker"`);
   }
   if ((settings.engine ?? (isBrowserPage() ? 'worker' : 'inline')) === 'worker') {
     // Started now rather than on the first load: the worker and its wasm load while the policy does.
@@ -156,8 +157,4 @@ export async function readExtensions(text: string): Promise<PolicyExtensions | s
     }
   }
   return { toolPins, annotationDefaults };
-}
-
-function errorText(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).replace(/\.$/, '');
 }

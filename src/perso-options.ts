@@ -19,6 +19,7 @@ import { cachedPolicySource } from './policy/policy-loader.ts';
 import type { PolicyInput, ResolvedPolicy } from './policy/policy-source.ts';
 import { PolicyStore, defaultPolicyStore } from './policy/policy-store.ts';
 import type { PolicyStatus } from './policy-status.ts';
+import { quote } from './text.ts';
 
 /** Options of {@link Perso.load}. */
 export interface PersoOptions {
@@ -172,14 +173,14 @@ export function optionsProblem(options: unknown): Diagnostic | null {
     return {
       severity: 'error',
       path: 'options.mode',
-      message: `unknown mode ${JSON.stringify(String(mode))}; expected "enforce", "shadow" or "policy"`,
+      message: `unknown mode ${quote(String(mode))}; expected "enforce", "shadow" or "policy"`,
     };
   }
   if (engine !== undefined && engine !== 'inline' && engine !== 'worker') {
     return {
       severity: 'error',
       path: 'options.engine',
-      message: `unknown engine ${JSON.stringify(String(engine))}; expected "inline" or "worker"`,
+      message: `unknown engine ${quote(String(engine))}; expected "inline" or "worker"`,
     };
   }
   return null;

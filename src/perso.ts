@@ -49,6 +49,7 @@ import type { PolicyStatus } from './policy-status.ts';
 import { PersoSession } from './session.ts';
 import type { Principal, SessionHost } from './session.ts';
 import { sha256Hex } from './sha256-hex.ts';
+import { errorText, quote } from './text.ts';
 
 export type { PersoMode, PersoOptions } from './perso-options.ts';
 export type { PolicyInput } from './policy/policy-source.ts';
@@ -402,7 +403,7 @@ export class Perso {
     // Before the engine takes the policy: a policy whose extensions cannot be read never decides.
     const extensions = await readExtensions(resolved.text);
     if (typeof extensions === 'string') return this.#failWith('annotation_defaults', extensions);
-    // WebCrypto is missing outside secure contexts (a page on plain http): no hash, same policy.
+    // Plain JavaScript where WebCrypto is missing (plain http); a hash that fails leaves none.
     const hashing = sha256Hex(resolved.text).catch(() => null);
     let hash: string | null;
     let load: PolicyLoad;
@@ -632,12 +633,7 @@ function ownNow(call: ToolCall): ToolCall['now'] {
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
-  if (typeof value === 'string')
-    return JSON.stringify(value.length > 32 ? `${value.slice(0, 32)}…` : value);
+  if (typeof value === 'string') return quote(value, 32);
   if (typeof value === 'number') return String(value);
   return `a ${typeof value}`;
-}
-
-function errorText(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).replace(/\.$/, '');
 }

@@ -10,6 +10,7 @@ import type { Diagnostic } from './engine/types.ts';
 import type { PolicyMode } from './policy/policy.ts';
 import type { PolicySourceKind } from './policy/policy-source.ts';
 import type { ToolPinsResult } from './tool-pins.ts';
+import { formatDiagnostics, quote } from './text.ts';
 
 const MAX_ERRORS_IN_REASON = 3;
 
@@ -75,12 +76,9 @@ export function initialStatus(mode: PolicyMode): PolicyStatus {
 
 /** The errors of a failed load, as one reason: the first three, and how many more. */
 export function errorList(errors: readonly Diagnostic[]): string {
-  const shown = errors
-    .slice(0, MAX_ERRORS_IN_REASON)
-    .map((error) => `${error.path}: ${error.message}`);
-  if (errors.length > MAX_ERRORS_IN_REASON)
-    shown.push(`and ${errors.length - MAX_ERRORS_IN_REASON} more`);
-  return shown.length > 0 ? shown.join('; ') : 'the policy was refused';
+  return errors.length > 0
+    ? formatDiagnostics(errors, MAX_ERRORS_IN_REASON)
+    : 'the policy was refused';
 }
 
 /** The reason every call is denied while no policy is active: what failed, and what to fix. */
@@ -98,6 +96,6 @@ export function loadFailureWarning(status: PolicyStatus, activeVersion: string |
   const kept =
     activeVersion === null
       ? 'every call is denied until a load succeeds'
-      : `policy ${JSON.stringify(activeVersion)} stays active`;
+      : `policy ${quote(activeVersion)} stays active`;
   return `perso: the policy failed to load (${errorList(status.errors)}); ${kept}; pass onError to Perso.load to handle this yourself`;
 }

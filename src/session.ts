@@ -25,6 +25,7 @@ import type { WebAuthnCeremonyOptions } from './webauthn-ceremony.ts';
 import type { ToolFacts } from './audit/audit-record.ts';
 import type { ToolPinsResult } from './tool-pins.ts';
 import { own } from './own-properties.ts';
+import { errorText } from './text.ts';
 
 /** What a guarded call came to: the tool's value, or the decision that kept it from running. */
 export type GuardOutcome<R> =
@@ -146,7 +147,7 @@ export class PersoSession {
         attributes = canonical.value;
       }
     } catch (caught) {
-      error = `session: the principal cannot be read (${caught instanceof Error ? caught.message : String(caught)})`;
+      error = `session: the principal cannot be read (${errorText(caught)})`;
     }
     this.#error = error;
     Object.defineProperty(this, 'role', { value: role, enumerable: true });
@@ -209,7 +210,7 @@ export class PersoSession {
       try {
         guarded = await import('./guarded-call.ts');
       } catch (caught) {
-        const reason = `engine fault: the guarded-call code did not load (${caught instanceof Error ? caught.message : String(caught)}); the tool was not run, check that the page can fetch perso's files and retry`;
+        const reason = `engine fault: the guarded-call code did not load (${errorText(caught)}); the tool was not run, check that the page can fetch perso's files and retry`;
         return {
           ok: false,
           decision: host.refuse({ tool, role }, reason, 'engine_fault', toolFacts),

@@ -15,6 +15,7 @@
  * - a tool without a pin is not affected.
  */
 import type { ToolFacts } from './audit/audit-record.ts';
+import { quote, quoteName, showJson } from './text.ts';
 
 /** The policy key. */
 export const TOOL_PINS_KEY = 'tool_pins';
@@ -54,7 +55,7 @@ export function readToolPins(policyText: string): ToolPinsResult | null {
   if (given === null || typeof given !== 'object' || Array.isArray(given)) {
     return {
       ok: false,
-      error: `${TOOL_PINS_KEY}: expected an object of tool name to pins, got ${shown(given)}`,
+      error: `${TOOL_PINS_KEY}: expected an object of tool name to pins, got ${showJson(given)}`,
     };
   }
   const pins: Record<string, ToolPin> = Object.create(null);
@@ -63,7 +64,7 @@ export function readToolPins(policyText: string): ToolPinsResult | null {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       return {
         ok: false,
-        error: `${path}: expected {"descriptor_sha256": "<64 hex digits>", "script_url": "<absolute URL>"}, got ${shown(value)}`,
+        error: `${path}: expected {"descriptor_sha256": "<64 hex digits>", "script_url": "<absolute URL>"}, got ${showJson(value)}`,
       };
     }
     const pin: { descriptorSha256?: string; scriptUrl?: string } = {};
@@ -72,7 +73,7 @@ export function readToolPins(policyText: string): ToolPinsResult | null {
         if (typeof field !== 'string' || !HEX64.test(field)) {
           return {
             ok: false,
-            error: `${path}.descriptor_sha256: expected 64 lowercase hex digits (the descriptorSha256 perso reports for the tool), got ${shown(field)}`,
+            error: `${path}.descriptor_sha256: expected 64 lowercase hex digits (the descriptorSha256 perso reports for the tool), got ${showJson(field)}`,
           };
         }
         pin.descriptorSha256 = field;
@@ -80,14 +81,14 @@ export function readToolPins(policyText: string): ToolPinsResult | null {
         if (typeof field !== 'string' || !isAbsoluteUrl(field)) {
           return {
             ok: false,
-            error: `${path}.script_url: expected the absolute URL of the script that registers the tool, got ${shown(field)}`,
+            error: `${path}.script_url: expected the absolute URL of the script that registers the tool, got ${showJson(field)}`,
           };
         }
         pin.scriptUrl = field;
       } else {
         return {
           ok: false,
-          error: `${path}: unknown key "${key.slice(0, 64)}"; expected "descriptor_sha256" or "script_url"`,
+          error: `${path}: unknown key ${quote(key)}; expected "descriptor_sha256" or "script_url"`,
         };
       }
     }
@@ -116,7 +117,7 @@ export function checkToolPin(
   facts: ToolFacts | undefined,
 ): string | null {
   if (pin === undefined) return null;
-  const name = `'${tool.slice(0, 64)}'`;
+  const name = quoteName(tool);
   if (pin.descriptorSha256 !== undefined && facts?.descriptorSha256 !== pin.descriptorSha256) {
     return facts?.descriptorSha256 === undefined
       ? `tool ${name} is pinned by descriptor_sha256 but its descriptor is unknown here; it is not run`
@@ -125,7 +126,7 @@ export function checkToolPin(
   if (pin.scriptUrl !== undefined && facts?.scriptUrl !== pin.scriptUrl) {
     return facts?.scriptUrl === undefined
       ? `tool ${name} is pinned by script_url but the script that registered it is unknown here; it is not run`
-      : `tool ${name} does not match its pin: it was registered by "${facts.scriptUrl.slice(0, 200)}", the policy pins "${pin.scriptUrl.slice(0, 200)}"; check the page's scripts, then update tool_pins`;
+      : `tool ${name} does not match its pin: it was registered by ${quote(facts.scriptUrl, 200)}, the policy pins ${quote(pin.scriptUrl, 200)}; check the page's scripts, then update tool_pins`;
   }
   return null;
 }
@@ -137,14 +138,4 @@ function isAbsoluteUrl(text: string): boolean {
   } catch {
     return false;
   }
-}
-
-function shown(value: unknown): string {
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    text = String(value);
-  }
-  return text.length > 64 ? `${text.slice(0, 64)}…` : text;
 }

@@ -22,6 +22,7 @@ import type { CredentialStore } from './backend/authenticator-store.ts';
 import { fromBase64, toBase64Url } from './policy/base64.ts';
 import type { ApprovalTicket } from './decision.ts';
 import { approvalChallenge } from './backend/approval-challenge.ts';
+import { errorText } from './text.ts';
 
 /** What a WebAuthn approval is asked for. */
 export interface WebAuthnApprovalRequest {
@@ -125,12 +126,10 @@ export async function requestWebAuthnApproval(
       : { kind: 'webauthn', assertion, registration };
   } catch (error) {
     const name = error instanceof Error ? error.name : 'Error';
-    const message =
-      error instanceof Error ? error.message.slice(0, 120) : String(error).slice(0, 120);
     // NotAllowedError is what a cancel, a timeout and "no authenticator answered" all look like.
     // (The browser's message for it is a generic text with a link: the name says it all.)
     if (name === 'NotAllowedError' || name === 'AbortError') return failed('cancelled', name);
-    return failed('failed', `${name}: ${message}`);
+    return failed('failed', errorText(error));
   }
 }
 

@@ -41,5 +41,11 @@ test('attack: a tool name with a line break cannot add a forged line to a text l
   );
   assert.equal(lines.length, 1);
   assert.doesNotMatch(lines[0], /\n/);
-  assert.match(lines[0], /view_customer\\u000aperso/);
+  assert.match(lines[0], /view_customer\\nperso/);
+});
+
+test('attack: a tool name with terminal and bidi controls is printed escaped', async () => {
+  const [line] = await linesFor('text', 'view\u001b[2J\u202ecustomer');
+  assert.doesNotMatch(line, /[\u001b\u202e]/);
+  assert.match(line, /view\\u001b\[2J\\u202ecustomer as agent/);
 });

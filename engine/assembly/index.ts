@@ -1,5 +1,6 @@
-// Exports-only entry file of engine.wasm. The original perso ABI (alloc, dealloc, init, evaluate)
-// plus the fast path (plan, region, reserve, decide, explain) and counted calls (countedKeep, restoreCounted). See DESIGN §3 and abi.ts.
+// Exports-only entry file of engine.wasm: the original perso ABI (alloc, dealloc, init, evaluate),
+// the fast path (plan, region, reserve, decide, explain) and counted calls (countedKeep,
+// restoreCounted). The contract is in abi.ts and docs/architecture.md.
 
 import {
   collectSometimes,

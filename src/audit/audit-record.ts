@@ -13,6 +13,7 @@
  */
 import type { Decision, DecisionResult, JsonObject, JsonValue, ReasonKind } from '../decision.ts';
 import { own } from '../own-properties.ts';
+import { toHex } from '../hex.ts';
 
 export { sha256Hex } from '../sha256-hex.ts';
 
@@ -154,7 +155,7 @@ function randomId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   bytes[6] = (bytes[6]! & 0x0f) | 0x40; // version 4
   bytes[8] = (bytes[8]! & 0x3f) | 0x80; // RFC 4122 variant
-  const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+  const hex = toHex(bytes);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 

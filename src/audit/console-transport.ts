@@ -3,6 +3,7 @@
  * already go somewhere durable (stdout of a server, the browser's devtools).
  */
 import type { AuditRecord, AuditTransport } from './audit-record.ts';
+import { escapeControls } from '../text.ts';
 
 /** Options of {@link consoleTransport}. */
 export interface ConsoleTransportOptions {
@@ -27,16 +28,8 @@ export function consoleTransport(options: ConsoleTransportOptions = {}): AuditTr
   });
 }
 
+// Tool names, roles and reasons can carry request text; one record must stay one log line.
 function formatText(record: AuditRecord): string {
   const shadow = record.enforced ? '' : ' (shadow: not enforced)';
-  return `perso ${record.time} ${record.decision}${shadow} ${oneLine(record.tool)} as ${oneLine(record.role)}: ${oneLine(record.reason)}`;
-}
-
-// Tool names, roles and reasons can carry request text; one record must stay one log line, so line
-// breaks and other control characters are written as escapes, never as themselves.
-function oneLine(text: string): string {
-  return text.replace(
-    /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  return `perso ${record.time} ${record.decision}${shadow} ${escapeControls(record.tool)} as ${escapeControls(record.role)}: ${escapeControls(record.reason)}`;
 }

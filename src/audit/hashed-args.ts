@@ -12,6 +12,7 @@
  */
 import { openDB } from 'idb';
 import type { DecisionResult } from '../decision.ts';
+import { toHex } from '../hex.ts';
 
 /** A key the host gives for `hashArgs`: raw bytes (at least 32) or an HMAC SHA-256 CryptoKey. */
 export type HashKey = CryptoKey | Uint8Array<ArrayBuffer>;
@@ -78,9 +79,7 @@ async function installationKey(): Promise<CryptoKey> {
 /** HMAC-SHA-256 of a text's UTF-8 bytes, lowercase hex. */
 export async function hmacHex(key: CryptoKey, text: string): Promise<string> {
   const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(text)));
-  let hex = '';
-  for (const byte of mac) hex += byte.toString(16).padStart(2, '0');
-  return hex;
+  return toHex(mac);
 }
 
 /**

@@ -27,6 +27,7 @@
 import type { AuditRecord, AuditTransport } from './audit-record.ts';
 import { PolicyStore } from '../policy/policy-store.ts';
 import { unrefTimer } from '../unref-timer.ts';
+import { errorText } from '../text.ts';
 
 /** A forward target that confirms delivery of a batch (the HTTP transport is one). */
 export interface AuditDelivery {
@@ -125,7 +126,7 @@ export function indexedDbTransport(options: IndexedDbTransportOptions = {}): Ind
       if (!warned) {
         warned = true;
         console.warn(
-          `perso: could not write audit records to IndexedDB "${store.name}" (${String(error)}); they stay in memory and are retried`,
+          `perso: could not write audit records to IndexedDB "${store.name}" (${errorText(error)}); they stay in memory and are retried`,
         );
       }
     }

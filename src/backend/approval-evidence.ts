@@ -6,6 +6,7 @@
  * Evidence is a claim, never a permission: the ledger (where the engine runs) verifies the
  * signature against the registered credential and the challenge of this exact ticket.
  */
+import { truncate } from '../text.ts';
 
 /** COSE algorithm id of ES256 (ECDSA P-256 with SHA-256), one of the two perso verifies. */
 export const COSE_ES256 = -7;
@@ -81,7 +82,7 @@ export function readEvidence(value: unknown): ApprovalEvidence | null {
       typeof detail !== 'string'
     )
       return null;
-    return { kind: 'webauthn-failed', failure, detail: detail.slice(0, 200) };
+    return { kind: 'webauthn-failed', failure, detail: truncate(detail, 200) };
   }
   if (value.kind !== 'webauthn' || !isRecord(value.assertion)) return null;
   const { credentialId, clientDataJSON, authenticatorData, signature } = value.assertion;

@@ -25,6 +25,8 @@ import { APPROVED_CALL } from '../engine/approved-call.ts';
 import { canonicalJson } from '../canonical-json.ts';
 import type { CredentialStore } from './authenticator-store.ts';
 import type { checkWebAuthnEvidence } from './webauthn-approval.ts';
+import { toHex } from '../hex.ts';
+import { errorText, quote, quoteName } from '../text.ts';
 
 /** The WebAuthn check of `webauthn-approval.ts`. */
 export type WebAuthnCheck = typeof checkWebAuthnEvidence;
@@ -188,7 +190,7 @@ export class ApprovalLedger {
    * @param call the call the person approved
    */
   redeem(nonce: string, call: ToolCall): ApprovalCheck {
-    const shown = typeof nonce === 'string' ? `"${nonce.slice(0, 8)}"` : 'without a nonce';
+    const shown = typeof nonce === 'string' ? quote(nonce, 8) : 'without a nonce';
     const pending = typeof nonce === 'string' ? this.#pending.get(nonce) : undefined;
     if (pending === undefined) {
       return {
@@ -206,7 +208,7 @@ export class ApprovalLedger {
     if (bindingOf(call) !== pending.binding) {
       return {
         ok: false,
-        reason: `approval ${shown} was given for a different call to '${pending.tool.slice(0, 64)}'; ask the person again for this exact call`,
+        reason: `approval ${shown} was given for a different call to ${quoteName(pending.tool)}; ask the person again for this exact call`,
       };
     }
     return { ok: true, webauthn: pending.webauthn };
@@ -235,7 +237,7 @@ export class ApprovalLedger {
       const load = this.#loadWebAuthnCheck;
       if (load === null) {
         return refused(
-          `approval "${nonce.slice(0, 8)}" needs a verified authenticator, which only the worker engine checks (the default in a page); the call was not run`,
+          `approval ${quote(nonce, 8)} needs a verified authenticator, which only the worker engine checks (the default in a page); the call was not run`,
         );
       }
       // Loaded on demand: pages whose policies never ask for WebAuthn do not fetch the verifier.
@@ -244,7 +246,7 @@ export class ApprovalLedger {
         verifier = await load();
       } catch (error) {
         return refused(
-          `approval "${nonce.slice(0, 8)}" needs a verified authenticator, but the verifier did not load (${error instanceof Error ? error.message : String(error)}); the call was not run`,
+          `approval ${quote(nonce, 8)} needs a verified authenticator, but the verifier did not load (${errorText(error)}); the call was not run`,
         );
       }
       const problem = await verifier.checkWebAuthnEvidence(
@@ -318,7 +320,5 @@ function refused(reason: string): ApprovableVerdict {
 function randomNonce(): string {
   const bytes = new Uint8Array(16);
   crypto.getRandomValues(bytes);
-  let hex = '';
-  for (const byte of bytes) hex += byte.toString(16).padStart(2, '0');
-  return hex;
+  return toHex(bytes);
 }

@@ -17,6 +17,7 @@ import type { Verdict } from '../engine/engine.ts';
 import { own } from '../own-properties.ts';
 import type { Checked } from './worker-reply.ts';
 import { checkVerdict } from './worker-reply.ts';
+import { quote } from '../text.ts';
 
 /** A batch ready to post: the calls without args, and the args as one JSON text. */
 export interface BatchMessage {
@@ -49,14 +50,14 @@ function refuseNonJson(this: unknown, key: string, value: unknown): unknown {
   switch (typeof value) {
     case 'function':
     case 'symbol':
-      throw new TypeError(`args: a ${typeof value} at "${key}" is not a JSON value`);
+      throw new TypeError(`args: a ${typeof value} at ${quote(key)} is not a JSON value`);
     case 'number':
       if (!Number.isFinite(value))
-        throw new TypeError(`args: ${String(value)} at "${key}" is not a JSON number`);
+        throw new TypeError(`args: ${String(value)} at ${quote(key)} is not a JSON number`);
       return value;
     case 'undefined':
       if (Array.isArray(this))
-        throw new TypeError(`args: undefined at "${key}" is not a JSON value`);
+        throw new TypeError(`args: undefined at ${quote(key)} is not a JSON value`);
       return value;
     default:
       return value;

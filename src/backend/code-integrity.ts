@@ -15,6 +15,7 @@
  *   `recordedDigest` answers `null` and the code is used unchecked. What ships is built.
  */
 import { toBase64 } from '../policy/base64.ts';
+import { errorText } from '../text.ts';
 
 /** SHA-256 (base64) of engine.wasm, written by the build over this placeholder (44 characters). */
 export const ENGINE_WASM_SHA256 = 'PERSO-DIGEST:engine.wasm:0000000000000000000';
@@ -67,7 +68,7 @@ export async function checkCode(
   try {
     actual = toBase64(await digest(bytes));
   } catch (error) {
-    return `the SHA-256 of ${what} cannot be computed (${error instanceof Error ? error.message : String(error)})`;
+    return `the SHA-256 of ${what} cannot be computed (${errorText(error)})`;
   }
   if (actual === expected) return null;
   return `${what} ${CODE_MISMATCH} (SHA-256 "${actual}", expected "${expected}"); serve perso's own files unchanged (see docs/browser.md#code-integrity)`;
@@ -97,7 +98,7 @@ export async function fetchVerified(
   } catch (error) {
     return {
       ok: false,
-      error: `${what} could not be fetched (${error instanceof Error ? error.message : String(error)})`,
+      error: `${what} could not be fetched (${errorText(error)})`,
     };
   }
   const problem = await checkCode(bytes, expected, what, digest);

@@ -34,8 +34,8 @@ export interface EvaluatorBackend {
   /**
    * Redeems a person's approval of an Ask: the ticket (`Verdict.approval.nonce`) this backend
    * issued for this exact call. Decides the call again and lifts an Ask to Allow; a refused ticket
-   * is a Deny. Optional (additive): a backend without it cannot approve, and an Ask stays unrun.
-   * `evidence` (additive): for a WebAuthn ticket, the page's assertion or why its ceremony gave none.
+   * is a Deny. Optional: a backend without it cannot approve, and an Ask stays unrun.
+   * `evidence`: for a WebAuthn ticket, the page's assertion or why its ceremony gave none.
    */
   approve?(
     nonce: string,

@@ -8,9 +8,10 @@
  * - it turns into a `TrustedScriptURL` only the exact URL perso is starting, and only during that
  *   call; anything else throws;
  * - without Trusted Types (or when the page's `trusted-types` directive does not allow the name
- *   `perso`), the worker starts as before, and where Trusted Types are enforced the browser's
+ *   `perso`), the worker starts from the plain URL, and where Trusted Types are enforced the browser's
  *   refusal becomes a Deny whose reason names the policy to allow.
  */
+import { quote } from '../text.ts';
 
 /** The name of perso's Trusted Types policy; a page that lists allowed names adds it. */
 export const TRUSTED_TYPES_POLICY = 'perso';
@@ -34,7 +35,7 @@ function trustedTypesPolicy(): { createScriptURL(input: string): unknown } | nul
       createScriptURL(input: string): string {
         if (expected === null || input !== expected)
           throw new TypeError(
-            `perso's Trusted Types policy only passes perso's own worker URL, not "${input.slice(0, 100)}"`,
+            `perso's Trusted Types policy only passes perso's own worker URL, not ${quote(input, 100)}`,
           );
         return input;
       },
@@ -73,7 +74,7 @@ export function withTrustedWorker(start: () => Worker): Worker {
   try {
     globalThis.Worker = TrustedWorker;
   } catch {
-    // A page that froze Worker: start as before; the browser says why if it refuses.
+    // A page that froze Worker: start from the plain URL; the browser says why if it refuses.
     return start();
   }
   try {

@@ -17,7 +17,7 @@
  *   `blob:` URL made of them (kept for the page's later starts); a CSP that refuses `blob:` workers
  *   is an error that says to allow it. Lazy chunks of the worker cannot load from a blob worker;
  * - a start the page refuses (Trusted Types) is an error naming the policy to allow;
- * - an unbundled build (no recorded digest) starts a plain `Worker`, as before.
+ * - an unbundled build (no recorded digest) starts a plain `Worker`.
  */
 import { withTrustedWorker, TRUSTED_TYPES_POLICY } from './trusted-worker.ts';
 import {
@@ -26,6 +26,7 @@ import {
   recordedDigest,
   webCryptoSha256,
 } from './code-integrity.ts';
+import { errorText } from '../text.ts';
 
 /**
  * SHA-256 on the page: WebCrypto, or on a page without it (plain http) the plain-JavaScript one,
@@ -139,7 +140,7 @@ class PendingWorker extends EventTarget {
       try {
         worker = startUncheckedWorker(fromBlob ? checked.blobUrl() : url, options);
       } catch (error) {
-        const text = error instanceof Error ? error.message : String(error);
+        const text = errorText(error);
         this.#fail(
           /TrustedScriptURL|Trusted ?Types/i.test(text)
             ? `${text}; the page enforces Trusted Types: allow perso's policy name ("trusted-types ${TRUSTED_TYPES_POLICY}")`

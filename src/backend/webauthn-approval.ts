@@ -11,8 +11,10 @@ import { AuthenticatorStore } from './authenticator-store.ts';
 import type { CredentialStore } from './authenticator-store.ts';
 import { verifyAssertion, verifyRegistration } from './webauthn-verify.ts';
 import { approvalChallenge } from './approval-challenge.ts';
-import { sha256Hex } from '../audit/audit-record.ts';
 import { toBase64Url } from '../policy/base64.ts';
+import { toHex } from '../hex.ts';
+import { sha256 } from '../policy/sha256.ts';
+import { errorText, quote } from '../text.ts';
 
 let shared: AuthenticatorStore | null = null;
 
@@ -41,7 +43,7 @@ export async function checkWebAuthnEvidence(
   store: CredentialStore | null | 'indexeddb',
   now: number,
 ): Promise<string | null> {
-  const shown = `approval "${nonce.slice(0, 8)}"`;
+  const shown = `approval ${quote(nonce, 8)}`;
   const again = 'ask the person again';
   if (given === undefined) {
     return `${shown} needs a verified authenticator (the policy says "approval": "webauthn"); a click is not enough, so the call was not run`;
@@ -64,7 +66,8 @@ export async function checkWebAuthnEvidence(
     return `${shown}: no authenticator registry here (IndexedDB is unavailable), so no assertion can be checked`;
   try {
     const origin = binding.origin;
-    const policyHash = await sha256Hex(binding.policyText);
+    // The plain-JavaScript SHA-256 that webauthn-verify.ts needs anyway, so the worker holds one.
+    const policyHash = toHex(sha256(new TextEncoder().encode(binding.policyText)));
     const challenge = await approvalChallenge({
       tool: binding.tool,
       args: binding.args,
@@ -94,6 +97,6 @@ export async function checkWebAuthnEvidence(
     await credentials.raiseSignCount(credential.id, assertion.value);
     return null;
   } catch (error) {
-    return `${shown}: the authenticator registry failed (${error instanceof Error ? error.message : String(error)}); ${again}`;
+    return `${shown}: the authenticator registry failed (${errorText(error)}); ${again}`;
   }
 }

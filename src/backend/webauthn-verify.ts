@@ -17,6 +17,7 @@ import { COSE_EDDSA, COSE_ES256 } from './approval-evidence.ts';
 import type { RegisteredCredential } from './authenticator-store.ts';
 import { fromBase64 } from '../policy/base64.ts';
 import { sha256 } from '../policy/sha256.ts';
+import { quote } from '../text.ts';
 
 /** A verified value, or the reason it is not. */
 export type Verified<T> = { ok: true; value: T } | { ok: false; reason: string };
@@ -55,12 +56,12 @@ function checkClientData(clientDataJSON: string, type: string, expected: Expecte
     return 'its client data is not JSON';
   }
   if (data.type !== type)
-    return `its client data is of type ${JSON.stringify(String(data.type)).slice(0, 40)}, not "${type}"`;
+    return `its client data is of type ${quote(String(data.type), 40)}, not "${type}"`;
   if (data.challenge !== expected.challenge) {
     return 'the authenticator signed a different call: its challenge is not the one for this tool, these arguments, this policy and this ticket';
   }
   if (data.origin !== expected.origin)
-    return `it was made for origin ${JSON.stringify(String(data.origin)).slice(0, 80)}, not "${expected.origin}"`;
+    return `it was made for origin ${quote(String(data.origin), 80)}, not "${expected.origin}"`;
   if (data.crossOrigin === true) return 'it was made in a cross-origin frame';
   return null;
 }

@@ -34,14 +34,7 @@ import type { CountedCallJournal } from './counted-call-journal.ts';
 import type { EvaluatorBackend } from './evaluator-backend.ts';
 import { engineWasmUrl, pageEngineModule } from './page-engine-module.ts';
 import { startCheckedWorker, startStrictWorker, startUncheckedWorker } from './verified-worker.ts';
-import {
-  CLOSED,
-  REPLACED,
-  compileFailure,
-  describe,
-  faultLoad,
-  faultVerdict,
-} from './worker-faults.ts';
+import { CLOSED, REPLACED, compileFailure, faultLoad, faultVerdict } from './worker-faults.ts';
 import { endGeneration, startGeneration, watchGeneration } from './worker-generation.ts';
 import type { Generation, InFlight, Remote } from './worker-generation.ts';
 import type { Checked } from './worker-reply.ts';
@@ -52,6 +45,7 @@ import {
   checkVerdict,
   openReply,
 } from './worker-reply.ts';
+import { errorText } from '../text.ts';
 
 /** How the worker's code is checked; see {@link WorkerBackendOptions.codeIntegrity}. */
 export type CodeIntegrity = boolean | 'strict';
@@ -202,7 +196,7 @@ export class WorkerBackend implements EvaluatorBackend {
       },
       (error: unknown) =>
         faultLoad(
-          `the journal of counted calls did not load (${describe(error)}), so rate limits and budgets could not survive a restart; check that the page can fetch perso's files and reload`,
+          `the journal of counted calls did not load (${errorText(error)}), so rate limits and budgets could not survive a restart; check that the page can fetch perso's files and reload`,
         ),
     );
   }
@@ -256,7 +250,7 @@ export class WorkerBackend implements EvaluatorBackend {
     return loadBatchWireFormat().then(
       (wire) => this.#sendBatch(wire, calls, nowSeconds, canonicalArgsJson),
       (error: unknown) => {
-        const reason = `the batch code did not load (${describe(error)}); no call was decided, check that the page can fetch perso's files and retry`;
+        const reason = `the batch code did not load (${errorText(error)}); no call was decided, check that the page can fetch perso's files and retry`;
         return calls.map(() => faultVerdict(reason));
       },
     );
@@ -273,7 +267,7 @@ export class WorkerBackend implements EvaluatorBackend {
     try {
       message = wire.encodeBatch(calls, canonicalArgsJson);
     } catch (error) {
-      const reason = `invalid request: the batch cannot be sent to the worker (${describe(error)}); pass JSON values only`;
+      const reason = `invalid request: the batch cannot be sent to the worker (${errorText(error)}); pass JSON values only`;
       return Promise.resolve(calls.map(() => faultVerdict(reason, ReasonKind.InvalidRequest)));
     }
     // A batch is one message; big ones get one more timeout per 10,000 calls.
@@ -408,7 +402,7 @@ export class WorkerBackend implements EvaluatorBackend {
           ) {
             settle(
               plan.fault(
-                `invalid request: the call cannot be sent to the worker (${describe(error)}); pass JSON values only`,
+                `invalid request: the call cannot be sent to the worker (${errorText(error)}); pass JSON values only`,
                 ReasonKind.InvalidRequest,
               ),
             );
@@ -416,7 +410,7 @@ export class WorkerBackend implements EvaluatorBackend {
           }
           this.#replace(
             generation,
-            `the evaluator worker rejected the call ("${describe(error)}"); ${REPLACED}`,
+            `the evaluator worker rejected the call ("${errorText(error)}"); ${REPLACED}`,
           );
         },
       );

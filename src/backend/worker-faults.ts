@@ -16,14 +16,6 @@ export const REPLACED = 'the worker was replaced, retry the call';
 /** A closed backend's answer. */
 export const CLOSED = 'the evaluator was closed; load a new Perso to evaluate calls';
 
-/** An error's message, whatever was thrown (Comlink carries only an error's message). */
-export function describe(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  if (typeof error === 'object' && error !== null && 'message' in error)
-    return String(error.message);
-  return String(error);
-}
-
 /** A Deny for a fault; engine faults say so first (`engine fault: <what happened>; <what next>`). */
 export function faultVerdict(reason: string, kind: ReasonKind = ReasonKind.EngineFault): Verdict {
   return {

@@ -13,7 +13,8 @@
 import { wrap } from 'comlink';
 import type { EvaluatorApi } from '../worker/evaluator-api.ts';
 import { TRUSTED_TYPES_POLICY } from './trusted-worker.ts';
-import { REPLACED, describe } from './worker-faults.ts';
+import { REPLACED } from './worker-faults.ts';
+import { errorText } from '../text.ts';
 
 /** A call in flight: how to abort it, and when it times out. */
 export interface InFlight {
@@ -93,10 +94,10 @@ export function startGeneration(
   try {
     worker = createWorker();
   } catch (error) {
-    const trustedTypes = /TrustedScriptURL|Trusted ?Types/i.test(describe(error));
+    const trustedTypes = /TrustedScriptURL|Trusted ?Types/i.test(errorText(error));
     const reason = trustedTypes
-      ? `the evaluator worker failed to start ("${describe(error)}"); the page enforces Trusted Types: allow perso's policy name ("trusted-types ${TRUSTED_TYPES_POLICY}")`
-      : `the evaluator worker failed to start ("${describe(error)}"); check the worker URL and the page's worker-src`;
+      ? `the evaluator worker failed to start ("${errorText(error)}"); the page enforces Trusted Types: allow perso's policy name ("trusted-types ${TRUSTED_TYPES_POLICY}")`
+      : `the evaluator worker failed to start ("${errorText(error)}"); check the worker URL and the page's worker-src`;
     return {
       worker: null,
       remote: null,
@@ -130,7 +131,8 @@ export function startGeneration(
   worker.addEventListener(
     'error',
     (event: ErrorEvent | Event) => {
-      const message = event instanceof ErrorEvent && event.message ? ` ("${event.message}")` : '';
+      const message =
+        event instanceof ErrorEvent && event.message ? ` ("${errorText(event.message)}")` : '';
       generation.fault(
         generation.ready
           ? `the evaluator worker crashed${message}; ${REPLACED}`

@@ -10,6 +10,7 @@ import type { CliIo } from './cli-io.ts';
 import type { NotReplayable } from './audit-record-reader.ts';
 import { AuditRecordReader, ReadOutcome } from './audit-record-reader.ts';
 import { lineEnd, ndjsonBlocks } from './ndjson-blocks.ts';
+import { quote } from '../text.ts';
 
 /** An opened log: its stream, and its size in bytes when known (a file). */
 export interface AuditLogInput {
@@ -61,7 +62,7 @@ export async function openLog(path: string, io: CliIo): Promise<AuditLogInput | 
             ? 'a directory'
             : error.message;
       resolve(
-        `cannot read audit log ${JSON.stringify(path)} (${why}); pass an NDJSON audit log, or - for stdin`,
+        `cannot read audit log ${quote(path, 200)} (${why}); pass an NDJSON audit log, or - for stdin`,
       );
     });
   });

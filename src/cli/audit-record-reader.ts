@@ -3,8 +3,8 @@
  *
  * Checklist:
  * - a record is replayable only when it holds everything the decision used: its args in clear (not
- *   `argsHmac`, or `argsSha256` in older records) and a decision the policy made (not a fault: `invalid_request`, `no_policy`,
- *   `engine_fault`); the others are counted as not replayable, never guessed at;
+ *   `argsHmac`, or `argsSha256` in older records) and a decision the policy made (not a fault:
+ *   `invalid_request`, `no_policy`, `engine_fault`); the others are counted as not replayable, never guessed at;
  * - a line two JSON readers could read differently (a duplicated key) is refused, and so are args
  *   perso could not have recorded (`__proto__`, `constructor`, `prototype` keys, non-finite numbers);
  * - the reader allocates nothing per record beyond what `JSON.parse` builds: one call object is
@@ -15,6 +15,7 @@
 import { canonicalizeArgs, FORBIDDEN_KEYS } from '../canonical-args.ts';
 import type { Decision, JsonObject, ToolCall } from '../decision.ts';
 import { findDuplicateKey } from './duplicate-key.ts';
+import { errorText } from '../text.ts';
 
 /** Why a record cannot be replayed. */
 export const NotReplayable = Object.freeze({
@@ -89,7 +90,7 @@ export class AuditRecordReader {
     try {
       value = JSON.parse(text);
     } catch (error) {
-      return this.#fail(`invalid JSON (${error instanceof Error ? error.message : String(error)})`);
+      return this.#fail(`invalid JSON (${errorText(error)})`);
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value))
       return this.#fail('expected a JSON object (one audit record per line)');

@@ -3,7 +3,7 @@
  * sound (never wrong, sometimes unsure) check that one condition's true (or false) calls are all
  * true (or false) for another.
  *
- * Conditions are three-valued (DESIGN §2.3): a call makes one true, false or unknown. A grant needs
+ * Conditions are three-valued (docs/policy.md, "Conditions"): a call makes one true, false or unknown. A grant needs
  * *true*; a Deny or Ask rule holds unless its condition is *false*. So we reason about two sets per
  * condition, T(c) and F(c), and `implies(a, b, true)` answers T(a) ⊆ T(b), `implies(a, b, false)`
  * F(a) ⊆ F(b).
@@ -154,8 +154,8 @@ export function neverTrue(node: Node): boolean {
     case 'String':
       return node.value.length === 0 && node.op !== 'NotIn';
     default:
-      // Not `Equals` with a null value: DESIGN §2.2b makes it never true, but an engine of before
-      // that change holds it true over a null field; no finding rests on either.
+      // Not `Equals` with a null value: it is never true (docs/policy.md, "Equals"), but the original
+      // engine holds it true over a null field; no finding rests on either.
       return false;
   }
 }

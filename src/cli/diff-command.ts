@@ -19,7 +19,8 @@ import { diffPolicies } from './policy-diff.ts';
 import { readPolicyDocument } from './policy-document.ts';
 import { ReplayEngine } from './replay-engine.ts';
 import { ReplayProgress } from './replay-progress.ts';
-import { name, oneLine } from './replay-command.ts';
+import { name } from './replay-command.ts';
+import { errorText, escapeControls, quote } from '../text.ts';
 
 /** Options of {@link diffCommand}. */
 export interface DiffOptions {
@@ -138,10 +139,14 @@ export function renderChanges(changes: readonly PolicyChange[]): string[] {
       // Conditions and rules side by side; a policy-wide value or a rate limit fits on one line.
       const sideBySide = change.tool !== undefined && change.what !== 'rate limit changed';
       if (sideBySide)
-        lines.push(head, `  was: ${oneLine(change.was)}`, `  now: ${oneLine(change.now)}`);
-      else lines.push(`${head}: ${oneLine(change.was)} → ${oneLine(change.now)}`);
+        lines.push(
+          head,
+          `  was: ${escapeControls(change.was)}`,
+          `  now: ${escapeControls(change.now)}`,
+        );
+      else lines.push(`${head}: ${escapeControls(change.was)} → ${escapeControls(change.now)}`);
     } else {
-      lines.push(`${head}: ${oneLine(change.now ?? change.was ?? '')}`);
+      lines.push(`${head}: ${escapeControls(change.now ?? change.was ?? '')}`);
     }
     if (change.note !== undefined) lines.push(`  note: ${change.note}`);
   }
@@ -199,7 +204,7 @@ async function replayBoth(
       malformed: (line, error) => {
         result.malformed++;
         return out.push(
-          `${json ? JSON.stringify({ type: 'malformed', line, error }) : `line ${line}: not an audit record: ${oneLine(error)}; skipped`}\n`,
+          `${json ? JSON.stringify({ type: 'malformed', line, error }) : `line ${line}: not an audit record: ${escapeControls(error)}; skipped`}\n`,
         );
       },
       skipped: (why) => {
@@ -229,7 +234,7 @@ async function replayBoth(
               was: was.reason,
               rule: is.rule ?? null,
             })
-          : `line ${line}: ${name(tool)} (${name(role)}) ${was.decision} → ${is.decision}: ${oneLine(is.reason)} (before: ${oneLine(was.reason)})`;
+          : `line ${line}: ${name(tool)} (${name(role)}) ${was.decision} → ${is.decision}: ${escapeControls(is.reason)} (before: ${escapeControls(was.reason)})`;
         await out.push(`${text}\n`);
       },
     });
@@ -237,7 +242,7 @@ async function replayBoth(
     progress.done(null);
     await write(
       io.stderr,
-      `perso: cannot read ${JSON.stringify(path)} (${error instanceof Error ? error.message : String(error)}); check the file and run again\n`,
+      `perso: cannot read ${quote(path, 200)} (${errorText(error)}); check the file and run again\n`,
     );
     return null;
   }

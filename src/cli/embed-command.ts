@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CliIo } from './cli-io.ts';
 import { ExitCode, write } from './cli-io.ts';
+import { fileErrorText, quote } from '../text.ts';
 
 /** The built embed folder: `dist/script/` of the package (the same path from src/cli and dist/cli). */
 const EMBED_DIR = fileURLToPath(new URL('../../dist/script/', import.meta.url));
@@ -44,9 +45,7 @@ export async function embedCommand(options: EmbedOptions, io: CliIo): Promise<Ex
   try {
     await cp(EMBED_DIR, dir, { recursive: true });
   } catch (error) {
-    return fail(
-      `could not copy into "${dir}" (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
-    );
+    return fail(`could not copy into ${quote(dir, 200)} (${fileErrorText(error)})`);
   }
   const files = [
     'perso-embed.js',

@@ -15,7 +15,8 @@ import { ExitCode, LineWriter, write } from './cli-io.ts';
 import { findDuplicateKey } from './duplicate-key.ts';
 import { ndjsonLines } from './ndjson-lines.ts';
 import { toolCallFromJson } from './tool-call-json.ts';
-import { formatDiagnostic, policyLabel } from './validate-command.ts';
+import { policyLabel } from './validate-command.ts';
+import { errorText, formatDiagnostic } from '../text.ts';
 
 /** Options of {@link evalCommand}. */
 export interface EvalOptions {
@@ -69,7 +70,7 @@ function parseRequest(line: string, lineNumber: number): ParsedRequest {
   try {
     value = JSON.parse(line);
   } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
+    const detail = errorText(error);
     return {
       error: `line ${lineNumber}: invalid JSON (${detail}); write one JSON request per line`,
     };

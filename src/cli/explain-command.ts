@@ -13,9 +13,9 @@ import type { CallTrace, ConditionTrace, RuleTrace } from './explain-trace.ts';
 import { traceCall } from './explain-trace.ts';
 import { readPolicyDocument } from './policy-document.ts';
 import { ReplayEngine } from './replay-engine.ts';
-import { oneLine } from './replay-command.ts';
 import { policyLabel } from './validate-command.ts';
 import { toolCallFromJson } from './tool-call-json.ts';
+import { errorText, escapeControls } from '../text.ts';
 
 /** Options of {@link explainCommand}. */
 export interface ExplainOptions {
@@ -81,7 +81,7 @@ function parseRequest(json: string): { call: ToolCall } | { error: string } {
     value = JSON.parse(json);
   } catch (error) {
     return {
-      error: `invalid JSON (${error instanceof Error ? error.message : String(error)}); pass one JSON request {"tool", "args", "role", ...}`,
+      error: `invalid JSON (${errorText(error)}); pass one JSON request {"tool", "args", "role", ...}`,
     };
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value))
@@ -104,7 +104,7 @@ function parseRequest(json: string): { call: ToolCall } | { error: string } {
 export function render(verdict: Verdict, trace: CallTrace): string[] {
   const lines = [
     `decision: ${verdict.decision} (${verdict.kind}${verdict.rule === undefined ? '' : `, ${verdict.rule}`})`,
-    `reason: ${oneLine(verdict.reason)}`,
+    `reason: ${escapeControls(verdict.reason)}`,
   ];
   if (!trace.entry) {
     lines.push(

@@ -2,7 +2,7 @@
  * Why a call is decided as it is: the (tool, role) entry the engine uses (or the default), each
  * rule of that entry with every condition node's result (true, false or unknown) and the values
  * it read, which Deny and Ask rules hold, and the rate limit. Evaluated here from the policy
- * language (DESIGN §2), apart from the engine, so `perso explain` can check the two agree.
+ * language (docs/policy.md), apart from the engine, so `perso explain` can check the two agree.
  */
 import type { Decision, JsonValue } from '../decision.ts';
 import type { Policy, RateLimit } from '../policy/policy.ts';
@@ -76,7 +76,8 @@ export function traceCall(policy: Policy, call: TracedCall): CallTrace {
   const denies = (entry?.denies ?? []).map(ruleTrace);
   const allow = entry?.allow ? ruleTrace(entry.allow) : null;
   const asks = (entry?.asks ?? []).map(ruleTrace);
-  // DESIGN §2.2: a holding Deny; else the version-1 result; an Allow becomes Ask when an Ask holds.
+  // docs/policy.md, "How a decision is made": a holding Deny; else the version-1 result; an Allow
+  // becomes Ask when an Ask holds.
   let decision: Decision;
   if (denies.some((deny) => deny.result !== 'false')) decision = 'Deny';
   else if (allow === null) decision = policy.default_action;
@@ -210,7 +211,7 @@ function traceNode(
     case 'Equals': {
       const literal = body.value;
       const check = `Equals ${JSON.stringify(literal)}`;
-      // DESIGN §2.2b: a missing or null field is unknown, and so is a null literal (it never holds).
+      // docs/policy.md, "Equals": a missing or null field is unknown, and so is a null literal (it never holds).
       if (value === undefined || value === null || literal === null) return leaf('unknown', check);
       return leaf(same(value, literal) ? 'true' : 'false', check);
     }

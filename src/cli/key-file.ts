@@ -12,6 +12,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Checked, PolicyPublicKey, SignatureAlgorithm } from '../policy/policy-integrity.ts';
+import { errorText, fileErrorText, quote, showJson } from '../text.ts';
 
 /** A key read from a JWK file: its id, its algorithm and the JWK itself. */
 export interface KeyFile {
@@ -46,40 +47,43 @@ export async function readKeyFile(
   } catch (error) {
     return {
       ok: false,
-      error: `key file "${path}" could not be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); pass a file "perso keygen" wrote`,
+      error: `key file ${quote(path, 200)} could not be read (${fileErrorText(error)}); pass a file "perso keygen" wrote`,
     };
   }
   let jwk: unknown;
   try {
     jwk = JSON.parse(text);
   } catch {
-    return { ok: false, error: `key file "${path}" is not JSON; pass a file "perso keygen" wrote` };
+    return {
+      ok: false,
+      error: `key file ${quote(path, 200)} is not JSON; pass a file "perso keygen" wrote`,
+    };
   }
   if (jwk === null || typeof jwk !== 'object' || Array.isArray(jwk))
-    return { ok: false, error: `key file "${path}" is not a JSON Web Key object` };
+    return { ok: false, error: `key file ${quote(path, 200)} is not a JSON Web Key object` };
   const key = jwk as JsonWebKey & { kid?: unknown };
   const alg = algorithmOf(key);
   if (alg === null) {
     return {
       ok: false,
-      error: `key file "${path}" is not an Ed25519 or P-256 key (kty ${JSON.stringify(key.kty)}, crv ${JSON.stringify(key.crv)}); make one with "perso keygen"`,
+      error: `key file ${quote(path, 200)} is not an Ed25519 or P-256 key (kty ${showJson(key.kty)}, crv ${showJson(key.crv)}); make one with "perso keygen"`,
     };
   }
   if (typeof key.kid !== 'string' || key.kid === '')
     return {
       ok: false,
-      error: `key file "${path}" has no "kid" (the key id signatures name); add one or make the key with "perso keygen"`,
+      error: `key file ${quote(path, 200)} has no "kid" (the key id signatures name); add one or make the key with "perso keygen"`,
     };
   const isPrivate = typeof key.d === 'string';
   if (half === 'private' && !isPrivate)
     return {
       ok: false,
-      error: `key file "${path}" is a public key; sign with the .private.jwk file "perso keygen" wrote beside it`,
+      error: `key file ${quote(path, 200)} is a public key; sign with the .private.jwk file "perso keygen" wrote beside it`,
     };
   if (half === 'public' && isPrivate)
     return {
       ok: false,
-      error: `key file "${path}" is a private signing key; pass the .public.jwk file "perso keygen" wrote beside it (never configure the private half)`,
+      error: `key file ${quote(path, 200)} is a private signing key; pass the .public.jwk file "perso keygen" wrote beside it (never configure the private half)`,
     };
   return { ok: true, value: { path, keyId: key.kid, alg, jwk: key as KeyFile['jwk'] } };
 }
@@ -105,8 +109,8 @@ export async function writeKeyFile(
       ok: false,
       error:
         code === 'EEXIST'
-          ? `"${path}" exists; choose another name, or remove it first if the key it holds is no longer used`
-          : `"${path}" could not be written (${code ?? (error as Error).message})`,
+          ? `${quote(path, 200)} exists; choose another name, or remove it first if the key it holds is no longer used`
+          : `${quote(path, 200)} could not be written (${code ?? errorText(error)})`,
     };
   }
 }

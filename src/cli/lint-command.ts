@@ -5,7 +5,8 @@ import type { CliIo } from './cli-io.ts';
 import { ExitCode, write } from './cli-io.ts';
 import { lintPolicy } from './policy-lint.ts';
 import { readPolicyDocument } from './policy-document.ts';
-import { formatDiagnostic, policyLabel } from './validate-command.ts';
+import { policyLabel } from './validate-command.ts';
+import { formatDiagnostic } from '../text.ts';
 
 /** Options of {@link lintCommand}. */
 export interface LintOptions {
@@ -37,9 +38,7 @@ export async function lintCommand(options: LintOptions, io: CliIo): Promise<Exit
       `${JSON.stringify({ ok: findings.length === 0, source: label, findings })}\n`,
     );
   } else {
-    const lines = findings.map(
-      (finding) => `warning: ${label}: ${formatDiagnostic({ severity: 'warning', ...finding })}`,
-    );
+    const lines = findings.map((finding) => `warning: ${label}: ${formatDiagnostic(finding)}`);
     lines.push(
       findings.length === 0
         ? `${label}: no findings`

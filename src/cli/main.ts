@@ -21,6 +21,7 @@ import type { CommandName } from './usage.ts';
 import { commandHelp, isCommand, overview } from './usage.ts';
 import { validateCommand } from './validate-command.ts';
 import { verifyCommand } from './verify-command.ts';
+import { errorText, escapeControls, quote } from '../text.ts';
 
 /** Runs `perso` with the given arguments (without `node` and the script); resolves to the exit code. */
 async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {
@@ -34,7 +35,7 @@ async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {
   if (!isCommand(first))
     return usageError(
       io,
-      `unknown ${first.startsWith('-') ? 'option' : 'command'} ${JSON.stringify(first)}`,
+      `unknown ${first.startsWith('-') ? 'option' : 'command'} ${quote(first)}`,
     );
   if (first === 'help') return printHelp(io, rest[0], rest.length > 1);
 
@@ -45,16 +46,14 @@ async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {
     const [audit, policy, ...more] = parsed.positionals;
     if (audit === undefined) return usageError(io, 'missing AUDIT.ndjson', first);
     if (policy === undefined) return usageError(io, 'missing POLICY', first);
-    if (more.length > 0)
-      return usageError(io, `unexpected argument ${JSON.stringify(more[0])}`, first);
+    if (more.length > 0) return usageError(io, `unexpected argument ${quote(more[0]!)}`, first);
     return replayCommand({ audit, policy, json: parsed.values.json === true }, io);
   }
   if (first === 'diff') {
     const [before, after, ...more] = parsed.positionals;
     if (before === undefined) return usageError(io, 'missing OLD', first);
     if (after === undefined) return usageError(io, 'missing NEW', first);
-    if (more.length > 0)
-      return usageError(io, `unexpected argument ${JSON.stringify(more[0])}`, first);
+    if (more.length > 0) return usageError(io, `unexpected argument ${quote(more[0]!)}`, first);
     const log = parsed.values.log;
     return diffCommand(
       {
@@ -72,8 +71,7 @@ async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {
   const [target, ...extra] = parsed.positionals;
   const what = first === 'test' ? 'POLICY or CASES.json' : 'POLICY';
   if (target === undefined) return usageError(io, `missing ${what}`, first);
-  if (extra.length > 0)
-    return usageError(io, `unexpected argument ${JSON.stringify(extra[0])}`, first);
+  if (extra.length > 0) return usageError(io, `unexpected argument ${quote(extra[0]!)}`, first);
 
   switch (first) {
     case 'validate':
@@ -119,7 +117,7 @@ async function signingCommand(
     if (alg !== 'Ed25519' && alg !== 'ES256')
       return usageError(
         io,
-        `unknown --alg ${JSON.stringify(alg)}; expected Ed25519 or ES256`,
+        `unknown --alg ${quote(String(alg))}; expected Ed25519 or ES256`,
         command,
       );
     return keygenCommand({ name: positionals[0], alg }, io);
@@ -182,8 +180,8 @@ function parseCommandLine(
   } catch (error) {
     // Node's parseArgs messages run on ("... place it at the end of the command after '--' ..."):
     // keep their first sentence, in the CLI's own style.
-    const message = error instanceof Error ? error.message : String(error);
-    return { error: message.split(/\.(\s|$)/)[0]!.toLowerCase() };
+    const message = errorText(error);
+    return { error: message.split(/\.(\s|$)/)[0]! };
   }
 }
 
@@ -193,8 +191,7 @@ async function printHelp(io: CliIo, topic: string | undefined, tooMany = false):
     await write(io.stdout, overview());
     return ExitCode.Ok;
   }
-  if (!isCommand(topic))
-    return usageError(io, `no help for unknown command ${JSON.stringify(topic)}`);
+  if (!isCommand(topic)) return usageError(io, `no help for unknown command ${quote(topic)}`);
   await write(io.stdout, commandHelp(topic));
   return ExitCode.Ok;
 }
@@ -225,7 +222,7 @@ main(process.argv.slice(2), io).then(
   },
   (error: unknown) => {
     process.stderr.write(
-      `perso: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      `perso: internal error: ${error instanceof Error && error.stack !== undefined ? error.stack.split('\n').map(escapeControls).join('\n') : errorText(error)}\n`,
     );
     process.exitCode = ExitCode.Failure;
   },

@@ -5,7 +5,8 @@
 import type { PolicyLoad } from '../engine/types.ts';
 import type { Policy } from '../policy/policy.ts';
 import { resolvePolicySource } from '../policy/policy-source.ts';
-import { formatDiagnostic, loadPolicy, policyLabel } from './validate-command.ts';
+import { loadPolicy, policyLabel } from './validate-command.ts';
+import { formatDiagnostic } from '../text.ts';
 
 /** A policy the engine accepted, with its document and what the engine said. */
 export interface PolicyDocument {

@@ -18,6 +18,7 @@ import {
 } from './condition-logic.ts';
 import type { Entry, RuleRef } from './policy-entries.ts';
 import { expandPolicy, pairKey, ruleTools } from './policy-entries.ts';
+import { quote } from '../text.ts';
 
 /** One finding: `${path}: ${message}`. */
 export interface LintFinding {
@@ -217,8 +218,4 @@ function descend(
 
 function names(refs: readonly RuleRef[]): string {
   return [...new Set(refs.map((ref) => ref.name))].join(', ');
-}
-
-function quote(text: string): string {
-  return JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}…` : text);
 }

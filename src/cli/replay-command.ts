@@ -1,6 +1,6 @@
 /**
  * `perso replay AUDIT.ndjson POLICY`: decides recorded calls again with a candidate policy and
- * lists every record whose decision would change (DESIGN §5), so CI can gate a policy change.
+ * lists every record whose decision would change (docs/cli.md), so CI can gate a policy change.
  *
  * Checklist:
  * - an invalid candidate policy exits 1 with its errors before any record is read;
@@ -22,8 +22,9 @@ import { NotReplayable } from './audit-record-reader.ts';
 import { openLog, readAuditLog } from './audit-log.ts';
 import { ReplayProgress } from './replay-progress.ts';
 import { ReplayEngine } from './replay-engine.ts';
-import { formatDiagnostic, policyLabel } from './validate-command.ts';
+import { policyLabel } from './validate-command.ts';
 import { resolvePolicySource } from '../policy/policy-source.ts';
+import { errorText, escapeControls, formatDiagnostic, quote } from '../text.ts';
 
 export { NotReplayable } from './audit-record-reader.ts';
 /** Options of {@link replayCommand}. */
@@ -103,7 +104,7 @@ export async function replayCommand(options: ReplayOptions, io: CliIo): Promise<
     await readAuditLog(input.stream, progress, {
       malformed: (line, error) => {
         summary.malformed++;
-        return report(`line ${line}: not an audit record: ${oneLine(error)}; skipped`, {
+        return report(`line ${line}: not an audit record: ${escapeControls(error)}; skipped`, {
           type: 'malformed',
           line,
           error,
@@ -134,7 +135,7 @@ export async function replayCommand(options: ReplayOptions, io: CliIo): Promise<
         const key = `${change.from}→${change.to}`;
         summary.changes[key] = (summary.changes[key] ?? 0) + 1;
         const written = report(
-          `line ${change.line}: ${name(change.tool)} (${name(change.role)}) ${change.from} → ${change.to}: ${oneLine(change.reason)} (was: ${oneLine(change.was)})`,
+          `line ${change.line}: ${name(change.tool)} (${name(change.role)}) ${change.from} → ${change.to}: ${escapeControls(change.reason)} (was: ${escapeControls(change.was)})`,
           change,
         );
         return candidate.faulted ? written.then(() => candidate.recover()) : written;
@@ -151,7 +152,7 @@ export async function replayCommand(options: ReplayOptions, io: CliIo): Promise<
     await out.flush();
     await write(
       io.stderr,
-      `perso: cannot read ${JSON.stringify(options.audit)} (${error instanceof Error ? error.message : String(error)}); check the file and run again\n`,
+      `perso: cannot read ${quote(options.audit, 200)} (${errorText(error)}); check the file and run again\n`,
     );
     return ExitCode.Failure;
   } finally {
@@ -212,15 +213,5 @@ export function summaryText(summary: ReplaySummary): string {
 
 /** A tool or role name as printed: bare when plain, JSON-quoted otherwise (a name cannot forge a line). */
 export function name(text: string): string {
-  return /^[\w.:@/-]{1,128}$/.test(text)
-    ? text
-    : JSON.stringify(text.length > 128 ? `${text.slice(0, 128)}…` : text);
-}
-
-/** A reason on one line: line breaks and other controls escaped, so a record cannot forge output lines. */
-export function oneLine(text: string): string {
-  return text.replace(
-    /[\u0000-\u001f\u007f\u2028\u2029]/g,
-    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  return /^[\w.:@/-]{1,128}$/.test(text) ? text : quote(text, 128);
 }

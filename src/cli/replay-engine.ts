@@ -9,6 +9,7 @@ import { Engine } from '../engine/engine.ts';
 import { loadEngineModule } from '../engine/engine-module.ts';
 import type { PolicyLoad, Verdict } from '../engine/types.ts';
 import { APPROVED_CALL } from '../engine/approved-call.ts';
+import { errorText } from '../text.ts';
 
 /** A loaded policy to decide recorded calls with. */
 export class ReplayEngine {
@@ -20,7 +21,7 @@ export class ReplayEngine {
     try {
       engine = await Engine.create(await loadEngineModule());
     } catch (error) {
-      const message = `the engine could not start (${error instanceof Error ? error.message : String(error)}); rebuild it with "npm run build:engine"`;
+      const message = `the engine could not start (${errorText(error)}); rebuild it with "npm run build:engine"`;
       return {
         load: { ok: false, errors: [{ severity: 'error', path: 'engine', message }], warnings: [] },
         engine: null,

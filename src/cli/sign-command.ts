@@ -8,6 +8,7 @@ import { importPolicyPrivateKey, signPolicy } from '../policy/policy-integrity.t
 import type { CliIo } from './cli-io.ts';
 import { ExitCode, write } from './cli-io.ts';
 import { readKeyFile } from './key-file.ts';
+import { errorText, fileErrorText, quote } from '../text.ts';
 
 /** Options of {@link signCommand}. */
 export interface SignOptions {
@@ -32,7 +33,7 @@ export async function signCommand(options: SignOptions, io: CliIo): Promise<Exit
     bytes = new Uint8Array(await readFile(options.policy));
   } catch (error) {
     return fail(
-      `policy file "${options.policy}" could not be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); sign a file, byte for byte as it is published`,
+      `policy file ${quote(options.policy, 200)} could not be read (${fileErrorText(error)}); sign a file, byte for byte as it is published`,
     );
   }
   const signers: { privateKey: CryptoKey; keyId: string }[] = [];
@@ -46,7 +47,7 @@ export async function signCommand(options: SignOptions, io: CliIo): Promise<Exit
       });
     } catch (error) {
       return fail(
-        `key file "${path}" is not a usable ${key.value.alg} key (${(error as Error).message})`,
+        `key file ${quote(path, 200)} is not a usable ${key.value.alg} key (${errorText(error)})`,
       );
     }
   }
@@ -54,7 +55,7 @@ export async function signCommand(options: SignOptions, io: CliIo): Promise<Exit
   try {
     signature = await signPolicy(bytes, { id: options.id, signers });
   } catch (error) {
-    return fail(`"${options.policy}": ${(error as Error).message}`);
+    return fail(`${quote(options.policy, 200)}: ${errorText(error)}`);
   }
   const text = `${JSON.stringify(signature)}\n`;
   const out = options.out ?? `${options.policy}.sig`;
@@ -65,14 +66,12 @@ export async function signCommand(options: SignOptions, io: CliIo): Promise<Exit
   try {
     await writeFile(out, text);
   } catch (error) {
-    return fail(
-      `"${out}" could not be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
-    );
+    return fail(`${quote(out, 200)} could not be written (${fileErrorText(error)})`);
   }
   const by = signers.map((s) => `"${s.keyId}"`).join(', ');
   await write(
     io.stdout,
-    `wrote ${out}: policy ${JSON.stringify(options.id)}, revision ${signature.revision}, sha256 ${signature.sha256}, signed by ${by}\n`,
+    `wrote ${out}: policy ${quote(options.id, 200)}, revision ${signature.revision}, sha256 ${signature.sha256}, signed by ${by}\n`,
   );
   return ExitCode.Ok;
 }

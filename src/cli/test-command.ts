@@ -17,7 +17,8 @@ import type { PolicyInput } from '../policy/policy-source.ts';
 import type { CliIo } from './cli-io.ts';
 import { ExitCode, write } from './cli-io.ts';
 import { toolCallFromJson } from './tool-call-json.ts';
-import { formatDiagnostic, loadPolicy } from './validate-command.ts';
+import { loadPolicy } from './validate-command.ts';
+import { errorText, formatDiagnostic, quote } from '../text.ts';
 
 /** Options of {@link testCommand}. */
 export interface TestOptions {
@@ -92,9 +93,9 @@ async function readCases(file: string): Promise<LoadedCases> {
     document = JSON.parse(await readFile(file, 'utf8'));
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    if (code === 'ENOENT') return { error: `no such file ${JSON.stringify(file)}; check the path` };
+    if (code === 'ENOENT') return { error: `no such file ${quote(file, 200)}; check the path` };
     return {
-      error: `cannot be read as JSON (${error instanceof Error ? error.message : String(error)})`,
+      error: `cannot be read as JSON (${errorText(error)})`,
     };
   }
   if (isPolicy(document)) return policyTests(document, file);
@@ -233,7 +234,7 @@ function compare(testCase: TestCase, decision: DecisionResult): string[] {
   const prefix = testCase.reasonPrefix;
   if (typeof prefix === 'string' && !decision.reason.startsWith(prefix)) {
     problems.push(
-      `expected the reason to start with ${JSON.stringify(prefix)}, got ${JSON.stringify(decision.reason)}`,
+      `expected the reason to start with ${quote(prefix, Infinity)}, got ${quote(decision.reason, Infinity)}`,
     );
   }
   return problems;

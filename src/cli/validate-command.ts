@@ -7,6 +7,7 @@ import { resolvePolicySource } from '../policy/policy-source.ts';
 import { readToolPins, TOOL_PINS_KEY } from '../tool-pins.ts';
 import type { CliIo } from './cli-io.ts';
 import { ExitCode, write } from './cli-io.ts';
+import { errorText, formatDiagnostic, quote } from '../text.ts';
 
 /** Options of {@link validateCommand}. */
 export interface ValidateOptions {
@@ -39,7 +40,7 @@ export async function validateCommand(options: ValidateOptions, io: CliIo): Prom
     if (load.ok) {
       const info = load.policy;
       lines.push(
-        `${label}: valid, ${counts} (version ${JSON.stringify(info.version)}, ${plural(info.ruleCount, 'rule')}, ` +
+        `${label}: valid, ${counts} (version ${quote(info.version)}, ${plural(info.ruleCount, 'rule')}, ` +
           `${plural(info.tools.length, 'tool')}, ${plural(info.roles.length, 'role')}, ` +
           `default ${info.defaultAction}, mode ${info.mode})`,
       );
@@ -64,7 +65,7 @@ export async function loadPolicy(input: string): Promise<PolicyLoad> {
   try {
     backend = await InlineBackend.create();
   } catch (error) {
-    const message = `the engine could not start (${error instanceof Error ? error.message : String(error)}); rebuild it with "npm run build:engine"`;
+    const message = `the engine could not start (${errorText(error)}); rebuild it with "npm run build:engine"`;
     return { ok: false, errors: [{ severity: 'error', path: 'engine', message }], warnings: [] };
   }
   try {
@@ -90,11 +91,6 @@ function withHostKeys(load: PolicyLoad, text: string): PolicyLoad {
     message: pins.error.slice(split + 2),
   };
   return { ok: false, errors: [...(load.ok ? [] : load.errors), error], warnings };
-}
-
-/** `path: message`, the way diagnostics are shown everywhere. */
-export function formatDiagnostic(diagnostic: Diagnostic): string {
-  return `${diagnostic.path}: ${diagnostic.message}`;
 }
 
 /** How a policy argument is named in output: its path or URL, or `(inline JSON)`. */

@@ -9,6 +9,7 @@ import type { PolicyPublicKey } from '../policy/policy-integrity.ts';
 import type { CliIo } from './cli-io.ts';
 import { ExitCode, write } from './cli-io.ts';
 import { publicKeyEntry, readKeyFile } from './key-file.ts';
+import { fileErrorText, quote } from '../text.ts';
 
 /** Options of {@link verifyCommand}. */
 export interface VerifyOptions {
@@ -34,13 +35,15 @@ export async function verifyCommand(options: VerifyOptions, io: CliIo): Promise<
   try {
     bytes = new Uint8Array(await readFile(options.policy));
   } catch (error) {
-    return fail(`policy file "${options.policy}" could not be read (${codeOf(error)})`);
+    return fail(
+      `policy file ${quote(options.policy, 200)} could not be read (${fileErrorText(error)})`,
+    );
   }
   try {
     sigText = await readFile(sigPath, 'utf8');
   } catch (error) {
     return fail(
-      `signature file "${sigPath}" could not be read (${codeOf(error)}); make it with "perso sign"`,
+      `signature file ${quote(sigPath, 200)} could not be read (${fileErrorText(error)}); make it with "perso sign"`,
     );
   }
   const keys: PolicyPublicKey[] = [];
@@ -53,10 +56,10 @@ export async function verifyCommand(options: VerifyOptions, io: CliIo): Promise<
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    return fail(`"${options.policy}" is not UTF-8 text`);
+    return fail(`${quote(options.policy, 200)} is not UTF-8 text`);
   }
   const revision = readRevision(text);
-  if (!revision.ok) return fail(`"${options.policy}": ${revision.error}`);
+  if (!revision.ok) return fail(`${quote(options.policy, 200)}: ${revision.error}`);
   const verified = await verifySignatureFile(
     sigText,
     { id: options.id, revision: revision.value ?? 0, sha256: await sha256Hex(bytes) },
@@ -66,11 +69,7 @@ export async function verifyCommand(options: VerifyOptions, io: CliIo): Promise<
   const { id, revision: rev, sha256, keyId } = verified.value;
   await write(
     io.stdout,
-    `${options.policy}: signature verified: policy ${JSON.stringify(id)}, revision ${rev}, sha256 ${sha256}, key "${keyId}"\n`,
+    `${options.policy}: signature verified: policy ${quote(id, 200)}, revision ${rev}, sha256 ${sha256}, key "${keyId}"\n`,
   );
   return ExitCode.Ok;
-}
-
-function codeOf(error: unknown): string {
-  return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
 }

@@ -28,6 +28,7 @@ import type { PersoSession } from '../session.ts';
 import { PersoApprovalPrompt } from './approval-prompt.ts';
 import { PersoDecisionEvent, PersoErrorEvent, PersoStatusEvent } from './guard-events.ts';
 import type { GuardedTool, ToolFunction, ToolOptions } from './guarded-tool.ts';
+import { errorText, formatDiagnostics, quote, quoteName, showJson } from '../text.ts';
 
 /** One line of the decision log. */
 export interface DecisionLogEntry {
@@ -196,7 +197,8 @@ export class GuardController implements ReactiveController {
   register(name: string, fn: ToolFunction, options: ToolOptions = {}): void {
     if (typeof name !== 'string' || name === '')
       throw new TypeError('register: the tool name must be a non-empty string');
-    if (typeof fn !== 'function') throw new TypeError(`register: tool "${name}" needs a function`);
+    if (typeof fn !== 'function')
+      throw new TypeError(`register: tool ${quote(name)} needs a function`);
     // Own options only: a polluted Object.prototype.annotations or .resourceAttributes is not the host's.
     const given = own(options, 'annotations');
     const annotations = Object.freeze(
@@ -223,7 +225,7 @@ export class GuardController implements ReactiveController {
     const toolName = typeof name === 'string' ? name : String(name);
     const role = this.#host.role ?? '';
     if (tool === undefined) {
-      const known = this.toolNames.map((known) => `'${known}'`).join(', ') || 'none';
+      const known = this.toolNames.map((known) => quoteName(known)).join(', ') || 'none';
       return unknownTool(toolName, known);
     }
     const session = await this.#currentSession();
@@ -259,7 +261,7 @@ export class GuardController implements ReactiveController {
     try {
       outcome = await guarded(checked as Readonly<JsonObject>);
     } catch (error) {
-      const message = `tool '${toolName}' threw: ${error instanceof Error ? error.message : String(error)}`;
+      const message = `tool ${quoteName(toolName)} threw: ${errorText(error)}`;
       this.#host.dispatchEvent(new PersoErrorEvent(message, toolName));
       throw error;
     }
@@ -274,7 +276,7 @@ export class GuardController implements ReactiveController {
     const entry: DecisionLogEntry = Object.freeze({
       id: this.#nextId++,
       tool,
-      args: compactJson(args),
+      args: showJson(args, 200),
       decision: decision.decision,
       reason: decision.reason,
       rule: decision.rule ?? null,
@@ -347,7 +349,7 @@ export class GuardController implements ReactiveController {
         },
         (error: unknown) => {
           if (!latest()) return null;
-          this.status = `policy ${src} failed to load: ${error instanceof Error ? error.message : String(error)}`;
+          this.status = `policy ${src} failed to load: ${errorText(error)}`;
           this.#host.dispatchEvent(new PersoErrorEvent(this.status));
           this.#host.requestUpdate();
           return null;
@@ -378,7 +380,7 @@ export class GuardController implements ReactiveController {
   #show(status: PolicyStatus, src: string): void {
     this.policyStatus = status;
     const active = `policy ${status.version ?? '(unversioned)'}${status.mode === 'shadow' ? ' (shadow mode)' : ''}`;
-    const errors = status.errors.map((error) => `${error.path}: ${error.message}`).join('; ');
+    const errors = formatDiagnostics(status.errors);
     this.status = status.ok
       ? active
       : status.version === null
@@ -515,19 +517,9 @@ function unknownTool(tool: string, known: string) {
     content: [
       {
         type: 'text' as const,
-        text: `unknown tool '${tool.slice(0, 64)}'; the tools here are ${known}`,
+        text: `unknown tool ${quoteName(tool)}; the tools here are ${known}`,
       },
     ],
     isError: true as const,
   };
-}
-
-function compactJson(value: unknown): string {
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    text = '(not JSON)';
-  }
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }

@@ -9,6 +9,8 @@
  * guard.
  */
 import { readToolReference } from './tool-descriptor.ts';
+import { toHex } from '../hex.ts';
+import { errorText } from '../text.ts';
 
 /** A self-check's answer: `null` when the guard is in the path, else why it is not. */
 export type CanaryVerdict = string | null;
@@ -25,7 +27,7 @@ export interface Canary {
 export function createCanary(): Canary {
   const bytes = new Uint8Array(12);
   crypto.getRandomValues(bytes);
-  const random = Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+  const random = toHex(bytes);
   return Object.freeze({
     name: `perso-canary-${random.slice(0, 8)}`,
     token: `perso-canary-ok-${random}`,
@@ -100,7 +102,7 @@ export async function runCanary(
     }
     return null;
   } catch (error) {
-    return `the self-check of ${surface} failed: ${error instanceof Error ? error.message : String(error)}`;
+    return `the self-check of ${surface} failed: ${errorText(error)}`;
   } finally {
     registration.abort();
   }

@@ -6,7 +6,7 @@
  * | `data-policy` | policy URL (required), relative to the page |
  * | `data-role` | the principal's role (or set it later with `window.perso.setPrincipal`) |
  * | `data-agent-attributes` | JSON object of host-owned facts about the principal |
- * | `data-mode` | `enforce` (default: whatever the fetched policy says), `shadow`, or `policy` (the policy's own `mode` decides) |
+ * | `data-mode` | `enforce` (the default), `shadow`, or `policy` (the policy's own `mode` decides) |
  * | `data-integrity` | pinned policy hash, `sha256-<base64>` |
  * | `data-public-key` | JSON: a `{keyId, alg, publicKey}` object or an array of them |
  * | `data-policy-id` | the id the policy's signature must name (default: the policy's absolute URL) |
@@ -16,6 +16,7 @@
  */
 import type { JsonObject } from '../decision.ts';
 import type { PolicyPublicKey } from '../policy/policy-integrity.ts';
+import { quote } from '../text.ts';
 
 /** A parsed configuration. */
 export interface EmbedConfig {
@@ -75,7 +76,10 @@ export function readEmbedConfig(
   try {
     policyUrl = new URL(policy, baseUri).href;
   } catch {
-    return { ok: false, error: `data-policy "${policy}" is not a URL; fix the script tag` };
+    return {
+      ok: false,
+      error: `data-policy ${quote(policy, 200)} is not a URL; fix the script tag`,
+    };
   }
   const role = data.role === undefined || data.role === '' ? null : data.role;
   let agentAttributes: JsonObject | undefined;
@@ -89,7 +93,7 @@ export function readEmbedConfig(
     ) {
       return {
         ok: false,
-        error: `data-agent-attributes must be a JSON object, got "${data.agentAttributes.slice(0, 64)}"; fix the script tag`,
+        error: `data-agent-attributes must be a JSON object, got ${quote(data.agentAttributes)}; fix the script tag`,
       };
     }
     agentAttributes = parsed as JsonObject;
@@ -98,7 +102,7 @@ export function readEmbedConfig(
   if (mode !== undefined && mode !== 'enforce' && mode !== 'shadow' && mode !== 'policy') {
     return {
       ok: false,
-      error: `data-mode "${mode}" is unknown; use "enforce", "shadow" or "policy"`,
+      error: `data-mode ${quote(mode)} is unknown; use "enforce", "shadow" or "policy"`,
     };
   }
   let publicKeys: PolicyPublicKey[] | undefined;
@@ -120,7 +124,7 @@ export function readEmbedConfig(
     if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
       return {
         ok: false,
-        error: `data-timeout "${data.timeout}" is not a number of milliseconds; fix the script tag`,
+        error: `data-timeout ${quote(data.timeout)} is not a number of milliseconds; fix the script tag`,
       };
     }
   }

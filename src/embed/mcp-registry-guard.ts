@@ -15,6 +15,7 @@
 import { readAnnotations } from '../annotation-defaults.ts';
 import { runGuarded, signalOf } from './model-context-guard.ts';
 import type { GuardedCall, GuardRuntime } from './model-context-guard.ts';
+import { errorText } from '../text.ts';
 
 /** An entry of the SDK's `McpServer._registeredTools`, as far as the guard uses it. */
 interface RegisteredMcpTool {
@@ -81,7 +82,7 @@ export function guardMcpRegistry(
       });
     }
   } catch (error) {
-    return `could not install the guard on the polyfill's MCP server (${error instanceof Error ? error.message : String(error)})`;
+    return `could not install the guard on the polyfill's MCP server (${errorText(error)})`;
   }
   const unguarded: string[] = [];
   const registry = target._registeredTools;

@@ -34,6 +34,7 @@ import {
   readToolDescriptor,
   readToolReference,
 } from './tool-descriptor.ts';
+import { errorText, quoteName } from '../text.ts';
 
 /** What the wrapper needs from the embed. */
 export interface GuardRuntime {
@@ -158,7 +159,7 @@ export function installModelContextGuard(
       );
     }
   } catch (error) {
-    return `could not install the guard on the model context (${error instanceof Error ? error.message : String(error)})`;
+    return `could not install the guard on the model context (${errorText(error)})`;
   }
   records.set(context, record);
   return null;
@@ -192,7 +193,7 @@ export function guardExecuteTool(
       const shown = name ?? '(a tool without a string name)';
       const decision: DecisionResult = {
         decision: 'Deny',
-        reason: `tool '${shown.slice(0, 64)}' was not registered through perso (it was registered before perso-embed.js loaded, or on a surface perso does not hold), so it is not run; load perso-embed.js before the scripts that register tools`,
+        reason: `tool ${quoteName(shown)} was not registered through perso (it was registered before perso-embed.js loaded, or on a surface perso does not hold), so it is not run; load perso-embed.js before the scripts that register tools`,
         kind: 'engine_fault',
         policyVersion: null,
         enforced: true,

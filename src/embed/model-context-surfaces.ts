@@ -24,6 +24,7 @@ import {
 } from './model-context-guard.ts';
 import type { GuardRuntime } from './model-context-guard.ts';
 import { guardMcpRegistry } from './mcp-registry-guard.ts';
+import { errorText, quoteName } from '../text.ts';
 
 /** One surface's state, as `window.perso.status().surfaces` reports it. */
 export interface SurfaceState {
@@ -104,7 +105,7 @@ export function holdModelContexts(
       if (held.unguarded.length > 0) {
         fail(
           surface,
-          `tools registered before perso loaded could not be guarded and were disabled: ${held.unguarded.map((name) => `'${name}'`).join(', ')}`,
+          `tools registered before perso loaded could not be guarded and were disabled: ${held.unguarded.map((name) => quoteName(name)).join(', ')}`,
         );
       }
     }
@@ -144,10 +145,7 @@ export function holdModelContexts(
         });
         families.add(value);
       } catch (error) {
-        fail(
-          surface,
-          `could not install the guard (${error instanceof Error ? error.message : String(error)})`,
-        );
+        fail(surface, `could not install the guard (${errorText(error)})`);
       }
     }
     return [...failures.values()].slice(before);
@@ -205,9 +203,7 @@ export function holdModelContexts(
       try {
         scan();
       } catch (error) {
-        report(
-          `guarding a model context failed (${error instanceof Error ? error.message : String(error)})`,
-        );
+        report(`guarding a model context failed (${errorText(error)})`);
       }
     });
   }
@@ -282,7 +278,7 @@ function pinProperty(owner: object, key: string, value: unknown): string | null 
     });
     return null;
   } catch (error) {
-    return `could not pin it (${error instanceof Error ? error.message : String(error)})`;
+    return `could not pin it (${errorText(error)})`;
   }
 }
 

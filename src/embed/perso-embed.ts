@@ -30,6 +30,7 @@ import type { EmbedConfig } from './embed-config.ts';
 import type { GuardRuntime } from './model-context-guard.ts';
 import { holdModelContexts } from './model-context-surfaces.ts';
 import type { SurfaceState } from './model-context-surfaces.ts';
+import { formatDiagnostics } from '../text.ts';
 
 /** What a host's approver is asked. */
 interface ApprovalQuestion {
@@ -98,9 +99,7 @@ function startEmbed(): void {
           state.policy = status.ok ? 'loaded' : 'failed';
           state.policyVersion = status.version;
           if (!status.ok)
-            report(
-              `policy ${config.policy} failed to load: ${status.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`,
-            );
+            report(`policy ${config.policy} failed to load: ${formatDiagnostics(status.errors)}`);
           return perso;
         });
   if (config === null && !configResult.ok) report(configResult.error);

@@ -10,7 +10,7 @@
  * - a tool's window is `source` (today's name) or `window` (the older one);
  * - a read that throws makes the field absent, never the whole descriptor unreadable.
  */
-import { sha256 } from '../policy/sha256.ts';
+import { sha256Hex } from '../sha256-hex.ts';
 
 /** The fields WebMCP defines on a tool descriptor, in the order the guard reads them. */
 export const TOOL_FIELDS = [
@@ -99,11 +99,7 @@ export async function descriptorSha256(descriptor: ReadDescriptor): Promise<stri
   const hashed: Record<string, unknown> = {};
   for (const key of HASHED_FIELDS) if (descriptor[key] !== undefined) hashed[key] = descriptor[key];
   const bytes = new TextEncoder().encode(sortedJson(hashed));
-  const digest =
-    globalThis.crypto?.subtle === undefined
-      ? sha256(bytes)
-      : new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-  return Array.from(digest, (byte) => byte.toString(16).padStart(2, '0')).join('');
+  return sha256Hex(bytes);
 }
 
 /**

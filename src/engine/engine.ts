@@ -19,6 +19,7 @@ import type { JsonObject, JsonValue, ToolCall } from '../decision.ts';
 import type { Diagnostic, PolicyInfo, PolicyLoad, Verdict, VerdictFailure } from './types.ts';
 import { APPROVED_CALL } from './approved-call.ts';
 import type { CountedCall, CountedCallSink } from './counted-calls.ts';
+import { SHOWN_UNITS, errorText, truncate } from '../text.ts';
 
 export type { Diagnostic, PolicyInfo, PolicyLoad, Verdict, VerdictFailure } from './types.ts';
 
@@ -149,9 +150,7 @@ class InvalidValue {
 
 /** Truncates a name the way the engine does for reasons (64 UTF-16 units, no split pair). */
 function shown(s: string): string {
-  if (s.length <= 64) return s;
-  const c = s.charCodeAt(63);
-  return s.slice(0, c >= 0xd800 && c <= 0xdbff ? 63 : 64) + '…';
+  return truncate(s, SHOWN_UNITS);
 }
 
 function noRuleReason(tool: string, role: string): string {
@@ -222,7 +221,7 @@ function earlyAnswer(verdict: Verdict): CallPlan {
 function unreadable(e: unknown): Verdict {
   return deny(
     'invalid_request',
-    `invalid request: the call cannot be read (${faultMessage(e)}); pass plain JSON data`,
+    `invalid request: the call cannot be read (${errorText(e)}); pass plain JSON data`,
   );
 }
 
@@ -301,10 +300,6 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 function isWellFormed(s: string): boolean {
   const native = (s as unknown as { isWellFormed?: () => boolean }).isWellFormed;
   return native !== undefined ? native.call(s) : !LONE_SURROGATE.test(s);
-}
-
-function faultMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 /** A loaded engine.wasm instance with at most one active policy. */
@@ -388,7 +383,7 @@ export class Engine {
   }
 
   #kill(e: unknown): string {
-    this.#dead = `engine fault: ${faultMessage(e)}; this engine instance is discarded — create a new one`;
+    this.#dead = `engine fault: ${errorText(e)}; this engine instance is discarded — create a new one`;
     return this.#dead;
   }
 
@@ -585,7 +580,7 @@ export class Engine {
       } catch (e) {
         if (e instanceof WebAssembly.RuntimeError) throw e;
         invalid = new InvalidValue(
-          `the call cannot be read (${faultMessage(e)}); pass plain JSON data`,
+          `the call cannot be read (${errorText(e)}); pass plain JSON data`,
         );
       }
       if (invalid !== null) return deny('invalid_request', `invalid request: ${invalid.message}`);

@@ -25,6 +25,7 @@ import type { AnnotationHints } from '../annotation-defaults.ts';
 import type { DecisionResult } from '../decision.ts';
 import { denialForOutputSchema, denialResult } from '../denial-result.ts';
 import type { PersoSession } from '../session.ts';
+import { quote } from '../text.ts';
 
 /** Options of {@link guardMcpServer}. */
 export interface McpGuardOptions {
@@ -103,7 +104,7 @@ function guardedHandler(
   outputSchema = false,
 ) {
   if (typeof handler !== 'function') {
-    throw new TypeError(`guardMcpServer: tool "${name}" has no handler function`);
+    throw new TypeError(`guardMcpServer: tool ${quote(name)} has no handler function`);
   }
   const approve = options.approve;
   return async (...params: unknown[]): Promise<unknown> => {

@@ -9,6 +9,7 @@
  *   `unavailable` (the loader may fall back to its cache); 404 and other answers are `refused`.
  */
 import type { PolicyBytes } from './policy-integrity.ts';
+import { errorText, quote } from '../text.ts';
 
 /** The settings fetching uses (a subset of the loader's options). */
 export interface PolicyFetchSettings {
@@ -53,7 +54,7 @@ export async function fetchPolicy(
       signal: AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
     });
   } catch (error) {
-    return { kind: 'unavailable', error: `the network failed (${describe(error)})` };
+    return { kind: 'unavailable', error: `the network failed (${errorText(error)})` };
   }
   if (response.status === 304) return { kind: 'not-modified' };
   if (isTransient(response.status))
@@ -73,7 +74,7 @@ export async function fetchPolicy(
   } catch (error) {
     return {
       kind: 'unavailable',
-      error: `the network failed while reading the body (${describe(error)})`,
+      error: `the network failed while reading the body (${errorText(error)})`,
     };
   }
 }
@@ -95,24 +96,18 @@ export async function fetchSignature(
     if (response.status !== 200) {
       return {
         kind: 'refused',
-        error: `missing signature: "${sigUrl}" answered ${response.status}; publish the signature file next to the policy`,
+        error: `missing signature: ${quote(sigUrl, 200)} answered ${response.status}; publish the signature file next to the policy`,
       };
     }
     return { kind: 'ok', text: await response.text() };
   } catch (error) {
     return {
       kind: 'unavailable',
-      error: `the network failed while fetching the signature (${describe(error)})`,
+      error: `the network failed while fetching the signature (${errorText(error)})`,
     };
   }
 }
 
 function isTransient(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
-}
-
-/** An error's name and message, for a reason. */
-export function describe(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
 }

@@ -1,25 +1,15 @@
 /**
- * Policy integrity: host-pinned hashes (like Subresource Integrity), detached signatures that name
- * the policy, its revision and its exact bytes, and the policy's revision (for rollback protection;
- * the floor itself is in rollback-floor.ts).
+ * Policy integrity: host-pinned hashes (SRI syntax, `sha256-<base64>`; several tokens mean "any of
+ * these"), detached `.sig` files (format 2) that name the policy, its revision and its exact bytes,
+ * and the policy's `revision`. The formats are in docs/policy-loading.md.
  *
- * Formats, chosen so a policy can be published on any static host:
- * - **Pinned hash**: `integrity: 'sha256-<base64>'`, exactly like SRI; several space-separated
- *   tokens (`sha256-…`, `sha384-…`, `sha512-…`) mean "any of these".
- * - **Signature**: a detached JSON file next to the policy, `<policy-url>.sig` (format 2):
- *   `{"format":"perso-policy-signature/2","id":"<policy id>","revision":7,"sha256":"<hex>",
- *   "signatures":[{"alg":"Ed25519","key_id":"release-2026","signature":"<base64>"}]}`.
- *   Each signature covers the message `perso-policy-signature/2\nid "<id>"\nrevision 7\nsha256 <hex>\n`
- *   (the id JSON-quoted), so it names the policy it is for (by default its absolute URL) and binds
- *   one revision to one set of exact bytes. `alg` is `Ed25519` or `ES256` (ECDSA P-256 with
- *   SHA-256, the 64-byte r‖s form WebCrypto makes); several entries serve browsers with and without
- *   Ed25519. Format 1 (a signature over the bytes alone) is refused with how to re-sign.
- * - **Revision**: a top-level non-negative integer `"revision"` inside the policy, so it is covered
- *   by the signature; absent counts as 0 when comparing.
- *
- * Works wherever WebCrypto does: browsers, workers and Node 20+ (`signPolicy` and the key helpers are
- * meant for a Node release script too). On pages without WebCrypto (plain http) SHA-256 falls back
- * to plain JavaScript, and signatures (and sha384/sha512 pins) are refused, never skipped.
+ * Checklist:
+ * - a signature covers the statement `perso-policy-signature/2\nid "<id>"\nrevision N\nsha256 <hex>\n`
+ *   (the id JSON-quoted), never the bytes alone: format 1 is refused with how to re-sign;
+ * - `alg` is `Ed25519` or `ES256` (the 64-byte r‖s form WebCrypto makes);
+ * - `revision` is a top-level non-negative integer inside the policy (absent counts as 0);
+ * - without WebCrypto (plain http) SHA-256 falls back to plain JavaScript; signatures and
+ *   sha384/sha512 pins are refused, never skipped.
  */
 
 /** Signature algorithms perso verifies. */
@@ -82,27 +72,13 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 export type PolicyBytes = Uint8Array<ArrayBuffer>;
 
 import { fromBase64, toBase64 } from './base64.ts';
+import { sha256Hex } from '../sha256-hex.ts';
+import { errorText, quote, showJson } from '../text.ts';
 
 export { fromBase64, toBase64 };
 
-/**
- * SHA-256 of the bytes, as lowercase hex (the form cache entries and audit records carry). Uses
- * WebCrypto, or plain JavaScript on pages without it (plain http), so the cache works there too.
- */
-export async function sha256Hex(bytes: PolicyBytes): Promise<string> {
-  const digest = await sha256Of(bytes);
-  let hex = '';
-  for (const byte of digest) hex += byte.toString(16).padStart(2, '0');
-  return hex;
-}
-
-/** SHA-256 by WebCrypto, or plain JavaScript on the rare page without it. */
-async function sha256Of(bytes: PolicyBytes): Promise<Uint8Array> {
-  const subtle = globalThis.crypto?.subtle;
-  if (subtle !== undefined) return new Uint8Array(await subtle.digest('SHA-256', bytes));
-  // The plain-JavaScript fallback is loaded only on the rare page without WebCrypto.
-  return (await import('./sha256.ts')).sha256(bytes);
-}
+/** SHA-256 of the bytes (or text), as lowercase hex: see sha256-hex.ts. */
+export { sha256Hex };
 
 // Pinned hashes (SRI syntax) are checked by `policy-sri.ts`, loaded on first use: a page that
 // pins no `integrity` never downloads it.
@@ -131,7 +107,7 @@ export async function verifyIntegrity(
   } catch (error) {
     return {
       ok: false,
-      error: `integrity "${integrity}" cannot be checked: the checker did not load (${(error as Error).message}); check that the page can fetch perso's files`,
+      error: `integrity ${quote(integrity, 200)} cannot be checked: the checker did not load (${errorText(error)}); check that the page can fetch perso's files`,
     };
   }
   return sri.verifyIntegrity(bytes, integrity);
@@ -148,7 +124,7 @@ export function readRevision(text: string): Checked<number | null> {
   } catch (error) {
     return {
       ok: false,
-      error: `policy is not valid JSON (${(error as Error).message}); fix the file`,
+      error: `policy is not valid JSON (${errorText(error)}); fix the file`,
     };
   }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
@@ -159,7 +135,7 @@ export function readRevision(text: string): Checked<number | null> {
   if (typeof revision !== 'number' || !Number.isSafeInteger(revision) || revision < 0) {
     return {
       ok: false,
-      error: `policy "revision" must be a non-negative integer, got ${JSON.stringify(revision)}`,
+      error: `policy "revision" must be a non-negative integer, got ${showJson(revision)}`,
     };
   }
   return { ok: true, value: revision };
@@ -186,7 +162,7 @@ export async function verifySignatureFile(
   } catch (error) {
     return {
       ok: false,
-      error: `signatures cannot be checked: the verifier did not load (${(error as Error).message}); check that the page can fetch perso's files`,
+      error: `signatures cannot be checked: the verifier did not load (${errorText(error)}); check that the page can fetch perso's files`,
     };
   }
   return verifier.verifySignatureFile(signatureFile, expected, keys);

@@ -23,11 +23,12 @@
 import type { PolicyStore, PolicyEntry, RevisionMark } from './policy-store.ts';
 import type { Checked, PolicyBytes, PolicyPublicKey } from './policy-integrity.ts';
 import type { ResolvedPolicy } from './policy-source.ts';
-import { describe, fetchPolicy, fetchSignature } from './policy-fetch.ts';
+import { fetchPolicy, fetchSignature } from './policy-fetch.ts';
 import { verify, verifyCached } from './policy-verification.ts';
 import type { VerificationContext, Verified } from './policy-verification.ts';
 import { checkFloor, trustedFloor } from './rollback-floor.ts';
 import type { Floor } from './rollback-floor.ts';
+import { errorText, quote } from '../text.ts';
 
 /** Where the policy text came from. */
 export type PolicySource = 'network' | 'cache';
@@ -118,14 +119,17 @@ export async function loadPolicy(
   } catch {
     return {
       ok: false,
-      error: `policy url "${String(url)}" is not a valid url; pass an absolute url or a path`,
+      error: `policy url ${quote(String(url), 200)} is not a valid url; pass an absolute url or a path`,
     };
   }
   try {
     return await loadFrom(href, options);
   } catch (error) {
     // Nothing below should throw; if it does, it still ends in a refusal.
-    return { ok: false, error: `policy "${href}": could not be loaded (${describe(error)})` };
+    return {
+      ok: false,
+      error: `policy ${quote(href, 200)}: could not be loaded (${errorText(error)})`,
+    };
   }
 }
 
@@ -156,7 +160,7 @@ export function cachedPolicySource(
 
 async function loadFrom(href: string, options: PolicyLoadOptions): Promise<PolicyFetchResult> {
   const store = options.store ?? null;
-  const label = `policy "${href}"`;
+  const label = `policy ${quote(href, 200)}`;
   const context: VerificationContext = {
     id: options.policyId ?? href,
     keys: options.publicKeys ?? [],
@@ -179,7 +183,7 @@ async function loadFrom(href: string, options: PolicyLoadOptions): Promise<Polic
         options,
       );
     } catch (error) {
-      storeError = `the IndexedDB cache is unavailable (${describe(error)})`;
+      storeError = `the IndexedDB cache is unavailable (${errorText(error)})`;
     }
   }
   // Sent before the cached copy is verified (that runs beside the request); a 304 is used only
@@ -264,7 +268,7 @@ async function loadFrom(href: string, options: PolicyLoadOptions): Promise<Polic
       if (await bounded(store.savePolicy(entry, newMark, mark), options)) return null;
       return 'not cached: another page changed the cached policy meanwhile; the next load stores it';
     } catch (error) {
-      return `not cached: could not write the IndexedDB cache (${describe(error)})`;
+      return `not cached: could not write the IndexedDB cache (${errorText(error)})`;
     }
   };
   if (options.deferCache === true) {

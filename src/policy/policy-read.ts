@@ -8,7 +8,8 @@
  * - sizes are bounded (by the declared length and by the bytes read) and fetches time out.
  */
 import type { PolicySourceKind, ResolvedPolicy } from './policy-source.ts';
-import { ACCEPTED, errorText, failure, quote } from './policy-source.ts';
+import { ACCEPTED, failure } from './policy-source.ts';
+import { errorText, quote } from '../text.ts';
 
 /**
  * Reads a policy file (Node only).
@@ -22,7 +23,7 @@ export async function readPolicyFile(
   maxBytes: number,
   label: string = path,
 ): Promise<ResolvedPolicy> {
-  const what = `policy ${quote(label)} was read as a file path`;
+  const what = `policy ${quote(label, 200)} was read as a file path`;
   if (typeof process === 'undefined' || typeof process.versions?.node !== 'string') {
     return failure(
       'file',
@@ -37,7 +38,11 @@ export async function readPolicyFile(
   try {
     const info = await stat(absolute);
     if (!info.isFile())
-      return failure('file', label, `${what}, but ${quote(absolute)} is not a file; ${ACCEPTED}`);
+      return failure(
+        'file',
+        label,
+        `${what}, but ${quote(absolute, 200)} is not a file; ${ACCEPTED}`,
+      );
     if (info.size > maxBytes)
       return failure(
         'file',
@@ -67,7 +72,7 @@ export async function fetchPolicy(
   timeoutMs: number,
   maxBytes: number,
 ): Promise<ResolvedPolicy> {
-  const what = `policy ${quote(url.href)} was fetched as a URL`;
+  const what = `policy ${quote(url.href, 200)} was fetched as a URL`;
   let response: Response;
   try {
     response = await fetch(url, {
@@ -142,8 +147,8 @@ function decodeText(
 function fileErrorText(error: unknown, path: string): string {
   const code = (error as { code?: unknown } | null)?.code;
   if (code === 'ENOENT')
-    return `no such file ${quote(path)}; check the path (relative paths start at the working directory)`;
-  if (code === 'EACCES' || code === 'EPERM') return `permission denied for ${quote(path)}`;
-  if (code === 'EISDIR') return `${quote(path)} is a directory`;
+    return `no such file ${quote(path, 200)}; check the path (relative paths start at the working directory)`;
+  if (code === 'EACCES' || code === 'EPERM') return `permission denied for ${quote(path, 200)}`;
+  if (code === 'EISDIR') return `${quote(path, 200)} is a directory`;
   return errorText(error);
 }

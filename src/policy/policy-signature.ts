@@ -14,6 +14,7 @@ import type {
   VerifiedSignature,
 } from './policy-integrity.ts';
 import { fromBase64, toBase64 } from './base64.ts';
+import { errorText, quote, showJson } from '../text.ts';
 // Type-only imports above: a value import from `policy-integrity.ts` would make the bundler split it
 // into a chunk shared with the page's entry (one more request on every page). The few helpers this
 // file needs are its own.
@@ -61,7 +62,7 @@ export function parseSignatureFile(text: string): Checked<PolicySignatureFile> {
   if (doc['format'] !== SIGNATURE_FORMAT) {
     return {
       ok: false,
-      error: `signature file format ${JSON.stringify(doc['format'])} is not supported; expected "${SIGNATURE_FORMAT}"`,
+      error: `signature file format ${showJson(doc['format'])} is not supported; expected "${SIGNATURE_FORMAT}"`,
     };
   }
   const { id, revision, sha256 } = {
@@ -74,7 +75,7 @@ export function parseSignatureFile(text: string): Checked<PolicySignatureFile> {
   if (typeof revision !== 'number' || !Number.isSafeInteger(revision) || revision < 0) {
     return {
       ok: false,
-      error: `signature file "revision" must be a non-negative integer, got ${JSON.stringify(revision)}`,
+      error: `signature file "revision" must be a non-negative integer, got ${showJson(revision)}`,
     };
   }
   if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) {
@@ -132,7 +133,7 @@ export async function verifySignatureFile(
   if (file.id !== expected.id) {
     return {
       ok: false,
-      error: `the signature is for policy ${JSON.stringify(file.id)}, not ${JSON.stringify(expected.id)} that this page loads (a policy signed for another page); publish the policy signed for ${JSON.stringify(expected.id)}`,
+      error: `the signature is for policy ${quote(file.id, 200)}, not ${quote(expected.id, 200)} that this page loads (a policy signed for another page); publish the policy signed for ${quote(expected.id, 200)}`,
     };
   }
   if (expected.revision !== undefined && file.revision !== expected.revision) {
@@ -212,7 +213,7 @@ export async function importPolicyPublicKey(key: PolicyPublicKey): Promise<Check
       return { ok: false, error: NO_ED25519 };
     return {
       ok: false,
-      error: `public key "${key.keyId}" is not a valid ${key.alg} key (${(error as Error).message}); configure base64 SPKI or a JWK`,
+      error: `public key ${quote(key.keyId)} is not a valid ${key.alg} key (${errorText(error)}); configure base64 SPKI or a JWK`,
     };
   }
 }

@@ -17,6 +17,7 @@
  *   go through the policy cache instead (see {@link PolicySourceOptions.fetchPolicy}).
  */
 import type { Policy } from './policy.ts';
+import { errorText, quote } from '../text.ts';
 
 /** What a host may pass as a policy: an object, JSON text, a file path (Node) or a URL. */
 export type PolicyInput = Policy | string | URL;
@@ -94,7 +95,7 @@ export async function resolvePolicySource(
           return failure(
             'network',
             text,
-            `policy ${quote(text)} was read as a URL but is not a valid one; ${ACCEPTED}`,
+            `policy ${quote(text, 200)} was read as a URL but is not a valid one; ${ACCEPTED}`,
           );
         }
         return await resolveUrl(url, options, maxBytes);
@@ -154,7 +155,7 @@ async function resolveUrl(
         return failure(
           'file',
           url.href,
-          `policy ${quote(url.href)} was read as a file: URL but has no local path (${errorText(error)})`,
+          `policy ${quote(url.href, 200)} was read as a file: URL but has no local path (${errorText(error)})`,
         );
       }
       return await (await policyRead()).readPolicyFile(path, maxBytes, url.href);
@@ -171,7 +172,7 @@ async function resolveUrl(
       return failure(
         null,
         url.href,
-        `policy ${quote(url.href)} has the unsupported scheme ${quote(url.protocol)}; ${ACCEPTED}`,
+        `policy ${quote(url.href, 200)} has the unsupported scheme ${quote(url.protocol, 200)}; ${ACCEPTED}`,
       );
   }
 }
@@ -185,18 +186,8 @@ export function failure(
   return { ok: false, error, source, location };
 }
 
-/** A user value as quoted JSON, cut at 200 characters. */
-export function quote(text: string): string {
-  return JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
-}
-
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'undefined' ? 'nothing' : `a ${typeof value}`;
-}
-
-/** An error's message, lowercase, without a trailing period. */
-export function errorText(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).toLowerCase().replace(/\.$/, '');
 }

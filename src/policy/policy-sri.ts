@@ -9,6 +9,8 @@
  */
 import type { Checked, PolicyBytes } from './policy-integrity.ts';
 import { fromBase64, toBase64 } from './base64.ts';
+import { sha256Digest } from '../sha256-hex.ts';
+import { errorText, quote } from '../text.ts';
 
 const SRI_ALGORITHMS = Object.freeze({
   sha256: 'SHA-256',
@@ -33,10 +35,9 @@ async function digestOf(
   algorithm: 'SHA-256' | 'SHA-384' | 'SHA-512',
   bytes: PolicyBytes,
 ): Promise<Uint8Array> {
+  if (algorithm === 'SHA-256') return sha256Digest(bytes);
   const subtle = globalThis.crypto?.subtle;
   if (subtle !== undefined) return new Uint8Array(await subtle.digest(algorithm, bytes));
-  // The plain-JavaScript fallback is loaded only on the rare page without WebCrypto.
-  if (algorithm === 'SHA-256') return (await import('./sha256.ts')).sha256(bytes);
   throw new Error(`${algorithm} ${NO_WEBCRYPTO}, or pin a sha256- hash`);
 }
 
@@ -60,7 +61,7 @@ export async function verifyIntegrity(
   if (wanted.length === 0) {
     return {
       ok: false,
-      error: `integrity "${integrity}" has no sha256-, sha384- or sha512- token; pin it as "sha256-<base64>"`,
+      error: `integrity ${quote(integrity, 200)} has no sha256-, sha384- or sha512- token; pin it as "sha256-<base64>"`,
     };
   }
   const actual = new Map<SriAlgorithm, string>();
@@ -71,7 +72,7 @@ export async function verifyIntegrity(
     } catch (error) {
       return {
         ok: false,
-        error: `integrity "${integrity}" cannot be checked: ${(error as Error).message}`,
+        error: `integrity ${quote(integrity, 200)} cannot be checked: ${errorText(error)}`,
       };
     }
     const expected = fromBase64(digest);
@@ -81,6 +82,6 @@ export async function verifyIntegrity(
   const first = wanted[0]!.algorithm;
   return {
     ok: false,
-    error: `policy bytes do not match the pinned integrity "${integrity}" (they hash to "${first}-${actual.get(first)}"); publish the pinned policy or update the pin`,
+    error: `policy bytes do not match the pinned integrity ${quote(integrity, 200)} (they hash to "${first}-${actual.get(first)}"); publish the pinned policy or update the pin`,
   };
 }

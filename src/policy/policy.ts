@@ -1,15 +1,14 @@
 /**
- * Types for policy authors: the JSON policy language of DESIGN §2, as TypeScript.
+ * Types for policy authors: the JSON policy language of docs/policy.md, as TypeScript.
  *
  * A policy written as a `Policy` object literal type-checks exactly when its shape is one the
  * engine accepts; the engine still validates every policy it loads (a JSON file never went through
  * the compiler), and its diagnostics name the JSON path of each problem.
  *
  * Version 1 (the original engine's language) is the subset without the keys marked *extension*;
- * a version-1 policy behaves as it did in the original engine, except for the fail-closed fixes of
- * DESIGN §2.3 (missing or mistyped data never grants; `null` proves no ownership).
- *
- * The full reference with examples is `docs/policy.md`.
+ * a version-1 policy behaves as in the original engine, except for the fail-closed fixes of
+ * docs/policy.md ("Differences from the original engine": missing or mistyped data never grants;
+ * `null` proves no ownership).
  */
 import type { JsonValue } from '../decision.ts';
 

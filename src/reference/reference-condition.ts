@@ -1,10 +1,10 @@
 /**
- * Conditions of the policy language, decided three-valued, written from DESIGN §2 and
- * docs/policy.md alone (never from the engine: a reference that mirrors the engine shares its bugs).
+ * Conditions of the policy language, decided three-valued, written from docs/policy.md alone (never
+ * from the engine: a reference that mirrors the engine shares its bugs).
  *
  * A condition's value is a set of possible truths (a bit mask of True, False, Unknown). Over plain
  * JSON it is always one truth. A leaf whose value holds a non-finite number (which the engine must
- * refuse, DESIGN §2.2b) could be anything: its set is all three, so a caller can tell whether that
+ * refuse, docs/policy.md "Requests") could be anything: its set is all three, so a caller can tell whether that
  * value decided anything (the set of outcomes has more than one member) or was never needed.
  *
  * Checklist (each line is a sentence of the docs):

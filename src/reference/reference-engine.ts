@@ -16,11 +16,12 @@ import type { Diagnostic, PolicyInfo, PolicyLoad, Verdict } from '../engine/type
 import { ReferenceEvaluator, type ReferenceVerdict } from './reference-evaluator.ts';
 import { compileReferencePolicy } from './reference-policy.ts';
 import { parseStrictJson } from './strict-json.ts';
+import { truncate } from '../text.ts';
 
 const MAX_POLICY_BYTES = 1024 * 1024;
 const MAX_NAME = 128;
 
-const cut = (name: string) => (name.length > MAX_NAME ? `${name.slice(0, MAX_NAME)}…` : name);
+const cut = (name: string) => truncate(name, MAX_NAME);
 const error = (message: string, path = 'policy'): Diagnostic => ({
   severity: 'error',
   path,

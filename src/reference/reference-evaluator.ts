@@ -1,5 +1,5 @@
 /**
- * The reference evaluator: DESIGN §2 (with §2.2b and §2.3) and docs/policy.md, decided plainly.
+ * The reference evaluator: the policy language of docs/policy.md, decided plainly.
  * The differential tests compare every entry point with it, and a page whose CSP forbids
  * WebAssembly can run it instead of engine.wasm (`fallback: 'js'`).
  *

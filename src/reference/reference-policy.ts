@@ -1,6 +1,6 @@
 /**
- * A policy checked and compiled for the reference evaluator, from DESIGN §2 and docs/policy.md
- * alone: small and plain, not fast.
+ * A policy checked and compiled for the reference evaluator, from docs/policy.md alone: small and
+ * plain, not fast.
  *
  * Checklist:
  * - every key the docs define is checked strictly (type, closed sets of names, exactly one key per

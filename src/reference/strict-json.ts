@@ -3,6 +3,7 @@
  * deeper than 64, a number out of range or a lone surrogate is refused, with where. Plain and
  * small (the reference evaluator's reader, not a fast one).
  */
+import { quote } from '../text.ts';
 
 /** The value, or why the text is refused. */
 export type StrictJson = { ok: true; value: unknown } | { ok: false; error: string };
@@ -50,7 +51,7 @@ export function parseStrictJson(text: string): StrictJson {
         space();
         if (text[at] !== '"') fail('expected a key');
         const key = string();
-        if (Object.hasOwn(out, key)) fail(`duplicate key ${JSON.stringify(key)}`);
+        if (Object.hasOwn(out, key)) fail(`duplicate key ${quote(key)}`);
         space();
         if (text[at++] !== ':') fail('expected ":"');
         Object.defineProperty(out, key, {

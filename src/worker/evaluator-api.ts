@@ -82,7 +82,7 @@ export interface EvaluatorApi {
   /**
    * Redeems a person's approval of an Ask (the `approval.nonce` an `evaluate` Ask carried) for
    * this exact call, decides it again and lifts an Ask to Allow; a refused ticket is a Deny.
-   * A WebAuthn ticket also needs `evidence` (additive): the assertion, checked here.
+   * A WebAuthn ticket also needs `evidence`: the assertion, checked here.
    */
   approve(
     nonce: string,

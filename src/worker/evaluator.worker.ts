@@ -36,6 +36,7 @@ import type { ReferenceEngine } from '../reference/reference-engine.ts';
 import { callsOnlyEndpoint } from './calls-only-endpoint.ts';
 import { ENGINE_WASM_SHA256, fetchVerified, recordedDigest } from '../backend/code-integrity.ts';
 import { importChecked } from './checked-chunk.ts';
+import { errorText } from '../text.ts';
 
 export type { EvaluatorApi, WorkerFault, WorkerReply, WorkerStatus } from './evaluator-api.ts';
 
@@ -44,11 +45,6 @@ declare const self: DedicatedWorkerGlobalScope;
 /** engine.wasm, or the reference evaluator behind the same interface (`fallback: 'js'`). */
 type DecidingEngine = Engine | ReferenceEngine;
 type EngineState = { ok: true; engine: DecidingEngine } | { ok: false; error: string };
-
-/** An error's message, whatever was thrown. */
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}
 
 /** What follows the name: an optional `fallback=js`, then engine.wasm's URL; null for another name. */
 const nameWords: string | null = (() => {
@@ -108,7 +104,7 @@ function startEngine(compiled: unknown): Promise<EngineState> {
         return { ok: true, engine: created };
       },
       async (error: unknown): Promise<EngineState> => {
-        if (!jsFallback) return { ok: false, error: describe(error) };
+        if (!jsFallback) return { ok: false, error: errorText(error) };
         // Loaded only here: a page whose engine.wasm compiles never downloads the reference.
         try {
           const { ReferenceEngine } = await importChecked(
@@ -122,7 +118,7 @@ function startEngine(compiled: unknown): Promise<EngineState> {
         } catch (fallbackError) {
           return {
             ok: false,
-            error: `${describe(error)}; the JS fallback failed to load too (${describe(fallbackError)})`,
+            error: `${errorText(error)}; the JS fallback failed to load too (${errorText(fallbackError)})`,
           };
         }
       },
@@ -195,8 +191,8 @@ function withArgs(call: ToolCall, args: unknown): ToolCall {
  * approval ticket (unique per call) travels as its own object.
  */
 function shareEqualVerdicts(verdicts: Verdict[]): Verdict[] {
-  // Keyed by the reason alone (a text the engine made once, so hashing it is cheap; a key joined
-  // from four fields had to be built and hashed per verdict, 40x slower), the rest compared.
+  // Keyed by the reason alone (a text the engine made once, so hashing it is cheap, where a key
+  // joined from four fields would be built and hashed per verdict), the rest compared.
   const shared = new Map<string, Verdict>();
   for (let i = 0; i < verdicts.length; i++) {
     const verdict = verdicts[i]!;

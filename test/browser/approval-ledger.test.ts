@@ -5,7 +5,7 @@ import type { ToolCall } from '../../src/decision.ts';
 import { deleteDB } from 'idb';
 import { AUTHENTICATOR_DB_NAME } from '../../src/backend/authenticator-store.ts';
 import { approvalChallenge } from '../../src/backend/approval-challenge.ts';
-import { sha256Hex } from '../../src/audit/audit-record.ts';
+import { sha256Hex } from '../../src/sha256-hex.ts';
 import type { ApprovalTicket } from '../../src/decision.ts';
 import type { ApprovalEvidence } from '../../src/backend/approval-evidence.ts';
 import { toBase64Url } from '../../src/policy/base64.ts';

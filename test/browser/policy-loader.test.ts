@@ -109,7 +109,7 @@ describe('policy-loader', () => {
     await scriptFile(name, { status: 'drop' });
     const loaded = expectOk(await loadPolicy(fileUrl(name), { store }));
     expect(loaded.source).to.equal('cache');
-    expect(loaded.notice).to.match(/^the network failed \(TypeError/);
+    expect(loaded.notice).to.match(/^the network failed \(failed to fetch\)/);
   });
 
   it('server hangs past the timeout: the cached copy is used', async () => {
@@ -284,7 +284,7 @@ describe('policy-loader', () => {
       expect(performance.now() - started).to.be.below(2000);
       expect(loaded.source).to.equal('network');
       expect(loaded.notice).to.match(
-        /^not cached: the IndexedDB cache is unavailable \(Error: no answer within 200 ms/,
+        /^not cached: the IndexedDB cache is unavailable \(no answer within 200 ms/,
       );
     } finally {
       holder.close();

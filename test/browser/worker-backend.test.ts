@@ -153,7 +153,7 @@ describe('WorkerBackend', () => {
     });
     const verdict = await backend.evaluate(view, 0);
     expect(verdict).to.include({ decision: 'Deny', kind: 'engine_fault' });
-    expect(verdict.reason).to.match(/failed to start \("blocked by worker-src"\)/);
+    expect(verdict.reason).to.match(/failed to start \("SecurityError: blocked by worker-src"\)/);
   });
 
   it('worker hangs before it is ready: Deny once the start timeout passes', async () => {
@@ -219,7 +219,7 @@ describe('WorkerBackend', () => {
     await backend.load(demoPolicy);
     const verdict = await backend.evaluate(refund(10, 'trap'), 0);
     expect(verdict).to.include({ decision: 'Deny', kind: 'engine_fault' });
-    expect(verdict.reason).to.match(/^engine fault: memory access out of bounds/);
+    expect(verdict.reason).to.match(/^engine fault: RuntimeError: memory access out of bounds/);
     const later = await backend.evaluate(refund(10), 0);
     expect(later.decision).to.equal('Allow', later.reason);
     expect(workers).to.have.length(2, 'a trapped engine is never used again');
