@@ -3,7 +3,8 @@
 //
 // The demo is built like an app that depends on perso: it imports `perso` and `perso/element` by
 // name, and Vite resolves them through this package's own `exports` (the `browser` builds in
-// dist/browser/, made by `npm install`'s `prepare` or `npm run build`), never from src/.
+// dist/browser/, made by `npm run build`, which `npm start` runs first when dist/ is missing),
+// never from src/.
 import { defineConfig } from 'vite';
 import { fileURLToPath } from 'node:url';
 

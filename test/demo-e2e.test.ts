@@ -139,19 +139,17 @@ async function selectInPolicy(from: string, to?: string): Promise<void> {
 const guardPrompt = () => page.locator('perso-guard perso-approval-prompt');
 
 /**
- * Where a button of the guard's approval prompt is, in page pixels. The prompt's shadow root is
- * closed, out of reach of Playwright's locators; the init script below records closed roots as
- * they are made (as a hostile page script could), only to find the button.
+ * Where a button of the guard's approval prompt is, in page pixels (runs in the page). The
+ * prompt's shadow root is closed, out of reach of Playwright's locators; the init script below
+ * records closed roots as they are made (as a hostile page script could), only to find the button.
  */
-function promptButton(button: 'approve' | 'deny'): Promise<{ x: number; y: number }> {
-  return guardPrompt().evaluate((host, name) => {
-    const root = (window as { closedRoots?: WeakMap<Element, ShadowRoot> }).closedRoots?.get(host);
-    const target = root?.querySelector(`button.${name}`);
-    if (!target) throw new Error(`no ${name} button in the approval prompt`);
-    target.scrollIntoView({ block: 'center' });
-    const rect = target.getBoundingClientRect();
-    return { x: rect.x + rect.width / 2, y: rect.y + rect.height / 2 };
-  }, button);
+function buttonCenter(host: Element, name: 'approve' | 'deny'): { x: number; y: number } {
+  const root = (window as { closedRoots?: WeakMap<Element, ShadowRoot> }).closedRoots?.get(host);
+  const target = root?.querySelector(`button.${name}`);
+  if (!target) throw new Error(`no ${name} button in the approval prompt`);
+  target.scrollIntoView({ block: 'center' });
+  const rect = target.getBoundingClientRect();
+  return { x: rect.x + rect.width / 2, y: rect.y + rect.height / 2 };
 }
 
 /** Answers the guard's approval prompt as a person does: a real (trusted) mouse click. */
@@ -159,14 +157,16 @@ async function answerPrompt(approval: 'approve' | 'deny'): Promise<void> {
   await guardPrompt().waitFor({ timeout: DECISION_TIMEOUT_MS });
   // The prompt ignores clicks in its first 400 ms (APPROVAL_ARM_DELAY_MS), counted from when it
   // rendered: on a loaded machine that can be later than it became visible here, so a click that
-  // came too early is repeated, as a person would.
+  // came too early is repeated, as a person would. Waiting is on this prompt, not the locator: the
+  // next call's prompt may already stand in its place (and must not get this click).
+  const prompt = await guardPrompt().elementHandle();
   const deadline = Date.now() + DECISION_TIMEOUT_MS;
   for (;;) {
     await page.waitForTimeout(500);
-    const { x, y } = await promptButton(approval);
+    const { x, y } = await prompt.evaluate(buttonCenter, approval);
     await page.mouse.click(x, y);
     try {
-      await guardPrompt().waitFor({ state: 'detached', timeout: 2_000 });
+      await page.waitForFunction((host) => !host.isConnected, prompt, { timeout: 2_000 });
       return;
     } catch (error) {
       if (Date.now() > deadline) throw error;
