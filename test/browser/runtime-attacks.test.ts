@@ -441,7 +441,7 @@ describe('attack: the worker script or engine.wasm altered on the CDN', () => {
     expect(verdict.decision).to.equal('Deny');
     expect(verdict.kind).to.equal('engine_fault');
     expect(verdict.reason).to.match(
-      /the JS fallback failed to load too \(Error: the worker's chunk \("[^"]*\/__tampered__\/chunk\/dist\/browser\/assets\/reference-engine-[^"]+\.js"\) is not the file this build of perso recorded \(SHA-256 "[^"]+", expected "[^"]+"\); serve perso's own files unchanged/,
+      /the JS fallback failed to load too \(the worker's chunk \("[^"]*\/__tampered__\/chunk\/dist\/browser\/assets\/reference-engine-[^"]+\.js"\) is not the file this build of perso recorded \(SHA-256 "[^"]+", expected "[^"]+"\); serve perso's own files unchanged/,
     );
     expect(verdict.evaluator).to.equal(undefined);
   });
