@@ -17,8 +17,8 @@ import {
   JTRUE,
   JValue,
   kindName,
-  quote,
-} from './json';
+} from './json-value';
+import { quote } from './json-text';
 import { EFFECT_ALLOW, EFFECT_ASK, EFFECT_DENY, Policy, Rule } from './policy';
 import { Diagnostics, shownValue } from './diagnostics';
 import { ConditionCompiler } from './condition-compiler';

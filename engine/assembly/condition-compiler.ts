@@ -6,18 +6,8 @@
 // - errors name the JSON path and list what is expected; unknown keys only warn
 // - a leaf that can never hold (Equals null, FieldPresent on a boolean-looking key) warns
 
-import {
-  JARRAY,
-  JNULL,
-  JNUMBER,
-  JOBJECT,
-  JSTRING,
-  JValue,
-  joinAll,
-  kindName,
-  quote,
-  toJson,
-} from './json';
+import { JARRAY, JNULL, JNUMBER, JOBJECT, JSTRING, JValue, kindName } from './json-value';
+import { joinAll, quote, toJson } from './json-text';
 import {
   P_EXPECTED_FIELD,
   P_EXPECTED_OPS_NUM,

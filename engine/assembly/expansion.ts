@@ -8,7 +8,7 @@
 // - at most MAX_ENTRIES entries; past it the compile fails with an error
 // - an undeclared role or a glob that matches no tool only warns
 
-import { quote } from './json';
+import { quote } from './json-text';
 import {
   C_ALL,
   C_ANY,

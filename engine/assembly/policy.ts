@@ -6,7 +6,8 @@
 // - each (tool, role) entry holds at most one Allow rule (the last one wins) and every Deny/Ask rule
 // - each condition leaf reads one global field slot; an entry lists every slot its rules read
 
-import { JValue, truncate } from './json';
+import { JValue } from './json-value';
+import { truncate } from './json-text';
 import { MemoTable } from './memo';
 import { madeGarbage } from './writer';
 

@@ -5,7 +5,7 @@
 // - user values are quoted and cut at 64 characters on a character boundary
 // - an unknown condition says what was missing or mistyped and that perso does not allow in doubt
 
-import { JNULL } from './json';
+import { JNULL } from './json-value';
 import { Writer, cutBytes, reason } from './writer';
 import { wBudgetReason } from './budget';
 import {

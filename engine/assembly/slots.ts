@@ -8,7 +8,8 @@
 // - a call reads only its entry's slots, and only after `slotsValid` accepted them
 // - text and JSON bytes lie inside the data area, numbers are finite
 
-import { JValue, JsonParser } from './json';
+import { JValue } from './json-value';
+import { JsonParser } from './json-parser';
 import { Writer, madeGarbage } from './writer';
 import { Entry } from './policy';
 
