@@ -8,6 +8,18 @@
 //   `explain` answers in an engine-owned buffer that stays valid until the next call
 
 import {
+  REGION_HEADER,
+  SRC_AGENT,
+  SRC_ARGUMENTS,
+  T_FALSE,
+  T_JSON,
+  T_MISSING,
+  T_NULL,
+  T_NUMBER,
+  T_STRING,
+  T_TRUE,
+} from '../../src/engine/engine-boundary';
+import {
   E_OUT_OF_BOUNDS,
   E_AGENT_ATTRS,
   E_ARGS_NOT_OBJECT,
@@ -34,23 +46,10 @@ import {
 import { JsonParser, MAX_INPUT } from './json-parser';
 import { decodeUtf8String } from './utf8';
 import { joinAll, jsonString, toJson } from './json-text';
-import { Entry, Policy, SRC_AGENT, SRC_ARGUMENTS } from './policy';
+import { Entry, Policy } from './policy';
 import { Compiler } from './compiler';
 import { diagnosticsJson } from './diagnostics';
-import {
-  T_FALSE,
-  T_JSON,
-  T_MISSING,
-  T_NULL,
-  T_NUMBER,
-  T_STRING,
-  T_TRUE,
-  REGION_HEADER,
-  dataStart,
-  region,
-  reserve,
-  slotsValid,
-} from './slots';
+import { dataStart, region, reserve, slotsValid } from './slots';
 import { activate, active, decide, hasDecided, lastRetryAfter, memoizeLast } from './decision';
 import { explainReason, explainedLeaf, wNoRule } from './reasons';
 import { wResponse } from './response';
@@ -143,7 +142,13 @@ export function initPolicy(ptr: usize, len: i32): usize {
       p.ruleCount.toString() +
       ',"approval":"' +
       (p.webauthn ? 'webauthn' : 'click') +
-      '","warnings":' +
+      '","rate_limits":' +
+      (p.hasRateLimits ? 'true' : 'false') +
+      ',"budgets":' +
+      (p.hasBudgets ? 'true' : 'false') +
+      ',"annotation_defaults":' +
+      (p.annotationDefaults ? 'true' : 'false') +
+      ',"warnings":' +
       diagnosticsJson(c.warnings) +
       '}',
   );

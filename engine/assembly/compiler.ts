@@ -114,7 +114,7 @@ export class Compiler extends Diagnostics {
         'annotation_defaults',
         'expected true or false, got ' + shownValue(annotationDefaults),
       );
-    }
+    } else p.annotationDefaults = annotationDefaults != null && annotationDefaults.kind == JTRUE;
 
     const version = doc.get('version');
     if (version == null) this.error('version', 'missing; expected a string such as "perso-1.0.0"');
@@ -272,6 +272,8 @@ export class Compiler extends Diagnostics {
     p.ruleNames.push(rule.name);
     if (!ok) return null;
     if (rule.effect == EFFECT_ASK && rule.webauthn) p.webauthnRules.push(i);
+    if (rule.rateMax > 0) p.hasRateLimits = true;
+    if (rule.budgetKind != 0) p.hasBudgets = true;
     this.tool = tool;
     this.roles = roles;
     return rule;

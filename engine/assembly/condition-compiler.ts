@@ -6,6 +6,7 @@
 // - errors name the JSON path and list what is expected; unknown keys only warn
 // - a leaf that can never hold (Equals null, FieldPresent on a boolean-looking key) warns
 
+import { SOURCE_NAMES } from '../../src/engine/engine-boundary';
 import { JARRAY, JNULL, JNUMBER, JOBJECT, JSTRING, JValue, kindName } from './json-value';
 import { joinAll, quote, toJson } from './json-text';
 import {
@@ -28,7 +29,6 @@ import {
   Field,
   NUM_OPS,
   Policy,
-  SOURCE_NAMES,
   STR_OPS,
   nameIndex,
 } from './policy';

@@ -8,6 +8,7 @@
 // - at most MAX_ENTRIES entries; past it the compile fails with an error
 // - an undeclared role or a glob that matches no tool only warns
 
+import { REASON_FOR_ROLE, REASON_RULE_MATCHED } from '../../src/engine/engine-boundary';
 import { quote } from './json-text';
 import {
   C_ALL,
@@ -93,7 +94,7 @@ export class Expansion {
           e.index = p.entries.length;
           e.tool = names[t];
           e.role = role;
-          e.prefix = "rule matched tool '" + shown(names[t]) + "' for role '" + shown(role) + "'";
+          e.prefix = REASON_RULE_MATCHED + shown(names[t]) + REASON_FOR_ROLE + shown(role) + "'";
           p.entries.push(e);
           p.byKey.set(key, e);
         }

@@ -6,16 +6,9 @@
 //   limit would make a million managed objects to allocate and sweep)
 // - entry i of the plan is entry i of the engine: the host passes that index to `decide`
 
+import { SOURCE_NAMES } from '../../src/engine/engine-boundary';
 import { E_NOT_INITIALISED } from './messages';
-import {
-  C_FIELD_EQUALS,
-  C_NUMERIC,
-  C_PRESENT,
-  C_STRING,
-  NUM_OPS,
-  SOURCE_NAMES,
-  STR_OPS,
-} from './policy';
+import { C_FIELD_EQUALS, C_NUMERIC, C_PRESENT, C_STRING, NUM_OPS, STR_OPS } from './policy';
 import { active } from './decision';
 import { dataStart } from './slots';
 import { Writer } from './writer';

@@ -6,15 +6,11 @@
 // - each (tool, role) entry holds at most one Allow rule (the last one wins) and every Deny/Ask rule
 // - each condition leaf reads one global field slot; an entry lists every slot its rules read
 
+import { SHOWN_MAX } from '../../src/engine/engine-boundary';
 import { JValue } from './json-value';
 import { truncate } from './json-text';
 import { MemoTable } from './memo';
 import { madeGarbage } from './writer';
-
-export const SRC_ARGUMENTS: i32 = 0;
-export const SRC_AGENT: i32 = 1;
-export const SRC_RESOURCE: i32 = 2;
-export const SOURCE_NAMES: string[] = ['Arguments', 'AgentAttributes', 'ResourceAttributes'];
 
 export const C_ALL: i32 = 0;
 export const C_ANY: i32 = 1;
@@ -111,6 +107,11 @@ export class Policy {
   defaultAllow: bool = false;
   /** The policy's `"approval"`: true for `"webauthn"`, the default of every Ask rule without its own. */
   webauthn: bool = false;
+  /** `"annotation_defaults": true`: the host applies tool annotations where no rule decides. */
+  annotationDefaults: bool = false;
+  /** Some Allow rule has a rate limit, or a budget: deciding needs the host's time. */
+  hasRateLimits: bool = false;
+  hasBudgets: bool = false;
   tools: string[] = [];
   roles: string[] = [];
   ruleCount: i32 = 0;
@@ -140,9 +141,9 @@ export const MAX_ENTRIES: i32 = 100000;
 
 /** Truncated, single-quoted name as the original reasons show it. */
 export function shown(s: string): string {
-  if (s.length <= 64) return s;
+  if (s.length <= SHOWN_MAX) return s;
   madeGarbage = true;
-  return truncate(s, 64);
+  return truncate(s, SHOWN_MAX);
 }
 
 /** The index of `s` in a list of names (SOURCE_NAMES, NUM_OPS, STR_OPS), or -1. */

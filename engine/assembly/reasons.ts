@@ -5,6 +5,26 @@
 // - user values are quoted and cut at 64 characters on a character boundary
 // - an unknown condition says what was missing or mistyped and that perso does not allow in doubt
 
+import {
+  K_ASK,
+  K_BUDGET,
+  K_BUDGET_UNKNOWN,
+  K_DENIED,
+  K_FAILED,
+  K_NO_CONDITION,
+  K_NO_RULE,
+  K_PASSED,
+  REASON_CONDITION_PASSED,
+  REASON_DEFAULT_ACTION,
+  REASON_FOR_ROLE,
+  REASON_NO_CONDITION,
+  REASON_NO_RULE,
+  T_FALSE,
+  T_NULL,
+  T_NUMBER,
+  T_STRING,
+  T_TRUE,
+} from '../../src/engine/engine-boundary';
 import { JNULL } from './json-value';
 import { Writer, cutBytes, reason } from './writer';
 import { wBudgetReason } from './budget';
@@ -25,24 +45,9 @@ import {
   Rule,
   shown,
 } from './policy';
-import { T_FALSE, T_NULL, T_NUMBER, T_STRING, T_TRUE } from './slots';
 import { bytesAt, lenAt, slot, tagOf } from './slots';
 import { TRUE, UNKNOWN, evalCond } from './conditions';
-import {
-  K_ASK,
-  K_BUDGET,
-  K_BUDGET_UNKNOWN,
-  K_DENIED,
-  K_FAILED,
-  K_NO_CONDITION,
-  K_NO_RULE,
-  K_PASSED,
-  lastCode,
-  lastEntry,
-  lastHeld,
-  lastRetry,
-  lastRule,
-} from './decision';
+import { lastCode, lastEntry, lastHeld, lastRetry, lastRule } from './decision';
 
 // The failed leaf explaining a condition failure, when exactly one does.
 let failLeaf: Cond | null = null;
@@ -277,11 +282,11 @@ function why(w: Writer, p: Policy, c: Cond): void {
 
 /** Writes `no rule matched tool 't' for role 'r'; applying default_action`. */
 export function wNoRule(w: Writer, tool: string, role: string): void {
-  w.str("no rule matched tool '");
+  w.str(REASON_NO_RULE);
   w.str(shown(tool));
-  w.str("' for role '");
+  w.str(REASON_FOR_ROLE);
   w.str(shown(role));
-  w.str("'; applying default_action");
+  w.str(REASON_DEFAULT_ACTION);
 }
 
 function wRuleDetail(w: Writer, p: Policy, r: Rule, verb: string): void {
@@ -317,11 +322,11 @@ export function explainReason(p: Policy): void {
       return wNoRule(w, e.tool, e.role);
     case K_NO_CONDITION: {
       w.str(e.prefix);
-      return w.str('; no condition required');
+      return w.str(REASON_NO_CONDITION);
     }
     case K_PASSED: {
       w.str(e.prefix);
-      return w.str('; condition passed');
+      return w.str(REASON_CONDITION_PASSED);
     }
     case K_FAILED: {
       w.str(e.prefix);

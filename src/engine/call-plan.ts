@@ -15,6 +15,7 @@ import { APPROVED_CALL } from './approved-call.ts';
 import { EMPTY, NOT_PLAIN, jsonRoot } from './call-values.ts';
 import { deny, noRuleReason } from './verdict-reader.ts';
 import { errorText } from '../text.ts';
+import { KIND_NO_RULE } from './engine-boundary.ts';
 
 /**
  * What a call's own fields other than its args decide, read once: the answer already (a malformed
@@ -111,7 +112,7 @@ export function planCall(call: ToolCall, state: LoadedState | null): CallPlan {
       late = {
         decision: state.info.defaultAction,
         reason: noRuleReason(tool, role),
-        kind: 'no_rule',
+        kind: KIND_NO_RULE,
       };
   }
   return {

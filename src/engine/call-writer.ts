@@ -12,19 +12,21 @@
 import type { EngineExports } from './engine-exports.ts';
 import type { WasmMemory } from './wasm-memory.ts';
 import type { EntryPlan } from './policy-plan.ts';
+import {
+  SOURCE_NAMES,
+  T_FALSE,
+  T_JSON,
+  T_MISSING,
+  T_NULL,
+  T_NUMBER,
+  T_STRING,
+  T_TRUE,
+} from './engine-boundary.ts';
 import { readPath } from './call-values.ts';
 import { HIDDEN_NULL, hiddenNullAt, refuseHiddenNull } from './hidden-null.ts';
 
-const T_MISSING = 0;
-const T_NULL = 1;
-const T_FALSE = 2;
-const T_TRUE = 3;
-const T_NUMBER = 4;
-const T_STRING = 5;
-const T_JSON = 6;
 /** Most bytes of field values one call may hand the engine (the original ABI's input limit). */
 const MAX_FIELD_BYTES = 1 << 20;
-const SOURCE_NAMES = ['Arguments', 'AgentAttributes', 'ResourceAttributes'];
 
 /** Marks a field value the fast path cannot encode; the call is an `invalid_request` Deny. */
 export class InvalidValue {

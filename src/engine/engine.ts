@@ -30,11 +30,11 @@ import { errorText } from '../text.ts';
 import { NOT_PLAIN, jsonRoot } from './call-values.ts';
 import { constantVerdict, deny, explainedVerdict } from './verdict-reader.ts';
 import { countedCall, spentRoots } from './counted-call-fields.ts';
+import { CODE_DETAIL } from './engine-boundary.ts';
 
 export type { Diagnostic, PolicyInfo, PolicyLoad, Verdict, VerdictFailure } from './types.ts';
 export { ENGINE_ABI_VERSION } from './engine-exports.ts';
 
-const CODE_DETAIL = 1 << 6;
 /** Most memoised verdicts kept; the map is emptied when it is full. */
 const MEMO_LIMIT = 4096;
 

@@ -34,6 +34,9 @@ export function readInitReply(text: string): PolicyLoad {
     tools: Object.freeze([...(reply.tools as string[])]) as string[],
     roles: Object.freeze([...(reply.roles as string[])]) as string[],
     ruleCount: Number(reply.rule_count),
+    hasRateLimits: reply.rate_limits === true,
+    hasBudgets: reply.budgets === true,
+    annotationDefaults: reply.annotation_defaults === true,
     ...(reply.approval === 'webauthn' ? { approval: 'webauthn' as const } : {}),
   });
   return { ok: true, policy: info, warnings: diagnostics(reply.warnings, 'warning', null) };

@@ -6,15 +6,16 @@
  * Checklist:
  * - entry i of the plan is entry i of the engine (the index passed to `decide`);
  * - every field, leaf and budget index the plan names exists, or the load fails;
- * - a field's slot is REGION_HEADER + 16 × its index (engine/assembly/slots.ts).
+ * - a field's slot is REGION_HEADER + SLOT_SIZE × its index (engine-boundary.ts).
  */
 import type { JsonValue } from '../decision.ts';
 import type { PolicyInfo, Verdict } from './types.ts';
+import { REGION_HEADER, SLOT_SIZE, SOURCE_NAMES } from './engine-boundary.ts';
 
-// Slot layout (engine/assembly/slots.ts): 16 bytes per field after a 16-byte region header.
-const REGION_HEADER = 16;
-
-const SOURCES: Record<string, number> = { Arguments: 0, AgentAttributes: 1, ResourceAttributes: 2 };
+/** Source codes by name. */
+const SOURCES: ReadonlyMap<string, number> = new Map(
+  SOURCE_NAMES.map((name, code) => [name, code]),
+);
 
 /** A field the policy reads: where its slot is and where its value comes from. */
 export interface FieldPlan {
@@ -85,11 +86,11 @@ export function buildState(
   keepOf: (entry: number) => number,
 ): LoadedState {
   const fields: FieldPlan[] = plan.fields.map((f, i) => {
-    const source = SOURCES[f.source];
+    const source = SOURCES.get(f.source);
     if (source === undefined) throw new Error(`engine plan names an unknown source "${f.source}"`);
     return Object.freeze({
       name: `${f.source}.${f.path.join('.')}`,
-      slot: REGION_HEADER + i * 16,
+      slot: REGION_HEADER + i * SLOT_SIZE,
       source,
       path: Object.freeze([...f.path]),
     });

@@ -8,35 +8,41 @@
  *   bytes left out;
  * - a getter that throws while the failure is read costs the detail, never the instance.
  */
-import type { JsonValue } from '../decision.ts';
+import type { Decision, JsonValue, ReasonKind } from '../decision.ts';
 import type { Verdict, VerdictFailure } from './types.ts';
 import type { EngineExports } from './engine-exports.ts';
 import type { WasmMemory } from './wasm-memory.ts';
 import type { EntryPlan, FieldPlan, LeafPlan, LoadedState } from './policy-plan.ts';
 import { readPath } from './call-values.ts';
-import { SHOWN_UNITS, truncate } from '../text.ts';
+import { truncate } from '../text.ts';
+import {
+  DECISION_NAMES,
+  KIND_CONDITION_FAILED,
+  KIND_CONDITION_PASSED,
+  KIND_NAMES,
+  KIND_NO_CONDITION,
+  KIND_NO_RULE,
+  REASON_CONDITION_PASSED,
+  REASON_DEFAULT_ACTION,
+  REASON_FOR_ROLE,
+  REASON_NO_CONDITION,
+  REASON_NO_RULE,
+  SHOWN_MAX,
+} from './engine-boundary.ts';
 
-const DECISIONS = ['Allow', 'Deny', 'Ask'] as const;
-const KINDS = [
-  'no_rule',
-  'no_condition',
-  'condition_passed',
-  'condition_failed',
-  'denied_by_rule',
-  'ask_by_rule',
-  'rate_limited',
-  'budget_exceeded',
-  'budget_unknown',
-] as const;
+// The engine's names by code (engine-boundary.ts); test/engine-boundary.test.ts checks that each is
+// a Decision and a ReasonKind of the public API.
+const DECISIONS = DECISION_NAMES as readonly Decision[];
+const KINDS = KIND_NAMES as readonly ReasonKind[];
 
-/** Truncates a name the way the engine does for reasons (64 UTF-16 units, no split pair). */
+/** Truncates a name the way the engine does for reasons (SHOWN_MAX UTF-16 units, no split pair). */
 function shown(s: string): string {
-  return truncate(s, SHOWN_UNITS);
+  return truncate(s, SHOWN_MAX);
 }
 
 /** The reason for a (tool, role) no rule names, as the engine words it. */
 export function noRuleReason(tool: string, role: string): string {
-  return `no rule matched tool '${shown(tool)}' for role '${shown(role)}'; applying default_action`;
+  return `${REASON_NO_RULE}${shown(tool)}${REASON_FOR_ROLE}${shown(role)}${REASON_DEFAULT_ACTION}`;
 }
 
 /** A Deny of `kind` with `reason`. */
@@ -78,7 +84,7 @@ export function explainedVerdict(
     if (decision === 'Ask' && state.webauthnRules.has(ruleIndex)) verdict.approvalKind = 'webauthn';
   }
   if (retry >= 0) verdict.retryAfter = retry;
-  if (kind === 'condition_failed' && leaf >= 0) {
+  if (kind === KIND_CONDITION_FAILED && leaf >= 0) {
     const plan = state.leaves[leaf];
     if (plan === undefined) throw new Error(`engine returned an unknown leaf ${leaf}`);
     // The failure re-reads the call; a getter that throws now costs the detail, not the instance.
@@ -99,9 +105,9 @@ export function constantVerdict(state: LoadedState, entry: EntryPlan, code: numb
     throw new Error(`engine returned an unknown decision code ${code}`);
   const ruleIndex = (code >> 8) - 1;
   let reason: string;
-  if (kind === 'no_rule') reason = noRuleReason(entry.tool, entry.role);
-  else if (kind === 'no_condition') reason = `${entry.prefix}; no condition required`;
-  else if (kind === 'condition_passed') reason = `${entry.prefix}; condition passed`;
+  if (kind === KIND_NO_RULE) reason = noRuleReason(entry.tool, entry.role);
+  else if (kind === KIND_NO_CONDITION) reason = entry.prefix + REASON_NO_CONDITION;
+  else if (kind === KIND_CONDITION_PASSED) reason = entry.prefix + REASON_CONDITION_PASSED;
   else throw new Error(`engine returned code ${code} without detail for kind ${kind}`);
   const verdict: Verdict = { decision, reason, kind };
   if (ruleIndex >= 0) {
