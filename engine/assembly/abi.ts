@@ -69,7 +69,7 @@ export function collectSometimes(): void {
 }
 
 /** Copies a writer's bytes into a fresh host-owned response buffer. */
-export function respondWith(w: Writer): usize {
+function respondWith(w: Writer): usize {
   const p = heap.alloc(<usize>w.len + 4);
   store<u32>(p, <u32>w.len);
   memory.copy(p + 4, w.ptr, <usize>w.len);

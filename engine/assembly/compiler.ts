@@ -18,12 +18,25 @@ import {
   JValue,
   kindName,
 } from './json-value';
-import { quote } from './json-text';
+import { indexPath, quote } from './json-text';
 import { EFFECT_ALLOW, EFFECT_ASK, EFFECT_DENY, Policy, Rule } from './policy';
 import { Diagnostics, shownValue } from './diagnostics';
 import { ConditionCompiler } from './condition-compiler';
 import { compileBudget, compileRateLimit } from './limit-compiler';
 import { Expansion } from './expansion';
+
+// A rule's keys, allocated once (not once per rule).
+const RULE_KEYS: string[] = [
+  'tool_name',
+  'roles',
+  'condition',
+  'id',
+  'description',
+  'effect',
+  'rate_limit',
+  'approval',
+  'budget',
+];
 
 /** Compiles a parsed policy document; check `errors` before using `policy`. */
 export class Compiler extends Diagnostics {
@@ -62,7 +75,7 @@ export class Compiler extends Diagnostics {
     const items = rulesV.items!;
     p.ruleCount = items.length;
     for (let i = 0; i < items.length; i++) {
-      const path = 'rules[' + i.toString() + ']';
+      const path = indexPath('rules', i);
       const rule = this.rule(items[i], i, path);
       if (rule != null && !this.expansion.add(rule, path, this.tool, this.roles!)) return;
     }
@@ -163,17 +176,7 @@ export class Compiler extends Diagnostics {
       p.ruleNames.push(path);
       return null;
     }
-    this.unknownKeys(rv, path, [
-      'tool_name',
-      'roles',
-      'condition',
-      'id',
-      'description',
-      'effect',
-      'rate_limit',
-      'approval',
-      'budget',
-    ]);
+    this.unknownKeys(rv, path, RULE_KEYS);
     const rule = new Rule();
     rule.index = i;
     rule.name = path;

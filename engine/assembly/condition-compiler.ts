@@ -8,7 +8,7 @@
 
 import { SOURCE_NAMES } from '../../src/engine/engine-boundary';
 import { JARRAY, JNULL, JNUMBER, JOBJECT, JSTRING, JValue, kindName } from './json-value';
-import { joinAll, quote, toJson } from './json-text';
+import { indexPath, joinAll, quote, toJson } from './json-text';
 import {
   P_EXPECTED_FIELD,
   P_EXPECTED_OPS_NUM,
@@ -211,7 +211,7 @@ export class ConditionCompiler {
     }
     let ok = true;
     for (let i = 0; i < items.length; i++) {
-      const child = this.condition(items[i], at + '[' + i.toString() + ']');
+      const child = this.condition(items[i], indexPath(at, i));
       if (child == null) ok = false;
       else c.children.push(child);
     }

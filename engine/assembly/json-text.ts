@@ -17,6 +17,16 @@ function written(): string {
   return String.UTF8.decodeUnsafe(text.ptr, <usize>text.len);
 }
 
+/** `path[i]` in one allocation (a policy's paths are built once per rule and condition). */
+export function indexPath(path: string, i: i32): string {
+  text.reset();
+  text.str(path);
+  text.byte(0x5b);
+  text.num(<f64>i);
+  text.byte(0x5d);
+  return written();
+}
+
 /** Writes `s` as a JSON string literal (quotes and escapes). */
 export function jsonString(s: string): string {
   text.reset();

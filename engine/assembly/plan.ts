@@ -3,7 +3,8 @@
 //
 // Invariants:
 // - written straight into one buffer, never as one string per entry (a policy at the 100,000-pair
-//   limit would make a million managed objects to allocate and sweep)
+//   limit would make a million managed objects to allocate and sweep), and handed over uncopied
+// - entries carry no reason prefix: the host writes `rule matched tool ... for role ...` itself
 // - entry i of the plan is entry i of the engine: the host passes that index to `decide`
 
 import { SOURCE_NAMES } from '../../src/engine/engine-boundary';
@@ -12,7 +13,7 @@ import { C_FIELD_EQUALS, C_NUMERIC, C_PRESENT, C_STRING, NUM_OPS, STR_OPS } from
 import { active } from './decision';
 import { dataStart } from './slots';
 import { Writer } from './writer';
-import { fail, respondWith } from './abi';
+import { fail } from './abi';
 
 /** Writes a list of strings as a JSON array. */
 function wStrings(w: Writer, list: string[]): void {
@@ -32,6 +33,9 @@ export function planJson(): usize {
   if (p == null) return fail(E_NOT_INITIALISED);
   const w = planOut;
   w.reset();
+  // The response's length goes first (takeResponse writes it): the plan is not copied again.
+  w.ensure(4);
+  w.len = 4;
   w.str('{"dataStart":');
   w.num(<f64>dataStart);
   w.str(',"fields":[');
@@ -77,6 +81,14 @@ export function planJson(): usize {
     w.byte(0x7d);
   }
   w.str('],"entries":[');
+  // Room for the entries at once (exact for ASCII names without fields): growing by doubling
+  // would copy the largest part of the plan several times and hold two copies at the end.
+  let room = 0;
+  for (let i = 0, n = p.entries.length; i < n; i++) {
+    const e = unchecked(p.entries[i]);
+    room += 34 + e.tool.length + e.role.length + e.fields.length * 8;
+  }
+  w.ensure(room + 2);
   for (let i = 0; i < p.entries.length; i++) {
     const e = p.entries[i];
     if (i > 0) w.byte(0x2c);
@@ -84,8 +96,6 @@ export function planJson(): usize {
     w.jsonStr(e.tool);
     w.str(',"role":');
     w.jsonStr(e.role);
-    w.str(',"prefix":');
-    w.jsonStr(e.prefix);
     w.str(',"fields":[');
     for (let k = 0; k < e.fields.length; k++) {
       if (k > 0) w.byte(0x2c);
@@ -103,5 +113,5 @@ export function planJson(): usize {
     w.byte(0x7d);
   }
   w.str(']}');
-  return respondWith(w);
+  return w.takeResponse();
 }

@@ -10,6 +10,7 @@ import { SHOWN_MAX } from '../../src/engine/engine-boundary';
 import { JValue } from './json-value';
 import { truncate } from './json-text';
 import { MemoTable } from './memo';
+import { EntryTable } from './entry-table';
 import { madeGarbage } from './writer';
 
 export const C_ALL: i32 = 0;
@@ -83,16 +84,24 @@ export class Rule {
   webauthn: bool = false;
 }
 
-/** Everything that applies to one (tool, role) pair. */
+// Shared by every entry without Deny rules, Ask rules or fields: a policy at the 100,000-pair limit
+// would otherwise hold 300,000 empty arrays. Never pushed to (expansion.ts replaces them).
+const NO_RULES: Rule[] = [];
+const NO_FIELDS: i32[] = [];
+
+/**
+ * Everything that applies to one (tool, role) pair. Its reasons begin `rule matched tool '<tool>'
+ * for role '<role>'` (wPrefix in reasons.ts), written when needed, never stored.
+ */
 export class Entry {
   index: i32 = 0;
   tool: string = '';
   role: string = '';
-  prefix: string = '';
   allow: Rule | null = null;
-  denies: Rule[] = [];
-  asks: Rule[] = [];
-  fields: i32[] = [];
+  /** Empty arrays are shared: replace one with a new array, never push onto it while it is empty. */
+  denies: Rule[] = NO_RULES;
+  asks: Rule[] = NO_RULES;
+  fields: i32[] = NO_FIELDS;
   // Times of allowed calls (seconds), in the order they were allowed, in a ring (window.ts).
   times: StaticArray<f64> | null = null;
   head: i32 = 0;
@@ -121,19 +130,14 @@ export class Policy {
   fields: Field[] = [];
   leaves: Cond[] = [];
   entries: Entry[] = [];
-  /** Entries by `entryKey(tool, role)`. */
-  byKey: Map<string, Entry> = new Map();
+  /** Entries by (tool, role). */
+  table: EntryTable = new EntryTable();
 
-  /** The entry for (tool, role), or null: one hash lookup, no scanning. */
+  /** The entry for (tool, role), or null: one hash lookup, no scanning, no allocation. */
   lookup(tool: string, role: string): Entry | null {
-    const key = entryKey(tool, role);
-    return this.byKey.has(key) ? this.byKey.get(key) : null;
+    const i = this.table.find(this.entries, tool, role);
+    return i < 0 ? null : unchecked(this.entries[i]);
   }
-}
-
-/** A map key for (tool, role): the tool's length first, so no two pairs share a key. */
-export function entryKey(tool: string, role: string): string {
-  return String.fromCharCodes([tool.length & 0xffff, tool.length >>> 16]) + tool + role;
 }
 
 /** Most (tool, role) entries a policy may expand to; globs times roles can multiply quickly. */

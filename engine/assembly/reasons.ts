@@ -19,6 +19,7 @@ import {
   REASON_FOR_ROLE,
   REASON_NO_CONDITION,
   REASON_NO_RULE,
+  REASON_RULE_MATCHED,
   T_FALSE,
   T_NULL,
   T_NUMBER,
@@ -37,6 +38,7 @@ import {
   C_PRESENT,
   C_STRING,
   Cond,
+  Entry,
   NUM_OPS,
   OP_IN,
   OP_NOT_IN,
@@ -280,6 +282,15 @@ function why(w: Writer, p: Policy, c: Cond): void {
   }
 }
 
+/** Writes an entry's reason prefix, `rule matched tool 't' for role 'r'`. */
+function wPrefix(w: Writer, e: Entry): void {
+  w.str(REASON_RULE_MATCHED);
+  w.str(shown(e.tool));
+  w.str(REASON_FOR_ROLE);
+  w.str(shown(e.role));
+  w.byte(0x27);
+}
+
 /** Writes `no rule matched tool 't' for role 'r'; applying default_action`. */
 export function wNoRule(w: Writer, tool: string, role: string): void {
   w.str(REASON_NO_RULE);
@@ -321,34 +332,34 @@ export function explainReason(p: Policy): void {
     case K_NO_RULE:
       return wNoRule(w, e.tool, e.role);
     case K_NO_CONDITION: {
-      w.str(e.prefix);
+      wPrefix(w, e);
       return w.str(REASON_NO_CONDITION);
     }
     case K_PASSED: {
-      w.str(e.prefix);
+      wPrefix(w, e);
       return w.str(REASON_CONDITION_PASSED);
     }
     case K_FAILED: {
-      w.str(e.prefix);
+      wPrefix(w, e);
       w.str('; condition failed: ');
       return whyNot(w, p, rule!.cond!);
     }
     case K_DENIED: {
-      w.str(e.prefix);
+      wPrefix(w, e);
       return wRuleDetail(w, p, rule!, 'denied');
     }
     case K_ASK: {
-      w.str(e.prefix);
+      wPrefix(w, e);
       return wRuleDetail(w, p, rule!, 'approval required');
     }
     case K_BUDGET:
     case K_BUDGET_UNKNOWN: {
-      w.str(e.prefix);
+      wPrefix(w, e);
       return wBudgetReason(w, p, rule!);
     }
     default: {
       const r = rule!;
-      w.str(e.prefix);
+      wPrefix(w, e);
       w.str('; rate limit of ');
       w.num(<f64>r.rateMax);
       w.str(' per ');

@@ -40,7 +40,6 @@ export interface EntryPlan {
   readonly index: number;
   readonly tool: string;
   readonly role: string;
-  readonly prefix: string;
   readonly fields: readonly FieldPlan[];
   /** How many counted calls the engine keeps for this pair (its rate limit's max); 0: none counted. */
   readonly keep: number;
@@ -73,7 +72,6 @@ export interface PlanJson {
   entries: {
     tool: string;
     role: string;
-    prefix: string;
     fields: number[];
     budget?: [number, number];
   }[];
@@ -108,7 +106,6 @@ export function buildState(
       index,
       tool: e.tool,
       role: e.role,
-      prefix: e.prefix,
       fields: e.fields.map((id) => {
         const f = fields[id];
         if (f === undefined) throw new Error(`engine plan names an unknown field ${id}`);

@@ -27,6 +27,7 @@ import {
   REASON_FOR_ROLE,
   REASON_NO_CONDITION,
   REASON_NO_RULE,
+  REASON_RULE_MATCHED,
   SHOWN_MAX,
 } from './engine-boundary.ts';
 
@@ -43,6 +44,11 @@ function shown(s: string): string {
 /** The reason for a (tool, role) no rule names, as the engine words it. */
 export function noRuleReason(tool: string, role: string): string {
   return `${REASON_NO_RULE}${shown(tool)}${REASON_FOR_ROLE}${shown(role)}${REASON_DEFAULT_ACTION}`;
+}
+
+/** An entry's reason prefix, `rule matched tool '<tool>' for role '<role>'`, as the engine words it. */
+function prefixOf(entry: EntryPlan): string {
+  return `${REASON_RULE_MATCHED}${shown(entry.tool)}${REASON_FOR_ROLE}${shown(entry.role)}'`;
 }
 
 /** A Deny of `kind` with `reason`. */
@@ -106,8 +112,8 @@ export function constantVerdict(state: LoadedState, entry: EntryPlan, code: numb
   const ruleIndex = (code >> 8) - 1;
   let reason: string;
   if (kind === KIND_NO_RULE) reason = noRuleReason(entry.tool, entry.role);
-  else if (kind === KIND_NO_CONDITION) reason = entry.prefix + REASON_NO_CONDITION;
-  else if (kind === KIND_CONDITION_PASSED) reason = entry.prefix + REASON_CONDITION_PASSED;
+  else if (kind === KIND_NO_CONDITION) reason = prefixOf(entry) + REASON_NO_CONDITION;
+  else if (kind === KIND_CONDITION_PASSED) reason = prefixOf(entry) + REASON_CONDITION_PASSED;
   else throw new Error(`engine returned code ${code} without detail for kind ${kind}`);
   const verdict: Verdict = { decision, reason, kind };
   if (ruleIndex >= 0) {
