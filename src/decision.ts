@@ -4,6 +4,17 @@
  * `as const` objects with derived unions instead of TypeScript enums, so the values are plain
  * strings on the wire (worker messages, audit records, NDJSON) and the types stay closed.
  */
+import {
+  KIND_ASK_BY_RULE,
+  KIND_BUDGET_EXCEEDED,
+  KIND_BUDGET_UNKNOWN,
+  KIND_CONDITION_FAILED,
+  KIND_CONDITION_PASSED,
+  KIND_DENIED_BY_RULE,
+  KIND_NO_CONDITION,
+  KIND_NO_RULE,
+  KIND_RATE_LIMITED,
+} from './engine/engine-boundary.ts';
 
 /** What perso answers for a tool call. */
 export const Decision = Object.freeze({
@@ -16,27 +27,28 @@ export type Decision = (typeof Decision)[keyof typeof Decision];
 
 /**
  * Why a decision was made. The first four are the original engine's outcomes; the rest are perso's
- * extensions and faults. Every fault is a Deny.
+ * extensions and faults. Every fault is a Deny. The engine's kinds are defined once, in
+ * `engine/engine-boundary.ts`, which the engine compiles too.
  */
 export const ReasonKind = Object.freeze({
   /** No rule for the (tool, role) pair: the policy's `default_action` applies. */
-  NoRule: 'no_rule',
+  NoRule: KIND_NO_RULE,
   /** An Allow rule without a condition matched. */
-  NoCondition: 'no_condition',
+  NoCondition: KIND_NO_CONDITION,
   /** An Allow rule matched and its condition held. */
-  ConditionPassed: 'condition_passed',
+  ConditionPassed: KIND_CONDITION_PASSED,
   /** An Allow rule matched and its condition was false or unknown: Deny, whatever the default. */
-  ConditionFailed: 'condition_failed',
+  ConditionFailed: KIND_CONDITION_FAILED,
   /** A rule with `effect: "Deny"` held. */
-  DeniedByRule: 'denied_by_rule',
+  DeniedByRule: KIND_DENIED_BY_RULE,
   /** A rule with `effect: "Ask"` held over what would otherwise be Allow. */
-  AskByRule: 'ask_by_rule',
+  AskByRule: KIND_ASK_BY_RULE,
   /** A rule's `rate_limit` is used up for the current window. */
-  RateLimited: 'rate_limited',
+  RateLimited: KIND_RATE_LIMITED,
   /** A rule's `budget` (a sum or a count of distinct values in a window) has no room for this call. */
-  BudgetExceeded: 'budget_exceeded',
+  BudgetExceeded: KIND_BUDGET_EXCEEDED,
   /** A rule's `budget` cannot be checked: its field is missing or mistyped, or there is no time. */
-  BudgetUnknown: 'budget_unknown',
+  BudgetUnknown: KIND_BUDGET_UNKNOWN,
   /** The request itself is malformed (bad JSON, missing role, hostile keys...). */
   InvalidRequest: 'invalid_request',
   /** No valid policy is loaded. */

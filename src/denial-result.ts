@@ -14,20 +14,17 @@
  * - quotes and truncates everything that came from the request: it is attacker-controlled; its
  *   line breaks and quotes are escaped, so it cannot start a line that looks like perso's own.
  */
-import type { Decision, DecisionResult, JsonValue, ReasonKind } from './decision.ts';
+import type {
+  ConditionFailure,
+  Decision,
+  DecisionResult,
+  JsonValue,
+  ReasonKind,
+} from './decision.ts';
 import { escapeControls, quoteName, truncate } from './text.ts';
 
-/** The condition leaf that failed, as the engine reports it (`Verdict.failure`). */
-export interface DecisionFailure {
-  /** Where the value was read, `Source.field` (`Arguments.amount`, `AgentAttributes.env`). */
-  path: string;
-  /** The leaf's op: `Lte`, `Gte`, `Lt`, `Gt`, `Eq`, `In`, `NotIn`, `Prefix`, `Suffix`, `Equals`... */
-  op: string;
-  /** What the policy compares against. */
-  expected?: JsonValue;
-  /** What the call carried; absent when the field was missing. */
-  actual?: JsonValue;
-}
+/** The condition leaf that failed, as the engine reports it (`Verdict.failure`): {@link ConditionFailure}. */
+export type DecisionFailure = ConditionFailure;
 
 /** What {@link denialResult} needs of a decision: a `DecisionResult`, plus `failure` when known. */
 export type DeniedDecision = Pick<DecisionResult, 'decision' | 'reason' | 'kind'> & {

@@ -123,7 +123,7 @@ export type AnnotationDefaults = typeof import('./annotation-defaults.ts');
 export interface PolicyExtensions {
   /** The policy's `tool_pins`, or why they cannot be read; `null` when it pins nothing. */
   toolPins: ToolPinsResult | null;
-  /** The module that applies annotation defaults, when the policy opts in; else `null`. */
+  /** The module that applies annotation defaults, when the policy may opt in; else `null`. */
   annotationDefaults: AnnotationDefaults | null;
 }
 
@@ -150,8 +150,8 @@ export async function readExtensions(text: string): Promise<PolicyExtensions | s
   }
   if (escaped || text.includes('annotation_defaults')) {
     try {
-      const defaults = await import('./annotation-defaults.ts');
-      if (defaults.policyOptsIntoAnnotationDefaults(text)) annotationDefaults = defaults;
+      // Whether the policy opts in is the engine's to say (PolicyInfo.annotationDefaults).
+      annotationDefaults = await import('./annotation-defaults.ts');
     } catch (error) {
       return `cannot be read, the annotation defaults did not load (${errorText(error)}); the previous policy stays active, check that the page can fetch perso's files and reload`;
     }

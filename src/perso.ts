@@ -426,14 +426,13 @@ export class Perso {
     this.#input = input;
     this.#version = load.policy.version;
     this.#enforced = mode !== 'shadow';
-    // A rule key spells "rate_limit" or "budget" literally or with \u escapes, the only escapes
-    // that can stand for letters; without any, no rule counts calls and the time is never read.
-    // (Were it wrong, the engine would deny counted calls for want of a time: fail closed.)
-    this.#needsClock =
-      resolved.text.includes('rate_limit') ||
-      resolved.text.includes('budget') ||
-      resolved.text.includes('\\u');
-    this.#annotationDefaults = extensions.annotationDefaults;
+    // The engine says whether any rule counts calls in a window of time; if none does, the
+    // clock is never read.
+    this.#needsClock = load.policy.hasRateLimits || load.policy.hasBudgets;
+    // The module is loaded when the text may name the key; whether the policy opts in is the engine's word.
+    this.#annotationDefaults = load.policy.annotationDefaults
+      ? extensions.annotationDefaults
+      : null;
     this.#status = freezeStatus({
       ok: true,
       version: load.policy.version,
@@ -442,7 +441,7 @@ export class Perso {
       source: resolved.source,
       errors: [],
       warnings,
-      annotationDefaults: extensions.annotationDefaults !== null,
+      annotationDefaults: this.#annotationDefaults !== null,
       ...(load.policy.approval === 'webauthn' ? { approval: 'webauthn' as const } : {}),
       ...withToolPins(extensions.toolPins),
     });

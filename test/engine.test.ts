@@ -520,6 +520,9 @@ describe('extensions', () => {
       tools: ['t', 'u', 'crm_read', 'crm_write'],
       roles: ['r', 's'],
       ruleCount: 2,
+      hasRateLimits: false,
+      hasBudgets: false,
+      annotationDefaults: false,
     });
     assert.deepEqual(engine.policy, r.policy);
     const noRoles = JSON.parse(policy([{ tool_name: 't', roles: ['x', 'y'] }])) as Record<
@@ -529,6 +532,36 @@ describe('extensions', () => {
     delete noRoles.roles;
     assert.deepEqual(loaded(JSON.stringify(noRoles)).policy.roles, ['x', 'y']);
     assert.equal(call({ tool: 't', role: 'y' }).decision, 'Allow');
+  });
+  test('policy facts the host needs: rate limits, budgets and annotation defaults, however spelled', () => {
+    const facts = (text: string) => {
+      const { hasRateLimits, hasBudgets, annotationDefaults } = loaded(text).policy;
+      return { hasRateLimits, hasBudgets, annotationDefaults };
+    };
+    const limited = { tool_name: 't', roles: ['r'], rate_limit: { max: 1, per_seconds: 1 } };
+    const budgeted = {
+      tool_name: 't',
+      roles: ['r'],
+      budget: { sum: 'Arguments.n', max: 1, per_seconds: 1 },
+    };
+    const doc = JSON.parse(policy([limited])) as Record<string, unknown>;
+    doc.annotation_defaults = true;
+    // Escaped keys are the same keys: a text search for "rate_limit" would miss them.
+    const escaped = JSON.stringify(doc)
+      .replace('"rate_limit"', '"rate\\u005flimit"')
+      .replace('"annotation_defaults"', '"annotation\\u005fdefaults"');
+    assert.deepEqual(facts(escaped), {
+      hasRateLimits: true,
+      hasBudgets: false,
+      annotationDefaults: true,
+    });
+    assert.deepEqual(facts(policy([budgeted])), {
+      hasRateLimits: false,
+      hasBudgets: true,
+      annotationDefaults: false,
+    });
+    // A rate limit on a Deny rule is ignored (with a warning), so nothing needs the time.
+    assert.equal(facts(policy([{ ...limited, effect: 'Deny' }])).hasRateLimits, false);
   });
 });
 

@@ -688,6 +688,26 @@ describe('rate-limit time', () => {
     await perso.close();
   });
 
+  test('a policy with a budget and no rate_limit reads the system clock (it was denied budget_unknown)', async () => {
+    const budgeted = policy('budget', 500, {
+      rules: [
+        // Budgets are not in the authoring types (src/policy/policy.ts) yet.
+        {
+          tool_name: 'view_customer',
+          roles: ['agent'],
+          budget: { sum: 'Arguments.n', max: 3, per_seconds: 60 },
+        } as unknown as Policy['rules'][number],
+      ],
+    });
+    const perso = await Perso.load({ policy: budgeted });
+    const spend = (n: number) => perso.evaluate({ ...view(), args: { n } });
+    assert.equal((await spend(2)).decision, 'Allow');
+    const over = await spend(2);
+    assert.equal(over.decision, 'Deny');
+    assert.equal(over.kind, 'budget_exceeded');
+    await perso.close();
+  });
+
   test('call.now wins over options.clock', async () => {
     const perso = await Perso.load({ policy: limited, clock: () => 5000 });
     await perso.evaluate(view(1000));

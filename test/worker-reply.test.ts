@@ -24,6 +24,9 @@ const policyInfo = {
   tools: ['pay'],
   roles: ['agent'],
   ruleCount: 1,
+  hasRateLimits: false,
+  hasBudgets: false,
+  annotationDefaults: false,
 };
 
 describe('worker reply: the envelope', () => {
@@ -87,6 +90,14 @@ describe('worker reply: loads and status', () => {
   test('a policy load keeps its info and diagnostics', () => {
     const load = { ok: true, policy: policyInfo, warnings: [] };
     assert.deepEqual(checkPolicyLoad(load), { ok: true, value: load });
+  });
+  test('malformed: policy info without the facts the host decides the clock and annotations by', () => {
+    for (const key of ['hasRateLimits', 'hasBudgets', 'annotationDefaults'] as const) {
+      const { [key]: _dropped, ...rest } = policyInfo;
+      assert.equal(checkPolicyLoad({ ok: true, policy: rest, warnings: [] }).ok, false, key);
+      const wrong = { ...policyInfo, [key]: 'yes' };
+      assert.equal(checkPolicyLoad({ ok: true, policy: wrong, warnings: [] }).ok, false, key);
+    }
   });
   test('malformed: a failed load with no errors', () => {
     const checked = checkPolicyLoad({ ok: false, errors: [], warnings: [] });

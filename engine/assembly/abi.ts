@@ -8,6 +8,18 @@
 //   `explain` answers in an engine-owned buffer that stays valid until the next call
 
 import {
+  REGION_HEADER,
+  SRC_AGENT,
+  SRC_ARGUMENTS,
+  T_FALSE,
+  T_JSON,
+  T_MISSING,
+  T_NULL,
+  T_NUMBER,
+  T_STRING,
+  T_TRUE,
+} from '../../src/engine/engine-boundary';
+import {
   E_OUT_OF_BOUNDS,
   E_AGENT_ATTRS,
   E_ARGS_NOT_OBJECT,
@@ -29,43 +41,15 @@ import {
   JTRUE,
   JARRAY,
   JValue,
-  JsonParser,
-  MAX_INPUT,
-  decodeUtf8String,
-  joinAll,
-  jsonString,
   resetPool,
-  toJson,
-} from './json';
-import {
-  C_FIELD_EQUALS,
-  C_NUMERIC,
-  C_PRESENT,
-  C_STRING,
-  Entry,
-  NUM_OPS,
-  Policy,
-  SOURCE_NAMES,
-  SRC_AGENT,
-  SRC_ARGUMENTS,
-  STR_OPS,
-} from './policy';
+} from './json-value';
+import { JsonParser, MAX_INPUT } from './json-parser';
+import { decodeUtf8String } from './utf8';
+import { joinAll, jsonString, toJson } from './json-text';
+import { Entry, Policy } from './policy';
 import { Compiler } from './compiler';
 import { diagnosticsJson } from './diagnostics';
-import {
-  T_FALSE,
-  T_JSON,
-  T_MISSING,
-  T_NULL,
-  T_NUMBER,
-  T_STRING,
-  T_TRUE,
-  REGION_HEADER,
-  dataStart,
-  region,
-  reserve,
-  slotsValid,
-} from './slots';
+import { dataStart, region, reserve, slotsValid } from './slots';
 import { activate, active, decide, hasDecided, lastRetryAfter, memoizeLast } from './decision';
 import { explainReason, explainedLeaf, wNoRule } from './reasons';
 import { wResponse } from './response';
@@ -101,7 +85,8 @@ export function respond(s: string): usize {
   return p;
 }
 
-function fail(message: string): usize {
+/** An `{"error": message}` response. */
+export function fail(message: string): usize {
   return respond('{"error":' + jsonString(message) + '}');
 }
 
@@ -157,7 +142,13 @@ export function initPolicy(ptr: usize, len: i32): usize {
       p.ruleCount.toString() +
       ',"approval":"' +
       (p.webauthn ? 'webauthn' : 'click') +
-      '","warnings":' +
+      '","rate_limits":' +
+      (p.hasRateLimits ? 'true' : 'false') +
+      ',"budgets":' +
+      (p.hasBudgets ? 'true' : 'false') +
+      ',"annotation_defaults":' +
+      (p.annotationDefaults ? 'true' : 'false') +
+      ',"warnings":' +
       diagnosticsJson(c.warnings) +
       '}',
   );
@@ -311,100 +302,6 @@ export function evaluateRaw(
   explainReason(p);
   wResponse(p);
   return respondWith(out);
-}
-
-/** Writes a list of strings as a JSON array. */
-function wStrings(w: Writer, list: string[]): void {
-  w.byte(0x5b);
-  for (let i = 0; i < list.length; i++) {
-    if (i > 0) w.byte(0x2c);
-    w.jsonStr(list[i]);
-  }
-  w.byte(0x5d);
-}
-
-// The plan is written straight into a buffer: one string per entry would be a million managed
-// objects for a policy at the 100,000-pair limit, each to allocate and to sweep.
-const planOut = new Writer();
-
-/** `plan`: what the fast path needs to know about the active policy, as JSON. */
-export function planJson(): usize {
-  const p = active;
-  if (p == null) return fail(E_NOT_INITIALISED);
-  const w = planOut;
-  w.reset();
-  w.str('{"dataStart":');
-  w.num(<f64>dataStart);
-  w.str(',"fields":[');
-  for (let i = 0; i < p.fields.length; i++) {
-    const f = p.fields[i];
-    if (i > 0) w.byte(0x2c);
-    w.str('{"source":"');
-    w.str(SOURCE_NAMES[f.source]);
-    w.str('","path":');
-    wStrings(w, f.path);
-    w.byte(0x7d);
-  }
-  w.str('],"rules":');
-  wStrings(w, p.ruleNames);
-  w.str(',"webauthn":[');
-  for (let i = 0; i < p.webauthnRules.length; i++) {
-    if (i > 0) w.byte(0x2c);
-    w.num(<f64>p.webauthnRules[i]);
-  }
-  w.str('],"leaves":[');
-  for (let i = 0; i < p.leaves.length; i++) {
-    const c = p.leaves[i];
-    if (i > 0) w.byte(0x2c);
-    w.str('{"field":');
-    w.num(<f64>c.field);
-    w.str(',"fieldB":');
-    w.num(<f64>(c.kind == C_FIELD_EQUALS ? c.fieldB : -1));
-    w.str(',"op":"');
-    if (c.kind == C_NUMERIC) {
-      w.str(NUM_OPS[c.op]);
-      w.str('","expected":');
-      w.num(c.num);
-    } else if (c.kind == C_STRING) {
-      w.str(STR_OPS[c.op]);
-      w.str('","expected":');
-      wStrings(w, c.strs);
-    } else if (c.kind == C_PRESENT) w.str('FieldPresent"');
-    else if (c.kind == C_FIELD_EQUALS) w.str('FieldEquals"');
-    else {
-      w.str('Equals","expected":');
-      w.str(c.literal);
-    }
-    w.byte(0x7d);
-  }
-  w.str('],"entries":[');
-  for (let i = 0; i < p.entries.length; i++) {
-    const e = p.entries[i];
-    if (i > 0) w.byte(0x2c);
-    w.str('{"tool":');
-    w.jsonStr(e.tool);
-    w.str(',"role":');
-    w.jsonStr(e.role);
-    w.str(',"prefix":');
-    w.jsonStr(e.prefix);
-    w.str(',"fields":[');
-    for (let k = 0; k < e.fields.length; k++) {
-      if (k > 0) w.byte(0x2c);
-      w.num(<f64>e.fields[k]);
-    }
-    w.byte(0x5d);
-    const a = e.allow;
-    if (a != null && a.budgetKind != 0) {
-      w.str(',"budget":[');
-      w.num(<f64>a.budgetField);
-      w.byte(0x2c);
-      w.num(<f64>a.budgetPer);
-      w.byte(0x5d);
-    }
-    w.byte(0x7d);
-  }
-  w.str(']}');
-  return respondWith(w);
 }
 
 /** `decide`: the fast path. Returns the packed decision code, or -1 when the slots are malformed. */

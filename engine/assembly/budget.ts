@@ -10,7 +10,8 @@
 // - a call at a time later than `now` (the host's clock went back) stays in the window
 
 import { MAX_NOW } from './decision';
-import { region } from './slots';
+import { T_NULL, T_NUMBER, T_STRING } from '../../src/engine/engine-boundary';
+import { region, slot, tagOf } from './slots';
 import { Writer } from './writer';
 import { Entry, Policy, Rule } from './policy';
 
@@ -88,18 +89,10 @@ let lastFrees: f64 = 0;
 let lastRetry: f64 = -1;
 let lastFull: bool = false;
 
-const T_MISSING: u8 = 0;
-const T_NUMBER: u8 = 4;
-const T_STRING: u8 = 5;
-
-function slotAt(f: i32): usize {
-  return region + 16 + ((<usize>f) << 4);
-}
-
 /** A slot as a key: "s" + a string, "n" + a number; "" when it is neither. */
 function keyOf(f: i32): string {
-  const s = slotAt(f);
-  const tag = load<u8>(s);
+  const s = slot(f);
+  const tag = tagOf(f);
   if (tag == T_STRING)
     return 's' + String.UTF8.decodeUnsafe(region + <usize>load<u32>(s, 8), <usize>load<u32>(s, 4));
   if (tag == T_NUMBER) return 'n' + load<f64>(s, 8).toString();
@@ -119,21 +112,21 @@ function windowsOf(p: Policy, e: Entry): Map<string, BudgetWindow> {
 function readFields(r: Rule): bool {
   lastBadField = -1;
   const f = r.budgetField;
-  const tag = load<u8>(slotAt(f));
+  const tag = tagOf(f);
   lastValue = '';
   lastAmount = 0;
   if (r.budgetKind == B_SUM) {
-    if (tag != T_NUMBER) return bad(f, tag == T_MISSING || tag == 1 ? 0 : 1);
-    lastAmount = load<f64>(slotAt(f), 8);
+    if (tag != T_NUMBER) return bad(f, tag <= T_NULL ? 0 : 1);
+    lastAmount = load<f64>(slot(f), 8);
     if (lastAmount < 0) return bad(f, 2);
   } else {
     lastValue = keyOf(f);
-    if (lastValue.length == 0) return bad(f, tag == T_MISSING || tag == 1 ? 0 : 1);
+    if (lastValue.length == 0) return bad(f, tag <= T_NULL ? 0 : 1);
   }
   lastKey = '';
   if (r.budgetPer >= 0) {
     lastKey = keyOf(r.budgetPer);
-    if (lastKey.length == 0) return bad(r.budgetPer, load<u8>(slotAt(r.budgetPer)) <= 1 ? 0 : 1);
+    if (lastKey.length == 0) return bad(r.budgetPer, tagOf(r.budgetPer) <= T_NULL ? 0 : 1);
   }
   return true;
 }

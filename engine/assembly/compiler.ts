@@ -17,13 +17,26 @@ import {
   JTRUE,
   JValue,
   kindName,
-  quote,
-} from './json';
+} from './json-value';
+import { indexPath, quote } from './json-text';
 import { EFFECT_ALLOW, EFFECT_ASK, EFFECT_DENY, Policy, Rule } from './policy';
 import { Diagnostics, shownValue } from './diagnostics';
 import { ConditionCompiler } from './condition-compiler';
 import { compileBudget, compileRateLimit } from './limit-compiler';
 import { Expansion } from './expansion';
+
+// A rule's keys, allocated once (not once per rule).
+const RULE_KEYS: string[] = [
+  'tool_name',
+  'roles',
+  'condition',
+  'id',
+  'description',
+  'effect',
+  'rate_limit',
+  'approval',
+  'budget',
+];
 
 /** Compiles a parsed policy document; check `errors` before using `policy`. */
 export class Compiler extends Diagnostics {
@@ -62,7 +75,7 @@ export class Compiler extends Diagnostics {
     const items = rulesV.items!;
     p.ruleCount = items.length;
     for (let i = 0; i < items.length; i++) {
-      const path = 'rules[' + i.toString() + ']';
+      const path = indexPath('rules', i);
       const rule = this.rule(items[i], i, path);
       if (rule != null && !this.expansion.add(rule, path, this.tool, this.roles!)) return;
     }
@@ -114,7 +127,7 @@ export class Compiler extends Diagnostics {
         'annotation_defaults',
         'expected true or false, got ' + shownValue(annotationDefaults),
       );
-    }
+    } else p.annotationDefaults = annotationDefaults != null && annotationDefaults.kind == JTRUE;
 
     const version = doc.get('version');
     if (version == null) this.error('version', 'missing; expected a string such as "perso-1.0.0"');
@@ -163,17 +176,7 @@ export class Compiler extends Diagnostics {
       p.ruleNames.push(path);
       return null;
     }
-    this.unknownKeys(rv, path, [
-      'tool_name',
-      'roles',
-      'condition',
-      'id',
-      'description',
-      'effect',
-      'rate_limit',
-      'approval',
-      'budget',
-    ]);
+    this.unknownKeys(rv, path, RULE_KEYS);
     const rule = new Rule();
     rule.index = i;
     rule.name = path;
@@ -272,6 +275,8 @@ export class Compiler extends Diagnostics {
     p.ruleNames.push(rule.name);
     if (!ok) return null;
     if (rule.effect == EFFECT_ASK && rule.webauthn) p.webauthnRules.push(i);
+    if (rule.rateMax > 0) p.hasRateLimits = true;
+    if (rule.budgetKind != 0) p.hasBudgets = true;
     this.tool = tool;
     this.roles = roles;
     return rule;

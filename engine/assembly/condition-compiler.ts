@@ -6,18 +6,9 @@
 // - errors name the JSON path and list what is expected; unknown keys only warn
 // - a leaf that can never hold (Equals null, FieldPresent on a boolean-looking key) warns
 
-import {
-  JARRAY,
-  JNULL,
-  JNUMBER,
-  JOBJECT,
-  JSTRING,
-  JValue,
-  joinAll,
-  kindName,
-  quote,
-  toJson,
-} from './json';
+import { SOURCE_NAMES } from '../../src/engine/engine-boundary';
+import { JARRAY, JNULL, JNUMBER, JOBJECT, JSTRING, JValue, kindName } from './json-value';
+import { indexPath, joinAll, quote, toJson } from './json-text';
 import {
   P_EXPECTED_FIELD,
   P_EXPECTED_OPS_NUM,
@@ -38,7 +29,6 @@ import {
   Field,
   NUM_OPS,
   Policy,
-  SOURCE_NAMES,
   STR_OPS,
   nameIndex,
 } from './policy';
@@ -221,7 +211,7 @@ export class ConditionCompiler {
     }
     let ok = true;
     for (let i = 0; i < items.length; i++) {
-      const child = this.condition(items[i], at + '[' + i.toString() + ']');
+      const child = this.condition(items[i], indexPath(at, i));
       if (child == null) ok = false;
       else c.children.push(child);
     }

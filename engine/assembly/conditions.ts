@@ -5,8 +5,15 @@
 // - null counts as absent: Equals and FieldEquals on a null field are unknown
 // - a condition reads only the slots of its entry and allocates only to compare JSON values
 
-import { JNULL, JFALSE, JTRUE, JNUMBER, JSTRING, deepEqual } from './json';
-import { T_FALSE, T_JSON, T_NULL, T_NUMBER, T_STRING, T_TRUE } from './slots';
+import {
+  T_FALSE,
+  T_JSON,
+  T_NULL,
+  T_NUMBER,
+  T_STRING,
+  T_TRUE,
+} from '../../src/engine/engine-boundary';
+import { JNULL, JFALSE, JTRUE, JNUMBER, JSTRING, deepEqual } from './json-value';
 import { bytesAt, bytesEqual, lenAt, parseSlot, slot, tagOf } from './slots';
 import {
   C_ALL,

@@ -5,6 +5,21 @@
 // - Deny and Ask rules hold when true or unknown; Ask never lifts a Deny
 // - a rate-limited Allow is recorded only when the final decision is Allow
 
+import {
+  CODE_DETAIL,
+  D_ALLOW,
+  D_ASK,
+  D_DENY,
+  K_ASK,
+  K_BUDGET,
+  K_BUDGET_UNKNOWN,
+  K_DENIED,
+  K_FAILED,
+  K_NO_CONDITION,
+  K_NO_RULE,
+  K_PASSED,
+  K_RATE,
+} from '../../src/engine/engine-boundary';
 import { Writer } from './writer';
 import { freeMemo, memoFor, memoId } from './memo';
 import { recordTime, windowWait } from './window';
@@ -13,37 +28,8 @@ import { Entry, Policy, Rule } from './policy';
 import { TRUE, FALSE, evalCond } from './conditions';
 import { openRegion, region, wSlots } from './slots';
 
-export const D_ALLOW: i32 = 0;
-export const D_DENY: i32 = 1;
-export const D_ASK: i32 = 2;
-export const DECISION_NAMES: string[] = ['Allow', 'Deny', 'Ask'];
-
-export const K_NO_RULE: i32 = 0;
-export const K_NO_CONDITION: i32 = 1;
-export const K_PASSED: i32 = 2;
-export const K_FAILED: i32 = 3;
-export const K_DENIED: i32 = 4;
-export const K_ASK: i32 = 5;
-export const K_RATE: i32 = 6;
-export const K_BUDGET: i32 = 7;
-export const K_BUDGET_UNKNOWN: i32 = 8;
-export const KIND_NAMES: string[] = [
-  'no_rule',
-  'no_condition',
-  'condition_passed',
-  'condition_failed',
-  'denied_by_rule',
-  'ask_by_rule',
-  'rate_limited',
-  'budget_exceeded',
-  'budget_unknown',
-];
-
 /** Largest |now| a rate limit accepts, in seconds (2^43: about 278 000 years, sub-millisecond precision). */
 export const MAX_NOW: f64 = 8796093022208;
-
-/** Bit set in a decision code when the reason carries detail that `explain` renders. */
-export const CODE_DETAIL: i32 = 1 << 6;
 
 /** The active policy; replaced only by a successful load. */
 export let active: Policy | null = null;

@@ -5,17 +5,8 @@
 // - a message quotes the value it found (cut at 64 characters, never inside a surrogate pair)
 // - unknown keys only warn
 
-import {
-  JARRAY,
-  JSTRING,
-  JValue,
-  joinAll,
-  jsonString,
-  kindName,
-  quote,
-  toJson,
-  truncate,
-} from './json';
+import { JARRAY, JSTRING, JValue, kindName } from './json-value';
+import { joinAll, jsonString, quote, toJson, truncate } from './json-text';
 import { nameIndex } from './policy';
 
 /** A policy error or warning at a JSON path. */

@@ -8,7 +8,7 @@
 // - at most MAX_ENTRIES entries; past it the compile fails with an error
 // - an undeclared role or a glob that matches no tool only warns
 
-import { quote } from './json';
+import { quote } from './json-text';
 import {
   C_ALL,
   C_ANY,
@@ -21,10 +21,12 @@ import {
   MAX_ENTRIES,
   Policy,
   Rule,
-  entryKey,
   shown,
 } from './policy';
 import { Diagnostics } from './diagnostics';
+
+// The tool names one rule expands to, reused from rule to rule.
+const names = new Array<string>();
 
 /** Builds the policy's entries as rules are compiled, reporting into `d`. */
 export class Expansion {
@@ -48,7 +50,7 @@ export class Expansion {
     const p = this.policy;
     const i = rule.index;
     // Expand the tool name (a glob only against `tools`), then the roles.
-    const names = new Array<string>();
+    names.length = 0;
     if (tool.includes('*')) {
       for (let t = 0; t < p.tools.length; t++)
         if (globMatch(tool, p.tools[t])) names.push(p.tools[t]);
@@ -76,9 +78,9 @@ export class Expansion {
         continue;
       }
       for (let t = 0; t < names.length; t++) {
-        const key = entryKey(names[t], role);
+        const found = p.table.find(p.entries, names[t], role);
         let e: Entry;
-        if (p.byKey.has(key)) e = p.byKey.get(key);
+        if (found >= 0) e = unchecked(p.entries[found]);
         else {
           if (p.entries.length >= MAX_ENTRIES) {
             this.d.error(
@@ -93,9 +95,8 @@ export class Expansion {
           e.index = p.entries.length;
           e.tool = names[t];
           e.role = role;
-          e.prefix = "rule matched tool '" + shown(names[t]) + "' for role '" + shown(role) + "'";
           p.entries.push(e);
-          p.byKey.set(key, e);
+          p.table.add(p.entries, e.index);
         }
         if (rule.effect == EFFECT_ALLOW) {
           const prev = e.allow;
@@ -116,7 +117,10 @@ export class Expansion {
             }
           }
           e.allow = rule;
-        } else if (rule.effect == EFFECT_DENY) e.denies.push(rule);
+        } else if (rule.effect == EFFECT_DENY) {
+          if (e.denies.length == 0) e.denies = [rule];
+          else e.denies.push(rule);
+        } else if (e.asks.length == 0) e.asks = [rule];
         else if (rule.webauthn) {
           // WebAuthn Ask rules first: of the Ask rules that hold, the strictest is the one reported.
           const asks = e.asks;
@@ -153,17 +157,22 @@ export class Expansion {
   }
 }
 
-/** Lists in `e.fields` every slot its rules read. */
+// The slots one entry reads, collected here, then copied into an array of their own.
+const collected = new Array<i32>();
+
+/** Lists in `e.fields` every slot its rules read (an entry that reads none keeps the shared empty list). */
 function collectEntryFields(e: Entry): void {
+  const out = collected;
+  out.length = 0;
   if (e.allow != null) {
     const a = e.allow!;
-    collectFields(a.cond, e.fields);
-    if (a.budgetKind != 0 && !e.fields.includes(a.budgetField)) e.fields.push(a.budgetField);
-    if (a.budgetKind != 0 && a.budgetPer >= 0 && !e.fields.includes(a.budgetPer))
-      e.fields.push(a.budgetPer);
+    collectFields(a.cond, out);
+    if (a.budgetKind != 0 && !out.includes(a.budgetField)) out.push(a.budgetField);
+    if (a.budgetKind != 0 && a.budgetPer >= 0 && !out.includes(a.budgetPer)) out.push(a.budgetPer);
   }
-  for (let d = 0; d < e.denies.length; d++) collectFields(e.denies[d].cond, e.fields);
-  for (let a = 0; a < e.asks.length; a++) collectFields(e.asks[a].cond, e.fields);
+  for (let d = 0; d < e.denies.length; d++) collectFields(e.denies[d].cond, out);
+  for (let a = 0; a < e.asks.length; a++) collectFields(e.asks[a].cond, out);
+  if (out.length > 0) e.fields = out.slice(0);
 }
 
 function collectFields(c: Cond | null, out: i32[]): void {

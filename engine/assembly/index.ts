@@ -8,9 +8,9 @@ import {
   evaluateRaw,
   explainFast,
   initPolicy,
-  planJson,
   regionPtr,
 } from './abi';
+import { planJson } from './plan';
 import { reserve as reserveRegion } from './slots';
 import { madeGarbage } from './writer';
 import { countedKeep as keepOf, restoreCounted as restoreCall } from './counted-calls';

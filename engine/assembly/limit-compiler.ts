@@ -5,7 +5,7 @@
 // - a budget names exactly one of "sum" and "distinct"; a distinct budget's max is an integer
 // - an invalid budget leaves the rule without one (budgetKind 0) and an error recorded
 
-import { JNULL, JNUMBER, JOBJECT, JValue, kindName } from './json';
+import { JNULL, JNUMBER, JOBJECT, JValue, kindName } from './json-value';
 import { MAX_RATE, Rule } from './policy';
 import { Diagnostics, shownValue } from './diagnostics';
 import { ConditionCompiler } from './condition-compiler';

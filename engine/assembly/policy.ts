@@ -6,14 +6,12 @@
 // - each (tool, role) entry holds at most one Allow rule (the last one wins) and every Deny/Ask rule
 // - each condition leaf reads one global field slot; an entry lists every slot its rules read
 
-import { JValue, truncate } from './json';
+import { SHOWN_MAX } from '../../src/engine/engine-boundary';
+import { JValue } from './json-value';
+import { truncate } from './json-text';
 import { MemoTable } from './memo';
+import { EntryTable } from './entry-table';
 import { madeGarbage } from './writer';
-
-export const SRC_ARGUMENTS: i32 = 0;
-export const SRC_AGENT: i32 = 1;
-export const SRC_RESOURCE: i32 = 2;
-export const SOURCE_NAMES: string[] = ['Arguments', 'AgentAttributes', 'ResourceAttributes'];
 
 export const C_ALL: i32 = 0;
 export const C_ANY: i32 = 1;
@@ -86,16 +84,24 @@ export class Rule {
   webauthn: bool = false;
 }
 
-/** Everything that applies to one (tool, role) pair. */
+// Shared by every entry without Deny rules, Ask rules or fields: a policy at the 100,000-pair limit
+// would otherwise hold 300,000 empty arrays. Never pushed to (expansion.ts replaces them).
+const NO_RULES: Rule[] = [];
+const NO_FIELDS: i32[] = [];
+
+/**
+ * Everything that applies to one (tool, role) pair. Its reasons begin `rule matched tool '<tool>'
+ * for role '<role>'` (wPrefix in reasons.ts), written when needed, never stored.
+ */
 export class Entry {
   index: i32 = 0;
   tool: string = '';
   role: string = '';
-  prefix: string = '';
   allow: Rule | null = null;
-  denies: Rule[] = [];
-  asks: Rule[] = [];
-  fields: i32[] = [];
+  /** Empty arrays are shared: replace one with a new array, never push onto it while it is empty. */
+  denies: Rule[] = NO_RULES;
+  asks: Rule[] = NO_RULES;
+  fields: i32[] = NO_FIELDS;
   // Times of allowed calls (seconds), in the order they were allowed, in a ring (window.ts).
   times: StaticArray<f64> | null = null;
   head: i32 = 0;
@@ -110,6 +116,11 @@ export class Policy {
   defaultAllow: bool = false;
   /** The policy's `"approval"`: true for `"webauthn"`, the default of every Ask rule without its own. */
   webauthn: bool = false;
+  /** `"annotation_defaults": true`: the host applies tool annotations where no rule decides. */
+  annotationDefaults: bool = false;
+  /** Some Allow rule has a rate limit, or a budget: deciding needs the host's time. */
+  hasRateLimits: bool = false;
+  hasBudgets: bool = false;
   tools: string[] = [];
   roles: string[] = [];
   ruleCount: i32 = 0;
@@ -119,19 +130,14 @@ export class Policy {
   fields: Field[] = [];
   leaves: Cond[] = [];
   entries: Entry[] = [];
-  /** Entries by `entryKey(tool, role)`. */
-  byKey: Map<string, Entry> = new Map();
+  /** Entries by (tool, role). */
+  table: EntryTable = new EntryTable();
 
-  /** The entry for (tool, role), or null: one hash lookup, no scanning. */
+  /** The entry for (tool, role), or null: one hash lookup, no scanning, no allocation. */
   lookup(tool: string, role: string): Entry | null {
-    const key = entryKey(tool, role);
-    return this.byKey.has(key) ? this.byKey.get(key) : null;
+    const i = this.table.find(this.entries, tool, role);
+    return i < 0 ? null : unchecked(this.entries[i]);
   }
-}
-
-/** A map key for (tool, role): the tool's length first, so no two pairs share a key. */
-export function entryKey(tool: string, role: string): string {
-  return String.fromCharCodes([tool.length & 0xffff, tool.length >>> 16]) + tool + role;
 }
 
 /** Most (tool, role) entries a policy may expand to; globs times roles can multiply quickly. */
@@ -139,9 +145,9 @@ export const MAX_ENTRIES: i32 = 100000;
 
 /** Truncated, single-quoted name as the original reasons show it. */
 export function shown(s: string): string {
-  if (s.length <= 64) return s;
+  if (s.length <= SHOWN_MAX) return s;
   madeGarbage = true;
-  return truncate(s, 64);
+  return truncate(s, SHOWN_MAX);
 }
 
 /** The index of `s` in a list of names (SOURCE_NAMES, NUM_OPS, STR_OPS), or -1. */

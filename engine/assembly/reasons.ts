@@ -5,7 +5,28 @@
 // - user values are quoted and cut at 64 characters on a character boundary
 // - an unknown condition says what was missing or mistyped and that perso does not allow in doubt
 
-import { JNULL } from './json';
+import {
+  K_ASK,
+  K_BUDGET,
+  K_BUDGET_UNKNOWN,
+  K_DENIED,
+  K_FAILED,
+  K_NO_CONDITION,
+  K_NO_RULE,
+  K_PASSED,
+  REASON_CONDITION_PASSED,
+  REASON_DEFAULT_ACTION,
+  REASON_FOR_ROLE,
+  REASON_NO_CONDITION,
+  REASON_NO_RULE,
+  REASON_RULE_MATCHED,
+  T_FALSE,
+  T_NULL,
+  T_NUMBER,
+  T_STRING,
+  T_TRUE,
+} from '../../src/engine/engine-boundary';
+import { JNULL } from './json-value';
 import { Writer, cutBytes, reason } from './writer';
 import { wBudgetReason } from './budget';
 import {
@@ -17,6 +38,7 @@ import {
   C_PRESENT,
   C_STRING,
   Cond,
+  Entry,
   NUM_OPS,
   OP_IN,
   OP_NOT_IN,
@@ -25,24 +47,9 @@ import {
   Rule,
   shown,
 } from './policy';
-import { T_FALSE, T_NULL, T_NUMBER, T_STRING, T_TRUE } from './slots';
 import { bytesAt, lenAt, slot, tagOf } from './slots';
 import { TRUE, UNKNOWN, evalCond } from './conditions';
-import {
-  K_ASK,
-  K_BUDGET,
-  K_BUDGET_UNKNOWN,
-  K_DENIED,
-  K_FAILED,
-  K_NO_CONDITION,
-  K_NO_RULE,
-  K_PASSED,
-  lastCode,
-  lastEntry,
-  lastHeld,
-  lastRetry,
-  lastRule,
-} from './decision';
+import { lastCode, lastEntry, lastHeld, lastRetry, lastRule } from './decision';
 
 // The failed leaf explaining a condition failure, when exactly one does.
 let failLeaf: Cond | null = null;
@@ -275,13 +282,22 @@ function why(w: Writer, p: Policy, c: Cond): void {
   }
 }
 
+/** Writes an entry's reason prefix, `rule matched tool 't' for role 'r'`. */
+function wPrefix(w: Writer, e: Entry): void {
+  w.str(REASON_RULE_MATCHED);
+  w.str(shown(e.tool));
+  w.str(REASON_FOR_ROLE);
+  w.str(shown(e.role));
+  w.byte(0x27);
+}
+
 /** Writes `no rule matched tool 't' for role 'r'; applying default_action`. */
 export function wNoRule(w: Writer, tool: string, role: string): void {
-  w.str("no rule matched tool '");
+  w.str(REASON_NO_RULE);
   w.str(shown(tool));
-  w.str("' for role '");
+  w.str(REASON_FOR_ROLE);
   w.str(shown(role));
-  w.str("'; applying default_action");
+  w.str(REASON_DEFAULT_ACTION);
 }
 
 function wRuleDetail(w: Writer, p: Policy, r: Rule, verb: string): void {
@@ -316,34 +332,34 @@ export function explainReason(p: Policy): void {
     case K_NO_RULE:
       return wNoRule(w, e.tool, e.role);
     case K_NO_CONDITION: {
-      w.str(e.prefix);
-      return w.str('; no condition required');
+      wPrefix(w, e);
+      return w.str(REASON_NO_CONDITION);
     }
     case K_PASSED: {
-      w.str(e.prefix);
-      return w.str('; condition passed');
+      wPrefix(w, e);
+      return w.str(REASON_CONDITION_PASSED);
     }
     case K_FAILED: {
-      w.str(e.prefix);
+      wPrefix(w, e);
       w.str('; condition failed: ');
       return whyNot(w, p, rule!.cond!);
     }
     case K_DENIED: {
-      w.str(e.prefix);
+      wPrefix(w, e);
       return wRuleDetail(w, p, rule!, 'denied');
     }
     case K_ASK: {
-      w.str(e.prefix);
+      wPrefix(w, e);
       return wRuleDetail(w, p, rule!, 'approval required');
     }
     case K_BUDGET:
     case K_BUDGET_UNKNOWN: {
-      w.str(e.prefix);
+      wPrefix(w, e);
       return wBudgetReason(w, p, rule!);
     }
     default: {
       const r = rule!;
-      w.str(e.prefix);
+      wPrefix(w, e);
       w.str('; rate limit of ');
       w.num(<f64>r.rateMax);
       w.str(' per ');

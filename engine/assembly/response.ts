@@ -5,6 +5,14 @@
 // - written after `explainReason`, from the same slots the decision read
 // - a value too long to include (JSON over 256 bytes) is left out, never cut into invalid JSON
 
+import {
+  DECISION_NAMES,
+  KIND_NAMES,
+  K_FAILED,
+  T_JSON,
+  T_MISSING,
+  T_NULL,
+} from '../../src/engine/engine-boundary';
 import { Writer, out, reason } from './writer';
 import {
   C_FIELD_EQUALS,
@@ -16,15 +24,8 @@ import {
   Policy,
   STR_OPS,
 } from './policy';
-import { T_JSON, T_MISSING, T_NULL, bytesAt, lenAt, tagOf } from './slots';
-import {
-  DECISION_NAMES,
-  KIND_NAMES,
-  K_FAILED,
-  lastCode,
-  lastRetryAfter,
-  lastRule,
-} from './decision';
+import { bytesAt, lenAt, tagOf } from './slots';
+import { lastCode, lastRetryAfter, lastRule } from './decision';
 import { explainedLeaf, wSlot } from './reasons';
 
 /** Writes a slot's value as JSON for a failure record; false when it is too long to include. */

@@ -8,20 +8,12 @@
 // - a call reads only its entry's slots, and only after `slotsValid` accepted them
 // - text and JSON bytes lie inside the data area, numbers are finite
 
-import { JValue, JsonParser } from './json';
+import { REGION_HEADER, T_JSON, T_NUMBER, T_STRING } from '../../src/engine/engine-boundary';
+import { JValue } from './json-value';
+import { JsonParser } from './json-parser';
 import { Writer, madeGarbage } from './writer';
 import { Entry } from './policy';
 
-export const T_MISSING: u8 = 0;
-export const T_NULL: u8 = 1;
-export const T_FALSE: u8 = 2;
-export const T_TRUE: u8 = 3;
-export const T_NUMBER: u8 = 4;
-export const T_STRING: u8 = 5;
-export const T_JSON: u8 = 6;
-
-/** Size of the region header: out pointer, out length, capacity, data start. */
-export const REGION_HEADER: i32 = 16;
 export let region: usize = 0;
 export let regionCap: i32 = 0;
 export let dataStart: i32 = 0;
@@ -60,8 +52,8 @@ export function slot(f: i32): usize {
 }
 
 /** Field `f`'s tag (T_*). */
-export function tagOf(f: i32): u8 {
-  return load<u8>(slot(f));
+export function tagOf(f: i32): i32 {
+  return <i32>load<u8>(slot(f));
 }
 
 /** The address of field `f`'s text or JSON bytes. */
@@ -79,7 +71,7 @@ export function slotsValid(e: Entry): bool {
   const fields = e.fields;
   for (let i = 0, n = fields.length; i < n; i++) {
     const s = slot(fields[i]);
-    const tag = load<u8>(s);
+    const tag = <i32>load<u8>(s);
     if (tag > T_JSON) return false;
     if (tag == T_STRING || tag == T_JSON) {
       const off = <u64>load<u32>(s, 8);
@@ -110,7 +102,7 @@ export function wSlots(w: Writer, e: Entry): void {
   const fields = e.fields;
   for (let i = 0, n = fields.length; i < n; i++) {
     const s = slot(unchecked(fields[i]));
-    const tag = load<u8>(s);
+    const tag = <i32>load<u8>(s);
     w.byte(tag);
     if (tag == T_NUMBER) {
       w.bytes(s + 8, 8);

@@ -43,6 +43,19 @@ export class Writer {
     this.cap = cap;
   }
 
+  /**
+   * Hands the buffer over as a response (the caller left its first 4 bytes for the length, which
+   * this writes): no copy of a large response. The writer starts again with no buffer.
+   */
+  takeResponse(): usize {
+    const p = this.ptr;
+    store<u32>(p, <u32>(this.len - 4));
+    this.ptr = 0;
+    this.cap = 0;
+    this.len = 0;
+    return p;
+  }
+
   @inline byte(c: i32): void {
     this.ensure(1);
     store<u8>(this.ptr + <usize>this.len, <u8>c);

@@ -173,6 +173,13 @@ function checkPolicyInfo(value: unknown): PolicyInfo | null {
     return null;
   if (!isStringArray(tools) || !isStringArray(roles)) return null;
   if (value.approval !== undefined && value.approval !== 'webauthn') return null;
+  const { hasRateLimits, hasBudgets, annotationDefaults } = value;
+  if (
+    typeof hasRateLimits !== 'boolean' ||
+    typeof hasBudgets !== 'boolean' ||
+    typeof annotationDefaults !== 'boolean'
+  )
+    return null;
   return {
     version,
     mode,
@@ -180,6 +187,9 @@ function checkPolicyInfo(value: unknown): PolicyInfo | null {
     tools,
     roles,
     ruleCount,
+    hasRateLimits,
+    hasBudgets,
+    annotationDefaults,
     ...(value.approval === 'webauthn' ? { approval: 'webauthn' as const } : {}),
   };
 }

@@ -1,5 +1,6 @@
 /**
- * The engine host: the only module that touches engine.wasm's memory and pointers.
+ * The engine host: one engine.wasm instance behind a small API. With the modules it uses (memory,
+ * call writer, verdict reader, plan) it is the only code that touches the engine's memory and pointers.
  *
  * Two ways in:
  * - `evaluateAbi` speaks the original ABI byte for byte (JSON in, length-prefixed JSON out);
@@ -15,292 +16,29 @@
  * - views over `memory.buffer` are refreshed whenever the memory may have grown
  * - every buffer this host allocates in the module is freed before the call returns
  */
-import type { JsonObject, JsonValue, ToolCall } from '../decision.ts';
-import type { Diagnostic, PolicyInfo, PolicyLoad, Verdict, VerdictFailure } from './types.ts';
-import { APPROVED_CALL } from './approved-call.ts';
+import type { ToolCall } from '../decision.ts';
+import type { LoadedState, PlanJson } from './policy-plan.ts';
+import type { PolicyInfo, PolicyLoad, Verdict } from './types.ts';
 import type { CountedCall, CountedCallSink } from './counted-calls.ts';
-import { SHOWN_UNITS, errorText, truncate } from '../text.ts';
+import { type EngineExports, instantiateEngine } from './engine-exports.ts';
+import { WasmMemory } from './wasm-memory.ts';
+import { CallWriter, InvalidValue } from './call-writer.ts';
+import { buildState } from './policy-plan.ts';
+import { loadFailure, readInitReply } from './load-reply.ts';
+import { type CallPlan, planCall, planCallSafely, unreadable } from './call-plan.ts';
+import { errorText } from '../text.ts';
+import { NOT_PLAIN, jsonRoot } from './call-values.ts';
+import { constantVerdict, deny, explainedVerdict } from './verdict-reader.ts';
+import { countedCall, spentRoots } from './counted-call-fields.ts';
+import { CODE_DETAIL } from './engine-boundary.ts';
 
 export type { Diagnostic, PolicyInfo, PolicyLoad, Verdict, VerdictFailure } from './types.ts';
+export { ENGINE_ABI_VERSION } from './engine-exports.ts';
 
-/** The engine ABI version this host speaks; `create` refuses a module exporting another. */
-export const ENGINE_ABI_VERSION = 1;
-
-/** The only imports an engine module may declare. */
-const ALLOWED_IMPORTS: ReadonlySet<string> = new Set(['env.abort']);
-
-interface EngineExports {
-  memory: WebAssembly.Memory;
-  ABI_VERSION: WebAssembly.Global;
-  alloc(len: number): number;
-  dealloc(ptr: number, len: number): void;
-  init(ptr: number, len: number): number;
-  evaluate(
-    toolPtr: number,
-    toolLen: number,
-    argsPtr: number,
-    argsLen: number,
-    ctxPtr: number,
-    ctxLen: number,
-  ): number;
-  plan(): number;
-  region(): number;
-  reserve(bytes: number): number;
-  decide(entry: number, now: number, hasNow: number): number;
-  explain(): number;
-  countedKeep(entry: number): number;
-  restoreCounted(entry: number, at: number): number;
-}
-
-const REQUIRED_EXPORTS = [
-  'memory',
-  'ABI_VERSION',
-  'alloc',
-  'dealloc',
-  'init',
-  'evaluate',
-  'plan',
-  'region',
-  'reserve',
-  'decide',
-  'explain',
-  'countedKeep',
-  'restoreCounted',
-] as const;
-
-// Slot layout (engine/assembly/slots.ts): 16 bytes per field after a 16-byte region header.
-const REGION_HEADER = 16;
-const T_MISSING = 0;
-const T_NULL = 1;
-const T_FALSE = 2;
-const T_TRUE = 3;
-const T_NUMBER = 4;
-const T_STRING = 5;
-const T_JSON = 6;
-const CODE_DETAIL = 1 << 6;
-/** Most bytes of field values one call may hand the engine (the original ABI's input limit). */
-const MAX_FIELD_BYTES = 1 << 20;
 /** Most memoised verdicts kept; the map is emptied when it is full. */
 const MEMO_LIMIT = 4096;
 
-const DECISIONS = ['Allow', 'Deny', 'Ask'] as const;
-const KINDS = [
-  'no_rule',
-  'no_condition',
-  'condition_passed',
-  'condition_failed',
-  'denied_by_rule',
-  'ask_by_rule',
-  'rate_limited',
-  'budget_exceeded',
-  'budget_unknown',
-] as const;
-const SOURCES: Record<string, number> = { Arguments: 0, AgentAttributes: 1, ResourceAttributes: 2 };
-
-interface FieldPlan {
-  /** `Arguments.amount`: the source and the key path. */
-  readonly name: string;
-  /** Byte offset of the field's slot from the region start. */
-  readonly slot: number;
-  readonly source: number;
-  readonly path: readonly string[];
-}
-
-interface LeafPlan {
-  readonly field: FieldPlan;
-  readonly fieldB: FieldPlan | null;
-  readonly op: string;
-  readonly expected?: JsonValue;
-}
-
-interface EntryPlan {
-  readonly index: number;
-  readonly tool: string;
-  readonly role: string;
-  readonly prefix: string;
-  readonly fields: readonly FieldPlan[];
-  /** How many counted calls the engine keeps for this pair (its rate limit's max); 0: none counted. */
-  readonly keep: number;
-  /** The budget's counted field and its `per` field (engine/assembly/budget.ts), when it has one. */
-  readonly budget: readonly [FieldPlan, FieldPlan | null] | null;
-  /** Constant verdicts by packed code (no detail to render). */
-  readonly verdicts: Map<number, Verdict>;
-}
-
-interface LoadedState {
-  readonly info: PolicyInfo;
-  readonly entries: Map<string, Map<string, EntryPlan>>;
-  readonly ruleNames: readonly string[];
-  /** Indexes of the Ask rules only a WebAuthn assertion releases. */
-  readonly webauthnRules: ReadonlySet<number>;
-  readonly leaves: readonly LeafPlan[];
-  readonly dataStart: number;
-  /** Verdicts with detail by the engine's memo id. */
-  readonly memo: Map<number, Verdict>;
-}
-
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
-const EMPTY: JsonObject = Object.freeze({}) as JsonObject;
-
-/** Marks a field value the fast path cannot encode; the call is an `invalid_request` Deny. */
-class InvalidValue {
-  constructor(readonly message: string) {}
-}
-
-/** Truncates a name the way the engine does for reasons (64 UTF-16 units, no split pair). */
-function shown(s: string): string {
-  return truncate(s, SHOWN_UNITS);
-}
-
-function noRuleReason(tool: string, role: string): string {
-  return `no rule matched tool '${shown(tool)}' for role '${shown(role)}'; applying default_action`;
-}
-
-function deny(kind: Verdict['kind'], reason: string): Verdict {
-  return { decision: 'Deny', reason, kind };
-}
-
-/** Marks a source that is not a plain JSON object. */
-const NOT_PLAIN: unique symbol = Symbol('not a plain object');
-
-/**
- * A source object as `JSON.stringify` would write it (see {@link readPath}): `EMPTY` when absent,
- * {@link NOT_PLAIN} when it is not a plain object (an array, a class instance, a primitive). A plain
- * object's JSON differs from itself only through a `toJSON`. One prototype read per source.
- */
-function jsonRoot(v: unknown): unknown {
-  if (v === undefined || v === null) return EMPTY;
-  if (typeof v !== 'object' || Array.isArray(v)) return NOT_PLAIN;
-  const proto: unknown = Object.getPrototypeOf(v);
-  if (proto !== Object.prototype && proto !== null) return NOT_PLAIN;
-  return typeof (v as { toJSON?: unknown }).toJSON === 'function' ? asJson(v) : v;
-}
-
-/**
- * What a call's own fields other than its args decide, read once: the answer already (a malformed
- * call, no policy, no rule), or the entry to decide on with the attribute roots (read as JSON, see
- * {@link jsonRoot}). Inherited fields are absent (a polluted `Object.prototype` adds nothing). A
- * batch reads each distinct call object once and decides each of its calls' args against it.
- */
-interface CallPlan {
-  /** The answer before the args are looked at: the call, its tool or its role is malformed. */
-  readonly early: Verdict | null;
-  /** The answer once the args pass: a malformed attribute object, no policy, no rule. */
-  readonly late: Verdict | null;
-  readonly entry: EntryPlan | null;
-  readonly agent: unknown;
-  readonly resource: unknown;
-  /** The call's own `now`, when it is a number. */
-  readonly now: number | undefined;
-  /** Carries the approval marker (engine/approved-call.ts). */
-  readonly approved: boolean;
-}
-
-/** A call's own `now` that is not a finite number: refused (`null` too, which means "no time" nowhere). */
-function badNow(now: unknown): Verdict {
-  const shown = now === null ? 'null' : typeof now === 'number' ? String(now) : `a ${typeof now}`;
-  return deny(
-    'invalid_request',
-    `invalid request: now: expected seconds since the epoch as a finite number, got ${shown}; leave it out to use the host's clock`,
-  );
-}
-
-function earlyAnswer(verdict: Verdict): CallPlan {
-  return {
-    early: verdict,
-    late: null,
-    entry: null,
-    agent: EMPTY,
-    resource: EMPTY,
-    now: undefined,
-    approved: false,
-  };
-}
-
-function unreadable(e: unknown): Verdict {
-  return deny(
-    'invalid_request',
-    `invalid request: the call cannot be read (${errorText(e)}); pass plain JSON data`,
-  );
-}
-
-/**
- * Reads `call` (its getters and Proxy traps run here, once; the caller turns what they throw
- * into a bad request) into a {@link CallPlan} under `state`. Checks in the order the answer names them: the call,
- * tool, role, then (after the args, by the caller) the attributes, the policy, the entry.
- */
-function planCall(call: ToolCall, state: LoadedState | null): CallPlan {
-  if (typeof call !== 'object' || call === null)
-    return earlyAnswer(
-      deny('invalid_request', 'invalid request: the call must be an object {tool, args, role}'),
-    );
-  const tool: unknown = Object.hasOwn(call, 'tool') ? call.tool : undefined;
-  const role: unknown = Object.hasOwn(call, 'role') ? call.role : undefined;
-  if (typeof tool !== 'string' || tool.length === 0)
-    return earlyAnswer(deny('invalid_request', 'invalid request: tool must be a non-empty string'));
-  if (typeof role !== 'string' || role.length === 0) {
-    return earlyAnswer(
-      deny(
-        'invalid_request',
-        "invalid request: role must be a non-empty string; the host must pass the caller's role",
-      ),
-    );
-  }
-  const agent = jsonRoot(Object.hasOwn(call, 'agentAttributes') ? call.agentAttributes : undefined);
-  const resource = jsonRoot(
-    Object.hasOwn(call, 'resourceAttributes') ? call.resourceAttributes : undefined,
-  );
-  const now: unknown = Object.hasOwn(call, 'now') ? call.now : undefined;
-  const approved = Object.hasOwn(call, APPROVED_CALL);
-  let late: Verdict | null = null;
-  let entry: EntryPlan | null = null;
-  if (agent === NOT_PLAIN)
-    late = deny('invalid_request', 'invalid request: agentAttributes must be a plain JSON object');
-  else if (resource === NOT_PLAIN)
-    late = deny(
-      'invalid_request',
-      'invalid request: resourceAttributes must be a plain JSON object',
-    );
-  else if (now !== undefined && (typeof now !== 'number' || !Number.isFinite(now)))
-    late = badNow(now);
-  else if (state === null) late = deny('no_policy', 'no policy loaded; load a valid policy first');
-  else {
-    entry = state.entries.get(tool)?.get(role) ?? null;
-    if (entry === null)
-      late = {
-        decision: state.info.defaultAction,
-        reason: noRuleReason(tool, role),
-        kind: 'no_rule',
-      };
-  }
-  return {
-    early: null,
-    late,
-    entry,
-    agent,
-    resource,
-    now: typeof now === 'number' ? now : undefined,
-    approved,
-  };
-}
-
-/** {@link planCall}, with what reading the call throws as the early answer. */
-function planCallSafely(call: ToolCall, state: LoadedState | null): CallPlan {
-  try {
-    return planCall(call, state);
-  } catch (e) {
-    return earlyAnswer(unreadable(e));
-  }
-}
-
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** True when `s` has no lone surrogate (it would not survive UTF-8 encoding unchanged). */
-function isWellFormed(s: string): boolean {
-  const native = (s as unknown as { isWellFormed?: () => boolean }).isWellFormed;
-  return native !== undefined ? native.call(s) : !LONE_SURROGATE.test(s);
-}
 
 /** A loaded engine.wasm instance with at most one active policy. */
 export class Engine {
@@ -309,54 +47,25 @@ export class Engine {
    * @throws when the module imports anything but `env.abort`, lacks an export, or has another ABI version
    */
   static async create(module: WebAssembly.Module): Promise<Engine> {
-    for (const imp of WebAssembly.Module.imports(module)) {
-      const name = `${imp.module}.${imp.name}`;
-      if (!ALLOWED_IMPORTS.has(name)) {
-        throw new Error(
-          `engine module imports "${name}"; only env.abort is allowed — rebuild engine.wasm with npm run build:engine`,
-        );
-      }
-    }
     let engine: Engine | null = null;
-    const instance = await WebAssembly.instantiate(module, {
-      env: {
-        abort(msgPtr: number, filePtr: number, line: number, column: number): never {
-          throw new Error(
-            `engine aborted: ${engine?.readAsString(msgPtr) ?? 'unknown'} at ${engine?.readAsString(filePtr) ?? '?'}:${line}:${column}`,
-          );
-        },
-      },
-    });
-    const exports = instance.exports as Record<string, unknown>;
-    for (const name of REQUIRED_EXPORTS) {
-      if (!(name in exports))
-        throw new Error(
-          `engine module lacks the export "${name}"; rebuild engine.wasm with npm run build:engine`,
-        );
-    }
-    const version = (exports.ABI_VERSION as WebAssembly.Global).value;
-    if (version !== ENGINE_ABI_VERSION) {
-      throw new Error(
-        `engine module has ABI version ${String(version)}; this host speaks ${ENGINE_ABI_VERSION} — use the engine.wasm built with this package`,
-      );
-    }
-    engine = new Engine(exports as unknown as EngineExports);
+    const exports = await instantiateEngine(module, (ptr) =>
+      engine === null ? null : engine.#mem.readAsString(ptr),
+    );
+    engine = new Engine(exports);
     return engine;
   }
 
   readonly #x: EngineExports;
-  #u8: Uint8Array;
-  #dv: DataView;
+  readonly #mem: WasmMemory;
+  readonly #writer: CallWriter;
   #dead: string | null = null;
   #state: LoadedState | null = null;
-  #region = 0;
-  #regionCap = 0;
   #counted: CountedCallSink | null = null;
 
   private constructor(exports: EngineExports) {
     this.#x = exports;
-    this.#u8 = new Uint8Array(exports.memory.buffer);
-    this.#dv = new DataView(exports.memory.buffer);
+    this.#mem = new WasmMemory(exports);
+    this.#writer = new CallWriter(exports, this.#mem);
   }
 
   /** The loaded policy's facts, or null before the first successful load. */
@@ -366,7 +75,7 @@ export class Engine {
 
   /** Size of the engine's linear memory in bytes, for watching growth (no pointer leaves this module). */
   get memoryBytes(): number {
-    return this.#x.memory.buffer.byteLength;
+    return this.#mem.bytes;
   }
 
   /** Why this instance is dead (after a trap), or null while it works. */
@@ -374,118 +83,37 @@ export class Engine {
     return this.#dead;
   }
 
-  #views(): void {
-    // Growing a (non-shared) memory detaches the old buffer, so a zero length means "refresh".
-    if (this.#u8.byteLength === 0) {
-      this.#u8 = new Uint8Array(this.#x.memory.buffer);
-      this.#dv = new DataView(this.#x.memory.buffer);
-    }
-  }
-
   #kill(e: unknown): string {
     this.#dead = `engine fault: ${errorText(e)}; this engine instance is discarded — create a new one`;
     return this.#dead;
   }
 
-  /** Reads an AssemblyScript string (UTF-16, byte length at ptr - 4), for abort messages. */
-  private readAsString(ptr: number): string {
-    try {
-      this.#views();
-      if (ptr < 4 || ptr >= this.#u8.byteLength) return '?';
-      const bytes = this.#dv.getUint32(ptr - 4, true);
-      const n = Math.min(bytes >>> 1, 256);
-      let s = '';
-      for (let i = 0; i < n; i++) s += String.fromCharCode(this.#dv.getUint16(ptr + 2 * i, true));
-      return s;
-    } catch {
-      return '?';
-    }
-  }
-
-  /** Copies bytes into a fresh module buffer; the caller frees it. */
-  #put(bytes: Uint8Array): number {
-    const ptr = this.#x.alloc(bytes.length);
-    if (ptr === 0) throw new Error(`engine could not allocate ${bytes.length} bytes`);
-    this.#views();
-    this.#u8.set(bytes, ptr);
-    return ptr;
-  }
-
-  /** Reads and frees a length-prefixed response. */
-  #take(ptr: number): string {
-    this.#views();
-    if (ptr <= 0 || ptr + 4 > this.#u8.byteLength)
-      throw new Error('engine returned an invalid response pointer');
-    const n = this.#dv.getUint32(ptr, true);
-    if (ptr + 4 + n > this.#u8.byteLength)
-      throw new Error('engine returned an invalid response length');
-    const text = decoder.decode(this.#u8.subarray(ptr + 4, ptr + 4 + n));
-    this.#x.dealloc(ptr, 4 + n);
-    return text;
-  }
-
   /** Loads a policy (JSON text or UTF-8 bytes). A failed load keeps the previous policy. */
   load(policy: string | Uint8Array): PolicyLoad {
-    if (this.#dead)
-      return {
-        ok: false,
-        errors: [{ severity: 'error', path: 'policy', message: this.#dead }],
-        warnings: [],
-      };
-    if (typeof policy !== 'string' && !(policy instanceof Uint8Array)) {
-      return {
-        ok: false,
-        errors: [
-          {
-            severity: 'error',
-            path: 'policy',
-            message: 'expected the policy as JSON text or UTF-8 bytes',
-          },
-        ],
-        warnings: [],
-      };
-    }
+    if (this.#dead) return loadFailure(this.#dead);
+    if (typeof policy !== 'string' && !(policy instanceof Uint8Array))
+      return loadFailure('expected the policy as JSON text or UTF-8 bytes');
     const bytes = typeof policy === 'string' ? encoder.encode(policy) : policy;
-    let text: string;
-    let planText: string | null = null;
     try {
-      const ptr = this.#put(bytes);
+      const ptr = this.#mem.put(bytes);
+      let text: string;
       try {
-        text = this.#take(this.#x.init(ptr, bytes.length));
+        text = this.#mem.take(this.#x.init(ptr, bytes.length));
       } finally {
         this.#x.dealloc(ptr, bytes.length);
       }
-      const reply = JSON.parse(text) as Record<string, unknown>;
-      if (reply.ok !== true) {
-        return {
-          ok: false,
-          errors: diagnostics(
-            reply.errors,
-            'error',
-            typeof reply.error === 'string' ? reply.error : 'the engine rejected the policy',
-          ),
-          warnings: diagnostics(reply.warnings, 'warning', null),
-        };
-      }
-      planText = this.#take(this.#x.plan());
-      const info: PolicyInfo = Object.freeze({
-        version: String(reply.version),
-        mode: reply.mode === 'shadow' ? 'shadow' : 'enforce',
-        defaultAction: reply.default_action === 'Allow' ? 'Allow' : 'Deny',
-        tools: Object.freeze([...(reply.tools as string[])]) as string[],
-        roles: Object.freeze([...(reply.roles as string[])]) as string[],
-        ruleCount: Number(reply.rule_count),
-        ...(reply.approval === 'webauthn' ? { approval: 'webauthn' as const } : {}),
-      });
-      this.#state = buildState(info, JSON.parse(planText) as PlanJson, (entry) =>
+      const load = readInitReply(text);
+      if (!load.ok) return load;
+      const planText = this.#mem.take(this.#x.plan());
+      this.#state = buildState(load.policy, JSON.parse(planText) as PlanJson, (entry) =>
         this.#x.countedKeep(entry),
       );
-      this.#syncRegion();
-      return { ok: true, policy: info, warnings: diagnostics(reply.warnings, 'warning', null) };
+      this.#writer.sync();
+      return load;
     } catch (e) {
       const message = this.#kill(e);
       this.#state = null;
-      return { ok: false, errors: [{ severity: 'error', path: 'policy', message }], warnings: [] };
+      return loadFailure(message);
     }
   }
 
@@ -576,7 +204,7 @@ export class Engine {
     try {
       let invalid: InvalidValue | null;
       try {
-        invalid = this.#writeFields(entry, roots, state.dataStart);
+        invalid = this.#writer.write(entry, roots, state.dataStart);
       } catch (e) {
         if (e instanceof WebAssembly.RuntimeError) throw e;
         invalid = new InvalidValue(
@@ -596,16 +224,17 @@ export class Engine {
         this.#counted(countedCall(entry, now, roots));
       }
       if ((code & CODE_DETAIL) === 0)
-        return entry.verdicts.get(code) ?? this.#constant(state, entry, code);
+        return entry.verdicts.get(code) ?? constantVerdict(state, entry, code);
       // A repeated denial: the engine says which earlier explanation this is (same entry, code and
       // field values, compared byte for byte), so the verdict built then is the answer now.
-      this.#views();
-      const memoId = this.#dv.getFloat64(this.#region, true);
+      const mem = this.#mem;
+      mem.views();
+      const memoId = mem.dv.getFloat64(this.#writer.region, true);
       if (memoId !== 0) {
         const seen = state.memo.get(memoId);
         if (seen !== undefined) return seen;
       }
-      const verdict = this.#explained(state, code, roots);
+      const verdict = explainedVerdict(this.#x, mem, state, code, roots);
       if (memoId !== 0) {
         if (state.memo.size >= MEMO_LIMIT) state.memo.clear();
         if (verdict.failure) Object.freeze(verdict.failure);
@@ -641,7 +270,7 @@ export class Engine {
         // A budget reads what the call spent from its slots: write them as the call had them.
         if (
           entry.budget !== null &&
-          this.#writeFields(entry, spentRoots(entry, call), state.dataStart) !== null
+          this.#writer.write(entry, spentRoots(entry, call), state.dataStart) !== null
         )
           continue;
         restored += this.#x.restoreCounted(entry.index, call.at);
@@ -672,492 +301,19 @@ export class Engine {
       const base = this.#x.alloc(cap);
       if (base === 0) throw new Error(`engine could not allocate ${cap} bytes`);
       try {
-        this.#views();
-        const t = this.#encode(tool, base);
-        const a = this.#encode(argsJson, base + t);
-        const c = this.#encode(contextJson, base + t + a);
-        return this.#take(this.#x.evaluate(base, t, base + t, a, base + t + a, c));
+        const mem = this.#mem;
+        mem.views();
+        const t = mem.encode(tool, base);
+        const a = mem.encode(argsJson, base + t);
+        const c = mem.encode(contextJson, base + t + a);
+        return mem.take(this.#x.evaluate(base, t, base + t, a, base + t + a, c));
       } finally {
         this.#x.dealloc(base, cap);
         // The engine may have grown (and so moved) the request region for large values.
-        if (this.#state !== null) this.#syncRegion();
+        if (this.#state !== null) this.#writer.sync();
       }
     } catch (e) {
       return JSON.stringify({ error: this.#kill(e) });
     }
   }
-
-  /** Expands a code whose reason carries detail: the engine writes the reason, we add the failure. */
-  #explained(
-    state: LoadedState,
-    code: number,
-    roots: readonly [unknown, unknown, unknown],
-  ): Verdict {
-    const decision = DECISIONS[code & 3];
-    const kind = KINDS[(code >> 2) & 15];
-    if (kind === undefined || decision === undefined)
-      throw new Error(`engine returned an unknown decision code ${code}`);
-    const ptr = this.#x.explain();
-    this.#views();
-    if (ptr <= 0 || ptr + 16 > this.#u8.byteLength)
-      throw new Error('engine returned an invalid explanation pointer');
-    const n = this.#dv.getUint32(ptr, true);
-    const leaf = this.#dv.getInt32(ptr + 4, true);
-    const retry = this.#dv.getFloat64(ptr + 8, true);
-    if (ptr + 16 + n > this.#u8.byteLength)
-      throw new Error('engine returned an invalid explanation length');
-    const verdict: Verdict = {
-      decision,
-      reason: decoder.decode(this.#u8.subarray(ptr + 16, ptr + 16 + n)),
-      kind,
-    };
-    const ruleIndex = (code >> 8) - 1;
-    if (ruleIndex >= 0) {
-      const rule = state.ruleNames[ruleIndex];
-      if (rule === undefined) throw new Error(`engine returned an unknown rule index ${ruleIndex}`);
-      verdict.rule = rule;
-      if (decision === 'Ask' && state.webauthnRules.has(ruleIndex))
-        verdict.approvalKind = 'webauthn';
-    }
-    if (retry >= 0) verdict.retryAfter = retry;
-    if (kind === 'condition_failed' && leaf >= 0) {
-      const plan = state.leaves[leaf];
-      if (plan === undefined) throw new Error(`engine returned an unknown leaf ${leaf}`);
-      // The failure re-reads the call; a getter that throws now costs the detail, not the instance.
-      try {
-        verdict.failure = failureOf(plan, roots);
-      } catch {
-        verdict.failure = { path: plan.field.name, op: plan.op };
-      }
-    }
-    return verdict;
-  }
-
-  #constant(state: LoadedState, entry: EntryPlan, code: number): Verdict {
-    const kind = KINDS[(code >> 2) & 15];
-    const decision = DECISIONS[code & 3];
-    if (kind === undefined || decision === undefined)
-      throw new Error(`engine returned an unknown decision code ${code}`);
-    const ruleIndex = (code >> 8) - 1;
-    let reason: string;
-    if (kind === 'no_rule') reason = noRuleReason(entry.tool, entry.role);
-    else if (kind === 'no_condition') reason = `${entry.prefix}; no condition required`;
-    else if (kind === 'condition_passed') reason = `${entry.prefix}; condition passed`;
-    else throw new Error(`engine returned code ${code} without detail for kind ${kind}`);
-    const verdict: Verdict = { decision, reason, kind };
-    if (ruleIndex >= 0) {
-      const rule = state.ruleNames[ruleIndex];
-      if (rule === undefined) throw new Error(`engine returned an unknown rule index ${ruleIndex}`);
-      verdict.rule = rule;
-    }
-    Object.freeze(verdict);
-    entry.verdicts.set(code, verdict);
-    return verdict;
-  }
-
-  /** Writes the entry's fields into the region; an InvalidValue when one cannot be encoded. */
-  #writeFields(
-    entry: EntryPlan,
-    roots: readonly [unknown, unknown, unknown],
-    dataStart: number,
-  ): InvalidValue | null {
-    this.#views();
-    const fields = entry.fields;
-    let region = this.#region;
-    let dv = this.#dv;
-    let at = dataStart;
-    for (let i = 0; i < fields.length; i++) {
-      const f = fields[i]!;
-      const path = f.path;
-      const v = readPath(roots[f.source], path);
-      const s = region + f.slot;
-      switch (typeof v) {
-        case 'undefined':
-          dv.setUint8(s, T_MISSING);
-          continue;
-        case 'boolean':
-          dv.setUint8(s, v ? T_TRUE : T_FALSE);
-          continue;
-        case 'number':
-          if (!Number.isFinite(v))
-            return new InvalidValue(
-              `${SOURCE_NAMES[f.source]}.${path.join('.')} is ${String(v)}, not a finite number; pass finite numbers only`,
-            );
-          dv.setUint8(s, T_NUMBER);
-          dv.setFloat64(s + 8, v, true);
-          continue;
-        case 'string':
-        case 'object': {
-          let text: string;
-          let tag: number;
-          if (typeof v === 'string') {
-            if (!isWellFormed(v))
-              return new InvalidValue(
-                `${SOURCE_NAMES[f.source]}.${path.join('.')} is not well-formed UTF-16`,
-              );
-            text = v;
-            tag = T_STRING;
-          } else if (v === null) {
-            dv.setUint8(s, T_NULL);
-            continue;
-          } else {
-            try {
-              text = JSON.stringify(v, refuseHiddenNull);
-            } catch (e) {
-              const name = `${SOURCE_NAMES[f.source]}.${path.join('.')}`;
-              if (e !== HIDDEN_NULL) return new InvalidValue(`${name} is not JSON-serialisable`);
-              // The policy would read null where the tool gets Infinity (or NaN, or undefined).
-              const at = hiddenNullAt(v);
-              return new InvalidValue(
-                at === null
-                  ? `${name} holds a value that is not JSON; pass finite numbers and plain data`
-                  : `${name}${at.path} ${at.what}`,
-              );
-            }
-            tag = T_JSON;
-          }
-          if (at - dataStart + text.length > MAX_FIELD_BYTES) {
-            return new InvalidValue(
-              `the values the policy reads are larger than ${MAX_FIELD_BYTES} bytes; send smaller arguments`,
-            );
-          }
-          const max = text.length * 3;
-          if (at + max > this.#regionCap) {
-            region = this.#grow(at - dataStart + max);
-            dv = this.#dv;
-          }
-          const len = this.#encode(text, region + at);
-          const slot = region + f.slot;
-          dv.setUint8(slot, tag);
-          dv.setUint32(slot + 4, len, true);
-          dv.setUint32(slot + 8, at, true);
-          at += len;
-          continue;
-        }
-        default:
-          return new InvalidValue(
-            `${SOURCE_NAMES[f.source]}.${path.join('.')} is a ${typeof v}, not a JSON value`,
-          );
-      }
-    }
-    return null;
-  }
-
-  /** Re-reads where the request region is and how large it is. */
-  #syncRegion(): void {
-    this.#region = this.#x.region();
-    this.#views();
-    this.#regionCap = this.#dv.getUint32(this.#region + 8, true);
-  }
-
-  #grow(dataBytes: number): number {
-    this.#region = this.#x.reserve(dataBytes);
-    this.#views();
-    this.#regionCap = this.#dv.getUint32(this.#region + 8, true);
-    if (this.#regionCap < dataBytes)
-      throw new Error(`engine could not reserve ${dataBytes} bytes for the request`);
-    return this.#region;
-  }
-
-  /** UTF-8 encodes into memory at `ptr`; ASCII without allocation, the rest with encodeInto. */
-  #encode(text: string, ptr: number): number {
-    const u8 = this.#u8;
-    const n = text.length;
-    let i = 0;
-    for (; i < n; i++) {
-      const c = text.charCodeAt(i);
-      if (c >= 0x80) break;
-      u8[ptr + i] = c;
-    }
-    if (i === n) return n;
-    const { written } = encoder.encodeInto(
-      text.slice(i),
-      u8.subarray(ptr + i, ptr + i + (n - i) * 3),
-    );
-    return i + written;
-  }
-}
-
-const SOURCE_NAMES = ['Arguments', 'AgentAttributes', 'ResourceAttributes'];
-
-interface PlanJson {
-  dataStart: number;
-  fields: { source: string; path: string[] }[];
-  rules: string[];
-  webauthn?: number[];
-  leaves: { field: number; fieldB: number; op: string; expected?: JsonValue }[];
-  entries: {
-    tool: string;
-    role: string;
-    prefix: string;
-    fields: number[];
-    budget?: [number, number];
-  }[];
-}
-
-function buildState(
-  info: PolicyInfo,
-  plan: PlanJson,
-  keepOf: (entry: number) => number,
-): LoadedState {
-  const fields: FieldPlan[] = plan.fields.map((f, i) => {
-    const source = SOURCES[f.source];
-    if (source === undefined) throw new Error(`engine plan names an unknown source "${f.source}"`);
-    return Object.freeze({
-      name: `${f.source}.${f.path.join('.')}`,
-      slot: REGION_HEADER + i * 16,
-      source,
-      path: Object.freeze([...f.path]),
-    });
-  });
-  const entries = new Map<string, Map<string, EntryPlan>>();
-  const fieldAt = (id: number): FieldPlan => {
-    const f = fields[id];
-    if (f === undefined) throw new Error(`engine plan names an unknown field ${id}`);
-    return f;
-  };
-  plan.entries.forEach((e, index) => {
-    let roles = entries.get(e.tool);
-    if (roles === undefined) entries.set(e.tool, (roles = new Map()));
-    roles.set(e.role, {
-      index,
-      tool: e.tool,
-      role: e.role,
-      prefix: e.prefix,
-      fields: e.fields.map((id) => {
-        const f = fields[id];
-        if (f === undefined) throw new Error(`engine plan names an unknown field ${id}`);
-        return f;
-      }),
-      keep: Math.max(0, keepOf(index)),
-      budget:
-        e.budget === undefined
-          ? null
-          : [fieldAt(e.budget[0]), e.budget[1] < 0 ? null : fieldAt(e.budget[1])],
-      verdicts: new Map(),
-    });
-  });
-  const field = (id: number): FieldPlan => {
-    const f = fields[id];
-    if (f === undefined) throw new Error(`engine plan names an unknown field ${id}`);
-    return f;
-  };
-  const leaves: LeafPlan[] = plan.leaves.map((l) => {
-    const leaf: { field: FieldPlan; fieldB: FieldPlan | null; op: string; expected?: JsonValue } = {
-      field: field(l.field),
-      fieldB: l.fieldB >= 0 ? field(l.fieldB) : null,
-      op: l.op,
-    };
-    if (l.expected !== undefined) leaf.expected = l.expected;
-    return Object.freeze(leaf);
-  });
-  const webauthnRules = new Set(plan.webauthn ?? []);
-  return {
-    info,
-    entries,
-    ruleNames: Object.freeze([...plan.rules]),
-    webauthnRules,
-    leaves,
-    dataStart: plan.dataStart,
-    memo: new Map(),
-  };
-}
-
-function diagnostics(
-  list: unknown,
-  severity: Diagnostic['severity'],
-  fallback: string | null,
-): Diagnostic[] {
-  const out: Diagnostic[] = [];
-  if (Array.isArray(list)) {
-    for (const d of list as { path?: unknown; message?: unknown }[]) {
-      out.push({ severity, path: String(d.path ?? 'policy'), message: String(d.message ?? '') });
-    }
-  }
-  if (out.length === 0 && fallback !== null)
-    out.push({ severity, path: 'policy', message: fallback });
-  return out;
-}
-
-/** A call's value at a field, as the engine saw it; undefined when missing. */
-function valueAt(f: FieldPlan, roots: readonly [unknown, unknown, unknown]): unknown {
-  return readPath(roots[f.source], f.path);
-}
-
-/** True when JSON.stringify writes `v` as its own properties: a plain object or array without toJSON. */
-function jsonShaped(v: object): boolean {
-  const proto: unknown = Object.getPrototypeOf(v);
-  if (proto !== Object.prototype && proto !== null && proto !== Array.prototype) return false;
-  return typeof (v as { toJSON?: unknown }).toJSON !== 'function';
-}
-
-/** An object as JSON.stringify writes it (a Date as its string, a boxed number as the number...). */
-function asJson(v: object): unknown {
-  const text = JSON.stringify(v) as string | undefined;
-  return text === undefined ? undefined : (JSON.parse(text) as unknown);
-}
-
-/**
- * The value at `path` under `root` (already read as its JSON, see {@link jsonRoot}) as the raw ABI
- * would see it in `JSON.stringify`: a class instance, a boxed primitive or an object with `toJSON`
- * on the way is read as its JSON; an array has no keys; inherited properties are absent.
- * Undefined when missing.
- */
-/** The call the engine just counted on `entry`, with what it spent of the budget, if any. */
-function countedCall(
-  entry: EntryPlan,
-  at: number,
-  roots: readonly [unknown, unknown, unknown],
-): CountedCall {
-  const call = { tool: entry.tool, role: entry.role, at, keep: entry.keep };
-  if (entry.budget === null) return call;
-  const [spentField, perField] = entry.budget;
-  const spent = readPath(roots[spentField.source], spentField.path) as string | number;
-  return perField === null
-    ? { ...call, spent }
-    : { ...call, spent, per: readPath(roots[perField.source], perField.path) as string | number };
-}
-
-/** Sources holding only what a counted call spent, at the budget's field paths, for a restore. */
-function spentRoots(entry: EntryPlan, call: CountedCall): [unknown, unknown, unknown] {
-  const roots: [Record<string, unknown>, Record<string, unknown>, Record<string, unknown>] = [
-    {},
-    {},
-    {},
-  ];
-  const put = (f: FieldPlan, value: unknown): void => {
-    let o = roots[f.source as 0 | 1 | 2];
-    for (let k = 0; k < f.path.length - 1; k++) {
-      const key = f.path[k]!;
-      const next = Object.hasOwn(o, key) ? o[key] : undefined;
-      o =
-        typeof next === 'object' && next !== null
-          ? (next as Record<string, unknown>)
-          : ((o[key] = {}) as Record<string, unknown>);
-    }
-    o[f.path[f.path.length - 1]!] = value;
-  };
-  const [spentField, perField] = entry.budget!;
-  if (call.spent !== undefined) put(spentField, call.spent);
-  if (perField !== null && call.per !== undefined) put(perField, call.per);
-  return roots;
-}
-
-function readPath(root: unknown, path: readonly string[]): unknown {
-  let v: unknown = root;
-  for (let k = 0; k < path.length; k++) {
-    if (k > 0 && typeof v === 'object' && v !== null && !jsonShaped(v)) v = asJson(v);
-    const key = path[k]!;
-    if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.hasOwn(v, key))
-      return undefined;
-    v = (v as Record<string, unknown>)[key];
-  }
-  if (typeof v === 'object' && v !== null && !jsonShaped(v)) v = asJson(v);
-  return v;
-}
-
-/** Thrown by {@link refuseHiddenNull}: a value that JSON would write as `null`. */
-const HIDDEN_NULL: unique symbol = Symbol('hidden null');
-
-/**
- * A `JSON.stringify` replacer that stops at a value JSON would silently write as `null`: a
- * non-finite number anywhere, or `undefined`, a function or a symbol in an array. The engine
- * would read `null` where the tool receives something else (`{"id": Infinity}` "equals"
- * `{"id": -Infinity}`, and passes `Equals {"id": null}`).
- */
-function refuseHiddenNull(this: unknown, _key: string, value: unknown): unknown {
-  if (typeof value === 'number') {
-    if (value - value !== 0) throw HIDDEN_NULL;
-  } else if (
-    Array.isArray(this) &&
-    (value === undefined || typeof value === 'function' || typeof value === 'symbol')
-  ) {
-    throw HIDDEN_NULL;
-  }
-  return value;
-}
-
-/**
- * Where {@link refuseHiddenNull} stops in `v`, as a path below it (`.scope.tenant`, `[0]`) and what
- * is there; null when a second reading finds nothing (a getter that changed its answer).
- */
-function hiddenNullAt(v: unknown): { path: string; what: string } | null {
-  // Each container's path, by the object JSON.stringify walks (after toJSON); the root has ''.
-  const paths = new Map<unknown, string>();
-  let found: { path: string; what: string } | null = null;
-  try {
-    JSON.stringify(v, function (this: unknown, key: string, value: unknown): unknown {
-      const base = paths.get(this);
-      const path =
-        base === undefined ? '' : Array.isArray(this) ? `${base}[${key}]` : `${base}.${key}`;
-      if (base !== undefined) {
-        if (typeof value === 'number' && value - value !== 0) {
-          found = {
-            path,
-            what: `is ${String(value)}, not a finite number; pass finite numbers only`,
-          };
-          throw HIDDEN_NULL;
-        }
-        if (
-          Array.isArray(this) &&
-          (value === undefined || typeof value === 'function' || typeof value === 'symbol')
-        ) {
-          found = {
-            path,
-            what: `is ${value === undefined ? 'undefined' : `a ${typeof value}`}, which JSON writes as null; pass null or remove it`,
-          };
-          throw HIDDEN_NULL;
-        }
-      }
-      if (typeof value === 'object' && value !== null) paths.set(value, path);
-      return value;
-    });
-  } catch {
-    // `found` says where, when the walk stopped at a hidden null.
-  }
-  return found;
-}
-
-/** UTF-8 length of a string without allocating. */
-function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff) {
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
-}
-
-/** A value as a failure record shows it (as the engine does): strings cut, long JSON omitted. */
-function shownJson(v: unknown): { value: JsonValue } | null {
-  if (typeof v === 'string') return { value: shown(v) };
-  if (typeof v === 'object' && v !== null) {
-    const text = JSON.stringify(v);
-    return utf8Length(text) <= 256 ? { value: JSON.parse(text) as JsonValue } : null;
-  }
-  return { value: v as JsonValue };
-}
-
-function failureOf(leaf: LeafPlan, roots: readonly [unknown, unknown, unknown]): VerdictFailure {
-  const failure: VerdictFailure = { path: leaf.field.name, op: leaf.op };
-  if (leaf.fieldB !== null) {
-    const b = valueAt(leaf.fieldB, roots);
-    if (b !== undefined && b !== null) {
-      const e = shownJson(b);
-      if (e !== null) failure.expected = e.value;
-    }
-  } else if (leaf.expected !== undefined) {
-    failure.expected = leaf.expected;
-  }
-  const a = valueAt(leaf.field, roots);
-  if (a !== undefined) {
-    const e = shownJson(a);
-    if (e !== null) failure.actual = e.value;
-  }
-  return failure;
 }

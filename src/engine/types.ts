@@ -4,9 +4,9 @@
  */
 import type {
   ApprovalTicket,
+  ConditionFailure,
   Decision,
   EvaluatorKind,
-  JsonValue,
   ReasonKind,
 } from '../decision.ts';
 
@@ -36,6 +36,12 @@ export interface PolicyInfo {
   ruleCount: number;
   /** The policy's own `"approval"` when it is `"webauthn"` (absent: `"click"`), for Asks no rule made. */
   approval?: 'webauthn';
+  /** Some Allow rule has a `rate_limit`: deciding it needs the time. */
+  hasRateLimits: boolean;
+  /** Some Allow rule has a `budget`: deciding it needs the time. */
+  hasBudgets: boolean;
+  /** The policy says `"annotation_defaults": true` (tool annotations decide where no rule does). */
+  annotationDefaults: boolean;
 }
 
 /** The outcome of loading a policy. A failed load keeps the previous policy active. */
@@ -43,17 +49,8 @@ export type PolicyLoad =
   | { ok: true; policy: PolicyInfo; warnings: Diagnostic[] }
   | { ok: false; errors: Diagnostic[]; warnings: Diagnostic[] };
 
-/** The condition leaf that made a call fail, when a single one explains it. */
-export interface VerdictFailure {
-  /** The field read, e.g. `Arguments.amount`. */
-  path: string;
-  /** The check: `Lte`, `In`, `FieldPresent`, `FieldEquals`, `Equals`... */
-  op: string;
-  /** What the policy wanted (the bound, the list, the other field's value, the literal). */
-  expected?: JsonValue;
-  /** What the call had (strings truncated); absent when the field is missing. */
-  actual?: JsonValue;
-}
+/** The condition leaf that made a call fail, when a single one explains it: {@link ConditionFailure}. */
+export type VerdictFailure = ConditionFailure;
 
 /** The engine's answer for one call: a decision result minus what the library adds. */
 export interface Verdict {

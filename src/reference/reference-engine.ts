@@ -90,8 +90,17 @@ export class ReferenceEngine {
     const p = parsed.value as {
       tools: string[];
       roles?: string[];
-      rules: Array<{ roles: string[] }>;
+      rules: Array<{ roles: string[]; effect?: string | null }>;
+      annotation_defaults?: boolean;
     };
+    // An Allow rule (no effect means Allow) with the key set: what the time is needed for.
+    const allowsWith = (key: string) =>
+      p.rules.some(
+        (r) =>
+          (r.effect ?? 'Allow') === 'Allow' &&
+          Object.hasOwn(r, key) &&
+          (r as Record<string, unknown>)[key] !== null,
+      );
     this.#evaluator = new ReferenceEvaluator(compiled.policy);
     this.#evaluator.onCount(this.#report);
     this.#info = Object.freeze({
@@ -101,6 +110,9 @@ export class ReferenceEngine {
       tools: [...p.tools],
       roles: [...new Set(p.roles ?? p.rules.flatMap((r) => r.roles))],
       ruleCount: p.rules.length,
+      hasRateLimits: allowsWith('rate_limit'),
+      hasBudgets: allowsWith('budget'),
+      annotationDefaults: Object.hasOwn(p, 'annotation_defaults') && p.annotation_defaults === true,
     });
     return { ok: true, policy: this.#info, warnings: [] };
   }

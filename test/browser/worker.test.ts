@@ -49,6 +49,9 @@ describe('evaluator worker', () => {
       ],
       roles: ['agent', 'manager', 'admin'],
       ruleCount: 8,
+      hasRateLimits: false,
+      hasBudgets: false,
+      annotationDefaults: false,
     });
     const status = await remote.status();
     expect(status.ok && status.value.policy?.version).to.equal('perso-1.0.0');

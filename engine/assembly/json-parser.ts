@@ -1,11 +1,10 @@
-// JSON values and a strict parser over UTF-8 bytes in linear memory.
+// A strict JSON parser over UTF-8 bytes in linear memory (json-value.ts holds the values).
 //
 // Invariants the parser enforces (each failure is an error with a line:column, never a trap):
 // - the bytes are valid UTF-8: no overlong forms, no encoded surrogates, nothing above U+10FFFF
 // - the grammar is RFC 8259's, with no extensions (no comments, trailing commas, NaN, leading zeros)
 // - numbers fit in a finite f64; string escapes pair their surrogates
 // - no object repeats a key; nesting stays within MAX_DEPTH; the input is at most MAX_INPUT bytes
-
 import {
   J_BAD_ESCAPE,
   J_BAD_HEX,
@@ -27,63 +26,25 @@ import {
   E_EMPTY_INPUT,
   E_INPUT_TOO_LARGE,
 } from './messages';
-import { Writer } from './writer';
+import {
+  JARRAY,
+  JFALSE,
+  JNULL,
+  JNUMBER,
+  JOBJECT,
+  JSTRING,
+  JTRUE,
+  JValue,
+  pooledValue,
+} from './json-value';
+import { decodeUtf8, utf8Width } from './utf8';
+import { quote } from './json-text';
 import { parseDecimal } from './decimal';
-import { joinStringArray } from '~lib/util/string';
 
 /** Largest input (policy, arguments or context) the engine reads. */
 export const MAX_INPUT: i32 = 1 << 20;
 /** Deepest nesting of arrays and objects accepted. */
 export const MAX_DEPTH: i32 = 64;
-
-export const JNULL: i32 = 0;
-export const JFALSE: i32 = 1;
-export const JTRUE: i32 = 2;
-export const JNUMBER: i32 = 3;
-export const JSTRING: i32 = 4;
-export const JARRAY: i32 = 5;
-export const JOBJECT: i32 = 6;
-
-/** A parsed JSON value. Objects keep their keys in order, in `keys`, with values in `items`. */
-export class JValue {
-  kind: i32;
-  num: f64 = 0;
-  str: string = '';
-  items: JValue[] | null = null;
-  keys: string[] | null = null;
-  constructor(kind: i32) {
-    this.kind = kind;
-  }
-  /** The value under `key` of an object, or null when absent or not an object. */
-  get(key: string): JValue | null {
-    if (this.kind != JOBJECT) return null;
-    const keys = this.keys!;
-    for (let i = 0, n = keys.length; i < n; i++) {
-      if (keys[i] == key) return this.items![i];
-    }
-    return null;
-  }
-}
-
-/** A human name for a JSON kind, for messages. */
-export function kindName(kind: i32): string {
-  switch (kind) {
-    case JNULL:
-      return 'null';
-    case JFALSE:
-    case JTRUE:
-      return 'boolean';
-    case JNUMBER:
-      return 'number';
-    case JSTRING:
-      return 'string';
-    case JARRAY:
-      return 'array';
-    default:
-      return 'object';
-  }
-}
-
 // Scratch buffer for decoded string contents (UTF-16 code units), reused across strings.
 let scratch: usize = 0;
 let scratchCap: i32 = 0;
@@ -95,18 +56,6 @@ function ensureScratch(units: i32): void {
   scratch = scratch == 0 ? heap.alloc((<usize>cap) << 1) : heap.realloc(scratch, (<usize>cap) << 1);
   scratchCap = cap;
 }
-
-// Request trees are thrown away after each call: their nodes come from a pool that the next call
-// reuses (with their key and item arrays), so a raw ABI call allocates little besides its strings.
-const POOL_MAX: i32 = 4096;
-const pool = new Array<JValue>();
-let poolNext: i32 = 0;
-
-/** Makes every pooled node available again; call before parsing a new request. */
-export function resetPool(): void {
-  poolNext = 0;
-}
-
 /** A strict JSON parser; on failure `error` is set and `parse` returns null. */
 export class JsonParser {
   ptr: usize;
@@ -152,18 +101,7 @@ export class JsonParser {
   }
 
   private node(kind: i32): JValue {
-    if (!this.pooled) return new JValue(kind);
-    if (poolNext < pool.length) {
-      const v = unchecked(pool[poolNext++]);
-      v.kind = kind;
-      return v;
-    }
-    const v = new JValue(kind);
-    if (pool.length < POOL_MAX) {
-      pool.push(v);
-      poolNext++;
-    }
-    return v;
+    return this.pooled ? pooledValue(kind) : new JValue(kind);
   }
 
   private fail(at: i32, msg: string): JValue | null {
@@ -514,180 +452,5 @@ export class JsonParser {
     const v = this.node(JNUMBER);
     v.num = x;
     return v;
-  }
-}
-
-/** Byte length of a UTF-8 sequence from its lead byte. */
-function utf8Width(lead: i32): i32 {
-  return lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
-}
-
-/** Decodes one strict UTF-8 sequence at `ptr + i` (lead byte ≥ 0x80); -1 when invalid. */
-export function decodeUtf8(ptr: usize, i: i32, len: i32): i32 {
-  const b0 = <i32>load<u8>(ptr + <usize>i);
-  let need: i32;
-  let lo: i32 = 0x80;
-  let hi: i32 = 0xbf;
-  let cp: i32;
-  if (b0 >= 0xc2 && b0 <= 0xdf) {
-    need = 1;
-    cp = b0 & 0x1f;
-  } else if (b0 >= 0xe0 && b0 <= 0xef) {
-    need = 2;
-    cp = b0 & 0x0f;
-    if (b0 == 0xe0) lo = 0xa0; // overlong
-    if (b0 == 0xed) hi = 0x9f; // surrogates
-  } else if (b0 >= 0xf0 && b0 <= 0xf4) {
-    need = 3;
-    cp = b0 & 0x07;
-    if (b0 == 0xf0) lo = 0x90; // overlong
-    if (b0 == 0xf4) hi = 0x8f; // above U+10FFFF
-  } else {
-    return -1;
-  }
-  if (i + need >= len) return -1; // truncated sequence
-  for (let k = 1; k <= need; k++) {
-    const b = <i32>load<u8>(ptr + <usize>(i + k));
-    if (k == 1) {
-      if (b < lo || b > hi) return -1;
-    } else if ((b & 0xc0) != 0x80) {
-      return -1;
-    }
-    cp = (cp << 6) | (b & 0x3f);
-  }
-  return cp;
-}
-
-/** Validates a whole byte range as UTF-8 and decodes it; null when invalid. */
-export function decodeUtf8String(ptr: usize, len: i32): string | null {
-  let i = 0;
-  while (i < len) {
-    const c = <i32>load<u8>(ptr + <usize>i);
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    if (decodeUtf8(ptr, i, len) < 0) return null;
-    i += utf8Width(c);
-  }
-  return String.UTF8.decodeUnsafe(ptr, <usize>len);
-}
-
-// Strings for messages are written by a Writer (one JSON escaper and number printer for the
-// whole engine) and read back.
-const text = new Writer();
-
-function written(): string {
-  return String.UTF8.decodeUnsafe(text.ptr, <usize>text.len);
-}
-
-/** Writes `s` as a JSON string literal (quotes and escapes). */
-export function jsonString(s: string): string {
-  text.reset();
-  text.jsonStr(s);
-  return written();
-}
-
-/**
- * `list.join(sep)` in linear time. With `shrinkLevel` above 0 (the release build) the standard
- * `Array<string>#join` appends one element at a time to a growing string: quadratic time and memory
- * (the plan of a policy of 4,000 (tool, role) pairs took 9 s and 4 GiB).
- */
-export function joinAll(list: string[], sep: string): string {
-  return joinStringArray(list.dataStart, list.length, sep);
-}
-
-/** Truncates an attacker-controlled string to `max` UTF-16 units (never splitting a pair), marking the cut. */
-export function truncate(s: string, max: i32): string {
-  if (s.length <= max) return s;
-  let end = max;
-  const c = s.charCodeAt(end - 1);
-  if (c >= 0xd800 && c <= 0xdbff) end--;
-  return s.substring(0, end) + '…';
-}
-
-/** A string for a message: truncated, then JSON-quoted. */
-export function quote(s: string, max: i32): string {
-  return jsonString(truncate(s, max));
-}
-
-/** Formats a number as JavaScript and JSON do for the common cases (integers without `.0`). */
-export function formatNumber(x: f64): string {
-  text.reset();
-  text.num(x);
-  return written();
-}
-
-/** Serialises a value as compact JSON. */
-export function toJson(v: JValue): string {
-  text.reset();
-  writeJson(text, v);
-  return written();
-}
-
-/** Writes a value as compact JSON. */
-export function writeJson(w: Writer, v: JValue): void {
-  switch (v.kind) {
-    case JNULL:
-      return w.str('null');
-    case JFALSE:
-      return w.str('false');
-    case JTRUE:
-      return w.str('true');
-    case JNUMBER:
-      return w.num(v.num);
-    case JSTRING:
-      return w.jsonStr(v.str);
-    case JARRAY: {
-      const items = v.items!;
-      w.byte(0x5b);
-      for (let i = 0; i < items.length; i++) {
-        if (i > 0) w.byte(0x2c);
-        writeJson(w, items[i]);
-      }
-      return w.byte(0x5d);
-    }
-    default: {
-      const keys = v.keys!;
-      const items = v.items!;
-      w.byte(0x7b);
-      for (let i = 0; i < keys.length; i++) {
-        if (i > 0) w.byte(0x2c);
-        w.jsonStr(keys[i]);
-        w.byte(0x3a);
-        writeJson(w, items[i]);
-      }
-      return w.byte(0x7d);
-    }
-  }
-}
-
-/** Deep, type-strict equality; object key order does not matter. */
-export function deepEqual(a: JValue, b: JValue): bool {
-  if (a.kind != b.kind) return false;
-  switch (a.kind) {
-    case JNUMBER:
-      return a.num == b.num;
-    case JSTRING:
-      return a.str == b.str;
-    case JARRAY: {
-      const x = a.items!;
-      const y = b.items!;
-      if (x.length != y.length) return false;
-      for (let i = 0; i < x.length; i++) if (!deepEqual(x[i], y[i])) return false;
-      return true;
-    }
-    case JOBJECT: {
-      const ka = a.keys!;
-      if (ka.length != b.keys!.length) return false;
-      const va = a.items!;
-      for (let i = 0; i < ka.length; i++) {
-        const other = b.get(ka[i]);
-        if (other == null || !deepEqual(va[i], other)) return false;
-      }
-      return true;
-    }
-    default:
-      return true;
   }
 }
