@@ -3,9 +3,9 @@
  * contents, its size, publint and arethetypeswrong, and its types in fresh projects.
  *
  * The tarball is packed from the current dist/ (`npm run build` after editing src/). Budget (packed,
- * gzipped tarball): 470,000 bytes, of which the user docs (docs/*.md, so the README's links work
+ * gzipped tarball): 480,000 bytes, of which the user docs (docs/*.md, so the README's links work
  * from the registry page) are about 67,000 (issue 13's perso.explain, perso doctor and the replay
- * scan added about 8,000).
+ * scan added about 8,000; 479,147 with them).
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -30,7 +30,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = (name: string): string => join(root, 'node_modules/.bin', name);
 
 /** The packed tarball's size budget, in bytes (gzipped). */
-const PACKED_BUDGET = 470_000;
+const PACKED_BUDGET = 480_000;
 
 interface PackResult {
   filename: string;
