@@ -28,6 +28,7 @@ import { withArgs } from './call-with-args.ts';
 import type { CanonicalArgs } from './canonical-args.ts';
 import { canonicalizeArgs } from './canonical-args.ts';
 import type { DecisionResult, ReasonKind, ToolCall } from './decision.ts';
+import type { Explanation } from './analysis/explain-call.ts';
 import type { Diagnostic, PolicyLoad, Verdict } from './engine/types.ts';
 import { own, ownCopy } from './own-properties.ts';
 import { PersoAuditor, recordedFacts } from './perso-auditor.ts';
@@ -63,6 +64,8 @@ export class Perso {
   #backend: EvaluatorBackend | null = null;
   #sync: SyncEvaluatorBackend | null = null;
   #input: unknown;
+  /** The active policy's text, for {@link explain}. */
+  #policyText: string | null = null;
   readonly #settings: PersoSettings;
   #clock: (() => number) | null;
   /** The auditor, when the host gave audit transports; else `null` (the hot path does no audit work). */
@@ -216,6 +219,22 @@ export class Perso {
       }
     }
     return this.#decide(call, canonical, undefined, undefined, at);
+  }
+
+  /**
+   * Why `call` would be decided as it is now, without deciding it: the (tool, role) entry used or
+   * the default, every condition node's result and the values it read, which Deny and Ask rules
+   * hold, and the rate-limit window's and budget's state as this instance's engine left them. The
+   * same trace as `perso explain`. Nothing is counted or audited; `evaluate` stays the authority.
+   * Its code loads on first use (a dynamic import), so it adds nothing to a page that never asks.
+   */
+  async explain(call: ToolCall): Promise<Explanation> {
+    const { explainCall } = await import('./analysis/explain-call.ts');
+    const policyText = this.#closed ? null : this.#policyText;
+    return explainCall(
+      { policyText, clock: this.#now(), counted: this.#backend?.countedCalls?.() ?? [] },
+      call,
+    );
   }
 
   /**
@@ -424,6 +443,7 @@ export class Perso {
     const warnings = [...load.warnings];
     const mode = modeFor(this.#settings.mode, load.policy.mode, resolved.source, warnings);
     this.#input = input;
+    this.#policyText = resolved.text;
     this.#version = load.policy.version;
     this.#enforced = mode !== 'shadow';
     // The engine says whether any rule counts calls in a window of time; if none does, the

@@ -3,7 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { traceCall } from '../src/cli/explain-trace.ts';
+import { traceCall } from '../src/analysis/call-trace.ts';
 import type { ToolCall } from '../src/decision.ts';
 import { Engine } from '../src/engine/engine.ts';
 import { loadEngineModule } from '../src/engine/engine-module.ts';
@@ -186,6 +186,40 @@ describe('perso explain', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  test('text: the rate limit and the budget this call meets, on a fresh engine', async () => {
+    const policy = JSON.stringify({
+      version: 'v',
+      default_action: 'Deny',
+      tools: ['process_refund'],
+      rules: [
+        {
+          id: 'refunds',
+          tool_name: 'process_refund',
+          roles: ['agent'],
+          rate_limit: { max: 10, per_seconds: 60 },
+          budget: { sum: 'Arguments.amount', max: 1000, per_seconds: 86400 },
+        },
+      ],
+    });
+    const request = (amount: unknown) =>
+      JSON.stringify({ tool: 'process_refund', role: 'agent', args: { amount }, now: 1764000000 });
+    const fits = await runPerso(['explain', policy, '--request', request(400)]);
+    assert.equal(fits.code, 0, fits.stderr);
+    assert.match(fits.stdout, /^rate limit: 10 per 60 s: 0 used, room for 10$/m);
+    assert.match(
+      fits.stdout,
+      /^budget: 1000 per 86400 s \(the sum of Arguments\.amount\): 0 used, this call adds 400; fits: true$/m,
+    );
+    const over = await runPerso(['explain', policy, '--request', request(4000)]);
+    assert.equal(over.code, 0, over.stderr);
+    assert.match(over.stdout, /^decision: Deny \(budget_exceeded, refunds\)$/m);
+    assert.match(over.stdout, /this call adds 4000; fits: false$/m);
+    const unknown = await runPerso(['explain', policy, '--request', request('400')]);
+    assert.equal(unknown.code, 0, unknown.stderr);
+    assert.match(unknown.stdout, /^decision: Deny \(budget_unknown, refunds\)$/m);
+    assert.match(unknown.stdout, /Arguments\.amount cannot be read; fits: unknown$/m);
   });
 
   test('the request from stdin, --json; a pair no rule names is the default', async () => {

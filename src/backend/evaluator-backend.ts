@@ -12,6 +12,7 @@
 import type { ToolCall } from '../decision.ts';
 import type { ApprovalEvidence } from './approval-evidence.ts';
 import type { PolicyLoad, Verdict } from '../engine/types.ts';
+import type { CountedCall } from '../engine/counted-calls.ts';
 
 /** Where the engine runs; see the module comment for the contract. */
 export interface EvaluatorBackend {
@@ -43,6 +44,12 @@ export interface EvaluatorBackend {
     nowSeconds: number,
     evidence?: ApprovalEvidence,
   ): Promise<Verdict>;
+  /**
+   * The calls the engine counted under the active policy, in the order it counted them (what a
+   * fresh engine restores). Optional (additive): `Perso.explain` reads its windows from it, and
+   * explains fresh windows without it.
+   */
+  countedCalls?(): readonly CountedCall[];
 }
 
 /**

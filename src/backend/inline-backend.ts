@@ -12,6 +12,7 @@
 import { ApprovalLedger } from './approval-ledger.ts';
 import type { ApprovalEvidence } from './approval-evidence.ts';
 import { CountedCallJournal } from './counted-call-journal.ts';
+import type { CountedCall } from '../engine/counted-calls.ts';
 import type { ToolCall } from '../decision.ts';
 import { Engine } from '../engine/engine.ts';
 import type { PolicyLoad, Verdict } from '../engine/types.ts';
@@ -64,6 +65,11 @@ export class InlineBackend implements SyncEvaluatorBackend {
       this.#counted.clear();
     } else if (engine.fault !== null) this.#restart();
     return result;
+  }
+
+  /** The calls the engine counted under the active policy, in order (see evaluator-backend.ts). */
+  countedCalls(): readonly CountedCall[] {
+    return this.#counted.calls();
   }
 
   /** Decides one call at once. */

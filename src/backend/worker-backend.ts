@@ -31,6 +31,7 @@ import { EVALUATOR_JS_FALLBACK, EVALUATOR_WORKER_NAME } from '../worker/evaluato
 import type { ApprovalEvidence } from './approval-evidence.ts';
 import type { BatchMessage } from './batch-wire-format.ts';
 import type { CountedCallJournal } from './counted-call-journal.ts';
+import type { CountedCall } from '../engine/counted-calls.ts';
 import type { EvaluatorBackend } from './evaluator-backend.ts';
 import { engineWasmUrl, pageEngineModule } from './page-engine-module.ts';
 import { startCheckedWorker, startStrictWorker, startUncheckedWorker } from './verified-worker.ts';
@@ -183,6 +184,11 @@ export class WorkerBackend implements EvaluatorBackend {
       options.createWorker ?? (() => createEvaluatorWorker(integrity, jsFallback));
     this.#compileOnPage = options.createWorker === undefined;
     if (options.startNow === true) this.#start();
+  }
+
+  /** The calls the engine counted under the active policy, in order (see evaluator-backend.ts). */
+  countedCalls(): readonly CountedCall[] {
+    return this.#counted?.calls() ?? [];
   }
 
   /** Loads a policy in the worker; a fault is a failed load, and the previous policy stays active. */

@@ -7,15 +7,18 @@
  *   `invalid_request`, `no_policy`, `engine_fault`); the others are counted as not replayable, never guessed at;
  * - a line two JSON readers could read differently (a duplicated key) is refused, and so are args
  *   perso could not have recorded (`__proto__`, `constructor`, `prototype` keys, non-finite numbers);
- * - the reader allocates nothing per record beyond what `JSON.parse` builds: one call object is
- *   filled again for each record (decide it before reading the next), and the checks that make
- *   copies or walk the text char by char run only when a cheap check cannot vouch for the line;
- * - `JSON.parse` is most of the cost of a record (bench/replay.ts): what is added stays small.
+ * - a line in perso's own compact form is read by the scan (audit-line-scan.ts), any other by
+ *   `JSON.parse` of the whole line; both give the same values, and the same checks follow, so the
+ *   outcome and its error text do not depend on which read it (a test holds them together);
+ * - one call object is filled again for each record (decide it before reading the next), and the
+ *   checks that make copies or walk the text char by char run only when a cheap check cannot vouch
+ *   for the line.
  */
 import { canonicalizeArgs, FORBIDDEN_KEYS } from '../canonical-args.ts';
 import type { Decision, JsonObject, ToolCall } from '../decision.ts';
 import { findDuplicateKey } from './duplicate-key.ts';
 import { errorText } from '../text.ts';
+import { AuditLineScan, keyTokens, keysIn } from './audit-line-scan.ts';
 
 /** Why a record cannot be replayed. */
 export const NotReplayable = Object.freeze({
@@ -71,10 +74,11 @@ export class AuditRecordReader {
   /** After `Error`: why the line is not an audit record. */
   error = '';
   readonly #fast: boolean;
+  readonly #scan = new AuditLineScan();
   /** The date part (`2026-12-03T`) of the last `time` Date.parse accepted. */
   #day = '';
 
-  /** @param options `fast: false` checks every `time` with Date.parse (the reference the shortcut is tested against) */
+  /** @param options `fast: false` parses every line whole and checks every `time` with Date.parse (the reference the shortcuts are tested against) */
   constructor(options: { fast?: boolean } = {}) {
     this.#fast = options.fast !== false;
   }
@@ -86,6 +90,9 @@ export class AuditRecordReader {
 
   /** Reads one line (not blank). */
   read(text: string): ReadOutcome {
+    // The scan reads what JSON.parse would for the fields it keeps, or declines the line.
+    const scanned = this.#fast ? this.#scan.scan(text) : null;
+    if (scanned !== null) return this.#check(scanned);
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -100,7 +107,11 @@ export class AuditRecordReader {
       const duplicate = findDuplicateKey(text, 'record');
       if (duplicate !== null) return this.#fail(`${duplicate}: duplicate key`);
     }
-    const record = value as Record<string, unknown>;
+    return this.#check(value as Record<string, unknown>);
+  }
+
+  /** The record's checks, on the parsed record or the scanned one (whose absent fields are undefined). */
+  #check(record: Record<string, unknown>): ReadOutcome {
     const tool = own(record, 'tool');
     const role = own(record, 'role');
     const decision = own(record, 'decision');
@@ -204,30 +215,6 @@ function own(record: Record<string, unknown>, key: string): unknown {
 
 function isObject(value: unknown): value is JsonObject {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-/** Occurrences of `"` followed by JSON whitespace and `:`: every object key ends so. */
-function keyTokens(text: string): number {
-  let n = 0;
-  for (let at = text.indexOf(':'); at !== -1; at = text.indexOf(':', at + 1)) {
-    let before = at - 1;
-    let c = text.charCodeAt(before);
-    while (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) c = text.charCodeAt(--before);
-    if (c === 0x22) n++;
-  }
-  return n;
-}
-
-/** Keys of every object in a parsed value (for-in: an enumerable inherited key counts too, and sends the line to the full scan). */
-function keysIn(value: unknown): number {
-  if (typeof value !== 'object' || value === null) return 0;
-  let n = 0;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) n += keysIn(value[i]);
-    return n;
-  }
-  for (const key in value) n += 1 + keysIn((value as Record<string, unknown>)[key]);
-  return n;
 }
 
 /**

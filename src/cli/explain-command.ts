@@ -9,8 +9,9 @@ import type { Verdict } from '../engine/types.ts';
 import type { CliIo } from './cli-io.ts';
 import { ExitCode, write } from './cli-io.ts';
 import { findDuplicateKey } from './duplicate-key.ts';
-import type { CallTrace, ConditionTrace, RuleTrace } from './explain-trace.ts';
-import { traceCall } from './explain-trace.ts';
+import type { CallTrace, ConditionTrace, RuleTrace } from '../analysis/call-trace.ts';
+import type { BudgetState } from '../analysis/window-state.ts';
+import { traceCall } from '../analysis/call-trace.ts';
 import { readPolicyDocument } from './policy-document.ts';
 import { ReplayEngine } from './replay-engine.ts';
 import { policyLabel } from './validate-command.ts';
@@ -49,13 +50,16 @@ export async function explainCommand(options: ExplainOptions, io: CliIo): Promis
     );
     return ExitCode.Failure;
   }
-  const verdict = engine.decide(request.call, request.call.now ?? Date.now() / 1000);
+  const now = request.call.now ?? Date.now() / 1000;
+  const verdict = engine.decide(request.call, now);
+  // One call on a fresh engine: nothing counted yet.
   const trace = traceCall(
     read.document.policy,
     request.call as unknown as Parameters<typeof traceCall>[1],
+    { now, counted: [] },
   );
-  // Rate limits and bad requests are the engine's alone: a fresh window lets a call through.
-  const comparable = verdict.kind !== 'rate_limited' && verdict.kind !== 'invalid_request';
+  // Bad requests are the engine's alone (the trace reads any value).
+  const comparable = verdict.kind !== 'invalid_request';
   const agrees = !comparable || verdict.decision === trace.decision;
   if (options.json) {
     await write(
@@ -131,12 +135,29 @@ export function render(verdict: Verdict, trace: CallTrace): string[] {
     if (trace.allow.condition !== null) conditionLines(trace.allow.condition, 1, lines);
   }
   rules('Ask rule', trace.asks, 'holds: true or unknown asks');
-  lines.push(
-    trace.rateLimit === null
-      ? 'rate limit: none'
-      : `rate limit: ${trace.rateLimit.max} per ${trace.rateLimit.per_seconds} s (a fresh window here: this run decides one call)`,
-  );
+  lines.push(rateLimitLine(trace));
+  if (trace.budget !== null) lines.push(budgetLine(trace.budget));
   return lines;
+}
+
+function rateLimitLine({ rateLimit: limit }: CallTrace): string {
+  if (limit === null) return 'rate limit: none';
+  const state = limit.full
+    ? `full, ${limit.used} used; one more fits in ${limit.retryAfter} s`
+    : `${limit.used} used, room for ${limit.max - limit.used}`;
+  return `rate limit: ${limit.max} per ${limit.perSeconds} s: ${state}`;
+}
+
+function budgetLine(budget: BudgetState): string {
+  const what =
+    budget.measure === 'sum' ? `the sum of ${budget.field}` : `distinct values of ${budget.field}`;
+  const principal =
+    budget.per === null
+      ? ''
+      : ` for ${budget.per} = ${budget.perValue === undefined ? 'missing' : JSON.stringify(budget.perValue)}`;
+  const adds =
+    budget.adds === null ? `${budget.field} cannot be read` : `this call adds ${budget.adds}`;
+  return `budget: ${budget.max} per ${budget.perSeconds} s (${what})${principal}: ${budget.used} used, ${adds}; fits: ${budget.fits}`;
 }
 
 function conditionLines(node: ConditionTrace, depth: number, lines: string[]): void {

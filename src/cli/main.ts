@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `perso` command: validate a policy, evaluate NDJSON requests, run policy tests, replay an
- * audit log against a candidate policy, diff two policies, sign policies, copy the embed.
+ * audit log against a candidate policy, diff two policies, sign policies, copy the embed, examine
+ * a page (doctor).
  * Run `perso --help`; the manual is docs/cli.md.
  */
 import { readFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { parseArgs } from 'node:util';
 import type { CliIo } from './cli-io.ts';
 import { ExitCode, write } from './cli-io.ts';
 import { diffCommand } from './diff-command.ts';
+import { doctorCommand } from './doctor-command.ts';
 import { embedCommand } from './embed-command.ts';
 import { evalCommand } from './eval-command.ts';
 import { explainCommand } from './explain-command.ts';
@@ -69,7 +71,7 @@ async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {
   if (first === 'keygen' || first === 'sign' || first === 'verify' || first === 'embed')
     return signingCommand(first, parsed, io);
   const [target, ...extra] = parsed.positionals;
-  const what = first === 'test' ? 'POLICY or CASES.json' : 'POLICY';
+  const what = first === 'test' ? 'POLICY or CASES.json' : first === 'doctor' ? 'URL' : 'POLICY';
   if (target === undefined) return usageError(io, `missing ${what}`, first);
   if (extra.length > 0) return usageError(io, `unexpected argument ${quote(extra[0]!)}`, first);
 
@@ -93,6 +95,17 @@ async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {
       return lintCommand({ policy: target, json: parsed.values.json === true }, io);
     case 'test':
       return testCommand({ cases: target, verbose: parsed.values.verbose === true }, io);
+    case 'doctor': {
+      const policy = parsed.values.policy;
+      return doctorCommand(
+        {
+          url: target,
+          policy: typeof policy === 'string' ? policy : null,
+          json: parsed.values.json === true,
+        },
+        io,
+      );
+    }
   }
 }
 
@@ -153,9 +166,11 @@ function parseCommandLine(
     command === 'replay' ||
     command === 'diff' ||
     command === 'lint' ||
-    command === 'explain'
+    command === 'explain' ||
+    command === 'doctor'
   )
     options['json'] = { type: 'boolean' };
+  if (command === 'doctor') options['policy'] = { type: 'string' };
   if (command === 'explain') options['request'] = { type: 'string' };
   if (command === 'diff') {
     options['allow-looser'] = { type: 'boolean' };

@@ -8,6 +8,7 @@
  * - a UTF-8 byte order mark at the very start is dropped; a line's trailing `\r` is the reader's to
  *   drop (see {@link lineEnd}).
  */
+import { isAscii } from 'node:buffer';
 import type { Readable } from 'node:stream';
 import { MAX_LINE_BYTES } from './ndjson-lines.ts';
 
@@ -49,7 +50,8 @@ export async function* ndjsonBlocks(
     let long = body.length > maxLineBytes;
     if (!long) {
       try {
-        const text = decoder.decode(body);
+        // ASCII (most logs) is its own UTF-8 and latin1: a copy, with no decoding to check.
+        const text = isAscii(body) ? body.toString('latin1') : decoder.decode(body);
         const firstLine = number + 1;
         number += count(body) + 1;
         yield { first: firstLine, text };

@@ -13,7 +13,7 @@
  * - keys this module does not model (on the policy or on a rule) that differ are `changed`.
  */
 import type { Policy, Rule } from '../policy/policy.ts';
-import type { Node } from './condition-logic.ts';
+import type { Node } from '../analysis/condition-logic.ts';
 import {
   canonicalJson,
   conditionText,
@@ -21,9 +21,9 @@ import {
   isAlways,
   isNever,
   nodeKey,
-} from './condition-logic.ts';
-import type { Entry, RuleRef } from './policy-entries.ts';
-import { expandPolicy } from './policy-entries.ts';
+} from '../analysis/condition-logic.ts';
+import type { Entry, RuleRef } from '../analysis/policy-entries.ts';
+import { expandPolicy } from '../analysis/policy-entries.ts';
 
 /** How a change moves decisions: `changed` is "not shown either way", so possibly looser. */
 export type Mark = 'looser' | 'tighter' | 'changed';

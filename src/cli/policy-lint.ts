@@ -7,7 +7,7 @@
  * unreachable for several reasons, one finding says the first.
  */
 import type { Policy, Rule } from '../policy/policy.ts';
-import type { Node } from './condition-logic.ts';
+import type { Node } from '../analysis/condition-logic.ts';
 import {
   conditionText,
   exclusivePair,
@@ -15,9 +15,9 @@ import {
   neverFalse,
   neverTrue,
   normalize,
-} from './condition-logic.ts';
-import type { Entry, RuleRef } from './policy-entries.ts';
-import { expandPolicy, pairKey, ruleTools } from './policy-entries.ts';
+} from '../analysis/condition-logic.ts';
+import type { Entry, RuleRef } from '../analysis/policy-entries.ts';
+import { expandPolicy, pairKey, ruleTools } from '../analysis/policy-entries.ts';
 import { quote } from '../text.ts';
 
 /** One finding: `${path}: ${message}`. */

@@ -15,6 +15,7 @@ export const COMMANDS = Object.freeze([
   'sign',
   'verify',
   'embed',
+  'doctor',
   'help',
 ] as const);
 /** A command `perso` knows. */
@@ -39,6 +40,8 @@ usage:
   perso verify POLICY [SIG] --key NAME.public.jwk --id ID
                                    check a signature as Perso.load does; exit 1 if refused
   perso embed DIR                  copy the script-tag embed (perso-embed.js, assets/) into DIR
+  perso doctor URL [--policy POLICY]
+                                   open a page in headless Chromium; exit 1 on what voids the guard
   perso help [COMMAND]             show the help of a command
   perso --version                  print the version
 
@@ -226,10 +229,23 @@ options:
 
 exit: 0 copied, 1 the copy failed, 2 usage error
 `,
+  doctor: `usage: perso doctor URL [--policy POLICY] [--json]
+
+Opens the page at URL in headless Chromium (CHROME_PATH, else /usr/bin/chromium; needs the
+playwright-core package) and reports what silently voids the guard there: tools registered before
+perso, a WebMCP surface still redefinable, a transport answering frames of any origin, a CSP
+without 'wasm-unsafe-eval' or worker-src, tools no rule names (the policy of the page's embed, or
+--policy), and consequential-sounding tools (delete, pay, send, transfer) without consequentialHint.
+
+  --policy POLICY   check the tools against this policy instead of the embed's data-policy
+  --json            one JSON object: {ok, url, perso, tools, policy, findings: [{code, message}]}
+
+exit: 0 nothing found, 1 a finding or the page could not be examined, 2 usage
+`,
   help: `usage: perso help [COMMAND]
 
 Shows the help of COMMAND (validate, lint, eval, explain, test, replay, diff, keygen, sign,
-verify, embed), or the overview.
+verify, embed, doctor), or the overview.
 `,
 });
 

@@ -1,11 +1,15 @@
 /**
  * Why a call is decided as it is: the (tool, role) entry the engine uses (or the default), each
  * rule of that entry with every condition node's result (true, false or unknown) and the values
- * it read, which Deny and Ask rules hold, and the rate limit. Evaluated here from the policy
- * language (docs/policy.md), apart from the engine, so `perso explain` can check the two agree.
+ * it read, which Deny and Ask rules hold, and the state of the Allow rule's rate-limit window and
+ * budget. Evaluated here from the policy language (docs/policy.md), apart from the engine, so `perso
+ * explain` can check the two agree, and `perso.explain` can say why without deciding anything.
  */
-import type { Decision, JsonValue } from '../decision.ts';
-import type { Policy, RateLimit } from '../policy/policy.ts';
+import type { Decision, JsonValue, ReasonKind } from '../decision.ts';
+import type { CountedCall } from '../engine/counted-calls.ts';
+import type { Policy } from '../policy/policy.ts';
+import type { BudgetState, RateLimitState } from './window-state.ts';
+import { budgetState, rateLimitState } from './window-state.ts';
 import { canonicalJson } from './condition-logic.ts';
 import type { RuleRef } from './policy-entries.ts';
 import { expandPolicy, pairKey } from './policy-entries.ts';
@@ -45,9 +49,20 @@ export interface CallTrace {
   denies: RuleTrace[];
   allow: RuleTrace | null;
   asks: RuleTrace[];
-  rateLimit: RateLimit | null;
-  /** The decision these results give (rate limits aside: a fresh window lets the call through). */
+  /** The Allow rule's rate-limit window, or null when it has none. */
+  rateLimit: RateLimitState | null;
+  /** The Allow rule's budget, or null when it has none. */
+  budget: BudgetState | null;
+  /** The decision these results give. */
   decision: Decision;
+  /** Why, as a decision's `kind`. */
+  kind: ReasonKind;
+}
+
+/** What the windows hold: the calls counted so far, and the time of the call (seconds). */
+export interface WindowContext {
+  now: number;
+  counted: readonly CountedCall[];
 }
 
 /** The call as explain reads it. */
@@ -59,8 +74,16 @@ export interface TracedCall {
   resourceAttributes?: unknown;
 }
 
-/** Traces a call through a policy the engine accepted. */
-export function traceCall(policy: Policy, call: TracedCall): CallTrace {
+/**
+ * Traces a call through a policy the engine accepted.
+ *
+ * @param windows the counted calls and the time; default: fresh windows (nothing counted yet)
+ */
+export function traceCall(
+  policy: Policy,
+  call: TracedCall,
+  windows: WindowContext = { now: 0, counted: [] },
+): CallTrace {
   const entry = expandPolicy(policy).get(pairKey(call.tool, call.role));
   const roots: Record<string, unknown> = {
     Arguments: call.args ?? {},
@@ -76,13 +99,35 @@ export function traceCall(policy: Policy, call: TracedCall): CallTrace {
   const denies = (entry?.denies ?? []).map(ruleTrace);
   const allow = entry?.allow ? ruleTrace(entry.allow) : null;
   const asks = (entry?.asks ?? []).map(ruleTrace);
-  // docs/policy.md, "How a decision is made": a holding Deny; else the version-1 result; an Allow
-  // becomes Ask when an Ask holds.
+  const limit = entry?.allow?.rateLimit ?? null;
+  const rateLimit =
+    limit === null
+      ? null
+      : rateLimitState(limit, windows.counted, call.tool, call.role, windows.now);
+  const budget =
+    entry?.allow === null || entry?.allow === undefined
+      ? null
+      : budgetState(
+          (entry.allow.rule as { budget?: unknown }).budget,
+          windows.counted,
+          call.tool,
+          call.role,
+          roots,
+          windows.now,
+        );
+  // docs/policy.md, the decision: a holding Deny; else the version-1 result; an Allow then meets
+  // its rate limit and budget; a remaining Allow becomes Ask when an Ask holds.
   let decision: Decision;
-  if (denies.some((deny) => deny.result !== 'false')) decision = 'Deny';
-  else if (allow === null) decision = policy.default_action;
-  else decision = allow.result === 'true' ? 'Allow' : 'Deny';
-  if (decision === 'Allow' && asks.some((ask) => ask.result !== 'false')) decision = 'Ask';
+  let kind: ReasonKind;
+  if (denies.some((deny) => deny.result !== 'false')) [decision, kind] = ['Deny', 'denied_by_rule'];
+  else if (allow === null) [decision, kind] = [policy.default_action, 'no_rule'];
+  else if (allow.result !== 'true') [decision, kind] = ['Deny', 'condition_failed'];
+  else if (rateLimit?.full) [decision, kind] = ['Deny', 'rate_limited'];
+  else if (budget !== null && budget.fits !== 'true')
+    [decision, kind] = ['Deny', budget.fits === 'false' ? 'budget_exceeded' : 'budget_unknown'];
+  else [decision, kind] = ['Allow', allow.condition === null ? 'no_condition' : 'condition_passed'];
+  if (decision === 'Allow' && asks.some((ask) => ask.result !== 'false'))
+    [decision, kind] = ['Ask', 'ask_by_rule'];
   return {
     tool: call.tool,
     role: call.role,
@@ -91,8 +136,10 @@ export function traceCall(policy: Policy, call: TracedCall): CallTrace {
     denies,
     allow,
     asks,
-    rateLimit: entry?.allow?.rateLimit ?? null,
+    rateLimit,
+    budget,
     decision,
+    kind,
   };
 }
 

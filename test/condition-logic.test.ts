@@ -3,7 +3,7 @@
 // (not from the module), from a fixed seed so a failure repeats.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { implies, normalize } from '../src/cli/condition-logic.ts';
+import { implies, normalize } from '../src/analysis/condition-logic.ts';
 
 type Three = 'true' | 'false' | 'unknown';
 type Condition = Record<string, unknown>;

@@ -1,0 +1,207 @@
+/**
+ * One audit-log line read the quick way, for a replay: most of a record is long strings a replay
+ * never reads (reason, policy hash, time), written by perso in one order, and its objects (args,
+ * attributes) are mostly flat. Sticky regular expressions check the line in native passes: the
+ * head (the keys perso writes first, in its order) and each member after it; values are then cut
+ * out of the checked text, and `JSON.parse` runs only on strings that hold an escape.
+ *
+ * Checklist (a line the scan does not vouch for goes to the full reader, which has the last word):
+ * - it vouches only for perso's compact form: no whitespace between tokens, the head's keys first
+ *   and in order, then members whose values are strings, numbers, `true`, `false`, `null` or flat
+ *   objects of those; keys without escapes;
+ * - strings are JSON strings (no control character, valid escapes), so every value is the one
+ *   `JSON.parse` gives for the whole line;
+ * - keys are distinct at every depth, none of the head's keys comes again, and no key is
+ *   `__proto__` (an own property for `JSON.parse`, a prototype for an assignment);
+ * - nothing is decided here: the reader checks the values the same way on either path.
+ */
+
+/** The head's keys, in the order perso writes them (audit-record.ts). */
+export const HEAD_KEYS = [
+  'id',
+  'time',
+  'tool',
+  'role',
+  'decision',
+  'reason',
+  'kind',
+  'rule',
+  'policyVersion',
+  'policyHash',
+  'enforced',
+] as const;
+const HEAD_KEY_SET: ReadonlySet<string> = new Set(HEAD_KEYS);
+const NULLABLE: ReadonlySet<string> = new Set(['rule', 'policyVersion', 'policyHash']);
+
+// A JSON string: runs of plain characters between valid escapes.
+const STRING = String.raw`"[^"\\\u0000-\u001f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\u0000-\u001f]*)*"`;
+const NUMBER = String.raw`-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?`;
+const KEY = String.raw`"[^"\\\u0000-\u001f]*"`;
+const SCALAR = `(?:${STRING}|${NUMBER}|true|false|null)`;
+const FLAT = String.raw`\{(?:${KEY}:${SCALAR}(?:,${KEY}:${SCALAR})*)?\}`;
+const HEAD = new RegExp(
+  `\\{${HEAD_KEYS.map(
+    (key) =>
+      `"${key}":${key === 'enforced' ? '(?:true|false)' : NULLABLE.has(key) ? `(?:${STRING}|null)` : `(${STRING})`}`,
+  ).join(',')}`,
+  'y',
+);
+/** The head's captured keys, in group order: the nullable ones and `enforced` a replay never reads. */
+const CAPTURED = HEAD_KEYS.filter((key) => key !== 'enforced' && !NULLABLE.has(key));
+/** The members perso writes after the head, in its order, then the end of the line. */
+const TAIL = new RegExp(
+  `(?:,"args":(${FLAT}))?(?:,"agentAttributes":(${FLAT}))?(?:,"resourceAttributes":(${FLAT}))?(?:,"now":(${NUMBER}))?\\}$`,
+  'y',
+);
+const TAIL_KEYS = ['args', 'agentAttributes', 'resourceAttributes', 'now'] as const;
+/** One member after the head: its key's text, then its value's. */
+const MEMBER = new RegExp(`,(${KEY}):(${FLAT}|${SCALAR})`, 'y');
+
+/** The fields a replay reads, as own properties (absent ones undefined), in one shape. */
+export interface ScannedRecord {
+  [key: string]: unknown;
+}
+
+/** Reads lines into one reused record. */
+export class AuditLineScan {
+  readonly #record: ScannedRecord = {
+    id: undefined,
+    time: undefined,
+    tool: undefined,
+    role: undefined,
+    decision: undefined,
+    reason: undefined,
+    kind: undefined,
+    args: undefined,
+    argsHmac: undefined,
+    argsSha256: undefined,
+    agentAttributes: undefined,
+    resourceAttributes: undefined,
+    now: undefined,
+  };
+
+  /**
+   * Reads `text` into the record (the same object every time), or null when the scan does not
+   * vouch for the line (the full reader decides then). A field the line lacks is undefined.
+   */
+  scan(text: string): ScannedRecord | null {
+    HEAD.lastIndex = 0;
+    const head = HEAD.exec(text);
+    if (head === null) return null;
+    const record = this.#record;
+    TAIL.lastIndex = HEAD.lastIndex;
+    const tail = TAIL.exec(text);
+    if (tail !== null) {
+      for (let i = 0; i < TAIL_KEYS.length; i++) {
+        const raw = tail[i + 1];
+        const value = raw === undefined ? undefined : scalarOrFlat(raw);
+        if (value === FAIL) return null;
+        record[TAIL_KEYS[i]!] = value;
+      }
+      record.argsHmac = undefined;
+      record.argsSha256 = undefined;
+    } else if (!this.#members(text, HEAD.lastIndex)) return null;
+    for (let i = 0; i < CAPTURED.length; i++) {
+      const raw = head[i + 1]!;
+      record[CAPTURED[i]!] = raw.includes('\\') ? JSON.parse(raw) : raw.slice(1, -1);
+    }
+    return record;
+  }
+
+  /** Any other members after the head, one at a time; false when one is not vouched for. */
+  #members(text: string, from: number): boolean {
+    const record = this.#record;
+    for (const key of TAIL_KEYS) record[key] = undefined;
+    record.argsHmac = undefined;
+    record.argsSha256 = undefined;
+    const seen: string[] = [];
+    let at = from;
+    const last = text.length - 1;
+    while (at < last) {
+      MEMBER.lastIndex = at;
+      const member = MEMBER.exec(text);
+      if (member === null) return false;
+      const key = member[1]!.slice(1, -1);
+      if (HEAD_KEY_SET.has(key) || seen.includes(key)) return false;
+      seen.push(key);
+      const value = scalarOrFlat(member[2]!);
+      if (value === FAIL) return false;
+      if (Object.hasOwn(record, key)) record[key] = value;
+      at = MEMBER.lastIndex;
+    }
+    return at === last && text.charCodeAt(last) === 0x7d;
+  }
+}
+
+const FAIL = Symbol('not vouched for');
+
+/** The value of a checked string, number, literal or flat object text; FAIL for a key it refuses. */
+function scalarOrFlat(text: string): unknown {
+  const c = text.charCodeAt(0);
+  if (c === 0x22) return text.includes('\\') ? JSON.parse(text) : text.slice(1, -1);
+  if (c === 0x7b) return flatObject(text);
+  if (c === 0x74) return true;
+  if (c === 0x66) return false;
+  if (c === 0x6e) return null;
+  return Number(text);
+}
+
+/** A checked flat object's text as an object; FAIL for a duplicated key or `__proto__`. */
+function flatObject(text: string): Record<string, unknown> | typeof FAIL {
+  const object: Record<string, unknown> = {};
+  if (text.length === 2) return object;
+  let at = 1;
+  for (;;) {
+    // Keys hold no escape, so the key ends at the next quote.
+    const keyEnd = text.indexOf('"', at + 1);
+    const key = text.slice(at + 1, keyEnd);
+    if (key === '__proto__' || Object.hasOwn(object, key)) return FAIL;
+    at = keyEnd + 2;
+    const end = scalarEnd(text, at);
+    object[key] = scalarOrFlat(text.slice(at, end));
+    if (end === text.length - 1) return object;
+    at = end + 1;
+  }
+}
+
+/** Where the checked scalar starting at `from` ends. */
+function scalarEnd(text: string, from: number): number {
+  if (text.charCodeAt(from) !== 0x22) {
+    let at = from;
+    for (let c = text.charCodeAt(at); c !== 0x2c && c !== 0x7d; c = text.charCodeAt(++at));
+    return at;
+  }
+  let at = from + 1;
+  for (;;) {
+    const quote = text.indexOf('"', at);
+    // A quote after an odd run of backslashes is escaped.
+    let slashes = 0;
+    while (text.charCodeAt(quote - 1 - slashes) === 0x5c) slashes++;
+    if (slashes % 2 === 0) return quote + 1;
+    at = quote + 1;
+  }
+}
+
+/** Occurrences of `"` followed by JSON whitespace and `:`: every object key ends so. */
+export function keyTokens(text: string): number {
+  let n = 0;
+  for (let at = text.indexOf(':'); at !== -1; at = text.indexOf(':', at + 1)) {
+    let before = at - 1;
+    let c = text.charCodeAt(before);
+    while (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) c = text.charCodeAt(--before);
+    if (c === 0x22) n++;
+  }
+  return n;
+}
+
+/** Keys of every object in a parsed value (for-in: an enumerable inherited key counts too, and sends the line to the full scan). */
+export function keysIn(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  let n = 0;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) n += keysIn(value[i]);
+    return n;
+  }
+  for (const key in value) n += 1 + keysIn((value as Record<string, unknown>)[key]);
+  return n;
+}
