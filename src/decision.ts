@@ -75,6 +75,11 @@ export interface ToolCall {
   resourceAttributes?: JsonObject;
   /** Seconds since the epoch, for `rate_limit` windows; the host's clock when absent. */
   now?: number;
+  /**
+   * The guard session whose untrusted content the policy's `SessionUntrusted` and `FromUntrusted`
+   * read (a {@link PersoSession} sets its own); absent: the default session.
+   */
+  session?: string;
 }
 
 /**

@@ -19,7 +19,10 @@ import {
   E_TOOL_EMPTY,
   E_TOOL_UTF8,
   E_INPUT_TOO_LARGE,
+  E_SESSION,
 } from './messages';
+import { forgetTaint, selectSession, wTaintState } from './taint';
+import { recordResultText } from './record-result';
 import {
   JNULL,
   JNUMBER,
@@ -39,6 +42,7 @@ import {
 } from './json';
 import {
   C_FIELD_EQUALS,
+  C_FROM_UNTRUSTED,
   C_NUMERIC,
   C_PRESENT,
   C_STRING,
@@ -157,7 +161,9 @@ export function initPolicy(ptr: usize, len: i32): usize {
       p.ruleCount.toString() +
       ',"approval":"' +
       (p.webauthn ? 'webauthn' : 'click') +
-      '","warnings":' +
+      '","untrusted_tools":' +
+      stringsJson(p.untrusted.values()) +
+      ',"warnings":' +
       diagnosticsJson(c.warnings) +
       '}',
   );
@@ -294,6 +300,10 @@ export function evaluateRaw(
     now = nowV.num;
     hasNow = true;
   }
+  const sessionV = ctx.get('session');
+  if (sessionV != null && sessionV.kind != JSTRING && sessionV.kind != JNULL)
+    return fail(E_SESSION);
+  selectSession(sessionV != null && sessionV.kind == JSTRING ? sessionV.str : '');
   const role = roleV.str;
   const e = p.lookup(tool, role);
   if (e == null) {
@@ -345,7 +355,9 @@ export function planJson(): usize {
     wStrings(w, f.path);
     w.byte(0x7d);
   }
-  w.str('],"rules":');
+  w.str('],"taint":');
+  w.str(p.taint ? 'true' : 'false');
+  w.str(',"rules":');
   wStrings(w, p.ruleNames);
   w.str(',"webauthn":[');
   for (let i = 0; i < p.webauthnRules.length; i++) {
@@ -371,6 +383,7 @@ export function planJson(): usize {
       wStrings(w, c.strs);
     } else if (c.kind == C_PRESENT) w.str('FieldPresent"');
     else if (c.kind == C_FIELD_EQUALS) w.str('FieldEquals"');
+    else if (c.kind == C_FROM_UNTRUSTED) w.str('FromUntrusted"');
     else {
       w.str('Equals","expected":');
       w.str(c.literal);
@@ -449,4 +462,35 @@ export function explainFast(): usize {
 /** The request region's address (changes after `reserve` grows it or a policy loads). */
 export function regionPtr(): usize {
   return region;
+}
+
+/** `recordResult`: a tool result for the session's untrusted content (record-result.ts). */
+export function recordResultJson(ptr: usize, len: i32): usize {
+  if (!inMemory(ptr, len)) return fail(E_OUT_OF_BOUNDS);
+  const text = recordResultText(ptr, len);
+  return text.startsWith('!') ? fail(text.substring(1)) : respond(text);
+}
+
+/** `session`: makes the UTF-8 name at [ptr, ptr + len) the session the next decisions read; 1 when done. */
+export function selectSessionAt(ptr: usize, len: i32): i32 {
+  if (!inMemory(ptr, len)) return 0;
+  const key = decodeUtf8String(ptr, len);
+  if (key == null) return 0;
+  selectSession(key);
+  return 1;
+}
+
+/** `state`: the decision state that outlives a call, as JSON: `{"untrusted": {...}}`. */
+export function stateJson(): usize {
+  const w = planOut;
+  w.reset();
+  w.str('{"untrusted":');
+  wTaintState(w);
+  w.byte(0x7d);
+  return respondWith(w);
+}
+
+/** `forget`: ends every session's untrusted content. */
+export function forgetState(): void {
+  forgetTaint();
 }

@@ -9,6 +9,7 @@ import { JNULL } from './json';
 import { Writer, cutBytes, reason } from './writer';
 import { wBudgetReason } from './budget';
 import {
+  C_EQUALS,
   C_ALL,
   C_ANY,
   C_FIELD_EQUALS,
@@ -43,6 +44,7 @@ import {
   lastRetry,
   lastRule,
 } from './decision';
+import { wUntrustedWhy } from './untrusted-conditions';
 
 // The failed leaf explaining a condition failure, when exactly one does.
 let failLeaf: Cond | null = null;
@@ -109,6 +111,7 @@ function wSeen(w: Writer, p: Policy, f: i32): void {
 }
 
 function leafWhyNot(w: Writer, p: Policy, c: Cond): void {
+  if (c.kind > C_EQUALS) return wUntrustedWhy(w, p, c, false);
   const f = c.field;
   const tag = tagOf(f);
   switch (c.kind) {
@@ -165,6 +168,7 @@ function leafWhyNot(w: Writer, p: Policy, c: Cond): void {
 }
 
 function leafWhy(w: Writer, p: Policy, c: Cond): void {
+  if (c.kind > C_EQUALS) return wUntrustedWhy(w, p, c, true);
   const f = c.field;
   switch (c.kind) {
     case C_NUMERIC: {

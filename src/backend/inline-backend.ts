@@ -7,6 +7,8 @@
  *   same compiled module, the last good policy is loaded into it and the calls its rate limits
  *   counted are restored (a {@link CountedCallJournal} kept here, outside the instance); until it
  *   is ready, calls are Deny with a reason that says so, and a restore that fails keeps it so;
+ * - the untrusted results it kept are recorded again into a fresh instance (a
+ *   {@link ToolResultJournal}), after the counted calls, before it answers a call;
  * - after `close`, every call is a Deny.
  */
 import { ApprovalLedger } from './approval-ledger.ts';
@@ -14,7 +16,14 @@ import type { ApprovalEvidence } from './approval-evidence.ts';
 import { CountedCallJournal } from './counted-call-journal.ts';
 import type { ToolCall } from '../decision.ts';
 import { Engine } from '../engine/engine.ts';
-import type { PolicyLoad, Verdict } from '../engine/types.ts';
+import type {
+  EvaluatorState,
+  PolicyLoad,
+  RecordAnswer,
+  ToolResultRecord,
+  Verdict,
+} from '../engine/types.ts';
+import { ToolResultJournal } from './tool-result-journal.ts';
 import type { SyncEvaluatorBackend } from './evaluator-backend.ts';
 
 /** Options of {@link InlineBackend.create}. */
@@ -35,6 +44,8 @@ export class InlineBackend implements SyncEvaluatorBackend {
   readonly #approvals = new ApprovalLedger();
   /** What the engine counted, kept outside it: a fresh instance restores it (see the checklist). */
   readonly #counted = new CountedCallJournal();
+  /** The untrusted results the engine kept, for a fresh instance (tool-result-journal.ts). */
+  readonly #results = new ToolResultJournal();
 
   private constructor(module: WebAssembly.Module, engine: Engine) {
     this.#module = module;
@@ -121,6 +132,31 @@ export class InlineBackend implements SyncEvaluatorBackend {
     );
   }
 
+  /** {@inheritDoc EvaluatorBackend.recordResult} */
+  recordResult(record: ToolResultRecord): Promise<RecordAnswer> {
+    const engine = this.#engine;
+    if (engine === null) {
+      this.#restart();
+      return Promise.resolve({ ok: false, error: this.#unavailable().reason });
+    }
+    const answer = engine.recordResult(record);
+    if (engine.fault !== null) this.#restart();
+    else if (answer.ok && answer.untrusted) this.#results.add(record, journalText(record));
+    return Promise.resolve(answer);
+  }
+
+  /** {@inheritDoc EvaluatorBackend.state} */
+  state(): Promise<EvaluatorState | null> {
+    return Promise.resolve(this.#engine?.state() ?? null);
+  }
+
+  /** {@inheritDoc EvaluatorBackend.forget} */
+  forget(): Promise<void> {
+    this.#results.clear();
+    this.#engine?.forget();
+    return Promise.resolve();
+  }
+
   /** {@inheritDoc EvaluatorBackend.close} */
   close(): void {
     this.#closed = true;
@@ -147,7 +183,8 @@ export class InlineBackend implements SyncEvaluatorBackend {
           // A fresh instance that cannot carry on the old one's windows answers nothing: the next call tries again.
           if (
             !engine.load(this.#lastGoodPolicy).ok ||
-            engine.restoreCounted(counted) !== counted.length
+            engine.restoreCounted(counted) !== counted.length ||
+            !this.#results.records().every((record) => engine.recordResult(record).ok)
           )
             return;
         }
@@ -159,6 +196,15 @@ export class InlineBackend implements SyncEvaluatorBackend {
         this.#restarting = null;
       },
     );
+  }
+}
+
+/** A recorded result's JSON for the journal; `null` when it has none (the engine refused it then). */
+function journalText(record: ToolResultRecord): string {
+  try {
+    return JSON.stringify(record.result) ?? 'null';
+  } catch {
+    return 'null';
   }
 }
 

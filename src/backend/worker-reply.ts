@@ -15,6 +15,7 @@ import type { CountedCall } from '../engine/counted-calls.ts';
 import { isCountedCallList } from '../engine/counted-calls.ts';
 import type { PolicyInfo, PolicyLoad, Verdict } from '../engine/engine.ts';
 import type { WorkerStatus } from '../worker/evaluator-api.ts';
+import { checkToolNames } from './evaluator-state-replies.ts';
 
 type Diagnostic = Extract<PolicyLoad, { ok: false }>['errors'][number];
 
@@ -173,6 +174,9 @@ function checkPolicyInfo(value: unknown): PolicyInfo | null {
     return null;
   if (!isStringArray(tools) || !isStringArray(roles)) return null;
   if (value.approval !== undefined && value.approval !== 'webauthn') return null;
+  const untrustedTools =
+    value.untrustedTools === undefined ? undefined : checkToolNames(value.untrustedTools);
+  if (untrustedTools === null) return null;
   return {
     version,
     mode,
@@ -181,6 +185,7 @@ function checkPolicyInfo(value: unknown): PolicyInfo | null {
     roles,
     ruleCount,
     ...(value.approval === 'webauthn' ? { approval: 'webauthn' as const } : {}),
+    ...(untrustedTools === undefined ? {} : { untrustedTools }),
   };
 }
 

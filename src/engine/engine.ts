@@ -16,12 +16,30 @@
  * - every buffer this host allocates in the module is freed before the call returns
  */
 import type { JsonObject, JsonValue, ToolCall } from '../decision.ts';
-import type { Diagnostic, PolicyInfo, PolicyLoad, Verdict, VerdictFailure } from './types.ts';
+import type {
+  Diagnostic,
+  EvaluatorState,
+  PolicyInfo,
+  PolicyLoad,
+  RecordAnswer,
+  ToolResultRecord,
+  Verdict,
+  VerdictFailure,
+} from './types.ts';
 import { APPROVED_CALL } from './approved-call.ts';
 import type { CountedCall, CountedCallSink } from './counted-calls.ts';
 import { SHOWN_UNITS, errorText, truncate } from '../text.ts';
 
-export type { Diagnostic, PolicyInfo, PolicyLoad, Verdict, VerdictFailure } from './types.ts';
+export type {
+  Diagnostic,
+  EvaluatorState,
+  PolicyInfo,
+  PolicyLoad,
+  RecordAnswer,
+  ToolResultRecord,
+  Verdict,
+  VerdictFailure,
+} from './types.ts';
 
 /** The engine ABI version this host speaks; `create` refuses a module exporting another. */
 export const ENGINE_ABI_VERSION = 1;
@@ -50,6 +68,10 @@ interface EngineExports {
   explain(): number;
   countedKeep(entry: number): number;
   restoreCounted(entry: number, at: number): number;
+  recordResult(ptr: number, len: number): number;
+  session(ptr: number, len: number): number;
+  state(): number;
+  forget(): void;
 }
 
 const REQUIRED_EXPORTS = [
@@ -66,6 +88,10 @@ const REQUIRED_EXPORTS = [
   'explain',
   'countedKeep',
   'restoreCounted',
+  'recordResult',
+  'session',
+  'state',
+  'forget',
 ] as const;
 
 // Slot layout (engine/assembly/slots.ts): 16 bytes per field after a 16-byte region header.
@@ -137,6 +163,8 @@ interface LoadedState {
   readonly dataStart: number;
   /** Verdicts with detail by the engine's memo id. */
   readonly memo: Map<number, Verdict>;
+  /** A rule reads untrusted content: decisions depend on the call's session. */
+  readonly taint: boolean;
 }
 
 const encoder = new TextEncoder();
@@ -195,6 +223,8 @@ interface CallPlan {
   readonly now: number | undefined;
   /** Carries the approval marker (engine/approved-call.ts). */
   readonly approved: boolean;
+  /** The call's guard session (its untrusted content); `''` by default. */
+  readonly session: string;
 }
 
 /** A call's own `now` that is not a finite number: refused (`null` too, which means "no time" nowhere). */
@@ -215,6 +245,7 @@ function earlyAnswer(verdict: Verdict): CallPlan {
     resource: EMPTY,
     now: undefined,
     approved: false,
+    session: '',
   };
 }
 
@@ -253,6 +284,7 @@ function planCall(call: ToolCall, state: LoadedState | null): CallPlan {
   );
   const now: unknown = Object.hasOwn(call, 'now') ? call.now : undefined;
   const approved = Object.hasOwn(call, APPROVED_CALL);
+  const session: unknown = Object.hasOwn(call, 'session') ? call.session : undefined;
   let late: Verdict | null = null;
   let entry: EntryPlan | null = null;
   if (agent === NOT_PLAIN)
@@ -264,6 +296,8 @@ function planCall(call: ToolCall, state: LoadedState | null): CallPlan {
     );
   else if (now !== undefined && (typeof now !== 'number' || !Number.isFinite(now)))
     late = badNow(now);
+  else if (session !== undefined && (typeof session !== 'string' || !isWellFormed(session)))
+    late = deny('invalid_request', 'invalid request: session must be a string (the guard session)');
   else if (state === null) late = deny('no_policy', 'no policy loaded; load a valid policy first');
   else {
     entry = state.entries.get(tool)?.get(role) ?? null;
@@ -282,6 +316,7 @@ function planCall(call: ToolCall, state: LoadedState | null): CallPlan {
     resource,
     now: typeof now === 'number' ? now : undefined,
     approved,
+    session: typeof session === 'string' ? session : '',
   };
 }
 
@@ -352,6 +387,8 @@ export class Engine {
   #region = 0;
   #regionCap = 0;
   #counted: CountedCallSink | null = null;
+  /** The session the engine's decisions read now (null: unknown, select before deciding). */
+  #session: string | null = null;
 
   private constructor(exports: EngineExports) {
     this.#x = exports;
@@ -476,6 +513,9 @@ export class Engine {
         roles: Object.freeze([...(reply.roles as string[])]) as string[],
         ruleCount: Number(reply.rule_count),
         ...(reply.approval === 'webauthn' ? { approval: 'webauthn' as const } : {}),
+        ...(Array.isArray(reply.untrusted_tools) && reply.untrusted_tools.length > 0
+          ? { untrustedTools: Object.freeze([...(reply.untrusted_tools as string[])]) as string[] }
+          : {}),
       });
       this.#state = buildState(info, JSON.parse(planText) as PlanJson, (entry) =>
         this.#x.countedKeep(entry),
@@ -584,6 +624,7 @@ export class Engine {
         );
       }
       if (invalid !== null) return deny('invalid_request', `invalid request: ${invalid.message}`);
+      if (state.taint && this.#session !== plan.session) this.#selectSession(plan.session);
       code = this.#x.decide(entry.index, hasNow ? now : 0, hasNow | (plan.approved ? 2 : 0));
       if (code < 0)
         return deny('engine_fault', 'engine fault: the engine rejected the request slots');
@@ -652,6 +693,117 @@ export class Engine {
     return restored;
   }
 
+  /** Makes `key` the session the engine's next decisions read. */
+  #selectSession(key: string): void {
+    const bytes = encoder.encode(key);
+    const ptr = this.#put(bytes);
+    try {
+      if (this.#x.session(ptr, bytes.length) !== 1)
+        throw new Error('engine refused the session name');
+    } finally {
+      this.#x.dealloc(ptr, bytes.length);
+    }
+    this.#session = key;
+  }
+
+  /**
+   * Additive: hands a tool's result to the engine, which keeps it as the session's untrusted
+   * content when the policy's `untrusted_tools` name the tool or `record.untrusted` is true. A
+   * result too large to keep (over 1 MiB as JSON) saturates the session instead: every value then
+   * counts as from untrusted content. Never throws.
+   */
+  recordResult(record: ToolResultRecord): RecordAnswer {
+    if (this.#dead) return { ok: false, error: this.#dead };
+    if (this.#state === null)
+      return { ok: false, error: 'no policy loaded; load a valid policy first' };
+    let text: string;
+    try {
+      if (typeof record !== 'object' || record === null)
+        return { ok: false, error: 'tool result: expected an object {tool, role, result}' };
+      const { tool, role, result, session, untrusted } = record;
+      if ((record as { saturate?: unknown }).saturate === true)
+        return this.#record(
+          JSON.stringify({ session: session ?? '', tool, untrusted, saturate: true }),
+        );
+      if (session !== undefined && (typeof session !== 'string' || !isWellFormed(session)))
+        return { ok: false, error: 'tool result: session must be a string' };
+      if (result === undefined)
+        return {
+          ok: false,
+          error: 'tool result: result is missing; pass the JSON value the tool returned',
+        };
+      let json: string | undefined;
+      try {
+        json = JSON.stringify(result, refuseHiddenNull);
+      } catch {
+        json = undefined;
+      }
+      if (json === undefined)
+        return {
+          ok: false,
+          error:
+            'tool result: the result is not plain JSON; pass what the tool returned as JSON data',
+        };
+      const head = { session: session ?? '', tool, role, untrusted };
+      if (json.length > MAX_FIELD_BYTES) {
+        // Too large to keep: an untrusted tool's result saturates its session (fail closed).
+        const probe = this.#record(JSON.stringify({ ...head, result: null }));
+        if (!probe.ok || !probe.untrusted) return probe;
+        return this.#record(JSON.stringify({ ...head, saturate: true }));
+      }
+      text = `${JSON.stringify(head).slice(0, -1)},"result":${json}}`;
+    } catch (e) {
+      return {
+        ok: false,
+        error: `tool result: cannot be read (${faultMessage(e)}); pass plain JSON data`,
+      };
+    }
+    return this.#record(text);
+  }
+
+  #record(text: string): RecordAnswer {
+    try {
+      const bytes = encoder.encode(text);
+      const ptr = this.#put(bytes);
+      let reply: string;
+      try {
+        reply = this.#take(this.#x.recordResult(ptr, bytes.length));
+      } finally {
+        this.#x.dealloc(ptr, bytes.length);
+      }
+      const answer = JSON.parse(reply) as {
+        recorded?: boolean;
+        untrusted?: boolean;
+        error?: string;
+      };
+      if (answer.recorded === true) return { ok: true, untrusted: answer.untrusted === true };
+      return { ok: false, error: String(answer.error ?? 'the engine did not record the result') };
+    } catch (e) {
+      return { ok: false, error: this.#kill(e) };
+    }
+  }
+
+  /** Additive: the state that outlives a call (untrusted content per session); null when dead. */
+  state(): EvaluatorState | null {
+    if (this.#dead) return null;
+    try {
+      return JSON.parse(this.#take(this.#x.state())) as EvaluatorState;
+    } catch (e) {
+      this.#kill(e);
+      return null;
+    }
+  }
+
+  /** Additive: forgets every session's untrusted content. */
+  forget(): void {
+    if (this.#dead) return;
+    try {
+      this.#x.forget();
+    } catch (e) {
+      this.#kill(e);
+    }
+  }
+
   /** The original ABI, byte for byte: returns the response JSON text. */
   evaluateAbi(tool: string, argsJson: string, contextJson: string): string {
     if (this.#dead) return JSON.stringify({ error: this.#dead });
@@ -676,6 +828,8 @@ export class Engine {
         const t = this.#encode(tool, base);
         const a = this.#encode(argsJson, base + t);
         const c = this.#encode(contextJson, base + t + a);
+        // The raw ABI selects the context's session (or the default one) for itself.
+        this.#session = null;
         return this.#take(this.#x.evaluate(base, t, base + t, a, base + t + a, c));
       } finally {
         this.#x.dealloc(base, cap);
@@ -885,6 +1039,7 @@ interface PlanJson {
   fields: { source: string; path: string[] }[];
   rules: string[];
   webauthn?: number[];
+  taint?: boolean;
   leaves: { field: number; fieldB: number; op: string; expected?: JsonValue }[];
   entries: {
     tool: string;
@@ -960,6 +1115,7 @@ function buildState(
     leaves,
     dataStart: plan.dataStart,
     memo: new Map(),
+    taint: plan.taint === true,
   };
 }
 

@@ -36,6 +36,8 @@ export interface PolicyInfo {
   ruleCount: number;
   /** The policy's own `"approval"` when it is `"webauthn"` (absent: `"click"`), for Asks no rule made. */
   approval?: 'webauthn';
+  /** Additive: the policy's `untrusted_tools`, globs expanded (absent when it names none). */
+  untrustedTools?: string[];
 }
 
 /** The outcome of loading a policy. A failed load keeps the previous policy active. */
@@ -75,4 +77,41 @@ export interface Verdict {
   approvalKind?: 'webauthn';
   /** Additive: which evaluator decided (the worker's JS fallback says `js`); absent means engine.wasm. */
   evaluator?: EvaluatorKind;
+}
+
+/**
+ * A tool's result handed to the evaluator: when the policy's `untrusted_tools` name the tool (or
+ * the host marks it `untrusted`), the session keeps it as untrusted content.
+ */
+export interface ToolResultRecord {
+  /** The tool that returned the result. */
+  tool: string;
+  /** The role of the principal whose session read it (informational). */
+  role?: string;
+  /** The result, as the tool returned it (plain JSON). */
+  result: unknown;
+  /** The guard session that read it; absent: the default session. */
+  session?: string;
+  /** The host's own mark, e.g. WebMCP's `untrustedContentHint`; it cannot make an untrusted tool trusted. */
+  untrusted?: boolean;
+}
+
+/** The answer to a {@link ToolResultRecord}: recorded (and whether as untrusted content), or why not. */
+export type RecordAnswer = { ok: true; untrusted: boolean } | { ok: false; error: string };
+
+/** One session's untrusted content, as the evaluator keeps it. */
+export interface UntrustedSessionState {
+  /** The session's key (`''`: the default session). */
+  session: string;
+  /** Untrusted results recorded. */
+  results: number;
+  /** UTF-16 units of untrusted text kept. */
+  units: number;
+  /** Past a bound: every value counts as from untrusted content. */
+  saturated: boolean;
+}
+
+/** The evaluator's state that outlives a call (issue 14): untrusted content per session. */
+export interface EvaluatorState {
+  untrusted: { overflow: boolean; sessions: UntrustedSessionState[] };
 }

@@ -4,7 +4,8 @@
  * This file exports types only ({@link EvaluatorApi}, declared in `evaluator-api.ts` so that the
  * main thread's DOM realm can import them without this worker-realm code); `src/backend/worker-backend.ts`
  * starts the worker and owns the proxy. Invariants:
- * - one exposed object of five functions (load, evaluate, evaluateBatch, status, approve), frozen along
+ * - one exposed object of eight functions (load, evaluate, evaluateBatch, status, approve,
+ *   recordResult, state, forget), frozen along
  *   with each function, with a null prototype so no path reaches `Object.prototype`;
  * - only plain calls of those functions reach it (see `calls-only-endpoint.ts`);
  * - every function answers a {@link WorkerReply}; nothing throws across the boundary;
@@ -31,6 +32,7 @@ import type { Verdict } from '../engine/engine.ts';
 import type { CountedCall } from '../engine/counted-calls.ts';
 import { isCountedCallList } from '../engine/counted-calls.ts';
 import type { EvaluatorApi, WorkerReply } from './evaluator-api.ts';
+import type { JournalRecord } from '../backend/tool-result-journal.ts';
 import { EVALUATOR_JS_FALLBACK, EVALUATOR_WORKER_NAME } from './evaluator-api.ts';
 import type { ReferenceEngine } from '../reference/reference-engine.ts';
 import { callsOnlyEndpoint } from './calls-only-endpoint.ts';
@@ -167,6 +169,10 @@ function isCall(call: unknown): call is ToolCall {
   return typeof call === 'object' && call !== null && !Array.isArray(call);
 }
 
+function isResultRecord(record: unknown): record is JournalRecord {
+  return typeof record === 'object' && record !== null && !Array.isArray(record);
+}
+
 /** The args of a batch from `argsJson`, one per call; `null` when the two do not fit (a bad request). */
 function argsListOf(calls: readonly unknown[], argsJson: unknown): unknown[] | null {
   if (typeof argsJson !== 'string') return null;
@@ -226,10 +232,12 @@ const approvals = new ApprovalLedger({
 });
 
 const methods: EvaluatorApi = {
-  async load(policyText, restore) {
+  async load(policyText, restore, results) {
     if (typeof policyText !== 'string') return badRequest('load takes the policy as JSON text');
     if (restore !== undefined && !isCountedCallList(restore))
       return badRequest('load takes the calls to restore as a list of {tool, role, at, keep}');
+    if (results !== undefined && (!Array.isArray(results) || !results.every(isResultRecord)))
+      return badRequest('load takes the results to restore as a list of {tool, result, session}');
     const state = await readyEngine();
     if (!state.ok) return compileFault(state.error);
     const load = state.engine.load(policyText);
@@ -242,6 +250,20 @@ const methods: EvaluatorApi = {
         errors: [{ severity: 'error', path: 'policy', message }],
         warnings: [],
       });
+    }
+    // Untrusted content outlives the worker too: a fresh engine that cannot keep it does not start.
+    if (load.ok && results !== undefined) {
+      for (const record of results) {
+        const recorded = state.engine.recordResult(record);
+        if (!recorded.ok) {
+          const message = `the fresh engine could not restore the untrusted content it had kept ("${recorded.error}"); every call stays a Deny until a worker restores it`;
+          return answer({
+            ok: false,
+            errors: [{ severity: 'error', path: 'policy', message }],
+            warnings: [],
+          });
+        }
+      }
     }
     return answer(load);
   },
@@ -300,6 +322,26 @@ const methods: EvaluatorApi = {
         evidence,
       ),
     );
+  },
+
+  async recordResult(record) {
+    if (!isResultRecord(record)) return badRequest('recordResult takes a tool result object');
+    const state = await readyEngine();
+    if (!state.ok) return compileFault(state.error);
+    return answer(state.engine.recordResult(record));
+  },
+
+  async state() {
+    const state = await readyEngine();
+    if (!state.ok) return compileFault(state.error);
+    return answer(state.engine.state());
+  },
+
+  async forget() {
+    const state = await readyEngine();
+    if (!state.ok) return compileFault(state.error);
+    state.engine.forget();
+    return answer(null);
   },
 };
 
