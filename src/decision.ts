@@ -122,6 +122,11 @@ export interface DecisionResult {
    */
   approvalKind?: 'webauthn';
   /**
+   * On an Allow that rests on a person's earlier approval (an Ask rule's `remember`): which one
+   * (its id, as `perso.state()` lists it), its rule, and until when (host time, seconds) it holds.
+   */
+  rememberedApproval?: { id: string; rule: string; expiresAt: number };
+  /**
    * The canonical, deep-frozen copy of the call's args that was checked, when the library made
    * one (the worker engine, audit): run the tool on this object, not on the args first given.
    */

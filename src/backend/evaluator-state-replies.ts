@@ -4,10 +4,16 @@
  *
  * Checklist:
  * - a record answer is `{ok: true, untrusted: boolean}` or `{ok: false, error: string}`, nothing else;
- * - a state lists sessions with a string key, counts that are numbers and a boolean saturation;
+ * - a state lists sessions with a string key, counts that are numbers and a boolean saturation,
+ *   and remembered approvals with their fields typed;
  * - anything else is malformed (the bridge replaces the worker and answers a fault).
  */
-import type { EvaluatorState, RecordAnswer, UntrustedSessionState } from '../engine/types.ts';
+import type {
+  EvaluatorState,
+  RecordAnswer,
+  RememberedApprovalState,
+  UntrustedSessionState,
+} from '../engine/types.ts';
 
 /** What a check makes of a reply: the value, or what is wrong with it. */
 export type CheckedReply<T> = { ok: true; value: T } | { ok: false; problem: string };
@@ -46,10 +52,34 @@ export function checkEvaluatorState(value: unknown): CheckedReply<EvaluatorState
   const checked = sessions.map(checkSession);
   if (checked.some((s) => s === null))
     return { ok: false, problem: 'state has a malformed session' };
+  const remembered = value.remembered === undefined ? [] : checkRemembered(value.remembered);
+  if (remembered === null)
+    return { ok: false, problem: 'state has a malformed remembered approval' };
   return {
     ok: true,
-    value: { untrusted: { overflow, sessions: checked as UntrustedSessionState[] } },
+    value: { untrusted: { overflow, sessions: checked as UntrustedSessionState[] }, remembered },
   };
+}
+
+function checkRemembered(value: unknown): RememberedApprovalState[] | null {
+  if (!Array.isArray(value)) return null;
+  const out: RememberedApprovalState[] = [];
+  for (const item of value) {
+    if (!isRecord(item) || !isRecord(item.same)) return null;
+    const { id, rule, tool, role, session, approvedAt, expiresAt } = item;
+    if (
+      typeof id !== 'string' ||
+      typeof rule !== 'string' ||
+      typeof tool !== 'string' ||
+      typeof role !== 'string' ||
+      typeof session !== 'string' ||
+      typeof approvedAt !== 'number' ||
+      typeof expiresAt !== 'number'
+    )
+      return null;
+    out.push({ id, rule, tool, role, session, same: { ...item.same }, approvedAt, expiresAt });
+  }
+  return out;
 }
 
 /** Checks the worker's answer to `forget` (nothing). */

@@ -24,6 +24,8 @@ import type {
   Verdict,
 } from '../engine/types.ts';
 import { ToolResultJournal } from './tool-result-journal.ts';
+import { RememberedApprovals } from './remembered-approvals.ts';
+import { APPROVED_CALL } from '../engine/approved-call.ts';
 import type { SyncEvaluatorBackend } from './evaluator-backend.ts';
 
 /** Options of {@link InlineBackend.create}. */
@@ -46,6 +48,8 @@ export class InlineBackend implements SyncEvaluatorBackend {
   readonly #counted = new CountedCallJournal();
   /** The untrusted results the engine kept, for a fresh instance (tool-result-journal.ts). */
   readonly #results = new ToolResultJournal();
+  /** Approvals a person gave that cover later calls (remembered-approvals.ts). */
+  readonly #remembered = new RememberedApprovals();
 
   private constructor(module: WebAssembly.Module, engine: Engine) {
     this.#module = module;
@@ -72,6 +76,7 @@ export class InlineBackend implements SyncEvaluatorBackend {
     if (result.ok) {
       this.#lastGoodPolicy = policyText;
       this.#approvals.policyLoaded(policyText);
+      this.#remembered.policyLoaded(policyText);
       this.#counted.clear();
     } else if (engine.fault !== null) this.#restart();
     return result;
@@ -86,7 +91,18 @@ export class InlineBackend implements SyncEvaluatorBackend {
     }
     const verdict = engine.evaluate(call, nowSeconds);
     if (engine.fault !== null) this.#restart();
-    return verdict.decision === 'Ask' ? this.#approvals.attach(call, verdict) : verdict;
+    return verdict.decision === 'Ask' ? this.#ask(engine, call, verdict, nowSeconds) : verdict;
+  }
+
+  /** An Ask: lifted by a remembered approval that covers it, else offered a ticket. */
+  #ask(engine: Engine, call: ToolCall, verdict: Verdict, nowSeconds: number): Verdict {
+    // The approval path decides again itself (approval-ledger.ts): covering it would count twice.
+    if (Object.hasOwn(call, APPROVED_CALL)) return this.#approvals.attach(call, verdict);
+    const covered = this.#remembered.cover(call, verdict, nowSeconds, (approved) =>
+      engine.evaluate(approved, nowSeconds),
+    );
+    if (covered === null) return this.#approvals.attach(call, verdict);
+    return covered.decision === 'Ask' ? this.#approvals.attach(call, covered) : covered;
   }
 
   /** {@inheritDoc EvaluatorBackend.approve} */
@@ -96,12 +112,12 @@ export class InlineBackend implements SyncEvaluatorBackend {
     nowSeconds: number,
     evidence?: ApprovalEvidence,
   ): Promise<Verdict> {
-    return this.#approvals.approve(
-      nonce,
-      call,
-      (checked) => this.evaluateNow(checked, nowSeconds),
-      evidence,
-    );
+    return this.#approvals
+      .approve(nonce, call, (checked) => this.evaluateNow(checked, nowSeconds), evidence)
+      .then((verdict) => {
+        this.#remembered.approved(call, verdict, nowSeconds);
+        return verdict;
+      });
   }
 
   /** {@inheritDoc EvaluatorBackend.load} */
@@ -126,7 +142,7 @@ export class InlineBackend implements SyncEvaluatorBackend {
     return Promise.resolve(
       verdicts.map((verdict, i) =>
         verdict.decision === 'Ask'
-          ? this.#approvals.attach(calls[i] as ToolCall, verdict)
+          ? this.#ask(engine, calls[i] as ToolCall, verdict, nowSeconds)
           : verdict,
       ),
     );
@@ -147,12 +163,16 @@ export class InlineBackend implements SyncEvaluatorBackend {
 
   /** {@inheritDoc EvaluatorBackend.state} */
   state(): Promise<EvaluatorState | null> {
-    return Promise.resolve(this.#engine?.state() ?? null);
+    const state = this.#engine?.state() ?? null;
+    return Promise.resolve(
+      state === null ? null : { ...state, remembered: this.#remembered.list() },
+    );
   }
 
   /** {@inheritDoc EvaluatorBackend.forget} */
   forget(): Promise<void> {
     this.#results.clear();
+    this.#remembered.forget();
     this.#engine?.forget();
     return Promise.resolve();
   }

@@ -77,6 +77,18 @@ export interface Verdict {
   approvalKind?: 'webauthn';
   /** Additive: which evaluator decided (the worker's JS fallback says `js`); absent means engine.wasm. */
   evaluator?: EvaluatorKind;
+  /** Additive: an Allow that rests on a person's earlier approval (an Ask rule's `remember`). */
+  rememberedApproval?: RememberedApprovalRef;
+}
+
+/** Which remembered approval an Allow rests on. */
+export interface RememberedApprovalRef {
+  /** The approval's id (as `perso.state()` lists it). */
+  id: string;
+  /** The Ask rule it releases. */
+  rule: string;
+  /** Host time (seconds) until which it covers calls. */
+  expiresAt: number;
 }
 
 /**
@@ -114,4 +126,18 @@ export interface UntrustedSessionState {
 /** The evaluator's state that outlives a call (issue 14): untrusted content per session. */
 export interface EvaluatorState {
   untrusted: { overflow: boolean; sessions: UntrustedSessionState[] };
+  /** Approvals a person gave that cover later calls (Ask rules' `remember`), where kept. */
+  remembered?: RememberedApprovalState[];
+}
+
+/** A remembered approval, as `state()` lists it. */
+export interface RememberedApprovalState extends RememberedApprovalRef {
+  tool: string;
+  role: string;
+  /** The guard session it was given in (`''`: the default one). */
+  session: string;
+  /** The values of the rule's `same` fields it covers. */
+  same: Record<string, unknown>;
+  /** Host time (seconds) it was given at. */
+  approvedAt: number;
 }

@@ -215,6 +215,11 @@ export interface Rule {
   rate_limit?: RateLimit;
   /** *Extension, Allow rules:* a budget over the calls this rule allows. */
   budget?: Budget;
+  /**
+   * *Extension, Ask rules:* a person's approval covers later calls this rule would ask for with the
+   * same values of the `same` fields (`"<Source>.<field>"`) for `seconds` of the host's time.
+   */
+  remember?: { seconds: number; same: readonly string[] };
 }
 
 /** A perso policy, version 1 plus the optional extensions. */

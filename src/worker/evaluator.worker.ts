@@ -26,6 +26,7 @@
  */
 import { expose } from 'comlink';
 import { ApprovalLedger } from '../backend/approval-ledger.ts';
+import { RememberedApprovals } from '../backend/remembered-approvals.ts';
 import { Engine, ENGINE_ABI_VERSION } from '../engine/engine.ts';
 import type { ToolCall } from '../decision.ts';
 import type { Verdict } from '../engine/engine.ts';
@@ -231,6 +232,23 @@ const approvals = new ApprovalLedger({
     importChecked('PERSO-CHUNK:webauthn-approval', () => import('../backend/webauthn-approval.ts')),
 });
 
+// Approvals a person gave that cover later calls (an Ask rule's `remember`), kept beside the tickets.
+const remembered = new RememberedApprovals();
+
+/** An Ask: lifted by a remembered approval that covers it, else offered a ticket. */
+function asked(
+  engine: DecidingEngine,
+  call: ToolCall,
+  verdict: Verdict,
+  nowSeconds: number,
+): Verdict {
+  const covered = remembered.cover(call, verdict, nowSeconds, (approved) =>
+    engine.evaluate(approved, nowSeconds),
+  );
+  if (covered === null) return approvals.attach(call, verdict);
+  return covered.decision === 'Ask' ? approvals.attach(call, covered) : covered;
+}
+
 const methods: EvaluatorApi = {
   async load(policyText, restore, results) {
     if (typeof policyText !== 'string') return badRequest('load takes the policy as JSON text');
@@ -241,7 +259,10 @@ const methods: EvaluatorApi = {
     const state = await readyEngine();
     if (!state.ok) return compileFault(state.error);
     const load = state.engine.load(policyText);
-    if (load.ok) approvals.policyLoaded(policyText);
+    if (load.ok) {
+      approvals.policyLoaded(policyText);
+      remembered.policyLoaded(policyText);
+    }
     const restored = load.ok && restore !== undefined ? state.engine.restoreCounted(restore) : 0;
     if (load.ok && restore !== undefined && restored !== restore.length) {
       const message = `the fresh engine restored ${restored} of the ${restore.length} calls its rate limits and budgets had counted; every call stays a Deny until a worker restores them all`;
@@ -271,10 +292,12 @@ const methods: EvaluatorApi = {
   async evaluate(call, nowSeconds) {
     if (!isCall(call) || !isNow(nowSeconds))
       return badRequest('evaluate takes a tool call object and a time in seconds');
-    if (engine !== null) return answer(approvals.attach(call, engine.evaluate(call, nowSeconds)));
+    const ready = engine;
+    if (ready !== null)
+      return answer(asked(ready, call, ready.evaluate(call, nowSeconds), nowSeconds));
     const state = await readyEngine();
     if (!state.ok) return compileFault(state.error);
-    return answer(approvals.attach(call, state.engine.evaluate(call, nowSeconds)));
+    return answer(asked(state.engine, call, state.engine.evaluate(call, nowSeconds), nowSeconds));
   },
 
   async evaluateBatch(batch, nowSeconds, argsJson) {
@@ -294,9 +317,11 @@ const methods: EvaluatorApi = {
     for (let i = 0; i < verdicts.length; i++) {
       const verdict = verdicts[i]!;
       if (verdict.decision === 'Ask')
-        verdicts[i] = approvals.attach(
+        verdicts[i] = asked(
+          state.engine,
           argsList === undefined ? batch[i] : withArgs(batch[i], argsList[i]),
           verdict,
+          nowSeconds,
         );
     }
     return answer(shareEqualVerdicts(verdicts));
@@ -314,14 +339,14 @@ const methods: EvaluatorApi = {
     }
     const state = await readyEngine();
     if (!state.ok) return compileFault(state.error);
-    return answer(
-      await approvals.approve(
-        nonce,
-        call,
-        (checked) => state.engine.evaluate(checked, nowSeconds),
-        evidence,
-      ),
+    const verdict = await approvals.approve(
+      nonce,
+      call,
+      (checked) => state.engine.evaluate(checked, nowSeconds),
+      evidence,
     );
+    remembered.approved(call, verdict as Verdict, nowSeconds);
+    return answer(verdict);
   },
 
   async recordResult(record) {
@@ -334,13 +359,15 @@ const methods: EvaluatorApi = {
   async state() {
     const state = await readyEngine();
     if (!state.ok) return compileFault(state.error);
-    return answer(state.engine.state());
+    const now = state.engine.state();
+    return answer(now === null ? null : { ...now, remembered: remembered.list() });
   },
 
   async forget() {
     const state = await readyEngine();
     if (!state.ok) return compileFault(state.error);
     state.engine.forget();
+    remembered.forget();
     return answer(null);
   },
 };

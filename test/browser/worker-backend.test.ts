@@ -591,3 +591,57 @@ describe('WorkerBackend: the windows of rate limits survive the worker', () => {
     expect(workers).to.have.length(1);
   });
 });
+
+describe('WorkerBackend: remembered approvals (an Ask rule with remember)', () => {
+  it('an approved Ask lets the next matching call through in the worker, and not a different one; forget ends it', async () => {
+    const backend = new WorkerBackend();
+    try {
+      const load = await backend.load(
+        JSON.stringify({
+          version: 'remember-1',
+          default_action: 'Deny',
+          tools: ['process_refund'],
+          rules: [
+            { tool_name: 'process_refund', roles: ['agent'] },
+            {
+              id: 'big-refund',
+              tool_name: 'process_refund',
+              roles: ['agent'],
+              effect: 'Ask',
+              remember: { seconds: 600, same: ['Arguments.order_id'] },
+            },
+          ],
+        }),
+      );
+      expect(load.ok).to.equal(true);
+      const order = (order_id: string): ToolCall => ({
+        tool: 'process_refund',
+        role: 'agent',
+        args: { order_id, amount: 400 },
+        session: 's1',
+      });
+      const asked = await backend.evaluate(order('ORD-1'), 1000);
+      expect(asked.decision).to.equal('Ask');
+      const approved = await backend.approve(asked.approval!.nonce, order('ORD-1'), 1001);
+      expect(approved.decision).to.equal('Allow');
+      const again = await backend.evaluate(order('ORD-1'), 1100);
+      expect(`${again.decision}:${again.kind}`).to.equal('Allow:ask_by_rule');
+      expect(again.rememberedApproval?.rule).to.equal('big-refund');
+      expect(again.rememberedApproval?.expiresAt).to.equal(1601);
+      expect(again.reason).to.contain('approved earlier by a person (remembered approval "');
+      expect((await backend.evaluate(order('ORD-2'), 1100)).decision).to.equal('Ask');
+      const state = await backend.state();
+      expect(state?.remembered?.map((r) => r.same)).to.deep.equal([
+        { 'Arguments.order_id': 'ORD-1' },
+      ]);
+      expect((await backend.evaluate(order('ORD-1'), 1601)).decision).to.equal('Ask');
+      const second = await backend.evaluate(order('ORD-3'), 1700);
+      await backend.approve(second.approval!.nonce, order('ORD-3'), 1700);
+      expect((await backend.evaluate(order('ORD-3'), 1701)).decision).to.equal('Allow');
+      await backend.forget();
+      expect((await backend.evaluate(order('ORD-3'), 1702)).decision).to.equal('Ask');
+    } finally {
+      backend.close();
+    }
+  });
+});
