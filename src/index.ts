@@ -31,10 +31,12 @@ export { consoleTransport } from './audit/console-transport.ts';
 export type { ConsoleTransportOptions } from './audit/console-transport.ts';
 export type { EvaluatorBackend } from './backend/evaluator-backend.ts';
 export type {
+  BudgetState,
   Diagnostic,
   EvaluatorState,
   PolicyInfo,
   RecordAnswer,
+  RememberedApprovalState,
   ToolResultRecord,
   UntrustedSessionState,
 } from './engine/types.ts';

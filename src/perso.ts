@@ -388,8 +388,8 @@ export class Perso {
 
   /**
    * The evaluator's state that outlives a call, where the engine runs (the worker in a page, this
-   * process in Node): untrusted content per session. `null` when it cannot be read (no engine, a
-   * fault). Never rejects.
+   * process in Node): untrusted content per session, remembered approvals, and budget windows as
+   * they stood at their last check. `null` when it cannot be read (no engine, a fault). Never rejects.
    */
   async state(): Promise<EvaluatorState | null> {
     const backend = this.#backend;
@@ -401,7 +401,7 @@ export class Perso {
     }
   }
 
-  /** Forgets every session's untrusted content, where the engine runs. Never rejects. */
+  /** Forgets every session's untrusted content and every remembered approval. Never rejects. */
   async forget(): Promise<void> {
     const backend = this.#backend;
     if (this.#closed || backend === null || backend.forget === undefined) return;

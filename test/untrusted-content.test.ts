@@ -140,10 +140,11 @@ describe('untrusted content in the engine', () => {
         overflow: false,
         sessions: [{ session: '', results: 1, units: email.body.length, saturated: false }],
       },
+      budgets: [],
     });
     engine.forget();
     assert.equal(engine.evaluate(send('evil@attacker.example'), 0).decision, 'Allow');
-    assert.deepEqual(engine.state(), { untrusted: { overflow: false, sessions: [] } });
+    assert.deepEqual(engine.state(), { untrusted: { overflow: false, sessions: [] }, budgets: [] });
   });
 
   test('a repeated Deny is explained again after the session changed (no stale memo)', async () => {
@@ -264,7 +265,7 @@ describe('untrusted content in the engine', () => {
       String((engine.recordResult({ tool: '', result: 1 }) as { error: string }).error),
       /tool must be a non-empty string/,
     );
-    assert.deepEqual(engine.state(), { untrusted: { overflow: false, sessions: [] } });
+    assert.deepEqual(engine.state(), { untrusted: { overflow: false, sessions: [] }, budgets: [] });
   });
 });
 
@@ -307,7 +308,7 @@ describe('the reference evaluator agrees', () => {
       const b = reference.evaluate(send(to), 0);
       assert.equal(`${a.decision}:${a.kind}`, `${b.decision}:${b.kind}`, JSON.stringify(to));
     }
-    assert.deepEqual(reference.state(), engine.state());
+    assert.deepEqual(reference.state().untrusted, engine.state()?.untrusted);
   });
 });
 

@@ -23,6 +23,7 @@ import {
 } from './messages';
 import { forgetTaint, selectSession, wTaintState } from './taint';
 import { recordResultText } from './record-result';
+import { wBudgetState } from './budget';
 import {
   JNULL,
   JNUMBER,
@@ -480,12 +481,14 @@ export function selectSessionAt(ptr: usize, len: i32): i32 {
   return 1;
 }
 
-/** `state`: the decision state that outlives a call, as JSON: `{"untrusted": {...}}`. */
+/** `state`: the decision state that outlives a call, as JSON: `{"untrusted": {...}, "budgets": [...]}`. */
 export function stateJson(): usize {
   const w = planOut;
   w.reset();
   w.str('{"untrusted":');
   wTaintState(w);
+  w.str(',"budgets":');
+  wBudgetState(w);
   w.byte(0x7d);
   return respondWith(w);
 }

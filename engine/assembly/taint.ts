@@ -7,8 +7,9 @@
 //   past a bound the session (or, past MAX_SESSIONS, every session) is saturated: every value
 //   counts as from untrusted content (fail closed)
 // - a value counts as from untrusted content when it equals an untrusted text or a word of one, or
-//   when PIECE consecutive UTF-16 units of it occur in one (pieces are hashed: a collision can only
-//   make a value count as untrusted, never the reverse)
+//   when PIECE consecutive UTF-16 units of it occur in one (texts, words and pieces are kept as
+//   64-bit hashes: a collision can only make a value count as untrusted, never the reverse)
+// - checking a value allocates nothing: its UTF-8 bytes are decoded into a reused buffer
 // - the state outlives a policy load: content that was read stays read
 
 import { JARRAY, JNUMBER, JOBJECT, JSTRING, JValue, JsonParser, formatNumber } from './json';
@@ -28,7 +29,7 @@ class Taint {
   results: i32 = 0;
   units: i32 = 0;
   saturated: bool = false;
-  words: Set<string> = new Set();
+  words: Set<u64> = new Set();
   pieces: Set<u64> = new Set();
 }
 
@@ -125,31 +126,46 @@ function addText(t: Taint, s: string): void {
   }
   units += n;
   t.units += n;
-  t.words.add(s);
+  const p = changetype<usize>(s);
+  t.words.add(hashUnits(p, 0, n));
   let start = -1;
   for (let i = 0; i <= n; i++) {
-    const c = i < n ? s.charCodeAt(i) : 0x20;
+    const c = i < n ? <i32>load<u16>(p + ((<usize>i) << 1)) : 0x20;
     if (isSeparator(c)) {
       if (start >= 0) {
         let end = i;
-        while (end > start && isTrailing(s.charCodeAt(end - 1))) end--;
-        if (end > start && end - start < n) t.words.add(s.substring(start, end));
+        while (end > start && isTrailing(<i32>load<u16>(p + ((<usize>(end - 1)) << 1)))) end--;
+        if (end > start && end - start < n) t.words.add(hashUnits(p, start, end));
         start = -1;
       }
     } else if (start < 0) start = i;
   }
   if (n < PIECE) return;
   let h: u64 = 0;
-  let top: u64 = 1;
-  for (let i = 0; i < PIECE; i++) {
-    h = h * HASH_BASE + <u64>s.charCodeAt(i);
-    if (i > 0) top *= HASH_BASE;
-  }
+  for (let i = 0; i < PIECE; i++) h = h * HASH_BASE + <u64>load<u16>(p + ((<usize>i) << 1));
   t.pieces.add(h);
   for (let i = PIECE; i < n; i++) {
-    h = (h - <u64>s.charCodeAt(i - PIECE) * top) * HASH_BASE + <u64>s.charCodeAt(i);
+    h =
+      (h - <u64>load<u16>(p + ((<usize>(i - PIECE)) << 1)) * TOP) * HASH_BASE +
+      <u64>load<u16>(p + ((<usize>i) << 1));
     t.pieces.add(h);
   }
+}
+
+/** HASH_BASE^(PIECE - 1): what the oldest unit of a piece weighs in its hash. */
+const TOP: u64 = pow(HASH_BASE, PIECE - 1);
+
+function pow(b: u64, e: i32): u64 {
+  let r: u64 = 1;
+  for (let i = 0; i < e; i++) r *= b;
+  return r;
+}
+
+/** A word's or a whole text's hash: its units [from, to), with its length mixed in. */
+function hashUnits(p: usize, from: i32, to: i32): u64 {
+  let h: u64 = 0x811c9dc5 ^ <u64>(to - from);
+  for (let i = from; i < to; i++) h = (h ^ <u64>load<u16>(p + ((<usize>i) << 1))) * HASH_BASE;
+  return h;
 }
 
 /** Whitespace (U+0009–U+000D, U+0020) and " ' ` < > ( ) [ ] { } , ; separate words. */
@@ -180,25 +196,85 @@ function isTrailing(c: i32): bool {
   return c == 0x2e || c == 0x3a || c == 0x21 || c == 0x3f;
 }
 
-/** True when text `s` came from the current session's untrusted content. */
-function textFrom(t: Taint, s: string): bool {
-  const n = s.length;
+/** True when the `n` UTF-16 units at `p` came from the session's untrusted content. */
+function unitsFrom(t: Taint, p: usize, n: i32): bool {
   if (n == 0) return false;
-  if (t.words.has(s)) return true;
+  if (t.words.has(hashUnits(p, 0, n))) return true;
   if (n < PIECE) return false;
   const pieces = t.pieces;
   let h: u64 = 0;
-  let top: u64 = 1;
-  for (let i = 0; i < PIECE; i++) {
-    h = h * HASH_BASE + <u64>s.charCodeAt(i);
-    if (i > 0) top *= HASH_BASE;
-  }
+  for (let i = 0; i < PIECE; i++) h = h * HASH_BASE + <u64>load<u16>(p + ((<usize>i) << 1));
   if (pieces.has(h)) return true;
   for (let i = PIECE; i < n; i++) {
-    h = (h - <u64>s.charCodeAt(i - PIECE) * top) * HASH_BASE + <u64>s.charCodeAt(i);
+    h =
+      (h - <u64>load<u16>(p + ((<usize>(i - PIECE)) << 1)) * TOP) * HASH_BASE +
+      <u64>load<u16>(p + ((<usize>i) << 1));
     if (pieces.has(h)) return true;
   }
   return false;
+}
+
+function textFrom(t: Taint, s: string): bool {
+  return unitsFrom(t, changetype<usize>(s), s.length);
+}
+
+// UTF-16 units of the value being checked, decoded from its UTF-8 bytes; grown, never freed.
+let scratch: usize = 0;
+let scratchUnits: i32 = 0;
+
+/** Decodes `len` UTF-8 bytes at `ptr` into `scratch`; the number of UTF-16 units. */
+function decodeToScratch(ptr: usize, len: i32): i32 {
+  if (len > scratchUnits) {
+    const units = max(len, 256);
+    scratch =
+      scratch == 0 ? heap.alloc((<usize>units) << 1) : heap.realloc(scratch, (<usize>units) << 1);
+    scratchUnits = units;
+  }
+  // The host wrote well-formed UTF-8 (engine.ts refuses lone surrogates); at most one unit per byte.
+  return utf8ToUnits(ptr, len);
+}
+
+function utf8ToUnits(ptr: usize, len: i32): i32 {
+  let n = 0;
+  let i = 0;
+  while (i < len) {
+    const b0 = <u32>load<u8>(ptr + <usize>i);
+    let cp: u32;
+    if (b0 < 0x80) {
+      cp = b0;
+      i += 1;
+    } else if (b0 < 0xe0 && i + 1 < len) {
+      cp = ((b0 & 0x1f) << 6) | (<u32>load<u8>(ptr + <usize>i + 1) & 0x3f);
+      i += 2;
+    } else if (b0 < 0xf0 && i + 2 < len) {
+      cp =
+        ((b0 & 0x0f) << 12) |
+        ((<u32>load<u8>(ptr + <usize>i + 1) & 0x3f) << 6) |
+        (<u32>load<u8>(ptr + <usize>i + 2) & 0x3f);
+      i += 3;
+    } else if (i + 3 < len) {
+      cp =
+        ((b0 & 0x07) << 18) |
+        ((<u32>load<u8>(ptr + <usize>i + 1) & 0x3f) << 12) |
+        ((<u32>load<u8>(ptr + <usize>i + 2) & 0x3f) << 6) |
+        (<u32>load<u8>(ptr + <usize>i + 3) & 0x3f);
+      i += 4;
+    } else {
+      cp = 0xfffd;
+      i = len;
+    }
+    if (cp >= 0x10000) {
+      cp -= 0x10000;
+      store<u16>(scratch + ((<usize>n) << 1), <u16>(0xd800 + (cp >> 10)));
+      n++;
+      store<u16>(scratch + ((<usize>n) << 1), <u16>(0xdc00 + (cp & 0x3ff)));
+      n++;
+    } else {
+      store<u16>(scratch + ((<usize>n) << 1), <u16>cp);
+      n++;
+    }
+  }
+  return n;
 }
 
 function valueFrom(t: Taint, v: JValue): bool {
@@ -222,8 +298,8 @@ function valueFrom(t: Taint, v: JValue): bool {
 export function stringFrom(ptr: usize, len: i32): bool {
   if (!sessionTainted()) return false;
   if (saturated()) return true;
-  madeGarbage = true;
-  return textFrom(current!, String.UTF8.decodeUnsafe(ptr, <usize>len));
+  const n = decodeToScratch(ptr, len);
+  return unitsFrom(current!, scratch, n);
 }
 
 /** FromUntrusted over a number slot. */

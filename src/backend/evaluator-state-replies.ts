@@ -9,6 +9,7 @@
  * - anything else is malformed (the bridge replaces the worker and answers a fault).
  */
 import type {
+  BudgetState,
   EvaluatorState,
   RecordAnswer,
   RememberedApprovalState,
@@ -55,10 +56,32 @@ export function checkEvaluatorState(value: unknown): CheckedReply<EvaluatorState
   const remembered = value.remembered === undefined ? [] : checkRemembered(value.remembered);
   if (remembered === null)
     return { ok: false, problem: 'state has a malformed remembered approval' };
+  const budgets = value.budgets === undefined ? [] : checkBudgets(value.budgets);
+  if (budgets === null) return { ok: false, problem: 'state has a malformed budget' };
   return {
     ok: true,
-    value: { untrusted: { overflow, sessions: checked as UntrustedSessionState[] }, remembered },
+    value: {
+      untrusted: { overflow, sessions: checked as UntrustedSessionState[] },
+      remembered,
+      budgets,
+    },
   };
+}
+
+function checkBudgets(value: unknown): BudgetState[] | null {
+  if (!Array.isArray(value)) return null;
+  const out: BudgetState[] = [];
+  for (const item of value) {
+    if (!isRecord(item)) return null;
+    const { tool, role, rule, per, calls, used, max } = item;
+    if (typeof tool !== 'string' || typeof role !== 'string' || typeof rule !== 'string')
+      return null;
+    if (per !== null && typeof per !== 'string' && typeof per !== 'number') return null;
+    if (typeof calls !== 'number' || typeof used !== 'number' || typeof max !== 'number')
+      return null;
+    out.push({ tool, role, rule, per, calls, used, max });
+  }
+  return out;
 }
 
 function checkRemembered(value: unknown): RememberedApprovalState[] | null {

@@ -128,6 +128,23 @@ export interface EvaluatorState {
   untrusted: { overflow: boolean; sessions: UntrustedSessionState[] };
   /** Approvals a person gave that cover later calls (Ask rules' `remember`), where kept. */
   remembered?: RememberedApprovalState[];
+  /** Budgets with calls kept, per (tool, role) and principal, as their windows stood at the last check. */
+  budgets?: BudgetState[];
+}
+
+/** One budget window (a rule's `budget`, per principal when it has `per`). */
+export interface BudgetState {
+  tool: string;
+  role: string;
+  /** The Allow rule whose budget it is. */
+  rule: string;
+  /** The principal (`per` value), or null for a rule without `per`. */
+  per: string | number | null;
+  /** Calls kept in the window. */
+  calls: number;
+  /** What they used: the sum of the field, or how many distinct values. */
+  used: number;
+  max: number;
 }
 
 /** A remembered approval, as `state()` lists it. */
