@@ -755,7 +755,7 @@ export class Engine {
     } catch (e) {
       return {
         ok: false,
-        error: `tool result: cannot be read (${faultMessage(e)}); pass plain JSON data`,
+        error: `tool result: cannot be read (${errorText(e)}); pass plain JSON data`,
       };
     }
     return this.#record(text);
