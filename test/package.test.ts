@@ -3,7 +3,7 @@
  * contents, its size, publint and arethetypeswrong, and its types in fresh projects.
  *
  * The tarball is packed from the current dist/ (`npm run build` after editing src/). Budget (packed,
- * gzipped tarball): 480,000 bytes, of which the user docs (docs/*.md, so the README's links work
+ * gzipped tarball): 530,000 bytes, of which the user docs (docs/*.md, so the README's links work
  * from the registry page) are about 67,000, and the files issue 11's splits added (one concept per
  * file, each with its header and declarations) about 12,000.
  */
@@ -30,7 +30,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = (name: string): string => join(root, 'node_modules/.bin', name);
 
 /** The packed tarball's size budget, in bytes (gzipped). */
-const PACKED_BUDGET = 480_000;
+const PACKED_BUDGET = 530_000;
 
 interface PackResult {
   filename: string;
