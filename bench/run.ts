@@ -30,6 +30,7 @@ import { Perso } from '../src/perso.ts';
 import { largePolicies } from './large-policies.ts';
 import { canonicalizeArgs } from '../src/canonical-args.ts';
 import { benchReplay } from './replay.ts';
+import { statefulPolicies } from './stateful-policies.ts';
 
 const quick = process.argv.includes('--quick');
 const out: string[] = [];
@@ -230,6 +231,9 @@ if (typeof memory === 'number') {
   );
   say();
 }
+
+// ---- decisions with state: budgets and untrusted content (issue 14) ------------------------------
+for (const line of await statefulPolicies(() => Engine.create(module), quick)) say(line);
 
 // ---- large policies (issue 9) --------------------------------------------------------------------
 for (const line of await largePolicies(module, byName.get('perso Engine.evaluate')!.p50Us, quick))

@@ -18,17 +18,24 @@ export function withArgs(call: ToolCall, args: Readonly<JsonObject>): ToolCall {
   const agentAttributes = own(call, 'agentAttributes');
   const resourceAttributes = own(call, 'resourceAttributes');
   const now = own(call, 'now');
+  const session = own(call, 'session');
   const checked: ToolCall = {
     tool: own(call, 'tool') as string,
     args,
     role: own(call, 'role') as string,
   };
-  if (agentAttributes === undefined && resourceAttributes === undefined && now === undefined)
+  if (
+    agentAttributes === undefined &&
+    resourceAttributes === undefined &&
+    now === undefined &&
+    session === undefined
+  )
     return checked;
   return {
     ...checked,
     ...(agentAttributes === undefined ? {} : { agentAttributes }),
     ...(resourceAttributes === undefined ? {} : { resourceAttributes }),
     ...(now === undefined ? {} : { now }),
+    ...(session === undefined ? {} : { session }),
   };
 }

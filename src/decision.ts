@@ -87,6 +87,11 @@ export interface ToolCall {
   resourceAttributes?: JsonObject;
   /** Seconds since the epoch, for `rate_limit` windows; the host's clock when absent. */
   now?: number;
+  /**
+   * The guard session whose untrusted content the policy's `SessionUntrusted` and `FromUntrusted`
+   * read (a {@link PersoSession} sets its own); absent: the default session.
+   */
+  session?: string;
 }
 
 /**
@@ -128,6 +133,11 @@ export interface DecisionResult {
    * only an authenticator's verified assertion over this exact call does.
    */
   approvalKind?: 'webauthn';
+  /**
+   * On an Allow that rests on a person's earlier approval (an Ask rule's `remember`): which one
+   * (its id, as `perso.state()` lists it), its rule, and until when (host time, seconds) it holds.
+   */
+  rememberedApproval?: { id: string; rule: string; expiresAt: number };
   /**
    * The canonical, deep-frozen copy of the call's args that was checked, when the library made
    * one (the worker engine, audit): run the tool on this object, not on the args first given.

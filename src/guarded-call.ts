@@ -7,6 +7,8 @@
  *   canonical args the session read in the caller's turn; the tool gets that same frozen copy;
  * - the tool runs only on Allow, on an Ask a person approved and the engine's side lifted, or in
  *   shadow mode (where the decision says `enforced: false`); never on a fault;
+ * - the tool's result reaches the evaluator (untrusted content) before the caller sees it; a result
+ *   it could not record is withheld (a Deny `engine_fault`);
  * - an Ask that needs a WebAuthn approval is released only by an authenticator's assertion: after
  *   `approve` says yes, the ceremony runs (loaded on demand) unless `approve` answered with evidence.
  */
@@ -32,6 +34,10 @@ export interface GuardedTool<A> {
   annotations: AnnotationHints | undefined;
   webauthn: GuardOptions<A>['webauthn'];
   toolFacts: ToolFacts | undefined;
+  /** The session's key for its untrusted content. */
+  session: string;
+  /** The tool's results are untrusted content whatever the policy says (its own hint). */
+  untrusted: boolean;
 }
 
 /**
@@ -80,12 +86,33 @@ export async function guardedCall<A, R>(
     role,
     agentAttributes,
     resourceAttributes: resource,
+    session: guarded.session,
   };
   // The host applies annotation defaults before it audits, so the record holds what was decided.
   const decision = await host.decide(call, canonical, toolFacts, annotations);
   const settled = await mayRun(decision, call, checkedArgs, approve, host, webauthn);
   if (!settled.run) return { ok: false, decision: settled.decision };
-  return { ok: true, value: await fn(checkedArgs as A), decision: settled.decision };
+  const value = await fn(checkedArgs as A);
+  // The result may be untrusted content: the evaluator keeps it before the caller sees it, and a
+  // result it could not keep is withheld (the session's state would be unknown).
+  const recorded = await host.recordResult({
+    tool,
+    role,
+    result: value === undefined ? null : value,
+    session: guarded.session,
+    ...(guarded.untrusted ? { untrusted: true } : {}),
+  });
+  if (!recorded.ok)
+    return {
+      ok: false,
+      decision: host.refuse(
+        { tool, role },
+        `engine fault: the result of '${tool}' could not be recorded as untrusted content (${recorded.error}); it is withheld`,
+        'engine_fault',
+        toolFacts,
+      ),
+    };
+  return { ok: true, value, decision: settled.decision };
 }
 
 // Whether the tool runs, and on which decision. An Ask a person approved runs only once the engine's

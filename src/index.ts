@@ -7,16 +7,21 @@ export type { PersoMode, PersoOptions, PolicyInput, PolicyStatus } from './perso
 export type { CodeIntegrity } from './backend/worker-backend.ts';
 export type { Explanation } from './analysis/explain-call.ts';
 export type { CallTrace, ConditionTrace, RuleTrace, Truth } from './analysis/call-trace.ts';
-export type { BudgetState, RateLimitState } from './analysis/window-state.ts';
+export type {
+  BudgetState as BudgetWindowState,
+  RateLimitState,
+} from './analysis/window-state.ts';
 export { PersoSession } from './session.ts';
 export type { GuardOptions, GuardOutcome, Principal, SessionCall } from './session.ts';
 export { DefaultAction, Effect, NumericOp, PolicyMode, Source, StringOp } from './policy/policy.ts';
 export type {
+  Budget,
   Condition,
   EqualsCheck,
   Field,
   FieldEquals,
   FieldPresent,
+  FromUntrusted,
   NumericCheck,
   Policy,
   RateLimit,
@@ -31,7 +36,16 @@ export type { HashKey } from './audit/hashed-args.ts';
 export { consoleTransport } from './audit/console-transport.ts';
 export type { ConsoleTransportOptions } from './audit/console-transport.ts';
 export type { EvaluatorBackend } from './backend/evaluator-backend.ts';
-export type { Diagnostic, PolicyInfo } from './engine/types.ts';
+export type {
+  BudgetState,
+  Diagnostic,
+  EvaluatorState,
+  PolicyInfo,
+  RecordAnswer,
+  RememberedApprovalState,
+  ToolResultRecord,
+  UntrustedSessionState,
+} from './engine/types.ts';
 export { httpTransport, toOtlp, HttpAuditFormat } from './audit/http-transport.ts';
 export type {
   HttpTransport,

@@ -37,6 +37,8 @@ export function decisionResult(
   if (verdict.retryAfter !== undefined) result.retryAfter = verdict.retryAfter;
   if (verdict.failure !== undefined) result.failure = verdict.failure;
   if (verdict.approvalKind !== undefined) result.approvalKind = verdict.approvalKind;
+  if (verdict.rememberedApproval !== undefined)
+    result.rememberedApproval = verdict.rememberedApproval;
   const evaluator = verdict.evaluator ?? (FAULT_KINDS.has(kind) ? undefined : 'wasm');
   if (evaluator !== undefined) result.evaluator = evaluator;
   // Non-enumerable: the ticket is for the host's approval flow, not for JSON output or logs.

@@ -29,7 +29,14 @@ import type { CanonicalArgs } from './canonical-args.ts';
 import { canonicalizeArgs } from './canonical-args.ts';
 import type { DecisionResult, ReasonKind, ToolCall } from './decision.ts';
 import type { Explanation } from './analysis/explain-call.ts';
-import type { Diagnostic, PolicyLoad, Verdict } from './engine/types.ts';
+import type {
+  Diagnostic,
+  EvaluatorState,
+  PolicyLoad,
+  RecordAnswer,
+  ToolResultRecord,
+  Verdict,
+} from './engine/types.ts';
 import { own, ownCopy } from './own-properties.ts';
 import { PersoAuditor, recordedFacts } from './perso-auditor.ts';
 import { decisionResult } from './perso-result.ts';
@@ -87,6 +94,8 @@ export class Perso {
     'no valid policy loaded: none was given; pass a policy to Perso.load and reload';
   #closed = false;
   #host: SessionHost;
+  /** Sessions made so far: each gets its own key for its untrusted content. */
+  #sessions = 0;
 
   private constructor(options: Partial<PersoOptions>) {
     this.#input = options.policy;
@@ -120,6 +129,7 @@ export class Perso {
       policyApproval: () => (this.#status.approval === 'webauthn' ? 'webauthn' : 'click'),
       policyHash: () => this.#status.hash,
       toolPins: () => this.#status.toolPins ?? null,
+      recordResult: (record: ToolResultRecord) => this.recordResult(record),
     });
   }
 
@@ -195,6 +205,7 @@ export class Perso {
             agentAttributes: own(call, 'agentAttributes'),
             resourceAttributes: own(call, 'resourceAttributes'),
             now: ownNow(call),
+            session: own(call, 'session'),
           };
           const result = this.#result(sync.evaluateNow(checked, now));
           result.args = canonical.value;
@@ -364,7 +375,60 @@ export class Perso {
    * attributes fixed for good. Take the role from the host's session or token, never the model.
    */
   session(principal: Principal): PersoSession {
-    return new PersoSession(this.#host, principal);
+    this.#sessions++;
+    return new PersoSession(this.#host, principal, `session-${this.#sessions}`);
+  }
+
+  /**
+   * Hands a tool's result to the evaluator (issue 14): when the policy's `untrusted_tools` name
+   * the tool, or `record.untrusted` is true (e.g. WebMCP's `untrustedContentHint`), the session
+   * (`record.session`, default: the one of calls without a session) keeps it as untrusted content,
+   * which `SessionUntrusted` and `FromUntrusted` conditions read. Sessions record their own with
+   * {@link PersoSession.recordResult}. Never rejects: a result that cannot be recorded answers why.
+   */
+  async recordResult(record: ToolResultRecord): Promise<RecordAnswer> {
+    if (this.#closed) return { ok: false, error: 'perso is closed; load a new instance' };
+    if (this.#version === null) return { ok: false, error: this.#noPolicyReason };
+    // A result no rule can read as untrusted needs no trip to the engine (the worker's postMessage).
+    if (
+      own(record, 'untrusted') !== true &&
+      !(this.#status.untrustedTools ?? []).includes(own(record, 'tool') as string)
+    )
+      return { ok: true, untrusted: false };
+    const backend = this.#backend;
+    if (backend === null || backend.recordResult === undefined)
+      return { ok: false, error: 'engine fault: no engine is running; reload the policy' };
+    try {
+      return await backend.recordResult(record);
+    } catch (error) {
+      return { ok: false, error: `engine fault: ${errorText(error)}; record the result again` };
+    }
+  }
+
+  /**
+   * The evaluator's state that outlives a call, where the engine runs (the worker in a page, this
+   * process in Node): untrusted content per session, remembered approvals, and budget windows as
+   * they stood at their last check. `null` when it cannot be read (no engine, a fault). Never rejects.
+   */
+  async state(): Promise<EvaluatorState | null> {
+    const backend = this.#backend;
+    if (this.#closed || backend === null || backend.state === undefined) return null;
+    try {
+      return await backend.state();
+    } catch {
+      return null;
+    }
+  }
+
+  /** Forgets every session's untrusted content and every remembered approval. Never rejects. */
+  async forget(): Promise<void> {
+    const backend = this.#backend;
+    if (this.#closed || backend === null || backend.forget === undefined) return;
+    try {
+      await backend.forget();
+    } catch {
+      // Best effort: a backend that cannot forget has lost its state anyway (a fault).
+    }
   }
 
   /**
@@ -463,6 +527,9 @@ export class Perso {
       warnings,
       annotationDefaults: this.#annotationDefaults !== null,
       ...(load.policy.approval === 'webauthn' ? { approval: 'webauthn' as const } : {}),
+      ...(load.policy.untrustedTools === undefined
+        ? {}
+        : { untrustedTools: load.policy.untrustedTools }),
       ...withToolPins(extensions.toolPins),
     });
     // Only with the engine's yes is a fetched policy cached and its revision the rollback floor.

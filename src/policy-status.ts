@@ -45,6 +45,8 @@ export interface PolicyStatus {
    * cannot be read; absent when the policy pins nothing.
    */
   toolPins?: ToolPinsResult;
+  /** The active policy's `untrusted_tools`, globs expanded: whose results are untrusted content. */
+  untrustedTools?: readonly string[];
 }
 
 /** The `toolPins` field of a status: present only when the policy pins something. */

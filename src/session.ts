@@ -10,6 +10,8 @@
  *   tool (a getter in the args runs once; what ran is what was checked);
  * - the tool runs only on Allow, on an Ask a person approved, or in shadow mode (where the
  *   decision says `enforced: false`); never on a fault;
+ * - a guarded tool's result reaches the evaluator (untrusted content) before the caller sees it;
+ *   a result it could not record is withheld (a Deny `engine_fault`);
  * - an Ask that needs a WebAuthn approval is released only by an authenticator's assertion: after
  *   `approve` says yes, the session runs the ceremony itself (loaded on demand) unless `approve`
  *   already answered with evidence, and the engine's side checks it;
@@ -26,6 +28,7 @@ import type { ToolFacts } from './audit/audit-record.ts';
 import type { ToolPinsResult } from './tool-pins.ts';
 import { own } from './own-properties.ts';
 import { errorText } from './text.ts';
+import type { RecordAnswer, ToolResultRecord } from './engine/types.ts';
 
 /** What a guarded call came to: the tool's value, or the decision that kept it from running. */
 export type GuardOutcome<R> =
@@ -59,6 +62,11 @@ export interface GuardOptions<A> {
   webauthn?: Pick<WebAuthnCeremonyOptions, 'timeoutMs'>;
   /** What the integration saw of the tool at registration, for the audit records (descriptor hash, script URL). */
   toolFacts?: Omit<ToolFacts, 'annotations'>;
+  /**
+   * The tool's results are untrusted content whatever the policy says; the policy's
+   * `untrusted_tools` mark them too, and so does `annotations.untrustedContentHint: true`.
+   */
+  untrustedContent?: boolean;
 }
 
 /** The principal a session binds; the role comes from the host's own session or token. */
@@ -114,6 +122,8 @@ export interface SessionHost {
   policyHash(): string | null;
   /** The active policy's `tool_pins`, or why they cannot be read; `null` when it pins nothing. */
   toolPins(): ToolPinsResult | null;
+  /** `Perso.recordResult`: a tool's result for a session's untrusted content. */
+  recordResult(record: ToolResultRecord): Promise<RecordAnswer>;
 }
 
 /** A principal bound to a `Perso`; frozen. Create with `perso.session(...)`. */
@@ -124,10 +134,13 @@ export class PersoSession {
   declare readonly agentAttributes: Readonly<JsonObject>;
   #host: SessionHost;
   #error: string | null;
+  /** This session's key for its untrusted content where the engine runs. */
+  #key: string;
 
   /** @internal Use `perso.session(principal)`. */
-  constructor(host: SessionHost, principal: Principal) {
+  constructor(host: SessionHost, principal: Principal, key = '') {
     this.#host = host;
+    this.#key = key;
     let role = '';
     let attributes: Readonly<JsonObject> = Object.freeze({});
     let error: string | null = null;
@@ -167,6 +180,7 @@ export class PersoSession {
         role: this.role,
         agentAttributes: this.agentAttributes,
         resourceAttributes: own(call, 'resourceAttributes'),
+        session: this.#key,
       };
       const now = own(call, 'now');
       if (now !== undefined) full.now = now;
@@ -179,6 +193,24 @@ export class PersoSession {
       );
     }
     return this.#host.evaluate(full);
+  }
+
+  /**
+   * Hands a tool's result to the evaluator as this session's: when the policy's `untrusted_tools`
+   * name `tool` (or `options.untrusted` is true, e.g. WebMCP's `untrustedContentHint`), the session
+   * keeps it as untrusted content for `SessionUntrusted` and `FromUntrusted`. `guard` calls it for
+   * every result of a guarded tool. Never rejects: a result that cannot be recorded answers why
+   * (and a guard fails closed on it).
+   */
+  recordResult(
+    tool: string,
+    result: unknown,
+    options: { untrusted?: boolean } = {},
+  ): Promise<RecordAnswer> {
+    if (this.#error !== null) return Promise.resolve({ ok: false, error: this.#error });
+    const record: ToolResultRecord = { tool, role: this.role, result, session: this.#key };
+    if (own(options, 'untrusted') === true) record.untrusted = true;
+    return this.#host.recordResult(record);
   }
 
   /**
@@ -196,12 +228,17 @@ export class PersoSession {
     const role = this.role;
     const agentAttributes = this.agentAttributes;
     const error = this.#error;
+    const key = this.#key;
     // Own options only: a polluted Object.prototype.approve must not approve every Ask.
     const resourceAttributes = own(options, 'resourceAttributes');
     const approve = own(options, 'approve');
     const annotations = own(options, 'annotations');
     const webauthn = own(options, 'webauthn');
     const toolFacts = recordedToolFacts(annotations, own(options, 'toolFacts'));
+    // WebMCP's and MCP's untrustedContentHint marks the tool's results untrusted as the option does.
+    const untrustedHint =
+      own(options, 'untrustedContent') === true ||
+      (annotations as AnnotationHints | undefined)?.untrustedContentHint === true;
     return async (args: A): Promise<GuardOutcome<R>> => {
       if (error !== null) return { ok: false, decision: host.refuse({ tool, role }, error) };
       // The args are read in the caller's turn, before the call's code loads.
@@ -227,6 +264,8 @@ export class PersoSession {
           annotations,
           webauthn,
           toolFacts,
+          session: key,
+          untrusted: untrustedHint,
         },
         canonical,
         fn,

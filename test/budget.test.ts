@@ -420,3 +420,40 @@ describe('a fresh engine carries on the budgets it is given', () => {
     assert.deepEqual([...seen].sort(), ['Allow', 'Deny'], 'both answers were tried');
   });
 });
+
+test('Engine.state() lists each budget window with what it used', async () => {
+  const engine = await Engine.create(await loadEngineModule());
+  const loaded = engine.load(
+    JSON.stringify({
+      version: 'budget-state',
+      default_action: 'Deny',
+      tools: ['refund'],
+      rules: [
+        {
+          id: 'cap',
+          tool_name: 'refund',
+          roles: ['agent'],
+          budget: {
+            sum: 'Arguments.amount',
+            max: 1000,
+            per_seconds: 3600,
+            per: 'AgentAttributes.user',
+          },
+        },
+      ],
+    }),
+  );
+  assert.equal(loaded.ok, true);
+  const refund = (user: string, amount: number, now: number) =>
+    engine.evaluate(
+      { tool: 'refund', role: 'agent', args: { amount }, agentAttributes: { user } },
+      now,
+    ).decision;
+  assert.equal(refund('u1', 400, 1000), 'Allow');
+  assert.equal(refund('u1', 250.5, 1001), 'Allow');
+  assert.equal(refund('u2', 100, 1002), 'Allow');
+  assert.deepEqual(engine.state()?.budgets, [
+    { tool: 'refund', role: 'agent', rule: 'cap', per: 'u1', calls: 2, used: 650.5, max: 1000 },
+    { tool: 'refund', role: 'agent', rule: 'cap', per: 'u2', calls: 1, used: 100, max: 1000 },
+  ]);
+});

@@ -80,6 +80,17 @@ class RawHost {
     this.x.dealloc(...c);
     return r;
   }
+  /** Additive exports (untrusted content): a tool result in, a response out; forget everything. */
+  recordResult(record: object): Record<string, unknown> {
+    const x = this.x as OriginalAbiExports & { recordResult(p: number, n: number): number };
+    const [p, n] = this.put(JSON.stringify(record));
+    const r = this.take(x.recordResult(p, n)) as Record<string, unknown>;
+    this.x.dealloc(p, n);
+    return r;
+  }
+  forget(): void {
+    (this.x as OriginalAbiExports & { forget(): void }).forget();
+  }
 }
 
 const module = await loadEngineModule();
@@ -184,6 +195,9 @@ test('raw ABI: mutated bytes (invalid UTF-8 included) always get a well-formed r
 // sequence on a freshly loaded policy, every step through the raw ABI and Engine.evaluate.
 interface Step {
   request: ToolCall & { args?: object; now: number };
+  /** A tool result handed to the evaluator instead of a request (untrusted content). */
+  toolResult?: { tool: string; role: string; result: unknown };
+  untrusted?: boolean;
   expect: string;
   kind: string;
   reasonPrefix: string;
@@ -197,10 +211,26 @@ const sequences = JSON.parse(readFileSync(sequencesUrl, 'utf8')) as {
 for (const s of sequences.sequences) {
   test(`conformance sequence ${s.id}`, async () => {
     const text = JSON.stringify(sequences.policies[s.policy]);
+    // Untrusted content outlives a policy load: each sequence starts with none.
+    raw.forget();
     assert.equal(raw.init(text).ok, true);
     const fast = await Engine.create(module);
     assert.equal(fast.load(text).ok, true);
     s.steps.forEach((step, i) => {
+      if (step.toolResult !== undefined) {
+        const abi = raw.recordResult(step.toolResult);
+        assert.deepEqual(
+          abi,
+          { recorded: true, untrusted: step.untrusted },
+          `${s.id} step ${i} raw ABI`,
+        );
+        assert.deepEqual(
+          fast.recordResult(step.toolResult),
+          { ok: true, untrusted: step.untrusted },
+          `${s.id} step ${i} Engine.recordResult`,
+        );
+        return;
+      }
       const r = step.request;
       const ctx = JSON.stringify({
         role: r.role,

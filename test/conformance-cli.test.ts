@@ -70,6 +70,8 @@ describe('conformance cases through the CLI', () => {
 
 interface SequenceStep {
   request: Record<string, unknown>;
+  toolResult?: object;
+  untrusted?: boolean;
   expect: 'Allow' | 'Deny' | 'Ask';
   kind: string;
   reasonPrefix: string;
@@ -84,12 +86,22 @@ const sequences = JSON.parse(
 describe('conformance sequences through perso eval: one input stream is one session', () => {
   for (const s of sequences.sequences) {
     test(s.id, async () => {
-      const input = s.steps.map((step) => JSON.stringify(step.request)).join('\n');
+      const input = s.steps
+        .map((step) =>
+          JSON.stringify(
+            step.toolResult === undefined ? step.request : { toolResult: step.toolResult },
+          ),
+        )
+        .join('\n');
       const run = await perso(['eval', JSON.stringify(sequences.policies[s.policy])], `${input}\n`);
       assert.equal(run.code, 0, run.stderr);
       const lines = run.stdout.trimEnd().split('\n');
       assert.equal(lines.length, s.steps.length);
       s.steps.forEach((step, i) => {
+        if (step.toolResult !== undefined) {
+          assert.deepEqual(JSON.parse(lines[i]!), { recorded: true, untrusted: step.untrusted });
+          return;
+        }
         const result = JSON.parse(lines[i]!) as { decision: string; kind: string; reason: string };
         assert.equal(
           `${result.decision}:${result.kind}`,

@@ -56,6 +56,8 @@ describe('conformance cases through Perso.evaluate (Node)', () => {
 
 interface SequenceStep {
   request: ToolCall;
+  toolResult?: { tool: string; role: string; result: unknown };
+  untrusted?: boolean;
   expect: 'Allow' | 'Deny' | 'Ask';
   kind: string;
   reasonPrefix: string;
@@ -73,6 +75,14 @@ describe('conformance sequences through Perso.evaluate (Node): state across call
       const perso = await Perso.load({ policy: sequences.policies[s.policy] as never });
       try {
         for (const [i, step] of s.steps.entries()) {
+          if (step.toolResult !== undefined) {
+            assert.deepEqual(
+              await perso.recordResult(step.toolResult),
+              { ok: true, untrusted: step.untrusted },
+              `step ${i}: perso.recordResult`,
+            );
+            continue;
+          }
           const result = await perso.evaluate(step.request);
           assert.equal(
             `${result.decision}:${result.kind}`,

@@ -600,7 +600,7 @@ describe('policy errors', () => {
     assert.deepEqual(
       errorText(policy([{ tool_name: 't', roles: ['r'], condition: { Numeric: {} } }])),
       [
-        'rules[0].condition: unknown condition "Numeric"; expected one of All, Any, Not, NumericCheck, StringCheck, FieldPresent, FieldEquals, Equals',
+        'rules[0].condition: unknown condition "Numeric"; expected one of All, Any, Not, NumericCheck, StringCheck, FieldPresent, FieldEquals, Equals, SessionUntrusted, FromUntrusted',
       ],
     );
   });
@@ -635,7 +635,7 @@ describe('policy errors', () => {
       'rules[0].tool_name: expected a non-empty string, got 5',
       'rules[1].roles: expected an array of role names, got string',
       'rules[2].roles[1]: expected a string, got number',
-      'rules[3].condition: expected exactly one key (the condition variant), got 2; expected one of All, Any, Not, NumericCheck, StringCheck, FieldPresent, FieldEquals, Equals',
+      'rules[3].condition: expected exactly one key (the condition variant), got 2; expected one of All, Any, Not, NumericCheck, StringCheck, FieldPresent, FieldEquals, Equals, SessionUntrusted, FromUntrusted',
       'rules[4].condition.StringCheck.source: unknown source "Args"; expected one of Arguments, AgentAttributes, ResourceAttributes',
       'rules[4].condition.StringCheck.value: expected an array of strings, got string',
       'rules[5].condition.All[0].NumericCheck.value: got "5"; expected a number',
@@ -1325,6 +1325,10 @@ describe('engine host faults', () => {
         'export function explain(): i32 { return 0; }',
         'export function countedKeep(e: i32): i32 { return 0; }',
         'export function restoreCounted(e: i32, at: f64): i32 { return 0; }',
+        'export function recordResult(p: i32, n: i32): i32 { return 0; }',
+        'export function session(p: i32, n: i32): i32 { return 1; }',
+        'export function state(): i32 { return 0; }',
+        'export function forget(): void {}',
       ].join('\n'),
     );
     await assert.rejects(
@@ -1361,6 +1365,10 @@ describe('engine host faults', () => {
         'export function explain(): i32 { return 0; }',
         'export function countedKeep(e: i32): i32 { return 0; }',
         'export function restoreCounted(e: i32, at: f64): i32 { return 0; }',
+        'export function recordResult(p: i32, n: i32): i32 { return 0; }',
+        'export function session(p: i32, n: i32): i32 { return 1; }',
+        'export function state(): i32 { return 0; }',
+        'export function forget(): void {}',
       ].join('\n'),
     );
     const trapping = await Engine.create(m);
@@ -1390,6 +1398,10 @@ describe('engine host faults', () => {
         'export function explain(): i32 { return 0; }',
         'export function countedKeep(e: i32): i32 { return 0; }',
         'export function restoreCounted(e: i32, at: f64): i32 { return 0; }',
+        'export function recordResult(p: i32, n: i32): i32 { return 0; }',
+        'export function session(p: i32, n: i32): i32 { return 1; }',
+        'export function state(): i32 { return 0; }',
+        'export function forget(): void {}',
       ].join('\n'),
     );
     const trapping = await Engine.create(m);

@@ -31,7 +31,11 @@ import {
   E_TOOL_EMPTY,
   E_TOOL_UTF8,
   E_INPUT_TOO_LARGE,
+  E_SESSION,
 } from './messages';
+import { forgetTaint, selectSession, wTaintState } from './taint';
+import { recordResultText } from './record-result';
+import { wBudgetState } from './budget';
 import {
   JNULL,
   JNUMBER,
@@ -148,6 +152,8 @@ export function initPolicy(ptr: usize, len: i32): usize {
       (p.hasBudgets ? 'true' : 'false') +
       ',"annotation_defaults":' +
       (p.annotationDefaults ? 'true' : 'false') +
+      ',"untrusted_tools":' +
+      stringsJson(p.untrusted.values()) +
       ',"warnings":' +
       diagnosticsJson(c.warnings) +
       '}',
@@ -285,6 +291,10 @@ export function evaluateRaw(
     now = nowV.num;
     hasNow = true;
   }
+  const sessionV = ctx.get('session');
+  if (sessionV != null && sessionV.kind != JSTRING && sessionV.kind != JNULL)
+    return fail(E_SESSION);
+  selectSession(sessionV != null && sessionV.kind == JSTRING ? sessionV.str : '');
   const role = roleV.str;
   const e = p.lookup(tool, role);
   if (e == null) {
@@ -346,4 +356,39 @@ export function explainFast(): usize {
 /** The request region's address (changes after `reserve` grows it or a policy loads). */
 export function regionPtr(): usize {
   return region;
+}
+
+/** `recordResult`: a tool result for the session's untrusted content (record-result.ts). */
+export function recordResultJson(ptr: usize, len: i32): usize {
+  if (!inMemory(ptr, len)) return fail(E_OUT_OF_BOUNDS);
+  const text = recordResultText(ptr, len);
+  return text.startsWith('!') ? fail(text.substring(1)) : respond(text);
+}
+
+/** `session`: makes the UTF-8 name at [ptr, ptr + len) the session the next decisions read; 1 when done. */
+export function selectSessionAt(ptr: usize, len: i32): i32 {
+  if (!inMemory(ptr, len)) return 0;
+  const key = decodeUtf8String(ptr, len);
+  if (key == null) return 0;
+  selectSession(key);
+  return 1;
+}
+
+const stateOut = new Writer();
+
+/** `state`: the decision state that outlives a call, as JSON: `{"untrusted": {...}, "budgets": [...]}`. */
+export function stateJson(): usize {
+  const w = stateOut;
+  w.reset();
+  w.str('{"untrusted":');
+  wTaintState(w);
+  w.str(',"budgets":');
+  wBudgetState(w);
+  w.byte(0x7d);
+  return respondWith(w);
+}
+
+/** `forget`: ends every session's untrusted content. */
+export function forgetState(): void {
+  forgetTaint();
 }

@@ -36,6 +36,13 @@ class BudgetWindow {
   head: i32 = 0;
   /** Distinct budgets: live calls per value. */
   live: Map<string, i32> = new Map();
+  /**
+   * Sum budgets: the running sum of the live amounts, and how many of them are not integers. With
+   * none (and a sum within 2^53) every partial sum is exact, so `total` is the window's sum as a
+   * scan in order would add it; otherwise the sum is scanned (rounding as documented).
+   */
+  total: f64 = 0;
+  fractional: i32 = 0;
 
   size(): i32 {
     return this.times.length - this.head;
@@ -46,6 +53,16 @@ class BudgetWindow {
     this.amounts.push(amount);
     this.values.push(value);
     if (value.length > 0) this.live.set(value, this.live.has(value) ? this.live.get(value) + 1 : 1);
+    this.total += amount;
+    if (amount != Math.floor(amount)) this.fractional++;
+  }
+
+  /** The sum of the live amounts, added oldest first. */
+  sum(): f64 {
+    if (this.fractional == 0 && this.total <= 9007199254740992) return this.total;
+    let used: f64 = 0;
+    for (let i = this.head, n = this.times.length; i < n; i++) used += unchecked(this.amounts[i]);
+    return used;
   }
 
   /** Drops the calls at or before `floor`; compacts the arrays once half of them is dead. */
@@ -54,6 +71,9 @@ class BudgetWindow {
     let h = this.head;
     while (h < times.length && unchecked(times[h]) <= floor) {
       const v = unchecked(this.values[h]);
+      const amount = unchecked(this.amounts[h]);
+      this.total -= amount;
+      if (amount != Math.floor(amount)) this.fractional--;
       if (v.length > 0) {
         const n = this.live.get(v) - 1;
         if (n == 0) this.live.delete(v);
@@ -62,6 +82,11 @@ class BudgetWindow {
       h++;
     }
     this.head = h;
+    // Exact again once empty (a sum with fractions may have drifted).
+    if (h == times.length) {
+      this.total = 0;
+      this.fractional = 0;
+    }
     if (h > 64 && h * 2 > times.length) {
       this.times = times.slice(h);
       this.amounts = this.amounts.slice(h);
@@ -174,8 +199,7 @@ export function checkBudget(p: Policy, e: Entry, r: Rule, now: f64, hasNow: bool
     return (lastStatus = EXCEEDED);
   }
   if (r.budgetKind == B_SUM) {
-    let used: f64 = 0;
-    for (let i = w.head, n = w.times.length; i < n; i++) used += unchecked(w.amounts[i]);
+    const used = w.sum();
     lastUsed = used;
     if (used + lastAmount <= r.budgetMax) return (lastStatus = FITS);
     if (lastAmount > r.budgetMax) return (lastStatus = EXCEEDED);
@@ -246,6 +270,51 @@ export function restoreBudget(p: Policy, e: Entry, r: Rule, at: f64): bool {
   if (w.size() >= MAX_BUDGET_CALLS) w.expire(unchecked(w.times[w.head]));
   w.add(at, lastAmount, lastValue);
   return true;
+}
+
+/**
+ * Writes the budgets' state as JSON: `[{"tool","role","rule","per","calls","used"}]`, one per
+ * principal with calls kept, as the window stood at its last check (older calls leave at the next).
+ */
+export function wBudgetState(w: Writer): void {
+  w.byte(0x5b);
+  const p = owner;
+  let first = true;
+  if (p != null) {
+    const entries = windows.keys();
+    for (let i = 0; i < entries.length; i++) {
+      const e = unchecked(p.entries[entries[i]]);
+      const r = e.allow;
+      if (r == null) continue;
+      const byKey = windows.get(entries[i]);
+      const keys = byKey.keys();
+      for (let k = 0; k < keys.length; k++) {
+        const win = byKey.get(keys[k]);
+        if (win.size() == 0) continue;
+        if (!first) w.byte(0x2c);
+        first = false;
+        w.str('{"tool":');
+        w.jsonStr(e.tool);
+        w.str(',"role":');
+        w.jsonStr(e.role);
+        w.str(',"rule":');
+        w.jsonStr(r.name);
+        w.str(',"per":');
+        const key = keys[k];
+        if (key.length == 0) w.str('null');
+        else if (key.charCodeAt(0) == 0x73) w.jsonStr(key.substring(1));
+        else w.str(key.substring(1));
+        w.str(',"calls":');
+        w.num(<f64>win.size());
+        w.str(',"used":');
+        w.num(r.budgetKind == B_SUM ? win.sum() : <f64>win.live.size);
+        w.str(',"max":');
+        w.num(r.budgetMax);
+        w.byte(0x7d);
+      }
+    }
+  }
+  w.byte(0x5d);
 }
 
 /** Seconds until the last budget-exceeded call would fit, or -1 (it never fits, or it is unknown). */

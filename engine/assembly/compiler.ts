@@ -24,6 +24,7 @@ import { Diagnostics, shownValue } from './diagnostics';
 import { ConditionCompiler } from './condition-compiler';
 import { compileBudget, compileRateLimit } from './limit-compiler';
 import { Expansion } from './expansion';
+import { compileRemember, compileUntrustedTools } from './untrusted-compiler';
 
 // A rule's keys, allocated once (not once per rule).
 const RULE_KEYS: string[] = [
@@ -36,6 +37,7 @@ const RULE_KEYS: string[] = [
   'rate_limit',
   'approval',
   'budget',
+  'remember',
 ];
 
 /** Compiles a parsed policy document; check `errors` before using `policy`. */
@@ -48,6 +50,7 @@ export class Compiler extends Diagnostics {
   // The tool name and roles of the rule being compiled (set by `rule`).
   private tool: string = '';
   private roles: string[] | null = null;
+  private untrustedGiven: bool = false;
 
   constructor() {
     super();
@@ -80,6 +83,11 @@ export class Compiler extends Diagnostics {
       if (rule != null && !this.expansion.add(rule, path, this.tool, this.roles!)) return;
     }
     if (this.errors.length > 0) return;
+    if (p.taint && !this.untrustedGiven)
+      this.warn(
+        'untrusted_tools',
+        'missing: rules read untrusted content, but only results the host marks untrusted (WebMCP untrustedContentHint) taint a session; list the tools whose results are untrusted',
+      );
     this.expansion.finish();
   }
 
@@ -96,6 +104,7 @@ export class Compiler extends Diagnostics {
       'description',
       '//',
       'approval',
+      'untrusted_tools',
       // read by hosts, not by the engine: checked here so every host sees the same errors
       'revision',
       'annotation_defaults',
@@ -155,6 +164,9 @@ export class Compiler extends Diagnostics {
 
     const tools = this.stringList(doc.get('tools'), 'tools', 'an array of tool names');
     if (tools != null) p.tools = tools;
+    const untrustedV = doc.get('untrusted_tools');
+    if (untrustedV != null && untrustedV.kind != JNULL) compileUntrustedTools(this, untrustedV, p);
+    this.untrustedGiven = untrustedV != null;
 
     const rolesV = doc.get('roles');
     if (rolesV != null && rolesV.kind != JNULL) {
@@ -271,6 +283,12 @@ export class Compiler extends Diagnostics {
       else if (rule.effect != EFFECT_ASK)
         this.warn(path + '.approval', 'approval applies only to Ask rules; it is ignored here');
       else rule.webauthn = kind == 1;
+    }
+    const rememberV = rv.get('remember');
+    if (rememberV != null && rememberV.kind != JNULL) {
+      if (!compileRemember(this, rememberV, path + '.remember')) ok = false;
+      else if (rule.effect != EFFECT_ASK)
+        this.warn(path + '.remember', 'remember applies only to Ask rules; it is ignored here');
     }
     p.ruleNames.push(rule.name);
     if (!ok) return null;

@@ -7,7 +7,7 @@
 // - a leaf that can never hold (Equals null, FieldPresent on a boolean-looking key) warns
 
 import { SOURCE_NAMES } from '../../src/engine/engine-boundary';
-import { JARRAY, JNULL, JNUMBER, JOBJECT, JSTRING, JValue, kindName } from './json-value';
+import { JARRAY, JNULL, JNUMBER, JOBJECT, JSTRING, JTRUE, JValue, kindName } from './json-value';
 import { indexPath, joinAll, quote, toJson } from './json-text';
 import {
   P_EXPECTED_FIELD,
@@ -21,9 +21,11 @@ import {
   C_ANY,
   C_EQUALS,
   C_FIELD_EQUALS,
+  C_FROM_UNTRUSTED,
   C_NOT,
   C_NUMERIC,
   C_PRESENT,
+  C_SESSION_UNTRUSTED,
   C_STRING,
   Cond,
   Field,
@@ -128,7 +130,9 @@ export class ConditionCompiler {
   /** Compiles one condition; null (with errors recorded) when it is invalid. */
   condition(v: JValue, path: string): Cond | null {
     const c = this.conditionNode(v, path);
-    if (c != null && c.kind >= C_NUMERIC) {
+    if (c != null && (c.kind == C_SESSION_UNTRUSTED || c.kind == C_FROM_UNTRUSTED))
+      this.policy.taint = true;
+    if (c != null && c.kind >= C_NUMERIC && c.kind != C_SESSION_UNTRUSTED) {
       c.leaf = this.policy.leaves.length;
       this.policy.leaves.push(c);
     }
@@ -165,12 +169,25 @@ export class ConditionCompiler {
       c.children.push(child);
       return c;
     }
+    if (variant == 'SessionUntrusted') {
+      if (body.kind != JTRUE) {
+        this.d.error(
+          at,
+          'expected true, got ' +
+            shownValue(body) +
+            '; for a session that read no untrusted content use {"Not": {"SessionUntrusted": true}}',
+        );
+        return null;
+      }
+      return new Cond(C_SESSION_UNTRUSTED);
+    }
     const isNum = variant == 'NumericCheck';
     const isStr = variant == 'StringCheck';
     const isPresent = variant == 'FieldPresent';
     const isFieldEq = variant == 'FieldEquals';
     const isEquals = variant == 'Equals';
-    if (!(isNum || isStr || isPresent || isFieldEq || isEquals)) {
+    const isFrom = variant == 'FromUntrusted';
+    if (!(isNum || isStr || isPresent || isFieldEq || isEquals || isFrom)) {
       this.d.error(path, 'unknown condition ' + quote(variant, 64) + '; ' + P_EXPECTED_VARIANTS);
       return null;
     }
@@ -179,15 +196,22 @@ export class ConditionCompiler {
       return null;
     }
     if (isFieldEq) return this.fieldEquals(body, at);
-    const known = isPresent
-      ? ['source', 'field']
-      : isEquals
-        ? ['source', 'field', 'value']
-        : ['source', 'field', 'op', 'value'];
+    const known =
+      isPresent || isFrom
+        ? ['source', 'field']
+        : isEquals
+          ? ['source', 'field', 'value']
+          : ['source', 'field', 'op', 'value'];
     this.d.unknownKeys(body, at, known);
     const src = this.source(body.get('source'), at + '.source');
     const fieldV = body.get('field');
     const f = src < 0 ? -1 : this.field(fieldV, at + '.field', src);
+    if (isFrom) {
+      if (f < 0) return null;
+      const c = new Cond(C_FROM_UNTRUSTED);
+      c.field = f;
+      return c;
+    }
     if (isPresent) return this.present(at, src, fieldV, f);
     if (isEquals) return this.equals(body, at, src, fieldV, f);
     return this.check(body, at, isNum, f);

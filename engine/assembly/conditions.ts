@@ -18,6 +18,7 @@ import { bytesAt, bytesEqual, lenAt, parseSlot, slot, tagOf } from './slots';
 import {
   C_ALL,
   C_ANY,
+  C_EQUALS,
   C_FIELD_EQUALS,
   C_NOT,
   C_NUMERIC,
@@ -28,6 +29,7 @@ import {
   OP_NOT_IN,
   OP_PREFIX,
 } from './policy';
+import { evalUntrusted } from './untrusted-conditions';
 
 export const FALSE: i32 = 0;
 export const TRUE: i32 = 1;
@@ -157,7 +159,9 @@ export function evalCond(c: Cond): i32 {
       return tagOf(c.field) > T_NULL ? TRUE : FALSE;
     case C_FIELD_EQUALS:
       return fieldsEqual(c.field, c.fieldB);
-    default:
+    case C_EQUALS:
       return equalsLiteral(c);
+    default:
+      return evalUntrusted(c);
   }
 }

@@ -157,7 +157,8 @@ const snap = new Writer();
  */
 export function memoizeLast(code: i32): void {
   const kind = (code >> 2) & 15;
-  if ((code & CODE_DETAIL) == 0 || kind == K_RATE || kind >= K_BUDGET) {
+  // A rule over untrusted content explains with the session's state, which is not in the slots.
+  if ((code & CODE_DETAIL) == 0 || kind == K_RATE || kind >= K_BUDGET || active!.taint) {
     store<f64>(region, 0);
     return;
   }

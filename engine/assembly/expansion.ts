@@ -14,6 +14,7 @@ import {
   C_ANY,
   C_FIELD_EQUALS,
   C_NOT,
+  C_SESSION_UNTRUSTED,
   Cond,
   EFFECT_ALLOW,
   EFFECT_DENY,
@@ -182,6 +183,7 @@ function collectFields(c: Cond | null, out: i32[]): void {
     for (let i = 0; i < c.children.length; i++) collectFields(c.children[i], out);
     return;
   }
+  if (k == C_SESSION_UNTRUSTED) return;
   // An entry reads few fields: a scan is smaller than a set (code size) and as fast.
   if (!out.includes(c.field)) out.push(c.field);
   if (k == C_FIELD_EQUALS && !out.includes(c.fieldB)) out.push(c.fieldB);

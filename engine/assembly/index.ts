@@ -1,13 +1,18 @@
 // Exports-only entry file of engine.wasm: the original perso ABI (alloc, dealloc, init, evaluate),
-// the fast path (plan, region, reserve, decide, explain) and counted calls (countedKeep,
-// restoreCounted). The contract is in abi.ts and docs/architecture.md.
+// the fast path (plan, region, reserve, decide, explain), counted calls (countedKeep,
+// restoreCounted) and untrusted content (recordResult, session, state, forget). The contract is in
+// abi.ts and docs/architecture.md.
 
 import {
   collectSometimes,
   decideFast,
   evaluateRaw,
   explainFast,
+  forgetState,
   initPolicy,
+  recordResultJson,
+  selectSessionAt,
+  stateJson,
   regionPtr,
 } from './abi';
 import { planJson } from './plan';
@@ -90,4 +95,26 @@ export function countedKeep(entry: i32): i32 {
 /** Counts, in a fresh instance, a call an earlier one allowed on `entry` at `at` seconds; 1 when counted. */
 export function restoreCounted(entry: i32, at: f64): i32 {
   return restoreCall(entry, at);
+}
+
+/** Records a tool result (UTF-8 JSON `{"session", "tool", "role", "result", "untrusted"?}`); returns a response. */
+export function recordResult(ptr: i32, len: i32): i32 {
+  const r = <i32>recordResultJson(<usize>ptr, len);
+  __collect();
+  return r;
+}
+
+/** Selects the session (UTF-8 name) whose untrusted content the next decisions read; 1 when done. */
+export function session(ptr: i32, len: i32): i32 {
+  return selectSessionAt(<usize>ptr, len);
+}
+
+/** The state that outlives a call (untrusted content per session) as a response. */
+export function state(): i32 {
+  return <i32>stateJson();
+}
+
+/** Forgets every session's untrusted content. */
+export function forget(): void {
+  forgetState();
 }

@@ -17,6 +17,7 @@ export const E_NOW =
   'context.now must be a number of seconds; leave it out when there is no time (null is refused)';
 export const E_OUT_OF_BOUNDS =
   "input buffer is outside the engine's memory; pass pointers returned by alloc";
+export const E_SESSION = 'context.session must be a string (the guard session of the call)';
 export const E_BAD_ENTRY = 'unknown policy entry; reload the evaluation plan';
 
 export const J_EXPECTED_VALUE =
@@ -44,5 +45,5 @@ export const P_EXPECTED_OPS_NUM = 'expected one of Lte, Gte, Lt, Gt, Eq';
 export const P_EXPECTED_OPS_STR = 'expected one of In, NotIn, Prefix, Suffix';
 export const P_EXPECTED_SOURCES = 'expected one of Arguments, AgentAttributes, ResourceAttributes';
 export const P_EXPECTED_VARIANTS =
-  'expected one of All, Any, Not, NumericCheck, StringCheck, FieldPresent, FieldEquals, Equals';
+  'expected one of All, Any, Not, NumericCheck, StringCheck, FieldPresent, FieldEquals, Equals, SessionUntrusted, FromUntrusted';
 export const P_EXPECTED_FIELD = 'expected a key name or a non-empty array of key names';

@@ -9,7 +9,15 @@
 
 import { SOURCE_NAMES } from '../../src/engine/engine-boundary';
 import { E_NOT_INITIALISED } from './messages';
-import { C_FIELD_EQUALS, C_NUMERIC, C_PRESENT, C_STRING, NUM_OPS, STR_OPS } from './policy';
+import {
+  C_FIELD_EQUALS,
+  C_FROM_UNTRUSTED,
+  C_NUMERIC,
+  C_PRESENT,
+  C_STRING,
+  NUM_OPS,
+  STR_OPS,
+} from './policy';
 import { active } from './decision';
 import { dataStart } from './slots';
 import { Writer } from './writer';
@@ -48,7 +56,9 @@ export function planJson(): usize {
     wStrings(w, f.path);
     w.byte(0x7d);
   }
-  w.str('],"rules":');
+  w.str('],"taint":');
+  w.str(p.taint ? 'true' : 'false');
+  w.str(',"rules":');
   wStrings(w, p.ruleNames);
   w.str(',"webauthn":[');
   for (let i = 0; i < p.webauthnRules.length; i++) {
@@ -74,6 +84,7 @@ export function planJson(): usize {
       wStrings(w, c.strs);
     } else if (c.kind == C_PRESENT) w.str('FieldPresent"');
     else if (c.kind == C_FIELD_EQUALS) w.str('FieldEquals"');
+    else if (c.kind == C_FROM_UNTRUSTED) w.str('FromUntrusted"');
     else {
       w.str('Equals","expected":');
       w.str(c.literal);

@@ -21,6 +21,9 @@ export const C_STRING: i32 = 4;
 export const C_PRESENT: i32 = 5;
 export const C_FIELD_EQUALS: i32 = 6;
 export const C_EQUALS: i32 = 7;
+/** Untrusted content (taint.ts): no field; true once the session read an untrusted result. */
+export const C_SESSION_UNTRUSTED: i32 = 8;
+export const C_FROM_UNTRUSTED: i32 = 9;
 
 export const NUM_OPS: string[] = ['Lte', 'Gte', 'Lt', 'Gt', 'Eq'];
 export const STR_OPS: string[] = ['In', 'NotIn', 'Prefix', 'Suffix'];
@@ -132,6 +135,10 @@ export class Policy {
   entries: Entry[] = [];
   /** Entries by (tool, role). */
   table: EntryTable = new EntryTable();
+  /** `untrusted_tools`, globs expanded: tools whose results are untrusted content (taint.ts). */
+  untrusted: Set<string> = new Set();
+  /** True when a rule reads untrusted content: its explanations depend on more than the call. */
+  taint: bool = false;
 
   /** The entry for (tool, role), or null: one hash lookup, no scanning, no allocation. */
   lookup(tool: string, role: string): Entry | null {

@@ -30,6 +30,7 @@ import { JNULL } from './json-value';
 import { Writer, cutBytes, reason } from './writer';
 import { wBudgetReason } from './budget';
 import {
+  C_EQUALS,
   C_ALL,
   C_ANY,
   C_FIELD_EQUALS,
@@ -50,6 +51,7 @@ import {
 import { bytesAt, lenAt, slot, tagOf } from './slots';
 import { TRUE, UNKNOWN, evalCond } from './conditions';
 import { lastCode, lastEntry, lastHeld, lastRetry, lastRule } from './decision';
+import { wUntrustedWhy } from './untrusted-conditions';
 
 // The failed leaf explaining a condition failure, when exactly one does.
 let failLeaf: Cond | null = null;
@@ -116,6 +118,7 @@ function wSeen(w: Writer, p: Policy, f: i32): void {
 }
 
 function leafWhyNot(w: Writer, p: Policy, c: Cond): void {
+  if (c.kind > C_EQUALS) return wUntrustedWhy(w, p, c, false);
   const f = c.field;
   const tag = tagOf(f);
   switch (c.kind) {
@@ -172,6 +175,7 @@ function leafWhyNot(w: Writer, p: Policy, c: Cond): void {
 }
 
 function leafWhy(w: Writer, p: Policy, c: Cond): void {
+  if (c.kind > C_EQUALS) return wUntrustedWhy(w, p, c, true);
   const f = c.field;
   switch (c.kind) {
     case C_NUMERIC: {

@@ -15,6 +15,7 @@ import {
 } from '../../src/engine/engine-boundary';
 import { Writer, out, reason } from './writer';
 import {
+  C_FROM_UNTRUSTED,
   C_FIELD_EQUALS,
   C_NUMERIC,
   C_PRESENT,
@@ -66,6 +67,10 @@ export function wFailure(w: Writer, p: Policy, c: Cond): void {
     case C_PRESENT:
       w.str('FieldPresent"');
       break;
+    case C_FROM_UNTRUSTED: {
+      w.str('FromUntrusted"');
+      break;
+    }
     case C_FIELD_EQUALS: {
       w.str('FieldEquals"');
       if (tagOf(c.fieldB) > T_NULL) {
@@ -113,6 +118,6 @@ export function wResponse(p: Policy): void {
     w.num(retry);
   }
   const leaf = explainedLeaf();
-  if (kind == K_FAILED && leaf != null) wFailure(w, p, leaf);
+  if (kind == K_FAILED && leaf != null && leaf.leaf >= 0) wFailure(w, p, leaf);
   w.byte(0x7d);
 }

@@ -62,6 +62,8 @@ export interface AuditRecord {
    * of its descriptor and the URL of the script that registered it; absent when the host knows none.
    */
   toolFacts?: ToolFacts;
+  /** On an Allow that rests on a person's earlier approval (an Ask rule's `remember`): which one. */
+  rememberedApproval?: { id: string; rule: string; expiresAt: number };
 }
 
 /** What an integration saw of a tool at its registration (see `AuditRecord.toolFacts`). */
@@ -146,6 +148,8 @@ export function buildAuditRecord(
   if (resourceAttributes !== undefined) record.resourceAttributes = resourceAttributes;
   if (typeof now === 'number' && Number.isFinite(now)) record.now = now;
   if (toolFacts !== undefined) record.toolFacts = toolFacts;
+  const remembered = own(decision, 'rememberedApproval');
+  if (remembered !== undefined) record.rememberedApproval = { ...remembered };
   return Object.freeze(record);
 }
 

@@ -11,7 +11,13 @@
  */
 import type { ToolCall } from '../decision.ts';
 import type { ApprovalEvidence } from './approval-evidence.ts';
-import type { PolicyLoad, Verdict } from '../engine/types.ts';
+import type {
+  EvaluatorState,
+  PolicyLoad,
+  RecordAnswer,
+  ToolResultRecord,
+  Verdict,
+} from '../engine/types.ts';
 import type { CountedCall } from '../engine/counted-calls.ts';
 
 /** Where the engine runs; see the module comment for the contract. */
@@ -50,6 +56,16 @@ export interface EvaluatorBackend {
    * explains fresh windows without it.
    */
   countedCalls?(): readonly CountedCall[];
+  /**
+   * Additive, optional: hands a tool's result to the engine, which keeps it as the session's
+   * untrusted content when the policy (or the record's `untrusted`) says so. The backend keeps a
+   * copy for a fresh engine (`tool-result-journal.ts`). A fault answers `ok: false`.
+   */
+  recordResult?(record: ToolResultRecord): Promise<RecordAnswer>;
+  /** Additive, optional: the engine's state that outlives a call; null on a fault. */
+  state?(): Promise<EvaluatorState | null>;
+  /** Additive, optional: forgets every session's untrusted content (the backend's copy too). */
+  forget?(): Promise<void>;
 }
 
 /**

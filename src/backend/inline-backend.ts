@@ -7,6 +7,8 @@
  *   same compiled module, the last good policy is loaded into it and the calls its rate limits
  *   counted are restored (a {@link CountedCallJournal} kept here, outside the instance); until it
  *   is ready, calls are Deny with a reason that says so, and a restore that fails keeps it so;
+ * - the untrusted results it kept are recorded again into a fresh instance (a
+ *   {@link ToolResultJournal}), after the counted calls, before it answers a call;
  * - after `close`, every call is a Deny.
  */
 import { ApprovalLedger } from './approval-ledger.ts';
@@ -15,7 +17,16 @@ import { CountedCallJournal } from './counted-call-journal.ts';
 import type { CountedCall } from '../engine/counted-calls.ts';
 import type { ToolCall } from '../decision.ts';
 import { Engine } from '../engine/engine.ts';
-import type { PolicyLoad, Verdict } from '../engine/types.ts';
+import type {
+  EvaluatorState,
+  PolicyLoad,
+  RecordAnswer,
+  ToolResultRecord,
+  Verdict,
+} from '../engine/types.ts';
+import { ToolResultJournal } from './tool-result-journal.ts';
+import { RememberedApprovals } from './remembered-approvals.ts';
+import { APPROVED_CALL } from '../engine/approved-call.ts';
 import type { SyncEvaluatorBackend } from './evaluator-backend.ts';
 
 /** Options of {@link InlineBackend.create}. */
@@ -36,6 +47,10 @@ export class InlineBackend implements SyncEvaluatorBackend {
   readonly #approvals = new ApprovalLedger();
   /** What the engine counted, kept outside it: a fresh instance restores it (see the checklist). */
   readonly #counted = new CountedCallJournal();
+  /** The untrusted results the engine kept, for a fresh instance (tool-result-journal.ts). */
+  readonly #results = new ToolResultJournal();
+  /** Approvals a person gave that cover later calls (remembered-approvals.ts). */
+  readonly #remembered = new RememberedApprovals();
 
   private constructor(module: WebAssembly.Module, engine: Engine) {
     this.#module = module;
@@ -62,6 +77,7 @@ export class InlineBackend implements SyncEvaluatorBackend {
     if (result.ok) {
       this.#lastGoodPolicy = policyText;
       this.#approvals.policyLoaded(policyText);
+      this.#remembered.policyLoaded(policyText);
       this.#counted.clear();
     } else if (engine.fault !== null) this.#restart();
     return result;
@@ -81,7 +97,18 @@ export class InlineBackend implements SyncEvaluatorBackend {
     }
     const verdict = engine.evaluate(call, nowSeconds);
     if (engine.fault !== null) this.#restart();
-    return verdict.decision === 'Ask' ? this.#approvals.attach(call, verdict) : verdict;
+    return verdict.decision === 'Ask' ? this.#ask(engine, call, verdict, nowSeconds) : verdict;
+  }
+
+  /** An Ask: lifted by a remembered approval that covers it, else offered a ticket. */
+  #ask(engine: Engine, call: ToolCall, verdict: Verdict, nowSeconds: number): Verdict {
+    // The approval path decides again itself (approval-ledger.ts): covering it would count twice.
+    if (Object.hasOwn(call, APPROVED_CALL)) return this.#approvals.attach(call, verdict);
+    const covered = this.#remembered.cover(call, verdict, nowSeconds, (approved) =>
+      engine.evaluate(approved, nowSeconds),
+    );
+    if (covered === null) return this.#approvals.attach(call, verdict);
+    return covered.decision === 'Ask' ? this.#approvals.attach(call, covered) : covered;
   }
 
   /** {@inheritDoc EvaluatorBackend.approve} */
@@ -91,12 +118,12 @@ export class InlineBackend implements SyncEvaluatorBackend {
     nowSeconds: number,
     evidence?: ApprovalEvidence,
   ): Promise<Verdict> {
-    return this.#approvals.approve(
-      nonce,
-      call,
-      (checked) => this.evaluateNow(checked, nowSeconds),
-      evidence,
-    );
+    return this.#approvals
+      .approve(nonce, call, (checked) => this.evaluateNow(checked, nowSeconds), evidence)
+      .then((verdict) => {
+        this.#remembered.approved(call, verdict, nowSeconds);
+        return verdict;
+      });
   }
 
   /** {@inheritDoc EvaluatorBackend.load} */
@@ -121,10 +148,39 @@ export class InlineBackend implements SyncEvaluatorBackend {
     return Promise.resolve(
       verdicts.map((verdict, i) =>
         verdict.decision === 'Ask'
-          ? this.#approvals.attach(calls[i] as ToolCall, verdict)
+          ? this.#ask(engine, calls[i] as ToolCall, verdict, nowSeconds)
           : verdict,
       ),
     );
+  }
+
+  /** {@inheritDoc EvaluatorBackend.recordResult} */
+  recordResult(record: ToolResultRecord): Promise<RecordAnswer> {
+    const engine = this.#engine;
+    if (engine === null) {
+      this.#restart();
+      return Promise.resolve({ ok: false, error: this.#unavailable().reason });
+    }
+    const answer = engine.recordResult(record);
+    if (engine.fault !== null) this.#restart();
+    else if (answer.ok && answer.untrusted) this.#results.add(record, journalText(record));
+    return Promise.resolve(answer);
+  }
+
+  /** {@inheritDoc EvaluatorBackend.state} */
+  state(): Promise<EvaluatorState | null> {
+    const state = this.#engine?.state() ?? null;
+    return Promise.resolve(
+      state === null ? null : { ...state, remembered: this.#remembered.list() },
+    );
+  }
+
+  /** {@inheritDoc EvaluatorBackend.forget} */
+  forget(): Promise<void> {
+    this.#results.clear();
+    this.#remembered.forget();
+    this.#engine?.forget();
+    return Promise.resolve();
   }
 
   /** {@inheritDoc EvaluatorBackend.close} */
@@ -153,7 +209,8 @@ export class InlineBackend implements SyncEvaluatorBackend {
           // A fresh instance that cannot carry on the old one's windows answers nothing: the next call tries again.
           if (
             !engine.load(this.#lastGoodPolicy).ok ||
-            engine.restoreCounted(counted) !== counted.length
+            engine.restoreCounted(counted) !== counted.length ||
+            !this.#results.records().every((record) => engine.recordResult(record).ok)
           )
             return;
         }
@@ -165,6 +222,15 @@ export class InlineBackend implements SyncEvaluatorBackend {
         this.#restarting = null;
       },
     );
+  }
+}
+
+/** A recorded result's JSON for the journal; `null` when it has none (the engine refused it then). */
+function journalText(record: ToolResultRecord): string {
+  try {
+    return JSON.stringify(record.result) ?? 'null';
+  } catch {
+    return 'null';
   }
 }
 

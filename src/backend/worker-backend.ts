@@ -25,13 +25,25 @@
  */
 import { ReasonKind } from '../decision.ts';
 import type { ToolCall } from '../decision.ts';
-import type { PolicyLoad, Verdict } from '../engine/engine.ts';
+import type {
+  EvaluatorState,
+  PolicyLoad,
+  RecordAnswer,
+  ToolResultRecord,
+  Verdict,
+} from '../engine/engine.ts';
 import type { WorkerStatus } from '../worker/evaluator-api.ts';
 import { EVALUATOR_JS_FALLBACK, EVALUATOR_WORKER_NAME } from '../worker/evaluator-api.ts';
 import type { ApprovalEvidence } from './approval-evidence.ts';
 import type { BatchMessage } from './batch-wire-format.ts';
 import type { CountedCallJournal } from './counted-call-journal.ts';
 import type { CountedCall } from '../engine/counted-calls.ts';
+import { ToolResultJournal, plainRecord } from './tool-result-journal.ts';
+import {
+  checkEvaluatorState,
+  checkForgotten,
+  checkRecordAnswer,
+} from './evaluator-state-replies.ts';
 import type { EvaluatorBackend } from './evaluator-backend.ts';
 import { engineWasmUrl, pageEngineModule } from './page-engine-module.ts';
 import { startCheckedWorker, startStrictWorker, startUncheckedWorker } from './verified-worker.ts';
@@ -165,6 +177,8 @@ export class WorkerBackend implements EvaluatorBackend {
    * Loaded with the first policy that can count calls ({@link mayCount}).
    */
   #counted: CountedCallJournal | null = null;
+  /** The untrusted results the engine kept; a fresh worker records them again with the re-load. */
+  readonly #results = new ToolResultJournal();
   #closed = false;
 
   /** Nothing starts until the first call, unless `startNow` is set. */
@@ -315,6 +329,40 @@ export class WorkerBackend implements EvaluatorBackend {
     );
   }
 
+  /** Hands a tool's result to the worker's engine; kept here too when it kept it (see the journal). */
+  recordResult(record: ToolResultRecord): Promise<RecordAnswer> {
+    const plain = plainRecord(record);
+    if ('error' in plain) return Promise.resolve({ ok: false, error: plain.error });
+    return this.#run<RecordAnswer>(
+      {
+        send: (remote) => remote.recordResult(plain.record),
+        check: checkRecordAnswer,
+        fault: (reason) => ({ ok: false, error: reason }),
+        accepted: (answer) => {
+          if (answer.ok && answer.untrusted) this.#results.add(plain.record, plain.json);
+        },
+      },
+      this.#timeoutMs,
+    );
+  }
+
+  /** The worker engine's state that outlives a call; null on a fault. */
+  state(): Promise<EvaluatorState | null> {
+    return this.#run<EvaluatorState | null>(
+      { send: (remote) => remote.state(), check: checkEvaluatorState, fault: () => null },
+      this.#timeoutMs,
+    );
+  }
+
+  /** Forgets every session's untrusted content, here and in the worker. */
+  forget(): Promise<void> {
+    this.#results.clear();
+    return this.#run<undefined>(
+      { send: (remote) => remote.forget(), check: checkForgotten, fault: () => undefined },
+      this.#timeoutMs,
+    );
+  }
+
   /** Terminates the worker; pending and later calls are Deny. */
   close(): void {
     this.#closed = true;
@@ -455,6 +503,7 @@ export class WorkerBackend implements EvaluatorBackend {
     const policyText = this.#lastGoodPolicy;
     // Taken now, after the worker before this one was ended: nothing it answers can be added later.
     const counted = policyText === null ? [] : (this.#counted?.calls() ?? []);
+    const results = policyText === null ? [] : this.#results.records();
     const reloading =
       policyText === null
         ? null
@@ -462,7 +511,11 @@ export class WorkerBackend implements EvaluatorBackend {
             generation,
             {
               send: (remote) =>
-                counted.length === 0 ? remote.load(policyText) : remote.load(policyText, counted),
+                results.length > 0
+                  ? remote.load(policyText, counted, results)
+                  : counted.length === 0
+                    ? remote.load(policyText)
+                    : remote.load(policyText, counted),
               check: checkPolicyLoad,
               fault: (reason) => reason,
             },

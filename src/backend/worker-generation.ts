@@ -67,13 +67,17 @@ export interface Generation {
 
 function remoteMethods(worker: Worker): Remote {
   // Each property read of a Comlink proxy makes a new proxy: read each method once, per worker.
-  const { load, evaluate, evaluateBatch, status, approve } = wrap<EvaluatorApi>(worker);
+  const { load, evaluate, evaluateBatch, status, approve, recordResult, state, forget } =
+    wrap<EvaluatorApi>(worker);
   return Object.freeze({
     load: (...args) => load(...args),
     evaluate: (...args) => evaluate(...args),
     evaluateBatch: (...args) => evaluateBatch(...args),
     status: (...args) => status(...args),
     approve: (...args) => approve(...args),
+    recordResult: (...args) => recordResult(...args),
+    state: (...args) => state(...args),
+    forget: (...args) => forget(...args),
   });
 }
 

@@ -15,6 +15,8 @@ import type { CountedCall } from '../engine/counted-calls.ts';
 import { isCountedCallList } from '../engine/counted-calls.ts';
 import type { PolicyInfo, PolicyLoad, Verdict } from '../engine/engine.ts';
 import type { WorkerStatus } from '../worker/evaluator-api.ts';
+import { checkToolNames } from './evaluator-state-replies.ts';
+import type { RememberedApprovalRef } from '../engine/types.ts';
 
 type Diagnostic = Extract<PolicyLoad, { ok: false }>['errors'][number];
 
@@ -97,6 +99,24 @@ export function checkVerdict(value: unknown): Checked<Verdict> {
   if (!isRecord(value)) return { ok: false, problem: 'verdict is not an object' };
   const { decision, reason, kind, rule, retryAfter, failure, approval, approvalKind, evaluator } =
     value;
+  // An Allow that rests on a remembered approval is an Ask lifted where the engine runs.
+  const remembered = checkRememberedApproval(value.rememberedApproval);
+  if (remembered === null) return { ok: false, problem: 'rememberedApproval is malformed' };
+  if (remembered !== undefined) {
+    if (decision !== Decision.Allow || kind !== ReasonKind.AskByRule)
+      return { ok: false, problem: 'rememberedApproval on a decision that is no lifted Ask' };
+    const lifted = checkVerdict({
+      ...value,
+      decision: Decision.Ask,
+      rememberedApproval: undefined,
+    });
+    return lifted.ok
+      ? {
+          ok: true,
+          value: { ...lifted.value, decision: Decision.Allow, rememberedApproval: remembered },
+        }
+      : lifted;
+  }
   if (!decisions.has(decision))
     return { ok: false, problem: `unknown decision "${String(decision)}"` };
   if (typeof reason !== 'string' || reason === '')
@@ -180,6 +200,9 @@ function checkPolicyInfo(value: unknown): PolicyInfo | null {
     typeof annotationDefaults !== 'boolean'
   )
     return null;
+  const untrustedTools =
+    value.untrustedTools === undefined ? undefined : checkToolNames(value.untrustedTools);
+  if (untrustedTools === null) return null;
   return {
     version,
     mode,
@@ -191,7 +214,18 @@ function checkPolicyInfo(value: unknown): PolicyInfo | null {
     hasBudgets,
     annotationDefaults,
     ...(value.approval === 'webauthn' ? { approval: 'webauthn' as const } : {}),
+    ...(untrustedTools === undefined ? {} : { untrustedTools }),
   };
+}
+
+/** A remembered approval's reference: undefined when absent, null when malformed. */
+function checkRememberedApproval(value: unknown): RememberedApprovalRef | null | undefined {
+  if (value === undefined) return undefined;
+  if (!isRecord(value)) return null;
+  const { id, rule, expiresAt } = value;
+  if (typeof id !== 'string' || typeof rule !== 'string' || typeof expiresAt !== 'number')
+    return null;
+  return { id, rule, expiresAt };
 }
 
 /** A policy load (`load`'s answer): policy info and diagnostics, or errors. */

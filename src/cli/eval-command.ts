@@ -6,7 +6,10 @@
  * - input is streamed line by line (never read whole), output written with backpressure;
  * - a line that is not UTF-8 or is longer than 16 MiB is a Deny naming the line (ndjson-lines.ts);
  * - every non-blank line gets exactly one output line: a malformed line (bad JSON, not an object,
- *   a duplicated key, a bad "now") is a Deny naming the line, and the run goes on.
+ *   a duplicated key, a bad "now") is a Deny naming the line, and the run goes on;
+ * - a line `{"toolResult": {"tool", "role", "result"}}` hands a tool's result to the evaluator (one
+ *   input stream is one session) and is answered `{"recorded": true, "untrusted": …}`, or
+ *   `{"error", "line"}` when it cannot be recorded.
  */
 import type { DecisionResult, ToolCall } from '../decision.ts';
 import { Perso } from '../perso.ts';
@@ -50,6 +53,12 @@ export async function evalCommand(options: EvalOptions, io: CliIo): Promise<Exit
       }
       if (line.text.trim() === '') continue;
       const request = parseRequest(line.text, lineNumber);
+      if ('toolResult' in request) {
+        await out.push(
+          `${JSON.stringify(await recordToolResult(perso, request.toolResult, lineNumber))}\n`,
+        );
+        continue;
+      }
       const decision =
         'error' in request
           ? malformed(perso, request.error, lineNumber)
@@ -63,7 +72,34 @@ export async function evalCommand(options: EvalOptions, io: CliIo): Promise<Exit
   return ExitCode.Ok;
 }
 
-type ParsedRequest = { call: ToolCall } | { error: string };
+type ParsedRequest = { call: ToolCall } | { toolResult: unknown } | { error: string };
+
+/** Answers a `{"toolResult": …}` line: recorded (and whether as untrusted content), or why not. */
+async function recordToolResult(
+  perso: Perso,
+  toolResult: unknown,
+  lineNumber: number,
+): Promise<object> {
+  const fail = (error: string) => ({ error: `line ${lineNumber}: ${error}`, line: lineNumber });
+  if (toolResult === null || typeof toolResult !== 'object' || Array.isArray(toolResult))
+    return fail('toolResult: expected an object {"tool", "role", "result"}');
+  const { tool, role, result, untrusted } = toolResult as Record<string, unknown>;
+  if (typeof tool !== 'string' || tool === '')
+    return fail('toolResult.tool: expected the name of the tool that returned the result');
+  if (typeof role !== 'string' || role === '')
+    return fail('toolResult.role: expected the role of the principal that called the tool');
+  if (result === undefined)
+    return fail('toolResult.result: missing; give the JSON value the tool returned');
+  if (untrusted !== undefined && typeof untrusted !== 'boolean')
+    return fail('toolResult.untrusted: expected true or false');
+  const answer = await perso.recordResult({
+    tool,
+    role,
+    result,
+    ...(untrusted === true ? { untrusted } : {}),
+  });
+  return answer.ok ? { recorded: true, untrusted: answer.untrusted } : fail(answer.error);
+}
 
 function parseRequest(line: string, lineNumber: number): ParsedRequest {
   let value: unknown;
@@ -82,6 +118,13 @@ function parseRequest(line: string, lineNumber: number): ParsedRequest {
   if (duplicate !== null)
     return { error: `line ${lineNumber}: ${duplicate}: duplicate key; give each key once` };
   const request = value as Record<string, unknown>;
+  if (Object.hasOwn(request, 'toolResult')) {
+    if (Object.keys(request).length !== 1)
+      return {
+        error: `line ${lineNumber}: a toolResult line holds only "toolResult"; put tool, role and result inside it`,
+      };
+    return { toolResult: request['toolResult'] };
+  }
   const call = toolCallFromJson(request);
   if ('now' in request) {
     const now = request['now'];

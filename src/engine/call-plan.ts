@@ -16,6 +16,7 @@ import { EMPTY, NOT_PLAIN, jsonRoot } from './call-values.ts';
 import { deny, noRuleReason } from './verdict-reader.ts';
 import { errorText } from '../text.ts';
 import { KIND_NO_RULE } from './engine-boundary.ts';
+import { isWellFormed } from './call-writer.ts';
 
 /**
  * What a call's own fields other than its args decide, read once: the answer already (a malformed
@@ -35,6 +36,8 @@ export interface CallPlan {
   readonly now: number | undefined;
   /** Carries the approval marker (engine/approved-call.ts). */
   readonly approved: boolean;
+  /** The call's guard session (its untrusted content); `''` by default. */
+  readonly session: string;
 }
 
 /** A call's own `now` that is not a finite number: refused (`null` too, which means "no time" nowhere). */
@@ -55,6 +58,7 @@ function earlyAnswer(verdict: Verdict): CallPlan {
     resource: EMPTY,
     now: undefined,
     approved: false,
+    session: '',
   };
 }
 
@@ -94,6 +98,7 @@ export function planCall(call: ToolCall, state: LoadedState | null): CallPlan {
   );
   const now: unknown = Object.hasOwn(call, 'now') ? call.now : undefined;
   const approved = Object.hasOwn(call, APPROVED_CALL);
+  const session: unknown = Object.hasOwn(call, 'session') ? call.session : undefined;
   let late: Verdict | null = null;
   let entry: EntryPlan | null = null;
   if (agent === NOT_PLAIN)
@@ -105,6 +110,8 @@ export function planCall(call: ToolCall, state: LoadedState | null): CallPlan {
     );
   else if (now !== undefined && (typeof now !== 'number' || !Number.isFinite(now)))
     late = badNow(now);
+  else if (session !== undefined && (typeof session !== 'string' || !isWellFormed(session)))
+    late = deny('invalid_request', 'invalid request: session must be a string (the guard session)');
   else if (state === null) late = deny('no_policy', 'no policy loaded; load a valid policy first');
   else {
     entry = state.entries.get(tool)?.get(role) ?? null;
@@ -123,6 +130,7 @@ export function planCall(call: ToolCall, state: LoadedState | null): CallPlan {
     resource,
     now: typeof now === 'number' ? now : undefined,
     approved,
+    session: typeof session === 'string' ? session : '',
   };
 }
 

@@ -26,7 +26,7 @@ import { readPath } from './call-values.ts';
 import { HIDDEN_NULL, hiddenNullAt, refuseHiddenNull } from './hidden-null.ts';
 
 /** Most bytes of field values one call may hand the engine (the original ABI's input limit). */
-const MAX_FIELD_BYTES = 1 << 20;
+export const MAX_FIELD_BYTES = 1 << 20;
 
 /** Marks a field value the fast path cannot encode; the call is an `invalid_request` Deny. */
 export class InvalidValue {
@@ -36,7 +36,7 @@ export class InvalidValue {
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** True when `s` has no lone surrogate (it would not survive UTF-8 encoding unchanged). */
-function isWellFormed(s: string): boolean {
+export function isWellFormed(s: string): boolean {
   const native = (s as unknown as { isWellFormed?: () => boolean }).isWellFormed;
   return native !== undefined ? native.call(s) : !LONE_SURROGATE.test(s);
 }

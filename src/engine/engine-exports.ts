@@ -35,6 +35,10 @@ export interface EngineExports {
   explain(): number;
   countedKeep(entry: number): number;
   restoreCounted(entry: number, at: number): number;
+  recordResult(ptr: number, len: number): number;
+  session(ptr: number, len: number): number;
+  state(): number;
+  forget(): void;
 }
 
 const REQUIRED_EXPORTS = [
@@ -51,6 +55,10 @@ const REQUIRED_EXPORTS = [
   'explain',
   'countedKeep',
   'restoreCounted',
+  'recordResult',
+  'session',
+  'state',
+  'forget',
 ] as const;
 
 /**

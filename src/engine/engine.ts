@@ -18,7 +18,15 @@
  */
 import type { ToolCall } from '../decision.ts';
 import type { LoadedState, PlanJson } from './policy-plan.ts';
-import type { PolicyInfo, PolicyLoad, Verdict } from './types.ts';
+import type {
+  EvaluatorState,
+  PolicyInfo,
+  PolicyLoad,
+  RecordAnswer,
+  ToolResultRecord,
+  Verdict,
+} from './types.ts';
+import { recordToolResult } from './result-record.ts';
 import type { CountedCall, CountedCallSink } from './counted-calls.ts';
 import { type EngineExports, instantiateEngine } from './engine-exports.ts';
 import { WasmMemory } from './wasm-memory.ts';
@@ -32,7 +40,16 @@ import { constantVerdict, deny, explainedVerdict } from './verdict-reader.ts';
 import { countedCall, spentRoots } from './counted-call-fields.ts';
 import { CODE_DETAIL } from './engine-boundary.ts';
 
-export type { Diagnostic, PolicyInfo, PolicyLoad, Verdict, VerdictFailure } from './types.ts';
+export type {
+  Diagnostic,
+  EvaluatorState,
+  PolicyInfo,
+  PolicyLoad,
+  RecordAnswer,
+  ToolResultRecord,
+  Verdict,
+  VerdictFailure,
+} from './types.ts';
 export { ENGINE_ABI_VERSION } from './engine-exports.ts';
 
 /** Most memoised verdicts kept; the map is emptied when it is full. */
@@ -61,6 +78,8 @@ export class Engine {
   #dead: string | null = null;
   #state: LoadedState | null = null;
   #counted: CountedCallSink | null = null;
+  /** The session the engine's decisions read now (null: unknown, select before deciding). */
+  #session: string | null = null;
 
   private constructor(exports: EngineExports) {
     this.#x = exports;
@@ -212,6 +231,7 @@ export class Engine {
         );
       }
       if (invalid !== null) return deny('invalid_request', `invalid request: ${invalid.message}`);
+      if (state.taint && this.#session !== plan.session) this.#selectSession(plan.session);
       code = this.#x.decide(entry.index, hasNow ? now : 0, hasNow | (plan.approved ? 2 : 0));
       if (code < 0)
         return deny('engine_fault', 'engine fault: the engine rejected the request slots');
@@ -281,6 +301,75 @@ export class Engine {
     return restored;
   }
 
+  /** Makes `key` the session the engine's next decisions read. */
+  #selectSession(key: string): void {
+    const bytes = encoder.encode(key);
+    const ptr = this.#mem.put(bytes);
+    try {
+      if (this.#x.session(ptr, bytes.length) !== 1)
+        throw new Error('engine refused the session name');
+    } finally {
+      this.#x.dealloc(ptr, bytes.length);
+    }
+    this.#session = key;
+  }
+
+  /**
+   * Additive: hands a tool's result to the engine, which keeps it as the session's untrusted
+   * content when the policy's `untrusted_tools` name the tool or `record.untrusted` is true. A
+   * result too large to keep (over 1 MiB as JSON) saturates the session instead: every value then
+   * counts as from untrusted content. Never throws.
+   */
+  recordResult(record: ToolResultRecord): RecordAnswer {
+    if (this.#dead) return { ok: false, error: this.#dead };
+    if (this.#state === null)
+      return { ok: false, error: 'no policy loaded; load a valid policy first' };
+    return recordToolResult(record, (text) => this.#record(text));
+  }
+
+  #record(text: string): RecordAnswer {
+    try {
+      const bytes = encoder.encode(text);
+      const ptr = this.#mem.put(bytes);
+      let reply: string;
+      try {
+        reply = this.#mem.take(this.#x.recordResult(ptr, bytes.length));
+      } finally {
+        this.#x.dealloc(ptr, bytes.length);
+      }
+      const answer = JSON.parse(reply) as {
+        recorded?: boolean;
+        untrusted?: boolean;
+        error?: string;
+      };
+      if (answer.recorded === true) return { ok: true, untrusted: answer.untrusted === true };
+      return { ok: false, error: String(answer.error ?? 'the engine did not record the result') };
+    } catch (e) {
+      return { ok: false, error: this.#kill(e) };
+    }
+  }
+
+  /** Additive: the state that outlives a call (untrusted content per session); null when dead. */
+  state(): EvaluatorState | null {
+    if (this.#dead) return null;
+    try {
+      return JSON.parse(this.#mem.take(this.#x.state())) as EvaluatorState;
+    } catch (e) {
+      this.#kill(e);
+      return null;
+    }
+  }
+
+  /** Additive: forgets every session's untrusted content. */
+  forget(): void {
+    if (this.#dead) return;
+    try {
+      this.#x.forget();
+    } catch (e) {
+      this.#kill(e);
+    }
+  }
+
   /** The original ABI, byte for byte: returns the response JSON text. */
   evaluateAbi(tool: string, argsJson: string, contextJson: string): string {
     if (this.#dead) return JSON.stringify({ error: this.#dead });
@@ -306,6 +395,8 @@ export class Engine {
         const t = mem.encode(tool, base);
         const a = mem.encode(argsJson, base + t);
         const c = mem.encode(contextJson, base + t + a);
+        // The raw ABI selects the context's session (or the default one) for itself.
+        this.#session = null;
         return mem.take(this.#x.evaluate(base, t, base + t, a, base + t + a, c));
       } finally {
         this.#x.dealloc(base, cap);

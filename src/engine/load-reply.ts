@@ -38,6 +38,9 @@ export function readInitReply(text: string): PolicyLoad {
     hasBudgets: reply.budgets === true,
     annotationDefaults: reply.annotation_defaults === true,
     ...(reply.approval === 'webauthn' ? { approval: 'webauthn' as const } : {}),
+    ...(Array.isArray(reply.untrusted_tools) && reply.untrusted_tools.length > 0
+      ? { untrustedTools: Object.freeze([...(reply.untrusted_tools as string[])]) as string[] }
+      : {}),
   });
   return { ok: true, policy: info, warnings: diagnostics(reply.warnings, 'warning', null) };
 }

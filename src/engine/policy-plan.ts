@@ -60,6 +60,8 @@ export interface LoadedState {
   readonly dataStart: number;
   /** Verdicts with detail by the engine's memo id. */
   readonly memo: Map<number, Verdict>;
+  /** A rule reads untrusted content: decisions depend on the call's session. */
+  readonly taint: boolean;
 }
 
 /** The engine's `plan` reply (engine/assembly/plan.ts). */
@@ -68,6 +70,7 @@ export interface PlanJson {
   fields: { source: string; path: string[] }[];
   rules: string[];
   webauthn?: number[];
+  taint?: boolean;
   leaves: { field: number; fieldB: number; op: string; expected?: JsonValue }[];
   entries: {
     tool: string;
@@ -142,5 +145,6 @@ export function buildState(
     leaves,
     dataStart: plan.dataStart,
     memo: new Map(),
+    taint: plan.taint === true,
   };
 }

@@ -42,6 +42,8 @@ export interface PolicyInfo {
   hasBudgets: boolean;
   /** The policy says `"annotation_defaults": true` (tool annotations decide where no rule does). */
   annotationDefaults: boolean;
+  /** Additive: the policy's `untrusted_tools`, globs expanded (absent when it names none). */
+  untrustedTools?: string[];
 }
 
 /** The outcome of loading a policy. A failed load keeps the previous policy active. */
@@ -72,4 +74,84 @@ export interface Verdict {
   approvalKind?: 'webauthn';
   /** Additive: which evaluator decided (the worker's JS fallback says `js`); absent means engine.wasm. */
   evaluator?: EvaluatorKind;
+  /** Additive: an Allow that rests on a person's earlier approval (an Ask rule's `remember`). */
+  rememberedApproval?: RememberedApprovalRef;
+}
+
+/** Which remembered approval an Allow rests on. */
+export interface RememberedApprovalRef {
+  /** The approval's id (as `perso.state()` lists it). */
+  id: string;
+  /** The Ask rule it releases. */
+  rule: string;
+  /** Host time (seconds) until which it covers calls. */
+  expiresAt: number;
+}
+
+/**
+ * A tool's result handed to the evaluator: when the policy's `untrusted_tools` name the tool (or
+ * the host marks it `untrusted`), the session keeps it as untrusted content.
+ */
+export interface ToolResultRecord {
+  /** The tool that returned the result. */
+  tool: string;
+  /** The role of the principal whose session read it (informational). */
+  role?: string;
+  /** The result, as the tool returned it (plain JSON). */
+  result: unknown;
+  /** The guard session that read it; absent: the default session. */
+  session?: string;
+  /** The host's own mark, e.g. WebMCP's `untrustedContentHint`; it cannot make an untrusted tool trusted. */
+  untrusted?: boolean;
+}
+
+/** The answer to a {@link ToolResultRecord}: recorded (and whether as untrusted content), or why not. */
+export type RecordAnswer = { ok: true; untrusted: boolean } | { ok: false; error: string };
+
+/** One session's untrusted content, as the evaluator keeps it. */
+export interface UntrustedSessionState {
+  /** The session's key (`''`: the default session). */
+  session: string;
+  /** Untrusted results recorded. */
+  results: number;
+  /** UTF-16 units of untrusted text kept. */
+  units: number;
+  /** Past a bound: every value counts as from untrusted content. */
+  saturated: boolean;
+}
+
+/** The evaluator's state that outlives a call (issue 14): untrusted content per session. */
+export interface EvaluatorState {
+  untrusted: { overflow: boolean; sessions: UntrustedSessionState[] };
+  /** Approvals a person gave that cover later calls (Ask rules' `remember`), where kept. */
+  remembered?: RememberedApprovalState[];
+  /** Budgets with calls kept, per (tool, role) and principal, as their windows stood at the last check. */
+  budgets?: BudgetState[];
+}
+
+/** One budget window (a rule's `budget`, per principal when it has `per`). */
+export interface BudgetState {
+  tool: string;
+  role: string;
+  /** The Allow rule whose budget it is. */
+  rule: string;
+  /** The principal (`per` value), or null for a rule without `per`. */
+  per: string | number | null;
+  /** Calls kept in the window. */
+  calls: number;
+  /** What they used: the sum of the field, or how many distinct values. */
+  used: number;
+  max: number;
+}
+
+/** A remembered approval, as `state()` lists it. */
+export interface RememberedApprovalState extends RememberedApprovalRef {
+  tool: string;
+  role: string;
+  /** The guard session it was given in (`''`: the default one). */
+  session: string;
+  /** The values of the rule's `same` fields it covers. */
+  same: Record<string, unknown>;
+  /** Host time (seconds) it was given at. */
+  approvedAt: number;
 }

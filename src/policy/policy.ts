@@ -158,7 +158,36 @@ export type Condition =
   | { readonly StringCheck: StringCheck }
   | { readonly FieldPresent: FieldPresent }
   | { readonly FieldEquals: FieldEquals }
-  | { readonly Equals: EqualsCheck };
+  | { readonly Equals: EqualsCheck }
+  | { readonly SessionUntrusted: true }
+  | { readonly FromUntrusted: FromUntrusted };
+
+/**
+ * *Extension:* `{source, field}`: unknown when the field is missing or null, else true when the
+ * value (or 10 consecutive characters of it) came from the session's untrusted content.
+ */
+export interface FromUntrusted {
+  /** Where the field is read. */
+  source: Source;
+  /** Which field. */
+  field: Field;
+}
+
+/**
+ * *Extension:* the sum of a field, or its number of distinct values, over the calls the rule
+ * allowed in the last `per_seconds` stays at most `max` (fields written `"<Source>.<field>"`).
+ */
+export type Budget = (
+  | { sum: string; distinct?: undefined }
+  | { distinct: string; sum?: undefined }
+) & {
+  /** The most the window may hold. */
+  max: number;
+  /** The window, in seconds. */
+  per_seconds: number;
+  /** One budget per value of this field, e.g. `"AgentAttributes.user_id"`. */
+  per?: string | null;
+};
 
 /** *Extension:* at most `max` Allowed calls of a (tool, role) per sliding window of `per_seconds`. */
 export interface RateLimit {
@@ -184,6 +213,13 @@ export interface Rule {
   effect?: Effect;
   /** *Extension:* a limit on Allowed calls of each (tool, role) this rule grants. */
   rate_limit?: RateLimit;
+  /** *Extension, Allow rules:* a budget over the calls this rule allows. */
+  budget?: Budget;
+  /**
+   * *Extension, Ask rules:* a person's approval covers later calls this rule would ask for with the
+   * same values of the `same` fields (`"<Source>.<field>"`) for `seconds` of the host's time.
+   */
+  remember?: { seconds: number; same: readonly string[] };
 }
 
 /** A perso policy, version 1 plus the optional extensions. */
@@ -205,4 +241,6 @@ export interface Policy {
    * decide calls no rule covers (`readOnlyHint` allows, `destructiveHint` asks). Off by default.
    */
   annotation_defaults?: boolean;
+  /** *Extension:* tools (names or globs) whose results are untrusted content. */
+  untrusted_tools?: readonly string[];
 }

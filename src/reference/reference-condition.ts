@@ -15,8 +15,12 @@
  * - FieldEquals and Equals need the field(s) present and not null, and compare deep, type-strict;
  *   Equals with the literal null is never true (unknown);
  * - NumericCheck Eq is equality within f64::EPSILON; strings compare exactly, case-sensitively;
+ * - SessionUntrusted is true once the session read untrusted content, else false; FromUntrusted is
+ *   unknown over a missing or null field, else whether the value came from untrusted content;
  * - a field is one own key, or an array of own keys walked through nested objects (not arrays).
  */
+
+import { cameFromUntrusted, type ReferenceSessionContent } from './reference-untrusted.ts';
 
 /** A set of truths, as bits. */
 export type Truths = number;
@@ -34,6 +38,8 @@ export interface ReferenceSources {
   readonly Arguments: unknown;
   readonly AgentAttributes: unknown;
   readonly ResourceAttributes: unknown;
+  /** The call's session's untrusted content, or null when it read none (reference-untrusted.ts). */
+  readonly untrusted?: ReferenceSessionContent | null;
 }
 
 type Found = { readonly present: false } | { readonly present: true; readonly value: unknown };
@@ -148,6 +154,12 @@ function leaf(variant: string, body: Record<string, unknown>, sources: Reference
       if (holdsNonFinite(a.value) || holdsNonFinite(b.value)) return ANY_TRUTH;
       return truth(deepEqual(a.value, b.value));
     }
+    case 'FromUntrusted': {
+      const found = readField(sources, body.source, body.field);
+      if (!present(found)) return UNKNOWN;
+      if (holdsNonFinite(found.value)) return ANY_TRUTH;
+      return truth(cameFromUntrusted(sources.untrusted ?? null, found.value));
+    }
     case 'Equals': {
       if (body.value === null) return UNKNOWN;
       const found = readField(sources, body.source, body.field);
@@ -192,5 +204,6 @@ export function evaluateCondition(condition: unknown, sources: ReferenceSources)
   if (variant === 'All') return all((body as unknown[]).map((c) => evaluateCondition(c, sources)));
   if (variant === 'Any') return any((body as unknown[]).map((c) => evaluateCondition(c, sources)));
   if (variant === 'Not') return not(evaluateCondition(body, sources));
+  if (variant === 'SessionUntrusted') return truth((sources.untrusted ?? null) !== null);
   return leaf(variant, body as Record<string, unknown>, sources);
 }

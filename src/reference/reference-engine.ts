@@ -12,7 +12,16 @@
  */
 import type { ToolCall } from '../decision.ts';
 import type { CountedCall, CountedCallSink } from '../engine/counted-calls.ts';
-import type { Diagnostic, PolicyInfo, PolicyLoad, Verdict } from '../engine/types.ts';
+import type {
+  Diagnostic,
+  EvaluatorState,
+  PolicyInfo,
+  PolicyLoad,
+  RecordAnswer,
+  ToolResultRecord,
+  Verdict,
+} from '../engine/types.ts';
+import { ReferenceUntrustedContent } from './reference-untrusted.ts';
 import { ReferenceEvaluator, type ReferenceVerdict } from './reference-evaluator.ts';
 import { compileReferencePolicy } from './reference-policy.ts';
 import { parseStrictJson } from './strict-json.ts';
@@ -33,6 +42,55 @@ export class ReferenceEngine {
   #evaluator: ReferenceEvaluator | null = null;
   #info: PolicyInfo | null = null;
   #counted: CountedCallSink | null = null;
+  /** Every session's untrusted content: it outlives a policy load, as the engine's does. */
+  readonly #untrusted = new ReferenceUntrustedContent();
+
+  /** Records a tool's result as the engine host does (see `Engine.recordResult`). */
+  recordResult(record: ToolResultRecord & { saturate?: boolean }): RecordAnswer {
+    const evaluator = this.#evaluator;
+    if (evaluator === null)
+      return { ok: false, error: 'no policy loaded; load a valid policy first' };
+    if (
+      typeof record !== 'object' ||
+      record === null ||
+      typeof record.tool !== 'string' ||
+      record.tool === ''
+    )
+      return { ok: false, error: 'tool result: tool must be a non-empty string' };
+    const session = record.session ?? '';
+    if (typeof session !== 'string')
+      return { ok: false, error: 'tool result: session must be a string' };
+    if (record.saturate === true) {
+      this.#untrusted.saturate(session);
+      return { ok: true, untrusted: true };
+    }
+    let result: unknown;
+    try {
+      const json = JSON.stringify(record.result);
+      if (json === undefined) throw new Error('not JSON');
+      result = JSON.parse(json) as unknown;
+    } catch {
+      return {
+        ok: false,
+        error:
+          'tool result: the result is not plain JSON; pass what the tool returned as JSON data',
+      };
+    }
+    return {
+      ok: true,
+      untrusted: evaluator.recordResult(session, record.tool, result, record.untrusted === true),
+    };
+  }
+
+  /** The state that outlives a call: untrusted content per session. */
+  state(): EvaluatorState {
+    return { untrusted: this.#untrusted.state() };
+  }
+
+  /** Forgets every session's untrusted content. */
+  forget(): void {
+    this.#untrusted.forget();
+  }
 
   /** Receives each call a rate limit counts, as `Engine.countCalls` does (windows outlive a worker). */
   countCalls(sink: CountedCallSink | null): void {
@@ -101,7 +159,7 @@ export class ReferenceEngine {
           Object.hasOwn(r, key) &&
           (r as Record<string, unknown>)[key] !== null,
       );
-    this.#evaluator = new ReferenceEvaluator(compiled.policy);
+    this.#evaluator = new ReferenceEvaluator(compiled.policy, this.#untrusted);
     this.#evaluator.onCount(this.#report);
     this.#info = Object.freeze({
       version: compiled.policy.version,
@@ -113,6 +171,9 @@ export class ReferenceEngine {
       hasRateLimits: allowsWith('rate_limit'),
       hasBudgets: allowsWith('budget'),
       annotationDefaults: Object.hasOwn(p, 'annotation_defaults') && p.annotation_defaults === true,
+      ...(compiled.policy.untrustedTools.size > 0
+        ? { untrustedTools: [...compiled.policy.untrustedTools] }
+        : {}),
     });
     return { ok: true, policy: this.#info, warnings: [] };
   }

@@ -24,6 +24,7 @@ import {
   type Truths,
 } from './reference-condition.ts';
 import type { ReferencePair, ReferencePolicy, ReferenceRule } from './reference-policy.ts';
+import { ReferenceUntrustedContent } from './reference-untrusted.ts';
 
 /** What the reference decides for one call. */
 export interface ReferenceVerdict {
@@ -63,6 +64,8 @@ export interface ReferenceCall {
   readonly args?: unknown;
   readonly agentAttributes?: unknown;
   readonly resourceAttributes?: unknown;
+  /** The guard session whose untrusted content conditions read; absent: the default one. */
+  readonly session?: unknown;
 }
 
 /** Beyond 2^43 s, `now - per_seconds` rounds to `now` and every window would look empty. */
@@ -130,8 +133,19 @@ export class ReferenceEvaluator {
   /** (tool, role) → the times of the Allowed calls a rate-limited rule counted. */
   readonly #allowed = new Map<string, Map<string, number[]>>();
 
-  constructor(policy: ReferencePolicy) {
+  readonly #untrusted: ReferenceUntrustedContent;
+
+  /** `untrusted`: the sessions' untrusted content, which outlives a policy (the engine's keeps it). */
+  constructor(policy: ReferencePolicy, untrusted = new ReferenceUntrustedContent()) {
     this.#policy = policy;
+    this.#untrusted = untrusted;
+  }
+
+  /** Records a tool's result for `session`; true when the tool (or `hint`) makes it untrusted. */
+  recordResult(session: string, tool: string, result: unknown, hint: boolean): boolean {
+    const untrusted = hint || this.#policy.untrustedTools.has(tool);
+    if (untrusted) this.#untrusted.record(session, result);
+    return untrusted;
   }
 
   /** The compiled policy. */
@@ -151,8 +165,10 @@ export class ReferenceEvaluator {
       Arguments: call.args ?? {},
       AgentAttributes: call.agentAttributes ?? {},
       ResourceAttributes: call.resourceAttributes ?? {},
+      untrusted: this.#untrusted.of(typeof call.session === 'string' ? call.session : ''),
     };
     for (const name of ['Arguments', 'AgentAttributes', 'ResourceAttributes'] as const) {
+      // (untrusted is the session's state, not a source of the call)
       if (!isObject(sources[name]))
         return { outcomes: [referenceRefusal(`${name} must be an object`)], mayRefuse: true };
     }

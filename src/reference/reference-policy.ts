@@ -38,6 +38,8 @@ export interface ReferencePolicy {
   readonly mode: 'enforce' | 'shadow';
   /** (tool, role) → the rules for it; a Map of Maps, so no separator can make two keys collide. */
   readonly pairs: ReadonlyMap<string, ReadonlyMap<string, ReferencePair>>;
+  /** `untrusted_tools`, globs expanded: tools whose results are untrusted content. */
+  readonly untrustedTools: ReadonlySet<string>;
 }
 
 /** Compiling a policy either gives it or says what is wrong, at its JSON path. */
@@ -87,6 +89,10 @@ function checkCondition(condition: unknown, path: string, depth: number): void {
     return;
   }
   if (variant === 'Not') return checkCondition(body, at, depth + 1);
+  if (variant === 'SessionUntrusted') {
+    if (body !== true) fail(at, 'expected true');
+    return;
+  }
   if (!isObject(body)) fail(at, 'expected an object');
   const b = body as Record<string, unknown>;
   switch (variant) {
@@ -104,6 +110,7 @@ function checkCondition(condition: unknown, path: string, depth: number): void {
       if (!isStringList(b.value)) fail(`${at}.value`, 'expected an array of strings');
       return;
     case 'FieldPresent':
+    case 'FromUntrusted':
       checkOneOf(b.source, SOURCES, `${at}.source`);
       checkField(b.field, `${at}.field`);
       return;
@@ -164,6 +171,17 @@ function compile(policy: unknown): ReferencePolicy {
   if (p.mode !== undefined) checkOneOf(p.mode, ['enforce', 'shadow'], 'mode');
   if (!Array.isArray(p.rules)) fail('rules', 'expected an array of rules');
   const tools = p.tools as string[];
+  if (
+    p.untrusted_tools !== undefined &&
+    p.untrusted_tools !== null &&
+    !isStringList(p.untrusted_tools)
+  )
+    fail('untrusted_tools', 'expected an array of strings');
+  const untrustedTools = new Set(
+    ((p.untrusted_tools ?? []) as string[]).flatMap((name) =>
+      name.includes('*') ? tools.filter((tool) => globMatches(name, tool)) : [name],
+    ),
+  );
   const declared = p.roles === undefined ? null : new Set(p.roles as string[]);
   const pairs = new Map<string, Map<string, ReferencePair>>();
   (p.rules as unknown[]).forEach((rule, i) => {
@@ -213,6 +231,7 @@ function compile(policy: unknown): ReferencePolicy {
     defaultAction: p.default_action as 'Allow' | 'Deny',
     mode: (p.mode ?? 'enforce') as 'enforce' | 'shadow',
     pairs,
+    untrustedTools,
   };
 }
 

@@ -6,7 +6,14 @@
  * calls it through `Comlink.wrap` (`src/backend/worker-backend.ts`), validating every reply, since a
  * reply is data from another realm.
  */
-import type { PolicyInfo, PolicyLoad, Verdict } from '../engine/engine.ts';
+import type {
+  EvaluatorState,
+  PolicyInfo,
+  PolicyLoad,
+  RecordAnswer,
+  Verdict,
+} from '../engine/engine.ts';
+import type { JournalRecord } from '../backend/tool-result-journal.ts';
 import type { CountedCall } from '../engine/counted-calls.ts';
 import type { ToolCall } from '../decision.ts';
 import type { ApprovalEvidence } from '../backend/approval-evidence.ts';
@@ -55,9 +62,15 @@ export interface EvaluatorApi {
    * Loads a policy (JSON text); a failed load keeps the previous policy. Additive, optional
    * `restore`: calls an earlier worker's engine counted under this same policy, counted again
    * before this answer (a fresh worker carries on the windows of the one it replaces); when some
-   * cannot be, the load answers a failure.
+   * cannot be, the load answers a failure. Additive, optional `results`: the untrusted results an
+   * earlier worker's engine kept (src/backend/tool-result-journal.ts), recorded again after the counted
+   * calls; when one cannot be, the load answers a failure too.
    */
-  load(policyText: string, restore?: readonly CountedCall[]): Promise<WorkerReply<PolicyLoad>>;
+  load(
+    policyText: string,
+    restore?: readonly CountedCall[],
+    results?: readonly JournalRecord[],
+  ): Promise<WorkerReply<PolicyLoad>>;
   /** Decides one call at `nowSeconds` (for rate limits). */
   evaluate(call: ToolCall, nowSeconds: number): Promise<WorkerReply<Verdict>>;
   /**
@@ -90,4 +103,13 @@ export interface EvaluatorApi {
     nowSeconds: number,
     evidence?: ApprovalEvidence,
   ): Promise<WorkerReply<Verdict>>;
+  /**
+   * Hands a tool's result to the engine (untrusted content, per session). The page keeps what
+   * the engine kept, for a fresh worker.
+   */
+  recordResult(record: JournalRecord): Promise<WorkerReply<RecordAnswer>>;
+  /** The engine's state that outlives a call (untrusted content per session); null when dead. */
+  state(): Promise<WorkerReply<EvaluatorState | null>>;
+  /** Forgets every session's untrusted content. */
+  forget(): Promise<WorkerReply<null>>;
 }

@@ -4,7 +4,8 @@
  * This file exports types only ({@link EvaluatorApi}, declared in `evaluator-api.ts` so that the
  * main thread's DOM realm can import them without this worker-realm code); `src/backend/worker-backend.ts`
  * starts the worker and owns the proxy. Invariants:
- * - one exposed object of five functions (load, evaluate, evaluateBatch, status, approve), frozen along
+ * - one exposed object of eight functions (load, evaluate, evaluateBatch, status, approve,
+ *   recordResult, state, forget), frozen along
  *   with each function, with a null prototype so no path reaches `Object.prototype`;
  * - only plain calls of those functions reach it (see `calls-only-endpoint.ts`);
  * - every function answers a {@link WorkerReply}; nothing throws across the boundary;
@@ -25,12 +26,14 @@
  */
 import { expose } from 'comlink';
 import { ApprovalLedger } from '../backend/approval-ledger.ts';
+import { RememberedApprovals } from '../backend/remembered-approvals.ts';
 import { Engine, ENGINE_ABI_VERSION } from '../engine/engine.ts';
 import type { ToolCall } from '../decision.ts';
 import type { Verdict } from '../engine/engine.ts';
 import type { CountedCall } from '../engine/counted-calls.ts';
 import { isCountedCallList } from '../engine/counted-calls.ts';
 import type { EvaluatorApi, WorkerReply } from './evaluator-api.ts';
+import type { JournalRecord } from '../backend/tool-result-journal.ts';
 import { EVALUATOR_JS_FALLBACK, EVALUATOR_WORKER_NAME } from './evaluator-api.ts';
 import type { ReferenceEngine } from '../reference/reference-engine.ts';
 import { callsOnlyEndpoint } from './calls-only-endpoint.ts';
@@ -167,6 +170,10 @@ function isCall(call: unknown): call is ToolCall {
   return typeof call === 'object' && call !== null && !Array.isArray(call);
 }
 
+function isResultRecord(record: unknown): record is JournalRecord {
+  return typeof record === 'object' && record !== null && !Array.isArray(record);
+}
+
 /** The args of a batch from `argsJson`, one per call; `null` when the two do not fit (a bad request). */
 function argsListOf(calls: readonly unknown[], argsJson: unknown): unknown[] | null {
   if (typeof argsJson !== 'string') return null;
@@ -225,15 +232,37 @@ const approvals = new ApprovalLedger({
     importChecked('PERSO-CHUNK:webauthn-approval', () => import('../backend/webauthn-approval.ts')),
 });
 
+// Approvals a person gave that cover later calls (an Ask rule's `remember`), kept beside the tickets.
+const remembered = new RememberedApprovals();
+
+/** An Ask: lifted by a remembered approval that covers it, else offered a ticket. */
+function asked(
+  engine: DecidingEngine,
+  call: ToolCall,
+  verdict: Verdict,
+  nowSeconds: number,
+): Verdict {
+  const covered = remembered.cover(call, verdict, nowSeconds, (approved) =>
+    engine.evaluate(approved, nowSeconds),
+  );
+  if (covered === null) return approvals.attach(call, verdict);
+  return covered.decision === 'Ask' ? approvals.attach(call, covered) : covered;
+}
+
 const methods: EvaluatorApi = {
-  async load(policyText, restore) {
+  async load(policyText, restore, results) {
     if (typeof policyText !== 'string') return badRequest('load takes the policy as JSON text');
     if (restore !== undefined && !isCountedCallList(restore))
       return badRequest('load takes the calls to restore as a list of {tool, role, at, keep}');
+    if (results !== undefined && (!Array.isArray(results) || !results.every(isResultRecord)))
+      return badRequest('load takes the results to restore as a list of {tool, result, session}');
     const state = await readyEngine();
     if (!state.ok) return compileFault(state.error);
     const load = state.engine.load(policyText);
-    if (load.ok) approvals.policyLoaded(policyText);
+    if (load.ok) {
+      approvals.policyLoaded(policyText);
+      remembered.policyLoaded(policyText);
+    }
     const restored = load.ok && restore !== undefined ? state.engine.restoreCounted(restore) : 0;
     if (load.ok && restore !== undefined && restored !== restore.length) {
       const message = `the fresh engine restored ${restored} of the ${restore.length} calls its rate limits and budgets had counted; every call stays a Deny until a worker restores them all`;
@@ -243,16 +272,32 @@ const methods: EvaluatorApi = {
         warnings: [],
       });
     }
+    // Untrusted content outlives the worker too: a fresh engine that cannot keep it does not start.
+    if (load.ok && results !== undefined) {
+      for (const record of results) {
+        const recorded = state.engine.recordResult(record);
+        if (!recorded.ok) {
+          const message = `the fresh engine could not restore the untrusted content it had kept ("${recorded.error}"); every call stays a Deny until a worker restores it`;
+          return answer({
+            ok: false,
+            errors: [{ severity: 'error', path: 'policy', message }],
+            warnings: [],
+          });
+        }
+      }
+    }
     return answer(load);
   },
 
   async evaluate(call, nowSeconds) {
     if (!isCall(call) || !isNow(nowSeconds))
       return badRequest('evaluate takes a tool call object and a time in seconds');
-    if (engine !== null) return answer(approvals.attach(call, engine.evaluate(call, nowSeconds)));
+    const ready = engine;
+    if (ready !== null)
+      return answer(asked(ready, call, ready.evaluate(call, nowSeconds), nowSeconds));
     const state = await readyEngine();
     if (!state.ok) return compileFault(state.error);
-    return answer(approvals.attach(call, state.engine.evaluate(call, nowSeconds)));
+    return answer(asked(state.engine, call, state.engine.evaluate(call, nowSeconds), nowSeconds));
   },
 
   async evaluateBatch(batch, nowSeconds, argsJson) {
@@ -272,9 +317,11 @@ const methods: EvaluatorApi = {
     for (let i = 0; i < verdicts.length; i++) {
       const verdict = verdicts[i]!;
       if (verdict.decision === 'Ask')
-        verdicts[i] = approvals.attach(
+        verdicts[i] = asked(
+          state.engine,
           argsList === undefined ? batch[i] : withArgs(batch[i], argsList[i]),
           verdict,
+          nowSeconds,
         );
     }
     return answer(shareEqualVerdicts(verdicts));
@@ -292,14 +339,36 @@ const methods: EvaluatorApi = {
     }
     const state = await readyEngine();
     if (!state.ok) return compileFault(state.error);
-    return answer(
-      await approvals.approve(
-        nonce,
-        call,
-        (checked) => state.engine.evaluate(checked, nowSeconds),
-        evidence,
-      ),
+    const verdict = await approvals.approve(
+      nonce,
+      call,
+      (checked) => state.engine.evaluate(checked, nowSeconds),
+      evidence,
     );
+    remembered.approved(call, verdict as Verdict, nowSeconds);
+    return answer(verdict);
+  },
+
+  async recordResult(record) {
+    if (!isResultRecord(record)) return badRequest('recordResult takes a tool result object');
+    const state = await readyEngine();
+    if (!state.ok) return compileFault(state.error);
+    return answer(state.engine.recordResult(record));
+  },
+
+  async state() {
+    const state = await readyEngine();
+    if (!state.ok) return compileFault(state.error);
+    const now = state.engine.state();
+    return answer(now === null ? null : { ...now, remembered: remembered.list() });
+  },
+
+  async forget() {
+    const state = await readyEngine();
+    if (!state.ok) return compileFault(state.error);
+    state.engine.forget();
+    remembered.forget();
+    return answer(null);
   },
 };
 

@@ -60,6 +60,8 @@ describe('conformance cases through the worker (WorkerBackend)', () => {
 
 interface SequenceStep {
   request: ToolCall;
+  toolResult?: { tool: string; role: string; result: unknown };
+  untrusted?: boolean;
   expect: 'Allow' | 'Deny' | 'Ask';
   kind: string;
   reasonPrefix: string;
@@ -77,6 +79,13 @@ describe('conformance sequences through the worker (WorkerBackend): state across
         const load = await backend.load(JSON.stringify(sequences.policies[s.policy]));
         expect(load.ok, JSON.stringify(load)).to.equal(true);
         for (const [i, step] of s.steps.entries()) {
+          if (step.toolResult !== undefined) {
+            expect(await backend.recordResult(step.toolResult), `step ${i}`).to.deep.equal({
+              ok: true,
+              untrusted: step.untrusted,
+            });
+            continue;
+          }
           const verdict = await backend.evaluate(step.request, 0);
           expect(
             `${verdict.decision}:${verdict.kind}`,

@@ -1,0 +1,120 @@
+/**
+ * Decisions with state (issue 14) beside a plain one, interleaved, through `Engine.evaluate`: a sum
+ * budget whose window holds 100 or 3,600 allowed calls, a `FromUntrusted` check after a 10 KB
+ * untrusted result, and both at once. Reported as ratios to the plain decision; never asserted.
+ */
+import type { Engine } from '../src/engine/engine.ts';
+import type { ToolCall } from '../src/decision.ts';
+import { formatRate, formatUs, markdownTable, measureSideBySide } from './measure.ts';
+
+const pay = (extra: object = {}) =>
+  JSON.stringify({
+    version: 'stateful-bench',
+    default_action: 'Deny',
+    tools: ['pay', 'read_email'],
+    untrusted_tools: ['read_email'],
+    rules: [{ tool_name: 'pay', roles: ['agent'], ...extra }],
+  });
+const budget = (perSeconds: number) => ({
+  budget: { sum: 'Arguments.amount', max: 1e15, per_seconds: perSeconds },
+});
+const untrustedRecipient = {
+  tool_name: 'pay',
+  roles: ['agent'],
+  effect: 'Deny',
+  condition: { FromUntrusted: { source: 'Arguments', field: 'to' } },
+};
+const withRules = (allow: object, ...more: object[]) =>
+  JSON.stringify({ ...JSON.parse(pay(allow)), rules: [JSON.parse(pay(allow)).rules[0], ...more] });
+
+/** A 10 KB email body: words, numbers and addresses, none of them the payee. */
+function tenKilobytes(): string {
+  const words: string[] = [];
+  for (let i = 0; words.join(' ').length < 10_240; i++)
+    words.push(`word${i}`, `acct-${(i * 7919) % 100_000}`, `user${i}@mail.example`, 'and');
+  return words.join(' ').slice(0, 10_240);
+}
+
+/** Lines of Markdown: the per-decision cost of each stateful policy beside the plain one. */
+export async function statefulPolicies(
+  create: () => Promise<Engine>,
+  quick: boolean,
+): Promise<string[]> {
+  const cases: { name: string; policy: string; taint: boolean; step: number }[] = [
+    { name: 'plain (one Allow rule, no condition)', policy: pay(), taint: false, step: 1 },
+    {
+      name: 'plain (an Allow rule with a NumericCheck on amount)',
+      policy: pay({
+        condition: {
+          NumericCheck: { source: 'Arguments', field: 'amount', op: 'Lte', value: 500 },
+        },
+      }),
+      taint: false,
+      step: 1,
+    },
+    { name: 'budget, 100 calls in the window', policy: pay(budget(100)), taint: false, step: 1 },
+    { name: 'budget, 3,600 calls in the window', policy: pay(budget(3600)), taint: false, step: 1 },
+    {
+      name: 'FromUntrusted after a 10 KB untrusted result',
+      policy: withRules({}, untrustedRecipient),
+      taint: true,
+      step: 1,
+    },
+    {
+      name: 'budget (100 calls) and FromUntrusted after 10 KB',
+      policy: withRules(budget(100), untrustedRecipient),
+      taint: true,
+      step: 1,
+    },
+  ];
+  const email = tenKilobytes();
+  const contenders = [];
+  for (const c of cases) {
+    const engine = await create();
+    const load = engine.load(c.policy);
+    if (!load.ok) throw new Error(`${c.name}: ${JSON.stringify(load.errors)}`);
+    if (c.taint && !engine.recordResult({ tool: 'read_email', result: { body: email } }).ok)
+      throw new Error(`${c.name}: the result was not recorded`);
+    let now = 1_000_000;
+    const call: ToolCall = {
+      tool: 'pay',
+      role: 'agent',
+      args: { amount: 40, to: 'GB33BUKB20201555555555' },
+    };
+    const check = engine.evaluate(call, now);
+    if (check.decision !== 'Allow') throw new Error(`${c.name}: ${check.reason}`);
+    contenders.push({
+      name: c.name,
+      decide: () => {
+        now += c.step;
+        return engine.evaluate(call, now).decision;
+      },
+    });
+  }
+  const results = await measureSideBySide(
+    contenders,
+    [0],
+    quick ? { rounds: 3, roundMs: 60, latencySamples: 4000 } : {},
+  );
+  const plain = results[0]!;
+  const checked = results[1]!;
+  return [
+    '## Decisions with state (issue 14)',
+    '',
+    markdownTable(
+      ['policy', 'decisions/s', 'p50', 'p99', 'cost vs plain (throughput; p50)', 'vs NumericCheck'],
+      results.map((r) => [
+        r.name,
+        formatRate(r.opsPerSecond),
+        formatUs(r.p50Us),
+        formatUs(r.p99Us),
+        `${(plain.opsPerSecond / r.opsPerSecond).toFixed(2)}×; ${(r.p50Us / plain.p50Us).toFixed(2)}×`,
+        `${(checked.opsPerSecond / r.opsPerSecond).toFixed(2)}×; ${(r.p50Us / checked.p50Us).toFixed(2)}×`,
+      ]),
+    ),
+    '',
+    'Engine.evaluate, one pay call per decision, the host time one second later each time (so the',
+    "budget's window holds its per_seconds of calls). The untrusted result is recorded once before.",
+    '',
+  ];
+}

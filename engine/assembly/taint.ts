@@ -1,0 +1,345 @@
+// Untrusted content, per session: the results of untrusted tools the host recorded, and the two
+// conditions over them (SessionUntrusted, FromUntrusted).
+//
+// Invariants:
+// - a session is tainted once it recorded one untrusted result; nothing untaints it but `forget`
+// - what a session keeps is bounded (MAX_UNTRUSTED_UNITS over all sessions, MAX_SESSIONS sessions);
+//   past a bound the session (or, past MAX_SESSIONS, every session) is saturated: every value
+//   counts as from untrusted content (fail closed)
+// - a value counts as from untrusted content when it equals an untrusted text or a word of one, or
+//   when PIECE consecutive UTF-16 units of it occur in one (texts, words and pieces are kept as
+//   64-bit hashes: a collision can only make a value count as untrusted, never the reverse)
+// - checking a value allocates nothing: its UTF-8 bytes are decoded into a reused buffer
+// - the state outlives a policy load: content that was read stays read
+
+import { JARRAY, JNUMBER, JOBJECT, JSTRING, JValue } from './json-value';
+import { JsonParser } from './json-parser';
+import { formatNumber } from './json-text';
+import { Writer, madeGarbage } from './writer';
+
+/** Length, in UTF-16 units, of a piece of a value that counts when found in untrusted content. */
+export const PIECE: i32 = 10;
+/** Most UTF-16 units of untrusted text kept, over all sessions. */
+export const MAX_UNTRUSTED_UNITS: i32 = 1 << 20;
+/** Most tainted sessions kept. */
+export const MAX_SESSIONS: i32 = 1024;
+
+const HASH_BASE: u64 = 0x100000001b3;
+
+/** One session's untrusted content. */
+class Taint {
+  results: i32 = 0;
+  units: i32 = 0;
+  saturated: bool = false;
+  words: Set<u64> = new Set();
+  pieces: Set<u64> = new Set();
+}
+
+const sessions = new Map<string, Taint>();
+let units: i32 = 0;
+/** More than MAX_SESSIONS sessions were tainted: every session counts as saturated. */
+let overflow: bool = false;
+let current: Taint | null = null;
+let currentKey: string = '';
+
+/** Makes `key` the session that the next decisions read. */
+export function selectSession(key: string): void {
+  currentKey = key;
+  current = sessions.has(key) ? sessions.get(key) : null;
+}
+
+/** True when the current session read untrusted content. */
+export function sessionTainted(): bool {
+  return overflow || current != null;
+}
+
+function saturated(): bool {
+  return overflow || (current != null && current!.saturated);
+}
+
+/** Forgets every session's untrusted content. */
+export function forgetTaint(): void {
+  sessions.clear();
+  units = 0;
+  overflow = false;
+  current = null;
+}
+
+/** Marks session `key` as saturated (a host that lost what it recorded restores it so). */
+export function saturateSession(key: string): void {
+  const t = taintOf(key);
+  if (t == null) return;
+  drop(t);
+  t.saturated = true;
+}
+
+function taintOf(key: string): Taint | null {
+  if (sessions.has(key)) return sessions.get(key);
+  if (sessions.size >= MAX_SESSIONS) {
+    overflow = true;
+    return null;
+  }
+  const t = new Taint();
+  sessions.set(key, t);
+  if (key == currentKey) current = t;
+  return t;
+}
+
+function drop(t: Taint): void {
+  units -= t.units;
+  t.units = 0;
+  t.words.clear();
+  t.pieces.clear();
+}
+
+/** Records an untrusted result for session `key`: every string and number in it, at any depth. */
+export function recordUntrusted(key: string, result: JValue): void {
+  const t = taintOf(key);
+  if (t == null) return;
+  t.results++;
+  walk(t, result);
+}
+
+function walk(t: Taint, v: JValue): void {
+  if (t.saturated) return;
+  switch (v.kind) {
+    case JSTRING:
+      return addText(t, v.str);
+    case JNUMBER:
+      return addText(t, formatNumber(v.num));
+    case JARRAY:
+    case JOBJECT: {
+      const items = v.items!;
+      for (let i = 0; i < items.length; i++) walk(t, items[i]);
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+function addText(t: Taint, s: string): void {
+  const n = s.length;
+  if (n == 0) return;
+  if (units + n > MAX_UNTRUSTED_UNITS) {
+    drop(t);
+    t.saturated = true;
+    return;
+  }
+  units += n;
+  t.units += n;
+  const p = changetype<usize>(s);
+  t.words.add(hashUnits(p, 0, n));
+  let start = -1;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? <i32>load<u16>(p + ((<usize>i) << 1)) : 0x20;
+    if (isSeparator(c)) {
+      if (start >= 0) {
+        let end = i;
+        while (end > start && isTrailing(<i32>load<u16>(p + ((<usize>(end - 1)) << 1)))) end--;
+        if (end > start && end - start < n) t.words.add(hashUnits(p, start, end));
+        start = -1;
+      }
+    } else if (start < 0) start = i;
+  }
+  if (n < PIECE) return;
+  let h: u64 = 0;
+  for (let i = 0; i < PIECE; i++) h = h * HASH_BASE + <u64>load<u16>(p + ((<usize>i) << 1));
+  t.pieces.add(h);
+  for (let i = PIECE; i < n; i++) {
+    h =
+      (h - <u64>load<u16>(p + ((<usize>(i - PIECE)) << 1)) * TOP) * HASH_BASE +
+      <u64>load<u16>(p + ((<usize>i) << 1));
+    t.pieces.add(h);
+  }
+}
+
+/** HASH_BASE^(PIECE - 1): what the oldest unit of a piece weighs in its hash. */
+const TOP: u64 = pow(HASH_BASE, PIECE - 1);
+
+function pow(b: u64, e: i32): u64 {
+  let r: u64 = 1;
+  for (let i = 0; i < e; i++) r *= b;
+  return r;
+}
+
+/** A word's or a whole text's hash: its units [from, to), with its length mixed in. */
+function hashUnits(p: usize, from: i32, to: i32): u64 {
+  let h: u64 = 0x811c9dc5 ^ <u64>(to - from);
+  for (let i = from; i < to; i++) h = (h ^ <u64>load<u16>(p + ((<usize>i) << 1))) * HASH_BASE;
+  return h;
+}
+
+/** Whitespace (U+0009–U+000D, U+0020) and " ' ` < > ( ) [ ] { } , ; separate words. */
+function isSeparator(c: i32): bool {
+  if (c == 0x20 || (c >= 0x09 && c <= 0x0d)) return true;
+  switch (c) {
+    case 0x22:
+    case 0x27:
+    case 0x60:
+    case 0x3c:
+    case 0x3e:
+    case 0x28:
+    case 0x29:
+    case 0x5b:
+    case 0x5d:
+    case 0x7b:
+    case 0x7d:
+    case 0x2c:
+    case 0x3b:
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** . : ! ? at the end of a word are punctuation, not part of it. */
+function isTrailing(c: i32): bool {
+  return c == 0x2e || c == 0x3a || c == 0x21 || c == 0x3f;
+}
+
+/** True when the `n` UTF-16 units at `p` came from the session's untrusted content. */
+function unitsFrom(t: Taint, p: usize, n: i32): bool {
+  if (n == 0) return false;
+  if (t.words.has(hashUnits(p, 0, n))) return true;
+  if (n < PIECE) return false;
+  const pieces = t.pieces;
+  let h: u64 = 0;
+  for (let i = 0; i < PIECE; i++) h = h * HASH_BASE + <u64>load<u16>(p + ((<usize>i) << 1));
+  if (pieces.has(h)) return true;
+  for (let i = PIECE; i < n; i++) {
+    h =
+      (h - <u64>load<u16>(p + ((<usize>(i - PIECE)) << 1)) * TOP) * HASH_BASE +
+      <u64>load<u16>(p + ((<usize>i) << 1));
+    if (pieces.has(h)) return true;
+  }
+  return false;
+}
+
+function textFrom(t: Taint, s: string): bool {
+  return unitsFrom(t, changetype<usize>(s), s.length);
+}
+
+// UTF-16 units of the value being checked, decoded from its UTF-8 bytes; grown, never freed.
+let scratch: usize = 0;
+let scratchUnits: i32 = 0;
+
+/** Decodes `len` UTF-8 bytes at `ptr` into `scratch`; the number of UTF-16 units. */
+function decodeToScratch(ptr: usize, len: i32): i32 {
+  if (len > scratchUnits) {
+    const units = max(len, 256);
+    scratch =
+      scratch == 0 ? heap.alloc((<usize>units) << 1) : heap.realloc(scratch, (<usize>units) << 1);
+    scratchUnits = units;
+  }
+  // The host wrote well-formed UTF-8 (engine.ts refuses lone surrogates); at most one unit per byte.
+  return utf8ToUnits(ptr, len);
+}
+
+function utf8ToUnits(ptr: usize, len: i32): i32 {
+  let n = 0;
+  let i = 0;
+  while (i < len) {
+    const b0 = <u32>load<u8>(ptr + <usize>i);
+    let cp: u32;
+    if (b0 < 0x80) {
+      cp = b0;
+      i += 1;
+    } else if (b0 < 0xe0 && i + 1 < len) {
+      cp = ((b0 & 0x1f) << 6) | (<u32>load<u8>(ptr + <usize>i + 1) & 0x3f);
+      i += 2;
+    } else if (b0 < 0xf0 && i + 2 < len) {
+      cp =
+        ((b0 & 0x0f) << 12) |
+        ((<u32>load<u8>(ptr + <usize>i + 1) & 0x3f) << 6) |
+        (<u32>load<u8>(ptr + <usize>i + 2) & 0x3f);
+      i += 3;
+    } else if (i + 3 < len) {
+      cp =
+        ((b0 & 0x07) << 18) |
+        ((<u32>load<u8>(ptr + <usize>i + 1) & 0x3f) << 12) |
+        ((<u32>load<u8>(ptr + <usize>i + 2) & 0x3f) << 6) |
+        (<u32>load<u8>(ptr + <usize>i + 3) & 0x3f);
+      i += 4;
+    } else {
+      cp = 0xfffd;
+      i = len;
+    }
+    if (cp >= 0x10000) {
+      cp -= 0x10000;
+      store<u16>(scratch + ((<usize>n) << 1), <u16>(0xd800 + (cp >> 10)));
+      n++;
+      store<u16>(scratch + ((<usize>n) << 1), <u16>(0xdc00 + (cp & 0x3ff)));
+      n++;
+    } else {
+      store<u16>(scratch + ((<usize>n) << 1), <u16>cp);
+      n++;
+    }
+  }
+  return n;
+}
+
+function valueFrom(t: Taint, v: JValue): bool {
+  switch (v.kind) {
+    case JSTRING:
+      return textFrom(t, v.str);
+    case JNUMBER:
+      return textFrom(t, formatNumber(v.num));
+    case JARRAY:
+    case JOBJECT: {
+      const items = v.items!;
+      for (let i = 0; i < items.length; i++) if (valueFrom(t, items[i])) return true;
+      return false;
+    }
+    default:
+      return false;
+  }
+}
+
+/** FromUntrusted over a string slot's UTF-8 bytes: true, or false (the session state decides first). */
+export function stringFrom(ptr: usize, len: i32): bool {
+  if (!sessionTainted()) return false;
+  if (saturated()) return true;
+  const n = decodeToScratch(ptr, len);
+  return unitsFrom(current!, scratch, n);
+}
+
+/** FromUntrusted over a number slot. */
+export function numberFrom(x: f64): bool {
+  if (!sessionTainted()) return false;
+  if (saturated()) return true;
+  madeGarbage = true;
+  return textFrom(current!, formatNumber(x));
+}
+
+/** FromUntrusted over a JSON (array or object) slot: any string or number in it. */
+export function jsonFrom(ptr: usize, len: i32): bool {
+  if (!sessionTainted()) return false;
+  if (saturated()) return true;
+  madeGarbage = true;
+  const v = new JsonParser(ptr, len).parse();
+  // Unparseable bytes cannot be shown to be clean.
+  return v == null ? true : valueFrom(current!, v);
+}
+
+/** Writes the sessions' state as JSON: `[{"session","results","units","saturated"}]`. */
+export function wTaintState(w: Writer): void {
+  w.str('{"overflow":');
+  w.str(overflow ? 'true' : 'false');
+  w.str(',"sessions":[');
+  const keys = sessions.keys();
+  for (let i = 0; i < keys.length; i++) {
+    const t = sessions.get(keys[i]);
+    if (i > 0) w.byte(0x2c);
+    w.str('{"session":');
+    w.jsonStr(keys[i]);
+    w.str(',"results":');
+    w.num(<f64>t.results);
+    w.str(',"units":');
+    w.num(<f64>t.units);
+    w.str(',"saturated":');
+    w.str(t.saturated ? 'true' : 'false');
+    w.byte(0x7d);
+  }
+  w.str(']}');
+}

@@ -1,0 +1,62 @@
+/**
+ * A tool's result as the engine's `recordResult` input (engine/assembly/record-result.ts): the
+ * session, tool, role and the result as JSON, or the answer already when the record is malformed.
+ *
+ * Checklist:
+ * - never throws: a record that cannot be read is an `{ok: false}` answer that says what to pass;
+ * - a result that hides a null (a function, a symbol, a non-finite number) is not plain JSON;
+ * - a result too large to keep (over MAX_FIELD_BYTES as JSON) saturates an untrusted tool's
+ *   session instead (fail closed: every value then counts as from untrusted content).
+ */
+import type { RecordAnswer, ToolResultRecord } from './types.ts';
+import { MAX_FIELD_BYTES, isWellFormed } from './call-writer.ts';
+import { refuseHiddenNull } from './hidden-null.ts';
+import { errorText } from '../text.ts';
+
+/** Sends `record` to the engine through `send` (one engine input as JSON text); never throws. */
+export function recordToolResult(
+  record: ToolResultRecord,
+  send: (text: string) => RecordAnswer,
+): RecordAnswer {
+  let text: string;
+  try {
+    if (typeof record !== 'object' || record === null)
+      return { ok: false, error: 'tool result: expected an object {tool, role, result}' };
+    const { tool, role, result, session, untrusted } = record;
+    if ((record as { saturate?: unknown }).saturate === true)
+      return send(JSON.stringify({ session: session ?? '', tool, untrusted, saturate: true }));
+    if (session !== undefined && (typeof session !== 'string' || !isWellFormed(session)))
+      return { ok: false, error: 'tool result: session must be a string' };
+    if (result === undefined)
+      return {
+        ok: false,
+        error: 'tool result: result is missing; pass the JSON value the tool returned',
+      };
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(result, refuseHiddenNull);
+    } catch {
+      json = undefined;
+    }
+    if (json === undefined)
+      return {
+        ok: false,
+        error:
+          'tool result: the result is not plain JSON; pass what the tool returned as JSON data',
+      };
+    const head = { session: session ?? '', tool, role, untrusted };
+    if (json.length > MAX_FIELD_BYTES) {
+      // Too large to keep: an untrusted tool's result saturates its session (fail closed).
+      const probe = send(JSON.stringify({ ...head, result: null }));
+      if (!probe.ok || !probe.untrusted) return probe;
+      return send(JSON.stringify({ ...head, saturate: true }));
+    }
+    text = `${JSON.stringify(head).slice(0, -1)},"result":${json}}`;
+  } catch (e) {
+    return {
+      ok: false,
+      error: `tool result: cannot be read (${errorText(e)}); pass plain JSON data`,
+    };
+  }
+  return send(text);
+}

@@ -1,0 +1,154 @@
+/**
+ * Untrusted content per session, written from docs/policy.md ("Untrusted content") alone: what a
+ * session read from untrusted tools, and whether a value came from it.
+ *
+ * Checklist (each line is a sentence of the docs):
+ * - a session is untrusted once one result of an untrusted tool was recorded for it;
+ * - the untrusted texts of a result are its strings and its numbers as JSON writes them, at any
+ *   depth (object keys are not);
+ * - the words of a text are its pieces between whitespace (U+0009–U+000D, U+0020) and the
+ *   characters " ' ` < > ( ) [ ] { } , ; — with . : ! ? at a word's end dropped;
+ * - a string or a number (as JSON writes it) came from untrusted content when it is not empty and
+ *   equals an untrusted text or a word of one, or when 10 consecutive UTF-16 units of it occur in
+ *   an untrusted text; an array or object when a string or number inside it did; true and false never;
+ * - past 1,048,576 UTF-16 units kept over all sessions the session that records more is saturated
+ *   (its texts dropped); past 1,024 untrusted sessions every session is; in a saturated session
+ *   every string, number, array and object came from untrusted content.
+ */
+
+/** Length, in UTF-16 units, of a piece of a value found in an untrusted text. */
+export const REFERENCE_PIECE = 10;
+const MAX_UNITS = 1 << 20;
+const MAX_SESSIONS = 1024;
+
+/** One session's untrusted content. */
+export interface ReferenceSessionContent {
+  readonly texts: string[];
+  readonly words: Set<string>;
+  saturated: boolean;
+  results: number;
+  units: number;
+}
+
+const SEPARATORS = /[\t\n\v\f\r "'`<>()[\]{},;]+/;
+
+function textsOf(value: unknown, out: string[]): void {
+  if (typeof value === 'string') out.push(value);
+  else if (typeof value === 'number') out.push(JSON.stringify(value));
+  else if (Array.isArray(value)) for (const item of value) textsOf(item, out);
+  else if (typeof value === 'object' && value !== null)
+    for (const key of Object.keys(value)) textsOf((value as Record<string, unknown>)[key], out);
+}
+
+/** The untrusted content of every session. */
+export class ReferenceUntrustedContent {
+  readonly #sessions = new Map<string, ReferenceSessionContent>();
+  #units = 0;
+  #overflow = false;
+
+  /** Records an untrusted result for `session`. */
+  record(session: string, result: unknown): void {
+    const content = this.#open(session);
+    if (content === null) return;
+    content.results++;
+    const texts: string[] = [];
+    textsOf(result, texts);
+    for (const text of texts) {
+      if (content.saturated || text === '') continue;
+      if (this.#units + text.length > MAX_UNITS) {
+        this.saturate(session);
+        continue;
+      }
+      this.#units += text.length;
+      content.units += text.length;
+      content.texts.push(text);
+      content.words.add(text);
+      for (const piece of text.split(SEPARATORS)) {
+        const word = piece.replace(/[.:!?]+$/, '');
+        if (word !== '') content.words.add(word);
+      }
+    }
+  }
+
+  /** Saturates `session`: its texts are dropped, every value counts as untrusted. */
+  saturate(session: string): void {
+    const content = this.#open(session);
+    if (content === null) return;
+    this.#units -= content.units;
+    content.units = 0;
+    content.texts.length = 0;
+    content.words.clear();
+    content.saturated = true;
+  }
+
+  #open(session: string): ReferenceSessionContent | null {
+    const seen = this.#sessions.get(session);
+    if (seen !== undefined) return seen;
+    if (this.#sessions.size >= MAX_SESSIONS) {
+      this.#overflow = true;
+      return null;
+    }
+    const content: ReferenceSessionContent = {
+      texts: [],
+      words: new Set(),
+      saturated: false,
+      results: 0,
+      units: 0,
+    };
+    this.#sessions.set(session, content);
+    return content;
+  }
+
+  /** The session's content (a saturated stand-in past the session bound), or null when it read none. */
+  of(session: string): ReferenceSessionContent | null {
+    const content = this.#sessions.get(session) ?? null;
+    if (content === null && this.#overflow)
+      return { texts: [], words: new Set(), saturated: true, results: 0, units: 0 };
+    return this.#overflow && content !== null ? { ...content, saturated: true } : content;
+  }
+
+  /** Forgets every session. */
+  forget(): void {
+    this.#sessions.clear();
+    this.#units = 0;
+    this.#overflow = false;
+  }
+
+  /** The state as the engine reports it. */
+  state(): {
+    overflow: boolean;
+    sessions: { session: string; results: number; units: number; saturated: boolean }[];
+  } {
+    return {
+      overflow: this.#overflow,
+      sessions: [...this.#sessions].map(([session, c]) => ({
+        session,
+        results: c.results,
+        units: c.units,
+        saturated: c.saturated,
+      })),
+    };
+  }
+}
+
+function textCameFrom(content: ReferenceSessionContent, text: string): boolean {
+  if (text === '') return false;
+  if (content.words.has(text)) return true;
+  for (let at = 0; at + REFERENCE_PIECE <= text.length; at++) {
+    const piece = text.slice(at, at + REFERENCE_PIECE);
+    if (content.texts.some((t) => t.includes(piece))) return true;
+  }
+  return false;
+}
+
+/** Whether a present, non-null `value` came from the session's untrusted content (null: it read none). */
+export function cameFromUntrusted(
+  content: ReferenceSessionContent | null,
+  value: unknown,
+): boolean {
+  if (typeof value === 'boolean' || content === null) return false;
+  if (content.saturated) return true;
+  const texts: string[] = [];
+  textsOf(value, texts);
+  return texts.some((text) => textCameFrom(content, text));
+}
