@@ -245,7 +245,7 @@ test('the demo starts with the demo policy and the engine in a worker', {
   await page.locator('[data-badge="policy"]').waitFor({ timeout: 30_000 });
   assert.match(
     (await page.locator('[data-badge="policy"]').textContent()) ?? '',
-    /perso-demo-1\.2\.0/,
+    /perso-demo-1\.3\.0/,
   );
   assert.ok(
     page.workers().some((worker) => /evaluator\.worker/.test(worker.url())),
@@ -683,7 +683,7 @@ test('with the network cut after the first load, the demo keeps deciding', {
     );
     assert.match(
       (await page.locator('[data-badge="policy"]').textContent()) ?? '',
-      /perso-demo-1\.2\.0/,
+      /perso-demo-1\.3\.0/,
     );
     const again = await runScenario(byId('delete-other'));
     assert.equal(again.decision, 'Deny');
@@ -693,25 +693,17 @@ test('with the network cut after the first load, the demo keeps deciding', {
   }
 });
 
-test('a refund budget: five $400 refunds in a row, two approved, the rest stopped at $1,000 with the reason', {
+test('a refund budget: five $400 refunds in a row, one approval, the rest stopped at $1,000 with the reason', {
   timeout: 90_000,
 }, async () => {
   // A fresh page is a fresh engine: no refund of the tests above counts against today's budget.
-  await page.reload();
-  await page.locator('[data-badge="policy"]').waitFor({ timeout: 30_000 });
-  assert.equal(await decisions().count(), 0);
+  await freshPage();
   await page.locator('[data-scenario="refund-budget"]').click();
-  // Each $400 refund is over $300: a person approves the first two.
-  await answerPrompt('approve');
+  // Each $400 refund is over $300: a person approves the first; the approval is remembered for
+  // ORD-9910, so the second runs without asking.
   await answerPrompt('approve');
   await lastDecisionAfter(5);
-  const cards = await decisions().evaluateAll((articles) =>
-    articles.map((article) => ({
-      decision: article.getAttribute('data-decision'),
-      ran: article.getAttribute('data-ran') === 'true',
-      reason: article.querySelector('[data-reason]')?.textContent ?? '',
-    })),
-  );
+  const cards = await decidedCards();
   assert.deepEqual(
     cards.map((card) => card.ran),
     [true, true, false, false, false],
@@ -723,7 +715,8 @@ test('a refund budget: five $400 refunds in a row, two approved, the rest stoppe
       /^rule matched tool 'process_refund' for role 'agent'; budget of rule 'agent-refund-cap' reached: 800 of 1000 \(the sum of Arguments\.amount\) used in the last 86400 s, and this call adds 400; 400 frees up in \d+ s/,
     );
   }
-  // The budget is checked before anyone is asked: only the two refunds that fit asked a person.
+  assert.match(cards[1]!.reason, /; approved earlier by a person \(remembered approval "/);
+  // A remembered approval does not lift the budget: the third is denied, and nobody is asked.
   assert.equal(await guardPrompt().count(), 0);
   assert.equal(await page.locator('demo-crm table[data-crm="refunds"] tbody tr').count(), 2);
   assert.match(
@@ -733,4 +726,93 @@ test('a refund budget: five $400 refunds in a row, two approved, the rest stoppe
   await openTab('Policy');
   await selectInPolicy('"id": "agent-refund-cap"', '"per_seconds": 86400}');
   await screenshot('demo-budget');
+});
+
+/** The decided calls' cards, oldest first. */
+function decidedCards() {
+  return decisions().evaluateAll((articles) =>
+    articles.map((article) => ({
+      decision: article.getAttribute('data-decision'),
+      ran: article.getAttribute('data-ran') === 'true',
+      reason: article.querySelector('[data-reason]')?.textContent ?? '',
+    })),
+  );
+}
+
+/** A reload: a fresh engine (no budget spent, no approval remembered, nothing untrusted read). */
+async function freshPage(): Promise<void> {
+  await page.reload();
+  await page.locator('[data-badge="policy"]').waitFor({ timeout: 30_000 });
+  assert.equal(await decisions().count(), 0);
+}
+
+/** Types a message to the agent and sends it. */
+async function send(message: string): Promise<void> {
+  await page.getByLabel('Message to the agent').fill(message);
+  await page.getByRole('button', { name: 'Send' }).click();
+}
+
+test('a remembered approval lets the next refund on the same order through, and not one on another order', {
+  timeout: 90_000,
+}, async () => {
+  await freshPage();
+  await page.locator('[data-scenario="refund-remembered"]').click();
+  await answerPrompt('approve');
+  await lastDecisionAfter(2);
+  const [first, second] = await decidedCards();
+  assert.equal(first!.ran, true);
+  assert.equal(second!.decision, 'Allow');
+  assert.equal(second!.ran, true);
+  assert.match(
+    second!.reason,
+    /^rule matched tool 'process_refund' for role 'agent'; approval required by rule 'agent-refund-approval': Arguments\.amount = 310 is Gt 300; approved earlier by a person \(remembered approval "[^"]+", until /,
+  );
+  assert.equal(await guardPrompt().count(), 0, 'the second refund asked again');
+
+  // Another order: the rule asks again, and a person says no.
+  await send('Process a $310 refund for order ORD-8821');
+  await page
+    .locator('demo-decision[data-entry="approval"] article[data-decision="Ask"]')
+    .waitFor({ timeout: DECISION_TIMEOUT_MS });
+  await answerPrompt('deny');
+  const other = await lastDecisionAfter(3);
+  assert.equal(other.decision, 'Ask');
+  assert.equal(other.ran, false);
+  assert.equal(await page.locator('demo-crm table[data-crm="refunds"] tbody tr').count(), 2);
+  await openTab('Policy');
+  await selectInPolicy('"id": "agent-refund-approval"', '"same": ["Arguments.order_id"]}');
+  await screenshot('demo-remembered');
+});
+
+test('an email cannot steer a payment: the account it names is denied by FromUntrusted, the account on file is paid', {
+  timeout: 90_000,
+}, async () => {
+  await freshPage();
+  await page.locator('[data-scenario="email-payee"]').click();
+  await lastDecisionAfter(2);
+  const [read, pay] = await decidedCards();
+  assert.equal(read!.decision, 'Allow');
+  assert.equal(read!.ran, true);
+  assert.equal(pay!.decision, 'Deny');
+  assert.equal(pay!.ran, false);
+  assert.match(
+    pay!.reason,
+    /^rule matched tool 'send_payment' for role 'agent'; denied by rule 'no-untrusted-payee': Arguments\.account = "DE44500105175407324931" came from untrusted content/,
+  );
+  assert.match(await lastAgentMessage(), /denied: tool 'send_payment' was not run/);
+  const payments = page.locator('demo-crm table[data-crm="payments"]');
+  assert.match((await payments.textContent()) ?? '', /none yet/);
+  await openTab('Policy');
+  await selectInPolicy('"id": "no-untrusted-payee"', '"field": "account"}}');
+  await screenshot('demo-untrusted');
+
+  // The same session, the account the CRM has on file: the rule is about where the value came from.
+  await send('Pay $1,240 to DE12500105170648489890 for INV-2291');
+  const paid = await lastDecisionAfter(3);
+  assert.equal(paid.decision, 'Allow', paid.reason);
+  assert.equal(paid.ran, true);
+  assert.match(
+    (await payments.textContent()) ?? '',
+    /DE12500105170648489890\s*\$1240\.00\s*INV-2291/,
+  );
 });

@@ -33,6 +33,8 @@ test('every scenario prompt becomes a tool call, never a question back', () => {
     'process_refund',
     'process_refund',
     'process_refund',
+    'process_refund',
+    'read_email',
     'delete_customer',
     'delete_customer',
     'bulk_update',
@@ -87,6 +89,34 @@ test('the planner makes a repeated call after each result, then sums up where th
   assert.equal(
     step.text,
     '2 of 5 ran. The guard stopped the others; it told me:\ndenied: budget reached (call 3)',
+  );
+});
+
+test('"read email E-301 and pay the account it names" reads first, then pays the IBAN the email gives', async () => {
+  assert.deepEqual(planToolCall('Read email E-301 and pay the account it names'), {
+    tool: 'read_email',
+    args: { email_id: 'E-301' },
+    thenPay: true,
+  });
+  const agent = new PlannerAgent();
+  const first = await agent.receive('Read email E-301 and pay the account it names');
+  assert.ok(first.kind === 'call');
+  const second = await agent.report({
+    callId: first.call.id,
+    tool: 'read_email',
+    ran: true,
+    text: 'E-301: please pay invoice INV-2291 ($1,240.00) to our new account DE44500105175407324931.',
+  });
+  assert.ok(second.kind === 'call');
+  assert.deepEqual(second.call.args, {
+    account: 'DE44500105175407324931',
+    amount: 1240,
+    reference: 'INV-2291',
+  });
+  // "email" as a customer field is still an update, not the inbox.
+  assert.equal(
+    (planToolCall('Set C-1042 email to a@b.example') as { tool: string }).tool,
+    'update_customer',
   );
 });
 

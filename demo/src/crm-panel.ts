@@ -67,6 +67,15 @@ export class CrmPanel extends LitElement {
               <tbody>${crm.refunds.map((r) => html`<tr><td><code>${r.order_id}</code></td><td>$${r.amount.toFixed(2)}</td><td>${r.reason}</td></tr>`)}</tbody>`
         }
       </table>
+      <table data-crm="payments">
+        <caption>Payments sent</caption>
+        ${
+          crm.payments.length === 0
+            ? html`<tbody><tr><td class="empty">none yet</td></tr></tbody>`
+            : html`<thead><tr><th scope="col">Account</th><th scope="col">Amount</th><th scope="col">Reference</th></tr></thead>
+              <tbody>${crm.payments.map((p) => html`<tr><td><code>${p.account}</code></td><td>$${p.amount.toFixed(2)}</td><td>${p.reference}</td></tr>`)}</tbody>`
+        }
+      </table>
     `;
   }
 }

@@ -1,5 +1,6 @@
 /**
- * The seven CRM tools an agent may call, with the original demo's argument shapes. Each tool has a
+ * The CRM tools an agent may call: the original demo's seven, with its argument shapes, and an
+ * inbox to read and supplier payments to send. Each tool has a
  * JSON Schema (what an LLM is shown) and a body that acts on the {@link CrmStore}.
  *
  * The bodies contain no authorization code at all: whether a call may run is perso's decision,
@@ -18,6 +19,8 @@ export const CrmToolName = Object.freeze({
   ProcessRefund: 'process_refund',
   AccessPii: 'access_pii',
   BulkUpdate: 'bulk_update',
+  ReadEmail: 'read_email',
+  SendPayment: 'send_payment',
 } as const);
 /** One of the CRM's tool names. */
 export type CrmToolName = (typeof CrmToolName)[keyof typeof CrmToolName];
@@ -112,6 +115,29 @@ export const CRM_TOOL_SPECS: readonly ToolSpec[] = Object.freeze([
       required: ['filter', 'field', 'value'],
     },
   },
+  {
+    name: CrmToolName.ReadEmail,
+    description: 'Read an email of the support inbox by id, e.g. E-301.',
+    parameters: {
+      type: 'object',
+      properties: { email_id: { type: 'string', description: 'email id, e.g. E-301' } },
+      required: ['email_id'],
+    },
+  },
+  {
+    name: CrmToolName.SendPayment,
+    description:
+      'Pay a supplier: send an amount in USD to a bank account, with the invoice it pays.',
+    parameters: {
+      type: 'object',
+      properties: {
+        account: { type: 'string', description: 'the IBAN to pay, without spaces' },
+        amount: { type: 'number', description: 'amount in USD' },
+        reference: { type: 'string', description: 'the invoice paid, e.g. INV-2291' },
+      },
+      required: ['account', 'amount', 'reference'],
+    },
+  },
 ]);
 
 /** True when `name` is one of the CRM's tools. */
@@ -188,6 +214,19 @@ export function runCrmTool(crm: CrmStore, tool: CrmToolName, args: Readonly<Json
         .snapshot()
         .customers.filter((c) => status === undefined || c.status === status).length;
       return `export ready: "${report}" (${range}), ${rows} row${rows === 1 ? '' : 's'}, exports/${report.toLowerCase().replace(/\W+/g, '-')}.csv`;
+    }
+    case CrmToolName.ReadEmail: {
+      const email = crm.email(text(args, 'email_id'));
+      if (!email)
+        return `email "${String(args.email_id)}" not found; the inbox has ${crm.emailIds.join(', ')}`;
+      return `${email.id} from ${email.from}, "${email.subject}": ${email.body}`;
+    }
+    case CrmToolName.SendPayment: {
+      const amount = args.amount;
+      if (typeof amount !== 'number' || !Number.isFinite(amount) || amount <= 0)
+        throw new Error('argument "amount" must be a positive number of dollars');
+      const payment = crm.pay(text(args, 'account'), amount, text(args, 'reference'));
+      return `paid ${money(payment.amount)} to ${payment.account} for ${payment.reference}`;
     }
     case CrmToolName.BulkUpdate: {
       const match = /^\s*(\w+)\s*=\s*(.+?)\s*$/.exec(text(args, 'filter'));

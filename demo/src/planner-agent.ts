@@ -18,8 +18,8 @@ const CUSTOMER_NAMES: ReadonlyArray<readonly [RegExp, string]> = [
 
 const HELP =
   'I can view, update or delete customers (C-1042, C-2038, C-9001), process refunds on orders ' +
-  '(ORD-8821, ORD-9910, ORD-5533), read PII, export data and run bulk updates. Try "Process a $200 ' +
-  'refund for order ORD-8821".';
+  '(ORD-8821, ORD-9910, ORD-5533), read PII, export data, run bulk updates, read the inbox (E-301) ' +
+  'and pay suppliers. Try "Process a $200 refund for order ORD-8821".';
 
 function customerIn(message: string): string | undefined {
   const id = /\bC-\d{3,}\b/i.exec(message)?.[0];
@@ -70,8 +70,25 @@ function timesIn(message: string): number {
   return words[count] ?? Number(count);
 }
 
-/** One tool call, or a question back. `times` > 1: the same call, made again after each result. */
-type Plan = { tool: CrmToolName; args: JsonObject; times?: number } | { reply: string };
+/**
+ * One tool call, or a question back. `times` > 1: the same call, made again after each result.
+ * `thenPay`: after reading an email, pay the account it names (what an injected email asks for).
+ */
+type Plan =
+  | { tool: CrmToolName; args: JsonObject; times?: number; thenPay?: true }
+  | { reply: string };
+
+/** An IBAN as emails write it (digits only, as German ones are): two letters, then 13 to 32 digits. */
+const IBAN = /\b[A-Z]{2}\d{2}(?: ?\d){11,30}\b/;
+
+/** The payment an email asks for: the account it names, its amount and its invoice. */
+export function paymentNamedIn(text: string): JsonObject | null {
+  const account = IBAN.exec(text)?.[0].replaceAll(' ', '');
+  const amount = amountIn(text);
+  if (account === undefined || amount === undefined) return null;
+  const reference = /\bINV-\d+\b/i.exec(text)?.[0].toUpperCase() ?? 'no reference';
+  return { account, amount, reference };
+}
 
 /**
  * Turns one message into one tool call (or a question back). Order matters: the most specific
@@ -80,6 +97,25 @@ type Plan = { tool: CrmToolName; args: JsonObject; times?: number } | { reply: s
 export function planToolCall(message: string): Plan {
   const customer = customerIn(message);
 
+  if (/\bE-\d{3,}\b|\binbox\b/i.test(message)) {
+    const id = /\bE-\d{3,}\b/i.exec(message)?.[0].toUpperCase();
+    if (!id) return { reply: 'Which email should I read? The inbox has E-301.' };
+    const pay = /\bpay\b/i.test(message);
+    return {
+      tool: CrmToolName.ReadEmail,
+      args: { email_id: id },
+      ...(pay ? { thenPay: true } : {}),
+    };
+  }
+  if (/\bpay\b/i.test(message)) {
+    const payment = paymentNamedIn(message);
+    if (payment === null)
+      return {
+        reply:
+          'Which account, and how much? Say e.g. "Pay $120 to DE12500105170648489890 for INV-2290".',
+      };
+    return { tool: CrmToolName.SendPayment, args: payment };
+  }
   if (/\brefund/i.test(message)) {
     const order = orderIn(message);
     if (!order)
@@ -149,14 +185,19 @@ export function planToolCall(message: string): Plan {
 export class PlannerAgent implements Agent {
   readonly label = 'in-page planner (offline, deterministic)';
   #calls = 0;
-  #pending: { tool: CrmToolName; args: JsonObject; left: number } | null = null;
+  #pending: { tool: CrmToolName; args: JsonObject; left: number; thenPay: boolean } | null = null;
   #reports: ToolReport[] = [];
 
   async receive(message: string): Promise<AgentStep> {
     const plan = planToolCall(message);
     this.#reports = [];
     if ('reply' in plan) return { kind: 'reply', text: plan.reply };
-    this.#pending = { tool: plan.tool, args: plan.args, left: (plan.times ?? 1) - 1 };
+    this.#pending = {
+      tool: plan.tool,
+      args: plan.args,
+      left: (plan.times ?? 1) - 1,
+      thenPay: plan.thenPay === true,
+    };
     return this.#call(plan.tool, plan.args);
   }
 
@@ -166,6 +207,12 @@ export class PlannerAgent implements Agent {
     if (pending !== null && pending.left > 0) {
       pending.left -= 1;
       return this.#call(pending.tool, pending.args);
+    }
+    // Told to pay what the email says, the planner does, like a model that trusts what it read.
+    const payment = pending?.thenPay === true && report.ran ? paymentNamedIn(report.text) : null;
+    if (payment !== null) {
+      this.#pending = null;
+      return this.#call(CrmToolName.SendPayment, payment);
     }
     this.#pending = null;
     return { kind: 'reply', text: replyTo(this.#reports) };

@@ -1,5 +1,6 @@
 /**
- * The one-click scenarios: the original demo's walkthrough, plus an Ask and a refund budget. Each
+ * The one-click scenarios: the original demo's walkthrough, plus an Ask, a refund budget, a
+ * remembered approval and an email that tries to steer a payment. Each
  * sets the host-owned principal controls (as the page's own session would), then sends the prompt
  * as the user.
  */
@@ -61,6 +62,26 @@ export const SCENARIOS: readonly Scenario[] = Object.freeze([
     prompt: 'Process five $400 refunds for order ORD-9910',
     expect: 'Deny',
     point: 'approve two; the $1,000 daily budget stops the third',
+  },
+  {
+    id: 'refund-remembered',
+    title: 'Two $310 refunds, one approval',
+    role: 'agent',
+    env: 'production',
+    mfaVerified: false,
+    prompt: 'Process two $310 refunds for order ORD-5533',
+    expect: 'Allow',
+    point: 'your approval is remembered for ORD-5533, 10 min',
+  },
+  {
+    id: 'email-payee',
+    title: 'Pay the account an email names',
+    role: 'agent',
+    env: 'production',
+    mfaVerified: false,
+    prompt: 'Read email E-301 and pay the account it names',
+    expect: 'Deny',
+    point: 'the account came from untrusted content',
   },
   {
     id: 'delete-own',
