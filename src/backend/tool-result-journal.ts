@@ -12,6 +12,7 @@
  */
 import type { ToolResultRecord } from '../engine/types.ts';
 import { own } from '../own-properties.ts';
+import { errorText } from '../text.ts';
 
 /** Most UTF-16 units of result JSON kept, over all sessions (the engine's own bound). */
 export const MAX_JOURNAL_UNITS = 1 << 20;
@@ -35,7 +36,7 @@ export function plainRecord(
     });
   } catch (error) {
     return {
-      error: `tool result: the result is not plain JSON (${error instanceof Error ? error.message : String(error)}); pass what the tool returned as JSON data`,
+      error: `tool result: the result is not plain JSON (${errorText(error)}); pass what the tool returned as JSON data`,
     };
   }
   const plain: ToolResultRecord = {

@@ -12,6 +12,7 @@
  */
 import type { Policy } from '../policy/policy.ts';
 import type { PageFacts, PageTool, SurfaceProperty } from './doctor-findings.ts';
+import { errorText } from '../text.ts';
 
 /** Options of {@link readPageFacts}. */
 export interface PageFactsOptions {
@@ -63,7 +64,7 @@ export async function readPageFacts(
       ],
     });
   } catch (error) {
-    return `cannot start Chromium at ${JSON.stringify(options.executablePath)} (${firstLine(error)}); set CHROME_PATH to a Chromium or Chrome binary`;
+    return `cannot start Chromium at ${JSON.stringify(options.executablePath)} (${errorText(error)}); set CHROME_PATH to a Chromium or Chrome binary`;
   }
   try {
     const page = await browser.newPage();
@@ -71,7 +72,7 @@ export async function readPageFacts(
     try {
       response = await page.goto(url, { waitUntil: 'load', timeout: options.timeoutMs });
     } catch (error) {
-      return `cannot open ${JSON.stringify(url)} (${firstLine(error)}); check the URL and that the server is up`;
+      return `cannot open ${JSON.stringify(url)} (${errorText(error)}); check the URL and that the server is up`;
     }
     const headerCsp = (await response?.headersArray())
       ?.filter((header) => header.name.toLowerCase() === 'content-security-policy')
@@ -241,8 +242,4 @@ async function probeForeignOrigin(
   } finally {
     await page.close().catch(() => undefined);
   }
-}
-
-function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
 }
