@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { demoMix, demoPolicyText } from './workload.ts';
 import { Engine } from '../src/engine/engine.ts';
 import { loadEngineModule, ENGINE_WASM_URL } from '../src/engine/engine-module.ts';
-import type { ToolCall } from '../src/decision.ts';
+import type { ToolCall } from '../src/call/decision.ts';
 
 const seconds = Number(process.argv.find((a) => a.startsWith('--seconds='))?.slice(10) ?? 2);
 

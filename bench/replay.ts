@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { AuditRecord } from '../src/audit/audit-record.ts';
 import { replayCommand } from '../src/cli/replay-command.ts';
-import { Perso } from '../src/perso.ts';
+import { Perso } from '../src/perso/perso.ts';
 import type { Policy } from '../src/policy/policy.ts';
 import { demoMix, demoPolicyText } from './workload.ts';
 

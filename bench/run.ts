@@ -26,9 +26,9 @@ import { loadCedar, decideWithCedar } from './peers/cedar.ts';
 import { loadCasbin, decideWithCasbin } from './peers/casbin.ts';
 import { Engine } from '../src/engine/engine.ts';
 import { loadEngineModule } from '../src/engine/engine-module.ts';
-import { Perso } from '../src/perso.ts';
+import { Perso } from '../src/perso/perso.ts';
 import { largePolicies } from './large-policies.ts';
-import { canonicalizeArgs } from '../src/canonical-args.ts';
+import { canonicalizeArgs } from '../src/call/canonical-args.ts';
 import { benchReplay } from './replay.ts';
 import { statefulPolicies } from './stateful-policies.ts';
 

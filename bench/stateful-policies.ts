@@ -4,7 +4,7 @@
  * untrusted result, and both at once. Reported as ratios to the plain decision; never asserted.
  */
 import type { Engine } from '../src/engine/engine.ts';
-import type { ToolCall } from '../src/decision.ts';
+import type { ToolCall } from '../src/call/decision.ts';
 import { formatRate, formatUs, markdownTable, measureSideBySide } from './measure.ts';
 
 const pay = (extra: object = {}) =>

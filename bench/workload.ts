@@ -3,7 +3,7 @@
  * the conformance fixtures so every contender is checked against the expected decisions first.
  */
 import { readFileSync } from 'node:fs';
-import type { JsonObject } from '../src/decision.ts';
+import type { JsonObject } from '../src/call/decision.ts';
 
 /** One call in the SDK shape, with the decision the conformance fixtures expect. */
 export interface BenchCall {

@@ -1,9 +1,9 @@
 // The public API: a list of named re-exports, nothing else.
-export { Decision, ReasonKind } from './decision.ts';
-export type { DecisionResult, JsonObject, JsonValue, ToolCall } from './decision.ts';
-export type { ConditionFailure } from './decision.ts';
-export { Perso } from './perso.ts';
-export type { PersoMode, PersoOptions, PolicyInput, PolicyStatus } from './perso.ts';
+export { Decision, ReasonKind } from './call/decision.ts';
+export type { DecisionResult, JsonObject, JsonValue, ToolCall } from './call/decision.ts';
+export type { ConditionFailure } from './call/decision.ts';
+export { Perso } from './perso/perso.ts';
+export type { PersoMode, PersoOptions, PolicyInput, PolicyStatus } from './perso/perso.ts';
 export type { CodeIntegrity } from './backend/worker-backend.ts';
 export type { Explanation } from './analysis/explain-call.ts';
 export type { CallTrace, ConditionTrace, RuleTrace, Truth } from './analysis/call-trace.ts';
@@ -11,8 +11,8 @@ export type {
   BudgetState as BudgetWindowState,
   RateLimitState,
 } from './analysis/window-state.ts';
-export { PersoSession } from './session.ts';
-export type { GuardOptions, GuardOutcome, Principal, SessionCall } from './session.ts';
+export { PersoSession } from './perso/session.ts';
+export type { GuardOptions, GuardOutcome, Principal, SessionCall } from './perso/session.ts';
 export { DefaultAction, Effect, NumericOp, PolicyMode, Source, StringOp } from './policy/policy.ts';
 export type {
   Budget,
@@ -28,8 +28,8 @@ export type {
   Rule,
   StringCheck,
 } from './policy/policy.ts';
-export { canonicalizeArgs, canonicalizeJson } from './canonical-args.ts';
-export type { CanonicalArgs, CanonicalJson } from './canonical-args.ts';
+export { canonicalizeArgs, canonicalizeJson } from './call/canonical-args.ts';
+export type { CanonicalArgs, CanonicalJson } from './call/canonical-args.ts';
 export { buildAuditRecord } from './audit/audit-record.ts';
 export type { AuditContext, AuditRecord, AuditTransport, ToolFacts } from './audit/audit-record.ts';
 export type { HashKey } from './audit/hashed-args.ts';
@@ -78,25 +78,25 @@ export type {
   PolicyStatement,
   VerifiedSignature,
 } from './policy/policy-integrity.ts';
-export type { ApprovalTicket } from './decision.ts';
-export { allowedInstead, denialResult, isDenialResult } from './denial-result.ts';
+export type { ApprovalTicket } from './call/decision.ts';
+export { allowedInstead, denialResult, isDenialResult } from './call/denial-result.ts';
 export type {
   DecisionFailure,
   DeniedCall,
   DeniedDecision,
   DenialContent,
   DenialResult,
-} from './denial-result.ts';
+} from './call/denial-result.ts';
 // The MCP adapter is `perso/mcp` (src/mcp/guard-mcp-server.ts): its types need the optional
 // @modelcontextprotocol/sdk, which `import 'perso'` must not.
 export {
   ANNOTATION_DEFAULTS_KEY,
   applyAnnotationDefaults,
   policyOptsIntoAnnotationDefaults,
-} from './annotation-defaults.ts';
-export type { AnnotationHints } from './annotation-defaults.ts';
-export { requestWebAuthnApproval } from './webauthn-ceremony.ts';
-export type { WebAuthnCeremonyOptions } from './webauthn-ceremony.ts';
+} from './policy/annotation-defaults.ts';
+export type { AnnotationHints } from './policy/annotation-defaults.ts';
+export { requestWebAuthnApproval } from './backend/webauthn-ceremony.ts';
+export type { WebAuthnCeremonyOptions } from './backend/webauthn-ceremony.ts';
 export type {
   ApprovalEvidence,
   ApprovalKind,

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import {
   applyAnnotationDefaults,
   policyOptsIntoAnnotationDefaults,
-} from '../src/annotation-defaults.ts';
-import type { DecisionResult } from '../src/decision.ts';
-import { Perso } from '../src/perso.ts';
+} from '../src/policy/annotation-defaults.ts';
+import type { DecisionResult } from '../src/call/decision.ts';
+import { Perso } from '../src/perso/perso.ts';
 
 const base = { policyVersion: 'v1', enforced: true } as const;
 const noRuleDeny: DecisionResult = {

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { APPROVED_SUFFIX, ApprovalLedger, approved } from '../src/backend/approval-ledger.ts';
 import type { ApprovableVerdict } from '../src/backend/approval-ledger.ts';
-import type { ToolCall } from '../src/decision.ts';
+import type { ToolCall } from '../src/call/decision.ts';
 
 const call: ToolCall = { tool: 'delete_customer', role: 'agent', args: { id: 7, reason: 'dup' } };
 const ask: ApprovableVerdict = {

@@ -1,10 +1,15 @@
-// The size bound on canonical args (src/args-size.ts): measured without making the JSON text,
+// The size bound on canonical args (src/call/args-size.ts): measured without making the JSON text,
 // refused with the measure and the bound, before anything is sent to an engine.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_ARGS_DEPTH, MAX_ARGS_SIZE, MAX_ARGS_VALUES, measureJson } from '../src/args-size.ts';
-import { canonicalizeArgs } from '../src/canonical-args.ts';
-import type { JsonValue } from '../src/decision.ts';
+import {
+  MAX_ARGS_DEPTH,
+  MAX_ARGS_SIZE,
+  MAX_ARGS_VALUES,
+  measureJson,
+} from '../src/call/args-size.ts';
+import { canonicalizeArgs } from '../src/call/canonical-args.ts';
+import type { JsonValue } from '../src/call/decision.ts';
 
 function nested(depth: number): JsonValue {
   let v: JsonValue = 0;
@@ -83,7 +88,7 @@ describe('canonicalizeArgs refuses args too large to decide in time', () => {
 
 describe('the bound where the library makes the canonical copy, in Node', () => {
   test('session.guard: a 20 MB argument is an invalid_request Deny and the tool does not run', async () => {
-    const { Perso } = await import('../src/perso.ts');
+    const { Perso } = await import('../src/perso/perso.ts');
     const perso = await Perso.load({
       policy: {
         version: 'size-1',

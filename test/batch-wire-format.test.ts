@@ -4,7 +4,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkVerdicts, encodeBatch } from '../src/backend/batch-wire-format.ts';
-import type { ToolCall } from '../src/decision.ts';
+import type { ToolCall } from '../src/call/decision.ts';
 
 describe('batch wire format', () => {
   test('the args travel apart, as one JSON text, in order', () => {

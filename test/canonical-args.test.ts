@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalizeArgs, canonicalizeJson } from '../src/canonical-args.ts';
+import { canonicalizeArgs, canonicalizeJson } from '../src/call/canonical-args.ts';
 
 function refused(value: unknown): string {
   const result = canonicalizeArgs(value);

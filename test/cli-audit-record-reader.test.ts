@@ -6,7 +6,7 @@ import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AuditRecord } from '../src/audit/audit-record.ts';
 import { AuditRecordReader, ReadOutcome } from '../src/cli/audit-record-reader.ts';
-import { Perso } from '../src/perso.ts';
+import { Perso } from '../src/perso/perso.ts';
 import { demoPolicyPath } from './support/run-cli.ts';
 
 function random(seed: number): () => number {

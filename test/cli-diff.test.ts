@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuditRecord } from '../src/audit/audit-record.ts';
-import { Perso } from '../src/perso.ts';
+import { Perso } from '../src/perso/perso.ts';
 import type { Policy, Rule } from '../src/policy/policy.ts';
 import { demoPolicyPath, runPerso } from './support/run-cli.ts';
 

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { traceCall } from '../src/analysis/call-trace.ts';
-import type { ToolCall } from '../src/decision.ts';
+import type { ToolCall } from '../src/call/decision.ts';
 import { Engine } from '../src/engine/engine.ts';
 import { loadEngineModule } from '../src/engine/engine-module.ts';
 import type { Policy } from '../src/policy/policy.ts';

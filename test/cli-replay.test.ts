@@ -5,9 +5,9 @@ import { demoPolicyPath, runPerso } from './support/run-cli.ts';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Perso } from '../src/perso.ts';
+import { Perso } from '../src/perso/perso.ts';
 import type { AuditRecord } from '../src/audit/audit-record.ts';
-import type { ToolCall } from '../src/decision.ts';
+import type { ToolCall } from '../src/call/decision.ts';
 import type { Policy } from '../src/policy/policy.ts';
 
 const demoPath = demoPolicyPath;

@@ -15,7 +15,7 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Perso } from '../src/perso.ts';
+import { Perso } from '../src/perso/perso.ts';
 import type { PolicyPublicKey } from '../src/policy/policy-integrity.ts';
 import { demoPolicyPath, runPerso } from './support/run-cli.ts';
 

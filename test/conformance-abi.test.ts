@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Engine } from '../src/engine/engine.ts';
 import { loadEngineModule } from '../src/engine/engine-module.ts';
 import { instantiateOriginalAbi, type OriginalAbiExports } from './support/original-abi.ts';
-import type { ToolCall } from '../src/decision.ts';
+import type { ToolCall } from '../src/call/decision.ts';
 import { fixtureJson } from './support/json-text.ts';
 
 interface Case {

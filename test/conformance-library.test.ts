@@ -3,8 +3,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Perso } from '../src/perso.ts';
-import type { ToolCall } from '../src/decision.ts';
+import { Perso } from '../src/perso/perso.ts';
+import type { ToolCall } from '../src/call/decision.ts';
 
 interface ConformanceCase {
   id: string;

@@ -1,7 +1,7 @@
 // The console audit transport, fed by a real Perso over the demo policy.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Perso } from '../src/perso.ts';
+import { Perso } from '../src/perso/perso.ts';
 import { consoleTransport } from '../src/audit/console-transport.ts';
 
 const policy = new URL('./fixtures/perso-demo-policy.json', import.meta.url);

@@ -9,7 +9,7 @@ import { APPROVED_CALL } from '../src/engine/approved-call.ts';
 import type { CountedCall } from '../src/engine/counted-calls.ts';
 import { CountedCallJournal } from '../src/backend/counted-call-journal.ts';
 import { InlineBackend } from '../src/backend/inline-backend.ts';
-import type { ToolCall } from '../src/decision.ts';
+import type { ToolCall } from '../src/call/decision.ts';
 import type { Verdict } from '../src/engine/types.ts';
 
 const module = await loadEngineModule();

@@ -6,8 +6,8 @@ import {
   denialForOutputSchema,
   denialResult,
   isDenialResult,
-} from '../src/denial-result.ts';
-import type { DeniedDecision } from '../src/denial-result.ts';
+} from '../src/call/denial-result.ts';
+import type { DeniedDecision } from '../src/call/denial-result.ts';
 
 const overLimit: DeniedDecision = {
   decision: 'Deny',

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as boundary from '../src/engine/engine-boundary.ts';
-import { Decision, ReasonKind } from '../src/decision.ts';
+import { Decision, ReasonKind } from '../src/call/decision.ts';
 import { Source } from '../src/policy/policy.ts';
 import { Engine } from '../src/engine/engine.ts';
 import { loadEngineModule } from '../src/engine/engine-module.ts';

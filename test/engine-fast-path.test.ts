@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Engine } from '../src/engine/engine.ts';
 import { loadEngineModule } from '../src/engine/engine-module.ts';
-import type { JsonObject, JsonValue, ToolCall } from '../src/decision.ts';
+import type { JsonObject, JsonValue, ToolCall } from '../src/call/decision.ts';
 
 const policy = {
   version: 'fast-path-1',

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Engine } from '../src/engine/engine.ts';
 import { loadEngineModule } from '../src/engine/engine-module.ts';
 import { instantiateOriginalAbi } from './support/original-abi.ts';
-import type { ToolCall } from '../src/decision.ts';
+import type { ToolCall } from '../src/call/decision.ts';
 
 const CALLS = 1_000_000;
 const demo = readFileSync(new URL('./fixtures/perso-demo-policy.json', import.meta.url), 'utf8');

@@ -6,7 +6,7 @@ import asc from 'assemblyscript/asc';
 import { Engine, ENGINE_ABI_VERSION } from '../src/engine/engine.ts';
 import { loadEngineModule } from '../src/engine/engine-module.ts';
 import type { PolicyLoad, Verdict } from '../src/engine/engine.ts';
-import type { JsonObject, JsonValue, ToolCall } from '../src/decision.ts';
+import type { JsonObject, JsonValue, ToolCall } from '../src/call/decision.ts';
 
 const module = await loadEngineModule();
 const engine = await Engine.create(module);

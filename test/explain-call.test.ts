@@ -4,8 +4,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Perso } from '../src/perso.ts';
-import type { ToolCall } from '../src/decision.ts';
+import { Perso } from '../src/perso/perso.ts';
+import type { ToolCall } from '../src/call/decision.ts';
 
 const fixturesUrl = new URL('./fixtures/conformance.json', import.meta.url);
 const fixtures = JSON.parse(readFileSync(fixturesUrl, 'utf8')) as {

@@ -8,7 +8,7 @@ import { generateText, jsonSchema, stepCountIs, tool } from 'ai';
 import type { ModelMessage } from 'ai';
 import { MockLanguageModelV4 } from 'ai/test';
 import { guardToolSet } from '../src/ai/guard-tool-set.ts';
-import { Perso } from '../src/perso.ts';
+import { Perso } from '../src/perso/perso.ts';
 import type { Policy } from '../src/policy/policy.ts';
 
 const policy: Policy = {

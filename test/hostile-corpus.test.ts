@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine } from '../src/engine/engine.ts';
 import { loadEngineModule } from '../src/engine/engine-module.ts';
-import { Perso } from '../src/perso.ts';
-import type { ToolCall } from '../src/decision.ts';
+import { Perso } from '../src/perso/perso.ts';
+import type { ToolCall } from '../src/call/decision.ts';
 import { instantiateOriginalAbi, type OriginalAbiExports } from './support/original-abi.ts';
 import { repoRoot } from './support/run-cli.ts';
 import {

@@ -20,7 +20,7 @@ const hook = `export async function resolve(specifier, context, next) {
   return next(specifier, context);
 }`;
 register(`data:text/javascript,${encodeURIComponent(hook)}`, import.meta.url);
-const { Perso } = await import('../src/perso.ts');
+const { Perso } = await import('../src/perso/perso.ts');
 const { verifyIntegrity } = await import('../src/policy/policy-integrity.ts');
 
 const demo = {

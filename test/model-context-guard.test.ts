@@ -1,7 +1,7 @@
 // guardTool, the piece of the WebMCP embed that wraps each registered tool, over a real Perso.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Perso } from '../src/perso.ts';
+import { Perso } from '../src/perso/perso.ts';
 import type { Policy } from '../src/policy/policy.ts';
 import { guardTool, type GuardRuntime } from '../src/embed/model-context-guard.ts';
 

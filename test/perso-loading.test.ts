@@ -1,8 +1,8 @@
-// What loading a policy needs besides a Perso's state (src/perso-loading.ts): the mode, the policy
+// What loading a policy needs besides a Perso's state (src/perso/perso-loading.ts): the mode, the policy
 // text, and the policy's host-layer extensions.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { modeFor, readExtensions, resolvePolicy } from '../src/perso-loading.ts';
+import { modeFor, readExtensions, resolvePolicy } from '../src/perso/perso-loading.ts';
 import type { Diagnostic } from '../src/engine/types.ts';
 
 describe('perso loading', () => {

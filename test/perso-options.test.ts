@@ -1,9 +1,9 @@
-// Perso's options read once (src/perso-options.ts): own properties only, each checked or given its
+// Perso's options read once (src/perso/perso-options.ts): own properties only, each checked or given its
 // default; the faults are named after the option they inject.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { optionsProblem, readSettings } from '../src/perso-options.ts';
-import type { PersoOptions } from '../src/perso-options.ts';
+import { optionsProblem, readSettings } from '../src/perso/perso-options.ts';
+import type { PersoOptions } from '../src/perso/perso-options.ts';
 import type { AuditTransport } from '../src/audit/audit-record.ts';
 
 const transport: AuditTransport = { emit: () => undefined };

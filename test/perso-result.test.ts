@@ -1,7 +1,7 @@
-// A Perso's result built from a verdict (src/perso-result.ts).
+// A Perso's result built from a verdict (src/perso/perso-result.ts).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decisionResult } from '../src/perso-result.ts';
+import { decisionResult } from '../src/perso/perso-result.ts';
 
 describe('perso result', () => {
   test('shadow mode: a decision is not enforced, a fault always is', () => {

@@ -5,11 +5,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Perso } from '../src/perso.ts';
-import type { PersoOptions, PolicyStatus } from '../src/perso.ts';
+import { Perso } from '../src/perso/perso.ts';
+import type { PersoOptions, PolicyStatus } from '../src/perso/perso.ts';
 import type { AuditRecord, AuditTransport } from '../src/audit/audit-record.ts';
 import type { Policy } from '../src/policy/policy.ts';
-import type { ToolCall } from '../src/decision.ts';
+import type { ToolCall } from '../src/call/decision.ts';
 
 const demoPath = fileURLToPath(new URL('./fixtures/perso-demo-policy.json', import.meta.url));
 

@@ -1,4 +1,4 @@
-// A Perso's policy status and the texts of a failed load (src/policy-status.ts).
+// A Perso's policy status and the texts of a failed load (src/perso/policy-status.ts).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -7,7 +7,7 @@ import {
   initialStatus,
   loadFailureWarning,
   noPolicyReason,
-} from '../src/policy-status.ts';
+} from '../src/perso/policy-status.ts';
 import type { Diagnostic } from '../src/engine/types.ts';
 
 const error = (path: string): Diagnostic => ({ severity: 'error', path, message: 'bad' });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { ReferenceEngine } from '../src/reference/reference-engine.ts';
 import { parseStrictJson } from '../src/reference/strict-json.ts';
-import type { ToolCall } from '../src/decision.ts';
+import type { ToolCall } from '../src/call/decision.ts';
 
 interface Case {
   id: string;

@@ -5,9 +5,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Engine } from '../src/engine/engine.ts';
 import { loadEngineModule } from '../src/engine/engine-module.ts';
-import { Perso } from '../src/perso.ts';
+import { Perso } from '../src/perso/perso.ts';
 import type { AuditRecord } from '../src/audit/audit-record.ts';
-import type { DecisionResult, ToolCall } from '../src/decision.ts';
+import type { DecisionResult, ToolCall } from '../src/call/decision.ts';
 import type { Policy } from '../src/policy/policy.ts';
 
 const policy: Policy = {

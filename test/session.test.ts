@@ -1,9 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { Perso } from '../src/perso.ts';
+import { Perso } from '../src/perso/perso.ts';
 import type { AuditRecord } from '../src/audit/audit-record.ts';
-import type { JsonObject } from '../src/decision.ts';
+import type { JsonObject } from '../src/call/decision.ts';
 import type { Policy } from '../src/policy/policy.ts';
 
 const demoPath = fileURLToPath(new URL('./fixtures/perso-demo-policy.json', import.meta.url));

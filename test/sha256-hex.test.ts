@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { sha256Digest, sha256Hex } from '../src/sha256-hex.ts';
+import { sha256Digest, sha256Hex } from '../src/encoding/sha256-hex.ts';
 
 const CLEF = '\u{1d11e}';
 

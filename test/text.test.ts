@@ -10,7 +10,7 @@ import {
   quoteName,
   showJson,
   truncate,
-} from '../src/text.ts';
+} from '../src/encoding/text.ts';
 
 const CLEF = '\u{1d11e}'; // 𝄞, a surrogate pair
 const encoder = new TextEncoder();

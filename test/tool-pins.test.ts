@@ -3,8 +3,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { Perso } from '../src/perso.ts';
-import { checkToolPin, readToolPins } from '../src/tool-pins.ts';
+import { Perso } from '../src/perso/perso.ts';
+import { checkToolPin, readToolPins } from '../src/policy/tool-pins.ts';
 import type { AuditRecord } from '../src/audit/audit-record.ts';
 
 const demo = JSON.parse(

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { Engine } from '../src/engine/engine.ts';
 import { loadEngineModule } from '../src/engine/engine-module.ts';
 import { InlineBackend } from '../src/backend/inline-backend.ts';
-import { Perso } from '../src/perso.ts';
+import { Perso } from '../src/perso/perso.ts';
 import { ReferenceEngine } from '../src/reference/reference-engine.ts';
-import type { ToolCall } from '../src/decision.ts';
+import type { ToolCall } from '../src/call/decision.ts';
 import type { Policy } from '../src/policy/policy.ts';
 
 const module = await loadEngineModule();

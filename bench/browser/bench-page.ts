@@ -12,12 +12,14 @@
  * Every contender's decisions are checked against the conformance fixtures first.
  */
 import { WorkerBackend } from '../../src/backend/worker-backend.ts';
-import type { ToolCall } from '../../src/decision.ts';
+import type { ToolCall } from '../../src/call/decision.ts';
 
 // Perso as users ship it: the built library (dist/browser, built by run.ts), its worker and wasm.
 // WorkerBackend is internal, so it comes from the sources (served by Vite's dev server).
 const built = '/dist/browser/index.js';
-const { Perso } = (await import(/* @vite-ignore */ built)) as typeof import('../../src/perso.ts');
+const { Perso } = (await import(
+  /* @vite-ignore */ built
+)) as typeof import('../../src/perso/perso.ts');
 
 interface Fixture {
   id: string;
@@ -279,7 +281,7 @@ async function runBench(options: BenchOptions): Promise<BenchResult> {
     const baseline = '/dist/browser-baseline/index.js';
     const { Perso: Before } = (await import(
       /* @vite-ignore */ baseline
-    )) as typeof import('../../src/perso.ts');
+    )) as typeof import('../../src/perso/perso.ts');
     contenders.push(
       await persoContender(Before, `perso Perso.evaluate at ${options.baseline} (before)`),
     );

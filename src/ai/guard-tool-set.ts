@@ -21,9 +21,9 @@
  * `ai` is an optional peer dependency: this module imports only its types.
  */
 import type { ToolExecutionOptions, ToolSet } from 'ai';
-import type { JsonObject } from '../decision.ts';
-import { denialResult } from '../denial-result.ts';
-import type { PersoSession } from '../session.ts';
+import type { JsonObject } from '../call/decision.ts';
+import { denialResult } from '../call/denial-result.ts';
+import type { PersoSession } from '../perso/session.ts';
 
 /**
  * Guards every tool of `tools` that has an `execute`, under `session`'s principal.

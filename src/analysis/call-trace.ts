@@ -5,7 +5,7 @@
  * budget. Evaluated here from the policy language (docs/policy.md), apart from the engine, so `perso
  * explain` can check the two agree, and `perso.explain` can say why without deciding anything.
  */
-import type { Decision, JsonValue, ReasonKind } from '../decision.ts';
+import type { Decision, JsonValue, ReasonKind } from '../call/decision.ts';
 import type { CountedCall } from '../engine/counted-calls.ts';
 import type { Policy } from '../policy/policy.ts';
 import type { BudgetState, RateLimitState } from './window-state.ts';

@@ -15,7 +15,7 @@
  * - `Eq` compares within f64 EPSILON in the engine: its true set is taken as [v - ε, v + ε];
  * - a node we do not know (a variant added later) is only ever equal to itself.
  */
-import type { JsonValue } from '../decision.ts';
+import type { JsonValue } from '../call/decision.ts';
 
 /** A condition as JSON (validated by the engine before it gets here); `null` is "always". */
 export type ConditionJson = Readonly<Record<string, unknown>> | null;

@@ -11,8 +11,8 @@
  *   `now` not plain JSON) is explained as that Deny, with the error and no trace;
  * - the time is the call's own `now`, else the instance's clock, as for `evaluate`.
  */
-import type { Decision, JsonObject, ReasonKind } from '../decision.ts';
-import { canonicalizeArgs } from '../canonical-args.ts';
+import type { Decision, JsonObject, ReasonKind } from '../call/decision.ts';
+import { canonicalizeArgs } from '../call/canonical-args.ts';
 import type { CountedCall } from '../engine/counted-calls.ts';
 import type { Policy } from '../policy/policy.ts';
 import type { CallTrace } from './call-trace.ts';

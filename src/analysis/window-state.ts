@@ -9,7 +9,7 @@
  *   mistyped (sum: a number of 0 or more; distinct and per: a string or a number) is unknown;
  * - nothing here counts anything: the state is read, never changed.
  */
-import type { JsonValue } from '../decision.ts';
+import type { JsonValue } from '../call/decision.ts';
 import type { CountedCall } from '../engine/counted-calls.ts';
 import type { RateLimit } from '../policy/policy.ts';
 

@@ -11,11 +11,17 @@
  *   used, omitted when the call had none or the host asked for `hashArgs`; with the args and `now`
  *   they are what `perso replay` needs to decide the call again.
  */
-import type { Decision, DecisionResult, JsonObject, JsonValue, ReasonKind } from '../decision.ts';
-import { own } from '../own-properties.ts';
-import { toHex } from '../hex.ts';
+import type {
+  Decision,
+  DecisionResult,
+  JsonObject,
+  JsonValue,
+  ReasonKind,
+} from '../call/decision.ts';
+import { own } from '../call/own-properties.ts';
+import { toHex } from '../encoding/hex.ts';
 
-export { sha256Hex } from '../sha256-hex.ts';
+export { sha256Hex } from '../encoding/sha256-hex.ts';
 
 /** What perso records about one decision. */
 export interface AuditRecord {

@@ -3,7 +3,7 @@
  * already go somewhere durable (stdout of a server, the browser's devtools).
  */
 import type { AuditRecord, AuditTransport } from './audit-record.ts';
-import { escapeControls } from '../text.ts';
+import { escapeControls } from '../encoding/text.ts';
 
 /** Options of {@link consoleTransport}. */
 export interface ConsoleTransportOptions {

@@ -11,8 +11,8 @@
  *   a value (the reason given to the caller is unchanged).
  */
 import { openDB } from 'idb';
-import type { DecisionResult } from '../decision.ts';
-import { toHex } from '../hex.ts';
+import type { DecisionResult } from '../call/decision.ts';
+import { toHex } from '../encoding/hex.ts';
 
 /** A key the host gives for `hashArgs`: raw bytes (at least 32) or an HMAC SHA-256 CryptoKey. */
 export type HashKey = CryptoKey | Uint8Array<ArrayBuffer>;

@@ -19,7 +19,7 @@
  *   answered); collectors deduplicate by the record's `id`.
  */
 import type { AuditRecord, AuditTransport } from './audit-record.ts';
-import { unrefTimer } from '../unref-timer.ts';
+import { unrefTimer } from './unref-timer.ts';
 
 /** Body formats of {@link httpTransport}. */
 export const HttpAuditFormat = Object.freeze({

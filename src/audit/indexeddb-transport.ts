@@ -26,8 +26,8 @@
  */
 import type { AuditRecord, AuditTransport } from './audit-record.ts';
 import { PolicyStore } from '../policy/policy-store.ts';
-import { unrefTimer } from '../unref-timer.ts';
-import { errorText } from '../text.ts';
+import { unrefTimer } from './unref-timer.ts';
+import { errorText } from '../encoding/text.ts';
 
 /** A forward target that confirms delivery of a batch (the HTTP transport is one). */
 export interface AuditDelivery {

@@ -8,7 +8,7 @@
  * makes it again from what it offered the ticket for (webauthn-approval.ts): any difference is a
  * Deny, never an approval of something else. Both load it on demand.
  */
-import { canonicalJson } from '../canonical-json.ts';
+import { canonicalJson } from '../call/canonical-json.ts';
 
 /** What a WebAuthn approval is bound to. */
 export interface ApprovalChallengeInput {

@@ -6,7 +6,7 @@
  * Evidence is a claim, never a permission: the ledger (where the engine runs) verifies the
  * signature against the registered credential and the challenge of this exact ticket.
  */
-import { truncate } from '../text.ts';
+import { truncate } from '../encoding/text.ts';
 
 /** COSE algorithm id of ES256 (ECDSA P-256 with SHA-256), one of the two perso verifies. */
 export const COSE_ES256 = -7;

@@ -20,18 +20,18 @@
  *   a click alone, a failed or cancelled ceremony, or an assertion over another challenge is a Deny
  *   that says which, and consumes the ticket like any redeem.
  */
-import type { ApprovalTicket, Decision, ReasonKind, ToolCall } from '../decision.ts';
+import type { ApprovalTicket, Decision, ReasonKind, ToolCall } from '../call/decision.ts';
 import { APPROVED_CALL } from '../engine/approved-call.ts';
-import { canonicalJson } from '../canonical-json.ts';
+import { canonicalJson } from '../call/canonical-json.ts';
 import type { CredentialStore } from './authenticator-store.ts';
 import type { checkWebAuthnEvidence } from './webauthn-approval.ts';
-import { toHex } from '../hex.ts';
-import { errorText, quote, quoteName } from '../text.ts';
+import { toHex } from '../encoding/hex.ts';
+import { errorText, quote, quoteName } from '../encoding/text.ts';
 
 /** The WebAuthn check of `webauthn-approval.ts`. */
 export type WebAuthnCheck = typeof checkWebAuthnEvidence;
 
-export type { ApprovalTicket } from '../decision.ts';
+export type { ApprovalTicket } from '../call/decision.ts';
 
 /** The result of redeeming a ticket. */
 export type ApprovalCheck =

@@ -12,12 +12,12 @@
  * Loaded with the first batch (`WorkerBackend.evaluateBatch`): a page that decides one call at a
  * time never downloads it.
  */
-import type { ToolCall } from '../decision.ts';
+import type { ToolCall } from '../call/decision.ts';
 import type { Verdict } from '../engine/engine.ts';
-import { own } from '../own-properties.ts';
+import { own } from '../call/own-properties.ts';
 import type { Checked } from './worker-reply.ts';
 import { checkVerdict } from './worker-reply.ts';
-import { quote } from '../text.ts';
+import { quote } from '../encoding/text.ts';
 
 /** A batch ready to post: the calls without args, and the args as one JSON text. */
 export interface BatchMessage {

@@ -15,7 +15,7 @@
  *   `recordedDigest` answers `null` and the code is used unchecked. What ships is built.
  */
 import { toBase64 } from '../policy/base64.ts';
-import { errorText } from '../text.ts';
+import { errorText } from '../encoding/text.ts';
 
 /** SHA-256 (base64) of engine.wasm, written by the build over this placeholder (44 characters). */
 export const ENGINE_WASM_SHA256 = 'PERSO-DIGEST:engine.wasm:0000000000000000000';

@@ -9,7 +9,7 @@
  * - `load` swaps the policy atomically and keeps the previous one when the new one is invalid;
  * - after `close`, every call is a Deny.
  */
-import type { ToolCall } from '../decision.ts';
+import type { ToolCall } from '../call/decision.ts';
 import type { ApprovalEvidence } from './approval-evidence.ts';
 import type {
   EvaluatorState,

@@ -15,7 +15,7 @@ import { ApprovalLedger } from './approval-ledger.ts';
 import type { ApprovalEvidence } from './approval-evidence.ts';
 import { CountedCallJournal } from './counted-call-journal.ts';
 import type { CountedCall } from '../engine/counted-calls.ts';
-import type { ToolCall } from '../decision.ts';
+import type { ToolCall } from '../call/decision.ts';
 import { Engine } from '../engine/engine.ts';
 import type {
   EvaluatorState,

@@ -14,12 +14,12 @@
  * - a policy load and `forget` end every remembered approval; at most MAX_REMEMBERED are kept,
  *   the oldest go first.
  */
-import type { ToolCall } from '../decision.ts';
+import type { ToolCall } from '../call/decision.ts';
 import type { RememberedApprovalState, Verdict } from '../engine/types.ts';
 import { APPROVED_CALL } from '../engine/approved-call.ts';
 import { KIND_ASK_BY_RULE } from '../engine/engine-boundary.ts';
-import { canonicalJson } from '../canonical-json.ts';
-import { own } from '../own-properties.ts';
+import { canonicalJson } from '../call/canonical-json.ts';
+import { own } from '../call/own-properties.ts';
 
 /** Most remembered approvals kept at once. */
 export const MAX_REMEMBERED = 1024;

@@ -11,8 +11,8 @@
  * - it outlives a policy load, as the engine's untrusted content does; `forget` empties it.
  */
 import type { ToolResultRecord } from '../engine/types.ts';
-import { own } from '../own-properties.ts';
-import { errorText } from '../text.ts';
+import { own } from '../call/own-properties.ts';
+import { errorText } from '../encoding/text.ts';
 
 /** Most UTF-16 units of result JSON kept, over all sessions (the engine's own bound). */
 export const MAX_JOURNAL_UNITS = 1 << 20;

@@ -11,7 +11,7 @@
  *   `perso`), the worker starts from the plain URL, and where Trusted Types are enforced the browser's
  *   refusal becomes a Deny whose reason names the policy to allow.
  */
-import { quote } from '../text.ts';
+import { quote } from '../encoding/text.ts';
 
 /** The name of perso's Trusted Types policy; a page that lists allowed names adds it. */
 export const TRUSTED_TYPES_POLICY = 'perso';

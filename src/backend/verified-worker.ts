@@ -26,7 +26,7 @@ import {
   recordedDigest,
   webCryptoSha256,
 } from './code-integrity.ts';
-import { errorText } from '../text.ts';
+import { errorText } from '../encoding/text.ts';
 
 /**
  * SHA-256 on the page: WebCrypto, or on a page without it (plain http) the plain-JavaScript one,

@@ -12,9 +12,9 @@ import type { CredentialStore } from './authenticator-store.ts';
 import { verifyAssertion, verifyRegistration } from './webauthn-verify.ts';
 import { approvalChallenge } from './approval-challenge.ts';
 import { toBase64Url } from '../policy/base64.ts';
-import { toHex } from '../hex.ts';
+import { toHex } from '../encoding/hex.ts';
 import { sha256 } from '../policy/sha256.ts';
-import { errorText, quote } from '../text.ts';
+import { errorText, quote } from '../encoding/text.ts';
 
 let shared: AuthenticatorStore | null = null;
 

@@ -17,7 +17,7 @@ import { COSE_EDDSA, COSE_ES256 } from './approval-evidence.ts';
 import type { RegisteredCredential } from './authenticator-store.ts';
 import { fromBase64 } from '../policy/base64.ts';
 import { sha256 } from '../policy/sha256.ts';
-import { quote } from '../text.ts';
+import { quote } from '../encoding/text.ts';
 
 /** A verified value, or the reason it is not. */
 export type Verified<T> = { ok: true; value: T } | { ok: false; reason: string };

@@ -23,8 +23,8 @@
  *   restore them fails to start, so every call stays a Deny);
  * - nothing here throws: the promises resolve to verdicts.
  */
-import { ReasonKind } from '../decision.ts';
-import type { ToolCall } from '../decision.ts';
+import { ReasonKind } from '../call/decision.ts';
+import type { ToolCall } from '../call/decision.ts';
 import type {
   EvaluatorState,
   PolicyLoad,
@@ -58,7 +58,7 @@ import {
   checkVerdict,
   openReply,
 } from './worker-reply.ts';
-import { errorText } from '../text.ts';
+import { errorText } from '../encoding/text.ts';
 
 /** How the worker's code is checked; see {@link WorkerBackendOptions.codeIntegrity}. */
 export type CodeIntegrity = boolean | 'strict';

@@ -7,7 +7,7 @@
  * - a failed load keeps the previous policy active, and says so;
  * - a wasm compile failure names the CSP fix unless the bytes were not the build's.
  */
-import { Decision, ReasonKind } from '../decision.ts';
+import { Decision, ReasonKind } from '../call/decision.ts';
 import type { PolicyLoad, Verdict } from '../engine/engine.ts';
 import { CODE_MISMATCH } from './code-integrity.ts';
 

@@ -14,7 +14,7 @@ import { wrap } from 'comlink';
 import type { EvaluatorApi } from '../worker/evaluator-api.ts';
 import { TRUSTED_TYPES_POLICY } from './trusted-worker.ts';
 import { REPLACED } from './worker-faults.ts';
-import { errorText } from '../text.ts';
+import { errorText } from '../encoding/text.ts';
 
 /** A call in flight: how to abort it, and when it times out. */
 export interface InFlight {

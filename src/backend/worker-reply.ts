@@ -9,8 +9,8 @@
  * - a verdict is rebuilt from its known fields only; whatever else the reply carried is dropped;
  * - a batch answers exactly as many verdicts as it sent calls.
  */
-import { Decision, ReasonKind } from '../decision.ts';
-import type { ApprovalTicket, JsonValue } from '../decision.ts';
+import { Decision, ReasonKind } from '../call/decision.ts';
+import type { ApprovalTicket, JsonValue } from '../call/decision.ts';
 import type { CountedCall } from '../engine/counted-calls.ts';
 import { isCountedCallList } from '../engine/counted-calls.ts';
 import type { PolicyInfo, PolicyLoad, Verdict } from '../engine/engine.ts';

@@ -10,7 +10,7 @@ import type { CliIo } from './cli-io.ts';
 import type { NotReplayable } from './audit-record-reader.ts';
 import { AuditRecordReader, ReadOutcome } from './audit-record-reader.ts';
 import { lineEnd, ndjsonBlocks } from './ndjson-blocks.ts';
-import { quote } from '../text.ts';
+import { quote } from '../encoding/text.ts';
 
 /** An opened log: its stream, and its size in bytes when known (a file). */
 export interface AuditLogInput {

@@ -14,10 +14,10 @@
  *   checks that make copies or walk the text char by char run only when a cheap check cannot vouch
  *   for the line.
  */
-import { canonicalizeArgs, FORBIDDEN_KEYS } from '../canonical-args.ts';
-import type { Decision, JsonObject, ToolCall } from '../decision.ts';
+import { canonicalizeArgs, FORBIDDEN_KEYS } from '../call/canonical-args.ts';
+import type { Decision, JsonObject, ToolCall } from '../call/decision.ts';
 import { findDuplicateKey } from './duplicate-key.ts';
-import { errorText } from '../text.ts';
+import { errorText } from '../encoding/text.ts';
 import { AuditLineScan, keyTokens, keysIn } from './audit-line-scan.ts';
 
 /** Why a record cannot be replayed. */

@@ -9,7 +9,7 @@
  *   (Deny → Ask, Deny → Allow, Ask → Allow), unless `--allow-looser`;
  * - exit 1 when the log cannot be read whole (a malformed line), as `perso replay` does.
  */
-import type { Decision } from '../decision.ts';
+import type { Decision } from '../call/decision.ts';
 import type { CliIo } from './cli-io.ts';
 import { ExitCode, LineWriter, write } from './cli-io.ts';
 import { NotReplayable } from './audit-record-reader.ts';
@@ -20,7 +20,7 @@ import { readPolicyDocument } from './policy-document.ts';
 import { ReplayEngine } from './replay-engine.ts';
 import { ReplayProgress } from './replay-progress.ts';
 import { name } from './replay-command.ts';
-import { errorText, escapeControls, quote } from '../text.ts';
+import { errorText, escapeControls, quote } from '../encoding/text.ts';
 
 /** Options of {@link diffCommand}. */
 export interface DiffOptions {

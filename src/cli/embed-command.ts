@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CliIo } from './cli-io.ts';
 import { ExitCode, write } from './cli-io.ts';
-import { fileErrorText, quote } from '../text.ts';
+import { fileErrorText, quote } from '../encoding/text.ts';
 
 /** The built embed folder: `dist/script/` of the package (the same path from src/cli and dist/cli). */
 const EMBED_DIR = fileURLToPath(new URL('../../dist/script/', import.meta.url));

@@ -11,15 +11,15 @@
  *   input stream is one session) and is answered `{"recorded": true, "untrusted": …}`, or
  *   `{"error", "line"}` when it cannot be recorded.
  */
-import type { DecisionResult, ToolCall } from '../decision.ts';
-import { Perso } from '../perso.ts';
+import type { DecisionResult, ToolCall } from '../call/decision.ts';
+import { Perso } from '../perso/perso.ts';
 import type { CliIo } from './cli-io.ts';
 import { ExitCode, LineWriter, write } from './cli-io.ts';
 import { findDuplicateKey } from './duplicate-key.ts';
 import { ndjsonLines } from './ndjson-lines.ts';
 import { toolCallFromJson } from './tool-call-json.ts';
 import { policyLabel } from './validate-command.ts';
-import { errorText, formatDiagnostic } from '../text.ts';
+import { errorText, formatDiagnostic } from '../encoding/text.ts';
 
 /** Options of {@link evalCommand}. */
 export interface EvalOptions {

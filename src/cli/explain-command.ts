@@ -4,7 +4,7 @@
  * trace, evaluated apart from it, must agree, and a disagreement is reported as such (exit 1).
  */
 import { text } from 'node:stream/consumers';
-import type { ToolCall } from '../decision.ts';
+import type { ToolCall } from '../call/decision.ts';
 import type { Verdict } from '../engine/types.ts';
 import type { CliIo } from './cli-io.ts';
 import { ExitCode, write } from './cli-io.ts';
@@ -16,7 +16,7 @@ import { readPolicyDocument } from './policy-document.ts';
 import { ReplayEngine } from './replay-engine.ts';
 import { policyLabel } from './validate-command.ts';
 import { toolCallFromJson } from './tool-call-json.ts';
-import { errorText, escapeControls } from '../text.ts';
+import { errorText, escapeControls } from '../encoding/text.ts';
 
 /** Options of {@link explainCommand}. */
 export interface ExplainOptions {

@@ -12,7 +12,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Checked, PolicyPublicKey, SignatureAlgorithm } from '../policy/policy-integrity.ts';
-import { errorText, fileErrorText, quote, showJson } from '../text.ts';
+import { errorText, fileErrorText, quote, showJson } from '../encoding/text.ts';
 
 /** A key read from a JWK file: its id, its algorithm and the JWK itself. */
 export interface KeyFile {

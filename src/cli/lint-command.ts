@@ -6,7 +6,7 @@ import { ExitCode, write } from './cli-io.ts';
 import { lintPolicy } from './policy-lint.ts';
 import { readPolicyDocument } from './policy-document.ts';
 import { policyLabel } from './validate-command.ts';
-import { formatDiagnostic } from '../text.ts';
+import { formatDiagnostic } from '../encoding/text.ts';
 
 /** Options of {@link lintCommand}. */
 export interface LintOptions {

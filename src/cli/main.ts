@@ -23,7 +23,7 @@ import type { CommandName } from './usage.ts';
 import { commandHelp, isCommand, overview } from './usage.ts';
 import { validateCommand } from './validate-command.ts';
 import { verifyCommand } from './verify-command.ts';
-import { errorText, escapeControls, quote } from '../text.ts';
+import { errorText, escapeControls, quote } from '../encoding/text.ts';
 
 /** Runs `perso` with the given arguments (without `node` and the script); resolves to the exit code. */
 async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {

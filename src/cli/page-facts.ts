@@ -12,7 +12,7 @@
  */
 import type { Policy } from '../policy/policy.ts';
 import type { PageFacts, PageTool, SurfaceProperty } from './doctor-findings.ts';
-import { errorText } from '../text.ts';
+import { errorText } from '../encoding/text.ts';
 
 /** Options of {@link readPageFacts}. */
 export interface PageFactsOptions {

@@ -6,7 +6,7 @@ import type { PolicyLoad } from '../engine/types.ts';
 import type { Policy } from '../policy/policy.ts';
 import { resolvePolicySource } from '../policy/policy-source.ts';
 import { loadPolicy, policyLabel } from './validate-command.ts';
-import { formatDiagnostic } from '../text.ts';
+import { formatDiagnostic } from '../encoding/text.ts';
 
 /** A policy the engine accepted, with its document and what the engine said. */
 export interface PolicyDocument {

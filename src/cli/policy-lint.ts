@@ -18,7 +18,7 @@ import {
 } from '../analysis/condition-logic.ts';
 import type { Entry, RuleRef } from '../analysis/policy-entries.ts';
 import { expandPolicy, pairKey, ruleTools } from '../analysis/policy-entries.ts';
-import { quote } from '../text.ts';
+import { quote } from '../encoding/text.ts';
 
 /** One finding: `${path}: ${message}`. */
 export interface LintFinding {

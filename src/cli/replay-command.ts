@@ -15,7 +15,7 @@
  *   line exits 1 (a log that could not be read whole cannot vouch for a policy);
  * - memory stays flat: one block of lines, one reused call, and output written with backpressure.
  */
-import type { Decision } from '../decision.ts';
+import type { Decision } from '../call/decision.ts';
 import type { CliIo } from './cli-io.ts';
 import { ExitCode, LineWriter, write } from './cli-io.ts';
 import { NotReplayable } from './audit-record-reader.ts';
@@ -24,7 +24,7 @@ import { ReplayProgress } from './replay-progress.ts';
 import { ReplayEngine } from './replay-engine.ts';
 import { policyLabel } from './validate-command.ts';
 import { resolvePolicySource } from '../policy/policy-source.ts';
-import { errorText, escapeControls, formatDiagnostic, quote } from '../text.ts';
+import { errorText, escapeControls, formatDiagnostic, quote } from '../encoding/text.ts';
 
 export { NotReplayable } from './audit-record-reader.ts';
 /** Options of {@link replayCommand}. */

@@ -4,12 +4,12 @@
  * with the same policy before the next record, as the library's inline backend does (its rate-limit
  * windows start empty again).
  */
-import type { ToolCall } from '../decision.ts';
+import type { ToolCall } from '../call/decision.ts';
 import { Engine } from '../engine/engine.ts';
 import { loadEngineModule } from '../engine/engine-module.ts';
 import type { PolicyLoad, Verdict } from '../engine/types.ts';
 import { APPROVED_CALL } from '../engine/approved-call.ts';
-import { errorText } from '../text.ts';
+import { errorText } from '../encoding/text.ts';
 
 /** A loaded policy to decide recorded calls with. */
 export class ReplayEngine {

@@ -8,7 +8,7 @@ import { importPolicyPrivateKey, signPolicy } from '../policy/policy-integrity.t
 import type { CliIo } from './cli-io.ts';
 import { ExitCode, write } from './cli-io.ts';
 import { readKeyFile } from './key-file.ts';
-import { errorText, fileErrorText, quote } from '../text.ts';
+import { errorText, fileErrorText, quote } from '../encoding/text.ts';
 
 /** Options of {@link signCommand}. */
 export interface SignOptions {

@@ -11,14 +11,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import type { DecisionResult, ToolCall } from '../decision.ts';
-import { Perso } from '../perso.ts';
+import type { DecisionResult, ToolCall } from '../call/decision.ts';
+import { Perso } from '../perso/perso.ts';
 import type { PolicyInput } from '../policy/policy-source.ts';
 import type { CliIo } from './cli-io.ts';
 import { ExitCode, write } from './cli-io.ts';
 import { toolCallFromJson } from './tool-call-json.ts';
 import { loadPolicy } from './validate-command.ts';
-import { errorText, formatDiagnostic, quote } from '../text.ts';
+import { errorText, formatDiagnostic, quote } from '../encoding/text.ts';
 
 /** Options of {@link testCommand}. */
 export interface TestOptions {

@@ -2,7 +2,7 @@
  * A tool call read from a JSON request in the SDK's shape (`tool`, `args`, `role`,
  * `agentAttributes`, `resourceAttributes`), as `perso eval` lines and `perso test` cases carry it.
  */
-import type { JsonObject, ToolCall } from '../decision.ts';
+import type { JsonObject, ToolCall } from '../call/decision.ts';
 
 /**
  * The call a JSON request describes. Fields are passed on as they are: the engine checks their

@@ -4,10 +4,10 @@
 import type { Diagnostic, PolicyLoad } from '../engine/types.ts';
 import { InlineBackend } from '../backend/inline-backend.ts';
 import { resolvePolicySource } from '../policy/policy-source.ts';
-import { readToolPins, TOOL_PINS_KEY } from '../tool-pins.ts';
+import { readToolPins, TOOL_PINS_KEY } from '../policy/tool-pins.ts';
 import type { CliIo } from './cli-io.ts';
 import { ExitCode, write } from './cli-io.ts';
-import { errorText, formatDiagnostic, quote } from '../text.ts';
+import { errorText, formatDiagnostic, quote } from '../encoding/text.ts';
 
 /** Options of {@link validateCommand}. */
 export interface ValidateOptions {

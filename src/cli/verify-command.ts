@@ -9,7 +9,7 @@ import type { PolicyPublicKey } from '../policy/policy-integrity.ts';
 import type { CliIo } from './cli-io.ts';
 import { ExitCode, write } from './cli-io.ts';
 import { publicKeyEntry, readKeyFile } from './key-file.ts';
-import { fileErrorText, quote } from '../text.ts';
+import { fileErrorText, quote } from '../encoding/text.ts';
 
 /** Options of {@link verifyCommand}. */
 export interface VerifyOptions {

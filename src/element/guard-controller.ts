@@ -16,19 +16,19 @@
  *   timeout, or by the element leaving the page) never sets the status or fires `perso-error`.
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import type { DecisionResult, JsonObject } from '../decision.ts';
-import { canonicalizeArgs } from '../canonical-args.ts';
-import { denialResult } from '../denial-result.ts';
-import { Perso } from '../perso.ts';
-import type { PersoMode, PersoOptions, PolicyInput, PolicyStatus } from '../perso.ts';
+import type { DecisionResult, JsonObject } from '../call/decision.ts';
+import { canonicalizeArgs } from '../call/canonical-args.ts';
+import { denialResult } from '../call/denial-result.ts';
+import { Perso } from '../perso/perso.ts';
+import type { PersoMode, PersoOptions, PolicyInput, PolicyStatus } from '../perso/perso.ts';
 import type { AuditTransport } from '../audit/audit-record.ts';
 import type { PolicyPublicKey } from '../policy/policy-integrity.ts';
-import { own } from '../own-properties.ts';
-import type { PersoSession } from '../session.ts';
+import { own } from '../call/own-properties.ts';
+import type { PersoSession } from '../perso/session.ts';
 import { PersoApprovalPrompt } from './approval-prompt.ts';
 import { PersoDecisionEvent, PersoErrorEvent, PersoStatusEvent } from './guard-events.ts';
 import type { GuardedTool, ToolFunction, ToolOptions } from './guarded-tool.ts';
-import { errorText, formatDiagnostics, quote, quoteName, showJson } from '../text.ts';
+import { errorText, formatDiagnostics, quote, quoteName, showJson } from '../encoding/text.ts';
 
 /** One line of the decision log. */
 export interface DecisionLogEntry {

@@ -19,13 +19,13 @@
  */
 import { LitElement, css, html, nothing } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
-import type { JsonObject } from '../decision.ts';
-import type { DenialResult } from '../denial-result.ts';
+import type { JsonObject } from '../call/decision.ts';
+import type { DenialResult } from '../call/denial-result.ts';
 import { GuardController } from './guard-controller.ts';
 import type { DecisionLogEntry } from './guard-controller.ts';
 import { PersoToolCallEvent } from './guard-events.ts';
 import type { ToolFunction, ToolOptions } from './guarded-tool.ts';
-import type { PersoMode, PolicyInput, PolicyStatus } from '../perso.ts';
+import type { PersoMode, PolicyInput, PolicyStatus } from '../perso/perso.ts';
 import type { AuditTransport } from '../audit/audit-record.ts';
 import type { PolicyPublicKey } from '../policy/policy-integrity.ts';
 

@@ -3,8 +3,8 @@
  * `perso-error`) and how an agent UI inside it asks for a tool call (`perso-tool-call`). All bubble
  * and cross shadow roots.
  */
-import type { DecisionResult } from '../decision.ts';
-import type { PolicyStatus } from '../perso.ts';
+import type { DecisionResult } from '../call/decision.ts';
+import type { PolicyStatus } from '../perso/perso.ts';
 
 /** Fired after every decision the guard makes, before the tool runs (or does not). */
 export class PersoDecisionEvent extends Event {

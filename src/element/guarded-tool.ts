@@ -1,7 +1,7 @@
 /**
  * What a host gives `<perso-guard>`: tool functions and, optionally, their MCP/WebMCP annotations.
  */
-import type { JsonObject } from '../decision.ts';
+import type { JsonObject } from '../call/decision.ts';
 
 /** A tool body. It receives the frozen canonical copy of the arguments that was checked. */
 export type ToolFunction = (args: Readonly<JsonObject>) => unknown;

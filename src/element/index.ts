@@ -8,5 +8,5 @@ export {
 } from './guard-events.ts';
 export type { DecisionLogEntry } from './guard-controller.ts';
 export type { GuardedTool, ToolAnnotations, ToolFunction, ToolOptions } from './guarded-tool.ts';
-export { isDenialResult } from '../denial-result.ts';
-export type { DenialResult } from '../denial-result.ts';
+export { isDenialResult } from '../call/denial-result.ts';
+export type { DenialResult } from '../call/denial-result.ts';

@@ -9,8 +9,8 @@
  * guard.
  */
 import { readToolReference } from './tool-descriptor.ts';
-import { toHex } from '../hex.ts';
-import { errorText } from '../text.ts';
+import { toHex } from '../encoding/hex.ts';
+import { errorText } from '../encoding/text.ts';
 
 /** A self-check's answer: `null` when the guard is in the path, else why it is not. */
 export type CanaryVerdict = string | null;

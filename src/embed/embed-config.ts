@@ -14,9 +14,9 @@
  *
  * A bad attribute is a configuration error: the embed then denies every call and says why.
  */
-import type { JsonObject } from '../decision.ts';
+import type { JsonObject } from '../call/decision.ts';
 import type { PolicyPublicKey } from '../policy/policy-integrity.ts';
-import { quote } from '../text.ts';
+import { quote } from '../encoding/text.ts';
 
 /** A parsed configuration. */
 export interface EmbedConfig {

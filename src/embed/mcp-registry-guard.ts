@@ -12,10 +12,10 @@
  * - the polyfill's mirror of a tool the WebMCP wrapper already guarded passes as it is, so a call
  *   is checked once.
  */
-import { readAnnotations } from '../annotation-defaults.ts';
+import { readAnnotations } from '../policy/annotation-defaults.ts';
 import { runGuarded, signalOf } from './model-context-guard.ts';
 import type { GuardedCall, GuardRuntime } from './model-context-guard.ts';
-import { errorText } from '../text.ts';
+import { errorText } from '../encoding/text.ts';
 
 /** An entry of the SDK's `McpServer._registeredTools`, as far as the guard uses it. */
 interface RegisteredMcpTool {

@@ -22,19 +22,19 @@
  *   mirror of a tool the outer wrapper already guarded passes the inner wrapper as it is, so a call
  *   is checked once (were the mirror not recognised, it would be checked twice: closed, not open).
  */
-import type { AnnotationHints } from '../annotation-defaults.ts';
-import type { DecisionResult } from '../decision.ts';
-import { denialForOutputSchema, denialResult } from '../denial-result.ts';
-import type { PersoSession } from '../session.ts';
+import type { AnnotationHints } from '../policy/annotation-defaults.ts';
+import type { DecisionResult } from '../call/decision.ts';
+import { denialForOutputSchema, denialResult } from '../call/denial-result.ts';
+import type { PersoSession } from '../perso/session.ts';
 import type { ToolFacts } from '../audit/audit-record.ts';
-import { readAnnotations } from '../annotation-defaults.ts';
+import { readAnnotations } from '../policy/annotation-defaults.ts';
 import {
   callerScriptUrl,
   descriptorSha256,
   readToolDescriptor,
   readToolReference,
 } from './tool-descriptor.ts';
-import { errorText, quoteName } from '../text.ts';
+import { errorText, quoteName } from '../encoding/text.ts';
 
 /** What the wrapper needs from the embed. */
 export interface GuardRuntime {

@@ -24,7 +24,7 @@ import {
 } from './model-context-guard.ts';
 import type { GuardRuntime } from './model-context-guard.ts';
 import { guardMcpRegistry } from './mcp-registry-guard.ts';
-import { errorText, quoteName } from '../text.ts';
+import { errorText, quoteName } from '../encoding/text.ts';
 
 /** One surface's state, as `window.perso.status().surfaces` reports it. */
 export interface SurfaceState {

@@ -20,17 +20,17 @@
  *   on `document` (it bubbles to `window`), and `window.perso.status()`.
  */
 import type { ToolFacts } from '../audit/audit-record.ts';
-import type { DecisionResult, JsonObject } from '../decision.ts';
-import { Perso } from '../perso.ts';
-import type { PersoOptions } from '../perso.ts';
-import type { PersoSession } from '../session.ts';
+import type { DecisionResult, JsonObject } from '../call/decision.ts';
+import { Perso } from '../perso/perso.ts';
+import type { PersoOptions } from '../perso/perso.ts';
+import type { PersoSession } from '../perso/session.ts';
 import { createCanary, runCanary } from './canary.ts';
 import { readEmbedConfig } from './embed-config.ts';
 import type { EmbedConfig } from './embed-config.ts';
 import type { GuardRuntime } from './model-context-guard.ts';
 import { holdModelContexts } from './model-context-surfaces.ts';
 import type { SurfaceState } from './model-context-surfaces.ts';
-import { formatDiagnostics } from '../text.ts';
+import { formatDiagnostics } from '../encoding/text.ts';
 
 /** What a host's approver is asked. */
 interface ApprovalQuestion {

@@ -10,7 +10,7 @@
  * - a tool's window is `source` (today's name) or `window` (the older one);
  * - a read that throws makes the field absent, never the whole descriptor unreadable.
  */
-import { sha256Hex } from '../sha256-hex.ts';
+import { sha256Hex } from '../encoding/sha256-hex.ts';
 
 /** The fields WebMCP defines on a tool descriptor, in the order the guard reads them. */
 export const TOOL_FIELDS = [

@@ -8,13 +8,13 @@
  * - only own fields are read (a polluted `Object.prototype` adds nothing); getters and Proxy traps
  *   run here, once, and what they throw is a bad request, never an engine fault.
  */
-import type { ToolCall } from '../decision.ts';
+import type { ToolCall } from '../call/decision.ts';
 import type { Verdict } from './types.ts';
 import type { EntryPlan, LoadedState } from './policy-plan.ts';
 import { APPROVED_CALL } from './approved-call.ts';
 import { EMPTY, NOT_PLAIN, jsonRoot } from './call-values.ts';
 import { deny, noRuleReason } from './verdict-reader.ts';
-import { errorText } from '../text.ts';
+import { errorText } from '../encoding/text.ts';
 import { KIND_NO_RULE } from './engine-boundary.ts';
 import { isWellFormed } from './call-writer.ts';
 

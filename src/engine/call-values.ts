@@ -7,7 +7,7 @@
  * - an array has no keys; inherited properties are absent (a polluted prototype adds nothing);
  * - a missing source is an empty object; a source that is not a plain object is {@link NOT_PLAIN}.
  */
-import type { JsonObject } from '../decision.ts';
+import type { JsonObject } from '../call/decision.ts';
 
 /** The empty source: a call without attributes reads every field as missing. */
 export const EMPTY: JsonObject = Object.freeze({}) as JsonObject;

@@ -16,7 +16,7 @@
  * - views over `memory.buffer` are refreshed whenever the memory may have grown
  * - every buffer this host allocates in the module is freed before the call returns
  */
-import type { ToolCall } from '../decision.ts';
+import type { ToolCall } from '../call/decision.ts';
 import type { LoadedState, PlanJson } from './policy-plan.ts';
 import type {
   EvaluatorState,
@@ -34,7 +34,7 @@ import { CallWriter, InvalidValue } from './call-writer.ts';
 import { buildState } from './policy-plan.ts';
 import { loadFailure, readInitReply } from './load-reply.ts';
 import { type CallPlan, planCall, planCallSafely, unreadable } from './call-plan.ts';
-import { errorText } from '../text.ts';
+import { errorText } from '../encoding/text.ts';
 import { NOT_PLAIN, jsonRoot } from './call-values.ts';
 import { constantVerdict, deny, explainedVerdict } from './verdict-reader.ts';
 import { countedCall, spentRoots } from './counted-call-fields.ts';

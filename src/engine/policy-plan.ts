@@ -8,7 +8,7 @@
  * - every field, leaf and budget index the plan names exists, or the load fails;
  * - a field's slot is REGION_HEADER + SLOT_SIZE × its index (engine-boundary.ts).
  */
-import type { JsonValue } from '../decision.ts';
+import type { JsonValue } from '../call/decision.ts';
 import type { PolicyInfo, Verdict } from './types.ts';
 import { REGION_HEADER, SLOT_SIZE, SOURCE_NAMES } from './engine-boundary.ts';
 

@@ -11,7 +11,7 @@
 import type { RecordAnswer, ToolResultRecord } from './types.ts';
 import { MAX_FIELD_BYTES, isWellFormed } from './call-writer.ts';
 import { refuseHiddenNull } from './hidden-null.ts';
-import { errorText } from '../text.ts';
+import { errorText } from '../encoding/text.ts';
 
 /** Sends `record` to the engine through `send` (one engine input as JSON text); never throws. */
 export function recordToolResult(

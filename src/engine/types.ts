@@ -8,7 +8,7 @@ import type {
   Decision,
   EvaluatorKind,
   ReasonKind,
-} from '../decision.ts';
+} from '../call/decision.ts';
 
 /** A policy error or warning at a JSON path, shown as `${path}: ${message}`. */
 export interface Diagnostic {

@@ -8,13 +8,13 @@
  *   bytes left out;
  * - a getter that throws while the failure is read costs the detail, never the instance.
  */
-import type { Decision, JsonValue, ReasonKind } from '../decision.ts';
+import type { Decision, JsonValue, ReasonKind } from '../call/decision.ts';
 import type { Verdict, VerdictFailure } from './types.ts';
 import type { EngineExports } from './engine-exports.ts';
 import type { WasmMemory } from './wasm-memory.ts';
 import type { EntryPlan, FieldPlan, LeafPlan, LoadedState } from './policy-plan.ts';
 import { readPath } from './call-values.ts';
-import { truncate } from '../text.ts';
+import { truncate } from '../encoding/text.ts';
 import {
   DECISION_NAMES,
   KIND_CONDITION_FAILED,

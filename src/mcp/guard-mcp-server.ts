@@ -20,12 +20,12 @@
  * `@modelcontextprotocol/sdk` is an optional peer dependency: this module imports only its types.
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { readAnnotations } from '../annotation-defaults.ts';
-import type { AnnotationHints } from '../annotation-defaults.ts';
-import type { DecisionResult } from '../decision.ts';
-import { denialForOutputSchema, denialResult } from '../denial-result.ts';
-import type { PersoSession } from '../session.ts';
-import { quote } from '../text.ts';
+import { readAnnotations } from '../policy/annotation-defaults.ts';
+import type { AnnotationHints } from '../policy/annotation-defaults.ts';
+import type { DecisionResult } from '../call/decision.ts';
+import { denialForOutputSchema, denialResult } from '../call/denial-result.ts';
+import type { PersoSession } from '../perso/session.ts';
+import { quote } from '../encoding/text.ts';
 
 /** Options of {@link guardMcpServer}. */
 export interface McpGuardOptions {

@@ -9,7 +9,7 @@
  *   `unavailable` (the loader may fall back to its cache); 404 and other answers are `refused`.
  */
 import type { PolicyBytes } from './policy-integrity.ts';
-import { errorText, quote } from '../text.ts';
+import { errorText, quote } from '../encoding/text.ts';
 
 /** The settings fetching uses (a subset of the loader's options). */
 export interface PolicyFetchSettings {

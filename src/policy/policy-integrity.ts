@@ -72,8 +72,8 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 export type PolicyBytes = Uint8Array<ArrayBuffer>;
 
 import { fromBase64, toBase64 } from './base64.ts';
-import { sha256Hex } from '../sha256-hex.ts';
-import { errorText, quote, showJson } from '../text.ts';
+import { sha256Hex } from '../encoding/sha256-hex.ts';
+import { errorText, quote, showJson } from '../encoding/text.ts';
 
 export { fromBase64, toBase64 };
 

@@ -28,7 +28,7 @@ import { verify, verifyCached } from './policy-verification.ts';
 import type { VerificationContext, Verified } from './policy-verification.ts';
 import { checkFloor, trustedFloor } from './rollback-floor.ts';
 import type { Floor } from './rollback-floor.ts';
-import { errorText, quote } from '../text.ts';
+import { errorText, quote } from '../encoding/text.ts';
 
 /** Where the policy text came from. */
 export type PolicySource = 'network' | 'cache';

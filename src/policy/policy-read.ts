@@ -9,7 +9,7 @@
  */
 import type { PolicySourceKind, ResolvedPolicy } from './policy-source.ts';
 import { ACCEPTED, failure } from './policy-source.ts';
-import { errorText, quote } from '../text.ts';
+import { errorText, quote } from '../encoding/text.ts';
 
 /**
  * Reads a policy file (Node only).

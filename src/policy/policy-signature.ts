@@ -14,7 +14,7 @@ import type {
   VerifiedSignature,
 } from './policy-integrity.ts';
 import { fromBase64, toBase64 } from './base64.ts';
-import { errorText, quote, showJson } from '../text.ts';
+import { errorText, quote, showJson } from '../encoding/text.ts';
 // Type-only imports above: a value import from `policy-integrity.ts` would make the bundler split it
 // into a chunk shared with the page's entry (one more request on every page). The few helpers this
 // file needs are its own.

@@ -17,7 +17,7 @@
  *   go through the policy cache instead (see {@link PolicySourceOptions.fetchPolicy}).
  */
 import type { Policy } from './policy.ts';
-import { errorText, quote } from '../text.ts';
+import { errorText, quote } from '../encoding/text.ts';
 
 /** What a host may pass as a policy: an object, JSON text, a file path (Node) or a URL. */
 export type PolicyInput = Policy | string | URL;

@@ -9,8 +9,8 @@
  */
 import type { Checked, PolicyBytes } from './policy-integrity.ts';
 import { fromBase64, toBase64 } from './base64.ts';
-import { sha256Digest } from '../sha256-hex.ts';
-import { errorText, quote } from '../text.ts';
+import { sha256Digest } from '../encoding/sha256-hex.ts';
+import { errorText, quote } from '../encoding/text.ts';
 
 const SRI_ALGORITHMS = Object.freeze({
   sha256: 'SHA-256',

@@ -10,7 +10,7 @@
  * docs/policy.md ("Differences from the original engine": missing or mistyped data never grants;
  * `null` proves no ownership).
  */
-import type { JsonValue } from '../decision.ts';
+import type { JsonValue } from '../call/decision.ts';
 
 /** Where a condition reads a field from. */
 export const Source = Object.freeze({

@@ -10,7 +10,7 @@
  *   that is not plain JSON where the call holds one → Deny `invalid_request`;
  * - every verdict says `evaluator: 'js'`; names quoted in reasons are cut at 128 characters.
  */
-import type { ToolCall } from '../decision.ts';
+import type { ToolCall } from '../call/decision.ts';
 import type { CountedCall, CountedCallSink } from '../engine/counted-calls.ts';
 import type {
   Diagnostic,
@@ -25,7 +25,7 @@ import { ReferenceUntrustedContent } from './reference-untrusted.ts';
 import { ReferenceEvaluator, type ReferenceVerdict } from './reference-evaluator.ts';
 import { compileReferencePolicy } from './reference-policy.ts';
 import { parseStrictJson } from './strict-json.ts';
-import { truncate } from '../text.ts';
+import { truncate } from '../encoding/text.ts';
 
 const MAX_POLICY_BYTES = 1024 * 1024;
 const MAX_NAME = 128;

@@ -3,7 +3,7 @@
  * deeper than 64, a number out of range or a lone surrogate is refused, with where. Plain and
  * small (the reference evaluator's reader, not a fast one).
  */
-import { quote } from '../text.ts';
+import { quote } from '../encoding/text.ts';
 
 /** The value, or why the text is refused. */
 export type StrictJson = { ok: true; value: unknown } | { ok: false; error: string };

@@ -15,7 +15,7 @@ import type {
 } from '../engine/engine.ts';
 import type { JournalRecord } from '../backend/tool-result-journal.ts';
 import type { CountedCall } from '../engine/counted-calls.ts';
-import type { ToolCall } from '../decision.ts';
+import type { ToolCall } from '../call/decision.ts';
 import type { ApprovalEvidence } from '../backend/approval-evidence.ts';
 
 /**

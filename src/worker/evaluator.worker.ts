@@ -28,7 +28,7 @@ import { expose } from 'comlink';
 import { ApprovalLedger } from '../backend/approval-ledger.ts';
 import { RememberedApprovals } from '../backend/remembered-approvals.ts';
 import { Engine, ENGINE_ABI_VERSION } from '../engine/engine.ts';
-import type { ToolCall } from '../decision.ts';
+import type { ToolCall } from '../call/decision.ts';
 import type { Verdict } from '../engine/engine.ts';
 import type { CountedCall } from '../engine/counted-calls.ts';
 import { isCountedCallList } from '../engine/counted-calls.ts';
@@ -39,7 +39,7 @@ import type { ReferenceEngine } from '../reference/reference-engine.ts';
 import { callsOnlyEndpoint } from './calls-only-endpoint.ts';
 import { ENGINE_WASM_SHA256, fetchVerified, recordedDigest } from '../backend/code-integrity.ts';
 import { importChecked } from './checked-chunk.ts';
-import { errorText } from '../text.ts';
+import { errorText } from '../encoding/text.ts';
 
 export type { EvaluatorApi, WorkerFault, WorkerReply, WorkerStatus } from './evaluator-api.ts';
 

@@ -1,12 +1,12 @@
 // Approvals redeemed in the real evaluator worker: only the worker lifts an Ask to Allow.
 import { expect } from 'chai';
 import { WorkerBackend } from '../../src/backend/worker-backend.ts';
-import type { ToolCall } from '../../src/decision.ts';
+import type { ToolCall } from '../../src/call/decision.ts';
 import { deleteDB } from 'idb';
 import { AUTHENTICATOR_DB_NAME } from '../../src/backend/authenticator-store.ts';
 import { approvalChallenge } from '../../src/backend/approval-challenge.ts';
-import { sha256Hex } from '../../src/sha256-hex.ts';
-import type { ApprovalTicket } from '../../src/decision.ts';
+import { sha256Hex } from '../../src/encoding/sha256-hex.ts';
+import type { ApprovalTicket } from '../../src/call/decision.ts';
 import type { ApprovalEvidence } from '../../src/backend/approval-evidence.ts';
 import { toBase64Url } from '../../src/policy/base64.ts';
 import { SoftwareAuthenticator } from '../support/software-authenticator.ts';

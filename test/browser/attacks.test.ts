@@ -1,7 +1,7 @@
 // Red-team attacks that need the worker engine: each test is named after the attack it injects.
 import { expect } from 'chai';
-import { Perso } from '../../src/perso.ts';
-import type { ToolCall } from '../../src/decision.ts';
+import { Perso } from '../../src/perso/perso.ts';
+import type { ToolCall } from '../../src/call/decision.ts';
 import type { Policy } from '../../src/policy/policy.ts';
 
 const policy = {

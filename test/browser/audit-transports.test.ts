@@ -5,7 +5,7 @@ import { httpTransport } from '../../src/audit/http-transport.ts';
 import { indexedDbTransport } from '../../src/audit/indexeddb-transport.ts';
 import type { AuditRecord, AuditTransport } from '../../src/audit/audit-record.ts';
 import { PolicyStore } from '../../src/policy/policy-store.ts';
-import { Perso } from '../../src/perso.ts';
+import { Perso } from '../../src/perso/perso.ts';
 import {
   dropStores,
   fileUrl,

@@ -3,7 +3,7 @@
 // decided there, as in the Node entry points (engine ABI, library, CLI).
 import { expect } from 'chai';
 import { WorkerBackend } from '../../src/backend/worker-backend.ts';
-import type { ToolCall } from '../../src/decision.ts';
+import type { ToolCall } from '../../src/call/decision.ts';
 
 interface ConformanceCase {
   id: string;

@@ -3,9 +3,9 @@
 // compared with the reference evaluator; at least 2,000 pairs. Cases are merged into a few
 // policies (test/support/differential-merge.ts) and each policy's calls go in one evaluateBatch.
 import { expect } from 'chai';
-import { Perso } from '../../src/perso.ts';
+import { Perso } from '../../src/perso/perso.ts';
 import type { Policy } from '../../src/policy/policy.ts';
-import type { ToolCall } from '../../src/decision.ts';
+import type { ToolCall } from '../../src/call/decision.ts';
 import { sampleCases, type DiffCase } from '../support/differential-cases.ts';
 import { checkAnswers } from '../support/differential-compare.ts';
 import { groupForMerge, mergeCases, splitAnswers } from '../support/differential-merge.ts';

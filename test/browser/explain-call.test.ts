@@ -1,7 +1,7 @@
 // perso.explain(call) in a real page: the windows come from what the worker engine counted, and
 // the built library (dist/browser) fetches the explain code only when explain is first called.
 import { expect } from 'chai';
-import { Perso } from '../../src/perso.ts';
+import { Perso } from '../../src/perso/perso.ts';
 import type { Policy } from '../../src/policy/policy.ts';
 
 const policy = {

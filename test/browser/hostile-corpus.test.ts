@@ -4,9 +4,9 @@
 // body run only on args the policy grants (as the reference decides them), the worst time printed
 // (not asserted).
 import { expect } from 'chai';
-import { Perso } from '../../src/perso.ts';
+import { Perso } from '../../src/perso/perso.ts';
 import type { Policy } from '../../src/policy/policy.ts';
-import type { ToolCall } from '../../src/decision.ts';
+import type { ToolCall } from '../../src/call/decision.ts';
 import {
   HOSTILE_CALLS,
   HOSTILE_POLICIES,

@@ -3,9 +3,9 @@
 // `?perso-test-fail=<name>` (test/server/lazy-chunk-fault.js); every such fault must end in a
 // Deny naming it, in real Chromium with the real worker.
 import { expect } from 'chai';
-import type { ToolCall } from '../../src/decision.ts';
+import type { ToolCall } from '../../src/call/decision.ts';
 
-type PersoModule = typeof import('../../src/perso.ts');
+type PersoModule = typeof import('../../src/perso/perso.ts');
 type BridgeModule = typeof import('../../src/backend/worker-backend.ts');
 
 const view: ToolCall = { tool: 'view_customer', role: 'agent', args: { customer_id: 'C-1042' } };
@@ -15,7 +15,7 @@ before(async () => {
 });
 
 it('fault: the batch code (perso-batch.ts) cannot be fetched: every call of the batch is a Deny naming it', async () => {
-  const url = '/src/perso.ts?perso-test-fail=perso-batch';
+  const url = '/src/perso/perso.ts?perso-test-fail=perso-batch';
   const { Perso } = (await import(url)) as PersoModule;
   const perso = await Perso.load({ policy: JSON.parse(demoPolicy), engine: 'worker' });
   try {

@@ -2,8 +2,8 @@
 // real module worker behind Comlink. The page's Worker constructor is wrapped (a subclass that
 // records what it starts and terminates) to observe the real workers, never to replace them.
 import { expect } from 'chai';
-import { Perso } from '../../src/perso.ts';
-import type { DecisionResult, ToolCall } from '../../src/decision.ts';
+import { Perso } from '../../src/perso/perso.ts';
+import type { DecisionResult, ToolCall } from '../../src/call/decision.ts';
 import type { Policy } from '../../src/policy/policy.ts';
 
 const NativeWorker = globalThis.Worker;

@@ -6,7 +6,7 @@ import { cachedPolicySource, loadPolicy } from '../../src/policy/policy-loader.t
 import type { PolicyFetchResult } from '../../src/policy/policy-loader.ts';
 import { integrityOf } from '../../src/policy/policy-integrity.ts';
 import type { PersoDBSchema } from '../../src/policy/policy-store.ts';
-import { Perso } from '../../src/perso.ts';
+import { Perso } from '../../src/perso/perso.ts';
 import { generatePolicyKeyPair, signPolicy } from '../../src/policy/policy-integrity.ts';
 import {
   dropStores,

@@ -5,8 +5,8 @@
 // differential test, every verdict saying `evaluator: 'js'`.
 import { expect } from 'chai';
 import { WorkerBackend } from '../../src/backend/worker-backend.ts';
-import { Perso } from '../../src/perso.ts';
-import type { ToolCall } from '../../src/decision.ts';
+import { Perso } from '../../src/perso/perso.ts';
+import type { ToolCall } from '../../src/call/decision.ts';
 import type { Policy } from '../../src/policy/policy.ts';
 import { EVALUATOR_JS_FALLBACK, EVALUATOR_WORKER_NAME } from '../../src/worker/evaluator-api.ts';
 import { sampleCases, type DiffCase } from '../support/differential-cases.ts';

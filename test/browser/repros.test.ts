@@ -3,8 +3,8 @@
 // entry points run the same files in test/repros.test.ts.
 import { expect } from 'chai';
 import { WorkerBackend } from '../../src/backend/worker-backend.ts';
-import { Perso } from '../../src/perso.ts';
-import type { ToolCall } from '../../src/decision.ts';
+import { Perso } from '../../src/perso/perso.ts';
+import type { ToolCall } from '../../src/call/decision.ts';
 
 interface Repro {
   policy: string;

@@ -7,7 +7,7 @@ import { toOtlp } from '../../src/audit/http-transport.ts';
 import { hmacHex } from '../../src/audit/hashed-args.ts';
 import { PolicyStore } from '../../src/policy/policy-store.ts';
 import { indexedDbTransport } from '../../src/audit/indexeddb-transport.ts';
-import { Perso } from '../../src/perso.ts';
+import { Perso } from '../../src/perso/perso.ts';
 import { WorkerBackend } from '../../src/backend/worker-backend.ts';
 import { EVALUATOR_JS_FALLBACK, EVALUATOR_WORKER_NAME } from '../../src/worker/evaluator-api.ts';
 import '../../src/element/guard-element.ts';

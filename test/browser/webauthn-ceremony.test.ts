@@ -11,10 +11,10 @@ import {
   AUTHENTICATOR_DB_NAME,
   AuthenticatorStore,
 } from '../../src/backend/authenticator-store.ts';
-import { Perso } from '../../src/perso.ts';
-import { requestWebAuthnApproval } from '../../src/webauthn-ceremony.ts';
+import { Perso } from '../../src/perso/perso.ts';
+import { requestWebAuthnApproval } from '../../src/backend/webauthn-ceremony.ts';
 import type { ApprovalEvidence } from '../../src/backend/approval-evidence.ts';
-import type { DecisionResult } from '../../src/decision.ts';
+import type { DecisionResult } from '../../src/call/decision.ts';
 import { fileUrl, scriptFile, uniqueName } from './helpers/perso-server.ts';
 
 type ToolResult = {

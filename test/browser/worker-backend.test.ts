@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { WorkerBackend } from '../../src/backend/worker-backend.ts';
 import type { WorkerBackendOptions } from '../../src/backend/worker-backend.ts';
-import type { ToolCall } from '../../src/decision.ts';
+import type { ToolCall } from '../../src/call/decision.ts';
 
 const EVALUATOR_URL = new URL('/src/worker/evaluator.worker.ts', location.origin);
 const FAULT_URL = new URL('./fixtures/fault-injection.worker.ts', import.meta.url);

@@ -5,7 +5,7 @@ import { wrap } from 'comlink';
 import type { Remote } from 'comlink';
 import type { EvaluatorApi } from '../../src/worker/evaluator-api.ts';
 import { EVALUATOR_WORKER_NAME } from '../../src/worker/evaluator-api.ts';
-import type { ToolCall } from '../../src/decision.ts';
+import type { ToolCall } from '../../src/call/decision.ts';
 
 const EVALUATOR_URL = new URL('/src/worker/evaluator.worker.ts', location.origin);
 

@@ -1,5 +1,5 @@
 // Test-only: a lazily imported module that cannot be loaded (the lazy-chunk fault). A module of
-// src/ requested with `?perso-test-fail=<name>` (e.g. `import('/src/perso.ts?perso-test-fail=perso-batch')`)
+// src/ requested with `?perso-test-fail=<name>` (e.g. `import('/src/perso/perso.ts?perso-test-fail=perso-batch')`)
 // is served with the mark added to its relative imports, so the whole graph it imports carries it
 // and has URLs of its own: no module another test file's page already fetched is reused for it
 // (Chromium reuses a fetched module across a page's successors, and even a refused one). Within

@@ -2,10 +2,10 @@
 // loaded (see runtime-attacks.test.ts): every entry point decides a call that the pollution would
 // turn into an Allow, and the page reports what ran and what was decided. Objects are made here,
 // in the polluted realm, as the page's own code would make them.
-import { Perso } from '../../../src/perso.ts';
+import { Perso } from '../../../src/perso/perso.ts';
 import '../../../src/element/index.ts';
 import type { AuditRecord } from '../../../src/audit/audit-record.ts';
-import type { ToolCall } from '../../../src/decision.ts';
+import type { ToolCall } from '../../../src/call/decision.ts';
 import type { Policy } from '../../../src/policy/policy.ts';
 
 /** A manager may delete only the customers they own; nothing else is granted. */

@@ -16,8 +16,8 @@
 // `delete` has no rule (default Deny), `pay` needs amount <= 500 and a `to` other than "blocked",
 // and at most 5 pays are allowed in any 30 s window (per policy load).
 import { openDB } from 'idb';
-import { Perso } from '../../../src/perso.ts';
-import type { DecisionResult, ToolCall } from '../../../src/decision.ts';
+import { Perso } from '../../../src/perso/perso.ts';
+import type { DecisionResult, ToolCall } from '../../../src/call/decision.ts';
 import { PolicyStore } from '../../../src/policy/policy-store.ts';
 import type { RevisionMark } from '../../../src/policy/policy-store.ts';
 import { fileUrl, scriptFile, uniqueName } from '../helpers/perso-server.ts';

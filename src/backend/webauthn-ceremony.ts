@@ -15,14 +15,14 @@
  * - never throws: no WebAuthn, a cancelled or timed-out ceremony, or any error is evidence of that
  *   failure, which the engine's side turns into a Deny saying which.
  */
-import type { ApprovalEvidence, WebAuthnRegistration } from './backend/approval-evidence.ts';
-import { COSE_EDDSA, COSE_ES256 } from './backend/approval-evidence.ts';
-import { AuthenticatorStore } from './backend/authenticator-store.ts';
-import type { CredentialStore } from './backend/authenticator-store.ts';
-import { fromBase64, toBase64Url } from './policy/base64.ts';
-import type { ApprovalTicket } from './decision.ts';
-import { approvalChallenge } from './backend/approval-challenge.ts';
-import { errorText } from './text.ts';
+import type { ApprovalEvidence, WebAuthnRegistration } from './approval-evidence.ts';
+import { COSE_EDDSA, COSE_ES256 } from './approval-evidence.ts';
+import { AuthenticatorStore } from './authenticator-store.ts';
+import type { CredentialStore } from './authenticator-store.ts';
+import { fromBase64, toBase64Url } from '../policy/base64.ts';
+import type { ApprovalTicket } from '../call/decision.ts';
+import { approvalChallenge } from './approval-challenge.ts';
+import { errorText } from '../encoding/text.ts';
 
 /** What a WebAuthn approval is asked for. */
 export interface WebAuthnApprovalRequest {

@@ -16,7 +16,7 @@ export async function sha256Digest(data: string | Uint8Array<ArrayBuffer>): Prom
   const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
   const subtle = globalThis.crypto?.subtle;
   if (subtle !== undefined) return new Uint8Array(await subtle.digest('SHA-256', bytes));
-  return (await import('./policy/sha256.ts')).sha256(bytes);
+  return (await import('../policy/sha256.ts')).sha256(bytes);
 }
 
 /**

@@ -12,17 +12,17 @@
  * - an Ask that needs a WebAuthn approval is released only by an authenticator's assertion: after
  *   `approve` says yes, the ceremony runs (loaded on demand) unless `approve` answered with evidence.
  */
-import type { DecisionResult, JsonObject, ReasonKind, ToolCall } from './decision.ts';
-import type { CanonicalArgs } from './canonical-args.ts';
-import { canonicalizeArgs } from './canonical-args.ts';
-import type { AnnotationHints } from './annotation-defaults.ts';
-import type { ApprovalEvidence } from './backend/approval-evidence.ts';
-import type { ToolFacts } from './audit/audit-record.ts';
+import type { DecisionResult, JsonObject, ReasonKind, ToolCall } from '../call/decision.ts';
+import type { CanonicalArgs } from '../call/canonical-args.ts';
+import { canonicalizeArgs } from '../call/canonical-args.ts';
+import type { AnnotationHints } from '../policy/annotation-defaults.ts';
+import type { ApprovalEvidence } from '../backend/approval-evidence.ts';
+import type { ToolFacts } from '../audit/audit-record.ts';
 import type { GuardOptions, GuardOutcome, SessionHost } from './session.ts';
-import { checkToolPin } from './tool-pins.ts';
-import type { ToolPinsResult } from './tool-pins.ts';
-import { own } from './own-properties.ts';
-import { errorText, quoteName } from './text.ts';
+import { checkToolPin } from '../policy/tool-pins.ts';
+import type { ToolPinsResult } from '../policy/tool-pins.ts';
+import { own } from '../call/own-properties.ts';
+import { errorText, quoteName } from '../encoding/text.ts';
 
 /** What `guard` fixed when it wrapped the tool: the principal and the own options it read. */
 export interface GuardedTool<A> {
@@ -144,7 +144,7 @@ async function mayRun<A>(
     const evidence =
       given ??
       (ticket.kind === 'webauthn'
-        ? await (await import('./webauthn-ceremony.ts')).requestWebAuthnApproval(
+        ? await (await import('../backend/webauthn-ceremony.ts')).requestWebAuthnApproval(
             { ticket, tool: call.tool, args, policyHash: host.policyHash() },
             { timeoutMs: webauthn?.timeoutMs },
           )

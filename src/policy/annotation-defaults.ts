@@ -20,8 +20,8 @@
  * - anything but a literal `true` is no hint, and only the annotations' own keys count (a polluted
  *   `Object.prototype.readOnlyHint` is no hint).
  */
-import type { DecisionResult } from './decision.ts';
-import { own } from './own-properties.ts';
+import type { DecisionResult } from '../call/decision.ts';
+import { own } from '../call/own-properties.ts';
 
 /** The annotations this module reads (MCP's `ToolAnnotations`, WebMCP's `ToolAnnotations`). */
 export interface AnnotationHints {

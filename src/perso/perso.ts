@@ -19,16 +19,16 @@
  *   one result object; with transports, every decision becomes one record per transport, and
  *   emitting never awaits nor throws into the decision path.
  */
-import type { AnnotationHints } from './annotation-defaults.ts';
-import type { ToolFacts } from './audit/audit-record.ts';
-import type { ApprovalEvidence } from './backend/approval-evidence.ts';
-import type { EvaluatorBackend, SyncEvaluatorBackend } from './backend/evaluator-backend.ts';
-import { isSyncBackend } from './backend/evaluator-backend.ts';
-import { withArgs } from './call-with-args.ts';
-import type { CanonicalArgs } from './canonical-args.ts';
-import { canonicalizeArgs } from './canonical-args.ts';
-import type { DecisionResult, ReasonKind, ToolCall } from './decision.ts';
-import type { Explanation } from './analysis/explain-call.ts';
+import type { AnnotationHints } from '../policy/annotation-defaults.ts';
+import type { ToolFacts } from '../audit/audit-record.ts';
+import type { ApprovalEvidence } from '../backend/approval-evidence.ts';
+import type { EvaluatorBackend, SyncEvaluatorBackend } from '../backend/evaluator-backend.ts';
+import { isSyncBackend } from '../backend/evaluator-backend.ts';
+import { withArgs } from '../call/call-with-args.ts';
+import type { CanonicalArgs } from '../call/canonical-args.ts';
+import { canonicalizeArgs } from '../call/canonical-args.ts';
+import type { DecisionResult, ReasonKind, ToolCall } from '../call/decision.ts';
+import type { Explanation } from '../analysis/explain-call.ts';
 import type {
   Diagnostic,
   EvaluatorState,
@@ -36,8 +36,8 @@ import type {
   RecordAnswer,
   ToolResultRecord,
   Verdict,
-} from './engine/types.ts';
-import { own, ownCopy } from './own-properties.ts';
+} from '../engine/types.ts';
+import { own, ownCopy } from '../call/own-properties.ts';
 import { PersoAuditor, recordedFacts } from './perso-auditor.ts';
 import { decisionResult } from './perso-result.ts';
 import type { RecordedFacts } from './perso-auditor.ts';
@@ -45,7 +45,7 @@ import { createBackend, modeFor, readExtensions, resolvePolicy } from './perso-l
 import type { AnnotationDefaults } from './perso-loading.ts';
 import { optionsProblem, readSettings } from './perso-options.ts';
 import type { PersoOptions, PersoSettings } from './perso-options.ts';
-import type { PolicyInput } from './policy/policy-source.ts';
+import type { PolicyInput } from '../policy/policy-source.ts';
 import {
   freezeStatus,
   initialStatus,
@@ -56,11 +56,11 @@ import {
 import type { PolicyStatus } from './policy-status.ts';
 import { PersoSession } from './session.ts';
 import type { Principal, SessionHost } from './session.ts';
-import { sha256Hex } from './sha256-hex.ts';
-import { errorText, quote } from './text.ts';
+import { sha256Hex } from '../encoding/sha256-hex.ts';
+import { errorText, quote } from '../encoding/text.ts';
 
 export type { PersoMode, PersoOptions } from './perso-options.ts';
-export type { PolicyInput } from './policy/policy-source.ts';
+export type { PolicyInput } from '../policy/policy-source.ts';
 export type { PolicyStatus } from './policy-status.ts';
 
 /**
@@ -240,7 +240,7 @@ export class Perso {
    * Its code loads on first use (a dynamic import), so it adds nothing to a page that never asks.
    */
   async explain(call: ToolCall): Promise<Explanation> {
-    const { explainCall } = await import('./analysis/explain-call.ts');
+    const { explainCall } = await import('../analysis/explain-call.ts');
     const policyText = this.#closed ? null : this.#policyText;
     return explainCall(
       { policyText, clock: this.#now(), counted: this.#backend?.countedCalls?.() ?? [] },

@@ -8,18 +8,18 @@
  * - an unknown `codeIntegrity` is the default (checked), never "off";
  * - audit transports are read as own items (a hole must not pick up `Array.prototype[0]`).
  */
-import type { AuditTransport } from './audit/audit-record.ts';
-import type { HashKey } from './audit/hashed-args.ts';
-import type { CodeIntegrity } from './backend/worker-backend.ts';
-import type { Diagnostic } from './engine/types.ts';
-import { own, ownItems } from './own-properties.ts';
-import type { PolicyMode } from './policy/policy.ts';
-import type { PolicyPublicKey } from './policy/policy-integrity.ts';
-import { cachedPolicySource } from './policy/policy-loader.ts';
-import type { PolicyInput, ResolvedPolicy } from './policy/policy-source.ts';
-import { PolicyStore, defaultPolicyStore } from './policy/policy-store.ts';
+import type { AuditTransport } from '../audit/audit-record.ts';
+import type { HashKey } from '../audit/hashed-args.ts';
+import type { CodeIntegrity } from '../backend/worker-backend.ts';
+import type { Diagnostic } from '../engine/types.ts';
+import { own, ownItems } from '../call/own-properties.ts';
+import type { PolicyMode } from '../policy/policy.ts';
+import type { PolicyPublicKey } from '../policy/policy-integrity.ts';
+import { cachedPolicySource } from '../policy/policy-loader.ts';
+import type { PolicyInput, ResolvedPolicy } from '../policy/policy-source.ts';
+import { PolicyStore, defaultPolicyStore } from '../policy/policy-store.ts';
 import type { PolicyStatus } from './policy-status.ts';
-import { quote } from './text.ts';
+import { quote } from '../encoding/text.ts';
 
 /** Options of {@link Perso.load}. */
 export interface PersoOptions {

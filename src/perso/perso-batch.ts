@@ -10,14 +10,20 @@
  *   batch's one time, so that only that call is a Deny;
  * - a failed or malformed answer is a Deny (`engine_fault`) for each call of its slice.
  */
-import type { DecisionResult, JsonObject, JsonValue, ReasonKind, ToolCall } from './decision.ts';
-import type { Verdict } from './engine/types.ts';
-import type { EvaluatorBackend } from './backend/evaluator-backend.ts';
-import { canonicalizeJson } from './canonical-args.ts';
-import { MAX_ARGS_SIZE } from './args-size.ts';
-import { withArgs } from './call-with-args.ts';
-import { own } from './own-properties.ts';
-import { errorText } from './text.ts';
+import type {
+  DecisionResult,
+  JsonObject,
+  JsonValue,
+  ReasonKind,
+  ToolCall,
+} from '../call/decision.ts';
+import type { Verdict } from '../engine/types.ts';
+import type { EvaluatorBackend } from '../backend/evaluator-backend.ts';
+import { canonicalizeJson } from '../call/canonical-args.ts';
+import { MAX_ARGS_SIZE } from '../call/args-size.ts';
+import { withArgs } from '../call/call-with-args.ts';
+import { own } from '../call/own-properties.ts';
+import { errorText } from '../encoding/text.ts';
 
 /**
  * The most calls per worker message: big enough that a message's fixed cost is small beside its

@@ -7,13 +7,13 @@
  *   reported once (`console.warn`), a failing transport once per transport;
  * - records leave in decision order, even when `hashArgs` hashes the args asynchronously.
  */
-import type { AuditRecord, AuditTransport, ToolFacts } from './audit/audit-record.ts';
-import type { HashKey } from './audit/hashed-args.ts';
-import type { CanonicalArgs } from './canonical-args.ts';
-import { canonicalizeArgs } from './canonical-args.ts';
-import type { DecisionResult, JsonObject, ToolCall } from './decision.ts';
-import { own } from './own-properties.ts';
-import { errorText } from './text.ts';
+import type { AuditRecord, AuditTransport, ToolFacts } from '../audit/audit-record.ts';
+import type { HashKey } from '../audit/hashed-args.ts';
+import type { CanonicalArgs } from '../call/canonical-args.ts';
+import { canonicalizeArgs } from '../call/canonical-args.ts';
+import type { DecisionResult, JsonObject, ToolCall } from '../call/decision.ts';
+import { own } from '../call/own-properties.ts';
+import { errorText } from '../encoding/text.ts';
 
 /** What an audit record keeps of a call's host facts: the copies the engine decided on, and the time. */
 export interface RecordedFacts {

@@ -10,15 +10,15 @@
  * - an extension module that cannot load refuses what it guards (pins: every guarded call;
  *   annotation defaults: the policy), never passes silently.
  */
-import { WorkerBackend } from './backend/worker-backend.ts';
-import type { EvaluatorBackend } from './backend/evaluator-backend.ts';
-import type { Diagnostic } from './engine/types.ts';
+import { WorkerBackend } from '../backend/worker-backend.ts';
+import type { EvaluatorBackend } from '../backend/evaluator-backend.ts';
+import type { Diagnostic } from '../engine/types.ts';
 import type { PersoMode, PersoSettings } from './perso-options.ts';
-import type { PolicyMode } from './policy/policy.ts';
-import type { PolicySourceKind, ResolvedPolicy } from './policy/policy-source.ts';
-import { resolvePolicySource } from './policy/policy-source.ts';
-import type { ToolPinsResult } from './tool-pins.ts';
-import { errorText, quote } from './text.ts';
+import type { PolicyMode } from '../policy/policy.ts';
+import type { PolicySourceKind, ResolvedPolicy } from '../policy/policy-source.ts';
+import { resolvePolicySource } from '../policy/policy-source.ts';
+import type { ToolPinsResult } from '../policy/tool-pins.ts';
+import { errorText, quote } from '../encoding/text.ts';
 
 /**
  * The backend the `engine` option names. `engine: 'worker'` (the default in a browser page) runs
@@ -44,7 +44,7 @@ export async function createBackend(settings: PersoSettings): Promise<EvaluatorB
     });
   }
   // Imported lazily too: a page using the worker engine never downloads the in-thread engine host.
-  const { InlineBackend } = await import('./backend/inline-backend.ts');
+  const { InlineBackend } = await import('../backend/inline-backend.ts');
   return InlineBackend.create();
 }
 
@@ -117,7 +117,7 @@ export function modeFor(
 }
 
 /** The annotation defaults module. */
-export type AnnotationDefaults = typeof import('./annotation-defaults.ts');
+export type AnnotationDefaults = typeof import('../policy/annotation-defaults.ts');
 
 /** A policy's host-layer extensions (see tool-pins.ts, annotation-defaults.ts). */
 export interface PolicyExtensions {
@@ -140,7 +140,7 @@ export async function readExtensions(text: string): Promise<PolicyExtensions | s
   let annotationDefaults: AnnotationDefaults | null = null;
   if (escaped || text.includes('tool_pins')) {
     try {
-      toolPins = (await import('./tool-pins.ts')).readToolPins(text);
+      toolPins = (await import('../policy/tool-pins.ts')).readToolPins(text);
     } catch (error) {
       toolPins = {
         ok: false,
@@ -151,7 +151,7 @@ export async function readExtensions(text: string): Promise<PolicyExtensions | s
   if (escaped || text.includes('annotation_defaults')) {
     try {
       // Whether the policy opts in is the engine's to say (PolicyInfo.annotationDefaults).
-      annotationDefaults = await import('./annotation-defaults.ts');
+      annotationDefaults = await import('../policy/annotation-defaults.ts');
     } catch (error) {
       return `cannot be read, the annotation defaults did not load (${errorText(error)}); the previous policy stays active, check that the page can fetch perso's files and reload`;
     }

@@ -7,8 +7,8 @@
  * - an Ask's approval ticket is non-enumerable: it is for the host's approval flow, not for JSON
  *   output or logs.
  */
-import type { DecisionResult, ReasonKind } from './decision.ts';
-import type { Verdict } from './engine/types.ts';
+import type { DecisionResult, ReasonKind } from '../call/decision.ts';
+import type { Verdict } from '../engine/types.ts';
 
 const FAULT_KINDS: ReadonlySet<string> = new Set<ReasonKind>([
   'invalid_request',

@@ -14,7 +14,7 @@ import {
   KIND_NO_CONDITION,
   KIND_NO_RULE,
   KIND_RATE_LIMITED,
-} from './engine/engine-boundary.ts';
+} from '../engine/engine-boundary.ts';
 
 /** What perso answers for a tool call. */
 export const Decision = Object.freeze({

@@ -9,13 +9,13 @@
  * - replay facts (the host facts, the time) are recorded as the decision used them; `hashArgs`
  *   keeps the args and the host facts out of the record, and the values out of its reason.
  */
-import type { DecisionResult, JsonObject } from './decision.ts';
-import type { AuditContext, AuditRecord, ToolFacts } from './audit/audit-record.ts';
-import { buildAuditRecord } from './audit/audit-record.ts';
-import { valuelessReason } from './audit/hashed-args.ts';
-import { own } from './own-properties.ts';
+import type { DecisionResult, JsonObject } from '../call/decision.ts';
+import type { AuditContext, AuditRecord, ToolFacts } from '../audit/audit-record.ts';
+import { buildAuditRecord } from '../audit/audit-record.ts';
+import { valuelessReason } from '../audit/hashed-args.ts';
+import { own } from '../call/own-properties.ts';
 
-export { argsHashKey, hmacHex } from './audit/hashed-args.ts';
+export { argsHashKey, hmacHex } from '../audit/hashed-args.ts';
 
 /** What the decision read of a call besides its args: the host facts and the time it used. */
 export interface DecidedFacts {

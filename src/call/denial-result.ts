@@ -21,7 +21,7 @@ import type {
   JsonValue,
   ReasonKind,
 } from './decision.ts';
-import { escapeControls, quoteName, truncate } from './text.ts';
+import { escapeControls, quoteName, truncate } from '../encoding/text.ts';
 
 /** The condition leaf that failed, as the engine reports it (`Verdict.failure`): {@link ConditionFailure}. */
 export type DecisionFailure = ConditionFailure;

@@ -14,8 +14,8 @@
  * - a pinned tool whose facts are unknown (the host could not hash it or read the stack) is refused;
  * - a tool without a pin is not affected.
  */
-import type { ToolFacts } from './audit/audit-record.ts';
-import { quote, quoteName, showJson } from './text.ts';
+import type { ToolFacts } from '../audit/audit-record.ts';
+import { quote, quoteName, showJson } from '../encoding/text.ts';
 
 /** The policy key. */
 export const TOOL_PINS_KEY = 'tool_pins';

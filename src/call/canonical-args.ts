@@ -25,7 +25,7 @@
  */
 import type { JsonObject, JsonValue } from './decision.ts';
 import { oversized } from './args-size.ts';
-import { errorText, quote } from './text.ts';
+import { errorText, quote } from '../encoding/text.ts';
 
 /** Keys refused anywhere in canonical values: they reach prototypes in naive consumers. */
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set([

@@ -6,11 +6,11 @@
  * - a status and its diagnostics are frozen: a caller cannot edit what the next caller reads;
  * - a failed load's reason lists at most three errors and says how many more, and what to fix.
  */
-import type { Diagnostic } from './engine/types.ts';
-import type { PolicyMode } from './policy/policy.ts';
-import type { PolicySourceKind } from './policy/policy-source.ts';
-import type { ToolPinsResult } from './tool-pins.ts';
-import { formatDiagnostics, quote } from './text.ts';
+import type { Diagnostic } from '../engine/types.ts';
+import type { PolicyMode } from '../policy/policy.ts';
+import type { PolicySourceKind } from '../policy/policy-source.ts';
+import type { ToolPinsResult } from '../policy/tool-pins.ts';
+import { formatDiagnostics, quote } from '../encoding/text.ts';
 
 const MAX_ERRORS_IN_REASON = 3;
 

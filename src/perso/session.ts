@@ -18,17 +18,17 @@
  * - a guarded call's code (`guarded-call.ts`) loads with the first one; a call whose code cannot
  *   load is a Deny (`engine_fault`) naming it, and the tool does not run.
  */
-import type { DecisionResult, JsonObject, ReasonKind, ToolCall } from './decision.ts';
-import type { CanonicalArgs } from './canonical-args.ts';
-import { canonicalizeArgs } from './canonical-args.ts';
-import type { AnnotationHints } from './annotation-defaults.ts';
-import type { ApprovalEvidence } from './backend/approval-evidence.ts';
-import type { WebAuthnCeremonyOptions } from './webauthn-ceremony.ts';
-import type { ToolFacts } from './audit/audit-record.ts';
-import type { ToolPinsResult } from './tool-pins.ts';
-import { own } from './own-properties.ts';
-import { errorText } from './text.ts';
-import type { RecordAnswer, ToolResultRecord } from './engine/types.ts';
+import type { DecisionResult, JsonObject, ReasonKind, ToolCall } from '../call/decision.ts';
+import type { CanonicalArgs } from '../call/canonical-args.ts';
+import { canonicalizeArgs } from '../call/canonical-args.ts';
+import type { AnnotationHints } from '../policy/annotation-defaults.ts';
+import type { ApprovalEvidence } from '../backend/approval-evidence.ts';
+import type { WebAuthnCeremonyOptions } from '../backend/webauthn-ceremony.ts';
+import type { ToolFacts } from '../audit/audit-record.ts';
+import type { ToolPinsResult } from '../policy/tool-pins.ts';
+import { own } from '../call/own-properties.ts';
+import { errorText } from '../encoding/text.ts';
+import type { RecordAnswer, ToolResultRecord } from '../engine/types.ts';
 
 /** What a guarded call came to: the tool's value, or the decision that kept it from running. */
 export type GuardOutcome<R> =
