@@ -28,8 +28,7 @@ import { WasmMemory } from './wasm-memory.ts';
 import { CallWriter, InvalidValue } from './call-writer.ts';
 import { buildState } from './policy-plan.ts';
 import { loadFailure, readInitReply } from './load-reply.ts';
-import { type CallPlan, planCall, unreadable } from './call-plan.ts';
-import { decideBatch } from './call-batch.ts';
+import { type CallPlan, planCall, planCallSafely, unreadable } from './call-plan.ts';
 import { errorText } from '../text.ts';
 import { NOT_PLAIN, jsonRoot } from './call-values.ts';
 import { constantVerdict, deny, explainedVerdict } from './verdict-reader.ts';
@@ -151,7 +150,7 @@ export class Engine {
    * Decides several calls in order (rate limits see them in that order). With `argsList`, call
    * `i`'s args are `argsList[i]` (its own `args`, if any, are not read): the worker's batches
    * carry the args apart from the calls, and calls that share tool, role and attributes share one
-   * object, read once (call-batch.ts).
+   * object, read once here.
    */
   evaluateBatch(
     calls: readonly ToolCall[],
@@ -165,14 +164,39 @@ export class Engine {
       for (let i = 0; i < count; i++) out[i] = this.evaluate(calls[i]!, nowSeconds);
       return out;
     }
+    if (!Array.isArray(argsList) || argsList.length !== count) {
+      return Array.from({ length: count }, () =>
+        deny('invalid_request', 'invalid request: a batch needs one args value per call'),
+      );
+    }
     const state = this.#state;
-    return decideBatch(
-      calls,
-      argsList,
-      state,
-      (plan, argsRoot) => this.#decideArgs(state!, plan, argsRoot, nowSeconds),
-      () => this.#dead,
-    );
+    const plans = new Map<unknown, CallPlan>();
+    for (let i = 0; i < count; i++) {
+      if (this.#dead) {
+        out[i] = deny('engine_fault', this.#dead);
+        continue;
+      }
+      const call = calls[i]!;
+      let plan = plans.get(call);
+      if (plan === undefined) {
+        plan = planCallSafely(call, state);
+        // Primitives are not worth a map entry; objects are read once per batch.
+        if (typeof call === 'object' && call !== null) plans.set(call, plan);
+      }
+      if (plan.early !== null) {
+        out[i] = plan.early;
+        continue;
+      }
+      let argsRoot: unknown;
+      try {
+        argsRoot = jsonRoot(argsList[i]);
+      } catch (e) {
+        out[i] = unreadable(e);
+        continue;
+      }
+      out[i] = this.#decideArgs(state!, plan, argsRoot, nowSeconds);
+    }
+    return out;
   }
 
   /** Decides a call whose own fields passed ({@link planCall}) on its args, read as JSON ({@link jsonRoot}). */
