@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Perso } from '../src/perso/perso.ts';
 import type { Policy } from '../src/policy/policy.ts';
-import { guardTool, type GuardRuntime } from '../src/embed/model-context-guard.ts';
+import { guardTool } from '../src/embed/model-context-guard.ts';
+import type { GuardRuntime } from '../src/embed/guard-runtime.ts';
 
 const perso = await Perso.load({
   policy: new URL('./fixtures/perso-demo-policy.json', import.meta.url),

@@ -1,9 +1,10 @@
 /**
  * `WorkerBackend`: the engine in a module Worker behind Comlink, seen from the main thread.
  *
- * The worker exposes its five functions with Comlink (behind `worker/calls-only-endpoint.ts`, which
- * lets only plain calls through); this side starts one worker at a time (`worker-generation.ts`),
- * sends calls to it, and checks its replies (`worker-reply.ts`).
+ * The worker exposes its functions with Comlink (behind `worker/calls-only-endpoint.ts`, which lets
+ * only plain calls through); this side starts one worker at a time (`worker-generation.ts`,
+ * `evaluator-worker.ts`), proves it ready (`worker-readiness.ts`) and sends each call through
+ * `worker-call.ts`, which times it and checks its reply (`worker-reply.ts`).
  *
  * Invariants, checked in this order on every call:
  * - the Worker and its client live in private fields: nothing outside this class can reach
@@ -13,7 +14,7 @@
  *   policy re-loaded) before it answers any call: calls made meanwhile are posted behind that
  *   check (the worker answers in order) and answer its failure if it fails;
  * - every call is timed (`timeoutMs`, default 500) and every reply is validated as the tagged
- *   union it must be;
+ *   union it must be (`worker-call.ts`);
  * - every fault (failed start, crash, `messageerror`, timeout, trap, malformed reply, wasm compile
  *   failure) answers Deny with a reason naming it, settles all pending calls the same way,
  *   terminates the worker and starts a fresh one that re-loads the last good policy;
@@ -32,8 +33,6 @@ import type {
   ToolResultRecord,
   Verdict,
 } from '../engine/engine.ts';
-import type { WorkerStatus } from '../worker/evaluator-api.ts';
-import { EVALUATOR_JS_FALLBACK, EVALUATOR_WORKER_NAME } from '../worker/evaluator-api.ts';
 import type { ApprovalEvidence } from './approval-evidence.ts';
 import type { BatchMessage } from './batch-wire-format.ts';
 import type { CountedCallJournal } from './counted-call-journal.ts';
@@ -45,96 +44,21 @@ import {
   checkRecordAnswer,
 } from './evaluator-state-replies.ts';
 import type { EvaluatorBackend } from './evaluator-backend.ts';
-import { engineWasmUrl, pageEngineModule } from './page-engine-module.ts';
-import { startCheckedWorker, startStrictWorker, startUncheckedWorker } from './verified-worker.ts';
-import { CLOSED, REPLACED, compileFailure, faultLoad, faultVerdict } from './worker-faults.ts';
-import { endGeneration, startGeneration, watchGeneration } from './worker-generation.ts';
-import type { Generation, InFlight, Remote } from './worker-generation.ts';
-import type { Checked } from './worker-reply.ts';
-import {
-  checkApprovedVerdict,
-  checkPolicyLoad,
-  checkStatus,
-  checkVerdict,
-  openReply,
-} from './worker-reply.ts';
+import { createEvaluatorWorker } from './evaluator-worker.ts';
+import { pageEngineModule } from './page-engine-module.ts';
+import { type CallPlan, callWorker } from './worker-call.ts';
+import type { CodeIntegrity, WorkerBackendOptions } from './worker-backend-options.ts';
+import { CLOSED, faultLoad, faultVerdict } from './worker-faults.ts';
+import { endGeneration, startGeneration } from './worker-generation.ts';
+import type { Generation } from './worker-generation.ts';
+import { readyWorker } from './worker-readiness.ts';
+import { checkApprovedVerdict, checkPolicyLoad, checkVerdict } from './worker-reply.ts';
 import { errorText } from '../encoding/text.ts';
 
-/** How the worker's code is checked; see {@link WorkerBackendOptions.codeIntegrity}. */
-export type CodeIntegrity = boolean | 'strict';
-
-/** Options of {@link WorkerBackend}. */
-export interface WorkerBackendOptions {
-  /** How long one call may take before it is Deny and the worker is replaced; default 500 ms. */
-  timeoutMs?: number;
-  /**
-   * How long a fresh worker may take to compile the engine and re-load the policy; default
-   * 5000 ms (a cold start on a slow phone), and never less than `timeoutMs`.
-   */
-  startTimeoutMs?: number;
-  /**
-   * Start the worker in the constructor instead of on the first call, so that its script and
-   * engine.wasm load while the caller does something else (`Perso.load` fetches the policy).
-   */
-  startNow?: boolean;
-  /**
-   * Check the worker script and engine.wasm against the SHA-256 the build recorded: `true` (the
-   * default: the worker then starts from its URL), `'strict'` (it starts from the checked bytes, a
-   * `blob:` URL, which the page's `worker-src` must allow), or `false` (only for a development
-   * server that rewrites the JavaScript it serves, as Vite's does).
-   */
-  codeIntegrity?: CodeIntegrity;
-  /**
-   * Where engine.wasm cannot compile (a CSP without `'wasm-unsafe-eval'`), run the reference
-   * evaluator in the worker instead of denying every call (`Perso`'s `fallback: 'js'`).
-   */
-  jsFallback?: boolean;
-  /**
-   * Test injection point: starts the worker. Tests use it to inject faults (a bad URL, a worker
-   * that never answers, one they terminate mid-call). Not part of the public API.
-   * @internal
-   */
-  createWorker?: () => Worker;
-}
-
-/**
- * The worker the library ships; a literal `new Worker(new URL(...))` so bundlers emit it as a file.
- *
- * engine.wasm's URL travels in the worker's name: an app that bundles the built library (Vite)
- * copies the built worker as a file, verbatim, so the wasm URL inside it would name a file the app
- * build renamed (every call would be a Deny); this reference, on the main thread, is rewritten.
- */
-function createEvaluatorWorker(integrity: CodeIntegrity, jsFallback: boolean): Worker {
-  // Shadows the global: the script's bytes are checked against the build's record before the
-  // worker runs them (unless the host turned that off), and it starts through perso's Trusted Types
-  // policy where the page enforces Trusted Types (verified-worker.ts, trusted-worker.ts). The
-  // expression keeps the `new Worker(new URL(...))` shape bundlers look for to build the worker.
-  const start =
-    integrity === 'strict'
-      ? startStrictWorker
-      : integrity
-        ? startCheckedWorker
-        : startUncheckedWorker;
-  const Worker = start as unknown as new (url: URL, options: WorkerOptions) => globalThis.Worker;
-  return new Worker(new URL('../worker/evaluator.worker.ts', import.meta.url), {
-    type: 'module',
-    name: `${EVALUATOR_WORKER_NAME} ${jsFallback ? `${EVALUATOR_JS_FALLBACK} ` : ''}${engineWasmUrl().href}`,
-  });
-}
+export type { CodeIntegrity, WorkerBackendOptions } from './worker-backend-options.ts';
 
 /** How long the worker may take to check a WebAuthn approval (IndexedDB and WebCrypto). */
 const WEBAUTHN_TIMEOUT_MS = 5000;
-
-/** What one call needs: how to send it, check its answer, and answer a fault. */
-interface CallPlan<T> {
-  send(remote: Remote): Promise<unknown>;
-  check(value: unknown): Checked<T>;
-  fault(reason: string, kind?: ReasonKind): T;
-  /** True when an answer proves the engine instance is dead (a trap): the worker is replaced. */
-  trapped?(value: T): boolean;
-  /** Called with a checked answer right before the caller is given it (in the reply's turn). */
-  accepted?(value: T): void;
-}
 
 /**
  * Whether a policy can count calls: only a rule with a `rate_limit` or a `budget` can, and in JSON
@@ -374,101 +298,18 @@ export class WorkerBackend implements EvaluatorBackend {
   #run<T>(plan: CallPlan<T>, timeoutMs: number): Promise<T> {
     if (this.#closed) return Promise.resolve(plan.fault(CLOSED));
     const generation = this.#generation ?? this.#start();
-    if (generation.ready) return this.#call(generation, plan, timeoutMs);
+    if (generation.ready) return callWorker(generation, plan, timeoutMs, this.#counted);
     // Posted right behind the readiness check, not after its answer: one round trip less before a
     // fresh worker's first decision. The worker answers in order, so the check is answered first;
     // if it fails, the worker is ended and this call answers that failure, as it would have waiting.
-    if (generation.queued) return this.#call(generation, plan, this.#startTimeoutMs + timeoutMs);
-    // Dead by then (a fault between ready and now): #call answers Deny, the replacement is starting.
+    if (generation.queued)
+      return callWorker(generation, plan, this.#startTimeoutMs + timeoutMs, this.#counted);
+    // Dead by then (a fault between ready and now): callWorker answers Deny, the replacement is starting.
     return generation.started.then((failure) =>
-      failure !== null ? plan.fault(failure) : this.#call(generation, plan, timeoutMs),
+      failure !== null
+        ? plan.fault(failure)
+        : callWorker(generation, plan, timeoutMs, this.#counted),
     );
-  }
-
-  /** Sends one call and settles it exactly once: reply, fault of the worker, or timeout. */
-  #call<T>(generation: Generation, plan: CallPlan<T>, timeoutMs: number): Promise<T> {
-    // No local for the remote: every closure below would keep it (see Generation.remote).
-    if (generation.dead || generation.remote === null)
-      return Promise.resolve(
-        plan.fault(generation.deathReason ?? `the evaluator worker stopped; ${REPLACED}`),
-      );
-    return new Promise<T>((resolve) => {
-      let settled = false;
-      const settle = (value: T): void => {
-        if (settled) return;
-        settled = true;
-        generation.pending.delete(inFlight);
-        resolve(value);
-      };
-      const inFlight: InFlight = {
-        abort: (reason) => settle(plan.fault(reason)),
-        deadline: performance.now() + timeoutMs,
-        timeoutMs,
-      };
-      generation.pending.add(inFlight);
-      watchGeneration(generation, inFlight.deadline);
-
-      plan.send(generation.remote as Remote).then(
-        (reply) => {
-          if (settled) return;
-          const opened = openReply(reply);
-          if ('badRequest' in opened) {
-            settle(plan.fault(`invalid request: ${opened.badRequest}`, ReasonKind.InvalidRequest));
-            return;
-          }
-          if ('compileError' in opened) {
-            this.#replace(generation, compileFailure(opened.compileError));
-            return;
-          }
-          const checked = opened.ok ? plan.check(opened.value) : opened;
-          if (!checked.ok) {
-            this.#replace(
-              generation,
-              `malformed reply from the evaluator worker (${checked.problem}); ${REPLACED}`,
-            );
-            return;
-          }
-          // Kept before the caller hears of them: a restart from here on restores them.
-          const counted = opened.ok ? opened.counted : undefined;
-          if (counted !== undefined) {
-            const journal = this.#counted;
-            if (journal === null) {
-              this.#replace(
-                generation,
-                `malformed reply from the evaluator worker (counted calls under a policy that counts none); ${REPLACED}`,
-              );
-              return;
-            }
-            for (const call of counted) journal.add(call);
-          }
-          plan.accepted?.(checked.value);
-          settle(checked.value);
-          // A trap kills the engine instance: this answer stands, the worker is replaced for the next.
-          if (plan.trapped?.(checked.value))
-            this.#replace(generation, `the engine trapped; ${REPLACED}`);
-        },
-        (error: unknown) => {
-          // A value the structured clone cannot copy (or nested too deep for it to try: a
-          // RangeError from postMessage) is the caller's fault, not the worker's.
-          if (
-            (error instanceof DOMException && error.name === 'DataCloneError') ||
-            error instanceof RangeError
-          ) {
-            settle(
-              plan.fault(
-                `invalid request: the call cannot be sent to the worker (${errorText(error)}); pass JSON values only`,
-                ReasonKind.InvalidRequest,
-              ),
-            );
-            return;
-          }
-          this.#replace(
-            generation,
-            `the evaluator worker rejected the call ("${errorText(error)}"); ${REPLACED}`,
-          );
-        },
-      );
-    });
   }
 
   /** Starts a worker and its readiness check: engine compiled, last good policy re-loaded. */
@@ -485,51 +326,18 @@ export class WorkerBackend implements EvaluatorBackend {
 
   /** Waits for the engine in a fresh worker and re-loads the last good policy; `null` when ready. */
   async #prepare(generation: Generation): Promise<string | null> {
-    // Each step answers its value, or the reason it failed (a string).
-    let failure: string | null = null;
     // The page's compiled engine.wasm, when it has one within the start timeout (else the worker compiles it).
     const module = this.#compileOnPage
       ? await pageEngineModule(this.#codeIntegrity, this.#startTimeoutMs)
       : null;
-    const checking = this.#call<WorkerStatus | string>(
+    const failure = await readyWorker(
       generation,
-      {
-        send: (remote) => (module === null ? remote.status() : remote.status(module)),
-        check: checkStatus,
-        fault: (reason) => reason,
-      },
+      module,
+      this.#lastGoodPolicy,
+      this.#counted,
+      this.#results,
       this.#startTimeoutMs,
     );
-    const policyText = this.#lastGoodPolicy;
-    // Taken now, after the worker before this one was ended: nothing it answers can be added later.
-    const counted = policyText === null ? [] : (this.#counted?.calls() ?? []);
-    const results = policyText === null ? [] : this.#results.records();
-    const reloading =
-      policyText === null
-        ? null
-        : this.#call<PolicyLoad | string>(
-            generation,
-            {
-              send: (remote) =>
-                results.length > 0
-                  ? remote.load(policyText, counted, results)
-                  : counted.length === 0
-                    ? remote.load(policyText)
-                    : remote.load(policyText, counted),
-              check: checkPolicyLoad,
-              fault: (reason) => reason,
-            },
-            this.#startTimeoutMs,
-          );
-    generation.queued = true;
-    const status = await checking;
-    if (typeof status === 'string') failure = status;
-    if (failure === null && reloading !== null) {
-      const load = await reloading;
-      if (typeof load === 'string') failure = load;
-      else if (!load.ok)
-        failure = `the fresh evaluator worker refused the last good policy ("${load.errors[0]?.message ?? ''}")`;
-    }
     if (failure !== null) {
       this.#kill(generation, failure);
       return failure;

@@ -15,14 +15,16 @@
  * const result = await guard.call('process_refund', { amount: 800 }); // tool result, or a denial result
  * ```
  *
- * Elements render; the {@link GuardController} does the async work.
+ * Elements render; the controllers do the async work: {@link PolicyLoadController} loads the policy,
+ * {@link GuardController} decides, runs and logs the calls.
  */
 import { LitElement, css, html, nothing } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
 import type { JsonObject } from '../call/decision.ts';
 import type { DenialResult } from '../call/denial-result.ts';
 import { GuardController } from './guard-controller.ts';
-import type { DecisionLogEntry } from './guard-controller.ts';
+import type { DecisionLogEntry } from './decision-log.ts';
+import { PolicyLoadController } from './policy-load-controller.ts';
 import { PersoToolCallEvent } from './guard-events.ts';
 import type { ToolFunction, ToolOptions } from './guarded-tool.ts';
 import type { PersoMode, PolicyInput, PolicyStatus } from '../perso/perso.ts';
@@ -113,7 +115,9 @@ export class PersoGuardElement extends LitElement {
   /** Check the worker script and engine.wasm against the build's record (default true; `'strict'`: start from the checked bytes). */
   declare codeIntegrity: boolean | 'strict';
 
-  readonly #controller = new GuardController(this);
+  // Added to the host in this order: the policy loads before the calls join the page's embed.
+  readonly #policy = new PolicyLoadController(this);
+  readonly #controller = new GuardController(this, this.#policy);
 
   constructor() {
     super();
@@ -153,7 +157,7 @@ export class PersoGuardElement extends LitElement {
    * the latest load settled; `null` while it loads or when there is no policy.
    */
   get policyStatus(): PolicyStatus | null {
-    return this.#controller.policyStatus;
+    return this.#policy.policyStatus;
   }
 
   /**
@@ -164,7 +168,7 @@ export class PersoGuardElement extends LitElement {
    * @param policy what to load instead of `src`
    */
   reload(policy?: PolicyInput): Promise<PolicyStatus> {
-    return this.#controller.reload(policy);
+    return this.#policy.reload(policy);
   }
 
   /** The decision log, oldest first. */
@@ -208,7 +212,7 @@ export class PersoGuardElement extends LitElement {
       <slot></slot>
       ${controller.prompts.length === 0 ? nothing : html`<div class="prompts">${controller.prompts}</div>`}
       <div class="bar">
-        <span class="status" role="status">${controller.status}</span>
+        <span class="status" role="status">${this.#policy.status}</span>
         <button type="button" aria-expanded=${String(!this.logHidden)} aria-controls="log" @click=${this.#toggleLog}>
           ${this.logHidden ? 'Show decisions' : 'Hide decisions'}
         </button>

@@ -6,7 +6,7 @@ export {
   PersoStatusEvent,
   PersoToolCallEvent,
 } from './guard-events.ts';
-export type { DecisionLogEntry } from './guard-controller.ts';
+export type { DecisionLogEntry } from './decision-log.ts';
 export type { GuardedTool, ToolAnnotations, ToolFunction, ToolOptions } from './guarded-tool.ts';
 export { isDenialResult } from '../call/denial-result.ts';
 export type { DenialResult } from '../call/denial-result.ts';

@@ -13,8 +13,9 @@
  *   is checked once.
  */
 import { readAnnotations } from '../policy/annotation-defaults.ts';
-import { runGuarded, signalOf } from './model-context-guard.ts';
-import type { GuardedCall, GuardRuntime } from './model-context-guard.ts';
+import { runGuarded, signalOf } from './run-guarded.ts';
+import type { GuardedCall } from './run-guarded.ts';
+import type { GuardRuntime } from './guard-runtime.ts';
 import { errorText } from '../encoding/text.ts';
 
 /** An entry of the SDK's `McpServer._registeredTools`, as far as the guard uses it. */

@@ -17,12 +17,10 @@
  *   property can still be redefined, and a call through an `executeTool` perso wraps runs only
  *   tools it saw registered.
  */
-import {
-  guardExecuteTool,
-  installModelContextGuard,
-  isGuardedTool,
-} from './model-context-guard.ts';
-import type { GuardRuntime } from './model-context-guard.ts';
+import { installModelContextGuard } from './model-context-guard.ts';
+import { guardExecuteTool } from './guard-execute-tool.ts';
+import { isGuardedTool } from './guarded-tool-names.ts';
+import type { GuardRuntime } from './guard-runtime.ts';
 import { guardMcpRegistry } from './mcp-registry-guard.ts';
 import { errorText, quoteName } from '../encoding/text.ts';
 

@@ -27,7 +27,7 @@ import type { PersoSession } from '../perso/session.ts';
 import { createCanary, runCanary } from './canary.ts';
 import { readEmbedConfig } from './embed-config.ts';
 import type { EmbedConfig } from './embed-config.ts';
-import type { GuardRuntime } from './model-context-guard.ts';
+import type { GuardRuntime } from './guard-runtime.ts';
 import { holdModelContexts } from './model-context-surfaces.ts';
 import type { SurfaceState } from './model-context-surfaces.ts';
 import { formatDiagnostics } from '../encoding/text.ts';

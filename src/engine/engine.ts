@@ -1,14 +1,9 @@
 /**
  * The engine host: one engine.wasm instance behind a small API. With the modules it uses (memory,
- * call writer, verdict reader, plan) it is the only code that touches the engine's memory and pointers.
- *
- * Two ways in:
- * - `evaluateAbi` speaks the original ABI byte for byte (JSON in, length-prefixed JSON out);
- * - `evaluate` is the fast path: at load the engine tells us, per (tool, role) entry, which fields
- *   its rules read; per call we write only those fields (typed: tag + f64, or UTF-8 bytes) into
- *   one reserved region, call `decide`, and expand the packed code. Constant answers come from a
- *   per-entry cache; only answers with detail (failures, Deny/Ask rules, rate limits) cross back as
- *   JSON. The engine stays the authority: every condition, rule and rate limit is evaluated in wasm.
+ * call writer, verdict reader, plan, raw ABI) it is the only code that touches the engine's memory
+ * and pointers. `evaluate` writes only the fields the entry's rules read into the request region and
+ * expands the engine's packed code; `evaluateAbi` speaks the original ABI (raw-abi.ts). The engine
+ * stays the authority: every condition, rule and rate limit is evaluated in wasm.
  *
  * Invariants:
  * - `evaluate` never throws; bad input is an `invalid_request` Deny, no policy a `no_policy` Deny
@@ -26,7 +21,7 @@ import type {
   ToolResultRecord,
   Verdict,
 } from './types.ts';
-import { recordToolResult } from './result-record.ts';
+import { readRecordReply, recordToolResult } from './result-record.ts';
 import type { CountedCall, CountedCallSink } from './counted-calls.ts';
 import { type EngineExports, instantiateEngine } from './engine-exports.ts';
 import { WasmMemory } from './wasm-memory.ts';
@@ -39,6 +34,8 @@ import { NOT_PLAIN, jsonRoot } from './call-values.ts';
 import { constantVerdict, deny, explainedVerdict } from './verdict-reader.ts';
 import { countedCall, spentRoots } from './counted-call-fields.ts';
 import { CODE_DETAIL } from './engine-boundary.ts';
+import { evaluateRawAbi } from './raw-abi.ts';
+import { memoise, memoised } from './verdict-memo.ts';
 
 export type {
   Diagnostic,
@@ -51,9 +48,6 @@ export type {
   VerdictFailure,
 } from './types.ts';
 export { ENGINE_ABI_VERSION } from './engine-exports.ts';
-
-/** Most memoised verdicts kept; the map is emptied when it is full. */
-const MEMO_LIMIT = 4096;
 
 const encoder = new TextEncoder();
 
@@ -114,14 +108,9 @@ export class Engine {
       return loadFailure('expected the policy as JSON text or UTF-8 bytes');
     const bytes = typeof policy === 'string' ? encoder.encode(policy) : policy;
     try {
-      const ptr = this.#mem.put(bytes);
-      let text: string;
-      try {
-        text = this.#mem.take(this.#x.init(ptr, bytes.length));
-      } finally {
-        this.#x.dealloc(ptr, bytes.length);
-      }
-      const load = readInitReply(text);
+      const load = readInitReply(
+        this.#mem.send(bytes, (ptr, length) => this.#mem.take(this.#x.init(ptr, length))),
+      );
       if (!load.ok) return load;
       const planText = this.#mem.take(this.#x.plan());
       this.#state = buildState(load.policy, JSON.parse(planText) as PlanJson, (entry) =>
@@ -250,17 +239,10 @@ export class Engine {
       const mem = this.#mem;
       mem.views();
       const memoId = mem.dv.getFloat64(this.#writer.region, true);
-      if (memoId !== 0) {
-        const seen = state.memo.get(memoId);
-        if (seen !== undefined) return seen;
-      }
-      const verdict = explainedVerdict(this.#x, mem, state, code, roots);
-      if (memoId !== 0) {
-        if (state.memo.size >= MEMO_LIMIT) state.memo.clear();
-        if (verdict.failure) Object.freeze(verdict.failure);
-        state.memo.set(memoId, Object.freeze(verdict));
-      }
-      return verdict;
+      return (
+        memoised(state.memo, memoId) ??
+        memoise(state.memo, memoId, explainedVerdict(this.#x, mem, state, code, roots))
+      );
     } catch (e) {
       return deny('engine_fault', this.#kill(e));
     }
@@ -303,14 +285,8 @@ export class Engine {
 
   /** Makes `key` the session the engine's next decisions read. */
   #selectSession(key: string): void {
-    const bytes = encoder.encode(key);
-    const ptr = this.#mem.put(bytes);
-    try {
-      if (this.#x.session(ptr, bytes.length) !== 1)
-        throw new Error('engine refused the session name');
-    } finally {
-      this.#x.dealloc(ptr, bytes.length);
-    }
+    if (this.#mem.send(encoder.encode(key), (ptr, length) => this.#x.session(ptr, length)) !== 1)
+      throw new Error('engine refused the session name');
     this.#session = key;
   }
 
@@ -329,21 +305,11 @@ export class Engine {
 
   #record(text: string): RecordAnswer {
     try {
-      const bytes = encoder.encode(text);
-      const ptr = this.#mem.put(bytes);
-      let reply: string;
-      try {
-        reply = this.#mem.take(this.#x.recordResult(ptr, bytes.length));
-      } finally {
-        this.#x.dealloc(ptr, bytes.length);
-      }
-      const answer = JSON.parse(reply) as {
-        recorded?: boolean;
-        untrusted?: boolean;
-        error?: string;
-      };
-      if (answer.recorded === true) return { ok: true, untrusted: answer.untrusted === true };
-      return { ok: false, error: String(answer.error ?? 'the engine did not record the result') };
+      return readRecordReply(
+        this.#mem.send(encoder.encode(text), (ptr, length) =>
+          this.#mem.take(this.#x.recordResult(ptr, length)),
+        ),
+      );
     } catch (e) {
       return { ok: false, error: this.#kill(e) };
     }
@@ -373,33 +339,12 @@ export class Engine {
   /** The original ABI, byte for byte: returns the response JSON text. */
   evaluateAbi(tool: string, argsJson: string, contextJson: string): string {
     if (this.#dead) return JSON.stringify({ error: this.#dead });
-    if (
-      typeof tool !== 'string' ||
-      typeof argsJson !== 'string' ||
-      typeof contextJson !== 'string'
-    ) {
-      return JSON.stringify({
-        error:
-          'tool, arguments and context must be strings (the arguments and context as JSON text)',
-      });
-    }
     try {
-      // One buffer holds the three inputs back to back (each is its own pointer and length to the
-      // engine); encodeInto writes straight into wasm memory.
-      const cap = (tool.length + argsJson.length + contextJson.length) * 3 + 3;
-      const base = this.#x.alloc(cap);
-      if (base === 0) throw new Error(`engine could not allocate ${cap} bytes`);
+      // The raw ABI selects the context's session (or the default one) for itself.
+      this.#session = null;
       try {
-        const mem = this.#mem;
-        mem.views();
-        const t = mem.encode(tool, base);
-        const a = mem.encode(argsJson, base + t);
-        const c = mem.encode(contextJson, base + t + a);
-        // The raw ABI selects the context's session (or the default one) for itself.
-        this.#session = null;
-        return mem.take(this.#x.evaluate(base, t, base + t, a, base + t + a, c));
+        return evaluateRawAbi(this.#x, this.#mem, tool, argsJson, contextJson);
       } finally {
-        this.#x.dealloc(base, cap);
         // The engine may have grown (and so moved) the request region for large values.
         if (this.#state !== null) this.#writer.sync();
       }

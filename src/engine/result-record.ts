@@ -1,6 +1,7 @@
 /**
  * A tool's result as the engine's `recordResult` input (engine/assembly/record-result.ts): the
- * session, tool, role and the result as JSON, or the answer already when the record is malformed.
+ * session, tool, role and the result as JSON, or the answer already when the record is malformed;
+ * and the engine's reply read back as a RecordAnswer.
  *
  * Checklist:
  * - never throws: a record that cannot be read is an `{ok: false}` answer that says what to pass;
@@ -59,4 +60,14 @@ export function recordToolResult(
     };
   }
   return send(text);
+}
+
+/**
+ * The engine's answer to a `recordResult` input, read from its JSON reply.
+ * @throws when the reply is not JSON (the engine is then broken)
+ */
+export function readRecordReply(reply: string): RecordAnswer {
+  const answer = JSON.parse(reply) as { recorded?: boolean; untrusted?: boolean; error?: string };
+  if (answer.recorded === true) return { ok: true, untrusted: answer.untrusted === true };
+  return { ok: false, error: String(answer.error ?? 'the engine did not record the result') };
 }

@@ -64,6 +64,16 @@ export class WasmMemory {
     return ptr;
   }
 
+  /** Copies `bytes` into a fresh module buffer, calls `use` on it, and frees it (also on a throw). */
+  send<T>(bytes: Uint8Array, use: (ptr: number, length: number) => T): T {
+    const ptr = this.put(bytes);
+    try {
+      return use(ptr, bytes.length);
+    } finally {
+      this.#x.dealloc(ptr, bytes.length);
+    }
+  }
+
   /** Reads and frees a length-prefixed response. */
   take(ptr: number): string {
     this.views();

@@ -9,158 +9,34 @@
  *   with each function, with a null prototype so no path reaches `Object.prototype`;
  * - only plain calls of those functions reach it (see `calls-only-endpoint.ts`);
  * - every function answers a {@link WorkerReply}; nothing throws across the boundary;
- * - the engine starts on the first call: from the `WebAssembly.Module` the first `status` call
- *   brings (the page compiled engine.wasm while this worker booted), or else compiled here, from a
- *   standard `new URL(..., import.meta.url)` (no `data:` URL) or the same-origin URL the bridge
- *   named the worker with, so the worker's own CSP decides (`'wasm-unsafe-eval'`); a compile
- *   failure is a reply, not a crash; once started, a module given later is ignored;
- * - with `fallback=js` in its name, a worker whose engine.wasm cannot compile runs the reference
- *   evaluator (src/reference/) instead, and its verdicts say `evaluator: 'js'`;
+ * - the engine starts on the first call (`worker-engine.ts`); a compile failure is a reply, not a
+ *   crash; with `fallback=js` in its name, a worker whose engine.wasm cannot compile runs the
+ *   reference evaluator (src/reference/) instead, and its verdicts say `evaluator: 'js'`;
  * - every chunk it loads lazily (the JS fallback, the WebAuthn verifier) is checked against the
  *   digest the build recorded before it runs (`checked-chunk.ts`); one that fails is a Deny;
  * - the policy object never leaves the worker: callers see `PolicyInfo` and verdicts only;
- * - each answer lists the calls the engine counted while making it (rate limits), and `load`
- *   restores such a list into a fresh engine: the page keeps the windows, not this worker;
+ * - each answer lists the calls the engine counted while making it (`worker-answers.ts`), and
+ *   `load` restores such a list into a fresh engine: the page keeps the windows, not this worker;
  * - approvals of Ask decisions are issued and redeemed here (`ApprovalLedger`): the main thread
  *   can send back a ticket it was given, never mint one or turn an Ask into Allow by itself.
  */
 import { expose } from 'comlink';
 import { ApprovalLedger } from '../backend/approval-ledger.ts';
 import { RememberedApprovals } from '../backend/remembered-approvals.ts';
-import { Engine, ENGINE_ABI_VERSION } from '../engine/engine.ts';
+import { ENGINE_ABI_VERSION } from '../engine/engine.ts';
 import type { ToolCall } from '../call/decision.ts';
 import type { Verdict } from '../engine/engine.ts';
-import type { CountedCall } from '../engine/counted-calls.ts';
 import { isCountedCallList } from '../engine/counted-calls.ts';
-import type { EvaluatorApi, WorkerReply } from './evaluator-api.ts';
+import type { EvaluatorApi } from './evaluator-api.ts';
 import type { JournalRecord } from '../backend/tool-result-journal.ts';
-import { EVALUATOR_JS_FALLBACK, EVALUATOR_WORKER_NAME } from './evaluator-api.ts';
-import type { ReferenceEngine } from '../reference/reference-engine.ts';
 import { callsOnlyEndpoint } from './calls-only-endpoint.ts';
-import { ENGINE_WASM_SHA256, fetchVerified, recordedDigest } from '../backend/code-integrity.ts';
 import { importChecked } from './checked-chunk.ts';
-import { errorText } from '../encoding/text.ts';
+import { answer, badRequest, compileFault } from './worker-answers.ts';
+import { type DecidingEngine, engine, readyEngine, startEngine } from './worker-engine.ts';
 
 export type { EvaluatorApi, WorkerFault, WorkerReply, WorkerStatus } from './evaluator-api.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
-
-/** engine.wasm, or the reference evaluator behind the same interface (`fallback: 'js'`). */
-type DecidingEngine = Engine | ReferenceEngine;
-type EngineState = { ok: true; engine: DecidingEngine } | { ok: false; error: string };
-
-/** What follows the name: an optional `fallback=js`, then engine.wasm's URL; null for another name. */
-const nameWords: string | null = (() => {
-  const prefix = `${EVALUATOR_WORKER_NAME} `;
-  if (!self.name.startsWith(prefix)) return null;
-  const words = self.name.slice(prefix.length);
-  return words === EVALUATOR_JS_FALLBACK || words.startsWith(`${EVALUATOR_JS_FALLBACK} `)
-    ? words.slice(EVALUATOR_JS_FALLBACK.length + 1)
-    : words;
-})();
-/** The host chose `fallback: 'js'`: where engine.wasm cannot compile, the reference evaluator decides. */
-const jsFallback = self.name.startsWith(`${EVALUATOR_WORKER_NAME} ${EVALUATOR_JS_FALLBACK}`);
-
-/**
- * engine.wasm: the URL the bridge put in the worker's name (see `EVALUATOR_WORKER_NAME`), when it
- * is on this worker's origin; else the file next to this worker.
- */
-function engineWasmUrl(): URL {
-  let own: URL | null = null;
-  try {
-    own = new URL('../../engine/build/engine.wasm', import.meta.url);
-  } catch {
-    // Started from a blob: URL (the page checked this script's bytes first): nothing is relative to it.
-  }
-  if (nameWords !== null && nameWords !== '') {
-    try {
-      const given = new URL(nameWords);
-      // This worker's origin (a blob: worker has its page's).
-      if (given.origin === self.location.origin) return given;
-    } catch {
-      // Not a URL: the file next to this script.
-    }
-  }
-  return own ?? new URL('/engine.wasm', self.location.origin);
-}
-
-const wasmUrl = engineWasmUrl();
-
-// Started by the first call, not at start-up: the bridge's first call (`status`) may bring a module
-// the page already compiled while this worker was booting (see `EvaluatorApi.status`); any other
-// first call, or none given, compiles the file here, so this worker's own CSP decides.
-let engine: DecidingEngine | null = null;
-let engineState: Promise<EngineState> | null = null;
-
-function startEngine(compiled: unknown): Promise<EngineState> {
-  if (engineState !== null) return engineState;
-  // A module the page compiled was compiled from bytes the page checked; a file fetched here is
-  // checked here, against the digest the build wrote into this script.
-  const module =
-    compiled instanceof WebAssembly.Module ? Promise.resolve(compiled) : compileChecked(wasmUrl);
-  engineState = module
-    .then((ready) => Engine.create(ready))
-    .then(
-      (created): EngineState => {
-        created.countCalls((call) => counted.push(call));
-        engine = created;
-        return { ok: true, engine: created };
-      },
-      async (error: unknown): Promise<EngineState> => {
-        if (!jsFallback) return { ok: false, error: errorText(error) };
-        // Loaded only here: a page whose engine.wasm compiles never downloads the reference.
-        try {
-          const { ReferenceEngine } = await importChecked(
-            'PERSO-CHUNK:reference-engine',
-            () => import('../reference/reference-engine.ts'),
-          );
-          const reference = new ReferenceEngine();
-          reference.countCalls((call) => counted.push(call));
-          engine = reference;
-          return { ok: true, engine };
-        } catch (fallbackError) {
-          return {
-            ok: false,
-            error: `${errorText(error)}; the JS fallback failed to load too (${errorText(fallbackError)})`,
-          };
-        }
-      },
-    );
-  return engineState;
-}
-
-/** engine.wasm compiled from bytes that match the build's record (unchecked in an unbundled build). */
-async function compileChecked(url: URL): Promise<WebAssembly.Module> {
-  const expected = recordedDigest(ENGINE_WASM_SHA256);
-  if (expected === null) return WebAssembly.compileStreaming(fetch(url));
-  const checked = await fetchVerified(url, expected, 'engine.wasm');
-  if (!checked.ok) throw new Error(checked.error);
-  return WebAssembly.compile(checked.bytes);
-}
-
-/** The engine, once compiled; the hot path takes it without awaiting. */
-async function readyEngine(): Promise<EngineState> {
-  return engine !== null ? { ok: true, engine } : startEngine(undefined);
-}
-
-// The calls the engine counted since the last answer: each answer takes them (see `answer`).
-let counted: CountedCall[] = [];
-
-/** A value, with the calls the engine counted while making it. */
-function answer<T>(value: T): WorkerReply<T> {
-  if (counted.length === 0) return { ok: true, value };
-  const reply: WorkerReply<T> = { ok: true, value, counted };
-  counted = [];
-  return reply;
-}
-
-function compileFault(error: string): WorkerReply<never> {
-  return { ok: false, fault: 'wasm_compile', error: `engine.wasm failed to load: ${error}` };
-}
-
-function badRequest(error: string): WorkerReply<never> {
-  return { ok: false, fault: 'bad_request', error };
-}
 
 function isNow(nowSeconds: unknown): nowSeconds is number {
   return typeof nowSeconds === 'number' && Number.isFinite(nowSeconds);
