@@ -21,7 +21,7 @@ import type { ApprovalEvidence } from '../backend/approval-evidence.ts';
 import type { CanonicalArgs } from '../call/canonical-args.ts';
 import type { DecisionResult, ReasonKind, ToolCall } from '../call/decision.ts';
 import { ownCopy } from '../call/own-properties.ts';
-import { errorText } from '../encoding/text.ts';
+import { FETCH_FILES_FIX, notLoaded } from '../encoding/text.ts';
 import type { EvaluatorState, RecordAnswer, ToolResultRecord } from '../engine/types.ts';
 import type { AnnotationHints } from '../policy/annotation-defaults.ts';
 import type { PolicyInput } from '../policy/policy-source.ts';
@@ -194,7 +194,7 @@ export class Perso {
       // Loaded with the first batch: a page that decides one call at a time never downloads it.
       batch = await import('./perso-batch.ts');
     } catch (error) {
-      const reason = `engine fault: the batch code did not load (${errorText(error)}); no call was decided, check that the page can fetch perso's files and retry`;
+      const reason = `engine fault: ${notLoaded('the batch code', error)}; no call was decided, ${FETCH_FILES_FIX} and retry`;
       return calls.map(() => decider.deny('engine_fault', reason));
     }
     return batch.decideBatch(
