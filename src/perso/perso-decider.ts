@@ -12,9 +12,10 @@
  *   was decided on;
  * - annotation defaults apply before the record is made: the record is the final outcome;
  * - `durable: 'before-run'`: a decision is returned once its record is stored, else it is a Deny.
+ *
+ * Approvals are redeemed on the same path (approval-redemption.ts).
  */
 import type { ToolFacts } from '../audit/audit-record.ts';
-import type { ApprovalEvidence } from '../backend/approval-evidence.ts';
 import { withArgs } from '../call/call-with-args.ts';
 import type { CanonicalArgs } from '../call/canonical-args.ts';
 import { canonicalizeArgs } from '../call/canonical-args.ts';
@@ -29,7 +30,8 @@ import { recordedFacts } from './perso-auditor.ts';
 import type { PersoPolicy } from './perso-policy.ts';
 import { decisionResult } from './perso-result.ts';
 
-const CLOSED = 'engine fault: perso is closed; load a new instance';
+/** The reason of every decision a closed instance is asked for. */
+export const CLOSED = 'engine fault: perso is closed; load a new instance';
 
 /** Decides, and audits, one call at a time for a `Perso`. */
 export class PersoDecider {
@@ -145,32 +147,7 @@ export class PersoDecider {
     const defaults = this.#policy.annotationDefaults;
     if (annotations !== undefined && defaults !== null)
       result = defaults.applyAnnotationDefaults(result, annotations);
-    return this.#recorded(call, result, canonical, facts, toolFacts);
-  }
-
-  /**
-   * `Perso.approve`: redeems a person's approval of an Ask where the engine runs, and audits the
-   * outcome like any decision.
-   */
-  async approve(
-    nonce: string,
-    call: ToolCall,
-    evidence?: ApprovalEvidence,
-  ): Promise<DecisionResult> {
-    const canonical = readArgs(call);
-    const facts =
-      canonical.ok && this.#auditing ? recordedFacts(withArgs(call, canonical.value)) : null;
-    const result = !canonical.ok
-      ? this.deny('invalid_request', `invalid request: ${canonical.error}`)
-      : typeof facts === 'string'
-        ? this.deny('invalid_request', `invalid request: ${facts}`)
-        : await this.#approveChecked(
-            nonce,
-            facts?.call ?? withArgs(call, canonical.value),
-            facts,
-            evidence,
-          );
-    return this.#recorded(call, result, canonical, facts);
+    return this.record(call, result, canonical, facts, toolFacts);
   }
 
   /** A Deny that never reached the engine (a guarded call's own refusal), audited. */
@@ -201,7 +178,7 @@ export class PersoDecider {
   }
 
   /** Audits `result`; with `durable: 'before-run'`, answers once its record is stored. */
-  #recorded(
+  record(
     call: ToolCall,
     result: DecisionResult,
     canonical: CanonicalArgs | null,
@@ -271,42 +248,10 @@ export class PersoDecider {
       return this.deny('engine_fault', `engine fault: ${errorText(error)}; retry the call`);
     }
   }
-
-  async #approveChecked(
-    nonce: string,
-    call: ToolCall,
-    facts: RecordedFacts | null,
-    evidence: ApprovalEvidence | undefined,
-  ): Promise<DecisionResult> {
-    const policy = this.#policy;
-    if (policy.closed) return this.deny('engine_fault', CLOSED);
-    if (policy.version === null) return this.deny('no_policy', policy.noPolicyReason);
-    const backend = policy.backend;
-    if (backend === null || typeof backend.approve !== 'function') {
-      return this.deny(
-        'engine_fault',
-        'engine fault: this engine cannot redeem approvals; the call was not run',
-      );
-    }
-    try {
-      const given = ownNow(call);
-      const now = given === undefined ? this.now() : given;
-      if (typeof now !== 'number' || !Number.isFinite(now))
-        return this.deny('invalid_request', badTimeReason(now));
-      if (facts !== null) facts.now = now;
-      return this.result(
-        await (evidence === undefined
-          ? backend.approve(nonce, call, now)
-          : backend.approve(nonce, call, now, evidence)),
-      );
-    } catch (error) {
-      return this.deny('engine_fault', `engine fault: ${errorText(error)}; retry the call`);
-    }
-  }
 }
 
 /** The call's canonical args; args that cannot be read (a throwing getter) are refused. */
-function readArgs(call: ToolCall): CanonicalArgs {
+export function readArgs(call: ToolCall): CanonicalArgs {
   try {
     return canonicalizeArgs(own(call, 'args'));
   } catch (error) {

@@ -1,7 +1,7 @@
 /**
  * The public `Perso` API: load a policy, decide tool calls, bind principals, audit decisions. The
  * class holds its parts together: the policy and its engine (perso-policy.ts), the decisions
- * (perso-decider.ts), the auditor (perso-auditor.ts), batches (perso-batch.ts) and the
+ * (perso-decider.ts), approvals (approval-redemption.ts), the auditor (perso-auditor.ts), batches (perso-batch.ts) and the
  * evaluator's memory (evaluator-memory.ts).
  *
  * Checklist (the promises this class keeps):
@@ -25,6 +25,7 @@ import { FETCH_FILES_FIX, notLoaded } from '../encoding/text.ts';
 import type { EvaluatorState, RecordAnswer, ToolResultRecord } from '../engine/types.ts';
 import type { AnnotationHints } from '../policy/annotation-defaults.ts';
 import type { PolicyInput } from '../policy/policy-source.ts';
+import { redeemApproval } from './approval-redemption.ts';
 import { ownNow } from './call-time.ts';
 import { evaluatorState, forgetEvaluatorState, recordToolResult } from './evaluator-memory.ts';
 import { PersoAuditor } from './perso-auditor.ts';
@@ -163,7 +164,7 @@ export class Perso {
    * `requestWebAuthnApproval` ceremony made for it, or its failure (then a Deny saying which).
    */
   approve(nonce: string, call: ToolCall, evidence?: ApprovalEvidence): Promise<DecisionResult> {
-    return this.#decider.approve(nonce, call, evidence);
+    return redeemApproval(this.#decider, this.#policy, nonce, call, evidence);
   }
 
   /**
