@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  FETCH_FILES_FIX,
   errorText,
   escapeControls,
   fileErrorText,
   formatDiagnostic,
   formatDiagnostics,
+  notLoaded,
   quote,
   quoteName,
   showJson,
@@ -242,5 +244,19 @@ describe('formatDiagnostic', () => {
 
   test('at most max, then how many more', () => {
     assert.equal(formatDiagnostics(errors, 1), 'rules[0].tool_name: expected a string; and 2 more');
+  });
+});
+
+describe('notLoaded', () => {
+  test('names the part and what the import rejected with, as errorText reads it', () => {
+    const error = new TypeError('Failed to fetch dynamically imported module: /x.js\nat line 2');
+    assert.equal(
+      notLoaded('the batch code', error),
+      'the batch code did not load (failed to fetch dynamically imported module: /x.js)',
+    );
+    assert.equal(
+      `${notLoaded('the reader', 'gone\u001b[2J')}; ${FETCH_FILES_FIX}`,
+      "the reader did not load (gone\\u001b[2J); check that the page can fetch perso's files",
+    );
   });
 });

@@ -26,7 +26,7 @@ import { canonicalJson } from '../call/canonical-json.ts';
 import type { CredentialStore } from './authenticator-store.ts';
 import type { checkWebAuthnEvidence } from './webauthn-approval.ts';
 import { toHex } from '../encoding/hex.ts';
-import { errorText, quote, quoteName } from '../encoding/text.ts';
+import { notLoaded, quote, quoteName } from '../encoding/text.ts';
 
 /** The WebAuthn check of `webauthn-approval.ts`. */
 export type WebAuthnCheck = typeof checkWebAuthnEvidence;
@@ -246,7 +246,7 @@ export class ApprovalLedger {
         verifier = await load();
       } catch (error) {
         return refused(
-          `approval ${quote(nonce, 8)} needs a verified authenticator, but the verifier did not load (${errorText(error)}); the call was not run`,
+          `approval ${quote(nonce, 8)} needs a verified authenticator, but ${notLoaded('the verifier', error)}; the call was not run`,
         );
       }
       const problem = await verifier.checkWebAuthnEvidence(

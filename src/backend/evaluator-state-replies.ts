@@ -1,5 +1,5 @@
 /**
- * Checks of the worker's replies about the evaluator's state (issue 14): a recorded tool result
+ * Checks of the worker's replies about the evaluator's state: a recorded tool result
  * and the state that outlives a call. A reply is data from another realm, read field by field.
  *
  * Checklist:

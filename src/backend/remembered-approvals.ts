@@ -1,5 +1,5 @@
 /**
- * Approvals a person gave that cover later calls (issue 14): an Ask rule's
+ * Approvals a person gave that cover later calls: an Ask rule's
  * `"remember": {"seconds": S, "same": ["<Source>.<field>", …]}`. Kept where the engine runs, beside
  * the approval tickets (the worker, or the inline backend).
  *

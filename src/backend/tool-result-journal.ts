@@ -1,5 +1,5 @@
 /**
- * The backend's copy of the untrusted results the engine kept (issue 14), where the engine's
+ * The backend's copy of the untrusted results the engine kept, where the engine's
  * death cannot reach it: a fresh engine records them again, in order, before it answers a call.
  *
  * Checklist:

@@ -127,6 +127,20 @@ export function errorText(error: unknown): string {
   return escapeControls(truncate(line, ERROR_UNITS));
 }
 
+/** The fix for a part of perso that is loaded when first needed and could not be fetched. */
+export const FETCH_FILES_FIX = "check that the page can fetch perso's files";
+
+/**
+ * A part of perso loaded when first needed that did not load, for a message:
+ * `<part> did not load (<error>)`; the caller adds what it means and {@link FETCH_FILES_FIX}.
+ *
+ * @param part the part, e.g. `the batch code`
+ * @param error what the `import()` rejected with
+ */
+export function notLoaded(part: string, error: unknown): string {
+  return `${part} did not load (${errorText(error)})`;
+}
+
 /**
  * What a failed file operation says, for a message: Node's error code (`ENOENT`, `EACCES`) when it
  * has one, else {@link errorText}. Never throws.

@@ -120,7 +120,7 @@ export interface UntrustedSessionState {
   saturated: boolean;
 }
 
-/** The evaluator's state that outlives a call (issue 14): untrusted content per session. */
+/** The evaluator's state that outlives a call: untrusted content per session. */
 export interface EvaluatorState {
   untrusted: { overflow: boolean; sessions: UntrustedSessionState[] };
   /** Approvals a person gave that cover later calls (Ask rules' `remember`), where kept. */

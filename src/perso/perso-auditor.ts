@@ -13,7 +13,7 @@ import type { CanonicalArgs } from '../call/canonical-args.ts';
 import { canonicalizeArgs } from '../call/canonical-args.ts';
 import type { DecisionResult, JsonObject, ToolCall } from '../call/decision.ts';
 import { own } from '../call/own-properties.ts';
-import { errorText } from '../encoding/text.ts';
+import { FETCH_FILES_FIX, errorText, notLoaded } from '../encoding/text.ts';
 
 /** What an audit record keeps of a call's host facts: the copies the engine decided on, and the time. */
 export interface RecordedFacts {
@@ -83,7 +83,7 @@ export class PersoAuditor {
     try {
       records = await import('./decision-record.ts');
     } catch (error) {
-      return `audit records cannot be built: the record builder did not load (${errorText(error)}); check that the page can fetch perso's files, then load a new instance`;
+      return `audit records cannot be built: ${notLoaded('the record builder', error)}; ${FETCH_FILES_FIX}, then load a new instance`;
     }
     this.#records = records;
     if (this.#hashArgs)

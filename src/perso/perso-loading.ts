@@ -18,7 +18,7 @@ import type { PolicyMode } from '../policy/policy.ts';
 import type { PolicySourceKind, ResolvedPolicy } from '../policy/policy-source.ts';
 import { resolvePolicySource } from '../policy/policy-source.ts';
 import type { ToolPinsResult } from '../policy/tool-pins.ts';
-import { errorText, quote } from '../encoding/text.ts';
+import { FETCH_FILES_FIX, notLoaded, quote } from '../encoding/text.ts';
 
 /**
  * The backend the `engine` option names. `engine: 'worker'` (the default in a browser page) runs
@@ -144,7 +144,7 @@ export async function readExtensions(text: string): Promise<PolicyExtensions | s
     } catch (error) {
       toolPins = {
         ok: false,
-        error: `tool_pins: cannot be read, the reader did not load (${errorText(error)}); check that the page can fetch perso's files`,
+        error: `tool_pins: cannot be read, ${notLoaded('the reader', error)}; ${FETCH_FILES_FIX}`,
       };
     }
   }
@@ -153,7 +153,7 @@ export async function readExtensions(text: string): Promise<PolicyExtensions | s
       // Whether the policy opts in is the engine's to say (PolicyInfo.annotationDefaults).
       annotationDefaults = await import('../policy/annotation-defaults.ts');
     } catch (error) {
-      return `cannot be read, the annotation defaults did not load (${errorText(error)}); the previous policy stays active, check that the page can fetch perso's files and reload`;
+      return `cannot be read, ${notLoaded('the annotation defaults', error)}; the previous policy stays active, ${FETCH_FILES_FIX} and reload`;
     }
   }
   return { toolPins, annotationDefaults };

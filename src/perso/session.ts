@@ -27,7 +27,7 @@ import type { WebAuthnCeremonyOptions } from '../backend/webauthn-ceremony.ts';
 import type { ToolFacts } from '../audit/audit-record.ts';
 import type { ToolPinsResult } from '../policy/tool-pins.ts';
 import { own } from '../call/own-properties.ts';
-import { errorText } from '../encoding/text.ts';
+import { FETCH_FILES_FIX, errorText, notLoaded } from '../encoding/text.ts';
 import type { RecordAnswer, ToolResultRecord } from '../engine/types.ts';
 
 /** What a guarded call came to: the tool's value, or the decision that kept it from running. */
@@ -247,7 +247,7 @@ export class PersoSession {
       try {
         guarded = await import('./guarded-call.ts');
       } catch (caught) {
-        const reason = `engine fault: the guarded-call code did not load (${errorText(caught)}); the tool was not run, check that the page can fetch perso's files and retry`;
+        const reason = `engine fault: ${notLoaded('the guarded-call code', caught)}; the tool was not run, ${FETCH_FILES_FIX} and retry`;
         return {
           ok: false,
           decision: host.refuse({ tool, role }, reason, 'engine_fault', toolFacts),

@@ -73,7 +73,7 @@ export type PolicyBytes = Uint8Array<ArrayBuffer>;
 
 import { fromBase64, toBase64 } from './base64.ts';
 import { sha256Hex } from '../encoding/sha256-hex.ts';
-import { errorText, quote, showJson } from '../encoding/text.ts';
+import { FETCH_FILES_FIX, errorText, notLoaded, quote, showJson } from '../encoding/text.ts';
 
 export { fromBase64, toBase64 };
 
@@ -107,7 +107,7 @@ export async function verifyIntegrity(
   } catch (error) {
     return {
       ok: false,
-      error: `integrity ${quote(integrity, 200)} cannot be checked: the checker did not load (${errorText(error)}); check that the page can fetch perso's files`,
+      error: `integrity ${quote(integrity, 200)} cannot be checked: ${notLoaded('the checker', error)}; ${FETCH_FILES_FIX}`,
     };
   }
   return sri.verifyIntegrity(bytes, integrity);
@@ -162,7 +162,7 @@ export async function verifySignatureFile(
   } catch (error) {
     return {
       ok: false,
-      error: `signatures cannot be checked: the verifier did not load (${errorText(error)}); check that the page can fetch perso's files`,
+      error: `signatures cannot be checked: ${notLoaded('the verifier', error)}; ${FETCH_FILES_FIX}`,
     };
   }
   return verifier.verifySignatureFile(signatureFile, expected, keys);

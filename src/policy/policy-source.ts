@@ -17,7 +17,7 @@
  *   go through the policy cache instead (see {@link PolicySourceOptions.fetchPolicy}).
  */
 import type { Policy } from './policy.ts';
-import { errorText, quote } from '../encoding/text.ts';
+import { FETCH_FILES_FIX, errorText, notLoaded, quote } from '../encoding/text.ts';
 
 /** What a host may pass as a policy: an object, JSON text, a file path (Node) or a URL. */
 export type PolicyInput = Policy | string | URL;
@@ -67,9 +67,7 @@ async function policyRead(): Promise<typeof import('./policy-read.ts')> {
   try {
     return await import('./policy-read.ts');
   } catch (error) {
-    throw new Error(
-      `the policy reader did not load (${errorText(error)}); check that the page can fetch perso's files`,
-    );
+    throw new Error(`${notLoaded('the policy reader', error)}; ${FETCH_FILES_FIX}`);
   }
 }
 

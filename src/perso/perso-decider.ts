@@ -1,0 +1,260 @@
+/**
+ * How a `Perso` decides one call: its canonical args, its time, the engine's verdict, the result
+ * and its audit record.
+ *
+ * Checklist:
+ * - a decision always resolves to a `DecisionResult`: bad requests and engine faults are Deny,
+ *   never exceptions a caller could mistake for Allow;
+ * - every call is decided on one canonical, frozen copy of its args (canonical-args.ts), whatever
+ *   the engine, and the result returns that copy as `args`;
+ * - with no audit transport the hot path does no audit work: one canonical copy, one engine call,
+ *   one result object; with transports, the host facts are read once and the record holds what
+ *   was decided on;
+ * - annotation defaults apply before the record is made: the record is the final outcome;
+ * - `durable: 'before-run'`: a decision is returned once its record is stored, else it is a Deny.
+ *
+ * Approvals are redeemed on the same path (approval-redemption.ts).
+ */
+import type { ToolFacts } from '../audit/audit-record.ts';
+import { withArgs } from '../call/call-with-args.ts';
+import type { CanonicalArgs } from '../call/canonical-args.ts';
+import { canonicalizeArgs } from '../call/canonical-args.ts';
+import type { DecisionResult, ReasonKind, ToolCall } from '../call/decision.ts';
+import { own } from '../call/own-properties.ts';
+import { errorText } from '../encoding/text.ts';
+import type { Verdict } from '../engine/types.ts';
+import type { AnnotationHints } from '../policy/annotation-defaults.ts';
+import { badTimeReason, ownNow } from './call-time.ts';
+import type { PersoAuditor, RecordedFacts } from './perso-auditor.ts';
+import { recordedFacts } from './perso-auditor.ts';
+import type { PersoPolicy } from './perso-policy.ts';
+import { decisionResult } from './perso-result.ts';
+
+/** The reason of every decision a closed instance is asked for. */
+export const CLOSED = 'engine fault: perso is closed; load a new instance';
+
+/** Decides, and audits, one call at a time for a `Perso`. */
+export class PersoDecider {
+  readonly #policy: PersoPolicy;
+  readonly #clock: (() => number) | null;
+  /** The auditor, when the host gave audit transports; else `null`. */
+  readonly #auditor: PersoAuditor | null;
+  readonly #auditing: boolean;
+  readonly #durableBeforeRun: boolean;
+
+  /**
+   * @param policy the instance's engine and active policy
+   * @param clock the host's clock (seconds), or `null` for the system clock
+   * @param auditor the instance's auditor, or `null` without audit transports
+   * @param durableBeforeRun whether a decision waits for its record to be stored
+   */
+  constructor(
+    policy: PersoPolicy,
+    clock: (() => number) | null,
+    auditor: PersoAuditor | null,
+    durableBeforeRun: boolean,
+  ) {
+    this.#policy = policy;
+    this.#clock = clock;
+    this.#auditor = auditor;
+    this.#auditing = auditor !== null;
+    this.#durableBeforeRun = durableBeforeRun;
+  }
+
+  /** Whether decisions are audited (a batch then goes call by call). */
+  get auditing(): boolean {
+    return this.#auditing;
+  }
+
+  /** `Perso.evaluate`; `at`: the time for a call without its own `now` (a batch's one time), else the clock. */
+  evaluate(call: ToolCall, at?: number): Promise<DecisionResult> {
+    const policy = this.#policy;
+    const sync = policy.sync;
+    if (
+      !this.#auditing &&
+      sync !== null &&
+      policy.version !== null &&
+      call !== null &&
+      typeof call === 'object'
+    ) {
+      // The hot path: one canonical copy, one engine call, one result object.
+      try {
+        let now = ownNow(call);
+        if (now === undefined)
+          now =
+            this.#clock !== null
+              ? this.#clock()
+              : policy.needsClock
+                ? Date.now() / 1000
+                : Number.NaN;
+        else if (typeof now !== 'number' || !Number.isFinite(now)) now = undefined;
+        if (now !== undefined) {
+          const canonical = canonicalizeArgs(call.args);
+          if (!canonical.ok)
+            return Promise.resolve(
+              this.deny('invalid_request', `invalid request: ${canonical.error}`),
+            );
+          // One literal shape for every call (absent fields undefined, which the engine reads as absent).
+          const checked: ToolCall = {
+            tool: own(call, 'tool') as string,
+            args: canonical.value,
+            role: own(call, 'role') as string,
+            agentAttributes: own(call, 'agentAttributes'),
+            resourceAttributes: own(call, 'resourceAttributes'),
+            now: ownNow(call),
+            session: own(call, 'session'),
+          };
+          const result = this.result(sync.evaluateNow(checked, now));
+          result.args = canonical.value;
+          return Promise.resolve(result);
+        }
+      } catch {
+        // A hostile or malformed call object: the checks below name the problem.
+      }
+    }
+    // The decision carries the canonical copy, so the tool runs on exactly what was checked (a
+    // getter, a toJSON or a nested NaN cannot decide one way and run another); audit records carry
+    // it too. A call that is not an object is refused by decide.
+    const canonical = call !== null && typeof call === 'object' ? readArgs(call) : null;
+    return this.decide(call, canonical, undefined, undefined, at);
+  }
+
+  /**
+   * Decides and audits one call. With `annotations` (a guarded tool's), annotation defaults are
+   * applied where the policy opts in, before the record is made.
+   */
+  async decide(
+    call: ToolCall,
+    canonical: CanonicalArgs | null,
+    toolFacts?: ToolFacts,
+    annotations?: AnnotationHints,
+    at?: number,
+  ): Promise<DecisionResult> {
+    let result: DecisionResult;
+    let facts: RecordedFacts | string | null = null;
+    if (canonical !== null && !canonical.ok) {
+      result = this.deny('invalid_request', `invalid request: ${canonical.error}`);
+    } else {
+      const checked = canonical === null ? call : withArgs(call, canonical.value);
+      if (this.#auditing) facts = recordedFacts(checked);
+      if (typeof facts === 'string') {
+        result = this.deny('invalid_request', `invalid request: ${facts}`);
+      } else {
+        result = await this.#decideChecked(facts?.call ?? checked, facts, at);
+        if (canonical !== null) result.args = canonical.value;
+      }
+    }
+    const defaults = this.#policy.annotationDefaults;
+    if (annotations !== undefined && defaults !== null)
+      result = defaults.applyAnnotationDefaults(result, annotations);
+    return this.record(call, result, canonical, facts, toolFacts);
+  }
+
+  /** A Deny that never reached the engine (a guarded call's own refusal), audited. */
+  refuse(
+    call: { tool: unknown; role: unknown },
+    reason: string,
+    kind: ReasonKind = 'invalid_request',
+    toolFacts?: ToolFacts,
+  ): DecisionResult {
+    const result = this.deny(kind, reason);
+    this.#auditor?.record(call, result, null, null, this.#policy.status.hash, toolFacts);
+    return result;
+  }
+
+  /** The time of a call without its own `now`: the host's clock, else the system clock. */
+  now(): number {
+    return this.#clock === null ? Date.now() / 1000 : this.#clock();
+  }
+
+  /** The result of the engine's verdict, under the active policy. */
+  result(verdict: Verdict): DecisionResult {
+    return decisionResult(verdict, this.#policy.version, this.#policy.enforced);
+  }
+
+  /** A Deny made here (a fault or a bad request), always enforced; not audited. */
+  deny(kind: ReasonKind, reason: string): DecisionResult {
+    return { decision: 'Deny', reason, kind, policyVersion: this.#policy.version, enforced: true };
+  }
+
+  /** Audits `result`; with `durable: 'before-run'`, answers once its record is stored. */
+  record(
+    call: ToolCall,
+    result: DecisionResult,
+    canonical: CanonicalArgs | null,
+    facts: RecordedFacts | string | null,
+    toolFacts?: ToolFacts,
+  ): DecisionResult | Promise<DecisionResult> {
+    this.#auditor?.record(
+      call,
+      result,
+      canonical,
+      typeof facts === 'string' ? null : facts,
+      this.#policy.status.hash,
+      toolFacts,
+    );
+    return this.#durableBeforeRun ? this.#stored(result) : result;
+  }
+
+  /** The decision, once every transport that can say so stored its record; a Deny when one cannot. */
+  async #stored(result: DecisionResult): Promise<DecisionResult> {
+    try {
+      await this.#auditor?.persisted();
+      return result;
+    } catch (error) {
+      if (result.decision === 'Deny') return result;
+      return this.deny(
+        'engine_fault',
+        `audit fault: the record of this decision could not be stored (${errorText(error)}); the call was not run, as durable: "before-run" asks — retry, or check IndexedDB`,
+      );
+    }
+  }
+
+  async #decideChecked(
+    call: ToolCall,
+    facts: RecordedFacts | null,
+    at?: number,
+  ): Promise<DecisionResult> {
+    const policy = this.#policy;
+    if (policy.closed) return this.deny('engine_fault', CLOSED);
+    if (policy.version === null) return this.deny('no_policy', policy.noPolicyReason);
+    if (call === null || typeof call !== 'object') {
+      return this.deny(
+        'invalid_request',
+        'invalid request: expected an object {tool, args, role}; pass the call as an object',
+      );
+    }
+    let now: unknown;
+    try {
+      const given = ownNow(call);
+      now = given === undefined ? (at ?? this.now()) : given;
+    } catch (error) {
+      return this.deny(
+        'invalid_request',
+        `invalid request: the time cannot be read (${errorText(error)}); check the call's "now" and the clock option`,
+      );
+    }
+    if (typeof now !== 'number' || !Number.isFinite(now))
+      return this.deny('invalid_request', badTimeReason(now));
+    if (facts !== null) facts.now = now;
+    try {
+      const sync = policy.sync;
+      const backend = policy.backend;
+      if (sync !== null) return this.result(sync.evaluateNow(call, now));
+      if (backend === null)
+        return this.deny('engine_fault', 'engine fault: no engine is running; reload the policy');
+      return this.result(await backend.evaluate(call, now));
+    } catch (error) {
+      return this.deny('engine_fault', `engine fault: ${errorText(error)}; retry the call`);
+    }
+  }
+}
+
+/** The call's canonical args; args that cannot be read (a throwing getter) are refused. */
+export function readArgs(call: ToolCall): CanonicalArgs {
+  try {
+    return canonicalizeArgs(own(call, 'args'));
+  } catch (error) {
+    return { ok: false, error: `args: cannot be read (${errorText(error)}); pass plain JSON data` };
+  }
+}
