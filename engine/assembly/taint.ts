@@ -14,6 +14,7 @@
 
 import { JARRAY, JNUMBER, JOBJECT, JSTRING, JValue } from './json-value';
 import { JsonParser } from './json-parser';
+import { HashSet64 } from './hash-set';
 import { formatNumber } from './json-text';
 import { Writer, madeGarbage } from './writer';
 
@@ -31,8 +32,8 @@ class Taint {
   results: i32 = 0;
   units: i32 = 0;
   saturated: bool = false;
-  words: Set<u64> = new Set();
-  pieces: Set<u64> = new Set();
+  words: HashSet64 = new HashSet64();
+  pieces: HashSet64 = new HashSet64();
 }
 
 const sessions = new Map<string, Taint>();
