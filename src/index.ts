@@ -7,10 +7,7 @@ export type { PersoMode, PersoOptions, PolicyInput, PolicyStatus } from './perso
 export type { CodeIntegrity } from './backend/worker-backend.ts';
 export type { Explanation } from './analysis/explain-call.ts';
 export type { CallTrace, ConditionTrace, RuleTrace, Truth } from './analysis/call-trace.ts';
-export type {
-  BudgetState as BudgetWindowState,
-  RateLimitState,
-} from './analysis/window-state.ts';
+export type { BudgetState, RateLimitState } from './analysis/window-state.ts';
 export { PersoSession } from './perso/session.ts';
 export type { GuardOptions, GuardOutcome, Principal, SessionCall } from './perso/session.ts';
 export { DefaultAction, Effect, NumericOp, PolicyMode, Source, StringOp } from './policy/policy.ts';
@@ -37,7 +34,7 @@ export { consoleTransport } from './audit/console-transport.ts';
 export type { ConsoleTransportOptions } from './audit/console-transport.ts';
 export type { EvaluatorBackend } from './backend/evaluator-backend.ts';
 export type {
-  BudgetState,
+  BudgetWindowState,
   Diagnostic,
   EvaluatorState,
   PolicyInfo,

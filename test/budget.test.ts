@@ -223,6 +223,44 @@ describe('a distinct budget per principal', () => {
     );
   });
 
+  test('values are told apart exactly: numbers one ulp apart, a number and its string, -0 and 0', async () => {
+    const { engine } = await engineWith();
+    const near = 0.1 + 0.2; // 0.30000000000000004, one ulp above 0.3
+    assert.equal(engine.evaluate(send(0.3, 'u1', 1), 0).decision, 'Allow');
+    assert.equal(engine.evaluate(send(near, 'u1', 2), 0).decision, 'Allow');
+    assert.equal(
+      engine.evaluate(send('0.3', 'u1', 3), 0).kind,
+      'budget_exceeded',
+      'the string "0.3" is a third value, not the number 0.3',
+    );
+    assert.equal(engine.evaluate(send(0.3, 'u1', 4), 0).decision, 'Allow', 'a known value');
+    assert.equal(engine.evaluate(send(near, 'u1', 5), 0).decision, 'Allow', 'a known value');
+    assert.equal(engine.evaluate(send(0, 'u3', 6), 0).decision, 'Allow');
+    assert.equal(engine.evaluate(send(2 ** 53, 'u3', 7), 0).decision, 'Allow');
+    assert.equal(engine.evaluate(send(-0, 'u3', 8), 0).decision, 'Allow', 'JSON -0 is 0');
+    assert.equal(
+      engine.evaluate(send(2 ** 53 + 2, 'u3', 9), 0).kind,
+      'budget_exceeded',
+      '2^53 + 2 is a third value',
+    );
+    const byNumber = engine.evaluate(send('x', 1e21, 10), 0);
+    assert.equal(byNumber.decision, 'Allow');
+    engine.evaluate(send('y', 1e21, 11), 0);
+    assert.match(
+      engine.evaluate(send('z', 1e21, 12), 0).reason,
+      / for AgentAttributes\.user_id = 1e\+21, and this call adds a new one; /,
+      'a number principal is shown as JSON writes it',
+    );
+    assert.deepEqual(
+      engine.state()?.budgets?.map((b) => [b.per, b.calls, b.used]),
+      [
+        ['u1', 4, 2],
+        ['u3', 3, 2],
+        [1e21, 2, 2],
+      ],
+    );
+  });
+
   test('a missing principal or a mistyped value is unknown', async () => {
     const { engine } = await engineWith();
     assert.match(

@@ -53,7 +53,7 @@ test(`raw ABI: at least ${PAIRS} pairs agree with the reference`, async () => {
   const x = await instantiateOriginalAbi(module);
   tally(
     'raw ABI',
-    cases.map((c) => [c, checkAnswers('abi', c, viaAbi(x, c), 'text')]),
+    cases.map((c) => [c, checkAnswers('abi', c, viaAbi(x, c), 'text', 'results')]),
   );
 });
 
@@ -61,13 +61,14 @@ test(`Engine.evaluate: at least ${PAIRS} pairs agree with the reference`, async 
   const engine = await Engine.create(module);
   tally(
     'Engine',
-    cases.map((c) => [c, checkAnswers('engine', c, viaEngine(engine, c), 'objects')]),
+    cases.map((c) => [c, checkAnswers('engine', c, viaEngine(engine, c), 'objects', 'results')]),
   );
 });
 
 test(`Perso.evaluate (Node, inline engine): at least ${PAIRS} pairs agree with the reference`, async () => {
   const checks: Array<[DiffCase, CaseCheck]> = [];
-  for (const c of cases) checks.push([c, checkAnswers('perso', c, await viaPerso(c), 'objects')]);
+  for (const c of cases)
+    checks.push([c, checkAnswers('perso', c, await viaPerso(c), 'objects', 'all')]);
   tally('Perso', checks);
 });
 
@@ -129,4 +130,108 @@ test('the comparison can fail: an Allow where the reference denies, a wrong kind
       JSON.stringify(wrong),
     );
   }
+});
+
+test('the comparison can fail on issue 14: a budget not kept, taint not seen, an approval remembered past its rule', () => {
+  const call = (now: number, extra: object = {}) => ({
+    tool: 'pay',
+    role: 'agent',
+    args: { amount: 400, to: 'DE89370400440532013000', order_id: 'o1' },
+    agentAttributes: {},
+    resourceAttributes: {},
+    now,
+    ...extra,
+  });
+  const policy = {
+    version: 'v',
+    default_action: 'Deny',
+    tools: ['pay', 'read_email'],
+    untrusted_tools: ['read_email'],
+    rules: [
+      {
+        tool_name: 'pay',
+        roles: ['agent'],
+        budget: { sum: 'Arguments.amount', max: 1000, per_seconds: 100 },
+      },
+      {
+        id: 'ask',
+        tool_name: 'pay',
+        roles: ['agent'],
+        effect: 'Ask',
+        condition: { SessionUntrusted: true },
+        remember: { seconds: 10, same: ['Arguments.order_id'] },
+      },
+      {
+        id: 'no-untrusted',
+        tool_name: 'pay',
+        roles: ['agent'],
+        effect: 'Deny',
+        condition: { FromUntrusted: { source: 'Arguments', field: 'to' } },
+      },
+    ],
+  };
+  const reason = (text: string) => `rule matched tool 'pay' for role 'agent'; ${text}`;
+  const allowed: Observed = {
+    decision: 'Allow',
+    kind: 'no_condition',
+    rule: 'rules[0]',
+    reason: reason('no condition required'),
+  };
+  const exceeded: Observed = {
+    decision: 'Deny',
+    kind: 'budget_exceeded',
+    rule: 'rules[0]',
+    reason: reason("budget of rule 'rules[0]' reached: 800 of 1000"),
+  };
+  const budgetCase: DiffCase = { policy, calls: [call(1), call(2), call(3)] };
+  assert.equal(
+    checkAnswers('test', budgetCase, [allowed, allowed, exceeded], 'objects', 'all').disagreement,
+    null,
+  );
+  assert.notEqual(
+    checkAnswers('test', budgetCase, [allowed, allowed, allowed], 'objects', 'all').disagreement,
+    null,
+    'a third $400 inside $1,000 a window',
+  );
+  const read = { results: [{ tool: 'read_email', result: { body: 'to DE89370400440532013000' } }] };
+  const tainted: DiffCase = { policy, calls: [call(1, read)] };
+  assert.notEqual(
+    checkAnswers('test', tainted, [allowed], 'objects', 'all').disagreement,
+    null,
+    'the payee came from the email',
+  );
+  const asked = (text: string): Observed => ({
+    decision: 'Ask',
+    kind: 'ask_by_rule',
+    rule: 'ask',
+    reason: reason(`approval required by rule 'ask': ${text}`),
+  });
+  const lifted: Observed = { ...asked('x'), decision: 'Allow' };
+  const other = { args: { amount: 1, to: 'x', order_id: 'o2' } };
+  const remembered: DiffCase = {
+    policy,
+    calls: [
+      call(1, { results: [{ tool: 'read_email', result: 'hello' }], approve: true }),
+      call(5),
+      call(6, other),
+    ],
+  };
+  const approvedFirst = { ...lifted, asked: asked('this session read untrusted content') };
+  assert.equal(
+    checkAnswers('test', remembered, [approvedFirst, lifted, asked('x')], 'objects', 'all')
+      .disagreement,
+    null,
+  );
+  assert.notEqual(
+    checkAnswers('test', remembered, [approvedFirst, lifted, lifted], 'objects', 'all')
+      .disagreement,
+    null,
+    'another order is asked about again',
+  );
+  assert.notEqual(
+    checkAnswers('test', remembered, [approvedFirst, asked('x'), asked('x')], 'objects', 'all')
+      .disagreement,
+    null,
+    'the same order within 10 s is not asked about',
+  );
 });

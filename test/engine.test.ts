@@ -1528,3 +1528,31 @@ describe('hostile bytes', () => {
     );
   });
 });
+
+test('a lone surrogate in a string field is refused wherever it sits (the ASCII fast path never lets one through)', async () => {
+  const e = await Engine.create(module);
+  const load = e.load(
+    JSON.stringify({
+      version: 'v',
+      default_action: 'Deny',
+      tools: ['t'],
+      rules: [
+        {
+          tool_name: 't',
+          roles: ['r'],
+          condition: {
+            StringCheck: { source: 'Arguments', field: 'to', op: 'NotIn', value: ['x'] },
+          },
+        },
+      ],
+    }),
+  );
+  assert.equal(load.ok, true);
+  for (const to of ['\ud800', 'abc\udc00', 'é\ud800', '\udc00\ud800'])
+    assert.equal(
+      e.evaluate({ tool: 't', role: 'r', args: { to } }, 0).reason,
+      'invalid request: Arguments.to is not well-formed UTF-16',
+      JSON.stringify(to),
+    );
+  assert.equal(e.evaluate({ tool: 't', role: 'r', args: { to: 'é😀' } }, 0).decision, 'Allow');
+});

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { ReferenceEngine } from '../src/reference/reference-engine.ts';
 import { parseStrictJson } from '../src/reference/strict-json.ts';
 import type { ToolCall } from '../src/call/decision.ts';
+import type { CountedCall } from '../src/engine/counted-calls.ts';
 
 interface Case {
   id: string;
@@ -237,4 +238,74 @@ test('counted calls: each counted Allow is reported, and a fresh instance restor
   );
   assert.equal(fresh.evaluate({ tool: 'send', role: 'agent', now: 105 }, 0).kind, 'rate_limited');
   assert.equal(fresh.evaluate({ tool: 'send', role: 'agent', now: 111 }, 0).decision, 'Allow');
+});
+
+test('budgets in the JS fallback: five $400 refunds stop at $1,000, per principal, and a restart restored from the counted calls keeps them', () => {
+  const policy = JSON.stringify({
+    version: 'budget',
+    default_action: 'Deny',
+    tools: ['refund', 'send'],
+    rules: [
+      {
+        id: 'refunds',
+        tool_name: 'refund',
+        roles: ['agent'],
+        budget: { sum: 'Arguments.amount', max: 1000, per_seconds: 86400 },
+      },
+      {
+        id: 'recipients',
+        tool_name: 'send',
+        roles: ['agent'],
+        budget: { distinct: 'Arguments.to', max: 1, per_seconds: 60, per: 'AgentAttributes.user' },
+      },
+    ],
+  });
+  const counted: CountedCall[] = [];
+  const engine = new ReferenceEngine();
+  assert.equal(engine.load(policy).ok, true);
+  engine.countCalls((call) => counted.push(call));
+  const refund = (e: ReferenceEngine, amount: unknown, now: number) =>
+    e.evaluate({ tool: 'refund', role: 'agent', args: { amount } } as ToolCall, now);
+  assert.deepEqual(
+    [400, 400, 400].map((amount, i) => refund(engine, amount, 100 + i).decision),
+    ['Allow', 'Allow', 'Deny'],
+  );
+  const over = refund(engine, 400, 103);
+  assert.equal(over.kind, 'budget_exceeded');
+  assert.match(
+    over.reason,
+    /^rule matched tool 'refund' for role 'agent'; budget of rule 'refunds' reached: /,
+  );
+  assert.equal(refund(engine, '40', 104).kind, 'budget_unknown', 'a string amount is unknown');
+  assert.equal(refund(engine, 200, 105).decision, 'Allow', '$1,000 exactly fits');
+  const send = (e: ReferenceEngine, to: string, user: unknown, now: number) =>
+    e.evaluate(
+      { tool: 'send', role: 'agent', args: { to }, agentAttributes: { user } } as ToolCall,
+      now,
+    ).kind;
+  assert.equal(send(engine, 'a', 'u1', 1), 'no_condition');
+  assert.equal(send(engine, 'b', 'u1', 2), 'budget_exceeded');
+  assert.equal(send(engine, 'b', 'u2', 3), 'no_condition', 'another principal');
+  assert.equal(send(engine, 'b', 7, 4), 'no_condition', 'a number is a principal');
+  assert.deepEqual(
+    counted.map((c) => [c.tool, c.spent, c.per ?? null]),
+    [
+      ['refund', 400, null],
+      ['refund', 400, null],
+      ['refund', 200, null],
+      ['send', 'a', 'u1'],
+      ['send', 'b', 'u2'],
+      ['send', 'b', 7],
+    ],
+  );
+  const fresh = new ReferenceEngine();
+  assert.equal(fresh.load(policy).ok, true);
+  assert.equal(fresh.restoreCounted(counted), counted.length);
+  assert.equal(refund(fresh, 1, 106).kind, 'budget_exceeded', 'the fresh instance carries on');
+  assert.equal(send(fresh, 'c', 'u1', 5), 'budget_exceeded');
+  assert.equal(
+    fresh.restoreCounted([{ tool: 'refund', role: 'agent', at: 1, keep: 10_000 }]),
+    0,
+    'a call without what it spent is not restored (the caller then fails closed)',
+  );
 });

@@ -28,7 +28,7 @@ import {
 } from '../../src/engine/engine-boundary';
 import { JNULL } from './json-value';
 import { Writer, cutBytes, reason } from './writer';
-import { wBudgetReason } from './budget';
+import { wBudgetReason } from './budget-reason';
 import {
   C_EQUALS,
   C_ALL,

@@ -14,6 +14,7 @@
 
 import { JARRAY, JNUMBER, JOBJECT, JSTRING, JValue } from './json-value';
 import { JsonParser } from './json-parser';
+import { HashSet64 } from './hash-set';
 import { formatNumber } from './json-text';
 import { Writer, madeGarbage } from './writer';
 
@@ -31,8 +32,8 @@ class Taint {
   results: i32 = 0;
   units: i32 = 0;
   saturated: bool = false;
-  words: Set<u64> = new Set();
-  pieces: Set<u64> = new Set();
+  words: HashSet64 = new HashSet64();
+  pieces: HashSet64 = new HashSet64();
 }
 
 const sessions = new Map<string, Taint>();
@@ -300,8 +301,43 @@ function valueFrom(t: Taint, v: JValue): bool {
 export function stringFrom(ptr: usize, len: i32): bool {
   if (!sessionTainted()) return false;
   if (saturated()) return true;
+  if (isAscii(ptr, len)) return asciiFrom(current!, ptr, len);
   const n = decodeToScratch(ptr, len);
   return unitsFrom(current!, scratch, n);
+}
+
+/** The top bit of each of 8 bytes. */
+const HIGH_BITS: u64 = ((<u64>0x80808080) << 32) | <u64>0x80808080;
+
+/** True when the `n` bytes at `p` are all ASCII (each byte is then one UTF-16 unit). */
+function isAscii(p: usize, n: i32): bool {
+  let i = 0;
+  for (; i + 8 <= n; i += 8) if ((load<u64>(p + <usize>i) & HIGH_BITS) != 0) return false;
+  for (; i < n; i++) if (load<u8>(p + <usize>i) >= 0x80) return false;
+  return true;
+}
+
+/**
+ * `unitsFrom` over ASCII bytes, in one pass: the same hashes (a unit is its byte), the pieces
+ * looked up as they roll and the whole text last.
+ */
+function asciiFrom(t: Taint, p: usize, n: i32): bool {
+  if (n == 0) return false;
+  const pieces = t.pieces;
+  let whole: u64 = 0x811c9dc5 ^ <u64>n;
+  let h: u64 = 0;
+  for (let i = 0; i < n; i++) {
+    const c = <u64>load<u8>(p + <usize>i);
+    whole = (whole ^ c) * HASH_BASE;
+    if (i < PIECE) {
+      h = h * HASH_BASE + c;
+      if (i == PIECE - 1 && pieces.has(h)) return true;
+    } else {
+      h = (h - <u64>load<u8>(p + <usize>(i - PIECE)) * TOP) * HASH_BASE + c;
+      if (pieces.has(h)) return true;
+    }
+  }
+  return t.words.has(whole);
 }
 
 /** FromUntrusted over a number slot. */

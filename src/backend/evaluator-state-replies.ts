@@ -9,7 +9,7 @@
  * - anything else is malformed (the bridge replaces the worker and answers a fault).
  */
 import type {
-  BudgetState,
+  BudgetWindowState,
   EvaluatorState,
   RecordAnswer,
   RememberedApprovalState,
@@ -68,9 +68,9 @@ export function checkEvaluatorState(value: unknown): CheckedReply<EvaluatorState
   };
 }
 
-function checkBudgets(value: unknown): BudgetState[] | null {
+function checkBudgets(value: unknown): BudgetWindowState[] | null {
   if (!Array.isArray(value)) return null;
-  const out: BudgetState[] = [];
+  const out: BudgetWindowState[] = [];
   for (const item of value) {
     if (!isRecord(item)) return null;
     const { tool, role, rule, per, calls, used, max } = item;

@@ -95,10 +95,6 @@ export class CallWriter {
           let text: string;
           let tag: number;
           if (typeof v === 'string') {
-            if (!isWellFormed(v))
-              return new InvalidValue(
-                `${SOURCE_NAMES[f.source]}.${path.join('.')} is not well-formed UTF-16`,
-              );
             text = v;
             tag = T_STRING;
           } else if (v === null) {
@@ -131,6 +127,11 @@ export class CallWriter {
             dv = mem.dv;
           }
           const len = mem.encode(text, region + at);
+          // As many bytes as units: ASCII, well-formed. Otherwise a lone surrogate is refused.
+          if (len !== text.length && tag === T_STRING && !isWellFormed(text))
+            return new InvalidValue(
+              `${SOURCE_NAMES[f.source]}.${path.join('.')} is not well-formed UTF-16`,
+            );
           const slot = region + f.slot;
           dv.setUint8(slot, tag);
           dv.setUint32(slot + 4, len, true);

@@ -126,11 +126,11 @@ export interface EvaluatorState {
   /** Approvals a person gave that cover later calls (Ask rules' `remember`), where kept. */
   remembered?: RememberedApprovalState[];
   /** Budgets with calls kept, per (tool, role) and principal, as their windows stood at the last check. */
-  budgets?: BudgetState[];
+  budgets?: BudgetWindowState[];
 }
 
-/** One budget window (a rule's `budget`, per principal when it has `per`). */
-export interface BudgetState {
+/** One budget window as `state()` lists it (a rule's `budget`, per principal when it has `per`); `BudgetState` is a budget at the time of one call, as `explain` shows it. */
+export interface BudgetWindowState {
   tool: string;
   role: string;
   /** The Allow rule whose budget it is. */

@@ -207,3 +207,18 @@ export function evaluateCondition(condition: unknown, sources: ReferenceSources)
   if (variant === 'SessionUntrusted') return truth((sources.untrusted ?? null) !== null);
   return leaf(variant, body as Record<string, unknown>, sources);
 }
+
+/** The single truths of a set. */
+export function each(truths: Truths): Truths[] {
+  return [TRUE, FALSE, UNKNOWN].filter((t) => truths & t);
+}
+
+/** Every combination of single truths, one per set. */
+export function* choices(sets: readonly Truths[]): Generator<Truths[]> {
+  if (sets.length === 0) {
+    yield [];
+    return;
+  }
+  const [first, ...rest] = sets as [Truths, ...Truths[]];
+  for (const t of each(first)) for (const tail of choices(rest)) yield [t, ...tail];
+}

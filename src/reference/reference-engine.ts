@@ -22,7 +22,11 @@ import type {
   Verdict,
 } from '../engine/types.ts';
 import { ReferenceUntrustedContent } from './reference-untrusted.ts';
-import { ReferenceEvaluator, type ReferenceVerdict } from './reference-evaluator.ts';
+import {
+  ReferenceEvaluator,
+  type CountListener,
+  type ReferenceVerdict,
+} from './reference-evaluator.ts';
 import { compileReferencePolicy } from './reference-policy.ts';
 import { parseStrictJson } from './strict-json.ts';
 import { truncate } from '../encoding/text.ts';
@@ -102,11 +106,15 @@ export class ReferenceEngine {
   restoreCounted(calls: readonly CountedCall[]): number {
     const evaluator = this.#evaluator;
     if (evaluator === null) return 0;
-    return calls.filter((call) => evaluator.count(call.tool, call.role, call.at) > 0).length;
+    return calls.filter((call) => {
+      const counted = evaluator.count(call.tool, call.role, call.at) > 0;
+      // A pair with a budget is restored only with what the call spent.
+      return evaluator.restoreSpent(call.tool, call.role, call.at, call) ?? counted;
+    }).length;
   }
 
-  readonly #report = (tool: string, role: string, at: number, keep: number): void =>
-    this.#counted?.({ tool, role, at, keep });
+  readonly #report: CountListener = (tool, role, at, keep, spent) =>
+    this.#counted?.({ tool, role, at, keep, ...spent });
 
   /** The loaded policy, or null before the first successful load. */
   get policy(): PolicyInfo | null {
@@ -226,6 +234,14 @@ export class ReferenceEngine {
         .replace(`role '${call.role}'`, `role '${cut(String(call.role))}'`);
     if (v.kind === 'denied_by_rule' || v.kind === 'ask_by_rule')
       verdict.reason = named(`${v.reason}${cut(rule ?? '')}'`);
+    else if (v.kind === 'budget_exceeded')
+      verdict.reason = named(
+        `${v.reason}${cut(rule ?? '')}' reached: the calls it allowed in its window leave no room for this one; retry later`,
+      );
+    else if (v.kind === 'budget_unknown')
+      verdict.reason = named(
+        `${v.reason}${cut(rule ?? '')}' cannot be checked: a field it reads is missing or mistyped, or the host gave no time; pass them`,
+      );
     else if (v.kind === 'rate_limited') {
       if (v.retryAfter === undefined)
         verdict.reason = named(

@@ -12,50 +12,46 @@
  *    absent or true → Allow; false or unknown → Deny;
  * 4. an Allow from a rule with a rate limit that is used up (N Allowed calls in (now − S, now]), or
  *    without a usable time (none, or |now| > 2^43) → Deny;
- * 5. an Allow while an Ask rule holds → Ask. Only an Allow counts toward a rate limit.
+ * 5. an Allow from a rule with a budget the call does not fit in → Deny `budget_exceeded`, or one
+ *    that cannot be checked (a missing or mistyped field, no usable time) → Deny `budget_unknown`;
+ * 6. an Allow while an Ask rule holds → Ask, unless a person approved the call, or a remembered
+ *    approval covers it: then Allow (kind `ask_by_rule`). Only an Allow counts toward a rate limit
+ *    and a budget, an approved Ask as the Allow it becomes.
  */
 import {
+  choices,
+  each,
   evaluateCondition,
   holdsNonFinite,
   FALSE,
   TRUE,
-  UNKNOWN,
   type ReferenceSources,
   type Truths,
 } from './reference-condition.ts';
 import type { ReferencePair, ReferencePolicy, ReferenceRule } from './reference-policy.ts';
+import {
+  addOutcome,
+  reasonStart,
+  referenceRefusal,
+  type ReferenceJudgement,
+  type ReferenceVerdict,
+} from './reference-verdict.ts';
+export {
+  referenceRefusal,
+  type ReferenceJudgement,
+  type ReferenceVerdict,
+} from './reference-verdict.ts';
+export type { CountListener, Spent } from './reference-budget.ts';
 import { ReferenceUntrustedContent } from './reference-untrusted.ts';
-
-/** What the reference decides for one call. */
-export interface ReferenceVerdict {
-  readonly decision: 'Allow' | 'Deny' | 'Ask';
-  readonly kind:
-    | 'no_rule'
-    | 'no_condition'
-    | 'condition_passed'
-    | 'condition_failed'
-    | 'denied_by_rule'
-    | 'ask_by_rule'
-    | 'rate_limited'
-    | 'invalid_request';
-  /** The documented beginning of the reason (the docs fix no more of it). */
-  readonly reason: string;
-  /** The labels any of which may be named as the deciding rule (several Deny or Ask rules may hold). */
-  readonly rules: readonly string[];
-  /** False in shadow mode, except for faults. */
-  readonly enforced: boolean;
-  /** For rate_limited: seconds until the oldest counted call leaves the window. */
-  readonly retryAfter?: number;
-}
-
-/**
- * Every answer a correct engine may give: one of `outcomes`, or, when `mayRefuse`, a Deny
- * `invalid_request`. When `outcomes` is empty, only the refusal is right.
- */
-export interface ReferenceJudgement {
-  readonly outcomes: readonly ReferenceVerdict[];
-  readonly mayRefuse: boolean;
-}
+import {
+  BUDGET_KEEP,
+  ReferenceBudgets,
+  spentBy,
+  type CountListener,
+  type Spent,
+} from './reference-budget.ts';
+import { ReferenceRateLimits } from './reference-rate-limits.ts';
+import { ReferenceRemembered, type Coverage } from './reference-remembered.ts';
 
 /** The request, as the SDK shapes it. */
 export interface ReferenceCall {
@@ -66,11 +62,11 @@ export interface ReferenceCall {
   readonly resourceAttributes?: unknown;
   /** The guard session whose untrusted content conditions read; absent: the default one. */
   readonly session?: unknown;
+  /** A person approved this call (an Ask it gets becomes the Allow it was asked for). */
+  readonly approved?: boolean;
 }
 
 /** Beyond 2^43 s, `now - per_seconds` rounds to `now` and every window would look empty. */
-const LARGEST_TIME = 2 ** 43;
-const KEEP_AT_MOST = 10_000;
 const KEYS_REFUSED = new Set(['__proto__', 'constructor', 'prototype']);
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -88,52 +84,16 @@ function holdsRefusedText(value: unknown): boolean {
   );
 }
 
-/** The reason's documented start for a pair and a kind. */
-function reasonStart(
-  tool: string,
-  role: string,
-  kind: ReferenceVerdict['kind'],
-  rule?: ReferenceRule,
-): string {
-  const matched = `rule matched tool '${tool}' for role '${role}'; `;
-  switch (kind) {
-    case 'no_rule':
-      return `no rule matched tool '${tool}' for role '${role}'; applying default_action`;
-    case 'no_condition':
-      return `${matched}no condition required`;
-    case 'condition_passed':
-      return `${matched}condition passed`;
-    case 'condition_failed':
-      return `${matched}condition failed`;
-    case 'denied_by_rule':
-      return `${matched}denied by rule '`;
-    case 'ask_by_rule':
-      return `${matched}approval required by rule '`;
-    case 'rate_limited':
-      return `${matched}rate limit of ${rule!.rateLimit!.max} per ${rule!.rateLimit!.perSeconds} s reached; retry in `;
-    case 'invalid_request':
-      return 'invalid request: ';
-  }
-}
-
-/** A Deny `invalid_request` saying why. */
-export function referenceRefusal(why: string): ReferenceVerdict {
-  return {
-    decision: 'Deny',
-    kind: 'invalid_request',
-    reason: `invalid request: ${why}`,
-    rules: [],
-    enforced: true,
-  };
-}
-
 /** The reference evaluator over one compiled policy; keeps rate-limit windows per (tool, role). */
 export class ReferenceEvaluator {
   readonly #policy: ReferencePolicy;
-  /** (tool, role) → the times of the Allowed calls a rate-limited rule counted. */
-  readonly #allowed = new Map<string, Map<string, number[]>>();
+  readonly #rateLimits = new ReferenceRateLimits();
 
   readonly #untrusted: ReferenceUntrustedContent;
+  readonly #budgets = new ReferenceBudgets();
+  readonly #remembered = new ReferenceRemembered();
+  /** The latest time a call was decided at. */
+  #latest = Number.NEGATIVE_INFINITY;
 
   /** `untrusted`: the sessions' untrusted content, which outlives a policy (the engine's keeps it). */
   constructor(policy: ReferencePolicy, untrusted = new ReferenceUntrustedContent()) {
@@ -161,12 +121,7 @@ export class ReferenceEvaluator {
     const { tool, role } = call;
     if (typeof tool !== 'string' || typeof role !== 'string')
       return { outcomes: [referenceRefusal('tool and role must be strings')], mayRefuse: true };
-    const sources: ReferenceSources = {
-      Arguments: call.args ?? {},
-      AgentAttributes: call.agentAttributes ?? {},
-      ResourceAttributes: call.resourceAttributes ?? {},
-      untrusted: this.#untrusted.of(typeof call.session === 'string' ? call.session : ''),
-    };
+    const sources = this.#sources(call);
     for (const name of ['Arguments', 'AgentAttributes', 'ResourceAttributes'] as const) {
       // (untrusted is the session's state, not a source of the call)
       if (!isObject(sources[name]))
@@ -183,42 +138,57 @@ export class ReferenceEvaluator {
     // Unicode (a lone surrogate) may be refused as invalid JSON text.
     const mayRefuse = Object.values(sources).some((s) => holdsNonFinite(s) || holdsRefusedText(s));
     const pair = this.#policy.pairs.get(tool)?.get(role);
-    const outcomes = new Map<string, ReferenceVerdict>();
-    for (const verdict of this.#candidates(tool, role, pair, sources, now)) {
-      const key = `${verdict.decision} ${verdict.kind}`;
-      const seen = outcomes.get(key);
-      outcomes.set(
-        key,
-        seen === undefined
-          ? verdict
-          : { ...seen, rules: [...new Set([...seen.rules, ...verdict.rules])] },
-      );
+    const session = typeof call.session === 'string' ? call.session : '';
+    const asked = { approved: call.approved === true, session };
+    // One set of answers per combination of the truths a non-finite value could give; within a
+    // set, the answers the docs leave open (see reference-budget.ts, reference-remembered.ts).
+    const groups = new Map<string, Map<string, ReferenceVerdict>>();
+    for (const alternatives of this.#candidates(tool, role, pair, sources, now, asked)) {
+      const merged = new Map<string, ReferenceVerdict>();
+      for (const verdict of alternatives) addOutcome(merged, verdict);
+      const key = [...merged.keys()].sort().join('|');
+      const group = groups.get(key);
+      if (group === undefined) groups.set(key, merged);
+      else for (const verdict of merged.values()) addOutcome(group, verdict);
     }
     // A non-finite value that changes the answer must be refused: no other answer is right.
-    if (outcomes.size > 1) return { outcomes: [], mayRefuse: true };
-    return { outcomes: [...outcomes.values()], mayRefuse };
+    if (groups.size !== 1) return { outcomes: [], mayRefuse: true };
+    const [outcomes] = groups.values();
+    return { outcomes: [...outcomes!.values()], mayRefuse };
+  }
+
+  #sources(call: ReferenceCall): ReferenceSources {
+    return {
+      Arguments: call.args ?? {},
+      AgentAttributes: call.agentAttributes ?? {},
+      ResourceAttributes: call.resourceAttributes ?? {},
+      untrusted: this.#untrusted.of(typeof call.session === 'string' ? call.session : ''),
+    };
   }
 
   /** The single answer the reference gives (a fallback evaluator's): a refusal when one is allowed. */
   decide(call: ReferenceCall, now: number | undefined): ReferenceVerdict {
     const judgement = this.judge(call, now);
+    // Where the docs leave the answer open, the first reading is the reference's.
     const [only] = judgement.outcomes;
-    if (
-      judgement.outcomes.length === 1 &&
-      (!judgement.mayRefuse || only!.kind === 'invalid_request')
-    )
-      return this.commit(call, now, only!);
+    if (only !== undefined && (!judgement.mayRefuse || only.kind === 'invalid_request'))
+      return this.commit(call, now, only);
     return referenceRefusal(
       'the call holds a value that is not plain JSON (a non-finite number, a lone surrogate, or a __proto__, constructor or prototype key); send plain JSON',
     );
   }
 
-  /** Records the answer taken for `call` (an Allow counts toward its rule's rate limit); returns it. */
+  /**
+   * Records the answer taken for `call`: an Allow counts toward its rule's rate limit and budget (an
+   * approved or remembered Ask as the Allow it became), and a person's approval of an Ask rule with
+   * `remember` is remembered. Returns the answer.
+   */
   commit(
     call: ReferenceCall,
     now: number | undefined,
     verdict: ReferenceVerdict,
   ): ReferenceVerdict {
+    if (now !== undefined && now > this.#latest) this.#latest = now;
     if (
       verdict.decision !== 'Allow' ||
       typeof call.tool !== 'string' ||
@@ -226,8 +196,26 @@ export class ReferenceEvaluator {
       now === undefined
     )
       return verdict;
-    const max = this.count(call.tool, call.role, now);
-    if (max > 0) this.#onCount?.(call.tool, call.role, now, max);
+    const { tool, role } = call;
+    const pair = this.#policy.pairs.get(tool)?.get(role);
+    const budget = pair?.allow?.budget;
+    let spent: Spent | null = null;
+    if (budget != null) {
+      const sources = this.#sources(call);
+      const [check] = this.#budgets.check(budget, tool, role, sources, now);
+      this.#budgets.record(check!, now);
+      spent = spentBy(budget, sources);
+    }
+    const asker = pair?.ask.length === 1 ? pair.ask[0]! : null;
+    if (call.approved === true && verdict.kind === 'ask_by_rule' && asker?.remember != null) {
+      const session = typeof call.session === 'string' ? call.session : '';
+      const sources = this.#sources(call);
+      this.#remembered.approved(asker.label, asker.remember, tool, role, session, sources, now);
+    }
+    const max = this.count(tool, role, now);
+    // With a budget the page keeps, as the engine's host does, 10,000 calls and what each spent.
+    if (spent !== null) this.#onCount?.(tool, role, now, Math.max(max, BUDGET_KEEP), spent);
+    else if (max > 0) this.#onCount?.(tool, role, now, max);
     return verdict;
   }
 
@@ -238,23 +226,26 @@ export class ReferenceEvaluator {
   count(tool: string, role: string, at: number): number {
     const rule = this.#policy.pairs.get(tool)?.get(role)?.allow;
     if (rule?.rateLimit == null || !Number.isFinite(at)) return 0;
-    let byRole = this.#allowed.get(tool);
-    if (byRole === undefined) this.#allowed.set(tool, (byRole = new Map()));
-    const times = [...(byRole.get(role) ?? []), at];
-    // Bounded, as a long-lived fallback needs: the oldest times go first past 10,000 a pair (only
-    // when time goes far back could one of them still be in a window).
-    if (times.length > KEEP_AT_MOST)
-      times.sort((a, b) => a - b).splice(0, times.length - KEEP_AT_MOST);
-    byRole.set(role, times);
+    this.#rateLimits.count(tool, role, at);
     return rule.rateLimit.max;
   }
 
   /** Told of each call `commit` counts (the worker reports them so windows outlive it). */
-  onCount(listener: ((tool: string, role: string, at: number, max: number) => void) | null): void {
+  onCount(listener: CountListener | null): void {
     this.#onCount = listener;
   }
 
-  #onCount: ((tool: string, role: string, at: number, max: number) => void) | null = null;
+  #onCount: CountListener | null = null;
+
+  /**
+   * Counts, in a fresh evaluator, a call an earlier one counted toward the pair's budget: true when
+   * counted, false when it cannot be (nothing spent given), null when the pair has no budget.
+   */
+  restoreSpent(tool: string, role: string, at: number, spent: Spent): boolean | null {
+    const budget = this.#policy.pairs.get(tool)?.get(role)?.allow?.budget;
+    if (budget == null) return null;
+    return this.#budgets.restore(budget, tool, role, at, spent);
+  }
 
   /** Every verdict over every combination of the truths the pair's conditions can take. */
   *#candidates(
@@ -263,7 +254,8 @@ export class ReferenceEvaluator {
     pair: ReferencePair | undefined,
     sources: ReferenceSources,
     now: number | undefined,
-  ): Generator<ReferenceVerdict> {
+    asked: { readonly approved: boolean; readonly session: string },
+  ): Generator<ReferenceVerdict[]> {
     const enforced = this.#policy.mode === 'enforce';
     const verdict = (
       decision: ReferenceVerdict['decision'],
@@ -287,7 +279,7 @@ export class ReferenceEvaluator {
     for (const denyTruths of choices(deny)) {
       const holding = (pair?.deny ?? []).filter((_, i) => denyTruths[i] !== FALSE);
       if (holding.length > 0) {
-        yield verdict('Deny', 'denied_by_rule', holding);
+        yield [verdict('Deny', 'denied_by_rule', holding)];
         continue;
       }
       for (const allowTruth of allow === null ? [TRUE] : each(allow)) {
@@ -298,50 +290,69 @@ export class ReferenceEvaluator {
         else if (allowTruth === TRUE) v1 = verdict('Allow', 'condition_passed', [rule]);
         else v1 = verdict('Deny', 'condition_failed', [rule]);
         if (v1.decision === 'Allow' && rule?.rateLimit != null) {
-          const limited = this.#rateLimited(tool, role, rule, now);
+          const limited = this.#rateLimits.limited(tool, role, rule.rateLimit, now);
           if (limited !== null) v1 = verdict('Deny', 'rate_limited', [rule], limited);
         }
         if (v1.decision !== 'Allow') {
-          yield v1;
+          yield [v1];
           continue;
         }
+        const budget = rule?.budget ?? null;
+        const readings =
+          budget === null
+            ? [true]
+            : this.#budgets.check(budget, tool, role, sources, now).map((c) => c.fits);
         for (const askTruths of choices(ask)) {
           const asking = (pair?.ask ?? []).filter((_, i) => askTruths[i] !== FALSE);
-          yield asking.length > 0 ? verdict('Ask', 'ask_by_rule', asking) : v1;
+          const alternatives: ReferenceVerdict[] = [];
+          for (const fits of readings) {
+            if (fits === 'unknown') alternatives.push(verdict('Deny', 'budget_unknown', [rule!]));
+            else if (!fits) alternatives.push(verdict('Deny', 'budget_exceeded', [rule!]));
+            else if (asking.length === 0) alternatives.push(v1);
+            else if (asked.approved) alternatives.push(verdict('Allow', 'ask_by_rule', asking));
+            else {
+              const coverage = this.#coverage(
+                tool,
+                role,
+                pair!,
+                asking,
+                sources,
+                now,
+                asked.session,
+              );
+              if (coverage !== 'yes') alternatives.push(verdict('Ask', 'ask_by_rule', asking));
+              if (coverage !== 'no') alternatives.push(verdict('Allow', 'ask_by_rule', asking));
+            }
+          }
+          yield alternatives;
         }
       }
     }
   }
 
-  /** Null when the rule's window has room at `now`; else what the Deny carries. */
-  #rateLimited(
+  /** Whether a remembered approval lifts the Ask of `asking` (the docs: only the pair's one Ask rule). */
+  #coverage(
     tool: string,
     role: string,
-    rule: ReferenceRule,
+    pair: ReferencePair,
+    asking: readonly ReferenceRule[],
+    sources: ReferenceSources,
     now: number | undefined,
-  ): Partial<ReferenceVerdict> | null {
-    // Without a usable time a window cannot be counted: denied (docs/policy.md, Rate limits).
-    if (now === undefined || Math.abs(now) > LARGEST_TIME) return {};
-    const { max, perSeconds } = rule.rateLimit!;
-    const inWindow = (this.#allowed.get(tool)?.get(role) ?? []).filter(
-      (t) => t > now - perSeconds && t <= now,
+    session: string,
+  ): Coverage {
+    const [rule] = asking;
+    if (pair.ask.length !== 1 || rule?.remember == null) return 'no';
+    const found = this.#remembered.covers(
+      rule.label,
+      rule.remember,
+      tool,
+      role,
+      session,
+      sources,
+      now,
+      this.#latest,
     );
-    if (inWindow.length < max) return null;
-    return { retryAfter: Math.min(...inWindow) + perSeconds - now };
+    // Two rules with one label: which of them asked cannot be told from the label.
+    return found === 'yes' && this.#policy.sharedLabels.has(rule.label) ? 'either' : found;
   }
-}
-
-/** The single truths of a set. */
-function each(truths: Truths): Truths[] {
-  return [TRUE, FALSE, UNKNOWN].filter((t) => truths & t);
-}
-
-/** Every combination of single truths, one per set. */
-function* choices(sets: readonly Truths[]): Generator<Truths[]> {
-  if (sets.length === 0) {
-    yield [];
-    return;
-  }
-  const [first, ...rest] = sets as [Truths, ...Truths[]];
-  for (const t of each(first)) for (const tail of choices(rest)) yield [t, ...tail];
 }

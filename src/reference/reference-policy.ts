@@ -11,6 +11,8 @@
  * - Allow rules go into a last-wins map keyed by (tool, role); Deny and Ask rules into lists.
  */
 
+import { budgetField, type ReferenceBudgetSpec } from './reference-budget.ts';
+
 /** A rule's effect. */
 export type ReferenceEffect = 'Allow' | 'Deny' | 'Ask';
 
@@ -22,6 +24,10 @@ export interface ReferenceRule {
   readonly condition: unknown;
   /** On an Allow rule: its rate limit. */
   readonly rateLimit: { readonly max: number; readonly perSeconds: number } | null;
+  /** On an Allow rule: its budget. */
+  readonly budget: ReferenceBudgetSpec | null;
+  /** On an Ask rule: how long a person's approval covers calls with the same values of `same`. */
+  readonly remember: { readonly seconds: number; readonly same: readonly string[] } | null;
 }
 
 /** What a (tool, role) pair has: its last Allow rule, and every Deny and Ask rule. */
@@ -40,6 +46,8 @@ export interface ReferencePolicy {
   readonly pairs: ReadonlyMap<string, ReadonlyMap<string, ReferencePair>>;
   /** `untrusted_tools`, globs expanded: tools whose results are untrusted content. */
   readonly untrustedTools: ReadonlySet<string>;
+  /** Labels more than one rule carries (which of them asked cannot be told by its label). */
+  readonly sharedLabels: ReadonlySet<string>;
 }
 
 /** Compiling a policy either gives it or says what is wrong, at its JSON path. */
@@ -131,6 +139,38 @@ function checkCondition(condition: unknown, path: string, depth: number): void {
   }
 }
 
+function checkBudget(given: unknown, at: string): ReferenceBudgetSpec {
+  const path = `${at}.budget`;
+  if (!isObject(given)) return fail(path, 'expected {"sum" | "distinct", "max", "per_seconds"}');
+  const b = given as Record<string, unknown>;
+  const hasSum = Object.hasOwn(b, 'sum');
+  if (hasSum === Object.hasOwn(b, 'distinct'))
+    fail(path, 'expected exactly one of sum and distinct');
+  const measure = hasSum ? 'sum' : 'distinct';
+  const fieldName = b[measure];
+  const field = budgetField(fieldName);
+  if (field === null) return fail(`${path}.${measure}`, 'expected "<Source>.<field>"');
+  const { max, per_seconds: perSeconds } = b;
+  if (typeof max !== 'number' || !Number.isFinite(max) || max < 0)
+    fail(`${path}.max`, 'expected a number of 0 or more');
+  if (measure === 'distinct' && !Number.isInteger(max)) fail(`${path}.max`, 'expected an integer');
+  if (typeof perSeconds !== 'number' || !Number.isFinite(perSeconds) || perSeconds <= 0)
+    fail(`${path}.per_seconds`, 'expected a number above 0');
+  let per: ReferenceBudgetSpec['per'] = null;
+  if (b.per !== undefined) {
+    per = budgetField(b.per);
+    if (per === null) fail(`${path}.per`, 'expected "<Source>.<field>"');
+  }
+  return {
+    measure,
+    field,
+    max: max as number,
+    perSeconds: perSeconds as number,
+    per,
+    fieldName: fieldName as string,
+  };
+}
+
 /** True when `name` matches `glob`, where `*` matches any run of characters and nothing else is special. */
 export function globMatches(glob: string, name: string): boolean {
   const parts = glob.split('*');
@@ -184,6 +224,8 @@ function compile(policy: unknown): ReferencePolicy {
   );
   const declared = p.roles === undefined ? null : new Set(p.roles as string[]);
   const pairs = new Map<string, Map<string, ReferencePair>>();
+  const labels = new Set<string>();
+  const sharedLabels = new Set<string>();
   (p.rules as unknown[]).forEach((rule, i) => {
     const at = `rules[${i}]`;
     if (!isObject(rule)) fail(at, 'expected an object');
@@ -209,11 +251,28 @@ function compile(policy: unknown): ReferencePolicy {
       // A rate limit counts Allowed calls: on a Deny or Ask rule it has nothing to count (a warning).
       if (effect === 'Allow') rateLimit = { max: max as number, perSeconds: perSeconds as number };
     }
+    const budget = r.budget === undefined || r.budget === null ? null : checkBudget(r.budget, at);
+    let remember: ReferenceRule['remember'] = null;
+    if (r.remember !== undefined && r.remember !== null) {
+      const given = r.remember;
+      if (!isObject(given)) return fail(`${at}.remember`, 'expected {"seconds", "same"}');
+      const { seconds, same } = given;
+      if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0)
+        fail(`${at}.remember.seconds`, 'expected a number above 0');
+      if (!isStringList(same) || same.some((f) => budgetField(f) === null))
+        fail(`${at}.remember.same`, 'expected an array of "<Source>.<field>"');
+      // On an Allow or Deny rule it is ignored (a warning).
+      if (effect === 'Ask') remember = { seconds: seconds as number, same: same as string[] };
+    }
     const compiled: ReferenceRule = {
       label: (r.id as string | undefined) ?? at,
       condition,
       rateLimit,
+      budget: effect === 'Allow' ? budget : null,
+      remember,
     };
+    if (labels.has(compiled.label)) sharedLabels.add(compiled.label);
+    labels.add(compiled.label);
     const name = r.tool_name as string;
     const names = name.includes('*') ? tools.filter((tool) => globMatches(name, tool)) : [name];
     for (const tool of new Set(names)) {
@@ -232,6 +291,7 @@ function compile(policy: unknown): ReferencePolicy {
     mode: (p.mode ?? 'enforce') as 'enforce' | 'shadow',
     pairs,
     untrustedTools,
+    sharedLabels,
   };
 }
 

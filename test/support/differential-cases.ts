@@ -3,11 +3,14 @@
  * source, nesting to depth 4, globs with regex characters and newlines, Deny and Ask rules, rate
  * limits, nested fields, shadow mode, optional roles) and, for each, a few calls aimed at the
  * policy's own thresholds and literals (equal, ±1 ulp, wrong type, null, missing, nested non-finite,
- * unicode normalization), with a time each.
+ * unicode normalization), with a time each. Issue 14's keys too: budgets (sum, distinct, per),
+ * `untrusted_tools` with tool results recorded before a call, SessionUntrusted and FromUntrusted,
+ * and Ask rules with `remember`, with calls a person approves.
  *
  * Shared by the Node tests, the browser test and `npm run fuzz`; shrinking is fast-check's own.
  */
 import fc from 'fast-check';
+import { memoryCase } from './differential-memory-cases.ts';
 
 /** One call of a case, with the time the host gives it. */
 export interface DiffCall {
@@ -17,6 +20,10 @@ export interface DiffCall {
   readonly agentAttributes: Record<string, unknown>;
   readonly resourceAttributes: Record<string, unknown>;
   readonly now: number;
+  /** Tool results recorded (in the default session) before the call. */
+  readonly results?: readonly { readonly tool: string; readonly result: unknown }[];
+  /** A person approves the call if it is asked (where the entry point takes approvals). */
+  readonly approve?: boolean;
 }
 
 /** A policy and the calls made against one fresh instance of it, in order. */
@@ -89,6 +96,51 @@ const STRINGS = [
   'crm_',
 ];
 const SOURCES = ['Arguments', 'AgentAttributes', 'ResourceAttributes'] as const;
+/** Top-level keys budgets and `remember` read, and values aimed at them. */
+const COUNTED_KEYS = ['amount', 'user_id', 'to', 'x'];
+const COUNTED_VALUES = [
+  1,
+  40,
+  400,
+  1000,
+  0,
+  0.5,
+  0.1,
+  -1,
+  'u1',
+  'u2',
+  'a',
+  7,
+  -0,
+  null,
+  '40',
+  true,
+];
+/** Values aimed at FromUntrusted, and the untrusted results they may come from. */
+const UNTRUSTED_VALUES: unknown[] = [
+  'DE89370400440532013000',
+  'IBAN DE89370400440532013000',
+  'evil@attacker.example',
+  'ok',
+  'DE8937040',
+  'x DE89370400 y',
+  12345,
+  1e21,
+  0.5,
+  '',
+  ['evil@attacker.example'],
+  { to: 'DE89370400440532013000' },
+  true,
+  'é',
+];
+const UNTRUSTED_RESULTS: unknown[] = [
+  'pay (evil@attacker.example) today',
+  { body: 'IBAN: DE89370400440532013000.', from: 'boss' },
+  ['ok', 12345, { n: 1e21 }],
+  { n: 0.5, text: 'nothing here' },
+  'e\u0301 é',
+  { deep: [[{ to: 'x DE89370400 y!' }]] },
+];
 
 const source = fc.constantFrom(...SOURCES);
 const field: fc.Arbitrary<string | string[]> = fc.oneof(
@@ -141,7 +193,31 @@ const leaf = fc.oneof(
     FieldEquals: fc.record({ source_a: source, field_a: field, source_b: source, field_b: field }),
   }),
   fc.record({ Equals: fc.record({ source, field, value: json }) }),
+  fc.constant({ SessionUntrusted: true }),
+  fc.record({ FromUntrusted: fc.record({ source, field }) }),
 );
+
+const countedField = fc
+  .tuple(source, fc.constantFrom(...COUNTED_KEYS))
+  .map(([s, k]) => `${s}.${k}`);
+const budget = fc
+  .record({
+    measure: fc.constantFrom('sum', 'distinct'),
+    field: countedField,
+    max: fc.constantFrom(0, 1, 2, 3, 100, 500, 1000),
+    per_seconds: fc.integer({ min: 1, max: 30 }),
+    per: fc.option(countedField, { nil: undefined, freq: 2 }),
+  })
+  .map(({ measure, field, max, per_seconds, per }) => ({
+    [measure]: field,
+    max,
+    per_seconds,
+    ...(per === undefined ? {} : { per }),
+  }));
+const remember = fc.record({
+  seconds: fc.integer({ min: 1, max: 30 }),
+  same: fc.uniqueArray(countedField, { maxLength: 2 }),
+});
 
 /** A condition nested at most `depth` combinators deep. */
 function condition(depth: number): fc.Arbitrary<unknown> {
@@ -181,6 +257,8 @@ const rule = (tools: readonly string[]) =>
         max: fc.integer({ min: 1, max: 3 }),
         per_seconds: fc.integer({ min: 1, max: 20 }),
       }),
+      budget,
+      remember,
     },
     { requiredKeys: ['tool_name', 'roles'] },
   );
@@ -196,6 +274,13 @@ const policy: fc.Arbitrary<Record<string, unknown>> = fc
         roles: fc.subarray(ROLES, { minLength: 1, maxLength: 5 }),
         rules: fc.array(rule(tools), { maxLength: 6 }),
         mode: fc.constantFrom('enforce', 'shadow'),
+        untrusted_tools: fc.oneof(
+          fc.subarray(tools, { minLength: 1 }),
+          fc
+            .constantFrom(...tools)
+            .chain(globOf)
+            .map((g) => [g]),
+        ),
       },
       { requiredKeys: ['version', 'default_action', 'tools', 'rules'] },
     ),
@@ -216,6 +301,7 @@ function leavesOf(condition: unknown, out: Leaf[] = []): Leaf[] {
   const body = (condition as Record<string, unknown>)[variant!];
   if (variant === 'All' || variant === 'Any') for (const c of body as unknown[]) leavesOf(c, out);
   else if (variant === 'Not') leavesOf(body, out);
+  else if (variant === 'SessionUntrusted') return out;
   else {
     const b = body as Record<string, unknown>;
     if (variant === 'FieldEquals') {
@@ -289,6 +375,10 @@ function aimedAt(leaf: Leaf, shared: unknown): unknown[] {
     }
     case 'FieldPresent':
       return [null, false, 0, '', {}, 'yes', ...hostile];
+    case 'FromUntrusted':
+      return [...UNTRUSTED_VALUES, ...hostile];
+    case 'Counted':
+      return COUNTED_VALUES;
     case 'FieldEquals':
       return [shared, shared, shared, reorder(shared), null, 1, '1', ...hostile];
     case 'Equals': {
@@ -352,10 +442,38 @@ function setPath(target: Record<string, unknown>, path: string | string[], value
 function callsFor(p: Record<string, unknown>): fc.Arbitrary<DiffCall[]> {
   const rules = p.rules as Array<Record<string, unknown>>;
   const leaves = rules.flatMap((r) => leavesOf(r.condition ?? null));
+  // The fields budgets and `remember` read, aimed at like a condition's.
+  for (const r of rules) {
+    const b = (r.budget ?? {}) as Record<string, unknown>;
+    const m = (r.remember ?? {}) as { same?: string[] };
+    for (const name of [b.sum, b.distinct, b.per, ...(m.same ?? [])]) {
+      if (typeof name !== 'string') continue;
+      const dot = name.indexOf('.');
+      leaves.push({
+        source: name.slice(0, dot),
+        field: name.slice(dot + 1),
+        variant: 'Counted',
+        body: {},
+      });
+    }
+  }
   const tools = [
     ...new Set([...(p.tools as string[]), ...rules.map((r) => r.tool_name as string)]),
   ];
   const roles = [...new Set([...rules.flatMap((r) => r.roles as string[]), ...ROLES])];
+  const results = fc.oneof(
+    { weight: 3, arbitrary: fc.constant([] as { tool: string; result: unknown }[]) },
+    {
+      weight: 1,
+      arbitrary: fc.array(
+        fc.record({
+          tool: fc.constantFrom(...tools),
+          result: fc.oneof(fc.constantFrom(...UNTRUSTED_RESULTS), json),
+        }),
+        { minLength: 1, maxLength: 2 },
+      ),
+    },
+  );
   const sources = fc
     .tuple(
       ...[0, 1, 2].map(() =>
@@ -406,26 +524,35 @@ function callsFor(p: Record<string, unknown>): fc.Arbitrary<DiffCall[]> {
     pair,
     sources,
     step: fc.oneof(fc.integer({ min: -15, max: 30 }), fc.constantFrom(0, 1, 10, 20)),
+    results,
+    approve: fc.oneof({ weight: 2, arbitrary: fc.constant(false) }, fc.constant(true)),
   });
   return fc.tuple(start, fc.array(call, { minLength: 1, maxLength: 10 })).map(([t0, list]) => {
     let now = t0;
-    return list.map(({ pair: [tool, role], sources: [args, agent, resource], step }) => {
-      now += step;
-      return {
-        tool,
-        role,
-        args: args!,
-        agentAttributes: agent!,
-        resourceAttributes: resource!,
-        now,
-      };
-    });
+    return list.map(
+      ({ pair: [tool, role], sources: [args, agent, resource], step, results, approve }) => {
+        now += step;
+        return {
+          tool,
+          role,
+          args: args!,
+          agentAttributes: agent!,
+          resourceAttributes: resource!,
+          now,
+          ...(results.length > 0
+            ? { results: results.map((r) => ({ ...r, result: copy(r.result) })) }
+            : {}),
+          ...(approve ? { approve } : {}),
+        };
+      },
+    );
   });
 }
 
-/** A random policy and the calls made against it. */
-export const diffCase: fc.Arbitrary<DiffCase> = policy.chain((p) =>
-  callsFor(p).map((calls) => ({ policy: p, calls })),
+/** A random policy and the calls made against it; one case in four a policy with memory. */
+export const diffCase: fc.Arbitrary<DiffCase> = fc.oneof(
+  { weight: 3, arbitrary: policy.chain((p) => callsFor(p).map((calls) => ({ policy: p, calls }))) },
+  { weight: 1, arbitrary: memoryCase },
 );
 
 /** JSON text of a value as a request line carries it: -0 stays -0, a non-finite number is written out of range (1e400). */

@@ -25,7 +25,15 @@ export interface Observed {
   readonly rule?: unknown;
   readonly enforced?: unknown;
   readonly error?: unknown;
+  /** For a call a person approved: the Ask the entry point answered first. */
+  readonly asked?: Observed;
 }
+
+/**
+ * Which of a case's steps besides its calls an entry point took: none (merged runs), the tool
+ * results (recorded before a call), or the results and a person's approvals too.
+ */
+export type Steps = 'none' | 'results' | 'all';
 
 const PLAIN = /^[A-Za-z0-9_.-]{1,40}$/;
 
@@ -149,19 +157,46 @@ export function checkAnswers(
   diffCase: DiffCase,
   answers: readonly Observed[],
   transport: Transport,
+  steps: Steps = 'none',
 ): CaseCheck {
   const reference = referenceFor(diffCase);
   for (let i = 0; i < diffCase.calls.length; i++) {
     const call = diffCase.calls[i]!;
+    if (steps !== 'none')
+      for (const r of call.results ?? [])
+        reference.recordResult('', r.tool, JSON.parse(JSON.stringify(r.result)) as unknown, false);
     const view = referenceView(call, transport);
-    const judgement = reference.judge(view, call.now);
-    const { problem, taken } = compare(judgement, answers[i]!, call.tool, call.role);
+    let observed = answers[i]!;
+    const asked = observed.asked;
+    let approved = false;
+    if (steps === 'all' && call.approve === true && asked !== undefined) {
+      // The entry point was asked, and a person approved: the Ask first, then the approved answer.
+      const first = compare(reference.judge(view, call.now), asked, call.tool, call.role);
+      const problem =
+        first.problem ??
+        (first.taken?.decision === 'Ask' ? null : 'asked where the reference does not ask');
+      if (problem !== null)
+        return {
+          compared: i + 1,
+          disagreement: {
+            entryPoint,
+            callIndex: i,
+            problem: `before approval: ${problem}`,
+            observed: asked,
+          },
+        };
+      approved = true;
+      observed = { ...observed, asked: undefined };
+    }
+    const seen: ReferenceCall = approved ? { ...view, approved: true } : view;
+    const judgement = reference.judge(seen, call.now);
+    const { problem, taken } = compare(judgement, observed, call.tool, call.role);
     if (problem !== null)
       return {
         compared: i + 1,
-        disagreement: { entryPoint, callIndex: i, problem, observed: answers[i]! },
+        disagreement: { entryPoint, callIndex: i, problem, observed },
       };
-    if (taken !== null) reference.commit(view, call.now, taken);
+    if (taken !== null) reference.commit(seen, call.now, taken);
   }
   return { compared: diffCase.calls.length, disagreement: null };
 }

@@ -32,12 +32,27 @@ export function viaAbi(x: OriginalAbiExports, diffCase: DiffCase): Observed[] {
     x.dealloc(ptr, 4 + n);
     return JSON.parse(text) as Observed;
   };
+  const more = x as OriginalAbiExports & {
+    forget(): void;
+    recordResult(ptr: number, len: number): number;
+  };
+  // Untrusted content outlives a policy load: each case starts from a clean session.
+  more.forget();
   const policy = put(JSON.stringify(diffCase.policy));
   const init = take(x.init(...policy)) as { ok?: boolean };
   x.dealloc(...policy);
   if (init.ok !== true)
     throw new Error(`raw ABI refused a generated policy: ${JSON.stringify(init)}`);
   return diffCase.calls.map((call) => {
+    for (const r of call.results ?? []) {
+      const record = put(
+        `{"session":"","tool":${JSON.stringify(r.tool)},"role":${JSON.stringify(call.role)},"result":${toJsonText(r.result)}}`,
+      );
+      const answer = take(more.recordResult(...record)) as { recorded?: boolean };
+      more.dealloc(...record);
+      if (answer.recorded !== true)
+        throw new Error(`raw ABI refused a tool result: ${JSON.stringify(answer)}`);
+    }
     const context = `{"role":${JSON.stringify(call.role)},"agent_attrs":${toJsonText(call.agentAttributes)},"resource_attrs":${toJsonText(call.resourceAttributes)},"now":${toJsonText(call.now)}}`;
     const t = put(call.tool);
     const a = put(toJsonText(call.args));
@@ -52,10 +67,27 @@ export function viaAbi(x: OriginalAbiExports, diffCase: DiffCase): Observed[] {
 
 /** A case through `Engine.load` and `Engine.evaluate` (JS objects in). */
 export function viaEngine(engine: Engine, diffCase: DiffCase): Observed[] {
+  // Untrusted content outlives a policy load: each case starts from a clean session.
+  engine.forget();
   const load = engine.load(JSON.stringify(diffCase.policy));
   if (!load.ok)
     throw new Error(`Engine refused a generated policy: ${JSON.stringify(load.errors)}`);
-  return diffCase.calls.map((call) => engine.evaluate(call as ToolCall, call.now));
+  return diffCase.calls.map((call) => {
+    for (const r of call.results ?? []) {
+      const recorded = engine.recordResult({ tool: r.tool, role: call.role, result: r.result });
+      if (!recorded.ok) throw new Error(`Engine refused a tool result: ${recorded.error}`);
+    }
+    return engine.evaluate(toolCall(call), call.now);
+  });
+}
+
+/** The call an entry point is given: the case's steps (results, approval) are not part of it. */
+function toolCall({
+  results: _results,
+  approve: _approve,
+  ...call
+}: DiffCase['calls'][number]): ToolCall {
+  return call as ToolCall;
 }
 
 /** A case through `Perso.load` (the policy object) and `Perso.evaluate`, inline engine. */
@@ -65,7 +97,23 @@ export async function viaPerso(diffCase: DiffCase): Promise<Observed[]> {
     if (!perso.status().ok)
       throw new Error(`Perso refused a generated policy: ${JSON.stringify(perso.status().errors)}`);
     const answers: Observed[] = [];
-    for (const call of diffCase.calls) answers.push(await perso.evaluate(call as ToolCall));
+    for (const step of diffCase.calls) {
+      for (const r of step.results ?? []) {
+        const recorded = await perso.recordResult({
+          tool: r.tool,
+          role: step.role,
+          result: r.result,
+        });
+        if (!recorded.ok) throw new Error(`Perso refused a tool result: ${recorded.error}`);
+      }
+      const call = toolCall(step);
+      const answer = await perso.evaluate(call);
+      if (step.approve === true && answer.decision === 'Ask' && answer.approval !== undefined) {
+        // A person approves: the ticket is redeemed for the same call.
+        const approved = await perso.approve(answer.approval.nonce, call);
+        answers.push({ ...approved, asked: answer });
+      } else answers.push(answer);
+    }
     return answers;
   } finally {
     await perso.close();

@@ -32,10 +32,11 @@ async function check(c: DiffCase): Promise<CaseCheck[]> {
   const x = await instantiateOriginalAbi(module);
   const engine = await Engine.create(module);
   const out: CaseCheck[] = [];
-  if (entries.includes('abi')) out.push(checkAnswers('abi', c, viaAbi(x, c), 'text'));
+  if (entries.includes('abi')) out.push(checkAnswers('abi', c, viaAbi(x, c), 'text', 'results'));
   if (entries.includes('engine'))
-    out.push(checkAnswers('engine', c, viaEngine(engine, c), 'objects'));
-  if (entries.includes('perso')) out.push(checkAnswers('perso', c, await viaPerso(c), 'objects'));
+    out.push(checkAnswers('engine', c, viaEngine(engine, c), 'objects', 'results'));
+  if (entries.includes('perso'))
+    out.push(checkAnswers('perso', c, await viaPerso(c), 'objects', 'all'));
   return out;
 }
 

@@ -1,7 +1,8 @@
 /**
  * Many differential cases in one policy, for the entry points where a load is dear (one `perso eval`
  * process, one worker): each case's tool and role names get a prefix (`c7_`), so their (tool,
- * role) pairs, rate-limit windows and glob expansions stay apart, and the answers are split back.
+ * role) pairs, rate-limit windows, budgets and glob expansions stay apart, and the answers are split
+ * back. Tool results and approvals are left out: one run is one session.
  */
 import type { DiffCall, DiffCase } from './differential-cases.ts';
 import type { Observed } from './differential-compare.ts';
@@ -28,7 +29,8 @@ export function mergeCases(cases: readonly DiffCase[]): DiffCase {
         tool_name: prefix + String(rule.tool_name),
         roles: (rule.roles as string[]).map((r) => prefix + r),
       });
-    for (const call of c.calls)
+    // One run is one session: tool results and approvals stay out (checkAnswers' steps 'none').
+    for (const { results: _results, approve: _approve, ...call } of c.calls)
       calls.push({ ...call, tool: prefix + call.tool, role: prefix + call.role });
   });
   const policy: Record<string, unknown> = {
