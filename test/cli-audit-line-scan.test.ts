@@ -116,7 +116,7 @@ describe('the audit line scan', () => {
       'resourceAttributes',
       'now',
     ])
-      assert.deepEqual(scanned[key], parsed[key], key);
+      assert.deepEqual((scanned as unknown as Record<string, unknown>)[key], parsed[key], key);
   });
 
   test('declines what it does not vouch for: whitespace, a trailing comma, a repeated key', () => {

@@ -18,7 +18,7 @@ import { canonicalizeArgs, FORBIDDEN_KEYS } from '../call/canonical-args.ts';
 import type { Decision, JsonObject, ToolCall } from '../call/decision.ts';
 import { findDuplicateKey } from './duplicate-key.ts';
 import { errorText } from '../encoding/text.ts';
-import { AuditLineScan, keyTokens, keysIn } from './audit-line-scan.ts';
+import { AuditLineScan, ScannedRecord, keyTokens, keysIn } from './audit-line-scan.ts';
 
 /** Why a record cannot be replayed. */
 export const NotReplayable = Object.freeze({
@@ -75,6 +75,8 @@ export class AuditRecordReader {
   error = '';
   readonly #fast: boolean;
   readonly #scan = new AuditLineScan();
+  /** The record a parsed line's fields are copied into, so the checks read one shape. */
+  readonly #parsed = new ScannedRecord();
   /** The date part (`2026-12-03T`) of the last `time` Date.parse accepted. */
   #day = '';
 
@@ -107,45 +109,41 @@ export class AuditRecordReader {
       const duplicate = findDuplicateKey(text, 'record');
       if (duplicate !== null) return this.#fail(`${duplicate}: duplicate key`);
     }
-    return this.#check(value as Record<string, unknown>);
+    return this.#check(this.#parsed.fill(value as Record<string, unknown>));
   }
 
-  /** The record's checks, on the parsed record or the scanned one (whose absent fields are undefined). */
-  #check(record: Record<string, unknown>): ReadOutcome {
-    const tool = own(record, 'tool');
-    const role = own(record, 'role');
-    const decision = own(record, 'decision');
-    const reason = own(record, 'reason');
-    const kind = own(record, 'kind');
+  /** The record's checks, on the scanned record or the parsed one (absent fields undefined). */
+  #check(record: ScannedRecord): ReadOutcome {
+    const { tool, role, decision, reason, kind } = record;
     if (typeof tool !== 'string') return this.#fail('tool: expected a string');
     if (typeof role !== 'string') return this.#fail('role: expected a string');
     if (typeof reason !== 'string') return this.#fail('reason: expected a string');
     if (typeof kind !== 'string') return this.#fail('kind: expected a string');
     if (typeof decision !== 'string' || !DECISIONS.has(decision))
       return this.#fail('decision: expected "Allow", "Deny" or "Ask"');
-    const id = own(record, 'id');
+    const id = record.id;
     if (id !== undefined && typeof id !== 'string') return this.#fail('id: expected a string');
-    const now = own(record, 'now');
+    const now = record.now;
     if (now !== undefined && (typeof now !== 'number' || !Number.isFinite(now)))
       return this.#fail('now: expected seconds since the epoch as a number');
-    const time = own(record, 'time');
+    const time = record.time;
     let timeSeconds: number | undefined;
     if (time !== undefined) {
       timeSeconds = typeof time === 'string' ? this.#seconds(time, now === undefined) : Number.NaN;
       if (Number.isNaN(timeSeconds)) return this.#fail('time: expected an ISO 8601 date');
     }
-    const agentAttributes = own(record, 'agentAttributes');
+    const agentAttributes = record.agentAttributes;
     if (agentAttributes !== undefined && !isObject(agentAttributes))
       return this.#fail('agentAttributes: expected a JSON object');
-    const resourceAttributes = own(record, 'resourceAttributes');
+    const resourceAttributes = record.resourceAttributes;
     if (resourceAttributes !== undefined && !isObject(resourceAttributes))
       return this.#fail('resourceAttributes: expected a JSON object');
 
     if (FAULT_KINDS.has(kind)) return this.#skip(NotReplayable.Fault);
-    const args = own(record, 'args');
+    const args = record.args;
     if (args === undefined)
       return this.#skip(
-        own(record, 'argsHmac') !== undefined || own(record, 'argsSha256') !== undefined
+        record.argsHmac !== undefined || record.argsSha256 !== undefined
           ? NotReplayable.ArgsHashed
           : NotReplayable.NoArgs,
       );
@@ -208,10 +206,6 @@ function clockInRange(time: string): boolean {
   return CLOCK.test(time);
 }
 const CLOCK = /^\d{4}-\d\d-\d\dT([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
-
-function own(record: Record<string, unknown>, key: string): unknown {
-  return Object.hasOwn(record, key) ? record[key] : undefined;
-}
 
 function isObject(value: unknown): value is JsonObject {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
