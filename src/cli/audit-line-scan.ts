@@ -84,6 +84,8 @@ export class ScannedRecord {
   agentAttributes: unknown = undefined;
   resourceAttributes: unknown = undefined;
   now: unknown = undefined;
+  session: unknown = undefined;
+  rememberedApproval: unknown = undefined;
 
   /** Fills every field from a parsed line's own properties. */
   fill(parsed: Record<string, unknown>): this {
@@ -100,6 +102,8 @@ export class ScannedRecord {
     this.agentAttributes = own(parsed, 'agentAttributes');
     this.resourceAttributes = own(parsed, 'resourceAttributes');
     this.now = own(parsed, 'now');
+    this.session = own(parsed, 'session');
+    this.rememberedApproval = own(parsed, 'rememberedApproval');
     return this;
   }
 }
@@ -147,6 +151,8 @@ export class AuditLineScan {
       record.now = tail[4] === undefined ? undefined : Number(tail[4]);
       record.argsHmac = undefined;
       record.argsSha256 = undefined;
+      record.session = undefined;
+      record.rememberedApproval = undefined;
     } else if (!this.#members(text, headEnd)) return null;
     const slash = text.indexOf('\\');
     if (slash === -1 || slash >= headEnd) {
@@ -200,6 +206,8 @@ export class AuditLineScan {
     record.now = undefined;
     record.argsHmac = undefined;
     record.argsSha256 = undefined;
+    record.session = undefined;
+    record.rememberedApproval = undefined;
     const seen: string[] = [];
     let at = from;
     const last = text.length - 1;
@@ -208,7 +216,8 @@ export class AuditLineScan {
       const member = MEMBER.exec(text);
       if (member === null) return false;
       const key = member[1]!.slice(1, -1);
-      if (HEAD_KEY_SET.has(key) || seen.includes(key)) return false;
+      // A `type` says what the line is (a tool result's record): the full reader decides.
+      if (HEAD_KEY_SET.has(key) || key === 'type' || seen.includes(key)) return false;
       seen.push(key);
       const raw = member[2]!;
       const slot = key === 'args' ? 0 : key === 'agentAttributes' ? 1 : 2;
@@ -232,6 +241,12 @@ export class AuditLineScan {
           break;
         case 'argsSha256':
           record.argsSha256 = value;
+          break;
+        case 'session':
+          record.session = value;
+          break;
+        case 'rememberedApproval':
+          record.rememberedApproval = value;
           break;
       }
       at = MEMBER.lastIndex;

@@ -33,7 +33,7 @@ export const NotReplayable = Object.freeze({
 export type NotReplayable = (typeof NotReplayable)[keyof typeof NotReplayable];
 
 /** What {@link AuditRecordReader.read} found. */
-export const ReadOutcome = Object.freeze({ Record: 0, Skip: 1, Error: 2 } as const);
+export const ReadOutcome = Object.freeze({ Record: 0, Skip: 1, Error: 2, Result: 3 } as const);
 /** What {@link AuditRecordReader.read} found; see {@link ReadOutcome}. */
 export type ReadOutcome = (typeof ReadOutcome)[keyof typeof ReadOutcome];
 
@@ -48,6 +48,20 @@ interface MutableCall {
   agentAttributes: JsonObject | undefined;
   resourceAttributes: JsonObject | undefined;
   now: number | undefined;
+  session: string | undefined;
+}
+
+/** A tool result's record (audit-record.ts `ToolResultAuditRecord`), as read. */
+export interface RecordedResult {
+  tool: string;
+  role: string | undefined;
+  session: string | undefined;
+  /** The host marked it untrusted itself. */
+  hint: boolean;
+  /** The result's value; undefined when withheld. */
+  value: unknown;
+  /** Why the value is not in the record, or undefined. */
+  withheld: string | undefined;
 }
 
 /** Reads audit records one line at a time into one reused call. */
@@ -60,13 +74,18 @@ export class AuditRecordReader {
     agentAttributes: undefined,
     resourceAttributes: undefined,
     now: undefined,
+    session: undefined,
   };
+  /** After `Result`: the tool result (a new object each time). */
+  result: RecordedResult | null = null;
   /** After `Record`: the record's id, or null. */
   id: string | null = null;
   /** After `Record`: the recorded decision (an Ask a person approved counts as Ask). */
   from: Decision = 'Deny';
   /** After `Record`: the recorded Ask was approved by a person (it ran, and spent what it spent). */
   approved = false;
+  /** After `Record`: the recorded Allow rested on a remembered approval (no person was asked). */
+  remembered = false;
   /** After `Record`: the recorded reason. */
   reason = '';
   /** After `Skip`: why. */
@@ -109,6 +128,7 @@ export class AuditRecordReader {
       const duplicate = findDuplicateKey(text, 'record');
       if (duplicate !== null) return this.#fail(`${duplicate}: duplicate key`);
     }
+    if (Object.hasOwn(value, 'type')) return this.#result(value as Record<string, unknown>);
     return this.#check(this.#parsed.fill(value as Record<string, unknown>));
   }
 
@@ -139,6 +159,13 @@ export class AuditRecordReader {
     if (resourceAttributes !== undefined && !isObject(resourceAttributes))
       return this.#fail('resourceAttributes: expected a JSON object');
 
+    const session = record.session;
+    if (session !== undefined && typeof session !== 'string')
+      return this.#fail('session: expected a string');
+    const remembered = record.rememberedApproval;
+    if (remembered !== undefined && !isObject(remembered))
+      return this.#fail('rememberedApproval: expected a JSON object');
+
     if (FAULT_KINDS.has(kind)) return this.#skip(NotReplayable.Fault);
     const args = record.args;
     if (args === undefined)
@@ -161,9 +188,12 @@ export class AuditRecordReader {
     call.resourceAttributes = resourceAttributes as JsonObject | undefined;
     // Older records lack `now`: the time the record was made is within a moment of it.
     call.now = (now as number | undefined) ?? timeSeconds;
+    call.session = session as string | undefined;
     this.id = (id as string | undefined) ?? null;
-    // An Ask a person approved was recorded as Allow: the policy itself said Ask.
-    this.approved = decision === 'Allow' && kind === 'ask_by_rule';
+    // An Ask a person approved was recorded as Allow: the policy itself said Ask. An Allow that
+    // rested on a remembered approval asked no one: it stays an Allow.
+    this.remembered = remembered !== undefined;
+    this.approved = decision === 'Allow' && kind === 'ask_by_rule' && !this.remembered;
     this.from = this.approved ? 'Ask' : (decision as Decision);
     this.reason = reason;
     return ReadOutcome.Record;
@@ -188,6 +218,43 @@ export class AuditRecordReader {
     if (!Number.isNaN(ms) && time.length === 24 && clockInRange(time))
       this.#day = time.slice(0, 11);
     return ms / 1000;
+  }
+
+  /** A line with a `type`: a tool result's record, or not an audit record. */
+  #result(record: Record<string, unknown>): ReadOutcome {
+    const get = (key: string): unknown => (Object.hasOwn(record, key) ? record[key] : undefined);
+    if (get('type') !== 'toolResult') return this.#fail('type: expected "toolResult" or no type');
+    const tool = get('tool');
+    const role = get('role');
+    const session = get('session');
+    const hint = get('hint');
+    const value = get('result');
+    const withheld = get('withheld');
+    if (typeof tool !== 'string' || tool === '') return this.#fail('tool: expected a string');
+    if (role !== undefined && typeof role !== 'string')
+      return this.#fail('role: expected a string');
+    if (session !== undefined && typeof session !== 'string')
+      return this.#fail('session: expected a string');
+    if (hint !== undefined && hint !== true) return this.#fail('hint: expected true');
+    if (withheld !== undefined && withheld !== 'hashArgs' && withheld !== 'too large')
+      return this.#fail('withheld: expected "hashArgs" or "too large"');
+    if ((value === undefined) === (withheld === undefined))
+      return this.#fail('result: expected either a result or why it is withheld');
+    const time = get('time');
+    if (time !== undefined && (typeof time !== 'string' || Number.isNaN(Date.parse(time))))
+      return this.#fail('time: expected an ISO 8601 date');
+    const id = get('id');
+    if (id !== undefined && typeof id !== 'string') return this.#fail('id: expected a string');
+    this.id = (id as string | undefined) ?? null;
+    this.result = {
+      tool,
+      role: role as string | undefined,
+      session: session as string | undefined,
+      hint: hint === true,
+      value,
+      withheld: withheld as string | undefined,
+    };
+    return ReadOutcome.Result;
   }
 
   #fail(error: string): ReadOutcome {

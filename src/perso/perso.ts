@@ -399,7 +399,10 @@ export class Perso {
     if (backend === null || backend.recordResult === undefined)
       return { ok: false, error: 'engine fault: no engine is running; reload the policy' };
     try {
-      return await backend.recordResult(record);
+      const answer = await backend.recordResult(record);
+      // Untrusted content is state a replay must rebuild: the audit log keeps it, in order.
+      if (answer.ok && answer.untrusted) this.#auditor?.recordResult(record);
+      return answer;
     } catch (error) {
       return { ok: false, error: `engine fault: ${errorText(error)}; record the result again` };
     }
