@@ -226,3 +226,43 @@ describe('perso replay rebuilds the session', () => {
     );
   });
 });
+
+describe('perso replay on a log recorded through the worker in Chromium', () => {
+  // Written by test/browser/replay-engine.test.ts (run with PERSO_UPDATE_FIXTURES=1), which also
+  // replays each fresh recording; the same session as above, exported by the IndexedDB transport.
+  const chromiumLog = new URL('./fixtures/chromium-stateful-audit.ndjson', import.meta.url)
+    .pathname;
+
+  test('every record is decided as the page decided it, and the untrusted read is rebuilt', async () => {
+    const lines = (await readFile(chromiumLog, 'utf8')).trimEnd().split('\n');
+    const entries = lines.map((line) => JSON.parse(line) as Entry);
+    assert.deepEqual(
+      entries.map((entry) => (isToolResultRecord(entry) ? 'result' : entry.decision)),
+      ['Ask', 'Allow', 'Allow', 'Allow', 'Deny', 'Allow', 'Allow', 'result', 'Deny', 'Allow'],
+    );
+    const run = await runPerso(['replay', chromiumLog, policyPath]);
+    assert.equal(run.stdout, 'replayed 9 records and 1 tool result: none would change\n');
+    assert.equal(run.code, 0);
+  });
+
+  test('with read_email trusted, exactly the payment the email steered would change', async () => {
+    const policy = JSON.parse(await readFile(policyPath, 'utf8')) as Policy;
+    const run = await runPerso([
+      'replay',
+      chromiumLog,
+      JSON.stringify({ ...policy, untrusted_tools: [] }),
+      '--json',
+    ]);
+    const changes = run.stdout
+      .trimEnd()
+      .split('\n')
+      .map(
+        (line) => JSON.parse(line) as { type: string; line?: number; from?: string; to?: string },
+      );
+    assert.deepEqual(
+      changes.filter((change) => change.type === 'change').map((c) => [c.line, c.from, c.to]),
+      [[9, 'Deny', 'Allow']],
+    );
+    assert.equal(run.code, 1);
+  });
+});
