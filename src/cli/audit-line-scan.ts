@@ -15,7 +15,7 @@
  *   `__proto__` (an own property for `JSON.parse`, a prototype for an assignment);
  * - nothing is decided here: the reader checks the values the same way on either path;
  * - per record it allocates little: the head is checked without captures and its values cut out by
- *   position, and a flat object's value is kept by its text (frozen, shared by the records that
+ *   position (JSON.parse only for a string with an escape), and a flat object's value is kept by its text (frozen, shared by the records that
  *   repeat it: the reader and the engine only read it).
  */
 
@@ -53,17 +53,9 @@ const HEAD = new RegExp(
 /** The keys read from the head, in order (each a string), and the text before each value. */
 const CAPTURED = HEAD_KEYS.filter((key) => key !== 'enforced' && !NULLABLE.has(key));
 const BEFORE = CAPTURED.map((key, i) => `${i === 0 ? '{' : '",'}"${key}":"`);
-/** The head with its strings captured, for a head that holds an escape. */
-const HEAD_ESCAPED = new RegExp(
-  `\\{${HEAD_KEYS.map(
-    (key) =>
-      `"${key}":${key === 'enforced' ? '(?:true|false)' : NULLABLE.has(key) ? `(?:${STRING}|null)` : `(${STRING})`}`,
-  ).join(',')}`,
-  'y',
-);
 /** The members perso writes after the head, in its order, then the end of the line. */
 const TAIL = new RegExp(
-  `(?:,"args":(${FLAT}))?(?:,"agentAttributes":(${FLAT}))?(?:,"resourceAttributes":(${FLAT}))?(?:,"now":(${NUMBER}))?\\}$`,
+  `(?:,"args":(${FLAT}))?(?:,"agentAttributes":(${FLAT}))?(?:,"resourceAttributes":(${FLAT}))?(?:,"now":(${NUMBER}))?(?:,"session":(${STRING}))?\\}$`,
   'y',
 );
 /** One member after the head: its key's text, then its value's. */
@@ -151,23 +143,22 @@ export class AuditLineScan {
       record.now = tail[4] === undefined ? undefined : Number(tail[4]);
       record.argsHmac = undefined;
       record.argsSha256 = undefined;
-      record.session = undefined;
+      record.session = tail[5] === undefined ? undefined : scalarOrFlat(tail[5]);
       record.rememberedApproval = undefined;
     } else if (!this.#members(text, headEnd)) return null;
-    const slash = text.indexOf('\\');
-    if (slash === -1 || slash >= headEnd) {
-      // No escape in the head: each value runs from after its key to the next quote.
-      let at = 0;
-      for (let i = 0; i < CAPTURED.length; i++) {
-        at += BEFORE[i]!.length;
-        const end = text.indexOf('"', at);
-        this.#head[i] = text.slice(at, end);
-        at = end;
-      }
-    } else {
-      HEAD_ESCAPED.lastIndex = 0;
-      const head = HEAD_ESCAPED.exec(text)!;
-      for (let i = 0; i < CAPTURED.length; i++) this.#head[i] = JSON.parse(head[i + 1]!);
+    // Each value runs from after its key to its closing quote; only a string that holds an escape
+    // (a backslash before that quote) is read with JSON.parse, once its real end is found.
+    let slash = text.indexOf('\\');
+    let at = 0;
+    for (let i = 0; i < CAPTURED.length; i++) {
+      at += BEFORE[i]!.length;
+      let end = text.indexOf('"', at);
+      if (slash !== -1 && slash < end) {
+        end = stringEnd(text, at);
+        this.#head[i] = JSON.parse(text.slice(at - 1, end + 1)) as string;
+        slash = text.indexOf('\\', end);
+      } else this.#head[i] = text.slice(at, end);
+      at = end;
     }
     const values = this.#head;
     record.id = values[0];
@@ -283,6 +274,19 @@ function flatObject(text: string): Record<string, unknown> | typeof FAIL {
     object[key] = scalarOrFlat(text.slice(at, end));
     if (end === text.length - 1) return object;
     at = end + 1;
+  }
+}
+
+/** The closing quote of the checked string whose text starts at `from` (after its opening quote). */
+function stringEnd(text: string, from: number): number {
+  let at = from;
+  for (;;) {
+    const quote = text.indexOf('"', at);
+    // A quote after an odd run of backslashes is escaped.
+    let slashes = 0;
+    while (text.charCodeAt(quote - 1 - slashes) === 0x5c) slashes++;
+    if (slashes % 2 === 0) return quote;
+    at = quote + 1;
   }
 }
 
