@@ -4,6 +4,7 @@ import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { persoTestServer } from './test/server/perso-test-server.js';
 import { cspHeaderForTests } from './test/server/csp-header.js';
 import { devtoolsProtocolPlugin } from './test/server/devtools-protocol.js';
+import { persoReplayPlugin } from './test/server/perso-replay.js';
 import { rawDist } from './test/server/raw-dist.js';
 import { lazyChunkFaultsForTests } from './test/server/lazy-chunk-fault.js';
 
@@ -24,6 +25,8 @@ export default {
   plugins: [
     esbuildPlugin({ ts: true, target: 'es2022', tsconfig: 'test/browser/tsconfig.json' }),
     devtoolsProtocolPlugin(),
+    // `perso replay` on a log a test recorded (replay tests)
+    persoReplayPlugin(),
   ],
   browsers: [
     chromeLauncher({

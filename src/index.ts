@@ -27,8 +27,15 @@ export type {
 } from './policy/policy.ts';
 export { canonicalizeArgs, canonicalizeJson } from './call/canonical-args.ts';
 export type { CanonicalArgs, CanonicalJson } from './call/canonical-args.ts';
-export { buildAuditRecord } from './audit/audit-record.ts';
-export type { AuditContext, AuditRecord, AuditTransport, ToolFacts } from './audit/audit-record.ts';
+export { buildAuditRecord, isToolResultRecord } from './audit/audit-record.ts';
+export type {
+  AuditContext,
+  AuditEntry,
+  AuditRecord,
+  AuditTransport,
+  ToolFacts,
+  ToolResultAuditRecord,
+} from './audit/audit-record.ts';
 export type { HashKey } from './audit/hashed-args.ts';
 export { consoleTransport } from './audit/console-transport.ts';
 export type { ConsoleTransportOptions } from './audit/console-transport.ts';

@@ -45,6 +45,16 @@ const records: object[] = [
   { ...head, args: { list: [1, 2] }, resourceAttributes: { owner_id: 'mgr-002' } },
   { ...head, tool: 't\u0001ab', role: '\ud83d\ude00', args: { '': 1 } },
   { ...head, now: 1e300, args: { n: 1e21 } },
+  { ...head, args: { order_id: 'ORD-1' }, now: 5, session: 'session-1' },
+  {
+    ...head,
+    decision: 'Allow',
+    kind: 'ask_by_rule',
+    args: { order_id: 'ORD-1' },
+    now: 6,
+    rememberedApproval: { id: '3f9a12c0', rule: 'big-refund', expiresAt: 606 },
+    session: 'se\u00e9ssion',
+  },
 ];
 
 /** What a reader made of a line, as one comparable value. */
@@ -116,7 +126,7 @@ describe('the audit line scan', () => {
       'resourceAttributes',
       'now',
     ])
-      assert.deepEqual(scanned[key], parsed[key], key);
+      assert.deepEqual((scanned as unknown as Record<string, unknown>)[key], parsed[key], key);
   });
 
   test('declines what it does not vouch for: whitespace, a trailing comma, a repeated key', () => {

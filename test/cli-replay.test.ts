@@ -199,6 +199,9 @@ describe('perso replay against a candidate that lowers the agent refund cap to 1
       changes: { 'Allow→Deny': 2 },
       notReplayable: { 'args hashed': 0, 'no args': 0, fault: 1 },
       malformed: 0,
+      results: 0,
+      withheld: 0,
+      unrebuilt: [],
     });
   });
 

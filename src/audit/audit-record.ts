@@ -9,7 +9,9 @@
  *   for `hashArgs`, which also keeps values out of the reason;
  * - the host facts (`agentAttributes`, `resourceAttributes`) are the canonical copies the decision
  *   used, omitted when the call had none or the host asked for `hashArgs`; with the args and `now`
- *   they are what `perso replay` needs to decide the call again.
+ *   they are what `perso replay` needs to decide the call again, with the call's guard `session`;
+ * - a tool result is recorded (a {@link ToolResultAuditRecord}) only when the evaluator kept it as
+ *   untrusted content, and its value only when it is within the engine's bound and not hashed.
  */
 import type {
   Decision,
@@ -70,6 +72,45 @@ export interface AuditRecord {
   toolFacts?: ToolFacts;
   /** On an Allow that rests on a person's earlier approval (an Ask rule's `remember`): which one. */
   rememberedApproval?: { id: string; rule: string; expiresAt: number };
+  /** The call's guard session (whose untrusted content and remembered approvals it read); absent: the default one. */
+  session?: string;
+}
+
+/**
+ * What perso records about a tool result the evaluator kept as untrusted content (issue 14), so a
+ * replay rebuilds the session's untrusted content in log order. Results of trusted tools are not
+ * recorded.
+ */
+export interface ToolResultAuditRecord {
+  /** Marks this record as a tool result (decision records have no `type`). */
+  type: 'toolResult';
+  /** A random UUID. */
+  id: string;
+  /** When the result was recorded, ISO 8601. */
+  time: string;
+  /** The tool that returned it. */
+  tool: string;
+  /** The role of the session's principal, when known. */
+  role?: string;
+  /** The guard session that read it; absent: the default one. */
+  session?: string;
+  /** The host marked the result untrusted itself (e.g. WebMCP's `untrustedContentHint`). */
+  hint?: true;
+  /** The result as JSON, when recorded in clear (at most MAX_RESULT_BYTES of JSON, not with `hashArgs`). */
+  result?: JsonValue;
+  /** Why the result's value is not in the record: `hashArgs`, or larger than the engine keeps. */
+  withheld?: 'hashArgs' | 'too large';
+}
+
+/** Largest result JSON (UTF-16 units) a record holds: past it the engine keeps none either (it taints everything). */
+export const MAX_RESULT_BYTES = 1 << 20;
+
+/** Any line of an audit log: a decision's record or a tool result's. */
+export type AuditEntry = AuditRecord | ToolResultAuditRecord;
+
+/** True for a tool result's record. */
+export function isToolResultRecord(entry: AuditEntry): entry is ToolResultAuditRecord {
+  return (entry as { type?: unknown }).type === 'toolResult';
 }
 
 /** What an integration saw of a tool at its registration (see `AuditRecord.toolFacts`). */
@@ -87,8 +128,13 @@ export interface ToolFacts {
  * carries on); a transport that ships records asynchronously queues them and offers `flush`.
  */
 export interface AuditTransport {
-  /** Takes one record; returns at once. */
+  /** Takes one decision's record; returns at once. */
   emit(record: AuditRecord): void;
+  /**
+   * Takes one tool result's record (untrusted content a replay rebuilds), in order with the
+   * decisions; returns at once. Optional: a transport without it receives decisions only.
+   */
+  emitResult?(record: ToolResultAuditRecord): void;
   /** Delivers what is queued. */
   flush?(): Promise<void>;
   /**
@@ -124,7 +170,7 @@ export interface AuditContext {
  * strings even when the request was malformed (a non-string is recorded as its JSON text).
  */
 export function buildAuditRecord(
-  call: { readonly tool: unknown; readonly role: unknown },
+  call: { readonly tool: unknown; readonly role: unknown; readonly session?: unknown },
   decision: DecisionResult,
   context: AuditContext,
 ): AuditRecord {
@@ -156,6 +202,38 @@ export function buildAuditRecord(
   if (toolFacts !== undefined) record.toolFacts = toolFacts;
   const remembered = own(decision, 'rememberedApproval');
   if (remembered !== undefined) record.rememberedApproval = { ...remembered };
+  const session = own(call, 'session');
+  if (typeof session === 'string' && session !== '') record.session = session;
+  return Object.freeze(record);
+}
+
+/**
+ * Builds the frozen record of a tool result the evaluator kept as untrusted content: its value in
+ * clear unless `hashArgs` (then `withheld: "hashArgs"`) or larger than {@link MAX_RESULT_BYTES}.
+ */
+export function buildToolResultRecord(
+  result: {
+    readonly tool: string;
+    readonly role?: string;
+    readonly session?: string;
+    readonly hint?: boolean;
+    readonly json: string | undefined;
+  },
+  hashArgs: boolean,
+): ToolResultAuditRecord {
+  const record: ToolResultAuditRecord = {
+    type: 'toolResult',
+    id: randomId(),
+    time: new Date().toISOString(),
+    tool: result.tool,
+  };
+  if (typeof result.role === 'string') record.role = result.role;
+  if (typeof result.session === 'string' && result.session !== '') record.session = result.session;
+  if (result.hint === true) record.hint = true;
+  if (hashArgs) record.withheld = 'hashArgs';
+  else if (result.json === undefined || result.json.length > MAX_RESULT_BYTES)
+    record.withheld = 'too large';
+  else record.result = JSON.parse(result.json) as JsonValue;
   return Object.freeze(record);
 }
 

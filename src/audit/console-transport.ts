@@ -2,7 +2,13 @@
  * The console audit transport: one line per decision, for development and for hosts whose logs
  * already go somewhere durable (stdout of a server, the browser's devtools).
  */
-import type { AuditRecord, AuditTransport } from './audit-record.ts';
+import type {
+  AuditEntry,
+  AuditRecord,
+  AuditTransport,
+  ToolResultAuditRecord,
+} from './audit-record.ts';
+import { isToolResultRecord } from './audit-record.ts';
 import { escapeControls } from '../encoding/text.ts';
 
 /** Options of {@link consoleTransport}. */
@@ -25,11 +31,16 @@ export function consoleTransport(options: ConsoleTransportOptions = {}): AuditTr
     emit(record: AuditRecord): void {
       write(format === 'json' ? JSON.stringify(record) : formatText(record));
     },
+    emitResult(record: ToolResultAuditRecord): void {
+      write(format === 'json' ? JSON.stringify(record) : formatText(record));
+    },
   });
 }
 
 // Tool names, roles and reasons can carry request text; one record must stay one log line.
-function formatText(record: AuditRecord): string {
+function formatText(record: AuditEntry): string {
+  if (isToolResultRecord(record))
+    return `perso ${record.time} result ${escapeControls(record.tool)}${record.role === undefined ? '' : ` as ${escapeControls(record.role)}`}: kept as untrusted content${record.withheld === undefined ? '' : ` (value withheld: ${record.withheld})`}`;
   const shadow = record.enforced ? '' : ' (shadow: not enforced)';
   return `perso ${record.time} ${record.decision}${shadow} ${escapeControls(record.tool)} as ${escapeControls(record.role)}: ${escapeControls(record.reason)}`;
 }

@@ -18,12 +18,18 @@
  * - delivery is at least once: a record can arrive twice (beacon after a POST the page never saw
  *   answered); collectors deduplicate by the record's `id`.
  */
-import type { AuditRecord, AuditTransport } from './audit-record.ts';
+import type {
+  AuditEntry,
+  AuditRecord,
+  AuditTransport,
+  ToolResultAuditRecord,
+} from './audit-record.ts';
+import { isToolResultRecord } from './audit-record.ts';
 import { unrefTimer } from './unref-timer.ts';
 
 /** Body formats of {@link httpTransport}. */
 export const HttpAuditFormat = Object.freeze({
-  /** `{"records": [AuditRecord, ...]}` as `application/json`. */
+  /** `{"records": [AuditEntry, ...]}` as `application/json`. */
   Json: 'json',
   /** OTLP/HTTP JSON logs: `{"resourceLogs": [{"scopeLogs": [{"logRecords": [...]}]}]}`. */
   Otlp: 'otlp',
@@ -75,7 +81,8 @@ export interface HttpTransportStats {
 
 /** The HTTP transport: an {@link AuditTransport} that can also deliver a batch and say whether it arrived. */
 export interface HttpTransport extends AuditTransport {
-  emit(record: AuditRecord): void;
+  emit(record: AuditEntry): void;
+  emitResult(record: ToolResultAuditRecord): void;
   /** POSTs everything queued now (ignoring any backoff); resolves when done or when a POST failed. */
   flush(): Promise<void>;
   /**
@@ -84,7 +91,7 @@ export interface HttpTransport extends AuditTransport {
    */
   close(): Promise<void>;
   /** POSTs these records once, outside the queue; true when the server answered 2xx. */
-  deliver(records: readonly AuditRecord[]): Promise<boolean>;
+  deliver(records: readonly AuditEntry[]): Promise<boolean>;
   /** Delivery counters. */
   stats(): HttpTransportStats;
 }
@@ -113,7 +120,7 @@ export function httpTransport(options: HttpTransportOptions): HttpTransport {
   const doFetch =
     options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
 
-  const queue: AuditRecord[] = [];
+  const queue: AuditEntry[] = [];
   let inFlight = 0;
   let failures = 0; // consecutive, for the backoff
   let timer: ReturnType<typeof setTimeout> | null = null;
@@ -122,10 +129,10 @@ export function httpTransport(options: HttpTransportOptions): HttpTransport {
   let closed = false;
   const counters = { sent: 0, beaconed: 0, failedAttempts: 0, dropped: 0 };
 
-  const encode = (records: readonly AuditRecord[]): string =>
+  const encode = (records: readonly AuditEntry[]): string =>
     format === 'otlp' ? JSON.stringify(toOtlp(records, serviceName)) : JSON.stringify({ records });
 
-  async function deliver(records: readonly AuditRecord[]): Promise<boolean> {
+  async function deliver(records: readonly AuditEntry[]): Promise<boolean> {
     if (records.length === 0) return true;
     const body = encode(records);
     try {
@@ -247,20 +254,23 @@ export function httpTransport(options: HttpTransportOptions): HttpTransport {
     document.addEventListener('visibilitychange', onVisibilityChange);
   }
 
+  const emit = (record: AuditEntry): void => {
+    try {
+      if (closed) return;
+      queue.push(record);
+      if (queue.length > maxQueue)
+        counters.dropped += queue.splice(0, queue.length - maxQueue).length;
+      // While backing off, the retry timer is already set: a new record must not cut it short.
+      if (failures === 0) schedule(queue.length >= batchSize ? 0 : flushIntervalMs);
+      else if (timer === null && pumping === null) schedule(flushIntervalMs);
+    } catch {
+      // Never throw into the decision path.
+    }
+  };
+
   return Object.freeze({
-    emit(record: AuditRecord): void {
-      try {
-        if (closed) return;
-        queue.push(record);
-        if (queue.length > maxQueue)
-          counters.dropped += queue.splice(0, queue.length - maxQueue).length;
-        // While backing off, the retry timer is already set: a new record must not cut it short.
-        if (failures === 0) schedule(queue.length >= batchSize ? 0 : flushIntervalMs);
-        else if (timer === null && pumping === null) schedule(flushIntervalMs);
-      } catch {
-        // Never throw into the decision path.
-      }
-    },
+    emit,
+    emitResult: emit,
     async flush(): Promise<void> {
       if (timer !== null) {
         clearTimeout(timer);
@@ -292,7 +302,7 @@ type OtlpValue = { stringValue: string } | { boolValue: boolean };
  * Audit records as an OTLP/HTTP JSON logs request (one resource, one scope). Exported for hosts
  * that ship records their own way.
  */
-export function toOtlp(records: readonly AuditRecord[], serviceName = 'perso'): object {
+export function toOtlp(records: readonly AuditEntry[], serviceName = 'perso'): object {
   return {
     resourceLogs: [
       {
@@ -301,6 +311,7 @@ export function toOtlp(records: readonly AuditRecord[], serviceName = 'perso'): 
           {
             scope: { name: 'perso', version: PACKAGE_VERSION },
             logRecords: records.map((record) => {
+              if (isToolResultRecord(record)) return otlpResult(record);
               const severity = severityOf(record);
               const time = `${BigInt(Date.parse(record.time) || 0) * 1_000_000n}`;
               const attributes = [
@@ -339,6 +350,26 @@ export function toOtlp(records: readonly AuditRecord[], serviceName = 'perso'): 
         ],
       },
     ],
+  };
+}
+
+/** A tool result's record as an OTLP log record (`perso.tool_result`, INFO; the value as JSON text). */
+function otlpResult(record: ToolResultAuditRecord): object {
+  const time = `${BigInt(Date.parse(record.time) || 0) * 1_000_000n}`;
+  const attributes = [attribute('log.record.uid', record.id), attribute('perso.tool', record.tool)];
+  if (record.role !== undefined) attributes.push(attribute('perso.role', record.role));
+  if (record.session !== undefined) attributes.push(attribute('perso.session', record.session));
+  if (record.result !== undefined)
+    attributes.push(attribute('perso.result', JSON.stringify(record.result)));
+  if (record.withheld !== undefined) attributes.push(attribute('perso.withheld', record.withheld));
+  return {
+    timeUnixNano: time,
+    observedTimeUnixNano: time,
+    severityNumber: OTLP_SEVERITY.INFO,
+    severityText: 'INFO',
+    eventName: 'perso.tool_result',
+    body: { stringValue: `result of ${record.tool} kept as untrusted content` },
+    attributes,
   };
 }
 

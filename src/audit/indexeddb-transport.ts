@@ -24,7 +24,8 @@
  * // later, for a support ticket:
  * const ndjson = await audit.exportNdjson();
  */
-import type { AuditRecord, AuditTransport } from './audit-record.ts';
+import type { AuditEntry, AuditTransport, ToolResultAuditRecord } from './audit-record.ts';
+import { isToolResultRecord } from './audit-record.ts';
 import { PolicyStore } from '../policy/policy-store.ts';
 import { unrefTimer } from './unref-timer.ts';
 import { errorText } from '../encoding/text.ts';
@@ -32,7 +33,7 @@ import { errorText } from '../encoding/text.ts';
 /** A forward target that confirms delivery of a batch (the HTTP transport is one). */
 export interface AuditDelivery {
   /** Delivers the records; true only when they arrived. */
-  deliver(records: readonly AuditRecord[]): Promise<boolean>;
+  deliver(records: readonly AuditEntry[]): Promise<boolean>;
 }
 
 /** Options of {@link indexedDbTransport}. */
@@ -55,7 +56,8 @@ export interface IndexedDbTransportOptions {
 
 /** The IndexedDB transport: a durable audit queue. */
 export interface IndexedDbTransport extends AuditTransport {
-  emit(record: AuditRecord): void;
+  emit(record: AuditEntry): void;
+  emitResult(record: ToolResultAuditRecord): void;
   /** Writes what was emitted, then forwards everything queued (when a target is set). */
   flush(): Promise<void>;
   /** Flushes, stops timers, and closes the database if this transport opened it. */
@@ -83,7 +85,7 @@ export function indexedDbTransport(options: IndexedDbTransportOptions = {}): Ind
   const retryBaseMs = options.retryBaseMs ?? 1000;
   const retryMaxMs = options.retryMaxMs ?? 60_000;
 
-  let buffer: AuditRecord[] = [];
+  let buffer: AuditEntry[] = [];
   /** The write in flight, and the one that takes what was emitted meanwhile. */
   let inFlight: Promise<void> | null = null;
   let following: Promise<void> | null = null;
@@ -196,20 +198,23 @@ export function indexedDbTransport(options: IndexedDbTransportOptions = {}): Ind
     scheduleForward(delay / 2 + (Math.random() * delay) / 2);
   }
 
-  return Object.freeze({
-    emit(record: AuditRecord): void {
-      try {
-        if (closed) return;
-        buffer.push(record);
-        emitted++;
-        if (!writeScheduled) {
-          writeScheduled = true;
-          queueMicrotask(() => void write());
-        }
-      } catch {
-        // Never throw into the decision path.
+  const emit = (record: AuditEntry): void => {
+    try {
+      if (closed) return;
+      buffer.push(record);
+      emitted++;
+      if (!writeScheduled) {
+        writeScheduled = true;
+        queueMicrotask(() => void write());
       }
-    },
+    } catch {
+      // Never throw into the decision path.
+    }
+  };
+
+  return Object.freeze({
+    emit,
+    emitResult: emit,
     async persisted(): Promise<void> {
       const target = emitted;
       await write();
@@ -259,13 +264,16 @@ export function indexedDbTransport(options: IndexedDbTransportOptions = {}): Ind
 
 async function deliverTo(
   target: AuditDelivery | AuditTransport,
-  records: AuditRecord[],
+  records: AuditEntry[],
 ): Promise<boolean> {
   try {
     if ('deliver' in target && typeof target.deliver === 'function')
       return (await target.deliver(records)) === true;
     const transport = target as AuditTransport;
-    for (const record of records) transport.emit(record);
+    // A forward target without emitResult takes decisions only, as it would from perso.
+    for (const record of records)
+      if (!isToolResultRecord(record)) transport.emit(record);
+      else transport.emitResult?.(record);
     await transport.flush?.();
     return true;
   } catch {

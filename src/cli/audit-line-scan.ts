@@ -13,7 +13,10 @@
  *   `JSON.parse` gives for the whole line;
  * - keys are distinct at every depth, none of the head's keys comes again, and no key is
  *   `__proto__` (an own property for `JSON.parse`, a prototype for an assignment);
- * - nothing is decided here: the reader checks the values the same way on either path.
+ * - nothing is decided here: the reader checks the values the same way on either path;
+ * - per record it allocates little: the head is checked without captures and its values cut out by
+ *   position (JSON.parse only for a string with an escape), and a flat object's value is kept by its text (frozen, shared by the records that
+ *   repeat it: the reader and the engine only read it).
  */
 
 /** The head's keys, in the order perso writes them (audit-record.ts). */
@@ -39,81 +42,163 @@ const NUMBER = String.raw`-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?`;
 const KEY = String.raw`"[^"\\\u0000-\u001f]*"`;
 const SCALAR = `(?:${STRING}|${NUMBER}|true|false|null)`;
 const FLAT = String.raw`\{(?:${KEY}:${SCALAR}(?:,${KEY}:${SCALAR})*)?\}`;
+/** The head, checked: `test` it (no captures, no result array), then cut the values out by position. */
 const HEAD = new RegExp(
   `\\{${HEAD_KEYS.map(
     (key) =>
-      `"${key}":${key === 'enforced' ? '(?:true|false)' : NULLABLE.has(key) ? `(?:${STRING}|null)` : `(${STRING})`}`,
+      `"${key}":${key === 'enforced' ? '(?:true|false)' : NULLABLE.has(key) ? `(?:${STRING}|null)` : STRING}`,
   ).join(',')}`,
   'y',
 );
-/** The head's captured keys, in group order: the nullable ones and `enforced` a replay never reads. */
+/** The keys read from the head, in order (each a string), and the text before each value. */
 const CAPTURED = HEAD_KEYS.filter((key) => key !== 'enforced' && !NULLABLE.has(key));
+const BEFORE = CAPTURED.map((key, i) => `${i === 0 ? '{' : '",'}"${key}":"`);
 /** The members perso writes after the head, in its order, then the end of the line. */
 const TAIL = new RegExp(
-  `(?:,"args":(${FLAT}))?(?:,"agentAttributes":(${FLAT}))?(?:,"resourceAttributes":(${FLAT}))?(?:,"now":(${NUMBER}))?\\}$`,
+  `(?:,"args":(${FLAT}))?(?:,"agentAttributes":(${FLAT}))?(?:,"resourceAttributes":(${FLAT}))?(?:,"now":(${NUMBER}))?(?:,"session":(${STRING}))?\\}$`,
   'y',
 );
-const TAIL_KEYS = ['args', 'agentAttributes', 'resourceAttributes', 'now'] as const;
 /** One member after the head: its key's text, then its value's. */
 const MEMBER = new RegExp(`,(${KEY}):(${FLAT}|${SCALAR})`, 'y');
 
-/** The fields a replay reads, as own properties (absent ones undefined), in one shape. */
-export interface ScannedRecord {
-  [key: string]: unknown;
+/** The fields a replay reads (absent ones undefined), in one shape whatever read the line. */
+export class ScannedRecord {
+  id: unknown = undefined;
+  time: unknown = undefined;
+  tool: unknown = undefined;
+  role: unknown = undefined;
+  decision: unknown = undefined;
+  reason: unknown = undefined;
+  kind: unknown = undefined;
+  args: unknown = undefined;
+  argsHmac: unknown = undefined;
+  argsSha256: unknown = undefined;
+  agentAttributes: unknown = undefined;
+  resourceAttributes: unknown = undefined;
+  now: unknown = undefined;
+  session: unknown = undefined;
+  rememberedApproval: unknown = undefined;
+
+  /** Fills every field from a parsed line's own properties. */
+  fill(parsed: Record<string, unknown>): this {
+    this.id = own(parsed, 'id');
+    this.time = own(parsed, 'time');
+    this.tool = own(parsed, 'tool');
+    this.role = own(parsed, 'role');
+    this.decision = own(parsed, 'decision');
+    this.reason = own(parsed, 'reason');
+    this.kind = own(parsed, 'kind');
+    this.args = own(parsed, 'args');
+    this.argsHmac = own(parsed, 'argsHmac');
+    this.argsSha256 = own(parsed, 'argsSha256');
+    this.agentAttributes = own(parsed, 'agentAttributes');
+    this.resourceAttributes = own(parsed, 'resourceAttributes');
+    this.now = own(parsed, 'now');
+    this.session = own(parsed, 'session');
+    this.rememberedApproval = own(parsed, 'rememberedApproval');
+    return this;
+  }
 }
+
+function own(record: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+/** Most flat-object texts remembered with their value; the memo is emptied when full. */
+const MEMO_LIMIT = 1024;
 
 /** Reads lines into one reused record. */
 export class AuditLineScan {
-  readonly #record: ScannedRecord = {
-    id: undefined,
-    time: undefined,
-    tool: undefined,
-    role: undefined,
-    decision: undefined,
-    reason: undefined,
-    kind: undefined,
-    args: undefined,
-    argsHmac: undefined,
-    argsSha256: undefined,
-    agentAttributes: undefined,
-    resourceAttributes: undefined,
-    now: undefined,
-  };
+  readonly #record = new ScannedRecord();
+  readonly #head: string[] = CAPTURED.map(() => '');
+  /**
+   * Flat objects by their checked text: a log repeats its attribute objects (one agent, one
+   * target) and often its args, and a frozen value read once is the same value every time.
+   */
+  readonly #memo = new Map<string, Readonly<Record<string, unknown>> | typeof FAIL>();
+  /** Per member (args, agentAttributes, resourceAttributes): the last text read, and its value. */
+  readonly #lastText: string[] = ['', '', ''];
+  readonly #lastValue: (Readonly<Record<string, unknown>> | typeof FAIL)[] = [FAIL, FAIL, FAIL];
 
   /**
    * Reads `text` into the record (the same object every time), or null when the scan does not
    * vouch for the line (the full reader decides then). A field the line lacks is undefined.
+   * Objects it reads are frozen and may be shared between records.
    */
   scan(text: string): ScannedRecord | null {
     HEAD.lastIndex = 0;
-    const head = HEAD.exec(text);
-    if (head === null) return null;
+    if (!HEAD.test(text)) return null;
+    const headEnd = HEAD.lastIndex;
     const record = this.#record;
-    TAIL.lastIndex = HEAD.lastIndex;
+    TAIL.lastIndex = headEnd;
     const tail = TAIL.exec(text);
     if (tail !== null) {
-      for (let i = 0; i < TAIL_KEYS.length; i++) {
-        const raw = tail[i + 1];
-        const value = raw === undefined ? undefined : scalarOrFlat(raw);
-        if (value === FAIL) return null;
-        record[TAIL_KEYS[i]!] = value;
-      }
+      const args = tail[1] === undefined ? undefined : this.#flat(tail[1], 0);
+      const agent = tail[2] === undefined ? undefined : this.#flat(tail[2], 1);
+      const resource = tail[3] === undefined ? undefined : this.#flat(tail[3], 2);
+      if (args === FAIL || agent === FAIL || resource === FAIL) return null;
+      record.args = args;
+      record.agentAttributes = agent;
+      record.resourceAttributes = resource;
+      record.now = tail[4] === undefined ? undefined : Number(tail[4]);
       record.argsHmac = undefined;
       record.argsSha256 = undefined;
-    } else if (!this.#members(text, HEAD.lastIndex)) return null;
+      record.session = tail[5] === undefined ? undefined : scalarOrFlat(tail[5]);
+      record.rememberedApproval = undefined;
+    } else if (!this.#members(text, headEnd)) return null;
+    // Each value runs from after its key to its closing quote; only a string that holds an escape
+    // (a backslash before that quote) is read with JSON.parse, once its real end is found.
+    let slash = text.indexOf('\\');
+    let at = 0;
     for (let i = 0; i < CAPTURED.length; i++) {
-      const raw = head[i + 1]!;
-      record[CAPTURED[i]!] = raw.includes('\\') ? JSON.parse(raw) : raw.slice(1, -1);
+      at += BEFORE[i]!.length;
+      let end = text.indexOf('"', at);
+      if (slash !== -1 && slash < end) {
+        end = stringEnd(text, at);
+        this.#head[i] = JSON.parse(text.slice(at - 1, end + 1)) as string;
+        slash = text.indexOf('\\', end);
+      } else this.#head[i] = text.slice(at, end);
+      at = end;
     }
+    const values = this.#head;
+    record.id = values[0];
+    record.time = values[1];
+    record.tool = values[2];
+    record.role = values[3];
+    record.decision = values[4];
+    record.reason = values[5];
+    record.kind = values[6];
     return record;
+  }
+
+  /** A checked flat object's value, from the memo when this text was read before. */
+  #flat(text: string, member: number): Readonly<Record<string, unknown>> | typeof FAIL {
+    // Consecutive records mostly share their attributes: one comparison, no hashing.
+    if (text === this.#lastText[member]) return this.#lastValue[member]!;
+    const memo = this.#memo;
+    let value = memo.get(text);
+    if (value === undefined) {
+      const object = flatObject(text);
+      value = object === FAIL ? FAIL : Object.freeze(object);
+      if (memo.size >= MEMO_LIMIT) memo.clear();
+      memo.set(text, value);
+    }
+    this.#lastText[member] = text;
+    this.#lastValue[member] = value;
+    return value;
   }
 
   /** Any other members after the head, one at a time; false when one is not vouched for. */
   #members(text: string, from: number): boolean {
     const record = this.#record;
-    for (const key of TAIL_KEYS) record[key] = undefined;
+    record.args = undefined;
+    record.agentAttributes = undefined;
+    record.resourceAttributes = undefined;
+    record.now = undefined;
     record.argsHmac = undefined;
     record.argsSha256 = undefined;
+    record.session = undefined;
+    record.rememberedApproval = undefined;
     const seen: string[] = [];
     let at = from;
     const last = text.length - 1;
@@ -122,11 +207,39 @@ export class AuditLineScan {
       const member = MEMBER.exec(text);
       if (member === null) return false;
       const key = member[1]!.slice(1, -1);
-      if (HEAD_KEY_SET.has(key) || seen.includes(key)) return false;
+      // A `type` says what the line is (a tool result's record): the full reader decides.
+      if (HEAD_KEY_SET.has(key) || key === 'type' || seen.includes(key)) return false;
       seen.push(key);
-      const value = scalarOrFlat(member[2]!);
+      const raw = member[2]!;
+      const slot = key === 'args' ? 0 : key === 'agentAttributes' ? 1 : 2;
+      const value = raw.charCodeAt(0) === 0x7b ? this.#flat(raw, slot) : scalarOrFlat(raw);
       if (value === FAIL) return false;
-      if (Object.hasOwn(record, key)) record[key] = value;
+      switch (key) {
+        case 'args':
+          record.args = value;
+          break;
+        case 'agentAttributes':
+          record.agentAttributes = value;
+          break;
+        case 'resourceAttributes':
+          record.resourceAttributes = value;
+          break;
+        case 'now':
+          record.now = value;
+          break;
+        case 'argsHmac':
+          record.argsHmac = value;
+          break;
+        case 'argsSha256':
+          record.argsSha256 = value;
+          break;
+        case 'session':
+          record.session = value;
+          break;
+        case 'rememberedApproval':
+          record.rememberedApproval = value;
+          break;
+      }
       at = MEMBER.lastIndex;
     }
     return at === last && text.charCodeAt(last) === 0x7d;
@@ -161,6 +274,19 @@ function flatObject(text: string): Record<string, unknown> | typeof FAIL {
     object[key] = scalarOrFlat(text.slice(at, end));
     if (end === text.length - 1) return object;
     at = end + 1;
+  }
+}
+
+/** The closing quote of the checked string whose text starts at `from` (after its opening quote). */
+function stringEnd(text: string, from: number): number {
+  let at = from;
+  for (;;) {
+    const quote = text.indexOf('"', at);
+    // A quote after an odd run of backslashes is escaped.
+    let slashes = 0;
+    while (text.charCodeAt(quote - 1 - slashes) === 0x5c) slashes++;
+    if (slashes % 2 === 0) return quote;
+    at = quote + 1;
   }
 }
 

@@ -24,6 +24,8 @@ export interface AuditLogHandlers {
   malformed(line: number, error: string): void | Promise<void>;
   /** A record that cannot be replayed. */
   skipped(why: NotReplayable): void;
+  /** A tool result's record (`reader.result`). */
+  result(line: number, reader: AuditRecordReader): void | Promise<void>;
   /** A replayable record: `reader` holds it until this returns; `nowSeconds` is the clock for records without a time. */
   record(line: number, reader: AuditRecordReader, nowSeconds: number): void | Promise<void>;
 }
@@ -101,6 +103,7 @@ export async function readAuditLog(
       let wait: void | Promise<void> | undefined;
       if (outcome === ReadOutcome.Record) wait = handlers.record(number, reader, nowSeconds);
       else if (outcome === ReadOutcome.Skip) handlers.skipped(reader.skip);
+      else if (outcome === ReadOutcome.Result) wait = handlers.result(number, reader);
       else wait = handlers.malformed(number, reader.error);
       if (wait !== undefined) await wait;
       if (at === -1) break;

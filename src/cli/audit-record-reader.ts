@@ -18,7 +18,7 @@ import { canonicalizeArgs, FORBIDDEN_KEYS } from '../call/canonical-args.ts';
 import type { Decision, JsonObject, ToolCall } from '../call/decision.ts';
 import { findDuplicateKey } from './duplicate-key.ts';
 import { errorText } from '../encoding/text.ts';
-import { AuditLineScan, keyTokens, keysIn } from './audit-line-scan.ts';
+import { AuditLineScan, ScannedRecord, keyTokens, keysIn } from './audit-line-scan.ts';
 
 /** Why a record cannot be replayed. */
 export const NotReplayable = Object.freeze({
@@ -33,7 +33,7 @@ export const NotReplayable = Object.freeze({
 export type NotReplayable = (typeof NotReplayable)[keyof typeof NotReplayable];
 
 /** What {@link AuditRecordReader.read} found. */
-export const ReadOutcome = Object.freeze({ Record: 0, Skip: 1, Error: 2 } as const);
+export const ReadOutcome = Object.freeze({ Record: 0, Skip: 1, Error: 2, Result: 3 } as const);
 /** What {@link AuditRecordReader.read} found; see {@link ReadOutcome}. */
 export type ReadOutcome = (typeof ReadOutcome)[keyof typeof ReadOutcome];
 
@@ -48,6 +48,20 @@ interface MutableCall {
   agentAttributes: JsonObject | undefined;
   resourceAttributes: JsonObject | undefined;
   now: number | undefined;
+  session: string | undefined;
+}
+
+/** A tool result's record (audit-record.ts `ToolResultAuditRecord`), as read. */
+export interface RecordedResult {
+  tool: string;
+  role: string | undefined;
+  session: string | undefined;
+  /** The host marked it untrusted itself. */
+  hint: boolean;
+  /** The result's value; undefined when withheld. */
+  value: unknown;
+  /** Why the value is not in the record, or undefined. */
+  withheld: string | undefined;
 }
 
 /** Reads audit records one line at a time into one reused call. */
@@ -60,13 +74,18 @@ export class AuditRecordReader {
     agentAttributes: undefined,
     resourceAttributes: undefined,
     now: undefined,
+    session: undefined,
   };
+  /** After `Result`: the tool result (a new object each time). */
+  result: RecordedResult | null = null;
   /** After `Record`: the record's id, or null. */
   id: string | null = null;
   /** After `Record`: the recorded decision (an Ask a person approved counts as Ask). */
   from: Decision = 'Deny';
   /** After `Record`: the recorded Ask was approved by a person (it ran, and spent what it spent). */
   approved = false;
+  /** After `Record`: the recorded Allow rested on a remembered approval (no person was asked). */
+  remembered = false;
   /** After `Record`: the recorded reason. */
   reason = '';
   /** After `Skip`: why. */
@@ -75,6 +94,8 @@ export class AuditRecordReader {
   error = '';
   readonly #fast: boolean;
   readonly #scan = new AuditLineScan();
+  /** The record a parsed line's fields are copied into, so the checks read one shape. */
+  readonly #parsed = new ScannedRecord();
   /** The date part (`2026-12-03T`) of the last `time` Date.parse accepted. */
   #day = '';
 
@@ -107,45 +128,49 @@ export class AuditRecordReader {
       const duplicate = findDuplicateKey(text, 'record');
       if (duplicate !== null) return this.#fail(`${duplicate}: duplicate key`);
     }
-    return this.#check(value as Record<string, unknown>);
+    if (Object.hasOwn(value, 'type')) return this.#result(value as Record<string, unknown>);
+    return this.#check(this.#parsed.fill(value as Record<string, unknown>));
   }
 
-  /** The record's checks, on the parsed record or the scanned one (whose absent fields are undefined). */
-  #check(record: Record<string, unknown>): ReadOutcome {
-    const tool = own(record, 'tool');
-    const role = own(record, 'role');
-    const decision = own(record, 'decision');
-    const reason = own(record, 'reason');
-    const kind = own(record, 'kind');
+  /** The record's checks, on the scanned record or the parsed one (absent fields undefined). */
+  #check(record: ScannedRecord): ReadOutcome {
+    const { tool, role, decision, reason, kind } = record;
     if (typeof tool !== 'string') return this.#fail('tool: expected a string');
     if (typeof role !== 'string') return this.#fail('role: expected a string');
     if (typeof reason !== 'string') return this.#fail('reason: expected a string');
     if (typeof kind !== 'string') return this.#fail('kind: expected a string');
     if (typeof decision !== 'string' || !DECISIONS.has(decision))
       return this.#fail('decision: expected "Allow", "Deny" or "Ask"');
-    const id = own(record, 'id');
+    const id = record.id;
     if (id !== undefined && typeof id !== 'string') return this.#fail('id: expected a string');
-    const now = own(record, 'now');
+    const now = record.now;
     if (now !== undefined && (typeof now !== 'number' || !Number.isFinite(now)))
       return this.#fail('now: expected seconds since the epoch as a number');
-    const time = own(record, 'time');
+    const time = record.time;
     let timeSeconds: number | undefined;
     if (time !== undefined) {
       timeSeconds = typeof time === 'string' ? this.#seconds(time, now === undefined) : Number.NaN;
       if (Number.isNaN(timeSeconds)) return this.#fail('time: expected an ISO 8601 date');
     }
-    const agentAttributes = own(record, 'agentAttributes');
+    const agentAttributes = record.agentAttributes;
     if (agentAttributes !== undefined && !isObject(agentAttributes))
       return this.#fail('agentAttributes: expected a JSON object');
-    const resourceAttributes = own(record, 'resourceAttributes');
+    const resourceAttributes = record.resourceAttributes;
     if (resourceAttributes !== undefined && !isObject(resourceAttributes))
       return this.#fail('resourceAttributes: expected a JSON object');
 
+    const session = record.session;
+    if (session !== undefined && typeof session !== 'string')
+      return this.#fail('session: expected a string');
+    const remembered = record.rememberedApproval;
+    if (remembered !== undefined && !isObject(remembered))
+      return this.#fail('rememberedApproval: expected a JSON object');
+
     if (FAULT_KINDS.has(kind)) return this.#skip(NotReplayable.Fault);
-    const args = own(record, 'args');
+    const args = record.args;
     if (args === undefined)
       return this.#skip(
-        own(record, 'argsHmac') !== undefined || own(record, 'argsSha256') !== undefined
+        record.argsHmac !== undefined || record.argsSha256 !== undefined
           ? NotReplayable.ArgsHashed
           : NotReplayable.NoArgs,
       );
@@ -163,9 +188,12 @@ export class AuditRecordReader {
     call.resourceAttributes = resourceAttributes as JsonObject | undefined;
     // Older records lack `now`: the time the record was made is within a moment of it.
     call.now = (now as number | undefined) ?? timeSeconds;
+    call.session = session as string | undefined;
     this.id = (id as string | undefined) ?? null;
-    // An Ask a person approved was recorded as Allow: the policy itself said Ask.
-    this.approved = decision === 'Allow' && kind === 'ask_by_rule';
+    // An Ask a person approved was recorded as Allow: the policy itself said Ask. An Allow that
+    // rested on a remembered approval asked no one: it stays an Allow.
+    this.remembered = remembered !== undefined;
+    this.approved = decision === 'Allow' && kind === 'ask_by_rule' && !this.remembered;
     this.from = this.approved ? 'Ask' : (decision as Decision);
     this.reason = reason;
     return ReadOutcome.Record;
@@ -192,6 +220,43 @@ export class AuditRecordReader {
     return ms / 1000;
   }
 
+  /** A line with a `type`: a tool result's record, or not an audit record. */
+  #result(record: Record<string, unknown>): ReadOutcome {
+    const get = (key: string): unknown => (Object.hasOwn(record, key) ? record[key] : undefined);
+    if (get('type') !== 'toolResult') return this.#fail('type: expected "toolResult" or no type');
+    const tool = get('tool');
+    const role = get('role');
+    const session = get('session');
+    const hint = get('hint');
+    const value = get('result');
+    const withheld = get('withheld');
+    if (typeof tool !== 'string' || tool === '') return this.#fail('tool: expected a string');
+    if (role !== undefined && typeof role !== 'string')
+      return this.#fail('role: expected a string');
+    if (session !== undefined && typeof session !== 'string')
+      return this.#fail('session: expected a string');
+    if (hint !== undefined && hint !== true) return this.#fail('hint: expected true');
+    if (withheld !== undefined && withheld !== 'hashArgs' && withheld !== 'too large')
+      return this.#fail('withheld: expected "hashArgs" or "too large"');
+    if ((value === undefined) === (withheld === undefined))
+      return this.#fail('result: expected either a result or why it is withheld');
+    const time = get('time');
+    if (time !== undefined && (typeof time !== 'string' || Number.isNaN(Date.parse(time))))
+      return this.#fail('time: expected an ISO 8601 date');
+    const id = get('id');
+    if (id !== undefined && typeof id !== 'string') return this.#fail('id: expected a string');
+    this.id = (id as string | undefined) ?? null;
+    this.result = {
+      tool,
+      role: role as string | undefined,
+      session: session as string | undefined,
+      hint: hint === true,
+      value,
+      withheld: withheld as string | undefined,
+    };
+    return ReadOutcome.Result;
+  }
+
   #fail(error: string): ReadOutcome {
     this.error = error;
     return ReadOutcome.Error;
@@ -208,10 +273,6 @@ function clockInRange(time: string): boolean {
   return CLOCK.test(time);
 }
 const CLOCK = /^\d{4}-\d\d-\d\dT([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
-
-function own(record: Record<string, unknown>, key: string): unknown {
-  return Object.hasOwn(record, key) ? record[key] : undefined;
-}
 
 function isObject(value: unknown): value is JsonObject {
   return value !== null && typeof value === 'object' && !Array.isArray(value);

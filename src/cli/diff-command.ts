@@ -210,6 +210,13 @@ async function replayBoth(
       skipped: (why) => {
         result.notReplayable[why]++;
       },
+      // Untrusted content, rebuilt in log order for both policies.
+      result: async (_line, reader) => {
+        oldEngine.recordResult(reader.result!);
+        newEngine.recordResult(reader.result!);
+        if (oldEngine.faulted) await oldEngine.recover();
+        if (newEngine.faulted) await newEngine.recover();
+      },
       record: async (line, reader, nowSeconds) => {
         const was = oldEngine.decide(reader.toolCall, nowSeconds);
         const is = newEngine.decide(reader.toolCall, nowSeconds);

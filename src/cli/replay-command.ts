@@ -71,6 +71,16 @@ export interface ReplaySummary {
   notReplayable: Record<NotReplayable, number>;
   /** Lines that are not audit records. */
   malformed: number;
+  /** Tool results handed to the engine again (untrusted content rebuilt in log order). */
+  results: number;
+  /** Of those, results whose value the log withholds (`hashArgs`, too large) that this policy counts as untrusted: their sessions are tainted everywhere. */
+  withheld: number;
+  /**
+   * Tools this policy counts as untrusted that ran in the log (an Allow) without any result
+   * recorded: their untrusted content could not be rebuilt (a log from before results were
+   * recorded, or a tool the recording policy trusted).
+   */
+  unrebuilt: string[];
 }
 
 /** Runs `perso replay`; resolves to the exit code once the log is read. */
@@ -95,7 +105,14 @@ export async function replayCommand(options: ReplayOptions, io: CliIo): Promise<
       [NotReplayable.Fault]: 0,
     },
     malformed: 0,
+    results: 0,
+    withheld: 0,
+    unrebuilt: [],
   };
+  const untrustedTools = new Set(candidate.untrustedTools);
+  /** Candidate-untrusted tools that ran, and tools whose results the log holds. */
+  const ran = new Set<string>();
+  const resultTools = new Set<string>();
   const out = new LineWriter(io.stdout);
   const report = (text: string, object: object): Promise<void> =>
     out.push(`${options.json ? JSON.stringify(object) : text}\n`);
@@ -113,9 +130,25 @@ export async function replayCommand(options: ReplayOptions, io: CliIo): Promise<
       skipped: (why) => {
         summary.notReplayable[why]++;
       },
+      result: (line, reader) => {
+        const result = reader.result!;
+        resultTools.add(result.tool);
+        const outcome = candidate.recordResult(result);
+        if (!outcome.ok) {
+          summary.malformed++;
+          return report(
+            `line ${line}: tool result not recorded: ${escapeControls(outcome.error)}; skipped`,
+            { type: 'malformed', line, error: outcome.error },
+          );
+        }
+        summary.results++;
+        if (outcome.withheld) summary.withheld++;
+        return candidate.faulted ? candidate.recover() : undefined;
+      },
       record: (line, reader, nowSeconds) => {
-        const decided = candidate.decide(reader.toolCall, nowSeconds);
-        if (reader.approved) candidate.reapprove(reader.toolCall, decided, nowSeconds);
+        const decided = candidate.decide(reader.toolCall, nowSeconds, reader.approved);
+        if (reader.from !== 'Deny' && untrustedTools.has(reader.call.tool))
+          ran.add(reader.call.tool);
         summary.replayed++;
         if (decided.decision === reader.from)
           return candidate.faulted ? candidate.recover() : undefined;
@@ -141,8 +174,12 @@ export async function replayCommand(options: ReplayOptions, io: CliIo): Promise<
         return candidate.faulted ? written.then(() => candidate.recover()) : written;
       },
     });
+    summary.unrebuilt = [...ran].filter((tool) => !resultTools.has(tool)).sort();
+    if (summary.unrebuilt.length > 0 && !options.json)
+      await out.push(`${unrebuiltText(summary.unrebuilt)}\n`);
     progress.done(
       summary.replayed +
+        summary.results +
         summary.malformed +
         Object.values(summary.notReplayable).reduce((a, b) => a + b, 0),
     );
@@ -158,7 +195,15 @@ export async function replayCommand(options: ReplayOptions, io: CliIo): Promise<
   } finally {
     await out.flush();
   }
-  return summary.changed > 0 || summary.malformed > 0 ? ExitCode.Failure : ExitCode.Ok;
+  // Untrusted content the log cannot rebuild leaves decisions unvouched for: fail closed.
+  return summary.changed > 0 || summary.malformed > 0 || summary.unrebuilt.length > 0
+    ? ExitCode.Failure
+    : ExitCode.Ok;
+}
+
+/** Says which tools' untrusted content is not in the log. */
+function unrebuiltText(tools: readonly string[]): string {
+  return `untrusted content not in the log: ${tools.map(name).join(', ')} ran but none of ${tools.length === 1 ? 'its' : 'their'} results ${tools.length === 1 ? 'is' : 'are'} recorded (a log from before perso recorded tool results, or a tool the recording policy trusted), so decisions that read SessionUntrusted or FromUntrusted may differ from the live ones; record a new log with this policy`;
 }
 
 /** Loads the candidate policy; prints its errors (and returns null) or its warnings. */
@@ -208,7 +253,17 @@ export function summaryText(summary: ReplaySummary): string {
     );
   if (summary.malformed > 0)
     parts.push(`${summary.malformed} malformed ${summary.malformed === 1 ? 'line' : 'lines'}`);
-  return `replayed ${summary.replayed} ${summary.replayed === 1 ? 'record' : 'records'}: ${parts.join(', ')}`;
+  if (summary.withheld > 0)
+    parts.push(
+      `${summary.withheld} untrusted ${summary.withheld === 1 ? 'result' : 'results'} withheld (${summary.withheld === 1 ? 'its session counts' : 'their sessions count'} as untrusted everywhere)`,
+    );
+  if (summary.unrebuilt.length > 0)
+    parts.push(`untrusted content not rebuilt (${summary.unrebuilt.map(name).join(', ')})`);
+  const results =
+    summary.results > 0
+      ? ` and ${summary.results} tool ${summary.results === 1 ? 'result' : 'results'}`
+      : '';
+  return `replayed ${summary.replayed} ${summary.replayed === 1 ? 'record' : 'records'}${results}: ${parts.join(', ')}`;
 }
 
 /** A tool or role name as printed: bare when plain, JSON-quoted otherwise (a name cannot forge a line). */

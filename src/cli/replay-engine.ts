@@ -1,15 +1,26 @@
 /**
  * The engine a replay decides with: one policy, in this process, called directly (no promise and
- * no approval ticket per call). A trap kills an engine instance; the replay then starts a fresh one
- * with the same policy before the next record, as the library's inline backend does (its rate-limit
- * windows start empty again).
+ * no approval ticket per call), with the state a live page keeps beside it rebuilt in log order:
+ * untrusted content from the log's tool results, and remembered approvals from the Asks a person
+ * approved. A trap kills an engine instance; the replay then starts a fresh one with the same
+ * policy before the next record, as the library's inline backend does (its rate-limit windows and
+ * untrusted content start empty again).
  */
 import type { ToolCall } from '../call/decision.ts';
 import { Engine } from '../engine/engine.ts';
 import { loadEngineModule } from '../engine/engine-module.ts';
 import type { PolicyLoad, Verdict } from '../engine/types.ts';
 import { APPROVED_CALL } from '../engine/approved-call.ts';
+import { KIND_ASK_BY_RULE } from '../engine/engine-boundary.ts';
+import type { RecordAnswer, ToolResultRecord } from '../engine/types.ts';
+import { RememberedApprovals } from '../backend/remembered-approvals.ts';
+import type { RecordedResult } from './audit-record-reader.ts';
 import { errorText } from '../encoding/text.ts';
+
+/** What became of a recorded tool result: kept as untrusted content, trusted, withheld (the session is tainted everywhere), or refused. */
+export type ResultOutcome =
+  | { ok: true; untrusted: boolean; withheld: boolean }
+  | { ok: false; error: string };
 
 /** A loaded policy to decide recorded calls with. */
 export class ReplayEngine {
@@ -33,25 +44,69 @@ export class ReplayEngine {
 
   #engine: Engine;
   readonly #policyText: string;
+  readonly #remembered = new RememberedApprovals();
 
   private constructor(engine: Engine, policyText: string) {
     this.#engine = engine;
     this.#policyText = policyText;
+    this.#remembered.policyLoaded(policyText);
   }
 
-  /** Decides one call (never throws; a fault is an `engine_fault` Deny, see {@link faulted}). */
-  decide(call: ToolCall, nowSeconds: number): Verdict {
-    return this.#engine.evaluate(call, nowSeconds);
+  /** The tools the policy's `untrusted_tools` name (globs expanded). */
+  get untrustedTools(): readonly string[] {
+    return this.#engine.policy?.untrustedTools ?? [];
   }
 
   /**
-   * A person approved this Ask when it was recorded: approve it again (a click approval, as the
-   * approval ledger does), so it spends its rule's rate limit and budget as it did live and later
-   * records see the same state. A WebAuthn Ask is not re-approved: no assertion is recorded.
+   * Decides one call as the live page did (never throws; a fault is an `engine_fault` Deny, see
+   * {@link faulted}): an Ask a remembered approval covers is lifted to Allow. With `approved` (a
+   * person approved this Ask when it was recorded) the call is approved again instead, as the
+   * approval ledger does (a click approval): it spends its rule's rate limit and budget as it did
+   * live, and the approval is remembered where its rule says so. A WebAuthn Ask is not approved
+   * again: no assertion is recorded. The answer is the policy's (an approved Ask is an Ask).
    */
-  reapprove(call: ToolCall, decided: Verdict, nowSeconds: number): void {
-    if (decided.decision !== 'Ask' || decided.approvalKind !== undefined) return;
-    this.#engine.evaluate({ ...call, [APPROVED_CALL]: true } as ToolCall, nowSeconds);
+  decide(call: ToolCall, nowSeconds: number, approved = false): Verdict {
+    const engine = this.#engine;
+    const verdict = engine.evaluate(call, nowSeconds);
+    if (verdict.decision !== 'Ask') return verdict;
+    if (!approved)
+      return (
+        this.#remembered.cover(call, verdict, nowSeconds, (again) =>
+          engine.evaluate(again, nowSeconds),
+        ) ?? verdict
+      );
+    if (verdict.approvalKind !== undefined) return verdict;
+    const again = engine.evaluate({ ...call, [APPROVED_CALL]: true } as ToolCall, nowSeconds);
+    if (again.decision === 'Ask' && again.kind === KIND_ASK_BY_RULE)
+      this.#remembered.approved(call, { ...again, decision: 'Allow' }, nowSeconds);
+    return verdict;
+  }
+
+  /**
+   * Hands a recorded tool result to the engine, as the live page did. A result whose value the
+   * log withholds (`hashArgs`, too large) taints its session everywhere when this policy counts
+   * it as untrusted (fail closed: the values it held are unknown).
+   */
+  recordResult(result: RecordedResult): ResultOutcome {
+    const base = {
+      tool: result.tool,
+      ...(result.role === undefined ? {} : { role: result.role }),
+      ...(result.session === undefined ? {} : { session: result.session }),
+      ...(result.hint ? { untrusted: true } : {}),
+    };
+    const engine = this.#engine;
+    if (result.withheld === undefined) {
+      const answer: RecordAnswer = engine.recordResult({ ...base, result: result.value });
+      return answer.ok ? { ok: true, untrusted: answer.untrusted, withheld: false } : answer;
+    }
+    const probe = engine.recordResult({ ...base, result: null });
+    if (!probe.ok || !probe.untrusted)
+      return probe.ok ? { ok: true, untrusted: false, withheld: false } : probe;
+    const saturated = engine.recordResult({
+      ...base,
+      saturate: true,
+    } as unknown as ToolResultRecord);
+    return saturated.ok ? { ok: true, untrusted: true, withheld: true } : saturated;
   }
 
   /** True once the instance trapped: call {@link recover} before the next decision. */

@@ -16,6 +16,7 @@ import { valuelessReason } from '../audit/hashed-args.ts';
 import { own } from '../call/own-properties.ts';
 
 export { argsHashKey, hmacHex } from '../audit/hashed-args.ts';
+export { buildToolResultRecord } from '../audit/audit-record.ts';
 
 /** What the decision read of a call besides its args: the host facts and the time it used. */
 export interface DecidedFacts {
@@ -47,9 +48,11 @@ export function decisionRecord(
 ): AuditRecord {
   let tool: unknown;
   let role: unknown;
+  let session: unknown;
   try {
     tool = own(call, 'tool');
     role = own(call, 'role');
+    session = own(call as { session?: unknown } | null, 'session');
   } catch {
     // An unreadable call is recorded with what could be read.
   }
@@ -69,5 +72,5 @@ export function decisionRecord(
   if (!hashArgs && args !== null) context.args = args;
   // hashArgs: the reason keeps paths and ops, never the values it quoted.
   const recorded = hashArgs ? { ...result, reason: valuelessReason(result) } : result;
-  return buildAuditRecord({ tool, role }, recorded, context);
+  return buildAuditRecord({ tool, role, session }, recorded, context);
 }

@@ -7,7 +7,13 @@
  *   reported once (`console.warn`), a failing transport once per transport;
  * - records leave in decision order, even when `hashArgs` hashes the args asynchronously.
  */
-import type { AuditRecord, AuditTransport, ToolFacts } from '../audit/audit-record.ts';
+import type {
+  AuditRecord,
+  AuditTransport,
+  ToolFacts,
+  ToolResultAuditRecord,
+} from '../audit/audit-record.ts';
+import type { ToolResultRecord } from '../engine/types.ts';
 import type { HashKey } from '../audit/hashed-args.ts';
 import type { CanonicalArgs } from '../call/canonical-args.ts';
 import { canonicalizeArgs } from '../call/canonical-args.ts';
@@ -159,6 +165,42 @@ export class PersoAuditor {
       );
   }
 
+  /**
+   * Records a tool result the evaluator kept as untrusted content (a replay rebuilds the session
+   * from it), in order with the decisions. Never throws.
+   */
+  recordResult(record: ToolResultRecord): void {
+    const records = this.#records;
+    let entry: ToolResultAuditRecord;
+    try {
+      if (records === null) throw new Error('the record builder is not loaded');
+      let json: string | undefined;
+      if (!this.#hashArgs) {
+        const result = own(record, 'result');
+        json = JSON.stringify(result === undefined ? null : result);
+      }
+      entry = records.buildToolResultRecord(
+        {
+          tool: own(record, 'tool') as string,
+          role: own(record, 'role'),
+          session: own(record, 'session'),
+          hint: own(record, 'untrusted') === true,
+          json,
+        },
+        this.#hashArgs,
+      );
+    } catch (error) {
+      if (!this.#broken)
+        console.warn(
+          `perso: audit records cannot be built (${errorText(error)}); decisions go on unaudited`,
+        );
+      this.#broken = true;
+      return;
+    }
+    if (this.#hashArgs) this.#chain = this.#chain.then(() => this.#emitResult(entry));
+    else this.#emitResult(entry);
+  }
+
   /** Waits until every transport that can say so stored the records emitted so far; rejects when one cannot. */
   async persisted(): Promise<void> {
     await this.#chain;
@@ -188,6 +230,16 @@ export class PersoAuditor {
         const returned: unknown = transport.emit(record);
         if (returned instanceof Promise)
           returned.catch((error: unknown) => this.#warnTransport(transport, error));
+      } catch (error) {
+        this.#warnTransport(transport, error);
+      }
+    }
+  }
+
+  #emitResult(record: ToolResultAuditRecord): void {
+    for (const transport of this.#transports) {
+      try {
+        if (typeof transport.emitResult === 'function') transport.emitResult(record);
       } catch (error) {
         this.#warnTransport(transport, error);
       }

@@ -226,8 +226,11 @@ export class Perso {
    * which `SessionUntrusted` and `FromUntrusted` conditions read. Sessions record their own with
    * {@link PersoSession.recordResult}. Never rejects: a result that cannot be recorded answers why.
    */
-  recordResult(record: ToolResultRecord): Promise<RecordAnswer> {
-    return recordToolResult(this.#policy, record);
+  async recordResult(record: ToolResultRecord): Promise<RecordAnswer> {
+    const answer = await recordToolResult(this.#policy, record);
+    // Untrusted content is state a replay must rebuild: the audit log keeps it, in order.
+    if (answer.ok && answer.untrusted) this.#auditor?.recordResult(record);
+    return answer;
   }
 
   /**

@@ -7,7 +7,7 @@
  */
 import { openDB } from 'idb';
 import type { DBSchema, IDBPDatabase } from 'idb';
-import type { AuditRecord } from '../audit/audit-record.ts';
+import type { AuditEntry } from '../audit/audit-record.ts';
 import type { PolicyBytes } from './policy-integrity.ts';
 
 /** The database perso uses when none is named. */
@@ -53,14 +53,14 @@ export interface RevisionMark {
 export interface QueuedAuditRecord {
   /** Increasing queue key: oldest first. */
   key: number;
-  record: AuditRecord;
+  record: AuditEntry;
 }
 
 /** The schema, for idb's typed transactions. */
 export interface PersoDBSchema extends DBSchema {
   policies: { key: string; value: PolicyEntry };
   revisions: { key: string; value: RevisionMark };
-  audit: { key: number; value: AuditRecord };
+  audit: { key: number; value: AuditEntry };
 }
 
 /*
@@ -138,7 +138,7 @@ export class PolicyStore {
   }
 
   /** Appends records to the audit queue in one transaction, in order. */
-  async appendAudit(records: readonly AuditRecord[]): Promise<void> {
+  async appendAudit(records: readonly AuditEntry[]): Promise<void> {
     if (records.length === 0) return;
     const tx = (await this.#open()).transaction('audit', 'readwrite');
     await Promise.all([...records.map((record) => tx.store.add(record)), tx.done]);

@@ -574,7 +574,7 @@ describe('attack: audit records lost in a burst (the page closed 1,000 calls in)
     const ranIds = ran().map((key) => Number(key.slice(ranKey.length)));
     const store = new PolicyStore(db);
     try {
-      const records = (await store.readAudit()).map((queued) => queued.record);
+      const records = (await store.readAudit()).map((queued) => queued.record as AuditRecord);
       const recorded = new Set(
         records
           .filter((record) => record.decision === 'Allow')
