@@ -110,6 +110,11 @@ if (baseline !== undefined) {
 
 // ---- 1b. what a page that imports Perso loads ---------------------------------------------------------
 const policyText = readFileSync(join(root, 'test/fixtures/perso-demo-policy.json'));
+// The same policy with an Ask rule: after its first decision (and the sizes) the page asks, which loads the
+// worker's approvals (not part of the payload; the check that they reach a Vite-built app).
+const askPolicy = JSON.parse(policyText.toString()) as { rules: unknown[] };
+askPolicy.rules.unshift({ tool_name: 'update_customer', roles: ['agent'], effect: 'Ask' });
+const askPolicyText = Buffer.from(JSON.stringify(askPolicy));
 const app = mkdtempSync(join(tmpdir(), 'perso-size-app-'));
 writeFileSync(
   join(app, 'index.html'),
@@ -121,6 +126,7 @@ writeFileSync(
 const perso = await Perso.load({ policy: './policy.json' });
 const decision = await perso.evaluate({ tool: 'view_customer', role: 'agent', args: { customer_id: 'C-1' } });
 document.title = 'decided ' + decision.decision + (decision.decision === 'Allow' ? '' : ': ' + decision.reason);
+window.Perso = Perso;
 `,
 );
 await build({
@@ -148,7 +154,12 @@ const appServer = createHttpServer((request, response) => {
   const path = new URL(request.url ?? '/', 'http://x').pathname;
   const file = path === '/' ? '/index.html' : path;
   try {
-    const body = file === '/policy.json' ? policyText : readFileSync(join(app, 'dist', file));
+    const body =
+      file === '/policy.json'
+        ? policyText
+        : file === '/ask-policy.json'
+          ? askPolicyText
+          : readFileSync(join(app, 'dist', file));
     served.push(file.slice(1));
     response
       .writeHead(200, { 'Content-Type': types[extname(file)] ?? 'application/octet-stream' })
@@ -164,20 +175,36 @@ const appBrowser = await chromium.launch({
   args: ['--no-sandbox', '--disable-gpu'],
 });
 let appDecision = '';
+let appAsk = '';
+let beforeDecision: string[] = [];
 try {
   const page = await appBrowser.newPage();
   await page.goto(`http://127.0.0.1:${(appServer.address() as AddressInfo).port}/`);
   await page.waitForFunction(() => document.title.startsWith('decided '), undefined, {
     timeout: 30_000,
   });
+  // What the page requested to reach its first decision: the payload.
+  beforeDecision = [...served];
   appDecision = await page.title();
+  appAsk = await page.evaluate(async () => {
+    const { Perso } = globalThis as unknown as { Perso: typeof import('../../src/index.ts').Perso };
+    const asking = await Perso.load({ policy: './ask-policy.json' });
+    const ask = await asking.evaluate({
+      tool: 'update_customer',
+      role: 'agent',
+      args: { customer_id: 'C-1' },
+    });
+    return `asked ${ask.decision}${ask.approval === undefined ? `: ${ask.reason}` : ' with a ticket'}`;
+  });
 } finally {
   await appBrowser.close();
   appServer.close();
 }
 if (appDecision !== 'decided Allow')
   throw new Error(`the size page did not decide Allow: ${appDecision}`);
-const appFiles = [...new Set(served)]
+if (appAsk !== 'asked Ask with a ticket')
+  throw new Error(`the size page's Ask got no ticket (the worker's approvals): ${appAsk}`);
+const appFiles = [...new Set(beforeDecision)]
   .filter((name) => name !== 'index.html' && name !== 'policy.json')
   .map((name) => {
     const bytes = readFileSync(join(app, 'dist', name));
