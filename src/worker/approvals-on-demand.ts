@@ -9,10 +9,13 @@
  *   `codeIntegrity: false`); a built worker the page named neither to refuses it; unbuilt, the
  *   source next to this file, unchecked (as `recordedDigest` does);
  * - an Ask whose approvals cannot load is a Deny that says why; the next Ask tries again;
- * - approvals loaded after a policy get that policy, as if they had been there all along.
+ * - approvals loaded after a policy get that policy, as if they had been there all along;
+ * - built, a policy that can ask starts loading them with its load (a hint read from its text and
+ *   info: one it misses loads them on its first Ask), so that Ask need not wait for the network;
+ *   unbuilt, they load as the worker starts.
  */
 import type { ToolCall } from '../call/decision.ts';
-import type { Verdict } from '../engine/engine.ts';
+import type { PolicyInfo, Verdict } from '../engine/engine.ts';
 import { ENGINE_WASM_SHA256, fetchVerified, recordedDigest } from '../backend/code-integrity.ts';
 import { errorText } from '../encoding/text.ts';
 import { EVALUATOR_UNCHECKED } from './evaluator-api.ts';
@@ -72,6 +75,9 @@ export class ApprovalsOnDemand {
   constructor(source: ApprovalsSource, options: ApprovalLedgerOptions) {
     this.#source = source;
     this.#options = options;
+    // Unbuilt (a dev server serving the sources, module by module): nothing to save, and a first
+    // Ask should not wait for a dozen transformed modules, so they load as the worker starts.
+    if (recordedDigest(ENGINE_WASM_SHA256) === null) this.load().catch(() => undefined);
   }
 
   /** The approvals, when loaded; `null` before the first Ask (none given, none remembered). */
@@ -84,6 +90,17 @@ export class ApprovalsOnDemand {
     this.#policy = policyText;
     this.#loaded?.tickets.policyLoaded(policyText);
     this.#loaded?.remembered.policyLoaded(policyText);
+  }
+
+  /**
+   * Starts loading the approvals, without waiting, for a policy that can ask (an Ask rule,
+   * annotation defaults, a policy-wide `approval`), so that its first Ask need not wait for them.
+   * A failure is reported by the Ask that needs them (which tries again).
+   */
+  prefetch(policyText: string, policy: PolicyInfo): void {
+    const mayAsk =
+      policy.annotationDefaults || policy.approval !== undefined || policyText.includes('"Ask"');
+    if (this.#loaded === null && mayAsk) this.load().catch(() => undefined);
   }
 
   /** The approvals, loading them if need be; rejects when they cannot load (tried again next time). */

@@ -133,7 +133,10 @@ const methods: EvaluatorApi = {
     const state = await readyEngine();
     if (!state.ok) return compileFault(state.error);
     const load = state.engine.load(policyText);
-    if (load.ok) approvals.policyLoaded(policyText);
+    if (load.ok) {
+      approvals.policyLoaded(policyText);
+      approvals.prefetch(policyText, load.policy);
+    }
     const restored = load.ok && restore !== undefined ? state.engine.restoreCounted(restore) : 0;
     if (load.ok && restore !== undefined && restored !== restore.length) {
       const message = `the fresh engine restored ${restored} of the ${restore.length} calls its rate limits and budgets had counted; every call stays a Deny until a worker restores them all`;
