@@ -6,6 +6,7 @@ import { defineConfig } from 'vite';
 import type { Plugin } from 'vite';
 import { fileURLToPath } from 'node:url';
 import { recordCodeDigests } from './vite.code-digests.ts';
+import { workerModules } from './vite.worker-module.ts';
 import { nodeOnlyStub } from './vite.node-only.ts';
 
 // IIFE output has no import.meta. In the embed's own chunk (not the worker, an ES module that has
@@ -48,7 +49,7 @@ export default defineConfig({
   // Relative URLs: the assets sit next to the script wherever the host serves it.
   base: './',
   publicDir: false,
-  plugins: [nodeOnlyStub(), ownKeysExportHelper(), recordCodeDigests()],
+  plugins: [nodeOnlyStub(), ownKeysExportHelper(), workerModules(), recordCodeDigests()],
   build: {
     outDir: fileURLToPath(new URL('./dist/script', import.meta.url)),
     emptyOutDir: true,
@@ -73,7 +74,7 @@ export default defineConfig({
       },
     },
   },
-  worker: { format: 'es', plugins: () => [recordCodeDigests()] },
+  worker: { format: 'es', plugins: () => [workerModules(), recordCodeDigests()] },
   experimental: {
     // The worker's URL is computed when the first call starts it, after document.currentScript
     // is gone: resolve it against the URL captured at start-up. Inside the worker (an ES module)

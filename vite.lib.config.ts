@@ -16,6 +16,7 @@ import { defineConfig } from 'vite';
 import type { Plugin } from 'vite';
 import { fileURLToPath } from 'node:url';
 import { recordCodeDigests } from './vite.code-digests.ts';
+import { workerModules } from './vite.worker-module.ts';
 import { nodeOnlyStub } from './vite.node-only.ts';
 
 // Vite wraps a dynamic import whose chunk imports other chunks in its preload helper
@@ -62,7 +63,13 @@ function engineWasmInPackage(): Plugin {
 
 export default defineConfig({
   publicDir: false,
-  plugins: [nodeOnlyStub(), plainPreload, engineWasmInPackage(), recordCodeDigests(PACKAGE_WASM)],
+  plugins: [
+    nodeOnlyStub(),
+    plainPreload,
+    engineWasmInPackage(),
+    workerModules(),
+    recordCodeDigests(PACKAGE_WASM),
+  ],
   // URLs of the worker and the wasm relative to the module that loads them, wherever it is served
   base: './',
   build: {
@@ -90,7 +97,7 @@ export default defineConfig({
   },
   worker: {
     format: 'es',
-    plugins: () => [engineWasmInPackage(), recordCodeDigests(PACKAGE_WASM)],
+    plugins: () => [engineWasmInPackage(), workerModules(), recordCodeDigests(PACKAGE_WASM)],
     rolldownOptions: { output: { entryFileNames: 'assets/[name]-[hash].js' } },
   },
 });

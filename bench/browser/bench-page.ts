@@ -30,7 +30,7 @@ interface Fixture {
 
 /** Options of `runBench`. */
 export interface BenchOptions {
-  /** A git revision whose browser build run.ts put in dist/browser-baseline: measured beside this one. */
+  /** A git revision whose browser build run.ts put in dist/baseline/dist/browser: measured beside this one. */
   baseline?: string;
   latencySamples: number;
   batches: number;
@@ -278,7 +278,7 @@ async function runBench(options: BenchOptions): Promise<BenchResult> {
   ];
   if (options.baseline !== undefined) {
     // The same library at an earlier revision, in the same interleaved run: before and after.
-    const baseline = '/dist/browser-baseline/index.js';
+    const baseline = '/dist/baseline/dist/browser/index.js';
     const { Perso: Before } = (await import(
       /* @vite-ignore */ baseline
     )) as typeof import('../../src/perso/perso.ts');

@@ -7,4 +7,6 @@
  *
  * A forged mark can only spend budget, never allow anything: the engine still decides the call.
  */
-export const APPROVED_CALL: unique symbol = Symbol('perso.approvedCall');
+// `Symbol.for`: the worker's approvals are built on their own (vite.worker-module.ts), with their
+// own copy of this module, and must set the mark the worker's engine host reads.
+export const APPROVED_CALL: unique symbol = Symbol.for('perso.approvedCall');

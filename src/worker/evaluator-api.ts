@@ -20,10 +20,17 @@ import type { ApprovalEvidence } from '../backend/approval-evidence.ts';
 
 /**
  * The evaluator worker's name, followed by a space and engine.wasm's URL when the bridge starts it
- * (`perso-evaluator https://…/engine-1a2b.wasm`); without a URL the worker finds the wasm next to
- * itself. The only value this file exports: both realms need the same text.
+ * (`perso-evaluator https://…/engine-1a2b.wasm`), then the recorded SHA-256 and the URL of its
+ * approvals module (`src/backend/worker-approvals-url.ts`); without a URL the worker finds the wasm
+ * next to itself. Both realms need the same text.
  */
 export const EVALUATOR_WORKER_NAME = 'perso-evaluator';
+
+/**
+ * The word in place of a digest in the worker's name where the host turned code integrity off
+ * (`codeIntegrity: false`, e.g. behind a dev server that rewrites JavaScript).
+ */
+export const EVALUATOR_UNCHECKED = 'unchecked';
 
 /**
  * The word between the name and the URL (`perso-evaluator fallback=js https://…`) that makes the

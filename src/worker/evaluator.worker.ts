@@ -18,11 +18,12 @@
  * - each answer lists the calls the engine counted while making it (`worker-answers.ts`), and
  *   `load` restores such a list into a fresh engine: the page keeps the windows, not this worker;
  * - approvals of Ask decisions are issued and redeemed here (`ApprovalLedger`): the main thread
- *   can send back a ticket it was given, never mint one or turn an Ask into Allow by itself.
+ *   can send back a ticket it was given, never mint one or turn an Ask into Allow by itself;
+ * - that code (`worker-approvals.ts`) loads on the first Ask (`approvals-on-demand.ts`), from the
+ *   URL the page named and checked against the digest it named; an Ask whose approvals cannot load
+ *   is a Deny that says why, and the next Ask tries again.
  */
 import { expose } from 'comlink';
-import { ApprovalLedger } from '../backend/approval-ledger.ts';
-import { RememberedApprovals } from '../backend/remembered-approvals.ts';
 import { ENGINE_ABI_VERSION } from '../engine/engine.ts';
 import type { ToolCall } from '../call/decision.ts';
 import type { Verdict } from '../engine/engine.ts';
@@ -31,6 +32,9 @@ import type { EvaluatorApi } from './evaluator-api.ts';
 import type { JournalRecord } from '../backend/tool-result-journal.ts';
 import { callsOnlyEndpoint } from './calls-only-endpoint.ts';
 import { importChecked } from './checked-chunk.ts';
+import { ApprovalsOnDemand, approvalsFault } from './approvals-on-demand.ts';
+import type { Approvals } from './approvals-on-demand.ts';
+import { namedApprovals } from './worker-name.ts';
 import { answer, badRequest, compileFault } from './worker-answers.ts';
 import { type DecidingEngine, engine, readyEngine, startEngine } from './worker-engine.ts';
 
@@ -98,31 +102,25 @@ function shareEqualVerdicts(verdicts: Verdict[]): Verdict[] {
   return verdicts;
 }
 
-// Tickets for Ask decisions: offered with each Ask, redeemed at most once by `approve`. WebAuthn
-// tickets are bound to this worker's origin (the page's: the bridge starts it same-origin; `origin`,
-// not `location.origin`, which differs for a page in an about:srcdoc frame) and
-// checked against the authenticators registered there.
-const approvals = new ApprovalLedger({
+// WebAuthn tickets are bound to this worker's origin (the page's: the bridge starts it same-origin;
+// `origin`, not `location.origin`, which differs for a page in an about:srcdoc frame) and checked
+// against the authenticators registered there.
+const approvals = new ApprovalsOnDemand(namedApprovals, {
   origin: self.origin,
   loadWebAuthnCheck: () =>
     importChecked('PERSO-CHUNK:webauthn-approval', () => import('../backend/webauthn-approval.ts')),
 });
 
-// Approvals a person gave that cover later calls (an Ask rule's `remember`), kept beside the tickets.
-const remembered = new RememberedApprovals();
-
-/** An Ask: lifted by a remembered approval that covers it, else offered a ticket. */
-function asked(
+/** A verdict as the caller gets it: an Ask goes through the approvals (loaded on the first). */
+function decided(
   engine: DecidingEngine,
   call: ToolCall,
   verdict: Verdict,
   nowSeconds: number,
-): Verdict {
-  const covered = remembered.cover(call, verdict, nowSeconds, (approved) =>
+): Promise<Verdict> {
+  return approvals.decided(call, verdict, nowSeconds, (approved) =>
     engine.evaluate(approved, nowSeconds),
   );
-  if (covered === null) return approvals.attach(call, verdict);
-  return covered.decision === 'Ask' ? approvals.attach(call, covered) : covered;
 }
 
 const methods: EvaluatorApi = {
@@ -137,7 +135,7 @@ const methods: EvaluatorApi = {
     const load = state.engine.load(policyText);
     if (load.ok) {
       approvals.policyLoaded(policyText);
-      remembered.policyLoaded(policyText);
+      approvals.prefetch(policyText, load.policy);
     }
     const restored = load.ok && restore !== undefined ? state.engine.restoreCounted(restore) : 0;
     if (load.ok && restore !== undefined && restored !== restore.length) {
@@ -169,11 +167,16 @@ const methods: EvaluatorApi = {
     if (!isCall(call) || !isNow(nowSeconds))
       return badRequest('evaluate takes a tool call object and a time in seconds');
     const ready = engine;
-    if (ready !== null)
-      return answer(asked(ready, call, ready.evaluate(call, nowSeconds), nowSeconds));
+    if (ready !== null) {
+      const verdict = ready.evaluate(call, nowSeconds);
+      return answer(
+        verdict.decision === 'Ask' ? await decided(ready, call, verdict, nowSeconds) : verdict,
+      );
+    }
     const state = await readyEngine();
     if (!state.ok) return compileFault(state.error);
-    return answer(asked(state.engine, call, state.engine.evaluate(call, nowSeconds), nowSeconds));
+    const verdict = state.engine.evaluate(call, nowSeconds);
+    return answer(await decided(state.engine, call, verdict, nowSeconds));
   },
 
   async evaluateBatch(batch, nowSeconds, argsJson) {
@@ -193,7 +196,7 @@ const methods: EvaluatorApi = {
     for (let i = 0; i < verdicts.length; i++) {
       const verdict = verdicts[i]!;
       if (verdict.decision === 'Ask')
-        verdicts[i] = asked(
+        verdicts[i] = await decided(
           state.engine,
           argsList === undefined ? batch[i] : withArgs(batch[i], argsList[i]),
           verdict,
@@ -215,13 +218,19 @@ const methods: EvaluatorApi = {
     }
     const state = await readyEngine();
     if (!state.ok) return compileFault(state.error);
-    const verdict = await approvals.approve(
+    let loaded: Approvals;
+    try {
+      loaded = await approvals.load();
+    } catch (error) {
+      return answer(approvalsFault(error));
+    }
+    const verdict = await loaded.tickets.approve(
       nonce,
       call,
       (checked) => state.engine.evaluate(checked, nowSeconds),
       evidence,
     );
-    remembered.approved(call, verdict as Verdict, nowSeconds);
+    loaded.remembered.approved(call, verdict as Verdict, nowSeconds);
     return answer(verdict);
   },
 
@@ -236,14 +245,16 @@ const methods: EvaluatorApi = {
     const state = await readyEngine();
     if (!state.ok) return compileFault(state.error);
     const now = state.engine.state();
-    return answer(now === null ? null : { ...now, remembered: remembered.list() });
+    return answer(
+      now === null ? null : { ...now, remembered: approvals.loaded?.remembered.list() ?? [] },
+    );
   },
 
   async forget() {
     const state = await readyEngine();
     if (!state.ok) return compileFault(state.error);
     state.engine.forget();
-    remembered.forget();
+    approvals.loaded?.remembered.forget();
     return answer(null);
   },
 };

@@ -15,7 +15,7 @@
 import { Engine } from '../engine/engine.ts';
 import type { ReferenceEngine } from '../reference/reference-engine.ts';
 import { ENGINE_WASM_SHA256, fetchVerified, recordedDigest } from '../backend/code-integrity.ts';
-import { EVALUATOR_JS_FALLBACK, EVALUATOR_WORKER_NAME } from './evaluator-api.ts';
+import { jsFallback, namedWasmUrl } from './worker-name.ts';
 import { importChecked } from './checked-chunk.ts';
 import { countCall } from './worker-answers.ts';
 import { errorText } from '../encoding/text.ts';
@@ -26,18 +26,6 @@ declare const self: DedicatedWorkerGlobalScope;
 export type DecidingEngine = Engine | ReferenceEngine;
 /** The engine, or why it could not start. */
 export type EngineState = { ok: true; engine: DecidingEngine } | { ok: false; error: string };
-
-/** What follows the name: an optional `fallback=js`, then engine.wasm's URL; null for another name. */
-const nameWords: string | null = (() => {
-  const prefix = `${EVALUATOR_WORKER_NAME} `;
-  if (!self.name.startsWith(prefix)) return null;
-  const words = self.name.slice(prefix.length);
-  return words === EVALUATOR_JS_FALLBACK || words.startsWith(`${EVALUATOR_JS_FALLBACK} `)
-    ? words.slice(EVALUATOR_JS_FALLBACK.length + 1)
-    : words;
-})();
-/** The host chose `fallback: 'js'`: where engine.wasm cannot compile, the reference evaluator decides. */
-const jsFallback = self.name.startsWith(`${EVALUATOR_WORKER_NAME} ${EVALUATOR_JS_FALLBACK}`);
 
 /**
  * engine.wasm: the URL the bridge put in the worker's name (see `EVALUATOR_WORKER_NAME`), when it
@@ -50,16 +38,7 @@ function engineWasmUrl(): URL {
   } catch {
     // Started from a blob: URL (the page checked this script's bytes first): nothing is relative to it.
   }
-  if (nameWords !== null && nameWords !== '') {
-    try {
-      const given = new URL(nameWords);
-      // This worker's origin (a blob: worker has its page's).
-      if (given.origin === self.location.origin) return given;
-    } catch {
-      // Not a URL: the file next to this script.
-    }
-  }
-  return own ?? new URL('/engine.wasm', self.location.origin);
+  return namedWasmUrl ?? own ?? new URL('/engine.wasm', self.location.origin);
 }
 
 const wasmUrl = engineWasmUrl();

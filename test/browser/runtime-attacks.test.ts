@@ -306,7 +306,8 @@ describe('attack: the worker script or engine.wasm altered on the CDN', () => {
   async function decideWith(
     base: string,
     options = '{}',
-  ): Promise<{ decision: string; reason: string; started?: string[] }> {
+    rules: object[] = [{ tool_name: 'view_report', roles: ['manager'] }],
+  ): Promise<{ decision: string; reason: string; started?: string[]; ticket?: boolean }> {
     const win = await page(`<script type="module">
       // Observed, not replaced: the URLs the page's workers start from.
       window.started = [];
@@ -314,10 +315,10 @@ describe('attack: the worker script or engine.wasm altered on the CDN', () => {
       window.Worker = class extends NativeWorker { constructor(url, o) { super(url, o); window.started.push(String(url).slice(0, 5)); } };
       const { Perso } = await import('${base}/dist/browser/index.js');
       window.decided = (async () => {
-        const perso = await Perso.load({ ...${options}, policy: ${JSON.stringify(JSON.stringify({ ...POLICY, rules: [{ tool_name: 'view_report', roles: ['manager'] }] }))} });
+        const perso = await Perso.load({ ...${options}, policy: ${JSON.stringify(JSON.stringify({ ...POLICY, rules }))} });
         const decision = await perso.evaluate({ tool: 'view_report', role: 'manager', args: {} });
         await perso.close();
-        return { decision: decision.decision, reason: decision.reason, started: window.started };
+        return { decision: decision.decision, reason: decision.reason, started: window.started, ticket: decision.approval !== undefined };
       })().catch((error) => ({ decision: 'threw', reason: String(error) }));
     </script>`);
     const deadline = performance.now() + 10000;
@@ -395,6 +396,37 @@ describe('attack: the worker script or engine.wasm altered on the CDN', () => {
     expect(reason).to.match(
       /engine\.wasm was refused by the evaluator worker \(.*engine\.wasm \("[^"]*\/__tampered__\/wasm\/(?:dist\/browser\/assets\/engine-[^"]+|engine\/build\/engine)\.wasm"\) is not the file this build of perso recorded/,
     );
+  });
+
+  const ASK = [
+    { tool_name: 'view_report', roles: ['manager'] },
+    { tool_name: 'view_report', roles: ['manager'], effect: 'Ask' },
+  ];
+
+  it("the worker's approvals as built: loaded on the first Ask, checked, and the Ask has its ticket", async () => {
+    expect(await decideWith('', '{}', ASK)).to.deep.include({ decision: 'Ask', ticket: true });
+  });
+
+  it("the worker's approvals from a worker started from its checked bytes (codeIntegrity: 'strict')", async () => {
+    expect(await decideWith('', "{ codeIntegrity: 'strict' }", ASK)).to.deep.include({
+      decision: 'Ask',
+      ticket: true,
+      started: ['blob:'],
+    });
+  });
+
+  it("fault: the worker's approvals altered on the CDN — never run, the Ask is a Deny naming the file", async () => {
+    const { decision, reason } = await decideWith('/__tampered__/approvals', '{}', ASK);
+    expect(decision, reason).to.equal('Deny');
+    expect(reason).to.match(
+      /^engine fault: the worker's approval code did not load \(the worker's approvals \("[^"]*\/__tampered__\/approvals\/dist\/browser\/assets\/worker-approvals-[^"]+\.js"\) is not the file this build of perso recorded \(SHA-256 "[^"]+", expected "[^"]+"\); serve perso's own files unchanged/,
+    );
+  });
+
+  it("codeIntegrity: false loads the altered approvals unchecked (a dev server that rewrites JavaScript): the host's choice", async () => {
+    expect(
+      await decideWith('/__tampered__/approvals', '{ codeIntegrity: false }', ASK),
+    ).to.deep.include({ decision: 'Ask', ticket: true });
   });
 
   /** The built evaluator worker's file name, read from the built page code that starts it. */

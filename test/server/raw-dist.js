@@ -12,6 +12,8 @@
 //                                            CSP without 'wasm-unsafe-eval' (its JS fallback loads)
 //   GET /__tampered__/chunk/dist/<path>      the same, with the worker's lazy chunks (the JS
 //                                            fallback, the WebAuthn verifier) one line longer
+//   GET /__tampered__/approvals/dist/<path>  the files unchanged, the worker's approvals module
+//                                            (loaded on the first Ask) one line longer
 
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
@@ -25,7 +27,7 @@ const TYPES = {
   '.json': 'application/json',
 };
 const TAMPERED =
-  /^\/__tampered__\/(worker|wasm|nowasm|chunk)(\/dist\/.*|\/engine\/build\/engine\.wasm)$/;
+  /^\/__tampered__\/(worker|wasm|nowasm|chunk|approvals)(\/dist\/.*|\/engine\/build\/engine\.wasm)$/;
 const LAZY_WORKER_CHUNK = /^(reference-engine|webauthn-approval)-.*\.js$/;
 const PACKAGE_WASM = '/engine/build/engine.wasm';
 
@@ -51,6 +53,9 @@ export function rawDist() {
     }
     if (tampered?.[1] === 'wasm' && /^engine(-.*)?\.wasm$/.test(name)) {
       body = await readFile(join(ROOT, 'engine/build/engine.debug.wasm'));
+    }
+    if (tampered?.[1] === 'approvals' && /^worker-approvals-.*\.js$/.test(name)) {
+      body = Buffer.concat([body, Buffer.from('\n;/* altered on the CDN */\n')]);
     }
     if (tampered?.[1] === 'chunk' && LAZY_WORKER_CHUNK.test(name)) {
       body = Buffer.concat([body, Buffer.from('\n;/* altered on the CDN */\n')]);

@@ -5,8 +5,8 @@
 // Chromium, and every file it requested to reach its first decision is summed, gzip -9.
 // A size, not a time: it is asserted here (`npm run test:size`, the last step of `npm test`).
 //
-// Two bounds: the settled budget (48 KiB), and a ceiling at today's figure (67,485 bytes: engine.wasm
-// 30,457, the worker 13,369, the page 23,659) that no change may raise. The budget is not met (docs/
+// Two bounds: the settled budget (48 KiB), and a ceiling just above today's figure (66,078 bytes:
+// engine.wasm 30,457, the worker 11,845, the page 23,776) that no change may raise. The budget is not met (docs/
 // browser.md, "The page payload budget", says where the bytes are): its test is a todo until it
 // passes, then the todo goes and the ceiling with it.
 import { test } from 'node:test';
@@ -15,7 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const BUDGET_BYTES = 48 * 1024;
-const CEILING_BYTES = 66 * 1024;
+const CEILING_BYTES = 65 * 1024;
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
 const out = execFileSync(
@@ -39,6 +39,13 @@ test('the page loaded its worker and engine.wasm: the sum is the whole path to a
   );
 });
 
+test("a first decision that is no Ask loads none of the worker's approvals", () => {
+  assert.ok(
+    !files.some((line) => /^[^\t]*worker-approvals[^\t]*\t/.test(line)),
+    `the page loaded the worker's approvals before its first decision:${listing}`,
+  );
+});
+
 test(`the page payload is at most ${CEILING_BYTES} bytes gzipped (the ceiling until the budget is met)`, () => {
   assert.ok(
     bytes <= CEILING_BYTES,
@@ -47,7 +54,7 @@ test(`the page payload is at most ${CEILING_BYTES} bytes gzipped (the ceiling un
 });
 
 test(`the page payload is at most 48 KiB (${BUDGET_BYTES} bytes) gzipped`, {
-  todo: 'over the budget: engine.wasm and the worker alone are about 37 KiB',
+  todo: 'over the budget: engine.wasm and the worker alone are about 41 KiB',
 }, () => {
   assert.ok(
     bytes <= BUDGET_BYTES,
