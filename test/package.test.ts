@@ -31,7 +31,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = (name: string): string => join(root, 'node_modules/.bin', name);
 
 /** The packed tarball's size budget, in bytes (gzipped). */
-const PACKED_BUDGET = 560_000;
+const PACKED_BUDGET = 580_000;
 
 interface PackResult {
   filename: string;
