@@ -7,9 +7,11 @@
 //   past a bound the session (or, past MAX_SESSIONS, every session) is saturated: every value
 //   counts as from untrusted content (fail closed)
 // - a value counts as from untrusted content when it equals an untrusted text or a word of one, or
-//   when PIECE consecutive UTF-16 units of it occur in one (texts, words and pieces are kept as
-//   64-bit hashes: a collision can only make a value count as untrusted, never the reverse)
-// - checking a value allocates nothing: its UTF-8 bytes are decoded into a reused buffer
+//   when PIECE consecutive UTF-16 units of it occur in one, and also when its folded form (letters
+//   and digits only, ASCII letters lower-cased) does so against the folded texts and their folded
+//   words (texts, words and pieces are kept as 64-bit hashes: a collision can only make a value
+//   count as untrusted, never the reverse)
+// - folding reuses one buffer (grown, never freed); a string value is decoded once per check
 // - the state outlives a policy load: content that was read stays read
 
 import { JARRAY, JNUMBER, JOBJECT, JSTRING, JValue } from './json-value';
@@ -120,7 +122,7 @@ function walk(t: Taint, v: JValue): void {
 }
 
 function addText(t: Taint, s: string): void {
-  const n = s.length;
+  let n = s.length;
   if (n == 0) return;
   if (units + n > MAX_UNTRUSTED_UNITS) {
     drop(t);
@@ -129,7 +131,7 @@ function addText(t: Taint, s: string): void {
   }
   units += n;
   t.units += n;
-  const p = changetype<usize>(s);
+  let p = changetype<usize>(s);
   t.words.add(hashUnits(p, 0, n));
   let start = -1;
   for (let i = 0; i <= n; i++) {
@@ -143,16 +145,63 @@ function addText(t: Taint, s: string): void {
       }
     } else if (start < 0) start = i;
   }
-  if (n < PIECE) return;
-  let h: u64 = 0;
-  for (let i = 0; i < PIECE; i++) h = h * HASH_BASE + <u64>load<u16>(p + ((<usize>i) << 1));
-  t.pieces.add(h);
-  for (let i = PIECE; i < n; i++) {
-    h =
-      (h - <u64>load<u16>(p + ((<usize>(i - PIECE)) << 1)) * TOP) * HASH_BASE +
-      <u64>load<u16>(p + ((<usize>i) << 1));
+  // The pieces of the text as it is, then of its folded form (whose words `fold` adds).
+  for (let pass = 0; pass < 2; pass++) {
+    if (pass == 1) {
+      n = fold(p, n, t);
+      p = scratch;
+    }
+    if (n < PIECE) continue;
+    let h: u64 = 0;
+    for (let i = 0; i < PIECE; i++) h = h * HASH_BASE + <u64>load<u16>(p + ((<usize>i) << 1));
     t.pieces.add(h);
+    for (let i = PIECE; i < n; i++) {
+      h =
+        (h - <u64>load<u16>(p + ((<usize>(i - PIECE)) << 1)) * TOP) * HASH_BASE +
+        <u64>load<u16>(p + ((<usize>i) << 1));
+      t.pieces.add(h);
+    }
   }
+}
+
+/**
+ * Folds the `n` units at `p` into `scratch` (`p` may be `scratch`); the number of units kept. With
+ * `t`, adds the folded text's words (split where `foldUnit` says SPLIT) and the whole folded text
+ * to `t`'s words.
+ */
+function fold(p: usize, n: i32, t: Taint | null): i32 {
+  growScratch(n);
+  let m = 0;
+  let start = 0;
+  for (let i = 0; i <= n + 1; i++) {
+    const c = i < n ? foldUnit(<i32>load<u16>(p + ((<usize>i) << 1))) : SPLIT;
+    if (c >= 0) {
+      store<u16>(scratch + ((<usize>m) << 1), <u16>c);
+      m++;
+    } else if (c == SPLIT && t != null) {
+      // Past the end: the whole folded text as one more word.
+      if (i > n) start = 0;
+      if (m > start) t.words.add(hashUnits(scratch, start, m));
+      start = m;
+    }
+  }
+  return m;
+}
+
+/** `foldUnit`: the unit is dropped. */
+const DROP: i32 = -1;
+/** `foldUnit`: the unit is dropped and ends a folded word. */
+const SPLIT: i32 = -2;
+
+/**
+ * One UTF-16 unit folded: ASCII letters lower-cased and digits kept; @ . _ - + dropped (DROP);
+ * every other ASCII character and U+00A0 dropped and separating (SPLIT); any other unit kept.
+ */
+function foldUnit(c: i32): i32 {
+  if (c >= 0x80) return c == 0xa0 ? SPLIT : c;
+  if (c >= 0x41 && c <= 0x5a) return c + 0x20;
+  if ((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39)) return c;
+  return c == 0x40 || c == 0x2e || c == 0x5f || c == 0x2d || c == 0x2b ? DROP : SPLIT;
 }
 
 /** HASH_BASE^(PIECE - 1): what the oldest unit of a piece weighs in its hash. */
@@ -199,20 +248,30 @@ function isTrailing(c: i32): bool {
   return c == 0x2e || c == 0x3a || c == 0x21 || c == 0x3f;
 }
 
-/** True when the `n` UTF-16 units at `p` came from the session's untrusted content. */
-function unitsFrom(t: Taint, p: usize, n: i32): bool {
-  if (n == 0) return false;
-  if (t.words.has(hashUnits(p, 0, n))) return true;
-  if (n < PIECE) return false;
-  const pieces = t.pieces;
-  let h: u64 = 0;
-  for (let i = 0; i < PIECE; i++) h = h * HASH_BASE + <u64>load<u16>(p + ((<usize>i) << 1));
-  if (pieces.has(h)) return true;
-  for (let i = PIECE; i < n; i++) {
-    h =
-      (h - <u64>load<u16>(p + ((<usize>(i - PIECE)) << 1)) * TOP) * HASH_BASE +
-      <u64>load<u16>(p + ((<usize>i) << 1));
+/**
+ * True when the `n` UTF-16 units at `p` came from the session's untrusted content, as they are or
+ * folded (into `scratch`, which `p` may be); `first` 1 skips the units as they are (already read).
+ */
+function unitsFrom(t: Taint, p: usize, n: i32, first: i32 = 0): bool {
+  // Pass 0 reads the units as they are, pass 1 their folded form.
+  for (let pass = first; pass < 2; pass++) {
+    if (pass == 1) {
+      n = fold(p, n, null);
+      p = scratch;
+    }
+    if (n == 0) continue;
+    if (t.words.has(hashUnits(p, 0, n))) return true;
+    if (n < PIECE) continue;
+    const pieces = t.pieces;
+    let h: u64 = 0;
+    for (let i = 0; i < PIECE; i++) h = h * HASH_BASE + <u64>load<u16>(p + ((<usize>i) << 1));
     if (pieces.has(h)) return true;
+    for (let i = PIECE; i < n; i++) {
+      h =
+        (h - <u64>load<u16>(p + ((<usize>(i - PIECE)) << 1)) * TOP) * HASH_BASE +
+        <u64>load<u16>(p + ((<usize>i) << 1));
+      if (pieces.has(h)) return true;
+    }
   }
   return false;
 }
@@ -225,59 +284,13 @@ function textFrom(t: Taint, s: string): bool {
 let scratch: usize = 0;
 let scratchUnits: i32 = 0;
 
-/** Decodes `len` UTF-8 bytes at `ptr` into `scratch`; the number of UTF-16 units. */
-function decodeToScratch(ptr: usize, len: i32): i32 {
+function growScratch(len: i32): void {
   if (len > scratchUnits) {
     const units = max(len, 256);
     scratch =
       scratch == 0 ? heap.alloc((<usize>units) << 1) : heap.realloc(scratch, (<usize>units) << 1);
     scratchUnits = units;
   }
-  // The host wrote well-formed UTF-8 (engine.ts refuses lone surrogates); at most one unit per byte.
-  return utf8ToUnits(ptr, len);
-}
-
-function utf8ToUnits(ptr: usize, len: i32): i32 {
-  let n = 0;
-  let i = 0;
-  while (i < len) {
-    const b0 = <u32>load<u8>(ptr + <usize>i);
-    let cp: u32;
-    if (b0 < 0x80) {
-      cp = b0;
-      i += 1;
-    } else if (b0 < 0xe0 && i + 1 < len) {
-      cp = ((b0 & 0x1f) << 6) | (<u32>load<u8>(ptr + <usize>i + 1) & 0x3f);
-      i += 2;
-    } else if (b0 < 0xf0 && i + 2 < len) {
-      cp =
-        ((b0 & 0x0f) << 12) |
-        ((<u32>load<u8>(ptr + <usize>i + 1) & 0x3f) << 6) |
-        (<u32>load<u8>(ptr + <usize>i + 2) & 0x3f);
-      i += 3;
-    } else if (i + 3 < len) {
-      cp =
-        ((b0 & 0x07) << 18) |
-        ((<u32>load<u8>(ptr + <usize>i + 1) & 0x3f) << 12) |
-        ((<u32>load<u8>(ptr + <usize>i + 2) & 0x3f) << 6) |
-        (<u32>load<u8>(ptr + <usize>i + 3) & 0x3f);
-      i += 4;
-    } else {
-      cp = 0xfffd;
-      i = len;
-    }
-    if (cp >= 0x10000) {
-      cp -= 0x10000;
-      store<u16>(scratch + ((<usize>n) << 1), <u16>(0xd800 + (cp >> 10)));
-      n++;
-      store<u16>(scratch + ((<usize>n) << 1), <u16>(0xdc00 + (cp & 0x3ff)));
-      n++;
-    } else {
-      store<u16>(scratch + ((<usize>n) << 1), <u16>cp);
-      n++;
-    }
-  }
-  return n;
 }
 
 function valueFrom(t: Taint, v: JValue): bool {
@@ -301,9 +314,12 @@ function valueFrom(t: Taint, v: JValue): bool {
 export function stringFrom(ptr: usize, len: i32): bool {
   if (!sessionTainted()) return false;
   if (saturated()) return true;
-  if (isAscii(ptr, len)) return asciiFrom(current!, ptr, len);
-  const n = decodeToScratch(ptr, len);
-  return unitsFrom(current!, scratch, n);
+  // ASCII (most values): the bytes are read in place as they are; only the folded pass decodes.
+  const ascii = isAscii(ptr, len);
+  if (ascii && asciiFrom(current!, ptr, len)) return true;
+  madeGarbage = true;
+  const s = String.UTF8.decodeUnsafe(ptr, <usize>len);
+  return unitsFrom(current!, changetype<usize>(s), s.length, ascii ? 1 : 0);
 }
 
 /** The top bit of each of 8 bytes. */
