@@ -140,6 +140,17 @@ describe('untrusted content in the engine', () => {
     assert.equal(decision('AB123456'), 'Allow', 'a shorter value that is no word of it');
   });
 
+  test('FromUntrusted dodged through an object key: a JSON page that puts the account in a key still taints it', async () => {
+    const engine = await engineWith();
+    engine.recordResult({
+      tool: 'fetch_page',
+      result: { payees: { 'evil@attacker.example': { note: 'preferred' } } },
+    });
+    const decision = (to: unknown) => engine.evaluate(send(to), 0).decision;
+    assert.equal(decision('evil@attacker.example'), 'Deny', 'a key of the result');
+    assert.equal(decision('friend@home.example'), 'Allow');
+  });
+
   test('sessions are apart: one session read the email, another did not', async () => {
     const engine = await engineWith();
     engine.recordResult({ tool: 'read_email', result: email, session: 'alice' });
@@ -158,7 +169,9 @@ describe('untrusted content in the engine', () => {
     assert.deepEqual(engine.state(), {
       untrusted: {
         overflow: false,
-        sessions: [{ session: '', results: 1, units: email.body.length, saturated: false }],
+        sessions: [
+          { session: '', results: 1, units: 'body'.length + email.body.length, saturated: false },
+        ],
       },
       budgets: [],
     });
@@ -298,6 +311,7 @@ describe('the reference evaluator agrees', () => {
       body: email.body,
       amounts: [1e21, 0.1, -0, 123456789012, 5e-324],
       nested: { list: ['short', 'a longer sentence, here'] },
+      'Key-Holder@Attacker.example': { '': 1 },
     };
     assert.deepEqual(reference.recordResult({ tool: 'read_email', result }), {
       ok: true,
@@ -327,6 +341,10 @@ describe('the reference evaluator agrees', () => {
       'a-longer-sentence',
       'Longer',
       'SHORT',
+      'key-holder@attacker.example',
+      { 'Key-Holder@Attacker.example': 1 },
+      ['Key-Holder@Attacker.example'],
+      'amounts',
     ];
     for (const to of values) {
       const a = engine.evaluate(send(to), 0);

@@ -95,7 +95,7 @@ function drop(t: Taint): void {
   t.pieces.clear();
 }
 
-/** Records an untrusted result for session `key`: every string and number in it, at any depth. */
+/** Records an untrusted result for session `key`: every string, number and key in it, at any depth. */
 export function recordUntrusted(key: string, result: JValue): void {
   const t = taintOf(key);
   if (t == null) return;
@@ -113,7 +113,11 @@ function walk(t: Taint, v: JValue): void {
     case JARRAY:
     case JOBJECT: {
       const items = v.items!;
-      for (let i = 0; i < items.length; i++) walk(t, items[i]);
+      for (let i = 0; i < items.length; i++) {
+        // An object's keys are read too (a JSON page may put the account in one).
+        if (v.kind == JOBJECT) addText(t, v.keys![i]);
+        walk(t, items[i]);
+      }
       return;
     }
     default:
@@ -122,7 +126,7 @@ function walk(t: Taint, v: JValue): void {
 }
 
 function addText(t: Taint, s: string): void {
-  let n = s.length;
+  const n = s.length;
   if (n == 0) return;
   if (units + n > MAX_UNTRUSTED_UNITS) {
     drop(t);
@@ -131,7 +135,7 @@ function addText(t: Taint, s: string): void {
   }
   units += n;
   t.units += n;
-  let p = changetype<usize>(s);
+  const p = changetype<usize>(s);
   t.words.add(hashUnits(p, 0, n));
   let start = -1;
   for (let i = 0; i <= n; i++) {
@@ -146,22 +150,27 @@ function addText(t: Taint, s: string): void {
     } else if (start < 0) start = i;
   }
   // The pieces of the text as it is, then of its folded form (whose words `fold` adds).
-  for (let pass = 0; pass < 2; pass++) {
-    if (pass == 1) {
-      n = fold(p, n, t);
-      p = scratch;
-    }
-    if (n < PIECE) continue;
-    let h: u64 = 0;
-    for (let i = 0; i < PIECE; i++) h = h * HASH_BASE + <u64>load<u16>(p + ((<usize>i) << 1));
-    t.pieces.add(h);
-    for (let i = PIECE; i < n; i++) {
-      h =
-        (h - <u64>load<u16>(p + ((<usize>(i - PIECE)) << 1)) * TOP) * HASH_BASE +
-        <u64>load<u16>(p + ((<usize>i) << 1));
-      t.pieces.add(h);
-    }
+  pieces(t, p, n, true);
+  const m = fold(p, n, t); // may move `scratch`
+  pieces(t, scratch, m, true);
+}
+
+/**
+ * Hashes every PIECE consecutive units of the `n` units at `p`: adds each to `t`'s pieces (`add`),
+ * or answers whether one is among them.
+ */
+function pieces(t: Taint, p: usize, n: i32, add: bool): bool {
+  if (n < PIECE) return false;
+  const set = t.pieces;
+  let h: u64 = 0;
+  for (let i = 0; i < n; i++) {
+    if (i >= PIECE) h -= <u64>load<u16>(p + ((<usize>(i - PIECE)) << 1)) * TOP;
+    h = h * HASH_BASE + <u64>load<u16>(p + ((<usize>i) << 1));
+    if (i < PIECE - 1) continue;
+    if (add) set.add(h);
+    else if (set.has(h)) return true;
   }
+  return false;
 }
 
 /**
@@ -201,17 +210,13 @@ function foldUnit(c: i32): i32 {
   if (c >= 0x80) return c == 0xa0 ? SPLIT : c;
   if (c >= 0x41 && c <= 0x5a) return c + 0x20;
   if ((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39)) return c;
-  return c == 0x40 || c == 0x2e || c == 0x5f || c == 0x2d || c == 0x2b ? DROP : SPLIT;
+  // @ . _ - + (one bit each) are dropped without separating.
+  const bits: u64 = c < 64 ? 0x680000000000 : 0x80000001;
+  return ((bits >> <u64>(c & 63)) & 1) != 0 ? DROP : SPLIT;
 }
 
-/** HASH_BASE^(PIECE - 1): what the oldest unit of a piece weighs in its hash. */
-const TOP: u64 = pow(HASH_BASE, PIECE - 1);
-
-function pow(b: u64, e: i32): u64 {
-  let r: u64 = 1;
-  for (let i = 0; i < e; i++) r *= b;
-  return r;
-}
+/** HASH_BASE^(PIECE - 1) (mod 2^64): what the oldest unit of a piece weighs in its hash. */
+const TOP: u64 = ((<u64>0x936a555d) << 32) | <u64>0x949af613;
 
 /** A word's or a whole text's hash: its units [from, to), with its length mixed in. */
 function hashUnits(p: usize, from: i32, to: i32): u64 {
@@ -220,27 +225,14 @@ function hashUnits(p: usize, from: i32, to: i32): u64 {
   return h;
 }
 
-/** Whitespace (U+0009–U+000D, U+0020) and " ' ` < > ( ) [ ] { } , ; separate words. */
+const SEPARATORS_LOW: u64 = ((<u64>0x58001385) << 32) | <u64>0x00003e00;
+const SEPARATORS_HIGH: u64 = ((<u64>0x28000001) << 32) | <u64>0x28000000;
+
+/** Whitespace (U+0009–U+000D, U+0020) and " ' ` < > ( ) [ ] { } , ; separate words (one bit each). */
 function isSeparator(c: i32): bool {
-  if (c == 0x20 || (c >= 0x09 && c <= 0x0d)) return true;
-  switch (c) {
-    case 0x22:
-    case 0x27:
-    case 0x60:
-    case 0x3c:
-    case 0x3e:
-    case 0x28:
-    case 0x29:
-    case 0x5b:
-    case 0x5d:
-    case 0x7b:
-    case 0x7d:
-    case 0x2c:
-    case 0x3b:
-      return true;
-    default:
-      return false;
-  }
+  if (c >= 0x80) return false;
+  const bits: u64 = c < 64 ? SEPARATORS_LOW : SEPARATORS_HIGH;
+  return ((bits >> <u64>(c & 63)) & 1) != 0;
 }
 
 /** . : ! ? at the end of a word are punctuation, not part of it. */
@@ -259,19 +251,7 @@ function unitsFrom(t: Taint, p: usize, n: i32, first: i32 = 0): bool {
       n = fold(p, n, null);
       p = scratch;
     }
-    if (n == 0) continue;
-    if (t.words.has(hashUnits(p, 0, n))) return true;
-    if (n < PIECE) continue;
-    const pieces = t.pieces;
-    let h: u64 = 0;
-    for (let i = 0; i < PIECE; i++) h = h * HASH_BASE + <u64>load<u16>(p + ((<usize>i) << 1));
-    if (pieces.has(h)) return true;
-    for (let i = PIECE; i < n; i++) {
-      h =
-        (h - <u64>load<u16>(p + ((<usize>(i - PIECE)) << 1)) * TOP) * HASH_BASE +
-        <u64>load<u16>(p + ((<usize>i) << 1));
-      if (pieces.has(h)) return true;
-    }
+    if (n > 0 && (t.words.has(hashUnits(p, 0, n)) || pieces(t, p, n, false))) return true;
   }
   return false;
 }

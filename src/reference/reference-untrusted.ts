@@ -4,13 +4,14 @@
  *
  * Checklist (each line is a sentence of the docs):
  * - a session is untrusted once one result of an untrusted tool was recorded for it;
- * - the untrusted texts of a result are its strings and its numbers as JSON writes them, at any
- *   depth (object keys are not);
+ * - the untrusted texts of a result are its strings, its numbers as JSON writes them and its
+ *   object keys, at any depth;
  * - the words of a text are its pieces between whitespace (U+0009–U+000D, U+0020) and the
  *   characters " ' ` < > ( ) [ ] { } , ; — with . : ! ? at a word's end dropped;
  * - a string or a number (as JSON writes it) came from untrusted content when it is not empty and
  *   equals an untrusted text or a word of one, or when 10 consecutive UTF-16 units of it occur in
- *   an untrusted text; an array or object when a string or number inside it did; true and false never;
+ *   an untrusted text; an array or object when a string or number inside it did (its keys are
+ *   not read); true and false never;
  * - the same holds of a value's folded form (ASCII letters lower-cased, digits kept; @ . _ - +
  *   dropped; the other ASCII characters and U+00A0 dropped and ending a folded word) against the
  *   folded texts and their folded words;
@@ -39,12 +40,15 @@ export interface ReferenceSessionContent {
 
 const SEPARATORS = /[\t\n\v\f\r "'`<>()[\]{},;]+/;
 
-function textsOf(value: unknown, out: string[]): void {
+function textsOf(value: unknown, out: string[], keys: boolean): void {
   if (typeof value === 'string') out.push(value);
   else if (typeof value === 'number') out.push(JSON.stringify(value));
-  else if (Array.isArray(value)) for (const item of value) textsOf(item, out);
+  else if (Array.isArray(value)) for (const item of value) textsOf(item, out, keys);
   else if (typeof value === 'object' && value !== null)
-    for (const key of Object.keys(value)) textsOf((value as Record<string, unknown>)[key], out);
+    for (const key of Object.keys(value)) {
+      if (keys) out.push(key);
+      textsOf((value as Record<string, unknown>)[key], out, keys);
+    }
 }
 
 /** The untrusted content of every session. */
@@ -59,7 +63,7 @@ export class ReferenceUntrustedContent {
     if (content === null) return;
     content.results++;
     const texts: string[] = [];
-    textsOf(result, texts);
+    textsOf(result, texts, true);
     for (const text of texts) {
       if (content.saturated || text === '') continue;
       if (this.#units + text.length > MAX_UNITS) {
@@ -207,6 +211,6 @@ export function cameFromUntrusted(
   if (typeof value === 'boolean' || content === null) return false;
   if (content.saturated) return true;
   const texts: string[] = [];
-  textsOf(value, texts);
+  textsOf(value, texts, false);
   return texts.some((text) => textCameFrom(content, text));
 }
