@@ -120,6 +120,31 @@ describe('perso lint', () => {
     assert.doesNotMatch(run.stdout, /rules\[2\]: never decides/);
   });
 
+  test('a budget per a field the model writes (per: Arguments.*): the model can start a fresh budget with every call', async () => {
+    const budget = (per: string) =>
+      JSON.stringify({
+        version: 'x',
+        default_action: 'Deny',
+        tools: ['refund'],
+        roles: ['agent'],
+        rules: [
+          {
+            tool_name: 'refund',
+            roles: ['agent'],
+            budget: { sum: 'Arguments.amount', max: 1000, per_seconds: 86400, per },
+          },
+        ],
+      });
+    const run = await runPerso(['lint', budget('Arguments.customer')]);
+    assert.equal(run.code, 1);
+    assert.match(
+      run.stdout,
+      /^warning: \(inline JSON\): rules\[0\]\.budget\.per: "Arguments\.customer" is written by the model, which can start a fresh budget with every call by changing it;/m,
+    );
+    const host = await runPerso(['lint', budget('AgentAttributes.user_id')]);
+    assert.equal(host.code, 0, host.stdout);
+  });
+
   test('an invalid policy exits 1 with its errors on stderr', async () => {
     const run = await runPerso(['lint', '{"version": 1}']);
     assert.equal(run.code, 1);

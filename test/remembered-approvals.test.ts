@@ -176,6 +176,40 @@ describe('remembered approvals through Perso (the inline backend)', () => {
     }
   });
 
+  test('another Ask rule with the same id (or the label of an unnamed one): nothing is remembered, so an approval cannot cover a reason never shown', async () => {
+    const [allow, ask] = policy.rules as [Policy['rules'][0], Policy['rules'][0]];
+    // 'rules[1]' is the label the unnamed Ask rule at index 1 goes by.
+    for (const id of ['big-refund', 'rules[1]']) {
+      const { perso, clock } = await persoAt({
+        ...policy,
+        rules: [
+          allow,
+          id === 'big-refund' ? ask : { ...ask, id: undefined },
+          {
+            id,
+            tool_name: 'process_refund',
+            roles: ['agent'],
+            effect: 'Ask',
+            condition: { Equals: { source: 'Arguments', field: 'to', value: 'offshore' } },
+          },
+        ],
+      });
+      try {
+        await approveOnce(perso, refund('ORD-1', 400));
+        clock.now = 1001;
+        const offshore: ToolCall = {
+          tool: 'process_refund',
+          role: 'agent',
+          args: { order_id: 'ORD-1', amount: 50, to: 'offshore' },
+        };
+        assert.equal((await perso.evaluate(offshore)).decision, 'Ask', id);
+        assert.deepEqual((await perso.state())?.remembered, [], id);
+      } finally {
+        await perso.close();
+      }
+    }
+  });
+
   test('a remembered Allow spends the budget as any Allow; a Deny stays a Deny', async () => {
     const { perso, clock } = await persoAt({
       ...policy,

@@ -7,9 +7,11 @@
 //   past a bound the session (or, past MAX_SESSIONS, every session) is saturated: every value
 //   counts as from untrusted content (fail closed)
 // - a value counts as from untrusted content when it equals an untrusted text or a word of one, or
-//   when PIECE consecutive UTF-16 units of it occur in one (texts, words and pieces are kept as
-//   64-bit hashes: a collision can only make a value count as untrusted, never the reverse)
-// - checking a value allocates nothing: its UTF-8 bytes are decoded into a reused buffer
+//   when PIECE consecutive UTF-16 units of it occur in one, and also when its folded form (letters
+//   and digits only, ASCII letters lower-cased) does so against the folded texts and their folded
+//   words (texts, words and pieces are kept as 64-bit hashes: a collision can only make a value
+//   count as untrusted, never the reverse)
+// - folding reuses one buffer (grown, never freed); a string value is decoded once per check
 // - the state outlives a policy load: content that was read stays read
 
 import { JARRAY, JNUMBER, JOBJECT, JSTRING, JValue } from './json-value';
@@ -93,7 +95,7 @@ function drop(t: Taint): void {
   t.pieces.clear();
 }
 
-/** Records an untrusted result for session `key`: every string and number in it, at any depth. */
+/** Records an untrusted result for session `key`: every string, number and key in it, at any depth. */
 export function recordUntrusted(key: string, result: JValue): void {
   const t = taintOf(key);
   if (t == null) return;
@@ -111,7 +113,11 @@ function walk(t: Taint, v: JValue): void {
     case JARRAY:
     case JOBJECT: {
       const items = v.items!;
-      for (let i = 0; i < items.length; i++) walk(t, items[i]);
+      for (let i = 0; i < items.length; i++) {
+        // An object's keys are read too (a JSON page may put the account in one).
+        if (v.kind == JOBJECT) addText(t, v.keys![i]);
+        walk(t, items[i]);
+      }
       return;
     }
     default:
@@ -143,26 +149,74 @@ function addText(t: Taint, s: string): void {
       }
     } else if (start < 0) start = i;
   }
-  if (n < PIECE) return;
+  // The pieces of the text as it is, then of its folded form (whose words `fold` adds).
+  pieces(t, p, n, true);
+  const m = fold(p, n, t); // may move `scratch`
+  pieces(t, scratch, m, true);
+}
+
+/**
+ * Hashes every PIECE consecutive units of the `n` units at `p`: adds each to `t`'s pieces (`add`),
+ * or answers whether one is among them.
+ */
+function pieces(t: Taint, p: usize, n: i32, add: bool): bool {
+  if (n < PIECE) return false;
+  const set = t.pieces;
   let h: u64 = 0;
-  for (let i = 0; i < PIECE; i++) h = h * HASH_BASE + <u64>load<u16>(p + ((<usize>i) << 1));
-  t.pieces.add(h);
-  for (let i = PIECE; i < n; i++) {
-    h =
-      (h - <u64>load<u16>(p + ((<usize>(i - PIECE)) << 1)) * TOP) * HASH_BASE +
-      <u64>load<u16>(p + ((<usize>i) << 1));
-    t.pieces.add(h);
+  for (let i = 0; i < n; i++) {
+    if (i >= PIECE) h -= <u64>load<u16>(p + ((<usize>(i - PIECE)) << 1)) * TOP;
+    h = h * HASH_BASE + <u64>load<u16>(p + ((<usize>i) << 1));
+    if (i < PIECE - 1) continue;
+    if (add) set.add(h);
+    else if (set.has(h)) return true;
   }
+  return false;
 }
 
-/** HASH_BASE^(PIECE - 1): what the oldest unit of a piece weighs in its hash. */
-const TOP: u64 = pow(HASH_BASE, PIECE - 1);
-
-function pow(b: u64, e: i32): u64 {
-  let r: u64 = 1;
-  for (let i = 0; i < e; i++) r *= b;
-  return r;
+/**
+ * Folds the `n` units at `p` into `scratch` (`p` may be `scratch`); the number of units kept. With
+ * `t`, adds the folded text's words (split where `foldUnit` says SPLIT) and the whole folded text
+ * to `t`'s words.
+ */
+function fold(p: usize, n: i32, t: Taint | null): i32 {
+  growScratch(n);
+  let m = 0;
+  let start = 0;
+  for (let i = 0; i <= n + 1; i++) {
+    const c = i < n ? foldUnit(<i32>load<u16>(p + ((<usize>i) << 1))) : SPLIT;
+    if (c >= 0) {
+      store<u16>(scratch + ((<usize>m) << 1), <u16>c);
+      m++;
+    } else if (c == SPLIT && t != null) {
+      // Past the end: the whole folded text as one more word.
+      if (i > n) start = 0;
+      if (m > start) t.words.add(hashUnits(scratch, start, m));
+      start = m;
+    }
+  }
+  return m;
 }
+
+/** `foldUnit`: the unit is dropped. */
+const DROP: i32 = -1;
+/** `foldUnit`: the unit is dropped and ends a folded word. */
+const SPLIT: i32 = -2;
+
+/**
+ * One UTF-16 unit folded: ASCII letters lower-cased and digits kept; @ . _ - + dropped (DROP);
+ * every other ASCII character and U+00A0 dropped and separating (SPLIT); any other unit kept.
+ */
+function foldUnit(c: i32): i32 {
+  if (c >= 0x80) return c == 0xa0 ? SPLIT : c;
+  if (c >= 0x41 && c <= 0x5a) return c + 0x20;
+  if ((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39)) return c;
+  // @ . _ - + (one bit each) are dropped without separating.
+  const bits: u64 = c < 64 ? 0x680000000000 : 0x80000001;
+  return ((bits >> <u64>(c & 63)) & 1) != 0 ? DROP : SPLIT;
+}
+
+/** HASH_BASE^(PIECE - 1) (mod 2^64): what the oldest unit of a piece weighs in its hash. */
+const TOP: u64 = ((<u64>0x936a555d) << 32) | <u64>0x949af613;
 
 /** A word's or a whole text's hash: its units [from, to), with its length mixed in. */
 function hashUnits(p: usize, from: i32, to: i32): u64 {
@@ -171,27 +225,14 @@ function hashUnits(p: usize, from: i32, to: i32): u64 {
   return h;
 }
 
-/** Whitespace (U+0009–U+000D, U+0020) and " ' ` < > ( ) [ ] { } , ; separate words. */
+const SEPARATORS_LOW: u64 = ((<u64>0x58001385) << 32) | <u64>0x00003e00;
+const SEPARATORS_HIGH: u64 = ((<u64>0x28000001) << 32) | <u64>0x28000000;
+
+/** Whitespace (U+0009–U+000D, U+0020) and " ' ` < > ( ) [ ] { } , ; separate words (one bit each). */
 function isSeparator(c: i32): bool {
-  if (c == 0x20 || (c >= 0x09 && c <= 0x0d)) return true;
-  switch (c) {
-    case 0x22:
-    case 0x27:
-    case 0x60:
-    case 0x3c:
-    case 0x3e:
-    case 0x28:
-    case 0x29:
-    case 0x5b:
-    case 0x5d:
-    case 0x7b:
-    case 0x7d:
-    case 0x2c:
-    case 0x3b:
-      return true;
-    default:
-      return false;
-  }
+  if (c >= 0x80) return false;
+  const bits: u64 = c < 64 ? SEPARATORS_LOW : SEPARATORS_HIGH;
+  return ((bits >> <u64>(c & 63)) & 1) != 0;
 }
 
 /** . : ! ? at the end of a word are punctuation, not part of it. */
@@ -199,20 +240,18 @@ function isTrailing(c: i32): bool {
   return c == 0x2e || c == 0x3a || c == 0x21 || c == 0x3f;
 }
 
-/** True when the `n` UTF-16 units at `p` came from the session's untrusted content. */
-function unitsFrom(t: Taint, p: usize, n: i32): bool {
-  if (n == 0) return false;
-  if (t.words.has(hashUnits(p, 0, n))) return true;
-  if (n < PIECE) return false;
-  const pieces = t.pieces;
-  let h: u64 = 0;
-  for (let i = 0; i < PIECE; i++) h = h * HASH_BASE + <u64>load<u16>(p + ((<usize>i) << 1));
-  if (pieces.has(h)) return true;
-  for (let i = PIECE; i < n; i++) {
-    h =
-      (h - <u64>load<u16>(p + ((<usize>(i - PIECE)) << 1)) * TOP) * HASH_BASE +
-      <u64>load<u16>(p + ((<usize>i) << 1));
-    if (pieces.has(h)) return true;
+/**
+ * True when the `n` UTF-16 units at `p` came from the session's untrusted content, as they are or
+ * folded (into `scratch`, which `p` may be); `first` 1 skips the units as they are (already read).
+ */
+function unitsFrom(t: Taint, p: usize, n: i32, first: i32 = 0): bool {
+  // Pass 0 reads the units as they are, pass 1 their folded form.
+  for (let pass = first; pass < 2; pass++) {
+    if (pass == 1) {
+      n = fold(p, n, null);
+      p = scratch;
+    }
+    if (n > 0 && (t.words.has(hashUnits(p, 0, n)) || pieces(t, p, n, false))) return true;
   }
   return false;
 }
@@ -225,59 +264,13 @@ function textFrom(t: Taint, s: string): bool {
 let scratch: usize = 0;
 let scratchUnits: i32 = 0;
 
-/** Decodes `len` UTF-8 bytes at `ptr` into `scratch`; the number of UTF-16 units. */
-function decodeToScratch(ptr: usize, len: i32): i32 {
+function growScratch(len: i32): void {
   if (len > scratchUnits) {
     const units = max(len, 256);
     scratch =
       scratch == 0 ? heap.alloc((<usize>units) << 1) : heap.realloc(scratch, (<usize>units) << 1);
     scratchUnits = units;
   }
-  // The host wrote well-formed UTF-8 (engine.ts refuses lone surrogates); at most one unit per byte.
-  return utf8ToUnits(ptr, len);
-}
-
-function utf8ToUnits(ptr: usize, len: i32): i32 {
-  let n = 0;
-  let i = 0;
-  while (i < len) {
-    const b0 = <u32>load<u8>(ptr + <usize>i);
-    let cp: u32;
-    if (b0 < 0x80) {
-      cp = b0;
-      i += 1;
-    } else if (b0 < 0xe0 && i + 1 < len) {
-      cp = ((b0 & 0x1f) << 6) | (<u32>load<u8>(ptr + <usize>i + 1) & 0x3f);
-      i += 2;
-    } else if (b0 < 0xf0 && i + 2 < len) {
-      cp =
-        ((b0 & 0x0f) << 12) |
-        ((<u32>load<u8>(ptr + <usize>i + 1) & 0x3f) << 6) |
-        (<u32>load<u8>(ptr + <usize>i + 2) & 0x3f);
-      i += 3;
-    } else if (i + 3 < len) {
-      cp =
-        ((b0 & 0x07) << 18) |
-        ((<u32>load<u8>(ptr + <usize>i + 1) & 0x3f) << 12) |
-        ((<u32>load<u8>(ptr + <usize>i + 2) & 0x3f) << 6) |
-        (<u32>load<u8>(ptr + <usize>i + 3) & 0x3f);
-      i += 4;
-    } else {
-      cp = 0xfffd;
-      i = len;
-    }
-    if (cp >= 0x10000) {
-      cp -= 0x10000;
-      store<u16>(scratch + ((<usize>n) << 1), <u16>(0xd800 + (cp >> 10)));
-      n++;
-      store<u16>(scratch + ((<usize>n) << 1), <u16>(0xdc00 + (cp & 0x3ff)));
-      n++;
-    } else {
-      store<u16>(scratch + ((<usize>n) << 1), <u16>cp);
-      n++;
-    }
-  }
-  return n;
 }
 
 function valueFrom(t: Taint, v: JValue): bool {
@@ -301,9 +294,12 @@ function valueFrom(t: Taint, v: JValue): bool {
 export function stringFrom(ptr: usize, len: i32): bool {
   if (!sessionTainted()) return false;
   if (saturated()) return true;
-  if (isAscii(ptr, len)) return asciiFrom(current!, ptr, len);
-  const n = decodeToScratch(ptr, len);
-  return unitsFrom(current!, scratch, n);
+  // ASCII (most values): the bytes are read in place as they are; only the folded pass decodes.
+  const ascii = isAscii(ptr, len);
+  if (ascii && asciiFrom(current!, ptr, len)) return true;
+  madeGarbage = true;
+  const s = String.UTF8.decodeUnsafe(ptr, <usize>len);
+  return unitsFrom(current!, changetype<usize>(s), s.length, ascii ? 1 : 0);
 }
 
 /** The top bit of each of 8 bytes. */

@@ -6,6 +6,8 @@
  * Checklist:
  * - an approval is remembered only once a person's approval lifted an Ask of a rule with
  *   `remember` to Allow, and only when that rule is the only Ask rule for the call's (tool, role);
+ * - a label (rule id, or `rules[i]` for a rule without one) that more than one Ask rule goes by
+ *   is never remembered: which of them asked cannot be told;
  * - it covers a later call only when the engine answers Ask by the same rule, for the same tool,
  *   role, session and agent attributes, with the same values (deep-equal) of every `same` field
  *   (a missing one matches nothing), in the host's time before `seconds` have passed;
@@ -65,6 +67,18 @@ export class RememberedApprovals {
     }
     this.#tools = Array.isArray(policy.tools) ? (policy.tools as string[]) : [];
     if (!Array.isArray(policy.rules)) return;
+    // Labels more than one Ask rule goes by (an id used twice, or an id that is another rule's
+    // `rules[i]`): which of them asked cannot be told, so none of them is remembered.
+    const labels = new Set<string>();
+    const shared = new Set<string>();
+    policy.rules.forEach((rule: unknown, i: number) => {
+      if (rule === null || typeof rule !== 'object') return;
+      const r = rule as Record<string, unknown>;
+      if (r.effect !== 'Ask') return;
+      const label = typeof r.id === 'string' && r.id !== '' ? r.id : `rules[${i}]`;
+      if (labels.has(label)) shared.add(label);
+      labels.add(label);
+    });
     policy.rules.forEach((rule: unknown, i: number) => {
       if (rule === null || typeof rule !== 'object') return;
       const r = rule as Record<string, unknown>;
@@ -72,14 +86,13 @@ export class RememberedApprovals {
       const label = typeof r.id === 'string' && r.id !== '' ? r.id : `rules[${i}]`;
       const ask = { label, tool: r.tool_name, roles: r.roles as string[] };
       this.#asks.push(ask);
+      if (shared.has(label)) return;
       const remember = r.remember as { seconds?: unknown; same?: unknown } | undefined | null;
       if (remember === undefined || remember === null) return;
       const { seconds, same } = remember;
       // The engine refused any other shape when the policy loaded.
       if (typeof seconds !== 'number' || !Array.isArray(same)) return;
-      // Two rules with one id: which one asked cannot be told, so neither is remembered.
-      if (this.#rules.has(label)) this.#rules.set(label, { ...ask, seconds: 0, same: [] });
-      else this.#rules.set(label, { ...ask, seconds, same: same as string[] });
+      this.#rules.set(label, { ...ask, seconds, same: same as string[] });
     });
   }
 

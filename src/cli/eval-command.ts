@@ -9,13 +9,17 @@
  *   a duplicated key, a bad "now") is a Deny naming the line, and the run goes on;
  * - a line `{"toolResult": {"tool", "role", "result"}}` hands a tool's result to the evaluator (one
  *   input stream is one session) and is answered `{"recorded": true, "untrusted": …}`, or
- *   `{"error", "line"}` when it cannot be recorded.
+ *   `{"error", "line"}` when it cannot be recorded;
+ * - a line that cannot be read (not UTF-8, too long, not JSON) and a tool result line that cannot
+ *   be recorded may have carried untrusted content: the session is saturated (fail closed: every
+ *   value then counts as from untrusted content), as the library does with a result too large.
  */
 import type { DecisionResult, ToolCall } from '../call/decision.ts';
 import { Perso } from '../perso/perso.ts';
 import type { CliIo } from './cli-io.ts';
 import { ExitCode, LineWriter, write } from './cli-io.ts';
 import { findDuplicateKey } from './duplicate-key.ts';
+import type { JournalRecord } from '../backend/tool-result-journal.ts';
 import { ndjsonLines } from './ndjson-lines.ts';
 import { toolCallFromJson } from './tool-call-json.ts';
 import { policyLabel } from './validate-command.ts';
@@ -46,6 +50,7 @@ export async function evalCommand(options: EvalOptions, io: CliIo): Promise<Exit
     for await (const line of ndjsonLines(io.stdin)) {
       const lineNumber = line.number;
       if ('error' in line) {
+        await saturate(perso);
         await out.push(
           `${JSON.stringify(malformed(perso, `line ${lineNumber}: ${line.error}`, lineNumber))}\n`,
         );
@@ -54,11 +59,12 @@ export async function evalCommand(options: EvalOptions, io: CliIo): Promise<Exit
       if (line.text.trim() === '') continue;
       const request = parseRequest(line.text, lineNumber);
       if ('toolResult' in request) {
-        await out.push(
-          `${JSON.stringify(await recordToolResult(perso, request.toolResult, lineNumber))}\n`,
-        );
+        const answer = await recordToolResult(perso, request.toolResult, lineNumber);
+        if ('error' in answer) await saturate(perso);
+        await out.push(`${JSON.stringify(answer)}\n`);
         continue;
       }
+      if ('error' in request && (request.unread || request.toolResultLine)) await saturate(perso);
       const decision =
         'error' in request
           ? malformed(perso, request.error, lineNumber)
@@ -72,14 +78,28 @@ export async function evalCommand(options: EvalOptions, io: CliIo): Promise<Exit
   return ExitCode.Ok;
 }
 
-type ParsedRequest = { call: ToolCall } | { toolResult: unknown } | { error: string };
+type ParsedRequest =
+  | { call: ToolCall }
+  | { toolResult: unknown }
+  | { error: string; unread?: true; toolResultLine?: true };
+
+/** Saturates the stream's session: a line it could not read may have been a tool result. */
+async function saturate(perso: Perso): Promise<void> {
+  const mark: JournalRecord = {
+    tool: '(unreadable line)',
+    result: null,
+    untrusted: true,
+    saturate: true,
+  };
+  await perso.recordResult(mark);
+}
 
 /** Answers a `{"toolResult": …}` line: recorded (and whether as untrusted content), or why not. */
 async function recordToolResult(
   perso: Perso,
   toolResult: unknown,
   lineNumber: number,
-): Promise<object> {
+): Promise<{ recorded: true; untrusted: boolean } | { error: string; line: number }> {
   const fail = (error: string) => ({ error: `line ${lineNumber}: ${error}`, line: lineNumber });
   if (toolResult === null || typeof toolResult !== 'object' || Array.isArray(toolResult))
     return fail('toolResult: expected an object {"tool", "role", "result"}');
@@ -109,15 +129,19 @@ function parseRequest(line: string, lineNumber: number): ParsedRequest {
     const detail = errorText(error);
     return {
       error: `line ${lineNumber}: invalid JSON (${detail}); write one JSON request per line`,
+      unread: true,
     };
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return { error: `line ${lineNumber}: expected a JSON object {"tool", "args", "role", ...}` };
   }
   const duplicate = findDuplicateKey(line);
-  if (duplicate !== null)
-    return { error: `line ${lineNumber}: ${duplicate}: duplicate key; give each key once` };
   const request = value as Record<string, unknown>;
+  if (duplicate !== null)
+    return {
+      error: `line ${lineNumber}: ${duplicate}: duplicate key; give each key once`,
+      ...(Object.hasOwn(request, 'toolResult') ? { toolResultLine: true as const } : {}),
+    };
   if (Object.hasOwn(request, 'toolResult')) {
     if (Object.keys(request).length !== 1)
       return {

@@ -1,7 +1,7 @@
 /**
  * Findings about a valid policy that `validate` does not make: rules that never apply, rules
  * shadowed or covered by others, conditions that can never be true, Ask rules a Deny always beats,
- * tools never granted, roles never used. Each finding names its JSON path.
+ * tools never granted, roles never used, budgets kept per a value the model writes. Each finding names its JSON path.
  *
  * Checklist: a finding is made only on a proof (condition-logic.ts is sound); when a rule is
  * unreachable for several reasons, one finding says the first.
@@ -51,6 +51,13 @@ export function lintPolicy(policy: Policy): LintFinding[] {
         });
         unreachable.add(index);
       }
+    }
+    const per = rule.budget?.per;
+    if (typeof per === 'string' && per.startsWith('Arguments.')) {
+      findings.push({
+        path: `${path}.budget.per`,
+        message: `${quote(per)} is written by the model, which can start a fresh budget with every call by changing it; key it on AgentAttributes or ResourceAttributes, or drop per to bound the total`,
+      });
     }
     if (!rule.tool_name.includes('*') && !policy.tools.includes(rule.tool_name)) {
       findings.push({

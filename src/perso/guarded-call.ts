@@ -7,8 +7,9 @@
  *   canonical args the session read in the caller's turn; the tool gets that same frozen copy;
  * - the tool runs only on Allow, on an Ask a person approved and the engine's side lifted, or in
  *   shadow mode (where the decision says `enforced: false`); never on a fault;
- * - the tool's result reaches the evaluator (untrusted content) before the caller sees it; a result
- *   it could not record is withheld (a Deny `engine_fault`);
+ * - the tool's result reaches the evaluator (untrusted content) before the caller sees it, read once
+ *   as JSON; an untrusted result's caller gets that copy; a result it could not record is withheld
+ *   (a Deny `engine_fault`);
  * - an Ask that needs a WebAuthn approval is released only by an authenticator's assertion: after
  *   `approve` says yes, the ceremony runs (loaded on demand) unless `approve` answered with evidence.
  */
@@ -23,6 +24,7 @@ import { checkToolPin } from '../policy/tool-pins.ts';
 import type { ToolPinsResult } from '../policy/tool-pins.ts';
 import { own } from '../call/own-properties.ts';
 import { errorText, quoteName } from '../encoding/text.ts';
+import { refuseHiddenNull } from '../engine/hidden-null.ts';
 
 /** What `guard` fixed when it wrapped the tool: the principal and the own options it read. */
 export interface GuardedTool<A> {
@@ -94,11 +96,14 @@ export async function guardedCall<A, R>(
   if (!settled.run) return { ok: false, decision: settled.decision };
   const value = await fn(checkedArgs as A);
   // The result may be untrusted content: the evaluator keeps it before the caller sees it, and a
-  // result it could not keep is withheld (the session's state would be unknown).
+  // result it could not keep is withheld (the session's state would be unknown). It is read once,
+  // as JSON: an untrusted result's caller gets that copy, so a getter or a later write cannot show
+  // the model something other than what was kept.
+  const kept = readOnce(value === undefined ? null : value);
   const recorded = await host.recordResult({
     tool,
     role,
-    result: value === undefined ? null : value,
+    result: kept,
     session: guarded.session,
     ...(guarded.untrusted ? { untrusted: true } : {}),
   });
@@ -112,7 +117,20 @@ export async function guardedCall<A, R>(
         toolFacts,
       ),
     };
-  return { ok: true, value, decision: settled.decision };
+  return {
+    ok: true,
+    value: recorded.untrusted && kept !== value ? (kept as R) : value,
+    decision: settled.decision,
+  };
+}
+
+// A result as JSON reads it, once; the value itself when JSON cannot (the evaluator then refuses it).
+function readOnce(value: unknown): unknown {
+  try {
+    return JSON.parse(JSON.stringify(value, refuseHiddenNull)) as unknown;
+  } catch {
+    return value;
+  }
 }
 
 // Whether the tool runs, and on which decision. An Ask a person approved runs only once the engine's

@@ -4,13 +4,17 @@
  *
  * Checklist (each line is a sentence of the docs):
  * - a session is untrusted once one result of an untrusted tool was recorded for it;
- * - the untrusted texts of a result are its strings and its numbers as JSON writes them, at any
- *   depth (object keys are not);
+ * - the untrusted texts of a result are its strings, its numbers as JSON writes them and its
+ *   object keys, at any depth;
  * - the words of a text are its pieces between whitespace (U+0009–U+000D, U+0020) and the
  *   characters " ' ` < > ( ) [ ] { } , ; — with . : ! ? at a word's end dropped;
  * - a string or a number (as JSON writes it) came from untrusted content when it is not empty and
  *   equals an untrusted text or a word of one, or when 10 consecutive UTF-16 units of it occur in
- *   an untrusted text; an array or object when a string or number inside it did; true and false never;
+ *   an untrusted text; an array or object when a string or number inside it did (its keys are
+ *   not read); true and false never;
+ * - the same holds of a value's folded form (ASCII letters lower-cased, digits kept; @ . _ - +
+ *   dropped; the other ASCII characters and U+00A0 dropped and ending a folded word) against the
+ *   folded texts and their folded words;
  * - past 1,048,576 UTF-16 units kept over all sessions the session that records more is saturated
  *   (its texts dropped); past 1,024 untrusted sessions every session is; in a saturated session
  *   every string, number, array and object came from untrusted content.
@@ -25,6 +29,10 @@ const MAX_SESSIONS = 1024;
 export interface ReferenceSessionContent {
   readonly texts: string[];
   readonly words: Set<string>;
+  /** The texts folded (see {@link foldedWords}). */
+  readonly folded: string[];
+  /** The folded texts and their folded words. */
+  readonly foldedWords: Set<string>;
   saturated: boolean;
   results: number;
   units: number;
@@ -32,12 +40,15 @@ export interface ReferenceSessionContent {
 
 const SEPARATORS = /[\t\n\v\f\r "'`<>()[\]{},;]+/;
 
-function textsOf(value: unknown, out: string[]): void {
+function textsOf(value: unknown, out: string[], keys: boolean): void {
   if (typeof value === 'string') out.push(value);
   else if (typeof value === 'number') out.push(JSON.stringify(value));
-  else if (Array.isArray(value)) for (const item of value) textsOf(item, out);
+  else if (Array.isArray(value)) for (const item of value) textsOf(item, out, keys);
   else if (typeof value === 'object' && value !== null)
-    for (const key of Object.keys(value)) textsOf((value as Record<string, unknown>)[key], out);
+    for (const key of Object.keys(value)) {
+      if (keys) out.push(key);
+      textsOf((value as Record<string, unknown>)[key], out, keys);
+    }
 }
 
 /** The untrusted content of every session. */
@@ -52,7 +63,7 @@ export class ReferenceUntrustedContent {
     if (content === null) return;
     content.results++;
     const texts: string[] = [];
-    textsOf(result, texts);
+    textsOf(result, texts, true);
     for (const text of texts) {
       if (content.saturated || text === '') continue;
       if (this.#units + text.length > MAX_UNITS) {
@@ -67,6 +78,10 @@ export class ReferenceUntrustedContent {
         const word = piece.replace(/[.:!?]+$/, '');
         if (word !== '') content.words.add(word);
       }
+      const words = foldedWords(text);
+      content.folded.push(words.join(''));
+      for (const word of words) content.foldedWords.add(word);
+      if (words.length > 0) content.foldedWords.add(words.join(''));
     }
   }
 
@@ -78,6 +93,8 @@ export class ReferenceUntrustedContent {
     content.units = 0;
     content.texts.length = 0;
     content.words.clear();
+    content.folded.length = 0;
+    content.foldedWords.clear();
     content.saturated = true;
   }
 
@@ -91,6 +108,8 @@ export class ReferenceUntrustedContent {
     const content: ReferenceSessionContent = {
       texts: [],
       words: new Set(),
+      folded: [],
+      foldedWords: new Set(),
       saturated: false,
       results: 0,
       units: 0,
@@ -103,7 +122,15 @@ export class ReferenceUntrustedContent {
   of(session: string): ReferenceSessionContent | null {
     const content = this.#sessions.get(session) ?? null;
     if (content === null && this.#overflow)
-      return { texts: [], words: new Set(), saturated: true, results: 0, units: 0 };
+      return {
+        texts: [],
+        words: new Set(),
+        folded: [],
+        foldedWords: new Set(),
+        saturated: true,
+        results: 0,
+        units: 0,
+      };
     return this.#overflow && content !== null ? { ...content, saturated: true } : content;
   }
 
@@ -131,14 +158,49 @@ export class ReferenceUntrustedContent {
   }
 }
 
-function textCameFrom(content: ReferenceSessionContent, text: string): boolean {
+const DROP = -1;
+const SPLIT = -2;
+
+/** One UTF-16 unit folded: its folded unit, DROP, or SPLIT (dropped, and it ends a folded word). */
+function foldUnit(c: number): number {
+  if (c >= 0x80) return c === 0xa0 ? SPLIT : c;
+  const char = String.fromCharCode(c);
+  if (/[A-Z]/.test(char)) return c + 0x20;
+  if (/[a-z0-9]/.test(char)) return c;
+  return '@._-+'.includes(char) ? DROP : SPLIT;
+}
+
+/** The folded words of `text`, in order (their concatenation is the folded text). */
+function foldedWords(text: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = foldUnit(text.charCodeAt(i));
+    if (c >= 0) word += String.fromCharCode(c);
+    else if (c === SPLIT && word !== '') {
+      words.push(word);
+      word = '';
+    }
+  }
+  if (word !== '') words.push(word);
+  return words;
+}
+
+function cameFrom(texts: readonly string[], words: Set<string>, text: string): boolean {
   if (text === '') return false;
-  if (content.words.has(text)) return true;
+  if (words.has(text)) return true;
   for (let at = 0; at + REFERENCE_PIECE <= text.length; at++) {
     const piece = text.slice(at, at + REFERENCE_PIECE);
-    if (content.texts.some((t) => t.includes(piece))) return true;
+    if (texts.some((t) => t.includes(piece))) return true;
   }
   return false;
+}
+
+function textCameFrom(content: ReferenceSessionContent, text: string): boolean {
+  return (
+    cameFrom(content.texts, content.words, text) ||
+    cameFrom(content.folded, content.foldedWords, foldedWords(text).join(''))
+  );
 }
 
 /** Whether a present, non-null `value` came from the session's untrusted content (null: it read none). */
@@ -149,6 +211,6 @@ export function cameFromUntrusted(
   if (typeof value === 'boolean' || content === null) return false;
   if (content.saturated) return true;
   const texts: string[] = [];
-  textsOf(value, texts);
+  textsOf(value, texts, false);
   return texts.some((text) => textCameFrom(content, text));
 }
