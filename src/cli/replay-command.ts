@@ -147,7 +147,8 @@ export async function replayCommand(options: ReplayOptions, io: CliIo): Promise<
       },
       record: (line, reader, nowSeconds) => {
         const decided = candidate.decide(reader.toolCall, nowSeconds, reader.approved);
-        if (reader.from !== 'Deny' && untrustedTools.has(reader.call.tool))
+        // The tool ran: an Allow, or an Ask a person approved (an Ask alone ran nothing).
+        if ((reader.from === 'Allow' || reader.approved) && untrustedTools.has(reader.call.tool))
           ran.add(reader.call.tool);
         summary.replayed++;
         if (decided.decision === reader.from)

@@ -10,13 +10,18 @@
  *   keeps the args and the host facts out of the record, and the values out of its reason.
  */
 import type { DecisionResult, JsonObject } from '../call/decision.ts';
-import type { AuditContext, AuditRecord, ToolFacts } from '../audit/audit-record.ts';
-import { buildAuditRecord } from '../audit/audit-record.ts';
+import type {
+  AuditContext,
+  AuditRecord,
+  ToolFacts,
+  ToolResultAuditRecord,
+} from '../audit/audit-record.ts';
+import type { ToolResultRecord } from '../engine/types.ts';
+import { buildAuditRecord, buildToolResultRecord } from '../audit/audit-record.ts';
 import { valuelessReason } from '../audit/hashed-args.ts';
 import { own } from '../call/own-properties.ts';
 
 export { argsHashKey, hmacHex } from '../audit/hashed-args.ts';
-export { buildToolResultRecord } from '../audit/audit-record.ts';
 
 /** What the decision read of a call besides its args: the host facts and the time it used. */
 export interface DecidedFacts {
@@ -73,4 +78,25 @@ export function decisionRecord(
   // hashArgs: the reason keeps paths and ops, never the values it quoted.
   const recorded = hashArgs ? { ...result, reason: valuelessReason(result) } : result;
   return buildAuditRecord({ tool, role, session }, recorded, context);
+}
+
+/**
+ * Builds the record of a tool result the evaluator kept as untrusted content (own fields of
+ * `record`, read once). Throws when it cannot be built.
+ */
+export function toolResultRecord(
+  record: ToolResultRecord,
+  hashArgs: boolean,
+): ToolResultAuditRecord {
+  const result = own(record, 'result');
+  return buildToolResultRecord(
+    {
+      tool: own(record, 'tool') as string,
+      role: own(record, 'role'),
+      session: own(record, 'session'),
+      hint: own(record, 'untrusted') === true,
+      json: hashArgs ? undefined : JSON.stringify(result === undefined ? null : result),
+    },
+    hashArgs,
+  );
 }

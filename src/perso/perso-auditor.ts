@@ -136,12 +136,7 @@ export class PersoAuditor {
         toolFacts,
       );
     } catch (error) {
-      // Auditing never throws into the decision path; say once that records are being lost.
-      if (!this.#broken)
-        console.warn(
-          `perso: audit records cannot be built (${errorText(error)}); decisions go on unaudited`,
-        );
-      this.#broken = true;
+      this.#lost(error);
       return;
     }
     if (!this.#hashArgs) {
@@ -170,35 +165,16 @@ export class PersoAuditor {
    * from it), in order with the decisions. Never throws.
    */
   recordResult(record: ToolResultRecord): void {
-    const records = this.#records;
     let entry: ToolResultAuditRecord;
     try {
-      if (records === null) throw new Error('the record builder is not loaded');
-      let json: string | undefined;
-      if (!this.#hashArgs) {
-        const result = own(record, 'result');
-        json = JSON.stringify(result === undefined ? null : result);
-      }
-      entry = records.buildToolResultRecord(
-        {
-          tool: own(record, 'tool') as string,
-          role: own(record, 'role'),
-          session: own(record, 'session'),
-          hint: own(record, 'untrusted') === true,
-          json,
-        },
-        this.#hashArgs,
-      );
+      // Loaded: no policy is active before the record builder is (see `ready`).
+      entry = this.#records!.toolResultRecord(record, this.#hashArgs);
     } catch (error) {
-      if (!this.#broken)
-        console.warn(
-          `perso: audit records cannot be built (${errorText(error)}); decisions go on unaudited`,
-        );
-      this.#broken = true;
+      this.#lost(error);
       return;
     }
-    if (this.#hashArgs) this.#chain = this.#chain.then(() => this.#emitResult(entry));
-    else this.#emitResult(entry);
+    if (this.#hashArgs) this.#chain = this.#chain.then(() => this.#emit(entry, 'emitResult'));
+    else this.#emit(entry, 'emitResult');
   }
 
   /** Waits until every transport that can say so stored the records emitted so far; rejects when one cannot. */
@@ -224,10 +200,11 @@ export class PersoAuditor {
     }
   }
 
-  #emit(record: AuditRecord): void {
+  /** Hands `record` to each transport's `method` (`emitResult` is optional). */
+  #emit(record: AuditRecord | ToolResultAuditRecord, method: 'emit' | 'emitResult' = 'emit'): void {
     for (const transport of this.#transports) {
       try {
-        const returned: unknown = transport.emit(record);
+        const returned: unknown = transport[method]?.(record as never);
         if (returned instanceof Promise)
           returned.catch((error: unknown) => this.#warnTransport(transport, error));
       } catch (error) {
@@ -236,14 +213,13 @@ export class PersoAuditor {
     }
   }
 
-  #emitResult(record: ToolResultAuditRecord): void {
-    for (const transport of this.#transports) {
-      try {
-        if (typeof transport.emitResult === 'function') transport.emitResult(record);
-      } catch (error) {
-        this.#warnTransport(transport, error);
-      }
-    }
+  /** Auditing never throws into the decision path; say once that records are being lost. */
+  #lost(error: unknown): void {
+    if (!this.#broken)
+      console.warn(
+        `perso: audit records cannot be built (${errorText(error)}); decisions go on unaudited`,
+      );
+    this.#broken = true;
   }
 
   #warnTransport(transport: AuditTransport, error: unknown): void {
