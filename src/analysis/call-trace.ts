@@ -1,18 +1,25 @@
 /**
  * Why a call is decided as it is: the (tool, role) entry the engine uses (or the default), each
  * rule of that entry with every condition node's result (true, false or unknown) and the values
- * it read, which Deny and Ask rules hold, and the state of the Allow rule's rate-limit window and
- * budget. Evaluated here from the policy language (docs/policy.md), apart from the engine, so `perso
- * explain` can check the two agree, and `perso.explain` can say why without deciding anything.
+ * it read, which Deny and Ask rules hold, the state of the Allow rule's rate-limit window and
+ * budget, the session's untrusted content (what was read, which piece of a value matched) and the
+ * remembered approval an Ask rests on. Evaluated here from the policy language (docs/policy.md),
+ * apart from the engine, so `perso explain` can check the two agree, and `perso.explain` can say
+ * why without deciding anything.
  */
 import type { Decision, JsonValue, ReasonKind } from '../call/decision.ts';
 import type { CountedCall } from '../engine/counted-calls.ts';
+import type { RememberedApprovalState } from '../engine/types.ts';
 import type { Policy } from '../policy/policy.ts';
 import type { BudgetState, RateLimitState } from './window-state.ts';
 import { budgetState, rateLimitState } from './window-state.ts';
 import { canonicalJson } from './condition-logic.ts';
 import type { RuleRef } from './policy-entries.ts';
 import { expandPolicy, pairKey } from './policy-entries.ts';
+import type { RememberTrace } from './remembered-trace.ts';
+import { rememberTrace } from './remembered-trace.ts';
+import type { SessionContent, UntrustedMatch, UntrustedState } from './untrusted-trace.ts';
+import { fromUntrusted } from './untrusted-trace.ts';
 
 /** A three-valued result. */
 export type Truth = 'true' | 'false' | 'unknown';
@@ -26,6 +33,11 @@ export interface ConditionTrace {
   reads?: { field: string; value?: JsonValue }[];
   /** Leaves: the check, e.g. `Lte 500`. */
   check?: string;
+  /**
+   * `FromUntrusted` leaves: where the value was found in untrusted content (null: nowhere, or a
+   * saturated session, where every value counts and none is named).
+   */
+  match?: UntrustedMatch | null;
   children?: ConditionTrace[];
 }
 
@@ -53,16 +65,30 @@ export interface CallTrace {
   rateLimit: RateLimitState | null;
   /** The Allow rule's budget, or null when it has none. */
   budget: BudgetState | null;
+  /** The session's untrusted content, or null when the trace was made without it. */
+  untrusted: UntrustedState | null;
+  /**
+   * When an Ask rule with `remember` asks: its fields, and the approval that lifts the Ask to
+   * Allow (kind stays `ask_by_rule`), or why none does; else null.
+   */
+  remembered: RememberTrace | null;
   /** The decision these results give. */
   decision: Decision;
   /** Why, as a decision's `kind`. */
   kind: ReasonKind;
 }
 
-/** What the windows hold: the calls counted so far, and the time of the call (seconds). */
+/**
+ * The state a decision reads beyond the call: the calls counted so far, the time of the call
+ * (seconds), and optionally the session's untrusted content and the remembered approvals.
+ */
 export interface WindowContext {
   now: number;
   counted: readonly CountedCall[];
+  /** The session's untrusted content; absent: the session read none. */
+  untrusted?: SessionContent;
+  /** The remembered approvals the evaluator lists; absent: none. */
+  remembered?: readonly RememberedApprovalState[] | null;
 }
 
 /** The call as explain reads it. */
@@ -72,6 +98,8 @@ export interface TracedCall {
   args?: unknown;
   agentAttributes?: unknown;
   resourceAttributes?: unknown;
+  /** The guard session whose untrusted content and remembered approvals apply (`''`: default). */
+  session?: string;
 }
 
 /**
@@ -90,9 +118,10 @@ export function traceCall(
     AgentAttributes: call.agentAttributes ?? {},
     ResourceAttributes: call.resourceAttributes ?? {},
   };
+  const scope: Scope = { roots, untrusted: windows.untrusted ?? null };
   const ruleTrace = (ref: RuleRef): RuleTrace => {
     const condition = ref.rule.condition
-      ? traceNode(ref.rule.condition as Record<string, unknown>, `${ref.path}.condition`, roots)
+      ? traceNode(ref.rule.condition as Record<string, unknown>, `${ref.path}.condition`, scope)
       : null;
     return { rule: ref.name, path: ref.path, result: condition?.result ?? 'true', condition };
   };
@@ -126,8 +155,20 @@ export function traceCall(
   else if (budget !== null && budget.fits !== 'true')
     [decision, kind] = ['Deny', budget.fits === 'false' ? 'budget_exceeded' : 'budget_unknown'];
   else [decision, kind] = ['Allow', allow.condition === null ? 'no_condition' : 'condition_passed'];
-  if (decision === 'Allow' && asks.some((ask) => ask.result !== 'false'))
+  let remembered: RememberTrace | null = null;
+  const asking = asks.find((ask) => ask.result !== 'false');
+  if (decision === 'Allow' && asking !== undefined) {
     [decision, kind] = ['Ask', 'ask_by_rule'];
+    remembered = rememberTrace(
+      policy,
+      asking.rule,
+      { tool: call.tool, role: call.role, session: call.session ?? '', roots },
+      windows.now,
+      windows.remembered ?? null,
+    );
+    // docs/policy.md, "Remembered approvals": the Ask a covering approval lifts becomes Allow.
+    if (remembered?.approval) decision = 'Allow';
+  }
   return {
     tool: call.tool,
     role: call.role,
@@ -138,6 +179,8 @@ export function traceCall(
     asks,
     rateLimit,
     budget,
+    untrusted: windows.untrusted?.state ?? null,
+    remembered,
     decision,
     kind,
   };
@@ -170,11 +213,14 @@ function shown(field: string, value: unknown): { field: string; value?: JsonValu
 const same = (a: unknown, b: unknown): boolean =>
   typeof a === 'object' && a !== null ? canonicalJson(a) === canonicalJson(b) : a === b;
 
-function traceNode(
-  condition: Record<string, unknown>,
-  path: string,
-  roots: Record<string, unknown>,
-): ConditionTrace {
+/** What conditions read: the call's sources and the session's untrusted content. */
+interface Scope {
+  roots: Record<string, unknown>;
+  untrusted: SessionContent | null;
+}
+
+function traceNode(condition: Record<string, unknown>, path: string, scope: Scope): ConditionTrace {
+  const roots = scope.roots;
   const [variant] = Object.keys(condition);
   const at = `${path}.${variant}`;
   const body = condition[variant!] as Record<string, unknown>;
@@ -182,7 +228,7 @@ function traceNode(
     case 'All':
     case 'Any': {
       const children = (condition[variant] as Record<string, unknown>[]).map((child, i) =>
-        traceNode(child, `${at}[${i}]`, roots),
+        traceNode(child, `${at}[${i}]`, scope),
       );
       const results = children.map((child) => child.result);
       const decisive = variant === 'All' ? 'false' : 'true';
@@ -196,7 +242,7 @@ function traceNode(
       return { path: at, result, children };
     }
     case 'Not': {
-      const child = traceNode(condition.Not as Record<string, unknown>, at, roots);
+      const child = traceNode(condition.Not as Record<string, unknown>, at, scope);
       return {
         path: at,
         result: child.result === 'unknown' ? 'unknown' : child.result === 'true' ? 'false' : 'true',
@@ -217,6 +263,16 @@ function traceNode(
             ? 'true'
             : 'false';
       return { path: at, result, reads, check: 'FieldEquals' };
+    }
+    case 'SessionUntrusted': {
+      // docs/policy.md: true once the session read untrusted content, else false; never unknown
+      // (unknown here only when the evaluator could not say).
+      const read = scope.untrusted === null ? false : scope.untrusted.state.read;
+      return {
+        path: at,
+        result: read === null ? 'unknown' : read ? 'true' : 'false',
+        check: 'SessionUntrusted',
+      };
     }
   }
   const name = fieldName(body.source, body.field);
@@ -255,6 +311,13 @@ function traceNode(
     }
     case 'FieldPresent':
       return leaf(value !== undefined && value !== null ? 'true' : 'false', 'FieldPresent');
+    case 'FromUntrusted': {
+      // docs/policy.md: unknown over a missing or null field; else where the value came from.
+      if (value === undefined || value === null) return leaf('unknown', 'FromUntrusted');
+      if (scope.untrusted === null) return { ...leaf('false', 'FromUntrusted'), match: null };
+      const found = fromUntrusted(scope.untrusted, value);
+      return { ...leaf(found.result, 'FromUntrusted'), match: found.match };
+    }
     case 'Equals': {
       const literal = body.value;
       const check = `Equals ${JSON.stringify(literal)}`;

@@ -13,6 +13,12 @@ import type { JsonValue } from '../call/decision.ts';
 import type { CountedCall } from '../engine/counted-calls.ts';
 import type { RateLimit } from '../policy/policy.ts';
 
+/** Past 2^43 s a time has too little precision for a window: the engine denies (docs/policy.md). */
+const MAX_NOW = 2 ** 43;
+/** Most calls a budget window keeps, and most principals a rule keeps budgets for (the engine's bounds). */
+const MAX_BUDGET_CALLS = 10_000;
+const MAX_BUDGET_KEYS = 10_000;
+
 /** A rate limit's window at the time of the call. */
 export interface RateLimitState {
   max: number;
@@ -43,6 +49,12 @@ export interface BudgetState {
   adds: number | null;
   /** Whether the call fits: `unknown` when its field cannot be read (`budget_unknown`). */
   fits: 'true' | 'false' | 'unknown';
+  /**
+   * When the call does not fit: what leaves the window first for it to fit (the summed amount, or
+   * 1 distinct value) and in how many seconds (whole, at least 1, as the engine's `retryAfter`);
+   * null when it fits, cannot be read, or is larger than the whole budget.
+   */
+  freesUp: { amount: number; inSeconds: number } | null;
 }
 
 /** A rule's `budget` as written. */
@@ -70,7 +82,8 @@ export function rateLimitState(
     .filter((call) => call.tool === tool && call.role === role && call.at > since)
     .map((call) => call.at)
     .sort((a, b) => a - b);
-  const full = inside.length >= limit.max;
+  // A time too large to hold a window denies every call (docs/policy.md, "Rate limits").
+  const full = inside.length >= limit.max || !(Math.abs(now) <= MAX_NOW);
   // The (inside - max + 1)-th oldest must leave before one more fits.
   const leaving = inside[inside.length - limit.max];
   return {
@@ -79,7 +92,9 @@ export function rateLimitState(
     used: inside.length,
     full,
     retryAfter:
-      full && leaving !== undefined ? Math.max(0, leaving + limit.per_seconds - now) : null,
+      full && leaving !== undefined && inside.length >= limit.max
+        ? Math.max(0, leaving + limit.per_seconds - now)
+        : null,
   };
 }
 
@@ -118,6 +133,7 @@ export function budgetState(
     used: 0,
     adds: null,
     fits: 'unknown',
+    freesUp: null,
   };
   if (measure === 'sum') {
     state.used = inside.reduce((sum, call) => sum + Number(call.spent), 0);
@@ -130,7 +146,54 @@ export function budgetState(
   }
   if (state.adds !== null && (per === null || perValue !== undefined))
     state.fits = state.used + state.adds <= state.max ? 'true' : 'false';
+  // The engine's bounds (docs/policy.md, "Budgets"): no time it can hold a window at, a principal
+  // past the most it keeps budgets for (unknown), a window that keeps the most calls (exceeded).
+  const principals = new Set(
+    counted
+      .filter((call) => call.tool === tool && call.role === role && call.at > since)
+      .map((call) => call.per),
+  );
+  if (
+    !(Math.abs(now) <= MAX_NOW) ||
+    (per !== null && !principals.has(perValue) && principals.size >= MAX_BUDGET_KEYS)
+  )
+    state.fits = 'unknown';
+  else if (state.fits !== 'unknown' && inside.length >= MAX_BUDGET_CALLS) {
+    state.fits = 'false';
+    state.freesUp = {
+      amount: 1,
+      inSeconds: Math.max(1, Math.ceil(inside[0]!.at + spec.per_seconds - now)),
+    };
+    return state;
+  }
+  if (state.fits === 'false') state.freesUp = freesUp(state, inside, now);
   return state;
+}
+
+/** docs/policy.md, "Budgets": what frees up first for the call to fit, and when (the engine's way). */
+function freesUp(
+  state: BudgetState,
+  inside: readonly CountedCall[],
+  now: number,
+): BudgetState['freesUp'] {
+  const after = (at: number): number => Math.max(1, Math.ceil(at + state.perSeconds - now));
+  if (state.measure === 'sum') {
+    if (state.adds === null || state.adds > state.max) return null;
+    let freed = 0;
+    // Oldest first, in the order the calls were counted.
+    for (const call of inside) {
+      freed += Number(call.spent);
+      if (state.used - freed + state.adds <= state.max)
+        return { amount: freed, inSeconds: after(call.at) };
+    }
+    return null;
+  }
+  if (state.max < 1) return null;
+  // A value frees up when its newest call leaves the window: the earliest such time.
+  const newest = new Map<string | number | undefined, number>();
+  for (const call of inside) newest.set(call.spent, call.at);
+  const soonest = Math.min(...newest.values());
+  return Number.isFinite(soonest) ? { amount: 1, inSeconds: after(soonest) } : null;
 }
 
 /** A `<Source>.<field>` reference's value (the field may contain dots after the source). */

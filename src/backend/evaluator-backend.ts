@@ -19,6 +19,7 @@ import type {
   Verdict,
 } from '../engine/types.ts';
 import type { CountedCall } from '../engine/counted-calls.ts';
+import type { JournalRecord } from './tool-result-journal.ts';
 
 /** Where the engine runs; see the module comment for the contract. */
 export interface EvaluatorBackend {
@@ -56,6 +57,11 @@ export interface EvaluatorBackend {
    * explains fresh windows without it.
    */
   countedCalls?(): readonly CountedCall[];
+  /**
+   * Additive, optional: the untrusted results the backend kept for a fresh engine, in order
+   * (`tool-result-journal.ts`). `Perso.explain` reads the sessions' untrusted texts from it.
+   */
+  untrustedResults?(): readonly JournalRecord[];
   /**
    * Additive, optional: hands a tool's result to the engine, which keeps it as the session's
    * untrusted content when the policy (or the record's `untrusted`) says so. The backend keeps a

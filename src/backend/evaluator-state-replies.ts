@@ -100,7 +100,18 @@ function checkRemembered(value: unknown): RememberedApprovalState[] | null {
       typeof expiresAt !== 'number'
     )
       return null;
-    out.push({ id, rule, tool, role, session, same: { ...item.same }, approvedAt, expiresAt });
+    const attributes = item.agentAttributes;
+    out.push({
+      id,
+      rule,
+      tool,
+      role,
+      session,
+      same: { ...item.same },
+      approvedAt,
+      expiresAt,
+      ...(isRecord(attributes) && { agentAttributes: { ...attributes } }),
+    });
   }
   return out;
 }

@@ -24,6 +24,7 @@ import type {
   ToolResultRecord,
   Verdict,
 } from '../engine/types.ts';
+import type { JournalRecord } from './tool-result-journal.ts';
 import { ToolResultJournal } from './tool-result-journal.ts';
 import { RememberedApprovals } from './remembered-approvals.ts';
 import { APPROVED_CALL } from '../engine/approved-call.ts';
@@ -81,6 +82,11 @@ export class InlineBackend implements SyncEvaluatorBackend {
       this.#counted.clear();
     } else if (engine.fault !== null) this.#restart();
     return result;
+  }
+
+  /** The untrusted results kept for a fresh engine, in order (see evaluator-backend.ts). */
+  untrustedResults(): readonly JournalRecord[] {
+    return this.#results.records();
   }
 
   /** The calls the engine counted under the active policy, in order (see evaluator-backend.ts). */

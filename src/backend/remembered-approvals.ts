@@ -122,6 +122,7 @@ export class RememberedApprovals {
       role: call.role,
       session: sessionOf(call),
       same,
+      agentAttributes: (own(call, 'agentAttributes') as Record<string, unknown>) ?? {},
       approvedAt: now,
       expiresAt: now + rule.seconds,
     });

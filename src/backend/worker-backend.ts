@@ -37,6 +37,7 @@ import type { ApprovalEvidence } from './approval-evidence.ts';
 import type { BatchMessage } from './batch-wire-format.ts';
 import type { CountedCallJournal } from './counted-call-journal.ts';
 import type { CountedCall } from '../engine/counted-calls.ts';
+import type { JournalRecord } from './tool-result-journal.ts';
 import { ToolResultJournal, plainRecord } from './tool-result-journal.ts';
 import {
   checkEvaluatorState,
@@ -122,6 +123,11 @@ export class WorkerBackend implements EvaluatorBackend {
       options.createWorker ?? (() => createEvaluatorWorker(integrity, jsFallback));
     this.#compileOnPage = options.createWorker === undefined;
     if (options.startNow === true) this.#start();
+  }
+
+  /** The untrusted results kept for a fresh engine, in order (see evaluator-backend.ts). */
+  untrustedResults(): readonly JournalRecord[] {
+    return this.#results.records();
   }
 
   /** The calls the engine counted under the active policy, in order (see evaluator-backend.ts). */

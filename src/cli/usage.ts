@@ -28,7 +28,7 @@ usage:
   perso lint POLICY [--json]       validate, then find dead rules, impossible conditions, unused names
   perso eval POLICY                decide NDJSON requests from stdin, one NDJSON decision per line
   perso explain POLICY [--request JSON]
-                                   decide one request (stdin or --request) and show why
+                                   decide one request (the last on stdin, or --request) and show why
   perso test POLICY|CASES.json     run a policy's own tests, or a cases file; exit 1 on any failure
   perso replay AUDIT.ndjson POLICY decide an audit log again with POLICY; exit 1 if any would change
   perso diff OLD NEW [--log AUDIT.ndjson]
@@ -98,19 +98,23 @@ exit: 0 all lines answered, 1 invalid policy, 2 usage error
 `,
   explain: `usage: perso explain POLICY [--request JSON] [--json]
 
-Decides one request (the JSON of --request, or stdin) with the engine and shows why: the
-(tool, role) entry or the default, each Deny, Allow and Ask rule of the entry with every condition
-node's result (true, false or unknown) and the values it read, and the rate limit. The trace is
-evaluated apart from the engine; when they disagree, the engine's decision stands and explain
-exits 1 saying so. The request may carry "now" (seconds) for rate limits.
+Decides one request with the engine and shows why: the (tool, role) entry or the default, each
+Deny, Allow and Ask rule of the entry with every condition node's result (true, false or unknown)
+and the values it read, the rate limit and budget (used of max, what frees up when), the session's
+untrusted content (which tools it read, which piece of a value matched) and the remembered
+approval an Ask rests on. Stdin is one session, as for eval: NDJSON requests and {"toolResult":
+{"tool", "role", "result"}} lines, the last a request; the lines before it are decided and
+recorded first, and the last is explained. The trace is evaluated apart from the engine; when they
+disagree, the engine's decision stands and explain exits 1 saying so. A request may carry "now"
+(seconds) for rate limits and budgets.
 
 options:
-  --request JSON   the request, instead of stdin
-  --json           print one JSON object {decision, reason, kind, rule, agrees, trace}
+  --request JSON   the one request to explain, in a fresh session (stdin is not read)
+  --json           print one JSON object {decision, reason, kind, rule, before, agrees, trace}
   -h, --help       show this help
 
-exit: 0 explained, 1 invalid policy or request, or the trace disagrees with the engine, 2 usage
-error
+exit: 0 explained, 1 invalid policy, request or session line, or the trace disagrees with the
+engine, 2 usage error
 `,
   test: `usage: perso test POLICY|CASES.json [--verbose]
 

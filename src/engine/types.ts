@@ -152,6 +152,8 @@ export interface RememberedApprovalState extends RememberedApprovalRef {
   session: string;
   /** The values of the rule's `same` fields it covers. */
   same: Record<string, unknown>;
+  /** Additive: the agent attributes of the approved call (a covered call has the same). */
+  agentAttributes?: Record<string, unknown>;
   /** Host time (seconds) it was given at. */
   approvedAt: number;
 }

@@ -95,6 +95,7 @@ export class Perso {
       policyHash: () => policy.status.hash,
       toolPins: () => policy.status.toolPins ?? null,
       recordResult: (record: ToolResultRecord) => this.recordResult(record),
+      explain: (call: ToolCall | string) => this.explain(call as ToolCall),
     });
   }
 
@@ -143,14 +144,13 @@ export class Perso {
    * Its code loads on first use (a dynamic import), so it adds nothing to a page that never asks.
    */
   async explain(call: ToolCall): Promise<Explanation> {
-    const { explainCall } = await import('../analysis/explain-call.ts');
+    const { explainWith } = await import('../analysis/explain-call.ts');
     const policy = this.#policy;
-    return explainCall(
-      {
-        policyText: policy.closed ? null : policy.text,
-        clock: this.#decider.now(),
-        counted: policy.backend?.countedCalls?.() ?? [],
-      },
+    // (A session's call that cannot be read comes as its error: explained as that Deny.)
+    return explainWith(
+      policy.closed ? null : policy.text,
+      this.#decider.now(),
+      policy.backend,
       call,
     );
   }

@@ -29,6 +29,7 @@ import type { ToolPinsResult } from '../policy/tool-pins.ts';
 import { own } from '../call/own-properties.ts';
 import { FETCH_FILES_FIX, errorText, notLoaded } from '../encoding/text.ts';
 import type { RecordAnswer, ToolResultRecord } from '../engine/types.ts';
+import type { Explanation } from '../analysis/explain-call.ts';
 
 /** What a guarded call came to: the tool's value, or the decision that kept it from running. */
 export type GuardOutcome<R> =
@@ -124,6 +125,8 @@ export interface SessionHost {
   toolPins(): ToolPinsResult | null;
   /** `Perso.recordResult`: a tool's result for a session's untrusted content. */
   recordResult(record: ToolResultRecord): Promise<RecordAnswer>;
+  /** `Perso.explain`: why a call would be decided as it is (a string: why it cannot be read). */
+  explain(call: ToolCall | string): Promise<Explanation>;
 }
 
 /** A principal bound to a `Perso`; frozen. Create with `perso.session(...)`. */
@@ -168,13 +171,11 @@ export class PersoSession {
     Object.freeze(this);
   }
 
-  /** Decides a call as this session's principal. Always a decision; faults are Deny. */
-  evaluate(call: SessionCall): Promise<DecisionResult> {
-    if (this.#error !== null)
-      return Promise.resolve(this.#host.refuse({ tool: call?.tool, role: this.role }, this.#error));
-    let full: ToolCall;
+  /** The full call as this session's principal, or why there is none. */
+  #call(call: SessionCall): ToolCall | string {
+    if (this.#error !== null) return this.#error;
     try {
-      full = {
+      const full: ToolCall = {
         tool: own(call, 'tool') as string,
         args: own(call, 'args'),
         role: this.role,
@@ -184,15 +185,27 @@ export class PersoSession {
       };
       const now = own(call, 'now');
       if (now !== undefined) full.now = now;
+      return full;
     } catch {
-      return Promise.resolve(
-        this.#host.refuse(
-          { tool: undefined, role: this.role },
-          'invalid request: the call cannot be read; pass {tool, args}',
-        ),
-      );
+      return 'invalid request: the call cannot be read; pass {tool, args}';
     }
-    return this.#host.evaluate(full);
+  }
+
+  /** Decides a call as this session's principal. Always a decision; faults are Deny. */
+  evaluate(call: SessionCall): Promise<DecisionResult> {
+    const full = this.#call(call);
+    if (typeof full !== 'string') return this.#host.evaluate(full);
+    const tool = this.#error === null ? undefined : call?.tool;
+    return Promise.resolve(this.#host.refuse({ tool, role: this.role }, full));
+  }
+
+  /**
+   * Why a call made through this session would be decided as it is now, without deciding it:
+   * `Perso.explain` with this session's principal, untrusted content and remembered approvals.
+   * Nothing is counted or audited. Never rejects.
+   */
+  explain(call: SessionCall): Promise<Explanation> {
+    return this.#host.explain(this.#call(call));
   }
 
   /**

@@ -316,7 +316,8 @@ describe('WorkerBackend', () => {
   it('keeps the worker and proxy out of reach', () => {
     const backend = new WorkerBackend();
     expect(Reflect.ownKeys(backend)).to.deep.equal([]);
-    // countedCalls answers a copy of the journal (plain data), for Perso.explain.
+    // countedCalls answers a copy of the journal (plain data), and untrustedResults the kept
+    // untrusted results, for Perso.explain.
     expect(Object.getOwnPropertyNames(WorkerBackend.prototype).sort()).to.deep.equal(
       [
         'approve',
@@ -329,6 +330,7 @@ describe('WorkerBackend', () => {
         'load',
         'recordResult',
         'state',
+        'untrustedResults',
       ].sort(),
     );
   });
