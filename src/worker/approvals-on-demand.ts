@@ -12,7 +12,7 @@
  * - approvals loaded after a policy get that policy, as if they had been there all along;
  * - built, a policy that can ask starts loading them with its load (a hint read from its text and
  *   info: one it misses loads them on its first Ask), so that Ask need not wait for the network;
- *   unbuilt, they load as the worker starts.
+ *   unbuilt, they (and the WebAuthn check) load as the worker starts.
  */
 import type { ToolCall } from '../call/decision.ts';
 import type { PolicyInfo, Verdict } from '../engine/engine.ts';
@@ -76,8 +76,12 @@ export class ApprovalsOnDemand {
     this.#source = source;
     this.#options = options;
     // Unbuilt (a dev server serving the sources, module by module): nothing to save, and a first
-    // Ask should not wait for a dozen transformed modules, so they load as the worker starts.
-    if (recordedDigest(ENGINE_WASM_SHA256) === null) this.load().catch(() => undefined);
+    // Ask should not wait for a dozen transformed modules, so they load as the worker starts, and
+    // the WebAuthn check after them.
+    if (recordedDigest(ENGINE_WASM_SHA256) === null)
+      this.load()
+        .then(() => options.loadWebAuthnCheck?.())
+        .catch(() => undefined);
   }
 
   /** The approvals, when loaded; `null` before the first Ask (none given, none remembered). */
