@@ -3,10 +3,12 @@
  * contents, its size, publint and arethetypeswrong, and its types in fresh projects.
  *
  * The tarball is packed from the current dist/ (`npm run build` after editing src/). Budget (packed,
- * gzipped tarball): 560,000 bytes, of which the user docs (docs/*.md, so the README's links work
+ * gzipped tarball): 595,000 bytes, of which the user docs (docs/*.md, so the README's links work
  * from the registry page) are about 67,000; issue 11's splits (one concept per file, each with its
  * header and declarations) added about 25,000, issue 13 about 19,000 (src/analysis/, the explain
- * chunk, perso doctor, the replay scan and their docs) and issue 14 about 20,000.
+ * chunk, perso doctor, the replay scan and their docs), issue 14 about 20,000, and explain's
+ * untrusted content and remembered approvals (their trace modules, the text renderer, the larger
+ * explain chunk, docs) about 7,000: 587,432 bytes on main f091e2e.
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -31,7 +33,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = (name: string): string => join(root, 'node_modules/.bin', name);
 
 /** The packed tarball's size budget, in bytes (gzipped). */
-const PACKED_BUDGET = 580_000;
+const PACKED_BUDGET = 595_000;
 
 interface PackResult {
   filename: string;

@@ -83,8 +83,24 @@ describe('fromUntrusted (docs/policy.md, "Untrusted content")', () => {
   });
 
   test('not from it: a short value in no word, an empty string, a boolean', () => {
-    for (const value of ['pay', 'attacker', '', true, false, 'DE8937040', []])
+    for (const value of ['attacker', '', true, false, 'DE8937040', [], 'p-a-y!'.slice(0, 2)])
       assert.deepEqual(match(value), { result: 'false', match: null }, JSON.stringify(value));
+  });
+
+  test('folded forms: re-cased, re-grouped, glued to mailto: (the folded value is shown)', () => {
+    assert.deepEqual(match('PAY').match, {
+      how: 'word',
+      found: 'pay',
+      tool: 'read_email',
+      folded: true,
+    });
+    assert.deepEqual(match('DE89 3704 0044 0532 0130 00').match, {
+      how: 'word',
+      found: 'de89370400440532013000',
+      tool: 'read_email',
+      folded: true,
+    });
+    assert.deepEqual(match('mailto:EVIL@ATTACKER.EXAMPLE').match?.folded, true);
   });
 
   test('a long match is cut to 64 units in the trace', () => {

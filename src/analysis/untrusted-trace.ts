@@ -9,7 +9,9 @@
  *   piece can be named);
  * - the texts are the journal's only when they are what the engine kept (as many results, as many
  *   UTF-16 units, no saturation mark); otherwise explain cannot know and says so (`known: false`);
- * - matches follow the docs: a whole text, a word of one, or 10 consecutive UTF-16 units of one;
+ * - matches follow the docs: a whole text, a word of one, or 10 consecutive UTF-16 units of one,
+ *   then the same of the folded forms (ASCII letters lower-cased, the other ASCII characters but
+ *   digits dropped, and U+00A0; folded words split at the dropped characters other than @ . _ - +);
  * - nothing here changes any state.
  */
 import type { EvaluatorState } from '../engine/types.ts';
@@ -52,6 +54,8 @@ export interface UntrustedMatch {
   found: string;
   /** The tool whose result held it. */
   tool: string;
+  /** True when it matched in folded form (re-grouped or re-cased); `found` is then folded. */
+  folded?: true;
 }
 
 /** One untrusted text and the tool whose result held it. */
@@ -59,6 +63,9 @@ interface Text {
   text: string;
   tool: string;
   words: Set<string>;
+  /** The folded text, and its folded words with it. */
+  folded: string;
+  foldedWords: Set<string>;
 }
 
 /** The session's content: its state and its texts (empty when saturated or unknown). */
@@ -69,13 +76,19 @@ export interface SessionContent {
 
 const SEPARATORS = /[\t\n\v\f\r "'`<>()[\]{},;]+/;
 
-/** The strings of a value and its numbers as JSON writes them, at any depth (object keys not). */
-export function textsOf(value: unknown, out: string[] = []): string[] {
+/**
+ * The strings of a value and its numbers as JSON writes them, at any depth, and with `keys` its
+ * object keys too (a result's keys are untrusted text; a checked value's are not read).
+ */
+export function textsOf(value: unknown, out: string[] = [], keys = false): string[] {
   if (typeof value === 'string') out.push(value);
   else if (typeof value === 'number') out.push(JSON.stringify(value));
-  else if (Array.isArray(value)) for (const item of value) textsOf(item, out);
+  else if (Array.isArray(value)) for (const item of value) textsOf(item, out, keys);
   else if (typeof value === 'object' && value !== null)
-    for (const key of Object.keys(value)) textsOf((value as Record<string, unknown>)[key], out);
+    for (const key of Object.keys(value)) {
+      if (keys) out.push(key);
+      textsOf((value as Record<string, unknown>)[key], out, keys);
+    }
   return out;
 }
 
@@ -118,10 +131,18 @@ export function sessionContent(
   const texts: Text[] = [];
   let units = 0;
   for (const r of kept)
-    for (const text of textsOf(r.result)) {
+    for (const text of textsOf(r.result, [], true)) {
       if (text === '') continue;
       units += text.length;
-      texts.push({ text, tool: r.tool, words: wordsOf(text) });
+      const folded = foldedWords(text);
+      const whole = folded.join('');
+      texts.push({
+        text,
+        tool: r.tool,
+        words: wordsOf(text),
+        folded: whole,
+        foldedWords: new Set(whole === '' ? folded : [...folded, whole]),
+      });
     }
   const marked = (results ?? []).some((r) => (r.session ?? '') === session && r.saturate === true);
   if (results === null || marked || kept.length !== engine!.results || units !== engine!.units)
@@ -152,7 +173,7 @@ export function fromUntrusted(
   if (state.saturated) return { result: 'true', ...none };
   if (!state.known) return { result: 'unknown', ...none };
   for (const text of textsOf(value)) {
-    const match = textMatch(content.texts, text);
+    const match = textMatch(content.texts, text) ?? foldedMatch(content.texts, text);
     if (match !== null) return { result: 'true', match };
   }
   return { result: 'false', ...none };
@@ -169,6 +190,46 @@ function textMatch(texts: readonly Text[], value: string): UntrustedMatch | null
     const piece = value.slice(at, at + PIECE);
     const t = texts.find((candidate) => candidate.text.includes(piece));
     if (t !== undefined) return { how: 'piece', found: piece, tool: t.tool };
+  }
+  return null;
+}
+
+/** One UTF-16 unit folded: the unit it becomes, or -1 (dropped) or -2 (dropped, ending a word). */
+function foldUnit(c: number): number {
+  if (c >= 0x80) return c === 0xa0 ? -2 : c;
+  if (c >= 0x41 && c <= 0x5a) return c + 0x20;
+  if ((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39)) return c;
+  return '@._-+'.includes(String.fromCharCode(c)) ? -1 : -2;
+}
+
+/** The folded words of a text, in order (together, its folded form). */
+export function foldedWords(text: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = foldUnit(text.charCodeAt(i));
+    if (c >= 0) word += String.fromCharCode(c);
+    else if (c === -2 && word !== '') {
+      words.push(word);
+      word = '';
+    }
+  }
+  if (word !== '') words.push(word);
+  return words;
+}
+
+function foldedMatch(texts: readonly Text[], value: string): UntrustedMatch | null {
+  const folded = foldedWords(value).join('');
+  if (folded === '') return null;
+  const found = truncate(folded, SHOWN_UNITS);
+  for (const t of texts) {
+    if (t.folded === folded) return { how: 'text', found, tool: t.tool, folded: true };
+    if (t.foldedWords.has(folded)) return { how: 'word', found, tool: t.tool, folded: true };
+  }
+  for (let at = 0; at + PIECE <= folded.length; at++) {
+    const piece = folded.slice(at, at + PIECE);
+    const t = texts.find((candidate) => candidate.folded.includes(piece));
+    if (t !== undefined) return { how: 'piece', found: piece, tool: t.tool, folded: true };
   }
   return null;
 }

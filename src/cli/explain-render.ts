@@ -145,7 +145,8 @@ function matchText(node: ConditionTrace): string {
       : match.how === 'word'
         ? 'the word'
         : 'the whole text';
-  return `: ${how} ${quote(match.found)} is in a result of ${quoteName(match.tool)}`;
+  const folded = match.folded ? ' (folded: re-cased or re-grouped)' : '';
+  return `: ${how} ${quote(match.found)}${folded} is in a result of ${quoteName(match.tool)}`;
 }
 
 function conditionLines(node: ConditionTrace, depth: number, lines: string[]): void {
