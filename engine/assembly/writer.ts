@@ -1,9 +1,10 @@
 // A growable UTF-8 byte buffer outside the managed heap: reasons and responses are written into
 // it without allocating strings, so denials cost no garbage on the common paths.
 
-import { shortestString } from './shortest';
+import { writeShortest } from './shortest';
 
 /** Set when engine work allocated managed memory; the export that finishes the work may collect. */
+// biome-ignore lint/style/useConst: the modules that allocate set it
 export let madeGarbage = false;
 
 /**
@@ -212,8 +213,8 @@ export class Writer {
       this.len += digits;
       return;
     }
-    madeGarbage = true;
-    this.str(shortestString(x));
+    this.ensure(96);
+    this.len += writeShortest(x, this.ptr + <usize>this.len);
   }
 }
 
