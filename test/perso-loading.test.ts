@@ -2,7 +2,7 @@
 // text, and the policy's host-layer extensions.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { modeFor, readExtensions, resolvePolicy } from '../src/perso/perso-loading.ts';
+import { modeFor, readExtensions, resolvePolicy, toolPinsOf } from '../src/perso/perso-loading.ts';
 import type { Diagnostic } from '../src/engine/types.ts';
 
 describe('perso loading', () => {
@@ -31,5 +31,11 @@ describe('perso loading', () => {
     });
     const opted = await readExtensions('{"annotation_defaults":true}');
     assert.ok(typeof opted !== 'string' && opted.annotationDefaults !== null);
+  });
+  test('fault: the engine reports tool_pins whose reader was not loaded: they cannot be read, never none', () => {
+    assert.equal(toolPinsOf(null, undefined), null);
+    const pins = toolPinsOf(null, { send: { script_url: 'https://shop.example/app.js' } });
+    assert.equal(pins?.ok, false);
+    assert.match(pins?.ok === false ? pins.error : '', /^tool_pins: cannot be read/);
   });
 });

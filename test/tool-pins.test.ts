@@ -6,6 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { Perso } from '../src/perso/perso.ts';
 import { checkToolPin, readToolPins } from '../src/policy/tool-pins.ts';
 import type { AuditRecord } from '../src/audit/audit-record.ts';
+import { Engine } from '../src/engine/engine.ts';
+import { loadEngineModule } from '../src/engine/engine-module.ts';
 
 const demo = JSON.parse(
   await readFile(new URL('./fixtures/perso-demo-policy.json', import.meta.url), 'utf8'),
@@ -13,10 +15,18 @@ const demo = JSON.parse(
 const HASH = 'ab'.repeat(32);
 const OTHER = 'cd'.repeat(32);
 const SCRIPT = 'https://shop.example/app.js';
+const engine = await Engine.create(await loadEngineModule());
+
+/** The policy's pins as a host reads them: reported by the engine's load, then checked. */
+function pinsOf(policyText: string) {
+  const load = engine.load(policyText);
+  assert.ok(load.ok, JSON.stringify(load));
+  return readToolPins(load.policy.toolPins);
+}
 
 describe('readToolPins', () => {
   it('reads pins by tool; a policy without the key has none', () => {
-    const read = readToolPins(
+    const read = pinsOf(
       JSON.stringify({
         ...demo,
         tool_pins: { process_refund: { descriptor_sha256: HASH, script_url: SCRIPT } },
@@ -28,7 +38,7 @@ describe('readToolPins', () => {
         process_refund: { descriptorSha256: HASH, scriptUrl: SCRIPT },
       }),
     });
-    assert.equal(readToolPins(JSON.stringify(demo)), null);
+    assert.equal(pinsOf(JSON.stringify(demo)), null);
   });
 
   it('names the path, the value and the fix of a malformed pin', () => {
@@ -50,7 +60,7 @@ describe('readToolPins', () => {
       [{ t: {} }, /^tool_pins\.t: pins nothing/],
     ];
     for (const [pins, error] of cases) {
-      const read = readToolPins(JSON.stringify({ ...demo, tool_pins: pins }));
+      const read = pinsOf(JSON.stringify({ ...demo, tool_pins: pins }));
       assert.equal(read?.ok, false, JSON.stringify(pins));
       assert.match((read as { error: string }).error, error);
     }

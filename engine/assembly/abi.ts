@@ -126,6 +126,7 @@ export function initPolicy(ptr: usize, len: i32): usize {
         diagnosticsJson(c.errors) +
         ',"warnings":' +
         diagnosticsJson(c.warnings) +
+        toolPinsJson(c.policy) +
         '}',
     );
   }
@@ -156,8 +157,15 @@ export function initPolicy(ptr: usize, len: i32): usize {
       stringsJson(p.untrusted.values()) +
       ',"warnings":' +
       diagnosticsJson(c.warnings) +
+      toolPinsJson(p) +
       '}',
   );
+}
+
+/** `,"tool_pins":<the value as written>` when the policy has the key, for the host to check. */
+function toolPinsJson(p: Policy): string {
+  const pins = p.toolPins;
+  return pins == null ? '' : ',"tool_pins":' + toJson(pins);
 }
 
 function stringsJson(list: string[]): string {

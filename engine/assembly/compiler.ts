@@ -110,7 +110,9 @@ export class Compiler extends Diagnostics {
       'annotation_defaults',
       'tests',
       '$schema',
+      'tool_pins',
     ]);
+    p.toolPins = doc.get('tool_pins');
 
     const revision = doc.get('revision');
     if (

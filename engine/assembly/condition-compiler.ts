@@ -67,7 +67,7 @@ export class ConditionCompiler {
       this.d.error(
         path,
         'expected "<Source>.<field>" with a source of ' +
-          SOURCE_NAMES.join(', ') +
+          joinAll(SOURCE_NAMES, ', ') +
           ' (e.g. "Arguments.amount"), got ' +
           shownValue(v),
       );

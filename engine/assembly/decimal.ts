@@ -150,33 +150,41 @@ export function compareDecimal(significand: u64, exp: i32, x: f64): i32 {
   return compareWith(significand, exp, m, e);
 }
 
+/**
+ * Where significand × 10^exp rounds (to nearest, ties to even) against a positive finite `x`: 1
+ * above `x`, -1 below it, 0 to `x` itself (exact comparisons with the midpoints around `x`).
+ */
+export function roundsTo(significand: u64, exp: i32, x: f64): i32 {
+  const bits = reinterpret<u64>(x);
+  const biased = <i32>(bits >> 52);
+  const fraction = bits & 0xfffffffffffff;
+  const m: u64 = biased == 0 ? fraction : fraction | ((<u64>1) << 52);
+  const e: i32 = biased == 0 ? -1074 : biased - 1075;
+  const odd = (m & 1) != 0;
+  const up = compareWith(significand, exp, 2 * m + 1, e - 1);
+  if (up > 0 || (up == 0 && odd)) return 1;
+  // Below a power of two the next float down is half an ulp away.
+  const down =
+    fraction == 0 && biased > 1
+      ? compareWith(significand, exp, 4 * m - 1, e - 2)
+      : compareWith(significand, exp, 2 * m - 1, e - 1);
+  return down < 0 || (down == 0 && odd) ? -1 : 0;
+}
+
 /** Moves a positive guess by ulps until it is the f64 nearest to significand × 10^exp. */
 function nearest(significand: u64, exp: i32, guess: f64): f64 {
   let c = guess;
   for (let step = 0; step < 64; step++) {
+    const side = roundsTo(significand, exp, c);
+    if (side == 0) return c;
     const bits = reinterpret<u64>(c);
-    const biased = <i32>(bits >> 52);
-    const fraction = bits & 0xfffffffffffff;
-    const m: u64 = biased == 0 ? fraction : fraction | ((<u64>1) << 52);
-    const e: i32 = biased == 0 ? -1074 : biased - 1075;
-    const odd = (m & 1) != 0;
-    const up = compareWith(significand, exp, 2 * m + 1, e - 1);
-    if (up > 0 || (up == 0 && odd)) {
+    if (side > 0) {
       c = reinterpret<f64>(bits + 1);
       if (!isFinite(c)) return c;
-      continue;
-    }
-    // Below a power of two the next float down is half an ulp away.
-    const down =
-      fraction == 0 && biased > 1
-        ? compareWith(significand, exp, 4 * m - 1, e - 2)
-        : compareWith(significand, exp, 2 * m - 1, e - 1);
-    if (down < 0 || (down == 0 && odd)) {
+    } else {
       if (bits <= 1) return 0;
       c = reinterpret<f64>(bits - 1);
-      continue;
     }
-    return c;
   }
   return c;
 }

@@ -124,6 +124,8 @@ export class Policy {
   /** Some Allow rule has a rate limit, or a budget: deciding needs the host's time. */
   hasRateLimits: bool = false;
   hasBudgets: bool = false;
+  /** The policy's `tool_pins` as written, for the host (which checks them at each guarded call). */
+  toolPins: JValue | null = null;
   tools: string[] = [];
   roles: string[] = [];
   ruleCount: i32 = 0;

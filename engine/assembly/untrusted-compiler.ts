@@ -8,7 +8,7 @@
 
 import { SOURCE_NAMES } from '../../src/engine/engine-boundary';
 import { JARRAY, JNUMBER, JOBJECT, JSTRING, JValue, kindName } from './json-value';
-import { quote } from './json-text';
+import { joinAll, quote } from './json-text';
 import { Diagnostics, shownValue } from './diagnostics';
 import { Policy } from './policy';
 import { globMatch } from './expansion';
@@ -88,7 +88,7 @@ export function compileRemember(d: Diagnostics, v: JValue, path: string): bool {
       d.error(
         path + '.same[' + i.toString() + ']',
         'expected "<Source>.<field>" with a source of ' +
-          SOURCE_NAMES.join(', ') +
+          joinAll(SOURCE_NAMES, ', ') +
           ' (e.g. "Arguments.order_id"), got ' +
           shownValue(item),
       );

@@ -1,9 +1,10 @@
 // A growable UTF-8 byte buffer outside the managed heap: reasons and responses are written into
 // it without allocating strings, so denials cost no garbage on the common paths.
 
-import { shortestString } from './shortest';
+import { writeShortest } from './shortest';
 
 /** Set when engine work allocated managed memory; the export that finishes the work may collect. */
+// biome-ignore lint/style/useConst: the modules that allocate set it
 export let madeGarbage = false;
 
 /**
@@ -111,27 +112,24 @@ export class Writer {
     this.len = <i32>(at - this.ptr);
   }
 
+  /** Appends the JSON escape of the byte `c` (a quote, a backslash or a control character). */
   private escaped(c: i32): void {
-    if (c == 0x22) {
-      this.byte(0x5c);
-      this.byte(0x22);
-    } else if (c == 0x5c) {
-      this.byte(0x5c);
-      this.byte(0x5c);
-    } else if (c == 0x0a) {
-      this.byte(0x5c);
-      this.byte(0x6e);
-    } else if (c == 0x0d) {
-      this.byte(0x5c);
-      this.byte(0x72);
-    } else if (c == 0x09) {
-      this.byte(0x5c);
-      this.byte(0x74);
-    } else {
-      this.str('\\u00');
-      this.byte(hex(c >> 4));
-      this.byte(hex(c & 15));
+    this.ensure(6);
+    const at = this.ptr + <usize>this.len;
+    store<u8>(at, 0x5c);
+    const short =
+      c == 0x22 || c == 0x5c ? c : c == 0x0a ? 0x6e : c == 0x0d ? 0x72 : c == 0x09 ? 0x74 : 0;
+    if (short != 0) {
+      store<u8>(at, short, 1);
+      this.len += 2;
+      return;
     }
+    store<u8>(at, 0x75, 1); // u
+    store<u8>(at, 0x30, 2);
+    store<u8>(at, 0x30, 3);
+    store<u8>(at, hex(c >> 4), 4);
+    store<u8>(at, hex(c & 15), 5);
+    this.len += 6;
   }
 
   /** Appends UTF-8 bytes as the inside of a JSON string, escaping quotes, backslashes, controls. */
@@ -212,8 +210,8 @@ export class Writer {
       this.len += digits;
       return;
     }
-    madeGarbage = true;
-    this.str(shortestString(x));
+    this.ensure(96);
+    this.len += writeShortest(x, this.ptr + <usize>this.len);
   }
 }
 

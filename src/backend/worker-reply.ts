@@ -215,6 +215,8 @@ function checkPolicyInfo(value: unknown): PolicyInfo | null {
     annotationDefaults,
     ...(value.approval === 'webauthn' ? { approval: 'webauthn' as const } : {}),
     ...(untrustedTools === undefined ? {} : { untrustedTools }),
+    // Checked where it is used (tool-pins.ts reads any value, fail closed).
+    ...(value.toolPins === undefined ? {} : { toolPins: value.toolPins }),
   };
 }
 

@@ -4,7 +4,7 @@
 import type { Diagnostic, PolicyLoad } from '../engine/types.ts';
 import { InlineBackend } from '../backend/inline-backend.ts';
 import { resolvePolicySource } from '../policy/policy-source.ts';
-import { readToolPins, TOOL_PINS_KEY } from '../policy/tool-pins.ts';
+import { readToolPins } from '../policy/tool-pins.ts';
 import type { CliIo } from './cli-io.ts';
 import { ExitCode, write } from './cli-io.ts';
 import { errorText, formatDiagnostic, quote } from '../encoding/text.ts';
@@ -69,28 +69,24 @@ export async function loadPolicy(input: string): Promise<PolicyLoad> {
     return { ok: false, errors: [{ severity: 'error', path: 'engine', message }], warnings: [] };
   }
   try {
-    return withHostKeys(backend.loadNow(resolved.text), resolved.text);
+    return withHostKeys(backend.loadNow(resolved.text));
   } finally {
     backend.close();
   }
 }
 
-// Keys the hosts read and the engine does not: checked here, so `perso validate` says what a
-// browser host would refuse (tool_pins), and the engine's "unknown key" warning for them is dropped.
-function withHostKeys(load: PolicyLoad, text: string): PolicyLoad {
-  const pins = readToolPins(text);
-  if (pins === null) return load;
-  const warnings = load.warnings.filter(
-    (warning) => !(warning.path === TOOL_PINS_KEY && warning.message.startsWith('unknown key')),
-  );
-  if (pins.ok) return { ...load, warnings };
+// Keys the engine reports and the hosts check: checked here, so `perso validate` says what a
+// browser host would refuse (tool_pins).
+function withHostKeys(load: PolicyLoad): PolicyLoad {
+  const pins = readToolPins(load.ok ? load.policy.toolPins : load.toolPins);
+  if (pins === null || pins.ok) return load;
   const split = pins.error.indexOf(': ');
   const error: Diagnostic = {
     severity: 'error',
     path: pins.error.slice(0, split),
     message: pins.error.slice(split + 2),
   };
-  return { ok: false, errors: [...(load.ok ? [] : load.errors), error], warnings };
+  return { ok: false, errors: [...(load.ok ? [] : load.errors), error], warnings: load.warnings };
 }
 
 /** How a policy argument is named in output: its path or URL, or `(inline JSON)`. */

@@ -25,6 +25,7 @@ export function readInitReply(text: string): PolicyLoad {
         typeof reply.error === 'string' ? reply.error : 'the engine rejected the policy',
       ),
       warnings: diagnostics(reply.warnings, 'warning', null),
+      ...(reply.tool_pins === undefined ? {} : { toolPins: reply.tool_pins }),
     };
   }
   const info: PolicyInfo = Object.freeze({
@@ -41,6 +42,7 @@ export function readInitReply(text: string): PolicyLoad {
     ...(Array.isArray(reply.untrusted_tools) && reply.untrusted_tools.length > 0
       ? { untrustedTools: Object.freeze([...(reply.untrusted_tools as string[])]) as string[] }
       : {}),
+    ...(reply.tool_pins === undefined ? {} : { toolPins: reply.tool_pins }),
   });
   return { ok: true, policy: info, warnings: diagnostics(reply.warnings, 'warning', null) };
 }

@@ -44,12 +44,14 @@ export interface PolicyInfo {
   annotationDefaults: boolean;
   /** Additive: the policy's `untrusted_tools`, globs expanded (absent when it names none). */
   untrustedTools?: string[];
+  /** The policy's `tool_pins` as written (JSON; absent without the key), for the host to check. */
+  toolPins?: unknown;
 }
 
 /** The outcome of loading a policy. A failed load keeps the previous policy active. */
 export type PolicyLoad =
   | { ok: true; policy: PolicyInfo; warnings: Diagnostic[] }
-  | { ok: false; errors: Diagnostic[]; warnings: Diagnostic[] };
+  | { ok: false; errors: Diagnostic[]; warnings: Diagnostic[]; toolPins?: unknown };
 
 /** The condition leaf that made a call fail, when a single one explains it: {@link ConditionFailure}. */
 export type VerdictFailure = ConditionFailure;

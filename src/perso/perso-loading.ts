@@ -119,33 +119,36 @@ export function modeFor(
 /** The annotation defaults module. */
 export type AnnotationDefaults = typeof import('../policy/annotation-defaults.ts');
 
+/** The tool pins module. */
+export type ToolPinsReader = typeof import('../policy/tool-pins.ts');
+
 /** A policy's host-layer extensions (see tool-pins.ts, annotation-defaults.ts). */
 export interface PolicyExtensions {
-  /** The policy's `tool_pins`, or why they cannot be read; `null` when it pins nothing. */
-  toolPins: ToolPinsResult | null;
+  /**
+   * The module that checks the `tool_pins` the engine reports, when the policy may have them; why
+   * it did not load; or `null` when the policy cannot name the key.
+   */
+  toolPins: ToolPinsReader | string | null;
   /** The module that applies annotation defaults, when the policy may opt in; else `null`. */
   annotationDefaults: AnnotationDefaults | null;
 }
 
 /**
- * Reads a policy's host-layer extensions; their modules load only for a policy whose text names
- * them (literally or, possibly, with `\u` escapes): a page whose policy uses neither never
- * downloads them. Pins that cannot be read refuse every guarded call (the session says why); a
- * policy that may opt in to annotation defaults whose module cannot load is refused (the text
- * says why), since they can turn an Allow into an Ask.
+ * Loads the modules of a policy's host-layer extensions, only for a policy whose text names them
+ * (literally or, possibly, with `\u` escapes): a page whose policy uses neither never downloads
+ * them. What the policy says is the engine's to report (`PolicyInfo`); the text is not parsed
+ * here. A policy that may opt in to annotation defaults whose module cannot load is refused (the
+ * text says why), since they can turn an Allow into an Ask.
  */
 export async function readExtensions(text: string): Promise<PolicyExtensions | string> {
   const escaped = text.includes('\\u');
-  let toolPins: ToolPinsResult | null = null;
+  let toolPins: ToolPinsReader | string | null = null;
   let annotationDefaults: AnnotationDefaults | null = null;
   if (escaped || text.includes('tool_pins')) {
     try {
-      toolPins = (await import('../policy/tool-pins.ts')).readToolPins(text);
+      toolPins = await import('../policy/tool-pins.ts');
     } catch (error) {
-      toolPins = {
-        ok: false,
-        error: `tool_pins: cannot be read, ${notLoaded('the reader', error)}; ${FETCH_FILES_FIX}`,
-      };
+      toolPins = `tool_pins: cannot be read, ${notLoaded('the reader', error)}; ${FETCH_FILES_FIX}`;
     }
   }
   if (escaped || text.includes('annotation_defaults')) {
@@ -157,4 +160,22 @@ export async function readExtensions(text: string): Promise<PolicyExtensions | s
     }
   }
   return { toolPins, annotationDefaults };
+}
+
+/**
+ * The pins the engine reported (`PolicyInfo.toolPins`), checked: `null` when the policy has none;
+ * an error (so every guarded call is refused) when the pins cannot be checked.
+ */
+export function toolPinsOf(
+  reader: PolicyExtensions['toolPins'],
+  given: unknown,
+): ToolPinsResult | null {
+  if (given === undefined) return null;
+  if (reader === null)
+    return {
+      ok: false,
+      error: 'tool_pins: cannot be read, the reader was not loaded; reload the policy',
+    };
+  if (typeof reader === 'string') return { ok: false, error: reader };
+  return reader.readToolPins(given);
 }

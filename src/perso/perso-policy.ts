@@ -20,7 +20,13 @@ import { errorText } from '../encoding/text.ts';
 import type { Diagnostic, PolicyLoad } from '../engine/types.ts';
 import type { PolicyInput } from '../policy/policy-source.ts';
 import type { AnnotationDefaults } from './perso-loading.ts';
-import { createBackend, modeFor, readExtensions, resolvePolicy } from './perso-loading.ts';
+import {
+  createBackend,
+  modeFor,
+  readExtensions,
+  resolvePolicy,
+  toolPinsOf,
+} from './perso-loading.ts';
 import type { PersoSettings } from './perso-options.ts';
 import type { PolicyStatus } from './policy-status.ts';
 import {
@@ -169,7 +175,7 @@ export class PersoPolicy {
       ...(load.policy.untrustedTools === undefined
         ? {}
         : { untrustedTools: load.policy.untrustedTools }),
-      ...withToolPins(extensions.toolPins),
+      ...withToolPins(toolPinsOf(extensions.toolPins, load.policy.toolPins)),
     });
     await resolved.commit?.();
     return this.status;

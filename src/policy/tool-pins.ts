@@ -1,6 +1,6 @@
 /**
  * Tool pins: a policy may pin, per tool, the SHA-256 of the tool's descriptor and the URL of the
- * script that registered it (top-level key `"tool_pins"`, read by hosts, not by the engine). A
+ * script that registered it (top-level key `"tool_pins"`, reported by the engine, checked by hosts). A
  * third-party tag that swaps a tool's description or schema, or registers a tool of the same name
  * from another script, then gets its calls refused.
  *
@@ -36,22 +36,13 @@ export type ToolPinsResult =
 const HEX64 = /^[0-9a-f]{64}$/;
 
 /**
- * Reads and validates `tool_pins` from a policy's JSON text; `null` when the policy has none.
+ * Validates a policy's `tool_pins`, as the engine reported them (`PolicyInfo.toolPins`); `null`
+ * when the policy has none.
  *
- * @param policyText the policy's JSON text
+ * @param given the value of the policy's `tool_pins` key, `undefined` when it has no such key
  */
-export function readToolPins(policyText: string): ToolPinsResult | null {
-  // The key may be spelled with \u escapes, which JSON.parse reads as the same key.
-  if (!policyText.includes(TOOL_PINS_KEY) && !policyText.includes('\\u')) return null;
-  let policy: unknown;
-  try {
-    policy = JSON.parse(policyText);
-  } catch {
-    return null;
-  }
-  if (policy === null || typeof policy !== 'object' || !Object.hasOwn(policy, TOOL_PINS_KEY))
-    return null;
-  const given: unknown = (policy as Record<string, unknown>)[TOOL_PINS_KEY];
+export function readToolPins(given: unknown): ToolPinsResult | null {
+  if (given === undefined) return null;
   if (given === null || typeof given !== 'object' || Array.isArray(given)) {
     return {
       ok: false,
