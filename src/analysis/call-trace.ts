@@ -13,7 +13,7 @@ import type { RememberedApprovalState } from '../engine/types.ts';
 import type { Policy } from '../policy/policy.ts';
 import type { BudgetState, RateLimitState } from './window-state.ts';
 import { budgetState, rateLimitState } from './window-state.ts';
-import { canonicalJson } from './condition-logic.ts';
+import { canonicalJson } from '../call/canonical-json.ts';
 import type { RuleRef } from './policy-entries.ts';
 import { expandPolicy, pairKey } from './policy-entries.ts';
 import type { RememberTrace } from './remembered-trace.ts';
@@ -211,7 +211,9 @@ function shown(field: string, value: unknown): { field: string; value?: JsonValu
 }
 
 const same = (a: unknown, b: unknown): boolean =>
-  typeof a === 'object' && a !== null ? canonicalJson(a) === canonicalJson(b) : a === b;
+  typeof a === 'object' && a !== null
+    ? typeof b === 'object' && b !== null && canonicalJson(a) === canonicalJson(b)
+    : a === b;
 
 /** What conditions read: the call's sources and the session's untrusted content. */
 interface Scope {

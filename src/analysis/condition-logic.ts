@@ -16,6 +16,7 @@
  * - a node we do not know (a variant added later) is only ever equal to itself.
  */
 import type { JsonValue } from '../call/decision.ts';
+import { canonicalJson } from '../call/canonical-json.ts';
 
 /** A condition as JSON (validated by the engine before it gets here); `null` is "always". */
 export type ConditionJson = Readonly<Record<string, unknown>> | null;
@@ -190,20 +191,6 @@ export function exclusivePair(children: readonly Node[]): [number, number] | nul
     }
   }
   return null;
-}
-
-/** JSON with object keys sorted: two equal values give the same text. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.keys(value)
-      .sort()
-      .map(
-        (key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`,
-      );
-    return `{${entries.join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }
 
 /** A key equal for two nodes exactly when they are the same normal form. */

@@ -11,7 +11,7 @@
  */
 import type { RememberedApprovalState } from '../engine/types.ts';
 import type { Policy, Rule } from '../policy/policy.ts';
-import { canonicalJson } from './condition-logic.ts';
+import { canonicalJson } from '../call/canonical-json.ts';
 import { ruleTools } from './policy-entries.ts';
 
 /** What an Ask rule's `remember` says, and the approval that covers the call, if any. */

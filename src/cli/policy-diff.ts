@@ -14,16 +14,10 @@
  */
 import type { Policy, Rule } from '../policy/policy.ts';
 import type { Node } from '../analysis/condition-logic.ts';
-import {
-  canonicalJson,
-  conditionText,
-  implies,
-  isAlways,
-  isNever,
-  nodeKey,
-} from '../analysis/condition-logic.ts';
+import { conditionText, implies, isAlways, isNever, nodeKey } from '../analysis/condition-logic.ts';
 import type { Entry, RuleRef } from '../analysis/policy-entries.ts';
 import { expandPolicy } from '../analysis/policy-entries.ts';
+import { canonicalJson } from '../call/canonical-json.ts';
 
 /** How a change moves decisions: `changed` is "not shown either way", so possibly looser. */
 export type Mark = 'looser' | 'tighter' | 'changed';
@@ -150,8 +144,8 @@ function policyWide(before: Policy, after: Policy): PolicyChange[] {
   const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
   for (const key of keys) {
     if (MODELED_POLICY_KEYS.has(key)) continue;
-    const was = canonicalJson((before as unknown as Record<string, unknown>)[key]);
-    const now = canonicalJson((after as unknown as Record<string, unknown>)[key]);
+    const was = canonicalJson((before as unknown as Record<string, unknown>)[key] ?? null);
+    const now = canonicalJson((after as unknown as Record<string, unknown>)[key] ?? null);
     if (was !== now)
       changes.push({
         what: `${key} changed`,

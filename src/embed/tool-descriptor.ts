@@ -11,6 +11,7 @@
  * - a read that throws makes the field absent, never the whole descriptor unreadable.
  */
 import { sha256Hex } from '../encoding/sha256-hex.ts';
+import { canonicalJson } from '../call/canonical-json.ts';
 
 /** The fields WebMCP defines on a tool descriptor, in the order the guard reads them. */
 export const TOOL_FIELDS = [
@@ -98,7 +99,8 @@ const HASHED_FIELDS = [
 export async function descriptorSha256(descriptor: ReadDescriptor): Promise<string> {
   const hashed: Record<string, unknown> = {};
   for (const key of HASHED_FIELDS) if (descriptor[key] !== undefined) hashed[key] = descriptor[key];
-  const bytes = new TextEncoder().encode(sortedJson(hashed));
+  // Through JSON first, as JSON.stringify sees the page's values (toJSON, undefined members dropped).
+  const bytes = new TextEncoder().encode(canonicalJson(JSON.parse(JSON.stringify(hashed))));
   return sha256Hex(bytes);
 }
 
@@ -118,17 +120,6 @@ export function callerScriptUrl(stack: string | undefined): string | undefined {
   }
   const own = urls[0];
   return urls.find((url) => url !== own);
-}
-
-function sortedJson(value: unknown): string {
-  return JSON.stringify(value, (_key, item: unknown) => {
-    if (item === null || typeof item !== 'object' || Array.isArray(item)) return item;
-    // A null-prototype object: a "__proto__" key stays a key.
-    const sorted: Record<string, unknown> = Object.create(null);
-    for (const key of Object.keys(item).sort())
-      sorted[key] = (item as Record<string, unknown>)[key];
-    return sorted;
-  });
 }
 
 function readField(target: object, key: string): unknown {
