@@ -126,6 +126,9 @@ describe('a sum budget', () => {
     assert.equal(v.kind, 'budget_exceeded');
     assert.equal(v.retryAfter, undefined);
     assert.match(v.reason, /this call adds 1001, more than the whole budget$/);
+    // An amount too large to round to 10 decimals (x * 1e10 is not finite) is shown as JSON writes it.
+    const huge = engine.evaluate(refund(1e300, 5), 0);
+    assert.match(huge.reason, /this call adds 1e\+300, more than the whole budget$/);
   });
 
   test('missing, mistyped or negative amounts and a missing time are unknown: the rule does not allow', async () => {
