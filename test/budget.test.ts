@@ -460,6 +460,20 @@ describe('a fresh engine carries on the budgets it is given', () => {
     }
     assert.deepEqual([...seen].sort(), ['Allow', 'Deny'], 'both answers were tried');
   });
+
+  test('the clock goes back: a call later than now still counts, and so do the calls after it until it leaves', async () => {
+    const { engine } = await engineWith();
+    const t = 100_000;
+    assert.equal(engine.evaluate(refund(600, t), 0).decision, 'Allow');
+    // The clock went back: the call at t (after now) still counts, 600 + 300 fits.
+    assert.equal(engine.evaluate(refund(300, 1000), 0).decision, 'Allow');
+    assert.equal(engine.evaluate(refund(200, 1000), 0).decision, 'Deny');
+    // Later the call at 1000 is long out of (now - 1 day, now], but it leaves only after the call at t.
+    const held = engine.evaluate(refund(200, t + 1000), 0);
+    assert.equal(held.decision, 'Deny');
+    assert.match(held.reason, /reached: 900 of 1000 /);
+    assert.equal(engine.evaluate(refund(200, t + DAY), 0).decision, 'Allow');
+  });
 });
 
 test('Engine.state() lists each budget window with what it used', async () => {
