@@ -126,6 +126,9 @@ describe('a sum budget', () => {
     assert.equal(v.kind, 'budget_exceeded');
     assert.equal(v.retryAfter, undefined);
     assert.match(v.reason, /this call adds 1001, more than the whole budget$/);
+    // An amount too large to round to 10 decimals (x * 1e10 is not finite) is shown as JSON writes it.
+    const huge = engine.evaluate(refund(1e300, 5), 0);
+    assert.match(huge.reason, /this call adds 1e\+300, more than the whole budget$/);
   });
 
   test('missing, mistyped or negative amounts and a missing time are unknown: the rule does not allow', async () => {
@@ -456,6 +459,20 @@ describe('a fresh engine carries on the budgets it is given', () => {
       seen.add(kept.decision);
     }
     assert.deepEqual([...seen].sort(), ['Allow', 'Deny'], 'both answers were tried');
+  });
+
+  test('the clock goes back: a call later than now still counts, and so do the calls after it until it leaves', async () => {
+    const { engine } = await engineWith();
+    const t = 100_000;
+    assert.equal(engine.evaluate(refund(600, t), 0).decision, 'Allow');
+    // The clock went back: the call at t (after now) still counts, 600 + 300 fits.
+    assert.equal(engine.evaluate(refund(300, 1000), 0).decision, 'Allow');
+    assert.equal(engine.evaluate(refund(200, 1000), 0).decision, 'Deny');
+    // Later the call at 1000 is long out of (now - 1 day, now], but it leaves only after the call at t.
+    const held = engine.evaluate(refund(200, t + 1000), 0);
+    assert.equal(held.decision, 'Deny');
+    assert.match(held.reason, /reached: 900 of 1000 /);
+    assert.equal(engine.evaluate(refund(200, t + DAY), 0).decision, 'Allow');
   });
 });
 

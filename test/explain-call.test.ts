@@ -379,26 +379,46 @@ describe('perso.explain: untrusted content', () => {
     }
   });
 
-  test('past what the page keeps, explain says it cannot know, and denies no less than evaluate', async () => {
+  test('past 1 MiB of JSON, the page keeps what the engine keeps and explain agrees with evaluate', async () => {
     const perso = await Perso.load({ policy: untrustedPolicy as never });
     try {
-      // Two results of 600,000 JSON units with almost no text: the page's copy (bounded by JSON)
-      // stops keeping them, the engine (bounded by text) keeps both.
+      // Two results of 600,000 JSON units with almost no text: the page keeps their texts, as the
+      // engine does, so explain still sees them all.
       const padded = { word: 'hello', pad: Array.from({ length: 120_000 }, () => true) };
       for (let i = 0; i < 2; i++)
         assert.equal((await perso.recordResult({ tool: 'read_email', result: padded })).ok, true);
       assert.equal((await perso.state())?.untrusted.sessions[0]?.saturated, false);
-      const explained = await perso.explain(pay('DE00 my own'));
+      const explained = await agreed(perso, pay('DE00 my own'));
       assert.deepEqual(
         [explained.trace?.untrusted?.read, explained.trace?.untrusted?.known],
-        [true, false],
+        [true, true],
       );
-      assert.match(explained.trace?.untrusted?.why ?? '', /did not keep every untrusted result/);
-      assert.equal(explained.trace?.denies[0]?.condition?.result, 'unknown');
-      // Unknown holds for a Deny rule: explain reports the stricter decision; the engine, which
-      // sees its texts, finds the value in none of them (an Ask).
-      assert.equal(explained.decision, 'Deny');
-      assert.equal((await perso.evaluate(pay('DE00 my own'))).decision, 'Ask');
+      assert.equal(explained.trace?.denies[0]?.condition?.result, 'false');
+      assert.equal(explained.decision, 'Ask');
+      assert.equal((await agreed(perso, pay('hello'))).decision, 'Deny');
+    } finally {
+      await perso.close();
+    }
+  });
+
+  test('the page saturates a session at the same text unit as the engine', async () => {
+    const perso = await Perso.load({ policy: untrustedPolicy as never });
+    try {
+      // Keys count too: twice 'k' (1 unit) and 512 KiB - 1 units of text fill the bound exactly.
+      const half = { k: 'y'.repeat((1 << 19) - 1) };
+      for (let i = 0; i < 2; i++)
+        assert.equal((await perso.recordResult({ tool: 'read_email', result: half })).ok, true);
+      const atBound = await agreed(perso, pay('DE00 my own'));
+      assert.deepEqual(
+        [atBound.trace?.untrusted?.saturated, atBound.trace?.untrusted?.known, atBound.decision],
+        [false, true, 'Ask'],
+      );
+      assert.equal((await perso.recordResult({ tool: 'read_email', result: 'z' })).ok, true);
+      const past = await agreed(perso, pay('DE00 my own'));
+      assert.deepEqual(
+        [past.trace?.untrusted?.saturated, past.trace?.untrusted?.known, past.decision],
+        [true, true, 'Deny'],
+      );
     } finally {
       await perso.close();
     }

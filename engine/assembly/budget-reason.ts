@@ -29,8 +29,10 @@ function wName(w: Writer, p: Policy, f: i32): void {
 }
 
 function wAmount(w: Writer, x: f64): void {
-  // Sums of decimals (0.1 + 0.2) are shown rounded to 10 significant decimals.
-  w.num(Math.round(x * 1e10) / 1e10);
+  // Sums of decimals (0.1 + 0.2) are shown rounded to 10 decimals; an amount too large to round
+  // that way (x * 1e10 is not finite) is shown as JSON writes it.
+  const rounded = Math.round(x * 1e10) / 1e10;
+  w.num(isFinite(rounded) ? rounded : x);
 }
 
 function wWindow(w: Writer, r: Rule): void {

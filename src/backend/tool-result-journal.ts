@@ -5,17 +5,23 @@
  * Checklist:
  * - it keeps only results the engine answered `untrusted: true` (what a session holds), marked
  *   untrusted so that a fresh engine keeps them whatever it would decide;
- * - it is bounded: past MAX_JOURNAL_UNITS of result JSON, a session keeps no results but a
- *   saturation mark, which a fresh engine restores as a saturated session (every value then
- *   counts as from untrusted content: never less strict than what was lost);
+ * - it keeps what the engine keeps of a result: its non-empty texts (strings, numbers as JSON
+ *   writes them, object keys, at any depth), replayed as an array of strings (the same texts);
+ * - it is bounded as the engine is: past MAX_JOURNAL_UNITS UTF-16 units of text over all
+ *   sessions, the session that records more keeps no results but a saturation mark, which a fresh
+ *   engine restores as a saturated session (every value then counts as from untrusted content);
+ *   so does a result over MAX_RESULT_JSON_UNITS of JSON, which saturated the engine's session too;
  * - it outlives a policy load, as the engine's untrusted content does; `forget` empties it.
  */
 import type { ToolResultRecord } from '../engine/types.ts';
 import { own } from '../call/own-properties.ts';
 import { errorText } from '../encoding/text.ts';
 
-/** Most UTF-16 units of result JSON kept, over all sessions (the engine's own bound). */
+/** Most UTF-16 units of untrusted text kept, over all sessions (the engine's own bound). */
 export const MAX_JOURNAL_UNITS = 1 << 20;
+
+/** Most UTF-16 units of a result's JSON the engine takes (`MAX_FIELD_BYTES`, result-record.ts). */
+const MAX_RESULT_JSON_UNITS = 1 << 20;
 
 /** A record to replay into a fresh engine: a result, or a session's saturation mark. */
 export type JournalRecord = ToolResultRecord & { saturate?: true };
@@ -50,9 +56,23 @@ export function plainRecord(
   return { record: plain, json: json ?? 'null' };
 }
 
+// The non-empty texts the engine keeps of a parsed JSON value, in the engine's order.
+function texts(value: unknown, out: string[]): string[] {
+  if (typeof value === 'string') {
+    if (value !== '') out.push(value);
+  } else if (typeof value === 'number') out.push(JSON.stringify(value));
+  else if (Array.isArray(value)) for (const item of value) texts(item, out);
+  else if (typeof value === 'object' && value !== null)
+    for (const key of Object.keys(value)) {
+      if (key !== '') out.push(key);
+      texts((value as Record<string, unknown>)[key], out);
+    }
+  return out;
+}
+
 /** Untrusted results kept for a fresh engine; see the module comment. */
 export class ToolResultJournal {
-  #records: JournalRecord[] = [];
+  #records: (JournalRecord & { units: number })[] = [];
   #units = 0;
   readonly #saturated = new Set<string>();
 
@@ -60,24 +80,26 @@ export class ToolResultJournal {
   add(record: ToolResultRecord, json: string): void {
     const session = record.session ?? '';
     if (this.#saturated.has(session)) return;
-    if (this.#units + json.length > MAX_JOURNAL_UNITS) {
+    // A result over that much JSON saturated the engine's session (result-record.ts).
+    if (json.length > MAX_RESULT_JSON_UNITS) {
       this.saturate(session);
       return;
     }
-    this.#units += json.length;
-    this.#records.push({
-      tool: record.tool,
-      session,
-      result: JSON.parse(json) as unknown,
-      untrusted: true,
-    });
+    const result = texts(JSON.parse(json), []);
+    const units = result.reduce((n, text) => n + text.length, 0);
+    if (this.#units + units > MAX_JOURNAL_UNITS) {
+      this.saturate(session);
+      return;
+    }
+    this.#units += units;
+    this.#records.push({ tool: record.tool, session, result, untrusted: true, units });
   }
 
   /** Marks a session saturated: its results are dropped, the mark is kept. */
   saturate(session: string): void {
     this.#saturated.add(session);
     this.#records = this.#records.filter((r) => r.session !== session);
-    this.#units = this.#records.reduce((n, r) => n + JSON.stringify(r.result).length, 0);
+    this.#units = this.#records.reduce((n, r) => n + r.units, 0);
   }
 
   /** What a fresh engine records, in order: results first, then the saturation marks. */
@@ -89,7 +111,8 @@ export class ToolResultJournal {
       untrusted: true,
       saturate: true,
     }));
-    return [...this.#records, ...marks];
+    const kept: JournalRecord[] = this.#records.map(({ units: _, ...record }) => record);
+    return [...kept, ...marks];
   }
 
   /** Forgets everything (`forget()`). */

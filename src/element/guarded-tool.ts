@@ -20,7 +20,10 @@ export interface ToolAnnotations {
   openWorldHint?: boolean;
   /** WebMCP: the tool's effect matters to the person (asks under annotation defaults, like destructiveHint). */
   consequentialHint?: boolean;
-  /** WebMCP: the tool's output may carry untrusted content (recorded in audit records; decides nothing). */
+  /**
+   * WebMCP: the tool's output may carry untrusted content. `true` marks its results untrusted (the
+   * session then keeps them, as `untrusted_tools` would); it is also recorded in audit records.
+   */
   untrustedContentHint?: boolean;
 }
 
