@@ -1,6 +1,6 @@
 // Records the SHA-256 of the code perso loads in a page (see src/backend/code-integrity.ts): in every built
 // chunk, the placeholders of src/backend/code-integrity.ts become the base64 digests of the engine.wasm,
-// evaluator worker and worker-approvals files this same build emits. Used by every Vite build that ships the worker (the
+// evaluator worker, worker-approvals and worker-reference files this same build emits. Used by every Vite build that ships the worker (the
 // browser library, the embed, the demo), for the page's build and for the worker's own.
 //
 // Invariants:
@@ -21,6 +21,7 @@ import type { Plugin } from 'vite';
 const WASM_PLACEHOLDER = 'PERSO-DIGEST:engine.wasm:0000000000000000000';
 const WORKER_PLACEHOLDER = 'PERSO-DIGEST:evaluator-worker:00000000000000';
 const APPROVALS_PLACEHOLDER = 'PERSO-DIGEST:worker-approvals:00000000000000';
+const REFERENCE_PLACEHOLDER = 'PERSO-DIGEST:worker-reference:00000000000000';
 const CHUNK_PLACEHOLDER = 'PERSO-CHUNK:';
 
 function sha256(bytes: string | Uint8Array): string {
@@ -40,6 +41,7 @@ export function recordCodeDigests(wasmFile?: string): Plugin {
       let wasm: string | null = null;
       let worker: string | null = null;
       let approvals: string | null = null;
+      let reference: string | null = null;
       for (const output of Object.values(bundle)) {
         const name = output.fileName.split('/').pop() ?? '';
         if (output.type === 'asset' && /^engine[-.].*wasm$/.test(name))
@@ -48,6 +50,8 @@ export function recordCodeDigests(wasmFile?: string): Plugin {
           worker = sha256(output.source);
         if (output.type === 'asset' && /^worker-approvals[-.].*\.js$/.test(name))
           approvals = sha256(output.source);
+        if (output.type === 'asset' && /^worker-reference[-.].*\.js$/.test(name))
+          reference = sha256(output.source);
       }
       if (wasm === null && wasmFile !== undefined) wasm = sha256(readFileSync(wasmFile));
       for (const output of Object.values(bundle)) {
@@ -73,6 +77,13 @@ export function recordCodeDigests(wasmFile?: string): Plugin {
               `${output.fileName} names the worker's approvals, but this build emitted no worker-approvals file (add vite.worker-module.ts's plugin)`,
             );
           code = code.replaceAll(APPROVALS_PLACEHOLDER, approvals);
+        }
+        if (code.includes(REFERENCE_PLACEHOLDER)) {
+          if (reference === null)
+            this.error(
+              `${output.fileName} names the worker's JS fallback, but this build emitted no worker-reference file (add vite.worker-module.ts's plugin)`,
+            );
+          code = code.replaceAll(REFERENCE_PLACEHOLDER, reference);
         }
         output.code = code;
       }

@@ -1,6 +1,6 @@
 /**
  * Where the evaluator worker finds its approvals (`src/worker/worker-approvals.ts`, loaded on its
- * first Ask), as the page names it to the worker: the SHA-256 the build recorded (or `unchecked`,
+ * first Ask) and its JS fallback (`src/worker/worker-reference.ts`), as the page names each to the worker: the SHA-256 the build recorded (or `unchecked`,
  * where the host turned code integrity off), a space, the URL.
  *
  * The page names the file, not the worker: an app that bundles perso copies (and renames) each file
@@ -8,7 +8,7 @@
  * and never reads inside the worker. Built, the URL is that of the module bundled on its own
  * (`vite.worker-module.ts`); unbuilt, the source file, and the digest is the placeholder (unchecked).
  */
-import { WORKER_APPROVALS_SHA256 } from './code-integrity.ts';
+import { WORKER_APPROVALS_SHA256, WORKER_REFERENCE_SHA256 } from './code-integrity.ts';
 import { EVALUATOR_UNCHECKED } from '../worker/evaluator-api.ts';
 
 /**
@@ -19,4 +19,14 @@ import { EVALUATOR_UNCHECKED } from '../worker/evaluator-api.ts';
 export function workerApprovalsWords(checked: boolean): string {
   const digest = checked ? WORKER_APPROVALS_SHA256 : EVALUATOR_UNCHECKED;
   return `${digest} ${new URL('../worker/worker-approvals.ts', import.meta.url).href}`;
+}
+
+/**
+ * `<base64 SHA-256> <URL>` of the worker's JS fallback (`fallback: 'js'`), for the worker's name.
+ *
+ * @param checked false where the host turned code integrity off (`codeIntegrity: false`)
+ */
+export function workerReferenceWords(checked: boolean): string {
+  const digest = checked ? WORKER_REFERENCE_SHA256 : EVALUATOR_UNCHECKED;
+  return `${digest} ${new URL('../worker/worker-reference.ts', import.meta.url).href}`;
 }

@@ -1,5 +1,5 @@
 /**
- * The worker's lazily loaded chunks (the JS fallback, the WebAuthn verifier), checked like the
+ * The worker's lazily loaded chunk (the WebAuthn verifier), checked like the
  * worker script and engine.wasm: the build writes each chunk's SHA-256 and file name over a
  * placeholder at its one import (`vite.code-digests.ts`), and the chunk's bytes are fetched and
  * checked before it is imported.

@@ -12,8 +12,9 @@
  * - the engine starts on the first call (`worker-engine.ts`); a compile failure is a reply, not a
  *   crash; with `fallback=js` in its name, a worker whose engine.wasm cannot compile runs the
  *   reference evaluator (src/reference/) instead, and its verdicts say `evaluator: 'js'`;
- * - every chunk it loads lazily (the JS fallback, the WebAuthn verifier) is checked against the
- *   digest the build recorded before it runs (`checked-chunk.ts`); one that fails is a Deny;
+ * - every chunk it loads lazily is checked before it runs: the WebAuthn verifier against the digest
+ *   the build recorded (`checked-chunk.ts`), the JS fallback and the approvals against the digest
+ *   the page named (`named-module.ts`); one that fails is a Deny;
  * - the policy object never leaves the worker: callers see `PolicyInfo` and verdicts only;
  * - each answer lists the calls the engine counted while making it (`worker-answers.ts`), and
  *   `load` restores such a list into a fresh engine: the page keeps the windows, not this worker;

@@ -429,25 +429,47 @@ describe('attack: the worker script or engine.wasm altered on the CDN', () => {
     ).to.deep.include({ decision: 'Ask', ticket: true });
   });
 
-  /** The built evaluator worker's file name, read from the built page code that starts it. */
-  async function builtWorkerFile(): Promise<string> {
+  /** The file name matching `pattern` that the built page code names (the worker, its modules). */
+  async function builtFile(pattern: RegExp): Promise<string> {
     const index = await (await fetch('/dist/browser/index.js')).text();
     for (const [chunk] of index.matchAll(/\.\/chunks\/[\w.-]+\.js/g)) {
       const code = await (await fetch(`/dist/browser/${chunk.slice(2)}`)).text();
-      const found = /evaluator\.worker-[\w-]+\.js/.exec(code);
+      const found = pattern.exec(code);
       if (found !== null) return found[0];
     }
-    throw new Error('the built page code names no evaluator worker; run npm run build:browser');
+    throw new Error(`the built page code names no ${pattern}; run npm run build:browser`);
   }
 
-  /** The built worker from `mode`'s files, where engine.wasm cannot compile: its JS fallback decides. */
-  async function decideInFallback(mode: 'nowasm' | 'chunk') {
-    const file = await builtWorkerFile();
+  /** Base64 SHA-256 of a built file as served, the digest the page's code records for it. */
+  async function servedDigest(path: string): Promise<string> {
+    const bytes = await (await fetch(path)).arrayBuffer();
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+    return btoa(String.fromCharCode(...digest));
+  }
+
+  /**
+   * The built worker from `mode`'s files, where engine.wasm cannot compile: its JS fallback decides,
+   * from the module named as the page names it (`digest`: the page's record of the built file, by
+   * default; `unchecked`; or `none`, no module named).
+   */
+  async function decideInFallback(
+    mode: 'nowasm' | 'chunk',
+    digest: 'recorded' | 'unchecked' | 'none' = 'recorded',
+  ) {
+    const file = await builtFile(/evaluator\.worker-[\w-]+\.js/);
+    const reference = await builtFile(/worker-reference-[\w-]+\.js/);
+    const recorded = await servedDigest(`/dist/browser/assets/${reference}`);
+    const url = new URL(`/__tampered__/${mode}/dist/browser/assets/${reference}`, location.href);
+    // No engine.wasm URL and no approvals ("-"): the worker's own, and none needed here.
+    const named =
+      digest === 'none'
+        ? ''
+        : ` - - - ${digest === 'unchecked' ? 'unchecked' : recorded} ${url.href}`;
     const backend = new WorkerBackend({
       createWorker: () =>
         new Worker(`/__tampered__/${mode}/dist/browser/assets/${file}`, {
           type: 'module',
-          name: `${EVALUATOR_WORKER_NAME} ${EVALUATOR_JS_FALLBACK}`,
+          name: `${EVALUATOR_WORKER_NAME} ${EVALUATOR_JS_FALLBACK}${named}`,
         }),
       timeoutMs: 10_000,
     });
@@ -461,21 +483,36 @@ describe('attack: the worker script or engine.wasm altered on the CDN', () => {
     }
   }
 
-  it("the worker's lazy chunk as built (the JS fallback): checked, loaded, and it decides", async () => {
+  it("the worker's JS fallback as built, from the module the page names: checked, loaded, and it decides", async () => {
     const { load, verdict } = await decideInFallback('nowasm');
     expect(load.ok, JSON.stringify(load)).to.equal(true);
     expect(verdict).to.include({ decision: 'Allow', evaluator: 'js' });
   });
 
-  it("a worker's lazy chunk altered on the CDN (the JS fallback): never run, every call a Deny naming the chunk", async () => {
+  it("fault: the worker's JS fallback altered on the CDN — never run, every call a Deny naming the file", async () => {
     const { load, verdict } = await decideInFallback('chunk');
     expect(load.ok).to.equal(false);
     expect(verdict.decision).to.equal('Deny');
     expect(verdict.kind).to.equal('engine_fault');
     expect(verdict.reason).to.match(
-      /the JS fallback failed to load too \(the worker's chunk \("[^"]*\/__tampered__\/chunk\/dist\/browser\/assets\/reference-engine-[^"]+\.js"\) is not the file this build of perso recorded \(SHA-256 "[^"]+", expected "[^"]+"\); serve perso's own files unchanged/,
+      /the JS fallback failed to load too \(the worker's JS fallback \("[^"]*\/__tampered__\/chunk\/dist\/browser\/assets\/worker-reference-[^"]+\.js"\) is not the file this build of perso recorded \(SHA-256 "[^"]+", expected "[^"]+"\); serve perso's own files unchanged/,
     );
     expect(verdict.evaluator).to.equal(undefined);
+  });
+
+  it('fault: a built worker the page named no JS fallback to — every call a Deny naming it', async () => {
+    const { load, verdict } = await decideInFallback('nowasm', 'none');
+    expect(load.ok).to.equal(false);
+    expect(verdict).to.include({ decision: 'Deny', kind: 'engine_fault' });
+    expect(verdict.reason).to.match(
+      /the JS fallback failed to load too \(the page named no JS fallback module for this worker \(start it through perso's WorkerBackend\)\)/,
+    );
+  });
+
+  it("codeIntegrity: false loads the altered JS fallback unchecked (a dev server that rewrites JavaScript): the host's choice", async () => {
+    const { load, verdict } = await decideInFallback('chunk', 'unchecked');
+    expect(load.ok, JSON.stringify(load)).to.equal(true);
+    expect(verdict).to.include({ decision: 'Allow', evaluator: 'js' });
   });
 
   it('the embed with an altered worker: the tool does not run and the denial says why', async () => {

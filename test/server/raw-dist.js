@@ -28,7 +28,7 @@ const TYPES = {
 };
 const TAMPERED =
   /^\/__tampered__\/(worker|wasm|nowasm|chunk|approvals)(\/dist\/.*|\/engine\/build\/engine\.wasm)$/;
-const LAZY_WORKER_CHUNK = /^(reference-engine|webauthn-approval)-.*\.js$/;
+const LAZY_WORKER_CHUNK = /^(worker-reference|webauthn-approval)-.*\.js$/;
 const PACKAGE_WASM = '/engine/build/engine.wasm';
 
 /** @returns {import('koa').Middleware} */
