@@ -114,6 +114,15 @@ const policyText = readFileSync(join(root, 'test/fixtures/perso-demo-policy.json
 // worker's approvals (not part of the payload; the check that they reach a Vite-built app).
 const askPolicy = JSON.parse(policyText.toString()) as { rules: unknown[] };
 askPolicy.rules.unshift({ tool_name: 'update_customer', roles: ['agent'], effect: 'Ask' });
+// And an Ask only an authenticator releases: approved with a click, the worker's WebAuthn verifier
+// (loaded then) says a click is not enough, which shows that it reaches a Vite-built app too.
+askPolicy.rules.unshift({
+  id: 'view-with-a-key',
+  tool_name: 'view_customer',
+  roles: ['manager'],
+  effect: 'Ask',
+  approval: 'webauthn',
+});
 const askPolicyText = Buffer.from(JSON.stringify(askPolicy));
 const app = mkdtempSync(join(tmpdir(), 'perso-size-app-'));
 writeFileSync(
@@ -202,6 +211,13 @@ try {
       role: 'agent',
       args: { customer_id: 'C-1' },
     });
+    const keyCall = { tool: 'view_customer', role: 'manager', args: { customer_id: 'C-1' } };
+    const keyAsk = await asking.evaluate(keyCall);
+    if (keyAsk.approval?.kind !== 'webauthn')
+      return `asked for a key ${keyAsk.decision}: ${keyAsk.reason}`;
+    const clicked = await asking.approve(keyAsk.approval.nonce, keyCall);
+    if (!/a click is not enough/.test(clicked.reason))
+      return `approved a key's Ask with a click: ${clicked.decision}: ${clicked.reason}`;
     return `asked ${ask.decision}${ask.approval === undefined ? `: ${ask.reason}` : ' with a ticket'}`;
   });
   await page.goto(`http://127.0.0.1:${(appServer.address() as AddressInfo).port}${NO_WASM}`);
@@ -225,7 +241,9 @@ try {
 if (appDecision !== 'decided Allow')
   throw new Error(`the size page did not decide Allow: ${appDecision}`);
 if (appAsk !== 'asked Ask with a ticket')
-  throw new Error(`the size page's Ask got no ticket (the worker's approvals): ${appAsk}`);
+  throw new Error(
+    `the size page's Ask got no ticket (the worker's approvals) or no WebAuthn check: ${appAsk}`,
+  );
 if (appFallback !== 'decided Allow by js')
   throw new Error(
     `the size page without wasm did not decide with the JS fallback (fallback: 'js'): ${appFallback}`,

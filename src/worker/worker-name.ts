@@ -1,7 +1,7 @@
 /**
  * What the bridge put in the worker's name (`EVALUATOR_WORKER_NAME`): an optional `fallback=js`,
- * engine.wasm's URL, then the SHA-256 and the URL of the worker's approvals, then (with
- * `fallback=js`) those of its JS fallback.
+ * engine.wasm's URL, then the SHA-256 and the URL of the worker's approvals, those of its WebAuthn
+ * verifier, then (with `fallback=js`) those of its JS fallback.
  *
  * Checklist:
  * - a URL counts only on this worker's origin (a blob: worker has its page's); any other word is
@@ -23,6 +23,8 @@ const [
   wasmWord = '',
   approvalsDigest = '',
   approvalsWord = '',
+  webAuthnDigest = '',
+  webAuthnWord = '',
   referenceDigest = '',
   referenceWord = '',
 ] = words?.slice(jsFallback ? 1 : 0) ?? [];
@@ -46,3 +48,6 @@ export const namedApprovals = { digest: approvalsDigest, url: sameOriginUrl(appr
 
 /** The worker's JS fallback: the digest the page recorded (or `unchecked`) and its URL, or null. */
 export const namedReference = { digest: referenceDigest, url: sameOriginUrl(referenceWord) };
+
+/** The worker's WebAuthn verifier: the digest the page recorded (or `unchecked`) and its URL, or null. */
+export const namedWebAuthn = { digest: webAuthnDigest, url: sameOriginUrl(webAuthnWord) };

@@ -447,32 +447,54 @@ describe('attack: the worker script or engine.wasm altered on the CDN', () => {
     return btoa(String.fromCharCode(...digest));
   }
 
+  /** How a test names a worker module: the page's record of the built file, `unchecked`, or none. */
+  type Naming = 'recorded' | 'unchecked' | 'none';
+
+  /** Where `mode`'s files are served: the files as built for `''`, else the tampering CDN's. */
+  const served = (mode: string): string => (mode === '' ? '' : `/__tampered__/${mode}`);
+
+  /** `<digest> <URL>` of the built module matching `pattern`, served from `mode`'s files. */
+  async function namedModule(mode: string, pattern: RegExp, naming: Naming): Promise<string> {
+    if (naming === 'none') return '- -';
+    const file = await builtFile(pattern);
+    const url = new URL(`${served(mode)}/dist/browser/assets/${file}`, location.href);
+    const digest =
+      naming === 'unchecked' ? 'unchecked' : await servedDigest(`/dist/browser/assets/${file}`);
+    return `${digest} ${url.href}`;
+  }
+
   /**
-   * The built worker from `mode`'s files, where engine.wasm cannot compile: its JS fallback decides,
-   * from the module named as the page names it (`digest`: the page's record of the built file, by
-   * default; `unchecked`; or `none`, no module named).
+   * The built worker from `mode`'s files, named as the page names it: no engine.wasm URL (`-`: its
+   * own), its approvals, its WebAuthn verifier (`webAuthn`) and, with `reference`, its JS fallback.
    */
-  async function decideInFallback(
-    mode: 'nowasm' | 'chunk',
-    digest: 'recorded' | 'unchecked' | 'none' = 'recorded',
-  ) {
+  async function builtWorkerBackend(
+    mode: string,
+    webAuthn: Naming,
+    reference?: Naming,
+  ): Promise<WorkerBackend> {
     const file = await builtFile(/evaluator\.worker-[\w-]+\.js/);
-    const reference = await builtFile(/worker-reference-[\w-]+\.js/);
-    const recorded = await servedDigest(`/dist/browser/assets/${reference}`);
-    const url = new URL(`/__tampered__/${mode}/dist/browser/assets/${reference}`, location.href);
-    // No engine.wasm URL and no approvals ("-"): the worker's own, and none needed here.
-    const named =
-      digest === 'none'
-        ? ''
-        : ` - - - ${digest === 'unchecked' ? 'unchecked' : recorded} ${url.href}`;
-    const backend = new WorkerBackend({
+    const words = [
+      '-',
+      await namedModule(mode, /worker-approvals-[\w-]+\.js/, 'recorded'),
+      await namedModule(mode, /worker-webauthn-[\w-]+\.js/, webAuthn),
+      ...(reference === undefined
+        ? []
+        : [await namedModule(mode, /worker-reference-[\w-]+\.js/, reference)]),
+    ];
+    const fallback = reference === undefined ? '' : ` ${EVALUATOR_JS_FALLBACK}`;
+    return new WorkerBackend({
       createWorker: () =>
-        new Worker(`/__tampered__/${mode}/dist/browser/assets/${file}`, {
+        new Worker(`${served(mode)}/dist/browser/assets/${file}`, {
           type: 'module',
-          name: `${EVALUATOR_WORKER_NAME} ${EVALUATOR_JS_FALLBACK}${named}`,
+          name: `${EVALUATOR_WORKER_NAME}${fallback} ${words.join(' ')}`,
         }),
       timeoutMs: 10_000,
     });
+  }
+
+  /** The built worker from `mode`'s files, where engine.wasm cannot compile: its JS fallback decides. */
+  async function decideInFallback(mode: 'nowasm' | 'chunk', reference: Naming = 'recorded') {
+    const backend = await builtWorkerBackend(mode, 'recorded', reference);
     try {
       const policy = { ...POLICY, rules: [{ tool_name: 'view_report', roles: ['manager'] }] };
       const load = await backend.load(JSON.stringify(policy));
@@ -482,6 +504,53 @@ describe('attack: the worker script or engine.wasm altered on the CDN', () => {
       backend.close();
     }
   }
+
+  /** A WebAuthn Ask in the built worker from `mode`'s files, approved with a click (no assertion). */
+  async function approveWebAuthnWithClick(mode: 'webauthn' | '', webAuthn: Naming) {
+    const backend = await builtWorkerBackend(mode, webAuthn);
+    try {
+      const rules = [...ASK.slice(0, 1), { ...ASK[1], approval: 'webauthn' }];
+      const load = await backend.load(JSON.stringify({ ...POLICY, rules }));
+      expect(load.ok, JSON.stringify(load)).to.equal(true);
+      const call = { tool: 'view_report', role: 'manager', args: {} };
+      const ask = await backend.evaluate(call, 0);
+      expect(ask.approval?.kind, JSON.stringify(ask)).to.equal('webauthn');
+      return await backend.approve(ask.approval!.nonce, call, 0);
+    } finally {
+      backend.close();
+    }
+  }
+
+  /** What the verifier itself answers a click on a WebAuthn ticket: proof that it loaded and ran. */
+  const CLICK_NOT_ENOUGH =
+    /needs a verified authenticator \(the policy says "approval": "webauthn"\); a click is not enough/;
+
+  it("the worker's WebAuthn verifier as built, from the module the page names: checked, loaded, and it checks", async () => {
+    const verdict = await approveWebAuthnWithClick('', 'recorded');
+    expect(verdict.decision).to.equal('Deny');
+    expect(verdict.reason).to.match(CLICK_NOT_ENOUGH);
+  });
+
+  it("fault: the worker's WebAuthn verifier altered on the CDN — never run, the approval a Deny naming the file", async () => {
+    const verdict = await approveWebAuthnWithClick('webauthn', 'recorded');
+    expect(verdict.decision).to.equal('Deny');
+    expect(verdict.reason).to.match(
+      /needs a verified authenticator, but .*the worker's WebAuthn verifier \("[^"]*\/__tampered__\/webauthn\/dist\/browser\/assets\/worker-webauthn-[^"]+\.js"\) is not the file this build of perso recorded \(SHA-256 "[^"]+", expected "[^"]+"\); serve perso's own files unchanged/,
+    );
+  });
+
+  it('fault: a built worker the page named no WebAuthn verifier to — the approval a Deny naming it', async () => {
+    const verdict = await approveWebAuthnWithClick('webauthn', 'none');
+    expect(verdict.decision).to.equal('Deny');
+    expect(verdict.reason).to.match(
+      /needs a verified authenticator, but .*the page named no WebAuthn verifier module for this worker/,
+    );
+  });
+
+  it("codeIntegrity: false loads the altered WebAuthn verifier unchecked: the host's choice", async () => {
+    const verdict = await approveWebAuthnWithClick('webauthn', 'unchecked');
+    expect(verdict.reason).to.match(CLICK_NOT_ENOUGH);
+  });
 
   it("the worker's JS fallback as built, from the module the page names: checked, loaded, and it decides", async () => {
     const { load, verdict } = await decideInFallback('nowasm');
