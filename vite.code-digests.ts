@@ -1,27 +1,47 @@
-// Records the SHA-256 of the code perso loads in a page (see src/backend/code-integrity.ts): in every built
-// chunk, the placeholders of src/backend/code-integrity.ts become the base64 digests of the engine.wasm,
-// evaluator worker and worker-approvals files this same build emits. Used by every Vite build that ships the worker (the
-// browser library, the embed, the demo), for the page's build and for the worker's own.
+// Records the SHA-256 of the code perso loads in a page (see src/backend/code-integrity.ts): in every
+// built chunk, the placeholders of src/backend/code-integrity.ts become the base64 digests of the
+// engine.wasm, evaluator worker and worker module files (vite.worker-module.ts) this same build
+// emits. Used by every Vite build that ships the worker (the browser library, the embed, the demo),
+// for the page's build and for the worker's own.
 //
 // Invariants:
 // - the digests are of the emitted bytes, after minification (generateBundle, post): what a server
 //   serves is what is checked;
 // - a digest has the placeholder's length, so source maps stay exact;
 // - a chunk that still needs a digest the bundle cannot give fails the build: never a silent
-//   unchecked build;
-// - the worker's lazy chunks (src/worker/checked-chunk.ts): each `PERSO-CHUNK:<name>` placeholder
-//   becomes `<digest> <file>` of the chunk built from src/**/<name>.ts (its path relative to the
-//   chunk that imports it), or `inline` when the bundle folded that module into the importing
-//   chunk; chunk digests are taken after the other placeholders were written.
+//   unchecked build.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { posix } from 'node:path';
 import type { Plugin } from 'vite';
 
-const WASM_PLACEHOLDER = 'PERSO-DIGEST:engine.wasm:0000000000000000000';
-const WORKER_PLACEHOLDER = 'PERSO-DIGEST:evaluator-worker:00000000000000';
-const APPROVALS_PLACEHOLDER = 'PERSO-DIGEST:worker-approvals:00000000000000';
-const CHUNK_PLACEHOLDER = 'PERSO-CHUNK:';
+/** Each recorded file: its placeholder, the emitted file's name, and what a build error calls it. */
+const RECORDED = [
+  {
+    placeholder: 'PERSO-DIGEST:engine.wasm:0000000000000000000',
+    file: /^engine[-.].*wasm$/,
+    what: 'engine.wasm',
+  },
+  {
+    placeholder: 'PERSO-DIGEST:evaluator-worker:00000000000000',
+    file: /^evaluator\.worker[-.].*\.js$/,
+    what: 'the evaluator worker',
+  },
+  {
+    placeholder: 'PERSO-DIGEST:worker-approvals:00000000000000',
+    file: /^worker-approvals[-.].*\.js$/,
+    what: "the worker's approvals (add vite.worker-module.ts's plugin)",
+  },
+  {
+    placeholder: 'PERSO-DIGEST:worker-webauthn:000000000000000',
+    file: /^worker-webauthn[-.].*\.js$/,
+    what: "the worker's WebAuthn verifier (add vite.worker-module.ts's plugin)",
+  },
+  {
+    placeholder: 'PERSO-DIGEST:worker-reference:00000000000000',
+    file: /^worker-reference[-.].*\.js$/,
+    what: "the worker's JS fallback (add vite.worker-module.ts's plugin)",
+  },
+];
 
 function sha256(bytes: string | Uint8Array): string {
   return createHash('sha256').update(bytes).digest('base64');
@@ -37,70 +57,27 @@ export function recordCodeDigests(wasmFile?: string): Plugin {
     name: 'perso-record-code-digests',
     enforce: 'post',
     generateBundle(_, bundle) {
-      let wasm: string | null = null;
-      let worker: string | null = null;
-      let approvals: string | null = null;
+      const digests = new Map<string, string>();
       for (const output of Object.values(bundle)) {
         const name = output.fileName.split('/').pop() ?? '';
-        if (output.type === 'asset' && /^engine[-.].*wasm$/.test(name))
-          wasm = sha256(output.source);
-        if (output.type === 'asset' && /^evaluator\.worker[-.].*\.js$/.test(name))
-          worker = sha256(output.source);
-        if (output.type === 'asset' && /^worker-approvals[-.].*\.js$/.test(name))
-          approvals = sha256(output.source);
+        const recorded = RECORDED.find(({ file }) => file.test(name));
+        if (output.type === 'asset' && recorded !== undefined)
+          digests.set(recorded.placeholder, sha256(output.source));
       }
-      if (wasm === null && wasmFile !== undefined) wasm = sha256(readFileSync(wasmFile));
+      const wasm = RECORDED[0]!.placeholder;
+      if (!digests.has(wasm) && wasmFile !== undefined)
+        digests.set(wasm, sha256(readFileSync(wasmFile)));
       for (const output of Object.values(bundle)) {
         if (output.type !== 'chunk') continue;
         let code = output.code;
-        if (code.includes(WASM_PLACEHOLDER)) {
-          if (wasm === null)
-            this.error(
-              `${output.fileName} checks engine.wasm, but this build emitted no engine wasm asset`,
-            );
-          code = code.replaceAll(WASM_PLACEHOLDER, wasm);
-        }
-        if (code.includes(WORKER_PLACEHOLDER)) {
-          if (worker === null)
-            this.error(
-              `${output.fileName} checks the evaluator worker, but this build emitted no evaluator worker file`,
-            );
-          code = code.replaceAll(WORKER_PLACEHOLDER, worker);
-        }
-        if (code.includes(APPROVALS_PLACEHOLDER)) {
-          if (approvals === null)
-            this.error(
-              `${output.fileName} names the worker's approvals, but this build emitted no worker-approvals file (add vite.worker-module.ts's plugin)`,
-            );
-          code = code.replaceAll(APPROVALS_PLACEHOLDER, approvals);
+        for (const { placeholder, what } of RECORDED) {
+          if (!code.includes(placeholder)) continue;
+          const digest = digests.get(placeholder);
+          if (digest === undefined)
+            this.error(`${output.fileName} checks ${what}, but this build emitted no such file`);
+          code = code.replaceAll(placeholder, digest);
         }
         output.code = code;
-      }
-      // The worker's lazy chunks, now that their bytes are final.
-      const chunks = Object.values(bundle).filter((output) => output.type === 'chunk');
-      for (const output of chunks) {
-        if (!output.code.includes(CHUNK_PLACEHOLDER)) continue;
-        output.code = output.code.replace(
-          new RegExp(`${CHUNK_PLACEHOLDER}([a-z0-9-]+)`, 'g'),
-          (_, name: string) => {
-            const isModule = (id: string) => new RegExp(`/${name}\\.ts$`).test(id);
-            if (output.moduleIds.some(isModule)) return 'inline';
-            const target = chunks.find(
-              (chunk) =>
-                chunk !== output && chunk.facadeModuleId !== null && isModule(chunk.facadeModuleId),
-            );
-            if (target === undefined)
-              this.error(
-                `${output.fileName} loads the chunk "${name}", but this build emitted no chunk for src/**/${name}.ts`,
-              );
-            if (target.code.includes(CHUNK_PLACEHOLDER))
-              this.error(
-                `${target.fileName} has a chunk placeholder of its own; load lazy chunks from the worker's entry only`,
-              );
-            const file = posix.relative(posix.dirname(output.fileName), target.fileName);
-            return `${sha256(target.code)} ${file.startsWith('.') ? file : `./${file}`}`;
-          },
-        );
       }
     },
   };

@@ -114,6 +114,15 @@ const policyText = readFileSync(join(root, 'test/fixtures/perso-demo-policy.json
 // worker's approvals (not part of the payload; the check that they reach a Vite-built app).
 const askPolicy = JSON.parse(policyText.toString()) as { rules: unknown[] };
 askPolicy.rules.unshift({ tool_name: 'update_customer', roles: ['agent'], effect: 'Ask' });
+// And an Ask only an authenticator releases: approved with a click, the worker's WebAuthn verifier
+// (loaded then) says a click is not enough, which shows that it reaches a Vite-built app too.
+askPolicy.rules.unshift({
+  id: 'view-with-a-key',
+  tool_name: 'view_customer',
+  roles: ['manager'],
+  effect: 'Ask',
+  approval: 'webauthn',
+});
 const askPolicyText = Buffer.from(JSON.stringify(askPolicy));
 const app = mkdtempSync(join(tmpdir(), 'perso-size-app-'));
 writeFileSync(
@@ -150,9 +159,16 @@ const types: Record<string, string> = {
   '.wasm': 'application/wasm',
   '.json': 'application/json',
 };
+// Under /nowasm/ the same app is served with a CSP without 'wasm-unsafe-eval' (page and worker):
+// engine.wasm cannot compile there, and a Perso with `fallback: 'js'` decides with the worker's JS
+// fallback (the check that it reaches a Vite-built app).
+const NO_WASM = '/nowasm/';
 const appServer = createHttpServer((request, response) => {
-  const path = new URL(request.url ?? '/', 'http://x').pathname;
+  const requested = new URL(request.url ?? '/', 'http://x').pathname;
+  const noWasm = requested.startsWith(NO_WASM);
+  const path = noWasm ? requested.slice(NO_WASM.length - 1) : requested;
   const file = path === '/' ? '/index.html' : path;
+  if (noWasm) response.setHeader('Content-Security-Policy', "script-src 'self'; worker-src 'self'");
   try {
     const body =
       file === '/policy.json'
@@ -176,6 +192,7 @@ const appBrowser = await chromium.launch({
 });
 let appDecision = '';
 let appAsk = '';
+let appFallback = '';
 let beforeDecision: string[] = [];
 try {
   const page = await appBrowser.newPage();
@@ -194,7 +211,28 @@ try {
       role: 'agent',
       args: { customer_id: 'C-1' },
     });
+    const keyCall = { tool: 'view_customer', role: 'manager', args: { customer_id: 'C-1' } };
+    const keyAsk = await asking.evaluate(keyCall);
+    if (keyAsk.approval?.kind !== 'webauthn')
+      return `asked for a key ${keyAsk.decision}: ${keyAsk.reason}`;
+    const clicked = await asking.approve(keyAsk.approval.nonce, keyCall);
+    if (!/a click is not enough/.test(clicked.reason))
+      return `approved a key's Ask with a click: ${clicked.decision}: ${clicked.reason}`;
     return `asked ${ask.decision}${ask.approval === undefined ? `: ${ask.reason}` : ' with a ticket'}`;
+  });
+  await page.goto(`http://127.0.0.1:${(appServer.address() as AddressInfo).port}${NO_WASM}`);
+  await page.waitForFunction(() => document.title.startsWith('decided '), undefined, {
+    timeout: 30_000,
+  });
+  appFallback = await page.evaluate(async () => {
+    const { Perso } = globalThis as unknown as { Perso: typeof import('../../src/index.ts').Perso };
+    const guarded = await Perso.load({ policy: './policy.json', fallback: 'js' });
+    const decision = await guarded.evaluate({
+      tool: 'view_customer',
+      role: 'agent',
+      args: { customer_id: 'C-1' },
+    });
+    return `decided ${decision.decision} by ${decision.evaluator ?? 'wasm'}${decision.decision === 'Allow' ? '' : `: ${decision.reason}`}`;
   });
 } finally {
   await appBrowser.close();
@@ -203,7 +241,13 @@ try {
 if (appDecision !== 'decided Allow')
   throw new Error(`the size page did not decide Allow: ${appDecision}`);
 if (appAsk !== 'asked Ask with a ticket')
-  throw new Error(`the size page's Ask got no ticket (the worker's approvals): ${appAsk}`);
+  throw new Error(
+    `the size page's Ask got no ticket (the worker's approvals) or no WebAuthn check: ${appAsk}`,
+  );
+if (appFallback !== 'decided Allow by js')
+  throw new Error(
+    `the size page without wasm did not decide with the JS fallback (fallback: 'js'): ${appFallback}`,
+  );
 const appFiles = [...new Set(beforeDecision)]
   .filter((name) => name !== 'index.html' && name !== 'policy.json')
   .map((name) => {

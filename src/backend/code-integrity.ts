@@ -23,6 +23,10 @@ export const ENGINE_WASM_SHA256 = 'PERSO-DIGEST:engine.wasm:0000000000000000000'
 export const EVALUATOR_WORKER_SHA256 = 'PERSO-DIGEST:evaluator-worker:00000000000000';
 /** SHA-256 (base64) of the worker's approvals module (`src/worker/worker-approvals.ts`), built on its own. */
 export const WORKER_APPROVALS_SHA256 = 'PERSO-DIGEST:worker-approvals:00000000000000';
+/** SHA-256 (base64) of the worker's JS fallback (`src/worker/worker-reference.ts`), built on its own. */
+export const WORKER_REFERENCE_SHA256 = 'PERSO-DIGEST:worker-reference:00000000000000';
+/** SHA-256 (base64) of the worker's WebAuthn verifier (`src/worker/worker-webauthn.ts`), built on its own. */
+export const WORKER_WEBAUTHN_SHA256 = 'PERSO-DIGEST:worker-webauthn:000000000000000';
 
 /** The digest the build recorded, or `null` when this code was not built (a placeholder is left). */
 export function recordedDigest(digest: string): string | null {

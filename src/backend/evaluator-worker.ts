@@ -1,10 +1,11 @@
 /**
  * Starts the evaluator worker the library ships, its script checked as the host asked
- * (`verified-worker.ts`), with engine.wasm's URL and its approvals' digest and URL in its name.
+ * (`verified-worker.ts`), with engine.wasm's URL and the digest and URL of each module it loads on
+ * demand in its name.
  */
 import { EVALUATOR_JS_FALLBACK, EVALUATOR_WORKER_NAME } from '../worker/evaluator-api.ts';
 import { engineWasmUrl } from './page-engine-module.ts';
-import { workerApprovalsWords } from './worker-approvals-url.ts';
+import { workerModuleWords } from './worker-module-urls.ts';
 import { startCheckedWorker, startStrictWorker, startUncheckedWorker } from './verified-worker.ts';
 import type { CodeIntegrity } from './worker-backend-options.ts';
 
@@ -14,7 +15,7 @@ import type { CodeIntegrity } from './worker-backend-options.ts';
  * engine.wasm's URL travels in the worker's name: an app that bundles the built library (Vite)
  * copies the built worker as a file, verbatim, so the wasm URL inside it would name a file the app
  * build renamed (every call would be a Deny); this reference, on the main thread, is rewritten.
- * So does the URL of the worker's approvals (`worker-approvals-url.ts`), loaded on its first Ask.
+ * So do the URLs of the modules the worker loads on demand (`worker-module-urls.ts`).
  */
 export function createEvaluatorWorker(integrity: CodeIntegrity, jsFallback: boolean): Worker {
   // Shadows the global: the script's bytes are checked against the build's record before the
@@ -30,6 +31,6 @@ export function createEvaluatorWorker(integrity: CodeIntegrity, jsFallback: bool
   const Worker = start as unknown as new (url: URL, options: WorkerOptions) => globalThis.Worker;
   return new Worker(new URL('../worker/evaluator.worker.ts', import.meta.url), {
     type: 'module',
-    name: `${EVALUATOR_WORKER_NAME} ${jsFallback ? `${EVALUATOR_JS_FALLBACK} ` : ''}${engineWasmUrl().href} ${workerApprovalsWords(integrity !== false)}`,
+    name: `${EVALUATOR_WORKER_NAME} ${jsFallback ? `${EVALUATOR_JS_FALLBACK} ` : ''}${engineWasmUrl().href}${workerModuleWords(integrity !== false, jsFallback)}`,
   });
 }

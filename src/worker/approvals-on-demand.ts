@@ -16,9 +16,9 @@
  */
 import type { ToolCall } from '../call/decision.ts';
 import type { PolicyInfo, Verdict } from '../engine/engine.ts';
-import { ENGINE_WASM_SHA256, fetchVerified, recordedDigest } from '../backend/code-integrity.ts';
+import { ENGINE_WASM_SHA256, recordedDigest } from '../backend/code-integrity.ts';
 import { errorText } from '../encoding/text.ts';
-import { EVALUATOR_UNCHECKED } from './evaluator-api.ts';
+import { importNamed, type NamedModule } from './named-module.ts';
 import type {
   ApprovalLedger,
   ApprovalLedgerOptions,
@@ -32,33 +32,7 @@ export interface Approvals {
 }
 
 /** Where the page said the module is: its recorded SHA-256 and its URL on this worker's origin. */
-export interface ApprovalsSource {
-  digest: string;
-  url: URL | null;
-}
-
-/** The module, its bytes checked; unbuilt, the source next to this file. */
-async function importApprovals({
-  digest,
-  url,
-}: ApprovalsSource): Promise<typeof import('./worker-approvals.ts')> {
-  const built = recordedDigest(ENGINE_WASM_SHA256) !== null;
-  const unchecked = digest === EVALUATOR_UNCHECKED;
-  if (url === null || (built && !unchecked && recordedDigest(digest) === null)) {
-    if (built)
-      throw new Error(
-        "the page named no approvals module for this worker (start it through perso's WorkerBackend)",
-      );
-    // A variable, not a literal: the build makes no second copy of the module inside the worker.
-    const source = './worker-approvals.ts';
-    return import(/* @vite-ignore */ new URL(source, import.meta.url).href);
-  }
-  if (!unchecked && recordedDigest(digest) !== null) {
-    const checked = await fetchVerified(url, digest, "the worker's approvals");
-    if (!checked.ok) throw new Error(checked.error);
-  }
-  return import(/* @vite-ignore */ url.href);
-}
+export type ApprovalsSource = NamedModule;
 
 /** The worker's approvals, loaded on demand. */
 export class ApprovalsOnDemand {
@@ -110,7 +84,11 @@ export class ApprovalsOnDemand {
   /** The approvals, loading them if need be; rejects when they cannot load (tried again next time). */
   load(): Promise<Approvals> {
     if (this.#loaded !== null) return Promise.resolve(this.#loaded);
-    this.#loading ??= importApprovals(this.#source).then(
+    this.#loading ??= importNamed<typeof import('./worker-approvals.ts')>(
+      this.#source,
+      'approvals',
+      './worker-approvals.ts',
+    ).then(
       ({ ApprovalLedger, RememberedApprovals }) => {
         const loaded = {
           tickets: new ApprovalLedger(this.#options),

@@ -20,8 +20,8 @@ import type { ApprovalEvidence } from '../backend/approval-evidence.ts';
 
 /**
  * The evaluator worker's name, followed by a space and engine.wasm's URL when the bridge starts it
- * (`perso-evaluator https://…/engine-1a2b.wasm`), then the recorded SHA-256 and the URL of its
- * approvals module (`src/backend/worker-approvals-url.ts`); without a URL the worker finds the wasm
+ * (`perso-evaluator https://…/engine-1a2b.wasm`), then the recorded SHA-256 and the URL of each
+ * module it loads on demand (`src/backend/worker-module-urls.ts`); without a URL the worker finds the wasm
  * next to itself. Both realms need the same text.
  */
 export const EVALUATOR_WORKER_NAME = 'perso-evaluator';

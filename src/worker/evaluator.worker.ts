@@ -12,8 +12,9 @@
  * - the engine starts on the first call (`worker-engine.ts`); a compile failure is a reply, not a
  *   crash; with `fallback=js` in its name, a worker whose engine.wasm cannot compile runs the
  *   reference evaluator (src/reference/) instead, and its verdicts say `evaluator: 'js'`;
- * - every chunk it loads lazily (the JS fallback, the WebAuthn verifier) is checked against the
- *   digest the build recorded before it runs (`checked-chunk.ts`); one that fails is a Deny;
+ * - every module it loads lazily (its approvals, the WebAuthn verifier, the JS fallback) comes
+ *   from the URL the page named, checked against the digest the page named (`named-module.ts`);
+ *   one that fails is a Deny;
  * - the policy object never leaves the worker: callers see `PolicyInfo` and verdicts only;
  * - each answer lists the calls the engine counted while making it (`worker-answers.ts`), and
  *   `load` restores such a list into a fresh engine: the page keeps the windows, not this worker;
@@ -31,10 +32,10 @@ import { isCountedCallList } from '../engine/counted-calls.ts';
 import type { EvaluatorApi } from './evaluator-api.ts';
 import type { JournalRecord } from '../backend/tool-result-journal.ts';
 import { callsOnlyEndpoint } from './calls-only-endpoint.ts';
-import { importChecked } from './checked-chunk.ts';
+import { importNamed } from './named-module.ts';
 import { ApprovalsOnDemand, approvalsFault } from './approvals-on-demand.ts';
 import type { Approvals } from './approvals-on-demand.ts';
-import { namedApprovals } from './worker-name.ts';
+import { namedApprovals, namedWebAuthn } from './worker-name.ts';
 import { answer, badRequest, compileFault } from './worker-answers.ts';
 import { type DecidingEngine, engine, readyEngine, startEngine } from './worker-engine.ts';
 
@@ -108,7 +109,11 @@ function shareEqualVerdicts(verdicts: Verdict[]): Verdict[] {
 const approvals = new ApprovalsOnDemand(namedApprovals, {
   origin: self.origin,
   loadWebAuthnCheck: () =>
-    importChecked('PERSO-CHUNK:webauthn-approval', () => import('../backend/webauthn-approval.ts')),
+    importNamed<typeof import('./worker-webauthn.ts')>(
+      namedWebAuthn,
+      'WebAuthn verifier',
+      './worker-webauthn.ts',
+    ),
 });
 
 /** A verdict as the caller gets it: an Ask goes through the approvals (loaded on the first). */

@@ -9,14 +9,15 @@
  *   worker with, so the worker's own CSP decides (`'wasm-unsafe-eval'`); once started, a module
  *   given later is ignored;
  * - engine.wasm fetched here is checked against the digest the build recorded, and the reference
- *   evaluator's chunk too (`checked-chunk.ts`); a failure is an answer, not a crash;
+ *   evaluator's module against the digest the page named (`named-module.ts`); a failure is an
+ *   answer, not a crash;
  * - every call the engine counts goes to `countCall` (`worker-answers.ts`).
  */
 import { Engine } from '../engine/engine.ts';
 import type { ReferenceEngine } from '../reference/reference-engine.ts';
 import { ENGINE_WASM_SHA256, fetchVerified, recordedDigest } from '../backend/code-integrity.ts';
-import { jsFallback, namedWasmUrl } from './worker-name.ts';
-import { importChecked } from './checked-chunk.ts';
+import { jsFallback, namedReference, namedWasmUrl } from './worker-name.ts';
+import { importNamed } from './named-module.ts';
 import { countCall } from './worker-answers.ts';
 import { errorText } from '../encoding/text.ts';
 
@@ -72,9 +73,10 @@ export function startEngine(compiled: unknown): Promise<EngineState> {
         if (!jsFallback) return { ok: false, error: errorText(error) };
         // Loaded only here: a page whose engine.wasm compiles never downloads the reference.
         try {
-          const { ReferenceEngine } = await importChecked(
-            'PERSO-CHUNK:reference-engine',
-            () => import('../reference/reference-engine.ts'),
+          const { ReferenceEngine } = await importNamed<typeof import('./worker-reference.ts')>(
+            namedReference,
+            'JS fallback',
+            './worker-reference.ts',
           );
           const reference = new ReferenceEngine();
           reference.countCalls(countCall);

@@ -1,6 +1,7 @@
 /**
  * What the bridge put in the worker's name (`EVALUATOR_WORKER_NAME`): an optional `fallback=js`,
- * engine.wasm's URL, then the SHA-256 and the URL of the worker's approvals.
+ * engine.wasm's URL, then the SHA-256 and the URL of the worker's approvals, those of its WebAuthn
+ * verifier, then (with `fallback=js`) those of its JS fallback.
  *
  * Checklist:
  * - a URL counts only on this worker's origin (a blob: worker has its page's); any other word is
@@ -18,8 +19,15 @@ const words: string[] | null = self.name.startsWith(`${EVALUATOR_WORKER_NAME} `)
 /** The host chose `fallback: 'js'`: where engine.wasm cannot compile, the reference evaluator decides. */
 export const jsFallback = words?.[0] === EVALUATOR_JS_FALLBACK;
 
-const [wasmWord = '', approvalsDigest = '', approvalsWord = ''] =
-  words?.slice(jsFallback ? 1 : 0) ?? [];
+const [
+  wasmWord = '',
+  approvalsDigest = '',
+  approvalsWord = '',
+  webAuthnDigest = '',
+  webAuthnWord = '',
+  referenceDigest = '',
+  referenceWord = '',
+] = words?.slice(jsFallback ? 1 : 0) ?? [];
 
 /** `word` as a URL on this worker's origin, else null. */
 function sameOriginUrl(word: string): URL | null {
@@ -37,3 +45,9 @@ export const namedWasmUrl: URL | null = sameOriginUrl(wasmWord);
 
 /** The worker's approvals: the digest the page recorded (or `unchecked`) and their URL, or null. */
 export const namedApprovals = { digest: approvalsDigest, url: sameOriginUrl(approvalsWord) };
+
+/** The worker's JS fallback: the digest the page recorded (or `unchecked`) and its URL, or null. */
+export const namedReference = { digest: referenceDigest, url: sameOriginUrl(referenceWord) };
+
+/** The worker's WebAuthn verifier: the digest the page recorded (or `unchecked`) and its URL, or null. */
+export const namedWebAuthn = { digest: webAuthnDigest, url: sameOriginUrl(webAuthnWord) };

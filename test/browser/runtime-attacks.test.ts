@@ -429,28 +429,72 @@ describe('attack: the worker script or engine.wasm altered on the CDN', () => {
     ).to.deep.include({ decision: 'Ask', ticket: true });
   });
 
-  /** The built evaluator worker's file name, read from the built page code that starts it. */
-  async function builtWorkerFile(): Promise<string> {
+  /** The file name matching `pattern` that the built page code names (the worker, its modules). */
+  async function builtFile(pattern: RegExp): Promise<string> {
     const index = await (await fetch('/dist/browser/index.js')).text();
     for (const [chunk] of index.matchAll(/\.\/chunks\/[\w.-]+\.js/g)) {
       const code = await (await fetch(`/dist/browser/${chunk.slice(2)}`)).text();
-      const found = /evaluator\.worker-[\w-]+\.js/.exec(code);
+      const found = pattern.exec(code);
       if (found !== null) return found[0];
     }
-    throw new Error('the built page code names no evaluator worker; run npm run build:browser');
+    throw new Error(`the built page code names no ${pattern}; run npm run build:browser`);
   }
 
-  /** The built worker from `mode`'s files, where engine.wasm cannot compile: its JS fallback decides. */
-  async function decideInFallback(mode: 'nowasm' | 'chunk') {
-    const file = await builtWorkerFile();
-    const backend = new WorkerBackend({
+  /** Base64 SHA-256 of a built file as served, the digest the page's code records for it. */
+  async function servedDigest(path: string): Promise<string> {
+    const bytes = await (await fetch(path)).arrayBuffer();
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+    return btoa(String.fromCharCode(...digest));
+  }
+
+  /** How a test names a worker module: the page's record of the built file, `unchecked`, or none. */
+  type Naming = 'recorded' | 'unchecked' | 'none';
+
+  /** Where `mode`'s files are served: the files as built for `''`, else the tampering CDN's. */
+  const served = (mode: string): string => (mode === '' ? '' : `/__tampered__/${mode}`);
+
+  /** `<digest> <URL>` of the built module matching `pattern`, served from `mode`'s files. */
+  async function namedModule(mode: string, pattern: RegExp, naming: Naming): Promise<string> {
+    if (naming === 'none') return '- -';
+    const file = await builtFile(pattern);
+    const url = new URL(`${served(mode)}/dist/browser/assets/${file}`, location.href);
+    const digest =
+      naming === 'unchecked' ? 'unchecked' : await servedDigest(`/dist/browser/assets/${file}`);
+    return `${digest} ${url.href}`;
+  }
+
+  /**
+   * The built worker from `mode`'s files, named as the page names it: no engine.wasm URL (`-`: its
+   * own), its approvals, its WebAuthn verifier (`webAuthn`) and, with `reference`, its JS fallback.
+   */
+  async function builtWorkerBackend(
+    mode: string,
+    webAuthn: Naming,
+    reference?: Naming,
+  ): Promise<WorkerBackend> {
+    const file = await builtFile(/evaluator\.worker-[\w-]+\.js/);
+    const words = [
+      '-',
+      await namedModule(mode, /worker-approvals-[\w-]+\.js/, 'recorded'),
+      await namedModule(mode, /worker-webauthn-[\w-]+\.js/, webAuthn),
+      ...(reference === undefined
+        ? []
+        : [await namedModule(mode, /worker-reference-[\w-]+\.js/, reference)]),
+    ];
+    const fallback = reference === undefined ? '' : ` ${EVALUATOR_JS_FALLBACK}`;
+    return new WorkerBackend({
       createWorker: () =>
-        new Worker(`/__tampered__/${mode}/dist/browser/assets/${file}`, {
+        new Worker(`${served(mode)}/dist/browser/assets/${file}`, {
           type: 'module',
-          name: `${EVALUATOR_WORKER_NAME} ${EVALUATOR_JS_FALLBACK}`,
+          name: `${EVALUATOR_WORKER_NAME}${fallback} ${words.join(' ')}`,
         }),
       timeoutMs: 10_000,
     });
+  }
+
+  /** The built worker from `mode`'s files, where engine.wasm cannot compile: its JS fallback decides. */
+  async function decideInFallback(mode: 'nowasm' | 'chunk', reference: Naming = 'recorded') {
+    const backend = await builtWorkerBackend(mode, 'recorded', reference);
     try {
       const policy = { ...POLICY, rules: [{ tool_name: 'view_report', roles: ['manager'] }] };
       const load = await backend.load(JSON.stringify(policy));
@@ -461,21 +505,83 @@ describe('attack: the worker script or engine.wasm altered on the CDN', () => {
     }
   }
 
-  it("the worker's lazy chunk as built (the JS fallback): checked, loaded, and it decides", async () => {
+  /** A WebAuthn Ask in the built worker from `mode`'s files, approved with a click (no assertion). */
+  async function approveWebAuthnWithClick(mode: 'webauthn' | '', webAuthn: Naming) {
+    const backend = await builtWorkerBackend(mode, webAuthn);
+    try {
+      const rules = [...ASK.slice(0, 1), { ...ASK[1], approval: 'webauthn' }];
+      const load = await backend.load(JSON.stringify({ ...POLICY, rules }));
+      expect(load.ok, JSON.stringify(load)).to.equal(true);
+      const call = { tool: 'view_report', role: 'manager', args: {} };
+      const ask = await backend.evaluate(call, 0);
+      expect(ask.approval?.kind, JSON.stringify(ask)).to.equal('webauthn');
+      return await backend.approve(ask.approval!.nonce, call, 0);
+    } finally {
+      backend.close();
+    }
+  }
+
+  /** What the verifier itself answers a click on a WebAuthn ticket: proof that it loaded and ran. */
+  const CLICK_NOT_ENOUGH =
+    /needs a verified authenticator \(the policy says "approval": "webauthn"\); a click is not enough/;
+
+  it("the worker's WebAuthn verifier as built, from the module the page names: checked, loaded, and it checks", async () => {
+    const verdict = await approveWebAuthnWithClick('', 'recorded');
+    expect(verdict.decision).to.equal('Deny');
+    expect(verdict.reason).to.match(CLICK_NOT_ENOUGH);
+  });
+
+  it("fault: the worker's WebAuthn verifier altered on the CDN — never run, the approval a Deny naming the file", async () => {
+    const verdict = await approveWebAuthnWithClick('webauthn', 'recorded');
+    expect(verdict.decision).to.equal('Deny');
+    expect(verdict.reason).to.match(
+      /needs a verified authenticator, but .*the worker's WebAuthn verifier \("[^"]*\/__tampered__\/webauthn\/dist\/browser\/assets\/worker-webauthn-[^"]+\.js"\) is not the file this build of perso recorded \(SHA-256 "[^"]+", expected "[^"]+"\); serve perso's own files unchanged/,
+    );
+  });
+
+  it('fault: a built worker the page named no WebAuthn verifier to — the approval a Deny naming it', async () => {
+    const verdict = await approveWebAuthnWithClick('webauthn', 'none');
+    expect(verdict.decision).to.equal('Deny');
+    expect(verdict.reason).to.match(
+      /needs a verified authenticator, but .*the page named no WebAuthn verifier module for this worker/,
+    );
+  });
+
+  it("codeIntegrity: false loads the altered WebAuthn verifier unchecked: the host's choice", async () => {
+    const verdict = await approveWebAuthnWithClick('webauthn', 'unchecked');
+    expect(verdict.reason).to.match(CLICK_NOT_ENOUGH);
+  });
+
+  it("the worker's JS fallback as built, from the module the page names: checked, loaded, and it decides", async () => {
     const { load, verdict } = await decideInFallback('nowasm');
     expect(load.ok, JSON.stringify(load)).to.equal(true);
     expect(verdict).to.include({ decision: 'Allow', evaluator: 'js' });
   });
 
-  it("a worker's lazy chunk altered on the CDN (the JS fallback): never run, every call a Deny naming the chunk", async () => {
+  it("fault: the worker's JS fallback altered on the CDN — never run, every call a Deny naming the file", async () => {
     const { load, verdict } = await decideInFallback('chunk');
     expect(load.ok).to.equal(false);
     expect(verdict.decision).to.equal('Deny');
     expect(verdict.kind).to.equal('engine_fault');
     expect(verdict.reason).to.match(
-      /the JS fallback failed to load too \(the worker's chunk \("[^"]*\/__tampered__\/chunk\/dist\/browser\/assets\/reference-engine-[^"]+\.js"\) is not the file this build of perso recorded \(SHA-256 "[^"]+", expected "[^"]+"\); serve perso's own files unchanged/,
+      /the JS fallback failed to load too \(the worker's JS fallback \("[^"]*\/__tampered__\/chunk\/dist\/browser\/assets\/worker-reference-[^"]+\.js"\) is not the file this build of perso recorded \(SHA-256 "[^"]+", expected "[^"]+"\); serve perso's own files unchanged/,
     );
     expect(verdict.evaluator).to.equal(undefined);
+  });
+
+  it('fault: a built worker the page named no JS fallback to — every call a Deny naming it', async () => {
+    const { load, verdict } = await decideInFallback('nowasm', 'none');
+    expect(load.ok).to.equal(false);
+    expect(verdict).to.include({ decision: 'Deny', kind: 'engine_fault' });
+    expect(verdict.reason).to.match(
+      /the JS fallback failed to load too \(the page named no JS fallback module for this worker \(start it through perso's WorkerBackend\)\)/,
+    );
+  });
+
+  it("codeIntegrity: false loads the altered JS fallback unchecked (a dev server that rewrites JavaScript): the host's choice", async () => {
+    const { load, verdict } = await decideInFallback('chunk', 'unchecked');
+    expect(load.ok, JSON.stringify(load)).to.equal(true);
+    expect(verdict).to.include({ decision: 'Allow', evaluator: 'js' });
   });
 
   it('the embed with an altered worker: the tool does not run and the denial says why', async () => {

@@ -10,10 +10,12 @@
 //                                            debug build (the same exports and ABI version, other bytes)
 //   GET /__tampered__/nowasm/dist/<path>     the files unchanged, the evaluator worker script with a
 //                                            CSP without 'wasm-unsafe-eval' (its JS fallback loads)
-//   GET /__tampered__/chunk/dist/<path>      the same, with the worker's lazy chunks (the JS
+//   GET /__tampered__/chunk/dist/<path>      the same, with the worker's modules (the JS
 //                                            fallback, the WebAuthn verifier) one line longer
 //   GET /__tampered__/approvals/dist/<path>  the files unchanged, the worker's approvals module
 //                                            (loaded on the first Ask) one line longer
+//   GET /__tampered__/webauthn/dist/<path>   the files unchanged, the worker's WebAuthn verifier
+//                                            one line longer
 
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
@@ -27,8 +29,8 @@ const TYPES = {
   '.json': 'application/json',
 };
 const TAMPERED =
-  /^\/__tampered__\/(worker|wasm|nowasm|chunk|approvals)(\/dist\/.*|\/engine\/build\/engine\.wasm)$/;
-const LAZY_WORKER_CHUNK = /^(reference-engine|webauthn-approval)-.*\.js$/;
+  /^\/__tampered__\/(worker|wasm|nowasm|chunk|approvals|webauthn)(\/dist\/.*|\/engine\/build\/engine\.wasm)$/;
+const LAZY_WORKER_CHUNK = /^(worker-reference|worker-webauthn)-.*\.js$/;
 const PACKAGE_WASM = '/engine/build/engine.wasm';
 
 /** @returns {import('koa').Middleware} */
@@ -55,6 +57,9 @@ export function rawDist() {
       body = await readFile(join(ROOT, 'engine/build/engine.debug.wasm'));
     }
     if (tampered?.[1] === 'approvals' && /^worker-approvals-.*\.js$/.test(name)) {
+      body = Buffer.concat([body, Buffer.from('\n;/* altered on the CDN */\n')]);
+    }
+    if (tampered?.[1] === 'webauthn' && /^worker-webauthn-.*\.js$/.test(name)) {
       body = Buffer.concat([body, Buffer.from('\n;/* altered on the CDN */\n')]);
     }
     if (tampered?.[1] === 'chunk' && LAZY_WORKER_CHUNK.test(name)) {
