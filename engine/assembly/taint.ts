@@ -242,11 +242,11 @@ function isTrailing(c: i32): bool {
 
 /**
  * True when the `n` UTF-16 units at `p` came from the session's untrusted content, as they are or
- * folded (into `scratch`, which `p` may be); `first` 1 skips the units as they are (already read).
+ * folded (into `scratch`, which `p` may be).
  */
-function unitsFrom(t: Taint, p: usize, n: i32, first: i32 = 0): bool {
+function unitsFrom(t: Taint, p: usize, n: i32): bool {
   // Pass 0 reads the units as they are, pass 1 their folded form.
-  for (let pass = first; pass < 2; pass++) {
+  for (let pass = 0; pass < 2; pass++) {
     if (pass == 1) {
       n = fold(p, n, null);
       p = scratch;
@@ -294,12 +294,25 @@ function valueFrom(t: Taint, v: JValue): bool {
 export function stringFrom(ptr: usize, len: i32): bool {
   if (!sessionTainted()) return false;
   if (saturated()) return true;
-  // ASCII (most values): the bytes are read in place as they are; only the folded pass decodes.
-  const ascii = isAscii(ptr, len);
-  if (ascii && asciiFrom(current!, ptr, len)) return true;
+  // ASCII (most values): the bytes are read in place, as they are and folded; nothing is decoded.
+  if (isAscii(ptr, len))
+    return asciiFrom(current!, ptr, len) || foldedBytesFrom(current!, ptr, len);
   madeGarbage = true;
   const s = String.UTF8.decodeUnsafe(ptr, <usize>len);
-  return unitsFrom(current!, changetype<usize>(s), s.length, ascii ? 1 : 0);
+  return unitsFrom(current!, changetype<usize>(s), s.length);
+}
+
+/** The folded pass of `unitsFrom` over `n` ASCII bytes at `p` (a byte is its unit), into `scratch`. */
+function foldedBytesFrom(t: Taint, p: usize, n: i32): bool {
+  growScratch(n);
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    const c = foldUnit(<i32>load<u8>(p + <usize>i));
+    if (c < 0) continue;
+    store<u16>(scratch + ((<usize>m) << 1), <u16>c);
+    m++;
+  }
+  return m > 0 && (t.words.has(hashUnits(scratch, 0, m)) || pieces(t, scratch, m, false));
 }
 
 /** The top bit of each of 8 bytes. */
