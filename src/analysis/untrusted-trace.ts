@@ -16,6 +16,7 @@
  */
 import type { EvaluatorState } from '../engine/types.ts';
 import { SHOWN_UNITS, truncate } from '../encoding/text.ts';
+import { foldedWords, textsOf } from '../reference/reference-untrusted.ts';
 
 /** Length, in UTF-16 units, of a piece of a value that counts when found in untrusted content. */
 export const PIECE = 10;
@@ -75,22 +76,6 @@ export interface SessionContent {
 }
 
 const SEPARATORS = /[\t\n\v\f\r "'`<>()[\]{},;]+/;
-
-/**
- * The strings of a value and its numbers as JSON writes them, at any depth, and with `keys` its
- * object keys too (a result's keys are untrusted text; a checked value's are not read).
- */
-export function textsOf(value: unknown, out: string[] = [], keys = false): string[] {
-  if (typeof value === 'string') out.push(value);
-  else if (typeof value === 'number') out.push(JSON.stringify(value));
-  else if (Array.isArray(value)) for (const item of value) textsOf(item, out, keys);
-  else if (typeof value === 'object' && value !== null)
-    for (const key of Object.keys(value)) {
-      if (keys) out.push(key);
-      textsOf((value as Record<string, unknown>)[key], out, keys);
-    }
-  return out;
-}
 
 function wordsOf(text: string): Set<string> {
   const words = new Set<string>();
@@ -192,30 +177,6 @@ function textMatch(texts: readonly Text[], value: string): UntrustedMatch | null
     if (t !== undefined) return { how: 'piece', found: piece, tool: t.tool };
   }
   return null;
-}
-
-/** One UTF-16 unit folded: the unit it becomes, or -1 (dropped) or -2 (dropped, ending a word). */
-function foldUnit(c: number): number {
-  if (c >= 0x80) return c === 0xa0 ? -2 : c;
-  if (c >= 0x41 && c <= 0x5a) return c + 0x20;
-  if ((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39)) return c;
-  return '@._-+'.includes(String.fromCharCode(c)) ? -1 : -2;
-}
-
-/** The folded words of a text, in order (together, its folded form). */
-export function foldedWords(text: string): string[] {
-  const words: string[] = [];
-  let word = '';
-  for (let i = 0; i < text.length; i++) {
-    const c = foldUnit(text.charCodeAt(i));
-    if (c >= 0) word += String.fromCharCode(c);
-    else if (c === -2 && word !== '') {
-      words.push(word);
-      word = '';
-    }
-  }
-  if (word !== '') words.push(word);
-  return words;
 }
 
 function foldedMatch(texts: readonly Text[], value: string): UntrustedMatch | null {

@@ -40,7 +40,11 @@ export interface ReferenceSessionContent {
 
 const SEPARATORS = /[\t\n\v\f\r "'`<>()[\]{},;]+/;
 
-function textsOf(value: unknown, out: string[], keys: boolean): void {
+/**
+ * The strings of a value and its numbers as JSON writes them, at any depth, and with `keys` its
+ * object keys too (a result's keys are untrusted text; a checked value's are not read).
+ */
+export function textsOf(value: unknown, out: string[] = [], keys = false): string[] {
   if (typeof value === 'string') out.push(value);
   else if (typeof value === 'number') out.push(JSON.stringify(value));
   else if (Array.isArray(value)) for (const item of value) textsOf(item, out, keys);
@@ -49,6 +53,7 @@ function textsOf(value: unknown, out: string[], keys: boolean): void {
       if (keys) out.push(key);
       textsOf((value as Record<string, unknown>)[key], out, keys);
     }
+  return out;
 }
 
 /** The untrusted content of every session. */
@@ -171,7 +176,7 @@ function foldUnit(c: number): number {
 }
 
 /** The folded words of `text`, in order (their concatenation is the folded text). */
-function foldedWords(text: string): string[] {
+export function foldedWords(text: string): string[] {
   const words: string[] = [];
   let word = '';
   for (let i = 0; i < text.length; i++) {
