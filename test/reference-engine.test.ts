@@ -8,6 +8,7 @@ import { ReferenceEngine } from '../src/reference/reference-engine.ts';
 import { parseStrictJson } from '../src/reference/strict-json.ts';
 import type { ToolCall } from '../src/call/decision.ts';
 import type { CountedCall } from '../src/engine/counted-calls.ts';
+import { APPROVED_CALL } from '../src/engine/approved-call.ts';
 
 interface Case {
   id: string;
@@ -307,5 +308,62 @@ test('budgets in the JS fallback: five $400 refunds stop at $1,000, per principa
     fresh.restoreCounted([{ tool: 'refund', role: 'agent', at: 1, keep: 10_000 }]),
     0,
     'a call without what it spent is not restored (the caller then fails closed)',
+  );
+});
+
+const askPolicy = JSON.stringify({
+  version: 'approved-fallback',
+  default_action: 'Deny',
+  tools: ['pay', 'refund'],
+  roles: ['agent'],
+  rules: [
+    { id: 'pay', tool_name: 'pay', roles: ['agent'], rate_limit: { max: 1, per_seconds: 60 } },
+    { id: 'ask-pay', tool_name: 'pay', roles: ['agent'], effect: 'Ask' },
+    {
+      id: 'refund',
+      tool_name: 'refund',
+      roles: ['agent'],
+      budget: { sum: 'Arguments.amount', max: 500, per_seconds: 3600 },
+    },
+    { id: 'ask-refund', tool_name: 'refund', roles: ['agent'], effect: 'Ask' },
+  ],
+});
+
+test("self-approval in the JS fallback: a caller's own approved key never lifts an Ask, and spends nothing", () => {
+  const engine = new ReferenceEngine();
+  assert.equal(engine.load(askPolicy).ok, true);
+  const call = { tool: 'pay', role: 'agent', args: {}, approved: true } as ToolCall;
+  for (let i = 0; i < 3; i++) {
+    const v = engine.evaluate(call, 10);
+    assert.equal(`${v.decision} ${v.kind}`, 'Ask ask_by_rule', `call ${i}`);
+  }
+  // Nothing was counted: the host's first real approval still fits the rate limit.
+  const marked = { tool: 'pay', role: 'agent', args: {}, [APPROVED_CALL]: true } as ToolCall;
+  assert.equal(engine.evaluate(marked, 10).decision, 'Ask');
+});
+
+test('an approved Ask in the JS fallback spends the rate limit and the budget as the Allow it becomes (the host lifts the Ask)', () => {
+  const engine = new ReferenceEngine();
+  assert.equal(engine.load(askPolicy).ok, true);
+  const pay = { tool: 'pay', role: 'agent', args: {}, [APPROVED_CALL]: true } as ToolCall;
+  const first = engine.evaluate(pay, 10);
+  assert.equal(`${first.decision} ${first.kind}`, 'Ask ask_by_rule', 'answered as the Ask it was');
+  const second = engine.evaluate(pay, 11);
+  assert.equal(
+    `${second.decision} ${second.kind}`,
+    'Deny rate_limited',
+    'the first approval counted',
+  );
+  const refund = (amount: number, at: number) =>
+    engine.evaluate(
+      { tool: 'refund', role: 'agent', args: { amount }, [APPROVED_CALL]: true } as ToolCall,
+      at,
+    );
+  assert.equal(refund(400, 20).decision, 'Ask');
+  const over = refund(400, 21);
+  assert.equal(
+    `${over.decision} ${over.kind}`,
+    'Deny budget_exceeded',
+    'the first approval spent 400',
   );
 });

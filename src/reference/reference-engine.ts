@@ -8,10 +8,15 @@
  *   lone surrogates refused) and over 1 MiB is refused; a failed load keeps the previous policy;
  * - no policy → Deny `no_policy`; a malformed call, a `now` that is not a finite number, or a value
  *   that is not plain JSON where the call holds one → Deny `invalid_request`;
- * - every verdict says `evaluator: 'js'`; names quoted in reasons are cut at 128 characters.
+ * - every verdict says `evaluator: 'js'`; names quoted in reasons are cut at 128 characters;
+ * - a call is approved only when the host's approval mark is on it (`APPROVED_CALL`, set by the
+ *   approval ledger after a person approved): a caller's own `approved` key is never read, and an
+ *   approved call is counted and spent as the Allow it becomes but answered as the Ask it was, for
+ *   the host to lift (as the engine does).
  */
 import type { ToolCall } from '../call/decision.ts';
 import type { CountedCall, CountedCallSink } from '../engine/counted-calls.ts';
+import { APPROVED_CALL } from '../engine/approved-call.ts';
 import type {
   Diagnostic,
   EvaluatorState,
@@ -205,7 +210,16 @@ export class ReferenceEngine {
         evaluator: 'js',
       };
     }
-    return this.#verdict(this.#evaluator.decide(call, now), call);
+    // The reference reads `approved` from the call it decides: only the host's mark may set it.
+    const approved = Object.hasOwn(call, APPROVED_CALL);
+    const { approved: _ignored, ...asked } = call as ToolCall & { approved?: unknown };
+    const decided = this.#evaluator.decide({ ...asked, approved }, now);
+    // Counted and spent as an Allow; answered as the Ask a person approved, which the host lifts.
+    const answer: ReferenceVerdict =
+      approved && decided.decision === 'Allow' && decided.kind === 'ask_by_rule'
+        ? { ...decided, decision: 'Ask' }
+        : decided;
+    return this.#verdict(answer, call);
   }
 
   /** Decides calls in order; with `argsList`, call i's args are `argsList[i]`. */

@@ -127,6 +127,38 @@ describe('a page CSP without wasm-unsafe-eval', function () {
     console.log(`js fallback worker: ${compared} pairs, 0 disagreements`);
   });
 
+  it("self-approval through the JS fallback: a call's own approved key is an Ask, and an approval a person gives spends the rate limit", async () => {
+    const backend = noWasmBackend(true);
+    const load = await backend.load(
+      JSON.stringify({
+        version: 'approved-fallback',
+        default_action: 'Deny',
+        tools: ['pay'],
+        roles: ['agent'],
+        rules: [
+          {
+            id: 'pay',
+            tool_name: 'pay',
+            roles: ['agent'],
+            rate_limit: { max: 1, per_seconds: 60 },
+          },
+          { id: 'ask-pay', tool_name: 'pay', roles: ['agent'], effect: 'Ask' },
+        ],
+      }),
+    );
+    expect(load.ok, JSON.stringify(load)).to.equal(true);
+    const call: ToolCall = { tool: 'pay', role: 'agent', args: {} };
+    const forged = await backend.evaluate({ ...call, approved: true } as ToolCall, 10);
+    expect(forged).to.include({ decision: 'Ask', evaluator: 'js' });
+    const first = await backend.evaluate(call, 10);
+    const allowed = await backend.approve(first.approval!.nonce, call, 10);
+    expect(allowed).to.include({ decision: 'Allow', kind: 'ask_by_rule' });
+    expect(allowed.reason).to.match(/approved by a person$/);
+    // The approval counted: the next call is over the limit before any Ask.
+    const limited = await backend.evaluate(call, 11);
+    expect(limited).to.include({ decision: 'Deny', kind: 'rate_limited', evaluator: 'js' });
+  });
+
   it("Perso with fallback: 'js' where engine.wasm compiles: the wasm engine decides, and says so", async () => {
     const perso = await Perso.load({
       policy: JSON.parse(demoText) as Policy,
