@@ -82,3 +82,62 @@ it('fault: the journal of counted calls (counted-call-journal.ts) cannot be fetc
     backend.close();
   }
 });
+
+it('fault: the auditor (perso-auditor.ts) cannot be fetched: no policy becomes active, every call is a Deny naming it', async () => {
+  const url = '/src/perso/perso.ts?perso-test-fail=perso-auditor';
+  const { Perso } = (await import(url)) as PersoModule;
+  const records: unknown[] = [];
+  const failures: string[] = [];
+  const perso = await Perso.load({
+    policy: JSON.parse(demoPolicy),
+    engine: 'worker',
+    audit: { emit: (record) => records.push(record) },
+    onError: (status) => failures.push(status.errors[0]?.message ?? ''),
+  });
+  try {
+    const status = perso.status();
+    expect(status.ok).to.equal(false);
+    expect(status.version).to.equal(null);
+    expect(status.errors[0]?.path).to.equal('audit');
+    expect(failures).to.have.length(1);
+    expect(failures[0]).to.match(
+      /^audit records cannot be built: the record builder did not load \(.+\); check that the page can fetch perso's files, then load a new instance$/,
+    );
+    const decision = await perso.evaluate(view);
+    expect(decision.decision).to.equal('Deny');
+    expect(decision.kind).to.equal('no_policy');
+    expect(decision.reason).to.match(/audit records cannot be built/);
+    expect(records).to.deep.equal([]);
+  } finally {
+    await perso.close();
+  }
+});
+
+it('fault: the approval code (approval-redemption.ts) cannot be fetched: an approved Ask is a Deny naming it, and audited', async () => {
+  const url = '/src/perso/perso.ts?perso-test-fail=approval-redemption';
+  const { Perso } = (await import(url)) as PersoModule;
+  const asking = JSON.parse(demoPolicy);
+  asking.rules.unshift({ tool_name: 'update_customer', roles: ['agent'], effect: 'Ask' });
+  const records: { decision: string; reason: string }[] = [];
+  const perso = await Perso.load({
+    policy: asking,
+    engine: 'worker',
+    audit: { emit: (record) => records.push(record) },
+  });
+  try {
+    const call: ToolCall = { tool: 'update_customer', role: 'agent', args: { customer_id: 'C-1' } };
+    const ask = await perso.evaluate(call);
+    expect(ask.decision).to.equal('Ask');
+    expect(ask.approval).to.not.equal(undefined);
+    const approved = await perso.approve(ask.approval?.nonce ?? '', call);
+    expect(approved.decision).to.equal('Deny');
+    expect(approved.kind).to.equal('engine_fault');
+    expect(approved.reason).to.match(
+      /^engine fault: the approval code did not load \(.+\); the call was not run, check that the page can fetch perso's files and retry$/,
+    );
+    expect(records.map((record) => record.decision)).to.deep.equal(['Ask', 'Deny']);
+    expect(records[1]?.reason).to.equal(approved.reason);
+  } finally {
+    await perso.close();
+  }
+});
