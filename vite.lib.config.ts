@@ -61,6 +61,15 @@ function engineWasmInPackage(): Plugin {
   };
 }
 
+// The page's chunk: `Perso` and everything it imports statically (a group takes its modules'
+// dependencies too), with the small modules lazy chunks share (text, own properties, hex) and the
+// preload helper. Left to itself the bundler puts those in chunks of their own, since a lazy chunk
+// that needs one of them may not need the rest; but every lazy chunk loads after this one, so
+// each would be one more file for the page to fetch (and an app that bundles perso splits its own
+// preload helper out the same way).
+const PAGE_CHUNK =
+  /(?:[\\/]src[\\/](?:perso[\\/]perso|encoding[\\/](?:text|hex)|call[\\/]own-properties)\.ts|preload-helper\.js)$/;
+
 export default defineConfig({
   publicDir: false,
   plugins: [
@@ -91,6 +100,9 @@ export default defineConfig({
         format: 'es',
         entryFileNames: '[name].js',
         chunkFileNames: 'chunks/[name]-[hash].js',
+        codeSplitting: {
+          groups: [{ name: 'perso', test: PAGE_CHUNK }],
+        },
         assetFileNames: 'assets/[name]-[hash][extname]',
       },
     },

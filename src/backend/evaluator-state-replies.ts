@@ -115,17 +115,3 @@ function checkRemembered(value: unknown): RememberedApprovalState[] | null {
   }
   return out;
 }
-
-/** Checks the worker's answer to `forget` (nothing). */
-export function checkForgotten(value: unknown): CheckedReply<undefined> {
-  return value === null || value === undefined
-    ? { ok: true, value: undefined }
-    : { ok: false, problem: 'forget answered a value' };
-}
-
-/** Checks that a value is a plain list of tool names (a policy's `untrusted_tools`). */
-export function checkToolNames(value: unknown): string[] | null {
-  return Array.isArray(value) && value.every((item) => typeof item === 'string')
-    ? [...value]
-    : null;
-}

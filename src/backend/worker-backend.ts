@@ -37,13 +37,7 @@ import type { ApprovalEvidence } from './approval-evidence.ts';
 import type { BatchMessage } from './batch-wire-format.ts';
 import type { CountedCallJournal } from './counted-call-journal.ts';
 import type { CountedCall } from '../engine/counted-calls.ts';
-import type { JournalRecord } from './tool-result-journal.ts';
-import { ToolResultJournal, plainRecord } from './tool-result-journal.ts';
-import {
-  checkEvaluatorState,
-  checkForgotten,
-  checkRecordAnswer,
-} from './evaluator-state-replies.ts';
+import type { JournalRecord, ToolResultJournal } from './tool-result-journal.ts';
 import type { EvaluatorBackend } from './evaluator-backend.ts';
 import { createEvaluatorWorker } from './evaluator-worker.ts';
 import { pageEngineModule } from './page-engine-module.ts';
@@ -53,7 +47,12 @@ import { CLOSED, faultLoad, faultVerdict } from './worker-faults.ts';
 import { endGeneration, startGeneration } from './worker-generation.ts';
 import type { Generation } from './worker-generation.ts';
 import { readyWorker } from './worker-readiness.ts';
-import { checkApprovedVerdict, checkPolicyLoad, checkVerdict } from './worker-reply.ts';
+import {
+  checkApprovedVerdict,
+  checkForgotten,
+  checkPolicyLoad,
+  checkVerdict,
+} from './worker-reply.ts';
 import { errorText } from '../encoding/text.ts';
 
 export type { CodeIntegrity, WorkerBackendOptions } from './worker-backend-options.ts';
@@ -82,6 +81,10 @@ async function loadBatchWireFormat(): Promise<BatchWireFormat> {
   return batchWireFormat;
 }
 
+type WorkerMemory = typeof import('./worker-memory.ts');
+/** The evaluator memory's code, once loaded (see {@link WorkerBackend.recordResult}). */
+let workerMemory: WorkerMemory | null = null;
+
 /**
  * The engine in a dedicated module Worker behind Comlink: the browser's default backend.
  *
@@ -102,8 +105,13 @@ export class WorkerBackend implements EvaluatorBackend {
    * Loaded with the first policy that can count calls ({@link mayCount}).
    */
   #counted: CountedCallJournal | null = null;
-  /** The untrusted results the engine kept; a fresh worker records them again with the re-load. */
-  readonly #results = new ToolResultJournal();
+  /**
+   * The untrusted results the engine kept; a fresh worker records them again with the re-load.
+   * Made with the first result recorded.
+   */
+  #results: ToolResultJournal | null = null;
+  /** While the evaluator memory's code loads for a first result: calls made meanwhile wait for it. */
+  #memoryLoading: Promise<unknown> | null = null;
   #closed = false;
 
   /** Nothing starts until the first call, unless `startNow` is set. */
@@ -127,7 +135,7 @@ export class WorkerBackend implements EvaluatorBackend {
 
   /** The untrusted results kept for a fresh engine, in order (see evaluator-backend.ts). */
   untrustedResults(): readonly JournalRecord[] {
-    return this.#results.records();
+    return this.#results?.records() ?? [];
   }
 
   /** The calls the engine counted under the active policy, in order (see evaluator-backend.ts). */
@@ -259,17 +267,32 @@ export class WorkerBackend implements EvaluatorBackend {
     );
   }
 
-  /** Hands a tool's result to the worker's engine; kept here too when it kept it (see the journal). */
+  /**
+   * Hands a tool's result to the worker's engine; kept here too when it kept it (see the journal).
+   * The first loads the code for it (calls made meanwhile are posted after it).
+   */
   recordResult(record: ToolResultRecord): Promise<RecordAnswer> {
-    const plain = plainRecord(record);
+    return this.#withMemory(
+      (memory) => this.#recordResult(memory, record),
+      (error) => ({
+        ok: false,
+        error: `engine fault: the untrusted-content code did not load (${errorText(error)}); the result was not recorded, check that the page can fetch perso's files and record it again`,
+      }),
+    );
+  }
+
+  #recordResult(memory: WorkerMemory, record: ToolResultRecord): Promise<RecordAnswer> {
+    const plain = memory.plainRecord(record);
     if ('error' in plain) return Promise.resolve({ ok: false, error: plain.error });
     return this.#run<RecordAnswer>(
       {
         send: (remote) => remote.recordResult(plain.record),
-        check: checkRecordAnswer,
+        check: memory.checkRecordAnswer,
         fault: (reason) => ({ ok: false, error: reason }),
         accepted: (answer) => {
-          if (answer.ok && answer.untrusted) this.#results.add(plain.record, plain.json);
+          if (!answer.ok || !answer.untrusted) return;
+          this.#results ??= new memory.ToolResultJournal();
+          this.#results.add(plain.record, plain.json);
         },
       },
       this.#timeoutMs,
@@ -278,19 +301,56 @@ export class WorkerBackend implements EvaluatorBackend {
 
   /** The worker engine's state that outlives a call; null on a fault. */
   state(): Promise<EvaluatorState | null> {
-    return this.#run<EvaluatorState | null>(
-      { send: (remote) => remote.state(), check: checkEvaluatorState, fault: () => null },
-      this.#timeoutMs,
+    return this.#withMemory(
+      (memory) =>
+        this.#run<EvaluatorState | null>(
+          {
+            send: (remote) => remote.state(),
+            check: memory.checkEvaluatorState,
+            fault: () => null,
+          },
+          this.#timeoutMs,
+        ),
+      () => null,
     );
   }
 
   /** Forgets every session's untrusted content, here and in the worker. */
   forget(): Promise<void> {
-    this.#results.clear();
+    this.#results?.clear();
     return this.#run<undefined>(
       { send: (remote) => remote.forget(), check: checkForgotten, fault: () => undefined },
       this.#timeoutMs,
     );
+  }
+
+  /**
+   * Runs `use` with the evaluator memory's code, loading it first (imported lazily: a page that
+   * never records a result never downloads it). While it loads, every call waits (`#run`), and
+   * `use` posts before them: a decision made after a result was handed over is decided after it.
+   * `failed` answers when it cannot load.
+   */
+  #withMemory<T>(
+    use: (memory: WorkerMemory) => Promise<T>,
+    failed: (error: unknown) => T,
+  ): Promise<T> {
+    const loading = this.#memoryLoading;
+    if (loading !== null) return loading.then(() => this.#withMemory(use, failed));
+    if (workerMemory !== null) return use(workerMemory);
+    let answer: Promise<T> | undefined;
+    const posted = import('./worker-memory.ts').then(
+      (memory) => {
+        workerMemory = memory;
+        this.#memoryLoading = null;
+        answer = use(memory);
+      },
+      (error: unknown) => {
+        this.#memoryLoading = null;
+        answer = Promise.resolve(failed(error));
+      },
+    );
+    this.#memoryLoading = posted;
+    return posted.then(() => answer as Promise<T>);
   }
 
   /** Terminates the worker; pending and later calls are Deny. */
@@ -303,6 +363,8 @@ export class WorkerBackend implements EvaluatorBackend {
   /** Runs one call on a ready worker, starting one first if needed (no extra await when ready). */
   #run<T>(plan: CallPlan<T>, timeoutMs: number): Promise<T> {
     if (this.#closed) return Promise.resolve(plan.fault(CLOSED));
+    const memoryLoading = this.#memoryLoading;
+    if (memoryLoading !== null) return memoryLoading.then(() => this.#run(plan, timeoutMs));
     const generation = this.#generation ?? this.#start();
     if (generation.ready) return callWorker(generation, plan, timeoutMs, this.#counted);
     // Posted right behind the readiness check, not after its answer: one round trip less before a

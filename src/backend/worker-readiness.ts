@@ -27,7 +27,7 @@ export async function readyWorker(
   module: WebAssembly.Module | null,
   policyText: string | null,
   journal: CountedCallJournal | null,
-  results: ToolResultJournal,
+  results: ToolResultJournal | null,
   timeoutMs: number,
 ): Promise<string | null> {
   const checking = callWorker<WorkerStatus | string>(
@@ -42,7 +42,7 @@ export async function readyWorker(
   );
   // Taken now, after the worker before this one was ended: nothing it answers can be added later.
   const counted = policyText === null ? [] : (journal?.calls() ?? []);
-  const records = policyText === null ? [] : results.records();
+  const records = policyText === null ? [] : (results?.records() ?? []);
   const reloading =
     policyText === null
       ? null

@@ -15,7 +15,6 @@ import type { CountedCall } from '../engine/counted-calls.ts';
 import { isCountedCallList } from '../engine/counted-calls.ts';
 import type { PolicyInfo, PolicyLoad, Verdict } from '../engine/engine.ts';
 import type { WorkerStatus } from '../worker/evaluator-api.ts';
-import { checkToolNames } from './evaluator-state-replies.ts';
 import type { RememberedApprovalRef } from '../engine/types.ts';
 
 type Diagnostic = Extract<PolicyLoad, { ok: false }>['errors'][number];
@@ -200,9 +199,8 @@ function checkPolicyInfo(value: unknown): PolicyInfo | null {
     typeof annotationDefaults !== 'boolean'
   )
     return null;
-  const untrustedTools =
-    value.untrustedTools === undefined ? undefined : checkToolNames(value.untrustedTools);
-  if (untrustedTools === null) return null;
+  const untrustedTools = value.untrustedTools;
+  if (untrustedTools !== undefined && !isStringArray(untrustedTools)) return null;
   return {
     version,
     mode,
@@ -214,7 +212,7 @@ function checkPolicyInfo(value: unknown): PolicyInfo | null {
     hasBudgets,
     annotationDefaults,
     ...(value.approval === 'webauthn' ? { approval: 'webauthn' as const } : {}),
-    ...(untrustedTools === undefined ? {} : { untrustedTools }),
+    ...(untrustedTools === undefined ? {} : { untrustedTools: [...untrustedTools] }),
     // Checked where it is used (tool-pins.ts reads any value, fail closed).
     ...(value.toolPins === undefined ? {} : { toolPins: value.toolPins }),
   };
@@ -254,4 +252,11 @@ export function checkStatus(value: unknown): Checked<WorkerStatus> {
   if (value.policy !== null && policy === null)
     return { ok: false, problem: 'status has malformed policy info' };
   return { ok: true, value: { abiVersion: value.abiVersion, policy } };
+}
+
+/** `forget`'s answer: nothing. */
+export function checkForgotten(value: unknown): Checked<undefined> {
+  return value === null || value === undefined
+    ? { ok: true, value: undefined }
+    : { ok: false, problem: 'forget answered a value' };
 }

@@ -16,7 +16,6 @@ import type { DecisionResult, ToolCall } from '../call/decision.ts';
 import { errorText } from '../encoding/text.ts';
 import { badTimeReason, ownNow } from './call-time.ts';
 import type { RecordedFacts } from './perso-auditor.ts';
-import { recordedFacts } from './perso-auditor.ts';
 import type { PersoDecider } from './perso-decider.ts';
 import { CLOSED, readArgs } from './perso-decider.ts';
 import type { PersoPolicy } from './perso-policy.ts';
@@ -38,8 +37,7 @@ export async function redeemApproval(
   evidence?: ApprovalEvidence,
 ): Promise<DecisionResult> {
   const canonical = readArgs(call);
-  const facts =
-    canonical.ok && decider.auditing ? recordedFacts(withArgs(call, canonical.value)) : null;
+  const facts = canonical.ok ? decider.facts(withArgs(call, canonical.value)) : null;
   const result = !canonical.ok
     ? decider.deny('invalid_request', `invalid request: ${canonical.error}`)
     : typeof facts === 'string'

@@ -1,6 +1,7 @@
 /**
- * A `Perso`'s auditor: every decision becomes one record per audit transport, built by a module
- * loaded with the instance (`decision-record.ts`), and emitted without awaiting the decision.
+ * A `Perso`'s auditor: every decision becomes one record per audit transport (built by
+ * `decision-record.ts`), emitted without awaiting the decision. Loaded with an instance that has
+ * audit transports, before `Perso.load` resolves: a page without transports never downloads it.
  *
  * Checklist:
  * - emitting never awaits nor throws into the decision path; a record that cannot be built is
@@ -19,7 +20,8 @@ import type { CanonicalArgs } from '../call/canonical-args.ts';
 import { canonicalizeArgs } from '../call/canonical-args.ts';
 import type { DecisionResult, JsonObject, ToolCall } from '../call/decision.ts';
 import { own } from '../call/own-properties.ts';
-import { FETCH_FILES_FIX, errorText, notLoaded } from '../encoding/text.ts';
+import { errorText } from '../encoding/text.ts';
+import { argsHashKey, decisionRecord, hmacHex, toolResultRecord } from './decision-record.ts';
 
 /** What an audit record keeps of a call's host facts: the copies the engine decided on, and the time. */
 export interface RecordedFacts {
@@ -59,20 +61,13 @@ function isPlainObject(value: unknown): value is object {
 export class PersoAuditor {
   readonly #transports: readonly AuditTransport[];
   readonly #hashArgs: boolean;
-  /** The record builder (decision-record.ts), once loaded. */
-  #records: typeof import('./decision-record.ts') | null = null;
-  /** `hashArgs`' key, or why there is none. */
-  #hashKey: Promise<CryptoKey | string> | null = null;
+  /** `hashArgs`' key, or why there is none; `null` without `hashArgs`. */
+  readonly #hashKey: Promise<CryptoKey | string> | null = null;
   #warned = new WeakSet<AuditTransport>();
   #broken = false;
   #chain: Promise<void> = Promise.resolve();
-  /**
-   * Settles with `null` once the record builder is loaded, or with why it could not be (then the
-   * instance activates no policy: no call is decided that no record can be built for).
-   */
-  readonly ready: Promise<string | null>;
 
-  /** Starts loading the record builder (and `hashArgs`' key) at once. */
+  /** Starts making `hashArgs`' key at once. */
   constructor(
     transports: readonly AuditTransport[],
     hashArgs: boolean,
@@ -80,20 +75,8 @@ export class PersoAuditor {
   ) {
     this.#transports = transports;
     this.#hashArgs = hashArgs;
-    this.ready = this.#load(hashKey);
-  }
-
-  // Imported lazily: a page without audit transports never downloads the record builder. Never rejects.
-  async #load(hashKey: HashKey | undefined): Promise<string | null> {
-    let records: typeof import('./decision-record.ts');
-    try {
-      records = await import('./decision-record.ts');
-    } catch (error) {
-      return `audit records cannot be built: ${notLoaded('the record builder', error)}; ${FETCH_FILES_FIX}, then load a new instance`;
-    }
-    this.#records = records;
-    if (this.#hashArgs)
-      this.#hashKey = records.argsHashKey(hashKey).then(
+    if (hashArgs)
+      this.#hashKey = argsHashKey(hashKey).then(
         ({ key, warning }) => {
           if (warning !== undefined) console.warn(`perso: ${warning}`);
           return key;
@@ -104,7 +87,11 @@ export class PersoAuditor {
           return problem;
         },
       );
-    return null;
+  }
+
+  /** {@link recordedFacts}, for the decisions of an audited instance. */
+  facts(call: ToolCall): RecordedFacts | string {
+    return recordedFacts(call);
   }
 
   /**
@@ -120,13 +107,11 @@ export class PersoAuditor {
     toolFacts?: ToolFacts,
   ): void {
     const checked = canonical?.ok ? canonical : null;
-    const records = this.#records;
     let record: AuditRecord;
     try {
-      if (records === null) throw new Error('the record builder is not loaded');
       // The checked call's tool and role (plain data, read once), not the caller's object again: a
       // getter must not record another tool than the one decided.
-      record = records.decisionRecord(
+      record = decisionRecord(
         facts?.call ?? call,
         result,
         checked?.value ?? null,
@@ -148,9 +133,7 @@ export class PersoAuditor {
       checked === null || keyed === null
         ? Promise.resolve(undefined)
         : keyed
-            .then((key) =>
-              typeof key === 'string' ? undefined : records.hmacHex(key, checked.json),
-            )
+            .then((key) => (typeof key === 'string' ? undefined : hmacHex(key, checked.json)))
             .catch(() => undefined);
     // Records leave in decision order even though hashing is asynchronous.
     this.#chain = this.#chain
@@ -167,8 +150,7 @@ export class PersoAuditor {
   recordResult(record: ToolResultRecord): void {
     let entry: ToolResultAuditRecord;
     try {
-      // Loaded: no policy is active before the record builder is (see `ready`).
-      entry = this.#records!.toolResultRecord(record, this.#hashArgs);
+      entry = toolResultRecord(record, this.#hashArgs);
     } catch (error) {
       this.#lost(error);
       return;

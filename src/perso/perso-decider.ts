@@ -26,7 +26,6 @@ import type { Verdict } from '../engine/types.ts';
 import type { AnnotationHints } from '../policy/annotation-defaults.ts';
 import { badTimeReason, ownNow } from './call-time.ts';
 import type { PersoAuditor, RecordedFacts } from './perso-auditor.ts';
-import { recordedFacts } from './perso-auditor.ts';
 import type { PersoPolicy } from './perso-policy.ts';
 import { decisionResult } from './perso-result.ts';
 
@@ -37,27 +36,29 @@ export const CLOSED = 'engine fault: perso is closed; load a new instance';
 export class PersoDecider {
   readonly #policy: PersoPolicy;
   readonly #clock: (() => number) | null;
-  /** The auditor, when the host gave audit transports; else `null`. */
-  readonly #auditor: PersoAuditor | null;
+  /**
+   * The auditor, once loaded (with audit transports, before `Perso.load` resolves); else `null`.
+   * Set by the instance.
+   */
+  auditor: PersoAuditor | null = null;
   readonly #auditing: boolean;
   readonly #durableBeforeRun: boolean;
 
   /**
    * @param policy the instance's engine and active policy
    * @param clock the host's clock (seconds), or `null` for the system clock
-   * @param auditor the instance's auditor, or `null` without audit transports
+   * @param auditing whether the host gave audit transports (the auditor loads with the instance)
    * @param durableBeforeRun whether a decision waits for its record to be stored
    */
   constructor(
     policy: PersoPolicy,
     clock: (() => number) | null,
-    auditor: PersoAuditor | null,
+    auditing: boolean,
     durableBeforeRun: boolean,
   ) {
     this.#policy = policy;
     this.#clock = clock;
-    this.#auditor = auditor;
-    this.#auditing = auditor !== null;
+    this.#auditing = auditing;
     this.#durableBeforeRun = durableBeforeRun;
   }
 
@@ -136,7 +137,7 @@ export class PersoDecider {
       result = this.deny('invalid_request', `invalid request: ${canonical.error}`);
     } else {
       const checked = canonical === null ? call : withArgs(call, canonical.value);
-      if (this.#auditing) facts = recordedFacts(checked);
+      facts = this.facts(checked);
       if (typeof facts === 'string') {
         result = this.deny('invalid_request', `invalid request: ${facts}`);
       } else {
@@ -150,6 +151,14 @@ export class PersoDecider {
     return this.record(call, result, canonical, facts, toolFacts);
   }
 
+  /**
+   * With audit: canonical copies of the call's host facts for its record, or why one cannot be
+   * read; `null` without an auditor.
+   */
+  facts(call: ToolCall): RecordedFacts | string | null {
+    return this.auditor === null ? null : this.auditor.facts(call);
+  }
+
   /** A Deny that never reached the engine (a guarded call's own refusal), audited. */
   refuse(
     call: { tool: unknown; role: unknown },
@@ -158,7 +167,7 @@ export class PersoDecider {
     toolFacts?: ToolFacts,
   ): DecisionResult {
     const result = this.deny(kind, reason);
-    this.#auditor?.record(call, result, null, null, this.#policy.status.hash, toolFacts);
+    this.auditor?.record(call, result, null, null, this.#policy.status.hash, toolFacts);
     return result;
   }
 
@@ -185,7 +194,7 @@ export class PersoDecider {
     facts: RecordedFacts | string | null,
     toolFacts?: ToolFacts,
   ): DecisionResult | Promise<DecisionResult> {
-    this.#auditor?.record(
+    this.auditor?.record(
       call,
       result,
       canonical,
@@ -199,7 +208,7 @@ export class PersoDecider {
   /** The decision, once every transport that can say so stored its record; a Deny when one cannot. */
   async #stored(result: DecisionResult): Promise<DecisionResult> {
     try {
-      await this.#auditor?.persisted();
+      await this.auditor?.persisted();
       return result;
     } catch (error) {
       if (result.decision === 'Deny') return result;

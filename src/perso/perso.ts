@@ -25,13 +25,12 @@ import { FETCH_FILES_FIX, notLoaded } from '../encoding/text.ts';
 import type { EvaluatorState, RecordAnswer, ToolResultRecord } from '../engine/types.ts';
 import type { AnnotationHints } from '../policy/annotation-defaults.ts';
 import type { PolicyInput } from '../policy/policy-source.ts';
-import { redeemApproval } from './approval-redemption.ts';
 import { ownNow } from './call-time.ts';
 import { evaluatorState, forgetEvaluatorState, recordToolResult } from './evaluator-memory.ts';
-import { PersoAuditor } from './perso-auditor.ts';
+import type { PersoAuditor } from './perso-auditor.ts';
 import { PersoDecider } from './perso-decider.ts';
 import { optionsProblem, readSettings } from './perso-options.ts';
-import type { PersoOptions } from './perso-options.ts';
+import type { PersoOptions, PersoSettings } from './perso-options.ts';
 import { PersoPolicy } from './perso-policy.ts';
 import type { PolicyStatus } from './policy-status.ts';
 import { PersoSession } from './session.ts';
@@ -50,9 +49,12 @@ export class Perso {
   readonly #policy: PersoPolicy;
   /** One call decided and audited. */
   readonly #decider: PersoDecider;
-  /** The auditor, when the host gave audit transports; else `null` (the hot path does no audit work). */
-  readonly #auditor: PersoAuditor | null;
-  /** With transports: `null` once the record builder loaded, or why it could not (no policy then activates). */
+  /**
+   * The auditor, once loaded (with audit transports, before `load` resolves); else `null` (the hot
+   * path does no audit work).
+   */
+  #auditor: PersoAuditor | null = null;
+  /** With transports: `null` once the auditor loaded, or why it could not (no policy then activates). */
   readonly #recordsReady: Promise<string | null>;
   /** What sessions and guarded calls reach this instance through. */
   readonly #host: SessionHost;
@@ -61,16 +63,13 @@ export class Perso {
 
   private constructor(options: Partial<PersoOptions>) {
     const settings = readSettings(options);
-    this.#auditor =
-      settings.transports.length > 0
-        ? new PersoAuditor(settings.transports, settings.hashArgs, settings.hashKey)
-        : null;
-    this.#recordsReady = this.#auditor?.ready ?? Promise.resolve(null);
+    const auditing = settings.transports.length > 0;
+    this.#recordsReady = auditing ? this.#loadAuditor(settings) : Promise.resolve(null);
     this.#policy = new PersoPolicy(settings, options.policy, this.#recordsReady);
     this.#decider = new PersoDecider(
       this.#policy,
       settings.clock,
-      this.#auditor,
+      auditing,
       settings.durableBeforeRun,
     );
     const policy = this.#policy;
@@ -118,6 +117,24 @@ export class Perso {
     return perso;
   }
 
+  // Imported lazily: a page without audit transports never downloads the auditor. Never rejects.
+  async #loadAuditor(settings: PersoSettings): Promise<string | null> {
+    let module: typeof import('./perso-auditor.ts');
+    try {
+      module = await import('./perso-auditor.ts');
+    } catch (error) {
+      return `audit records cannot be built: ${notLoaded('the record builder', error)}; ${FETCH_FILES_FIX}, then load a new instance`;
+    }
+    const auditor = new module.PersoAuditor(
+      settings.transports,
+      settings.hashArgs,
+      settings.hashKey,
+    );
+    this.#auditor = auditor;
+    this.#decider.auditor = auditor;
+    return null;
+  }
+
   /** The active policy's `version` label; `null` when no valid policy is loaded. */
   get policyVersion(): string | null {
     return this.#policy.version;
@@ -163,8 +180,21 @@ export class Perso {
    * A WebAuthn ticket (`approval.kind === 'webauthn'`) needs `evidence`: the assertion a
    * `requestWebAuthnApproval` ceremony made for it, or its failure (then a Deny saying which).
    */
-  approve(nonce: string, call: ToolCall, evidence?: ApprovalEvidence): Promise<DecisionResult> {
-    return redeemApproval(this.#decider, this.#policy, nonce, call, evidence);
+  async approve(
+    nonce: string,
+    call: ToolCall,
+    evidence?: ApprovalEvidence,
+  ): Promise<DecisionResult> {
+    const decider = this.#decider;
+    let redemption: typeof import('./approval-redemption.ts');
+    try {
+      // Loaded with the first approval: a page whose policy never asks never downloads it.
+      redemption = await import('./approval-redemption.ts');
+    } catch (error) {
+      const reason = `engine fault: ${notLoaded('the approval code', error)}; the call was not run, ${FETCH_FILES_FIX} and retry`;
+      return decider.record(call, decider.deny('engine_fault', reason), null, null);
+    }
+    return redemption.redeemApproval(decider, this.#policy, nonce, call, evidence);
   }
 
   /**
