@@ -12,6 +12,13 @@ import { AuditRecordReader, ReadOutcome } from './audit-record-reader.ts';
 import { lineEnd, ndjsonBlocks } from './ndjson-blocks.ts';
 import { quote } from '../encoding/text.ts';
 
+/**
+ * How much of a log file is read at a time: each block of lines is decoded in one step into a
+ * string V8 allocates among its small objects (a larger one costs a fresh mapping and page faults
+ * per block, and past 0xFBEE9 bytes Node makes it external, slower to read and compare).
+ */
+export const READ_BYTES = 1 << 16;
+
 /** An opened log: its stream, and its size in bytes when known (a file). */
 export interface AuditLogInput {
   stream: Readable;
@@ -38,10 +45,7 @@ export interface AuditLogProgress {
 /** Opens the log at `path` (`-`: stdin); a string says why it cannot be read. */
 export async function openLog(path: string, io: CliIo): Promise<AuditLogInput | string> {
   if (path === '-') return { stream: io.stdin, size: null };
-  // Reads of 64 KiB: each block of lines is decoded in one step into a string V8 allocates among
-  // its small objects (a larger one costs a fresh mapping and page faults per block, and past
-  // 0xFBEE9 bytes Node makes it external, slower to read and compare).
-  const stream = createReadStream(path, { highWaterMark: 1 << 16 });
+  const stream = createReadStream(path, { highWaterMark: READ_BYTES });
   return new Promise((resolve) => {
     stream.once('open', (fd: number) => {
       import('node:fs').then(
