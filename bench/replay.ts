@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { AuditRecord } from '../src/audit/audit-record.ts';
 import { READ_BYTES } from '../src/cli/audit-log.ts';
+import { DECODE_BYTES } from '../src/cli/ndjson-blocks.ts';
 import { replayCommand } from '../src/cli/replay-command.ts';
 import { Perso } from '../src/perso/perso.ts';
 import type { Policy } from '../src/policy/policy.ts';
@@ -47,20 +48,24 @@ export async function writeLog(file: string, count: number): Promise<number> {
   return size;
 }
 
-/** Reads the file in the same chunks as the replay and `JSON.parse`s each line: the floor. */
+/** Reads the file in the same chunks as the replay, decodes pieces of the same size, and `JSON.parse`s each line: the floor. */
 async function readAndParse(file: string): Promise<number> {
   let lines = 0;
   let carry = '';
   const decoder = new TextDecoder();
-  for await (const chunk of createReadStream(file, { highWaterMark: READ_BYTES })) {
-    const text = carry + decoder.decode(chunk as Buffer, { stream: true });
-    let from = 0;
-    for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', from)) {
-      JSON.parse(text.slice(from, at));
-      lines++;
-      from = at + 1;
+  for await (const data of createReadStream(file, { highWaterMark: READ_BYTES })) {
+    const chunk = data as Buffer;
+    for (let piece = 0; piece < chunk.length; piece += DECODE_BYTES) {
+      const bytes = chunk.subarray(piece, piece + DECODE_BYTES);
+      const text = carry + decoder.decode(bytes, { stream: true });
+      let from = 0;
+      for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', from)) {
+        JSON.parse(text.slice(from, at));
+        lines++;
+        from = at + 1;
+      }
+      carry = text.slice(from);
     }
-    carry = text.slice(from);
   }
   return lines;
 }
