@@ -44,9 +44,9 @@ function chunks(bytes: Buffer, next: () => number): Buffer[] {
   return out;
 }
 
-async function viaBlocks(parts: Buffer[], max: number): Promise<NdjsonLine[]> {
+async function viaBlocks(parts: Buffer[], max: number, decode?: number): Promise<NdjsonLine[]> {
   const lines: NdjsonLine[] = [];
-  for await (const block of ndjsonBlocks(Readable.from(parts), max)) {
+  for await (const block of ndjsonBlocks(Readable.from(parts), max, decode)) {
     if ('error' in block) {
       lines.push(block);
       continue;
@@ -75,6 +75,23 @@ test('ndjsonBlocks yields the lines ndjsonLines yields, for 500 random inputs an
       await viaBlocks(parts, 40),
       expected,
       `round ${round}: ${JSON.stringify(bytes.toString('latin1'))}`,
+    );
+  }
+});
+
+test('blocks decoded in pieces of a few bytes give the same lines (a piece ends at a line break)', async () => {
+  const next = random(20261204);
+  for (let round = 0; round < 500; round++) {
+    const bytes = input(next);
+    // Whole chunks: each region holds many lines, cut into pieces of 1 to 24 bytes.
+    const parts = [bytes.subarray(0, bytes.length >> 1), bytes.subarray(bytes.length >> 1)];
+    const expected: NdjsonLine[] = [];
+    for await (const line of ndjsonLines(Readable.from(parts), 40)) expected.push(line);
+    const decode = 1 + Math.floor(next() * 24);
+    assert.deepEqual(
+      await viaBlocks(parts, 40, decode),
+      expected,
+      `round ${round}, pieces of ${decode}: ${JSON.stringify(bytes.toString('latin1'))}`,
     );
   }
 });

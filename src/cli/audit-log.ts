@@ -12,6 +12,9 @@ import { AuditRecordReader, ReadOutcome } from './audit-record-reader.ts';
 import { lineEnd, ndjsonBlocks } from './ndjson-blocks.ts';
 import { quote } from '../encoding/text.ts';
 
+/** How much of a log file is read at a time (decoded in smaller blocks: ndjson-blocks.ts). */
+export const READ_BYTES = 1 << 20;
+
 /** An opened log: its stream, and its size in bytes when known (a file). */
 export interface AuditLogInput {
   stream: Readable;
@@ -38,8 +41,7 @@ export interface AuditLogProgress {
 /** Opens the log at `path` (`-`: stdin); a string says why it cannot be read. */
 export async function openLog(path: string, io: CliIo): Promise<AuditLogInput | string> {
   if (path === '-') return { stream: io.stdin, size: null };
-  // Large reads: fewer chunks, fewer blocks, each decoded in one step.
-  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+  const stream = createReadStream(path, { highWaterMark: READ_BYTES });
   return new Promise((resolve) => {
     stream.once('open', (fd: number) => {
       import('node:fs').then(
@@ -91,15 +93,16 @@ export async function readAuditLog(
     for (let from = 0; ; number++) {
       const at = text.indexOf('\n', from);
       const end = at === -1 ? text.length : at;
-      const line = text.slice(from, lineEnd(text, from, end));
+      const start = from;
+      const stop = lineEnd(text, from, end);
       from = end + 1;
       lines++;
       // Records start with "{"; anything else may be a blank line (skipped) or not a record.
-      if (line.charCodeAt(0) !== 0x7b && line.trim() === '') {
+      if (text.charCodeAt(start) !== 0x7b && text.slice(start, stop).trim() === '') {
         if (at === -1) break;
         continue;
       }
-      const outcome = reader.read(line);
+      const outcome = reader.readAt(text, start, stop);
       let wait: void | Promise<void> | undefined;
       if (outcome === ReadOutcome.Record) wait = handlers.record(number, reader, nowSeconds);
       else if (outcome === ReadOutcome.Skip) handlers.skipped(reader.skip);
