@@ -85,6 +85,21 @@ type WorkerMemory = typeof import('./worker-memory.ts');
 /** The evaluator memory's code, once loaded (see {@link WorkerBackend.recordResult}). */
 let workerMemory: WorkerMemory | null = null;
 
+// Imported lazily: a page that never records a tool's result never downloads it.
+async function loadWorkerMemory(): Promise<WorkerMemory> {
+  workerMemory ??= await import('./worker-memory.ts');
+  return workerMemory;
+}
+
+/** `loading`, or a rejection once `ms` passed (a chunk whose request hangs). */
+function withinTime<T>(loading: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not loaded within ${ms} ms`)), ms);
+  });
+  return Promise.race([loading, late]).finally(() => clearTimeout(timer));
+}
+
 /**
  * The engine in a dedicated module Worker behind Comlink: the browser's default backend.
  *
@@ -328,7 +343,8 @@ export class WorkerBackend implements EvaluatorBackend {
    * Runs `use` with the evaluator memory's code, loading it first (imported lazily: a page that
    * never records a result never downloads it). While it loads, every call waits (`#run`), and
    * `use` posts before them: a decision made after a result was handed over is decided after it.
-   * `failed` answers when it cannot load.
+   * `failed` answers when it cannot load, or has not loaded within the start timeout (the calls
+   * waiting behind it then go on).
    */
   #withMemory<T>(
     use: (memory: WorkerMemory) => Promise<T>,
@@ -338,9 +354,8 @@ export class WorkerBackend implements EvaluatorBackend {
     if (loading !== null) return loading.then(() => this.#withMemory(use, failed));
     if (workerMemory !== null) return use(workerMemory);
     let answer: Promise<T> | undefined;
-    const posted = import('./worker-memory.ts').then(
+    const posted = withinTime(loadWorkerMemory(), this.#startTimeoutMs).then(
       (memory) => {
-        workerMemory = memory;
         this.#memoryLoading = null;
         answer = use(memory);
       },
