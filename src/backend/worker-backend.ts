@@ -22,6 +22,9 @@
  *   given, and a fresh worker counts them again with that re-load, before it answers any call:
  *   a restart, even one the model causes, does not reset a window (a fresh worker that cannot
  *   restore them fails to start, so every call stays a Deny);
+ * - the code for untrusted results loads with the first result (`worker-memory.ts`); calls made
+ *   while it loads are posted after that result, and one that cannot load (or not within the
+ *   start timeout) leaves the result unrecorded, which the guard withholds;
  * - nothing here throws: the promises resolve to verdicts.
  */
 import { ReasonKind } from '../call/decision.ts';
