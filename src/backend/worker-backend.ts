@@ -22,6 +22,9 @@
  *   given, and a fresh worker counts them again with that re-load, before it answers any call:
  *   a restart, even one the model causes, does not reset a window (a fresh worker that cannot
  *   restore them fails to start, so every call stays a Deny);
+ * - the code for untrusted results loads with the first result (`worker-memory.ts`); calls made
+ *   while it loads are posted after that result, and one that cannot load (or not within the
+ *   start timeout) leaves the result unrecorded, which the guard withholds;
  * - nothing here throws: the promises resolve to verdicts.
  */
 import { ReasonKind } from '../call/decision.ts';
@@ -84,6 +87,21 @@ async function loadBatchWireFormat(): Promise<BatchWireFormat> {
 type WorkerMemory = typeof import('./worker-memory.ts');
 /** The evaluator memory's code, once loaded (see {@link WorkerBackend.recordResult}). */
 let workerMemory: WorkerMemory | null = null;
+
+// Imported lazily: a page that never records a tool's result never downloads it.
+async function loadWorkerMemory(): Promise<WorkerMemory> {
+  workerMemory ??= await import('./worker-memory.ts');
+  return workerMemory;
+}
+
+/** `loading`, or a rejection once `ms` passed (a chunk whose request hangs). */
+function withinTime<T>(loading: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not loaded within ${ms} ms`)), ms);
+  });
+  return Promise.race([loading, late]).finally(() => clearTimeout(timer));
+}
 
 /**
  * The engine in a dedicated module Worker behind Comlink: the browser's default backend.
@@ -328,7 +346,8 @@ export class WorkerBackend implements EvaluatorBackend {
    * Runs `use` with the evaluator memory's code, loading it first (imported lazily: a page that
    * never records a result never downloads it). While it loads, every call waits (`#run`), and
    * `use` posts before them: a decision made after a result was handed over is decided after it.
-   * `failed` answers when it cannot load.
+   * `failed` answers when it cannot load, or has not loaded within the start timeout (the calls
+   * waiting behind it then go on).
    */
   #withMemory<T>(
     use: (memory: WorkerMemory) => Promise<T>,
@@ -338,9 +357,8 @@ export class WorkerBackend implements EvaluatorBackend {
     if (loading !== null) return loading.then(() => this.#withMemory(use, failed));
     if (workerMemory !== null) return use(workerMemory);
     let answer: Promise<T> | undefined;
-    const posted = import('./worker-memory.ts').then(
+    const posted = withinTime(loadWorkerMemory(), this.#startTimeoutMs).then(
       (memory) => {
-        workerMemory = memory;
         this.#memoryLoading = null;
         answer = use(memory);
       },

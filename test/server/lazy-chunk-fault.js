@@ -3,9 +3,11 @@
 // is served with the mark added to its relative imports, so the whole graph it imports carries it
 // and has URLs of its own: no module another test file's page already fetched is reused for it
 // (Chromium reuses a fetched module across a page's successors, and even a refused one). Within
-// that graph, `src/**/<name>.ts` is refused with a network error.
+// that graph, `src/**/<name>.ts` is refused with a network error; with `?perso-test-stall=<name>`
+// instead, its request is never answered (a stalled network).
 
 const MARK = 'perso-test-fail';
+const STALL = 'perso-test-stall';
 // `from "./x.ts"`, `import "./x.ts"`, `import("./x.ts")` (the runner serves relative specifiers as
 // they are written).
 const RELATIVE_IMPORT = /((?:\bfrom|\bimport)\s*\(?\s*)(["'])(\.\.?\/[^"'?]+)\2/g;
@@ -13,12 +15,17 @@ const RELATIVE_IMPORT = /((?:\bfrom|\bimport)\s*\(?\s*)(["'])(\.\.?\/[^"'?]+)\2/
 /** @returns {import('koa').Middleware} */
 export function lazyChunkFaultsForTests() {
   return async (ctx, next) => {
-    const marked = new URLSearchParams(ctx.querystring).get(MARK);
+    const query = new URLSearchParams(ctx.querystring);
+    const stalled = query.get(STALL);
+    const mark = stalled === null ? MARK : STALL;
+    const marked = stalled ?? query.get(MARK);
     if (marked === null || !/^[a-z-]+$/.test(marked) || !ctx.path.startsWith('/src/'))
       return next();
     if (ctx.path.endsWith(`/${marked}.ts`)) {
-      // A network error: the module cannot be fetched.
       ctx.respond = false;
+      // Stalled: never answered (the page's fetch waits until it gives up or the page closes).
+      if (stalled !== null) return;
+      // A network error: the module cannot be fetched.
       ctx.req.socket.destroy();
       return;
     }
@@ -28,7 +35,7 @@ export function lazyChunkFaultsForTests() {
     if (typeof body !== 'string') return;
     ctx.body = body.replace(
       RELATIVE_IMPORT,
-      (_, head, quote, path) => `${head}${quote}${path}?${MARK}=${marked}${quote}`,
+      (_, head, quote, path) => `${head}${quote}${path}?${mark}=${marked}${quote}`,
     );
     ctx.set('Cache-Control', 'no-store');
     ctx.remove('ETag');
