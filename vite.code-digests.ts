@@ -37,6 +37,11 @@ const RECORDED = [
     what: "the worker's WebAuthn verifier (add vite.worker-module.ts's plugin)",
   },
   {
+    placeholder: 'PERSO-DIGEST:worker-memory:00000000000000000',
+    file: /^worker-memory[-.].*\.js$/,
+    what: "the worker's memory code (add vite.worker-module.ts's plugin)",
+  },
+  {
     placeholder: 'PERSO-DIGEST:worker-reference:00000000000000',
     file: /^worker-reference[-.].*\.js$/,
     what: "the worker's JS fallback (add vite.worker-module.ts's plugin)",

@@ -48,3 +48,20 @@ export async function importNamed<T>(
   }
   return import(/* @vite-ignore */ url.href);
 }
+
+/**
+ * {@link importNamed}, once: every call shares the import that succeeded; one that failed is tried
+ * again by the next call (a network blip does not refuse the module for the worker's lifetime).
+ */
+export function namedOnDemand<T>(
+  named: NamedModule,
+  name: string,
+  source: string,
+): () => Promise<T> {
+  let loading: Promise<T> | null = null;
+  return () =>
+    (loading ??= importNamed<T>(named, name, source).catch((error: unknown) => {
+      loading = null;
+      throw error;
+    }));
+}
