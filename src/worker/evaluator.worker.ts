@@ -14,7 +14,7 @@
  *   reference evaluator (src/reference/) instead, and its verdicts say `evaluator: 'js'`;
  * - the engine is `EngineCore` (load and decide); tool results and a fresh engine's restores need
  *   the memory code (`worker-memory.ts`), loaded on demand (`memory-on-demand.ts`): while it
- *   loads, later calls wait, so calls are still answered in order;
+ *   loads, later calls wait (`call-order.ts`), so calls are still answered in order;
  * - every module it loads lazily (its approvals, the WebAuthn verifier, the memory code, the JS
  *   fallback) comes from the URL the page named, checked against the digest the page named
  *   (`named-module.ts`); one that fails is a Deny (a result not recorded, a restore refused);
@@ -38,14 +38,9 @@ import { ApprovalsOnDemand, approvalsFault } from './approvals-on-demand.ts';
 import type { Approvals } from './approvals-on-demand.ts';
 import { namedApprovals, namedWebAuthn } from './worker-name.ts';
 import { answer, badRequest, compileFault } from './worker-answers.ts';
-import {
-  type DecidingEngine,
-  type EngineState,
-  engine,
-  readyEngine,
-  startEngine,
-} from './worker-engine.ts';
-import { inOrder, memoryOnDemand, waiting } from './memory-on-demand.ts';
+import { type DecidingEngine, engine, readyEngine, startEngine } from './worker-engine.ts';
+import { memoryLoaded, memoryOnDemand } from './memory-on-demand.ts';
+import { inOrder, inTurn, waiting } from './call-order.ts';
 import { loadFailure } from '../engine/load-reply.ts';
 
 export type { EvaluatorApi, WorkerFault, WorkerReply, WorkerStatus } from './evaluator-api.ts';
@@ -133,17 +128,6 @@ function decided(
   );
 }
 
-/**
- * The engine, once the calls before this one are done: a memory operation waiting for its code
- * holds the calls after it (`memory-on-demand.ts`), so the worker answers in order.
- */
-async function inTurn(): Promise<EngineState> {
-  const before = waiting;
-  const state = await readyEngine();
-  if (before !== null) await before;
-  return state;
-}
-
 /** Loads `policyText` into `engine`, and tells the approvals (and the memory code) about it. */
 function loaded(engine: DecidingEngine, policyText: string): PolicyLoad {
   const load = engine.load(policyText);
@@ -165,7 +149,7 @@ const methods: EvaluatorApi = {
     }
     // Restoring what an earlier worker kept needs the memory code: loaded before the policy, so
     // that a module that cannot load leaves the engine as it was.
-    return inOrder(async () => {
+    return inOrder(memoryLoaded(), async () => {
       const state = await readyEngine();
       if (!state.ok) return compileFault(state.error);
       const memory = await memoryOnDemand(state.engine);
@@ -250,7 +234,7 @@ const methods: EvaluatorApi = {
   },
 
   recordResult(record) {
-    return inOrder(async () => {
+    return inOrder(memoryLoaded(), async () => {
       const state = await readyEngine();
       if (!state.ok) return compileFault(state.error);
       const memory = await memoryOnDemand(state.engine);

@@ -7,9 +7,7 @@
  *   (`named-module.ts`); unbuilt, the source next to this file;
  * - one that cannot load is an answer that names it, never a pass: a result not recorded (a
  *   guarded call then withholds it, a Deny), a restoring load refused (every call stays a Deny);
- *   the next call tries again;
- * - calls are still answered in order: while an operation waits for the code, {@link waiting}
- *   holds every later call (a decision after a result must see it recorded).
+ *   the next call tries again.
  */
 import { EngineCore } from '../engine/engine-core.ts';
 import { errorText } from '../encoding/text.ts';
@@ -26,52 +24,27 @@ export type MemoryState =
   | { ok: true; module: MemoryModule; memory: EngineMemory }
   | { ok: false; error: string };
 
-const loadMemory = namedOnDemand<MemoryModule>(namedMemory, 'memory', './worker-memory.ts');
-let loaded: MemoryModule | null = null;
+/** The memory code, once loaded (else null). */
+const memoryCode = namedOnDemand<MemoryModule>(namedMemory, 'memory', './worker-memory.ts');
 
-/**
- * The memory operations not yet done, while one waits for the code (else null): every later call
- * of the worker awaits it first.
- */
-export let waiting: Promise<unknown> | null = null;
-
-function stateOf(module: MemoryModule, engine: DecidingEngine): MemoryState {
-  return {
-    ok: true,
-    module,
-    memory: engine instanceof EngineCore ? module.memoryOf(engine) : engine,
-  };
+/** True once the memory code is loaded: a memory operation then waits for nothing. */
+export function memoryLoaded(): boolean {
+  return memoryCode.loaded !== null;
 }
 
 /** `engine`'s memory, loading the memory code if need be; never rejects. */
 export async function memoryOnDemand(engine: DecidingEngine): Promise<MemoryState> {
   try {
-    loaded = await loadMemory();
-    return stateOf(loaded, engine);
+    const module = await memoryCode.load();
+    return {
+      ok: true,
+      module,
+      memory: engine instanceof EngineCore ? module.memoryOf(engine) : engine,
+    };
   } catch (error) {
     return {
       ok: false,
       error: `engine fault: the worker's memory code did not load (${errorText(error)}); check that the page can fetch perso's files and retry`,
     };
   }
-}
-
-/**
- * Runs a memory operation after the calls before it, holding later calls until it is done (see
- * {@link waiting}) while the code is not loaded yet; at once when it is and none waits. Call it
- * when the call arrives (before any await): its place in line is taken then.
- */
-export function inOrder<T>(operation: () => Promise<T>): Promise<T> {
-  if (loaded !== null && waiting === null) return operation();
-  const done = (waiting ?? Promise.resolve()).then(operation);
-  const held: Promise<unknown> = done.then(
-    () => {
-      if (waiting === held) waiting = null;
-    },
-    () => {
-      if (waiting === held) waiting = null;
-    },
-  );
-  waiting = held;
-  return done;
 }

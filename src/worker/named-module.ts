@@ -49,19 +49,32 @@ export async function importNamed<T>(
   return import(/* @vite-ignore */ url.href);
 }
 
+/** A named module imported once, on demand: {@link namedOnDemand}. */
+export interface OnDemand<T> {
+  /** The module, importing it if need be; rejects when it cannot load (tried again next time). */
+  load(): Promise<T>;
+  /** The module once imported, else null. */
+  readonly loaded: T | null;
+}
+
 /**
- * {@link importNamed}, once: every call shares the import that succeeded; one that failed is tried
- * again by the next call (a network blip does not refuse the module for the worker's lifetime).
+ * {@link importNamed}, once: every load shares the import that succeeded; one that failed is tried
+ * again by the next load (a network blip does not refuse the module for the worker's lifetime).
  */
-export function namedOnDemand<T>(
-  named: NamedModule,
-  name: string,
-  source: string,
-): () => Promise<T> {
+export function namedOnDemand<T>(named: NamedModule, name: string, source: string): OnDemand<T> {
   let loading: Promise<T> | null = null;
-  return () =>
-    (loading ??= importNamed<T>(named, name, source).catch((error: unknown) => {
-      loading = null;
-      throw error;
-    }));
+  let loaded: T | null = null;
+  return {
+    load: () =>
+      (loading ??= importNamed<T>(named, name, source).then(
+        (module) => (loaded = module),
+        (error: unknown) => {
+          loading = null;
+          throw error;
+        },
+      )),
+    get loaded() {
+      return loaded;
+    },
+  };
 }
