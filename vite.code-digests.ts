@@ -37,9 +37,9 @@ const RECORDED = [
     what: "the worker's WebAuthn verifier (add vite.worker-module.ts's plugin)",
   },
   {
-    placeholder: 'PERSO-DIGEST:worker-memory:00000000000000000',
-    file: /^worker-memory[-.].*\.js$/,
-    what: "the worker's memory code (add vite.worker-module.ts's plugin)",
+    placeholder: 'PERSO-DIGEST:worker-results:0000000000000000',
+    file: /^worker-results[-.].*\.js$/,
+    what: "the worker's result code (add vite.worker-module.ts's plugin)",
   },
   {
     placeholder: 'PERSO-DIGEST:worker-reference:00000000000000',

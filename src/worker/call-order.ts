@@ -1,6 +1,6 @@
 /**
  * The order the worker answers in: the order the calls arrive, though some wait for code it loads
- * on demand (its memory code) and the others would overtake them.
+ * on demand (its result code) and the others would overtake them.
  *
  * Checklist:
  * - a call that waits for code takes its place in line when it arrives (before any await) and

@@ -13,9 +13,9 @@
  *   crash; with `fallback=js` in its name, a worker whose engine.wasm cannot compile runs the
  *   reference evaluator (src/reference/) instead, and its verdicts say `evaluator: 'js'`;
  * - the engine is `EngineCore` (load and decide); tool results and a fresh engine's restores need
- *   the memory code (`worker-memory.ts`), loaded on demand (`memory-on-demand.ts`): while it
+ *   the result code (`worker-results.ts`), loaded on demand (`results-on-demand.ts`): while it
  *   loads, later calls wait (`call-order.ts`), so calls are still answered in order;
- * - every module it loads lazily (its approvals, the WebAuthn verifier, the memory code, the JS
+ * - every module it loads lazily (its approvals, the WebAuthn verifier, the result code, the JS
  *   fallback) comes from the URL the page named, checked against the digest the page named
  *   (`named-module.ts`); one that fails is a Deny (a result not recorded, a restore refused);
  * - the policy object never leaves the worker: callers see `PolicyInfo` and verdicts only;
@@ -39,7 +39,7 @@ import type { Approvals } from './approvals-on-demand.ts';
 import { namedApprovals, namedWebAuthn } from './worker-name.ts';
 import { answer, badRequest, compileFault } from './worker-answers.ts';
 import { type DecidingEngine, engine, readyEngine, startEngine } from './worker-engine.ts';
-import { memoryLoaded, memoryOnDemand } from './memory-on-demand.ts';
+import { resultsLoaded, resultsOnDemand } from './results-on-demand.ts';
 import { inOrder, inTurn, waiting } from './call-order.ts';
 import { loadFailure } from '../engine/load-reply.ts';
 
@@ -128,14 +128,14 @@ function decided(
   );
 }
 
-/** Loads `policyText` into `engine`, and tells the approvals (and the memory code) about it. */
+/** Loads `policyText` into `engine`, and tells the approvals (and the result code) about it. */
 function loaded(engine: DecidingEngine, policyText: string): PolicyLoad {
   const load = engine.load(policyText);
   if (!load.ok) return load;
   approvals.policyLoaded(policyText);
   approvals.prefetch(policyText, load.policy);
-  // A policy that reads untrusted content gets results recorded: its memory code loads now.
-  if (load.policy.untrustedTools !== undefined) void memoryOnDemand(engine);
+  // A policy that reads untrusted content gets results recorded: its result code loads now.
+  if (load.policy.untrustedTools !== undefined) void resultsOnDemand(engine);
   return load;
 }
 
@@ -147,12 +147,12 @@ const methods: EvaluatorApi = {
       if (!state.ok) return compileFault(state.error);
       return answer(loaded(state.engine, policyText));
     }
-    // Restoring what an earlier worker kept needs the memory code: loaded before the policy, so
+    // Restoring what an earlier worker kept needs the result code: loaded before the policy, so
     // that a module that cannot load leaves the engine as it was.
-    return inOrder(memoryLoaded(), async () => {
+    return inOrder(resultsLoaded(), async () => {
       const state = await readyEngine();
       if (!state.ok) return compileFault(state.error);
-      const memory = await memoryOnDemand(state.engine);
+      const memory = await resultsOnDemand(state.engine);
       if (!memory.ok) return answer(loadFailure(memory.error));
       const problem = memory.module.restoreRequestError(restore, results);
       if (problem !== null) return badRequest(problem);
@@ -234,10 +234,10 @@ const methods: EvaluatorApi = {
   },
 
   recordResult(record) {
-    return inOrder(memoryLoaded(), async () => {
+    return inOrder(resultsLoaded(), async () => {
       const state = await readyEngine();
       if (!state.ok) return compileFault(state.error);
-      const memory = await memoryOnDemand(state.engine);
+      const memory = await resultsOnDemand(state.engine);
       if (!memory.ok) return answer({ ok: false, error: memory.error });
       if (!memory.module.isResultRecord(record))
         return badRequest('recordResult takes a tool result object');

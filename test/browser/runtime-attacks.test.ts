@@ -433,7 +433,7 @@ describe('attack: the worker script or engine.wasm altered on the CDN', () => {
 
   /**
    * A page that loads the built library from `base`, with a policy whose `untrusted_tools` name
-   * `read_page`, and runs one guarded `read_page` call: its result goes to the worker's memory code.
+   * `read_page`, and runs one guarded `read_page` call: its result goes to the worker's result code.
    */
   async function guardUntrustedWith(
     base: string,
@@ -468,18 +468,18 @@ describe('attack: the worker script or engine.wasm altered on the CDN', () => {
     return (await win.decided) as { ok: boolean; decision: string; reason: string; after: string };
   }
 
-  it("the worker's memory code as built: loaded with the first untrusted result, checked, and it records", async () => {
+  it("the worker's result code as built: loaded with the first untrusted result, checked, and it records", async () => {
     const { ok, reason, after } = await guardUntrustedWith('');
     expect(ok, reason).to.equal(true);
     expect(after, 'the session holds untrusted content now').to.match(/condition failed/);
   });
 
-  it("fault: the worker's memory code altered on the CDN — never run, the untrusted result withheld by a Deny naming the file", async () => {
-    const { ok, decision, reason } = await guardUntrustedWith('/__tampered__/memory');
+  it("fault: the worker's result code altered on the CDN — never run, the untrusted result withheld by a Deny naming the file", async () => {
+    const { ok, decision, reason } = await guardUntrustedWith('/__tampered__/results');
     expect(ok).to.equal(false);
     expect(decision).to.equal('Deny');
     expect(reason).to.match(
-      /^engine fault: the result of 'read_page' could not be recorded as untrusted content \(engine fault: the worker's memory code did not load \(the worker's memory \("[^"]*\/__tampered__\/memory\/dist\/browser\/assets\/worker-memory-[^"]+\.js"\) is not the file this build of perso recorded \(SHA-256 "[^"]+", expected "[^"]+"\); serve perso's own files unchanged/,
+      /^engine fault: the result of 'read_page' could not be recorded as untrusted content \(engine fault: the worker's result code did not load \(the worker's result code \("[^"]*\/__tampered__\/results\/dist\/browser\/assets\/worker-results-[^"]+\.js"\) is not the file this build of perso recorded \(SHA-256 "[^"]+", expected "[^"]+"\); serve perso's own files unchanged/,
     );
   });
 
@@ -541,7 +541,7 @@ describe('attack: the worker script or engine.wasm altered on the CDN', () => {
       '-',
       await namedModule(mode, /worker-approvals-[\w-]+\.js/, 'recorded'),
       await namedModule(mode, /worker-webauthn-[\w-]+\.js/, webAuthn),
-      await namedModule(mode, /worker-memory-[\w-]+\.js/, 'recorded'),
+      await namedModule(mode, /worker-results-[\w-]+\.js/, 'recorded'),
       ...(reference === undefined
         ? []
         : [await namedModule(mode, /worker-reference-[\w-]+\.js/, reference)]),
@@ -575,18 +575,18 @@ describe('attack: the worker script or engine.wasm altered on the CDN', () => {
     }
   }
 
-  it("the worker's memory code as built: a fresh worker restores the calls the one before it counted", async () => {
+  it("the worker's result code as built: a fresh worker restores the calls the one before it counted", async () => {
     const { load, status } = await restoreInBuiltWorker('');
     expect(load.ok && load.value.ok, JSON.stringify(load)).to.equal(true);
     expect(status.ok && status.value.policy?.hasRateLimits).to.equal(true);
   });
 
-  it("fault: the worker's memory code altered on the CDN — a fresh worker refuses to restore, naming the file, and keeps no policy", async () => {
-    const { load, status } = await restoreInBuiltWorker('memory');
+  it("fault: the worker's result code altered on the CDN — a fresh worker refuses to restore, naming the file, and keeps no policy", async () => {
+    const { load, status } = await restoreInBuiltWorker('results');
     if (!load.ok || load.value.ok) throw new Error(JSON.stringify(load));
     expect(status.ok && status.value.policy).to.equal(null);
     expect(load.value.errors[0]!.message).to.match(
-      /^engine fault: the worker's memory code did not load \(the worker's memory \("[^"]*\/__tampered__\/memory\/dist\/browser\/assets\/worker-memory-[^"]+\.js"\) is not the file this build of perso recorded/,
+      /^engine fault: the worker's result code did not load \(the worker's result code \("[^"]*\/__tampered__\/results\/dist\/browser\/assets\/worker-results-[^"]+\.js"\) is not the file this build of perso recorded/,
     );
   });
 

@@ -73,7 +73,7 @@ describe('evaluator worker', () => {
     expect(split.ok && split.value.map((v) => v.decision)).to.deep.equal(['Deny', 'Allow']);
   });
 
-  it('a call sent right after a tool result is decided after it, while the memory code that records results loads', async () => {
+  it('a call sent right after a tool result is decided after it, while the result code that records results loads', async () => {
     const policy = {
       version: 'in-order-1',
       default_action: 'Deny',
@@ -90,7 +90,7 @@ describe('evaluator worker', () => {
     };
     const load = await remote.load(JSON.stringify(policy));
     expect(load.ok && load.value.ok).to.equal(true);
-    // Not awaited one by one: the worker gets both messages before the memory code has loaded.
+    // Not awaited one by one: the worker gets both messages before the result code has loaded.
     const [recorded, decided] = await Promise.all([
       remote.recordResult({
         tool: 'read_page',

@@ -1,5 +1,5 @@
 /**
- * The evaluator worker's memory code, loaded on demand: tool results handed to the engine
+ * The evaluator worker's result code, loaded on demand: tool results handed to the engine
  * (untrusted content, per session), and a fresh engine's load that restores what the worker
  * before it kept (the calls its rate limits and budgets counted, the untrusted results). A first
  * decision never needs it: the worker loads it on the first `recordResult`, on a load that
