@@ -37,6 +37,11 @@ const RECORDED = [
     what: "the worker's WebAuthn verifier (add vite.worker-module.ts's plugin)",
   },
   {
+    placeholder: 'PERSO-DIGEST:worker-results:0000000000000000',
+    file: /^worker-results[-.].*\.js$/,
+    what: "the worker's result code (add vite.worker-module.ts's plugin)",
+  },
+  {
     placeholder: 'PERSO-DIGEST:worker-reference:00000000000000',
     file: /^worker-reference[-.].*\.js$/,
     what: "the worker's JS fallback (add vite.worker-module.ts's plugin)",

@@ -1,7 +1,8 @@
 /**
  * Where the evaluator worker finds the modules it loads on demand, as the page names each to the
  * worker: its approvals (`src/worker/worker-approvals.ts`, loaded on its first Ask), its WebAuthn
- * verifier (`src/worker/worker-webauthn.ts`, on the first WebAuthn approval) and, with
+ * verifier (`src/worker/worker-webauthn.ts`, on the first WebAuthn approval), its result code
+ * (`src/worker/worker-results.ts`, on the first tool result or restore) and, with
  * `fallback: 'js'`, its JS fallback (`src/worker/worker-reference.ts`, where engine.wasm cannot
  * compile). Each is the SHA-256 the build recorded (or `unchecked`, where the host turned code
  * integrity off), a space, the URL.
@@ -13,14 +14,15 @@
  */
 import {
   WORKER_APPROVALS_SHA256,
+  WORKER_RESULTS_SHA256,
   WORKER_REFERENCE_SHA256,
   WORKER_WEBAUTHN_SHA256,
 } from './code-integrity.ts';
 import { EVALUATOR_UNCHECKED } from '../worker/evaluator-api.ts';
 
 /**
- * `<digest> <URL>` of the approvals, of the WebAuthn verifier and (with `jsFallback`) of the JS
- * fallback, for the worker's name.
+ * `<digest> <URL>` of the approvals, of the WebAuthn verifier, of the result code and (with
+ * `jsFallback`) of the JS fallback, for the worker's name.
  *
  * @param checked false where the host turned code integrity off (`codeIntegrity: false`)
  * @param jsFallback the host chose `fallback: 'js'`
@@ -31,6 +33,7 @@ export function workerModuleWords(checked: boolean, jsFallback: boolean): string
   return (
     named(WORKER_APPROVALS_SHA256, new URL('../worker/worker-approvals.ts', import.meta.url)) +
     named(WORKER_WEBAUTHN_SHA256, new URL('../worker/worker-webauthn.ts', import.meta.url)) +
+    named(WORKER_RESULTS_SHA256, new URL('../worker/worker-results.ts', import.meta.url)) +
     (jsFallback
       ? named(WORKER_REFERENCE_SHA256, new URL('../worker/worker-reference.ts', import.meta.url))
       : '')

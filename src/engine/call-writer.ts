@@ -13,7 +13,6 @@ import type { EngineExports } from './engine-exports.ts';
 import type { WasmMemory } from './wasm-memory.ts';
 import type { EntryPlan } from './policy-plan.ts';
 import {
-  SOURCE_NAMES,
   T_FALSE,
   T_JSON,
   T_MISSING,
@@ -85,7 +84,7 @@ export class CallWriter {
         case 'number':
           if (!Number.isFinite(v))
             return new InvalidValue(
-              `${SOURCE_NAMES[f.source]}.${path.join('.')} is ${String(v)}, not a finite number; pass finite numbers only`,
+              `${f.name} is ${String(v)}, not a finite number; pass finite numbers only`,
             );
           dv.setUint8(s, T_NUMBER);
           dv.setFloat64(s + 8, v, true);
@@ -104,7 +103,7 @@ export class CallWriter {
             try {
               text = JSON.stringify(v, refuseHiddenNull);
             } catch (e) {
-              const name = `${SOURCE_NAMES[f.source]}.${path.join('.')}`;
+              const name = f.name;
               if (e !== HIDDEN_NULL) return new InvalidValue(`${name} is not JSON-serialisable`);
               // The policy would read null where the tool gets Infinity (or NaN, or undefined).
               const at = hiddenNullAt(v);
@@ -129,9 +128,7 @@ export class CallWriter {
           const len = mem.encode(text, region + at);
           // As many bytes as units: ASCII, well-formed. Otherwise a lone surrogate is refused.
           if (len !== text.length && tag === T_STRING && !isWellFormed(text))
-            return new InvalidValue(
-              `${SOURCE_NAMES[f.source]}.${path.join('.')} is not well-formed UTF-16`,
-            );
+            return new InvalidValue(`${f.name} is not well-formed UTF-16`);
           const slot = region + f.slot;
           dv.setUint8(slot, tag);
           dv.setUint32(slot + 4, len, true);
@@ -140,9 +137,7 @@ export class CallWriter {
           continue;
         }
         default:
-          return new InvalidValue(
-            `${SOURCE_NAMES[f.source]}.${path.join('.')} is a ${typeof v}, not a JSON value`,
-          );
+          return new InvalidValue(`${f.name} is a ${typeof v}, not a JSON value`);
       }
     }
     return null;

@@ -1,41 +1,19 @@
 /**
- * The engine host: one engine.wasm instance behind a small API. With the modules it uses (memory,
- * call writer, verdict reader, plan, raw ABI) it is the only code that touches the engine's memory
- * and pointers. `evaluate` writes only the fields the entry's rules read into the request region and
- * expands the engine's packed code; `evaluateAbi` speaks the original ABI (raw-abi.ts). The engine
- * stays the authority: every condition, rule and rate limit is evaluated in wasm.
+ * The engine host: one engine.wasm instance behind a small API. `EngineCore` (engine-core.ts)
+ * loads a policy and decides; this class adds tool results (result-record.ts), restored counted
+ * calls (counted-call-restore.ts) and the original ABI (raw-abi.ts), each written once as a
+ * function of the core, so the evaluator worker starts with the core alone and loads the rest on
+ * demand. With those modules it is the only code that touches the engine's memory and pointers.
  *
- * Invariants:
- * - `evaluate` never throws; bad input is an `invalid_request` Deny, no policy a `no_policy` Deny
- * - a trap (or any exception from the module) marks the instance dead; it then answers `engine_fault`
- * - views over `memory.buffer` are refreshed whenever the memory may have grown
- * - every buffer this host allocates in the module is freed before the call returns
+ * Invariants (the core's, and):
+ * - every method here never throws: a bad record is an `{ok: false}` answer, a trap kills the instance
  */
-import type { ToolCall } from '../call/decision.ts';
-import type { LoadedState, PlanJson } from './policy-plan.ts';
-import type {
-  EvaluatorState,
-  PolicyInfo,
-  PolicyLoad,
-  RecordAnswer,
-  ToolResultRecord,
-  Verdict,
-} from './types.ts';
-import { readRecordReply, recordToolResult } from './result-record.ts';
-import type { CountedCall, CountedCallSink } from './counted-calls.ts';
-import { type EngineExports, instantiateEngine } from './engine-exports.ts';
-import { WasmMemory } from './wasm-memory.ts';
-import { CallWriter, InvalidValue } from './call-writer.ts';
-import { buildState } from './policy-plan.ts';
-import { loadFailure, readInitReply } from './load-reply.ts';
-import { type CallPlan, planCall, planCallSafely, unreadable } from './call-plan.ts';
-import { errorText } from '../encoding/text.ts';
-import { NOT_PLAIN, jsonRoot } from './call-values.ts';
-import { constantVerdict, deny, explainedVerdict } from './verdict-reader.ts';
-import { countedCall, spentRoots } from './counted-call-fields.ts';
-import { CODE_DETAIL } from './engine-boundary.ts';
-import { evaluateRawAbi } from './raw-abi.ts';
-import { memoise, memoised } from './verdict-memo.ts';
+import type { RecordAnswer, ToolResultRecord } from './types.ts';
+import type { CountedCall } from './counted-calls.ts';
+import { EngineCore } from './engine-core.ts';
+import { recordResultIn } from './result-record.ts';
+import { restoreCounted } from './counted-call-restore.ts';
+import { evaluateAbi } from './raw-abi.ts';
 
 export type {
   Diagnostic,
@@ -48,212 +26,16 @@ export type {
   VerdictFailure,
 } from './types.ts';
 export { ENGINE_ABI_VERSION } from './engine-exports.ts';
-
-const encoder = new TextEncoder();
+export { EngineCore } from './engine-core.ts';
 
 /** A loaded engine.wasm instance with at most one active policy. */
-export class Engine {
+export class Engine extends EngineCore {
   /**
    * Instantiates the module; refuses unknown imports or ABI version. Cheap: call again after a fault.
    * @throws when the module imports anything but `env.abort`, lacks an export, or has another ABI version
    */
-  static async create(module: WebAssembly.Module): Promise<Engine> {
-    let engine: Engine | null = null;
-    const exports = await instantiateEngine(module, (ptr) =>
-      engine === null ? null : engine.#mem.readAsString(ptr),
-    );
-    engine = new Engine(exports);
-    return engine;
-  }
-
-  readonly #x: EngineExports;
-  readonly #mem: WasmMemory;
-  readonly #writer: CallWriter;
-  #dead: string | null = null;
-  #state: LoadedState | null = null;
-  #counted: CountedCallSink | null = null;
-  /** The session the engine's decisions read now (null: unknown, select before deciding). */
-  #session: string | null = null;
-
-  private constructor(exports: EngineExports) {
-    this.#x = exports;
-    this.#mem = new WasmMemory(exports);
-    this.#writer = new CallWriter(exports, this.#mem);
-  }
-
-  /** The loaded policy's facts, or null before the first successful load. */
-  get policy(): PolicyInfo | null {
-    return this.#state?.info ?? null;
-  }
-
-  /** Size of the engine's linear memory in bytes, for watching growth (no pointer leaves this module). */
-  get memoryBytes(): number {
-    return this.#mem.bytes;
-  }
-
-  /** Why this instance is dead (after a trap), or null while it works. */
-  get fault(): string | null {
-    return this.#dead;
-  }
-
-  #kill(e: unknown): string {
-    this.#dead = `engine fault: ${errorText(e)}; this engine instance is discarded — create a new one`;
-    return this.#dead;
-  }
-
-  /** Loads a policy (JSON text or UTF-8 bytes). A failed load keeps the previous policy. */
-  load(policy: string | Uint8Array): PolicyLoad {
-    if (this.#dead) return loadFailure(this.#dead);
-    if (typeof policy !== 'string' && !(policy instanceof Uint8Array))
-      return loadFailure('expected the policy as JSON text or UTF-8 bytes');
-    const bytes = typeof policy === 'string' ? encoder.encode(policy) : policy;
-    try {
-      const load = readInitReply(
-        this.#mem.send(bytes, (ptr, length) => this.#mem.take(this.#x.init(ptr, length))),
-      );
-      if (!load.ok) return load;
-      const planText = this.#mem.take(this.#x.plan());
-      this.#state = buildState(load.policy, JSON.parse(planText) as PlanJson, (entry) =>
-        this.#x.countedKeep(entry),
-      );
-      this.#writer.sync();
-      return load;
-    } catch (e) {
-      const message = this.#kill(e);
-      this.#state = null;
-      return loadFailure(message);
-    }
-  }
-
-  /**
-   * Decides one call. Never throws: bad input and traps are Deny (after a trap the instance is dead).
-   * Verdicts without per-call detail may be shared, frozen objects: copy before adding fields.
-   */
-  evaluate(call: ToolCall, nowSeconds: number): Verdict {
-    if (this.#dead) return deny('engine_fault', this.#dead);
-    // Reading the call runs the caller's code (getters, Proxy traps). What it throws is a bad
-    // request, not an engine fault: the instance (and its rate-limit windows) must survive it.
-    const state = this.#state;
-    let plan: CallPlan;
-    let args: unknown;
-    try {
-      plan = planCall(call, state);
-      if (plan.early !== null) return plan.early;
-      args = jsonRoot(Object.hasOwn(call, 'args') ? call.args : undefined);
-    } catch (e) {
-      return unreadable(e);
-    }
-    return this.#decideArgs(state!, plan, args, nowSeconds);
-  }
-
-  /**
-   * Decides several calls in order (rate limits see them in that order). With `argsList`, call
-   * `i`'s args are `argsList[i]` (its own `args`, if any, are not read): the worker's batches
-   * carry the args apart from the calls, and calls that share tool, role and attributes share one
-   * object, read once here.
-   */
-  evaluateBatch(
-    calls: readonly ToolCall[],
-    nowSeconds: number,
-    argsList?: readonly unknown[],
-  ): Verdict[] {
-    if (!Array.isArray(calls)) return [];
-    const count = calls.length;
-    const out = new Array<Verdict>(count);
-    if (argsList === undefined) {
-      for (let i = 0; i < count; i++) out[i] = this.evaluate(calls[i]!, nowSeconds);
-      return out;
-    }
-    if (!Array.isArray(argsList) || argsList.length !== count) {
-      return Array.from({ length: count }, () =>
-        deny('invalid_request', 'invalid request: a batch needs one args value per call'),
-      );
-    }
-    const state = this.#state;
-    const plans = new Map<unknown, CallPlan>();
-    for (let i = 0; i < count; i++) {
-      if (this.#dead) {
-        out[i] = deny('engine_fault', this.#dead);
-        continue;
-      }
-      const call = calls[i]!;
-      let plan = plans.get(call);
-      if (plan === undefined) {
-        plan = planCallSafely(call, state);
-        // Primitives are not worth a map entry; objects are read once per batch.
-        if (typeof call === 'object' && call !== null) plans.set(call, plan);
-      }
-      if (plan.early !== null) {
-        out[i] = plan.early;
-        continue;
-      }
-      let argsRoot: unknown;
-      try {
-        argsRoot = jsonRoot(argsList[i]);
-      } catch (e) {
-        out[i] = unreadable(e);
-        continue;
-      }
-      out[i] = this.#decideArgs(state!, plan, argsRoot, nowSeconds);
-    }
-    return out;
-  }
-
-  /** Decides a call whose own fields passed ({@link planCall}) on its args, read as JSON ({@link jsonRoot}). */
-  #decideArgs(state: LoadedState, plan: CallPlan, argsRoot: unknown, nowSeconds: number): Verdict {
-    if (argsRoot === NOT_PLAIN)
-      return deny('invalid_request', 'invalid request: args must be a plain JSON object');
-    if (plan.late !== null) return plan.late;
-    const entry = plan.entry!;
-    const roots: [unknown, unknown, unknown] = [argsRoot, plan.agent, plan.resource];
-    const now = plan.now ?? nowSeconds;
-    const hasNow = typeof now === 'number' && Number.isFinite(now) ? 1 : 0;
-    let code: number;
-    try {
-      let invalid: InvalidValue | null;
-      try {
-        invalid = this.#writer.write(entry, roots, state.dataStart);
-      } catch (e) {
-        if (e instanceof WebAssembly.RuntimeError) throw e;
-        invalid = new InvalidValue(
-          `the call cannot be read (${errorText(e)}); pass plain JSON data`,
-        );
-      }
-      if (invalid !== null) return deny('invalid_request', `invalid request: ${invalid.message}`);
-      if (state.taint && this.#session !== plan.session) this.#selectSession(plan.session);
-      code = this.#x.decide(entry.index, hasNow ? now : 0, hasNow | (plan.approved ? 2 : 0));
-      if (code < 0)
-        return deny('engine_fault', 'engine fault: the engine rejected the request slots');
-      // Counted (engine/assembly/decision.ts): a final Allow, or an Ask a person approved, on a pair that counts calls.
-      if (
-        entry.keep > 0 &&
-        this.#counted !== null &&
-        ((code & 3) === 0 || (plan.approved && (code & 3) === 2))
-      ) {
-        this.#counted(countedCall(entry, now, roots));
-      }
-      if ((code & CODE_DETAIL) === 0)
-        return entry.verdicts.get(code) ?? constantVerdict(state, entry, code);
-      // A repeated denial: the engine says which earlier explanation this is (same entry, code and
-      // field values, compared byte for byte), so the verdict built then is the answer now.
-      const mem = this.#mem;
-      mem.views();
-      const memoId = mem.dv.getFloat64(this.#writer.region, true);
-      return (
-        memoised(state.memo, memoId) ??
-        memoise(state.memo, memoId, explainedVerdict(this.#x, mem, state, code, roots))
-      );
-    } catch (e) {
-      return deny('engine_fault', this.#kill(e));
-    }
-  }
-
-  /**
-   * Additive: `sink` receives each call the engine counts (see counted-calls.ts) as it counts it,
-   * on the fast path (`evaluate`, `evaluateBatch`); `null` stops it.
-   */
-  countCalls(sink: CountedCallSink | null): void {
-    this.#counted = sink;
+  static override create(module: WebAssembly.Module): Promise<Engine> {
+    return EngineCore.instantiate(module, (exports) => new Engine(exports));
   }
 
   /**
@@ -262,32 +44,7 @@ export class Engine {
    * were counted; a call on a pair that counts nothing here, or at a time the engine refuses, is not.
    */
   restoreCounted(calls: readonly CountedCall[]): number {
-    const state = this.#state;
-    if (this.#dead || state === null) return 0;
-    let restored = 0;
-    try {
-      for (const call of calls) {
-        const entry = state.entries.get(call.tool)?.get(call.role);
-        if (entry === undefined || entry.keep <= 0) continue;
-        // A budget reads what the call spent from its slots: write them as the call had them.
-        if (
-          entry.budget !== null &&
-          this.#writer.write(entry, spentRoots(entry, call), state.dataStart) !== null
-        )
-          continue;
-        restored += this.#x.restoreCounted(entry.index, call.at);
-      }
-    } catch (e) {
-      this.#kill(e);
-    }
-    return restored;
-  }
-
-  /** Makes `key` the session the engine's next decisions read. */
-  #selectSession(key: string): void {
-    if (this.#mem.send(encoder.encode(key), (ptr, length) => this.#x.session(ptr, length)) !== 1)
-      throw new Error('engine refused the session name');
-    this.#session = key;
+    return restoreCounted(this, calls);
   }
 
   /**
@@ -297,59 +54,11 @@ export class Engine {
    * counts as from untrusted content. Never throws.
    */
   recordResult(record: ToolResultRecord): RecordAnswer {
-    if (this.#dead) return { ok: false, error: this.#dead };
-    if (this.#state === null)
-      return { ok: false, error: 'no policy loaded; load a valid policy first' };
-    return recordToolResult(record, (text) => this.#record(text));
-  }
-
-  #record(text: string): RecordAnswer {
-    try {
-      return readRecordReply(
-        this.#mem.send(encoder.encode(text), (ptr, length) =>
-          this.#mem.take(this.#x.recordResult(ptr, length)),
-        ),
-      );
-    } catch (e) {
-      return { ok: false, error: this.#kill(e) };
-    }
-  }
-
-  /** Additive: the state that outlives a call (untrusted content per session); null when dead. */
-  state(): EvaluatorState | null {
-    if (this.#dead) return null;
-    try {
-      return JSON.parse(this.#mem.take(this.#x.state())) as EvaluatorState;
-    } catch (e) {
-      this.#kill(e);
-      return null;
-    }
-  }
-
-  /** Additive: forgets every session's untrusted content. */
-  forget(): void {
-    if (this.#dead) return;
-    try {
-      this.#x.forget();
-    } catch (e) {
-      this.#kill(e);
-    }
+    return recordResultIn(this, record);
   }
 
   /** The original ABI, byte for byte: returns the response JSON text. */
   evaluateAbi(tool: string, argsJson: string, contextJson: string): string {
-    if (this.#dead) return JSON.stringify({ error: this.#dead });
-    try {
-      // The raw ABI selects the context's session (or the default one) for itself.
-      this.#session = null;
-      try {
-        return evaluateRawAbi(this.#x, this.#mem, tool, argsJson, contextJson);
-      } finally {
-        // The engine may have grown (and so moved) the request region for large values.
-        if (this.#state !== null) this.#writer.sync();
-      }
-    } catch (e) {
-      return JSON.stringify({ error: this.#kill(e) });
-    }
+    return evaluateAbi(this, tool, argsJson, contextJson);
   }
 }

@@ -39,22 +39,17 @@ export function hiddenNullAt(v: unknown): { path: string; what: string } | null 
       const path =
         base === undefined ? '' : Array.isArray(this) ? `${base}[${key}]` : `${base}.${key}`;
       if (base !== undefined) {
-        if (typeof value === 'number' && value - value !== 0) {
+        try {
+          refuseHiddenNull.call(this, key, value);
+        } catch (e) {
           found = {
             path,
-            what: `is ${String(value)}, not a finite number; pass finite numbers only`,
+            what:
+              typeof value === 'number'
+                ? `is ${String(value)}, not a finite number; pass finite numbers only`
+                : `is ${value === undefined ? 'undefined' : `a ${typeof value}`}, which JSON writes as null; pass null or remove it`,
           };
-          throw HIDDEN_NULL;
-        }
-        if (
-          Array.isArray(this) &&
-          (value === undefined || typeof value === 'function' || typeof value === 'symbol')
-        ) {
-          found = {
-            path,
-            what: `is ${value === undefined ? 'undefined' : `a ${typeof value}`}, which JSON writes as null; pass null or remove it`,
-          };
-          throw HIDDEN_NULL;
+          throw e;
         }
       }
       if (typeof value === 'object' && value !== null) paths.set(value, path);

@@ -97,7 +97,7 @@ export function buildState(
     });
   });
   const entries = new Map<string, Map<string, EntryPlan>>();
-  const fieldAt = (id: number): FieldPlan => {
+  const field = (id: number): FieldPlan => {
     const f = fields[id];
     if (f === undefined) throw new Error(`engine plan names an unknown field ${id}`);
     return f;
@@ -109,24 +109,15 @@ export function buildState(
       index,
       tool: e.tool,
       role: e.role,
-      fields: e.fields.map((id) => {
-        const f = fields[id];
-        if (f === undefined) throw new Error(`engine plan names an unknown field ${id}`);
-        return f;
-      }),
+      fields: e.fields.map(field),
       keep: Math.max(0, keepOf(index)),
       budget:
         e.budget === undefined
           ? null
-          : [fieldAt(e.budget[0]), e.budget[1] < 0 ? null : fieldAt(e.budget[1])],
+          : [field(e.budget[0]), e.budget[1] < 0 ? null : field(e.budget[1])],
       verdicts: new Map(),
     });
   });
-  const field = (id: number): FieldPlan => {
-    const f = fields[id];
-    if (f === undefined) throw new Error(`engine plan names an unknown field ${id}`);
-    return f;
-  };
   const leaves: LeafPlan[] = plan.leaves.map((l) => {
     const leaf: { field: FieldPlan; fieldB: FieldPlan | null; op: string; expected?: JsonValue } = {
       field: field(l.field),

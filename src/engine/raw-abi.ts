@@ -8,8 +8,34 @@
  *   encodeInto straight into the module's memory and freed before the call returns;
  * - a trap is thrown to the caller, which discards the instance.
  */
+import type { EngineCore } from './engine-core.ts';
 import type { EngineExports } from './engine-exports.ts';
 import type { WasmMemory } from './wasm-memory.ts';
+
+/**
+ * The original ABI on `engine`, byte for byte: returns the response JSON text. A trap kills the
+ * instance and is answered as an error response.
+ */
+export function evaluateAbi(
+  engine: EngineCore,
+  tool: string,
+  argsJson: string,
+  contextJson: string,
+): string {
+  if (engine.fault !== null) return JSON.stringify({ error: engine.fault });
+  try {
+    // The raw ABI selects the context's session (or the default one) for itself.
+    engine.unselectSession();
+    try {
+      return evaluateRawAbi(engine.x, engine.mem, tool, argsJson, contextJson);
+    } finally {
+      // The engine may have grown (and so moved) the request region for large values.
+      if (engine.loaded !== null) engine.writer.sync();
+    }
+  } catch (e) {
+    return JSON.stringify({ error: engine.kill(e) });
+  }
+}
 
 /**
  * Evaluates one request through the original ABI and returns the response JSON text.

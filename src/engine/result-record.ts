@@ -10,9 +10,32 @@
  *   session instead (fail closed: every value then counts as from untrusted content).
  */
 import type { RecordAnswer, ToolResultRecord } from './types.ts';
+import type { EngineCore } from './engine-core.ts';
 import { MAX_FIELD_BYTES, isWellFormed } from './call-writer.ts';
 import { refuseHiddenNull } from './hidden-null.ts';
 import { errorText } from '../encoding/text.ts';
+
+/**
+ * Hands a tool's result to `engine`, which keeps it as the session's untrusted content when the
+ * policy's `untrusted_tools` name the tool or `record.untrusted` is true. A result too large to
+ * keep (over 1 MiB as JSON) saturates the session instead: every value then counts as from
+ * untrusted content. Never throws; a trap kills the instance.
+ */
+export function recordResultIn(engine: EngineCore, record: ToolResultRecord): RecordAnswer {
+  if (engine.fault !== null) return { ok: false, error: engine.fault };
+  if (engine.loaded === null)
+    return { ok: false, error: 'no policy loaded; load a valid policy first' };
+  const { x, mem } = engine;
+  return recordToolResult(record, (text) => {
+    try {
+      return readRecordReply(
+        mem.sendText(text, (ptr, length) => mem.take(x.recordResult(ptr, length))),
+      );
+    } catch (e) {
+      return { ok: false, error: engine.kill(e) };
+    }
+  });
+}
 
 /** Sends `record` to the engine through `send` (one engine input as JSON text); never throws. */
 export function recordToolResult(

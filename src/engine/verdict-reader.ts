@@ -56,6 +56,36 @@ export function deny(kind: Verdict['kind'], reason: string): Verdict {
   return { decision: 'Deny', reason, kind };
 }
 
+/** The decision and the kind a code names. @throws on a code the host does not know */
+function namesOf(code: number): [Decision, ReasonKind] {
+  const decision = DECISIONS[code & 3];
+  const kind = KINDS[(code >> 2) & 15];
+  if (kind === undefined || decision === undefined)
+    throw new Error(`engine returned an unknown decision code ${code}`);
+  return [decision, kind];
+}
+
+/**
+ * The verdict a code names with `reason`, and its rule (an Ask only a WebAuthn assertion releases
+ * says so). @throws on a rule index the plan does not know
+ */
+function verdictOf(
+  state: LoadedState,
+  code: number,
+  [decision, kind]: [Decision, ReasonKind],
+  reason: string,
+): Verdict {
+  const verdict: Verdict = { decision, reason, kind };
+  const ruleIndex = (code >> 8) - 1;
+  if (ruleIndex >= 0) {
+    const rule = state.ruleNames[ruleIndex];
+    if (rule === undefined) throw new Error(`engine returned an unknown rule index ${ruleIndex}`);
+    verdict.rule = rule;
+    if (decision === 'Ask' && state.webauthnRules.has(ruleIndex)) verdict.approvalKind = 'webauthn';
+  }
+  return verdict;
+}
+
 /** Expands a code whose reason carries detail: the engine writes the reason, the host adds the failure. */
 export function explainedVerdict(
   x: EngineExports,
@@ -64,10 +94,7 @@ export function explainedVerdict(
   code: number,
   roots: readonly [unknown, unknown, unknown],
 ): Verdict {
-  const decision = DECISIONS[code & 3];
-  const kind = KINDS[(code >> 2) & 15];
-  if (kind === undefined || decision === undefined)
-    throw new Error(`engine returned an unknown decision code ${code}`);
+  const names = namesOf(code);
   const ptr = x.explain();
   mem.views();
   if (ptr <= 0 || ptr + 16 > mem.u8.byteLength)
@@ -77,20 +104,9 @@ export function explainedVerdict(
   const retry = mem.dv.getFloat64(ptr + 8, true);
   if (ptr + 16 + n > mem.u8.byteLength)
     throw new Error('engine returned an invalid explanation length');
-  const verdict: Verdict = {
-    decision,
-    reason: mem.text(ptr + 16, n),
-    kind,
-  };
-  const ruleIndex = (code >> 8) - 1;
-  if (ruleIndex >= 0) {
-    const rule = state.ruleNames[ruleIndex];
-    if (rule === undefined) throw new Error(`engine returned an unknown rule index ${ruleIndex}`);
-    verdict.rule = rule;
-    if (decision === 'Ask' && state.webauthnRules.has(ruleIndex)) verdict.approvalKind = 'webauthn';
-  }
+  const verdict = verdictOf(state, code, names, mem.text(ptr + 16, n));
   if (retry >= 0) verdict.retryAfter = retry;
-  if (kind === KIND_CONDITION_FAILED && leaf >= 0) {
+  if (names[1] === KIND_CONDITION_FAILED && leaf >= 0) {
     const plan = state.leaves[leaf];
     if (plan === undefined) throw new Error(`engine returned an unknown leaf ${leaf}`);
     // The failure re-reads the call; a getter that throws now costs the detail, not the instance.
@@ -105,23 +121,14 @@ export function explainedVerdict(
 
 /** The verdict of a code without detail, built once per entry and code, then shared (frozen). */
 export function constantVerdict(state: LoadedState, entry: EntryPlan, code: number): Verdict {
-  const kind = KINDS[(code >> 2) & 15];
-  const decision = DECISIONS[code & 3];
-  if (kind === undefined || decision === undefined)
-    throw new Error(`engine returned an unknown decision code ${code}`);
-  const ruleIndex = (code >> 8) - 1;
+  const names = namesOf(code);
+  const kind = names[1];
   let reason: string;
   if (kind === KIND_NO_RULE) reason = noRuleReason(entry.tool, entry.role);
   else if (kind === KIND_NO_CONDITION) reason = prefixOf(entry) + REASON_NO_CONDITION;
   else if (kind === KIND_CONDITION_PASSED) reason = prefixOf(entry) + REASON_CONDITION_PASSED;
   else throw new Error(`engine returned code ${code} without detail for kind ${kind}`);
-  const verdict: Verdict = { decision, reason, kind };
-  if (ruleIndex >= 0) {
-    const rule = state.ruleNames[ruleIndex];
-    if (rule === undefined) throw new Error(`engine returned an unknown rule index ${ruleIndex}`);
-    verdict.rule = rule;
-  }
-  Object.freeze(verdict);
+  const verdict = Object.freeze(verdictOf(state, code, names, reason));
   entry.verdicts.set(code, verdict);
   return verdict;
 }

@@ -74,6 +74,11 @@ export class WasmMemory {
     }
   }
 
+  /** {@link send} of `text` as UTF-8. */
+  sendText<T>(text: string, use: (ptr: number, length: number) => T): T {
+    return this.send(encoder.encode(text), use);
+  }
+
   /** Reads and frees a length-prefixed response. */
   take(ptr: number): string {
     this.views();

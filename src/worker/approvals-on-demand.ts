@@ -9,7 +9,7 @@
  *   `codeIntegrity: false`); a built worker the page named neither to refuses it; unbuilt, the
  *   source next to this file, unchecked (as `recordedDigest` does);
  * - an Ask whose approvals cannot load is a Deny that says why; the next Ask tries again;
- * - approvals loaded after a policy get that policy, as if they had been there all along;
+ * - approvals loaded after a policy get that policy (`loaded-approvals.ts`);
  * - built, a policy that can ask starts loading them with its load (a hint read from its text and
  *   info: one it misses loads them on its first Ask), so that Ask need not wait for the network;
  *   unbuilt, they (and the WebAuthn check) load as the worker starts.
@@ -19,17 +19,10 @@ import type { PolicyInfo, Verdict } from '../engine/engine.ts';
 import { ENGINE_WASM_SHA256, recordedDigest } from '../backend/code-integrity.ts';
 import { errorText } from '../encoding/text.ts';
 import { importNamed, type NamedModule } from './named-module.ts';
-import type {
-  ApprovalLedger,
-  ApprovalLedgerOptions,
-  RememberedApprovals,
-} from './worker-approvals.ts';
+import type { ApprovalLedgerOptions, LoadedApprovals } from './worker-approvals.ts';
 
 /** The tickets and the remembered approvals, once loaded. */
-export interface Approvals {
-  tickets: ApprovalLedger;
-  remembered: RememberedApprovals;
-}
+export type Approvals = LoadedApprovals;
 
 /** Where the page said the module is: its recorded SHA-256 and its URL on this worker's origin. */
 export type ApprovalsSource = NamedModule;
@@ -66,8 +59,7 @@ export class ApprovalsOnDemand {
   /** After the engine loaded `policyText`. */
   policyLoaded(policyText: string): void {
     this.#policy = policyText;
-    this.#loaded?.tickets.policyLoaded(policyText);
-    this.#loaded?.remembered.policyLoaded(policyText);
+    this.#loaded?.policyLoaded(policyText);
   }
 
   /**
@@ -89,18 +81,7 @@ export class ApprovalsOnDemand {
       'approvals',
       './worker-approvals.ts',
     ).then(
-      ({ ApprovalLedger, RememberedApprovals }) => {
-        const loaded = {
-          tickets: new ApprovalLedger(this.#options),
-          remembered: new RememberedApprovals(),
-        };
-        if (this.#policy !== null) {
-          loaded.tickets.policyLoaded(this.#policy);
-          loaded.remembered.policyLoaded(this.#policy);
-        }
-        this.#loaded = loaded;
-        return loaded;
-      },
+      ({ LoadedApprovals }) => (this.#loaded = new LoadedApprovals(this.#options, this.#policy)),
       (error: unknown) => {
         this.#loading = null;
         throw error;
@@ -129,9 +110,7 @@ export class ApprovalsOnDemand {
     } catch (error) {
       return approvalsFault(error, verdict.rule);
     }
-    const covered = approvals.remembered.cover(call, verdict, nowSeconds, decide);
-    if (covered === null) return approvals.tickets.attach(call, verdict);
-    return covered.decision === 'Ask' ? approvals.tickets.attach(call, covered) : covered;
+    return approvals.decided(call, verdict, nowSeconds, decide);
   }
 }
 

@@ -12,9 +12,12 @@
  * - the engine starts on the first call (`worker-engine.ts`); a compile failure is a reply, not a
  *   crash; with `fallback=js` in its name, a worker whose engine.wasm cannot compile runs the
  *   reference evaluator (src/reference/) instead, and its verdicts say `evaluator: 'js'`;
- * - every module it loads lazily (its approvals, the WebAuthn verifier, the JS fallback) comes
- *   from the URL the page named, checked against the digest the page named (`named-module.ts`);
- *   one that fails is a Deny;
+ * - the engine is `EngineCore` (load and decide); tool results and a fresh engine's restores need
+ *   the result code (`worker-results.ts`), loaded on demand (`results-on-demand.ts`): while it
+ *   loads, later calls wait (`call-order.ts`), so calls are still answered in order;
+ * - every module it loads lazily (its approvals, the WebAuthn verifier, the result code, the JS
+ *   fallback) comes from the URL the page named, checked against the digest the page named
+ *   (`named-module.ts`); one that fails is a Deny (a result not recorded, a restore refused);
  * - the policy object never leaves the worker: callers see `PolicyInfo` and verdicts only;
  * - each answer lists the calls the engine counted while making it (`worker-answers.ts`), and
  *   `load` restores such a list into a fresh engine: the page keeps the windows, not this worker;
@@ -25,12 +28,10 @@
  *   is a Deny that says why, and the next Ask tries again.
  */
 import { expose } from 'comlink';
-import { ENGINE_ABI_VERSION } from '../engine/engine.ts';
+import { ENGINE_ABI_VERSION } from '../engine/engine-exports.ts';
 import type { ToolCall } from '../call/decision.ts';
-import type { Verdict } from '../engine/engine.ts';
-import { isCountedCallList } from '../engine/counted-calls.ts';
+import type { PolicyLoad, Verdict } from '../engine/types.ts';
 import type { EvaluatorApi } from './evaluator-api.ts';
-import type { JournalRecord } from '../backend/tool-result-journal.ts';
 import { callsOnlyEndpoint } from './calls-only-endpoint.ts';
 import { importNamed } from './named-module.ts';
 import { ApprovalsOnDemand, approvalsFault } from './approvals-on-demand.ts';
@@ -38,6 +39,9 @@ import type { Approvals } from './approvals-on-demand.ts';
 import { namedApprovals, namedWebAuthn } from './worker-name.ts';
 import { answer, badRequest, compileFault } from './worker-answers.ts';
 import { type DecidingEngine, engine, readyEngine, startEngine } from './worker-engine.ts';
+import { resultsLoaded, resultsOnDemand } from './results-on-demand.ts';
+import { inOrder, inTurn, waiting } from './call-order.ts';
+import { loadFailure } from '../engine/load-reply.ts';
 
 export type { EvaluatorApi, WorkerFault, WorkerReply, WorkerStatus } from './evaluator-api.ts';
 
@@ -49,10 +53,6 @@ function isNow(nowSeconds: unknown): nowSeconds is number {
 
 function isCall(call: unknown): call is ToolCall {
   return typeof call === 'object' && call !== null && !Array.isArray(call);
-}
-
-function isResultRecord(record: unknown): record is JournalRecord {
-  return typeof record === 'object' && record !== null && !Array.isArray(record);
 }
 
 /** The args of a batch from `argsJson`, one per call; `null` when the two do not fit (a bad request). */
@@ -128,57 +128,51 @@ function decided(
   );
 }
 
+/** Loads `policyText` into `engine`, and tells the approvals (and the result code) about it. */
+function loaded(engine: DecidingEngine, policyText: string): PolicyLoad {
+  const load = engine.load(policyText);
+  if (!load.ok) return load;
+  approvals.policyLoaded(policyText);
+  approvals.prefetch(policyText, load.policy);
+  // A policy that reads untrusted content gets results recorded: its result code loads now.
+  if (load.policy.untrustedTools !== undefined) void resultsOnDemand(engine);
+  return load;
+}
+
 const methods: EvaluatorApi = {
   async load(policyText, restore, results) {
     if (typeof policyText !== 'string') return badRequest('load takes the policy as JSON text');
-    if (restore !== undefined && !isCountedCallList(restore))
-      return badRequest('load takes the calls to restore as a list of {tool, role, at, keep}');
-    if (results !== undefined && (!Array.isArray(results) || !results.every(isResultRecord)))
-      return badRequest('load takes the results to restore as a list of {tool, result, session}');
-    const state = await readyEngine();
-    if (!state.ok) return compileFault(state.error);
-    const load = state.engine.load(policyText);
-    if (load.ok) {
-      approvals.policyLoaded(policyText);
-      approvals.prefetch(policyText, load.policy);
+    if (restore === undefined && results === undefined) {
+      const state = await inTurn();
+      if (!state.ok) return compileFault(state.error);
+      return answer(loaded(state.engine, policyText));
     }
-    const restored = load.ok && restore !== undefined ? state.engine.restoreCounted(restore) : 0;
-    if (load.ok && restore !== undefined && restored !== restore.length) {
-      const message = `the fresh engine restored ${restored} of the ${restore.length} calls its rate limits and budgets had counted; every call stays a Deny until a worker restores them all`;
-      return answer({
-        ok: false,
-        errors: [{ severity: 'error', path: 'policy', message }],
-        warnings: [],
-      });
-    }
-    // Untrusted content outlives the worker too: a fresh engine that cannot keep it does not start.
-    if (load.ok && results !== undefined) {
-      for (const record of results) {
-        const recorded = state.engine.recordResult(record);
-        if (!recorded.ok) {
-          const message = `the fresh engine could not restore the untrusted content it had kept ("${recorded.error}"); every call stays a Deny until a worker restores it`;
-          return answer({
-            ok: false,
-            errors: [{ severity: 'error', path: 'policy', message }],
-            warnings: [],
-          });
-        }
-      }
-    }
-    return answer(load);
+    // Restoring what an earlier worker kept needs the result code: loaded before the policy, so
+    // that a module that cannot load leaves the engine as it was.
+    return inOrder(resultsLoaded(), async () => {
+      const state = await readyEngine();
+      if (!state.ok) return compileFault(state.error);
+      const memory = await resultsOnDemand(state.engine);
+      if (!memory.ok) return answer(loadFailure(memory.error));
+      const problem = memory.module.restoreRequestError(restore, results);
+      if (problem !== null) return badRequest(problem);
+      const load = loaded(state.engine, policyText);
+      const failure = load.ok ? memory.module.restore(memory.memory, restore, results) : null;
+      return answer(failure === null ? load : loadFailure(failure));
+    });
   },
 
   async evaluate(call, nowSeconds) {
     if (!isCall(call) || !isNow(nowSeconds))
       return badRequest('evaluate takes a tool call object and a time in seconds');
     const ready = engine;
-    if (ready !== null) {
+    if (ready !== null && waiting === null) {
       const verdict = ready.evaluate(call, nowSeconds);
       return answer(
         verdict.decision === 'Ask' ? await decided(ready, call, verdict, nowSeconds) : verdict,
       );
     }
-    const state = await readyEngine();
+    const state = await inTurn();
     if (!state.ok) return compileFault(state.error);
     const verdict = state.engine.evaluate(call, nowSeconds);
     return answer(await decided(state.engine, call, verdict, nowSeconds));
@@ -195,7 +189,7 @@ const methods: EvaluatorApi = {
       return badRequest(
         'evaluateBatch takes its args as a JSON array text with one value per call',
       );
-    const state = await readyEngine();
+    const state = await inTurn();
     if (!state.ok) return compileFault(state.error);
     const verdicts = state.engine.evaluateBatch(batch, nowSeconds, argsList);
     for (let i = 0; i < verdicts.length; i++) {
@@ -221,7 +215,7 @@ const methods: EvaluatorApi = {
     if (typeof nonce !== 'string' || !isCall(call) || !isNow(nowSeconds)) {
       return badRequest('approve takes a nonce, a tool call object and a time in seconds');
     }
-    const state = await readyEngine();
+    const state = await inTurn();
     if (!state.ok) return compileFault(state.error);
     let loaded: Approvals;
     try {
@@ -239,15 +233,20 @@ const methods: EvaluatorApi = {
     return answer(verdict);
   },
 
-  async recordResult(record) {
-    if (!isResultRecord(record)) return badRequest('recordResult takes a tool result object');
-    const state = await readyEngine();
-    if (!state.ok) return compileFault(state.error);
-    return answer(state.engine.recordResult(record));
+  recordResult(record) {
+    return inOrder(resultsLoaded(), async () => {
+      const state = await readyEngine();
+      if (!state.ok) return compileFault(state.error);
+      const memory = await resultsOnDemand(state.engine);
+      if (!memory.ok) return answer({ ok: false, error: memory.error });
+      if (!memory.module.isResultRecord(record))
+        return badRequest('recordResult takes a tool result object');
+      return answer(memory.memory.recordResult(record));
+    });
   },
 
   async state() {
-    const state = await readyEngine();
+    const state = await inTurn();
     if (!state.ok) return compileFault(state.error);
     const now = state.engine.state();
     return answer(
@@ -256,7 +255,7 @@ const methods: EvaluatorApi = {
   },
 
   async forget() {
-    const state = await readyEngine();
+    const state = await inTurn();
     if (!state.ok) return compileFault(state.error);
     state.engine.forget();
     approvals.loaded?.remembered.forget();

@@ -48,3 +48,33 @@ export async function importNamed<T>(
   }
   return import(/* @vite-ignore */ url.href);
 }
+
+/** A named module imported once, on demand: {@link namedOnDemand}. */
+export interface OnDemand<T> {
+  /** The module, importing it if need be; rejects when it cannot load (tried again next time). */
+  load(): Promise<T>;
+  /** The module once imported, else null. */
+  readonly loaded: T | null;
+}
+
+/**
+ * {@link importNamed}, once: every load shares the import that succeeded; one that failed is tried
+ * again by the next load (a network blip does not refuse the module for the worker's lifetime).
+ */
+export function namedOnDemand<T>(named: NamedModule, name: string, source: string): OnDemand<T> {
+  let loading: Promise<T> | null = null;
+  let loaded: T | null = null;
+  return {
+    load: () =>
+      (loading ??= importNamed<T>(named, name, source).then(
+        (module) => (loaded = module),
+        (error: unknown) => {
+          loading = null;
+          throw error;
+        },
+      )),
+    get loaded() {
+      return loaded;
+    },
+  };
+}

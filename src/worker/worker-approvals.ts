@@ -10,6 +10,5 @@
  *   an app that bundles perso copies it as it copies the worker; the worker checks the bytes
  *   before it imports them (`evaluator.worker.ts`), and an Ask it cannot load is a Deny.
  */
-export { ApprovalLedger } from '../backend/approval-ledger.ts';
+export { LoadedApprovals } from './loaded-approvals.ts';
 export type { ApprovalLedgerOptions } from '../backend/approval-ledger.ts';
-export { RememberedApprovals } from '../backend/remembered-approvals.ts';

@@ -13,7 +13,7 @@
  *   answer, not a crash;
  * - every call the engine counts goes to `countCall` (`worker-answers.ts`).
  */
-import { Engine } from '../engine/engine.ts';
+import { EngineCore } from '../engine/engine-core.ts';
 import type { ReferenceEngine } from '../reference/reference-engine.ts';
 import { ENGINE_WASM_SHA256, fetchVerified, recordedDigest } from '../backend/code-integrity.ts';
 import { jsFallback, namedReference, namedWasmUrl } from './worker-name.ts';
@@ -24,7 +24,7 @@ import { errorText } from '../encoding/text.ts';
 declare const self: DedicatedWorkerGlobalScope;
 
 /** engine.wasm, or the reference evaluator behind the same interface (`fallback: 'js'`). */
-export type DecidingEngine = Engine | ReferenceEngine;
+export type DecidingEngine = EngineCore | ReferenceEngine;
 /** The engine, or why it could not start. */
 export type EngineState = { ok: true; engine: DecidingEngine } | { ok: false; error: string };
 
@@ -62,7 +62,7 @@ export function startEngine(compiled: unknown): Promise<EngineState> {
   const module =
     compiled instanceof WebAssembly.Module ? Promise.resolve(compiled) : compileChecked(wasmUrl);
   engineState = module
-    .then((ready) => Engine.create(ready))
+    .then((ready) => EngineCore.create(ready))
     .then(
       (created): EngineState => {
         created.countCalls(countCall);

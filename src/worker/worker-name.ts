@@ -1,7 +1,7 @@
 /**
  * What the bridge put in the worker's name (`EVALUATOR_WORKER_NAME`): an optional `fallback=js`,
  * engine.wasm's URL, then the SHA-256 and the URL of the worker's approvals, those of its WebAuthn
- * verifier, then (with `fallback=js`) those of its JS fallback.
+ * verifier, those of its result code, then (with `fallback=js`) those of its JS fallback.
  *
  * Checklist:
  * - a URL counts only on this worker's origin (a blob: worker has its page's); any other word is
@@ -25,6 +25,8 @@ const [
   approvalsWord = '',
   webAuthnDigest = '',
   webAuthnWord = '',
+  resultsDigest = '',
+  resultsWord = '',
   referenceDigest = '',
   referenceWord = '',
 ] = words?.slice(jsFallback ? 1 : 0) ?? [];
@@ -51,3 +53,6 @@ export const namedReference = { digest: referenceDigest, url: sameOriginUrl(refe
 
 /** The worker's WebAuthn verifier: the digest the page recorded (or `unchecked`) and its URL, or null. */
 export const namedWebAuthn = { digest: webAuthnDigest, url: sameOriginUrl(webAuthnWord) };
+
+/** The worker's result code: the digest the page recorded (or `unchecked`) and its URL, or null. */
+export const namedResults = { digest: resultsDigest, url: sameOriginUrl(resultsWord) };
