@@ -64,6 +64,15 @@ export function formatNumber(x: f64): string {
   return written();
 }
 
+/** The UTF-8 bytes of `s`, as `String.UTF8.encode` makes them (a lone surrogate in three bytes). */
+export function utf8(s: string): ArrayBuffer {
+  text.reset();
+  text.str(s);
+  const bytes = new ArrayBuffer(text.len);
+  memory.copy(changetype<usize>(bytes), text.ptr, <usize>text.len);
+  return bytes;
+}
+
 /** Serialises a value as compact JSON. */
 export function toJson(v: JValue): string {
   text.reset();

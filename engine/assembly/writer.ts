@@ -57,7 +57,7 @@ export class Writer {
     return p;
   }
 
-  @inline byte(c: i32): void {
+  byte(c: i32): void {
     this.ensure(1);
     store<u8>(this.ptr + <usize>this.len, <u8>c);
     this.len++;
