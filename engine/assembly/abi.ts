@@ -50,7 +50,7 @@ import {
 } from './json-value';
 import { JsonParser, MAX_INPUT } from './json-parser';
 import { decodeUtf8String } from './utf8';
-import { formatNumber, joinAll, jsonString, toJson } from './json-text';
+import { formatNumber, jsonString, jsonStrings, toJson } from './json-text';
 import { Entry, Policy } from './policy';
 import { Compiler } from './compiler';
 import { diagnosticsJson } from './diagnostics';
@@ -140,9 +140,9 @@ export function initPolicy(ptr: usize, len: i32): usize {
       '","default_action":"' +
       (p.defaultAllow ? 'Allow' : 'Deny') +
       '","tools":' +
-      stringsJson(p.tools) +
+      jsonStrings(p.tools) +
       ',"roles":' +
-      stringsJson(p.roles) +
+      jsonStrings(p.roles) +
       ',"rule_count":' +
       formatNumber(p.ruleCount) +
       ',"approval":"' +
@@ -154,7 +154,7 @@ export function initPolicy(ptr: usize, len: i32): usize {
       ',"annotation_defaults":' +
       (p.annotationDefaults ? 'true' : 'false') +
       ',"untrusted_tools":' +
-      stringsJson(p.untrusted.values()) +
+      jsonStrings(p.untrusted.values()) +
       ',"warnings":' +
       diagnosticsJson(c.warnings) +
       toolPinsJson(p) +
@@ -166,12 +166,6 @@ export function initPolicy(ptr: usize, len: i32): usize {
 function toolPinsJson(p: Policy): string {
   const pins = p.toolPins;
   return pins == null ? '' : ',"tool_pins":' + toJson(pins);
-}
-
-function stringsJson(list: string[]): string {
-  const parts = new Array<string>(list.length);
-  for (let i = 0; i < list.length; i++) parts[i] = jsonString(list[i]);
-  return '[' + joinAll(parts, ',') + ']';
 }
 
 function resolve(root: JValue, path: string[]): JValue | null {
