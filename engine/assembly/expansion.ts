@@ -168,8 +168,10 @@ function collectEntryFields(e: Entry): void {
   if (e.allow != null) {
     const a = e.allow!;
     collectFields(a.cond, out);
-    if (a.budgetKind != 0 && !out.includes(a.budgetField)) out.push(a.budgetField);
-    if (a.budgetKind != 0 && a.budgetPer >= 0 && !out.includes(a.budgetPer)) out.push(a.budgetPer);
+    if (a.budgetKind != 0) {
+      addOnce(out, a.budgetField);
+      if (a.budgetPer >= 0) addOnce(out, a.budgetPer);
+    }
   }
   for (let d = 0; d < e.denies.length; d++) collectFields(e.denies[d].cond, out);
   for (let a = 0; a < e.asks.length; a++) collectFields(e.asks[a].cond, out);
@@ -184,9 +186,13 @@ function collectFields(c: Cond | null, out: i32[]): void {
     return;
   }
   if (k == C_SESSION_UNTRUSTED) return;
-  // An entry reads few fields: a scan is smaller than a set (code size) and as fast.
-  if (!out.includes(c.field)) out.push(c.field);
-  if (k == C_FIELD_EQUALS && !out.includes(c.fieldB)) out.push(c.fieldB);
+  addOnce(out, c.field);
+  if (k == C_FIELD_EQUALS) addOnce(out, c.fieldB);
+}
+
+/** Adds `f` to `out` unless it is there (an entry reads few fields: a scan is as fast as a set). */
+function addOnce(out: i32[], f: i32): void {
+  if (!out.includes(f)) out.push(f);
 }
 
 /** True when `name` matches `glob`, where `*` matches any run of characters. */
