@@ -1,5 +1,6 @@
 // engine/pack-data.js (run by `npm run build:engine`): the shipped engine.wasm has its data in one
-// segment, and the packer refuses what it does not understand instead of writing it.
+// packed segment that the engine unpacks at start into the memory the unpacked module starts with,
+// and the packer refuses what it does not understand instead of writing it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -38,6 +39,34 @@ test('the built engine.wasm carries its data in one segment and still compiles',
   const wasm = readFileSync(join(root, 'engine/build/engine.wasm'));
   assert.equal(dataSegments(wasm), 1);
   await WebAssembly.compile(wasm);
+});
+
+/** The module's memory once instantiated (its start function run), its imports trapping. */
+async function startedMemory(wasm: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
+  const module = await WebAssembly.compile(wasm);
+  const trap = () => {
+    throw new Error('an import was called at start');
+  };
+  const imports: Record<string, Record<string, () => never>> = {};
+  for (const { module: name, name: field } of WebAssembly.Module.imports(module))
+    (imports[name] ??= {})[field] = trap;
+  const instance = await WebAssembly.instantiate(module, imports);
+  return new Uint8Array((instance.exports.memory as WebAssembly.Memory).buffer.slice(0));
+}
+
+test('a packed module starts with the memory of the module before packing, byte for byte', async () => {
+  // The debug build is not packed and carries the same unpacker: pack a copy of it.
+  const dir = mkdtempSync(join(tmpdir(), 'perso-pack-'));
+  const copy = join(dir, 'engine.debug.wasm');
+  const unpacked = readFileSync(join(root, 'engine/build/engine.debug.wasm'));
+  writeFileSync(copy, unpacked);
+  execFileSync(process.execPath, [packer, copy], { stdio: 'pipe' });
+  const packed = readFileSync(copy);
+  assert.equal(dataSegments(packed), 1);
+  assert.ok(packed.length < unpacked.length - 10_000, `${packed.length} vs ${unpacked.length}`);
+  const before = await startedMemory(unpacked);
+  assert.ok(before.some((byte) => byte !== 0));
+  assert.deepEqual(await startedMemory(packed), before);
 });
 
 test('packing twice changes nothing', () => {

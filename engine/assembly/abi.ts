@@ -46,10 +46,11 @@ import {
   JARRAY,
   JValue,
   resetPool,
+  writeJson,
 } from './json-value';
 import { JsonParser, MAX_INPUT } from './json-parser';
 import { decodeUtf8String } from './utf8';
-import { joinAll, jsonString, toJson } from './json-text';
+import { formatNumber, jsonString, jsonStrings, toJson } from './json-text';
 import { Entry, Policy } from './policy';
 import { Compiler } from './compiler';
 import { diagnosticsJson } from './diagnostics';
@@ -80,13 +81,12 @@ function respondWith(w: Writer): usize {
   return p;
 }
 
-/** Copies `s` into a fresh host-owned response buffer. */
+/** Copies `s` as UTF-8 into a fresh host-owned response buffer. */
 export function respond(s: string): usize {
-  const n = String.UTF8.byteLength(s);
-  const p = heap.alloc(<usize>n + 4);
-  store<u32>(p, <u32>n);
-  String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, p + 4);
-  return p;
+  const w = out;
+  w.reset();
+  w.str(s);
+  return respondWith(w);
 }
 
 /** An `{"error": message}` response. */
@@ -118,7 +118,7 @@ export function initPolicy(ptr: usize, len: i32): usize {
   c.compile(doc);
   if (c.errors.length > 0) {
     const first = c.errors[0];
-    const more = c.errors.length > 1 ? ' (and ' + (c.errors.length - 1).toString() + ' more)' : '';
+    const more = c.errors.length > 1 ? ' (and ' + formatNumber(c.errors.length - 1) + ' more)' : '';
     return respond(
       '{"error":' +
         jsonString('invalid policy: ' + first.path + ': ' + first.message + more) +
@@ -140,11 +140,11 @@ export function initPolicy(ptr: usize, len: i32): usize {
       '","default_action":"' +
       (p.defaultAllow ? 'Allow' : 'Deny') +
       '","tools":' +
-      stringsJson(p.tools) +
+      jsonStrings(p.tools) +
       ',"roles":' +
-      stringsJson(p.roles) +
+      jsonStrings(p.roles) +
       ',"rule_count":' +
-      p.ruleCount.toString() +
+      formatNumber(p.ruleCount) +
       ',"approval":"' +
       (p.webauthn ? 'webauthn' : 'click') +
       '","rate_limits":' +
@@ -154,7 +154,7 @@ export function initPolicy(ptr: usize, len: i32): usize {
       ',"annotation_defaults":' +
       (p.annotationDefaults ? 'true' : 'false') +
       ',"untrusted_tools":' +
-      stringsJson(p.untrusted.values()) +
+      jsonStrings(p.untrusted.values()) +
       ',"warnings":' +
       diagnosticsJson(c.warnings) +
       toolPinsJson(p) +
@@ -166,12 +166,6 @@ export function initPolicy(ptr: usize, len: i32): usize {
 function toolPinsJson(p: Policy): string {
   const pins = p.toolPins;
   return pins == null ? '' : ',"tool_pins":' + toJson(pins);
-}
-
-function stringsJson(list: string[]): string {
-  const parts = new Array<string>(list.length);
-  for (let i = 0; i < list.length; i++) parts[i] = jsonString(list[i]);
-  return '[' + joinAll(parts, ',') + ']';
 }
 
 function resolve(root: JValue, path: string[]): JValue | null {
@@ -187,27 +181,31 @@ function resolve(root: JValue, path: string[]): JValue | null {
 
 /** Writes the entry's fields from parsed request values into the region's slots. */
 const values = new Array<JValue | null>();
-const texts = new Array<string>();
+// The fields' texts (a string's UTF-8, an array's or object's JSON) one after another, and where
+// each one ends.
+const texts = new Writer();
+const textEnds = new Array<i32>();
 
 function fillSlots(p: Policy, e: Entry, args: JValue, agent: JValue, resource: JValue): void {
   const fields = e.fields;
   const n = fields.length;
   values.length = n;
-  texts.length = n;
-  let total = 0;
+  textEnds.length = n;
+  const w = texts;
+  w.reset();
   for (let i = 0; i < n; i++) {
     const f = p.fields[fields[i]];
     const root = f.source == SRC_ARGUMENTS ? args : f.source == SRC_AGENT ? agent : resource;
     const v = resolve(root, f.path);
     values[i] = v;
-    texts[i] = '';
-    if (v == null) continue;
-    if (v.kind == JSTRING) texts[i] = v.str;
-    else if (v.kind == JARRAY || v.kind == JOBJECT) texts[i] = toJson(v);
-    total += String.UTF8.byteLength(texts[i]);
+    if (v != null) {
+      if (v.kind == JSTRING) w.str(v.str);
+      else if (v.kind == JARRAY || v.kind == JOBJECT) writeJson(w, v);
+    }
+    textEnds[i] = w.len;
   }
-  const base = reserve(total);
-  let at = dataStart;
+  const base = reserve(w.len);
+  memory.copy(base + <usize>dataStart, w.ptr, <usize>w.len);
   for (let i = 0; i < n; i++) {
     const s = base + <usize>REGION_HEADER + ((<usize>fields[i]) << 4);
     const v = values[i];
@@ -231,12 +229,10 @@ function fillSlots(p: Policy, e: Entry, args: JValue, agent: JValue, resource: J
         break;
       }
       default: {
-        const t = texts[i];
-        const len = <i32>String.UTF8.encodeUnsafe(changetype<usize>(t), t.length, base + <usize>at);
+        const start = i == 0 ? 0 : textEnds[i - 1];
         store<u8>(s, v.kind == JSTRING ? T_STRING : T_JSON);
-        store<u32>(s, <u32>len, 4);
-        store<u32>(s, <u32>at, 8);
-        at += len;
+        store<u32>(s, <u32>(textEnds[i] - start), 4);
+        store<u32>(s, <u32>(dataStart + start), 8);
       }
     }
   }

@@ -9,6 +9,7 @@
 import { T_NUMBER, T_STRING } from '../../src/engine/engine-boundary';
 import { region, slot, tagOf } from './slots';
 import { Writer, madeGarbage } from './writer';
+import { utf8 } from './json-text';
 
 const TAG_STRING: i32 = 0x73;
 
@@ -49,7 +50,7 @@ export function wKeyJson(w: Writer, key: string): void {
 /** Writes the value `key` holds for a reason: a string quoted and cut at 64 bytes, a number as is. */
 export function wKeyReason(w: Writer, key: string): void {
   if (isStringKey(key)) {
-    const b = String.UTF8.encode(key.substring(1));
+    const b = utf8(key.substring(1));
     w.quotedBytes(changetype<usize>(b), b.byteLength, 64);
   } else w.num(numberOfKey(key));
 }

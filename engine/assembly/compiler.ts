@@ -18,7 +18,7 @@ import {
   JValue,
   kindName,
 } from './json-value';
-import { indexPath, quote } from './json-text';
+import { formatNumber, indexPath, quote } from './json-text';
 import { EFFECT_ALLOW, EFFECT_ASK, EFFECT_DENY, Policy, Rule } from './policy';
 import { Diagnostics, shownValue } from './diagnostics';
 import { ConditionCompiler } from './condition-compiler';
@@ -209,7 +209,7 @@ export class Compiler extends Diagnostics {
             'id ' +
               quote(idV.str, 64) +
               ' is also used by rules[' +
-              this.ids.get(idV.str).toString() +
+              formatNumber(this.ids.get(idV.str)) +
               ']; give each rule its own id',
           );
         } else this.ids.set(idV.str, i);

@@ -8,7 +8,7 @@
 
 import { SOURCE_NAMES } from '../../src/engine/engine-boundary';
 import { JARRAY, JNULL, JNUMBER, JOBJECT, JSTRING, JTRUE, JValue, kindName } from './json-value';
-import { indexPath, joinAll, quote, toJson } from './json-text';
+import { formatNumber, indexPath, joinAll, quote, toJson, utf8 } from './json-text';
 import {
   P_EXPECTED_FIELD,
   P_EXPECTED_OPS_NUM,
@@ -89,10 +89,7 @@ export class ConditionCompiler {
       const items = v.items!;
       for (let i = 0; i < items.length; i++) {
         if (items[i].kind != JSTRING) {
-          this.d.error(
-            path + '[' + i.toString() + ']',
-            'expected a string key, got ' + kindName(items[i].kind),
-          );
+          this.d.error(indexPath(path, i), 'expected a string key, got ' + kindName(items[i].kind));
           return -1;
         }
         keys.push(items[i].str);
@@ -152,7 +149,7 @@ export class ConditionCompiler {
       this.d.error(
         path,
         'expected exactly one key (the condition variant), got ' +
-          keys.length.toString() +
+          formatNumber(keys.length) +
           '; ' +
           P_EXPECTED_VARIANTS,
       );
@@ -299,7 +296,7 @@ export class ConditionCompiler {
     c.value = value;
     c.literal = toJson(value);
     c.shown = shownValue(value);
-    if (value.kind == JSTRING) c.bytes.push(String.UTF8.encode(value.str));
+    if (value.kind == JSTRING) c.bytes.push(utf8(value.str));
     return c;
   }
 
@@ -342,7 +339,7 @@ export class ConditionCompiler {
       if (list == null) ok = false;
       else {
         c.strs = list;
-        for (let i = 0; i < list.length; i++) c.bytes.push(String.UTF8.encode(list[i]));
+        for (let i = 0; i < list.length; i++) c.bytes.push(utf8(list[i]));
       }
     }
     return ok ? c : null;

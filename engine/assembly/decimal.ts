@@ -62,9 +62,7 @@ export function parseDecimal(ptr: usize, start: i32, end: i32): f64 {
   let e = exp;
   for (; e > 22; e -= 22) x *= 1e22;
   for (; e < -22; e += 22) x /= 1e22;
-  let scale: f64 = 1;
-  for (let k = e < 0 ? -e : e; k > 0; k--) scale *= 10;
-  x = e < 0 ? x / scale : x * scale;
+  x = e < 0 ? x / pow10(-e) : x * pow10(e);
   if (x == 0) x = 5e-324;
   else if (!isFinite(x)) x = f64.MAX_VALUE;
   x = nearest(significand, exp, x);
@@ -75,6 +73,13 @@ export function parseDecimal(ptr: usize, start: i32, end: i32): f64 {
 
 /** 32-bit limbs of the comparison's big integers: both sides stay below 2^1300 for f64 inputs. */
 const BIG: i32 = 48;
+/** 10^`k` for `k` from 0 to 22, exactly (every step's product is an integer an f64 holds). */
+export function pow10(k: i32): f64 {
+  let x: f64 = 1;
+  for (; k > 0; k--) x *= 10;
+  return x;
+}
+
 const left = new StaticArray<u32>(BIG);
 const right = new StaticArray<u32>(BIG);
 

@@ -6,7 +6,7 @@
 // - unknown keys only warn
 
 import { JARRAY, JSTRING, JValue, kindName } from './json-value';
-import { joinAll, jsonString, quote, toJson, truncate } from './json-text';
+import { indexPath, joinAll, jsonString, quote, toJson, truncate } from './json-text';
 import { nameIndex } from './policy';
 
 /** A policy error or warning at a JSON path. */
@@ -62,10 +62,7 @@ export class Diagnostics {
     let ok = true;
     for (let i = 0; i < items.length; i++) {
       if (items[i].kind != JSTRING) {
-        this.error(
-          path + '[' + i.toString() + ']',
-          'expected a string, got ' + kindName(items[i].kind),
-        );
+        this.error(indexPath(path, i), 'expected a string, got ' + kindName(items[i].kind));
         ok = false;
       } else {
         out.push(items[i].str);

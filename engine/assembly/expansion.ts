@@ -8,7 +8,7 @@
 // - at most MAX_ENTRIES entries; past it the compile fails with an error
 // - an undeclared role or a glob that matches no tool only warns
 
-import { quote } from './json-text';
+import { formatNumber, indexPath, quote } from './json-text';
 import {
   C_ALL,
   C_ANY,
@@ -66,11 +66,11 @@ export class Expansion {
     for (let r = 0; r < rs.length; r++) {
       const role = rs[r];
       if (this.declared != null && !this.declared!.has(role)) {
-        const key = i.toString() + '\u0000' + role;
+        const key = formatNumber(i) + '\u0000' + role;
         if (!this.roleSeen.has(key)) {
           this.roleSeen.add(key);
           this.d.warn(
-            path + '.roles[' + r.toString() + ']',
+            indexPath(path + '.roles', r),
             'role ' +
               quote(role, 64) +
               ' is not declared in roles; this grant is ignored — declare it or fix its spelling',
@@ -87,7 +87,7 @@ export class Expansion {
             this.d.error(
               path,
               'the policy expands to more than ' +
-                MAX_ENTRIES.toString() +
+                formatNumber(MAX_ENTRIES) +
                 ' (tool, role) pairs; split it or narrow its globs',
             );
             return false;
@@ -102,13 +102,13 @@ export class Expansion {
         if (rule.effect == EFFECT_ALLOW) {
           const prev = e.allow;
           if (prev != null) {
-            const pk = i.toString() + ':' + prev.index.toString();
+            const pk = formatNumber(i) + ':' + formatNumber(prev.index);
             if (!this.shadowed.has(pk)) {
               this.shadowed.add(pk);
               this.d.warn(
                 path,
                 'shadows rules[' +
-                  prev.index.toString() +
+                  formatNumber(prev.index) +
                   '] for (' +
                   shown(names[t]) +
                   ', ' +
@@ -168,8 +168,10 @@ function collectEntryFields(e: Entry): void {
   if (e.allow != null) {
     const a = e.allow!;
     collectFields(a.cond, out);
-    if (a.budgetKind != 0 && !out.includes(a.budgetField)) out.push(a.budgetField);
-    if (a.budgetKind != 0 && a.budgetPer >= 0 && !out.includes(a.budgetPer)) out.push(a.budgetPer);
+    if (a.budgetKind != 0) {
+      addOnce(out, a.budgetField);
+      if (a.budgetPer >= 0) addOnce(out, a.budgetPer);
+    }
   }
   for (let d = 0; d < e.denies.length; d++) collectFields(e.denies[d].cond, out);
   for (let a = 0; a < e.asks.length; a++) collectFields(e.asks[a].cond, out);
@@ -184,9 +186,13 @@ function collectFields(c: Cond | null, out: i32[]): void {
     return;
   }
   if (k == C_SESSION_UNTRUSTED) return;
-  // An entry reads few fields: a scan is smaller than a set (code size) and as fast.
-  if (!out.includes(c.field)) out.push(c.field);
-  if (k == C_FIELD_EQUALS && !out.includes(c.fieldB)) out.push(c.fieldB);
+  addOnce(out, c.field);
+  if (k == C_FIELD_EQUALS) addOnce(out, c.fieldB);
+}
+
+/** Adds `f` to `out` unless it is there (an entry reads few fields: a scan is as fast as a set). */
+function addOnce(out: i32[], f: i32): void {
+  if (!out.includes(f)) out.push(f);
 }
 
 /** True when `name` matches `glob`, where `*` matches any run of characters. */

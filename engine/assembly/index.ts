@@ -3,6 +3,8 @@
 // restoreCounted) and untrusted content (recordResult, session, state, forget). The contract is in
 // abi.ts and docs/architecture.md.
 
+// First: unpacks the static data before any other module's start code reads or allocates.
+import './static-data';
 import {
   collectSometimes,
   decideFast,

@@ -5,6 +5,8 @@
 // - the first error wins: later failures keep its message and position
 // - positions are reported as line:column, columns counted in characters (UTF-8 lead bytes)
 
+import { formatNumber } from './json-text';
+
 /** A cursor over `len` bytes at `ptr`; on failure `error` is set. */
 export class JsonCursor {
   ptr: usize;
@@ -31,7 +33,7 @@ export class JsonCursor {
         col++;
       }
     }
-    return 'invalid JSON at ' + line.toString() + ':' + col.toString() + ': ' + this.error!;
+    return 'invalid JSON at ' + formatNumber(line) + ':' + formatNumber(col) + ': ' + this.error!;
   }
 
   /** Records `msg` at `at` unless an error is already recorded. */

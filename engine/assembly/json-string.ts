@@ -52,103 +52,81 @@ export function readString(c: JsonCursor): string | null {
       c.fail(c.i, J_CONTROL);
       return null;
     }
+    // The code point at the cursor and how many bytes it took.
+    let cp = b;
+    let width = 1;
     if (b == 0x5c) {
-      if (c.i + 1 >= c.len) {
-        c.fail(c.i, J_BAD_ESCAPE);
-        return null;
-      }
-      const e = <i32>load<u8>(c.ptr + <usize>(c.i + 1));
-      let u: i32 = -1;
+      const e = c.i + 1 < c.len ? <i32>load<u8>(c.ptr + <usize>(c.i + 1)) : -1;
+      width = 2;
       switch (e) {
         case 0x22:
-          u = 0x22;
-          break;
         case 0x5c:
-          u = 0x5c;
-          break;
         case 0x2f:
-          u = 0x2f;
+          cp = e;
           break;
         case 0x62:
-          u = 0x08;
+          cp = 0x08;
           break;
         case 0x66:
-          u = 0x0c;
+          cp = 0x0c;
           break;
         case 0x6e:
-          u = 0x0a;
+          cp = 0x0a;
           break;
         case 0x72:
-          u = 0x0d;
+          cp = 0x0d;
           break;
         case 0x74:
-          u = 0x09;
+          cp = 0x09;
           break;
         case 0x75: {
-          const h = c.hex4(c.i + 2);
-          if (h < 0) {
+          cp = c.hex4(c.i + 2);
+          width = 6;
+          if (cp < 0) {
             c.fail(c.i, J_BAD_HEX);
             return null;
           }
-          if (h >= 0xdc00 && h <= 0xdfff) {
+          if (cp >= 0xdc00 && cp <= 0xdfff) {
             c.fail(c.i, J_LONE_SURROGATE);
             return null;
           }
-          if (h >= 0xd800 && h <= 0xdbff) {
-            const at = c.i;
+          if (cp >= 0xd800 && cp <= 0xdbff) {
             const ok =
               c.i + 7 < c.len &&
               load<u8>(c.ptr + <usize>(c.i + 6)) == 0x5c &&
               load<u8>(c.ptr + <usize>(c.i + 7)) == 0x75;
             const lo = ok ? c.hex4(c.i + 8) : -1;
             if (lo < 0xdc00 || lo > 0xdfff) {
-              c.fail(at, J_LONE_SURROGATE);
+              c.fail(c.i, J_LONE_SURROGATE);
               return null;
             }
-            store<u16>(out + ((<usize>n) << 1), <u16>h);
-            n++;
-            store<u16>(out + ((<usize>n) << 1), <u16>lo);
-            n++;
-            c.i += 12;
-            continue;
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+            width = 12;
           }
-          store<u16>(out + ((<usize>n) << 1), <u16>h);
-          n++;
-          c.i += 6;
-          continue;
+          break;
         }
         default: {
           c.fail(c.i, J_BAD_ESCAPE);
           return null;
         }
       }
-      store<u16>(out + ((<usize>n) << 1), <u16>u);
-      n++;
-      c.i += 2;
-      continue;
+    } else if (b >= 0x80) {
+      cp = decodeUtf8(c.ptr, c.i, c.len);
+      if (cp < 0) {
+        c.fail(c.i, J_BAD_UTF8);
+        return null;
+      }
+      width = utf8Width(b);
     }
-    if (b < 0x80) {
-      store<u16>(out + ((<usize>n) << 1), <u16>b);
-      n++;
-      c.i++;
-      continue;
-    }
-    const cp = decodeUtf8(c.ptr, c.i, c.len);
-    if (cp < 0) {
-      c.fail(c.i, J_BAD_UTF8);
-      return null;
-    }
-    c.i += utf8Width(b);
+    c.i += width;
     if (cp >= 0x10000) {
       const v = cp - 0x10000;
       store<u16>(out + ((<usize>n) << 1), <u16>(0xd800 | (v >> 10)));
       n++;
-      store<u16>(out + ((<usize>n) << 1), <u16>(0xdc00 | (v & 0x3ff)));
-      n++;
-    } else {
-      store<u16>(out + ((<usize>n) << 1), <u16>cp);
-      n++;
+      cp = 0xdc00 | (v & 0x3ff);
     }
+    store<u16>(out + ((<usize>n) << 1), <u16>cp);
+    n++;
   }
   return String.UTF16.decodeUnsafe(out, (<usize>n) << 1);
 }

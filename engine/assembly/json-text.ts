@@ -8,7 +8,6 @@
 
 import { Writer } from './writer';
 import { JValue, writeJson } from './json-value';
-import { joinStringArray } from '~lib/util/string';
 
 // Message strings are written here and read back.
 const text = new Writer();
@@ -40,7 +39,24 @@ export function jsonString(s: string): string {
  * (the plan of a policy of 4,000 (tool, role) pairs took 9 s and 4 GiB).
  */
 export function joinAll(list: string[], sep: string): string {
-  return joinStringArray(list.dataStart, list.length, sep);
+  text.reset();
+  for (let i = 0; i < list.length; i++) {
+    if (i > 0) text.str(sep);
+    text.str(list[i]);
+  }
+  return written();
+}
+
+/** A list of strings as a JSON array. */
+export function jsonStrings(list: string[]): string {
+  text.reset();
+  text.byte(0x5b);
+  for (let i = 0; i < list.length; i++) {
+    if (i > 0) text.byte(0x2c);
+    text.jsonStr(list[i]);
+  }
+  text.byte(0x5d);
+  return written();
 }
 
 /** Truncates an attacker-controlled string to `max` UTF-16 units (never splitting a pair), marking the cut. */
@@ -62,6 +78,15 @@ export function formatNumber(x: f64): string {
   text.reset();
   text.num(x);
   return written();
+}
+
+/** The UTF-8 bytes of `s`, as `String.UTF8.encode` makes them (a lone surrogate in three bytes). */
+export function utf8(s: string): ArrayBuffer {
+  text.reset();
+  text.str(s);
+  const bytes = new ArrayBuffer(text.len);
+  memory.copy(changetype<usize>(bytes), text.ptr, <usize>text.len);
+  return bytes;
 }
 
 /** Serialises a value as compact JSON. */

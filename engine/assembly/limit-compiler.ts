@@ -7,6 +7,7 @@
 
 import { JNULL, JNUMBER, JOBJECT, JValue, kindName } from './json-value';
 import { MAX_RATE, Rule } from './policy';
+import { formatNumber } from './json-text';
 import { Diagnostics, shownValue } from './diagnostics';
 import { ConditionCompiler } from './condition-compiler';
 
@@ -30,7 +31,7 @@ export function compileRateLimit(d: Diagnostics, v: JValue, path: string, rule: 
       path + '.max',
       (max == null ? 'missing' : 'got ' + shownValue(max)) +
         '; expected an integer from 1 to ' +
-        MAX_RATE.toString(),
+        formatNumber(MAX_RATE),
     );
     ok = false;
   } else rule.rateMax = <i32>max.num;
@@ -99,7 +100,7 @@ export function compileBudget(
       'got ' +
         shownValue(max) +
         '; a distinct budget counts values: expected an integer from 0 to ' +
-        MAX_RATE.toString(),
+        formatNumber(MAX_RATE),
     );
     ok = false;
   } else rule.budgetMax = max.num;

@@ -9,15 +9,8 @@
 
 import { SOURCE_NAMES } from '../../src/engine/engine-boundary';
 import { E_NOT_INITIALISED } from './messages';
-import {
-  C_FIELD_EQUALS,
-  C_FROM_UNTRUSTED,
-  C_NUMERIC,
-  C_PRESENT,
-  C_STRING,
-  NUM_OPS,
-  STR_OPS,
-} from './policy';
+import { C_FIELD_EQUALS } from './policy';
+import { wLeafOp } from './response';
 import { active } from './decision';
 import { dataStart } from './slots';
 import { Writer } from './writer';
@@ -73,22 +66,7 @@ export function planJson(): usize {
     w.num(<f64>c.field);
     w.str(',"fieldB":');
     w.num(<f64>(c.kind == C_FIELD_EQUALS ? c.fieldB : -1));
-    w.str(',"op":"');
-    if (c.kind == C_NUMERIC) {
-      w.str(NUM_OPS[c.op]);
-      w.str('","expected":');
-      w.num(c.num);
-    } else if (c.kind == C_STRING) {
-      w.str(STR_OPS[c.op]);
-      w.str('","expected":');
-      wStrings(w, c.strs);
-    } else if (c.kind == C_PRESENT) w.str('FieldPresent"');
-    else if (c.kind == C_FIELD_EQUALS) w.str('FieldEquals"');
-    else if (c.kind == C_FROM_UNTRUSTED) w.str('FromUntrusted"');
-    else {
-      w.str('Equals","expected":');
-      w.str(c.literal);
-    }
+    wLeafOp(w, c);
     w.byte(0x7d);
   }
   w.str('],"entries":[');

@@ -42,10 +42,11 @@ function wSlotJson(w: Writer, f: i32): bool {
   return true;
 }
 
-/** Writes `,"failure":{...}` for leaf `c`, from the current slots. */
-export function wFailure(w: Writer, p: Policy, c: Cond): void {
-  w.str(',"failure":{"path":');
-  w.jsonStr(unchecked(p.fields[c.field]).name);
+/**
+ * Writes leaf `c`'s `,"op":"..."` and, where the leaf itself holds it, `,"expected":...` (the plan's
+ * leaves and the failure record share it; a FieldEquals expects another slot's value).
+ */
+export function wLeafOp(w: Writer, c: Cond): void {
   w.str(',"op":"');
   switch (c.kind) {
     case C_NUMERIC: {
@@ -73,11 +74,6 @@ export function wFailure(w: Writer, p: Policy, c: Cond): void {
     }
     case C_FIELD_EQUALS: {
       w.str('FieldEquals"');
-      if (tagOf(c.fieldB) > T_NULL) {
-        const mark = w.len;
-        w.str(',"expected":');
-        if (!wSlotJson(w, c.fieldB)) w.len = mark;
-      }
       break;
     }
     default: {
@@ -85,6 +81,18 @@ export function wFailure(w: Writer, p: Policy, c: Cond): void {
       w.str(c.literal);
       break;
     }
+  }
+}
+
+/** Writes `,"failure":{...}` for leaf `c`, from the current slots. */
+export function wFailure(w: Writer, p: Policy, c: Cond): void {
+  w.str(',"failure":{"path":');
+  w.jsonStr(unchecked(p.fields[c.field]).name);
+  wLeafOp(w, c);
+  if (c.kind == C_FIELD_EQUALS && tagOf(c.fieldB) > T_NULL) {
+    const mark = w.len;
+    w.str(',"expected":');
+    if (!wSlotJson(w, c.fieldB)) w.len = mark;
   }
   if (tagOf(c.field) != T_MISSING) {
     const mark = w.len;

@@ -8,19 +8,14 @@
 // p-digit candidates that can read back (the ones that do form an interval around x); the first
 // length with one that reads back wins; between two, an exact comparison with the midpoint picks.
 
-import { compareDecimal, roundsTo } from './decimal';
-
-const POW10: StaticArray<f64> = [
-  1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
-  1e18, 1e19, 1e20, 1e21, 1e22,
-];
+import { compareDecimal, pow10, roundsTo } from './decimal';
 
 /** True when `t` × 10^`k` reads back (correctly rounded) as `x`. */
 function readsBack(t: u64, k: i32, x: f64): bool {
   // Exact operands, one rounding: the correctly rounded value without big integers (Clinger).
   if (t < (<u64>1) << 53 && k >= -22 && k <= 22) {
     const f = <f64>t;
-    return (k >= 0 ? f * unchecked(POW10[k]) : f / unchecked(POW10[-k])) == x;
+    return (k >= 0 ? f * pow10(k) : f / pow10(-k)) == x;
   }
   return roundsTo(t, k, x) == 0;
 }
@@ -29,7 +24,7 @@ function readsBack(t: u64, k: i32, x: f64): bool {
 function scaled(x: f64, n: i32): f64 {
   for (; n > 22; n -= 22) x *= 1e22;
   for (; n < -22; n += 22) x /= 1e22;
-  return n >= 0 ? x * unchecked(POW10[n]) : x / unchecked(POW10[-n]);
+  return n >= 0 ? x * pow10(n) : x / pow10(-n);
 }
 
 /** Writes the decimal digits of `v` (> 0) ending just before `end`; returns where they start. */

@@ -8,7 +8,7 @@
 
 import { SOURCE_NAMES } from '../../src/engine/engine-boundary';
 import { JARRAY, JNUMBER, JOBJECT, JSTRING, JValue, kindName } from './json-value';
-import { joinAll, quote } from './json-text';
+import { indexPath, joinAll, quote } from './json-text';
 import { Diagnostics, shownValue } from './diagnostics';
 import { Policy } from './policy';
 import { globMatch } from './expansion';
@@ -35,7 +35,7 @@ export function compileUntrustedTools(d: Diagnostics, v: JValue, p: Policy): voi
     }
     if (!matched)
       d.warn(
-        'untrusted_tools[' + i.toString() + ']',
+        indexPath('untrusted_tools', i),
         'glob ' + quote(name, 64) + ' matches no tool in tools; it marks nothing untrusted',
       );
   }
@@ -86,7 +86,7 @@ export function compileRemember(d: Diagnostics, v: JValue, path: string): bool {
     const dot = item.kind == JSTRING ? item.str.indexOf('.') : -1;
     if (dot <= 0 || sourceIndex(item.str.substring(0, dot)) < 0 || dot + 1 >= item.str.length) {
       d.error(
-        path + '.same[' + i.toString() + ']',
+        indexPath(path + '.same', i),
         'expected "<Source>.<field>" with a source of ' +
           joinAll(SOURCE_NAMES, ', ') +
           ' (e.g. "Arguments.order_id"), got ' +

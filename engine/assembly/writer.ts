@@ -57,7 +57,7 @@ export class Writer {
     return p;
   }
 
-  @inline byte(c: i32): void {
+  byte(c: i32): void {
     this.ensure(1);
     store<u8>(this.ptr + <usize>this.len, <u8>c);
     this.len++;
@@ -70,21 +70,13 @@ export class Writer {
     this.len += n;
   }
 
-  /** Appends a string as UTF-8. */
+  /** Appends a string as UTF-8 (a lone surrogate in three bytes, as `String.UTF8.encode` does). */
   str(s: string): void {
     const n = s.length;
     this.ensure(n * 3);
     const src = changetype<usize>(s);
     let at = this.ptr + <usize>this.len;
-    let i = 0;
-    // ASCII runs: one load and one store per character, no bounds checks.
-    while (i < n) {
-      const c = <i32>load<u16>(src + ((<usize>i) << 1));
-      if (c >= 0x80) break;
-      store<u8>(at++, <u8>c);
-      i++;
-    }
-    for (; i < n; i++) {
+    for (let i = 0; i < n; i++) {
       let c = <i32>load<u16>(src + ((<usize>i) << 1));
       if (c < 0x80) {
         store<u8>(at++, <u8>c);
@@ -148,34 +140,23 @@ export class Writer {
 
   /** Appends a string as a JSON string literal. */
   jsonStr(s: string): void {
+    this.byte(0x22);
     const start = this.len;
     this.str(s);
     const n = this.len - start;
-    let plain = true;
     for (let i = 0; i < n; i++) {
       const c = <i32>load<u8>(this.ptr + <usize>(start + i));
       if (c < 0x20 || c == 0x22 || c == 0x5c) {
-        plain = false;
+        // Rare: escape from a copy of the bytes.
+        const copy = heap.alloc(<usize>n);
+        memory.copy(copy, this.ptr + <usize>start, <usize>n);
+        this.len = start;
+        this.jsonBytes(copy, n);
+        heap.free(copy);
         break;
       }
     }
-    if (plain) {
-      // Shift right by one for the opening quote.
-      this.ensure(2);
-      memory.copy(this.ptr + <usize>(start + 1), this.ptr + <usize>start, <usize>n);
-      store<u8>(this.ptr + <usize>start, 0x22);
-      this.len++;
-      this.byte(0x22);
-      return;
-    }
-    // Rare: escape from a copy of the bytes.
-    const copy = heap.alloc(<usize>n);
-    memory.copy(copy, this.ptr + <usize>start, <usize>n);
-    this.len = start;
     this.byte(0x22);
-    this.jsonBytes(copy, n);
-    this.byte(0x22);
-    heap.free(copy);
   }
 
   /**
