@@ -196,6 +196,8 @@ export class AuditLineScan {
   readonly #heads = new TextMemo<HeadEntry>(MEMO_LIMIT);
   readonly #bodies = new TextMemo<BodyFields>(MEMO_LIMIT);
   readonly #flats = new FlatObjects();
+  /** The line read a head or a flat object not remembered before. */
+  #learned = false;
   readonly #lastFlat: (FlatEntry | null)[] = [null, null, null, null, null];
 
   /**
@@ -227,6 +229,7 @@ export class AuditLineScan {
       const body = this.#bodies.find(text, bodyStart, nowKey);
       if (body !== undefined) return this.#fromBody(body, text, nowKey + NOW_KEY.length, end);
     }
+    this.#learned = false;
     const enforced = this.#enforced.find(text, at);
     if (enforced === -1 || enforced >= end) return false;
     const head = this.#head(text, at, enforced);
@@ -238,8 +241,10 @@ export class AuditLineScan {
     else return false;
     at = this.#tail(text, at);
     if (at !== end - 1 || text.charCodeAt(at) !== 0x7d) return false;
-    // Valid, and `now` comes last: the rest of the line is a body to remember.
-    if (nowKey > bodyStart) this.#bodies.add(text, bodyStart, nowKey, this.#body());
+    // Valid, and `now` comes last: the rest of the line is a body to remember, once its parts
+    // were all seen before (a body with a new part, new args say, is seldom seen again).
+    if (nowKey > bodyStart && !this.#learned)
+      this.#bodies.add(text, bodyStart, nowKey, this.#body());
     return true;
   }
 
@@ -344,6 +349,7 @@ export class AuditLineScan {
       fault: FAULT_KINDS.has(kind!),
     };
     this.#heads.add(text, from, enforced, entry);
+    this.#learned = true;
     return entry;
   }
 
@@ -446,6 +452,7 @@ export class AuditLineScan {
   #flat(text: string, from: number, slot: number): FlatEntry | null {
     if (text.charCodeAt(from) !== 0x7b) return null;
     const entry = this.#flats.read(text, from, this.#lastFlat[slot]!);
+    if (this.#flats.fresh) this.#learned = true;
     if (entry !== null) this.#lastFlat[slot] = entry;
     return entry;
   }
