@@ -11,8 +11,8 @@
 //   and digits only, ASCII letters lower-cased) does so against the folded texts and their folded
 //   words (texts, words and pieces are kept as 64-bit hashes: a collision can only make a value
 //   count as untrusted, never the reverse)
-// - a check reads a value once, as it is and folded together, without a buffer; a string value
-//   that is not ASCII is decoded first
+// - a check folds a value as it reads it, without a buffer, and reads it again as it is only when
+//   folding dropped a unit of it; a string value that is not ASCII is decoded first
 // - the state outlives a policy load: content that was read stays read
 
 import { JARRAY, JNUMBER, JOBJECT, JSTRING, JValue } from './json-value';
