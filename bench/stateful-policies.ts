@@ -1,7 +1,8 @@
 /**
  * Decisions with state (issue 14) beside a plain one, interleaved, through `Engine.evaluate`: a sum
  * budget whose window holds 100 or 3,600 allowed calls, a `FromUntrusted` check after a 10 KB
- * untrusted result, and both at once. Reported as ratios to the plain decision; never asserted.
+ * untrusted result, and both at once (and a `StringCheck` on the field `FromUntrusted` reads).
+ * Reported as ratios to the plain decision; never asserted.
  */
 import type { Engine } from '../src/engine/engine.ts';
 import type { ToolCall } from '../src/call/decision.ts';
@@ -47,6 +48,17 @@ export async function statefulPolicies(
       policy: pay({
         condition: {
           NumericCheck: { source: 'Arguments', field: 'amount', op: 'Lte', value: 500 },
+        },
+      }),
+      taint: false,
+      step: 1,
+    },
+    {
+      // Reads the same string field as FromUntrusted: what writing it into the request costs.
+      name: 'plain (an Allow rule with a StringCheck on to)',
+      policy: pay({
+        condition: {
+          StringCheck: { source: 'Arguments', field: 'to', op: 'NotIn', value: ['x'] },
         },
       }),
       taint: false,

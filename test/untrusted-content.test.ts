@@ -3,6 +3,7 @@
 // tool's result, and values that came from it. Each fail-closed test is named after its fault.
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { Engine } from '../src/engine/engine.ts';
 import { loadEngineModule } from '../src/engine/engine-module.ts';
 import { InlineBackend } from '../src/backend/inline-backend.ts';
@@ -352,6 +353,94 @@ describe('the reference evaluator agrees', () => {
       assert.equal(`${a.decision}:${a.kind}`, `${b.decision}:${b.kind}`, JSON.stringify(to));
     }
     assert.deepEqual(reference.state().untrusted, engine.state()?.untrusted);
+  });
+  test('same answers over values cut from the texts, re-cased and re-grouped (random, a small alphabet)', async () => {
+    // Few units, so pieces and words of a value meet the texts' often: letters of both cases,
+    // digits, separators, trailing punctuation, units folding drops (with and without ending a
+    // folded word), U+00A0 and other units beyond ASCII.
+    const unit = fc.oneof(
+      {
+        weight: 5,
+        arbitrary: fc.constantFrom('A', 'b', 'C', 'd', 'é', 'É', '1', '2', '\u{1F600}'),
+      },
+      {
+        weight: 2,
+        arbitrary: fc.constantFrom(
+          ' ',
+          '\t',
+          ',',
+          '(',
+          '-',
+          '.',
+          '@',
+          '_',
+          '+',
+          ':',
+          '/',
+          '!',
+          '?',
+        ),
+      },
+      { weight: 1, arbitrary: fc.constant('\u00a0') },
+    );
+    const textOf = (max: number) => fc.string({ unit, maxLength: max, size: 'max' });
+    const regroup = fc.array(fc.tuple(fc.nat(), fc.constantFrom(' ', '-', '.', ':', '\u00a0')), {
+      maxLength: 3,
+    });
+    const recipe = fc.record({
+      text: fc.nat(),
+      from: fc.nat(),
+      length: fc.integer({ min: 0, max: 24 }),
+      casing: fc.constantFrom('as is', 'as is', 'upper', 'lower'),
+      regroup,
+      drop: fc.array(fc.nat(), { maxLength: 2 }),
+      random: fc.oneof(
+        { weight: 1, arbitrary: textOf(24) },
+        { weight: 3, arbitrary: fc.constant(null) },
+      ),
+    });
+    type Recipe = typeof recipe extends fc.Arbitrary<infer R> ? R : never;
+    function cut(texts: string[], r: Recipe): string {
+      if (r.random !== null) return r.random;
+      const units = [...(texts[r.text % texts.length] ?? '')];
+      const start = units.length === 0 ? 0 : r.from % units.length;
+      const v = units.slice(start, start + r.length);
+      for (const at of r.drop) if (v.length > 0) v.splice(at % v.length, 1);
+      for (const [at, u] of r.regroup) v.splice(at % (v.length + 1), 0, u);
+      let s = v.join('');
+      if (r.casing === 'upper') s = s.toUpperCase();
+      if (r.casing === 'lower') s = s.toLowerCase();
+      return s;
+    }
+    const engine = await engineWith();
+    const reference = new ReferenceEngine();
+    assert.equal(reference.load(text).ok, true);
+    let compared = 0;
+    let fromUntrusted = 0;
+    fc.assert(
+      fc.property(
+        fc.array(textOf(40), { minLength: 1, maxLength: 3 }),
+        fc.array(recipe, { minLength: 1, maxLength: 20 }),
+        (texts, recipes) => {
+          engine.forget();
+          reference.forget();
+          engine.recordResult({ tool: 'read_email', result: texts });
+          reference.recordResult({ tool: 'read_email', result: texts });
+          for (const r of recipes) {
+            const to = cut(texts, r);
+            const a = engine.evaluate(send(to), 0);
+            const b = reference.evaluate(send(to), 0);
+            compared++;
+            if (b.kind === 'denied_by_rule') fromUntrusted++;
+            if (`${a.decision}:${a.kind}` !== `${b.decision}:${b.kind}`) return false;
+          }
+          return true;
+        },
+      ),
+      { numRuns: 2000 },
+    );
+    // Both answers occur often, so the agreement says something.
+    assert.ok(fromUntrusted > compared / 10 && fromUntrusted < compared - compared / 10);
   });
 });
 

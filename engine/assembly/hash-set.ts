@@ -16,7 +16,7 @@ export class HashSet64 {
   size: i32 = 0;
 
   /** True when `h` was added. */
-  has(h: u64): bool {
+  @inline has(h: u64): bool {
     const k = h == 0 ? 1 : h;
     const t = changetype<usize>(this.table);
     const mask = (1 << this.bits) - 1;

@@ -11,7 +11,8 @@
 //   and digits only, ASCII letters lower-cased) does so against the folded texts and their folded
 //   words (texts, words and pieces are kept as 64-bit hashes: a collision can only make a value
 //   count as untrusted, never the reverse)
-// - folding reuses one buffer (grown, never freed); a string value is decoded once per check
+// - a check folds a value as it reads it, without a buffer, and reads it again as it is only when
+//   folding dropped a unit of it; a string value that is not ASCII is decoded first
 // - the state outlives a policy load: content that was read stays read
 
 import { JARRAY, JNUMBER, JOBJECT, JSTRING, JValue } from './json-value';
@@ -150,35 +151,26 @@ function addText(t: Taint, s: string): void {
     } else if (start < 0) start = i;
   }
   // The pieces of the text as it is, then of its folded form (whose words `fold` adds).
-  pieces(t, p, n, true);
+  addPieces(t, p, n);
   const m = fold(p, n, t); // may move `scratch`
-  pieces(t, scratch, m, true);
+  addPieces(t, scratch, m);
 }
 
-/**
- * Hashes every PIECE consecutive units of the `n` units at `p`: adds each to `t`'s pieces (`add`),
- * or answers whether one is among them.
- */
-function pieces(t: Taint, p: usize, n: i32, add: bool): bool {
-  if (n < PIECE) return false;
-  const set = t.pieces;
+/** Adds the hash of every PIECE consecutive units of the `n` units at `p` to `t`'s pieces. */
+function addPieces(t: Taint, p: usize, n: i32): void {
   let h: u64 = 0;
   for (let i = 0; i < n; i++) {
     if (i >= PIECE) h -= <u64>load<u16>(p + ((<usize>(i - PIECE)) << 1)) * TOP;
     h = h * HASH_BASE + <u64>load<u16>(p + ((<usize>i) << 1));
-    if (i < PIECE - 1) continue;
-    if (add) set.add(h);
-    else if (set.has(h)) return true;
+    if (i >= PIECE - 1) t.pieces.add(h);
   }
-  return false;
 }
 
 /**
- * Folds the `n` units at `p` into `scratch` (`p` may be `scratch`); the number of units kept. With
- * `t`, adds the folded text's words (split where `foldUnit` says SPLIT) and the whole folded text
- * to `t`'s words.
+ * Folds the `n` units at `p` into `scratch`, and adds the folded text's words (split where
+ * `foldUnit` says SPLIT) and the whole folded text to `t`'s words; the number of units kept.
  */
-function fold(p: usize, n: i32, t: Taint | null): i32 {
+function fold(p: usize, n: i32, t: Taint): i32 {
   growScratch(n);
   let m = 0;
   let start = 0;
@@ -187,7 +179,7 @@ function fold(p: usize, n: i32, t: Taint | null): i32 {
     if (c >= 0) {
       store<u16>(scratch + ((<usize>m) << 1), <u16>c);
       m++;
-    } else if (c == SPLIT && t != null) {
+    } else if (c == SPLIT) {
       // Past the end: the whole folded text as one more word.
       if (i > n) start = 0;
       if (m > start) t.words.add(hashUnits(scratch, start, m));
@@ -215,14 +207,23 @@ function foldUnit(c: i32): i32 {
   return ((bits >> <u64>(c & 63)) & 1) != 0 ? DROP : SPLIT;
 }
 
+/** `foldUnit` of each ASCII unit, 0 for a dropped one (no kept unit is 0), read by `scan`. */
+const FOLDED: usize = foldedAscii();
+
+function foldedAscii(): usize {
+  const table = heap.alloc(128);
+  for (let c = 0; c < 128; c++) store<u8>(table + <usize>c, <u8>max(foldUnit(c), 0));
+  return table;
+}
+
 /** HASH_BASE^(PIECE - 1) (mod 2^64): what the oldest unit of a piece weighs in its hash. */
 const TOP: u64 = ((<u64>0x936a555d) << 32) | <u64>0x949af613;
 
-/** A word's or a whole text's hash: its units [from, to), with its length mixed in. */
+/** A word's or a whole text's hash: its units [from, to), then its length (as `scan` computes it). */
 function hashUnits(p: usize, from: i32, to: i32): u64 {
-  let h: u64 = 0x811c9dc5 ^ <u64>(to - from);
-  for (let i = from; i < to; i++) h = (h ^ <u64>load<u16>(p + ((<usize>i) << 1))) * HASH_BASE;
-  return h;
+  let h: u64 = 0;
+  for (let i = from; i < to; i++) h = h * HASH_BASE + <u64>load<u16>(p + ((<usize>i) << 1));
+  return (h ^ <u64>(to - from)) * HASH_BASE;
 }
 
 const SEPARATORS_LOW: u64 = ((<u64>0x58001385) << 32) | <u64>0x00003e00;
@@ -240,27 +241,67 @@ function isTrailing(c: i32): bool {
   return c == 0x2e || c == 0x3a || c == 0x21 || c == 0x3f;
 }
 
+/** HASH_BASE^PIECE: what a prefix's hash weighs in the hash of the prefix PIECE units longer. */
+const SHIFT_PIECE: u64 = TOP * HASH_BASE;
+// The hashes of the last 16 prefixes `scan` read (a ring), so a piece's hash is a difference.
+const RING: usize = memory.data(128);
+
 /**
- * True when the `n` UTF-16 units at `p` came from the session's untrusted content, as they are or
- * folded (into `scratch`, which `p` may be).
+ * Whether the `n` units at `p` came from `t`'s untrusted content (`T`: u8 over ASCII bytes, each
+ * its unit; u16 over UTF-16 units): the folded value's pieces and the whole folded value, then,
+ * only when folding dropped a unit, the value as it is: its pieces that hold a dropped unit and
+ * the whole value. A piece or a whole value without a dropped unit needs no lookup as it is:
+ * where it occurs in a text (or is a word of one, ending at a separator, which folding drops and
+ * splits at), its folded form occurs in the folded text (or is a folded word), and the folded
+ * lookup finds it. A piece's hash is the difference of two prefix hashes (the same value as the
+ * rolling hash `addPieces` keeps). 1 or 0; -1 at the first byte that is not ASCII (the caller
+ * decodes; what was found before it is found in the decoded value too).
  */
-function unitsFrom(t: Taint, p: usize, n: i32): bool {
-  // Pass 0 reads the units as they are, pass 1 their folded form.
-  for (let pass = 0; pass < 2; pass++) {
-    if (pass == 1) {
-      n = fold(p, n, null);
-      p = scratch;
+function scan<T>(t: Taint, p: usize, n: i32): i32 {
+  const pieces = t.pieces;
+  let h: u64 = 0;
+  let m = 0;
+  let dropped = false;
+  store<u64>(RING, 0);
+  for (let i = 0; i < n; i++) {
+    const c = <i32>load<T>(p + ((<usize>i) << alignof<T>()));
+    if (sizeof<T>() == 1 && c >= 0x80) return -1;
+    // `foldUnit`, inline: a call per unit would cost as much as the rest.
+    const f = c < 0x80 ? <i32>load<u8>(FOLDED + <usize>c) : c == 0xa0 ? 0 : c;
+    if (f == 0) {
+      dropped = true;
+      continue;
     }
-    if (n > 0 && (t.words.has(hashUnits(p, 0, n)) || pieces(t, p, n, false))) return true;
+    h = h * HASH_BASE + <u64>f;
+    m++;
+    store<u64>(RING + ((<usize>(m & 15)) << 3), h);
+    if (m < PIECE) continue;
+    if (pieces.has(h - load<u64>(RING + ((<usize>((m - PIECE) & 15)) << 3)) * SHIFT_PIECE))
+      return 1;
   }
-  return false;
+  if (m > 0 && t.words.has((h ^ <u64>m) * HASH_BASE)) return 1;
+  if (!dropped) return 0;
+  h = 0;
+  store<u64>(RING, 0);
+  let last = -PIECE;
+  for (let i = 0; i < n; i++) {
+    const c = <i32>load<T>(p + ((<usize>i) << alignof<T>()));
+    if (c < 0x80 ? load<u8>(FOLDED + <usize>c) == 0 : c == 0xa0) last = i;
+    h = h * HASH_BASE + <u64>c;
+    store<u64>(RING + ((<usize>((i + 1) & 15)) << 3), h);
+    // The piece that ends here, as it is, when it holds a dropped unit.
+    if (i - last >= PIECE || i < PIECE - 1) continue;
+    if (pieces.has(h - load<u64>(RING + ((<usize>((i + 1 - PIECE) & 15)) << 3)) * SHIFT_PIECE))
+      return 1;
+  }
+  return t.words.has((h ^ <u64>n) * HASH_BASE) ? 1 : 0;
 }
 
 function textFrom(t: Taint, s: string): bool {
-  return unitsFrom(t, changetype<usize>(s), s.length);
+  return scan<u16>(t, changetype<usize>(s), s.length) == 1;
 }
 
-// UTF-16 units of the value being checked, decoded from its UTF-8 bytes; grown, never freed.
+// Units of a text being folded as it is recorded; grown, never freed.
 let scratch: usize = 0;
 let scratchUnits: i32 = 0;
 
@@ -294,59 +335,11 @@ function valueFrom(t: Taint, v: JValue): bool {
 export function stringFrom(ptr: usize, len: i32): bool {
   if (!sessionTainted()) return false;
   if (saturated()) return true;
-  // ASCII (most values): the bytes are read in place, as they are and folded; nothing is decoded.
-  if (isAscii(ptr, len))
-    return asciiFrom(current!, ptr, len) || foldedBytesFrom(current!, ptr, len);
+  // ASCII (most values) is read in place; other text is decoded first.
+  const found = scan<u8>(current!, ptr, len);
+  if (found >= 0) return found == 1;
   madeGarbage = true;
-  const s = String.UTF8.decodeUnsafe(ptr, <usize>len);
-  return unitsFrom(current!, changetype<usize>(s), s.length);
-}
-
-/** The folded pass of `unitsFrom` over `n` ASCII bytes at `p` (a byte is its unit), into `scratch`. */
-function foldedBytesFrom(t: Taint, p: usize, n: i32): bool {
-  growScratch(n);
-  let m = 0;
-  for (let i = 0; i < n; i++) {
-    const c = foldUnit(<i32>load<u8>(p + <usize>i));
-    if (c < 0) continue;
-    store<u16>(scratch + ((<usize>m) << 1), <u16>c);
-    m++;
-  }
-  return m > 0 && (t.words.has(hashUnits(scratch, 0, m)) || pieces(t, scratch, m, false));
-}
-
-/** The top bit of each of 8 bytes. */
-const HIGH_BITS: u64 = ((<u64>0x80808080) << 32) | <u64>0x80808080;
-
-/** True when the `n` bytes at `p` are all ASCII (each byte is then one UTF-16 unit). */
-function isAscii(p: usize, n: i32): bool {
-  let i = 0;
-  for (; i + 8 <= n; i += 8) if ((load<u64>(p + <usize>i) & HIGH_BITS) != 0) return false;
-  for (; i < n; i++) if (load<u8>(p + <usize>i) >= 0x80) return false;
-  return true;
-}
-
-/**
- * `unitsFrom` over ASCII bytes, in one pass: the same hashes (a unit is its byte), the pieces
- * looked up as they roll and the whole text last.
- */
-function asciiFrom(t: Taint, p: usize, n: i32): bool {
-  if (n == 0) return false;
-  const pieces = t.pieces;
-  let whole: u64 = 0x811c9dc5 ^ <u64>n;
-  let h: u64 = 0;
-  for (let i = 0; i < n; i++) {
-    const c = <u64>load<u8>(p + <usize>i);
-    whole = (whole ^ c) * HASH_BASE;
-    if (i < PIECE) {
-      h = h * HASH_BASE + c;
-      if (i == PIECE - 1 && pieces.has(h)) return true;
-    } else {
-      h = (h - <u64>load<u8>(p + <usize>(i - PIECE)) * TOP) * HASH_BASE + c;
-      if (pieces.has(h)) return true;
-    }
-  }
-  return t.words.has(whole);
+  return textFrom(current!, String.UTF8.decodeUnsafe(ptr, <usize>len));
 }
 
 /** FromUntrusted over a number slot. */
