@@ -7,7 +7,11 @@ export type CodeIntegrity = boolean | 'strict';
 
 /** Options of {@link WorkerBackend}. */
 export interface WorkerBackendOptions {
-  /** How long one call may take before it is Deny and the worker is replaced; default 500 ms. */
+  /**
+   * How long one call may take before it is Deny and the worker is replaced; default 500 ms. A
+   * worker's first approval, first result and first batch may fetch code on demand: they get
+   * `startTimeoutMs` on top.
+   */
   timeoutMs?: number;
   /**
    * How long a fresh worker may take to compile the engine and re-load the policy; default

@@ -14,7 +14,9 @@
  *   policy re-loaded) before it answers any call: calls made meanwhile are posted behind that
  *   check (the worker answers in order) and answer its failure if it fails;
  * - every call is timed (`timeoutMs`, default 500) and every reply is validated as the tagged
- *   union it must be (`worker-call.ts`);
+ *   union it must be (`worker-call.ts`); the first approval, result and batch a worker gets may
+ *   make it fetch code on demand, and are given the start timeout on top (a slow network is not a
+ *   hung worker);
  * - every fault (failed start, crash, `messageerror`, timeout, trap, malformed reply, wasm compile
  *   failure) answers Deny with a reason naming it, settles all pending calls the same way,
  *   terminates the worker and starts a fresh one that re-loads the last good policy;
@@ -102,6 +104,9 @@ function withinTime<T>(loading: Promise<T>, ms: number): Promise<T> {
   });
   return Promise.race([loading, late]).finally(() => clearTimeout(timer));
 }
+
+/** A call that may make the worker fetch code on demand the first time it gets one. */
+type OnDemandCall = 'approve' | 'recordResult' | 'evaluateBatch';
 
 /**
  * The engine in a dedicated module Worker behind Comlink: the browser's default backend.
@@ -257,6 +262,7 @@ export class WorkerBackend implements EvaluatorBackend {
         trapped: (verdicts) => verdicts.some((verdict) => verdict.kind === ReasonKind.EngineFault),
       },
       timeoutMs,
+      'evaluateBatch',
     );
   }
 
@@ -282,6 +288,7 @@ export class WorkerBackend implements EvaluatorBackend {
       },
       // Checking an assertion opens IndexedDB and verifies a signature in the worker: more than a decision.
       evidence === undefined ? this.#timeoutMs : Math.max(this.#timeoutMs, WEBAUTHN_TIMEOUT_MS),
+      'approve',
     );
   }
 
@@ -314,6 +321,7 @@ export class WorkerBackend implements EvaluatorBackend {
         },
       },
       this.#timeoutMs,
+      'recordResult',
     );
   }
 
@@ -379,11 +387,17 @@ export class WorkerBackend implements EvaluatorBackend {
   }
 
   /** Runs one call on a ready worker, starting one first if needed (no extra await when ready). */
-  #run<T>(plan: CallPlan<T>, timeoutMs: number): Promise<T> {
+  #run<T>(plan: CallPlan<T>, callTimeoutMs: number, onDemand?: OnDemandCall): Promise<T> {
     if (this.#closed) return Promise.resolve(plan.fault(CLOSED));
     const memoryLoading = this.#memoryLoading;
-    if (memoryLoading !== null) return memoryLoading.then(() => this.#run(plan, timeoutMs));
+    if (memoryLoading !== null)
+      return memoryLoading.then(() => this.#run(plan, callTimeoutMs, onDemand));
     const generation = this.#generation ?? this.#start();
+    let timeoutMs = callTimeoutMs;
+    if (onDemand !== undefined && !generation.posted.has(onDemand)) {
+      generation.posted.add(onDemand);
+      timeoutMs += this.#startTimeoutMs;
+    }
     if (generation.ready) return callWorker(generation, plan, timeoutMs, this.#counted);
     // Posted right behind the readiness check, not after its answer: one round trip less before a
     // fresh worker's first decision. The worker answers in order, so the check is answered first;

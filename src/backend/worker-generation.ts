@@ -63,6 +63,11 @@ export interface Generation {
   /** The watchdog timer (see the checklist above), and when it fires. */
   watchdog: ReturnType<typeof setTimeout> | null;
   watchdogAt: number;
+  /**
+   * The kinds of call (`approve`, `recordResult`, `evaluateBatch`) already posted to this worker:
+   * the first of each may make it load code on demand, and is given the start timeout for it.
+   */
+  readonly posted: Set<string>;
 }
 
 function remoteMethods(worker: Worker): Remote {
@@ -114,6 +119,7 @@ export function startGeneration(
       pending: new Set(),
       watchdog: null,
       watchdogAt: 0,
+      posted: new Set(),
     };
   }
   const generation: Generation = {
@@ -128,6 +134,7 @@ export function startGeneration(
     pending: new Set(),
     watchdog: null,
     watchdogAt: 0,
+    posted: new Set(),
   };
   // Kept after the worker dies (it holds nothing): an error the dead worker raised before it was
   // terminated can still arrive, and must not reach the page as an uncaught error.

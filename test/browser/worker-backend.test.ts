@@ -195,6 +195,39 @@ describe('WorkerBackend', () => {
     expect(workers).to.have.length(2);
   });
 
+  it("a worker's first approval is slow (its code fetched on demand): it gets the start timeout, a later slow one times out", async () => {
+    const { backend, workers } = track(
+      backendWith([FAULT_URL, EVALUATOR_URL], { timeoutMs: 300, startTimeoutMs: 2000 }),
+    );
+    const asks = JSON.stringify({
+      version: 'slow-approve',
+      default_action: 'Deny',
+      tools: ['refund'],
+      roles: ['agent'],
+      rules: [
+        { tool_name: 'refund', roles: ['agent'] },
+        { tool_name: 'refund', roles: ['agent'], effect: 'Ask' },
+      ],
+    });
+    expect((await backend.load(asks)).ok).to.equal(true);
+    const big = (order: string): ToolCall => ({
+      tool: 'refund',
+      role: 'agent',
+      args: { order_id: order },
+      agentAttributes: { perso_fault: 'slow-approve' },
+    });
+    const asked = await backend.evaluate(big('ORD-1'), 0);
+    expect(asked.decision, asked.reason).to.equal('Ask');
+    const first = await backend.approve(asked.approval!.nonce, big('ORD-1'), 0);
+    expect(first.decision, first.reason).to.equal('Allow');
+    const again = await backend.evaluate(big('ORD-2'), 0);
+    expect(again.decision, again.reason).to.equal('Ask');
+    const second = await backend.approve(again.approval!.nonce, big('ORD-2'), 0);
+    expect(second).to.include({ decision: 'Deny', kind: 'engine_fault' });
+    expect(second.reason).to.match(/did not answer within 300 ms/);
+    expect(workers).to.have.length(2);
+  });
+
   it('worker crashed (error event): pending call is Deny, then it recovers', async () => {
     const { backend, workers } = track(
       backendWith([FAULT_URL, EVALUATOR_URL], { timeoutMs: 2000 }),
