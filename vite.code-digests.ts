@@ -42,6 +42,11 @@ const RECORDED = [
     what: "the worker's result code (add vite.worker-module.ts's plugin)",
   },
   {
+    placeholder: 'PERSO-DIGEST:worker-batch:000000000000000000',
+    file: /^worker-batch[-.].*\.js$/,
+    what: "the worker's batch code (add vite.worker-module.ts's plugin)",
+  },
+  {
     placeholder: 'PERSO-DIGEST:worker-reference:00000000000000',
     file: /^worker-reference[-.].*\.js$/,
     what: "the worker's JS fallback (add vite.worker-module.ts's plugin)",

@@ -1,5 +1,5 @@
 // The evaluator worker's modules that load on demand (its approvals, src/worker/worker-approvals.ts,
-// its result code, worker-results.ts, its JS fallback, src/worker/worker-reference.ts, and its
+// its result code, worker-results.ts, its batch code, worker-batch.ts, its JS fallback, src/worker/worker-reference.ts, and its
 // WebAuthn verifier, worker-webauthn.ts),
 // each built on its own: one self-contained ES module with its exports, a file next to the worker.
 // The page's code names such a module as `new URL('../worker/<name>.ts', import.meta.url)` (a dev
@@ -14,11 +14,12 @@
 //   must agree on is made with `Symbol.for`, src/engine/approved-call.ts);
 // - its exports are kept (Vite drops a worker entry's exports: the `options` hook keeps them);
 // - its digest is recorded in the page's code by vite.code-digests.ts (`WORKER_APPROVALS_SHA256`,
-//   `WORKER_RESULTS_SHA256`, `WORKER_REFERENCE_SHA256`, `WORKER_WEBAUTHN_SHA256`).
+//   `WORKER_RESULTS_SHA256`, `WORKER_BATCH_SHA256`, `WORKER_REFERENCE_SHA256`, `WORKER_WEBAUTHN_SHA256`).
 import type { Plugin } from 'vite';
 
 const WORKER_MODULES = [
   'worker-approvals',
+  'worker-batch',
   'worker-results',
   'worker-reference',
   'worker-webauthn',

@@ -27,6 +27,8 @@ export const WORKER_APPROVALS_SHA256 = 'PERSO-DIGEST:worker-approvals:0000000000
 export const WORKER_REFERENCE_SHA256 = 'PERSO-DIGEST:worker-reference:00000000000000';
 /** SHA-256 (base64) of the worker's result code (`src/worker/worker-results.ts`), built on its own. */
 export const WORKER_RESULTS_SHA256 = 'PERSO-DIGEST:worker-results:0000000000000000';
+/** SHA-256 (base64) of the worker's batch code (`src/worker/worker-batch.ts`), built on its own. */
+export const WORKER_BATCH_SHA256 = 'PERSO-DIGEST:worker-batch:000000000000000000';
 /** SHA-256 (base64) of the worker's WebAuthn verifier (`src/worker/worker-webauthn.ts`), built on its own. */
 export const WORKER_WEBAUTHN_SHA256 = 'PERSO-DIGEST:worker-webauthn:000000000000000';
 

@@ -2,7 +2,8 @@
  * Where the evaluator worker finds the modules it loads on demand, as the page names each to the
  * worker: its approvals (`src/worker/worker-approvals.ts`, loaded on its first Ask), its WebAuthn
  * verifier (`src/worker/worker-webauthn.ts`, on the first WebAuthn approval), its result code
- * (`src/worker/worker-results.ts`, on the first tool result or restore) and, with
+ * (`src/worker/worker-results.ts`, on the first tool result or restore), its batch code
+ * (`src/worker/worker-batch.ts`, on the first batch) and, with
  * `fallback: 'js'`, its JS fallback (`src/worker/worker-reference.ts`, where engine.wasm cannot
  * compile). Each is the SHA-256 the build recorded (or `unchecked`, where the host turned code
  * integrity off), a space, the URL.
@@ -14,6 +15,7 @@
  */
 import {
   WORKER_APPROVALS_SHA256,
+  WORKER_BATCH_SHA256,
   WORKER_RESULTS_SHA256,
   WORKER_REFERENCE_SHA256,
   WORKER_WEBAUTHN_SHA256,
@@ -21,7 +23,8 @@ import {
 import { EVALUATOR_UNCHECKED } from '../worker/evaluator-api.ts';
 
 /**
- * `<digest> <URL>` of the approvals, of the WebAuthn verifier, of the result code and (with
+ * `<digest> <URL>` of the approvals, of the WebAuthn verifier, of the result code, of the batch
+ * code and (with
  * `jsFallback`) of the JS fallback, for the worker's name.
  *
  * @param checked false where the host turned code integrity off (`codeIntegrity: false`)
@@ -34,6 +37,7 @@ export function workerModuleWords(checked: boolean, jsFallback: boolean): string
     named(WORKER_APPROVALS_SHA256, new URL('../worker/worker-approvals.ts', import.meta.url)) +
     named(WORKER_WEBAUTHN_SHA256, new URL('../worker/worker-webauthn.ts', import.meta.url)) +
     named(WORKER_RESULTS_SHA256, new URL('../worker/worker-results.ts', import.meta.url)) +
+    named(WORKER_BATCH_SHA256, new URL('../worker/worker-batch.ts', import.meta.url)) +
     (jsFallback
       ? named(WORKER_REFERENCE_SHA256, new URL('../worker/worker-reference.ts', import.meta.url))
       : '')

@@ -1,7 +1,7 @@
 /**
  * The engine host's core: one engine.wasm instance that loads a policy and decides calls. It is
  * what the evaluator worker starts with; `Engine` (engine.ts) adds what a first decision does not
- * need (tool results, restores, the original ABI), which the worker loads on demand. With the
+ * need (batches, tool results, restores, the original ABI), which the worker loads on demand. With the
  * modules it uses (memory, call writer, verdict reader, plan) it is the only code that touches the
  * engine's memory and pointers. `evaluate` writes only the fields the entry's rules read into the
  * request region and expands the engine's packed code. The engine stays the authority: every
@@ -23,7 +23,7 @@ import { WasmMemory } from './wasm-memory.ts';
 import { CallWriter, InvalidValue } from './call-writer.ts';
 import { buildState } from './policy-plan.ts';
 import { loadFailure, readInitReply } from './load-reply.ts';
-import { type CallPlan, planCall, planCallSafely, unreadable } from './call-plan.ts';
+import { type CallPlan, planCall, unreadable } from './call-plan.ts';
 import { errorText } from '../encoding/text.ts';
 import { NOT_PLAIN, jsonRoot } from './call-values.ts';
 import { constantVerdict, deny, explainedVerdict } from './verdict-reader.ts';
@@ -135,70 +135,30 @@ export class EngineCore {
     if (this.#dead) return deny('engine_fault', this.#dead);
     // Reading the call runs the caller's code (getters, Proxy traps). What it throws is a bad
     // request, not an engine fault: the instance (and its rate-limit windows) must survive it.
-    const state = this.#state;
     let plan: CallPlan;
     let args: unknown;
     try {
-      plan = planCall(call, state);
+      plan = planCall(call, this.#state);
       if (plan.early !== null) return plan.early;
-      args = jsonRoot(Object.hasOwn(call, 'args') ? call.args : undefined);
+      args = Object.hasOwn(call, 'args') ? call.args : undefined;
     } catch (e) {
       return unreadable(e);
     }
-    return this.#decideArgs(state!, plan, args, nowSeconds);
+    return this.decidePlanned(plan, args, nowSeconds);
   }
 
   /**
-   * Decides several calls in order (rate limits see them in that order). With `argsList`, call
-   * `i`'s args are `argsList[i]` (its own `args`, if any, are not read): the worker's batches
-   * carry the args apart from the calls, and calls that share tool, role and attributes share one
-   * object, read once here.
+   * Decides a call whose own fields were read into `plan` (see {@link planCall}; a batch reads each
+   * call object once) on `args`, read as JSON here ({@link jsonRoot}). Never throws.
    */
-  evaluateBatch(
-    calls: readonly ToolCall[],
-    nowSeconds: number,
-    argsList?: readonly unknown[],
-  ): Verdict[] {
-    if (!Array.isArray(calls)) return [];
-    const count = calls.length;
-    const out = new Array<Verdict>(count);
-    if (argsList === undefined) {
-      for (let i = 0; i < count; i++) out[i] = this.evaluate(calls[i]!, nowSeconds);
-      return out;
+  decidePlanned(plan: CallPlan, args: unknown, nowSeconds: number): Verdict {
+    let argsRoot: unknown;
+    try {
+      argsRoot = jsonRoot(args);
+    } catch (e) {
+      return unreadable(e);
     }
-    if (!Array.isArray(argsList) || argsList.length !== count) {
-      return Array.from({ length: count }, () =>
-        deny('invalid_request', 'invalid request: a batch needs one args value per call'),
-      );
-    }
-    const state = this.#state;
-    const plans = new Map<unknown, CallPlan>();
-    for (let i = 0; i < count; i++) {
-      if (this.#dead) {
-        out[i] = deny('engine_fault', this.#dead);
-        continue;
-      }
-      const call = calls[i]!;
-      let plan = plans.get(call);
-      if (plan === undefined) {
-        plan = planCallSafely(call, state);
-        // Primitives are not worth a map entry; objects are read once per batch.
-        if (typeof call === 'object' && call !== null) plans.set(call, plan);
-      }
-      if (plan.early !== null) {
-        out[i] = plan.early;
-        continue;
-      }
-      let argsRoot: unknown;
-      try {
-        argsRoot = jsonRoot(argsList[i]);
-      } catch (e) {
-        out[i] = unreadable(e);
-        continue;
-      }
-      out[i] = this.#decideArgs(state!, plan, argsRoot, nowSeconds);
-    }
-    return out;
+    return this.#decideArgs(this.#state!, plan, argsRoot, nowSeconds);
   }
 
   /** Decides a call whose own fields passed ({@link planCall}) on its args, read as JSON ({@link jsonRoot}). */
@@ -252,7 +212,7 @@ export class EngineCore {
 
   /**
    * Additive: `sink` receives each call the engine counts (see counted-calls.ts) as it counts it,
-   * on the fast path (`evaluate`, `evaluateBatch`); `null` stops it.
+   * on the fast path (`evaluate`, batches); `null` stops it.
    */
   countCalls(sink: CountedCallSink | null): void {
     this.#counted = sink;

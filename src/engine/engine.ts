@@ -1,7 +1,8 @@
 /**
  * The engine host: one engine.wasm instance behind a small API. `EngineCore` (engine-core.ts)
- * loads a policy and decides; this class adds tool results (result-record.ts), restored counted
- * calls (counted-call-restore.ts) and the original ABI (raw-abi.ts), each written once as a
+ * loads a policy and decides; this class adds batches (engine-batch.ts), tool results
+ * (result-record.ts), restored counted calls (counted-call-restore.ts) and the original ABI
+ * (raw-abi.ts), each written once as a
  * function of the core, so the evaluator worker starts with the core alone and loads the rest on
  * demand. With those modules it is the only code that touches the engine's memory and pointers.
  *
@@ -14,6 +15,9 @@ import { EngineCore } from './engine-core.ts';
 import { recordResultIn } from './result-record.ts';
 import { restoreCounted } from './counted-call-restore.ts';
 import { evaluateAbi } from './raw-abi.ts';
+import { evaluateBatchIn } from './engine-batch.ts';
+import type { ToolCall } from '../call/decision.ts';
+import type { Verdict } from './types.ts';
 
 export type {
   Diagnostic,
@@ -36,6 +40,20 @@ export class Engine extends EngineCore {
    */
   static override create(module: WebAssembly.Module): Promise<Engine> {
     return EngineCore.instantiate(module, (exports) => new Engine(exports));
+  }
+
+  /**
+   * Decides several calls in order (rate limits see them in that order). With `argsList`, call
+   * `i`'s args are `argsList[i]` (its own `args`, if any, are not read): the worker's batches
+   * carry the args apart from the calls, and calls that share tool, role and attributes share one
+   * object, read once here.
+   */
+  evaluateBatch(
+    calls: readonly ToolCall[],
+    nowSeconds: number,
+    argsList?: readonly unknown[],
+  ): Verdict[] {
+    return evaluateBatchIn(this, calls, nowSeconds, argsList);
   }
 
   /**

@@ -1,11 +1,11 @@
 /**
  * The order the worker answers in: the order the calls arrive, though some wait for code it loads
- * on demand (its result code) and the others would overtake them.
+ * on demand (its result code, its batch code) and the others would overtake them.
  *
  * Checklist:
  * - a call that waits for code takes its place in line when it arrives (before any await) and
  *   holds every call after it until it is done: a decision after a tool result sees the result
- *   recorded;
+ *   recorded, a call after a batch is counted after the batch's calls;
  * - a call whose code is loaded, with none waiting, runs at once: the hot path waits for nothing.
  */
 import { type EngineState, readyEngine } from './worker-engine.ts';

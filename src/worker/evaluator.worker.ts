@@ -13,10 +13,11 @@
  *   crash; with `fallback=js` in its name, a worker whose engine.wasm cannot compile runs the
  *   reference evaluator (src/reference/) instead, and its verdicts say `evaluator: 'js'`;
  * - the engine is `EngineCore` (load and decide); tool results and a fresh engine's restores need
- *   the result code (`worker-results.ts`), loaded on demand (`results-on-demand.ts`): while it
- *   loads, later calls wait (`call-order.ts`), so calls are still answered in order;
- * - every module it loads lazily (its approvals, the WebAuthn verifier, the result code, the JS
- *   fallback) comes from the URL the page named, checked against the digest the page named
+ *   the result code (`worker-results.ts`, `results-on-demand.ts`), batches their own
+ *   (`worker-batch.ts`, `batch-on-demand.ts`), each loaded on demand: while one loads, later calls
+ *   wait (`call-order.ts`), so calls are still answered in order;
+ * - every module it loads lazily (its approvals, the WebAuthn verifier, the result code, the batch
+ *   code, the JS fallback) comes from the URL the page named, checked against the digest the page named
  *   (`named-module.ts`); one that fails is a Deny (a result not recorded, a restore refused);
  * - the policy object never leaves the worker: callers see `PolicyInfo` and verdicts only;
  * - each answer lists the calls the engine counted while making it (`worker-answers.ts`), and
@@ -41,6 +42,8 @@ import { answer, badRequest, compileFault } from './worker-answers.ts';
 import { type DecidingEngine, engine, readyEngine, startEngine } from './worker-engine.ts';
 import { resultsLoaded, resultsOnDemand } from './results-on-demand.ts';
 import { inOrder, inTurn, waiting } from './call-order.ts';
+import { batchCode, batchFault } from './batch-on-demand.ts';
+import { EngineCore } from '../engine/engine-core.ts';
 import { loadFailure } from '../engine/load-reply.ts';
 
 export type { EvaluatorApi, WorkerFault, WorkerReply, WorkerStatus } from './evaluator-api.ts';
@@ -53,54 +56,6 @@ function isNow(nowSeconds: unknown): nowSeconds is number {
 
 function isCall(call: unknown): call is ToolCall {
   return typeof call === 'object' && call !== null && !Array.isArray(call);
-}
-
-/** The args of a batch from `argsJson`, one per call; `null` when the two do not fit (a bad request). */
-function argsListOf(calls: readonly unknown[], argsJson: unknown): unknown[] | null {
-  if (typeof argsJson !== 'string') return null;
-  let argsList: unknown;
-  try {
-    argsList = JSON.parse(argsJson);
-  } catch {
-    return null;
-  }
-  return Array.isArray(argsList) && argsList.length === calls.length ? argsList : null;
-}
-
-/** `call` with `args`, for an approval ticket (bound to the exact call). */
-function withArgs(call: ToolCall, args: unknown): ToolCall {
-  return { ...call, args: args as ToolCall['args'] };
-}
-
-/**
- * Equal verdicts as one object: a structured clone copies an object once however often it is
- * referenced, and a batch's verdicts repeat (a thousand calls, a handful of rules). Only verdicts
- * made of decision, reason, kind and rule are shared; one with a failure, a retry time or an
- * approval ticket (unique per call) travels as its own object.
- */
-function shareEqualVerdicts(verdicts: Verdict[]): Verdict[] {
-  // Keyed by the reason alone (a text the engine made once, so hashing it is cheap, where a key
-  // joined from four fields would be built and hashed per verdict), the rest compared.
-  const shared = new Map<string, Verdict>();
-  for (let i = 0; i < verdicts.length; i++) {
-    const verdict = verdicts[i]!;
-    if (
-      verdict.failure !== undefined ||
-      verdict.retryAfter !== undefined ||
-      verdict.approval !== undefined
-    )
-      continue;
-    const first = shared.get(verdict.reason);
-    if (first === undefined) shared.set(verdict.reason, verdict);
-    else if (
-      first !== verdict &&
-      first.decision === verdict.decision &&
-      first.kind === verdict.kind &&
-      first.rule === verdict.rule
-    )
-      verdicts[i] = first;
-  }
-  return verdicts;
 }
 
 // WebAuthn tickets are bound to this worker's origin (the page's: the bridge starts it same-origin;
@@ -182,27 +137,25 @@ const methods: EvaluatorApi = {
     if (!Array.isArray(batch) || !batch.every(isCall) || !isNow(nowSeconds)) {
       return badRequest('evaluateBatch takes an array of tool call objects and a time in seconds');
     }
-    // The args travel apart, as one JSON text; the engine reads call i's args from argsList[i]
-    // (no per-call copy), and each distinct call object once.
-    const argsList = argsJson === undefined ? undefined : argsListOf(batch, argsJson);
-    if (argsList === null)
-      return badRequest(
-        'evaluateBatch takes its args as a JSON array text with one value per call',
+    return inOrder(batchCode.loaded !== null, async () => {
+      const state = await readyEngine();
+      if (!state.ok) return compileFault(state.error);
+      let code: typeof import('./worker-batch.ts');
+      try {
+        code = await batchCode.load();
+      } catch (error) {
+        return answer(batch.map(() => batchFault(error)));
+      }
+      const engine = state.engine;
+      const verdicts = await code.decideBatch(
+        engine instanceof EngineCore ? code.batchOf(engine) : engine,
+        batch,
+        nowSeconds,
+        argsJson,
+        (call, verdict) => decided(engine, call, verdict, nowSeconds),
       );
-    const state = await inTurn();
-    if (!state.ok) return compileFault(state.error);
-    const verdicts = state.engine.evaluateBatch(batch, nowSeconds, argsList);
-    for (let i = 0; i < verdicts.length; i++) {
-      const verdict = verdicts[i]!;
-      if (verdict.decision === 'Ask')
-        verdicts[i] = await decided(
-          state.engine,
-          argsList === undefined ? batch[i] : withArgs(batch[i], argsList[i]),
-          verdict,
-          nowSeconds,
-        );
-    }
-    return answer(shareEqualVerdicts(verdicts));
+      return typeof verdicts === 'string' ? badRequest(verdicts) : answer(verdicts);
+    });
   },
 
   async status(compiled) {

@@ -1,7 +1,8 @@
 /**
  * What the bridge put in the worker's name (`EVALUATOR_WORKER_NAME`): an optional `fallback=js`,
  * engine.wasm's URL, then the SHA-256 and the URL of the worker's approvals, those of its WebAuthn
- * verifier, those of its result code, then (with `fallback=js`) those of its JS fallback.
+ * verifier, those of its result code, those of its batch code, then (with `fallback=js`) those of
+ * its JS fallback.
  *
  * Checklist:
  * - a URL counts only on this worker's origin (a blob: worker has its page's); any other word is
@@ -27,6 +28,8 @@ const [
   webAuthnWord = '',
   resultsDigest = '',
   resultsWord = '',
+  batchDigest = '',
+  batchWord = '',
   referenceDigest = '',
   referenceWord = '',
 ] = words?.slice(jsFallback ? 1 : 0) ?? [];
@@ -56,3 +59,6 @@ export const namedWebAuthn = { digest: webAuthnDigest, url: sameOriginUrl(webAut
 
 /** The worker's result code: the digest the page recorded (or `unchecked`) and its URL, or null. */
 export const namedResults = { digest: resultsDigest, url: sameOriginUrl(resultsWord) };
+
+/** The worker's batch code: the digest the page recorded (or `unchecked`) and its URL, or null. */
+export const namedBatch = { digest: batchDigest, url: sameOriginUrl(batchWord) };

@@ -483,6 +483,41 @@ describe('attack: the worker script or engine.wasm altered on the CDN', () => {
     );
   });
 
+  /** A page that loads the built library from `base` and decides a batch of two calls the policy allows. */
+  async function batchWith(base: string): Promise<{ decision: string; reason: string }[]> {
+    const policy = { ...POLICY, rules: [{ tool_name: 'view_report', roles: ['manager'] }] };
+    const win = await page(`<script type="module">
+      const { Perso } = await import('${base}/dist/browser/index.js');
+      window.decided = (async () => {
+        const perso = await Perso.load({ policy: ${JSON.stringify(JSON.stringify(policy))} });
+        const call = { tool: 'view_report', role: 'manager', args: {} };
+        const decisions = await perso.evaluateBatch([call, { ...call, args: { page: 2 } }]);
+        await perso.close();
+        return decisions.map(({ decision, reason }) => ({ decision, reason }));
+      })().catch((error) => [{ decision: 'threw', reason: String(error) }]);
+    </script>`);
+    const deadline = performance.now() + 10000;
+    while (win.decided === undefined && performance.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    return (await win.decided) as { decision: string; reason: string }[];
+  }
+
+  it("the worker's batch code as built: loaded with the first batch, checked, and it decides", async () => {
+    const decisions = await batchWith('');
+    expect(decisions.map(({ decision }) => decision)).to.deep.equal(['Allow', 'Allow']);
+  });
+
+  it("fault: the worker's batch code altered on the CDN — never run, each call of the batch a Deny naming the file", async () => {
+    const decisions = await batchWith('/__tampered__/batch');
+    expect(decisions).to.have.length(2);
+    for (const { decision, reason } of decisions) {
+      expect(decision, reason).to.equal('Deny');
+      expect(reason).to.match(
+        /^engine fault: the worker's batch code did not load \(the worker's batch code \("[^"]*\/__tampered__\/batch\/dist\/browser\/assets\/worker-batch-[^"]+\.js"\) is not the file this build of perso recorded \(SHA-256 "[^"]+", expected "[^"]+"\); serve perso's own files unchanged/,
+      );
+    }
+  });
+
   /** The file name matching `pattern` that the built page code names (the worker, its modules). */
   async function builtFile(pattern: RegExp): Promise<string> {
     const index = await (await fetch('/dist/browser/index.js')).text();
@@ -542,6 +577,7 @@ describe('attack: the worker script or engine.wasm altered on the CDN', () => {
       await namedModule(mode, /worker-approvals-[\w-]+\.js/, 'recorded'),
       await namedModule(mode, /worker-webauthn-[\w-]+\.js/, webAuthn),
       await namedModule(mode, /worker-results-[\w-]+\.js/, 'recorded'),
+      await namedModule(mode, /worker-batch-[\w-]+\.js/, 'recorded'),
       ...(reference === undefined
         ? []
         : [await namedModule(mode, /worker-reference-[\w-]+\.js/, reference)]),

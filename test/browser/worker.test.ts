@@ -106,6 +106,31 @@ describe('evaluator worker', () => {
     );
   });
 
+  it('a call sent right after a batch is decided after it, while the batch code loads: the rate limit counts the batch first', async () => {
+    const policy = {
+      version: 'in-order-2',
+      default_action: 'Deny',
+      tools: ['pay'],
+      roles: ['agent'],
+      rules: [{ tool_name: 'pay', roles: ['agent'], rate_limit: { max: 2, per_seconds: 60 } }],
+    };
+    const load = await remote.load(JSON.stringify(policy));
+    expect(load.ok && load.value.ok).to.equal(true);
+    const pay: ToolCall = { tool: 'pay', role: 'agent', args: {} };
+    // Not awaited one by one: the worker gets both messages before the batch code has loaded.
+    const [batch, single] = await Promise.all([
+      remote.evaluateBatch([pay, pay], 10),
+      remote.evaluate(pay, 10),
+    ]);
+    expect(batch.ok && batch.value.map((verdict) => verdict.decision)).to.deep.equal([
+      'Allow',
+      'Allow',
+    ]);
+    expect(single.ok && `${single.value.decision}:${single.value.kind}`).to.equal(
+      'Deny:rate_limited',
+    );
+  });
+
   it('no policy loaded: the engine answers Deny no_policy', async () => {
     const reply = await remote.evaluate(view, 0);
     expect(reply.ok && reply.value).to.include({ decision: 'Deny', kind: 'no_policy' });

@@ -18,6 +18,8 @@
 //                                            one line longer
 //   GET /__tampered__/results/dist/<path>     the files unchanged, the worker's result code (tool
 //                                            results, restores) one line longer
+//   GET /__tampered__/batch/dist/<path>       the files unchanged, the worker's batch code one
+//                                            line longer
 
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
@@ -31,7 +33,7 @@ const TYPES = {
   '.json': 'application/json',
 };
 const TAMPERED =
-  /^\/__tampered__\/(worker|wasm|nowasm|chunk|approvals|webauthn|results)(\/dist\/.*|\/engine\/build\/engine\.wasm)$/;
+  /^\/__tampered__\/(worker|wasm|nowasm|chunk|approvals|webauthn|results|batch)(\/dist\/.*|\/engine\/build\/engine\.wasm)$/;
 const LAZY_WORKER_CHUNK = /^(worker-reference|worker-webauthn)-.*\.js$/;
 const PACKAGE_WASM = '/engine/build/engine.wasm';
 
@@ -62,6 +64,9 @@ export function rawDist() {
       body = Buffer.concat([body, Buffer.from('\n;/* altered on the CDN */\n')]);
     }
     if (tampered?.[1] === 'webauthn' && /^worker-webauthn-.*\.js$/.test(name)) {
+      body = Buffer.concat([body, Buffer.from('\n;/* altered on the CDN */\n')]);
+    }
+    if (tampered?.[1] === 'batch' && /^worker-batch-.*\.js$/.test(name)) {
       body = Buffer.concat([body, Buffer.from('\n;/* altered on the CDN */\n')]);
     }
     if (tampered?.[1] === 'results' && /^worker-results-.*\.js$/.test(name)) {
