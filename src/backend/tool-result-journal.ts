@@ -15,7 +15,6 @@
  */
 import type { ToolResultRecord } from '../engine/types.ts';
 import { own } from '../call/own-properties.ts';
-import { errorText } from '../encoding/text.ts';
 
 /** Most UTF-16 units of untrusted text kept, over all sessions (the engine's own bound). */
 export const MAX_JOURNAL_UNITS = 1 << 20;
@@ -40,9 +39,12 @@ export function plainRecord(
         throw new Error('a non-finite number');
       return value;
     });
-  } catch (error) {
+  } catch {
+    // Not the error's text: a cycle's names its keys, which are the result's own (untrusted)
+    // content, and a guarded call's Deny carries this to the model (the engine says the same).
     return {
-      error: `tool result: the result is not plain JSON (${errorText(error)}); pass what the tool returned as JSON data`,
+      error:
+        'tool result: the result is not plain JSON (a function, a BigInt, a cycle or a non-finite number); pass what the tool returned as JSON data',
     };
   }
   const plain: ToolResultRecord = {

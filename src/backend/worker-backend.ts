@@ -135,6 +135,8 @@ export class WorkerBackend implements EvaluatorBackend {
   #results: ToolResultJournal | null = null;
   /** While the evaluator memory's code loads for a first result: calls made meanwhile wait for it. */
   #memoryLoading: Promise<unknown> | null = null;
+  /** How many times `forget` was called: a result handed over before one is not kept after it. */
+  #forgets = 0;
   #closed = false;
 
   /** Nothing starts until the first call, unless `startNow` is set. */
@@ -297,8 +299,9 @@ export class WorkerBackend implements EvaluatorBackend {
    * The first loads the code for it (calls made meanwhile are posted after it).
    */
   recordResult(record: ToolResultRecord): Promise<RecordAnswer> {
+    const forgets = this.#forgets;
     return this.#withMemory(
-      (memory) => this.#recordResult(memory, record),
+      (memory) => this.#recordResult(memory, record, forgets),
       (error) => ({
         ok: false,
         error: `engine fault: the untrusted-content code did not load (${errorText(error)}); the result was not recorded, check that the page can fetch perso's files and record it again`,
@@ -306,7 +309,11 @@ export class WorkerBackend implements EvaluatorBackend {
     );
   }
 
-  #recordResult(memory: WorkerMemory, record: ToolResultRecord): Promise<RecordAnswer> {
+  #recordResult(
+    memory: WorkerMemory,
+    record: ToolResultRecord,
+    forgets: number,
+  ): Promise<RecordAnswer> {
     const plain = memory.plainRecord(record);
     if ('error' in plain) return Promise.resolve({ ok: false, error: plain.error });
     return this.#run<RecordAnswer>(
@@ -315,7 +322,9 @@ export class WorkerBackend implements EvaluatorBackend {
         check: memory.checkRecordAnswer,
         fault: (reason) => ({ ok: false, error: reason }),
         accepted: (answer) => {
-          if (!answer.ok || !answer.untrusted) return;
+          // A `forget` made after this result was handed over reached the worker after it: the
+          // worker forgot it, so a fresh worker must not be given it back.
+          if (!answer.ok || !answer.untrusted || forgets !== this.#forgets) return;
           this.#results ??= new memory.ToolResultJournal();
           this.#results.add(plain.record, plain.json);
         },
@@ -343,6 +352,7 @@ export class WorkerBackend implements EvaluatorBackend {
 
   /** Forgets every session's untrusted content, here and in the worker. */
   forget(): Promise<void> {
+    this.#forgets++;
     this.#results?.clear();
     return this.#run<undefined>(
       { send: (remote) => remote.forget(), check: checkForgotten, fault: () => undefined },

@@ -254,7 +254,8 @@ export class Perso {
    * `record.untrusted` is true (e.g. WebMCP's `untrustedContentHint`), the session
    * (`record.session`, default: the one of calls without a session) keeps it as untrusted content,
    * which `SessionUntrusted` and `FromUntrusted` conditions read. Sessions record their own with
-   * {@link PersoSession.recordResult}. Never rejects: a result that cannot be recorded answers why.
+   * {@link PersoSession.recordResult}. Never rejects: a result that cannot be recorded answers why
+   * (`ok: false`): the session does not hold it, so never show it to the model.
    */
   async recordResult(record: ToolResultRecord): Promise<RecordAnswer> {
     const answer = await recordToolResult(this.#policy, record);

@@ -213,7 +213,7 @@ export class PersoSession {
    * name `tool` (or `options.untrusted` is true, e.g. WebMCP's `untrustedContentHint`), the session
    * keeps it as untrusted content for `SessionUntrusted` and `FromUntrusted`. `guard` calls it for
    * every result of a guarded tool. Never rejects: a result that cannot be recorded answers why
-   * (and a guard fails closed on it).
+   * (`ok: false`: the session does not hold it, so never show it to the model; a guard withholds it).
    */
   recordResult(
     tool: string,
