@@ -59,6 +59,7 @@ import {
   checkVerdict,
 } from './worker-reply.ts';
 import { errorText } from '../encoding/text.ts';
+import { withinTime } from './within-time.ts';
 
 export type { CodeIntegrity, WorkerBackendOptions } from './worker-backend-options.ts';
 
@@ -82,7 +83,7 @@ let batchWireFormat: BatchWireFormat | null = null;
 
 // Imported lazily: a page that never decides a batch never downloads it.
 async function loadBatchWireFormat(): Promise<BatchWireFormat> {
-  batchWireFormat ??= await import('./batch-wire-format.ts');
+  batchWireFormat ??= await withinTime(import('./batch-wire-format.ts'));
   return batchWireFormat;
 }
 
@@ -94,15 +95,6 @@ let workerMemory: WorkerMemory | null = null;
 async function loadWorkerMemory(): Promise<WorkerMemory> {
   workerMemory ??= await import('./worker-memory.ts');
   return workerMemory;
-}
-
-/** `loading`, or a rejection once `ms` passed (a chunk whose request hangs). */
-function withinTime<T>(loading: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`not loaded within ${ms} ms`)), ms);
-  });
-  return Promise.race([loading, late]).finally(() => clearTimeout(timer));
 }
 
 /** A call that may make the worker fetch code on demand the first time it gets one. */
@@ -172,7 +164,7 @@ export class WorkerBackend implements EvaluatorBackend {
   load(policyText: string): Promise<PolicyLoad> {
     if (this.#counted !== null || !mayCount(policyText)) return this.#load(policyText);
     // Before the worker takes a policy that can count calls, so that none it counts is lost.
-    return import('./counted-call-journal.ts').then(
+    return withinTime(import('./counted-call-journal.ts')).then(
       ({ CountedCallJournal }) => {
         this.#counted ??= new CountedCallJournal();
         return this.#load(policyText);

@@ -35,6 +35,7 @@ import { PersoPolicy } from './perso-policy.ts';
 import type { PolicyStatus } from './policy-status.ts';
 import { PersoSession } from './session.ts';
 import type { Principal, SessionHost } from './session.ts';
+import { withinTime } from '../backend/within-time.ts';
 
 export type { PersoMode, PersoOptions } from './perso-options.ts';
 export type { PolicyInput } from '../policy/policy-source.ts';
@@ -121,7 +122,7 @@ export class Perso {
   async #loadAuditor(settings: PersoSettings): Promise<string | null> {
     let module: typeof import('./perso-auditor.ts');
     try {
-      module = await import('./perso-auditor.ts');
+      module = await withinTime(import('./perso-auditor.ts'));
     } catch (error) {
       return `audit records cannot be built: ${notLoaded('the record builder', error)}; ${FETCH_FILES_FIX}, then load a new instance`;
     }
@@ -189,7 +190,7 @@ export class Perso {
     let redemption: typeof import('./approval-redemption.ts');
     try {
       // Loaded with the first approval: a page whose policy never asks never downloads it.
-      redemption = await import('./approval-redemption.ts');
+      redemption = await withinTime(import('./approval-redemption.ts'));
     } catch (error) {
       const reason = `engine fault: ${notLoaded('the approval code', error)}; the call was not run, ${FETCH_FILES_FIX} and retry`;
       return decider.record(call, decider.deny('engine_fault', reason), null, null);
@@ -223,7 +224,7 @@ export class Perso {
     let batch: typeof import('./perso-batch.ts');
     try {
       // Loaded with the first batch: a page that decides one call at a time never downloads it.
-      batch = await import('./perso-batch.ts');
+      batch = await withinTime(import('./perso-batch.ts'));
     } catch (error) {
       const reason = `engine fault: ${notLoaded('the batch code', error)}; no call was decided, ${FETCH_FILES_FIX} and retry`;
       return calls.map(() => decider.deny('engine_fault', reason));

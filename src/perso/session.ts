@@ -30,6 +30,7 @@ import { own } from '../call/own-properties.ts';
 import { FETCH_FILES_FIX, errorText, notLoaded } from '../encoding/text.ts';
 import type { RecordAnswer, ToolResultRecord } from '../engine/types.ts';
 import type { Explanation } from '../analysis/explain-call.ts';
+import { withinTime } from '../backend/within-time.ts';
 
 /** What a guarded call came to: the tool's value, or the decision that kept it from running. */
 export type GuardOutcome<R> =
@@ -258,7 +259,7 @@ export class PersoSession {
       const canonical = canonicalizeArgs(args);
       let guarded: typeof import('./guarded-call.ts');
       try {
-        guarded = await import('./guarded-call.ts');
+        guarded = await withinTime(import('./guarded-call.ts'));
       } catch (caught) {
         const reason = `engine fault: ${notLoaded('the guarded-call code', caught)}; the tool was not run, ${FETCH_FILES_FIX} and retry`;
         return {

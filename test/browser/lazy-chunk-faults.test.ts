@@ -245,3 +245,38 @@ it('fault: the untrusted-content code (worker-memory.ts) never arrives (a stalle
     backend.close();
   }
 });
+
+it('fault: the approval code (approval-redemption.ts) never arrives (a stalled request): the approval is a Deny once 5 s passed, and the call is not run', async () => {
+  const url = '/src/perso/perso.ts?perso-test-stall=approval-redemption';
+  const { Perso } = (await import(url)) as PersoModule;
+  const asking = JSON.parse(demoPolicy);
+  asking.rules.unshift({ tool_name: 'update_customer', roles: ['agent'], effect: 'Ask' });
+  const perso = await Perso.load({ policy: asking, engine: 'worker' });
+  try {
+    const call: ToolCall = { tool: 'update_customer', role: 'agent', args: { customer_id: 'C-1' } };
+    const ask = await perso.evaluate(call);
+    expect(ask.decision).to.equal('Ask');
+    const approved = await perso.approve(ask.approval?.nonce ?? '', call);
+    expect(approved).to.include({ decision: 'Deny', kind: 'engine_fault' });
+    expect(approved.reason).to.match(
+      /^engine fault: the approval code did not load \(not loaded within 5000 ms\); the call was not run/,
+    );
+  } finally {
+    await perso.close();
+  }
+});
+
+it('fault: the batch code (perso-batch.ts) never arrives (a stalled request): each call of the batch is a Deny once 5 s passed', async () => {
+  const url = '/src/perso/perso.ts?perso-test-stall=perso-batch';
+  const { Perso } = (await import(url)) as PersoModule;
+  const perso = await Perso.load({ policy: JSON.parse(demoPolicy), engine: 'worker' });
+  try {
+    const results = await perso.evaluateBatch([view, view]);
+    expect(results.map((result) => result.kind)).to.deep.equal(['engine_fault', 'engine_fault']);
+    expect(results[0]?.reason).to.match(
+      /^engine fault: the batch code did not load \(not loaded within 5000 ms\)/,
+    );
+  } finally {
+    await perso.close();
+  }
+});
