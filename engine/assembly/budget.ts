@@ -69,7 +69,7 @@ function windowsOf(p: Policy, e: Entry): Map<string, BudgetWindow> {
 /** The window of entry `e`'s rule `r` for the principal in `lastKey`, or null past the bound. */
 function windowFor(p: Policy, e: Entry, r: Rule, now: f64, sweepAt: bool): BudgetWindow | null {
   if (r.budgetPer < 0) {
-    claim(p);
+    if (owner !== p) claim(p);
     let w = unchecked(single[e.index]);
     if (w == null) {
       w = new BudgetWindow(r.budgetKind == B_DISTINCT);
