@@ -19,6 +19,8 @@ export class BudgetWindow {
   values: StaticArray<string>;
   /** Ring index of the oldest call. */
   head: i32 = 0;
+  /** The buffers' length - 1 (a power of two - 1): ring index arithmetic without reading a length. */
+  mask: i32 = INITIAL - 1;
   count: i32 = 0;
   /** Distinct budgets: live calls per value. */
   live: Map<string, i32> = new Map();
@@ -39,17 +41,17 @@ export class BudgetWindow {
 
   /** Ring index of the `i`-th oldest call. */
   at(i: i32): i32 {
-    return (this.head + i) & (this.times.length - 1);
+    return (this.head + i) & this.mask;
   }
 
   /** Time of the `i`-th oldest call. */
   timeAt(i: i32): f64 {
-    return unchecked(this.times[this.at(i)]);
+    return load<f64>(changetype<usize>(this.times) + ((<usize>this.at(i)) << 3));
   }
 
   /** Amount of the `i`-th oldest call (sum budgets). */
   amountAt(i: i32): f64 {
-    return unchecked(this.amounts[this.at(i)]);
+    return load<f64>(changetype<usize>(this.amounts) + ((<usize>this.at(i)) << 3));
   }
 
   /** Value of the `i`-th oldest call (distinct budgets). */
@@ -59,14 +61,14 @@ export class BudgetWindow {
 
   /** Counts a call at `at` that spent `amount` (sum) or `value` (distinct). */
   add(at: f64, amount: f64, value: string): void {
-    if (this.count == this.times.length) this.grow();
-    const k = this.at(this.count);
-    unchecked((this.times[k] = at));
+    if (this.count > this.mask) this.grow();
+    const k = (this.head + this.count) & this.mask;
+    store<f64>(changetype<usize>(this.times) + ((<usize>k) << 3), at);
     if (this.distinct) {
       unchecked((this.values[k] = value));
       this.live.set(value, this.live.has(value) ? this.live.get(value) + 1 : 1);
     } else {
-      unchecked((this.amounts[k] = amount));
+      store<f64>(changetype<usize>(this.amounts) + ((<usize>k) << 3), amount);
       this.total += amount;
       if (amount != Math.floor(amount)) this.fractional++;
     }
@@ -83,9 +85,10 @@ export class BudgetWindow {
 
   /** Drops the oldest calls while they are at or before `floor`. */
   expire(floor: f64): void {
+    const times = changetype<usize>(this.times);
     while (this.count > 0) {
       const k = this.head;
-      if (unchecked(this.times[k]) > floor) break;
+      if (load<f64>(times + ((<usize>k) << 3)) > floor) break;
       if (this.distinct) {
         const v = unchecked(this.values[k]);
         const n = this.live.get(v) - 1;
@@ -93,11 +96,11 @@ export class BudgetWindow {
         else this.live.set(v, n);
         unchecked((this.values[k] = ''));
       } else {
-        const amount = unchecked(this.amounts[k]);
+        const amount = load<f64>(changetype<usize>(this.amounts) + ((<usize>k) << 3));
         this.total -= amount;
         if (amount != Math.floor(amount)) this.fractional--;
       }
-      this.head = (k + 1) & (this.times.length - 1);
+      this.head = (k + 1) & this.mask;
       this.count--;
     }
     // Exact again once empty (a sum with fractions may have drifted).
@@ -124,6 +127,7 @@ export class BudgetWindow {
     }
     this.times = times;
     this.head = 0;
+    this.mask = cap - 1;
     madeGarbage = true;
   }
 }

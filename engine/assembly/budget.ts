@@ -69,8 +69,11 @@ function windowsOf(p: Policy, e: Entry): Map<string, BudgetWindow> {
 /** The window of entry `e`'s rule `r` for the principal in `lastKey`, or null past the bound. */
 function windowFor(p: Policy, e: Entry, r: Rule, now: f64, sweepAt: bool): BudgetWindow | null {
   if (r.budgetPer < 0) {
-    claim(p);
-    let w = unchecked(single[e.index]);
+    if (owner !== p) claim(p);
+    // In place: `single` has one element per entry of `p` (claim).
+    let w = changetype<BudgetWindow | null>(
+      load<usize>(single.dataStart + ((<usize>e.index) << alignof<usize>())),
+    );
     if (w == null) {
       w = new BudgetWindow(r.budgetKind == B_DISTINCT);
       unchecked((single[e.index] = w));
@@ -100,12 +103,13 @@ function claim(p: Policy): void {
 function readFields(r: Rule): bool {
   lastBadField = -1;
   const f = r.budgetField;
-  const tag = tagOf(f);
+  const s = slot(f);
+  const tag = <i32>load<u8>(s);
   lastValue = '';
   lastAmount = 0;
   if (r.budgetKind == B_SUM) {
     if (tag != T_NUMBER) return bad(f, tag <= T_NULL ? 0 : 1);
-    lastAmount = load<f64>(slot(f), 8);
+    lastAmount = load<f64>(s, 8);
     if (lastAmount < 0) return bad(f, 2);
   } else {
     lastValue = keyOf(f);
@@ -157,7 +161,7 @@ export function checkBudget(p: Policy, e: Entry, r: Rule, now: f64, hasNow: bool
     return (lastStatus = EXCEEDED);
   }
   if (r.budgetKind == B_SUM) {
-    const spent = w.sum();
+    const spent = w.fractional == 0 && w.total <= 9007199254740992 ? w.total : w.sum();
     lastUsed = spent;
     if (spent + lastAmount <= r.budgetMax) return (lastStatus = FITS);
     if (lastAmount > r.budgetMax) return (lastStatus = EXCEEDED);

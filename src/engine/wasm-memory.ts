@@ -102,6 +102,15 @@ export class WasmMemory {
     const u8 = this.u8;
     const n = text.length;
     let i = 0;
+    // Four ASCII units at a time, one 32-bit store each; then one at a time.
+    for (const dv = this.dv; i + 4 <= n; i += 4) {
+      const c0 = text.charCodeAt(i);
+      const c1 = text.charCodeAt(i + 1);
+      const c2 = text.charCodeAt(i + 2);
+      const c3 = text.charCodeAt(i + 3);
+      if ((c0 | c1 | c2 | c3) >= 0x80) break;
+      dv.setUint32(ptr + i, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24), true);
+    }
     for (; i < n; i++) {
       const c = text.charCodeAt(i);
       if (c >= 0x80) break;
