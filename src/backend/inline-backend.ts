@@ -11,7 +11,7 @@
  *   {@link ToolResultJournal}), after the counted calls, before it answers a call;
  * - after `close`, every call is a Deny.
  */
-import { ApprovalLedger } from './approval-ledger.ts';
+import { EngineApprovals } from './engine-approvals.ts';
 import type { ApprovalEvidence } from './approval-evidence.ts';
 import { CountedCallJournal } from './counted-call-journal.ts';
 import type { CountedCall } from '../engine/counted-calls.ts';
@@ -26,7 +26,6 @@ import type {
 } from '../engine/types.ts';
 import type { JournalRecord } from './tool-result-journal.ts';
 import { ToolResultJournal } from './tool-result-journal.ts';
-import { RememberedApprovals } from './remembered-approvals.ts';
 import { APPROVED_CALL } from '../engine/approved-call.ts';
 import type { SyncEvaluatorBackend } from './evaluator-backend.ts';
 
@@ -43,15 +42,16 @@ export class InlineBackend implements SyncEvaluatorBackend {
   #lastGoodPolicy: string | null = null;
   #restarting: Promise<void> | null = null;
   #closed = false;
-  /** Tickets for Ask decisions, issued and redeemed here (see approval-ledger.ts). */
-  // WebAuthn approvals are checked by the worker engine only (see ApprovalLedgerOptions.loadWebAuthnCheck).
-  readonly #approvals = new ApprovalLedger();
+  /**
+   * Tickets for Ask decisions, issued and redeemed here, and the approvals a person gave that cover
+   * later calls (engine-approvals.ts). WebAuthn approvals are checked by the worker engine only
+   * (see ApprovalLedgerOptions.loadWebAuthnCheck).
+   */
+  readonly #approvals = new EngineApprovals();
   /** What the engine counted, kept outside it: a fresh instance restores it (see the checklist). */
   readonly #counted = new CountedCallJournal();
   /** The untrusted results the engine kept, for a fresh instance (tool-result-journal.ts). */
   readonly #results = new ToolResultJournal();
-  /** Approvals a person gave that cover later calls (remembered-approvals.ts). */
-  readonly #remembered = new RememberedApprovals();
 
   private constructor(module: WebAssembly.Module, engine: Engine) {
     this.#module = module;
@@ -78,7 +78,6 @@ export class InlineBackend implements SyncEvaluatorBackend {
     if (result.ok) {
       this.#lastGoodPolicy = policyText;
       this.#approvals.policyLoaded(policyText);
-      this.#remembered.policyLoaded(policyText);
       this.#counted.clear();
     } else if (engine.fault !== null) this.#restart();
     return result;
@@ -109,12 +108,10 @@ export class InlineBackend implements SyncEvaluatorBackend {
   /** An Ask: lifted by a remembered approval that covers it, else offered a ticket. */
   #ask(engine: Engine, call: ToolCall, verdict: Verdict, nowSeconds: number): Verdict {
     // The approval path decides again itself (approval-ledger.ts): covering it would count twice.
-    if (Object.hasOwn(call, APPROVED_CALL)) return this.#approvals.attach(call, verdict);
-    const covered = this.#remembered.cover(call, verdict, nowSeconds, (approved) =>
+    if (Object.hasOwn(call, APPROVED_CALL)) return this.#approvals.tickets.attach(call, verdict);
+    return this.#approvals.decided(call, verdict, nowSeconds, (approved) =>
       engine.evaluate(approved, nowSeconds),
     );
-    if (covered === null) return this.#approvals.attach(call, verdict);
-    return covered.decision === 'Ask' ? this.#approvals.attach(call, covered) : covered;
   }
 
   /** {@inheritDoc EvaluatorBackend.approve} */
@@ -124,12 +121,13 @@ export class InlineBackend implements SyncEvaluatorBackend {
     nowSeconds: number,
     evidence?: ApprovalEvidence,
   ): Promise<Verdict> {
-    return this.#approvals
-      .approve(nonce, call, (checked) => this.evaluateNow(checked, nowSeconds), evidence)
-      .then((verdict) => {
-        this.#remembered.approved(call, verdict, nowSeconds);
-        return verdict;
-      });
+    return this.#approvals.approve(
+      nonce,
+      call,
+      nowSeconds,
+      (checked) => this.evaluateNow(checked, nowSeconds),
+      evidence,
+    );
   }
 
   /** {@inheritDoc EvaluatorBackend.load} */
@@ -177,14 +175,14 @@ export class InlineBackend implements SyncEvaluatorBackend {
   state(): Promise<EvaluatorState | null> {
     const state = this.#engine?.state() ?? null;
     return Promise.resolve(
-      state === null ? null : { ...state, remembered: this.#remembered.list() },
+      state === null ? null : { ...state, remembered: this.#approvals.remembered.list() },
     );
   }
 
   /** {@inheritDoc EvaluatorBackend.forget} */
   forget(): Promise<void> {
     this.#results.clear();
-    this.#remembered.forget();
+    this.#approvals.remembered.forget();
     this.#engine?.forget();
     return Promise.resolve();
   }

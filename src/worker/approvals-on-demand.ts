@@ -9,7 +9,7 @@
  *   `codeIntegrity: false`); a built worker the page named neither to refuses it; unbuilt, the
  *   source next to this file, unchecked (as `recordedDigest` does);
  * - an Ask whose approvals cannot load is a Deny that says why; the next Ask tries again;
- * - approvals loaded after a policy get that policy (`loaded-approvals.ts`);
+ * - approvals loaded after a policy get that policy (`engine-approvals.ts`);
  * - built, a policy that can ask starts loading them with its load (a hint read from its text and
  *   info: one it misses loads them on its first Ask), so that Ask need not wait for the network;
  *   unbuilt, they (and the WebAuthn check) load as the worker starts.
@@ -19,10 +19,10 @@ import type { PolicyInfo, Verdict } from '../engine/engine.ts';
 import { ENGINE_WASM_SHA256, recordedDigest } from '../backend/code-integrity.ts';
 import { errorText } from '../encoding/text.ts';
 import { importNamed, type NamedModule } from './named-module.ts';
-import type { ApprovalLedgerOptions, LoadedApprovals } from './worker-approvals.ts';
+import type { ApprovalLedgerOptions, EngineApprovals } from './worker-approvals.ts';
 
 /** The tickets and the remembered approvals, once loaded. */
-export type Approvals = LoadedApprovals;
+export type Approvals = EngineApprovals;
 
 /** Where the page said the module is: its recorded SHA-256 and its URL on this worker's origin. */
 export type ApprovalsSource = NamedModule;
@@ -81,7 +81,7 @@ export class ApprovalsOnDemand {
       'approvals',
       './worker-approvals.ts',
     ).then(
-      ({ LoadedApprovals }) => (this.#loaded = new LoadedApprovals(this.#options, this.#policy)),
+      ({ EngineApprovals }) => (this.#loaded = new EngineApprovals(this.#options, this.#policy)),
       (error: unknown) => {
         this.#loading = null;
         throw error;

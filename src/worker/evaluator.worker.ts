@@ -176,13 +176,13 @@ const methods: EvaluatorApi = {
     } catch (error) {
       return answer(approvalsFault(error));
     }
-    const verdict = await loaded.tickets.approve(
+    const verdict = await loaded.approve(
       nonce,
       call,
+      nowSeconds,
       (checked) => state.engine.evaluate(checked, nowSeconds),
       evidence,
     );
-    loaded.remembered.approved(call, verdict as Verdict, nowSeconds);
     return answer(verdict);
   },
 

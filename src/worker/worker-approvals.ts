@@ -10,5 +10,5 @@
  *   an app that bundles perso copies it as it copies the worker; the worker checks the bytes
  *   before it imports them (`evaluator.worker.ts`), and an Ask it cannot load is a Deny.
  */
-export { LoadedApprovals } from './loaded-approvals.ts';
+export { EngineApprovals } from '../backend/engine-approvals.ts';
 export type { ApprovalLedgerOptions } from '../backend/approval-ledger.ts';
