@@ -23,3 +23,17 @@ export function withinTime<T>(loading: Promise<T>, ms: number = LAZY_CODE_TIMEOU
   });
   return Promise.race([loading, late]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * A module loaded on demand: the first call imports it within `ms`, later calls get the same
+ * module without a timer; a failed load is tried again by the next call.
+ *
+ * @param load the dynamic import, e.g. `() => import('./x.ts')`
+ */
+export function onDemand<T>(
+  load: () => Promise<T>,
+  ms: number = LAZY_CODE_TIMEOUT_MS,
+): () => Promise<T> {
+  let loaded: T | undefined;
+  return async () => (loaded ??= await withinTime(load(), ms));
+}

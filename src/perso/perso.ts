@@ -35,11 +35,17 @@ import { PersoPolicy } from './perso-policy.ts';
 import type { PolicyStatus } from './policy-status.ts';
 import { PersoSession } from './session.ts';
 import type { Principal, SessionHost } from './session.ts';
-import { withinTime } from '../backend/within-time.ts';
+import { onDemand } from '../backend/within-time.ts';
 
 export type { PersoMode, PersoOptions } from './perso-options.ts';
 export type { PolicyInput } from '../policy/policy-source.ts';
 export type { PolicyStatus } from './policy-status.ts';
+
+// Loaded on demand: a page without audit transports never downloads the auditor, one whose policy
+// never asks never downloads the approval code, one that decides a call at a time no batch code.
+const auditorCode = onDemand(() => import('./perso-auditor.ts'));
+const redemptionCode = onDemand(() => import('./approval-redemption.ts'));
+const batchCode = onDemand(() => import('./perso-batch.ts'));
 
 /**
  * A policy guard. `const perso = await Perso.load({ policy })`, then
@@ -122,7 +128,7 @@ export class Perso {
   async #loadAuditor(settings: PersoSettings): Promise<string | null> {
     let module: typeof import('./perso-auditor.ts');
     try {
-      module = await withinTime(import('./perso-auditor.ts'));
+      module = await auditorCode();
     } catch (error) {
       return `audit records cannot be built: ${notLoaded('the record builder', error)}; ${FETCH_FILES_FIX}, then load a new instance`;
     }
@@ -190,7 +196,7 @@ export class Perso {
     let redemption: typeof import('./approval-redemption.ts');
     try {
       // Loaded with the first approval: a page whose policy never asks never downloads it.
-      redemption = await withinTime(import('./approval-redemption.ts'));
+      redemption = await redemptionCode();
     } catch (error) {
       const reason = `engine fault: ${notLoaded('the approval code', error)}; the call was not run, ${FETCH_FILES_FIX} and retry`;
       return decider.record(call, decider.deny('engine_fault', reason), null, null);
@@ -224,7 +230,7 @@ export class Perso {
     let batch: typeof import('./perso-batch.ts');
     try {
       // Loaded with the first batch: a page that decides one call at a time never downloads it.
-      batch = await withinTime(import('./perso-batch.ts'));
+      batch = await batchCode();
     } catch (error) {
       const reason = `engine fault: ${notLoaded('the batch code', error)}; no call was decided, ${FETCH_FILES_FIX} and retry`;
       return calls.map(() => decider.deny('engine_fault', reason));

@@ -30,7 +30,7 @@ import { own } from '../call/own-properties.ts';
 import { FETCH_FILES_FIX, errorText, notLoaded } from '../encoding/text.ts';
 import type { RecordAnswer, ToolResultRecord } from '../engine/types.ts';
 import type { Explanation } from '../analysis/explain-call.ts';
-import { withinTime } from '../backend/within-time.ts';
+import { onDemand } from '../backend/within-time.ts';
 
 /** What a guarded call came to: the tool's value, or the decision that kept it from running. */
 export type GuardOutcome<R> =
@@ -129,6 +129,9 @@ export interface SessionHost {
   /** `Perso.explain`: why a call would be decided as it is (a string: why it cannot be read). */
   explain(call: ToolCall | string): Promise<Explanation>;
 }
+
+/** A guarded call's code, loaded with the first guarded call. */
+const guardedCallCode = onDemand(() => import('./guarded-call.ts'));
 
 /** A principal bound to a `Perso`; frozen. Create with `perso.session(...)`. */
 export class PersoSession {
@@ -259,7 +262,7 @@ export class PersoSession {
       const canonical = canonicalizeArgs(args);
       let guarded: typeof import('./guarded-call.ts');
       try {
-        guarded = await withinTime(import('./guarded-call.ts'));
+        guarded = await guardedCallCode();
       } catch (caught) {
         const reason = `engine fault: ${notLoaded('the guarded-call code', caught)}; the tool was not run, ${FETCH_FILES_FIX} and retry`;
         return {
