@@ -1,8 +1,7 @@
 /**
  * Findings about a valid policy that `validate` does not make: rules that never apply, rules
  * shadowed or covered by others, conditions that can never be true, Ask rules a Deny always beats,
- * tools never granted, roles never used, budgets kept per a value the model writes or split across
- * the tools of a glob. Each finding names its JSON path.
+ * tools never granted, roles never used, budgets kept per a value the model writes. Each finding names its JSON path.
  *
  * Checklist: a finding is made only on a proof (condition-logic.ts is sound); when a rule is
  * unreachable for several reasons, one finding says the first.
@@ -58,16 +57,6 @@ export function lintPolicy(policy: Policy): LintFinding[] {
       findings.push({
         path: `${path}.budget.per`,
         message: `${quote(per)} is written by the model, which can start a fresh budget with every call by changing it; key it on AgentAttributes or ResourceAttributes, or drop per to bound the total`,
-      });
-    }
-    // A budget is kept per (tool, role), as a rate limit is: a glob hands the model one per tool.
-    const budgetTools = rule.budget != null ? ruleTools(policy, rule) : [];
-    if (budgetTools.length > 1) {
-      const shown = budgetTools.slice(0, 3).map((tool) => quote(tool));
-      if (budgetTools.length > 3) shown.push('…');
-      findings.push({
-        path: `${path}.budget`,
-        message: `${quote(rule.tool_name)} names ${budgetTools.length} tools (${shown.join(', ')}), and each (tool, role) keeps its own budget, so the model can spend ${rule.budget!.max} on each; give each tool a rule with its share of the budget`,
       });
     }
     if (!rule.tool_name.includes('*') && !policy.tools.includes(rule.tool_name)) {
