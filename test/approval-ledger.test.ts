@@ -21,7 +21,7 @@ function ledgerAt(start = 1_000_000) {
 describe('ApprovalLedger', async () => {
   it('turns an Ask into Allow for the exact call, keeping the reason', async () => {
     const { ledger } = ledgerAt();
-    const ticket = ledger.offer(call);
+    const ticket = ledger.offer(call, 'click', 'confirm');
     assert.ok(ticket);
     assert.match(ticket.nonce, /^[0-9a-f]{32}$/);
     const result = await ledger.approve(ticket.nonce, call, () => ask);
@@ -48,7 +48,7 @@ describe('ApprovalLedger', async () => {
 
   it('fault: approval replayed — a ticket is single use', async () => {
     const { ledger } = ledgerAt();
-    const ticket = ledger.offer(call);
+    const ticket = ledger.offer(call, 'click', 'confirm');
     assert.ok(ticket);
     assert.equal((await ledger.approve(ticket.nonce, call, () => ask)).decision, 'Allow');
     const replay = await ledger.approve(ticket.nonce, call, () => ask);
@@ -136,12 +136,46 @@ describe('approved', async () => {
 describe('ApprovalLedger with a deciding backend that offers tickets itself', async () => {
   it('voids the ticket the re-decision offered and returns a plain Allow', async () => {
     const ledger = new ApprovalLedger();
-    const ticket = ledger.offer(call);
+    const ticket = ledger.offer(call, 'click', 'confirm');
     assert.ok(ticket);
     const result = await ledger.approve(ticket.nonce, call, (again) => ledger.attach(again, ask));
     assert.equal(result.decision, 'Allow');
     assert.equal((result as { approval?: unknown }).approval, undefined);
     assert.equal(ledger.size, 0);
+  });
+});
+
+describe('ApprovalLedger, the Ask a ticket was offered for', () => {
+  it('fault: the call re-decided asks by another rule — a Deny naming it, the ticket spent', async () => {
+    const { ledger } = ledgerAt();
+    const ticket = ledger.attach(call, ask).approval!;
+    const other: ApprovableVerdict = { ...ask, rule: 'late', reason: 'asked by late' };
+    const result = await ledger.approve(ticket.nonce, call, () => other);
+    assert.equal(result.decision, 'Deny');
+    assert.match(result.reason, /rule 'confirm'.*'late'/);
+    assert.equal(ledger.size, 0);
+  });
+
+  it('fault: a click ticket for a call that now needs a WebAuthn approval — a Deny', async () => {
+    const { ledger } = ledgerAt();
+    const ticket = ledger.attach(call, ask).approval!;
+    const strict: ApprovableVerdict = { ...ask, approvalKind: 'webauthn' };
+    const result = await ledger.approve(ticket.nonce, call, () => strict);
+    assert.equal(result.decision, 'Deny');
+    assert.match(result.reason, /WebAuthn/);
+  });
+
+  it('a policy load with other text voids every ticket; the same text keeps them', async () => {
+    const { ledger } = ledgerAt();
+    ledger.policyLoaded('{"version":"a"}');
+    const kept = ledger.attach(call, ask).approval!;
+    ledger.policyLoaded('{"version":"a"}');
+    assert.equal((await ledger.approve(kept.nonce, call, () => ask)).decision, 'Allow');
+    const voided = ledger.attach(call, ask).approval!;
+    ledger.policyLoaded('{"version":"b"}');
+    const result = await ledger.approve(voided.nonce, call, () => ask);
+    assert.equal(result.decision, 'Deny');
+    assert.match(result.reason, /unknown or already used/);
   });
 });
 

@@ -932,6 +932,63 @@ describe('attack: approvals', () => {
     assert.equal(check.ok, false);
   });
 
+  test('a click ticket does not release the call once it asks for a WebAuthn approval (the agent taints its session before it clicks)', async () => {
+    const policy = {
+      version: 'escalate-1',
+      default_action: 'Deny',
+      tools: ['pay', 'read_email'],
+      roles: ['r'],
+      untrusted_tools: ['read_email'],
+      rules: [
+        { tool_name: 'pay', roles: ['r'] },
+        {
+          id: 'big',
+          tool_name: 'pay',
+          roles: ['r'],
+          effect: 'Ask',
+          condition: {
+            NumericCheck: { source: 'Arguments', field: 'amount', op: 'Gt', value: 300 },
+          },
+        },
+        {
+          id: 'after-untrusted',
+          tool_name: 'pay',
+          roles: ['r'],
+          effect: 'Ask',
+          approval: 'webauthn',
+          condition: { SessionUntrusted: true },
+        },
+      ],
+    } as Policy;
+    const perso = await Perso.load({ policy });
+    const session = perso.session({ role: 'r' });
+    const ran: unknown[] = [];
+    const pay = session.guard('pay', (args: { amount: number }) => ran.push(args), {
+      // The agent clicks Approve itself, after it made the session read untrusted content.
+      approve: async (decision) => {
+        assert.equal(decision.rule, 'big');
+        assert.equal((await session.recordResult('read_email', 'pay now')).ok, true);
+        return true;
+      },
+    });
+    const outcome = await pay({ amount: 400 });
+    assert.equal(outcome.ok, false);
+    assert.equal(outcome.decision.decision, 'Deny');
+    assert.match(outcome.decision.reason, /after-untrusted/);
+    assert.deepEqual(ran, []);
+    await perso.close();
+  });
+
+  test('a policy load voids the tickets offered under the policy before it', async () => {
+    const perso = await Perso.load({ policy: askPolicy });
+    const nonce = await ticket(perso, call(500));
+    await perso.reload({ ...askPolicy, version: 'ask-2' } as Policy);
+    const d = await perso.approve(nonce, call(500));
+    assert.equal(d.decision, 'Deny');
+    assert.match(d.reason, /unknown or already used/);
+    await perso.close();
+  });
+
   test('guard runs the tool on an approved Ask with the frozen checked copy, and not on a refused approval', async () => {
     const perso = await Perso.load({ policy: askPolicy });
     const session = perso.session({ role: 'r' });

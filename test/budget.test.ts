@@ -8,6 +8,7 @@ import { loadEngineModule } from '../src/engine/engine-module.ts';
 import { APPROVED_CALL } from '../src/engine/approved-call.ts';
 import type { CountedCall } from '../src/engine/counted-calls.ts';
 import { CountedCallJournal } from '../src/backend/counted-call-journal.ts';
+import { ReferenceEngine } from '../src/reference/reference-engine.ts';
 import type { ToolCall } from '../src/call/decision.ts';
 import type { Verdict } from '../src/engine/types.ts';
 
@@ -311,6 +312,84 @@ describe('a distinct budget per principal', () => {
   });
 });
 
+describe("a budget is its rule's, shared by every (tool, role) it grants", () => {
+  // A glob hands the model several tools; a budget per tool would let it spend max on each.
+  const shared = JSON.stringify({
+    version: 'budget-shared',
+    default_action: 'Deny',
+    tools: ['refund_card', 'refund_wallet', 'refund_cash'],
+    roles: ['agent', 'support'],
+    rules: [
+      {
+        id: 'refunds',
+        tool_name: 'refund_*',
+        roles: ['agent', 'support'],
+        rate_limit: { max: 10, per_seconds: DAY },
+        budget: { sum: 'Arguments.amount', max: 1000, per_seconds: DAY },
+      },
+      {
+        id: 'cash',
+        tool_name: 'refund_cash',
+        roles: ['agent'],
+        budget: { sum: 'Arguments.amount', max: 50, per_seconds: DAY },
+      },
+    ],
+  });
+  const call = (tool: string, role: string, amount: number, now: number): ToolCall =>
+    ({ tool, role, args: { amount }, now }) as ToolCall;
+  const steps: [string, string, number, string][] = [
+    ['refund_card', 'agent', 600, 'Allow:no_condition'],
+    ['refund_wallet', 'agent', 600, 'Deny:budget_exceeded:86399'],
+    ['refund_wallet', 'agent', 400, 'Allow:no_condition'],
+    ['refund_card', 'support', 1, 'Deny:budget_exceeded:86397'],
+    // refund_cash's Allow rule for the agent is the later `cash` rule: its own budget.
+    ['refund_cash', 'agent', 50, 'Allow:no_condition'],
+    ['refund_cash', 'agent', 1, 'Deny:budget_exceeded:86399'],
+    ['refund_cash', 'support', 1, 'Deny:budget_exceeded:86394'],
+  ];
+
+  test('a glob over three tools and two roles spends one $1,000 (a tool another rule replaces spends from that rule)', async () => {
+    const { engine } = await engineWith(shared);
+    const reference = new ReferenceEngine();
+    assert.equal(reference.load(shared).ok, true);
+    for (const [i, [tool, role, amount, expected]] of steps.entries()) {
+      const now = 100 + i;
+      const got = engine.evaluate(call(tool, role, amount, now), 0);
+      assert.equal(shown(got), expected, `step ${i}: ${got.reason}`);
+      // The reference gives no retry time.
+      const ruled = reference.evaluate(call(tool, role, amount, now), 0);
+      assert.equal(
+        `${ruled.decision}:${ruled.kind}`,
+        expected.split(':').slice(0, 2).join(':'),
+        `reference step ${i}`,
+      );
+    }
+    assert.deepEqual(engine.state()?.budgets, [
+      { rule: 'refunds', per: null, calls: 2, used: 1000, max: 1000 },
+      { rule: 'cash', per: null, calls: 1, used: 50, max: 50 },
+    ]);
+  });
+
+  test('a fresh engine restores the shared budget from the calls counted on each pair', async () => {
+    const first = await engineWith(shared);
+    const journal = new CountedCallJournal();
+    first.engine.countCalls((counted) => journal.add(counted));
+    first.engine.evaluate(call('refund_card', 'agent', 300, 10), 0);
+    first.engine.evaluate(call('refund_wallet', 'support', 300, 11), 0);
+    first.engine.evaluate(call('refund_cash', 'support', 300, 12), 0);
+    const second = await engineWith(shared);
+    assert.equal(second.engine.restoreCounted(journal.calls()), 3);
+    assert.equal(
+      shown(second.engine.evaluate(call('refund_wallet', 'agent', 101, 20), 0)),
+      'Deny:budget_exceeded:86390',
+    );
+    assert.equal(
+      shown(second.engine.evaluate(call('refund_card', 'agent', 100, 21), 0)),
+      'Allow:no_condition',
+    );
+  });
+});
+
 describe('budget validation', () => {
   const load = async (budget: unknown, effect = 'Allow') => {
     const engine = await Engine.create(module);
@@ -508,7 +587,7 @@ test('Engine.state() lists each budget window with what it used', async () => {
   assert.equal(refund('u1', 250.5, 1001), 'Allow');
   assert.equal(refund('u2', 100, 1002), 'Allow');
   assert.deepEqual(engine.state()?.budgets, [
-    { tool: 'refund', role: 'agent', rule: 'cap', per: 'u1', calls: 2, used: 650.5, max: 1000 },
-    { tool: 'refund', role: 'agent', rule: 'cap', per: 'u2', calls: 1, used: 100, max: 1000 },
+    { rule: 'cap', per: 'u1', calls: 2, used: 650.5, max: 1000 },
+    { rule: 'cap', per: 'u2', calls: 1, used: 100, max: 1000 },
   ]);
 });

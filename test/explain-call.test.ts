@@ -514,6 +514,41 @@ describe('perso.explain: remembered approvals and budgets', () => {
     }
   });
 
+  test("a budget on a glob is the rule's: explain counts what every tool of it spent", async () => {
+    const perso = await Perso.load({
+      policy: {
+        version: 'shared-budget',
+        default_action: 'Deny',
+        tools: ['refund_card', 'refund_wallet'],
+        rules: [
+          {
+            id: 'refunds',
+            tool_name: 'refund_*',
+            roles: ['agent'],
+            budget: { sum: 'Arguments.amount', max: 1000, per_seconds: 3600 },
+          },
+        ],
+      } as never,
+    });
+    try {
+      const refund = (tool: string, amount: number, now: number): ToolCall => ({
+        tool,
+        role: 'agent',
+        args: { amount },
+        now,
+      });
+      assert.equal((await agreed(perso, refund('refund_card', 700, 100))).decision, 'Allow');
+      const over = await agreed(perso, refund('refund_wallet', 400, 200));
+      assert.deepEqual(
+        [over.kind, over.trace?.budget?.used, over.trace?.budget?.freesUp],
+        ['budget_exceeded', 700, { amount: 700, inSeconds: 3500 }],
+      );
+      assert.equal((await agreed(perso, refund('refund_wallet', 300, 300))).decision, 'Allow');
+    } finally {
+      await perso.close();
+    }
+  });
+
   test('a distinct budget says how many are used and when one frees up', async () => {
     const perso = await Perso.load({
       policy: {

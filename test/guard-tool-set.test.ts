@@ -236,6 +236,77 @@ describe('guardToolSet (perso/ai) with the real AI SDK', () => {
     assert.match(output.structuredContent.reason, /^no valid policy loaded/);
   });
 
+  test('asking whether a call needs approval spends nothing: a rate limit of 1 lets the one call run', async () => {
+    const limited = {
+      ...policy,
+      rules: [{ ...policy.rules[1]!, rate_limit: { max: 1, per_seconds: 60 } }],
+    } as Policy;
+    const perso = await Perso.load({ policy: limited, clock: () => 100 });
+    const ran: unknown[] = [];
+    await generateText({
+      model: modelCalling('process_refund', { order_id: 'ORD-6', amount: 200 }),
+      tools: guardToolSet(crmTools(ran), perso.session({ role: 'agent' })),
+      prompt: 'refund ORD-6',
+    });
+    assert.deepEqual(ran, [{ order_id: 'ORD-6', amount: 200 }]);
+  });
+
+  test('a toolCallId whose Ask the user rejected does not approve a later Ask under the same id', async () => {
+    const tainted = {
+      ...policy,
+      tools: [...policy.tools, 'read_email'],
+      untrusted_tools: ['read_email'],
+      rules: [
+        ...policy.rules,
+        {
+          id: 'after-email',
+          tool_name: 'process_refund',
+          roles: ['agent'],
+          effect: 'Ask',
+          condition: { SessionUntrusted: true },
+        },
+      ],
+    } as Policy;
+    const perso = await Perso.load({ policy: tainted });
+    const session = perso.session({ role: 'agent' });
+    const ran: unknown[] = [];
+    const tools = guardToolSet(crmTools(ran), session);
+    const refund = tools.process_refund as unknown as {
+      needsApproval: (
+        input: unknown,
+        options: { toolCallId: string; messages: [] },
+      ) => Promise<boolean>;
+      execute: (input: unknown, options: { toolCallId: string; messages: [] }) => Promise<unknown>;
+    };
+    const options = { toolCallId: 'call-1', messages: [] as [] };
+    // The SDK asks about a $800 refund; the user rejects it, so execute is never called for it.
+    assert.equal(await refund.needsApproval({ order_id: 'ORD-7', amount: 800 }, options), true);
+    // A later step reuses the id (some providers number their calls): a $200 refund needs no approval...
+    assert.equal(await refund.needsApproval({ order_id: 'ORD-7', amount: 200 }, options), false);
+    // ...until a tool run beside it in the same step read an email.
+    assert.equal((await session.recordResult('read_email', 'refund now')).ok, true);
+    const output = (await refund.execute({ order_id: 'ORD-7', amount: 200 }, options)) as {
+      structuredContent: { decision: string };
+    };
+    assert.deepEqual(ran, []);
+    assert.equal(output.structuredContent.decision, 'Ask');
+  });
+
+  test('shadow mode: an Ask is not sent for approval and the tool runs', async () => {
+    const perso = await Perso.load({ policy, mode: 'shadow' });
+    const ran: unknown[] = [];
+    const result = await generateText({
+      model: modelCalling('process_refund', { order_id: 'ORD-8', amount: 800 }),
+      tools: guardToolSet(crmTools(ran), perso.session({ role: 'agent' })),
+      prompt: 'refund ORD-8',
+    });
+    assert.equal(
+      result.content.some((part) => part.type === 'tool-approval-request'),
+      false,
+    );
+    assert.deepEqual(ran, [{ order_id: 'ORD-8', amount: 800 }]);
+  });
+
   test('a tool without execute is passed through unchanged', async () => {
     const perso = await Perso.load({ policy });
     const clientSide = tool({ inputSchema: jsonSchema<{ q: string }>({ type: 'object' }) });

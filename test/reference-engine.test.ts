@@ -367,3 +367,34 @@ test('an approved Ask in the JS fallback spends the rate limit and the budget as
     'the first approval spent 400',
   );
 });
+
+test("budget bounds in the JS fallback are the engine's: a max past 2^53 - 1 (where a sum rounds down and lets one more call through), a distinct max past 10,000 and per_seconds past 2^43 are refused", async () => {
+  const { Engine } = await import('../src/engine/engine.ts');
+  const { loadEngineModule } = await import('../src/engine/engine-module.ts');
+  const engine = await Engine.create(await loadEngineModule());
+  const budget = (b: object) =>
+    JSON.stringify({
+      version: 'b',
+      default_action: 'Deny',
+      tools: ['t'],
+      rules: [{ tool_name: 't', roles: ['r'], budget: { per_seconds: 60, ...b } }],
+    });
+  for (const b of [
+    { sum: 'Arguments.a', max: 2 ** 53 },
+    { sum: 'Arguments.a', max: 1e308 },
+    { distinct: 'Arguments.a', max: 10_001 },
+    { sum: 'Arguments.a', max: 1, per_seconds: 2 ** 43 + 1 },
+  ]) {
+    const text = budget(b);
+    assert.equal(engine.load(text).ok, false, text);
+    const load = new ReferenceEngine().load(text);
+    assert.equal(load.ok, false, text);
+  }
+  for (const b of [
+    { sum: 'Arguments.a', max: 2 ** 53 - 1 },
+    { distinct: 'Arguments.a', max: 10_000, per_seconds: 2 ** 43 },
+  ]) {
+    assert.equal(engine.load(budget(b)).ok, true);
+    assert.equal(new ReferenceEngine().load(budget(b)).ok, true);
+  }
+});

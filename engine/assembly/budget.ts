@@ -1,5 +1,6 @@
 // Budgets on Allow rules: the sum of a field, or the number of its distinct values, over the calls
 // the rule allowed in a sliding window of the host's time, optionally one budget per principal.
+// A budget is the rule's: every (tool, role) the rule grants spends from the same window.
 // The windows are in budget-window.ts, the keys of values in budget-key.ts, the reasons in
 // budget-reason.ts.
 //
@@ -7,16 +8,16 @@
 // - only a final Allow (or an Ask a person approved) is recorded; the call being decided counts
 // - a budget field that is missing or mistyped (sum: a number of 0 or more; distinct and per: a
 //   string or a number) is unknown, and the rule does not allow
-// - a window keeps at most MAX_BUDGET_CALLS calls and an entry at most MAX_BUDGET_KEYS principals;
+// - a window keeps at most MAX_BUDGET_CALLS calls and a rule at most MAX_BUDGET_KEYS principals;
 //   past either bound the call is denied (fail closed), never an older call forgotten
 // - a call at a time later than `now` (the host's clock went back) stays in the window
-// - a rule without `per` has one window per entry, found without a lookup by key
+// - a rule without `per` has one window, shared by its entries and found without a lookup by key
 
 import { MAX_NOW } from './decision';
 import { T_NULL, T_NUMBER } from '../../src/engine/engine-boundary';
 import { slot, tagOf } from './slots';
 import { Writer } from './writer';
-import { Entry, Policy, Rule } from './policy';
+import { Policy, Rule } from './policy';
 import { BudgetWindow } from './budget-window';
 import { keyOf, wKeyJson } from './budget-key';
 
@@ -25,7 +26,7 @@ export const B_DISTINCT: i32 = 2;
 
 /** Most calls one budget window keeps. */
 export const MAX_BUDGET_CALLS: i32 = 10000;
-/** Most principals (`per` values) one (tool, role) keeps budgets for. */
+/** Most principals (`per` values) one rule keeps budgets for. */
 export const MAX_BUDGET_KEYS: i32 = 10000;
 
 /** What `checkBudget` found. */
@@ -33,12 +34,12 @@ export const FITS: i32 = 0;
 export const EXCEEDED: i32 = 1;
 export const UNREADABLE: i32 = 2;
 
-// Windows of the policy they were made under: per entry index, the window of a rule without
-// `per`, or the windows by principal key; `used` lists the entries with windows, first used first.
+// Windows of the policy they were made under: per rule index, the window of a rule without `per`,
+// or the windows by principal key; `used` lists the rules with windows, first used first.
 let owner: Policy | null = null;
 let single: Array<BudgetWindow | null> = [];
 let byPrincipal: Array<Map<string, BudgetWindow> | null> = [];
-let used: i32[] = [];
+let used: Rule[] = [];
 
 // The last check, for `recordBudget` and the reason.
 let lastWindow: BudgetWindow | null = null;
@@ -54,34 +55,34 @@ export let lastFrees: f64 = 0;
 export let lastRetry: f64 = -1;
 export let lastFull: bool = false;
 
-/** The windows of entry `e` under `p` (the windows of another policy are dropped first). */
-function windowsOf(p: Policy, e: Entry): Map<string, BudgetWindow> {
+/** The windows of rule `r` of `p` (the windows of another policy are dropped first). */
+function windowsOf(p: Policy, r: Rule): Map<string, BudgetWindow> {
   claim(p);
-  let m = unchecked(byPrincipal[e.index]);
+  let m = unchecked(byPrincipal[r.index]);
   if (m == null) {
     m = new Map();
-    unchecked((byPrincipal[e.index] = m));
-    used.push(e.index);
+    unchecked((byPrincipal[r.index] = m));
+    used.push(r);
   }
   return m;
 }
 
-/** The window of entry `e`'s rule `r` for the principal in `lastKey`, or null past the bound. */
-function windowFor(p: Policy, e: Entry, r: Rule, now: f64, sweepAt: bool): BudgetWindow | null {
+/** The window of rule `r` for the principal in `lastKey`, or null past the bound. */
+function windowFor(p: Policy, r: Rule, now: f64, sweepAt: bool): BudgetWindow | null {
   if (r.budgetPer < 0) {
     if (owner !== p) claim(p);
-    // In place: `single` has one element per entry of `p` (claim).
+    // In place: `single` has one element per rule of `p` (claim).
     let w = changetype<BudgetWindow | null>(
-      load<usize>(single.dataStart + ((<usize>e.index) << alignof<usize>())),
+      load<usize>(single.dataStart + ((<usize>r.index) << alignof<usize>())),
     );
     if (w == null) {
       w = new BudgetWindow(r.budgetKind == B_DISTINCT);
-      unchecked((single[e.index] = w));
-      used.push(e.index);
+      unchecked((single[r.index] = w));
+      used.push(r);
     }
     return w;
   }
-  const byKey = windowsOf(p, e);
+  const byKey = windowsOf(p, r);
   if (byKey.has(lastKey)) return byKey.get(lastKey);
   if (sweepAt && byKey.size >= MAX_BUDGET_KEYS) sweep(byKey, now - r.budgetSeconds);
   if (byKey.size >= MAX_BUDGET_KEYS) return null;
@@ -93,7 +94,7 @@ function windowFor(p: Policy, e: Entry, r: Rule, now: f64, sweepAt: bool): Budge
 function claim(p: Policy): void {
   if (owner === p) return;
   owner = p;
-  const n = p.entries.length;
+  const n = p.ruleCount;
   single = new Array<BudgetWindow | null>(n);
   byPrincipal = new Array<Map<string, BudgetWindow> | null>(n);
   used = [];
@@ -130,10 +131,10 @@ function bad(f: i32, why: i32): bool {
 }
 
 /**
- * Checks the Allow rule `r`'s budget on entry `e` for the call in the slots at `now`: FITS (then
- * `recordBudget` counts it once the decision is final), EXCEEDED or UNREADABLE (a Deny).
+ * Checks the Allow rule `r`'s budget for the call in the slots at `now`: FITS (then `recordBudget`
+ * counts it once the decision is final), EXCEEDED or UNREADABLE (a Deny).
  */
-export function checkBudget(p: Policy, e: Entry, r: Rule, now: f64, hasNow: bool): i32 {
+export function checkBudget(p: Policy, r: Rule, now: f64, hasNow: bool): i32 {
   lastWindow = null;
   lastRetry = -1;
   lastFull = false;
@@ -143,7 +144,7 @@ export function checkBudget(p: Policy, e: Entry, r: Rule, now: f64, hasNow: bool
     return (lastStatus = UNREADABLE);
   }
   if (!readFields(r)) return (lastStatus = UNREADABLE);
-  const found = windowFor(p, e, r, now, true);
+  const found = windowFor(p, r, now, true);
   if (found == null) {
     lastBadField = r.budgetPer;
     lastBad = 4;
@@ -217,13 +218,13 @@ export function recordBudget(now: f64): void {
 }
 
 /**
- * Counts, in a fresh instance, a call an earlier one allowed on `e` at `at`, from the budget's
+ * Counts, in a fresh instance, a call an earlier one allowed by rule `r` at `at`, from the budget's
  * slots the host wrote; true when counted. A full window drops its oldest (the earlier instance
  * counted no more than the bound, so this is never less strict).
  */
-export function restoreBudget(p: Policy, e: Entry, r: Rule, at: f64): bool {
+export function restoreBudget(p: Policy, r: Rule, at: f64): bool {
   if (!(Math.abs(at) <= MAX_NOW) || !readFields(r)) return false;
-  const found = windowFor(p, e, r, at, false);
+  const found = windowFor(p, r, at, false);
   if (found == null) return false;
   const w = found!;
   if (w.size() >= MAX_BUDGET_CALLS) w.expire(w.timeAt(0));
@@ -232,7 +233,7 @@ export function restoreBudget(p: Policy, e: Entry, r: Rule, at: f64): bool {
 }
 
 /**
- * Writes the budgets' state as JSON: `[{"tool","role","rule","per","calls","used","max"}]`, one
+ * Writes the budgets' state as JSON: `[{"rule","per","calls","used","max"}]`, one
  * per principal with calls kept, as the window stood at its last check (older calls leave at the next).
  */
 export function wBudgetState(w: Writer): void {
@@ -241,39 +242,25 @@ export function wBudgetState(w: Writer): void {
   let first = true;
   if (p != null) {
     for (let i = 0; i < used.length; i++) {
-      const index = unchecked(used[i]);
-      const e = unchecked(p.entries[index]);
-      const r = e.allow;
-      if (r == null) continue;
-      const one = unchecked(single[index]);
+      const r = unchecked(used[i]);
+      const one = unchecked(single[r.index]);
       if (one != null) {
-        if (wWindowState(w, e, r, '', one, first)) first = false;
+        if (wWindowState(w, r, '', one, first)) first = false;
         continue;
       }
-      const byKey = unchecked(byPrincipal[index])!;
+      const byKey = unchecked(byPrincipal[r.index])!;
       const keys = byKey.keys();
       for (let k = 0; k < keys.length; k++)
-        if (wWindowState(w, e, r, keys[k], byKey.get(keys[k]), first)) first = false;
+        if (wWindowState(w, r, keys[k], byKey.get(keys[k]), first)) first = false;
     }
   }
   w.byte(0x5d);
 }
 
-function wWindowState(
-  w: Writer,
-  e: Entry,
-  r: Rule,
-  key: string,
-  win: BudgetWindow,
-  first: bool,
-): bool {
+function wWindowState(w: Writer, r: Rule, key: string, win: BudgetWindow, first: bool): bool {
   if (win.size() == 0) return false;
   if (!first) w.byte(0x2c);
-  w.str('{"tool":');
-  w.jsonStr(e.tool);
-  w.str(',"role":');
-  w.jsonStr(e.role);
-  w.str(',"rule":');
+  w.str('{"rule":');
   w.jsonStr(r.name);
   w.str(',"per":');
   wKeyJson(w, key);

@@ -32,7 +32,7 @@ export function restoreCounted(entry: i32, at: f64): i32 {
   if (countedKeep(entry) <= 0 || !(Math.abs(at) <= MAX_NOW)) return 0;
   const e = unchecked(active!.entries[entry]);
   const allow = e.allow!;
-  if (allow.budgetKind != 0 && !restoreBudget(active!, e, allow, at)) return 0;
+  if (allow.budgetKind != 0 && !restoreBudget(active!, allow, at)) return 0;
   if (allow.rateMax > 0) recordTime(e, allow.rateMax, at);
   return 1;
 }

@@ -117,7 +117,7 @@ export function decide(p: Policy, e: Entry, now: f64, hasNow: bool, approved: bo
   }
   let spend = false;
   if (allow != null && allow.budgetKind != 0) {
-    const b = checkBudget(p, e, allow, now, hasNow);
+    const b = checkBudget(p, allow, now, hasNow);
     if (b != FITS) return finish(D_DENY, b == UNREADABLE ? K_BUDGET_UNKNOWN : K_BUDGET, allow);
     spend = true;
   }

@@ -9,9 +9,12 @@
  *   checked, only on Allow, on an Ask the SDK's approval flow approved, or in shadow mode;
  * - an Ask maps to the SDK's approval flow: `needsApproval` answers true for it (and for the tool's
  *   own `needsApproval`), so the SDK asks the user before `execute`; `execute` lifts an Ask only for
- *   a tool call whose `needsApproval` this set answered true, in this process: when the SDK did not
- *   consult it (a `toolApproval` setting that overrides it, an SDK without approvals), the Ask is
- *   refused rather than run;
+ *   a tool call whose `needsApproval` this set answered true, in this process, for the same input:
+ *   when the SDK did not consult it (a `toolApproval` setting that overrides it, an SDK without
+ *   approvals), or last answered false for that id (an id a provider reuses after the user
+ *   rejected an Ask under it), the Ask is refused rather than run;
+ * - `needsApproval` only explains the call (`session.explain`): it counts nothing, so a call spends
+ *   its rate limit and budget once, when `execute` decides it;
  * - a Deny (or an unapproved Ask, or a fault) is not thrown: `execute` returns perso's denial
  *   result (`{ content: [{ type: 'text', text }], isError: true, structuredContent }`), which the
  *   model reads as the tool's output and can act on;
@@ -22,6 +25,7 @@
  */
 import type { ToolExecutionOptions, ToolSet } from 'ai';
 import type { JsonObject } from '../call/decision.ts';
+import { canonicalJson } from '../call/canonical-json.ts';
 import { denialResult } from '../call/denial-result.ts';
 import type { PersoSession } from '../perso/session.ts';
 
@@ -37,8 +41,9 @@ import type { PersoSession } from '../perso/session.ts';
  * const result = await generateText({ model, tools: guardToolSet(tools, perso.session({ role: 'agent' })), prompt });
  */
 export function guardToolSet<T extends ToolSet>(tools: T, session: PersoSession): T {
-  // Tool calls whose Ask this set sent to the SDK's approval flow; `execute` redeems each once.
-  const sentForApproval = new Set<string>();
+  // Tool calls whose Ask this set sent to the SDK's approval flow, with the input it was about;
+  // `execute` redeems each once.
+  const sentForApproval = new Map<string, string>();
   const guarded: Record<string, unknown> = {};
   for (const [name, original] of Object.entries(tools)) {
     const execute = original.execute;
@@ -59,9 +64,12 @@ export function guardToolSet<T extends ToolSet>(tools: T, session: PersoSession)
           typeof ownNeedsApproval === 'function'
             ? await ownNeedsApproval(input as never, options as never)
             : ownNeedsApproval === true;
-        const decision = await session.evaluate({ tool: name, args: input as JsonObject });
-        const ask = decision.decision === 'Ask' && decision.enforced;
-        if (ask) sentForApproval.add(options.toolCallId);
+        // Explained, not decided: deciding here would spend the call's rate limit and budget twice.
+        const explained = await session.explain({ tool: name, args: input as JsonObject });
+        const ask = explained.decision === 'Ask' && explained.enforced !== false;
+        const key = inputKey(input);
+        if (ask && key !== null) sentForApproval.set(options.toolCallId, key);
+        else sentForApproval.delete(options.toolCallId);
         return own || ask;
       },
       execute: async (input: unknown, options: ToolExecutionOptions<unknown>) => {
@@ -69,7 +77,11 @@ export function guardToolSet<T extends ToolSet>(tools: T, session: PersoSession)
           name,
           (checked: unknown) => execute(checked as never, options as never),
           {
-            approve: async () => sentForApproval.delete(options.toolCallId),
+            approve: async (_decision, checked) => {
+              const sent = sentForApproval.get(options.toolCallId);
+              sentForApproval.delete(options.toolCallId);
+              return sent !== undefined && sent === inputKey(checked);
+            },
           },
         );
         const outcome = await run(input);
@@ -79,4 +91,13 @@ export function guardToolSet<T extends ToolSet>(tools: T, session: PersoSession)
     };
   }
   return guarded as T;
+}
+
+// An input as canonical JSON (sorted keys), or null when it has none.
+function inputKey(input: unknown): string | null {
+  try {
+    return canonicalJson(input ?? {});
+  } catch {
+    return null;
+  }
 }

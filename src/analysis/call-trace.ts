@@ -112,7 +112,8 @@ export function traceCall(
   call: TracedCall,
   windows: WindowContext = { now: 0, counted: [] },
 ): CallTrace {
-  const entry = expandPolicy(policy).get(pairKey(call.tool, call.role));
+  const entries = expandPolicy(policy);
+  const entry = entries.get(pairKey(call.tool, call.role));
   const roots: Record<string, unknown> = {
     Arguments: call.args ?? {},
     AgentAttributes: call.agentAttributes ?? {},
@@ -139,8 +140,8 @@ export function traceCall(
       : budgetState(
           (entry.allow.rule as { budget?: unknown }).budget,
           windows.counted,
-          call.tool,
-          call.role,
+          // A budget is its rule's: the calls of every pair it is the Allow rule of spend from it.
+          (counted) => entries.get(pairKey(counted.tool, counted.role))?.allow === entry.allow,
           roots,
           windows.now,
         );

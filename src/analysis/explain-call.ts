@@ -35,6 +35,8 @@ export interface Explanation {
   now: number | null;
   /** The trace; null when the call could not be traced (see {@link error}). */
   trace: CallTrace | null;
+  /** `false` when the instance decides in shadow mode (calls run whatever the decision); `Perso.explain` only. */
+  enforced?: boolean;
   /** An Allow that rests on a person's earlier approval: which one (as the decision says it). */
   rememberedApproval?: { id: string; rule: string; expiresAt: number };
   /** Why there is no trace: no policy, or a call `evaluate` refuses too. */

@@ -5,6 +5,7 @@
  * Checklist:
  * - a counted call is inside the window when it was counted after `now - per_seconds` (a call
  *   counted later than `now`, a clock that went back, stays inside, as in the engine);
+ * - a budget is its rule's: it counts the calls of every (tool, role) the rule is the Allow rule of;
  * - a budget counts only the calls of its principal (`per`), and a field that is missing or
  *   mistyped (sum: a number of 0 or more; distinct and per: a string or a number) is unknown;
  * - nothing here counts anything: the state is read, never changed.
@@ -98,12 +99,15 @@ export function rateLimitState(
   };
 }
 
-/** The budget's state at `now` for the call whose sources are `roots`, or null when it has none. */
+/**
+ * The budget's state at `now` for the call whose sources are `roots`, or null when it has none.
+ *
+ * @param ours true for a counted call of a (tool, role) this budget's rule is the Allow rule of
+ */
 export function budgetState(
   budget: unknown,
   counted: readonly CountedCall[],
-  tool: string,
-  role: string,
+  ours: (call: CountedCall) => boolean,
   roots: Roots,
   now: number,
 ): BudgetState | null {
@@ -114,13 +118,10 @@ export function budgetState(
   const per = typeof spec.per === 'string' ? spec.per : null;
   const perValue = per === null ? undefined : key(readDotted(roots, per));
   const since = now - spec.per_seconds;
-  const inside = counted.filter(
+  const mine = counted.filter(ours);
+  const inside = mine.filter(
     (call) =>
-      call.tool === tool &&
-      call.role === role &&
-      call.at > since &&
-      call.spent !== undefined &&
-      (per === null || call.per === perValue),
+      call.at > since && call.spent !== undefined && (per === null || call.per === perValue),
   );
   const value = readDotted(roots, field);
   const state: BudgetState = {
@@ -148,11 +149,7 @@ export function budgetState(
     state.fits = state.used + state.adds <= state.max ? 'true' : 'false';
   // The engine's bounds (docs/policy.md, "Budgets"): no time it can hold a window at, a principal
   // past the most it keeps budgets for (unknown), a window that keeps the most calls (exceeded).
-  const principals = new Set(
-    counted
-      .filter((call) => call.tool === tool && call.role === role && call.at > since)
-      .map((call) => call.per),
-  );
+  const principals = new Set(mine.filter((call) => call.at > since).map((call) => call.per));
   if (
     !(Math.abs(now) <= MAX_NOW) ||
     (per !== null && !principals.has(perValue) && principals.size >= MAX_BUDGET_KEYS)

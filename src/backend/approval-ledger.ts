@@ -13,6 +13,10 @@
  * - a ticket expires `ttlMs` after it was offered, on the ledger's own clock;
  * - the ledger holds at most `capacity` tickets; the oldest go first;
  * - an approval only lifts an Ask: the call is decided again and a Deny stays a Deny;
+ * - it lifts only the Ask the person saw: decided again, the call must ask by the same rule for the
+ *   same kind of approval (a session that read untrusted content meanwhile may make a WebAuthn rule
+ *   ask, which a click must not release), else it is a Deny;
+ * - a policy load with other text voids every ticket (an approval is given under one policy);
  * - an approved call spends its rule's rate-limit budget like any Allow;
  * - a WebAuthn ticket (the Ask's rule says `"approval": "webauthn"`) is released only by an
  *   assertion over the challenge of {tool, args, origin, policy hash, nonce, expiry},
@@ -35,7 +39,12 @@ export type { ApprovalTicket } from '../call/decision.ts';
 
 /** The result of redeeming a ticket. */
 export type ApprovalCheck =
-  | { ok: true; webauthn: WebAuthnBinding | null }
+  | {
+      ok: true;
+      webauthn: WebAuthnBinding | null;
+      rule: string | undefined;
+      kind: 'click' | 'webauthn';
+    }
   | { ok: false; reason: string };
 
 /** What a WebAuthn ticket was bound to when it was offered: what its challenge is made of. */
@@ -95,6 +104,9 @@ export const WEBAUTHN_APPROVED_SUFFIX = '; approved by a person with a verified 
 interface PendingApproval {
   binding: string;
   tool: string;
+  /** The rule the Ask was by, and what releases it: the Ask the person saw. */
+  rule: string | undefined;
+  kind: 'click' | 'webauthn';
   expiresAt: number;
   webauthn: WebAuthnBinding | null;
 }
@@ -127,6 +139,7 @@ export class ApprovalLedger {
    * @param policyText the JSON text of the policy the engine loaded
    */
   policyLoaded(policyText: string): void {
+    if (policyText !== this.#policyText) this.#pending.clear();
     this.#policyText = policyText;
   }
 
@@ -141,8 +154,13 @@ export class ApprovalLedger {
    *
    * @param call the call the engine answered Ask for
    * @param kind what releases it: a click (the default) or an authenticator's assertion
+   * @param rule the rule the Ask was by (the call must still ask by it when redeemed)
    */
-  offer(call: ToolCall, kind: 'click' | 'webauthn' = 'click'): ApprovalTicket | null {
+  offer(
+    call: ToolCall,
+    kind: 'click' | 'webauthn' = 'click',
+    rule?: string,
+  ): ApprovalTicket | null {
     const binding = bindingOf(call);
     if (binding === null) return null;
     this.#sweep();
@@ -153,7 +171,7 @@ export class ApprovalLedger {
     const nonce = randomNonce();
     const expiresAt = this.#clock() + this.#ttlMs;
     if (kind !== 'webauthn') {
-      this.#pending.set(nonce, { binding, tool: call.tool, expiresAt, webauthn: null });
+      this.#pending.set(nonce, { binding, tool: call.tool, rule, kind, expiresAt, webauthn: null });
       return Object.freeze({ nonce, expiresAt });
     }
     const webauthn = {
@@ -164,7 +182,7 @@ export class ApprovalLedger {
       nonce,
       expiresAt,
     };
-    this.#pending.set(nonce, { binding, tool: call.tool, expiresAt, webauthn });
+    this.#pending.set(nonce, { binding, tool: call.tool, rule, kind, expiresAt, webauthn });
     return Object.freeze({ nonce, expiresAt, kind: 'webauthn' as const });
   }
 
@@ -179,7 +197,11 @@ export class ApprovalLedger {
     verdict: V,
   ): V & { approval?: ApprovalTicket } {
     if (verdict.decision !== 'Ask') return verdict;
-    const approval = this.offer(call, verdict.approvalKind === 'webauthn' ? 'webauthn' : 'click');
+    const approval = this.offer(
+      call,
+      verdict.approvalKind === 'webauthn' ? 'webauthn' : 'click',
+      verdict.rule,
+    );
     return approval === null ? verdict : { ...verdict, approval };
   }
 
@@ -211,7 +233,7 @@ export class ApprovalLedger {
         reason: `approval ${shown} was given for a different call to ${quoteName(pending.tool)}; ask the person again for this exact call`,
       };
     }
-    return { ok: true, webauthn: pending.webauthn };
+    return { ok: true, webauthn: pending.webauthn, rule: pending.rule, kind: pending.kind };
   }
 
   /**
@@ -263,6 +285,8 @@ export class ApprovalLedger {
     // `decide` may be a backend's own evaluate, which offers a fresh ticket with an Ask: void it.
     const fresh = (verdict as { approval?: ApprovalTicket }).approval;
     if (fresh !== undefined) this.#pending.delete(fresh.nonce);
+    const changed = verdict.decision === 'Ask' ? askChanged(nonce, check, verdict) : null;
+    if (changed !== null) return refused(changed);
     return approved(verdict, check.webauthn === null ? APPROVED_SUFFIX : WEBAUTHN_APPROVED_SUFFIX);
   }
 
@@ -311,6 +335,20 @@ function bindingOf(call: ToolCall): string | null {
   } catch {
     return null;
   }
+}
+
+// Why an Ask decided again is not the one the person approved, or null when it is.
+function askChanged(
+  nonce: string,
+  offered: { rule: string | undefined; kind: 'click' | 'webauthn' },
+  verdict: ApprovableVerdict,
+): string | null {
+  const kind = verdict.approvalKind === 'webauthn' ? 'webauthn' : 'click';
+  if (verdict.rule === offered.rule && kind === offered.kind) return null;
+  const given = offered.rule === undefined ? 'no rule' : `rule ${quoteName(offered.rule)}`;
+  const now = verdict.rule === undefined ? 'no rule' : `rule ${quoteName(verdict.rule)}`;
+  const needs = kind === 'webauthn' ? ' (a WebAuthn approval)' : '';
+  return `approval ${quote(nonce, 8)} was given for the Ask of ${given}, but the call now asks by ${now}${needs}; the call was not run, ask the person again`;
 }
 
 function refused(reason: string): ApprovableVerdict {

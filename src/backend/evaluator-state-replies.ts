@@ -73,13 +73,12 @@ function checkBudgets(value: unknown): BudgetWindowState[] | null {
   const out: BudgetWindowState[] = [];
   for (const item of value) {
     if (!isRecord(item)) return null;
-    const { tool, role, rule, per, calls, used, max } = item;
-    if (typeof tool !== 'string' || typeof role !== 'string' || typeof rule !== 'string')
-      return null;
+    const { rule, per, calls, used, max } = item;
+    if (typeof rule !== 'string') return null;
     if (per !== null && typeof per !== 'string' && typeof per !== 'number') return null;
     if (typeof calls !== 'number' || typeof used !== 'number' || typeof max !== 'number')
       return null;
-    out.push({ tool, role, rule, per, calls, used, max });
+    out.push({ rule, per, calls, used, max });
   }
   return out;
 }

@@ -127,15 +127,13 @@ export interface EvaluatorState {
   untrusted: { overflow: boolean; sessions: UntrustedSessionState[] };
   /** Approvals a person gave that cover later calls (Ask rules' `remember`), where kept. */
   remembered?: RememberedApprovalState[];
-  /** Budgets with calls kept, per (tool, role) and principal, as their windows stood at the last check. */
+  /** Budgets with calls kept, per rule and principal, as their windows stood at the last check. */
   budgets?: BudgetWindowState[];
 }
 
 /** One budget window as `state()` lists it (a rule's `budget`, per principal when it has `per`); `BudgetState` is a budget at the time of one call, as `explain` shows it. */
 export interface BudgetWindowState {
-  tool: string;
-  role: string;
-  /** The Allow rule whose budget it is. */
+  /** The Allow rule whose budget it is (every tool and role it grants spends from it). */
   rule: string;
   /** The principal (`per` value), or null for a rule without `per`. */
   per: string | number | null;

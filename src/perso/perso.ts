@@ -171,12 +171,14 @@ export class Perso {
     const { explainWith } = await import('../analysis/explain-call.ts');
     const policy = this.#policy;
     // (A session's call that cannot be read comes as its error: explained as that Deny.)
-    return explainWith(
+    const explained = await explainWith(
       policy.closed ? null : policy.text,
       this.#decider.now(),
       policy.backend,
       call,
     );
+    if (!policy.enforced) explained.enforced = false;
+    return explained;
   }
 
   /**

@@ -8,6 +8,7 @@
  *   calls were allowed, plus this call's, stay at most `max`;
  * - `distinct`: the field is a string or a number; at most `max` distinct values in the window,
  *   this call's included (a value already in it costs nothing); a string and a number differ;
+ * - a budget is the rule's: every (tool, role) the rule grants spends from the same one;
  * - `per`: one budget per value of that field (a string or a number);
  * - a missing or mistyped field, or no usable time, is unknown: the rule does not allow;
  * - only what the rule allowed counts (an Ask a person approved counts as the Allow it becomes);
@@ -67,15 +68,15 @@ export function budgetField(text: unknown): readonly [string, string] | null {
   return [source, key];
 }
 
-/** Every budget's windows, per (tool, role) and principal. */
+/** Every budget's windows, per rule (its budget) and principal. */
 export class ReferenceBudgets {
   readonly #windows = new Map<string, KeptCall[]>();
+  /** A number per budget (one rule's), for the windows' keys. */
+  readonly #ids = new Map<ReferenceBudgetSpec, number>();
 
-  /** Whether a call with `sources` at `now` fits the rule's budget on (tool, role). */
+  /** Whether a call with `sources` at `now` fits the rule's budget (`spec`, the rule's own object). */
   check(
     spec: ReferenceBudgetSpec,
-    tool: string,
-    role: string,
     sources: object,
     now: number | undefined,
   ): ReferenceBudgetCheck[] {
@@ -97,7 +98,9 @@ export class ReferenceBudgets {
       if (k === null) return [{ fits: 'unknown' }];
       principal = k;
     }
-    const key = JSON.stringify([tool, role, principal]);
+    let id = this.#ids.get(spec);
+    if (id === undefined) this.#ids.set(spec, (id = this.#ids.size));
+    const key = JSON.stringify([id, principal]);
     const kept = this.#windows.get(key) ?? [];
     const floor = now - spec.perSeconds;
     const exact = kept.filter((c) => c.at > floor && c.at <= now);
@@ -118,13 +121,7 @@ export class ReferenceBudgets {
   }
 
   /** Counts, in a fresh evaluator, a call an earlier one counted; false when it cannot be. */
-  restore(
-    spec: ReferenceBudgetSpec,
-    tool: string,
-    role: string,
-    at: number,
-    spent: Spent,
-  ): boolean {
+  restore(spec: ReferenceBudgetSpec, at: number, spent: Spent): boolean {
     if (spent.spent === undefined || !Number.isFinite(at)) return false;
     const sources: Record<string, Record<string, unknown>> = {
       Arguments: {},
@@ -133,7 +130,7 @@ export class ReferenceBudgets {
     };
     sources[spec.field[0]]![spec.field[1]] = spent.spent;
     if (spec.per !== null) sources[spec.per[0]]![spec.per[1]] = spent.per;
-    const [check] = this.check(spec, tool, role, sources, at);
+    const [check] = this.check(spec, sources, at);
     if (check!.fits === 'unknown') return false;
     this.record(check!, at);
     return true;

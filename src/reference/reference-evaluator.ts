@@ -202,7 +202,7 @@ export class ReferenceEvaluator {
     let spent: Spent | null = null;
     if (budget != null) {
       const sources = this.#sources(call);
-      const [check] = this.#budgets.check(budget, tool, role, sources, now);
+      const [check] = this.#budgets.check(budget, sources, now);
       this.#budgets.record(check!, now);
       spent = spentBy(budget, sources);
     }
@@ -244,7 +244,7 @@ export class ReferenceEvaluator {
   restoreSpent(tool: string, role: string, at: number, spent: Spent): boolean | null {
     const budget = this.#policy.pairs.get(tool)?.get(role)?.allow?.budget;
     if (budget == null) return null;
-    return this.#budgets.restore(budget, tool, role, at, spent);
+    return this.#budgets.restore(budget, at, spent);
   }
 
   /** Every verdict over every combination of the truths the pair's conditions can take. */
@@ -299,9 +299,7 @@ export class ReferenceEvaluator {
         }
         const budget = rule?.budget ?? null;
         const readings =
-          budget === null
-            ? [true]
-            : this.#budgets.check(budget, tool, role, sources, now).map((c) => c.fits);
+          budget === null ? [true] : this.#budgets.check(budget, sources, now).map((c) => c.fits);
         for (const askTruths of choices(ask)) {
           const asking = (pair?.ask ?? []).filter((_, i) => askTruths[i] !== FALSE);
           const alternatives: ReferenceVerdict[] = [];

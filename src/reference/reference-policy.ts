@@ -151,10 +151,12 @@ function checkBudget(given: unknown, at: string): ReferenceBudgetSpec {
   const field = budgetField(fieldName);
   if (field === null) return fail(`${path}.${measure}`, 'expected "<Source>.<field>"');
   const { max, per_seconds: perSeconds } = b;
-  if (typeof max !== 'number' || !Number.isFinite(max) || max < 0)
+  // Up to 2^53 - 1, as the engine: past it a running sum rounds down and lets more through.
+  if (typeof max !== 'number' || !(max >= 0) || max > Number.MAX_SAFE_INTEGER)
     fail(`${path}.max`, 'expected a number of 0 or more');
-  if (measure === 'distinct' && !Number.isInteger(max)) fail(`${path}.max`, 'expected an integer');
-  if (typeof perSeconds !== 'number' || !Number.isFinite(perSeconds) || perSeconds <= 0)
+  if (measure === 'distinct' && (!Number.isInteger(max) || (max as number) > 10_000))
+    fail(`${path}.max`, 'expected an integer from 0 to 10,000');
+  if (typeof perSeconds !== 'number' || !(perSeconds > 0) || perSeconds > 2 ** 43)
     fail(`${path}.per_seconds`, 'expected a number above 0');
   let per: ReferenceBudgetSpec['per'] = null;
   if (b.per !== undefined) {
