@@ -1,11 +1,12 @@
 /**
  * A batch as the worker receives it: the calls without their args, as few distinct objects as
  * possible, and the args apart, as one JSON text (a string to copy instead of objects to clone; see
- * `EvaluatorApi.evaluateBatch`).
+ * `EvaluatorApi.evaluateBatch`); and its send through `WorkerBackend`'s worker call.
  *
  * Checklist:
  * - a call's fields are read as own properties only (a polluted prototype adds no host fact);
- * - the args reach the engine as given or not at all: what JSON would silently change throws;
+ * - the args reach the engine as given or not at all: what JSON would silently change throws, and
+ *   the send answers every call Deny (`invalid_request`) without posting anything;
  * - calls that share tool, role, time and attribute objects share one object in the message;
  * - the answer is exactly one checked verdict per call (equal verdicts are checked once).
  *
