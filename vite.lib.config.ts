@@ -110,6 +110,14 @@ export default defineConfig({
   worker: {
     format: 'es',
     plugins: () => [engineWasmInPackage(), workerModules(), recordCodeDigests(PACKAGE_WASM)],
-    rolldownOptions: { output: { entryFileNames: 'assets/[name]-[hash].js' } },
+    rolldownOptions: {
+      output: {
+        entryFileNames: 'assets/[name]-[hash].js',
+        // The worker and its modules are served as built (an app copies them, it does not bundle
+        // them again): `@__PURE__` and `@vite-ignore` hints are for a bundler, so they are dropped;
+        // the licence comments stay.
+        comments: { legal: true, annotation: false, jsdoc: false },
+      },
+    },
   },
 });

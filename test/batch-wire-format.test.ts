@@ -3,7 +3,7 @@
 // and the batch's verdicts as they come back, checked.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkVerdicts, encodeBatch } from '../src/backend/batch-wire-format.ts';
+import { checkVerdicts, encodeBatch, sendBatch } from '../src/backend/batch-wire-format.ts';
 import type { ToolCall } from '../src/call/decision.ts';
 
 describe('batch wire format', () => {
@@ -79,5 +79,44 @@ describe('batch wire format: the verdicts that come back', () => {
   test('malformed: one bad verdict in a batch names its index', () => {
     const checked = checkVerdicts(2)([allow, { ...allow, kind: 'nope' }]);
     assert.deepEqual(checked, { ok: false, problem: 'verdicts[1]: unknown kind "nope"' });
+  });
+  test('fault: args that cannot be encoded deny every call (invalid_request) and send nothing', async () => {
+    let sent = 0;
+    const verdicts = await sendBatch(
+      () => {
+        sent++;
+        return Promise.resolve([]);
+      },
+      [
+        { tool: 't', role: 'r', args: { n: 1 } },
+        { tool: 't', role: 'r', args: { n: Number.NaN } },
+      ],
+      0,
+      undefined,
+    );
+    assert.equal(sent, 0);
+    assert.equal(verdicts.length, 2);
+    for (const verdict of verdicts) {
+      assert.equal(verdict.decision, 'Deny');
+      assert.equal(verdict.kind, 'invalid_request');
+      assert.match(verdict.reason, /^invalid request: the batch cannot be sent to the worker \(/);
+    }
+  });
+  test('fault: a worker fault denies every call of the batch, naming the fault', async () => {
+    const verdicts = await sendBatch(
+      (plan) => Promise.resolve(plan.fault('the evaluator worker stopped', 'engine_fault')),
+      [
+        { tool: 't', role: 'r', args: {} },
+        { tool: 'u', role: 'r', args: {} },
+      ],
+      0,
+      undefined,
+    );
+    assert.equal(verdicts.length, 2);
+    for (const verdict of verdicts) {
+      assert.equal(verdict.decision, 'Deny');
+      assert.equal(verdict.kind, 'engine_fault');
+      assert.equal(verdict.reason, 'engine fault: the evaluator worker stopped');
+    }
   });
 });

@@ -12,6 +12,7 @@ const REFUSED = [
   'annotation-defaults',
   'policy-read',
   'policy-sri',
+  'policy-signature',
 ];
 const hook = `export async function resolve(specifier, context, next) {
   if (/\\/src\\//.test(context.parentURL ?? '') && /\\/(${REFUSED.join('|')})\\.ts$/.test(specifier)) {
@@ -22,6 +23,7 @@ const hook = `export async function resolve(specifier, context, next) {
 register(`data:text/javascript,${encodeURIComponent(hook)}`, import.meta.url);
 const { Perso } = await import('../src/perso/perso.ts');
 const { verifyIntegrity } = await import('../src/policy/policy-integrity.ts');
+const { loadPolicy } = await import('../src/policy/policy-loader.ts');
 
 const demo = {
   version: 'lazy-1',
@@ -163,4 +165,22 @@ test('fault: the integrity checker does not load: pinned bytes are refused, neve
     checked.ok ? '' : checked.error,
     /^integrity "sha256-.*" cannot be checked: the checker did not load \(.*perso-test-fail.*\); check that the page can fetch perso's files$/,
   );
+});
+
+test('fault: the signature code does not load: a policy with keys is refused naming it, never fetched unchecked', async () => {
+  const requested: string[] = [];
+  const loaded = await loadPolicy('https://policies.test/policy.json', {
+    publicKeys: [{ keyId: 'k', alg: 'Ed25519', publicKey: 'MCowBQYDK2VwAyEA' }],
+    fetch: (async (input: string | URL | Request) => {
+      requested.push(String(input));
+      return new Response('{}', { status: 200 });
+    }) as typeof fetch,
+  });
+  assert.equal(loaded.ok, false);
+  assert.match(
+    loaded.ok ? '' : loaded.error,
+    /^policy "https:\/\/policies\.test\/policy\.json": signatures cannot be checked: the verifier did not load \(.*perso-test-fail.*\); check that the page can fetch perso's files$/,
+  );
+  // The policy itself was asked for; its signature never was (the code that fetches it did not load).
+  assert.deepEqual(requested, ['https://policies.test/policy.json']);
 });

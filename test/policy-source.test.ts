@@ -79,6 +79,16 @@ describe('resolvePolicySource', () => {
     }
   });
 
+  test('a file: URL without a local path (another host): the error says so', async () => {
+    const resolved = await resolvePolicySource('file://elsewhere/policy.json');
+    assert.equal(resolved.ok, false);
+    assert.equal(resolved.ok ? null : resolved.source, 'file');
+    assert.match(
+      !resolved.ok ? resolved.error : '',
+      /^policy "file:\/\/elsewhere\/policy\.json" was read as a file: URL but has no local path \(/,
+    );
+  });
+
   test('an http URL is fetched', async () => {
     const resolved = await resolvePolicySource(`${base}/policy.json`);
     assert.equal(resolved.ok && resolved.text, policyText);

@@ -1,28 +1,59 @@
 /**
  * A batch as the worker receives it: the calls without their args, as few distinct objects as
  * possible, and the args apart, as one JSON text (a string to copy instead of objects to clone; see
- * `EvaluatorApi.evaluateBatch`).
+ * `EvaluatorApi.evaluateBatch`); and its send through `WorkerBackend`'s worker call.
  *
  * Checklist:
  * - a call's fields are read as own properties only (a polluted prototype adds no host fact);
- * - the args reach the engine as given or not at all: what JSON would silently change throws;
+ * - the args reach the engine as given or not at all: what JSON would silently change throws, and
+ *   the send answers every call Deny (`invalid_request`) without posting anything;
  * - calls that share tool, role, time and attribute objects share one object in the message;
  * - the answer is exactly one checked verdict per call (equal verdicts are checked once).
  *
  * Loaded with the first batch (`WorkerBackend.evaluateBatch`): a page that decides one call at a
  * time never downloads it.
  */
+import { ReasonKind } from '../call/decision.ts';
 import type { ToolCall } from '../call/decision.ts';
 import type { Verdict } from '../engine/engine.ts';
 import { own } from '../call/own-properties.ts';
 import type { Checked } from './worker-reply.ts';
 import { checkVerdict } from './worker-reply.ts';
-import { quote } from '../encoding/text.ts';
+import { errorText, quote } from '../encoding/text.ts';
+import type { CallPlan } from './worker-call.ts';
+import { faultVerdict } from './worker-faults.ts';
 
 /** A batch ready to post: the calls without args, and the args as one JSON text. */
 export interface BatchMessage {
   readonly calls: ToolCall[];
   readonly argsJson: string;
+}
+
+/**
+ * Sends a batch through `run` (`WorkerBackend`'s one worker call, with the batch's timeout): args
+ * that cannot be encoded deny every call (`invalid_request`) without a message; a fault denies all.
+ */
+export function sendBatch(
+  run: (plan: CallPlan<Verdict[]>) => Promise<Verdict[]>,
+  calls: readonly ToolCall[],
+  nowSeconds: number,
+  canonicalArgsJson: string | undefined,
+): Promise<Verdict[]> {
+  const count = calls.length;
+  let message: BatchMessage;
+  try {
+    message = encodeBatch(calls, canonicalArgsJson);
+  } catch (error) {
+    const reason = `invalid request: the batch cannot be sent to the worker (${errorText(error)}); pass JSON values only`;
+    return Promise.resolve(calls.map(() => faultVerdict(reason, ReasonKind.InvalidRequest)));
+  }
+  return run({
+    // The args as one JSON text: a string to copy instead of objects to clone (see EvaluatorApi).
+    send: (remote) => remote.evaluateBatch(message.calls, nowSeconds, message.argsJson),
+    check: checkVerdicts(count),
+    fault: (reason, kind) => Array.from({ length: count }, () => faultVerdict(reason, kind)),
+    trapped: (verdicts) => verdicts.some((verdict) => verdict.kind === ReasonKind.EngineFault),
+  });
 }
 
 /**

@@ -11,7 +11,7 @@
  * - a page-side compile never holds up a start for longer than the start timeout.
  */
 import { ENGINE_WASM_SHA256, checkCode, recordedDigest } from './code-integrity.ts';
-import { pageSha256 } from './verified-worker.ts';
+import { sha256Digest } from '../encoding/sha256-hex.ts';
 
 /**
  * engine.wasm next to the library; a literal `new URL(...)` so bundlers copy (and rename) the file
@@ -68,7 +68,7 @@ async function compileChecked(expected: string): Promise<WebAssembly.Module | nu
   if (!response.ok) return null;
   const bytes = new Uint8Array(await response.arrayBuffer());
   const compiling = WebAssembly.compile(bytes);
-  const problem = await checkCode(bytes, expected, `engine.wasm ("${url.href}")`, pageSha256);
+  const problem = await checkCode(bytes, expected, `engine.wasm ("${url.href}")`, sha256Digest);
   if (problem !== null) {
     compiling.catch(() => undefined);
     return null;

@@ -20,22 +20,11 @@
  * - an unbundled build (no recorded digest) starts a plain `Worker`.
  */
 import { withTrustedWorker, TRUSTED_TYPES_POLICY } from './trusted-worker.ts';
-import {
-  EVALUATOR_WORKER_SHA256,
-  fetchVerified,
-  recordedDigest,
-  webCryptoSha256,
-} from './code-integrity.ts';
+import { EVALUATOR_WORKER_SHA256, fetchVerified, recordedDigest } from './code-integrity.ts';
 import { errorText } from '../encoding/text.ts';
-
-/**
- * SHA-256 on the page: WebCrypto, or on a page without it (plain http) the plain-JavaScript one,
- * loaded only there.
- */
-export async function pageSha256(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
-  if (globalThis.crypto?.subtle !== undefined) return webCryptoSha256(bytes);
-  return (await import('../policy/sha256.ts')).sha256(bytes);
-}
+// SHA-256 on the page: WebCrypto, or on a page without it (plain http) the plain-JavaScript one,
+// loaded only there (the policy hash's helper: one copy on the page).
+import { sha256Digest } from '../encoding/sha256-hex.ts';
 
 /**
  * Starts a worker without a check (`codeIntegrity: false`, or an unbundled build): the page's
@@ -88,7 +77,7 @@ const checkedScripts = new Map<string, Promise<Checked>>();
 function checkedScript(url: URL, expected: string): Promise<Checked> {
   let checked = checkedScripts.get(url.href);
   if (checked === undefined) {
-    checked = fetchVerified(url, expected, 'the evaluator worker', pageSha256).then(
+    checked = fetchVerified(url, expected, 'the evaluator worker', sha256Digest).then(
       (fetched): Checked => {
         if (!fetched.ok) {
           checkedScripts.delete(url.href);

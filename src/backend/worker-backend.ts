@@ -39,7 +39,6 @@ import type {
   Verdict,
 } from '../engine/engine.ts';
 import type { ApprovalEvidence } from './approval-evidence.ts';
-import type { BatchMessage } from './batch-wire-format.ts';
 import type { CountedCallJournal } from './counted-call-journal.ts';
 import type { CountedCall } from '../engine/counted-calls.ts';
 import type { JournalRecord, ToolResultJournal } from './tool-result-journal.ts';
@@ -237,26 +236,13 @@ export class WorkerBackend implements EvaluatorBackend {
     nowSeconds: number,
     canonicalArgsJson: string | undefined,
   ): Promise<Verdict[]> {
-    const count = calls.length;
-    let message: BatchMessage;
-    try {
-      message = wire.encodeBatch(calls, canonicalArgsJson);
-    } catch (error) {
-      const reason = `invalid request: the batch cannot be sent to the worker (${errorText(error)}); pass JSON values only`;
-      return Promise.resolve(calls.map(() => faultVerdict(reason, ReasonKind.InvalidRequest)));
-    }
     // A batch is one message; big ones get one more timeout per 10,000 calls.
-    const timeoutMs = this.#timeoutMs * Math.ceil(count / 10_000);
-    return this.#run<Verdict[]>(
-      {
-        // The args as one JSON text: a string to copy instead of objects to clone (see EvaluatorApi).
-        send: (remote) => remote.evaluateBatch(message.calls, nowSeconds, message.argsJson),
-        check: wire.checkVerdicts(count),
-        fault: (reason, kind) => Array.from({ length: count }, () => faultVerdict(reason, kind)),
-        trapped: (verdicts) => verdicts.some((verdict) => verdict.kind === ReasonKind.EngineFault),
-      },
-      timeoutMs,
-      'evaluateBatch',
+    const timeoutMs = this.#timeoutMs * Math.ceil(calls.length / 10_000);
+    return wire.sendBatch(
+      (plan) => this.#run(plan, timeoutMs, 'evaluateBatch'),
+      calls,
+      nowSeconds,
+      canonicalArgsJson,
     );
   }
 

@@ -1,5 +1,6 @@
 /**
- * A policy and its detached signature, fetched over HTTP: the loader's only network code.
+ * A policy fetched over HTTP (its detached signature is fetched by `policy-signature.ts`, loaded
+ * only where keys are configured, with the same rules).
  *
  * Checklist:
  * - `cache: 'no-store'`: the cache that counts is perso's (verified); a 304 must reach the loader,
@@ -9,7 +10,7 @@
  *   `unavailable` (the loader may fall back to its cache); 404 and other answers are `refused`.
  */
 import type { PolicyBytes } from './policy-integrity.ts';
-import { errorText, quote } from '../encoding/text.ts';
+import { errorText } from '../encoding/text.ts';
 
 /** The settings fetching uses (a subset of the loader's options). */
 export interface PolicyFetchSettings {
@@ -21,7 +22,8 @@ export interface PolicyFetchSettings {
   signatureUrl?: string | URL;
 }
 
-const DEFAULT_TIMEOUT_MS = 5000;
+/** How long a request may take when `timeoutMs` is not given. */
+export const DEFAULT_TIMEOUT_MS = 5000;
 
 /** The policy's answer: its bytes, not modified (a 304), unavailable (may fall back) or refused. */
 export type Fetched =
@@ -79,35 +81,7 @@ export async function fetchPolicy(
   }
 }
 
-/** Fetches the policy's detached signature (`signatureUrl`, default `<href>.sig`); never throws. */
-export async function fetchSignature(
-  href: string,
-  options: PolicyFetchSettings,
-): Promise<FetchedSignature> {
-  const sigUrl = new URL(options.signatureUrl ?? `${href}.sig`, href).href;
-  try {
-    const response = await (options.fetch ?? fetch)(sigUrl, {
-      cache: 'no-store',
-      credentials: 'same-origin',
-      signal: AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
-    });
-    if (isTransient(response.status))
-      return { kind: 'unavailable', error: `the signature server answered ${response.status}` };
-    if (response.status !== 200) {
-      return {
-        kind: 'refused',
-        error: `missing signature: ${quote(sigUrl, 200)} answered ${response.status}; publish the signature file next to the policy`,
-      };
-    }
-    return { kind: 'ok', text: await response.text() };
-  } catch (error) {
-    return {
-      kind: 'unavailable',
-      error: `the network failed while fetching the signature (${errorText(error)})`,
-    };
-  }
-}
-
-function isTransient(status: number): boolean {
+/** A status that means the network or server failed (the loader may fall back to its cache). */
+export function isTransient(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }

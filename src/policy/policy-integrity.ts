@@ -72,6 +72,7 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 export type PolicyBytes = Uint8Array<ArrayBuffer>;
 
 import { fromBase64, toBase64 } from './base64.ts';
+import type { FetchedSignature, PolicyFetchSettings } from './policy-fetch.ts';
 import { sha256Hex } from '../encoding/sha256-hex.ts';
 import { FETCH_FILES_FIX, errorText, notLoaded, quote, showJson } from '../encoding/text.ts';
 
@@ -145,6 +146,26 @@ export function readRevision(text: string): Checked<number | null> {
 // loaded on first use: a page that configures no `publicKeys` never downloads it.
 const signatureModule = (): Promise<typeof import('./policy-signature.ts')> =>
   import('./policy-signature.ts');
+
+/**
+ * Fetches the policy's `.sig` file (see `policy-signature.ts`, which loads with it: the signature is
+ * verified next). Fails closed: when that code cannot be loaded the signature is refused, naming it.
+ */
+export async function fetchSignature(
+  href: string,
+  options: PolicyFetchSettings,
+): Promise<FetchedSignature> {
+  let verifier: typeof import('./policy-signature.ts');
+  try {
+    verifier = await signatureModule();
+  } catch (error) {
+    return {
+      kind: 'refused',
+      error: `signatures cannot be checked: ${notLoaded('the verifier', error)}; ${FETCH_FILES_FIX}`,
+    };
+  }
+  return verifier.fetchSignature(href, options);
+}
 
 /**
  * Verifies a `.sig` file against the host's keys and the expected id (and revision and SHA-256,

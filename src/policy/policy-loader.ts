@@ -23,7 +23,8 @@
 import type { PolicyStore, PolicyEntry, RevisionMark } from './policy-store.ts';
 import type { Checked, PolicyBytes, PolicyPublicKey } from './policy-integrity.ts';
 import type { ResolvedPolicy } from './policy-source.ts';
-import { fetchPolicy, fetchSignature } from './policy-fetch.ts';
+import { fetchPolicy } from './policy-fetch.ts';
+import { fetchSignature } from './policy-integrity.ts';
 import { verify, verifyCached } from './policy-verification.ts';
 import type { VerificationContext, Verified } from './policy-verification.ts';
 import { checkFloor, trustedFloor } from './rollback-floor.ts';

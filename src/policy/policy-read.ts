@@ -1,6 +1,7 @@
 /**
- * Reading a policy's bytes: a file (Node) or a plain fetch of a URL. Loaded by `policy-source.ts`
- * when a policy comes from one; a page reads URL policies through the policy cache instead.
+ * Reading a policy's bytes: a file (Node; by path or `file:` URL) or a plain fetch of a URL. Loaded
+ * by `policy-source.ts` when a policy comes from one; a page reads URL policies through the policy
+ * cache instead.
  *
  * Checklist:
  * - never throws: every failure is `{ok: false, error}` saying what the input was taken for and why;
@@ -58,6 +59,27 @@ export async function readPolicyFile(
     );
   }
   return decodeText(bytes, 'file', label, what);
+}
+
+/**
+ * Reads a policy file named by a `file:` URL (Node only).
+ *
+ * @param url the file's URL
+ * @param maxBytes the largest accepted file
+ */
+export async function readPolicyFileUrl(url: URL, maxBytes: number): Promise<ResolvedPolicy> {
+  const { fileURLToPath } = await import('node:url');
+  let path: string;
+  try {
+    path = fileURLToPath(url);
+  } catch (error) {
+    return failure(
+      'file',
+      url.href,
+      `policy ${quote(url.href, 200)} was read as a file: URL but has no local path (${errorText(error)})`,
+    );
+  }
+  return readPolicyFile(path, maxBytes, url.href);
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
- * Policy signatures: the `.sig` file format, public-key import, verification, and the signing helpers
- * for release scripts. Loaded lazily by `policy-integrity.ts` (only pages with `publicKeys` and
+ * Policy signatures: the `.sig` file format and its fetch, public-key import, verification, and the
+ * signing helpers for release scripts. Loaded lazily by `policy-integrity.ts` (only pages with `publicKeys` and
  * signing scripts pay for it); the formats are described there.
  */
 import type {
@@ -15,6 +15,8 @@ import type {
 } from './policy-integrity.ts';
 import { fromBase64, toBase64 } from './base64.ts';
 import { errorText, quote, showJson } from '../encoding/text.ts';
+import type { FetchedSignature, PolicyFetchSettings } from './policy-fetch.ts';
+import { DEFAULT_TIMEOUT_MS, isTransient } from './policy-fetch.ts';
 // Type-only imports above: a value import from `policy-integrity.ts` would make the bundler split it
 // into a chunk shared with the page's entry (one more request on every page). The few helpers this
 // file needs are its own.
@@ -37,6 +39,35 @@ export const SIGNATURE_FORMAT = 'perso-policy-signature/2';
 export function signedMessage(statement: PolicyStatement): PolicyBytes {
   const text = `${SIGNATURE_FORMAT}\nid ${JSON.stringify(statement.id)}\nrevision ${statement.revision}\nsha256 ${statement.sha256}\n`;
   return new TextEncoder().encode(text);
+}
+
+/** Fetches the policy's detached signature (`signatureUrl`, default `<href>.sig`); never throws. */
+export async function fetchSignature(
+  href: string,
+  options: PolicyFetchSettings,
+): Promise<FetchedSignature> {
+  const sigUrl = new URL(options.signatureUrl ?? `${href}.sig`, href).href;
+  try {
+    const response = await (options.fetch ?? fetch)(sigUrl, {
+      cache: 'no-store',
+      credentials: 'same-origin',
+      signal: AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+    });
+    if (isTransient(response.status))
+      return { kind: 'unavailable', error: `the signature server answered ${response.status}` };
+    if (response.status !== 200) {
+      return {
+        kind: 'refused',
+        error: `missing signature: ${quote(sigUrl, 200)} answered ${response.status}; publish the signature file next to the policy`,
+      };
+    }
+    return { kind: 'ok', text: await response.text() };
+  } catch (error) {
+    return {
+      kind: 'unavailable',
+      error: `the network failed while fetching the signature (${errorText(error)})`,
+    };
+  }
 }
 
 /** Parses a `.sig` file (see `policy-integrity.ts` for the format). */

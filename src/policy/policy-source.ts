@@ -144,20 +144,8 @@ async function resolveUrl(
   maxBytes: number,
 ): Promise<ResolvedPolicy> {
   switch (url.protocol) {
-    case 'file:': {
-      const { fileURLToPath } = await import('node:url');
-      let path: string;
-      try {
-        path = fileURLToPath(url);
-      } catch (error) {
-        return failure(
-          'file',
-          url.href,
-          `policy ${quote(url.href, 200)} was read as a file: URL but has no local path (${errorText(error)})`,
-        );
-      }
-      return await (await policyRead()).readPolicyFile(path, maxBytes, url.href);
-    }
+    case 'file:':
+      return await (await policyRead()).readPolicyFileUrl(url, maxBytes);
     case 'http:':
     case 'https:':
       if (options.fetchPolicy !== undefined) return await options.fetchPolicy(url);
