@@ -79,6 +79,9 @@ export default defineConfig({
     workerModules(),
     recordCodeDigests(PACKAGE_WASM),
   ],
+  // A page has no in-thread engine (engine: 'inline' needs Node): its same-turn fast path
+  // (perso-decider.ts) is dead code in this build, and the minifier drops it.
+  define: { 'globalThis.__PERSO_PAGE_BUILD__': 'true' },
   // URLs of the worker and the wasm relative to the module that loads them, wherever it is served
   base: './',
   build: {

@@ -39,6 +39,83 @@ function abi(engine: Engine, tool: string, argsJson: string, role = 'r'): Record
 }
 
 describe('attack: hostile call objects against the engine host', () => {
+  for (const field of [
+    'tool',
+    'role',
+    'args',
+    'agentAttributes',
+    'resourceAttributes',
+    'now',
+    'session',
+  ]) {
+    test(`a throwing ${field} getter is an invalid_request Deny naming ${field}, never a rejection`, async () => {
+      const perso = await Perso.load({ policy: capPolicy() });
+      const call: Record<string, unknown> = { tool: 't', role: 'r', args: { amount: 1 } };
+      Object.defineProperty(call, field, {
+        enumerable: true,
+        get() {
+          throw new Error('hostile getter');
+        },
+      });
+      const decision = await perso.evaluate(call as unknown as ToolCall);
+      assert.equal(decision.decision, 'Deny');
+      assert.equal(decision.kind, 'invalid_request');
+      assert.match(
+        decision.reason,
+        new RegExp(`^invalid request: ${field}: cannot be read \\(hostile getter\\)`),
+      );
+      const [batched] = await perso.evaluateBatch([call as unknown as ToolCall]);
+      assert.equal(batched!.decision, 'Deny');
+      assert.equal(batched!.kind, 'invalid_request');
+      const explained = await perso.explain(call as unknown as ToolCall);
+      assert.equal(explained.decision, 'Deny');
+      // The instance is unharmed: a plain call is still decided.
+      assert.equal(
+        (await perso.evaluate({ tool: 't', role: 'r', args: { amount: 1 } })).decision,
+        'Allow',
+      );
+      await perso.close();
+    });
+  }
+
+  test('a getter is read once: it cannot answer the check one way and the run another', async () => {
+    const perso = await Perso.load({ policy: capPolicy() });
+    let reads = 0;
+    const call = {
+      tool: 't',
+      role: 'r',
+      get args() {
+        reads++;
+        return { amount: reads === 1 ? 1 : 10_000 };
+      },
+    } as ToolCall;
+    const decision = await perso.evaluate(call);
+    assert.equal(decision.decision, 'Allow');
+    assert.deepEqual(decision.args, { amount: 1 });
+    assert.equal(reads, 1);
+    await perso.close();
+  });
+
+  test('a Proxy call whose every trap throws is a Deny; so is a batch list that cannot be read', async () => {
+    const perso = await Perso.load({ policy: capPolicy() });
+    const trap = (): never => {
+      throw new Error('trap');
+    };
+    const hostile = new Proxy(
+      {},
+      { get: trap, has: trap, getOwnPropertyDescriptor: trap, ownKeys: trap },
+    );
+    const decision = await perso.evaluate(hostile as ToolCall);
+    assert.equal(decision.decision, 'Deny');
+    assert.match(decision.reason, /cannot be read \(trap\)/);
+    const list = new Proxy([], { get: trap, getOwnPropertyDescriptor: trap });
+    const batch = await perso.evaluateBatch(list as ToolCall[]);
+    assert.equal(batch.length, 1);
+    assert.equal(batch[0]!.decision, 'Deny');
+    assert.match(batch[0]!.reason, /the batch cannot be read \(trap\)/);
+    await perso.close();
+  });
+
   test('a throwing getter in the args does not kill the engine and reset rate-limit windows', async () => {
     const perso = await Perso.load({
       policy: capPolicy({ rate_limit: { max: 1, per_seconds: 3600 } }),
@@ -416,6 +493,31 @@ describe('attack: Object.prototype pollution', () => {
       },
     ],
   } as Policy;
+
+  test('a polluted Object.prototype.args is not the args of a call that has none (evaluate and evaluateBatch)', async () => {
+    // Found from a packed install: the evaluate fast path read call.args, inherited included.
+    const perso = await Perso.load({ policy: capPolicy() });
+    // As a careless merge of parsed JSON pollutes: writable and enumerable.
+    await polluted('args', { value: { amount: 1 }, enumerable: true, writable: true }, async () => {
+      const call = { tool: 't', role: 'r' } as ToolCall;
+      const one = await perso.evaluate(call);
+      assert.equal(one.decision, 'Deny');
+      assert.match(one.reason, /Arguments\.amount is missing/);
+      assert.deepEqual(one.args, {});
+      const batch = await perso.evaluateBatch([call, call]);
+      assert.deepEqual(
+        batch.map((d) => d.decision),
+        ['Deny', 'Deny'],
+      );
+      assert.equal((await perso.explain(call)).decision, 'Deny');
+    });
+    // Read-only: a result's args cannot be set; still a Deny, never a rejection.
+    await polluted('args', { value: { amount: 1 } }, async () => {
+      const d = await perso.evaluate({ tool: 't', role: 'r' } as ToolCall);
+      assert.equal(d.decision, 'Deny');
+    });
+    await perso.close();
+  });
 
   test('a polluted Object.prototype.role does not give a call without a role that role', async () => {
     const perso = await Perso.load({ policy: capPolicy() });

@@ -12,7 +12,8 @@
  *   `now` not plain JSON) is explained as that Deny, with the error and no trace;
  * - the time is the call's own `now`, else the instance's clock, as for `evaluate`.
  */
-import type { Decision, JsonObject, ReasonKind } from '../call/decision.ts';
+import type { Decision, JsonObject, ReasonKind, ToolCall } from '../call/decision.ts';
+import { snapshotCall } from '../call/call-snapshot.ts';
 import { canonicalizeArgs } from '../call/canonical-args.ts';
 import type { CountedCall } from '../engine/counted-calls.ts';
 import type { EvaluatorState } from '../engine/types.ts';
@@ -93,7 +94,10 @@ export function explainCall(context: ExplainContext, call: unknown): Explanation
     return refused('no_policy', 'no policy is active; load a valid policy', null);
   if (call === null || typeof call !== 'object' || Array.isArray(call))
     return refused('invalid_request', 'expected an object {tool, args, role}', null);
-  const fields = call as Record<string, unknown>;
+  // Read once, own fields only (call-snapshot.ts): a throwing getter is this refusal, not a throw.
+  const read = snapshotCall(call as ToolCall);
+  if (typeof read === 'string') return refused('invalid_request', read, null);
+  const fields = read as unknown as Record<string, unknown>;
   const own = (key: string): unknown => (Object.hasOwn(fields, key) ? fields[key] : undefined);
   const tool = own('tool');
   const role = own('role');

@@ -94,7 +94,25 @@ export async function guardedCall<A, R>(
   const decision = await host.decide(call, canonical, toolFacts, annotations);
   const settled = await mayRun(decision, call, checkedArgs, approve, host, webauthn);
   if (!settled.run) return { ok: false, decision: settled.decision };
-  const value = await fn(checkedArgs as A);
+  let value: R;
+  try {
+    value = await fn(checkedArgs as A);
+  } catch (thrown) {
+    // What a tool throws reaches the model too (as the tool's error): for an untrusted tool it is
+    // untrusted content like a result, kept before the caller sees it, or withheld.
+    const kept = await host.recordResult({
+      tool,
+      role,
+      result: thrownContent(thrown),
+      session: guarded.session,
+      ...(guarded.untrusted ? { untrusted: true } : {}),
+    });
+    if (!kept.ok)
+      throw new Error(
+        `perso: '${tool}' failed, and its error could not be recorded as untrusted content (${kept.error}); it is withheld`,
+      );
+    throw thrown;
+  }
   // The result may be untrusted content: the evaluator keeps it before the caller sees it, and a
   // result it could not keep is withheld (the session's state would be unknown). It is read once,
   // as JSON: an untrusted result's caller gets that copy, so a getter or a later write cannot show
@@ -122,6 +140,21 @@ export async function guardedCall<A, R>(
     value: recorded.untrusted && kept !== value ? (kept as R) : value,
     decision: settled.decision,
   };
+}
+
+// What a thrown value can show the model: its whole message (or its text) and its own fields.
+function thrownContent(thrown: unknown): unknown {
+  let message: string;
+  try {
+    const read = thrown as { message?: unknown } | null;
+    message =
+      typeof read === 'object' && read !== null && typeof read.message === 'string'
+        ? read.message
+        : String(thrown);
+  } catch {
+    message = '';
+  }
+  return { error: message, detail: readOnce(thrown) };
 }
 
 // A result as JSON reads it, once; the value itself when JSON cannot (the evaluator then refuses it).

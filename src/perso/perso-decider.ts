@@ -21,6 +21,7 @@ import type { CanonicalArgs } from '../call/canonical-args.ts';
 import { canonicalizeArgs } from '../call/canonical-args.ts';
 import type { DecisionResult, ReasonKind, ToolCall } from '../call/decision.ts';
 import { own } from '../call/own-properties.ts';
+import { snapshotCall } from '../call/call-snapshot.ts';
 import { errorText } from '../encoding/text.ts';
 import type { Verdict } from '../engine/types.ts';
 import type { AnnotationHints } from '../policy/annotation-defaults.ts';
@@ -28,6 +29,11 @@ import { badTimeReason, ownNow } from './call-time.ts';
 import type { PersoAuditor, RecordedFacts } from './perso-auditor.ts';
 import type { PersoPolicy } from './perso-policy.ts';
 import { decisionResult } from './perso-result.ts';
+
+declare global {
+  /** Defined as `true` by the browser library build only; never set at run time. */
+  var __PERSO_PAGE_BUILD__: boolean | undefined;
+}
 
 /** The reason of every decision a closed instance is asked for. */
 export const CLOSED = 'engine fault: perso is closed; load a new instance';
@@ -69,9 +75,24 @@ export class PersoDecider {
 
   /** `Perso.evaluate`; `at`: the time for a call without its own `now` (a batch's one time), else the clock. */
   evaluate(call: ToolCall, at?: number): Promise<DecisionResult> {
+    return this.evaluateRead(snapshotCall(call), at);
+  }
+
+  /**
+   * Decides a call already read into a snapshot ({@link snapshotCall}): what `evaluate` does after
+   * its one read of the caller's object. A call that could not be read is an `invalid_request` Deny.
+   */
+  evaluateRead(call: ToolCall | string, at?: number): Promise<DecisionResult> {
+    if (typeof call === 'string')
+      return Promise.resolve(
+        this.refuse({ tool: undefined, role: undefined }, `invalid request: ${call}`),
+      );
+    // From here on only the snapshot is read: own fields, each read once, plain data.
     const policy = this.#policy;
     const sync = policy.sync;
     if (
+      // True only in the browser library build (vite.lib.config.ts), which has no in-thread engine.
+      globalThis.__PERSO_PAGE_BUILD__ !== true &&
       !this.#auditing &&
       sync !== null &&
       policy.version !== null &&
@@ -80,14 +101,16 @@ export class PersoDecider {
     ) {
       // The hot path: one canonical copy, one engine call, one result object.
       try {
-        let now = ownNow(call);
+        let now = call.now;
         if (now === undefined)
           now =
-            this.#clock !== null
-              ? this.#clock()
-              : policy.needsClock
-                ? Date.now() / 1000
-                : Number.NaN;
+            at !== undefined
+              ? at
+              : this.#clock !== null
+                ? this.#clock()
+                : policy.needsClock
+                  ? Date.now() / 1000
+                  : Number.NaN;
         else if (typeof now !== 'number' || !Number.isFinite(now)) now = undefined;
         if (now !== undefined) {
           const canonical = canonicalizeArgs(call.args);
@@ -95,29 +118,26 @@ export class PersoDecider {
             return Promise.resolve(
               this.deny('invalid_request', `invalid request: ${canonical.error}`),
             );
-          // One literal shape for every call (absent fields undefined, which the engine reads as absent).
-          const checked: ToolCall = {
-            tool: own(call, 'tool') as string,
-            args: canonical.value,
-            role: own(call, 'role') as string,
-            agentAttributes: own(call, 'agentAttributes'),
-            resourceAttributes: own(call, 'resourceAttributes'),
-            now: ownNow(call),
-            session: own(call, 'session'),
-          };
-          const result = this.result(sync.evaluateNow(checked, now));
+          // The snapshot is ours, and its args key its own: this assignment runs no caller's setter.
+          call.args = canonical.value;
+          const result = this.result(sync.evaluateNow(call, now));
           result.args = canonical.value;
           return Promise.resolve(result);
         }
       } catch {
-        // A hostile or malformed call object: the checks below name the problem.
+        // A fault of the clock or the engine: the checks below name it.
       }
     }
     // The decision carries the canonical copy, so the tool runs on exactly what was checked (a
     // getter, a toJSON or a nested NaN cannot decide one way and run another); audit records carry
     // it too. A call that is not an object is refused by decide.
     const canonical = call !== null && typeof call === 'object' ? readArgs(call) : null;
-    return this.decide(call, canonical, undefined, undefined, at);
+    // Never a rejection a caller could mistake for something other than a Deny: whatever throws
+    // past the checks (a page that made an Object.prototype key read-only, so a result's field
+    // cannot be set) is an engine fault.
+    return this.decide(call, canonical, undefined, undefined, at).catch((error: unknown) =>
+      this.deny('engine_fault', `engine fault: ${errorText(error)}; retry the call`),
+    );
   }
 
   /**
@@ -227,12 +247,7 @@ export class PersoDecider {
     const policy = this.#policy;
     if (policy.closed) return this.deny('engine_fault', CLOSED);
     if (policy.version === null) return this.deny('no_policy', policy.noPolicyReason);
-    if (call === null || typeof call !== 'object') {
-      return this.deny(
-        'invalid_request',
-        'invalid request: expected an object {tool, args, role}; pass the call as an object',
-      );
-    }
+    // \`call\` is an object: a snapshot (call-snapshot.ts refuses anything else) or a guard's own.
     let now: unknown;
     try {
       const given = ownNow(call);

@@ -18,14 +18,15 @@
 import type { Explanation } from '../analysis/explain-call.ts';
 import type { ToolFacts } from '../audit/audit-record.ts';
 import type { ApprovalEvidence } from '../backend/approval-evidence.ts';
+import type { EvaluatorBackend } from '../backend/evaluator-backend.ts';
 import type { CanonicalArgs } from '../call/canonical-args.ts';
 import type { DecisionResult, ReasonKind, ToolCall } from '../call/decision.ts';
 import { ownCopy } from '../call/own-properties.ts';
-import { FETCH_FILES_FIX, notLoaded } from '../encoding/text.ts';
+import { ownNow } from './call-time.ts';
+import { errorText, FETCH_FILES_FIX, notLoaded } from '../encoding/text.ts';
 import type { EvaluatorState, RecordAnswer, ToolResultRecord } from '../engine/types.ts';
 import type { AnnotationHints } from '../policy/annotation-defaults.ts';
 import type { PolicyInput } from '../policy/policy-source.ts';
-import { ownNow } from './call-time.ts';
 import { evaluatorState, forgetEvaluatorState, recordToolResult } from './evaluator-memory.ts';
 import type { PersoAuditor } from './perso-auditor.ts';
 import { PersoDecider } from './perso-decider.ts';
@@ -213,20 +214,37 @@ export class Perso {
    * results while the worker decides the next, so the two threads work at once.
    */
   async evaluateBatch(calls: readonly ToolCall[]): Promise<DecisionResult[]> {
-    if (!Array.isArray(calls)) return [];
     const policy = this.#policy;
     const decider = this.#decider;
     const backend = policy.backend;
-    const batchable =
-      backend !== null &&
-      policy.sync === null &&
-      !decider.auditing &&
-      policy.version !== null &&
-      !policy.closed &&
-      calls.every(
-        (call) => call !== null && typeof call === 'object' && ownNow(call) === undefined,
-      );
-    if (!batchable) return Promise.all(calls.map((call) => this.evaluate(call)));
+    let batchable: boolean;
+    try {
+      if (!Array.isArray(calls)) return [];
+      batchable =
+        backend !== null &&
+        policy.sync === null &&
+        !decider.auditing &&
+        policy.version !== null &&
+        !policy.closed &&
+        calls.every(
+          (call) => call !== null && typeof call === 'object' && ownNow(call) === undefined,
+        );
+    } catch {
+      // A call whose time cannot be read: each call goes alone, read once into its snapshot
+      // (call-snapshot.ts), and that one is a Deny naming the field.
+      batchable = false;
+    }
+    try {
+      if (!batchable) return await Promise.all(calls.map((call) => this.evaluate(call)));
+    } catch (error) {
+      // The list itself cannot be read (a Proxy that throws): there is no call to answer.
+      return [
+        decider.refuse(
+          { tool: undefined, role: undefined },
+          `invalid request: the batch cannot be read (${errorText(error)}); pass an array of calls`,
+        ),
+      ];
+    }
     if (calls.length === 0) return [];
     const now = decider.now();
     let batch: typeof import('./perso-batch.ts');
@@ -243,7 +261,7 @@ export class Perso {
         deny: (kind, reason) => decider.deny(kind, reason),
         result: (verdict) => decider.result(verdict),
       },
-      backend,
+      backend as EvaluatorBackend,
       calls,
       now,
     );

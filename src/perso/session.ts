@@ -199,7 +199,12 @@ export class PersoSession {
   evaluate(call: SessionCall): Promise<DecisionResult> {
     const full = this.#call(call);
     if (typeof full !== 'string') return this.#host.evaluate(full);
-    const tool = this.#error === null ? undefined : call?.tool;
+    let tool: unknown;
+    try {
+      tool = this.#error === null ? undefined : own(call, 'tool');
+    } catch {
+      // A call whose tool cannot be read is refused without it.
+    }
     return Promise.resolve(this.#host.refuse({ tool, role: this.role }, full));
   }
 

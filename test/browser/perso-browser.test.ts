@@ -222,6 +222,36 @@ describe('Perso in the browser', () => {
     expect(results[1]!.reason).to.match(/boom/);
   });
 
+  it('fault: a polluted Object.prototype.args or a throwing role getter is a Deny through the worker, never an Allow or a rejection', async () => {
+    const perso = await load({ policy: demoPolicy });
+    const noArgs = { tool: 'process_refund', role: 'agent' } as ToolCall;
+    (Object.prototype as Record<string, unknown>).args = { order_id: 'ORD-1', amount: 1 };
+    let one: DecisionResult;
+    let batch: DecisionResult[];
+    try {
+      one = await perso.evaluate(noArgs);
+      batch = await perso.evaluateBatch([noArgs, view]);
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).args;
+    }
+    expect(one.decision).to.equal('Deny');
+    expect(one.reason).to.match(/is missing/);
+    expect(batch.map((r) => r.decision)).to.deep.equal(['Deny', 'Allow']);
+    const throwing = {
+      tool: 'view_customer',
+      args: {},
+      get role(): never {
+        throw new Error('no role for you');
+      },
+    };
+    const refused = await perso.evaluate(throwing as unknown as ToolCall);
+    expect(refused.decision).to.equal('Deny');
+    expect(refused.kind).to.equal('invalid_request');
+    expect(refused.reason).to.equal(
+      'invalid request: role: cannot be read (no role for you); pass plain data',
+    );
+  });
+
   it('evaluateBatch of 1,000 calls (several pipelined slices) answers every call in order, at one time', async () => {
     const policy = {
       version: 'slices-1',
