@@ -78,6 +78,37 @@ describe('attack: hostile call objects against the engine host', () => {
     });
   }
 
+  test('approve: a ticket is bound to its session, and a call that cannot be read is a Deny, not a rejection', async () => {
+    const cap = capPolicy();
+    const policy = {
+      ...cap,
+      rules: [...cap.rules, { id: 'ask', tool_name: 't', roles: ['r'], effect: 'Ask' }],
+    } as Policy;
+    const perso = await Perso.load({ policy });
+    const call: ToolCall = { tool: 't', role: 'r', args: { amount: 1 }, session: 'a' };
+    const asked = await perso.evaluate(call);
+    assert.equal(asked.decision, 'Ask');
+    const nonce = asked.approval!.nonce;
+    // Another session's untrusted content was not what the Ask was decided on.
+    const elsewhere = await perso.approve(nonce, { ...call, session: 'b' });
+    assert.equal(elsewhere.decision, 'Deny');
+    assert.match(elsewhere.reason, /was given for a different call/);
+    const again = await perso.evaluate(call);
+    assert.equal((await perso.approve(again.approval!.nonce, call)).decision, 'Allow');
+    const hostile = {
+      ...call,
+      get args(): never {
+        throw new Error('hostile getter');
+      },
+    };
+    const third = await perso.evaluate(call);
+    const refused = await perso.approve(third.approval!.nonce, hostile as unknown as ToolCall);
+    assert.equal(refused.decision, 'Deny');
+    assert.equal(refused.kind, 'invalid_request');
+    assert.match(refused.reason, /^invalid request: args: cannot be read \(hostile getter\)/);
+    await perso.close();
+  });
+
   test('a getter is read once: it cannot answer the check one way and the run another', async () => {
     const perso = await Perso.load({ policy: capPolicy() });
     let reads = 0;

@@ -331,6 +331,8 @@ function bindingOf(call: ToolCall): string | null {
       call.args ?? {},
       call.agentAttributes ?? {},
       call.resourceAttributes ?? {},
+      // The session, as the engine reads it: its untrusted content is part of what was decided.
+      typeof call.session === 'string' ? call.session : '',
     ]);
   } catch {
     return null;

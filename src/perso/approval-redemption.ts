@@ -12,6 +12,7 @@
  */
 import type { ApprovalEvidence } from '../backend/approval-evidence.ts';
 import { withArgs } from '../call/call-with-args.ts';
+import { snapshotCall } from '../call/call-snapshot.ts';
 import type { DecisionResult, ToolCall } from '../call/decision.ts';
 import { errorText } from '../encoding/text.ts';
 import { badTimeReason, ownNow } from './call-time.ts';
@@ -36,6 +37,11 @@ export async function redeemApproval(
   call: ToolCall,
   evidence?: ApprovalEvidence,
 ): Promise<DecisionResult> {
+  // Read once, own fields only (call-snapshot.ts), as evaluate reads a call.
+  const read = snapshotCall(call);
+  if (typeof read === 'string')
+    return decider.refuse({ tool: undefined, role: undefined }, `invalid request: ${read}`);
+  call = read;
   const canonical = readArgs(call);
   const facts = canonical.ok ? decider.facts(withArgs(call, canonical.value)) : null;
   const result = !canonical.ok

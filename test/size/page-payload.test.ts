@@ -15,7 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const BUDGET_BYTES = 48 * 1024;
-const CEILING_BYTES = 57_920;
+const CEILING_BYTES = 57_924;
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
 const out = execFileSync(
