@@ -7,10 +7,13 @@
 //   past a bound the session (or, past MAX_SESSIONS, every session) is saturated: every value
 //   counts as from untrusted content (fail closed)
 // - a value counts as from untrusted content when it equals an untrusted text or a word of one, or
-//   when PIECE consecutive UTF-16 units of it occur in one, and also when its folded form (letters
-//   and digits only, ASCII letters lower-cased) does so against the folded texts and their folded
-//   words (texts, words and pieces are kept as 64-bit hashes: a collision can only make a value
-//   count as untrusted, never the reverse)
+//   when PIECE consecutive UTF-16 units of it occur in one, and also when its folded form
+//   (docs/policy.md: ASCII lower-cased, fullwidth read as ASCII, invisible characters, spaces,
+//   dashes and ASCII punctuation dropped) does so against the folded texts and their folded words
+//   (texts, words and pieces are kept as 64-bit hashes: a collision can only make a value count as
+//   untrusted, never the reverse)
+// - texts and values are well-formed UTF-16 (the JSON parser and the call's checks refuse a lone
+//   surrogate), so folding drops a pair whole and never joins two halves into a new one
 // - a check folds a value as it reads it, without a buffer, and reads it again as it is only when
 //   folding dropped a unit of it; a string value that is not ASCII is decoded first
 // - the state outlives a policy load: content that was read stays read
@@ -175,7 +178,7 @@ function fold(p: usize, n: i32, t: Taint): i32 {
   let m = 0;
   let start = 0;
   for (let i = 0; i <= n + 1; i++) {
-    const c = i < n ? foldUnit(<i32>load<u16>(p + ((<usize>i) << 1))) : SPLIT;
+    const c = i < n ? foldAt(p, i, n) : SPLIT;
     if (c >= 0) {
       store<u16>(scratch + ((<usize>m) << 1), <u16>c);
       m++;
@@ -195,16 +198,87 @@ const DROP: i32 = -1;
 const SPLIT: i32 = -2;
 
 /**
- * One UTF-16 unit folded: ASCII letters lower-cased and digits kept; @ . _ - + dropped (DROP);
- * every other ASCII character and U+00A0 dropped and separating (SPLIT); any other unit kept.
+ * One ASCII character folded: letters lower-cased and digits kept; @ . _ - + dropped (DROP);
+ * every other one dropped and separating (SPLIT).
  */
 function foldUnit(c: i32): i32 {
-  if (c >= 0x80) return c == 0xa0 ? SPLIT : c;
   if (c >= 0x41 && c <= 0x5a) return c + 0x20;
   if ((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39)) return c;
   // @ . _ - + (one bit each) are dropped without separating.
   const bits: u64 = c < 64 ? 0x680000000000 : 0x80000001;
   return ((bits >> <u64>(c & 63)) & 1) != 0 ? DROP : SPLIT;
+}
+
+/** The unit at `p[i]` (of `n`) folded: `foldUnit` for ASCII, `foldWide` beyond. */
+function foldAt(p: usize, i: i32, n: i32): i32 {
+  const c = <i32>load<u16>(p + ((<usize>i) << 1));
+  return c < 0x80 ? foldUnit(c) : foldWide(p, i, n);
+}
+
+// The code points beyond ASCII that folding changes (docs/policy.md), in ascending order, as
+// [first | what << 24, last]; what: 1 dropped (invisible characters, dashes), 2 dropped and
+// separating (spaces), 3 a fullwidth form of ASCII (read as U+0021–U+007E).
+// biome-ignore format: one range a line
+const WIDE: usize = memory.data<u32>([
+  0x2000085, 0x85, // U+0085
+  0x20000a0, 0xa0, // U+00A0
+  0x10000ad, 0xad, // soft hyphen
+  0x100034f, 0x34f, // combining grapheme joiner
+  0x100061c, 0x61c, // Arabic letter mark
+  0x100115f, 0x1160, // Hangul fillers
+  0x2001680, 0x1680, // Ogham space mark
+  0x10017b4, 0x17b5, // Khmer inherent vowels
+  0x100180b, 0x180f, // Mongolian selectors, vowel separator
+  0x2002000, 0x200a, // spaces
+  0x100200b, 0x2015, // zero-width and bidi marks, dashes
+  0x2002028, 0x2029, // line, paragraph separators
+  0x100202a, 0x202e, // bidi embeddings, overrides
+  0x200202f, 0x202f, // narrow no-break space
+  0x1002043, 0x2043, // hyphen bullet
+  0x200205f, 0x205f, // medium mathematical space
+  0x1002060, 0x206f, // word joiner, invisible operators, isolates
+  0x1002212, 0x2212, // minus sign
+  0x1002e3a, 0x2e3b, // two- and three-em dashes
+  0x2003000, 0x3000, // ideographic space
+  0x1003164, 0x3164, // Hangul filler
+  0x100fe00, 0xfe0f, // variation selectors
+  0x100fe58, 0xfe58, // small em dash
+  0x100fe63, 0xfe63, // small hyphen-minus
+  0x100feff, 0xfeff, // zero-width no-break space
+  0x300ff01, 0xff5e, // fullwidth ASCII
+  0x100ffa0, 0xffa0, // halfwidth Hangul filler
+  0x100fff0, 0xfff8, // reserved ignorable
+  0x101bca0, 0x1bca3, // shorthand format controls
+  0x101d173, 0x1d17a, // musical format controls
+  0x10e0000, 0xe0fff, // tags, variation selectors supplement
+]);
+const WIDE_RANGES: i32 = 31;
+
+/**
+ * The unit at `p[i]` (of `n`, beyond ASCII) folded: DROP, SPLIT, the fold of the ASCII character a
+ * fullwidth form stands for, or the unit as it is. A surrogate is folded as the code point of its
+ * pair (a lone one as itself): both units of a pair go, or both stay.
+ */
+function foldWide(p: usize, i: i32, n: i32): i32 {
+  const c = <i32>load<u16>(p + ((<usize>i) << 1));
+  let cp = c;
+  if ((c & 0xfc00) == 0xd800 && i + 1 < n) {
+    const low = <i32>load<u16>(p + ((<usize>(i + 1)) << 1));
+    if ((low & 0xfc00) == 0xdc00) cp = 0x10000 + ((c - 0xd800) << 10) + (low - 0xdc00);
+  } else if ((c & 0xfc00) == 0xdc00 && i > 0) {
+    const high = <i32>load<u16>(p + ((<usize>(i - 1)) << 1));
+    if ((high & 0xfc00) == 0xd800) cp = 0x10000 + ((high - 0xd800) << 10) + (c - 0xdc00);
+  }
+  // CJK and most other scripts: between the ranges.
+  if (cp > 0x3164 && cp < 0xfe00) return c;
+  for (let k = 0; k < WIDE_RANGES; k++) {
+    const first = load<u32>(WIDE + ((<usize>k) << 3));
+    if (<u32>cp < (first & 0xffffff)) break;
+    if (<u32>cp > load<u32>(WIDE + ((<usize>k) << 3), 4)) continue;
+    const what = first >> 24;
+    return what == 1 ? DROP : what == 2 ? SPLIT : foldUnit(cp - 0xfee0);
+  }
+  return c;
 }
 
 /** `foldUnit` of each ASCII unit, 0 for a dropped one (no kept unit is 0), read by `scan`. */
@@ -265,9 +339,11 @@ function scan<T>(t: Taint, p: usize, n: i32): i32 {
   store<u64>(RING, 0);
   for (let i = 0; i < n; i++) {
     const c = <i32>load<T>(p + ((<usize>i) << alignof<T>()));
-    if (sizeof<T>() == 1 && c >= 0x80) return -1;
     // `foldUnit`, inline: a call per unit would cost as much as the rest.
-    const f = c < 0x80 ? <i32>load<u8>(FOLDED + <usize>c) : c == 0xa0 ? 0 : c;
+    let f: i32;
+    if (c < 0x80) f = <i32>load<u8>(FOLDED + <usize>c);
+    else if (sizeof<T>() == 1) return -1;
+    else f = max(foldWide(p, i, n), 0);
     if (f == 0) {
       dropped = true;
       continue;
@@ -286,7 +362,7 @@ function scan<T>(t: Taint, p: usize, n: i32): i32 {
   let last = -PIECE;
   for (let i = 0; i < n; i++) {
     const c = <i32>load<T>(p + ((<usize>i) << alignof<T>()));
-    if (c < 0x80 ? load<u8>(FOLDED + <usize>c) == 0 : c == 0xa0) last = i;
+    if (c < 0x80 ? load<u8>(FOLDED + <usize>c) == 0 : foldWide(p, i, n) < 0) last = i;
     h = h * HASH_BASE + <u64>c;
     store<u64>(RING + ((<usize>((i + 1) & 15)) << 3), h);
     // The piece that ends here, as it is, when it holds a dropped unit.
