@@ -209,8 +209,11 @@ const SPACES: readonly (readonly [number, number])[] = [
 const within = (ranges: readonly (readonly [number, number])[], cp: number): boolean =>
   ranges.some(([first, last]) => cp >= first && cp <= last);
 
-/** A code point folded: its folded text (one character), '' when dropped, or null when it ends a folded word. */
-function foldCodePoint(cp: number): string | null {
+/**
+ * A code point folded: its folded text (one character), '' when dropped, or null when it is
+ * dropped and ends a folded word.
+ */
+export function foldCodePoint(cp: number): string | null {
   if (cp >= 0xff01 && cp <= 0xff5e) return foldCodePoint(cp - 0xff01 + 0x21);
   if (cp < 0x80) {
     const char = String.fromCharCode(cp);
