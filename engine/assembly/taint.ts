@@ -215,49 +215,46 @@ function foldAt(p: usize, i: i32, n: i32): i32 {
   return c < 0x80 ? foldUnit(c) : foldWide(p, i, n);
 }
 
-// The code points beyond ASCII that folding changes (docs/policy.md), in ascending order, as
-// [first | what << 24, last]; what: 1 dropped (invisible characters, dashes), 2 dropped and
-// separating (spaces), 3 a fullwidth form of ASCII (read as U+0021–U+007E).
+// The code points of the BMP beyond ASCII that folding drops (docs/policy.md), as [first, last]
+// ranges in ascending order; those WIDE_SPACES marks are spaces (dropped, and separating).
 // biome-ignore format: one range a line
-const WIDE: usize = memory.data<u32>([
-  0x2000085, 0x85, // U+0085
-  0x20000a0, 0xa0, // U+00A0
-  0x10000ad, 0xad, // soft hyphen
-  0x100034f, 0x34f, // combining grapheme joiner
-  0x100061c, 0x61c, // Arabic letter mark
-  0x100115f, 0x1160, // Hangul fillers
-  0x2001680, 0x1680, // Ogham space mark
-  0x10017b4, 0x17b5, // Khmer inherent vowels
-  0x100180b, 0x180f, // Mongolian selectors, vowel separator
-  0x2002000, 0x200a, // spaces
-  0x100200b, 0x2015, // zero-width and bidi marks, dashes
-  0x2002028, 0x2029, // line, paragraph separators
-  0x100202a, 0x202e, // bidi embeddings, overrides
-  0x200202f, 0x202f, // narrow no-break space
-  0x1002043, 0x2043, // hyphen bullet
-  0x200205f, 0x205f, // medium mathematical space
-  0x1002060, 0x206f, // word joiner, invisible operators, isolates
-  0x1002212, 0x2212, // minus sign
-  0x1002e3a, 0x2e3b, // two- and three-em dashes
-  0x2003000, 0x3000, // ideographic space
-  0x1003164, 0x3164, // Hangul filler
-  0x100fe00, 0xfe0f, // variation selectors
-  0x100fe58, 0xfe58, // small em dash
-  0x100fe63, 0xfe63, // small hyphen-minus
-  0x100feff, 0xfeff, // zero-width no-break space
-  0x300ff01, 0xff5e, // fullwidth ASCII
-  0x100ffa0, 0xffa0, // halfwidth Hangul filler
-  0x100fff0, 0xfff8, // reserved ignorable
-  0x101bca0, 0x1bca3, // shorthand format controls
-  0x101d173, 0x1d17a, // musical format controls
-  0x10e0000, 0xe0fff, // tags, variation selectors supplement
+const WIDE: usize = memory.data<u16>([
+  0x85, 0x85, // space: U+0085
+  0xa0, 0xa0, // space: no-break
+  0xad, 0xad, // soft hyphen
+  0x34f, 0x34f, // combining grapheme joiner
+  0x61c, 0x61c, // Arabic letter mark
+  0x115f, 0x1160, // Hangul fillers
+  0x1680, 0x1680, // space: Ogham
+  0x17b4, 0x17b5, // Khmer inherent vowels
+  0x180b, 0x180f, // Mongolian selectors, vowel separator
+  0x2000, 0x200a, // spaces
+  0x200b, 0x2015, // zero-width and bidi marks, dashes
+  0x2028, 0x2029, // spaces: line, paragraph separators
+  0x202a, 0x202e, // bidi embeddings, overrides
+  0x202f, 0x202f, // space: narrow no-break
+  0x2043, 0x2043, // hyphen bullet
+  0x205f, 0x205f, // space: medium mathematical
+  0x2060, 0x206f, // word joiner, invisible operators, isolates
+  0x2212, 0x2212, // minus sign
+  0x2e3a, 0x2e3b, // two- and three-em dashes
+  0x3000, 0x3000, // space: ideographic
+  0x3164, 0x3164, // Hangul filler
+  0xfe00, 0xfe0f, // variation selectors
+  0xfe58, 0xfe58, // small em dash
+  0xfe63, 0xfe63, // small hyphen-minus
+  0xfeff, 0xfeff, // zero-width no-break space
+  0xffa0, 0xffa0, // halfwidth Hangul filler
+  0xfff0, 0xfff8, // reserved ignorable
 ]);
-const WIDE_RANGES: i32 = 31;
+const WIDE_RANGES: i32 = 27;
+/** Bit k: range k of WIDE holds spaces. */
+const WIDE_SPACES: i32 = 0x8aa43;
 
 /**
  * The unit at `p[i]` (of `n`, beyond ASCII) folded: DROP, SPLIT, the fold of the ASCII character a
- * fullwidth form stands for, or the unit as it is. A surrogate is folded as the code point of its
- * pair (a lone one as itself): both units of a pair go, or both stay.
+ * fullwidth form (U+FF01–U+FF5E) stands for, or the unit as it is. A surrogate is folded as the
+ * code point of its pair (a lone one as itself): both units of a pair go, or both stay.
  */
 function foldWide(p: usize, i: i32, n: i32): i32 {
   const c = <i32>load<u16>(p + ((<usize>i) << 1));
@@ -269,14 +266,19 @@ function foldWide(p: usize, i: i32, n: i32): i32 {
     const high = <i32>load<u16>(p + ((<usize>(i - 1)) << 1));
     if ((high & 0xfc00) == 0xd800) cp = 0x10000 + ((high - 0xd800) << 10) + (c - 0xdc00);
   }
+  // Beyond the BMP: the tags and the other plane-14 ignorables, the shorthand and musical format
+  // controls.
+  if (cp > 0xffff)
+    return <u32>(cp - 0xe0000) < 0x1000 || <u32>(cp - 0x1bca0) < 4 || <u32>(cp - 0x1d173) < 8
+      ? DROP
+      : c;
+  if (<u32>(cp - 0xff01) < 0x5e) return foldUnit(cp - 0xfee0);
   // CJK and most other scripts: between the ranges.
   if (cp > 0x3164 && cp < 0xfe00) return c;
   for (let k = 0; k < WIDE_RANGES; k++) {
-    const first = load<u32>(WIDE + ((<usize>k) << 3));
-    if (<u32>cp < (first & 0xffffff)) break;
-    if (<u32>cp > load<u32>(WIDE + ((<usize>k) << 3), 4)) continue;
-    const what = first >> 24;
-    return what == 1 ? DROP : what == 2 ? SPLIT : foldUnit(cp - 0xfee0);
+    if (cp < <i32>load<u16>(WIDE + ((<usize>k) << 2))) break;
+    if (cp <= <i32>load<u16>(WIDE + ((<usize>k) << 2), 2))
+      return ((WIDE_SPACES >> k) & 1) != 0 ? SPLIT : DROP;
   }
   return c;
 }
