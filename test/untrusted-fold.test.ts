@@ -169,6 +169,20 @@ describe('folding hides nothing the docs list', () => {
   });
 });
 
+describe('a piece cut inside a surrogate pair (10 UTF-16 units, not code points)', () => {
+  // U+1F441 is D83D DC41; the tag U+E0041 is DB40 DC41: the same low half, one pair kept, one dropped.
+  test('a piece as it is that starts with the low half of a kept pair, in a text where that half ends a dropped pair', () => {
+    assert.equal(fromUntrusted('x \u{E0041}ABCDEFGHI y', '\u{1F441}ABCDEFGHI'), true);
+    assert.equal(fromUntrusted('x \u{E0041}abcdefghi y', '\u{1F441}abcdefghi'), true);
+    assert.equal(fromUntrusted('x \u{1F441}ABCDEFGHI y', '\u{E0041}ABCDEFGHI'), true);
+  });
+
+  test('a folded piece with such a half meets only folded texts', () => {
+    assert.equal(fromUntrusted('x \u{E0041}abcdefghi y', '\u{1F441}abc\u200Bdefghi'), false);
+    assert.equal(fromUntrusted('x \u{1F441}abc\u200Bdefghi y', '\u{E0041}abcdefghi'), false);
+  });
+});
+
 describe('folding does not taint everything', () => {
   const page = {
     body: 'reply to attac\u200Bker@ev\u200Bil.com\u2003or call ＋１ ５５５ ０１００ today',
@@ -233,6 +247,8 @@ describe('differential: the engine folds as the reference does', () => {
     },
     { weight: 2, arbitrary: fc.constantFrom(' ', ',', '(', '-', '.', '@', ':', '!', '?', '/') },
     { weight: 3, arbitrary: hiddenUnit },
+    // Pairs whose low half is a tag's (U+E0000, U+E0041, U+E007F): pieces cut inside them.
+    { weight: 1, arbitrary: fc.constantFrom('\u{1F400}', '\u{1F441}', '\u{1F47F}', '\u{E0041}') },
   );
   const textOf = (max: number) => fc.string({ unit, maxLength: max, size: 'max' });
   const recipe = fc.record({
@@ -241,6 +257,7 @@ describe('differential: the engine folds as the reference does', () => {
     length: fc.integer({ min: 0, max: 24 }),
     casing: fc.constantFrom('as is', 'as is', 'upper', 'lower'),
     wide: fc.constantFrom(false, false, true),
+    swapHalves: fc.constantFrom(false, false, true),
     insert: fc.array(fc.tuple(fc.nat(), fc.oneof(hiddenUnit, fc.constantFrom(' ', '-', '.'))), {
       maxLength: 3,
     }),
@@ -251,21 +268,41 @@ describe('differential: the engine folds as the reference does', () => {
       { weight: 4, arbitrary: fc.constant(null) },
     ),
   });
+  const SWAP: Record<string, string> = {
+    '\u{E0000}': '\u{1F400}',
+    '\u{E0041}': '\u{1F441}',
+    '\u{E007F}': '\u{1F47F}',
+    '\u{1F400}': '\u{E0000}',
+    '\u{1F441}': '\u{E0041}',
+    '\u{1F47F}': '\u{E007F}',
+  };
   type Recipe = typeof recipe extends fc.Arbitrary<infer R> ? R : never;
 
   /** A value cut from one of the texts (by code point), then changed as `r` says. */
   function valueCut(texts: string[], r: Recipe): unknown {
     let s: string;
+    const points = [...(texts[r.text % texts.length] ?? '')];
+    const start = points.length === 0 ? 0 : r.from % points.length;
+    // A tag for the emoji with the same low half, and back: the same units but one, folded apart.
+    const swap = (v: string) =>
+      v.replace(
+        /\u{E0000}|\u{E0041}|\u{E007F}|\u{1F400}|\u{1F441}|\u{1F47F}/gu,
+        (ch) => SWAP[ch] ?? ch,
+      );
+    const pair = points.findIndex((ch, k) => k >= start && ch in SWAP);
     if (r.random !== null) s = r.random;
-    else {
-      const points = [...(texts[r.text % texts.length] ?? '')];
-      const start = points.length === 0 ? 0 : r.from % points.length;
+    else if (r.swapHalves && r.casing === 'as is' && pair >= 0) {
+      // Such a pair and the 9 units after it, swapped: the one piece that starts inside the pair
+      // is what there is to find.
+      s = swap(points.slice(pair, pair + 10).join(''));
+    } else {
       const v = points.slice(start, start + r.length);
       for (const at of r.drop) if (v.length > 0) v.splice(at % v.length, 1);
       for (const [at, ch] of r.insert) v.splice(at % (v.length + 1), 0, ch);
       s = v.join('');
       if (r.casing === 'upper') s = s.toUpperCase();
       if (r.casing === 'lower') s = s.toLowerCase();
+      if (r.swapHalves) s = swap(s);
       if (r.wide)
         s = s.replace(/[A-Za-z0-9@.]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) + 0xfee0));
     }

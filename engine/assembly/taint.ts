@@ -10,12 +10,14 @@
 //   when PIECE consecutive UTF-16 units of it occur in one, and also when its folded form
 //   (docs/policy.md: ASCII lower-cased, fullwidth read as ASCII, invisible characters, spaces,
 //   dashes and ASCII punctuation dropped) does so against the folded texts and their folded words
-//   (texts, words and pieces are kept as 64-bit hashes: a collision can only make a value count as
-//   untrusted, never the reverse)
+//   (texts, words and pieces are kept as 64-bit hashes, the folded ones XORed with FOLDED_TAG: a
+//   collision can only make a value count as untrusted, never the reverse)
 // - texts and values are well-formed UTF-16 (the JSON parser and the call's checks refuse a lone
-//   surrogate), so folding drops a pair whole and never joins two halves into a new one
+//   surrogate), so folding drops a pair whole; but a piece may start or end inside a pair, whose
+//   half folds as its pair does: a check reads a value beyond ASCII as it is too (see `scan`)
 // - a check folds a value as it reads it, without a buffer, and reads it again as it is only when
-//   folding dropped a unit of it; a string value that is not ASCII is decoded first
+//   folding dropped a unit of it or it is not ASCII; a string value that is not ASCII is decoded
+//   first
 // - the state outlives a policy load: content that was read stays read
 
 import { JARRAY, JNUMBER, JOBJECT, JSTRING, JValue } from './json-value';
@@ -154,20 +156,30 @@ function addText(t: Taint, s: string): void {
     } else if (start < 0) start = i;
   }
   // The pieces of the text as it is, then of its folded form (whose words `fold` adds).
-  addPieces(t, p, n);
+  addPieces(t, p, n, 0);
   const m = fold(p, n, t); // may move `scratch`
-  addPieces(t, scratch, m);
+  addPieces(t, scratch, m, FOLDED_TAG);
 }
 
-/** Adds the hash of every PIECE consecutive units of the `n` units at `p` to `t`'s pieces. */
-function addPieces(t: Taint, p: usize, n: i32): void {
+/**
+ * Adds the hash of every PIECE consecutive units of the `n` units at `p`, XORed with `tag`, to
+ * `t`'s pieces.
+ */
+function addPieces(t: Taint, p: usize, n: i32, tag: u64): void {
   let h: u64 = 0;
   for (let i = 0; i < n; i++) {
     if (i >= PIECE) h -= <u64>load<u16>(p + ((<usize>(i - PIECE)) << 1)) * TOP;
     h = h * HASH_BASE + <u64>load<u16>(p + ((<usize>i) << 1));
-    if (i >= PIECE - 1) t.pieces.add(h);
+    if (i >= PIECE - 1) t.pieces.add(h ^ tag);
   }
 }
+
+/**
+ * Marks the hashes of folded texts, words and pieces, so a folded value meets only folded texts:
+ * folding `\u{1F441}abc\u200Bdefghi` gives the piece `\uDC41abcdefghi` (the emoji's low half on),
+ * which the text `\u{E0041}abcdefghi` holds as it is but not folded (the tag is dropped).
+ */
+const FOLDED_TAG: u64 = ((<u64>0xc2b2ae3d) << 32) | <u64>0x27d4eb4f;
 
 /**
  * Folds the `n` units at `p` into `scratch`, and adds the folded text's words (split where
@@ -185,7 +197,7 @@ function fold(p: usize, n: i32, t: Taint): i32 {
     } else if (c == SPLIT) {
       // Past the end: the whole folded text as one more word.
       if (i > n) start = 0;
-      if (m > start) t.words.add(hashUnits(scratch, start, m));
+      if (m > start) t.words.add(hashUnits(scratch, start, m) ^ FOLDED_TAG);
       start = m;
     }
   }
@@ -325,8 +337,9 @@ const RING: usize = memory.data(128);
 /**
  * Whether the `n` units at `p` came from `t`'s untrusted content (`T`: u8 over ASCII bytes, each
  * its unit; u16 over UTF-16 units): the folded value's pieces and the whole folded value, then,
- * only when folding dropped a unit, the value as it is: its pieces that hold a dropped unit and
- * the whole value. A piece or a whole value without a dropped unit needs no lookup as it is:
+ * only when folding dropped a unit or the value holds one beyond ASCII, the value as it is: its
+ * pieces that hold such a unit and the whole value. A piece or a whole value of ASCII units that
+ * folding keeps needs no lookup as it is (each of its units folds alone, whatever is next to it):
  * where it occurs in a text (or is a word of one, ending at a separator, which folding drops and
  * splits at), its folded form occurs in the folded text (or is a folded word), and the folded
  * lookup finds it. A piece's hash is the difference of two prefix hashes (the same value as the
@@ -345,7 +358,12 @@ function scan<T>(t: Taint, p: usize, n: i32): i32 {
     let f: i32;
     if (c < 0x80) f = <i32>load<u8>(FOLDED + <usize>c);
     else if (sizeof<T>() == 1) return -1;
-    else f = max(foldWide(p, i, n), 0);
+    else {
+      // Read as it is too: a half of a pair folds as its pair, so where a piece that holds it is
+      // cut from may fold it otherwise.
+      f = max(foldWide(p, i, n), 0);
+      dropped = true;
+    }
     if (f == 0) {
       dropped = true;
       continue;
@@ -354,20 +372,20 @@ function scan<T>(t: Taint, p: usize, n: i32): i32 {
     m++;
     store<u64>(RING + ((<usize>(m & 15)) << 3), h);
     if (m < PIECE) continue;
-    if (pieces.has(h - load<u64>(RING + ((<usize>((m - PIECE) & 15)) << 3)) * SHIFT_PIECE))
-      return 1;
+    const piece = h - load<u64>(RING + ((<usize>((m - PIECE) & 15)) << 3)) * SHIFT_PIECE;
+    if (pieces.has(piece ^ FOLDED_TAG)) return 1;
   }
-  if (m > 0 && t.words.has((h ^ <u64>m) * HASH_BASE)) return 1;
+  if (m > 0 && t.words.has(((h ^ <u64>m) * HASH_BASE) ^ FOLDED_TAG)) return 1;
   if (!dropped) return 0;
   h = 0;
   store<u64>(RING, 0);
   let last = -PIECE;
   for (let i = 0; i < n; i++) {
     const c = <i32>load<T>(p + ((<usize>i) << alignof<T>()));
-    if (c < 0x80 ? load<u8>(FOLDED + <usize>c) == 0 : foldWide(p, i, n) < 0) last = i;
+    if (c >= 0x80 || load<u8>(FOLDED + <usize>c) == 0) last = i;
     h = h * HASH_BASE + <u64>c;
     store<u64>(RING + ((<usize>((i + 1) & 15)) << 3), h);
-    // The piece that ends here, as it is, when it holds a dropped unit.
+    // The piece that ends here, as it is, when it holds a dropped unit or one beyond ASCII.
     if (i - last >= PIECE || i < PIECE - 1) continue;
     if (pieces.has(h - load<u64>(RING + ((<usize>((i + 1 - PIECE) & 15)) << 3)) * SHIFT_PIECE))
       return 1;
