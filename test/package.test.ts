@@ -3,12 +3,14 @@
  * contents, its size, publint and arethetypeswrong, and its types in fresh projects.
  *
  * The tarball is packed from the current dist/ (`npm run build` after editing src/). Budget (packed,
- * gzipped tarball): 595,000 bytes, of which the user docs (docs/*.md, so the README's links work
+ * gzipped tarball): 600,000 bytes, of which the user docs (docs/*.md, so the README's links work
  * from the registry page) are about 67,000; issue 11's splits (one concept per file, each with its
  * header and declarations) added about 25,000, issue 13 about 19,000 (src/analysis/, the explain
  * chunk, perso doctor, the replay scan and their docs), issue 14 about 20,000, and explain's
  * untrusted content and remembered approvals (their trace modules, the text renderer, the larger
- * explain chunk, docs) about 7,000: 587,432 bytes on main f091e2e.
+ * explain chunk, docs) about 7,000: 587,432 bytes on main f091e2e; folding hidden characters in
+ * FromUntrusted (its range tables in the engine, the reference and explain, docs) and reading calls
+ * into a snapshot about 9,000: 596,183 bytes in session 9.
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,7 +35,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = (name: string): string => join(root, 'node_modules/.bin', name);
 
 /** The packed tarball's size budget, in bytes (gzipped). */
-const PACKED_BUDGET = 595_000;
+const PACKED_BUDGET = 600_000;
 
 interface PackResult {
   filename: string;

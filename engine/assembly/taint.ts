@@ -7,12 +7,17 @@
 //   past a bound the session (or, past MAX_SESSIONS, every session) is saturated: every value
 //   counts as from untrusted content (fail closed)
 // - a value counts as from untrusted content when it equals an untrusted text or a word of one, or
-//   when PIECE consecutive UTF-16 units of it occur in one, and also when its folded form (letters
-//   and digits only, ASCII letters lower-cased) does so against the folded texts and their folded
-//   words (texts, words and pieces are kept as 64-bit hashes: a collision can only make a value
-//   count as untrusted, never the reverse)
+//   when PIECE consecutive UTF-16 units of it occur in one, and also when its folded form
+//   (docs/policy.md: ASCII lower-cased, fullwidth read as ASCII, invisible characters, spaces,
+//   dashes and ASCII punctuation dropped) does so against the folded texts and their folded words
+//   (texts, words and pieces are kept as 64-bit hashes, the folded ones XORed with FOLDED_TAG: a
+//   collision can only make a value count as untrusted, never the reverse)
+// - texts and values are well-formed UTF-16 (the JSON parser and the call's checks refuse a lone
+//   surrogate), so folding drops a pair whole; but a piece may start or end inside a pair, whose
+//   half folds as its pair does: a check reads a value beyond ASCII as it is too (see `scan`)
 // - a check folds a value as it reads it, without a buffer, and reads it again as it is only when
-//   folding dropped a unit of it; a string value that is not ASCII is decoded first
+//   folding dropped a unit of it or it is not ASCII; a string value that is not ASCII is decoded
+//   first
 // - the state outlives a policy load: content that was read stays read
 
 import { JARRAY, JNUMBER, JOBJECT, JSTRING, JValue } from './json-value';
@@ -151,20 +156,30 @@ function addText(t: Taint, s: string): void {
     } else if (start < 0) start = i;
   }
   // The pieces of the text as it is, then of its folded form (whose words `fold` adds).
-  addPieces(t, p, n);
+  addPieces(t, p, n, 0);
   const m = fold(p, n, t); // may move `scratch`
-  addPieces(t, scratch, m);
+  addPieces(t, scratch, m, FOLDED_TAG);
 }
 
-/** Adds the hash of every PIECE consecutive units of the `n` units at `p` to `t`'s pieces. */
-function addPieces(t: Taint, p: usize, n: i32): void {
+/**
+ * Adds the hash of every PIECE consecutive units of the `n` units at `p`, XORed with `tag`, to
+ * `t`'s pieces.
+ */
+function addPieces(t: Taint, p: usize, n: i32, tag: u64): void {
   let h: u64 = 0;
   for (let i = 0; i < n; i++) {
     if (i >= PIECE) h -= <u64>load<u16>(p + ((<usize>(i - PIECE)) << 1)) * TOP;
     h = h * HASH_BASE + <u64>load<u16>(p + ((<usize>i) << 1));
-    if (i >= PIECE - 1) t.pieces.add(h);
+    if (i >= PIECE - 1) t.pieces.add(h ^ tag);
   }
 }
+
+/**
+ * Marks the hashes of folded texts, words and pieces, so a folded value meets only folded texts:
+ * folding `\u{1F441}abc\u200Bdefghi` gives the piece `\uDC41abcdefghi` (the emoji's low half on),
+ * which the text `\u{E0041}abcdefghi` holds as it is but not folded (the tag is dropped).
+ */
+const FOLDED_TAG: u64 = ((<u64>0xc2b2ae3d) << 32) | <u64>0x27d4eb4f;
 
 /**
  * Folds the `n` units at `p` into `scratch`, and adds the folded text's words (split where
@@ -175,14 +190,14 @@ function fold(p: usize, n: i32, t: Taint): i32 {
   let m = 0;
   let start = 0;
   for (let i = 0; i <= n + 1; i++) {
-    const c = i < n ? foldUnit(<i32>load<u16>(p + ((<usize>i) << 1))) : SPLIT;
+    const c = i < n ? foldAt(p, i, n) : SPLIT;
     if (c >= 0) {
       store<u16>(scratch + ((<usize>m) << 1), <u16>c);
       m++;
     } else if (c == SPLIT) {
       // Past the end: the whole folded text as one more word.
       if (i > n) start = 0;
-      if (m > start) t.words.add(hashUnits(scratch, start, m));
+      if (m > start) t.words.add(hashUnits(scratch, start, m) ^ FOLDED_TAG);
       start = m;
     }
   }
@@ -195,16 +210,89 @@ const DROP: i32 = -1;
 const SPLIT: i32 = -2;
 
 /**
- * One UTF-16 unit folded: ASCII letters lower-cased and digits kept; @ . _ - + dropped (DROP);
- * every other ASCII character and U+00A0 dropped and separating (SPLIT); any other unit kept.
+ * One ASCII character folded: letters lower-cased and digits kept; @ . _ - + dropped (DROP);
+ * every other one dropped and separating (SPLIT).
  */
 function foldUnit(c: i32): i32 {
-  if (c >= 0x80) return c == 0xa0 ? SPLIT : c;
   if (c >= 0x41 && c <= 0x5a) return c + 0x20;
   if ((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39)) return c;
   // @ . _ - + (one bit each) are dropped without separating.
   const bits: u64 = c < 64 ? 0x680000000000 : 0x80000001;
   return ((bits >> <u64>(c & 63)) & 1) != 0 ? DROP : SPLIT;
+}
+
+/** The unit at `p[i]` (of `n`) folded: `foldUnit` for ASCII, `foldWide` beyond. */
+function foldAt(p: usize, i: i32, n: i32): i32 {
+  const c = <i32>load<u16>(p + ((<usize>i) << 1));
+  return c < 0x80 ? foldUnit(c) : foldWide(p, i, n);
+}
+
+// The code points of the BMP beyond ASCII that folding drops (docs/policy.md), as [first, last]
+// ranges in ascending order; those WIDE_SPACES marks are spaces (dropped, and separating).
+// biome-ignore format: one range a line
+const WIDE: usize = memory.data<u16>([
+  0x85, 0x85, // space: U+0085
+  0xa0, 0xa0, // space: no-break
+  0xad, 0xad, // soft hyphen
+  0x34f, 0x34f, // combining grapheme joiner
+  0x61c, 0x61c, // Arabic letter mark
+  0x115f, 0x1160, // Hangul fillers
+  0x1680, 0x1680, // space: Ogham
+  0x17b4, 0x17b5, // Khmer inherent vowels
+  0x180b, 0x180f, // Mongolian selectors, vowel separator
+  0x2000, 0x200a, // spaces
+  0x200b, 0x2015, // zero-width and bidi marks, dashes
+  0x2028, 0x2029, // spaces: line, paragraph separators
+  0x202a, 0x202e, // bidi embeddings, overrides
+  0x202f, 0x202f, // space: narrow no-break
+  0x2043, 0x2043, // hyphen bullet
+  0x205f, 0x205f, // space: medium mathematical
+  0x2060, 0x206f, // word joiner, invisible operators, isolates
+  0x2212, 0x2212, // minus sign
+  0x2e3a, 0x2e3b, // two- and three-em dashes
+  0x3000, 0x3000, // space: ideographic
+  0x3164, 0x3164, // Hangul filler
+  0xfe00, 0xfe0f, // variation selectors
+  0xfe58, 0xfe58, // small em dash
+  0xfe63, 0xfe63, // small hyphen-minus
+  0xfeff, 0xfeff, // zero-width no-break space
+  0xffa0, 0xffa0, // halfwidth Hangul filler
+  0xfff0, 0xfff8, // reserved ignorable
+]);
+const WIDE_RANGES: i32 = 27;
+/** Bit k: range k of WIDE holds spaces. */
+const WIDE_SPACES: i32 = 0x8aa43;
+
+/**
+ * The unit at `p[i]` (of `n`, beyond ASCII) folded: DROP, SPLIT, the fold of the ASCII character a
+ * fullwidth form (U+FF01–U+FF5E) stands for, or the unit as it is. A surrogate is folded as the
+ * code point of its pair (a lone one as itself): both units of a pair go, or both stay.
+ */
+function foldWide(p: usize, i: i32, n: i32): i32 {
+  const c = <i32>load<u16>(p + ((<usize>i) << 1));
+  let cp = c;
+  if ((c & 0xfc00) == 0xd800 && i + 1 < n) {
+    const low = <i32>load<u16>(p + ((<usize>(i + 1)) << 1));
+    if ((low & 0xfc00) == 0xdc00) cp = 0x10000 + ((c - 0xd800) << 10) + (low - 0xdc00);
+  } else if ((c & 0xfc00) == 0xdc00 && i > 0) {
+    const high = <i32>load<u16>(p + ((<usize>(i - 1)) << 1));
+    if ((high & 0xfc00) == 0xd800) cp = 0x10000 + ((high - 0xd800) << 10) + (c - 0xdc00);
+  }
+  // Beyond the BMP: the tags and the other plane-14 ignorables, the shorthand and musical format
+  // controls.
+  if (cp > 0xffff)
+    return <u32>(cp - 0xe0000) < 0x1000 || <u32>(cp - 0x1bca0) < 4 || <u32>(cp - 0x1d173) < 8
+      ? DROP
+      : c;
+  if (<u32>(cp - 0xff01) < 0x5e) return foldUnit(cp - 0xfee0);
+  // CJK and most other scripts: between the ranges.
+  if (cp > 0x3164 && cp < 0xfe00) return c;
+  for (let k = 0; k < WIDE_RANGES; k++) {
+    if (cp < <i32>load<u16>(WIDE + ((<usize>k) << 2))) break;
+    if (cp <= <i32>load<u16>(WIDE + ((<usize>k) << 2), 2))
+      return ((WIDE_SPACES >> k) & 1) != 0 ? SPLIT : DROP;
+  }
+  return c;
 }
 
 /** `foldUnit` of each ASCII unit, 0 for a dropped one (no kept unit is 0), read by `scan`. */
@@ -249,8 +337,9 @@ const RING: usize = memory.data(128);
 /**
  * Whether the `n` units at `p` came from `t`'s untrusted content (`T`: u8 over ASCII bytes, each
  * its unit; u16 over UTF-16 units): the folded value's pieces and the whole folded value, then,
- * only when folding dropped a unit, the value as it is: its pieces that hold a dropped unit and
- * the whole value. A piece or a whole value without a dropped unit needs no lookup as it is:
+ * only when folding dropped a unit or the value holds one beyond ASCII, the value as it is: its
+ * pieces that hold such a unit and the whole value. A piece or a whole value of ASCII units that
+ * folding keeps needs no lookup as it is (each of its units folds alone, whatever is next to it):
  * where it occurs in a text (or is a word of one, ending at a separator, which folding drops and
  * splits at), its folded form occurs in the folded text (or is a folded word), and the folded
  * lookup finds it. A piece's hash is the difference of two prefix hashes (the same value as the
@@ -265,9 +354,16 @@ function scan<T>(t: Taint, p: usize, n: i32): i32 {
   store<u64>(RING, 0);
   for (let i = 0; i < n; i++) {
     const c = <i32>load<T>(p + ((<usize>i) << alignof<T>()));
-    if (sizeof<T>() == 1 && c >= 0x80) return -1;
     // `foldUnit`, inline: a call per unit would cost as much as the rest.
-    const f = c < 0x80 ? <i32>load<u8>(FOLDED + <usize>c) : c == 0xa0 ? 0 : c;
+    let f: i32;
+    if (c < 0x80) f = <i32>load<u8>(FOLDED + <usize>c);
+    else if (sizeof<T>() == 1) return -1;
+    else {
+      // Read as it is too: a half of a pair folds as its pair, so where a piece that holds it is
+      // cut from may fold it otherwise.
+      f = max(foldWide(p, i, n), 0);
+      dropped = true;
+    }
     if (f == 0) {
       dropped = true;
       continue;
@@ -276,20 +372,20 @@ function scan<T>(t: Taint, p: usize, n: i32): i32 {
     m++;
     store<u64>(RING + ((<usize>(m & 15)) << 3), h);
     if (m < PIECE) continue;
-    if (pieces.has(h - load<u64>(RING + ((<usize>((m - PIECE) & 15)) << 3)) * SHIFT_PIECE))
-      return 1;
+    const piece = h - load<u64>(RING + ((<usize>((m - PIECE) & 15)) << 3)) * SHIFT_PIECE;
+    if (pieces.has(piece ^ FOLDED_TAG)) return 1;
   }
-  if (m > 0 && t.words.has((h ^ <u64>m) * HASH_BASE)) return 1;
+  if (m > 0 && t.words.has(((h ^ <u64>m) * HASH_BASE) ^ FOLDED_TAG)) return 1;
   if (!dropped) return 0;
   h = 0;
   store<u64>(RING, 0);
   let last = -PIECE;
   for (let i = 0; i < n; i++) {
     const c = <i32>load<T>(p + ((<usize>i) << alignof<T>()));
-    if (c < 0x80 ? load<u8>(FOLDED + <usize>c) == 0 : c == 0xa0) last = i;
+    if (c >= 0x80 || load<u8>(FOLDED + <usize>c) == 0) last = i;
     h = h * HASH_BASE + <u64>c;
     store<u64>(RING + ((<usize>((i + 1) & 15)) << 3), h);
-    // The piece that ends here, as it is, when it holds a dropped unit.
+    // The piece that ends here, as it is, when it holds a dropped unit or one beyond ASCII.
     if (i - last >= PIECE || i < PIECE - 1) continue;
     if (pieces.has(h - load<u64>(RING + ((<usize>((i + 1 - PIECE) & 15)) << 3)) * SHIFT_PIECE))
       return 1;

@@ -10,13 +10,14 @@
  * - the texts are the journal's only when they are what the engine kept (as many results, as many
  *   UTF-16 units, no saturation mark); otherwise explain cannot know and says so (`known: false`);
  * - matches follow the docs: a whole text, a word of one, or 10 consecutive UTF-16 units of one,
- *   then the same of the folded forms (ASCII letters lower-cased, the other ASCII characters but
- *   digits dropped, and U+00A0; folded words split at the dropped characters other than @ . _ - +);
+ *   then the same of the folded forms (the reference's folding: ASCII letters lower-cased,
+ *   fullwidth read as ASCII, punctuation, spaces, dashes and invisible characters dropped), naming
+ *   the characters beyond ASCII that folding changed in the value and where it matched;
  * - nothing here changes any state.
  */
 import type { EvaluatorState } from '../engine/types.ts';
 import { SHOWN_UNITS, truncate } from '../encoding/text.ts';
-import { foldedWords, textsOf } from '../reference/reference-untrusted.ts';
+import { foldCodePoint, foldedWords, textsOf } from '../reference/reference-untrusted.ts';
 
 /** Length, in UTF-16 units, of a piece of a value that counts when found in untrusted content. */
 export const PIECE = 10;
@@ -57,7 +58,15 @@ export interface UntrustedMatch {
   tool: string;
   /** True when it matched in folded form (re-grouped or re-cased); `found` is then folded. */
   folded?: true;
+  /**
+   * In folded form: the characters beyond ASCII that folding changed in the value and where it
+   * matched in the text (at most 8, first seen first): each code point (`U+200B`) and what it
+   * became (`''` dropped, `' '` a space: dropped, ending a word, or the ASCII character it reads as).
+   */
+  unicode?: { codePoint: string; as: string }[];
 }
+
+const SHOWN_CODE_POINTS = 8;
 
 /** One untrusted text and the tool whose result held it. */
 interface Text {
@@ -183,14 +192,62 @@ function foldedMatch(texts: readonly Text[], value: string): UntrustedMatch | nu
   const folded = foldedWords(value).join('');
   if (folded === '') return null;
   const found = truncate(folded, SHOWN_UNITS);
+  const match = (
+    how: UntrustedMatch['how'],
+    t: Text,
+    shown: string,
+    at: number,
+    length: number,
+  ) => {
+    const unicode = changedBeyondAscii(rawSpan(t.text, at, length), changedBeyondAscii(value));
+    const m: UntrustedMatch = { how, found: shown, tool: t.tool, folded: true };
+    return unicode.length === 0 ? m : { ...m, unicode };
+  };
   for (const t of texts) {
-    if (t.folded === folded) return { how: 'text', found, tool: t.tool, folded: true };
-    if (t.foldedWords.has(folded)) return { how: 'word', found, tool: t.tool, folded: true };
+    if (t.folded === folded) return match('text', t, found, 0, folded.length);
+    if (t.foldedWords.has(folded))
+      return match('word', t, found, t.folded.indexOf(folded), folded.length);
   }
   for (let at = 0; at + PIECE <= folded.length; at++) {
     const piece = folded.slice(at, at + PIECE);
     const t = texts.find((candidate) => candidate.folded.includes(piece));
-    if (t !== undefined) return { how: 'piece', found: piece, tool: t.tool, folded: true };
+    if (t !== undefined) return match('piece', t, piece, t.folded.indexOf(piece), PIECE);
   }
   return null;
+}
+
+/** The part of `text` whose folded form is its folded text's units [at, at + length). */
+function rawSpan(text: string, at: number, length: number): string {
+  let units = 0;
+  let start = -1;
+  let end = text.length;
+  let i = 0;
+  for (const char of text) {
+    const f = foldCodePoint(char.codePointAt(0)!) ?? '';
+    if (f !== '') {
+      if (units === at) start = i;
+      units += f.length;
+      if (units === at + length) {
+        end = i + char.length;
+        break;
+      }
+    }
+    i += char.length;
+  }
+  return start < 0 ? '' : text.slice(start, end);
+}
+
+/** The code points beyond ASCII that folding changes in `text`, added to `out` (at most 8). */
+function changedBeyondAscii(
+  text: string,
+  out: { codePoint: string; as: string }[] = [],
+): { codePoint: string; as: string }[] {
+  for (const char of text) {
+    const cp = char.codePointAt(0)!;
+    const as = cp < 0x80 ? char : (foldCodePoint(cp) ?? ' ');
+    if (as === char || out.length >= SHOWN_CODE_POINTS) continue;
+    const codePoint = `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
+    if (!out.some((c) => c.codePoint === codePoint)) out.push({ codePoint, as });
+  }
+  return out;
 }

@@ -145,7 +145,11 @@ function matchText(node: ConditionTrace): string {
       : match.how === 'word'
         ? 'the word'
         : 'the whole text';
-  const folded = match.folded ? ' (folded: re-cased or re-grouped)' : '';
+  const unicode = (match.unicode ?? []).map(
+    (c) =>
+      `; ${c.codePoint} ${c.as === '' ? 'dropped' : c.as === ' ' ? 'read as a space' : `read as ${quote(c.as)}`}`,
+  );
+  const folded = match.folded ? ` (folded: re-cased or re-grouped${unicode.join('')})` : '';
   return `: ${how} ${quote(match.found)}${folded} is in a result of ${quoteName(match.tool)}`;
 }
 

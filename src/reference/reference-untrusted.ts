@@ -12,9 +12,12 @@
  *   equals an untrusted text or a word of one, or when 10 consecutive UTF-16 units of it occur in
  *   an untrusted text; an array or object when a string or number inside it did (its keys are
  *   not read); true and false never;
- * - the same holds of a value's folded form (ASCII letters lower-cased, digits kept; @ . _ - +
- *   dropped; the other ASCII characters and U+00A0 dropped and ending a folded word) against the
- *   folded texts and their folded words;
+ * - the same holds of a value's folded form against the folded texts and their folded words:
+ *   folding goes code point by code point (a lone surrogate is one); fullwidth U+FF01–U+FF5E are
+ *   read as U+0021–U+007E; ASCII letters are lower-cased, ASCII digits kept; @ . _ - +, the dashes
+ *   and the invisible characters are dropped; the other ASCII characters and the spaces beyond
+ *   ASCII are dropped and end a folded word; every other code point is kept; a value that folds
+ *   to nothing never matches folded;
  * - past 1,048,576 UTF-16 units kept over all sessions the session that records more is saturated
  *   (its texts dropped); past 1,024 untrusted sessions every session is; in a saturated session
  *   every string, number, array and object came from untrusted content.
@@ -163,26 +166,75 @@ export class ReferenceUntrustedContent {
   }
 }
 
-const DROP = -1;
-const SPLIT = -2;
+/** Dropped by folding: the dashes that look like `-`, and the invisible characters. */
+const DROPPED: readonly (readonly [number, number])[] = [
+  // Dashes.
+  [0x2010, 0x2015],
+  [0x2043, 0x2043],
+  [0x2212, 0x2212],
+  [0x2e3a, 0x2e3b],
+  [0xfe58, 0xfe58],
+  [0xfe63, 0xfe63],
+  // Unicode's default-ignorable code points.
+  [0x00ad, 0x00ad],
+  [0x034f, 0x034f],
+  [0x061c, 0x061c],
+  [0x115f, 0x1160],
+  [0x17b4, 0x17b5],
+  [0x180b, 0x180f],
+  [0x200b, 0x200f],
+  [0x202a, 0x202e],
+  [0x2060, 0x206f],
+  [0x3164, 0x3164],
+  [0xfe00, 0xfe0f],
+  [0xfeff, 0xfeff],
+  [0xffa0, 0xffa0],
+  [0xfff0, 0xfff8],
+  [0x1bca0, 0x1bca3],
+  [0x1d173, 0x1d17a],
+  [0xe0000, 0xe0fff],
+];
+/** Dropped by folding and ending a folded word: the spaces beyond ASCII (White_Space). */
+const SPACES: readonly (readonly [number, number])[] = [
+  [0x0085, 0x0085],
+  [0x00a0, 0x00a0],
+  [0x1680, 0x1680],
+  [0x2000, 0x200a],
+  [0x2028, 0x2029],
+  [0x202f, 0x202f],
+  [0x205f, 0x205f],
+  [0x3000, 0x3000],
+];
 
-/** One UTF-16 unit folded: its folded unit, DROP, or SPLIT (dropped, and it ends a folded word). */
-function foldUnit(c: number): number {
-  if (c >= 0x80) return c === 0xa0 ? SPLIT : c;
-  const char = String.fromCharCode(c);
-  if (/[A-Z]/.test(char)) return c + 0x20;
-  if (/[a-z0-9]/.test(char)) return c;
-  return '@._-+'.includes(char) ? DROP : SPLIT;
+const within = (ranges: readonly (readonly [number, number])[], cp: number): boolean =>
+  ranges.some(([first, last]) => cp >= first && cp <= last);
+
+/**
+ * A code point folded: its folded text (one character), '' when dropped, or null when it is
+ * dropped and ends a folded word.
+ */
+export function foldCodePoint(cp: number): string | null {
+  if (cp >= 0xff01 && cp <= 0xff5e) return foldCodePoint(cp - 0xff01 + 0x21);
+  if (cp < 0x80) {
+    const char = String.fromCharCode(cp);
+    if (/[A-Z]/.test(char)) return char.toLowerCase();
+    if (/[a-z0-9]/.test(char)) return char;
+    return '@._-+'.includes(char) ? '' : null;
+  }
+  if (within(SPACES, cp)) return null;
+  if (within(DROPPED, cp)) return '';
+  return String.fromCodePoint(cp);
 }
 
 /** The folded words of `text`, in order (their concatenation is the folded text). */
 export function foldedWords(text: string): string[] {
   const words: string[] = [];
   let word = '';
-  for (let i = 0; i < text.length; i++) {
-    const c = foldUnit(text.charCodeAt(i));
-    if (c >= 0) word += String.fromCharCode(c);
-    else if (c === SPLIT && word !== '') {
+  // for…of goes by code point; a lone surrogate comes as itself.
+  for (const char of text) {
+    const folded = foldCodePoint(char.codePointAt(0)!);
+    if (folded !== null) word += folded;
+    else if (word !== '') {
       words.push(word);
       word = '';
     }
