@@ -36,12 +36,17 @@ function tenKilobytes(): string {
   return words.join(' ').slice(0, 10_240);
 }
 
-/** Lines of Markdown: the per-decision cost of each stateful policy beside the plain one. */
-export async function statefulPolicies(
-  create: () => Promise<Engine>,
-  quick: boolean,
-): Promise<string[]> {
-  const cases: { name: string; policy: string; taint: boolean; step: number }[] = [
+/** One row of the table: a policy, whether a 10 KB untrusted result is recorded first, the time step. */
+export interface StatefulCase {
+  name: string;
+  policy: string;
+  taint: boolean;
+  step: number;
+}
+
+/** The rows of the table, plain first. */
+export function statefulCases(): StatefulCase[] {
+  return [
     { name: 'plain (one Allow rule, no condition)', policy: pay(), taint: false, step: 1 },
     {
       name: 'plain (an Allow rule with a NumericCheck on amount)',
@@ -79,22 +84,37 @@ export async function statefulPolicies(
       step: 1,
     },
   ];
-  const email = tenKilobytes();
+}
+
+/** The call every row decides. */
+export const statefulCall: ToolCall = {
+  tool: 'pay',
+  role: 'agent',
+  args: { amount: 40, to: 'GB33BUKB20201555555555' },
+};
+
+/** A fresh engine for `c`: its policy loaded, the untrusted result recorded when it says so. */
+export async function statefulEngine(create: () => Promise<Engine>, c: StatefulCase) {
+  const engine = await create();
+  const load = engine.load(c.policy);
+  if (!load.ok) throw new Error(`${c.name}: ${JSON.stringify(load.errors)}`);
+  if (c.taint && !engine.recordResult({ tool: 'read_email', result: { body: tenKilobytes() } }).ok)
+    throw new Error(`${c.name}: the result was not recorded`);
+  const check = engine.evaluate(statefulCall, 1_000_000);
+  if (check.decision !== 'Allow') throw new Error(`${c.name}: ${check.reason}`);
+  return engine;
+}
+
+/** Lines of Markdown: the per-decision cost of each stateful policy beside the plain one. */
+export async function statefulPolicies(
+  create: () => Promise<Engine>,
+  quick: boolean,
+): Promise<string[]> {
   const contenders = [];
-  for (const c of cases) {
-    const engine = await create();
-    const load = engine.load(c.policy);
-    if (!load.ok) throw new Error(`${c.name}: ${JSON.stringify(load.errors)}`);
-    if (c.taint && !engine.recordResult({ tool: 'read_email', result: { body: email } }).ok)
-      throw new Error(`${c.name}: the result was not recorded`);
+  for (const c of statefulCases()) {
+    const engine = await statefulEngine(create, c);
     let now = 1_000_000;
-    const call: ToolCall = {
-      tool: 'pay',
-      role: 'agent',
-      args: { amount: 40, to: 'GB33BUKB20201555555555' },
-    };
-    const check = engine.evaluate(call, now);
-    if (check.decision !== 'Allow') throw new Error(`${c.name}: ${check.reason}`);
+    const call = statefulCall;
     contenders.push({
       name: c.name,
       decide: () => {

@@ -30,3 +30,23 @@ test('encode writes the same bytes as TextEncoder wherever the first non-ASCII u
     }
   }
 });
+
+test('encode writes the same bytes as TextEncoder for long texts (the native encoder) too', () => {
+  const ptr = mem.put(new Uint8Array(4 * 1024));
+  const enc = new TextEncoder();
+  const base = 'GB33BUKB20201555555555 pay to the account '.repeat(30);
+  for (const n of [31, 32, 33, 40, 64, 1000]) {
+    for (const other of ['', 'é', '€', '😀', '\uD800']) {
+      for (const at of [0, n >> 1, n - 1]) {
+        const s = base.slice(0, at) + other + base.slice(at, n);
+        mem.views();
+        mem.u8.fill(0xaa, ptr, ptr + 4 * 1024);
+        const want = enc.encode(s);
+        const len = mem.encode(s, ptr);
+        assert.equal(len, want.length, `${n} units, ${JSON.stringify(other)} at ${at}`);
+        assert.deepEqual(mem.u8.slice(ptr, ptr + len), want);
+        assert.equal(mem.u8[ptr + len], 0xaa, 'the byte after the text is untouched');
+      }
+    }
+  }
+});
