@@ -13,6 +13,7 @@
  * - styled by an adopted stylesheet, never an inline `<style>` or `style=` (strict CSPs refuse them).
  */
 import { adoptStyles, css, html, render } from 'lit';
+import { visibleText } from '../encoding/visible-text.ts';
 
 /** What the prompt shows. */
 export interface ApprovalRequest {
@@ -73,11 +74,15 @@ export class PersoApprovalPrompt extends HTMLElement {
     });
     this.#armedAt = performance.now() + APPROVAL_ARM_DELAY_MS;
     this.#timer = setTimeout(() => this.#settle(false), timeoutMs);
-    const args = prettyJson(request.args);
+    // Shown with nothing hidden: a bidi override or a zero-width character in what the model
+    // wrote cannot make the prompt show another call than the one approved.
+    const args = visibleText(prettyJson(request.args));
+    const tool = visibleText(request.tool);
+    const reason = visibleText(request.reason);
     render(
       html`<section class="prompt" role="alertdialog" aria-labelledby="title" aria-describedby="why">
-          <h2 id="title">Approve ${request.tool}?</h2>
-          <p id="why">${request.reason}${request.rule === null ? '' : ` (rule ${request.rule})`}</p>
+          <h2 id="title">Approve ${tool}?</h2>
+          <p id="why">${reason}${request.rule === null ? '' : ` (rule ${request.rule})`}</p>
           <p>It will run with exactly these arguments:</p>
           <pre aria-label="arguments">${args}</pre>
           ${request.webauthn === true ? html`<p class="webauthn">Approve opens your authenticator: confirm there with its PIN, fingerprint or face.</p>` : ''}

@@ -94,6 +94,44 @@ async function trustedClick(element: Element): Promise<void> {
   });
 }
 
+describe('<perso-approval-prompt>', () => {
+  it('shows hidden characters in what it asks about as escapes: a bidi override cannot make it show another call', async () => {
+    const prompt = document.createElement('perso-approval-prompt') as Element & {
+      ask(request: unknown, timeoutMs: number): Promise<boolean>;
+      cancel(): void;
+    };
+    document.body.append(prompt);
+    try {
+      // U+202E reverses what follows: shown raw, "to: 0001$ ..." would read as another amount.
+      const answer = prompt.ask(
+        {
+          tool: 'send\u200Bmoney',
+          args: { to: 'mal\u200Dlory', memo: 'pay \u202E0001$', tag: 'x\u{E0041}' },
+          reason: 'approval required\u2066 by rule',
+          rule: null,
+        },
+        5_000,
+      );
+      const root = closedRoots.get(prompt)!;
+      const text = root.textContent ?? '';
+      expect(text).to.include('send\\u{200B}money');
+      expect(text).to.include('mal\\u{200D}lory');
+      expect(text).to.include('pay \\u{202E}0001$');
+      expect(text).to.include('x\\u{E0041}');
+      expect(text).to.include('approval required\\u{2066} by rule');
+      for (const hidden of ['\u200B', '\u200D', '\u202E', '\u2066', '\u{E0041}'])
+        expect(
+          text.includes(hidden),
+          `U+${hidden.codePointAt(0)!.toString(16)} shown raw`,
+        ).to.equal(false);
+      prompt.cancel();
+      expect(await answer).to.equal(false);
+    } finally {
+      prompt.remove();
+    }
+  });
+});
+
 describe('<perso-guard>', () => {
   it('runs a tool on Allow and logs it green', async () => {
     const guard = mount(DEMO);
