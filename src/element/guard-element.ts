@@ -19,6 +19,7 @@
  * {@link GuardController} decides, runs and logs the calls.
  */
 import { LitElement, css, html, nothing } from 'lit';
+import { visibleText } from '../encoding/visible-text.ts';
 import { repeat } from 'lit/directives/repeat.js';
 import type { JsonObject } from '../call/decision.ts';
 import type { DenialResult } from '../call/denial-result.ts';
@@ -249,9 +250,9 @@ function publicKeysFromAttribute(value: string | null): readonly PolicyPublicKey
 function renderEntry(entry: DecisionLogEntry) {
   return html`<li class=${entry.decision.toLowerCase()} data-decision=${entry.decision}>
     <span class="badge">${entry.decision}${entry.enforced ? '' : ' (shadow mode: not enforced)'}</span>
-    <code class="tool">${entry.tool}</code>
-    <code class="args">${entry.args}</code>
-    <span class="reason">${entry.reason}</span>
+    <code class="tool">${visibleText(entry.tool)}</code>
+    <code class="args">${visibleText(entry.args)}</code>
+    <span class="reason">${visibleText(entry.reason)}</span>
     ${entry.rule === null ? nothing : html`<span class="rule">(rule ${entry.rule})</span>`}
   </li>`;
 }

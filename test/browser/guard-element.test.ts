@@ -154,6 +154,16 @@ describe('<perso-guard>', () => {
     expect(getComputedStyle(entry).borderLeftColor).to.equal('rgb(21, 128, 61)');
   });
 
+  it('the decision log shows hidden characters in args as escapes', async () => {
+    const guard = mount(DEMO);
+    guard.register('process_refund', () => ({ content: [{ type: 'text', text: 'refunded' }] }));
+    await guard.call('process_refund', { customer_id: 'c\u200B1', amount: 200 });
+    await guard.updateComplete;
+    const [entry] = entries(guard);
+    expect(entry.textContent).to.contain('c\\u{200B}1');
+    expect(entry.textContent).to.not.contain('\u200B');
+  });
+
   it('does not run the tool on Deny, answers a denial result and logs it red with the reason', async () => {
     const guard = mount(DEMO);
     let ran = false;
