@@ -98,7 +98,8 @@ export function explainCall(context: ExplainContext, call: unknown): Explanation
   const read = snapshotCall(call as ToolCall);
   if (typeof read === 'string') return refused('invalid_request', read, null);
   const fields = read as unknown as Record<string, unknown>;
-  const own = (key: string): unknown => (Object.hasOwn(fields, key) ? fields[key] : undefined);
+  // The snapshot holds every field as its own (undefined when the call had none).
+  const own = (key: string): unknown => fields[key];
   const tool = own('tool');
   const role = own('role');
   if (typeof tool !== 'string' || typeof role !== 'string')

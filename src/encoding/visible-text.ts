@@ -6,6 +6,9 @@
  * characters, bidi overrides and isolates, variation selectors, tag characters, Hangul fillers,
  * line and paragraph separators, control characters) could make an approval prompt show one
  * recipient or amount while the call carries another. Each one is shown as its escape instead.
+ * (`escapeControls` in text.ts is the narrower escape every message and reason gets, bidi
+ * controls included; this one is for what a person reads in the element, where the wider set costs
+ * the page nothing.)
  *
  * Checklist:
  * - every default-ignorable or format code point, and every control character but the line feed

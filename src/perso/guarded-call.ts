@@ -94,19 +94,22 @@ export async function guardedCall<A, R>(
   const decision = await host.decide(call, canonical, toolFacts, annotations);
   const settled = await mayRun(decision, call, checkedArgs, approve, host, webauthn);
   if (!settled.run) return { ok: false, decision: settled.decision };
+  // The tool's result, or what it threw, handed to the evaluator as this session's.
+  const record = (result: unknown) =>
+    host.recordResult({
+      tool,
+      role,
+      result,
+      session: guarded.session,
+      ...(guarded.untrusted ? { untrusted: true } : {}),
+    });
   let value: R;
   try {
     value = await fn(checkedArgs as A);
   } catch (thrown) {
     // What a tool throws reaches the model too (as the tool's error): for an untrusted tool it is
     // untrusted content like a result, kept before the caller sees it, or withheld.
-    const kept = await host.recordResult({
-      tool,
-      role,
-      result: thrownContent(thrown),
-      session: guarded.session,
-      ...(guarded.untrusted ? { untrusted: true } : {}),
-    });
+    const kept = await record(thrownContent(thrown));
     if (!kept.ok)
       throw new Error(
         `perso: '${tool}' failed, and its error could not be recorded as untrusted content (${kept.error}); it is withheld`,
@@ -118,13 +121,7 @@ export async function guardedCall<A, R>(
   // as JSON: an untrusted result's caller gets that copy, so a getter or a later write cannot show
   // the model something other than what was kept.
   const kept = readOnce(value === undefined ? null : value);
-  const recorded = await host.recordResult({
-    tool,
-    role,
-    result: kept,
-    session: guarded.session,
-    ...(guarded.untrusted ? { untrusted: true } : {}),
-  });
+  const recorded = await record(kept);
   if (!recorded.ok)
     return {
       ok: false,

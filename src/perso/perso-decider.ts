@@ -74,20 +74,14 @@ export class PersoDecider {
   }
 
   /** `Perso.evaluate`; `at`: the time for a call without its own `now` (a batch's one time), else the clock. */
-  evaluate(call: ToolCall, at?: number): Promise<DecisionResult> {
-    return this.evaluateRead(snapshotCall(call), at);
-  }
-
-  /**
-   * Decides a call already read into a snapshot ({@link snapshotCall}): what `evaluate` does after
-   * its one read of the caller's object. A call that could not be read is an `invalid_request` Deny.
-   */
-  evaluateRead(call: ToolCall | string, at?: number): Promise<DecisionResult> {
+  evaluate(given: ToolCall, at?: number): Promise<DecisionResult> {
+    // The caller's object is read once, into a snapshot (call-snapshot.ts); from here on only the
+    // snapshot is read: own fields, plain data. One that cannot be read is an invalid_request Deny.
+    const call = snapshotCall(given);
     if (typeof call === 'string')
       return Promise.resolve(
         this.refuse({ tool: undefined, role: undefined }, `invalid request: ${call}`),
       );
-    // From here on only the snapshot is read: own fields, each read once, plain data.
     const policy = this.#policy;
     const sync = policy.sync;
     if (
@@ -95,9 +89,7 @@ export class PersoDecider {
       globalThis.__PERSO_PAGE_BUILD__ !== true &&
       !this.#auditing &&
       sync !== null &&
-      policy.version !== null &&
-      call !== null &&
-      typeof call === 'object'
+      policy.version !== null
     ) {
       // The hot path: one canonical copy, one engine call, one result object.
       try {
@@ -130,8 +122,8 @@ export class PersoDecider {
     }
     // The decision carries the canonical copy, so the tool runs on exactly what was checked (a
     // getter, a toJSON or a nested NaN cannot decide one way and run another); audit records carry
-    // it too. A call that is not an object is refused by decide.
-    const canonical = call !== null && typeof call === 'object' ? readArgs(call) : null;
+    // it too.
+    const canonical = readArgs(call);
     // Never a rejection a caller could mistake for something other than a Deny: whatever throws
     // past the checks (a page that made an Object.prototype key read-only, so a result's field
     // cannot be set) is an engine fault.
