@@ -355,12 +355,12 @@ export function askChanged(
 ): string | null {
   const kind = verdict.approvalKind === 'webauthn' ? 'webauthn' : 'click';
   if (verdict.rule === offered.rule && kind === offered.kind) return null;
-  const needs = kind === 'webauthn' ? ' (a WebAuthn approval)' : '';
-  return `${approval} was given for the Ask of ${ruleName(offered.rule)}, but the call now asks by ${ruleName(verdict.rule)}${needs}; the call was not run, ask the person again`;
+  return `${approval} was given for the Ask of ${askOf(offered.rule, offered.kind)}, but the call now asks by ${askOf(verdict.rule, kind)}; the call was not run, ask the person again`;
 }
 
-function ruleName(rule: string | undefined): string {
-  return rule === undefined ? 'no rule' : `rule ${quoteName(rule)}`;
+// An Ask as a reason names it: its rule, and what releases it when that is not a click.
+function askOf(rule: string | undefined, kind: 'click' | 'webauthn'): string {
+  return `${rule === undefined ? 'no rule' : `rule ${quoteName(rule)}`}${kind === 'webauthn' ? ' (a WebAuthn approval)' : ''}`;
 }
 
 function refused(reason: string): ApprovableVerdict {
