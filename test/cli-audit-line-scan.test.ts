@@ -67,6 +67,7 @@ function outcome(reader: AuditRecordReader, line: string): unknown {
     id: reader.id,
     from: reader.from,
     approved: reader.approved,
+    approval: reader.approval,
     reason: reader.reason,
   };
 }
@@ -178,6 +179,7 @@ describe('the audit line scan', () => {
 // remembered heads, bodies and objects are hit), all in one block read in order.
 import fc from 'fast-check';
 import { AuditRecordReader as Reader } from '../src/cli/audit-record-reader.ts';
+import { APPROVED_SUFFIX, WEBAUTHN_APPROVED_SUFFIX } from '../src/backend/approval-ledger.ts';
 
 /** Characters that make JSON strings hard: escapes, surrogates, separators, pieces of the record's syntax. */
 const nastyText = fc.string({
@@ -267,7 +269,12 @@ const persoRecord = fc.record({
   tool: name,
   role: name,
   decision: fc.constantFrom('Allow', 'Deny', 'Ask'),
-  reason: nastyText,
+  // An approved Ask's reason says how the person approved (a click, or an authenticator).
+  reason: fc.oneof(
+    nastyText,
+    nastyText.map((text) => `${text}${APPROVED_SUFFIX}`),
+    nastyText.map((text) => `${text}${WEBAUTHN_APPROVED_SUFFIX}`),
+  ),
   kind: fc.constantFrom(
     'condition_passed',
     'condition_failed',
@@ -512,6 +519,7 @@ function outcomeAt(reader: Reader, text: string, start: number, end: number): un
     id: reader.id,
     from: reader.from,
     approved: reader.approved,
+    approval: reader.approval,
     remembered: reader.remembered,
     reason: reader.reason,
   };

@@ -6,6 +6,7 @@ import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AuditRecord } from '../src/audit/audit-record.ts';
 import { AuditRecordReader, ReadOutcome } from '../src/cli/audit-record-reader.ts';
+import { APPROVED_SUFFIX, WEBAUTHN_APPROVED_SUFFIX } from '../src/backend/approval-ledger.ts';
 import { Perso } from '../src/perso/perso.ts';
 import { demoPolicyPath } from './support/run-cli.ts';
 
@@ -188,7 +189,13 @@ function outcome(reader: AuditRecordReader, line: string): unknown {
   const result = reader.read(line);
   if (result === ReadOutcome.Error) return { error: reader.error };
   if (result === ReadOutcome.Skip) return { skip: reader.skip };
-  return { call: { ...reader.call }, id: reader.id, from: reader.from, reason: reader.reason };
+  return {
+    call: { ...reader.call },
+    id: reader.id,
+    from: reader.from,
+    approval: reader.approval,
+    reason: reader.reason,
+  };
 }
 
 describe('reading audit records with shortcuts', () => {
@@ -219,5 +226,77 @@ describe('reading audit records with shortcuts', () => {
     }
     // The mutations must reach every outcome, or the comparison proves little.
     assert.ok(seen.error > 3000 && seen.skip > 1000 && seen.record > 3000, JSON.stringify(seen));
+  });
+});
+
+describe('the Ask a recorded approval released', () => {
+  const policy = JSON.stringify({
+    version: 'confirm-1',
+    default_action: 'Deny',
+    tools: ['export_data'],
+    roles: ['manager'],
+    rules: [
+      { id: 'export', tool_name: 'export_data', roles: ['manager'] },
+      { id: 'confirm', tool_name: 'export_data', roles: ['manager'], effect: 'Ask' },
+    ],
+  });
+  const call = { tool: 'export_data', args: { table: 'orders' }, role: 'manager' };
+  let asked: string;
+  let approved: string;
+  before(async () => {
+    const records: AuditRecord[] = [];
+    const guard = await Perso.load({
+      policy,
+      audit: { emit: (entry) => void records.push(entry) },
+    });
+    const ask = await guard.evaluate(call);
+    assert.equal(ask.decision, 'Ask');
+    assert.equal((await guard.approve(ask.approval!.nonce, call)).decision, 'Allow');
+    await guard.close();
+    [asked, approved] = records.map((entry) => JSON.stringify(entry));
+  });
+  const read = (line: string): unknown[] =>
+    [new AuditRecordReader(), new AuditRecordReader({ fast: false })].map((reader) => {
+      const outcome = reader.read(line);
+      return outcome === ReadOutcome.Error ? reader.error : reader.approval;
+    });
+
+  test('an approved Ask carries its rule and a click; the Ask itself no approval', () => {
+    assert.deepEqual(read(approved), [
+      { rule: 'confirm', kind: 'click' },
+      { rule: 'confirm', kind: 'click' },
+    ]);
+    assert.deepEqual(read(asked), [null, null]);
+  });
+
+  test('a reason that says a verified authenticator approved it is a WebAuthn approval', () => {
+    const record = JSON.parse(approved) as AuditRecord;
+    assert.ok(record.reason.endsWith(APPROVED_SUFFIX));
+    const webauthn = JSON.stringify({
+      ...record,
+      reason: `${record.reason.slice(0, -APPROVED_SUFFIX.length)}${WEBAUTHN_APPROVED_SUFFIX}`,
+    });
+    assert.deepEqual(read(webauthn), [
+      { rule: 'confirm', kind: 'webauthn' },
+      { rule: 'confirm', kind: 'webauthn' },
+    ]);
+  });
+
+  test('an Allow that rested on a remembered approval asked no one: no approval', () => {
+    const record = JSON.parse(approved) as AuditRecord;
+    const remembered = {
+      ...record,
+      rememberedApproval: { id: 'a1', rule: 'confirm', expiresAt: 9 },
+    };
+    assert.deepEqual(read(JSON.stringify(remembered)), [null, null]);
+  });
+
+  test('fault: a rule that is neither a string nor null — not an audit record', () => {
+    const line = approved.replace('"rule":"confirm"', '"rule":3');
+    assert.notEqual(line, approved);
+    assert.deepEqual(read(line), [
+      'rule: expected a string or null',
+      'rule: expected a string or null',
+    ]);
   });
 });

@@ -171,6 +171,30 @@ describe('perso replay rebuilds the session', () => {
     );
   });
 
+  test('fault: the candidate asks by another rule — the recorded approval is refused as the ledger refuses it, neither remembered nor spent', async () => {
+    const policy = JSON.parse(await readFile(policyPath, 'utf8')) as Policy;
+    const renamed = JSON.stringify({
+      ...policy,
+      rules: policy.rules.map((rule) =>
+        rule.id === 'big-refund' ? { ...rule, id: 'big-refund-2' } : rule,
+      ),
+    });
+    const run = await runPerso(['replay', logPath, renamed]);
+    assert.equal(run.code, 1);
+    assert.match(
+      run.stdout,
+      /^line 2: process_refund \(agent\) Ask → Deny: the recorded approval was given for the Ask of rule 'big-refund', but the call now asks by rule 'big-refund-2'; the call was not run, ask the person again \(was: .*; approved by a person\)$/m,
+    );
+    // Not remembered: the next refund of the order asks again.
+    assert.match(run.stdout, /^line 3: process_refund \(agent\) Allow → Ask: /m);
+    // Not spent: the refund refused live for the budget fits.
+    assert.match(run.stdout, /^line 5: process_refund \(agent\) Deny → Allow: /m);
+    assert.match(
+      run.stdout,
+      /replayed 9 records and 1 tool result: 3 would change \(Ask→Deny 1, Allow→Ask 1, Deny→Allow 1\)\n$/,
+    );
+  });
+
   test('a candidate that does not count read_email as untrusted lets the payment through', async () => {
     const policy = JSON.parse(await readFile(policyPath, 'utf8')) as Policy;
     const trusting = JSON.stringify({ ...policy, untrusted_tools: [] });

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Perso } from '../src/perso/perso.ts';
 import type { AuditRecord } from '../src/audit/audit-record.ts';
+import { APPROVED_SUFFIX, WEBAUTHN_APPROVED_SUFFIX } from '../src/backend/approval-ledger.ts';
 import type { ToolCall } from '../src/call/decision.ts';
 import type { Policy } from '../src/policy/policy.ts';
 
@@ -273,7 +274,12 @@ describe('perso replay: rate limits', () => {
 });
 
 describe('perso replay: budgets are rebuilt in log order', () => {
-  const budgeted = (max: number): string =>
+  /** A refund budget of `max`, and refunds over 500 asking by rule `ask` (a click, or `approval`). */
+  const budgeted = (
+    max: number,
+    ask = 'big-refund-ask',
+    approval: 'click' | 'webauthn' = 'click',
+  ): string =>
     JSON.stringify({
       version: `budget-${max}`,
       default_action: 'Deny',
@@ -287,13 +293,14 @@ describe('perso replay: budgets are rebuilt in log order', () => {
           budget: { sum: 'Arguments.amount', max, per_seconds: 86400 },
         },
         {
-          id: 'big-refund-ask',
+          id: ask,
           tool_name: 'process_refund',
           roles: ['agent'],
           effect: 'Ask',
           condition: {
             NumericCheck: { source: 'Arguments', field: 'amount', op: 'Gt', value: 500 },
           },
+          ...(approval === 'webauthn' ? { approval } : {}),
         },
       ],
     });
@@ -304,10 +311,14 @@ describe('perso replay: budgets are rebuilt in log order', () => {
     now,
   });
 
-  test('a live session with an approved Ask replays with no change; a larger budget changes the Denies', async () => {
+  /**
+   * A live session under `policy`: a refund of 600 asks and a person approves it (600 of the 1000
+   * spent), one of 400 is allowed, then one of 400 and one of 1 are past the budget.
+   */
+  async function approvedSession(policy: string): Promise<AuditRecord[]> {
     const log: AuditRecord[] = [];
     const guard = await Perso.load({
-      policy: budgeted(1000),
+      policy,
       audit: { emit: (entry) => void log.push(entry) },
     });
     const asked = await guard.evaluate(refund(600, 1000));
@@ -330,6 +341,33 @@ describe('perso replay: budgets are rebuilt in log order', () => {
         'Deny:budget_exceeded',
       ],
     );
+    return log;
+  }
+
+  /** `perso replay LOG POLICY --json`: the changes as [line, from, to, reason], the summary, the exit code. */
+  async function replayJson(
+    log: readonly object[],
+    file: string,
+    policy: string,
+  ): Promise<{ changes: unknown[][]; summary: Record<string, unknown>; code: number | null }> {
+    const path = join(dir, file);
+    await writeFile(path, ndjson(log));
+    const run = await perso(['replay', path, policy, '--json']);
+    const lines = run.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    return {
+      changes: lines
+        .filter((line) => line.type === 'change')
+        .map((c) => [c.line, c.from, c.to, c.reason]),
+      summary: lines.at(-1)!,
+      code: run.code,
+    };
+  }
+
+  test('a live session with an approved Ask replays with no change; a larger budget changes the Denies', async () => {
+    const log = await approvedSession(budgeted(1000));
     const path = join(dir, 'budget.ndjson');
     await writeFile(path, ndjson(log));
     const same = await perso(['replay', path, budgeted(1000)]);
@@ -342,6 +380,101 @@ describe('perso replay: budgets are rebuilt in log order', () => {
       /^line 4: process_refund \(agent\) Deny → Allow: .*\(was: .*1000 of 1000 \(the sum of Arguments\.amount\)/m,
     );
     assert.match(wider.stdout, /replayed 5 records: 2 would change \(Deny→Allow 2\)\n$/);
+  });
+
+  // The live ledger lifts only the Ask the person saw (approval-ledger.ts): a ticket for the Ask
+  // of one rule, redeemed when the call asks by another rule or for another kind of approval, is
+  // a Deny (invalid_request). The replay gives a recorded approval the same answer.
+  test("fault: the approval was for the Ask of rule r1, the candidate asks by r2 — the ledger's Deny, nothing spent", async () => {
+    const log = await approvedSession(budgeted(1000, 'r1'));
+    assert.equal(log[1]!.rule, 'r1');
+    const same = await replayJson(log, 'r1.ndjson', budgeted(1000, 'r1'));
+    assert.deepEqual([same.changes, same.code], [[], 0]);
+    const renamed = await replayJson(log, 'r1-to-r2.ndjson', budgeted(1000, 'r2'));
+    assert.deepEqual(renamed.changes, [
+      [
+        2,
+        'Ask',
+        'Deny',
+        "the recorded approval was given for the Ask of rule 'r1', but the call now asks by rule 'r2'; the call was not run, ask the person again",
+      ],
+      // The refused refund spent nothing: 400 + 400 + 1 fit the budget of 1000.
+      [
+        4,
+        'Deny',
+        'Allow',
+        "rule matched tool 'process_refund' for role 'agent'; no condition required",
+      ],
+      [
+        5,
+        'Deny',
+        'Allow',
+        "rule matched tool 'process_refund' for role 'agent'; no condition required",
+      ],
+    ]);
+    assert.deepEqual(renamed.summary.changes, { 'Ask→Deny': 1, 'Deny→Allow': 2 });
+    assert.equal(renamed.code, 1);
+  });
+
+  test("fault: a click approval, the candidate's same rule now asks for a WebAuthn approval — a Deny, nothing spent", async () => {
+    const log = await approvedSession(budgeted(1000, 'r1'));
+    const strict = await replayJson(
+      log,
+      'click-to-webauthn.ndjson',
+      budgeted(1000, 'r1', 'webauthn'),
+    );
+    assert.deepEqual(
+      strict.changes.map(([line, from, to]) => [line, from, to]),
+      [
+        [2, 'Ask', 'Deny'],
+        [4, 'Deny', 'Allow'],
+        [5, 'Deny', 'Allow'],
+      ],
+    );
+    assert.equal(
+      strict.changes[0]![3],
+      "the recorded approval was given for the Ask of rule 'r1', but the call now asks by rule 'r1' (a WebAuthn approval); the call was not run, ask the person again",
+    );
+    assert.equal(strict.code, 1);
+  });
+
+  test('a WebAuthn approval is not approved again (no assertion is recorded), and a candidate asking for a click refuses it', async () => {
+    // The inline engine in Node releases no WebAuthn Ask (only the worker checks an assertion), so
+    // the recorded approval is the live click approval with the reason the ledger gives a WebAuthn
+    // one: what the record of a WebAuthn approval differs in.
+    const live = await approvedSession(budgeted(1000, 'r1'));
+    const clicked = live[1]!;
+    assert.ok(clicked.reason.endsWith(APPROVED_SUFFIX));
+    const log = live.map((entry) =>
+      entry === clicked
+        ? {
+            ...entry,
+            reason: `${entry.reason.slice(0, -APPROVED_SUFFIX.length)}${WEBAUTHN_APPROVED_SUFFIX}`,
+          }
+        : entry,
+    );
+    const same = await replayJson(log, 'webauthn.ndjson', budgeted(1000, 'r1', 'webauthn'));
+    // The Ask stands and spends nothing: the refunds past the budget live fit in the replay.
+    assert.deepEqual(
+      same.changes.map(([line, from, to]) => [line, from, to]),
+      [
+        [4, 'Deny', 'Allow'],
+        [5, 'Deny', 'Allow'],
+      ],
+    );
+    const click = await replayJson(log, 'webauthn-to-click.ndjson', budgeted(1000, 'r1'));
+    assert.deepEqual(
+      click.changes.map(([line, from, to]) => [line, from, to]),
+      [
+        [2, 'Ask', 'Deny'],
+        [4, 'Deny', 'Allow'],
+        [5, 'Deny', 'Allow'],
+      ],
+    );
+    assert.equal(
+      click.changes[0]![3],
+      "the recorded approval was given for the Ask of rule 'r1' (a WebAuthn approval), but the call now asks by rule 'r1'; the call was not run, ask the person again",
+    );
   });
 });
 
@@ -362,16 +495,21 @@ describe('perso replay: records that cannot be replayed', () => {
   });
 
   test('an approved Ask (recorded as Allow) counts as Ask: no change against the same Ask rule', async () => {
-    const approved = {
-      ...records[7]!,
-      decision: 'Allow',
-      kind: 'ask_by_rule',
-      reason: 'ask rule; approved by a person',
-    };
-    const path = join(dir, 'approved.ndjson');
-    await writeFile(path, ndjson([approved]));
     const askPath = join(dir, 'ask-approved.json');
     await writeFile(askPath, await demoWithExportAsk());
+    const log: AuditRecord[] = [];
+    const guard = await Perso.load({
+      policy: askPath,
+      audit: { emit: (entry) => void log.push(entry) },
+    });
+    const asked = await guard.evaluate(CALLS[7]!);
+    assert.equal(asked.decision, 'Ask');
+    assert.equal((await guard.approve(asked.approval!.nonce, CALLS[7]!)).decision, 'Allow');
+    await guard.close();
+    const approved = log[1]!;
+    assert.equal(`${approved.decision}:${approved.kind}`, 'Allow:ask_by_rule');
+    const path = join(dir, 'approved.ndjson');
+    await writeFile(path, ndjson([approved]));
     const same = await perso(['replay', path, askPath]);
     assert.equal(same.code, 0, same.stdout);
     const without = await perso(['replay', path, demoPath]);

@@ -285,7 +285,8 @@ export class ApprovalLedger {
     // `decide` may be a backend's own evaluate, which offers a fresh ticket with an Ask: void it.
     const fresh = (verdict as { approval?: ApprovalTicket }).approval;
     if (fresh !== undefined) this.#pending.delete(fresh.nonce);
-    const changed = verdict.decision === 'Ask' ? askChanged(nonce, check, verdict) : null;
+    const changed =
+      verdict.decision === 'Ask' ? askChanged(`approval ${quote(nonce, 8)}`, check, verdict) : null;
     if (changed !== null) return refused(changed);
     return approved(verdict, check.webauthn === null ? APPROVED_SUFFIX : WEBAUTHN_APPROVED_SUFFIX);
   }
@@ -339,18 +340,27 @@ function bindingOf(call: ToolCall): string | null {
   }
 }
 
-// Why an Ask decided again is not the one the person approved, or null when it is.
-function askChanged(
-  nonce: string,
+/**
+ * Why an Ask decided again is not the one the person approved (another rule, or another kind of
+ * approval), or null when it is. `perso replay` gives a recorded approval the same answer.
+ *
+ * @param approval the approval, as the reason names it (`approval "3f9a12c0…"`)
+ * @param offered the rule and kind of the Ask the person approved
+ * @param verdict the call decided again
+ */
+export function askChanged(
+  approval: string,
   offered: { rule: string | undefined; kind: 'click' | 'webauthn' },
   verdict: ApprovableVerdict,
 ): string | null {
   const kind = verdict.approvalKind === 'webauthn' ? 'webauthn' : 'click';
   if (verdict.rule === offered.rule && kind === offered.kind) return null;
-  const given = offered.rule === undefined ? 'no rule' : `rule ${quoteName(offered.rule)}`;
-  const now = verdict.rule === undefined ? 'no rule' : `rule ${quoteName(verdict.rule)}`;
-  const needs = kind === 'webauthn' ? ' (a WebAuthn approval)' : '';
-  return `approval ${quote(nonce, 8)} was given for the Ask of ${given}, but the call now asks by ${now}${needs}; the call was not run, ask the person again`;
+  return `${approval} was given for the Ask of ${askOf(offered.rule, offered.kind)}, but the call now asks by ${askOf(verdict.rule, kind)}; the call was not run, ask the person again`;
+}
+
+// An Ask as a reason names it: its rule, and what releases it when that is not a click.
+function askOf(rule: string | undefined, kind: 'click' | 'webauthn'): string {
+  return `${rule === undefined ? 'no rule' : `rule ${quoteName(rule)}`}${kind === 'webauthn' ? ' (a WebAuthn approval)' : ''}`;
 }
 
 function refused(reason: string): ApprovableVerdict {

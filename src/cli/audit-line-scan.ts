@@ -95,6 +95,8 @@ export interface HeadEntry {
   readonly decision: Decision;
   readonly reason: string;
   readonly kind: string;
+  /** The deciding rule, or null. */
+  readonly rule: string | null;
   /** `kind` says a fault decided (`invalid_request`, `no_policy`, `engine_fault`). */
   readonly fault: boolean;
 }
@@ -136,6 +138,7 @@ export class ScannedRecord {
   decision: unknown = undefined;
   reason: unknown = undefined;
   kind: unknown = undefined;
+  rule: unknown = undefined;
   args: unknown = undefined;
   argsHmac: unknown = undefined;
   argsSha256: unknown = undefined;
@@ -154,6 +157,7 @@ export class ScannedRecord {
     this.decision = own(parsed, 'decision');
     this.reason = own(parsed, 'reason');
     this.kind = own(parsed, 'kind');
+    this.rule = own(parsed, 'rule');
     this.args = own(parsed, 'args');
     this.argsHmac = own(parsed, 'argsHmac');
     this.argsSha256 = own(parsed, 'argsSha256');
@@ -316,6 +320,7 @@ export class AuditLineScan {
     record.decision = head.decision;
     record.reason = head.reason;
     record.kind = head.kind;
+    record.rule = head.rule;
     record.args = this.args;
     record.agentAttributes = this.agentAttributes;
     record.resourceAttributes = this.resourceAttributes;
@@ -337,8 +342,11 @@ export class AuditLineScan {
     if (known !== undefined) return known;
     HEAD.lastIndex = from;
     if (!HEAD.test(text) || HEAD.lastIndex !== enforced + ENFORCED.length) return null;
-    const values = JSON.parse(`{${text.slice(from + 1, enforced)}}`) as Record<string, string>;
-    const { tool, role, decision, reason, kind } = values;
+    const values = JSON.parse(`{${text.slice(from + 1, enforced)}}`) as Record<
+      string,
+      string | null
+    >;
+    const { tool, role, decision, reason, kind, rule } = values;
     if (!DECISIONS.has(decision!)) return null;
     const entry: HeadEntry = {
       tool: tool!,
@@ -346,6 +354,7 @@ export class AuditLineScan {
       decision: decision as Decision,
       reason: reason!,
       kind: kind!,
+      rule: rule ?? null,
       fault: FAULT_KINDS.has(kind!),
     };
     this.#heads.add(text, from, enforced, entry);

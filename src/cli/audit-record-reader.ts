@@ -10,6 +10,10 @@
  * - a line in perso's own compact form is read by the scan (audit-line-scan.ts), any other by
  *   `JSON.parse` of the whole line; both give the same values, and the same checks follow, so the
  *   outcome and its error text do not depend on which read it (a test holds them together);
+ * - an Ask a person approved (recorded as an Allow of kind `ask_by_rule` without
+ *   `rememberedApproval`) carries the Ask the person saw: the recorded `rule` and the kind of
+ *   approval its reason names (a verified authenticator, else a click), which a replay checks as
+ *   the approval ledger checks a ticket;
  * - one call object is filled again for each record (decide it before reading the next), and the
  *   checks that make copies or walk the text char by char run only when a cheap check cannot vouch
  *   for the line.
@@ -18,6 +22,7 @@ import { canonicalizeArgs, FORBIDDEN_KEYS } from '../call/canonical-args.ts';
 import type { Decision, JsonObject, ToolCall } from '../call/decision.ts';
 import { findDuplicateKey } from './duplicate-key.ts';
 import { errorText } from '../encoding/text.ts';
+import { WEBAUTHN_APPROVED_SUFFIX } from '../backend/approval-ledger.ts';
 import { AuditLineScan, ScannedRecord, keyTokens, keysIn } from './audit-line-scan.ts';
 
 /** Why a record cannot be replayed. */
@@ -64,6 +69,14 @@ export interface RecordedResult {
   withheld: string | undefined;
 }
 
+/** The Ask a person approved, as its record tells it: what the approval ledger bound it to. */
+export interface RecordedApproval {
+  /** The rule the Ask was by (the record's `rule`), or null when the record names none. */
+  readonly rule: string | null;
+  /** `webauthn` when the reason says a verified authenticator approved it, else `click`. */
+  readonly kind: 'click' | 'webauthn';
+}
+
 /** Reads audit records one line at a time into one reused call. */
 export class AuditRecordReader {
   /** After `Record`: the call to decide (the same object every time; its fields change). */
@@ -84,6 +97,8 @@ export class AuditRecordReader {
   from: Decision = 'Deny';
   /** After `Record`: the recorded Ask was approved by a person (it ran, and spent what it spent). */
   approved = false;
+  /** After `Record`: the Ask the person approved when {@link approved}, else null. */
+  approval: RecordedApproval | null = null;
   /** After `Record`: the recorded Allow rested on a remembered approval (no person was asked). */
   remembered = false;
   /** After `Record`: the recorded reason. */
@@ -176,6 +191,7 @@ export class AuditRecordReader {
     this.id = scan.id();
     this.remembered = scan.rememberedApproval !== undefined;
     this.approved = head.decision === 'Allow' && head.kind === 'ask_by_rule' && !this.remembered;
+    this.approval = this.approved ? recordedApproval(head.rule, head.reason) : null;
     this.from = this.approved ? 'Ask' : head.decision;
     this.reason = head.reason;
     return ReadOutcome.Record;
@@ -206,13 +222,15 @@ export class AuditRecordReader {
 
   /** The record's checks, on the scanned record or the parsed one (absent fields undefined). */
   #check(record: ScannedRecord): ReadOutcome {
-    const { tool, role, decision, reason, kind } = record;
+    const { tool, role, decision, reason, kind, rule } = record;
     if (typeof tool !== 'string') return this.#fail('tool: expected a string');
     if (typeof role !== 'string') return this.#fail('role: expected a string');
     if (typeof reason !== 'string') return this.#fail('reason: expected a string');
     if (typeof kind !== 'string') return this.#fail('kind: expected a string');
     if (typeof decision !== 'string' || !DECISIONS.has(decision))
       return this.#fail('decision: expected "Allow", "Deny" or "Ask"');
+    if (rule !== undefined && rule !== null && typeof rule !== 'string')
+      return this.#fail('rule: expected a string or null');
     const id = record.id;
     if (id !== undefined && typeof id !== 'string') return this.#fail('id: expected a string');
     const now = record.now;
@@ -266,6 +284,7 @@ export class AuditRecordReader {
     // rested on a remembered approval asked no one: it stays an Allow.
     this.remembered = remembered !== undefined;
     this.approved = decision === 'Allow' && kind === 'ask_by_rule' && !this.remembered;
+    this.approval = this.approved ? recordedApproval(rule ?? null, reason) : null;
     this.from = this.approved ? 'Ask' : (decision as Decision);
     this.reason = reason;
     return ReadOutcome.Record;
@@ -338,6 +357,14 @@ export class AuditRecordReader {
     this.skip = why;
     return ReadOutcome.Skip;
   }
+}
+
+/**
+ * The Ask a recorded approval released: its rule, and its kind from the reason (the ledger appends
+ * a suffix saying how the person approved; one ending otherwise was a click).
+ */
+function recordedApproval(rule: string | null, reason: string): RecordedApproval {
+  return { rule, kind: reason.endsWith(WEBAUTHN_APPROVED_SUFFIX) ? 'webauthn' : 'click' };
 }
 
 /** `YYYY-MM-DDTHH:MM:SS.mmmZ` with hours 00-23, minutes and seconds 00-59 (the date is Date.parse's to check). */

@@ -10,7 +10,8 @@
  *   the others are counted as not replayable, never guessed at;
  * - records are decided in log order on one engine, at their recorded `now` (or `time`), so rate
  *   limits and budgets count as they did; an Ask a person approved (by a click) is approved again,
- *   so it spends what it spent live;
+ *   so it spends what it spent live, but only when the candidate asks by the same rule for the same
+ *   kind of approval: else it is the Deny the live approval ledger gives (replay-engine.ts), a change;
  * - exit 0 only when every line was read and no decision would change: a change or a malformed
  *   line exits 1 (a log that could not be read whole cannot vouch for a policy);
  * - memory stays flat: one block of lines, one reused call, and output written with backpressure.
@@ -146,7 +147,7 @@ export async function replayCommand(options: ReplayOptions, io: CliIo): Promise<
         return candidate.faulted ? candidate.recover() : undefined;
       },
       record: (line, reader, nowSeconds) => {
-        const decided = candidate.decide(reader.toolCall, nowSeconds, reader.approved);
+        const decided = candidate.decide(reader.toolCall, nowSeconds, reader.approval);
         // The tool ran: an Allow, or an Ask a person approved (an Ask alone ran nothing).
         if ((reader.from === 'Allow' || reader.approved) && untrustedTools.has(reader.call.tool))
           ran.add(reader.call.tool);

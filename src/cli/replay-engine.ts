@@ -2,7 +2,17 @@
  * The engine a replay decides with: one policy, in this process, called directly (no promise and
  * no approval ticket per call), with the state a live page keeps beside it rebuilt in log order:
  * untrusted content from the log's tool results, and remembered approvals from the Asks a person
- * approved. A trap kills an engine instance; the replay then starts a fresh one with the same
+ * approved.
+ *
+ * A recorded approval is redeemed as the approval ledger redeems a ticket (approval-ledger.ts):
+ * - it lifts only the Ask the person saw: the call must ask by the recorded rule for the recorded
+ *   kind of approval, else the answer is the ledger's Deny (`invalid_request`, naming both rules),
+ *   and nothing is spent nor remembered;
+ * - a click approval is approved again: it spends its rule's rate limit and budget, and is
+ *   remembered where its rule says so;
+ * - a WebAuthn approval is not approved again (no assertion is recorded): the Ask stands.
+ *
+ * A trap kills an engine instance; the replay then starts a fresh one with the same
  * policy before the next record, as the library's inline backend does (its rate-limit windows and
  * untrusted content start empty again).
  */
@@ -14,13 +24,17 @@ import { APPROVED_CALL } from '../engine/approved-call.ts';
 import { KIND_ASK_BY_RULE } from '../engine/engine-boundary.ts';
 import type { RecordAnswer, ToolResultRecord } from '../engine/types.ts';
 import { RememberedApprovals } from '../backend/remembered-approvals.ts';
-import type { RecordedResult } from './audit-record-reader.ts';
+import type { RecordedApproval, RecordedResult } from './audit-record-reader.ts';
+import { askChanged } from '../backend/approval-ledger.ts';
 import { errorText } from '../encoding/text.ts';
 
 /** What became of a recorded tool result: kept as untrusted content, trusted, withheld (the session is tainted everywhere), or refused. */
 export type ResultOutcome =
   | { ok: true; untrusted: boolean; withheld: boolean }
   | { ok: false; error: string };
+
+/** How a replay's reason names a recorded approval (the ledger names its ticket). */
+const RECORDED_APPROVAL = 'the recorded approval';
 
 /** A loaded policy to decide recorded calls with. */
 export class ReplayEngine {
@@ -59,23 +73,30 @@ export class ReplayEngine {
 
   /**
    * Decides one call as the live page did (never throws; a fault is an `engine_fault` Deny, see
-   * {@link faulted}): an Ask a remembered approval covers is lifted to Allow. With `approved` (a
-   * person approved this Ask when it was recorded) the call is approved again instead, as the
-   * approval ledger does (a click approval): it spends its rule's rate limit and budget as it did
-   * live, and the approval is remembered where its rule says so. A WebAuthn Ask is not approved
-   * again: no assertion is recorded. The answer is the policy's (an approved Ask is an Ask).
+   * {@link faulted}): an Ask a remembered approval covers is lifted to Allow. With `approval` (a
+   * person approved this Ask when it was recorded) the approval is redeemed instead, as the module
+   * comment says: an Ask by another rule or for another kind of approval is the ledger's
+   * `invalid_request` Deny; the same Ask, by a click, is approved again. The answer for an Ask
+   * approved again is the policy's Ask (an approved Ask counts as an Ask).
    */
-  decide(call: ToolCall, nowSeconds: number, approved = false): Verdict {
+  decide(call: ToolCall, nowSeconds: number, approval: RecordedApproval | null = null): Verdict {
     const engine = this.#engine;
     const verdict = engine.evaluate(call, nowSeconds);
     if (verdict.decision !== 'Ask') return verdict;
-    if (!approved)
+    if (approval === null)
       return (
         this.#remembered.cover(call, verdict, nowSeconds, (again) =>
           engine.evaluate(again, nowSeconds),
         ) ?? verdict
       );
-    if (verdict.approvalKind !== undefined) return verdict;
+    // Checked before the approved call is decided: a refused approval spends no budget.
+    const changed = askChanged(
+      RECORDED_APPROVAL,
+      { rule: approval.rule ?? undefined, kind: approval.kind },
+      verdict,
+    );
+    if (changed !== null) return { decision: 'Deny', reason: changed, kind: 'invalid_request' };
+    if (approval.kind === 'webauthn') return verdict;
     const again = engine.evaluate({ ...call, [APPROVED_CALL]: true } as ToolCall, nowSeconds);
     if (again.decision === 'Ask' && again.kind === KIND_ASK_BY_RULE)
       this.#remembered.approved(call, { ...again, decision: 'Allow' }, nowSeconds);
