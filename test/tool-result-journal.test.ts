@@ -44,4 +44,14 @@ describe('ToolResultJournal', () => {
     journal.clear();
     assert.deepEqual(journal.records(), []);
   });
+
+  it('fault: a result under 1 MiB of UTF-16 units but over 1 MiB of UTF-8 (400,000 "€") — a saturation mark, as the engine saturated', () => {
+    const journal = new ToolResultJournal();
+    const result = '€'.repeat(400_000);
+    journal.add({ tool: 'read_page', session: 's', result }, JSON.stringify(result));
+    assert.deepEqual(
+      journal.records().map((r) => [r.session, r.saturate]),
+      [['s', true]],
+    );
+  });
 });

@@ -9,7 +9,8 @@
 // - a value counts as from untrusted content when it equals an untrusted text or a word of one, or
 //   when PIECE consecutive UTF-16 units of it occur in one, and also when its folded form
 //   (docs/policy.md: ASCII lower-cased, fullwidth read as ASCII, invisible characters, spaces,
-//   dashes and ASCII punctuation dropped) does so against the folded texts and their folded words
+//   dashes and ASCII punctuation dropped) does so against the folded texts, their folded words and
+//   their runs of consecutive folded words shorter than PIECE
 //   (texts, words and pieces are kept as 64-bit hashes, the folded ones XORed with FOLDED_TAG: a
 //   collision can only make a value count as untrusted, never the reverse)
 // - texts and values are well-formed UTF-16 (the JSON parser and the call's checks refuse a lone
@@ -183,22 +184,33 @@ const FOLDED_TAG: u64 = ((<u64>0xc2b2ae3d) << 32) | <u64>0x27d4eb4f;
 
 /**
  * Folds the `n` units at `p` into `scratch`, and adds the folded text's words (split where
- * `foldUnit` says SPLIT) and the whole folded text to `t`'s words; the number of units kept.
+ * `foldUnit` says SPLIT) and runs of consecutive words, each shorter than PIECE, to `t`'s words;
+ * the number of units kept. A folded text is its folded words end to end, so a run is one span of
+ * `scratch` (`1234 5678` holds the run `12345678`). A word or run of PIECE units or more, and so a
+ * whole folded text that long, is found by its pieces; a shorter whole folded text is a run.
  */
 function fold(p: usize, n: i32, t: Taint): i32 {
   growScratch(n);
   let m = 0;
   let start = 0;
-  for (let i = 0; i <= n + 1; i++) {
+  // Bit k: a folded word starts k units before `m` (the first one at 0), for k < PIECE: past a word
+  // of PIECE units or more none is left, so neither it nor a run through it is added.
+  let starts: u32 = 1;
+  for (let i = 0; i <= n; i++) {
     const c = i < n ? foldAt(p, i, n) : SPLIT;
     if (c >= 0) {
       store<u16>(scratch + ((<usize>m) << 1), <u16>c);
       m++;
+      starts = (starts << 1) & 0x3ff;
     } else if (c == SPLIT) {
-      // Past the end: the whole folded text as one more word.
-      if (i > n) start = 0;
-      if (m > start) t.words.add(hashUnits(scratch, start, m) ^ FOLDED_TAG);
+      if (m > start) {
+        // The word and the runs that end with it: from each start less than PIECE units back.
+        const k = <u32>(m - start);
+        for (let b = (starts >> k) << k; b != 0; b &= b - 1)
+          t.words.add(hashUnits(scratch, m - <i32>ctz(b), m) ^ FOLDED_TAG);
+      }
       start = m;
+      starts |= 1;
     }
   }
   return m;

@@ -17,7 +17,12 @@
  */
 import type { EvaluatorState } from '../engine/types.ts';
 import { SHOWN_UNITS, truncate } from '../encoding/text.ts';
-import { foldCodePoint, foldedWords, textsOf } from '../reference/reference-untrusted.ts';
+import {
+  foldCodePoint,
+  foldedRuns,
+  foldedWords,
+  textsOf,
+} from '../reference/reference-untrusted.ts';
 
 /** Length, in UTF-16 units, of a piece of a value that counts when found in untrusted content. */
 export const PIECE = 10;
@@ -135,7 +140,7 @@ export function sessionContent(
         tool: r.tool,
         words: wordsOf(text),
         folded: whole,
-        foldedWords: new Set(whole === '' ? folded : [...folded, whole]),
+        foldedWords: new Set(whole === '' ? folded : [...folded, ...foldedRuns(folded), whole]),
       });
     }
   const marked = (results ?? []).some((r) => (r.session ?? '') === session && r.saturate === true);

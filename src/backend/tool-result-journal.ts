@@ -10,17 +10,16 @@
  * - it is bounded as the engine is: past MAX_JOURNAL_UNITS UTF-16 units of text over all
  *   sessions, the session that records more keeps no results but a saturation mark, which a fresh
  *   engine restores as a saturated session (every value then counts as from untrusted content);
- *   so does a result over MAX_RESULT_JSON_UNITS of JSON, which saturated the engine's session too;
+ *   so does a result whose record is over the engine's input bound (`overInputBound`, in UTF-8
+ *   bytes), which saturated the engine's session too;
  * - it outlives a policy load, as the engine's untrusted content does; `forget` empties it.
  */
 import type { ToolResultRecord } from '../engine/types.ts';
 import { own } from '../call/own-properties.ts';
+import { overInputBound, recordText } from '../engine/result-record.ts';
 
 /** Most UTF-16 units of untrusted text kept, over all sessions (the engine's own bound). */
 export const MAX_JOURNAL_UNITS = 1 << 20;
-
-/** Most UTF-16 units of a result's JSON the engine takes (`MAX_FIELD_BYTES`, result-record.ts). */
-const MAX_RESULT_JSON_UNITS = 1 << 20;
 
 /** A record to replay into a fresh engine: a result, or a session's saturation mark. */
 export type JournalRecord = ToolResultRecord & { saturate?: true };
@@ -83,7 +82,7 @@ export class ToolResultJournal {
     const session = record.session ?? '';
     if (this.#saturated.has(session)) return;
     // A result over that much JSON saturated the engine's session (result-record.ts).
-    if (json.length > MAX_RESULT_JSON_UNITS) {
+    if (overInputBound(recordText(record, json))) {
       this.saturate(session);
       return;
     }

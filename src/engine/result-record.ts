@@ -6,7 +6,8 @@
  * Checklist:
  * - never throws: a record that cannot be read is an `{ok: false}` answer that says what to pass;
  * - a result that hides a null (a function, a symbol, a non-finite number) is not plain JSON;
- * - a result too large to keep (over MAX_FIELD_BYTES as JSON) saturates an untrusted tool's
+ * - a result too large to keep (its record over MAX_FIELD_BYTES of UTF-8, the engine's input bound,
+ *   counted in bytes, not UTF-16 units: 400,000 `€` are 1.2 MB) saturates an untrusted tool's
  *   session instead (fail closed: every value then counts as from untrusted content).
  */
 import type { RecordAnswer, ToolResultRecord } from './types.ts';
@@ -69,13 +70,13 @@ export function recordToolResult(
           'tool result: the result is not plain JSON; pass what the tool returned as JSON data',
       };
     const head = { session: session ?? '', tool, role, untrusted };
-    if (json.length > MAX_FIELD_BYTES) {
+    text = recordText(record, json);
+    if (overInputBound(text)) {
       // Too large to keep: an untrusted tool's result saturates its session (fail closed).
       const probe = send(JSON.stringify({ ...head, result: null }));
       if (!probe.ok || !probe.untrusted) return probe;
       return send(JSON.stringify({ ...head, saturate: true }));
     }
-    text = `${JSON.stringify(head).slice(0, -1)},"result":${json}}`;
   } catch (e) {
     return {
       ok: false,
@@ -83,6 +84,23 @@ export function recordToolResult(
     };
   }
   return send(text);
+}
+
+/** The engine's `recordResult` input for `record`, whose result is the JSON text `json`. */
+export function recordText(record: ToolResultRecord, json: string): string {
+  const { session, tool, role, untrusted } = record;
+  return `${JSON.stringify({ session: session ?? '', tool, role, untrusted }).slice(0, -1)},"result":${json}}`;
+}
+
+/**
+ * True when `text` is over the engine's input bound (MAX_FIELD_BYTES of UTF-8), also when it has
+ * fewer UTF-16 units than that: a unit may take up to 3 bytes.
+ */
+export function overInputBound(text: string): boolean {
+  return (
+    text.length > MAX_FIELD_BYTES ||
+    (text.length * 3 > MAX_FIELD_BYTES && new TextEncoder().encode(text).length > MAX_FIELD_BYTES)
+  );
 }
 
 /**

@@ -12,7 +12,8 @@
  *   equals an untrusted text or a word of one, or when 10 consecutive UTF-16 units of it occur in
  *   an untrusted text; an array or object when a string or number inside it did (its keys are
  *   not read); true and false never;
- * - the same holds of a value's folded form against the folded texts and their folded words:
+ * - the same holds of a value's folded form against the folded texts and their folded words, and
+ *   the runs of consecutive folded words (end to end) shorter than 10 units:
  *   folding goes code point by code point (a lone surrogate is one); fullwidth U+FF01–U+FF5E are
  *   read as U+0021–U+007E; ASCII letters are lower-cased, ASCII digits kept; @ . _ - +, the dashes
  *   and the invisible characters are dropped; the other ASCII characters and the spaces beyond
@@ -89,6 +90,7 @@ export class ReferenceUntrustedContent {
       const words = foldedWords(text);
       content.folded.push(words.join(''));
       for (const word of words) content.foldedWords.add(word);
+      for (const run of foldedRuns(words)) content.foldedWords.add(run);
       if (words.length > 0) content.foldedWords.add(words.join(''));
     }
   }
@@ -241,6 +243,24 @@ export function foldedWords(text: string): string[] {
   }
   if (word !== '') words.push(word);
   return words;
+}
+
+/**
+ * The runs of two or more consecutive folded words of a text (`words`, from {@link foldedWords}),
+ * written end to end, that are shorter than {@link REFERENCE_PIECE} units: `account 1234 5678`
+ * has the run `12345678`.
+ */
+export function foldedRuns(words: readonly string[]): string[] {
+  const runs: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    let run = words[i]!;
+    for (let j = i + 1; j < words.length; j++) {
+      run += words[j]!;
+      if (run.length >= REFERENCE_PIECE) break;
+      runs.push(run);
+    }
+  }
+  return runs;
 }
 
 function cameFrom(texts: readonly string[], words: Set<string>, text: string): boolean {
