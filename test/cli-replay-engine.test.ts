@@ -171,6 +171,53 @@ describe('perso replay rebuilds the session', () => {
     );
   });
 
+  test('a candidate that remembers more widely covers a call a person approved live: Ask → Allow, spent once', async () => {
+    // Live: two refunds over 300 on two orders, each asked about and approved (remembered per order).
+    const wide: Entry[] = [];
+    let now = 1_764_000_000;
+    const perso = await Perso.load({
+      policy: JSON.parse(await readFile(policyPath, 'utf8')) as Policy,
+      clock: () => now,
+      audit: { emit: (record) => void wide.push(record) },
+    });
+    const asked: string[] = [];
+    const refund = perso
+      .session({ role: 'agent' })
+      .guard('process_refund', async (args: { order_id: string; amount: number }) => args.amount, {
+        approve: async (decision) => {
+          asked.push(String((decision as { args?: { order_id?: string } }).args?.order_id));
+          return true;
+        },
+      });
+    for (const order_id of ['ORD-1', 'ORD-2']) {
+      now += 10;
+      assert.equal((await refund({ order_id, amount: 400 })).ok, true);
+    }
+    await perso.close();
+    assert.equal(asked.length, 2);
+    const widePath = join(dir, 'wide.ndjson');
+    await writeFile(widePath, ndjson(wide));
+    // The candidate remembers an approval for every order: the second refund is covered by the
+    // first approval and never asked about; the first is approved again, as live. 800 of the
+    // budget's 1000 are spent: the second refund is not counted twice (it would be 1200, a Deny).
+    const policy = JSON.parse(await readFile(policyPath, 'utf8')) as Policy;
+    const candidate = JSON.stringify({
+      ...policy,
+      rules: policy.rules.map((rule) =>
+        rule.id === 'big-refund' ? { ...rule, remember: { seconds: 600, same: [] } } : rule,
+      ),
+    });
+    const run = await runPerso(['replay', widePath, candidate]);
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    // Line 3 is the second refund's Ask, now covered; line 4 its recorded approval, the same
+    // call: answered as covered, not decided (nor spent) a second time.
+    const covered =
+      /^line [34]: process_refund \(agent\) Ask → Allow: .*approved earlier by a person \(remembered approval "[0-9a-f]+", until [0-9.]+ s\) \(was: /gm;
+    assert.equal(run.stdout.match(covered)?.length, 2, run.stdout);
+    assert.doesNotMatch(run.stdout, /^line [12]:/m);
+    assert.match(run.stdout, /replayed 4 records: 2 would change \(Ask→Allow 2\)\n$/);
+  });
+
   test('fault: the candidate asks by another rule — the recorded approval is refused as the ledger refuses it, neither remembered nor spent', async () => {
     const policy = JSON.parse(await readFile(policyPath, 'utf8')) as Policy;
     const renamed = JSON.stringify({

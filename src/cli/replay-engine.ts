@@ -27,6 +27,7 @@ import { RememberedApprovals } from '../backend/remembered-approvals.ts';
 import type { RecordedApproval, RecordedResult } from './audit-record-reader.ts';
 import { askChanged } from '../backend/approval-ledger.ts';
 import { errorText } from '../encoding/text.ts';
+import { canonicalJson } from '../call/canonical-json.ts';
 
 /** What became of a recorded tool result: kept as untrusted content, trusted, withheld (the session is tainted everywhere), or refused. */
 export type ResultOutcome =
@@ -35,6 +36,25 @@ export type ResultOutcome =
 
 /** How a replay's reason names a recorded approval (the ledger names its ticket). */
 const RECORDED_APPROVAL = 'the recorded approval';
+
+/** How many covered Asks wait for their recorded approval (the oldest go first). */
+const COVERED_ASKS_KEPT = 1024;
+
+/** A call's identity, as an approval binds it (null: it has no JSON form). */
+function coveredKey(call: ToolCall): string | null {
+  try {
+    return canonicalJson([
+      call.tool,
+      call.role,
+      call.args ?? {},
+      call.agentAttributes ?? {},
+      call.resourceAttributes ?? {},
+      typeof call.session === 'string' ? call.session : '',
+    ]);
+  } catch {
+    return null;
+  }
+}
 
 /** A loaded policy to decide recorded calls with. */
 export class ReplayEngine {
@@ -59,6 +79,8 @@ export class ReplayEngine {
   #engine: Engine;
   readonly #policyText: string;
   readonly #remembered = new RememberedApprovals();
+  /** Recorded Asks this policy covered, by call: the answer their recorded approval gets. */
+  readonly #coveredAsks = new Map<string, Verdict>();
 
   private constructor(engine: Engine, policyText: string) {
     this.#engine = engine;
@@ -73,22 +95,44 @@ export class ReplayEngine {
 
   /**
    * Decides one call as the live page did (never throws; a fault is an `engine_fault` Deny, see
-   * {@link faulted}): an Ask a remembered approval covers is lifted to Allow. With `approval` (a
-   * person approved this Ask when it was recorded) the approval is redeemed instead, as the module
+   * {@link faulted}): an Ask a remembered approval covers is lifted to Allow, whether or not a
+   * person approved it when it was recorded (live, a covered call is never asked about). Else, with
+   * `approval` (a person approved this Ask when it was recorded) the approval is redeemed, as the module
    * comment says: an Ask by another rule or for another kind of approval is the ledger's
    * `invalid_request` Deny; the same Ask, by a click, is approved again. The answer for an Ask
    * approved again is the policy's Ask (an approved Ask counts as an Ask).
    */
   decide(call: ToolCall, nowSeconds: number, approval: RecordedApproval | null = null): Verdict {
     const engine = this.#engine;
+    if (approval !== null && this.#coveredAsks.size > 0) {
+      // The approval of an Ask this policy covered when it was replayed: that call already ran
+      // (and spent); it is not decided again.
+      const key = coveredKey(call);
+      const ran = key === null ? undefined : this.#coveredAsks.get(key);
+      if (ran !== undefined) {
+        this.#coveredAsks.delete(key!);
+        return ran;
+      }
+    }
     const verdict = engine.evaluate(call, nowSeconds);
     if (verdict.decision !== 'Ask') return verdict;
-    if (approval === null)
-      return (
-        this.#remembered.cover(call, verdict, nowSeconds, (again) =>
-          engine.evaluate(again, nowSeconds),
-        ) ?? verdict
-      );
+    // A covered Ask is never shown, recorded approval or not: live, the page answers Allow at once.
+    const covered = this.#remembered.cover(call, verdict, nowSeconds, (again) =>
+      engine.evaluate(again, nowSeconds),
+    );
+    const key =
+      approval === null && (covered !== null || this.#coveredAsks.size > 0)
+        ? coveredKey(call)
+        : null;
+    if (key !== null) {
+      // Its recorded approval, if one follows, is this same call: not decided (nor spent) twice.
+      // An Ask that stands supersedes an earlier covered one of the same call.
+      this.#coveredAsks.delete(key);
+      if (covered !== null) this.#coveredAsks.set(key, covered);
+      if (this.#coveredAsks.size > COVERED_ASKS_KEPT)
+        this.#coveredAsks.delete(this.#coveredAsks.keys().next().value!);
+    }
+    if (covered !== null || approval === null) return covered ?? verdict;
     // Checked before the approved call is decided: a refused approval spends no budget.
     const changed = askChanged(
       RECORDED_APPROVAL,
