@@ -3,7 +3,7 @@
  * contents, its size, publint and arethetypeswrong, and its types in fresh projects.
  *
  * The tarball is packed from the current dist/ (`npm run build` after editing src/). Budget (packed,
- * gzipped tarball): 605,000 bytes, of which the user docs (docs/*.md, so the README's links work
+ * gzipped tarball): 612,000 bytes, of which the user docs (docs/*.md, so the README's links work
  * from the registry page) are about 67,000; issue 11's splits (one concept per file, each with its
  * header and declarations) added about 25,000, issue 13 about 19,000 (src/analysis/, the explain
  * chunk, perso doctor, the replay scan and their docs), issue 14 about 20,000, and explain's
@@ -12,7 +12,8 @@
  * FromUntrusted (its range tables in the engine, the reference and explain, docs) and reading calls
  * into a snapshot about 9,000: 596,183 bytes in session 9; shipping the reference's untrusted-text
  * module that explain imports (dist/reference/reference-untrusted.js, left out until session 10,
- * so a consumer's explain failed to load) about 2,800: 601,816 bytes.
+ * so a consumer's explain failed to load) about 2,800: 601,816 bytes; replay's approval checks
+ * and their docs: 604,269 bytes, with room for the session's fixes then in progress.
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,7 +38,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = (name: string): string => join(root, 'node_modules/.bin', name);
 
 /** The packed tarball's size budget, in bytes (gzipped). */
-const PACKED_BUDGET = 605_000;
+const PACKED_BUDGET = 612_000;
 
 interface PackResult {
   filename: string;
