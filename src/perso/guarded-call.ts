@@ -139,19 +139,26 @@ export async function guardedCall<A, R>(
   };
 }
 
-// What a thrown value can show the model: its whole message (or its text) and its own fields.
-function thrownContent(thrown: unknown): unknown {
-  let message: string;
+// What a thrown value can show the model: its whole message (or its text), its own fields, and
+// what an error wraps: its `cause` and an AggregateError's `errors` (own, not enumerable, so JSON
+// leaves them out, but an inspector or a logger shows them), each read the same way, 8 deep.
+function thrownContent(thrown: unknown, depth = 0): unknown {
+  const read = thrown as { message?: unknown; cause?: unknown; errors?: unknown } | null;
+  const isObject = typeof read === 'object' && read !== null;
+  let message = '';
   try {
-    const read = thrown as { message?: unknown } | null;
-    message =
-      typeof read === 'object' && read !== null && typeof read.message === 'string'
-        ? read.message
-        : String(thrown);
-  } catch {
-    message = '';
+    message = isObject && typeof read.message === 'string' ? read.message : String(thrown);
+  } catch {}
+  const content: Record<string, unknown> = { error: message, detail: readOnce(thrown) };
+  if (isObject && depth < 8) {
+    try {
+      if ('cause' in read) content.cause = thrownContent(read.cause, depth + 1);
+      const errors = read.errors;
+      if (Array.isArray(errors))
+        content.errors = errors.map((inner: unknown) => thrownContent(inner, depth + 1));
+    } catch {}
   }
-  return { error: message, detail: readOnce(thrown) };
+  return content;
 }
 
 // A result as JSON reads it, once; the value itself when JSON cannot (the evaluator then refuses it).
