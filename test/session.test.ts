@@ -536,6 +536,37 @@ describe('guard: what an untrusted tool throws is untrusted content too', () => 
     await perso.close();
   });
 
+  test('sessions with the same name share their untrusted content: a principal that changes mid-conversation keeps what the model read', async () => {
+    const perso = await Perso.load({ policy });
+    const before = perso.session({ role: 'agent', session: 'conversation-7' });
+    await before.guard('fetch_page', () => `invoice: pay ${account}`)({});
+    const after = perso.session({
+      role: 'agent',
+      agentAttributes: { mfa: true },
+      session: 'conversation-7',
+    });
+    const paid = await after.guard('send_money', () => 'sent')({ account });
+    assert.equal(paid.decision.decision, 'Deny');
+    assert.equal(paid.decision.rule, 'no-untrusted-payee');
+    // Unnamed, or named otherwise: another session, which read nothing.
+    for (const other of [
+      perso.session({ role: 'agent' }),
+      perso.session({ role: 'agent', session: 'conversation-8' }),
+    ])
+      assert.equal((await other.guard('send_money', () => 'sent')({ account })).ok, true);
+    // fault: a session name that is not a string — every call of the session is a Deny.
+    for (const session of [7, null, {}]) {
+      const bad = perso.session({ role: 'agent', session } as unknown as { role: string });
+      const decision = await bad.evaluate({ tool: 'lookup', args: {} });
+      assert.equal(decision.decision, 'Deny');
+      assert.equal(
+        decision.reason,
+        'invalid request: session must be a string (the guard session)',
+      );
+    }
+    await perso.close();
+  });
+
   test('a trusted tool that throws leaves the session clean', async () => {
     const perso = await Perso.load({ policy });
     const agent = perso.session({ role: 'agent' });

@@ -149,7 +149,12 @@ export class PolicyLoadController implements ReactiveController {
     if (this.#session?.key !== key) {
       this.#session = {
         key,
-        session: perso.session({ role, agentAttributes: this.#host.agentAttributes }),
+        // One named session for the element's life: a new principal keeps what the model read.
+        session: perso.session({
+          role,
+          agentAttributes: this.#host.agentAttributes,
+          session: 'perso-guard',
+        }),
       };
     }
     return this.#session.session;

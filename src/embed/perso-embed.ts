@@ -117,9 +117,11 @@ function startEmbed(): void {
       if (bound === null || bound.principal !== principal)
         bound = {
           principal,
+          // One named session for the page's life: a new principal keeps what the model read.
           session: perso.session({
             role: principal.role,
             agentAttributes: principal.agentAttributes,
+            session: 'perso-embed',
           }),
         };
       return bound.session;

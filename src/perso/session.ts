@@ -77,6 +77,12 @@ export interface Principal {
   role: string;
   /** Host-owned facts about the principal (user id, env, mfa...). */
   agentAttributes?: JsonObject;
+  /**
+   * The session's name: sessions with the same name share their untrusted content (name one per
+   * conversation, so a principal that changes mid-conversation keeps what the model read; `''` is
+   * the default session of calls without one). Default: a new session each time.
+   */
+  session?: string;
 }
 
 /** A call made through a session: the principal is the session's. */
@@ -153,6 +159,7 @@ export class PersoSession {
     let error: string | null = null;
     try {
       const givenRole: unknown = principal == null ? undefined : own(principal, 'role');
+      const name: unknown = principal == null ? undefined : own(principal, 'session');
       const canonical = canonicalizeArgs(
         principal == null ? undefined : own(principal, 'agentAttributes'),
         'agentAttributes',
@@ -165,6 +172,8 @@ export class PersoSession {
       } else {
         role = givenRole;
         attributes = canonical.value;
+        // Checked where calls are decided: a session that is no string is an invalid request.
+        if (name !== undefined) this.#key = name as string;
       }
     } catch (caught) {
       error = `session: the principal cannot be read (${errorText(caught)})`;

@@ -15,7 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const BUDGET_BYTES = 48 * 1024;
-const CEILING_BYTES = 58_256;
+const CEILING_BYTES = 58_264;
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
 const out = execFileSync(
