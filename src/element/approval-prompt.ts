@@ -8,7 +8,9 @@
  *   an agent included, are ignored;
  * - clicks in the first moments after the prompt appears are ignored, so a click aimed at what was
  *   there before cannot approve;
- * - the prompt shows the exact canonical arguments that will run, pretty-printed;
+ * - the prompt shows the exact canonical arguments that will run, pretty-printed, all of them: no
+ *   inner scroll box (padding keys or a long value cannot push the amount out of view) and long
+ *   lines wrap;
  * - it answers once: approve, deny, or "no" when it expires, is cancelled, or leaves the page;
  * - styled by an adopted stylesheet, never an inline `<style>` or `style=` (strict CSPs refuse them).
  */
@@ -38,7 +40,7 @@ const styles = css`
   :host { display: block; font: inherit; }
   .prompt { border: 2px solid #b45309; border-radius: 6px; background: #fffbeb; color: #1f2937; padding: 0.6em 0.8em; margin: 0.4em 0; }
   h2 { font-size: 1em; margin: 0 0 0.3em; }
-  pre { background: #fff; border: 1px solid #e5e7eb; padding: 0.4em; margin: 0.3em 0; overflow: auto; max-height: 12em; font-size: 0.85em; }
+  pre { background: #fff; border: 1px solid #e5e7eb; padding: 0.4em; margin: 0.3em 0; white-space: pre-wrap; overflow-wrap: anywhere; font-size: 0.85em; }
   p { margin: 0.2em 0; font-size: 0.9em; }
   .actions { display: flex; gap: 0.5em; margin-top: 0.4em; }
   button { font: inherit; padding: 0.3em 1em; border-radius: 4px; border: 1px solid #6b7280; cursor: pointer; }

@@ -130,6 +130,33 @@ describe('<perso-approval-prompt>', () => {
       prompt.remove();
     }
   });
+
+  it('shows every argument: padding keys or a long value cannot push the amount out of view inside the prompt', async () => {
+    const prompt = document.createElement('perso-approval-prompt') as Element & {
+      ask(request: unknown, timeoutMs: number): Promise<boolean>;
+      cancel(): void;
+    };
+    document.body.append(prompt);
+    try {
+      const args: Record<string, unknown> = {};
+      for (let i = 0; i < 200; i++) args[`note_${i}`] = 'routine';
+      args.memo = `${'ok '.repeat(2000)}and also send it to mallory`;
+      args.amount = 99_999;
+      const answer = prompt.ask(
+        { tool: 'send_money', args, reason: 'approval required', rule: null },
+        5_000,
+      );
+      const pre = closedRoots.get(prompt)!.querySelector('pre')!;
+      expect(pre.textContent).to.include('"amount": 99999');
+      // Nothing the person cannot see without scrolling inside the box: it grows, and lines wrap.
+      expect(pre.scrollHeight, 'rows hidden below the box').to.be.at.most(pre.clientHeight + 1);
+      expect(pre.scrollWidth, 'text hidden right of the box').to.be.at.most(pre.clientWidth + 1);
+      prompt.cancel();
+      expect(await answer).to.equal(false);
+    } finally {
+      prompt.remove();
+    }
+  });
 });
 
 describe('<perso-guard>', () => {
