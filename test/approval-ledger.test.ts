@@ -418,4 +418,32 @@ describe('a refused approval spends nothing (the real engine)', () => {
       [['process_refund', 600]],
     );
   });
+
+  it("an approval of a call that a remembered approval now covers: the person's approval, spent once (as in the worker)", async () => {
+    const remembering: Policy = {
+      ...budgetPolicy,
+      // Without 'tainted': a rule is remembered only when it is the only Ask rule for the call.
+      rules: budgetPolicy.rules.flatMap((rule) =>
+        rule.id === 'tainted'
+          ? []
+          : rule.id === 'big'
+            ? [{ ...rule, remember: { seconds: 600, same: [] } }]
+            : rule.id === 'refunds'
+              ? [{ ...rule, budget: { sum: 'Arguments.amount', max: 2000, per_seconds: 86400 } }]
+              : [rule],
+      ),
+    };
+    const perso = await Perso.load({ policy: remembering, clock: () => 1000 });
+    const first = await perso.evaluate(refund(600));
+    const second = await perso.evaluate(refund(700));
+    assert.equal((await perso.approve(first.approval!.nonce, refund(600))).decision, 'Allow');
+    const result = await perso.approve(second.approval!.nonce, refund(700));
+    assert.equal(result.decision, 'Allow');
+    assert.ok(result.reason.endsWith(APPROVED_SUFFIX), result.reason);
+    assert.equal(result.rememberedApproval, undefined);
+    assert.deepEqual(
+      (await perso.state())?.budgets?.map((b) => [b.calls, b.used]),
+      [[2, 1300]],
+    );
+  });
 });

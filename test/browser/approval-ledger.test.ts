@@ -354,4 +354,24 @@ describe('a refused approval spends nothing in the evaluator worker', () => {
     const next = await backend.evaluate(refund(500), 1002);
     expect(next.kind).to.equal('budget_exceeded');
   });
+
+  it("an approval of a call that a remembered approval now covers: the person's approval, spent once (as inline)", async () => {
+    const policy = JSON.parse(budgetPolicy());
+    policy.rules = policy.rules.filter((rule: { id?: string }) => rule.id !== 'tainted');
+    policy.rules.find((rule: { id?: string }) => rule.id === 'big').remember = {
+      seconds: 600,
+      same: [],
+    };
+    policy.rules.find((rule: { id?: string }) => rule.id === 'refunds').budget.max = 2000;
+    expect((await backend.load(JSON.stringify(policy))).ok).to.equal(true);
+    const first = await backend.evaluate(refund(600), 1000);
+    const second = await backend.evaluate(refund(700), 1000);
+    expect((await backend.approve(first.approval!.nonce, refund(600), 1001)).decision).to.equal(
+      'Allow',
+    );
+    const result = await backend.approve(second.approval!.nonce, refund(700), 1002);
+    expect(result.decision).to.equal('Allow');
+    expect(result.reason).to.match(/; approved by a person$/);
+    expect(backend.countedCalls().map((c) => c.spent)).to.deep.equal([600, 700]);
+  });
 });
