@@ -3,6 +3,10 @@ import assert from 'node:assert/strict';
 import { APPROVED_SUFFIX, ApprovalLedger, approved } from '../src/backend/approval-ledger.ts';
 import type { ApprovableVerdict } from '../src/backend/approval-ledger.ts';
 import type { ToolCall } from '../src/call/decision.ts';
+import { APPROVED_CALL } from '../src/engine/approved-call.ts';
+import { InlineBackend } from '../src/backend/inline-backend.ts';
+import { Perso } from '../src/perso/perso.ts';
+import type { Policy } from '../src/policy/policy.ts';
 
 const call: ToolCall = { tool: 'delete_customer', role: 'agent', args: { id: 7, reason: 'dup' } };
 const ask: ApprovableVerdict = {
@@ -171,6 +175,30 @@ describe('ApprovalLedger, the Ask a ticket was offered for', () => {
     );
   });
 
+  it('fault: the call now asks by another rule — it is never decided as approved (nothing is spent)', async () => {
+    const { ledger } = ledgerAt();
+    const ticket = ledger.attach(call, ask).approval!;
+    const marks: boolean[] = [];
+    const result = await ledger.approve(ticket.nonce, call, (again) => {
+      marks.push(Object.hasOwn(again, APPROVED_CALL));
+      return { ...ask, rule: 'late' };
+    });
+    assert.equal(result.decision, 'Deny');
+    assert.deepEqual(marks, [false], 'decided once, unmarked: an Ask the engine does not count');
+  });
+
+  it('the same Ask is decided unmarked, then once as approved', async () => {
+    const { ledger } = ledgerAt();
+    const ticket = ledger.attach(call, ask).approval!;
+    const marks: boolean[] = [];
+    const result = await ledger.approve(ticket.nonce, call, (again) => {
+      marks.push(Object.hasOwn(again, APPROVED_CALL));
+      return ask;
+    });
+    assert.equal(result.decision, 'Allow');
+    assert.deepEqual(marks, [false, true]);
+  });
+
   it('a policy load with other text voids every ticket; the same text keeps them', async () => {
     const { ledger } = ledgerAt();
     ledger.policyLoaded('{"version":"a"}');
@@ -300,6 +328,122 @@ describe('ApprovalLedger, WebAuthn tickets', () => {
         })
       ).reason,
       /no authenticator registry here/,
+    );
+  });
+});
+
+// The teammate's repro, on the real engine: an Ask by 'big' (refund > 500) is approved after the
+// session read untrusted content, when the same call asks by 'tainted' instead. The approval is
+// refused, and the refund rules' budget (sum of amount, max 1000) must not have spent the 600.
+const budgetPolicy: Policy = {
+  version: 'ledger-budget-1',
+  default_action: 'Deny',
+  tools: ['process_refund', 'read_email'],
+  roles: ['agent'],
+  untrusted_tools: ['read_email'],
+  rules: [
+    { tool_name: 'read_email', roles: ['agent'] },
+    {
+      id: 'refunds',
+      tool_name: 'process_refund',
+      roles: ['agent'],
+      budget: { sum: 'Arguments.amount', max: 1000, per_seconds: 86400 },
+    },
+    // First: of two Ask rules that hold, the call asks by the first.
+    {
+      id: 'tainted',
+      tool_name: 'process_refund',
+      roles: ['agent'],
+      effect: 'Ask',
+      condition: { SessionUntrusted: true },
+    },
+    {
+      id: 'big',
+      tool_name: 'process_refund',
+      roles: ['agent'],
+      effect: 'Ask',
+      condition: { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Gt', value: 500 } },
+    },
+  ],
+};
+const refund = (amount: number, session?: string): ToolCall => ({
+  tool: 'process_refund',
+  role: 'agent',
+  args: { amount },
+  ...(session === undefined ? {} : { session }),
+});
+const email = { tool: 'read_email', role: 'agent', session: 's1', result: { body: 'hi' } };
+
+describe('a refused approval spends nothing (the real engine)', () => {
+  it('fault: the session read untrusted content after the Ask — Perso (inline): Deny, no budget spent, the next refund of 500 allowed', async () => {
+    const perso = await Perso.load({ policy: budgetPolicy, clock: () => 1000 });
+    const asked = await perso.evaluate(refund(600, 's1'));
+    assert.equal(asked.rule, 'big');
+    const nonce = asked.approval?.nonce;
+    assert.ok(nonce);
+    assert.equal((await perso.recordResult(email)).ok, true);
+    const result = await perso.approve(nonce, refund(600, 's1'));
+    assert.equal(result.decision, 'Deny');
+    assert.equal(result.kind, 'invalid_request');
+    assert.match(
+      result.reason,
+      /given for the Ask of rule 'big', but the call now asks by rule 'tainted'/,
+    );
+    assert.deepEqual((await perso.state())?.budgets ?? [], []);
+    const next = await perso.evaluate(refund(500));
+    assert.equal(next.decision, 'Allow', next.reason);
+    assert.deepEqual(
+      (await perso.state())?.budgets?.map((b) => [b.rule, b.calls, b.used]),
+      [['refunds', 1, 500]],
+    );
+  });
+
+  it('fault: the same, on the inline backend — no counted call journaled; an approval that holds journals exactly one', async () => {
+    const backend = await InlineBackend.create();
+    assert.equal(backend.loadNow(JSON.stringify(budgetPolicy)).ok, true);
+    const asked = backend.evaluateNow(refund(600, 's1'), 1000);
+    const nonce = (asked as { approval?: { nonce: string } }).approval?.nonce;
+    assert.ok(nonce);
+    assert.equal((await backend.recordResult(email)).ok, true);
+    const refusedOne = await backend.approve(nonce, refund(600, 's1'), 1001);
+    assert.equal(refusedOne.decision, 'Deny');
+    assert.deepEqual(backend.countedCalls(), []);
+    const again = backend.evaluateNow(refund(600), 1002);
+    const kept = (again as { approval?: { nonce: string } }).approval?.nonce;
+    assert.ok(kept);
+    const lifted = await backend.approve(kept, refund(600), 1003);
+    assert.equal(lifted.decision, 'Allow', lifted.reason);
+    assert.deepEqual(
+      backend.countedCalls().map((c) => [c.tool, c.spent]),
+      [['process_refund', 600]],
+    );
+  });
+
+  it("an approval of a call that a remembered approval now covers: the person's approval, spent once (as in the worker)", async () => {
+    const remembering: Policy = {
+      ...budgetPolicy,
+      // Without 'tainted': a rule is remembered only when it is the only Ask rule for the call.
+      rules: budgetPolicy.rules.flatMap((rule) =>
+        rule.id === 'tainted'
+          ? []
+          : rule.id === 'big'
+            ? [{ ...rule, remember: { seconds: 600, same: [] } }]
+            : rule.id === 'refunds'
+              ? [{ ...rule, budget: { sum: 'Arguments.amount', max: 2000, per_seconds: 86400 } }]
+              : [rule],
+      ),
+    };
+    const perso = await Perso.load({ policy: remembering, clock: () => 1000 });
+    const first = await perso.evaluate(refund(600));
+    const second = await perso.evaluate(refund(700));
+    assert.equal((await perso.approve(first.approval!.nonce, refund(600))).decision, 'Allow');
+    const result = await perso.approve(second.approval!.nonce, refund(700));
+    assert.equal(result.decision, 'Allow');
+    assert.ok(result.reason.endsWith(APPROVED_SUFFIX), result.reason);
+    assert.equal(result.rememberedApproval, undefined);
+    assert.deepEqual(
+      (await perso.state())?.budgets?.map((b) => [b.calls, b.used]),
+      [[2, 1300]],
     );
   });
 });

@@ -438,6 +438,52 @@ describe('perso replay: budgets are rebuilt in log order', () => {
     assert.equal(strict.code, 1);
   });
 
+  test('fault: live, an approval refused because the session read untrusted content meanwhile spent nothing — the replay of that log agrees', async () => {
+    // The live ledger's repro: the Ask by 'big' for 600 is approved after the session read
+    // untrusted content, when the call asks by 'tainted' instead (listed first, it asks first).
+    const policy = JSON.stringify({
+      version: 'ledger-budget-1',
+      default_action: 'Deny',
+      tools: ['process_refund', 'read_email'],
+      roles: ['agent'],
+      untrusted_tools: ['read_email'],
+      rules: [
+        { tool_name: 'read_email', roles: ['agent'] },
+        ...JSON.parse(budgeted(1000, 'big')).rules.slice(0, 1),
+        {
+          id: 'tainted',
+          tool_name: 'process_refund',
+          roles: ['agent'],
+          effect: 'Ask',
+          condition: { SessionUntrusted: true },
+        },
+        ...JSON.parse(budgeted(1000, 'big')).rules.slice(1),
+      ],
+    });
+    const log: object[] = [];
+    const guard = await Perso.load({
+      policy,
+      audit: { emit: (entry) => void log.push(entry), emitResult: (entry) => void log.push(entry) },
+    });
+    const tainting = { ...refund(600, 1000), session: 's1' };
+    const asked = await guard.evaluate(tainting);
+    assert.equal(asked.rule, 'big');
+    const read = { tool: 'read_email', role: 'agent', session: 's1', result: { body: 'hi' } };
+    assert.equal((await guard.recordResult(read)).ok, true);
+    const refused = await guard.approve(asked.approval!.nonce, tainting);
+    assert.equal(refused.kind, 'invalid_request');
+    const next = await guard.evaluate(refund(500, 1010));
+    await guard.close();
+    const replayed = await replayJson(log, 'refused-approval.ndjson', policy);
+    assert.deepEqual([replayed.changes, replayed.code], [[], 0], 'the replay decides as live did');
+    assert.equal(next.decision, 'Allow', 'the refused approval spent nothing: 500 fits');
+    // The Ask and the 500 replayed, the email's result rebuilt; the refused approval is a fault.
+    assert.deepEqual(
+      [replayed.summary.replayed, replayed.summary.results, replayed.summary.notReplayable],
+      [2, 1, { 'args hashed': 0, 'no args': 0, fault: 1 }],
+    );
+  });
+
   test('a WebAuthn approval is not approved again (no assertion is recorded), and a candidate asking for a click refuses it', async () => {
     // The inline engine in Node releases no WebAuthn Ask (only the worker checks an assertion), so
     // the recorded approval is the live click approval with the reason the ledger gives a WebAuthn

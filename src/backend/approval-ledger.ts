@@ -17,7 +17,8 @@
  *   same kind of approval (a session that read untrusted content meanwhile may make a WebAuthn rule
  *   ask, which a click must not release), else it is a Deny;
  * - a policy load with other text voids every ticket (an approval is given under one policy);
- * - an approved call spends its rule's rate-limit budget like any Allow;
+ * - an approved call spends its rule's rate limit and budget like any Allow; a refused one spends
+ *   nothing (the call is decided unmarked, and checked, before it is decided as approved);
  * - a WebAuthn ticket (the Ask's rule says `"approval": "webauthn"`) is released only by an
  *   assertion over the challenge of {tool, args, origin, policy hash, nonce, expiry},
  *   verified here against the credential registered for this origin, with the user-verified flag;
@@ -280,14 +281,18 @@ export class ApprovalLedger {
       );
       if (problem !== null) return refused(problem);
     }
-    // Marked: the engine counts an approved Ask against the rule's rate limit (see approved-call.ts).
-    const verdict = decide({ ...call, [APPROVED_CALL]: true } as ToolCall);
-    // `decide` may be a backend's own evaluate, which offers a fresh ticket with an Ask: void it.
-    const fresh = (verdict as { approval?: ApprovalTicket }).approval;
-    if (fresh !== undefined) this.#pending.delete(fresh.nonce);
-    const changed =
-      verdict.decision === 'Ask' ? askChanged(`approval ${quote(nonce, 8)}`, check, verdict) : null;
-    if (changed !== null) return refused(changed);
+    // Decided unmarked first (an Ask spends nothing), then marked: the engine counts an approved
+    // Ask against its rule's rate limit and budget (approved-call.ts), so only once it is the same Ask.
+    let verdict!: V;
+    for (const again of [call, { ...call, [APPROVED_CALL]: true }]) {
+      verdict = decide(again);
+      // `decide` may be a backend's own evaluate, which offers a fresh ticket with an Ask: void it.
+      const fresh = (verdict as { approval?: ApprovalTicket }).approval;
+      if (fresh !== undefined) this.#pending.delete(fresh.nonce);
+      if (verdict.decision !== 'Ask') return verdict;
+      const changed = askChanged(`approval ${quote(nonce, 8)}`, check, verdict);
+      if (changed !== null) return refused(changed);
+    }
     return approved(verdict, check.webauthn === null ? APPROVED_SUFFIX : WEBAUTHN_APPROVED_SUFFIX);
   }
 

@@ -95,6 +95,12 @@ export class InlineBackend implements SyncEvaluatorBackend {
 
   /** Decides one call at once. */
   evaluateNow(call: ToolCall, nowSeconds: number): Verdict {
+    const verdict = this.#decided(call, nowSeconds);
+    return verdict.decision === 'Ask' ? this.#ask(call, verdict, nowSeconds) : verdict;
+  }
+
+  /** The engine's answer, before any approval (as the worker's approvals get it); a fault restarts it. */
+  #decided(call: ToolCall, nowSeconds: number): Verdict {
     const engine = this.#engine;
     if (engine === null) {
       this.#restart();
@@ -102,15 +108,15 @@ export class InlineBackend implements SyncEvaluatorBackend {
     }
     const verdict = engine.evaluate(call, nowSeconds);
     if (engine.fault !== null) this.#restart();
-    return verdict.decision === 'Ask' ? this.#ask(engine, call, verdict, nowSeconds) : verdict;
+    return verdict;
   }
 
   /** An Ask: lifted by a remembered approval that covers it, else offered a ticket. */
-  #ask(engine: Engine, call: ToolCall, verdict: Verdict, nowSeconds: number): Verdict {
-    // The approval path decides again itself (approval-ledger.ts): covering it would count twice.
+  #ask(call: ToolCall, verdict: Verdict, nowSeconds: number): Verdict {
+    // A call already decided as approved is not covered: covering it would count it twice.
     if (Object.hasOwn(call, APPROVED_CALL)) return this.#approvals.tickets.attach(call, verdict);
     return this.#approvals.decided(call, verdict, nowSeconds, (approved) =>
-      engine.evaluate(approved, nowSeconds),
+      this.#decided(approved, nowSeconds),
     );
   }
 
@@ -125,7 +131,7 @@ export class InlineBackend implements SyncEvaluatorBackend {
       nonce,
       call,
       nowSeconds,
-      (checked) => this.evaluateNow(checked, nowSeconds),
+      (checked) => this.#decided(checked, nowSeconds),
       evidence,
     );
   }
@@ -151,9 +157,7 @@ export class InlineBackend implements SyncEvaluatorBackend {
     if (engine.fault !== null) this.#restart();
     return Promise.resolve(
       verdicts.map((verdict, i) =>
-        verdict.decision === 'Ask'
-          ? this.#ask(engine, calls[i] as ToolCall, verdict, nowSeconds)
-          : verdict,
+        verdict.decision === 'Ask' ? this.#ask(calls[i] as ToolCall, verdict, nowSeconds) : verdict,
       ),
     );
   }

@@ -235,3 +235,143 @@ describe('WebAuthn approvals in the evaluator worker (a software authenticator, 
     expect(bad.reason).to.match(/the WebAuthn evidence is malformed/);
   });
 });
+
+// The teammate's repro, in the worker: an Ask by 'big' (refund > 500) is approved after the session
+// read untrusted content, when the same call asks by 'tainted' instead. The approval is refused and
+// must spend nothing: not in the worker's budget, nor in the page's journal of counted calls (what
+// a restarted worker would count again).
+describe('a refused approval spends nothing in the evaluator worker', () => {
+  let backend: WorkerBackend;
+  const refund = (amount: number, session?: string): ToolCall => ({
+    tool: 'process_refund',
+    role: 'agent',
+    args: { amount },
+    ...(session === undefined ? {} : { session }),
+  });
+  const email = { tool: 'read_email', role: 'agent', session: 's1', result: { body: 'hi' } };
+  /** `big` asks for a click or for `bigApproval`; `tainted` (first: of two that hold, it asks) for `taintedApproval`. */
+  function budgetPolicy(bigApproval?: 'webauthn', taintedApproval?: 'webauthn'): string {
+    const ask = (id: string, condition: object, approval?: 'webauthn') => ({
+      id,
+      tool_name: 'process_refund',
+      roles: ['agent'],
+      effect: 'Ask',
+      condition,
+      ...(approval === undefined ? {} : { approval }),
+    });
+    return JSON.stringify({
+      version: 'ledger-budget-1',
+      default_action: 'Deny',
+      tools: ['process_refund', 'read_email'],
+      roles: ['agent'],
+      untrusted_tools: ['read_email'],
+      rules: [
+        { tool_name: 'read_email', roles: ['agent'] },
+        {
+          id: 'refunds',
+          tool_name: 'process_refund',
+          roles: ['agent'],
+          budget: { sum: 'Arguments.amount', max: 1000, per_seconds: 86400 },
+        },
+        ask('tainted', { SessionUntrusted: true }, taintedApproval),
+        ask(
+          'big',
+          { NumericCheck: { source: 'Arguments', field: 'amount', op: 'Gt', value: 500 } },
+          bigApproval,
+        ),
+      ],
+    });
+  }
+
+  beforeEach(async () => {
+    await deleteDB(AUTHENTICATOR_DB_NAME);
+    backend = new WorkerBackend();
+  });
+
+  afterEach(() => backend.close());
+
+  /** The refused approval spent nothing: the next refund of 500 fits the budget of 1000. */
+  async function expectNothingSpent(): Promise<void> {
+    expect(backend.countedCalls(), 'the journal').to.deep.equal([]);
+    expect((await backend.state())?.budgets ?? []).to.deep.equal([]);
+    const next = await backend.evaluate(refund(500), 1010);
+    expect(next.decision, next.reason).to.equal('Allow');
+    expect((await backend.state())?.budgets?.map((b) => [b.rule, b.used])).to.deep.equal([
+      ['refunds', 500],
+    ]);
+    expect(backend.countedCalls().map((c) => c.spent)).to.deep.equal([500]);
+  }
+
+  it('fault: a click ticket for a call that now asks by another rule (a WebAuthn one) — Deny, no budget spent, nothing journaled', async () => {
+    expect((await backend.load(budgetPolicy(undefined, 'webauthn'))).ok).to.equal(true);
+    const ask = await backend.evaluate(refund(600, 's1'), 1000);
+    expect(ask.rule).to.equal('big');
+    expect((await backend.recordResult(email)).ok).to.equal(true);
+    const result = await backend.approve(ask.approval!.nonce, refund(600, 's1'), 1001);
+    expect(result).to.include({ decision: 'Deny', kind: 'invalid_request' });
+    expect(result.reason).to.match(
+      /given for the Ask of rule 'big', but the call now asks by rule 'tainted' \(a WebAuthn approval\)/,
+    );
+    await expectNothingSpent();
+  });
+
+  it('fault: a verified WebAuthn approval for a call that now asks by another rule — Deny, no budget spent, nothing journaled', async () => {
+    const policy = budgetPolicy('webauthn', 'webauthn');
+    expect((await backend.load(policy)).ok).to.equal(true);
+    const ticket = (await backend.evaluate(refund(600, 's1'), 1000)).approval!;
+    expect(ticket.kind).to.equal('webauthn');
+    expect((await backend.recordResult(email)).ok).to.equal(true);
+    const authenticator = await SoftwareAuthenticator.create(-7);
+    const challenge = toBase64Url(
+      await approvalChallenge({
+        tool: 'process_refund',
+        args: { amount: 600 },
+        origin: location.origin,
+        policyHash: await sha256Hex(policy),
+        nonce: ticket.nonce,
+        expiresAt: ticket.expiresAt,
+      }),
+    );
+    const claims = { challenge, origin: location.origin };
+    const result = await backend.approve(ticket.nonce, refund(600, 's1'), 1001, {
+      kind: 'webauthn',
+      registration: await authenticator.register(claims),
+      assertion: await authenticator.assert(claims),
+    });
+    expect(result).to.include({ decision: 'Deny', kind: 'invalid_request' });
+    expect(result.reason).to.match(
+      /given for the Ask of rule 'big' \(a WebAuthn approval\), but the call now asks by rule 'tainted' \(a WebAuthn approval\)/,
+    );
+    await expectNothingSpent();
+  });
+
+  it('the same Ask approved spends once, in the worker and in the journal', async () => {
+    expect((await backend.load(budgetPolicy())).ok).to.equal(true);
+    const ask = await backend.evaluate(refund(600), 1000);
+    const approved = await backend.approve(ask.approval!.nonce, refund(600), 1001);
+    expect(approved.decision, approved.reason).to.equal('Allow');
+    expect(backend.countedCalls().map((c) => c.spent)).to.deep.equal([600]);
+    const next = await backend.evaluate(refund(500), 1002);
+    expect(next.kind).to.equal('budget_exceeded');
+  });
+
+  it("an approval of a call that a remembered approval now covers: the person's approval, spent once (as inline)", async () => {
+    const policy = JSON.parse(budgetPolicy());
+    policy.rules = policy.rules.filter((rule: { id?: string }) => rule.id !== 'tainted');
+    policy.rules.find((rule: { id?: string }) => rule.id === 'big').remember = {
+      seconds: 600,
+      same: [],
+    };
+    policy.rules.find((rule: { id?: string }) => rule.id === 'refunds').budget.max = 2000;
+    expect((await backend.load(JSON.stringify(policy))).ok).to.equal(true);
+    const first = await backend.evaluate(refund(600), 1000);
+    const second = await backend.evaluate(refund(700), 1000);
+    expect((await backend.approve(first.approval!.nonce, refund(600), 1001)).decision).to.equal(
+      'Allow',
+    );
+    const result = await backend.approve(second.approval!.nonce, refund(700), 1002);
+    expect(result.decision).to.equal('Allow');
+    expect(result.reason).to.match(/; approved by a person$/);
+    expect(backend.countedCalls().map((c) => c.spent)).to.deep.equal([600, 700]);
+  });
+});
