@@ -461,6 +461,25 @@ describe('budget validation', () => {
   });
 });
 
+describe('a load of the text already active keeps the budgets (docs/policy.md)', () => {
+  for (const [name, make] of [
+    ['engine.wasm', async () => Engine.create(module)],
+    ['the reference evaluator', async () => new ReferenceEngine()],
+  ] as const) {
+    test(`${name}: the same text keeps $1,000 a day spent; other text starts a new window`, async () => {
+      const engine = await make();
+      const first = engine.load(policy);
+      assert.equal(first.ok, true);
+      assert.equal(engine.evaluate(refund(1000, 10), 0).decision, 'Allow');
+      assert.equal(engine.evaluate(refund(1, 11), 0).kind, 'budget_exceeded');
+      assert.deepEqual(engine.load(policy), first, 'the same answer');
+      assert.equal(engine.evaluate(refund(1, 12), 0).kind, 'budget_exceeded');
+      assert.equal(engine.load(`${policy} `).ok, true);
+      assert.equal(engine.evaluate(refund(1000, 13), 0).decision, 'Allow');
+    });
+  }
+});
+
 describe('a fresh engine carries on the budgets it is given', () => {
   test('engine replaced mid-window: $1,000 a day stays $1,000, per principal too', async () => {
     const first = await engineWith();

@@ -277,4 +277,45 @@ describe('the inline backend: an engine replaced after a trap keeps its windows'
       'the fresh engine has the policy',
     );
   });
+
+  test('wasm trap after a reload of the same text: the windows it kept stay 3 per hour', async () => {
+    hookTraps();
+    const backend = await InlineBackend.create({ module });
+    assert.equal(backend.loadNow(policy).ok, true);
+    for (let t = 0; t < 3; t++)
+      assert.equal(backend.evaluateNow(pay(1), 1000 + t).decision, 'Allow');
+    assert.equal(backend.loadNow(policy).ok, true);
+    assert.equal(backend.evaluateNow(pay(1), 1003).kind, 'rate_limited', 'kept by the reload');
+    assert.equal(backend.countedCalls().length, 3);
+    armed = true;
+    assert.equal(backend.evaluateNow(pay(1), 1004).kind, 'engine_fault');
+    let after = backend.evaluateNow(pay(1), 1005);
+    for (let i = 0; i < 50 && after.kind === 'engine_fault'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      after = backend.evaluateNow(pay(1), 1005);
+    }
+    assert.equal(after.kind, 'rate_limited', after.reason);
+  });
+
+  test('a reload of other text starts new windows, in the engine and in what a fresh one restores', async () => {
+    hookTraps();
+    const backend = await InlineBackend.create({ module });
+    assert.equal(backend.loadNow(policy).ok, true);
+    for (let t = 0; t < 3; t++) backend.evaluateNow(pay(1), 1000 + t);
+    const other = policy.replace('counted-1', 'counted-2');
+    assert.equal(backend.loadNow(other).ok, true);
+    assert.deepEqual(backend.countedCalls(), []);
+    assert.equal(backend.evaluateNow(pay(1), 1003).decision, 'Allow');
+    armed = true;
+    assert.equal(backend.evaluateNow(pay(1), 1004).kind, 'engine_fault');
+    let after = backend.evaluateNow(pay(1), 1005);
+    for (let i = 0; i < 50 && after.kind === 'engine_fault'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      after = backend.evaluateNow(pay(1), 1005);
+    }
+    // The new policy's one call is restored, the old three are not.
+    assert.equal(after.decision, 'Allow', after.reason);
+    assert.equal(backend.evaluateNow(pay(1), 1006).decision, 'Allow');
+    assert.equal(backend.evaluateNow(pay(1), 1007).kind, 'rate_limited');
+  });
 });

@@ -1107,3 +1107,119 @@ describe('evaluateBatch', () => {
     await perso.close();
   });
 });
+
+describe('reload and the windows of rate limits and budgets (docs/policy.md)', () => {
+  // "1000 per day" and "2 per hour", per guard instance: a reload of the same text keeps the
+  // windows (a host reloading on a timer must not reset them); a new policy starts new ones.
+  const windowed: Policy = {
+    version: 'windows-1',
+    default_action: 'Deny',
+    tools: ['pay', 'send', 'fetch_page'],
+    roles: ['agent'],
+    rules: [
+      {
+        id: 'pay-budget',
+        tool_name: 'pay',
+        roles: ['agent'],
+        budget: { sum: 'Arguments.amount', max: 1000, per_seconds: 86400 },
+      },
+      { tool_name: 'send', roles: ['agent'], rate_limit: { max: 2, per_seconds: 3600 } },
+      { tool_name: 'fetch_page', roles: ['agent'] },
+    ],
+  } as Policy;
+  const pay = (amount: number): ToolCall => ({ tool: 'pay', role: 'agent', args: { amount } });
+  const send: ToolCall = { tool: 'send', role: 'agent', args: {} };
+
+  /** Spends the whole budget and rate limit; each is then denied. */
+  async function spent(perso: Perso): Promise<void> {
+    assert.equal((await perso.evaluate(pay(1000))).decision, 'Allow');
+    assert.equal((await perso.evaluate(send)).decision, 'Allow');
+    assert.equal((await perso.evaluate(send)).decision, 'Allow');
+    assert.equal((await perso.evaluate(pay(1))).kind, 'budget_exceeded');
+    assert.equal((await perso.evaluate(send)).kind, 'rate_limited');
+  }
+
+  for (const [form, again] of [
+    ['the same policy object', () => windowed],
+    ['an equal object', () => structuredClone(windowed)],
+    ['its JSON text', () => JSON.stringify(windowed)],
+  ] as const) {
+    test(`a reload of the same text (${form}) keeps the budget and the rate limit spent`, async () => {
+      const perso = await Perso.load({ policy: windowed, clock: () => 1000 });
+      try {
+        await spent(perso);
+        const hash = perso.status().hash;
+        const status = await perso.reload(again());
+        assert.equal(status.ok, true);
+        assert.equal(status.hash, hash, 'the same text');
+        assert.equal((await perso.evaluate(pay(1))).kind, 'budget_exceeded');
+        assert.equal((await perso.evaluate(send)).kind, 'rate_limited');
+        assert.equal(perso.status().version, 'windows-1');
+      } finally {
+        await perso.close();
+      }
+    });
+  }
+
+  test('the R7 repro: Allow, Deny, and after a reload of the same policy still Deny', async () => {
+    const perso = await Perso.load({ policy: windowed });
+    try {
+      const decisions = [(await perso.evaluate(pay(1000))).decision];
+      decisions.push((await perso.evaluate(pay(1000))).decision);
+      await perso.reload(windowed);
+      decisions.push((await perso.evaluate(pay(1000))).decision);
+      assert.deepEqual(decisions, ['Allow', 'Deny', 'Deny']);
+    } finally {
+      await perso.close();
+    }
+  });
+
+  test('a reload of changed text starts new windows (even back to the first text)', async () => {
+    const perso = await Perso.load({ policy: windowed, clock: () => 1000 });
+    try {
+      await spent(perso);
+      assert.equal((await perso.reload({ ...windowed, version: 'windows-2' })).ok, true);
+      await spent(perso);
+      assert.equal((await perso.reload(windowed)).ok, true);
+      await spent(perso);
+      // Reformatted text is other text: new windows too.
+      assert.equal((await perso.reload(JSON.stringify(windowed, null, 2))).ok, true);
+      await spent(perso);
+    } finally {
+      await perso.close();
+    }
+  });
+
+  test('a failed reload in between: the same text again still keeps the windows', async () => {
+    const perso = await Perso.load({ policy: windowed, clock: () => 1000, onError: () => {} });
+    try {
+      await spent(perso);
+      assert.equal((await perso.reload('{"broken"')).ok, false);
+      assert.equal((await perso.reload(windowed)).ok, true);
+      assert.equal((await perso.evaluate(pay(1))).kind, 'budget_exceeded');
+      assert.equal((await perso.evaluate(send)).kind, 'rate_limited');
+    } finally {
+      await perso.close();
+    }
+  });
+
+  test('untrusted content outlives a reload, of the same text and of changed text', async () => {
+    const perso = await Perso.load({ policy: windowed, clock: () => 1000 });
+    try {
+      const recorded = await perso.recordResult({
+        tool: 'fetch_page',
+        result: { text: 'account 12345678' },
+        untrusted: true,
+      });
+      assert.deepEqual(recorded, { ok: true, untrusted: true });
+      const before = (await perso.state())?.untrusted.sessions;
+      assert.equal(before?.length, 1);
+      await perso.reload(windowed);
+      assert.deepEqual((await perso.state())?.untrusted.sessions, before);
+      await perso.reload({ ...windowed, version: 'windows-2' });
+      assert.deepEqual((await perso.state())?.untrusted.sessions, before);
+    } finally {
+      await perso.close();
+    }
+  });
+});

@@ -12,7 +12,7 @@
  *   principals, as the engine counted them;
  * - it is filled only from answers the caller was given (a call answered Deny by a fault does
  *   not count, whatever the dead engine did), and emptied when a new policy is loaded (the engine
- *   starts new windows with a new policy).
+ *   starts new windows with a new policy; a load of the active policy's text keeps them).
  */
 import type { CountedCall } from '../engine/counted-calls.ts';
 

@@ -7,6 +7,7 @@
  * - no method rejects or throws over a fault: a crash, trap, timeout or malformed reply is a
  *   `Verdict` with decision Deny and a reason naming the fault (kind `engine_fault`);
  * - `load` swaps the policy atomically and keeps the previous one when the new one is invalid;
+ *   a load of the active policy's text keeps its rate-limit and budget windows;
  * - after `close`, every call is a Deny.
  */
 import type { ToolCall } from '../call/decision.ts';

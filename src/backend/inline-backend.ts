@@ -7,6 +7,7 @@
  *   same compiled module, the last good policy is loaded into it and the calls its rate limits
  *   counted are restored (a {@link CountedCallJournal} kept here, outside the instance); until it
  *   is ready, calls are Deny with a reason that says so, and a restore that fails keeps it so;
+ * - a load of the active policy's text keeps what was counted (the engine keeps its windows);
  * - the untrusted results it kept are recorded again into a fresh instance (a
  *   {@link ToolResultJournal}), after the counted calls, before it answers a call;
  * - after `close`, every call is a Deny.
@@ -76,9 +77,10 @@ export class InlineBackend implements SyncEvaluatorBackend {
     const engine = this.#engine;
     const result = engine.load(policyText);
     if (result.ok) {
+      // The text already active keeps its windows (the engine did not load it again).
+      if (policyText !== this.#lastGoodPolicy) this.#counted.clear();
       this.#lastGoodPolicy = policyText;
       this.#approvals.policyLoaded(policyText);
-      this.#counted.clear();
     } else if (engine.fault !== null) this.#restart();
     return result;
   }

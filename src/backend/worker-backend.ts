@@ -182,11 +182,12 @@ export class WorkerBackend implements EvaluatorBackend {
         check: checkPolicyLoad,
         fault: faultLoad,
         // In the reply's turn, both at once: a restart must never re-load one policy with the
-        // other's counted calls. A new policy starts new windows, in the engine as here.
+        // other's counted calls. A new policy starts new windows, in the engine as here; the
+        // same text keeps them (the engine did not load it again).
         accepted: (load) => {
           if (!load.ok) return;
+          if (policyText !== this.#lastGoodPolicy) this.#counted?.clear();
           this.#lastGoodPolicy = policyText;
-          this.#counted?.clear();
         },
       },
       this.#startTimeoutMs,

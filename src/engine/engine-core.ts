@@ -62,6 +62,9 @@ export class EngineCore {
   readonly writer: CallWriter;
   #dead: string | null = null;
   #state: LoadedState | null = null;
+  /** The active policy's text (null: none, or given as bytes) and its load's answer. */
+  #text: string | null = null;
+  #load: PolicyLoad | null = null;
   #counted: CountedCallSink | null = null;
   /** The session the engine's decisions read now (null: unknown, select before deciding). */
   #session: string | null = null;
@@ -103,11 +106,15 @@ export class EngineCore {
     this.#session = null;
   }
 
-  /** Loads a policy (JSON text or UTF-8 bytes). A failed load keeps the previous policy. */
+  /**
+   * Loads a policy (JSON text or UTF-8 bytes). A failed load keeps the previous policy. The text
+   * already active is not loaded again: its rate-limit and budget windows go on.
+   */
   load(policy: string | Uint8Array): PolicyLoad {
     if (this.#dead) return loadFailure(this.#dead);
     if (typeof policy !== 'string' && !(policy instanceof Uint8Array))
       return loadFailure('expected the policy as JSON text or UTF-8 bytes');
+    if (policy === this.#text) return this.#load!;
     const init = (ptr: number, length: number) => this.mem.take(this.x.init(ptr, length));
     try {
       const load = readInitReply(
@@ -119,6 +126,8 @@ export class EngineCore {
         this.x.countedKeep(entry),
       );
       this.writer.sync();
+      this.#text = typeof policy === 'string' ? policy : null;
+      this.#load = load;
       return load;
     } catch (e) {
       const message = this.kill(e);

@@ -51,6 +51,9 @@ export class ReferenceEngine {
   #evaluator: ReferenceEvaluator | null = null;
   #info: PolicyInfo | null = null;
   #counted: CountedCallSink | null = null;
+  /** The active policy's text (null: none, or given as bytes) and its load's answer. */
+  #text: string | null = null;
+  #load: PolicyLoad | null = null;
   /** Every session's untrusted content: it outlives a policy load, as the engine's does. */
   readonly #untrusted = new ReferenceUntrustedContent();
 
@@ -126,8 +129,12 @@ export class ReferenceEngine {
     return this.#info;
   }
 
-  /** Loads a policy (JSON text); a failed load keeps the previous one. */
+  /**
+   * Loads a policy (JSON text); a failed load keeps the previous one. The text already active is
+   * not loaded again: its rate-limit and budget windows go on, as the engine's do.
+   */
   load(policyText: string | Uint8Array): PolicyLoad {
+    if (policyText === this.#text) return this.#load!;
     let text: string;
     try {
       text =
@@ -188,7 +195,9 @@ export class ReferenceEngine {
         ? { untrustedTools: [...compiled.policy.untrustedTools] }
         : {}),
     });
-    return { ok: true, policy: this.#info, warnings: [] };
+    this.#text = typeof policyText === 'string' ? policyText : null;
+    this.#load = { ok: true, policy: this.#info, warnings: [] };
+    return this.#load;
   }
 
   /** Decides one call at `nowSeconds` (the call's own `now` wins). Never throws. */

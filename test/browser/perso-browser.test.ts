@@ -5,6 +5,15 @@ import { expect } from 'chai';
 import { Perso } from '../../src/perso/perso.ts';
 import type { DecisionResult, ToolCall } from '../../src/call/decision.ts';
 import type { Policy } from '../../src/policy/policy.ts';
+import {
+  dropStores,
+  fileLog,
+  fileUrl,
+  freshStore,
+  scriptFile,
+  uniqueName,
+} from './helpers/perso-server.ts';
+import { integrityOf } from '../../src/policy/policy-integrity.ts';
 
 const NativeWorker = globalThis.Worker;
 const started: string[] = [];
@@ -429,6 +438,71 @@ describe('Perso in the browser', () => {
     expect(failed.ok).to.equal(false);
     expect(perso.policyVersion).to.equal('perso-2.0.0');
     expect((await perso.evaluate(view)).kind).to.equal('no_rule');
+  });
+
+  describe('a URL policy reloaded on a timer', () => {
+    const windowed = (version: string) =>
+      JSON.stringify({
+        version,
+        default_action: 'Deny',
+        tools: ['pay', 'send'],
+        roles: ['agent'],
+        rules: [
+          {
+            tool_name: 'pay',
+            roles: ['agent'],
+            budget: { sum: 'Arguments.amount', max: 1000, per_seconds: 86400 },
+          },
+          { tool_name: 'send', roles: ['agent'], rate_limit: { max: 2, per_seconds: 3600 } },
+        ],
+      });
+    const pay = (amount: number): ToolCall => ({ tool: 'pay', role: 'agent', args: { amount } });
+    const send: ToolCall = { tool: 'send', role: 'agent', args: {} };
+    /** Spends the whole budget and rate limit, then tries once more of each. */
+    const spend = async (p: Perso): Promise<string[]> => [
+      (await p.evaluate(pay(1000))).decision,
+      (await p.evaluate(send)).decision,
+      (await p.evaluate(send)).decision,
+      (await p.evaluate(pay(1))).kind,
+      (await p.evaluate(send)).kind,
+    ];
+    const spent = ['Allow', 'Allow', 'Allow', 'budget_exceeded', 'rate_limited'];
+    const still = async (p: Perso): Promise<string[]> => [
+      (await p.evaluate(pay(1))).kind,
+      (await p.evaluate(send)).kind,
+    ];
+    afterEach(dropStores);
+
+    it('the same bytes again (200) keep the budget and rate limit spent; new bytes start new windows', async () => {
+      const name = uniqueName('reload-windows');
+      await scriptFile(name, { body: windowed('w1'), etag: '"a"' });
+      const perso = await load({ policy: fileUrl(name), cache: freshStore(), clock: () => 1000 });
+      expect(await spend(perso)).to.deep.equal(spent);
+      await scriptFile(name, { body: windowed('w1'), etag: '"b"' });
+      expect((await perso.reload()).ok).to.equal(true);
+      expect((await fileLog(name)).map((r) => r.status)).to.deep.equal([200, 200]);
+      expect(await still(perso)).to.deep.equal(['budget_exceeded', 'rate_limited']);
+      await scriptFile(name, { body: windowed('w2'), etag: '"c"' });
+      expect((await perso.reload()).version).to.equal('w2');
+      expect(await spend(perso)).to.deep.equal(spent);
+    });
+
+    it('a pinned policy the server answers 304 for keeps them too', async () => {
+      const name = uniqueName('reload-windows-304');
+      const text = windowed('w1');
+      await scriptFile(name, { body: text, etag: '"a"' });
+      const perso = await load({
+        policy: fileUrl(name),
+        cache: freshStore(),
+        integrity: await integrityOf(new TextEncoder().encode(text)),
+        clock: () => 1000,
+      });
+      expect(await spend(perso)).to.deep.equal(spent);
+      const status = await perso.reload();
+      expect([status.ok, status.source]).to.deep.equal([true, 'cache']);
+      expect((await fileLog(name)).map((r) => r.status)).to.deep.equal([200, 304]);
+      expect(await still(perso)).to.deep.equal(['budget_exceeded', 'rate_limited']);
+    });
   });
 
   it('close terminates the worker; later calls are Deny', async () => {

@@ -670,6 +670,40 @@ describe('WorkerBackend: the windows of rate limits survive the worker', () => {
     ]);
   });
 
+  it('a reload of the same text keeps the windows, and a worker killed after it restores them', async () => {
+    const { backend, workers } = track(backendWith([EVALUATOR_URL], { timeoutMs: 200 }));
+    await backend.load(limited);
+    for (let t = 0; t < 3; t++) await backend.evaluate(pay(1), 1000 + t);
+    expect((await backend.load(limited)).ok).to.equal(true);
+    expect(kinds([await backend.evaluate(pay(1), 1003)])).to.deep.equal(['Deny:rate_limited']);
+    expect(backend.countedCalls()).to.have.length(3);
+    const pending = backend.evaluate(pay(1), 1004);
+    workers[0]!.terminate();
+    expect((await pending).kind).to.equal('engine_fault');
+    expect(kinds([await backend.evaluate(pay(1), 1005)])).to.deep.equal(['Deny:rate_limited']);
+    expect(workers).to.have.length(2);
+    // In the fresh worker too: the same text again keeps them, other text starts new ones.
+    expect((await backend.load(limited)).ok).to.equal(true);
+    expect(kinds([await backend.evaluate(pay(1), 1006)])).to.deep.equal(['Deny:rate_limited']);
+    expect((await backend.load(limited.replace('windows-1', 'windows-2'))).ok).to.equal(true);
+    expect(kinds([await backend.evaluate(pay(1), 1007)])).to.deep.equal(['Allow:no_condition']);
+  });
+
+  it('calls in flight when the same text is reloaded stay counted', async () => {
+    const { backend } = track(backendWith([EVALUATOR_URL], { timeoutMs: 2000 }));
+    await backend.load(limited);
+    const racing = [
+      backend.evaluate(pay(1), 1000),
+      backend.load(limited),
+      backend.evaluate(pay(1), 1001),
+      backend.load(limited),
+      backend.evaluate(pay(1), 1002),
+    ];
+    await Promise.all(racing);
+    expect(kinds([await backend.evaluate(pay(1), 1003)])).to.deep.equal(['Deny:rate_limited']);
+    expect(backend.countedCalls()).to.have.length(3);
+  });
+
   it('args nested too deep for the structured clone: Deny invalid_request, the worker is not replaced', async () => {
     const { backend, workers } = track(backendWith([EVALUATOR_URL]));
     await backend.load(limited);

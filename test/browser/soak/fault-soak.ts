@@ -10,7 +10,8 @@
 //                  (online half the time: it is fetched again; else offline: refused, the last good stays)
 //   idb-quota      every IndexedDB write throws QuotaExceededError while the policy reloads with a new ETag
 // Worker faults land inside a wave of calls in flight; IndexedDB faults between waves (a reload
-// starts new rate-limit windows, so the oracle below needs to know where it happened).
+// may start new rate-limit windows, so the oracle below, the lenient bound, needs to know where it
+// happened; a reload of the same text keeps them).
 //
 // What is checked, per call: it is answered (a decision), and no Allow is one the policy denies:
 // `delete` has no rule (default Deny), `pay` needs amount <= 500 and a `to` other than "blocked",
