@@ -317,6 +317,15 @@ describe('perso explain', () => {
       hidden.stdout,
       /^ {2}rules\[3\]\.condition\.FromUntrusted: true — Arguments\.account = "DE8937040044"; FromUntrusted: the word "de8937040044" \(folded: re-cased or re-grouped; U\+FF24 read as "d"; U\+FF25 read as "e"; U\+200B dropped\) is in a result of 'read_email'$/m,
     );
+    const keyed = await runPerso(
+      ['explain', payPolicy],
+      lines(email, { ...pay('', 10, 2000), args: { account: { 'de89 3704 0044': 10 } } }),
+    );
+    assert.equal(keyed.code, 0, keyed.stderr);
+    assert.match(
+      keyed.stdout,
+      /^ {2}rules\[3\]\.condition\.FromUntrusted: true — Arguments\.account = \{"de89 3704 0044":10\}; FromUntrusted: the 10-character piece "de89370400" of the key "de89 3704 0044" \(folded: re-cased or re-grouped\) is in a result of 'read_email'$/m,
+    );
     const asks = await runPerso(
       ['explain', '--json', payPolicy],
       lines(email, pay('my own account', 10, 2000)),

@@ -170,6 +170,23 @@ describe('untrusted content in the engine', () => {
     assert.equal(decision('friend@home.example'), 'Allow');
   });
 
+  test('FromUntrusted dodged through a key of the checked value: a map keyed by payee ({"<account>": 500}) still came from untrusted content', async () => {
+    const engine = await engineWith();
+    engine.recordResult({ tool: 'read_email', result: email });
+    const decision = (to: unknown) => engine.evaluate(send(to), 0).decision;
+    assert.equal(decision({ NL91ABNA0417164300: 500 }), 'Deny', 'a word of the email as a key');
+    assert.equal(decision({ 'nl91-abna-0417-1643-00': 500 }), 'Deny', 'a key re-grouped, re-cased');
+    assert.equal(decision({ 'x NL91ABNA04171': true }), 'Deny', 'a key holding a 10-unit piece');
+    assert.equal(decision([{ ok: { 'evil@attacker.example': 1 } }]), 'Deny', 'a key at depth');
+    assert.equal(decision({ 'friend@home.example': 500 }), 'Allow', 'a key the email did not hold');
+    assert.equal(decision({ '': 500 }), 'Allow', 'an empty key');
+    const denied = engine.evaluate(send({ NL91ABNA0417164300: 500 }), 0);
+    assert.equal(
+      denied.reason,
+      "rule matched tool 'send_email' for role 'agent'; denied by rule 'no-untrusted-recipient': Arguments.to = {\"NL91ABNA0417164300\":500} came from untrusted content",
+    );
+  });
+
   test('sessions are apart: one session read the email, another did not', async () => {
     const engine = await engineWith();
     engine.recordResult({ tool: 'read_email', result: email, session: 'alice' });
@@ -390,6 +407,11 @@ describe('the reference evaluator agrees', () => {
       { 'Key-Holder@Attacker.example': 1 },
       ['Key-Holder@Attacker.example'],
       'amounts',
+      // Keys of the checked value, judged as strings are.
+      { amounts: false },
+      { 'NL91 ABNA 0417 1643 00': false },
+      [{ x: { '': false, 'KEY-HOLDER@attacker.example': null } }],
+      { friend: false, '': [] },
     ];
     for (const to of values) {
       const a = engine.evaluate(send(to), 0);

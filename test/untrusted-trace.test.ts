@@ -82,6 +82,30 @@ describe('fromUntrusted (docs/policy.md, "Untrusted content")', () => {
     assert.deepEqual(match(['nothing', { to: 'Pay' }]).match?.found, 'Pay');
   });
 
+  test('a key of the value is judged as a string and named: the word, the folded key, at depth', () => {
+    assert.deepEqual(match({ DE89370400440532013000: 500 }).match, {
+      how: 'word',
+      found: 'DE89370400440532013000',
+      tool: 'read_email',
+      key: 'DE89370400440532013000',
+    });
+    assert.deepEqual(match([{ batch: { 'de89 3704 0044 0532 0130 00': 1 } }]).match, {
+      how: 'word',
+      found: 'de89370400440532013000',
+      tool: 'read_email',
+      key: 'de89 3704 0044 0532 0130 00',
+      folded: true,
+    });
+    // The string value "today" matched, not a key: none is named.
+    assert.deepEqual(match({ memo: 'today' }).match, {
+      how: 'word',
+      found: 'today',
+      tool: 'read_email',
+    });
+    assert.deepEqual(match({ 'friend@home.example': 7 }), { result: 'false', match: null });
+    assert.equal(match({ ['k'.repeat(100)]: 'today' }).match?.key, undefined);
+  });
+
   test('not from it: a short value in no word, an empty string, a boolean', () => {
     for (const value of ['attacker', '', true, false, 'DE8937040', [], 'p-a-y!'.slice(0, 2)])
       assert.deepEqual(match(value), { result: 'false', match: null }, JSON.stringify(value));

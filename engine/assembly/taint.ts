@@ -7,7 +7,8 @@
 //   past a bound the session (or, past MAX_SESSIONS, every session) is saturated: every value
 //   counts as from untrusted content (fail closed)
 // - a value counts as from untrusted content when it equals an untrusted text or a word of one, or
-//   when PIECE consecutive UTF-16 units of it occur in one, and also when its folded form
+//   when PIECE consecutive UTF-16 units of it occur in one (an array or object: a string, number
+//   or key in it does), and also when its folded form
 //   (docs/policy.md: ASCII lower-cased, fullwidth read as ASCII, invisible characters, spaces,
 //   dashes and ASCII punctuation dropped) does so against the folded texts, their folded words and
 //   their runs of consecutive folded words shorter than PIECE
@@ -431,7 +432,11 @@ function valueFrom(t: Taint, v: JValue): bool {
     case JARRAY:
     case JOBJECT: {
       const items = v.items!;
-      for (let i = 0; i < items.length; i++) if (valueFrom(t, items[i])) return true;
+      for (let i = 0; i < items.length; i++) {
+        // A key is read as a string value is (a map keyed by payee: {"<iban>": 500}).
+        if (v.kind == JOBJECT && textFrom(t, v.keys![i])) return true;
+        if (valueFrom(t, items[i])) return true;
+      }
       return false;
     }
     default:
@@ -458,7 +463,7 @@ export function numberFrom(x: f64): bool {
   return textFrom(current!, formatNumber(x));
 }
 
-/** FromUntrusted over a JSON (array or object) slot: any string or number in it. */
+/** FromUntrusted over a JSON (array or object) slot: any string, number or key in it. */
 export function jsonFrom(ptr: usize, len: i32): bool {
   if (!sessionTainted()) return false;
   if (saturated()) return true;

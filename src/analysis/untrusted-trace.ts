@@ -10,9 +10,10 @@
  * - the texts are the journal's only when they are what the engine kept (as many results, as many
  *   UTF-16 units, no saturation mark); otherwise explain cannot know and says so (`known: false`);
  * - matches follow the docs: a whole text, a word of one, or 10 consecutive UTF-16 units of one,
- *   then the same of the folded forms (the reference's folding: ASCII letters lower-cased,
- *   fullwidth read as ASCII, punctuation, spaces, dashes and invisible characters dropped), naming
- *   the characters beyond ASCII that folding changed in the value and where it matched;
+ *   of a string, number or key of the value (a key that matched is named), then the same of the
+ *   folded forms (the reference's folding: ASCII letters lower-cased, fullwidth read as ASCII,
+ *   punctuation, spaces, dashes and invisible characters dropped), naming the characters beyond
+ *   ASCII that folding changed in the value and where it matched;
  * - nothing here changes any state.
  */
 import type { EvaluatorState } from '../engine/types.ts';
@@ -61,6 +62,8 @@ export interface UntrustedMatch {
   found: string;
   /** The tool whose result held it. */
   tool: string;
+  /** The key of the checked value that matched (cut to 64 units), when a key did. */
+  key?: string;
   /** True when it matched in folded form (re-grouped or re-cased); `found` is then folded. */
   folded?: true;
   /**
@@ -130,7 +133,7 @@ export function sessionContent(
   const texts: Text[] = [];
   let units = 0;
   for (const r of kept)
-    for (const text of textsOf(r.result, [], true)) {
+    for (const text of textsOf(r.result)) {
       if (text === '') continue;
       units += text.length;
       const folded = foldedWords(text);
@@ -171,9 +174,16 @@ export function fromUntrusted(
   if (state.read === false) return { result: 'false', ...none };
   if (state.saturated) return { result: 'true', ...none };
   if (!state.known) return { result: 'unknown', ...none };
-  for (const text of textsOf(value)) {
+  const keysAt = new Set<number>();
+  const texts = textsOf(value, [], keysAt);
+  for (const [i, text] of texts.entries()) {
     const match = textMatch(content.texts, text) ?? foldedMatch(content.texts, text);
-    if (match !== null) return { result: 'true', match };
+    if (match === null) continue;
+    // A key is judged as a string value is; the trace names it.
+    return {
+      result: 'true',
+      match: keysAt.has(i) ? { ...match, key: truncate(text, SHOWN_UNITS) } : match,
+    };
   }
   return { result: 'false', ...none };
 }

@@ -150,7 +150,8 @@ function matchText(node: ConditionTrace): string {
       `; ${c.codePoint} ${c.as === '' ? 'dropped' : c.as === ' ' ? 'read as a space' : `read as ${quote(c.as)}`}`,
   );
   const folded = match.folded ? ` (folded: re-cased or re-grouped${unicode.join('')})` : '';
-  return `: ${how} ${quote(match.found)}${folded} is in a result of ${quoteName(match.tool)}`;
+  const key = match.key === undefined ? '' : ` of the key ${quote(match.key)}`;
+  return `: ${how} ${quote(match.found)}${key}${folded} is in a result of ${quoteName(match.tool)}`;
 }
 
 function conditionLines(node: ConditionTrace, depth: number, lines: string[]): void {

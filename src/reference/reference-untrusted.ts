@@ -10,8 +10,8 @@
  *   characters " ' ` < > ( ) [ ] { } , ; — with . : ! ? at a word's end dropped;
  * - a string or a number (as JSON writes it) came from untrusted content when it is not empty and
  *   equals an untrusted text or a word of one, or when 10 consecutive UTF-16 units of it occur in
- *   an untrusted text; an array or object when a string or number inside it did (its keys are
- *   not read); true and false never;
+ *   an untrusted text; an array or object when a string or number inside it, or one of its keys
+ *   (a string, judged as one), did; true and false never;
  * - the same holds of a value's folded form against the folded texts and their folded words, and
  *   the runs of consecutive folded words (end to end) shorter than 10 units:
  *   folding goes code point by code point (a lone surrogate is one); fullwidth U+FF01–U+FF5E are
@@ -45,17 +45,19 @@ export interface ReferenceSessionContent {
 const SEPARATORS = /[\t\n\v\f\r "'`<>()[\]{},;]+/;
 
 /**
- * The strings of a value and its numbers as JSON writes them, at any depth, and with `keys` its
- * object keys too (a result's keys are untrusted text; a checked value's are not read).
+ * The strings of a value, its numbers as JSON writes them and its object keys, at any depth (a
+ * result's untrusted texts, and what a checked value is judged by); `keysAt`, when given, collects
+ * the indices in `out` of the keys.
  */
-export function textsOf(value: unknown, out: string[] = [], keys = false): string[] {
+export function textsOf(value: unknown, out: string[] = [], keysAt?: Set<number>): string[] {
   if (typeof value === 'string') out.push(value);
   else if (typeof value === 'number') out.push(JSON.stringify(value));
-  else if (Array.isArray(value)) for (const item of value) textsOf(item, out, keys);
+  else if (Array.isArray(value)) for (const item of value) textsOf(item, out, keysAt);
   else if (typeof value === 'object' && value !== null)
     for (const key of Object.keys(value)) {
-      if (keys) out.push(key);
-      textsOf((value as Record<string, unknown>)[key], out, keys);
+      keysAt?.add(out.length);
+      out.push(key);
+      textsOf((value as Record<string, unknown>)[key], out, keysAt);
     }
   return out;
 }
@@ -72,7 +74,7 @@ export class ReferenceUntrustedContent {
     if (content === null) return;
     content.results++;
     const texts: string[] = [];
-    textsOf(result, texts, true);
+    textsOf(result, texts);
     for (const text of texts) {
       if (content.saturated || text === '') continue;
       if (this.#units + text.length > MAX_UNITS) {
@@ -287,7 +289,5 @@ export function cameFromUntrusted(
 ): boolean {
   if (typeof value === 'boolean' || content === null) return false;
   if (content.saturated) return true;
-  const texts: string[] = [];
-  textsOf(value, texts, false);
-  return texts.some((text) => textCameFrom(content, text));
+  return textsOf(value).some((text) => textCameFrom(content, text));
 }

@@ -130,6 +130,11 @@ const UNTRUSTED_VALUES: unknown[] = [
   '',
   ['evil@attacker.example'],
   { to: 'DE89370400440532013000' },
+  // Keys of the checked value: judged as strings are.
+  { DE89370400440532013000: 500 },
+  { ok: false },
+  [{ 'Attacker@Evil.com': null }],
+  { friend: true },
   true,
   'é',
   'attacker@evil.com',
