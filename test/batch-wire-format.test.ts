@@ -27,6 +27,21 @@ describe('batch wire format', () => {
     assert.equal(bare[0], bare[2]);
     assert.notEqual(bare[0], bare[1]);
   });
+  test('each call keeps its guard session, and calls of two sessions share no object (redteam R8)', () => {
+    const calls: ToolCall[] = [
+      { tool: 'pay', role: 'agent', session: 'conv-7', args: { n: 1 } },
+      { tool: 'pay', role: 'agent', args: { n: 2 } },
+      { tool: 'pay', role: 'agent', session: 'conv-7', args: { n: 3 } },
+      { tool: 'pay', role: 'agent', session: 'conv-8', args: { n: 4 } },
+    ];
+    const { calls: bare } = encodeBatch(calls);
+    assert.deepEqual(
+      bare.map((call) => call.session),
+      ['conv-7', undefined, 'conv-7', 'conv-8'],
+    );
+    assert.equal(Object.hasOwn(bare[1]!, 'session'), false);
+    assert.equal(bare[0], bare[2]);
+  });
   test('canonical args given are sent as they are', () => {
     const message = encodeBatch([{ tool: 't', role: 'r', args: { a: 1 } }], '[{"a":2}]');
     assert.equal(message.argsJson, '[{"a":2}]');

@@ -548,9 +548,10 @@ describe('the audit line scan in place, against the full reader (generated recor
       { seed: 20261203, numRuns: 1000 },
     );
     // The generated lines must reach both paths and every outcome, or the comparison proves little.
+    // (An Allow or Ask with a fault's kind is an error, not a skip: about 460 skips at this seed.)
     assert.ok(counts.vouched > 1500 && counts.declined > 1500, JSON.stringify(counts));
     assert.ok(
-      counts.record > 1000 && counts.skip > 500 && counts.error > 1000,
+      counts.record > 1000 && counts.skip > 400 && counts.error > 1000,
       JSON.stringify(counts),
     );
   });

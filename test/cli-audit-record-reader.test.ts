@@ -291,6 +291,18 @@ describe('the Ask a recorded approval released', () => {
     assert.deepEqual(read(JSON.stringify(remembered)), [null, null]);
   });
 
+  test("fault: an Allow or Ask with a fault's kind — not an audit record (it was skipped as not replayable, so a call that ran vouched for any policy; redteam R12)", () => {
+    for (const kind of ['engine_fault', 'invalid_request', 'no_policy']) {
+      for (const line of [approved, asked]) {
+        const faulted = line.replace(/"kind":"[a-z_]+"/, `"kind":"${kind}"`);
+        assert.notEqual(faulted, line);
+        const decision = (JSON.parse(line) as AuditRecord).decision;
+        const error = `kind: "${kind}" is a fault, which is always a Deny, not "${decision}"`;
+        assert.deepEqual(read(faulted), [error, error]);
+      }
+    }
+  });
+
   test('fault: a rule that is neither a string nor null — not an audit record', () => {
     const line = approved.replace('"rule":"confirm"', '"rule":3');
     assert.notEqual(line, approved);

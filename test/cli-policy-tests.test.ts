@@ -74,6 +74,31 @@ describe('perso test POLICY', () => {
     );
   });
 
+  test("fault: controls in a test's name, its why and the reason are escaped (no line can erase or rewrite what the terminal shows)", async () => {
+    const path = await file(
+      'controls.json',
+      policyWith([
+        {
+          name: 'hidden\u001b[2K\r',
+          request: { tool: 'process_refund\u001b[1A', role: 'agent', args: { amount: 1 } },
+          expect: 'Allow',
+          why: 'erase \u001b[2J\u202e',
+        },
+        { name: 'ok\u001b[1A', request: refund(1), expect: 'Allow' },
+      ]),
+    );
+    const run = await runPerso(['test', '--verbose', path]);
+    assert.equal(run.code, 1, run.stderr);
+    assert.equal(
+      run.stdout,
+      'FAIL hidden\\u001b[2K\\r\n' +
+        "  expected Allow, got Deny: no rule matched tool 'process_refund\\u001b[1A' for role 'agent'; applying default_action\n" +
+        '  why: erase \\u001b[2J\\u202e\n' +
+        'ok   ok\\u001b[1A\n' +
+        '1 passed, 1 failed\n',
+    );
+  });
+
   test('all passing → exit 0; each test runs on a fresh instance (a rate limit of one per minute passes twice)', async () => {
     const path = await file(
       'passing.json',

@@ -262,6 +262,7 @@ const WIDE: usize = memory.data<u16>([
   0x205f, 0x205f, // space: medium mathematical
   0x2060, 0x206f, // word joiner, invisible operators, isolates
   0x2212, 0x2212, // minus sign
+  0x2800, 0x2800, // blank: braille pattern blank (read as a space)
   0x2e3a, 0x2e3b, // two- and three-em dashes
   0x3000, 0x3000, // space: ideographic
   0x3164, 0x3164, // Hangul filler
@@ -272,9 +273,9 @@ const WIDE: usize = memory.data<u16>([
   0xffa0, 0xffa0, // halfwidth Hangul filler
   0xfff0, 0xfff8, // reserved ignorable
 ]);
-const WIDE_RANGES: i32 = 27;
+const WIDE_RANGES: i32 = 28;
 /** Bit k: range k of WIDE holds spaces. */
-const WIDE_SPACES: i32 = 0x8aa43;
+const WIDE_SPACES: i32 = 0x14aa43;
 
 /**
  * The unit at `p[i]` (of `n`, beyond ASCII) folded: DROP, SPLIT, the fold of the ASCII character a

@@ -7,7 +7,9 @@
  * - a call's fields are read as own properties only (a polluted prototype adds no host fact);
  * - the args reach the engine as given or not at all: what JSON would silently change throws, and
  *   the send answers every call Deny (`invalid_request`) without posting anything;
- * - calls that share tool, role, time and attribute objects share one object in the message;
+ * - each call keeps its guard session (its untrusted content): a call without it would be decided
+ *   in the default session, which read nothing;
+ * - calls that share tool, role, session, time and attribute objects share one object in the message;
  * - the answer is exactly one checked verdict per call (equal verdicts are checked once).
  *
  * Loaded with the first batch (`WorkerBackend.evaluateBatch`): a page that decides one call at a
@@ -113,11 +115,13 @@ function withoutArgs(calls: readonly ToolCall[]): ToolCall[] {
     const agentAttributes = own(call, 'agentAttributes');
     const resourceAttributes = own(call, 'resourceAttributes');
     const now = own(call, 'now');
+    const session = own(call, 'session');
     // A run of calls from one session repeats the previous call's fields.
     if (
       last !== null &&
       last.tool === tool &&
       last.role === role &&
+      last.session === session &&
       Object.is(last.now, now) &&
       last.agentAttributes === agentAttributes &&
       last.resourceAttributes === resourceAttributes
@@ -134,6 +138,7 @@ function withoutArgs(calls: readonly ToolCall[]): ToolCall[] {
     for (let j = known.length - 1; j >= 0 && j >= known.length - 8; j--) {
       const candidate = known[j]!;
       if (
+        candidate.session === session &&
         Object.is(candidate.now, now) &&
         candidate.agentAttributes === agentAttributes &&
         candidate.resourceAttributes === resourceAttributes
@@ -147,6 +152,7 @@ function withoutArgs(calls: readonly ToolCall[]): ToolCall[] {
       if (agentAttributes !== undefined) bare.agentAttributes = agentAttributes;
       if (resourceAttributes !== undefined) bare.resourceAttributes = resourceAttributes;
       if (now !== undefined) bare.now = now;
+      if (session !== undefined) bare.session = session;
       known.push(bare);
     }
     out[i] = last = bare;

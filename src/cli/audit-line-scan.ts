@@ -348,6 +348,8 @@ export class AuditLineScan {
     >;
     const { tool, role, decision, reason, kind, rule } = values;
     if (!DECISIONS.has(decision!)) return null;
+    // A fault is always a Deny: the full reader says why another decision with one is malformed.
+    if (decision !== 'Deny' && FAULT_KINDS.has(kind!)) return null;
     const entry: HeadEntry = {
       tool: tool!,
       role: role!,

@@ -5,6 +5,8 @@
  * - a record is replayable only when it holds everything the decision used: its args in clear (not
  *   `argsHmac`, or `argsSha256` in older records) and a decision the policy made (not a fault:
  *   `invalid_request`, `no_policy`, `engine_fault`); the others are counted as not replayable, never guessed at;
+ * - a fault is always a Deny: a record of another decision with a fault's kind is malformed (it
+ *   would be skipped, and a call that ran would vouch for any policy);
  * - a line two JSON readers could read differently (a duplicated key) is refused, and so are args
  *   perso could not have recorded (`__proto__`, `constructor`, `prototype` keys, non-finite numbers);
  * - a line in perso's own compact form is read by the scan (audit-line-scan.ts), any other by
@@ -21,7 +23,7 @@
 import { canonicalizeArgs, FORBIDDEN_KEYS } from '../call/canonical-args.ts';
 import type { Decision, JsonObject, ToolCall } from '../call/decision.ts';
 import { findDuplicateKey } from './duplicate-key.ts';
-import { errorText } from '../encoding/text.ts';
+import { errorText, quote } from '../encoding/text.ts';
 import { WEBAUTHN_APPROVED_SUFFIX } from '../backend/approval-ledger.ts';
 import { AuditLineScan, ScannedRecord, keyTokens, keysIn } from './audit-line-scan.ts';
 
@@ -229,6 +231,12 @@ export class AuditRecordReader {
     if (typeof kind !== 'string') return this.#fail('kind: expected a string');
     if (typeof decision !== 'string' || !DECISIONS.has(decision))
       return this.#fail('decision: expected "Allow", "Deny" or "Ask"');
+    // A fault is always a Deny: an Allow or Ask "decided by a fault" would be skipped as not
+    // replayable, so a call that ran would vouch for any policy.
+    if (decision !== 'Deny' && FAULT_KINDS.has(kind))
+      return this.#fail(
+        `kind: ${quote(kind)} is a fault, which is always a Deny, not ${quote(decision)}`,
+      );
     if (rule !== undefined && rule !== null && typeof rule !== 'string')
       return this.#fail('rule: expected a string or null');
     const id = record.id;

@@ -18,7 +18,7 @@ import type { CliIo } from './cli-io.ts';
 import { ExitCode, write } from './cli-io.ts';
 import { toolCallFromJson } from './tool-call-json.ts';
 import { loadPolicy } from './validate-command.ts';
-import { errorText, formatDiagnostic, quote } from '../encoding/text.ts';
+import { errorText, escapeControls, formatDiagnostic, quote } from '../encoding/text.ts';
 
 /** Options of {@link testCommand}. */
 export interface TestOptions {
@@ -71,12 +71,17 @@ export async function testCommand(options: TestOptions, io: CliIo): Promise<Exit
     const problems = await runCase(testCase, loaded.policies, baseDir);
     if (problems.length === 0) {
       passed++;
-      if (options.verbose) await write(io.stdout, `ok   ${testCase.id}\n`);
+      if (options.verbose) await write(io.stdout, `ok   ${escapeControls(testCase.id)}\n`);
       continue;
     }
     failed++;
-    const lines = [`FAIL ${testCase.id}`, ...problems.map((problem) => `  ${problem}`)];
-    if (typeof testCase.why === 'string') lines.push(`  why: ${testCase.why}`);
+    // A case's name, its why and a reason may hold controls (a policy from a pull request): escaped,
+    // so that no line can move the cursor, erase or rewrite what a terminal or a CI log shows.
+    const lines = [
+      `FAIL ${escapeControls(testCase.id)}`,
+      ...problems.map((problem) => `  ${escapeControls(problem)}`),
+    ];
+    if (typeof testCase.why === 'string') lines.push(`  why: ${escapeControls(testCase.why)}`);
     await write(io.stdout, `${lines.join('\n')}\n`);
   }
   await write(io.stdout, `${passed} passed, ${failed} failed\n`);

@@ -198,7 +198,7 @@ const DROPPED: readonly (readonly [number, number])[] = [
   [0x1d173, 0x1d17a],
   [0xe0000, 0xe0fff],
 ];
-/** Dropped by folding and ending a folded word: the spaces beyond ASCII (White_Space). */
+/** Dropped by folding and ending a folded word: the spaces beyond ASCII (White_Space), and U+2800. */
 const SPACES: readonly (readonly [number, number])[] = [
   [0x0085, 0x0085],
   [0x00a0, 0x00a0],
@@ -207,6 +207,8 @@ const SPACES: readonly (readonly [number, number])[] = [
   [0x2028, 0x2029],
   [0x202f, 0x202f],
   [0x205f, 0x205f],
+  // Not White_Space, but a reader sees a space: the braille pattern blank.
+  [0x2800, 0x2800],
   [0x3000, 0x3000],
 ];
 
