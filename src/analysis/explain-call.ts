@@ -64,10 +64,16 @@ export interface ExplainContext {
  */
 export async function explainWith(
   policyText: string | null,
-  clock: number,
+  now: () => number,
   backend: EvaluatorBackend | null,
   call: unknown,
 ): Promise<Explanation> {
+  // A clock that throws (or gives milliseconds, which the decider refuses): no time, so a call
+  // without its own now is explained as the invalid request it is.
+  let clock = Number.NaN;
+  try {
+    clock = now();
+  } catch {}
   let state: EvaluatorState | null = null;
   try {
     state = policyText === null ? null : ((await backend?.state?.()) ?? null);

@@ -76,11 +76,19 @@ async function redeemChecked(
       'engine fault: this engine cannot redeem approvals; the call was not run',
     );
   }
+  let now: unknown;
   try {
     const given = ownNow(call);
-    const now = given === undefined ? decider.now() : given;
-    if (typeof now !== 'number' || !Number.isFinite(now))
-      return decider.deny('invalid_request', badTimeReason(now));
+    now = given === undefined ? decider.now() : given;
+  } catch (error) {
+    return decider.deny(
+      'invalid_request',
+      `invalid request: the time cannot be read (${errorText(error)}); check the call's "now" and the clock option`,
+    );
+  }
+  if (typeof now !== 'number' || !Number.isFinite(now))
+    return decider.deny('invalid_request', badTimeReason(now));
+  try {
     if (facts !== null) facts.now = now;
     return decider.result(
       await (evidence === undefined

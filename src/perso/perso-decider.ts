@@ -25,7 +25,7 @@ import { snapshotCall } from '../call/call-snapshot.ts';
 import { errorText } from '../encoding/text.ts';
 import type { Verdict } from '../engine/types.ts';
 import type { AnnotationHints } from '../policy/annotation-defaults.ts';
-import { badTimeReason, ownNow } from './call-time.ts';
+import { MAX_SECONDS, badTimeReason, ownNow } from './call-time.ts';
 import type { PersoAuditor, RecordedFacts } from './perso-auditor.ts';
 import type { PersoPolicy } from './perso-policy.ts';
 import { decisionResult } from './perso-result.ts';
@@ -94,7 +94,7 @@ export class PersoDecider {
       // The hot path: one canonical copy, one engine call, one result object.
       try {
         let now = call.now;
-        if (now === undefined)
+        if (now === undefined) {
           now =
             at !== undefined
               ? at
@@ -103,7 +103,9 @@ export class PersoDecider {
                 : policy.needsClock
                   ? Date.now() / 1000
                   : Number.NaN;
-        else if (typeof now !== 'number' || !Number.isFinite(now)) now = undefined;
+          // A clock past MAX_SECONDS (milliseconds): the path below says so.
+          if (Math.abs(now) > MAX_SECONDS) now = undefined;
+        } else if (typeof now !== 'number' || !Number.isFinite(now)) now = undefined;
         if (now !== undefined) {
           const canonical = canonicalizeArgs(call.args);
           if (!canonical.ok)
@@ -185,7 +187,11 @@ export class PersoDecider {
 
   /** The time of a call without its own `now`: the host's clock, else the system clock. */
   now(): number {
-    return this.#clock === null ? Date.now() / 1000 : this.#clock();
+    const now = this.#clock === null ? Date.now() / 1000 : this.#clock();
+    // Milliseconds given as seconds would make every window 1,000 times shorter (call-time.ts).
+    if (Math.abs(now) > MAX_SECONDS)
+      throw new RangeError(`the clock gave ${now}: milliseconds, not seconds?`);
+    return now;
   }
 
   /** The result of the engine's verdict, under the active policy. */

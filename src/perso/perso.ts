@@ -174,7 +174,7 @@ export class Perso {
     // (A session's call that cannot be read comes as its error: explained as that Deny.)
     const explained = await explainWith(
       policy.closed ? null : policy.text,
-      this.#decider.now(),
+      () => this.#decider.now(),
       policy.backend,
       call,
     );
@@ -218,6 +218,7 @@ export class Perso {
     const decider = this.#decider;
     const backend = policy.backend;
     let batchable: boolean;
+    let now = 0;
     try {
       if (!Array.isArray(calls)) return [];
       batchable =
@@ -229,6 +230,8 @@ export class Perso {
         calls.every(
           (call) => call !== null && typeof call === 'object' && ownNow(call) === undefined,
         );
+      // The batch's one time; a clock that fails (or gives milliseconds) denies each call alone.
+      if (batchable) now = decider.now();
     } catch {
       // A call whose time cannot be read: each call goes alone, read once into its snapshot
       // (call-snapshot.ts), and that one is a Deny naming the field.
@@ -246,7 +249,6 @@ export class Perso {
       ];
     }
     if (calls.length === 0) return [];
-    const now = decider.now();
     let batch: typeof import('./perso-batch.ts');
     try {
       // Loaded with the first batch: a page that decides one call at a time never downloads it.

@@ -205,6 +205,20 @@ describe('Perso in the browser', () => {
     expect(await perso.evaluateBatch([])).to.deep.equal([]);
   });
 
+  it('fault: a clock in milliseconds — evaluate and evaluateBatch through the worker are invalid_request Denies that say so', async () => {
+    const perso = await load({ policy: demoPolicy, clock: () => Date.now() });
+    const answers = [
+      await perso.evaluate(view),
+      ...(await perso.evaluateBatch([view, refund(100)])),
+    ];
+    for (const answer of answers) {
+      expect(answer.decision, answer.reason).to.equal('Deny');
+      expect(answer.reason).to.match(
+        /the clock gave 17\d{11}: milliseconds, not seconds\?/,
+      );
+    }
+  });
+
   it('evaluateBatch: one hostile call is Deny, the others are decided', async () => {
     const perso = await load({ policy: demoPolicy });
     const results = await perso.evaluateBatch([

@@ -5,11 +5,11 @@
 // Chromium, and every file it requested to reach its first decision is summed, gzip -9.
 // A size, not a time: it is asserted here (`npm run test:size`, the last step of `npm test`).
 //
-// Two bounds: the settled budget (48 KiB), and a ceiling at today's figure (58,304 bytes:
-// engine.wasm 24,804, the worker 10,640, the page 22,635, the app's entry 225) that no change may
+// Two bounds: the settled budget (48 KiB), and a ceiling at today's figure (58,358 bytes:
+// engine.wasm 24,804, the worker 10,640, the page 22,688, the app's entry 226) that no change may
 // raise but a security fix that cannot be made smaller (session 10: a reload of the same policy
 // text keeps its windows, +34; named sessions, so a new principal keeps what the model read, +14;
-// U+2800 folded as a space in FromUntrusted, +2;
+// U+2800 folded as a space in FromUntrusted, +2; a clock's time past 1e11 s refused as milliseconds, +54;
 // hash churn of the lazy chunks the page names, a few bytes either way). The budget is not met
 // (docs/browser.md, "The page payload budget", says where the bytes are): its test is a todo until
 // it passes, then the todo goes and the ceiling with it.
@@ -19,7 +19,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const BUDGET_BYTES = 48 * 1024;
-const CEILING_BYTES = 58_304;
+const CEILING_BYTES = 58_358;
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
 const out = execFileSync(
