@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { resetMouse, sendMouse } from '@web/test-runner-commands';
 import { fileUrl, scriptFile, uniqueName } from './helpers/perso-server.ts';
 import { generatePolicyKeyPair, signPolicy } from '../../src/policy/policy-integrity.ts';
+import { untrustedPayeePolicy } from './helpers/untrusted-payee-policy.ts';
 
 const POLYFILL = '/node_modules/@mcp-b/global/dist/index.iife.js';
 const EMBED = '/dist/script/perso-embed.js';
@@ -338,24 +339,7 @@ describe('perso-embed.js with the WebMCP polyfill @mcp-b/global', () => {
   });
 
   it('a new principal keeps what the model read: setPrincipal after an untrusted read does not clear the session', async () => {
-    const policy = {
-      version: 'embed-session-1',
-      default_action: 'Deny',
-      tools: ['read_email', 'send_money'],
-      roles: ['agent'],
-      untrusted_tools: ['read_email'],
-      rules: [
-        { tool_name: 'read_email', roles: ['agent'] },
-        { tool_name: 'send_money', roles: ['agent'] },
-        {
-          id: 'no-untrusted-payee',
-          tool_name: 'send_money',
-          roles: ['agent'],
-          effect: 'Deny',
-          condition: { FromUntrusted: { source: 'Arguments', field: 'account' } },
-        },
-      ],
-    };
+    const policy = untrustedPayeePolicy('embed-session-1');
     const win = await page(
       `<script src="${POLYFILL}"></script>${embedTag(await policyUrl(JSON.stringify(policy)))}`,
     );

@@ -12,6 +12,7 @@ import {
 import { APPROVAL_ARM_DELAY_MS } from '../../src/element/approval-prompt.ts';
 import { fileLog, fileUrl, scriptFile, uniqueName, waitFor } from './helpers/perso-server.ts';
 import { generatePolicyKeyPair, signPolicy } from '../../src/policy/policy-integrity.ts';
+import { untrustedPayeePolicy } from './helpers/untrusted-payee-policy.ts';
 
 type ToolResult = {
   content: { type: string; text: string }[];
@@ -239,24 +240,7 @@ describe('<perso-guard>', () => {
   });
 
   it('a new principal keeps what the model read: after an untrusted read, changing agentAttributes does not clear the session', async () => {
-    const policy = {
-      version: 'element-session-1',
-      default_action: 'Deny',
-      tools: ['read_email', 'send_money'],
-      roles: ['agent'],
-      untrusted_tools: ['read_email'],
-      rules: [
-        { tool_name: 'read_email', roles: ['agent'] },
-        { tool_name: 'send_money', roles: ['agent'] },
-        {
-          id: 'no-untrusted-payee',
-          tool_name: 'send_money',
-          roles: ['agent'],
-          effect: 'Deny',
-          condition: { FromUntrusted: { source: 'Arguments', field: 'account' } },
-        },
-      ],
-    };
+    const policy = untrustedPayeePolicy('element-session-1');
     const name = uniqueName('guard-session-policy');
     await scriptFile(name, { body: JSON.stringify(policy), etag: null });
     const guard = mount(fileUrl(name));
