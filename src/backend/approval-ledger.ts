@@ -327,9 +327,12 @@ export function approved<V extends ApprovableVerdict>(
 
 /**
  * The canonical text of everything an approval is bound to, or `null` when the call is not plain
- * JSON. Object keys are sorted so that key order neither splits nor merges calls.
+ * JSON. Object keys are sorted so that key order neither splits nor merges calls. `perso replay`
+ * keys the Asks it covered by it too (one call, one approval).
+ *
+ * @param call the call the approval is for
  */
-function bindingOf(call: ToolCall): string | null {
+export function bindingOf(call: ToolCall): string | null {
   try {
     return canonicalJson([
       call.tool,

@@ -25,9 +25,8 @@ import { KIND_ASK_BY_RULE } from '../engine/engine-boundary.ts';
 import type { RecordAnswer, ToolResultRecord } from '../engine/types.ts';
 import { RememberedApprovals } from '../backend/remembered-approvals.ts';
 import type { RecordedApproval, RecordedResult } from './audit-record-reader.ts';
-import { askChanged } from '../backend/approval-ledger.ts';
+import { askChanged, bindingOf } from '../backend/approval-ledger.ts';
 import { errorText } from '../encoding/text.ts';
-import { canonicalJson } from '../call/canonical-json.ts';
 
 /** What became of a recorded tool result: kept as untrusted content, trusted, withheld (the session is tainted everywhere), or refused. */
 export type ResultOutcome =
@@ -39,22 +38,6 @@ const RECORDED_APPROVAL = 'the recorded approval';
 
 /** How many covered Asks wait for their recorded approval (the oldest go first). */
 const COVERED_ASKS_KEPT = 1024;
-
-/** A call's identity, as an approval binds it (null: it has no JSON form). */
-function coveredKey(call: ToolCall): string | null {
-  try {
-    return canonicalJson([
-      call.tool,
-      call.role,
-      call.args ?? {},
-      call.agentAttributes ?? {},
-      call.resourceAttributes ?? {},
-      typeof call.session === 'string' ? call.session : '',
-    ]);
-  } catch {
-    return null;
-  }
-}
 
 /** A loaded policy to decide recorded calls with. */
 export class ReplayEngine {
@@ -107,7 +90,7 @@ export class ReplayEngine {
     if (approval !== null && this.#coveredAsks.size > 0) {
       // The approval of an Ask this policy covered when it was replayed: that call already ran
       // (and spent); it is not decided again.
-      const key = coveredKey(call);
+      const key = bindingOf(call);
       const ran = key === null ? undefined : this.#coveredAsks.get(key);
       if (ran !== undefined) {
         this.#coveredAsks.delete(key!);
@@ -122,7 +105,7 @@ export class ReplayEngine {
     );
     const key =
       approval === null && (covered !== null || this.#coveredAsks.size > 0)
-        ? coveredKey(call)
+        ? bindingOf(call)
         : null;
     if (key !== null) {
       // Its recorded approval, if one follows, is this same call: not decided (nor spent) twice.
